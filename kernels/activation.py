@@ -1,0 +1,361 @@
+"""Elementwise activations: forward, and backward fused with the chain rule
+(gx = f'(x) * gy in one pass instead of the several temporaries the NumPy
+expression needs).
+
+Formulas follow PyTorch (gelu exact and tanh approximation, softplus with
+beta=1 and threshold=20, relu'(0) = 0).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from ._launch import (
+    check_arrays_for,
+    check_float,
+    check_same_shape,
+    contiguous,
+    get_cuda,
+    cuda_jit,
+    cuda_stream,
+    launch,
+    like,
+    numba_type,
+    resolve_impl,
+    scalar_fn,
+)
+
+NAMES: tuple[str, ...] = (
+    "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus",
+)
+# "identity" is not a public activation here but the linear epilogues use it.
+CODES: dict[str, int] = {name: i for i, name in enumerate(NAMES + ("identity",))}
+RELU, LEAKY_RELU, SIGMOID, TANH, GELU, GELU_TANH, SILU, SOFTPLUS, IDENTITY = range(9)
+
+# Whether backward takes the output y (True) or the input x (False). relu can
+# use y because y > 0 exactly where x > 0, which lets callers drop x.
+SAVES_OUTPUT: dict[str, bool] = {
+    "relu": True, "leaky_relu": False, "sigmoid": True, "tanh": True,
+    "gelu": False, "gelu_tanh": False, "silu": False, "softplus": False,
+}
+
+SQRT1_2 = 0.7071067811865476          # 1/sqrt(2)
+INV_SQRT_2PI = 0.3989422804014327     # 1/sqrt(2*pi)
+GELU_TANH_BETA = 0.7978845608028654   # sqrt(2/pi)
+GELU_TANH_KAPPA = 0.044715
+SOFTPLUS_THRESHOLD = 20.0
+
+
+def activation_code(op: str, name: str, *, allow_identity: bool = False) -> int:
+    code = CODES.get(name)
+    if code is None or (code == IDENTITY and not allow_identity):
+        allowed = NAMES + (("identity",) if allow_identity else ())
+        raise ValueError(f"{op}: unknown activation {name!r}; expected one of {allowed}")
+    return code
+
+
+# ============================================================== reference
+
+def _erf(xp: Any, x: Any) -> Any:
+    if xp is np:
+        try:
+            from scipy.special import erf
+
+            return erf(x).astype(x.dtype, copy=False)
+        except ImportError:
+            # NumPy has no erf; math.erf per element is slow but exact.
+            return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    try:
+        from cupyx.scipy.special import erf
+
+        return erf(x)
+    except ImportError:  # pragma: no cover - CuPy ships cupyx
+        return xp.asarray(_erf(np, xp.asnumpy(x)))
+
+
+def _sigmoid_ref(xp: Any, x: Any) -> Any:
+    z = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+
+def reference_forward(xp: Any, name: str, x: Any, param: float = 0.0, *, out: Any = None) -> Any:
+    """y = f(x) written with xp operations (the spec and the test oracle)."""
+    zero = x.dtype.type(0)
+    if name == "relu":
+        y = xp.where(x > 0, x, zero)
+    elif name == "leaky_relu":
+        y = xp.where(x > 0, x, x * x.dtype.type(param))
+    elif name == "sigmoid":
+        y = _sigmoid_ref(xp, x)
+    elif name == "tanh":
+        y = xp.tanh(x)
+    elif name == "gelu":
+        y = 0.5 * x * (1 + _erf(xp, x * SQRT1_2))
+    elif name == "gelu_tanh":
+        y = 0.5 * x * (1 + xp.tanh(GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x)))
+    elif name == "silu":
+        y = x * _sigmoid_ref(xp, x)
+    elif name == "softplus":
+        stable = xp.maximum(x, zero) + xp.log1p(xp.exp(-xp.abs(x)))
+        y = xp.where(x > SOFTPLUS_THRESHOLD, x, stable)
+    elif name == "identity":
+        y = x.copy()
+    else:
+        activation_code("activation.reference_forward", name)
+        raise AssertionError  # unreachable
+    y = y.astype(x.dtype, copy=False)
+    if out is not None:
+        out[...] = y
+        return out
+    return y
+
+
+def reference_backward(
+    xp: Any, name: str, gy: Any, saved: Any, param: float = 0.0, *, out: Any = None
+) -> Any:
+    """gx = f'(x) * gy; `saved` is y if SAVES_OUTPUT[name] else x."""
+    s = saved
+    zero = gy.dtype.type(0)
+    if name == "relu":
+        gx = xp.where(s > 0, gy, zero)
+    elif name == "leaky_relu":
+        gx = xp.where(s > 0, gy, gy * gy.dtype.type(param))
+    elif name == "sigmoid":
+        gx = gy * (1 - s) * s
+    elif name == "tanh":
+        gx = gy * (1 - s * s)
+    elif name == "gelu":
+        cdf = 0.5 * (1 + _erf(xp, s * SQRT1_2))
+        pdf = xp.exp(-0.5 * s * s) * INV_SQRT_2PI
+        gx = gy * (cdf + s * pdf)
+    elif name == "gelu_tanh":
+        inner = GELU_TANH_BETA * (s + GELU_TANH_KAPPA * s * s * s)
+        t = xp.tanh(inner)
+        left_derivative = 0.5 * (1 + t)
+        right_derivative = (1 - t * t) * GELU_TANH_BETA * (1 + 3 * GELU_TANH_KAPPA * s * s)
+        gx = gy * (left_derivative + 0.5 * s * right_derivative)
+    elif name == "silu":
+        sig = _sigmoid_ref(xp, s)
+        gx = gy * sig * (1 + s * (1 - sig))
+    elif name == "softplus":
+        gx = xp.where(s > SOFTPLUS_THRESHOLD, gy, gy * _sigmoid_ref(xp, s))
+    elif name == "identity":
+        gx = gy.copy()
+    else:
+        activation_code("activation.reference_backward", name)
+        raise AssertionError  # unreachable
+    gx = gx.astype(gy.dtype, copy=False)
+    if out is not None:
+        out[...] = gx
+        return out
+    return gx
+
+
+# ============================================================== scalar math
+
+@scalar_fn
+def sigmoid_scalar(x):
+    # exp(-|x|) never overflows, unlike 1/(1+exp(-x)) at x << 0.
+    one = like(x, 1.0)
+    z = math.exp(-abs(x))
+    if x >= like(x, 0.0):
+        return one / (one + z)
+    return z / (one + z)
+
+
+@scalar_fn
+def act_forward_scalar(code, x, p):
+    zero = like(x, 0.0)
+    one = like(x, 1.0)
+    half = like(x, 0.5)
+    if code == RELU:
+        return x if x > zero else zero
+    elif code == LEAKY_RELU:
+        return x if x > zero else x * p
+    elif code == SIGMOID:
+        return sigmoid_scalar(x)
+    elif code == TANH:
+        return math.tanh(x)
+    elif code == GELU:
+        return half * x * (one + math.erf(x * like(x, SQRT1_2)))
+    elif code == GELU_TANH:
+        inner = like(x, GELU_TANH_BETA) * (x + like(x, GELU_TANH_KAPPA) * x * x * x)
+        return half * x * (one + math.tanh(inner))
+    elif code == SILU:
+        return x * sigmoid_scalar(x)
+    elif code == SOFTPLUS:
+        if x > like(x, SOFTPLUS_THRESHOLD):
+            return x
+        return max(x, zero) + math.log1p(math.exp(-abs(x)))
+    return x
+
+
+@scalar_fn
+def act_backward_scalar(code, s, gy, p):
+    zero = like(s, 0.0)
+    one = like(s, 1.0)
+    half = like(s, 0.5)
+    if code == RELU:
+        return gy if s > zero else zero
+    elif code == LEAKY_RELU:
+        return gy if s > zero else gy * p
+    elif code == SIGMOID:
+        return gy * (one - s) * s
+    elif code == TANH:
+        return gy * (one - s * s)
+    elif code == GELU:
+        cdf = half * (one + math.erf(s * like(s, SQRT1_2)))
+        pdf = math.exp(-half * s * s) * like(s, INV_SQRT_2PI)
+        return gy * (cdf + s * pdf)
+    elif code == GELU_TANH:
+        beta = like(s, GELU_TANH_BETA)
+        kappa = like(s, GELU_TANH_KAPPA)
+        t = math.tanh(beta * (s + kappa * s * s * s))
+        right_derivative = (one - t * t) * beta * (one + like(s, 3.0) * kappa * s * s)
+        return gy * (half * (one + t) + half * s * right_derivative)
+    elif code == SILU:
+        sig = sigmoid_scalar(s)
+        return gy * sig * (one + s * (one - sig))
+    elif code == SOFTPLUS:
+        if s > like(s, SOFTPLUS_THRESHOLD):
+            return gy
+        return gy * sigmoid_scalar(s)
+    return gy
+
+
+# ============================================================== CPU kernels
+# The activation is a runtime code: LLVM unswitches the loop on it, so one
+# compiled kernel per dtype runs as fast as a per-activation one (measured).
+
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def _forward_cpu(code, x, out, p):
+    for i in prange(x.size):
+        out[i] = act_forward_scalar(code, x[i], p)
+
+
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def _backward_cpu(code, gy, s, out, p):
+    for i in prange(gy.size):
+        out[i] = act_backward_scalar(code, s[i], gy[i], p)
+
+
+# ============================================================== CUDA kernels
+
+# numba.cuda, bound on first use. A module global (not a closure variable)
+# because the CUDA simulator swaps globals that are numba.cuda for its fake.
+cuda: Any = None
+
+
+def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
+    global cuda
+    cuda = get_cuda()
+    from numba import int64, void
+
+    T = numba_type(dtype)
+
+    def forward_kernel(code, x, out, p):
+        for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+            out[i] = act_forward_scalar(code, x[i], p)
+
+    def backward_kernel(code, gy, s, out, p):
+        for i in range(cuda.grid(1), gy.size, cuda.gridsize(1)):
+            out[i] = act_backward_scalar(code, s[i], gy[i], p)
+
+    return {
+        "forward": (forward_kernel, void(int64, T[::1], T[::1], T)),
+        "backward": (backward_kernel, void(int64, T[::1], T[::1], T[::1], T)),
+    }
+
+
+@functools.cache
+def _cuda_kernel(kind: str, dtype: Any) -> Any:
+    return cuda_jit(*_cuda_sources(dtype)[kind])
+
+
+def cuda_kernel_specs() -> list[tuple[str, Any, Any, np.dtype]]:
+    """(label, python function, signature, dtype) of every CUDA kernel here."""
+    return [
+        (f"activation.{kind}[{np.dtype(dt).name}]", fn, sig, np.dtype(dt))
+        for dt in (np.float32, np.float64)
+        for kind, (fn, sig) in _cuda_sources(dt).items()
+    ]
+
+
+# ============================================================== launchers
+
+def _check_out(op: str, ref: Any, out: Any) -> None:
+    if out is None:
+        return
+    check_same_shape(op, input=ref, out=out)
+    if not out.flags.c_contiguous:
+        raise ValueError(f"{op}: out must be C-contiguous (shape {tuple(out.shape)})")
+
+
+def forward(
+    xp: Any,
+    name: str,
+    x: Any,
+    param: float = 0.0,
+    *,
+    out: Any = None,
+    impl: str | None = None,
+    stream: Any = None,
+) -> Any:
+    """y = f(x). `param` is leaky_relu's negative_slope (ignored otherwise).
+    `out` (same shape and dtype, C-contiguous, may be x) receives y."""
+    op = f"activation.forward[{name}]"
+    code = activation_code(op, name)
+    impl = resolve_impl(xp, impl, op)
+    dtype = check_float(op, x=x, out=out)
+    _check_out(op, x, out)
+    if impl == "reference":
+        return reference_forward(xp, name, x, param, out=out)
+    check_arrays_for(op, xp, impl, x=x, out=out)
+    x = contiguous(xp, x)
+    y = xp.empty_like(x) if out is None else out
+    p = dtype.type(param)
+    if impl == "cpu":
+        _forward_cpu(code, x.reshape(-1), y.reshape(-1), p)
+    else:
+        launch(_cuda_kernel("forward", dtype), x.size, 256, cuda_stream(xp, stream),
+               code, x.reshape(-1), y.reshape(-1), p)
+    return y
+
+
+def backward(
+    xp: Any,
+    name: str,
+    gy: Any,
+    saved: Any,
+    param: float = 0.0,
+    *,
+    out: Any = None,
+    impl: str | None = None,
+    stream: Any = None,
+) -> Any:
+    """gx = f'(x) * gy in one pass; `saved` is y if SAVES_OUTPUT[name] else x.
+    `out` (same shape and dtype, C-contiguous, may be gy) receives gx."""
+    op = f"activation.backward[{name}]"
+    code = activation_code(op, name)
+    impl = resolve_impl(xp, impl, op)
+    dtype = check_float(op, gy=gy, saved=saved, out=out)
+    check_same_shape(op, gy=gy, saved=saved)
+    _check_out(op, gy, out)
+    if impl == "reference":
+        return reference_backward(xp, name, gy, saved, param, out=out)
+    check_arrays_for(op, xp, impl, gy=gy, saved=saved, out=out)
+    gy = contiguous(xp, gy)
+    saved = contiguous(xp, saved)
+    gx = xp.empty_like(gy) if out is None else out
+    p = dtype.type(param)
+    if impl == "cpu":
+        _backward_cpu(code, gy.reshape(-1), saved.reshape(-1), gx.reshape(-1), p)
+    else:
+        launch(_cuda_kernel("backward", dtype), gy.size, 256, cuda_stream(xp, stream),
+               code, gy.reshape(-1), saved.reshape(-1), gx.reshape(-1), p)
+    return gx
