@@ -1,0 +1,47 @@
+"""gpugrad: a define-by-run autograd engine with fused Numba kernels for the CPU and NVIDIA GPUs.
+
+    import gpugrad as gg
+    x = gg.randn(3, requires_grad=True)
+    y = (x.tanh() * x).sum()
+    y.backward()
+    print(x.grad)
+"""
+from . import autograd, backend, cuda, dtypes
+from .autograd import Function, enable_grad, grad, no_grad, set_grad_enabled
+from .autograd.grad_mode import is_grad_enabled
+from .backend import Device as device
+from .dtypes import bool_ as bool
+from .dtypes import float32, float64, int64
+from .errors import DeviceError, DTypeError, ShapeError
+from .factory import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .ops import *  # noqa: F401,F403  (every op as gg.<name>)
+from .ops import __all__ as _ops_all
+from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
+from .tensor import Tensor
+
+float = float32
+double = float64
+long = int64
+
+__version__ = "0.1.0"

@@ -1,0 +1,46 @@
+"""``detect_anomaly()``: name the op whose forward or backward first produced a NaN or inf."""
+from __future__ import annotations
+
+import threading
+import traceback
+
+_state = threading.local()
+
+
+def is_anomaly_enabled() -> bool:
+    return getattr(_state, "enabled", False)
+
+
+class detect_anomaly:
+    """Check every op's outputs, forward and backward, for NaN and inf while active.
+
+    On the first non-finite value produced from finite inputs, raise RuntimeError naming the op and,
+    for backward, the line of user code that created it::
+
+        with gg.autograd.detect_anomaly():
+            loss = model(x).sum()
+            loss.backward()
+    """
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self._prev = is_anomaly_enabled()
+        _state.enabled = self.check_nan
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _state.enabled = self._prev
+
+
+def creation_site() -> str:
+    """The innermost stack frame outside gpugrad, as 'file:line in function: code'."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if "/gpugrad/" not in frame.filename.replace("\\", "/"):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    return "<unknown>"
+
+
+def all_finite(xp, array) -> bool:
+    return array.dtype.kind != "f" or bool(xp.isfinite(array).all())

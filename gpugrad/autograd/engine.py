@@ -1,0 +1,277 @@
+"""The backward engine: walks a recorded graph in reverse topological order, without recursion.
+
+Dependencies are counted first (how many recorded edges point at each Node); a Node runs once every
+consumer has delivered its gradient. Gradients reaching a leaf are summed within the pass, the leaf's
+hooks run once on the total, and the result is accumulated into ``.grad`` (or returned, for ``grad()``).
+A Node's saved values are released as soon as it has run, unless ``retain_graph`` is set.
+"""
+from __future__ import annotations
+
+from . import anomaly, function
+from .grad_mode import is_grad_enabled, set_grad_enabled
+
+
+def _as_tuple(x):
+    if x is None:
+        return ()
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _initial_grads(outputs, grad_outputs, create_graph):
+    Tensor = function._Tensor
+    grads = []
+    for i, out in enumerate(outputs):
+        g = grad_outputs[i] if i < len(grad_outputs) else None
+        if not isinstance(out, Tensor):
+            raise TypeError(f"backward: outputs must be Tensors, got {type(out).__name__}")
+        if not out.requires_grad:
+            raise RuntimeError(
+                "backward: element %d of tensors does not require grad and does not have a grad_fn" % i
+            )
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(
+                    f"backward: grad can be implicitly created only for scalar outputs, got shape {tuple(out.shape)}"
+                )
+            g = Tensor._make(out._backend.xp.ones_like(out.data), out._backend)
+        elif not isinstance(g, Tensor):
+            g = Tensor._make(out._backend.asarray(g, dtype=out.data.dtype), out._backend)
+        if tuple(g.shape) != tuple(out.shape):
+            raise ValueError(
+                f"backward: gradient of shape {tuple(g.shape)} does not match output of shape {tuple(out.shape)}"
+            )
+        if g._backend is not out._backend:
+            raise RuntimeError(f"backward: gradient on {g.device} for an output on {out.device}")
+        grads.append(g if create_graph else g.detach())
+    return grads
+
+
+def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=False, inputs=None, allow_unused=False):
+    """Backpropagate from ``outputs``. With ``inputs``, return their gradients and leave ``.grad`` alone."""
+    Tensor = function._Tensor
+    outputs = _as_tuple(outputs)
+    grads0 = _initial_grads(outputs, _as_tuple(grad_outputs), create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    capturing = inputs is not None
+    if capturing:
+        inputs = _as_tuple(inputs)
+        for t in inputs:
+            if not isinstance(t, Tensor) or not t.requires_grad:
+                raise RuntimeError("grad: every input must be a Tensor that requires grad")
+
+    # Seed: gradients of outputs that are nodes go into buffers; outputs that are leaves go straight to leaves.
+    buffers = {}
+    leaf_grads = {}  # id(leaf) -> [leaf, summed grad]
+    roots = []
+    for out, g in zip(outputs, grads0):
+        node = out._node
+        if node is None:
+            _add_leaf_grad(leaf_grads, out, g)
+        else:
+            buf = buffers.get(node)
+            if buf is None:
+                buf = buffers[node] = [None] * node.n_outputs
+                roots.append(node)
+            i = out._output_index
+            buf[i] = g if buf[i] is None else buf[i] + g
+
+    # Count, for each reachable node, the edges that point at it.
+    deps = {}
+    parents = {} if capturing else None
+    stack = list(roots)
+    seen = set(roots)
+    while stack:
+        node = stack.pop()
+        for edge in node.next_edges:
+            if edge.__class__ is tuple:
+                child = edge[0]
+                deps[child] = deps.get(child, 0) + 1
+                if capturing:
+                    parents.setdefault(child, []).append(node)
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+
+    run_set = None
+    captured_nodes = {}
+    if capturing:
+        run_set, captured_nodes = _prune(inputs, seen, parents)
+
+    ready = [n for n in roots if n not in deps]
+    captured = {}
+    check = anomaly.is_anomaly_enabled()
+    with set_grad_enabled(create_graph):
+        while ready:
+            node = ready.pop()
+            gbuf = buffers.pop(node)
+            if node.pre_hooks or node.retained:
+                _run_pre_hooks(node, gbuf)
+            if capturing:
+                for idx, key in captured_nodes.get(node, ()):
+                    if gbuf[idx] is not None:
+                        captured[key] = gbuf[idx]
+            run = run_set is None or node in run_set
+            if run and any(g is not None for g in gbuf):
+                grads_in = _call_backward(node, gbuf, check)
+                if not retain_graph:
+                    node.release()
+            else:
+                grads_in = (None,) * len(node.next_edges)
+            for edge, g, meta in zip(node.next_edges, grads_in, node.input_meta):
+                if edge is None:
+                    continue
+                if g is not None:
+                    if g.data.shape != meta[0]:
+                        g = g._sum_to(meta[0])
+                    if g.data.dtype != meta[1]:
+                        g = g.to(meta[1])
+                if edge.__class__ is tuple:
+                    child, idx = edge
+                    if g is not None and (run_set is None or child in run_set or child in captured_nodes):
+                        buf = buffers.get(child)
+                        if buf is None:
+                            buf = buffers[child] = [None] * child.n_outputs
+                        buf[idx] = g if buf[idx] is None else buf[idx] + g
+                    left = deps[child] - 1
+                    deps[child] = left
+                    if left == 0:
+                        if child in buffers:
+                            ready.append(child)
+                        else:
+                            _release_unreached(child, deps, buffers, ready)
+                elif g is not None:
+                    _add_leaf_grad(leaf_grads, edge, g)
+
+        for leaf, g in leaf_grads.values():
+            for hook in leaf._hooks or ():
+                new = hook(g)
+                if new is not None:
+                    g = new
+            if capturing:
+                captured[id(leaf)] = g
+            else:
+                _accumulate(leaf, g, create_graph)
+
+    if not capturing:
+        return None
+    result = []
+    for t in inputs:
+        key = id(t) if t._node is None else (t._node, t._output_index)
+        g = captured.get(key)
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                "grad: one of the differentiated Tensors appears to not have been used in the graph; "
+                "set allow_unused=True if this is the desired behavior"
+            )
+        result.append(g)
+    return tuple(result)
+
+
+def _release_unreached(node, deps, buffers, ready):
+    """A node no gradient reached still releases its children's dependency counts."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        for edge in n.next_edges:
+            if edge.__class__ is tuple:
+                child = edge[0]
+                deps[child] -= 1
+                if deps[child] == 0:
+                    if child in buffers:
+                        ready.append(child)
+                    else:
+                        stack.append(child)
+
+
+def _prune(inputs, seen, parents):
+    """For grad(): the nodes whose backward must run, and where each requested gradient is read."""
+    captured_nodes = {}
+    targets = []
+    leaf_ids = set()
+    for t in inputs:
+        if t._node is None:
+            leaf_ids.add(id(t))
+        elif t._node in seen:
+            captured_nodes.setdefault(t._node, []).append((t._output_index, (t._node, t._output_index)))
+            targets.extend(parents.get(t._node, ()))
+    for node in seen:
+        if any(e.__class__ is not tuple and e is not None and id(e) in leaf_ids for e in node.next_edges):
+            targets.append(node)
+    run_set = set()
+    stack = targets
+    while stack:
+        node = stack.pop()
+        if node in run_set:
+            continue
+        run_set.add(node)
+        stack.extend(parents.get(node, ()))
+    return run_set, captured_nodes
+
+
+def _run_pre_hooks(node, gbuf):
+    if node.pre_hooks:
+        for idx, hooks in node.pre_hooks.items():
+            for hook in hooks:
+                if gbuf[idx] is not None:
+                    new = hook(gbuf[idx])
+                    if new is not None:
+                        gbuf[idx] = new
+    if node.retained:
+        for idx, ref in node.retained.items():
+            t = ref()
+            if t is not None and gbuf[idx] is not None:
+                g = gbuf[idx] if is_grad_enabled() else gbuf[idx].detach()
+                t.grad = g if t.grad is None else t.grad + g
+
+
+def _call_backward(node, gbuf, check):
+    Tensor = function._Tensor
+    if node.n_outputs > 1 and any(g is None for g in gbuf):
+        # Outputs that received no gradient contribute zeros, as PyTorch materialises them.
+        gbuf = [
+            g if g is not None else Tensor._make(node.xp.zeros(*meta), node.backend)
+            for g, meta in zip(gbuf, node.output_meta)
+        ]
+    grads_in = node.fn.backward(node, *gbuf)
+    if not isinstance(grads_in, tuple):
+        grads_in = (grads_in,)
+    n_in = len(node.next_edges)
+    if len(grads_in) < n_in:
+        raise RuntimeError(
+            f"{node.name}: backward returned {len(grads_in)} gradients, expected {n_in} (one per forward input)"
+        )
+    if check:
+        for g in grads_in:
+            if g is not None and not anomaly.all_finite(node.xp, g.data):
+                if all(anomaly.all_finite(node.xp, x.data) for x in gbuf if x is not None):
+                    raise RuntimeError(
+                        f"detect_anomaly: backward of '{node.name}' produced NaN or inf from finite gradients; "
+                        f"the op was created at {node.created_at}"
+                    )
+    return grads_in
+
+
+def _add_leaf_grad(leaf_grads, leaf, g):
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, g]
+    else:
+        entry[1] = entry[1] + g
+
+
+def _accumulate(leaf, g, create_graph):
+    """Add ``g`` into ``leaf.grad``, the one place gradients land on leaves."""
+    Tensor = function._Tensor
+    if create_graph:
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    if leaf.grad is None:
+        # A gradient can alias another tensor's data (add passes it through to both inputs); copy so
+        # that in-place updates of one .grad never reach another.
+        leaf.grad = Tensor._make(leaf._backend.xp.array(g.data, copy=True), leaf._backend)
+    elif leaf.grad.requires_grad:
+        leaf.grad = leaf.grad.detach() + g.detach()
+    else:
+        leaf.grad.data += g.data
+        leaf.grad._version_ref[0] += 1

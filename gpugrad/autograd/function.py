@@ -1,0 +1,260 @@
+"""Function and its context: how one op records itself for backward.
+
+``Function.apply`` runs ``forward`` on backend arrays and, when any input requires grad and grad mode is
+on, records a Node (which doubles as the ``ctx`` handed to forward and backward). A Node keeps, per
+positional input, where that input's gradient goes next: the Node that made it, the leaf Tensor itself,
+or nothing. It never refers to its own outputs, so a graph holds no reference cycles and is freed by
+reference counting alone.
+"""
+from __future__ import annotations
+
+from ..backend import cpu as _cpu_backend
+from ..errors import DeviceError, DTypeError, ShapeError
+from . import anomaly
+from .grad_mode import is_grad_enabled
+
+_Tensor = None  # set by gpugrad.tensor at import: autograd sits below tensor.py and must not import it
+
+
+def _bind_tensor_class(cls) -> None:
+    global _Tensor
+    _Tensor = cls
+
+
+_IN, _OUT, _CONST = 0, 1, 2
+
+
+class Node:
+    """One recorded op application; also the ``ctx`` of its Function's forward and backward."""
+
+    def __init__(self, fn, backend, needs_input_grad) -> None:
+        self.fn = fn
+        self.backend = backend
+        self.xp = backend.xp
+        self.needs_input_grad = needs_input_grad
+        self.next_edges = ()
+        self.input_meta = ()
+        self.n_outputs = 1
+        self.pre_hooks = None
+        self.retained = None
+        self.created_at = None
+        self._to_save = ()
+        self._saved = None
+        self._freed = False
+        self._non_differentiable = ()
+        self.output_backend = None  # set by forward when outputs live on another device (``.to``)
+
+    @property
+    def name(self) -> str:
+        return self.fn.op_name()
+
+    def __repr__(self) -> str:
+        return f"<{self.fn.__name__}Backward>"
+
+    # Used from forward ----------------------------------------------------------------------------
+    def save_for_backward(self, *values) -> None:
+        """Keep arrays (or Tensors) for backward; inputs and outputs come back as graph-connected Tensors."""
+        self._to_save = values
+
+    def mark_non_differentiable(self, *arrays) -> None:
+        self._non_differentiable = arrays
+
+    # Used from backward ---------------------------------------------------------------------------
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._freed:
+            raise RuntimeError(
+                f"{self.name}: trying to backward through the graph a second time (or to use saved values "
+                "after they were freed). Saved values are freed when backward is done with them; pass "
+                "retain_graph=True to the first backward if you need to run backward twice."
+            )
+        saved = self._saved
+        if saved is None:
+            return tuple(_Tensor._make(v, self.backend) if v is not None else None for v in self._to_save)
+        out = []
+        for entry in saved:
+            if entry is None:
+                out.append(None)
+                continue
+            kind = entry[0]
+            if kind == _IN:
+                tensor, version = entry[1], entry[2]
+                if tensor._version_ref[0] != version:
+                    raise RuntimeError(
+                        f"{self.name}: one of the variables needed for gradient computation has been modified "
+                        f"by an inplace operation: a tensor of shape {tuple(tensor.shape)} saved at version "
+                        f"{version} is now at version {tensor._version_ref[0]}"
+                    )
+                out.append(tensor)
+            elif kind == _OUT:
+                _, array, index, vref, version = entry
+                if vref[0] != version:
+                    raise RuntimeError(
+                        f"{self.name}: its output (shape {tuple(array.shape)}), saved for backward, has been "
+                        f"modified by an inplace operation (version {version} -> {vref[0]})"
+                    )
+                out.append(_Tensor._make(array, self.backend, self, index))
+            else:
+                value = entry[1]
+                out.append(_Tensor._make(value, self.backend) if hasattr(value, "shape") else value)
+        return tuple(out)
+
+    def release(self) -> None:
+        """Drop saved values once backward no longer needs them."""
+        if self._saved or self._to_save:
+            self._freed = True
+        self._saved = None
+        self._to_save = ()
+
+
+class Function:
+    """Base of every differentiable op, and of user-defined ones (as ``torch.autograd.Function``).
+
+    Subclasses define ``forward(ctx, *args)``, which receives backend arrays in place of Tensors and
+    returns an array or a tuple of arrays, and ``backward(ctx, *grads)``, which receives Tensors and
+    returns one Tensor or None per positional argument of forward, written in Tensor ops so that it is
+    differentiable itself. Call ``MyOp.apply(*args)``::
+
+        class Cube(gg.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, gy):
+                (x,) = ctx.saved_tensors
+                return 3 * x ** 2 * gy
+    """
+
+    is_view = False  # output shares memory and the version counter with input 0
+
+    @classmethod
+    def op_name(cls) -> str:
+        return getattr(cls, "name", None) or cls.__name__.lower()
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        Tensor = _Tensor
+        backend = None
+        requires = False
+        arrays = list(args)
+        needs = [False] * len(args)
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                arrays[i] = a.data
+                if backend is None:
+                    backend = a._backend
+                elif a._backend is not backend:
+                    raise DeviceError(
+                        f"{cls.op_name()}: expected all tensors on the same device, got {backend.device} and {a._backend.device}"
+                    )
+                if a._requires_grad or a._node is not None:
+                    requires = needs[i] = True
+        if backend is None:
+            backend = _cpu_backend
+        record = requires and is_grad_enabled()
+        ctx = Node(cls, backend, tuple(needs))
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except (ShapeError, DTypeError, DeviceError):
+            raise
+        except ValueError as exc:
+            shapes = ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Tensor))
+            raise ShapeError(f"{cls.op_name()}: {exc} (input shapes {shapes})") from exc
+
+        if ctx.output_backend is not None:
+            backend = ctx.output_backend
+        xp = backend.xp
+        ndarray = xp.ndarray
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        outs = tuple(o if isinstance(o, ndarray) or o is None else xp.asarray(o) for o in outs)
+        check = anomaly.is_anomaly_enabled()
+        if check:
+            _check_forward(cls, xp, arrays, outs)
+
+        if not record:
+            results = tuple(Tensor._make(o, backend) if o is not None else None for o in outs)
+            if cls.is_view:
+                _share_version(results[0], args[0])
+            return results[0] if single else results
+
+        ctx.n_outputs = len(outs)
+        if len(outs) > 1:
+            ctx.output_meta = tuple((o.shape, o.dtype) if o is not None else ((), "f8") for o in outs)
+        ctx.next_edges = tuple(_edge(a) if needs[i] else None for i, a in enumerate(args))
+        ctx.input_meta = tuple((a.data.shape, a.data.dtype) if needs[i] else None for i, a in enumerate(args))
+        non_diff = ctx._non_differentiable
+        results = []
+        for j, o in enumerate(outs):
+            if o is None:
+                results.append(None)
+            elif o.dtype.kind == "f" and not any(o is n for n in non_diff):
+                results.append(Tensor._make(o, backend, ctx, j))
+            else:
+                results.append(Tensor._make(o, backend))
+        if cls.is_view:
+            _share_version(results[0], args[0])
+        if ctx._to_save:
+            ctx._saved = _resolve_saved(ctx._to_save, args, arrays, outs, results)
+            ctx._to_save = ()
+        if check:
+            ctx.created_at = anomaly.creation_site()
+        return results[0] if single else tuple(results)
+
+
+def _edge(tensor):
+    node = tensor._node
+    return tensor if node is None else (node, tensor._output_index)
+
+
+def _share_version(out, base) -> None:
+    out._version_ref = base._version_ref
+    out._base = base._base if base._base is not None else base
+
+
+def _resolve_saved(values, args, arrays, outs, results):
+    Tensor = _Tensor
+    saved = []
+    for v in values:
+        if v is None:
+            saved.append(None)
+            continue
+        if isinstance(v, Tensor):
+            saved.append((_IN, v, v._version_ref[0]))
+            continue
+        for a, arr in zip(args, arrays):
+            if v is arr and isinstance(a, Tensor):
+                saved.append((_IN, a, a._version_ref[0]))
+                break
+        else:
+            for j, o in enumerate(outs):
+                if v is o:
+                    r = results[j]
+                    if r._node is None:  # a non-differentiable output is a constant for backward
+                        saved.append((_CONST, o))
+                    else:
+                        saved.append((_OUT, o, j, r._version_ref, r._version_ref[0]))
+                    break
+            else:
+                saved.append((_CONST, v))
+    return saved
+
+
+def _check_forward(cls, xp, arrays, outs) -> None:
+    if not all(anomaly.all_finite(xp, o) for o in outs if o is not None):
+        if all(anomaly.all_finite(xp, a) for a in arrays if hasattr(a, "dtype")):
+            raise RuntimeError(
+                f"detect_anomaly: forward of '{cls.op_name()}' produced NaN or inf from finite inputs, "
+                f"at {anomaly.creation_site()}"
+            )
+

@@ -1,0 +1,147 @@
+"""Finite-difference checks of first and second derivatives.
+
+``gradcheck`` compares the directional derivative <u, J v> computed by backward (a vector-Jacobian
+product with a random cotangent u, dotted with a random direction v) against central differences of
+<u, f(x + t v)>. On a mismatch it locates the worst element by per-element central differences and
+raises with it, so a failure says where, not just that.
+"""
+from __future__ import annotations
+
+import numpy
+
+from . import function
+from .engine import run_backward
+from .grad_mode import enable_grad, no_grad
+
+
+class GradcheckError(RuntimeError):
+    """Analytical and numerical derivatives disagree."""
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _outputs(fn, inputs):
+    return tuple(o for o in _as_tuple(fn(*inputs)) if isinstance(o, function._Tensor) and o.data.dtype.kind == "f")
+
+
+def _dot(xs, ys) -> float:
+    return float(sum((numpy.asarray(x, dtype=numpy.float64) * numpy.asarray(y, dtype=numpy.float64)).sum() for x, y in zip(xs, ys)))
+
+
+def _host(t):
+    return t._backend.to_numpy(t.data)
+
+
+def _loss_at(fn, inputs, checked, shifts, cotangents):
+    """<u, f(x + shift)> with no graph recorded."""
+    Tensor = function._Tensor
+    moved = list(inputs)
+    for i, s in zip(checked, shifts):
+        x = inputs[i]
+        # Shifted copies still require grad: a function may differentiate internally (gradgradcheck's does).
+        moved[i] = Tensor._make(x._backend.asarray(_host(x) + s), x._backend).requires_grad_()
+    with no_grad():
+        outs = _outputs(fn, moved)
+    return _dot([_host(o) for o in outs], cotangents)
+
+
+def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0) -> bool:
+    """Check the gradients of ``fn`` at ``inputs`` (float64 tensors) against central differences.
+
+    Returns True, or raises GradcheckError naming the worst element (False with ``raise_exception=False``)::
+
+        x = gg.randn(3, 4, dtype=gg.float64, requires_grad=True)
+        gg.autograd.gradcheck(lambda x: (x.sin() * x).sum(dim=1), (x,))
+    """
+    Tensor = function._Tensor
+    inputs = _as_tuple(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: at least one input tensor must require grad")
+    for i in checked:
+        if inputs[i].data.dtype != numpy.float64:
+            raise ValueError(f"gradcheck: input {i} is {inputs[i].dtype}; finite differences need float64 inputs")
+    rng = numpy.random.default_rng(seed)
+    with enable_grad():
+        outs = _outputs(fn, inputs)
+    cotangents = [rng.standard_normal(o.shape) for o in outs]
+    directions = [rng.standard_normal(inputs[i].shape) for i in checked]
+    analytic = _analytic_grads(outs, cotangents, [inputs[i] for i in checked])
+
+    directional = _dot(analytic, directions)
+    numeric = (
+        _loss_at(fn, inputs, checked, [eps * d for d in directions], cotangents)
+        - _loss_at(fn, inputs, checked, [-eps * d for d in directions], cotangents)
+    ) / (2 * eps)
+    if abs(directional - numeric) <= atol + rtol * abs(numeric):
+        return True
+    message = _worst_element(fn, inputs, checked, analytic, cotangents, eps, atol, rtol)
+    message = f"gradcheck: directional derivative {directional:.10g} (backward) vs {numeric:.10g} (finite differences); {message}"
+    if raise_exception:
+        raise GradcheckError(message)
+    return False
+
+
+def _analytic_grads(outs, cotangents, wrt):
+    Tensor = function._Tensor
+    live = [(o, u) for o, u in zip(outs, cotangents) if o.requires_grad]
+    if not live:
+        return [numpy.zeros(x.shape) for x in wrt]
+    grads = run_backward(
+        [o for o, _ in live],
+        [Tensor._make(o._backend.asarray(u.astype(o.data.dtype)), o._backend) for o, u in live],
+        retain_graph=True,
+        inputs=wrt,
+        allow_unused=True,
+    )
+    return [numpy.zeros(x.shape) if g is None else _host(g).astype(numpy.float64) for g, x in zip(grads, wrt)]
+
+
+def _worst_element(fn, inputs, checked, analytic, cotangents, eps, atol, rtol) -> str:
+    worst = None
+    for k, i in enumerate(checked):
+        shape = inputs[i].shape
+        for flat in range(int(numpy.prod(shape))):
+            shifts = [numpy.zeros(inputs[j].shape) for j in checked]
+            shifts[k].flat[flat] = eps
+            plus = _loss_at(fn, inputs, checked, shifts, cotangents)
+            shifts[k].flat[flat] = -eps
+            minus = _loss_at(fn, inputs, checked, shifts, cotangents)
+            num = (plus - minus) / (2 * eps)
+            ana = float(analytic[k].flat[flat])
+            excess = abs(ana - num) - (atol + rtol * abs(num))
+            if worst is None or excess > worst[0]:
+                worst = (excess, i, numpy.unravel_index(flat, shape), ana, num)
+    _, i, index, ana, num = worst
+    return f"worst element: input {i} at index {tuple(int(v) for v in index)}: backward {ana:.10g}, finite differences {num:.10g}"
+
+
+def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0) -> bool:
+    """Check second derivatives: gradcheck of the vector-Jacobian product of ``fn`` (built with
+    ``create_graph=True``) with respect to the inputs and the cotangent."""
+    Tensor = function._Tensor
+    inputs = _as_tuple(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    rng = numpy.random.default_rng(seed + 1)
+    with enable_grad():
+        outs = _outputs(fn, inputs)
+    cotangents = [
+        Tensor._make(o._backend.asarray(rng.standard_normal(o.shape)), o._backend).requires_grad_() for o in outs
+    ]
+    n = len(inputs)
+
+    def vjp(*args):
+        xs, us = args[:n], args[n:]
+        with enable_grad():
+            ys = _outputs(fn, xs)
+            live = [(y, u) for y, u in zip(ys, us) if y.requires_grad]
+            if not live:
+                return tuple(xs[i] * 0.0 for i in checked)
+            grads = run_backward(
+                [y for y, _ in live], [u for _, u in live], create_graph=True, inputs=[xs[i] for i in checked], allow_unused=True
+            )
+        return tuple(g if g is not None else xs[i] * 0.0 for g, i in zip(grads, checked))
+
+    return gradcheck(vjp, inputs + tuple(cotangents), eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception, seed=seed + 2)

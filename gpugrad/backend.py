@@ -1,0 +1,181 @@
+"""The one dispatch point between a device and the code that runs on it.
+
+A Backend owns the array module (``xp``: NumPy on the CPU, CuPy on an NVIDIA GPU) and names the kernel
+implementation that ``gpugrad.kernels`` launchers should use. Nothing above this module calls NumPy for
+array work on a tensor's data; it asks the tensor's backend.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import numpy
+
+from .errors import DeviceError
+
+__all__ = ["Device", "Backend", "get", "info", "cpu"]
+
+
+class Device:
+    """A device name, ``cpu`` or ``cuda:N``, as in ``torch.device``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec, index: int | None = None) -> None:
+        if isinstance(spec, Device):
+            self.type, self.index = spec.type, spec.index
+            return
+        if not isinstance(spec, str):
+            raise DeviceError(f"device must be a string like 'cpu' or 'cuda:0', got {spec!r}")
+        kind, _, num = spec.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise DeviceError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+        if num:
+            if not num.isdigit() or kind == "cpu":
+                raise DeviceError(f"invalid device {spec!r}")
+            index = int(num)
+        if kind == "cuda" and index is None:
+            index = 0
+        self.type, self.index = kind, index
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}'" + ("" if self.index is None else f", index={self.index}") + ")"
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            try:
+                other = Device(other)
+            except DeviceError:
+                return False
+        return isinstance(other, Device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+
+class Backend:
+    """Array module and kernel choice for one device."""
+
+    def __init__(self, device: Device, xp, kernel_impl: str) -> None:
+        self.device = device
+        self.xp = xp
+        self.kernel_impl = kernel_impl
+
+    def __repr__(self) -> str:
+        return f"Backend({self.device}, xp={self.xp.__name__}, kernels={self.kernel_impl})"
+
+    # Transfers -----------------------------------------------------------------------------------
+    def asarray(self, data, dtype=None):
+        """Copy host data (lists, scalars, NumPy arrays) onto this device."""
+        return self.xp.asarray(data, dtype=dtype)
+
+    def to_numpy(self, array) -> numpy.ndarray:
+        return numpy.asarray(array) if self.xp is numpy else self.xp.asnumpy(array)
+
+    # Array helpers whose spelling differs between NumPy and CuPy ---------------------------------
+    def index_add(self, target, index, values) -> None:
+        """target[index] += values, accumulating repeated indices."""
+        if self.xp is numpy:
+            numpy.add.at(target, index, values)
+        else:  # pragma: no cover - needs a GPU
+            import cupyx
+
+            cupyx.scatter_add(target, index, values)
+
+    def erf(self, array):
+        if self.xp is numpy:
+            return _np_erf(array)
+        import cupyx.scipy.special  # pragma: no cover - needs a GPU
+
+        return cupyx.scipy.special.erf(array)
+
+    def synchronize(self) -> None:
+        if self.xp is not numpy:  # pragma: no cover - needs a GPU
+            self.xp.cuda.get_current_stream().synchronize()
+
+
+def _np_erf(array):
+    # NumPy has no erf; Numba's vectorised math.erf is exact to float rounding and fast.
+    from ._erf import erf
+
+    return erf(array)
+
+
+cpu = Backend(Device("cpu"), numpy, "cpu")
+_backends: dict[Device, Backend] = {cpu.device: cpu}
+_lock = threading.Lock()
+
+
+def cuda_unavailable_reason() -> str | None:
+    """Why no CUDA device can be used, or None when one can. Never raises."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return "Numba's CUDA simulator is on (NUMBA_ENABLE_CUDASIM=1)"
+    try:
+        import cupy
+    except Exception as exc:  # ImportError, or a CuPy built for another CUDA
+        return f"CuPy is not installed or failed to import ({exc.__class__.__name__}: {exc}); install gpugrad[cuda12] or gpugrad[cuda13]"
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:
+        return f"the CUDA driver is not usable ({exc})"
+    if count == 0:
+        return "no CUDA device is present"
+    return None
+
+
+def get(device) -> Backend:
+    """The backend for a device spec (``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a Device)."""
+    if isinstance(device, Backend):
+        return device
+    device = Device(device) if device is not None else cpu.device
+    backend = _backends.get(device)
+    if backend is not None:
+        return backend
+    with _lock:
+        if device not in _backends:
+            reason = cuda_unavailable_reason()
+            if reason is not None:
+                raise DeviceError(f"cannot use device '{device}': {reason}")
+            import cupy
+
+            if device.index >= cupy.cuda.runtime.getDeviceCount():
+                raise DeviceError(f"cannot use device '{device}': only {cupy.cuda.runtime.getDeviceCount()} CUDA device(s)")
+            _backends[device] = _CupyBackend(device, cupy)
+        return _backends[device]
+
+
+class _CupyBackend(Backend):  # pragma: no cover - needs a GPU
+    def __init__(self, device: Device, cupy) -> None:
+        super().__init__(device, cupy, "cuda")
+
+    def asarray(self, data, dtype=None):
+        with self.xp.cuda.Device(self.device.index):
+            return self.xp.asarray(data, dtype=dtype)
+
+
+def info() -> dict:
+    """Versions and devices gpugrad can see: NumPy, Numba, and where present CuPy, numba-cuda, CUDA."""
+    import numba
+
+    out = {"python": sys.version.split()[0], "numpy": numpy.__version__, "numba": numba.__version__}
+    reason = cuda_unavailable_reason()
+    out["cuda_available"] = reason is None
+    if reason is not None:
+        out["cuda_unavailable_reason"] = reason
+    else:  # pragma: no cover - needs a GPU
+        import cupy
+
+        out["cupy"] = cupy.__version__
+        out["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
+        out["device_name"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    try:
+        from importlib.metadata import version
+
+        out["numba_cuda"] = version("numba-cuda")
+    except Exception:
+        pass
+    return out

@@ -1,0 +1,18 @@
+"""Exception types.
+
+PyTorch raises RuntimeError for most misuse while Python code conventionally raises ValueError or
+TypeError. These subclasses are both, so ``except RuntimeError`` (PyTorch habit) and
+``except ValueError`` / ``except TypeError`` (Python habit) catch them alike.
+"""
+
+
+class ShapeError(ValueError, RuntimeError):
+    """Shapes that do not fit the operation."""
+
+
+class DTypeError(TypeError, RuntimeError):
+    """A dtype the operation cannot take, or two that do not match."""
+
+
+class DeviceError(RuntimeError):
+    """Tensors on different devices, or a device that cannot be used."""

@@ -1,0 +1,68 @@
+"""Turning op arguments into Tensors or plain scalars, with PyTorch's type promotion."""
+from __future__ import annotations
+
+from .. import dtypes
+from ..errors import DTypeError
+from ..tensor import Tensor
+
+_SCALARS = (int, float, bool)
+
+
+def scalar_or_tensor(value, like: Tensor):
+    """Python numbers stay Python numbers (NumPy keeps the tensor's dtype for them); the rest become tensors on like's device."""
+    if type(value) in _SCALARS or isinstance(value, Tensor):
+        return value
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # NumPy scalars would promote float32 to float64
+        return value.item()
+    from ..factory import tensor
+
+    return tensor(value, device=like.device)
+
+
+def promote_pair(a, b):
+    """Apply PyTorch's promotion to a binary op's operands (one of which is a Tensor)."""
+    if isinstance(a, Tensor):
+        b = scalar_or_tensor(b, a)
+    else:
+        a = scalar_or_tensor(a, b)
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        da, db = a.data.dtype, b.data.dtype
+        if da != db:
+            target = dtypes.promote(dtypes.of_array(a.data), dtypes.of_array(b.data))
+            if da != target.np:
+                a = a.to(target)
+            if db != target.np:
+                b = b.to(target)
+        return a, b
+    t, s = (a, b) if isinstance(a, Tensor) else (b, a)
+    kind = t.data.dtype.kind
+    if isinstance(s, float) and kind != "f":
+        t = t.to(dtypes.default_float)  # an int tensor times a float scalar is float32, not float64
+    elif isinstance(s, int) and not isinstance(s, bool) and kind == "b":
+        t = t.to(dtypes.int64)
+    return (t, s) if isinstance(a, Tensor) else (s, t)
+
+
+def require_float(op: str, t: Tensor) -> None:
+    if t.data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating point tensor, got {t.dtype}")
+
+
+def normalize_dims(op: str, dim, ndim: int):
+    """dim as a tuple of non-negative axes (None for all)."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"{op}: dimension {d} out of range for a tensor of {ndim} dimensions")
+        out.append(d % max(ndim, 1))
+    return tuple(out)
+
+
+def keepdim_shape(shape: tuple, axes) -> tuple:
+    """The shape a reduction over ``axes`` has with keepdim=True."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))

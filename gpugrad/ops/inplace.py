@@ -1,0 +1,173 @@
+"""In-place ops: ``add_``, ``sub_``, ``mul_``, ``div_``, ``zero_``, ``fill_``, ``copy_`` and ``x[idx] = v``.
+
+When nothing is recorded (no grad mode, or nothing requires grad) they write straight into the array.
+When something is, the op is recorded out of place and the tensor is rebased onto the new node, as
+PyTorch does; its version counter is bumped either way, so a graph that saved the old values raises
+at backward instead of computing with the new ones.
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+from ..errors import DeviceError, DTypeError, ShapeError
+from ..tensor import Tensor
+from . import elementwise, shape
+
+
+def _recording(name: str, self: Tensor, other=None) -> bool:
+    if isinstance(other, Tensor) and other._backend is not self._backend:
+        raise DeviceError(f"{name}: expected all tensors on the same device, got {self.device} and {other.device}")
+    if not is_grad_enabled():
+        return False
+    if not (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+        return False
+    if self._node is None and self._requires_grad:
+        raise RuntimeError(
+            f"{name}: a leaf Variable that requires grad is being used in an in-place operation; "
+            "wrap the update in `with gg.no_grad():` or work on a copy"
+        )
+    if self._base is not None:
+        raise RuntimeError(
+            f"{name}: in-place modification of a view (shape {tuple(self.shape)}) while recording gradients "
+            "is not supported; use the out-of-place op"
+        )
+    return True
+
+
+def _commit(name: str, self: Tensor, result: Tensor) -> Tensor:
+    """Write a recorded out-of-place result into self and make self the output of its node."""
+    if tuple(result.shape) != tuple(self.shape):
+        raise ShapeError(f"{name}: output with shape {tuple(self.shape)} doesn't match the broadcast shape {tuple(result.shape)}")
+    if result.data.dtype.kind == "f" and self.data.dtype.kind != "f":
+        raise DTypeError(f"{name}: result type {result.dtype} can't be cast to the desired output type {self.dtype}")
+    self.data[...] = result.data
+    self._version_ref[0] += 1
+    self._node, self._output_index = result._node, result._output_index
+    return self
+
+
+def _direct(name: str, self: Tensor, fn) -> Tensor:
+    """Run an in-place array update, translating NumPy's errors into ones that name the op."""
+    try:
+        fn(self.data)
+    except ValueError as exc:
+        raise ShapeError(f"{name}: {exc} (tensor of shape {tuple(self.shape)})") from exc
+    except TypeError as exc:  # NumPy's UFuncTypeError: e.g. adding floats into an int tensor
+        raise DTypeError(f"{name}: {exc} (tensor of dtype {self.dtype})") from exc
+    self._version_ref[0] += 1
+    return self
+
+
+def _value(other):
+    return other.data if isinstance(other, Tensor) else other
+
+
+def add_(self: Tensor, other, *, alpha=1) -> Tensor:
+    """self += alpha * other, in place."""
+    if _recording("add_", self, other):
+        return _commit("add_", self, elementwise.add(self, other, alpha=alpha))
+    v = _value(other)
+
+    def run(a):
+        a += v if alpha == 1 else v * alpha
+
+    return _direct("add_", self, run)
+
+
+def sub_(self: Tensor, other, *, alpha=1) -> Tensor:
+    """self -= alpha * other, in place."""
+    return add_(self, other, alpha=-alpha)
+
+
+def mul_(self: Tensor, other) -> Tensor:
+    """self *= other, in place."""
+    if _recording("mul_", self, other):
+        return _commit("mul_", self, elementwise.mul(self, other))
+    v = _value(other)
+
+    def run(a):
+        a *= v
+
+    return _direct("mul_", self, run)
+
+
+def div_(self: Tensor, other) -> Tensor:
+    """self /= other, in place."""
+    if _recording("div_", self, other):
+        return _commit("div_", self, elementwise.div(self, other))
+    v = _value(other)
+
+    def run(a):
+        a /= v
+
+    return _direct("div_", self, run)
+
+
+class Fill(Function):
+    @staticmethod
+    def forward(ctx, x, value=0.0):
+        return ctx.xp.full(x.shape, value, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return None
+
+
+def fill_(self: Tensor, value) -> Tensor:
+    """Set every element to ``value``."""
+    if isinstance(value, Tensor):
+        value = value.item()
+    if _recording("fill_", self):
+        return _commit("fill_", self, Fill.apply(self, value=value))
+
+    def run(a):
+        a[...] = value
+
+    return _direct("fill_", self, run)
+
+
+def zero_(self: Tensor) -> Tensor:
+    """Set every element to 0."""
+    return fill_(self, 0)
+
+
+class Copy(Function):
+    @staticmethod
+    def forward(ctx, x, src):
+        return ctx.xp.broadcast_to(src, x.shape).astype(x.dtype, copy=True)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return None, gy
+
+
+def copy_(self: Tensor, src) -> Tensor:
+    """Copy ``src`` (broadcast, and cast to self's dtype) into self."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_: expected a Tensor as source, got {type(src).__name__}")
+    if src._backend is not self._backend:
+        # A copy across devices is a transfer: move src first (differentiably), then copy locally.
+        src = src.to(self.device)
+    if _recording("copy_", self, src):
+        return _commit("copy_", self, Copy.apply(self, src))
+
+    def run(a):
+        a[...] = src.data
+
+    return _direct("copy_", self, run)
+
+
+def setitem(self: Tensor, index, value) -> None:
+    """``self[index] = value``."""
+    index, _ = shape._index_arrays(index, self._backend)
+    if _recording("setitem", self, value):
+        if not isinstance(value, Tensor):
+            value = Tensor._make(self._backend.xp.asarray(value, dtype=self.data.dtype), self._backend)
+        _commit("setitem", self, shape.SetItem.apply(self, value, index=index))
+        return
+    v = _value(value)
+
+    def run(a):
+        a[index] = v
+
+    _direct("setitem", self, run)

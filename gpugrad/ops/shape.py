@@ -1,0 +1,279 @@
+"""Shape and indexing ops: reshape, transpose, permute, expand, squeeze, unsqueeze, indexing, cat, stack.
+
+View ops share memory and the version counter with their input, so an in-place change through a view
+is seen by every graph that saved the base.
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..errors import ShapeError
+from ..tensor import Tensor
+from ._operands import normalize_dims
+
+
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+class Reshape(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape=()):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy.reshape(ctx.shape)
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    """The same elements in a new shape (one dim may be -1)."""
+    shape = _shape_arg(shape)
+    if shape == x.data.shape:
+        return x
+    size = x.data.size
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if shape.count(-1) > 1 or (shape.count(-1) == 0 and known != size) or (shape.count(-1) == 1 and (known == 0 or size % known)):
+        raise ShapeError(f"reshape: shape {list(shape)} is invalid for input of shape {tuple(x.shape)} ({size} elements)")
+    return Reshape.apply(x, shape=shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims start_dim..end_dim into one."""
+    if x.ndim == 0:
+        return reshape(x, 1)
+    start, end = normalize_dims("flatten", (start_dim, end_dim), x.ndim)
+    shape = tuple(x.shape)
+    merged = 1
+    for s in shape[start : end + 1]:
+        merged *= s
+    return reshape(x, shape[:start] + (merged,) + shape[end + 1 :])
+
+
+class Permute(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, dims=()):
+        ctx.inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy.permute(ctx.inverse)
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    """Reorder the dims: ``x.permute(2, 0, 1)``."""
+    dims = normalize_dims("permute", _shape_arg(dims), x.ndim)
+    if sorted(dims) != list(range(x.ndim)):
+        raise ShapeError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of shape {tuple(x.shape)}")
+    return Permute.apply(x, dims=dims)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims."""
+    d0, d1 = normalize_dims("transpose", (dim0, dim1), x.ndim)
+    dims = list(range(x.ndim))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return Permute.apply(x, dims=tuple(dims))
+
+
+def t(x: Tensor) -> Tensor:
+    """Transpose of a tensor of at most 2 dims."""
+    if x.ndim > 2:
+        raise ShapeError(f"t: expects a tensor with <= 2 dimensions, got shape {tuple(x.shape)}")
+    return transpose(x, 0, 1) if x.ndim == 2 else x
+
+
+class Expand(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape=()):
+        ctx.shape = x.shape
+        return ctx.xp.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy.sum_to_size(ctx.shape)
+
+
+def expand(x: Tensor, *sizes) -> Tensor:
+    """A broadcast view of ``x`` with the given sizes (-1 keeps a dim). No memory is copied."""
+    sizes = _shape_arg(sizes)
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ShapeError(f"expand: the number of sizes ({len(sizes)}) must be at least the tensor's dims ({x.ndim})")
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    for i, s in enumerate(x.shape):
+        if s != 1 and s != shape[i + lead]:
+            raise ShapeError(f"expand: cannot expand shape {tuple(x.shape)} to {shape}")
+    if shape == tuple(x.shape):
+        return x
+    return Expand.apply(x, shape=shape)
+
+
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    return expand(x, tuple(other.shape))
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    """Remove dims of size 1 (only ``dim`` when given, which is kept if its size is not 1)."""
+    if dim is None:
+        shape = tuple(s for s in x.shape if s != 1)
+    else:
+        axes = normalize_dims("squeeze", dim, x.ndim)
+        shape = tuple(s for i, s in enumerate(x.shape) if not (i in axes and s == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """Insert a dim of size 1 at ``dim``."""
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise IndexError(f"unsqueeze: dimension {dim} out of range for a tensor of {x.ndim} dimensions")
+    dim = dim % (x.ndim + 1)
+    shape = tuple(x.shape)
+    return reshape(x, shape[:dim] + (1,) + shape[dim:])
+
+
+def _index_arrays(index, backend):
+    """Replace Tensors inside an index with backend arrays; report whether integer/bool arrays occur."""
+    parts = index if isinstance(index, tuple) else (index,)
+    out = []
+    advanced = False
+    for p in parts:
+        if isinstance(p, Tensor):
+            if p.data.dtype.kind not in "iub":
+                raise IndexError(f"index: tensors used as indices must be int64 or bool, got {p.dtype}")
+            if p._backend is not backend:
+                raise RuntimeError(f"index: indices on {p.device} for a tensor on {backend.device}")
+            p = p.data
+            advanced = True
+        elif isinstance(p, (list,)):
+            p = backend.asarray(p)
+            advanced = True
+        elif hasattr(p, "dtype") and hasattr(p, "shape") and getattr(p, "ndim", 0) > 0:
+            advanced = True
+        out.append(p)
+    return (tuple(out) if isinstance(index, tuple) else out[0]), advanced
+
+
+class GetItem(Function):
+    @staticmethod
+    def forward(ctx, x, index=None, advanced=False):
+        ctx.shape, ctx.dtype, ctx.index, ctx.advanced = x.shape, x.dtype, index, advanced
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, gy):
+        return IndexBackward.apply(gy, shape=ctx.shape, index=ctx.index, advanced=ctx.advanced)
+
+
+class GetItemView(GetItem):
+    is_view = True
+    name = "getitem"
+
+
+class IndexBackward(Function):
+    """Scatter a gradient back into zeros of the indexed tensor's shape; repeated indices accumulate."""
+
+    @staticmethod
+    def forward(ctx, gy, shape=(), index=None, advanced=False):
+        ctx.index, ctx.advanced = index, advanced
+        out = ctx.xp.zeros(shape, dtype=gy.dtype)
+        if advanced:
+            ctx.backend.index_add(out, index, gy)
+        else:
+            out[index] = gy
+        return out
+
+    @staticmethod
+    def backward(ctx, ggx):
+        return ggx[ctx.index] if not ctx.advanced else GetItem.apply(ggx, index=ctx.index, advanced=True)
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """``x[index]``: basic slicing (a view) and integer / bool array indexing (a copy)."""
+    index, advanced = _index_arrays(index, x._backend)
+    try:
+        return (GetItem if advanced else GetItemView).apply(x, index=index, advanced=advanced)
+    except IndexError as exc:
+        raise IndexError(f"index: {exc} (tensor of shape {tuple(x.shape)})") from exc
+
+
+class SetItem(Function):
+    @staticmethod
+    def forward(ctx, x, value, index=None):
+        ctx.index = index
+        out = x.copy()
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        g_x = None
+        if ctx.needs_input_grad[0]:
+            mask = ctx.xp.ones(gy.shape, dtype=bool)
+            mask[ctx.index] = False
+            g_x = gy * Tensor._make(mask, gy._backend).to(gy.dtype)
+        g_v = getitem(gy, ctx.index) if ctx.needs_input_grad[1] else None
+        return g_x, g_v
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        ctx.axis = axis
+        ctx.sizes = [a.shape[axis] for a in arrays]
+        return ctx.xp.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, gy):
+        grads, start = [], 0
+        lead = (slice(None),) * ctx.axis
+        for size, need in zip(ctx.sizes, ctx.needs_input_grad):
+            grads.append(gy[lead + (slice(start, start + size),)] if need else None)
+            start += size
+        return tuple(grads)
+
+
+def _same_backend_and_dtype(op: str, tensors):
+    from .. import dtypes
+
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    target = tensors[0].dtype
+    for t in tensors[1:]:
+        target = dtypes.promote(target, t.dtype)
+    return [t if t.dtype is target else t.to(target) for t in tensors]
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim."""
+    tensors = _same_backend_and_dtype("cat", list(tensors))
+    (axis,) = normalize_dims("cat", dim, tensors[0].ndim)
+    for t in tensors[1:]:
+        if t.ndim != tensors[0].ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, tensors[0].shape)) if i != axis):
+            raise ShapeError(
+                f"cat: sizes must match except in dim {dim}, got {[tuple(x.shape) for x in tensors]}"
+            )
+    return Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along a new dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    shapes = {tuple(t.shape) for t in tensors}
+    if len(shapes) > 1:
+        raise ShapeError(f"stack: expects each tensor to be equal size, got {[tuple(t.shape) for t in tensors]}")
+    return cat([unsqueeze(t, dim) for t in tensors], dim=dim if dim >= 0 else dim + tensors[0].ndim + 1)

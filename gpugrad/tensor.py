@@ -1,0 +1,270 @@
+"""Tensor: a backend array, its gradient, and the graph node that made it.
+
+The operators and math methods (``+``, ``@``, ``exp``, ``sum``, ...) are bound onto Tensor by
+``gpugrad.ops``, so this module imports no op; what lives here is the data, the autograd bookkeeping
+(``requires_grad``, ``grad``, hooks, version counter) and conversions.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Callable
+
+from . import backend as _backend_mod
+from . import dtypes
+from .autograd import engine, function
+from .autograd.grad_mode import is_grad_enabled
+from .errors import DTypeError
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, hook) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        try:
+            self._hooks.remove(self._hook)
+        except ValueError:
+            pass
+
+
+class Tensor:
+    """An n-dimensional array on a device that records the operations applied to it.
+
+    Create tensors with ``gg.tensor``, ``gg.zeros``, ``gg.randn`` and friends::
+
+        x = gg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = (x ** 2).sum()
+        y.backward()
+        x.grad          # tensor([2., 4., 6.])
+    """
+
+    __slots__ = (
+        "data",
+        "grad",
+        "_requires_grad",
+        "_node",
+        "_output_index",
+        "_backend",
+        "_version_ref",
+        "_base",
+        "_hooks",
+        "_retains_grad",
+        "__weakref__",
+    )
+    __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
+
+    @classmethod
+    def _make(cls, data, backend, node=None, index=0) -> "Tensor":
+        """Wrap a backend array without checks (the fast path every op uses)."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t._requires_grad = False
+        t._node = node
+        t._output_index = index
+        t._backend = backend
+        t._version_ref = [0]
+        t._base = None
+        t._hooks = None
+        t._retains_grad = False
+        return t
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise TypeError("create tensors with gg.tensor(data), gg.zeros(shape), gg.from_numpy(array), ...")
+
+    # Properties ----------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        return self.data.dtype.itemsize
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        return dtypes.of_array(self.data)
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    @property
+    def device(self) -> _backend_mod.Device:
+        return self._backend.device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._backend.device.type == "cuda"
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad or self._node is not None
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def _version(self) -> int:
+        return self._version_ref[0]
+
+    # Autograd ------------------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set whether this leaf records operations for gradients. Returns self."""
+        if self._node is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "requires_grad_: you can only change requires_grad flags of leaf variables; "
+                    "use detach() to get a tensor that does not require grad"
+                )
+            return self
+        if requires_grad and self.data.dtype.kind != "f":
+            raise DTypeError(
+                f"requires_grad_: only Tensors of floating point dtype can require gradients, got {self.dtype}"
+            )
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's data (and version counter) but outside the graph."""
+        t = Tensor._make(self.data, self._backend)
+        t._version_ref = self._version_ref
+        return t
+
+    def detach_(self) -> "Tensor":
+        self._node = None
+        self._requires_grad = False
+        return self
+
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``, weighted by ``gradient``.
+
+        ``gradient`` may be omitted for a single-element tensor. The graph's saved values are freed
+        afterwards unless ``retain_graph=True``; ``create_graph=True`` records the backward pass itself so
+        that the gradients can be differentiated again.
+        """
+        engine.run_backward((self,), (gradient,) if gradient is not None else None, retain_graph, create_graph)
+
+    def register_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
+        node = self._node
+        if node is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            if node.pre_hooks is None:
+                node.pre_hooks = {}
+            hooks = node.pre_hooks.setdefault(self._output_index, [])
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep theirs)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on Tensor that has requires_grad=False")
+        node = self._node
+        if node is None or self._retains_grad:
+            return
+        if node.retained is None:
+            node.retained = {}
+        node.retained[self._output_index] = weakref.ref(self)
+        self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    # Conversions ---------------------------------------------------------------------------------
+    def numpy(self):
+        """The data as a NumPy array (shared memory on the CPU)."""
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError("numpy: can't call numpy() on a Tensor that requires grad; use tensor.detach().numpy()")
+        return self._backend.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        array = self._backend.to_numpy(self.data)
+        return array if dtype is None else array.astype(dtype)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: a Tensor with {self.data.size} elements cannot be converted to a Python scalar")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self._backend.to_numpy(self.data).tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
+        return bool(self.item())
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = repr(self._backend.to_numpy(self.data))
+        body = body[body.index("(") + 1 : body.rindex(")")] if body.startswith("array(") else body
+        # NumPy spells the dtype at the end for non-default dtypes; keep gpugrad's own spelling.
+        if ", dtype=" in body:
+            body = body[: body.rindex(", dtype=")]
+        extras = []
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.data.dtype != dtypes.float32.np and self.data.dtype != dtypes.int64.np and self.data.dtype.kind != "b":
+            extras.append(f"dtype={self.dtype}")
+        if self._node is not None:
+            extras.append(f"grad_fn=<{self._node.fn.__name__}Backward>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        inner = ", ".join([body.replace("\n", "\n ")] + extras)  # "tensor(" is one wider than "array("
+        return f"tensor({inner})"
+
+
+function._bind_tensor_class(Tensor)

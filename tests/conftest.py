@@ -1,0 +1,32 @@
+import os
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+import gpugrad as gg
+
+# A bounded profile for CI; GPUGRAD_HYPOTHESIS_PROFILE=long for a longer run by hand.
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True)
+settings.register_profile("long", max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get("GPUGRAD_HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        skip = pytest.mark.skip(reason="PyTorch is not installed (pip install torch==2.13.0 to compare with it)")
+        for item in items:
+            if item.get_closest_marker("torch"):
+                item.add_marker(skip)
+    if not gg.cuda.is_available():
+        skip = pytest.mark.skip(reason=f"no usable CUDA device: {gg.backend.cuda_unavailable_reason()}")
+        for item in items:
+            if item.get_closest_marker("cuda"):
+                item.add_marker(skip)
