@@ -194,8 +194,10 @@ def launch_dims(
     block: int | Sequence[int],
     *,
     grid_stride: bool = True,
+    per_thread: int = 1,
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(grid, block) covering `work` items per dimension (x first).
+    """(grid, block) covering `work` items per dimension (x first), each
+    thread taking `per_thread` items per dimension.
 
     Grid-stride kernels get at most enough blocks to fill the device: the
     excess comes off the last dimension, whose loop strides over the rest.
@@ -205,7 +207,7 @@ def launch_dims(
     block_t = (block,) if isinstance(block, int) else tuple(block)
     if simulator_enabled() and grid_stride and len(block_t) == 1:
         block_t = (min(block_t[0], 32),)
-    grid = [max(1, -(-w // b)) for w, b in zip(work_t, block_t)]
+    grid = [max(1, -(-w // (b * per_thread))) for w, b in zip(work_t, block_t)]
     if grid_stride:
         others = math.prod(grid[:-1])
         grid[-1] = max(1, min(grid[-1], _max_blocks() // max(1, others)))
@@ -248,12 +250,13 @@ def launch(
     stream: Any,
     *args: Any,
     grid_stride: bool = True,
+    per_thread: int = 1,
 ) -> None:
     """Launch `kernel` over `work`; a no-op for empty work."""
     work_t = (work,) if isinstance(work, int) else tuple(work)
     if min(work_t) <= 0:
         return
-    grid, blk = launch_dims(work_t, block, grid_stride=grid_stride)
+    grid, blk = launch_dims(work_t, block, grid_stride=grid_stride, per_thread=per_thread)
     key = (id(kernel), grid, blk, id(stream))
     entry = _CONFIGURED.get(key)
     if entry is None:

@@ -1,0 +1,410 @@
+"""Epilogue and prologue around a GEMM the caller runs with BLAS/cuBLAS:
+bias + activation after it (forward), activation backward + bias gradient
+before the weight GEMMs (backward). Plus a tiled shared-memory CUDA matmul
+with the same epilogue, kept for the shapes where it beats matmul + epilogue.
+
+`pre` (z + bias) is returned only when the backward needs it: None when the
+activation saves its output (SAVES_OUTPUT) or is "identity". When bias is
+None, `pre` is z itself (no copy) and for "identity" y is z itself.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+from numba import get_num_threads, njit, prange
+
+from ._launch import (
+    check_arrays_for,
+    check_float,
+    check_same_shape,
+    contiguous,
+    cuda_jit,
+    cuda_stream,
+    get_cuda,
+    launch,
+    launch_dims,
+    like,
+    numba_type,
+    resolve_impl,
+)
+from .activation import (
+    IDENTITY,
+    SAVES_OUTPUT,
+    act_backward_scalar,
+    act_forward_scalar,
+    activation_code,
+    reference_backward,
+    reference_forward,
+)
+
+# CUDA tile shapes; the kernels below are written for exactly these.
+COLS_PER_BLOCK, ROWS_PER_BLOCK = 32, 8      # bias/activation kernels
+MM_TILE, MM_BK, MM_THREADS = 64, 16, 16     # matmul: 64x64 tile, 16x16 threads
+MM_PER_THREAD = MM_TILE // MM_THREADS       # 4x4 outputs per thread
+
+
+def needs_pre(name: str) -> bool:
+    """Whether backward needs pre-activation values (see module docstring)."""
+    return name != "identity" and not SAVES_OUTPUT[name]
+
+
+# ============================================================== reference
+
+def reference_bias_act_forward(
+    xp: Any, name: str, z: Any, bias: Any, param: float = 0.0
+) -> tuple[Any, Any]:
+    pre = z if bias is None else z + bias
+    y = pre if name == "identity" else reference_forward(xp, name, pre, param)
+    return (pre if needs_pre(name) else None), y
+
+
+def reference_bias_act_backward(
+    xp: Any, name: str, gy: Any, saved: Any, param: float = 0.0, *, need_bias_grad: bool = True
+) -> tuple[Any, Any]:
+    gz = gy if name == "identity" else reference_backward(xp, name, gy, saved, param)
+    gbias = gz.reshape(-1, gz.shape[-1]).sum(axis=0) if need_bias_grad else None
+    return gz, gbias
+
+
+def reference_matmul_bias_act(
+    xp: Any, a: Any, b: Any, bias: Any, name: str, param: float = 0.0
+) -> tuple[Any, Any]:
+    return reference_bias_act_forward(xp, name, xp.matmul(a, b), bias, param)
+
+
+# ============================================================== CPU kernels
+
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def _bias_act_forward_cpu(code, z, bias, pre, y, p, has_bias, store_pre):
+    n, c = z.shape
+    for i in prange(n):
+        for j in range(c):
+            v = z[i, j]
+            if has_bias:
+                v = v + bias[j]
+            if store_pre:
+                pre[i, j] = v
+            y[i, j] = act_forward_scalar(code, v, p)
+
+
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def _bias_act_backward_cpu(code, gy, s, gz, partial, p, write_gz, need_bias):
+    # Each chunk of rows owns one row of `partial`: no two threads write the
+    # same cache line except at row ends, and the column sums stay in cache.
+    n, c = gy.shape
+    chunks = partial.shape[0]
+    per = (n + chunks - 1) // chunks
+    for k in prange(chunks):
+        if need_bias:
+            for j in range(c):
+                partial[k, j] = 0
+        for i in range(k * per, min(n, (k + 1) * per)):
+            for j in range(c):
+                g = act_backward_scalar(code, s[i, j], gy[i, j], p)
+                if write_gz:
+                    gz[i, j] = g
+                if need_bias:
+                    partial[k, j] += g
+
+
+def _row_chunks(n: int) -> int:
+    # Blocks of ~256 rows also keep float32 partial sums short.
+    return max(1, min(n, max(get_num_threads(), -(-n // 256))))
+
+
+# ============================================================== CUDA kernels
+
+cuda: Any = None  # numba.cuda, bound on first use (a global for the simulator)
+
+
+def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
+    global cuda
+    cuda = get_cuda()
+    from numba import boolean, int64, void
+
+    T = numba_type(dtype)
+    CB, RB = COLS_PER_BLOCK, ROWS_PER_BLOCK
+    TILE, BK, TH, PT = MM_TILE, MM_BK, MM_THREADS, MM_PER_THREAD
+    TILE_PAD = MM_TILE + 1
+
+    def bias_act_forward_kernel(code, z, bias, pre, y, p, has_bias, store_pre):
+        n, c = z.shape
+        col, row = cuda.grid(2)
+        if col < c:
+            for i in range(row, n, cuda.gridsize(2)[1]):
+                v = z[i, col]
+                if has_bias:
+                    v = v + bias[col]
+                if store_pre:
+                    pre[i, col] = v
+                y[i, col] = act_forward_scalar(code, v, p)
+
+    def bias_act_backward_kernel(code, gy, s, gz, partial, p, write_gz, need_bias):
+        # Block = 32 columns x 8 row lanes; each block leaves one partial
+        # column sum per grid row, summed by column_sum_kernel (deterministic,
+        # unlike float atomics).
+        sh = cuda.shared.array((RB, CB), T)
+        n, c = gy.shape
+        tx = cuda.threadIdx.x
+        ty = cuda.threadIdx.y
+        col = cuda.blockIdx.x * CB + tx
+        acc = like(p, 0.0)
+        if col < c:
+            for i in range(cuda.blockIdx.y * RB + ty, n, cuda.gridDim.y * RB):
+                g = act_backward_scalar(code, s[i, col], gy[i, col], p)
+                if write_gz:
+                    gz[i, col] = g
+                acc += g
+        if need_bias:
+            sh[ty, tx] = acc
+            cuda.syncthreads()
+            if ty == 0 and col < c:
+                tot = sh[0, tx]
+                for r in range(1, RB):
+                    tot += sh[r, tx]
+                partial[cuda.blockIdx.y, col] = tot
+
+    def column_sum_kernel(partial, out):
+        for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            acc = partial[0, j]
+            for r in range(1, partial.shape[0]):
+                acc += partial[r, j]
+            out[j] = acc
+
+    def matmul_bias_act_kernel(code, a, b, bias, pre, y, p, has_bias, store_pre):
+        # 64x64 output tile per block, 16x16 threads with 4x4 outputs each at
+        # stride 16 (conflict-free shared reads); A is stored k-major with one
+        # pad column so the transposing store does not hit one bank.
+        As = cuda.shared.array((BK, TILE_PAD), T)
+        Bs = cuda.shared.array((BK, TILE), T)
+        acc = cuda.local.array((PT, PT), T)
+        ar = cuda.local.array(PT, T)
+        br = cuda.local.array(PT, T)
+        m, kdim = a.shape
+        n = b.shape[1]
+        tx = cuda.threadIdx.x
+        ty = cuda.threadIdx.y
+        tid = ty * TH + tx
+        row0 = cuda.blockIdx.y * TILE
+        col0 = cuda.blockIdx.x * TILE
+        zero = like(p, 0.0)
+        for i in range(PT):
+            for j in range(PT):
+                acc[i, j] = zero
+        for k0 in range(0, kdim, BK):
+            for r in range(PT):
+                arow = tid // BK + (TH * TH // BK) * r
+                ak = tid % BK
+                gr = row0 + arow
+                gk = k0 + ak
+                As[ak, arow] = a[gr, gk] if (gr < m and gk < kdim) else zero
+                bk = tid // TILE + (TH * TH // TILE) * r
+                bc = tid % TILE
+                gk = k0 + bk
+                gc = col0 + bc
+                Bs[bk, bc] = b[gk, gc] if (gk < kdim and gc < n) else zero
+            cuda.syncthreads()
+            for kk in range(BK):
+                for i in range(PT):
+                    ar[i] = As[kk, ty + TH * i]
+                for j in range(PT):
+                    br[j] = Bs[kk, tx + TH * j]
+                for i in range(PT):
+                    for j in range(PT):
+                        acc[i, j] += ar[i] * br[j]
+            cuda.syncthreads()
+        for i in range(PT):
+            r = row0 + ty + TH * i
+            if r < m:
+                for j in range(PT):
+                    cc = col0 + tx + TH * j
+                    if cc < n:
+                        v = acc[i, j]
+                        if has_bias:
+                            v = v + bias[cc]
+                        if store_pre:
+                            pre[r, cc] = v
+                        y[r, cc] = act_forward_scalar(code, v, p)
+
+    A2, A1 = T[:, ::1], T[::1]
+    return {
+        "bias_act_forward": (
+            bias_act_forward_kernel, void(int64, A2, A1, A2, A2, T, boolean, boolean)),
+        "bias_act_backward": (
+            bias_act_backward_kernel, void(int64, A2, A2, A2, A2, T, boolean, boolean)),
+        "column_sum": (column_sum_kernel, void(A2, A1)),
+        "matmul_bias_act": (
+            matmul_bias_act_kernel, void(int64, A2, A2, A1, A2, A2, T, boolean, boolean)),
+    }
+
+
+@functools.cache
+def _cuda_kernel(kind: str, dtype: Any) -> Any:
+    return cuda_jit(*_cuda_sources(dtype)[kind])
+
+
+def cuda_kernel_specs() -> list[tuple[str, Any, Any, np.dtype]]:
+    """(label, python function, signature, dtype) of every CUDA kernel here."""
+    return [
+        (f"linear.{kind}[{np.dtype(dt).name}]", fn, sig, np.dtype(dt))
+        for dt in (np.float32, np.float64)
+        for kind, (fn, sig) in _cuda_sources(dt).items()
+    ]
+
+
+# ============================================================== launchers
+
+def _check_bias(op: str, bias: Any, cols: int) -> None:
+    if bias is not None and tuple(bias.shape) != (cols,):
+        raise ValueError(f"{op}: bias must have shape ({cols},), got {tuple(bias.shape)}")
+
+
+def bias_act_forward(
+    xp: Any,
+    name: str,
+    z: Any,
+    bias: Any,
+    param: float = 0.0,
+    *,
+    impl: str | None = None,
+    stream: Any = None,
+) -> tuple[Any, Any]:
+    """(pre, y) with pre = z + bias (bias (C,) broadcast over the rows of z,
+    shape (..., C); may be None) and y = act(pre). pre is None unless the
+    backward needs it (see the module docstring)."""
+    op = f"linear.bias_act_forward[{name}]"
+    code = activation_code(op, name, allow_identity=True)
+    impl = resolve_impl(xp, impl, op)
+    dtype = check_float(op, z=z, bias=bias)
+    if z.ndim < 1:
+        raise ValueError(f"{op}: z must have at least one dimension, got shape {tuple(z.shape)}")
+    _check_bias(op, bias, z.shape[-1])
+    if impl == "reference":
+        return reference_bias_act_forward(xp, name, z, bias, param)
+    check_arrays_for(op, xp, impl, z=z, bias=bias)
+    store_pre = needs_pre(name) and bias is not None
+    if bias is None and name == "identity":
+        return None, z
+    z = contiguous(xp, z)
+    bias = contiguous(xp, bias)
+    y = xp.empty_like(z)
+    pre = xp.empty_like(z) if store_pre else None
+    z2 = z.reshape(-1, z.shape[-1])
+    y2 = y.reshape(z2.shape)
+    pre2 = y2 if pre is None else pre.reshape(z2.shape)  # y2: never written
+    bias1 = y2.reshape(-1)[:1] if bias is None else bias  # never read
+    p = dtype.type(param)
+    if impl == "cpu":
+        _bias_act_forward_cpu(code, z2, bias1, pre2, y2, p, bias is not None, store_pre)
+    else:
+        launch(_cuda_kernel("bias_act_forward", dtype), (z2.shape[1], z2.shape[0]),
+               (COLS_PER_BLOCK, ROWS_PER_BLOCK), cuda_stream(xp, stream),
+               code, z2, bias1, pre2, y2, p, bias is not None, store_pre)
+    if needs_pre(name) and bias is None:
+        pre = z
+    return pre, y
+
+
+def bias_act_backward(
+    xp: Any,
+    name: str,
+    gy: Any,
+    saved: Any,
+    param: float = 0.0,
+    *,
+    need_bias_grad: bool = True,
+    impl: str | None = None,
+    stream: Any = None,
+) -> tuple[Any, Any]:
+    """(gz, gbias): gz = act'(.) * gy and gbias = gz summed over all rows, in
+    one pass. `saved` is y if SAVES_OUTPUT[name] else pre (None for
+    "identity", where gz is gy itself). gbias is None unless need_bias_grad."""
+    op = f"linear.bias_act_backward[{name}]"
+    code = activation_code(op, name, allow_identity=True)
+    impl = resolve_impl(xp, impl, op)
+    identity = code == IDENTITY
+    if identity:
+        saved = None
+    elif saved is None:
+        raise ValueError(f"{op}: saved ({'y' if SAVES_OUTPUT[name] else 'pre'}) is required")
+    dtype = check_float(op, gy=gy, saved=saved)
+    check_same_shape(op, gy=gy, saved=saved)
+    if gy.ndim < 1:
+        raise ValueError(f"{op}: gy must have at least one dimension, got shape {tuple(gy.shape)}")
+    if impl == "reference":
+        return reference_bias_act_backward(xp, name, gy, saved, param, need_bias_grad=need_bias_grad)
+    check_arrays_for(op, xp, impl, gy=gy, saved=saved)
+    if identity and not need_bias_grad:
+        return gy, None
+    gy = contiguous(xp, gy)
+    saved = contiguous(xp, saved)
+    gy2 = gy.reshape(-1, gy.shape[-1])
+    n, c = gy2.shape
+    s2 = gy2 if identity else saved.reshape(gy2.shape)
+    gz = gy if identity else xp.empty_like(gy)
+    gz2 = gz.reshape(gy2.shape)
+    gbias = xp.empty(c, dtype=dtype) if need_bias_grad else None
+    p = dtype.type(param)
+    if impl == "cpu":
+        chunks = _row_chunks(n) if need_bias_grad else 1
+        partial = np.empty((chunks, c) if need_bias_grad else (1, 1), dtype=dtype)
+        _bias_act_backward_cpu(code, gy2, s2, gz2, partial, p, not identity, need_bias_grad)
+        if need_bias_grad:
+            gbias[...] = partial.sum(axis=0, dtype=np.float64)
+        return gz, gbias
+    stream = cuda_stream(xp, stream)
+    block = (COLS_PER_BLOCK, ROWS_PER_BLOCK)
+    grid, _ = launch_dims((c, n), block)
+    partial = xp.empty((grid[1], c) if need_bias_grad else (1, 1), dtype=dtype)
+    launch(_cuda_kernel("bias_act_backward", dtype), (c, n), block, stream,
+           code, gy2, s2, gz2, partial, p, not identity, need_bias_grad)
+    if need_bias_grad:
+        if n == 0:
+            gbias[...] = 0
+        else:
+            launch(_cuda_kernel("column_sum", dtype), c, 256, stream, partial, gbias)
+    return gz, gbias
+
+
+def matmul_bias_act(
+    xp: Any,
+    a: Any,
+    b: Any,
+    bias: Any,
+    name: str,
+    param: float = 0.0,
+    *,
+    impl: str | None = None,
+    stream: Any = None,
+) -> tuple[Any, Any]:
+    """(pre, y) = bias_act_forward(a @ b + bias) for 2-D a (M, K), b (K, N).
+    impl "cuda" runs the tiled kernel with the epilogue fused; "cpu" is BLAS
+    followed by the CPU epilogue kernel; "reference" is xp.matmul + reference."""
+    op = f"linear.matmul_bias_act[{name}]"
+    code = activation_code(op, name, allow_identity=True)
+    impl = resolve_impl(xp, impl, op)
+    dtype = check_float(op, a=a, b=b, bias=bias)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"{op}: need a (M, K) and b (K, N), got a.shape={tuple(a.shape)}, "
+                         f"b.shape={tuple(b.shape)}")
+    _check_bias(op, bias, b.shape[1])
+    if impl == "reference":
+        return reference_matmul_bias_act(xp, a, b, bias, name, param)
+    check_arrays_for(op, xp, impl, a=a, b=b, bias=bias)
+    if impl == "cpu":
+        return bias_act_forward(xp, name, xp.matmul(a, b), bias, param, impl="cpu")
+    a = contiguous(xp, a)
+    b = contiguous(xp, b)
+    bias = contiguous(xp, bias)
+    m, n = a.shape[0], b.shape[1]
+    y = xp.empty((m, n), dtype=dtype)
+    store_pre = needs_pre(name)
+    pre = xp.empty_like(y) if store_pre else None
+    launch(_cuda_kernel("matmul_bias_act", dtype), (n, m), (MM_THREADS, MM_THREADS),
+           cuda_stream(xp, stream), code, a, b, y.reshape(-1)[:1] if bias is None else bias,
+           y if pre is None else pre, y, dtype.type(param), bias is not None, store_pre,
+           grid_stride=False, per_thread=MM_PER_THREAD)
+    return pre, y
