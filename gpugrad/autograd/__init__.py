@@ -3,7 +3,8 @@ from . import functional
 from .anomaly import detect_anomaly
 from .engine import run_backward
 from .function import Function
-from .gradcheck import gradcheck, gradgradcheck
+from . import gradcheck as gradcheck_module
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 

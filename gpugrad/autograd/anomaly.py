@@ -11,6 +11,23 @@ def is_anomaly_enabled() -> bool:
     return getattr(_state, "enabled", False)
 
 
+def check_forward() -> bool:
+    """Forward outputs are checked in anomaly mode, except for ops run by a backward (the engine checks
+    and names the backward node itself)."""
+    return getattr(_state, "enabled", False) and not getattr(_state, "in_backward", False)
+
+
+class in_backward:
+    """Marks the engine running a node's backward, for ``check_forward``."""
+
+    def __enter__(self):
+        self._prev = getattr(_state, "in_backward", False)
+        _state.in_backward = True
+
+    def __exit__(self, *exc) -> None:
+        _state.in_backward = self._prev
+
+
 class detect_anomaly:
     """Check every op's outputs, forward and backward, for NaN and inf while active.
 

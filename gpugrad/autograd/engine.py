@@ -233,7 +233,11 @@ def _call_backward(node, gbuf, check):
             g if g is not None else Tensor._make(node.xp.zeros(*meta), node.backend)
             for g, meta in zip(gbuf, node.output_meta)
         ]
-    grads_in = node.fn.backward(node, *gbuf)
+    if check:
+        with anomaly.in_backward():
+            grads_in = node.fn.backward(node, *gbuf)
+    else:
+        grads_in = node.fn.backward(node, *gbuf)
     if not isinstance(grads_in, tuple):
         grads_in = (grads_in,)
     n_in = len(node.next_edges)

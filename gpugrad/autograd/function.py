@@ -178,7 +178,7 @@ class Function:
         single = not isinstance(out, tuple)
         outs = (out,) if single else out
         outs = tuple(o if isinstance(o, ndarray) or o is None else xp.asarray(o) for o in outs)
-        check = anomaly.is_anomaly_enabled()
+        check = anomaly.check_forward()
         if check:
             _check_forward(cls, xp, arrays, outs)
 
@@ -207,7 +207,7 @@ class Function:
         if ctx._to_save:
             ctx._saved = _resolve_saved(ctx._to_save, args, arrays, outs, results)
             ctx._to_save = ()
-        if check:
+        if anomaly.is_anomaly_enabled():
             ctx.created_at = anomaly.creation_site()
         return results[0] if single else tuple(results)
 

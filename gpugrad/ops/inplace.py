@@ -34,6 +34,12 @@ def _recording(name: str, self: Tensor, other=None) -> bool:
     return True
 
 
+def _snapshot(self: Tensor) -> Tensor:
+    """The tensor's current value and history, in memory the in-place write will not touch, so that a
+    recorded op can save its input (``h *= x`` needs the old h for x's gradient)."""
+    return Tensor._make(self.data.copy(), self._backend, self._node, self._output_index)
+
+
 def _commit(name: str, self: Tensor, result: Tensor) -> Tensor:
     """Write a recorded out-of-place result into self and make self the output of its node."""
     if tuple(result.shape) != tuple(self.shape):
@@ -65,7 +71,7 @@ def _value(other):
 def add_(self: Tensor, other, *, alpha=1) -> Tensor:
     """self += alpha * other, in place."""
     if _recording("add_", self, other):
-        return _commit("add_", self, elementwise.add(self, other, alpha=alpha))
+        return _commit("add_", self, elementwise.add(_snapshot(self), other, alpha=alpha))
     v = _value(other)
 
     def run(a):
@@ -82,7 +88,7 @@ def sub_(self: Tensor, other, *, alpha=1) -> Tensor:
 def mul_(self: Tensor, other) -> Tensor:
     """self *= other, in place."""
     if _recording("mul_", self, other):
-        return _commit("mul_", self, elementwise.mul(self, other))
+        return _commit("mul_", self, elementwise.mul(_snapshot(self), other))
     v = _value(other)
 
     def run(a):
@@ -94,7 +100,7 @@ def mul_(self: Tensor, other) -> Tensor:
 def div_(self: Tensor, other) -> Tensor:
     """self /= other, in place."""
     if _recording("div_", self, other):
-        return _commit("div_", self, elementwise.div(self, other))
+        return _commit("div_", self, elementwise.div(_snapshot(self), other))
     v = _value(other)
 
     def run(a):
@@ -163,7 +169,7 @@ def setitem(self: Tensor, index, value) -> None:
     if _recording("setitem", self, value):
         if not isinstance(value, Tensor):
             value = Tensor._make(self._backend.xp.asarray(value, dtype=self.data.dtype), self._backend)
-        _commit("setitem", self, shape.SetItem.apply(self, value, index=index))
+        _commit("setitem", self, shape.SetItem.apply(_snapshot(self), value, index=index))
         return
     v = _value(value)
 

@@ -50,3 +50,225 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     require_float("log_softmax", x)
     (axis,) = normalize_dims("log_softmax", dim, x.ndim)
     return LogSoftmax.apply(x, axis=axis)
+
+
+# Convolution and pooling building blocks -----------------------------------------------------------
+# Windows are strided views of the (padded) input (``as_strided``), so no Python loop runs over pixels;
+# col2im loops only over the kh*kw kernel taps.
+
+
+def conv_output_size(size: int, k: int, stride: int, pad_total: int, dilation: int) -> int:
+    return (size + pad_total - dilation * (k - 1) - 1) // stride + 1
+
+
+def _windows(xp, x, kernel, stride, pads, dilation, fill=0.0):
+    """A (N, C, kh, kw, oh, ow) strided view of x padded by ``pads`` = (top, bottom, left, right)."""
+    (kh, kw), (sh, sw), (top, bottom, left, right), (dh, dw) = kernel, stride, pads, dilation
+    if top or bottom or left or right:
+        x = xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
+    n, c, hp, wp = x.shape
+    oh = conv_output_size(hp, kh, sh, 0, dh)
+    ow = conv_output_size(wp, kw, sw, 0, dw)
+    if oh <= 0 or ow <= 0:
+        raise ValueError(
+            f"the kernel {kernel} (dilation {dilation}) is larger than the padded input {(hp, wp)}"
+        )
+    s0, s1, s2, s3 = x.strides
+    view = xp.lib.stride_tricks.as_strided(
+        x, shape=(n, c, kh, kw, oh, ow), strides=(s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw), writeable=False
+    )
+    return view, oh, ow
+
+
+class Im2Col(Function):
+    """(N, C, H, W) -> (N, C*kh*kw, oh*ow): every receptive field as a column, zero padded."""
+
+    @staticmethod
+    def forward(ctx, x, kernel=(1, 1), stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)):
+        view, oh, ow = _windows(ctx.xp, x, kernel, stride, pads, dilation)
+        n, c = x.shape[:2]
+        ctx.args = (tuple(x.shape), kernel, stride, pads, dilation, (oh, ow))
+        return view.reshape(n, c * kernel[0] * kernel[1], oh * ow)
+
+    @staticmethod
+    def backward(ctx, gy):
+        shape, kernel, stride, pads, dilation, out_hw = ctx.args
+        return Col2Im.apply(gy, shape=shape, kernel=kernel, stride=stride, pads=pads, dilation=dilation, out_hw=out_hw)
+
+
+class Col2Im(Function):
+    """The adjoint of Im2Col: columns summed back into the (N, C, H, W) positions they were read from."""
+
+    @staticmethod
+    def forward(ctx, cols, shape=(), kernel=(1, 1), stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), out_hw=(1, 1)):
+        xp = ctx.xp
+        n, c, h, w = shape
+        (kh, kw), (sh, sw), (top, bottom, left, right), (dh, dw), (oh, ow) = kernel, stride, pads, dilation, out_hw
+        ctx.args = (kernel, stride, pads, dilation)
+        out = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=cols.dtype)
+        cols6 = cols.reshape(n, c, kh, kw, oh, ow)
+        for i in range(kh):
+            r = i * dh
+            for j in range(kw):
+                q = j * dw
+                out[:, :, r : r + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw] += cols6[:, :, i, j]
+        return out[:, :, top : top + h, left : left + w]
+
+    @staticmethod
+    def backward(ctx, ggx):
+        kernel, stride, pads, dilation = ctx.args
+        return Im2Col.apply(ggx, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
+
+
+def im2col(x: Tensor, kernel_size, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)) -> Tensor:
+    """Receptive fields of a (N, C, H, W) tensor as columns (N, C*kh*kw, oh*ow); pads = (top, bottom, left, right).
+    Linear in x; its adjoint col2im is its backward (and im2col is col2im's)."""
+    return Im2Col.apply(x, kernel=tuple(kernel_size), stride=tuple(stride), pads=tuple(pads), dilation=tuple(dilation))
+
+
+def max_pool_indices(xp, x, kernel, stride, pads, dilation):
+    """For each pooling window of array x (N, C, H, W): the flat index (h * W + w) of its maximum, as
+    PyTorch's ``return_indices`` gives, and the output size. Padding never wins (it is -inf)."""
+    n, c, h, w = x.shape
+    view, oh, ow = _windows(xp, x, kernel, stride, pads, dilation, fill=-xp.inf)
+    kh, kw = kernel
+    flat = view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, oh, ow, kh * kw)
+    k = flat.argmax(axis=-1)  # NaN counts as the maximum, as in PyTorch
+    i, j = k // kw, k % kw
+    rows = xp.arange(oh).reshape(oh, 1) * stride[0] + i * dilation[0] - pads[0]
+    cols = xp.arange(ow).reshape(1, ow) * stride[1] + j * dilation[1] - pads[2]
+    return (rows * w + cols).astype(xp.int64)
+
+
+class Gather(Function):
+    """x.reshape(-1)[index]: picks elements by flat index; the backward scatters (adds) them back."""
+
+    @staticmethod
+    def forward(ctx, x, index=None):
+        ctx.index, ctx.shape = index, x.shape
+        return x.reshape(-1)[index]
+
+    @staticmethod
+    def backward(ctx, gy):
+        return ScatterAdd.apply(gy, index=ctx.index, shape=ctx.shape)
+
+
+class ScatterAdd(Function):
+    """zeros(shape) with g added at flat positions ``index`` (repeats accumulate); adjoint of Gather."""
+
+    @staticmethod
+    def forward(ctx, g, index=None, shape=()):
+        ctx.index = index
+        size = 1
+        for s in shape:
+            size *= s
+        out = ctx.xp.zeros(size, dtype=g.dtype)
+        ctx.backend.index_add(out, index.reshape(-1), g.reshape(-1))
+        return out.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        return Gather.apply(ggx, index=ctx.index)
+
+
+def gather_flat(x: Tensor, index) -> Tensor:
+    """``x.reshape(-1)[index]`` for an integer backend array ``index`` (differentiable in x)."""
+    return Gather.apply(x, index=index)
+
+
+class Pad(Function):
+    """Constant padding by ((before, after), ...) per dim, all non-negative."""
+
+    @staticmethod
+    def forward(ctx, x, widths=(), value=0.0):
+        ctx.slices = tuple(slice(b, b + s) for (b, _), s in zip(widths, x.shape))
+        return ctx.xp.pad(x, widths, constant_values=value)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy[ctx.slices]
+
+
+def pad_constant(x: Tensor, widths, value=0.0) -> Tensor:
+    """x padded with ``value``: ``widths`` holds one (before, after) pair per dim, non-negative."""
+    widths = tuple((int(b), int(a)) for b, a in widths)
+    if all(b == 0 and a == 0 for b, a in widths):
+        return x
+    return Pad.apply(x, widths=widths, value=value)
+
+
+# Fused softmax cross-entropy -----------------------------------------------------------------------
+
+
+def _xent_kernel():
+    try:
+        from ..kernels import softmax_xent
+    except ImportError:
+        return None
+    return getattr(softmax_xent, "softmax_cross_entropy", None)
+
+
+class SoftmaxCrossEntropy(Function):
+    """Per-row cross-entropy of (N, C) logits against class indices, PyTorch's reduction="none":
+
+        loss_i = (1-eps) w[t_i] (lse_i - x_i[t_i]) + eps/C sum_c w_c (lse_i - x_ic),   0 where t_i == ignore_index
+
+    The forward is the fused kernel (``gpugrad.kernels.softmax_xent``) when present; the backward is
+    composite Tensor math, (1-eps) w_t (p - onehot) + eps/C (sum(w) p - w), so it differentiates again.
+    """
+
+    name = "cross_entropy"
+
+    @staticmethod
+    def forward(ctx, logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+        xp = ctx.xp
+        kernel = _xent_kernel()
+        if kernel is not None:
+            loss, _ = kernel(
+                xp, logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, weight=weight,
+                impl=ctx.backend.kernel_impl,
+            )
+        else:
+            loss = _xent_reference(xp, logits, target, weight, ignore_index, label_smoothing)
+        ctx.ignore_index, ctx.eps = ignore_index, label_smoothing
+        ctx.save_for_backward(logits, target, weight)
+        return loss
+
+    @staticmethod
+    def backward(ctx, gy):
+        logits, target, weight = ctx.saved_tensors
+        xp, backend = ctx.xp, ctx.backend
+        n, c = logits.shape
+        eps = ctx.eps
+        t = target.data
+        valid = t != ctx.ignore_index
+        t_safe = xp.where(valid, t, 0)
+        dt = logits.data.dtype
+        w = xp.ones(c, dtype=dt) if weight is None else weight.data
+        w_t = Tensor._make((w[t_safe] * valid).astype(dt)[:, None], backend)
+        onehot = xp.zeros((n, c), dtype=dt)
+        onehot[xp.arange(n), t_safe] = 1
+        p = logits.softmax(dim=1)
+        g = (p - Tensor._make(onehot, backend)) * w_t * (1.0 - eps)
+        if eps:
+            smooth = (p * float(w.sum()) - Tensor._make(w, backend)) * Tensor._make(valid.astype(dt)[:, None], backend)
+            g = g + smooth * (eps / c)
+        return g * gy.unsqueeze(1), None, None
+
+
+def _xent_reference(xp, logits, target, weight, ignore_index, eps):
+    n, c = logits.shape
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+    valid = target != ignore_index
+    t = xp.where(valid, target, 0)
+    w = xp.ones(c, dtype=logits.dtype) if weight is None else weight
+    loss = (1 - eps) * w[t] * -logp[xp.arange(n), t]
+    if eps:
+        loss = loss + (eps / c) * -(logp * w).sum(axis=1)
+    return xp.where(valid, loss, 0).astype(logits.dtype)
+
+
+def softmax_cross_entropy(logits: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100, label_smoothing: float = 0.0) -> Tensor:
+    """Unreduced cross-entropy of (N, C) logits and int64 targets (N,), fused; inputs already validated."""
+    return SoftmaxCrossEntropy.apply(logits, target, weight, ignore_index=ignore_index, label_smoothing=label_smoothing)

@@ -1,0 +1,39 @@
+"""Parameter: a Tensor that a Module registers as one of its learnable weights."""
+from __future__ import annotations
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A leaf Tensor with ``requires_grad=True`` that Modules pick up as a parameter.
+
+    Built from a Tensor (sharing its memory, as ``torch.nn.Parameter`` does) or from array-like data::
+
+        w = nn.Parameter(gg.randn(3, 4))
+        w.requires_grad, w.is_leaf      # (True, True)
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data=None, requires_grad: bool = True) -> "Parameter":
+        if data is None:
+            from ..factory import empty
+
+            data = empty(0)
+        elif not isinstance(data, Tensor):
+            from ..factory import tensor
+
+            data = tensor(data)
+        p = cls._make(data.data, data._backend)
+        p._version_ref = data._version_ref  # shares memory, so shares the version counter too
+        p.requires_grad_(requires_grad)
+        return p
+
+    def __init__(self, data=None, requires_grad: bool = True) -> None:
+        pass  # everything happens in __new__; Tensor.__init__ refuses direct construction
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("Parameter: gpugrad does not pickle tensors; use gg.save(model.state_dict(), path)")

@@ -1,0 +1,113 @@
+"""Bad input: clear errors that name the op and the shapes/dtypes/devices, and change nothing."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+
+
+def snapshot(*tensors):
+    return [(t.detach().numpy().copy(), None if t.grad is None else t.grad.numpy().copy(), t._version) for t in tensors]
+
+
+def assert_unchanged(before, *tensors):
+    for (data, grad, version), t in zip(before, tensors):
+        np.testing.assert_array_equal(t.detach().numpy(), data)
+        assert (t.grad is None) == (grad is None)
+        if grad is not None:
+            np.testing.assert_array_equal(t.grad.numpy(), grad)
+        assert t._version == version
+
+
+def test_matmul_shape_mismatch_names_both_shapes():
+    a, b = gg.randn(3, 4, requires_grad=True), gg.randn(5, 2, requires_grad=True)
+    before = snapshot(a, b)
+    with pytest.raises(ValueError, match=r"matmul: shapes \(3, 4\) and \(5, 2\) cannot be multiplied"):
+        a @ b
+    assert_unchanged(before, a, b)
+
+
+def test_matmul_dtype_mismatch_is_a_type_error_and_a_runtime_error():
+    with pytest.raises(TypeError, match="matmul.*float32.*float64"):
+        gg.randn(2, 2) @ gg.randn(2, 2, dtype=gg.float64)
+    with pytest.raises(RuntimeError):
+        gg.randn(2, 2) @ gg.randn(2, 2, dtype=gg.float64)
+
+
+def test_broadcast_mismatch_names_the_op_and_shapes():
+    a, b = gg.randn(3, requires_grad=True), gg.randn(4)
+    a.grad = gg.ones(3)
+    before = snapshot(a, b)
+    with pytest.raises(ValueError, match=r"add: .*\(3,\), \(4,\)"):
+        a + b
+    with pytest.raises(ValueError, match=r"mul: .*\(3,\), \(4,\)"):
+        a * b
+    assert_unchanged(before, a, b)
+
+
+def test_inplace_with_a_bad_shape_changes_nothing():
+    x = gg.randn(3)
+    before = snapshot(x)
+    with pytest.raises(ValueError, match="add_"):
+        x.add_(gg.randn(2, 3))
+    with pytest.raises(ValueError, match="mul_"):
+        x.mul_(gg.randn(4))
+    assert_unchanged(before, x)
+
+
+def test_inplace_float_into_int_is_a_dtype_error():
+    x = gg.arange(3)
+    with pytest.raises(TypeError, match="add_.*int64"):
+        x.add_(0.5)
+
+
+def test_reshape_to_an_impossible_shape():
+    with pytest.raises(ValueError, match=r"reshape: shape \[4, 4\] is invalid for input of shape \(3, 5\)"):
+        gg.randn(3, 5).reshape(4, 4)
+
+
+def test_dims_out_of_range():
+    with pytest.raises(IndexError, match="sum: dimension 2 out of range"):
+        gg.randn(3, 4).sum(dim=2)
+    with pytest.raises(IndexError, match="softmax: dimension -3"):
+        gg.randn(3, 4).softmax(dim=-3)
+
+
+def test_index_out_of_range_names_the_shape():
+    with pytest.raises(IndexError, match=r"index: .*\(3, 4\)"):
+        gg.randn(3, 4)[gg.tensor([0, 5])]
+
+
+def test_float_only_ops_refuse_integer_tensors():
+    with pytest.raises(TypeError, match="exp: expected a floating point tensor, got gpugrad.int64"):
+        gg.arange(3).exp()
+
+
+def test_cat_with_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"cat: sizes must match except in dim 0.*\(2, 3\).*\(2, 4\)"):
+        gg.cat([gg.randn(2, 3), gg.randn(2, 4)])
+
+
+def test_moving_to_an_unusable_cuda_device_says_why():
+    if gg.cuda.is_available():
+        pytest.skip("a CUDA device is usable here")
+    with pytest.raises(RuntimeError, match="cannot use device 'cuda:0': "):
+        gg.randn(2).to("cuda")
+
+
+def test_unknown_device_and_dtype():
+    with pytest.raises(RuntimeError, match="unknown device 'tpu'"):
+        gg.zeros(2, device="tpu")
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        gg.zeros(2, dtype="complex64")
+
+
+def test_backward_gradient_of_the_wrong_shape():
+    x = gg.randn(3, requires_grad=True)
+    with pytest.raises(ValueError, match=r"gradient of shape \(2,\) does not match output of shape \(3,\)"):
+        (x * 2).backward(gg.ones(2))
+    assert x.grad is None
+
+
+def test_numpy_on_a_tensor_that_requires_grad():
+    with pytest.raises(RuntimeError, match="detach"):
+        gg.randn(2, requires_grad=True).numpy()
