@@ -1,1 +1,69 @@
-"""placeholder"""
+"""gpugrad.kernels: fused Numba kernels for the CPU and NVIDIA GPUs.
+
+Independent of the rest of gpugrad (imports nothing from it) and importable
+without numba-cuda: CUDA kernels are compiled lazily on first launch.
+
+Every operation has a `reference_*` twin written with plain `xp` operations
+(NumPy or CuPy), which is both the readable specification and the test oracle,
+and ONE public launcher taking the reference's arguments plus keywords
+
+    impl:   "reference" | "cpu" (Numba CPU, parallel) | "cuda" | None
+    stream: numba CUDA stream for impl="cuda" (default: CuPy's current stream)
+
+impl=None picks "reference" when the environment variable GPUGRAD_FUSED=0,
+else "cpu" for xp=numpy and "cuda" otherwise. Only float32 and float64 arrays
+are accepted; shape/dtype mismatches raise before anything is launched.
+
+Families and launchers (xp is the array module, numpy or cupy):
+
+activation   NAMES = relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, silu, softplus
+    SAVES_OUTPUT: dict[str, bool]   backward takes y (True) or x (False)
+    forward(xp, name, x, param=0.0, *, out=None, impl=None, stream=None) -> y
+    backward(xp, name, gy, saved, param=0.0, *, out=None, impl=None, stream=None) -> gx
+    reference_forward / reference_backward: same, without impl/stream.
+    param is leaky_relu's negative_slope (callers pass 0.01 for PyTorch's default).
+
+linear       (around a GEMM the caller does with BLAS/cuBLAS; name may be "identity")
+    bias_act_forward(xp, name, z, bias, param=0.0, *, impl=None, stream=None) -> (pre, y)
+        pre = z + bias, y = act(pre); pre is None when SAVES_OUTPUT[name] or
+        name == "identity", and is z itself when bias is None.
+    bias_act_backward(xp, name, gy, saved, param=0.0, *, need_bias_grad=True,
+                      impl=None, stream=None) -> (gz, gbias)
+        saved = y if SAVES_OUTPUT[name] else pre (ignored for "identity", where
+        gz is gy itself); gbias = gz summed over rows, or None.
+    matmul_bias_act(xp, a, b, bias, name, param=0.0, *, impl=None, stream=None) -> (pre, y)
+        tiled shared-memory CUDA matmul with the same epilogue; "cpu" is
+        BLAS + the epilogue kernel.
+    needs_pre(name) -> bool
+
+softmax_xent
+    softmax_cross_entropy(xp, logits, target, *, ignore_index=-100,
+                          label_smoothing=0.0, weight=None, impl=None, stream=None)
+        -> (loss_rows, dlogits)    PyTorch's reduction="none" loss per row and
+        its gradient w.r.t. the logits; out-of-range targets raise IndexError.
+
+optim        (flat buffers updated in place; torch.optim formulas; return None)
+    sgd(xp, p, g, momentum_buf, *, lr, momentum=0.0, dampening=0.0, nesterov=False,
+        weight_decay=0.0, first_step=False, impl=None, stream=None)
+    adam(xp, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps,
+         weight_decay=0.0, decoupled_weight_decay=False, amsgrad=False, step,
+         impl=None, stream=None)
+    rmsprop(xp, p, g, square_avg, momentum_buf, grad_avg, *, lr, alpha, eps,
+            weight_decay=0.0, momentum=0.0, centered=False, impl=None, stream=None)
+    adagrad(xp, p, g, state_sum, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
+            step, impl=None, stream=None)
+    sum_of_squares(xp, g, *, impl=None, stream=None) -> float
+    reference_sgd / reference_adam / reference_rmsprop / reference_adagrad /
+    reference_sum_of_squares: the plain formulas (no impl/stream).
+
+_launch      resolve_impl, cuda_available() (never raises), launch_dims (the one
+             grid/block helper), lazy numba.cuda access.
+
+Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
+signature, dtype)], which the PTX test compiles for sm_90.
+"""
+
+from . import activation, linear, optim, softmax_xent
+from ._launch import cuda_available, resolve_impl
+
+__all__ = ["activation", "linear", "optim", "softmax_xent", "cuda_available", "resolve_impl"]

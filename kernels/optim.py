@@ -1,0 +1,524 @@
+"""Fused optimizer steps: one pass over flat buffers, updated in place.
+
+Formulas are torch.optim's single-tensor implementations (maximize=False).
+Scalars arrive as Python floats; anything derived from them (bias
+corrections, 1 - beta, the Adagrad learning rate) is computed on the host in
+float64 and cast once to the buffers' dtype.
+
+Every check runs before any buffer is touched, so a failing step leaves all
+buffers unchanged. In-place buffers that are not C-contiguous are updated
+through a contiguous copy written back afterwards.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from ._launch import (
+    check_arrays_for,
+    check_float,
+    check_same_shape,
+    contiguous,
+    cuda_jit,
+    cuda_stream,
+    get_cuda,
+    launch,
+    launch_dims,
+    numba_type,
+    resolve_impl,
+    scalar_fn,
+    to_host,
+)
+
+BLOCK = 256
+
+
+# ============================================================== reference
+
+def reference_sgd(
+    xp: Any, p: Any, g: Any, momentum_buf: Any, *, lr: float, momentum: float = 0.0,
+    dampening: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
+    first_step: bool = False,
+) -> None:
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    if momentum != 0:
+        if first_step:
+            momentum_buf[...] = g
+        else:
+            momentum_buf *= momentum
+            momentum_buf += (1 - dampening) * g
+        d = g + momentum * momentum_buf if nesterov else momentum_buf
+    else:
+        d = g
+    p -= lr * d
+
+
+def reference_adam(
+    xp: Any, p: Any, g: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg_sq: Any, *,
+    lr: float, beta1: float, beta2: float, eps: float, weight_decay: float = 0.0,
+    decoupled_weight_decay: bool = False, amsgrad: bool = False, step: int,
+) -> None:
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            p *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * p
+    exp_avg *= beta1
+    exp_avg += (1 - beta1) * g
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * g * g
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    if amsgrad:
+        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        v = max_exp_avg_sq
+    else:
+        v = exp_avg_sq
+    denom = xp.sqrt(v) / math.sqrt(bias_correction2) + eps
+    p -= (lr / bias_correction1) * (exp_avg / denom)
+
+
+def reference_rmsprop(
+    xp: Any, p: Any, g: Any, square_avg: Any, momentum_buf: Any, grad_avg: Any, *,
+    lr: float, alpha: float, eps: float, weight_decay: float = 0.0, momentum: float = 0.0,
+    centered: bool = False,
+) -> None:
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    square_avg *= alpha
+    square_avg += (1 - alpha) * g * g
+    if centered:
+        grad_avg *= alpha
+        grad_avg += (1 - alpha) * g
+        avg = xp.sqrt(square_avg - grad_avg * grad_avg) + eps
+    else:
+        avg = xp.sqrt(square_avg) + eps
+    if momentum > 0:
+        momentum_buf *= momentum
+        momentum_buf += g / avg
+        p -= lr * momentum_buf
+    else:
+        p -= lr * (g / avg)
+
+
+def reference_adagrad(
+    xp: Any, p: Any, g: Any, state_sum: Any, *, lr: float, lr_decay: float = 0.0,
+    weight_decay: float = 0.0, eps: float = 1e-10, step: int,
+) -> None:
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    clr = lr / (1 + (step - 1) * lr_decay)
+    state_sum += g * g
+    p -= clr * (g / (xp.sqrt(state_sum) + eps))
+
+
+def reference_sum_of_squares(xp: Any, g: Any) -> float:
+    return float((g.astype(np.float64) ** 2).sum())
+
+
+# ============================================================== scalar math
+
+@scalar_fn
+def sgd_scalar(p, g, buf, lr, momentum, one_minus_dampening, wd, has_wd, has_momentum,
+               nesterov, first_step):
+    if has_wd:
+        g = g + wd * p
+    d = g
+    if has_momentum:
+        buf = g if first_step else momentum * buf + one_minus_dampening * g
+        d = g + momentum * buf if nesterov else buf
+    return p - lr * d, buf
+
+
+@scalar_fn
+def adam_scalar(p, g, m, v, vmax, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size,
+                bc2_sqrt, eps, wd, decay, has_wd, decoupled, amsgrad):
+    if has_wd:
+        if decoupled:
+            p = p * decay
+        else:
+            g = g + wd * p
+    m = beta1 * m + one_minus_beta1 * g
+    v = beta2 * v + one_minus_beta2 * g * g
+    if amsgrad:
+        vmax = max(vmax, v)
+        denom = math.sqrt(vmax) / bc2_sqrt + eps
+    else:
+        denom = math.sqrt(v) / bc2_sqrt + eps
+    return p - step_size * (m / denom), m, v, vmax
+
+
+@scalar_fn
+def rmsprop_scalar(p, g, sq, buf, gavg, lr, alpha, one_minus_alpha, eps, wd, momentum,
+                   has_wd, has_momentum, centered):
+    if has_wd:
+        g = g + wd * p
+    sq = alpha * sq + one_minus_alpha * g * g
+    if centered:
+        gavg = alpha * gavg + one_minus_alpha * g
+        avg = math.sqrt(sq - gavg * gavg) + eps
+    else:
+        avg = math.sqrt(sq) + eps
+    if has_momentum:
+        buf = momentum * buf + g / avg
+        p = p - lr * buf
+    else:
+        p = p - lr * (g / avg)
+    return p, sq, buf, gavg
+
+
+@scalar_fn
+def adagrad_scalar(p, g, state_sum, clr, eps, wd, has_wd):
+    if has_wd:
+        g = g + wd * p
+    state_sum = state_sum + g * g
+    return p - clr * (g / (math.sqrt(state_sum) + eps)), state_sum
+
+
+# ============================================================== CPU kernels
+# Optional buffers arrive as a stand-in array (read, never written).
+
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def _sgd_cpu(p, g, buf, lr, momentum, omd, wd, has_wd, has_momentum, nesterov, first_step):
+    for i in prange(p.size):
+        pi, bi = sgd_scalar(p[i], g[i], buf[i], lr, momentum, omd, wd, has_wd, has_momentum,
+                            nesterov, first_step)
+        p[i] = pi
+        if has_momentum:
+            buf[i] = bi
+
+
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def _adam_cpu(p, g, m, v, vmax, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps, wd, decay,
+              has_wd, decoupled, amsgrad):
+    for i in prange(p.size):
+        pi, mi, vi, vmi = adam_scalar(p[i], g[i], m[i], v[i], vmax[i], b1, omb1, b2, omb2,
+                                      step_size, bc2_sqrt, eps, wd, decay, has_wd, decoupled,
+                                      amsgrad)
+        p[i] = pi
+        m[i] = mi
+        v[i] = vi
+        if amsgrad:
+            vmax[i] = vmi
+
+
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def _rmsprop_cpu(p, g, sq, buf, gavg, lr, alpha, oma, eps, wd, momentum, has_wd,
+                 has_momentum, centered):
+    for i in prange(p.size):
+        pi, si, bi, gi = rmsprop_scalar(p[i], g[i], sq[i], buf[i], gavg[i], lr, alpha, oma, eps,
+                                        wd, momentum, has_wd, has_momentum, centered)
+        p[i] = pi
+        sq[i] = si
+        if has_momentum:
+            buf[i] = bi
+        if centered:
+            gavg[i] = gi
+
+
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def _adagrad_cpu(p, g, state_sum, clr, eps, wd, has_wd):
+    for i in prange(p.size):
+        pi, si = adagrad_scalar(p[i], g[i], state_sum[i], clr, eps, wd, has_wd)
+        p[i] = pi
+        state_sum[i] = si
+
+
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def _sum_of_squares_cpu(g):
+    acc = 0.0  # float64 on purpose: the global norm of float32 grads
+    for i in prange(g.size):
+        v = np.float64(g[i])
+        acc += v * v
+    return acc
+
+
+# ============================================================== CUDA kernels
+
+cuda: Any = None  # numba.cuda, bound on first use (a global for the simulator)
+
+
+def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
+    global cuda
+    cuda = get_cuda()
+    from numba import boolean, void
+
+    T = numba_type(dtype)
+    NPT = np.dtype(dtype).type
+    A = T[::1]
+    B = boolean
+
+    def sgd_kernel(p, g, buf, lr, momentum, omd, wd, has_wd, has_momentum, nesterov,
+                   first_step):
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            pi, bi = sgd_scalar(p[i], g[i], buf[i], lr, momentum, omd, wd, has_wd,
+                                has_momentum, nesterov, first_step)
+            p[i] = pi
+            if has_momentum:
+                buf[i] = bi
+
+    def adam_kernel(p, g, m, v, vmax, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps, wd, decay,
+                    has_wd, decoupled, amsgrad):
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            pi, mi, vi, vmi = adam_scalar(p[i], g[i], m[i], v[i], vmax[i], b1, omb1, b2, omb2,
+                                          step_size, bc2_sqrt, eps, wd, decay, has_wd,
+                                          decoupled, amsgrad)
+            p[i] = pi
+            m[i] = mi
+            v[i] = vi
+            if amsgrad:
+                vmax[i] = vmi
+
+    def rmsprop_kernel(p, g, sq, buf, gavg, lr, alpha, oma, eps, wd, momentum, has_wd,
+                       has_momentum, centered):
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            pi, si, bi, gi = rmsprop_scalar(p[i], g[i], sq[i], buf[i], gavg[i], lr, alpha, oma,
+                                            eps, wd, momentum, has_wd, has_momentum, centered)
+            p[i] = pi
+            sq[i] = si
+            if has_momentum:
+                buf[i] = bi
+            if centered:
+                gavg[i] = gi
+
+    def adagrad_kernel(p, g, state_sum, clr, eps, wd, has_wd):
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            pi, si = adagrad_scalar(p[i], g[i], state_sum[i], clr, eps, wd, has_wd)
+            p[i] = pi
+            state_sum[i] = si
+
+    def sum_of_squares_kernel(g, partial):
+        # Per-thread then per-block partial sums in the input dtype (no
+        # float64 in float32 kernels); the host adds the partials in float64.
+        sh = cuda.shared.array(BLOCK, T)
+        tid = cuda.threadIdx.x
+        acc = NPT(0)
+        for i in range(cuda.grid(1), g.size, cuda.gridsize(1)):
+            acc += g[i] * g[i]
+        sh[tid] = acc
+        cuda.syncthreads()
+        off = cuda.blockDim.x // 2
+        while off > 0:
+            if tid < off:
+                sh[tid] += sh[tid + off]
+            cuda.syncthreads()
+            off //= 2
+        if tid == 0:
+            partial[cuda.blockIdx.x] = sh[0]
+
+    return {
+        "sgd": (sgd_kernel, void(A, A, A, T, T, T, T, B, B, B, B)),
+        "adam": (adam_kernel, void(A, A, A, A, A, T, T, T, T, T, T, T, T, T, B, B, B)),
+        "rmsprop": (rmsprop_kernel, void(A, A, A, A, A, T, T, T, T, T, T, B, B, B)),
+        "adagrad": (adagrad_kernel, void(A, A, A, T, T, T, B)),
+        "sum_of_squares": (sum_of_squares_kernel, void(A, A)),
+    }
+
+
+@functools.cache
+def _cuda_kernel(kind: str, dtype: Any) -> Any:
+    return cuda_jit(*_cuda_sources(dtype)[kind])
+
+
+def cuda_kernel_specs() -> list[tuple[str, Any, Any, np.dtype]]:
+    """(label, python function, signature, dtype) of every CUDA kernel here."""
+    return [
+        (f"optim.{kind}[{np.dtype(dt).name}]", fn, sig, np.dtype(dt))
+        for dt in (np.float32, np.float64)
+        for kind, (fn, sig) in _cuda_sources(dt).items()
+    ]
+
+
+# ============================================================== launchers
+
+def _check_buffers(op: str, xp: Any, impl: str, **arrays: Any) -> np.dtype:
+    dtype = check_float(op, **arrays)
+    check_same_shape(op, **arrays)
+    if impl != "reference":
+        check_arrays_for(op, xp, impl, **arrays)
+    return dtype
+
+
+def _check_step(op: str, step: Any) -> None:
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+        raise ValueError(f"{op}: step must be an integer >= 1 (counted after the increment), "
+                         f"got {step!r}")
+
+
+def _require(op: str, cond: bool, msg: str) -> None:
+    if not cond:
+        raise ValueError(f"{op}: {msg}")
+
+
+class _InPlace:
+    """Flat contiguous views of in-place buffers; copies of non-contiguous
+    ones are written back by finish()."""
+
+    def __init__(self, xp: Any, *arrays: Any) -> None:
+        self.pairs = [(a, contiguous(xp, a)) for a in arrays]
+        self.flat = [None if w is None else w.reshape(-1) for _, w in self.pairs]
+
+    def finish(self) -> None:
+        for orig, work in self.pairs:
+            if work is not None and work is not orig:
+                orig[...] = work
+
+
+def _run(xp: Any, impl: str, kind: str, dtype: Any, stream: Any, size: int, args: tuple,
+         cpu_kernel: Any) -> None:
+    if impl == "cpu":
+        cpu_kernel(*args)
+    else:
+        launch(_cuda_kernel(kind, dtype), size, BLOCK, cuda_stream(xp, stream), *args)
+
+
+def sgd(
+    xp: Any, p: Any, g: Any, momentum_buf: Any, *, lr: float, momentum: float = 0.0,
+    dampening: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
+    first_step: bool = False, impl: str | None = None, stream: Any = None,
+) -> None:
+    """In-place SGD step (torch.optim.SGD). momentum_buf may be None when
+    momentum == 0; on first_step it is set to the gradient (no dampening)."""
+    op = "optim.sgd"
+    impl = resolve_impl(xp, impl, op)
+    _require(op, momentum >= 0, f"momentum must be >= 0, got {momentum}")
+    _require(op, momentum == 0 or momentum_buf is not None,
+             "momentum_buf is required when momentum != 0")
+    _require(op, not nesterov or (momentum > 0 and dampening == 0),
+             "nesterov needs momentum > 0 and dampening == 0")
+    bufs = dict(p=p, g=g, momentum_buf=momentum_buf if momentum != 0 else None)
+    dtype = _check_buffers(op, xp, impl, **bufs)
+    if impl == "reference":
+        return reference_sgd(xp, p, g, momentum_buf, lr=lr, momentum=momentum,
+                             dampening=dampening, nesterov=nesterov,
+                             weight_decay=weight_decay, first_step=first_step)
+    T = dtype.type
+    g_flat = contiguous(xp, g).reshape(-1)
+    work = _InPlace(xp, p, bufs["momentum_buf"])
+    pf, bf = work.flat
+    args = (pf, g_flat, g_flat if bf is None else bf, T(lr), T(momentum), T(1.0 - dampening),
+            T(weight_decay), weight_decay != 0, momentum != 0, bool(nesterov), bool(first_step))
+    _run(xp, impl, "sgd", dtype, stream, pf.size, args, _sgd_cpu)
+    work.finish()
+
+
+def adam(
+    xp: Any, p: Any, g: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg_sq: Any, *,
+    lr: float, beta1: float, beta2: float, eps: float, weight_decay: float = 0.0,
+    decoupled_weight_decay: bool = False, amsgrad: bool = False, step: int,
+    impl: str | None = None, stream: Any = None,
+) -> None:
+    """In-place Adam / AdamW (decoupled_weight_decay) step, torch.optim's
+    formula; `step` is the step count after the increment (1 on the first
+    step). max_exp_avg_sq is needed only with amsgrad. One pass: reads p, g,
+    m, v and writes p, m, v (28 bytes per float32 parameter)."""
+    op = "optim.adam"
+    impl = resolve_impl(xp, impl, op)
+    _check_step(op, step)
+    _require(op, 0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0,
+             f"betas must be in [0, 1), got ({beta1}, {beta2})")
+    _require(op, eps >= 0, f"eps must be >= 0, got {eps}")
+    _require(op, not amsgrad or max_exp_avg_sq is not None,
+             "max_exp_avg_sq is required with amsgrad=True")
+    vmax = max_exp_avg_sq if amsgrad else None
+    dtype = _check_buffers(op, xp, impl, p=p, g=g, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
+                           max_exp_avg_sq=vmax)
+    if impl == "reference":
+        return reference_adam(xp, p, g, exp_avg, exp_avg_sq, vmax, lr=lr, beta1=beta1,
+                              beta2=beta2, eps=eps, weight_decay=weight_decay,
+                              decoupled_weight_decay=decoupled_weight_decay,
+                              amsgrad=amsgrad, step=step)
+    T = dtype.type
+    bias_correction1 = 1.0 - beta1 ** step
+    bias_correction2 = 1.0 - beta2 ** step
+    g_flat = contiguous(xp, g).reshape(-1)
+    work = _InPlace(xp, p, exp_avg, exp_avg_sq, vmax)
+    pf, mf, vf, vmf = work.flat
+    args = (pf, g_flat, mf, vf, vf if vmf is None else vmf, T(beta1), T(1.0 - beta1),
+            T(beta2), T(1.0 - beta2), T(lr / bias_correction1), T(math.sqrt(bias_correction2)),
+            T(eps), T(weight_decay), T(1.0 - lr * weight_decay), weight_decay != 0,
+            bool(decoupled_weight_decay), bool(amsgrad))
+    _run(xp, impl, "adam", dtype, stream, pf.size, args, _adam_cpu)
+    work.finish()
+
+
+def rmsprop(
+    xp: Any, p: Any, g: Any, square_avg: Any, momentum_buf: Any, grad_avg: Any, *,
+    lr: float, alpha: float, eps: float, weight_decay: float = 0.0, momentum: float = 0.0,
+    centered: bool = False, impl: str | None = None, stream: Any = None,
+) -> None:
+    """In-place RMSprop step (torch.optim.RMSprop). momentum_buf (zeros at
+    start, as torch) is needed when momentum > 0, grad_avg when centered."""
+    op = "optim.rmsprop"
+    impl = resolve_impl(xp, impl, op)
+    _require(op, momentum >= 0, f"momentum must be >= 0, got {momentum}")
+    _require(op, momentum == 0 or momentum_buf is not None,
+             "momentum_buf is required when momentum > 0")
+    _require(op, not centered or grad_avg is not None, "grad_avg is required when centered")
+    buf = momentum_buf if momentum > 0 else None
+    gavg = grad_avg if centered else None
+    dtype = _check_buffers(op, xp, impl, p=p, g=g, square_avg=square_avg, momentum_buf=buf,
+                           grad_avg=gavg)
+    if impl == "reference":
+        return reference_rmsprop(xp, p, g, square_avg, buf, gavg, lr=lr, alpha=alpha, eps=eps,
+                                 weight_decay=weight_decay, momentum=momentum, centered=centered)
+    T = dtype.type
+    g_flat = contiguous(xp, g).reshape(-1)
+    work = _InPlace(xp, p, square_avg, buf, gavg)
+    pf, sf, bf, gf = work.flat
+    args = (pf, g_flat, sf, g_flat if bf is None else bf, g_flat if gf is None else gf, T(lr),
+            T(alpha), T(1.0 - alpha), T(eps), T(weight_decay), T(momentum), weight_decay != 0,
+            momentum > 0, bool(centered))
+    _run(xp, impl, "rmsprop", dtype, stream, pf.size, args, _rmsprop_cpu)
+    work.finish()
+
+
+def adagrad(
+    xp: Any, p: Any, g: Any, state_sum: Any, *, lr: float, lr_decay: float = 0.0,
+    weight_decay: float = 0.0, eps: float = 1e-10, step: int, impl: str | None = None,
+    stream: Any = None,
+) -> None:
+    """In-place Adagrad step (torch.optim.Adagrad); `step` counted after the
+    increment."""
+    op = "optim.adagrad"
+    impl = resolve_impl(xp, impl, op)
+    _check_step(op, step)
+    dtype = _check_buffers(op, xp, impl, p=p, g=g, state_sum=state_sum)
+    if impl == "reference":
+        return reference_adagrad(xp, p, g, state_sum, lr=lr, lr_decay=lr_decay,
+                                 weight_decay=weight_decay, eps=eps, step=step)
+    T = dtype.type
+    clr = lr / (1.0 + (step - 1) * lr_decay)
+    g_flat = contiguous(xp, g).reshape(-1)
+    work = _InPlace(xp, p, state_sum)
+    pf, sf = work.flat
+    args = (pf, g_flat, sf, T(clr), T(eps), T(weight_decay), weight_decay != 0)
+    _run(xp, impl, "adagrad", dtype, stream, pf.size, args, _adagrad_cpu)
+    work.finish()
+
+
+def sum_of_squares(xp: Any, g: Any, *, impl: str | None = None, stream: Any = None) -> float:
+    """sum(g**2) as a Python float (for the global gradient norm). float32
+    input is accumulated in float64 on CPU; on CUDA per-block partials in the
+    input dtype are added in float64 on the host."""
+    op = "optim.sum_of_squares"
+    impl = resolve_impl(xp, impl, op)
+    dtype = _check_buffers(op, xp, impl, g=g)
+    if impl == "reference":
+        return reference_sum_of_squares(xp, g)
+    flat = contiguous(xp, g).reshape(-1)
+    if impl == "cpu":
+        return float(_sum_of_squares_cpu(flat))
+    if flat.size == 0:
+        return 0.0
+    stream = cuda_stream(xp, stream)
+    grid, _ = launch_dims(flat.size, BLOCK)
+    partial = xp.empty(grid[0], dtype=dtype)
+    launch(_cuda_kernel("sum_of_squares", dtype), flat.size, BLOCK, stream, flat, partial)
+    return float(to_host(partial, stream).sum(dtype=np.float64))
