@@ -29,7 +29,8 @@ from __future__ import annotations
 import collections.abc
 import copy
 import math
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy
 

@@ -7,8 +7,9 @@ private ``_fetch_batch(indices)`` that returns a whole batch at once (one fancy-
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from itertools import accumulate
-from typing import Any, Sequence
+from typing import Any
 
 import numpy
 
@@ -106,7 +107,7 @@ def _split_lengths(n: int, lengths: Sequence[int | float]) -> list[int]:
         for i, frac in enumerate(lengths):
             if frac < 0 or frac > 1:
                 raise ValueError(f"random_split: fraction at index {i} is {frac}, not between 0 and 1")
-            counts.append(int(math.floor(n * frac)))
+            counts.append(math.floor(n * frac))
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
         return counts

@@ -12,8 +12,9 @@ import functools
 import gzip
 import io
 import os
+from collections.abc import Sequence
 from importlib import resources
-from typing import Sequence
+from typing import ClassVar
 
 import numpy
 
@@ -185,12 +186,12 @@ class MNIST(Dataset):
         loader = DataLoader(train, batch_size=128, shuffle=True)
     """
 
-    files = {
+    files: ClassVar[dict[bool, tuple[str, str]]] = {
         True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
         False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
     }
-    classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
-               "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"]
+    classes = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
+               "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine")
 
     def __init__(self, root: str | os.PathLike, train: bool = True, flatten: bool = False) -> None:
         self.root = os.path.expanduser(os.fspath(root))
@@ -253,5 +254,5 @@ class FashionMNIST(MNIST):
     """Fashion-MNIST (Zalando) from IDX files on disk: same file names and layout as ``MNIST``
     (torchvision's ``root/FashionMNIST/raw`` is searched too)."""
 
-    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt", "Sandal", "Sneaker", "Bag",
-               "Ankle boot"]
+    classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt", "Sandal", "Sneaker", "Bag",
+               "Ankle boot")

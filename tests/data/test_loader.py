@@ -46,7 +46,7 @@ def test_len_and_batch_sizes(n, bs, drop_last):
 
 def test_batches_hold_the_right_rows_and_types():
     ds = _dataset(10)
-    X, y = ds.tensors
+    X = ds.tensors[0]
     batches = list(DataLoader(ds, batch_size=4))
     assert all(isinstance(b, tuple) and len(b) == 2 for b in batches)
     xb, yb = batches[1]
