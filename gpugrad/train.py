@@ -1,0 +1,213 @@
+"""The training job behind ``gpugrad train``: models, data, the loop, evaluation, checkpoints.
+
+Kept apart from the command line so that it can be called (and tested) as a function::
+
+    from gpugrad.train import TrainConfig, run
+    result = run(TrainConfig(model="mlp", dataset="digits", epochs=20))
+    print(result["test_accuracy"])
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+import gpugrad as gg
+from gpugrad import nn, optim
+from gpugrad.data import DataLoader, FashionMNIST, MNIST, load_digits, make_spirals, random_split
+
+MODELS = ("mlp", "cnn")
+DATASETS = ("digits", "spirals", "mnist", "fashion-mnist")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
+
+
+@dataclass
+class TrainConfig:
+    model: str = "mlp"
+    dataset: str = "digits"
+    data_dir: str | None = None
+    optimizer: str = "adam"
+    lr: float | None = None  # None: the optimizer's usual default below
+    epochs: int = 30
+    batch_size: int = 32
+    device: str = "auto"
+    seed: int = 0
+    save: str | None = None
+    resume: str | None = None
+    plot: str | None = None
+    progress: bool = True
+    history: dict = field(default_factory=lambda: {"loss": [], "train_accuracy": [], "test_accuracy": []})
+
+
+DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "rmsprop": 1e-3, "adam": 1e-3, "adamw": 1e-3}
+
+
+def pick_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if gg.cuda.is_available() else "cpu"
+    if name == "cuda" and not gg.cuda.is_available():
+        raise RuntimeError(f"--device cuda: {gg.backend.cuda_unavailable_reason()}")
+    return name
+
+
+def load_data(cfg: TrainConfig):
+    """(train set, test set, input shape, number of classes)."""
+    images = cfg.model == "cnn"
+    if cfg.dataset == "digits":
+        full = load_digits(images=images)
+        train, test = random_split(full, [0.8, 0.2], generator=gg.Generator(cfg.seed))
+        return train, test, tuple(full.tensors[0].shape[1:]), 10
+    if cfg.dataset == "spirals":
+        if images:
+            raise ValueError("--model cnn needs image data: use --dataset digits, mnist or fashion-mnist")
+        full = make_spirals(1000, noise=0.1, generator=gg.Generator(cfg.seed))
+        train, test = random_split(full, [0.8, 0.2], generator=gg.Generator(cfg.seed))
+        return train, test, (2,), 2
+    if cfg.data_dir is None:
+        raise ValueError(f"--dataset {cfg.dataset} reads IDX files from disk: pass --data-dir DIR")
+    cls = MNIST if cfg.dataset == "mnist" else FashionMNIST
+    train, test = cls(cfg.data_dir, train=True, flatten=not images), cls(cfg.data_dir, train=False, flatten=not images)
+    return train, test, ((1, 28, 28) if images else (784,)), 10
+
+
+def build_model(kind: str, in_shape: tuple, classes: int) -> nn.Module:
+    if kind == "mlp":
+        (features,) = in_shape
+        hidden = 256 if features > 2 else 64
+        return nn.Sequential(
+            nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, classes)
+        )
+    channels, height, width = in_shape
+    flat = 32 * (height // 4) * (width // 4)
+    return nn.Sequential(
+        nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(flat, 64), nn.ReLU(), nn.Linear(64, classes),
+    )
+
+
+def build_optimizer(name: str, params, lr: float) -> optim.Optimizer:
+    if name == "sgd":
+        return optim.SGD(params, lr=lr)
+    if name == "momentum":
+        return optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "nesterov":
+        return optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr=lr)
+    if name == "adam":
+        return optim.Adam(params, lr=lr)
+    return optim.AdamW(params, lr=lr)
+
+
+def evaluate(model: nn.Module, loader: DataLoader, device: str) -> float:
+    model.eval()
+    correct = total = 0
+    with gg.no_grad():
+        for xb, yb in loader:
+            pred = model(xb.to(device)).argmax(dim=1).cpu()
+            correct += int((pred == yb).sum().item())
+            total += len(yb)
+    model.train()
+    return correct / max(total, 1)
+
+
+def run(cfg: TrainConfig) -> dict:
+    """Train, evaluate on the held-out split, optionally checkpoint every epoch and plot. Returns a summary."""
+    from tqdm.auto import tqdm
+
+    for name, value, allowed in (("model", cfg.model, MODELS), ("dataset", cfg.dataset, DATASETS), ("optimizer", cfg.optimizer, OPTIMIZERS)):
+        if value not in allowed:
+            raise ValueError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
+    device = pick_device(cfg.device)
+    gg.manual_seed(cfg.seed)
+    train_set, test_set, in_shape, classes = load_data(cfg)
+    model = build_model(cfg.model, in_shape, classes).to(device)
+    lr = cfg.lr if cfg.lr is not None else DEFAULT_LR[cfg.optimizer]
+    opt = build_optimizer(cfg.optimizer, model.parameters(), lr)
+    loader_gen = gg.Generator(cfg.seed)
+    train_loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=loader_gen)
+    test_loader = DataLoader(test_set, batch_size=512)
+    history = {"loss": [], "train_accuracy": [], "test_accuracy": []}
+    start_epoch = 0
+    if cfg.resume:
+        ckpt = gg.load(cfg.resume)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        loader_gen.set_state(ckpt["loader_generator"])
+        gg.set_rng_state(ckpt["rng"])
+        history = ckpt["history"]
+        start_epoch = int(ckpt["epoch"])
+
+    t0 = time.perf_counter()
+    for epoch in range(start_epoch, cfg.epochs):
+        total_loss, seen, correct = 0.0, 0, 0
+        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False, disable=not cfg.progress)
+        tick = time.perf_counter()
+        for xb, yb in bar:
+            xb, yb = xb.to(device), yb.to(device)
+            logits = model(xb)
+            loss = nn.functional.cross_entropy(logits, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            n = len(yb)
+            total_loss += loss.item() * n
+            seen += n
+            correct += int((logits.detach().argmax(dim=1) == yb).sum().item())
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", samples_per_s=f"{seen / (time.perf_counter() - tick):.0f}")
+        history["loss"].append(total_loss / seen)
+        history["train_accuracy"].append(correct / seen)
+        history["test_accuracy"].append(evaluate(model, test_loader, device))
+        if cfg.progress:
+            tqdm.write(
+                f"epoch {epoch + 1:>3}/{cfg.epochs}  loss {history['loss'][-1]:.4f}  "
+                f"train acc {history['train_accuracy'][-1]:.4f}  test acc {history['test_accuracy'][-1]:.4f}"
+            )
+        if cfg.save:
+            gg.save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "epoch": epoch + 1,
+                    "loader_generator": loader_gen.get_state(),
+                    "rng": gg.get_rng_state(),
+                    "history": history,
+                    "config": {k: v for k, v in asdict(cfg).items() if k not in ("history", "resume", "save", "plot")},
+                },
+                cfg.save,
+            )
+    elapsed = time.perf_counter() - t0
+    result = {
+        "test_accuracy": history["test_accuracy"][-1] if history["test_accuracy"] else None,
+        "history": history,
+        "seconds": elapsed,
+        "device": device,
+        "model": model,
+    }
+    if cfg.plot:
+        plot_history(history, cfg.plot)
+    return result
+
+
+def plot_history(history: dict, path: str) -> None:
+    """Loss and accuracy curves to a PNG (matplotlib is optional: pip install gpugrad[plot])."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise RuntimeError("--plot needs matplotlib: pip install 'gpugrad[plot]' (or pip install matplotlib)") from exc
+    epochs = range(1, len(history["loss"]) + 1)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.plot(epochs, history["loss"])
+    ax1.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="loss")
+    ax2.plot(epochs, history["train_accuracy"], label="train")
+    ax2.plot(epochs, history["test_accuracy"], label="test")
+    ax2.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    ax2.legend()
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
