@@ -1,0 +1,117 @@
+"""Fused activations against the xp reference, CPU and CUDA."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpugrad.kernels import activation as act
+
+from .conftest import SIM, tolerances
+
+# Odd sizes, a 2-D shape, and values where the stable forms matter.
+SHAPES = [(1,), (7,), (1001,), (33, 17)]
+EDGES = [0.0, -0.0, 1e4, -1e4, 88.0, -88.0, 20.0, 20.5, -20.5, 1e-3, -1e-3]
+PARAM = {"leaky_relu": 0.01}
+
+
+def _tol(name: str, dtype: type) -> dict[str, float]:
+    tol = tolerances(dtype)
+    if name == "gelu_tanh" and np.dtype(dtype) == np.float32:
+        # 1 - tanh^2 and 1 + tanh cancel for x << 0: a few ulps of tanh
+        # differences between libm and NumPy become ~1e-6 absolute.
+        tol["atol"] = 2e-5
+    return tol
+
+
+def _input(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    flat = x.reshape(-1)
+    k = min(len(EDGES), flat.size)
+    flat[rng.choice(flat.size, k, replace=False)] = EDGES[:k]
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", act.NAMES)
+def test_forward_backward_match_reference(backend, rng, name, dtype):
+    param = PARAM.get(name, 0.0)
+    for shape in SHAPES:
+        x = _input(rng, shape, dtype)
+        gy = rng.standard_normal(shape).astype(dtype)
+        y = act.forward(backend.xp, name, backend.dev(x), param, impl=backend.impl)
+        y_ref = act.reference_forward(np, name, x, param)
+        assert y.dtype == dtype and y.shape == x.shape
+        np.testing.assert_allclose(backend.host(y), y_ref, **_tol(name, dtype), err_msg=f"{name} {shape}")
+
+        saved = y_ref if act.SAVES_OUTPUT[name] else x
+        gx = act.backward(backend.xp, name, backend.dev(gy), backend.dev(saved), param, impl=backend.impl)
+        gx_ref = act.reference_backward(np, name, gy, saved, param)
+        assert gx.dtype == dtype and gx.shape == x.shape
+        np.testing.assert_allclose(backend.host(gx), gx_ref, **_tol(name, dtype), err_msg=f"{name}' {shape}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stable_forms_at_extremes(backend, dtype):
+    x = np.array([-1e4, -88.0, -30.0, 0.0, 30.0, 88.0, 1e4], dtype=dtype)
+    gy = np.ones_like(x)
+    for name in ("sigmoid", "silu", "softplus", "tanh", "gelu", "gelu_tanh"):
+        y = backend.host(act.forward(backend.xp, name, backend.dev(x), impl=backend.impl))
+        assert np.all(np.isfinite(y)), (name, y)
+        saved = y if act.SAVES_OUTPUT[name] else x
+        gx = backend.host(act.backward(backend.xp, name, backend.dev(gy), backend.dev(saved), impl=backend.impl))
+        assert np.all(np.isfinite(gx)), (name, gx)
+    sig = backend.host(act.forward(backend.xp, "sigmoid", backend.dev(x), impl=backend.impl))
+    assert sig[0] == 0 and sig[-1] == 1
+    sp = backend.host(act.forward(backend.xp, "softplus", backend.dev(x), impl=backend.impl))
+    assert sp[-1] == x[-1] and sp[0] == 0  # above the threshold softplus is x
+
+
+def test_relu_derivative_at_zero_is_zero(backend):
+    z = np.zeros(5, np.float32)
+    gy = np.ones(5, np.float32)
+    for name in ("relu", "leaky_relu"):
+        saved = z  # y for relu, x for leaky_relu: both 0 here
+        gx = backend.host(act.backward(backend.xp, name, backend.dev(gy), backend.dev(saved), 0.5, impl=backend.impl))
+        expect = 0.0 if name == "relu" else 0.5
+        np.testing.assert_array_equal(gx, np.full(5, expect, np.float32))
+
+
+def test_out_and_in_place(backend, rng):
+    x = rng.standard_normal(101).astype(np.float32)
+    ref = act.reference_forward(np, "tanh", x)
+    buf = backend.dev(x.copy())
+    y = act.forward(backend.xp, "tanh", buf, out=buf, impl=backend.impl)
+    assert y is buf
+    np.testing.assert_allclose(backend.host(buf), ref, **tolerances(np.float32))
+
+
+def test_empty_input(backend):
+    x = np.empty((0, 3), np.float64)
+    y = act.forward(backend.xp, "gelu", backend.dev(x), impl=backend.impl)
+    assert y.shape == (0, 3)
+
+
+@pytest.mark.skipif(SIM, reason="compares with PyTorch in the normal process")
+@pytest.mark.torch
+@pytest.mark.parametrize("name", act.NAMES)
+def test_reference_matches_pytorch(name, rng):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    fns = {
+        "relu": F.relu, "leaky_relu": lambda t: F.leaky_relu(t, 0.01), "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh, "gelu": F.gelu, "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
+        "silu": F.silu, "softplus": F.softplus,
+    }
+    x = _input(rng, (257,), np.float64)
+    x[x == 0] = 0.5  # PyTorch's leaky_relu/relu subgradient choice at 0 is tested above
+    gy = rng.standard_normal(257)
+    t = torch.tensor(x, requires_grad=True)
+    y = fns[name](t)
+    y.backward(torch.tensor(gy))
+    param = PARAM.get(name, 0.0)
+    y_ref = act.reference_forward(np, name, x, param)
+    np.testing.assert_allclose(y_ref, y.detach().numpy(), rtol=1e-12, atol=1e-14)
+    saved = y_ref if act.SAVES_OUTPUT[name] else x
+    gx = act.backward(np, name, gy, saved, param, impl="cpu")
+    np.testing.assert_allclose(gx, t.grad.numpy(), rtol=1e-10, atol=1e-13)
