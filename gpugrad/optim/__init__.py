@@ -1,0 +1,21 @@
+"""Optimizers and learning-rate schedulers with PyTorch's names and semantics.
+
+    from gpugrad import optim
+    opt = optim.AdamW(model.parameters(), lr=3e-4)
+    sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)
+    for x, y in loader:
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    sched.step()
+
+Optimizers take parameters (Tensors with ``requires_grad``), never modules.
+"""
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]

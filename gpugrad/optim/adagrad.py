@@ -1,0 +1,61 @@
+"""Adagrad (torch.optim.Adagrad)."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from gpugrad.kernels import optim as _k
+
+from ..tensor import Tensor
+from . import _common
+from .flat import full
+from .optimizer import Optimizer
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad, as ``torch.optim.Adagrad``: :math:`s \leftarrow s + g^2`,
+    :math:`p \leftarrow p - \frac{\eta}{1 + (t-1)\,\text{lr\_decay}} \frac{g}{\sqrt{s} + \epsilon}`.
+
+    As in PyTorch, the state (``step`` 0 and ``sum`` filled with ``initial_accumulator_value``) exists
+    from construction on.
+
+        opt = optim.Adagrad(params, lr=1e-2, initial_accumulator_value=0.1)
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        *,
+        fused: bool | None = None,
+    ) -> None:
+        defaults = dict(
+            lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value, eps=eps,
+        )
+        super().__init__(params, defaults, fused=fused)
+        for group in self.param_groups:
+            fill = float(group["initial_accumulator_value"])
+            for p in group["params"]:
+                self.state[p] = {"step": 0, "sum": Tensor._make(full(p._backend, p.data.shape, fill, p.data.dtype), p._backend)}
+
+    def _validate_hparams(self, group: dict) -> None:
+        super()._validate_hparams(group)
+        _common.nonneg("Adagrad", "lr_decay", group.get("lr_decay", 0.0))
+        _common.nonneg("Adagrad", "weight_decay", group.get("weight_decay", 0.0))
+        _common.nonneg("Adagrad", "initial_accumulator_value", group.get("initial_accumulator_value", 0.0))
+        _common.nonneg("Adagrad", "eps", group.get("eps", 0.0), "epsilon")
+
+    def _state_spec(self, group: dict) -> dict[str, float]:
+        return {"sum": float(group["initial_accumulator_value"])}
+
+    def _apply(self, xp, p, g, bufs, group, *, step, first, impl) -> None:
+        _k.adagrad(
+            xp, p, g, bufs["sum"], lr=float(group["lr"]), lr_decay=float(group["lr_decay"]),
+            weight_decay=float(group["weight_decay"]), eps=float(group["eps"]), step=step, impl=impl,
+        )

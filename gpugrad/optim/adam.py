@@ -1,0 +1,82 @@
+"""Adam and AdamW (torch.optim.Adam / torch.optim.AdamW)."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from gpugrad.kernels import optim as _k
+
+from . import _common
+from .optimizer import Optimizer
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    r"""Adam, as ``torch.optim.Adam`` (L2 weight decay added to the gradient; optional AMSGrad).
+
+    :math:`m \leftarrow \beta_1 m + (1-\beta_1) g`, :math:`v \leftarrow \beta_2 v + (1-\beta_2) g^2`,
+    :math:`p \leftarrow p - \frac{\eta}{1-\beta_1^t} \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}`.
+
+        opt = optim.Adam(params, lr=1e-3, betas=(0.9, 0.999))
+    """
+
+    _decoupled = False
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        fused: bool | None = None,
+    ) -> None:
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(params, defaults, fused=fused)
+
+    def _validate_hparams(self, group: dict) -> None:
+        super()._validate_hparams(group)
+        name = type(self).__name__
+        _common.nonneg(name, "eps", group.get("eps", 0.0), "epsilon")
+        _common.betas(name, group.get("betas", (0.0, 0.0)))
+        _common.nonneg(name, "weight_decay", group.get("weight_decay", 0.0))
+
+    def _state_spec(self, group: dict) -> dict[str, float]:
+        spec = {"exp_avg": 0.0, "exp_avg_sq": 0.0}
+        if group["amsgrad"]:
+            spec["max_exp_avg_sq"] = 0.0
+        return spec
+
+    def _apply(self, xp, p, g, bufs, group, *, step, first, impl) -> None:
+        beta1, beta2 = group["betas"]
+        _k.adam(
+            xp, p, g, bufs["exp_avg"], bufs["exp_avg_sq"], bufs.get("max_exp_avg_sq"),
+            lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
+            weight_decay=float(group["weight_decay"]), decoupled_weight_decay=self._decoupled,
+            amsgrad=bool(group["amsgrad"]), step=step, impl=impl,
+        )
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay, as ``torch.optim.AdamW``: :math:`p \leftarrow p (1 - \eta\lambda)`
+    before the Adam update (default ``weight_decay=1e-2``).
+
+        opt = optim.AdamW(params, lr=3e-4, weight_decay=0.1)
+    """
+
+    _decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        fused: bool | None = None,
+    ) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, fused=fused)

@@ -1,0 +1,216 @@
+"""Flat buffers behind the fused optimizer step (design.md, "Optimizer step").
+
+For one parameter group, parameters are bucketed by (dtype, device). Each bucket owns one contiguous
+array for the parameters, one for the gradients and one per state name (exp_avg, ...); every parameter's
+``.data`` and every state Tensor is a view at the parameter's offset. A step then is a single kernel
+launch per bucket that reads p, g and the state once and writes them back, with no temporaries.
+
+The optimizer stays the owner of the truth a user can touch (``p.data``, ``p.grad``, ``state[p]``); the
+buckets notice when any of those stop being their views (``p.data = new_array``, a fresh ``.grad`` after
+``zero_grad(set_to_none=True)``, state from ``load_state_dict``) and copy the current values in, by an
+identity check per array per step.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy
+
+from ..errors import ShapeError
+from ..tensor import Tensor
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .optimizer import Optimizer
+
+__all__ = ["FlatGroup", "check_state", "full", "state_like"]
+
+
+def _on_device(backend, fn):
+    if backend.xp is numpy:
+        return fn()
+    with backend.xp.cuda.Device(backend.device.index):  # pragma: no cover - needs a GPU
+        return fn()
+
+
+def empty(backend, n: int, dtype) -> Any:
+    return _on_device(backend, lambda: backend.xp.empty(n, dtype=dtype))
+
+
+def full(backend, shape, fill: float, dtype) -> Any:
+    return _on_device(backend, lambda: backend.xp.full(shape, fill, dtype=dtype))
+
+
+def _to_backend(backend, t: Tensor) -> Any:
+    if t._backend is backend:
+        return t.data
+    return backend.asarray(t._backend.to_numpy(t.data))
+
+
+def state_like(t: Tensor, p: Tensor) -> Tensor:
+    """A copy of state tensor ``t`` with ``p``'s dtype, device and shape."""
+    data = _to_backend(p._backend, t).astype(p.data.dtype, copy=True).reshape(p.data.shape)
+    return Tensor._make(data, p._backend)
+
+
+def check_state(params, state, opt_name: str, index_base: int) -> None:
+    """Every state tensor still has its parameter's size (a parameter replaced by one of another size
+    while the optimizer holds state for it cannot be continued)."""
+    for i, p in enumerate(params, index_base):
+        st = state.get(p)
+        if not st:
+            continue
+        n = p.data.size
+        for k, v in st.items():
+            if isinstance(v, Tensor) and v.data.size != n:
+                raise ShapeError(
+                    f"{opt_name}.step: parameter {i} now has shape {tuple(p.shape)} but its optimizer state "
+                    f"'{k}' has shape {tuple(v.shape)}; the parameter was replaced by one of another size"
+                )
+
+
+class _Slot:
+    __slots__ = ("param", "lo", "hi", "shape", "pview", "gview", "sview")
+
+    def __init__(self, param: Tensor, lo: int, hi: int) -> None:
+        self.param = param
+        self.lo, self.hi = lo, hi
+        self.shape = param.data.shape
+        self.sview: dict[str, Any] = {}
+
+
+class _Run:
+    __slots__ = ("lo", "hi", "key", "slots")
+
+    def __init__(self, slot: _Slot, key: tuple) -> None:
+        self.lo, self.hi, self.key, self.slots = slot.lo, slot.hi, key, [slot]
+
+
+class _Bucket:
+    """The flat arrays for the parameters of one group that share a dtype and a device."""
+
+    def __init__(self, backend, dtype, params: list[Tensor]) -> None:
+        self.backend = backend
+        self.xp = backend.xp
+        self.dtype = dtype
+        self.slots: list[_Slot] = []
+        lo = 0
+        for p in params:
+            hi = lo + int(p.data.size)
+            self.slots.append(_Slot(p, lo, hi))
+            lo = hi
+        self.size = lo
+        self.p = empty(backend, lo, dtype)
+        self.g = empty(backend, lo, dtype)
+        self.s: dict[str, Any] = {}
+        for slot in self.slots:
+            p = slot.param
+            self.p[slot.lo : slot.hi] = p.data.reshape(-1)
+            slot.pview = self.p[slot.lo : slot.hi].reshape(slot.shape)
+            slot.gview = self.g[slot.lo : slot.hi].reshape(slot.shape)
+        # Only after every value is in: a failure above leaves the parameters untouched.
+        for slot in self.slots:
+            slot.param.data = slot.pview
+
+    def _state_array(self, key: str) -> Any:
+        arr = self.s.get(key)
+        if arr is None:
+            arr = self.s[key] = empty(self.backend, self.size, self.dtype)
+        return arr
+
+    def _state_view(self, slot: _Slot, key: str) -> Any:
+        view = slot.sview.get(key)
+        if view is None:
+            view = slot.sview[key] = self._state_array(key)[slot.lo : slot.hi].reshape(slot.shape)
+        return view
+
+    def _adopt(self, slot: _Slot, st: dict) -> None:
+        """Copy state tensors that are not our views (loaded, or from before a rebuild) into the buffers."""
+        for k, v in list(st.items()):
+            if not isinstance(v, Tensor):
+                if v is None and k != "step":
+                    del st[k]  # PyTorch's "no buffer yet"
+                continue
+            if v.data is slot.sview.get(k):
+                continue
+            view = self._state_view(slot, k)
+            view[...] = _to_backend(self.backend, v).reshape(slot.shape)
+            st[k] = Tensor._make(view, self.backend)
+
+    def step(self, opt: "Optimizer", group: dict, spec: dict) -> None:
+        backend = self.backend
+        counts = opt._counts_steps
+        state = opt.state
+        runs: list[_Run] = []
+        for slot in self.slots:
+            p = slot.param
+            st = state.get(p)
+            if st:
+                self._adopt(slot, st)
+            g = p.grad
+            if g is None:
+                continue
+            if g.data is not slot.gview:
+                self.g[slot.lo : slot.hi] = g.data.reshape(-1)
+                if not g.requires_grad:
+                    # The engine accumulates with `grad.data += g`, so from now on backward writes straight
+                    # into the flat buffer and the copy above is skipped (unless grads are set to None).
+                    p.grad = Tensor._make(slot.gview, backend)
+            if st is None and (spec or counts):
+                st = state[p]
+                if counts:
+                    st["step"] = 0  # first, as PyTorch orders its state
+            if st is None:
+                key = (1, True)
+            else:
+                first = opt._is_first(st)
+                for k, fill in spec.items():
+                    if st.get(k) is None:
+                        view = self._state_view(slot, k)
+                        view.fill(fill)
+                        st[k] = Tensor._make(view, backend)
+                key = (int(st.get("step", 0)) + 1 if counts else 1, first)
+            if runs and runs[-1].hi == slot.lo and runs[-1].key == key:
+                run = runs[-1]
+                run.hi = slot.hi
+                run.slots.append(slot)
+            else:
+                runs.append(_Run(slot, key))
+        for run in runs:
+            whole = run.lo == 0 and run.hi == self.size
+            sl = slice(run.lo, run.hi)
+            P = self.p if whole else self.p[sl]
+            G = self.g if whole else self.g[sl]
+            bufs = {k: (self._state_array(k) if whole else self._state_array(k)[sl]) for k in spec}
+            step, first = run.key
+            opt._apply(self.xp, P, G, bufs, group, step=step, first=first, impl=None)
+            for slot in run.slots:
+                p = slot.param
+                if counts:
+                    state[p]["step"] = step
+                p._version_ref[0] += 1
+
+
+class FlatGroup:
+    """The buckets of one parameter group, built from the parameters' current values."""
+
+    def __init__(self, params: list[Tensor]) -> None:
+        buckets: dict[tuple, list[Tensor]] = {}
+        for p in params:
+            buckets.setdefault((p.data.dtype, p._backend), []).append(p)
+        self.buckets = [_Bucket(backend, dtype, ps) for (dtype, backend), ps in buckets.items()]
+        by_id = {id(s.param): s for b in self.buckets for s in b.slots}
+        self._order = [by_id[id(p)] for p in params]
+
+    def matches(self, params: list[Tensor]) -> bool:
+        """Whether the group still holds exactly these parameters, each still viewing its buffer."""
+        if len(params) != len(self._order):
+            return False
+        for p, slot in zip(params, self._order):
+            if slot.param is not p or p.data is not slot.pview:
+                return False
+        return True
+
+    def step(self, opt: "Optimizer", group: dict) -> None:
+        spec = opt._state_spec(group)
+        for bucket in self.buckets:
+            bucket.step(opt, group, spec)

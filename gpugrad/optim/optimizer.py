@@ -1,0 +1,367 @@
+"""The Optimizer base: parameter groups, per-parameter state, zero_grad, step, state_dict.
+
+Subclasses describe their algorithm with three things: ``_state_spec(group)`` (the state arrays a
+parameter needs and how they start), ``_counts_steps`` (whether the state keeps a ``step``), and
+``_apply(...)`` (one call into ``gpugrad.kernels.optim`` for a parameter, or for a run of parameters
+laid out in a flat buffer). The update math itself lives in the kernels only.
+
+Two paths share that description:
+
+- the fused path (default): per group and (dtype, device) one flat buffer for the parameters, one for
+  the gradients and one per state array; each parameter's ``.data`` is a view into the parameter
+  buffer, and a step is one kernel launch over the whole buffer (see ``flat.py``);
+- the reference path (``fused=False``, or ``GPUGRAD_FUSED=0``): PyTorch's per-parameter loop calling
+  the kernels' reference formulas.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from collections import defaultdict
+from typing import Any, Callable, Iterable
+
+import numpy
+
+from ..autograd.grad_mode import enable_grad, no_grad
+from ..errors import DeviceError, DTypeError, ShapeError
+from ..tensor import Tensor
+from . import flat as _flat
+
+__all__ = ["Optimizer", "required"]
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()  # a default that a param group must supply, as torch.optim.optimizer.required
+
+
+def _fused_default() -> bool:
+    return os.environ.get("GPUGRAD_FUSED", "1").strip() != "0"
+
+
+def _is_tensor_like(v: Any) -> bool:
+    return isinstance(v, Tensor) or hasattr(v, "__array_interface__") or hasattr(v, "__cuda_array_interface__")
+
+
+class Optimizer:
+    """Base class of every optimizer: holds ``param_groups`` and ``state``, as ``torch.optim.Optimizer``.
+
+    ``params`` is an iterable of Tensors, or of dicts (param groups) each with a ``"params"`` entry and
+    any hyper-parameters that override ``defaults``::
+
+        opt = optim.SGD([{"params": body, "lr": 0.01}, {"params": head}], lr=0.1, momentum=0.9)
+        opt.zero_grad(); loss.backward(); opt.step()
+
+    ``fused`` (default: on unless ``GPUGRAD_FUSED=0``) keeps each group's parameters, gradients and
+    state in flat buffers and updates each buffer with one kernel launch; the parameters' ``.data``
+    become views into those buffers. ``fused=False`` runs PyTorch's per-parameter loop.
+    """
+
+    _counts_steps: bool = True  # the state keeps a "step" count (SGD's does not, as in PyTorch)
+
+    def __init__(self, params: Iterable, defaults: dict, *, fused: bool | None = None) -> None:
+        self.defaults = dict(defaults)
+        self._validate_hparams(self.defaults)
+        self.fused = _fused_default() if fused is None else bool(fused)
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list[dict] = []
+        self._flat: list[_flat.FlatGroup | None] = []
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{type(self).__name__}: params argument given to the optimizer should be an iterable of "
+                f"Tensors or dicts, but got a Tensor of shape {tuple(params.shape)}"
+            )
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(f"{type(self).__name__}: params must be an ordered iterable (a list), not a set")
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    # Hooks for subclasses --------------------------------------------------------------------------
+    def _validate_hparams(self, group: dict) -> None:
+        """Raise ValueError naming a hyper-parameter whose value is out of range."""
+        lr = group.get("lr", required)
+        if lr is not required and not _ge0(lr):
+            raise ValueError(f"{type(self).__name__}: invalid learning rate lr={lr!r} (must be >= 0)")
+
+    def _state_spec(self, group: dict) -> dict[str, float]:
+        """State arrays a parameter needs under ``group``, each with its starting fill value."""
+        raise NotImplementedError
+
+    def _is_first(self, state: dict) -> bool:
+        """Whether the kernel must treat this as the parameter's first step (SGD's momentum buffer)."""
+        return False
+
+    def _apply(self, xp, p, g, bufs: dict, group: dict, *, step: int, first: bool, impl: str | None) -> None:
+        """Update ``p`` and the arrays in ``bufs`` in place with one kernel call."""
+        raise NotImplementedError
+
+    # Param groups ----------------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own hyper-parameters (missing ones come from ``defaults``).
+
+        Example: ``opt.add_param_group({"params": new_layer_params, "lr": 1e-4})``.
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}.add_param_group: param_group must be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if params is None:
+            raise ValueError(f"{name}.add_param_group: the param group has no 'params' entry")
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(f"{name}: optimizer parameters need to be organized in ordered collections, not a set")
+        else:
+            params = list(params)
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: optimizer can only optimize Tensors, but parameter {i} is a {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i}, shape {tuple(p.shape)})")
+            if p.data.dtype.kind != "f":
+                raise DTypeError(
+                    f"{name}: can only optimize floating point Tensors, parameter {i} has dtype {p.dtype}"
+                )
+        ids = [id(p) for p in params]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{name}: a parameter appears more than once in the same parameter group")
+        for default_name, default in self.defaults.items():
+            if default is required and default_name not in group:
+                raise ValueError(f"{name}: parameter group didn't specify a value of required optimization parameter {default_name}")
+            group.setdefault(default_name, default)
+        self._validate_hparams(group)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if seen.intersection(ids):
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
+        group["params"] = params
+        self.param_groups.append(group)
+        self._flat.append(_flat.FlatGroup(params) if self.fused else None)
+
+    # zero_grad / step ------------------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's gradient: to None (the default), or to zeros in place.
+
+        With the fused path, zeros in place keep each ``.grad`` a view of the flat gradient buffer, so
+        the next backward accumulates straight into it and ``step`` copies nothing.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    if g.grad_fn is not None:
+                        g = p.grad = g.detach()
+                    else:
+                        g.requires_grad_(False)
+                    g.data[...] = 0
+                    g._version_ref[0] += 1
+
+    def step(self, closure: Callable | None = None):
+        """One optimization step over every parameter that has a gradient; returns ``closure()``'s loss.
+
+        Parameters whose ``.grad`` is None are skipped and their state does not advance. Gradients are
+        checked (shape, dtype, device) before anything changes, so a failing step leaves parameters and
+        state as they were.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            self._check_step_inputs()
+            for gi, group in enumerate(self.param_groups):
+                if self.fused:
+                    self._step_flat(gi, group)
+                else:
+                    self._step_reference(group)
+        return loss
+
+    def _check_step_inputs(self) -> None:
+        name = type(self).__name__
+        index = 0
+        for gi, group in enumerate(self.param_groups):
+            self._validate_hparams(group)
+            for p in group["params"]:
+                g = p.grad
+                if g is not None:
+                    where = f"{name}.step: the gradient of parameter {index} (group {gi})"
+                    if tuple(g.shape) != tuple(p.shape):
+                        raise ShapeError(f"{where} has shape {tuple(g.shape)} but the parameter has shape {tuple(p.shape)}")
+                    if g.data.dtype != p.data.dtype:
+                        raise DTypeError(f"{where} has dtype {g.dtype} but the parameter has dtype {p.dtype}")
+                    if g.device != p.device:
+                        raise DeviceError(f"{where} is on {g.device} but the parameter is on {p.device}")
+                index += 1
+        for gi, group in enumerate(self.param_groups):
+            _flat.check_state(group["params"], self.state, name, self._param_index_base(gi))
+
+    def _param_index_base(self, gi: int) -> int:
+        return sum(len(g["params"]) for g in self.param_groups[:gi])
+
+    def _step_reference(self, group: dict) -> None:
+        spec = self._state_spec(group)
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            if not spec and not self._counts_steps and p not in self.state:
+                self._apply(p._backend.xp, p.data, g.data, {}, group, step=1, first=True, impl="reference")
+                p._version_ref[0] += 1
+                continue
+            state = self.state[p]
+            if self._counts_steps:
+                state.setdefault("step", 0)  # first, as PyTorch orders its state
+            first = self._is_first(state)
+            xp = p._backend.xp
+            for key, fill in spec.items():
+                cur = state.get(key)
+                if cur is None:
+                    state[key] = Tensor._make(_flat.full(p._backend, p.data.shape, fill, p.data.dtype), p._backend)
+                elif cur.data.dtype != p.data.dtype or cur.device != p.device:
+                    state[key] = _flat.state_like(cur, p)
+            step = int(state.get("step", 0)) + 1
+            self._apply(xp, p.data, g.data, {k: state[k].data for k in spec}, group, step=step, first=first, impl="reference")
+            if self._counts_steps:
+                state["step"] = step
+            p._version_ref[0] += 1
+
+    def _step_flat(self, gi: int, group: dict) -> None:
+        fg = self._flat[gi] if gi < len(self._flat) else None
+        if fg is None or not fg.matches(group["params"]):
+            fg = _flat.FlatGroup(group["params"])
+            while len(self._flat) <= gi:
+                self._flat.append(None)
+            self._flat[gi] = fg
+        fg.step(self, group)
+
+    # state_dict ------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """The optimizer's state in PyTorch's layout: ``{"state": {index: {...}}, "param_groups": [...]}``.
+
+        Parameters are numbered 0, 1, ... across the groups in order; each group lists its parameters'
+        numbers under ``"params"``. State tensors are returned by reference, as PyTorch does.
+        """
+        mapping: dict[int, int] = {}
+        groups = []
+        start = 0
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for i, p in enumerate(group["params"], start):
+                mapping.setdefault(id(p), i)
+            packed["params"] = [mapping[id(p)] for p in group["params"]]
+            start += len(packed["params"])
+            groups.append(packed)
+        state = {mapping[id(p)]: dict(s) for p, s in self.state.items() if id(p) in mapping}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load a ``state_dict()`` (ours, or PyTorch's for the same algorithm) onto these parameters.
+
+        The number of groups and each group's size must match; state arrays must match their
+        parameter's shape. Floating state is cast to the parameter's dtype and device. Nothing changes
+        when a check fails (ValueError).
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups' entries")
+        saved_groups = state_dict["param_groups"]
+        groups = self.param_groups
+        if len(saved_groups) != len(groups):
+            raise ValueError(
+                f"{name}.load_state_dict: loaded state dict has {len(saved_groups)} parameter groups, "
+                f"the optimizer has {len(groups)}"
+            )
+        id_map: dict = {}
+        for gi, (g, sg) in enumerate(zip(groups, saved_groups)):
+            if not isinstance(sg, dict) or "params" not in sg:
+                raise ValueError(f"{name}.load_state_dict: saved parameter group {gi} has no 'params' list")
+            if len(sg["params"]) != len(g["params"]):
+                raise ValueError(
+                    f"{name}.load_state_dict: loaded parameter group {gi} has {len(sg['params'])} parameters, "
+                    f"the optimizer's group has {len(g['params'])}"
+                )
+            for saved_index, p in zip(sg["params"], g["params"]):
+                id_map[_index_key(saved_index)] = p
+        new_groups = []
+        for g, sg in zip(groups, saved_groups):
+            ng = copy.deepcopy({k: v for k, v in sg.items() if k != "params"})
+            ng["params"] = g["params"]
+            self._validate_hparams(ng)
+            new_groups.append(ng)
+        new_state: defaultdict = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            p = id_map.get(_index_key(key))
+            if p is None:
+                raise ValueError(f"{name}.load_state_dict: state for parameter {key!r}, which no group lists")
+            if not isinstance(value, dict):
+                raise ValueError(f"{name}.load_state_dict: state of parameter {key!r} must be a dict, got {type(value).__name__}")
+            new_state[p] = {k: _cast_state(name, key, k, v, p) for k, v in value.items()}
+        self.param_groups[:] = new_groups
+        self.state = new_state
+        if self.fused:
+            # The loaded state arrays are adopted into the flat buffers at the next step.
+            self._flat = [_flat.FlatGroup(g["params"]) for g in self.param_groups]
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(group):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _ge0(v: Any) -> bool:
+    try:
+        return float(v) >= 0.0
+    except (TypeError, ValueError):
+        return False
+
+
+def _index_key(k: Any) -> Any:
+    # JSON round trips (other tools) can turn integer keys into strings.
+    if isinstance(k, str) and k.isdigit():
+        return int(k)
+    if isinstance(k, numpy.integer):
+        return int(k)
+    return k
+
+
+def _cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor) -> Any:
+    if key == "step":
+        if _is_tensor_like(value):
+            value = numpy.asarray(value).reshape(()).item()
+        return int(value) if float(value).is_integer() else float(value)
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        array = value._backend.to_numpy(value.data)
+    elif _is_tensor_like(value):
+        array = numpy.asarray(value)
+    else:
+        return copy.deepcopy(value)
+    if array.size != p.data.size:
+        raise ShapeError(
+            f"{opt_name}.load_state_dict: state '{key}' of parameter {index} has shape {tuple(array.shape)} "
+            f"but the parameter has shape {tuple(p.shape)}"
+        )
+    if array.dtype.kind == "f":
+        array = array.astype(p.data.dtype, copy=False)
+    data = p._backend.asarray(array.reshape(p.data.shape))
+    if data is array or (isinstance(value, Tensor) and data is value.data):
+        data = data.copy()
+    return Tensor._make(data, p._backend)
