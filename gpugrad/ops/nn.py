@@ -272,3 +272,29 @@ def _xent_reference(xp, logits, target, weight, ignore_index, eps):
 def softmax_cross_entropy(logits: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100, label_smoothing: float = 0.0) -> Tensor:
     """Unreduced cross-entropy of (N, C) logits and int64 targets (N,), fused; inputs already validated."""
     return SoftmaxCrossEntropy.apply(logits, target, weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+
+
+# Sequence helpers ----------------------------------------------------------------------------------
+
+
+class Unbind(Function):
+    """The slices of x along ``axis`` as separate outputs. Indexing each step separately would scatter a
+    full-size gradient per step (quadratic in sequence length); here backward is one stack."""
+
+    @staticmethod
+    def forward(ctx, x, axis=0):
+        ctx.axis = axis
+        return tuple(x.take(i, axis=axis) for i in range(x.shape[axis]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        from .shape import stack
+
+        return stack(grads, dim=ctx.axis)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    """``x.unbind(dim)``: the tuple of slices along ``dim``, differentiable."""
+    (axis,) = normalize_dims("unbind", dim, x.ndim)
+    out = Unbind.apply(x, axis=axis)
+    return out if isinstance(out, tuple) else (out,)

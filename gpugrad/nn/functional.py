@@ -1,0 +1,612 @@
+"""Stateless versions of the layers and losses, as ``torch.nn.functional``: ``import gpugrad.nn.functional as F``.
+
+Everything here is composed from differentiable ops (or is one, in ``gpugrad.ops.nn``), so first and
+second derivatives come from the ops' own backward formulas.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+from .. import ops as _ops
+from ..autograd.grad_mode import no_grad
+from ..errors import DTypeError, ShapeError
+from ..ops import nn as _nnops
+from ..random import default_generator
+from ..tensor import Tensor
+
+__all__ = [
+    "relu", "relu6", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
+    "linear", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "layer_norm", "batch_norm", "embedding",
+    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy_with_logits", "one_hot", "pad",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _pair(op: str, name: str, value) -> tuple[int, int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value, value)
+    value = tuple(value)
+    if len(value) != 2 or not all(isinstance(v, int) for v in value):
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    return value
+
+
+def _check_tensor(op: str, name: str, x) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+
+
+def _reduce(op: str, loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.mean()
+    raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _const(like: Tensor, array) -> Tensor:
+    return Tensor._make(array, like._backend)
+
+
+# Activations -----------------------------------------------------------------------------------------
+# ``inplace=True`` is accepted for PyTorch compatibility; the result is computed out of place (same values,
+# and the input stays usable by the graph).
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0). ``F.relu(x)``."""
+    return _ops.relu(input)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return _ops.clamp(input, 0.0, 6.0)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, else negative_slope * x."""
+    return _ops.leaky_relu(input, negative_slope)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x Phi(x); ``approximate="tanh"`` for the tanh form."""
+    return _ops.gelu(input, approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x sigmoid(x)."""
+    return _ops.silu(input)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return _ops.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return _ops.tanh(input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, linear above ``threshold``."""
+    return _ops.softplus(input, beta, threshold)
+
+
+def _softmax_dim(name: str, ndim: int) -> int:
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an argument.",
+        stacklevel=3,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``. ``F.softmax(logits, dim=-1)``."""
+    if dim is None:
+        dim = _softmax_dim("softmax", input.ndim)
+    if dtype is not None:
+        input = input.to(dtype)
+    return _ops.softmax(input, dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    """x - logsumexp(x) along ``dim``."""
+    if dim is None:
+        dim = _softmax_dim("log_softmax", input.ndim)
+    if dtype is not None:
+        input = input.to(dtype)
+    return _ops.log_softmax(input, dim)
+
+
+# Linear and convolution ---------------------------------------------------------------------------
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """input @ weight^T + bias, for input (..., in_features), weight (out_features, in_features)."""
+    _check_tensor("linear", "input", input)
+    if weight.ndim != 2 and weight.ndim != 1:
+        raise ShapeError(f"linear: weight must be 1-D or 2-D, got shape {tuple(weight.shape)}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
+        raise ShapeError(
+            f"linear: input of shape {tuple(input.shape)} has {input.shape[-1] if input.ndim else 0} features but "
+            f"weight of shape {tuple(weight.shape)} expects {weight.shape[-1]}"
+        )
+    out = input @ (weight.t() if weight.ndim == 2 else weight)
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def _conv_padding(padding, kernel, dilation, stride) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) for an int, a pair, 'valid' or 'same'."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+            pads = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                pads += [total // 2, total - total // 2]
+            return tuple(pads)
+        raise ValueError(f"conv2d: invalid padding string {padding!r}, should be one of 'valid', 'same'")
+    ph, pw = _pair("conv2d", "padding", padding)
+    if ph < 0 or pw < 0:
+        raise ValueError(f"conv2d: negative padding is not supported, got {(ph, pw)}")
+    return (ph, ph, pw, pw)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation of input (N, C_in, H, W) with weight (C_out, C_in / groups, kh, kw).
+
+    Lowered to im2col (strided windows, no loops over pixels) and one batched matrix product;
+    ``padding`` is an int, a pair, ``"valid"`` or ``"same"``::
+
+        y = F.conv2d(x, w, b, stride=2, padding=1)
+    """
+    _check_tensor("conv2d", "input", input)
+    unbatched = input.ndim == 3
+    if unbatched:
+        input = input.unsqueeze(0)
+    if input.ndim != 4:
+        raise ShapeError(f"conv2d: expected 3-D (unbatched) or 4-D (batched) input, got shape {tuple(input.shape)}")
+    if weight.ndim != 4:
+        raise ShapeError(f"conv2d: expected a 4-D weight (C_out, C_in/groups, kh, kw), got shape {tuple(weight.shape)}")
+    if input.data.dtype != weight.data.dtype:
+        raise DTypeError(f"conv2d: input ({input.dtype}) and weight ({weight.dtype}) must have the same dtype")
+    n, c, h, w = input.shape
+    out_c, c_per_group, kh, kw = weight.shape
+    if groups < 1 or c % groups or out_c % groups:
+        raise ValueError(f"conv2d: groups={groups} must divide in_channels ({c}) and out_channels ({out_c})")
+    if c_per_group * groups != c:
+        raise ShapeError(
+            f"conv2d: input of shape {tuple(input.shape)} has {c} channels, but weight of shape "
+            f"{tuple(weight.shape)} with groups={groups} expects {c_per_group * groups}"
+        )
+    if bias is not None and tuple(bias.shape) != (out_c,):
+        raise ShapeError(f"conv2d: bias must have shape ({out_c},), got {tuple(bias.shape)}")
+    stride = _pair("conv2d", "stride", stride)
+    dilation = _pair("conv2d", "dilation", dilation)
+    if min(stride) < 1 or min(dilation) < 1:
+        raise ValueError(f"conv2d: stride {stride} and dilation {dilation} must be positive")
+    pads = _conv_padding(padding, (kh, kw), dilation, stride)
+    oh = _nnops.conv_output_size(h, kh, stride[0], pads[0] + pads[1], dilation[0])
+    ow = _nnops.conv_output_size(w, kw, stride[1], pads[2] + pads[3], dilation[1])
+    if oh < 1 or ow < 1:
+        raise ShapeError(
+            f"conv2d: kernel ({kh}, {kw}) with dilation {dilation} is larger than the padded input "
+            f"({h + pads[0] + pads[1]}, {w + pads[2] + pads[3]})"
+        )
+    cols = _nnops.im2col(input, (kh, kw), stride, pads, dilation)  # (N, C*kh*kw, L)
+    if groups == 1:
+        out = weight.reshape(out_c, c * kh * kw) @ cols  # (N, C_out, L)
+    else:
+        k = c_per_group * kh * kw
+        out = weight.reshape(groups, out_c // groups, k) @ cols.reshape(n, groups, k, oh * ow)
+    out = out.reshape(n, out_c, oh, ow)
+    if bias is not None:
+        out = out + bias.reshape(1, out_c, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
+# Pooling -------------------------------------------------------------------------------------------
+
+
+def _pool_geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode):
+    if input.ndim not in (3, 4):
+        raise ShapeError(f"{op}: expected 3-D or 4-D input, got shape {tuple(input.shape)}")
+    kernel = _pair(op, "kernel_size", kernel_size)
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(tuple(stride)) == 0) else _pair(op, "stride", stride)
+    pad = _pair(op, "padding", padding)
+    dilation = _pair(op, "dilation", dilation)
+    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
+        raise ValueError(f"{op}: kernel_size {kernel}, stride {stride} and dilation {dilation} must be positive")
+    for p, k in zip(pad, kernel):
+        if p < 0 or p > k // 2:
+            raise ValueError(f"{op}: pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k}")
+    h, w = input.shape[-2:]
+    out, pads = [], []
+    for size, k, s, p, d in zip((h, w), kernel, stride, pad, dilation):
+        eff = d * (k - 1) + 1
+        numer = size + 2 * p - eff + ((s - 1) if ceil_mode else 0)
+        o = numer // s + 1
+        if ceil_mode and (o - 1) * s >= size + p:
+            o -= 1
+        if o < 1:
+            raise ShapeError(f"{op}: output size is too small for input of shape {tuple(input.shape)} (kernel {kernel}, padding {pad})")
+        pads += [p, max(0, (o - 1) * s + eff - size - p)]
+        out.append(o)
+    return kernel, stride, pad, dilation, tuple(pads), tuple(out)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False, return_indices: bool = False):
+    """Maximum over each window of a (N, C, H, W) input; the gradient goes to the (first) maximum.
+
+    ``return_indices=True`` also gives each maximum's flat position h * W + w, as PyTorch does.
+    """
+    _check_tensor("max_pool2d", "input", input)
+    unbatched = input.ndim == 3
+    kernel, stride, _, dilation, pads, _ = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    x = input.unsqueeze(0) if unbatched else input
+    if x.data.dtype.kind != "f":
+        raise DTypeError(f"max_pool2d: expected a floating point input, got {x.dtype}")
+    xp = x._backend.xp
+    n, c, h, w = x.shape
+    plane = _nnops.max_pool_indices(xp, x.data, kernel, stride, pads, dilation)  # (N, C, oh, ow)
+    base = (xp.arange(n * c, dtype=xp.int64) * (h * w)).reshape(n, c, 1, 1)
+    out = _nnops.gather_flat(x, plane + base)
+    indices = _const(x, plane)
+    if unbatched:
+        out, indices = out.squeeze(0), indices.squeeze(0)
+    return (out, indices) if return_indices else out
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """Mean over each window of a (N, C, H, W) input (zero padding counted unless count_include_pad=False)."""
+    _check_tensor("avg_pool2d", "input", input)
+    unbatched = input.ndim == 3
+    kernel, stride, pad, dilation, pads, (oh, ow) = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    x = input.unsqueeze(0) if unbatched else input
+    n, c, h, w = x.shape
+    cols = _nnops.im2col(x.reshape(n * c, 1, h, w), kernel, stride, pads, dilation)  # (N*C, kh*kw, L)
+    sums = cols.sum(dim=1).reshape(n, c, oh, ow)
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise ValueError("avg_pool2d: divisor must be not zero")
+        out = sums / float(divisor_override)
+    else:
+        # PyTorch's divisor: the window clipped to the padded input (ceil_mode's extra cells never count),
+        # and clipped to the input itself when count_include_pad=False.
+        xp = x._backend.xp
+        top, bottom, left, right = pads
+        mask = xp.zeros((1, 1, h + top + bottom, w + left + right), dtype=x.data.dtype)
+        if count_include_pad:
+            mask[..., : h + 2 * pad[0], : w + 2 * pad[1]] = 1
+        else:
+            mask[..., pad[0] : pad[0] + h, pad[1] : pad[1] + w] = 1
+        view, _, _ = _nnops._windows(xp, mask, kernel, stride, (0, 0, 0, 0), dilation)
+        counts = view.sum(axis=(2, 3))  # (1, 1, oh, ow)
+        out = sums / _const(x, counts)
+    return out.squeeze(0) if unbatched else out
+
+
+# Regularisation and normalisation ------------------------------------------------------------------
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training).
+
+    The mask is drawn from gpugrad's default generator, so ``gg.manual_seed`` makes it reproducible.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = default_generator.rng.random(input.shape) >= p
+    scale = (keep / (1.0 - p)).astype(input.data.dtype)
+    return input * _const(input, input._backend.asarray(scale))
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last ``len(normalized_shape)`` dims to zero mean and unit (biased) variance,
+    then scale by weight and shift by bias."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if k == 0 or tuple(input.shape[input.ndim - k :]) != normalized_shape or input.ndim < k:
+        raise ShapeError(
+            f"layer_norm: normalized_shape {list(normalized_shape)} does not match the trailing dims of input of "
+            f"shape {tuple(input.shape)}"
+        )
+    dims = tuple(range(input.ndim - k, input.ndim))
+    mean = input.mean(dim=dims, keepdim=True)
+    var = input.var(dim=dims, keepdim=True, correction=0)
+    out = (input - mean) / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel (dim 1) of a (N, C, ...) input.
+
+    Training uses the batch statistics (biased variance) and updates ``running_mean`` / ``running_var``
+    in place as running = (1 - momentum) running + momentum batch, with the unbiased variance, as
+    PyTorch does. Otherwise the running statistics are used.
+    """
+    if input.ndim < 2:
+        raise ShapeError(f"batch_norm: expected input of at least 2 dims (N, C, ...), got shape {tuple(input.shape)}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ShapeError(f"batch_norm: {name} must have shape ({c},) for input of shape {tuple(input.shape)}, got {tuple(t.shape)}")
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    dims = (0,) + tuple(range(2, input.ndim))
+    if training:
+        count = input.numel() // c
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input size {tuple(input.shape)}")
+        mean = input.mean(dim=dims, keepdim=True)
+        var = input.var(dim=dims, keepdim=True, correction=0)
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                if running_mean is not None:
+                    running_mean.mul_(1.0 - momentum).add_(mean.detach().reshape(c) * momentum)
+                if running_var is not None:
+                    unbiased = var.detach().reshape(c) * (count / (count - 1))
+                    running_var.mul_(1.0 - momentum).add_(unbiased * momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+        mean = running_mean.reshape(shape)
+        var = running_var.reshape(shape)
+    out = (input - mean) / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) picked by the int64 indices in ``input``.
+
+    The row at ``padding_idx`` gets no gradient (its value is still returned, as in PyTorch).
+    """
+    _check_tensor("embedding", "input", input)
+    if input.data.dtype.kind not in "iu":
+        raise DTypeError(f"embedding: expected indices of dtype int64, got {input.dtype}")
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {tuple(weight.shape)}")
+    num = weight.shape[0]
+    idx = input.data
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num):
+        bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
+        raise IndexError(f"embedding: index {bad} is out of range for num_embeddings={num} (valid: 0..{num - 1})")
+    out = weight[input]
+    if padding_idx is not None:
+        if padding_idx < 0:
+            padding_idx += num
+        keep = _const(input, (idx != padding_idx)[..., None])
+        out = _ops.where(keep, out, weight.detach()[input])
+    return out
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding with a new last dim of size num_classes (max + 1 when -1)."""
+    if tensor.data.dtype.kind not in "iu":
+        raise DTypeError(f"one_hot: expected an int64 tensor of class indices, got {tensor.dtype}")
+    xp = tensor._backend.xp
+    idx = tensor.data
+    if idx.size and int(idx.min()) < 0:
+        raise ValueError(f"one_hot: class values must be non-negative, got {int(idx.min())}")
+    if num_classes == -1:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    elif idx.size and int(idx.max()) >= num_classes:
+        raise ValueError(f"one_hot: class value {int(idx.max())} is out of range for num_classes={num_classes}")
+    out = (idx[..., None] == xp.arange(num_classes)).astype(xp.int64)
+    return _const(tensor, out)
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last len(pad)//2 dims: ``pad=(left, right, top, bottom, ...)`` starting from the last dim.
+    Negative amounts crop. Only ``mode="constant"`` is implemented."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not implemented in gpugrad; only 'constant' is")
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: padding length must be even and at most twice the dims ({input.ndim}), got {pad}")
+    widths = [[0, 0] for _ in range(input.ndim)]
+    for i in range(len(pad) // 2):
+        widths[input.ndim - 1 - i] = [pad[2 * i], pad[2 * i + 1]]
+    if any(b < 0 or a < 0 for b, a in widths):
+        crop = tuple(slice(max(0, -b), s - max(0, -a)) for (b, a), s in zip(widths, input.shape))
+        input = input[crop]
+        widths = [[max(0, b), max(0, a)] for b, a in widths]
+    return _nnops.pad_constant(input, widths, 0.0 if value is None else value)
+
+
+# Losses --------------------------------------------------------------------------------------------
+
+
+def _class_rows(op: str, input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int):
+    """Validate class-index targets; return (input as (M, C), target array (M,), the 'none' output shape)."""
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "target", target)
+    if input.data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected floating point input, got {input.dtype}")
+    if target.data.dtype.kind not in "iu":
+        raise DTypeError(
+            f"{op}: expected target of dtype int64 (class indices), got {target.dtype}; "
+            "probability (soft) targets are not supported"
+        )
+    if input.ndim == 0:
+        raise ShapeError(f"{op}: input must have at least 1 dim (C,), got a scalar")
+    c = input.shape[0] if input.ndim == 1 else input.shape[1]
+    if input.ndim == 1:
+        if target.ndim != 0:
+            raise ShapeError(f"{op}: for input of shape {tuple(input.shape)} (one sample) target must be a scalar, got shape {tuple(target.shape)}")
+        rows, t, out_shape = input.unsqueeze(0), target.data.reshape(1), ()
+    else:
+        expected = (input.shape[0],) + tuple(input.shape[2:])
+        if target.ndim == 0 or target.shape[0] != input.shape[0]:
+            raise ShapeError(
+                f"{op}: expected input batch_size ({input.shape[0]}) to match target batch_size "
+                f"({target.shape[0] if target.ndim else 'a scalar'}); input shape {tuple(input.shape)}, target shape {tuple(target.shape)}"
+            )
+        if tuple(target.shape) != expected:
+            raise ShapeError(f"{op}: for input of shape {tuple(input.shape)} target must have shape {expected}, got {tuple(target.shape)}")
+        if input.ndim == 2:
+            rows, t = input, target.data
+        else:
+            perm = (0,) + tuple(range(2, input.ndim)) + (1,)
+            rows, t = input.permute(perm).reshape(-1, c), target.data.reshape(-1)
+        out_shape = expected
+    if weight is not None:
+        if tuple(weight.shape) != (c,):
+            raise ShapeError(f"{op}: weight must have shape ({c},) (one per class), got {tuple(weight.shape)}")
+        if weight.data.dtype != input.data.dtype:
+            raise DTypeError(f"{op}: weight ({weight.dtype}) must have the input's dtype ({input.dtype})")
+    bad = (t != ignore_index) & ((t < 0) | (t >= c))
+    if t.size and bool(bad.any()):
+        value = int(t[bad][0])
+        kind = "negative class index" if value < 0 else "class index"
+        raise IndexError(f"{op}: target contains {kind} {value}, out of range for {c} classes (valid 0..{c - 1}, or ignore_index={ignore_index})")
+    return rows, t, out_shape
+
+
+def _weights_per_row(rows: Tensor, t, weight: Tensor | None, ignore_index: int):
+    """(w[t_i] masked to 0 for ignored rows, as an (M,) Tensor; the safe targets array; the valid mask)."""
+    xp = rows._backend.xp
+    valid = t != ignore_index
+    t_safe = xp.where(valid, t, 0)
+    if weight is None:
+        return _const(rows, valid.astype(rows.data.dtype)), t_safe, valid
+    return weight[_const(rows, t_safe)] * _const(rows, valid.astype(rows.data.dtype)), t_safe, valid
+
+
+def _finish_class_loss(op, loss_rows, w_rows, out_shape, reduction):
+    if reduction == "none":
+        return loss_rows.reshape(out_shape)
+    if reduction == "sum":
+        return loss_rows.sum()
+    if reduction == "mean":
+        # PyTorch's weighted mean: divided by the summed weights of the non-ignored targets.
+        return loss_rows.sum() / w_rows.sum()
+    raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log likelihood of log-probabilities ``input`` (N, C) or (N, C, d...) at int64 class
+    targets: -w[t] * input[t], averaged over the summed weights for ``reduction="mean"``."""
+    rows, t, out_shape = _class_rows("nll_loss", input, target, weight, ignore_index)
+    w_rows, t_safe, _ = _weights_per_row(rows, t, weight, ignore_index)
+    xp = rows._backend.xp
+    picked = rows[_const(rows, xp.arange(rows.shape[0])), _const(rows, t_safe)]
+    return _finish_class_loss("nll_loss", -picked * w_rows, w_rows, out_shape, reduction)
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy of logits (N, C) or (N, C, d...) against int64 class indices, as PyTorch's:
+
+        loss_i = (1 - eps) * w[t_i] * -log p_i[t_i] + eps / C * sum_c w_c * -log p_ic
+
+    Rows whose target is ``ignore_index`` count for nothing; ``reduction="mean"`` divides by the summed
+    w[t_i] of the others. ``F.cross_entropy(logits, labels, label_smoothing=0.1)``.
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    rows, t, out_shape = _class_rows("cross_entropy", input, target, weight, ignore_index)
+    w_rows, t_safe, valid = _weights_per_row(rows, t, weight, ignore_index)
+    if _nnops._xent_kernel() is not None and (weight is None or not weight.requires_grad):
+        loss_rows = _nnops.softmax_cross_entropy(rows, _const(rows, t), weight, ignore_index, label_smoothing)
+    else:
+        loss_rows = _xent_composite(rows, t, weight, ignore_index, label_smoothing)
+    return _finish_class_loss("cross_entropy", loss_rows, w_rows, out_shape, reduction)
+
+
+def _xent_composite(rows: Tensor, t, weight: Tensor | None, ignore_index: int, label_smoothing: float) -> Tensor:
+    """Per-row cross-entropy as log_softmax + nll (+ the smoothing term), in differentiable ops."""
+    logp = rows.log_softmax(dim=1)
+    w_rows, t_safe, valid = _weights_per_row(rows, t, weight, ignore_index)
+    xp = rows._backend.xp
+    nll = -logp[_const(rows, xp.arange(rows.shape[0])), _const(rows, t_safe)] * w_rows
+    if not label_smoothing:
+        return nll
+    c = rows.shape[1]
+    smooth = -(logp * weight if weight is not None else logp).sum(dim=1) * _const(rows, valid.astype(rows.data.dtype))
+    return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """(input - target)^2, reduced."""
+    _check_tensor("mse_loss", "input", input)
+    if isinstance(target, Tensor) and tuple(target.shape) != tuple(input.shape):
+        warnings.warn(
+            f"mse_loss: using a target size {tuple(target.shape)} that is different to the input size "
+            f"{tuple(input.shape)}; this will likely lead to incorrect results due to broadcasting.",
+            stacklevel=2,
+        )
+    diff = input - target
+    return _reduce("mse_loss", diff * diff, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """|input - target|, reduced."""
+    return _reduce("l1_loss", (input - target).abs(), reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """Binary cross-entropy of logits x against targets t in [0, 1], in the stable form
+
+        loss = (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x),   times ``weight``
+
+    (softplus(-x) = -log sigmoid(x), never exp of a large number)."""
+    _check_tensor("binary_cross_entropy_with_logits", "input", input)
+    _check_tensor("binary_cross_entropy_with_logits", "target", target)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ShapeError(
+            f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must be the same as input size {tuple(input.shape)}"
+        )
+    if target.data.dtype.kind != "f":
+        raise DTypeError(f"binary_cross_entropy_with_logits: target must be floating point (probabilities), got {target.dtype}")
+    log_sig_neg = _ops.softplus(-input)  # -log sigmoid(x)
+    if pos_weight is not None:
+        log_weight = (pos_weight - 1.0) * target + 1.0
+        loss = (1.0 - target) * input + log_weight * log_sig_neg
+    else:
+        loss = (1.0 - target) * input + log_sig_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce("binary_cross_entropy_with_logits", loss, reduction)

@@ -1,0 +1,78 @@
+"""Gradient utilities: ``clip_grad_norm_`` and ``clip_grad_value_``."""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+
+
+def _sum_of_squares(xp, g):
+    try:
+        from ..kernels.optim import sum_of_squares
+    except ImportError:
+        sum_of_squares = None
+    if sum_of_squares is not None:
+        return float(sum_of_squares(xp, g))
+    return float((g.astype(xp.float64) ** 2).sum()) if g.dtype != xp.float64 else float((g * g).sum())
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None) -> Tensor:
+    """Scale the gradients of ``parameters`` in place so that their joint norm is at most ``max_norm``.
+
+    The total norm is taken over all gradients together, as if concatenated; gradients are multiplied
+    by max_norm / (total + 1e-6) only when that is below 1. Returns the total norm (before clipping)::
+
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+        optimizer.step()
+    """
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    grads = [p.grad for p in parameters if p.grad is not None]
+    from .. import factory
+
+    max_norm = float(max_norm)
+    norm_type = float(norm_type)
+    if not grads:
+        return factory.tensor(0.0)
+    backend = grads[0]._backend
+    xp = backend.xp
+    if norm_type == math.inf:
+        total = max(float(xp.abs(g.data).max()) if g.data.size else 0.0 for g in grads)
+    elif norm_type == 2.0:
+        total = math.sqrt(sum(_sum_of_squares(xp, g.data) for g in grads))
+    else:
+        total = sum(float((xp.abs(g.data.astype(xp.float64)) ** norm_type).sum()) for g in grads) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of order {norm_type} for gradients from `parameters` is non-finite, "
+            "so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, "
+            "set `error_if_nonfinite=False`"
+        )
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:  # PyTorch clamps the coefficient to 1: gradients are never scaled up
+        with no_grad():
+            for g in grads:
+                g.mul_(coef)
+    return factory.tensor(total, dtype=grads[0].dtype, device=backend.device)
+
+
+def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
+    """Clamp every gradient element of ``parameters`` into [-clip_value, clip_value], in place."""
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    clip_value = float(clip_value)
+    for p in parameters:
+        if p.grad is not None:
+            xp = p.grad._backend.xp
+            xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            p.grad._version_ref[0] += 1
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """All parameters flattened and concatenated into one 1-D tensor."""
+    from ..ops.shape import cat
+
+    return cat([p.reshape(-1) for p in parameters])
