@@ -1,0 +1,301 @@
+"""``gg.save`` / ``gg.load``: checkpoints as safetensors files, never pickle.
+
+Every Tensor and NumPy array in the saved object becomes a safetensors tensor under its dotted path
+(``"model.fc1.weight"``, ``"optimizer.state.0.exp_avg"``); everything else (numbers, strings, lists,
+tuples, dicts, step counts, hyper-parameters) goes as JSON into the file's ``__metadata__`` under the
+key ``"gpugrad"``, a skeleton of the object with a placeholder where each tensor was. So::
+
+    gg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, "ckpt.safetensors")
+    ckpt = gg.load("ckpt.safetensors")
+
+and a bare ``model.state_dict()`` saved this way is an ordinary safetensors file PyTorch reads with
+``safetensors.torch.load_file`` (same keys); a file PyTorch wrote with ``safetensors.torch.save_file``
+loads here as a dict of Tensors. Loading parses JSON and raw arrays only, so it never runs code.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from typing import Any
+
+import numpy
+
+from . import backend as _backend_mod
+from . import dtypes as _dtypes
+from .tensor import Tensor
+
+__all__ = ["save", "load", "SerializationError"]
+
+_META_KEY = "gpugrad"
+_TAG = "__gg__"
+_FORMAT_VERSION = 1
+# The header of a real checkpoint is far smaller; a larger length means the file is something else.
+_MAX_HEADER = 100 * 1024 * 1024
+# safetensors dtypes NumPy can hold (BF16 and the F8 formats it cannot).
+_NUMPY_DTYPES = {"BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "F32", "F64"}
+
+
+class SerializationError(ValueError):
+    """A checkpoint file that cannot be read: truncated, corrupted, or not a safetensors file."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+# Saving --------------------------------------------------------------------------------------------
+class _Flattener:
+    def __init__(self) -> None:
+        self.tensors: dict[str, numpy.ndarray] = {}
+
+    def _key(self, path: tuple) -> str:
+        key = ".".join(str(p) for p in path) or "tensor"
+        base, n = key, 1
+        while key in self.tensors:  # {"a.b": x, "a": {"b": y}} both flatten to "a.b"
+            key = f"{base}#{n}"
+            n += 1
+        return key
+
+    def encode(self, obj: Any, path: tuple) -> Any:
+        if isinstance(obj, Tensor):
+            key = self._key(path)
+            self.tensors[key] = numpy.ascontiguousarray(obj._backend.to_numpy(obj.data))
+            return {_TAG: "tensor", "key": key}
+        if isinstance(obj, numpy.ndarray):
+            if obj.dtype.kind not in "biuf":
+                raise TypeError(f"gg.save: cannot store a NumPy array of dtype {obj.dtype} at '{_where(path)}'")
+            key = self._key(path)
+            self.tensors[key] = numpy.ascontiguousarray(obj)
+            return {_TAG: "ndarray", "key": key}
+        if isinstance(obj, numpy.generic):
+            obj = obj.item()
+        if obj is None or isinstance(obj, (bool, int, str)):
+            return obj
+        if isinstance(obj, float):
+            return obj if math.isfinite(obj) else {_TAG: "float", "value": repr(obj)}
+        if isinstance(obj, _dtypes.DType):
+            return {_TAG: "dtype", "name": obj.name}
+        if isinstance(obj, list):
+            return [self.encode(v, path + (i,)) for i, v in enumerate(obj)]
+        if isinstance(obj, tuple):
+            return {_TAG: "tuple", "items": [self.encode(v, path + (i,)) for i, v in enumerate(obj)]}
+        if isinstance(obj, dict):
+            if all(isinstance(k, str) for k in obj) and _TAG not in obj:
+                return {k: self.encode(v, path + (k,)) for k, v in obj.items()}
+            items = []
+            for k, v in obj.items():
+                if isinstance(k, numpy.generic):
+                    k = k.item()
+                if not (k is None or isinstance(k, (bool, int, float, str))):
+                    raise TypeError(
+                        f"gg.save: dict keys must be str, int, float, bool or None; got a {type(k).__name__} "
+                        f"key at '{_where(path)}'"
+                    )
+                items.append([self.encode(k, ()), self.encode(v, path + (k,))])
+            return {_TAG: "dict", "items": items}
+        raise TypeError(
+            f"gg.save: cannot store a {type(obj).__name__} at '{_where(path)}': checkpoints hold Tensors, NumPy "
+            "arrays, numbers, strings, bools, None, lists, tuples and dicts (no pickle)"
+        )
+
+
+def _where(path: tuple) -> str:
+    return ".".join(str(p) for p in path) or "<root>"
+
+
+def _write_safetensors(tensors: dict, filename: str, metadata: dict) -> None:
+    from safetensors.numpy import save_file
+
+    save_file(tensors, filename, metadata=metadata)
+
+
+def save(obj: Any, path: str | os.PathLike) -> None:
+    """Save ``obj`` (a Tensor, or nested dicts/lists of Tensors, arrays and plain values) to ``path``.
+
+    The write is atomic: the data goes to a temporary file in the same directory, is flushed to disk,
+    and then replaces ``path``, so a crash mid-save leaves the previous file intact.
+
+        gg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch}, "ckpt.safetensors")
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"gg.save: path must be a str or os.PathLike, got {type(path).__name__}")
+    path = os.fspath(path)
+    flat = _Flattener()
+    skeleton = flat.encode(obj, ())
+    metadata = {
+        "format": "pt",  # what PyTorch-side loaders (transformers, ...) expect of a state dict file
+        _META_KEY: json.dumps({"version": _FORMAT_VERSION, "object": skeleton}, allow_nan=False),
+    }
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        _write_safetensors(flat.tensors, tmp, metadata)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it 0600; give it an ordinary file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory handles
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(dfd)
+
+
+# Loading -------------------------------------------------------------------------------------------
+def _read_header(path: str) -> dict:
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise SerializationError(f"gg.load: '{path}' is not a safetensors checkpoint: only {size} bytes long")
+        n = int.from_bytes(head, "little")
+        if n > _MAX_HEADER or n < 2:
+            raise SerializationError(
+                f"gg.load: '{path}' is not a safetensors checkpoint (its first 8 bytes give a header length of {n})"
+            )
+        if 8 + n > size:
+            raise SerializationError(
+                f"gg.load: '{path}' is truncated or not a safetensors checkpoint: the header claims {n} bytes "
+                f"but the file has {size - 8} after the length"
+            )
+        raw = f.read(n)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise SerializationError(f"gg.load: '{path}' is not a safetensors checkpoint: its header is not JSON") from None
+    if not isinstance(header, dict):
+        raise SerializationError(f"gg.load: '{path}' is not a safetensors checkpoint: its header is not a JSON object")
+    available = size - 8 - n
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        try:
+            dtype, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
+        except (KeyError, TypeError, ValueError):
+            raise SerializationError(f"gg.load: '{path}' is corrupted: bad header entry for tensor '{key}'") from None
+        if end > available:
+            raise SerializationError(
+                f"gg.load: '{path}' is truncated: tensor '{key}' needs bytes {start}..{end} of the data section, "
+                f"which has {available}"
+            )
+        if dtype not in _NUMPY_DTYPES:
+            raise SerializationError(
+                f"gg.load: tensor '{key}' in '{path}' has dtype {dtype}, which NumPy (and gpugrad) cannot hold; "
+                "convert it to float32 before saving"
+            )
+    return header
+
+
+def _to_tensor(array: numpy.ndarray, backend) -> Tensor:
+    array = array.astype(_dtypes.canonical_np_dtype(array.dtype), copy=False)
+    data = backend.asarray(array)
+    if data is array and not array.flags.writeable:
+        data = array.copy()
+    return Tensor._make(data, backend)
+
+
+class _Decoder:
+    def __init__(self, path: str, arrays: dict, backend) -> None:
+        self.path, self.arrays, self.backend = path, arrays, backend
+
+    def _bad(self, what: str) -> SerializationError:
+        return SerializationError(f"gg.load: '{self.path}' is corrupted: {what}")
+
+    def _array(self, node: dict) -> numpy.ndarray:
+        key = node.get("key")
+        if key not in self.arrays:
+            raise self._bad(f"the metadata refers to tensor {key!r}, which the file does not hold")
+        return self.arrays[key]
+
+    def decode(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self.decode(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        tag = node.get(_TAG)
+        if tag is None:
+            return {k: self.decode(v) for k, v in node.items()}
+        if tag == "tensor":
+            return _to_tensor(self._array(node), self.backend)
+        if tag == "ndarray":
+            array = self._array(node)
+            return array if array.flags.writeable else array.copy()
+        if tag == "tuple":
+            return tuple(self.decode(v) for v in node.get("items", ()))
+        if tag == "dict":
+            out = {}
+            for pair in node.get("items", ()):
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise self._bad("a dict entry in the metadata is not a [key, value] pair")
+                out[self.decode(pair[0])] = self.decode(pair[1])
+            return out
+        if tag == "float":
+            return float(node.get("value"))
+        if tag == "dtype":
+            return _dtypes.from_name(node.get("name"))
+        raise self._bad(f"unknown metadata tag {tag!r}")
+
+
+def load(path: str | os.PathLike, map_location: Any = None, *, device: Any = None) -> Any:
+    """Load what ``gg.save`` wrote (or any safetensors file) from ``path``.
+
+    Tensors come back on ``device`` (alias ``map_location``; default the CPU) with requires_grad=False.
+    A safetensors file without gpugrad's metadata (e.g. written by ``safetensors.torch.save_file``) loads
+    as a flat ``{name: Tensor}`` dict. Raises FileNotFoundError for a missing file and
+    SerializationError (a ValueError) for a truncated, corrupted or foreign one.
+
+        state = gg.load("ckpt.safetensors")
+        model.load_state_dict(state["model"])
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"gg.load: path must be a str or os.PathLike, got {type(path).__name__}")
+    path = os.fspath(path)
+    if device is not None and map_location is not None and str(device) != str(map_location):
+        raise ValueError(f"gg.load: device={device!r} and map_location={map_location!r} disagree")
+    backend = _backend_mod.get(device if device is not None else map_location)
+    if not os.path.isfile(path):
+        import errno
+
+        raise FileNotFoundError(errno.ENOENT, f"gg.load: no such checkpoint file: '{path}'", path)
+    header = _read_header(path)
+    meta = header.get("__metadata__") or {}
+    try:
+        from safetensors import safe_open
+
+        with safe_open(path, framework="numpy") as f:
+            arrays = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:  # safetensors' own checks: offsets, sizes, dtypes
+        raise SerializationError(f"gg.load: '{path}' is corrupted: {exc}") from exc
+    skeleton = meta.get(_META_KEY) if isinstance(meta, dict) else None
+    if skeleton is None:
+        return {k: _to_tensor(a, backend) for k, a in arrays.items()}
+    try:
+        doc = json.loads(skeleton)
+        version, obj = doc["version"], doc["object"]
+    except (ValueError, KeyError, TypeError):
+        raise SerializationError(f"gg.load: '{path}' is corrupted: its gpugrad metadata is not valid") from None
+    if not isinstance(version, int) or version > _FORMAT_VERSION:
+        raise SerializationError(
+            f"gg.load: '{path}' was written by a newer gpugrad (checkpoint format {version!r}; this one reads "
+            f"up to {_FORMAT_VERSION})"
+        )
+    return _Decoder(path, arrays, backend).decode(obj)
