@@ -1,0 +1,220 @@
+"""gradcheck and gradgradcheck (float64) for every nn.functional function and the ops behind them."""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+import gpugrad.nn.functional as F
+from gpugrad.autograd import gradcheck, gradgradcheck
+from gpugrad.ops import nn as nnops
+
+
+def real(rng, shape):
+    return rng.standard_normal(shape)
+
+
+def away_from_zero(rng, shape):
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.2, 2.0, shape)
+
+
+def distinct(rng, shape):
+    n = int(np.prod(shape))
+    return (rng.permutation(n) * 0.1 - n * 0.05 + rng.uniform(0, 0.01, n)).reshape(shape)
+
+
+def positive(rng, shape):
+    return rng.uniform(0.2, 1.0, shape)
+
+
+def labels(shape, c, seed=0):
+    return gg.tensor(np.random.default_rng(seed).integers(0, c, shape))
+
+
+def _seeded_dropout(x):
+    gg.manual_seed(3)  # the same mask on every evaluation, so finite differences see one function
+    return F.dropout(x, 0.3)
+
+
+T = labels((5,), 4)
+T_IGN = gg.tensor([0, -100, 3, 1, -100])
+T_ND = labels((2, 3, 2), 4, seed=1)
+W4 = gg.tensor([0.5, 1.0, 2.0, 1.5], dtype=gg.float64)
+IDX = gg.tensor([[0, 2, 4], [4, 1, 0]])
+
+CASES = [
+    ("relu", lambda x: F.relu(x), [(3, 4)], away_from_zero),
+    ("relu6", lambda x: F.relu6(x * 4), [(3, 4)], away_from_zero),
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.2), [(3, 4)], away_from_zero),
+    ("gelu", lambda x: F.gelu(x), [(3, 4)], real),
+    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), [(3, 4)], real),
+    ("silu", F.silu, [(3, 4)], real),
+    ("sigmoid", F.sigmoid, [(3, 4)], real),
+    ("tanh", F.tanh, [(3, 4)], real),
+    ("softplus", lambda x: F.softplus(x, beta=2.0, threshold=3.0), [(3, 4)], real),
+    ("softmax", lambda x: F.softmax(x, dim=1), [(3, 5)], real),
+    ("log_softmax", lambda x: F.log_softmax(x, dim=0), [(3, 5)], real),
+    ("linear", F.linear, [(3, 5), (4, 5), (4,)], real),
+    ("linear_3d_nobias", lambda x, w: F.linear(x, w), [(2, 3, 5), (4, 5)], real),
+    ("conv2d", lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, dilation=2), [(1, 2, 5, 6), (3, 2, 3, 3), (3,)], real),
+    ("conv2d_groups", lambda x, w: F.conv2d(x, w, None, stride=(1, 2), padding=(0, 1), groups=2), [(2, 4, 5, 5), (4, 2, 2, 3)], real),
+    ("conv2d_same", lambda x, w: F.conv2d(x, w, padding="same"), [(1, 2, 4, 5), (2, 2, 2, 3)], real),
+    ("conv2d_unbatched", lambda x, w, b: F.conv2d(x, w, b), [(2, 4, 4), (3, 2, 2, 2), (3,)], real),
+    ("im2col", lambda x: nnops.im2col(x, (2, 3), (2, 1), (1, 0, 2, 1), (1, 2)), [(2, 2, 5, 6)], real),
+    ("max_pool2d", lambda x: F.max_pool2d(x, 3, stride=2, padding=1), [(1, 2, 5, 6)], distinct),
+    ("max_pool2d_dil_ceil", lambda x: F.max_pool2d(x, 2, stride=2, dilation=2, ceil_mode=True), [(2, 1, 6, 7)], distinct),
+    ("max_pool2d_overlap", lambda x: F.max_pool2d(x, 3, stride=1), [(1, 1, 5, 5)], distinct),
+    ("avg_pool2d", lambda x: F.avg_pool2d(x, (2, 3), stride=(2, 1), padding=1), [(2, 2, 5, 6)], real),
+    ("avg_pool2d_ceil_nopad", lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), [(1, 2, 6, 5)], real),
+    ("dropout", _seeded_dropout, [(4, 5)], real),
+    ("layer_norm", lambda x, w, b: F.layer_norm(x, (4, 5), w, b), [(3, 4, 5), (4, 5), (4, 5)], real),
+    ("batch_norm_train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [(4, 3, 2, 2), (3,), (3,)], real),
+    ("batch_norm_eval", lambda x, w, b: F.batch_norm(x, gg.tensor([0.1, -0.2, 0.3], dtype=gg.float64), gg.tensor([1.5, 0.5, 2.0], dtype=gg.float64), w, b), [(4, 3), (3,), (3,)], real),
+    ("embedding", lambda w: F.embedding(IDX, w), [(5, 3)], real),  # padding_idx: tested below
+    ("cross_entropy", lambda x: F.cross_entropy(x, T), [(5, 4)], real),
+    ("cross_entropy_all_options", lambda x: F.cross_entropy(x, T_IGN, weight=W4, label_smoothing=0.2), [(5, 4)], real),
+    ("cross_entropy_sum_nd", lambda x: F.cross_entropy(x, T_ND, reduction="sum", label_smoothing=0.1), [(2, 4, 3, 2)], real),
+    ("cross_entropy_none", lambda x: F.cross_entropy(x, T_IGN, weight=W4, reduction="none"), [(5, 4)], real),
+    ("cross_entropy_grad_weight", lambda x, w: F.cross_entropy(x, T_IGN, weight=w, label_smoothing=0.3), [(5, 4), (4,)], positive),
+    ("fused_xent_op", lambda x: nnops.softmax_cross_entropy(x, T_IGN, W4, -100, 0.25), [(5, 4)], real),
+    ("nll_loss", lambda x: F.nll_loss(x, T_IGN, weight=W4), [(5, 4)], real),
+    ("nll_loss_nd_none", lambda x: F.nll_loss(x, T_ND, reduction="none"), [(2, 4, 3, 2)], real),
+    ("mse_loss", F.mse_loss, [(3, 4), (3, 4)], real),
+    ("mse_loss_sum", lambda a, b: F.mse_loss(a, b, reduction="sum"), [(3, 4), (3, 4)], real),
+    ("bce_with_logits", lambda x, t: F.binary_cross_entropy_with_logits(x, t), [(3, 4), (3, 4)], real),
+    ("bce_with_logits_weights", lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, w, "sum", pw), [(3, 4), (3, 4), (4,), (4,)], positive),
+    ("pad", lambda x: F.pad(x, (1, 2, 0, -1), value=0.5), [(2, 3, 4)], real),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes,domain", CASES, ids=[c[0] for c in CASES])
+def test_gradcheck_and_gradgradcheck(name, fn, shapes, domain):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    inputs = [gg.tensor(domain(rng, s), dtype=gg.float64, requires_grad=True) for s in shapes]
+    if name.startswith("bce"):  # targets are probabilities
+        inputs[1] = gg.tensor(rng.uniform(0, 1, shapes[1]), dtype=gg.float64, requires_grad=True)
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)
+
+
+def test_composite_cross_entropy_matches_fused(monkeypatch):
+    rng = np.random.default_rng(0)
+    x = gg.tensor(rng.standard_normal((6, 5)), dtype=gg.float64, requires_grad=True)
+    t = gg.tensor([0, 4, -1, 2, 2, 1])
+    w = gg.tensor(rng.uniform(0.5, 2, 5), dtype=gg.float64)
+    fused = F.cross_entropy(x, t, weight=w, ignore_index=-1, label_smoothing=0.15)
+    (g_fused,) = gg.grad(fused, [x])
+    monkeypatch.setattr(nnops, "_xent_kernel", lambda: None)
+    composite = F.cross_entropy(x, t, weight=w, ignore_index=-1, label_smoothing=0.15)
+    (g_comp,) = gg.grad(composite, [x])
+    np.testing.assert_allclose(fused.item(), composite.item(), rtol=1e-12)
+    np.testing.assert_allclose(g_fused.numpy(), g_comp.numpy(), rtol=1e-10, atol=1e-12)
+    assert gradgradcheck(lambda x: F.cross_entropy(x, t, weight=w, ignore_index=-1, label_smoothing=0.15), [x])
+
+
+def test_im2col_col2im_are_adjoint(rng):
+    """<im2col(x), c> == <x, col2im(c)> for random x and c: col2im really is im2col's transpose."""
+    x = gg.tensor(rng.standard_normal((2, 3, 7, 6)), dtype=gg.float64)
+    args = dict(kernel=(3, 2), stride=(2, 2), pads=(1, 2, 0, 1), dilation=(2, 1))
+    cols = nnops.Im2Col.apply(x, **args)
+    c = rng.standard_normal(cols.shape)
+    back = nnops.Col2Im.apply(gg.tensor(c, dtype=gg.float64), shape=tuple(x.shape), out_hw=(3, 3), **args)
+    assert cols.shape == (2, 3 * 3 * 2, 3 * 3)
+    np.testing.assert_allclose((cols.numpy() * c).sum(), (x.numpy() * back.numpy()).sum(), rtol=1e-12)
+
+
+def test_conv2d_matches_direct_loop(rng):
+    """Against a plain sum over the kernel taps, written independently of im2col."""
+    x = rng.standard_normal((2, 2, 6, 7))
+    w = rng.standard_normal((3, 2, 3, 2))
+    b = rng.standard_normal(3)
+    stride, pad, dil = (2, 1), (1, 2), (1, 2)
+    out = F.conv2d(gg.tensor(x), gg.tensor(w), gg.tensor(b), stride, pad, dil).numpy()
+    xp = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
+    oh = (6 + 2 * pad[0] - dil[0] * 2 - 1) // stride[0] + 1
+    ow = (7 + 2 * pad[1] - dil[1] * 1 - 1) // stride[1] + 1
+    ref = np.zeros((2, 3, oh, ow)) + b[None, :, None, None]
+    for i in range(3):
+        for j in range(2):
+            patch = xp[:, :, i * dil[0] : i * dil[0] + stride[0] * (oh - 1) + 1 : stride[0], j * dil[1] : j * dil[1] + stride[1] * (ow - 1) + 1 : stride[1]]
+            ref += np.einsum("nchw,oc->nohw", patch, w[:, :, i, j])
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_max_pool2d_indices_and_values(rng):
+    x = gg.tensor(distinct(rng, (2, 3, 5, 4)))
+    out, idx = F.max_pool2d(x, 2, return_indices=True)
+    flat = x.numpy().reshape(2, 3, -1)
+    np.testing.assert_array_equal(np.take_along_axis(flat, idx.numpy().reshape(2, 3, -1), 2).reshape(out.shape), out.numpy())
+    ref = x.numpy()[:, :, :4, :4].reshape(2, 3, 2, 2, 2, 2).max(axis=(3, 5))
+    np.testing.assert_array_equal(out.numpy(), ref)
+    assert idx.dtype == gg.int64
+
+
+def test_avg_pool_divisors():
+    x = gg.ones(1, 1, 3, 3)
+    np.testing.assert_allclose(F.avg_pool2d(x, 2, stride=2, padding=1).numpy(), np.full((1, 1, 2, 2), 0.25) * [[1, 2], [2, 4]])
+    np.testing.assert_allclose(F.avg_pool2d(x, 2, stride=2, padding=1, count_include_pad=False).numpy(), np.ones((1, 1, 2, 2)))
+    np.testing.assert_allclose(F.avg_pool2d(x, 2, divisor_override=1).numpy(), [[[[4.0]]]])
+
+
+def test_dropout_statistics_and_modes():
+    gg.manual_seed(0)
+    x = gg.ones(200, 100)
+    y = F.dropout(x, 0.3)
+    kept = (y.numpy() != 0).mean()
+    assert abs(kept - 0.7) < 0.01
+    np.testing.assert_allclose(y.numpy()[y.numpy() != 0], 1 / 0.7, rtol=1e-6)
+    assert F.dropout(x, 0.3, training=False) is x
+    assert (F.dropout(x, 1.0).numpy() == 0).all()
+    gg.manual_seed(5)
+    a = F.dropout(x, 0.5).numpy()
+    gg.manual_seed(5)
+    np.testing.assert_array_equal(a, F.dropout(x, 0.5).numpy())
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        F.dropout(x, 1.5)
+
+
+def test_embedding_padding_idx_gets_no_gradient_and_range_errors():
+    w = gg.randn(5, 3, dtype=gg.float64, requires_grad=True)
+    out = F.embedding(gg.tensor([0, 2, 2, 4]), w, padding_idx=2)
+    np.testing.assert_array_equal(out.detach().numpy()[1], w.detach().numpy()[2])
+    out.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy()[:, 0], [1, 0, 0, 0, 1])
+    with pytest.raises(IndexError, match="num_embeddings=5"):
+        F.embedding(gg.tensor([1, 5]), w)
+    with pytest.raises(IndexError, match="num_embeddings=5"):
+        F.embedding(gg.tensor([-1]), w)
+    with pytest.raises(gg.DTypeError, match="int64"):
+        F.embedding(gg.tensor([1.0]), w)
+
+
+def test_one_hot_and_pad():
+    oh = F.one_hot(gg.tensor([2, 0, 1]))
+    assert oh.dtype == gg.int64
+    np.testing.assert_array_equal(oh.numpy(), np.eye(3, dtype=np.int64)[[2, 0, 1]])
+    assert F.one_hot(gg.tensor([[1]]), num_classes=4).shape == (1, 1, 4)
+    with pytest.raises(ValueError, match="num_classes=2"):
+        F.one_hot(gg.tensor([2]), 2)
+    x = gg.arange(6).reshape(2, 3).double()
+    np.testing.assert_array_equal(F.pad(x, (1, -1), value=9).numpy(), [[9, 0, 1], [9, 3, 4]])
+    np.testing.assert_array_equal(F.pad(x, (0, 0, 1, 0)).numpy(), [[0, 0, 0], [0, 1, 2], [3, 4, 5]])
+    with pytest.raises(NotImplementedError, match="reflect"):
+        F.pad(x, (1, 1), mode="reflect")
+
+
+def test_bad_shapes_raise_clear_errors():
+    with pytest.raises(gg.ShapeError, match="expects 4"):
+        F.linear(gg.randn(2, 5), gg.randn(3, 4))
+    with pytest.raises(gg.ShapeError, match="3 channels"):
+        F.conv2d(gg.randn(1, 3, 5, 5), gg.randn(2, 2, 3, 3))
+    with pytest.raises(gg.ShapeError, match="larger than the padded input"):
+        F.conv2d(gg.randn(1, 1, 2, 2), gg.randn(1, 1, 3, 3))
+    with pytest.raises(ValueError, match="half of effective kernel"):
+        F.max_pool2d(gg.randn(1, 1, 4, 4), 2, padding=2)
+    with pytest.raises(gg.ShapeError, match="normalized_shape"):
+        F.layer_norm(gg.randn(2, 3), (4,))
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        F.batch_norm(gg.randn(1, 3), None, None, training=True)

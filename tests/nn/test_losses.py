@@ -1,0 +1,204 @@
+"""Losses against hand-written NumPy formulas and against PyTorch; bad targets raise naming the problem."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+import gpugrad.nn.functional as F
+from gpugrad import nn
+from gpugrad.ops import nn as nnops
+
+
+def np_log_softmax(x, axis=1):
+    s = x - x.max(axis=axis, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+
+def np_cross_entropy(x, t, weight=None, ignore_index=-100, reduction="mean", eps=0.0):
+    """PyTorch's definition, written out for (N, C) logits."""
+    n, c = x.shape
+    logp = np_log_softmax(x)
+    w = np.ones(c) if weight is None else weight
+    valid = t != ignore_index
+    ts = np.where(valid, t, 0)
+    wt = w[ts] * valid
+    rows = (1 - eps) * wt * -logp[np.arange(n), ts] + eps / c * -(logp * w).sum(1) * valid
+    if reduction == "none":
+        return rows
+    if reduction == "sum":
+        return rows.sum()
+    return rows.sum() / wt.sum()
+
+
+@pytest.fixture(params=["fused", "composite"])
+def xent_path(request, monkeypatch):
+    if request.param == "composite":
+        monkeypatch.setattr(nnops, "_xent_kernel", lambda: None)
+    elif nnops._xent_kernel() is None:
+        pytest.skip("gpugrad.kernels.softmax_xent is not available")
+    return request.param
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("weighted,eps,ignore", [(False, 0.0, False), (True, 0.0, True), (True, 0.3, True), (False, 0.1, True)])
+def test_cross_entropy_matches_numpy(xent_path, rng, reduction, weighted, eps, ignore):
+    x = rng.standard_normal((7, 5)) * 3
+    t = rng.integers(0, 5, 7)
+    if ignore:
+        t[[1, 4]] = -100
+    w = rng.uniform(0.2, 2.0, 5) if weighted else None
+    got = F.cross_entropy(gg.tensor(x), gg.tensor(t), weight=None if w is None else gg.tensor(w), reduction=reduction, label_smoothing=eps)
+    np.testing.assert_allclose(got.numpy(), np_cross_entropy(x, t, w, -100, reduction, eps), rtol=1e-10)
+
+
+def test_cross_entropy_float32_and_large_logits(xent_path):
+    x = gg.tensor([[1e4, 0.0, -1e4], [0.0, 0.0, 0.0]])
+    loss = F.cross_entropy(x, gg.tensor([1, 2]), reduction="none")
+    assert loss.dtype == gg.float32
+    np.testing.assert_allclose(loss.numpy(), [1e4, np.log(3)], rtol=1e-6)
+
+
+def test_cross_entropy_nd_equals_flattened(xent_path, rng):
+    x = rng.standard_normal((2, 4, 3, 5))
+    t = rng.integers(0, 4, (2, 3, 5))
+    t[0, 1, 2] = -100
+    flat_x = x.transpose(0, 2, 3, 1).reshape(-1, 4)
+    got = F.cross_entropy(gg.tensor(x), gg.tensor(t), reduction="none", label_smoothing=0.2)
+    assert got.shape == (2, 3, 5)
+    np.testing.assert_allclose(got.numpy().reshape(-1), np_cross_entropy(flat_x, t.reshape(-1), reduction="none", eps=0.2), rtol=1e-10)
+    mean = F.cross_entropy(gg.tensor(x), gg.tensor(t))
+    np.testing.assert_allclose(mean.item(), np_cross_entropy(flat_x, t.reshape(-1)), rtol=1e-10)
+
+
+def test_cross_entropy_gradient_is_softmax_minus_onehot(xent_path, rng):
+    x = gg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    t = np.array([2, 0, 1, 1])
+    F.cross_entropy(x, gg.tensor(t)).backward()
+    p = np.exp(np_log_softmax(x.detach().numpy()))
+    np.testing.assert_allclose(x.grad.numpy(), (p - np.eye(3)[t]) / 4, rtol=1e-5, atol=1e-7)
+
+
+def test_cross_entropy_single_sample():
+    x = gg.tensor([0.5, -1.0, 2.0], dtype=gg.float64)
+    np.testing.assert_allclose(F.cross_entropy(x, gg.tensor(2)).item(), -np_log_softmax(x.numpy()[None])[0, 2])
+
+
+def test_nll_and_mse_and_bce_match_numpy(rng):
+    logp = np_log_softmax(rng.standard_normal((6, 4)))
+    t = np.array([0, 3, -100, 1, 1, 2])
+    w = rng.uniform(0.5, 2, 4)
+    ts = np.where(t >= 0, t, 0)
+    wt = w[ts] * (t >= 0)
+    rows = -logp[np.arange(6), ts] * wt
+    np.testing.assert_allclose(F.nll_loss(gg.tensor(logp), gg.tensor(t), gg.tensor(w)).item(), rows.sum() / wt.sum())
+    np.testing.assert_allclose(F.nll_loss(gg.tensor(logp), gg.tensor(t), reduction="none").numpy(), -logp[np.arange(6), ts] * (t >= 0))
+
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    np.testing.assert_allclose(F.mse_loss(gg.tensor(a), gg.tensor(b)).item(), ((a - b) ** 2).mean())
+    np.testing.assert_allclose(F.mse_loss(gg.tensor(a), gg.tensor(b), reduction="sum").item(), ((a - b) ** 2).sum())
+    np.testing.assert_allclose(F.mse_loss(gg.tensor(a), gg.tensor(b), reduction="none").numpy(), (a - b) ** 2)
+
+    x = rng.standard_normal((3, 4)) * 5
+    y = rng.uniform(0, 1, (3, 4))
+    wt, pw = rng.uniform(0.5, 2, 4), rng.uniform(0.5, 3, 4)
+    sig = 1 / (1 + np.exp(-x))
+    ref = -wt * (pw * y * np.log(sig) + (1 - y) * np.log(1 - sig))
+    got = F.binary_cross_entropy_with_logits(gg.tensor(x), gg.tensor(y), gg.tensor(wt), "none", gg.tensor(pw))
+    np.testing.assert_allclose(got.numpy(), ref, rtol=1e-10)
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(gg.tensor(x), gg.tensor(y)).item(), (-(y * np.log(sig) + (1 - y) * np.log(1 - sig))).mean())
+
+
+def test_bce_with_logits_is_stable_at_huge_logits():
+    x = gg.tensor([1e4, -1e4, 50.0], requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(x, gg.tensor([0.0, 1.0, 1.0]), reduction="none")
+    np.testing.assert_allclose(loss.detach().numpy(), [1e4, 1e4, 0.0], atol=1e-6)
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, -1.0, 0.0], atol=1e-6)
+
+
+def test_loss_modules_wrap_functional(rng):
+    x = gg.tensor(rng.standard_normal((5, 3)), dtype=gg.float32)
+    t = gg.tensor([0, 2, 1, 1, -100])
+    w = gg.tensor([1.0, 2.0, 0.5])
+    np.testing.assert_allclose(
+        nn.CrossEntropyLoss(weight=w, reduction="sum", label_smoothing=0.1)(x, t).item(),
+        F.cross_entropy(x, t, w, reduction="sum", label_smoothing=0.1).item(),
+    )
+    np.testing.assert_allclose(nn.NLLLoss()(x.log_softmax(1), t).item(), F.cross_entropy(x, t).item(), rtol=1e-6)
+    assert nn.MSELoss(reduction="none")(x, x * 2).shape == (5, 3)
+    crit = nn.CrossEntropyLoss(weight=w)
+    assert "weight" in crit.state_dict()
+    with pytest.raises(ValueError, match="reduction"):
+        nn.MSELoss(reduction="avg")
+
+
+@pytest.mark.parametrize(
+    "target,error,match",
+    [
+        (gg.tensor([0.0, 1.0, 2.0]), gg.DTypeError, "int64"),
+        (gg.tensor([0, 5, 1]), IndexError, "class index 5"),
+        (gg.tensor([0, -2, 1]), IndexError, "negative class index -2"),
+        (gg.tensor([0, 1]), gg.ShapeError, "batch_size"),
+        (gg.tensor([[0, 1, 2]]), gg.ShapeError, "batch_size"),
+    ],
+)
+def test_cross_entropy_bad_targets(target, error, match):
+    x = gg.randn(3, 4)
+    with pytest.raises(error, match=match):
+        F.cross_entropy(x, target)
+    with pytest.raises(error, match=match):
+        F.nll_loss(x, target)
+
+
+def test_cross_entropy_bad_arguments():
+    x = gg.randn(3, 4)
+    t = gg.tensor([0, 1, 2])
+    with pytest.raises(gg.ShapeError, match="weight must have shape"):
+        F.cross_entropy(x, t, weight=gg.ones(3))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        F.cross_entropy(x, t, label_smoothing=1.5)
+    with pytest.raises(ValueError, match="reduction"):
+        F.cross_entropy(x, t, reduction="avg")
+    with pytest.raises(gg.ShapeError, match="target size"):
+        F.binary_cross_entropy_with_logits(x, gg.ones(3))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_losses_match_torch(xent_path, rng, reduction):
+    torch = pytest.importorskip("torch")
+    tF = torch.nn.functional
+    x = rng.standard_normal((6, 5, 3))
+    t = rng.integers(0, 5, (6, 3))
+    t[2, 1] = t[4, 0] = 7  # ignore_index 7
+    w = rng.uniform(0.3, 2.0, 5)
+    for eps in (0.0, 0.25):
+        ours_x = gg.tensor(x, requires_grad=True)
+        theirs_x = torch.tensor(x, requires_grad=True)
+        ours = F.cross_entropy(ours_x, gg.tensor(t), gg.tensor(w), ignore_index=7, reduction=reduction, label_smoothing=eps)
+        theirs = tF.cross_entropy(theirs_x, torch.tensor(t), torch.tensor(w), ignore_index=7, reduction=reduction, label_smoothing=eps)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10)
+        u = rng.standard_normal(ours.shape)
+        ours.backward(gg.tensor(u))
+        theirs.backward(torch.tensor(u))
+        np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+    logp = np_log_softmax(x)
+    np.testing.assert_allclose(
+        F.nll_loss(gg.tensor(logp), gg.tensor(t), gg.tensor(w), ignore_index=7, reduction=reduction).numpy(),
+        tF.nll_loss(torch.tensor(logp), torch.tensor(t), torch.tensor(w), ignore_index=7, reduction=reduction).numpy(),
+        rtol=1e-10,
+    )
+    a, b = rng.standard_normal((4, 3)) * 4, rng.uniform(0, 1, (4, 3))
+    pw, wt = rng.uniform(0.5, 3, 3), rng.uniform(0.5, 2, 3)
+    np.testing.assert_allclose(
+        F.binary_cross_entropy_with_logits(gg.tensor(a), gg.tensor(b), gg.tensor(wt), reduction, gg.tensor(pw)).numpy(),
+        tF.binary_cross_entropy_with_logits(torch.tensor(a), torch.tensor(b), torch.tensor(wt), reduction=reduction, pos_weight=torch.tensor(pw)).numpy(),
+        rtol=1e-10,
+    )
+    np.testing.assert_allclose(
+        F.mse_loss(gg.tensor(a), gg.tensor(b), reduction=reduction).numpy(),
+        tF.mse_loss(torch.tensor(a), torch.tensor(b), reduction=reduction).numpy(),
+        rtol=1e-12,
+    )
