@@ -1,0 +1,283 @@
+"""state_dict round trips, the stale-buffer rebuild, failing steps that change nothing, bad arguments."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad import optim
+from gpugrad.serialization import load, save
+
+from . import oracle
+from .helpers import grad, make, set_grads, starts, values
+
+CASES = [
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("AdamW", dict(lr=0.01)),
+    ("RMSprop", dict(momentum=0.5, centered=True)),
+    ("Adagrad", dict(lr_decay=0.1, initial_accumulator_value=0.1)),
+]
+
+
+def snapshot(opt):
+    sd = opt.state_dict()
+    return {i: {k: (v if k == "step" else v.numpy().copy()) for k, v in st.items()} for i, st in sd["state"].items()}
+
+
+@pytest.mark.parametrize("fused_a,fused_b", [(True, True), (False, True), (True, False)], ids=["fused", "ref-to-fused", "fused-to-ref"])
+@pytest.mark.parametrize("name,kwargs", CASES, ids=[c[0] for c in CASES])
+def test_state_dict_round_trip_continues_identically(name, kwargs, fused_a, fused_b, tmp_path):
+    arrays = starts()
+    params, opt = make(name, arrays, fused=fused_a, **kwargs)
+    for t in range(3):
+        set_grads(params, t)
+        opt.step()
+    save({"params": [p.detach() for p in params], "optimizer": opt.state_dict()}, tmp_path / "ckpt.safetensors")
+    for t in range(3, 6):
+        set_grads(params, t)
+        opt.step()
+
+    ckpt = load(tmp_path / "ckpt.safetensors")
+    sd = ckpt["optimizer"]
+    assert set(sd) == {"state", "param_groups"} and all(isinstance(k, int) for k in sd["state"])
+    params2, opt2 = make(name, [t.numpy() for t in ckpt["params"]], fused=fused_b, lr=123.0)
+    opt2.load_state_dict(sd)
+    assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+    for t in range(3, 6):
+        set_grads(params2, t)
+        opt2.step()
+    for a, b in zip(values(params), values(params2)):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    s1, s2 = snapshot(opt), snapshot(opt2)
+    assert s1.keys() == s2.keys()
+    for i in s1:
+        for k in s1[i]:
+            np.testing.assert_allclose(s1[i][k], s2[i][k], rtol=1e-13, atol=1e-15)
+
+
+def test_state_dict_layout_is_pytorchs():
+    params, opt = make("Adam", starts()[:3], lr=0.01)
+    opt.add_param_group({"params": [gg.zeros(2, requires_grad=True)], "lr": 0.1})
+    set_grads(params, 0)
+    opt.step()
+    sd = opt.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [[0, 1, 2], [3]]
+    assert sd["param_groups"][1]["lr"] == 0.1 and "params" not in opt.defaults
+    assert sorted(sd["state"]) == [0, 1, 2]
+    assert list(sd["state"][0]) == ["step", "exp_avg", "exp_avg_sq"] and sd["state"][0]["step"] == 1
+
+
+def test_load_state_dict_validates_before_changing_anything():
+    params, opt = make("Adam", starts(), lr=0.01)
+    set_grads(params, 0)
+    opt.step()
+    good = opt.state_dict()
+    before = snapshot(opt)
+    groups_before = [dict(g) for g in opt.param_groups]
+
+    other_params, other = make("Adam", starts()[:2], lr=0.5)
+    with pytest.raises(ValueError, match="2 parameters"):
+        opt.load_state_dict(other.state_dict())
+    two_groups = {"state": {}, "param_groups": [dict(good["param_groups"][0]), dict(good["param_groups"][0])]}
+    with pytest.raises(ValueError, match="2 parameter groups"):
+        opt.load_state_dict(two_groups)
+    bad_shape = {"state": {0: {"step": 1, "exp_avg": gg.zeros(4), "exp_avg_sq": gg.zeros(15)}},
+                 "param_groups": [dict(good["param_groups"][0], lr=7.0)]}
+    with pytest.raises(ValueError, match=r"exp_avg.*\(4,\).*\(3, 5\)"):
+        opt.load_state_dict(bad_shape)
+    bad_lr = {"state": {}, "param_groups": [dict(good["param_groups"][0], lr=-1.0)]}
+    with pytest.raises(ValueError, match="lr=-1.0"):
+        opt.load_state_dict(bad_lr)
+    assert snapshot(opt).keys() == before.keys()
+    for i in before:
+        for k in before[i]:
+            np.testing.assert_array_equal(snapshot(opt)[i][k], before[i][k])
+    assert [{k: v for k, v in g.items()} for g in opt.param_groups] == groups_before
+
+
+@pytest.mark.torch
+def test_loads_a_pytorch_state_dict_and_continues_like_pytorch():
+    torch = pytest.importorskip("torch")
+    arrays = starts()
+    tp = [torch.tensor(a.copy(), requires_grad=True) for a in arrays]
+    topt = torch.optim.Adam(tp, lr=0.01, amsgrad=True, weight_decay=0.1)
+
+    def torch_steps(ts):
+        for t in ts:
+            for i, p in enumerate(tp):
+                p.grad = torch.tensor(grad(t, i, p.detach().numpy()))
+            topt.step()
+
+    torch_steps(range(3))
+    tsd = topt.state_dict()
+    sd = {
+        "state": {i: {k: (v.item() if k == "step" else gg.tensor(v.numpy())) for k, v in st.items()}
+                  for i, st in tsd["state"].items()},
+        "param_groups": tsd["param_groups"],
+    }
+    params, opt = make("Adam", [p.detach().numpy() for p in tp])
+    opt.load_state_dict(sd)
+    assert opt.param_groups[0]["amsgrad"] is True and opt.param_groups[0]["weight_decay"] == 0.1
+    torch_steps(range(3, 6))
+    for t in range(3, 6):
+        set_grads(params, t)
+        opt.step()
+    for p, q in zip(params, tp):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "reference"])
+def test_replaced_parameter_array_is_picked_up(fused):
+    arrays = starts()
+    params, opt = make("Adam", arrays, fused=fused, lr=0.01)
+    states = [{} for _ in arrays]
+    ps = [a.copy() for a in arrays]
+    for t in range(4):
+        if t == 2:
+            # A user (or a module's .to()/load_state_dict) rebinds the array: the optimizer must update
+            # the new values, not its stale copy.
+            new = np.full((3, 5), 0.25)
+            params[0].data = new.copy()
+            ps[0] = new.copy()
+        set_grads(params, t)
+        opt.step()
+        for i in range(len(ps)):
+            ps[i] = oracle.adam(ps[i], grad(t, i, ps[i]), states[i], lr=0.01)
+    for got, exp in zip(values(params), ps):
+        np.testing.assert_allclose(got, exp, rtol=1e-10, atol=1e-12)
+    if fused:
+        assert params[0].data.base is params[1].data.base is opt._flat[0].buckets[0].p
+
+
+def test_parameter_replaced_by_another_dtype_moves_buffers():
+    arrays = starts()
+    params, opt = make("SGD", arrays, dtype=gg.float32, lr=0.1, momentum=0.9)
+    set_grads(params, 0, dtype=gg.float32)
+    opt.step()
+    params[1].data = params[1].data.astype(np.float64)
+    params[1].grad = None
+    grads = [gg.tensor(grad(1, i, p.detach().numpy()), dtype=p.dtype) for i, p in enumerate(params)]
+    for p, g in zip(params, grads):
+        p.grad = g
+    opt.step()
+    assert params[1].data.dtype == np.float64 and opt.state[params[1]]["momentum_buffer"].data.dtype == np.float64
+    assert params[1].data.base is not params[0].data.base
+
+
+def test_replaced_parameter_of_another_size_with_state_raises_and_changes_nothing():
+    params, opt = make("Adam", starts())
+    set_grads(params, 0)
+    opt.step()
+    params[0].data = np.zeros(4)
+    params[0].grad = gg.zeros(4, dtype=gg.float64)
+    before = values(params)
+    with pytest.raises(ValueError, match=r"parameter 0 .*\(4,\).*exp_avg"):
+        opt.step()
+    for a, b in zip(before, values(params)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "reference"])
+@pytest.mark.parametrize("bad", ["shape", "dtype"])
+def test_failed_step_changes_no_parameter_and_no_state(fused, bad):
+    params, opt = make("Adam", starts(), fused=fused, lr=0.01)
+    set_grads(params, 0)
+    opt.step()
+    before, state_before = values(params), snapshot(opt)
+    set_grads(params, 1)
+    if bad == "shape":
+        params[3].grad = gg.zeros(5, dtype=gg.float64)
+        err, match = ValueError, r"parameter 3 \(group 0\) has shape \(5,\) but the parameter has shape \(2, 3, 4\)"
+    else:
+        params[3].grad = gg.zeros((2, 3, 4), dtype=gg.float32)
+        err, match = TypeError, r"parameter 3 .*float32.*float64"
+    with pytest.raises(err, match=match):
+        opt.step()
+    for a, b in zip(before, values(params)):
+        np.testing.assert_array_equal(a, b)
+    after = snapshot(opt)
+    for i in state_before:
+        assert after[i]["step"] == state_before[i]["step"] == 1
+        np.testing.assert_array_equal(after[i]["exp_avg"], state_before[i]["exp_avg"])
+
+
+ERRORS = [
+    (optim.SGD, dict(lr=-0.1), "lr=-0.1"),
+    (optim.SGD, dict(momentum=-0.5), "momentum=-0.5"),
+    (optim.SGD, dict(weight_decay=-1e-4), "weight_decay=-0.0001"),
+    (optim.SGD, dict(nesterov=True), "Nesterov.*momentum=0.0"),
+    (optim.SGD, dict(nesterov=True, momentum=0.9, dampening=0.1), "Nesterov.*dampening=0.1"),
+    (optim.Adam, dict(betas=(1.0, 0.999)), r"index 0.*betas=\(1.0, 0.999\)"),
+    (optim.Adam, dict(betas=(0.9, -0.1)), "index 1"),
+    (optim.Adam, dict(eps=-1e-8), "eps=-1e-08"),
+    (optim.AdamW, dict(weight_decay=-0.01), "weight_decay=-0.01"),
+    (optim.AdamW, dict(lr=-1), "lr=-1"),
+    (optim.RMSprop, dict(alpha=-0.9), "alpha=-0.9"),
+    (optim.RMSprop, dict(momentum=-0.1), "momentum=-0.1"),
+    (optim.RMSprop, dict(eps=-1.0), "eps=-1.0"),
+    (optim.Adagrad, dict(lr_decay=-1.0), "lr_decay=-1.0"),
+    (optim.Adagrad, dict(initial_accumulator_value=-1.0), "initial_accumulator_value=-1.0"),
+    (optim.Adagrad, dict(eps=-1.0), "eps=-1.0"),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,match", ERRORS, ids=[f"{c.__name__}-{m}" for c, _, m in ERRORS])
+def test_construction_refuses_bad_hyper_parameters(cls, kwargs, match):
+    p = gg.zeros(3, requires_grad=True)
+    with pytest.raises(ValueError, match=match):
+        cls([p], **kwargs)
+    with pytest.raises(ValueError, match=match):
+        cls([{"params": [p]}], **kwargs)
+    good = cls([p])
+    with pytest.raises(ValueError, match=match):
+        good.add_param_group({"params": [gg.zeros(2, requires_grad=True)], **kwargs})
+    assert len(good.param_groups) == 1
+
+
+def test_construction_refuses_bad_parameter_lists():
+    p = gg.zeros(3, requires_grad=True)
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.Adam([])
+    with pytest.raises(TypeError, match="iterable of Tensors or dicts"):
+        optim.Adam(p)
+    with pytest.raises(TypeError, match="parameter 1 is a list"):
+        optim.Adam([p, [1.0]])
+    with pytest.raises(ValueError, match="non-leaf"):
+        optim.Adam([p * 2])
+    with pytest.raises(TypeError, match="floating point"):
+        optim.Adam([gg.zeros(3, dtype=gg.int64)])
+    with pytest.raises(ValueError, match="more than once"):
+        optim.Adam([p, p])
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        optim.Adam([{"params": [p]}, {"params": [p]}])
+
+
+def test_step_refuses_a_hyper_parameter_made_invalid_later():
+    params, opt = make("Adam", starts())
+    set_grads(params, 0)
+    opt.param_groups[0]["betas"] = (0.9, 1.5)
+    before = values(params)
+    with pytest.raises(ValueError, match="index 1"):
+        opt.step()
+    for a, b in zip(before, values(params)):
+        np.testing.assert_array_equal(a, b)
+    assert not opt.state
+
+
+def test_defaults_are_pytorchs():
+    p = [gg.zeros(1, requires_grad=True)]
+    assert optim.SGD(p).defaults == dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)
+    assert optim.Adam(p).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False)
+    assert optim.AdamW(p).defaults["weight_decay"] == 1e-2
+    assert optim.RMSprop(p).defaults == dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False)
+    assert optim.Adagrad(p).defaults == dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10)
+
+
+def test_fused_default_follows_GPUGRAD_FUSED(monkeypatch):
+    p = [gg.zeros(2, requires_grad=True)]
+    monkeypatch.setenv("GPUGRAD_FUSED", "0")
+    assert optim.Adam(p).fused is False
+    monkeypatch.setenv("GPUGRAD_FUSED", "1")
+    assert optim.Adam([gg.zeros(2, requires_grad=True)]).fused is True
+    assert optim.Adam([gg.zeros(2, requires_grad=True)], fused=False).fused is False
