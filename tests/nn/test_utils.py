@@ -1,0 +1,71 @@
+"""nn.utils.clip_grad_norm_ / clip_grad_value_."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad import nn
+
+
+def _params_with_grads(grads):
+    params = []
+    for g in grads:
+        p = nn.Parameter(gg.zeros(*np.shape(g)))
+        p.grad = gg.tensor(g, dtype=gg.float32)
+        params.append(p)
+    return params
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf])
+def test_clip_grad_norm_scales_only_when_needed(norm_type, rng):
+    grads = [rng.standard_normal((3, 4)), rng.standard_normal(5)]
+    flat = np.concatenate([g.ravel() for g in grads])
+    total = np.abs(flat).max() if norm_type == math.inf else (np.abs(flat) ** norm_type).sum() ** (1 / norm_type)
+    params = _params_with_grads(grads)
+    params.append(nn.Parameter(gg.zeros(2)))  # no grad: skipped
+    out = nn.utils.clip_grad_norm_(params, max_norm=total / 2, norm_type=norm_type)
+    assert isinstance(out, gg.Tensor)
+    np.testing.assert_allclose(out.item(), total, rtol=1e-5)
+    coef = (total / 2) / (total + 1e-6)
+    for p, g in zip(params, grads):
+        np.testing.assert_allclose(p.grad.numpy(), g * coef, rtol=1e-5)
+    params = _params_with_grads(grads)
+    nn.utils.clip_grad_norm_(params, max_norm=total * 2, norm_type=norm_type)
+    for p, g in zip(params, grads):  # below the limit: untouched (never scaled up)
+        np.testing.assert_allclose(p.grad.numpy(), g.astype(np.float32), rtol=1e-7)
+
+
+def test_clip_grad_norm_nonfinite_and_single_tensor():
+    p = _params_with_grads([np.array([np.inf, 1.0])])
+    with pytest.raises(RuntimeError, match="non-finite"):
+        nn.utils.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
+    (q,) = _params_with_grads([np.array([3.0, 4.0])])
+    np.testing.assert_allclose(nn.utils.clip_grad_norm_(q, 1.0).item(), 5.0)
+    np.testing.assert_allclose(q.grad.numpy(), [0.6, 0.8], rtol=1e-5)
+    assert nn.utils.clip_grad_norm_([nn.Parameter(gg.zeros(1))], 1.0).item() == 0.0
+
+
+def test_clip_grad_value_and_parameters_to_vector():
+    (p,) = _params_with_grads([np.array([-3.0, 0.5, 2.0])])
+    nn.utils.clip_grad_value_(p, 1.0)
+    np.testing.assert_array_equal(p.grad.numpy(), [-1.0, 0.5, 1.0])
+    lin = nn.Linear(2, 3)
+    assert nn.utils.parameters_to_vector(lin.parameters()).shape == (9,)
+
+
+@pytest.mark.torch
+def test_clip_grad_norm_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    grads = [rng.standard_normal((4, 3)), rng.standard_normal(7)]
+    ours = _params_with_grads(grads)
+    theirs = [torch.zeros(g.shape, requires_grad=True) for g in grads]
+    for t, g in zip(theirs, grads):
+        t.grad = torch.tensor(g, dtype=torch.float32)
+    a = nn.utils.clip_grad_norm_(ours, 0.7)
+    b = torch.nn.utils.clip_grad_norm_(theirs, 0.7)
+    np.testing.assert_allclose(a.item(), b.item(), rtol=1e-6)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-6)
