@@ -257,13 +257,18 @@ def launch(
     if min(work_t) <= 0:
         return
     grid, blk = launch_dims(work_t, block, grid_stride=grid_stride, per_thread=per_thread)
+    g = grid[0] if len(grid) == 1 else grid
+    b = blk[0] if len(blk) == 1 else blk
+    if simulator_enabled():
+        # The simulator's kernel[...] reconfigures the kernel object itself,
+        # so a cached configuration would be changed by the next one.
+        kernel[g, b, stream](*args)
+        return
     key = (id(kernel), grid, blk, id(stream))
     entry = _CONFIGURED.get(key)
     if entry is None:
         if len(_CONFIGURED) > 512:
             _CONFIGURED.clear()
-        g = grid[0] if len(grid) == 1 else grid
-        b = blk[0] if len(blk) == 1 else blk
         # Holding kernel and stream keeps their ids unique while cached.
         entry = (kernel[g, b, stream], kernel, stream)
         _CONFIGURED[key] = entry

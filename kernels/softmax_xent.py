@@ -83,14 +83,20 @@ def xent_grad(e, inv_s, coef, eps_c, w_j, is_target, keep_wt):
 
 @scalar_fn
 def xent_loss(lse, x_t, keep_wt, eps_c, smooth):
-    """smooth = sum_c w_c * (lse - x_c), accumulated as non-negative terms
-    (lse * sum(w) - sum(w x) would cancel catastrophically at large logits)."""
+    """lse and x_t are relative to the row max; smooth = sum_c w_c * (lse -
+    x_c), accumulated as non-negative terms (lse * sum(w) - sum(w x) would
+    cancel catastrophically at large logits)."""
     return keep_wt * (lse - x_t) + eps_c * smooth
 
 
 # ============================================================== CPU kernel
 
-@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+# fastmath without "reassoc": reassociation rewrites w*(lse - (x - m)) into
+# w*lse - w*x + w*m, which cancels catastrophically at logits of 1e4.
+_FASTMATH_NO_REASSOC = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
+
+
+@njit(parallel=True, fastmath=_FASTMATH_NO_REASSOC, error_model="numpy", cache=True)
 def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, loss, dx):
     n, c = x.shape
     for i in prange(n):
@@ -110,7 +116,7 @@ def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, 
             for j in range(c):
                 s += math.exp(x[i, j] - m)
                 wsum += weight[j] if has_weight else one
-            lse = m + math.log(s)
+            lse = math.log(s)  # relative to the row max: keeps x_t - lse exact at 1e4
             keep_wt = keep * (weight[t] if has_weight else one)
             coef = keep_wt + eps_c * wsum
             inv_s = one / s
@@ -119,8 +125,8 @@ def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, 
                 w_j = weight[j] if has_weight else one
                 xj = x[i, j]
                 dx[i, j] = xent_grad(math.exp(xj - m), inv_s, coef, eps_c, w_j, j == t, keep_wt)
-                smooth += w_j * (lse - xj)
-            loss[i] = xent_loss(lse, x[i, t], keep_wt, eps_c, smooth)
+                smooth += w_j * (lse - (xj - m))
+            loss[i] = xent_loss(lse, x[i, t] - m, keep_wt, eps_c, smooth)
 
 
 # ============================================================== CUDA kernel
@@ -193,7 +199,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
             keep_wt = zero
             lse = zero
             if valid:
-                lse = m + math.log(s)
+                lse = math.log(s)  # relative to the row max: keeps x_t - lse exact at 1e4
                 keep_wt = keep * (weight[t] if has_weight else one)
                 coef = keep_wt + eps_c * wsum
                 inv_s = one / s
@@ -201,7 +207,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
                     w_j = weight[j] if has_weight else one
                     xj = x[i, j]
                     dx[i, j] = xent_grad(math.exp(xj - m), inv_s, coef, eps_c, w_j, j == t, keep_wt)
-                    smooth += w_j * (lse - xj)
+                    smooth += w_j * (lse - (xj - m))
             elif active:
                 for j in range(tx, c, L):
                     dx[i, j] = zero
@@ -214,7 +220,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
                 cuda.syncthreads()
                 off //= 2
             if tx == 0 and active:
-                loss[i] = xent_loss(lse, x[i, t], keep_wt, eps_c, red[ty, 0]) if valid else zero
+                loss[i] = xent_loss(lse, x[i, t] - m, keep_wt, eps_c, red[ty, 0]) if valid else zero
             cuda.syncthreads()
 
     sig = void(T[:, ::1], int64[::1], T[::1], boolean, int64, T, T, T[::1], T[:, ::1])

@@ -1,0 +1,158 @@
+"""Input checks run before any kernel launch; impl selection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpugrad.kernels import _launch, activation, linear, optim, softmax_xent
+
+from .conftest import SIM
+
+
+def _forbidden(*args, **kwargs):
+    raise AssertionError("kernel launched despite invalid input")
+
+
+@pytest.fixture
+def no_launch(monkeypatch):
+    """Any kernel launch fails the test: checks must raise before."""
+    for mod in (activation, linear, optim, softmax_xent):
+        monkeypatch.setattr(mod, "launch", _forbidden)
+        for name in dir(mod):
+            if name.startswith("_") and name.endswith("_cpu"):
+                monkeypatch.setattr(mod, name, _forbidden)
+
+
+def test_shape_mismatch_raises_before_launch(backend, no_launch):
+    gy = backend.dev(np.ones((3, 4), np.float32))
+    saved = backend.dev(np.ones((4, 3), np.float32))
+    with pytest.raises(ValueError, match=r"activation\.backward\[tanh\].*\(3, 4\).*\(4, 3\)"):
+        activation.backward(backend.xp, "tanh", gy, saved, impl=backend.impl)
+    with pytest.raises(ValueError, match=r"bias must have shape \(4,\)"):
+        linear.bias_act_forward(backend.xp, "relu", gy, backend.dev(np.ones(3, np.float32)), impl=backend.impl)
+    with pytest.raises(ValueError, match=r"matmul_bias_act.*\(3, 4\).*\(3, 4\)"):
+        linear.matmul_bias_act(backend.xp, gy, gy, None, "relu", impl=backend.impl)
+    with pytest.raises(ValueError, match=r"softmax_cross_entropy: target must have shape \(3,\)"):
+        softmax_xent.softmax_cross_entropy(backend.xp, gy, backend.dev(np.zeros(4, np.int64)), impl=backend.impl)
+
+
+def test_dtype_mismatch_and_int_dtypes_refused(backend, no_launch):
+    f32 = backend.dev(np.ones(5, np.float32))
+    f64 = backend.dev(np.ones(5, np.float64))
+    i64 = backend.dev(np.ones(5, np.int64))
+    with pytest.raises(TypeError, match=r"activation\.backward\[gelu\].*float32.*float64"):
+        activation.backward(backend.xp, "gelu", f32, f64, impl=backend.impl)
+    with pytest.raises(TypeError, match=r"only float32 and float64.*int64"):
+        activation.forward(backend.xp, "relu", i64, impl=backend.impl)
+    with pytest.raises(TypeError, match=r"optim\.sum_of_squares: only float32 and float64"):
+        optim.sum_of_squares(backend.xp, i64, impl=backend.impl)
+    with pytest.raises(TypeError, match=r"target must be an integer"):
+        softmax_xent.softmax_cross_entropy(backend.xp, f32.reshape(1, 5), backend.dev(np.zeros(1)), impl=backend.impl)
+
+
+def test_unknown_activation_and_impl(no_launch):
+    x = np.ones(3)
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        activation.forward(np, "swish", x)
+    with pytest.raises(ValueError, match="impl must be one of"):
+        activation.forward(np, "relu", x, impl="gpu")
+    with pytest.raises(TypeError, match="impl='cpu' needs NumPy arrays"):
+        _launch.check_arrays_for("op", np, "cpu", x=memoryview(b"abc"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_non_contiguous_inputs_are_converted(backend, rng, dtype):
+    xp, impl = backend.xp, backend.impl
+    x_h = rng.standard_normal((8, 14)).astype(dtype)
+    gy_h = rng.standard_normal((7, 8)).astype(dtype)
+    x, gy = backend.dev(x_h)[:, ::2], backend.dev(gy_h).T  # strided views on the device
+    x_h, gy_h = x_h[:, ::2], gy_h.T
+    assert not x.flags.c_contiguous and not gy.flags.c_contiguous
+    tol = dict(rtol=2e-5, atol=1e-5)
+    y = activation.forward(xp, "silu", x, impl=impl)
+    np.testing.assert_allclose(backend.host(y), activation.reference_forward(np, "silu", x_h), **tol)
+    gx = activation.backward(xp, "silu", gy, x, impl=impl)
+    np.testing.assert_allclose(backend.host(gx), activation.reference_backward(np, "silu", gy_h, x_h), **tol)
+    _, gb = linear.bias_act_backward(xp, "gelu", gy, x, impl=impl)
+    np.testing.assert_allclose(backend.host(gb), linear.reference_bias_act_backward(np, "gelu", gy_h, x_h)[1], **tol)
+    t = np.arange(8) % 7
+    _, d = softmax_xent.softmax_cross_entropy(xp, x, backend.dev(t), impl=impl)
+    np.testing.assert_allclose(backend.host(d), softmax_xent.reference_softmax_cross_entropy(np, x_h, t)[1], **tol)
+
+
+def test_non_contiguous_optimizer_buffers_updated_in_place(rng):
+    # p and exp_avg are strided views: the step must land in them.
+    base_p = rng.standard_normal(20)
+    base_m = rng.standard_normal(20)
+    p, m = base_p[::2], base_m[::2]
+    g, v = rng.standard_normal(10), np.abs(rng.standard_normal(10))
+    rp, rm, rv = p.copy(), m.copy(), v.copy()
+    kw = dict(lr=0.1, beta1=0.9, beta2=0.99, eps=1e-8, step=2)
+    optim.adam(np, p, g, m, v, None, impl="cpu", **kw)
+    optim.reference_adam(np, rp, g, rm, rv, None, **kw)
+    np.testing.assert_allclose(base_p[::2], rp)
+    np.testing.assert_allclose(base_m[::2], rm)
+    np.testing.assert_allclose(v, rv)
+
+
+def test_failed_optimizer_step_leaves_buffers_unchanged(backend, rng, no_launch):
+    n = 7
+    bufs = [rng.standard_normal(n).astype(np.float32) for _ in range(5)]
+    dev = [backend.dev(b.copy()) for b in bufs]
+    p, g, m, v, vmax = dev
+    base = dict(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, impl=backend.impl)
+    bad_calls = [
+        lambda: optim.adam(backend.xp, p, g, m, backend.dev(np.ones(n + 1, np.float32)), None, step=1, **base),
+        lambda: optim.adam(backend.xp, p, g, m, v, backend.dev(np.ones(n, np.float64)), step=1, amsgrad=True, **base),
+        lambda: optim.adam(backend.xp, p, g, m, v, None, step=1, amsgrad=True, **base),
+        lambda: optim.adam(backend.xp, p, g, m, v, None, step=0, **base),
+        lambda: optim.adam(backend.xp, p, g, m, v, None, step=1, **{**base, "beta1": 1.0}),
+        lambda: optim.sgd(backend.xp, p, g, None, lr=0.1, momentum=0.9, impl=backend.impl),
+        lambda: optim.sgd(backend.xp, p, g, m, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True, impl=backend.impl),
+        lambda: optim.rmsprop(backend.xp, p, g, v, m, None, lr=0.1, alpha=0.9, eps=1e-8, centered=True, impl=backend.impl),
+        lambda: optim.adagrad(backend.xp, p, backend.dev(np.ones(n, np.float64)), v, lr=0.1, step=1, impl=backend.impl),
+    ]
+    for call in bad_calls:
+        with pytest.raises((ValueError, TypeError)):
+            call()
+        for d, b in zip(dev, bufs):
+            np.testing.assert_array_equal(backend.host(d), b)
+
+
+def test_gpugrad_fused_0_selects_reference(monkeypatch):
+    monkeypatch.delenv("GPUGRAD_FUSED", raising=False)
+    assert _launch.resolve_impl(np, None) == "cpu"
+    assert _launch.resolve_impl(object(), None) == "cuda"
+    monkeypatch.setenv("GPUGRAD_FUSED", "0")
+    assert _launch.resolve_impl(np, None) == "reference"
+    assert _launch.resolve_impl(np, "cpu") == "cpu"  # explicit impl wins
+
+    sentinel = object()
+    monkeypatch.setattr(activation, "reference_forward", lambda *a, **k: sentinel)
+    monkeypatch.setattr(activation, "_forward_cpu", _forbidden)
+    assert activation.forward(np, "relu", np.ones(3)) is sentinel
+    calls = []
+    monkeypatch.setattr(optim, "reference_adam", lambda *a, **k: calls.append(k))
+    monkeypatch.setattr(optim, "_adam_cpu", _forbidden)
+    z = np.zeros(3)
+    optim.adam(np, z, z, z, z, None, lr=0.1, beta1=0.9, beta2=0.9, eps=1e-8, step=1)
+    assert calls and calls[0]["lr"] == 0.1
+
+
+def test_cuda_available_never_raises(monkeypatch):
+    def boom():
+        raise RuntimeError("driver exploded")
+
+    monkeypatch.setattr(_launch, "get_cuda", boom)
+    assert _launch.cuda_available() is False
+
+
+@pytest.mark.skipif(SIM, reason="checks the CPU-only grid arithmetic")
+def test_launch_dims():
+    grid, block = _launch.launch_dims(1000, 256)
+    assert block == (256,) and grid[0] == 4
+    grid, block = _launch.launch_dims((70, 5), (16, 16), grid_stride=False, per_thread=4)
+    assert grid == (2, 1)
+    grid, _ = _launch.launch_dims((40, 10**9), (32, 8))
+    assert grid[0] == 2 and 1 <= grid[1] * grid[0] <= _launch._max_blocks()

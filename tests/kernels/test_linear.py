@@ -1,0 +1,93 @@
+"""Bias + activation epilogue, its backward with the bias gradient, and the
+tiled CUDA matmul, against the xp reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpugrad.kernels import linear
+from gpugrad.kernels.activation import SAVES_OUTPUT
+
+from .conftest import SIM, tolerances
+
+NAMES = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus"]
+SHAPES = [(1, 7), (33, 17), (1001, 3), (2, 5, 3)]
+
+
+def _sum_tol(dtype: type, rows: int) -> dict[str, float]:
+    tol = tolerances(dtype)
+    tol["atol"] *= max(1.0, rows ** 0.5) * 4  # summation order differs
+    return tol
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", NAMES)
+def test_bias_act_forward_backward(backend, rng, name, dtype):
+    for shape in SHAPES:
+        z = rng.standard_normal(shape).astype(dtype) * 3
+        bias = rng.standard_normal(shape[-1]).astype(dtype)
+        gy = rng.standard_normal(shape).astype(dtype)
+        for b in (bias, None):
+            pre, y = linear.bias_act_forward(backend.xp, name, backend.dev(z), None if b is None else backend.dev(b),
+                                             0.1, impl=backend.impl)
+            pre_ref, y_ref = linear.reference_bias_act_forward(np, name, z, b, 0.1)
+            np.testing.assert_allclose(backend.host(y), y_ref, **tolerances(dtype))
+            if not linear.needs_pre(name):
+                assert pre is None and pre_ref is None
+            else:
+                np.testing.assert_allclose(backend.host(pre), pre_ref, **tolerances(dtype))
+
+            saved = y_ref if SAVES_OUTPUT.get(name) else pre_ref
+            gz, gb = linear.bias_act_backward(backend.xp, name, backend.dev(gy),
+                                              None if saved is None else backend.dev(saved), 0.1,
+                                              impl=backend.impl)
+            gz_ref, gb_ref = linear.reference_bias_act_backward(np, name, gy, saved, 0.1)
+            tol = tolerances(dtype)
+            if name == "gelu_tanh" and np.dtype(dtype) == np.float32:
+                tol["atol"] = 2e-5  # cancellation for x << 0, see test_activation
+            np.testing.assert_allclose(backend.host(gz), gz_ref, **tol)
+            rows = int(np.prod(shape[:-1]))
+            np.testing.assert_allclose(backend.host(gb), gb_ref, **_sum_tol(dtype, rows))
+            assert gb.shape == (shape[-1],)
+
+
+def test_bias_act_backward_without_bias_grad(backend, rng):
+    y = np.abs(rng.standard_normal((9, 4))).astype(np.float32)
+    gy = rng.standard_normal((9, 4)).astype(np.float32)
+    gz, gb = linear.bias_act_backward(backend.xp, "relu", backend.dev(gy), backend.dev(y),
+                                      need_bias_grad=False, impl=backend.impl)
+    assert gb is None
+    np.testing.assert_allclose(backend.host(gz), np.where(y > 0, gy, 0))
+    gz, gb = linear.bias_act_backward(backend.xp, "identity", backend.dev(gy), None,
+                                      need_bias_grad=False, impl=backend.impl)
+    assert gb is None and backend.host(gz) is not None
+
+
+def test_pre_is_z_without_bias(rng):
+    z = rng.standard_normal((3, 4))
+    pre, _ = linear.bias_act_forward(np, "gelu", z, None, impl="cpu")
+    assert pre is z
+
+
+MM_SHAPES = [(1, 7, 1), (33, 20, 31), (32, 32, 32)] + ([] if SIM else [(65, 17, 130), (200, 70, 129)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["identity", "gelu", "sigmoid"])
+def test_matmul_bias_act(backend, rng, name, dtype):
+    for m, k, n in MM_SHAPES:
+        a = rng.standard_normal((m, k)).astype(dtype)
+        b = rng.standard_normal((k, n)).astype(dtype)
+        bias = rng.standard_normal(n).astype(dtype)
+        for bb in (bias, None):
+            pre, y = linear.matmul_bias_act(backend.xp, backend.dev(a), backend.dev(b),
+                                            None if bb is None else backend.dev(bb), name,
+                                            impl=backend.impl)
+            pre_ref, y_ref = linear.reference_matmul_bias_act(np, a, b, bb, name)
+            tol = tolerances(dtype)
+            tol["atol"] *= 10 * k ** 0.5  # accumulation order differs from BLAS
+            np.testing.assert_allclose(backend.host(y), y_ref, **tol, err_msg=f"{(m, k, n)}")
+            assert (pre is None) == (pre_ref is None)
+            if pre is not None:
+                np.testing.assert_allclose(backend.host(pre), pre_ref, **tol)

@@ -1,0 +1,156 @@
+"""Fused optimizer steps against the reference formulas (and torch.optim)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpugrad.kernels import optim
+
+from .conftest import SIM, tolerances
+
+SIZES = [1, 7, 1001]
+
+
+def _buffers(rng, n, dtype, k):
+    return [rng.standard_normal(n).astype(dtype) for _ in range(k)]
+
+
+def _compare(backend, dtype, kernel_fn, ref_fn, bufs, **kw):
+    """Run the kernel and the reference on copies; compare every buffer."""
+    dev = [None if b is None else backend.dev(b.copy()) for b in bufs]
+    ref = [None if b is None else b.copy() for b in bufs]
+    kernel_fn(backend.xp, *dev, impl=backend.impl, **kw)
+    ref_fn(np, *ref, **kw)
+    for i, (d, r) in enumerate(zip(dev, ref)):
+        if r is not None:
+            np.testing.assert_allclose(backend.host(d), r, **tolerances(dtype), err_msg=f"buffer {i} {kw}")
+
+
+SGD_CONFIGS = [
+    dict(lr=0.1),
+    dict(lr=0.1, weight_decay=0.01),
+    dict(lr=0.05, momentum=0.9, first_step=True),
+    dict(lr=0.05, momentum=0.9, dampening=0.1),
+    dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd(backend, rng, dtype):
+    for n in SIZES:
+        for kw in SGD_CONFIGS:
+            p, g, buf = _buffers(rng, n, dtype, 3)
+            _compare(backend, dtype, optim.sgd, optim.reference_sgd,
+                     [p, g, buf if kw.get("momentum") else None], **kw)
+
+
+ADAM_CONFIGS = [
+    dict(),
+    dict(weight_decay=0.1),
+    dict(weight_decay=0.1, decoupled_weight_decay=True),
+    dict(amsgrad=True),
+    dict(weight_decay=0.05, decoupled_weight_decay=True, amsgrad=True),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam(backend, rng, dtype):
+    for n in SIZES:
+        for step in (1, 7):
+            for kw in ADAM_CONFIGS:
+                p, g, m, v, vmax = _buffers(rng, n, dtype, 5)
+                v, vmax = np.abs(v), np.abs(vmax)
+                _compare(backend, dtype, optim.adam, optim.reference_adam,
+                         [p, g, m, v, vmax if kw.get("amsgrad") else None],
+                         lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, step=step, **kw)
+
+
+RMSPROP_CONFIGS = [
+    dict(),
+    dict(weight_decay=0.1),
+    dict(momentum=0.9),
+    dict(centered=True),
+    dict(momentum=0.5, centered=True, weight_decay=0.01),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rmsprop(backend, rng, dtype):
+    for n in SIZES:
+        for kw in RMSPROP_CONFIGS:
+            p, g, buf = _buffers(rng, n, dtype, 3)
+            sq = (np.abs(rng.standard_normal(n)) + 1).astype(dtype)
+            gavg = (rng.standard_normal(n) * 0.1).astype(dtype)  # keeps sq > gavg**2
+            _compare(backend, dtype, optim.rmsprop, optim.reference_rmsprop,
+                     [p, g, sq, buf if kw.get("momentum") else None, gavg if kw.get("centered") else None],
+                     lr=1e-2, alpha=0.99, eps=1e-8, **kw)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adagrad(backend, rng, dtype):
+    for n in SIZES:
+        for kw in (dict(), dict(lr_decay=0.01, weight_decay=0.1)):
+            p, g, s = _buffers(rng, n, dtype, 3)
+            _compare(backend, dtype, optim.adagrad, optim.reference_adagrad, [p, g, np.abs(s)],
+                     lr=0.1, step=5, **kw)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sum_of_squares(backend, rng, dtype):
+    for n in [0, 1, 7, 1001] + ([] if SIM else [1_000_003]):
+        g = rng.standard_normal(n).astype(dtype)
+        got = optim.sum_of_squares(backend.xp, backend.dev(g), impl=backend.impl)
+        assert isinstance(got, float)
+        expect = float((g.astype(np.float64) ** 2).sum())
+        rtol = 1e-12 if backend.impl == "cpu" or np.dtype(dtype) == np.float64 else 1e-5
+        assert got == pytest.approx(expect, rel=rtol, abs=1e-300)
+
+
+def test_sum_of_squares_accumulates_float32_in_float64():
+    # 2**24 + many ones: a float32 accumulator stops growing at 2**24.
+    g = np.ones(1 << 25, np.float32)
+    assert optim.sum_of_squares(np, g, impl="cpu") == float(1 << 25)
+
+
+@pytest.mark.skipif(SIM, reason="compares with PyTorch in the normal process")
+@pytest.mark.torch
+@pytest.mark.parametrize("which", ["sgd", "sgd_nesterov", "adam", "adamw_amsgrad", "rmsprop", "rmsprop_centered", "adagrad"])
+def test_matches_torch_optim_over_steps(rng, which):
+    torch = pytest.importorskip("torch")
+    n, steps = 257, 5
+    p0 = rng.standard_normal(n)
+    grads = [rng.standard_normal(n) for _ in range(steps)]
+    tp = torch.tensor(p0.copy(), requires_grad=True)
+    p = p0.copy()
+    state = {k: np.zeros(n) for k in ("a", "b", "c")}
+    if which.startswith("sgd"):
+        nest = which == "sgd_nesterov"
+        opt = torch.optim.SGD([tp], lr=0.1, momentum=0.9, dampening=0.0 if nest else 0.1,
+                              nesterov=nest, weight_decay=0.01)
+        step = lambda i: optim.sgd(np, p, grads[i], state["a"], lr=0.1, momentum=0.9,
+                                   dampening=0.0 if nest else 0.1, nesterov=nest,
+                                   weight_decay=0.01, first_step=i == 0, impl="cpu")
+    elif which.startswith("adam"):
+        w = which == "adamw_amsgrad"
+        opt = (torch.optim.AdamW if w else torch.optim.Adam)(
+            [tp], lr=1e-2, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.1, amsgrad=w)
+        step = lambda i: optim.adam(np, p, grads[i], state["a"], state["b"], state["c"], lr=1e-2,
+                                    beta1=0.8, beta2=0.99, eps=1e-8, weight_decay=0.1,
+                                    decoupled_weight_decay=w, amsgrad=w, step=i + 1, impl="cpu")
+    elif which.startswith("rmsprop"):
+        c = which == "rmsprop_centered"
+        opt = torch.optim.RMSprop([tp], lr=1e-2, alpha=0.9, eps=1e-8, weight_decay=0.01,
+                                  momentum=0.5, centered=c)
+        step = lambda i: optim.rmsprop(np, p, grads[i], state["a"], state["b"], state["c"],
+                                       lr=1e-2, alpha=0.9, eps=1e-8, weight_decay=0.01,
+                                       momentum=0.5, centered=c, impl="cpu")
+    else:
+        opt = torch.optim.Adagrad([tp], lr=0.1, lr_decay=0.01, weight_decay=0.01, eps=1e-10)
+        step = lambda i: optim.adagrad(np, p, grads[i], state["a"], lr=0.1, lr_decay=0.01,
+                                       weight_decay=0.01, eps=1e-10, step=i + 1, impl="cpu")
+    for i in range(steps):
+        tp.grad = torch.tensor(grads[i])
+        opt.step()
+        step(i)
+    np.testing.assert_allclose(p, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
