@@ -66,13 +66,13 @@ class _Flattener:
     def encode(self, obj: Any, path: tuple) -> Any:
         if isinstance(obj, Tensor):
             key = self._key(path)
-            self.tensors[key] = numpy.ascontiguousarray(obj._backend.to_numpy(obj.data))
+            self.tensors[key] = _c_order(obj._backend.to_numpy(obj.data))
             return {_TAG: "tensor", "key": key}
         if isinstance(obj, numpy.ndarray):
             if obj.dtype.kind not in "biuf":
                 raise TypeError(f"gg.save: cannot store a NumPy array of dtype {obj.dtype} at '{_where(path)}'")
             key = self._key(path)
-            self.tensors[key] = numpy.ascontiguousarray(obj)
+            self.tensors[key] = _c_order(obj)
             return {_TAG: "ndarray", "key": key}
         if isinstance(obj, numpy.generic):
             obj = obj.item()
@@ -104,6 +104,11 @@ class _Flattener:
             f"gg.save: cannot store a {type(obj).__name__} at '{_where(path)}': checkpoints hold Tensors, NumPy "
             "arrays, numbers, strings, bools, None, lists, tuples and dicts (no pickle)"
         )
+
+
+def _c_order(array: numpy.ndarray) -> numpy.ndarray:
+    # Not numpy.ascontiguousarray: it turns 0-d arrays into shape (1,).
+    return array if array.flags.c_contiguous else numpy.array(array, order="C")
 
 
 def _where(path: tuple) -> str:

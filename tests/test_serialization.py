@@ -1,0 +1,234 @@
+"""gg.save / gg.load: round trips, PyTorch interop, atomic writes, and files that must be refused."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad import serialization
+from gpugrad.serialization import SerializationError, load, save
+
+
+def test_nested_round_trip_keeps_tensors_arrays_and_plain_values(tmp_path):
+    w = gg.randn(3, 4)
+    obj = {
+        "model": {"fc1.weight": w, "fc1.bias": gg.zeros(4, dtype=gg.float64), "mask": gg.tensor([True, False])},
+        "optimizer": {"state": {0: {"step": 3, "exp_avg": gg.ones(3, 4)}, 1: {}},
+                      "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0, 1], "amsgrad": False}]},
+        "epoch": 3,
+        "loader_seed": 2**40 + 1,
+        "labels": gg.tensor([1, 2, 3]),
+        "array": np.arange(6, dtype=np.int32).reshape(2, 3),
+        "history": [1.5, float("inf"), float("-inf"), None, "text", True],
+        "scalar": np.float32(0.25),
+        "dtype": gg.float64,
+        "nan": float("nan"),
+        "empty": gg.zeros(0, 3),
+        "zero_d": gg.tensor(2.5),
+        "mixed_keys": {1: "a", "1": "b", None: 2.0, 2.5: [gg.ones(1)]},
+    }
+    path = tmp_path / "ckpt.safetensors"
+    save(obj, path)
+    back = load(path)
+    np.testing.assert_array_equal(back["model"]["fc1.weight"].numpy(), w.numpy())
+    assert back["model"]["fc1.weight"].dtype is gg.float32 and not back["model"]["fc1.weight"].requires_grad
+    assert back["model"]["fc1.bias"].dtype is gg.float64
+    assert back["model"]["mask"].tolist() == [True, False] and back["model"]["mask"].dtype is gg.bool
+    assert back["labels"].dtype is gg.int64 and back["labels"].tolist() == [1, 2, 3]
+    opt = back["optimizer"]
+    assert list(opt["state"]) == [0, 1] and opt["state"][0]["step"] == 3 and opt["state"][1] == {}
+    assert opt["param_groups"][0]["betas"] == (0.9, 0.999) and opt["param_groups"][0]["params"] == [0, 1]
+    assert back["epoch"] == 3 and back["loader_seed"] == 2**40 + 1
+    assert isinstance(back["array"], np.ndarray) and back["array"].dtype == np.int32
+    np.testing.assert_array_equal(back["array"], obj["array"])
+    assert back["history"] == [1.5, math.inf, -math.inf, None, "text", True]
+    assert back["scalar"] == 0.25 and back["dtype"] is gg.float64 and math.isnan(back["nan"])
+    assert back["empty"].shape == (0, 3) and back["zero_d"].shape == () and back["zero_d"].item() == 2.5
+    assert back["mixed_keys"][1] == "a" and back["mixed_keys"]["1"] == "b" and back["mixed_keys"][None] == 2.0
+    assert back["mixed_keys"][2.5][0].tolist() == [1.0]
+    # Loaded tensors own writable memory (an optimizer may update them in place).
+    back["model"]["fc1.weight"].data += 1
+
+
+def test_tensor_keys_are_the_dotted_paths(tmp_path):
+    from safetensors.numpy import load_file
+
+    path = tmp_path / "c.safetensors"
+    save({"model": {"fc1.weight": gg.ones(2)}, "optimizer": {"state": {0: {"exp_avg": gg.ones(2)}}},
+          "a.b": gg.ones(1), "a": {"b": gg.zeros(1)}}, path)
+    keys = set(load_file(str(path)))
+    assert {"model.fc1.weight", "optimizer.state.0.exp_avg", "a.b"} <= keys and len(keys) == 4
+    back = load(path)
+    assert back["a.b"].tolist() == [1.0] and back["a"]["b"].tolist() == [0.0]
+
+
+def test_a_bare_tensor_and_non_contiguous_views(tmp_path):
+    x = gg.tensor(np.arange(12.0).reshape(3, 4)).T
+    save(x, tmp_path / "t.safetensors")
+    np.testing.assert_array_equal(load(tmp_path / "t.safetensors").numpy(), np.arange(12.0).reshape(3, 4).T)
+
+
+def test_unstorable_values_raise_before_any_file_is_written(tmp_path):
+    path = tmp_path / "x.safetensors"
+    with pytest.raises(TypeError, match=r"cannot store a set at 'model.extra'"):
+        save({"model": {"extra": {1, 2}}}, path)
+    with pytest.raises(TypeError, match="dict keys"):
+        save({(1, 2): 3}, path)
+    with pytest.raises(TypeError, match="object"):
+        save({"a": np.array([object()])}, path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_load_onto_a_device(tmp_path):
+    save({"w": gg.ones(2)}, tmp_path / "c.safetensors")
+    assert load(tmp_path / "c.safetensors", map_location="cpu")["w"].device == "cpu"
+    assert load(tmp_path / "c.safetensors", device="cpu")["w"].device == "cpu"
+    if not gg.cuda.is_available():
+        with pytest.raises(gg.DeviceError, match="cuda"):
+            load(tmp_path / "c.safetensors", map_location="cuda")
+
+
+# Atomic writes ---------------------------------------------------------------------------------------
+def test_a_crash_mid_save_leaves_the_previous_file_intact(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.safetensors"
+    save({"epoch": 1, "w": gg.ones(1000)}, path)
+    good = path.read_bytes()
+
+    def crash(tensors, filename, metadata):
+        with open(filename, "wb") as f:
+            f.write(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"partial")  # half a file, then the process dies
+        raise KeyboardInterrupt("simulated crash mid-write")
+
+    monkeypatch.setattr(serialization, "_write_safetensors", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save({"epoch": 2, "w": gg.zeros(1000)}, path)
+    assert path.read_bytes() == good
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"]  # no temporary file left behind
+    monkeypatch.undo()
+    assert load(path)["epoch"] == 1
+
+
+def test_save_replaces_an_existing_file_with_an_ordinary_mode(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    save({"epoch": 1}, path)
+    save({"epoch": 2}, path)
+    assert load(path) == {"epoch": 2}
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+
+# Bad files -----------------------------------------------------------------------------------------
+def test_missing_file_names_the_path(tmp_path):
+    missing = tmp_path / "nope.safetensors"
+    with pytest.raises(FileNotFoundError, match="nope.safetensors"):
+        load(missing)
+
+
+@pytest.mark.parametrize("keep", [0, 5, 8, 20, -1, -7])
+def test_truncated_files_are_refused(tmp_path, keep):
+    path = tmp_path / "ckpt.safetensors"
+    save({"model": {"w": gg.randn(64)}, "epoch": 1}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[:keep] if keep >= 0 else data[:keep])
+    with pytest.raises(SerializationError, match="ckpt.safetensors") as info:
+        load(path)
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("kind", ["text", "pickle", "zip", "json"])
+def test_foreign_files_are_refused_without_running_anything(tmp_path, kind):
+    path = tmp_path / f"foreign.{kind}"
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
+
+    content = {
+        "text": b"hello, this is not a checkpoint\n" * 4,
+        "pickle": pickle.dumps({"w": Boom()}),
+        "zip": b"PK\x03\x04" + bytes(200),
+        "json": json.dumps({"w": [1, 2, 3]}).encode(),
+    }[kind]
+    path.write_bytes(content)
+    with pytest.raises(SerializationError, match="not a safetensors checkpoint"):
+        load(path)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_corrupted_metadata_and_dangling_tensor_references(tmp_path):
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "bad.safetensors"
+    save_file({"w": np.ones(2, np.float32)}, str(path), metadata={"gpugrad": "{not json"})
+    with pytest.raises(SerializationError, match="metadata is not valid"):
+        load(path)
+    doc = {"version": 1, "object": {"w": {"__gg__": "tensor", "key": "missing"}}}
+    save_file({"w": np.ones(2, np.float32)}, str(path), metadata={"gpugrad": json.dumps(doc)})
+    with pytest.raises(SerializationError, match="'missing'"):
+        load(path)
+    doc = {"version": 99, "object": {}}
+    save_file({"w": np.ones(2, np.float32)}, str(path), metadata={"gpugrad": json.dumps(doc)})
+    with pytest.raises(SerializationError, match="newer gpugrad"):
+        load(path)
+
+
+def test_a_plain_safetensors_file_loads_as_a_dict_of_tensors(tmp_path):
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "plain.safetensors"
+    save_file({"a": np.arange(3, dtype=np.float16), "b": np.arange(2, dtype=np.int32)}, str(path))
+    back = load(path)
+    assert back["a"].dtype is gg.float32 and back["a"].tolist() == [0.0, 1.0, 2.0]
+    assert back["b"].dtype is gg.int64
+
+
+# PyTorch interop -----------------------------------------------------------------------------------
+@pytest.mark.torch
+def test_a_gpugrad_state_dict_loads_in_pytorch(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file
+
+    sd = {"fc1.weight": gg.randn(4, 3), "fc1.bias": gg.randn(4), "fc2.weight": gg.randn(2, 4, dtype=gg.float64),
+          "steps": gg.tensor([7])}
+    path = tmp_path / "model.safetensors"
+    save(sd, path)
+    tsd = load_file(str(path))
+    assert set(tsd) == set(sd)
+    for k, v in sd.items():
+        assert tsd[k].dtype == {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64}[v.dtype.name]
+        np.testing.assert_array_equal(tsd[k].numpy(), v.numpy())
+    model = torch.nn.Sequential()
+    model.add_module("fc1", torch.nn.Linear(3, 4))
+    model.load_state_dict({k: tsd[k] for k in ("fc1.weight", "fc1.bias")})
+
+
+@pytest.mark.torch
+def test_a_pytorch_state_dict_loads_here(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2))
+    path = tmp_path / "torch.safetensors"
+    save_file(model.state_dict(), str(path))
+    back = load(path)
+    assert set(back) == set(model.state_dict())
+    for k, v in model.state_dict().items():
+        assert isinstance(back[k], gg.Tensor) and back[k].dtype is gg.float32
+        np.testing.assert_array_equal(back[k].numpy(), v.numpy())
+
+
+@pytest.mark.torch
+def test_bfloat16_from_pytorch_is_refused_clearly(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    path = tmp_path / "bf16.safetensors"
+    save_file({"w": torch.ones(3, dtype=torch.bfloat16)}, str(path))
+    with pytest.raises(SerializationError, match="'w'.*BF16"):
+        load(path)
