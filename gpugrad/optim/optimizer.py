@@ -309,10 +309,8 @@ class Optimizer:
                 raise ValueError(f"{name}.load_state_dict: state of parameter {key!r} must be a dict, got {type(value).__name__}")
             new_state[p] = {k: _cast_state(name, key, k, v, p) for k, v in value.items()}
         self.param_groups[:] = new_groups
+        # With the fused path the loaded arrays are copied into the flat buffers at the next step.
         self.state = new_state
-        if self.fused:
-            # The loaded state arrays are adopted into the flat buffers at the next step.
-            self._flat = [_flat.FlatGroup(g["params"]) for g in self.param_groups]
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
