@@ -194,7 +194,7 @@ def _read_header(path: str) -> dict:
         if key == "__metadata__":
             continue
         try:
-            dtype, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
+            dtype, _, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
         except (KeyError, TypeError, ValueError):
             raise SerializationError(f"gg.load: '{path}' is corrupted: bad header entry for tensor '{key}'") from None
         if end > available:

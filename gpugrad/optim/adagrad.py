@@ -1,7 +1,7 @@
 """Adagrad (torch.optim.Adagrad)."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from gpugrad.kernels import optim as _k
 

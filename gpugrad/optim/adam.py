@@ -1,7 +1,7 @@
 """Adam and AdamW (torch.optim.Adam / torch.optim.AdamW)."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from gpugrad.kernels import optim as _k
 

@@ -136,7 +136,7 @@ class _Bucket:
             view[...] = _to_backend(self.backend, v).reshape(slot.shape)
             st[k] = Tensor._make(view, self.backend)
 
-    def step(self, opt: "Optimizer", group: dict, spec: dict) -> None:
+    def step(self, opt: Optimizer, group: dict, spec: dict) -> None:
         backend = self.backend
         counts = opt._counts_steps
         state = opt.state
@@ -210,7 +210,7 @@ class FlatGroup:
                 return False
         return True
 
-    def step(self, opt: "Optimizer", group: dict) -> None:
+    def step(self, opt: Optimizer, group: dict) -> None:
         spec = opt._state_spec(group)
         for bucket in self.buckets:
             bucket.step(opt, group, spec)

@@ -1,7 +1,7 @@
 """RMSprop (torch.optim.RMSprop)."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from gpugrad.kernels import optim as _k
 

@@ -1,7 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (torch.optim.SGD)."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from gpugrad.kernels import optim as _k
 

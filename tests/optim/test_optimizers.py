@@ -243,3 +243,16 @@ def test_step_bumps_the_version_so_stale_graphs_fail():
     opt.step()
     with pytest.raises(RuntimeError):
         y.backward()
+
+
+def test_a_grad_that_requires_grad_is_copied_not_replaced():
+    # After backward(create_graph=True) the grad is part of a graph; the fused path must read it
+    # without swapping it for a buffer view.
+    p = gg.tensor([1.0, 2.0], dtype=gg.float64, requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    (p * p * p).sum().backward(create_graph=True)
+    g = p.grad
+    assert g.requires_grad
+    opt.step()
+    assert p.grad is g
+    np.testing.assert_allclose(p.detach().numpy(), [1.0 - 0.3, 2.0 - 1.2])
