@@ -201,13 +201,13 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
             f"conv2d: kernel ({kh}, {kw}) with dilation {dilation} is larger than the padded input "
             f"({h + pads[0] + pads[1]}, {w + pads[2] + pads[3]})"
         )
-    cols = _nnops.im2col(input, (kh, kw), stride, pads, dilation)  # (N, C*kh*kw, L)
+    cols = _nnops.im2col(input, (kh, kw), stride, pads, dilation)  # (C*kh*kw, N*oh*ow)
     if groups == 1:
-        out = weight.reshape(out_c, c * kh * kw) @ cols  # (N, C_out, L)
+        out = weight.reshape(out_c, c * kh * kw) @ cols  # (C_out, N*oh*ow): one GEMM
     else:
         k = c_per_group * kh * kw
-        out = weight.reshape(groups, out_c // groups, k) @ cols.reshape(n, groups, k, oh * ow)
-    out = out.reshape(n, out_c, oh, ow)
+        out = weight.reshape(groups, out_c // groups, k) @ cols.reshape(groups, k, n * oh * ow)
+    out = out.reshape(out_c, n, oh, ow).permute(1, 0, 2, 3)
     if bias is not None:
         out = out + bias.reshape(1, out_c, 1, 1)
     return out.squeeze(0) if unbatched else out
@@ -272,8 +272,8 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     kernel, stride, pad, dilation, pads, (oh, ow) = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     x = input.unsqueeze(0) if unbatched else input
     n, c, h, w = x.shape
-    cols = _nnops.im2col(x.reshape(n * c, 1, h, w), kernel, stride, pads, dilation)  # (N*C, kh*kw, L)
-    sums = cols.sum(dim=1).reshape(n, c, oh, ow)
+    cols = _nnops.im2col(x.reshape(n * c, 1, h, w), kernel, stride, pads, dilation)  # (kh*kw, N*C*oh*ow)
+    sums = cols.sum(dim=0).reshape(n, c, oh, ow)
     if divisor_override is not None:
         if divisor_override == 0:
             raise ValueError("avg_pool2d: divisor must be not zero")

@@ -8,13 +8,14 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 
 
-def _sum_of_squares(xp, g):
+def _sum_of_squares(backend, g):
+    xp = backend.xp
     try:
         from ..kernels.optim import sum_of_squares
     except ImportError:
         sum_of_squares = None
     if sum_of_squares is not None:
-        return float(sum_of_squares(xp, g))
+        return float(sum_of_squares(xp, g, impl=backend.kernel_impl))
     return float((g.astype(xp.float64) ** 2).sum()) if g.dtype != xp.float64 else float((g * g).sum())
 
 
@@ -42,7 +43,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     if norm_type == math.inf:
         total = max(float(xp.abs(g.data).max()) if g.data.size else 0.0 for g in grads)
     elif norm_type == 2.0:
-        total = math.sqrt(sum(_sum_of_squares(xp, g.data) for g in grads))
+        total = math.sqrt(sum(_sum_of_squares(g._backend, g.data) for g in grads))
     else:
         total = sum(float((xp.abs(g.data.astype(xp.float64)) ** norm_type).sum()) for g in grads) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):

@@ -75,20 +75,24 @@ def _windows(xp, x, kernel, stride, pads, dilation, fill=0.0):
         )
     s0, s1, s2, s3 = x.strides
     view = xp.lib.stride_tricks.as_strided(
-        x, shape=(n, c, kh, kw, oh, ow), strides=(s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw), writeable=False
+        x, shape=(n, c, kh, kw, oh, ow), strides=(s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw)
     )
     return view, oh, ow
 
 
 class Im2Col(Function):
-    """(N, C, H, W) -> (N, C*kh*kw, oh*ow): every receptive field as a column, zero padded."""
+    """(N, C, H, W) -> (C*kh*kw, N*oh*ow): every receptive field as a column, zero padded.
+
+    Batch and positions share the column axis so that a convolution is one plain 2-D GEMM (and so are
+    both of its gradients), rather than a broadcast batch of small products.
+    """
 
     @staticmethod
     def forward(ctx, x, kernel=(1, 1), stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)):
         view, oh, ow = _windows(ctx.xp, x, kernel, stride, pads, dilation)
         n, c = x.shape[:2]
         ctx.args = (tuple(x.shape), kernel, stride, pads, dilation, (oh, ow))
-        return view.reshape(n, c * kernel[0] * kernel[1], oh * ow)
+        return view.transpose(1, 2, 3, 0, 4, 5).reshape(c * kernel[0] * kernel[1], n * oh * ow)
 
     @staticmethod
     def backward(ctx, gy):
@@ -106,12 +110,12 @@ class Col2Im(Function):
         (kh, kw), (sh, sw), (top, bottom, left, right), (dh, dw), (oh, ow) = kernel, stride, pads, dilation, out_hw
         ctx.args = (kernel, stride, pads, dilation)
         out = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=cols.dtype)
-        cols6 = cols.reshape(n, c, kh, kw, oh, ow)
+        cols6 = cols.reshape(c, kh, kw, n, oh, ow)
         for i in range(kh):
             r = i * dh
             for j in range(kw):
                 q = j * dw
-                out[:, :, r : r + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw] += cols6[:, :, i, j]
+                out[:, :, r : r + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw] += cols6[:, i, j].transpose(1, 0, 2, 3)
         return out[:, :, top : top + h, left : left + w]
 
     @staticmethod
@@ -121,7 +125,7 @@ class Col2Im(Function):
 
 
 def im2col(x: Tensor, kernel_size, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)) -> Tensor:
-    """Receptive fields of a (N, C, H, W) tensor as columns (N, C*kh*kw, oh*ow); pads = (top, bottom, left, right).
+    """Receptive fields of a (N, C, H, W) tensor as columns (C*kh*kw, N*oh*ow); pads = (top, bottom, left, right).
     Linear in x; its adjoint col2im is its backward (and im2col is col2im's)."""
     return Im2Col.apply(x, kernel=tuple(kernel_size), stride=tuple(stride), pads=tuple(pads), dilation=tuple(dilation))
 

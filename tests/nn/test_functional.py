@@ -121,7 +121,7 @@ def test_im2col_col2im_are_adjoint(rng):
     cols = nnops.Im2Col.apply(x, **args)
     c = rng.standard_normal(cols.shape)
     back = nnops.Col2Im.apply(gg.tensor(c, dtype=gg.float64), shape=tuple(x.shape), out_hw=(3, 3), **args)
-    assert cols.shape == (2, 3 * 3 * 2, 3 * 3)
+    assert cols.shape == (3 * 3 * 2, 2 * 3 * 3)
     np.testing.assert_allclose((cols.numpy() * c).sum(), (x.numpy() * back.numpy()).sum(), rtol=1e-12)
 
 
