@@ -252,8 +252,9 @@ class Tensor:
         body = repr(self._backend.to_numpy(self.data))
         body = body[body.index("(") + 1 : body.rindex(")")] if body.startswith("array(") else body
         # NumPy spells the dtype at the end for non-default dtypes; keep gpugrad's own spelling.
-        if ", dtype=" in body:
-            body = body[: body.rindex(", dtype=")]
+        cut = body.rfind("dtype=")
+        if cut != -1:
+            body = body[:cut].rstrip().rstrip(",")
         extras = []
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
