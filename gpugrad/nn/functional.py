@@ -5,7 +5,6 @@ second derivatives come from the ops' own backward formulas.
 """
 from __future__ import annotations
 
-import math
 import warnings
 
 from .. import ops as _ops
@@ -16,9 +15,31 @@ from ..random import default_generator
 from ..tensor import Tensor
 
 __all__ = [
-    "relu", "relu6", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
-    "linear", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "layer_norm", "batch_norm", "embedding",
-    "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy_with_logits", "one_hot", "pad",
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy_with_logits",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "gelu",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
+    "pad",
+    "relu",
+    "relu6",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "tanh",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -542,7 +563,7 @@ def cross_entropy(
     if reduction not in _REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     rows, t, out_shape = _class_rows("cross_entropy", input, target, weight, ignore_index)
-    w_rows, t_safe, valid = _weights_per_row(rows, t, weight, ignore_index)
+    w_rows, _t_safe, _valid = _weights_per_row(rows, t, weight, ignore_index)
     if _nnops._xent_kernel() is not None and (weight is None or not weight.requires_grad):
         loss_rows = _nnops.softmax_cross_entropy(rows, _const(rows, t), weight, ignore_index, label_smoothing)
     else:

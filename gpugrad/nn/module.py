@@ -6,13 +6,17 @@ A Module keeps its parameters, buffers and submodules in three ordered dicts fil
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from .. import backend as _backend_mod
 from .. import dtypes as _dtypes
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from .parameter import Parameter
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # annotations only: not a runtime dependency
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -43,9 +47,7 @@ def _parse_to(args, kwargs):
     for a in args:
         if isinstance(a, Tensor):
             device, dtype = a.device, a.dtype
-        elif isinstance(a, _dtypes.DType) or (hasattr(a, "kind") and hasattr(a, "itemsize")) or a in (float, int, bool):
-            dtype = a
-        elif isinstance(a, str) and a in ("float32", "float64", "int64", "bool", "float", "double", "long"):
+        elif isinstance(a, _dtypes.DType) or (hasattr(a, "kind") and hasattr(a, "itemsize")) or a in (float, int, bool) or isinstance(a, str) and a in ("float32", "float64", "int64", "bool", "float", "double", "long"):
             dtype = a
         else:
             device = a
@@ -155,7 +157,7 @@ class Module:
         else:
             self._non_persistent_buffers_set.add(name)
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module under ``name``."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
@@ -237,7 +239,7 @@ class Module:
             sub = prefix + ("." if prefix else "") + name
             yield from module.named_modules(memo, sub, remove_duplicate)
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
@@ -248,7 +250,7 @@ class Module:
                 seen.add(id(module))
                 yield name, module
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
@@ -280,7 +282,7 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         """The descendant at a dotted path, e.g. ``model.get_submodule("encoder.0")``."""
         module = self
         if target == "":
@@ -298,7 +300,7 @@ class Module:
             raise AttributeError(f"{type(module).__name__} has no parameter `{name}` (looking up '{target}')")
         return module._parameters[name]
 
-    def apply(self, fn: Callable[["Module"], None]) -> "Module":
+    def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on self; returns self.
 
         ``model.apply(lambda m: nn.init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)``
@@ -309,19 +311,19 @@ class Module:
         return self
 
     # Modes and gradients ---------------------------------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Set training mode (Dropout drops, BatchNorm uses batch statistics) here and below; returns self."""
         if not isinstance(mode, bool):
-            raise ValueError("training mode is expected to be boolean")
+            raise ValueError("training mode is expected to be boolean")  # noqa: TRY004 - PyTorch's exception
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """``train(False)``: Dropout is the identity and BatchNorm uses its running statistics."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -339,7 +341,7 @@ class Module:
                     p.grad.zero_()
 
     # Device and dtype ------------------------------------------------------------------------------
-    def to(self, *args, **kwargs) -> "Module":
+    def to(self, *args, **kwargs) -> Module:
         """Move and/or cast parameters and buffers in place: ``model.to(gg.float64)``, ``model.to("cuda")``.
 
         Parameters keep their identity (an optimizer built before still holds them); only floating
@@ -365,16 +367,16 @@ class Module:
                 t.grad = Tensor._make(new_grad, backend if backend is not None else t.grad._backend)
         return self
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         return self.to(_dtypes.float32)
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self.to(_dtypes.float64)
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         return self.to("cpu")
 
-    def cuda(self, device=None) -> "Module":
+    def cuda(self, device=None) -> Module:
         return self.to("cuda" if device is None else device)
 
     # State -----------------------------------------------------------------------------------------
@@ -425,7 +427,7 @@ class Module:
                     import numpy
 
                     host = numpy.asarray(value)
-                except Exception:  # pragma: no cover - exotic input
+                except (TypeError, ValueError):  # pragma: no cover - exotic input
                     errors.append(f'While copying the parameter named "{key}", got a {type(value).__name__}, expected a Tensor.')
                     continue
             if tuple(host.shape) != tuple(target.shape):
@@ -536,7 +538,7 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
 
@@ -583,14 +585,14 @@ class ModuleList(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __iadd__(self, modules) -> "ModuleList":
+    def __iadd__(self, modules) -> Self:
         return self.extend(modules)
 
-    def append(self, module: Module) -> "ModuleList":
+    def append(self, module: Module) -> ModuleList:
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules) -> "ModuleList":
+    def extend(self, modules) -> ModuleList:
         for m in modules:
             self.append(m)
         return self

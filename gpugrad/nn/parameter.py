@@ -1,7 +1,12 @@
 """Parameter: a Tensor that a Module registers as one of its learnable weights."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..tensor import Tensor
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # annotations only: not a runtime dependency
 
 
 class Parameter(Tensor):
@@ -15,7 +20,7 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __new__(cls, data=None, requires_grad: bool = True) -> "Parameter":
+    def __new__(cls, data=None, requires_grad: bool = True) -> Self:
         if data is None:
             from ..factory import empty
 

@@ -132,8 +132,8 @@ def im2col(x: Tensor, kernel_size, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1
 
 def max_pool_indices(xp, x, kernel, stride, pads, dilation):
     """For each pooling window of array x (N, C, H, W): the flat index (h * W + w) of its maximum, as
-    PyTorch's ``return_indices`` gives, and the output size. Padding never wins (it is -inf)."""
-    n, c, h, w = x.shape
+    PyTorch's ``return_indices`` gives, shape (N, C, oh, ow). Padding never wins (it is -inf)."""
+    n, c, _h, w = x.shape
     view, oh, ow = _windows(xp, x, kernel, stride, pads, dilation, fill=-xp.inf)
     kh, kw = kernel
     flat = view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, oh, ow, kh * kw)

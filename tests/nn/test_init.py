@@ -31,11 +31,11 @@ def test_uniform_and_normal_moments():
 @pytest.mark.parametrize(
     "fn,kwargs,kind,scale",
     [
-        (init.xavier_uniform_, dict(gain=2.0), "uniform", 2.0 * math.sqrt(6 / (500 + 400))),
-        (init.xavier_normal_, dict(), "normal", math.sqrt(2 / (500 + 400))),
-        (init.kaiming_uniform_, dict(a=math.sqrt(5)), "uniform", 1 / math.sqrt(500)),
-        (init.kaiming_uniform_, dict(nonlinearity="relu", mode="fan_out"), "uniform", math.sqrt(2) * math.sqrt(3 / 400)),
-        (init.kaiming_normal_, dict(nonlinearity="relu"), "normal", math.sqrt(2) / math.sqrt(500)),
+        (init.xavier_uniform_, {"gain": 2.0}, "uniform", 2.0 * math.sqrt(6 / (500 + 400))),
+        (init.xavier_normal_, {}, "normal", math.sqrt(2 / (500 + 400))),
+        (init.kaiming_uniform_, {"a": math.sqrt(5)}, "uniform", 1 / math.sqrt(500)),
+        (init.kaiming_uniform_, {"nonlinearity": "relu", "mode": "fan_out"}, "uniform", math.sqrt(2) * math.sqrt(3 / 400)),
+        (init.kaiming_normal_, {"nonlinearity": "relu"}, "normal", math.sqrt(2) / math.sqrt(500)),
     ],
 )
 def test_scaled_initialisers(fn, kwargs, kind, scale):

@@ -176,9 +176,9 @@ def _compare(ours_out, theirs_out, ours_inputs, theirs_inputs, rng, rtol=1e-8):
 @pytest.mark.parametrize(
     "kwargs",
     [
-        dict(in_channels=2, out_channels=3, kernel_size=3, stride=2, padding=1, dilation=2),
-        dict(in_channels=4, out_channels=6, kernel_size=(2, 3), stride=(1, 2), padding=(0, 1), groups=2),
-        dict(in_channels=3, out_channels=2, kernel_size=(3, 2), padding="same", bias=False),
+        {"in_channels": 2, "out_channels": 3, "kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2},
+        {"in_channels": 4, "out_channels": 6, "kernel_size": (2, 3), "stride": (1, 2), "padding": (0, 1), "groups": 2},
+        {"in_channels": 3, "out_channels": 2, "kernel_size": (3, 2), "padding": "same", "bias": False},
     ],
 )
 def test_conv2d_matches_torch(kwargs, rng):
@@ -212,7 +212,7 @@ def test_pooling_matches_torch(rng):
 
 @pytest.mark.torch
 @pytest.mark.parametrize("cls", ["RNN", "LSTM"])
-@pytest.mark.parametrize("opts", [dict(), dict(num_layers=2, bidirectional=True, batch_first=True)])
+@pytest.mark.parametrize("opts", [{}, {"num_layers": 2, "bidirectional": True, "batch_first": True}])
 def test_recurrent_matches_torch(cls, opts, rng):
     torch = pytest.importorskip("torch")
     ours = getattr(nn, cls)(3, 4, **opts).double()
