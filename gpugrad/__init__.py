@@ -41,6 +41,8 @@ from .serialization import load, save
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from .tensor import Tensor
 
+from . import data, nn, optim  # noqa: E402  (after the ops are bound: nn builds on them)
+
 float = float32
 double = float64
 long = int64

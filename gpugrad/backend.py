@@ -58,9 +58,14 @@ class Device:
 
 
 class Backend:
-    """Array module and kernel choice for one device."""
+    """Array module and kernel choice for one device.
 
-    def __init__(self, device: Device, xp, kernel_impl: str) -> None:
+    ``kernel_impl`` is what op code passes to ``gpugrad.kernels`` launchers as ``impl``. None (the CPU and
+    CuPy backends) lets the launcher choose from the array module and ``GPUGRAD_FUSED``; a test backend
+    that runs CUDA kernels on NumPy arrays in Numba's simulator sets "cuda".
+    """
+
+    def __init__(self, device: Device, xp, kernel_impl: str | None = None) -> None:
         self.device = device
         self.xp = xp
         self.kernel_impl = kernel_impl
@@ -105,7 +110,7 @@ def _np_erf(array):
     return erf(array)
 
 
-cpu = Backend(Device("cpu"), numpy, "cpu")
+cpu = Backend(Device("cpu"), numpy)
 _backends: dict[Device, Backend] = {cpu.device: cpu}
 _lock = threading.Lock()
 
@@ -150,7 +155,7 @@ def get(device) -> Backend:
 
 class _CupyBackend(Backend):  # pragma: no cover - needs a GPU
     def __init__(self, device: Device, cupy) -> None:
-        super().__init__(device, cupy, "cuda")
+        super().__init__(device, cupy)
 
     def asarray(self, data, dtype=None):
         with self.xp.cuda.Device(self.device.index):
