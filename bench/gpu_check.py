@@ -12,7 +12,7 @@ Usually run by bench/gpu_check.sh. Standalone:
 
     OUT=results python3 bench/gpu_check.py
     # dry run without a GPU: Numba's CUDA simulator on NumPy arrays, tiny sizes
-    GPU_CHECK_SMALL=1 NUMBA_ENABLE_CUDASIM=1 OUT=/tmp/x python3 bench/gpu_check.py
+    GPU_CHECK_SMALL=1 NUMBA_ENABLE_CUDASIM=1 OUT=dry-run python3 bench/gpu_check.py
 
 Environment:
     OUT                   directory for gpu_check.json (default: the current one)
