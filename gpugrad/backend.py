@@ -75,8 +75,9 @@ class Backend:
 
     # Transfers -----------------------------------------------------------------------------------
     def asarray(self, data, dtype=None):
-        """Copy host data (lists, scalars, NumPy arrays) onto this device."""
-        return self.xp.asarray(data, dtype=dtype)
+        """Copy host data (lists, scalars, NumPy arrays) onto this device; always a copy, so a transfer
+        never aliases its source (the simulated "cuda" device also holds NumPy arrays)."""
+        return self.xp.array(data, dtype=dtype, copy=True)
 
     def to_numpy(self, array) -> numpy.ndarray:
         return numpy.asarray(array) if self.xp is numpy else self.xp.asnumpy(array)
@@ -115,6 +116,13 @@ _backends: dict[Device, Backend] = {cpu.device: cpu}
 _lock = threading.Lock()
 
 
+def simulating_cuda() -> bool:
+    """Test mode: the "cuda" device holds NumPy arrays and launches the CUDA kernels in Numba's simulator,
+    so CI exercises device placement, transfers, mismatch errors and kernel launches with no GPU.
+    Needs both GPUGRAD_SIMULATE_CUDA=1 and NUMBA_ENABLE_CUDASIM=1 (set before numba is imported)."""
+    return os.environ.get("GPUGRAD_SIMULATE_CUDA") == "1" and os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+
+
 def cuda_unavailable_reason() -> str | None:
     """Why no CUDA device can be used, or None when one can. Never raises."""
     if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
@@ -141,6 +149,8 @@ def get(device) -> Backend:
     if backend is not None:
         return backend
     with _lock:
+        if device not in _backends and device.type == "cuda" and simulating_cuda():
+            _backends[device] = Backend(device, numpy, kernel_impl="cuda")
         if device not in _backends:
             reason = cuda_unavailable_reason()
             if reason is not None:

@@ -358,7 +358,7 @@ class Module:
             new_grad = _convert_array(grad, backend, dtype) if grad is not None else None
             plan.append((t, new, new_grad))
         for t, new, new_grad in plan:
-            if new is not t.data:
+            if new is not t.data or (backend is not None and backend is not t._backend):
                 t.data = new
                 if backend is not None:
                     t._backend = backend

@@ -182,7 +182,7 @@ class _Bucket:
             G = self.g if whole else self.g[sl]
             bufs = {k: (self._state_array(k) if whole else self._state_array(k)[sl]) for k in spec}
             step, first = run.key
-            opt._apply(self.xp, P, G, bufs, group, step=step, first=first, impl=None)
+            opt._apply(self.xp, P, G, bufs, group, step=step, first=first, impl=backend.kernel_impl)
             for slot in run.slots:
                 p = slot.param
                 if counts:
