@@ -1,4 +1,8 @@
-"""Activation modules: thin wrappers over ``nn.functional``."""
+"""Activation modules: thin wrappers over ``nn.functional``.
+
+``_fused_activation()`` names the kernel activation a module computes, so that ``nn.Sequential`` can run a
+Linear followed by it as one fused op; None (or no such method) means it is not fusable.
+"""
 from __future__ import annotations
 
 from ..tensor import Tensor
@@ -16,6 +20,9 @@ class ReLU(Module):
     def forward(self, input: Tensor) -> Tensor:
         return F.relu(input)
 
+    def _fused_activation(self):
+        return "relu", 0.0
+
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 
@@ -31,6 +38,9 @@ class LeakyReLU(Module):
     def forward(self, input: Tensor) -> Tensor:
         return F.leaky_relu(input, self.negative_slope)
 
+    def _fused_activation(self):
+        return "leaky_relu", float(self.negative_slope)
+
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
@@ -39,10 +49,16 @@ class Sigmoid(Module):
     def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
 
+    def _fused_activation(self):
+        return "sigmoid", 0.0
+
 
 class Tanh(Module):
     def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
+
+    def _fused_activation(self):
+        return "tanh", 0.0
 
 
 class GELU(Module):
@@ -56,6 +72,9 @@ class GELU(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.gelu(input, self.approximate)
+
+    def _fused_activation(self):
+        return ("gelu" if self.approximate == "none" else "gelu_tanh"), 0.0
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
@@ -71,6 +90,9 @@ class SiLU(Module):
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input)
 
+    def _fused_activation(self):
+        return "silu", 0.0
+
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 
@@ -85,6 +107,9 @@ class Softplus(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.softplus(input, self.beta, self.threshold)
+
+    def _fused_activation(self):
+        return ("softplus", 0.0) if (self.beta, self.threshold) == (1.0, 20.0) else None
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"

@@ -147,6 +147,12 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight^T + bias, for input (..., in_features), weight (out_features, in_features)."""
+    return _linear_activation(input, weight, bias, "identity", 0.0)
+
+
+def _linear_activation(input: Tensor, weight: Tensor, bias: Tensor | None, kind: str, param: float) -> Tensor:
+    """act(linear(input)) with the activation (``kind``, as in ``gpugrad.kernels.activation``) fused into
+    the GEMM's epilogue when the weight is a matrix; ``nn.Sequential`` uses it for Linear + activation."""
     _check_tensor("linear", "input", input)
     if weight.ndim != 2 and weight.ndim != 1:
         raise ShapeError(f"linear: weight must be 1-D or 2-D, got shape {tuple(weight.shape)}")
@@ -155,10 +161,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input of shape {tuple(input.shape)} has {input.shape[-1] if input.ndim else 0} features but "
             f"weight of shape {tuple(weight.shape)} expects {weight.shape[-1]}"
         )
-    out = input @ (weight.t() if weight.ndim == 2 else weight)
-    if bias is not None:
-        out = out + bias
-    return out
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.dtype is not input.dtype:
+            raise DTypeError(f"linear: input is {input.dtype} but {name} is {t.dtype}")
+    if weight.ndim == 2 and (bias is None or bias.ndim == 1):
+        return _nnops.linear_act(input, weight, bias, kind, param)
+    if kind != "identity":
+        raise ValueError(f"linear: a fused activation needs a 2-D weight, got shape {tuple(weight.shape)}")
+    out = input @ weight
+    return out + bias if bias is not None else out
 
 
 def _conv_padding(padding, kernel, dilation, stride) -> tuple[int, int, int, int]:

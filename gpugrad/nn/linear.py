@@ -52,6 +52,10 @@ class Linear(Module):
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
 
+    def _forward_fused(self, input: Tensor, kind: str, param: float) -> Tensor:
+        """forward followed by an activation, as one fused op (used by ``nn.Sequential``)."""
+        return F._linear_activation(input, self.weight, self.bias, kind, param)
+
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 

@@ -543,9 +543,31 @@ class Sequential(Module):
         return self
 
     def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
+        modules = list(self._modules.values())
+        i = 0
+        while i < len(modules):
+            module = modules[i]
+            fused = _fusable(module, modules[i + 1]) if i + 1 < len(modules) else None
+            if fused is not None:
+                # Linear then an activation: one GEMM with the activation in its epilogue, and in
+                # backward one pass for the activation derivative and the bias gradient.
+                x = module._forward_fused(x, *fused)
+                i += 2
+            else:
+                x = module(x)
+                i += 1
         return x
+
+
+def _fusable(first: Module, second: Module):
+    """(kind, param) when ``first`` can run ``second`` as its fused epilogue (no hooks observe either)."""
+    fuse = getattr(first, "_forward_fused", None)
+    activation = getattr(second, "_fused_activation", None)
+    if fuse is None or activation is None:
+        return None
+    if first._forward_hooks or first._forward_pre_hooks or second._forward_hooks or second._forward_pre_hooks:
+        return None
+    return activation()
 
 
 class ModuleList(Module):

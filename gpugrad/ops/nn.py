@@ -302,3 +302,80 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
     (axis,) = normalize_dims("unbind", dim, x.ndim)
     out = Unbind.apply(x, axis=axis)
     return out if isinstance(out, tuple) else (out,)
+
+
+# Linear layer with its activation fused into the GEMM's epilogue -------------------------------------
+class LinearAct(Function):
+    """act(x @ W^T + b): one GEMM, then bias and activation in one pass (``kernels.linear``). Backward:
+    activation derivative times the upstream gradient and the bias gradient in one pass, then the two GEMMs."""
+
+    name = "linear"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, kind="identity", param=0.0):
+        from ..kernels import linear as klinear
+
+        z = x.reshape(-1, x.shape[-1]) @ weight.T
+        pre, y = klinear.bias_act_forward(ctx.xp, kind, z, bias, param, impl=ctx.backend.kernel_impl)
+        y = y.reshape(x.shape[:-1] + (weight.shape[0],))
+        ctx.kind, ctx.param = kind, param
+        ctx.saves_output = kind != "identity" and pre is None
+        ctx.save_for_backward(x, weight, bias, y if ctx.saves_output else pre)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        from ..autograd.grad_mode import is_grad_enabled
+
+        x, weight, bias, s = ctx.saved_tensors
+        if s is not None and not ctx.saves_output and is_grad_enabled():
+            # Second order needs the pre-activation connected to x, W and b: recompute it in Tensor ops.
+            s = x @ weight.t() + bias if bias is not None else x @ weight.t()
+        out_features = weight.shape[0]
+        gy2 = gy.reshape(-1, out_features)
+        s2 = s.reshape(-1, out_features) if s is not None else None
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        if need_b:
+            gz, gb = BiasActBackward.apply(gy2, s2, kind=ctx.kind, param=ctx.param, with_bias=True)
+        else:
+            gz, gb = BiasActBackward.apply(gy2, s2, kind=ctx.kind, param=ctx.param, with_bias=False), None
+        gx = (gz @ weight).reshape(tuple(x.shape)) if need_x else None
+        gw = gz.mT @ x.reshape(-1, x.shape[-1]) if need_w else None
+        return gx, gw, gb
+
+
+class BiasActBackward(Function):
+    """(act'(s) * gy, its column sums) in one kernel pass; differentiable, with a composite backward."""
+
+    name = "linear_backward"
+
+    @staticmethod
+    def forward(ctx, gy, s, kind="identity", param=0.0, with_bias=True):
+        from ..kernels import linear as klinear
+
+        ctx.kind, ctx.param, ctx.with_bias = kind, param, with_bias
+        ctx.save_for_backward(gy if ctx.needs_input_grad[1] else None, s)
+        gz, gb = klinear.bias_act_backward(
+            ctx.xp, kind, gy, s, param, need_bias_grad=with_bias, impl=ctx.backend.kernel_impl
+        )
+        return (gz, gb) if with_bias else gz
+
+    @staticmethod
+    def backward(ctx, ggz, ggb=None):
+        from .activation import ActivationBackward, _second_derivative
+
+        gy, s = ctx.saved_tensors
+        up = ggz if ggb is None else ggz + ggb  # d gb / d gz is a broadcast over rows
+        if ctx.kind == "identity":
+            return up, None
+        g_gy = ActivationBackward.apply(up, s, kind=ctx.kind, param=ctx.param) if ctx.needs_input_grad[0] else None
+        g_s = None
+        if ctx.needs_input_grad[1]:
+            curvature = _second_derivative(ctx.kind, s)
+            g_s = None if curvature is None else up * gy * curvature
+        return g_gy, g_s
+
+
+def linear_act(x: Tensor, weight: Tensor, bias: Tensor | None, kind: str = "identity", param: float = 0.0) -> Tensor:
+    """act(x @ weight^T + bias) as one fused op; ``kind`` names the activation (``"identity"`` for none)."""
+    return LinearAct.apply(x, weight, bias, kind=kind, param=float(param))

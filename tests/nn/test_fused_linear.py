@@ -1,0 +1,64 @@
+"""Linear + activation fused into one op (nn.Sequential does it): same values and derivatives as unfused."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad import nn
+from gpugrad.ops.nn import linear_act
+
+KINDS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus"]
+MODULES = {
+    "relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(0.2), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(),
+    "gelu": nn.GELU(), "gelu_tanh": nn.GELU("tanh"), "silu": nn.SiLU(), "softplus": nn.Softplus(),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_fused_linear_first_and_second_derivatives(kind, with_bias):
+    rng = np.random.default_rng(7)
+    x = gg.tensor(rng.standard_normal((3, 2, 5)), dtype=gg.float64, requires_grad=True)
+    w = gg.tensor(rng.standard_normal((4, 5)), dtype=gg.float64, requires_grad=True)
+    b = gg.tensor(rng.standard_normal(4), dtype=gg.float64, requires_grad=True)
+    inputs = (x, w, b) if with_bias else (x, w)
+
+    def f(*args):
+        return linear_act(args[0], args[1], args[2] if with_bias else None, kind, 0.2)
+
+    assert gg.autograd.gradcheck(f, inputs)
+    assert gg.autograd.gradgradcheck(f, inputs)
+
+
+@pytest.mark.parametrize("kind", list(MODULES))
+def test_sequential_fuses_and_matches_the_modules_run_one_by_one(kind):
+    gg.manual_seed(3)
+    model = nn.Sequential(nn.Linear(7, 9), MODULES[kind], nn.Linear(9, 3))
+    x = gg.randn(11, 7)
+    fused = model(x)
+    fused.sum().backward()
+    fused_grads = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    step = x
+    for m in model:
+        step = m(step)
+    step.sum().backward()
+    assert fused.grad_fn.name == "linear"
+    np.testing.assert_allclose(fused.detach().numpy(), step.detach().numpy(), rtol=1e-5, atol=1e-6)
+    for got, p in zip(fused_grads, model.parameters()):
+        np.testing.assert_allclose(got, p.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_hooks_turn_fusion_off_so_they_see_the_activation_input():
+    model = nn.Sequential(nn.Linear(4, 5), nn.ReLU())
+    seen = []
+    model[1].register_forward_hook(lambda mod, args, out: seen.append(args[0]))
+    model(gg.randn(2, 4))
+    assert len(seen) == 1 and seen[0].shape == (2, 5)
+
+
+def test_fused_linear_errors_name_the_layer_and_shapes():
+    model = nn.Sequential(nn.Linear(4, 5), nn.ReLU())
+    with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\) has 3 features but weight of shape \(5, 4\) expects 4"):
+        model(gg.randn(2, 3))
+    with pytest.raises(TypeError, match="linear: input is gpugrad.float64 but weight is gpugrad.float32"):
+        model(gg.randn(2, 4, dtype=gg.float64))
