@@ -7,6 +7,7 @@ CPU kernels must run) on an install without numba-cuda or a GPU.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -94,8 +95,7 @@ def contiguous(xp: Any, a: Any) -> Any:
 
 # ---------------------------------------------------------------- scalar math
 
-# Scalar helpers are plain Python functions registered as always-inlined
-# Numba overloads. One definition then serves the CPU kernels, the CUDA
+# Scalar helpers are plain Python functions registered as Numba overloads. One definition then serves the CPU kernels, the CUDA
 # kernels and the CUDA simulator (which runs kernels as Python). Plain
 # @njit helpers would not do: numba-cuda compiles a called dispatcher for
 # the *current device*, which breaks compile_ptx on machines without a GPU.
@@ -117,12 +117,26 @@ def _like_typer(x, v):  # unannotated: numba compares it with impl's signature
     return impl
 
 
-overload(like, inline="always", target="cpu")(_like_typer)
+overload(like, target="cpu")(_like_typer)
+
+
+def _typer(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """An overload typer answering `fn` itself, with fn's exact signature
+    (numba compares the two; a looser one mis-folds arguments)."""
+
+    def typer(*args: Any) -> Callable[..., Any]:
+        return fn
+
+    typer.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
+    return typer
 
 
 def scalar_fn(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Register `fn` as an inlined scalar helper for the CPU and CUDA targets."""
-    overload(fn, inline="always", target="cpu", strict=False)(lambda *a, _fn=fn: _fn)
+    """Register `fn` as a scalar helper for the CPU and CUDA targets."""
+    # Not inlined at Numba IR level (inline="always"): LLVM inlines these
+    # anyway (same speed, measured), compiling is much faster, and numba-cuda
+    # mis-types CUDA kernels once a CPU kernel has used an IR-inlined overload.
+    overload(fn, inline="never", target="cpu")(_typer(fn))
     _SCALAR_FNS.append(fn)
     return fn
 
@@ -149,9 +163,11 @@ def get_cuda() -> Any:
     if not simulator_enabled():
         from numba.cuda.extending import overload as cuda_overload
 
-        cuda_overload(like, inline="always")(_like_typer)
+        # Not IR-inlined either: that multiplied typing work (several seconds
+        # per kernel); NVVM inlines them (the PTX has no calls).
+        cuda_overload(like)(_like_typer)
         for fn in _SCALAR_FNS:
-            cuda_overload(fn, inline="always", strict=False)(lambda *a, _fn=fn: _fn)
+            cuda_overload(fn, inline="never")(_typer(fn))
     return _cuda
 
 

@@ -294,8 +294,10 @@ def bias_act_forward(
     pre = xp.empty_like(z) if store_pre else None
     z2 = z.reshape(-1, z.shape[-1])
     y2 = y.reshape(z2.shape)
-    pre2 = y2 if pre is None else pre.reshape(z2.shape)  # y2: never written
-    bias1 = y2.reshape(-1)[:1] if bias is None else bias  # never read
+    # Stand-ins for absent arrays are read-only inputs (never written or
+    # read): the CUDA simulator copies every argument back after a launch.
+    pre2 = z2 if pre is None else pre.reshape(z2.shape)
+    bias1 = z2.reshape(-1)[:1] if bias is None else bias
     p = dtype.type(param)
     if impl == "cpu":
         _bias_act_forward_cpu(code, z2, bias1, pre2, y2, p, bias is not None, store_pre)
@@ -349,8 +351,8 @@ def bias_act_backward(
     gbias = xp.empty(c, dtype=dtype) if need_bias_grad else None
     p = dtype.type(param)
     if impl == "cpu":
-        chunks = _row_chunks(n) if need_bias_grad else 1
-        partial = np.empty((chunks, c) if need_bias_grad else (1, 1), dtype=dtype)
+        chunks = _row_chunks(n)  # also the parallelism when no bias grad is needed
+        partial = np.empty((chunks, c if need_bias_grad else 1), dtype=dtype)
         _bias_act_backward_cpu(code, gy2, s2, gz2, partial, p, not identity, need_bias_grad)
         if need_bias_grad:
             gbias[...] = partial.sum(axis=0, dtype=np.float64)
@@ -404,7 +406,7 @@ def matmul_bias_act(
     store_pre = needs_pre(name)
     pre = xp.empty_like(y) if store_pre else None
     launch(_cuda_kernel("matmul_bias_act", dtype), (n, m), (MM_THREADS, MM_THREADS),
-           cuda_stream(xp, stream), code, a, b, y.reshape(-1)[:1] if bias is None else bias,
-           y if pre is None else pre, y, dtype.type(param), bias is not None, store_pre,
+           cuda_stream(xp, stream), code, a, b, a.reshape(-1)[:1] if bias is None else bias,
+           a if pre is None else pre, y, dtype.type(param), bias is not None, store_pre,
            grid_stride=False, per_thread=MM_PER_THREAD)
     return pre, y

@@ -182,7 +182,9 @@ def adagrad_scalar(p, g, state_sum, clr, eps, wd, has_wd):
 
 
 # ============================================================== CPU kernels
-# Optional buffers arrive as a stand-in array (read, never written).
+# Optional buffers arrive as a stand-in: the read-only gradient, never
+# written (an aliased in-place buffer would be clobbered under the CUDA
+# simulator, which copies every argument back after the launch).
 
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
 def _sgd_cpu(p, g, buf, lr, momentum, omd, wd, has_wd, has_momentum, nesterov, first_step):
@@ -440,7 +442,7 @@ def adam(
     g_flat = contiguous(xp, g).reshape(-1)
     work = _InPlace(xp, p, exp_avg, exp_avg_sq, vmax)
     pf, mf, vf, vmf = work.flat
-    args = (pf, g_flat, mf, vf, vf if vmf is None else vmf, T(beta1), T(1.0 - beta1),
+    args = (pf, g_flat, mf, vf, g_flat if vmf is None else vmf, T(beta1), T(1.0 - beta1),
             T(beta2), T(1.0 - beta2), T(lr / bias_correction1), T(math.sqrt(bias_correction2)),
             T(eps), T(weight_decay), T(1.0 - lr * weight_decay), weight_decay != 0,
             bool(decoupled_weight_decay), bool(amsgrad))

@@ -295,7 +295,7 @@ def softmax_cross_entropy(
     dlogits = xp.empty_like(logits)
     keep = dtype.type(1.0 - label_smoothing)
     eps_c = dtype.type(label_smoothing / c)
-    w = loss if weight is None else weight  # never read without a weight
+    w = logits.reshape(-1)[:1] if weight is None else weight  # never read without a weight
     if impl == "cpu":
         _softmax_xent_cpu(logits, target, w, weight is not None, int(ignore_index),
                           keep, eps_c, loss, dlogits)

@@ -13,6 +13,12 @@ from .conftest import SIM, tolerances
 
 NAMES = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus"]
 SHAPES = [(1, 7), (33, 17), (1001, 3), (2, 5, 3)]
+if SIM:
+    # The simulator runs a Python thread per CUDA thread: keep to the paths
+    # that differ (identity, output-saving, pre-saving); test_activation
+    # covers every activation's math on the same scalar code.
+    NAMES = ["identity", "relu", "gelu", "sigmoid"]
+    SHAPES = [(1, 7), (33, 17), (2, 5, 3)]
 
 
 def _sum_tol(dtype: type, rows: int) -> dict[str, float]:
