@@ -91,12 +91,12 @@ class _BatchNorm(Module):
                 f"{type(self).__name__}: expected {self.num_features} channels in dim 1, got input of shape {tuple(input.shape)}"
             )
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.add_(1)
-            factor = 1.0 / float(self.num_batches_tracked.item()) if self.momentum is None else self.momentum
+        counting = self.training and self.track_running_stats and self.num_batches_tracked is not None
+        if counting and self.momentum is None:
+            factor = 1.0 / float(self.num_batches_tracked.item() + 1)
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_stats = not self.training or self.track_running_stats
-        return F.batch_norm(
+        out = F.batch_norm(
             input,
             self.running_mean if use_stats else None,
             self.running_var if use_stats else None,
@@ -106,6 +106,9 @@ class _BatchNorm(Module):
             factor,
             self.eps,
         )
+        if counting:  # only once batch_norm has accepted the input: a rejected batch must not count
+            self.num_batches_tracked.add_(1)
+        return out
 
     def extra_repr(self) -> str:
         return (
