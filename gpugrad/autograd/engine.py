@@ -7,6 +7,7 @@ A Node's saved values are released as soon as it has run, unless ``retain_graph`
 """
 from __future__ import annotations
 
+from ..errors import ShapeError
 from . import anomaly, function
 from .grad_mode import is_grad_enabled, set_grad_enabled
 
@@ -37,7 +38,7 @@ def _initial_grads(outputs, grad_outputs, create_graph):
         elif not isinstance(g, Tensor):
             g = Tensor._make(out._backend.asarray(g, dtype=out.data.dtype), out._backend)
         if tuple(g.shape) != tuple(out.shape):
-            raise ValueError(
+            raise ShapeError(
                 f"backward: gradient of shape {tuple(g.shape)} does not match output of shape {tuple(out.shape)}"
             )
         if g._backend is not out._backend:
@@ -123,6 +124,11 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     continue
                 if g is not None:
                     if g.data.shape != meta[0]:
+                        if not _summable_to(g.data.shape, meta[0]):
+                            raise ShapeError(
+                                f"{node.name}: backward returned a gradient of shape {tuple(g.data.shape)} for an "
+                                f"input of shape {tuple(meta[0])}"
+                            )
                         g = g._sum_to(meta[0])
                     if g.data.dtype != meta[1]:
                         g = g.to(meta[1])
@@ -166,6 +172,12 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             )
         result.append(g)
     return tuple(result)
+
+
+def _summable_to(shape, target) -> bool:
+    """Whether a gradient of ``shape`` is ``target`` broadcast (so summing it back is meaningful)."""
+    lead = len(shape) - len(target)
+    return lead >= 0 and all(t == 1 or t == s for s, t in zip(shape[lead:], target))
 
 
 def _release_unreached(node, deps, buffers, ready):
