@@ -13,7 +13,7 @@ from . import backend as _backend_mod
 from . import dtypes
 from .autograd import engine, function
 from .autograd.grad_mode import is_grad_enabled
-from .errors import DTypeError
+from .errors import DTypeError, ShapeError
 
 
 class RemovableHandle:
@@ -214,7 +214,7 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item: a Tensor with {self.data.size} elements cannot be converted to a Python scalar")
+            raise ShapeError(f"item: a Tensor with {self.data.size} elements cannot be converted to a Python scalar")
         return self.data.reshape(()).item()
 
     def tolist(self):

@@ -72,7 +72,10 @@ class Permute(Function):
 
 def permute(x: Tensor, *dims) -> Tensor:
     """Reorder the dims: ``x.permute(2, 0, 1)``."""
-    dims = normalize_dims("permute", _shape_arg(dims), x.ndim)
+    dims = _shape_arg(dims)
+    if len(dims) != x.ndim:
+        raise ShapeError(f"permute: {len(dims)} dims {tuple(dims)} given for a tensor of {x.ndim} dims, shape {tuple(x.shape)}")
+    dims = normalize_dims("permute", dims, x.ndim)
     if sorted(dims) != list(range(x.ndim)):
         raise ShapeError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of shape {tuple(x.shape)}")
     return Permute.apply(x, dims=dims)
@@ -249,7 +252,7 @@ def _same_backend_and_dtype(op: str, tensors):
     from .. import dtypes
 
     if not tensors:
-        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+        raise ShapeError(f"{op}: expected a non-empty sequence of tensors")
     target = tensors[0].dtype
     for t in tensors[1:]:
         target = dtypes.promote(target, t.dtype)
