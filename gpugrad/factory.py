@@ -6,6 +6,7 @@ import numpy
 from . import backend as _backend_mod
 from . import dtypes
 from .random import default_generator
+from .errors import ShapeError
 from .tensor import Tensor
 
 
@@ -19,7 +20,10 @@ def _finish(array, backend, requires_grad: bool) -> Tensor:
 def _size(size) -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return tuple(int(s) for s in size)
+    size = tuple(int(s) for s in size)
+    if any(s < 0 for s in size):
+        raise ShapeError(f"cannot create a tensor of size {size}: negative dimension {min(size)}")
+    return size
 
 
 def _dtype_np(dtype, default=None):
@@ -39,7 +43,10 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         host = data._backend.to_numpy(data.data)
         inferred = host.dtype
     else:
-        host = numpy.asarray(data)
+        try:
+            host = numpy.asarray(data)
+        except ValueError as exc:  # ragged nested lists
+            raise ValueError(f"tensor: cannot make a tensor from this {type(data).__name__}: {exc}") from None
         inferred = host.dtype
         if inferred.kind == "f" and not isinstance(data, numpy.ndarray) and not isinstance(data, numpy.generic):
             inferred = dtypes.default_float.np  # Python floats default to float32, as in PyTorch
