@@ -1,0 +1,148 @@
+"""Shared settings of the benchmark suite (run it with ``gpugrad bench``; see bench/NOTES.md).
+
+Environment, set by the runner (gpugrad/benchmarks.py) or by hand:
+
+- ``GPUGRAD_BENCH_SMALL=1``: tiny sizes everywhere (the CI smoke run), so the whole suite takes seconds.
+- ``GPUGRAD_BENCH_DEVICE=cuda``: run every benchmark on the GPU (CuPy arrays, PyTorch on ``cuda``);
+  each one is skipped with the reason when no GPU is usable. Default ``cpu``.
+
+Every benchmark records, in pytest-benchmark's ``extra_info``, what the runner needs to put rows side
+by side: ``impl`` (the variant), ``baseline`` (1 = the group's baseline, 2 = the fallback baseline when
+the first is skipped, 0 = not a baseline), and the work one call does, ``bytes`` moved (read + written)
+and ``flops``, with ``roof`` naming the limit that binds it ("memory" or "compute"). Groups are
+``<family>:<case>`` so that each pytest-benchmark group compares like with like in one run.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+SMALL = os.environ.get("GPUGRAD_BENCH_SMALL", "").strip() not in ("", "0")
+DEVICE = (os.environ.get("GPUGRAD_BENCH_DEVICE", "") or "cpu").strip().lower()
+if DEVICE not in ("cpu", "cuda"):
+    raise pytest.UsageError(f"GPUGRAD_BENCH_DEVICE must be 'cpu' or 'cuda', got {DEVICE!r}")
+
+TORCH_MISSING = "PyTorch is not installed (pip install torch): its variants are skipped"
+
+
+def pick(full, small):
+    """``full`` normally, ``small`` in smoke mode."""
+    return small if SMALL else full
+
+
+class Device:
+    """The array module and synchronisation for the device under test (NumPy on the CPU, CuPy on CUDA)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if name == "cuda":
+            import gpugrad as gg
+
+            if not gg.cuda.is_available():
+                pytest.skip(f"GPUGRAD_BENCH_DEVICE=cuda but no GPU is usable: {gg.backend.cuda_unavailable_reason()}")
+            import cupy
+
+            self.xp = cupy
+            self.kernel_impl = "cuda"
+        else:
+            self.xp = np
+            self.kernel_impl = "cpu"
+
+    def sync(self) -> None:
+        if self.xp is not np:
+            self.xp.cuda.get_current_stream().synchronize()
+
+    def asarray(self, a):
+        return self.xp.asarray(a)
+
+    def timed(self, fn):
+        """fn followed by a device synchronisation, so a GPU call is timed to its end, not its launch."""
+        if self.xp is np:
+            return fn
+        sync = self.sync
+
+        def call():
+            fn()
+            sync()
+
+        return call
+
+
+@pytest.fixture(scope="session")
+def dev() -> Device:
+    return Device(DEVICE)
+
+
+@pytest.fixture(scope="session")
+def torch_mod():
+    """PyTorch, skipped with a reason when absent; on cuda, skipped when PyTorch sees no GPU.
+
+    The thread count is left as PyTorch sets it: the comparison is with PyTorch as users run it."""
+    try:
+        import torch
+    except ImportError:
+        pytest.skip(TORCH_MISSING)
+    if DEVICE == "cuda" and not torch.cuda.is_available():
+        pytest.skip("PyTorch sees no GPU: its cuda variants are skipped")
+    return torch
+
+
+def torch_sync(torch) -> None:
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
+def record(benchmark, impl: str, *, baseline: int = 0, bytes: float | None = None, flops: float | None = None,
+           roof: str | None = None, **extra) -> None:
+    """Tag a benchmark with its variant and its work (see the module docstring)."""
+    info = {"impl": impl, "baseline": baseline, "device": DEVICE, "small": SMALL}
+    if bytes is not None:
+        info["bytes"] = float(bytes)
+    if flops is not None:
+        info["flops"] = float(flops)
+    if roof is not None:
+        info["roof"] = roof
+    info.update(extra)
+    benchmark.extra_info.update(info)
+
+
+def run(benchmark, fn, *, warmup: int = 1):
+    """Call fn ``warmup`` times untimed (JIT compilation, allocations, optimizer state), then time it."""
+    for _ in range(warmup):
+        fn()
+    return benchmark(fn)
+
+
+def pytest_collect_file(file_path, parent):
+    # bench_*.py are not test_*.py: collect them when a folder is given (`pytest bench`); a file named on
+    # the command line is collected by pytest itself.
+    if file_path.suffix == ".py" and file_path.name.startswith("bench_") and not parent.session.isinitpath(file_path):
+        return pytest.Module.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    # What the figures depend on beyond the CPU: library versions, BLAS, thread settings, load.
+    import numba
+
+    info = {"numpy": np.__version__, "numba": numba.__version__, "numba_threads": numba.get_num_threads(),
+            "device": DEVICE, "small": SMALL,
+            "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                               "MKL_NUM_THREADS", "NUMBA_NUM_THREADS") if k in os.environ}}
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["numpy_blas"] = f"{blas.get('name')} {blas.get('version', '')}".strip()
+    except Exception:  # older NumPy has no mode="dicts"
+        pass
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        info["torch"] = None
+    if hasattr(os, "getloadavg"):
+        info["loadavg_end"] = os.getloadavg()
+    machine_info["gpugrad_bench"] = info
