@@ -221,7 +221,7 @@ def float_op_on_int():
     return (lambda: gg.exp(x)), (x,)
 
 
-@case("tensor", ValueError, r"clamp", r"min", r"max")
+@case("tensor", RuntimeError, r"clamp", r"min", r"max")
 def clamp_without_bounds():
     x = leaf(3)
     return (lambda: x.clamp()), (x,)
@@ -734,6 +734,12 @@ def load_onto_cuda_without_gpu(no_cuda, tmp_path):
     return (lambda: gg.load(path, map_location="cuda")), (path,)
 
 
+# Reported, not fixed here: each fails (strictly) until the library raises what PyTorch raises.
+KNOWN_DEVIATIONS = {
+    "tensor-clamp_without_bounds": "clamp() without bounds raises a plain ValueError; PyTorch raises RuntimeError",
+}
+
+
 # The runner ----------------------------------------------------------------------------------------
 def _listing(path):
     return sorted(os.listdir(path))
@@ -742,6 +748,8 @@ def _listing(path):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_misuse(name, request, tmp_path):
     fn, exc, patterns = CASES[name]
+    if name in KNOWN_DEVIATIONS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_DEVIATIONS[name]))
     import inspect
 
     kwargs = {}
