@@ -184,8 +184,11 @@ def act_forward_scalar(code, x, p):
     elif code == GELU:
         return half * x * (one + math.erf(x * like(x, SQRT1_2)))
     elif code == GELU_TANH:
-        inner = like(x, GELU_TANH_BETA) * (x + like(x, GELU_TANH_KAPPA) * x * x * x)
-        return half * x * (one + math.tanh(inner))
+        # 0.5 * (1 + tanh(u)) == sigmoid(2u): one exp instead of libm tanh
+        # (about 7x slower in a Numba loop without SVML), and no cancellation
+        # in 1 + tanh(u) for x << 0.
+        u = like(x, GELU_TANH_BETA) * (x + like(x, GELU_TANH_KAPPA) * x * x * x)
+        return x * sigmoid_scalar(u + u)
     elif code == SILU:
         return x * sigmoid_scalar(x)
     elif code == SOFTPLUS:
@@ -213,11 +216,14 @@ def act_backward_scalar(code, s, gy, p):
         pdf = math.exp(-half * s * s) * like(s, INV_SQRT_2PI)
         return gy * (cdf + s * pdf)
     elif code == GELU_TANH:
+        # PyTorch's formula with t = tanh(u) rewritten through
+        # sig = sigmoid(2u): 0.5 * (1 + t) = sig, 1 - t*t = 4 sig (1 - sig).
         beta = like(s, GELU_TANH_BETA)
         kappa = like(s, GELU_TANH_KAPPA)
-        t = math.tanh(beta * (s + kappa * s * s * s))
-        right_derivative = (one - t * t) * beta * (one + like(s, 3.0) * kappa * s * s)
-        return gy * (half * (one + t) + half * s * right_derivative)
+        u = beta * (s + kappa * s * s * s)
+        sig = sigmoid_scalar(u + u)
+        inner_derivative = beta * (one + like(s, 3.0) * kappa * s * s)
+        return gy * (sig + like(s, 2.0) * s * sig * (one - sig) * inner_derivative)
     elif code == SILU:
         sig = sigmoid_scalar(s)
         return gy * sig * (one + s * (one - sig))
