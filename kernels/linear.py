@@ -77,17 +77,22 @@ def reference_matmul_bias_act(
 
 # ============================================================== CPU kernels
 
+# Inner loops carry only the activation switch (LLVM unswitches that one);
+# the store/bias flags stay outside them: with the flags inside, the loop
+# was not unswitched and ran ~3x slower.
+
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
-def _bias_act_forward_cpu(code, z, bias, pre, y, p, has_bias, store_pre):
+def _bias_act_forward_cpu(code, z, bias, pre, y, p, store_pre):
     n, c = z.shape
     for i in prange(n):
-        for j in range(c):
-            v = z[i, j]
-            if has_bias:
-                v = v + bias[j]
-            if store_pre:
-                pre[i, j] = v
-            y[i, j] = act_forward_scalar(code, v, p)
+        if store_pre:
+            for j in range(c):
+                pre[i, j] = z[i, j] + bias[j]
+            for j in range(c):
+                y[i, j] = act_forward_scalar(code, pre[i, j], p)
+        else:
+            for j in range(c):
+                y[i, j] = act_forward_scalar(code, z[i, j] + bias[j], p)
 
 
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
@@ -102,12 +107,12 @@ def _bias_act_backward_cpu(code, gy, s, gz, partial, p, write_gz, need_bias):
             for j in range(c):
                 partial[k, j] = 0
         for i in range(k * per, min(n, (k + 1) * per)):
-            for j in range(c):
-                g = act_backward_scalar(code, s[i, j], gy[i, j], p)
-                if write_gz:
-                    gz[i, j] = g
-                if need_bias:
-                    partial[k, j] += g
+            if write_gz:
+                for j in range(c):
+                    gz[i, j] = act_backward_scalar(code, s[i, j], gy[i, j], p)
+            if need_bias:
+                for j in range(c):
+                    partial[k, j] += gz[i, j]
 
 
 def _row_chunks(n: int) -> int:
@@ -300,7 +305,8 @@ def bias_act_forward(
     bias1 = z2.reshape(-1)[:1] if bias is None else bias
     p = dtype.type(param)
     if impl == "cpu":
-        _bias_act_forward_cpu(code, z2, bias1, pre2, y2, p, bias is not None, store_pre)
+        b = np.zeros(z2.shape[1], dtype) if bias is None else bias  # a c-float read is free
+        _bias_act_forward_cpu(code, z2, b, pre2, y2, p, store_pre)
     else:
         launch(_cuda_kernel("bias_act_forward", dtype), (z2.shape[1], z2.shape[0]),
                (COLS_PER_BLOCK, ROWS_PER_BLOCK), cuda_stream(xp, stream),
