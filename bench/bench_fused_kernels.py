@@ -14,11 +14,11 @@ sizes, from launch-overhead-bound (1e4) to DRAM-bound (1e7).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
-
 from conftest import pick, record, run
-
 from gpugrad.kernels import activation, linear, optim, softmax_xent
 
 SIZES = pick([10_000, 1_000_000, 10_000_000], [1_000, 4_096])
@@ -27,7 +27,7 @@ COLS = 1000  # feature / class columns of the 2-D kernels
 
 
 def _label(n: int) -> str:
-    exp = int(round(np.log10(n)))
+    exp = round(math.log10(n))
     return f"1e{exp}" if 10**exp == n else str(n)
 
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import pick, record, run, torch_sync
 
 import gpugrad as gg
 from gpugrad import optim
-
-from conftest import pick, record, run, torch_sync
 
 TENSORS = pick(50, 5)
 PER_TENSOR = pick(200_000, 2_000)  # 10M parameters in all
@@ -40,7 +39,7 @@ def _values():
 
 
 def _tag(benchmark, name, impl, baseline=0):
-    kwargs, bpp, fpp = CONFIGS[name]
+    _, bpp, fpp = CONFIGS[name]
     n = TENSORS * PER_TENSOR
     benchmark.group = f"optim:{name}"
     record(benchmark, impl, baseline=baseline, bytes=bpp * n, flops=fpp * n, roof="memory", params=n,

@@ -10,10 +10,9 @@ Target (issue: core engine): at most 2x PyTorch's per-op overhead.
 """
 import numpy as np
 import pytest
+from conftest import record, run, torch_sync
 
 import gpugrad as gg
-
-from conftest import record, run, torch_sync
 
 OPS = {
     "add": (lambda a, b: a + b, lambda xp, a, b: a + b),

@@ -19,15 +19,15 @@ rate::
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
+from conftest import pick, record, run
 
 import gpugrad as gg
 from gpugrad import nn, optim
 from gpugrad.train import build_model
-
-from conftest import pick, record, run, torch_sync
 
 MLPS = {
     "mlp-64-128-10": ((64, 128, 10), pick(64, 8)),
@@ -40,7 +40,7 @@ MODELS = list(MLPS) + ["cnn-digits"]
 
 def mlp_flops(sizes, batch) -> float:
     total = 0.0
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (fan_in, fan_out) in enumerate(pairwise(sizes)):
         macs = batch * fan_in * fan_out
         total += 2 * macs * (2 if i == 0 else 3)  # forward, weight grad, input grad (not for the data)
     return total
@@ -73,13 +73,13 @@ def _case(model):
 
 
 def _tag(benchmark, model, impl, baseline=0):
-    in_shape, classes, batch, flops = _case(model)
+    _, _, batch, flops = _case(model)
     benchmark.group = f"train:{model}"
     record(benchmark, impl, baseline=baseline, flops=flops, roof="compute", batch=batch)
 
 
-@pytest.mark.parametrize("model", MODELS)
-def test_gpugrad(benchmark, dev, model):
+def gpugrad_step(model: str, device: str = "cpu"):
+    """The gpugrad training step for ``model`` on one fixed batch (also used by bench/profile_step.py)."""
     in_shape, classes, batch, _ = _case(model)
     gg.manual_seed(0)
     if model == "cnn-digits":
@@ -87,13 +87,13 @@ def test_gpugrad(benchmark, dev, model):
     else:
         sizes = MLPS[model][0]
         layers = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (a, b) in enumerate(pairwise(sizes)):
             layers += [nn.Linear(a, b)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
         net = nn.Sequential(*layers)
-    net = net.to(dev.name)
+    net = net.to(device)
     opt = optim.Adam(net.parameters(), lr=1e-3)
     xn, yn = _data(in_shape, batch, classes)
-    x, y = gg.tensor(xn, device=dev.name), gg.tensor(yn, device=dev.name)
+    x, y = gg.tensor(xn, device=device), gg.tensor(yn, device=device)
 
     def step():
         loss = nn.functional.cross_entropy(net(x), y)
@@ -101,13 +101,17 @@ def test_gpugrad(benchmark, dev, model):
         loss.backward()
         opt.step()
 
-    _tag(benchmark, model, "gpugrad")
-    run(benchmark, dev.timed(step), warmup=2)
+    return step
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_pytorch(benchmark, dev, torch_mod, model):
-    torch = torch_mod
+def test_gpugrad(benchmark, dev, model):
+    _tag(benchmark, model, "gpugrad")
+    run(benchmark, dev.timed(gpugrad_step(model, dev.name)), warmup=2)
+
+
+def pytorch_step(torch, model: str, device: str = "cpu"):
+    """The same step in PyTorch: same architecture, torch.optim.Adam defaults."""
     tnn = torch.nn
     in_shape, classes, batch, _ = _case(model)
     torch.manual_seed(0)
@@ -120,23 +124,29 @@ def test_pytorch(benchmark, dev, torch_mod, model):
     else:
         sizes = MLPS[model][0]
         layers = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (a, b) in enumerate(pairwise(sizes)):
             layers += [tnn.Linear(a, b)] + ([tnn.ReLU()] if i < len(sizes) - 2 else [])
         net = tnn.Sequential(*layers)
-    net = net.to(dev.name)
+    net = net.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     xn, yn = _data(in_shape, batch, classes)
-    x, y = torch.from_numpy(xn).to(dev.name), torch.from_numpy(yn).to(dev.name)
+    x, y = torch.from_numpy(xn).to(device), torch.from_numpy(yn).to(device)
 
     def step():
         loss = tnn.functional.cross_entropy(net(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        torch_sync(torch)
+        if device == "cuda":
+            torch.cuda.synchronize()
 
+    return step
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_pytorch(benchmark, dev, torch_mod, model):
     _tag(benchmark, model, "pytorch", baseline=1)
-    run(benchmark, step, warmup=2)
+    run(benchmark, pytorch_step(torch_mod, model, dev.name), warmup=2)
 
 
 class NumpyMLP:
@@ -150,7 +160,7 @@ class NumpyMLP:
         f32 = np.float32
         self.xp, self.lr, self.b1, self.b2, self.eps, self.t = xp, lr, betas[0], betas[1], eps, 0
         shapes = []
-        for a, b in zip(sizes[:-1], sizes[1:]):
+        for a, b in pairwise(sizes):
             shapes += [(a, b), (b,)]
         total = sum(math.prod(s) for s in shapes)
         rng = np.random.default_rng(seed)
@@ -224,11 +234,16 @@ class NumpyMLP:
         self.p -= tmp
 
 
+def numpy_step(model: str, xp=np):
+    """The hand-written NumPy (or CuPy) floor's step for an MLP ``model``."""
+    sizes, batch = MLPS[model]
+    net = NumpyMLP(xp, sizes, batch)
+    xn, yn = _data((sizes[0],), batch, sizes[-1])
+    x, y = xp.asarray(xn), xp.asarray(yn)
+    return lambda: net.step(x, y)
+
+
 @pytest.mark.parametrize("model", list(MLPS))
 def test_numpy_floor(benchmark, dev, model):
-    sizes, batch = MLPS[model]
-    net = NumpyMLP(dev.xp, sizes, batch)
-    xn, yn = _data((sizes[0],), batch, sizes[-1])
-    x, y = dev.xp.asarray(xn), dev.xp.asarray(yn)
     _tag(benchmark, model, "numpy-floor" if dev.xp is np else "cupy-floor", baseline=2)
-    run(benchmark, dev.timed(lambda: net.step(x, y)), warmup=2)
+    run(benchmark, dev.timed(numpy_step(model, dev.xp)), warmup=2)

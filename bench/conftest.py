@@ -52,7 +52,8 @@ class Device:
 
     def sync(self) -> None:
         if self.xp is not np:
-            self.xp.cuda.get_current_stream().synchronize()
+            # the whole device: gpugrad and Numba may launch on streams other than CuPy's current one
+            self.xp.cuda.runtime.deviceSynchronize()
 
     def asarray(self, a):
         return self.xp.asarray(a)
@@ -134,8 +135,8 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         info["numpy_blas"] = f"{blas.get('name')} {blas.get('version', '')}".strip()
-    except Exception:  # older NumPy has no mode="dicts"
-        pass
+    except (TypeError, KeyError, AttributeError):  # older NumPy has no mode="dicts"
+        info["numpy_blas"] = None
     try:
         import torch
 
