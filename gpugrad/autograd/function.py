@@ -177,7 +177,13 @@ class Function:
         ndarray = xp.ndarray
         single = not isinstance(out, tuple)
         outs = (out,) if single else out
-        outs = tuple(o if isinstance(o, ndarray) or o is None else xp.asarray(o) for o in outs)
+        if not all(isinstance(o, ndarray) or o is None for o in outs):
+            # NumPy ufuncs return scalars, not arrays, for 0-d inputs: wrap them, and point saved values at
+            # the wrapped arrays too, or a saved output would be taken for a constant (wrong second order).
+            wrapped = {id(o): xp.asarray(o) for o in outs if not (isinstance(o, ndarray) or o is None)}
+            outs = tuple(wrapped.get(id(o), o) for o in outs)
+            if ctx._to_save:
+                ctx._to_save = tuple(v if isinstance(v, Tensor) else wrapped.get(id(v), v) for v in ctx._to_save)
         check = anomaly.check_forward()
         if check:
             _check_forward(cls, xp, arrays, outs)
