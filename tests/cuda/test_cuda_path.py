@@ -1,0 +1,71 @@
+"""The "cuda" device path: on a real GPU (mark cuda) or, in CI, in Numba's CUDA simulator with NumPy
+arrays standing in for device memory (mark cudasim; its own process with GPUGRAD_SIMULATE_CUDA=1 and
+NUMBA_ENABLE_CUDASIM=1, see .ci/run). The same tests run in both."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad import backend, nn, optim
+
+usable = gg.cuda.is_available() or backend.simulating_cuda()
+pytestmark = [
+    pytest.mark.cudasim,
+    pytest.mark.skipif(not usable, reason="needs a GPU, or GPUGRAD_SIMULATE_CUDA=1 with NUMBA_ENABLE_CUDASIM=1"),
+]
+
+
+def test_placement_and_round_trip():
+    x = gg.randn(5, 3)
+    y = x.to("cuda")
+    assert y.device == "cuda:0" and y.is_cuda
+    np.testing.assert_array_equal(y.cpu().numpy(), x.numpy())
+    z = gg.zeros(2, device="cuda")
+    assert z.device == gg.device("cuda:0")
+
+
+def test_gradient_flows_back_across_a_transfer():
+    x = gg.randn(4, requires_grad=True)
+    y = (x.to("cuda") * 3.0).tanh().sum()
+    y.backward()
+    assert x.grad.device == "cpu"
+    np.testing.assert_allclose(x.grad.numpy(), 3 * (1 - np.tanh(3 * x.detach().numpy()) ** 2), rtol=1e-5)
+
+
+def test_mixing_devices_names_both():
+    a, b = gg.randn(3), gg.randn(3).to("cuda")
+    with pytest.raises(RuntimeError, match="cpu and cuda:0"):
+        a + b
+    with pytest.raises(RuntimeError, match="cuda:0 and cpu"):
+        b @ a
+
+
+@pytest.mark.parametrize("kind", ["relu", "sigmoid", "tanh", "gelu", "silu", "softplus"])
+def test_activation_kernels_launch_on_the_cuda_path(kind):
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal((5, 37)).astype(np.float32)
+    x = gg.tensor(x_np, device="cuda", requires_grad=True)
+    y = getattr(gg, kind)(x)
+    y.backward(gg.ones(5, 37, device="cuda"))
+    ref = gg.tensor(x_np, requires_grad=True)
+    getattr(gg, kind)(ref).backward(gg.ones(5, 37))
+    np.testing.assert_allclose(y.detach().cpu().numpy(), getattr(gg, kind)(gg.tensor(x_np)).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), ref.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_fused_optimizer_and_a_training_step_on_the_cuda_path():
+    gg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+    gg.manual_seed(0)
+    model_cpu = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+    model.to("cuda")
+    opt, opt_cpu = optim.Adam(model.parameters(), lr=1e-2), optim.Adam(model_cpu.parameters(), lr=1e-2)
+    x, y = gg.randn(9, 6), gg.randint(0, 3, (9,))
+    for m, o, dev in ((model, opt, "cuda"), (model_cpu, opt_cpu, "cpu")):
+        for _ in range(3):
+            loss = nn.functional.cross_entropy(m(x.to(dev)), y.to(dev))
+            o.zero_grad()
+            loss.backward()
+            o.step()
+    for p, q in zip(model.parameters(), model_cpu.parameters()):
+        assert p.device == "cuda:0"
+        np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().numpy(), rtol=1e-4, atol=1e-5)

@@ -1,0 +1,25 @@
+"""Runs every CUDA kernel and the "cuda" device path in Numba's CUDA simulator, in a pytest process of
+its own: NUMBA_ENABLE_CUDASIM must be set before numba is first imported, which this process has done.
+
+The tests it runs are the ones marked ``cudasim`` (tests/kernels: each kernel against its reference on
+small odd sizes; tests/cuda: placement, transfers, device mismatch, launches, the fused optimizer).
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", reason="already inside the simulator run")
+def test_cuda_kernels_and_device_path_in_the_simulator():
+    pytest.importorskip("numba.cuda", reason="numba-cuda is not installed (pip install -e '.[test]')")
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUGRAD_SIMULATE_CUDA="1")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-m", "cudasim", "-p", "no:cacheprovider", "tests/kernels", "tests/cuda"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
+    tail = "\n".join(proc.stdout.splitlines()[-40:])
+    assert proc.returncode == 0, f"simulator run failed ({' '.join(cmd)}):\n{tail}\n{proc.stderr[-3000:]}"
+    assert " passed" in tail and "no tests ran" not in tail, tail
