@@ -10,6 +10,7 @@ import functools
 import inspect
 import math
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -285,8 +286,13 @@ def launch(
     if entry is None:
         if len(_CONFIGURED) > 512:
             _CONFIGURED.clear()
+        # Small tensors get small grids on purpose; numba-cuda would warn
+        # about occupancy for each of them.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*under-utilization.*")
+            configured = kernel[g, b, stream]
         # Holding kernel and stream keeps their ids unique while cached.
-        entry = (kernel[g, b, stream], kernel, stream)
+        entry = (configured, kernel, stream)
         _CONFIGURED[key] = entry
     entry[0](*[device_view(a) if hasattr(a, "__cuda_array_interface__") else a for a in args])
 
