@@ -46,7 +46,7 @@ class Program:
         out = [1 if draw(st.booleans(), label="to 1") else s for s in shape]
         if out and draw(st.booleans(), label="drop lead"):
             out = out[1:]
-        if len(shape) < 4 and np.prod(shape, dtype=int) * 3 <= MAX_NUMEL and draw(st.booleans(), label="add lead"):
+        elif len(shape) < 4 and np.prod(shape, dtype=int) * 3 <= MAX_NUMEL and draw(st.booleans(), label="add lead"):
             out = [draw(st.integers(1, 3), label="lead")] + out
         return tuple(out)
 
