@@ -13,9 +13,10 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._launch import (
+    cpu_kernel,
     check_arrays_for,
     check_float,
     check_same_shape,
@@ -238,13 +239,13 @@ def act_backward_scalar(code, s, gy, p):
 # The activation is a runtime code: LLVM unswitches the loop on it, so one
 # compiled kernel per dtype runs as fast as a per-activation one (measured).
 
-@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+@cpu_kernel()
 def _forward_cpu(code, x, out, p):
     for i in prange(x.size):
         out[i] = act_forward_scalar(code, x[i], p)
 
 
-@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+@cpu_kernel()
 def _backward_cpu(code, gy, s, out, p):
     for i in prange(gy.size):
         out[i] = act_backward_scalar(code, s[i], gy[i], p)
@@ -326,7 +327,7 @@ def forward(
     y = xp.empty_like(x) if out is None else out
     p = dtype.type(param)
     if impl == "cpu":
-        _forward_cpu(code, x.reshape(-1), y.reshape(-1), p)
+        _forward_cpu(x.size, code, x.reshape(-1), y.reshape(-1), p)
     else:
         launch(_cuda_kernel("forward", dtype), x.size, 256, cuda_stream(xp, stream),
                code, x.reshape(-1), y.reshape(-1), p)
@@ -360,7 +361,7 @@ def backward(
     gx = xp.empty_like(gy) if out is None else out
     p = dtype.type(param)
     if impl == "cpu":
-        _backward_cpu(code, gy.reshape(-1), saved.reshape(-1), gx.reshape(-1), p)
+        _backward_cpu(gy.size, code, gy.reshape(-1), saved.reshape(-1), gx.reshape(-1), p)
     else:
         launch(_cuda_kernel("backward", dtype), gy.size, 256, cuda_stream(xp, stream),
                code, gy.reshape(-1), saved.reshape(-1), gx.reshape(-1), p)

@@ -14,9 +14,10 @@ import functools
 from typing import Any
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, prange
 
 from ._launch import (
+    cpu_kernel,
     check_arrays_for,
     check_float,
     check_same_shape,
@@ -81,7 +82,7 @@ def reference_matmul_bias_act(
 # the store/bias flags stay outside them: with the flags inside, the loop
 # was not unswitched and ran ~3x slower.
 
-@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+@cpu_kernel()
 def _bias_act_forward_cpu(code, z, bias, pre, y, p, store_pre):
     n, c = z.shape
     for i in prange(n):
@@ -95,7 +96,7 @@ def _bias_act_forward_cpu(code, z, bias, pre, y, p, store_pre):
                 y[i, j] = act_forward_scalar(code, z[i, j] + bias[j], p)
 
 
-@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+@cpu_kernel()
 def _bias_act_backward_cpu(code, gy, s, gz, partial, p, write_gz, need_bias):
     # Each chunk of rows owns one row of `partial`: no two threads write the
     # same cache line except at row ends, and the column sums stay in cache.
@@ -306,7 +307,7 @@ def bias_act_forward(
     p = dtype.type(param)
     if impl == "cpu":
         b = np.zeros(z2.shape[1], dtype) if bias is None else bias  # a c-float read is free
-        _bias_act_forward_cpu(code, z2, b, pre2, y2, p, store_pre)
+        _bias_act_forward_cpu(z2.size, code, z2, b, pre2, y2, p, store_pre)
     else:
         launch(_cuda_kernel("bias_act_forward", dtype), (z2.shape[1], z2.shape[0]),
                (COLS_PER_BLOCK, ROWS_PER_BLOCK), cuda_stream(xp, stream),
@@ -359,7 +360,7 @@ def bias_act_backward(
     if impl == "cpu":
         chunks = _row_chunks(n)  # also the parallelism when no bias grad is needed
         partial = np.empty((chunks, c if need_bias_grad else 1), dtype=dtype)
-        _bias_act_backward_cpu(code, gy2, s2, gz2, partial, p, not identity, need_bias_grad)
+        _bias_act_backward_cpu(gy2.size, code, gy2, s2, gz2, partial, p, not identity, need_bias_grad)
         if need_bias_grad:
             gbias[...] = partial.sum(axis=0, dtype=np.float64)
         return gz, gbias

@@ -17,9 +17,10 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._launch import (
+    cpu_kernel,
     check_arrays_for,
     check_float,
     check_same_shape,
@@ -186,7 +187,7 @@ def adagrad_scalar(p, g, state_sum, clr, eps, wd, has_wd):
 # written (an aliased in-place buffer would be clobbered under the CUDA
 # simulator, which copies every argument back after the launch).
 
-@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+@cpu_kernel()
 def _sgd_cpu(p, g, buf, lr, momentum, omd, wd, has_wd, has_momentum, nesterov, first_step):
     for i in prange(p.size):
         pi, bi = sgd_scalar(p[i], g[i], buf[i], lr, momentum, omd, wd, has_wd, has_momentum,
@@ -196,7 +197,7 @@ def _sgd_cpu(p, g, buf, lr, momentum, omd, wd, has_wd, has_momentum, nesterov, f
             buf[i] = bi
 
 
-@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+@cpu_kernel()
 def _adam_cpu(p, g, m, v, vmax, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps, wd, decay,
               has_wd, decoupled, amsgrad):
     for i in prange(p.size):
@@ -210,7 +211,7 @@ def _adam_cpu(p, g, m, v, vmax, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps, wd
             vmax[i] = vmi
 
 
-@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+@cpu_kernel()
 def _rmsprop_cpu(p, g, sq, buf, gavg, lr, alpha, oma, eps, wd, momentum, has_wd,
                  has_momentum, centered):
     for i in prange(p.size):
@@ -224,7 +225,7 @@ def _rmsprop_cpu(p, g, sq, buf, gavg, lr, alpha, oma, eps, wd, momentum, has_wd,
             gavg[i] = gi
 
 
-@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+@cpu_kernel()
 def _adagrad_cpu(p, g, state_sum, clr, eps, wd, has_wd):
     for i in prange(p.size):
         pi, si = adagrad_scalar(p[i], g[i], state_sum[i], clr, eps, wd, has_wd)
@@ -232,7 +233,7 @@ def _adagrad_cpu(p, g, state_sum, clr, eps, wd, has_wd):
         state_sum[i] = si
 
 
-@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+@cpu_kernel()
 def _sum_of_squares_cpu(g):
     acc = 0.0  # float64 on purpose: the global norm of float32 grads
     for i in prange(g.size):
@@ -373,9 +374,9 @@ class _InPlace:
 
 
 def _run(xp: Any, impl: str, kind: str, dtype: Any, stream: Any, size: int, args: tuple,
-         cpu_kernel: Any) -> None:
+         kernel_cpu: Any) -> None:
     if impl == "cpu":
-        cpu_kernel(*args)
+        kernel_cpu(size, *args)
     else:
         launch(_cuda_kernel(kind, dtype), size, BLOCK, cuda_stream(xp, stream), *args)
 
@@ -516,7 +517,7 @@ def sum_of_squares(xp: Any, g: Any, *, impl: str | None = None, stream: Any = No
         return reference_sum_of_squares(xp, g)
     flat = contiguous(xp, g).reshape(-1)
     if impl == "cpu":
-        return float(_sum_of_squares_cpu(flat))
+        return float(_sum_of_squares_cpu(flat.size, flat))
     if flat.size == 0:
         return 0.0
     stream = cuda_stream(xp, stream)

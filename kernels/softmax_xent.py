@@ -17,9 +17,10 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ._launch import (
+    cpu_kernel,
     check_arrays_for,
     check_float,
     contiguous,
@@ -96,7 +97,7 @@ def xent_loss(lse, x_t, keep_wt, eps_c, smooth):
 _FASTMATH_NO_REASSOC = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 
 
-@njit(parallel=True, fastmath=_FASTMATH_NO_REASSOC, error_model="numpy", cache=True)
+@cpu_kernel(fastmath=_FASTMATH_NO_REASSOC)
 def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, loss, dx):
     n, c = x.shape
     for i in prange(n):
@@ -297,7 +298,7 @@ def softmax_cross_entropy(
     eps_c = dtype.type(label_smoothing / c)
     w = logits.reshape(-1)[:1] if weight is None else weight  # never read without a weight
     if impl == "cpu":
-        _softmax_xent_cpu(logits, target, w, weight is not None, int(ignore_index),
+        _softmax_xent_cpu(logits.size, logits, target, w, weight is not None, int(ignore_index),
                           keep, eps_c, loss, dlogits)
     else:
         launch(_cuda_kernel("softmax_cross_entropy", dtype), (LANES, n), (LANES, ROWS_PER_BLOCK),

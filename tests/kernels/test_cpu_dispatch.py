@@ -1,0 +1,53 @@
+"""Every CPU kernel has a serial and a parallel build; both give the reference's results."""
+import numpy as np
+import pytest
+
+from gpugrad.kernels import _launch, activation, linear, optim, softmax_xent
+
+
+@pytest.fixture(params=["serial", "parallel"])
+def build(request, monkeypatch):
+    monkeypatch.setattr(_launch, "PARALLEL_MIN_WORK", 10**12 if request.param == "serial" else 0)
+    return request.param
+
+
+def test_activation_both_builds(build):
+    rng = np.random.default_rng(0)
+    x, gy = rng.standard_normal(1001).astype(np.float32), rng.standard_normal(1001).astype(np.float32)
+    for name in activation.NAMES:
+        saved = activation.reference_forward(np, name, x, 0.01) if activation.SAVES_OUTPUT[name] else x
+        np.testing.assert_allclose(activation.forward(np, name, x, 0.01, impl="cpu"), activation.reference_forward(np, name, x, 0.01), rtol=2e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            activation.backward(np, name, gy, saved, 0.01, impl="cpu"), activation.reference_backward(np, name, gy, saved, 0.01), rtol=2e-6, atol=1e-6
+        )
+
+
+def test_linear_and_xent_both_builds(build):
+    rng = np.random.default_rng(1)
+    z, b, gy = rng.standard_normal((33, 17)), rng.standard_normal(17), rng.standard_normal((33, 17))
+    pre, y = linear.bias_act_forward(np, "gelu", z, b, impl="cpu")
+    rpre, ry = linear.reference_bias_act_forward(np, "gelu", z, b)
+    np.testing.assert_allclose(y, ry, rtol=1e-12)
+    gz, gb = linear.bias_act_backward(np, "gelu", gy, pre, impl="cpu")
+    rgz, rgb = linear.reference_bias_act_backward(np, "gelu", gy, rpre)
+    np.testing.assert_allclose(gz, rgz, rtol=1e-12)
+    np.testing.assert_allclose(gb, rgb, rtol=1e-12)
+    t = rng.integers(0, 17, 33)
+    loss, d = softmax_xent.softmax_cross_entropy(np, z, t, impl="cpu")
+    rloss, rd = softmax_xent.softmax_cross_entropy(np, z, t, impl="reference")
+    np.testing.assert_allclose(loss, rloss, rtol=1e-12)
+    np.testing.assert_allclose(d, rd, rtol=1e-12, atol=1e-15)
+
+
+def test_adam_both_builds(build):
+    rng = np.random.default_rng(2)
+    base = [rng.standard_normal(1001) for _ in range(3)] + [rng.random(1001)]
+    out = {}
+    for impl in ("cpu", "reference"):
+        p, g, m, v = (a.copy() for a in base)
+        for step in (1, 2):
+            optim.adam(np, p, g, m, v, None, lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, step=step, impl=impl)
+        out[impl] = (p, m, v)
+    for a, r in zip(out["cpu"], out["reference"]):
+        np.testing.assert_allclose(a, r, rtol=1e-12)
+    assert optim.sum_of_squares(np, base[0], impl="cpu") == pytest.approx(float((base[0] ** 2).sum()), rel=1e-12)
