@@ -11,7 +11,7 @@ import numpy as np
 import gpugrad as gg
 import gpugrad.nn.functional as F
 from gpugrad import nn, optim
-from gpugrad.data import DataLoader, TensorDataset, make_spirals
+from gpugrad.data import DataLoader, make_spirals
 
 
 def run(seed: int, steps: int = 60) -> dict:

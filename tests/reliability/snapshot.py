@@ -89,7 +89,7 @@ def _equal(a, b, path):
     try:
         same = a == b
         same = bool(same) if not isinstance(same, np.ndarray) else bool(same.all())
-    except Exception:
+    except Exception:  # noqa: BLE001 - objects whose == raises compare by repr
         same = repr(a) == repr(b)
     return None if same else f"{path}: {a!r} != {b!r}"
 

@@ -124,7 +124,7 @@ def test_devices_cudasim_runner():
     root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUGRAD_SIMULATE_CUDA="1")
     cmd = [sys.executable, "-m", "pytest", "-q", "-m", "cudasim", "-p", "no:cacheprovider", str(Path(__file__).relative_to(root))]
-    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False)
     tail = "\n".join(proc.stdout.splitlines()[-30:])
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{tail}\n{proc.stderr[-2000:]}"
     assert re.search(r"\b12 passed\b", tail) and "1 xfailed" in tail and "failed," not in tail, tail

@@ -11,7 +11,6 @@ import os
 import pickle
 import re
 
-import numpy as np
 import pytest
 
 import gpugrad as gg
@@ -19,7 +18,6 @@ import gpugrad.nn.functional as F
 from gpugrad import nn, optim
 from gpugrad.data import DataLoader, TensorDataset, random_split
 from gpugrad.data.dataloader import default_collate
-from gpugrad.serialization import SerializationError
 
 from .snapshot import Snapshot
 

@@ -15,7 +15,7 @@ import gpugrad.nn.functional as F
 DTYPES = [gg.float32, gg.float64]
 EXTREMES = np.array([-1e4, -1e3, -89.0, -88.72, -88.0, -87.0, -20.0, -1.0, 0.0, 1.0, 20.0, 87.0, 88.0, 88.72, 89.0, 1e3, 1e4])
 # Tolerances for the value and the gradient: relative to float rounding of the dtype.
-TOL = {gg.float32: dict(rtol=2e-6, atol=1e-6), gg.float64: dict(rtol=1e-13, atol=1e-13)}
+TOL = {gg.float32: {"rtol": 2e-6, "atol": 1e-6}, gg.float64: {"rtol": 1e-13, "atol": 1e-13}}
 
 
 def as_input(values, dtype):
@@ -152,7 +152,7 @@ def test_bce_with_logits(dtype, with_weights):
     if with_weights:
         w = np.linspace(0.5, 2.0, xr.shape[1])
         pw = np.linspace(3.0, 0.25, xr.shape[1])
-        kw = dict(weight=gg.tensor(w, dtype=dtype), pos_weight=gg.tensor(pw, dtype=dtype))
+        kw = {"weight": gg.tensor(w, dtype=dtype), "pos_weight": gg.tensor(pw, dtype=dtype)}
     loss = F.binary_cross_entropy_with_logits(x, gg.tensor(t, dtype=dtype), reduction="sum", **kw)
     loss.backward()
     # -[pw t log s(x) + (1 - t) log(1 - s(x))] w, with log s(x) = -softplus(-x) and log(1 - s(x)) = -softplus(x)
@@ -256,9 +256,8 @@ def test_anomaly_names_the_forward_op_and_the_line():
 
 def test_anomaly_names_exp_overflow_in_float32():
     x = gg.tensor([10.0, 100.0], requires_grad=True)
-    with gg.autograd.detect_anomaly(), np.errstate(all="ignore"):
-        with pytest.raises(RuntimeError, match=r"forward of 'exp'"):
-            x.exp()
+    with gg.autograd.detect_anomaly(), np.errstate(all="ignore"), pytest.raises(RuntimeError, match=r"forward of 'exp'"):
+        x.exp()
 
 
 @pytest.mark.parametrize(
@@ -284,9 +283,10 @@ def test_anomaly_checks_forward_outputs_even_in_a_where_branch_not_taken():
     # gpugrad checks forward outputs too (PyTorch's anomaly mode checks backward only), so log(0) = -inf
     # inside a where() is reported at the log, with the line that called it.
     x = gg.tensor([0.0, 2.0], requires_grad=True)
-    with gg.autograd.detect_anomaly(), np.errstate(all="ignore"):
-        with pytest.raises(RuntimeError, match=r"forward of 'log'.*test_numerics_edge\.py"):
-            gg.where(x > 0, x.log(), 0.0)
+    with gg.autograd.detect_anomaly(), np.errstate(all="ignore"), pytest.raises(
+        RuntimeError, match=r"forward of 'log'.*test_numerics_edge\.py"
+    ):
+        gg.where(x > 0, x.log(), 0.0)
 
 
 def test_without_anomaly_mode_nothing_is_checked():

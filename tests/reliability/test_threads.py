@@ -18,7 +18,7 @@ def _in_threads(*targets, timeout=60):
         def body():
             try:
                 fn()
-            except BaseException as exc:  # re-raised in the main thread
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
                 errors.append(exc)
 
         return body
