@@ -97,8 +97,8 @@ def run_suite(files: Sequence[str], *, bench_dir: Path, device: str = "cpu", smo
             cmd += ["--benchmark-min-rounds=1", "--benchmark-max-time=0.000001", "--benchmark-warmup=off"]
         else:
             cmd += ["--benchmark-min-rounds=5", f"--benchmark-max-time={max_time}"]
-        if filter:
-            cmd += ["-k", filter]
+        if filter:  # the limits always run: every fraction of the roof needs them
+            cmd += ["-k", f"({filter}) or bench_limits"]
         proc = subprocess.Popen(cmd, cwd=bench_dir.parent, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         lines = []
