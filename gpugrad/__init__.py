@@ -12,7 +12,7 @@ from .autograd.grad_mode import is_grad_enabled
 from .backend import Device as device
 from .dtypes import bool_ as bool
 from .dtypes import float32, float64, int64
-from .errors import DeviceError, DTypeError, ShapeError
+from .errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from .factory import (
     arange,
     as_tensor,

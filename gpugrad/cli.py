@@ -1,4 +1,4 @@
-"""The ``gpugrad`` command: ``gpugrad train`` (the main job), ``gpugrad info``."""
+"""The ``gpugrad`` command: ``gpugrad train`` (the main job), ``gpugrad bench``, ``gpugrad info``."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +20,12 @@ def _train(args) -> int:
         f"in {result['seconds']:.1f} s on {result['device']}"
     )
     return 0
+
+
+def _bench(args) -> int:
+    from . import benchmarks
+
+    return benchmarks.main(args)
 
 
 def _info(args) -> int:
@@ -51,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_train)
     info = sub.add_parser("info", help="versions, devices and CUDA availability")
     info.set_defaults(func=_info)
+    from . import benchmarks
+
+    bench = sub.add_parser("bench", help="run the benchmark suite: one table of medians, ratios and roofline fractions")
+    benchmarks.add_arguments(bench)
+    bench.set_defaults(func=_bench)
     return parser
 
 

@@ -16,3 +16,7 @@ class DTypeError(TypeError, RuntimeError):
 
 class DeviceError(RuntimeError):
     """Tensors on different devices, or a device that cannot be used."""
+
+
+class ArgumentError(ValueError, RuntimeError):
+    """An argument value the operation cannot take (other than a shape, dtype or device)."""

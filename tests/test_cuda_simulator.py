@@ -2,7 +2,8 @@
 its own: NUMBA_ENABLE_CUDASIM must be set before numba is first imported, which this process has done.
 
 The tests it runs are the ones marked ``cudasim`` (tests/kernels: each kernel against its reference on
-small odd sizes; tests/cuda: placement, transfers, device mismatch, launches, the fused optimizer).
+small odd sizes; tests/cuda: placement, transfers, device mismatch, launches, the fused optimizer;
+tests/reliability/test_devices_cudasim.py: device-mismatch misuse cases that must change nothing).
 """
 import os
 import subprocess
@@ -18,7 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_cuda_kernels_and_device_path_in_the_simulator():
     pytest.importorskip("numba.cuda", reason="numba-cuda is not installed (pip install -e '.[test]')")
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUGRAD_SIMULATE_CUDA="1")
-    cmd = [sys.executable, "-m", "pytest", "-q", "-m", "cudasim", "-p", "no:cacheprovider", "tests/kernels", "tests/cuda"]
+    cmd = [
+        sys.executable, "-m", "pytest", "-q", "-m", "cudasim", "-p", "no:cacheprovider",
+        "tests/kernels", "tests/cuda", "tests/reliability/test_devices_cudasim.py",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
     tail = "\n".join(proc.stdout.splitlines()[-40:])
     assert proc.returncode == 0, f"simulator run failed ({' '.join(cmd)}):\n{tail}\n{proc.stderr[-3000:]}"

@@ -9,7 +9,7 @@ import warnings
 
 from .. import ops as _ops
 from ..autograd.grad_mode import no_grad
-from ..errors import DTypeError, ShapeError
+from ..errors import DeviceError, DTypeError, ShapeError
 from ..ops import nn as _nnops
 from ..random import default_generator
 from ..tensor import Tensor
@@ -488,6 +488,9 @@ def _class_rows(op: str, input: Tensor, target: Tensor, weight: Tensor | None, i
             f"{op}: expected target of dtype int64 (class indices), got {target.dtype}; "
             "probability (soft) targets are not supported"
         )
+    for name, t in (("target", target), ("weight", weight)):
+        if t is not None and t.device != input.device:
+            raise DeviceError(f"{op}: expected input and {name} on the same device, got input on {input.device} and {name} on {t.device}")
     if input.ndim == 0:
         raise ShapeError(f"{op}: input must have at least 1 dim (C,), got a scalar")
     c = input.shape[0] if input.ndim == 1 else input.shape[1]

@@ -6,6 +6,7 @@ engine sums each gradient back to its input's shape.
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..errors import ArgumentError
 from ..tensor import Tensor
 from ._operands import promote_pair, require_float, scalar_or_tensor
 
@@ -289,7 +290,7 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     Tensor bounds are differentiable too: they receive the gradient where they are the result.
     """
     if min is None and max is None:
-        raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+        raise ArgumentError("clamp: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x
         if min is not None:

@@ -732,10 +732,8 @@ def load_onto_cuda_without_gpu(no_cuda, tmp_path):
     return (lambda: gg.load(path, map_location="cuda")), (path,)
 
 
-# Reported, not fixed here: each fails (strictly) until the library raises what PyTorch raises.
-KNOWN_DEVIATIONS = {
-    "tensor-clamp_without_bounds": "clamp() without bounds raises a plain ValueError; PyTorch raises RuntimeError",
-}
+# Reported deviations from PyTorch, each marked a strict xfail until fixed (none open now):
+KNOWN_DEVIATIONS: dict[str, str] = {}
 
 
 # The runner ----------------------------------------------------------------------------------------
