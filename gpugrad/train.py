@@ -119,6 +119,8 @@ def run(cfg: TrainConfig) -> dict:
     for name, value, allowed in (("model", cfg.model, MODELS), ("dataset", cfg.dataset, DATASETS), ("optimizer", cfg.optimizer, OPTIMIZERS)):
         if value not in allowed:
             raise ValueError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
+    if cfg.plot:
+        _pyplot()  # fail before training, not after it
     device = pick_device(cfg.device)
     gg.manual_seed(cfg.seed)
     train_set, test_set, in_shape, classes = load_data(cfg)
@@ -190,8 +192,7 @@ def run(cfg: TrainConfig) -> dict:
     return result
 
 
-def plot_history(history: dict, path: str) -> None:
-    """Loss and accuracy curves to a PNG (matplotlib is optional: pip install gpugrad[plot])."""
+def _pyplot():
     try:
         import matplotlib
 
@@ -199,6 +200,12 @@ def plot_history(history: dict, path: str) -> None:
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise RuntimeError("--plot needs matplotlib: pip install 'gpugrad[plot]' (or pip install matplotlib)") from exc
+    return plt
+
+
+def plot_history(history: dict, path: str) -> None:
+    """Loss and accuracy curves to a PNG (matplotlib is optional: pip install gpugrad[plot])."""
+    plt = _pyplot()
     epochs = range(1, len(history["loss"]) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     ax1.plot(epochs, history["loss"])
