@@ -7,7 +7,7 @@ import sys
 
 
 def _train(args) -> int:
-    from .train import DATASETS, MODELS, OPTIMIZERS, TrainConfig, run  # noqa: F401
+    from .train import TrainConfig, run
 
     cfg = TrainConfig(
         model=args.model, dataset=args.dataset, data_dir=args.data_dir, optimizer=args.optimizer, lr=args.lr,

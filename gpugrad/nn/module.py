@@ -13,6 +13,7 @@ from .. import backend as _backend_mod
 from .. import dtypes as _dtypes
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
+from ..ops import parse_to_args
 from .parameter import Parameter
 
 if TYPE_CHECKING:
@@ -39,23 +40,10 @@ def _addindent(text: str, spaces: int) -> str:
 
 def _parse_to(args, kwargs):
     """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` -> (backend or None, DType or None)."""
-    device = kwargs.pop("device", None)
-    dtype = kwargs.pop("dtype", None)
-    kwargs.pop("non_blocking", None)
-    if kwargs:
-        raise TypeError(f"Module.to: unexpected arguments {sorted(kwargs)}")
-    for a in args:
-        if isinstance(a, Tensor):
-            device, dtype = a.device, a.dtype
-        elif isinstance(a, _dtypes.DType) or (hasattr(a, "kind") and hasattr(a, "itemsize")) or a in (float, int, bool) or isinstance(a, str) and a in ("float32", "float64", "int64", "bool", "float", "double", "long"):
-            dtype = a
-        else:
-            device = a
-    backend = _backend_mod.get(device) if device is not None else None
-    dtype = _dtypes.to_dtype(dtype) if dtype is not None else None
+    device, dtype = parse_to_args("Module.to", args, kwargs)
     if dtype is not None and not dtype.is_floating_point:
         raise TypeError(f"Module.to: only floating point dtypes are accepted for a module, got {dtype}")
-    return backend, dtype
+    return (_backend_mod.get(device) if device is not None else None), dtype
 
 
 def _convert_array(t: Tensor, backend, dtype):

@@ -64,31 +64,37 @@ def clone(x: Tensor) -> Tensor:
     return Clone.apply(x)
 
 
-def to(x: Tensor, *args, **kwargs) -> Tensor:
-    """``x.to(device)``, ``x.to(dtype)``, ``x.to(device, dtype)`` or ``x.to(other_tensor)``: differentiable."""
+def parse_to_args(op: str, args: tuple, kwargs: dict):
+    """The (device, dtype) named by ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``
+    or keywords; either may be None. Shared by ``Tensor.to`` and ``Module.to``."""
+    kwargs = dict(kwargs)
     device = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
     kwargs.pop("non_blocking", None)
     if kwargs:
-        raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+        raise TypeError(f"{op}: unexpected arguments {sorted(kwargs)}")
     for a in args:
         if isinstance(a, Tensor):
             device, dtype = a.device, a.dtype
-        elif isinstance(a, (_dtypes.DType, type)) or (isinstance(a, str) and a in ("float32", "float64", "int64", "bool")):
+        elif isinstance(a, (_dtypes.DType, type)) or (hasattr(a, "kind") and hasattr(a, "itemsize")):
+            dtype = a  # a gpugrad dtype, a Python type or a NumPy dtype
+        elif isinstance(a, str) and a in ("float32", "float64", "int64", "bool", "float", "double", "long"):
             dtype = a
-        elif a is not None and not isinstance(a, (_dtypes.DType,)) and hasattr(a, "kind") and hasattr(a, "itemsize"):
-            dtype = a  # a NumPy dtype
-        else:
+        elif a is not None:
             device = a
+    return device, (_dtypes.to_dtype(dtype) if dtype is not None else None)
+
+
+def to(x: Tensor, *args, **kwargs) -> Tensor:
+    """``x.to(device)``, ``x.to(dtype)``, ``x.to(device, dtype)`` or ``x.to(other_tensor)``: differentiable."""
+    device, dtype = parse_to_args("to", args, kwargs)
     out = x
     if device is not None:
         target = _backend_mod.get(device)
         if target is not out._backend:
             out = elementwise.ToDevice.apply(out, target=target)
-    if dtype is not None:
-        np_dtype = _dtypes.to_dtype(dtype).np
-        if np_dtype != out.data.dtype:
-            out = elementwise.Cast.apply(out, np_dtype=np_dtype)
+    if dtype is not None and dtype.np != out.data.dtype:
+        out = elementwise.Cast.apply(out, np_dtype=dtype.np)
     return out
 
 
