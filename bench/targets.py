@@ -66,6 +66,37 @@ def adam_vs_copy(rounds: int) -> list[str]:
     ]
 
 
+def adam_vs_torch(rounds: int) -> list[str]:
+    """The fused AdamW kernel over 10M float32 parameters against torch.optim.AdamW(fused=True), the
+    fastest CPU Adam PyTorch has (issue: fused kernels; target: no slower)."""
+    import torch
+
+    from gpugrad.kernels import optim as kopt
+
+    n = 10_000_000
+    rng = np.random.default_rng(0)
+    p, g, m = (rng.standard_normal(n, dtype=np.float32) for _ in range(3))
+    v = np.abs(rng.standard_normal(n, dtype=np.float32))
+    param = torch.nn.Parameter(torch.from_numpy(p.copy()))
+    param.grad = torch.from_numpy(g.copy())
+    opt = torch.optim.AdamW([param], lr=1e-3, weight_decay=1e-2, fused=True)
+    opt.step()
+    step = {"n": 0}
+
+    def ours():
+        step["n"] += 1
+        kopt.adam(np, p, g, m, v, None, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2,
+                  decoupled_weight_decay=True, step=step["n"])
+
+    res = interleaved({"gpugrad-fused": ours, "torch-fused": opt.step}, rounds)
+    ratio = res["gpugrad-fused"][0] / res["torch-fused"][0]
+    return [
+        f"AdamW 10M float32 (min of {rounds} interleaved rounds): gpugrad fused {res['gpugrad-fused'][0] * 1e3:.2f} ms, "
+        f"torch AdamW(fused=True) {res['torch-fused'][0] * 1e3:.2f} ms: {ratio:.2f}x -> target <= PyTorch: "
+        f"{'MET' if ratio <= 1.0 else 'MISSED'}"
+    ]
+
+
 def training(model: str, rounds: int) -> list[str]:
     import torch
 
@@ -97,6 +128,7 @@ def main(argv=None) -> int:
     print(f"load average {os.getloadavg()}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '<unset>')}")
     if args.only in (None, "adam"):
         print("\n".join(adam_vs_copy(args.rounds or 15)))
+        print("\n".join(adam_vs_torch(args.rounds or 30)))
     if args.only in (None, "training"):
         for model, rounds in (("mlp-64-128-10", 200), ("mlp-784-1024-1024-10", 15), ("mlp-1024-4096-1000", 6),
                               ("cnn-digits", 100)):
