@@ -219,6 +219,25 @@ def numba_type(dtype: Any) -> Any:
     return float32 if np.dtype(dtype) == np.float32 else float64
 
 
+def cuda_family(family: str, sources: Callable[[Any], dict]) -> tuple[Callable[[str, Any], Any], Callable[[], list]]:
+    """For a family whose ``sources(dtype)`` maps each kernel kind to (python function, signature): the
+    cached compiled-kernel getter ``kernel(kind, dtype)`` (compiled on first use, never at import) and
+    ``specs()``, the (label, function, signature, dtype) list the PTX test compiles for sm_90."""
+
+    @functools.cache
+    def kernel(kind: str, dtype: Any) -> Any:
+        return cuda_jit(*sources(dtype)[kind])
+
+    def specs() -> list[tuple[str, Any, Any, np.dtype]]:
+        return [
+            (f"{family}.{kind}[{np.dtype(dt).name}]", fn, sig, np.dtype(dt))
+            for dt in (np.float32, np.float64)
+            for kind, (fn, sig) in sources(dt).items()
+        ]
+
+    return kernel, specs
+
+
 def cuda_jit(pyfunc: Callable[..., Any], sig: Any) -> Any:
     """Compile a kernel eagerly for one signature (the PTX test compiles the
     same (pyfunc, sig) pairs)."""

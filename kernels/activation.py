@@ -8,7 +8,6 @@ beta=1 and threshold=20, relu'(0) = 0).
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -16,13 +15,13 @@ import numpy as np
 from numba import prange
 
 from ._launch import (
+    cuda_family,
     cpu_kernel,
     check_arrays_for,
     check_float,
     check_same_shape,
     contiguous,
     get_cuda,
-    cuda_jit,
     cuda_stream,
     launch,
     like,
@@ -279,18 +278,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     }
 
 
-@functools.cache
-def _cuda_kernel(kind: str, dtype: Any) -> Any:
-    return cuda_jit(*_cuda_sources(dtype)[kind])
-
-
-def cuda_kernel_specs() -> list[tuple[str, Any, Any, np.dtype]]:
-    """(label, python function, signature, dtype) of every CUDA kernel here."""
-    return [
-        (f"activation.{kind}[{np.dtype(dt).name}]", fn, sig, np.dtype(dt))
-        for dt in (np.float32, np.float64)
-        for kind, (fn, sig) in _cuda_sources(dt).items()
-    ]
+_cuda_kernel, cuda_kernel_specs = cuda_family("activation", _cuda_sources)
 
 
 # ============================================================== launchers

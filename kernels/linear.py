@@ -10,19 +10,18 @@ None, `pre` is z itself (no copy) and for "identity" y is z itself.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
 from numba import get_num_threads, prange
 
 from ._launch import (
+    cuda_family,
     cpu_kernel,
     check_arrays_for,
     check_float,
     check_same_shape,
     contiguous,
-    cuda_jit,
     cuda_stream,
     get_cuda,
     launch,
@@ -247,18 +246,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     }
 
 
-@functools.cache
-def _cuda_kernel(kind: str, dtype: Any) -> Any:
-    return cuda_jit(*_cuda_sources(dtype)[kind])
-
-
-def cuda_kernel_specs() -> list[tuple[str, Any, Any, np.dtype]]:
-    """(label, python function, signature, dtype) of every CUDA kernel here."""
-    return [
-        (f"linear.{kind}[{np.dtype(dt).name}]", fn, sig, np.dtype(dt))
-        for dt in (np.float32, np.float64)
-        for kind, (fn, sig) in _cuda_sources(dt).items()
-    ]
+_cuda_kernel, cuda_kernel_specs = cuda_family("linear", _cuda_sources)
 
 
 # ============================================================== launchers

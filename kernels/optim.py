@@ -12,7 +12,6 @@ through a contiguous copy written back afterwards.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -20,12 +19,12 @@ import numpy as np
 from numba import prange
 
 from ._launch import (
+    cuda_family,
     cpu_kernel,
     check_arrays_for,
     check_float,
     check_same_shape,
     contiguous,
-    cuda_jit,
     cuda_stream,
     get_cuda,
     launch,
@@ -324,18 +323,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     }
 
 
-@functools.cache
-def _cuda_kernel(kind: str, dtype: Any) -> Any:
-    return cuda_jit(*_cuda_sources(dtype)[kind])
-
-
-def cuda_kernel_specs() -> list[tuple[str, Any, Any, np.dtype]]:
-    """(label, python function, signature, dtype) of every CUDA kernel here."""
-    return [
-        (f"optim.{kind}[{np.dtype(dt).name}]", fn, sig, np.dtype(dt))
-        for dt in (np.float32, np.float64)
-        for kind, (fn, sig) in _cuda_sources(dt).items()
-    ]
+_cuda_kernel, cuda_kernel_specs = cuda_family("optim", _cuda_sources)
 
 
 # ============================================================== launchers

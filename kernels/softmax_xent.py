@@ -12,7 +12,6 @@ softmax * ((1-eps) w[t] + eps/C * sum(w)) - (1-eps) w[t] onehot(t) - eps/C * w.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -20,11 +19,11 @@ import numpy as np
 from numba import prange
 
 from ._launch import (
+    cuda_family,
     cpu_kernel,
     check_arrays_for,
     check_float,
     contiguous,
-    cuda_jit,
     cuda_stream,
     get_cuda,
     launch,
@@ -228,18 +227,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     return {"softmax_cross_entropy": (softmax_xent_kernel, sig)}
 
 
-@functools.cache
-def _cuda_kernel(kind: str, dtype: Any) -> Any:
-    return cuda_jit(*_cuda_sources(dtype)[kind])
-
-
-def cuda_kernel_specs() -> list[tuple[str, Any, Any, np.dtype]]:
-    """(label, python function, signature, dtype) of every CUDA kernel here."""
-    return [
-        (f"softmax_xent.{kind}[{np.dtype(dt).name}]", fn, sig, np.dtype(dt))
-        for dt in (np.float32, np.float64)
-        for kind, (fn, sig) in _cuda_sources(dt).items()
-    ]
+_cuda_kernel, cuda_kernel_specs = cuda_family("softmax_xent", _cuda_sources)
 
 
 # ============================================================== launcher

@@ -481,31 +481,14 @@ class _HookHandle:
         self._hooks.pop(self.id, None)
 
 
-class Sequential(Module):
-    """Modules applied in order: ``nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))``.
-
-    Also built from an OrderedDict of named modules; indexing gives a module, slicing a Sequential.
-    """
-
-    def __init__(self, *args) -> None:
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], OrderedDict):
-            for name, module in args[0].items():
-                self.add_module(name, module)
-        else:
-            for i, module in enumerate(args):
-                self.add_module(str(i), module)
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: modules held in order, indexed 0..n-1."""
 
     def _index(self, idx: int) -> str:
         n = len(self._modules)
         if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range for a Sequential of {n} modules")
+            raise IndexError(f"index {idx} is out of range for a {type(self).__name__} of {n} modules")
         return list(self._modules)[idx % n]
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[idx]))
-        return self._modules[self._index(idx)]
 
     def __setitem__(self, idx: int, module: Module) -> None:
         setattr(self, self._index(idx), module)
@@ -526,9 +509,30 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def append(self, module: Module) -> Sequential:
+    def append(self, module: Module) -> Self:
         self.add_module(str(len(self)), module)
         return self
+
+
+class Sequential(_ModuleSequence):
+    """Modules applied in order: ``nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))``.
+
+    Also built from an OrderedDict of named modules; indexing gives a module, slicing a Sequential.
+    """
+
+    def __init__(self, *args) -> None:
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for name, module in args[0].items():
+                self.add_module(name, module)
+        else:
+            for i, module in enumerate(args):
+                self.add_module(str(i), module)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return self._modules[self._index(idx)]
 
     def forward(self, x):
         modules = list(self._modules.values())
@@ -558,7 +562,7 @@ def _fusable(first: Module, second: Module):
     return activation()
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered: ``nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])``."""
 
     def __init__(self, modules=None) -> None:
@@ -566,41 +570,13 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
-    def _index(self, idx: int) -> str:
-        n = len(self._modules)
-        if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range for a ModuleList of {n} modules")
-        return str(idx % n)
-
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return ModuleList(list(self._modules.values())[idx])
         return self._modules[self._index(idx)]
 
-    def __setitem__(self, idx: int, module: Module) -> None:
-        setattr(self, self._index(idx), module)
-
-    def __delitem__(self, idx) -> None:
-        keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._index(idx)]
-        for k in keys:
-            del self._modules[k]
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
     def __iadd__(self, modules) -> Self:
         return self.extend(modules)
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules) -> ModuleList:
         for m in modules:
