@@ -184,8 +184,8 @@ class Function:
             outs = tuple(wrapped.get(id(o), o) for o in outs)
             if ctx._to_save:
                 ctx._to_save = tuple(v if isinstance(v, Tensor) else wrapped.get(id(v), v) for v in ctx._to_save)
-        check = anomaly.check_forward()
-        if check:
+        anomaly_on = anomaly.is_anomaly_enabled()
+        if anomaly_on and anomaly.check_forward():
             _check_forward(cls, xp, arrays, outs)
 
         if not record:
@@ -213,7 +213,7 @@ class Function:
         if ctx._to_save:
             ctx._saved = _resolve_saved(ctx._to_save, args, arrays, outs, results)
             ctx._to_save = ()
-        if anomaly.is_anomaly_enabled():
+        if anomaly_on:
             ctx.created_at = anomaly.creation_site()
         return results[0] if single else tuple(results)
 
