@@ -553,16 +553,30 @@ def section_launch(dev: Device, K: Any) -> None:
             row["ref_ms"] = cupy_op["median_us"] / 1e3
             row["launch"] = {"fused": fused, "xp_maximum": cupy_op}
             try:
-                # The launch helper alone, without the launcher's checks.
+                # The launch helper alone, without the launcher's checks, on both launch paths: our direct
+                # one (the default) and numba-cuda's own (GPUGRAD_CUDA_LAUNCH=numba).
                 L = K._launch
                 kern = act._cuda_kernel("forward", F32)
                 code, p = act.CODES["relu"], np.float32(0)
                 stream = L.cuda_stream(xp)
+                row["launch"]["path"] = L.launch_path()
                 raw = dev.host_per_launch(lambda: L.launch(kern, n, 256, stream, code, x, y, p))
                 row["launch"]["launch_helper"] = raw
-                add_note(row, f"host ms/call; launch() alone {raw['median_us']:.1f}us")
+                direct_default = L.DIRECT_LAUNCH
+                L.DIRECT_LAUNCH = not direct_default
+                try:
+                    other = dev.host_per_launch(lambda: L.launch(kern, n, 256, stream, code, x, y, p))
+                    y_other = xp.full_like(x, np.nan)
+                    L.launch(kern, n, 256, stream, code, x, y_other, p)
+                finally:
+                    L.DIRECT_LAUNCH = direct_default
+                row["launch"]["launch_helper_other_path"] = other
+                row["checks"]["y_other_path"] = compare(
+                    dev, y_other, act.forward(xp, "relu", x, impl="reference"), **TOL_ELEM)
+                add_note(row, f"host ms/call; launch() alone {raw['median_us']:.1f}us ({L.launch_path()}), "
+                              f"{other['median_us']:.1f}us on the other path")
             except Exception as exc:  # noqa: BLE001
-                add_note(row, f"host ms/call; launch() alone: {type(exc).__name__}")
+                add_note(row, f"host ms/call; launch() alone: {type(exc).__name__}: {exc}")
             torch = row.get("_torch")
             if torch is not None:
                 def t() -> None:

@@ -1,10 +1,9 @@
 """One training step of a 784-1024-1024-10 MLP, batch 256, Adam: gpugrad on the GPU against PyTorch eager
 on the same GPU (the GPU backend issue's target: no slower than PyTorch). Also counts our kernel launches
-per step. Run on a machine with a GPU: ``python bench/gpu_mlp_step.py``; prints one JSON line."""
+per step, and times the step on both kernel launch paths (our direct one, the default, and numba-cuda's
+own). Run on a machine with a GPU: ``python bench/gpu_mlp_step.py``; prints one JSON line."""
 import json
 import time
-
-import numpy as np
 
 
 def time_steps(step, sync, n=50, warmup=5):
@@ -18,7 +17,7 @@ def time_steps(step, sync, n=50, warmup=5):
     return (time.perf_counter() - t0) / n * 1e3
 
 
-def gpugrad_step_ms():
+def gpugrad_step_ms(direct_launch: bool = True):
     import gpugrad as gg
     from gpugrad import nn, optim
     from gpugrad.kernels import _launch
@@ -42,6 +41,7 @@ def gpugrad_step_ms():
         launches["n"] += 1
         return real_launch(*args, **kwargs)
 
+    default_path, _launch.DIRECT_LAUNCH = _launch.DIRECT_LAUNCH, direct_launch
     ms = time_steps(step, gg.cuda.synchronize)
     _launch.launch = counting
     try:
@@ -54,6 +54,7 @@ def gpugrad_step_ms():
         for mod in (a, l, o, s):
             mod.launch = real_launch
         _launch.launch = real_launch
+        _launch.DIRECT_LAUNCH = default_path
     return ms, launches["n"]
 
 
@@ -82,6 +83,10 @@ if __name__ == "__main__":
     result = {}
     try:
         result["gpugrad_ms"], result["gpugrad_launches_per_step"] = gpugrad_step_ms()
+        from gpugrad.kernels._launch import launch_path
+
+        result["gpugrad_launch_path"] = launch_path()
+        result["gpugrad_numba_launch_ms"], _ = gpugrad_step_ms(direct_launch=False)
     except Exception as exc:  # report, do not hide
         result["gpugrad_error"] = f"{type(exc).__name__}: {exc}"
     try:

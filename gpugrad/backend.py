@@ -187,6 +187,9 @@ def info() -> dict:
         out["cupy"] = cupy.__version__
         out["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
         out["device_name"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+        from .kernels._launch import launch_path
+
+        out["cuda_launch"] = launch_path()
     try:
         from importlib.metadata import version
 

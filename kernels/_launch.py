@@ -52,6 +52,7 @@ def cpu_kernel(fastmath: Any = True) -> Callable[[Callable[..., Any]], CpuKernel
     """Decorator for the Numba CPU kernels: parallel for large work, serial for small (see CpuKernel)."""
     return lambda fn: CpuKernel(fn, fastmath)
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_F32, _F64 = FLOAT_DTYPES
 
 
 # ---------------------------------------------------------------- impl choice
@@ -81,26 +82,33 @@ def is_cupy(xp: Any) -> bool:
 
 def check_float(op: str, **arrays: Any) -> np.dtype:
     """All given arrays share one dtype, float32 or float64; returns it."""
-    named = {k: v for k, v in arrays.items() if v is not None}
-    dtypes = {k: np.dtype(v.dtype) for k, v in named.items()}
-    for k, dt in dtypes.items():
-        if dt not in FLOAT_DTYPES:
-            raise TypeError(
-                f"{op}: only float32 and float64 are supported, got {k}.dtype={dt}"
-            )
-    if len(set(dtypes.values())) > 1:
-        desc = ", ".join(f"{k}.dtype={dt}" for k, dt in dtypes.items())
-        raise TypeError(f"{op}: dtypes must match: {desc}")
-    return next(iter(dtypes.values()))
+    # Plain loops: this runs on every launch, and on a GPU its host time adds to each kernel's.
+    dtype = None
+    for k, v in arrays.items():
+        if v is None:
+            continue
+        dt = v.dtype
+        if dt != _F32 and dt != _F64:
+            raise TypeError(f"{op}: only float32 and float64 are supported, got {k}.dtype={np.dtype(dt)}")
+        if dtype is None:
+            dtype = dt
+        elif dt != dtype:
+            desc = ", ".join(f"{k}.dtype={np.dtype(v.dtype)}" for k, v in arrays.items() if v is not None)
+            raise TypeError(f"{op}: dtypes must match: {desc}")
+    return np.dtype(dtype)
 
 
 def check_same_shape(op: str, **arrays: Any) -> tuple[int, ...]:
-    named = {k: v for k, v in arrays.items() if v is not None}
-    shapes = {k: tuple(v.shape) for k, v in named.items()}
-    if len(set(shapes.values())) > 1:
-        desc = ", ".join(f"{k}.shape={s}" for k, s in shapes.items())
-        raise ValueError(f"{op}: shapes must match: {desc}")
-    return next(iter(shapes.values()))
+    shape = None
+    for v in arrays.values():
+        if v is None:
+            continue
+        if shape is None:
+            shape = v.shape
+        elif v.shape != shape:
+            desc = ", ".join(f"{k}.shape={tuple(v.shape)}" for k, v in arrays.items() if v is not None)
+            raise ValueError(f"{op}: shapes must match: {desc}")
+    return tuple(shape)
 
 
 def check_arrays_for(op: str, xp: Any, impl: str, **arrays: Any) -> None:
@@ -285,21 +293,22 @@ def launch_dims(
 
 # ---------------------------------------------------------------- streams
 
-_EXTERNAL_STREAMS: dict[int, Any] = {}
-_CONFIGURED: dict[tuple[int, tuple[int, ...], tuple[int, ...], int], tuple[Any, Any, Any]] = {}
+_EXTERNAL_STREAMS: dict[tuple[int, int], Any] = {}
 
 
 def cuda_stream(xp: Any, stream: Any = None) -> Any:
-    """The stream to launch on: the caller's, else CuPy's current stream."""
+    """The stream to launch on: the caller's, else CuPy's current stream (one numba stream object per
+    device and CuPy stream, so cached launch configurations never cross devices)."""
     if stream is not None:
         return stream
     if simulator_enabled() or not is_cupy(xp):
         return 0
     ptr = int(xp.cuda.get_current_stream().ptr)
-    s = _EXTERNAL_STREAMS.get(ptr)
+    key = (xp.cuda.runtime.getDevice(), ptr)
+    s = _EXTERNAL_STREAMS.get(key)
     if s is None:
         s = get_cuda().default_stream() if ptr == 0 else get_cuda().external_stream(ptr)
-        _EXTERNAL_STREAMS[ptr] = s
+        _EXTERNAL_STREAMS[key] = s
     return s
 
 
@@ -310,6 +319,135 @@ def device_view(a: Any) -> Any:
     if a is None or isinstance(a, np.ndarray):
         return a
     return get_cuda().as_cuda_array(a, sync=False)
+
+
+# ---------------------------------------------------------------- launching
+
+# numba-cuda's own call path spends ~100 us of host time per launch (measured on an H200 host,
+# bench/results/2026-11-28-h200): typing every argument, wrapping each CuPy array in a DeviceNDArray,
+# building ctypes values. PyTorch and CuPy spend ~8 us. The direct path keeps numba's compiled kernel
+# and its launch call (cuda.core's launch) but packs the arguments itself, as numba's
+# _Kernel._prepare_args lays them out (tests/kernels/test_direct_launch.py compares the two for every
+# kernel signature). GPUGRAD_CUDA_LAUNCH=numba keeps numba's own path (for comparison, or as a fallback).
+DIRECT_LAUNCH = os.environ.get("GPUGRAD_CUDA_LAUNCH", "direct").strip().lower() != "numba"
+_direct_unavailable: str | None = None  # why the direct path is off, once it failed to set up
+_CONFIGURED: dict[tuple[Any, ...], tuple[Callable[[tuple[Any, ...]], None], Any, Any]] = {}
+
+
+def launch_path() -> str:
+    """How CUDA kernels are launched in this process: "direct", "numba (<why>)" or "simulator"."""
+    if simulator_enabled():
+        return "simulator"
+    if not DIRECT_LAUNCH:
+        return "numba (GPUGRAD_CUDA_LAUNCH=numba)"
+    if _direct_unavailable is not None:
+        return f"numba ({_direct_unavailable})"
+    return "direct"
+
+
+def _array_packer(ty: Any, where: str) -> Callable[[Any, list], None]:
+    """Appends one array argument as numba lays it out: meminfo, parent, nitems, itemsize, data pointer,
+    shape..., strides... (bytes). Checks what numba's typing would have checked: dtype, rank, layout."""
+    dtype = np.dtype(str(ty.dtype))
+    ndim = ty.ndim
+    need_c = ty.layout == "C"
+
+    def pack(a: Any, params: list) -> None:
+        if a.dtype != dtype or a.ndim != ndim or (need_c and not a.flags.c_contiguous):
+            raise TypeError(
+                f"{where}: expected a {ndim}-d {dtype} array{' (C-contiguous)' if need_c else ''}, got "
+                f"{type(a).__name__} of shape {tuple(a.shape)}, dtype {a.dtype}"
+            )
+        data = getattr(a, "data", None)
+        ptr = getattr(data, "ptr", None)
+        if ptr is None:  # not CuPy: any __cuda_array_interface__ object
+            try:
+                ptr = a.__cuda_array_interface__["data"][0]
+            except AttributeError:
+                raise TypeError(
+                    f"{where}: expected a device array (__cuda_array_interface__), got {type(a).__name__}"
+                ) from None
+        params += (0, 0, a.size, a.itemsize, ptr, *a.shape, *a.strides)
+
+    return pack
+
+
+def _scalar_packer(ty: Any, where: str) -> Callable[[Any, list], None]:
+    import ctypes
+
+    from numba.cuda import types  # the type objects numba-cuda's own argument preparation tests against
+
+    if ty == types.boolean:
+        return lambda v, params: params.append(bool(v))
+    if isinstance(ty, types.Integer):
+        ctype = getattr(ctypes, f"c_{ty}")
+    elif ty == types.float32:
+        ctype = ctypes.c_float
+    elif ty == types.float64:
+        ctype = ctypes.c_double
+    else:
+        raise NotImplementedError(f"{where}: no direct launch for a {ty} argument")
+    return lambda v, params: params.append(ctype(v))
+
+
+def argument_packers(argtypes: Sequence[Any], where: str = "kernel") -> list[Callable[[Any, list], None]]:
+    """One packer per kernel argument type (numba types of the compiled signature)."""
+    from numba.cuda import types
+
+    return [
+        _array_packer(t, f"{where} argument {i}") if isinstance(t, types.Array) else _scalar_packer(t, f"{where} argument {i}")
+        for i, t in enumerate(argtypes)
+    ]
+
+
+def pack_arguments(packers: Sequence[Callable[[Any, list], None]], args: Sequence[Any]) -> list:
+    params: list = []
+    for pack, a in zip(packers, args):
+        pack(a, params)
+    return params
+
+
+def _direct_launcher(kernel: Any, grid: tuple[int, ...], block: tuple[int, ...], stream: Any) -> Callable[[tuple], None]:
+    from cuda.core import LaunchConfig
+    from cuda.core import launch as core_launch
+    from numba.cuda.cudadrv.driver import _to_core_stream
+
+    (compiled,) = kernel.overloads.values()  # our kernels are compiled for exactly one signature
+    if getattr(compiled, "debug", False) or getattr(compiled, "cooperative", False):
+        raise NotImplementedError("debug or cooperative kernel")
+    # What numba's _Kernel.launch hands to cuda.core's launch, resolved once instead of per call.
+    function = compiled._codelibrary.get_cufunc().kernel  # loaded for the current device
+    core_stream = _to_core_stream(stream)
+    config = LaunchConfig(grid=grid, block=block, shmem_size=0)
+    name = getattr(kernel, "__name__", "kernel")
+    packers = argument_packers(compiled.argument_types, name)
+
+    def run(args: tuple) -> None:
+        if len(args) != len(packers):
+            raise TypeError(f"{name}: expected {len(packers)} arguments, got {len(args)}")
+        core_launch(core_stream, config, function, *pack_arguments(packers, args))
+
+    return run
+
+
+def _numba_launcher(kernel: Any, g: Any, b: Any, stream: Any) -> Callable[[tuple], None]:
+    # Small tensors get small grids on purpose; numba-cuda would warn about occupancy for each of them.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*under-utilization.*")
+        configured = kernel[g, b, stream]
+    return lambda args: configured(*[device_view(a) if hasattr(a, "__cuda_array_interface__") else a for a in args])
+
+
+def _configure(kernel: Any, grid: tuple[int, ...], blk: tuple[int, ...], g: Any, b: Any, stream: Any) -> Callable[[tuple], None]:
+    global _direct_unavailable
+    if DIRECT_LAUNCH and _direct_unavailable is None:
+        try:
+            return _direct_launcher(kernel, grid, blk, stream)
+        except (ImportError, AttributeError, NotImplementedError, ValueError) as exc:
+            # A numba-cuda or cuda.core without the pieces this path uses: numba's own path still works.
+            _direct_unavailable = f"direct launch unavailable: {type(exc).__name__}: {exc}"
+            warnings.warn(f"gpugrad: {_direct_unavailable}; using numba-cuda's launch path", RuntimeWarning, stacklevel=3)
+    return _numba_launcher(kernel, g, b, stream)
 
 
 def launch(
@@ -333,20 +471,15 @@ def launch(
         # so a cached configuration would be changed by the next one.
         kernel[g, b, stream](*args)
         return
-    key = (id(kernel), grid, blk, id(stream))
+    key = (id(kernel), grid, blk, id(stream), DIRECT_LAUNCH)
     entry = _CONFIGURED.get(key)
     if entry is None:
         if len(_CONFIGURED) > 512:
             _CONFIGURED.clear()
-        # Small tensors get small grids on purpose; numba-cuda would warn
-        # about occupancy for each of them.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*under-utilization.*")
-            configured = kernel[g, b, stream]
         # Holding kernel and stream keeps their ids unique while cached.
-        entry = (configured, kernel, stream)
+        entry = (_configure(kernel, grid, blk, g, b, stream), kernel, stream)
         _CONFIGURED[key] = entry
-    entry[0](*[device_view(a) if hasattr(a, "__cuda_array_interface__") else a for a in args])
+    entry[0](args)
 
 
 def to_host(a: Any, stream: Any = None) -> np.ndarray:

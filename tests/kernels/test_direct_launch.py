@@ -1,0 +1,104 @@
+"""The direct CUDA launch path (kernels/_launch.py) packs every kernel's arguments exactly as numba-cuda's
+own launch does, so the two paths hand the same parameter list to the same compiled kernel.
+
+No GPU is needed: numba-cuda's argument preparation accepts a StridedMemoryView of a host array, and our
+packer is given an object with CuPy's attributes over the same memory. A change in numba-cuda's layout
+(field order, what is passed by value) fails here before it can reach a GPU.
+"""
+from __future__ import annotations
+
+import ctypes
+import types as pytypes
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba.cuda")
+cuda_core_utils = pytest.importorskip("cuda.core.utils")
+
+from gpugrad.kernels import _launch, activation, linear, optim, softmax_xent  # noqa: E402
+
+pytestmark = pytest.mark.skipif(_launch.simulator_enabled(), reason="numba-cuda's real argument layout")
+
+SPECS = [s for family in (activation, linear, softmax_xent, optim) for s in family.cuda_kernel_specs()]
+
+
+class CupyLike:
+    """The attributes of a cupy.ndarray the packer reads, over a host array's memory."""
+
+    def __init__(self, a: np.ndarray) -> None:
+        self.array = a
+        self.dtype, self.ndim, self.shape, self.strides = a.dtype, a.ndim, a.shape, a.strides
+        self.size, self.itemsize, self.flags = a.size, a.itemsize, a.flags
+        self.data = pytypes.SimpleNamespace(ptr=a.ctypes.data)
+
+
+def example_value(ty, rng: np.random.Generator, index: int):
+    from numba.cuda import types
+
+    if isinstance(ty, types.Array):
+        shape = (7, 5, 3)[: ty.ndim]
+        a = rng.standard_normal(shape).astype(str(ty.dtype)) if ty.dtype != types.int64 else rng.integers(0, 9, shape)
+        if ty.layout == "A" and ty.ndim:
+            a = np.repeat(a, 2, axis=-1)[..., ::2]  # strided: the strides must travel as they are
+        return a
+    if ty == types.boolean:
+        return bool(index % 2)
+    if isinstance(ty, types.Integer):
+        return 1000 + index
+    return 0.25 + index
+
+
+def numba_parameters(argtypes, values) -> list:
+    from numba.cuda.dispatcher import _Kernel
+
+    stand_in = pytypes.SimpleNamespace(extensions=[])  # _prepare_args reads only this off the kernel
+    params: list = []
+    for ty, v in zip(argtypes, values):
+        if isinstance(v, np.ndarray):
+            v = cuda_core_utils.StridedMemoryView.from_dlpack(v, stream_ptr=-1)
+        _Kernel._prepare_args(stand_in, ty, v, 0, [], params)
+    return params
+
+
+def as_comparable(p):
+    if isinstance(p, ctypes._SimpleCData):
+        return (type(p).__name__, p.value)
+    return (type(p).__name__, p)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s[0] for s in SPECS])
+def test_direct_packing_matches_numba(spec):
+    label, _fn, sig, _dtype = spec
+    rng = np.random.default_rng(len(label))
+    values = [example_value(ty, rng, i) for i, ty in enumerate(sig.args)]
+    expected = numba_parameters(sig.args, values)
+    packers = _launch.argument_packers(sig.args, label)
+    ours = _launch.pack_arguments(packers, [CupyLike(v) if isinstance(v, np.ndarray) else v for v in values])
+    assert [as_comparable(p) for p in ours] == [as_comparable(p) for p in expected]
+
+
+def test_packer_rejects_what_numba_typing_would():
+    from numba.cuda import types
+
+    (pack,) = _launch.argument_packers([types.float32[::1]], "relu")
+    good = np.zeros(9, np.float32)
+    pack(CupyLike(good), [])
+    with pytest.raises(TypeError, match=r"relu argument 0: expected a 1-d float32 array.*float64"):
+        pack(CupyLike(good.astype(np.float64)), [])
+    with pytest.raises(TypeError, match=r"C-contiguous.*shape \(5,\)"):
+        pack(CupyLike(good[::2]), [])
+    with pytest.raises(TypeError, match=r"expected a 1-d float32 array.*shape \(3, 3\)"):
+        pack(CupyLike(good.reshape(3, 3)), [])
+    with pytest.raises(TypeError, match=r"expected a device array.*ndarray"):
+        pack(good, [])  # host memory must never reach a kernel as a device pointer
+
+
+def test_launch_path_names_the_fallback(monkeypatch):
+    monkeypatch.setattr(_launch, "DIRECT_LAUNCH", True)
+    monkeypatch.setattr(_launch, "_direct_unavailable", None)
+    assert _launch.launch_path() == "direct"
+    monkeypatch.setattr(_launch, "_direct_unavailable", "direct launch unavailable: ImportError: cuda.core")
+    assert _launch.launch_path() == "numba (direct launch unavailable: ImportError: cuda.core)"
+    monkeypatch.setattr(_launch, "DIRECT_LAUNCH", False)
+    assert _launch.launch_path() == "numba (GPUGRAD_CUDA_LAUNCH=numba)"
