@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from ._operands import normalize_dims, require_float
 
@@ -217,8 +218,10 @@ class SoftmaxCrossEntropy(Function):
 
         loss_i = (1-eps) w[t_i] (lse_i - x_i[t_i]) + eps/C sum_c w_c (lse_i - x_ic),   0 where t_i == ignore_index
 
-    The forward is the fused kernel (``gpugrad.kernels.softmax_xent``) when present; the backward is
-    composite Tensor math, (1-eps) w_t (p - onehot) + eps/C (sum(w) p - w), so it differentiates again.
+    The forward is the fused kernel (``gpugrad.kernels.softmax_xent``) when present, and it also yields
+    d loss_i / d logits_i, which a plain backward (grad mode off) scales by the upstream gradient. Under
+    ``create_graph=True`` the backward is composite Tensor math instead,
+    (1-eps) w_t (p - onehot) + eps/C (sum(w) p - w), so that it differentiates again.
     """
 
     name = "cross_entropy"
@@ -227,20 +230,27 @@ class SoftmaxCrossEntropy(Function):
     def forward(ctx, logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
         xp = ctx.xp
         kernel = _xent_kernel()
+        dlogits = None
         if kernel is not None:
-            loss, _ = kernel(
+            loss, dlogits = kernel(
                 xp, logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, weight=weight,
                 impl=ctx.backend.kernel_impl,
             )
+            if not ctx.needs_input_grad[0]:
+                dlogits = None
         else:
             loss = _xent_reference(xp, logits, target, weight, ignore_index, label_smoothing)
         ctx.ignore_index, ctx.eps = ignore_index, label_smoothing
-        ctx.save_for_backward(logits, target, weight)
+        # dlogits is (N, C) like the logits, held until backward (PyTorch holds an (N, C) log-softmax).
+        ctx.save_for_backward(logits, target, weight, dlogits)
         return loss
 
     @staticmethod
     def backward(ctx, gy):
-        logits, target, weight = ctx.saved_tensors
+        logits, target, weight, dlogits = ctx.saved_tensors
+        if dlogits is not None and not is_grad_enabled():
+            # A plain backward records nothing, so the kernel's gradient scaled per row is all it needs.
+            return Tensor._make(dlogits.data * gy.data[:, None], ctx.backend), None, None
         xp, backend = ctx.xp, ctx.backend
         n, c = logits.shape
         eps = ctx.eps
@@ -325,23 +335,26 @@ class LinearAct(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        from ..autograd.grad_mode import is_grad_enabled
-
         x, weight, bias, s = ctx.saved_tensors
         if s is not None and not ctx.saves_output and is_grad_enabled():
             # Second order needs the pre-activation connected to x, W and b: recompute it in Tensor ops.
             s = x @ weight.t() + bias if bias is not None else x @ weight.t()
         out_features = weight.shape[0]
-        gy2 = gy.reshape(-1, out_features)
-        s2 = s.reshape(-1, out_features) if s is not None else None
+        gy2 = _as_rows(gy, out_features)
+        s2 = _as_rows(s, out_features) if s is not None else None
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         if need_b:
             gz, gb = BiasActBackward.apply(gy2, s2, kind=ctx.kind, param=ctx.param, with_bias=True)
         else:
             gz, gb = BiasActBackward.apply(gy2, s2, kind=ctx.kind, param=ctx.param, with_bias=False), None
-        gx = (gz @ weight).reshape(tuple(x.shape)) if need_x else None
-        gw = gz.mT @ x.reshape(-1, x.shape[-1]) if need_w else None
+        gx = (gz @ weight).reshape(tuple(x.shape)) if need_x else None  # no op when x is 2-D
+        gw = gz.mT @ _as_rows(x, x.shape[-1]) if need_w else None
         return gx, gw, gb
+
+
+def _as_rows(t: Tensor, n: int) -> Tensor:
+    """``t.reshape(-1, n)``, skipped when t is already 2-D: reshape to (-1, n) is an op application even then."""
+    return t if t.ndim == 2 else t.reshape(-1, n)
 
 
 class BiasActBackward(Function):

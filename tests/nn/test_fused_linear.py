@@ -15,9 +15,10 @@ MODULES = {
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("with_bias", [True, False])
-def test_fused_linear_first_and_second_derivatives(kind, with_bias):
+@pytest.mark.parametrize("x_shape", [(3, 2, 5), (6, 5)])
+def test_fused_linear_first_and_second_derivatives(kind, with_bias, x_shape):
     rng = np.random.default_rng(7)
-    x = gg.tensor(rng.standard_normal((3, 2, 5)), dtype=gg.float64, requires_grad=True)
+    x = gg.tensor(rng.standard_normal(x_shape), dtype=gg.float64, requires_grad=True)
     w = gg.tensor(rng.standard_normal((4, 5)), dtype=gg.float64, requires_grad=True)
     b = gg.tensor(rng.standard_normal(4), dtype=gg.float64, requires_grad=True)
     inputs = (x, w, b) if with_bias else (x, w)
@@ -27,6 +28,18 @@ def test_fused_linear_first_and_second_derivatives(kind, with_bias):
 
     assert gg.autograd.gradcheck(f, inputs)
     assert gg.autograd.gradgradcheck(f, inputs)
+
+
+@pytest.mark.parametrize("kind", ["identity", "relu", "gelu"])
+def test_plain_backward_of_a_2d_fused_linear_makes_no_reshapes(kind, count_applies):
+    x = gg.randn(6, 5, requires_grad=True)
+    w = gg.randn(4, 5, requires_grad=True)
+    b = gg.randn(4, requires_grad=True)
+    y = linear_act(x, w, b, kind)
+    counts = count_applies()
+    y.backward(gg.ones(6, 4))
+    # at most the activation/bias pass and the two GEMMs (one on a transposed view); 2-D needs no reshape
+    assert "Reshape" not in counts and sum(counts.values()) <= 4, dict(counts)
 
 
 @pytest.mark.parametrize("kind", list(MODULES))

@@ -202,3 +202,81 @@ def test_losses_match_torch(xent_path, rng, reduction):
         tF.mse_loss(torch.tensor(a), torch.tensor(b), reduction=reduction).numpy(),
         rtol=1e-12,
     )
+
+
+# The fused op's backward: a plain backward scales the kernel's d loss / d logits, create_graph=True takes
+# the composite path. Both must give the same gradient, and the second order must stay exact.
+
+
+def np_cross_entropy_grad(x, t, weight=None, ignore_index=-100, eps=0.0):
+    """d loss_i / d x_i of np_cross_entropy's rows: (1-eps) w_t (p - onehot) + eps/C (sum(w) p - w), 0 if ignored."""
+    c = x.shape[1]
+    p = np.exp(np_log_softmax(x))
+    w = np.ones(c) if weight is None else weight
+    valid = t != ignore_index
+    ts = np.where(valid, t, 0)
+    g = (1 - eps) * w[ts][:, None] * (p - np.eye(c)[ts]) + eps / c * (w.sum() * p - w)
+    return g * valid[:, None]
+
+
+@pytest.fixture(params=["fused", "reference", "no_kernel"])
+def xent_impl(request, monkeypatch):
+    """The op with the fused kernel, with GPUGRAD_FUSED=0 (the kernel module's reference), or without it."""
+    if request.param == "no_kernel":
+        monkeypatch.setattr(nnops, "_xent_kernel", lambda: None)
+        yield request.param
+        return
+    if nnops._xent_kernel() is None:
+        pytest.skip("gpugrad.kernels.softmax_xent is not available")
+    if request.param == "fused":
+        yield request.param
+        return
+    import gpugrad.kernels.softmax_xent as kxent
+
+    calls = []
+    real = kxent.reference_softmax_cross_entropy
+    monkeypatch.setattr(kxent, "reference_softmax_cross_entropy", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setenv("GPUGRAD_FUSED", "0")
+    yield request.param
+    assert calls, "GPUGRAD_FUSED=0 did not reach the reference implementation"
+
+
+@pytest.mark.parametrize("weighted,eps,ignore", [(False, 0.0, False), (True, 0.0, True), (True, 0.3, True), (False, 0.1, True)])
+def test_xent_op_gradient_with_and_without_create_graph(xent_impl, rng, weighted, eps, ignore):
+    x = rng.standard_normal((7, 5)) * 3
+    t = rng.integers(0, 5, 7)
+    if ignore:
+        t[[1, 4]] = -1
+    w = rng.uniform(0.2, 2.0, 5) if weighted else None
+    u = rng.standard_normal(7)
+    expected = np_cross_entropy_grad(x, t, w, -1, eps) * u[:, None]
+    target, weight = gg.tensor(t), None if w is None else gg.tensor(w)
+
+    def f(logits):
+        return nnops.softmax_cross_entropy(logits, target, weight, -1, eps)
+
+    for create_graph in (False, True):
+        xt = gg.tensor(x, requires_grad=True)
+        (g,) = gg.grad(f(xt), [xt], gg.tensor(u), create_graph=create_graph)
+        assert g.requires_grad == create_graph
+        np.testing.assert_allclose(g.detach().numpy(), expected, rtol=1e-10, atol=1e-13)
+    xt = gg.tensor(x, requires_grad=True)
+    assert gg.autograd.gradcheck(f, [xt])
+    assert gg.autograd.gradgradcheck(f, [xt])
+
+
+def test_plain_backward_through_the_xent_op_runs_no_composite_ops(xent_impl, rng, count_applies):
+    if xent_impl == "no_kernel":
+        pytest.skip("without the kernel module the backward is composite")
+    x = gg.tensor(rng.standard_normal((6, 4)), requires_grad=True)
+    t = gg.tensor([0, 3, -100, 1, 2, 2])
+    w = gg.tensor([0.5, 1.0, 2.0, 1.5], dtype=gg.float64)
+    loss = nnops.softmax_cross_entropy(x, t, w, -100, 0.1)
+    counts = count_applies()
+    loss.backward(gg.ones(6, dtype=gg.float64))
+    assert not counts, dict(counts)
+    expected = np_cross_entropy_grad(x.detach().numpy(), t.numpy(), w.numpy(), -100, 0.1)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-10, atol=1e-13)
+    (g,) = gg.grad(nnops.softmax_cross_entropy(x, t, w, -100, 0.1).sum(), [x], create_graph=True)
+    assert counts["Softmax"] == 1  # double backward needs the composite, differentiable path
+    np.testing.assert_allclose(g.detach().numpy(), expected, rtol=1e-10, atol=1e-13)
