@@ -336,7 +336,9 @@ class LinearAct(Function):
     @staticmethod
     def backward(ctx, gy):
         x, weight, bias, s = ctx.saved_tensors
-        if s is not None and not ctx.saves_output and is_grad_enabled():
+        if not is_grad_enabled():
+            return _linear_act_backward_arrays(ctx, gy, x, weight, s)
+        if s is not None and not ctx.saves_output:
             # Second order needs the pre-activation connected to x, W and b: recompute it in Tensor ops.
             s = x @ weight.t() + bias if bias is not None else x @ weight.t()
         out_features = weight.shape[0]
@@ -350,6 +352,24 @@ class LinearAct(Function):
         gx = (gz @ weight).reshape(tuple(x.shape)) if need_x else None  # no op when x is 2-D
         gw = gz.mT @ _as_rows(x, x.shape[-1]) if need_w else None
         return gx, gw, gb
+
+
+def _linear_act_backward_arrays(ctx, gy: Tensor, x: Tensor, weight: Tensor, s: Tensor | None) -> tuple:
+    """LinearAct's plain backward (grad mode off, nothing recorded): the same kernel pass and two GEMMs as
+    the differentiable path, on raw arrays, so a layer's backward costs no op applications."""
+    from ..kernels import linear as klinear
+
+    backend = ctx.backend
+    need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    out_features = weight.shape[0]
+    gz, gb = klinear.bias_act_backward(
+        ctx.xp, ctx.kind, gy.data.reshape(-1, out_features),
+        None if s is None else s.data.reshape(-1, out_features), ctx.param,
+        need_bias_grad=need_b, impl=backend.kernel_impl,
+    )
+    gx = Tensor._make((gz @ weight.data).reshape(x.shape), backend) if need_x else None
+    gw = Tensor._make(gz.T @ x.data.reshape(-1, x.shape[-1]), backend) if need_w else None
+    return gx, gw, None if gb is None else Tensor._make(gb, backend)
 
 
 def _as_rows(t: Tensor, n: int) -> Tensor:
