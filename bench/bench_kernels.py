@@ -5,7 +5,8 @@ PyTorch's CPU Adam when torch is importable).
     GPUGRAD_BENCH_SMALL=1 pytest bench/bench_kernels.py --benchmark-only   # CI smoke test
 
 Targets: activation backward fused >= 3x the reference, Adam fused >= 5x.
-Compare the "min" columns within a group.
+Compare the "min" columns within a group; each activation group also times np.add over the same arrays
+(see test_activation_backward).
 """
 
 from __future__ import annotations
@@ -42,13 +43,19 @@ def act_inputs():
     return x, gy
 
 
-@pytest.mark.parametrize("impl", ["cpu", "reference"])
+@pytest.mark.parametrize("impl", ["cpu", "reference", "numpy_add"])
 @pytest.mark.parametrize("name", activation.NAMES)
 def test_activation_backward(benchmark, act_inputs, name, impl):
+    """impl="numpy_add" is np.add(gy, saved): the bytes of the fused pass (read two arrays, write a fresh
+    one) with no math, i.e. how fast NumPy itself moves them. For the memory-bound derivatives (sigmoid,
+    tanh) the reference's time over this row bounds what any kernel can gain over NumPy here."""
     x, gy = act_inputs
     saved = activation.reference_forward(np, name, x, 0.01) if activation.SAVES_OUTPUT[name] else x
     benchmark.group = f"activation backward {name} {N:.0e} float32"
-    fn = _warm(lambda: activation.backward(np, name, gy, saved, 0.01, impl=impl))
+    if impl == "numpy_add":
+        fn = _warm(lambda: np.add(gy, saved))
+    else:
+        fn = _warm(lambda: activation.backward(np, name, gy, saved, 0.01, impl=impl))
     _bench(benchmark, fn)
 
 
