@@ -233,7 +233,7 @@ _cuda_kernel, cuda_kernel_specs = cuda_family("softmax_xent", _cuda_sources)
 # ============================================================== launcher
 
 def _validate(xp: Any, logits: Any, target: Any, ignore_index: int,
-              label_smoothing: float, weight: Any) -> np.dtype:
+              label_smoothing: float, weight: Any, check_targets: bool) -> np.dtype:
     dtype = check_float(OP, logits=logits, weight=weight)
     if logits.ndim != 2:
         raise ValueError(f"{OP}: logits must be 2-D (N, C), got shape {tuple(logits.shape)}")
@@ -249,6 +249,8 @@ def _validate(xp: Any, logits: Any, target: Any, ignore_index: int,
         raise ValueError(f"{OP}: weight must have shape ({c},), got {tuple(weight.shape)}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{OP}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if not check_targets:
+        return dtype
     bad = (target != ignore_index) & ((target < 0) | (target >= c))
     if bool(bad.any()):  # a host sync on GPU, as PyTorch's device assert
         value = int(target[bad][0])
@@ -267,10 +269,13 @@ def softmax_cross_entropy(
     weight: Any = None,
     impl: str | None = None,
     stream: Any = None,
+    check_targets: bool = True,
 ) -> tuple[Any, Any]:
-    """(loss_rows (N,), dlogits (N, C)) for logits (N, C) and int64 target (N,)."""
+    """(loss_rows (N,), dlogits (N, C)) for logits (N, C) and int64 target (N,). ``check_targets=False``
+    skips the range check of the targets (a host sync on a GPU) for callers that made it already; an
+    out-of-range target then reads out of bounds."""
     impl = resolve_impl(xp, impl, OP)
-    dtype = _validate(xp, logits, target, ignore_index, label_smoothing, weight)
+    dtype = _validate(xp, logits, target, ignore_index, label_smoothing, weight, check_targets)
     if impl == "reference":
         return reference_softmax_cross_entropy(
             xp, logits, target, ignore_index=ignore_index,
