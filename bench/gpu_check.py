@@ -19,7 +19,7 @@ Environment:
     GPU_CHECK_SMALL=1     tiny sizes, few repetitions
     GPU_CHECK_DEADLINE_S  seconds this script may take; checks not started by
                           then are reported as SKIP (default 300)
-    GPU_CHECK_PYTEST_RC, GPU_CHECK_PYTEST_SUMMARY, GPU_CHECK_INSTALL
+    GPU_CHECK_PYTEST_RC, GPU_CHECK_PYTEST_SUMMARY, GPU_CHECK_INSTALL, GPU_CHECK_MLP_JSON
                           set by gpu_check.sh so the table shows them too
 
 Device times are CUDA-event medians taken with the GPU queue backed up
@@ -1014,7 +1014,7 @@ def section_external() -> None:
     note = summary or "no summary line"
     if rc in (124, 137):
         note = f"timed out; {note}"
-    ROWS.append({"name": "pytest tests/kernels", "size": "", "status": status,
+    ROWS.append({"name": "pytest kernels+cuda", "size": "", "status": status,
                  "note": f"rc={rc}: {note}" if rc else note, "checks": {}, "correctness": True,
                  "pytest_rc": rc})
 
@@ -1049,6 +1049,27 @@ def _f(v: Any, fmt: str) -> str:
     return format(v, fmt) if isinstance(v, (int, float)) and math.isfinite(v) else "-"
 
 
+def mlp_step_summary(step: dict[str, Any]) -> str:
+    """One line from bench/gpu_mlp_step.py's JSON (written by gpu_check.sh before this script runs)."""
+    if "gpugrad_error" in step or "torch_error" in step:
+        return f"error: {step.get('gpugrad_error') or step.get('torch_error')}"
+    return (f"gpugrad {_f(step.get('gpugrad_ms'), '.2f')} ms ({step.get('gpugrad_launch_path', '?')} launch; "
+            f"{_f(step.get('gpugrad_numba_launch_ms'), '.2f')} ms through numba-cuda's), "
+            f"PyTorch {_f(step.get('torch_ms'), '.2f')} ms, ratio {_f(step.get('gpugrad_over_torch'), '.2f')}x; "
+            f"{step.get('gpugrad_launches_per_step', '?')} launches per step")
+
+
+def load_mlp_step() -> None:
+    path = os.environ.get("GPU_CHECK_MLP_JSON")
+    if not path or not os.path.exists(path):
+        return
+    try:
+        with open(path) as f:
+            EXTRA["mlp_step"] = json.loads(f.read().strip().splitlines()[-1])
+    except Exception as exc:  # noqa: BLE001
+        EXTRA["mlp_step"] = {"gpugrad_error": f"unreadable {path}: {type(exc).__name__}: {exc}"}
+
+
 def print_table() -> None:
     head = (f"{'name':<22} {'size':<10} {'fused ms':>9} {'ref ms':>9} {'torch ms':>9} "
             f"{'f.wall ms':>9} {'fused rate':>11} {'%copy':>6} {'max err':>8} {'status':<6} note")
@@ -1071,6 +1092,9 @@ def print_table() -> None:
             f"{_f(r.get('fused_wall_ms'), '9.4f')} {rate:>11} {_f(r.get('pct_copy'), '6.1f')} "
             f"{_f(r.get('max_err'), '8.1e')} {r.get('status', '?'):<6} {note}"
         )
+    step = EXTRA.get("mlp_step")
+    if step:
+        lines.append(f"MLP 784-1024-1024-10 step (bench/gpu_mlp_step.py): {mlp_step_summary(step)}")
     counts = {s: sum(1 for r in ROWS if r.get("status") == s) for s in ("OK", "FAIL", "WARN", "SKIP")}
     copy = EXTRA.get("copy_gbs")
     lines.append(
@@ -1127,6 +1151,7 @@ def collect_meta(dev: Device, source: str) -> None:
 
 def main() -> int:
     log(f"gpu_check: small={SMALL} simulator={SIM} deadline={DEADLINE_S:.0f}s out={OUT}")
+    load_mlp_step()
     section_external()
     try:
         K, source = import_kernels()

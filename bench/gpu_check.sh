@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# One-shot check of gpugrad's kernels on a machine with an NVIDIA GPU and no
-# network: records the environment, installs the repository (editable,
-# offline), runs tests/kernels on the real GPU, then bench/gpu_check.py
-# (fused vs reference vs PyTorch: correctness, speed, launch overhead).
+# One-shot check of gpugrad on a machine with an NVIDIA GPU and no network:
+# records the environment, installs the repository (editable, offline), runs
+# tests/kernels and tests/cuda on the real GPU, times an MLP training step
+# against PyTorch (bench/gpu_mlp_step.py), trains on digits, then runs
+# bench/gpu_check.py (fused vs reference vs PyTorch: correctness, speed,
+# launch overhead on both launch paths).
 #
 #   OUT=/path/to/results bash bench/gpu_check.sh
 #
-# Writes env.txt, pip_install.log, pytest_kernels.log, gpu_check.log and
-# gpu_check.json under $OUT and prints gpu_check.py's table last. Reads GPU
-# settings, never changes them. Finishes within GPU_CHECK_TOTAL_S seconds
-# (default 345). PYTHON overrides the interpreter (default python3).
+# Writes env.txt, pip_install.log, pytest_kernels.log, mlp_step.json,
+# train.log, gpu_check.log and gpu_check.json under $OUT and prints
+# gpu_check.py's table last. Reads GPU settings, never changes them. Finishes
+# within GPU_CHECK_TOTAL_S seconds (default 420). PYTHON overrides the
+# interpreter (default python3).
 # Exit status: 0 all passed, 1 a correctness check or kernel test failed,
 # anything else gpu_check.py crashed or timed out.
 set -uo pipefail
 
 START=$SECONDS
-TOTAL_S=${GPU_CHECK_TOTAL_S:-345}
+TOTAL_S=${GPU_CHECK_TOTAL_S:-420}
 PY=${PYTHON:-python3}
 : "${OUT:?set OUT to the directory for the results}"
 mkdir -p "$OUT"
@@ -52,6 +55,22 @@ trap 'rm -rf "$SCRATCH"' EXIT
 } >"$OUT/env.txt" 2>&1
 say "environment recorded in $OUT/env.txt"
 
+# Anything the interpreter must do at startup (numpy compat shim, the gpugrad.kernels alias) goes into
+# one sitecustomize.py here: Python imports only the first sitecustomize on its path.
+SITE="$SCRATCH/site"
+mkdir -p "$SITE"
+: >"$SITE/sitecustomize.py"
+export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+
+# numba-cuda 0.30.4 registers an overload for np.row_stack, which NumPy 2.5 removed (it was an alias of
+# vstack): on such an image no kernel compiles. Restore the alias for this run and say so.
+COMPAT=""
+if ! timeout 60 "$PY" -c 'import numpy; assert hasattr(numpy, "row_stack")' 2>/dev/null; then
+    printf 'import numpy\nif not hasattr(numpy, "row_stack"):\n    numpy.row_stack = numpy.vstack\n' >>"$SITE/sitecustomize.py"
+    COMPAT="; numpy.row_stack restored for numba-cuda (NumPy >= 2.5)"
+    echo "## numpy has no row_stack: sitecustomize sets numpy.row_stack = numpy.vstack for this run" >>"$OUT/env.txt"
+fi
+
 # ------------------------------------------------------------------ 2. install
 # import gpugrad.kernels from outside the repository, so the installed
 # mapping (kernels/ -> gpugrad.kernels) is what answers; prints its folder.
@@ -80,8 +99,7 @@ else
     # Fallback: the repository on PYTHONPATH plus an import hook that maps
     # gpugrad.kernels to kernels/ (what the editable install's finder does).
     echo "## editable install failed or does not import; using PYTHONPATH + sitecustomize alias" >>"$OUT/pip_install.log"
-    mkdir -p "$SCRATCH/alias"
-    cat >"$SCRATCH/alias/sitecustomize.py" <<'EOF'
+    cat >>"$SITE/sitecustomize.py" <<'EOF'
 import importlib.abc
 import importlib.util
 import os
@@ -102,13 +120,14 @@ class _KernelsAlias(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, _KernelsAlias())
 EOF
     export GPU_CHECK_REPO="$REPO"
-    export PYTHONPATH="$SCRATCH/alias:$REPO${PYTHONPATH:+:$PYTHONPATH}"
+    export PYTHONPATH="$PYTHONPATH:$REPO"
     if kernels_importable; then
         INSTALL="$INSTALL; PYTHONPATH + gpugrad.kernels alias works"
     else
         INSTALL="$INSTALL; alias FAILED too (see pip_install.log)"
     fi
 fi
+INSTALL="$INSTALL$COMPAT"
 say "$INSTALL"
 
 # numba-cuda must find NVVM to compile anything; when it cannot, look for a
@@ -161,20 +180,37 @@ say "$INSTALL"
 PT=$(($(left) - 120))
 ((PT > 240)) && PT=240
 ((PT < 20)) && PT=20
-say "pytest tests/kernels on the GPU (timeout ${PT}s)"
-timeout -k 10 "$PT" "$PY" -m pytest -q tests/kernels -m "not cudasim" -p no:cacheprovider -rfEs --durations=10 \
+say "pytest tests/kernels tests/cuda on the GPU (timeout ${PT}s)"
+timeout -k 10 "$PT" "$PY" -m pytest -q tests/kernels tests/cuda -m "not cudasim" -p no:cacheprovider -rfEs --durations=10 \
     2>&1 | tee "$OUT/pytest_kernels.log"
 PYTEST_RC=${PIPESTATUS[0]}
 PYTEST_SUMMARY=$(grep -E '[0-9]+ (passed|failed|errors?|skipped|deselected)|no tests ran' "$OUT/pytest_kernels.log" \
     | tail -n 1 | tr -d '=' | sed 's/^ *//; s/ *$//' | cut -c1-160)
 say "pytest rc=$PYTEST_RC: $PYTEST_SUMMARY"
 
-# ------------------------------------------------------------------ 4. fused vs reference vs torch
+# ------------------------------------------------------------------ 4. a training step and a training run
+# Keep at least 120 s for gpu_check.py, which prints the table last.
+MT=$(($(left) - 120))
+((MT > 120)) && MT=120
+if ((MT >= 20)); then
+    say "bench/gpu_mlp_step.py (timeout ${MT}s)"
+    timeout -k 5 "$MT" "$PY" bench/gpu_mlp_step.py >"$OUT/mlp_step.json" 2>"$OUT/mlp_step.log"
+    say "mlp step rc=$?: $(tail -n 1 "$OUT/mlp_step.json" | cut -c1-300)"
+fi
+TT=$(($(left) - 120))
+((TT > 90)) && TT=90
+if ((TT >= 20)); then
+    say "gpugrad train --device cuda --epochs 5 (timeout ${TT}s)"
+    timeout -k 5 "$TT" "$PY" -m gpugrad.cli train --device cuda --epochs 5 --quiet >"$OUT/train.log" 2>&1
+    say "train rc=$?: $(tail -n 2 "$OUT/train.log" | tr '\n' ' ' | cut -c1-200)"
+fi
+
+# ------------------------------------------------------------------ 5. fused vs reference vs torch
 GT=$(($(left) - 3))
 ((GT < 30)) && GT=30
 say "bench/gpu_check.py (timeout ${GT}s)"
 GPU_CHECK_DEADLINE_S=$((GT - 25)) GPU_CHECK_PYTEST_RC="$PYTEST_RC" GPU_CHECK_PYTEST_SUMMARY="$PYTEST_SUMMARY" \
-    GPU_CHECK_INSTALL="$INSTALL" timeout -k 5 "$GT" "$PY" bench/gpu_check.py 2>&1 | tee "$OUT/gpu_check.log"
+    GPU_CHECK_INSTALL="$INSTALL" GPU_CHECK_MLP_JSON="$OUT/mlp_step.json" timeout -k 5 "$GT" "$PY" bench/gpu_check.py 2>&1 | tee "$OUT/gpu_check.log"
 CHECK_RC=${PIPESTATUS[0]}
 
 case "$CHECK_RC" in
