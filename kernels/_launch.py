@@ -254,6 +254,13 @@ def cuda_jit(pyfunc: Callable[..., Any], sig: Any) -> Any:
 
 # ---------------------------------------------------------------- grid/block
 
+# Elements each thread of a memory-bound CUDA kernel loads per grid-stride trip, all before it stores any:
+# the kernels write their loops out for exactly this many. A thread whose loop body stores before the
+# next load keeps one load per input in flight (outputs may alias inputs, so the compiler cannot hoist
+# the next trip's loads), too few bytes in flight to cover DRAM latency: on the H200 that measured 57%
+# of copy bandwidth for one input, 69% for two, 80-84% for the optimizers' four.
+UNROLL = 4
+
 @functools.cache
 def _max_blocks() -> int:
     if simulator_enabled():

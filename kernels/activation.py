@@ -28,6 +28,7 @@ from ._launch import (
     numba_type,
     resolve_impl,
     scalar_fn,
+    UNROLL,
 )
 
 NAMES: tuple[str, ...] = (
@@ -264,13 +265,46 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
 
     T = numba_type(dtype)
 
+    # Grid-stride loops taking UNROLL (4) elements per trip, all loaded before any is stored (see UNROLL).
     def forward_kernel(code, x, out, p):
-        for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
+        n = x.size
+        step = int64(cuda.gridsize(1))
+        i = int64(cuda.grid(1))
+        while i + 3 * step < n:
+            x0 = x[i]
+            x1 = x[i + step]
+            x2 = x[i + 2 * step]
+            x3 = x[i + 3 * step]
+            out[i] = act_forward_scalar(code, x0, p)
+            out[i + step] = act_forward_scalar(code, x1, p)
+            out[i + 2 * step] = act_forward_scalar(code, x2, p)
+            out[i + 3 * step] = act_forward_scalar(code, x3, p)
+            i += 4 * step
+        while i < n:
             out[i] = act_forward_scalar(code, x[i], p)
+            i += step
 
     def backward_kernel(code, gy, s, out, p):
-        for i in range(cuda.grid(1), gy.size, cuda.gridsize(1)):
+        n = gy.size
+        step = int64(cuda.gridsize(1))
+        i = int64(cuda.grid(1))
+        while i + 3 * step < n:
+            g0 = gy[i]
+            g1 = gy[i + step]
+            g2 = gy[i + 2 * step]
+            g3 = gy[i + 3 * step]
+            s0 = s[i]
+            s1 = s[i + step]
+            s2 = s[i + 2 * step]
+            s3 = s[i + 3 * step]
+            out[i] = act_backward_scalar(code, s0, g0, p)
+            out[i + step] = act_backward_scalar(code, s1, g1, p)
+            out[i + 2 * step] = act_backward_scalar(code, s2, g2, p)
+            out[i + 3 * step] = act_backward_scalar(code, s3, g3, p)
+            i += 4 * step
+        while i < n:
             out[i] = act_backward_scalar(code, s[i], gy[i], p)
+            i += step
 
     return {
         "forward": (forward_kernel, void(int64, T[::1], T[::1], T)),
@@ -318,7 +352,7 @@ def forward(
         _forward_cpu(x.size, code, x.reshape(-1), y.reshape(-1), p)
     else:
         launch(_cuda_kernel("forward", dtype), x.size, 256, cuda_stream(xp, stream),
-               code, x.reshape(-1), y.reshape(-1), p)
+               code, x.reshape(-1), y.reshape(-1), p, per_thread=UNROLL)
     return y
 
 
@@ -352,5 +386,5 @@ def backward(
         _backward_cpu(gy.size, code, gy.reshape(-1), saved.reshape(-1), gx.reshape(-1), p)
     else:
         launch(_cuda_kernel("backward", dtype), gy.size, 256, cuda_stream(xp, stream),
-               code, gy.reshape(-1), saved.reshape(-1), gx.reshape(-1), p)
+               code, gy.reshape(-1), saved.reshape(-1), gx.reshape(-1), p, per_thread=UNROLL)
     return gx

@@ -29,6 +29,7 @@ from ._launch import (
     like,
     numba_type,
     resolve_impl,
+    UNROLL,
 )
 from .activation import (
     IDENTITY,
@@ -135,17 +136,42 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     TILE, BK, TH, PT = MM_TILE, MM_BK, MM_THREADS, MM_PER_THREAD
     TILE_PAD = MM_TILE + 1
 
+    # Both row loops take UNROLL (4) rows per grid-stride trip, all loaded before any store (see UNROLL).
     def bias_act_forward_kernel(code, z, bias, pre, y, p, has_bias, store_pre):
         n, c = z.shape
         col, row = cuda.grid(2)
         if col < c:
-            for i in range(row, n, cuda.gridsize(2)[1]):
+            b = bias[col] if has_bias else like(p, 0.0)
+            step = int64(cuda.gridsize(2)[1])
+            i = int64(row)
+            while i + 3 * step < n:
+                v0 = z[i, col]
+                v1 = z[i + step, col]
+                v2 = z[i + 2 * step, col]
+                v3 = z[i + 3 * step, col]
+                if has_bias:  # not + 0.0 without a bias: that would turn -0.0 into +0.0
+                    v0 += b
+                    v1 += b
+                    v2 += b
+                    v3 += b
+                if store_pre:
+                    pre[i, col] = v0
+                    pre[i + step, col] = v1
+                    pre[i + 2 * step, col] = v2
+                    pre[i + 3 * step, col] = v3
+                y[i, col] = act_forward_scalar(code, v0, p)
+                y[i + step, col] = act_forward_scalar(code, v1, p)
+                y[i + 2 * step, col] = act_forward_scalar(code, v2, p)
+                y[i + 3 * step, col] = act_forward_scalar(code, v3, p)
+                i += 4 * step
+            while i < n:
                 v = z[i, col]
                 if has_bias:
-                    v = v + bias[col]
+                    v += b
                 if store_pre:
                     pre[i, col] = v
                 y[i, col] = act_forward_scalar(code, v, p)
+                i += step
 
     def bias_act_backward_kernel(code, gy, s, gz, partial, p, write_gz, need_bias):
         # Block = 32 columns x 8 row lanes; each block leaves one partial
@@ -158,11 +184,37 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
         col = cuda.blockIdx.x * CB + tx
         acc = like(p, 0.0)
         if col < c:
-            for i in range(cuda.blockIdx.y * RB + ty, n, cuda.gridDim.y * RB):
+            step = int64(cuda.gridDim.y * RB)
+            i = int64(cuda.blockIdx.y * RB + ty)
+            while i + 3 * step < n:
+                g0 = gy[i, col]
+                g1 = gy[i + step, col]
+                g2 = gy[i + 2 * step, col]
+                g3 = gy[i + 3 * step, col]
+                s0 = s[i, col]
+                s1 = s[i + step, col]
+                s2 = s[i + 2 * step, col]
+                s3 = s[i + 3 * step, col]
+                r0 = act_backward_scalar(code, s0, g0, p)
+                r1 = act_backward_scalar(code, s1, g1, p)
+                r2 = act_backward_scalar(code, s2, g2, p)
+                r3 = act_backward_scalar(code, s3, g3, p)
+                if write_gz:
+                    gz[i, col] = r0
+                    gz[i + step, col] = r1
+                    gz[i + 2 * step, col] = r2
+                    gz[i + 3 * step, col] = r3
+                acc += r0  # row order as in a one-row-per-trip loop: the same sums
+                acc += r1
+                acc += r2
+                acc += r3
+                i += 4 * step
+            while i < n:
                 g = act_backward_scalar(code, s[i, col], gy[i, col], p)
                 if write_gz:
                     gz[i, col] = g
                 acc += g
+                i += step
         if need_bias:
             sh[ty, tx] = acc
             cuda.syncthreads()
@@ -297,7 +349,7 @@ def bias_act_forward(
         b = np.zeros(z2.shape[1], dtype) if bias is None else bias  # a c-float read is free
         _bias_act_forward_cpu(z2.size, code, z2, b, pre2, y2, p, store_pre)
     else:
-        launch(_cuda_kernel("bias_act_forward", dtype), (z2.shape[1], z2.shape[0]),
+        launch(_cuda_kernel("bias_act_forward", dtype), (z2.shape[1], -(-z2.shape[0] // UNROLL)),
                (COLS_PER_BLOCK, ROWS_PER_BLOCK), cuda_stream(xp, stream),
                code, z2, bias1, pre2, y2, p, bias is not None, store_pre)
     if needs_pre(name) and bias is None:
@@ -354,9 +406,10 @@ def bias_act_backward(
         return gz, gbias
     stream = cuda_stream(xp, stream)
     block = (COLS_PER_BLOCK, ROWS_PER_BLOCK)
-    grid, _ = launch_dims((c, n), block)
+    work = (c, -(-n // UNROLL))  # threads cover UNROLL rows per trip
+    grid, _ = launch_dims(work, block)
     partial = xp.empty((grid[1], c) if need_bias_grad else (1, 1), dtype=dtype)
-    launch(_cuda_kernel("bias_act_backward", dtype), (c, n), block, stream,
+    launch(_cuda_kernel("bias_act_backward", dtype), work, block, stream,
            code, gy2, s2, gz2, partial, p, not identity, need_bias_grad)
     if need_bias_grad:
         if n == 0:

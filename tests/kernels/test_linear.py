@@ -18,7 +18,9 @@ if SIM:
     # that differ (identity, output-saving, pre-saving); test_activation
     # covers every activation's math on the same scalar code.
     NAMES = ["identity", "relu", "gelu", "sigmoid"]
-    SHAPES = [(1, 7), (33, 17), (2, 5, 3)]
+    # (101, 3): more rows than one grid-stride trip of the simulator's two 8-row blocks covers
+    # (4 x 16), so the unrolled loop and its remainder both run.
+    SHAPES = [(1, 7), (33, 17), (101, 3), (2, 5, 3)]
 
 
 def _sum_tol(dtype: type, rows: int) -> dict[str, float]:
