@@ -542,8 +542,14 @@ def _finish_class_loss(op, loss_rows, w_rows, out_shape, reduction):
     if reduction == "sum":
         return loss_rows.sum()
     if reduction == "mean":
-        # PyTorch's weighted mean: divided by the summed weights of the non-ignored targets.
-        return loss_rows.sum() / w_rows.sum()
+        # PyTorch's weighted mean: divided by the summed weights of the non-ignored targets. When that sum
+        # is 0 (every target ignored) the loss is nan and the gradients zeros, as PyTorch's, not 0 * inf.
+        denominator = w_rows.sum()
+        xp = denominator._backend.xp
+        empty = denominator.data == 0
+        safe = _ops.where(_const(denominator, empty), 1.0, denominator)
+        nan_if_empty = _const(denominator, xp.where(empty, xp.nan, 0.0).astype(denominator.data.dtype))
+        return loss_rows.sum() / safe + nan_if_empty
     raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
@@ -577,11 +583,12 @@ def cross_entropy(
     if reduction not in _REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     rows, t, out_shape = _class_rows("cross_entropy", input, target, weight, ignore_index)
-    w_rows, _t_safe, _valid = _weights_per_row(rows, t, weight, ignore_index)
     if _nnops._xent_kernel() is not None and (weight is None or not weight.requires_grad):
-        loss_rows = _nnops.softmax_cross_entropy(rows, _const(rows, t), weight, ignore_index, label_smoothing)
-    else:
-        loss_rows = _xent_composite(rows, t, weight, ignore_index, label_smoothing)
+        # One op for loss and reduction: a training step's loss costs one op application, not four.
+        loss = _nnops.softmax_cross_entropy(rows, _const(rows, t), weight, ignore_index, label_smoothing, reduction)
+        return loss.reshape(out_shape) if reduction == "none" else loss
+    w_rows, _t_safe, _valid = _weights_per_row(rows, t, weight, ignore_index)
+    loss_rows = _xent_composite(rows, t, weight, ignore_index, label_smoothing)
     return _finish_class_loss("cross_entropy", loss_rows, w_rows, out_shape, reduction)
 
 

@@ -227,7 +227,7 @@ class SoftmaxCrossEntropy(Function):
     name = "cross_entropy"
 
     @staticmethod
-    def forward(ctx, logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+    def forward(ctx, logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="none"):
         xp = ctx.xp
         kernel = _xent_kernel()
         dlogits = None
@@ -240,9 +240,23 @@ class SoftmaxCrossEntropy(Function):
                 dlogits = None
         else:
             loss = _xent_reference(xp, logits, target, weight, ignore_index, label_smoothing)
-        ctx.ignore_index, ctx.eps = ignore_index, label_smoothing
+        ctx.ignore_index, ctx.eps, ctx.reduction = ignore_index, label_smoothing, reduction
         # dlogits is (N, C) like the logits, held until backward (PyTorch holds an (N, C) log-softmax).
         ctx.save_for_backward(logits, target, weight, dlogits)
+        if reduction == "sum":
+            return loss.sum()
+        if reduction == "mean":
+            # PyTorch's weighted mean: over the summed w[t_i] of the rows not ignored (0/0 = nan if none).
+            valid = target != ignore_index
+            if weight is None:
+                w_t = valid.astype(loss.dtype)
+            else:
+                w_t = xp.where(valid, weight[xp.where(valid, target, 0)], 0).astype(loss.dtype)
+            denominator = w_t.sum()
+            # Ignored rows get exactly zero gradient (their dlogits rows are 0), also when every row is
+            # ignored and the loss is 0/0 = nan: PyTorch's gradients are zeros then, not 0 * inf.
+            ctx.denominator = xp.where(denominator == 0, 1, denominator).astype(loss.dtype)
+            return loss.sum() / denominator
         return loss
 
     @staticmethod
@@ -250,7 +264,11 @@ class SoftmaxCrossEntropy(Function):
         logits, target, weight, dlogits = ctx.saved_tensors
         if dlogits is not None and not is_grad_enabled():
             # A plain backward records nothing, so the kernel's gradient scaled per row is all it needs.
-            return Tensor._make(dlogits.data * gy.data[:, None], ctx.backend), None, None
+            if ctx.reduction == "none":
+                scale = gy.data[:, None]
+            else:
+                scale = gy.data if ctx.reduction == "sum" else gy.data / ctx.denominator
+            return Tensor._make(dlogits.data * scale, ctx.backend), None, None
         xp, backend = ctx.xp, ctx.backend
         n, c = logits.shape
         eps = ctx.eps
@@ -267,7 +285,11 @@ class SoftmaxCrossEntropy(Function):
         if eps:
             smooth = (p * float(w.sum()) - Tensor._make(w, backend)) * Tensor._make(valid.astype(dt)[:, None], backend)
             g = g + smooth * (eps / c)
-        return g * gy.unsqueeze(1), None, None
+        if ctx.reduction == "none":
+            return g * gy.unsqueeze(1), None, None
+        if ctx.reduction == "sum":
+            return g * gy, None, None
+        return g * (gy / Tensor._make(ctx.denominator, backend)), None, None
 
 
 def _xent_reference(xp, logits, target, weight, ignore_index, eps):
@@ -283,10 +305,13 @@ def _xent_reference(xp, logits, target, weight, ignore_index, eps):
     return xp.where(valid, loss, 0).astype(logits.dtype)
 
 
-def softmax_cross_entropy(logits: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100, label_smoothing: float = 0.0) -> Tensor:
-    """Unreduced cross-entropy of (N, C) logits and int64 targets (N,), fused. Inputs already validated:
-    the kernel does not range-check the targets again."""
-    return SoftmaxCrossEntropy.apply(logits, target, weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+def softmax_cross_entropy(logits: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100, label_smoothing: float = 0.0, reduction: str = "none") -> Tensor:
+    """Cross-entropy of (N, C) logits and int64 targets (N,), fused, reduced as F.cross_entropy's
+    ``reduction`` ("none", "sum" or "mean"). Inputs already validated: the kernel does not range-check
+    the targets again."""
+    return SoftmaxCrossEntropy.apply(
+        logits, target, weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction
+    )
 
 
 # Sequence helpers ----------------------------------------------------------------------------------

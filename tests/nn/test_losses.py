@@ -280,3 +280,30 @@ def test_plain_backward_through_the_xent_op_runs_no_composite_ops(xent_impl, rng
     (g,) = gg.grad(nnops.softmax_cross_entropy(x, t, w, -100, 0.1).sum(), [x], create_graph=True)
     assert counts["Softmax"] == 1  # double backward needs the composite, differentiable path
     np.testing.assert_allclose(g.detach().numpy(), expected, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_step_is_one_op_forward_and_none_in_plain_backward(reduction, rng, count_applies):
+    if nnops._xent_kernel() is None:
+        pytest.skip("gpugrad.kernels.softmax_xent is not available")
+    x = gg.tensor(rng.standard_normal((6, 4)), requires_grad=True)
+    t = gg.tensor([0, 3, -100, 1, 2, 2])
+    counts = count_applies()
+    loss = F.cross_entropy(x, t, reduction=reduction)
+    assert dict(counts) == {"SoftmaxCrossEntropy": 1}
+    counts.clear()
+    loss.backward()
+    assert not counts, dict(counts)
+    expected = np_cross_entropy_grad(x.detach().numpy(), t.numpy())
+    expected /= 5.0 if reduction == "mean" else 1.0  # five rows are not ignored
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("loss_fn", [F.cross_entropy, lambda x, t: F.nll_loss(x.log_softmax(dim=1), t)])
+def test_mean_loss_with_every_target_ignored_is_nan_with_zero_gradient(xent_path, loss_fn):
+    x = gg.randn(3, 4, requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        loss = loss_fn(x, gg.tensor([-100, -100, -100]))
+    loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4), np.float32))  # as PyTorch
