@@ -3,12 +3,14 @@ own launch does, so the two paths hand the same parameter list to the same compi
 
 No GPU is needed: numba-cuda's argument preparation accepts a StridedMemoryView of a host array, and our
 packer is given an object with CuPy's attributes over the same memory. A change in numba-cuda's layout
-(field order, what is passed by value) fails here before it can reach a GPU.
+(field order, what is passed by value) fails here before it can reach a GPU. The launch() tests record
+cuda.core's launch instead of running it: configuration, caching and the fallback to numba's path.
 """
 from __future__ import annotations
 
 import ctypes
 import types as pytypes
+import warnings
 
 import numpy as np
 import pytest
@@ -102,3 +104,82 @@ def test_launch_path_names_the_fallback(monkeypatch):
     assert _launch.launch_path() == "numba (direct launch unavailable: ImportError: cuda.core)"
     monkeypatch.setattr(_launch, "DIRECT_LAUNCH", False)
     assert _launch.launch_path() == "numba (GPUGRAD_CUDA_LAUNCH=numba)"
+
+
+class FakeDispatcher:
+    """What launch() reads off a numba-cuda dispatcher compiled for one signature; kernel[config](*args)
+    (numba's own path) is recorded instead of run."""
+
+    __name__ = "forward_kernel"
+
+    def __init__(self, compiled) -> None:
+        self.overloads = {"the signature": compiled}
+        self.numba_calls: list = []
+
+    def __getitem__(self, config):
+        return lambda *args: self.numba_calls.append((config, args))
+
+
+def compiled_kernel(**changes):
+    from numba.cuda import types
+
+    fields = dict(
+        argument_types=(types.int64, types.float32[::1], types.float32[::1], types.float32),
+        debug=False, cooperative=False,
+        _codelibrary=pytypes.SimpleNamespace(get_cufunc=lambda: pytypes.SimpleNamespace(kernel="the CUfunction")),
+    )
+    fields.update(changes)
+    return pytypes.SimpleNamespace(**fields)
+
+
+@pytest.fixture
+def launches(monkeypatch):
+    """cuda.core's launch recorded instead of run, numba's stream conversion stubbed, a fresh cache."""
+    import cuda.core
+    import numba.cuda.cudadrv.driver as driver
+
+    calls: list = []
+    monkeypatch.setattr(cuda.core, "launch", lambda stream, config, fn, *params: calls.append((stream, config, fn, params)))
+    monkeypatch.setattr(driver, "_to_core_stream", lambda s: ("core stream of", s))
+    monkeypatch.setattr(_launch, "DIRECT_LAUNCH", True)
+    monkeypatch.setattr(_launch, "_direct_unavailable", None)
+    monkeypatch.setattr(_launch, "_CONFIGURED", {})
+    return calls
+
+
+def test_launch_packs_once_configured_and_reuses_the_configuration(launches):
+    kernel = FakeDispatcher(compiled_kernel())
+    x, y = CupyLike(np.arange(1000, dtype=np.float32)), CupyLike(np.zeros(1000, np.float32))
+    for _ in range(2):
+        _launch.launch(kernel, 1000, 256, "stream", 3, x, y, np.float32(0.5), per_thread=4)
+    assert len(launches) == 2 and not kernel.numba_calls and len(_launch._CONFIGURED) == 1
+    stream, config, fn, params = launches[0]
+    assert stream == ("core stream of", "stream") and fn == "the CUfunction"
+    assert config.grid == (1, 1, 1) and config.block == (256, 1, 1)  # 1000 elements, 4 per thread
+    expected = [("c_long", 3),
+                *[("int", v) for v in (0, 0, 1000, 4, x.data.ptr, 1000, 4)],
+                *[("int", v) for v in (0, 0, 1000, 4, y.data.ptr, 1000, 4)],
+                ("c_float", 0.5)]
+    assert [as_comparable(p) for p in params] == expected
+
+
+def test_launch_falls_back_to_numba_when_the_direct_path_cannot_be_set_up(launches):
+    kernel = FakeDispatcher(compiled_kernel(_codelibrary=None))  # a numba-cuda without get_cufunc there
+    x, y = CupyLike(np.ones(7, np.float32)), CupyLike(np.zeros(7, np.float32))
+    with pytest.warns(RuntimeWarning, match="direct launch unavailable: AttributeError"):
+        _launch.launch(kernel, 7, 256, "stream", 3, x, y, np.float32(0.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once, not per launch
+        _launch.launch(kernel, 7, 256, "stream", 3, x, y, np.float32(0.5))
+    assert not launches and len(kernel.numba_calls) == 2
+    assert _launch.launch_path().startswith("numba (direct launch unavailable: AttributeError")
+    config, args = kernel.numba_calls[0]
+    assert config == (1, 256, "stream") and args[1] is x and args[3] == np.float32(0.5)
+
+
+def test_launch_takes_numba_path_when_asked(launches, monkeypatch):
+    monkeypatch.setattr(_launch, "DIRECT_LAUNCH", False)
+    kernel = FakeDispatcher(compiled_kernel())
+    _launch.launch(kernel, 7, 256, "stream", 3, CupyLike(np.ones(7, np.float32)), CupyLike(np.zeros(7, np.float32)),
+                   np.float32(0.5))
+    assert not launches and len(kernel.numba_calls) == 1
