@@ -129,7 +129,7 @@ cuda: Any = None  # numba.cuda, bound on first use (a global for the simulator)
 def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     global cuda
     cuda = get_cuda()
-    from numba import boolean, int64, void
+    from numba import boolean, int32, int64, uint32, void
 
     T = numba_type(dtype)
     CB, RB = COLS_PER_BLOCK, ROWS_PER_BLOCK
@@ -173,11 +173,14 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
                 y[i, col] = act_forward_scalar(code, v, p)
                 i += step
 
-    def bias_act_backward_kernel(code, gy, s, gz, partial, p, write_gz, need_bias):
-        # Block = 32 columns x 8 row lanes; each block leaves one partial
-        # column sum per grid row, summed by column_sum_kernel (deterministic,
-        # unlike float atomics).
+    def bias_act_backward_kernel(code, gy, s, gz, partial, gbias, tickets, p, write_gz, need_bias):
+        # Block = 32 columns x 8 row lanes. Each block leaves one partial column sum per grid row; the
+        # last block of a column strip to finish (an atomic ticket per strip) adds the strip's partials
+        # in row order: one launch, and the same sums every run (float atomics on gbias would not be).
+        # The CUDA Programming Guide's last-block reduction: partials written, threadfence, ticket;
+        # the last block reads the partials with atomics (at L2), so no stale cached copy is read.
         sh = cuda.shared.array((RB, CB), T)
+        is_last = cuda.shared.array(1, int32)
         n, c = gy.shape
         tx = cuda.threadIdx.x
         ty = cuda.threadIdx.y
@@ -223,13 +226,20 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
                 for r in range(1, RB):
                     tot += sh[r, tx]
                 partial[cuda.blockIdx.y, col] = tot
-
-    def column_sum_kernel(partial, out):
-        for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-            acc = partial[0, j]
-            for r in range(1, partial.shape[0]):
-                acc += partial[r, j]
-            out[j] = acc
+            cuda.threadfence()
+            cuda.syncthreads()
+            if tx == 0 and ty == 0:
+                # Counts 0, 1, ..., gridDim.y - 1 and wraps to 0 on the last: ready for the next launch.
+                ticket = cuda.atomic.inc(tickets, cuda.blockIdx.x, uint32(cuda.gridDim.y - 1))
+                is_last[0] = 1 if ticket == cuda.gridDim.y - 1 else 0
+            cuda.syncthreads()
+            if is_last[0] == 1 and ty == 0 and col < c:
+                cuda.threadfence()
+                zero = like(p, 0.0)
+                tot = cuda.atomic.add(partial, (0, col), zero)
+                for r in range(1, cuda.gridDim.y):
+                    tot += cuda.atomic.add(partial, (r, col), zero)
+                gbias[col] = tot
 
     def matmul_bias_act_kernel(code, a, b, bias, pre, y, p, has_bias, store_pre):
         # 64x64 output tile per block, 16x16 threads with 4x4 outputs each at
@@ -291,8 +301,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
         "bias_act_forward": (
             bias_act_forward_kernel, void(int64, A2, A1, A2, A2, T, boolean, boolean)),
         "bias_act_backward": (
-            bias_act_backward_kernel, void(int64, A2, A2, A2, A2, T, boolean, boolean)),
-        "column_sum": (column_sum_kernel, void(A2, A1)),
+            bias_act_backward_kernel, void(int64, A2, A2, A2, A2, A1, uint32[::1], T, boolean, boolean)),
         "matmul_bias_act": (
             matmul_bias_act_kernel, void(int64, A2, A2, A1, A2, A2, T, boolean, boolean)),
     }
@@ -410,13 +419,26 @@ def bias_act_backward(
     grid, _ = launch_dims(work, block)
     partial = xp.empty((grid[1], c) if need_bias_grad else (1, 1), dtype=dtype)
     launch(_cuda_kernel("bias_act_backward", dtype), work, block, stream,
-           code, gy2, s2, gz2, partial, p, not identity, need_bias_grad)
-    if need_bias_grad:
-        if n == 0:
-            gbias[...] = 0
-        else:
-            launch(_cuda_kernel("column_sum", dtype), c, 256, stream, partial, gbias)
+           code, gy2, s2, gz2, partial, partial[0] if gbias is None else gbias, _tickets(xp, stream, grid[0]),
+           p, not identity, need_bias_grad)
+    if need_bias_grad and n == 0:
+        gbias[...] = 0
     return gz, gbias
+
+
+# One ticket counter per column strip of bias_act_backward, per stream: kernels on one stream run in
+# order and leave every counter at 0, kernels on two streams could interleave their tickets.
+_TICKETS: dict[int, tuple[Any, Any]] = {}
+
+
+def _tickets(xp: Any, stream: Any, strips: int) -> Any:
+    held = _TICKETS.get(id(stream))
+    if held is None or held[0].size < strips:
+        counters = xp.zeros(max(strips, 1024), dtype=np.uint32)
+        if not isinstance(counters, np.ndarray):
+            xp.cuda.Device().synchronize()  # zeroed (on CuPy's stream) before any kernel on `stream` runs
+        held = _TICKETS[id(stream)] = (counters, stream)  # holding the stream keeps its id unique
+    return held[0]
 
 
 def matmul_bias_act(

@@ -60,6 +60,22 @@ def test_bias_act_forward_backward(backend, rng, name, dtype):
             assert gb.shape == (shape[-1],)
 
 
+def test_bias_grad_is_one_launch_deterministic_and_leaves_tickets_at_zero(backend, rng, monkeypatch):
+    if backend.impl != "cuda":
+        pytest.skip("the CUDA kernel's last-block reduction")
+    launches = []
+    real = linear.launch
+    monkeypatch.setattr(linear, "launch", lambda *a, **k: launches.append(a[0]) or real(*a, **k))
+    gy = rng.standard_normal((101, 3)).astype(np.float32)  # several grid rows per column strip
+    y = np.abs(rng.standard_normal((101, 3))).astype(np.float32)
+    first = [backend.host(linear.bias_act_backward(backend.xp, "relu", backend.dev(gy), backend.dev(y),
+                                                   impl=backend.impl)[1]) for _ in range(2)]
+    assert len(launches) == 2  # one kernel per call: partial sums and their total in the same launch
+    np.testing.assert_array_equal(first[0], first[1])  # fixed summation order, unlike float atomics
+    for counters, _stream in linear._TICKETS.values():
+        assert not backend.host(counters).any()  # the last block of each strip reset its ticket
+
+
 def test_bias_act_backward_without_bias_grad(backend, rng):
     y = np.abs(rng.standard_normal((9, 4))).astype(np.float32)
     gy = rng.standard_normal((9, 4)).astype(np.float32)
