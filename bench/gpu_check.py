@@ -1056,7 +1056,8 @@ def mlp_step_summary(step: dict[str, Any]) -> str:
     return (f"gpugrad {_f(step.get('gpugrad_ms'), '.2f')} ms ({step.get('gpugrad_launch_path', '?')} launch; "
             f"{_f(step.get('gpugrad_numba_launch_ms'), '.2f')} ms through numba-cuda's), "
             f"PyTorch {_f(step.get('torch_ms'), '.2f')} ms, ratio {_f(step.get('gpugrad_over_torch'), '.2f')}x; "
-            f"{step.get('gpugrad_launches_per_step', '?')} launches per step")
+            f"{step.get('gpugrad_launches_per_step', '?')} of our launches per step, "
+            f"{step.get('gpugrad_launches_in_backward', '?')} in backward (+ cuBLAS GEMMs)")
 
 
 def load_mlp_step() -> None:

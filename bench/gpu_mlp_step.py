@@ -1,32 +1,66 @@
 """One training step of a 784-1024-1024-10 MLP, batch 256, Adam: gpugrad on the GPU against PyTorch eager
 on the same GPU (the GPU backend issue's target: no slower than PyTorch). Also counts our kernel launches
-per step, and times the step on both kernel launch paths (our direct one, the default, and numba-cuda's
-own). Run on a machine with a GPU: ``python bench/gpu_mlp_step.py``; prints one JSON line."""
+per step and in backward alone (cuBLAS GEMMs not included), and times the step on both kernel launch
+paths (our direct one, the default, and numba-cuda's own).
+
+    python bench/gpu_mlp_step.py            # on a machine with a GPU; prints one JSON line
+
+GPU_MLP_SMALL=1 takes a 16-32-32-10 MLP, batch 8, and a few steps: a smoke run of this script, which
+tests/test_cuda_simulator.py makes in the CUDA simulator.
+"""
 import json
+import os
 import time
 
+SMALL = os.environ.get("GPU_MLP_SMALL") == "1"
+SIZES, BATCH = ((16, 32, 32, 10), 8) if SMALL else ((784, 1024, 1024, 10), 256)
+STEPS, WARMUP = (1, 0) if SMALL else (50, 5)
 
-def time_steps(step, sync, n=50, warmup=5):
-    for _ in range(warmup):
+
+def time_steps(step, sync):
+    for _ in range(WARMUP):
         step()
     sync()
     t0 = time.perf_counter()
-    for _ in range(n):
+    for _ in range(STEPS):
         step()
     sync()
-    return (time.perf_counter() - t0) / n * 1e3
+    return (time.perf_counter() - t0) / STEPS * 1e3
 
 
-def gpugrad_step_ms(direct_launch: bool = True):
+def count_launches(fn):
+    """Our kernel launches while fn runs (every launcher calls its module's `launch`)."""
+    from gpugrad.kernels import _launch, activation, linear, optim, softmax_xent
+
+    modules = (_launch, activation, linear, optim, softmax_xent)
+    real = _launch.launch
+    count = {"n": 0}
+
+    def counting(*args, **kwargs):
+        count["n"] += 1
+        return real(*args, **kwargs)
+
+    for mod in modules:
+        mod.launch = counting
+    try:
+        fn()
+    finally:
+        for mod in modules:
+            mod.launch = real
+    return count["n"]
+
+
+def gpugrad_step(direct_launch: bool = True) -> dict:
     import gpugrad as gg
     from gpugrad import nn, optim
     from gpugrad.kernels import _launch
 
     gg.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10)).to("cuda")
+    a, b, c, d = SIZES
+    model = nn.Sequential(nn.Linear(a, b), nn.ReLU(), nn.Linear(b, c), nn.ReLU(), nn.Linear(c, d)).to("cuda")
     opt = optim.Adam(model.parameters(), lr=1e-3)
-    x = gg.randn(256, 784, device="cuda")
-    y = gg.randint(0, 10, (256,), device="cuda")
+    x = gg.randn(BATCH, a, device="cuda")
+    y = gg.randint(0, d, (BATCH,), device="cuda")
 
     def step():
         loss = nn.functional.cross_entropy(model(x), y)
@@ -34,28 +68,14 @@ def gpugrad_step_ms(direct_launch: bool = True):
         loss.backward()
         opt.step()
 
-    launches = {"n": 0}
-    real_launch = _launch.launch
-
-    def counting(*args, **kwargs):
-        launches["n"] += 1
-        return real_launch(*args, **kwargs)
-
     default_path, _launch.DIRECT_LAUNCH = _launch.DIRECT_LAUNCH, direct_launch
-    ms = time_steps(step, gg.cuda.synchronize)
-    _launch.launch = counting
     try:
-        import gpugrad.kernels.activation as a, gpugrad.kernels.linear as l, gpugrad.kernels.optim as o, gpugrad.kernels.softmax_xent as s
-
-        for mod in (a, l, o, s):
-            mod.launch = counting
-        step()
+        out = {"ms": time_steps(step, gg.cuda.synchronize), "launches_per_step": count_launches(step)}
+        loss = nn.functional.cross_entropy(model(x), y)
+        out["launches_in_backward"] = count_launches(loss.backward)
     finally:
-        for mod in (a, l, o, s):
-            mod.launch = real_launch
-        _launch.launch = real_launch
         _launch.DIRECT_LAUNCH = default_path
-    return ms, launches["n"]
+    return out
 
 
 def torch_step_ms():
@@ -63,12 +83,13 @@ def torch_step_ms():
 
     torch.manual_seed(0)
     dev = "cuda"
+    a, b, c, d = SIZES
     model = torch.nn.Sequential(
-        torch.nn.Linear(784, 1024), torch.nn.ReLU(), torch.nn.Linear(1024, 1024), torch.nn.ReLU(), torch.nn.Linear(1024, 10)
+        torch.nn.Linear(a, b), torch.nn.ReLU(), torch.nn.Linear(b, c), torch.nn.ReLU(), torch.nn.Linear(c, d)
     ).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.randn(256, 784, device=dev)
-    y = torch.randint(0, 10, (256,), device=dev)
+    x = torch.randn(BATCH, a, device=dev)
+    y = torch.randint(0, d, (BATCH,), device=dev)
 
     def step():
         loss = torch.nn.functional.cross_entropy(model(x), y)
@@ -80,13 +101,17 @@ def torch_step_ms():
 
 
 if __name__ == "__main__":
-    result = {}
+    result = {"sizes": list(SIZES), "batch": BATCH}
     try:
-        result["gpugrad_ms"], result["gpugrad_launches_per_step"] = gpugrad_step_ms()
+        direct = gpugrad_step()
         from gpugrad.kernels._launch import launch_path
 
+        result["gpugrad_ms"] = direct["ms"]
+        result["gpugrad_launches_per_step"] = direct["launches_per_step"]
+        result["gpugrad_launches_in_backward"] = direct["launches_in_backward"]
         result["gpugrad_launch_path"] = launch_path()
-        result["gpugrad_numba_launch_ms"], _ = gpugrad_step_ms(direct_launch=False)
+        if launch_path() != "simulator":  # the simulator has one launch path
+            result["gpugrad_numba_launch_ms"] = gpugrad_step(direct_launch=False)["ms"]
     except Exception as exc:  # report, do not hide
         result["gpugrad_error"] = f"{type(exc).__name__}: {exc}"
     try:

@@ -27,3 +27,22 @@ def test_cuda_kernels_and_device_path_in_the_simulator():
     tail = "\n".join(proc.stdout.splitlines()[-40:])
     assert proc.returncode == 0, f"simulator run failed ({' '.join(cmd)}):\n{tail}\n{proc.stderr[-3000:]}"
     assert " passed" in tail and "no tests ran" not in tail, tail
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", reason="already inside the simulator run")
+def test_gpu_mlp_step_script_runs_and_counts_launches_in_the_simulator():
+    """bench/gpu_mlp_step.py runs on rare GPU sessions (from gpu_check.sh); a small run here keeps it
+    working and checks its launch counts: per layer one forward and one backward kernel, one for the
+    loss, one optimizer step."""
+    import json
+
+    pytest.importorskip("numba.cuda", reason="numba-cuda is not installed (pip install -e '.[test]')")
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUGRAD_SIMULATE_CUDA="1", GPU_MLP_SMALL="1")
+    proc = subprocess.run([sys.executable, "bench/gpu_mlp_step.py"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "gpugrad_error" not in result, result
+    assert result["gpugrad_launch_path"] == "simulator" and result["gpugrad_ms"] > 0
+    assert result["gpugrad_launches_per_step"] == 8  # 3 layers forward, loss, 3 layers backward, Adam
+    assert result["gpugrad_launches_in_backward"] == 3  # one per Linear layer, beside its two GEMMs
