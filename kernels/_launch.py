@@ -51,8 +51,9 @@ class CpuKernel:
 def cpu_kernel(fastmath: Any = True) -> Callable[[Callable[..., Any]], CpuKernel]:
     """Decorator for the Numba CPU kernels: parallel for large work, serial for small (see CpuKernel)."""
     return lambda fn: CpuKernel(fn, fastmath)
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_F32, _F64 = FLOAT_DTYPES
+
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 # ---------------------------------------------------------------- impl choice

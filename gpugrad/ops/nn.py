@@ -368,15 +368,15 @@ class LinearAct(Function):
             # Second order needs the pre-activation connected to x, W and b: recompute it in Tensor ops.
             s = x @ weight.t() + bias if bias is not None else x @ weight.t()
         out_features = weight.shape[0]
-        gy2 = _as_rows(gy, out_features)
-        s2 = _as_rows(s, out_features) if s is not None else None
+        gy2 = gy.reshape(-1, out_features)
+        s2 = s.reshape(-1, out_features) if s is not None else None
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         if need_b:
             gz, gb = BiasActBackward.apply(gy2, s2, kind=ctx.kind, param=ctx.param, with_bias=True)
         else:
             gz, gb = BiasActBackward.apply(gy2, s2, kind=ctx.kind, param=ctx.param, with_bias=False), None
         gx = (gz @ weight).reshape(tuple(x.shape)) if need_x else None  # no op when x is 2-D
-        gw = gz.mT @ _as_rows(x, x.shape[-1]) if need_w else None
+        gw = gz.mT @ x.reshape(-1, x.shape[-1]) if need_w else None
         return gx, gw, gb
 
 
@@ -396,11 +396,6 @@ def _linear_act_backward_arrays(ctx, gy: Tensor, x: Tensor, weight: Tensor, s: T
     gx = Tensor._make((gz @ weight.data).reshape(x.shape), backend) if need_x else None
     gw = Tensor._make(gz.T @ x.data.reshape(-1, x.shape[-1]), backend) if need_w else None
     return gx, gw, None if gb is None else Tensor._make(gb, backend)
-
-
-def _as_rows(t: Tensor, n: int) -> Tensor:
-    """``t.reshape(-1, n)``, skipped when t is already 2-D: reshape to (-1, n) is an op application even then."""
-    return t if t.ndim == 2 else t.reshape(-1, n)
 
 
 class BiasActBackward(Function):
