@@ -52,6 +52,7 @@ class Tensor:
         "_base",
         "_hooks",
         "_retains_grad",
+        "_grad_sink",
         "__weakref__",
     )
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
@@ -70,6 +71,7 @@ class Tensor:
         t._base = None
         t._hooks = None
         t._retains_grad = False
+        t._grad_sink = None
         return t
 
     def __init__(self, *args, **kwargs) -> None:

@@ -284,8 +284,16 @@ def _accumulate(leaf, g, create_graph):
         return
     if leaf.grad is None:
         # A gradient can alias another tensor's data (add passes it through to both inputs); copy so
-        # that in-place updates of one .grad never reach another.
-        leaf.grad = Tensor._make(leaf._backend.xp.array(g.data, copy=True), leaf._backend)
+        # that in-place updates of one .grad never reach another. The copy goes where the leaf's grad
+        # sink (a fused optimizer's flat gradient buffer) says, so that the step need not copy again.
+        sink = leaf._grad_sink
+        data = None
+        if sink is not None:
+            owner = sink()
+            data = None if owner is None else owner.take_grad(leaf, g.data)
+        if data is None:
+            data = leaf._backend.xp.array(g.data, copy=True)
+        leaf.grad = Tensor._make(data, leaf._backend)
     elif leaf.grad.requires_grad:
         leaf.grad = leaf.grad.detach() + g.detach()
     else:

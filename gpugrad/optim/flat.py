@@ -6,12 +6,17 @@ array for the parameters, one for the gradients and one per state name (exp_avg,
 launch per bucket that reads p, g and the state once and writes them back, with no temporaries.
 
 The optimizer stays the owner of the truth a user can touch (``p.data``, ``p.grad``, ``state[p]``); the
-buckets notice when any of those stop being their views (``p.data = new_array``, a fresh ``.grad`` after
-``zero_grad(set_to_none=True)``, state from ``load_state_dict``) and copy the current values in, by an
-identity check per array per step.
+buckets notice when any of those stop being their views (``p.data = new_array``, a ``.grad`` set by hand,
+state from ``load_state_dict``) and copy the current values in, by an identity check per array per step.
+After ``zero_grad()`` (grads set to None), backward's copy of each new gradient goes straight into the
+parameter's gradient view (each parameter's ``_grad_sink`` points at its slot), so the step copies nothing;
+a view the user still holds from an earlier step is never written again, as PyTorch never changes a
+replaced ``.grad``.
 """
 from __future__ import annotations
 
+import sys
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy
@@ -69,13 +74,47 @@ def check_state(params, state, opt_name: str, index_base: int) -> None:
 
 
 class _Slot:
-    __slots__ = ("param", "lo", "hi", "shape", "pview", "gview", "sview")
+    __slots__ = ("param", "lo", "hi", "shape", "pview", "gview", "sview", "__weakref__")
 
     def __init__(self, param: Tensor, lo: int, hi: int) -> None:
         self.param = param
         self.lo, self.hi = lo, hi
         self.shape = param.data.shape
         self.sview: dict[str, Any] = {}
+
+    def take_grad(self, leaf: Tensor, g: Any) -> Any:
+        """The gradient view holding a copy of ``g``, for the engine to make ``leaf.grad`` (see
+        ``Tensor._grad_sink``); None when ``g`` does not fit or the view is still held elsewhere."""
+        if leaf is not self.param or leaf.data is not self.pview or _held_elsewhere(self):
+            return None
+        view = self.gview  # only now: a local reference would count as held elsewhere
+        if g.shape != view.shape or g.dtype != view.dtype:
+            return None
+        view[...] = g
+        return view
+
+
+def _gview_refs(slot: _Slot) -> int:
+    return sys.getrefcount(slot.gview)
+
+
+class _Probe:
+    __slots__ = ("gview",)
+
+
+_probe = _Probe()
+_probe.gview = numpy.empty(1)
+# References to a gradient view held by its slot alone, counted the way _held_elsewhere counts them
+# (the count includes the call's own references, which differ between Python versions).
+_SLOT_ONLY_REFS = _gview_refs(_probe)
+del _probe
+
+
+def _held_elsewhere(slot: _Slot) -> bool:
+    """Whether anything besides the slot holds its gradient view: a ``.grad`` the user kept from an
+    earlier step, or its array. PyTorch never changes a gradient tensor it has replaced, so such a view
+    must not receive the next gradients."""
+    return _gview_refs(slot) > _SLOT_ONLY_REFS
 
 
 class _Run:
@@ -100,16 +139,31 @@ class _Bucket:
             lo = hi
         self.size = lo
         self.p = empty(backend, lo, dtype)
-        self.g = empty(backend, lo, dtype)
         self.s: dict[str, Any] = {}
         for slot in self.slots:
             p = slot.param
             self.p[slot.lo : slot.hi] = p.data.reshape(-1)
             slot.pview = self.p[slot.lo : slot.hi].reshape(slot.shape)
-            slot.gview = self.g[slot.lo : slot.hi].reshape(slot.shape)
+        self._new_grad_buffer()
         # Only after every value is in: a failure above leaves the parameters untouched.
         for slot in self.slots:
             slot.param.data = slot.pview
+            # Weak: a dropped optimizer must not keep its buffers alive through its parameters.
+            slot.param._grad_sink = weakref.ref(slot)
+
+    def _new_grad_buffer(self) -> None:
+        self.g = empty(self.backend, self.size, self.dtype)
+        for slot in self.slots:
+            slot.gview = self.g[slot.lo : slot.hi].reshape(slot.shape)
+
+    def _let_go_of_held_grads(self) -> None:
+        """New gradients go into a new buffer when a gradient view that is no longer its parameter's
+        ``.grad`` is still held outside (an old ``.grad`` kept by the user): it must keep its values."""
+        for slot in self.slots:
+            g = slot.param.grad
+            if g is not None and g.data is not slot.gview and _held_elsewhere(slot):
+                self._new_grad_buffer()
+                return
 
     def _state_array(self, key: str) -> Any:
         arr = self.s.get(key)
@@ -141,6 +195,7 @@ class _Bucket:
         counts = opt._counts_steps
         state = opt.state
         runs: list[_Run] = []
+        self._let_go_of_held_grads()
         for slot in self.slots:
             p = slot.param
             st = state.get(p)
@@ -152,8 +207,9 @@ class _Bucket:
             if g.data is not slot.gview:
                 self.g[slot.lo : slot.hi] = g.data.reshape(-1)
                 if not g.requires_grad:
-                    # The engine accumulates with `grad.data += g`, so from now on backward writes straight
-                    # into the flat buffer and the copy above is skipped (unless grads are set to None).
+                    # From now on backward writes straight into the flat buffer (the engine accumulates
+                    # with `grad.data += g`, or after zero_grad() copies into the view through
+                    # `take_grad`), and the copy above is skipped.
                     p.grad = Tensor._make(slot.gview, backend)
             if st is None and (spec or counts):
                 st = state[p]

@@ -225,6 +225,60 @@ def test_training_through_autograd_with_both_zero_grad_modes(fused):
     np.testing.assert_array_equal(results[0], results[1])
 
 
+def _linear_model_and_step(fused: bool):
+    gg.manual_seed(0)
+    model = gg.nn.Sequential(gg.nn.Linear(3, 5), gg.nn.Tanh(), gg.nn.Linear(5, 2))
+    opt = optim.Adam(model.parameters(), lr=0.1, fused=fused)
+
+    def step(scale: float) -> None:
+        opt.zero_grad()
+        x = gg.tensor(np.linspace(-1, 1, 12).reshape(4, 3) * scale, dtype=gg.float32)
+        (model(x) ** 2).sum().backward()
+        opt.step()
+
+    return model, opt, step
+
+
+def test_backward_after_zero_grad_writes_into_the_flat_grad_buffer():
+    model, opt, step = _linear_model_and_step(fused=True)
+    step(1.0)  # the first step builds the buffers
+    opt.zero_grad()
+    x = gg.tensor(np.ones((4, 3)), dtype=gg.float32)
+    (model(x) ** 2).sum().backward()
+    # Every new .grad is already its parameter's view of the flat buffer: the step has nothing to copy.
+    buffer = opt._flat[0].buckets[0].g
+    assert all(p.grad.data.base is buffer for p in model.parameters())
+
+
+def test_a_kept_grad_keeps_its_values_as_in_pytorch():
+    fused_model, fused_opt, fused_step = _linear_model_and_step(fused=True)
+    ref_model, _, ref_step = _linear_model_and_step(fused=False)
+    kept = []
+    for scale in (1.0, 2.0, 3.0, 4.0):
+        fused_step(scale)
+        ref_step(scale)
+        w, b = fused_model[0].weight.grad, fused_model[2].bias.grad
+        kept.append((w, w.numpy().copy(), b.numpy(), b.numpy().copy()))  # a Tensor, and an array
+    # Values taken after each step are unchanged by the later steps' backward and step.
+    for tensor, tensor_values, array, array_values in kept:
+        np.testing.assert_array_equal(tensor.numpy(), tensor_values)
+        np.testing.assert_array_equal(array, array_values)
+    for a, b in zip(fused_model.parameters(), ref_model.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_dropped_optimizer_leaves_gradients_to_the_engine():
+    model, opt, step = _linear_model_and_step(fused=True)
+    step(1.0)
+    buffer = opt._flat[0].buckets[0].g
+    del opt, step
+    for p in model.parameters():
+        p.grad = None
+    (model(gg.ones(2, 3)) ** 2).sum().backward()
+    assert all(p.grad is not None and p.grad.data.base is not buffer for p in model.parameters())
+
+
 def test_zero_grad_in_place_zeroes_and_to_none_clears():
     params, opt = make("SGD", starts(), lr=0.1)
     set_grads(params, 0)
