@@ -765,9 +765,9 @@ def section_softmax_xent(dev: Device, K: Any) -> None:
     F = torch.nn.functional if torch is not None else None
 
     def check(row: dict[str, Any], kwargs: dict[str, Any], tgt: Any, time_it: bool) -> None:
-        loss_ref, d_ref = sx.softmax_cross_entropy(xp, logits, tgt, impl="reference", **kwargs)
+        loss_ref, d_ref, _ = sx.softmax_cross_entropy(xp, logits, tgt, impl="reference", **kwargs)
         dev.poison_pool([((n,), F32), ((n, c), F32)])
-        loss, d = sx.softmax_cross_entropy(xp, logits, tgt, impl="cuda", **kwargs)
+        loss, d, _ = sx.softmax_cross_entropy(xp, logits, tgt, impl="cuda", **kwargs)
         row["checks"]["loss"] = compare(dev, loss, loss_ref, rtol=1e-5, atol=1e-5)
         row["checks"]["dlogits"] = compare(dev, d, d_ref, rtol=1e-4, atol=1e-6)
         row["bytes"] = 8 * n * c + 12 * n
@@ -807,8 +807,27 @@ def section_softmax_xent(dev: Device, K: Any) -> None:
         row["note"] = "ignore_index, smoothing 0.1, weight"
         check(row, {"ignore_index": -100, "label_smoothing": 0.1, "weight": weight}, tgt, False)
 
+    def reduced(row: dict[str, Any]) -> None:
+        # reduction="mean" finishes in the kernel's last block (partials, threadfence, atomic ticket):
+        # the GPU's memory ordering is what this row checks, three launches in a row, bit for bit.
+        tgt = target.copy()
+        tgt[::8] = -100
+        kwargs = {"weight": dev.uniform(0.5, 1.5, c), "label_smoothing": 0.1, "reduction": "mean"}
+        loss_ref, d_ref, den_ref = sx.softmax_cross_entropy(xp, logits, tgt, impl="reference", **kwargs)
+        runs = [sx.softmax_cross_entropy(xp, logits, tgt, impl="cuda", **kwargs) for _ in range(3)]
+        row["checks"]["loss"] = compare(dev, runs[0][0], loss_ref, rtol=1e-5, atol=1e-6)
+        row["checks"]["denominator"] = compare(dev, runs[0][2], den_ref, rtol=1e-5, atol=1e-6)
+        row["checks"]["dlogits"] = compare(dev, runs[0][1], d_ref, rtol=1e-4, atol=1e-6)
+        same = all(bool((r[0] == runs[0][0]).all()) and bool((r[2] == runs[0][2]).all()) for r in runs)
+        row["checks"]["repeatable"] = {"ok": same}
+        row["note"] = "weighted mean in one launch (last block)"
+        row["bytes"] = 8 * n * c + 12 * n
+        timed(row, dev, lambda: sx.softmax_cross_entropy(xp, logits, tgt, impl="cuda", **kwargs),
+              lambda: sx.softmax_cross_entropy(xp, logits, tgt, impl="reference", **kwargs), None)
+
     run_check("xent fwd+bwd", size, with_torch(dev, plain))
     run_check("xent ign/smooth/w", size, with_torch(dev, variant))
+    run_check("xent mean", size, reduced)
 
 
 def section_optim(dev: Device, K: Any) -> None:

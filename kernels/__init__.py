@@ -38,9 +38,12 @@ linear       (around a GEMM the caller does with BLAS/cuBLAS; name may be "ident
 
 softmax_xent
     softmax_cross_entropy(xp, logits, target, *, ignore_index=-100,
-                          label_smoothing=0.0, weight=None, impl=None, stream=None)
-        -> (loss_rows, dlogits)    PyTorch's reduction="none" loss per row and
-        its gradient w.r.t. the logits; out-of-range targets raise IndexError.
+                          label_smoothing=0.0, weight=None, reduction="none",
+                          need_grad=True, impl=None, stream=None, op=OP)
+        -> (loss, dlogits, denominator)    PyTorch's loss ("none": per row;
+        "sum"/"mean": 0-d, reduced in the same launch) and d loss_i / d logits_i
+        (None without need_grad); the reduced loss's gradient is dlogits /
+        denominator. Out-of-range targets raise IndexError (flagged by the kernel).
 
 optim        (flat buffers updated in place; torch.optim formulas; return None)
     sgd(xp, p, g, momentum_buf, *, lr, momentum=0.0, dampening=0.0, nesterov=False,

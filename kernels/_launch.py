@@ -320,6 +320,28 @@ def cuda_stream(xp: Any, stream: Any = None) -> Any:
     return s
 
 
+# Small device buffers that kernels leave zeroed after every launch (atomic ticket counters that wrap
+# back to 0, error flags that the launcher clears), one per name and stream: kernels on one stream run in
+# order, kernels on two streams could interleave their tickets.
+_ZEROED: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def zeroed_buffer(xp: Any, stream: Any, name: str, size: int, dtype: Any) -> Any:
+    """The zeroed buffer ``name`` for ``stream`` (at least ``size`` elements), allocated on first use."""
+    held = _ZEROED.get((name, id(stream)))
+    if held is None or held[0].size < size:
+        buf = xp.zeros(size, dtype=dtype)
+        if not isinstance(buf, np.ndarray):
+            xp.cuda.Device().synchronize()  # zeroed (on CuPy's stream) before any kernel on `stream` runs
+        held = _ZEROED[(name, id(stream))] = (buf, stream)  # holding the stream keeps its id unique
+    return held[0]
+
+
+def ticket_counters(xp: Any, stream: Any, name: str, n: int) -> Any:
+    """``n`` or more uint32 counters for a last-block reduction (see linear.bias_act_backward)."""
+    return zeroed_buffer(xp, stream, f"{name}.tickets", max(n, 1024), np.uint32)
+
+
 def device_view(a: Any) -> Any:
     """What a kernel is given: NumPy under the simulator; otherwise a numba
     view of the CuPy array, made without the implicit stream sync numba does

@@ -29,6 +29,7 @@ from ._launch import (
     like,
     numba_type,
     resolve_impl,
+    ticket_counters,
     UNROLL,
 )
 from .activation import (
@@ -419,26 +420,11 @@ def bias_act_backward(
     grid, _ = launch_dims(work, block)
     partial = xp.empty((grid[1], c) if need_bias_grad else (1, 1), dtype=dtype)
     launch(_cuda_kernel("bias_act_backward", dtype), work, block, stream,
-           code, gy2, s2, gz2, partial, partial[0] if gbias is None else gbias, _tickets(xp, stream, grid[0]),
+           code, gy2, s2, gz2, partial, partial[0] if gbias is None else gbias, ticket_counters(xp, stream, "linear.bias_act_backward", grid[0]),
            p, not identity, need_bias_grad)
     if need_bias_grad and n == 0:
         gbias[...] = 0
     return gz, gbias
-
-
-# One ticket counter per column strip of bias_act_backward, per stream: kernels on one stream run in
-# order and leave every counter at 0, kernels on two streams could interleave their tickets.
-_TICKETS: dict[int, tuple[Any, Any]] = {}
-
-
-def _tickets(xp: Any, stream: Any, strips: int) -> Any:
-    held = _TICKETS.get(id(stream))
-    if held is None or held[0].size < strips:
-        counters = xp.zeros(max(strips, 1024), dtype=np.uint32)
-        if not isinstance(counters, np.ndarray):
-            xp.cuda.Device().synchronize()  # zeroed (on CuPy's stream) before any kernel on `stream` runs
-        held = _TICKETS[id(stream)] = (counters, stream)  # holding the stream keeps its id unique
-    return held[0]
 
 
 def matmul_bias_act(

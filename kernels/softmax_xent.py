@@ -8,6 +8,11 @@ targets, ignore_index, label_smoothing and per-class weight:
 
 (0 for ignored rows) and dlogits_i = d loss_i / d x_i, which is
 softmax * ((1-eps) w[t] + eps/C * sum(w)) - (1-eps) w[t] onehot(t) - eps/C * w.
+
+The kernels also range-check the targets (an out-of-range one is flagged in a small device buffer that
+the launcher reads once: one host sync, no separate check on the device), skip the gradient when it is
+not wanted, and reduce: "sum" and PyTorch's weighted "mean" (over sum of w[t_i] of the rows not ignored)
+finish inside the CUDA kernel (last-block reduction), so a reduced loss costs one launch.
 """
 
 from __future__ import annotations
@@ -19,18 +24,22 @@ import numpy as np
 from numba import prange
 
 from ._launch import (
-    cuda_family,
-    cpu_kernel,
     check_arrays_for,
     check_float,
     contiguous,
+    cpu_kernel,
+    cuda_family,
     cuda_stream,
     get_cuda,
     launch,
+    launch_dims,
     like,
     numba_type,
     resolve_impl,
     scalar_fn,
+    ticket_counters,
+    to_host,
+    zeroed_buffer,
 )
 
 OP = "softmax_cross_entropy"
@@ -48,6 +57,25 @@ def reference_softmax_cross_entropy(
     label_smoothing: float = 0.0,
     weight: Any = None,
 ) -> tuple[Any, Any]:
+    """(loss per row, d loss_i / d logits_i) with reduction "none"."""
+    loss, dlogits, _ = _reference_rows(xp, logits, target, ignore_index, label_smoothing, weight)
+    return loss, dlogits
+
+
+def reference_reduce(xp: Any, loss: Any, w_rows: Any, reduction: str) -> tuple[Any, Any]:
+    """(reduced loss, denominator) as 0-d arrays: "sum" divides by 1, "mean" by the summed w[t_i] of the
+    rows not ignored (PyTorch's weighted mean; 0/0 = nan when every row is ignored, and then the
+    denominator is 1 so that the gradient is zeros, as PyTorch's)."""
+    total = xp.asarray(loss.sum())  # NumPy's sum is a scalar, not a 0-d array
+    if reduction == "sum":
+        return total, xp.ones((), dtype=loss.dtype)
+    wsum = xp.asarray(w_rows.sum())
+    with np.errstate(invalid="ignore"):
+        mean = xp.asarray(total / wsum, dtype=loss.dtype)
+    return mean, xp.where(wsum == 0, 1, wsum).astype(loss.dtype)
+
+
+def _reference_rows(xp, logits, target, ignore_index, label_smoothing, weight):
     n, c = logits.shape
     dt = logits.dtype
     eps = label_smoothing
@@ -67,7 +95,7 @@ def reference_softmax_cross_entropy(
     coef = (1 - eps) * w_t + (eps / c) * w.sum()
     dlogits = xp.exp(logp) * coef[:, None] - (1 - eps) * w_t[:, None] * onehot - (eps / c) * w
     dlogits = xp.where(valid[:, None], dlogits, 0).astype(dt)
-    return loss, dlogits
+    return loss, dlogits, w_t
 
 
 # ============================================================== scalar math
@@ -97,16 +125,21 @@ _FASTMATH_NO_REASSOC = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 
 
 @cpu_kernel(fastmath=_FASTMATH_NO_REASSOC)
-def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, loss, dx):
+def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, loss, dx, write_dx, w_rows, err):
     n, c = x.shape
     for i in prange(n):
         t = target[i]
         zero = like(keep, 0.0)
         one = like(keep, 1.0)
-        if t == ignore_index:
+        if t == ignore_index or t < 0 or t >= c:
+            if t != ignore_index:
+                err[0] = 1  # any one bad target is reported; concurrent writers all write a bad one
+                err[1] = t
             loss[i] = zero
-            for j in range(c):
-                dx[i, j] = zero
+            w_rows[i] = zero
+            if write_dx:
+                for j in range(c):
+                    dx[i, j] = zero
         else:
             m = x[i, 0]
             for j in range(1, c):
@@ -117,14 +150,17 @@ def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, 
                 s += math.exp(x[i, j] - m)
                 wsum += weight[j] if has_weight else one
             lse = math.log(s)  # relative to the row max: keeps x_t - lse exact at 1e4
-            keep_wt = keep * (weight[t] if has_weight else one)
+            w_t = weight[t] if has_weight else one
+            w_rows[i] = w_t
+            keep_wt = keep * w_t
             coef = keep_wt + eps_c * wsum
             inv_s = one / s
             smooth = zero
             for j in range(c):
                 w_j = weight[j] if has_weight else one
                 xj = x[i, j]
-                dx[i, j] = xent_grad(math.exp(xj - m), inv_s, coef, eps_c, w_j, j == t, keep_wt)
+                if write_dx:
+                    dx[i, j] = xent_grad(math.exp(xj - m), inv_s, coef, eps_c, w_j, j == t, keep_wt)
                 smooth += w_j * (lse - (xj - m))
             loss[i] = xent_loss(lse, x[i, t] - m, keep_wt, eps_c, smooth)
 
@@ -137,13 +173,14 @@ cuda: Any = None  # numba.cuda, bound on first use (a global for the simulator)
 def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     global cuda
     cuda = get_cuda()
-    from numba import boolean, int64, void
+    from numba import boolean, int64, uint32, void
 
     T = numba_type(dtype)
     L, R = LANES, ROWS_PER_BLOCK
     HALF_L = LANES // 2
 
-    def softmax_xent_kernel(x, target, weight, has_weight, ignore_index, keep, eps_c, loss, dx):
+    def softmax_xent_kernel(x, target, weight, has_weight, ignore_index, keep, eps_c, loss, dx, write_dx,
+                            err, partial, out, tickets, reduction):
         # 32 lanes per row; tree reductions in shared memory (the simulator
         # has no warp shuffles). The row loop is uniform per block, so every
         # thread reaches every barrier.
@@ -154,11 +191,16 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
         ty = cuda.threadIdx.y
         zero = like(keep, 0.0)
         one = like(keep, 1.0)
+        row_loss = zero  # this block's rows, summed by lane 0 of each row slot (for "sum" / "mean")
+        row_w = zero
         for base in range(cuda.blockIdx.y * R, n, cuda.gridDim.y * R):
             i = base + ty
             active = i < n
             t = target[i] if active else ignore_index
-            valid = active and t != ignore_index
+            valid = active and t != ignore_index and t >= 0 and t < c
+            if active and not valid and t != ignore_index and tx == 0:
+                err[0] = 1  # any one bad target is reported; concurrent writers all write a bad one
+                err[1] = t
 
             m = like(keep, -math.inf)
             if valid:
@@ -196,19 +238,22 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
             cuda.syncthreads()
 
             smooth = zero
+            w_t = zero
             keep_wt = zero
             lse = zero
             if valid:
                 lse = math.log(s)  # relative to the row max: keeps x_t - lse exact at 1e4
-                keep_wt = keep * (weight[t] if has_weight else one)
+                w_t = weight[t] if has_weight else one
+                keep_wt = keep * w_t
                 coef = keep_wt + eps_c * wsum
                 inv_s = one / s
                 for j in range(tx, c, L):
                     w_j = weight[j] if has_weight else one
                     xj = x[i, j]
-                    dx[i, j] = xent_grad(math.exp(xj - m), inv_s, coef, eps_c, w_j, j == t, keep_wt)
+                    if write_dx:
+                        dx[i, j] = xent_grad(math.exp(xj - m), inv_s, coef, eps_c, w_j, j == t, keep_wt)
                     smooth += w_j * (lse - (xj - m))
-            elif active:
+            elif active and write_dx:
                 for j in range(tx, c, L):
                     dx[i, j] = zero
             red[ty, tx] = smooth
@@ -220,10 +265,47 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
                 cuda.syncthreads()
                 off //= 2
             if tx == 0 and active:
-                loss[i] = xent_loss(lse, x[i, t] - m, keep_wt, eps_c, red[ty, 0]) if valid else zero
+                li = xent_loss(lse, x[i, t] - m, keep_wt, eps_c, red[ty, 0]) if valid else zero
+                loss[i] = li
+                row_loss += li
+                row_w += w_t
             cuda.syncthreads()
 
-    sig = void(T[:, ::1], int64[::1], T[::1], boolean, int64, T, T, T[::1], T[:, ::1])
+        if reduction != 0:
+            # Last-block reduction (as in linear.bias_act_backward): one partial (loss, weight) pair per
+            # block, threadfence, an atomic ticket; the block that takes the last ticket adds the
+            # partials in block order (the same sums every run) and writes the result.
+            if tx == 0:
+                red[ty, 0] = row_loss
+                red2[ty, 0] = row_w
+            cuda.syncthreads()
+            if tx == 0 and ty == 0:
+                bl = red[0, 0]
+                bw = red2[0, 0]
+                for r in range(1, R):
+                    bl += red[r, 0]
+                    bw += red2[r, 0]
+                partial[cuda.blockIdx.y, 0] = bl
+                partial[cuda.blockIdx.y, 1] = bw
+                cuda.threadfence()
+                # Counts 0, 1, ..., gridDim.y - 1 and wraps to 0 on the last: ready for the next launch.
+                ticket = cuda.atomic.inc(tickets, 0, uint32(cuda.gridDim.y - 1))
+                if ticket == cuda.gridDim.y - 1:
+                    cuda.threadfence()
+                    total = cuda.atomic.add(partial, (0, 0), zero)
+                    wtot = cuda.atomic.add(partial, (0, 1), zero)
+                    for r in range(1, cuda.gridDim.y):
+                        total += cuda.atomic.add(partial, (r, 0), zero)
+                        wtot += cuda.atomic.add(partial, (r, 1), zero)
+                    if reduction == 1:
+                        out[0] = total
+                        out[1] = one
+                    else:
+                        out[0] = total / wtot  # 0/0 = nan when every row is ignored, as PyTorch's
+                        out[1] = wtot if wtot != zero else one
+
+    sig = void(T[:, ::1], int64[::1], T[::1], boolean, int64, T, T, T[::1], T[:, ::1], boolean,
+               int64[::1], T[:, ::1], T[::1], uint32[::1], int64)
     return {"softmax_cross_entropy": (softmax_xent_kernel, sig)}
 
 
@@ -232,8 +314,16 @@ _cuda_kernel, cuda_kernel_specs = cuda_family("softmax_xent", _cuda_sources)
 
 # ============================================================== launcher
 
-def _validate(xp: Any, logits: Any, target: Any, ignore_index: int,
-              label_smoothing: float, weight: Any, check_targets: bool) -> np.dtype:
+REDUCTIONS = {"none": 0, "sum": 1, "mean": 2}
+
+
+def out_of_range_message(op: str, value: int, c: int, ignore_index: int) -> str:
+    kind = "negative class index" if value < 0 else "class index"
+    return (f"{op}: target contains {kind} {value}, out of range for {c} classes "
+            f"(valid 0..{c - 1}, or ignore_index={ignore_index})")
+
+
+def _validate(logits: Any, target: Any, label_smoothing: float, weight: Any, reduction: str) -> np.dtype:
     dtype = check_float(OP, logits=logits, weight=weight)
     if logits.ndim != 2:
         raise ValueError(f"{OP}: logits must be 2-D (N, C), got shape {tuple(logits.shape)}")
@@ -249,13 +339,8 @@ def _validate(xp: Any, logits: Any, target: Any, ignore_index: int,
         raise ValueError(f"{OP}: weight must have shape ({c},), got {tuple(weight.shape)}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{OP}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if not check_targets:
-        return dtype
-    bad = (target != ignore_index) & ((target < 0) | (target >= c))
-    if bool(bad.any()):  # a host sync on GPU, as PyTorch's device assert
-        value = int(target[bad][0])
-        raise IndexError(f"{OP}: target {value} is out of range for C={c} classes "
-                         f"(ignore_index={ignore_index})")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{OP}: reduction must be one of {tuple(REDUCTIONS)}, got {reduction!r}")
     return dtype
 
 
@@ -267,34 +352,78 @@ def softmax_cross_entropy(
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
     weight: Any = None,
+    reduction: str = "none",
+    need_grad: bool = True,
     impl: str | None = None,
     stream: Any = None,
-    check_targets: bool = True,
-) -> tuple[Any, Any]:
-    """(loss_rows (N,), dlogits (N, C)) for logits (N, C) and int64 target (N,). ``check_targets=False``
-    skips the range check of the targets (a host sync on a GPU) for callers that made it already; an
-    out-of-range target then reads out of bounds."""
+    op: str = OP,
+) -> tuple[Any, Any, Any]:
+    """(loss, dlogits, denominator) for logits (N, C) and integer targets (N,).
+
+    ``reduction="none"``: loss per row (N,), dlogits = d loss_i / d logits_i, denominator None.
+    ``"sum"`` / ``"mean"``: loss and denominator are 0-d arrays, dlogits is still per row, so that the
+    gradient of the reduced loss is dlogits / denominator (1 for "sum"; for "mean" the summed w[t_i]
+    of the rows not ignored, or 1 if there are none, when the loss is nan and the gradient zeros, as
+    PyTorch's). dlogits is None when ``need_grad`` is false (the kernel then writes no gradient).
+    An out-of-range target raises IndexError (named after ``op``) once the kernel has run: the kernel
+    flags it, and reading the flag is the one host sync on a GPU.
+    """
     impl = resolve_impl(xp, impl, OP)
-    dtype = _validate(xp, logits, target, ignore_index, label_smoothing, weight, check_targets)
+    dtype = _validate(logits, target, label_smoothing, weight, reduction)
+    n, c = logits.shape
     if impl == "reference":
-        return reference_softmax_cross_entropy(
-            xp, logits, target, ignore_index=ignore_index,
-            label_smoothing=label_smoothing, weight=weight)
+        bad = (target != ignore_index) & ((target < 0) | (target >= c))
+        if bool(bad.any()):
+            raise IndexError(out_of_range_message(op, int(target[bad][0]), c, ignore_index))
+        loss, dlogits, w_rows = _reference_rows(xp, logits, target, ignore_index, label_smoothing, weight)
+        return _finish(xp, loss, dlogits if need_grad else None, w_rows, reduction)
     check_arrays_for(OP, xp, impl, logits=logits, target=target, weight=weight)
     logits = contiguous(xp, logits)
     target = contiguous(xp, target.astype(np.int64, copy=False))
     weight = contiguous(xp, weight)
-    n, c = logits.shape
     loss = xp.empty(n, dtype=dtype)
-    dlogits = xp.empty_like(logits)
+    dlogits = xp.empty_like(logits) if need_grad else logits  # never written without need_grad
     keep = dtype.type(1.0 - label_smoothing)
     eps_c = dtype.type(label_smoothing / c)
     w = logits.reshape(-1)[:1] if weight is None else weight  # never read without a weight
     if impl == "cpu":
+        w_rows = np.empty(n, dtype=dtype)
+        err = np.zeros(2, dtype=np.int64)
         _softmax_xent_cpu(logits.size, logits, target, w, weight is not None, int(ignore_index),
-                          keep, eps_c, loss, dlogits)
-    else:
-        launch(_cuda_kernel("softmax_cross_entropy", dtype), (LANES, n), (LANES, ROWS_PER_BLOCK),
-               cuda_stream(xp, stream), logits, target, w, weight is not None,
-               int(ignore_index), keep, eps_c, loss, dlogits)
-    return loss, dlogits
+                          keep, eps_c, loss, dlogits, need_grad, w_rows, err)
+        _raise_flagged(err, err, op, c, ignore_index)
+        return _finish(xp, loss, dlogits if need_grad else None, w_rows, reduction)
+    given_stream = stream
+    stream = cuda_stream(xp, stream)
+    err = zeroed_buffer(xp, stream, f"{OP}.error", 2, np.int64)  # [flag, a bad target]
+    code = REDUCTIONS[reduction]
+    grid, _ = launch_dims((LANES, n), (LANES, ROWS_PER_BLOCK))
+    partial = xp.empty((grid[1], 2) if code else (1, 2), dtype=dtype)
+    out = xp.empty(2, dtype=dtype)
+    launch(_cuda_kernel("softmax_cross_entropy", dtype), (LANES, n), (LANES, ROWS_PER_BLOCK), stream,
+           logits, target, w, weight is not None, int(ignore_index), keep, eps_c, loss, dlogits, need_grad,
+           err, partial, out, ticket_counters(xp, stream, OP, 1), code)
+    # CuPy's get() waits for CuPy's current stream, where the kernel ran unless a stream was given.
+    _raise_flagged(err, err.get() if given_stream is None and hasattr(err, "get") else to_host(err, given_stream),
+                   op, c, ignore_index)
+    dlogits = dlogits if need_grad else None
+    if code == 0:
+        return loss, dlogits, None
+    if n == 0:  # no block ran
+        out[0] = 0 if code == 1 else np.nan
+        out[1] = 1
+    return out[0:1].reshape(()), dlogits, out[1:2].reshape(())
+
+
+def _finish(xp: Any, loss: Any, dlogits: Any, w_rows: Any, reduction: str) -> tuple[Any, Any, Any]:
+    if reduction == "none":
+        return loss, dlogits, None
+    total, denominator = reference_reduce(xp, loss, w_rows, reduction)
+    return total, dlogits, denominator
+
+
+def _raise_flagged(err: Any, flag: np.ndarray, op: str, c: int, ignore_index: int) -> None:
+    if flag[0]:
+        value = int(flag[1])
+        err[...] = 0  # ready for the next call
+        raise IndexError(out_of_range_message(op, value, c, ignore_index))

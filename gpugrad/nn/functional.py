@@ -10,6 +10,7 @@ import warnings
 from .. import ops as _ops
 from ..autograd.grad_mode import no_grad
 from ..errors import DeviceError, DTypeError, ShapeError
+from ..kernels.softmax_xent import out_of_range_message
 from ..ops import nn as _nnops
 from ..random import default_generator
 from ..tensor import Tensor
@@ -477,8 +478,9 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
 # Losses --------------------------------------------------------------------------------------------
 
 
-def _class_rows(op: str, input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int):
-    """Validate class-index targets; return (input as (M, C), target array (M,), the 'none' output shape)."""
+def _class_rows(op: str, input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, check_range: bool = True):
+    """Validate class-index targets (their range unless ``check_range`` is false); return (input as
+    (M, C), target array (M,), the 'none' output shape)."""
     _check_tensor(op, "input", input)
     _check_tensor(op, "target", target)
     if input.data.dtype.kind != "f":
@@ -518,11 +520,10 @@ def _class_rows(op: str, input: Tensor, target: Tensor, weight: Tensor | None, i
             raise ShapeError(f"{op}: weight must have shape ({c},) (one per class), got {tuple(weight.shape)}")
         if weight.data.dtype != input.data.dtype:
             raise DTypeError(f"{op}: weight ({weight.dtype}) must have the input's dtype ({input.dtype})")
-    bad = (t != ignore_index) & ((t < 0) | (t >= c))
-    if t.size and bool(bad.any()):
-        value = int(t[bad][0])
-        kind = "negative class index" if value < 0 else "class index"
-        raise IndexError(f"{op}: target contains {kind} {value}, out of range for {c} classes (valid 0..{c - 1}, or ignore_index={ignore_index})")
+    if check_range and t.size:
+        bad = (t != ignore_index) & ((t < 0) | (t >= c))
+        if bool(bad.any()):
+            raise IndexError(out_of_range_message(op, int(t[bad][0]), c, ignore_index))
     return rows, t, out_shape
 
 
@@ -582,14 +583,22 @@ def cross_entropy(
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    rows, t, out_shape = _class_rows("cross_entropy", input, target, weight, ignore_index)
-    if _nnops._xent_kernel() is not None and (weight is None or not weight.requires_grad):
+    fused = _fused_cross_entropy(weight)
+    # The fused kernel range-checks the targets itself (on a GPU, one flag read instead of a check pass).
+    rows, t, out_shape = _class_rows("cross_entropy", input, target, weight, ignore_index, check_range=not fused)
+    if fused:
         # One op for loss and reduction: a training step's loss costs one op application, not four.
         loss = _nnops.softmax_cross_entropy(rows, _const(rows, t), weight, ignore_index, label_smoothing, reduction)
         return loss.reshape(out_shape) if reduction == "none" else loss
     w_rows, _t_safe, _valid = _weights_per_row(rows, t, weight, ignore_index)
     loss_rows = _xent_composite(rows, t, weight, ignore_index, label_smoothing)
     return _finish_class_loss("cross_entropy", loss_rows, w_rows, out_shape, reduction)
+
+
+def _fused_cross_entropy(weight: Tensor | None) -> bool:
+    """Whether cross_entropy runs as the fused op: unless the class weights need a gradient, which only
+    the composite path (log_softmax, gather, sums) gives."""
+    return weight is None or not weight.requires_grad
 
 
 def _xent_composite(rows: Tensor, t, weight: Tensor | None, ignore_index: int, label_smoothing: float) -> Tensor:

@@ -205,22 +205,14 @@ def pad_constant(x: Tensor, widths, value=0.0) -> Tensor:
 # Fused softmax cross-entropy -----------------------------------------------------------------------
 
 
-def _xent_kernel():
-    try:
-        from ..kernels import softmax_xent
-    except ImportError:
-        return None
-    return getattr(softmax_xent, "softmax_cross_entropy", None)
-
-
 class SoftmaxCrossEntropy(Function):
-    """Per-row cross-entropy of (N, C) logits against class indices, PyTorch's reduction="none":
+    """Cross-entropy of (N, C) logits against class indices, reduced as PyTorch's ``reduction``:
 
         loss_i = (1-eps) w[t_i] (lse_i - x_i[t_i]) + eps/C sum_c w_c (lse_i - x_ic),   0 where t_i == ignore_index
 
-    The forward is the fused kernel (``gpugrad.kernels.softmax_xent``) when present, and it also yields
-    d loss_i / d logits_i, which a plain backward (grad mode off) scales by the upstream gradient. Under
-    ``create_graph=True`` the backward is composite Tensor math instead,
+    The forward is the fused kernel (``gpugrad.kernels.softmax_xent``): loss, reduction, target check
+    and d loss_i / d logits_i in one pass, so a plain backward (grad mode off) only scales that gradient
+    by the upstream one. Under ``create_graph=True`` the backward is composite Tensor math instead,
     (1-eps) w_t (p - onehot) + eps/C (sum(w) p - w), so that it differentiates again.
     """
 
@@ -228,35 +220,16 @@ class SoftmaxCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="none"):
-        xp = ctx.xp
-        kernel = _xent_kernel()
-        dlogits = None
-        if kernel is not None:
-            loss, dlogits = kernel(
-                xp, logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, weight=weight,
-                impl=ctx.backend.kernel_impl, check_targets=False,  # cross_entropy checked them (one GPU sync, not two)
-            )
-            if not ctx.needs_input_grad[0]:
-                dlogits = None
-        else:
-            loss = _xent_reference(xp, logits, target, weight, ignore_index, label_smoothing)
-        ctx.ignore_index, ctx.eps, ctx.reduction = ignore_index, label_smoothing, reduction
+        from ..kernels import softmax_xent
+
+        loss, dlogits, denominator = softmax_xent.softmax_cross_entropy(
+            ctx.xp, logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, weight=weight,
+            reduction=reduction, need_grad=ctx.needs_input_grad[0] and is_grad_enabled(), impl=ctx.backend.kernel_impl,
+            op="cross_entropy",
+        )
+        ctx.ignore_index, ctx.eps, ctx.reduction, ctx.denominator = ignore_index, label_smoothing, reduction, denominator
         # dlogits is (N, C) like the logits, held until backward (PyTorch holds an (N, C) log-softmax).
         ctx.save_for_backward(logits, target, weight, dlogits)
-        if reduction == "sum":
-            return loss.sum()
-        if reduction == "mean":
-            # PyTorch's weighted mean: over the summed w[t_i] of the rows not ignored (0/0 = nan if none).
-            valid = target != ignore_index
-            if weight is None:
-                w_t = valid.astype(loss.dtype)
-            else:
-                w_t = xp.where(valid, weight[xp.where(valid, target, 0)], 0).astype(loss.dtype)
-            denominator = w_t.sum()
-            # Ignored rows get exactly zero gradient (their dlogits rows are 0), also when every row is
-            # ignored and the loss is 0/0 = nan: PyTorch's gradients are zeros then, not 0 * inf.
-            ctx.denominator = xp.where(denominator == 0, 1, denominator).astype(loss.dtype)
-            return loss.sum() / denominator
         return loss
 
     @staticmethod
@@ -292,23 +265,9 @@ class SoftmaxCrossEntropy(Function):
         return g * (gy / Tensor._make(ctx.denominator, backend)), None, None
 
 
-def _xent_reference(xp, logits, target, weight, ignore_index, eps):
-    n, c = logits.shape
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-    valid = target != ignore_index
-    t = xp.where(valid, target, 0)
-    w = xp.ones(c, dtype=logits.dtype) if weight is None else weight
-    loss = (1 - eps) * w[t] * -logp[xp.arange(n), t]
-    if eps:
-        loss = loss + (eps / c) * -(logp * w).sum(axis=1)
-    return xp.where(valid, loss, 0).astype(logits.dtype)
-
-
 def softmax_cross_entropy(logits: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100, label_smoothing: float = 0.0, reduction: str = "none") -> Tensor:
     """Cross-entropy of (N, C) logits and int64 targets (N,), fused, reduced as F.cross_entropy's
-    ``reduction`` ("none", "sum" or "mean"). Inputs already validated: the kernel does not range-check
-    the targets again."""
+    ``reduction`` ("none", "sum" or "mean"); the kernel range-checks the targets."""
     return SoftmaxCrossEntropy.apply(
         logits, target, weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction
     )

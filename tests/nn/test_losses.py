@@ -34,9 +34,7 @@ def np_cross_entropy(x, t, weight=None, ignore_index=-100, reduction="mean", eps
 @pytest.fixture(params=["fused", "composite"])
 def xent_path(request, monkeypatch):
     if request.param == "composite":
-        monkeypatch.setattr(nnops, "_xent_kernel", lambda: None)
-    elif nnops._xent_kernel() is None:
-        pytest.skip("gpugrad.kernels.softmax_xent is not available")
+        monkeypatch.setattr(F, "_fused_cross_entropy", lambda weight: False)
     return request.param
 
 
@@ -219,23 +217,17 @@ def np_cross_entropy_grad(x, t, weight=None, ignore_index=-100, eps=0.0):
     return g * valid[:, None]
 
 
-@pytest.fixture(params=["fused", "reference", "no_kernel"])
+@pytest.fixture(params=["fused", "reference"])
 def xent_impl(request, monkeypatch):
-    """The op with the fused kernel, with GPUGRAD_FUSED=0 (the kernel module's reference), or without it."""
-    if request.param == "no_kernel":
-        monkeypatch.setattr(nnops, "_xent_kernel", lambda: None)
-        yield request.param
-        return
-    if nnops._xent_kernel() is None:
-        pytest.skip("gpugrad.kernels.softmax_xent is not available")
+    """The op with the fused kernel, or with GPUGRAD_FUSED=0 (the kernel module's reference)."""
     if request.param == "fused":
         yield request.param
         return
     import gpugrad.kernels.softmax_xent as kxent
 
     calls = []
-    real = kxent.reference_softmax_cross_entropy
-    monkeypatch.setattr(kxent, "reference_softmax_cross_entropy", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = kxent._reference_rows
+    monkeypatch.setattr(kxent, "_reference_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
     monkeypatch.setenv("GPUGRAD_FUSED", "0")
     yield request.param
     assert calls, "GPUGRAD_FUSED=0 did not reach the reference implementation"
@@ -266,8 +258,6 @@ def test_xent_op_gradient_with_and_without_create_graph(xent_impl, rng, weighted
 
 
 def test_plain_backward_through_the_xent_op_runs_no_composite_ops(xent_impl, rng, count_applies):
-    if xent_impl == "no_kernel":
-        pytest.skip("without the kernel module the backward is composite")
     x = gg.tensor(rng.standard_normal((6, 4)), requires_grad=True)
     t = gg.tensor([0, 3, -100, 1, 2, 2])
     w = gg.tensor([0.5, 1.0, 2.0, 1.5], dtype=gg.float64)
@@ -284,8 +274,6 @@ def test_plain_backward_through_the_xent_op_runs_no_composite_ops(xent_impl, rng
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_cross_entropy_step_is_one_op_forward_and_none_in_plain_backward(reduction, rng, count_applies):
-    if nnops._xent_kernel() is None:
-        pytest.skip("gpugrad.kernels.softmax_xent is not available")
     x = gg.tensor(rng.standard_normal((6, 4)), requires_grad=True)
     t = gg.tensor([0, 3, -100, 1, 2, 2])
     counts = count_applies()
@@ -307,3 +295,18 @@ def test_mean_loss_with_every_target_ignored_is_nan_with_zero_gradient(xent_path
     loss.backward()
     assert np.isnan(loss.item())
     np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4), np.float32))  # as PyTorch
+
+
+def test_cross_entropy_without_grad_asks_the_kernel_for_no_gradient(monkeypatch, rng):
+    import gpugrad.kernels.softmax_xent as kxent
+
+    seen = []
+    real = kxent.softmax_cross_entropy
+    monkeypatch.setattr(kxent, "softmax_cross_entropy", lambda *a, **k: seen.append(k["need_grad"]) or real(*a, **k))
+    x = gg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    t = gg.tensor([0, 1, 2, 1])
+    with gg.no_grad():
+        evaluated = F.cross_entropy(x, t)
+    trained = F.cross_entropy(x, t)
+    assert seen == [False, True]  # evaluation skips the (N, C) gradient pass's writes
+    assert evaluated.item() == trained.item()
