@@ -9,7 +9,8 @@
 #   OUT=/path/to/results bash bench/gpu_check.sh
 #
 # Writes env.txt, pip_install.log, pytest_kernels.log, mlp_step.json,
-# train.log, gpu_check.log and gpu_check.json under $OUT and prints
+# mlp_step_profile.txt (where the step's host time goes), train.log,
+# gpu_check.log and gpu_check.json under $OUT and prints
 # gpu_check.py's table last. Reads GPU settings, never changes them. Finishes
 # within GPU_CHECK_TOTAL_S seconds (default 420). PYTHON overrides the
 # interpreter (default python3).
@@ -194,7 +195,8 @@ MT=$(($(left) - 120))
 ((MT > 120)) && MT=120
 if ((MT >= 20)); then
     say "bench/gpu_mlp_step.py (timeout ${MT}s)"
-    timeout -k 5 "$MT" "$PY" bench/gpu_mlp_step.py >"$OUT/mlp_step.json" 2>"$OUT/mlp_step.log"
+    GPU_MLP_PROFILE="$OUT/mlp_step_profile.txt" timeout -k 5 "$MT" "$PY" bench/gpu_mlp_step.py \
+        >"$OUT/mlp_step.json" 2>"$OUT/mlp_step.log"
     say "mlp step rc=$?: $(tail -n 1 "$OUT/mlp_step.json" | cut -c1-300)"
 fi
 TT=$(($(left) - 120))

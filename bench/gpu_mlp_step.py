@@ -6,7 +6,9 @@ paths (our direct one, the default, and numba-cuda's own).
     python bench/gpu_mlp_step.py            # on a machine with a GPU; prints one JSON line
 
 GPU_MLP_SMALL=1 takes a 16-32-32-10 MLP, batch 8, and a few steps: a smoke run of this script, which
-tests/test_cuda_simulator.py makes in the CUDA simulator.
+tests/test_cuda_simulator.py makes in the CUDA simulator. GPU_MLP_PROFILE=file also writes where the
+step's host time goes (cProfile over the timed steps, by own time), and the JSON gets the host time per
+step without a sync (what Python spends queueing the work).
 """
 import json
 import os
@@ -26,6 +28,32 @@ def time_steps(step, sync):
         step()
     sync()
     return (time.perf_counter() - t0) / STEPS * 1e3
+
+
+def host_profile(step, path):
+    """cProfile of STEPS steps into ``path``; returns the mean host time per step in ms (no sync inside
+    the timed loop, so with a GPU that runs ahead of nothing it is the time spent queueing work)."""
+    import cProfile
+    import io
+    import pstats
+
+    t0 = time.perf_counter()
+    for _ in range(STEPS):
+        step()
+    host_ms = (time.perf_counter() - t0) / STEPS * 1e3
+    if path:
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(STEPS):
+            step()
+        prof.disable()
+        text = io.StringIO()
+        text.write(f"host time per step without the profiler: {host_ms:.3f} ms; totals over {STEPS} steps\n")
+        for key in ("tottime", "cumulative"):
+            pstats.Stats(prof, stream=text).sort_stats(key).print_stats(40)
+        with open(path, "w") as f:
+            f.write(text.getvalue())
+    return host_ms
 
 
 def count_launches(fn):
@@ -71,6 +99,9 @@ def gpugrad_step(direct_launch: bool = True) -> dict:
     default_path, _launch.DIRECT_LAUNCH = _launch.DIRECT_LAUNCH, direct_launch
     try:
         out = {"ms": time_steps(step, gg.cuda.synchronize), "launches_per_step": count_launches(step)}
+        if direct_launch:
+            out["host_ms"] = host_profile(step, os.environ.get("GPU_MLP_PROFILE"))
+            gg.cuda.synchronize()
         loss = nn.functional.cross_entropy(model(x), y)
         out["launches_in_backward"] = count_launches(loss.backward)
     finally:
@@ -109,6 +140,7 @@ if __name__ == "__main__":
         result["gpugrad_ms"] = direct["ms"]
         result["gpugrad_launches_per_step"] = direct["launches_per_step"]
         result["gpugrad_launches_in_backward"] = direct["launches_in_backward"]
+        result["gpugrad_host_ms"] = direct["host_ms"]
         result["gpugrad_launch_path"] = launch_path()
         if launch_path() != "simulator":  # the simulator has one launch path
             result["gpugrad_numba_launch_ms"] = gpugrad_step(direct_launch=False)["ms"]

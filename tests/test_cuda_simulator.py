@@ -30,14 +30,16 @@ def test_cuda_kernels_and_device_path_in_the_simulator():
 
 
 @pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", reason="already inside the simulator run")
-def test_gpu_mlp_step_script_runs_and_counts_launches_in_the_simulator():
+def test_gpu_mlp_step_script_runs_and_counts_launches_in_the_simulator(tmp_path):
     """bench/gpu_mlp_step.py runs on rare GPU sessions (from gpu_check.sh); a small run here keeps it
     working and checks its launch counts: per layer one forward and one backward kernel, one for the
     loss, one optimizer step."""
     import json
 
     pytest.importorskip("numba.cuda", reason="numba-cuda is not installed (pip install -e '.[test]')")
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUGRAD_SIMULATE_CUDA="1", GPU_MLP_SMALL="1")
+    profile = tmp_path / "profile.txt"
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUGRAD_SIMULATE_CUDA="1", GPU_MLP_SMALL="1",
+               GPU_MLP_PROFILE=str(profile))
     proc = subprocess.run([sys.executable, "bench/gpu_mlp_step.py"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -46,3 +48,5 @@ def test_gpu_mlp_step_script_runs_and_counts_launches_in_the_simulator():
     assert result["gpugrad_launch_path"] == "simulator" and result["gpugrad_ms"] > 0
     assert result["gpugrad_launches_per_step"] == 8  # 3 layers forward, loss, 3 layers backward, Adam
     assert result["gpugrad_launches_in_backward"] == 3  # one per Linear layer, beside its two GEMMs
+    assert result["gpugrad_host_ms"] > 0
+    assert "run_backward" in profile.read_text()  # the engine shows up in the host-time profile
