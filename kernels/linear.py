@@ -28,6 +28,7 @@ from ._launch import (
     launch_dims,
     like,
     numba_type,
+    PARALLEL_MIN_WORK,
     resolve_impl,
     ticket_counters,
     UNROLL,
@@ -117,9 +118,13 @@ def _bias_act_backward_cpu(code, gy, s, gz, partial, p, write_gz, need_bias):
                     partial[k, j] += gz[i, j]
 
 
-def _row_chunks(n: int) -> int:
-    # Blocks of ~256 rows also keep float32 partial sums short.
-    return max(1, min(n, max(get_num_threads(), -(-n // 256))))
+def _row_chunks(n: int, c: int) -> int:
+    # Blocks of ~256 rows also keep float32 partial sums short. Only the parallel build (large work) needs
+    # a chunk per thread; asking Numba for its thread count costs ~9 us, a small layer's whole pass.
+    chunks = -(-n // 256)
+    if n * c >= PARALLEL_MIN_WORK:
+        chunks = max(chunks, get_num_threads())
+    return max(1, min(n, chunks))
 
 
 # ============================================================== CUDA kernels
@@ -408,7 +413,7 @@ def bias_act_backward(
     gbias = xp.empty(c, dtype=dtype) if need_bias_grad else None
     p = dtype.type(param)
     if impl == "cpu":
-        chunks = _row_chunks(n)  # also the parallelism when no bias grad is needed
+        chunks = _row_chunks(n, c)  # also the parallelism when no bias grad is needed
         partial = np.empty((chunks, c if need_bias_grad else 1), dtype=dtype)
         _bias_act_backward_cpu(gy2.size, code, gy2, s2, gz2, partial, p, not identity, need_bias_grad)
         if need_bias_grad:
