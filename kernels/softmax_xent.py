@@ -66,13 +66,14 @@ def reference_reduce(xp: Any, loss: Any, w_rows: Any, reduction: str) -> tuple[A
     """(reduced loss, denominator) as 0-d arrays: "sum" divides by 1, "mean" by the summed w[t_i] of the
     rows not ignored (PyTorch's weighted mean; 0/0 = nan when every row is ignored, and then the
     denominator is 1 so that the gradient is zeros, as PyTorch's)."""
+    dt = loss.dtype
     total = xp.asarray(loss.sum())  # NumPy's sum is a scalar, not a 0-d array
     if reduction == "sum":
-        return total, xp.ones((), dtype=loss.dtype)
-    wsum = xp.asarray(w_rows.sum())
-    with np.errstate(invalid="ignore"):
-        mean = xp.asarray(total / wsum, dtype=loss.dtype)
-    return mean, xp.where(wsum == 0, 1, wsum).astype(loss.dtype)
+        return total, xp.ones((), dtype=dt)
+    wsum = w_rows.sum()
+    none_kept = wsum == 0
+    denominator = xp.where(none_kept, 1, wsum).astype(dt)
+    return xp.where(none_kept, np.nan, total / denominator).astype(dt), denominator
 
 
 def _reference_rows(xp, logits, target, ignore_index, label_smoothing, weight):
