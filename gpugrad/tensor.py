@@ -71,7 +71,7 @@ class Tensor:
         t._base = None
         t._hooks = None
         t._retains_grad = False
-        t._grad_sink = None
+        t._grad_sink = None  # a leaf's weak reference to where its next .grad should land (optim/flat.py)
         return t
 
     def __init__(self, *args, **kwargs) -> None:
