@@ -196,8 +196,9 @@ def _conv_padding(padding, kernel, dilation, stride) -> tuple[int, int, int, int
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """2-D cross-correlation of input (N, C_in, H, W) with weight (C_out, C_in / groups, kh, kw).
 
-    Lowered to im2col (strided windows, no loops over pixels) and one batched matrix product;
-    ``padding`` is an int, a pair, ``"valid"`` or ``"same"``::
+    Lowered to im2col (strided windows, no loops over pixels) and one matrix product (one op for
+    groups=1, a batched product per group otherwise); ``padding`` is an int, a pair, ``"valid"`` or
+    ``"same"``::
 
         y = F.conv2d(x, w, b, stride=2, padding=1)
     """
@@ -234,15 +235,17 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
             f"conv2d: kernel ({kh}, {kw}) with dilation {dilation} is larger than the padded input "
             f"({h + pads[0] + pads[1]}, {w + pads[2] + pads[3]})"
         )
-    cols = _nnops.im2col(input, (kh, kw), stride, pads, dilation)  # (C*kh*kw, N*oh*ow)
+    if bias is not None and bias.data.dtype != input.data.dtype:
+        raise DTypeError(f"conv2d: bias ({bias.dtype}) must have the input's dtype ({input.dtype})")
     if groups == 1:
-        out = weight.reshape(out_c, c * kh * kw) @ cols  # (C_out, N*oh*ow): one GEMM
+        out = _nnops.conv2d(input, weight, bias, stride, pads, dilation)  # one op, one GEMM
     else:
+        cols = _nnops.im2col(input, (kh, kw), stride, pads, dilation)  # (C*kh*kw, N*oh*ow)
         k = c_per_group * kh * kw
         out = weight.reshape(groups, out_c // groups, k) @ cols.reshape(groups, k, n * oh * ow)
-    out = out.reshape(out_c, n, oh, ow).permute(1, 0, 2, 3)
-    if bias is not None:
-        out = out + bias.reshape(1, out_c, 1, 1)
+        out = out.reshape(out_c, n, oh, ow).permute(1, 0, 2, 3)
+        if bias is not None:
+            out = out + bias.reshape(1, out_c, 1, 1)
     return out.squeeze(0) if unbatched else out
 
 

@@ -1,14 +1,16 @@
 """Activations: relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus.
 
 Forward and first derivative run as fused kernels (``gpugrad.kernels.activation``; the NumPy reference
-when ``GPUGRAD_FUSED=0``). The derivative kernel is itself a differentiable op, ``ActivationBackward``,
-whose backward is composite Tensor math: fast first order, correct second order.
+when ``GPUGRAD_FUSED=0``). A plain backward runs the derivative kernel on arrays; under
+``create_graph=True`` the derivative kernel is itself a differentiable op, ``ActivationBackward``, whose
+backward is composite Tensor math: fast first order, correct second order.
 """
 from __future__ import annotations
 
 import math
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..kernels import activation as kernels
 from ..tensor import Tensor
 from ._operands import require_float
@@ -27,6 +29,10 @@ class Activation(Function):
     @staticmethod
     def backward(ctx, gy):
         (saved,) = ctx.saved_tensors
+        if not is_grad_enabled():
+            # A plain backward records nothing: the derivative kernel on arrays, no op application.
+            gx = kernels.backward(ctx.xp, ctx.kind, gy.data, saved.data, ctx.param, impl=ctx.backend.kernel_impl)
+            return Tensor._make(gx, ctx.backend)
         return ActivationBackward.apply(gy, saved, kind=ctx.kind, param=ctx.param)
 
 

@@ -81,6 +81,27 @@ def _windows(xp, x, kernel, stride, pads, dilation, fill=0.0):
     return view, oh, ow
 
 
+def _im2col_array(xp, x, kernel, stride, pads, dilation):
+    """(C*kh*kw, N*oh*ow) columns of array x (N, C, H, W), and (oh, ow)."""
+    view, oh, ow = _windows(xp, x, kernel, stride, pads, dilation)
+    n, c = x.shape[:2]
+    return view.transpose(1, 2, 3, 0, 4, 5).reshape(c * kernel[0] * kernel[1], n * oh * ow), oh, ow
+
+
+def _col2im_array(xp, cols, shape, kernel, stride, pads, dilation, out_hw):
+    """Columns summed back into an (N, C, H, W) array at the positions im2col read them from."""
+    n, c, h, w = shape
+    (kh, kw), (sh, sw), (top, bottom, left, right), (dh, dw), (oh, ow) = kernel, stride, pads, dilation, out_hw
+    out = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=cols.dtype)
+    cols6 = cols.reshape(c, kh, kw, n, oh, ow)
+    for i in range(kh):
+        r = i * dh
+        for j in range(kw):
+            q = j * dw
+            out[:, :, r : r + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw] += cols6[:, i, j].transpose(1, 0, 2, 3)
+    return out[:, :, top : top + h, left : left + w]
+
+
 class Im2Col(Function):
     """(N, C, H, W) -> (C*kh*kw, N*oh*ow): every receptive field as a column, zero padded.
 
@@ -90,10 +111,9 @@ class Im2Col(Function):
 
     @staticmethod
     def forward(ctx, x, kernel=(1, 1), stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)):
-        view, oh, ow = _windows(ctx.xp, x, kernel, stride, pads, dilation)
-        n, c = x.shape[:2]
+        cols, oh, ow = _im2col_array(ctx.xp, x, kernel, stride, pads, dilation)
         ctx.args = (tuple(x.shape), kernel, stride, pads, dilation, (oh, ow))
-        return view.transpose(1, 2, 3, 0, 4, 5).reshape(c * kernel[0] * kernel[1], n * oh * ow)
+        return cols
 
     @staticmethod
     def backward(ctx, gy):
@@ -106,18 +126,8 @@ class Col2Im(Function):
 
     @staticmethod
     def forward(ctx, cols, shape=(), kernel=(1, 1), stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), out_hw=(1, 1)):
-        xp = ctx.xp
-        n, c, h, w = shape
-        (kh, kw), (sh, sw), (top, bottom, left, right), (dh, dw), (oh, ow) = kernel, stride, pads, dilation, out_hw
         ctx.args = (kernel, stride, pads, dilation)
-        out = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=cols.dtype)
-        cols6 = cols.reshape(c, kh, kw, n, oh, ow)
-        for i in range(kh):
-            r = i * dh
-            for j in range(kw):
-                q = j * dw
-                out[:, :, r : r + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw] += cols6[:, i, j].transpose(1, 0, 2, 3)
-        return out[:, :, top : top + h, left : left + w]
+        return _col2im_array(ctx.xp, cols, shape, kernel, stride, pads, dilation, out_hw)
 
     @staticmethod
     def backward(ctx, ggx):
@@ -129,6 +139,61 @@ def im2col(x: Tensor, kernel_size, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1
     """Receptive fields of a (N, C, H, W) tensor as columns (C*kh*kw, N*oh*ow); pads = (top, bottom, left, right).
     Linear in x; its adjoint col2im is its backward (and im2col is col2im's)."""
     return Im2Col.apply(x, kernel=tuple(kernel_size), stride=tuple(stride), pads=tuple(pads), dilation=tuple(dilation))
+
+
+class Conv2d(Function):
+    """conv2d with groups=1 as one op: im2col, one GEMM (C_out, C*kh*kw) @ (C*kh*kw, N*oh*ow), the bias.
+
+    A plain backward (grad mode off) is two GEMMs, a col2im and a row sum on arrays, so a convolution
+    costs one op application per training step; under ``create_graph=True`` the same formulas run as
+    differentiable ops (Im2Col, Col2Im, matmul) so that they differentiate again.
+    """
+
+    name = "conv2d"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)):
+        out_c, _, kh, kw = weight.shape
+        cols, oh, ow = _im2col_array(ctx.xp, x, (kh, kw), stride, pads, dilation)
+        z = weight.reshape(out_c, -1) @ cols  # (C_out, N*oh*ow)
+        if bias is not None:
+            z += bias[:, None]
+        ctx.args = (tuple(x.shape), (kh, kw), stride, pads, dilation, (oh, ow))
+        # The columns are what the weight gradient multiplies (the composite path kept them too).
+        ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
+        return z.reshape(out_c, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, weight, cols = ctx.saved_tensors
+        shape, kernel, stride, pads, dilation, out_hw = ctx.args
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        out_c = weight.shape[0]
+        geometry = dict(kernel=kernel, stride=stride, pads=pads, dilation=dilation)
+        if not is_grad_enabled():
+            backend = ctx.backend
+            gz = gy.data.transpose(1, 0, 2, 3).reshape(out_c, -1)
+            w2 = weight.data.reshape(out_c, -1)
+            gx = gw = gb = None
+            if need_x:
+                gx = Tensor._make(_col2im_array(ctx.xp, w2.T @ gz, shape, out_hw=out_hw, **geometry), backend)
+            if need_w:
+                gw = Tensor._make((gz @ cols.data.T).reshape(weight.shape), backend)
+            if need_b:
+                gb = Tensor._make(gz.sum(axis=1), backend)
+            return gx, gw, gb
+        gz = gy.permute(1, 0, 2, 3).reshape(out_c, -1)
+        w2 = weight.reshape(out_c, -1)
+        gx = Col2Im.apply(w2.mT @ gz, shape=shape, out_hw=out_hw, **geometry) if need_x else None
+        gw = (gz @ Im2Col.apply(x, **geometry).mT).reshape(tuple(weight.shape)) if need_w else None
+        gb = gz.sum(dim=1) if need_b else None
+        return gx, gw, gb
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)) -> Tensor:
+    """Cross-correlation of x (N, C, H, W) with weight (C_out, C, kh, kw), one op; inputs already validated
+    (``gpugrad.nn.functional.conv2d`` is the public entry)."""
+    return Conv2d.apply(x, weight, bias, stride=tuple(stride), pads=tuple(pads), dilation=tuple(dilation))
 
 
 def max_pool_indices(xp, x, kernel, stride, pads, dilation):
@@ -155,6 +220,8 @@ class Gather(Function):
 
     @staticmethod
     def backward(ctx, gy):
+        if not is_grad_enabled():
+            return Tensor._make(_scatter_add_array(ctx.backend, gy.data, ctx.index, ctx.shape), ctx.backend)
         return ScatterAdd.apply(gy, index=ctx.index, shape=ctx.shape)
 
 
@@ -164,16 +231,20 @@ class ScatterAdd(Function):
     @staticmethod
     def forward(ctx, g, index=None, shape=()):
         ctx.index = index
-        size = 1
-        for s in shape:
-            size *= s
-        out = ctx.xp.zeros(size, dtype=g.dtype)
-        ctx.backend.index_add(out, index.reshape(-1), g.reshape(-1))
-        return out.reshape(shape)
+        return _scatter_add_array(ctx.backend, g, index, shape)
 
     @staticmethod
     def backward(ctx, ggx):
         return Gather.apply(ggx, index=ctx.index)
+
+
+def _scatter_add_array(backend, g, index, shape):
+    size = 1
+    for s in shape:
+        size *= s
+    out = backend.xp.zeros(size, dtype=g.dtype)
+    backend.index_add(out, index.reshape(-1), g.reshape(-1))
+    return out.reshape(shape)
 
 
 def gather_flat(x: Tensor, index) -> Tensor:

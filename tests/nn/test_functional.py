@@ -154,6 +154,44 @@ def test_conv2d_matches_direct_loop(rng):
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
 
 
+def test_conv2d_is_one_op_and_its_plain_backward_runs_none(rng, count_applies):
+    """The direct-loop reference's gradients (finite differences are checked by the gradcheck table):
+    dx, dw and db of sum(conv2d * u), with and without create_graph."""
+    x = gg.tensor(rng.standard_normal((2, 3, 5, 6)), requires_grad=True)
+    w = gg.tensor(rng.standard_normal((4, 3, 3, 2)), requires_grad=True)
+    b = gg.tensor(rng.standard_normal(4), requires_grad=True)
+    counts = count_applies()
+    out = F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2))
+    assert dict(counts) == {"Conv2d": 1}
+    u = gg.tensor(rng.standard_normal(out.shape))
+    counts.clear()
+    plain = gg.grad(out, [x, w, b], u, retain_graph=True)
+    assert not counts, dict(counts)
+    composite = gg.grad(out, [x, w, b], u, create_graph=True)
+    assert counts["Col2Im"] == 1 and counts["Im2Col"] == 1  # differentiable formulas, for double backward
+    assert composite[0].requires_grad and composite[1].requires_grad  # dx depends on w, dw on x
+    for a, c in zip(plain, composite):
+        np.testing.assert_allclose(a.numpy(), c.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(plain[2].numpy(), u.numpy().sum(axis=(0, 2, 3)), rtol=1e-12)
+
+
+def test_plain_backward_of_activation_and_max_pool_runs_no_ops(rng, count_applies):
+    x = gg.tensor(rng.standard_normal((2, 3, 4, 4)), requires_grad=True)
+    y = F.max_pool2d(F.gelu(x), 2)
+    u = gg.tensor(rng.standard_normal(y.shape))
+    counts = count_applies()
+    (plain,) = gg.grad(y, [x], u, retain_graph=True)
+    assert not counts, dict(counts)
+    (composite,) = gg.grad(y, [x], u, create_graph=True)
+    assert counts["ActivationBackward"] == 1 and counts["ScatterAdd"] == 1
+    np.testing.assert_allclose(plain.numpy(), composite.detach().numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_conv2d_refuses_a_bias_of_another_dtype():
+    with pytest.raises(gg.DTypeError, match=r"conv2d: bias \(.*float64\) must have the input's dtype \(.*float32\)"):
+        F.conv2d(gg.randn(1, 1, 3, 3), gg.randn(1, 1, 2, 2), gg.zeros(1, dtype=gg.float64))
+
+
 def test_max_pool2d_indices_and_values(rng):
     x = gg.tensor(distinct(rng, (2, 3, 5, 4)))
     out, idx = F.max_pool2d(x, 2, return_indices=True)
