@@ -1076,7 +1076,9 @@ def mlp_step_summary(step: dict[str, Any]) -> str:
             f"{_f(step.get('gpugrad_numba_launch_ms'), '.2f')} ms through numba-cuda's), "
             f"PyTorch {_f(step.get('torch_ms'), '.2f')} ms, ratio {_f(step.get('gpugrad_over_torch'), '.2f')}x; "
             f"{step.get('gpugrad_launches_per_step', '?')} of our launches per step, "
-            f"{step.get('gpugrad_launches_in_backward', '?')} in backward (+ cuBLAS GEMMs)")
+            f"{step.get('gpugrad_launches_in_backward', '?')} in backward (+ cuBLAS GEMMs); "
+            f"host {_f(step.get('gpugrad_host_ms'), '.2f')} ms per step unsynchronised; digits CNN step "
+            f"gpugrad {_f(step.get('cnn_gpugrad_ms'), '.2f')} ms, PyTorch {_f(step.get('cnn_torch_ms'), '.2f')} ms")
 
 
 def load_mlp_step() -> None:

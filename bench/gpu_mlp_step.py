@@ -5,6 +5,8 @@ paths (our direct one, the default, and numba-cuda's own).
 
     python bench/gpu_mlp_step.py            # on a machine with a GPU; prints one JSON line
 
+It also times the digits CNN step (gpugrad and PyTorch) in the same run.
+
 GPU_MLP_SMALL=1 takes a 16-32-32-10 MLP, batch 8, and a few steps: a smoke run of this script, which
 tests/test_cuda_simulator.py makes in the CUDA simulator. GPU_MLP_PROFILE=file also writes where the
 step's host time goes (cProfile over the timed steps, by own time), and the JSON gets the host time per
@@ -131,6 +133,23 @@ def torch_step_ms():
     return time_steps(step, torch.cuda.synchronize)
 
 
+def cnn_steps_ms() -> dict:
+    """The digits CNN step (bench/bench_training.py's cnn-digits, batch 64) on the GPU, gpugrad and PyTorch:
+    convolutions are host-bound there too (one op per conv2d and plain backwards on arrays since the
+    last GPU run)."""
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_training as bt
+    import torch
+
+    import gpugrad as gg
+
+    out = {"cnn_gpugrad_ms": time_steps(bt.gpugrad_step("cnn-digits", "cuda"), gg.cuda.synchronize)}
+    out["cnn_torch_ms"] = time_steps(bt.pytorch_step(torch, "cnn-digits", "cuda"), torch.cuda.synchronize)
+    return out
+
+
 if __name__ == "__main__":
     result = {"sizes": list(SIZES), "batch": BATCH}
     try:
@@ -152,4 +171,9 @@ if __name__ == "__main__":
         result["torch_error"] = f"{type(exc).__name__}: {exc}"
     if "gpugrad_ms" in result and "torch_ms" in result:
         result["gpugrad_over_torch"] = result["gpugrad_ms"] / result["torch_ms"]
+    if not SMALL:
+        try:
+            result.update(cnn_steps_ms())
+        except Exception as exc:
+            result["cnn_error"] = f"{type(exc).__name__}: {exc}"
     print(json.dumps(result))
