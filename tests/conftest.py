@@ -1,3 +1,4 @@
+import collections
 import os
 
 import numpy as np
@@ -5,6 +6,7 @@ import pytest
 from hypothesis import settings
 
 import gpugrad as gg
+from gpugrad.autograd.function import Function
 
 # A bounded profile for CI; GPUGRAD_HYPOTHESIS_PROFILE=long for a longer run by hand.
 settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True)
@@ -15,6 +17,24 @@ settings.load_profile(os.environ.get("GPUGRAD_HYPOTHESIS_PROFILE", "ci"))
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def count_applies(monkeypatch):
+    """Start counting ``Function.apply`` calls, by op class name; returns the live Counter."""
+
+    def start():
+        counts = collections.Counter()
+        apply = Function.__dict__["apply"].__func__
+
+        def counting(cls, *args, **kwargs):
+            counts[cls.__name__] += 1
+            return apply(cls, *args, **kwargs)
+
+        monkeypatch.setattr(Function, "apply", classmethod(counting))
+        return counts
+
+    return start
 
 
 def pytest_collection_modifyitems(config, items):

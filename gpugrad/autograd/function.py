@@ -177,7 +177,7 @@ class Function:
         ndarray = xp.ndarray
         single = not isinstance(out, tuple)
         outs = (out,) if single else out
-        if not all(isinstance(o, ndarray) or o is None for o in outs):
+        if not (isinstance(out, ndarray) if single else all(isinstance(o, ndarray) or o is None for o in outs)):
             # NumPy ufuncs return scalars, not arrays, for 0-d inputs: wrap them, and point saved values at
             # the wrapped arrays too, or a saved output would be taken for a constant (wrong second order).
             wrapped = {id(o): xp.asarray(o) for o in outs if not (isinstance(o, ndarray) or o is None)}
@@ -189,22 +189,24 @@ class Function:
             _check_forward(cls, xp, arrays, outs)
 
         if not record:
-            results = tuple(Tensor._make(o, backend) if o is not None else None for o in outs)
+            # Comprehensions, not generators, on this path: every op application takes it (and every op
+            # of a plain backward), and tuple(genexpr) costs several times a list comprehension.
+            results = [Tensor._make(o, backend) if o is not None else None for o in outs]
             if cls.is_view:
                 _share_version(results[0], args[0])
-            return results[0] if single else results
+            return results[0] if single else tuple(results)
 
         ctx.n_outputs = len(outs)
         if len(outs) > 1:
             ctx.output_meta = tuple((o.shape, o.dtype) if o is not None else ((), "f8") for o in outs)
-        ctx.next_edges = tuple(_edge(a) if needs[i] else None for i, a in enumerate(args))
-        ctx.input_meta = tuple((a.data.shape, a.data.dtype) if needs[i] else None for i, a in enumerate(args))
+        ctx.next_edges = tuple([_edge(a) if need else None for a, need in zip(args, needs)])
+        ctx.input_meta = tuple([(a.data.shape, a.data.dtype) if need else None for a, need in zip(args, needs)])
         non_diff = ctx._non_differentiable
         results = []
         for j, o in enumerate(outs):
             if o is None:
                 results.append(None)
-            elif o.dtype.kind == "f" and not any(o is n for n in non_diff):
+            elif o.dtype.kind == "f" and not (non_diff and any(o is n for n in non_diff)):
                 results.append(Tensor._make(o, backend, ctx, j))
             else:
                 results.append(Tensor._make(o, backend))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 
@@ -17,6 +18,12 @@ class MatMul(Function):
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
         a_shape, b_shape = ctx.a_shape, ctx.b_shape
+        if len(a_shape) == 2 and len(b_shape) == 2 and not is_grad_enabled():
+            # Plain backward of a matrix product: the two GEMMs on arrays, no op applications.
+            backend, g = ctx.backend, gy.data
+            ga = None if b is None else Tensor._make(g @ b.data.T, backend)
+            gb = None if a is None else Tensor._make(a.data.T @ g, backend)
+            return ga, gb
         if len(a_shape) == 1 and len(b_shape) == 1:  # dot product
             return (gy * b if b is not None else None), (gy * a if a is not None else None)
         # Promote vectors to matrices as matmul does, so both gradients are ordinary matrix products.
