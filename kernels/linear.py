@@ -425,8 +425,8 @@ def bias_act_backward(
     grid, _ = launch_dims(work, block)
     partial = xp.empty((grid[1], c) if need_bias_grad else (1, 1), dtype=dtype)
     launch(_cuda_kernel("bias_act_backward", dtype), work, block, stream,
-           code, gy2, s2, gz2, partial, partial[0] if gbias is None else gbias, ticket_counters(xp, stream, "linear.bias_act_backward", grid[0]),
-           p, not identity, need_bias_grad)
+           code, gy2, s2, gz2, partial, partial[0] if gbias is None else gbias,
+           ticket_counters(xp, stream, "linear.bias_act_backward", grid[0]), p, not identity, need_bias_grad)
     if need_bias_grad and n == 0:
         gbias[...] = 0
     return gz, gbias

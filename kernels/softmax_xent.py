@@ -318,10 +318,20 @@ _cuda_kernel, cuda_kernel_specs = cuda_family("softmax_xent", _cuda_sources)
 REDUCTIONS = {"none": 0, "sum": 1, "mean": 2}
 
 
-def out_of_range_message(op: str, value: int, c: int, ignore_index: int) -> str:
+def _out_of_range(op: str, value: int, c: int, ignore_index: int) -> IndexError:
     kind = "negative class index" if value < 0 else "class index"
-    return (f"{op}: target contains {kind} {value}, out of range for {c} classes "
-            f"(valid 0..{c - 1}, or ignore_index={ignore_index})")
+    return IndexError(f"{op}: target contains {kind} {value}, out of range for {c} classes "
+                      f"(valid 0..{c - 1}, or ignore_index={ignore_index})")
+
+
+def check_target_range(target: Any, c: int, ignore_index: int, op: str = OP) -> None:
+    """IndexError naming the first target outside 0..c-1 that is not ``ignore_index``: the host-side
+    check (a device pass and a sync on a GPU) for paths without the kernel's own flag."""
+    if not target.size:
+        return
+    bad = (target != ignore_index) & ((target < 0) | (target >= c))
+    if bool(bad.any()):
+        raise _out_of_range(op, int(target[bad][0]), c, ignore_index)
 
 
 def _validate(logits: Any, target: Any, label_smoothing: float, weight: Any, reduction: str) -> np.dtype:
@@ -373,9 +383,7 @@ def softmax_cross_entropy(
     dtype = _validate(logits, target, label_smoothing, weight, reduction)
     n, c = logits.shape
     if impl == "reference":
-        bad = (target != ignore_index) & ((target < 0) | (target >= c))
-        if bool(bad.any()):
-            raise IndexError(out_of_range_message(op, int(target[bad][0]), c, ignore_index))
+        check_target_range(target, c, ignore_index, op)
         loss, dlogits, w_rows = _reference_rows(xp, logits, target, ignore_index, label_smoothing, weight)
         return _finish(xp, loss, dlogits if need_grad else None, w_rows, reduction)
     check_arrays_for(OP, xp, impl, logits=logits, target=target, weight=weight)
@@ -427,4 +435,4 @@ def _raise_flagged(err: Any, flag: np.ndarray, op: str, c: int, ignore_index: in
     if flag[0]:
         value = int(flag[1])
         err[...] = 0  # ready for the next call
-        raise IndexError(out_of_range_message(op, value, c, ignore_index))
+        raise _out_of_range(op, value, c, ignore_index)

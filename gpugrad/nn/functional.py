@@ -10,7 +10,7 @@ import warnings
 from .. import ops as _ops
 from ..autograd.grad_mode import no_grad
 from ..errors import DeviceError, DTypeError, ShapeError
-from ..kernels.softmax_xent import out_of_range_message
+from ..kernels.softmax_xent import check_target_range
 from ..ops import nn as _nnops
 from ..random import default_generator
 from ..tensor import Tensor
@@ -523,10 +523,8 @@ def _class_rows(op: str, input: Tensor, target: Tensor, weight: Tensor | None, i
             raise ShapeError(f"{op}: weight must have shape ({c},) (one per class), got {tuple(weight.shape)}")
         if weight.data.dtype != input.data.dtype:
             raise DTypeError(f"{op}: weight ({weight.dtype}) must have the input's dtype ({input.dtype})")
-    if check_range and t.size:
-        bad = (t != ignore_index) & ((t < 0) | (t >= c))
-        if bool(bad.any()):
-            raise IndexError(out_of_range_message(op, int(t[bad][0]), c, ignore_index))
+    if check_range:
+        check_target_range(t, c, ignore_index, op)
     return rows, t, out_shape
 
 
