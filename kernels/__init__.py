@@ -59,6 +59,20 @@ optim        (flat buffers updated in place; torch.optim formulas; return None)
     reference_sgd / reference_adam / reference_rmsprop / reference_adagrad /
     reference_sum_of_squares: the plain formulas (no impl/stream).
 
+conv         (geometry: kernel (kh, kw), stride, pads (top, bottom, left, right), dilation)
+    im2col(xp, x, kernel, stride, pads, dilation, *, impl=None, stream=None) -> cols
+        (C*kh*kw, N*oh*ow) receptive fields of x (N, C, H, W), zero outside it.
+    col2im(xp, cols, shape, kernel, stride, pads, dilation, *, impl=None, stream=None) -> x
+        the adjoint: column entries summed back where im2col read them.
+    reference_im2col / reference_col2im, output_size, check_geometry, windows.
+
+pool
+    max_pool2d(xp, x, kernel, stride, pads, dilation, *, impl=None, stream=None)
+        -> (y, index)   each window's first maximum (NaN wins) and its h * W + w.
+    max_pool2d_backward(xp, gy, index, shape, kernel, stride, pads, dilation, *,
+                        impl=None, stream=None) -> gx
+    reference_max_pool2d / reference_max_pool2d_backward.
+
 _launch      resolve_impl, cuda_available() (never raises), launch_dims (the one
              grid/block helper), lazy numba.cuda access.
 
@@ -66,7 +80,10 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, linear, optim, softmax_xent
+from . import activation, conv, linear, optim, pool, softmax_xent
 from ._launch import cuda_available, resolve_impl
 
-__all__ = ["activation", "linear", "optim", "softmax_xent", "cuda_available", "resolve_impl"]
+# Every kernel family, for what must cover them all (the PTX compile, the launch tests, gpu_check).
+FAMILIES = (activation, linear, softmax_xent, optim, conv, pool)
+
+__all__ = ["FAMILIES", "activation", "conv", "linear", "optim", "pool", "softmax_xent", "cuda_available", "resolve_impl"]

@@ -70,6 +70,22 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     )
 
 
+def _forbidden(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("kernel launched despite invalid input")
+
+
+@pytest.fixture
+def no_launch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any kernel launch fails the test: checks must raise before."""
+    from gpugrad.kernels import FAMILIES
+
+    for mod in FAMILIES:
+        monkeypatch.setattr(mod, "launch", _forbidden)
+        for name in dir(mod):
+            if name.startswith("_") and name.endswith("_cpu"):
+                monkeypatch.setattr(mod, name, _forbidden)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     # Fresh inputs each run; the seed is printed so a failure can be replayed.

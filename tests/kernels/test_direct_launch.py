@@ -18,11 +18,11 @@ import pytest
 pytest.importorskip("numba.cuda")
 cuda_core_utils = pytest.importorskip("cuda.core.utils")
 
-from gpugrad.kernels import _launch, activation, linear, optim, softmax_xent  # noqa: E402
+from gpugrad.kernels import FAMILIES, _launch  # noqa: E402
 
 pytestmark = pytest.mark.skipif(_launch.simulator_enabled(), reason="numba-cuda's real argument layout")
 
-SPECS = [s for family in (activation, linear, softmax_xent, optim) for s in family.cuda_kernel_specs()]
+SPECS = [s for family in FAMILIES for s in family.cuda_kernel_specs()]
 
 
 class CupyLike:
@@ -39,7 +39,7 @@ def example_value(ty, rng: np.random.Generator, index: int):
     from numba.cuda import types
 
     if isinstance(ty, types.Array):
-        shape = (7, 5, 3)[: ty.ndim]
+        shape = (7, 5, 3, 2)[: ty.ndim]
         a = rng.standard_normal(shape).astype(str(ty.dtype)) if ty.dtype != types.int64 else rng.integers(0, 9, shape)
         if ty.layout == "A" and ty.ndim:
             a = np.repeat(a, 2, axis=-1)[..., ::2]  # strided: the strides must travel as they are

@@ -1,0 +1,272 @@
+"""im2col and col2im: the gathers around a convolution's GEMM.
+
+im2col lays every receptive field of x (N, C, H, W) out as a column of a (C*kh*kw, N*oh*ow) matrix, so
+that a convolution is one GEMM and both of its gradients are GEMMs too; col2im, its adjoint, sums such
+columns back into the (N, C, H, W) positions they were read from (the input gradient).
+
+Geometry, shared with the pooling kernels: kernel (kh, kw), stride (sh, sw), pads (top, bottom, left,
+right; zeros, or for pooling -inf, outside the input) and dilation (dh, dw). Output row ``yo`` and tap
+``i`` read input row ``yo*sh - top + i*dh`` (columns likewise).
+
+The references are NumPy/CuPy strided views (no Python loop over pixels; col2im loops over the kh*kw
+taps): on a GPU each of those is a launch or two, where the kernels here are one each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import prange
+
+from ._launch import (
+    check_arrays_for,
+    check_float,
+    contiguous,
+    cpu_kernel,
+    cuda_family,
+    cuda_stream,
+    get_cuda,
+    launch,
+    numba_type,
+    resolve_impl,
+)
+
+BLOCK = 128
+
+
+# ============================================================== geometry
+
+def output_size(size: int, k: int, stride: int, pad_total: int, dilation: int) -> int:
+    """Output length along one axis: windows of k taps spaced `dilation` apart, `stride` apart."""
+    return (size + pad_total - dilation * (k - 1) - 1) // stride + 1
+
+
+def check_geometry(op: str, shape: tuple[int, ...], kernel, stride, pads, dilation) -> tuple[int, int]:
+    """(oh, ow) for an (N, C, H, W) `shape`; raises ValueError naming `op` on a malformed geometry."""
+    if len(shape) != 4:
+        raise ValueError(f"{op}: expected a 4-D (N, C, H, W) array, got shape {tuple(shape)}")
+    if len(kernel) != 2 or len(stride) != 2 or len(pads) != 4 or len(dilation) != 2:
+        raise ValueError(f"{op}: kernel, stride and dilation are pairs and pads a 4-tuple, got "
+                         f"{kernel}, {stride}, {dilation}, {pads}")
+    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(pads) < 0:
+        raise ValueError(f"{op}: kernel {kernel}, stride {stride}, dilation {dilation} must be positive "
+                         f"and pads {pads} non-negative")
+    h, w = shape[2], shape[3]
+    oh = output_size(h, kernel[0], stride[0], pads[0] + pads[1], dilation[0])
+    ow = output_size(w, kernel[1], stride[1], pads[2] + pads[3], dilation[1])
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{op}: the kernel {tuple(kernel)} (dilation {tuple(dilation)}) is larger than the "
+                         f"padded input {(h + pads[0] + pads[1], w + pads[2] + pads[3])}")
+    return oh, ow
+
+
+def windows(xp: Any, x: Any, kernel, stride, pads, dilation, fill: float = 0.0) -> tuple[Any, int, int]:
+    """A (N, C, kh, kw, oh, ow) strided view of x padded by `pads` with `fill`, and (oh, ow)."""
+    (kh, kw), (sh, sw), (top, bottom, left, right), (dh, dw) = kernel, stride, pads, dilation
+    oh, ow = check_geometry("windows", tuple(x.shape), kernel, stride, pads, dilation)
+    if top or bottom or left or right:
+        x = xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
+    n, c = x.shape[:2]
+    s0, s1, s2, s3 = x.strides
+    view = xp.lib.stride_tricks.as_strided(
+        x, shape=(n, c, kh, kw, oh, ow), strides=(s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw)
+    )
+    return view, oh, ow
+
+
+# ============================================================== reference
+
+def reference_im2col(xp: Any, x: Any, kernel, stride, pads, dilation) -> Any:
+    """(C*kh*kw, N*oh*ow) columns of x (N, C, H, W): row (c, i, j), column (n, yo, xo)."""
+    view, oh, ow = windows(xp, x, kernel, stride, pads, dilation)
+    n, c = x.shape[:2]
+    return view.transpose(1, 2, 3, 0, 4, 5).reshape(c * kernel[0] * kernel[1], n * oh * ow)
+
+
+def reference_col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation) -> Any:
+    """The (N, C, H, W) array with every column entry added where im2col read it (taps in row order)."""
+    n, c, h, w = shape
+    (kh, kw), (sh, sw), (top, bottom, left, right), (dh, dw) = kernel, stride, pads, dilation
+    oh, ow = check_geometry("col2im", tuple(shape), kernel, stride, pads, dilation)
+    out = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=cols.dtype)
+    cols6 = cols.reshape(c, kh, kw, n, oh, ow)
+    for i in range(kh):
+        r = i * dh
+        for j in range(kw):
+            q = j * dw
+            out[:, :, r : r + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw] += cols6[:, i, j].transpose(1, 0, 2, 3)
+    return out[:, :, top : top + h, left : left + w]
+
+
+# ============================================================== CPU kernels
+
+@cpu_kernel()
+def _im2col_cpu(x, cols, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
+    n, c, h, w = x.shape
+    taps = kh * kw
+    for rb in prange(c * taps * n):
+        r = rb // n
+        b = rb - r * n
+        ci = r // taps
+        i = (r // kw) % kh
+        j = r % kw
+        for yo in range(oh):
+            ih = yo * sh - top + i * dh
+            base = (b * oh + yo) * ow
+            if ih < 0 or ih >= h:
+                for xo in range(ow):
+                    cols[r, base + xo] = 0
+            else:
+                for xo in range(ow):
+                    iw = xo * sw - left + j * dw
+                    cols[r, base + xo] = x[b, ci, ih, iw] if 0 <= iw < w else 0
+
+
+@cpu_kernel()
+def _col2im_cpu(cols, out, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
+    # One channel per thread, scattering its rows in the reference's tap order (the same sums): the
+    # channel's (N, H, W) planes belong to no other thread.
+    n, c, h, w = out.shape
+    for ci in prange(c):
+        for b in range(n):
+            for ih in range(h):
+                for iw in range(w):
+                    out[b, ci, ih, iw] = 0
+        for i in range(kh):
+            for j in range(kw):
+                r = (ci * kh + i) * kw + j
+                for b in range(n):
+                    for yo in range(oh):
+                        ih = yo * sh - top + i * dh
+                        if ih < 0 or ih >= h:
+                            continue
+                        base = (b * oh + yo) * ow
+                        for xo in range(ow):
+                            iw = xo * sw - left + j * dw
+                            if 0 <= iw < w:
+                                out[b, ci, ih, iw] += cols[r, base + xo]
+
+
+# ============================================================== CUDA kernels
+
+cuda: Any = None  # numba.cuda, bound on first use (a module global: the simulator swaps it)
+
+
+def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
+    global cuda
+    cuda = get_cuda()
+    from numba import int64, void
+
+    T = numba_type(dtype)
+
+    def im2col_kernel(x, cols, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
+        # x: a column per thread (consecutive threads write consecutive addresses); y: the rows, strided.
+        n, c, h, w = x.shape
+        rows, ncols = cols.shape
+        col = int64(cuda.blockIdx.x) * cuda.blockDim.x + cuda.threadIdx.x
+        if col >= ncols:
+            return
+        xo = col % ow
+        t = col // ow
+        yo = t % oh
+        b = t // oh
+        r = int64(cuda.blockIdx.y)
+        while r < rows:
+            j = r % kw
+            t = r // kw
+            i = t % kh
+            ci = t // kh
+            ih = yo * sh - top + i * dh
+            iw = xo * sw - left + j * dw
+            v = T(0)
+            if ih >= 0 and ih < h and iw >= 0 and iw < w:
+                v = x[b, ci, ih, iw]
+            cols[r, col] = v
+            r += cuda.gridDim.y
+
+    def col2im_kernel(cols, out, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
+        # A pixel per thread, gathering the column entries that read it (no atomics, no zeroing launch),
+        # taps in the reference's order.
+        n, c, h, w = out.shape
+        total = int64(out.size)
+        step = int64(cuda.gridsize(1))
+        p = int64(cuda.grid(1))
+        while p < total:
+            iw = p % w
+            t = p // w
+            ih = t % h
+            t = t // h
+            ci = t % c
+            b = t // c
+            acc = T(0)
+            for i in range(kh):
+                ty = ih + top - i * dh
+                if ty >= 0 and ty % sh == 0 and ty // sh < oh:
+                    yo = ty // sh
+                    for j in range(kw):
+                        tx = iw + left - j * dw
+                        if tx >= 0 and tx % sw == 0 and tx // sw < ow:
+                            acc += cols[(ci * kh + i) * kw + j, (b * oh + yo) * ow + tx // sw]
+            out[b, ci, ih, iw] = acc
+            p += step
+
+    geometry = (int64,) * 10
+    return {
+        "im2col": (im2col_kernel, void(T[:, :, :, ::1], T[:, ::1], *geometry)),
+        "col2im": (col2im_kernel, void(T[:, ::1], T[:, :, :, ::1], *geometry)),
+    }
+
+
+_cuda_kernel, cuda_kernel_specs = cuda_family("conv", _cuda_sources)
+
+
+# ============================================================== launchers
+
+def _geometry_args(kernel, stride, pads, dilation, oh, ow) -> tuple[int, ...]:
+    return (*kernel, *stride, pads[0], pads[2], *dilation, oh, ow)
+
+
+def im2col(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | None = None, stream: Any = None) -> Any:
+    """(C*kh*kw, N*oh*ow) columns of x (N, C, H, W), zero outside the input (see the module docstring)."""
+    op = "conv.im2col"
+    impl = resolve_impl(xp, impl, op)
+    dtype = check_float(op, x=x)
+    oh, ow = check_geometry(op, tuple(x.shape), kernel, stride, pads, dilation)
+    if impl == "reference":
+        return reference_im2col(xp, x, kernel, stride, pads, dilation)
+    check_arrays_for(op, xp, impl, x=x)
+    x = contiguous(xp, x)
+    n, c = x.shape[:2]
+    cols = xp.empty((c * kernel[0] * kernel[1], n * oh * ow), dtype=dtype)
+    args = _geometry_args(kernel, stride, pads, dilation, oh, ow)
+    if impl == "cpu":
+        _im2col_cpu(cols.size, x, cols, *args)
+    else:
+        launch(_cuda_kernel("im2col", dtype), cols.shape[::-1], (BLOCK, 1), cuda_stream(xp, stream), x, cols, *args)
+    return cols
+
+
+def col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation, *, impl: str | None = None, stream: Any = None) -> Any:
+    """The (N, C, H, W) = `shape` adjoint of im2col: each column entry added where im2col read it."""
+    op = "conv.col2im"
+    impl = resolve_impl(xp, impl, op)
+    dtype = check_float(op, cols=cols)
+    shape = tuple(int(s) for s in shape)
+    oh, ow = check_geometry(op, shape, kernel, stride, pads, dilation)
+    n, c = shape[:2]
+    expected = (c * kernel[0] * kernel[1], n * oh * ow)
+    if tuple(cols.shape) != expected:
+        raise ValueError(f"{op}: cols of shape {tuple(cols.shape)} do not fit an input of shape {shape} "
+                         f"(expected {expected})")
+    if impl == "reference":
+        return reference_col2im(xp, cols, shape, kernel, stride, pads, dilation)
+    check_arrays_for(op, xp, impl, cols=cols)
+    cols = contiguous(xp, cols)
+    out = xp.empty(shape, dtype=dtype)
+    args = _geometry_args(kernel, stride, pads, dilation, oh, ow)
+    if impl == "cpu":
+        _col2im_cpu(cols.size, cols, out, *args)
+    else:
+        launch(_cuda_kernel("col2im", dtype), out.size, BLOCK, cuda_stream(xp, stream), cols, out, *args)
+    return out

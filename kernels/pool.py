@@ -1,0 +1,264 @@
+"""Max pooling: the maximum of each window and where it is, and the gradient routed back to it.
+
+Geometry as in `conv` (kernel, stride, pads = (top, bottom, left, right), dilation); padding never wins.
+Each window's maximum is its first largest element in row-major order, a NaN counting as larger than any
+number (the first NaN wins); a window of -inf only still points at its first element inside the input,
+as PyTorch's does. A window with no element inside the input (possible with dilation) gives -inf and
+index -1, and passes no gradient.
+
+`index` holds each maximum's position in its (H, W) plane, h * W + w, as PyTorch's ``return_indices``.
+The backward adds gy[n, c, yo, xo] into gx[n, c] at index[n, c, yo, xo], in (yo, xo) order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import prange
+
+from ._launch import (
+    check_arrays_for,
+    check_float,
+    contiguous,
+    cpu_kernel,
+    cuda_family,
+    cuda_stream,
+    get_cuda,
+    launch,
+    numba_type,
+    resolve_impl,
+)
+from .conv import check_geometry, windows
+
+BLOCK = 128
+
+
+# ============================================================== reference
+
+def _first_inside(xp: Any, out_len: int, size: int, k: int, stride: int, pad: int, dilation: int) -> tuple[Any, Any]:
+    """Per output position along one axis: the input coordinate of its first tap inside [0, size), and
+    whether there is one."""
+    taps = xp.arange(out_len).reshape(-1, 1) * stride - pad + xp.arange(k).reshape(1, -1) * dilation
+    inside = (taps >= 0) & (taps < size)
+    first = xp.take_along_axis(taps, inside.argmax(axis=1).reshape(-1, 1), axis=1)[:, 0]
+    return first, inside.any(axis=1)
+
+
+def reference_max_pool2d(xp: Any, x: Any, kernel, stride, pads, dilation) -> tuple[Any, Any]:
+    """(y, index), both (N, C, oh, ow): strided windows padded with -inf, argmax (the first maximum;
+    NumPy's and CuPy's argmax take the first NaN), then the rule for windows of -inf (module docstring)."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (top, _, left, _), (dh, dw) = kernel, stride, pads, dilation
+    view, oh, ow = windows(xp, x, kernel, stride, pads, dilation, fill=-np.inf)
+    k = view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, oh, ow, kh * kw).argmax(axis=-1)
+    rows = xp.arange(oh).reshape(oh, 1) * sh + (k // kw) * dh - top
+    cols = xp.arange(ow).reshape(1, ow) * sw + (k % kw) * dw - left
+    row0, has_row = _first_inside(xp, oh, h, kh, sh, top, dh)
+    col0, has_col = _first_inside(xp, ow, w, kw, sw, left, dw)
+    # The argmax lands in the padding only when the window holds nothing above -inf.
+    in_padding = (rows < 0) | (rows >= h) | (cols < 0) | (cols >= w)
+    rows = xp.where(in_padding, row0.reshape(oh, 1), rows)
+    cols = xp.where(in_padding, col0.reshape(1, ow), cols)
+    empty = ~(has_row.reshape(oh, 1) & has_col.reshape(1, ow))
+    index = xp.where(empty, -1, rows * w + cols).astype(xp.int64)
+    planes = x.reshape(n, c, h * w)
+    y = xp.take_along_axis(planes, xp.maximum(index, 0).reshape(n, c, oh * ow), axis=2).reshape(index.shape)
+    y = xp.where(empty, x.dtype.type(-np.inf), y)
+    return y, index
+
+
+def reference_max_pool2d_backward(xp: Any, gy: Any, index: Any, shape) -> Any:
+    """gx of `shape` (N, C, H, W): zeros with gy added at `index` in each plane (repeats accumulate)."""
+    n, c, h, w = shape
+    gx = xp.zeros((n * c, h * w), dtype=gy.dtype)
+    idx = index.reshape(n * c, -1)
+    plane = xp.broadcast_to(xp.arange(n * c).reshape(-1, 1), idx.shape)
+    keep = (idx >= 0) & (idx < h * w)
+    if xp is np:
+        np.add.at(gx, (plane[keep], idx[keep]), gy.reshape(n * c, -1)[keep])
+    else:
+        import cupyx
+
+        cupyx.scatter_add(gx, (plane[keep], idx[keep]), gy.reshape(n * c, -1)[keep])
+    return gx.reshape(shape)
+
+
+# ============================================================== CPU kernels
+
+@cpu_kernel(fastmath=False)  # fast-math would assume no NaN: `v != v` folds to False
+def _max_pool_cpu(x, y, index, kh, kw, sh, sw, top, left, dh, dw):
+    n, c, h, w = x.shape
+    oh, ow = y.shape[2], y.shape[3]
+    for p in prange(n * c):
+        b = p // c
+        ci = p - b * c
+        for yo in range(oh):
+            for xo in range(ow):
+                best = -np.inf
+                at = -1
+                for i in range(kh):
+                    ih = yo * sh - top + i * dh
+                    if ih < 0 or ih >= h:
+                        continue
+                    for j in range(kw):
+                        iw = xo * sw - left + j * dw
+                        if iw < 0 or iw >= w:
+                            continue
+                        v = x[b, ci, ih, iw]
+                        if at < 0 or v > best or (v != v and best == best):
+                            best = v
+                            at = ih * w + iw
+                y[b, ci, yo, xo] = best
+                index[b, ci, yo, xo] = at
+
+
+@cpu_kernel()
+def _max_pool_backward_cpu(gy, index, gx):
+    # A plane per thread, scattered in (yo, xo) order as the reference adds. An index outside the plane
+    # (never one max_pool2d wrote) is skipped rather than written out of bounds.
+    n, c, h, w = gx.shape
+    oh, ow = gy.shape[2], gy.shape[3]
+    for p in prange(n * c):
+        b = p // c
+        ci = p - b * c
+        for ih in range(h):
+            for iw in range(w):
+                gx[b, ci, ih, iw] = 0
+        for yo in range(oh):
+            for xo in range(ow):
+                at = index[b, ci, yo, xo]
+                if 0 <= at < h * w:
+                    gx[b, ci, at // w, at % w] += gy[b, ci, yo, xo]
+
+
+# ============================================================== CUDA kernels
+
+cuda: Any = None  # numba.cuda, bound on first use (a module global: the simulator swaps it)
+
+
+def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
+    global cuda
+    cuda = get_cuda()
+    from numba import int64, void
+
+    T = numba_type(dtype)
+
+    def max_pool_kernel(x, y, index, kh, kw, sh, sw, top, left, dh, dw):
+        n, c, h, w = x.shape
+        oh, ow = y.shape[2], y.shape[3]
+        total = int64(y.size)
+        step = int64(cuda.gridsize(1))
+        p = int64(cuda.grid(1))
+        while p < total:
+            xo = p % ow
+            t = p // ow
+            yo = t % oh
+            t = t // oh
+            ci = t % c
+            b = t // c
+            best = T(-np.inf)
+            at = int64(-1)
+            for i in range(kh):
+                ih = yo * sh - top + i * dh
+                if ih >= 0 and ih < h:
+                    for j in range(kw):
+                        iw = xo * sw - left + j * dw
+                        if iw >= 0 and iw < w:
+                            v = x[b, ci, ih, iw]
+                            if at < 0 or v > best or (v != v and best == best):
+                                best = v
+                                at = ih * w + iw
+            y[b, ci, yo, xo] = best
+            index[b, ci, yo, xo] = at
+            p += step
+
+    def max_pool_backward_kernel(gy, index, gx, kh, kw, sh, sw, top, left, dh, dw):
+        # A pixel per thread, gathering from the windows that hold it (no atomics, no zeroing launch),
+        # in (yo, xo) order: tap i falling means yo rising.
+        n, c, h, w = gx.shape
+        oh, ow = gy.shape[2], gy.shape[3]
+        total = int64(gx.size)
+        step = int64(cuda.gridsize(1))
+        p = int64(cuda.grid(1))
+        while p < total:
+            iw = p % w
+            t = p // w
+            ih = t % h
+            t = t // h
+            ci = t % c
+            b = t // c
+            me = ih * w + iw
+            acc = T(0)
+            for ii in range(kh):
+                ty = ih + top - (kh - 1 - ii) * dh
+                if ty >= 0 and ty % sh == 0 and ty // sh < oh:
+                    yo = ty // sh
+                    for jj in range(kw):
+                        tx = iw + left - (kw - 1 - jj) * dw
+                        if tx >= 0 and tx % sw == 0 and tx // sw < ow:
+                            if index[b, ci, yo, tx // sw] == me:
+                                acc += gy[b, ci, yo, tx // sw]
+            gx[b, ci, ih, iw] = acc
+            p += step
+
+    geometry = (int64,) * 8
+    index4 = int64[:, :, :, ::1]
+    return {
+        "max_pool": (max_pool_kernel, void(T[:, :, :, ::1], T[:, :, :, ::1], index4, *geometry)),
+        "max_pool_backward": (max_pool_backward_kernel, void(T[:, :, :, ::1], index4, T[:, :, :, ::1], *geometry)),
+    }
+
+
+_cuda_kernel, cuda_kernel_specs = cuda_family("pool", _cuda_sources)
+
+
+# ============================================================== launchers
+
+def max_pool2d(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | None = None, stream: Any = None) -> tuple[Any, Any]:
+    """(y, index) of x (N, C, H, W): each window's maximum and its h * W + w, both (N, C, oh, ow)."""
+    op = "pool.max_pool2d"
+    impl = resolve_impl(xp, impl, op)
+    dtype = check_float(op, x=x)
+    oh, ow = check_geometry(op, tuple(x.shape), kernel, stride, pads, dilation)
+    if impl == "reference":
+        return reference_max_pool2d(xp, x, kernel, stride, pads, dilation)
+    check_arrays_for(op, xp, impl, x=x)
+    x = contiguous(xp, x)
+    n, c = x.shape[:2]
+    y = xp.empty((n, c, oh, ow), dtype=dtype)
+    index = xp.empty((n, c, oh, ow), dtype=np.int64)
+    args = (*kernel, *stride, pads[0], pads[2], *dilation)
+    if impl == "cpu":
+        _max_pool_cpu(y.size * kernel[0] * kernel[1], x, y, index, *args)
+    else:
+        launch(_cuda_kernel("max_pool", dtype), y.size, BLOCK, cuda_stream(xp, stream), x, y, index, *args)
+    return y, index
+
+
+def max_pool2d_backward(xp: Any, gy: Any, index: Any, shape, kernel, stride, pads, dilation, *,
+                        impl: str | None = None, stream: Any = None) -> Any:
+    """gx of `shape` (N, C, H, W): gy (N, C, oh, ow) routed to the maxima `index` that max_pool2d gave."""
+    op = "pool.max_pool2d_backward"
+    impl = resolve_impl(xp, impl, op)
+    dtype = check_float(op, gy=gy)
+    shape = tuple(int(s) for s in shape)
+    oh, ow = check_geometry(op, shape, kernel, stride, pads, dilation)
+    expected = (*shape[:2], oh, ow)
+    if tuple(gy.shape) != expected or tuple(index.shape) != expected:
+        raise ValueError(f"{op}: gy {tuple(gy.shape)} and index {tuple(index.shape)} must both have shape "
+                         f"{expected} for an input of shape {shape}")
+    if index.dtype != np.int64:
+        raise TypeError(f"{op}: index must be int64, got {index.dtype}")
+    if impl == "reference":
+        return reference_max_pool2d_backward(xp, gy, index, shape)
+    check_arrays_for(op, xp, impl, gy=gy, index=index)
+    gy = contiguous(xp, gy)
+    index = contiguous(xp, index)
+    gx = xp.empty(shape, dtype=dtype)
+    if impl == "cpu":
+        _max_pool_backward_cpu(gx.size, gy, index, gx)
+    else:
+        launch(_cuda_kernel("max_pool_backward", dtype), gx.size, BLOCK, cuda_stream(xp, stream),
+               gy, index, gx, *kernel, *stride, pads[0], pads[2], *dilation)
+    return gx

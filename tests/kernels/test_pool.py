@@ -1,0 +1,80 @@
+"""Max-pooling kernels against their references, CPU and CUDA."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpugrad.kernels import pool
+
+from .conftest import tolerances
+from .test_conv import GEOMETRIES
+
+# Pooling geometries besides the convolution ones: non-overlapping 2x2 (the common case) and a
+# ceil-mode-like extra bottom/right pad.
+POOL_GEOMETRIES = GEOMETRIES + [
+    ((3, 4, 9, 7), (2, 2), (2, 2), (0, 1, 0, 1), (1, 1)),
+    ((2, 3, 6, 6), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
+]
+
+
+def _ties(rng, shape, dtype):
+    """Values with ties (rounded), so that 'the first maximum' is tested, not just 'a maximum'."""
+    return np.round(rng.standard_normal(shape) * 2).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("geometry", POOL_GEOMETRIES, ids=str)
+def test_max_pool_forward_backward_match_reference(backend, rng, geometry, dtype):
+    shape, *geo = geometry
+    x = _ties(rng, shape, dtype)
+    y, index = pool.max_pool2d(backend.xp, backend.dev(x), *geo, impl=backend.impl)
+    y_ref, index_ref = pool.reference_max_pool2d(np, x, *geo)
+    assert y.dtype == dtype and index.dtype == np.int64 and y.shape == index.shape == y_ref.shape
+    np.testing.assert_array_equal(backend.host(index), index_ref)
+    np.testing.assert_array_equal(backend.host(y), y_ref)
+
+    gy = rng.standard_normal(y_ref.shape).astype(dtype)
+    gx = pool.max_pool2d_backward(backend.xp, backend.dev(gy), backend.dev(index_ref), shape, *geo, impl=backend.impl)
+    assert gx.shape == shape and gx.dtype == dtype
+    np.testing.assert_allclose(backend.host(gx), pool.reference_max_pool2d_backward(np, gy, index_ref, shape),
+                               **tolerances(dtype))
+
+
+def test_nan_and_minus_inf_windows(backend):
+    """A NaN wins (the first one); a window of -inf points at its first element inside the input, never
+    at the padding; a window with no element inside the input gives -inf, index -1 and no gradient."""
+    x = np.full((1, 1, 4, 4), -np.inf)
+    x[0, 0, 0, 3] = 1.0
+    x[0, 0, 2, 1] = np.nan
+    x[0, 0, 3, 0] = np.nan
+    geo = ((3, 3), (2, 2), (1, 1, 1, 1), (1, 1))
+    for impl in ("reference", backend.impl):
+        xp = np if impl == "reference" else backend.xp
+        y, index = pool.max_pool2d(xp, backend.dev(x) if xp is not np else x, *geo, impl=impl)
+        y, index = backend.host(y), backend.host(index)
+        np.testing.assert_array_equal(index[0, 0], [[0, 3], [9, 9]], err_msg=impl)
+        np.testing.assert_array_equal(y[0, 0], [[-np.inf, 1.0], [np.nan, np.nan]], err_msg=impl)
+
+    x = np.arange(4.0).reshape(1, 1, 2, 2)
+    geo = ((2, 2), (1, 1), (1, 1, 1, 1), (3, 3))  # one window, taps -1 and 2: both outside a 2x2 input
+    gy = np.ones((1, 1, 1, 1))
+    for impl in ("reference", backend.impl):
+        xp = np if impl == "reference" else backend.xp
+        y, index = pool.max_pool2d(xp, backend.dev(x) if xp is not np else x, *geo, impl=impl)
+        y, index = backend.host(y), backend.host(index)
+        assert (index == -1).all() and (y == -np.inf).all(), impl
+        gx = pool.max_pool2d_backward(xp, backend.dev(gy) if xp is not np else gy,
+                                      backend.dev(index) if xp is not np else index, x.shape, *geo, impl=impl)
+        assert (backend.host(gx) == 0).all(), impl
+
+
+def test_bad_shapes_raise_before_launch(backend, no_launch):
+    geo = ((2, 2), (2, 2), (0, 0, 0, 0), (1, 1))
+    gy = backend.dev(np.zeros((1, 2, 2, 2), np.float32))
+    with pytest.raises(ValueError, match=r"pool\.max_pool2d_backward: gy \(1, 2, 2, 2\) and index \(1, 2, 3, 2\) .* \(1, 2, 2, 2\)"):
+        pool.max_pool2d_backward(backend.xp, gy, backend.dev(np.zeros((1, 2, 3, 2), np.int64)), (1, 2, 4, 4), *geo, impl=backend.impl)
+    with pytest.raises(TypeError, match=r"index must be int64, got int32"):
+        pool.max_pool2d_backward(backend.xp, gy, backend.dev(np.zeros((1, 2, 2, 2), np.int32)), (1, 2, 4, 4), *geo, impl=backend.impl)
+    with pytest.raises(ValueError, match=r"pool\.max_pool2d: expected a 4-D"):
+        pool.max_pool2d(backend.xp, backend.dev(np.zeros((2, 4, 4), np.float32)), *geo, impl=backend.impl)
