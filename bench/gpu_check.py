@@ -2,7 +2,7 @@
 """One-shot check of gpugrad's fused kernels on an NVIDIA GPU.
 
 For every kernel family (activation, linear epilogues, softmax cross-entropy,
-optimizer steps, the tiled matmul) this checks impl="cuda" against
+optimizer steps, im2col/col2im and max-pool, the tiled matmul) this checks impl="cuda" against
 impl="reference" on fresh random CuPy inputs, then times the fused kernel,
 the CuPy reference and the PyTorch equivalent on the same GPU, and reports
 achieved bandwidth against a measured device-to-device copy. It also
@@ -68,6 +68,7 @@ LINEAR_SHAPE = (64, 48) if SMALL else (4096, 4096)
 XENT_SHAPE = (32, 37) if SMALL else (8192, 1000)
 OPTIM_SIZE = 5000 if SMALL else 10_000_000
 MATMUL_SIZES = [40, 64] if SMALL else [512, 1024, 2048]
+CONV_SHAPE = (3, 4, 7, 9) if SMALL else (64, 64, 32, 32)  # (N, C, H, W): im2col of 3x3, 2x2 max-pool
 COPY_ELEMENTS = 2**20 if SMALL else 2**28  # 1 GiB of float32 in the real run
 LAUNCH_SIZES = [1, 1024]
 
@@ -77,6 +78,7 @@ LAUNCH_SIZES = [1, 1024]
 TOL_ELEM = {"rtol": 1e-4, "atol": 1e-5}
 TOL_OPTIM = {"rtol": 1e-5, "atol": 1e-6}
 TOL_MATMUL = {"rtol": 1e-4, "atol": 1e-4}  # float32 GEMM against float64
+TOL_EXACT = {"rtol": 0.0, "atol": 1e-30}  # copies and selections: bit for bit (a zero tolerance divides 0/0)
 
 ROWS: list[dict[str, Any]] = []
 META: dict[str, Any] = {}
@@ -111,7 +113,7 @@ def import_kernels() -> tuple[Any, str]:
     # A stray gpugrad/kernels/ folder (say, a __pycache__ left behind) makes
     # gpugrad.kernels a namespace package whose __init__ never ran; the
     # families still import by name through the editable finder.
-    for family in ("activation", "linear", "softmax_xent", "optim", "_launch"):
+    for family in ("activation", "linear", "softmax_xent", "optim", "conv", "pool", "_launch"):
         if not hasattr(kernels, family):
             setattr(kernels, family, importlib.import_module(f"{kernels.__name__}.{family}"))
             source += f" (+{family} imported by name)"
@@ -830,6 +832,92 @@ def section_softmax_xent(dev: Device, K: Any) -> None:
     run_check("xent mean", size, reduced)
 
 
+def section_conv_pool(dev: Device, K: Any) -> None:
+    """im2col / col2im (3x3, padding 1) and 2x2 max-pool forward/backward: the CNN gathers, one launch
+    each. Bytes count each array once (the 3x3 window re-reads come from cache)."""
+    conv, pool = K.conv, K.pool
+    xp = dev.xp
+    n, c, h, w = CONV_SHAPE
+    size = "x".join(map(str, CONV_SHAPE))
+    x = dev.randn(CONV_SHAPE)
+    geo3 = ((3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
+    geo2 = ((2, 2), (2, 2), (0, 0, 0, 0), (1, 1))
+    torch = dev.torch
+    F = torch.nn.functional if torch is not None else None
+
+    def im2col(row: dict[str, Any]) -> None:
+        ref = conv.im2col(xp, x, *geo3, impl="reference")
+        dev.poison_pool([(tuple(ref.shape), F32)])
+        row["checks"]["cols"] = compare(dev, conv.im2col(xp, x, *geo3, impl="cuda"), ref, **TOL_EXACT)
+        row["bytes"] = 4 * (x.size + ref.size)
+        tx = try_torch(row, "setup", lambda: dev.to_torch(x))
+        tfn = (lambda: F.unfold(tx, 3, padding=1)) if tx is not None else None
+        if tfn is not None:  # unfold's (N, C*9, L) layout, transposed to ours for the check
+            t = try_torch(row, "unfold", lambda: tfn().permute(1, 0, 2).reshape(ref.shape))
+            if t is not None:
+                row["torch_checks"]["cols"] = compare(dev, dev.from_torch(t), ref, **TOL_EXACT)
+        timed(row, dev, lambda: conv.im2col(xp, x, *geo3, impl="cuda"),
+              lambda: conv.im2col(xp, x, *geo3, impl="reference"), tfn)
+
+    def col2im(row: dict[str, Any]) -> None:
+        cols = dev.randn((c * 9, n * h * w))
+        ref = conv.col2im(xp, cols, CONV_SHAPE, *geo3, impl="reference")
+        dev.poison_pool([(CONV_SHAPE, F32)])
+        row["checks"]["x"] = compare(dev, conv.col2im(xp, cols, CONV_SHAPE, *geo3, impl="cuda"), ref, **TOL_ELEM)
+        row["bytes"] = 4 * (cols.size + x.size)
+        row["note"] = "a gather per pixel, no atomics"
+        tc = try_torch(row, "setup", lambda: dev.to_torch(cols).reshape(c * 9, n, h * w).permute(1, 0, 2).contiguous())
+        tfn = (lambda: F.fold(tc, (h, w), 3, padding=1)) if tc is not None else None
+        if tfn is not None:
+            t = try_torch(row, "fold", tfn)
+            if t is not None:
+                row["torch_checks"]["x"] = compare(dev, dev.from_torch(t), ref, **TOL_ELEM)
+        timed(row, dev, lambda: conv.col2im(xp, cols, CONV_SHAPE, *geo3, impl="cuda"),
+              lambda: conv.col2im(xp, cols, CONV_SHAPE, *geo3, impl="reference"), tfn)
+
+    def pool_fwd(row: dict[str, Any]) -> None:
+        y_ref, i_ref = pool.max_pool2d(xp, x, *geo2, impl="reference")
+        dev.poison_pool([(tuple(y_ref.shape), F32)])
+        y, index = pool.max_pool2d(xp, x, *geo2, impl="cuda")
+        row["checks"]["y"] = compare(dev, y, y_ref, **TOL_EXACT)
+        row["checks"]["index"] = compare(dev, index, i_ref, **TOL_EXACT)
+        row["bytes"] = 4 * x.size + 12 * y.size
+        tx = try_torch(row, "setup", lambda: dev.to_torch(x))
+        tfn = (lambda: F.max_pool2d(tx, 2, return_indices=True)) if tx is not None else None
+        if tfn is not None:
+            t = try_torch(row, "max_pool2d", tfn)
+            if t is not None:
+                row["torch_checks"]["y"] = compare(dev, dev.from_torch(t[0]), y_ref, **TOL_EXACT)
+                row["torch_checks"]["index"] = compare(dev, dev.from_torch(t[1]), i_ref, **TOL_EXACT)
+        timed(row, dev, lambda: pool.max_pool2d(xp, x, *geo2, impl="cuda"),
+              lambda: pool.max_pool2d(xp, x, *geo2, impl="reference"), tfn)
+
+    def pool_bwd(row: dict[str, Any]) -> None:
+        _, index = pool.max_pool2d(xp, x, *geo2, impl="reference")
+        gy = dev.randn(tuple(index.shape))
+        ref = pool.max_pool2d_backward(xp, gy, index, CONV_SHAPE, *geo2, impl="reference")
+        dev.poison_pool([(CONV_SHAPE, F32)])
+        gx = pool.max_pool2d_backward(xp, gy, index, CONV_SHAPE, *geo2, impl="cuda")
+        row["checks"]["gx"] = compare(dev, gx, ref, **TOL_EXACT)
+        row["bytes"] = 12 * gy.size + 4 * x.size
+        row["note"] = "a gather per pixel, no atomics"
+        tt = try_torch(row, "setup", lambda: (dev.to_torch(gy), dev.to_torch(x), dev.to_torch(index)))
+        tfn = None
+        if tt is not None:
+            tg, tx, ti = tt
+            tfn = lambda: torch.ops.aten.max_pool2d_with_indices_backward(tg, tx, [2, 2], [2, 2], [0, 0], [1, 1], False, ti)  # noqa: E731
+            t = try_torch(row, "max_pool2d backward", tfn)
+            if t is not None:
+                row["torch_checks"]["gx"] = compare(dev, dev.from_torch(t), ref, **TOL_EXACT)
+        timed(row, dev, lambda: pool.max_pool2d_backward(xp, gy, index, CONV_SHAPE, *geo2, impl="cuda"),
+              lambda: pool.max_pool2d_backward(xp, gy, index, CONV_SHAPE, *geo2, impl="reference"), tfn)
+
+    run_check("im2col 3x3", size, with_torch(dev, im2col))
+    run_check("col2im 3x3", size, with_torch(dev, col2im))
+    run_check("maxpool.fwd 2x2", size, with_torch(dev, pool_fwd))
+    run_check("maxpool.bwd 2x2", size, with_torch(dev, pool_bwd))
+
+
 def section_optim(dev: Device, K: Any) -> None:
     opt = K.optim
     xp = dev.xp
@@ -1209,6 +1297,7 @@ def main() -> int:
         ("linear", lambda: section_linear(dev, K)),
         ("softmax_xent", lambda: section_softmax_xent(dev, K)),
         ("optim", lambda: section_optim(dev, K)),
+        ("conv_pool", lambda: section_conv_pool(dev, K)),
         ("matmul", lambda: section_matmul(dev, K)),
     ]
     for label, fn in sections:

@@ -29,7 +29,7 @@ from ._launch import (
     numba_type,
     resolve_impl,
 )
-from .conv import check_geometry, windows
+from .conv import check_geometry, tap_sources, windows
 
 BLOCK = 128
 
@@ -85,32 +85,32 @@ def reference_max_pool2d_backward(xp: Any, gy: Any, index: Any, shape) -> Any:
 
 
 # ============================================================== CPU kernels
+# Whole output planes per inner loop, through conv's tap table (see conv's CPU kernels for why).
 
 @cpu_kernel(fastmath=False)  # fast-math would assume no NaN: `v != v` folds to False
 def _max_pool_cpu(x, y, index, kh, kw, sh, sw, top, left, dh, dw):
     n, c, h, w = x.shape
     oh, ow = y.shape[2], y.shape[3]
+    ohw = oh * ow
+    src = tap_sources(h, w, kh, kw, sh, sw, top, left, dh, dw, oh, ow)
+    xf = x.reshape(-1)
+    yf = y.reshape(-1)
+    idx = index.reshape(-1)
     for p in prange(n * c):
-        b = p // c
-        ci = p - b * c
-        for yo in range(oh):
-            for xo in range(ow):
-                best = -np.inf
-                at = -1
-                for i in range(kh):
-                    ih = yo * sh - top + i * dh
-                    if ih < 0 or ih >= h:
-                        continue
-                    for j in range(kw):
-                        iw = xo * sw - left + j * dw
-                        if iw < 0 or iw >= w:
-                            continue
-                        v = x[b, ci, ih, iw]
-                        if at < 0 or v > best or (v != v and best == best):
-                            best = v
-                            at = ih * w + iw
-                y[b, ci, yo, xo] = best
-                index[b, ci, yo, xo] = at
+        plane = p * h * w
+        o = p * ohw
+        for k in range(ohw):
+            yf[o + k] = -np.inf
+            idx[o + k] = -1
+        for t in range(kh * kw):  # taps in row-major window order: the first maximum wins
+            for k in range(ohw):
+                s = src[t, k]
+                if s >= 0:
+                    v = xf[plane + s]
+                    best = yf[o + k]
+                    if idx[o + k] < 0 or v > best or (v != v and best == best):
+                        yf[o + k] = v
+                        idx[o + k] = s
 
 
 @cpu_kernel()
@@ -118,18 +118,18 @@ def _max_pool_backward_cpu(gy, index, gx):
     # A plane per thread, scattered in (yo, xo) order as the reference adds. An index outside the plane
     # (never one max_pool2d wrote) is skipped rather than written out of bounds.
     n, c, h, w = gx.shape
-    oh, ow = gy.shape[2], gy.shape[3]
+    hw = h * w
+    ohw = gy.shape[2] * gy.shape[3]
+    gyf = gy.reshape(-1)
+    idx = index.reshape(-1)
+    gxf = gx.reshape(-1)
     for p in prange(n * c):
-        b = p // c
-        ci = p - b * c
-        for ih in range(h):
-            for iw in range(w):
-                gx[b, ci, ih, iw] = 0
-        for yo in range(oh):
-            for xo in range(ow):
-                at = index[b, ci, yo, xo]
-                if 0 <= at < h * w:
-                    gx[b, ci, at // w, at % w] += gy[b, ci, yo, xo]
+        for k in range(hw):
+            gxf[p * hw + k] = 0
+        for k in range(p * ohw, (p + 1) * ohw):
+            at = idx[k]
+            if at >= 0 and at < hw:
+                gxf[p * hw + at] += gyf[k]
 
 
 # ============================================================== CUDA kernels

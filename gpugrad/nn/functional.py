@@ -10,6 +10,8 @@ import warnings
 from .. import ops as _ops
 from ..autograd.grad_mode import no_grad
 from ..errors import DeviceError, DTypeError, ShapeError
+from ..kernels.conv import output_size as conv_output_size
+from ..kernels.conv import windows
 from ..kernels.softmax_xent import check_target_range
 from ..ops import nn as _nnops
 from ..random import default_generator
@@ -228,8 +230,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"conv2d: stride {stride} and dilation {dilation} must be positive")
     pads = _conv_padding(padding, (kh, kw), dilation, stride)
-    oh = _nnops.conv_output_size(h, kh, stride[0], pads[0] + pads[1], dilation[0])
-    ow = _nnops.conv_output_size(w, kw, stride[1], pads[2] + pads[3], dilation[1])
+    oh = conv_output_size(h, kh, stride[0], pads[0] + pads[1], dilation[0])
+    ow = conv_output_size(w, kw, stride[1], pads[2] + pads[3], dilation[1])
     if oh < 1 or ow < 1:
         raise ShapeError(
             f"conv2d: kernel ({kh}, {kw}) with dilation {dilation} is larger than the padded input "
@@ -290,12 +292,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     x = input.unsqueeze(0) if unbatched else input
     if x.data.dtype.kind != "f":
         raise DTypeError(f"max_pool2d: expected a floating point input, got {x.dtype}")
-    xp = x._backend.xp
-    n, c, h, w = x.shape
-    plane = _nnops.max_pool_indices(xp, x.data, kernel, stride, pads, dilation)  # (N, C, oh, ow)
-    base = (xp.arange(n * c, dtype=xp.int64) * (h * w)).reshape(n, c, 1, 1)
-    out = _nnops.gather_flat(x, plane + base)
-    indices = _const(x, plane)
+    out, indices = _nnops.max_pool2d(x, kernel, stride, pads, dilation)
     if unbatched:
         out, indices = out.squeeze(0), indices.squeeze(0)
     return (out, indices) if return_indices else out
@@ -324,7 +321,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
             mask[..., : h + 2 * pad[0], : w + 2 * pad[1]] = 1
         else:
             mask[..., pad[0] : pad[0] + h, pad[1] : pad[1] + w] = 1
-        view, _, _ = _nnops._windows(xp, mask, kernel, stride, (0, 0, 0, 0), dilation)
+        view, _, _ = windows(xp, mask, kernel, stride, (0, 0, 0, 0), dilation)
         counts = view.sum(axis=(2, 3))  # (1, 1, oh, ow)
         out = sums / _const(x, counts)
     return out.squeeze(0) if unbatched else out

@@ -4,6 +4,8 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from ..kernels import conv as kconv
+from ..kernels import pool as kpool
 from ._operands import normalize_dims, require_float
 
 
@@ -53,53 +55,9 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     return LogSoftmax.apply(x, axis=axis)
 
 
-# Convolution and pooling building blocks -----------------------------------------------------------
-# Windows are strided views of the (padded) input (``as_strided``), so no Python loop runs over pixels;
-# col2im loops only over the kh*kw kernel taps.
-
-
-def conv_output_size(size: int, k: int, stride: int, pad_total: int, dilation: int) -> int:
-    return (size + pad_total - dilation * (k - 1) - 1) // stride + 1
-
-
-def _windows(xp, x, kernel, stride, pads, dilation, fill=0.0):
-    """A (N, C, kh, kw, oh, ow) strided view of x padded by ``pads`` = (top, bottom, left, right)."""
-    (kh, kw), (sh, sw), (top, bottom, left, right), (dh, dw) = kernel, stride, pads, dilation
-    if top or bottom or left or right:
-        x = xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
-    n, c, hp, wp = x.shape
-    oh = conv_output_size(hp, kh, sh, 0, dh)
-    ow = conv_output_size(wp, kw, sw, 0, dw)
-    if oh <= 0 or ow <= 0:
-        raise ValueError(
-            f"the kernel {kernel} (dilation {dilation}) is larger than the padded input {(hp, wp)}"
-        )
-    s0, s1, s2, s3 = x.strides
-    view = xp.lib.stride_tricks.as_strided(
-        x, shape=(n, c, kh, kw, oh, ow), strides=(s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw)
-    )
-    return view, oh, ow
-
-
-def _im2col_array(xp, x, kernel, stride, pads, dilation):
-    """(C*kh*kw, N*oh*ow) columns of array x (N, C, H, W), and (oh, ow)."""
-    view, oh, ow = _windows(xp, x, kernel, stride, pads, dilation)
-    n, c = x.shape[:2]
-    return view.transpose(1, 2, 3, 0, 4, 5).reshape(c * kernel[0] * kernel[1], n * oh * ow), oh, ow
-
-
-def _col2im_array(xp, cols, shape, kernel, stride, pads, dilation, out_hw):
-    """Columns summed back into an (N, C, H, W) array at the positions im2col read them from."""
-    n, c, h, w = shape
-    (kh, kw), (sh, sw), (top, bottom, left, right), (dh, dw), (oh, ow) = kernel, stride, pads, dilation, out_hw
-    out = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=cols.dtype)
-    cols6 = cols.reshape(c, kh, kw, n, oh, ow)
-    for i in range(kh):
-        r = i * dh
-        for j in range(kw):
-            q = j * dw
-            out[:, :, r : r + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw] += cols6[:, i, j].transpose(1, 0, 2, 3)
-    return out[:, :, top : top + h, left : left + w]
+# Convolution and pooling ---------------------------------------------------------------------------
+# The array work is gpugrad.kernels.conv (im2col, col2im) and gpugrad.kernels.pool (max pooling): one
+# launch each on a GPU, Numba loops on the CPU, strided-view references under GPUGRAD_FUSED=0.
 
 
 class Im2Col(Function):
@@ -111,23 +69,22 @@ class Im2Col(Function):
 
     @staticmethod
     def forward(ctx, x, kernel=(1, 1), stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)):
-        cols, oh, ow = _im2col_array(ctx.xp, x, kernel, stride, pads, dilation)
-        ctx.args = (tuple(x.shape), kernel, stride, pads, dilation, (oh, ow))
-        return cols
+        ctx.args = (tuple(x.shape), kernel, stride, pads, dilation)
+        return kconv.im2col(ctx.xp, x, kernel, stride, pads, dilation, impl=ctx.backend.kernel_impl)
 
     @staticmethod
     def backward(ctx, gy):
-        shape, kernel, stride, pads, dilation, out_hw = ctx.args
-        return Col2Im.apply(gy, shape=shape, kernel=kernel, stride=stride, pads=pads, dilation=dilation, out_hw=out_hw)
+        shape, kernel, stride, pads, dilation = ctx.args
+        return Col2Im.apply(gy, shape=shape, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
 
 
 class Col2Im(Function):
     """The adjoint of Im2Col: columns summed back into the (N, C, H, W) positions they were read from."""
 
     @staticmethod
-    def forward(ctx, cols, shape=(), kernel=(1, 1), stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), out_hw=(1, 1)):
+    def forward(ctx, cols, shape=(), kernel=(1, 1), stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)):
         ctx.args = (kernel, stride, pads, dilation)
-        return _col2im_array(ctx.xp, cols, shape, kernel, stride, pads, dilation, out_hw)
+        return kconv.col2im(ctx.xp, cols, shape, kernel, stride, pads, dilation, impl=ctx.backend.kernel_impl)
 
     @staticmethod
     def backward(ctx, ggx):
@@ -154,19 +111,21 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)):
         out_c, _, kh, kw = weight.shape
-        cols, oh, ow = _im2col_array(ctx.xp, x, (kh, kw), stride, pads, dilation)
+        cols = kconv.im2col(ctx.xp, x, (kh, kw), stride, pads, dilation, impl=ctx.backend.kernel_impl)
         z = weight.reshape(out_c, -1) @ cols  # (C_out, N*oh*ow)
         if bias is not None:
             z += bias[:, None]
-        ctx.args = (tuple(x.shape), (kh, kw), stride, pads, dilation, (oh, ow))
+        ctx.args = (tuple(x.shape), (kh, kw), stride, pads, dilation)
         # The columns are what the weight gradient multiplies (the composite path kept them too).
         ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
+        oh = kconv.output_size(x.shape[2], kh, stride[0], pads[0] + pads[1], dilation[0])
+        ow = kconv.output_size(x.shape[3], kw, stride[1], pads[2] + pads[3], dilation[1])
         return z.reshape(out_c, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
 
     @staticmethod
     def backward(ctx, gy):
         x, weight, cols = ctx.saved_tensors
-        shape, kernel, stride, pads, dilation, out_hw = ctx.args
+        shape, kernel, stride, pads, dilation = ctx.args
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         out_c = weight.shape[0]
         geometry = dict(kernel=kernel, stride=stride, pads=pads, dilation=dilation)
@@ -176,7 +135,7 @@ class Conv2d(Function):
             w2 = weight.data.reshape(out_c, -1)
             gx = gw = gb = None
             if need_x:
-                gx = Tensor._make(_col2im_array(ctx.xp, w2.T @ gz, shape, out_hw=out_hw, **geometry), backend)
+                gx = Tensor._make(kconv.col2im(ctx.xp, w2.T @ gz, shape, impl=backend.kernel_impl, **geometry), backend)
             if need_w:
                 gw = Tensor._make((gz @ cols.data.T).reshape(weight.shape), backend)
             if need_b:
@@ -184,72 +143,76 @@ class Conv2d(Function):
             return gx, gw, gb
         gz = gy.permute(1, 0, 2, 3).reshape(out_c, -1)
         w2 = weight.reshape(out_c, -1)
-        gx = Col2Im.apply(w2.mT @ gz, shape=shape, out_hw=out_hw, **geometry) if need_x else None
+        gx = Col2Im.apply(w2.mT @ gz, shape=shape, **geometry) if need_x else None
         gw = (gz @ Im2Col.apply(x, **geometry).mT).reshape(tuple(weight.shape)) if need_w else None
         gb = gz.sum(dim=1) if need_b else None
         return gx, gw, gb
-
-
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)) -> Tensor:
     """Cross-correlation of x (N, C, H, W) with weight (C_out, C, kh, kw), one op; inputs already validated
     (``gpugrad.nn.functional.conv2d`` is the public entry)."""
     return Conv2d.apply(x, weight, bias, stride=tuple(stride), pads=tuple(pads), dilation=tuple(dilation))
 
 
-def max_pool_indices(xp, x, kernel, stride, pads, dilation):
-    """For each pooling window of array x (N, C, H, W): the flat index (h * W + w) of its maximum, as
-    PyTorch's ``return_indices`` gives, shape (N, C, oh, ow). Padding never wins (it is -inf)."""
-    n, c, _h, w = x.shape
-    view, oh, ow = _windows(xp, x, kernel, stride, pads, dilation, fill=-xp.inf)
-    kh, kw = kernel
-    flat = view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, oh, ow, kh * kw)
-    k = flat.argmax(axis=-1)  # NaN counts as the maximum, as in PyTorch
-    i, j = k // kw, k % kw
-    rows = xp.arange(oh).reshape(oh, 1) * stride[0] + i * dilation[0] - pads[0]
-    cols = xp.arange(ow).reshape(1, ow) * stride[1] + j * dilation[1] - pads[2]
-    return (rows * w + cols).astype(xp.int64)
+class MaxPool2d(Function):
+    """(values, indices) of each window's maximum over a (N, C, H, W) input; the gradient goes to the
+    maximum (the first one, as PyTorch's). Indices are positions h * W + w within each (H, W) plane.
 
+    The plain backward is the pooling kernel's; under ``create_graph=True`` it is MaxPool2dBackward, an op
+    whose own backward picks the same positions again (PoolPick), so every order differentiates.
+    """
 
-class Gather(Function):
-    """x.reshape(-1)[index]: picks elements by flat index; the backward scatters (adds) them back."""
+    name = "max_pool2d"
 
     @staticmethod
-    def forward(ctx, x, index=None):
-        ctx.index, ctx.shape = index, x.shape
-        return x.reshape(-1)[index]
+    def forward(ctx, x, kernel=(1, 1), stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)):
+        y, index = kpool.max_pool2d(ctx.xp, x, kernel, stride, pads, dilation, impl=ctx.backend.kernel_impl)
+        ctx.args = (index, tuple(x.shape), (kernel, stride, pads, dilation))
+        return y, index
 
     @staticmethod
-    def backward(ctx, gy):
+    def backward(ctx, gy, gindex):
+        index, shape, geometry = ctx.args
         if not is_grad_enabled():
-            return Tensor._make(_scatter_add_array(ctx.backend, gy.data, ctx.index, ctx.shape), ctx.backend)
-        return ScatterAdd.apply(gy, index=ctx.index, shape=ctx.shape)
+            gx = kpool.max_pool2d_backward(ctx.xp, gy.data, index, shape, *geometry, impl=ctx.backend.kernel_impl)
+            return Tensor._make(gx, ctx.backend)
+        return MaxPool2dBackward.apply(gy, index=index, shape=shape, geometry=geometry)
 
 
-class ScatterAdd(Function):
-    """zeros(shape) with g added at flat positions ``index`` (repeats accumulate); adjoint of Gather."""
+class MaxPool2dBackward(Function):
+    """gx = zeros(shape) with gy added at each window's maximum: linear in gy, adjoint of PoolPick."""
 
     @staticmethod
-    def forward(ctx, g, index=None, shape=()):
-        ctx.index = index
-        return _scatter_add_array(ctx.backend, g, index, shape)
+    def forward(ctx, gy, index=None, shape=(), geometry=()):
+        ctx.args = (index, geometry)
+        return kpool.max_pool2d_backward(ctx.xp, gy, index, shape, *geometry, impl=ctx.backend.kernel_impl)
 
     @staticmethod
     def backward(ctx, ggx):
-        return Gather.apply(ggx, index=ctx.index)
+        index, geometry = ctx.args
+        return PoolPick.apply(ggx, index=index, geometry=geometry)
 
 
-def _scatter_add_array(backend, g, index, shape):
-    size = 1
-    for s in shape:
-        size *= s
-    out = backend.xp.zeros(size, dtype=g.dtype)
-    backend.index_add(out, index.reshape(-1), g.reshape(-1))
-    return out.reshape(shape)
+class PoolPick(Function):
+    """x (N, C, H, W) read at the pooling maxima ``index`` (N, C, oh, ow); 0 where a window had none."""
+
+    @staticmethod
+    def forward(ctx, x, index=None, geometry=()):
+        xp = ctx.xp
+        n, c, h, w = x.shape
+        ctx.args = (index, tuple(x.shape), geometry)
+        picked = xp.take_along_axis(x.reshape(n * c, h * w), xp.maximum(index, 0).reshape(n * c, -1), axis=1)
+        return xp.where(index >= 0, picked.reshape(index.shape), x.dtype.type(0))
+
+    @staticmethod
+    def backward(ctx, gy):
+        index, shape, geometry = ctx.args
+        return MaxPool2dBackward.apply(gy, index=index, shape=shape, geometry=geometry)
 
 
-def gather_flat(x: Tensor, index) -> Tensor:
-    """``x.reshape(-1)[index]`` for an integer backend array ``index`` (differentiable in x)."""
-    return Gather.apply(x, index=index)
+def max_pool2d(x: Tensor, kernel, stride, pads, dilation) -> tuple[Tensor, Tensor]:
+    """(values, int64 indices) of max pooling a (N, C, H, W) float tensor; geometry already validated
+    (``gpugrad.nn.functional.max_pool2d`` is the public entry)."""
+    return MaxPool2d.apply(x, kernel=tuple(kernel), stride=tuple(stride), pads=tuple(pads), dilation=tuple(dilation))
 
 
 class Pad(Function):

@@ -69,3 +69,33 @@ def test_fused_optimizer_and_a_training_step_on_the_cuda_path():
     for p, q in zip(model.parameters(), model_cpu.parameters()):
         assert p.device == "cuda:0"
         np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_cnn_step_launches_one_kernel_per_im2col_col2im_and_pool(monkeypatch):
+    """The convolution and pooling gathers run as kernels on the "cuda" path (one launch each, forward
+    and backward), and a CNN step there matches the same step on the CPU."""
+    from gpugrad.kernels import conv, pool
+
+    launched = []
+    for mod in (conv, pool):
+        real = mod.launch
+        monkeypatch.setattr(mod, "launch", lambda kernel, *a, _real=real, **k: (launched.append(kernel), _real(kernel, *a, **k)))
+
+    def build():
+        gg.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3 * 2 * 3, 4))
+
+    x, y = gg.randn(5, 2, 5, 7), gg.randint(0, 4, (5,))
+    grads = {}
+    for dev in ("cuda", "cpu"):
+        model = build().to(dev)
+        x_dev = x.to(dev).requires_grad_()
+        nn.functional.cross_entropy(model(x_dev), y.to(dev)).backward()
+        grads[dev] = [x_dev.grad.cpu().numpy()] + [p.grad.cpu().numpy() for p in model.parameters()]
+        if dev == "cuda":
+            f32 = np.dtype(np.float32)
+            expected = [conv._cuda_kernel("im2col", f32), pool._cuda_kernel("max_pool", f32),
+                        pool._cuda_kernel("max_pool_backward", f32), conv._cuda_kernel("col2im", f32)]
+            assert launched == expected
+    for a, b in zip(grads["cuda"], grads["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gpugrad.kernels import _launch, activation, linear, optim, softmax_xent
+from gpugrad.kernels import _launch, activation, conv, linear, optim, pool, softmax_xent
 
 
 @pytest.fixture(params=["serial", "parallel"])
@@ -51,3 +51,18 @@ def test_adam_both_builds(build):
     for a, r in zip(out["cpu"], out["reference"]):
         np.testing.assert_allclose(a, r, rtol=1e-12)
     assert optim.sum_of_squares(np, base[0], impl="cpu") == pytest.approx(float((base[0] ** 2).sum()), rel=1e-12)
+
+
+def test_conv_and_pool_both_builds(build):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 5, 7, 6))
+    geo = ((3, 2), (2, 1), (1, 1, 0, 1), (1, 2))
+    cols = conv.im2col(np, x, *geo, impl="cpu")
+    np.testing.assert_array_equal(cols, conv.reference_im2col(np, x, *geo))
+    np.testing.assert_allclose(conv.col2im(np, cols, x.shape, *geo, impl="cpu"), conv.reference_col2im(np, cols, x.shape, *geo), rtol=1e-12)
+    y, index = pool.max_pool2d(np, x, *geo, impl="cpu")
+    y_ref, index_ref = pool.reference_max_pool2d(np, x, *geo)
+    np.testing.assert_array_equal(index, index_ref)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_allclose(pool.max_pool2d_backward(np, y, index, x.shape, *geo, impl="cpu"),
+                               pool.reference_max_pool2d_backward(np, y, index, x.shape), rtol=1e-12)

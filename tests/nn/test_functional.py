@@ -131,7 +131,7 @@ def test_im2col_col2im_are_adjoint(rng):
     args = {"kernel": (3, 2), "stride": (2, 2), "pads": (1, 2, 0, 1), "dilation": (2, 1)}
     cols = nnops.Im2Col.apply(x, **args)
     c = rng.standard_normal(cols.shape)
-    back = nnops.Col2Im.apply(gg.tensor(c, dtype=gg.float64), shape=tuple(x.shape), out_hw=(3, 3), **args)
+    back = nnops.Col2Im.apply(gg.tensor(c, dtype=gg.float64), shape=tuple(x.shape), **args)
     assert cols.shape == (3 * 3 * 2, 2 * 3 * 3)
     np.testing.assert_allclose((cols.numpy() * c).sum(), (x.numpy() * back.numpy()).sum(), rtol=1e-12)
 
@@ -183,7 +183,7 @@ def test_plain_backward_of_activation_and_max_pool_runs_no_ops(rng, count_applie
     (plain,) = gg.grad(y, [x], u, retain_graph=True)
     assert not counts, dict(counts)
     (composite,) = gg.grad(y, [x], u, create_graph=True)
-    assert counts["ActivationBackward"] == 1 and counts["ScatterAdd"] == 1
+    assert counts["ActivationBackward"] == 1 and counts["MaxPool2dBackward"] == 1
     np.testing.assert_allclose(plain.numpy(), composite.detach().numpy(), rtol=1e-12, atol=1e-15)
 
 
