@@ -60,9 +60,9 @@ def host_profile(step, path):
 
 def count_launches(fn):
     """Our kernel launches while fn runs (every launcher calls its module's `launch`)."""
-    from gpugrad.kernels import _launch, activation, linear, optim, softmax_xent
+    from gpugrad.kernels import FAMILIES, _launch
 
-    modules = (_launch, activation, linear, optim, softmax_xent)
+    modules = (_launch, *FAMILIES)
     real = _launch.launch
     count = {"n": 0}
 
@@ -135,8 +135,8 @@ def torch_step_ms():
 
 def cnn_steps_ms() -> dict:
     """The digits CNN step (bench/bench_training.py's cnn-digits, batch 64) on the GPU, gpugrad and PyTorch:
-    convolutions are host-bound there too (one op per conv2d and plain backwards on arrays since the
-    last GPU run)."""
+    convolutions are host-bound there too (one op per conv2d, plain backwards on arrays, and one kernel
+    per im2col, col2im and max-pool since the last GPU run)."""
     import sys
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -145,7 +145,8 @@ def cnn_steps_ms() -> dict:
 
     import gpugrad as gg
 
-    out = {"cnn_gpugrad_ms": time_steps(bt.gpugrad_step("cnn-digits", "cuda"), gg.cuda.synchronize)}
+    step = bt.gpugrad_step("cnn-digits", "cuda")
+    out = {"cnn_gpugrad_ms": time_steps(step, gg.cuda.synchronize), "cnn_gpugrad_launches_per_step": count_launches(step)}
     out["cnn_torch_ms"] = time_steps(bt.pytorch_step(torch, "cnn-digits", "cuda"), torch.cuda.synchronize)
     return out
 
