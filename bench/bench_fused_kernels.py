@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pytest
 from conftest import pick, record, run
-from gpugrad.kernels import activation, linear, optim, softmax_xent
+from gpugrad.kernels import activation, conv, linear, optim, pool, softmax_xent
 
 SIZES = pick([10_000, 1_000_000, 10_000_000], [1_000, 4_096])
 F32 = 4
@@ -113,6 +113,38 @@ def _sum_of_squares(xp, n):
     return (lambda impl: optim.sum_of_squares(xp, g, impl=impl)), F32 * n, 2 * n, n
 
 
+# The CNN gathers on (N, 16, 16, 16) images, N = elements / 4096: 3x3 windows padded by 1 (im2col writes
+# 9 values per input element, col2im reads them) and 2x2 max-pooling (y and an int64 index per window).
+CONV3 = ((3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
+POOL2 = ((2, 2), (2, 2), (0, 0, 0, 0), (1, 1))
+
+
+def _image(xp, n, seed):
+    return _rand(xp, (max(1, n // 4096), 16, 16, 16), seed)
+
+
+def _im2col(xp, n):
+    x = _image(xp, n, 0)
+    return (lambda impl: conv.im2col(xp, x, *CONV3, impl=impl)), 10 * F32 * x.size, 0, x.size
+
+
+def _col2im(xp, n):
+    x = _image(xp, n, 0)
+    cols = conv.im2col(xp, x, *CONV3, impl="reference")
+    return (lambda impl: conv.col2im(xp, cols, x.shape, *CONV3, impl=impl)), 10 * F32 * x.size, 9 * x.size, x.size
+
+
+def _max_pool(xp, n):
+    x = _image(xp, n, 0)
+    return (lambda impl: pool.max_pool2d(xp, x, *POOL2, impl=impl)), 7 * x.size, 3 * x.size // 4, x.size
+
+
+def _max_pool_backward(xp, n):
+    x = _image(xp, n, 0)
+    y, index = pool.max_pool2d(xp, x, *POOL2, impl="reference")
+    return (lambda impl: pool.max_pool2d_backward(xp, y, index, x.shape, *POOL2, impl=impl)), 7 * x.size, x.size // 4, x.size
+
+
 # Arithmetic per element is approximate (a transcendental counted as ~10-20 flops); bytes are exact.
 KERNELS = {
     "activation.forward[relu]": _act_forward("relu", 1),
@@ -127,6 +159,10 @@ KERNELS = {
     "optim.rmsprop": _rmsprop,
     "optim.adagrad": _adagrad,
     "optim.sum_of_squares": _sum_of_squares,
+    "conv.im2col[3x3]": _im2col,
+    "conv.col2im[3x3]": _col2im,
+    "pool.max_pool2d[2x2]": _max_pool,
+    "pool.max_pool2d_backward[2x2]": _max_pool_backward,
 }
 
 
