@@ -30,6 +30,7 @@ from ._launch import (
     launch,
     numba_type,
     resolve_impl,
+    scalar_fn,
 )
 
 BLOCK = 128
@@ -97,6 +98,18 @@ def reference_col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation) 
             q = j * dw
             out[:, :, r : r + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw] += cols6[:, i, j].transpose(1, 0, 2, 3)
     return out[:, :, top : top + h, left : left + w]
+
+
+# ============================================================== scalar math
+
+@scalar_fn
+def unravel_nchw(p, c, h, w):
+    """(n, c, h, w) coordinates of flat index p in a C-contiguous (N, c, h, w) array."""
+    x = p % w
+    t = p // w
+    y = t % h
+    t = t // h
+    return t // c, t % c, y, x
 
 
 # ============================================================== CPU kernels
@@ -204,12 +217,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
         step = int64(cuda.gridsize(1))
         p = int64(cuda.grid(1))
         while p < total:
-            iw = p % w
-            t = p // w
-            ih = t % h
-            t = t // h
-            ci = t % c
-            b = t // c
+            b, ci, ih, iw = unravel_nchw(p, c, h, w)
             acc = T(0)
             for i in range(kh):
                 ty = ih + top - i * dh

@@ -29,7 +29,7 @@ from ._launch import (
     numba_type,
     resolve_impl,
 )
-from .conv import check_geometry, tap_sources, windows
+from .conv import check_geometry, tap_sources, unravel_nchw, windows
 
 BLOCK = 128
 
@@ -151,12 +151,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
         step = int64(cuda.gridsize(1))
         p = int64(cuda.grid(1))
         while p < total:
-            xo = p % ow
-            t = p // ow
-            yo = t % oh
-            t = t // oh
-            ci = t % c
-            b = t // c
+            b, ci, yo, xo = unravel_nchw(p, c, oh, ow)
             best = T(-np.inf)
             at = int64(-1)
             for i in range(kh):
@@ -182,12 +177,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
         step = int64(cuda.gridsize(1))
         p = int64(cuda.grid(1))
         while p < total:
-            iw = p % w
-            t = p // w
-            ih = t % h
-            t = t // h
-            ci = t % c
-            b = t // c
+            b, ci, ih, iw = unravel_nchw(p, c, h, w)
             me = ih * w + iw
             acc = T(0)
             for ii in range(kh):
