@@ -198,7 +198,7 @@ def _conv_padding(padding, kernel, dilation, stride) -> tuple[int, int, int, int
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """2-D cross-correlation of input (N, C_in, H, W) with weight (C_out, C_in / groups, kh, kw).
 
-    Lowered to im2col (strided windows, no loops over pixels) and one matrix product (one op for
+    Lowered to im2col (one kernel: gpugrad.kernels.conv) and one matrix product (one op for
     groups=1, a batched product per group otherwise); ``padding`` is an int, a pair, ``"valid"`` or
     ``"same"``::
 

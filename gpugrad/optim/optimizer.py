@@ -196,14 +196,12 @@ class Optimizer:
             self._validate_hparams(group)
             for p in group["params"]:
                 g = p.grad
-                if g is not None:
-                    where = f"{name}.step: the gradient of parameter {index} (group {gi})"
-                    if tuple(g.shape) != tuple(p.shape):
-                        raise ShapeError(f"{where} has shape {tuple(g.shape)} but the parameter has shape {tuple(p.shape)}")
-                    if g.data.dtype != p.data.dtype:
-                        raise DTypeError(f"{where} has dtype {g.dtype} but the parameter has dtype {p.dtype}")
-                    if g.device != p.device:
-                        raise DeviceError(f"{where} is on {g.device} but the parameter is on {p.device}")
+                # One cheap test per parameter on every step; the message is built only on failure.
+                if g is not None and (
+                    g.data.shape != p.data.shape or g.data.dtype != p.data.dtype
+                    or (g._backend is not p._backend and g.device != p.device)
+                ):
+                    _raise_bad_grad(f"{name}.step: the gradient of parameter {index} (group {gi})", g, p)
                 index += 1
         for gi, group in enumerate(self.param_groups):
             _flat.check_state(group["params"], self.state, name, self._param_index_base(gi))
@@ -364,3 +362,11 @@ def _cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor) -> A
     if data is array or (isinstance(value, Tensor) and data is value.data):
         data = data.copy()
     return Tensor._make(data, p._backend)
+
+
+def _raise_bad_grad(where: str, g: Tensor, p: Tensor) -> None:
+    if tuple(g.shape) != tuple(p.shape):
+        raise ShapeError(f"{where} has shape {tuple(g.shape)} but the parameter has shape {tuple(p.shape)}")
+    if g.data.dtype != p.data.dtype:
+        raise DTypeError(f"{where} has dtype {g.dtype} but the parameter has dtype {p.dtype}")
+    raise DeviceError(f"{where} is on {g.device} but the parameter is on {p.device}")
