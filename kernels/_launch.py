@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import overload
 
 IMPLS = ("reference", "cpu", "cuda")
@@ -30,27 +31,68 @@ PARALLEL_MIN_WORK = 1 << 22
 
 class CpuKernel:
     """A prange kernel compiled twice, parallel and serial; ``kernel(work, *args)`` runs the parallel
-    build only when ``work`` (elements touched) reaches PARALLEL_MIN_WORK."""
+    build only when ``work`` (elements touched) reaches PARALLEL_MIN_WORK.
+
+    Both builds call the CPU twins of the scalar helpers (see scalar_fn), made when the kernel is first
+    called, once its module has finished importing."""
 
     def __init__(self, fn: Callable[..., Any], fastmath: Any) -> None:
-        from numba import njit
-
-        options = dict(fastmath=fastmath, error_model="numpy", cache=True)
-        self.parallel = njit(parallel=True, **options)(fn)
-        # A renamed copy: Numba's on-disk cache is keyed by the function's name and code, not by the
-        # parallel flag, so the serial build must not share the parallel build's cache entry.
-        serial = type(fn)(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__, fn.__closure__)
-        serial.__qualname__ = fn.__qualname__ + "_serial"
-        self.serial = njit(**options)(serial)
+        self.fn = fn
+        self.options = dict(fastmath=fastmath, error_model="numpy", cache=True)
+        self.parallel: Any = None
+        self.serial: Any = None
         self.__doc__ = fn.__doc__
 
+    def _build(self) -> None:
+        from numba import njit
+
+        fn, glob = self.fn, _cpu_globals(self.fn.__globals__)
+        parallel = type(fn)(fn.__code__, glob, fn.__name__, fn.__defaults__, fn.__closure__)
+        parallel.__qualname__ = fn.__qualname__
+        # A renamed copy: Numba's on-disk cache is keyed by the function's name and code, not by the
+        # parallel flag, so the serial build must not share the parallel build's cache entry.
+        serial = type(fn)(fn.__code__, glob, fn.__name__ + "_serial", fn.__defaults__, fn.__closure__)
+        serial.__qualname__ = fn.__qualname__ + "_serial"
+        self.serial = njit(**self.options)(serial)
+        self.parallel = njit(parallel=True, **self.options)(parallel)
+
     def __call__(self, work: int, *args: Any) -> Any:
+        if self.serial is None:
+            self._build()
         return (self.parallel if work >= PARALLEL_MIN_WORK else self.serial)(*args)
 
 
 def cpu_kernel(fastmath: Any = True) -> Callable[[Callable[..., Any]], CpuKernel]:
     """Decorator for the Numba CPU kernels: parallel for large work, serial for small (see CpuKernel)."""
     return lambda fn: CpuKernel(fn, fastmath)
+
+
+class CpuKernelPerCode:
+    """CPU kernels specialised per activation code: ``kernel(work, code, *args)`` runs the CpuKernel made
+    by ``make(code)``, a kernel with `code` as a constant, compiled on first use of that code.
+
+    With the code a runtime value, the loop carries the whole eight-way activation switch and LLVM
+    neither folds nor vectorises it: relu ran at 4-6 ns per element (branch misses on mixed signs); as
+    a constant, the loop is relu's alone, a vectorised select (~0.2 ns)."""
+
+    def __init__(self, make: Callable[[int], Callable[..., Any]], names: Sequence[str], fastmath: Any) -> None:
+        self.make, self.names, self.fastmath = make, names, fastmath
+        self.kernels: dict[int, CpuKernel] = {}
+        self.__doc__ = make.__doc__
+
+    def __call__(self, work: int, code: int, *args: Any) -> Any:
+        kernel = self.kernels.get(code)
+        if kernel is None:
+            fn = self.make(code)
+            # One on-disk cache entry per code: Numba names cache files by qualified name.
+            fn.__qualname__ = f"{self.make.__qualname__}_{self.names[code]}"
+            kernel = self.kernels[code] = CpuKernel(fn, self.fastmath)
+        return kernel(work, *args)
+
+
+def cpu_kernel_per_code(names: Sequence[str], fastmath: Any = True) -> Callable[[Callable[[int], Callable[..., Any]]], CpuKernelPerCode]:
+    """Decorator for a factory ``make(code)`` returning a CPU kernel with `code` fixed (see CpuKernelPerCode)."""
+    return lambda make: CpuKernelPerCode(make, names, fastmath)
 
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -176,14 +218,57 @@ def _typer(fn: Callable[..., Any]) -> Callable[..., Any]:
     return typer
 
 
-def scalar_fn(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Register `fn` as a scalar helper for the CPU and CUDA targets."""
-    # Not inlined at Numba IR level (inline="always"): LLVM inlines these
-    # anyway (same speed, measured), compiling is much faster, and numba-cuda
-    # mis-types CUDA kernels once a CPU kernel has used an IR-inlined overload.
+def scalar_fn(fn: Callable[..., Any] | None = None, *, inline_on_cpu: bool = True) -> Any:
+    """Register `fn` as a scalar helper for the CPU and CUDA targets (``@scalar_fn`` or
+    ``@scalar_fn(inline_on_cpu=False)``; see _cpu_twin for what the flag changes)."""
+    if fn is None:
+        return lambda f: scalar_fn(f, inline_on_cpu=inline_on_cpu)
+    # Not inlined at Numba IR level here: numba-cuda mis-types CUDA kernels once a CPU kernel has
+    # compiled an IR-inlined overload of the same function. The CPU kernels call twins instead.
     overload(fn, inline="never", target="cpu")(_typer(fn))
     _SCALAR_FNS.append(fn)
+    _INLINE_ON_CPU[fn] = inline_on_cpu
+    # Numba's SSA pass reports the inlined twins' branch variables as "not in scope" (an internal,
+    # pedantic check; the compiled code is right, and the kernel tests compare it with the references).
+    # Silenced for these helpers' variables only.
+    warnings.filterwarnings("ignore", message=rf"variable '{fn.__name__}_v\d+", category=NumbaIRAssumptionWarning)
     return fn
+
+
+_INLINE_ON_CPU: dict[Callable[..., Any], bool] = {}
+_CPU_TWINS: dict[Callable[..., Any], Any] = {}
+
+
+def _cpu_twin(fn: Callable[..., Any]) -> Any:
+    """`fn` as an njit function for the CPU kernels, inlined at Numba IR level unless registered with
+    inline_on_cpu=False. Left to LLVM, a helper past its inlining threshold (adam_scalar with its
+    tuple) stayed a call per element and kept the loop from vectorising: Adam 3.1 -> 0.5 ns per
+    element (float32, one thread). The activation helpers opt out: their kernels are specialised per
+    activation (CpuKernelPerCode), LLVM then inlines the one branch the constant code leaves, and
+    IR-inlining all eight branches into every specialisation only doubled compile time. A separate
+    function object, so that the CUDA overloads of `fn` never see an inlined CPU version."""
+    twin = _CPU_TWINS.get(fn)
+    if twin is None:
+        from numba import njit
+
+        glob = dict(fn.__globals__)
+        py = type(fn)(fn.__code__, glob, fn.__name__, fn.__defaults__, fn.__closure__)
+        twin = _CPU_TWINS[fn] = njit(inline="always" if _INLINE_ON_CPU[fn] else "never")(py)
+        _swap_helpers(glob)  # after registering: a module's globals hold the helper itself too
+    return twin
+
+
+def _cpu_globals(glob: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a module's globals in which each scalar helper is its CPU twin."""
+    out = dict(glob)
+    _swap_helpers(out)
+    return out
+
+
+def _swap_helpers(glob: dict[str, Any]) -> None:
+    for fn in _SCALAR_FNS:
+        if glob.get(fn.__name__) is fn:
+            glob[fn.__name__] = _cpu_twin(fn)
 
 
 # ---------------------------------------------------------------- CUDA access

@@ -16,7 +16,7 @@ from numba import prange
 
 from ._launch import (
     cuda_family,
-    cpu_kernel,
+    cpu_kernel_per_code,
     check_arrays_for,
     check_float,
     check_same_shape,
@@ -164,91 +164,103 @@ def sigmoid_scalar(x):
     # exp(-|x|) never overflows, unlike 1/(1+exp(-x)) at x << 0.
     one = like(x, 1.0)
     z = math.exp(-abs(x))
-    if x >= like(x, 0.0):
-        return one / (one + z)
-    return z / (one + z)
+    return (one if x >= like(x, 0.0) else z) / (one + z)
 
 
 @scalar_fn
+def sigmoid_pair(x):
+    """(sigmoid(x), 1 - sigmoid(x)) from one exp and one division. The derivatives need the second,
+    and 1 - sigmoid(x) computed as a difference cancels for x >> 0: its rounding error, times the
+    s or s^3 that multiplies it in silu' and gelu_tanh', grew to O(1) once the CPU loops vectorised
+    the division (a reciprocal estimate, exact to an ulp or so)."""
+    z = math.exp(-abs(x))
+    r = like(x, 1.0) / (like(x, 1.0) + z)
+    zr = z * r
+    big = x >= like(x, 0.0)
+    return (r if big else zr), (zr if big else r)
+
+
+@scalar_fn(inline_on_cpu=False)  # the CPU kernels fix `code` (see _launch.CpuKernelPerCode)
 def act_forward_scalar(code, x, p):
     zero = like(x, 0.0)
     one = like(x, 1.0)
     half = like(x, 0.5)
+    y = x  # identity
     if code == RELU:
-        return x if x > zero else zero
+        y = x if x > zero else zero
     elif code == LEAKY_RELU:
-        return x if x > zero else x * p
+        y = x if x > zero else x * p
     elif code == SIGMOID:
-        return sigmoid_scalar(x)
+        y = sigmoid_scalar(x)
     elif code == TANH:
-        return math.tanh(x)
+        y = math.tanh(x)
     elif code == GELU:
-        return half * x * (one + math.erf(x * like(x, SQRT1_2)))
+        y = half * x * (one + math.erf(x * like(x, SQRT1_2)))
     elif code == GELU_TANH:
         # 0.5 * (1 + tanh(u)) == sigmoid(2u): one exp instead of libm tanh
         # (about 7x slower in a Numba loop without SVML), and no cancellation
         # in 1 + tanh(u) for x << 0.
         u = like(x, GELU_TANH_BETA) * (x + like(x, GELU_TANH_KAPPA) * x * x * x)
-        return x * sigmoid_scalar(u + u)
+        y = x * sigmoid_scalar(u + u)
     elif code == SILU:
-        return x * sigmoid_scalar(x)
+        y = x * sigmoid_scalar(x)
     elif code == SOFTPLUS:
-        if x > like(x, SOFTPLUS_THRESHOLD):
-            return x
-        return max(x, zero) + math.log1p(math.exp(-abs(x)))
-    return x
+        y = x if x > like(x, SOFTPLUS_THRESHOLD) else max(x, zero) + math.log1p(math.exp(-abs(x)))
+    return y
 
 
-@scalar_fn
+@scalar_fn(inline_on_cpu=False)
 def act_backward_scalar(code, s, gy, p):
     zero = like(s, 0.0)
     one = like(s, 1.0)
     half = like(s, 0.5)
+    gx = gy  # identity
     if code == RELU:
-        return gy if s > zero else zero
+        gx = gy if s > zero else zero
     elif code == LEAKY_RELU:
-        return gy if s > zero else gy * p
+        gx = gy if s > zero else gy * p
     elif code == SIGMOID:
-        return gy * (one - s) * s
+        gx = gy * (one - s) * s
     elif code == TANH:
-        return gy * (one - s * s)
+        gx = gy * (one - s * s)
     elif code == GELU:
         cdf = half * (one + math.erf(s * like(s, SQRT1_2)))
         pdf = math.exp(-half * s * s) * like(s, INV_SQRT_2PI)
-        return gy * (cdf + s * pdf)
+        gx = gy * (cdf + s * pdf)
     elif code == GELU_TANH:
         # PyTorch's formula with t = tanh(u) rewritten through
         # sig = sigmoid(2u): 0.5 * (1 + t) = sig, 1 - t*t = 4 sig (1 - sig).
         beta = like(s, GELU_TANH_BETA)
         kappa = like(s, GELU_TANH_KAPPA)
         u = beta * (s + kappa * s * s * s)
-        sig = sigmoid_scalar(u + u)
+        sig, one_minus_sig = sigmoid_pair(u + u)
         inner_derivative = beta * (one + like(s, 3.0) * kappa * s * s)
-        return gy * (sig + like(s, 2.0) * s * sig * (one - sig) * inner_derivative)
+        gx = gy * (sig + like(s, 2.0) * s * sig * one_minus_sig * inner_derivative)
     elif code == SILU:
-        sig = sigmoid_scalar(s)
-        return gy * sig * (one + s * (one - sig))
+        sig, one_minus_sig = sigmoid_pair(s)
+        gx = gy * sig * (one + s * one_minus_sig)
     elif code == SOFTPLUS:
-        if s > like(s, SOFTPLUS_THRESHOLD):
-            return gy
-        return gy * sigmoid_scalar(s)
-    return gy
+        gx = gy if s > like(s, SOFTPLUS_THRESHOLD) else gy * sigmoid_scalar(s)
+    return gx
 
 
 # ============================================================== CPU kernels
-# The activation is a runtime code: LLVM unswitches the loop on it, so one
-# compiled kernel per dtype runs as fast as a per-activation one (measured).
+# One build per activation (the code a closure constant, see _launch.CpuKernelPerCode).
 
-@cpu_kernel()
-def _forward_cpu(code, x, out, p):
-    for i in prange(x.size):
-        out[i] = act_forward_scalar(code, x[i], p)
+@cpu_kernel_per_code(NAMES + ("identity",))
+def _forward_cpu(code):
+    def forward(x, out, p):
+        for i in prange(x.size):
+            out[i] = act_forward_scalar(code, x[i], p)
+    return forward
 
 
-@cpu_kernel()
-def _backward_cpu(code, gy, s, out, p):
-    for i in prange(gy.size):
-        out[i] = act_backward_scalar(code, s[i], gy[i], p)
+@cpu_kernel_per_code(NAMES + ("identity",))
+def _backward_cpu(code):
+    def backward(gy, s, out, p):
+        for i in prange(gy.size):
+            out[i] = act_backward_scalar(code, s[i], gy[i], p)
+    return backward
 
 
 # ============================================================== CUDA kernels

@@ -17,7 +17,7 @@ from numba import get_num_threads, prange
 
 from ._launch import (
     cuda_family,
-    cpu_kernel,
+    cpu_kernel_per_code,
     check_arrays_for,
     check_float,
     check_same_shape,
@@ -35,6 +35,7 @@ from ._launch import (
 )
 from .activation import (
     IDENTITY,
+    NAMES,
     SAVES_OUTPUT,
     act_backward_scalar,
     act_forward_scalar,
@@ -84,38 +85,42 @@ def reference_matmul_bias_act(
 # the store/bias flags stay outside them: with the flags inside, the loop
 # was not unswitched and ran ~3x slower.
 
-@cpu_kernel()
-def _bias_act_forward_cpu(code, z, bias, pre, y, p, store_pre):
-    n, c = z.shape
-    for i in prange(n):
-        if store_pre:
-            for j in range(c):
-                pre[i, j] = z[i, j] + bias[j]
-            for j in range(c):
-                y[i, j] = act_forward_scalar(code, pre[i, j], p)
-        else:
-            for j in range(c):
-                y[i, j] = act_forward_scalar(code, z[i, j] + bias[j], p)
-
-
-@cpu_kernel()
-def _bias_act_backward_cpu(code, gy, s, gz, partial, p, write_gz, need_bias):
-    # Each chunk of rows owns one row of `partial`: no two threads write the
-    # same cache line except at row ends, and the column sums stay in cache.
-    n, c = gy.shape
-    chunks = partial.shape[0]
-    per = (n + chunks - 1) // chunks
-    for k in prange(chunks):
-        if need_bias:
-            for j in range(c):
-                partial[k, j] = 0
-        for i in range(k * per, min(n, (k + 1) * per)):
-            if write_gz:
+@cpu_kernel_per_code(NAMES + ("identity",))
+def _bias_act_forward_cpu(code):
+    def bias_act_forward(z, bias, pre, y, p, store_pre):
+        n, c = z.shape
+        for i in prange(n):
+            if store_pre:
                 for j in range(c):
-                    gz[i, j] = act_backward_scalar(code, s[i, j], gy[i, j], p)
+                    pre[i, j] = z[i, j] + bias[j]
+                for j in range(c):
+                    y[i, j] = act_forward_scalar(code, pre[i, j], p)
+            else:
+                for j in range(c):
+                    y[i, j] = act_forward_scalar(code, z[i, j] + bias[j], p)
+    return bias_act_forward
+
+
+@cpu_kernel_per_code(NAMES + ("identity",))
+def _bias_act_backward_cpu(code):
+    def bias_act_backward(gy, s, gz, partial, p, write_gz, need_bias):
+        # Each chunk of rows owns one row of `partial`: no two threads write the
+        # same cache line except at row ends, and the column sums stay in cache.
+        n, c = gy.shape
+        chunks = partial.shape[0]
+        per = (n + chunks - 1) // chunks
+        for k in prange(chunks):
             if need_bias:
                 for j in range(c):
-                    partial[k, j] += gz[i, j]
+                    partial[k, j] = 0
+            for i in range(k * per, min(n, (k + 1) * per)):
+                if write_gz:
+                    for j in range(c):
+                        gz[i, j] = act_backward_scalar(code, s[i, j], gy[i, j], p)
+                if need_bias:
+                    for j in range(c):
+                        partial[k, j] += gz[i, j]
+    return bias_act_backward
 
 
 def _row_chunks(n: int, c: int) -> int:
