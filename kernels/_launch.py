@@ -72,7 +72,7 @@ class CpuKernelPerCode:
     by ``make(code)``, a kernel with `code` as a constant, compiled on first use of that code.
 
     With the code a runtime value, the loop carries the whole eight-way activation switch and LLVM
-    neither folds nor vectorises it: relu ran at 4-6 ns per element (branch misses on mixed signs); as
+    neither folds nor vectorises it: relu ran at 3-6 ns per element (branch misses on mixed signs); as
     a constant, the loop is relu's alone, a vectorised select (~0.2 ns)."""
 
     def __init__(self, make: Callable[[int], Callable[..., Any]], names: Sequence[str], fastmath: Any) -> None:
@@ -242,7 +242,7 @@ _CPU_TWINS: dict[Callable[..., Any], Any] = {}
 def _cpu_twin(fn: Callable[..., Any]) -> Any:
     """`fn` as an njit function for the CPU kernels, inlined at Numba IR level unless registered with
     inline_on_cpu=False. Left to LLVM, a helper past its inlining threshold (adam_scalar with its
-    tuple) stayed a call per element and kept the loop from vectorising: Adam 3.1 -> 0.5 ns per
+    tuple) stayed a call per element and kept the loop from vectorising: Adam 3.1-3.9 -> 0.5-0.7 ns per
     element (float32, one thread). The activation helpers opt out: their kernels are specialised per
     activation (CpuKernelPerCode), LLVM then inlines the one branch the constant code leaves, and
     IR-inlining all eight branches into every specialisation only doubled compile time. A separate
