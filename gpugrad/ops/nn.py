@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
-from ..tensor import Tensor
 from ..kernels import conv as kconv
 from ..kernels import pool as kpool
+from ..tensor import Tensor
 from ._operands import normalize_dims, require_float
 
 
@@ -147,6 +147,8 @@ class Conv2d(Function):
         gw = (gz @ Im2Col.apply(x, **geometry).mT).reshape(tuple(weight.shape)) if need_w else None
         gb = gz.sum(dim=1) if need_b else None
         return gx, gw, gb
+
+
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)) -> Tensor:
     """Cross-correlation of x (N, C, H, W) with weight (C_out, C, kh, kw), one op; inputs already validated
     (``gpugrad.nn.functional.conv2d`` is the public entry)."""
