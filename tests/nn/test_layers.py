@@ -208,6 +208,14 @@ def test_pooling_matches_torch(rng):
     _, idx = F.max_pool2d(gg.tensor(x), 2, return_indices=True)
     _, tidx = torch.nn.functional.max_pool2d(torch.tensor(x), 2, return_indices=True)
     np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    # Ties go to the first maximum; a window of -inf points at its first element inside the input.
+    x = np.round(rng.standard_normal((2, 3, 7, 6)))
+    x[0, 0, :3, :3] = -np.inf
+    for args in ((3, 2, 1), (2, 1, 0)):
+        out, idx = F.max_pool2d(gg.tensor(x), *args, return_indices=True)
+        tout, tidx = torch.nn.functional.max_pool2d(torch.tensor(x), *args, return_indices=True)
+        np.testing.assert_array_equal(idx.numpy(), tidx.numpy(), err_msg=str(args))
+        np.testing.assert_array_equal(out.numpy(), tout.numpy(), err_msg=str(args))
 
 
 @pytest.mark.torch
