@@ -242,8 +242,9 @@ _cuda_kernel, cuda_kernel_specs = cuda_family("conv", _cuda_sources)
 
 # ============================================================== launchers
 
-def _geometry_args(kernel, stride, pads, dilation, oh, ow) -> tuple[int, ...]:
-    return (*kernel, *stride, pads[0], pads[2], *dilation, oh, ow)
+def kernel_geometry(kernel, stride, pads, dilation) -> tuple[int, ...]:
+    """The geometry as the conv and pool kernels take it: kh, kw, sh, sw, top, left, dh, dw."""
+    return (*kernel, *stride, pads[0], pads[2], *dilation)
 
 
 def im2col(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | None = None, stream: Any = None) -> Any:
@@ -258,7 +259,7 @@ def im2col(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | None 
     x = contiguous(xp, x)
     n, c = x.shape[:2]
     cols = xp.empty((c * kernel[0] * kernel[1], n * oh * ow), dtype=dtype)
-    args = _geometry_args(kernel, stride, pads, dilation, oh, ow)
+    args = (*kernel_geometry(kernel, stride, pads, dilation), oh, ow)
     if impl == "cpu":
         _im2col_cpu(cols.size, x, cols, *args)
     else:
@@ -283,7 +284,7 @@ def col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation, *, impl: s
     check_arrays_for(op, xp, impl, cols=cols)
     cols = contiguous(xp, cols)
     out = xp.empty(shape, dtype=dtype)
-    args = _geometry_args(kernel, stride, pads, dilation, oh, ow)
+    args = (*kernel_geometry(kernel, stride, pads, dilation), oh, ow)
     if impl == "cpu":
         _col2im_cpu(cols.size, cols, out, *args)
     else:

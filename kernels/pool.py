@@ -29,7 +29,7 @@ from ._launch import (
     numba_type,
     resolve_impl,
 )
-from .conv import check_geometry, tap_sources, unravel_nchw, windows
+from .conv import check_geometry, kernel_geometry, tap_sources, unravel_nchw, windows
 
 BLOCK = 128
 
@@ -218,7 +218,7 @@ def max_pool2d(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | N
     n, c = x.shape[:2]
     y = xp.empty((n, c, oh, ow), dtype=dtype)
     index = xp.empty((n, c, oh, ow), dtype=np.int64)
-    args = (*kernel, *stride, pads[0], pads[2], *dilation)
+    args = kernel_geometry(kernel, stride, pads, dilation)
     if impl == "cpu":
         _max_pool_cpu(y.size * kernel[0] * kernel[1], x, y, index, *args)
     else:
@@ -250,5 +250,5 @@ def max_pool2d_backward(xp: Any, gy: Any, index: Any, shape, kernel, stride, pad
         _max_pool_backward_cpu(gx.size, gy, index, gx)
     else:
         launch(_cuda_kernel("max_pool_backward", dtype), gx.size, BLOCK, cuda_stream(xp, stream),
-               gy, index, gx, *kernel, *stride, pads[0], pads[2], *dilation)
+               gy, index, gx, *kernel_geometry(kernel, stride, pads, dilation))
     return gx
