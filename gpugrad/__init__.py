@@ -6,7 +6,7 @@
     y.backward()
     print(x.grad)
 """
-from . import autograd, backend, cuda, dtypes
+from . import autograd, backend, cuda, dtypes, linalg
 from .autograd import Function, enable_grad, grad, no_grad, set_grad_enabled
 from .autograd.grad_mode import is_grad_enabled
 from .backend import Device as device
@@ -39,6 +39,7 @@ from .ops import *  # noqa: F401,F403  (every op as gg.<name>)
 from .ops import __all__ as _ops_all
 from .serialization import load, save
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
+from .size import Size
 from .tensor import Tensor
 
 from . import data, nn, optim  # noqa: E402  (after the ops are bound: nn builds on them)

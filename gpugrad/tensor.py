@@ -13,7 +13,8 @@ from . import backend as _backend_mod
 from . import dtypes
 from .autograd import engine, function
 from .autograd.grad_mode import is_grad_enabled
-from .errors import DTypeError, ShapeError
+from .errors import DeviceError, DTypeError, ShapeError
+from .size import Size
 
 
 class RemovableHandle:
@@ -43,7 +44,7 @@ class Tensor:
 
     __slots__ = (
         "data",
-        "grad",
+        "_grad",
         "_requires_grad",
         "_node",
         "_output_index",
@@ -62,7 +63,7 @@ class Tensor:
         """Wrap a backend array without checks (the fast path every op uses)."""
         t = object.__new__(cls)
         t.data = data
-        t.grad = None
+        t._grad = None
         t._requires_grad = False
         t._node = node
         t._output_index = index
@@ -79,11 +80,11 @@ class Tensor:
 
     # Properties ----------------------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        return self.data.shape
+    def shape(self) -> Size:
+        return Size(self.data.shape)
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return Size(self.data.shape) if dim is None else self.data.shape[dim]
 
     @property
     def ndim(self) -> int:
@@ -120,6 +121,26 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         self.requires_grad_(value)
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """The accumulated gradient (a leaf's, or a non-leaf's after ``retain_grad``); None until backward."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+            if value.data.dtype != self.data.dtype:
+                raise DTypeError(f"grad: assigned grad has data of a different type ({value.dtype}) than the tensor ({self.dtype})")
+            if value._backend is not self._backend:
+                raise DeviceError(f"grad: assigned grad has data located on {value.device}, the tensor on {self.device}")
+            if value.data.shape != self.data.shape:
+                raise ShapeError(
+                    f"grad: assigned grad has data of a different size ({tuple(value.shape)}) than the tensor ({tuple(self.shape)})"
+                )
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:

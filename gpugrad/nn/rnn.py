@@ -5,7 +5,7 @@ import math
 
 from .. import factory
 from ..errors import ShapeError
-from ..ops import nn as _nnops
+from ..ops import shape as _shapeops
 from ..ops.shape import cat, stack
 from ..tensor import Tensor
 from . import functional as F
@@ -85,7 +85,7 @@ class RNNBase(Module):
                 b_ih = getattr(self, "bias_ih" + sfx) if self.bias else None
                 b_hh = getattr(self, "bias_hh" + sfx) if self.bias else None
                 # The input projection of every step at once: one GEMM instead of L small ones.
-                steps = _nnops.unbind(F.linear(layer_input, w_ih, b_ih), 0)
+                steps = _shapeops.unbind(F.linear(layer_input, w_ih, b_ih), 0)
                 order = range(len(steps) - 1, -1, -1) if d else range(len(steps))
                 state = states[layer * dirs + d]
                 hs = [None] * len(steps)
@@ -166,7 +166,7 @@ class RNN(RNNBase):
     def forward(self, input: Tensor, hx: Tensor | None = None):
         input, unbatched = self._prepare(input)
         h0 = self._zeros(input) if hx is None else self._check_state(hx, input.shape[1], unbatched, "hx")
-        output, finals = self._run(input, _nnops.unbind(h0, 0))
+        output, finals = self._run(input, _shapeops.unbind(h0, 0))
         h_n = stack(finals, 0)
         return self._finish(output, unbatched), (h_n.squeeze(1) if unbatched else h_n)
 
@@ -206,7 +206,7 @@ class LSTM(RNNBase):
                 raise TypeError("LSTM: hx must be a tuple (h_0, c_0)")
             h0 = self._check_state(hx[0], input.shape[1], unbatched, "h_0")
             c0 = self._check_state(hx[1], input.shape[1], unbatched, "c_0")
-        states = list(zip(_nnops.unbind(h0, 0), _nnops.unbind(c0, 0)))
+        states = list(zip(_shapeops.unbind(h0, 0), _shapeops.unbind(c0, 0)))
         output, finals = self._run(input, states)
         h_n = stack([s[0] for s in finals], 0)
         c_n = stack([s[1] for s in finals], 0)

@@ -1,7 +1,10 @@
 """Differentiable ops, by family, and the binding of operators and methods onto Tensor.
 
-Every public op exists as a function (``gg.exp(x)``) and as a method (``x.exp()``). ``DIFFERENTIABLE``
-lists the exported differentiable functions; the test table must have a row for each.
+Every family module ends with what it exports: ``FUNCTIONS`` (each becomes ``gg.<name>``),
+``DIFFERENTIABLE`` (those the op table must cover with a row), ``METHODS`` (name -> what Tensor gets as
+that attribute: methods, operators, properties) and optionally ``INPLACE`` (functions ``f`` whose in-place
+method ``x.f_(...)`` is ``f`` computed out of place and written into x: ``inplace.inplace_variant``). This
+module gathers them; it is the one place where Tensor learns its operators, so tensor.py imports no op.
 """
 from __future__ import annotations
 
@@ -9,44 +12,25 @@ from .. import backend as _backend_mod
 from .. import dtypes as _dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
-from . import activation, elementwise, inplace, linalg, nn, reduce, shape
-from .activation import gelu, leaky_relu, relu, sigmoid, silu, softplus, tanh
-from .elementwise import (
-    abs,
-    add,
-    clamp,
-    cos,
-    div,
-    eq,
-    exp,
-    ge,
-    gt,
-    isfinite,
-    isnan,
-    le,
-    log,
-    log1p,
-    logical_and,
-    logical_not,
-    logical_or,
-    logical_xor,
-    lt,
-    maximum,
-    minimum,
-    mul,
-    ne,
-    neg,
-    pow,
-    sign,
-    sin,
-    sqrt,
-    sub,
-    where,
+from . import (
+    activation,
+    bitwise,
+    cumulative,
+    elementwise,
+    indexing,
+    inplace,
+    linalg,
+    nn,
+    pointwise,
+    reduce,
+    sampling,
+    shape,
 )
-from .linalg import dot, matmul
-from .nn import log_softmax, softmax
-from .reduce import amax, argmax, argmin, logsumexp, max, mean, min, std, sum, sum_to_size, var
-from .shape import cat, expand, flatten, getitem, permute, reshape, squeeze, stack, t, transpose, unsqueeze
+
+FAMILIES = (
+    elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, nn, sampling,
+    inplace,
+)
 
 
 class Clone(Function):
@@ -98,60 +82,27 @@ def to(x: Tensor, *args, **kwargs) -> Tensor:
     return out
 
 
-DIFFERENTIABLE = (
-    add, sub, mul, div, pow, neg, abs, exp, log, log1p, sqrt, sin, cos, clamp, maximum, minimum, where,
-    relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus,
-    sum, mean, var, std, max, min, amax, logsumexp, softmax, log_softmax,
-    reshape, flatten, permute, transpose, t, expand, squeeze, unsqueeze, getitem, cat, stack,
-    matmul, dot, clone, to,
-)
+_CONVERSIONS = (clone, to)
+DIFFERENTIABLE = tuple(f for family in FAMILIES for f in family.DIFFERENTIABLE) + _CONVERSIONS
 
-
-__all__ = [f.__name__ for f in DIFFERENTIABLE] + [
-    "sign", "isnan", "isfinite", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
-    "logical_xor", "logical_not", "argmax", "argmin", "sum_to_size",
-]
-
-
-def _r(fn):
-    """The reflected form of a binary op: ``2 - x`` calls ``x.__rsub__(2)``."""
-    return lambda self, other: fn(other, self)
+_exported = {f.__name__: f for family in FAMILIES for f in family.FUNCTIONS}
+_exported.update((f.__name__, f) for f in _CONVERSIONS)
+globals().update(_exported)
+__all__ = sorted(_exported)
 
 
 def _bind() -> None:
     T = Tensor
-    T.__add__, T.__radd__ = add, _r(add)
-    T.__sub__, T.__rsub__ = sub, _r(sub)
-    T.__mul__, T.__rmul__ = mul, _r(mul)
-    T.__truediv__, T.__rtruediv__ = div, _r(div)
-    T.__pow__, T.__rpow__ = pow, _r(pow)
-    T.__matmul__, T.__rmatmul__ = matmul, _r(matmul)
-    T.__neg__, T.__abs__ = neg, abs
-    T.__eq__, T.__ne__, T.__lt__, T.__le__, T.__gt__, T.__ge__ = eq, ne, lt, le, gt, ge
-    T.__and__, T.__or__, T.__xor__ = logical_and, logical_or, logical_xor
-    T.__invert__ = logical_not
-    T.__getitem__, T.__setitem__ = getitem, inplace.setitem
-    T.__iadd__ = lambda self, other: inplace.add_(self, other)
-    T.__isub__ = lambda self, other: inplace.sub_(self, other)
-    T.__imul__ = lambda self, other: inplace.mul_(self, other)
-    T.__itruediv__ = lambda self, other: inplace.div_(self, other)
-
-    for fn in (
-        add, sub, mul, div, pow, neg, abs, exp, log, log1p, sqrt, sin, cos, clamp, maximum, minimum, sign,
-        isnan, isfinite, relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus, sum, mean, var, std, max,
-        min, amax, argmax, argmin, logsumexp, softmax, log_softmax, reshape, flatten, permute, transpose,
-        t, expand, squeeze, unsqueeze, matmul, dot, clone, to, sum_to_size, eq, ne, lt, le, gt, ge,
-    ):
-        setattr(T, fn.__name__, fn)
-    T.view = reshape
-    T.clip = clamp
-    T.expand_as = shape.expand_as
-    T.view_as = lambda self, other: reshape(self, tuple(other.shape))
+    for family in FAMILIES:
+        for name, method in family.METHODS.items():
+            setattr(T, name, method)
+        for fn in getattr(family, "INPLACE", ()):
+            setattr(T, fn.__name__ + "_", inplace.inplace_variant(fn))
+    T.clone, T.to = clone, to
+    T.view_as = lambda self, other: shape.reshape(self, tuple(other.shape))
     T.reshape_as = T.view_as
-    T._sum_to = sum_to_size
     T.contiguous = lambda self: self
-    T.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))) if self.ndim > 1 else self)
-    T.mT = property(linalg.mT)
+    T.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.ndim)))) if self.ndim > 1 else self)
     T.float = lambda self: to(self, _dtypes.float32)
     T.double = lambda self: to(self, _dtypes.float64)
     T.long = lambda self: to(self, _dtypes.int64)
@@ -159,8 +110,6 @@ def _bind() -> None:
     T.type_as = lambda self, other: to(self, other.dtype)
     T.cpu = lambda self: to(self, "cpu")
     T.cuda = lambda self, device=None: to(self, "cuda" if device is None else device)
-    for name in ("add_", "sub_", "mul_", "div_", "fill_", "zero_", "copy_"):
-        setattr(T, name, getattr(inplace, name))
 
 
 _bind()

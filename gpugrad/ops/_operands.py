@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from .. import dtypes
-from ..errors import DTypeError
+from ..autograd.grad_mode import is_grad_enabled
+from ..errors import DeviceError, DTypeError
 from ..tensor import Tensor
 
 _SCALARS = (int, float, bool)
@@ -43,6 +44,12 @@ def promote_pair(a, b):
     return (t, s) if isinstance(a, Tensor) else (s, t)
 
 
+def as_float(t: Tensor) -> Tensor:
+    """An integer or bool tensor as the default float dtype, for math functions (``exp`` of an int tensor
+    is float32, as in PyTorch); float tensors pass through."""
+    return t if t.data.dtype.kind == "f" else t.to(dtypes.default_float)
+
+
 def require_float(op: str, t: Tensor) -> None:
     if t.data.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating point tensor, got {t.dtype}")
@@ -66,3 +73,30 @@ def keepdim_shape(shape: tuple, axes) -> tuple:
     if axes is None:
         return (1,) * len(shape)
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def reflected(fn):
+    """The reflected form of a binary op, for ``__rsub__`` and friends: ``2 - x`` calls ``x.__rsub__(2)``."""
+    return lambda self, other: fn(other, self)
+
+
+def write_out(name: str, result: Tensor, out: Tensor | None) -> Tensor:
+    """Finish an op called with ``out=``: copy ``result`` into ``out`` (resized to the result's shape, as
+    PyTorch does) and return ``out``. ``out`` must not need gradients; without ``out``, return ``result``."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}: argument 'out' must be a Tensor, not {type(out).__name__}")
+    if is_grad_enabled() and (out.requires_grad or result.requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad")
+    if out._backend is not result._backend:
+        raise DeviceError(f"{name}: expected out on {result.device}, got {out.device}")
+    if result.data.dtype.kind == "f" and out.data.dtype.kind != "f":
+        raise DTypeError(f"{name}: result type {result.dtype} can't be cast to the desired output type {out.dtype}")
+    if tuple(out.shape) != tuple(result.shape):
+        out.data = result.data.astype(out.data.dtype, copy=True)
+    else:
+        out.data[...] = result.data
+    out._version_ref[0] += 1
+    return out

@@ -132,3 +132,9 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
     scaled = x * beta
     return where(scaled > threshold, x, _activation(scaled, "softplus") / beta)
+
+
+# What this family exports; gpugrad.ops gathers it.
+FUNCTIONS = (relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus)
+DIFFERENTIABLE = FUNCTIONS
+METHODS = {f.__name__: f for f in FUNCTIONS}

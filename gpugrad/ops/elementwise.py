@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..errors import ArgumentError
 from ..tensor import Tensor
-from ._operands import promote_pair, require_float, scalar_or_tensor
+from ._operands import promote_pair, reflected, require_float, scalar_or_tensor
 
 
 class Add(Function):
@@ -429,3 +429,20 @@ class ToDevice(Function):
     @staticmethod
     def backward(ctx, gy):
         return gy.to(ctx.source.device)
+
+
+# What this family exports; gpugrad.ops gathers it (gg.<name>, Tensor.<name>, the op table's coverage).
+FUNCTIONS = (
+    add, sub, mul, div, pow, neg, abs, exp, log, log1p, sqrt, sin, cos, clamp, maximum, minimum, where,
+    sign, isnan, isfinite, eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not,
+)
+DIFFERENTIABLE = (add, sub, mul, div, pow, neg, abs, exp, log, log1p, sqrt, sin, cos, clamp, maximum, minimum, where)
+METHODS = {f.__name__: f for f in FUNCTIONS if f is not where and not f.__name__.startswith("logical_")}
+METHODS.update(
+    clip=clamp,
+    __add__=add, __radd__=reflected(add), __sub__=sub, __rsub__=reflected(sub),
+    __mul__=mul, __rmul__=reflected(mul), __truediv__=div, __rtruediv__=reflected(div),
+    __pow__=pow, __rpow__=reflected(pow), __neg__=neg, __abs__=abs,
+    __eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge,
+    __and__=logical_and, __or__=logical_or, __xor__=logical_xor, __invert__=logical_not,
+)

@@ -8,18 +8,20 @@ at backward instead of computing with the new ones.
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..errors import DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
-from . import elementwise, shape
+from . import elementwise, indexing
 
 
-def _recording(name: str, self: Tensor, other=None) -> bool:
-    if isinstance(other, Tensor) and other._backend is not self._backend:
-        raise DeviceError(f"{name}: expected all tensors on the same device, got {self.device} and {other.device}")
+def _recording(name: str, self: Tensor, *others) -> bool:
+    others = [o for o in others if isinstance(o, Tensor)]
+    for other in others:
+        if other._backend is not self._backend:
+            raise DeviceError(f"{name}: expected all tensors on the same device, got {self.device} and {other.device}")
     if not is_grad_enabled():
         return False
-    if not (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+    if not (self.requires_grad or any(o.requires_grad for o in others)):
         return False
     if self._node is None and self._requires_grad:
         raise RuntimeError(
@@ -40,12 +42,17 @@ def _snapshot(self: Tensor) -> Tensor:
     return Tensor._make(self.data.copy(), self._backend, self._node, self._output_index)
 
 
-def _commit(name: str, self: Tensor, result: Tensor) -> Tensor:
-    """Write a recorded out-of-place result into self and make self the output of its node."""
+def _check_result(name: str, self: Tensor, result: Tensor) -> None:
+    """An in-place op may not change self's shape, nor write floats into an integer tensor."""
     if tuple(result.shape) != tuple(self.shape):
         raise ShapeError(f"{name}: output with shape {tuple(self.shape)} doesn't match the broadcast shape {tuple(result.shape)}")
     if result.data.dtype.kind == "f" and self.data.dtype.kind != "f":
         raise DTypeError(f"{name}: result type {result.dtype} can't be cast to the desired output type {self.dtype}")
+
+
+def _commit(name: str, self: Tensor, result: Tensor) -> Tensor:
+    """Write a recorded out-of-place result into self and make self the output of its node."""
+    _check_result(name, self, result)
     self.data[...] = result.data
     self._version_ref[0] += 1
     self._node, self._output_index = result._node, result._output_index
@@ -163,13 +170,35 @@ def copy_(self: Tensor, src) -> Tensor:
     return _direct("copy_", self, run)
 
 
+def inplace_variant(fn, name: str | None = None):
+    """The in-place method ``x.<op>_(...)`` of an out-of-place op ``fn(x, ...)``: the result is computed
+    out of place and written into x, recorded (and x rebased onto its node) when gradients are on."""
+    name = name or fn.__name__ + "_"
+
+    def method(self: Tensor, *args, **kwargs) -> Tensor:
+        if _recording(name, self, *args, *kwargs.values()):
+            return _commit(name, self, fn(_snapshot(self), *args, **kwargs))
+        with no_grad():
+            result = fn(self, *args, **kwargs)
+        _check_result(name, self, result)
+
+        def run(a):
+            a[...] = result.data
+
+        return _direct(name, self, run)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place version of ``{fn.__name__}``."
+    return method
+
+
 def setitem(self: Tensor, index, value) -> None:
     """``self[index] = value``."""
-    index, _ = shape._index_arrays(index, self._backend)
+    index, _ = indexing._index_arrays(index, self._backend)
     if _recording("setitem", self, value):
         if not isinstance(value, Tensor):
             value = Tensor._make(self._backend.xp.asarray(value, dtype=self.data.dtype), self._backend)
-        _commit("setitem", self, shape.SetItem.apply(_snapshot(self), value, index=index))
+        _commit("setitem", self, indexing.SetItem.apply(_snapshot(self), value, index=index))
         return
     v = _value(value)
 
@@ -177,3 +206,16 @@ def setitem(self: Tensor, index, value) -> None:
         a[index] = v
 
     _direct("setitem", self, run)
+
+
+# What this family exports; gpugrad.ops gathers it.
+FUNCTIONS = ()
+DIFFERENTIABLE = ()
+METHODS = {f.__name__: f for f in (add_, sub_, mul_, div_, fill_, zero_, copy_)}
+METHODS.update(
+    __setitem__=setitem,
+    __iadd__=lambda self, other: add_(self, other),
+    __isub__=lambda self, other: sub_(self, other),
+    __imul__=lambda self, other: mul_(self, other),
+    __itruediv__=lambda self, other: div_(self, other),
+)

@@ -5,6 +5,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
+from ._operands import reflected
 
 
 class MatMul(Function):
@@ -74,3 +75,9 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(f"dot: expects 1-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
+
+
+# What this family exports; gpugrad.ops gathers it.
+FUNCTIONS = (matmul, dot)
+DIFFERENTIABLE = FUNCTIONS
+METHODS = {"matmul": matmul, "dot": dot, "mT": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)}

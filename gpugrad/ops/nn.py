@@ -309,32 +309,6 @@ def softmax_cross_entropy(logits: Tensor, target: Tensor, weight: Tensor | None 
     )
 
 
-# Sequence helpers ----------------------------------------------------------------------------------
-
-
-class Unbind(Function):
-    """The slices of x along ``axis`` as separate outputs. Indexing each step separately would scatter a
-    full-size gradient per step (quadratic in sequence length); here backward is one stack."""
-
-    @staticmethod
-    def forward(ctx, x, axis=0):
-        ctx.axis = axis
-        return tuple(x.take(i, axis=axis) for i in range(x.shape[axis]))
-
-    @staticmethod
-    def backward(ctx, *grads):
-        from .shape import stack
-
-        return stack(grads, dim=ctx.axis)
-
-
-def unbind(x: Tensor, dim: int = 0) -> tuple:
-    """``x.unbind(dim)``: the tuple of slices along ``dim``, differentiable."""
-    (axis,) = normalize_dims("unbind", dim, x.ndim)
-    out = Unbind.apply(x, axis=axis)
-    return out if isinstance(out, tuple) else (out,)
-
-
 # Linear layer with its activation fused into the GEMM's epilogue -------------------------------------
 class LinearAct(Function):
     """act(x @ W^T + b): one GEMM, then bias and activation in one pass (``kernels.linear``). Backward:
@@ -428,3 +402,9 @@ class BiasActBackward(Function):
 def linear_act(x: Tensor, weight: Tensor, bias: Tensor | None, kind: str = "identity", param: float = 0.0) -> Tensor:
     """act(x @ weight^T + bias) as one fused op; ``kind`` names the activation (``"identity"`` for none)."""
     return LinearAct.apply(x, weight, bias, kind=kind, param=float(param))
+
+
+# What this family exports; gpugrad.ops gathers it (the rest is used by nn.functional).
+FUNCTIONS = (softmax, log_softmax)
+DIFFERENTIABLE = FUNCTIONS
+METHODS = {f.__name__: f for f in FUNCTIONS}

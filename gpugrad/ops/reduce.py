@@ -227,3 +227,9 @@ def logsumexp(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 from .elementwise import where  # noqa: E402  (elementwise needs nothing from here; placed last for reading order)
+
+# What this family exports; gpugrad.ops gathers it.
+FUNCTIONS = (sum, mean, var, std, max, min, amax, logsumexp, argmax, argmin, sum_to_size)
+DIFFERENTIABLE = (sum, mean, var, std, max, min, amax, logsumexp)
+METHODS = {f.__name__: f for f in FUNCTIONS}
+METHODS["_sum_to"] = sum_to_size

@@ -1,4 +1,4 @@
-"""Shape and indexing ops: reshape, transpose, permute, expand, squeeze, unsqueeze, indexing, cat, stack.
+"""Shape ops: reshape, transpose, permute, expand, squeeze, unsqueeze, cat, stack (indexing is ops/indexing.py).
 
 View ops share memory and the version counter with their input, so an in-place change through a view
 is seen by every graph that saved the base.
@@ -147,90 +147,6 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     return reshape(x, shape[:dim] + (1,) + shape[dim:])
 
 
-def _index_arrays(index, backend):
-    """Replace Tensors inside an index with backend arrays; report whether integer/bool arrays occur."""
-    parts = index if isinstance(index, tuple) else (index,)
-    out = []
-    advanced = False
-    for p in parts:
-        if isinstance(p, Tensor):
-            if p.data.dtype.kind not in "iub":
-                raise IndexError(f"index: tensors used as indices must be int64 or bool, got {p.dtype}")
-            if p._backend is not backend:
-                raise RuntimeError(f"index: indices on {p.device} for a tensor on {backend.device}")
-            p = p.data
-            advanced = True
-        elif isinstance(p, (list,)):
-            p = backend.asarray(p)
-            advanced = True
-        elif hasattr(p, "dtype") and hasattr(p, "shape") and getattr(p, "ndim", 0) > 0:
-            advanced = True
-        out.append(p)
-    return (tuple(out) if isinstance(index, tuple) else out[0]), advanced
-
-
-class GetItem(Function):
-    @staticmethod
-    def forward(ctx, x, index=None, advanced=False):
-        ctx.shape, ctx.dtype, ctx.index, ctx.advanced = x.shape, x.dtype, index, advanced
-        return x[index]
-
-    @staticmethod
-    def backward(ctx, gy):
-        return IndexBackward.apply(gy, shape=ctx.shape, index=ctx.index, advanced=ctx.advanced)
-
-
-class GetItemView(GetItem):
-    is_view = True
-    name = "getitem"
-
-
-class IndexBackward(Function):
-    """Scatter a gradient back into zeros of the indexed tensor's shape; repeated indices accumulate."""
-
-    @staticmethod
-    def forward(ctx, gy, shape=(), index=None, advanced=False):
-        ctx.index, ctx.advanced = index, advanced
-        out = ctx.xp.zeros(shape, dtype=gy.dtype)
-        if advanced:
-            ctx.backend.index_add(out, index, gy)
-        else:
-            out[index] = gy
-        return out
-
-    @staticmethod
-    def backward(ctx, ggx):
-        return ggx[ctx.index] if not ctx.advanced else GetItem.apply(ggx, index=ctx.index, advanced=True)
-
-
-def getitem(x: Tensor, index) -> Tensor:
-    """``x[index]``: basic slicing (a view) and integer / bool array indexing (a copy)."""
-    index, advanced = _index_arrays(index, x._backend)
-    try:
-        return (GetItem if advanced else GetItemView).apply(x, index=index, advanced=advanced)
-    except IndexError as exc:
-        raise IndexError(f"index: {exc} (tensor of shape {tuple(x.shape)})") from exc
-
-
-class SetItem(Function):
-    @staticmethod
-    def forward(ctx, x, value, index=None):
-        ctx.index = index
-        out = x.copy()
-        out[index] = value
-        return out
-
-    @staticmethod
-    def backward(ctx, gy):
-        g_x = None
-        if ctx.needs_input_grad[0]:
-            mask = ctx.xp.ones(gy.shape, dtype=bool)
-            mask[ctx.index] = False
-            g_x = gy * Tensor._make(mask, gy._backend).to(gy.dtype)
-        g_v = getitem(gy, ctx.index) if ctx.needs_input_grad[1] else None
-        return g_x, g_v
-
-
 class Cat(Function):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
@@ -280,3 +196,31 @@ def stack(tensors, dim: int = 0) -> Tensor:
     if len(shapes) > 1:
         raise ShapeError(f"stack: expects each tensor to be equal size, got {[tuple(t.shape) for t in tensors]}")
     return cat([unsqueeze(t, dim) for t in tensors], dim=dim if dim >= 0 else dim + tensors[0].ndim + 1)
+
+
+class Unbind(Function):
+    """The slices of x along ``axis`` as separate outputs. Indexing each step separately would scatter a
+    full-size gradient per step (quadratic in sequence length); here backward is one stack."""
+
+    @staticmethod
+    def forward(ctx, x, axis=0):
+        ctx.axis = axis
+        return tuple(x.take(i, axis=axis) for i in range(x.shape[axis]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return stack(grads, dim=ctx.axis)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    """``x.unbind(dim)``: the tuple of slices along ``dim``, differentiable."""
+    (axis,) = normalize_dims("unbind", dim, x.ndim)
+    out = Unbind.apply(x, axis=axis)
+    return out if isinstance(out, tuple) else (out,)
+
+
+# What this family exports; gpugrad.ops gathers it.
+FUNCTIONS = (reshape, flatten, permute, transpose, t, expand, squeeze, unsqueeze, cat, stack, unbind)
+DIFFERENTIABLE = FUNCTIONS
+METHODS = {f.__name__: f for f in FUNCTIONS if f not in (cat, stack)}
+METHODS.update(view=reshape, expand_as=expand_as)

@@ -9,28 +9,10 @@ from .op_table import ROWS
 pytestmark = pytest.mark.torch
 
 
-
 def _torch_fn(row, torch):
-    names = {
-        "maximum": torch.maximum,
-        "minimum": torch.minimum,
-        "where": lambda a, b: torch.where(a > 0, a, b),
-        "clamp_tensor_bounds": lambda a, lo: torch.clamp(a, min=lo),
-        "leaky_relu": lambda a: torch.nn.functional.leaky_relu(a, 0.1),
-        "gelu": torch.nn.functional.gelu,
-        "gelu_tanh": lambda a: torch.nn.functional.gelu(a, approximate="tanh"),
-        "silu": torch.nn.functional.silu,
-        "softplus": torch.nn.functional.softplus,
-        "softplus_beta": lambda a: torch.nn.functional.softplus(a, beta=2.0, threshold=3.0),
-        "amax": lambda a: torch.amax(a, dim=-1),
-        "getitem_int_array": lambda a: a[torch.tensor([0, 2, 2, 1])],
-        "cat": lambda a, b: torch.cat([a, b], dim=1),
-        "stack": lambda a, b: torch.stack([a, b], dim=-1),
-        "dot": torch.dot,
-        "to": lambda a: a.to("cpu", torch.float64) * a,
-        "add_scalar_alpha": lambda a, b: torch.add(a, b, alpha=2.5) + 1.5,
-    }
-    return names.get(row.name, row.fn)
+    if row.torch is None:
+        return row.fn
+    return lambda *tensors: row.torch(torch, *tensors)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])

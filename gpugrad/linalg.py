@@ -1,0 +1,1 @@
+"""``gpugrad.linalg``: PyTorch's ``torch.linalg`` namespace (norms, solves and decompositions)."""

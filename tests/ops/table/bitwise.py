@@ -1,0 +1,7 @@
+"""Op-table rows: bitwise (gpugrad/ops/bitwise.py)."""
+import gpugrad as gg
+
+from .row import Row, away_from_half, away_from_zero, distinct, positive, real  # noqa: F401
+
+ROWS = [
+]

@@ -1,0 +1,9 @@
+"""Op-table rows: softmax and log_softmax (gpugrad/ops/nn.py)."""
+import gpugrad as gg
+
+from .row import Row, away_from_half, away_from_zero, distinct, positive, real  # noqa: F401
+
+ROWS = [
+    Row("softmax", lambda a: a.softmax(dim=-1), [((3, 5), real)]),
+    Row("log_softmax", lambda a: a.log_softmax(dim=0), [((4, 3), real)]),
+]
