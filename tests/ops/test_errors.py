@@ -111,3 +111,21 @@ def test_backward_gradient_of_the_wrong_shape():
 def test_numpy_on_a_tensor_that_requires_grad():
     with pytest.raises(RuntimeError, match="detach"):
         gg.randn(2, requires_grad=True).numpy()
+
+
+@pytest.mark.parametrize(
+    "bad, err, match",
+    [
+        (lambda: gg.ones(2), gg.ShapeError, r"grad: .*different size \(\(2,\)\).*\(\(3,\)\)"),
+        (lambda: gg.ones(3, dtype=gg.float64), gg.DTypeError, r"grad: .*float64.*float32"),
+        (lambda: [1.0, 2.0, 3.0], TypeError, r"grad: .*Tensor or None.*list"),
+    ],
+)
+def test_assigning_a_mismatched_grad_is_refused_and_keeps_the_old_one(bad, err, match):
+    a = gg.randn(3, requires_grad=True)
+    a.grad = gg.ones(3)
+    with pytest.raises(err, match=match):
+        a.grad = bad()
+    np.testing.assert_array_equal(a.grad.numpy(), np.ones(3))
+    a.grad = None
+    assert a.grad is None

@@ -170,7 +170,7 @@ def test_replaced_parameter_of_another_size_with_state_raises_and_changes_nothin
     set_grads(params, 0)
     opt.step()
     params[0].data = np.zeros(4)
-    params[0].grad = gg.zeros(4, dtype=gg.float64)
+    params[0].grad = gg.zeros(4, dtype=gg.float64)  # matches the replaced parameter, not its state
     before = values(params)
     with pytest.raises(ValueError, match=r"parameter 0 .*\(4,\).*exp_avg"):
         opt.step()
@@ -186,11 +186,13 @@ def test_failed_step_changes_no_parameter_and_no_state(fused, bad):
     opt.step()
     before, state_before = values(params), snapshot(opt)
     set_grads(params, 1)
+    # Assigning such a .grad is refused (test_errors.py); a gradient whose array was swapped behind the
+    # tensor's back is what the step must still catch.
     if bad == "shape":
-        params[3].grad = gg.zeros(5, dtype=gg.float64)
+        params[3].grad.data = np.zeros(5)
         err, match = ValueError, r"parameter 3 \(group 0\) has shape \(5,\) but the parameter has shape \(2, 3, 4\)"
     else:
-        params[3].grad = gg.zeros((2, 3, 4), dtype=gg.float32)
+        params[3].grad.data = np.zeros((2, 3, 4), dtype=np.float32)
         err, match = TypeError, r"parameter 3 .*float32.*float64"
     with pytest.raises(err, match=match):
         opt.step()
