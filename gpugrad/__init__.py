@@ -11,7 +11,7 @@ from .autograd import Function, enable_grad, grad, no_grad, set_grad_enabled
 from .autograd.grad_mode import is_grad_enabled
 from .backend import Device as device
 from .dtypes import bool_ as bool
-from .dtypes import float32, float64, int64
+from .dtypes import float16, float32, float64, int8, int16, int32, int64, promote_types, uint8
 from .errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from .factory import (
     arange,
@@ -37,6 +37,7 @@ from .factory import (
 )
 from .ops import *  # noqa: F401,F403  (every op as gg.<name>)
 from .ops import __all__ as _ops_all
+from .ops._operands import result_type
 from .serialization import load, save
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from .size import Size
@@ -46,6 +47,11 @@ from . import data, nn, optim  # noqa: E402  (after the ops are bound: nn builds
 
 float = float32
 double = float64
+half = float16
 long = int64
+int = int32
+short = int16
+char = int8
+byte = uint8
 
 __version__ = "0.1.0"

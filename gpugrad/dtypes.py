@@ -1,20 +1,30 @@
-"""The four dtypes: float32 (the default), float64, int64 and bool."""
+"""Tensor element types and PyTorch's type promotion.
+
+Compute dtypes: float32 (the default), float64, int64 (indices, labels) and bool (masks). Storage dtypes:
+float16, int8, int16, int32 and uint8, with PyTorch's names, aliases and promotion rules. Every tensor's
+array holds one of these; NumPy dtypes outside the table are refused or mapped onto one at creation.
+"""
 from __future__ import annotations
 
 import numpy
 
 from .errors import DTypeError
 
+# Promotion categories, lowest first: a value of a higher category never fits a lower one.
+BOOL, INTEGRAL, FLOATING = 0, 1, 2
+
 
 class DType:
     """A tensor element type; ``gg.float32`` and friends are the only instances."""
 
-    __slots__ = ("name", "np", "is_floating_point", "itemsize")
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category")
 
-    def __init__(self, name: str, is_floating_point: bool) -> None:
+    def __init__(self, name: str, category: int) -> None:
         self.name = name
         self.np = numpy.dtype(name)
-        self.is_floating_point = is_floating_point
+        self.category = category
+        self.is_floating_point = category == FLOATING
+        self.is_signed = self.np.kind in "if"
         self.itemsize = self.np.itemsize
 
     def __repr__(self) -> str:
@@ -24,16 +34,32 @@ class DType:
         return (from_name, (self.name,))
 
 
-float32 = DType("float32", True)
-float64 = DType("float64", True)
-int64 = DType("int64", False)
-bool_ = DType("bool", False)
+float16 = DType("float16", FLOATING)
+float32 = DType("float32", FLOATING)
+float64 = DType("float64", FLOATING)
+uint8 = DType("uint8", INTEGRAL)
+int8 = DType("int8", INTEGRAL)
+int16 = DType("int16", INTEGRAL)
+int32 = DType("int32", INTEGRAL)
+int64 = DType("int64", INTEGRAL)
+bool_ = DType("bool", BOOL)
 
-_BY_NP = {d.np: d for d in (float32, float64, int64, bool_)}
-_BY_NAME = {d.name: d for d in (float32, float64, int64, bool_)}
-_BY_NAME.update({"float": float32, "double": float64, "long": int64})
+# bfloat16 joins here (and in _BY_NAME's aliases) once a backend can hold it; promotion already handles
+# two floats of one width (float16 with bfloat16 gives float32).
+ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_)
+
+_BY_NP = {d.np: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL}
+_BY_NAME.update(
+    {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32, "short": int16,
+     "char": int8, "byte": uint8}
+)
+
+NAMES = frozenset(_BY_NAME)  # every spelling ``to_dtype`` accepts as a string
 
 default_float = float32
+
+_SUPPORTED = ", ".join(d.name for d in ALL)
 
 
 def from_name(name: str) -> DType:
@@ -41,23 +67,23 @@ def from_name(name: str) -> DType:
 
 
 def of_array(array) -> DType:
-    """The DType of a backend array (always one of the four: array creation canonicalises)."""
+    """The DType of a backend array (always one of the table's: array creation checks)."""
     return _BY_NP[array.dtype]
 
 
-def of_array_checked(array) -> DType:
+def of_array_checked(array, op: str = "gpugrad") -> DType:
     found = _BY_NP.get(array.dtype)
     if found is None:
-        raise DTypeError(f"unsupported dtype {array.dtype}: gpugrad has float32, float64, int64 and bool")
+        raise DTypeError(f"{op}: unsupported dtype {array.dtype}: gpugrad has {_SUPPORTED}")
     return found
 
 
 def to_dtype(dtype) -> DType:
-    """Accept a DType, a NumPy dtype, a Python type or a name."""
+    """Accept a DType, a NumPy dtype, a Python type (float, int, bool) or a name ("half", "int32", ...)."""
     if isinstance(dtype, DType):
         return dtype
     if dtype is float:
-        return float32
+        return default_float
     if dtype is int:
         return int64
     if dtype is bool:
@@ -69,28 +95,72 @@ def to_dtype(dtype) -> DType:
     except TypeError:
         found = None
     if found is None:
-        raise DTypeError(f"unsupported dtype {dtype!r}: gpugrad has float32, float64, int64 and bool")
+        raise DTypeError(f"unsupported dtype {dtype!r}: gpugrad has {_SUPPORTED}")
     return found
 
 
 def canonical_np_dtype(np_dtype):
-    """Map any NumPy dtype onto one of the four (float16 -> float32, int8 -> int64, ...)."""
-    kind = np_dtype.kind
-    if kind == "f":
-        return float64.np if np_dtype == float64.np else float32.np
-    if kind in "iu":
+    """The NumPy dtype gpugrad stores for ``np_dtype``: itself when in the table; wider unsigned integers
+    (uint16/32/64, which PyTorch has and gpugrad has not) as int64; anything else is refused."""
+    if np_dtype in _BY_NP:
+        return np_dtype
+    if np_dtype.kind == "u":
         return int64.np
-    if kind == "b":
-        return bool_.np
-    raise DTypeError(f"unsupported dtype {np_dtype}: gpugrad has float32, float64, int64 and bool")
+    raise DTypeError(f"unsupported dtype {np_dtype}: gpugrad has {_SUPPORTED}")
 
 
-def promote(a: DType, b: DType) -> DType:
-    """PyTorch's promotion for two tensors: bool < int64 < float; the wider float wins."""
+def promote_types(a, b) -> DType:
+    """The smallest dtype both ``a`` and ``b`` convert to without leaving their category, as
+    ``torch.promote_types``: bool < integers < floats; within a category the wider wins; uint8 with a
+    signed integer needs a signed type that holds 255 (uint8 + int8 -> int16)."""
+    a, b = to_dtype(a), to_dtype(b)
     if a is b:
         return a
-    if a.is_floating_point or b.is_floating_point:
-        if a is float64 or b is float64:
-            return float64
-        return float32
-    return int64
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    if a.category == INTEGRAL and a.is_signed != b.is_signed:
+        signed, unsigned = (a, b) if a.is_signed else (b, a)
+        return signed if signed.itemsize > unsigned.itemsize else _signed_of_size(2 * unsigned.itemsize)
+    if a.itemsize != b.itemsize:
+        return a if a.itemsize > b.itemsize else b
+    return float32  # two floats of one width (float16, bfloat16): the next float holding both
+
+
+def _signed_of_size(itemsize: int) -> DType:
+    return {1: int8, 2: int16, 4: int32, 8: int64}[itemsize]
+
+
+promote = promote_types
+
+
+def scalar_dtype(value) -> DType:
+    """The dtype PyTorch gives a Python number taking part in promotion: the default dtype of its category."""
+    if isinstance(value, bool):
+        return bool_
+    if isinstance(value, int):
+        return int64
+    if isinstance(value, float):
+        return default_float
+    raise DTypeError(f"result_type: expected a Tensor or a Python number, got {type(value).__name__}")
+
+
+def result_type_of(dims: list, zero_dims: list, scalars: list) -> DType:
+    """PyTorch's result type from operand dtypes in three priority groups: tensors with dimensions,
+    0-d tensors, Python numbers. A lower group counts only when its category is higher than every
+    higher group's (``int8_tensor + 1000`` stays int8, ``int8_tensor + 1.5`` is float32)."""
+    return _combine(_promote_all(dims), _combine(_promote_all(zero_dims), _promote_all(scalars)))
+
+
+def _promote_all(group: list):
+    out = None
+    for d in group:
+        out = d if out is None else promote_types(out, d)
+    return out
+
+
+def _combine(higher, lower):
+    if higher is None:
+        return lower
+    if lower is None or higher.category >= lower.category:
+        return higher
+    return promote_types(higher, lower)

@@ -6,7 +6,7 @@ import numpy
 from . import backend as _backend_mod
 from . import dtypes
 from .random import default_generator
-from .errors import ShapeError
+from .errors import ArgumentError, DTypeError, ShapeError
 from .tensor import Tensor
 
 
@@ -32,28 +32,58 @@ def _dtype_np(dtype, default=None):
     return dtypes.to_dtype(dtype).np
 
 
+def _infer_host(data) -> tuple[numpy.ndarray, bool]:
+    """``data`` as a NumPy array with the dtype PyTorch infers, and whether it came from Python values
+    (lists, numbers) rather than an array that already has a dtype."""
+    if isinstance(data, Tensor):
+        return data._backend.to_numpy(data.data), False
+    if isinstance(data, (str, bytes)):
+        raise DTypeError(f"tensor: strings are not supported, got {data!r:.40}")
+    typed = isinstance(data, (numpy.ndarray, numpy.generic))
+    try:
+        host = numpy.asarray(data)
+    except ValueError as exc:  # ragged nested lists
+        raise ShapeError(f"tensor: nested sequences must be rectangular (every list at one depth of the same "
+                         f"length): {exc}") from None
+    kind = host.dtype.kind
+    if kind in "USa":
+        raise DTypeError(f"tensor: strings are not supported, got data of NumPy dtype {host.dtype}")
+    if kind in "OV":
+        raise DTypeError(f"tensor: could not infer a dtype from {type(data).__name__} data: expected numbers, "
+                         "nested lists of numbers, a NumPy array or a Tensor")
+    if kind == "c":
+        raise DTypeError("tensor: complex numbers are not supported")
+    return host, not typed
+
+
+def _check_fits(host: numpy.ndarray, target: dtypes.DType) -> None:
+    """Python integers must fit an integer dtype (PyTorch refuses [300] as int8; arrays wrap instead)."""
+    if target.category != dtypes.INTEGRAL or host.size == 0 or host.dtype.kind not in "iu":
+        return
+    info = numpy.iinfo(target.np)
+    low, high = host.min(), host.max()
+    if low < info.min or high > info.max:
+        raise ArgumentError(f"tensor: value {low if low < info.min else high} cannot be converted to type "
+                            f"{target.name} without overflow")
+
+
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, scalars, NumPy arrays or a Tensor).
 
-    Python floats become float32 (the default dtype), ints int64, bools bool; NumPy arrays keep their
-    float64/float32 dtype. ``gg.tensor([[1., 2.], [3., 4.]], requires_grad=True)``.
+    Python floats become float32 (the default dtype), ints int64, bools bool; NumPy arrays and scalars keep
+    their dtype (float16, int8, uint8, ...). ``gg.tensor([[1., 2.], [3., 4.]], requires_grad=True)``.
     """
     backend = _backend_mod.get(device)
-    if isinstance(data, Tensor):
-        host = data._backend.to_numpy(data.data)
-        inferred = host.dtype
+    host, from_python = _infer_host(data)
+    if dtype is not None:
+        target = dtypes.to_dtype(dtype)
+        if from_python:
+            _check_fits(host, target)
+    elif from_python and host.dtype.kind == "f":
+        target = dtypes.default_float  # Python floats are the default dtype, as in PyTorch
     else:
-        try:
-            host = numpy.asarray(data)
-        except ValueError as exc:  # ragged nested lists
-            raise ValueError(f"tensor: cannot make a tensor from this {type(data).__name__}: {exc}") from None
-        inferred = host.dtype
-        if inferred.kind == "f" and not isinstance(data, numpy.ndarray) and not isinstance(data, numpy.generic):
-            inferred = dtypes.default_float.np  # Python floats default to float32, as in PyTorch
-        elif inferred.kind == "O":
-            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data")
-    target = dtypes.to_dtype(dtype).np if dtype is not None else dtypes.canonical_np_dtype(inferred)
-    return _finish(backend.asarray(numpy.array(host, dtype=target, copy=True)), backend, requires_grad)
+        target = dtypes.of_array_checked(host, "tensor")
+    return _finish(backend.asarray(host.astype(target.np, copy=True)), backend, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -63,10 +93,13 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
 
 
 def from_numpy(array: numpy.ndarray) -> Tensor:
-    """A CPU tensor sharing memory with ``array`` (float32, float64, int64 or bool)."""
+    """A CPU tensor sharing memory with ``array``, of the array's dtype (one of gpugrad's)."""
     if not isinstance(array, numpy.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
-    dtypes.of_array_checked(array)
+    if not array.dtype.isnative:
+        raise DTypeError(f"from_numpy: the array's byte order ({array.dtype}) is not the native one; "
+                         "convert it with array.astype(array.dtype.newbyteorder('='))")
+    dtypes.of_array_checked(array, "from_numpy")
     return Tensor._make(array, _backend_mod.cpu)
 
 
@@ -103,8 +136,18 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
 
 
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from start to end inclusive; an integer dtype truncates each value
+    toward zero, as PyTorch does."""
+    target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
+    if target is dtypes.bool_:
+        raise DTypeError("linspace: not implemented for dtype bool")
+    if steps < 0:
+        raise ArgumentError(f"linspace: number of steps must be non-negative, got {steps}")
     backend = _backend_mod.get(device)
-    return _finish(backend.xp.linspace(start, end, steps, dtype=_dtype_np(dtype)), backend, requires_grad)
+    values = backend.xp.linspace(start, end, steps, dtype=dtypes.float64.np)
+    if target.category == dtypes.INTEGRAL:
+        values = backend.xp.trunc(values)
+    return _finish(values.astype(target.np), backend, requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -112,27 +155,37 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bo
     return _finish(backend.xp.eye(n, m, dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
-def _random(draw, size, dtype, device, requires_grad, generator):
+def _random(op, draw, size, dtype, device, requires_grad, generator):
+    target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
+    if not target.is_floating_point:
+        raise DTypeError(f"{op}: expected a floating point dtype, got {target.name}")
     rng = (generator or default_generator).rng
-    host = draw(rng, _size(size)).astype(_dtype_np(dtype), copy=False)
+    host = draw(rng, _size(size)).astype(target.np, copy=False)
     backend = _backend_mod.get(device)
     return _finish(backend.asarray(host), backend, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal samples from the default (or given) generator."""
-    return _random(lambda r, s: r.standard_normal(s), size, dtype, device, requires_grad, generator)
+    return _random("randn", lambda r, s: r.standard_normal(s), size, dtype, device, requires_grad, generator)
 
 
 def rand(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform samples in [0, 1)."""
-    return _random(lambda r, s: r.random(s), size, dtype, device, requires_grad, generator)
+    return _random("rand", lambda r, s: r.random(s), size, dtype, device, requires_grad, generator)
 
 
 def randint(low: int, high: int | None = None, size=(), dtype=None, device=None, generator=None) -> Tensor:
+    """Integers drawn uniformly from [low, high) (int64 unless ``dtype`` says otherwise)."""
     if high is None:
         low, high = 0, low
-    return _random(lambda r, s: r.integers(low, high, s), (size,), dtype or dtypes.int64, device, False, generator)
+    target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
+    if low >= high:
+        raise ArgumentError(f"randint: expected 'low' to be less than 'high', got low={low} >= high={high}")
+    rng = (generator or default_generator).rng
+    host = rng.integers(low, high, _size((size,))).astype(target.np)
+    backend = _backend_mod.get(device)
+    return _finish(backend.asarray(host), backend, False)
 
 
 def randperm(n: int, device=None, generator=None) -> Tensor:

@@ -106,6 +106,26 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self.data.dtype.kind == "f"
 
+    def is_signed(self) -> bool:
+        return self.dtype.is_signed
+
+    # Casts by PyTorch's short names (float, double, long and bool are bound with the ops); ``to`` is
+    # bound onto Tensor by gpugrad.ops, so these are differentiable casts like ``x.to(dtype)``.
+    def half(self) -> "Tensor":
+        return self.to(dtypes.float16)
+
+    def int(self) -> "Tensor":
+        return self.to(dtypes.int32)
+
+    def short(self) -> "Tensor":
+        return self.to(dtypes.int16)
+
+    def char(self) -> "Tensor":
+        return self.to(dtypes.int8)
+
+    def byte(self) -> "Tensor":
+        return self.to(dtypes.uint8)
+
     @property
     def device(self) -> _backend_mod.Device:
         return self._backend.device
@@ -278,6 +298,7 @@ class Tensor:
         cut = body.rfind("dtype=")
         if cut != -1:
             body = body[:cut].rstrip().rstrip(",")
+        body = body.replace("shape=", "size=")  # an empty tensor's shape, in PyTorch's word
         extras = []
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")

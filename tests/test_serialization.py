@@ -182,10 +182,12 @@ def test_a_plain_safetensors_file_loads_as_a_dict_of_tensors(tmp_path):
     from safetensors.numpy import save_file
 
     path = tmp_path / "plain.safetensors"
-    save_file({"a": np.arange(3, dtype=np.float16), "b": np.arange(2, dtype=np.int32)}, str(path))
+    save_file({"a": np.arange(3, dtype=np.float16), "b": np.arange(2, dtype=np.int32),
+               "c": np.array([65535], dtype=np.uint16)}, str(path))
     back = load(path)
-    assert back["a"].dtype is gg.float32 and back["a"].tolist() == [0.0, 1.0, 2.0]
-    assert back["b"].dtype is gg.int64
+    assert back["a"].dtype is gg.float16 and back["a"].tolist() == [0.0, 1.0, 2.0]
+    assert back["b"].dtype is gg.int32
+    assert back["c"].dtype is gg.int64 and back["c"].tolist() == [65535]  # no uint16 in gpugrad: widened
 
 
 # PyTorch interop -----------------------------------------------------------------------------------

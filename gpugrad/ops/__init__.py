@@ -62,7 +62,7 @@ def parse_to_args(op: str, args: tuple, kwargs: dict):
             device, dtype = a.device, a.dtype
         elif isinstance(a, (_dtypes.DType, type)) or (hasattr(a, "kind") and hasattr(a, "itemsize")):
             dtype = a  # a gpugrad dtype, a Python type or a NumPy dtype
-        elif isinstance(a, str) and a in ("float32", "float64", "int64", "bool", "float", "double", "long"):
+        elif isinstance(a, str) and a in _dtypes.NAMES:
             dtype = a
         elif a is not None:
             device = a

@@ -1,6 +1,8 @@
 """Turning op arguments into Tensors or plain scalars, with PyTorch's type promotion."""
 from __future__ import annotations
 
+import numpy
+
 from .. import dtypes
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import DeviceError, DTypeError
@@ -20,28 +22,37 @@ def scalar_or_tensor(value, like: Tensor):
     return tensor(value, device=like.device)
 
 
+def result_type(a, b) -> dtypes.DType:
+    """The dtype of an arithmetic op on ``a`` and ``b`` (Tensors or Python numbers), as
+    ``torch.result_type``: tensors with dimensions decide within a category, 0-d tensors and Python
+    numbers only lift the category (``int8_tensor + 1000`` is int8, ``int8_tensor + 1.5`` float32)."""
+    groups = ([], [], [])
+    for v in (a, b):
+        if isinstance(v, Tensor):
+            groups[0 if v.data.ndim else 1].append(dtypes.of_array(v.data))
+        else:
+            groups[2].append(dtypes.scalar_dtype(v))
+    return dtypes.result_type_of(*groups)
+
+
+def _cast_operand(value, target: dtypes.DType):
+    if isinstance(value, Tensor):
+        return value if value.data.dtype == target.np else value.to(target)
+    if target.category == dtypes.INTEGRAL and type(value) is int:
+        # PyTorch wraps a Python int into the tensor's type (uint8 - 1 is 255); NumPy would refuse it.
+        return numpy.array(value).astype(target.np).item()
+    return value
+
+
 def promote_pair(a, b):
-    """Apply PyTorch's promotion to a binary op's operands (one of which is a Tensor)."""
+    """Apply PyTorch's promotion to a binary op's operands (one of which is a Tensor): tensors are cast
+    to the result type, Python numbers stay Python numbers of it."""
     if isinstance(a, Tensor):
         b = scalar_or_tensor(b, a)
     else:
         a = scalar_or_tensor(a, b)
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
-        da, db = a.data.dtype, b.data.dtype
-        if da != db:
-            target = dtypes.promote(dtypes.of_array(a.data), dtypes.of_array(b.data))
-            if da != target.np:
-                a = a.to(target)
-            if db != target.np:
-                b = b.to(target)
-        return a, b
-    t, s = (a, b) if isinstance(a, Tensor) else (b, a)
-    kind = t.data.dtype.kind
-    if isinstance(s, float) and kind != "f":
-        t = t.to(dtypes.default_float)  # an int tensor times a float scalar is float32, not float64
-    elif isinstance(s, int) and not isinstance(s, bool) and kind == "b":
-        t = t.to(dtypes.int64)
-    return (t, s) if isinstance(a, Tensor) else (s, t)
+    target = result_type(a, b)
+    return _cast_operand(a, target), _cast_operand(b, target)
 
 
 def as_float(t: Tensor) -> Tensor:
