@@ -444,5 +444,4 @@ METHODS.update(
     __mul__=mul, __rmul__=reflected(mul), __truediv__=div, __rtruediv__=reflected(div),
     __pow__=pow, __rpow__=reflected(pow), __neg__=neg, __abs__=abs,
     __eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge,
-    __and__=logical_and, __or__=logical_or, __xor__=logical_xor, __invert__=logical_not,
 )
