@@ -92,6 +92,23 @@ class Backend:
 
             cupyx.scatter_add(target, index, values)
 
+    def index_reduce(self, target, index, values, reduce: str) -> None:
+        """target[index] = reduce(target[index], values) for reduce in prod, amax, amin, combining
+        repeated indices (NumPy's ufunc.at; CuPy's scatter_max/min, and for prod one pass per repeat)."""
+        xp = self.xp
+        if xp is numpy:
+            ufunc = {"prod": numpy.multiply, "amax": numpy.maximum, "amin": numpy.minimum}[reduce]
+            ufunc.at(target, index, values)
+            return
+        import cupyx  # pragma: no cover - needs a GPU
+
+        if reduce == "amax":  # pragma: no cover - needs a GPU
+            cupyx.scatter_max(target, index, values)
+        elif reduce == "amin":  # pragma: no cover - needs a GPU
+            cupyx.scatter_min(target, index, values)
+        else:  # pragma: no cover - needs a GPU
+            multiply_in_rounds(xp, target, index, values)
+
     def erf(self, array):
         if self.xp is numpy:
             return _np_erf(array)
@@ -102,6 +119,25 @@ class Backend:
     def synchronize(self) -> None:
         if self.xp is not numpy:  # pragma: no cover - needs a GPU
             self.xp.cuda.get_current_stream().synchronize()
+
+
+def multiply_in_rounds(xp, target, index: tuple, values) -> None:
+    """target[index] *= values for a tuple of integer arrays (one per dim of target), with repeated
+    positions all applied, for array modules without a scatter multiply: round r multiplies in the r-th
+    occurrence of every position, so no round writes one position twice."""
+    arrays = xp.broadcast_arrays(*index)
+    flat = xp.ravel_multi_index(tuple(a.reshape(-1) for a in arrays), target.shape)
+    vals = xp.broadcast_to(values, arrays[0].shape).reshape(-1)
+    order = xp.argsort(flat, kind="stable")
+    flat, vals = flat[order], vals[order]
+    starts = xp.ones(flat.shape, dtype=bool)
+    starts[1:] = flat[1:] != flat[:-1]
+    group = xp.cumsum(starts) - 1
+    rank = xp.arange(flat.size) - xp.nonzero(starts)[0][group]  # occurrence number within its position
+    view = target.reshape(-1)  # target is contiguous: a view
+    for r in range(int(rank.max()) + 1 if flat.size else 0):
+        chosen = rank == r
+        view[flat[chosen]] *= vals[chosen]
 
 
 def _np_erf(array):

@@ -1,45 +1,179 @@
-"""Indexing and selection: ``x[index]`` and ``x[index] = value``.
+"""Indexing and selection: ``x[index]``, gather/scatter, index_* and masked_* ops, take, sort and search.
 
-Basic indexing (ints, slices, None, Ellipsis) gives a view; integer and bool array indexing gives a copy
-whose backward scatters the gradient back, accumulating over repeated indices.
+``x[index]`` follows PyTorch, which differs from NumPy in one place: integers are applied first, as basic
+indexing (``select``), and only then are the index tensors placed among the dims that remain by NumPy's
+rule (together where they are adjacent, else in front). So every index is split into a basic part (ints,
+slices, None: a view) and an advanced part applied to that view (int arrays, and bool masks turned into
+int arrays). Gradients of every selection scatter back with accumulation over repeated indices.
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
+from .. import dtypes
 from ..autograd.function import Function
+from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
+from ._operands import normalize_dims, write_out
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "What sort, topk and kthvalue return, as torch.return_types."
 
 
-def _index_arrays(index, backend):
-    """Replace Tensors inside an index with backend arrays; report whether integer/bool arrays occur."""
-    parts = index if isinstance(index, tuple) else (index,)
-    out = []
-    advanced = False
-    for p in parts:
-        if isinstance(p, Tensor):
-            if p.data.dtype.kind not in "iub":
-                raise IndexError(f"index: tensors used as indices must be int64 or bool, got {p.dtype}")
-            if p._backend is not backend:
-                raise RuntimeError(f"index: indices on {p.device} for a tensor on {backend.device}")
-            p = p.data
-            advanced = True
-        elif isinstance(p, (list,)):
-            p = backend.asarray(p)
-            advanced = True
-        elif hasattr(p, "dtype") and hasattr(p, "shape") and getattr(p, "ndim", 0) > 0:
-            advanced = True
-        out.append(p)
-    return (tuple(out) if isinstance(index, tuple) else out[0]), advanced
+# Parsing ``x[index]`` --------------------------------------------------------------------------------
+_FLOAT_INDEX = "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices"
+
+
+def _is_int(p) -> bool:
+    return isinstance(p, int) or (hasattr(p, "dtype") and getattr(p, "ndim", 1) == 0 and p.dtype.kind in "iu")
+
+
+def _index_part(p, x: Tensor):
+    """One entry of an index as (kind, value): 'int', 'slice', 'none', 'ellipsis', 'bool' (a scalar
+    True/False), 'array' (int64 backend array) or 'mask' (bool backend array)."""
+    backend = x._backend
+    if p is None:
+        return "none", None
+    if p is Ellipsis:
+        return "ellipsis", None
+    if isinstance(p, slice):
+        if p.step is not None and int(p.step) <= 0:
+            raise ArgumentError(f"index: step must be greater than zero, got {p.step} (tensor of shape {tuple(x.shape)})")
+        return "slice", p
+    if isinstance(p, bool):
+        return "bool", p
+    if isinstance(p, float):
+        raise IndexError(f"index: {_FLOAT_INDEX} (got float; tensor of shape {tuple(x.shape)})")
+    if isinstance(p, Tensor):
+        if p._backend is not backend and p.ndim > 0:
+            if p.device.type != "cpu":  # PyTorch takes CPU indices for any tensor, device indices for their own
+                raise DeviceError(f"index: indices should be either on cpu or on the same device as the indexed "
+                                  f"tensor ({x.device}), got {p.device}")
+            p = Tensor._make(backend.asarray(p.data), backend)
+        kind = p.data.dtype.kind
+        if kind not in "iub":
+            raise IndexError(
+                f"index: tensors used as indices must be long, int, byte or bool tensors, got {p.dtype} "
+                f"(tensor of shape {tuple(x.shape)})"
+            )
+        if p.ndim == 0:  # a 0-d tensor acts as the Python scalar it holds, as in PyTorch
+            return ("bool", bool(p.item())) if kind == "b" else ("int", int(p.item()))
+        return ("mask", p.data) if kind == "b" else ("array", p.data.astype(backend.xp.int64, copy=False))
+    if _is_int(p):
+        return "int", int(p)
+    if isinstance(p, (list, tuple)) or hasattr(p, "shape"):
+        import numpy
+
+        host = numpy.asarray(p)
+        if host.ndim == 0:  # a NumPy scalar
+            if host.dtype.kind == "b":
+                return "bool", bool(host)
+            raise IndexError(f"index: {_FLOAT_INDEX} (got {host.dtype}; tensor of shape {tuple(x.shape)})")
+        if host.dtype.kind == "b":
+            return "mask", backend.asarray(host)
+        if host.dtype.kind not in "iuf" and host.size:
+            raise IndexError(f"index: {_FLOAT_INDEX} (got a list of {host.dtype}; tensor of shape {tuple(x.shape)})")
+        # PyTorch turns a list of numbers into an integer tensor, truncating floats.
+        return "array", backend.asarray(host.astype(numpy.int64))
+    raise IndexError(f"index: {_FLOAT_INDEX} (got {type(p).__name__}; tensor of shape {tuple(x.shape)})")
+
+
+def _as_tuple_index(index) -> tuple:
+    if isinstance(index, tuple):
+        return index
+    # Like PyTorch (and old NumPy), a list holding slices, None or Ellipsis is read as a tuple.
+    if isinstance(index, list) and any(p is None or p is Ellipsis or isinstance(p, slice) for p in index):
+        return tuple(index)
+    return (index,)
+
+
+def _check_in_range(op: str, array, size: int, dim: int, exc=IndexError, allow_negative: bool = True) -> None:
+    """Raise PyTorch's out-of-bounds error when an index falls outside ``[-size, size)`` (or ``[0, size)``).
+    CuPy would wrap such indices silently, so the check is ours on every backend."""
+    if array.size == 0:
+        return
+    lo, hi = int(array.min()), int(array.max())
+    low_limit = -size if allow_negative else 0
+    if lo < low_limit or hi >= size:
+        bad = lo if lo < low_limit else hi
+        raise exc(f"{op}: index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def parse_index(x: Tensor, index):
+    """Split an index into ``(basic, advanced)`` with PyTorch's meaning: ``x.data[basic][advanced]``.
+
+    ``basic`` holds ints, slices and None (it always ends with Ellipsis, so that it gives a view even
+    when every dim is selected); ``advanced`` is None or a tuple of slices and int64 arrays over the
+    dims of ``x.data[basic]``.
+    """
+    parts = [_index_part(p, x) for p in _as_tuple_index(index)]
+    consumed = sum(1 if k in ("int", "slice", "array") else (v.ndim if k == "mask" else 0) for k, v in parts)
+    ellipses = sum(k == "ellipsis" for k, _ in parts)
+    if ellipses > 1:
+        raise IndexError(f"index: an index can only have a single ellipsis (tensor of shape {tuple(x.shape)})")
+    if consumed > x.ndim:
+        raise IndexError(f"index: too many indices for tensor of dimension {x.ndim} (shape {tuple(x.shape)})")
+    shape = tuple(x.shape)
+    basic, advanced = [], []
+    dim = 0  # the dim of x the next part applies to
+    has_advanced = False
+    for kind, value in parts:
+        if kind == "ellipsis":
+            rest = x.ndim - consumed
+            basic += [slice(None)] * rest
+            advanced += [slice(None)] * rest
+            dim += rest
+        elif kind == "none":
+            basic.append(None)
+            advanced.append(slice(None))
+        elif kind == "slice":
+            basic.append(value)
+            advanced.append(slice(None))
+            dim += 1
+        elif kind == "int":
+            if not -shape[dim] <= value < shape[dim]:
+                raise IndexError(f"index: index {value} is out of bounds for dimension {dim} with size {shape[dim]}")
+            basic.append(value)
+            dim += 1
+        elif kind == "bool":  # PyTorch: a new dim of size 1, indexed by [0] (True) or [] (False)
+            basic.append(None)
+            advanced.append(x._backend.xp.arange(1 if value else 0, dtype=x._backend.xp.int64))
+            has_advanced = True
+        elif kind == "array":
+            _check_in_range("index", value, shape[dim], dim)
+            basic.append(slice(None))
+            advanced.append(value)
+            has_advanced = True
+            dim += 1
+        else:  # mask
+            _check_mask_shape(value, shape, dim)
+            basic += [slice(None)] * value.ndim
+            advanced += list(x._backend.xp.nonzero(value))
+            has_advanced = True
+            dim += value.ndim
+    basic.append(Ellipsis)
+    return tuple(basic), (tuple(advanced) if has_advanced else None)
+
+
+def _check_mask_shape(mask, shape: tuple, dim: int) -> None:
+    for j, size in enumerate(mask.shape):
+        if size != shape[dim + j]:
+            raise IndexError(
+                f"index: the shape of the mask {list(mask.shape)} at index {j} does not match the shape of the "
+                f"indexed tensor {list(shape)} at index {dim + j}"
+            )
 
 
 class GetItem(Function):
     @staticmethod
-    def forward(ctx, x, index=None, advanced=False):
-        ctx.shape, ctx.dtype, ctx.index, ctx.advanced = x.shape, x.dtype, index, advanced
-        return x[index]
+    def forward(ctx, x, basic=(Ellipsis,), advanced=None):
+        ctx.shape, ctx.basic, ctx.advanced = x.shape, basic, advanced
+        y = x[basic]
+        return y if advanced is None else y[advanced]
 
     @staticmethod
     def backward(ctx, gy):
-        return IndexBackward.apply(gy, shape=ctx.shape, index=ctx.index, advanced=ctx.advanced)
+        return IndexBackward.apply(gy, shape=ctx.shape, basic=ctx.basic, advanced=ctx.advanced)
 
 
 class GetItemView(GetItem):
@@ -51,49 +185,859 @@ class IndexBackward(Function):
     """Scatter a gradient back into zeros of the indexed tensor's shape; repeated indices accumulate."""
 
     @staticmethod
-    def forward(ctx, gy, shape=(), index=None, advanced=False):
-        ctx.index, ctx.advanced = index, advanced
+    def forward(ctx, gy, shape=(), basic=(Ellipsis,), advanced=None):
+        ctx.basic, ctx.advanced = basic, advanced
         out = ctx.xp.zeros(shape, dtype=gy.dtype)
-        if advanced:
-            ctx.backend.index_add(out, index, gy)
+        region = out[basic]  # a view: basic indexing never copies
+        if advanced is None:
+            region[...] = gy
         else:
-            out[index] = gy
+            ctx.backend.index_add(region, advanced, gy)
         return out
 
     @staticmethod
     def backward(ctx, ggx):
-        return ggx[ctx.index] if not ctx.advanced else GetItem.apply(ggx, index=ctx.index, advanced=True)
+        return GetItem.apply(ggx, basic=ctx.basic, advanced=ctx.advanced)
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    """``x[index]``: basic slicing (a view) and integer / bool array indexing (a copy)."""
-    index, advanced = _index_arrays(index, x._backend)
-    try:
-        return (GetItem if advanced else GetItemView).apply(x, index=index, advanced=advanced)
-    except IndexError as exc:
-        raise IndexError(f"index: {exc} (tensor of shape {tuple(x.shape)})") from exc
+    """``x[index]`` with PyTorch's meaning: ints, slices, None and Ellipsis give a view; int and bool
+    tensors (and lists) give a copy whose gradient accumulates over repeated indices."""
+    basic, advanced = parse_index(x, index)
+    if advanced is None:
+        return GetItemView.apply(x, basic=basic)
+    return GetItem.apply(x, basic=basic, advanced=advanced)
 
 
 class SetItem(Function):
+    """``x[index] = value`` out of place. The value's gradient is the indexed gradient (each copy of a
+    repeated index gets it, as in PyTorch, even though only one write survives)."""
+
     @staticmethod
-    def forward(ctx, x, value, index=None):
-        ctx.index = index
+    def forward(ctx, x, value, basic=(Ellipsis,), advanced=None):
+        ctx.basic, ctx.advanced = basic, advanced
+        ctx.value_ndim = value.ndim
         out = x.copy()
-        out[index] = value
+        assign(out, basic, advanced, value)
         return out
 
     @staticmethod
     def backward(ctx, gy):
-        g_x = None
+        g_x = g_v = None
         if ctx.needs_input_grad[0]:
-            mask = ctx.xp.ones(gy.shape, dtype=bool)
-            mask[ctx.index] = False
-            g_x = gy * Tensor._make(mask, gy._backend).to(gy.dtype)
-        g_v = getitem(gy, ctx.index) if ctx.needs_input_grad[1] else None
+            zero = Tensor._make(ctx.xp.zeros((), dtype=gy.data.dtype), gy._backend)
+            g_x = SetItem.apply(gy, zero, basic=ctx.basic, advanced=ctx.advanced)
+        if ctx.needs_input_grad[1]:
+            g_v = GetItem.apply(gy, basic=ctx.basic, advanced=ctx.advanced)
+            if ctx.value_ndim > g_v.ndim:  # the value had extra leading dims of size 1
+                g_v = g_v.reshape((1,) * (ctx.value_ndim - g_v.ndim) + tuple(g_v.shape))
         return g_x, g_v
 
 
+def assign(array, basic, advanced, value) -> None:
+    """``array[index] = value`` for a parsed index, raising PyTorch's message when value does not fit."""
+    region = array[basic]
+    target = region if advanced is None else region[advanced]
+    try:
+        if advanced is None:
+            region[...] = value
+        else:
+            region[advanced] = value
+    except ValueError as exc:
+        vshape = list(getattr(value, "shape", ()))
+        raise ShapeError(
+            f"index: shape mismatch: value tensor of shape {vshape} cannot be broadcast to indexing result of "
+            f"shape {list(target.shape)}"
+        ) from exc
+
+
+# Shared checks for the dim-wise ops -------------------------------------------------------------------
+def _index_array(op: str, index, like: Tensor, wanted: str = "int32/int64"):
+    """An index tensor's data as int64, after PyTorch's dtype and device checks."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}: argument 'index' must be a Tensor, not {type(index).__name__}")
+    if index.data.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: expected dtype {wanted} for index, got {index.dtype}")
+    if index._backend is not like._backend:
+        raise DeviceError(f"{op}: expected index on {like.device}, got {index.device}")
+    return index.data.astype(like._backend.xp.int64, copy=False)
+
+
+def _axis(op: str, dim: int, ndim: int) -> int:
+    (axis,) = normalize_dims(op, dim, ndim)
+    return axis
+
+
+def _along(xp, idx, axis: int) -> tuple:
+    """The index tuple that addresses ``a[i_0, ..., idx[i], ..., i_n]`` for every position i of idx."""
+    return tuple(
+        idx if d == axis else xp.arange(n).reshape([-1 if e == d else 1 for e in range(idx.ndim)])
+        for d, n in enumerate(idx.shape)
+    )
+
+
+def _leading(shape: tuple) -> tuple:
+    """Slices selecting the leading block of the given shape (src may be larger than index in scatter)."""
+    return tuple(slice(0, n) for n in shape)
+
+
+def _zeros(like: Tensor, shape: tuple) -> Tensor:
+    return Tensor._make(like._backend.xp.zeros(shape, dtype=like.data.dtype), like._backend)
+
+
+def _check_gather_shapes(op: str, x: Tensor, idx, axis: int, src: Tensor | None = None) -> None:
+    if idx.ndim != max(x.ndim, 1) and not (idx.ndim == 0 and x.ndim == 0):
+        raise ShapeError(
+            f"{op}: index tensor must have the same number of dimensions as input tensor, got index shape "
+            f"{tuple(idx.shape)} and input shape {tuple(x.shape)}"
+        )
+    for d in range(idx.ndim):
+        if x.ndim and d != axis and idx.shape[d] > x.shape[d]:
+            raise ShapeError(
+                f"{op}: size does not match at dimension {d}: expected index {list(idx.shape)} to be no larger "
+                f"than self {list(x.shape)} apart from dimension {axis}"
+            )
+        if src is not None and src.ndim and idx.shape[d] > src.shape[d]:
+            raise ShapeError(
+                f"{op}: expected index {list(idx.shape)} to be no larger than self {list(x.shape)} apart from "
+                f"dimension {axis} and to be no larger size than src {list(src.shape)}"
+            )
+
+
+def _flat_if_scalar(x, *others):
+    """A 0-d input and its 0-d operands as 1-element arrays: the dim-wise ops treat a 0-d tensor as
+    having one dim of size 1. Any other input passes through with its operands unchanged."""
+    arrays = (x,) + others
+    if x.ndim != 0:
+        return list(arrays)
+    return [a.reshape(1) if a.ndim == 0 else a for a in arrays]
+
+
+# gather / scatter ----------------------------------------------------------------------------------------
+class Gather(Function):
+    @staticmethod
+    def forward(ctx, x, idx=None, axis=0):
+        ctx.shape, ctx.idx, ctx.axis = x.shape, idx, axis
+        (x1,) = _flat_if_scalar(x)
+        i1 = idx.reshape(1) if idx.ndim == 0 else idx
+        return x1[_along(ctx.xp, i1, axis)].reshape(idx.shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return ScatterAdd.apply(_zeros(gy, ctx.shape), gy, idx=ctx.idx, axis=ctx.axis)
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out: Tensor | None = None) -> Tensor:
+    """``out[i][j][k] = input[i][index[i][j][k]][k]`` (for dim=1). The gradient scatter-adds back, so
+    repeated indices accumulate."""
+    idx = _index_array("gather", index, input)
+    axis = _axis("gather", dim, input.ndim)
+    _check_gather_shapes("gather", input, idx, axis)
+    size = input.shape[axis] if input.ndim else 1
+    _check_in_range("gather", idx, size, axis, ArgumentError, allow_negative=False)
+    return write_out("gather", Gather.apply(input, idx=idx, axis=axis), out)
+
+
+class ScatterAdd(Function):
+    @staticmethod
+    def forward(ctx, x, src, idx=None, axis=0):
+        ctx.idx, ctx.axis, ctx.src_shape = idx, axis, src.shape
+        out = x.copy()
+        o1, s1, i1 = _flat_if_scalar(out, src, idx)
+        ctx.backend.index_add(o1, _along(ctx.xp, i1, axis), s1[_leading(i1.shape)])
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        g_src = None
+        if ctx.needs_input_grad[1]:
+            g_src = _pad_to(Gather.apply(gy, idx=ctx.idx, axis=ctx.axis), ctx.src_shape)
+        return gy, g_src
+
+
+def _pad_to(g: Tensor, shape: tuple) -> Tensor:
+    """g in the leading block of zeros of ``shape`` (src may be larger than the index that used it)."""
+    if tuple(g.shape) == tuple(shape):
+        return g
+    return IndexBackward.apply(g, shape=shape, basic=_leading(tuple(g.shape)) + (Ellipsis,))
+
+
+def _scatter_operands(op: str, input: Tensor, dim: int, index: Tensor, src) -> tuple:
+    idx = _index_array(op, index, input)
+    axis = _axis(op, dim, input.ndim)
+    if isinstance(src, Tensor):
+        if src._backend is not input._backend:
+            raise DeviceError(f"{op}: expected src on {input.device}, got {src.device}")
+        if src.dtype is not input.dtype:
+            raise DTypeError(f"{op}: expected self.dtype to be equal to src.dtype, got {input.dtype} and {src.dtype}")
+        if src.ndim != input.ndim:
+            raise ShapeError(
+                f"{op}: index, self and src must have the same number of dimensions, got shapes "
+                f"{tuple(index.shape)}, {tuple(input.shape)} and {tuple(src.shape)}"
+            )
+    _check_gather_shapes(op, input, idx, axis, src if isinstance(src, Tensor) else None)
+    size = input.shape[axis] if input.ndim else 1
+    _check_in_range(op, idx, size, axis, ArgumentError, allow_negative=False)
+    return idx, axis
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``input`` with ``src`` added at the positions ``index`` names along ``dim``; repeated indices
+    accumulate. d/dinput = 1, d/dsrc = the gradient gathered at each src element's destination."""
+    idx, axis = _scatter_operands("scatter_add", input, dim, index, src)
+    return write_out("scatter_add", ScatterAdd.apply(input, src, idx=idx, axis=axis), out)
+
+
+class Scatter(Function):
+    @staticmethod
+    def forward(ctx, x, src, idx=None, axis=0):
+        ctx.idx, ctx.axis, ctx.src_shape = idx, axis, src.shape
+        out = x.copy()
+        o1, s1, i1 = _flat_if_scalar(out, src, idx)
+        o1[_along(ctx.xp, i1, axis)] = s1 if s1.ndim == 0 else s1[_leading(i1.shape)]  # 0-d: a scalar value
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        g_x = g_src = None
+        if ctx.needs_input_grad[0]:
+            g_x = Scatter.apply(gy, _zeros(gy, ()), idx=ctx.idx, axis=ctx.axis)
+        if ctx.needs_input_grad[1]:
+            g_src = Gather.apply(gy, idx=ctx.idx, axis=ctx.axis)
+            g_src = g_src.sum() if len(ctx.src_shape) == 0 else _pad_to(g_src, ctx.src_shape)
+        return g_x, g_src
+
+
+class ScatterWithReduce(Function):
+    """scatter's legacy ``reduce="add"|"multiply"``: computed, but (as in PyTorch) not differentiable."""
+
+    @staticmethod
+    def forward(ctx, x, src, idx=None, axis=0, reduce="add"):
+        out = x.copy()
+        o1, s1, i1 = _flat_if_scalar(out, src, idx)
+        part = s1 if s1.ndim == 0 else s1[_leading(i1.shape)]
+        pos = _along(ctx.xp, i1, axis)
+        if reduce == "add":
+            ctx.backend.index_add(o1, pos, part)
+        else:
+            ctx.backend.index_reduce(o1, pos, part, "prod")
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        raise RuntimeError("scatter: the derivative of scatter with reduce= is not implemented (as in PyTorch); "
+                           "use scatter_reduce, which has one")
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce: str | None = None,
+            out: Tensor | None = None) -> Tensor:
+    """``input`` with ``src`` (a tensor, or a scalar ``value``) written at the positions ``index`` names
+    along ``dim``. d/dinput = 1 where nothing was written, else 0; d/dsrc = the gradient at each src
+    element's destination: where indices repeat, only one write survives but every src element that
+    aimed at that position gets its gradient, as in PyTorch."""
+    if (src is None) == (value is None):
+        raise ArgumentError("scatter: expected exactly one of src (a tensor) or value (a scalar)")
+    src = value if src is None else src
+    idx, axis = _scatter_operands("scatter", input, dim, index, src)
+    if not isinstance(src, Tensor):
+        src = Tensor._make(input._backend.xp.asarray(src, dtype=input.data.dtype), input._backend)
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise ArgumentError(f"scatter: reduce argument must be either add or multiply, got {reduce!r}")
+        result = ScatterWithReduce.apply(input, src, idx=idx, axis=axis, reduce=reduce)
+    else:
+        result = Scatter.apply(input, src, idx=idx, axis=axis)
+    return write_out("scatter", result, out)
+
+
+_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _identity(xp, reduce: str, dtype):
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "f":
+        return -xp.inf if reduce == "amax" else xp.inf
+    if dtype.kind == "b":
+        return reduce == "amin"
+    info = xp.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
+
+
+class ScatterReduce(Function):
+    @staticmethod
+    def forward(ctx, x, src, idx=None, axis=0, reduce="sum", include_self=True):
+        xp = ctx.xp
+        ctx.idx, ctx.axis, ctx.reduce, ctx.include_self, ctx.src_shape = idx, axis, reduce, include_self, src.shape
+        out = x.copy()
+        o1, s1, i1 = _flat_if_scalar(out, src, idx)
+        pos = _along(xp, i1, axis)
+        part = s1[_leading(i1.shape)]
+        if not include_self:
+            o1[pos] = _identity(xp, reduce, x.dtype)
+        if reduce in ("sum", "mean"):
+            ctx.backend.index_add(o1, pos, part)
+        else:
+            ctx.backend.index_reduce(o1, pos, part, reduce)
+        if reduce == "mean":
+            count = xp.full(o1.shape, 1 if include_self else 0, dtype=xp.int64)
+            ctx.backend.index_add(count, pos, 1)
+            count = xp.maximum(count, 1)  # untouched positions keep self
+            if x.dtype.kind == "f":
+                o1[...] = o1 / count.astype(x.dtype)
+            else:
+                o1[...] = xp.floor_divide(o1, count)  # PyTorch rounds integer means down
+            ctx.count = count.reshape(out.shape)
+        saves = (x, src, out) if reduce in ("prod", "amax", "amin") else ()
+        ctx.save_for_backward(*saves)
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        idx, axis, reduce = ctx.idx, ctx.axis, ctx.reduce
+        if reduce == "sum":
+            g_x, g_src = gy, Gather.apply(gy, idx=idx, axis=axis)
+        elif reduce == "mean":
+            g_x = gy / Tensor._make(ctx.count.astype(gy.data.dtype), gy._backend)
+            g_src = Gather.apply(g_x, idx=idx, axis=axis)
+        elif reduce == "prod":
+            g_x, g_src = _prod_grads(ctx, gy)
+        else:
+            g_x, g_src = _extremum_grads(ctx, gy)
+        if not ctx.include_self:
+            g_x = Scatter.apply(g_x, _zeros(g_x, ()), idx=idx, axis=axis)
+        return g_x, _pad_to(g_src, ctx.src_shape)
+
+
+def _src_part(src: Tensor, idx) -> Tensor:
+    return src if tuple(src.shape) == tuple(idx.shape) else src[_leading(tuple(idx.shape))]
+
+
+def _prod_grads(ctx, gy):
+    """PyTorch's product gradient: each factor's gradient is the product of the others, computed
+    explicitly where a factor is 0 (so a single zero still passes a gradient to itself)."""
+    x, src, result = ctx.saved_tensors
+    idx, axis, include_self = ctx.idx, ctx.axis, ctx.include_self
+    part = _src_part(src, idx)
+    masked_x = masked_fill(x, x == 0, 1.0)
+    masked_x_result = ScatterReduce.apply(masked_x, part, idx=idx, axis=axis, reduce="prod", include_self=include_self)
+    g_x = gy * masked_x_result / masked_x
+    src_zero = part == 0
+    zeros_per_slot = ScatterAdd.apply(_zeros(x, tuple(x.shape)), src_zero.to(x.dtype), idx=idx, axis=axis)
+    single_zero = src_zero & (Gather.apply(zeros_per_slot, idx=idx, axis=axis) == 1)
+    masked_src = masked_fill(part, single_zero, 1.0)
+    masked_src_result = ScatterReduce.apply(x, masked_src, idx=idx, axis=axis, reduce="prod", include_self=include_self)
+    g_src = _where(
+        single_zero,
+        Gather.apply(gy * masked_src_result, idx=idx, axis=axis),
+        Gather.apply(gy * result, idx=idx, axis=axis) / masked_fill(part, src_zero, 1.0),
+    )
+    return g_x, g_src
+
+
+def _extremum_grads(ctx, gy):
+    """amax/amin: the gradient is shared evenly among every element equal to the result, as PyTorch."""
+    x, src, result = ctx.saved_tensors
+    idx, axis = ctx.idx, ctx.axis
+    part = _src_part(src, idx)
+    value = Gather.apply(result, idx=idx, axis=axis)
+    x_is = (x == result).to(gy.dtype)
+    src_is = (part == value).to(gy.dtype)
+    share = gy / ScatterAdd.apply(x_is, src_is, idx=idx, axis=axis)
+    return x_is * share, src_is * Gather.apply(share, idx=idx, axis=axis)
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True,
+                   out: Tensor | None = None) -> Tensor:
+    """Reduce ``src`` into ``input`` at the positions ``index`` names along ``dim``, with ``reduce`` one
+    of sum, prod, mean, amax, amin; ``include_self=False`` leaves input's values out where something is
+    scattered. Gradients as PyTorch: sum and mean spread the gradient, prod gives the product of the
+    other factors, amax/amin share it evenly among the elements equal to the result."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_reduce: argument 'src' must be a Tensor, not {type(src).__name__}")
+    if reduce not in _REDUCTIONS:
+        raise ArgumentError(f"scatter_reduce: reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    idx, axis = _scatter_operands("scatter_reduce", input, dim, index, src)
+    result = ScatterReduce.apply(input, src, idx=idx, axis=axis, reduce=reduce, include_self=include_self)
+    return write_out("scatter_reduce", result, out)
+
+
+# index_select / index_add / index_copy / index_fill ----------------------------------------------------
+def _dim_index(op: str, x: Tensor, dim: int, index: Tensor, exc=ArgumentError, allow_negative=False,
+               wanted: str = "int32/int64"):
+    """The 1-D index of an index_* op, checked, and the axis it applies to."""
+    idx = _index_array(op, index, x, wanted)
+    if idx.ndim > 1:
+        raise IndexError(f"{op}: index is supposed to be a vector, got shape {tuple(index.shape)}")
+    axis = _axis(op, dim, x.ndim)
+    idx = idx.reshape(-1)
+    _check_in_range(op, idx, x.shape[axis] if x.ndim else 1, axis, exc, allow_negative)
+    return idx, axis
+
+
+def _at(axis: int, idx) -> tuple:
+    return (slice(None),) * axis + (idx,)
+
+
+class IndexSelect(Function):
+    @staticmethod
+    def forward(ctx, x, idx=None, axis=0):
+        ctx.shape, ctx.idx, ctx.axis = x.shape, idx, axis
+        (x1,) = _flat_if_scalar(x)
+        out = x1[_at(axis, idx)]
+        return out.reshape(()) if x.ndim == 0 else out
+
+    @staticmethod
+    def backward(ctx, gy):
+        return IndexAdd.apply(_zeros(gy, ctx.shape), gy, idx=ctx.idx, axis=ctx.axis)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The slices of ``input`` at ``index`` (a vector) along ``dim``. The gradient index-adds back."""
+    idx, axis = _dim_index("index_select", input, dim, index, wanted="int32 or int64")
+    if input.ndim == 0 and idx.size != 1:
+        raise ArgumentError(f"index_select: index to scalar can have only 1 value, got {idx.size} value(s)")
+    return write_out("index_select", IndexSelect.apply(input, idx=idx, axis=axis), out)
+
+
+class IndexAdd(Function):
+    @staticmethod
+    def forward(ctx, x, source, idx=None, axis=0, alpha=1):
+        ctx.idx, ctx.axis, ctx.alpha = idx, axis, alpha
+        out = x.copy()
+        o1, s1 = _flat_if_scalar(out, source)
+        ctx.backend.index_add(o1, _at(axis, idx), s1 if alpha == 1 else s1 * alpha)
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        g_src = None
+        if ctx.needs_input_grad[1]:
+            g_src = IndexSelect.apply(gy, idx=ctx.idx, axis=ctx.axis)
+            if ctx.alpha != 1:
+                g_src = g_src * ctx.alpha
+        return gy, g_src
+
+
+def _check_source(op: str, x: Tensor, source: Tensor, idx, axis: int) -> None:
+    if not isinstance(source, Tensor):
+        raise TypeError(f"{op}: argument 'source' must be a Tensor, not {type(source).__name__}")
+    if source._backend is not x._backend:
+        raise DeviceError(f"{op}: expected source on {x.device}, got {source.device}")
+    if source.dtype is not x.dtype:
+        raise DTypeError(f"{op}: self ({x.dtype}) and source ({source.dtype}) must have the same scalar type")
+    expected = list(x.shape) if x.ndim else [1]
+    expected[axis] = idx.size
+    got = list(source.shape) if source.ndim else [1]
+    if got != expected:
+        raise ShapeError(
+            f"{op}: source of shape {tuple(source.shape)} does not fit: self has shape {tuple(x.shape)} and "
+            f"{idx.size} indices along dimension {axis}, so source must have shape {tuple(expected)}"
+        )
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1, out: Tensor | None = None) -> Tensor:
+    """``input`` with ``alpha * source`` added at ``index`` along ``dim``; repeated indices accumulate.
+    d/dinput = 1, d/dsource = alpha times the gradient at each slice's destination."""
+    idx, axis = _dim_index("index_add", input, dim, index)
+    _check_source("index_add", input, source, idx, axis)
+    return write_out("index_add", IndexAdd.apply(input, source, idx=idx, axis=axis, alpha=alpha), out)
+
+
+class IndexCopy(Function):
+    @staticmethod
+    def forward(ctx, x, source, idx=None, axis=0):
+        ctx.idx, ctx.axis = idx, axis
+        out = x.copy()
+        o1, s1 = _flat_if_scalar(out, source)
+        o1[_at(axis, idx)] = s1
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        g_x = g_src = None
+        if ctx.needs_input_grad[0]:
+            g_x = IndexFill.apply(gy, _zeros(gy, ()), idx=ctx.idx, axis=ctx.axis)
+        if ctx.needs_input_grad[1]:
+            g_src = IndexSelect.apply(gy, idx=ctx.idx, axis=ctx.axis)
+        return g_x, g_src
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``input`` with the slices of ``source`` copied to ``index`` along ``dim``. d/dinput = 0 at the
+    overwritten slices, 1 elsewhere; d/dsource = the gradient at each slice's destination."""
+    idx, axis = _dim_index("index_copy", input, dim, index, exc=IndexError)
+    _check_source("index_copy", input, source, idx, axis)
+    return write_out("index_copy", IndexCopy.apply(input, source, idx=idx, axis=axis), out)
+
+
+class IndexFill(Function):
+    @staticmethod
+    def forward(ctx, x, value, idx=None, axis=0):
+        ctx.idx, ctx.axis = idx, axis
+        out = x.copy()
+        (o1,) = _flat_if_scalar(out)
+        o1[_at(axis, idx)] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        g_x = g_v = None
+        if ctx.needs_input_grad[0]:
+            g_x = IndexFill.apply(gy, _zeros(gy, ()), idx=ctx.idx, axis=ctx.axis)
+        if ctx.needs_input_grad[1]:
+            g_v = IndexSelect.apply(gy, idx=ctx.idx, axis=ctx.axis).sum()
+        return g_x, g_v
+
+
+def _scalar_value(op: str, value, x: Tensor) -> Tensor:
+    """A fill value (a number or a 0-d tensor) as a 0-d tensor of x's dtype, differentiable when it is one."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ShapeError(f"{op} only supports a 0-dimensional value tensor, but got tensor with {value.ndim} dimension(s)")
+        if value._backend is not x._backend:
+            value = value.to(x.device)
+        return value if value.dtype is x.dtype else value.to(x.dtype)
+    return Tensor._make(x._backend.xp.asarray(value).astype(x.data.dtype), x._backend)
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """``input`` with the slices at ``index`` along ``dim`` set to ``value`` (a number or 0-d tensor;
+    negative indices count from the end). d/dinput = 0 at the filled slices; d/dvalue = their gradients' sum."""
+    idx, axis = _dim_index("index_fill", input, dim, index, exc=IndexError, allow_negative=True)
+    return IndexFill.apply(input, _scalar_value("index_fill", value, input), idx=idx, axis=axis)
+
+
+# masked_* ------------------------------------------------------------------------------------------------
+def _mask(op: str, mask, x: Tensor) -> Tensor:
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{op}: argument 'mask' must be a Tensor, not {type(mask).__name__}")
+    if mask.data.dtype.kind != "b":
+        raise DTypeError(f"{op}: expected a bool mask, got mask with dtype {mask.dtype}")
+    if mask._backend is not x._backend:
+        raise DeviceError(f"{op}: expected mask on {x.device}, got {mask.device}")
+    return mask
+
+
+def _broadcast_shape(op: str, *shapes) -> tuple:
+    import numpy
+
+    try:
+        return tuple(numpy.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ShapeError(f"{op}: shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together") from None
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``value`` where ``mask`` holds, else ``input`` (broadcast; the result keeps input's dtype).
+    d/dinput = 1 off the mask; d/dvalue (a 0-d tensor) = the gradient's sum over the mask."""
+    _mask("masked_fill", mask, input)
+    _broadcast_shape("masked_fill", tuple(input.shape), tuple(mask.shape))
+    return _where(mask, _scalar_value("masked_fill", value, input), input)
+
+
+def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The elements of ``input`` where ``mask`` holds (both broadcast), as a 1-D tensor in row-major order."""
+    _mask("masked_select", mask, input)
+    shape = _broadcast_shape("masked_select", tuple(input.shape), tuple(mask.shape))
+    x = input if tuple(input.shape) == shape else input.expand(shape)
+    m = mask.data if tuple(mask.shape) == shape else input._backend.xp.broadcast_to(mask.data, shape)
+    return write_out("masked_select", GetItem.apply(x, basic=(Ellipsis,), advanced=input._backend.xp.nonzero(m)), out)
+
+
+class MaskedScatter(Function):
+    @staticmethod
+    def forward(ctx, x, source, mask=None):
+        xp = ctx.xp
+        ctx.mask, ctx.source_shape = mask, source.shape
+        out = xp.array(xp.broadcast_to(x, mask.shape))
+        n = int(mask.sum())
+        out[mask] = source.reshape(-1)[:n]
+        ctx.n = n
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        g_x = g_src = None
+        mask = Tensor._make(ctx.mask, gy._backend)
+        if ctx.needs_input_grad[0]:
+            g_x = _where(mask, _zeros(gy, ()), gy)
+        if ctx.needs_input_grad[1]:
+            size = 1
+            for s in ctx.source_shape:
+                size *= s
+            picked = GetItem.apply(gy, basic=(Ellipsis,), advanced=ctx.xp.nonzero(ctx.mask))
+            g_src = _pad_to(picked, (size,)).reshape(ctx.source_shape)
+        return g_x, g_src
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """``input`` with the first elements of ``source`` (in order) written where ``mask`` holds.
+    d/dinput = 1 off the mask; d/dsource = the gradient at each used element's destination, 0 for the rest."""
+    _mask("masked_scatter", mask, input)
+    if not isinstance(source, Tensor):
+        raise TypeError(f"masked_scatter: argument 'source' must be a Tensor, not {type(source).__name__}")
+    if source.dtype is not input.dtype:
+        raise DTypeError(f"masked_scatter: expected self and source to have same dtypes but got {input.dtype} and {source.dtype}")
+    shape = _broadcast_shape("masked_scatter", tuple(input.shape), tuple(mask.shape))
+    m = input._backend.xp.broadcast_to(mask.data, shape)
+    needed = int(m.sum())
+    if source.numel() < needed:
+        raise ShapeError(f"masked_scatter: number of elements of source ({source.numel()}) < number of ones in mask ({needed})")
+    return MaskedScatter.apply(input, source, mask=m)
+
+
+# take / take_along_dim ------------------------------------------------------------------------------------
+def take(input: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``input.flatten()[index]``, shaped like ``index`` (negative indices count from the end)."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"take: argument 'index' must be a Tensor, not {type(index).__name__}")
+    if index.data.dtype.kind not in "iu":
+        raise DTypeError(f"take: expected a long tensor for index, but got {index.dtype}")
+    n = input.numel()
+    idx = index.data.astype(input._backend.xp.int64, copy=False)
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        bad = int(idx.min()) if int(idx.min()) < -n else int(idx.max())
+        raise IndexError(f"take: out of range: tried to access index {bad} on a tensor of {n} elements")
+    return write_out("take", GetItem.apply(input.reshape(-1), basic=(Ellipsis,), advanced=(idx,)), out)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, out: Tensor | None = None) -> Tensor:
+    """``gather`` after broadcasting ``input`` and ``indices`` in every dim but ``dim``; with dim=None,
+    over the flattened input."""
+    if dim is None:
+        return write_out("take_along_dim", gather(input.reshape(-1), 0, indices.reshape(-1)), out)
+    if indices.ndim != input.ndim:
+        raise ShapeError(
+            f"take_along_dim: input and indices should have the same number of dimensions, but got {input.ndim} "
+            f"dimensions for input, and {indices.ndim} dimensions for indices"
+        )
+    axis = _axis("take_along_dim", dim, input.ndim)
+    x_shape, i_shape = list(input.shape), list(indices.shape)
+    x_shape[axis] = i_shape[axis] = 1
+    common = list(_broadcast_shape("take_along_dim", tuple(x_shape), tuple(i_shape)))
+    x_target, i_target = list(common), list(common)
+    x_target[axis], i_target[axis] = input.shape[axis], indices.shape[axis]
+    x = input if list(input.shape) == x_target else input.expand(x_target)
+    i = indices if list(indices.shape) == i_target else indices.expand(i_target)
+    return write_out("take_along_dim", gather(x, axis, i), out)
+
+
+# nonzero / argwhere ------------------------------------------------------------------------------------
+def nonzero(input: Tensor, *, out: Tensor | None = None, as_tuple: bool = False):
+    """The indices of the non-zero elements: an (n, ndim) int64 tensor, or with ``as_tuple`` one 1-D
+    tensor per dim (a 0-d input counts as 1-d there)."""
+    xp = input._backend.xp
+    data = input.data
+    if as_tuple:
+        found = xp.nonzero(data.reshape(1) if data.ndim == 0 else data)
+        return tuple(Tensor._make(f.astype(xp.int64), input._backend) for f in found)
+    if data.ndim == 0:
+        result = xp.zeros((1 if bool(data) else 0, 0), dtype=xp.int64)
+    else:
+        result = xp.stack(xp.nonzero(data), axis=1).astype(xp.int64)
+    return write_out("nonzero", Tensor._make(result, input._backend), out)
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """``nonzero(input)``: an (n, ndim) int64 tensor of the indices of the non-zero elements."""
+    return nonzero(input)
+
+
+# sort / argsort / topk / kthvalue ------------------------------------------------------------------------
+def _argsort(xp, data, axis: int, descending: bool):
+    """A stable argsort; NaN sorts as the largest value, as in PyTorch. Descending keeps equal elements
+    in their original order too: it is the ascending stable sort of the reversed axis, reversed."""
+    if not descending:
+        return xp.argsort(data, axis=axis, kind="stable")
+    n = data.shape[axis]
+    flipped = xp.flip(data, axis=axis)
+    return (n - 1) - xp.flip(xp.argsort(flipped, axis=axis, kind="stable"), axis=axis)
+
+
+def _sort_axis(op: str, x: Tensor, dim: int) -> int:
+    return _axis(op, dim, x.ndim) if x.ndim else 0
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim``. Always stable (equal elements keep their order);
+    NaN counts as the largest value."""
+    xp = input._backend.xp
+    axis = _sort_axis("argsort", input, dim)
+    data = input.data.reshape(1) if input.ndim == 0 else input.data
+    order = _argsort(xp, data, axis, descending).astype(xp.int64)
+    return Tensor._make(order.reshape(()) if input.ndim == 0 else order, input._backend)
+
+
+def _write_pair(name: str, result: ValuesIndices, out) -> ValuesIndices:
+    if out is None:
+        return result
+    values_out, indices_out = out
+    return ValuesIndices(write_out(name, result.values, values_out), write_out(name, result.indices, indices_out))
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False, out=None) -> ValuesIndices:
+    """(values, indices) of ``input`` sorted along ``dim``; stable always, NaN largest. The values'
+    gradient goes back to the positions they came from."""
+    indices = argsort(input, dim, descending)
+    axis = _sort_axis("sort", input, dim)
+    values = Gather.apply(input, idx=indices.data, axis=axis)
+    return _write_pair("sort", ValuesIndices(values, indices), out)
+
+
+def _select_k(op: str, input: Tensor, k: int, dim: int, descending: bool, keep: slice):
+    axis = _sort_axis(op, input, dim)
+    order = argsort(input, axis, descending).data
+    if order.ndim:
+        order = order[(slice(None),) * axis + (keep,)]
+    return axis, order
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, out=None) -> ValuesIndices:
+    """The ``k`` largest (or smallest) elements along ``dim`` and their indices, in sorted order
+    (also with sorted=False, which leaves the order open). The gradient goes to the selected elements."""
+    if input.data.dtype.kind == "b":
+        raise DTypeError("topk: does not support bool dtypes")
+    size = input.shape[_sort_axis("topk", input, dim)] if input.ndim else 1
+    if not 0 <= k <= size:
+        raise ArgumentError(f"topk: selected index k out of range: k={k} for dimension of size {size}")
+    axis, order = _select_k("topk", input, k, dim, largest, slice(0, k))
+    values = Gather.apply(input, idx=order, axis=axis)
+    return _write_pair("topk", ValuesIndices(values, Tensor._make(order, input._backend)), out)
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -> ValuesIndices:
+    """The k-th smallest element along ``dim`` (k counts from 1) and its index. The gradient goes to it."""
+    if input.data.dtype.kind == "b":
+        raise DTypeError("kthvalue: not implemented for bool tensors")
+    axis = _sort_axis("kthvalue", input, dim)
+    size = input.shape[axis] if input.ndim else 1
+    if size == 0:
+        raise IndexError(f"kthvalue: expected reduction dim {axis} to have non-zero size")
+    if not 1 <= k <= size:
+        raise ArgumentError(f"kthvalue: selected number k out of range for dimension {axis}: k={k}, size {size}")
+    axis, order = _select_k("kthvalue", input, k, dim, False, slice(k - 1, k))
+    values = Gather.apply(input, idx=order, axis=axis)
+    indices = Tensor._make(order, input._backend)
+    if not keepdim and input.ndim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return _write_pair("kthvalue", ValuesIndices(values, indices), out)
+
+
+# unique / searchsorted / bucketize -------------------------------------------------------------------------
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False):
+    """The distinct values of the flattened input, in ascending order (also with sorted=False, as
+    PyTorch's CPU build), with optionally the inverse indices (input's shape) and the counts. Each NaN
+    is distinct, as in PyTorch. Not differentiable."""
+    xp, backend = input._backend.xp, input._backend
+    flat = input.data.reshape(-1)
+    order = xp.argsort(flat, kind="stable")
+    ordered = flat[order]
+    starts = xp.ones(flat.shape, dtype=bool)
+    if flat.size:
+        starts[1:] = ordered[1:] != ordered[:-1]  # NaN != NaN: every NaN starts a group of its own
+    values = ordered[starts]
+    results = [Tensor._make(values, backend)]
+    if return_inverse:
+        inverse = xp.empty(flat.shape, dtype=xp.int64)
+        inverse[order] = xp.cumsum(starts) - 1
+        results.append(Tensor._make(inverse.reshape(input.data.shape), backend))
+    if return_counts:
+        edges = xp.concatenate([xp.nonzero(starts)[0], xp.asarray([flat.size])])
+        results.append(Tensor._make(xp.diff(edges).astype(xp.int64), backend))
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+def _side(right: bool, side: str | None) -> str:
+    if side is None:
+        return "right" if right else "left"
+    if side not in ("left", "right"):
+        raise ArgumentError(f"searchsorted: side can only be 'left' or 'right' but got {side}")
+    if right and side == "left":
+        raise ArgumentError("searchsorted: side and right can't be set to opposites, got side of left while right was True")
+    return side
+
+
+def _rowwise_searchsorted(xp, seq, values, side: str):
+    """searchsorted of each row of ``values`` (..., m) in the same row of ``seq`` (..., n), vectorised:
+    one stable sort of both together, queries placed before equal boundaries for side='left' and after
+    them for 'right', so the boundaries before a query in sorted order are its answer."""
+    n, m = seq.shape[-1], values.shape[-1]
+    dtype = xp.result_type(seq, values)
+    queries_first = side == "left"
+    parts = [values, seq] if queries_first else [seq, values]
+    combined = xp.concatenate([p.astype(dtype) for p in parts], axis=-1)
+    order = xp.argsort(combined, axis=-1, kind="stable")
+    is_query = order < m if queries_first else order >= n
+    boundaries_before = xp.cumsum(~is_query, axis=-1)
+    # The m query slots of each row, in sorted order (False sorts first, stably).
+    slots = xp.argsort(~is_query, axis=-1, kind="stable")[..., :m]
+    query = xp.take_along_axis(order, slots, axis=-1) - (0 if queries_first else n)
+    answer = xp.take_along_axis(boundaries_before, slots, axis=-1)
+    return xp.take_along_axis(answer, xp.argsort(query, axis=-1), axis=-1).astype(xp.int64)
+
+
+def searchsorted(sorted_sequence: Tensor, input, *, right: bool = False, side: str | None = None,
+                 out: Tensor | None = None, sorter: Tensor | None = None) -> Tensor:
+    """For each value, the index at which it would be inserted into ``sorted_sequence`` (along its last
+    dim) to keep it sorted: before equal elements (side='left') or after them (side='right' or
+    right=True). An N-d sequence is searched row by row, its leading dims matching the values'."""
+    side = _side(right, side)
+    backend, xp = sorted_sequence._backend, sorted_sequence._backend.xp
+    if sorted_sequence.ndim == 0:
+        raise ShapeError("searchsorted: boundaries tensor should have positive dimension, but got 0 dimension")
+    if sorted_sequence.data.dtype.kind == "b":
+        raise DTypeError("searchsorted: not implemented for bool tensors")
+    scalar = not isinstance(input, Tensor)
+    values = backend.asarray(input) if scalar else input.data
+    if scalar and sorted_sequence.ndim != 1:
+        raise ShapeError(
+            "searchsorted: input value can be a scalar only when boundaries tensor dimension is 1, but we got "
+            f"boundaries tensor dim({sorted_sequence.ndim})"
+        )
+    seq = sorted_sequence.data
+    if sorter is not None:
+        seq = xp.take_along_axis(seq, _index_array("searchsorted", sorter, sorted_sequence), axis=-1)
+    if seq.ndim == 1:
+        result = xp.searchsorted(seq, values, side=side).astype(xp.int64)
+    else:
+        if values.ndim != seq.ndim or values.shape[:-1] != seq.shape[:-1]:
+            raise ShapeError(
+                "searchsorted: boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries "
+                f"tensor and input value tensor must match, but we got boundaries tensor {list(seq.shape)} and "
+                f"input value tensor {list(values.shape)}"
+            )
+        result = _rowwise_searchsorted(xp, seq, values, side)
+    return write_out("searchsorted", Tensor._make(xp.asarray(result), backend), out)
+
+
+def bucketize(input, boundaries: Tensor, *, right: bool = False, out: Tensor | None = None) -> Tensor:
+    """The bucket of each value among the 1-D ``boundaries``: i with boundaries[i-1] < x <= boundaries[i]
+    (right=False) or boundaries[i-1] <= x < boundaries[i] (right=True)."""
+    if boundaries.ndim != 1:
+        raise ShapeError(f"bucketize: boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return write_out("bucketize", searchsorted(boundaries, input, right=right), out)
+
+
+# Composition helpers --------------------------------------------------------------------------------------
+def _where(mask, a, b):
+    from .elementwise import where
+
+    return where(mask, a, b)
+
+
 # What this family exports; gpugrad.ops gathers it.
-FUNCTIONS = (getitem,)
-DIFFERENTIABLE = FUNCTIONS
-METHODS = {"__getitem__": getitem}
+FUNCTIONS = (
+    getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
+    masked_fill, masked_select, masked_scatter, take, take_along_dim, nonzero, argwhere, sort, argsort, topk,
+    kthvalue, unique, searchsorted, bucketize,
+)
+DIFFERENTIABLE = (
+    getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
+    masked_fill, masked_select, masked_scatter, take, take_along_dim, sort, topk, kthvalue,
+)
+METHODS = {f.__name__: f for f in FUNCTIONS if f not in (getitem, searchsorted, bucketize)}
+METHODS["__getitem__"] = getitem
+INPLACE = (scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, masked_fill, masked_scatter)

@@ -193,17 +193,21 @@ def inplace_variant(fn, name: str | None = None):
 
 
 def setitem(self: Tensor, index, value) -> None:
-    """``self[index] = value``."""
-    index, _ = indexing._index_arrays(index, self._backend)
+    """``self[index] = value`` for every index ``x[index]`` takes (PyTorch's meaning), ``value`` a number
+    or a tensor broadcast to the indexed shape and cast to self's dtype. Differentiable for self (0 at
+    the written positions) and for value (the gradient at the positions it was written to)."""
+    basic, advanced = indexing.parse_index(self, index)
     if _recording("setitem", self, value):
         if not isinstance(value, Tensor):
             value = Tensor._make(self._backend.xp.asarray(value, dtype=self.data.dtype), self._backend)
-        _commit("setitem", self, indexing.SetItem.apply(_snapshot(self), value, index=index))
+        elif value.dtype is not self.dtype:
+            value = value.to(self.dtype)
+        _commit("setitem", self, indexing.SetItem.apply(_snapshot(self), value, basic=basic, advanced=advanced))
         return
     v = _value(value)
 
     def run(a):
-        a[index] = v
+        indexing.assign(a, basic, advanced, v)
 
     _direct("setitem", self, run)
 
