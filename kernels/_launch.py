@@ -95,7 +95,11 @@ def cpu_kernel_per_code(names: Sequence[str], fastmath: Any = True) -> Callable[
     return lambda make: CpuKernelPerCode(make, names, fastmath)
 
 
-_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+# The compiled kernels' dtypes. float16 arrays are accepted by launchers that call float_dtype_and_impl
+# and run the reference there: no kernel is compiled for them, and none upcasts them silently.
+KERNEL_DTYPES = (_F32, _F64)
+_REFERENCE_ONLY_DTYPES = (_F16,)
 
 
 # ---------------------------------------------------------------- impl choice
@@ -113,6 +117,15 @@ def resolve_impl(xp: Any, impl: str | None, op: str = "kernel") -> str:
     return impl
 
 
+def float_dtype_and_impl(op: str, xp: Any, impl: str | None, **arrays: Any) -> tuple[np.dtype, str]:
+    """The arrays' shared float dtype (float16, float32 or float64) and the implementation to run for
+    it: resolve_impl's choice for the kernel dtypes, the reference for float16 whatever was asked."""
+    impl = resolve_impl(xp, impl, op)
+    dtype = _shared_dtype(op, KERNEL_DTYPES + _REFERENCE_ONLY_DTYPES, arrays,
+                          "float32 and float64 (and float16, which runs the reference)")
+    return dtype, (impl if dtype in KERNEL_DTYPES else "reference")
+
+
 def is_numpy(xp: Any) -> bool:
     return xp is np
 
@@ -125,14 +138,18 @@ def is_cupy(xp: Any) -> bool:
 
 def check_float(op: str, **arrays: Any) -> np.dtype:
     """All given arrays share one dtype, float32 or float64; returns it."""
+    return _shared_dtype(op, KERNEL_DTYPES, arrays, "float32 and float64")
+
+
+def _shared_dtype(op: str, allowed: tuple, arrays: dict, allowed_names: str) -> np.dtype:
     # Plain loops: this runs on every launch, and on a GPU its host time adds to each kernel's.
     dtype = None
     for k, v in arrays.items():
         if v is None:
             continue
         dt = v.dtype
-        if dt != _F32 and dt != _F64:
-            raise TypeError(f"{op}: only float32 and float64 are supported, got {k}.dtype={np.dtype(dt)}")
+        if dt not in allowed:
+            raise TypeError(f"{op}: only {allowed_names} are supported, got {k}.dtype={np.dtype(dt)}")
         if dtype is None:
             dtype = dt
         elif dt != dtype:

@@ -21,15 +21,14 @@ from numba import njit, prange
 
 from ._launch import (
     check_arrays_for,
-    check_float,
     contiguous,
     cpu_kernel,
     cuda_family,
     cuda_stream,
+    float_dtype_and_impl,
     get_cuda,
     launch,
     numba_type,
-    resolve_impl,
     scalar_fn,
 )
 
@@ -250,8 +249,7 @@ def kernel_geometry(kernel, stride, pads, dilation) -> tuple[int, ...]:
 def im2col(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | None = None, stream: Any = None) -> Any:
     """(C*kh*kw, N*oh*ow) columns of x (N, C, H, W), zero outside the input (see the module docstring)."""
     op = "conv.im2col"
-    impl = resolve_impl(xp, impl, op)
-    dtype = check_float(op, x=x)
+    dtype, impl = float_dtype_and_impl(op, xp, impl, x=x)
     oh, ow = check_geometry(op, tuple(x.shape), kernel, stride, pads, dilation)
     if impl == "reference":
         return reference_im2col(xp, x, kernel, stride, pads, dilation)
@@ -270,8 +268,7 @@ def im2col(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | None 
 def col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation, *, impl: str | None = None, stream: Any = None) -> Any:
     """The (N, C, H, W) = `shape` adjoint of im2col: each column entry added where im2col read it."""
     op = "conv.col2im"
-    impl = resolve_impl(xp, impl, op)
-    dtype = check_float(op, cols=cols)
+    dtype, impl = float_dtype_and_impl(op, xp, impl, cols=cols)
     shape = tuple(int(s) for s in shape)
     oh, ow = check_geometry(op, shape, kernel, stride, pads, dilation)
     n, c = shape[:2]

@@ -19,17 +19,16 @@ from ._launch import (
     cuda_family,
     cpu_kernel_per_code,
     check_arrays_for,
-    check_float,
     check_same_shape,
     contiguous,
     cuda_stream,
+    float_dtype_and_impl,
     get_cuda,
     launch,
     launch_dims,
     like,
     numba_type,
     PARALLEL_MIN_WORK,
-    resolve_impl,
     ticket_counters,
     UNROLL,
 )
@@ -344,8 +343,7 @@ def bias_act_forward(
     backward needs it (see the module docstring)."""
     op = f"linear.bias_act_forward[{name}]"
     code = activation_code(op, name, allow_identity=True)
-    impl = resolve_impl(xp, impl, op)
-    dtype = check_float(op, z=z, bias=bias)
+    dtype, impl = float_dtype_and_impl(op, xp, impl, z=z, bias=bias)
     if z.ndim < 1:
         raise ValueError(f"{op}: z must have at least one dimension, got shape {tuple(z.shape)}")
     _check_bias(op, bias, z.shape[-1])
@@ -398,13 +396,12 @@ def bias_act_backward(
     "identity", where gz is gy itself). gbias is None unless need_bias_grad."""
     op = f"linear.bias_act_backward[{name}]"
     code = activation_code(op, name, allow_identity=True)
-    impl = resolve_impl(xp, impl, op)
     identity = code == IDENTITY
     if identity:
         saved = None
     elif saved is None:
         raise ValueError(f"{op}: saved ({'y' if SAVES_OUTPUT[name] else 'pre'}) is required")
-    dtype = check_float(op, gy=gy, saved=saved)
+    dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, saved=saved)
     check_same_shape(op, gy=gy, saved=saved)
     if gy.ndim < 1:
         raise ValueError(f"{op}: gy must have at least one dimension, got shape {tuple(gy.shape)}")
@@ -458,8 +455,7 @@ def matmul_bias_act(
     followed by the CPU epilogue kernel; "reference" is xp.matmul + reference."""
     op = f"linear.matmul_bias_act[{name}]"
     code = activation_code(op, name, allow_identity=True)
-    impl = resolve_impl(xp, impl, op)
-    dtype = check_float(op, a=a, b=b, bias=bias)
+    dtype, impl = float_dtype_and_impl(op, xp, impl, a=a, b=b, bias=bias)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         raise ValueError(f"{op}: need a (M, K) and b (K, N), got a.shape={tuple(a.shape)}, "
                          f"b.shape={tuple(b.shape)}")

@@ -22,10 +22,10 @@ from ._launch import (
     cuda_family,
     cpu_kernel,
     check_arrays_for,
-    check_float,
     check_same_shape,
     contiguous,
     cuda_stream,
+    float_dtype_and_impl,
     get_cuda,
     launch,
     launch_dims,
@@ -328,12 +328,13 @@ _cuda_kernel, cuda_kernel_specs = cuda_family("optim", _cuda_sources)
 
 # ============================================================== launchers
 
-def _check_buffers(op: str, xp: Any, impl: str, **arrays: Any) -> np.dtype:
-    dtype = check_float(op, **arrays)
+def _check_buffers(op: str, xp: Any, impl: str, **arrays: Any) -> tuple[np.dtype, str]:
+    """The buffers' dtype and the implementation that runs them (the reference for float16)."""
+    dtype, impl = float_dtype_and_impl(op, xp, impl, **arrays)
     check_same_shape(op, **arrays)
     if impl != "reference":
         check_arrays_for(op, xp, impl, **arrays)
-    return dtype
+    return dtype, impl
 
 
 def _check_step(op: str, step: Any) -> None:
@@ -384,7 +385,7 @@ def sgd(
     _require(op, not nesterov or (momentum > 0 and dampening == 0),
              "nesterov needs momentum > 0 and dampening == 0")
     bufs = dict(p=p, g=g, momentum_buf=momentum_buf if momentum != 0 else None)
-    dtype = _check_buffers(op, xp, impl, **bufs)
+    dtype, impl = _check_buffers(op, xp, impl, **bufs)
     if impl == "reference":
         return reference_sgd(xp, p, g, momentum_buf, lr=lr, momentum=momentum,
                              dampening=dampening, nesterov=nesterov,
@@ -418,7 +419,7 @@ def adam(
     _require(op, not amsgrad or max_exp_avg_sq is not None,
              "max_exp_avg_sq is required with amsgrad=True")
     vmax = max_exp_avg_sq if amsgrad else None
-    dtype = _check_buffers(op, xp, impl, p=p, g=g, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
+    dtype, impl = _check_buffers(op, xp, impl, p=p, g=g, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
                            max_exp_avg_sq=vmax)
     if impl == "reference":
         return reference_adam(xp, p, g, exp_avg, exp_avg_sq, vmax, lr=lr, beta1=beta1,
@@ -454,7 +455,7 @@ def rmsprop(
     _require(op, not centered or grad_avg is not None, "grad_avg is required when centered")
     buf = momentum_buf if momentum > 0 else None
     gavg = grad_avg if centered else None
-    dtype = _check_buffers(op, xp, impl, p=p, g=g, square_avg=square_avg, momentum_buf=buf,
+    dtype, impl = _check_buffers(op, xp, impl, p=p, g=g, square_avg=square_avg, momentum_buf=buf,
                            grad_avg=gavg)
     if impl == "reference":
         return reference_rmsprop(xp, p, g, square_avg, buf, gavg, lr=lr, alpha=alpha, eps=eps,
@@ -480,7 +481,7 @@ def adagrad(
     op = "optim.adagrad"
     impl = resolve_impl(xp, impl, op)
     _check_step(op, step)
-    dtype = _check_buffers(op, xp, impl, p=p, g=g, state_sum=state_sum)
+    dtype, impl = _check_buffers(op, xp, impl, p=p, g=g, state_sum=state_sum)
     if impl == "reference":
         return reference_adagrad(xp, p, g, state_sum, lr=lr, lr_decay=lr_decay,
                                  weight_decay=weight_decay, eps=eps, step=step)
@@ -500,7 +501,7 @@ def sum_of_squares(xp: Any, g: Any, *, impl: str | None = None, stream: Any = No
     input dtype are added in float64 on the host."""
     op = "optim.sum_of_squares"
     impl = resolve_impl(xp, impl, op)
-    dtype = _check_buffers(op, xp, impl, g=g)
+    dtype, impl = _check_buffers(op, xp, impl, g=g)
     if impl == "reference":
         return reference_sum_of_squares(xp, g)
     flat = contiguous(xp, g).reshape(-1)

@@ -19,15 +19,14 @@ from numba import prange
 
 from ._launch import (
     check_arrays_for,
-    check_float,
     contiguous,
     cpu_kernel,
     cuda_family,
     cuda_stream,
+    float_dtype_and_impl,
     get_cuda,
     launch,
     numba_type,
-    resolve_impl,
 )
 from .conv import check_geometry, kernel_geometry, tap_sources, unravel_nchw, windows
 
@@ -208,8 +207,7 @@ _cuda_kernel, cuda_kernel_specs = cuda_family("pool", _cuda_sources)
 def max_pool2d(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | None = None, stream: Any = None) -> tuple[Any, Any]:
     """(y, index) of x (N, C, H, W): each window's maximum and its h * W + w, both (N, C, oh, ow)."""
     op = "pool.max_pool2d"
-    impl = resolve_impl(xp, impl, op)
-    dtype = check_float(op, x=x)
+    dtype, impl = float_dtype_and_impl(op, xp, impl, x=x)
     oh, ow = check_geometry(op, tuple(x.shape), kernel, stride, pads, dilation)
     if impl == "reference":
         return reference_max_pool2d(xp, x, kernel, stride, pads, dilation)
@@ -230,8 +228,7 @@ def max_pool2d_backward(xp: Any, gy: Any, index: Any, shape, kernel, stride, pad
                         impl: str | None = None, stream: Any = None) -> Any:
     """gx of `shape` (N, C, H, W): gy (N, C, oh, ow) routed to the maxima `index` that max_pool2d gave."""
     op = "pool.max_pool2d_backward"
-    impl = resolve_impl(xp, impl, op)
-    dtype = check_float(op, gy=gy)
+    dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy)
     shape = tuple(int(s) for s in shape)
     oh, ow = check_geometry(op, shape, kernel, stride, pads, dilation)
     expected = (*shape[:2], oh, ow)

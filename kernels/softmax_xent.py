@@ -25,17 +25,16 @@ from numba import prange
 
 from ._launch import (
     check_arrays_for,
-    check_float,
     contiguous,
     cpu_kernel,
     cuda_family,
     cuda_stream,
+    float_dtype_and_impl,
     get_cuda,
     launch,
     launch_dims,
     like,
     numba_type,
-    resolve_impl,
     scalar_fn,
     ticket_counters,
     to_host,
@@ -334,8 +333,9 @@ def check_target_range(target: Any, c: int, ignore_index: int, op: str = OP) -> 
         raise _out_of_range(op, int(target[bad][0]), c, ignore_index)
 
 
-def _validate(logits: Any, target: Any, label_smoothing: float, weight: Any, reduction: str) -> np.dtype:
-    dtype = check_float(OP, logits=logits, weight=weight)
+def _validate(xp: Any, impl: str | None, logits: Any, target: Any, label_smoothing: float, weight: Any,
+              reduction: str) -> tuple[np.dtype, str]:
+    dtype, impl = float_dtype_and_impl(OP, xp, impl, logits=logits, weight=weight)
     if logits.ndim != 2:
         raise ValueError(f"{OP}: logits must be 2-D (N, C), got shape {tuple(logits.shape)}")
     n, c = logits.shape
@@ -352,7 +352,7 @@ def _validate(logits: Any, target: Any, label_smoothing: float, weight: Any, red
         raise ValueError(f"{OP}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if reduction not in REDUCTIONS:
         raise ValueError(f"{OP}: reduction must be one of {tuple(REDUCTIONS)}, got {reduction!r}")
-    return dtype
+    return dtype, impl
 
 
 def softmax_cross_entropy(
@@ -379,8 +379,7 @@ def softmax_cross_entropy(
     An out-of-range target raises IndexError (named after ``op``) once the kernel has run: the kernel
     flags it, and reading the flag is the one host sync on a GPU.
     """
-    impl = resolve_impl(xp, impl, OP)
-    dtype = _validate(logits, target, label_smoothing, weight, reduction)
+    dtype, impl = _validate(xp, impl, logits, target, label_smoothing, weight, reduction)
     n, c = logits.shape
     if impl == "reference":
         check_target_range(target, c, ignore_index, op)
