@@ -1,7 +1,661 @@
-"""Elementwise math beyond arithmetic: trigonometric, hyperbolic, exponential and logarithmic functions, rounding, special functions and predicates."""
+"""Elementwise math beyond arithmetic: trigonometric, hyperbolic, exponential and logarithmic functions,
+rounding and special functions, each as an op (forward, then its backward, then the public function).
+
+Integer and bool inputs of the float functions compute in float32, as PyTorch's do. Backward is written in
+Tensor ops, so second derivatives come free; the derivative formulas are PyTorch's, so gradients at the
+edges of a domain (inf at asin(+-1), NaN outside it) agree with it too.
+"""
 from __future__ import annotations
 
+import math
+
+import numpy
+
+from .. import _erf
+from ..autograd.function import Function
+from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
+from ..tensor import Tensor
+from ._operands import as_float, promote_pair, write_out
+from .elementwise import exp, log, mul, where
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_HALF_SQRT_PI = math.sqrt(math.pi) / 2.0
+
+
+def _tensor_input(name: str, value, arg: str = "input") -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not {type(value).__name__}")
+    return value
+
+
+def _float_input(name: str, value) -> Tensor:
+    """The argument of a float function, int and bool tensors cast to float32."""
+    return as_float(_tensor_input(name, value))
+
+
+def _pair(name: str, input, other) -> tuple[Tensor, Tensor]:
+    """Two operands of one device and PyTorch's promoted dtype, whose shapes broadcast; a Python number
+    among them becomes a 0-d tensor of that dtype."""
+    if isinstance(input, Tensor) and isinstance(other, Tensor) and input._backend is not other._backend:
+        raise DeviceError(f"{name}: expected all tensors on the same device, got {input.device} and {other.device}")
+    a, b = promote_pair(input, other)
+    like = a if isinstance(a, Tensor) else b
+    a, b = (v if isinstance(v, Tensor) else Tensor._make(like._backend.xp.asarray(v, dtype=like.data.dtype), like._backend)
+            for v in (a, b))
+    try:
+        numpy.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ShapeError(f"{name}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together") from None
+    return a, b
+
+
+def _float_pair(name: str, input, other) -> tuple[Tensor, Tensor]:
+    """Two tensor operands (PyTorch takes no Python numbers here), promoted; int and bool become float32."""
+    a, b = _pair(name, _tensor_input(name, input), _tensor_input(name, other, "other"))
+    return as_float(a), as_float(b)
+
+
+def _floating_pair(name: str, input, other) -> tuple[Tensor, Tensor]:
+    """Two tensor operands whose promoted dtype must be floating (PyTorch has no integer kernel)."""
+    a, b = _pair(name, _tensor_input(name, input), _tensor_input(name, other, "other"))
+    if a.data.dtype.kind != "f":
+        raise DTypeError(f"{name}: not implemented for {a.dtype} operands ({input.dtype} and {other.dtype})")
+    return a, b
+
+
+def _zeros_like(t: Tensor) -> Tensor:
+    return Tensor._make(t._backend.xp.zeros_like(t.data), t._backend)
+
+
+# Trigonometric --------------------------------------------------------------------------------------
+class Tan(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.tan(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * (1.0 + y * y)
+
+
+def tan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """tan x. d/dx = 1 + tan^2 x."""
+    return write_out("tan", Tan.apply(_float_input("tan", input)), out)
+
+
+class Asin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.arcsin(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * rsqrt(1.0 - x * x)
+
+
+def asin(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """arcsin x, NaN outside [-1, 1]. d/dx = 1 / sqrt(1 - x^2) (inf at +-1)."""
+    return write_out("asin", Asin.apply(_float_input("asin", input)), out)
+
+
+def arcsin(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``asin``."""
+    return write_out("arcsin", Asin.apply(_float_input("arcsin", input)), out)
+
+
+class Acos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.arccos(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * -rsqrt(1.0 - x * x)
+
+
+def acos(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """arccos x, NaN outside [-1, 1]. d/dx = -1 / sqrt(1 - x^2) (-inf at +-1)."""
+    return write_out("acos", Acos.apply(_float_input("acos", input)), out)
+
+
+def arccos(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``acos``."""
+    return write_out("arccos", Acos.apply(_float_input("arccos", input)), out)
+
+
+class Atan(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.arctan(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy / (x * x + 1.0)
+
+
+def atan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """arctan x. d/dx = 1 / (1 + x^2)."""
+    return write_out("atan", Atan.apply(_float_input("atan", input)), out)
+
+
+def arctan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``atan``."""
+    return write_out("arctan", Atan.apply(_float_input("arctan", input)), out)
+
+
+class Atan2(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        # d/da = b / r^2, d/db = -a / r^2; PyTorch takes 1/r^2 as 0 where r^2 is 0, so (0, 0) gets 0, not NaN.
+        r2 = a * a + b * b
+        inv = where(r2 == 0, 0.0, reciprocal(r2))
+        ga = gy * b * inv if ctx.needs_input_grad[0] else None
+        gb = gy * -a * inv if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def atan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The angle of the point (other, input): arctan(input / other) in the right quadrant.
+    d/d input = other / (input^2 + other^2), d/d other = -input / (input^2 + other^2) (both 0 at (0, 0))."""
+    return write_out("atan2", Atan2.apply(*_float_pair("atan2", input, other)), out)
+
+
+def arctan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``atan2``."""
+    return write_out("arctan2", Atan2.apply(*_float_pair("arctan2", input, other)), out)
+
+
+# Hyperbolic -----------------------------------------------------------------------------------------
+class Sinh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.sinh(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * cosh(x)
+
+
+def sinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """sinh x. d/dx = cosh x."""
+    return write_out("sinh", Sinh.apply(_float_input("sinh", input)), out)
+
+
+class Cosh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.cosh(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * sinh(x)
+
+
+def cosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """cosh x. d/dx = sinh x."""
+    return write_out("cosh", Cosh.apply(_float_input("cosh", input)), out)
+
+
+class Asinh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.arcsinh(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * rsqrt(x * x + 1.0)
+
+
+def asinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """arsinh x. d/dx = 1 / sqrt(x^2 + 1)."""
+    return write_out("asinh", Asinh.apply(_float_input("asinh", input)), out)
+
+
+def arcsinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``asinh``."""
+    return write_out("arcsinh", Asinh.apply(_float_input("arcsinh", input)), out)
+
+
+class Acosh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.arccosh(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * rsqrt(x * x - 1.0)
+
+
+def acosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """arcosh x, NaN below 1. d/dx = 1 / sqrt(x^2 - 1) (inf at 1)."""
+    return write_out("acosh", Acosh.apply(_float_input("acosh", input)), out)
+
+
+def arccosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``acosh``."""
+    return write_out("arccosh", Acosh.apply(_float_input("arccosh", input)), out)
+
+
+class Atanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.arctanh(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy / (1.0 - x * x)
+
+
+def atanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """artanh x, +-inf at +-1, NaN outside [-1, 1]. d/dx = 1 / (1 - x^2)."""
+    return write_out("atanh", Atanh.apply(_float_input("atanh", input)), out)
+
+
+def arctanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``atanh``."""
+    return write_out("arctanh", Atanh.apply(_float_input("arctanh", input)), out)
+
+
+# Exponential and logarithmic ------------------------------------------------------------------------
+class Log2(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log2(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy / (x * _LN2)
+
+
+def log2(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Base-2 logarithm. d/dx = 1 / (x ln 2)."""
+    return write_out("log2", Log2.apply(_float_input("log2", input)), out)
+
+
+class Log10(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log10(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy / (x * _LN10)
+
+
+def log10(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Base-10 logarithm. d/dx = 1 / (x ln 10)."""
+    return write_out("log10", Log10.apply(_float_input("log10", input)), out)
+
+
+class Exp2(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.exp2(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * y * _LN2
+
+
+def exp2(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """2^x. d/dx = 2^x ln 2."""
+    return write_out("exp2", Exp2.apply(_float_input("exp2", input)), out)
+
+
+class Expm1(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.expm1(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * (y + 1.0)
+
+
+def expm1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """e^x - 1, accurate near 0. d/dx = e^x."""
+    return write_out("expm1", Expm1.apply(_float_input("expm1", input)), out)
+
+
+class LogAddExp(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.logaddexp(a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        # Written with the difference, as PyTorch: infinities of one sign on both sides give NaN.
+        ga = gy / (1.0 + exp(b - a)) if ctx.needs_input_grad[0] else None
+        gb = gy / (1.0 + exp(a - b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def logaddexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """log(e^input + e^other) without overflow. d/d input = 1 / (1 + e^(other - input)), and symmetrically."""
+    return write_out("logaddexp", LogAddExp.apply(*_floating_pair("logaddexp", input, other)), out)
+
+
+class LogAddExp2(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.logaddexp2(a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        ga = gy / (1.0 + exp2(b - a)) if ctx.needs_input_grad[0] else None
+        gb = gy / (1.0 + exp2(a - b)) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def logaddexp2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """log2(2^input + 2^other). d/d input = 1 / (1 + 2^(other - input)), and symmetrically."""
+    return write_out("logaddexp2", LogAddExp2.apply(*_floating_pair("logaddexp2", input, other)), out)
+
+
+class XLogY(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = ctx.xp
+        ctx.save_for_backward(a, b)
+        # x log y is 0 where x is 0, even for y = 0 or inf, unless y is NaN; log(0) warns needlessly there.
+        zero = (a == 0) & ~xp.isnan(b)
+        return xp.where(zero, xp.zeros((), a.dtype), a * xp.log(xp.where(zero, xp.ones((), b.dtype), b)))
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        # PyTorch's d/dx: log y, but 0 where x == 0 and y <= 0 (where log y is -inf or NaN).
+        ga = gy * where((a == 0) & (b <= 0), 0.0, log(b)) if ctx.needs_input_grad[0] else None
+        gb = gy * a / b if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def xlogy(input, other, *, out: Tensor | None = None) -> Tensor:
+    """x log y, 0 where x == 0 (unless y is NaN); either argument may be a number.
+    d/dx = log y (0 where x == 0 and y <= 0), d/dy = x / y."""
+    a, b = _pair("xlogy", input, other)
+    return write_out("xlogy", XLogY.apply(as_float(a), as_float(b)), out)
+
+
+# Powers ---------------------------------------------------------------------------------------------
+class Rsqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = 1.0 / ctx.xp.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return -0.5 * gy * (y * y * y)
+
+
+def rsqrt(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """1 / sqrt(x). d/dx = -x^(-3/2) / 2."""
+    return write_out("rsqrt", Rsqrt.apply(_float_input("rsqrt", input)), out)
+
+
+class Reciprocal(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = 1.0 / x
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return -gy * (y * y)
+
+
+def reciprocal(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """1 / x (float32 for integer inputs). d/dx = -1 / x^2."""
+    return write_out("reciprocal", Reciprocal.apply(_float_input("reciprocal", input)), out)
+
+
+def square(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """x * x, in x's dtype (bool squares to int64, as PyTorch's pow(x, 2)). d/dx = 2x."""
+    x = _tensor_input("square", input)
+    if x.data.dtype.kind == "b":
+        from .. import dtypes
+
+        x = x.to(dtypes.int64)
+    return write_out("square", mul(x, x), out)
+
+
+# Special functions ----------------------------------------------------------------------------------
+class Erf(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _erf.erf_array(ctx.xp, x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * (_TWO_OVER_SQRT_PI * exp(-(x * x)))
+
+
+def erf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The error function, 2/sqrt(pi) * integral of e^(-t^2) from 0 to x. d/dx = 2/sqrt(pi) e^(-x^2)."""
+    return write_out("erf", Erf.apply(_float_input("erf", input)), out)
+
+
+class Erfc(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _erf.erfc_array(ctx.xp, x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * (-_TWO_OVER_SQRT_PI * exp(-(x * x)))
+
+
+def erfc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """1 - erf(x), accurate where erf(x) is near 1. d/dx = -2/sqrt(pi) e^(-x^2)."""
+    return write_out("erfc", Erfc.apply(_float_input("erfc", input)), out)
+
+
+class Erfinv(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = _erf.erfinv(ctx.xp, x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * (_HALF_SQRT_PI * exp(y * y))
+
+
+def erfinv(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The inverse of erf on [-1, 1] (+-inf at +-1, NaN outside). d/dx = sqrt(pi)/2 e^(erfinv(x)^2)."""
+    return write_out("erfinv", Erfinv.apply(_float_input("erfinv", input)), out)
+
+
+# Rounding -------------------------------------------------------------------------------------------
+# Piecewise constant: the gradient is 0 everywhere (PyTorch's convention at the jumps too), and an
+# integer tensor is already rounded, so it comes back as a copy, in its own dtype.
+def _integral_copy(name: str, x: Tensor) -> Tensor:
+    if x.data.dtype.kind == "b":
+        raise DTypeError(f"{name}: not implemented for bool tensors")
+    return Tensor._make(x.data.copy(), x._backend)
+
+
+class Floor(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.floor(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return _zeros_like(gy)
+
+
+def floor(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The largest integer <= x. d/dx = 0."""
+    x = _tensor_input("floor", input)
+    return write_out("floor", Floor.apply(x) if x.data.dtype.kind == "f" else _integral_copy("floor", x), out)
+
+
+class Ceil(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.ceil(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return _zeros_like(gy)
+
+
+def ceil(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The smallest integer >= x. d/dx = 0."""
+    x = _tensor_input("ceil", input)
+    return write_out("ceil", Ceil.apply(x) if x.data.dtype.kind == "f" else _integral_copy("ceil", x), out)
+
+
+class Trunc(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.xp.trunc(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return _zeros_like(gy)
+
+
+def trunc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """x rounded towards 0. d/dx = 0."""
+    x = _tensor_input("trunc", input)
+    return write_out("trunc", Trunc.apply(x) if x.data.dtype.kind == "f" else _integral_copy("trunc", x), out)
+
+
+def fix(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``trunc``."""
+    x = _tensor_input("fix", input)
+    return write_out("fix", Trunc.apply(x) if x.data.dtype.kind == "f" else _integral_copy("fix", x), out)
+
+
+class Round(Function):
+    @staticmethod
+    def forward(ctx, x, decimals=0):
+        xp = ctx.xp
+        if decimals == 0:
+            return xp.rint(x)
+        # As PyTorch: scale by 10^|decimals| in x's own dtype, round half to even, scale back. A negative
+        # decimals divides first (x / 10 rounds 25 to 20), it never multiplies by an inexact 0.1.
+        scale = x.dtype.type(10.0 ** abs(decimals))
+        return xp.rint(x * scale) / scale if decimals > 0 else xp.rint(x / scale) * scale
+
+    @staticmethod
+    def backward(ctx, gy):
+        return _zeros_like(gy)
+
+
+def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Tensor:
+    """x rounded to ``decimals`` decimal places (negative: to tens, hundreds...), halves to even. d/dx = 0."""
+    x = _tensor_input("round", input)
+    if abs(decimals) > 308:  # 10^decimals would overflow float64 (PyTorch's scale turns inf)
+        raise ArgumentError(f"round: decimals={decimals} is out of range (|decimals| <= 308)")
+    if x.data.dtype.kind == "f":
+        result = Round.apply(x, decimals=int(decimals))
+    elif decimals != 0:
+        raise DTypeError(f"round: decimals={decimals} is not implemented for {x.dtype} tensors")
+    else:
+        result = _integral_copy("round", x)
+    return write_out("round", result, out)
+
+
+class Frac(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x - ctx.xp.trunc(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy
+
+
+def frac(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The fractional part x - trunc(x), with x's sign. d/dx = 1."""
+    x = _tensor_input("frac", input)
+    if x.data.dtype.kind != "f":
+        raise DTypeError(f"frac: not implemented for {x.dtype} tensors")
+    return write_out("frac", Frac.apply(x), out)
+
+
+class Hypot(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        y = ctx.xp.hypot(a, b)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b, y = ctx.saved_tensors
+        ga = gy * a / y if ctx.needs_input_grad[0] else None
+        gb = gy * b / y if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def hypot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """sqrt(input^2 + other^2) without overflow. d/d input = input / hypot (NaN at (0, 0), as PyTorch)."""
+    return write_out("hypot", Hypot.apply(*_floating_pair("hypot", input, other)), out)
+
+
 # What this family exports; gpugrad.ops gathers it.
-FUNCTIONS = ()
-DIFFERENTIABLE = ()
-METHODS = {}
+_ALIASES = (arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh, fix)
+DIFFERENTIABLE = (
+    tan, asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, log2, log10, exp2, expm1,
+    logaddexp, logaddexp2, xlogy, rsqrt, reciprocal, square, erf, erfc, erfinv,
+    floor, ceil, trunc, round, frac, hypot,
+) + _ALIASES
+FUNCTIONS = DIFFERENTIABLE
+METHODS = {f.__name__: f for f in FUNCTIONS}
+INPLACE = tuple(f for f in FUNCTIONS if f not in (logaddexp, logaddexp2))

@@ -1,7 +1,89 @@
-"""Op-table rows: pointwise (gpugrad/ops/pointwise.py)."""
+"""Op-table rows: pointwise math (gpugrad/ops/pointwise.py)."""
+import numpy as np
+
 import gpugrad as gg
 
-from .row import Row, away_from_half, away_from_zero, distinct, positive, real  # noqa: F401
+from .row import Row, away_from_zero, positive, real
+
+
+def inside_unit(rng, shape):
+    """Inside (-1, 1), away from the ends where asin, acos, atanh and erfinv have infinite slopes."""
+    return rng.uniform(-0.9, 0.9, shape)
+
+
+def above_one(rng, shape):
+    """Above 1, away from acosh's infinite slope at 1."""
+    return rng.uniform(1.2, 3.0, shape)
+
+
+def small(rng, shape):
+    """Inside (-1.2, 1.2): tan away from its poles, and sinh/cosh/exp2 of moderate size."""
+    return rng.uniform(-1.2, 1.2, shape)
+
+
+def off_grid(rng, shape):
+    """Numbers whose fractional part lies in [0.1, 0.4] or [0.6, 0.9]: away from the integers (where floor,
+    ceil, trunc and frac jump) and from the halves (where round jumps)."""
+    whole = rng.integers(-3, 4, shape)
+    part = rng.uniform(0.1, 0.4, shape) + rng.choice([0.0, 0.5], shape)
+    return whole + part
+
+
+def off_grid_tenths(rng, shape):
+    return off_grid(rng, shape) / 10
+
+
+def off_grid_tens(rng, shape):
+    return off_grid(rng, shape) * 10
+
+
+def with_zeros(rng, shape):
+    """Real numbers, a third of them exactly 0 (xlogy's special case)."""
+    x = rng.standard_normal(shape)
+    return np.where(rng.uniform(size=shape) < 1 / 3, 0.0, x)
+
 
 ROWS = [
+    Row("tan", lambda a: a.tan(), [((3, 4), small)]),
+    Row("asin", lambda a: a.asin(), [((3, 4), inside_unit)]),
+    Row("arcsin", lambda a: a.arcsin(), [((3,), inside_unit)]),
+    Row("acos", lambda a: a.acos(), [((3, 4), inside_unit)]),
+    Row("arccos", lambda a: a.arccos(), [((3,), inside_unit)]),
+    Row("atan", lambda a: a.atan(), [((3, 4), real)]),
+    Row("arctan", lambda a: a.arctan(), [((3,), real)]),
+    Row("atan2", lambda a, b: a.atan2(b), [((3, 4), away_from_zero), ((4,), away_from_zero)]),
+    Row("arctan2", lambda a, b: a.arctan2(b), [((3,), away_from_zero), ((3,), real)]),
+    Row("sinh", lambda a: a.sinh(), [((3, 4), small)]),
+    Row("cosh", lambda a: a.cosh(), [((3, 4), small)]),
+    Row("asinh", lambda a: a.asinh(), [((3, 4), real)]),
+    Row("arcsinh", lambda a: a.arcsinh(), [((3,), real)]),
+    Row("acosh", lambda a: a.acosh(), [((3, 4), above_one)]),
+    Row("arccosh", lambda a: a.arccosh(), [((3,), above_one)]),
+    Row("atanh", lambda a: a.atanh(), [((3, 4), inside_unit)]),
+    Row("arctanh", lambda a: a.arctanh(), [((3,), inside_unit)]),
+    Row("log2", lambda a: a.log2(), [((3, 4), positive)]),
+    Row("log10", lambda a: a.log10(), [((3, 4), positive)]),
+    Row("exp2", lambda a: a.exp2(), [((3, 4), small)]),
+    Row("expm1", lambda a: a.expm1(), [((3, 4), real)]),
+    Row("logaddexp", lambda a, b: a.logaddexp(b), [((3, 4), real), ((3, 1), real)]),
+    Row("logaddexp2", lambda a, b: a.logaddexp2(b), [((3, 4), real), ((4,), real)]),
+    Row("xlogy", lambda a, b: a.xlogy(b), [((3, 4), real), ((3, 4), positive)]),
+    Row("xlogy_at_zero", lambda a, b: a.xlogy(b), [((3, 4), with_zeros), ((4,), positive)], op="xlogy"),
+    Row("xlogy_scalar_x", lambda b: gg.xlogy(1.5, b), [((3, 4), positive)], op="xlogy", torch=lambda torch, b: torch.xlogy(1.5, b)),
+    Row("xlogy_scalar_y", lambda a: a.xlogy(2.5), [((3, 4), real)], op="xlogy"),
+    Row("rsqrt", lambda a: a.rsqrt(), [((3, 4), positive)]),
+    Row("reciprocal", lambda a: a.reciprocal(), [((3, 4), away_from_zero)]),
+    Row("square", lambda a: a.square(), [((3, 4), real)]),
+    Row("erf", lambda a: a.erf(), [((3, 4), real)]),
+    Row("erfc", lambda a: a.erfc(), [((3, 4), real)]),
+    Row("erfinv", lambda a: a.erfinv(), [((3, 4), inside_unit)]),
+    Row("floor", lambda a: a.floor() * a, [((3, 4), off_grid)]),
+    Row("ceil", lambda a: a.ceil() * a, [((3, 4), off_grid)]),
+    Row("trunc", lambda a: a.trunc() * a, [((3, 4), off_grid)]),
+    Row("fix", lambda a: a.fix() * a, [((3,), off_grid)]),
+    Row("round", lambda a: a.round() * a, [((3, 4), off_grid)]),
+    Row("round_decimals", lambda a: a.round(decimals=1) * a, [((3, 4), off_grid_tenths)], op="round"),
+    Row("round_negative_decimals", lambda a: a.round(decimals=-1) * a, [((3, 4), off_grid_tens)], op="round"),
+    Row("frac", lambda a: a.frac() * a, [((3, 4), off_grid)]),
+    Row("hypot", lambda a, b: a.hypot(b), [((3, 4), away_from_zero), ((3, 4), real)]),
 ]
