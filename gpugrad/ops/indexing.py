@@ -680,6 +680,8 @@ class IndexFill(Function):
         out = x.copy()
         (o1,) = _flat_if_scalar(out)
         o1[_at(axis, idx)] = value
+        if ctx.needs_input_grad[1]:  # each filled slice counts once in value's gradient, however often named
+            ctx.filled = ctx.xp.unique(idx % o1.shape[axis])
         return out
 
     @staticmethod
@@ -688,7 +690,7 @@ class IndexFill(Function):
         if ctx.needs_input_grad[0]:
             g_x = IndexFill.apply(gy, _zeros(gy, ()), idx=ctx.idx, axis=ctx.axis)
         if ctx.needs_input_grad[1]:
-            g_v = IndexSelect.apply(gy, idx=ctx.idx, axis=ctx.axis).sum()
+            g_v = IndexSelect.apply(gy, idx=ctx.filled, axis=ctx.axis).sum()
         return g_x, g_v
 
 
