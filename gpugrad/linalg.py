@@ -1,1 +1,26 @@
-"""``gpugrad.linalg``: PyTorch's ``torch.linalg`` namespace (norms, solves and decompositions)."""
+"""``gpugrad.linalg``: PyTorch's ``torch.linalg`` namespace (norms, solves and decompositions).
+
+The functions live in gpugrad.ops.linalg; those whose ``torch.linalg`` form differs from the top-level
+``torch`` one (``linalg.norm`` and ``torch.norm``, ``linalg.svd`` and ``torch.svd``, ...) are named
+``linalg_<name>`` there and get their short name here.
+"""
+from .ops.linalg import LinAlgError, matmul, solve, vecdot, vector_norm, matrix_norm
+from .ops.linalg import linalg_cholesky as cholesky
+from .ops.linalg import linalg_cross as cross
+from .ops.linalg import linalg_det as det
+from .ops.linalg import linalg_eigh as eigh
+from .ops.linalg import linalg_eigvalsh as eigvalsh
+from .ops.linalg import linalg_inv as inv
+from .ops.linalg import linalg_matrix_power as matrix_power
+from .ops.linalg import linalg_matrix_rank as matrix_rank
+from .ops.linalg import linalg_norm as norm
+from .ops.linalg import linalg_pinv as pinv
+from .ops.linalg import linalg_qr as qr
+from .ops.linalg import linalg_slogdet as slogdet
+from .ops.linalg import linalg_svd as svd
+from .ops.linalg import linalg_svdvals as svdvals
+
+__all__ = [
+    "LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power",
+    "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
+]

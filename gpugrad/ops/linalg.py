@@ -1,11 +1,132 @@
-"""Matrix products."""
+"""Linear algebra: matrix products, einsum, inverses and solves, decompositions and norms.
+
+Each decomposition is one Function whose backward is PyTorch's formula written in Tensor ops, so second
+derivatives come from differentiating the backward. Decompositions return all their factors and the
+functions that need only some (``svdvals``, ``eigvalsh``, ``det`` of a singular matrix) use those outputs,
+so that the factors stay connected to the graph. Everything works through ``ctx.xp`` (NumPy's and CuPy's
+``linalg`` share their names). Functions that differ from their ``torch.linalg`` namesake in signature live
+here as ``linalg_<name>``; gpugrad.linalg exports them under the short name.
+"""
 from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
-from ._operands import reflected
+from ._operands import reflected, write_out
+
+
+class LinAlgError(ArgumentError):
+    """A matrix the algorithm cannot handle: singular for solve/inv, not positive-definite for cholesky
+    (``torch.linalg.LinAlgError``)."""
+
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+QRResult = namedtuple("QRResult", ["Q", "R"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+SVDLegacyResult = namedtuple("SVDLegacyResult", ["U", "S", "V"])
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+
+
+# Checks and constants ---------------------------------------------------------------------------------
+
+
+def _shape(t: Tensor) -> tuple:
+    return tuple(t.shape)
+
+
+def _require_float(op: str, *tensors: Tensor) -> None:
+    for t in tensors:
+        if t.data.dtype.kind != "f":
+            raise DTypeError(f"{op}: Expected a floating point or complex tensor as input. Got {t.dtype}")
+
+
+def _require_same_dtype(op: str, *tensors: Tensor) -> None:
+    first = tensors[0]
+    for t in tensors[1:]:
+        if t.data.dtype != first.data.dtype:
+            raise DTypeError(f"{op}: expected all arguments to have the same dtype, got {first.dtype} and {t.dtype}")
+
+
+def _require_matrices(op: str, a: Tensor, square: bool = False) -> None:
+    if a.ndim < 2:
+        raise ShapeError(f"{op}: The input tensor A must have at least 2 dimensions, got shape {_shape(a)}.")
+    if square and a.shape[-1] != a.shape[-2]:
+        raise ShapeError(f"{op}: A must be batches of square matrices, but they are {a.shape[-2]} by {a.shape[-1]} matrices")
+
+
+def _require_ndim(op: str, name: str, t: Tensor, ndim: int) -> None:
+    if t.ndim != ndim:
+        raise ShapeError(f"{op}: expected {name} to be a {ndim}-D tensor, got shape {_shape(t)}")
+
+
+def _constant(like: Tensor, array) -> Tensor:
+    return Tensor._make(array, like._backend)
+
+
+def _eye(like: Tensor, n: int) -> Tensor:
+    return _constant(like, like._backend.xp.eye(n, dtype=like.data.dtype))
+
+
+def _diag_embed(v: Tensor) -> Tensor:
+    """Batched diagonal matrices from the last dim of v."""
+    return v.unsqueeze(-1) * _eye(v, v.shape[-1])
+
+
+def _diagonal(a: Tensor) -> Tensor:
+    return einsum("...ii->...i", a)
+
+
+def _masked(a: Tensor, mask) -> Tensor:
+    """a times a constant 0/1 (or weight) array broadcast over the batch."""
+    return a * _constant(a, mask.astype(a.data.dtype))
+
+
+def _tril_half_diag(a: Tensor) -> Tensor:
+    """The lower triangle of each matrix with its diagonal halved."""
+    xp, n = a._backend.xp, a.shape[-1]
+    return _masked(a, xp.tril(xp.ones((n, n))) - 0.5 * xp.eye(n))
+
+
+def _batch_prefix(batch_shape: tuple, flat: int) -> str:
+    """PyTorch names the failing matrix of a batch by its flat index."""
+    return f"(Batch element {flat}): " if batch_shape else ""
+
+
+def _first_singular(xp, a) -> tuple[int, int | None]:
+    """For a (batch of) singular matrices: the flat batch index of the first singular one and the 1-based
+    index of the first zero pivot of its LU factorisation with partial pivoting (None if rounding hid it)."""
+    host = numpy.asarray(a.get() if hasattr(a, "get") else a, dtype=numpy.float64)
+    mats = host.reshape((-1,) + host.shape[-2:])
+    for b, m in enumerate(mats):
+        pivot = _zero_pivot(m.copy())
+        if pivot is not None:
+            return b, pivot
+    return 0, None
+
+
+def _zero_pivot(u) -> int | None:
+    """Gaussian elimination with partial pivoting, as LAPACK's getrf: the first exactly zero pivot."""
+    n = u.shape[0]
+    for j in range(n):
+        p = j + int(numpy.argmax(numpy.abs(u[j:, j])))
+        if u[p, j] == 0:
+            return j + 1
+        u[[j, p]] = u[[p, j]]
+        u[j + 1 :, j:] -= numpy.outer(u[j + 1 :, j] / u[j, j], u[j, j:])
+    return None
+
+
+def _linalg_errors(xp) -> tuple:
+    return (xp.linalg.LinAlgError,)
+
+
+# Matrix products ------------------------------------------------------------------------------------
 
 
 class MatMul(Function):
@@ -46,7 +167,7 @@ class MatMul(Function):
         return ga, gb
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
+def matmul(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Matrix product with NumPy/PyTorch rules: vectors are promoted, batch dims broadcast.
 
     d/dA (A @ B) applied to G is G @ B^T; d/dB is A^T @ G.
@@ -61,7 +182,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         raise ShapeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied ({k_a} != {k_b})")
     if a.data.dtype != b.data.dtype:
         raise DTypeError(f"matmul: expected both arguments to have the same dtype, got {a.dtype} and {b.dtype}")
-    return MatMul.apply(a, b)
+    return write_out("matmul", MatMul.apply(a, b), out)
 
 
 def mT(x: Tensor) -> Tensor:
@@ -72,12 +193,1108 @@ def mT(x: Tensor) -> Tensor:
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
+    """Inner product of two vectors. d/da = b, d/db = a."""
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(f"dot: expects 1-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 
+def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Product of two matrices (no broadcasting). d/dA = G B^T, d/dB = A^T G."""
+    _require_ndim("mm", "self", input, 2)
+    _require_ndim("mm", "mat2", mat2, 2)
+    if input.shape[1] != mat2.shape[0]:
+        raise ShapeError(f"mm: mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x{input.shape[1]} and "
+                         f"{mat2.shape[0]}x{mat2.shape[1]})")
+    return write_out("mm", matmul(input, mat2), out)
+
+
+def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Batches of matrix products, (b, n, m) @ (b, m, p), no broadcasting."""
+    _require_ndim("bmm", "batch1", input, 3)
+    _require_ndim("bmm", "batch2", mat2, 3)
+    expected = (input.shape[0], input.shape[2])
+    if tuple(mat2.shape[:2]) != expected:
+        raise ShapeError(f"bmm: expected size for first two dimensions of batch2 tensor to be: {list(expected)} "
+                         f"but got: {list(mat2.shape[:2])} (shapes {_shape(input)} and {_shape(mat2)})")
+    return write_out("bmm", matmul(input, mat2), out)
+
+
+def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Matrix-vector product. d/dA = g v^T, d/dv = A^T g."""
+    _require_ndim("mv", "input", input, 2)
+    _require_ndim("mv", "vec", vec, 1)
+    if input.shape[1] != vec.shape[0]:
+        raise ShapeError(f"mv: size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}), "
+                         f"vec ({vec.shape[0]})")
+    return write_out("mv", matmul(input, vec), out)
+
+
+def outer(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Outer product u v^T of two vectors. d/du = G v, d/dv = G^T u."""
+    _require_ndim("outer", "self", input, 1)
+    _require_ndim("outer", "vec2", vec2, 1)
+    _require_same_dtype("outer", input, vec2)
+    return write_out("outer", input.unsqueeze(1) * vec2.unsqueeze(0), out)
+
+
+def ger(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The old name of ``outer``."""
+    return write_out("ger", outer(input, vec2), out)
+
+
+def _scaled_sum(name: str, input: Tensor, product: Tensor, beta, alpha) -> Tensor:
+    """beta * input + alpha * product; with beta == 0 input is ignored (its NaNs too), as in PyTorch."""
+    if input.data.dtype.kind != "f" and (isinstance(beta, float) or isinstance(alpha, float)):
+        raise DTypeError(f"{name}: Boolean alpha/beta only supported for Boolean results; "
+                         f"float beta or alpha given for a {input.dtype} tensor")
+    scaled = product if alpha == 1 else product * alpha
+    shape = _shape(scaled)
+    try:
+        expanded = input.expand(*shape)
+    except ShapeError as exc:
+        raise ShapeError(f"{name}: input of shape {_shape(input)} does not broadcast to the product's shape {shape}") from exc
+    if beta == 0:
+        # input's values are ignored (NaN included) but it still gets a gradient: zeros, as in PyTorch.
+        from .elementwise import where
+
+        ignored = _constant(expanded, expanded._backend.xp.zeros(shape, dtype=bool))
+        return scaled + where(ignored, expanded, 0)
+    return scaled + (expanded if beta == 1 else expanded * beta)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out: Tensor | None = None) -> Tensor:
+    """beta * input + alpha * (mat1 @ mat2). Gradients: beta g, alpha g mat2^T, alpha mat1^T g."""
+    return write_out("addmm", _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha), out)
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out: Tensor | None = None) -> Tensor:
+    """beta * input + alpha * (mat @ vec)."""
+    return write_out("addmv", _scaled_sum("addmv", input, mv(mat, vec), beta, alpha), out)
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out: Tensor | None = None) -> Tensor:
+    """beta * input + alpha * outer(vec1, vec2)."""
+    return write_out("addr", _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha), out)
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out: Tensor | None = None) -> Tensor:
+    """beta * input + alpha * bmm(batch1, batch2)."""
+    return write_out("baddbmm", _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha), out)
+
+
+# einsum -------------------------------------------------------------------------------------------------
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _parse_einsum(equation: str, shapes: list) -> tuple[list, str]:
+    """The equation with every ellipsis spelled out in fresh letters and the output made explicit:
+    (one letter string per operand, output letters). Implicit output: the ellipsis dims, then the letters
+    seen once, in ASCII order (upper case first), as NumPy and PyTorch do."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ArgumentError(f"einsum(): {len(terms)} operands in the equation '{equation}' but {len(shapes)} given")
+    used = set(eq) - {".", ",", "-", ">"}
+    bad = sorted(c for c in used if c not in _LETTERS)
+    if bad:
+        raise ArgumentError(f"einsum(): invalid subscript {bad[0]!r} in the equation '{equation}': use letters a-z, A-Z")
+    n_ell = 0
+    for term, shape in zip(terms, shapes):
+        named = len(term.replace("...", ""))
+        if "..." in term:
+            if term.count("...") > 1 or "." in term.replace("...", "", 1):
+                raise ArgumentError(f"einsum(): more than one ellipsis in the term '{term}' of '{equation}'")
+            if len(shape) < named:
+                raise ShapeError(f"einsum(): the term '{term}' needs at least {named} dims, got shape {shape}")
+            n_ell = max(n_ell, len(shape) - named)
+        elif "." in term or named != len(shape):
+            raise ShapeError(f"einsum(): the term '{term}' has {named} subscripts for an operand of shape {shape}")
+    fresh = [c for c in _LETTERS if c not in used][:n_ell]
+    if len(fresh) < n_ell:
+        raise ArgumentError(f"einsum(): too many dims for the equation '{equation}'")
+    inputs = []
+    for term, shape in zip(terms, shapes):
+        k = len(shape) - len(term.replace("...", ""))
+        inputs.append(term.replace("...", "".join(fresh[n_ell - k :]) if k else ""))
+    if arrow:
+        if rhs.count("...") > 1 or "." in rhs.replace("...", "", 1):
+            raise ArgumentError(f"einsum(): invalid output '{rhs}' in '{equation}'")
+        output = rhs.replace("...", "".join(fresh))
+        for c in output:
+            if output.count(c) > 1 or not any(c in s for s in inputs):
+                raise ArgumentError(f"einsum(): output subscript {c} appears more than once or in no input, in '{equation}'")
+    else:
+        joined = "".join(terms)
+        output = "".join(fresh) + "".join(sorted(c for c in set(joined) if c != "." and joined.count(c) == 1))
+    return inputs, output
+
+
+def _label_sizes(equation: str, inputs: list, shapes: list) -> dict:
+    """Each letter's size; a size of 1 broadcasts against the others (PyTorch's rule)."""
+    sizes = {}
+    for k, (term, shape) in enumerate(zip(inputs, shapes)):
+        for c, s in zip(term, shape):
+            seen = sizes.get(c, 1)
+            if s != 1 and seen != 1 and s != seen:
+                raise ShapeError(f"einsum(): subscript {c} has size {s} for operand {k} which does not broadcast with "
+                                 f"previously seen size {seen} (equation '{equation}', shapes {shapes})")
+            sizes[c] = max(seen, s)
+    return sizes
+
+
+class Einsum(Function):
+    @staticmethod
+    def forward(ctx, *operands, inputs=(), output=""):
+        xp = ctx.xp
+        sizes = {}
+        for term, op in zip(inputs, operands):
+            for c, s in zip(term, op.shape):
+                sizes[c] = max(sizes.get(c, 1), s)
+        # NumPy's einsum broadcasts only ellipsis dims: stretch size-1 subscripts first.
+        ops = [op if all(s == sizes[c] for c, s in zip(t, op.shape)) else xp.broadcast_to(op, [sizes[c] for c in t])
+               for t, op in zip(inputs, operands)]
+        ctx.inputs, ctx.output, ctx.sizes = inputs, output, sizes
+        ctx.save_for_backward(*operands)
+        if len(ops) == 1 and inputs[0] == output:
+            return ops[0].copy()
+        return xp.einsum(",".join(inputs) + "->" + output, *ops, optimize=len(ops) > 1)
+
+    @staticmethod
+    def backward(ctx, gy):
+        operands = ctx.saved_tensors
+        return tuple(
+            _einsum_grad(gy, k, operands, ctx.inputs, ctx.output, ctx.sizes) if need else None
+            for k, need in enumerate(ctx.needs_input_grad)
+        )
+
+
+def _einsum_grad(gy: Tensor, k: int, operands, inputs, output: str, sizes: dict) -> Tensor:
+    """d/d operand k: the contraction of gy with the other operands onto operand k's letters (an einsum),
+    broadcast along letters found nowhere else, and placed on the diagonals of repeated letters."""
+    term = inputs[k]
+    others = [(t, op) for j, (t, op) in enumerate(zip(inputs, operands)) if j != k]
+    available = set(output).union(*(set(t) for t, _ in others))
+    unique = "".join(dict.fromkeys(term))
+    kept = "".join(c for c in unique if c in available)
+    g = Einsum.apply(gy, *(op for _, op in others), inputs=(output,) + tuple(t for t, _ in others), output=kept)
+    for i, c in enumerate(unique):  # letters only operand k has: its gradient is constant along them
+        if c not in available:
+            g = g.unsqueeze(i)
+    g = g.expand(*[sizes[c] for c in unique])
+    seen = ""
+    for p, c in enumerate(term):
+        if c in seen:  # a repeated letter: the gradient lives on the diagonal of the two dims
+            q = term.index(c)
+            n = sizes[c]
+            g = g.unsqueeze(p)
+            mask_shape = [1] * g.ndim
+            mask_shape[q] = mask_shape[p] = n
+            g = _masked(g, gy._backend.xp.eye(n).reshape(mask_shape))
+        seen += c
+    return g
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation, with NumPy's equations: explicit (``'ij,jk->ik'``) or implicit (``'ij,jk'``),
+    ellipsis for broadcast dims, repeated letters for diagonals. The gradient of each operand is the einsum
+    of the output gradient with the other operands onto that operand's subscripts.
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum(): the equation must be a string, got {type(equation).__name__}")
+    for op in operands:
+        if not isinstance(op, Tensor):
+            raise TypeError(f"einsum(): expected Tensor operands, got {type(op).__name__}")
+    if not operands:
+        raise ArgumentError("einsum(): must provide at least one operand")
+    _require_same_dtype("einsum()", *operands)
+    shapes = [_shape(op) for op in operands]
+    inputs, output = _parse_einsum(equation, shapes)
+    _label_sizes(equation, inputs, shapes)
+    return Einsum.apply(*operands, inputs=tuple(inputs), output=output)
+
+
+def tensordot(a: Tensor, b: Tensor, dims=2, out: Tensor | None = None) -> Tensor:
+    """Contract dims of a with dims of b: ``dims=d`` pairs the last d of a with the first d of b;
+    ``dims=([i, ...], [j, ...])`` pairs a's dim i with b's dim j."""
+    if isinstance(dims, int):
+        if dims < 0:
+            raise ArgumentError(f"tensordot: expects dims >= 0, but got dims={dims}")
+        if dims > min(a.ndim, b.ndim):
+            raise ShapeError(f"tensordot: dims={dims} is more than the dims of shapes {_shape(a)} and {_shape(b)}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = (list(d) if isinstance(d, (list, tuple)) else [d] for d in dims)
+        if len(dims_a) != len(dims_b):
+            raise ArgumentError(f"tensordot: both dimension lists should have same length, got {dims_a} and {dims_b}")
+    dims_a = [d % max(a.ndim, 1) for d in dims_a]
+    dims_b = [d % max(b.ndim, 1) for d in dims_b]
+    for i, j in zip(dims_a, dims_b):
+        if a.shape[i] != b.shape[j]:
+            raise ShapeError(f"tensordot: contracted dimensions need to match, but first has size {a.shape[i]} in dim {i} "
+                             f"and second has size {b.shape[j]} in dim {j} (shapes {_shape(a)} and {_shape(b)})")
+    letters = iter(_LETTERS)
+    sub_a = [next(letters) for _ in range(a.ndim)]
+    sub_b = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip(dims_a, dims_b):
+        sub_b[j] = sub_a[i]
+    kept = [c for i, c in enumerate(sub_a) if i not in dims_a] + [c for j, c in enumerate(sub_b) if j not in dims_b]
+    result = einsum("".join(sub_a) + "," + "".join(sub_b) + "->" + "".join(kept), a, b)
+    return write_out("tensordot", result, out)
+
+
+def kron(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Kronecker product: block (i, j) is input[i, j] * other. Composed of a broadcast product."""
+    _require_same_dtype("kron", input, other)
+    nd = max(input.ndim, other.ndim)
+    a = input.reshape((1,) * (nd - input.ndim) + _shape(input))
+    b = other.reshape((1,) * (nd - other.ndim) + _shape(other))
+    interleaved_a = [s for d in a.shape for s in (d, 1)]
+    interleaved_b = [s for d in b.shape for s in (1, d)]
+    product = a.reshape(interleaved_a) * b.reshape(interleaved_b)
+    return write_out("kron", product.reshape([x * y for x, y in zip(a.shape, b.shape)]), out)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Tensor | None = None) -> Tensor:
+    """sum(x * y) along dim, broadcast over the rest. d/dx = g y, d/dy = g x."""
+    _require_float("linalg.vecdot", x, y)
+    product = x * y
+    return write_out("linalg.vecdot", product.sum(dim), out)
+
+
+def trace(input: Tensor) -> Tensor:
+    """Sum of the diagonal of a matrix. d/dA = g I."""
+    if input.ndim != 2:
+        raise ShapeError(f"trace: expected a matrix, but got tensor with dim {input.ndim} (shape {_shape(input)})")
+    k = min(input.shape)
+    square = input if input.shape[0] == input.shape[1] else input[:k, :k]
+    result = einsum("ii->", square)
+    return result.to("int64") if result.data.dtype.kind == "b" else result
+
+
+def _cross_along(op: str, input: Tensor, other: Tensor, dim: int) -> Tensor:
+    if input.ndim != other.ndim:
+        raise ShapeError(f"{op}: inputs must have the same number of dimensions, got shapes {_shape(input)} and {_shape(other)}")
+    d = dim % max(input.ndim, 1) if -input.ndim <= dim < input.ndim else None
+    if d is None:
+        raise IndexError(f"{op}: dimension {dim} out of range for a tensor of {input.ndim} dimensions")
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise ShapeError(f"{op}: inputs dimension {dim} must have length 3. Got {input.shape[d]} and {other.shape[d]}")
+    _require_same_dtype(op, input, other)
+
+    def rolled(t: Tensor, order: list) -> Tensor:
+        return t[(slice(None),) * d + (order,)]
+
+    return rolled(input, [1, 2, 0]) * rolled(other, [2, 0, 1]) - rolled(input, [2, 0, 1]) * rolled(other, [1, 2, 0])
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Tensor | None = None) -> Tensor:
+    """Cross product of 3-vectors along dim (the first dim of size 3 when None, as ``torch.cross``)."""
+    if dim is None:
+        dim = next((i for i, s in enumerate(input.shape) if s == 3), None)
+        if dim is None:
+            raise ShapeError(f"cross: no dimension of size 3 in input of shape {_shape(input)}")
+    return write_out("cross", _cross_along("cross", input, other, dim), out)
+
+
+def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1, out: Tensor | None = None) -> Tensor:
+    """``torch.linalg.cross``: the cross product along dim (default the last), inputs broadcast."""
+    return write_out("linalg.cross", _cross_along("linalg.cross", input, other, dim), out)
+
+
+# Inverses, solves, determinants --------------------------------------------------------------------------
+
+
+class Inverse(Function):
+    @staticmethod
+    def forward(ctx, a):
+        xp = ctx.xp
+        try:
+            y = xp.linalg.inv(a)
+        except _linalg_errors(xp):
+            b, pivot = _first_singular(xp, a)
+            element = f"The diagonal element {pivot} is zero, the" if pivot else "The"
+            raise LinAlgError(f"linalg.inv: {_batch_prefix(a.shape[:-2], b)}{element} inversion could not be completed "
+                              "because the input matrix is singular.") from None
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        yt = y.mT
+        return -(yt @ gy @ yt)
+
+
+def linalg_inv(A: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The inverse of each square matrix. With Y = A^-1: d/dA = -Y^T G Y^T."""
+    _require_float("linalg.inv", A)
+    _require_matrices("linalg.inv", A, square=True)
+    return write_out("linalg.inv", Inverse.apply(A), out)
+
+
+def inverse(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``torch.inverse``: as ``linalg.inv``."""
+    return write_out("inverse", linalg_inv(input), out)
+
+
+class Solve(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = ctx.xp
+        try:
+            x = xp.linalg.solve(a, b)
+        except _linalg_errors(xp):
+            batch = xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            index, _ = _first_singular(xp, xp.broadcast_to(a, batch + a.shape[-2:]))
+            raise LinAlgError(f"torch.linalg.solve: {_batch_prefix(batch, index)}The solver failed because the input "
+                              "matrix is singular.") from None
+        ctx.save_for_backward(a, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, gx):
+        a, x = ctx.saved_tensors
+        gb = _solve_matrix(a.mT, gx)
+        ga = -(gb @ x.mT) if ctx.needs_input_grad[0] else None
+        return ga, gb
+
+
+def _solve_matrix(a: Tensor, b: Tensor) -> Tensor:
+    return Solve.apply(a, b)
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Tensor | None = None) -> Tensor:
+    """X with A X = B (X A = B when left=False); B a batch of vectors (*, n) or matrices (*, n, k), batch
+    dims broadcast. d/dB = A^-T G, d/dA = -(A^-T G) X^T."""
+    _require_float("linalg.solve", A, B)
+    _require_matrices("linalg.solve", A, square=True)
+    _require_same_dtype("linalg.solve", A, B)
+    n = A.shape[-1]
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and _shape(B) == _shape(A)[:-1])
+    rhs = B.unsqueeze(-1) if vector else B
+    equation = "AX = B" if left else "XA = B"
+    if rhs.ndim < 2 or rhs.shape[-2 if left else -1] != n:
+        rows, cols = (rhs.shape[-2], rhs.shape[-1]) if rhs.ndim >= 2 else (rhs.shape[0], 1)
+        raise ShapeError(f"linalg.solve: Incompatible shapes of A and B for the equation {equation} "
+                         f"({n}x{n} and {rows}x{cols})")
+    if left:
+        x = _solve_matrix(A, rhs)
+    else:
+        x = _solve_matrix(A.mT, rhs.mT).mT
+    return write_out("linalg.solve", x.squeeze(-1) if vector else x, out)
+
+
+class Det(Function):
+    @staticmethod
+    def forward(ctx, a):
+        d = ctx.xp.linalg.det(a)
+        ctx.save_for_backward(a, d)
+        return d
+
+    @staticmethod
+    def backward(ctx, gd):
+        a, d = ctx.saved_tensors
+        xp = a._backend.xp
+        scale = (gd * d).unsqueeze(-1).unsqueeze(-1)
+        if a.shape[-1] == 0:
+            return a * 0.0
+        if bool(xp.all(d.data != 0)):
+            return scale * linalg_inv(a).mT
+        return gd.unsqueeze(-1).unsqueeze(-1) * _cofactors(a)
+
+
+def _cofactors(a: Tensor) -> Tensor:
+    """The cofactor matrix (det(A) A^-T where A is invertible) of possibly singular matrices, from the SVD
+    A = U S V^T: det(U) det(V) U diag(prod_{j != i} s_j) V^T (PyTorch's singular branch)."""
+    xp, n = a._backend.xp, a.shape[-1]
+    u, s, vh = linalg_svd(a, full_matrices=False)
+    signs = xp.linalg.det(u.data) * xp.linalg.det(vh.data)
+    others = [s[..., [j for j in range(n) if j != i]] for i in range(n)]
+    products = []
+    for rest in others:
+        p = rest[..., 0] if n > 1 else rest.sum(-1) * 0.0 + 1.0
+        for j in range(1, n - 1):
+            p = p * rest[..., j]
+        products.append(p)
+    prods = stack_last(products)
+    cof = (u * prods.unsqueeze(-2)) @ vh
+    return cof * _constant(a, signs.astype(a.data.dtype)[..., None, None])
+
+
+def stack_last(tensors: list) -> Tensor:
+    from .shape import stack
+
+    return stack(tensors, -1)
+
+
+def linalg_det(A: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Determinant of each square matrix. d/dA = g det(A) A^-T (the cofactor matrix, also at singular A)."""
+    _require_float("linalg.det", A)
+    _require_matrices("linalg.det", A, square=True)
+    return write_out("linalg.det", Det.apply(A), out)
+
+
+def det(input: Tensor) -> Tensor:
+    """``torch.det``: as ``linalg.det``."""
+    return linalg_det(input)
+
+
+class SlogDet(Function):
+    @staticmethod
+    def forward(ctx, a):
+        sign, logabs = ctx.xp.linalg.slogdet(a)
+        ctx.save_for_backward(a)
+        ctx.mark_non_differentiable(sign)
+        return sign, logabs
+
+    @staticmethod
+    def backward(ctx, gsign, glog):
+        (a,) = ctx.saved_tensors
+        if glog is None:
+            return None
+        return glog.unsqueeze(-1).unsqueeze(-1) * linalg_inv(a).mT
+
+
+def linalg_slogdet(A: Tensor, *, out=None) -> SlogdetResult:
+    """(sign, log|det|) of each square matrix. d log|det A| / dA = A^-T; sign has no gradient."""
+    _require_float("linalg.slogdet", A)
+    _require_matrices("linalg.slogdet", A, square=True)
+    sign, logabs = SlogDet.apply(A)
+    if out is not None:
+        write_out("linalg.slogdet", sign, out[0])
+        write_out("linalg.slogdet", logabs, out[1])
+        return SlogdetResult(out[0], out[1])
+    return SlogdetResult(sign, logabs)
+
+
+def slogdet(input: Tensor) -> SlogdetResult:
+    """``torch.slogdet``: as ``linalg.slogdet``."""
+    return linalg_slogdet(input)
+
+
+def logdet(input: Tensor) -> Tensor:
+    """log det A: NaN where det < 0, -inf where det = 0. d/dA = A^-T."""
+    _require_float("logdet", input)
+    _require_matrices("logdet", input, square=True)
+    sign, logabs = SlogDet.apply(input)
+    from .elementwise import where
+
+    return where(sign < 0, math.nan, logabs)
+
+
+def linalg_matrix_power(A: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
+    """A^n by repeated squaring (n < 0: the inverse's power; n = 0: the identity, gradient 0)."""
+    _require_matrices("linalg.matrix_power", A, square=True)
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
+    if n == 0:
+        result = A * 0 + _eye(A, A.shape[-1]).to(A.dtype)
+    else:
+        base = linalg_inv(A) if n < 0 else A
+        result, k = None, abs(n)
+        while k:
+            if k & 1:
+                result = base if result is None else result @ base
+            k >>= 1
+            if k:
+                base = base @ base
+    return write_out("linalg.matrix_power", result, out)
+
+
+def matrix_power(input: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
+    """``torch.matrix_power``: as ``linalg.matrix_power``."""
+    return write_out("matrix_power", linalg_matrix_power(input, n), out)
+
+
+class Cholesky(Function):
+    @staticmethod
+    def forward(ctx, a):
+        xp = ctx.xp
+        try:
+            low = xp.linalg.cholesky(a)
+        except _linalg_errors(xp):
+            b, order = _failing_minor(xp, a)
+            raise LinAlgError(f"linalg.cholesky: {_batch_prefix(a.shape[:-2], b)}The factorization could not be "
+                              "completed because the input is not positive-definite (the leading minor of order "
+                              f"{order} is not positive-definite).") from None
+        ctx.save_for_backward(low)
+        return low
+
+    @staticmethod
+    def backward(ctx, gl):
+        (low,) = ctx.saved_tensors
+        # PyTorch's cholesky_backward: L^-T Phi(L^T gL) L^-1, Phi = lower triangle with halved diagonal,
+        # then symmetrised (A is symmetric, so only its symmetric part has a gradient).
+        inv = linalg_inv(low)
+        phi = _tril_half_diag(low.mT @ gl)
+        ga = inv.mT @ phi @ inv
+        return (ga + ga.mT) * 0.5
+
+
+def _failing_minor(xp, a) -> tuple[int, int]:
+    """The flat batch index of the first matrix that is not positive-definite, and the order of its first
+    leading minor that is not."""
+    host = numpy.asarray(a.get() if hasattr(a, "get") else a, dtype=numpy.float64)
+    mats = host.reshape((-1,) + host.shape[-2:])
+    for b, m in enumerate(mats):
+        for k in range(1, m.shape[0] + 1):
+            try:
+                numpy.linalg.cholesky(m[:k, :k])
+            except numpy.linalg.LinAlgError:
+                return b, k
+    return 0, mats.shape[-1]
+
+
+def linalg_cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Tensor:
+    """L lower triangular with A = L L^T (upper=True: U = L^T). Only A's lower triangle is read."""
+    _require_float("linalg.cholesky", A)
+    _require_matrices("linalg.cholesky", A, square=True)
+    low = Cholesky.apply(A)
+    return write_out("linalg.cholesky", low.mT if upper else low, out)
+
+
+def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """``torch.cholesky``: as ``linalg.cholesky``, upper positional."""
+    return write_out("cholesky", linalg_cholesky(input, upper=upper), out)
+
+
+class Pinv(Function):
+    @staticmethod
+    def forward(ctx, a, atol=None, rtol=None, hermitian=False):
+        xp = ctx.xp
+        if hermitian:
+            w, v = xp.linalg.eigh(a)
+            cutoff = _cutoff(xp, xp.abs(w).max(axis=-1, keepdims=True), a.shape, atol, rtol, a.dtype)
+            inv_w = xp.where(xp.abs(w) > cutoff, 1 / xp.where(w == 0, 1, w), 0).astype(a.dtype)
+            p = (v * inv_w[..., None, :]) @ xp.swapaxes(v, -1, -2)
+        else:
+            u, s, vh = xp.linalg.svd(a, full_matrices=False)
+            cutoff = _cutoff(xp, s[..., :1], a.shape, atol, rtol, a.dtype)
+            inv_s = xp.where(s > cutoff, 1 / xp.where(s == 0, 1, s), 0).astype(a.dtype)
+            p = (xp.swapaxes(vh, -1, -2) * inv_s[..., None, :]) @ xp.swapaxes(u, -1, -2)
+        ctx.save_for_backward(a, p)
+        return p
+
+    @staticmethod
+    def backward(ctx, g):
+        a, p = ctx.saved_tensors
+        # PyTorch's pinv_backward (the derivative on matrices of constant rank), in its cheaper
+        # arrangement for wide or tall A.
+        m, n = a.shape[-2], a.shape[-1]
+        ph, gh = p.mT, g.mT
+        if m <= n:
+            k = gh @ p
+            kph = k @ ph
+            return -(p @ k).mT + kph - (a @ p) @ kph + (ph @ p) @ (gh - k @ a)
+        k = p @ gh
+        phk = ph @ k
+        return -(k @ p).mT + (gh - a @ k) @ p @ ph + phk - phk @ p @ a
+
+
+def _cutoff(xp, largest, shape, atol, rtol, dtype):
+    """PyTorch's tolerance for small singular values: max(atol, rtol * largest); rtol defaults to
+    eps * max(m, n) when neither is given and to 0 when only atol is."""
+    if rtol is None:
+        rtol = xp.finfo(dtype).eps * max(shape[-2], shape[-1]) if atol is None or _is_zero(atol) else 0.0
+    atol = 0.0 if atol is None else atol
+    return xp.maximum(xp.asarray(atol, dtype=dtype)[..., None] if hasattr(atol, "shape") else atol,
+                      (xp.asarray(rtol)[..., None] if hasattr(rtol, "shape") else rtol) * largest)
+
+
+def _is_zero(value) -> bool:
+    return not hasattr(value, "shape") and value == 0
+
+
+def _tolerance_arg(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def linalg_pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out: Tensor | None = None) -> Tensor:
+    """Moore-Penrose pseudo-inverse; singular values at most max(atol, rtol * s_max) count as zero.
+    The gradient is PyTorch's, valid where the rank does not change."""
+    if A.data.dtype.kind != "f" or A.ndim < 2:
+        raise DTypeError(f"linalg.pinv({A.dtype}{list(A.shape)}): expected a tensor with 2 or more dimensions of "
+                         "float, double, cfloat or cdouble types")
+    result = Pinv.apply(A, atol=_tolerance_arg(atol), rtol=_tolerance_arg(rtol), hermitian=hermitian)
+    return write_out("linalg.pinv", result, out)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """``torch.pinverse``: ``linalg.pinv`` with rtol=rcond."""
+    return linalg_pinv(input, rtol=rcond)
+
+
+# Decompositions -----------------------------------------------------------------------------------------
+
+
+class QR(Function):
+    @staticmethod
+    def forward(ctx, a, mode="reduced"):
+        q, r = ctx.xp.linalg.qr(a, mode=mode)
+        ctx.mode = mode
+        ctx.save_for_backward(q, r)
+        return q, r
+
+    @staticmethod
+    def backward(ctx, gq, gr):
+        q, r = ctx.saved_tensors
+        m, n = q.shape[-2], r.shape[-1]
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError("linalg.qr: The QR decomposition is not differentiable when mode='complete' and "
+                               f"nrows > ncols (got {m} x {n})")
+        if m >= n:
+            return _qr_backward_tall(gq, gr, q, r)
+        # Wide A = [X | Y], R = [U | V]: X = QU is square, Y = QV (PyTorch's reduction to the square case).
+        gv = gr[..., :, m:] if gr is not None else None
+        u = r[..., :, :m]
+        y = (q @ r)[..., :, m:]
+        gq_square = gq if gv is None else (y @ gv.mT if gq is None else gq + y @ gv.mT)
+        gx = _qr_backward_tall(gq_square, gr[..., :, :m] if gr is not None else None, q, u)
+        gy = q @ gv if gv is not None else _zeros_like(y)
+        from .shape import cat
+
+        return cat([gx, gy], -1)
+
+
+def _zeros_like(t: Tensor) -> Tensor:
+    return _constant(t, t._backend.xp.zeros(t.shape, dtype=t.data.dtype))
+
+
+def _qr_backward_tall(gq, gr, q: Tensor, r: Tensor) -> Tensor:
+    """m >= n: gA = [gQ + Q copyltu(M)] R^-T with M = R gR^T - gQ^T Q (copyltu: the lower triangle
+    mirrored onto the upper)."""
+    m_parts = []
+    if gr is not None:
+        m_parts.append(r @ gr.mT)
+    if gq is not None:
+        m_parts.append(-(gq.mT @ q))
+    mm_ = m_parts[0] if len(m_parts) == 1 else m_parts[0] + m_parts[1]
+    low = _tril_half_diag(mm_)
+    b = q @ (low + low.mT)
+    if gq is not None:
+        b = b + gq
+    return _solve_matrix(r, b.mT).mT  # B R^-T
+
+
+def linalg_qr(A: Tensor, mode: str = "reduced", *, out=None) -> QRResult:
+    """A = QR, Q with orthonormal columns, R upper triangular. mode 'reduced' (Q is m x k), 'complete'
+    (Q is m x m) or 'r' (R only; Q is empty and the result is not differentiable)."""
+    _require_float("linalg.qr", A)
+    _require_matrices("linalg.qr", A)
+    if mode not in ("reduced", "complete", "r"):
+        raise ArgumentError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or 'complete'")
+    if mode == "r":
+        xp = A._backend.xp
+        if is_grad_enabled() and A.requires_grad:
+            r = _RFromQR.apply(A)
+        else:
+            r = _constant(A, xp.linalg.qr(A.data, mode="r").astype(A.data.dtype))
+        result = QRResult(_constant(A, xp.zeros((0,), dtype=A.data.dtype)), r)
+    else:
+        result = QRResult(*QR.apply(A, mode=mode))
+    if out is not None:
+        for dst, src in zip(out, result):
+            write_out("linalg.qr", src, dst)
+        return QRResult(*out)
+    return result
+
+
+class _RFromQR(Function):
+    """R of mode='r' recorded so that backward raises as PyTorch does (Q was not computed)."""
+
+    name = "linalg_qr"
+
+    @staticmethod
+    def forward(ctx, a):
+        return ctx.xp.linalg.qr(a, mode="r").astype(a.dtype)
+
+    @staticmethod
+    def backward(ctx, gr):
+        raise RuntimeError("linalg.qr: The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
+                           "Please use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr.")
+
+
+def qr(input: Tensor, some: bool = True, *, out=None) -> QRResult:
+    """``torch.qr``: the reduced QR (some=True) or the complete one."""
+    return linalg_qr(input, "reduced" if some else "complete", out=out)
+
+
+class SVD(Function):
+    @staticmethod
+    def forward(ctx, a, full_matrices=True):
+        u, s, vh = ctx.xp.linalg.svd(a, full_matrices=full_matrices)
+        ctx.save_for_backward(u, s, vh)
+        return u, s, vh
+
+    @staticmethod
+    def backward(ctx, gu, gs, gvh):
+        u, s, vh = ctx.saved_tensors
+        m, n = u.shape[-2], vh.shape[-1]
+        k = s.shape[-1]
+        # Columns of U and rows of Vh beyond k do not depend on A smoothly: PyTorch ignores their gradients.
+        if u.shape[-1] != k:
+            u = u[..., :, :k]
+            gu = gu[..., :, :k] if gu is not None else None
+        if vh.shape[-2] != k:
+            vh = vh[..., :k, :]
+            gvh = gvh[..., :k, :] if gvh is not None else None
+        return _svd_backward(gu, gs, gvh, u, s, vh, m, n)
+
+
+def _svd_backward(gu, gs, gvh, u, s, vh, m: int, n: int) -> Tensor:
+    """PyTorch's svd_backward for real matrices (distinct non-zero singular values)."""
+    if gu is None and gvh is None:
+        return (u * gs.unsqueeze(-2)) @ vh
+    v = vh.mT
+    s2 = s * s
+    e = s2.unsqueeze(-2) - s2.unsqueeze(-1)  # E_ij = s_j^2 - s_i^2, with 1 on the diagonal
+    e = e + _eye(e, s.shape[-1])
+    ga = None
+    if gu is not None:
+        uhgu = u.mT @ gu
+        uhgu = uhgu - uhgu.mT
+        ga = uhgu * s.unsqueeze(-2)
+    if gvh is not None:
+        vhgv = v.mT @ gvh.mT
+        vhgv = vhgv - vhgv.mT
+        term = s.unsqueeze(-1) * vhgv
+        ga = term if ga is None else ga + term
+    ga = ga / e
+    if gs is not None:
+        ga = ga + _diag_embed(gs)
+    if m > n and gu is not None:
+        ga = u @ ga
+        gu_sinv = gu / s.unsqueeze(-2)
+        ga = ga + gu_sinv - u @ (u.mT @ gu_sinv)
+        return ga @ vh
+    if m < n and gvh is not None:
+        ga = ga @ vh
+        sinv_gvh = gvh / s.unsqueeze(-1)
+        ga = ga + sinv_gvh - (sinv_gvh @ v) @ vh
+        return u @ ga
+    return u @ ga @ vh
+
+
+def linalg_svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None) -> SVDResult:
+    """A = U diag(S) Vh, S descending. Gradients as PyTorch's (distinct singular values); with
+    full_matrices the gradients of the extra columns of U and rows of Vh are ignored."""
+    _require_float("linalg.svd", A)
+    _require_matrices("linalg.svd", A)
+    result = SVDResult(*SVD.apply(A, full_matrices=full_matrices))
+    if out is not None:
+        for dst, src in zip(out, result):
+            write_out("linalg.svd", src, dst)
+        return SVDResult(*out)
+    return result
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None) -> SVDLegacyResult:
+    """``torch.svd``: (U, S, V) with V not transposed; some=True is the reduced SVD; compute_uv=False
+    gives zero-filled U and V."""
+    _require_float("svd", input)
+    _require_matrices("svd", input)
+    if not compute_uv:
+        s = linalg_svdvals(input)
+        xp, (m, n) = input._backend.xp, input.shape[-2:]
+        batch = _shape(input)[:-2]
+        zeros = lambda r, c: _constant(input, xp.zeros(batch + (r, c), dtype=input.data.dtype))  # noqa: E731
+        return SVDLegacyResult(zeros(m, m), s, zeros(n, n))
+    u, s, vh = linalg_svd(input, full_matrices=not some)
+    result = SVDLegacyResult(u, s, vh.mT)
+    if out is not None:
+        for dst, src in zip(out, result):
+            write_out("svd", src, dst)
+        return SVDLegacyResult(*out)
+    return result
+
+
+def _records(t: Tensor) -> bool:
+    return is_grad_enabled() and t.requires_grad
+
+
+def linalg_svdvals(A: Tensor, *, driver=None, out: Tensor | None = None) -> Tensor:
+    """The singular values, descending. d/dA = U diag(g) V^T."""
+    _require_float("linalg.svd", A)
+    _require_matrices("linalg.svdvals", A)
+    if _records(A):
+        s = SVD.apply(A, full_matrices=False)[1]
+    else:  # no gradient wanted: skip the singular vectors
+        s = _constant(A, A._backend.xp.linalg.svd(A.data, compute_uv=False))
+    return write_out("linalg.svdvals", s, out)
+
+
+def _check_uplo(uplo: str) -> None:
+    if uplo not in ("L", "U"):
+        raise ArgumentError(f"Expected UPLO argument to be 'L' or 'U', but got {uplo}")
+
+
+class Eigh(Function):
+    @staticmethod
+    def forward(ctx, a, uplo="L"):
+        w, v = ctx.xp.linalg.eigh(a, UPLO=uplo)
+        ctx.save_for_backward(w, v)
+        return w, v
+
+    @staticmethod
+    def backward(ctx, gw, gv):
+        w, v = ctx.saved_tensors
+        if gv is None:
+            return (v * gw.unsqueeze(-2)) @ v.mT
+        # PyTorch's linalg_eig_backward, Hermitian case: project V^T gV onto the skew-symmetric matrices,
+        # divide by E_ij = w_j - w_i off the diagonal, put gw on the diagonal.
+        vtgv = v.mT @ gv
+        skew = (vtgv - vtgv.mT) * 0.5
+        e = w.unsqueeze(-2) - w.unsqueeze(-1)
+        e = e + _eye(e, w.shape[-1])
+        inner = skew / e
+        if gw is not None:
+            inner = inner + _diag_embed(gw)
+        return v @ inner @ v.mT
+
+
+def linalg_eigh(A: Tensor, UPLO: str = "L", *, out=None) -> EighResult:
+    """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices, from the lower
+    (UPLO='L') or upper triangle. Gradients as PyTorch's (distinct eigenvalues)."""
+    _require_float("linalg.eigh", A)
+    _require_matrices("linalg.eigh", A, square=True)
+    _check_uplo(UPLO)
+    result = EighResult(*Eigh.apply(A, uplo=UPLO))
+    if out is not None:
+        for dst, src in zip(out, result):
+            write_out("linalg.eigh", src, dst)
+        return EighResult(*out)
+    return result
+
+
+def linalg_eigvalsh(A: Tensor, UPLO: str = "L", *, out: Tensor | None = None) -> Tensor:
+    """The eigenvalues of symmetric matrices, ascending. d/dA = V diag(g) V^T."""
+    _require_float("linalg.eigvalsh", A)
+    _require_matrices("linalg.eigvalsh", A, square=True)
+    _check_uplo(UPLO)
+    if _records(A):
+        w = Eigh.apply(A, uplo=UPLO)[0]
+    else:
+        w = _constant(A, A._backend.xp.linalg.eigvalsh(A.data, UPLO=UPLO))
+    return write_out("linalg.eigvalsh", w, out)
+
+
+def linalg_matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out: Tensor | None = None) -> Tensor:
+    """The number of singular values above max(atol, rtol * s_max) (int64; not differentiable)."""
+    if A.data.dtype.kind != "f":
+        raise DTypeError(f"linalg.matrix_rank: This function doesn't handle types other than float and double (got {A.dtype})")
+    _require_matrices("linalg.matrix_rank", A)
+    xp = A._backend.xp
+    if hermitian:
+        s = xp.abs(xp.linalg.eigvalsh(A.data))
+        largest = s.max(axis=-1, keepdims=True) if s.shape[-1] else xp.zeros(s.shape[:-1] + (1,), dtype=s.dtype)
+    else:
+        s = xp.linalg.svd(A.data, compute_uv=False)
+        largest = s[..., :1] if s.shape[-1] else xp.zeros(s.shape[:-1] + (1,), dtype=s.dtype)
+    cutoff = _cutoff(xp, largest, A.shape, _tolerance_arg(atol), _tolerance_arg(rtol), A.data.dtype)
+    rank = (s > cutoff).sum(axis=-1).astype(xp.int64)
+    return write_out("linalg.matrix_rank", _constant(A, xp.asarray(rank)), out)
+
+
+# Norms -------------------------------------------------------------------------------------------------
+
+
+class VectorNorm(Function):
+    @staticmethod
+    def forward(ctx, x, ord=2.0, axes=None, keepdim=False):
+        xp = ctx.xp
+        a = xp.abs(x)
+        if ord == math.inf:
+            y = a.max(axis=axes, keepdims=True)
+        elif ord == -math.inf:
+            y = a.min(axis=axes, keepdims=True)
+        elif ord == 0:
+            y = (a != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+        elif ord == 1:
+            y = a.sum(axis=axes, keepdims=True)
+        elif ord == 2:
+            y = xp.sqrt((a * a).sum(axis=axes, keepdims=True))
+        else:
+            with numpy.errstate(all="ignore"):  # 0 ** negative ord is inf, as the norm should be
+                y = (a**ord).sum(axis=axes, keepdims=True) ** (1.0 / ord)
+        ctx.ord, ctx.axes, ctx.keepdim = ord, axes, keepdim
+        out = y if keepdim else y.reshape([s for i, s in enumerate(y.shape) if axes is not None and i not in axes])
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        shape = _shape(x)
+        if not ctx.keepdim:
+            kept = [1 if ctx.axes is None or i in ctx.axes else s for i, s in enumerate(shape)]
+            gy, y = gy.reshape(kept), y.reshape(kept)
+        return _norm_backward(gy, x, ctx.ord, y, ctx.axes)
+
+
+def _norm_backward(g: Tensor, x: Tensor, p: float, norm: Tensor, axes) -> Tensor:
+    """PyTorch's norm_backward, with keepdim-shaped g and norm; where it masks a division by zero the
+    denominator is made safe first, so that the masked branch has no NaN in its own derivative either."""
+    from .elementwise import logical_or, where
+
+    if p == 0:
+        return x * 0.0 * g
+    if p == 1:
+        return x.sign() * g
+    zero = norm == 0
+    safe = where(zero, 1.0, norm)
+    if p == 2:
+        return g * where(zero, 0.0, x / safe)
+    if math.isinf(p):
+        mask = logical_or(x.abs() == norm, x.isnan()).to(x.dtype)
+        return x.sign() * ((g / mask.sum(axes, keepdim=True)) * mask)
+    ax = x.abs()
+    if p < 1:
+        nonzero = x != 0
+        powered = where(nonzero, where(nonzero, ax, 1.0) ** (p - 1), 0.0)
+        return x.sign() * powered * g * norm ** (1 - p)
+    if p < 2:
+        scale = where(zero, 0.0, g / safe ** (p - 1))
+        return x.sign() * ax ** (p - 1) * scale
+    scale = where(zero, 0.0, g / safe ** (p - 1))
+    return x * ax ** (p - 2) * scale
+
+
+def _norm_dims(op: str, dim, ndim: int):
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"{op}: Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
+                             f"{max(ndim, 1) - 1}], but got {d})")
+        out.append(d % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ArgumentError(f"{op}: dim {dims} appears multiple times in the list of dims")
+    return tuple(out) if out or ndim == 0 else None  # dim=() means every dim, as in PyTorch
+
+
+def _with_dtype(x: Tensor, dtype) -> Tensor:
+    return x if dtype is None else x.to(dtype)
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+    """(sum |x_i|^ord)^(1/ord) over dim (all dims when None); ord inf/-inf: max/min |x_i|; ord 0: the
+    number of non-zeros. Gradients as PyTorch's: 0 at the zero vector for ord 2, the maxima share it for inf."""
+    _require_float("linalg.vector_norm", x)
+    if isinstance(ord, str) or isinstance(ord, bool):
+        raise ArgumentError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
+    ord = float(ord)
+    axes = _norm_dims("linalg.vector_norm", dim, x.ndim)
+    if x.ndim == 0:
+        axes = None
+    x = _with_dtype(x, dtype)
+    reduced = [x.shape[i] for i in (axes if axes is not None else range(x.ndim))]
+    if (ord < 0 or math.isinf(ord)) and 0 in reduced:
+        name = {math.inf: "inf", -math.inf: "-inf"}.get(ord, f"{ord:g}")
+        raise ArgumentError(f"linalg.vector_norm cannot compute the {name} norm on an empty tensor because the "
+                            f"operation does not have an identity (shape {_shape(x)})")
+    if axes is not None and x.ndim == 0:
+        axes = None
+    result = VectorNorm.apply(x, ord=ord, axes=axes, keepdim=keepdim)
+    if x.ndim == 0 and keepdim:
+        result = result.reshape(())
+    return write_out("linalg.vector_norm", result, out)
+
+
+_MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
+
+
+def _matrix_norm_last(a: Tensor, ord) -> Tensor:
+    """The matrix norm over the last two dims (no keepdim)."""
+    from .reduce import amax
+
+    if ord == "fro":
+        return vector_norm(a, 2, (-2, -1))
+    if ord == "nuc":
+        return linalg_svdvals(a).sum(-1)
+    if ord in (2, -2):
+        s = linalg_svdvals(a)
+        return amax(s, -1) if ord == 2 else -amax(-s, -1)
+    if ord in (1, -1):
+        sums = a.abs().sum(-2)
+    else:
+        sums = a.abs().sum(-1)
+    return amax(sums, -1) if ord > 0 else -amax(-sums, -1)
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+    """Matrix norms over the two dims in dim: 'fro', 'nuc' (sum of singular values), 2 / -2 (largest /
+    smallest singular value), 1 / -1 (max / min column abs sum), inf / -inf (max / min row abs sum)."""
+    _require_float("linalg.matrix_norm", A)
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions, got shape {_shape(A)}.")
+    if isinstance(ord, float) and not math.isinf(ord) and ord == int(ord):
+        ord = int(ord)
+    if ord not in _MATRIX_ORDS:
+        raise ArgumentError(f"linalg.matrix_norm: Order {ord} not supported.")
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if len(dims) != 2:
+        raise ArgumentError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(str(d) for d in dims)}")
+    d0, d1 = _norm_dims("linalg.matrix_norm", dims, A.ndim)
+    A = _with_dtype(A, dtype)
+    rest = [i for i in range(A.ndim) if i not in (d0, d1)]
+    result = _matrix_norm_last(A.permute(rest + [d0, d1]), ord)
+    if keepdim:
+        for d in sorted((d0, d1)):
+            result = result.unsqueeze(d)
+    return write_out("linalg.matrix_norm", result, out)
+
+
+def linalg_norm(input: Tensor, ord=None, dim=None, keepdim: bool = False, *, out: Tensor | None = None, dtype=None) -> Tensor:
+    """``torch.linalg.norm``: a matrix norm when ord is a string or dim has two entries (or ord is given for a
+    2-D input without dim), a vector norm otherwise; without ord, the 2-norm of the flattened input."""
+    _require_float("linalg.norm", input)
+    dims = None if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    if dims is None and ord is not None and input.ndim not in (1, 2):
+        raise ShapeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got {input.ndim}D.")
+    matrix = isinstance(ord, str) or (dims is not None and len(dims) == 2 and ord is not None) or (
+        dims is None and ord is not None and input.ndim == 2)
+    if matrix:
+        result = matrix_norm(input, ord, dims if dims is not None else (-2, -1), keepdim, dtype=dtype)
+    else:
+        result = vector_norm(input, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+    return write_out("linalg.norm", result, out)
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out: Tensor | None = None, dtype=None) -> Tensor:
+    """``torch.norm``: p='fro' is the 2-norm over dim (all dims when None) or the Frobenius norm of a pair of
+    dims; p='nuc' the nuclear norm; a number p the vector p-norm over dim (any number of dims)."""
+    dims = None if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    if p == "fro" and (dims is None or len(dims) <= 2):
+        result = vector_norm(input, 2, dims, keepdim, dtype=dtype)
+    elif isinstance(p, str):
+        result = matrix_norm(input, p, dims if dims is not None else tuple(range(input.ndim)), keepdim, dtype=dtype)
+    else:
+        result = vector_norm(input, 2 if p is None else p, dims, keepdim, dtype=dtype)
+    return write_out("norm", result, out)
+
+
 # What this family exports; gpugrad.ops gathers it.
-FUNCTIONS = (matmul, dot)
-DIFFERENTIABLE = FUNCTIONS
-METHODS = {"matmul": matmul, "dot": dot, "mT": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)}
+FUNCTIONS = (
+    matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, einsum, tensordot, kron, cross, trace,
+    det, logdet, slogdet, inverse, cholesky, qr, svd, matrix_power, pinverse, norm,
+)
+_LINALG_ONLY = (
+    linalg_inv, solve, linalg_cholesky, linalg_qr, linalg_svd, linalg_svdvals, linalg_eigh, linalg_eigvalsh,
+    linalg_det, linalg_slogdet, linalg_matrix_power, linalg_pinv, linalg_norm, vector_norm, matrix_norm, vecdot,
+    linalg_cross,
+)
+DIFFERENTIABLE = FUNCTIONS + _LINALG_ONLY
+_TENSOR_METHODS = (
+    matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, kron, cross, trace, det, logdet, slogdet,
+    inverse, cholesky, qr, svd, matrix_power, pinverse, norm,
+)
+METHODS = {f.__name__: f for f in _TENSOR_METHODS}
+METHODS.update({"mT": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)})
+INPLACE = (addmm, addmv, addr, baddbmm)

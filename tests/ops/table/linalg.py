@@ -1,7 +1,67 @@
-"""Op-table rows: matrix products (gpugrad/ops/linalg.py)."""
+"""Op-table rows: linear algebra (gpugrad/ops/linalg.py).
+
+Decompositions are checked on well-conditioned inputs (eigen and singular values well apart, matrices
+far from singular) and, where their factors are only defined up to sign, through quantities that do not
+depend on the sign: eigenvalues, singular values, squared entries of the vectors.
+"""
+import numpy as np
+
 import gpugrad as gg
 
-from .row import Row, away_from_half, away_from_zero, distinct, positive, real  # noqa: F401
+from .row import Row, real
+
+
+def invertible(rng, shape):
+    """Random matrices plus 3 I: far from singular."""
+    return rng.standard_normal(shape) + 3.0 * np.eye(shape[-1])
+
+
+def spread(rng, shape):
+    """Matrices whose symmetric part a + a^T has eigenvalues at least ~1.5 apart (for eigh), and whose
+    singular values are distinct (for svd): a small random part on a diagonal with distinct entries."""
+    k = min(shape[-2:])
+    diag = np.zeros(shape[-2:])
+    diag[range(k), range(k)] = 1.5 * np.arange(1, k + 1)
+    return 0.15 * rng.standard_normal(shape) + diag
+
+
+def unit_vectors_apart(rng, shape):
+    """Vectors whose entries have distinct absolute values (no ties for the inf norms) and no zeros."""
+    n = int(np.prod(shape))
+    magnitudes = 0.5 + 0.1 * rng.permutation(n) + rng.uniform(0, 0.01, n)
+    return (rng.choice([-1.0, 1.0], n) * magnitudes).reshape(shape)
+
+
+def _sym(a):
+    return a + a.mT
+
+
+def _eigh_invariants(lib, a, uplo="L"):
+    w, v = lib.linalg.eigh(_sym(a), UPLO=uplo)
+    return lib.cat([w.unsqueeze(-2), v * v], -2)
+
+
+def _svd_invariants(lib, a, full_matrices=False):
+    u, s, vh = lib.linalg.svd(a, full_matrices=full_matrices)
+    k = s.shape[-1]
+    u, vh = u[..., :, :k], vh[..., :k, :]
+    return lib.cat([(u * u).flatten(-2), s, (vh * vh).flatten(-2), (u * s.unsqueeze(-2) @ vh).flatten(-2)], -1)
+
+
+def _qr_invariants(lib, a, mode="reduced"):
+    q, r = lib.linalg.qr(a, mode=mode)
+    return lib.cat([(q * q).flatten(-2), (r * r).flatten(-2), (q @ r).flatten(-2)], -1)
+
+
+def _spd_of(lib, a):
+    n = a.shape[-1]
+    return a @ a.mT + lib.eye(n, dtype=a.dtype)
+
+
+def _both(fn):
+    """A row whose body is written once for gpugrad and for torch: fn(lib, *tensors)."""
+    return dict(fn=lambda *ts: fn(gg, *ts), torch=lambda torch, *ts: fn(torch, *ts))
+
 
 ROWS = [
     Row("matmul_2d", lambda a, b: a @ b, [((3, 4), real), ((4, 2), real)], op="matmul"),
@@ -11,4 +71,79 @@ ROWS = [
     Row("matmul_batched_broadcast", lambda a, b: a @ b, [((2, 1, 3, 4), real), ((3, 4, 2), real)], op="matmul"),
     Row("matmul_batched_vec", lambda a, b: a @ b, [((2, 3, 4), real), ((4,), real)], op="matmul"),
     Row("dot", gg.dot, [((5,), real), ((5,), real)], torch=lambda torch, a, b: torch.dot(a, b)),
+    Row("mm", lambda a, b: a.mm(b), [((3, 4), real), ((4, 2), real)]),
+    Row("bmm", lambda a, b: a.bmm(b), [((2, 3, 4), real), ((2, 4, 2), real)]),
+    Row("mv", lambda a, v: a.mv(v), [((3, 4), real), ((4,), real)]),
+    Row("outer", lambda u, v: u.outer(v), [((3,), real), ((4,), real)]),
+    Row("ger", lambda u, v: u.ger(v), [((3,), real), ((2,), real)]),
+    Row("addmm", lambda c, a, b: c.addmm(a, b, beta=0.5, alpha=2.0), [((4,), real), ((3, 2), real), ((2, 4), real)]),
+    Row("addmm_beta_zero", lambda c, a, b: c.addmm(a, b, beta=0), [((3, 4), real), ((3, 2), real), ((2, 4), real)], op="addmm"),
+    Row("addmv", lambda c, a, v: c.addmv(a, v, beta=-1.5, alpha=0.5), [((3,), real), ((3, 2), real), ((2,), real)]),
+    Row("addr", lambda c, u, v: c.addr(u, v, alpha=3.0), [((3, 1), real), ((3,), real), ((4,), real)]),
+    Row("baddbmm", lambda c, a, b: c.baddbmm(a, b, beta=2.0, alpha=-1.0), [((2, 3, 4), real), ((2, 3, 2), real), ((2, 2, 4), real)]),
+    Row("einsum_matmul", **_both(lambda lib, a, b: lib.einsum("ij,jk->ik", a, b)), inputs=[((3, 4), real), ((4, 2), real)], op="einsum"),
+    Row("einsum_implicit_trace_diag", **_both(lambda lib, a, b: lib.einsum("ii,Bi", a, b)), inputs=[((3, 3), real), ((2, 3), real)], op="einsum"),
+    Row("einsum_ellipsis_broadcast", **_both(lambda lib, a, b: lib.einsum("...ij,...jk->...ik", a, b)), inputs=[((2, 1, 2, 3), real), ((3, 3, 2), real)], op="einsum"),
+    Row("einsum_sum_out_and_three_operands", **_both(lambda lib, a, b, c: lib.einsum("ijk,j,kl->l", a, b, c)), inputs=[((2, 3, 4), real), ((3,), real), ((4, 2), real)], op="einsum"),
+    Row("einsum_diagonal_out", **_both(lambda lib, a: lib.einsum("...ii->...i", a)), inputs=[((2, 3, 3), real)], op="einsum"),
+    Row("einsum_size_one_broadcast", **_both(lambda lib, a, b: lib.einsum("ij,jk->ik", a, b)), inputs=[((2, 1), real), ((3, 4), real)], op="einsum"),
+    Row("tensordot_int", **_both(lambda lib, a, b: lib.tensordot(a, b, dims=2)), inputs=[((2, 3, 4), real), ((3, 4, 2), real)], op="tensordot"),
+    Row("tensordot_lists", **_both(lambda lib, a, b: lib.tensordot(a, b, dims=([0, 2], [2, 0]))), inputs=[((2, 3, 4), real), ((4, 5, 2), real)], op="tensordot"),
+    Row("kron", lambda a, b: a.kron(b), [((2, 3), real), ((4,), real)]),
+    Row("kron_3d", lambda a, b: a.kron(b), [((2, 1, 2), real), ((2, 3, 1), real)], op="kron"),
+    Row("cross", lambda a, b: a.cross(b, dim=0), [((3, 4), real), ((3, 4), real)]),
+    Row("linalg_cross", **_both(lambda lib, a, b: lib.linalg.cross(a, b)), inputs=[((2, 3), real), ((1, 3), real)]),
+    Row("vecdot", **_both(lambda lib, a, b: lib.linalg.vecdot(a, b, dim=0)), inputs=[((3, 2), real), ((3, 1), real)]),
+    Row("trace", lambda a: a.trace(), [((3, 4), real)]),
+    Row("det", lambda a: a.det(), [((2, 3, 3), invertible)]),
+    Row("linalg_det", **_both(lambda lib, a: lib.linalg.det(a)), inputs=[((4, 4), real)]),
+    Row("logdet", lambda a: (a @ a.mT).logdet(), [((3, 3), invertible)]),
+    Row("slogdet", lambda a: a.slogdet()[1], [((2, 3, 3), real)]),
+    Row("linalg_slogdet", **_both(lambda lib, a: lib.linalg.slogdet(a).logabsdet), inputs=[((3, 3), invertible)]),
+    Row("inverse", lambda a: a.inverse(), [((3, 3), invertible)]),
+    Row("linalg_inv", **_both(lambda lib, a: lib.linalg.inv(a)), inputs=[((2, 3, 3), invertible)]),
+    Row("solve_matrix_rhs", **_both(lambda lib, a, b: lib.linalg.solve(a, b)), inputs=[((2, 3, 3), invertible), ((3, 2), real)], op="solve"),
+    Row("solve_vector_rhs", **_both(lambda lib, a, b: lib.linalg.solve(a, b)), inputs=[((2, 3, 3), invertible), ((2, 3), real)], op="solve"),
+    Row("solve_left_false", **_both(lambda lib, a, b: lib.linalg.solve(a, b, left=False)), inputs=[((3, 3), invertible), ((2, 3), real)], op="solve"),
+    Row("cholesky", **_both(lambda lib, a: _spd_of(lib, a).cholesky()), inputs=[((3, 3), real)]),
+    Row("linalg_cholesky_upper", **_both(lambda lib, a: lib.linalg.cholesky(_spd_of(lib, a), upper=True)), inputs=[((2, 3, 3), real)], op="linalg_cholesky"),
+    Row("qr", **_both(lambda lib, a: lib.cat([(q * q).flatten(-2) for q in a.qr()], -1)), inputs=[((4, 3), real)]),
+    Row("linalg_qr_tall", **_both(lambda lib, a: _qr_invariants(lib, a)), inputs=[((2, 4, 3), real)], op="linalg_qr"),
+    Row("linalg_qr_wide", **_both(lambda lib, a: _qr_invariants(lib, a)), inputs=[((3, 5), real)], op="linalg_qr"),
+    Row("linalg_qr_complete_square", **_both(lambda lib, a: _qr_invariants(lib, a, "complete")), inputs=[((3, 3), invertible)], op="linalg_qr"),
+    Row("svd", **_both(lambda lib, a: lib.cat([(f * f).flatten() for f in a.svd()], -1)), inputs=[((4, 3), spread)]),
+    Row("linalg_svd_tall", **_both(lambda lib, a: _svd_invariants(lib, a)), inputs=[((2, 4, 3), spread)], op="linalg_svd"),
+    Row("linalg_svd_wide_full", **_both(lambda lib, a: _svd_invariants(lib, a, True)), inputs=[((3, 5), spread)], op="linalg_svd"),
+    Row("linalg_svdvals", **_both(lambda lib, a: lib.linalg.svdvals(a)), inputs=[((2, 3, 4), spread)]),
+    Row("linalg_eigh", **_both(lambda lib, a: _eigh_invariants(lib, a)), inputs=[((2, 3, 3), spread)]),
+    Row("linalg_eigh_upper", **_both(lambda lib, a: _eigh_invariants(lib, a, "U")), inputs=[((4, 4), spread)], op="linalg_eigh"),
+    Row("linalg_eigvalsh", **_both(lambda lib, a: lib.linalg.eigvalsh(_sym(a))), inputs=[((3, 3), spread)]),
+    Row("matrix_power", lambda a: a.matrix_power(3), [((2, 3, 3), real)]),
+    Row("linalg_matrix_power_negative", **_both(lambda lib, a: lib.linalg.matrix_power(a, -2)), inputs=[((3, 3), invertible)], op="linalg_matrix_power"),
+    Row("linalg_matrix_power_zero", **_both(lambda lib, a: lib.linalg.matrix_power(a, 0) + a), inputs=[((3, 3), real)], op="linalg_matrix_power"),
+    Row("pinverse", lambda a: a.pinverse(), [((4, 3), spread)]),
+    Row("linalg_pinv_wide", **_both(lambda lib, a: lib.linalg.pinv(a)), inputs=[((2, 3, 5), spread)], op="linalg_pinv"),
+    Row("linalg_pinv_hermitian", **_both(lambda lib, a: lib.linalg.pinv(_sym(a), hermitian=True)), inputs=[((3, 3), spread)], op="linalg_pinv"),
+    Row("vector_norm_2", **_both(lambda lib, x: lib.linalg.vector_norm(x, dim=1)), inputs=[((3, 4), real)], op="vector_norm"),
+    Row("vector_norm_p3_keepdim", **_both(lambda lib, x: lib.linalg.vector_norm(x, 3, (0, 2), keepdim=True)), inputs=[((2, 3, 2), real)], op="vector_norm"),
+    Row("vector_norm_p1_5", **_both(lambda lib, x: lib.linalg.vector_norm(x, 1.5)), inputs=[((5,), real)], op="vector_norm"),
+    Row("vector_norm_p1", **_both(lambda lib, x: lib.linalg.vector_norm(x, 1, -1)), inputs=[((2, 4), unit_vectors_apart)], op="vector_norm"),
+    Row("vector_norm_p_half", **_both(lambda lib, x: lib.linalg.vector_norm(x, 0.5, -1)), inputs=[((2, 4), unit_vectors_apart)], op="vector_norm"),
+    Row("vector_norm_p_negative", **_both(lambda lib, x: lib.linalg.vector_norm(x, -2)), inputs=[((2, 3), unit_vectors_apart)], op="vector_norm"),
+    Row("vector_norm_inf", **_both(lambda lib, x: lib.linalg.vector_norm(x, float("inf"), 0)), inputs=[((4, 3), unit_vectors_apart)], op="vector_norm"),
+    Row("vector_norm_minus_inf", **_both(lambda lib, x: lib.linalg.vector_norm(x, float("-inf"))), inputs=[((4, 3), unit_vectors_apart)], op="vector_norm"),
+    Row("matrix_norm_fro", **_both(lambda lib, a: lib.linalg.matrix_norm(a)), inputs=[((2, 3, 4), real)], op="matrix_norm"),
+    Row("matrix_norm_nuc", **_both(lambda lib, a: lib.linalg.matrix_norm(a, "nuc", dim=(0, 2), keepdim=True)), inputs=[((3, 2, 4), spread)], op="matrix_norm"),
+    Row("matrix_norm_2", **_both(lambda lib, a: lib.linalg.matrix_norm(a, 2)), inputs=[((3, 4), spread)], op="matrix_norm"),
+    Row("matrix_norm_minus_2", **_both(lambda lib, a: lib.linalg.matrix_norm(a, -2)), inputs=[((4, 3), spread)], op="matrix_norm"),
+    Row("matrix_norm_1", **_both(lambda lib, a: lib.linalg.matrix_norm(a, 1)), inputs=[((2, 3, 4), unit_vectors_apart)], op="matrix_norm"),
+    Row("matrix_norm_minus_1", **_both(lambda lib, a: lib.linalg.matrix_norm(a, -1)), inputs=[((3, 4), unit_vectors_apart)], op="matrix_norm"),
+    Row("matrix_norm_inf", **_both(lambda lib, a: lib.linalg.matrix_norm(a, float("inf"))), inputs=[((3, 4), unit_vectors_apart)], op="matrix_norm"),
+    Row("matrix_norm_minus_inf", **_both(lambda lib, a: lib.linalg.matrix_norm(a, float("-inf"), dim=(1, 0))), inputs=[((3, 4), unit_vectors_apart)], op="matrix_norm"),
+    Row("linalg_norm_flat", **_both(lambda lib, a: lib.linalg.norm(a)), inputs=[((2, 3, 2), real)]),
+    Row("linalg_norm_matrix_ord", **_both(lambda lib, a: lib.linalg.norm(a, "nuc")), inputs=[((3, 3), spread)], op="linalg_norm"),
+    Row("linalg_norm_vector_dim", **_both(lambda lib, a: lib.linalg.norm(a, 3, dim=-1)), inputs=[((2, 3), real)], op="linalg_norm"),
+    Row("norm", lambda a: a.norm(), [((3, 4), real)]),
+    Row("norm_p_dims", lambda a: a.norm(p=4, dim=(0, 2), keepdim=True), [((2, 3, 2), real)], op="norm"),
+    Row("norm_nuc", lambda a: a.norm(p="nuc"), [((3, 4), spread)], op="norm"),
 ]
