@@ -1,0 +1,424 @@
+"""Pointwise math (gpugrad/ops/pointwise.py): edge points, dtypes, out=, in-place variants and errors.
+
+Gradients away from edge points are covered by the op table (tests/ops/table/pointwise.py); here are the
+values and gradients at the points where PyTorch's conventions decide (infinities, NaN, domain ends, the
+origin of atan2 and hypot, x = 0 in xlogy), the accuracy of erfinv, and round's halves and decimals.
+"""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gpugrad as gg
+from gpugrad import _erf
+from gpugrad.errors import DTypeError, ShapeError
+
+UNARY_FLOAT = [
+    "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10", "exp2", "expm1",
+    "erf", "erfc", "erfinv", "rsqrt", "reciprocal", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
+]
+ROUNDING = ["floor", "ceil", "round", "trunc", "fix"]
+UNARY = UNARY_FLOAT + ROUNDING + ["frac", "square"]
+BINARY = ["atan2", "arctan2", "logaddexp", "logaddexp2", "hypot", "xlogy"]
+SPECIAL = [-math.inf, -3.0, -1.0, -0.5, -0.0, 0.0, 1e-300, 0.5, 1.0, 1.5, 3.0, math.inf, math.nan]
+
+
+def grad_of(name, *values, dtype=gg.float64, **kwargs):
+    """Value and input gradients of ``gg.<name>(*values).sum()``."""
+    xs = [gg.tensor(v, dtype=dtype, requires_grad=True) for v in values]
+    with np.errstate(all="ignore"):
+        y = getattr(gg, name)(*xs, **kwargs)
+        y.sum().backward()
+    return y.detach().numpy(), [x.grad.numpy() for x in xs]
+
+
+# Known values, without PyTorch ------------------------------------------------------------------------
+@pytest.mark.parametrize("name, x, y, dy", [
+    ("asin", 1.0, math.pi / 2, math.inf),
+    ("asin", -1.0, -math.pi / 2, math.inf),
+    ("acos", 1.0, 0.0, -math.inf),
+    ("acosh", 1.0, 0.0, math.inf),
+    ("atanh", 1.0, math.inf, math.inf),
+    ("rsqrt", 0.0, math.inf, -math.inf),
+    ("reciprocal", 0.0, math.inf, -math.inf),
+    ("erfinv", 1.0, math.inf, math.inf),
+    ("erfinv", 0.0, 0.0, math.sqrt(math.pi) / 2),
+    ("erfc", math.inf, 0.0, -0.0),
+    ("expm1", -math.inf, -1.0, 0.0),
+    ("log2", 8.0, 3.0, 1 / (8 * math.log(2))),
+    ("log10", 1000.0, 3.0, 1 / (1000 * math.log(10))),
+    ("exp2", 10.0, 1024.0, 1024 * math.log(2)),
+    ("asinh", math.inf, math.inf, 0.0),
+])
+def test_values_and_slopes_at_domain_edges(name, x, y, dy):
+    value, (grad,) = grad_of(name, [x])
+    assert value[0] == pytest.approx(y, rel=1e-15)
+    assert grad[0] == pytest.approx(dy, rel=1e-15)
+
+
+@pytest.mark.parametrize("name, x", [("asin", 1.5), ("acos", -1.5), ("acosh", 0.5), ("erfinv", 1.5), ("rsqrt", -1.0)])
+def test_outside_the_domain_is_nan_with_nan_gradient(name, x):
+    value, (grad,) = grad_of(name, [x])
+    assert np.isnan(value[0]) and np.isnan(grad[0])
+
+
+@pytest.mark.parametrize("name", UNARY_FLOAT + ["frac", "square"])
+def test_nan_propagates_through_value_and_gradient(name):
+    inside = 1.25 if name in ("acosh", "arccosh") else 0.25
+    value, (grad,) = grad_of(name, [math.nan, inside])
+    assert np.isnan(value[0]) and not np.isnan(value[1])
+    if name != "frac":  # frac's derivative is the constant 1
+        assert np.isnan(grad[0])
+
+
+def test_xlogy_is_zero_where_x_is_zero_and_its_x_gradient_too():
+    value, (gx, gy) = grad_of("xlogy", [0.0, 0.0, 0.0, 0.0, 2.0], [0.0, 2.0, math.inf, math.nan, 0.5])
+    np.testing.assert_array_equal(value, [0.0, 0.0, 0.0, math.nan, 2 * math.log(0.5)])
+    # d/dx is log y except where x == 0 and y <= 0; d/dy = x / y (0/0 is NaN at the origin).
+    np.testing.assert_array_equal(gx, [0.0, math.log(2.0), math.inf, math.nan, math.log(0.5)])
+    np.testing.assert_array_equal(gy, [math.nan, 0.0, 0.0, math.nan, 4.0])
+
+
+def test_logaddexp_with_infinities():
+    inf = math.inf
+    value, (ga, gb) = grad_of("logaddexp", [-inf, inf, inf, -inf, 0.0], [-inf, inf, 1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(value, [-inf, inf, inf, 1.0, math.log(2.0)])
+    np.testing.assert_array_equal(ga, [math.nan, math.nan, 1.0, 0.0, 0.5])
+    np.testing.assert_array_equal(gb, [math.nan, math.nan, 0.0, 1.0, 0.5])
+
+
+def test_atan2_at_the_origin_has_zero_gradient_and_hypot_nan():
+    value, (ga, gb) = grad_of("atan2", [0.0, 1.0], [0.0, 1.0])
+    np.testing.assert_allclose(value, [0.0, math.pi / 4])
+    np.testing.assert_array_equal(ga, [0.0, 0.5])
+    np.testing.assert_array_equal(gb, [0.0, -0.5])
+    value, (ga, gb) = grad_of("hypot", [0.0, 3.0], [0.0, 4.0])
+    np.testing.assert_array_equal(value, [0.0, 5.0])
+    np.testing.assert_allclose(ga, [math.nan, 0.6])
+    np.testing.assert_allclose(gb, [math.nan, 0.8])
+
+
+def test_rounding_ops_have_zero_gradient_even_for_infinite_upstream_gradients():
+    x = gg.tensor([0.5, 1.5, -2.7], dtype=gg.float64, requires_grad=True)
+    for name in ROUNDING:
+        x.grad = None
+        getattr(gg, name)(x).backward(gg.tensor([math.inf, math.nan, 1.0], dtype=gg.float64))
+        np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])
+
+
+def test_round_halves_go_to_even_and_negative_decimals_round_to_tens():
+    x = gg.tensor([0.5, 1.5, 2.5, -0.5, -2.5, 3.7], dtype=gg.float64)
+    np.testing.assert_array_equal(gg.round(x).numpy(), [0.0, 2.0, 2.0, -0.0, -2.0, 4.0])
+    tens = gg.tensor([15.0, 25.0, 35.0, -25.0, 149.0, 151.0], dtype=gg.float64)
+    np.testing.assert_array_equal(gg.round(tens, decimals=-1).numpy(), [20.0, 20.0, 40.0, -20.0, 150.0, 150.0])
+    np.testing.assert_array_equal(gg.round(tens, decimals=-2).numpy(), [0.0, 0.0, 0.0, -0.0, 100.0, 200.0])
+    # 0.125 * 100 is exactly 12.5 (to even: 12); 2.675 * 100 rounds up to 267.5 in float64 (to even: 268).
+    np.testing.assert_array_equal(gg.round(gg.tensor([0.125, 0.375, 2.675], dtype=gg.float64), decimals=2).numpy(),
+                                  [0.12, 0.38, 2.68])
+
+
+def test_frac_keeps_the_sign_and_trunc_rounds_towards_zero():
+    x = gg.tensor([-1.75, 1.75, -0.0, math.inf], dtype=gg.float64)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(gg.frac(x).numpy(), [-0.75, 0.75, 0.0, math.nan])
+    np.testing.assert_array_equal(gg.trunc(x).numpy(), [-1.0, 1.0, -0.0, math.inf])
+    np.testing.assert_array_equal(gg.fix(x).numpy(), gg.trunc(x).numpy())
+
+
+# erf, erfc, erfinv ----------------------------------------------------------------------------------
+def test_erf_and_erfc_match_the_standard_library():
+    xs = np.concatenate([np.linspace(-6, 6, 241), [-30.0, 27.0, 1e-300, -0.0]])
+    for dtype in (gg.float64, gg.float32):
+        x = gg.tensor(xs, dtype=dtype)
+        x64 = x.numpy().astype(np.float64)
+        rtol = 1e-15 if dtype is gg.float64 else 1e-6
+        np.testing.assert_allclose(gg.erf(x).numpy(), [math.erf(v) for v in x64], rtol=rtol, atol=1e-300)
+        np.testing.assert_allclose(gg.erfc(x).numpy(), [math.erfc(v) for v in x64], rtol=rtol * 4, atol=1e-300)
+        assert gg.erf(x).dtype is dtype and gg.erfc(x).dtype is dtype
+
+
+@pytest.mark.parametrize("y, x", [
+    (0.5, 0.4769362762044699),
+    (-0.5, -0.4769362762044699),
+    (0.9, 1.1630871536766743),
+    (0.999, 2.3267537655135246),
+    (1e-300, 8.862269254527580e-301),
+    (5e-324, 5e-324),
+])
+def test_erfinv_known_values(y, x):
+    assert gg.erfinv(gg.tensor([y], dtype=gg.float64)).item() == pytest.approx(x, rel=4e-16)
+
+
+def test_erfinv_inverts_erf_across_the_domain_and_into_the_tails():
+    rng = np.random.default_rng(7)
+    centre = rng.uniform(-1, 1, 4000)
+    tails = 1.0 - 10.0 ** -rng.uniform(1, 15.9, 2000)
+    x = gg.erfinv(gg.tensor(np.concatenate([centre, tails]), dtype=gg.float64)).numpy()
+    back = np.array([math.erf(v) for v in x[:4000]])
+    np.testing.assert_allclose(back, centre, rtol=3e-16, atol=3e-17)
+    # In the tails the inverse is ill-conditioned in y but well conditioned in 1 - y: compare erfc with it.
+    back_c = np.array([math.erfc(v) for v in x[4000:]])
+    np.testing.assert_allclose(back_c, 1.0 - tails, rtol=1e-14)
+    # The last representable point below 1.
+    assert gg.erfinv(gg.tensor([1 - 2**-53], dtype=gg.float64)).item() == pytest.approx(5.863584748755167, rel=1e-15)
+
+
+def test_erfinv_at_and_beyond_the_ends():
+    y = gg.tensor([1.0, -1.0, 1.0000001, -2.0, math.inf, math.nan, 0.0, -0.0], dtype=gg.float64)
+    out = gg.erfinv(y).numpy()
+    np.testing.assert_array_equal(out, [math.inf, -math.inf, math.nan, math.nan, math.nan, math.nan, 0.0, -0.0])
+    assert np.signbit(out[-1]) and not np.signbit(out[-2])
+
+
+def test_erfinv_works_on_any_array_module_through_xp():
+    """The implementation takes the array module; here NumPy, on a GPU CuPy (tests/cuda)."""
+    y = np.array([[-0.99, 0.3], [0.0, 0.999999]], dtype=np.float32)
+    x = _erf.erfinv(np, y)
+    assert x.dtype == np.float32 and x.shape == (2, 2)
+    np.testing.assert_allclose([math.erf(v) for v in x.ravel().astype(np.float64)], y.ravel(), rtol=1e-6)
+
+
+# dtypes -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", UNARY_FLOAT)
+@pytest.mark.parametrize("dtype", [gg.int64, gg.bool])
+def test_float_functions_of_integer_and_bool_tensors_are_float32(name, dtype):
+    x = gg.tensor([1, 0], dtype=dtype)
+    with np.errstate(all="ignore"):
+        y = getattr(gg, name)(x)
+        expected = getattr(gg, name)(gg.tensor([1.0, 0.0]))
+    assert y.dtype is gg.float32
+    np.testing.assert_array_equal(y.numpy(), expected.numpy())
+
+
+@pytest.mark.parametrize("name", ROUNDING)
+def test_rounding_an_integer_tensor_returns_a_copy_of_it(name):
+    x = gg.tensor([3, -2], dtype=gg.int64)
+    y = getattr(gg, name)(x)
+    assert y.dtype is gg.int64 and y.tolist() == [3, -2]
+    y.data[0] = 7
+    assert x.tolist() == [3, -2]
+
+
+@pytest.mark.parametrize("name", ROUNDING + ["frac"])
+def test_rounding_a_bool_tensor_is_an_error(name):
+    with pytest.raises(DTypeError, match=f"^{name}: "):
+        getattr(gg, name)(gg.tensor([True, False]))
+
+
+def test_frac_and_round_with_decimals_of_integers_are_errors():
+    with pytest.raises(DTypeError, match="^frac: "):
+        gg.frac(gg.tensor([1, 2]))
+    with pytest.raises(DTypeError, match="^round: "):
+        gg.round(gg.tensor([1, 2]), decimals=1)
+
+
+def test_square_keeps_integers_and_squares_bool_to_int64():
+    assert gg.square(gg.tensor([3, -2])).tolist() == [9, 4]
+    y = gg.square(gg.tensor([True, False]))
+    assert y.dtype is gg.int64 and y.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_results_follow_promotion(name):
+    f32, f64, i64 = gg.tensor([1.0, 2.0]), gg.tensor([1.0, 2.0], dtype=gg.float64), gg.tensor([1, 2])
+    fn = getattr(gg, name)
+    assert fn(f32, f64).dtype is gg.float64
+    assert fn(i64, f32).dtype is gg.float32
+    if name in ("atan2", "arctan2", "xlogy"):
+        assert fn(i64, i64).dtype is gg.float32
+        assert fn(gg.tensor([True]), gg.tensor([True])).dtype is gg.float32
+    else:  # PyTorch has no integer logaddexp or hypot
+        with pytest.raises(DTypeError, match=f"^{name}: "):
+            fn(i64, i64)
+
+
+def test_xlogy_takes_numbers_on_either_side_the_others_do_not():
+    x = gg.tensor([0.0, 1.0, 2.0])
+    np.testing.assert_allclose(gg.xlogy(x, 3).numpy(), [0.0, math.log(3), 2 * math.log(3)], rtol=1e-6)
+    np.testing.assert_allclose(gg.xlogy(2.0, x).numpy(), [-math.inf, 0.0, 2 * math.log(2)], rtol=1e-6)
+    assert gg.xlogy(gg.tensor([1, 2]), 2.5).dtype is gg.float32
+    assert gg.xlogy(x, 2).dtype is gg.float32
+    for name in ("atan2", "logaddexp", "logaddexp2", "hypot"):
+        with pytest.raises(TypeError, match=f"^{name}\\(\\): argument 'other'"):
+            getattr(gg, name)(x, 2.0)
+        with pytest.raises(TypeError, match=f"^{name}\\(\\): argument 'input'"):
+            getattr(gg, name)(2.0, x)
+
+
+# Errors -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", BINARY)
+def test_shapes_that_do_not_broadcast_are_named_by_the_function_called(name):
+    with pytest.raises(ShapeError, match=rf"^{name}: shapes \(2, 3\) and \(4,\)"):
+        getattr(gg, name)(gg.zeros(2, 3), gg.ones(4))
+
+
+def test_a_number_where_a_tensor_is_needed_is_a_type_error():
+    with pytest.raises(TypeError, match="^arcsin\\(\\): argument 'input' must be Tensor, not float"):
+        gg.arcsin(0.5)
+
+
+def test_round_decimals_beyond_float_range_is_an_argument_error():
+    with pytest.raises(gg.errors.ArgumentError, match="^round: decimals=400"):
+        gg.round(gg.ones(2), decimals=400)
+
+
+# out= and in-place variants -------------------------------------------------------------------------
+def _call(name, x, other, **kwargs):
+    fn = getattr(gg, name)
+    return fn(x, other, **kwargs) if name in BINARY else fn(x, **kwargs)
+
+
+@pytest.mark.parametrize("name", UNARY + BINARY)
+def test_out_receives_the_result(name):
+    x = gg.tensor([0.25, 0.5, 0.75])
+    other = gg.tensor([1.5, 0.5, 2.0])
+    expected = _call(name, x, other)
+    out = gg.zeros(1)
+    assert _call(name, x, other, out=out) is out
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())
+
+
+def test_out_refuses_inputs_that_need_gradients():
+    x = gg.tensor([0.5], requires_grad=True)
+    with pytest.raises(RuntimeError, match="^tan\\(\\): functions with out=..."):
+        gg.tan(x, out=gg.zeros(1))
+
+
+@pytest.mark.parametrize("name", UNARY + [b for b in BINARY if not b.startswith("logaddexp")])
+def test_in_place_variant_writes_the_out_of_place_result(name):
+    x = gg.tensor([0.25, 0.5, 0.75])
+    other = gg.tensor([1.5, 0.5, 2.0])
+    expected = _call(name, x, other)
+    args = (other,) if name in BINARY else ()
+    assert getattr(x, name + "_")(*args) is x
+    np.testing.assert_array_equal(x.numpy(), expected.numpy())
+
+
+def test_logaddexp_has_no_in_place_variant_as_in_pytorch():
+    assert not hasattr(gg.ones(1), "logaddexp_") and not hasattr(gg.ones(1), "logaddexp2_")
+
+
+def test_in_place_round_with_decimals_and_recorded_in_place_ops_differentiate():
+    x = gg.tensor([1.234, 5.678], dtype=gg.float64)
+    x.round_(decimals=1)
+    np.testing.assert_allclose(x.numpy(), [1.2, 5.7])
+    leaf = gg.tensor([0.2, 0.4], dtype=gg.float64, requires_grad=True)
+    h = leaf * 1.0
+    h.asin_()
+    h.sum().backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), 1 / np.sqrt(1 - np.array([0.2, 0.4]) ** 2), rtol=1e-14)
+
+
+def test_in_place_float_function_of_an_integer_tensor_is_an_error():
+    with pytest.raises(DTypeError, match="^tan_: "):
+        gg.tensor([1, 2]).tan_()
+    x = gg.tensor([1, 2])
+    x.floor_()  # already integral: allowed, unchanged
+    assert x.tolist() == [1, 2]
+
+
+def test_empty_and_zero_dimensional_tensors():
+    for name in UNARY:
+        assert getattr(gg, name)(gg.zeros(0, 3)).shape == (0, 3)
+        assert getattr(gg, name)(gg.tensor(0.5)).shape == ()
+    assert gg.atan2(gg.tensor(1.0), gg.ones(0)).shape == (0,)
+
+
+# Against PyTorch -------------------------------------------------------------------------------------
+@pytest.mark.torch
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_values_and_gradients_at_special_points_match_pytorch(name):
+    torch = pytest.importorskip("torch")
+    value, (grad,) = grad_of(name, SPECIAL)
+    t = torch.tensor(SPECIAL, dtype=torch.float64, requires_grad=True)
+    ref = getattr(torch, name)(t)
+    ref.sum().backward()
+    np.testing.assert_allclose(value, ref.detach().numpy(), rtol=1e-13, equal_nan=True)
+    np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-13, equal_nan=True)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_values_and_gradients_on_a_grid_of_special_points_match_pytorch(name):
+    torch = pytest.importorskip("torch")
+    a, b = (v.ravel().tolist() for v in np.meshgrid(SPECIAL, SPECIAL))
+    value, grads = grad_of(name, a, b)
+    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a, b)]
+    ref = getattr(torch, name)(*ts)
+    ref.sum().backward()
+    # atol: logaddexp2(-1, -1) is exactly 0 here and -1 + log1p(1)/ln 2 = -5e-17 in PyTorch.
+    np.testing.assert_allclose(value, ref.detach().numpy(), rtol=1e-13, atol=1e-15, equal_nan=True)
+    for mine, t in zip(grads, ts):
+        np.testing.assert_allclose(mine, t.grad.numpy(), rtol=1e-13, equal_nan=True)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["xlogy", "atan2", "hypot", "logaddexp"])
+def test_second_derivatives_at_special_points_match_pytorch(name):
+    torch = pytest.importorskip("torch")
+    a = [0.0, 0.0, 1.0, 0.0, 2.0]
+    b = [0.0, 2.0, 2.0, 1.5, 0.0]
+    xs = [gg.tensor(v, dtype=gg.float64, requires_grad=True) for v in (a, b)]
+    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a, b)]
+    with np.errstate(all="ignore"):
+        g = gg.grad(getattr(gg, name)(*xs).sum(), xs, create_graph=True)
+        h = gg.grad(g[0].sum() + g[1].sum(), xs, allow_unused=True)
+    tg = torch.autograd.grad(getattr(torch, name)(*ts).sum(), ts, create_graph=True)
+    th = torch.autograd.grad(tg[0].sum() + tg[1].sum(), ts, allow_unused=True)
+    for mine, ref in zip(h, th):
+        expected = np.zeros(5) if ref is None else ref.numpy()
+        got = np.zeros(5) if mine is None else mine.numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15, equal_nan=True)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", UNARY_FLOAT + ["frac"])
+def test_float32_values_match_pytorch(name):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).uniform(-3, 3, 200).astype(np.float32)
+    with np.errstate(all="ignore"):
+        ours = getattr(gg, name)(gg.tensor(x)).numpy()
+    ref = getattr(torch, name)(torch.tensor(x)).numpy()
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, ref, rtol=2e-6, atol=1e-30, equal_nan=True)
+
+
+@pytest.mark.torch
+def test_erfinv_matches_pytorch_in_both_float_dtypes_up_to_the_ends():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    y = np.concatenate([rng.uniform(-1, 1, 5000), 1 - 10.0 ** -rng.uniform(1, 15.9, 500), [1 - 2**-53, -(1 - 2**-53)]])
+    np.testing.assert_allclose(gg.erfinv(gg.tensor(y, dtype=gg.float64)).numpy(),
+                               torch.erfinv(torch.tensor(y)).numpy(), rtol=5e-16)
+    y32 = np.concatenate([y[:5000], [1 - 2**-24, 2**-149]]).astype(np.float32)
+    np.testing.assert_allclose(gg.erfinv(gg.tensor(y32)).numpy(), torch.erfinv(torch.tensor(y32)).numpy(), rtol=3e-7)
+
+
+@pytest.mark.torch
+@settings(max_examples=60, deadline=None)
+@given(
+    decimals=st.integers(-4, 6),
+    dtype=st.sampled_from(["float32", "float64"]),
+    values=st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32) | st.sampled_from([0.5, 2.5, -1.5, 0.125, 12.5, 250.0]),
+                    min_size=1, max_size=20),
+)
+def test_round_with_decimals_matches_pytorch(decimals, dtype, values):
+    torch = pytest.importorskip("torch")
+    ours = gg.round(gg.tensor(values, dtype=getattr(gg, dtype)), decimals=decimals).numpy()
+    ref = torch.round(torch.tensor(values, dtype=getattr(torch, dtype)), decimals=decimals).numpy()
+    np.testing.assert_array_equal(ours, ref)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_promotion_and_broadcasting_match_pytorch(name):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    a, b = rng.uniform(0.1, 2, (3, 1)), rng.uniform(0.1, 2, (4,))
+    for da, db in [("float32", "float64"), ("int64", "float32"), ("float64", "float64")]:
+        ours = getattr(gg, name)(gg.tensor(a * 3, dtype=getattr(gg, da)), gg.tensor(b, dtype=getattr(gg, db)))
+        ref = getattr(torch, name)(torch.tensor(a * 3).to(getattr(torch, da)), torch.tensor(b).to(getattr(torch, db)))
+        assert str(ours.dtype).replace("gpugrad.", "") == str(ref.dtype).replace("torch.", "") and tuple(ours.shape) == tuple(ref.shape)
+        np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-6)
