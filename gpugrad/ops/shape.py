@@ -1,24 +1,140 @@
-"""Shape ops: reshape, transpose, permute, expand, squeeze, unsqueeze, cat, stack (indexing is ops/indexing.py).
+"""Shape and movement ops: reshape and views, splitting and joining, repeating, flipping and rolling,
+triangles and diagonals, windows, broadcasting (indexing is ops/indexing.py).
 
-View ops share memory and the version counter with their input, so an in-place change through a view
-is seen by every graph that saved the base.
+View ops (reshape where strides allow, permute and its aliases, expand, squeeze, unsqueeze, narrow,
+split and chunk pieces, unbind, diagonal, unfold) share memory and the version counter with their
+input, so an in-place change through a view is seen by every graph that saved the base. The others
+(flip, roll, repeat, tril, diag, ...) copy, as in PyTorch.
 """
 from __future__ import annotations
 
-from ..autograd.function import Function
-from ..errors import ShapeError
+import operator
+import warnings
+
+from ..autograd.function import Function, _share_version
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
+from ..size import Size
 from ..tensor import Tensor
-from ._operands import normalize_dims
+from ._operands import normalize_dims, write_out
 
 
-def _shape_arg(shape) -> tuple:
+# Argument parsing ---------------------------------------------------------------------------------
+def _ints(op: str, what: str, values) -> tuple:
+    """``values`` as a tuple of Python ints (0-d integer tensors count); floats and bools are refused."""
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not hasattr(v, "__index__"):
+            raise TypeError(f"{op}: {what} must be a tuple of ints, but found element of type {type(v).__name__} at pos {i}")
+        out.append(operator.index(v))
+    return tuple(out)
+
+
+def _int(op: str, what: str, value) -> int:
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{op}: argument '{what}' must be int, not {type(value).__name__}")
+    return operator.index(value)
+
+
+def _shape_arg(op: str, shape: tuple) -> tuple:
+    """Sizes given as varargs (``x.view(2, 3)``) or as one sequence (``x.view((2, 3))``, a gg.Size)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    return _ints(op, "size", shape)
+
+
+def _dims_arg(dims: tuple) -> tuple:
+    """Dims given as varargs (``x.flip(0, 1)``) or as one sequence (``x.flip((0, 1))``)."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        return tuple(dims[0])
+    return tuple(dims)
+
+
+def _distinct_dims(op: str, dims, ndim: int) -> tuple:
+    axes = normalize_dims(op, dims, ndim)
+    for d in axes:
+        if axes.count(d) > 1:
+            raise ArgumentError(f"{op}: dim {d} appears multiple times in the list of dims {list(dims)}")
+    return axes
+
+
+def _need_dims(op: str, x: Tensor, n: int) -> None:
+    if x.ndim < n:
+        raise ShapeError(f"{op}: expected a tensor with at least {n} dimension(s), got shape {tuple(x.shape)}")
+
+
+def _infer_shape(op: str, shape: tuple, numel: int, old_shape: tuple) -> tuple:
+    """``shape`` with its one -1 resolved so that it holds ``numel`` elements."""
+    if shape.count(-1) > 1:
+        raise ShapeError(f"{op}: only one dimension can be inferred, got shape {list(shape)}")
+    for s in shape:
+        if s < -1:
+            raise ShapeError(f"{op}: invalid shape dimension {s} in {list(shape)}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if -1 not in shape:
+        if known != numel:
+            raise ShapeError(f"{op}: shape {list(shape)} is invalid for input of shape {old_shape} ({numel} elements)")
+        return shape
+    if known == 0:
+        if numel == 0:
+            raise ShapeError(f"{op}: cannot reshape a tensor of 0 elements (shape {old_shape}) into shape {list(shape)} "
+                             "because the unspecified dimension size -1 can be any value and is ambiguous")
+        raise ShapeError(f"{op}: shape {list(shape)} is invalid for input of shape {old_shape} ({numel} elements)")
+    if numel % known:
+        raise ShapeError(f"{op}: shape {list(shape)} is invalid for input of shape {old_shape} ({numel} elements)")
+    return tuple(numel // known if s == -1 else s for s in shape)
+
+
+def _as_strided(xp, a, shape, strides):
+    return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
+
+
+# Reshape and views of the same elements -----------------------------------------------------------
+def _view_strides(shape: tuple, strides: tuple, new_shape: tuple):
+    """The strides of ``new_shape`` over the memory of an array of (``shape``, ``strides``), or None when
+    no such view exists (some new dim would span two non-contiguous blocks): PyTorch's rule for view."""
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk_stride = strides[-1] if strides else 1
+    tensor_numel = view_numel = 1
+    for d in range(len(shape) - 1, -1, -1):
+        tensor_numel *= shape[d]
+        if d == 0 or (shape[d - 1] != 1 and strides[d - 1] != tensor_numel * chunk_stride):
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * chunk_stride
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                chunk_stride = strides[d - 1]
+                tensor_numel = view_numel = 1
+    if view_d != -1:
+        return None
+    return tuple(new_strides)
 
 
 class Reshape(Function):
     is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape=(), strides=None):
+        ctx.shape = x.shape
+        # A contiguous array reshapes to a view; otherwise the strides were worked out by _view_strides.
+        return x.reshape(shape) if strides is None else _as_strided(ctx.xp, x, shape, strides)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return reshape(gy, ctx.shape)
+
+
+class ReshapeCopy(Function):
+    """A reshape that no strides over the input's memory can express: a copy, as PyTorch's reshape."""
+
+    name = "reshape"
 
     @staticmethod
     def forward(ctx, x, shape=()):
@@ -27,34 +143,83 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        return gy.reshape(ctx.shape)
+        return reshape(gy, ctx.shape)
+
+
+def _reshape_to(op: str, x: Tensor, shape: tuple, allow_copy: bool) -> Tensor:
+    a = x.data
+    shape = _infer_shape(op, shape, a.size, tuple(a.shape))
+    if shape == a.shape:
+        return x
+    if a.flags.c_contiguous or a.size == 0:
+        return Reshape.apply(x, shape=shape)
+    strides = _view_strides(a.shape, a.strides, shape)
+    if strides is not None:
+        return Reshape.apply(x, shape=shape, strides=strides)
+    if not allow_copy:
+        raise ShapeError(f"{op}: view size is not compatible with input tensor's size and stride (at least one "
+                         f"dimension spans across two contiguous subspaces): shape {tuple(a.shape)} with strides "
+                         f"{tuple(a.strides)} to {shape}. Use .reshape(...) instead.")
+    return ReshapeCopy.apply(x, shape=shape)
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
-    """The same elements in a new shape (one dim may be -1)."""
-    shape = _shape_arg(shape)
-    if shape == x.data.shape:
-        return x
-    size = x.data.size
-    known = 1
-    for s in shape:
-        if s != -1:
-            known *= s
-    if shape.count(-1) > 1 or (shape.count(-1) == 0 and known != size) or (shape.count(-1) == 1 and (known == 0 or size % known)):
-        raise ShapeError(f"reshape: shape {list(shape)} is invalid for input of shape {tuple(x.shape)} ({size} elements)")
-    return Reshape.apply(x, shape=shape)
+    """The same elements in a new shape (one dim may be -1): a view when strides allow, else a copy.
+    The gradient is reshaped back."""
+    return _reshape_to("reshape", x, _shape_arg("reshape", shape), allow_copy=True)
+
+
+def view(x: Tensor, *shape) -> Tensor:
+    """``x.view(shape)``: as reshape, but always a view; raises when the strides do not allow one."""
+    return _reshape_to("view", x, _shape_arg("view", shape), allow_copy=False)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Merge dims start_dim..end_dim into one."""
+    """Merge dims start_dim..end_dim into one (a 0-d tensor becomes 1-d)."""
+    start, end = normalize_dims("flatten", (start_dim, end_dim), x.ndim)
     if x.ndim == 0:
         return reshape(x, 1)
-    start, end = normalize_dims("flatten", (start_dim, end_dim), x.ndim)
+    if start > end:
+        raise ArgumentError(f"flatten: invalid args: start_dim ({start_dim}) cannot come after end_dim ({end_dim}) "
+                            f"for shape {tuple(x.shape)}")
     shape = tuple(x.shape)
     merged = 1
     for s in shape[start : end + 1]:
         merged *= s
     return reshape(x, shape[:start] + (merged,) + shape[end + 1 :])
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one may be -1): the inverse of flatten."""
+    (axis,) = normalize_dims("unflatten", dim, x.ndim)
+    sizes = _ints("unflatten", "sizes", sizes)
+    if not sizes:
+        raise ArgumentError("unflatten: sizes must be non-empty")
+    n = x.shape[axis] if x.ndim else 1
+    try:
+        sizes = _infer_shape("unflatten", sizes, n, (n,))
+    except ShapeError as exc:
+        raise ShapeError(f"unflatten: provided sizes {list(sizes)} don't multiply up to the size of dim {dim} ({n}) "
+                         f"in the input tensor of shape {tuple(x.shape)}") from exc
+    shape = tuple(x.shape)
+    return reshape(x, shape[:axis] + sizes + shape[axis + 1 :])
+
+
+def _restride_in_place(name: str, self: Tensor, view_op, *args) -> Tensor:
+    """PyTorch's in-place view ops (``squeeze_``, ``t_``, ...): self takes the view's shape over the same
+    memory, recorded as the out-of-place view when gradients are on; the version counter is bumped."""
+    recording = is_grad_enabled() and self.requires_grad
+    if recording and self._node is None:
+        raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place operation")
+    if recording:
+        result = view_op(self, *args)
+        self._node, self._output_index = result._node, result._output_index
+    else:
+        with no_grad():
+            result = view_op(self, *args)
+    self.data = result.data
+    self._version_ref[0] += 1
+    return self
 
 
 class Permute(Function):
@@ -71,8 +236,8 @@ class Permute(Function):
 
 
 def permute(x: Tensor, *dims) -> Tensor:
-    """Reorder the dims: ``x.permute(2, 0, 1)``."""
-    dims = _shape_arg(dims)
+    """Reorder the dims: ``x.permute(2, 0, 1)``. The gradient is permuted back."""
+    dims = _dims_arg(dims)
     if len(dims) != x.ndim:
         raise ShapeError(f"permute: {len(dims)} dims {tuple(dims)} given for a tensor of {x.ndim} dims, shape {tuple(x.shape)}")
     dims = normalize_dims("permute", dims, x.ndim)
@@ -81,12 +246,28 @@ def permute(x: Tensor, *dims) -> Tensor:
     return Permute.apply(x, dims=dims)
 
 
-def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    """Swap two dims."""
-    d0, d1 = normalize_dims("transpose", (dim0, dim1), x.ndim)
+def _swap(op: str, x: Tensor, dim0: int, dim1: int) -> Tensor:
+    d0, d1 = normalize_dims(op, (dim0, dim1), x.ndim)
+    if x.ndim < 2 or d0 == d1:
+        return x if x.ndim == 0 else Permute.apply(x, dims=tuple(range(x.ndim)))
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return Permute.apply(x, dims=tuple(dims))
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims (a view)."""
+    return _swap("transpose", x, dim0, dim1)
+
+
+def swapaxes(x: Tensor, axis0: int, axis1: int) -> Tensor:
+    """NumPy's name for transpose."""
+    return _swap("swapaxes", x, axis0, axis1)
+
+
+def swapdims(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Another name for transpose."""
+    return _swap("swapdims", x, dim0, dim1)
 
 
 def t(x: Tensor) -> Tensor:
@@ -96,6 +277,36 @@ def t(x: Tensor) -> Tensor:
     return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
+def movedim(x: Tensor, source, destination) -> Tensor:
+    """Move dims ``source`` (int or tuple) to positions ``destination``; the others keep their order."""
+    return _move("movedim", x, source, destination)
+
+
+def moveaxis(x: Tensor, source, destination) -> Tensor:
+    """NumPy's name for movedim."""
+    return _move("moveaxis", x, source, destination)
+
+
+def _move(op: str, x: Tensor, source, destination) -> Tensor:
+    src = normalize_dims(op, source, x.ndim)
+    dst = normalize_dims(op, destination, x.ndim)
+    if len(src) != len(dst):
+        raise ArgumentError(f"{op}: invalid source or destination dims: source ({list(src)} dims) should contain the "
+                            f"same number of dims as destination ({list(dst)} dims)")
+    for name, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise ArgumentError(f"{op}: repeated dim in `{name}` ({list(dims)})")
+    if x.ndim == 0:
+        return x
+    order = [None] * x.ndim
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(i for i in range(x.ndim) if i not in src)
+    order = tuple(o if o is not None else next(rest) for o in order)
+    return Permute.apply(x, dims=order)
+
+
+# Broadcasting views -------------------------------------------------------------------------------
 class Expand(Function):
     is_view = True
 
@@ -109,16 +320,35 @@ class Expand(Function):
         return gy.sum_to_size(ctx.shape)
 
 
-def expand(x: Tensor, *sizes) -> Tensor:
-    """A broadcast view of ``x`` with the given sizes (-1 keeps a dim). No memory is copied."""
-    sizes = _shape_arg(sizes)
-    lead = len(sizes) - x.ndim
+def _expanded_shape(op: str, shape: tuple, sizes: tuple) -> tuple:
+    lead = len(sizes) - len(shape)
     if lead < 0:
-        raise ShapeError(f"expand: the number of sizes ({len(sizes)}) must be at least the tensor's dims ({x.ndim})")
-    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    for i, s in enumerate(x.shape):
-        if s != 1 and s != shape[i + lead]:
-            raise ShapeError(f"expand: cannot expand shape {tuple(x.shape)} to {shape}")
+        raise ShapeError(f"{op}: the number of sizes provided ({len(sizes)}) must be greater or equal to the number "
+                         f"of dimensions in the tensor ({len(shape)}), shape {shape}")
+    out = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise ShapeError(f"{op}: the expanded size of the tensor ({s}) isn't allowed in a leading, "
+                                 f"non-existing dimension {i} (target sizes {list(sizes)})")
+            out.append(s)
+            continue
+        have = shape[i - lead]
+        if s == -1:
+            s = have
+        if have != s and have != 1:
+            raise ShapeError(f"{op}: the expanded size of the tensor ({s}) must match the existing size ({have}) at "
+                             f"non-singleton dimension {i}. Target sizes: {list(sizes)}. Tensor sizes: {list(shape)}")
+        if s < 0:
+            raise ShapeError(f"{op}: invalid size {s} at dimension {i} (target sizes {list(sizes)})")
+        out.append(s)
+    return tuple(out)
+
+
+def expand(x: Tensor, *sizes) -> Tensor:
+    """A broadcast view of ``x`` with the given sizes (-1 keeps a dim; new dims go in front). No memory is
+    copied; the gradient is summed back over the broadcast dims."""
+    shape = _expanded_shape("expand", tuple(x.shape), _shape_arg("expand", sizes))
     if shape == tuple(x.shape):
         return x
     return Expand.apply(x, shape=shape)
@@ -128,25 +358,127 @@ def expand_as(x: Tensor, other: Tensor) -> Tensor:
     return expand(x, tuple(other.shape))
 
 
+def broadcast_to(x: Tensor, *size) -> Tensor:
+    """``x`` expanded to ``size`` (a view; -1 keeps a dim)."""
+    shape = _expanded_shape("broadcast_to", tuple(x.shape), _shape_arg("broadcast_to", size))
+    if shape == tuple(x.shape):
+        return x
+    return Expand.apply(x, shape=shape)
+
+
+def _broadcast(op: str, shapes: list) -> Size:
+    out = []
+    for index, shape in enumerate(shapes):
+        for k in range(1, len(shape) + 1):
+            s = shape[-k]
+            if s < 0:
+                raise ArgumentError(f"{op}: attempting to broadcast a dimension with negative length, shape {shape}")
+            if k > len(out):
+                out.insert(0, s)
+            elif out[-k] == 1:
+                out[-k] = s
+            elif s != 1 and s != out[-k]:
+                raise ShapeError(f"{op}: the size {s} of argument {index} (shape {shape}) does not match the size "
+                                 f"{out[-k]} of the others at dimension {-k}: shapes {shapes} don't broadcast")
+    return Size(out)
+
+
+def broadcast_shapes(*shapes) -> Size:
+    """The shape that tensors of ``shapes`` (each a sequence of ints, or an int) broadcast to."""
+    return _broadcast("broadcast_shapes", [(s,) if hasattr(s, "__index__") else _ints("broadcast_shapes", "shape", s)
+                                           for s in shapes])
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """The tensors expanded (as views) to their common broadcast shape."""
+    tensors = _tensor_list("broadcast_tensors", tensors, allow_empty=True)
+    shape = _broadcast("broadcast_tensors", [tuple(t.shape) for t in tensors])
+    return tuple(t if tuple(t.shape) == shape else Expand.apply(t, shape=tuple(shape)) for t in tensors)
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
+    """Coordinate grids of 0-d or 1-d tensors: with ``indexing='ij'`` output i varies along dim i; with
+    ``'xy'`` the first two dims are swapped (Cartesian). Each output is an expanded view of its input."""
+    tensors = _tensor_list("meshgrid", tensors)
+    if indexing is None:
+        warnings.warn("meshgrid: in an upcoming release, it will be required to pass the indexing argument "
+                      "('ij' is the default)", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ArgumentError(f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in tensors:
+        if t.ndim > 1:
+            raise ShapeError(f"meshgrid: expected 0D or 1D tensors, got shape {tuple(t.shape)}")
+        if t.dtype != tensors[0].dtype:
+            raise DTypeError(f"meshgrid: expects all tensors to have the same dtype, got {tensors[0].dtype} and {t.dtype}")
+        if t._backend is not tensors[0]._backend:
+            raise DeviceError(f"meshgrid: expects all tensors to be on the same device, got {tensors[0].device} and {t.device}")
+    positions = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        positions[0], positions[1] = 1, 0
+    shape = [0] * len(tensors)
+    for t, p in zip(tensors, positions):
+        shape[p] = t.numel()
+    grids = []
+    for t, p in zip(tensors, positions):
+        column = reshape(t, tuple(shape[p] if i == p else 1 for i in range(len(shape))))
+        grids.append(expand(column, tuple(shape)))
+    return tuple(grids)
+
+
+# Squeeze and unsqueeze ----------------------------------------------------------------------------
 def squeeze(x: Tensor, dim=None) -> Tensor:
-    """Remove dims of size 1 (only ``dim`` when given, which is kept if its size is not 1)."""
+    """Remove dims of size 1: all of them, or those of ``dim`` (an int or a tuple) that have size 1."""
     if dim is None:
         shape = tuple(s for s in x.shape if s != 1)
     else:
-        axes = normalize_dims("squeeze", dim, x.ndim)
+        axes = _distinct_dims("squeeze", dim, x.ndim)
         shape = tuple(s for i, s in enumerate(x.shape) if not (i in axes and s == 1))
     return reshape(x, shape)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    """Insert a dim of size 1 at ``dim``."""
+    """Insert a dim of size 1 at ``dim`` (from -ndim-1 to ndim)."""
+    dim = _int("unsqueeze", "dim", dim)
     if not -x.ndim - 1 <= dim <= x.ndim:
-        raise IndexError(f"unsqueeze: dimension {dim} out of range for a tensor of {x.ndim} dimensions")
+        raise IndexError(f"unsqueeze: dimension out of range (expected to be in range of [{-x.ndim - 1}, {x.ndim}], "
+                         f"but got {dim})")
     dim = dim % (x.ndim + 1)
     shape = tuple(x.shape)
     return reshape(x, shape[:dim] + (1,) + shape[dim:])
 
 
+def squeeze_(self: Tensor, dim=None) -> Tensor:
+    """In-place squeeze: self loses the size-1 dims."""
+    return _restride_in_place("squeeze_", self, squeeze, dim)
+
+
+def unsqueeze_(self: Tensor, dim: int) -> Tensor:
+    """In-place unsqueeze: self gains a size-1 dim at ``dim``."""
+    return _restride_in_place("unsqueeze_", self, unsqueeze, dim)
+
+
+def t_(self: Tensor) -> Tensor:
+    """In-place t."""
+    return _restride_in_place("t_", self, t)
+
+
+def transpose_(self: Tensor, dim0: int, dim1: int) -> Tensor:
+    """In-place transpose."""
+    return _restride_in_place("transpose_", self, transpose, dim0, dim1)
+
+
+def swapaxes_(self: Tensor, axis0: int, axis1: int) -> Tensor:
+    """In-place swapaxes."""
+    return _restride_in_place("swapaxes_", self, swapaxes, axis0, axis1)
+
+
+def swapdims_(self: Tensor, dim0: int, dim1: int) -> Tensor:
+    """In-place swapdims."""
+    return _restride_in_place("swapdims_", self, swapdims, dim0, dim1)
+
+
+# Joining ------------------------------------------------------------------------------------------
 class Cat(Function):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
@@ -164,63 +496,670 @@ class Cat(Function):
         return tuple(grads)
 
 
-def _same_backend_and_dtype(op: str, tensors):
+def _tensor_list(op: str, tensors: tuple, allow_empty: bool = False) -> list:
+    """Tensors given as varargs or as one sequence."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tensors[0]
+    tensors = list(tensors)
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expected a sequence of Tensors, got an element of type {type(t).__name__}")
+    if not tensors and not allow_empty:
+        raise ShapeError(f"{op}: expects a non-empty sequence of tensors")
+    return tensors
+
+
+def _sequence_of_tensors(op: str, tensors) -> list:
+    """The ``tensors`` argument of cat, stack, hstack, ...: a sequence (not a Tensor) of Tensors."""
+    if isinstance(tensors, Tensor) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{op}: argument 'tensors' must be a sequence of Tensors, not {type(tensors).__name__}")
+    return _tensor_list(op, (list(tensors),))
+
+
+def _promoted(tensors: list) -> list:
     from .. import dtypes
 
-    if not tensors:
-        raise ShapeError(f"{op}: expected a non-empty sequence of tensors")
     target = tensors[0].dtype
     for t in tensors[1:]:
         target = dtypes.promote(target, t.dtype)
     return [t if t.dtype is target else t.to(target) for t in tensors]
 
 
-def cat(tensors, dim: int = 0) -> Tensor:
-    """Join tensors along an existing dim."""
-    tensors = _same_backend_and_dtype("cat", list(tensors))
-    (axis,) = normalize_dims("cat", dim, tensors[0].ndim)
+def _cat(op: str, tensors: list, dim: int) -> Tensor:
+    tensors = _promoted(tensors)
+    first = tensors[0]
+    if first.ndim == 0:
+        raise ShapeError(f"{op}: zero-dimensional tensor (at position 0) cannot be concatenated")
+    (axis,) = normalize_dims(op, dim, first.ndim)
     for t in tensors[1:]:
-        if t.ndim != tensors[0].ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, tensors[0].shape)) if i != axis):
-            raise ShapeError(
-                f"cat: sizes must match except in dim {dim}, got {[tuple(x.shape) for x in tensors]}"
-            )
+        if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis):
+            raise ShapeError(f"{op}: sizes must match except in dim {dim}, got {[tuple(x.shape) for x in tensors]}")
     return Cat.apply(*tensors, axis=axis)
 
 
-def stack(tensors, dim: int = 0) -> Tensor:
-    """Join tensors along a new dim."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+def cat(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    """Join tensors (promoted to a common dtype) along an existing dim; each gets its slice of the gradient."""
+    return write_out("cat", _cat("cat", _sequence_of_tensors("cat", tensors), dim), out)
+
+
+def stack(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    """Join equally shaped tensors along a new dim."""
+    tensors = _sequence_of_tensors("stack", tensors)
     shapes = {tuple(t.shape) for t in tensors}
     if len(shapes) > 1:
         raise ShapeError(f"stack: expects each tensor to be equal size, got {[tuple(t.shape) for t in tensors]}")
-    return cat([unsqueeze(t, dim) for t in tensors], dim=dim if dim >= 0 else dim + tensors[0].ndim + 1)
+    (axis,) = normalize_dims("stack", dim, tensors[0].ndim + 1)
+    return write_out("stack", _cat("stack", [unsqueeze(t, axis) for t in tensors], axis), out)
+
+
+def hstack(tensors, *, out: Tensor | None = None) -> Tensor:
+    """Join along dim 1 (dim 0 when the inputs are 1-d; 0-d ones count as 1-d)."""
+    tensors = _at_least("hstack", 1, _sequence_of_tensors("hstack", tensors))
+    return write_out("hstack", _cat("hstack", tensors, 0 if tensors[0].ndim == 1 else 1), out)
+
+
+def vstack(tensors, *, out: Tensor | None = None) -> Tensor:
+    """Join along dim 0 after making each input at least 2-d (a 1-d input is a row)."""
+    tensors = _at_least("vstack", 2, _sequence_of_tensors("vstack", tensors))
+    return write_out("vstack", _cat("vstack", tensors, 0), out)
+
+
+def row_stack(tensors, *, out: Tensor | None = None) -> Tensor:
+    """Another name for vstack."""
+    tensors = _at_least("row_stack", 2, _sequence_of_tensors("row_stack", tensors))
+    return write_out("row_stack", _cat("row_stack", tensors, 0), out)
+
+
+def dstack(tensors, *, out: Tensor | None = None) -> Tensor:
+    """Join along dim 2 after making each input at least 3-d."""
+    tensors = _at_least("dstack", 3, _sequence_of_tensors("dstack", tensors))
+    return write_out("dstack", _cat("dstack", tensors, 2), out)
+
+
+def column_stack(tensors, *, out: Tensor | None = None) -> Tensor:
+    """Join along dim 1, 0-d and 1-d inputs becoming columns."""
+    tensors = _sequence_of_tensors("column_stack", tensors)
+    columns = [reshape(t, (t.numel(), 1)) if t.ndim <= 1 else t for t in tensors]
+    return write_out("column_stack", _cat("column_stack", columns, 1), out)
+
+
+_AT_LEAST_SHAPES = {
+    1: lambda s: s if len(s) >= 1 else (1,),
+    2: lambda s: s if len(s) >= 2 else (1,) * (2 - len(s)) + s,
+    3: lambda s: s if len(s) >= 3 else {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}[len(s)],
+}
+
+
+def _at_least(op: str, n: int, tensors: list) -> list:
+    return [reshape(t, _AT_LEAST_SHAPES[n](tuple(t.shape))) for t in tensors]
+
+
+def _atleast(op: str, n: int, tensors: tuple):
+    if len(tensors) == 1 and isinstance(tensors[0], Tensor):
+        return _at_least(op, n, [tensors[0]])[0]
+    return tuple(_at_least(op, n, _tensor_list(op, tensors, allow_empty=True)))
+
+
+def atleast_1d(*tensors):
+    """A tensor (or a tuple, given several or a sequence) viewed as at least 1-d."""
+    return _atleast("atleast_1d", 1, tensors)
+
+
+def atleast_2d(*tensors):
+    """At least 2-d: a 1-d tensor becomes a row (1, n)."""
+    return _atleast("atleast_2d", 2, tensors)
+
+
+def atleast_3d(*tensors):
+    """At least 3-d: (n,) becomes (1, n, 1) and (m, n) becomes (m, n, 1)."""
+    return _atleast("atleast_3d", 3, tensors)
+
+
+# Splitting ----------------------------------------------------------------------------------------
+class Split(Function):
+    """Slices of x along ``axis`` as separate outputs, each a view of x. Backward joins the pieces'
+    gradients in one cat (or, for overlapping pieces, scatters each into zeros and sums)."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, axis=0, bounds=()):
+        ctx.axis, ctx.bounds, ctx.shape = axis, bounds, x.shape
+        lead = (slice(None),) * axis
+        return tuple(x[lead + (slice(a, b),)] for a, b in bounds)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if _is_partition(ctx.bounds, ctx.shape[ctx.axis]):
+            return cat(list(grads), dim=ctx.axis)
+        total = None
+        for g, (a, b) in zip(grads, ctx.bounds):
+            part = SliceScatter.apply(g, shape=ctx.shape, axis=ctx.axis, start=a)
+            total = part if total is None else total + part
+        return total
+
+
+class SliceScatter(Function):
+    """Zeros of ``shape`` with g written at ``start`` along ``axis``: the gradient of a slice."""
+
+    @staticmethod
+    def forward(ctx, g, shape=(), axis=0, start=0):
+        ctx.axis, ctx.start, ctx.length = axis, start, g.shape[axis]
+        out = ctx.xp.zeros(shape, dtype=g.dtype)
+        out[(slice(None),) * axis + (slice(start, start + g.shape[axis]),)] = g
+        return out
+
+    @staticmethod
+    def backward(ctx, ggx):
+        return narrow(ggx, ctx.axis, ctx.start, ctx.length)
+
+
+def _is_partition(bounds, n: int) -> bool:
+    return bounds[0][0] == 0 and bounds[-1][1] == n and all(b[1] == c[0] for b, c in zip(bounds, bounds[1:]))
+
+
+def _pieces(x: Tensor, axis: int, bounds: list) -> tuple:
+    if not bounds:
+        return ()
+    out = Split.apply(x, axis=axis, bounds=tuple(bounds))
+    for piece in out[1:]:  # Function.apply shares output 0's version counter; the rest are views too
+        _share_version(piece, x)
+    return out
+
+
+def _split_axis(op: str, x: Tensor, dim: int) -> int:
+    if x.ndim == 0:
+        raise ShapeError(f"{op}: expects at least a 1-dimensional tensor")
+    return normalize_dims(op, dim, x.ndim)[0]
+
+
+def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Views of ``x`` along ``dim``: pieces of ``split_size`` (the last may be smaller), or of the listed
+    sizes (which must sum to the dim's size)."""
+    axis = _split_axis("split", x, dim)
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, (tuple, list)):
+        sizes = _ints("split", "split_sizes", split_size_or_sections)
+        if any(s < 0 for s in sizes):
+            raise ArgumentError(f"split: split_sizes must be non-negative, got {list(sizes)}")
+        if sum(sizes) != n:
+            raise ShapeError(f"split: split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                             f"at dimension {dim}, shape {tuple(x.shape)}), but got split_sizes={list(sizes)}")
+    else:
+        size = _int("split", "split_size", split_size_or_sections)
+        if size < 0:
+            raise ArgumentError(f"split: expects split_size be non-negative, but got split_size={size}")
+        if size == 0 and n != 0:
+            raise ArgumentError(f"split: split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+        sizes = (size,) * (n // size) + ((n % size,) if n % size else ()) if n else (0,)
+    bounds, start = [], 0
+    for s in sizes:
+        bounds.append((start, start + s))
+        start += s
+    return _pieces(x, axis, bounds)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """At most ``chunks`` views of ``x`` along ``dim``, each of ceil(size / chunks) (the last smaller)."""
+    chunks = _int("chunk", "chunks", chunks)
+    if chunks <= 0:
+        raise ArgumentError(f"chunk: expects `chunks` to be greater than 0, got: {chunks}")
+    axis = _split_axis("chunk", x, dim)
+    n = x.shape[axis]
+    if n == 0:
+        return _pieces(x, axis, [(0, 0)] * chunks)
+    return split(x, -(-n // chunks), axis)
+
+
+def tensor_split(x: Tensor, indices_or_sections=None, dim: int = 0, *, sections=None, indices=None) -> tuple:
+    """Views of ``x`` along ``dim``: ``sections`` near-equal pieces (the first size % sections one longer),
+    or the pieces between the given ``indices`` (clamped to the dim; an int tensor may hold either)."""
+    given = [a for a in (indices_or_sections, sections, indices) if a is not None]
+    if len(given) != 1:
+        raise TypeError("tensor_split: expects exactly one of indices_or_sections, sections or indices")
+    spec = given[0]
+    if x.ndim == 0:
+        raise ShapeError("tensor_split: expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    if isinstance(spec, Tensor):
+        if spec.data.dtype.kind not in "iu":
+            raise DTypeError(f"tensor_split: expected tensor_indices_or_sections to have dtype of long, but got {spec.dtype}")
+        if spec.ndim > 1:
+            raise ShapeError(f"tensor_split: expected tensor_indices_or_sections to be a zero-dimensional or "
+                             f"one-dimensional tensor, but got a tensor with {spec.ndim} dims")
+        spec = spec.item() if spec.ndim == 0 else spec.tolist()
+    (axis,) = normalize_dims("tensor_split", dim, x.ndim)
+    n = x.shape[axis]
+    if isinstance(spec, (tuple, list)) or indices is not None:
+        points = [_clamp_index(i, n) for i in _ints("tensor_split", "indices", spec)]
+        bounds = list(zip([0] + points, points + [n]))
+    else:
+        count = _int("tensor_split", "sections", spec)
+        if count <= 0:
+            raise ArgumentError(f"tensor_split: number of sections must be larger than 0, got {count}")
+        size, extra = divmod(n, count)
+        bounds, start = [], 0
+        for k in range(count):
+            stop = start + size + (k < extra)
+            bounds.append((start, stop))
+            start = stop
+    # A later index below an earlier one gives an empty piece, as a slice would.
+    return _pieces(x, axis, [(a, max(a, b)) for a, b in bounds])
+
+
+def _clamp_index(i: int, n: int) -> int:
+    """Where slicing puts index ``i`` of a dim of size n (negative ones count from the end)."""
+    return min(max(i + n if i < 0 else i, 0), n)
 
 
 class Unbind(Function):
-    """The slices of x along ``axis`` as separate outputs. Indexing each step separately would scatter a
-    full-size gradient per step (quadratic in sequence length); here backward is one stack."""
+    """The slices of x along ``axis`` as separate outputs (views). Indexing each step separately would
+    scatter a full-size gradient per step (quadratic in sequence length); here backward is one stack."""
+
+    is_view = True
 
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis
-        return tuple(x.take(i, axis=axis) for i in range(x.shape[axis]))
+        lead = (slice(None),) * axis
+        return tuple(x[lead + (i, Ellipsis)] for i in range(x.shape[axis]))  # Ellipsis keeps 0-d results arrays
 
     @staticmethod
     def backward(ctx, *grads):
-        return stack(grads, dim=ctx.axis)
+        return stack(list(grads), dim=ctx.axis)
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:
-    """``x.unbind(dim)``: the tuple of slices along ``dim``, differentiable."""
+    """``x.unbind(dim)``: the tuple of slices along ``dim`` (views), differentiable."""
+    if x.ndim == 0:
+        raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
     (axis,) = normalize_dims("unbind", dim, x.ndim)
+    if x.shape[axis] == 0:
+        return ()
     out = Unbind.apply(x, axis=axis)
-    return out if isinstance(out, tuple) else (out,)
+    for piece in out[1:]:
+        _share_version(piece, x)
+    return out
+
+
+def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
+    """The view ``x[..., start:start + length, ...]`` along ``dim`` (a negative start counts from the end)."""
+    if x.ndim == 0:
+        raise ShapeError("narrow: cannot be applied to a 0-dim tensor")
+    (axis,) = normalize_dims("narrow", dim, x.ndim)
+    start, length = _int("narrow", "start", start), _int("narrow", "length", length)
+    n = x.shape[axis]
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+    if length < 0:
+        raise ArgumentError(f"narrow: length must be non-negative, got {length}")
+    start = start + n if start < 0 else start
+    if start + length > n:
+        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) of shape {tuple(x.shape)}")
+    return x[(slice(None),) * axis + (slice(start, start + length),)]
+
+
+# Repeating ----------------------------------------------------------------------------------------
+class Repeat(Function):
+    @staticmethod
+    def forward(ctx, x, repeats=()):
+        ctx.shape = x.shape
+        lead = len(repeats) - x.ndim
+        return ctx.xp.tile(x.reshape((1,) * lead + x.shape), repeats)
+
+    @staticmethod
+    def backward(ctx, gy):
+        # gy is blocks of the input's shape: view it as (r0, s0, r1, s1, ...) and sum over the r axes.
+        sizes = (1,) * (gy.ndim - len(ctx.shape)) + tuple(ctx.shape)
+        counts = [g // s if s else 0 for g, s in zip(gy.shape, sizes)]
+        pairs = tuple(v for rs in zip(counts, sizes) for v in rs)
+        summed = gy.reshape(pairs).sum(dim=tuple(range(0, len(pairs), 2)))
+        return summed.reshape(ctx.shape)
+
+
+def repeat(x: Tensor, *repeats) -> Tensor:
+    """``x`` tiled ``repeats[i]`` times along dim i (extra repeats add leading dims). The gradient sums
+    the copies."""
+    repeats = _shape_arg("repeat", repeats)
+    if len(repeats) < x.ndim:
+        raise ShapeError(f"repeat: number of dimensions of repeat dims ({len(repeats)}) can not be smaller than number "
+                         f"of dimensions of tensor ({x.ndim}), shape {tuple(x.shape)}")
+    if any(r < 0 for r in repeats):
+        raise ArgumentError(f"repeat: repeats must be non-negative, got {list(repeats)} for shape {tuple(x.shape)}")
+    return Repeat.apply(x, repeats=repeats)
+
+
+def tile(x: Tensor, *args, dims=None) -> Tensor:
+    """``x`` repeated ``dims[i]`` times along dim i; fewer dims than x has are padded with leading 1s."""
+    if dims is None and not args:
+        raise TypeError("tile: missing the required argument 'dims'")
+    dims = _shape_arg("tile", (dims,) if dims is not None else args)
+    return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
+
+
+def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+    """Each element (or slice along ``dim``) repeated ``repeats`` times in place: an int, or an int tensor
+    with one count per element. ``dim=None`` flattens first. With ``x`` alone (a 1-d int tensor of counts),
+    the indices 0, 1, ... each repeated that often."""
+    if repeats is None:
+        return _repeated_indices(x, output_size)
+    if dim is None:
+        x, axis = flatten(x), 0
+    elif x.ndim == 0:
+        raise IndexError(f"repeat_interleave: dimension {dim} specified but the tensor has no dimensions")
+    else:
+        (axis,) = normalize_dims("repeat_interleave", dim, x.ndim)
+    n = x.shape[axis]
+    if isinstance(repeats, Tensor) and repeats.numel() == 1 and repeats.ndim <= 1:
+        repeats = repeats.item() if repeats.data.dtype.kind in "iu" else repeats.reshape(1)
+    if isinstance(repeats, Tensor):
+        counts = _counts("repeat_interleave", repeats)
+        if counts.shape[0] != n:
+            raise ShapeError(f"repeat_interleave: repeats must have the same size as input along dim, but got "
+                             f"repeats.size(0) = {counts.shape[0]} and input.size({axis}) = {n}")
+        index = x._backend.xp.repeat(x._backend.xp.arange(n), counts.data)
+        _check_output_size(output_size, index.shape[0])
+        return x[(slice(None),) * axis + (Tensor._make(index, x._backend),)]
+    count = _int("repeat_interleave", "repeats", repeats)
+    if count < 0:
+        raise ArgumentError(f"repeat_interleave: repeats must be non-negative, got {count}")
+    _check_output_size(output_size, n * count)
+    shape = tuple(x.shape)
+    copies = Repeat.apply(unsqueeze(x, axis + 1), repeats=(1,) * (axis + 1) + (count,) + (1,) * (x.ndim - axis - 1))
+    return reshape(copies, shape[:axis] + (n * count,) + shape[axis + 1 :])
+
+
+def _counts(op: str, repeats: Tensor) -> Tensor:
+    if repeats.data.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: repeats must be an integer tensor, got {repeats.dtype}")
+    if repeats.ndim != 1:
+        raise ShapeError(f"{op}: repeats must be a 0-dim or 1-dim tensor, got shape {tuple(repeats.shape)}")
+    if repeats.numel() and int(repeats.data.min()) < 0:
+        raise ArgumentError(f"{op}: repeats can not be negative")
+    return repeats
+
+
+def _check_output_size(output_size, size: int) -> None:
+    if output_size is not None and output_size != size:
+        raise ArgumentError(f"repeat_interleave: invalid output_size, expected {size} but got {output_size}")
+
+
+def _repeated_indices(counts: Tensor, output_size) -> Tensor:
+    counts = _counts("repeat_interleave", counts)
+    xp = counts._backend.xp
+    index = xp.repeat(xp.arange(counts.shape[0], dtype=xp.int64), counts.data)
+    _check_output_size(output_size, index.shape[0])
+    return Tensor._make(index, counts._backend)
+
+
+# Flipping and rolling -----------------------------------------------------------------------------
+class Flip(Function):
+    @staticmethod
+    def forward(ctx, x, axes=()):
+        ctx.axes = axes
+        return ctx.xp.flip(x, axis=axes).copy()
+
+    @staticmethod
+    def backward(ctx, gy):
+        return Flip.apply(gy, axes=ctx.axes)
+
+
+def flip(x: Tensor, *args, dims=None) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a copy). The gradient is flipped back."""
+    if dims is None and not args:
+        raise TypeError("flip: missing the required argument 'dims'")
+    dims = dims if dims is not None else _dims_arg(args)
+    axes = _distinct_dims("flip", (dims,) if hasattr(dims, "__index__") else dims, x.ndim)
+    return Flip.apply(x, axes=axes if x.ndim else ())
+
+
+def fliplr(x: Tensor) -> Tensor:
+    """Flip dim 1 (left/right); x must be at least 2-d."""
+    _need_dims("fliplr", x, 2)
+    return Flip.apply(x, axes=(1,))
+
+
+def flipud(x: Tensor) -> Tensor:
+    """Flip dim 0 (up/down); x must be at least 1-d."""
+    _need_dims("flipud", x, 1)
+    return Flip.apply(x, axes=(0,))
+
+
+class Roll(Function):
+    @staticmethod
+    def forward(ctx, x, shifts=(), axes=None):
+        ctx.shifts, ctx.axes = shifts, axes
+        return ctx.xp.roll(x, shifts if axes is not None else shifts[0], axis=axes)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return Roll.apply(gy, shifts=tuple(-s for s in ctx.shifts), axes=ctx.axes)
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """Shift elements cyclically by ``shifts`` along ``dims`` (ints or tuples); without dims, over the
+    flattened tensor. The gradient rolls back."""
+    shifts = _ints("roll", "shifts", (shifts,) if hasattr(shifts, "__index__") else shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise ArgumentError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: 0")
+        return Roll.apply(x, shifts=shifts, axes=None)
+    if x.ndim == 0:
+        raise IndexError(f"roll: dimension {dims} specified but the tensor has no dimensions")
+    axes = normalize_dims("roll", dims, x.ndim)
+    if len(shifts) != len(axes) or not shifts:
+        raise ArgumentError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(axes)}")
+    return Roll.apply(x, shifts=shifts, axes=axes)
+
+
+def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims``, from the first dim towards the second."""
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise ArgumentError(f"rot90: expected total rotation dims == 2, but got dims = {len(dims)}")
+    if x.ndim < 2:
+        raise ShapeError(f"rot90: expected total dims >= 2, but got total dims = {x.ndim} (shape {tuple(x.shape)})")
+    d0, d1 = normalize_dims("rot90", dims, x.ndim)
+    if d0 == d1:
+        raise ArgumentError(f"rot90: expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+    k = _int("rot90", "k", k) % 4
+    if k == 1:
+        return transpose(Flip.apply(x, axes=(d1,)), d0, d1)
+    if k == 2:
+        return Flip.apply(x, axes=(d0, d1))
+    if k == 3:
+        return transpose(Flip.apply(x, axes=(d0,)), d0, d1)
+    return Flip.apply(x, axes=())  # a copy, as PyTorch's
+
+
+# Triangles and diagonals --------------------------------------------------------------------------
+class Triangle(Function):
+    """Keep the lower (tril) or upper (triu) triangle of the last two dims; zero the rest."""
+
+    @staticmethod
+    def forward(ctx, x, k=0, lower=True):
+        ctx.k, ctx.lower = k, lower
+        rows, cols = x.shape[-2:]
+        keep = ctx.xp.tri(rows, cols, k, dtype=bool) if lower else ~ctx.xp.tri(rows, cols, k - 1, dtype=bool)
+        return ctx.xp.where(keep, x, ctx.xp.zeros((), dtype=x.dtype))
+
+    @staticmethod
+    def backward(ctx, gy):
+        return Triangle.apply(gy, k=ctx.k, lower=ctx.lower)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Elements on and below the ``diagonal``-th diagonal of the last two dims; zeros above."""
+    _need_dims("tril", x, 2)
+    return Triangle.apply(x, k=_int("tril", "diagonal", diagonal), lower=True)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Elements on and above the ``diagonal``-th diagonal of the last two dims; zeros below."""
+    _need_dims("triu", x, 2)
+    return Triangle.apply(x, k=_int("triu", "diagonal", diagonal), lower=False)
+
+
+def _diagonal_view(xp, a, offset: int, axis1: int, axis2: int):
+    """The writable view of a's diagonal in the plane (axis1, axis2), moved to the last dim."""
+    n1, n2 = a.shape[axis1], a.shape[axis2]
+    length = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    start = [0] * a.ndim
+    if length:
+        start[axis2 if offset >= 0 else axis1] = abs(offset)
+    corner = a[tuple(slice(s, None) for s in start)]
+    keep = [i for i in range(a.ndim) if i not in (axis1, axis2)]
+    shape = tuple(a.shape[i] for i in keep) + (length,)
+    strides = tuple(a.strides[i] for i in keep) + (a.strides[axis1] + a.strides[axis2],)
+    return _as_strided(xp, corner, shape, strides)
+
+
+class Diagonal(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, offset=0, axis1=0, axis2=1):
+        ctx.shape, ctx.args = x.shape, (offset, axis1, axis2)
+        return _diagonal_view(ctx.xp, x, offset, axis1, axis2)
+
+    @staticmethod
+    def backward(ctx, gy):
+        offset, axis1, axis2 = ctx.args
+        return DiagonalScatter.apply(gy, shape=ctx.shape, offset=offset, axis1=axis1, axis2=axis2)
+
+
+class DiagonalCopy(Diagonal):
+    """``diag`` of a matrix: the diagonal in memory of its own."""
+
+    is_view = False
+    name = "diag"
+
+    @staticmethod
+    def forward(ctx, x, offset=0, axis1=0, axis2=1):
+        return Diagonal.forward(ctx, x, offset, axis1, axis2).copy()
+
+
+class DiagonalScatter(Function):
+    """Zeros of ``shape`` with g written on a diagonal: diag_embed, and the gradient of diagonal."""
+
+    @staticmethod
+    def forward(ctx, g, shape=(), offset=0, axis1=0, axis2=1):
+        ctx.args = (offset, axis1, axis2)
+        out = ctx.xp.zeros(shape, dtype=g.dtype)
+        _diagonal_view(ctx.xp, out, offset, axis1, axis2)[...] = g
+        return out
+
+    @staticmethod
+    def backward(ctx, ggy):
+        offset, axis1, axis2 = ctx.args
+        return Diagonal.apply(ggy, offset=offset, axis1=axis1, axis2=axis2)
+
+
+def _plane(op: str, dim1: int, dim2: int, ndim: int) -> tuple:
+    d1, d2 = normalize_dims(op, (dim1, dim2), ndim)
+    if d1 == d2:
+        raise ArgumentError(f"{op}: diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return d1, d2
+
+
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The view of the ``offset``-th diagonal in the plane (dim1, dim2), as the last dim. The gradient is
+    written back on that diagonal of zeros."""
+    d1, d2 = _plane("diagonal", dim1, dim2, x.ndim)
+    return Diagonal.apply(x, offset=_int("diagonal", "offset", offset), axis1=d1, axis2=d2)
+
+
+def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Tensors whose (dim1, dim2) planes hold x's last dim on their ``offset``-th diagonal, zeros elsewhere."""
+    d1, d2 = _plane("diag_embed", dim1, dim2, x.ndim + 1)
+    offset = _int("diag_embed", "offset", offset)
+    n = x.shape[-1] + abs(offset)
+    shape = list(x.shape[:-1])
+    for d in sorted((d1, d2)):
+        shape.insert(d, n)
+    return DiagonalScatter.apply(x, shape=tuple(shape), offset=offset, axis1=d1, axis2=d2)
+
+
+def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-d x: the square matrix with x on its ``diagonal``-th diagonal. A 2-d x: that diagonal (a copy)."""
+    diagonal = _int("diag", "diagonal", diagonal)
+    if x.ndim == 1:
+        return diag_embed(x, diagonal)
+    if x.ndim == 2:
+        return DiagonalCopy.apply(x, offset=diagonal, axis1=0, axis2=1)
+    raise ShapeError(f"diag: supports 1D or 2D tensors, got {x.ndim}D (shape {tuple(x.shape)})")
+
+
+# Sliding windows ----------------------------------------------------------------------------------
+class Unfold(Function):
+    """All windows of ``size`` elements, ``step`` apart, along ``axis``: a view with one more dim."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, axis=0, size=1, step=1):
+        ctx.shape, ctx.args = x.shape, (axis, size, step)
+        windows = (x.shape[axis] - size) // step + 1
+        shape = x.shape[:axis] + (windows,) + x.shape[axis + 1 :] + (size,)
+        strides = x.strides[:axis] + (x.strides[axis] * step,) + x.strides[axis + 1 :] + (x.strides[axis],)
+        return _as_strided(ctx.xp, x, shape, strides)
+
+    @staticmethod
+    def backward(ctx, gy):
+        axis, size, step = ctx.args
+        return UnfoldBackward.apply(gy, shape=ctx.shape, axis=axis, size=size, step=step)
+
+
+class UnfoldBackward(Function):
+    """Sum each window's gradient back onto the elements it covers (overlapping windows add up)."""
+
+    @staticmethod
+    def forward(ctx, g, shape=(), axis=0, size=1, step=1):
+        ctx.args = (axis, size, step)
+        out = ctx.xp.zeros(shape, dtype=g.dtype)
+        windows = g.shape[axis]
+        lead = (slice(None),) * axis
+        for k in range(size):  # element k of every window: positions k, k + step, ...
+            out[lead + (slice(k, k + (windows - 1) * step + 1, step),)] += g[..., k]
+        return out
+
+    @staticmethod
+    def backward(ctx, ggx):
+        axis, size, step = ctx.args
+        return Unfold.apply(ggx, axis=axis, size=size, step=step)
+
+
+def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """``x.unfold(dimension, size, step)``: a view whose ``dimension`` indexes the windows of ``size``
+    elements taken every ``step``, the window's elements in a new last dim."""
+    (axis,) = normalize_dims("unfold", dimension, x.ndim)
+    size, step = _int("unfold", "size", size), _int("unfold", "step", step)
+    n = x.shape[axis] if x.ndim else 1
+    if size > n:
+        raise ShapeError(f"unfold: maximum size for tensor at dimension {axis} is {n} but size is {size} "
+                         f"(shape {tuple(x.shape)})")
+    if size < 0:
+        raise ArgumentError(f"unfold: size is {size} but must be >= 0")
+    if step <= 0:
+        raise ArgumentError(f"unfold: step is {step} but must be > 0")
+    if x.ndim == 0:  # a 0-d tensor is one window of its one element (or of none, for size 0)
+        return narrow(reshape(x, (1,)), 0, 0, size)
+    return Unfold.apply(x, axis=axis, size=size, step=step)
 
 
 # What this family exports; gpugrad.ops gathers it.
-FUNCTIONS = (reshape, flatten, permute, transpose, t, expand, squeeze, unsqueeze, cat, stack, unbind)
-DIFFERENTIABLE = FUNCTIONS
-METHODS = {f.__name__: f for f in FUNCTIONS if f not in (cat, stack)}
-METHODS.update(view=reshape, expand_as=expand_as)
+FUNCTIONS = (
+    reshape, flatten, unflatten, permute, transpose, swapaxes, swapdims, t, movedim, moveaxis, expand,
+    broadcast_to, broadcast_tensors, broadcast_shapes, meshgrid, squeeze, unsqueeze, cat, stack, hstack, vstack,
+    row_stack, dstack, column_stack, atleast_1d, atleast_2d, atleast_3d, split, chunk, tensor_split, unbind,
+    narrow, repeat_interleave, tile, flip, fliplr, flipud, roll, rot90, tril, triu, diagonal, diag_embed, diag,
+)
+_METHOD_ONLY = (view, repeat, unfold)
+DIFFERENTIABLE = tuple(f for f in FUNCTIONS if f is not broadcast_shapes) + _METHOD_ONLY
+_NOT_METHODS = (
+    cat, stack, hstack, vstack, row_stack, dstack, column_stack, atleast_1d, atleast_2d, atleast_3d, meshgrid,
+    broadcast_tensors, broadcast_shapes,
+)
+METHODS = {f.__name__: f for f in FUNCTIONS + _METHOD_ONLY if f not in _NOT_METHODS}
+METHODS.update({f.__name__: f for f in (squeeze_, unsqueeze_, t_, transpose_, swapaxes_, swapdims_)})
+METHODS.update(expand_as=expand_as)
+INPLACE = (tril, triu)
