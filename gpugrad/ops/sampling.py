@@ -1,7 +1,320 @@
-"""Random sampling from gpugrad's generators: normal, bernoulli, multinomial, poisson and the in-place fills."""
+"""Random sampling from gpugrad's generators: normal, bernoulli, multinomial, poisson and the in-place fills.
+
+Every draw comes from a ``gpugrad.Generator`` (the default one unless ``generator=`` is given): NumPy's
+PCG64 on the host, copied to the tensor's device, so one seed gives the same numbers on every device
+(gpugrad/random.py). Draws that depend on the input's values (poisson's rates, multinomial's weights) read
+them on the host for that reason.
+
+Gradients follow PyTorch: ``normal(mean, std)``, ``bernoulli``, ``poisson`` and the in-place fills of a
+tensor in a graph are recorded with a zero gradient for every input (PyTorch does not reparameterise
+them: ``normal(mean, std)`` is not ``mean + std * eps`` to autograd), so their results require grad when
+an input does; ``multinomial`` returns indices, outside any graph.
+"""
 from __future__ import annotations
 
+import numpy
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..errors import ArgumentError, DTypeError, ShapeError
+from ..random import default_generator
+from ..tensor import Tensor
+from . import inplace
+from ._operands import write_out
+
+
+def _rng(generator) -> numpy.random.Generator:
+    return (generator if generator is not None else default_generator).rng
+
+
+def _host(t: Tensor) -> numpy.ndarray:
+    return t._backend.to_numpy(t.data)
+
+
+def _require_float(op: str, t: Tensor, what: str = "tensor") -> None:
+    if t.data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating point {what}, got {t.dtype}")
+
+
+def _require(op: str, ok: bool, message: str) -> None:
+    if not ok:
+        raise ArgumentError(f"{op}: {message}")
+
+
+class Sampled(Function):
+    """A random draw made from its inputs' values (or only their shape). Autograd sees a zero gradient
+    for every input, as PyTorch's NormalBackward, BernoulliBackward, PoissonBackward and the fills' nodes."""
+
+    @staticmethod
+    def forward(ctx, *arrays, draw=None):
+        ctx.input_meta_zero = [(a.shape, a.dtype) for a in arrays]
+        return draw(ctx.backend, *arrays)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = ctx.xp
+        return tuple(
+            Tensor._make(xp.zeros(shape, dtype=dtype), ctx.backend) if need else None
+            for (shape, dtype), need in zip(ctx.input_meta_zero, ctx.needs_input_grad)
+        )
+
+
+def _on_device(backend, host: numpy.ndarray, np_dtype):
+    return backend.asarray(numpy.asarray(host).astype(np_dtype, copy=False))
+
+
+# normal -------------------------------------------------------------------------------------------------
+def _check_std(op: str, std) -> None:
+    if isinstance(std, Tensor):
+        _require(op, bool((_host(std) >= 0).all()), "expects all elements of std >= 0.0")
+    else:
+        _require(op, std >= 0, f"expects std >= 0.0, but found std {std}")
+
+
+def _broadcast_shape(op: str, *tensors) -> tuple:
+    shapes = [tuple(t.shape) for t in tensors]
+    try:
+        return numpy.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ShapeError(f"{op}: the shapes of mean and std do not broadcast: {' and '.join(map(str, shapes))}") from None
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Samples from N(mean, std^2), elementwise over tensor ``mean`` and/or ``std`` (broadcast), or of
+    ``size`` for float mean and std. The result has mean's dtype (std's when mean is a number).
+    d/dmean = d/dstd = 0, as in PyTorch: the draw is not reparameterised."""
+    tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
+    if not tensors:
+        if size is None:
+            raise TypeError("normal: with a number for both mean and std, give the output's size")
+        _check_std("normal", std)
+        from ..factory import tensor
+
+        draws = _rng(generator).normal(float(mean), float(std), _as_shape(size))
+        result = tensor(draws, dtype=dtype or dtypes.default_float, device=device, requires_grad=requires_grad)
+        return write_out("normal", result, out)
+    if size is not None or dtype is not None or device is not None:
+        raise TypeError("normal: size, dtype and device are for a number mean and std; "
+                        "with a tensor mean or std the result takes their shape, dtype and device")
+    first = mean if isinstance(mean, Tensor) else std
+    for t in tensors:
+        _require_float("normal", t, "mean and std")
+    _check_std("normal", std)
+    shape = _broadcast_shape("normal", *tensors)
+    np_dtype = first.data.dtype
+    rng = _rng(generator)
+
+    def draw(backend, *arrays):
+        values = iter(arrays)
+        m = next(values).astype(np_dtype, copy=False) if isinstance(mean, Tensor) else mean
+        s = next(values).astype(np_dtype, copy=False) if isinstance(std, Tensor) else std
+        return m + s * _on_device(backend, rng.standard_normal(shape), np_dtype)
+
+    return write_out("normal", Sampled.apply(*tensors, draw=draw), out)
+
+
+def _as_shape(size) -> tuple:
+    size = (size,) if isinstance(size, int) else tuple(int(s) for s in size)
+    if any(s < 0 for s in size):
+        raise ShapeError(f"normal: negative dimension in size {size}")
+    return size
+
+
+# bernoulli ----------------------------------------------------------------------------------------------
+def _check_probability(op: str, p) -> None:
+    if isinstance(p, Tensor):
+        _require_float(op, p, "tensor of probabilities")
+        host = _host(p)
+        _require(op, bool(((host >= 0) & (host <= 1)).all()), "expects every probability in [0, 1]")
+    else:
+        _require(op, 0 <= p <= 1, f"expects p to be in [0, 1], but got p={p}")
+
+
+def _bernoulli_draw(op: str, x: Tensor, p, generator) -> Tensor:
+    """0/1 in x's shape and dtype, 1 with probability p (a number, or a tensor broadcast to x's shape)."""
+    _check_probability(op, p)
+    shape, np_dtype, rng = tuple(x.shape), x.data.dtype, _rng(generator)
+    if isinstance(p, Tensor):
+        if numpy.broadcast_shapes(tuple(p.shape), shape) != shape:
+            raise ShapeError(f"{op}: probabilities of shape {tuple(p.shape)} do not broadcast to {shape}")
+        return Sampled.apply(x, p, draw=lambda backend, _, pa: (backend.asarray(rng.random(shape)) < pa).astype(np_dtype))
+    return Sampled.apply(x, draw=lambda backend, _: (backend.asarray(rng.random(shape)) < p).astype(np_dtype))
+
+
+def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
+    """0 or 1 per element, 1 with probability ``input`` (float, in [0, 1]) or, given ``p``, with
+    probability p, in input's shape and dtype. Zero gradient, as in PyTorch."""
+    if p is None:
+        _require_float("bernoulli", input, "tensor of probabilities")
+        result = _bernoulli_draw("bernoulli", input, input, generator)
+    else:
+        result = _bernoulli_draw("bernoulli", input, p, generator)
+    return write_out("bernoulli", result, out)
+
+
+# multinomial --------------------------------------------------------------------------------------------
+def _check_weights(op: str, input: Tensor, num_samples: int, replacement: bool) -> numpy.ndarray:
+    if input.ndim not in (1, 2):
+        raise ShapeError(f"{op}: prob_dist must be 1 or 2 dim, got shape {tuple(input.shape)}")
+    _require_float(op, input, "tensor of weights")
+    _require(op, num_samples > 0, f"cannot sample n_sample <= 0 samples (got {num_samples})")
+    n = input.shape[-1]
+    _require(op, replacement or num_samples <= n,
+             f"cannot sample n_sample > prob_dist.size(-1) samples without replacement ({num_samples} > {n})")
+    weights = _host(input).astype(numpy.float64).reshape(-1, n)
+    _require(op, bool(numpy.isfinite(weights).all() and (weights >= 0).all()),
+             "probability tensor contains either `inf`, `nan` or element < 0")
+    _require(op, bool((weights.sum(axis=1) > 0).all()), "invalid multinomial distribution (sum of probabilities <= 0)")
+    return weights
+
+
+def _with_replacement(rng, weights: numpy.ndarray, num_samples: int) -> numpy.ndarray:
+    cdf = numpy.cumsum(weights, axis=1)
+    cdf /= cdf[:, -1:]
+    u = rng.random((weights.shape[0], num_samples))
+    # The first category whose cumulative weight exceeds u: a zero-weight category never is.
+    picks = numpy.array([numpy.searchsorted(row, draws, side="right") for row, draws in zip(cdf, u)], numpy.int64)
+    picks = picks.reshape(weights.shape[0], num_samples)
+    last_positive = weights.shape[1] - 1 - numpy.argmax(weights[:, ::-1] > 0, axis=1)
+    return numpy.minimum(picks, last_positive[:, None])
+
+
+def _without_replacement(rng, weights: numpy.ndarray, num_samples: int) -> numpy.ndarray:
+    # Exponential race (PyTorch's method): category i arrives at E_i / w_i; the first num_samples to
+    # arrive are a draw without replacement. Zero weights never arrive, so they come last, in order.
+    keys = weights / rng.exponential(size=weights.shape)
+    return numpy.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None, out=None) -> Tensor:
+    """``num_samples`` category indices per row of ``input`` (1-D or 2-D non-negative weights, not
+    necessarily normalised), drawn with or without replacement; int64, outside any graph."""
+    weights = _check_weights("multinomial", input, num_samples, replacement)
+    rng = _rng(generator)
+    draw = _with_replacement if replacement else _without_replacement
+    picks = draw(rng, weights, num_samples).reshape(tuple(input.shape[:-1]) + (num_samples,))
+    result = Tensor._make(_on_device(input._backend, picks, numpy.int64), input._backend)
+    return write_out("multinomial", result, out)
+
+
+# poisson ------------------------------------------------------------------------------------------------
+def poisson(input: Tensor, generator=None) -> Tensor:
+    """Poisson counts with rates ``input`` (float, non-negative), in input's dtype. Zero gradient."""
+    _require_float("poisson", input, "tensor of rates")
+    rates = _host(input)
+    _require("poisson", bool((rates >= 0).all()), "invalid Poisson rate, expected rate to be non-negative")
+    counts = _rng(generator).poisson(rates.astype(numpy.float64))
+    return Sampled.apply(input, draw=lambda backend, x: _on_device(backend, counts, x.dtype))
+
+
+# randint_like -------------------------------------------------------------------------------------------
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=None, device=None,
+                 requires_grad: bool = False, generator=None) -> Tensor:
+    """Integers uniform in [low, high) in input's shape (and dtype, unless given): ``randint_like(x, 10)``
+    or ``randint_like(x, 3, 10)``."""
+    if high is None:
+        low, high = 0, low
+    _require("randint_like", low < high, f"expects 'low' to be less than 'high', but got low={low} >= high={high}")
+    from ..factory import tensor
+
+    draws = _rng(generator).integers(low, high, tuple(input.shape))
+    target = dtypes.to_dtype(dtype) if dtype is not None else input.dtype
+    return tensor(draws, dtype=target, device=device if device is not None else input.device, requires_grad=requires_grad)
+
+
+# In-place fills -----------------------------------------------------------------------------------------
+# Each is an out-of-place draw in x's shape and dtype, made in place by inplace.inplace_variant (which
+# refuses a leaf that requires grad and records the fill in a graph, as PyTorch does).
+def _fill(x: Tensor, host_draw) -> Tensor:
+    shape = tuple(x.shape)
+    return Sampled.apply(x, draw=lambda backend, a: _on_device(backend, host_draw(shape), a.dtype))
+
+
+def _uniform(x: Tensor, low: float = 0.0, high: float = 1.0, *, generator=None) -> Tensor:
+    _require_float("uniform_", x)
+    _require("uniform_", low <= high, f"expects to return a [from, to) range, but found from={low} > to={high}")
+    return _fill(x, lambda shape: _rng(generator).uniform(low, high, shape))
+
+
+def _normal(x: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+    _require_float("normal_", x)
+    _check_std("normal_", std)
+    return _fill(x, lambda shape: _rng(generator).normal(mean, std, shape))
+
+
+def _bernoulli(x: Tensor, p=0.5, *, generator=None) -> Tensor:
+    return _bernoulli_draw("bernoulli_", x, p, generator)
+
+
+def _exponential(x: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
+    _require_float("exponential_", x)
+    _require("exponential_", lambd > 0, f"expects lambda > 0.0, but found lambda={lambd}")
+    return _fill(x, lambda shape: _rng(generator).exponential(1.0 / lambd, shape))
+
+
+def _geometric(x: Tensor, p: float, *, generator=None) -> Tensor:
+    _require("geometric_", 0 < p < 1, f"expects p to be in (0, 1), but got p={p}")
+    return _fill(x, lambda shape: _rng(generator).geometric(p, shape))
+
+
+def _log_normal(x: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
+    _require_float("log_normal_", x)
+    _require("log_normal_", std > 0, f"expects std > 0.0, but found std={std}")
+    return _fill(x, lambda shape: _rng(generator).lognormal(mean, std, shape))
+
+
+def _cauchy(x: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
+    _require_float("cauchy_", x)
+    _require("cauchy_", sigma > 0, f"expects sigma > 0.0, but found sigma={sigma}")
+    return _fill(x, lambda shape: median + sigma * _rng(generator).standard_cauchy(shape))
+
+
+def _random_limits(dtype: dtypes.DType) -> tuple[int, int]:
+    """The lowest value and the top of random_()'s default range for a dtype: every integer up to
+    2^digits for a float (which holds them all exactly), an integer type's own limits, {0, 1} for bool."""
+    if dtype.is_floating_point:
+        return -(2 ** (numpy.finfo(dtype.np).nmant + 1)), 2 ** (numpy.finfo(dtype.np).nmant + 1)
+    if dtype is dtypes.bool_:
+        return 0, 1
+    info = numpy.iinfo(dtype.np)
+    return int(info.min), int(info.max)
+
+
+def _random(x: Tensor, *bounds, generator=None) -> Tensor:
+    """``random_()``: integers in [0, the dtype's top]; ``random_(to)``: in [0, to); ``random_(from, to)``:
+    in [from, to) (to=None: up to the dtype's top)."""
+    if len(bounds) > 2:
+        raise TypeError(f"random_: takes at most 2 bounds (from, to), got {len(bounds)}")
+    if len(bounds) == 1:
+        bounds = (0,) + bounds
+    low, high = (int(bounds[0]), bounds[1]) if bounds else (0, None)
+    lowest, top = _random_limits(x.dtype)
+    last = top if high is None else int(high) - 1
+    _require("random_", high is None or low < high, f"expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    if not x.dtype.is_floating_point:
+        _require("random_", lowest <= low and last <= top, f"[{low}, {last}] is out of bounds for {x.dtype.name}")
+    return _fill(x, lambda shape: _rng(generator).integers(low, last, shape, endpoint=True))
+
+
+def _inplace(fn, name: str):
+    method = inplace.inplace_variant(fn, name)
+    method.__doc__ = fn.__doc__ or f"Fill self in place: ``{name}``."
+    return method
+
+
 # What this family exports; gpugrad.ops gathers it.
-FUNCTIONS = ()
-DIFFERENTIABLE = ()
-METHODS = {}
+FUNCTIONS = (normal, bernoulli, multinomial, poisson, randint_like)
+DIFFERENTIABLE = ()  # zero gradients by definition: there is nothing for gradcheck to compare
+METHODS = {
+    "bernoulli": bernoulli,
+    "multinomial": multinomial,
+    "uniform_": _inplace(_uniform, "uniform_"),
+    "normal_": _inplace(_normal, "normal_"),
+    "bernoulli_": _inplace(_bernoulli, "bernoulli_"),
+    "exponential_": _inplace(_exponential, "exponential_"),
+    "random_": _inplace(_random, "random_"),
+    "geometric_": _inplace(_geometric, "geometric_"),
+    "log_normal_": _inplace(_log_normal, "log_normal_"),
+    "cauchy_": _inplace(_cauchy, "cauchy_"),
+}
