@@ -587,10 +587,13 @@ class Round(Function):
         xp = ctx.xp
         if decimals == 0:
             return xp.rint(x)
-        # As PyTorch: scale by 10^|decimals| in x's own dtype, round half to even, scale back. A negative
-        # decimals divides first (x / 10 rounds 25 to 20), it never multiplies by an inexact 0.1.
-        scale = x.dtype.type(10.0 ** abs(decimals))
-        return xp.rint(x * scale) / scale if decimals > 0 else xp.rint(x / scale) * scale
+        # As PyTorch: scale by 10^|decimals|, round half to even, scale back, in x's dtype (float16 in
+        # float32). A negative decimals divides first (x / 10 rounds 25 to 20), never multiplying by an
+        # inexact 0.1.
+        wide = x if x.dtype.itemsize >= 4 else x.astype(xp.float32)
+        scale = wide.dtype.type(10.0 ** abs(decimals))
+        y = xp.rint(wide * scale) / scale if decimals > 0 else xp.rint(wide / scale) * scale
+        return y.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):

@@ -422,3 +422,27 @@ def test_binary_promotion_and_broadcasting_match_pytorch(name):
         ref = getattr(torch, name)(torch.tensor(a * 3).to(getattr(torch, da)), torch.tensor(b).to(getattr(torch, db)))
         assert str(ours.dtype).replace("gpugrad.", "") == str(ref.dtype).replace("torch.", "") and tuple(ours.shape) == tuple(ref.shape)
         np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-6)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", ["float16", "int8", "int16", "int32", "uint8"])
+def test_storage_dtypes_give_pytorch_result_dtypes_values_and_errors(dtype):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(5).uniform(-3, 3, 40)
+    t = torch.tensor(x if dtype == "float16" else np.abs(x) * 10).to(getattr(torch, dtype))
+    ours_in = gg.tensor(t.numpy())
+    for name in UNARY:
+        try:
+            ref = getattr(torch, name)(t)
+        except RuntimeError:  # PyTorch has no integer frac
+            with pytest.raises(DTypeError, match=f"^{name}: "):
+                getattr(gg, name)(ours_in)
+            continue
+        with np.errstate(all="ignore"):
+            ours = getattr(gg, name)(ours_in)
+        assert str(ours.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1], name
+        np.testing.assert_allclose(ours.numpy().astype(np.float64), ref.numpy().astype(np.float64), rtol=2e-3, atol=1e-44, equal_nan=True, err_msg=name)
+    if dtype == "float16":  # round(decimals) scales in float32, as PyTorch's float16 kernel
+        for decimals in (-1, 1, 2):
+            np.testing.assert_array_equal(gg.round(ours_in * 37, decimals=decimals).numpy(),
+                                          torch.round(t * 37, decimals=decimals).numpy())
