@@ -648,6 +648,7 @@ class SlogDet(Function):
     @staticmethod
     def forward(ctx, a):
         sign, logabs = ctx.xp.linalg.slogdet(a)
+        ctx.det = sign * ctx.xp.exp(logabs)
         ctx.save_for_backward(a)
         ctx.mark_non_differentiable(sign)
         return sign, logabs
@@ -657,7 +658,12 @@ class SlogDet(Function):
         (a,) = ctx.saved_tensors
         if glog is None:
             return None
-        return glog.unsqueeze(-1).unsqueeze(-1) * linalg_inv(a).mT
+        g = glog.unsqueeze(-1).unsqueeze(-1)
+        if bool(a._backend.xp.all(ctx.det != 0)):
+            return g * linalg_inv(a).mT
+        # Singular: the cofactors over det, inf and NaN where det = 0 (PyTorch gives inf/NaN there too).
+        with numpy.errstate(all="ignore"):
+            return g * _cofactors(a) / _constant(a, ctx.det[..., None, None])
 
 
 def linalg_slogdet(A: Tensor, *, out=None) -> SlogdetResult:
@@ -1142,24 +1148,25 @@ def _norm_backward(g: Tensor, x: Tensor, p: float, norm: Tensor, axes) -> Tensor
     from .elementwise import logical_or, where
 
     if p == 0:
-        return x * 0.0 * g
+        return None  # the count of non-zeros is piecewise constant; PyTorch leaves the gradient undefined
+    sgn = where(x.isnan(), 0.0, x.sign())  # PyTorch's sgn(NaN) is 0
     if p == 1:
-        return x.sign() * g
+        return sgn * g
     zero = norm == 0
     safe = where(zero, 1.0, norm)
     if p == 2:
         return g * where(zero, 0.0, x / safe)
     if math.isinf(p):
         mask = logical_or(x.abs() == norm, x.isnan()).to(x.dtype)
-        return x.sign() * ((g / mask.sum(axes, keepdim=True)) * mask)
+        return sgn * ((g / mask.sum(axes, keepdim=True)) * mask)
     ax = x.abs()
     if p < 1:
         nonzero = x != 0
         powered = where(nonzero, where(nonzero, ax, 1.0) ** (p - 1), 0.0)
-        return x.sign() * powered * g * norm ** (1 - p)
+        return sgn * powered * g * norm ** (1 - p)
     if p < 2:
         scale = where(zero, 0.0, g / safe ** (p - 1))
-        return x.sign() * ax ** (p - 1) * scale
+        return sgn * ax ** (p - 1) * scale
     scale = where(zero, 0.0, g / safe ** (p - 1))
     return x * ax ** (p - 2) * scale
 
@@ -1210,22 +1217,41 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
 
 
+class ExtremeLast(Function):
+    """max (or min) over the last dim whose gradient ties share evenly, as PyTorch's amax/amin."""
+
+    @staticmethod
+    def forward(ctx, x, largest=True):
+        y = x.max(axis=-1) if largest else x.min(axis=-1)
+        mask = (x == y[..., None]).astype(x.dtype)
+        ctx.save_for_backward(mask / mask.sum(axis=-1, keepdims=True))
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (share,) = ctx.saved_tensors
+        return gy.unsqueeze(-1) * share
+
+
+def _amax(x: Tensor) -> Tensor:
+    return ExtremeLast.apply(x, largest=True)
+
+
+def _amin(x: Tensor) -> Tensor:
+    return ExtremeLast.apply(x, largest=False)
+
+
 def _matrix_norm_last(a: Tensor, ord) -> Tensor:
     """The matrix norm over the last two dims (no keepdim)."""
-    from .reduce import amax
-
     if ord == "fro":
         return vector_norm(a, 2, (-2, -1))
     if ord == "nuc":
         return linalg_svdvals(a).sum(-1)
     if ord in (2, -2):
         s = linalg_svdvals(a)
-        return amax(s, -1) if ord == 2 else -amax(-s, -1)
-    if ord in (1, -1):
-        sums = a.abs().sum(-2)
-    else:
-        sums = a.abs().sum(-1)
-    return amax(sums, -1) if ord > 0 else -amax(-sums, -1)
+        return _amax(s) if ord == 2 else _amin(s)
+    sums = a.abs().sum(-2 if ord in (1, -1) else -1)
+    return _amax(sums) if ord > 0 else _amin(sums)
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
