@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as _np
+
 from .. import ops as _ops
 from ..autograd.grad_mode import no_grad
 from ..errors import DeviceError, DTypeError, ShapeError
 from ..kernels.conv import output_size as conv_output_size
 from ..kernels.conv import windows
 from ..kernels.softmax_xent import check_target_range
+from ..ops import activation as _act
+from ..ops._operands import normalize_dims as _normalize_dims
+from ..ops._operands import write_out as _write_out
 from ..ops import nn as _nnops
+from ..ops.inplace import inplace_variant as _inplace_variant
 from ..random import default_generator
 from ..tensor import Tensor
 
@@ -21,28 +27,54 @@ __all__ = [
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy_with_logits",
+    "celu",
+    "celu_",
     "conv2d",
     "cross_entropy",
     "dropout",
+    "elu",
+    "elu_",
     "embedding",
     "gelu",
+    "glu",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "hardtanh_",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
+    "leaky_relu_",
     "linear",
     "log_softmax",
+    "logsigmoid",
     "max_pool2d",
+    "mish",
     "mse_loss",
     "nll_loss",
+    "normalize",
     "one_hot",
     "pad",
+    "prelu",
     "relu",
     "relu6",
+    "relu_",
+    "rrelu",
+    "rrelu_",
+    "selu",
+    "selu_",
     "sigmoid",
     "silu",
     "softmax",
+    "softmin",
     "softplus",
+    "softshrink",
+    "softsign",
     "tanh",
+    "tanhshrink",
+    "threshold",
+    "threshold_",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -77,46 +109,172 @@ def _const(like: Tensor, array) -> Tensor:
 
 
 # Activations -----------------------------------------------------------------------------------------
-# ``inplace=True`` is accepted for PyTorch compatibility; the result is computed out of place (same values,
-# and the input stays usable by the graph).
+# ``inplace=True`` writes the result into ``input`` and returns it, as PyTorch does (recorded as an
+# in-place op when gradients are on: an input that is a leaf requiring grad is refused, as in PyTorch).
+
+
+def _apply(fn, input: Tensor, inplace: bool, *args) -> Tensor:
+    return _inplace_variant(fn)(input, *args) if inplace else fn(input, *args)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0). ``F.relu(x)``."""
-    return _ops.relu(input)
+    return _apply(_act.relu, input, inplace)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """relu in place."""
+    return relu(input, inplace=True)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
-    """min(max(x, 0), 6)."""
-    return _ops.clamp(input, 0.0, 6.0)
+    """min(max(x, 0), 6); no gradient at 0 and 6."""
+    return _apply(_act.relu6, input, inplace)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, else negative_slope * x."""
-    return _ops.leaky_relu(input, negative_slope)
+    return _apply(_act.leaky_relu, input, inplace, negative_slope)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """leaky_relu in place."""
+    return leaky_relu(input, negative_slope, inplace=True)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x Phi(x); ``approximate="tanh"`` for the tanh form."""
-    return _ops.gelu(input, approximate)
+    return _act.gelu(input, approximate)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x sigmoid(x)."""
-    return _ops.silu(input)
+    return _apply(_act.silu, input, inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x tanh(softplus(x))."""
+    return _apply(_act.mish, input, inplace)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, else alpha (e^x - 1)."""
+    return _apply(_act.elu, input, inplace, alpha)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """elu in place."""
+    return elu(input, alpha, inplace=True)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with the self-normalising constants."""
+    return _apply(_act.selu, input, inplace)
+
+
+def selu_(input: Tensor) -> Tensor:
+    """selu in place."""
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, else alpha (e^(x / alpha) - 1)."""
+    return _apply(_act.celu, input, inplace, alpha)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """celu in place."""
+    return celu(input, alpha, inplace=True)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6."""
+    return _apply(_act.hardsigmoid, input, inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x relu6(x + 3) / 6."""
+    return _apply(_act.hardswish, input, inplace)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val], with no gradient at the bounds."""
+    return _apply(_act.hardtanh, input, inplace, min_val, max_val)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """hardtanh in place."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value."""
+    return _apply(_act.threshold, input, inplace, threshold, value)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """threshold in place."""
+    return _apply(_act.threshold, input, True, threshold, value)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomised leaky relu: a random slope in [lower, upper] per negative element when training (from
+    gpugrad's generator), the mean slope (lower + upper) / 2 otherwise."""
+    return _apply(_act.rrelu, input, inplace, lower, upper, training)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0, training: bool = False) -> Tensor:
+    """rrelu in place."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    return _act.hardshrink(input, lambd)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x shrunk towards 0 by lambd, 0 within [-lambd, lambd]."""
+    return _act.softshrink(input, lambd)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return _act.tanhshrink(input)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return _act.softsign(input)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)), stable for any x."""
+    return _act.logsigmoid(input)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b) for the halves a, b of input along dim."""
+    return _act.glu(input, dim)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x for x > 0, else weight * x: one weight, or one per channel (dim 1)."""
+    return _act.prelu(input, weight)
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    return _ops.sigmoid(input)
+    return _act.sigmoid(input)
 
 
 def tanh(input: Tensor) -> Tensor:
-    return _ops.tanh(input)
+    return _act.tanh(input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, linear above ``threshold``."""
-    return _ops.softplus(input, beta, threshold)
+    return _act.softplus(input, beta, threshold)
 
 
 def _softmax_dim(name: str, ndim: int) -> int:
@@ -134,6 +292,15 @@ def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     if dtype is not None:
         input = input.to(dtype)
     return _ops.softmax(input, dim)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmax(-x) along ``dim``."""
+    if dim is None:
+        dim = _softmax_dim("softmin", input.ndim)
+    if dtype is not None:
+        input = input.to(dtype)
+    return _ops.softmax(-input, dim)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
@@ -344,6 +511,37 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     keep = default_generator.rng.random(input.shape) >= p
     scale = (keep / (1.0 - p)).astype(input.data.dtype)
     return input * _const(input, input._backend.asarray(scale))
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``: ``F.normalize(v, dim=-1)`` gives unit rows.
+
+    ``p`` is any real number, ``inf`` (max |x|), ``-inf`` (min |x|) or 0 (the count of non-zeros). A row of zeros
+    (norm below eps) is divided by eps, and its gradient is 1/eps, as in PyTorch."""
+    _check_tensor("normalize", "input", input)
+    if input.data.dtype.kind != "f":
+        raise DTypeError(f"normalize: expected a floating point input, got {input.dtype}")
+    (axis,) = _normalize_dims("normalize", dim, input.ndim)
+    norm = _vector_norm(input, p, axis)
+    result = input / _ops.clamp(norm, min=eps)
+    return _write_out("normalize", result, out)
+
+
+def _vector_norm(x: Tensor, p: float, axis: int) -> Tensor:
+    """||x||_p along axis (kept), whose gradient at a zero vector is 0 rather than the 0 * inf of the
+    power's derivative there."""
+    if p in (float("inf"), float("-inf")):
+        magnitude = x.abs()
+        if not x.ndim:
+            return magnitude
+        return magnitude.max(dim=axis, keepdim=True)[0] if p > 0 else magnitude.min(dim=axis, keepdim=True)[0]
+    if p == 0:
+        return _const(x, (x.data != 0).sum(axis=axis, keepdims=True).astype(x.data.dtype))
+    powered = x * x if p == 2 else x.abs() ** p
+    total = powered.sum(dim=axis, keepdim=True) if x.ndim else powered
+    nonzero = total > 0
+    root = _ops.where(nonzero, total, 1.0) ** (1.0 / p)  # never a root of 0 in the graph
+    return _ops.where(nonzero, root, 0.0)
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
@@ -612,21 +810,37 @@ def _xent_composite(rows: Tensor, t, weight: Tensor | None, ignore_index: int, l
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
 
 
+def _pointwise_loss_operands(op: str, input: Tensor, target: Tensor) -> None:
+    """PyTorch's rule for the elementwise losses: a target of another shape is broadcast against the
+    input with a warning, and shapes that do not broadcast are an error, in the loss's own words."""
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "target", target)
+    if tuple(target.shape) == tuple(input.shape):
+        return
+    try:
+        _np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+    except ValueError:
+        raise ShapeError(
+            f"{op}: input of shape {tuple(input.shape)} and target of shape {tuple(target.shape)} do not broadcast; "
+            "they should have the same shape"
+        ) from None
+    warnings.warn(
+        f"{op}: using a target size {tuple(target.shape)} that is different to the input size "
+        f"{tuple(input.shape)}; this will likely lead to incorrect results due to broadcasting.",
+        stacklevel=3,
+    )
+
+
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced."""
-    _check_tensor("mse_loss", "input", input)
-    if isinstance(target, Tensor) and tuple(target.shape) != tuple(input.shape):
-        warnings.warn(
-            f"mse_loss: using a target size {tuple(target.shape)} that is different to the input size "
-            f"{tuple(input.shape)}; this will likely lead to incorrect results due to broadcasting.",
-            stacklevel=2,
-        )
+    _pointwise_loss_operands("mse_loss", input, target)
     diff = input - target
     return _reduce("mse_loss", diff * diff, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """|input - target|, reduced."""
+    _pointwise_loss_operands("l1_loss", input, target)
     return _reduce("l1_loss", (input - target).abs(), reduction)
 
 

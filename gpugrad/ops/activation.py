@@ -1,9 +1,14 @@
-"""Activations: relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus.
+"""Activations: relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus, elu, selu, celu, hardswish, mish,
+and the piecewise ones (hardsigmoid, hardtanh, relu6, hardshrink, softshrink, threshold), logsigmoid,
+softsign, tanhshrink, glu, prelu and rrelu.
 
-Forward and first derivative run as fused kernels (``gpugrad.kernels.activation``; the NumPy reference
-when ``GPUGRAD_FUSED=0``). A plain backward runs the derivative kernel on arrays; under
-``create_graph=True`` the derivative kernel is itself a differentiable op, ``ActivationBackward``, whose
-backward is composite Tensor math: fast first order, correct second order.
+The smooth ones a network trains with run forward and first derivative as fused kernels
+(``gpugrad.kernels.activation``; the NumPy reference when ``GPUGRAD_FUSED=0``). A plain backward runs the
+derivative kernel on arrays; under ``create_graph=True`` the derivative kernel is itself a differentiable
+op, ``ActivationBackward``, whose backward is composite Tensor math: fast first order, correct second order.
+
+Only what PyTorch has as ``torch.<name>`` is exported as ``gg.<name>`` (and as a method where Tensor has
+one); the rest is reached through ``gpugrad.nn.functional``, as in PyTorch.
 """
 from __future__ import annotations
 
@@ -11,9 +16,12 @@ import math
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels import activation as kernels
+from ..random import default_generator
 from ..tensor import Tensor
-from ._operands import require_float
+from ._operands import as_float, normalize_dims, require_float
+from .elementwise import where
 
 
 class Activation(Function):
@@ -53,7 +61,7 @@ class ActivationBackward(Function):
         g_gy = ActivationBackward.apply(ggx, saved, kind=ctx.kind, param=ctx.param) if ctx.needs_input_grad[0] else None
         g_saved = None
         if ctx.needs_input_grad[1]:
-            curvature = _second_derivative(ctx.kind, saved)
+            curvature = _second_derivative(ctx.kind, saved, ctx.param)
             g_saved = None if curvature is None else ggx * gy * curvature
         return g_gy, g_saved
 
@@ -63,7 +71,17 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_C = 0.044715
 
 
-def _second_derivative(kind: str, s: Tensor):
+def _exp_of_negative_part(s: Tensor, scale: float) -> Tensor:
+    """exp(scale * min(s, 0)): the ELU family's derivative on its negative side, finite for any s (the
+    positive side, where it is not used, would overflow)."""
+    return (s.clamp(max=0.0) * scale).exp()
+
+
+def _constant(like: Tensor, array) -> Tensor:
+    return Tensor._make(array.astype(like.data.dtype, copy=False), like._backend)
+
+
+def _second_derivative(kind: str, s: Tensor, param: float):
     """d f'(s) / ds in Tensor ops, where s is what the forward saved (y for sigmoid/tanh, else x)."""
     if kind in ("relu", "leaky_relu"):
         return None  # piecewise linear: zero almost everywhere
@@ -84,6 +102,20 @@ def _second_derivative(kind: str, s: Tensor):
         du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_C * s * s)
         d2u = 6.0 * _SQRT_2_OVER_PI * _GELU_C * s
         return (1.0 - t * t) * (du - s * t * du * du + 0.5 * s * d2u)
+    if kind == "elu":  # f' = alpha e^x for x <= 0
+        return where(s > 0, 0.0, _exp_of_negative_part(s, 1.0) * param)
+    if kind == "selu":
+        scale = kernels.SELU_SCALE * kernels.SELU_ALPHA
+        return where(s > 0, 0.0, _exp_of_negative_part(s, 1.0) * scale)
+    if kind == "celu":  # f' = e^(x / alpha) for x <= 0
+        return where(s > 0, 0.0, _exp_of_negative_part(s, 1.0 / param) / param)
+    if kind == "hardswish":  # f' = x / 3 + 1/2 on (-3, 3): f'' = 1/3 there, 0 elsewhere
+        inside = (s.data > -3.0) & (s.data < 3.0)
+        return _constant(s, inside / 3.0)
+    if kind == "mish":  # f' = t + x p (1 - t^2), t = tanh(softplus(x)), p = sigmoid(x), t' = (1 - t^2) p
+        t = _activation(s, "softplus").tanh()
+        p = s.sigmoid()
+        return (1.0 - t * t) * p * (2.0 + s * (1.0 - p) - 2.0 * s * t * p)
     raise ValueError(f"unknown activation {kind!r}")
 
 
@@ -128,13 +160,226 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta x)) / beta, and x itself where beta x > threshold (PyTorch's definition)."""
     if beta == 1.0 and threshold == 20.0:
         return _activation(x, "softplus")
-    from .elementwise import where
-
     scaled = x * beta
     return where(scaled > threshold, x, _activation(scaled, "softplus") / beta)
 
 
-# What this family exports; gpugrad.ops gathers it.
-FUNCTIONS = (relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus)
+# The ELU family and the other fused smooth activations -------------------------------------------
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, else alpha (e^x - 1). f' = 1, else alpha e^x (alpha at 0, as PyTorch)."""
+    return _activation(x, "elu", float(alpha))
+
+
+def selu(x: Tensor) -> Tensor:
+    """scale * elu(x, alpha) with PyTorch's fixed alpha ~ 1.6733 and scale ~ 1.0507."""
+    return _activation(x, "selu")
+
+
+def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, else alpha (e^(x / alpha) - 1). f' = 1, else e^(x / alpha) (1 at 0)."""
+    if alpha == 0:
+        raise ArgumentError("celu: alpha cannot be 0 (it divides x)")
+    return _activation(x, "celu", float(alpha))
+
+
+def hardswish(x: Tensor) -> Tensor:
+    """x relu6(x + 3) / 6. f' = 0 for x <= -3, x / 3 + 1/2 between, 1 for x >= 3 (PyTorch's choice at +-3)."""
+    return _activation(x, "hardswish")
+
+
+def mish(x: Tensor) -> Tensor:
+    """x tanh(softplus(x)). f' = t + x sigmoid(x) (1 - t^2) with t = tanh(softplus(x))."""
+    return _activation(x, "mish")
+
+
+# Piecewise activations: the value and a constant gradient factor per element -----------------------
+
+def _hardsigmoid(xp, x, lo, hi):
+    return xp.clip(x + 3, 0, 6) / 6, ((x > -3) & (x < 3)) / 6
+
+
+def _hardtanh(xp, x, lo, hi):
+    # PyTorch's hardtanh_backward: no gradient at the bounds themselves (clamp's has one).
+    return xp.clip(x, lo, hi), ~((x <= lo) | (x >= hi))
+
+
+def _hardshrink(xp, x, lambd, _):
+    kept = ~((x >= -lambd) & (x <= lambd))  # NaN is kept, as PyTorch
+    return xp.where(kept, x, 0), kept
+
+
+def _softshrink(xp, x, lambd, _):
+    kept = ~((x >= -lambd) & (x <= lambd))
+    return xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, x * 0)), kept
+
+
+def _threshold(xp, x, threshold, value):
+    kept = ~(x <= threshold)
+    return xp.where(kept, x, value), kept
+
+
+_PIECEWISE = {
+    "hardsigmoid": _hardsigmoid, "hardtanh": _hardtanh, "hardshrink": _hardshrink,
+    "softshrink": _softshrink, "threshold": _threshold,
+}
+
+
+class Piecewise(Function):
+    """A piecewise linear function of x: y = f(x), dy/dx a constant per element (saved, not x)."""
+
+    name = "piecewise"
+
+    @staticmethod
+    def forward(ctx, x, kind="hardtanh", a=0.0, b=0.0):
+        y, slope = _PIECEWISE[kind](ctx.xp, x, a, b)
+        ctx.slope = slope
+        return ctx.xp.asarray(y).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy * Tensor._make(ctx.slope.astype(gy.data.dtype, copy=False), ctx.backend)
+
+
+def _piecewise(op: str, x: Tensor, kind: str, a: float = 0.0, b: float = 0.0) -> Tensor:
+    require_float(op, x)
+    return Piecewise.apply(x, kind=kind, a=a, b=b)
+
+
+def hardsigmoid(x: Tensor) -> Tensor:
+    """relu6(x + 3) / 6. f' = 1/6 on (-3, 3), 0 elsewhere (bounds included)."""
+    return _piecewise("hardsigmoid", x, "hardsigmoid")
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clamped to [min_val, max_val]. f' = 1 strictly inside, 0 elsewhere (PyTorch: unlike clamp, none
+    at the bounds). Integer tensors stay integer, as in PyTorch."""
+    if max_val < min_val:
+        raise ArgumentError(f"hardtanh: max_val ({max_val}) cannot be lower than min_val ({min_val})")
+    if x.data.dtype.kind == "f":
+        return Piecewise.apply(x, kind="hardtanh", a=min_val, b=max_val)
+    return _integer_result(x, _hardtanh(x._backend.xp, x.data, min_val, max_val)[0])
+
+
+def relu6(x: Tensor) -> Tensor:
+    """min(max(x, 0), 6): hardtanh(x, 0, 6), with no gradient at 0 and 6."""
+    return hardtanh(x, 0.0, 6.0)
+
+
+def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0. f' = 1 there, 0 elsewhere (also at +-lambd)."""
+    return _piecewise("hardshrink", x, "hardshrink", lambd)
+
+
+def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, 0 between. f' = 1 outside [-lambd, lambd]."""
+    if lambd < 0:
+        raise ArgumentError(f"softshrink: lambd must be >= 0, got {lambd}")
+    return _piecewise("softshrink", x, "softshrink", lambd)
+
+
+def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
+    """x where x > threshold, else value. f' = 1 where x > threshold, else 0. Integer tensors stay
+    integer (value cast to their dtype), as in PyTorch."""
+    if x.data.dtype.kind == "f":
+        return Piecewise.apply(x, kind="threshold", a=threshold, b=value)
+    return _integer_result(x, _threshold(x._backend.xp, x.data, threshold, value)[0])
+
+
+def _integer_result(x: Tensor, array) -> Tensor:
+    """An integer tensor's result: no gradient to carry, the input's dtype kept."""
+    return Tensor._make(array.astype(x.data.dtype), x._backend)
+
+
+# Compositions -----------------------------------------------------------------------------------------
+
+class LogSigmoid(Function):
+    name = "logsigmoid"
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = ctx.xp
+        ctx.save_for_backward(x)
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * (-x).sigmoid()
+
+
+def logsigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)) = min(x, 0) - log(1 + e^-|x|), stable for any x. f' = sigmoid(-x)."""
+    require_float("logsigmoid", x)
+    return LogSigmoid.apply(x)
+
+
+def softsign(x: Tensor) -> Tensor:
+    """x / (1 + |x|). f' = 1 / (1 + |x|)^2."""
+    x = as_float(x)
+    return x / (x.abs() + 1.0)
+
+
+def tanhshrink(x: Tensor) -> Tensor:
+    """x - tanh(x). f' = tanh(x)^2."""
+    x = as_float(x)
+    return x - x.tanh()
+
+
+def glu(x: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b), with a and b the two halves of x along ``dim``."""
+    if x.ndim == 0:
+        raise ShapeError("glu: does not support scalars because halving size must be even")
+    require_float("glu", x)
+    (axis,) = normalize_dims("glu", dim, x.ndim)
+    size = x.shape[axis]
+    if size % 2:
+        raise ShapeError(f"glu: halving dimension must be even, but dimension {axis} is size {size} "
+                         f"(input of shape {tuple(x.shape)})")
+    lead = (slice(None),) * axis
+    half = size // 2
+    return x[lead + (slice(0, half),)] * x[lead + (slice(half, size),)].sigmoid()
+
+
+def prelu(x: Tensor, weight: Tensor) -> Tensor:
+    """x for x > 0, else weight * x, with one weight for all channels or one per channel (dim 1).
+    d/dx = 1, else weight; d/dweight = x where x <= 0, summed over the non-channel dims."""
+    if x.ndim == 0:
+        raise ShapeError("prelu: a zero-dim input is not allowed")
+    if weight.data.dtype != x.data.dtype:
+        raise DTypeError(f"prelu: input ({x.dtype}) and weight ({weight.dtype}) must have the same dtype")
+    require_float("prelu", x)
+    count = weight.numel()
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if count != 1:
+        if weight.ndim != 1 or count != channels:
+            raise ShapeError(f"prelu: weight of shape {tuple(weight.shape)} has {count} parameters, but input of "
+                             f"shape {tuple(x.shape)} has {channels} channels (dim 1); expected 1 or {channels}")
+        weight = weight.reshape((1, count) + (1,) * (x.ndim - 2))
+    else:
+        weight = weight.reshape(())
+    return where(x > 0, x, weight * x)
+
+
+def rrelu(x: Tensor, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0, training: bool = False) -> Tensor:
+    """Randomised leaky relu: x for x > 0, else a x, with a drawn uniformly from [lower, upper] per element
+    (gpugrad's generator) when training, and a = (lower + upper) / 2 otherwise. d/dx = 1, else a."""
+    if lower > upper:
+        raise ArgumentError(f"rrelu: lower bound ({lower}) should be less than or equal to the upper bound ({upper})")
+    require_float("rrelu", x)
+    if not training:
+        return leaky_relu(x, (lower + upper) / 2.0)
+    xp = x._backend.xp
+    slopes = default_generator.rng.uniform(lower, upper, tuple(x.shape))
+    negative = x._backend.asarray(slopes).astype(x.data.dtype) if x.numel() else xp.zeros(x.shape, x.data.dtype)
+    noise = xp.where(x.data <= 0, negative, x.data.dtype.type(1))
+    return x * Tensor._make(noise.astype(x.data.dtype, copy=False), x._backend)
+
+
+# What this family exports; gpugrad.ops gathers it. The functions PyTorch has only in nn.functional
+# (elu, hardswish, mish, ...) are not gg.<name>; nn.functional reaches them here.
+FUNCTIONS = (relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus, celu, selu, threshold, rrelu, hardshrink,
+             prelu)
 DIFFERENTIABLE = FUNCTIONS
-METHODS = {f.__name__: f for f in FUNCTIONS}
+METHODS = {f.__name__: f for f in (relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus, hardshrink, prelu)}
+INPLACE = (relu, sigmoid, tanh)

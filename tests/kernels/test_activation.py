@@ -12,7 +12,12 @@ from .conftest import SIM, tolerances
 # Odd sizes, a 2-D shape, and values where the stable forms matter.
 SHAPES = [(1,), (7,), (1001,), (33, 17)]
 EDGES = [0.0, -0.0, 1e4, -1e4, 88.0, -88.0, 20.0, 20.5, -20.5, 1e-3, -1e-3]
-PARAM = {"leaky_relu": 0.01}
+# celu's alpha has an exact reciprocal: PyTorch's celu backward uses 1/alpha rounded to float32
+# (about 2e-7 relative off in float64 for alpha=0.7).
+PARAM = {"leaky_relu": 0.01, "elu": 1.3, "celu": 0.5}
+# Where PyTorch's own float32 and float64 paths disagree on a NaN's gradient, or where its rounding
+# turns a limit into NaN (gelu(inf) in float32), our kernels follow the reference; see test_non_finite.
+NON_FINITE = [np.inf, -np.inf, np.nan]
 
 
 def _tol(name: str, dtype: type) -> dict[str, float]:
@@ -67,6 +72,25 @@ def test_stable_forms_at_extremes(backend, dtype):
     assert sp[-1] == x[-1] and sp[0] == 0  # above the threshold softplus is x
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", act.NAMES)
+def test_non_finite_match_reference(backend, rng, name, dtype):
+    """+-inf and NaN among ordinary values: the fused kernels give what the reference gives, NaN included
+    (the CPU kernels' fast math must not assume the inputs finite)."""
+    param = PARAM.get(name, 0.0)
+    x = _input(rng, (37,), dtype)
+    x[[3, 11, 29]] = NON_FINITE
+    gy = rng.standard_normal(37).astype(dtype)
+    with np.errstate(all="ignore"):
+        y_ref = act.reference_forward(np, name, x, param)
+        saved = y_ref if act.SAVES_OUTPUT[name] else x
+        gx_ref = act.reference_backward(np, name, gy, saved, param)
+        y = backend.host(act.forward(backend.xp, name, backend.dev(x), param, impl=backend.impl))
+        gx = backend.host(act.backward(backend.xp, name, backend.dev(gy), backend.dev(saved), param, impl=backend.impl))
+    np.testing.assert_allclose(y, y_ref, equal_nan=True, **_tol(name, dtype), err_msg=name)
+    np.testing.assert_allclose(gx, gx_ref, equal_nan=True, **_tol(name, dtype), err_msg=f"{name}'")
+
+
 def test_relu_derivative_at_zero_is_zero(backend):
     z = np.zeros(5, np.float32)
     gy = np.ones(5, np.float32)
@@ -101,7 +125,8 @@ def test_reference_matches_pytorch(name, rng):
     fns = {
         "relu": F.relu, "leaky_relu": lambda t: F.leaky_relu(t, 0.01), "sigmoid": torch.sigmoid,
         "tanh": torch.tanh, "gelu": F.gelu, "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
-        "silu": F.silu, "softplus": F.softplus,
+        "silu": F.silu, "softplus": F.softplus, "elu": lambda t: F.elu(t, 1.3), "selu": F.selu,
+        "celu": lambda t: F.celu(t, 0.5), "hardswish": F.hardswish, "mish": F.mish,
     }
     x = _input(rng, (257,), np.float64)
     x[x == 0] = 0.5  # PyTorch's leaky_relu/relu subgradient choice at 0 is tested above
@@ -115,3 +140,30 @@ def test_reference_matches_pytorch(name, rng):
     saved = y_ref if act.SAVES_OUTPUT[name] else x
     gx = act.backward(np, name, gy, saved, param, impl="cpu")
     np.testing.assert_allclose(gx, t.grad.numpy(), rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.skipif(SIM, reason="compares with PyTorch in the normal process")
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_new_activations_at_edges_match_pytorch(dtype):
+    """elu, selu, celu, hardswish and mish at 0, the kinks (hardswish's +-3), +-inf and large magnitudes,
+    fused (CPU) against PyTorch: values everywhere (NaN included), gradients at every non-NaN point."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    fns = {"elu": (lambda t: F.elu(t, 1.3)), "selu": F.selu, "celu": (lambda t: F.celu(t, 0.5)),
+           "hardswish": F.hardswish, "mish": F.mish}
+    x = np.array([0.0, -0.0, 3.0, -3.0, 2.9, -2.9, 1e4, -1e4, 88.0, -88.0, 20.5, -20.5, np.inf, -np.inf, np.nan],
+                 dtype=dtype)
+    gy = np.linspace(0.5, 1.5, x.size).astype(dtype)
+    finite_gradient = ~np.isnan(x)
+    for name, fn in fns.items():
+        t = torch.tensor(x, requires_grad=True)
+        y_torch = fn(t)
+        y_torch.backward(torch.tensor(gy))
+        param = PARAM.get(name, 0.0)
+        with np.errstate(all="ignore"):
+            y = act.forward(np, name, x, param, impl="cpu")
+            gx = act.backward(np, name, gy, x, param, impl="cpu")
+        np.testing.assert_allclose(y, y_torch.detach().numpy(), equal_nan=True, **tolerances(dtype), err_msg=name)
+        np.testing.assert_allclose(gx[finite_gradient], t.grad.numpy()[finite_gradient], equal_nan=True,
+                                   **tolerances(dtype), err_msg=f"{name}'")

@@ -38,6 +38,11 @@ def _seeded_dropout(x):
     return F.dropout(x, 0.3)
 
 
+def _seeded_rrelu(x):
+    gg.manual_seed(5)  # the same slopes on every evaluation
+    return F.rrelu(x, 0.1, 0.4, training=True)
+
+
 T = labels((5,), 4)
 T_IGN = gg.tensor([0, -100, 3, 1, -100])
 T_ND = labels((2, 3, 2), 4, seed=1)
@@ -87,6 +92,35 @@ CASES = [
     ("bce_with_logits_weights", lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, w, "sum", pw), [(3, 4), (3, 4), (4,), (4,)], positive),
     ("pad", lambda x: F.pad(x, (1, 2, 0, -1), value=0.5), [(2, 3, 4)], real),
     ("l1_loss", F.l1_loss, [(3, 4), (3, 4)], away_from_zero),
+    # Activations (their values and gradients against PyTorch: tests/ops/table/activation.py).
+    ("elu", lambda x: F.elu(x * 3, alpha=0.7), [(3, 4)], away_from_zero),
+    ("selu", lambda x: F.selu(x * 3), [(3, 4)], away_from_zero),
+    ("celu", lambda x: F.celu(x * 3, alpha=1.5), [(3, 4)], away_from_zero),
+    ("hardswish", lambda x: F.hardswish(x * 2), [(3, 4)], away_from_zero),
+    ("hardsigmoid", lambda x: F.hardsigmoid(x * 2), [(3, 4)], away_from_zero),
+    ("hardtanh", lambda x: F.hardtanh(x, -0.1, 0.3), [(3, 4)], away_from_zero),
+    ("mish", lambda x: F.mish(x * 3), [(3, 4)], real),
+    ("logsigmoid", F.logsigmoid, [(3, 4)], real),
+    ("softsign", F.softsign, [(3, 4)], away_from_zero),
+    ("tanhshrink", F.tanhshrink, [(3, 4)], real),
+    ("hardshrink", lambda x: F.hardshrink(x, 0.1), [(3, 4)], away_from_zero),
+    ("softshrink", lambda x: F.softshrink(x, 0.1), [(3, 4)], away_from_zero),
+    ("threshold", lambda x: F.threshold(x, 0.1, 5.0), [(3, 4)], away_from_zero),
+    ("softmin", lambda x: F.softmin(x, dim=0), [(3, 4)], real),
+    ("glu", lambda x: F.glu(x, 0), [(4, 3)], real),
+    ("prelu", F.prelu, [(2, 3, 2), (3,)], away_from_zero),
+    ("rrelu_eval", lambda x: F.rrelu(x), [(3, 4)], away_from_zero),
+    ("rrelu_training", lambda x: _seeded_rrelu(x), [(3, 4)], away_from_zero),
+    ("normalize", lambda x: F.normalize(x, dim=-1), [(3, 4)], real),
+    # The in-place forms, on a non-leaf (a leaf that requires grad is refused, as in PyTorch).
+    ("relu_inplace", lambda x: F.relu_(x * 1.0), [(3, 4)], away_from_zero),
+    ("leaky_relu_inplace", lambda x: F.leaky_relu_(x * 1.0, 0.3), [(3, 4)], away_from_zero),
+    ("elu_inplace", lambda x: F.elu_(x * 1.0), [(3, 4)], away_from_zero),
+    ("selu_inplace", lambda x: F.selu_(x * 1.0), [(3, 4)], away_from_zero),
+    ("celu_inplace", lambda x: F.celu_(x * 1.0, 2.0), [(3, 4)], away_from_zero),
+    ("hardtanh_inplace", lambda x: F.hardtanh_(x * 1.0, -0.1, 0.1), [(3, 4)], away_from_zero),
+    ("threshold_inplace", lambda x: F.threshold_(x * 1.0, 0.1, 2.0), [(3, 4)], away_from_zero),
+    ("rrelu_inplace", lambda x: F.rrelu_(x * 1.0), [(3, 4)], away_from_zero),
 ]
 
 ALIASES = {"bce_with_logits": "binary_cross_entropy_with_logits", "fused_xent_op": "cross_entropy", "im2col": "conv2d"}
