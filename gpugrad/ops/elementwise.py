@@ -1,14 +1,42 @@
 """Elementwise arithmetic and math: each op's forward, then its backward, then its public function.
 
 Backward is written in Tensor ops, so it is differentiable itself. Broadcasting needs no code here: the
-engine sums each gradient back to its input's shape.
+engine sums each gradient back to its input's shape. Math functions take integer and bool tensors too,
+computing in the default float dtype, as PyTorch does.
 """
 from __future__ import annotations
 
+from .. import dtypes
 from ..autograd.function import Function
-from ..errors import ArgumentError
+from ..autograd.grad_mode import is_grad_enabled
+from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
-from ._operands import promote_pair, reflected, require_float, scalar_or_tensor
+from ._operands import as_float, promote_pair, reflected, scalar_or_tensor, write_out
+from .inplace import inplace_variant
+
+
+def _const(like: Tensor, array) -> Tensor:
+    """A result outside the graph (comparisons, predicates, integer results)."""
+    return Tensor._make(like._backend.xp.asarray(array), like._backend)
+
+
+def _zero_grad(gy: Tensor) -> Tensor:
+    """The gradient of a piecewise-constant op: zeros, as PyTorch gives (not None, not gy * 0, which is NaN
+    where gy is infinite)."""
+    return _const(gy, gy._backend.xp.zeros_like(gy.data))
+
+
+def _float_pair(a, b):
+    """Promoted operands as floats when they are integer or bool (true division, copysign)."""
+    t = a if isinstance(a, Tensor) else b
+    if t.data.dtype.kind == "f":
+        return a, b
+    return tuple(v.to(dtypes.default_float) if isinstance(v, Tensor) else float(v) for v in (a, b))
+
+
+def _refuse_bool(name: str, x: Tensor, what: str) -> None:
+    if x.data.dtype.kind == "b":
+        raise DTypeError(f"{name}: {what} is not supported on bool tensors")
 
 
 class Add(Function):
@@ -21,12 +49,12 @@ class Add(Function):
         return gy, gy
 
 
-def add(a, b, *, alpha=1) -> Tensor:
-    """a + alpha * b. d/da = 1, d/db = alpha."""
+def add(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
+    """input + alpha * other. d/dinput = 1, d/dother = alpha."""
     if alpha != 1:
-        b = mul(b, alpha)
-    a, b = promote_pair(a, b)
-    return Add.apply(a, b)
+        other = mul(other, alpha)
+    a, b = promote_pair(input, other)
+    return write_out("add", Add.apply(a, b), out)
 
 
 class Sub(Function):
@@ -39,12 +67,20 @@ class Sub(Function):
         return gy, -gy
 
 
-def sub(a, b, *, alpha=1) -> Tensor:
-    """a - alpha * b. d/da = 1, d/db = -alpha."""
+def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
+    """input - alpha * other. d/dinput = 1, d/dother = -alpha."""
     if alpha != 1:
-        b = mul(b, alpha)
-    a, b = promote_pair(a, b)
-    return Sub.apply(a, b)
+        other = mul(other, alpha)
+    a, b = promote_pair(input, other)
+    for v in (a, b):
+        if isinstance(v, Tensor):
+            _refuse_bool("sub", v, "subtraction, the `-` operator, (use `^` or logical_xor() instead)")
+    return write_out("sub", Sub.apply(a, b), out)
+
+
+def subtract(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
+    """Alias of ``sub``."""
+    return sub(input, other, alpha=alpha, out=out)
 
 
 class Mul(Function):
@@ -60,10 +96,15 @@ class Mul(Function):
         return (gy * b if b is not None else None), (gy * a if a is not None else None)
 
 
-def mul(a, b) -> Tensor:
-    """a * b. d/da = b, d/db = a."""
-    a, b = promote_pair(a, b)
-    return Mul.apply(a, b)
+def mul(input, other, *, out: Tensor | None = None) -> Tensor:
+    """input * other. d/dinput = other, d/dother = input."""
+    a, b = promote_pair(input, other)
+    return write_out("mul", Mul.apply(a, b), out)
+
+
+def multiply(input, other, *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``mul``."""
+    return mul(input, other, out=out)
 
 
 class Div(Function):
@@ -80,16 +121,143 @@ class Div(Function):
         return ga, gb
 
 
-def div(a, b) -> Tensor:
-    """a / b (true division: integer inputs give float32). d/da = 1/b, d/db = -a/b^2."""
-    a, b = promote_pair(a, b)
-    t = a if isinstance(a, Tensor) else b
-    if t.data.dtype.kind != "f":
-        from .. import dtypes
+class _quiet:
+    """NumPy's floating-point warnings off (x / 0 is inf or NaN here, as in PyTorch, not a warning)."""
 
-        a = a.to(dtypes.default_float) if isinstance(a, Tensor) else float(a)
-        b = b.to(dtypes.default_float) if isinstance(b, Tensor) else float(b)
-    return Div.apply(a, b)
+    def __init__(self, xp) -> None:
+        self.state = xp.errstate(all="ignore") if hasattr(xp, "errstate") else None
+
+    def __enter__(self):
+        return self.state.__enter__() if self.state is not None else None
+
+    def __exit__(self, *exc):
+        return self.state.__exit__(*exc) if self.state is not None else False
+
+
+def _check_integer_divisor(name: str, a, b) -> None:
+    """Integer division by zero is an error in PyTorch (on the CPU), not a silent 0 as in NumPy."""
+    kind = (a if isinstance(a, Tensor) else b).data.dtype.kind
+    if kind == "b":
+        raise DTypeError(f"{name}: integer division is not implemented for bool tensors")
+    if kind in "iu":
+        divisor = b.data if isinstance(b, Tensor) else b
+        if bool((divisor == 0).any()) if isinstance(b, Tensor) else divisor == 0:
+            raise ArgumentError(f"{name}: ZeroDivisionError: integer division by zero")
+
+
+def _trunc_divide(xp, a, b):
+    if xp.result_type(a, b).kind == "f":
+        return xp.trunc(a / b)
+    quotient = xp.floor_divide(a, b)  # floor, one too low where the exact quotient is negative and not whole
+    inexact_negative = (xp.remainder(a, b) != 0) & ((xp.asarray(a) < 0) != (xp.asarray(b) < 0))
+    return xp.where(inexact_negative, quotient + 1, quotient)
+
+
+class DivRounded(Function):
+    """input / other rounded toward zero ("trunc") or down ("floor"). Piecewise constant: zero gradient."""
+
+    @staticmethod
+    def forward(ctx, a, b, mode="floor"):
+        xp = ctx.xp
+        with _quiet(xp):
+            return xp.floor_divide(a, b) if mode == "floor" else _trunc_divide(xp, a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return tuple(_zero_grad(gy) if need else None for need in ctx.needs_input_grad)
+
+
+_ROUNDING_MODES = (None, "trunc", "floor")
+
+
+def _divide(name: str, input, other, rounding_mode, out):
+    if rounding_mode not in _ROUNDING_MODES:
+        raise ArgumentError(
+            f"{name}: expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}"
+        )
+    a, b = promote_pair(input, other)
+    if rounding_mode is None:
+        return write_out(name, Div.apply(*_float_pair(a, b)), out)
+    _check_integer_divisor(name, a, b)
+    return write_out(name, DivRounded.apply(a, b, mode=rounding_mode), out)
+
+
+def div(input, other, *, rounding_mode: str | None = None, out: Tensor | None = None) -> Tensor:
+    """input / other: true division (integer inputs give float32), or rounded with rounding_mode "trunc"
+    (toward zero) or "floor" (down), which keep integer dtypes. d/dinput = 1/other, d/dother =
+    -input/other^2; zero when rounded."""
+    return _divide("div", input, other, rounding_mode, out)
+
+
+def divide(input, other, *, rounding_mode: str | None = None, out: Tensor | None = None) -> Tensor:
+    """Alias of ``div``."""
+    return _divide("divide", input, other, rounding_mode, out)
+
+
+def true_divide(dividend, divisor, *, out: Tensor | None = None) -> Tensor:
+    """dividend / divisor, always true division (``div`` without rounding)."""
+    return _divide("true_divide", dividend, divisor, None, out)
+
+
+def floor_divide(input, other, *, out: Tensor | None = None) -> Tensor:
+    """input // other, rounded down (as Python's //). Has no derivative in PyTorch, so it refuses inputs
+    that require grad; ``div(..., rounding_mode="floor")`` is the differentiable (zero-gradient) form."""
+    operands = [v for v in (input, other) if isinstance(v, Tensor)]
+    if is_grad_enabled() and any(v.requires_grad for v in operands):
+        raise RuntimeError("floor_divide: the derivative of floor_divide is not implemented (as in PyTorch); "
+                           "use div(input, other, rounding_mode='floor'), whose gradient is zero")
+    return _divide("floor_divide", input, other, "floor", out)
+
+
+class Fmod(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        with _quiet(ctx.xp):
+            return ctx.xp.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        ga = gy if ctx.needs_input_grad[0] else None
+        gb = -gy * div(a, b, rounding_mode="trunc") if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def fmod(input, other, *, out: Tensor | None = None) -> Tensor:
+    """C's fmod: input - trunc(input/other) * other, with the sign of input. d/dinput = 1,
+    d/dother = -trunc(input/other)."""
+    a, b = promote_pair(input, other)
+    _check_integer_divisor("fmod", a, b)
+    return write_out("fmod", Fmod.apply(a, b), out)
+
+
+class Remainder(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        xp = ctx.xp
+        with _quiet(xp):
+            mod = xp.fmod(a, b)
+            # PyTorch's rule (also for floats, where NumPy's differs at -0.0): move a remainder whose sign
+            # differs from the divisor's into the divisor's sign by adding the divisor.
+            wrong_sign = (mod != 0) & ((xp.asarray(b) < 0) != (mod < 0))
+            return xp.where(wrong_sign, mod + b, mod)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        ga = gy if ctx.needs_input_grad[0] else None
+        gb = -gy * div(a, b, rounding_mode="floor") if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def remainder(input, other, *, out: Tensor | None = None) -> Tensor:
+    """Python's %: input - floor(input/other) * other, with the sign of other. d/dinput = 1,
+    d/dother = -floor(input/other)."""
+    a, b = promote_pair(input, other)
+    _check_integer_divisor("remainder", a, b)
+    return write_out("remainder", Remainder.apply(a, b), out)
 
 
 class Pow(Function):
@@ -105,21 +273,23 @@ class Pow(Function):
         ga = gb = None
         if ctx.needs_input_grad[0]:
             if isinstance(b, Tensor):
-                ga = gy * b * a ** (b - 1)
+                # PyTorch's rule: a zero exponent gives a zero gradient, even at a = 0 (where b a^(b-1) is 0 * inf).
+                ga = where(b == 0, 0.0, gy * (b * a ** (b - 1)))
             else:
                 ga = gy * (b * a ** (b - 1)) if b != 0 else gy * 0.0
         if ctx.needs_input_grad[1]:
-            # PyTorch's convention: where the base is 0 and the exponent non-negative, the gradient is 0.
-            gb = where((a == 0) & (b >= 0), 0.0, gy * y * log(a))
+            # PyTorch's rule: where the base is 0 and the exponent non-negative, the gradient is 0.
+            gb = gy * where((a == 0) & (b >= 0), 0.0, y * log(a))
         return ga, gb
 
 
-def pow(a, b) -> Tensor:
-    """a ** b. d/da = b a^(b-1), d/db = a^b log a."""
-    a, b = promote_pair(a, b)
+def pow(input, exponent, *, out: Tensor | None = None) -> Tensor:
+    """input ** exponent. d/dinput = exponent input^(exponent-1) (0 where exponent = 0),
+    d/dexponent = input^exponent log(input) (0 where input = 0 and exponent >= 0)."""
+    a, b = promote_pair(input, exponent)
     if not isinstance(a, Tensor):  # a scalar base becomes a 0-d tensor so the Function has one shape
         a = Tensor._make(b._backend.xp.asarray(a, dtype=b.data.dtype), b._backend)
-    return Pow.apply(a, b)
+    return write_out("pow", Pow.apply(a, b), out)
 
 
 class Neg(Function):
@@ -132,9 +302,10 @@ class Neg(Function):
         return -gy
 
 
-def neg(x: Tensor) -> Tensor:
-    """-x. d/dx = -1."""
-    return Neg.apply(x)
+def neg(input: Tensor) -> Tensor:
+    """-input. d/dinput = -1."""
+    _refuse_bool("neg", input, "negation, the `-` operator, (use `~` or logical_not() to invert a mask)")
+    return Neg.apply(input)
 
 
 class Abs(Function):
@@ -149,9 +320,119 @@ class Abs(Function):
         return gy * sign(x)
 
 
-def abs(x: Tensor) -> Tensor:
-    """|x|. d/dx = sign(x) (0 at 0, as PyTorch)."""
-    return Abs.apply(x)
+def abs(input: Tensor) -> Tensor:
+    """|input|. d/dinput = sign(input) (0 at 0, as PyTorch)."""
+    _refuse_bool("abs", input, "abs")
+    return Abs.apply(input)
+
+
+class Sign(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy() if x.dtype.kind == "b" else ctx.xp.sign(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return _zero_grad(gy)
+
+
+def sign(input: Tensor) -> Tensor:
+    """-1, 0 or 1 (bool stays bool). d/dinput = 0: in the graph, so gradients through it are zeros."""
+    return Sign.apply(input)
+
+
+def sgn(input: Tensor) -> Tensor:
+    """sign, extended to complex numbers in PyTorch; on real tensors it is ``sign``. d/dinput = 0."""
+    return Sign.apply(input)
+
+
+class Copysign(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        y = ctx.xp.copysign(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[0] else None, y if ctx.needs_input_grad[0] else None)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, y = ctx.saved_tensors
+        # y / a is +-1 (PyTorch's ratio), and 0 where a is 0; sign() keeps it out of second derivatives.
+        ga = gy * where(a == 0, 0.0, sign(a) * sign(y)) if ctx.needs_input_grad[0] else None
+        gb = _zero_grad(gy) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+def copysign(input, other, *, out: Tensor | None = None) -> Tensor:
+    """|input| with the sign of other (-0.0 counts as negative); always float. d/dinput = +-1 (0 at 0),
+    d/dother = 0."""
+    a, b = _float_pair(*promote_pair(input, other))
+    return write_out("copysign", Copysign.apply(a, b), out)
+
+
+class Lerp(Function):
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        ctx.save_for_backward(start, end, weight)
+        xp = ctx.xp
+        diff = end - start
+        # PyTorch's two-sided formula: exact at weight 0 and at weight 1.
+        return xp.where(xp.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
+
+    @staticmethod
+    def backward(ctx, gy):
+        start, end, weight = ctx.saved_tensors
+        need_start, need_end, need_weight = ctx.needs_input_grad
+        return (
+            gy * (1 - weight) if need_start else None,
+            gy * weight if need_end else None,
+            gy * (end - start) if need_weight else None,
+        )
+
+
+def lerp(input: Tensor, end: Tensor, weight, *, out: Tensor | None = None) -> Tensor:
+    """input + weight (end - input), weight a number or a tensor. d/dinput = 1 - weight,
+    d/dend = weight, d/dweight = end - input."""
+    if not isinstance(end, Tensor):
+        raise TypeError(f"lerp: argument 'end' must be a Tensor, not {type(end).__name__}")
+    if input.data.dtype.kind != "f":
+        raise DTypeError(f"lerp: expected a floating point tensor, got {input.dtype}")
+    for label, value in (("end", end), ("weight", weight)):
+        if isinstance(value, Tensor) and value.data.dtype != input.data.dtype:
+            raise DTypeError(f"lerp: expected dtype {input.dtype.name} for `{label}` but got dtype {value.dtype.name}")
+    if not isinstance(weight, Tensor):
+        weight = float(weight)
+    return write_out("lerp", Lerp.apply(input, end, weight), out)
+
+
+class NanToNum(Function):
+    @staticmethod
+    def forward(ctx, x, nan=0.0, posinf=None, neginf=None):
+        xp = ctx.xp
+        ctx.save_for_backward(xp.isfinite(x) if ctx.needs_input_grad[0] else None)
+        return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (finite,) = ctx.saved_tensors
+        return where(finite, gy, 0.0)
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None,
+               *, out: Tensor | None = None) -> Tensor:
+    """NaN, +inf and -inf replaced by nan, posinf and neginf (default: 0 and the dtype's largest and lowest
+    finite values). d/dinput = 1 where input is finite, 0 where it was replaced."""
+    if input.data.dtype.kind != "f":  # integers and bools have nothing to replace
+        return write_out("nan_to_num", _const(input, input.data.copy()), out)
+    return write_out("nan_to_num", NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf), out)
+
+
+def _math(name: str, fn: Function, doc: str):
+    def op(input: Tensor) -> Tensor:
+        return fn.apply(as_float(input))
+
+    op.__name__ = name
+    op.__doc__ = doc
+    return op
 
 
 class Exp(Function):
@@ -167,10 +448,7 @@ class Exp(Function):
         return gy * y
 
 
-def exp(x: Tensor) -> Tensor:
-    """e^x. d/dx = e^x."""
-    require_float("exp", x)
-    return Exp.apply(x)
+exp = _math("exp", Exp, "e^input. d/dinput = e^input.")
 
 
 class Log(Function):
@@ -185,10 +463,7 @@ class Log(Function):
         return gy / x
 
 
-def log(x: Tensor) -> Tensor:
-    """Natural logarithm. d/dx = 1/x."""
-    require_float("log", x)
-    return Log.apply(x)
+log = _math("log", Log, "Natural logarithm. d/dinput = 1/input.")
 
 
 class Log1p(Function):
@@ -203,10 +478,7 @@ class Log1p(Function):
         return gy / (x + 1.0)
 
 
-def log1p(x: Tensor) -> Tensor:
-    """log(1 + x), accurate near 0. d/dx = 1/(1+x)."""
-    require_float("log1p", x)
-    return Log1p.apply(x)
+log1p = _math("log1p", Log1p, "log(1 + input), accurate near 0. d/dinput = 1/(1 + input).")
 
 
 class Sqrt(Function):
@@ -222,10 +494,7 @@ class Sqrt(Function):
         return gy / (2.0 * y)
 
 
-def sqrt(x: Tensor) -> Tensor:
-    """Square root. d/dx = 1 / (2 sqrt x)."""
-    require_float("sqrt", x)
-    return Sqrt.apply(x)
+sqrt = _math("sqrt", Sqrt, "Square root. d/dinput = 1 / (2 sqrt(input)).")
 
 
 class Sin(Function):
@@ -240,10 +509,7 @@ class Sin(Function):
         return gy * cos(x)
 
 
-def sin(x: Tensor) -> Tensor:
-    """sin x. d/dx = cos x."""
-    require_float("sin", x)
-    return Sin.apply(x)
+sin = _math("sin", Sin, "sin(input). d/dinput = cos(input).")
 
 
 class Cos(Function):
@@ -258,10 +524,7 @@ class Cos(Function):
         return -gy * sin(x)
 
 
-def cos(x: Tensor) -> Tensor:
-    """cos x. d/dx = -sin x."""
-    require_float("cos", x)
-    return Cos.apply(x)
+cos = _math("cos", Cos, "cos(input). d/dinput = -sin(input).")
 
 
 class Clamp(Function):
@@ -284,46 +547,80 @@ class Clamp(Function):
         return where(mask, gy, 0.0)
 
 
-def clamp(x: Tensor, min=None, max=None) -> Tensor:
-    """x limited to [min, max]. d/dx = 1 inside (bounds included, as PyTorch), 0 outside.
+def _clamp_to_tensor_bounds(x: Tensor, min, max) -> Tensor:
+    """max(min(x, max), min) in where() steps: at a tie x keeps the gradient, as in PyTorch; where
+    min > max the result is max; a NaN bound gives NaN."""
+    out = x
+    if min is not None:
+        out = where(logical_or(out < min, isnan(min)), min, out)
+    if max is not None:
+        out = where(logical_or(out > max, isnan(max)), max, out)
+    return out
 
-    Tensor bounds are differentiable too: they receive the gradient where they are the result.
-    """
+
+def _clamp(name: str, input: Tensor, min, max, out) -> Tensor:
     if min is None and max is None:
-        raise ArgumentError("clamp: at least one of 'min' or 'max' must not be None")
+        raise ArgumentError(f"{name}: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x
-        if min is not None:
-            out = where(out < min, min, out)
-        if max is not None:
-            out = where(out > max, max, out)
-        return out
-    return Clamp.apply(x, min=min, max=max)
+        bounds = [scalar_or_tensor(v, input) if isinstance(v, Tensor) else v for v in (min, max)]
+        return write_out(name, _clamp_to_tensor_bounds(input, *bounds), out)
+    x = input
+    for bound in (min, max):
+        if bound is not None:
+            x, _ = promote_pair(x, bound)  # an integer tensor clamped to a float bound is float32
+    return write_out(name, Clamp.apply(x, min=min, max=max), out)
 
 
-class Maximum(Function):
+def clamp(input: Tensor, min=None, max=None, *, out: Tensor | None = None) -> Tensor:
+    """input limited to [min, max] (numbers or tensors; where min > max, the result is max).
+    d/dinput = 1 inside, bounds included, 0 outside; tensor bounds get the gradient where they are the result."""
+    return _clamp("clamp", input, min, max, out)
+
+
+def clip(input: Tensor, min=None, max=None, *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``clamp``."""
+    return _clamp("clip", input, min, max, out)
+
+
+def clamp_min(input: Tensor, min, *, out: Tensor | None = None) -> Tensor:
+    """max(input, min), as clamp with only a lower bound."""
+    return _clamp("clamp_min", input, min, None, out)
+
+
+def clamp_max(input: Tensor, max, *, out: Tensor | None = None) -> Tensor:
+    """min(input, max), as clamp with only an upper bound."""
+    return _clamp("clamp_max", input, None, max, out)
+
+
+class Extremum(Function):
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx, a, b, largest=True):
+        ctx.largest = largest
         ctx.save_for_backward(a, b)
-        return ctx.xp.maximum(a, b)
+        return ctx.xp.maximum(a, b) if largest else ctx.xp.minimum(a, b)
 
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
-        # Ties split the gradient evenly, as PyTorch does.
-        wa = (a > b).to(gy.dtype) + 0.5 * (a == b).to(gy.dtype)
-        return gy * wa, gy * (1.0 - wa)
+        # PyTorch's weights: the winner gets all, ties half each, and where a comparison fails (NaN) both
+        # get the whole gradient.
+        a_loses, b_loses = (a < b, a > b) if ctx.largest else (a > b, a < b)
+        tie = 0.5 * (a == b).to(gy.dtype)
+        ga = gy * (1.0 - a_loses.to(gy.dtype) - tie) if ctx.needs_input_grad[0] else None
+        gb = gy * (1.0 - b_loses.to(gy.dtype) - tie) if ctx.needs_input_grad[1] else None
+        return ga, gb
 
 
-def maximum(a, b) -> Tensor:
-    """Elementwise max. The larger input gets the gradient; ties share it half and half."""
-    a, b = promote_pair(a, b)
-    return Maximum.apply(a, b)
+def maximum(input, other, *, out: Tensor | None = None) -> Tensor:
+    """Elementwise max (NaN wins). The larger input gets the gradient; ties share it half and half."""
+    a, b = promote_pair(input, other)
+    return write_out("maximum", Extremum.apply(a, b, largest=True), out)
 
 
-def minimum(a, b) -> Tensor:
-    """Elementwise min. The smaller input gets the gradient; ties share it half and half."""
-    return -maximum(-a, -b) if isinstance(a, Tensor) or isinstance(b, Tensor) else min(a, b)
+def minimum(input, other, *, out: Tensor | None = None) -> Tensor:
+    """Elementwise min (NaN wins). The smaller input gets the gradient; ties share it half and half."""
+    a, b = promote_pair(input, other)
+    return write_out("minimum", Extremum.apply(a, b, largest=False), out)
 
 
 class Where(Function):
@@ -340,33 +637,127 @@ class Where(Function):
         return None, ga, gb
 
 
-def where(condition, a, b) -> Tensor:
-    """a where condition holds, else b. Each branch gets the gradient only where it was chosen, so a
-    NaN or inf in the branch not taken does not leak into the gradient."""
-    like = next(v for v in (condition, a, b) if isinstance(v, Tensor))
+def _scalar_as_tensor(a, b, like: Tensor) -> Tensor:
+    """The first of two Python-number branches as a 0-d tensor of their common dtype (where(c, 1, 0.5)
+    is float32, where(c, 1, 0) int64), so that promotion has a tensor to work with."""
+    kinds = {type(a), type(b)}
+    dtype = dtypes.default_float if float in kinds else dtypes.int64 if int in kinds else dtypes.bool_
+    return Tensor._make(like._backend.xp.asarray(a, dtype=dtype.np), like._backend)
+
+
+def where(condition, input=None, other=None):
+    """input where condition holds, else other. Each branch gets the gradient only where it was chosen, so
+    a NaN or inf in the branch not taken does not leak into the gradient.
+
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``: one int64 index tensor per dimension.
+    """
+    if input is None and other is None:
+        return _nonzero_indices(condition)
+    if input is None or other is None:
+        raise ArgumentError("where: expected both input and other, or neither (where(condition) gives indices)")
+    like = next((v for v in (condition, input, other) if isinstance(v, Tensor)), None)
+    if like is None:
+        raise TypeError("where: expected condition to be a Tensor")
     condition = scalar_or_tensor(condition, like)
-    if isinstance(condition, Tensor) and condition.data.dtype.kind != "b":
-        condition = condition != 0
-    a, b = promote_pair(a, b) if isinstance(a, Tensor) or isinstance(b, Tensor) else (a, b)
+    if not isinstance(condition, Tensor) or condition.data.dtype.kind != "b":
+        got = condition.dtype.name if isinstance(condition, Tensor) else type(condition).__name__
+        raise DTypeError(f"where: expected condition to be a boolean tensor, but got a tensor with dtype {got}")
+    if not (isinstance(input, Tensor) or isinstance(other, Tensor)):
+        input = _scalar_as_tensor(input, other, condition)
+    a, b = promote_pair(input, other)
     return Where.apply(condition, a, b)
 
 
+def _nonzero_indices(condition: Tensor) -> tuple:
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where: expected condition to be a Tensor, not {type(condition).__name__}")
+    xp = condition._backend.xp
+    data = condition.data if condition.data.ndim else condition.data.reshape(1)  # a 0-d tensor counts as 1-d
+    return tuple(_const(condition, idx.astype(xp.int64)) for idx in xp.nonzero(data))
+
+
 # Non-differentiable elementwise functions: results never require grad. ---------------------------
-def _wrap_const(x: Tensor, array) -> Tensor:
-    return Tensor._make(array, x._backend)
+def isnan(input: Tensor) -> Tensor:
+    """True where input is NaN."""
+    return _const(input, input._backend.xp.isnan(input.data))
 
 
-def sign(x: Tensor) -> Tensor:
-    """-1, 0 or 1. Its derivative is 0 almost everywhere, so it records nothing."""
-    return _wrap_const(x, x._backend.xp.sign(x.data))
+def isfinite(input: Tensor) -> Tensor:
+    """True where input is neither infinite nor NaN."""
+    return _const(input, input._backend.xp.isfinite(input.data))
 
 
-def isnan(x: Tensor) -> Tensor:
-    return _wrap_const(x, x._backend.xp.isnan(x.data))
+def isinf(input: Tensor) -> Tensor:
+    """True where input is +inf or -inf."""
+    return _const(input, input._backend.xp.isinf(input.data))
 
 
-def isfinite(x: Tensor) -> Tensor:
-    return _wrap_const(x, x._backend.xp.isfinite(x.data))
+def isposinf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """True where input is +inf."""
+    return write_out("isposinf", _const(input, input.data == float("inf")), out)
+
+
+def isneginf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """True where input is -inf."""
+    return write_out("isneginf", _const(input, input.data == float("-inf")), out)
+
+
+def isreal(input: Tensor) -> Tensor:
+    """True where input has no imaginary part: everywhere, since gpugrad tensors are real."""
+    return _const(input, input._backend.xp.ones(input.data.shape, dtype=bool))
+
+
+def _close_operands(name: str, input, other, rtol: float, atol: float):
+    for label, value in (("input", input), ("other", other)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{name}: argument '{label}' must be a Tensor, not {type(value).__name__}")
+    if input._backend is not other._backend:
+        raise DeviceError(f"{name}: expected all tensors on the same device, got {input.device} and {other.device}")
+    if input.data.dtype != other.data.dtype:
+        raise DTypeError(f"{name}: input is {input.dtype.name} and other is {other.dtype.name}; their dtypes must match")
+    for label, value in (("rtol", rtol), ("atol", atol)):
+        if value < 0:
+            raise ArgumentError(f"{name}: {label} must be greater than or equal to zero, but got {value}")
+    try:
+        input._backend.xp.broadcast_shapes(input.data.shape, other.data.shape)
+    except ValueError as exc:
+        raise ShapeError(f"{name}: shapes {tuple(input.shape)} and {tuple(other.shape)} do not broadcast") from exc
+
+
+def _close(xp, a, b, rtol: float, atol: float, equal_nan: bool):
+    """PyTorch's test: equal, or both NaN (with equal_nan), or a finite |a - b| <= atol + rtol |b|."""
+    if a.dtype.kind != "f":  # integers and bools: exact arithmetic on the differences
+        a, b = a.astype(xp.float64), b.astype(xp.float64)
+    close = a == b
+    if equal_nan:
+        close |= xp.isnan(a) & xp.isnan(b)
+    with _quiet(xp):
+        error = xp.abs(a - b)
+        close |= xp.isfinite(error) & (error <= atol + rtol * xp.abs(b))
+    return close
+
+
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """True where |input - other| <= atol + rtol |other| (or equal, infinities included; NaNs equal only with
+    equal_nan). Both tensors must have one dtype."""
+    _close_operands("isclose", input, other, rtol, atol)
+    return _const(input, _close(input._backend.xp, input.data, other.data, rtol, atol, equal_nan))
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """Whether ``isclose`` holds everywhere (after broadcasting), as a Python bool."""
+    _close_operands("allclose", input, other, rtol, atol)
+    return bool(_close(input._backend.xp, input.data, other.data, rtol, atol, equal_nan).all())
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """Whether both tensors have the same shape and the same values (dtypes may differ; NaN is unequal)."""
+    for label, value in (("input", input), ("other", other)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"equal: argument '{label}' must be a Tensor, not {type(value).__name__}")
+    if input._backend is not other._backend:
+        raise DeviceError(f"equal: expected all tensors on the same device, got {input.device} and {other.device}")
+    return tuple(input.shape) == tuple(other.shape) and bool((input.data == other.data).all())
 
 
 def _comparison(name, ufunc_name):
@@ -377,14 +768,10 @@ def _comparison(name, ufunc_name):
         av = a.data if isinstance(a, Tensor) else a
         bv = b.data if isinstance(b, Tensor) else b
         if isinstance(a, Tensor) and isinstance(b, Tensor) and a._backend is not b._backend:
-            from ..errors import DeviceError
-
             raise DeviceError(f"{name}: expected all tensors on the same device, got {a.device} and {b.device}")
         try:
             out = ufunc(av, bv)
         except ValueError as exc:
-            from ..errors import ShapeError
-
             raise ShapeError(f"{name}: {exc}") from exc
         return Tensor._make(t._backend.xp.asarray(out), t._backend)
 
@@ -404,8 +791,9 @@ logical_or = _comparison("logical_or", "logical_or")
 logical_xor = _comparison("logical_xor", "logical_xor")
 
 
-def logical_not(x: Tensor) -> Tensor:
-    return _wrap_const(x, x._backend.xp.logical_not(x.data))
+def logical_not(input: Tensor) -> Tensor:
+    """True where input is zero (or False)."""
+    return _const(input, input._backend.xp.logical_not(input.data))
 
 
 class Cast(Function):
@@ -433,15 +821,29 @@ class ToDevice(Function):
 
 # What this family exports; gpugrad.ops gathers it (gg.<name>, Tensor.<name>, the op table's coverage).
 FUNCTIONS = (
-    add, sub, mul, div, pow, neg, abs, exp, log, log1p, sqrt, sin, cos, clamp, maximum, minimum, where,
-    sign, isnan, isfinite, eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not,
+    add, sub, subtract, mul, multiply, div, divide, true_divide, floor_divide, fmod, remainder, pow, neg, abs,
+    sign, sgn, copysign, lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max,
+    maximum, minimum, where, isnan, isfinite, isinf, isposinf, isneginf, isreal, isclose, allclose, equal,
+    eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not,
 )
-DIFFERENTIABLE = (add, sub, mul, div, pow, neg, abs, exp, log, log1p, sqrt, sin, cos, clamp, maximum, minimum, where)
+DIFFERENTIABLE = (
+    add, sub, subtract, mul, multiply, div, divide, true_divide, fmod, remainder, pow, neg, abs, sign, sgn,
+    copysign, lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max, maximum,
+    minimum, where,
+)
+# In-place forms x.<name>_(...) that PyTorch has (add_, sub_, mul_ and div_ are inplace.py's own).
+INPLACE = (
+    subtract, multiply, divide, true_divide, floor_divide, fmod, remainder, pow, neg, abs, sign, sgn, copysign,
+    lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max,
+)
 METHODS = {f.__name__: f for f in FUNCTIONS if f is not where and not f.__name__.startswith("logical_")}
 METHODS.update(
-    clip=clamp,
+    where=lambda self, condition, other: where(condition, self, other),
     __add__=add, __radd__=reflected(add), __sub__=sub, __rsub__=reflected(sub),
     __mul__=mul, __rmul__=reflected(mul), __truediv__=div, __rtruediv__=reflected(div),
-    __pow__=pow, __rpow__=reflected(pow), __neg__=neg, __abs__=abs,
+    __floordiv__=floor_divide, __rfloordiv__=reflected(floor_divide), __mod__=remainder,
+    __rmod__=reflected(remainder), __pow__=pow, __rpow__=reflected(pow), __neg__=neg, __abs__=abs,
     __eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge,
+    __ifloordiv__=inplace_variant(floor_divide, "floor_divide_"), __imod__=inplace_variant(remainder, "remainder_"),
+    __ipow__=inplace_variant(pow, "pow_"),
 )
