@@ -263,7 +263,8 @@ def remainder(input, other, *, out: Tensor | None = None) -> Tensor:
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        y = a**b
+        with _quiet(ctx.xp):  # 0 ** negative is inf, as in PyTorch: no warning (backward meets it at 0)
+            y = a**b
         ctx.save_for_backward(a, b, y if ctx.needs_input_grad[1] else None)
         return y
 

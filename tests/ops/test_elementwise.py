@@ -1,0 +1,480 @@
+"""Elementwise arithmetic beyond the op table: integer division, edge points (zeros, infinities, NaN, ties),
+result dtypes, errors, in-place and out= forms. PyTorch is the reference where installed; the always-on
+tests check known values and NumPy."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import gpugrad as gg
+from gpugrad.errors import ArgumentError, DTypeError, ShapeError
+
+INF, NAN = float("inf"), float("nan")
+
+
+def leaf(values, dtype=gg.float64):
+    return gg.tensor(values, dtype=dtype, requires_grad=True)
+
+
+def same_dtype(ours, theirs) -> bool:
+    return str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+
+
+def assert_same(ours, theirs):
+    """Values (NaN in the same places, signs of zeros included) and dtype."""
+    assert same_dtype(ours, theirs), (ours.dtype, theirs.dtype)
+    mine, ref = ours.detach().numpy(), theirs.detach().numpy()
+    np.testing.assert_allclose(mine, ref, rtol=1e-15, atol=0)  # libm's pow may differ in the last bit
+    if mine.dtype.kind == "f":  # the sign of zeros and infinities too (a NaN's sign bit means nothing)
+        number = ~np.isnan(ref)
+        np.testing.assert_array_equal(np.signbit(mine[number]), np.signbit(ref[number]))
+
+
+# Integer division: values known from Python's own // and %, and C's fmod. -----------------------------
+SIGNS = [(7, 2), (-7, 2), (7, -2), (-7, -2), (6, 3), (-6, 3), (0, -5)]
+
+
+def test_integer_floor_division_and_remainder_follow_python():
+    a, b = gg.tensor([p for p, _ in SIGNS]), gg.tensor([q for _, q in SIGNS])
+    assert (a // b).tolist() == [p // q for p, q in SIGNS]
+    assert (a % b).tolist() == [p % q for p, q in SIGNS]
+    assert (a // b).dtype is gg.int64 and (a % b).dtype is gg.int64
+
+
+def test_integer_fmod_and_trunc_division_round_toward_zero():
+    a, b = gg.tensor([p for p, _ in SIGNS]), gg.tensor([q for _, q in SIGNS])
+    assert gg.fmod(a, b).tolist() == [int(math.fmod(p, q)) for p, q in SIGNS]
+    assert gg.div(a, b, rounding_mode="trunc").tolist() == [int(p / q) for p, q in SIGNS]
+    assert gg.div(a, b, rounding_mode="floor").tolist() == [p // q for p, q in SIGNS]
+
+
+def test_true_division_of_integers_is_float32():
+    out = gg.tensor([7, -7]) / gg.tensor([2, 2])
+    assert out.dtype is gg.float32 and out.tolist() == [3.5, -3.5]
+    assert gg.true_divide(gg.tensor([1]), 4).tolist() == [0.25]
+
+
+@given(a=st.lists(st.integers(-1000, 1000), min_size=1, max_size=8), b=st.integers(-50, 50).filter(bool))
+def test_floor_quotient_and_remainder_rebuild_the_dividend(a, b):
+    x = gg.tensor(a)
+    q, r = x // b, x % b
+    q_np, r_np = q.numpy(), r.numpy()
+    np.testing.assert_array_equal(q_np * b + r_np, np.array(a))
+    assert (np.abs(r_np) < abs(b)).all() and ((r_np == 0) | ((r_np < 0) == (b < 0))).all()
+
+
+@pytest.mark.parametrize("call", [
+    lambda a, b: a // b, lambda a, b: a % b, lambda a, b: gg.fmod(a, b),
+    lambda a, b: gg.div(a, b, rounding_mode="trunc"), lambda a, b: gg.div(a, b, rounding_mode="floor"),
+])
+def test_integer_division_by_zero_is_an_error(call):
+    with pytest.raises(ArgumentError, match="ZeroDivisionError"):
+        call(gg.tensor([5, 6]), gg.tensor([1, 0]))
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        call(gg.tensor([5, 6]), 0)
+
+
+def test_float_division_by_zero_gives_infinities_and_nan():
+    a, z = gg.tensor([1.0, -1.0, 0.0]), gg.zeros(3)
+    assert (a // z).tolist()[:2] == [INF, -INF] and math.isnan((a // z).tolist()[2])
+    assert all(math.isnan(v) for v in (a % z).tolist())
+
+
+def test_rounding_mode_must_be_trunc_floor_or_none():
+    with pytest.raises(ArgumentError, match="div: expected rounding_mode to be one of None, 'trunc', or 'floor' but found 'round'"):
+        gg.div(gg.tensor([1.0]), 2, rounding_mode="round")
+
+
+def test_bool_division_is_refused():
+    with pytest.raises(DTypeError, match="floor_divide"):
+        gg.tensor([True]) // gg.tensor([True])
+
+
+def test_floor_divide_refuses_inputs_that_require_grad_as_pytorch():
+    with pytest.raises(RuntimeError, match="floor_divide: the derivative"):
+        leaf([1.0]) // 2
+    x = leaf([3.5, -3.5])
+    gg.div(x, 2, rounding_mode="floor").sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+
+
+def test_float_remainder_takes_the_sign_of_the_divisor():
+    out = gg.tensor([5.0, -5.0, 5.0, -5.0, -0.0]) % gg.tensor([3.0, 3.0, -3.0, -3.0, 2.0])
+    assert out.tolist() == [2.0, 1.0, -1.0, -2.0, 0.0]
+    assert np.signbit(out.numpy()[4])  # -0.0 % 2 stays -0.0, as PyTorch (NumPy would give +0.0)
+
+
+def test_fmod_and_remainder_gradients_are_minus_the_rounded_quotient():
+    a, b = leaf([5.0, -5.0]), leaf([3.0, 3.0])
+    ga, gb = gg.grad(gg.fmod(a, b).sum(), (a, b))
+    assert ga.tolist() == [1.0, 1.0] and gb.tolist() == [-1.0, 1.0]
+    ga, gb = gg.grad(gg.remainder(a, b).sum(), (a, b))
+    assert ga.tolist() == [1.0, 1.0] and gb.tolist() == [-1.0, 2.0]
+
+
+def test_reflected_mod_and_floor_division():
+    x = gg.tensor([2, -2])
+    assert (7 // x).tolist() == [3, -4] and (7 % x).tolist() == [1, -1]
+    assert (7.5 % x).tolist() == [1.5, -0.5] and (7.5 % x).dtype is gg.float32
+
+
+# pow at the base 0 ------------------------------------------------------------------------------------
+def test_pow_tensor_exponent_gradients_at_zero_base_are_pytorchs():
+    x, y = leaf([0.0, 0.0, 0.0, 2.0]), leaf([0.0, 2.0, 0.5, 0.0])
+    gx, gy = gg.grad((x**y).sum(), (x, y))
+    assert gx.tolist() == [0.0, 0.0, INF, 0.0]
+    assert gy.tolist() == [0.0, 0.0, 0.0, math.log(2.0)]
+
+
+def test_pow_negative_exponent_at_zero_base_is_infinite():
+    x, y = leaf([0.0]), leaf([-1.0])
+    gx, gy = gg.grad((x**y).sum(), (x, y))
+    assert gx.tolist() == [-INF] and gy.tolist() == [-INF]
+
+
+# sign -------------------------------------------------------------------------------------------------
+def test_sign_is_in_the_graph_with_zero_gradient():
+    x = leaf([2.0, 0.0, -3.0])
+    (g,) = gg.grad(gg.sign(x).sum(), x)
+    assert g.tolist() == [0.0, 0.0, 0.0]
+    (g,) = gg.grad((gg.sgn(x) * x).sum(), x)
+    assert g.tolist() == [1.0, 0.0, -1.0]
+
+
+def test_sign_keeps_integer_and_bool_dtypes():
+    assert gg.sign(gg.tensor([3, -2, 0])).tolist() == [1, -1, 0]
+    out = gg.sign(gg.tensor([True, False]))
+    assert out.dtype is gg.bool and out.tolist() == [True, False]
+
+
+# maximum / minimum ------------------------------------------------------------------------------------
+def test_maximum_and_minimum_of_bool_tensors_are_bool():
+    a, b = gg.tensor([True, False, False]), gg.tensor([False, False, True])
+    assert gg.maximum(a, b).tolist() == [True, False, True] and gg.maximum(a, b).dtype is gg.bool
+    assert gg.minimum(a, b).tolist() == [False, False, False] and gg.minimum(a, b).dtype is gg.bool
+
+
+def test_extrema_propagate_nan_and_give_both_sides_the_gradient_there():
+    a, b = leaf([NAN, 1.0, 2.0]), leaf([1.0, NAN, 2.0])
+    out = gg.minimum(a, b)
+    assert all(math.isnan(v) for v in out.tolist()[:2])
+    ga, gb = gg.grad(out.sum(), (a, b))
+    assert ga.tolist() == [1.0, 1.0, 0.5] and gb.tolist() == [1.0, 1.0, 0.5]
+
+
+# where ------------------------------------------------------------------------------------------------
+def test_where_refuses_a_condition_that_is_not_bool():
+    with pytest.raises(DTypeError, match="where: expected condition to be a boolean tensor, but got a tensor with dtype float32"):
+        gg.where(gg.tensor([1.0, 0.0]), gg.tensor([1.0, 2.0]), gg.tensor([3.0, 4.0]))
+    with pytest.raises(DTypeError, match="int64"):
+        gg.where(gg.tensor([1, 0]), 1.0, 0.0)
+
+
+def test_where_with_one_argument_gives_the_indices_of_nonzeros():
+    rows, cols = gg.where(gg.tensor([[0, 1], [1, 0]]))
+    assert rows.tolist() == [0, 1] and cols.tolist() == [1, 0] and rows.dtype is gg.int64
+    (idx,) = gg.where(gg.tensor(2.5))
+    assert idx.tolist() == [0]
+
+
+def test_where_with_number_branches_picks_pytorchs_dtype():
+    cond = gg.tensor([True, False])
+    assert gg.where(cond, 1, 0).dtype is gg.int64
+    assert gg.where(cond, 1.0, 0).dtype is gg.float32
+    assert gg.where(cond, gg.tensor([1, 2]), 2.5).tolist() == [1.0, 2.5]
+
+
+def test_tensor_where_method_takes_self_where_the_condition_holds():
+    x = gg.tensor([1.0, 2.0])
+    assert x.where(gg.tensor([True, False]), 0.0).tolist() == [1.0, 0.0]
+
+
+# copysign, lerp, nan_to_num ---------------------------------------------------------------------------
+def test_copysign_values_and_gradient_at_zero():
+    a, b = leaf([1.0, 0.0, -2.0, 3.0]), leaf([-1.0, -1.0, 0.0, -0.0])
+    out = gg.copysign(a, b)
+    assert out.tolist() == [-1.0, -0.0, 2.0, -3.0]
+    ga, gb = gg.grad(out.sum(), (a, b))
+    assert ga.tolist() == [-1.0, 0.0, -1.0, -1.0] and gb.tolist() == [0.0] * 4
+    assert gg.copysign(gg.tensor([1, 2]), gg.tensor([-1, 0])).dtype is gg.float32
+
+
+def test_lerp_is_exact_at_both_ends_and_checks_dtypes():
+    start, end = gg.tensor([1.0, -3.0]), gg.tensor([3.0, 7.0])
+    assert gg.lerp(start, end, 0.0).tolist() == [1.0, -3.0]
+    assert gg.lerp(start, end, 1.0).tolist() == [3.0, 7.0]
+    assert gg.lerp(start, end, gg.tensor([0.5, 0.25])).tolist() == [2.0, -0.5]
+    with pytest.raises(DTypeError, match="lerp: expected dtype float32 for `end` but got dtype float64"):
+        gg.lerp(start, end.double(), 0.5)
+    with pytest.raises(DTypeError, match="lerp"):
+        gg.lerp(gg.tensor([1]), gg.tensor([2]), 0.5)
+
+
+def test_nan_to_num_replaces_with_dtype_limits_and_blocks_their_gradient():
+    x = leaf([NAN, INF, -INF, 1.5])
+    out = gg.nan_to_num(x)
+    big = np.finfo(np.float64).max
+    assert out.tolist() == [0.0, big, -big, 1.5]
+    assert gg.nan_to_num(x, nan=1.0, posinf=2.0, neginf=3.0).tolist() == [1.0, 2.0, 3.0, 1.5]
+    (g,) = gg.grad(out.sum(), x)
+    assert g.tolist() == [0.0, 0.0, 0.0, 1.0]
+    assert gg.nan_to_num(gg.tensor([1, 2])).tolist() == [1, 2]
+    assert gg.nan_to_num(gg.tensor([INF])).tolist() == [float(np.finfo(np.float32).max)]
+
+
+# clamp ------------------------------------------------------------------------------------------------
+def test_clamp_with_tensor_bounds_gives_ties_to_the_input():
+    x, lo, hi = leaf([0.0, 1.0, 2.0, 3.0, 0.5]), leaf([1.0, 1.0, 1.0, 1.0, 2.0]), leaf([2.0, 2.0, 2.0, 2.0, 1.0])
+    out = gg.clamp(x, lo, hi)
+    assert out.tolist() == [1.0, 1.0, 2.0, 2.0, 1.0]  # min > max: the result is max
+    gx, glo, ghi = gg.grad(out.sum(), (x, lo, hi))
+    assert gx.tolist() == [0.0, 1.0, 1.0, 0.0, 0.0]
+    assert glo.tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert ghi.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]
+
+
+def test_clamp_with_number_bounds_keeps_ties_and_handles_crossed_bounds():
+    x = leaf([0.0, 1.0, 2.0])
+    (g,) = gg.grad(gg.clamp(x, 1.0, 1.0).sum(), x)
+    assert g.tolist() == [0.0, 1.0, 0.0]
+    assert gg.clamp(gg.tensor([1.0, 5.0]), 3, 2).tolist() == [2.0, 2.0]
+
+
+def test_clamp_result_dtypes_and_nan():
+    assert gg.clamp(gg.tensor([1, 5]), 2, 3).dtype is gg.int64
+    out = gg.clamp(gg.tensor([1, 5]), 2.5)
+    assert out.dtype is gg.float32 and out.tolist() == [2.5, 5.0]
+    assert gg.clamp(gg.tensor([1.0, 5.0]), gg.tensor([2.0], dtype=gg.float64)).dtype is gg.float64
+    assert math.isnan(gg.clamp(gg.tensor([NAN]), 0.0, 1.0).item())
+    assert all(math.isnan(v) for v in gg.clamp(gg.tensor([1.0, 5.0]), gg.tensor([NAN, NAN])).tolist())
+    assert gg.clamp_min(gg.tensor([1.0, 5.0]), 2).tolist() == [2.0, 5.0]
+    assert gg.clamp_max(gg.tensor([1, 5]), 2.5).tolist() == [1.0, 2.5]
+    with pytest.raises(ArgumentError, match="clamp: at least one of 'min' or 'max' must not be None"):
+        gg.clamp(gg.tensor([1.0]))
+
+
+# Predicates ---------------------------------------------------------------------------------------------
+def test_infinity_predicates():
+    x = gg.tensor([INF, -INF, NAN, 1.0])
+    assert gg.isinf(x).tolist() == [True, True, False, False]
+    assert gg.isposinf(x).tolist() == [True, False, False, False]
+    assert gg.isneginf(x).tolist() == [False, True, False, False]
+    assert gg.isreal(x).tolist() == [True] * 4
+    assert gg.isinf(gg.tensor([1, 2])).tolist() == [False, False]
+
+
+def test_isclose_equal_nan_and_infinities():
+    a = gg.tensor([1.0, NAN, INF, INF, 1e-9])
+    b = gg.tensor([1.0 + 1e-6, NAN, INF, -INF, 0.0])
+    assert gg.isclose(a, b).tolist() == [True, False, True, False, True]
+    assert gg.isclose(a, b, equal_nan=True).tolist() == [True, True, True, False, True]
+    assert gg.isclose(gg.tensor([1, 2]), gg.tensor([1, 3]), rtol=0.5).tolist() == [True, True]
+    assert gg.isclose(gg.tensor([1.0]), gg.tensor([1.1]), rtol=0.0, atol=0.2).tolist() == [True]
+
+
+def test_isclose_errors():
+    with pytest.raises(DTypeError, match="isclose: input is int64 and other is float32"):
+        gg.isclose(gg.tensor([1]), gg.tensor([1.0]))
+    with pytest.raises(ArgumentError, match="rtol must be greater than or equal to zero"):
+        gg.isclose(gg.tensor([1.0]), gg.tensor([1.0]), rtol=-1)
+    with pytest.raises(ShapeError, match=r"allclose: shapes \(2,\) and \(3,\)"):
+        gg.allclose(gg.zeros(2), gg.zeros(3))
+    with pytest.raises(TypeError, match="isclose: argument 'other' must be a Tensor"):
+        gg.isclose(gg.tensor([1.0]), 1.0)
+
+
+def test_allclose_and_equal_are_python_bools():
+    assert gg.allclose(gg.tensor([1.0, 2.0]), gg.tensor([[1.0, 2.000001]])) is True
+    assert gg.allclose(gg.tensor([1.0]), gg.tensor([1.1])) is False
+    assert gg.equal(gg.tensor([1.0, 2.0]), gg.tensor([1, 2])) is True
+    assert gg.equal(gg.tensor([1.0, 2.0]), gg.tensor([[1.0, 2.0]])) is False
+    assert gg.equal(gg.tensor([NAN]), gg.tensor([NAN])) is False
+    assert gg.tensor([1, 2]).equal(gg.tensor([1, 2])) is True
+
+
+# Math on integers, bool refusals ----------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["exp", "log", "log1p", "sqrt", "sin", "cos"])
+def test_math_functions_promote_integers_and_bools_to_float32(name):
+    for values in ([1, 4], [True, False]):
+        out = getattr(gg, name)(gg.tensor(values))
+        assert out.dtype is gg.float32
+        with np.errstate(divide="ignore"):
+            expected = getattr(np, name)(np.array(values, dtype=np.float32))
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+
+
+def test_negation_and_abs_of_bool_are_refused():
+    with pytest.raises(DTypeError, match="neg: negation"):
+        -gg.tensor([True])
+    with pytest.raises(DTypeError, match="abs"):
+        gg.tensor([True]).abs()
+    with pytest.raises(DTypeError, match="sub: subtraction"):
+        gg.tensor([True]) - gg.tensor([False])
+
+
+# In-place and out= ----------------------------------------------------------------------------------------
+def test_in_place_variants():
+    x = gg.tensor([7, -7])
+    x %= 3
+    assert x.tolist() == [1, 2]
+    x //= 2
+    assert x.tolist() == [0, 1]
+    y = gg.tensor([0.5, 3.0])
+    assert y.clamp_(1.0, 2.0) is y and y.tolist() == [1.0, 2.0]
+    y.lerp_(gg.tensor([3.0, 4.0]), 0.5)
+    assert y.tolist() == [2.0, 3.0]
+    y.copysign_(-1.0)
+    assert y.tolist() == [-2.0, -3.0]
+    with pytest.raises(DTypeError, match="exp_: result type .*float32 can't be cast"):
+        gg.tensor([1, 2]).exp_()
+
+
+def test_in_place_records_when_gradients_are_on():
+    x = leaf([2.0, -3.0])
+    h = x * 1.0
+    h.clamp_(min=0.0)
+    h.pow_(2)
+    (g,) = gg.grad(h.sum(), x)
+    assert g.tolist() == [4.0, 0.0]
+
+
+def test_out_argument():
+    out = gg.empty(2)
+    assert gg.remainder(gg.tensor([5.0, -5.0]), 3.0, out=out) is out and out.tolist() == [2.0, 1.0]
+    out = gg.empty(0, dtype=gg.int64)
+    gg.div(gg.tensor([7, -7]), 2, rounding_mode="floor", out=out)
+    assert out.tolist() == [3, -4]
+
+
+# Against PyTorch --------------------------------------------------------------------------------------
+EDGE = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 3.0, 1e-300, INF, -INF, NAN]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["fmod", "remainder", "floor_divide", "div_trunc", "div_floor", "div", "copysign",
+                                  "maximum", "minimum", "pow"])
+def test_float_edge_values_match_pytorch(name):
+    torch = pytest.importorskip("torch")
+    a_np = np.repeat(np.array(EDGE), len(EDGE))
+    b_np = np.tile(np.array(EDGE), len(EDGE))
+
+    def call(lib, a, b):
+        if name.startswith("div_"):
+            return lib.div(a, b, rounding_mode=name[4:])
+        return getattr(lib, name)(a, b)
+
+    with np.errstate(all="ignore"):
+        ours = call(gg, gg.tensor(a_np), gg.tensor(b_np))
+    assert_same(ours, call(torch, torch.tensor(a_np), torch.tensor(b_np)))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["fmod", "remainder", "floor_divide", "div_trunc", "div_floor", "div"])
+def test_integer_division_matches_pytorch(name):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    a_np, b_np = rng.integers(-50, 50, 40), rng.integers(1, 9, 40) * rng.choice([-1, 1], 40)
+
+    def call(lib, a, b):
+        if name.startswith("div_"):
+            return lib.div(a, b, rounding_mode=name[4:])
+        return getattr(lib, name)(a, b)
+
+    assert_same(call(gg, gg.tensor(a_np), gg.tensor(b_np)), call(torch, torch.tensor(a_np), torch.tensor(b_np)))
+    assert_same(call(gg, gg.tensor(a_np), -3), call(torch, torch.tensor(a_np), -3))
+    if name == "div":  # true division: an integer over 0 is +-inf or NaN, not an error
+        with np.errstate(all="ignore"):
+            assert_same(call(gg, gg.tensor(a_np), 0), call(torch, torch.tensor(a_np), 0))
+        return
+    for lib, make in ((torch, torch.tensor), (gg, gg.tensor)):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            call(lib, make(a_np), 0)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["fmod", "remainder", "copysign", "maximum", "minimum", "pow", "div"])
+def test_gradients_at_edge_values_match_pytorch(name):
+    torch = pytest.importorskip("torch")
+    grid = [0.0, -0.0, 1.0, -1.0, 2.0, 0.5, -2.5]
+    a_np, b_np = np.repeat(np.array(grid), len(grid)), np.tile(np.array(grid), len(grid))
+    a, b = leaf(a_np), leaf(b_np)
+    ta, tb = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a_np, b_np))
+    with np.errstate(all="ignore"):
+        ours = gg.grad(getattr(gg, name)(a, b).sum(), (a, b))
+    theirs = torch.autograd.grad(getattr(torch, name)(ta, tb).sum(), (ta, tb))
+    for mine, ref in zip(ours, theirs):
+        np.testing.assert_allclose(mine.numpy(), ref.numpy(), rtol=1e-15, atol=0)
+
+
+@pytest.mark.torch
+def test_pow_second_derivatives_at_zero_match_pytorch():
+    torch = pytest.importorskip("torch")
+    a_np, b_np = np.array([0.0, 0.0, 0.0, 1.5, 0.0]), np.array([0.0, 2.0, 3.0, 0.0, 1.0])
+    a, b = leaf(a_np), leaf(b_np)
+    ta, tb = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a_np, b_np))
+    with np.errstate(all="ignore"):
+        ga, _ = gg.grad((a**b).sum(), (a, b), create_graph=True)
+        ours = gg.grad(ga.sum(), (a, b))
+    tga, _ = torch.autograd.grad((ta**tb).sum(), (ta, tb), create_graph=True)
+    theirs = torch.autograd.grad(tga.sum(), (ta, tb))
+    for mine, ref in zip(ours, theirs):
+        np.testing.assert_array_equal(mine.numpy(), ref.numpy())
+
+
+@pytest.mark.torch
+def test_clamp_gradients_at_ties_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x_np = np.array([0.0, 1.0, 1.5, 2.0, 3.0, 1.0, 2.0])
+    lo_np = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0])
+    hi_np = np.array([2.0, 2.0, 2.0, 2.0, 2.0, 1.0, 1.0])
+    ours = [leaf(v) for v in (x_np, lo_np, hi_np)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x_np, lo_np, hi_np)]
+    for clamp_ours, clamp_theirs in (
+        (lambda x, lo, hi: gg.clamp(x, lo, hi), lambda x, lo, hi: torch.clamp(x, lo, hi)),
+        (lambda x, lo, hi: gg.clamp_min(x, lo) * gg.clamp_max(x, hi), lambda x, lo, hi: torch.clamp_min(x, lo) * torch.clamp_max(x, hi)),
+    ):
+        g = gg.grad(clamp_ours(*ours).sum(), ours)
+        t = torch.autograd.grad(clamp_theirs(*theirs).sum(), theirs)
+        for mine, ref in zip(g, t):
+            np.testing.assert_array_equal(mine.numpy(), ref.numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("values", [[1, 4, 0], [True, False]])
+def test_result_dtypes_match_pytorch(values):
+    torch = pytest.importorskip("torch")
+    ours, theirs = gg.tensor(values), torch.tensor(values)
+    for name in ("exp", "sqrt", "sin", "sign", "isinf", "isposinf", "nan_to_num"):
+        assert same_dtype(getattr(gg, name)(ours), getattr(torch, name)(theirs)), name
+    for scalar in (2, 2.5):
+        for lib_call in (lambda lib, x: lib.clamp(x, scalar), lambda lib, x: lib.copysign(x, scalar)):
+            assert same_dtype(lib_call(gg, ours), lib_call(torch, theirs))
+
+
+@pytest.mark.torch
+def test_isclose_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    a = np.concatenate([rng.standard_normal(20), [INF, -INF, NAN, 0.0]])
+    b = np.concatenate([a[:20] * (1 + rng.choice([1e-7, 1e-4], 20)), [INF, INF, NAN, 1e-9]])
+    for kwargs in ({}, {"equal_nan": True}, {"rtol": 1e-3, "atol": 0.0}):
+        for dtype in (gg.float32, gg.float64):
+            tdtype = getattr(torch, dtype.name)
+            ours = gg.isclose(gg.tensor(a, dtype=dtype), gg.tensor(b, dtype=dtype), **kwargs)
+            theirs = torch.isclose(torch.tensor(a, dtype=tdtype), torch.tensor(b, dtype=tdtype), **kwargs)
+            assert ours.tolist() == theirs.tolist()
+
+
+@pytest.mark.torch
+def test_nan_to_num_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    vals = [NAN, INF, -INF, 0.5]
+    for dtype in ("float32", "float64"):
+        x = leaf(vals, dtype=getattr(gg, dtype))
+        t = torch.tensor(vals, dtype=getattr(torch, dtype), requires_grad=True)
+        assert_same(gg.nan_to_num(x, posinf=7.0), torch.nan_to_num(t, posinf=7.0))
+        (g,) = gg.grad(gg.nan_to_num(x).sum(), x)
+        (tg,) = torch.autograd.grad(torch.nan_to_num(t).sum(), t)
+        assert g.tolist() == tg.tolist()
