@@ -22,6 +22,8 @@ from ._operands import normalize_dims, write_out
 # Argument parsing ---------------------------------------------------------------------------------
 def _ints(op: str, what: str, values) -> tuple:
     """``values`` as a tuple of Python ints (0-d integer tensors count); floats and bools are refused."""
+    if all(v.__class__ is int for v in values):  # the common case, kept cheap: reshape and friends are hot
+        return tuple(values)
     out = []
     for i, v in enumerate(values):
         if isinstance(v, bool) or not hasattr(v, "__index__"):
@@ -65,6 +67,13 @@ def _need_dims(op: str, x: Tensor, n: int) -> None:
 
 def _infer_shape(op: str, shape: tuple, numel: int, old_shape: tuple) -> tuple:
     """``shape`` with its one -1 resolved so that it holds ``numel`` elements."""
+    if -1 not in shape and min(shape, default=0) >= 0:
+        known = 1
+        for s in shape:
+            known *= s
+        if known != numel:
+            raise ShapeError(f"{op}: shape {list(shape)} is invalid for input of shape {old_shape} ({numel} elements)")
+        return shape
     if shape.count(-1) > 1:
         raise ShapeError(f"{op}: only one dimension can be inferred, got shape {list(shape)}")
     for s in shape:
@@ -74,10 +83,6 @@ def _infer_shape(op: str, shape: tuple, numel: int, old_shape: tuple) -> tuple:
     for s in shape:
         if s != -1:
             known *= s
-    if -1 not in shape:
-        if known != numel:
-            raise ShapeError(f"{op}: shape {list(shape)} is invalid for input of shape {old_shape} ({numel} elements)")
-        return shape
     if known == 0:
         if numel == 0:
             raise ShapeError(f"{op}: cannot reshape a tensor of 0 elements (shape {old_shape}) into shape {list(shape)} "
@@ -430,11 +435,11 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
 def squeeze(x: Tensor, dim=None) -> Tensor:
     """Remove dims of size 1: all of them, or those of ``dim`` (an int or a tuple) that have size 1."""
     if dim is None:
-        shape = tuple(s for s in x.shape if s != 1)
+        shape = tuple(s for s in x.data.shape if s != 1)
     else:
         axes = _distinct_dims("squeeze", dim, x.ndim)
-        shape = tuple(s for i, s in enumerate(x.shape) if not (i in axes and s == 1))
-    return reshape(x, shape)
+        shape = tuple(s for i, s in enumerate(x.data.shape) if not (i in axes and s == 1))
+    return _reshape_to("squeeze", x, shape, allow_copy=False)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
@@ -444,8 +449,8 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
         raise IndexError(f"unsqueeze: dimension out of range (expected to be in range of [{-x.ndim - 1}, {x.ndim}], "
                          f"but got {dim})")
     dim = dim % (x.ndim + 1)
-    shape = tuple(x.shape)
-    return reshape(x, shape[:dim] + (1,) + shape[dim:])
+    shape = x.data.shape
+    return _reshape_to("unsqueeze", x, shape[:dim] + (1,) + shape[dim:], allow_copy=False)
 
 
 def squeeze_(self: Tensor, dim=None) -> Tensor:
