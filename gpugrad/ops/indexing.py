@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .. import dtypes
+import numpy  # host-side only: lists given as indices, and shape arithmetic
+
 from ..autograd.function import Function
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
@@ -62,8 +63,6 @@ def _index_part(p, x: Tensor):
     if _is_int(p):
         return "int", int(p)
     if isinstance(p, (list, tuple)) or hasattr(p, "shape"):
-        import numpy
-
         host = numpy.asarray(p)
         if host.ndim == 0:  # a NumPy scalar
             if host.dtype.kind == "b":
@@ -329,7 +328,7 @@ class Gather(Function):
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out: Tensor | None = None) -> Tensor:
     """``out[i][j][k] = input[i][index[i][j][k]][k]`` (for dim=1). The gradient scatter-adds back, so
-    repeated indices accumulate."""
+    repeated indices accumulate; it is always dense (``sparse_grad`` is accepted for PyTorch's signature)."""
     idx = _index_array("gather", index, input)
     axis = _axis("gather", dim, input.ndim)
     _check_gather_shapes("gather", input, idx, axis)
@@ -724,8 +723,6 @@ def _mask(op: str, mask, x: Tensor) -> Tensor:
 
 
 def _broadcast_shape(op: str, *shapes) -> tuple:
-    import numpy
-
     try:
         return tuple(numpy.broadcast_shapes(*shapes))
     except ValueError:
@@ -1023,11 +1020,11 @@ def bucketize(input, boundaries: Tensor, *, right: bool = False, out: Tensor | N
     return write_out("bucketize", searchsorted(boundaries, input, right=right), out)
 
 
-# Composition helpers --------------------------------------------------------------------------------------
-def _where(mask, a, b):
+def _where(condition, a, b) -> Tensor:
+    # Imported on use: elementwise imports the in-place ops, which import this module.
     from .elementwise import where
 
-    return where(mask, a, b)
+    return where(condition, a, b)
 
 
 # What this family exports; gpugrad.ops gathers it.
