@@ -1,7 +1,179 @@
-"""Cumulative ops along a dim: cumsum, cumprod, cummax, cummin, logcumsumexp."""
+"""Cumulative ops along a dim: cumsum, cumprod, cummax, cummin, logcumsumexp.
+
+Each keeps the input's shape; element j summarises elements 0..j of its slice along ``dim``. A 0-d tensor
+takes dim 0 and -1 and is its own result, as in PyTorch.
+"""
 from __future__ import annotations
 
+from .. import dtypes
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+from ..errors import DTypeError
+from ..tensor import Tensor
+from ._operands import as_float, normalize_dims, write_out
+from .reduce import GatherAlong, ValuesIndices
+
+
+def _axis(op: str, dim, x: Tensor) -> int:
+    if not isinstance(dim, int):
+        raise TypeError(f"{op}: expected dim to be an int, got {type(dim).__name__}")
+    (axis,) = normalize_dims(op, dim, x.ndim)
+    return axis
+
+
+def _cast(op: str, x: Tensor, dtype) -> Tensor:
+    """The input cast to ``dtype`` first when given (as PyTorch does), else integers and bool as int64."""
+    if dtype is not None:
+        try:
+            return x.to(dtypes.to_dtype(dtype))
+        except DTypeError as exc:
+            raise DTypeError(f"{op}: {exc}") from None
+    return x.to(dtypes.int64) if x.data.dtype.kind in "biu" else x
+
+
+def _const(like: Tensor, array) -> Tensor:
+    return Tensor._make(array, like._backend)
+
+
+def _reverse_cumsum(g: Tensor, axis: int) -> Tensor:
+    """sum_{j >= i} g_j along axis: the adjoint of cumsum."""
+    return cumsum(g.flip(axis), axis).flip(axis)
+
+
+class CumSum(Function):
+    @staticmethod
+    def forward(ctx, x, axis=0):
+        ctx.axis = axis
+        return ctx.xp.cumsum(x, axis=axis, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return _reverse_cumsum(gy, ctx.axis)
+
+
+def _scan(op: str, fn, x: Tensor, dim, **params) -> Tensor:
+    """Run a cumulative Function along dim; a 0-d tensor runs as the 1-element vector it holds."""
+    axis = _axis(op, dim, x)
+    if x.ndim == 0:
+        return fn.apply(x.reshape(1), axis=0, **params).reshape(())
+    return fn.apply(x, axis=axis, **params)
+
+
+def cumsum(x: Tensor, dim: int, *, dtype=None, out: Tensor | None = None) -> Tensor:
+    """y_j = sum_{i <= j} x_i along ``dim``. dL/dx_i = sum_{j >= i} dL/dy_j. Integers and bool sum as int64."""
+    return write_out("cumsum", _scan("cumsum", CumSum, _cast("cumsum", x, dtype), dim), out)
+
+
+class CumProd(Function):
+    @staticmethod
+    def forward(ctx, x, axis=0):
+        ctx.axis = axis
+        y = ctx.xp.cumprod(x, axis=axis, dtype=x.dtype)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        return _cumprod_grad(x, y, gy, ctx.axis)
+
+
+def _cumprod_grad(x: Tensor, y: Tensor, gy: Tensor, axis: int) -> Tensor:
+    """dL/dx_i = sum_{j >= i} gy_j prod_{m <= j, m != i} x_m for y = cumprod(x), also where x has zeros."""
+    if not bool((x.data == 0).any()):
+        return _reverse_cumsum(gy * y, axis) / x
+    # Before a slice's first zero (at k) the terms are y_j / x_i. From k on they are those of z, x with that
+    # zero replaced by 1, times x_k for i > k: 0 in value, but not in its derivative.
+    xp = x._backend.xp
+    zeros_so_far = xp.cumsum(x.data == 0, axis=axis)
+    before = _const(x, zeros_so_far == 0)
+    first_zero = _const(x, (x.data == 0) & (zeros_so_far == 1))
+    g_before = _reverse_cumsum(gy * y, axis) / where(before, x, 1.0)
+    z = where(first_zero, 1.0, x)
+    zy = cumprod(z, axis)
+    if is_grad_enabled():  # building a graph for a second derivative: keep the x_k factor (z has fewer zeros)
+        x_k = where(first_zero, x, 0.0).sum(dim=axis, keepdim=True)
+        g_rest = where(first_zero, 1.0, x_k) * _cumprod_grad(z, zy, gy, axis)
+    else:  # first order: every gradient after the first zero is exactly 0
+        g_rest = where(first_zero, _reverse_cumsum(gy * zy, axis), 0.0)
+    return where(before, g_before, g_rest)
+
+
+def cumprod(x: Tensor, dim: int, *, dtype=None, out: Tensor | None = None) -> Tensor:
+    """y_j = prod_{i <= j} x_i along ``dim``. dL/dx_i = sum_{j >= i} dL/dy_j prod_{m <= j, m != i} x_m,
+    exact where x has zeros. Integers and bool multiply as int64."""
+    return write_out("cumprod", _scan("cumprod", CumProd, _cast("cumprod", x, dtype), dim), out)
+
+
+def _running_extreme(op: str, x: Tensor, dim, largest: bool, out) -> ValuesIndices:
+    """(values, indices) of the running max or min. Ties take the later index and a NaN, once seen, is the
+    running value with the latest NaN's index, as in PyTorch; the gradient goes to the indexed elements."""
+    axis = _axis(op, dim, x)
+    if x.ndim == 0:
+        values, indices = _running_extreme(op, x.reshape(1), 0, largest, None)
+        return ValuesIndices(values.reshape(()), indices.reshape(()))
+    xp = x._backend.xp
+    a = x.data
+    running = (xp.maximum if largest else xp.minimum).accumulate(a, axis=axis)
+    hit = a == running
+    if a.dtype.kind == "f":
+        hit |= xp.isnan(a)
+    pos = xp.arange(a.shape[axis]).reshape([-1 if i == axis else 1 for i in range(a.ndim)])
+    index = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=axis).astype(xp.int64)
+    result = ValuesIndices(GatherAlong.apply(x, index=index, axis=axis), _const(x, index))
+    if out is None:
+        return result
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"{op}: out must be a pair of tensors (values, indices)")
+    return ValuesIndices(*(write_out(op, r, o) for r, o in zip(result, out)))
+
+
+def cummax(x: Tensor, dim: int, *, out=None) -> ValuesIndices:
+    """(values, indices) of the running maximum along ``dim``; each value's gradient goes to its index."""
+    return _running_extreme("cummax", x, dim, True, out)
+
+
+def cummin(x: Tensor, dim: int, *, out=None) -> ValuesIndices:
+    """(values, indices) of the running minimum along ``dim``; each value's gradient goes to its index."""
+    return _running_extreme("cummin", x, dim, False, out)
+
+
+class LogCumSumExp(Function):
+    @staticmethod
+    def forward(ctx, x, axis=0):
+        ctx.axis = axis
+        # logaddexp's running form is exact and stable (no shift by one maximum for the whole slice, which
+        # would underflow early elements far below it).
+        y = ctx.xp.logaddexp.accumulate(x, axis=axis)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        axis = ctx.axis
+        # dL/dx_i = sum_{j >= i} g_j exp(x_i - y_j), summed in log space for the positive and the negative
+        # parts of g separately (as PyTorch does), so that nothing overflows.
+        lowest = float(ctx.xp.finfo(x.data.dtype).min)
+        magnitude = where(gy != 0, gy.abs(), 1.0).log()
+
+        def part(mask):
+            log_g = where(mask, magnitude, lowest)
+            return (logcumsumexp((log_g - y).flip(axis), axis).flip(axis) + x).exp()
+
+        return part(gy > 0) - part(gy < 0)
+
+
+def logcumsumexp(x: Tensor, dim: int, *, out: Tensor | None = None) -> Tensor:
+    """y_j = log sum_{i <= j} exp(x_i) along ``dim``, stably. dL/dx_i = sum_{j >= i} dL/dy_j exp(x_i - y_j).
+    Integer input gives the default float dtype."""
+    return write_out("logcumsumexp", _scan("logcumsumexp", LogCumSumExp, as_float(x), dim), out)
+
+
+from .elementwise import where  # noqa: E402  (placed last for reading order)
+
 # What this family exports; gpugrad.ops gathers it.
-FUNCTIONS = ()
-DIFFERENTIABLE = ()
-METHODS = {}
+FUNCTIONS = (cumsum, cumprod, cummax, cummin, logcumsumexp)
+DIFFERENTIABLE = FUNCTIONS
+METHODS = {f.__name__: f for f in FUNCTIONS}
+INPLACE = (cumsum, cumprod)

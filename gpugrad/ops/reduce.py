@@ -1,14 +1,75 @@
-"""Reductions over dims: sum, mean, var, std, max, min, logsumexp (``dim`` int, tuple or None; ``keepdim``)."""
+"""Reductions over dims: sums and means (also NaN-ignoring), products, variance and standard deviation,
+max/min with their a- and arg- forms, logsumexp, all/any, counts, medians, modes, cov and corrcoef.
+
+``dim`` is an int, a tuple or None (every dim); ``keepdim`` keeps the reduced dims as size 1. A 0-d tensor
+takes dim 0 and -1 and has nothing to reduce over, as in PyTorch.
+"""
 from __future__ import annotations
 
+import builtins
+import math
 from collections import namedtuple
 
-from ..autograd.function import Function
-from ..tensor import Tensor
-from ._operands import keepdim_shape, normalize_dims, require_float
+import numpy
 
-MaxMin = namedtuple("MaxMin", ["values", "indices"])
-MaxMin.__doc__ = "What ``max(dim=...)`` and ``min(dim=...)`` return, as torch.return_types."
+from .. import dtypes
+from ..autograd.function import Function
+from ..errors import ArgumentError, DTypeError, ShapeError
+from ..tensor import Tensor
+from ._operands import as_float, keepdim_shape, normalize_dims, require_float, write_out
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "What max/min/median/nanmedian/mode with ``dim`` return, as torch.return_types."
+MinMax = namedtuple("MinMax", ["min", "max"])
+MinMax.__doc__ = "What ``aminmax`` returns: the smallest and the largest values."
+
+
+# Arguments -------------------------------------------------------------------------------------------
+def _axes(op: str, dim, x: Tensor):
+    """dim as a tuple of non-negative axes, or None for all of them. An empty list means all dims (as in
+    PyTorch); a 0-d tensor's dim 0 or -1 names no axis at all."""
+    if dim is None:
+        return None
+    axes = normalize_dims(op, dim, x.ndim)
+    for i, a in enumerate(axes):
+        if a in axes[:i]:
+            raise ArgumentError(f"{op}: dim {a} appears multiple times in the list of dims")
+    if x.ndim == 0:
+        return ()
+    return axes or None
+
+
+def _one_axis(op: str, dim, x: Tensor) -> int:
+    if not isinstance(dim, int):
+        raise TypeError(f"{op}: expected dim to be an int, got {type(dim).__name__}")
+    (axis,) = normalize_dims(op, dim, x.ndim)
+    return axis
+
+
+def _require_nonempty(op: str, x: Tensor, axes) -> None:
+    """Reductions without an identity (max, median, ...) refuse to reduce over no elements."""
+    if axes is None:
+        if x.data.size == 0:
+            raise ShapeError(f"{op}: expected reduction dim to be specified for an empty input of shape "
+                             f"{tuple(x.shape)}; specify the reduction dim with the 'dim' argument")
+        return
+    for a in axes:
+        if x.shape[a] == 0:
+            raise IndexError(f"{op}: expected reduction dim {a} to have non-zero size, input has shape {tuple(x.shape)}")
+
+
+def _cast_for(op: str, x: Tensor, dtype, ints_as_long: bool = True) -> Tensor:
+    """The input a sum-like reduction works on: cast to ``dtype`` first when given (as PyTorch does), else
+    integer and bool inputs as int64."""
+    if dtype is not None:
+        try:
+            target = dtypes.to_dtype(dtype)
+        except DTypeError as exc:
+            raise DTypeError(f"{op}: {exc}") from None
+        return x.to(target)
+    if ints_as_long and x.data.dtype.kind in "biu":
+        return x.to(dtypes.int64)
+    return x
 
 
 def _count(shape: tuple, axes) -> int:
@@ -20,6 +81,12 @@ def _count(shape: tuple, axes) -> int:
     return n
 
 
+def _reduced_shape(shape: tuple, axes, keepdim: bool) -> tuple:
+    if keepdim:
+        return keepdim_shape(shape, axes)
+    return tuple(s for i, s in enumerate(shape) if axes is not None and i not in axes)
+
+
 def _expand_back(gy: Tensor, shape: tuple, axes, keepdim: bool) -> Tensor:
     """Undo a reduction's shape: gy with the reduced axes restored as size 1, then broadcast."""
     if not keepdim:
@@ -27,6 +94,14 @@ def _expand_back(gy: Tensor, shape: tuple, axes, keepdim: bool) -> Tensor:
     return gy.expand(shape)
 
 
+def _mean_array(x, axes, keepdims: bool):
+    """NumPy's mean without its warning for empty slices: those are NaN, as in PyTorch."""
+    n = _count(x.shape, axes)
+    total = x.sum(axis=axes, keepdims=keepdims)
+    return total / n if n else total * math.nan
+
+
+# Sums and means ----------------------------------------------------------------------------------------
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False):
@@ -38,13 +113,559 @@ class Sum(Function):
         return _expand_back(gy, ctx.shape, ctx.axes, ctx.keepdim)
 
 
-def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Sum over ``dim`` (all dims when None). d/dx_i = 1. Bool and int tensors sum as int64."""
-    axes = normalize_dims("sum", dim, x.ndim)
+def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+    """Sum over ``dim`` (all dims when None). d/dx_i = 1. Bool and integer tensors sum as int64; with
+    ``dtype`` the input is cast first."""
+    axes = _axes("sum", dim, x)
+    return write_out("sum", Sum.apply(_cast_for("sum", x, dtype), axes=axes, keepdim=keepdim), out)
+
+
+class NanSum(Function):
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdim=False):
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.save_for_backward(x)
+        return ctx.xp.nansum(x, axis=axes, keepdims=keepdim).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return where(isnan(x), 0.0, _expand_back(gy, tuple(x.shape), ctx.axes, ctx.keepdim))
+
+
+def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+    """Sum over ``dim`` counting NaN as 0. d/dx_i = 1, and 0 at NaN."""
+    axes = _axes("nansum", dim, x)
+    return write_out("nansum", NanSum.apply(_cast_for("nansum", x, dtype), axes=axes, keepdim=keepdim), out)
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdim=False):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        ctx.count = _count(x.shape, axes)
+        return _mean_array(x, axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, gy):
+        # Over no elements the gradient is empty: the scale only has to be a number.
+        scale = 1.0 / ctx.count if ctx.count else math.nan
+        return _expand_back(gy * scale, ctx.shape, ctx.axes, ctx.keepdim)
+
+
+def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+    """Mean over ``dim`` (NaN over no elements). d/dx_i = 1/n. Float input, or a float ``dtype``."""
+    axes = _axes("mean", dim, x)
+    x = _cast_for("mean", x, dtype, ints_as_long=False)
+    require_float("mean", x)
+    return write_out("mean", Mean.apply(x, axes=axes, keepdim=keepdim), out)
+
+
+def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+    """Mean of the non-NaN elements over ``dim``: nansum / their count (NaN when there are none)."""
+    x = _cast_for("nanmean", x, dtype, ints_as_long=False)
+    require_float("nanmean", x)
+    counted = sum(~isnan(x), dim, keepdim)
+    return write_out("nanmean", nansum(x, dim, keepdim) / counted, out)
+
+
+# Products ---------------------------------------------------------------------------------------------
+class Prod(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdim=False):
+        ctx.axis, ctx.keepdim = axis, keepdim
+        y = x.prod(axis=axis, keepdims=keepdim)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        shape, axes = tuple(x.shape), None if ctx.axis is None else (ctx.axis,)
+        gy = _expand_back(gy, shape, axes, ctx.keepdim)
+        if not bool((x.data == 0).any()):
+            return gy * _expand_back(y, shape, axes, ctx.keepdim) / x
+        if ctx.axis is None:
+            return gy * _product_of_the_others(x.reshape(-1), 0).reshape(shape)
+        return gy * _product_of_the_others(x, ctx.axis)
+
+
+def _product_of_the_others(x: Tensor, axis: int) -> Tensor:
+    """prod_{j != i} x_j along ``axis`` for each i, as the product of the exclusive cumulative products
+    from either end: exact with zeros (where y / x_i is 0 / 0), and differentiable again through cumprod."""
+    n = x.shape[axis]
+    one = ones_like(x.narrow(axis, 0, 1))
+    before = cumulative.cumprod(cat([one, x.narrow(axis, 0, n - 1)], axis), axis)
+    after = cumulative.cumprod(cat([x.narrow(axis, 1, n - 1), one], axis).flip(axis), axis).flip(axis)
+    return before * after
+
+
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+    """Product over ``dim`` (one dim, or all when None). d/dx_i = prod_{j != i} x_j, also where some x_j
+    are 0. Bool and integer tensors multiply as int64."""
+    axis = None if dim is None else _one_axis("prod", dim, x)
+    x = _cast_for("prod", x, dtype)
+    if x.ndim == 0:
+        axis = None
+    return write_out("prod", Prod.apply(x, axis=axis, keepdim=keepdim), out)
+
+
+# Variance and standard deviation -------------------------------------------------------------------------
+def _correction(op: str, correction, unbiased) -> float:
+    if unbiased is not None and correction is not None:
+        raise ArgumentError(f"{op}: cannot specify both unbiased and correction")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    return 1 if correction is None else correction
+
+
+def _var_array(xp, x, axes, keepdim: bool, correction):
+    """sum((x - mean)^2) / max(0, n - correction): inf or NaN when no degrees of freedom are left, as in
+    PyTorch, without NumPy's warnings."""
+    centered = x - _mean_array(x, axes, True)
+    squares = (centered * centered).sum(axis=axes, keepdims=keepdim)
+    dof = _count(x.shape, axes) - correction
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        return (squares / dof if dof > 0 else squares / xp.zeros((), squares.dtype)).astype(x.dtype, copy=False)
+
+
+def _var_backward(g: Tensor, x: Tensor, axes, correction) -> Tensor:
+    """g (already the input's shape) times d var / dx = 2 (x - mean) / (n - correction), as PyTorch
+    computes it at the edges too."""
+    dof = _count(tuple(x.shape), axes) - correction
+    if (axes is None or x.ndim == 0) and dof <= 0:
+        # PyTorch's whole-tensor form: 2 / dof is inf, so inf where x differs from the mean, NaN (inf * 0)
+        # where it equals it; its per-dim form below multiplies with a finite 2 / dof < 0 instead.
+        return where(x == x.mean(), g * math.nan, g * math.inf)
+    factor = 2.0 / dof if dof != 0 else math.inf
+    return g * (x - x.mean(dim=axes, keepdim=True)) * factor
+
+
+class Var(Function):
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdim=False, correction=1):
+        ctx.axes, ctx.keepdim, ctx.correction = axes, keepdim, correction
+        ctx.save_for_backward(x)
+        return _var_array(ctx.xp, x, axes, keepdim, correction)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        g = _expand_back(gy, tuple(x.shape), ctx.axes, ctx.keepdim)
+        return _var_backward(g, x, ctx.axes, ctx.correction)
+
+
+class Std(Function):
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdim=False, correction=1):
+        ctx.axes, ctx.keepdim, ctx.correction = axes, keepdim, correction
+        y = ctx.xp.sqrt(_var_array(ctx.xp, x, axes, keepdim, correction))
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        shape = tuple(x.shape)
+        gy = _expand_back(gy, shape, ctx.axes, ctx.keepdim)
+        y = _expand_back(y, shape, ctx.axes, ctx.keepdim)
+        # d std = d var / (2 std), taken as 0 where std is 0 (a constant input), as PyTorch does; the
+        # denominator there is replaced so that no 0/0 enters a second derivative.
+        flat = y == 0
+        g = where(flat, 0.0, gy / where(flat, 1.0, 2 * y))
+        return _var_backward(g, x, ctx.axes, ctx.correction)
+
+
+def _var_args(op: str, x: Tensor, dim, unbiased, correction):
+    if isinstance(dim, bool):  # the legacy var(x, unbiased) form
+        dim, unbiased = None, dim
+    require_float(op, x)
+    return _axes(op, dim, x), _correction(op, correction, unbiased)
+
+
+def var(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None,
+        out: Tensor | None = None) -> Tensor:
+    """Variance over ``dim``, sum((x - mean)^2) / (n - correction), correction=1 by default.
+    d/dx_i = 2 (x_i - mean) / (n - correction)."""
+    axes, correction = _var_args("var", x, dim, unbiased, correction)
+    return write_out("var", Var.apply(x, axes=axes, keepdim=keepdim, correction=correction), out)
+
+
+def std(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None,
+        out: Tensor | None = None) -> Tensor:
+    """Standard deviation, sqrt(var). d/dx_i = (x_i - mean) / ((n - correction) std), 0 where std is 0."""
+    axes, correction = _var_args("std", x, dim, unbiased, correction)
+    return write_out("std", Std.apply(x, axes=axes, keepdim=keepdim, correction=correction), out)
+
+
+def var_mean(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
+    """(var, mean) over ``dim``, as two differentiable results."""
+    axes, correction = _var_args("var_mean", x, dim, unbiased, correction)
+    return (Var.apply(x, axes=axes, keepdim=keepdim, correction=correction), Mean.apply(x, axes=axes, keepdim=keepdim))
+
+
+def std_mean(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
+    """(std, mean) over ``dim``, as two differentiable results."""
+    axes, correction = _var_args("std_mean", x, dim, unbiased, correction)
+    return (Std.apply(x, axes=axes, keepdim=keepdim, correction=correction), Mean.apply(x, axes=axes, keepdim=keepdim))
+
+
+# Picking elements: the gradient goes to the picked ones -------------------------------------------------
+class GatherAlong(Function):
+    @staticmethod
+    def forward(ctx, x, index=None, axis=0):
+        ctx.index, ctx.axis, ctx.shape = index, axis, x.shape
+        return ctx.xp.take_along_axis(x, index, axis=axis)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return ScatterAddAlong.apply(gy, index=ctx.index, axis=ctx.axis, shape=ctx.shape)
+
+
+class ScatterAddAlong(Function):
+    @staticmethod
+    def forward(ctx, g, index=None, axis=0, shape=()):
+        ctx.index, ctx.axis = index, axis
+        xp = ctx.xp
+        out = xp.zeros(shape, dtype=g.dtype)
+        where_to = list(xp.indices(index.shape, sparse=True))
+        where_to[axis] = index
+        ctx.backend.index_add(out, tuple(where_to), g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        return GatherAlong.apply(gy, index=ctx.index, axis=ctx.axis)
+
+
+def _picked(x: Tensor, index, axis: int, keepdim: bool) -> ValuesIndices:
+    """Values at ``index`` (size 1 along axis) and the indices as an int64 tensor; only the picked elements
+    get a gradient."""
+    values = GatherAlong.apply(x, index=index, axis=axis)
+    indices = Tensor._make(index.astype(x._backend.xp.int64, copy=False), x._backend)
+    if not keepdim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return ValuesIndices(values, indices)
+
+
+def _along_one_dim(op: str, x: Tensor, dim, keepdim: bool, pick) -> ValuesIndices:
+    """A values-and-indices reduction along one dim; pick(xp, array, axis) gives the index array (size 1
+    along axis). A 0-d tensor is reduced as the 1-element vector it holds."""
+    axis = _one_axis(op, dim, x)
+    if x.ndim == 0:
+        values, indices = _along_one_dim(op, x.reshape(1), 0, False, pick)
+        return ValuesIndices(values.reshape(()), indices.reshape(()))
+    _require_nonempty(op, x, (axis,))
+    return _picked(x, pick(x._backend.xp, x.data, axis), axis, keepdim)
+
+
+def _share_among_equal(x: Tensor, y: Tensor, gy: Tensor, axes, share_nan: bool) -> Tensor:
+    """gy (already x's shape) split evenly among the elements equal to the result y (kept dims): the
+    gradient PyTorch gives to amax/amin, to full max/min/median, and there (share_nan) to the NaNs when
+    the result is NaN."""
+    mask = x == y
+    if share_nan:
+        mask = mask | (isnan(x) & isnan(y))
+    mask = mask.to(gy.dtype)
+    return mask * gy / mask.sum(dim=axes, keepdim=True)
+
+
+class AMax(Function):
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdim=False, largest=True, share_nan=False):
+        y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
+        ctx.axes, ctx.keepdim, ctx.share_nan = axes, keepdim, share_nan
+        ctx.save_for_backward(x, y)
+        return y if keepdim else y.reshape(_reduced_shape(x.shape, axes, False))
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        gy = _expand_back(gy, tuple(x.shape), ctx.axes, ctx.keepdim)
+        return _share_among_equal(x, y, gy, ctx.axes, ctx.share_nan)
+
+
+def _extreme(op: str, x: Tensor, dim, keepdim: bool, largest: bool, share_nan: bool = False) -> Tensor:
+    axes = _axes(op, dim, x)
+    _require_nonempty(op, x, axes)
+    return AMax.apply(x, axes=axes, keepdim=keepdim, largest=largest, share_nan=share_nan)
+
+
+def amax(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """The largest value over ``dim`` (an int or a tuple; all dims when empty). Ties share the gradient."""
+    return write_out("amax", _extreme("amax", x, dim, keepdim, True), out)
+
+
+def amin(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """The smallest value over ``dim`` (an int or a tuple; all dims when empty). Ties share the gradient."""
+    return write_out("amin", _extreme("amin", x, dim, keepdim, False), out)
+
+
+def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False) -> MinMax:
+    """(min, max) over one dim or all of them; each differentiable as amin / amax."""
+    if dim is not None:
+        _one_axis("aminmax", dim, x)
+    return MinMax(_extreme("aminmax", x, dim, keepdim, False), _extreme("aminmax", x, dim, keepdim, True))
+
+
+def _arg_index(largest: bool):
+    def pick(xp, a, axis):
+        # NumPy's first occurrence of the extreme (or of the first NaN) is PyTorch's choice too.
+        found = xp.argmax(a, axis=axis) if largest else xp.argmin(a, axis=axis)
+        return xp.expand_dims(found, axis)
+
+    return pick
+
+
+def _max_min(op: str, x: Tensor, dim, keepdim: bool, largest: bool):
+    if dim is None:
+        if keepdim:
+            raise ArgumentError(f"{op}: keepdim=True needs a dim")
+        return _extreme(op, x, None, False, largest, share_nan=True)
+    return _along_one_dim(op, x, dim, keepdim, _arg_index(largest))
+
+
+def max(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
+    """The largest value (ties share the gradient), with ``dim`` the named tuple (values, indices) whose
+    first index of the largest value gets the gradient, and with a tensor ``maximum``."""
+    if isinstance(dim, Tensor):
+        return write_out("max", maximum(x, dim), out)
+    return _write_pair("max", _max_min("max", x, dim, keepdim, True), out)
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
+    """The smallest value (ties share the gradient), with ``dim`` the named tuple (values, indices) whose
+    first index of the smallest value gets the gradient, and with a tensor ``minimum``."""
+    if isinstance(dim, Tensor):
+        return write_out("min", minimum(x, dim), out)
+    return _write_pair("min", _max_min("min", x, dim, keepdim, False), out)
+
+
+def _write_pair(op: str, result, out):
+    """``out=`` for ops that return a tensor, or a (values, indices) pair written into a pair of tensors."""
+    if out is None or isinstance(result, Tensor):
+        return write_out(op, result, out)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"{op}: out must be a pair of tensors (values, indices)")
+    return type(result)(*(write_out(op, r, o) for r, o in zip(result, out)))
+
+
+def _argextreme(op: str, x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor:
     if x.data.dtype.kind == "b":
-        x = x.to("int64")
-    out = Sum.apply(x, axes=axes, keepdim=keepdim)
-    return out.to(dtype) if dtype is not None else out
+        raise DTypeError(f"{op}: does not support bool input")
+    xp = x._backend.xp
+    if dim is None:
+        _require_nonempty(op, x, None)
+        flat = x.data.reshape(-1)
+        found = xp.asarray(xp.argmax(flat) if largest else xp.argmin(flat), dtype=xp.int64)
+        return Tensor._make(found.reshape((1,) * x.ndim) if keepdim else found, x._backend)
+    return _along_one_dim(op, x.detach(), dim, keepdim, _arg_index(largest)).indices
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """Index of the first largest value (in the flattened tensor when dim is None). Not differentiable."""
+    return write_out("argmax", _argextreme("argmax", x, dim, keepdim, True), out)
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """Index of the first smallest value (in the flattened tensor when dim is None). Not differentiable."""
+    return write_out("argmin", _argextreme("argmin", x, dim, keepdim, False), out)
+
+
+# Medians and modes ------------------------------------------------------------------------------------------
+def _stable_order(xp, a, axis: int):
+    """Indices that sort ``a`` along axis, equal values in their original order, NaN last (CuPy's sort is
+    always stable)."""
+    return xp.argsort(a, axis=axis, kind="stable") if xp is numpy else xp.argsort(a, axis=axis)
+
+
+def _nan_count(xp, a, axis: int):
+    if a.dtype.kind != "f":
+        return xp.zeros(keepdim_shape(a.shape, (axis,)), dtype=xp.int64)
+    return xp.isnan(a).sum(axis=axis, keepdims=True)
+
+
+def _median_index(ignore_nan: bool):
+    def pick(xp, a, axis):
+        # The lower median of the stably sorted slice: which of several equal values PyTorch's CPU build
+        # returns. A NaN makes median NaN (the first NaN's index); nanmedian skips NaNs, and a slice of
+        # only NaNs gives its first one.
+        n, nans = a.shape[axis], _nan_count(xp, a, axis)
+        if ignore_nan:
+            k = xp.maximum((n - nans - 1) // 2, 0)
+        else:
+            k = xp.where(nans > 0, n - nans, (n - 1) // 2)
+        return xp.take_along_axis(_stable_order(xp, a, axis), k, axis=axis)
+
+    return pick
+
+
+class MedianAll(Function):
+    @staticmethod
+    def forward(ctx, x, ignore_nan=False):
+        flat = x.reshape(-1)
+        y = ctx.xp.take_along_axis(flat, _median_index(ignore_nan)(ctx.xp, flat, 0), axis=0).reshape(())
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        return _share_among_equal(x, y, gy.expand(tuple(x.shape)), None, True)
+
+
+def _median(op: str, x: Tensor, dim, keepdim: bool, ignore_nan: bool):
+    if x.data.dtype.kind == "b":
+        raise DTypeError(f"{op}: not implemented for bool tensors")
+    if dim is not None:
+        return _along_one_dim(op, x, dim, keepdim, _median_index(ignore_nan))
+    if x.data.size == 0:
+        return full((), math.nan, dtype=as_float(x).dtype, device=x.device)
+    return MedianAll.apply(x, ignore_nan=ignore_nan)
+
+
+def median(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
+    """The lower median: of all elements (NaN if there is one), or with ``dim`` the named tuple (values,
+    indices), the selected element alone getting the gradient."""
+    return _write_pair("median", _median("median", x, dim, keepdim, False), out)
+
+
+def nanmedian(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
+    """The lower median of the non-NaN elements (NaN when there are none); as ``median`` otherwise."""
+    return _write_pair("nanmedian", _median("nanmedian", x, dim, keepdim, True), out)
+
+
+def _mode_index(xp, a, axis):
+    """The most frequent value, the smallest of equally frequent ones, at its last occurrence. (PyTorch's CPU
+    build sorts slices of more than 16 elements unstably, and may then point at another occurrence.)"""
+    a = xp.moveaxis(a, axis, -1)
+    order = _stable_order(xp, a, -1)
+    s = xp.take_along_axis(a, order, axis=-1)
+    pos = xp.arange(a.shape[-1])
+    new_run = xp.ones(s.shape, dtype=bool)
+    new_run[..., 1:] = s[..., 1:] != s[..., :-1]  # NaN != NaN: each NaN is a run of its own, as in PyTorch
+    run_start = xp.maximum.accumulate(xp.where(new_run, pos, 0), axis=-1)
+    # The first longest run holds the smallest of the most frequent values; argmax finds its end.
+    end_of_longest = xp.argmax(pos - run_start, axis=-1)[..., None]
+    return xp.moveaxis(xp.take_along_axis(order, end_of_longest, axis=-1), -1, axis)
+
+
+def mode(x: Tensor, dim: int = -1, keepdim: bool = False, *, out=None) -> ValuesIndices:
+    """(values, indices) of the most frequent value along ``dim`` (the smallest among equally frequent
+    ones, at its last occurrence); the selected element alone gets the gradient."""
+    return _write_pair("mode", _along_one_dim("mode", x, dim, keepdim, _mode_index), out)
+
+
+# logsumexp, logical reductions, counts ------------------------------------------------------------------------
+class LogSumExp(Function):
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdim=False):
+        xp = ctx.xp
+        if _count(x.shape, axes):
+            m = x.max(axis=axes, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or inf) slices must not give inf - inf
+        else:
+            m = xp.zeros(keepdim_shape(x.shape, axes), dtype=x.dtype)  # the sum of no terms: log 0 = -inf
+        with numpy.errstate(divide="ignore"):
+            y = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        ctx.axes, ctx.keepdim = axes, keepdim
+        out = y if keepdim else y.reshape(_reduced_shape(x.shape, axes, False))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        shape = tuple(x.shape)
+        return _expand_back(gy, shape, ctx.axes, ctx.keepdim) * (x - _expand_back(y, shape, ctx.axes, ctx.keepdim)).exp()
+
+
+def logsumexp(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """log(sum(exp(x))) over ``dim`` (an int or a tuple), stable for large inputs. d/dx = softmax(x).
+    Integer input gives the default float dtype."""
+    x = as_float(x)
+    return write_out("logsumexp", LogSumExp.apply(x, axes=_axes("logsumexp", dim, x), keepdim=keepdim), out)
+
+
+def _logical(op: str, x: Tensor, dim, keepdim: bool, reducer: str) -> Tensor:
+    xp = x._backend.xp
+    axes = _axes(op, dim, x)
+    found = getattr(xp, reducer)(x.data != 0, axis=axes, keepdims=keepdim)
+    # PyTorch keeps uint8 for uint8 input (a leftover of its byte masks); everything else gives bool.
+    dtype = xp.uint8 if x.data.dtype == xp.uint8 else xp.bool_
+    return Tensor._make(xp.asarray(found, dtype=dtype), x._backend)
+
+
+def all(x: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """Whether every element over ``dim`` is nonzero (True over no elements). Not differentiable."""
+    return write_out("all", _logical("all", x, dim, keepdim, "all"), out)
+
+
+def any(x: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """Whether some element over ``dim`` is nonzero (False over no elements). Not differentiable."""
+    return write_out("any", _logical("any", x, dim, keepdim, "any"), out)
+
+
+def count_nonzero(x: Tensor, dim=None) -> Tensor:
+    """How many elements over ``dim`` (an int or a tuple) are nonzero, as int64. Not differentiable."""
+    xp = x._backend.xp
+    found = (x.data != 0).sum(axis=_axes("count_nonzero", dim, x))
+    return Tensor._make(xp.asarray(found, dtype=xp.int64), x._backend)
+
+
+# Covariance --------------------------------------------------------------------------------------------------
+def _observations(op: str, x: Tensor) -> Tensor:
+    if x.ndim > 2:
+        raise ShapeError(f"{op}: expected a tensor of at most 2 dimensions (variables x observations), got shape {tuple(x.shape)}")
+    return as_float(x).reshape(1, -1) if x.ndim < 2 else as_float(x)
+
+
+def cov(x: Tensor, *, correction: int = 1, fweights: Tensor | None = None, aweights: Tensor | None = None) -> Tensor:
+    """Covariance of the variables in the rows of ``x`` (columns are observations): (X - mean)(X - mean)^T
+    / (N - correction), with optional integer frequency and float observation weights as in PyTorch."""
+    rows = _observations("cov", x)
+    n = rows.shape[1]
+    weights = None
+    for name, w in (("fweights", fweights), ("aweights", aweights)):
+        if w is None:
+            continue
+        if w.ndim > 1 or w.data.size != n:
+            raise ShapeError(f"cov: expected {name} to have one element per observation ({n}), got shape {tuple(w.shape)}")
+        if name == "fweights" and w.data.dtype.kind not in "iu":
+            raise DTypeError(f"cov: expected fweights to have an integral dtype, got {w.dtype}")
+        if bool((w.data < 0).any()):
+            raise ArgumentError(f"cov: {name} cannot be negative")
+        weights = w if weights is None else weights * w
+    if weights is None:
+        total = float(n)
+        centered = rows - rows.mean(dim=1, keepdim=True)
+        scale = total - correction
+        prods = centered.matmul(centered.t())
+    else:
+        weights = weights.to(rows.dtype)
+        total_w = weights.sum()
+        centered = rows - (rows * weights).sum(dim=1, keepdim=True) / total_w
+        if correction == 0:
+            scale = total_w
+        elif aweights is None:
+            scale = total_w - correction
+        else:
+            scale = total_w - correction * (weights * aweights.to(rows.dtype)).sum() / total_w
+        prods = (centered * weights).matmul(centered.t())
+    # PyTorch clamps the degrees of freedom at 0 (the covariance is then inf or NaN).
+    scale = scale.clamp(min=0.0) if isinstance(scale, Tensor) else builtins.max(scale, 0.0)
+    result = prods / scale
+    return result.squeeze() if x.ndim < 2 else result
+
+
+def corrcoef(x: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the rows of ``x``: cov / (std_i std_j), clipped to [-1, 1]."""
+    c = cov(x)
+    if c.ndim == 0:
+        return c / c
+    d = c.diagonal()
+    stddev = d.sqrt()
+    return (c / stddev.unsqueeze(1) / stddev.unsqueeze(0)).clamp(-1.0, 1.0)
 
 
 class SumTo(Function):
@@ -69,167 +690,20 @@ def sum_to_size(x: Tensor, *shape) -> Tensor:
     return SumTo.apply(x, shape=shape)
 
 
-class Mean(Function):
-    @staticmethod
-    def forward(ctx, x, axes=None, keepdim=False):
-        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        ctx.count = _count(x.shape, axes)
-        return x.mean(axis=axes, keepdims=keepdim)
-
-    @staticmethod
-    def backward(ctx, gy):
-        return _expand_back(gy * (1.0 / ctx.count), ctx.shape, ctx.axes, ctx.keepdim)
-
-
-def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Mean over ``dim``. d/dx_i = 1/n."""
-    require_float("mean", x)
-    return Mean.apply(x, axes=normalize_dims("mean", dim, x.ndim), keepdim=keepdim)
-
-
-class Var(Function):
-    @staticmethod
-    def forward(ctx, x, axes=None, keepdim=False, correction=1):
-        ctx.axes, ctx.keepdim = axes, keepdim
-        ctx.denom = _count(x.shape, axes) - correction
-        ctx.save_for_backward(x)
-        return x.var(axis=axes, keepdims=keepdim, ddof=correction)
-
-    @staticmethod
-    def backward(ctx, gy):
-        (x,) = ctx.saved_tensors
-        centered = x - x.mean(dim=ctx.axes, keepdim=True)
-        return _expand_back(gy, tuple(x.shape), ctx.axes, ctx.keepdim) * centered * (2.0 / ctx.denom)
-
-
-def var(x: Tensor, dim=None, keepdim: bool = False, *, correction: int = 1, unbiased: bool | None = None) -> Tensor:
-    """Variance, unbiased by default (correction=1). d/dx_i = 2 (x_i - mean) / (n - correction)."""
-    require_float("var", x)
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
-    return Var.apply(x, axes=normalize_dims("var", dim, x.ndim), keepdim=keepdim, correction=correction)
-
-
-def std(x: Tensor, dim=None, keepdim: bool = False, *, correction: int = 1, unbiased: bool | None = None) -> Tensor:
-    """Standard deviation, sqrt(var). Unbiased by default."""
-    return var(x, dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
-
-
-class MaxAll(Function):
-    @staticmethod
-    def forward(ctx, x, largest=True):
-        y = x.max() if largest else x.min()
-        ctx.save_for_backward(x, y)
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, y = ctx.saved_tensors
-        # Ties share the gradient evenly, as PyTorch's full max/min do.
-        mask = (x == y).to(gy.dtype)
-        return mask * (gy / mask.sum())
-
-
-class MaxDim(Function):
-    @staticmethod
-    def forward(ctx, x, axis=0, keepdim=False, largest=True):
-        xp = ctx.xp
-        idx = xp.argmax(x, axis=axis) if largest else xp.argmin(x, axis=axis)
-        idx_k = xp.expand_dims(idx, axis)
-        values = xp.take_along_axis(x, idx_k, axis=axis)
-        ctx.axis, ctx.keepdim, ctx.shape = axis, keepdim, x.shape
-        # Only the selected element of each slice gets the gradient (PyTorch's dim-wise max/min).
-        positions = xp.arange(x.shape[axis]).reshape([-1 if i == axis else 1 for i in range(x.ndim)])
-        ctx.save_for_backward(positions == idx_k)
-        if not keepdim:
-            values = values.squeeze(axis)
-        return values, idx.astype(xp.int64) if keepdim is False else idx_k.astype(xp.int64)
-
-    @staticmethod
-    def backward(ctx, gy, gidx):
-        (onehot,) = ctx.saved_tensors
-        if not ctx.keepdim:
-            gy = gy.unsqueeze(ctx.axis)
-        return where(onehot, gy, 0.0)
-
-
-def _max_min(x: Tensor, dim, keepdim: bool, largest: bool, name: str):
-    if x.data.size == 0:
-        raise RuntimeError(f"{name}: reduction over an empty tensor of shape {tuple(x.shape)}")
-    if dim is None:
-        return MaxAll.apply(x, largest=largest)
-    (axis,) = normalize_dims(name, dim, x.ndim)
-    values, indices = MaxDim.apply(x, axis=axis, keepdim=keepdim, largest=largest)
-    return MaxMin(values, indices)
-
-
-def max(x: Tensor, dim=None, keepdim: bool = False):
-    """The largest value, or with ``dim`` the named tuple (values, indices)."""
-    if isinstance(dim, Tensor):
-        from .elementwise import maximum
-
-        return maximum(x, dim)
-    return _max_min(x, dim, keepdim, True, "max")
-
-
-def min(x: Tensor, dim=None, keepdim: bool = False):
-    """The smallest value, or with ``dim`` the named tuple (values, indices)."""
-    if isinstance(dim, Tensor):
-        from .elementwise import minimum
-
-        return minimum(x, dim)
-    return _max_min(x, dim, keepdim, False, "min")
-
-
-def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    return max(x, dim, keepdim).values if dim is not None else max(x)
-
-
-def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Index of the largest value (flattened when dim is None). Not differentiable."""
-    xp = x._backend.xp
-    if dim is None:
-        return Tensor._make(xp.asarray(xp.argmax(x.data), dtype=xp.int64), x._backend)
-    (axis,) = normalize_dims("argmax", dim, x.ndim)
-    out = xp.argmax(x.data, axis=axis).astype(xp.int64)
-    return Tensor._make(xp.expand_dims(out, axis) if keepdim else out, x._backend)
-
-
-def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    return argmax(-x.detach(), dim, keepdim)
-
-
-class LogSumExp(Function):
-    @staticmethod
-    def forward(ctx, x, axes=None, keepdim=False):
-        xp = ctx.xp
-        m = x.max(axis=axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or inf) slices must not give inf - inf
-        y = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
-        ctx.axes, ctx.keepdim = axes, keepdim
-        out = y if keepdim else y.reshape([s for i, s in enumerate(y.shape) if i not in (axes or range(y.ndim))])
-        ctx.save_for_backward(x, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, y = ctx.saved_tensors
-        shape = tuple(x.shape)
-        if not ctx.keepdim:
-            y = y.reshape(keepdim_shape(shape, ctx.axes))
-        return _expand_back(gy, shape, ctx.axes, ctx.keepdim) * (x - y).exp()
-
-
-def logsumexp(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) over ``dim``, stable for large inputs. d/dx = softmax(x)."""
-    require_float("logsumexp", x)
-    return LogSumExp.apply(x, axes=normalize_dims("logsumexp", dim, x.ndim), keepdim=keepdim)
-
-
-from .elementwise import where  # noqa: E402  (elementwise needs nothing from here; placed last for reading order)
+# Placed last for reading order; none of these modules needs anything from here at import time.
+from ..factory import full, ones_like  # noqa: E402
+from . import cumulative  # noqa: E402
+from .elementwise import isnan, maximum, minimum, where  # noqa: E402
+from .shape import cat  # noqa: E402
 
 # What this family exports; gpugrad.ops gathers it.
-FUNCTIONS = (sum, mean, var, std, max, min, amax, logsumexp, argmax, argmin, sum_to_size)
-DIFFERENTIABLE = (sum, mean, var, std, max, min, amax, logsumexp)
-METHODS = {f.__name__: f for f in FUNCTIONS}
-METHODS["_sum_to"] = sum_to_size
+FUNCTIONS = (
+    sum, nansum, mean, nanmean, prod, var, std, var_mean, std_mean, max, min, amax, amin, aminmax, argmax, argmin,
+    median, nanmedian, mode, logsumexp, all, any, count_nonzero, cov, corrcoef, sum_to_size,
+)
+DIFFERENTIABLE = (
+    sum, nansum, mean, nanmean, prod, var, std, var_mean, std_mean, max, min, amax, amin, aminmax, median,
+    nanmedian, mode, logsumexp, cov, corrcoef,
+)
+METHODS = {f.__name__: f for f in FUNCTIONS if f not in (cov, corrcoef, sum_to_size)}
+METHODS.update(cov=cov, corrcoef=corrcoef, _sum_to=sum_to_size, sum_to_size=sum_to_size)
