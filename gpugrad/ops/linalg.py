@@ -21,9 +21,9 @@ from ..tensor import Tensor
 from ._operands import reflected, write_out
 
 
-class LinAlgError(ArgumentError):
-    """A matrix the algorithm cannot handle: singular for solve/inv, not positive-definite for cholesky
-    (``torch.linalg.LinAlgError``)."""
+class LinAlgError(RuntimeError):
+    """A matrix the algorithm cannot handle: singular for solve/inv, not positive-definite for cholesky.
+    A RuntimeError only, as ``torch.linalg.LinAlgError``: the input's shape and dtype were fine."""
 
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
@@ -120,10 +120,6 @@ def _zero_pivot(u) -> int | None:
         u[[j, p]] = u[[p, j]]
         u[j + 1 :, j:] -= numpy.outer(u[j + 1 :, j] / u[j, j], u[j, j:])
     return None
-
-
-def _linalg_errors(xp) -> tuple:
-    return (xp.linalg.LinAlgError,)
 
 
 # Matrix products ------------------------------------------------------------------------------------
@@ -515,7 +511,7 @@ class Inverse(Function):
         xp = ctx.xp
         try:
             y = xp.linalg.inv(a)
-        except _linalg_errors(xp):
+        except numpy.linalg.LinAlgError:  # CuPy raises NumPy's class too
             b, pivot = _first_singular(xp, a)
             element = f"The diagonal element {pivot} is zero, the" if pivot else "The"
             raise LinAlgError(f"linalg.inv: {_batch_prefix(a.shape[:-2], b)}{element} inversion could not be completed "
@@ -548,7 +544,7 @@ class Solve(Function):
         xp = ctx.xp
         try:
             x = xp.linalg.solve(a, b)
-        except _linalg_errors(xp):
+        except numpy.linalg.LinAlgError:  # CuPy raises NumPy's class too
             batch = xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
             index, _ = _first_singular(xp, xp.broadcast_to(a, batch + a.shape[-2:]))
             raise LinAlgError(f"torch.linalg.solve: {_batch_prefix(batch, index)}The solver failed because the input "
@@ -723,7 +719,7 @@ class Cholesky(Function):
         xp = ctx.xp
         try:
             low = xp.linalg.cholesky(a)
-        except _linalg_errors(xp):
+        except numpy.linalg.LinAlgError:  # CuPy raises NumPy's class too
             b, order = _failing_minor(xp, a)
             raise LinAlgError(f"linalg.cholesky: {_batch_prefix(a.shape[:-2], b)}The factorization could not be "
                               "completed because the input is not positive-definite (the leading minor of order "

@@ -1,9 +1,27 @@
-"""Matrix products: the plain backward's fast path (finite differences are in the op table)."""
+"""Linear algebra: values against NumPy, identities the factors must satisfy, edge points, errors, out= and
+in-place forms, and (marked torch) the same calls against PyTorch. Gradients are in the op table."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import gpugrad as gg
+from gpugrad.errors import ArgumentError, DTypeError, ShapeError
+
+
+def t64(a, requires_grad=False):
+    return gg.tensor(np.asarray(a, dtype=np.float64), dtype=gg.float64, requires_grad=requires_grad)
+
+
+def close(x, expected, tol=1e-10):
+    np.testing.assert_allclose(x.detach().numpy() if isinstance(x, gg.Tensor) else x, expected, rtol=tol, atol=tol)
+
+
+# Matrix products ------------------------------------------------------------------------------------------
 
 
 def test_plain_backward_of_a_matrix_product_runs_no_ops(rng, count_applies):
@@ -20,3 +38,540 @@ def test_plain_backward_of_a_matrix_product_runs_no_ops(rng, count_applies):
     assert counts["MatMul"] == 2 and all(g.requires_grad for g in composite)
     for p, c in zip(plain, composite):
         np.testing.assert_array_equal(p.numpy(), c.detach().numpy())
+
+
+def test_products_and_their_scaled_sums_match_numpy(rng):
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    v, w = rng.standard_normal(4), rng.standard_normal(3)
+    c = rng.standard_normal((3, 2))
+    batch1, batch2 = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 2))
+    close(gg.mm(t64(a), t64(b)), a @ b)
+    close(t64(a).mv(t64(v)), a @ v)
+    close(gg.outer(t64(w), t64(v)), np.outer(w, v))
+    close(gg.ger(t64(w), t64(v)), np.outer(w, v))
+    close(gg.bmm(t64(batch1), t64(batch2)), batch1 @ batch2)
+    close(gg.addmm(t64(c), t64(a), t64(b), beta=0.5, alpha=-2), 0.5 * c - 2 * (a @ b))
+    close(gg.addmv(t64(w), t64(a), t64(v), beta=2), 2 * w + a @ v)
+    close(gg.addr(t64(a), t64(w), t64(v), alpha=3), a + 3 * np.outer(w, v))
+    close(gg.baddbmm(t64(c), t64(batch1), t64(batch2), beta=-1), -c + batch1 @ batch2)
+
+
+def test_integer_products_stay_integer():
+    a = gg.tensor([[1, 2], [3, 4]])
+    assert gg.mm(a, a).dtype is gg.int64 and gg.mm(a, a).tolist() == [[7, 10], [15, 22]]
+    assert gg.trace(a).dtype is gg.int64 and gg.trace(a).item() == 5
+    assert gg.addmm(a, a, a, beta=2).tolist() == [[9, 14], [21, 30]]
+
+
+def test_beta_zero_ignores_input_values_but_gives_it_a_zero_gradient():
+    c = t64([[math.nan]], requires_grad=True)
+    a = t64(np.eye(2), requires_grad=True)
+    y = gg.addmm(c, a, a, beta=0)
+    close(y, np.eye(2))
+    y.sum().backward()
+    close(c.grad, [[0.0]])
+
+
+def test_inplace_forms_match_the_functions(rng):
+    c, a, b = rng.standard_normal((3, 2)), rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    x = t64(c)
+    assert x.addmm_(t64(a), t64(b), alpha=2) is x
+    close(x, c + 2 * (a @ b))
+    y = t64(c[:, 0])
+    y.addmv_(t64(a), t64(b[:, 0]), beta=0.5)
+    close(y, 0.5 * c[:, 0] + a @ b[:, 0])
+    z = t64(np.zeros((3, 4)))
+    z.addr_(t64(a[:, 0]), t64(b[:, 0]))
+    close(z, np.outer(a[:, 0], b[:, 0]))
+    w = t64(np.ones((2, 3, 2)))
+    w.baddbmm_(t64(np.stack([a, a])), t64(np.stack([b, b])))
+    close(w, 1 + np.stack([a @ b] * 2))
+
+
+def test_out_argument_receives_the_result(rng):
+    a = rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    out = t64(np.zeros(1))
+    assert gg.mm(t64(a), t64(a), out=out) is out
+    close(out, a @ a)
+    inv_out = t64(np.zeros((3, 3)))
+    gg.linalg.inv(t64(a), out=inv_out)
+    close(inv_out, np.linalg.inv(a))
+    u, s, vh = t64(np.zeros(0)), t64(np.zeros(0)), t64(np.zeros(0))
+    result = gg.linalg.svd(t64(a), out=(u, s, vh))
+    assert result.U is u and result.S is s and result.Vh is vh
+    close(u.numpy() * s.numpy() @ vh.numpy(), a)
+    with pytest.raises(RuntimeError, match="out="):
+        gg.mm(t64(a, requires_grad=True), t64(a), out=t64(np.zeros((3, 3))))
+
+
+@pytest.mark.parametrize(
+    "equation, shapes",
+    [
+        ("ij,jk->ik", [(2, 3), (3, 4)]),
+        ("ij,jk", [(2, 3), (3, 4)]),
+        ("ba", [(2, 3)]),
+        ("Ba,aC", [(2, 3), (3, 4)]),
+        ("ii", [(3, 3)]),
+        ("ii->i", [(3, 3)]),
+        ("iii->i", [(2, 2, 2)]),
+        ("ij->", [(2, 3)]),
+        ("i,i->", [(4,), (4,)]),
+        ("i,j", [(2,), (3,)]),
+        (",i->i", [(), (3,)]),
+        ("...ij,...jk->...ik", [(2, 1, 2, 3), (4, 3, 2)]),
+        ("...ij", [(2, 3, 4)]),
+        ("...ii->...i", [(2, 3, 3)]),
+        ("bij,bjk,bkl->bil", [(2, 2, 3), (2, 3, 4), (2, 4, 2)]),
+        (" i j , j k -> k i ", [(2, 3), (3, 4)]),
+        ("ijk,j,kl->l", [(2, 3, 4), (3,), (4, 2)]),
+    ],
+)
+def test_einsum_matches_numpy_and_its_gradients_pass_gradcheck(rng, equation, shapes):
+    arrays = [rng.standard_normal(s) for s in shapes]
+    tensors = [t64(a, requires_grad=True) for a in arrays]
+    close(gg.einsum(equation, *tensors), np.einsum(equation.replace(" ", ""), *arrays))
+    assert gg.autograd.gradcheck(lambda *ts: gg.einsum(equation, *ts), tensors)
+
+
+def test_einsum_takes_a_list_of_operands_and_broadcasts_size_one_subscripts(rng):
+    a, b = rng.standard_normal((2, 1)), rng.standard_normal((3, 4))
+    close(gg.einsum("ij,jk->ik", [t64(a), t64(b)]), a @ np.ones((1, 3)) @ b)
+
+
+@pytest.mark.parametrize(
+    "equation, shapes, error, match",
+    [
+        ("ij,jk->ik", [(2, 3), (4, 2)], ShapeError, "subscript j has size 4"),
+        ("ij,jk", [(2, 3)], ArgumentError, "2 operands"),
+        ("ijk", [(2, 3)], ShapeError, "3 subscripts"),
+        ("i1", [(2, 3)], ArgumentError, "invalid subscript"),
+        ("ij->ii", [(2, 3)], ArgumentError, "more than once"),
+        ("ij->k", [(2, 3)], ArgumentError, "in no input"),
+        ("......", [(2, 3)], ArgumentError, "ellipsis"),
+    ],
+)
+def test_einsum_rejects_bad_equations(equation, shapes, error, match):
+    with pytest.raises(error, match=match):
+        gg.einsum(equation, *[gg.zeros(s) for s in shapes])
+
+
+def test_einsum_rejects_mixed_dtypes():
+    with pytest.raises(DTypeError, match="same dtype"):
+        gg.einsum("ij,jk", gg.zeros(2, 2), gg.zeros(2, 2, dtype=gg.float64))
+
+
+def test_tensordot_kron_cross_vecdot_trace_match_numpy(rng):
+    a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4, 5))
+    close(gg.tensordot(t64(a), t64(b)), np.tensordot(a, b))
+    close(gg.tensordot(t64(a), t64(b), dims=0), np.tensordot(a, b, 0))
+    close(gg.tensordot(t64(a), t64(b), dims=([1, 2], [0, 1])), np.tensordot(a, b, ([1, 2], [0, 1])))
+    close(gg.tensordot(t64(a), t64(b), dims=[[-1], [1]]), np.tensordot(a, b, ([-1], [1])))
+    m, v = rng.standard_normal((2, 3)), rng.standard_normal(4)
+    close(gg.kron(t64(m), t64(v)), np.kron(m, v))
+    close(gg.kron(t64(a), t64(m)), np.kron(a, m))
+    x, y = rng.standard_normal((4, 3)), rng.standard_normal((1, 3))
+    close(gg.linalg.cross(t64(x), t64(y)), np.cross(x, y))
+    close(gg.cross(t64(x.T), t64(np.repeat(y.T, 4, 1))), np.cross(x, y).T)  # the first dim of size 3
+    close(gg.cross(t64(x), t64(np.repeat(y, 4, 0)), dim=1), np.cross(x, y))
+    close(gg.linalg.vecdot(t64(x), t64(y)), (x * y).sum(-1))
+    close(gg.trace(t64(m)), np.trace(m))
+
+
+def test_shape_errors_name_the_function_and_shapes():
+    cases = [
+        (lambda: gg.mm(gg.zeros(2, 3), gg.zeros(2, 3)), "mm: mat1 and mat2 shapes cannot be multiplied \\(2x3 and 2x3\\)"),
+        (lambda: gg.mm(gg.zeros(2, 3, 1), gg.zeros(3, 2)), "mm: expected self to be a 2-D"),
+        (lambda: gg.bmm(gg.zeros(2, 3), gg.zeros(2, 3)), "bmm: expected batch1 to be a 3-D"),
+        (lambda: gg.bmm(gg.zeros(2, 2, 3), gg.zeros(3, 3, 3)), "bmm: expected size .* \\[2, 3\\] but got: \\[3, 3\\]"),
+        (lambda: gg.mv(gg.zeros(3, 3), gg.zeros(4)), "mv: size mismatch"),
+        (lambda: gg.outer(gg.zeros(2, 2), gg.zeros(2)), "outer: expected self to be a 1-D"),
+        (lambda: gg.addmm(gg.zeros(4), gg.zeros(2, 3), gg.zeros(3, 2)), "addmm: input of shape \\(4,\\)"),
+        (lambda: gg.tensordot(gg.zeros(2, 3), gg.zeros(2, 3), dims=([1], [0])), "tensordot: contracted dimensions"),
+        (lambda: gg.linalg.cross(gg.zeros(2, 4), gg.zeros(2, 4)), "linalg.cross: inputs dimension -1 must have length 3"),
+        (lambda: gg.trace(gg.zeros(2, 3, 3)), "trace: expected a matrix"),
+        (lambda: gg.linalg.inv(gg.zeros(2, 3)), "linalg.inv: A must be batches of square matrices, but they are 2 by 3"),
+        (lambda: gg.linalg.det(gg.zeros(3)), "linalg.det: The input tensor A must have at least 2 dimensions"),
+        (lambda: gg.linalg.solve(gg.zeros(3, 3), gg.zeros(4)), "linalg.solve: Incompatible shapes .* AX = B \\(3x3 and 4x1\\)"),
+        (lambda: gg.linalg.solve(gg.zeros(3, 3), gg.zeros(3, 2), left=False), "XA = B"),
+        (lambda: gg.linalg.matrix_norm(gg.zeros(3)), "linalg.matrix_norm: The input tensor A must have at least 2"),
+        (lambda: gg.linalg.norm(gg.zeros(2, 3, 4), ord=2), "If dim is not specified but ord is, the input must be 1D or 2D"),
+    ]
+    for call, match in cases:
+        with pytest.raises(ShapeError, match=match):
+            call()
+
+
+def test_argument_errors():
+    with pytest.raises(ArgumentError, match="Order 3 not supported"):
+        gg.linalg.matrix_norm(gg.zeros(2, 2), ord=3)
+    with pytest.raises(ArgumentError, match="dim must be a 2-tuple"):
+        gg.norm(gg.zeros(2, 3, 4), p="nuc")
+    with pytest.raises(ArgumentError, match="UPLO"):
+        gg.linalg.eigh(gg.zeros(2, 2), UPLO="X")
+    with pytest.raises(ArgumentError, match="unrecognized mode 'full'"):
+        gg.linalg.qr(gg.zeros(2, 2), mode="full")
+    with pytest.raises(ArgumentError, match="tensordot: both dimension lists"):
+        gg.tensordot(gg.zeros(2, 3), gg.zeros(2, 3), dims=([1], [1, 0]))
+    with pytest.raises(ArgumentError, match="cannot compute the inf norm on an empty tensor"):
+        gg.linalg.vector_norm(gg.zeros(0, 3), float("inf"))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [gg.linalg.det, gg.linalg.inv, gg.linalg.cholesky, gg.linalg.svd, gg.linalg.svdvals, gg.linalg.eigh,
+     gg.linalg.eigvalsh, gg.linalg.qr, gg.linalg.slogdet, gg.logdet, gg.linalg.vector_norm, gg.linalg.matrix_norm,
+     gg.norm, lambda a: gg.linalg.solve(a, a), lambda a: gg.linalg.vecdot(a, a), gg.linalg.pinv,
+     gg.linalg.matrix_rank],
+)
+def test_integer_input_is_refused_by_floating_point_functions(call):
+    with pytest.raises(DTypeError, match="(?i)floating point|float"):
+        call(gg.tensor([[2, 1], [1, 2]]))
+
+
+# Inverses, solves, determinants ---------------------------------------------------------------------
+
+
+def test_inverse_solve_det_match_numpy(rng):
+    a = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)
+    b, vec = rng.standard_normal((3, 2)), rng.standard_normal((2, 3))
+    close(gg.linalg.inv(t64(a)), np.linalg.inv(a))
+    close(gg.inverse(t64(a)), np.linalg.inv(a))
+    close(gg.linalg.solve(t64(a), t64(b)), np.linalg.solve(a, np.broadcast_to(b, (2, 3, 2))))
+    close(gg.linalg.solve(t64(a), t64(vec)), np.einsum("bij,bj->bi", np.linalg.inv(a), vec))
+    close(gg.linalg.solve(t64(a), t64(vec[0])), np.linalg.inv(a) @ vec[0])
+    rows = rng.standard_normal((4, 3))
+    close(gg.linalg.solve(t64(a), t64(rows), left=False), rows @ np.linalg.inv(a))
+    close(gg.linalg.det(t64(a)), np.linalg.det(a))
+    sign, logabs = gg.linalg.slogdet(t64(a))
+    close(sign, np.linalg.slogdet(a)[0])
+    close(logabs, np.linalg.slogdet(a)[1])
+    close(gg.linalg.matrix_power(t64(a), 5), np.linalg.matrix_power(a, 5))
+    close(gg.matrix_power(t64(a), -3), np.linalg.matrix_power(a, -3))
+
+
+def test_solve_broadcasts_batches_of_a_and_b(rng):
+    a = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)
+    b = rng.standard_normal((5, 1, 3, 4))
+    x = gg.linalg.solve(t64(a), t64(b))
+    assert tuple(x.shape) == (5, 2, 3, 4)
+    close(t64(a) @ x, np.broadcast_to(b, (5, 2, 3, 4)))
+
+
+def test_singular_matrices_raise_naming_the_batch_element():
+    singular = np.array([[1.0, 2, 3], [2, 4, 6], [0, 0, 1]])
+    with pytest.raises(gg.linalg.LinAlgError, match="^linalg.inv: The diagonal element 2 is zero"):
+        gg.linalg.inv(t64(singular))
+    with pytest.raises(gg.linalg.LinAlgError, match=r"^linalg.inv: \(Batch element 1\): The diagonal element 1 is zero"):
+        gg.linalg.inv(t64(np.stack([np.eye(3), np.zeros((3, 3))])))
+    with pytest.raises(gg.linalg.LinAlgError, match=r"\(Batch element 1\): The solver failed because the input matrix is singular"):
+        gg.linalg.solve(t64(np.stack([np.eye(3), singular])), t64(np.ones((3, 1))))
+    with pytest.raises(RuntimeError):  # torch.linalg.LinAlgError is a RuntimeError; ours is too
+        gg.linalg.solve(t64(np.zeros((2, 2))), t64(np.ones(2)))
+
+
+def test_not_positive_definite_names_the_leading_minor():
+    with pytest.raises(gg.linalg.LinAlgError, match="the leading minor of order 2 is not positive-definite"):
+        gg.linalg.cholesky(t64(np.diag([1.0, -1.0, 1.0])))
+    with pytest.raises(gg.linalg.LinAlgError, match=r"\(Batch element 1\): .* order 1 "):
+        gg.linalg.cholesky(t64(np.stack([np.eye(2), -np.eye(2)])))
+
+
+def test_det_gradient_at_a_singular_matrix_is_the_cofactor_matrix():
+    a = t64([[1.0, 2, 3], [2, 4, 6], [1, 0, 1]], requires_grad=True)  # rank 2: cofactors are not all zero
+    gg.linalg.det(a).backward()
+    cofactors = [[4.0, 4, -4], [-2, -2, 2], [0, 0, 0]]
+    close(a.grad, cofactors, tol=1e-9)
+
+
+def test_det_of_empty_and_one_by_one_matrices():
+    close(gg.linalg.det(t64(np.zeros((0, 0)))), 1.0)
+    a = t64([[[2.0]], [[-3.0]]], requires_grad=True)
+    y = gg.linalg.det(a)
+    close(y, [2.0, -3.0])
+    y.sum().backward()
+    close(a.grad, np.ones((2, 1, 1)))
+
+
+def test_logdet_is_nan_for_negative_determinants_and_minus_inf_for_zero():
+    assert math.isnan(gg.logdet(t64([[0.0, 1], [1, 0]])).item())
+    assert gg.logdet(t64([[0.0, 0], [1, 0]])).item() == -math.inf
+    close(gg.logdet(t64([[2.0, 0], [0, 3]])), math.log(6))
+
+
+def test_matrix_power_zero_is_the_identity_with_a_zero_gradient():
+    a = t64(np.ones((2, 3, 3)), requires_grad=True)
+    y = gg.linalg.matrix_power(a, 0)
+    close(y, np.broadcast_to(np.eye(3), (2, 3, 3)))
+    y.sum().backward()
+    close(a.grad, np.zeros((2, 3, 3)))
+
+
+def test_pinv_and_matrix_rank_match_numpy_on_rank_deficient_matrices(rng):
+    low_rank = rng.standard_normal((5, 2)) @ rng.standard_normal((2, 4))
+    close(gg.linalg.pinv(t64(low_rank)), np.linalg.pinv(low_rank), tol=1e-8)
+    close(gg.pinverse(t64(low_rank)), np.linalg.pinv(low_rank, rcond=1e-15), tol=1e-8)
+    sym = low_rank @ low_rank.T
+    close(gg.linalg.pinv(t64(sym), hermitian=True), np.linalg.pinv(sym, hermitian=True), tol=1e-8)
+    assert gg.linalg.matrix_rank(t64(low_rank)).item() == 2
+    assert gg.linalg.matrix_rank(t64(sym), hermitian=True).item() == 2
+    ranks = gg.linalg.matrix_rank(t64(np.stack([np.eye(3), np.zeros((3, 3)), np.diag([3.0, 2, 1])])), atol=1.5)
+    assert ranks.dtype is gg.int64 and ranks.tolist() == [0, 0, 2]
+    assert gg.linalg.matrix_rank(t64(np.diag([3.0, 2, 1])), rtol=0.5).item() == 2
+
+
+# Decompositions -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5), (2, 3, 3)])
+def test_factors_reconstruct_the_matrix(rng, shape):
+    a = rng.standard_normal(shape)
+    k = min(shape[-2:])
+    q, r = gg.linalg.qr(t64(a))
+    close(q @ r, a)
+    close(q.mT @ q, np.broadcast_to(np.eye(k), shape[:-2] + (k, k)))
+    close(r, np.triu(r.numpy()))
+    u, s, vh = gg.linalg.svd(t64(a), full_matrices=False)
+    close((u * s.unsqueeze(-2)) @ vh, a)
+    close(s, np.linalg.svd(a, compute_uv=False))
+    close(gg.linalg.svdvals(t64(a)), np.linalg.svd(a, compute_uv=False))
+    uf, _, vhf = gg.linalg.svd(t64(a))
+    assert tuple(uf.shape[-2:]) == (shape[-2],) * 2 and tuple(vhf.shape[-2:]) == (shape[-1],) * 2
+    legacy = gg.svd(t64(a))
+    close((legacy.U * legacy.S.unsqueeze(-2)) @ legacy.V.mT, a)
+
+
+def test_eigh_and_cholesky_of_symmetric_matrices(rng):
+    m = rng.standard_normal((2, 4, 4))
+    spd = m @ np.swapaxes(m, -1, -2) + np.eye(4)
+    w, v = gg.linalg.eigh(t64(spd))
+    close(t64(spd) @ v, v * w.unsqueeze(-2))
+    close(w, np.linalg.eigvalsh(spd))
+    close(gg.linalg.eigvalsh(t64(spd)), np.linalg.eigvalsh(spd))
+    lower_only = np.tril(spd)  # UPLO='L' reads the lower triangle only, 'U' the upper
+    close(gg.linalg.eigvalsh(t64(lower_only)), np.linalg.eigvalsh(spd))
+    close(gg.linalg.eigvalsh(t64(np.swapaxes(lower_only, -1, -2)), UPLO="U"), np.linalg.eigvalsh(spd))
+    low = gg.linalg.cholesky(t64(spd))
+    close(low @ low.mT, spd)
+    close(gg.cholesky(t64(spd), upper=True), np.swapaxes(np.linalg.cholesky(spd), -1, -2))
+
+
+def test_qr_modes():
+    a = t64(np.arange(15.0).reshape(3, 5) ** 1.5)
+    q, r = gg.linalg.qr(a, mode="complete")
+    assert tuple(q.shape) == (3, 3) and tuple(r.shape) == (3, 5)
+    q_r, r_only = gg.linalg.qr(a, mode="r")
+    assert tuple(q_r.shape) == (0,)
+    close(r_only, r)
+    q2, r2 = gg.qr(a.mT, some=False)
+    assert tuple(q2.shape) == (5, 5) and tuple(r2.shape) == (5, 3)
+
+
+def test_qr_gradients_that_pytorch_refuses_are_refused():
+    a = t64(np.arange(6.0).reshape(3, 2) ** 2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="mode='r'"):
+        gg.linalg.qr(a, mode="r").R.sum().backward()
+    with pytest.raises(RuntimeError, match="mode='complete' and nrows > ncols"):
+        gg.linalg.qr(a, mode="complete").Q.sum().backward()
+
+
+def test_values_only_paths_agree_with_the_recorded_ones(rng):
+    a = rng.standard_normal((3, 4))
+    with gg.no_grad():
+        plain = gg.linalg.svdvals(t64(a, requires_grad=True))
+    recorded = gg.linalg.svdvals(t64(a, requires_grad=True))
+    assert not plain.requires_grad and recorded.requires_grad
+    close(plain, recorded.detach().numpy())
+    sym = a @ a.T
+    close(gg.linalg.eigvalsh(t64(sym)), gg.linalg.eigvalsh(t64(sym, requires_grad=True)).detach().numpy())
+
+
+def test_svd_without_vectors_gives_zero_filled_u_and_v():
+    u, s, v = gg.svd(t64(np.diag([3.0, 1.0])), compute_uv=False)
+    close(s, [3.0, 1.0])
+    close(u, np.zeros((2, 2)))
+    close(v, np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("fn", [
+    gg.linalg.inv, gg.linalg.det, gg.linalg.cholesky, gg.linalg.eigvalsh, gg.linalg.svdvals, gg.linalg.pinv,
+    lambda a: gg.linalg.svd(a).U, lambda a: gg.linalg.qr(a).R, lambda a: gg.linalg.eigh(a).eigenvectors,
+    lambda a: gg.linalg.slogdet(a).logabsdet, lambda a: gg.linalg.matrix_norm(a, "nuc"),
+    lambda a: gg.linalg.solve(a, a[0]), lambda a: gg.linalg.vector_norm(a, 3),
+])
+def test_float32_stays_float32(fn):
+    a = gg.tensor(np.eye(3) * 2 + 0.1, dtype=gg.float32)
+    assert fn(a).dtype is gg.float32
+
+
+# Norms ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ord", [2, 1, 3, 0.5, 0, math.inf, -math.inf, -1])
+def test_vector_norm_matches_numpy(rng, ord):
+    x = rng.standard_normal((3, 4))
+    close(gg.linalg.vector_norm(t64(x), ord, dim=1), np.linalg.norm(x, ord, axis=1))
+    close(gg.linalg.vector_norm(t64(x), ord, dim=(0, 1), keepdim=True),
+          np.linalg.norm(x.ravel(), ord).reshape(1, 1))
+
+
+@pytest.mark.parametrize("ord", ["fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf])
+def test_matrix_norm_matches_numpy(rng, ord):
+    a = rng.standard_normal((2, 3, 4))
+    close(gg.linalg.matrix_norm(t64(a), ord), np.linalg.norm(a, ord, axis=(-2, -1)))
+    close(gg.linalg.matrix_norm(t64(a), ord, dim=(0, 2), keepdim=True),
+          np.linalg.norm(a, ord, axis=(0, 2), keepdims=True))
+    close(gg.linalg.norm(t64(a), ord, dim=(1, 2)), np.linalg.norm(a, ord, axis=(1, 2)))
+
+
+def test_norm_forms_choose_vector_or_matrix_norms(rng):
+    a = rng.standard_normal((2, 3, 4))
+    close(gg.norm(t64(a)), np.linalg.norm(a.ravel()))
+    close(gg.linalg.norm(t64(a)), np.linalg.norm(a.ravel()))
+    close(gg.norm(t64(a), p=3, dim=(0, 2)), (np.abs(a) ** 3).sum((0, 2)) ** (1 / 3))
+    close(gg.norm(t64(a[0]), p="nuc"), np.linalg.norm(a[0], "nuc"))
+    close(gg.linalg.norm(t64(a[0]), 2), np.linalg.norm(a[0], 2))  # 2-D input with ord: a matrix norm
+    close(gg.linalg.norm(t64(a[0, 0]), math.inf), np.abs(a[0, 0]).max())
+    close(t64(a).norm(dim=-1, keepdim=True), np.linalg.norm(a, axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("ord", [2, 1, 3, 1.5, 0.5, math.inf, -1])
+def test_vector_norm_gradient_at_the_zero_vector_is_zero(ord):
+    x = t64(np.zeros((2, 3)), requires_grad=True)
+    gg.linalg.vector_norm(x, ord, dim=1).sum().backward()
+    close(x.grad, np.zeros((2, 3)))
+
+
+def test_vector_norm_of_zero_order_counts_and_has_no_gradient():
+    x = t64([[0.0, 2, -1], [0, 0, 0]], requires_grad=True)
+    y = gg.linalg.vector_norm(x, 0, dim=1)
+    close(y, [2.0, 0.0])
+    y.sum().backward()
+    assert x.grad is None
+
+
+def test_inf_norm_maxima_share_the_gradient():
+    x = t64([3.0, -3.0, 1.0], requires_grad=True)
+    gg.linalg.vector_norm(x, math.inf).backward()
+    close(x.grad, [0.5, -0.5, 0.0])
+    a = t64([[1.0, 1.0], [1.0, 1.0]], requires_grad=True)
+    gg.linalg.matrix_norm(a, 1).backward()
+    close(a.grad, np.full((2, 2), 0.5))
+
+
+def test_vector_norm_of_empty_and_0d_tensors():
+    close(gg.linalg.vector_norm(gg.zeros(0, 3, dtype=gg.float64)), 0.0)
+    close(gg.linalg.vector_norm(gg.zeros(0, 3, dtype=gg.float64), dim=0), np.zeros(3))
+    close(gg.linalg.vector_norm(t64(-3.0)), 3.0)
+    assert gg.linalg.vector_norm(gg.zeros(2, dtype=gg.float32), dtype=gg.float64).dtype is gg.float64
+
+
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), ord=st.sampled_from([1, 2, 3, math.inf, -math.inf, 0.5]),
+       data=st.data())
+def test_vector_norm_over_random_dims_matches_numpy(shape, ord, data):
+    x = np.random.default_rng(len(shape)).standard_normal(shape)
+    dims = data.draw(st.lists(st.integers(-len(shape), len(shape) - 1), unique_by=lambda d: d % len(shape), max_size=len(shape)))
+    keepdim = data.draw(st.booleans())
+    axes = tuple(d % len(shape) for d in dims) or None
+    a = np.abs(x)
+    if ord == math.inf:
+        expected = a.max(axis=axes, keepdims=keepdim)
+    elif ord == -math.inf:
+        expected = a.min(axis=axes, keepdims=keepdim)
+    else:
+        expected = (a**ord).sum(axis=axes, keepdims=keepdim) ** (1 / ord)
+    close(gg.linalg.vector_norm(t64(x), ord, dims if dims else None, keepdim), expected)
+
+
+# Against PyTorch --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.torch
+def test_error_messages_match_pytorch():
+    torch = pytest.importorskip("torch")
+    singular = [[1.0, 2, 3], [2, 4, 6], [0, 0, 1]]
+    cases = [
+        (lambda lib, t: lib.linalg.inv(t(singular)), "singular"),
+        (lambda lib, t: lib.linalg.inv(t([np.eye(3), np.zeros((3, 3))])), "singular"),
+        (lambda lib, t: lib.linalg.solve(t([np.eye(3), singular]), t(np.ones((3, 1)))), "singular"),
+        (lambda lib, t: lib.linalg.cholesky(t(np.diag([1.0, 2.0, -1.0]))), "positive"),
+        (lambda lib, t: lib.linalg.cholesky(t([np.eye(2), -np.eye(2)])), "positive"),
+    ]
+    for call, _ in cases:
+        with pytest.raises(RuntimeError) as ours:
+            call(gg, lambda a: t64(a))
+        with pytest.raises(RuntimeError) as theirs:
+            call(torch, lambda a: torch.tensor(np.asarray(a, dtype=np.float64)))
+        assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("ord", [2, 1, 3, 1.5, 0.5, 0, math.inf, -math.inf, -1, -2])
+@pytest.mark.parametrize("values", [[0.0, 0.0, 0.0], [0.0, 2.0, -2.0], [1.0, math.nan, 0.0], [3.0, math.inf, 1.0]])
+def test_vector_norm_edge_points_match_pytorch(ord, values):
+    torch = pytest.importorskip("torch")
+    x = t64(values, requires_grad=True)
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    y, yt = gg.linalg.vector_norm(x, ord), torch.linalg.vector_norm(t, ord)
+    np.testing.assert_allclose(y.item(), yt.item(), equal_nan=True)
+    y.backward()
+    yt.backward()
+    if t.grad is None:
+        assert x.grad is None
+    else:
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), equal_nan=True)
+
+
+@pytest.mark.torch
+def test_det_gradient_at_a_singular_matrix_matches_pytorch_differentiable_backward():
+    # PyTorch's first-order-only backward returns zeros here; with create_graph=True it takes the SVD
+    # path and returns the cofactor matrix, the true derivative, which is what we give in both modes.
+    torch = pytest.importorskip("torch")
+    values = [[1.0, 2, 3], [2, 4, 6], [1, 0, 1]]
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    (expected,) = torch.autograd.grad(torch.linalg.det(t), t, create_graph=True)
+    for create_graph in (False, True):
+        x = t64(values, requires_grad=True)
+        (g,) = gg.grad(gg.linalg.det(x), x, create_graph=create_graph)
+        close(g, expected.detach().numpy(), tol=1e-9)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kwargs", [{}, {"atol": 1.5}, {"rtol": 0.4}, {"atol": 0.5, "rtol": 0.9}, {"hermitian": True}])
+def test_matrix_rank_and_pinv_tolerances_match_pytorch(kwargs):
+    torch = pytest.importorskip("torch")
+    a = np.diag([3.0, 2.0, 1.0, 0.0]) + np.ones((4, 4)) * 1e-3
+    a = a + a.T
+    assert gg.linalg.matrix_rank(t64(a), **kwargs).item() == torch.linalg.matrix_rank(torch.tensor(a), **kwargs).item()
+    close(gg.linalg.pinv(t64(a), **kwargs), torch.linalg.pinv(torch.tensor(a), **kwargs).numpy(), tol=1e-8)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "equation, shapes",
+    [("ij,jk", [(2, 3), (3, 4)]), ("Ba,aC", [(2, 3), (3, 4)]), ("bA", [(2, 3)]), ("...ij->ij", [(2, 3, 3)]),
+     ("i...->i", [(2, 3, 4)]), ("ij,jk", [(2, 1), (3, 4)]), ("ii", [(3, 3)]), (",i", [(), (3,)])],
+)
+def test_einsum_matches_pytorch(rng, equation, shapes):
+    torch = pytest.importorskip("torch")
+    arrays = [rng.standard_normal(s) for s in shapes]
+    ours = gg.einsum(equation, *[t64(a) for a in arrays])
+    theirs = torch.einsum(equation, *[torch.tensor(a) for a in arrays])
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    close(ours, theirs.numpy())
+
+
+@pytest.mark.torch
+def test_result_dtypes_match_pytorch():
+    torch = pytest.importorskip("torch")
+    calls = [
+        lambda lib, a: lib.linalg.matrix_rank(a), lambda lib, a: lib.linalg.slogdet(a).sign,
+        lambda lib, a: lib.linalg.svd(a).S, lambda lib, a: lib.linalg.eigh(a).eigenvalues,
+        lambda lib, a: lib.linalg.vector_norm(a, 0), lambda lib, a: lib.linalg.qr(a, mode="r").Q,
+    ]
+    a = np.eye(3) * 2.0
+    for dtype, tdtype in ((gg.float32, torch.float32), (gg.float64, torch.float64)):
+        for call in calls:
+            ours = call(gg, gg.tensor(a, dtype=dtype))
+            theirs = call(torch, torch.tensor(a, dtype=tdtype))
+            assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+            assert tuple(ours.shape) == tuple(theirs.shape)
