@@ -537,11 +537,20 @@ def _vector_norm(x: Tensor, p: float, axis: int) -> Tensor:
         return magnitude.max(dim=axis, keepdim=True)[0] if p > 0 else magnitude.min(dim=axis, keepdim=True)[0]
     if p == 0:
         return _const(x, (x.data != 0).sum(axis=axis, keepdims=True).astype(x.data.dtype))
-    powered = x * x if p == 2 else x.abs() ** p
+    powered = x * x if p == 2 else _abs_power(x, p)
     total = powered.sum(dim=axis, keepdim=True) if x.ndim else powered
     nonzero = total > 0
     root = _ops.where(nonzero, total, 1.0) ** (1.0 / p)  # never a root of 0 in the graph
     return _ops.where(nonzero, root, 0.0)
+
+
+def _abs_power(x: Tensor, p: float) -> Tensor:
+    """|x|^p, with gradient 0 (not p |x|^(p-1) = inf for p < 1) at x = 0 when p > 0, as PyTorch's norms."""
+    magnitude = x.abs()
+    if p < 0:
+        return magnitude**p
+    nonzero = magnitude > 0
+    return _ops.where(nonzero, _ops.where(nonzero, magnitude, 1.0) ** p, 0.0)
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:

@@ -344,8 +344,8 @@ def glu(x: Tensor, dim: int = -1) -> Tensor:
 def prelu(x: Tensor, weight: Tensor) -> Tensor:
     """x for x > 0, else weight * x, with one weight for all channels or one per channel (dim 1).
     d/dx = 1, else weight; d/dweight = x where x <= 0, summed over the non-channel dims."""
-    if x.ndim == 0:
-        raise ShapeError("prelu: a zero-dim input is not allowed")
+    if x.ndim == 0 and weight.numel() != 1:
+        raise ShapeError(f"prelu: a zero-dim input is not allowed with {weight.numel()} weights (only with one)")
     if weight.data.dtype != x.data.dtype:
         raise DTypeError(f"prelu: input ({x.dtype}) and weight ({weight.dtype}) must have the same dtype")
     require_float("prelu", x)

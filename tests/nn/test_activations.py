@@ -1,0 +1,374 @@
+"""Activation functions and modules: edge points, dtypes, in-place forms, randomness, errors, and the
+shape errors of the losses and of nn.Linear. Gradients away from the edges: tests/ops/table/activation.py."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gpugrad as gg
+import gpugrad.nn.functional as F
+from gpugrad import nn
+from gpugrad.errors import ArgumentError, DTypeError, ShapeError
+from gpugrad.kernels import activation as kernels
+
+# name -> (our function, PyTorch's, as (module, name, kwargs)); all take one tensor.
+ELEMENTWISE = {
+    "elu": (lambda x: F.elu(x, 0.7), ("F", "elu", {"alpha": 0.7})),
+    "selu": (F.selu, ("F", "selu", {})),
+    "celu": (lambda x: F.celu(x, 2.0), ("F", "celu", {"alpha": 2.0})),
+    "hardswish": (F.hardswish, ("F", "hardswish", {})),
+    "mish": (F.mish, ("F", "mish", {})),
+    "hardtanh": (lambda x: F.hardtanh(x, -2.0, 3.0), ("F", "hardtanh", {"min_val": -2.0, "max_val": 3.0})),
+    "relu6": (F.relu6, ("F", "relu6", {})),
+    "logsigmoid": (F.logsigmoid, ("F", "logsigmoid", {})),
+    "softsign": (F.softsign, ("F", "softsign", {})),
+    "tanhshrink": (F.tanhshrink, ("F", "tanhshrink", {})),
+    "hardshrink": (lambda x: F.hardshrink(x, 3.0), ("F", "hardshrink", {"lambd": 3.0})),
+    "softshrink": (lambda x: F.softshrink(x, 3.0), ("F", "softshrink", {"lambd": 3.0})),
+    "threshold": (lambda x: F.threshold(x, 3.0, -1.0), ("F", "threshold", {"threshold": 3.0, "value": -1.0})),
+    "rrelu_eval": (lambda x: F.rrelu(x, 0.1, 0.3), ("F", "rrelu", {"lower": 0.1, "upper": 0.3})),
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), ("F", "gelu", {"approximate": "tanh"})),
+}
+# The kinks, 0, +-3 and large magnitudes; gradients there are PyTorch's one-sided choices.
+EDGES = [0.0, -0.0, 3.0, -3.0, 6.0, -2.0, 2.0, 1.0, -1.0, 1e4, -1e4, 30.0, -30.0, 0.5, -0.5]
+NON_FINITE = [np.inf, -np.inf, np.nan]
+
+
+def _torch_fn(torch, spec):
+    _, name, kwargs = spec
+    fn = getattr(torch.nn.functional, name)
+    return lambda t: fn(t, **kwargs)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_values_and_gradients_at_edge_points_match_pytorch(name, dtype):
+    torch = pytest.importorskip("torch")
+    ours, spec = ELEMENTWISE[name]
+    x_np = np.array(EDGES, dtype=dtype)
+    gy = np.linspace(0.5, 1.5, x_np.size).astype(dtype)
+    x = gg.tensor(x_np, requires_grad=True)
+    t = torch.tensor(x_np, requires_grad=True)
+    y, y_t = ours(x), _torch_fn(torch, spec)(t)
+    y.backward(gg.tensor(gy))
+    y_t.backward(torch.tensor(gy))
+    assert y.dtype is getattr(gg, dtype)
+    tol = {"rtol": 1e-6, "atol": 1e-6} if dtype == "float32" else {"rtol": 1e-12, "atol": 1e-13}
+    np.testing.assert_allclose(y.detach().numpy(), y_t.detach().numpy(), **tol, err_msg=name)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), **tol, err_msg=f"{name}'")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_values_at_inf_and_nan_match_pytorch(name):
+    torch = pytest.importorskip("torch")
+    ours, spec = ELEMENTWISE[name]
+    x_np = np.array(NON_FINITE)
+    with np.errstate(all="ignore"):
+        y = ours(gg.tensor(x_np)).numpy()
+    np.testing.assert_array_equal(y, _torch_fn(torch, spec)(torch.tensor(x_np)).numpy(), err_msg=name)
+
+
+@pytest.mark.torch
+def test_hardsigmoid_matches_pytorch_to_its_float32_sixth():
+    """PyTorch's hardsigmoid backward multiplies by 1/6 rounded to float32, in float64 too; ours is 1/6."""
+    torch = pytest.importorskip("torch")
+    x_np = np.array([-3.0, -2.9, 0.0, 1.0, 2.9, 3.0, 5.0])
+    x = gg.tensor(x_np, dtype=gg.float64, requires_grad=True)
+    t = torch.tensor(x_np, requires_grad=True)
+    F.hardsigmoid(x).sum().backward()
+    torch.nn.functional.hardsigmoid(t).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-7, atol=0)
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 1 / 6, 1 / 6, 1 / 6, 1 / 6, 0, 0])
+
+
+def test_known_values_and_one_sided_derivatives():
+    x = gg.tensor([-3.0, 0.0, 3.0, 6.0], dtype=gg.float64, requires_grad=True)
+    F.hardswish(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.5, 1.0, 1.0])  # 0 at -3, 1 at 3
+    x.grad = None
+    F.relu6(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0, 0.0])  # no gradient at 0 and 6
+    x.grad = None
+    F.elu(x, alpha=0.3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.3 * np.exp(-3.0), 0.3, 1.0, 1.0])  # alpha at 0
+    x.grad = None
+    F.selu(x).sum().backward()
+    selu_at_zero = kernels.SELU_SCALE * kernels.SELU_ALPHA
+    np.testing.assert_allclose(x.grad.numpy()[1], selu_at_zero)
+    np.testing.assert_allclose(F.mish(gg.tensor([1.0], dtype=gg.float64)).item(), np.tanh(np.log1p(np.e)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.lists(st.integers(0, 4), min_size=0, max_size=3).map(tuple),
+    dtype=st.sampled_from(["float32", "float64"]),
+    name=st.sampled_from(["elu", "selu", "celu", "hardswish", "mish"]),
+    seed=st.integers(0, 2**16),
+)
+def test_fused_activations_keep_shape_and_dtype_and_match_the_reference(shape, dtype, name, seed):
+    """Any shape (empty and 0-d included), either float dtype: the op's output is the reference's."""
+    x_np = (np.random.default_rng(seed).standard_normal(shape) * 5).astype(dtype)
+    param = {"elu": 0.7, "celu": 2.0}.get(name, 0.0)
+    ours = {"elu": lambda t: F.elu(t, 0.7), "selu": F.selu, "celu": lambda t: F.celu(t, 2.0),
+            "hardswish": F.hardswish, "mish": F.mish}[name]
+    y = ours(gg.tensor(x_np))
+    assert tuple(y.shape) == shape and y.dtype is getattr(gg, dtype)
+    tol = 2e-6 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(y.numpy(), kernels.reference_forward(np, name, x_np, param), rtol=tol, atol=tol)
+
+
+# Dtypes -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fn", [F.elu, F.selu, F.celu, F.hardswish, F.hardsigmoid, F.mish, F.logsigmoid,
+                                F.hardshrink, F.softshrink, lambda x: F.glu(x), lambda x: F.rrelu(x)],
+                         ids=["elu", "selu", "celu", "hardswish", "hardsigmoid", "mish", "logsigmoid",
+                              "hardshrink", "softshrink", "glu", "rrelu"])
+def test_integer_input_is_refused(fn):
+    with pytest.raises(DTypeError, match="int64"):
+        fn(gg.tensor([1, 2]))
+
+
+def test_integer_results_where_pytorch_keeps_integers():
+    x = gg.tensor([-3, 0, 2, 9])
+    for y, expected in ((F.hardtanh(x), [-1, 0, 1, 1]), (F.relu6(x), [0, 0, 2, 6]),
+                        (F.threshold(x, 1, 7), [7, 7, 2, 9])):
+        assert y.dtype is gg.int64
+        np.testing.assert_array_equal(y.numpy(), expected)
+    for y in (F.softsign(x), F.tanhshrink(x)):
+        assert y.dtype is gg.float32  # as PyTorch: float results for an integer input
+
+
+# Errors -----------------------------------------------------------------------------------------------
+
+def test_argument_errors_name_the_function():
+    x = gg.randn(2, 3)
+    with pytest.raises(ArgumentError, match="celu: alpha cannot be 0"):
+        F.celu(x, alpha=0.0)
+    with pytest.raises(ArgumentError, match="softshrink: lambd must be >= 0"):
+        F.softshrink(x, -1.0)
+    with pytest.raises(ArgumentError, match=r"rrelu: lower bound \(0.5\).*upper bound \(0.2\)"):
+        F.rrelu(x, 0.5, 0.2)
+    with pytest.raises(ArgumentError, match="hardtanh: max_val"):
+        F.hardtanh(x, 1.0, -1.0)
+    with pytest.raises(ShapeError, match=r"glu: halving dimension must be even, but dimension 1 is size 3"):
+        F.glu(x)
+    with pytest.raises(ShapeError, match="glu: does not support scalars"):
+        F.glu(gg.tensor(1.0))
+
+
+def test_prelu_weight_shapes():
+    w3 = gg.tensor([0.25, 0.5, 0.75])
+    np.testing.assert_allclose(F.prelu(-gg.ones(1, 3), w3).numpy(), [[-0.25, -0.5, -0.75]])
+    assert tuple(F.prelu(-gg.ones(2, 3, 4), w3).shape) == (2, 3, 4)
+    np.testing.assert_allclose(F.prelu(-gg.ones(()), gg.tensor([0.3])).numpy(), -0.3, rtol=1e-6)
+    with pytest.raises(ShapeError, match=r"prelu: weight of shape \(3,\).*input of shape \(3,\) has 1 channels"):
+        F.prelu(-gg.ones(3), w3)
+    with pytest.raises(ShapeError, match=r"prelu: .*input of shape \(3, 2\) has 2 channels"):
+        F.prelu(-gg.ones(3, 2), w3)
+    with pytest.raises(ShapeError, match="prelu: a zero-dim input is not allowed with 3 weights"):
+        F.prelu(gg.tensor(1.0), w3)
+    with pytest.raises(DTypeError, match="prelu: input .*float32.* and weight .*float64"):
+        F.prelu(gg.ones(2, 3), gg.tensor([1.0, 2.0, 3.0], dtype=gg.float64))
+
+
+# In-place forms ----------------------------------------------------------------------------------------
+
+def test_inplace_writes_into_the_input_and_returns_it():
+    for fn in (lambda t: F.elu(t, inplace=True), F.elu_, F.selu_, lambda t: F.hardtanh_(t, -0.5, 0.5),
+               lambda t: F.threshold_(t, 0.0, 9.0), F.relu_, lambda t: F.mish(t, inplace=True),
+               lambda t: F.relu6(t, inplace=True)):
+        x = gg.tensor([-1.0, 0.25, 2.0])
+        expected = fn(x.clone()).numpy().copy()
+        out = fn(x)
+        assert out is x
+        np.testing.assert_array_equal(x.numpy(), expected)
+
+
+def test_inplace_on_a_leaf_that_requires_grad_is_refused():
+    x = gg.tensor([-1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="elu_: a leaf Variable that requires grad"):
+        F.elu(x, inplace=True)
+
+
+def test_inplace_on_a_non_leaf_is_recorded():
+    x = gg.tensor([-1.0, 2.0], dtype=gg.float64, requires_grad=True)
+    h = x * 2.0
+    F.relu_(h)
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 2.0])
+
+
+def test_tensor_inplace_methods():
+    x = gg.tensor([-1.0, 0.5])
+    assert x.relu_() is x
+    np.testing.assert_array_equal(x.numpy(), [0.0, 0.5])
+    y = gg.tensor([0.0])
+    y.sigmoid_()
+    assert y.item() == 0.5
+    z = gg.tensor([0.0, 1.0])
+    z.tanh_()
+    np.testing.assert_allclose(z.numpy(), np.tanh([0.0, 1.0]), rtol=1e-6)
+
+
+# rrelu ------------------------------------------------------------------------------------------------
+
+def test_rrelu_training_draws_slopes_from_gpugrads_generator():
+    x = gg.tensor(-np.ones(1000), dtype=gg.float64, requires_grad=True)
+    gg.manual_seed(11)
+    y = F.rrelu(x, 0.1, 0.3, training=True)
+    slopes = -y.detach().numpy()
+    assert 0.1 <= slopes.min() and slopes.max() <= 0.3 and slopes.std() > 0.03  # uniform-ish, not one value
+    gg.manual_seed(11)
+    np.testing.assert_array_equal(F.rrelu(x, 0.1, 0.3, training=True).detach().numpy(), y.detach().numpy())
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), slopes)  # d/dx is the drawn slope
+    positive = gg.tensor([0.5, 2.0])
+    np.testing.assert_array_equal(F.rrelu(positive, training=True).numpy(), [0.5, 2.0])
+
+
+def test_rrelu_module_uses_the_mean_slope_in_eval_mode():
+    m = nn.RReLU(0.1, 0.3)
+    x = gg.tensor([-2.0, 1.0])
+    gg.manual_seed(0)
+    train_out = m(x).numpy()
+    assert train_out[1] == 1.0 and -0.6 <= train_out[0] <= -0.2
+    m.eval()
+    np.testing.assert_allclose(m(x).numpy(), [-0.4, 1.0], rtol=1e-6)
+
+
+# normalize --------------------------------------------------------------------------------------------
+
+@pytest.mark.torch
+def test_normalize_zero_rows_and_norms_match_pytorch():
+    torch = pytest.importorskip("torch")
+    a = np.array([[3.0, -4.0, 0.0], [0.0, 0.0, 0.0]])
+    for p, dim in ((2.0, 1), (1.0, 1), (3.0, 0), (float("inf"), 1), (float("-inf"), 0), (0.0, 1), (0.5, 1)):
+        x = gg.tensor(a, dtype=gg.float64, requires_grad=True)
+        t = torch.tensor(a, requires_grad=True)
+        y, y_t = F.normalize(x, p=p, dim=dim), torch.nn.functional.normalize(t, p=p, dim=dim)
+        np.testing.assert_allclose(y.detach().numpy(), y_t.detach().numpy(), rtol=1e-12, err_msg=str(p))
+        u = np.arange(6.0).reshape(2, 3)
+        y.backward(gg.tensor(u, dtype=gg.float64))
+        y_t.backward(torch.tensor(u))
+        # The zero row's gradient is 1/eps, as PyTorch's.
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=str(p))
+
+
+def test_normalize_unit_rows_and_out():
+    x = gg.tensor([[3.0, 4.0], [0.0, 0.0]])
+    np.testing.assert_allclose(F.normalize(x).numpy(), [[0.6, 0.8], [0.0, 0.0]], rtol=1e-6)
+    out = gg.empty(2, 2)
+    assert F.normalize(x, out=out) is out
+    np.testing.assert_allclose(out.numpy(), [[0.6, 0.8], [0.0, 0.0]], rtol=1e-6)
+    with pytest.raises(IndexError, match="normalize: dimension 1 out of range"):
+        F.normalize(gg.tensor([3.0, 4.0]))
+    with pytest.raises(DTypeError, match="normalize"):
+        F.normalize(gg.tensor([[3, 4]]))
+
+
+# Modules ----------------------------------------------------------------------------------------------
+
+MODULES = [
+    ("ELU", (), {}), ("ELU", (0.5, True), {}), ("CELU", (2.0,), {}), ("SELU", (), {"inplace": True}),
+    ("Hardsigmoid", (), {}), ("Hardswish", (True,), {}), ("Hardtanh", (-2.0, 3.0), {}), ("ReLU6", (True,), {}),
+    ("LogSigmoid", (), {}), ("Mish", (), {}), ("Softsign", (), {}), ("Softmin", (1,), {}), ("Tanhshrink", (), {}),
+    ("Hardshrink", (), {}), ("Softshrink", (0.3,), {}), ("Threshold", (0.1, 20.0), {}), ("GLU", (), {}),
+    ("PReLU", (), {}), ("PReLU", (3, 0.1), {}), ("RReLU", (0.1, 0.3, True), {}), ("ReLU", (True,), {}),
+    ("SiLU", (True,), {}), ("LeakyReLU", (0.2,), {}),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name,args,kwargs", MODULES, ids=[f"{m[0]}{m[1]}" for m in MODULES])
+def test_module_repr_and_eval_output_match_pytorch(name, args, kwargs):
+    torch = pytest.importorskip("torch")
+    ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    assert repr(ours) == repr(theirs)
+    ours.to(gg.float64).eval()
+    theirs.double().eval()
+    x_np = np.random.default_rng(1).standard_normal((2, 3, 4)) * 3
+    with torch.no_grad():
+        expected = theirs(torch.tensor(x_np)).numpy()
+    np.testing.assert_allclose(ours(gg.tensor(x_np, dtype=gg.float64)).detach().numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_prelu_module_learns_one_slope_per_channel():
+    m = nn.PReLU(3, init=0.1)
+    assert [tuple(p.shape) for p in m.parameters()] == [(3,)]
+    np.testing.assert_allclose(m.weight.detach().numpy(), [0.1, 0.1, 0.1], rtol=1e-6)
+    x = gg.tensor([[-1.0, -2.0, 3.0], [-1.0, 1.0, -4.0]])
+    m(x).sum().backward()
+    np.testing.assert_allclose(m.weight.grad.numpy(), [-2.0, -2.0, -4.0])  # sum of x where x <= 0
+
+
+@pytest.mark.parametrize("act", [nn.ELU(0.5), nn.SELU(), nn.CELU(2.0), nn.Hardswish(), nn.Mish(),
+                                 nn.GELU("tanh")], ids=lambda m: type(m).__name__)
+def test_sequential_fuses_the_new_kernels_with_the_same_result(act):
+    gg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 7), act)
+    assert act._fused_activation() is not None
+    x = gg.randn(4, 5, dtype=gg.float64) * 3
+    model = model.to(gg.float64)
+    fused = model(x)
+    unfused = act(model[0](x))
+    assert fused.grad_fn is not unfused.grad_fn
+    np.testing.assert_allclose(fused.detach().numpy(), unfused.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_a_subclass_with_its_own_forward_is_not_fused():
+    class Doubled(nn.ELU):
+        def forward(self, input):
+            return super().forward(input) * 2.0
+
+    assert Doubled()._fused_activation() is None
+    model = nn.Sequential(nn.Linear(3, 2), Doubled())
+    x = gg.randn(4, 3)
+    np.testing.assert_allclose(model(x).detach().numpy(), 2 * F.elu(model[0](x)).detach().numpy(), rtol=1e-6)
+
+
+# Shape errors in the caller's words -------------------------------------------------------------------
+
+@pytest.mark.parametrize("loss", [F.mse_loss, F.l1_loss], ids=["mse_loss", "l1_loss"])
+def test_elementwise_losses_name_themselves_and_both_shapes(loss):
+    with pytest.raises(ShapeError, match=rf"{loss.__name__}: input of shape \(3, 4\) and target of shape \(2, 5\)"):
+        loss(gg.ones(3, 4), gg.zeros(2, 5))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss"])
+def test_elementwise_losses_warn_and_broadcast_as_pytorch(loss):
+    torch = pytest.importorskip("torch")
+    a, b = np.arange(3.0).reshape(3, 1), np.array([1.0, 5.0, -2.0])
+    with pytest.warns(UserWarning, match=rf"{loss}: using a target size \(3,\) that is different to the input size \(3, 1\)"):
+        ours = getattr(F, loss)(gg.tensor(a, dtype=gg.float64), gg.tensor(b, dtype=gg.float64), reduction="none")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = getattr(torch.nn.functional, loss)(torch.tensor(a), torch.tensor(b), reduction="none")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # same shapes: no warning
+        getattr(F, loss)(gg.ones(2), gg.ones(2))
+
+
+def test_loss_modules_report_the_function():
+    with pytest.raises(ShapeError, match=r"mse_loss: input of shape \(4,\) and target of shape \(3,\)"):
+        nn.MSELoss()(gg.ones(4), gg.ones(3))
+    with pytest.raises(ShapeError, match=r"binary_cross_entropy_with_logits: target size \(3,\) must be the same as input size \(3, 1\)"):
+        F.binary_cross_entropy_with_logits(gg.ones(3, 1), gg.ones(3))
+
+
+def test_linear_names_in_features_and_the_input_shape():
+    layer = nn.Linear(3, 4)
+    with pytest.raises(ShapeError, match=r"Linear: expected input whose last dim is in_features=3, got input of shape \(2, 5\)"):
+        layer(gg.randn(2, 5))
+    with pytest.raises(ShapeError, match=r"in_features=3, got input of shape \(\)"):
+        layer(gg.tensor(1.0))
+    with pytest.raises(ShapeError, match=r"in_features=3, got input of shape \(7,\)"):
+        nn.Sequential(layer, nn.ReLU())(gg.randn(7))  # the fused path checks too
+    assert tuple(layer(gg.randn(2, 6, 3)).shape) == (2, 6, 4)
