@@ -136,18 +136,28 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
 
 
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from start to end inclusive; an integer dtype truncates each value
-    toward zero, as PyTorch does."""
+    """``steps`` evenly spaced values from start to end inclusive. Floats are computed as PyTorch does,
+    in the dtype itself (float16 rounds at each step): the first half counted up from start, the second
+    down from end, so both ends are exact. Integer dtypes take start + i * step, computed in float64,
+    truncated toward zero (``linspace(5, -5, 20, dtype=int64)`` has 0 at 0.79 and at -0.79)."""
     target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
     if target is dtypes.bool_:
         raise DTypeError("linspace: not implemented for dtype bool")
     if steps < 0:
         raise ArgumentError(f"linspace: number of steps must be non-negative, got {steps}")
     backend = _backend_mod.get(device)
-    values = backend.xp.linspace(start, end, steps, dtype=dtypes.float64.np)
+    xp = backend.xp
     if target.category == dtypes.INTEGRAL:
-        values = backend.xp.trunc(values)
-    return _finish(values.astype(target.np), backend, requires_grad)
+        values = xp.trunc(xp.linspace(int(start), int(end), steps, dtype=dtypes.float64.np))
+        return _finish(values.astype(target.np), backend, requires_grad)
+    kind = target.np.type
+    first, last = kind(start), kind(end)
+    step = (last - first) / kind(max(steps - 1, 1))
+    index = xp.arange(steps, dtype=target.np)
+    up = first + step * index
+    down = last - step * (kind(steps - 1) - index)
+    values = xp.where(xp.arange(steps) < max(steps // 2, 1), up, down)
+    return _finish(values.astype(target.np, copy=False), backend, requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

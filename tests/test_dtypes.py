@@ -1,0 +1,363 @@
+"""Dtypes: the table, aliases, PyTorch's type promotion, casts, tensor creation, printing, float16 on
+the reference kernels, and checkpoints that keep every dtype."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import gpugrad as gg
+import gpugrad.nn.functional as F
+from gpugrad.kernels import conv, linear, pool, softmax_xent
+
+ALL = [gg.bool, gg.uint8, gg.int8, gg.int16, gg.int32, gg.int64, gg.float16, gg.float32, gg.float64]
+INTS = [gg.uint8, gg.int8, gg.int16, gg.int32, gg.int64]
+
+
+def _torch_dtype(torch, dtype):
+    return getattr(torch, dtype.name)
+
+
+def _sample(dtype, shape, rng):
+    """Small values every dtype holds (bool: True/False; uint8: non-negative)."""
+    if dtype is gg.bool:
+        return rng.integers(0, 2, shape).astype(bool)
+    low = 0 if dtype is gg.uint8 else -5
+    return rng.integers(low, 6, shape).astype(dtype.np)
+
+
+# The table and its names ---------------------------------------------------------------------------------
+def test_pytorch_names_and_aliases_are_the_table_entries():
+    assert (gg.half, gg.float, gg.double) == (gg.float16, gg.float32, gg.float64)
+    assert (gg.byte, gg.char, gg.short, gg.int, gg.long) == (gg.uint8, gg.int8, gg.int16, gg.int32, gg.int64)
+    assert [d.itemsize for d in ALL] == [1, 1, 1, 2, 4, 8, 2, 4, 8]
+    assert [d.is_floating_point for d in ALL] == [False] * 6 + [True] * 3
+    assert gg.uint8.is_signed is False and gg.int8.is_signed and gg.float16.is_signed
+
+
+def test_to_dtype_accepts_names_numpy_dtypes_and_python_types():
+    assert gg.dtypes.to_dtype("half") is gg.float16
+    assert gg.dtypes.to_dtype("short") is gg.int16
+    assert gg.dtypes.to_dtype(np.int8) is gg.int8
+    assert gg.dtypes.to_dtype(np.dtype("uint8")) is gg.uint8
+    assert gg.dtypes.to_dtype(float) is gg.float32 and gg.dtypes.to_dtype(int) is gg.int64
+    with pytest.raises(gg.DTypeError, match="uint16"):
+        gg.dtypes.to_dtype(np.uint16)
+
+
+def test_tensor_cast_methods():
+    x = gg.tensor([1.7, -2.2, 3.0])
+    assert x.half().dtype is gg.float16
+    assert x.int().tolist() == [1, -2, 3] and x.int().dtype is gg.int32
+    assert x.short().dtype is gg.int16 and x.char().dtype is gg.int8 and x.byte().dtype is gg.uint8
+    assert x.to("half").dtype is gg.float16 and x.to(np.int8).dtype is gg.int8
+    assert x.to(gg.int16).to(gg.float64).tolist() == [1.0, -2.0, 3.0]
+    assert x.byte().is_signed() is False and x.is_signed() is True
+
+
+def test_a_float16_cast_is_differentiable_and_half_leaves_can_require_grad():
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    x.half().sum().backward()
+    assert x.grad.dtype is gg.float32 and x.grad.tolist() == [1.0, 1.0]
+    h = gg.tensor([1.0, 2.0], dtype=gg.half, requires_grad=True)
+    (h * h).sum().backward()
+    assert h.grad.dtype is gg.float16 and h.grad.tolist() == [2.0, 4.0]
+    with pytest.raises(gg.DTypeError, match="floating point"):
+        gg.tensor([1, 2], dtype=gg.int8, requires_grad=True)
+
+
+# Promotion ------------------------------------------------------------------------------------------------
+def test_promote_types_known_pairs():
+    assert gg.promote_types(gg.uint8, gg.int8) is gg.int16
+    assert gg.promote_types(gg.uint8, gg.int16) is gg.int16
+    assert gg.promote_types(gg.uint8, gg.int32) is gg.int32
+    assert gg.promote_types(gg.bool, gg.int8) is gg.int8
+    assert gg.promote_types(gg.int64, gg.float16) is gg.float16
+    assert gg.promote_types(gg.float16, gg.float32) is gg.float32
+    assert gg.promote_types(gg.int32, gg.int16) is gg.int32
+
+
+@pytest.mark.torch
+def test_promote_types_matches_pytorch_for_every_pair():
+    torch = pytest.importorskip("torch")
+    for a in ALL:
+        for b in ALL:
+            expected = torch.promote_types(_torch_dtype(torch, a), _torch_dtype(torch, b))
+            assert gg.promote_types(a, b).name == str(expected).split(".")[1], (a, b)
+
+
+def test_result_type_scalars_and_zero_dim_tensors_only_lift_the_category():
+    i8 = gg.tensor([1], dtype=gg.int8)
+    assert gg.result_type(i8, 1000) is gg.int8
+    assert gg.result_type(i8, gg.tensor(1000)) is gg.int8  # a 0-d int64 tensor counts as a scalar
+    assert gg.result_type(i8, 1.5) is gg.float32
+    assert gg.result_type(i8, gg.tensor(1.5, dtype=gg.float64)) is gg.float64
+    assert gg.result_type(gg.tensor([1.0], dtype=gg.half), gg.tensor(1.5, dtype=gg.float64)) is gg.float16
+    assert gg.result_type(gg.tensor([True]), 2) is gg.int64
+    assert gg.result_type(gg.tensor(1, dtype=gg.int8), gg.tensor(2, dtype=gg.uint8)) is gg.int16
+
+
+SCALARS = [True, 3, -200, 2.5]
+
+
+@pytest.mark.torch
+@given(a=st.sampled_from(ALL), b=st.sampled_from(ALL), a_dims=st.booleans(), b_dims=st.booleans())
+def test_add_and_mul_of_two_tensors_match_pytorch(a, b, a_dims, b_dims):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    xa, xb = _sample(a, (3,) if a_dims else (), rng), _sample(b, (3,) if b_dims else (), rng)
+    for op in ("add", "mul"):
+        ours = getattr(gg, op)(gg.tensor(xa), gg.tensor(xb))
+        if {a, b} == {gg.bool} and op == "add":
+            theirs = torch.tensor(xa) | torch.tensor(xb)  # bool + bool is logical or in both
+        else:
+            theirs = getattr(torch, op)(torch.tensor(xa), torch.tensor(xb))
+        assert ours.dtype.name == str(theirs.dtype).split(".")[1], (op, a, b)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.torch
+@given(a=st.sampled_from(ALL), scalar=st.sampled_from(SCALARS), reflected=st.booleans())
+def test_tensor_and_python_scalar_match_pytorch(a, scalar, reflected):
+    torch = pytest.importorskip("torch")
+    xa = _sample(a, (4,), np.random.default_rng(1))
+    ours_t, theirs_t = gg.tensor(xa), torch.tensor(xa)
+    ours = scalar * ours_t if reflected else ours_t * scalar
+    theirs = scalar * theirs_t if reflected else theirs_t * scalar
+    assert ours.dtype.name == str(theirs.dtype).split(".")[1]
+    np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.numpy().astype(np.float64), rtol=1e-3)
+
+
+def test_integer_overflow_wraps():
+    assert (gg.tensor([127], dtype=gg.int8) + 1).tolist() == [-128]
+    assert (gg.tensor([0], dtype=gg.uint8) - 1).tolist() == [255]
+    assert (gg.tensor([1], dtype=gg.int8) + gg.tensor(1000)).tolist() == [-23]  # 1000 wraps to -24 first
+    assert (gg.tensor([100], dtype=gg.int8) * gg.tensor([3], dtype=gg.int8)).tolist() == [44]
+    assert (gg.tensor([200], dtype=gg.uint8) + gg.tensor([-1], dtype=gg.int8)).tolist() == [199]  # int16
+
+
+@pytest.mark.torch
+def test_integer_overflow_wraps_as_pytorch():
+    torch = pytest.importorskip("torch")
+    for dtype in INTS:
+        info = np.iinfo(dtype.np)
+        for value, other in ((info.max, 1), (info.min, -1), (info.max, 1000), (info.min, -70000)):
+            ours = gg.tensor([value], dtype=dtype) + other
+            theirs = torch.tensor([value], dtype=_torch_dtype(torch, dtype)) + other
+            assert ours.tolist() == theirs.tolist(), (dtype, value, other)
+
+
+def test_cat_promotes_across_the_new_dtypes():
+    out = gg.cat([gg.tensor([1], dtype=gg.uint8), gg.tensor([-1], dtype=gg.int8)])
+    assert out.dtype is gg.int16 and out.tolist() == [1, -1]
+
+
+# Creation ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ALL, ids=lambda d: d.name)
+def test_tensor_and_from_numpy_keep_numpy_dtypes(dtype):
+    array = _sample(dtype, (2, 3), np.random.default_rng(2))
+    t = gg.tensor(array)
+    assert t.dtype is dtype and np.array_equal(t.numpy(), array)
+    shared = gg.from_numpy(array)
+    assert shared.dtype is dtype
+    shared.numpy()[0, 0] = 1
+    assert array[0, 0] == 1  # from_numpy shares memory
+    assert gg.tensor(array[0, 0]).dtype is dtype  # a NumPy scalar keeps its dtype too
+    assert gg.zeros(2, dtype=dtype).dtype is dtype and gg.ones_like(t).dtype is dtype
+
+
+def test_python_data_takes_pytorch_default_dtypes():
+    assert gg.tensor([1.5, 2]).dtype is gg.float32
+    assert gg.tensor([1, 2]).dtype is gg.int64
+    assert gg.tensor([True, False]).dtype is gg.bool
+    assert gg.tensor([True, 2]).dtype is gg.int64
+    assert gg.tensor(0.1, dtype=gg.float64).item() == 0.1  # not rounded through float32 first
+    assert gg.tensor([1, 2], dtype=gg.half).dtype is gg.float16
+
+
+@pytest.mark.torch
+def test_numpy_dtype_inference_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    for dtype in ALL:
+        array = _sample(dtype, (3,), np.random.default_rng(3))
+        assert gg.tensor(array).dtype.name == str(torch.tensor(array).dtype).split(".")[1]
+        assert gg.from_numpy(array).dtype.name == str(torch.from_numpy(array).dtype).split(".")[1]
+
+
+def test_dtypes_gpugrad_lacks_are_refused_by_name():
+    for bad in (np.zeros(2, np.uint16), np.zeros(2, np.uint32), np.zeros(2, np.complex64)):
+        with pytest.raises(gg.DTypeError, match=f"{bad.dtype}|complex"):
+            gg.tensor(bad)
+    with pytest.raises(gg.DTypeError, match="from_numpy: unsupported dtype uint16"):
+        gg.from_numpy(np.zeros(2, np.uint16))
+    with pytest.raises(gg.DTypeError, match="byte order"):
+        gg.from_numpy(np.zeros(2, ">i4"))
+
+
+def test_bad_data_gets_clear_errors():
+    with pytest.raises(gg.DTypeError, match="strings are not supported"):
+        gg.tensor(["a"])
+    with pytest.raises(gg.DTypeError, match="strings are not supported"):
+        gg.tensor([1, "a"])
+    with pytest.raises(gg.DTypeError, match="strings are not supported"):
+        gg.tensor("abc")
+    with pytest.raises(gg.ShapeError, match="rectangular"):
+        gg.tensor([[1, 2], [3]])
+    for bad in ([object()], {"a": 1}, None):
+        with pytest.raises(gg.DTypeError, match="could not infer a dtype"):
+            gg.tensor(bad)
+    with pytest.raises(gg.DTypeError, match="complex"):
+        gg.tensor([1 + 2j])
+    with pytest.raises(gg.ArgumentError, match="300 cannot be converted to type int8"):
+        gg.tensor([300], dtype=gg.int8)
+    assert gg.tensor(np.array([300]), dtype=gg.int8).tolist() == [44]  # an array wraps, as in PyTorch
+
+
+def test_integer_linspace_truncates_toward_zero():
+    out = gg.linspace(5, -5, 20, dtype=gg.int64)
+    exact = 5 - 10 * np.arange(20) / 19
+    assert out.tolist() == np.trunc(exact).astype(int).tolist()
+    assert out.tolist()[8:12] == [0, 0, 0, 0]  # 0.79, 0.26, -0.26, -0.79: toward zero, not down
+    assert gg.linspace(0, 10, 5, dtype=gg.int8).tolist() == [0, 2, 5, 7, 10]
+    assert gg.linspace(0, 1, 3, dtype=gg.half).dtype is gg.float16
+    with pytest.raises(gg.DTypeError, match="linspace.*bool"):
+        gg.linspace(0, 1, 3, dtype=gg.bool)
+    with pytest.raises(gg.ArgumentError, match="non-negative"):
+        gg.linspace(0, 1, -1)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [gg.float16, gg.float32, gg.float64])
+def test_float_linspace_matches_pytorch(dtype):
+    torch = pytest.importorskip("torch")
+    rtol = 1e-3 if dtype is gg.float16 else 1e-6  # PyTorch's vectorised loop may differ by an ulp
+    for start, end, steps in ((5, -5, 20), (-3, 7, 13), (0, 100, 7), (2, 2, 4), (1, 0, 1), (0, 1, 0), (-7.25, 0.3, 33)):
+        ours = gg.linspace(start, end, steps, dtype=dtype)
+        theirs = torch.linspace(start, end, steps, dtype=_torch_dtype(torch, dtype))
+        assert ours.dtype is dtype
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=rtol, atol=1e-6)
+        if steps:
+            assert ours.numpy()[0] == theirs.numpy()[0] and ours.numpy()[-1] == theirs.numpy()[-1]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [gg.int64, gg.int32, gg.int16, gg.int8])
+def test_integer_linspace_truncates_as_pytorch(dtype):
+    torch = pytest.importorskip("torch")
+    for start, end, steps in ((5, -5, 20), (-9, 9, 10), (0, 100, 7), (3, -3, 1)):
+        ours = gg.linspace(start, end, steps, dtype=dtype)
+        theirs = torch.linspace(start, end, steps, dtype=_torch_dtype(torch, dtype))
+        assert ours.tolist() == theirs.tolist()
+
+
+def test_random_factories_refuse_integer_dtypes_and_draw_float16():
+    with pytest.raises(gg.DTypeError, match="rand: expected a floating point dtype"):
+        gg.rand(2, dtype=gg.int64)
+    with pytest.raises(gg.DTypeError, match="randn"):
+        gg.randn_like(gg.zeros(2, dtype=gg.int8))
+    assert gg.randn(3, dtype=gg.half).dtype is gg.float16
+    assert gg.randint(0, 5, (3,), dtype=gg.uint8).dtype is gg.uint8
+
+
+# Printing ------------------------------------------------------------------------------------------------
+def test_repr_names_non_default_dtypes_only():
+    assert repr(gg.tensor([1, 2], dtype=gg.int8)) == "tensor([1, 2], dtype=gpugrad.int8)"
+    assert repr(gg.tensor([1, 2])) == "tensor([1, 2])"
+    assert repr(gg.tensor([1.5], dtype=gg.half)) == "tensor([1.5], dtype=gpugrad.float16)"
+    assert repr(gg.tensor([1.5], dtype=gg.half, requires_grad=True)) == (
+        "tensor([1.5], dtype=gpugrad.float16, requires_grad=True)")
+    assert repr(gg.tensor([True])) == "tensor([ True])"
+    assert repr(gg.zeros(0, 3, dtype=gg.uint8)) == "tensor([], size=(0, 3), dtype=gpugrad.uint8)"
+
+
+# float16 through the ops, against PyTorch's float16 --------------------------------------------------------
+FLOAT16_OPS = {
+    "add": lambda m, x, w, t: x + w[:, :1].T,
+    "mul": lambda m, x, w, t: x * 1.5,
+    "exp": lambda m, x, w, t: x.exp(),
+    "sum": lambda m, x, w, t: x.sum(dim=1),
+    "matmul": lambda m, x, w, t: x @ w,
+    "softmax": lambda m, x, w, t: m.softmax(x, dim=1),
+    "cross_entropy": lambda m, x, w, t: m.cross_entropy(x, t),
+    "linear": lambda m, x, w, t: m.linear(x, w.T),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(FLOAT16_OPS))
+def test_float16_ops_match_pytorch_float16(name):
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as TF
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((4, 5)).astype(np.float16)
+    w = rng.standard_normal((5, 3)).astype(np.float16)
+    target = np.array([0, 4, 1, 3])
+    fn = FLOAT16_OPS[name]
+    gx = gg.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    ours = fn(F, gx, gg.tensor(w), gg.tensor(target))
+    theirs = fn(TF, tx, torch.tensor(w), torch.tensor(target))
+    assert ours.dtype is gg.float16 and theirs.dtype == torch.float16
+    # float16 has 11 significant bits: PyTorch accumulates in float32 where NumPy may not.
+    np.testing.assert_allclose(ours.detach().numpy().astype(np.float64), theirs.detach().numpy().astype(np.float64),
+                               rtol=4e-3, atol=4e-3)
+    u = rng.standard_normal(tuple(theirs.shape)).astype(np.float16)
+    ours.backward(gg.tensor(u))
+    theirs.backward(torch.tensor(u))
+    assert gx.grad.dtype is gg.float16
+    np.testing.assert_allclose(gx.grad.numpy().astype(np.float64), tx.grad.numpy().astype(np.float64),
+                               rtol=4e-3, atol=4e-3)
+
+
+def test_float16_runs_the_reference_whatever_kernel_was_asked_for():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 2, 5, 5)).astype(np.float16)
+    geometry = ((2, 2), (1, 1), (0, 0, 0, 0), (1, 1))
+    cols = conv.im2col(np, x, *geometry, impl="cpu")
+    assert cols.dtype == np.float16
+    np.testing.assert_array_equal(cols, conv.reference_im2col(np, x, *geometry))
+    y, _ = pool.max_pool2d(np, x, *geometry, impl="cpu")
+    np.testing.assert_array_equal(y, pool.reference_max_pool2d(np, x, *geometry)[0])
+    z = x.reshape(10, 5)
+    pre, out = linear.bias_act_forward(np, "relu", z, None, impl="cpu")
+    assert out.dtype == np.float16 and np.array_equal(out, np.maximum(z, 0))
+    loss, _, _ = softmax_xent.softmax_cross_entropy(np, z, np.zeros(10, np.int64), impl="cpu")
+    assert loss.dtype == np.float16
+    with pytest.raises(TypeError, match="only float32 and float64 .*float16.*int64"):
+        conv.im2col(np, x.astype(np.int64), *geometry, impl="cpu")
+
+
+def test_a_float16_model_trains_a_step():
+    gg.manual_seed(0)
+    model = gg.nn.Linear(4, 3).to(gg.half)
+    opt = gg.optim.SGD(model.parameters(), lr=0.1)
+    x = gg.randn(8, 4, dtype=gg.half)
+    loss = F.cross_entropy(model(x), gg.randint(0, 3, (8,)))
+    loss.backward()
+    before = model.weight.detach().clone()
+    opt.step()
+    assert model.weight.dtype is gg.float16
+    assert not np.array_equal(model.weight.detach().numpy(), before.numpy())
+
+
+# Checkpoints ---------------------------------------------------------------------------------------------
+def test_checkpoints_keep_every_dtype(tmp_path):
+    rng = np.random.default_rng(6)
+    state = {d.name: gg.tensor(_sample(d, (2, 3), rng)) for d in ALL}
+    path = tmp_path / "all.safetensors"
+    gg.save(state, path)
+    back = gg.load(path)
+    for name, t in state.items():
+        assert back[name].dtype is t.dtype and np.array_equal(back[name].numpy(), t.numpy())
+
+
+@pytest.mark.torch
+def test_pytorch_reads_the_new_dtypes_from_our_checkpoints(tmp_path):
+    pytest.importorskip("torch")
+    from safetensors.torch import load_file
+
+    path = tmp_path / "small.safetensors"
+    gg.save({"h": gg.tensor([1.5], dtype=gg.half), "b": gg.tensor([255], dtype=gg.uint8)}, path)
+    loaded = load_file(str(path))
+    assert str(loaded["h"].dtype) == "torch.float16" and loaded["h"].tolist() == [1.5]
+    assert str(loaded["b"].dtype) == "torch.uint8" and loaded["b"].tolist() == [255]
