@@ -2,7 +2,10 @@
 
 NumPy has no erf: on the CPU, erf and erfc are ``math.erf``/``math.erfc`` vectorised by Numba (exact to
 float rounding, compiled once and cached on disk); on the GPU they come from ``cupyx.scipy.special``.
-erfinv is written in array operations (``xp``), so the same code runs on both.
+erfinv has two implementations of one method (a starting approximation refined by Halley steps): in
+array operations (``erfinv_reference``: any ``xp``, the CuPy path and the test oracle) and per element
+with branches, compiled by Numba for the CPU, where it is about five times faster. Both are within 2 ulps
+of the exact float64 result (PyTorch's is within 1).
 """
 import math
 
@@ -41,48 +44,96 @@ def erfc_array(xp, x):
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
+# M. Giles' single-precision erfinv ("Approximating the erfinv function", GPU Computing Gems, 2010):
+# erfinv(a) = a * p(w) with w = -log(1 - a^2), p a polynomial in w - 2.5 for w < 5 and in sqrt(w) - 3
+# beyond, good to about 4e-7 relative error up to 1 - a = 1e-7. Leading coefficient first (Horner).
+_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+            -0.00417768164, 0.246640727, 1.50140941)
+_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+         0.00943887047, 1.00167406, 2.83297682)
+
+# Refinement. Where a = |y| < 0.5: Halley steps on erf(x) = a (erf'' = -2x erf'). Where a >= 0.5: Halley
+# steps on g(x) = log erfc(x) - log(1 - a) = 0, for which g'' = -2x g' - g'^2: 1 - a is exact there, and
+# log erfc is nearly quadratic in x, so they converge from the start's 10% error at a = 1 - 2^-53, far
+# beyond the range the polynomial was fitted for. Three steps reach float64 accuracy everywhere; one is
+# enough where the start is good.
+_STEPS = 3
+_SMALL_STEP = 1e-7
+
 
 def _erfinv_start(xp, a):
-    """erfinv(a) for 0 <= a < 1 to about 4e-7 relative error: M. Giles' single-precision approximation
-    ("Approximating the erfinv function", GPU Computing Gems, 2010), one polynomial in w = -log(1 - a^2)
-    for the centre and one in sqrt(w) for the tails. The result is a * p(w), so tiny a keep full relative
-    accuracy."""
+    """Giles' approximation for arrays 0 <= a < 1."""
     w = -xp.log1p(-a * a)
     central = w - 2.5
-    p = 2.81022636e-08
-    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
-              -0.00417768164, 0.246640727, 1.50140941):
-        p = c + p * central
     tail = xp.sqrt(w) - 3.0
-    q = -0.000200214257
-    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
-              0.00943887047, 1.00167406, 2.83297682):
-        q = c + q * tail
+    p, q = _CENTRAL[0], _TAIL[0]
+    for i in range(1, len(_CENTRAL)):
+        p = _CENTRAL[i] + p * central
+        q = _TAIL[i] + q * tail
     return xp.where(w < 5.0, p, q) * a
 
 
-def erfinv(xp, y):
-    """The inverse of erf on [-1, 1] (+-inf at +-1, NaN outside and for NaN), in y's dtype, to float64
-    rounding. Computed in float64 from a starting approximation and four Newton-type steps:
-
-    - |y| < 0.5: Halley steps on erf(x) = |y| (the start is good to 4e-7, so they converge at once);
-    - |y| >= 0.5: Newton steps on log erfc(x) = log(1 - |y|). 1 - |y| is exact there, and log erfc is
-      nearly quadratic in x, so the steps converge even from the start's 10% error near |y| = 1 - 2^-53,
-      beyond the range its float32 polynomial was fitted for.
-    """
+def erfinv_reference(xp, y):
+    """erfinv in array operations of ``xp`` (NumPy or CuPy), in y's dtype, computed in float64."""
     erf_, erfc_ = functions(xp)
     a = xp.abs(y).astype(numpy.float64)
     inside = a < 1.0
     a_in = xp.where(inside, a, 0.0)  # keep the iteration clear of inf and NaN (and of warnings)
     tail = a_in >= 0.5
-    log_q = xp.log(xp.where(tail, 1.0 - a_in, 0.5))
+    log_1ma = xp.log(xp.where(tail, 1.0 - a_in, 0.5))
     x = _erfinv_start(xp, a_in)
-    for _ in range(4):
+    for _ in range(_STEPS):
         slope = _TWO_OVER_SQRT_PI * xp.exp(-x * x)  # erf'(x)
+        newton = (erf_(x) - a_in) / slope
+        halley = newton / (1.0 + x * newton)
         q = erfc_(x)
-        halley = (erf_(x) - a_in) / slope
-        halley = halley / (1.0 + x * halley)  # erf'' = -2x erf'
-        newton_log = (xp.log(q) - log_q) * q / slope
-        x = x - xp.where(tail, -newton_log, halley)
+        g = xp.log(q) - log_1ma
+        newton_g = -g * q / slope
+        halley_g = newton_g / (1.0 + x * newton_g + 0.5 * g)
+        x = x - xp.where(tail, halley_g, halley)
     x = xp.where(inside, x, xp.where(a == 1.0, numpy.inf, numpy.nan))
     return xp.copysign(x, y.astype(numpy.float64)).astype(y.dtype, copy=False)
+
+
+@numba.njit(cache=True)
+def _erfinv_start_scalar(a):
+    w = -math.log1p(-a * a)
+    if w < 5.0:
+        t, coefficients = w - 2.5, _CENTRAL
+    else:
+        t, coefficients = math.sqrt(w) - 3.0, _TAIL
+    p = coefficients[0]
+    for i in range(1, len(coefficients)):
+        p = coefficients[i] + p * t
+    return p * a
+
+
+@numba.vectorize(["float64(float64)"], cache=True)
+def _erfinv_cpu(y):
+    a = abs(y)
+    if not a < 1.0:  # also NaN
+        return math.copysign(math.inf, y) if a == 1.0 else math.nan
+    x = _erfinv_start_scalar(a)
+    log_1ma = math.log(1.0 - a) if a >= 0.5 else 0.0
+    for _ in range(_STEPS):
+        slope = _TWO_OVER_SQRT_PI * math.exp(-x * x)
+        if a < 0.5:
+            newton = (math.erf(x) - a) / slope
+            step = newton / (1.0 + x * newton)
+        else:
+            q = math.erfc(x)
+            g = math.log(q) - log_1ma
+            newton = -g * q / slope
+            step = newton / (1.0 + x * newton + 0.5 * g)
+        x -= step
+        if abs(step) <= _SMALL_STEP * x:  # the next step would change nothing: Halley's error goes as step^3
+            break
+    return math.copysign(x, y)
+
+
+def erfinv(xp, y):
+    """The inverse of erf on [-1, 1] (+-inf at +-1, NaN outside and for NaN), in y's dtype, computed in
+    float64."""
+    if xp is numpy:
+        return _erfinv_cpu(y.astype(numpy.float64)).astype(y.dtype, copy=False)
+    return erfinv_reference(xp, y)  # pragma: no cover - needs a GPU

@@ -159,8 +159,9 @@ def test_erfinv_inverts_erf_across_the_domain_and_into_the_tails():
     back = np.array([math.erf(v) for v in x[:4000]])
     np.testing.assert_allclose(back, centre, rtol=3e-16, atol=3e-17)
     # In the tails the inverse is ill-conditioned in y but well conditioned in 1 - y: compare erfc with it.
+    # erfc's condition number there is 2x^2 (up to 70 at x = 5.9): an ulp of x moves erfc by 1.5e-14.
     back_c = np.array([math.erfc(v) for v in x[4000:]])
-    np.testing.assert_allclose(back_c, 1.0 - tails, rtol=1e-14)
+    np.testing.assert_allclose(back_c, 1.0 - tails, rtol=3e-14)
     # The last representable point below 1.
     assert gg.erfinv(gg.tensor([1 - 2**-53], dtype=gg.float64)).item() == pytest.approx(5.863584748755167, rel=1e-15)
 
@@ -172,12 +173,18 @@ def test_erfinv_at_and_beyond_the_ends():
     assert np.signbit(out[-1]) and not np.signbit(out[-2])
 
 
-def test_erfinv_works_on_any_array_module_through_xp():
-    """The implementation takes the array module; here NumPy, on a GPU CuPy (tests/cuda)."""
-    y = np.array([[-0.99, 0.3], [0.0, 0.999999]], dtype=np.float32)
-    x = _erf.erfinv(np, y)
-    assert x.dtype == np.float32 and x.shape == (2, 2)
-    np.testing.assert_allclose([math.erf(v) for v in x.ravel().astype(np.float64)], y.ravel(), rtol=1e-6)
+def test_erfinv_in_array_operations_agrees_with_the_compiled_cpu_path():
+    """erfinv_reference (any xp: the CuPy path) and the Numba CPU kernel are two codings of one method."""
+    rng = np.random.default_rng(8)
+    y = np.concatenate([rng.uniform(-1, 1, 3000), 1 - 10.0 ** -rng.uniform(1, 15.9, 300), -(1 - 2.0 ** -rng.integers(2, 54, 50)),
+                        [0.0, -0.0, 1.0, -1.0, 1.5, -math.inf, math.nan, 5e-324]])
+    ref = _erf.erfinv_reference(np, y)
+    cpu = _erf.erfinv(np, y)
+    np.testing.assert_allclose(cpu, ref, rtol=5e-16, atol=0)
+    np.testing.assert_array_equal(np.signbit(cpu[np.isfinite(cpu)]), np.signbit(ref[np.isfinite(ref)]))
+    y32 = y.astype(np.float32)
+    assert _erf.erfinv_reference(np, y32).dtype == np.float32 and _erf.erfinv(np, y32).dtype == np.float32
+    np.testing.assert_array_equal(_erf.erfinv_reference(np, y32), _erf.erfinv(np, y32))
 
 
 # dtypes -----------------------------------------------------------------------------------------------
