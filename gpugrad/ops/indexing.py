@@ -86,16 +86,17 @@ def _as_tuple_index(index) -> tuple:
     return (index,)
 
 
-def _check_in_range(op: str, array, size: int, dim: int, exc=IndexError, allow_negative: bool = True) -> None:
+def _check_in_range(op: str, array, shape: tuple, dim: int, exc=IndexError, allow_negative: bool = True) -> None:
     """Raise PyTorch's out-of-bounds error when an index falls outside ``[-size, size)`` (or ``[0, size)``).
     CuPy would wrap such indices silently, so the check is ours on every backend."""
     if array.size == 0:
         return
+    size = shape[dim] if shape else 1  # a 0-d tensor counts as one dim of size 1
     lo, hi = int(array.min()), int(array.max())
     low_limit = -size if allow_negative else 0
     if lo < low_limit or hi >= size:
         bad = lo if lo < low_limit else hi
-        raise exc(f"{op}: index {bad} is out of bounds for dimension {dim} with size {size}")
+        raise exc(f"{op}: index {bad} is out of bounds for dimension {dim} with size {size} (tensor of shape {tuple(shape)})")
 
 
 def parse_index(x: Tensor, index):
@@ -131,7 +132,9 @@ def parse_index(x: Tensor, index):
             dim += 1
         elif kind == "int":
             if not -shape[dim] <= value < shape[dim]:
-                raise IndexError(f"index: index {value} is out of bounds for dimension {dim} with size {shape[dim]}")
+                raise IndexError(
+                    f"index: index {value} is out of bounds for dimension {dim} with size {shape[dim]} (tensor of shape {shape})"
+                )
             basic.append(value)
             dim += 1
         elif kind == "bool":  # PyTorch: a new dim of size 1, indexed by [0] (True) or [] (False)
@@ -139,7 +142,7 @@ def parse_index(x: Tensor, index):
             advanced.append(x._backend.xp.arange(1 if value else 0, dtype=x._backend.xp.int64))
             has_advanced = True
         elif kind == "array":
-            _check_in_range("index", value, shape[dim], dim)
+            _check_in_range("index", value, shape, dim)
             basic.append(slice(None))
             advanced.append(value)
             has_advanced = True
@@ -332,8 +335,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
     idx = _index_array("gather", index, input)
     axis = _axis("gather", dim, input.ndim)
     _check_gather_shapes("gather", input, idx, axis)
-    size = input.shape[axis] if input.ndim else 1
-    _check_in_range("gather", idx, size, axis, ArgumentError, allow_negative=False)
+    _check_in_range("gather", idx, tuple(input.shape), axis, ArgumentError, allow_negative=False)
     return write_out("gather", Gather.apply(input, idx=idx, axis=axis), out)
 
 
@@ -375,8 +377,7 @@ def _scatter_operands(op: str, input: Tensor, dim: int, index: Tensor, src) -> t
                 f"{tuple(index.shape)}, {tuple(input.shape)} and {tuple(src.shape)}"
             )
     _check_gather_shapes(op, input, idx, axis, src if isinstance(src, Tensor) else None)
-    size = input.shape[axis] if input.ndim else 1
-    _check_in_range(op, idx, size, axis, ArgumentError, allow_negative=False)
+    _check_in_range(op, idx, tuple(input.shape), axis, ArgumentError, allow_negative=False)
     return idx, axis
 
 
@@ -572,7 +573,7 @@ def _dim_index(op: str, x: Tensor, dim: int, index: Tensor, exc=ArgumentError, a
         raise IndexError(f"{op}: index is supposed to be a vector, got shape {tuple(index.shape)}")
     axis = _axis(op, dim, x.ndim)
     idx = idx.reshape(-1)
-    _check_in_range(op, idx, x.shape[axis] if x.ndim else 1, axis, exc, allow_negative)
+    _check_in_range(op, idx, tuple(x.shape), axis, exc, allow_negative)
     return idx, axis
 
 
