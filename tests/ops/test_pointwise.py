@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import gpugrad as gg
 from gpugrad import _erf
@@ -252,6 +253,45 @@ def test_xlogy_takes_numbers_on_either_side_the_others_do_not():
             getattr(gg, name)(x, 2.0)
         with pytest.raises(TypeError, match=f"^{name}\\(\\): argument 'input'"):
             getattr(gg, name)(2.0, x)
+
+
+# Reference derivatives in NumPy, for the broadcasting test: (f, df/da, df/db) on float64 arrays.
+BINARY_REFERENCE = {
+    "atan2": (np.arctan2, lambda a, b: b / (a * a + b * b), lambda a, b: -a / (a * a + b * b)),
+    "hypot": (np.hypot, lambda a, b: a / np.hypot(a, b), lambda a, b: b / np.hypot(a, b)),
+    "logaddexp": (np.logaddexp, lambda a, b: 1 / (1 + np.exp(b - a)), lambda a, b: 1 / (1 + np.exp(a - b))),
+    "logaddexp2": (np.logaddexp2, lambda a, b: 1 / (1 + 2.0 ** (b - a)), lambda a, b: 1 / (1 + 2.0 ** (a - b))),
+    "xlogy": (lambda a, b: a * np.log(b), lambda a, b: np.log(b) + 0 * a, lambda a, b: a / b),
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(name=st.sampled_from(sorted(BINARY_REFERENCE)), shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       seed=st.integers(0, 2**16))
+def test_binary_ops_broadcast_and_reduce_gradients_to_each_input(name, shapes, seed):
+    rng = np.random.default_rng(seed)
+    (shape_a, shape_b), out_shape = shapes.input_shapes, shapes.result_shape
+    a, b = rng.uniform(0.2, 2.0, shape_a), rng.uniform(0.2, 2.0, shape_b)
+    f, dfa, dfb = BINARY_REFERENCE[name]
+    u = rng.standard_normal(out_shape)
+    value, (ga, gb) = grad_of_with(name, a, b, u)
+    np.testing.assert_allclose(value, f(a, b), rtol=1e-13)
+    axes_a = tuple(range(len(out_shape) - len(shape_a)))
+    axes_b = tuple(range(len(out_shape) - len(shape_b)))
+    expected_a = (u * np.broadcast_to(dfa(a, b), out_shape)).sum(axis=axes_a)
+    expected_b = (u * np.broadcast_to(dfb(a, b), out_shape)).sum(axis=axes_b)
+    expected_a = expected_a.sum(axis=tuple(i for i, n in enumerate(shape_a) if n == 1), keepdims=True) if shape_a else expected_a
+    expected_b = expected_b.sum(axis=tuple(i for i, n in enumerate(shape_b) if n == 1), keepdims=True) if shape_b else expected_b
+    assert ga.shape == a.shape and gb.shape == b.shape
+    np.testing.assert_allclose(ga, expected_a.reshape(a.shape), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(gb, expected_b.reshape(b.shape), rtol=1e-12, atol=1e-14)
+
+
+def grad_of_with(name, a, b, cotangent):
+    xs = [gg.tensor(v, dtype=gg.float64, requires_grad=True) for v in (a, b)]
+    y = getattr(gg, name)(*xs)
+    y.backward(gg.tensor(cotangent, dtype=gg.float64))
+    return y.detach().numpy(), [x.grad.numpy() for x in xs]
 
 
 # Errors -------------------------------------------------------------------------------------------------
