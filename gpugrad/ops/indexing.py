@@ -80,8 +80,11 @@ def _index_part(p, x: Tensor):
 def _as_tuple_index(index) -> tuple:
     if isinstance(index, tuple):
         return index
-    # Like PyTorch (and old NumPy), a list holding slices, None or Ellipsis is read as a tuple.
-    if isinstance(index, list) and any(p is None or p is Ellipsis or isinstance(p, slice) for p in index):
+    # Like PyTorch (and old NumPy), a short list holding slices, None, Ellipsis, tensors or sequences is
+    # read as a tuple: x[[[0, 1], [1, 2]]] is x[[0, 1], [1, 2]].
+    if isinstance(index, list) and len(index) < 32 and any(
+        p is None or p is Ellipsis or isinstance(p, (slice, list, tuple, Tensor)) for p in index
+    ):
         return tuple(index)
     return (index,)
 

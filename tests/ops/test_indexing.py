@@ -178,6 +178,7 @@ def test_index_forms_known_shapes():
     assert x[..., idx].shape == (3, 4, 2)
     assert x[[0.0, 1.7]].shape == (2, 4, 5)  # PyTorch truncates a list of floats to integers
     assert x[[slice(None), 0]].shape == (3, 5)  # a list holding a slice is read as a tuple
+    assert x[[[0, 1], [1, 2]]].shape == (2, 5)  # and so is a list of lists
 
 
 @pytest.mark.parametrize("index, message", [
