@@ -34,9 +34,9 @@ def _float_pair(a, b):
     return tuple(v.to(dtypes.default_float) if isinstance(v, Tensor) else float(v) for v in (a, b))
 
 
-def _refuse_bool(name: str, x: Tensor, what: str) -> None:
+def _refuse_bool(name: str, x: Tensor, what: str, hint: str = "") -> None:
     if x.data.dtype.kind == "b":
-        raise DTypeError(f"{name}: {what} is not supported on bool tensors")
+        raise DTypeError(f"{name}: {what} is not supported on bool tensors" + (f"; {hint}" if hint else ""))
 
 
 class Add(Function):
@@ -69,12 +69,12 @@ class Sub(Function):
 
 def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     """input - alpha * other. d/dinput = 1, d/dother = -alpha."""
+    for v in (input, other):  # before promotion, which would turn bool - int into int64 - int
+        if isinstance(v, Tensor):
+            _refuse_bool("sub", v, "subtraction (the `-` operator)", "use `^` or logical_xor() instead")
     if alpha != 1:
         other = mul(other, alpha)
     a, b = promote_pair(input, other)
-    for v in (a, b):
-        if isinstance(v, Tensor):
-            _refuse_bool("sub", v, "subtraction, the `-` operator, (use `^` or logical_xor() instead)")
     return write_out("sub", Sub.apply(a, b), out)
 
 
@@ -260,11 +260,26 @@ def remainder(input, other, *, out: Tensor | None = None) -> Tensor:
     return write_out("remainder", Remainder.apply(a, b), out)
 
 
+def _integer_power(xp, a, b):
+    """a ** b on integers as PyTorch (and C) computes it: a negative exponent gives 0, except for the bases
+    1 and -1. (NumPy refuses negative integer exponents.)"""
+    negative = xp.asarray(b) < 0
+    if not bool(negative.any()):
+        return a**b
+    unit = xp.where(xp.asarray(b) % 2 == 0, 1, xp.where(a == -1, -1, 1))
+    inverse = xp.where((a == 1) | (a == -1), unit, 0)
+    return xp.where(negative, inverse, a ** xp.where(negative, 0, b)).astype(xp.result_type(a, b))
+
+
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        with _quiet(ctx.xp):  # 0 ** negative is inf, as in PyTorch: no warning (backward meets it at 0)
-            y = a**b
+        xp = ctx.xp
+        if a.dtype.kind in "iub":
+            y = _integer_power(xp, a, b)
+        else:
+            with _quiet(xp):  # 0 ** negative is inf, as in PyTorch: no warning (backward meets it at 0)
+                y = a**b
         ctx.save_for_backward(a, b, y if ctx.needs_input_grad[1] else None)
         return y
 
@@ -277,7 +292,7 @@ class Pow(Function):
                 # PyTorch's rule: a zero exponent gives a zero gradient, even at a = 0 (where b a^(b-1) is 0 * inf).
                 ga = where(b == 0, 0.0, gy * (b * a ** (b - 1)))
             else:
-                ga = gy * (b * a ** (b - 1)) if b != 0 else gy * 0.0
+                ga = gy * (b * a ** (b - 1)) if b != 0 else _zero_grad(gy)
         if ctx.needs_input_grad[1]:
             # PyTorch's rule: where the base is 0 and the exponent non-negative, the gradient is 0.
             gb = gy * where((a == 0) & (b >= 0), 0.0, y * log(a))
@@ -288,6 +303,8 @@ def pow(input, exponent, *, out: Tensor | None = None) -> Tensor:
     """input ** exponent. d/dinput = exponent input^(exponent-1) (0 where exponent = 0),
     d/dexponent = input^exponent log(input) (0 where input = 0 and exponent >= 0)."""
     a, b = promote_pair(input, exponent)
+    if isinstance(a, Tensor) and a.data.dtype.kind in "iu" and type(b) is int and b < 0:
+        raise ArgumentError(f"pow: integers to negative integer powers are not allowed (exponent {b})")
     if not isinstance(a, Tensor):  # a scalar base becomes a 0-d tensor so the Function has one shape
         a = Tensor._make(b._backend.xp.asarray(a, dtype=b.data.dtype), b._backend)
     return write_out("pow", Pow.apply(a, b), out)
@@ -305,7 +322,7 @@ class Neg(Function):
 
 def neg(input: Tensor) -> Tensor:
     """-input. d/dinput = -1."""
-    _refuse_bool("neg", input, "negation, the `-` operator, (use `~` or logical_not() to invert a mask)")
+    _refuse_bool("neg", input, "negation (the `-` operator)", "use `~` or logical_not() to invert a mask")
     return Neg.apply(input)
 
 
@@ -330,7 +347,10 @@ def abs(input: Tensor) -> Tensor:
 class Sign(Function):
     @staticmethod
     def forward(ctx, x):
-        return x.copy() if x.dtype.kind == "b" else ctx.xp.sign(x)
+        if x.dtype.kind == "b":
+            return x.copy()
+        # PyTorch's (0 < x) - (x < 0): NaN and -0.0 give 0 (NumPy's sign keeps NaN).
+        return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
 
     @staticmethod
     def backward(ctx, gy):
@@ -563,8 +583,10 @@ def _clamp(name: str, input: Tensor, min, max, out) -> Tensor:
     if min is None and max is None:
         raise ArgumentError(f"{name}: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        bounds = [scalar_or_tensor(v, input) if isinstance(v, Tensor) else v for v in (min, max)]
-        return write_out(name, _clamp_to_tensor_bounds(input, *bounds), out)
+        if not all(isinstance(v, Tensor) for v in (min, max) if v is not None):
+            raise TypeError(f"{name}: min and max must be both tensors or both numbers, got "
+                            f"{type(min).__name__} and {type(max).__name__}")
+        return write_out(name, _clamp_to_tensor_bounds(input, min, max), out)
     x = input
     for bound in (min, max):
         if bound is not None:

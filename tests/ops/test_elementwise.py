@@ -134,6 +134,13 @@ def test_pow_negative_exponent_at_zero_base_is_infinite():
     assert gx.tolist() == [-INF] and gy.tolist() == [-INF]
 
 
+def test_integer_powers_with_negative_exponents_follow_c():
+    base, exponent = gg.tensor([2, 3, 1, -1, -1, 0]), gg.tensor([-1, 2, -3, -3, -2, 2])
+    assert (base**exponent).tolist() == [0, 9, 1, -1, 1, 0]
+    with pytest.raises(ArgumentError, match="pow: integers to negative integer powers are not allowed"):
+        gg.tensor([2, 3]) ** -1
+
+
 # sign -------------------------------------------------------------------------------------------------
 def test_sign_is_in_the_graph_with_zero_gradient():
     x = leaf([2.0, 0.0, -3.0])
@@ -141,6 +148,11 @@ def test_sign_is_in_the_graph_with_zero_gradient():
     assert g.tolist() == [0.0, 0.0, 0.0]
     (g,) = gg.grad((gg.sgn(x) * x).sum(), x)
     assert g.tolist() == [1.0, 0.0, -1.0]
+
+
+def test_sign_of_nan_and_negative_zero_is_zero():
+    out = gg.sign(gg.tensor([NAN, -0.0, 2.0, -3.0])).numpy()
+    assert out.tolist() == [0.0, 0.0, 1.0, -1.0] and not np.signbit(out[1])
 
 
 def test_sign_keeps_integer_and_bool_dtypes():
@@ -253,6 +265,8 @@ def test_clamp_result_dtypes_and_nan():
     assert gg.clamp_max(gg.tensor([1, 5]), 2.5).tolist() == [1.0, 2.5]
     with pytest.raises(ArgumentError, match="clamp: at least one of 'min' or 'max' must not be None"):
         gg.clamp(gg.tensor([1.0]))
+    with pytest.raises(TypeError, match="clamp: min and max must be both tensors or both numbers"):
+        gg.clamp(gg.tensor([1.0]), gg.tensor([0.0]), 2.0)
 
 
 # Predicates ---------------------------------------------------------------------------------------------
@@ -312,6 +326,8 @@ def test_negation_and_abs_of_bool_are_refused():
         gg.tensor([True]).abs()
     with pytest.raises(DTypeError, match="sub: subtraction"):
         gg.tensor([True]) - gg.tensor([False])
+    with pytest.raises(DTypeError, match="sub: subtraction"):
+        gg.tensor([1, 2]) - gg.tensor([True, False])
 
 
 # In-place and out= ----------------------------------------------------------------------------------------
@@ -406,6 +422,15 @@ def test_gradients_at_edge_values_match_pytorch(name):
     theirs = torch.autograd.grad(getattr(torch, name)(ta, tb).sum(), (ta, tb))
     for mine, ref in zip(ours, theirs):
         np.testing.assert_allclose(mine.numpy(), ref.numpy(), rtol=1e-15, atol=0)
+
+
+@pytest.mark.torch
+def test_integer_pow_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    base, exponent = np.repeat(np.arange(-3, 4), 7), np.tile(np.arange(-3, 4), 7)
+    assert_same(gg.tensor(base) ** gg.tensor(exponent), torch.tensor(base) ** torch.tensor(exponent))
+    assert_same(gg.tensor(base) ** 3, torch.tensor(base) ** 3)
+    assert_same(2 ** gg.tensor(exponent), 2 ** torch.tensor(exponent))
 
 
 @pytest.mark.torch
