@@ -78,10 +78,6 @@ def _diag_embed(v: Tensor) -> Tensor:
     return v.unsqueeze(-1) * _eye(v, v.shape[-1])
 
 
-def _diagonal(a: Tensor) -> Tensor:
-    return einsum("...ii->...i", a)
-
-
 def _masked(a: Tensor, mask) -> Tensor:
     """a times a constant 0/1 (or weight) array broadcast over the batch."""
     return a * _constant(a, mask.astype(a.data.dtype))
@@ -188,11 +184,11 @@ def mT(x: Tensor) -> Tensor:
     return x.transpose(-2, -1)
 
 
-def dot(a: Tensor, b: Tensor) -> Tensor:
+def dot(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Inner product of two vectors. d/da = b, d/db = a."""
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(f"dot: expects 1-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
-    return matmul(a, b)
+    return write_out("dot", matmul(a, b), out)
 
 
 def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -230,7 +226,6 @@ def outer(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Outer product u v^T of two vectors. d/du = G v, d/dv = G^T u."""
     _require_ndim("outer", "self", input, 1)
     _require_ndim("outer", "vec2", vec2, 1)
-    _require_same_dtype("outer", input, vec2)
     return write_out("outer", input.unsqueeze(1) * vec2.unsqueeze(0), out)
 
 
@@ -240,10 +235,10 @@ def ger(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 def _scaled_sum(name: str, input: Tensor, product: Tensor, beta, alpha) -> Tensor:
-    """beta * input + alpha * product; with beta == 0 input is ignored (its NaNs too), as in PyTorch."""
-    if input.data.dtype.kind != "f" and (isinstance(beta, float) or isinstance(alpha, float)):
-        raise DTypeError(f"{name}: Boolean alpha/beta only supported for Boolean results; "
-                         f"float beta or alpha given for a {input.dtype} tensor")
+    """beta * input + alpha * product; with beta == 0 input is ignored (its NaNs too), as in PyTorch.
+    Integer results stay integer (float scale factors are applied and the sum truncated, as PyTorch)."""
+    if input.data.dtype != product.data.dtype:
+        raise DTypeError(f"{name}: self and mat2 must have the same dtype, but got {input.dtype} and {product.dtype}")
     scaled = product if alpha == 1 else product * alpha
     shape = _shape(scaled)
     try:
@@ -255,8 +250,10 @@ def _scaled_sum(name: str, input: Tensor, product: Tensor, beta, alpha) -> Tenso
         from .elementwise import where
 
         ignored = _constant(expanded, expanded._backend.xp.zeros(shape, dtype=bool))
-        return scaled + where(ignored, expanded, 0)
-    return scaled + (expanded if beta == 1 else expanded * beta)
+        result = scaled + where(ignored, expanded, 0)
+    else:
+        result = scaled + (expanded if beta == 1 else expanded * beta)
+    return result if result.data.dtype == product.data.dtype else result.to(product.dtype)
 
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out: Tensor | None = None) -> Tensor:
@@ -433,6 +430,8 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out: Tensor | None = None) -> Tensor
         if a.shape[i] != b.shape[j]:
             raise ShapeError(f"tensordot: contracted dimensions need to match, but first has size {a.shape[i]} in dim {i} "
                              f"and second has size {b.shape[j]} in dim {j} (shapes {_shape(a)} and {_shape(b)})")
+    if a.data.dtype != b.data.dtype:
+        raise DTypeError(f"tensordot: both inputs should have same dtype, got {a.dtype} and {b.dtype}")
     letters = iter(_LETTERS)
     sub_a = [next(letters) for _ in range(a.ndim)]
     sub_b = [next(letters) for _ in range(b.ndim)]
@@ -444,8 +443,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out: Tensor | None = None) -> Tensor
 
 
 def kron(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """Kronecker product: block (i, j) is input[i, j] * other. Composed of a broadcast product."""
-    _require_same_dtype("kron", input, other)
+    """Kronecker product: block (i, j) is input[i, j] * other (dtypes promote). A broadcast product."""
     nd = max(input.ndim, other.ndim)
     a = input.reshape((1,) * (nd - input.ndim) + _shape(input))
     b = other.reshape((1,) * (nd - other.ndim) + _shape(other))
@@ -458,6 +456,7 @@ def kron(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Tensor | None = None) -> Tensor:
     """sum(x * y) along dim, broadcast over the rest. d/dx = g y, d/dy = g x."""
     _require_float("linalg.vecdot", x, y)
+    _require_same_dtype("linalg.vecdot", x, y)
     product = x * y
     return write_out("linalg.vecdot", product.sum(dim), out)
 
@@ -466,10 +465,11 @@ def trace(input: Tensor) -> Tensor:
     """Sum of the diagonal of a matrix. d/dA = g I."""
     if input.ndim != 2:
         raise ShapeError(f"trace: expected a matrix, but got tensor with dim {input.ndim} (shape {_shape(input)})")
+    if input.data.dtype.kind == "b":
+        raise DTypeError("trace: not implemented for bool tensors")
     k = min(input.shape)
     square = input if input.shape[0] == input.shape[1] else input[:k, :k]
-    result = einsum("ii->", square)
-    return result.to("int64") if result.data.dtype.kind == "b" else result
+    return einsum("ii->", square)
 
 
 def _cross_along(op: str, input: Tensor, other: Tensor, dim: int) -> Tensor:
@@ -606,26 +606,21 @@ class Det(Function):
 
 def _cofactors(a: Tensor) -> Tensor:
     """The cofactor matrix (det(A) A^-T where A is invertible) of possibly singular matrices, from the SVD
-    A = U S V^T: det(U) det(V) U diag(prod_{j != i} s_j) V^T (PyTorch's singular branch)."""
+    A = U S V^T: det(U) det(V) U diag(prod_{j != i} s_j) V^T (PyTorch's singular branch; no division)."""
+    from .shape import stack
+
     xp, n = a._backend.xp, a.shape[-1]
     u, s, vh = linalg_svd(a, full_matrices=False)
     signs = xp.linalg.det(u.data) * xp.linalg.det(vh.data)
-    others = [s[..., [j for j in range(n) if j != i]] for i in range(n)]
     products = []
-    for rest in others:
-        p = rest[..., 0] if n > 1 else rest.sum(-1) * 0.0 + 1.0
-        for j in range(1, n - 1):
-            p = p * rest[..., j]
-        products.append(p)
-    prods = stack_last(products)
-    cof = (u * prods.unsqueeze(-2)) @ vh
-    return cof * _constant(a, signs.astype(a.data.dtype)[..., None, None])
-
-
-def stack_last(tensors: list) -> Tensor:
-    from .shape import stack
-
-    return stack(tensors, -1)
+    for i in range(n):
+        others = [s[..., j] for j in range(n) if j != i]
+        product = others[0] if others else s[..., 0] * 0.0 + 1.0
+        for factor in others[1:]:
+            product = product * factor
+        products.append(product)
+    cofactors = (u * stack(products, -1).unsqueeze(-2)) @ vh
+    return cofactors * _constant(a, signs.astype(a.data.dtype)[..., None, None])
 
 
 def linalg_det(A: Tensor, *, out: Tensor | None = None) -> Tensor:
