@@ -19,15 +19,14 @@ from ._launch import (
     cuda_family,
     cpu_kernel_per_code,
     check_arrays_for,
-    check_float,
     check_same_shape,
     contiguous,
     get_cuda,
     cuda_stream,
+    float_dtype_and_impl,
     launch,
     like,
     numba_type,
-    resolve_impl,
     scalar_fn,
     UNROLL,
 )
@@ -436,8 +435,7 @@ def forward(
     `out` (same shape and dtype, C-contiguous, may be x) receives y."""
     op = f"activation.forward[{name}]"
     code = activation_code(op, name)
-    impl = resolve_impl(xp, impl, op)
-    dtype = check_float(op, x=x, out=out)
+    dtype, impl = float_dtype_and_impl(op, xp, impl, x=x, out=out)
     _check_out(op, x, out)
     if impl == "reference":
         return reference_forward(xp, name, x, param, out=out)
@@ -472,8 +470,7 @@ def backward(
     `out` (same shape and dtype, C-contiguous, may be gy) receives gx."""
     op = f"activation.backward[{name}]"
     code = activation_code(op, name)
-    impl = resolve_impl(xp, impl, op)
-    dtype = check_float(op, gy=gy, saved=saved, out=out)
+    dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, saved=saved, out=out)
     check_same_shape(op, gy=gy, saved=saved)
     _check_out(op, gy, out)
     if impl == "reference":

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import gpugrad as gg
 import gpugrad.nn.functional as F
-from gpugrad.kernels import conv, linear, pool, softmax_xent
+from gpugrad.kernels import activation, conv, linear, pool, softmax_xent
 
 ALL = [gg.bool, gg.uint8, gg.int8, gg.int16, gg.int32, gg.int64, gg.float16, gg.float32, gg.float64]
 INTS = [gg.uint8, gg.int8, gg.int16, gg.int32, gg.int64]
@@ -279,6 +279,11 @@ FLOAT16_OPS = {
     "softmax": lambda m, x, w, t: m.softmax(x, dim=1),
     "cross_entropy": lambda m, x, w, t: m.cross_entropy(x, t),
     "linear": lambda m, x, w, t: m.linear(x, w.T),
+    "relu": lambda m, x, w, t: m.relu(x),
+    "tanh": lambda m, x, w, t: m.tanh(x),
+    "sigmoid": lambda m, x, w, t: m.sigmoid(x),
+    "gelu": lambda m, x, w, t: m.gelu(x),
+    "silu": lambda m, x, w, t: m.silu(x),
 }
 
 
@@ -321,6 +326,7 @@ def test_float16_runs_the_reference_whatever_kernel_was_asked_for():
     z = x.reshape(10, 5)
     pre, out = linear.bias_act_forward(np, "relu", z, None, impl="cpu")
     assert out.dtype == np.float16 and np.array_equal(out, np.maximum(z, 0))
+    np.testing.assert_array_equal(activation.forward(np, "tanh", z, impl="cpu"), activation.reference_forward(np, "tanh", z))
     loss, _, _ = softmax_xent.softmax_cross_entropy(np, z, np.zeros(10, np.int64), impl="cpu")
     assert loss.dtype == np.float16
     with pytest.raises(TypeError, match="only float32 and float64 .*float16.*int64"):
