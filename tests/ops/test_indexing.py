@@ -185,7 +185,8 @@ def test_index_forms_known_shapes():
     (lambda: 1.0, r"valid indices \(got float"),
     (lambda: gg.tensor([0.5]), "tensors used as indices must be long, int, byte or bool"),
     (lambda: np.float64(1.0), "valid indices"),
-    (lambda: gg.tensor([True, False]), r"shape of the mask \[2\] at index 0 does not match the shape of the indexed tensor \[3, 4\] at index 0"),
+    (lambda: gg.tensor([True, False]),
+     r"shape of the mask \[2\] at index 0 does not match the shape of the indexed tensor \[3, 4\] at index 0"),
     (lambda: (slice(None), gg.tensor([True, False])), r"mask \[2\] at index 0 .* \[3, 4\] at index 1"),
     (lambda: 3, "index 3 is out of bounds for dimension 0 with size 3"),
     (lambda: (0, gg.tensor([-5])), "index -5 is out of bounds for dimension 1 with size 4"),
@@ -286,16 +287,19 @@ def test_scatter_repeated_index_gives_every_src_element_its_gradient():
 @pytest.mark.parametrize("call, error, message", [
     (lambda x: gg.gather(x, 1, gg.tensor([[4]])), RuntimeError, "gather: index 4 is out of bounds for dimension 1 with size 4"),
     (lambda x: gg.gather(x, 1, gg.tensor([[-1]])), RuntimeError, "index -1 is out of bounds"),
-    (lambda x: gg.gather(x, 1, gg.zeros(4, 1, dtype=gg.int64)), RuntimeError, r"expected index \[4, 1\] to be no larger than self \[3, 4\] apart from dimension 1"),
+    (lambda x: gg.gather(x, 1, gg.zeros(4, 1, dtype=gg.int64)), RuntimeError,
+     r"expected index \[4, 1\] to be no larger than self \[3, 4\] apart from dimension 1"),
     (lambda x: gg.gather(x, 1, gg.zeros(4, dtype=gg.int64)), RuntimeError, "same number of dimensions"),
     (lambda x: gg.gather(x, 1, gg.zeros(3, 1)), TypeError, "expected dtype int32/int64 for index"),
     (lambda x: gg.gather(x, 2, gg.zeros(3, 1, dtype=gg.int64)), IndexError, "dimension 2 out of range"),
     (lambda x: gg.scatter(x, 1, gg.tensor([[4]]), 1.0), RuntimeError, "scatter: index 4 is out of bounds"),
     (lambda x: gg.scatter(x, 1, gg.zeros(3, 2, dtype=gg.int64), gg.ones(3, 1)), RuntimeError, "no larger size than src"),
-    (lambda x: gg.scatter(x, 1, gg.zeros(3, 2, dtype=gg.int64), gg.ones(3, 2, dtype=gg.float64)), TypeError, "self.dtype to be equal to src.dtype"),
+    (lambda x: gg.scatter(x, 1, gg.zeros(3, 2, dtype=gg.int64), gg.ones(3, 2, dtype=gg.float64)), TypeError,
+     "self.dtype to be equal to src.dtype"),
     (lambda x: gg.scatter(x, 1, gg.zeros(3, 2, dtype=gg.int64), 2.0, reduce="sum"), ValueError, "add or multiply"),
     (lambda x: gg.scatter_reduce(x, 1, gg.zeros(3, 2, dtype=gg.int64), 1.0, "sum"), TypeError, "'src' must be a Tensor"),
-    (lambda x: gg.scatter_reduce(x, 1, gg.zeros(3, 2, dtype=gg.int64), gg.ones(3, 2), "bogus"), ValueError, "sum, prod, mean, amax or amin, got bogus"),
+    (lambda x: gg.scatter_reduce(x, 1, gg.zeros(3, 2, dtype=gg.int64), gg.ones(3, 2), "bogus"), ValueError,
+     "sum, prod, mean, amax or amin, got bogus"),
 ])
 def test_gather_scatter_errors(call, error, message):
     with pytest.raises(error, match=message):
@@ -409,7 +413,8 @@ def test_index_fill_with_negative_and_repeated_indices_differentiates():
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda x: gg.index_select(x, 1, gg.zeros(2, 2, dtype=gg.int64)), IndexError, "supposed to be a vector"),
-    (lambda x: gg.index_select(x, 1, gg.tensor([4])), RuntimeError, "index_select: index 4 is out of bounds for dimension 1 with size 4"),
+    (lambda x: gg.index_select(x, 1, gg.tensor([4])), RuntimeError,
+     "index_select: index 4 is out of bounds for dimension 1 with size 4"),
     (lambda x: gg.index_select(x, 1, gg.tensor([-1])), RuntimeError, "index -1 is out of bounds"),
     (lambda x: gg.index_select(x, 1, gg.tensor([1.0])), TypeError, "int32 or int64 for index"),
     (lambda x: gg.index_select(gg.tensor(3.0), 0, gg.tensor([0, 0])), RuntimeError, "only 1 value"),
@@ -443,7 +448,8 @@ def test_masked_ops_values_and_dtypes(rng):
     np.testing.assert_array_equal(gg.tensor(a).masked_fill(gg.tensor(mask), 0.5).numpy(), np.where(mask, 0.5, a))
     expected = a.copy()
     expected[mask] = [10.0, 11.0, 12.0]
-    np.testing.assert_array_equal(gg.masked_scatter(gg.tensor(a), gg.tensor(mask), gg.tensor([10.0, 11.0, 12.0, 13.0], dtype=gg.float64)).numpy(), expected)
+    source = gg.tensor([10.0, 11.0, 12.0, 13.0], dtype=gg.float64)
+    np.testing.assert_array_equal(gg.masked_scatter(gg.tensor(a), gg.tensor(mask), source).numpy(), expected)
     ints = gg.masked_fill(gg.zeros(3, dtype=gg.int64), gg.tensor([True, False, True]), 2.7)
     assert ints.dtype is gg.int64 and ints.tolist() == [2, 0, 2]
     assert gg.masked_fill(gg.zeros(3), gg.tensor([True, False, True]), gg.tensor(2.5, dtype=gg.float64)).dtype is gg.float32
@@ -466,11 +472,14 @@ def test_masked_scatter_gradient_leaves_unused_source_at_zero():
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda: gg.masked_fill(gg.zeros(3, 4), gg.ones(3, 4, dtype=gg.int64), 5.0), TypeError, "bool mask"),
-    (lambda: gg.masked_fill(gg.zeros(3, 4), gg.ones(3, 4, dtype=gg.bool), gg.tensor([5.0])), RuntimeError, "0-dimensional value tensor"),
+    (lambda: gg.masked_fill(gg.zeros(3, 4), gg.ones(3, 4, dtype=gg.bool), gg.tensor([5.0])), RuntimeError,
+     "0-dimensional value tensor"),
     (lambda: gg.masked_fill(gg.zeros(3, 4), gg.ones(2, dtype=gg.bool), 1.0), ValueError, "cannot be broadcast"),
-    (lambda: gg.zeros(4).masked_fill_(gg.ones(3, 4, dtype=gg.bool), 5.0), ValueError, r"output with shape \(4,\) doesn't match the broadcast shape \(3, 4\)"),
+    (lambda: gg.zeros(4).masked_fill_(gg.ones(3, 4, dtype=gg.bool), 5.0), ValueError,
+     r"output with shape \(4,\) doesn't match the broadcast shape \(3, 4\)"),
     (lambda: gg.masked_select(gg.zeros(3), gg.tensor([1, 0, 1])), TypeError, "bool mask"),
-    (lambda: gg.masked_scatter(gg.zeros(4), gg.ones(4, dtype=gg.bool), gg.ones(3)), RuntimeError, r"source \(3\) < number of ones in mask \(4\)"),
+    (lambda: gg.masked_scatter(gg.zeros(4), gg.ones(4, dtype=gg.bool), gg.ones(3)), RuntimeError,
+     r"source \(3\) < number of ones in mask \(4\)"),
     (lambda: gg.masked_scatter(gg.zeros(4), gg.ones(4, dtype=gg.bool), gg.ones(4, dtype=gg.float64)), TypeError, "same dtypes"),
 ])
 def test_masked_op_errors(call, error, message):
@@ -622,6 +631,11 @@ def test_nonzero_and_argwhere():
     assert only.tolist() == [0]
 
 
+def draw_array(draw, elements, shape):
+    size = int(np.prod(shape))
+    return np.array(draw(st.lists(elements, min_size=size, max_size=size)), dtype=np.float64).reshape(shape)
+
+
 @st.composite
 def search_cases(draw, nan_boundaries=True):
     """A sorted sequence (NaN last, as sort leaves it) and values, with matching leading dims."""
@@ -629,8 +643,8 @@ def search_cases(draw, nan_boundaries=True):
     n, m = draw(st.integers(0, 5)), draw(st.integers(1, 4))
     elems = st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0, nan])
     seq_elems = elems if nan_boundaries else st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0])
-    seq = np.sort(np.array(draw(st.lists(seq_elems, min_size=int(np.prod(lead + (n,))), max_size=int(np.prod(lead + (n,))))), dtype=np.float64).reshape(lead + (n,)), axis=-1)
-    values = np.array(draw(st.lists(elems, min_size=int(np.prod(lead + (m,))), max_size=int(np.prod(lead + (m,))))), dtype=np.float64).reshape(lead + (m,))
+    seq = np.sort(draw_array(draw, seq_elems, lead + (n,)), axis=-1)
+    values = draw_array(draw, elems, lead + (m,))
     return seq, values
 
 
