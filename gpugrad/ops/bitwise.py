@@ -7,9 +7,10 @@ PyTorch does.
 from __future__ import annotations
 
 from .. import dtypes
-from ..errors import DeviceError, DTypeError, ShapeError
+from ..errors import DeviceError, DTypeError
 from ..tensor import Tensor
 from ._operands import promote_pair, reflected, write_out
+from .elementwise import check_broadcast
 from .inplace import inplace_variant
 
 
@@ -34,10 +35,7 @@ def _operand_arrays(name: str, a, b, bool_ok: bool = True):
     _require_integral(name, target, bool_ok)
     xp = like._backend.xp
     arrays = [v.data if isinstance(v, Tensor) else xp.asarray(v, dtype=target.np) for v in (a, b)]
-    try:
-        xp.broadcast_shapes(arrays[0].shape, arrays[1].shape)
-    except ValueError as exc:
-        raise ShapeError(f"{name}: shapes {tuple(arrays[0].shape)} and {tuple(arrays[1].shape)} do not broadcast") from exc
+    check_broadcast(name, arrays[0].shape, arrays[1].shape)
     return arrays, like._backend
 
 

@@ -6,6 +6,8 @@ computing in the default float dtype, as PyTorch does.
 """
 from __future__ import annotations
 
+import numpy
+
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
@@ -32,6 +34,16 @@ def _float_pair(a, b):
     if t.data.dtype.kind == "f":
         return a, b
     return tuple(v.to(dtypes.default_float) if isinstance(v, Tensor) else float(v) for v in (a, b))
+
+
+def check_broadcast(name: str, *shapes) -> None:
+    """Raise ShapeError naming the op and the shapes when they do not broadcast (for ops that reach the
+    arrays without Function.apply, whose own check would do it). Shapes only: no device work."""
+    try:
+        numpy.broadcast_shapes(*shapes)
+    except ValueError as exc:
+        listed = " and ".join(str(tuple(s)) for s in shapes)
+        raise ShapeError(f"{name}: shapes {listed} do not broadcast") from exc
 
 
 def _refuse_bool(name: str, x: Tensor, what: str, hint: str = "") -> None:
@@ -741,10 +753,7 @@ def _close_operands(name: str, input, other, rtol: float, atol: float):
     for label, value in (("rtol", rtol), ("atol", atol)):
         if value < 0:
             raise ArgumentError(f"{name}: {label} must be greater than or equal to zero, but got {value}")
-    try:
-        input._backend.xp.broadcast_shapes(input.data.shape, other.data.shape)
-    except ValueError as exc:
-        raise ShapeError(f"{name}: shapes {tuple(input.shape)} and {tuple(other.shape)} do not broadcast") from exc
+    check_broadcast(name, input.data.shape, other.data.shape)
 
 
 def _close(xp, a, b, rtol: float, atol: float, equal_nan: bool):
