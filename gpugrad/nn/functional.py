@@ -10,8 +10,9 @@ import warnings
 import numpy as _np
 
 from .. import ops as _ops
+from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
-from ..errors import DeviceError, DTypeError, ShapeError
+from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..kernels.conv import output_size as conv_output_size
 from ..kernels.conv import windows
 from ..kernels.softmax_xent import check_target_range
@@ -26,6 +27,7 @@ from ..tensor import Tensor
 __all__ = [
     "avg_pool2d",
     "batch_norm",
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "celu",
     "celu_",
@@ -42,6 +44,7 @@ __all__ = [
     "hardswish",
     "hardtanh",
     "hardtanh_",
+    "huber_loss",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
@@ -66,6 +69,7 @@ __all__ = [
     "selu_",
     "sigmoid",
     "silu",
+    "smooth_l1_loss",
     "softmax",
     "softmin",
     "softplus",
@@ -819,9 +823,27 @@ def _xent_composite(rows: Tensor, t, weight: Tensor | None, ignore_index: int, l
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
 
 
+def _legacy_reduction(op: str, size_average, reduce, reduction: str) -> str:
+    """PyTorch's deprecated ``size_average`` / ``reduce`` pair, translated to a ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn(f"{op}: size_average and reduce args will be deprecated, please use reduction='"
+                  f"{_legacy_reduction_name(size_average, reduce)}' instead.", stacklevel=3)
+    return _legacy_reduction_name(size_average, reduce)
+
+
+def _legacy_reduction_name(size_average, reduce) -> str:
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
 def _pointwise_loss_operands(op: str, input: Tensor, target: Tensor) -> None:
-    """PyTorch's rule for the elementwise losses: a target of another shape is broadcast against the
-    input with a warning, and shapes that do not broadcast are an error, in the loss's own words."""
+    """PyTorch's rule for the elementwise regression losses: a target of another shape is broadcast
+    against the input with a warning, and shapes that do not broadcast are an error, in the loss's own
+    words."""
     _check_tensor(op, "input", input)
     _check_tensor(op, "target", target)
     if tuple(target.shape) == tuple(input.shape):
@@ -840,17 +862,126 @@ def _pointwise_loss_operands(op: str, input: Tensor, target: Tensor) -> None:
     )
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """(input - target)^2, reduced."""
+def _weighted_reduce(op: str, loss: Tensor, input: Tensor, weight: Tensor | None, reduction: str,
+                     mean_over_weights: bool) -> Tensor:
+    """Reduce an elementwise loss, times ``weight`` (the input's shape) when given. PyTorch's weighted
+    "mean" divides by the summed weights for mse_loss and l1_loss, by the element count for huber_loss."""
+    if weight is None:
+        return _reduce(op, loss, reduction)
+    _check_tensor(op, "weight", weight)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ShapeError(f"{op}: weight of shape {tuple(weight.shape)} must have the input's shape {tuple(input.shape)}")
+    loss = loss * weight
+    if reduction == "mean" and mean_over_weights:
+        return loss.sum() / weight.sum()
+    return _reduce(op, loss, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+             weight: Tensor | None = None) -> Tensor:
+    """(input - target)^2, reduced (times ``weight``, and a weighted mean, when given)."""
     _pointwise_loss_operands("mse_loss", input, target)
+    reduction = _legacy_reduction("mse_loss", size_average, reduce, reduction)
     diff = input - target
-    return _reduce("mse_loss", diff * diff, reduction)
+    return _weighted_reduce("mse_loss", diff * diff, input, weight, reduction, mean_over_weights=True)
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """|input - target|, reduced."""
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+            weight: Tensor | None = None) -> Tensor:
+    """|input - target|, reduced (times ``weight``, and a weighted mean, when given)."""
     _pointwise_loss_operands("l1_loss", input, target)
-    return _reduce("l1_loss", (input - target).abs(), reduction)
+    reduction = _legacy_reduction("l1_loss", size_average, reduce, reduction)
+    return _weighted_reduce("l1_loss", (input - target).abs(), input, weight, reduction, mean_over_weights=True)
+
+
+def _quadratic_then_linear(diff: Tensor, width: float) -> Tensor:
+    """0.5 d^2 for |d| < width, |d| - 0.5 width beyond: smooth_l1 with beta = width (huber is width times it)."""
+    magnitude = diff.abs()
+    return _ops.where(magnitude < width, diff * diff * (0.5 / width), magnitude - 0.5 * width)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - beta / 2, for d = input - target; l1_loss at beta = 0.
+    f' = d / beta inside, sign(d) outside."""
+    _pointwise_loss_operands("smooth_l1_loss", input, target)
+    reduction = _legacy_reduction("smooth_l1_loss", size_average, reduce, reduction)
+    if beta < 0:
+        raise ArgumentError(f"smooth_l1_loss: beta must not be negative, got {beta}")
+    diff = input - target
+    loss = diff.abs() if beta == 0 else _quadratic_then_linear(diff, beta)
+    return _reduce("smooth_l1_loss", loss, reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """0.5 d^2 where |d| <= delta, else delta (|d| - delta / 2): delta * smooth_l1 with beta = delta."""
+    _pointwise_loss_operands("huber_loss", input, target)
+    if delta <= 0:
+        raise ArgumentError(f"huber_loss: delta must be positive, got {delta}")
+    loss = _quadratic_then_linear(input - target, delta) * delta
+    return _weighted_reduce("huber_loss", loss, input, weight, reduction, mean_over_weights=False)
+
+
+class _BinaryCrossEntropy(Function):
+    """Elementwise -(t log x + (1 - t) log(1 - x)), logs clamped at -100. Its own op because PyTorch's
+    gradient at the clamp, (x - t) / max(x (1 - x), 1e-12), is not the clamped composite's (0 there)."""
+
+    name = "binary_cross_entropy"
+
+    @staticmethod
+    def forward(ctx, x, t):
+        xp = ctx.xp
+        ctx.save_for_backward(x, t)
+        with _np.errstate(divide="ignore"):
+            log_x = xp.maximum(xp.log(x), -100)
+            log_1mx = xp.maximum(xp.log1p(-x), -100)
+        return -(t * log_x + (1 - t) * log_1mx)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, t = ctx.saved_tensors
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            gx = gy * (x - t) / _ops.clamp(x * (1.0 - x), min=_BCE_EPS)
+        if ctx.needs_input_grad[1]:
+            # Unclamped, as PyTorch's: +-inf at x = 0 or 1.
+            with _np.errstate(divide="ignore"):
+                gt = gy * ((1.0 - x).log() - x.log())
+        return gx, gt
+
+
+_BCE_EPS = 1e-12
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """-w (t log x + (1 - t) log(1 - x)) for probabilities x in [0, 1], each log clamped at -100 as in
+    PyTorch (so x = 0 or 1 gives a finite loss). d/dx = w (x - t) / max(x (1 - x), 1e-12)."""
+    op = "binary_cross_entropy"
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "target", target)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ShapeError(
+            f"{op}: target of shape {tuple(target.shape)} must have the input's shape {tuple(input.shape)}"
+        )
+    if input.data.dtype.kind != "f" or target.data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected floating point input and target, got {input.dtype} and {target.dtype}")
+    reduction = _legacy_reduction(op, size_average, reduce, reduction)
+    xp = input._backend.xp
+    if bool(xp.any((input.data < 0) | (input.data > 1))):
+        raise ArgumentError(f"{op}: all elements of input should be between 0 and 1 (probabilities); "
+                            "use binary_cross_entropy_with_logits for logits")
+    loss = _BinaryCrossEntropy.apply(input, target)
+    if weight is not None:
+        _check_tensor(op, "weight", weight)
+        try:
+            _np.broadcast_shapes(tuple(weight.shape), tuple(input.shape))
+        except ValueError:
+            raise ShapeError(f"{op}: weight of shape {tuple(weight.shape)} does not broadcast to the input's "
+                             f"shape {tuple(input.shape)}") from None
+        loss = loss * weight
+    return _reduce(op, loss, reduction)
 
 
 def binary_cross_entropy_with_logits(

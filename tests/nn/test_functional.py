@@ -1,6 +1,7 @@
 """gradcheck and gradgradcheck (float64) for every nn.functional function and the ops behind them."""
 from __future__ import annotations
 
+import warnings
 import zlib
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import gpugrad as gg
 import gpugrad.nn.functional as F
 from gpugrad.autograd import gradcheck, gradgradcheck
+from gpugrad.errors import ArgumentError, ShapeError
 from gpugrad.ops import nn as nnops
 
 
@@ -92,6 +94,11 @@ CASES = [
     ("bce_with_logits_weights", lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, w, "sum", pw), [(3, 4), (3, 4), (4,), (4,)], positive),
     ("pad", lambda x: F.pad(x, (1, 2, 0, -1), value=0.5), [(2, 3, 4)], real),
     ("l1_loss", F.l1_loss, [(3, 4), (3, 4)], away_from_zero),
+    ("mse_loss_weighted", lambda a, b, w: F.mse_loss(a, b, weight=w), [(3, 4), (3, 4), (3, 4)], positive),
+    ("l1_loss_weighted", lambda a, b, w: F.l1_loss(a, b, weight=w), [(3, 4), (3, 4), (3, 4)], positive),
+    ("smooth_l1_loss", lambda a, b: F.smooth_l1_loss(a * 3, b, beta=0.5), [(3, 4), (3, 4)], real),
+    ("huber_loss", lambda a, b, w: F.huber_loss(a * 3, b, delta=0.7, weight=w), [(3, 4), (3, 4), (3, 4)], real),
+    ("binary_cross_entropy", lambda x, t, w: F.binary_cross_entropy(x, t, w, reduction="sum"), [(3, 4), (3, 4), (4,)], positive),
     # Activations (their values and gradients against PyTorch: tests/ops/table/activation.py).
     ("elu", lambda x: F.elu(x * 3, alpha=0.7), [(3, 4)], away_from_zero),
     ("selu", lambda x: F.selu(x * 3), [(3, 4)], away_from_zero),
@@ -138,8 +145,10 @@ def test_every_functional_has_a_gradcheck_case():
 def test_gradcheck_and_gradgradcheck(name, fn, shapes, domain):
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     inputs = [gg.tensor(domain(rng, s), dtype=gg.float64, requires_grad=True) for s in shapes]
-    if name.startswith("bce"):  # targets are probabilities
+    if name.startswith("bce") or name.startswith("binary"):  # targets are probabilities
         inputs[1] = gg.tensor(rng.uniform(0, 1, shapes[1]), dtype=gg.float64, requires_grad=True)
+    if name == "binary_cross_entropy":  # and so are its inputs, away from 0 and 1
+        inputs[0] = gg.tensor(rng.uniform(0.1, 0.9, shapes[0]), dtype=gg.float64, requires_grad=True)
     assert gradcheck(fn, inputs)
     assert gradgradcheck(fn, inputs)
 
@@ -301,3 +310,96 @@ def test_bad_shapes_raise_clear_errors():
         F.layer_norm(gg.randn(2, 3), (4,))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         F.batch_norm(gg.randn(1, 3), None, None, training=True)
+
+
+# The elementwise losses against PyTorch, and their errors in their own words ------------------------
+
+LOSSES = [
+    ("mse_loss", {}), ("mse_loss", {"reduction": "sum"}), ("l1_loss", {"reduction": "none"}),
+    ("smooth_l1_loss", {}), ("smooth_l1_loss", {"beta": 0.0}), ("smooth_l1_loss", {"beta": 2.5, "reduction": "sum"}),
+    ("huber_loss", {}), ("huber_loss", {"delta": 0.3, "reduction": "none"}),
+    ("binary_cross_entropy", {}), ("binary_cross_entropy", {"reduction": "none"}),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name,kwargs", LOSSES, ids=[f"{n}-{k}" for n, k in LOSSES])
+def test_losses_match_pytorch_at_their_kinks(name, kwargs):
+    """Values and both gradients, with differences exactly at 0 and at the quadratic/linear switch."""
+    torch = pytest.importorskip("torch")
+    if name == "binary_cross_entropy":
+        a, b = [0.2, 0.5, 0.9, 0.3, 0.01, 0.7], [0.0, 1.0, 0.4, 0.3, 1.0, 0.25]
+    else:
+        a, b = [1.0, -1.0, 0.0, 2.5, 3.0, -0.3], [0.0, 0.0, 0.0, 0.0, 0.5, 0.0]
+    x, t = (gg.tensor(v, dtype=gg.float64, requires_grad=True) for v in (a, b))
+    xt, tt = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a, b))
+    y, y_t = getattr(F, name)(x, t, **kwargs), getattr(torch.nn.functional, name)(xt, tt, **kwargs)
+    np.testing.assert_allclose(y.detach().numpy(), y_t.detach().numpy(), rtol=1e-12)
+    u = np.linspace(0.5, 1.5, int(np.prod(y_t.shape)) or 1).reshape(tuple(y_t.shape))
+    y.backward(gg.tensor(u, dtype=gg.float64))
+    y_t.backward(torch.tensor(u))
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.torch
+def test_binary_cross_entropy_at_0_and_1_matches_pytorch():
+    """Logs clamped at -100: finite loss; the input gradient is divided by max(x (1 - x), 1e-12), which
+    PyTorch takes in float32 (hence rtol 1e-7); the target gradient is +-inf there, as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    a, b = [0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 1.0, 1.0]
+    x, t = (gg.tensor(v, dtype=gg.float64, requires_grad=True) for v in (a, b))
+    xt, tt = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a, b))
+    y, y_t = F.binary_cross_entropy(x, t), torch.nn.functional.binary_cross_entropy(xt, tt)
+    np.testing.assert_allclose(y.item(), y_t.item(), rtol=1e-12)
+    assert y.item() == 50.0
+    y.backward()
+    y_t.backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-7)
+    np.testing.assert_array_equal(t.grad.numpy(), tt.grad.numpy())
+
+
+@pytest.mark.torch
+def test_weighted_and_legacy_reductions_match_pytorch():
+    torch = pytest.importorskip("torch")
+    a, b, w = [1.0, 2.0, -1.0], [0.0, 0.5, 1.0], [1.0, 3.0, 0.5]
+    ours = [gg.tensor(v, dtype=gg.float64) for v in (a, b, w)]
+    theirs = [torch.tensor(v, dtype=torch.float64) for v in (a, b, w)]
+    for name in ("mse_loss", "l1_loss", "huber_loss"):  # weighted means differ: sum(w) or count
+        np.testing.assert_allclose(getattr(F, name)(ours[0], ours[1], weight=ours[2]).item(),
+                                   getattr(torch.nn.functional, name)(*theirs[:2], weight=theirs[2]).item(), rtol=1e-12)
+    np.testing.assert_allclose(F.binary_cross_entropy(gg.tensor([0.2, 0.6]), gg.tensor([0.0, 1.0]), gg.tensor([2.0, 3.0])).item(),
+                               torch.nn.functional.binary_cross_entropy(torch.tensor([0.2, 0.6]), torch.tensor([0.0, 1.0]), torch.tensor([2.0, 3.0])).item(), rtol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for size_average, reduce in ((False, None), (None, False), (True, True)):
+            np.testing.assert_allclose(
+                F.mse_loss(ours[0], ours[1], size_average, reduce).detach().numpy(),
+                torch.nn.functional.mse_loss(theirs[0], theirs[1], size_average, reduce).numpy(), rtol=1e-12)
+
+
+def test_loss_errors_name_the_loss():
+    x = gg.ones(3, 4)
+    for name in ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"):
+        with pytest.raises(ShapeError, match=rf"{name}: input of shape \(3, 4\) and target of shape \(2, 5\)"):
+            getattr(F, name)(x, gg.zeros(2, 5))
+    with pytest.raises(ShapeError, match=r"binary_cross_entropy: target of shape \(3,\) must have the input's shape \(3, 1\)"):
+        F.binary_cross_entropy(gg.ones(3, 1) * 0.5, gg.ones(3))
+    with pytest.raises(ArgumentError, match="binary_cross_entropy: all elements of input should be between 0 and 1"):
+        F.binary_cross_entropy(gg.tensor([1.5]), gg.tensor([1.0]))
+    with pytest.raises(ArgumentError, match="smooth_l1_loss: beta must not be negative"):
+        F.smooth_l1_loss(x, x, beta=-1.0)
+    with pytest.raises(ArgumentError, match="huber_loss: delta must be positive"):
+        F.huber_loss(x, x, delta=0.0)
+    with pytest.raises(ShapeError, match=r"mse_loss: weight of shape \(4,\) must have the input's shape \(3, 4\)"):
+        F.mse_loss(x, x, weight=gg.ones(4))
+    with pytest.raises(ValueError, match="mse_loss: reduction must be one of"):
+        F.mse_loss(x, x, reduction="avg")
+
+
+def test_elementwise_losses_known_values():
+    d = gg.tensor([0.5, -2.0, 0.0])
+    zero = gg.zeros(3)
+    np.testing.assert_allclose(F.smooth_l1_loss(d, zero, reduction="none").numpy(), [0.125, 1.5, 0.0])
+    np.testing.assert_allclose(F.huber_loss(d, zero, reduction="none", delta=2.0).numpy(), [0.125, 2.0, 0.0])
+    np.testing.assert_allclose(F.binary_cross_entropy(gg.tensor([0.5]), gg.tensor([1.0])).item(), np.log(2), rtol=1e-6)
