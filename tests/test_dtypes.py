@@ -314,6 +314,28 @@ def test_float16_ops_match_pytorch_float16(name):
                                rtol=4e-3, atol=4e-3)
 
 
+@pytest.mark.torch
+def test_float16_conv_pool_and_a_fused_sequential_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float16)
+    w = (0.3 * rng.standard_normal((4, 3, 3, 3))).astype(np.float16)
+    gx, tx = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours = F.max_pool2d(F.conv2d(gx, gg.tensor(w), padding=1), 2).relu()
+    theirs = torch.nn.functional.max_pool2d(torch.nn.functional.conv2d(tx, torch.tensor(w), padding=1), 2).relu()
+    assert ours.dtype is gg.float16
+    np.testing.assert_allclose(ours.detach().numpy().astype(np.float64), theirs.detach().numpy().astype(np.float64),
+                               rtol=1e-2, atol=1e-2)
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_allclose(gx.grad.numpy().astype(np.float64), tx.grad.numpy().astype(np.float64), rtol=1e-2, atol=2e-2)
+    model = gg.nn.Sequential(gg.nn.Linear(6, 5), gg.nn.ReLU(), gg.nn.Linear(5, 2), gg.nn.Tanh()).to(gg.half)
+    y = model(gg.tensor(x))
+    with gg.no_grad():
+        expected = model[3](model[2](model[1](model[0](gg.tensor(x)))))
+    assert y.dtype is gg.float16 and np.array_equal(y.detach().numpy(), expected.numpy())
+
+
 def test_float16_runs_the_reference_whatever_kernel_was_asked_for():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((1, 2, 5, 5)).astype(np.float16)

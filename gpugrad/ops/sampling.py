@@ -47,7 +47,7 @@ class Sampled(Function):
 
     @staticmethod
     def forward(ctx, *arrays, draw=None):
-        ctx.input_meta_zero = [(a.shape, a.dtype) for a in arrays]
+        ctx.input_shapes_dtypes = [(a.shape, a.dtype) for a in arrays]
         return draw(ctx.backend, *arrays)
 
     @staticmethod
@@ -55,8 +55,20 @@ class Sampled(Function):
         xp = ctx.xp
         return tuple(
             Tensor._make(xp.zeros(shape, dtype=dtype), ctx.backend) if need else None
-            for (shape, dtype), need in zip(ctx.input_meta_zero, ctx.needs_input_grad)
+            for (shape, dtype), need in zip(ctx.input_shapes_dtypes, ctx.needs_input_grad)
         )
+
+
+_SAMPLERS: dict = {}
+
+
+def _sampler(op: str) -> type:
+    """Sampled under the user's op name, for error messages and ``grad_fn`` (``<NormalBackward>``)."""
+    cls = _SAMPLERS.get(op)
+    if cls is None:
+        title = "".join(part.title() for part in op.split("_"))
+        cls = _SAMPLERS[op] = type(title, (Sampled,), {"name": op})
+    return cls
 
 
 def _on_device(backend, host: numpy.ndarray, np_dtype):
@@ -111,7 +123,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, de
         s = next(values).astype(np_dtype, copy=False) if isinstance(std, Tensor) else std
         return m + s * _on_device(backend, rng.standard_normal(shape), np_dtype)
 
-    return write_out("normal", Sampled.apply(*tensors, draw=draw), out)
+    return write_out("normal", _sampler("normal").apply(*tensors, draw=draw), out)
 
 
 def _as_shape(size) -> tuple:
@@ -138,8 +150,8 @@ def _bernoulli_draw(op: str, x: Tensor, p, generator) -> Tensor:
     if isinstance(p, Tensor):
         if numpy.broadcast_shapes(tuple(p.shape), shape) != shape:
             raise ShapeError(f"{op}: probabilities of shape {tuple(p.shape)} do not broadcast to {shape}")
-        return Sampled.apply(x, p, draw=lambda backend, _, pa: (backend.asarray(rng.random(shape)) < pa).astype(np_dtype))
-    return Sampled.apply(x, draw=lambda backend, _: (backend.asarray(rng.random(shape)) < p).astype(np_dtype))
+        return _sampler(op).apply(x, p, draw=lambda backend, _, pa: (backend.asarray(rng.random(shape)) < pa).astype(np_dtype))
+    return _sampler(op).apply(x, draw=lambda backend, _: (backend.asarray(rng.random(shape)) < p).astype(np_dtype))
 
 
 def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
@@ -205,7 +217,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     rates = _host(input)
     _require("poisson", bool((rates >= 0).all()), "invalid Poisson rate, expected rate to be non-negative")
     counts = _rng(generator).poisson(rates.astype(numpy.float64))
-    return Sampled.apply(input, draw=lambda backend, x: _on_device(backend, counts, x.dtype))
+    return _sampler("poisson").apply(input, draw=lambda backend, x: _on_device(backend, counts, x.dtype))
 
 
 # randint_like -------------------------------------------------------------------------------------------
@@ -226,21 +238,21 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=
 # In-place fills -----------------------------------------------------------------------------------------
 # Each is an out-of-place draw in x's shape and dtype, made in place by inplace.inplace_variant (which
 # refuses a leaf that requires grad and records the fill in a graph, as PyTorch does).
-def _fill(x: Tensor, host_draw) -> Tensor:
+def _fill(op: str, x: Tensor, host_draw) -> Tensor:
     shape = tuple(x.shape)
-    return Sampled.apply(x, draw=lambda backend, a: _on_device(backend, host_draw(shape), a.dtype))
+    return _sampler(op).apply(x, draw=lambda backend, a: _on_device(backend, host_draw(shape), a.dtype))
 
 
 def _uniform(x: Tensor, low: float = 0.0, high: float = 1.0, *, generator=None) -> Tensor:
     _require_float("uniform_", x)
     _require("uniform_", low <= high, f"expects to return a [from, to) range, but found from={low} > to={high}")
-    return _fill(x, lambda shape: _rng(generator).uniform(low, high, shape))
+    return _fill("uniform_", x, lambda shape: _rng(generator).uniform(low, high, shape))
 
 
 def _normal(x: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     _require_float("normal_", x)
     _check_std("normal_", std)
-    return _fill(x, lambda shape: _rng(generator).normal(mean, std, shape))
+    return _fill("normal_", x, lambda shape: _rng(generator).normal(mean, std, shape))
 
 
 def _bernoulli(x: Tensor, p=0.5, *, generator=None) -> Tensor:
@@ -250,24 +262,24 @@ def _bernoulli(x: Tensor, p=0.5, *, generator=None) -> Tensor:
 def _exponential(x: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     _require_float("exponential_", x)
     _require("exponential_", lambd > 0, f"expects lambda > 0.0, but found lambda={lambd}")
-    return _fill(x, lambda shape: _rng(generator).exponential(1.0 / lambd, shape))
+    return _fill("exponential_", x, lambda shape: _rng(generator).exponential(1.0 / lambd, shape))
 
 
 def _geometric(x: Tensor, p: float, *, generator=None) -> Tensor:
     _require("geometric_", 0 < p < 1, f"expects p to be in (0, 1), but got p={p}")
-    return _fill(x, lambda shape: _rng(generator).geometric(p, shape))
+    return _fill("geometric_", x, lambda shape: _rng(generator).geometric(p, shape))
 
 
 def _log_normal(x: Tensor, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
     _require_float("log_normal_", x)
     _require("log_normal_", std > 0, f"expects std > 0.0, but found std={std}")
-    return _fill(x, lambda shape: _rng(generator).lognormal(mean, std, shape))
+    return _fill("log_normal_", x, lambda shape: _rng(generator).lognormal(mean, std, shape))
 
 
 def _cauchy(x: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
     _require_float("cauchy_", x)
     _require("cauchy_", sigma > 0, f"expects sigma > 0.0, but found sigma={sigma}")
-    return _fill(x, lambda shape: median + sigma * _rng(generator).standard_cauchy(shape))
+    return _fill("cauchy_", x, lambda shape: median + sigma * _rng(generator).standard_cauchy(shape))
 
 
 def _random_limits(dtype: dtypes.DType) -> tuple[int, int]:
@@ -294,7 +306,7 @@ def _random(x: Tensor, *bounds, generator=None) -> Tensor:
     _require("random_", high is None or low < high, f"expects 'from' to be less than 'to', but got from={low} >= to={high}")
     if not x.dtype.is_floating_point:
         _require("random_", lowest <= low and last <= top, f"[{low}, {last}] is out of bounds for {x.dtype.name}")
-    return _fill(x, lambda shape: _rng(generator).integers(low, last, shape, endpoint=True))
+    return _fill("random_", x, lambda shape: _rng(generator).integers(low, last, shape, endpoint=True))
 
 
 def _inplace(fn, name: str):
