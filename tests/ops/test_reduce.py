@@ -1,0 +1,488 @@
+"""Reductions: edge points (empty dims, 0-d tensors, no degrees of freedom, constant input, zeros in a
+product), result dtypes, dtype=, out=, errors, and which index median/mode pick; against NumPy and known
+values always, and (marked torch) against PyTorch. Gradients at ordinary points are in the op table."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import gpugrad as gg
+from gpugrad.errors import ArgumentError, DTypeError, ShapeError
+
+
+def t64(a, requires_grad=False):
+    return gg.tensor(np.asarray(a, dtype=np.float64), dtype=gg.float64, requires_grad=requires_grad)
+
+
+def values_and_grad(fn, a, cotangent=None):
+    """fn's value at a (float64) and the gradient of <cotangent, fn(a)> (all ones when None)."""
+    x = t64(a, requires_grad=True)
+    y = fn(x)
+    y.backward(gg.ones_like(y) if cotangent is None else t64(cotangent))
+    return y.detach().numpy(), (None if x.grad is None else x.grad.numpy())
+
+
+def torch_values_and_grad(torch, fn, a, cotangent=None):
+    x = torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch warns about zero degrees of freedom
+        y = fn(x)
+        y.backward(torch.ones_like(y) if cotangent is None else torch.tensor(np.asarray(cotangent, dtype=np.float64)))
+    return y.detach().numpy(), (None if x.grad is None else x.grad.numpy())
+
+
+def same(ours, theirs):
+    for a, b in zip(ours, theirs):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+def against_torch(fn, a, cotangent=None, torch_fn=None):
+    torch = pytest.importorskip("torch")
+    same(values_and_grad(fn, a, cotangent), torch_values_and_grad(torch, torch_fn or fn, a, cotangent))
+
+
+# Means over nothing, variance without degrees of freedom ------------------------------------------------
+
+
+def test_mean_over_an_empty_dim_is_nan_with_an_empty_gradient():
+    y, g = values_and_grad(lambda x: x.mean(dim=1), np.zeros((2, 0)))
+    assert np.isnan(y).all() and y.shape == (2,) and g.shape == (2, 0)
+    y, g = values_and_grad(lambda x: x.mean(), np.zeros((0, 3)))
+    assert np.isnan(y) and g.shape == (0, 3)
+
+
+def test_variance_of_one_sample_is_nan_and_so_is_its_gradient():
+    for fn in (lambda x: x.var(), lambda x: x.std(), lambda x: x.var(dim=0)):
+        y, g = values_and_grad(fn, [1.5])
+        assert np.isnan(y) and np.isnan(g).all()
+
+
+def test_gradient_of_a_constant_input_is_zero_for_var_and_std():
+    rows_constant = [[2.0, 2.0, 2.0], [-1.0, -1.0, -1.0]]
+    for fn, a in ((lambda x: x.var(), [[0.5, 0.5], [0.5, 0.5]]), (lambda x: x.std(), [[0.5, 0.5], [0.5, 0.5]]),
+                  (lambda x: x.var(dim=1), rows_constant), (lambda x: x.std(dim=1, keepdim=True), rows_constant)):
+        y, g = values_and_grad(fn, a)
+        np.testing.assert_array_equal(y, 0.0)
+        np.testing.assert_array_equal(g, 0.0)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["var", "std"])
+@pytest.mark.parametrize("correction", [0, 1, 2, 3, 0.5])
+@pytest.mark.parametrize("dim", [None, 0, (0, 1)])
+def test_variance_at_and_beyond_the_sample_size_matches_pytorch(name, correction, dim):
+    a = [[1.5, 2.5]] if dim == (0, 1) else [1.5, 2.5] if dim is not None else [1.5, 2.0, 2.0]
+    kwargs = {} if dim is None else {"dim": dim}
+    fn = lambda x: getattr(x, name)(correction=correction, **kwargs)  # noqa: E731
+    against_torch(fn, a, cotangent=-2.0)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_constant_and_single_sample_inputs_match_pytorch(name):
+    for a, dim in (([3.0, 3.0, 3.0, 3.0], None), ([[0.25, 0.25], [1.0, 3.0]], 1), ([7.0], 0), (7.0, 0), (7.0, None)):
+        kwargs = {} if dim is None else {"dim": dim}
+        against_torch(lambda x: getattr(x, name)(**kwargs), a)
+
+
+def test_var_keeps_pytorch_legacy_positional_unbiased_flag():
+    x = t64([1.0, 2.0, 4.0])
+    np.testing.assert_allclose(x.var(0, False).item(), np.var([1.0, 2.0, 4.0]))
+    np.testing.assert_allclose(x.var(False).item(), np.var([1.0, 2.0, 4.0]))
+    np.testing.assert_allclose(x.std(0, True, True).numpy(), [np.std([1.0, 2.0, 4.0], ddof=1)])
+    with pytest.raises(ArgumentError, match="var"):
+        x.var(0, unbiased=True, correction=1)
+
+
+def test_var_mean_and_std_mean_return_both_against_numpy(rng):
+    a = rng.standard_normal((3, 4))
+    v, m = gg.var_mean(t64(a), dim=1, correction=0)
+    s, m2 = gg.std_mean(t64(a), dim=0, keepdim=True)
+    np.testing.assert_allclose(v.numpy(), a.var(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(m.numpy(), a.mean(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(s.numpy(), a.std(axis=0, ddof=1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(m2.numpy(), a.mean(axis=0, keepdims=True), rtol=1e-12)
+
+
+# Empty tensors and 0-d tensors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_along_a_nonempty_dim_of_an_empty_tensor_are_empty(name):
+    x = gg.zeros(2, 0, 3, requires_grad=True)
+    values, indices = getattr(x, name)(dim=0)
+    assert values.shape == (0, 3) and indices.shape == (0, 3) and indices.dtype is gg.int64
+    values.sum().backward()
+    assert x.grad.shape == (2, 0, 3)
+
+
+@pytest.mark.parametrize("name", ["max", "min", "amax", "amin", "argmax", "argmin", "median", "nanmedian", "mode"])
+def test_reducing_over_an_empty_dim_is_refused_with_the_dim_named(name):
+    x = gg.zeros(2, 0, 3)
+    with pytest.raises(IndexError, match=rf"^{name}: expected reduction dim 1 to have non-zero size"):
+        getattr(gg, name)(x, 1)
+
+
+@pytest.mark.parametrize("name", ["max", "min", "amax", "amin", "argmax", "argmin"])
+def test_reducing_all_of_an_empty_tensor_without_identity_is_refused(name):
+    with pytest.raises(ShapeError, match=rf"^{name}: expected reduction dim to be specified"):
+        getattr(gg, name)(gg.zeros(2, 0))
+
+
+def test_reductions_with_an_identity_give_it_over_empty_dims():
+    x = gg.zeros(2, 0)
+    np.testing.assert_array_equal(x.sum(1).numpy(), [0.0, 0.0])
+    np.testing.assert_array_equal(x.prod(1).numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(x.logsumexp(1).numpy(), [-np.inf, -np.inf])
+    assert x.all(1).tolist() == [True, True] and x.any(1).tolist() == [False, False]
+    assert gg.count_nonzero(x, 1).tolist() == [0, 0]
+    assert math.isnan(gg.median(x).item()) and math.isnan(gg.nanmedian(x).item())
+
+
+ZERO_D = {
+    "sum": lambda x, d: x.sum(d), "mean": lambda x, d: x.mean(d), "nansum": lambda x, d: x.nansum(d),
+    "nanmean": lambda x, d: x.nanmean(d), "prod": lambda x, d: x.prod(d), "var": lambda x, d: x.var(d),
+    "std": lambda x, d: x.std(d, correction=0), "amax": lambda x, d: x.amax(d), "amin": lambda x, d: x.amin(d),
+    "logsumexp": lambda x, d: x.logsumexp(d), "max": lambda x, d: x.max(d).values,
+    "min": lambda x, d: x.min(d).values, "median": lambda x, d: x.median(d).values,
+    "nanmedian": lambda x, d: x.nanmedian(d).values, "mode": lambda x, d: x.mode(d).values,
+    "softmax": lambda x, d: x.softmax(d), "log_softmax": lambda x, d: x.log_softmax(d),
+    "cumsum": lambda x, d: x.cumsum(d), "cumprod": lambda x, d: x.cumprod(d),
+    "logcumsumexp": lambda x, d: x.logcumsumexp(d), "cummax": lambda x, d: x.cummax(d).values,
+    "cummin": lambda x, d: x.cummin(d).values,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZERO_D))
+@pytest.mark.parametrize("dim", [0, -1])
+def test_a_0d_tensor_takes_dim_0_and_minus_1(name, dim):
+    y, g = values_and_grad(lambda x: ZERO_D[name](x, dim), 2.0)
+    assert y.shape == () and g.shape == ()
+    expected = {"var": (np.nan, np.nan), "std": (0.0, 0.0), "softmax": (1.0, 0.0), "log_softmax": (0.0, 0.0)}
+    np.testing.assert_allclose([y, g], expected.get(name, (2.0, 1.0)), equal_nan=True)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(ZERO_D))
+def test_0d_reductions_match_pytorch(name):
+    against_torch(lambda x: ZERO_D[name](x, -1), 2.0)
+
+
+def test_0d_indices_and_dim_1_is_out_of_range():
+    x = gg.tensor(5.0)
+    assert x.argmax(0).item() == 0 and x.max(0).indices.shape == () and x.median(-1).indices.item() == 0
+    assert x.all(0).item() and gg.count_nonzero(x, 0).item() == 1
+    with pytest.raises(IndexError, match="sum"):
+        x.sum(1)
+
+
+def test_a_dim_named_twice_is_refused():
+    with pytest.raises(ArgumentError, match="sum: dim 0 appears multiple times"):
+        gg.ones(2, 3).sum(dim=(0, -2))
+
+
+# dtypes -----------------------------------------------------------------------------------------------------
+
+
+def test_bool_input_to_argmax_argmin_is_refused():
+    for name in ("argmax", "argmin"):
+        with pytest.raises(DTypeError, match=rf"^{name}: does not support bool input"):
+            getattr(gg, name)(gg.tensor([True, False]))
+
+
+def test_result_dtypes():
+    ints, flags = gg.tensor([[1, 0], [2, 3]]), gg.tensor([True, False, True])
+    assert ints.sum().dtype is gg.int64 and flags.sum().item() == 2 and flags.sum().dtype is gg.int64
+    assert ints.prod().dtype is gg.int64 and ints.prod(1).tolist() == [0, 6]
+    assert gg.tensor([2, 3], dtype=gg.int32).prod().dtype is gg.int64
+    assert gg.tensor([2, 3], dtype=gg.int8).sum().dtype is gg.int64
+    assert ints.all().dtype is gg.bool and ints.any(1).tolist() == [True, True] and not ints.all().item()
+    assert gg.tensor([1, 2], dtype=gg.uint8).all().dtype is gg.uint8  # as PyTorch
+    assert gg.count_nonzero(ints).dtype is gg.int64 and gg.count_nonzero(ints, dim=(0, 1)).item() == 3
+    assert ints.nansum().dtype is gg.int64 and ints.median().dtype is gg.int64
+    assert ints.logsumexp(1).dtype is gg.float32
+    assert flags.cumsum(0).tolist() == [1, 1, 2] and flags.cumprod(0).dtype is gg.int64
+    assert ints.cummax(1).values.dtype is gg.int64
+
+
+def test_mean_of_integers_needs_a_float_dtype():
+    with pytest.raises(DTypeError, match="mean"):
+        gg.tensor([1, 2]).mean()
+    with pytest.raises(DTypeError, match="nanmean"):
+        gg.tensor([1, 2]).nanmean()
+    assert gg.tensor([1, 2]).mean(dtype=gg.float64).item() == 1.5
+
+
+def test_dtype_casts_the_input_before_reducing():
+    x = gg.tensor([1.5, 2.5, 3.5])
+    assert gg.sum(x, dtype=gg.int64).item() == 6  # 1 + 2 + 3, not int(7.5)
+    assert gg.prod(x, dtype=gg.int64).item() == 6
+    assert gg.cumsum(x, 0, dtype=gg.int64).tolist() == [1, 3, 6]
+    assert gg.cumprod(x, 0, dtype=gg.int64).tolist() == [1, 2, 6]
+    y = gg.mean(x, dtype=gg.float64)
+    assert y.dtype is gg.float64 and y.item() == 2.5
+    assert gg.sum(gg.tensor([1, 2]), dtype="float64").dtype is gg.float64
+
+
+def test_an_unknown_dtype_is_a_dtype_error_naming_the_function():
+    for fn in (lambda d: gg.sum(gg.ones(2), dtype=d), lambda d: gg.mean(gg.ones(2), dtype=d),
+               lambda d: gg.prod(gg.ones(2), dtype=d), lambda d: gg.cumsum(gg.ones(2), 0, dtype=d)):
+        with pytest.raises(DTypeError, match=r"^(sum|mean|prod|cumsum): unsupported dtype"):
+            fn("torch.float64")
+
+
+@pytest.mark.torch
+def test_dtype_argument_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    a = [1.5, -2.5, 3.25]
+    for name in ("sum", "prod", "nansum"):
+        ours = getattr(gg, name)(gg.tensor(a), dtype=gg.int64)
+        theirs = getattr(torch, name)(torch.tensor(a), dtype=torch.int64)
+        assert ours.item() == theirs.item()
+    for name in ("cumsum", "cumprod"):
+        assert getattr(gg, name)(gg.tensor(a), 0, dtype=gg.int64).tolist() == \
+            getattr(torch, name)(torch.tensor(a), 0, dtype=torch.int64).tolist()
+
+
+# Products with zeros ------------------------------------------------------------------------------------------
+
+
+def test_gradient_of_a_product_with_zeros_against_known_values():
+    _, g = values_and_grad(lambda x: x.prod(), [2.0, 0.0, 3.0, 4.0])
+    np.testing.assert_array_equal(g, [0.0, 24.0, 0.0, 0.0])
+    _, g = values_and_grad(lambda x: x.prod(dim=1), [[2.0, 0.0, 0.0], [1.0, 5.0, 0.0]])
+    np.testing.assert_array_equal(g, [[0.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
+
+
+def test_second_derivative_of_a_product_with_a_zero():
+    # d/dx (sum_i d prod/dx_i) for x = (2, 0, 3, 4): known by hand, 12, 26, 8, 6.
+    x = t64([2.0, 0.0, 3.0, 4.0], requires_grad=True)
+    (g,) = gg.grad(x.prod(), x, create_graph=True)
+    (h,) = gg.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy(), [12.0, 26.0, 8.0, 6.0])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("a", [[[2.0, 0.0, 3.0], [0.0, 0.0, 5.0]], [[0.0, 1.5, -2.0], [1.0, 2.0, 3.0]]])
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_product_gradients_with_zeros_match_pytorch_to_second_order(a, dim):
+    torch = pytest.importorskip("torch")
+    u = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+
+    def second(lib, make, p):
+        x = make(a)
+        y = p(x) if dim is None else p(x, dim)
+        (g,) = lib.autograd.grad(y.sum(), x, create_graph=True) if lib is torch else gg.grad(y.sum(), x, create_graph=True)
+        weighted = (g * make(u)).sum()
+        (h,) = lib.autograd.grad(weighted, x) if lib is torch else gg.grad(weighted, x)
+        return g.detach().numpy(), h.numpy()
+
+    ours = second(gg, lambda v: t64(v, requires_grad=True) if v is a else t64(v), gg.prod)
+    theirs = second(torch, lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=v is a), torch.prod)
+    same(ours, theirs)
+
+
+# max/min and arg forms ------------------------------------------------------------------------------------------
+
+
+def test_max_with_dim_picks_the_first_largest_and_gives_it_the_gradient():
+    x = t64([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]], requires_grad=True)
+    values, indices = x.max(dim=1)
+    assert indices.tolist() == [1, 0]
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0], [1, 0, 0]])
+
+
+def test_amax_over_several_dims_shares_ties_like_full_max():
+    x = t64([[[1.0, 4.0], [4.0, 0.0]], [[2.0, 2.0], [1.0, 2.0]]], requires_grad=True)
+    y = gg.amax(x, dim=(1, 2))
+    np.testing.assert_array_equal(y.detach().numpy(), [4.0, 2.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[[0, 0.5], [0.5, 0]], [[1 / 3, 1 / 3], [0, 1 / 3]]])
+
+
+def test_aminmax_against_numpy(rng):
+    a = rng.standard_normal((3, 4))
+    lo, hi = gg.aminmax(t64(a), dim=0, keepdim=True)
+    np.testing.assert_array_equal(lo.numpy(), a.min(0, keepdims=True))
+    np.testing.assert_array_equal(hi.numpy(), a.max(0, keepdims=True))
+    both = gg.aminmax(t64(a))
+    assert both.min.item() == a.min() and both.max.item() == a.max()
+
+
+@pytest.mark.torch
+def test_full_max_and_median_give_nan_elements_the_gradient_like_pytorch():
+    a = [1.0, np.nan, 3.0, np.nan]
+    for name in ("max", "min", "median"):
+        against_torch(lambda x: getattr(x, name)(), a)
+
+
+@given(hnp.arrays(np.int64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5), elements=st.integers(-3, 3)),
+       st.integers(0, 2))
+def test_arg_forms_agree_with_numpy(a, axis):
+    axis = axis % a.ndim
+    x = gg.tensor(a)
+    if a.shape[axis] == 0:
+        return
+    assert x.argmax(axis).tolist() == np.argmax(a, axis).tolist()
+    assert x.argmin(axis, keepdim=True).tolist() == np.expand_dims(np.argmin(a, axis), axis).tolist()
+    values, indices = x.max(axis)
+    assert values.tolist() == a.max(axis).tolist() and indices.tolist() == np.argmax(a, axis).tolist()
+
+
+# Medians and modes ---------------------------------------------------------------------------------------------
+
+
+def test_median_is_the_lower_middle_value_against_numpy(rng):
+    a = rng.standard_normal((4, 7))
+    np.testing.assert_array_equal(t64(a).median(dim=1).values.numpy(), np.median(a, axis=1))
+    b = rng.standard_normal(8)
+    assert t64(b).median().item() == np.sort(b)[3]
+
+
+def test_median_index_among_ties_and_nan():
+    x = gg.tensor([2.0, 1.0, 2.0, 3.0, 2.0])
+    assert x.median(0).indices.item() == 2  # the middle of the stably sorted equal values
+    y = gg.tensor([4.0, np.nan, 3.0, np.nan])
+    values, indices = y.median(0)
+    assert math.isnan(values.item()) and indices.item() == 1
+    values, indices = y.nanmedian(0)
+    assert values.item() == 3.0 and indices.item() == 2
+    values, indices = gg.tensor([np.nan, np.nan]).nanmedian(0)
+    assert math.isnan(values.item()) and indices.item() == 0
+
+
+def test_median_along_a_dim_gives_the_gradient_to_the_selected_element_only():
+    x = t64([[2.0, 1.0, 2.0, 2.0]], requires_grad=True)
+    values, indices = x.median(dim=1)
+    values.sum().backward()
+    expected = np.zeros((1, 4))
+    expected[0, indices.item()] = 1.0
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+def test_mode_picks_the_smallest_most_frequent_value_at_its_last_occurrence():
+    values, indices = gg.tensor([1.0, 3.0, 3.0, 2.0, 1.0, 5.0]).mode()
+    assert values.item() == 1.0 and indices.item() == 4
+    values, indices = gg.tensor([[2, 7, 7, 2, 7], [4, 4, 4, 0, 0]]).mode(1, keepdim=True)
+    assert values.tolist() == [[7], [4]] and indices.tolist() == [[4], [2]]
+    values, indices = gg.tensor([2.0, np.nan, np.nan, 1.0]).mode(0)  # NaNs never equal each other
+    assert values.item() == 1.0 and indices.item() == 3
+
+
+def test_mode_gradient_goes_to_the_selected_element():
+    x = t64([1.0, 3.0, 3.0, 2.0], requires_grad=True)
+    x.mode(0).values.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 1.0, 0.0])
+
+
+@pytest.mark.torch
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 16)),
+                  elements=st.sampled_from([0.0, 1.0, 2.0, -1.5, np.nan])))
+def test_median_nanmedian_mode_pick_pytorch_cpu_indices(a):
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(a)
+    # Which NaN of an all-NaN slice PyTorch's nanmedian names depends on its selection algorithm (not the
+    # first for 4 or more): those indices are left out. PyTorch's mode sorts with a comparison that NaN
+    # breaks (mode of [nan, 0] is nan, of [0, nan, 0] at index 0): it is compared without NaN.
+    all_nan = np.isnan(a).all(axis=1)
+    for name in ("median", "nanmedian", "mode"):
+        if name == "mode":
+            a = np.nan_to_num(a, nan=3.0)
+            t = torch.tensor(a)
+        ours, theirs = getattr(gg.tensor(a), name)(1), getattr(torch, name)(t, 1)
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        keep = ~all_nan if name == "nanmedian" else np.ones(len(a), bool)
+        assert ours.indices.numpy()[keep].tolist() == theirs.indices.numpy()[keep].tolist(), name
+
+
+@pytest.mark.torch
+def test_long_slices_median_indices_match_pytorch_and_mode_values_do(rng):
+    torch = pytest.importorskip("torch")
+    a = rng.integers(0, 4, (20, 60)).astype(np.float64)
+    assert gg.tensor(a).median(1).indices.tolist() == torch.median(torch.tensor(a), 1).indices.tolist()
+    ours, theirs = gg.tensor(a).mode(1), torch.mode(torch.tensor(a), 1)
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    # Beyond 16 elements PyTorch's index among equal values follows its unstable sort; ours is an occurrence.
+    picked = np.take_along_axis(a, ours.indices.numpy()[:, None], 1)[:, 0]
+    np.testing.assert_array_equal(picked, ours.values.numpy())
+
+
+def test_median_of_bool_is_refused():
+    with pytest.raises(DTypeError, match="median"):
+        gg.tensor([True, False]).median()
+
+
+# NaN-ignoring reductions, counts, logical ------------------------------------------------------------------------
+
+
+def test_nansum_and_nanmean_against_numpy(rng):
+    a = rng.standard_normal((3, 5))
+    a[0, 1] = a[2, :] = np.nan
+    np.testing.assert_allclose(t64(a).nansum(1).numpy(), np.nansum(a, 1), rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NumPy warns about the all-NaN row
+        expected = np.nanmean(a, 1)
+    np.testing.assert_allclose(t64(a).nanmean(1).numpy(), expected, rtol=1e-12)
+    _, g = values_and_grad(lambda x: x.nansum(), a)
+    np.testing.assert_array_equal(g, np.where(np.isnan(a), 0.0, 1.0))
+
+
+def test_logsumexp_over_several_dims_against_numpy(rng):
+    a = rng.standard_normal((2, 3, 4)) * 50
+    m = a.max(axis=(0, 2), keepdims=True)
+    expected = np.log(np.exp(a - m).sum(axis=(0, 2), keepdims=True)) + m
+    np.testing.assert_allclose(t64(a).logsumexp(dim=(0, 2), keepdim=True).numpy(), expected, rtol=1e-12)
+
+
+# Covariance ------------------------------------------------------------------------------------------------------
+
+
+def test_cov_and_corrcoef_against_numpy(rng):
+    a = rng.standard_normal((3, 6))
+    np.testing.assert_allclose(gg.cov(t64(a)).numpy(), np.cov(a), rtol=1e-12)
+    np.testing.assert_allclose(gg.cov(t64(a), correction=0).numpy(), np.cov(a, ddof=0), rtol=1e-12)
+    fw, aw = np.array([1, 2, 1, 3, 1, 2]), rng.uniform(0.5, 2.0, 6)
+    np.testing.assert_allclose(gg.cov(t64(a), fweights=gg.tensor(fw), aweights=t64(aw)).numpy(),
+                               np.cov(a, fweights=fw, aweights=aw), rtol=1e-12)
+    np.testing.assert_allclose(gg.corrcoef(t64(a)).numpy(), np.corrcoef(a), rtol=1e-12)
+    np.testing.assert_allclose(gg.cov(t64(a[0])).item(), np.cov(a[0]), rtol=1e-12)
+    assert gg.corrcoef(t64(a[0])).item() == 1.0
+
+
+def test_cov_argument_errors():
+    x = gg.ones(2, 3)
+    with pytest.raises(ShapeError, match="cov"):
+        gg.cov(gg.ones(2, 2, 2))
+    with pytest.raises(ShapeError, match="fweights"):
+        gg.cov(x, fweights=gg.tensor([1, 2]))
+    with pytest.raises(DTypeError, match="fweights"):
+        gg.cov(x, fweights=gg.tensor([1.0, 2.0, 1.0]))
+    with pytest.raises(ArgumentError, match="aweights"):
+        gg.cov(x, aweights=gg.tensor([1.0, -2.0, 1.0]))
+
+
+# out= --------------------------------------------------------------------------------------------------------------
+
+
+def test_out_receives_the_result():
+    x = gg.tensor([[1.0, 5.0], [3.0, 2.0]])
+    out = gg.empty(0)
+    assert gg.sum(x, 1, out=out) is out and out.tolist() == [6.0, 5.0]
+    assert gg.amax(x, 0, out=out) is out and out.tolist() == [3.0, 5.0]
+    values, indices = gg.empty(0), gg.empty(0, dtype=gg.int64)
+    result = gg.max(x, 1, out=(values, indices))
+    assert result.values is values and values.tolist() == [5.0, 3.0] and indices.tolist() == [1, 0]
+    flags = gg.empty(0, dtype=gg.bool)
+    assert gg.any(x > 4, 1, out=flags).tolist() == [True, False]
+    with pytest.raises(TypeError, match="median"):
+        gg.median(x, 1, out=values)
