@@ -242,7 +242,6 @@ class SetItem(Function):
 def assign(array, basic, advanced, value) -> None:
     """``array[index] = value`` for a parsed index, raising PyTorch's message when value does not fit."""
     region = array[basic]
-    target = region if advanced is None else region[advanced]
     try:
         if advanced is None:
             region[...] = value
@@ -250,6 +249,7 @@ def assign(array, basic, advanced, value) -> None:
             region[advanced] = value
     except ValueError as exc:
         vshape = list(getattr(value, "shape", ()))
+        target = region if advanced is None else region[advanced]
         raise ShapeError(
             f"index: shape mismatch: value tensor of shape {vshape} cannot be broadcast to indexing result of "
             f"shape {list(target.shape)}"
