@@ -154,7 +154,9 @@ class Softplus(_Activation):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-class ELU(_Activation):
+# ELU and CELU are not fused into a preceding Linear: the fused layer's second derivative does not pass
+# their alpha on (gpugrad.ops.nn.BiasActBackward). Their activation itself still runs as one kernel.
+class ELU(Module):
     """x for x > 0, else alpha (e^x - 1)."""
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
@@ -165,14 +167,11 @@ class ELU(_Activation):
     def forward(self, input: Tensor) -> Tensor:
         return F.elu(input, self.alpha, self.inplace)
 
-    def _kernel(self):
-        return "elu", float(self.alpha)
-
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
-class CELU(_Activation):
+class CELU(Module):
     """x for x > 0, else alpha (e^(x / alpha) - 1)."""
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
@@ -182,9 +181,6 @@ class CELU(_Activation):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.celu(input, self.alpha, self.inplace)
-
-    def _kernel(self):
-        return ("celu", float(self.alpha)) if self.alpha != 0 else None
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")

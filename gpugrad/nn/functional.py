@@ -331,9 +331,10 @@ def _linear_activation(input: Tensor, weight: Tensor, bias: Tensor | None, kind:
     if weight.ndim != 2 and weight.ndim != 1:
         raise ShapeError(f"linear: weight must be 1-D or 2-D, got shape {tuple(weight.shape)}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
+        # nn.Linear calls this: in_features is the weight's last dim.
         raise ShapeError(
             f"linear: input of shape {tuple(input.shape)} has {input.shape[-1] if input.ndim else 0} features but "
-            f"weight of shape {tuple(weight.shape)} expects {weight.shape[-1]}"
+            f"weight of shape {tuple(weight.shape)} expects {weight.shape[-1]} (in_features={weight.shape[-1]})"
         )
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.dtype is not input.dtype:

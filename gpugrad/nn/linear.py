@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from .. import factory
-from ..errors import ShapeError
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -45,21 +44,11 @@ class Linear(Module):
         init._layer_default_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        self._check_input(input)
         return F.linear(input, self.weight, self.bias)
 
     def _forward_fused(self, input: Tensor, kind: str, param: float) -> Tensor:
         """forward followed by an activation, as one fused op (used by ``nn.Sequential``)."""
-        self._check_input(input)
         return F._linear_activation(input, self.weight, self.bias, kind, param)
-
-    def _check_input(self, input: Tensor) -> None:
-        """The layer's own words for a wrong feature count, rather than the matrix product's."""
-        shape = tuple(getattr(input, "shape", ()))
-        if not shape or shape[-1] != self.in_features:
-            raise ShapeError(
-                f"Linear: expected input whose last dim is in_features={self.in_features}, got input of shape {shape}"
-            )
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -71,6 +71,9 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_C = 0.044715
 
 
+_NEEDS_PARAM = ("elu", "celu")
+
+
 def _exp_of_negative_part(s: Tensor, scale: float) -> Tensor:
     """exp(scale * min(s, 0)): the ELU family's derivative on its negative side, finite for any s (the
     positive side, where it is not used, would overflow)."""
@@ -81,8 +84,11 @@ def _constant(like: Tensor, array) -> Tensor:
     return Tensor._make(array.astype(like.data.dtype, copy=False), like._backend)
 
 
-def _second_derivative(kind: str, s: Tensor, param: float):
-    """d f'(s) / ds in Tensor ops, where s is what the forward saved (y for sigmoid/tanh, else x)."""
+def _second_derivative(kind: str, s: Tensor, param: float | None = None):
+    """d f'(s) / ds in Tensor ops, where s is what the forward saved (y for sigmoid/tanh, else x).
+    ``param`` (leaky_relu's slope, elu's and celu's alpha) is needed for elu and celu."""
+    if param is None and kind in _NEEDS_PARAM:
+        raise ValueError(f"the second derivative of {kind} needs its alpha")
     if kind in ("relu", "leaky_relu"):
         return None  # piecewise linear: zero almost everywhere
     if kind == "sigmoid":  # f' = y (1 - y)
