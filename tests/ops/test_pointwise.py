@@ -245,7 +245,8 @@ def test_binary_results_follow_promotion(name):
 def test_xlogy_takes_numbers_on_either_side_the_others_do_not():
     x = gg.tensor([0.0, 1.0, 2.0])
     np.testing.assert_allclose(gg.xlogy(x, 3).numpy(), [0.0, math.log(3), 2 * math.log(3)], rtol=1e-6)
-    np.testing.assert_allclose(gg.xlogy(2.0, x).numpy(), [-math.inf, 0.0, 2 * math.log(2)], rtol=1e-6)
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(gg.xlogy(2.0, x).numpy(), [-math.inf, 0.0, 2 * math.log(2)], rtol=1e-6)
     assert gg.xlogy(gg.tensor([1, 2]), 2.5).dtype is gg.float32
     assert gg.xlogy(x, 2).dtype is gg.float32
     for name in ("atan2", "logaddexp", "logaddexp2", "hypot"):
@@ -321,9 +322,10 @@ def _call(name, x, other, **kwargs):
 def test_out_receives_the_result(name):
     x = gg.tensor([0.25, 0.5, 0.75])
     other = gg.tensor([1.5, 0.5, 2.0])
-    expected = _call(name, x, other)
     out = gg.zeros(1)
-    assert _call(name, x, other, out=out) is out
+    with np.errstate(invalid="ignore"):  # acosh below 1 is NaN
+        expected = _call(name, x, other)
+        assert _call(name, x, other, out=out) is out
     np.testing.assert_array_equal(out.numpy(), expected.numpy())
 
 
@@ -337,9 +339,10 @@ def test_out_refuses_inputs_that_need_gradients():
 def test_in_place_variant_writes_the_out_of_place_result(name):
     x = gg.tensor([0.25, 0.5, 0.75])
     other = gg.tensor([1.5, 0.5, 2.0])
-    expected = _call(name, x, other)
     args = (other,) if name in BINARY else ()
-    assert getattr(x, name + "_")(*args) is x
+    with np.errstate(invalid="ignore"):  # acosh below 1 is NaN
+        expected = _call(name, x, other)
+        assert getattr(x, name + "_")(*args) is x
     np.testing.assert_array_equal(x.numpy(), expected.numpy())
 
 
@@ -369,7 +372,8 @@ def test_in_place_float_function_of_an_integer_tensor_is_an_error():
 def test_empty_and_zero_dimensional_tensors():
     for name in UNARY:
         assert getattr(gg, name)(gg.zeros(0, 3)).shape == (0, 3)
-        assert getattr(gg, name)(gg.tensor(0.5)).shape == ()
+        with np.errstate(invalid="ignore"):  # 0.5 is outside acosh's domain
+            assert getattr(gg, name)(gg.tensor(0.5)).shape == ()
     assert gg.atan2(gg.tensor(1.0), gg.ones(0)).shape == (0,)
 
 
