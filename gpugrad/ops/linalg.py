@@ -1225,10 +1225,14 @@ class ExtremeLast(Function):
 
 
 def _amax(x: Tensor) -> Tensor:
+    if x.shape[-1] == 0:  # a norm of an empty matrix is 0, as in PyTorch
+        return x.sum(-1)
     return ExtremeLast.apply(x, largest=True)
 
 
 def _amin(x: Tensor) -> Tensor:
+    if x.shape[-1] == 0:
+        raise ShapeError(f"linalg.matrix_norm: the minimum over an empty dimension (shape {_shape(x)}) has no value")
     return ExtremeLast.apply(x, largest=False)
 
 
@@ -1313,5 +1317,5 @@ _TENSOR_METHODS = (
     inverse, cholesky, qr, svd, matrix_power, pinverse, norm,
 )
 METHODS = {f.__name__: f for f in _TENSOR_METHODS}
-METHODS.update({"mT": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)})
+METHODS.update({"mT": property(mT), "mH": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)})
 INPLACE = (addmm, addmv, addr, baddbmm)

@@ -147,6 +147,36 @@ def test_einsum_matches_numpy_and_its_gradients_pass_gradcheck(rng, equation, sh
     assert gg.autograd.gradcheck(lambda *ts: gg.einsum(equation, *ts), tensors)
 
 
+@st.composite
+def einsum_problems(draw):
+    """An equation over letters a-d (fixed sizes), 1 to 3 operands, explicit or implicit output, sometimes
+    with a shared ellipsis; and the operands' shapes."""
+    sizes = {"a": 2, "b": 3, "c": 1, "d": 2}
+    n_ell = draw(st.integers(0, 2))
+    terms, shapes = [], []
+    for _ in range(draw(st.integers(1, 3))):
+        letters = draw(st.lists(st.sampled_from("abcd"), max_size=3))
+        ell = n_ell and draw(st.booleans())
+        terms.append(("..." if ell else "") + "".join(letters))
+        shapes.append(((2, 3)[2 - n_ell:] if ell else ()) + tuple(sizes[c] for c in letters))
+    equation = ",".join(terms)
+    if draw(st.booleans()):
+        seen = sorted(set("".join(terms).replace(".", "")))
+        output = draw(st.permutations(seen)).__getitem__(slice(draw(st.integers(0, len(seen)))))
+        equation += "->" + ("..." if n_ell and any("..." in t for t in terms) else "") + "".join(output)
+    return equation, shapes
+
+
+@given(problem=einsum_problems())
+def test_einsum_of_random_equations_matches_numpy_with_correct_gradients(problem):
+    equation, shapes = problem
+    rng = np.random.default_rng(len(equation))
+    arrays = [rng.standard_normal(s) for s in shapes]
+    tensors = [t64(a, requires_grad=True) for a in arrays]
+    close(gg.einsum(equation, *tensors), np.einsum(equation, *arrays))
+    assert gg.autograd.gradcheck(lambda *ts: gg.einsum(equation, *ts), tensors)
+
+
 def test_einsum_takes_a_list_of_operands_and_broadcasts_size_one_subscripts(rng):
     a, b = rng.standard_normal((2, 1)), rng.standard_normal((3, 4))
     close(gg.einsum("ij,jk->ik", [t64(a), t64(b)]), a @ np.ones((1, 3)) @ b)
@@ -470,6 +500,13 @@ def test_inf_norm_maxima_share_the_gradient():
     a = t64([[1.0, 1.0], [1.0, 1.0]], requires_grad=True)
     gg.linalg.matrix_norm(a, 1).backward()
     close(a.grad, np.full((2, 2), 0.5))
+
+
+def test_norms_of_empty_matrices():
+    for ord in ("fro", "nuc", 2, 1, math.inf):
+        close(gg.linalg.matrix_norm(gg.zeros(2, 0, 3, dtype=gg.float64), ord), np.zeros(2))
+    with pytest.raises(ShapeError, match="empty"):
+        gg.linalg.matrix_norm(gg.zeros(0, 3), -2)
 
 
 def test_vector_norm_of_empty_and_0d_tensors():
