@@ -81,9 +81,10 @@ class Sub(Function):
 
 def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     """input - alpha * other. d/dinput = 1, d/dother = -alpha."""
-    for v in (input, other):  # before promotion, which would turn bool - int into int64 - int
-        if isinstance(v, Tensor):
-            _refuse_bool("sub", v, "subtraction (the `-` operator)", "use `^` or logical_xor() instead")
+    if any(isinstance(v, bool) or isinstance(v, Tensor) and v.data.dtype.kind == "b" for v in (input, other)):
+        # Checked before promotion, which would turn bool - int into int64 - int.
+        raise DTypeError("sub: subtraction (the `-` operator) with a bool is not supported; use `^` or "
+                         "logical_xor() instead")
     if alpha != 1:
         other = mul(other, alpha)
     a, b = promote_pair(input, other)
@@ -315,10 +316,14 @@ def pow(input, exponent, *, out: Tensor | None = None) -> Tensor:
     """input ** exponent. d/dinput = exponent input^(exponent-1) (0 where exponent = 0),
     d/dexponent = input^exponent log(input) (0 where input = 0 and exponent >= 0)."""
     a, b = promote_pair(input, exponent)
-    if isinstance(a, Tensor) and a.data.dtype.kind in "iu" and type(b) is int and b < 0:
-        raise ArgumentError(f"pow: integers to negative integer powers are not allowed (exponent {b})")
     if not isinstance(a, Tensor):  # a scalar base becomes a 0-d tensor so the Function has one shape
         a = Tensor._make(b._backend.xp.asarray(a, dtype=b.data.dtype), b._backend)
+    if isinstance(b, Tensor) and b.data.dtype.kind == "b":
+        raise DTypeError("pow: not implemented for bool tensors (base and exponent both bool)")
+    if a.data.dtype.kind == "b" and type(b) is bool:  # as PyTorch: x ** True is x, x ** False all True
+        return write_out("pow", _const(a, a.data | (not b)), out)
+    if a.data.dtype.kind in "iu" and type(b) is int and b < 0:
+        raise ArgumentError(f"pow: integers to negative integer powers are not allowed (exponent {b})")
     return write_out("pow", Pow.apply(a, b), out)
 
 
@@ -646,14 +651,22 @@ class Extremum(Function):
         return ga, gb
 
 
-def maximum(input, other, *, out: Tensor | None = None) -> Tensor:
+def _both_tensors(name: str, input, other) -> None:
+    for label, value in (("input", input), ("other", other)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{name}: argument '{label}' must be a Tensor, not {type(value).__name__}")
+
+
+def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elementwise max (NaN wins). The larger input gets the gradient; ties share it half and half."""
+    _both_tensors("maximum", input, other)
     a, b = promote_pair(input, other)
     return write_out("maximum", Extremum.apply(a, b, largest=True), out)
 
 
-def minimum(input, other, *, out: Tensor | None = None) -> Tensor:
+def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elementwise min (NaN wins). The smaller input gets the gradient; ties share it half and half."""
+    _both_tensors("minimum", input, other)
     a, b = promote_pair(input, other)
     return write_out("minimum", Extremum.apply(a, b, largest=False), out)
 
@@ -743,9 +756,7 @@ def isreal(input: Tensor) -> Tensor:
 
 
 def _close_operands(name: str, input, other, rtol: float, atol: float):
-    for label, value in (("input", input), ("other", other)):
-        if not isinstance(value, Tensor):
-            raise TypeError(f"{name}: argument '{label}' must be a Tensor, not {type(value).__name__}")
+    _both_tensors(name, input, other)
     if input._backend is not other._backend:
         raise DeviceError(f"{name}: expected all tensors on the same device, got {input.device} and {other.device}")
     if input.data.dtype != other.data.dtype:
@@ -784,9 +795,7 @@ def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e
 
 def equal(input: Tensor, other: Tensor) -> bool:
     """Whether both tensors have the same shape and the same values (dtypes may differ; NaN is unequal)."""
-    for label, value in (("input", input), ("other", other)):
-        if not isinstance(value, Tensor):
-            raise TypeError(f"equal: argument '{label}' must be a Tensor, not {type(value).__name__}")
+    _both_tensors("equal", input, other)
     if input._backend is not other._backend:
         raise DeviceError(f"equal: expected all tensors on the same device, got {input.device} and {other.device}")
     return tuple(input.shape) == tuple(other.shape) and bool((input.data == other.data).all())

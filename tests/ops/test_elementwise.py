@@ -141,6 +141,14 @@ def test_integer_powers_with_negative_exponents_follow_c():
         gg.tensor([2, 3]) ** -1
 
 
+def test_bool_powers():
+    x = gg.tensor([True, False])
+    assert (x**True).tolist() == [True, False] and (x**False).tolist() == [True, True]
+    assert (x**True).dtype is gg.bool and (x**2).tolist() == [1, 0]
+    with pytest.raises(DTypeError, match="pow: not implemented for bool"):
+        x**x
+
+
 # sign -------------------------------------------------------------------------------------------------
 def test_sign_is_in_the_graph_with_zero_gradient():
     x = leaf([2.0, 0.0, -3.0])
@@ -166,6 +174,13 @@ def test_maximum_and_minimum_of_bool_tensors_are_bool():
     a, b = gg.tensor([True, False, False]), gg.tensor([False, False, True])
     assert gg.maximum(a, b).tolist() == [True, False, True] and gg.maximum(a, b).dtype is gg.bool
     assert gg.minimum(a, b).tolist() == [False, False, False] and gg.minimum(a, b).dtype is gg.bool
+
+
+def test_maximum_and_minimum_take_tensors_only():
+    with pytest.raises(TypeError, match="maximum: argument 'other' must be a Tensor, not float"):
+        gg.maximum(gg.tensor([1.0]), 0.5)
+    with pytest.raises(TypeError, match="minimum: argument 'input' must be a Tensor, not int"):
+        gg.minimum(1, gg.tensor([1.0]))
 
 
 def test_extrema_propagate_nan_and_give_both_sides_the_gradient_there():
@@ -328,6 +343,8 @@ def test_negation_and_abs_of_bool_are_refused():
         gg.tensor([True]) - gg.tensor([False])
     with pytest.raises(DTypeError, match="sub: subtraction"):
         gg.tensor([1, 2]) - gg.tensor([True, False])
+    with pytest.raises(DTypeError, match="sub: subtraction"):
+        gg.tensor([1.0]) - True
 
 
 # In-place and out= ----------------------------------------------------------------------------------------
@@ -503,3 +520,58 @@ def test_nan_to_num_matches_pytorch():
         (g,) = gg.grad(gg.nan_to_num(x).sum(), x)
         (tg,) = torch.autograd.grad(torch.nan_to_num(t).sum(), t)
         assert g.tolist() == tg.tolist()
+
+
+DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64"]
+SCALARS = [3, 2.5, True]
+
+
+def operand_values(dtype: str, rng, nonzero: bool = True):
+    if dtype == "bool":
+        return rng.integers(0, 2, 6).astype(bool)
+    if dtype.startswith("float"):
+        return rng.standard_normal(6) * 5
+    values = rng.integers(1 if dtype == "uint8" else -100, 100, 6)
+    return np.where(values == 0, 3, values) if nonzero else values
+
+
+def outcome(fn, lib, a, b):
+    """(dtype name, values) of fn, or ("error", None) when it raises."""
+    try:
+        out = fn(lib, a, b)
+    except (RuntimeError, TypeError, ValueError):
+        return "error", None
+    return str(out.dtype).split(".")[-1], out.numpy().astype(np.float64)
+
+
+ARITHMETIC = {
+    "floor_divide": lambda lib, a, b: a // b, "remainder": lambda lib, a, b: a % b,
+    "fmod": lambda lib, a, b: lib.fmod(a, b), "div_trunc": lambda lib, a, b: lib.div(a, b, rounding_mode="trunc"),
+    "div": lambda lib, a, b: a / b, "copysign": lambda lib, a, b: lib.copysign(a, b),
+    "maximum": lambda lib, a, b: lib.maximum(a, b), "minimum": lambda lib, a, b: lib.minimum(a, b),
+    "pow": lambda lib, a, b: a ** (abs(b) % 4 if isinstance(b, int) else b), "sub": lambda lib, a, b: a - b,
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(ARITHMETIC))
+def test_dtype_pairs_give_pytorchs_result_dtype_values_and_errors(name):
+    torch = pytest.importorskip("torch")
+    fn = ARITHMETIC[name]
+    rng = np.random.default_rng(5)
+    for first in DTYPES:
+        a_np = operand_values(first, rng)
+        for second in DTYPES + SCALARS:
+            if isinstance(second, str):
+                b_np = operand_values(second, rng)
+                if name == "pow" and second not in ("float32", "float64", "bool"):
+                    b_np = np.abs(b_np) % 4  # integer tensors to small non-negative powers
+                ours_b, theirs_b = gg.tensor(b_np, dtype=getattr(gg, second)), torch.tensor(b_np, dtype=getattr(torch, second))
+            else:
+                ours_b = theirs_b = second
+            with np.errstate(all="ignore"):
+                ours = outcome(fn, gg, gg.tensor(a_np, dtype=getattr(gg, first)), ours_b)
+            theirs = outcome(fn, torch, torch.tensor(a_np, dtype=getattr(torch, first)), theirs_b)
+            assert ours[0] == theirs[0], (name, first, second, ours, theirs)
+            if ours[1] is not None:
+                np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6, atol=1e-6, err_msg=f"{name} {first} {second}")
