@@ -261,6 +261,51 @@ def test_gather_and_scatter_values_against_numpy(rng):
     np.testing.assert_array_equal(gg.tensor(a).scatter(1, gg.tensor([[2], [0], [1]]), 9.0).numpy(), expected)
 
 
+@st.composite
+def dimwise_cases(draw):
+    """An input shape, a dim, and an index of the same rank no larger than the input off that dim."""
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    index_shape = tuple(draw(st.integers(0 if d == dim % len(shape) else 1, 4 if d == dim % len(shape) else n))
+                        for d, n in enumerate(shape))
+    size = shape[dim]
+    index = np.array(draw(st.lists(st.integers(0, size - 1), min_size=int(np.prod(index_shape)),
+                                   max_size=int(np.prod(index_shape)))), dtype=np.int64).reshape(index_shape)
+    return shape, dim, index
+
+
+@pytest.mark.torch
+@given(dimwise_cases(), st.integers(0, 2**32 - 1))
+def test_dimwise_ops_match_pytorch_on_any_dim(case, seed):
+    """gather, scatter_add, index_select and index_add (values and gradients) over random shapes and dims."""
+    torch = pytest.importorskip("torch")
+    shape, dim, index = case
+    rng = np.random.default_rng(seed)
+    vector = index.reshape(-1)
+    src_shape = list(shape)
+    src_shape[dim] = vector.size
+    calls = [
+        (lambda m, x, s, i, v: m.gather(x, dim, i), index.shape),
+        (lambda m, x, s, i, v: m.scatter_add(x, dim, i, s), index.shape),
+        (lambda m, x, s, i, v: m.index_select(x, dim, v), None),
+        (lambda m, x, s, i, v: m.index_add(x, dim, v, s, alpha=0.5), tuple(src_shape)),
+    ]
+    for call, s_shape in calls:
+        data = rng.standard_normal(shape)
+        src = rng.standard_normal(s_shape or (1,))
+        ours = [gg.tensor(data, requires_grad=True), gg.tensor(src, requires_grad=True)]
+        theirs = [torch.tensor(data, requires_grad=True), torch.tensor(src, requires_grad=True)]
+        y = call(gg, ours[0], ours[1], gg.tensor(index), gg.tensor(vector))
+        ty = call(torch, theirs[0], theirs[1], torch.tensor(index), torch.tensor(vector))
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+        u = rng.standard_normal(tuple(ty.shape))
+        y.backward(gg.tensor(u))
+        ty.backward(torch.tensor(u))
+        for mine, their in zip(ours, theirs):
+            if their.grad is not None:
+                np.testing.assert_allclose(mine.grad.numpy(), their.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_scatter_src_larger_than_index_gets_a_gradient_of_its_own_shape():
     """PyTorch's backward fails here (it returns an index-shaped gradient); ours pads with zeros, the
     unused src elements having no influence."""
