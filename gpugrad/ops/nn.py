@@ -1,8 +1,10 @@
 """Neural-network building blocks that are ops in their own right: softmax and log_softmax."""
 from __future__ import annotations
 
+from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from ..errors import DTypeError
 from ..kernels import conv as kconv
 from ..kernels import pool as kpool
 from ..tensor import Tensor
@@ -13,7 +15,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
         xp = ctx.xp
-        e = xp.exp(x - x.max(axis=axis, keepdims=True))
+        e = xp.exp(x - _shift(x, axis))
         y = e / e.sum(axis=axis, keepdims=True)
         ctx.axis = axis
         ctx.save_for_backward(y)
@@ -25,10 +27,27 @@ class Softmax(Function):
         return y * (gy - (gy * y).sum(dim=ctx.axis, keepdim=True))
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
+def _softmax_input(op: str, x: Tensor, dim: int, dtype):
+    """The input cast to ``dtype`` first when given (as PyTorch does), and dim as an axis."""
+    if dtype is not None:
+        try:
+            x = x.to(dtypes.to_dtype(dtype))
+        except DTypeError as exc:
+            raise DTypeError(f"{op}: {exc}") from None
+    require_float(op, x)
+    (axis,) = normalize_dims(op, dim, x.ndim)
+    return x, axis
+
+
+def _shift(x, axis):
+    """The max along axis, which keeps exp from overflowing; an empty x needs none (and NumPy's max
+    refuses empty dims)."""
+    return x.max(axis=axis, keepdims=True) if x.size else 0
+
+
+def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed stably. J = diag(y) - y y^T."""
-    require_float("softmax", x)
-    (axis,) = normalize_dims("softmax", dim, x.ndim)
+    x, axis = _softmax_input("softmax", x, dim, dtype)
     return Softmax.apply(x, axis=axis)
 
 
@@ -36,7 +55,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
         xp = ctx.xp
-        shifted = x - x.max(axis=axis, keepdims=True)
+        shifted = x - _shift(x, axis)
         y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.axis = axis
         ctx.save_for_backward(y)
@@ -48,10 +67,9 @@ class LogSoftmax(Function):
         return gy - y.exp() * gy.sum(dim=ctx.axis, keepdim=True)
 
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``, stable at logits of +-1e4. d/dx = I - softmax."""
-    require_float("log_softmax", x)
-    (axis,) = normalize_dims("log_softmax", dim, x.ndim)
+    x, axis = _softmax_input("log_softmax", x, dim, dtype)
     return LogSoftmax.apply(x, axis=axis)
 
 

@@ -420,7 +420,7 @@ def _arg_index(largest: bool):
 def _max_min(op: str, x: Tensor, dim, keepdim: bool, largest: bool):
     if dim is None:
         if keepdim:
-            raise ArgumentError(f"{op}: keepdim=True needs a dim")
+            raise TypeError(f"{op}: keepdim=True needs a dim")
         return _extreme(op, x, None, False, largest, share_nan=True)
     return _along_one_dim(op, x, dim, keepdim, _arg_index(largest))
 
@@ -705,5 +705,5 @@ DIFFERENTIABLE = (
     sum, nansum, mean, nanmean, prod, var, std, var_mean, std_mean, max, min, amax, amin, aminmax, median,
     nanmedian, mode, logsumexp, cov, corrcoef,
 )
-METHODS = {f.__name__: f for f in FUNCTIONS if f not in (cov, corrcoef, sum_to_size)}
-METHODS.update(cov=cov, corrcoef=corrcoef, _sum_to=sum_to_size, sum_to_size=sum_to_size)
+METHODS = {f.__name__: f for f in FUNCTIONS if f not in (var_mean, std_mean)}  # as torch.Tensor: no var_mean method
+METHODS["_sum_to"] = sum_to_size

@@ -486,3 +486,24 @@ def test_out_receives_the_result():
     assert gg.any(x > 4, 1, out=flags).tolist() == [True, False]
     with pytest.raises(TypeError, match="median"):
         gg.median(x, 1, out=values)
+
+
+# softmax and log_softmax ------------------------------------------------------------------------------------------
+
+
+def test_softmax_over_an_empty_dim_is_empty():
+    x = gg.zeros(2, 0, requires_grad=True)
+    for fn in (gg.softmax, gg.log_softmax):
+        y = fn(x, 1)
+        assert y.shape == (2, 0)
+        y.sum().backward()
+        assert x.grad.shape == (2, 0)
+
+
+def test_softmax_dtype_casts_first_and_integers_need_it():
+    y = gg.softmax(gg.tensor([1, 2]), 0, dtype=gg.float64)
+    assert y.dtype is gg.float64
+    np.testing.assert_allclose(y.numpy(), np.exp([1, 2]) / np.exp([1, 2]).sum(), rtol=1e-12)
+    assert gg.log_softmax(gg.tensor([1.0, 2.0]), 0, dtype="float64").dtype is gg.float64
+    with pytest.raises(DTypeError, match="softmax"):
+        gg.softmax(gg.tensor([1, 2]), 0)
