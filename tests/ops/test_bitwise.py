@@ -145,3 +145,58 @@ def test_bool_and_int_mixtures_match_pytorch():
             gb, tb = (gg.tensor(b), torch.tensor(b)) if isinstance(b, list) else (b, b)
             ours, theirs = op(ga, gb), op(ta, tb)
             assert ours.tolist() == theirs.tolist() and str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+
+
+DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64"]
+
+
+def _values(dtype: str, rng):
+    if dtype == "bool":
+        return rng.integers(0, 2, 6).astype(bool)
+    if dtype.startswith("float"):
+        return rng.standard_normal(6)
+    return rng.integers(0 if dtype == "uint8" else -100, 100, 6)
+
+
+def _outcome(fn, a, b):
+    try:
+        out = fn(a, b)
+    except (RuntimeError, TypeError, ValueError, NotImplementedError):
+        return "error", None
+    return str(out.dtype).split(".")[-1], out.numpy().astype(np.int64)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_dtype_pairs_give_pytorchs_result_dtype_values_and_errors(name):
+    torch = pytest.importorskip("torch")
+    fn = BINARY[name]
+    rng = np.random.default_rng(4)
+    for first in DTYPES:
+        a = _values(first, rng)
+        for second in DTYPES + [5, True, 1.5]:
+            if isinstance(second, str):
+                b = _values(second, rng)
+                if "shift" in name and second not in ("bool", "float32", "float64"):
+                    b = np.abs(b) % 8
+                ours_b, theirs_b = gg.tensor(b, dtype=getattr(gg, second)), torch.tensor(b, dtype=getattr(torch, second))
+            else:
+                ours_b = theirs_b = second
+            ours = _outcome(fn, gg.tensor(a, dtype=getattr(gg, first)), ours_b)
+            theirs = _outcome(fn, torch.tensor(a, dtype=getattr(torch, first)), theirs_b)
+            assert ours[0] == theirs[0], (name, first, second, ours, theirs)
+            if ours[1] is not None:
+                np.testing.assert_array_equal(ours[1], theirs[1], err_msg=f"{name} {first} {second}")
+
+
+@pytest.mark.torch
+def test_invert_of_every_dtype_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    for dtype in DTYPES:
+        a = _values(dtype, rng)
+        ours = _outcome(lambda x, _: ~x, gg.tensor(a, dtype=getattr(gg, dtype)), None)
+        theirs = _outcome(lambda x, _: ~x, torch.tensor(a, dtype=getattr(torch, dtype)), None)
+        assert ours[0] == theirs[0], dtype
+        if ours[1] is not None:
+            np.testing.assert_array_equal(ours[1], theirs[1])
