@@ -497,3 +497,37 @@ def test_storage_dtypes_give_pytorch_result_dtypes_values_and_errors(dtype):
         for decimals in (-1, 1, 2):
             np.testing.assert_array_equal(gg.round(ours_in * 37, decimals=decimals).numpy(),
                                           torch.round(t * 37, decimals=decimals).numpy())
+
+
+# On the "cuda" device: a real GPU (CuPy arrays, cupyx's erf and erfc, erfinv in array operations) or
+# Numba's simulator in CI (its own process with GPUGRAD_SIMULATE_CUDA=1 and NUMBA_ENABLE_CUDASIM=1).
+cuda_usable = gg.cuda.is_available() or gg.backend.simulating_cuda()
+needs_cuda = pytest.mark.skipif(not cuda_usable, reason="needs a GPU or the CUDA simulator")
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("name", UNARY + BINARY)
+@pytest.mark.parametrize("dtype", [gg.float32, gg.float64])
+def test_values_and_gradients_on_the_cuda_device_match_the_cpu(name, dtype):
+    rng = np.random.default_rng(9)
+    a = np.concatenate([rng.uniform(-0.99, 0.99, 30), 1 - 10.0 ** -rng.uniform(1, 7, 5), [0.0, 1.0, -1.0, 1.5]])
+    b = rng.uniform(0.1, 2.0, a.shape)
+    u = rng.standard_normal(a.shape)
+    results = []
+    for device in ("cpu", "cuda"):
+        xs = [gg.tensor(v, dtype=dtype, device=device, requires_grad=True) for v in ((a, b) if name in BINARY else (a,))]
+        with np.errstate(all="ignore"):
+            y = getattr(gg, name)(*xs)
+            y.backward(gg.tensor(u, dtype=dtype, device=device))
+        results.append([y.detach().cpu().numpy()] + [x.grad.cpu().numpy() for x in xs])
+    rtol = 1e-5 if dtype is gg.float32 else 1e-13
+    for on_cpu, on_gpu in zip(*results):
+        np.testing.assert_allclose(on_gpu, on_cpu, rtol=rtol, atol=1e-30, equal_nan=True)
+
+
+@pytest.mark.cudasim
+@needs_cuda
+def test_mixing_devices_in_a_binary_op_names_the_function_and_both_devices():
+    with pytest.raises(gg.DeviceError, match="^hypot: .*cpu and cuda:0"):
+        gg.hypot(gg.ones(2), gg.ones(2, device="cuda"))
