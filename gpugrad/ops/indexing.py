@@ -742,7 +742,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
 
 
 def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """The elements of ``input`` where ``mask`` holds (both broadcast), as a 1-D tensor in row-major order."""
+    """The elements of ``input`` where ``mask`` holds (both broadcast), as a 1-D tensor in row-major order.
+    The gradient goes back to the selected elements (summed over broadcasting), 0 elsewhere."""
     _mask("masked_select", mask, input)
     shape = _broadcast_shape("masked_select", tuple(input.shape), tuple(mask.shape))
     x = input if tuple(input.shape) == shape else input.expand(shape)
@@ -794,7 +795,8 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
 
 # take / take_along_dim ------------------------------------------------------------------------------------
 def take(input: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """``input.flatten()[index]``, shaped like ``index`` (negative indices count from the end)."""
+    """``input.flatten()[index]``, shaped like ``index`` (negative indices count from the end). The
+    gradient adds back into the taken elements, accumulating over repeats."""
     if not isinstance(index, Tensor):
         raise TypeError(f"take: argument 'index' must be a Tensor, not {type(index).__name__}")
     if index.data.dtype.kind not in "iu":
@@ -809,7 +811,7 @@ def take(input: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, out: Tensor | None = None) -> Tensor:
     """``gather`` after broadcasting ``input`` and ``indices`` in every dim but ``dim``; with dim=None,
-    over the flattened input."""
+    over the flattened input. The gradient is gather's: scatter-added back (and summed over broadcasting)."""
     if dim is None:
         return write_out("take_along_dim", gather(input.reshape(-1), 0, indices.reshape(-1)), out)
     if indices.ndim != input.ndim:
