@@ -46,6 +46,10 @@ def check_broadcast(name: str, *shapes) -> None:
         raise ShapeError(f"{name}: shapes {listed} do not broadcast") from exc
 
 
+def _is_bool(value) -> bool:
+    return value.__class__ is bool or isinstance(value, Tensor) and value.data.dtype.kind == "b"
+
+
 def _refuse_bool(name: str, x: Tensor, what: str, hint: str = "") -> None:
     if x.data.dtype.kind == "b":
         raise DTypeError(f"{name}: {what} is not supported on bool tensors" + (f"; {hint}" if hint else ""))
@@ -81,8 +85,7 @@ class Sub(Function):
 
 def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     """input - alpha * other. d/dinput = 1, d/dother = -alpha."""
-    if any(isinstance(v, bool) or isinstance(v, Tensor) and v.data.dtype.kind == "b" for v in (input, other)):
-        # Checked before promotion, which would turn bool - int into int64 - int.
+    if _is_bool(input) or _is_bool(other):  # before promotion, which would turn bool - int into int64 - int
         raise DTypeError("sub: subtraction (the `-` operator) with a bool is not supported; use `^` or "
                          "logical_xor() instead")
     if alpha != 1:
