@@ -154,6 +154,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """x Phi(x) (exact, erf) or its tanh approximation with ``approximate="tanh"``."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    require_float("gelu", x)  # named as the user called it, not by its kernel ("gelu_tanh")
     return _activation(x, "gelu" if approximate == "none" else "gelu_tanh")
 
 
@@ -376,10 +377,9 @@ def rrelu(x: Tensor, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0, trainin
     if not training:
         return leaky_relu(x, (lower + upper) / 2.0)
     xp = x._backend.xp
-    slopes = default_generator.rng.uniform(lower, upper, tuple(x.shape))
-    negative = x._backend.asarray(slopes).astype(x.data.dtype) if x.numel() else xp.zeros(x.shape, x.data.dtype)
-    noise = xp.where(x.data <= 0, negative, x.data.dtype.type(1))
-    return x * Tensor._make(noise.astype(x.data.dtype, copy=False), x._backend)
+    slopes = x._backend.asarray(default_generator.rng.uniform(lower, upper, tuple(x.shape))).astype(x.data.dtype)
+    noise = xp.where(x.data <= 0, slopes, x.data.dtype.type(1))  # PyTorch draws a slope at x = 0 too
+    return x * Tensor._make(noise, x._backend)
 
 
 # What this family exports; gpugrad.ops gathers it. The functions PyTorch has only in nn.functional
