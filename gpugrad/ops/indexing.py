@@ -862,8 +862,9 @@ def _argsort(xp, data, axis: int, descending: bool):
     return (n - 1) - xp.flip(xp.argsort(flipped, axis=axis, kind="stable"), axis=axis)
 
 
-def _sort_axis(op: str, x: Tensor, dim: int) -> int:
-    return _axis(op, dim, x.ndim) if x.ndim else 0
+def _sort_axis(op: str, x: Tensor, dim: int | None) -> int:
+    """The axis a sort-like op works along: the last when dim is None (topk's and kthvalue's default)."""
+    return _axis(op, -1 if dim is None else dim, x.ndim) if x.ndim else 0
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:

@@ -637,6 +637,7 @@ def test_sort_family_shapes_and_gradients():
     assert gg.kthvalue(x, 1, dim=0, keepdim=True).values.shape == (1, 3)
     assert gg.kthvalue(x, 2).values.tolist() == [0.5, 1.0]
     assert gg.sort(gg.tensor(3.0)).indices.shape == ()
+    assert gg.topk(x, 2, dim=None).indices.tolist() == [[2, 0], [0, 2]]
     gg.topk(x, 1).values.sum().backward()
     assert x.grad.tolist() == [[0, 0, 1], [1, 0, 0]]
 
