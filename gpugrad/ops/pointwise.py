@@ -35,15 +35,24 @@ def _float_input(name: str, value) -> Tensor:
     return as_float(_tensor_input(name, value))
 
 
+def _as_tensor(value, like: Tensor) -> Tensor:
+    """A (promoted) Python number as a 0-d tensor of like's dtype and device; tensors pass through."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor._make(like._backend.xp.asarray(value, dtype=like.data.dtype), like._backend)
+
+
 def _pair(name: str, input, other) -> tuple[Tensor, Tensor]:
     """Two operands of one device and PyTorch's promoted dtype, whose shapes broadcast; a Python number
     among them becomes a 0-d tensor of that dtype."""
+    if not (isinstance(input, Tensor) or isinstance(other, Tensor)):
+        raise TypeError(f"{name}(): expected a Tensor for 'input' or 'other', got {type(input).__name__} and "
+                        f"{type(other).__name__}")
     if isinstance(input, Tensor) and isinstance(other, Tensor) and input._backend is not other._backend:
         raise DeviceError(f"{name}: expected all tensors on the same device, got {input.device} and {other.device}")
     a, b = promote_pair(input, other)
     like = a if isinstance(a, Tensor) else b
-    a, b = (v if isinstance(v, Tensor) else Tensor._make(like._backend.xp.asarray(v, dtype=like.data.dtype), like._backend)
-            for v in (a, b))
+    a, b = _as_tensor(a, like), _as_tensor(b, like)
     try:
         numpy.broadcast_shapes(a.shape, b.shape)
     except ValueError:

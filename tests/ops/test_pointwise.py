@@ -305,6 +305,8 @@ def test_shapes_that_do_not_broadcast_are_named_by_the_function_called(name):
 def test_a_number_where_a_tensor_is_needed_is_a_type_error():
     with pytest.raises(TypeError, match="^arcsin\\(\\): argument 'input' must be Tensor, not float"):
         gg.arcsin(0.5)
+    with pytest.raises(TypeError, match="^xlogy\\(\\): expected a Tensor for 'input' or 'other', got int and float"):
+        gg.xlogy(2, 3.0)
 
 
 def test_round_decimals_beyond_float_range_is_an_argument_error():
