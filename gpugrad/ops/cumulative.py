@@ -10,7 +10,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import DTypeError
 from ..tensor import Tensor
-from ._operands import as_float, normalize_dims, write_out
+from ._operands import normalize_dims, require_float, write_out
 from .reduce import GatherAlong, ValuesIndices
 
 
@@ -166,8 +166,9 @@ class LogCumSumExp(Function):
 
 def logcumsumexp(x: Tensor, dim: int, *, out: Tensor | None = None) -> Tensor:
     """y_j = log sum_{i <= j} exp(x_i) along ``dim``, stably. dL/dx_i = sum_{j >= i} dL/dy_j exp(x_i - y_j).
-    Integer input gives the default float dtype."""
-    return write_out("logcumsumexp", _scan("logcumsumexp", LogCumSumExp, as_float(x), dim), out)
+    Floating point input only, as in PyTorch."""
+    require_float("logcumsumexp", x)
+    return write_out("logcumsumexp", _scan("logcumsumexp", LogCumSumExp, x, dim), out)
 
 
 from .elementwise import where  # noqa: E402  (placed last for reading order)

@@ -328,7 +328,8 @@ class ScatterAddAlong(Function):
         ctx.index, ctx.axis = index, axis
         xp = ctx.xp
         out = xp.zeros(shape, dtype=g.dtype)
-        where_to = list(xp.indices(index.shape, sparse=True))
+        # index says where along axis; along every other dim an element stays where it is.
+        where_to = [xp.arange(n).reshape([-1 if i == d else 1 for i in range(index.ndim)]) for d, n in enumerate(index.shape)]
         where_to[axis] = index
         ctx.backend.index_add(out, tuple(where_to), g)
         return out
@@ -503,8 +504,11 @@ def _median_index(ignore_nan: bool):
 class MedianAll(Function):
     @staticmethod
     def forward(ctx, x, ignore_nan=False):
-        flat = x.reshape(-1)
-        y = ctx.xp.take_along_axis(flat, _median_index(ignore_nan)(ctx.xp, flat, 0), axis=0).reshape(())
+        xp, flat = ctx.xp, x.reshape(-1)
+        if flat.size:
+            y = xp.take_along_axis(flat, _median_index(ignore_nan)(xp, flat, 0), axis=0).reshape(())
+        else:  # what PyTorch gives for no elements: NaN, or the integer type's lowest value
+            y = xp.full((), math.nan if x.dtype.kind == "f" else xp.iinfo(x.dtype).min, dtype=x.dtype)
         ctx.save_for_backward(x, y)
         return y
 
@@ -519,8 +523,6 @@ def _median(op: str, x: Tensor, dim, keepdim: bool, ignore_nan: bool):
         raise DTypeError(f"{op}: not implemented for bool tensors")
     if dim is not None:
         return _along_one_dim(op, x, dim, keepdim, _median_index(ignore_nan))
-    if x.data.size == 0:
-        return full((), math.nan, dtype=as_float(x).dtype, device=x.device)
     return MedianAll.apply(x, ignore_nan=ignore_nan)
 
 
@@ -691,7 +693,7 @@ def sum_to_size(x: Tensor, *shape) -> Tensor:
 
 
 # Placed last for reading order; none of these modules needs anything from here at import time.
-from ..factory import full, ones_like  # noqa: E402
+from ..factory import ones_like  # noqa: E402
 from . import cumulative  # noqa: E402
 from .elementwise import isnan, maximum, minimum, where  # noqa: E402
 from .shape import cat  # noqa: E402
