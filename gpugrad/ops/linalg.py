@@ -89,20 +89,30 @@ def _tril_half_diag(a: Tensor) -> Tensor:
     return _masked(a, xp.tril(xp.ones((n, n))) - 0.5 * xp.eye(n))
 
 
+def _ignored(t: Tensor) -> Tensor:
+    """Zeros shaped as t whose gradient to t is zeros: t's values (NaN included) do not matter, but t is
+    still part of the graph, as PyTorch's addmm(beta=0) and matrix_power(A, 0) have it."""
+    from .elementwise import where
+
+    return where(_constant(t, t._backend.xp.zeros(t.shape, dtype=bool)), t, 0)
+
+
 def _batch_prefix(batch_shape: tuple, flat: int) -> str:
     """PyTorch names the failing matrix of a batch by its flat index."""
     return f"(Batch element {flat}): " if batch_shape else ""
 
 
-def _first_singular(xp, a) -> tuple[int, int | None]:
-    """For a (batch of) singular matrices: the flat batch index of the first singular one and the 1-based
-    index of the first zero pivot of its LU factorisation with partial pivoting (None if rounding hid it)."""
-    host = numpy.asarray(a.get() if hasattr(a, "get") else a, dtype=numpy.float64)
+def _first_singular(a) -> tuple[int, int | None]:
+    """For a (batch of) matrices LAPACK found singular: the flat batch index of the first singular one and
+    the 1-based index of the first zero pivot of its LU factorisation (None if our elimination's rounding
+    differs from LAPACK's there). Runs on the host, on the error path only."""
+    host = numpy.asarray(a.get() if hasattr(a, "get") else a)
     mats = host.reshape((-1,) + host.shape[-2:])
     for b, m in enumerate(mats):
-        pivot = _zero_pivot(m.copy())
-        if pivot is not None:
-            return b, pivot
+        try:
+            numpy.linalg.inv(m)
+        except numpy.linalg.LinAlgError:
+            return b, _zero_pivot(m.copy())
     return 0, None
 
 
@@ -246,11 +256,7 @@ def _scaled_sum(name: str, input: Tensor, product: Tensor, beta, alpha) -> Tenso
     except ShapeError as exc:
         raise ShapeError(f"{name}: input of shape {_shape(input)} does not broadcast to the product's shape {shape}") from exc
     if beta == 0:
-        # input's values are ignored (NaN included) but it still gets a gradient: zeros, as in PyTorch.
-        from .elementwise import where
-
-        ignored = _constant(expanded, expanded._backend.xp.zeros(shape, dtype=bool))
-        result = scaled + where(ignored, expanded, 0)
+        result = scaled + _ignored(expanded)
     else:
         result = scaled + (expanded if beta == 1 else expanded * beta)
     return result if result.data.dtype == product.data.dtype else result.to(product.dtype)
@@ -340,12 +346,8 @@ def _label_sizes(equation: str, inputs: list, shapes: list) -> dict:
 
 class Einsum(Function):
     @staticmethod
-    def forward(ctx, *operands, inputs=(), output=""):
+    def forward(ctx, *operands, inputs=(), output="", sizes=None):
         xp = ctx.xp
-        sizes = {}
-        for term, op in zip(inputs, operands):
-            for c, s in zip(term, op.shape):
-                sizes[c] = max(sizes.get(c, 1), s)
         # NumPy's einsum broadcasts only ellipsis dims: stretch size-1 subscripts first.
         ops = [op if all(s == sizes[c] for c, s in zip(t, op.shape)) else xp.broadcast_to(op, [sizes[c] for c in t])
                for t, op in zip(inputs, operands)]
@@ -372,7 +374,8 @@ def _einsum_grad(gy: Tensor, k: int, operands, inputs, output: str, sizes: dict)
     available = set(output).union(*(set(t) for t, _ in others))
     unique = "".join(dict.fromkeys(term))
     kept = "".join(c for c in unique if c in available)
-    g = Einsum.apply(gy, *(op for _, op in others), inputs=(output,) + tuple(t for t, _ in others), output=kept)
+    g = Einsum.apply(gy, *(op for _, op in others), inputs=(output,) + tuple(t for t, _ in others), output=kept,
+                     sizes=sizes)
     for i, c in enumerate(unique):  # letters only operand k has: its gradient is constant along them
         if c not in available:
             g = g.unsqueeze(i)
@@ -407,8 +410,8 @@ def einsum(equation: str, *operands) -> Tensor:
     _require_same_dtype("einsum()", *operands)
     shapes = [_shape(op) for op in operands]
     inputs, output = _parse_einsum(equation, shapes)
-    _label_sizes(equation, inputs, shapes)
-    return Einsum.apply(*operands, inputs=tuple(inputs), output=output)
+    sizes = _label_sizes(equation, inputs, shapes)
+    return Einsum.apply(*operands, inputs=tuple(inputs), output=output, sizes=sizes)
 
 
 def tensordot(a: Tensor, b: Tensor, dims=2, out: Tensor | None = None) -> Tensor:
@@ -512,7 +515,7 @@ class Inverse(Function):
         try:
             y = xp.linalg.inv(a)
         except numpy.linalg.LinAlgError:  # CuPy raises NumPy's class too
-            b, pivot = _first_singular(xp, a)
+            b, pivot = _first_singular(a)
             element = f"The diagonal element {pivot} is zero, the" if pivot else "The"
             raise LinAlgError(f"linalg.inv: {_batch_prefix(a.shape[:-2], b)}{element} inversion could not be completed "
                               "because the input matrix is singular.") from None
@@ -546,7 +549,7 @@ class Solve(Function):
             x = xp.linalg.solve(a, b)
         except numpy.linalg.LinAlgError:  # CuPy raises NumPy's class too
             batch = xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-            index, _ = _first_singular(xp, xp.broadcast_to(a, batch + a.shape[-2:]))
+            index, _ = _first_singular(xp.broadcast_to(a, batch + a.shape[-2:]))
             raise LinAlgError(f"torch.linalg.solve: {_batch_prefix(batch, index)}The solver failed because the input "
                               "matrix is singular.") from None
         ctx.save_for_backward(a, x)
@@ -595,12 +598,10 @@ class Det(Function):
     @staticmethod
     def backward(ctx, gd):
         a, d = ctx.saved_tensors
-        xp = a._backend.xp
-        scale = (gd * d).unsqueeze(-1).unsqueeze(-1)
         if a.shape[-1] == 0:
             return a * 0.0
-        if bool(xp.all(d.data != 0)):
-            return scale * linalg_inv(a).mT
+        if bool(a._backend.xp.all(d.data != 0)):
+            return (gd * d).unsqueeze(-1).unsqueeze(-1) * linalg_inv(a).mT
         return gd.unsqueeze(-1).unsqueeze(-1) * _cofactors(a)
 
 
@@ -639,7 +640,7 @@ class SlogDet(Function):
     @staticmethod
     def forward(ctx, a):
         sign, logabs = ctx.xp.linalg.slogdet(a)
-        ctx.det = sign * ctx.xp.exp(logabs)
+        ctx.sign, ctx.logabs = sign, logabs
         ctx.save_for_backward(a)
         ctx.mark_non_differentiable(sign)
         return sign, logabs
@@ -650,11 +651,13 @@ class SlogDet(Function):
         if glog is None:
             return None
         g = glog.unsqueeze(-1).unsqueeze(-1)
-        if bool(a._backend.xp.all(ctx.det != 0)):
+        xp = a._backend.xp
+        if bool(xp.all(ctx.sign != 0)):
             return g * linalg_inv(a).mT
         # Singular: the cofactors over det, inf and NaN where det = 0 (PyTorch gives inf/NaN there too).
+        det = ctx.sign * xp.exp(ctx.logabs)
         with numpy.errstate(all="ignore"):
-            return g * _cofactors(a) / _constant(a, ctx.det[..., None, None])
+            return g * _cofactors(a) / _constant(a, det[..., None, None])
 
 
 def linalg_slogdet(A: Tensor, *, out=None) -> SlogdetResult:
@@ -690,7 +693,9 @@ def linalg_matrix_power(A: Tensor, n: int, *, out: Tensor | None = None) -> Tens
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
     if n == 0:
-        result = A * 0 + _eye(A, A.shape[-1]).to(A.dtype)
+        result = _ignored(A) + _eye(A, A.shape[-1])
+    elif n == 1:
+        result = A.clone()
     else:
         base = linalg_inv(A) if n < 0 else A
         result, k = None, abs(n)

@@ -343,11 +343,13 @@ def test_logdet_is_nan_for_negative_determinants_and_minus_inf_for_zero():
 
 
 def test_matrix_power_zero_is_the_identity_with_a_zero_gradient():
-    a = t64(np.ones((2, 3, 3)), requires_grad=True)
+    a = t64(np.full((2, 3, 3), math.nan), requires_grad=True)  # values do not matter, NaN included
     y = gg.linalg.matrix_power(a, 0)
     close(y, np.broadcast_to(np.eye(3), (2, 3, 3)))
     y.sum().backward()
     close(a.grad, np.zeros((2, 3, 3)))
+    b = t64(np.eye(2))
+    assert gg.linalg.matrix_power(b, 1) is not b  # a new tensor, as PyTorch's
 
 
 def test_pinv_and_matrix_rank_match_numpy_on_rank_deficient_matrices(rng):
