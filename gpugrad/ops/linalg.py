@@ -720,7 +720,7 @@ class Cholesky(Function):
         try:
             low = xp.linalg.cholesky(a)
         except numpy.linalg.LinAlgError:  # CuPy raises NumPy's class too
-            b, order = _failing_minor(xp, a)
+            b, order = _failing_minor(a)
             raise LinAlgError(f"linalg.cholesky: {_batch_prefix(a.shape[:-2], b)}The factorization could not be "
                               "completed because the input is not positive-definite (the leading minor of order "
                               f"{order} is not positive-definite).") from None
@@ -738,10 +738,10 @@ class Cholesky(Function):
         return (ga + ga.mT) * 0.5
 
 
-def _failing_minor(xp, a) -> tuple[int, int]:
+def _failing_minor(a) -> tuple[int, int]:
     """The flat batch index of the first matrix that is not positive-definite, and the order of its first
-    leading minor that is not."""
-    host = numpy.asarray(a.get() if hasattr(a, "get") else a, dtype=numpy.float64)
+    leading minor that is not (on the host, in a's dtype; on the error path only)."""
+    host = numpy.asarray(a.get() if hasattr(a, "get") else a)
     mats = host.reshape((-1,) + host.shape[-2:])
     for b, m in enumerate(mats):
         for k in range(1, m.shape[0] + 1):
@@ -875,8 +875,8 @@ def _qr_backward_tall(gq, gr, q: Tensor, r: Tensor) -> Tensor:
         m_parts.append(r @ gr.mT)
     if gq is not None:
         m_parts.append(-(gq.mT @ q))
-    mm_ = m_parts[0] if len(m_parts) == 1 else m_parts[0] + m_parts[1]
-    low = _tril_half_diag(mm_)
+    m_total = m_parts[0] if len(m_parts) == 1 else m_parts[0] + m_parts[1]
+    low = _tril_half_diag(m_total)
     b = q @ (low + low.mT)
     if gq is not None:
         b = b + gq
@@ -984,7 +984,8 @@ def _svd_backward(gu, gs, gvh, u, s, vh, m: int, n: int) -> Tensor:
 
 def linalg_svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None) -> SVDResult:
     """A = U diag(S) Vh, S descending. Gradients as PyTorch's (distinct singular values); with
-    full_matrices the gradients of the extra columns of U and rows of Vh are ignored."""
+    full_matrices the gradients of the extra columns of U and rows of Vh are ignored. ``driver`` (a
+    cuSOLVER choice in PyTorch) is accepted and ignored."""
     _require_float("linalg.svd", A)
     _require_matrices("linalg.svd", A)
     result = SVDResult(*SVD.apply(A, full_matrices=full_matrices))
@@ -1020,7 +1021,7 @@ def _records(t: Tensor) -> bool:
 
 
 def linalg_svdvals(A: Tensor, *, driver=None, out: Tensor | None = None) -> Tensor:
-    """The singular values, descending. d/dA = U diag(g) V^T."""
+    """The singular values, descending. d/dA = U diag(g) V^T. ``driver`` is accepted and ignored."""
     _require_float("linalg.svd", A)
     _require_matrices("linalg.svdvals", A)
     if _records(A):
@@ -1202,11 +1203,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
         name = {math.inf: "inf", -math.inf: "-inf"}.get(ord, f"{ord:g}")
         raise ArgumentError(f"linalg.vector_norm cannot compute the {name} norm on an empty tensor because the "
                             f"operation does not have an identity (shape {_shape(x)})")
-    if axes is not None and x.ndim == 0:
-        axes = None
     result = VectorNorm.apply(x, ord=ord, axes=axes, keepdim=keepdim)
-    if x.ndim == 0 and keepdim:
-        result = result.reshape(())
     return write_out("linalg.vector_norm", result, out)
 
 
