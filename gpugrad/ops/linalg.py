@@ -57,7 +57,8 @@ def _require_matrices(op: str, a: Tensor, square: bool = False) -> None:
     if a.ndim < 2:
         raise ShapeError(f"{op}: The input tensor A must have at least 2 dimensions, got shape {_shape(a)}.")
     if square and a.shape[-1] != a.shape[-2]:
-        raise ShapeError(f"{op}: A must be batches of square matrices, but they are {a.shape[-2]} by {a.shape[-1]} matrices")
+        raise ShapeError(f"{op}: A must be batches of square matrices, but they are {a.shape[-2]} by {a.shape[-1]} "
+                         "matrices")
 
 
 def _require_ndim(op: str, name: str, t: Tensor, ndim: int) -> None:
@@ -177,7 +178,8 @@ def matmul(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul: expected Tensors, got {type(a).__name__} and {type(b).__name__}")
     if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
     k_a = a.shape[-1]
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if k_a != k_b:
@@ -254,7 +256,8 @@ def _scaled_sum(name: str, input: Tensor, product: Tensor, beta, alpha) -> Tenso
     try:
         expanded = input.expand(*shape)
     except ShapeError as exc:
-        raise ShapeError(f"{name}: input of shape {_shape(input)} does not broadcast to the product's shape {shape}") from exc
+        raise ShapeError(f"{name}: input of shape {_shape(input)} does not broadcast to the product's shape "
+                         f"{shape}") from exc
     if beta == 0:
         result = scaled + _ignored(expanded)
     else:
@@ -299,7 +302,8 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list, str]:
     used = set(eq) - {".", ",", "-", ">"}
     bad = sorted(c for c in used if c not in _LETTERS)
     if bad:
-        raise ArgumentError(f"einsum(): invalid subscript {bad[0]!r} in the equation '{equation}': use letters a-z, A-Z")
+        raise ArgumentError(f"einsum(): invalid subscript {bad[0]!r} in the equation '{equation}': "
+                            "use letters a-z, A-Z")
     n_ell = 0
     for term, shape in zip(terms, shapes):
         named = len(term.replace("...", ""))
@@ -324,7 +328,8 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list, str]:
         output = rhs.replace("...", "".join(fresh))
         for c in output:
             if output.count(c) > 1 or not any(c in s for s in inputs):
-                raise ArgumentError(f"einsum(): output subscript {c} appears more than once or in no input, in '{equation}'")
+                raise ArgumentError(f"einsum(): output subscript {c} appears more than once or in no input, "
+                                    f"in '{equation}'")
     else:
         joined = "".join(terms)
         output = "".join(fresh) + "".join(sorted(c for c in set(joined) if c != "." and joined.count(c) == 1))
@@ -431,7 +436,8 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out: Tensor | None = None) -> Tensor
     dims_b = [d % max(b.ndim, 1) for d in dims_b]
     for i, j in zip(dims_a, dims_b):
         if a.shape[i] != b.shape[j]:
-            raise ShapeError(f"tensordot: contracted dimensions need to match, but first has size {a.shape[i]} in dim {i} "
+            raise ShapeError(f"tensordot: contracted dimensions need to match, but first has size {a.shape[i]} "
+                             f"in dim {i} "
                              f"and second has size {b.shape[j]} in dim {j} (shapes {_shape(a)} and {_shape(b)})")
     if a.data.dtype != b.data.dtype:
         raise DTypeError(f"tensordot: both inputs should have same dtype, got {a.dtype} and {b.dtype}")
@@ -477,7 +483,8 @@ def trace(input: Tensor) -> Tensor:
 
 def _cross_along(op: str, input: Tensor, other: Tensor, dim: int) -> Tensor:
     if input.ndim != other.ndim:
-        raise ShapeError(f"{op}: inputs must have the same number of dimensions, got shapes {_shape(input)} and {_shape(other)}")
+        raise ShapeError(f"{op}: inputs must have the same number of dimensions, got shapes {_shape(input)} and "
+                         f"{_shape(other)}")
     d = dim % max(input.ndim, 1) if -input.ndim <= dim < input.ndim else None
     if d is None:
         raise IndexError(f"{op}: dimension {dim} out of range for a tensor of {input.ndim} dimensions")
@@ -889,7 +896,8 @@ def linalg_qr(A: Tensor, mode: str = "reduced", *, out=None) -> QRResult:
     _require_float("linalg.qr", A)
     _require_matrices("linalg.qr", A)
     if mode not in ("reduced", "complete", "r"):
-        raise ArgumentError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or 'complete'")
+        raise ArgumentError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', "
+                            "or 'complete'")
     if mode == "r":
         xp = A._backend.xp
         if is_grad_enabled() and A.requires_grad:
@@ -918,7 +926,8 @@ class _RFromQR(Function):
     @staticmethod
     def backward(ctx, gr):
         raise RuntimeError("linalg.qr: The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
-                           "Please use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr.")
+                           "Please use linalg.qr(A, mode='reduced') if you are going to differentiate through "
+                           "linalg.qr.")
 
 
 def qr(input: Tensor, some: bool = True, *, out=None) -> QRResult:
@@ -1086,10 +1095,12 @@ def linalg_eigvalsh(A: Tensor, UPLO: str = "L", *, out: Tensor | None = None) ->
     return write_out("linalg.eigvalsh", w, out)
 
 
-def linalg_matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out: Tensor | None = None) -> Tensor:
+def linalg_matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False,
+                       out: Tensor | None = None) -> Tensor:
     """The number of singular values above max(atol, rtol * s_max) (int64; not differentiable)."""
     if A.data.dtype.kind != "f":
-        raise DTypeError(f"linalg.matrix_rank: This function doesn't handle types other than float and double (got {A.dtype})")
+        raise DTypeError("linalg.matrix_rank: This function doesn't handle types other than float and double "
+                         f"(got {A.dtype})")
     _require_matrices("linalg.matrix_rank", A)
     xp = A._backend.xp
     if hermitian:
@@ -1251,12 +1262,14 @@ def _matrix_norm_last(a: Tensor, ord) -> Tensor:
     return _amax(sums) if ord > 0 else _amin(sums)
 
 
-def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None,
+                out: Tensor | None = None) -> Tensor:
     """Matrix norms over the two dims in dim: 'fro', 'nuc' (sum of singular values), 2 / -2 (largest /
     smallest singular value), 1 / -1 (max / min column abs sum), inf / -inf (max / min row abs sum)."""
     _require_float("linalg.matrix_norm", A)
     if A.ndim < 2:
-        raise ShapeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions, got shape {_shape(A)}.")
+        raise ShapeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions, got shape "
+                         f"{_shape(A)}.")
     if isinstance(ord, float) and not math.isinf(ord) and ord == int(ord):
         ord = int(ord)
     if ord not in _MATRIX_ORDS:
@@ -1274,13 +1287,15 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     return write_out("linalg.matrix_norm", result, out)
 
 
-def linalg_norm(input: Tensor, ord=None, dim=None, keepdim: bool = False, *, out: Tensor | None = None, dtype=None) -> Tensor:
+def linalg_norm(input: Tensor, ord=None, dim=None, keepdim: bool = False, *, out: Tensor | None = None,
+                dtype=None) -> Tensor:
     """``torch.linalg.norm``: a matrix norm when ord is a string or dim has two entries (or ord is given for a
     2-D input without dim), a vector norm otherwise; without ord, the 2-norm of the flattened input."""
     _require_float("linalg.norm", input)
     dims = None if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
     if dims is None and ord is not None and input.ndim not in (1, 2):
-        raise ShapeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got {input.ndim}D.")
+        raise ShapeError("linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+                         f"Got {input.ndim}D.")
     matrix = isinstance(ord, str) or (dims is not None and len(dims) == 2 and ord is not None) or (
         dims is None and ord is not None and input.ndim == 2)
     if matrix:
