@@ -78,8 +78,11 @@ def test_index_out_of_range_names_the_shape():
 
 
 def test_float_only_ops_refuse_integer_tensors():
-    with pytest.raises(TypeError, match="exp: expected a floating point tensor, got gpugrad.int64"):
-        gg.arange(3).exp()
+    # Math functions promote integers to float (exp of an int tensor is float32, as PyTorch); a reduction
+    # whose result dtype PyTorch cannot infer from an integer input refuses it, as PyTorch.
+    assert gg.arange(3).exp().dtype is gg.float32
+    with pytest.raises(TypeError, match="mean: expected a floating point tensor, got gpugrad.int64"):
+        gg.arange(3).mean()
 
 
 def test_cat_with_mismatched_shapes():
