@@ -172,6 +172,8 @@ def _trunc_divide(xp, a, b):
 class DivRounded(Function):
     """input / other rounded toward zero ("trunc") or down ("floor"). Piecewise constant: zero gradient."""
 
+    name = "div"
+
     @staticmethod
     def forward(ctx, a, b, mode="floor"):
         xp = ctx.xp
@@ -446,6 +448,8 @@ def lerp(input: Tensor, end: Tensor, weight, *, out: Tensor | None = None) -> Te
 
 
 class NanToNum(Function):
+    name = "nan_to_num"
+
     @staticmethod
     def forward(ctx, x, nan=0.0, posinf=None, neginf=None):
         xp = ctx.xp
@@ -635,12 +639,14 @@ def clamp_max(input: Tensor, max, *, out: Tensor | None = None) -> Tensor:
     return _clamp("clamp_max", input, None, max, out)
 
 
-class Extremum(Function):
+class Maximum(Function):
+    largest = True
+
     @staticmethod
-    def forward(ctx, a, b, largest=True):
-        ctx.largest = largest
+    def forward(ctx, a, b):
+        ctx.largest = ctx.fn.largest
         ctx.save_for_backward(a, b)
-        return ctx.xp.maximum(a, b) if largest else ctx.xp.minimum(a, b)
+        return ctx.xp.maximum(a, b) if ctx.largest else ctx.xp.minimum(a, b)
 
     @staticmethod
     def backward(ctx, gy):
@@ -654,6 +660,10 @@ class Extremum(Function):
         return ga, gb
 
 
+class Minimum(Maximum):
+    largest = False
+
+
 def _both_tensors(name: str, input, other) -> None:
     for label, value in (("input", input), ("other", other)):
         if not isinstance(value, Tensor):
@@ -664,14 +674,14 @@ def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tenso
     """Elementwise max (NaN wins). The larger input gets the gradient; ties share it half and half."""
     _both_tensors("maximum", input, other)
     a, b = promote_pair(input, other)
-    return write_out("maximum", Extremum.apply(a, b, largest=True), out)
+    return write_out("maximum", Maximum.apply(a, b), out)
 
 
 def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elementwise min (NaN wins). The smaller input gets the gradient; ties share it half and half."""
     _both_tensors("minimum", input, other)
     a, b = promote_pair(input, other)
-    return write_out("minimum", Extremum.apply(a, b, largest=False), out)
+    return write_out("minimum", Minimum.apply(a, b), out)
 
 
 class Where(Function):
