@@ -95,10 +95,11 @@ def _expand_back(gy: Tensor, shape: tuple, axes, keepdim: bool) -> Tensor:
 
 
 def _mean_array(x, axes, keepdims: bool):
-    """NumPy's mean without its warning for empty slices: those are NaN, as in PyTorch."""
+    """NumPy's mean without its warning for empty slices: those are NaN, as in PyTorch. float16 sums in
+    float32, as both do."""
     n = _count(x.shape, axes)
-    total = x.sum(axis=axes, keepdims=keepdims)
-    return total / n if n else total * math.nan
+    total = x.sum(axis=axes, keepdims=keepdims, dtype=numpy.float32 if x.dtype == numpy.float16 else None)
+    return (total / n if n else total * math.nan).astype(x.dtype, copy=False)
 
 
 # Sums and means ----------------------------------------------------------------------------------------
@@ -271,8 +272,8 @@ class Std(Function):
         y = _expand_back(y, shape, ctx.axes, ctx.keepdim)
         # d std = d var / (2 std), taken as 0 where std is 0 (a constant input), as PyTorch does; the
         # denominator there is replaced so that no 0/0 enters a second derivative.
-        flat = y == 0
-        g = where(flat, 0.0, gy / where(flat, 1.0, 2 * y))
+        constant = y == 0
+        g = where(constant, 0.0, gy / where(constant, 1.0, 2 * y))
         return _var_backward(g, x, ctx.axes, ctx.correction)
 
 
@@ -405,7 +406,7 @@ def amin(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None)
 def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False) -> MinMax:
     """(min, max) over one dim or all of them; each differentiable as amin / amax."""
     if dim is not None:
-        _one_axis("aminmax", dim, x)
+        _one_axis("aminmax", dim, x)  # one int dim only, as in PyTorch
     return MinMax(_extreme("aminmax", x, dim, keepdim, False), _extreme("aminmax", x, dim, keepdim, True))
 
 
@@ -545,7 +546,9 @@ def _mode_index(xp, a, axis):
     s = xp.take_along_axis(a, order, axis=-1)
     pos = xp.arange(a.shape[-1])
     new_run = xp.ones(s.shape, dtype=bool)
-    new_run[..., 1:] = s[..., 1:] != s[..., :-1]  # NaN != NaN: each NaN is a run of its own, as in PyTorch
+    # NaN != NaN: each NaN is a run of its own. (PyTorch's mode compares NaN inconsistently: the mode of
+    # [nan, 0] is nan there, of [0, nan, 0] the 0 at index 0.)
+    new_run[..., 1:] = s[..., 1:] != s[..., :-1]
     run_start = xp.maximum.accumulate(xp.where(new_run, pos, 0), axis=-1)
     # The first longest run holds the smallest of the most frequent values; argmax finds its end.
     end_of_longest = xp.argmax(pos - run_start, axis=-1)[..., None]
