@@ -60,16 +60,21 @@ def test_forward_backward_match_reference(backend, rng, name, dtype):
 def test_stable_forms_at_extremes(backend, dtype):
     x = np.array([-1e4, -88.0, -30.0, 0.0, 30.0, 88.0, 1e4], dtype=dtype)
     gy = np.ones_like(x)
-    for name in ("sigmoid", "silu", "softplus", "tanh", "gelu", "gelu_tanh"):
-        y = backend.host(act.forward(backend.xp, name, backend.dev(x), impl=backend.impl))
+    for name in ("sigmoid", "silu", "softplus", "tanh", "gelu", "gelu_tanh", "elu", "selu", "celu", "hardswish", "mish"):
+        param = PARAM.get(name, 0.0)
+        y = backend.host(act.forward(backend.xp, name, backend.dev(x), param, impl=backend.impl))
         assert np.all(np.isfinite(y)), (name, y)
         saved = y if act.SAVES_OUTPUT[name] else x
-        gx = backend.host(act.backward(backend.xp, name, backend.dev(gy), backend.dev(saved), impl=backend.impl))
+        gx = backend.host(act.backward(backend.xp, name, backend.dev(gy), backend.dev(saved), param, impl=backend.impl))
         assert np.all(np.isfinite(gx)), (name, gx)
     sig = backend.host(act.forward(backend.xp, "sigmoid", backend.dev(x), impl=backend.impl))
     assert sig[0] == 0 and sig[-1] == 1
     sp = backend.host(act.forward(backend.xp, "softplus", backend.dev(x), impl=backend.impl))
     assert sp[-1] == x[-1] and sp[0] == 0  # above the threshold softplus is x
+    mish = backend.host(act.forward(backend.xp, "mish", backend.dev(x), impl=backend.impl))
+    assert mish[-1] == x[-1] and mish[0] == 0  # x itself far right, 0 far left
+    elu = backend.host(act.forward(backend.xp, "elu", backend.dev(x), 1.3, impl=backend.impl))
+    assert elu[0] == dtype(-1.3) and elu[-1] == x[-1]  # saturates at -alpha
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
