@@ -575,3 +575,31 @@ def test_dtype_pairs_give_pytorchs_result_dtype_values_and_errors(name):
             assert ours[0] == theirs[0], (name, first, second, ours, theirs)
             if ours[1] is not None:
                 np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6, atol=1e-6, err_msg=f"{name} {first} {second}")
+
+
+IN_PLACE_CALLS = {
+    "fmod_": (2.5,), "remainder_": (-3,), "floor_divide_": (2,), "divide_": (4,), "true_divide_": (2,),
+    "copysign_": (-1.0,), "clamp_": (-1, 2), "clip_": (0,), "clamp_min_": (1,), "clamp_max_": (0.5,),
+    "nan_to_num_": (), "sign_": (), "sgn_": (), "neg_": (), "abs_": (), "exp_": (), "sqrt_": (), "pow_": (2,),
+    "subtract_": (1,), "multiply_": (3,),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("method", sorted(IN_PLACE_CALLS))
+@pytest.mark.parametrize("dtype", ["int64", "float32"])
+def test_in_place_methods_match_pytorch(method, dtype):
+    torch = pytest.importorskip("torch")
+    values = [-3, 0, 2, 5] if dtype == "int64" else [-2.5, 0.0, 1.5, 4.0]
+    args = IN_PLACE_CALLS[method]
+    ours, theirs = gg.tensor(values, dtype=getattr(gg, dtype)), torch.tensor(values, dtype=getattr(torch, dtype))
+    outcomes = []
+    for x in (ours, theirs):
+        try:
+            with np.errstate(all="ignore"):
+                result = getattr(x, method)(*args)
+            outcomes.append(result is x)
+        except (RuntimeError, TypeError):
+            outcomes.append("error")
+    assert outcomes[0] == outcomes[1], outcomes
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)  # unchanged where both refused
