@@ -1293,6 +1293,8 @@ def linalg_norm(input: Tensor, ord=None, dim=None, keepdim: bool = False, *, out
     2-D input without dim), a vector norm otherwise; without ord, the 2-norm of the flattened input."""
     _require_float("linalg.norm", input)
     dims = None if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    if dims is not None and len(dims) not in (1, 2):
+        raise ArgumentError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dims)}")
     if dims is None and ord is not None and input.ndim not in (1, 2):
         raise ShapeError("linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
                          f"Got {input.ndim}D.")

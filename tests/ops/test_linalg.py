@@ -248,6 +248,8 @@ def test_shape_errors_name_the_function_and_shapes():
 def test_argument_errors():
     with pytest.raises(ArgumentError, match="Order 3 not supported"):
         gg.linalg.matrix_norm(gg.zeros(2, 2), ord=3)
+    with pytest.raises(ArgumentError, match=r"linalg.norm: If dim is specified, it must be of length 1 or 2. Got \[0, 1, 2\]"):
+        gg.linalg.norm(gg.zeros(2, 3, 4), dim=(0, 1, 2))
     with pytest.raises(ArgumentError, match="dim must be a 2-tuple"):
         gg.norm(gg.zeros(2, 3, 4), p="nuc")
     with pytest.raises(ArgumentError, match="UPLO"):
@@ -629,3 +631,33 @@ def test_result_dtypes_match_pytorch():
             theirs = call(torch, torch.tensor(a, dtype=tdtype))
             assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
             assert tuple(ours.shape) == tuple(theirs.shape)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("function", ["norm", "linalg.norm"])
+def test_norm_forms_over_every_ord_and_dim_match_pytorch(function):
+    """Every (ord, dim, keepdim) of torch.norm / torch.linalg.norm on a 3-D input: same value and shape, or
+    an error in both."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+
+    def call(lib, tensor, p, dim, keepdim):
+        if function == "norm":
+            return lib.norm(tensor, dim=dim, keepdim=keepdim) if p is None else lib.norm(tensor, p, dim, keepdim)
+        return lib.linalg.norm(tensor, p, dim, keepdim)
+
+    def outcome(lib, tensor, *args):
+        try:
+            return call(lib, tensor, *args)
+        except (RuntimeError, ValueError, TypeError, IndexError):
+            return None
+
+    for p in (None, "fro", "nuc", 0, 1, 2, 3, -1, -2, math.inf, -math.inf, 0.5):
+        for dim in (None, 0, -1, (0, 1), (1, 2), (2, 0), (0, 1, 2), ()):
+            for keepdim in (False, True):
+                ours = outcome(gg, t64(x), p, dim, keepdim)
+                theirs = outcome(torch, torch.tensor(x), p, dim, keepdim)
+                assert (ours is None) == (theirs is None), (p, dim, keepdim)
+                if ours is not None:
+                    assert tuple(ours.shape) == tuple(theirs.shape), (p, dim, keepdim)
+                    close(ours, theirs.numpy())
