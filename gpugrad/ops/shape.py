@@ -67,30 +67,21 @@ def _need_dims(op: str, x: Tensor, n: int) -> None:
 
 def _infer_shape(op: str, shape: tuple, numel: int, old_shape: tuple) -> tuple:
     """``shape`` with its one -1 resolved so that it holds ``numel`` elements."""
-    if -1 not in shape and min(shape, default=0) >= 0:
-        known = 1
-        for s in shape:
-            known *= s
-        if known != numel:
-            raise ShapeError(f"{op}: shape {list(shape)} is invalid for input of shape {old_shape} ({numel} elements)")
-        return shape
-    if shape.count(-1) > 1:
-        raise ShapeError(f"{op}: only one dimension can be inferred, got shape {list(shape)}")
-    for s in shape:
-        if s < -1:
-            raise ShapeError(f"{op}: invalid shape dimension {s} in {list(shape)}")
     known = 1
     for s in shape:
         if s != -1:
             known *= s
-    if known == 0:
-        if numel == 0:
-            raise ShapeError(f"{op}: cannot reshape a tensor of 0 elements (shape {old_shape}) into shape {list(shape)} "
-                             "because the unspecified dimension size -1 can be any value and is ambiguous")
+    inferred = shape.count(-1)
+    if inferred > 1:
+        raise ShapeError(f"{op}: only one dimension can be inferred, got shape {list(shape)}")
+    if min(shape, default=0) < -1:
+        raise ShapeError(f"{op}: invalid shape dimension {min(shape)} in {list(shape)}")
+    if inferred and known == 0 and numel == 0:
+        raise ShapeError(f"{op}: cannot reshape a tensor of 0 elements (shape {old_shape}) into shape {list(shape)} "
+                         "because the unspecified dimension size -1 can be any value and is ambiguous")
+    if (known != numel) if not inferred else (known == 0 or numel % known):
         raise ShapeError(f"{op}: shape {list(shape)} is invalid for input of shape {old_shape} ({numel} elements)")
-    if numel % known:
-        raise ShapeError(f"{op}: shape {list(shape)} is invalid for input of shape {old_shape} ({numel} elements)")
-    return tuple(numel // known if s == -1 else s for s in shape)
+    return tuple(numel // known if s == -1 else s for s in shape) if inferred else shape
 
 
 def _as_strided(xp, a, shape, strides):
@@ -335,7 +326,7 @@ def _expanded_shape(op: str, shape: tuple, sizes: tuple) -> tuple:
         if i < lead:
             if s < 0:
                 raise ShapeError(f"{op}: the expanded size of the tensor ({s}) isn't allowed in a leading, "
-                                 f"non-existing dimension {i} (target sizes {list(sizes)})")
+                                 f"non-existing dimension {i}: cannot expand shape {shape} to {sizes}")
             out.append(s)
             continue
         have = shape[i - lead]
@@ -343,9 +334,9 @@ def _expanded_shape(op: str, shape: tuple, sizes: tuple) -> tuple:
             s = have
         if have != s and have != 1:
             raise ShapeError(f"{op}: the expanded size of the tensor ({s}) must match the existing size ({have}) at "
-                             f"non-singleton dimension {i}. Target sizes: {list(sizes)}. Tensor sizes: {list(shape)}")
+                             f"non-singleton dimension {i}: cannot expand shape {shape} to {sizes}")
         if s < 0:
-            raise ShapeError(f"{op}: invalid size {s} at dimension {i} (target sizes {list(sizes)})")
+            raise ShapeError(f"{op}: invalid size {s} at dimension {i}: cannot expand shape {shape} to {sizes}")
         out.append(s)
     return tuple(out)
 
@@ -559,25 +550,25 @@ def stack(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
 
 def hstack(tensors, *, out: Tensor | None = None) -> Tensor:
     """Join along dim 1 (dim 0 when the inputs are 1-d; 0-d ones count as 1-d)."""
-    tensors = _at_least("hstack", 1, _sequence_of_tensors("hstack", tensors))
+    tensors = _at_least(1, _sequence_of_tensors("hstack", tensors))
     return write_out("hstack", _cat("hstack", tensors, 0 if tensors[0].ndim == 1 else 1), out)
 
 
 def vstack(tensors, *, out: Tensor | None = None) -> Tensor:
     """Join along dim 0 after making each input at least 2-d (a 1-d input is a row)."""
-    tensors = _at_least("vstack", 2, _sequence_of_tensors("vstack", tensors))
+    tensors = _at_least(2, _sequence_of_tensors("vstack", tensors))
     return write_out("vstack", _cat("vstack", tensors, 0), out)
 
 
 def row_stack(tensors, *, out: Tensor | None = None) -> Tensor:
     """Another name for vstack."""
-    tensors = _at_least("row_stack", 2, _sequence_of_tensors("row_stack", tensors))
+    tensors = _at_least(2, _sequence_of_tensors("row_stack", tensors))
     return write_out("row_stack", _cat("row_stack", tensors, 0), out)
 
 
 def dstack(tensors, *, out: Tensor | None = None) -> Tensor:
     """Join along dim 2 after making each input at least 3-d."""
-    tensors = _at_least("dstack", 3, _sequence_of_tensors("dstack", tensors))
+    tensors = _at_least(3, _sequence_of_tensors("dstack", tensors))
     return write_out("dstack", _cat("dstack", tensors, 2), out)
 
 
@@ -595,14 +586,15 @@ _AT_LEAST_SHAPES = {
 }
 
 
-def _at_least(op: str, n: int, tensors: list) -> list:
+def _at_least(n: int, tensors: list) -> list:
+    """Each tensor viewed with at least n dims, as NumPy's atleast_nd places the new ones."""
     return [reshape(t, _AT_LEAST_SHAPES[n](tuple(t.shape))) for t in tensors]
 
 
 def _atleast(op: str, n: int, tensors: tuple):
     if len(tensors) == 1 and isinstance(tensors[0], Tensor):
-        return _at_least(op, n, [tensors[0]])[0]
-    return tuple(_at_least(op, n, _tensor_list(op, tensors, allow_empty=True)))
+        return _at_least(n, [tensors[0]])[0]
+    return tuple(_at_least(n, _tensor_list(op, tensors, allow_empty=True)))
 
 
 def atleast_1d(*tensors):
@@ -861,9 +853,10 @@ def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *, output
         if counts.shape[0] != n:
             raise ShapeError(f"repeat_interleave: repeats must have the same size as input along dim, but got "
                              f"repeats.size(0) = {counts.shape[0]} and input.size({axis}) = {n}")
-        index = x._backend.xp.repeat(x._backend.xp.arange(n), counts.data)
-        _check_output_size(output_size, index.shape[0])
-        return x[(slice(None),) * axis + (Tensor._make(index, x._backend),)]
+        if counts._backend is not x._backend:
+            raise DeviceError(f"repeat_interleave: repeats on {counts.device} for a tensor on {x.device}")
+        index = _repeated_indices(counts, output_size)
+        return x[(slice(None),) * axis + (index,)]
     count = _int("repeat_interleave", "repeats", repeats)
     if count < 0:
         raise ArgumentError(f"repeat_interleave: repeats must be non-negative, got {count}")
@@ -889,11 +882,15 @@ def _check_output_size(output_size, size: int) -> None:
 
 
 def _repeated_indices(counts: Tensor, output_size) -> Tensor:
+    """0, 1, ... with index i repeated counts[i] times (an int64 tensor on counts' device)."""
     counts = _counts("repeat_interleave", counts)
     xp = counts._backend.xp
-    index = xp.repeat(xp.arange(counts.shape[0], dtype=xp.int64), counts.data)
-    _check_output_size(output_size, index.shape[0])
-    return Tensor._make(index, counts._backend)
+    ends = xp.cumsum(counts.data.astype(xp.int64))
+    total = int(ends[-1]) if ends.shape[0] else 0  # the result's size: one read of a device value
+    _check_output_size(output_size, total)
+    # Output position p belongs to the first i whose run ends after p.
+    index = xp.searchsorted(ends, xp.arange(total, dtype=xp.int64), side="right")
+    return Tensor._make(index.astype(xp.int64, copy=False), counts._backend)
 
 
 # Flipping and rolling -----------------------------------------------------------------------------
