@@ -5,6 +5,8 @@ takes dim 0 and -1 and is its own result, as in PyTorch.
 """
 from __future__ import annotations
 
+import numpy
+
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
@@ -33,6 +35,19 @@ def _cast(op: str, x: Tensor, dtype) -> Tensor:
 
 def _const(like: Tensor, array) -> Tensor:
     return Tensor._make(array, like._backend)
+
+
+def running(xp, op, a, axis: int):
+    """op (maximum, minimum, logaddexp) accumulated along axis. NumPy has ufunc.accumulate; CuPy has it
+    only for add and multiply, so there a log-step scan: log2(n) passes over the whole array."""
+    if xp is numpy:
+        return op.accumulate(a, axis=axis)
+    out = xp.moveaxis(a, axis, -1).copy()
+    n, step = out.shape[-1], 1
+    while step < n:
+        out[..., step:] = op(out[..., step:], out[..., :-step])  # the right side is built before the write
+        step *= 2
+    return xp.moveaxis(out, -1, axis)
 
 
 def _reverse_cumsum(g: Tensor, axis: int) -> Tensor:
@@ -114,12 +129,12 @@ def _running_extreme(op: str, x: Tensor, dim, largest: bool, out) -> ValuesIndic
         return ValuesIndices(values.reshape(()), indices.reshape(()))
     xp = x._backend.xp
     a = x.data
-    running = (xp.maximum if largest else xp.minimum).accumulate(a, axis=axis)
-    hit = a == running
+    extreme = running(xp, xp.maximum if largest else xp.minimum, a, axis)
+    hit = a == extreme
     if a.dtype.kind == "f":
         hit |= xp.isnan(a)
     pos = xp.arange(a.shape[axis]).reshape([-1 if i == axis else 1 for i in range(a.ndim)])
-    index = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=axis).astype(xp.int64)
+    index = running(xp, xp.maximum, xp.where(hit, pos, 0), axis).astype(xp.int64)
     result = ValuesIndices(GatherAlong.apply(x, index=index, axis=axis), _const(x, index))
     if out is None:
         return result
@@ -144,7 +159,7 @@ class LogCumSumExp(Function):
         ctx.axis = axis
         # logaddexp's running form is exact and stable (no shift by one maximum for the whole slice, which
         # would underflow early elements far below it).
-        y = ctx.xp.logaddexp.accumulate(x, axis=axis)
+        y = running(ctx.xp, ctx.xp.logaddexp, x, axis)
         ctx.save_for_backward(x, y)
         return y
 

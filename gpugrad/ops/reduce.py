@@ -549,7 +549,7 @@ def _mode_index(xp, a, axis):
     # NaN != NaN: each NaN is a run of its own. (PyTorch's mode compares NaN inconsistently: the mode of
     # [nan, 0] is nan there, of [0, nan, 0] the 0 at index 0.)
     new_run[..., 1:] = s[..., 1:] != s[..., :-1]
-    run_start = xp.maximum.accumulate(xp.where(new_run, pos, 0), axis=-1)
+    run_start = cumulative.running(xp, xp.maximum, xp.where(new_run, pos, 0), -1)
     # The first longest run holds the smallest of the most frequent values; argmax finds its end.
     end_of_longest = xp.argmax(pos - run_start, axis=-1)[..., None]
     return xp.moveaxis(xp.take_along_axis(order, end_of_longest, axis=-1), -1, axis)

@@ -3,6 +3,8 @@ order), cummax/cummin ties and NaN, logcumsumexp's stability, dtypes, in-place a
 (marked torch) the same against PyTorch. Gradients at ordinary points are in the op table."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -11,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 import gpugrad as gg
 from gpugrad.errors import DTypeError
+from gpugrad.ops.cumulative import running
 
 
 def t64(a, requires_grad=False):
@@ -65,6 +68,16 @@ def test_cumprod_gradients_with_zeros_match_pytorch_to_second_order(a, dim):
     (th,) = torch.autograd.grad((tg * torch.tensor(w)).sum(), tx)
     np.testing.assert_allclose(g.detach().numpy(), tg.detach().numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(h.numpy(), th.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=9),
+                  elements=st.floats(-50, 50) | st.sampled_from([np.nan, -np.inf])), st.integers(0, 2))
+def test_log_step_scan_used_on_cupy_equals_ufunc_accumulate(a, axis):
+    axis %= a.ndim
+    not_numpy = SimpleNamespace(moveaxis=np.moveaxis)  # any module but numpy takes the log-step path
+    with np.errstate(invalid="ignore"):  # NaN inputs
+        for op in (np.maximum, np.minimum, np.logaddexp):
+            np.testing.assert_allclose(running(not_numpy, op, a, axis), op.accumulate(a, axis=axis), rtol=1e-13)
 
 
 def test_cummax_cummin_ties_take_the_later_index_and_nan_sticks():
