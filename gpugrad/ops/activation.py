@@ -131,7 +131,9 @@ def _activation(x: Tensor, kind: str, param: float = 0.0) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    """max(x, 0). f'(x) = 1 for x > 0, else 0 (0 at 0, as PyTorch)."""
+    """max(x, 0). f'(x) = 1 for x > 0, else 0 (0 at 0, as PyTorch). Integer tensors stay integer."""
+    if x.data.dtype.kind in "iu":
+        return _integer_result(x, x._backend.xp.maximum(x.data, 0))
     return _activation(x, "relu")
 
 
@@ -141,13 +143,13 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """1 / (1 + e^-x). f' = f (1 - f)."""
-    return _activation(x, "sigmoid")
+    """1 / (1 + e^-x). f' = f (1 - f). Integer and bool tensors give float32, as in PyTorch."""
+    return _activation(as_float(x), "sigmoid")
 
 
 def tanh(x: Tensor) -> Tensor:
-    """Hyperbolic tangent. f' = 1 - f^2."""
-    return _activation(x, "tanh")
+    """Hyperbolic tangent. f' = 1 - f^2. Integer and bool tensors give float32, as in PyTorch."""
+    return _activation(as_float(x), "tanh")
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -265,6 +267,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
         raise ArgumentError(f"hardtanh: max_val ({max_val}) cannot be lower than min_val ({min_val})")
     if x.data.dtype.kind == "f":
         return Piecewise.apply(x, kind="hardtanh", a=min_val, b=max_val)
+    _refuse_bool("hardtanh", x)
     return _integer_result(x, _hardtanh(x._backend.xp, x.data, min_val, max_val)[0])
 
 
@@ -290,7 +293,13 @@ def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     integer (value cast to their dtype), as in PyTorch."""
     if x.data.dtype.kind == "f":
         return Piecewise.apply(x, kind="threshold", a=threshold, b=value)
+    _refuse_bool("threshold", x)
     return _integer_result(x, _threshold(x._backend.xp, x.data, threshold, value)[0])
+
+
+def _refuse_bool(op: str, x: Tensor) -> None:
+    if x.data.dtype.kind == "b":
+        raise DTypeError(f"{op}: bool inputs are not supported, got {x.dtype}")
 
 
 def _integer_result(x: Tensor, array) -> Tensor:

@@ -141,8 +141,15 @@ def test_integer_results_where_pytorch_keeps_integers():
                         (F.threshold(x, 1, 7), [7, 7, 2, 9])):
         assert y.dtype is gg.int64
         np.testing.assert_array_equal(y.numpy(), expected)
-    for y in (F.softsign(x), F.tanhshrink(x)):
-        assert y.dtype is gg.float32  # as PyTorch: float results for an integer input
+    relu = F.relu(x)
+    assert relu.dtype is gg.int64
+    np.testing.assert_array_equal(relu.numpy(), [0, 0, 2, 9])
+    for y in (F.softsign(x), F.tanhshrink(x), F.sigmoid(x), F.tanh(x), F.sigmoid(x > 0)):
+        assert y.dtype is gg.float32  # as PyTorch: float results for an integer or bool input
+    np.testing.assert_allclose(F.tanh(x).numpy(), np.tanh([-3.0, 0.0, 2.0, 9.0]), rtol=1e-6)
+    for fn in (F.relu, F.hardtanh, F.relu6, lambda t: F.threshold(t, 0, 1)):
+        with pytest.raises(DTypeError, match="bool"):
+            fn(x > 0)
 
 
 # Errors -----------------------------------------------------------------------------------------------
