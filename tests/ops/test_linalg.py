@@ -661,3 +661,19 @@ def test_norm_forms_over_every_ord_and_dim_match_pytorch(function):
                 if ours is not None:
                     assert tuple(ours.shape) == tuple(theirs.shape), (p, dim, keepdim)
                     close(ours, theirs.numpy())
+
+
+@pytest.mark.torch
+def test_recorded_inplace_forms_have_pytorchs_gradients(rng):
+    torch = pytest.importorskip("torch")
+    a, v = rng.standard_normal((3, 3)), rng.standard_normal(3)
+    for name, args in (("addmm_", lambda m, w: (m, m)), ("addmv_", lambda m, w: (m, w)), ("addr_", lambda m, w: (w, w))):
+        grads = []
+        for lib, make in ((gg, lambda x: t64(x, requires_grad=True)), (torch, lambda x: torch.tensor(x, requires_grad=True))):
+            m, w = make(a), make(v)
+            target = m * 1 if name != "addmv_" else w * 1
+            getattr(target, name)(*args(m, w), beta=2, alpha=-0.5)
+            (target * target).sum().backward()
+            grads.append((m.grad.numpy() if m.grad is not None else 0, w.grad.numpy() if w.grad is not None else 0))
+        for ours, theirs in zip(*grads):
+            close(ours, theirs)
