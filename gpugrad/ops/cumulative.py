@@ -13,7 +13,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..errors import DTypeError
 from ..tensor import Tensor
 from ._operands import normalize_dims, require_float, write_out
-from .reduce import GatherAlong, ValuesIndices
+from .reduce import GatherAlong, ValuesIndices, write_pair
 
 
 def _axis(op: str, dim, x: Tensor) -> int:
@@ -136,11 +136,7 @@ def _running_extreme(op: str, x: Tensor, dim, largest: bool, out) -> ValuesIndic
     pos = xp.arange(a.shape[axis]).reshape([-1 if i == axis else 1 for i in range(a.ndim)])
     index = running(xp, xp.maximum, xp.where(hit, pos, 0), axis).astype(xp.int64)
     result = ValuesIndices(GatherAlong.apply(x, index=index, axis=axis), _const(x, index))
-    if out is None:
-        return result
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise TypeError(f"{op}: out must be a pair of tensors (values, indices)")
-    return ValuesIndices(*(write_out(op, r, o) for r, o in zip(result, out)))
+    return write_pair(op, result, out)
 
 
 def cummax(x: Tensor, dim: int, *, out=None) -> ValuesIndices:

@@ -432,7 +432,7 @@ def max(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
     first index of the largest value gets the gradient, and with a tensor ``maximum``."""
     if isinstance(dim, Tensor):
         return write_out("max", maximum(x, dim), out)
-    return _write_pair("max", _max_min("max", x, dim, keepdim, True), out)
+    return write_pair("max", _max_min("max", x, dim, keepdim, True), out)
 
 
 def min(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
@@ -440,15 +440,18 @@ def min(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
     first index of the smallest value gets the gradient, and with a tensor ``minimum``."""
     if isinstance(dim, Tensor):
         return write_out("min", minimum(x, dim), out)
-    return _write_pair("min", _max_min("min", x, dim, keepdim, False), out)
+    return write_pair("min", _max_min("min", x, dim, keepdim, False), out)
 
 
-def _write_pair(op: str, result, out):
-    """``out=`` for ops that return a tensor, or a (values, indices) pair written into a pair of tensors."""
+def write_pair(op: str, result, out):
+    """``out=`` for ops that return a tensor, or a (values, indices) pair written into a pair of tensors,
+    both checked before either is written."""
     if out is None or isinstance(result, Tensor):
         return write_out(op, result, out)
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
+    if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(o, Tensor) for o in out)):
         raise TypeError(f"{op}: out must be a pair of tensors (values, indices)")
+    if isinstance(result, ValuesIndices) and out[1].data.dtype != result.indices.data.dtype:
+        raise DTypeError(f"{op}: expected the indices out to be int64, got {out[1].dtype}")
     return type(result)(*(write_out(op, r, o) for r, o in zip(result, out)))
 
 
@@ -530,12 +533,12 @@ def _median(op: str, x: Tensor, dim, keepdim: bool, ignore_nan: bool):
 def median(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
     """The lower median: of all elements (NaN if there is one), or with ``dim`` the named tuple (values,
     indices), the selected element alone getting the gradient."""
-    return _write_pair("median", _median("median", x, dim, keepdim, False), out)
+    return write_pair("median", _median("median", x, dim, keepdim, False), out)
 
 
 def nanmedian(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
     """The lower median of the non-NaN elements (NaN when there are none); as ``median`` otherwise."""
-    return _write_pair("nanmedian", _median("nanmedian", x, dim, keepdim, True), out)
+    return write_pair("nanmedian", _median("nanmedian", x, dim, keepdim, True), out)
 
 
 def _mode_index(xp, a, axis):
@@ -558,7 +561,7 @@ def _mode_index(xp, a, axis):
 def mode(x: Tensor, dim: int = -1, keepdim: bool = False, *, out=None) -> ValuesIndices:
     """(values, indices) of the most frequent value along ``dim`` (the smallest among equally frequent
     ones, at its last occurrence); the selected element alone gets the gradient."""
-    return _write_pair("mode", _along_one_dim("mode", x, dim, keepdim, _mode_index), out)
+    return write_pair("mode", _along_one_dim("mode", x, dim, keepdim, _mode_index), out)
 
 
 # logsumexp, logical reductions, counts ------------------------------------------------------------------------

@@ -486,6 +486,10 @@ def test_out_receives_the_result():
     assert gg.any(x > 4, 1, out=flags).tolist() == [True, False]
     with pytest.raises(TypeError, match="median"):
         gg.median(x, 1, out=values)
+    before = values.tolist()
+    with pytest.raises(DTypeError, match="min: expected the indices out to be int64"):
+        gg.min(x, 0, out=(values, gg.empty(0)))
+    assert values.tolist() == before  # nothing written
 
 
 # softmax and log_softmax ------------------------------------------------------------------------------------------
@@ -507,3 +511,68 @@ def test_softmax_dtype_casts_first_and_integers_need_it():
     assert gg.log_softmax(gg.tensor([1.0, 2.0]), 0, dtype="float64").dtype is gg.float64
     with pytest.raises(DTypeError, match="softmax"):
         gg.softmax(gg.tensor([1, 2]), 0)
+
+
+# A sweep against PyTorch: every reduction, over ordinary, empty and 0-d shapes ------------------------------
+
+SWEEP = {
+    "sum": [{}, {"dim": 0}, {"dim": -1, "keepdim": True}, {"dim": (0, -1)}],
+    "mean": [{}, {"dim": 0}, {"dim": -1, "keepdim": True}],
+    "nansum": [{}, {"dim": 0}], "nanmean": [{}, {"dim": -1}],
+    "prod": [{}, {"dim": 0}, {"dim": -1, "keepdim": True}],
+    "var": [{}, {"dim": 0}, {"dim": -1, "correction": 0}, {"dim": 0, "keepdim": True}],
+    "std": [{}, {"dim": 0}, {"dim": -1, "correction": 2}],
+    "amax": [{}, {"dim": 0}, {"dim": (0, -1)}], "amin": [{"dim": -1, "keepdim": True}],
+    "max": [{}, {"dim": 0}, {"dim": -1, "keepdim": True}], "min": [{"dim": 0}],
+    "argmax": [{}, {"dim": 0}, {"dim": -1, "keepdim": True}], "argmin": [{"dim": 0}],
+    "median": [{}, {"dim": 0}, {"dim": -1, "keepdim": True}], "nanmedian": [{}, {"dim": 0}],
+    "mode": [{}, {"dim": 0}], "aminmax": [{}, {"dim": 0}],
+    "logsumexp": [{"dim": 0}, {"dim": (0, -1), "keepdim": True}],
+    "all": [{}, {"dim": 0}], "any": [{"dim": -1, "keepdim": True}], "count_nonzero": [{}, {"dim": 0}],
+    "cumsum": [{"dim": 0}, {"dim": -1}], "cumprod": [{"dim": 0}, {"dim": -1}], "cummax": [{"dim": 0}],
+    "cummin": [{"dim": -1}], "logcumsumexp": [{"dim": 0}, {"dim": -1}],
+    "softmax": [{"dim": 0}, {"dim": -1}], "log_softmax": [{"dim": -1}],
+}
+
+
+def _sweep_run(lib, name, a, kwargs):
+    """(outputs, gradient of <1..n, first output>) or the exception's type name."""
+    is_float = a.dtype == np.float64
+    x = lib.tensor(a, requires_grad=is_float) if lib is not gg else gg.tensor(a, dtype=gg.float64 if is_float else gg.int64, requires_grad=is_float)
+    try:
+        result = getattr(lib, name)(x, **kwargs)
+    except Exception as exc:  # noqa: BLE001  (either library's error type is compared by name only)
+        return type(exc).__name__
+    outs = list(result) if isinstance(result, tuple) else [result]
+    grad = None
+    if outs[0].requires_grad:
+        u = np.arange(1.0, outs[0].numel() + 1).reshape(tuple(outs[0].shape))
+        outs[0].backward(lib.tensor(u) if lib is not gg else t64(u))
+        grad = x.grad.numpy()
+    return [o.detach().numpy() for o in outs], grad
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(SWEEP))
+def test_sweep_of_shapes_matches_pytorch(name, rng):
+    torch = pytest.importorskip("torch")
+    for shape in [(), (3,), (2, 3), (2, 0, 3), (0,), (1, 4)]:
+        for kind in ("normal", "with zeros", "integers"):
+            if kind == "integers" and name in ("softmax", "log_softmax"):
+                continue  # PyTorch returns an empty int tensor for an empty one, and refuses any other
+            a = (rng.integers(-2, 3, shape) if kind == "integers" else rng.integers(-1, 2, shape).astype(np.float64)
+                 if kind == "with zeros" else rng.standard_normal(shape))
+            for kwargs in SWEEP[name]:
+                where = f"{name}{kwargs} of {kind} {shape}"
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
+                    warnings.simplefilter("ignore")
+                    ours, theirs = _sweep_run(gg, name, a, kwargs), _sweep_run(torch, name, a, kwargs)
+                assert isinstance(ours, str) == isinstance(theirs, str), f"{where}: {ours} vs {theirs}"
+                if isinstance(ours, str):
+                    continue
+                for mine, reference in zip(ours[0], theirs[0]):
+                    assert mine.shape == reference.shape and mine.dtype == reference.dtype, where
+                    np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-12, err_msg=where)
+                assert (ours[1] is None) == (theirs[1] is None), where
+                if ours[1] is not None:
+                    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-10, atol=1e-12, err_msg=where)
