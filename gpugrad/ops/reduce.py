@@ -448,7 +448,7 @@ def write_pair(op: str, result, out):
     both checked before either is written."""
     if out is None or isinstance(result, Tensor):
         return write_out(op, result, out)
-    if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(o, Tensor) for o in out)):
+    if not (isinstance(out, (tuple, list)) and len(out) == 2 and builtins.all(isinstance(o, Tensor) for o in out)):
         raise TypeError(f"{op}: out must be a pair of tensors (values, indices)")
     if isinstance(result, ValuesIndices) and out[1].data.dtype != result.indices.data.dtype:
         raise DTypeError(f"{op}: expected the indices out to be int64, got {out[1].dtype}")
