@@ -760,11 +760,13 @@ def _failing_minor(a) -> tuple[int, int]:
 
 
 def linalg_cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Tensor:
-    """L lower triangular with A = L L^T (upper=True: U = L^T). Only A's lower triangle is read."""
+    """L lower triangular with A = L L^T, from A's lower triangle; upper=True: U = L^T with A = U^T U, from
+    A's upper triangle (as LAPACK's, and PyTorch's, potrf reads them)."""
     _require_float("linalg.cholesky", A)
     _require_matrices("linalg.cholesky", A, square=True)
-    low = Cholesky.apply(A)
-    return write_out("linalg.cholesky", low.mT if upper else low, out)
+    if upper:
+        return write_out("linalg.cholesky", Cholesky.apply(A.mT).mT, out)
+    return write_out("linalg.cholesky", Cholesky.apply(A), out)
 
 
 def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:

@@ -403,6 +403,14 @@ def test_eigh_and_cholesky_of_symmetric_matrices(rng):
     close(gg.cholesky(t64(spd), upper=True), np.swapaxes(np.linalg.cholesky(spd), -1, -2))
 
 
+def test_cholesky_reads_the_lower_triangle_or_with_upper_the_upper_one():
+    lower_only = t64([[4.0, 100.0], [2.0, 5.0]])  # 100 is never read for L; read for U it breaks definiteness
+    close(gg.linalg.cholesky(lower_only), [[2.0, 0.0], [1.0, 2.0]])
+    close(gg.linalg.cholesky(t64([[4.0, 2.0], [100.0, 5.0]]), upper=True), [[2.0, 1.0], [0.0, 2.0]])
+    with pytest.raises(gg.linalg.LinAlgError, match="order 2"):
+        gg.linalg.cholesky(lower_only, upper=True)
+
+
 def test_qr_modes():
     a = t64(np.arange(15.0).reshape(3, 5) ** 1.5)
     q, r = gg.linalg.qr(a, mode="complete")
