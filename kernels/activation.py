@@ -311,7 +311,9 @@ def act_backward_scalar(code, s, gy, p):
         if s <= -three:
             gx = zero
         elif s < three:
-            gx = gy * (s / three + half)
+            # (s + 3/2) / 3 rather than PyTorch's s / 3 + 1/2: the same value, but under fast math's
+            # reciprocal the latter missed its exact zero at s = -3/2 by an ulp.
+            gx = gy * ((s + like(s, 1.5)) / three)
     elif code == MISH:
         t, one_minus_t2 = tanh_softplus_pair(s)
         gx = gy * (t + s * sigmoid_scalar(s) * one_minus_t2)

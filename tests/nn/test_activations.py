@@ -388,3 +388,19 @@ def test_linear_names_in_features_and_the_input_shape():
     with pytest.raises(ShapeError, match=r"linear: input of shape \(7,\) .*\(in_features=3\)"):
         nn.Sequential(layer, nn.ReLU())(gg.randn(7))  # the fused path says the same
     assert tuple(layer(gg.randn(2, 6, 3)).shape) == (2, 6, 4)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_empty_and_zero_dim_inputs_match_pytorch(name):
+    torch = pytest.importorskip("torch")
+    ours, spec = ELEMENTWISE[name]
+    for x_np in (np.empty((0, 3)), np.array(-1.5), np.array(2.5)):
+        x = gg.tensor(x_np, dtype=gg.float64, requires_grad=True)
+        t = torch.tensor(x_np, requires_grad=True)
+        y, y_t = ours(x), _torch_fn(torch, spec)(t)
+        assert tuple(y.shape) == tuple(y_t.shape)
+        np.testing.assert_allclose(y.detach().numpy(), y_t.detach().numpy(), rtol=1e-12)
+        y.sum().backward()
+        y_t.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
