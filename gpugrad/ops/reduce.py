@@ -55,7 +55,8 @@ def _require_nonempty(op: str, x: Tensor, axes) -> None:
         return
     for a in axes:
         if x.shape[a] == 0:
-            raise IndexError(f"{op}: expected reduction dim {a} to have non-zero size, input has shape {tuple(x.shape)}")
+            raise IndexError(f"{op}: expected reduction dim {a} to have non-zero size, input has shape "
+                             f"{tuple(x.shape)}")
 
 
 def _cast_for(op: str, x: Tensor, dtype, ints_as_long: bool = True) -> Tensor:
@@ -330,7 +331,8 @@ class ScatterAddAlong(Function):
         xp = ctx.xp
         out = xp.zeros(shape, dtype=g.dtype)
         # index says where along axis; along every other dim an element stays where it is.
-        where_to = [xp.arange(n).reshape([-1 if i == d else 1 for i in range(index.ndim)]) for d, n in enumerate(index.shape)]
+        where_to = [xp.arange(n).reshape([-1 if i == d else 1 for i in range(index.ndim)])
+                    for d, n in enumerate(index.shape)]
         where_to[axis] = index
         ctx.backend.index_add(out, tuple(where_to), g)
         return out
@@ -585,7 +587,8 @@ class LogSumExp(Function):
     def backward(ctx, gy):
         x, y = ctx.saved_tensors
         shape = tuple(x.shape)
-        return _expand_back(gy, shape, ctx.axes, ctx.keepdim) * (x - _expand_back(y, shape, ctx.axes, ctx.keepdim)).exp()
+        y = _expand_back(y, shape, ctx.axes, ctx.keepdim)
+        return _expand_back(gy, shape, ctx.axes, ctx.keepdim) * (x - y).exp()
 
 
 def logsumexp(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
@@ -624,7 +627,8 @@ def count_nonzero(x: Tensor, dim=None) -> Tensor:
 # Covariance --------------------------------------------------------------------------------------------------
 def _observations(op: str, x: Tensor) -> Tensor:
     if x.ndim > 2:
-        raise ShapeError(f"{op}: expected a tensor of at most 2 dimensions (variables x observations), got shape {tuple(x.shape)}")
+        raise ShapeError(f"{op}: expected a tensor of at most 2 dimensions (variables x observations), "
+                         f"got shape {tuple(x.shape)}")
     return as_float(x).reshape(1, -1) if x.ndim < 2 else as_float(x)
 
 
@@ -638,7 +642,8 @@ def cov(x: Tensor, *, correction: int = 1, fweights: Tensor | None = None, aweig
         if w is None:
             continue
         if w.ndim > 1 or w.data.size != n:
-            raise ShapeError(f"cov: expected {name} to have one element per observation ({n}), got shape {tuple(w.shape)}")
+            raise ShapeError(f"cov: expected {name} to have one element per observation ({n}), "
+                             f"got shape {tuple(w.shape)}")
         if name == "fweights" and w.data.dtype.kind not in "iu":
             raise DTypeError(f"cov: expected fweights to have an integral dtype, got {w.dtype}")
         if bool((w.data < 0).any()):

@@ -164,7 +164,8 @@ def test_out_forms():
     assert gg.cumsum(x, 1, out=out) is out and out.tolist() == [[1.0, 5.0], [3.0, 5.0]]
     values, indices = gg.empty(0), gg.empty(0, dtype=gg.int64)
     result = gg.cummax(x, 0, out=(values, indices))
-    assert result.values is values and values.tolist() == [[1.0, 4.0], [3.0, 4.0]] and indices.tolist() == [[0, 0], [1, 0]]
+    assert result.values is values and values.tolist() == [[1.0, 4.0], [3.0, 4.0]]
+    assert indices.tolist() == [[0, 0], [1, 0]]
 
 
 def test_dim_is_required_and_checked():

@@ -281,9 +281,9 @@ def test_product_gradients_with_zeros_match_pytorch_to_second_order(a, dim):
     def second(lib, make, p):
         x = make(a)
         y = p(x) if dim is None else p(x, dim)
-        (g,) = lib.autograd.grad(y.sum(), x, create_graph=True) if lib is torch else gg.grad(y.sum(), x, create_graph=True)
-        weighted = (g * make(u)).sum()
-        (h,) = lib.autograd.grad(weighted, x) if lib is torch else gg.grad(weighted, x)
+        grad = torch.autograd.grad if lib is torch else gg.grad
+        (g,) = grad(y.sum(), x, create_graph=True)
+        (h,) = grad((g * make(u)).sum(), x)
         return g.detach().numpy(), h.numpy()
 
     ours = second(gg, lambda v: t64(v, requires_grad=True) if v is a else t64(v), gg.prod)
@@ -538,7 +538,7 @@ SWEEP = {
 def _sweep_run(lib, name, a, kwargs):
     """(outputs, gradient of <1..n, first output>) or the exception's type name."""
     is_float = a.dtype == np.float64
-    x = lib.tensor(a, requires_grad=is_float) if lib is not gg else gg.tensor(a, dtype=gg.float64 if is_float else gg.int64, requires_grad=is_float)
+    x = t64(a, requires_grad=True) if lib is gg and is_float else lib.tensor(a, requires_grad=is_float)
     try:
         result = getattr(lib, name)(x, **kwargs)
     except Exception as exc:  # noqa: BLE001  (either library's error type is compared by name only)
