@@ -299,7 +299,8 @@ def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    """softmax(-x) along ``dim``."""
+    """softmax(-x) along ``dim``. ``_stacklevel`` is PyTorch's warning depth, taken so that ``dtype`` sits
+    where PyTorch has it; the implicit-dim warning here always points at the caller."""
     if dim is None:
         dim = _softmax_dim("softmin", input.ndim)
     if dtype is not None:
