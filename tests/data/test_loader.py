@@ -249,7 +249,7 @@ def test_default_collate_kinds():
     samples = [({"a": np.full(2, i, dtype=np.int32), "s": f"n{i}"}, float(i), i, i % 2 == 0, [gg.full((2,), i)])
                for i in range(3)]
     d, f, n, b, (t,) = default_collate(samples)
-    assert d["a"].dtype == gg.int64 and d["a"].shape == (3, 2) and d["s"] == ["n0", "n1", "n2"]
+    assert d["a"].dtype == gg.int32 and d["a"].shape == (3, 2) and d["s"] == ["n0", "n1", "n2"]  # as PyTorch's
     assert f.dtype == gg.float64 and f.tolist() == [0.0, 1.0, 2.0]
     assert n.dtype == gg.int64 and n.tolist() == [0, 1, 2]
     assert b.dtype == gg.bool and b.tolist() == [True, False, True]
