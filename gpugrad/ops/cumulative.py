@@ -97,21 +97,22 @@ def _cumprod_grad(x: Tensor, y: Tensor, gy: Tensor, axis: int) -> Tensor:
     """dL/dx_i = sum_{j >= i} gy_j prod_{m <= j, m != i} x_m for y = cumprod(x), also where x has zeros."""
     if not bool((x.data == 0).any()):
         return _reverse_cumsum(gy * y, axis) / x
-    # Before a slice's first zero (at k) the terms are y_j / x_i. From k on they are those of z, x with that
-    # zero replaced by 1, times x_k for i > k: 0 in value, but not in its derivative.
+    # With k a slice's first zero and z = x with x_k replaced by 1, each term holds x_k unless i = k or
+    # j < k; those are the terms of z's gradient g_z. Before k, the terms with j < k are a = sum gy_j y_j / x_i.
     xp = x._backend.xp
     zeros_so_far = xp.cumsum(x.data == 0, axis=axis)
     before = _const(x, zeros_so_far == 0)
     first_zero = _const(x, (x.data == 0) & (zeros_so_far == 1))
-    g_before = _reverse_cumsum(gy * y, axis) / where(before, x, 1.0)
+    a = _reverse_cumsum(where(before, gy * y, 0.0), axis) / where(before, x, 1.0)
     z = where(first_zero, 1.0, x)
     zy = cumprod(z, axis)
-    if is_grad_enabled():  # building a graph for a second derivative: keep the x_k factor (z has fewer zeros)
-        x_k = where(first_zero, x, 0.0).sum(dim=axis, keepdim=True)
-        g_rest = where(first_zero, 1.0, x_k) * _cumprod_grad(z, zy, gy, axis)
-    else:  # first order: every gradient after the first zero is exactly 0
-        g_rest = where(first_zero, _reverse_cumsum(gy * zy, axis), 0.0)
-    return where(before, g_before, g_rest)
+    if not is_grad_enabled():
+        # First order: the terms holding x_k are 0 and left out (as PyTorch does: no inf * 0 there).
+        return where(before, a, where(first_zero, _reverse_cumsum(gy * zy, axis), 0.0))
+    # Building a graph for a second derivative: keep x_k in, as a factor (z has one zero fewer per slice).
+    x_k = where(first_zero, x, 0.0).sum(dim=axis, keepdim=True)
+    g_z = _cumprod_grad(z, zy, gy, axis)
+    return where(before, a + x_k * (g_z - a), where(first_zero, 1.0, x_k) * g_z)
 
 
 def cumprod(x: Tensor, dim: int, *, dtype=None, out: Tensor | None = None) -> Tensor:

@@ -132,11 +132,12 @@ class NanSum(Function):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return where(isnan(x), 0.0, _expand_back(gy, tuple(x.shape), ctx.axes, ctx.keepdim))
+        # A multiplication by the mask, as PyTorch's: an inf or NaN cotangent reaches the NaNs as NaN.
+        return _expand_back(gy, tuple(x.shape), ctx.axes, ctx.keepdim) * (~isnan(x)).to(gy.dtype)
 
 
 def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
-    """Sum over ``dim`` counting NaN as 0. d/dx_i = 1, and 0 at NaN."""
+    """Sum over ``dim`` counting NaN as 0. d/dx_i = 1, and 0 at NaN (times the cotangent)."""
     axes = _axes("nansum", dim, x)
     return write_out("nansum", NanSum.apply(_cast_for("nansum", x, dtype), axes=axes, keepdim=keepdim), out)
 

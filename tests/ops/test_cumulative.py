@@ -185,3 +185,17 @@ def test_empty_slices_give_empty_results():
         assert y.shape == (2, 0)
     values, indices = x.cummax(1)
     assert values.shape == (2, 0) and indices.shape == (2, 0)
+
+
+@pytest.mark.torch
+def test_cumprod_gradient_with_zeros_and_infinities_matches_pytorch():
+    # Terms holding the first zero are left out of the gradient before it, so an inf after it gives no
+    # inf * 0 there.
+    torch = pytest.importorskip("torch")
+    a = [[1.0, np.inf, 0.0], [2.0, 0.0, np.inf]]
+    x = t64(a, requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        x.cumprod(1).backward(gg.ones(2, 3, dtype=gg.float64))
+    tx = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+    tx.cumprod(1).backward(torch.ones(2, 3, dtype=torch.float64))
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())

@@ -437,6 +437,14 @@ def test_nansum_and_nanmean_against_numpy(rng):
     np.testing.assert_array_equal(g, np.where(np.isnan(a), 0.0, 1.0))
 
 
+@pytest.mark.torch
+def test_nanmean_of_an_all_nan_row_has_nan_gradients_like_pytorch():
+    # PyTorch multiplies the cotangent (here 1/0) by the not-NaN mask: inf * 0 is NaN.
+    a = [[np.nan, np.nan], [1.0, np.nan]]
+    with np.errstate(all="ignore"):
+        against_torch(lambda x: x.nanmean(1), a)
+
+
 def test_logsumexp_over_several_dims_against_numpy(rng):
     a = rng.standard_normal((2, 3, 4)) * 50
     m = a.max(axis=(0, 2), keepdims=True)
