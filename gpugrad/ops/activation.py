@@ -22,6 +22,7 @@ from ..random import default_generator
 from ..tensor import Tensor
 from ._operands import as_float, normalize_dims, require_float
 from .elementwise import where
+from .inplace import inplace_variant
 
 
 class Activation(Function):
@@ -391,10 +392,15 @@ def rrelu(x: Tensor, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0, trainin
     return x * Tensor._make(noise, x._backend)
 
 
+# torch's in-place functions (gg.relu_(x) writes relu(x) into x and returns it).
+relu_, sigmoid_, tanh_, celu_, selu_, threshold_, rrelu_ = (
+    inplace_variant(fn) for fn in (relu, sigmoid, tanh, celu, selu, threshold, rrelu)
+)
+
 # What this family exports; gpugrad.ops gathers it. The functions PyTorch has only in nn.functional
 # (elu, hardswish, mish, ...) are not gg.<name>; nn.functional reaches them here.
-FUNCTIONS = (relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus, celu, selu, threshold, rrelu, hardshrink,
-             prelu)
-DIFFERENTIABLE = FUNCTIONS
+DIFFERENTIABLE = (relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus, celu, selu, threshold, rrelu, hardshrink,
+                  prelu)
+FUNCTIONS = DIFFERENTIABLE + (relu_, sigmoid_, tanh_, celu_, selu_, threshold_, rrelu_)
 METHODS = {f.__name__: f for f in (relu, leaky_relu, sigmoid, tanh, gelu, silu, softplus, hardshrink, prelu)}
 INPLACE = (relu, sigmoid, tanh)

@@ -212,6 +212,23 @@ def test_inplace_on_a_non_leaf_is_recorded():
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 2.0])
 
 
+def test_torch_level_inplace_functions():
+    x = gg.tensor([-1.0, 0.5, 4.0])
+    assert gg.threshold_(x, 1.0, 7.0) is x
+    np.testing.assert_array_equal(x.numpy(), [7.0, 7.0, 4.0])
+    y = gg.tensor([-1.0, 2.0], dtype=gg.float64)
+    gg.celu_(y, 2.0)
+    np.testing.assert_allclose(y.numpy(), [2.0 * np.expm1(-0.5), 2.0])
+    z = gg.tensor([-1.0, 2.0])
+    gg.rrelu_(z, 0.2, 0.4)
+    np.testing.assert_allclose(z.numpy(), [-0.3, 2.0], rtol=1e-6)  # eval: the mean slope
+    for fn in (gg.relu_, gg.sigmoid_, gg.tanh_, gg.selu_):
+        w = gg.tensor([-0.5, 0.5])
+        expected = getattr(gg, fn.__name__[:-1])(w).numpy().copy()
+        assert fn(w) is w
+        np.testing.assert_array_equal(w.numpy(), expected)
+
+
 def test_tensor_inplace_methods():
     x = gg.tensor([-1.0, 0.5])
     assert x.relu_() is x
