@@ -14,6 +14,7 @@ import numpy
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import as_float, keepdim_shape, normalize_dims, require_float, write_out
@@ -189,6 +190,8 @@ class Prod(Function):
         if not bool((x.data == 0).any()):
             return gy * _expand_back(y, shape, axes, ctx.keepdim) / x
         if ctx.axis is None:
+            if not is_grad_enabled() and int((x.data == 0).sum()) > 1:
+                return zeros_like(gy)  # two zeros: every gradient is 0 (PyTorch's, also with an inf elsewhere)
             return gy * _product_of_the_others(x.reshape(-1), 0).reshape(shape)
         return gy * _product_of_the_others(x, ctx.axis)
 
@@ -705,7 +708,7 @@ def sum_to_size(x: Tensor, *shape) -> Tensor:
 
 
 # Placed last for reading order; none of these modules needs anything from here at import time.
-from ..factory import ones_like  # noqa: E402
+from ..factory import ones_like, zeros_like  # noqa: E402
 from . import cumulative  # noqa: E402
 from .elementwise import isnan, maximum, minimum, where  # noqa: E402
 from .shape import cat  # noqa: E402

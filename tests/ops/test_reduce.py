@@ -291,6 +291,14 @@ def test_product_gradients_with_zeros_match_pytorch_to_second_order(a, dim):
     same(ours, theirs)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_product_gradients_with_zeros_and_infinities_match_pytorch(dim):
+    a = [[1.0, np.inf, 0.0], [2.0, 0.0, np.inf]]
+    with np.errstate(invalid="ignore"):
+        against_torch(lambda x: x.prod() if dim is None else x.prod(dim), a)
+
+
 # max/min and arg forms ------------------------------------------------------------------------------------------
 
 
