@@ -850,6 +850,12 @@ def _pointwise_loss_operands(op: str, input: Tensor, target: Tensor) -> None:
     _check_tensor(op, "target", target)
     if tuple(target.shape) == tuple(input.shape):
         return
+    # PyTorch warns first, whether or not the shapes then broadcast.
+    warnings.warn(
+        f"{op}: using a target size {tuple(target.shape)} that is different to the input size "
+        f"{tuple(input.shape)}; this will likely lead to incorrect results due to broadcasting.",
+        stacklevel=3,
+    )
     try:
         _np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
     except ValueError:
@@ -857,11 +863,6 @@ def _pointwise_loss_operands(op: str, input: Tensor, target: Tensor) -> None:
             f"{op}: input of shape {tuple(input.shape)} and target of shape {tuple(target.shape)} do not broadcast; "
             "they should have the same shape"
         ) from None
-    warnings.warn(
-        f"{op}: using a target size {tuple(target.shape)} that is different to the input size "
-        f"{tuple(input.shape)}; this will likely lead to incorrect results due to broadcasting.",
-        stacklevel=3,
-    )
 
 
 def _weighted_reduce(op: str, loss: Tensor, input: Tensor, weight: Tensor | None, reduction: str,

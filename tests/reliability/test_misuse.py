@@ -492,7 +492,7 @@ def bce_shapes():
     return (lambda: F.binary_cross_entropy_with_logits(x, t)), (x, t)
 
 
-@case("loss", RuntimeError, r"sub|mse_loss", r"\(3, 2\)", r"\(4,\)")
+@case("loss", RuntimeError, r"mse_loss", r"\(3, 2\)", r"\(4,\)")
 def mse_broadcast_mismatch():
     x, t = leaf(3, 2), gg.randn(4)
 
