@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy
 
-from .errors import DTypeError
+from .errors import ArgumentError, DTypeError
 
 # Promotion categories, lowest first: a value of a higher category never fits a lower one.
 BOOL, INTEGRAL, FLOATING = 0, 1, 2
@@ -131,6 +131,26 @@ def _signed_of_size(itemsize: int) -> DType:
 
 
 promote = promote_types
+
+
+def integer_range(dtype: DType) -> tuple[int, int]:
+    """The integers a dtype holds exactly, as (lowest, highest): all of an integer type's, {0, 1} for
+    bool, and for a float every integer up to 2^digits in magnitude (float32: 2^24)."""
+    if dtype.is_floating_point:
+        top = 2 ** (numpy.finfo(dtype.np).nmant + 1)
+        return -top, top
+    if dtype is bool_:
+        return 0, 1
+    info = numpy.iinfo(dtype.np)
+    return int(info.min), int(info.max)
+
+
+def check_integer_range(op: str, low: int, last: int, dtype: DType) -> None:
+    """Random integers in [low, last] must fit an integer (or bool) dtype, as PyTorch checks; floats
+    take any range."""
+    lowest, highest = integer_range(dtype)
+    if not dtype.is_floating_point and not (lowest <= low and last <= highest):
+        raise ArgumentError(f"{op}: [{low}, {last}] is out of bounds for {dtype.name} ([{lowest}, {highest}])")
 
 
 def scalar_dtype(value) -> DType:

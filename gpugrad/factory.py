@@ -192,6 +192,7 @@ def randint(low: int, high: int | None = None, size=(), dtype=None, device=None,
     target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
     if low >= high:
         raise ArgumentError(f"randint: expected 'low' to be less than 'high', got low={low} >= high={high}")
+    dtypes.check_integer_range("randint", low, high - 1, target)
     rng = (generator or default_generator).rng
     host = rng.integers(low, high, _size((size,))).astype(target.np)
     backend = _backend_mod.get(device)

@@ -174,6 +174,9 @@ ERRORS = [  # (case, call on gg or torch, what our message says: the op first)
     ("random_ order", lambda m: m.zeros(2).random_(5, 2), "random_: .*from=5 >= to=2"),
     ("random_ int8 range", lambda m: m.zeros(2, dtype=m.int8).random_(0, 300), "random_: .*out of bounds for int8"),
     ("randint_like order", lambda m: m.randint_like(m.zeros(2), 5, 2), "randint_like: .*low=5 >= high=2"),
+    ("randint_like int8 range", lambda m: m.randint_like(m.zeros(2, dtype=m.int8), 300), "randint_like: .*out of bounds"),
+    ("randint uint8 range", lambda m: m.randint(-1, 5, (2,), dtype=m.uint8), "randint: .*out of bounds for uint8"),
+    ("normal int dtype", lambda m: m.normal(0.0, 1.0, (2,), dtype=m.int64), "normal: .*floating point dtype"),
 ]
 
 
@@ -236,6 +239,11 @@ def test_random_without_bounds_covers_the_dtype():
     floats = gg.zeros(N).random_().numpy()
     assert floats.min() >= 0 and floats.max() <= 2**24 and floats.max() > 2**23
     assert set(np.unique(gg.zeros(1000).random_(5).numpy())) == {0, 1, 2, 3, 4}
+    assert set(np.unique(gg.zeros(1000).random_(to=3).numpy())) == {0, 1, 2}
+    assert set(np.unique(gg.zeros(1000).random_(2, to=4).numpy())) == {2, 3}
+    assert set(np.unique(gg.zeros(1000, dtype=gg.int8).random_(120).numpy())) == set(range(120))
+    above = gg.zeros(1000).uniform_(to=0.25).numpy()
+    assert above.min() >= 0 and above.max() < 0.25
 
 
 def test_normal_bernoulli_poisson_follow_their_parameters():

@@ -101,10 +101,13 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, de
         if size is None:
             raise TypeError("normal: with a number for both mean and std, give the output's size")
         _check_std("normal", std)
+        target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
+        if not target.is_floating_point:
+            raise DTypeError(f"normal: expected a floating point dtype, got {target.name}")
         from ..factory import tensor
 
         draws = _rng(generator).normal(float(mean), float(std), _as_shape(size))
-        result = tensor(draws, dtype=dtype or dtypes.default_float, device=device, requires_grad=requires_grad)
+        result = tensor(draws, dtype=target, device=device, requires_grad=requires_grad)
         return write_out("normal", result, out)
     if size is not None or dtype is not None or device is not None:
         raise TypeError("normal: size, dtype and device are for a number mean and std; "
@@ -228,10 +231,11 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=
     if high is None:
         low, high = 0, low
     _require("randint_like", low < high, f"expects 'low' to be less than 'high', but got low={low} >= high={high}")
+    target = dtypes.to_dtype(dtype) if dtype is not None else input.dtype
+    dtypes.check_integer_range("randint_like", low, high - 1, target)
     from ..factory import tensor
 
     draws = _rng(generator).integers(low, high, tuple(input.shape))
-    target = dtypes.to_dtype(dtype) if dtype is not None else input.dtype
     return tensor(draws, dtype=target, device=device if device is not None else input.device, requires_grad=requires_grad)
 
 
@@ -243,10 +247,10 @@ def _fill(op: str, x: Tensor, host_draw) -> Tensor:
     return _sampler(op).apply(x, draw=lambda backend, a: _on_device(backend, host_draw(shape), a.dtype))
 
 
-def _uniform(x: Tensor, low: float = 0.0, high: float = 1.0, *, generator=None) -> Tensor:
+def _uniform(x: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None) -> Tensor:
     _require_float("uniform_", x)
-    _require("uniform_", low <= high, f"expects to return a [from, to) range, but found from={low} > to={high}")
-    return _fill("uniform_", x, lambda shape: _rng(generator).uniform(low, high, shape))
+    _require("uniform_", from_ <= to, f"expects to return a [from, to) range, but found from={from_} > to={to}")
+    return _fill("uniform_", x, lambda shape: _rng(generator).uniform(from_, to, shape))
 
 
 def _normal(x: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
@@ -282,30 +286,19 @@ def _cauchy(x: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator=Non
     return _fill("cauchy_", x, lambda shape: median + sigma * _rng(generator).standard_cauchy(shape))
 
 
-def _random_limits(dtype: dtypes.DType) -> tuple[int, int]:
-    """The lowest value and the top of random_()'s default range for a dtype: every integer up to
-    2^digits for a float (which holds them all exactly), an integer type's own limits, {0, 1} for bool."""
-    if dtype.is_floating_point:
-        return -(2 ** (numpy.finfo(dtype.np).nmant + 1)), 2 ** (numpy.finfo(dtype.np).nmant + 1)
-    if dtype is dtypes.bool_:
-        return 0, 1
-    info = numpy.iinfo(dtype.np)
-    return int(info.min), int(info.max)
-
-
-def _random(x: Tensor, *bounds, generator=None) -> Tensor:
+def _random(x: Tensor, *bounds, to=None, generator=None) -> Tensor:
     """``random_()``: integers in [0, the dtype's top]; ``random_(to)``: in [0, to); ``random_(from, to)``:
-    in [from, to) (to=None: up to the dtype's top)."""
-    if len(bounds) > 2:
-        raise TypeError(f"random_: takes at most 2 bounds (from, to), got {len(bounds)}")
-    if len(bounds) == 1:
+    in [from, to) (to=None: up to the dtype's top: 2^24 for float32, the maximum for an integer type)."""
+    if len(bounds) > 2 or (to is not None and len(bounds) > 1):
+        raise TypeError("random_: takes from and to, at most")
+    if to is not None:
+        bounds = (bounds[0] if bounds else 0, to)
+    elif len(bounds) == 1:
         bounds = (0,) + bounds
     low, high = (int(bounds[0]), bounds[1]) if bounds else (0, None)
-    lowest, top = _random_limits(x.dtype)
-    last = top if high is None else int(high) - 1
+    last = dtypes.integer_range(x.dtype)[1] if high is None else int(high) - 1
     _require("random_", high is None or low < high, f"expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    if not x.dtype.is_floating_point:
-        _require("random_", lowest <= low and last <= top, f"[{low}, {last}] is out of bounds for {x.dtype.name}")
+    dtypes.check_integer_range("random_", low, last, x.dtype)
     return _fill("random_", x, lambda shape: _rng(generator).integers(low, last, shape, endpoint=True))
 
 
