@@ -592,3 +592,28 @@ def test_sweep_of_shapes_matches_pytorch(name, rng):
                 assert (ours[1] is None) == (theirs[1] is None), where
                 if ours[1] is not None:
                     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-10, atol=1e-12, err_msg=where)
+
+
+# Every dtype -----------------------------------------------------------------------------------------------------
+
+DTYPES = ["float16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool"]
+NON_DIFFERENTIABLE_CALLS = {
+    "sum": lambda lib, x: lib.sum(x, 0), "prod": lambda lib, x: lib.prod(x, -1), "amax": lambda lib, x: lib.amax(x, 0),
+    "max": lambda lib, x: lib.max(x, 0).indices, "all": lambda lib, x: lib.all(x, 0), "any": lambda lib, x: lib.any(x),
+    "count_nonzero": lambda lib, x: lib.count_nonzero(x, 0), "cumsum": lambda lib, x: lib.cumsum(x, -1),
+    "cumprod": lambda lib, x: lib.cumprod(x, 0), "cummax": lambda lib, x: lib.cummax(x, -1).values,
+    "mode": lambda lib, x: lib.mode(x, 0).values, "nansum": lambda lib, x: lib.nansum(x, -1),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=4),
+       values=st.lists(st.integers(0, 3), min_size=16, max_size=16))
+def test_result_dtypes_and_values_in_every_dtype_match_pytorch(dtype, shape, values):
+    torch = pytest.importorskip("torch")
+    a = np.resize(np.array(values, dtype=np.float64), shape).astype(dtype)
+    for name, call in NON_DIFFERENTIABLE_CALLS.items():
+        ours, theirs = call(gg, gg.tensor(a)), call(torch, torch.tensor(a))
+        assert ours.dtype.name == str(theirs.dtype).replace("torch.", ""), name
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=name)
