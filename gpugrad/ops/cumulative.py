@@ -7,30 +7,11 @@ from __future__ import annotations
 
 import numpy
 
-from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
-from ..errors import DTypeError
 from ..tensor import Tensor
 from ._operands import normalize_dims, require_float, write_out
-from .reduce import GatherAlong, ValuesIndices, write_pair
-
-
-def _axis(op: str, dim, x: Tensor) -> int:
-    if not isinstance(dim, int):
-        raise TypeError(f"{op}: expected dim to be an int, got {type(dim).__name__}")
-    (axis,) = normalize_dims(op, dim, x.ndim)
-    return axis
-
-
-def _cast(op: str, x: Tensor, dtype) -> Tensor:
-    """The input cast to ``dtype`` first when given (as PyTorch does), else integers and bool as int64."""
-    if dtype is not None:
-        try:
-            return x.to(dtypes.to_dtype(dtype))
-        except DTypeError as exc:
-            raise DTypeError(f"{op}: {exc}") from None
-    return x.to(dtypes.int64) if x.data.dtype.kind in "biu" else x
+from .reduce import GatherAlong, ValuesIndices, one_axis, reduction_input, write_pair
 
 
 def _const(like: Tensor, array) -> Tensor:
@@ -68,7 +49,7 @@ class CumSum(Function):
 
 def _scan(op: str, fn, x: Tensor, dim, **params) -> Tensor:
     """Run a cumulative Function along dim; a 0-d tensor runs as the 1-element vector it holds."""
-    axis = _axis(op, dim, x)
+    axis = one_axis(op, dim, x)
     if x.ndim == 0:
         return fn.apply(x.reshape(1), axis=0, **params).reshape(())
     return fn.apply(x, axis=axis, **params)
@@ -76,7 +57,7 @@ def _scan(op: str, fn, x: Tensor, dim, **params) -> Tensor:
 
 def cumsum(x: Tensor, dim: int, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """y_j = sum_{i <= j} x_i along ``dim``. dL/dx_i = sum_{j >= i} dL/dy_j. Integers and bool sum as int64."""
-    return write_out("cumsum", _scan("cumsum", CumSum, _cast("cumsum", x, dtype), dim), out)
+    return write_out("cumsum", _scan("cumsum", CumSum, reduction_input("cumsum", x, dtype), dim), out)
 
 
 class CumProd(Function):
@@ -118,13 +99,13 @@ def _cumprod_grad(x: Tensor, y: Tensor, gy: Tensor, axis: int) -> Tensor:
 def cumprod(x: Tensor, dim: int, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """y_j = prod_{i <= j} x_i along ``dim``. dL/dx_i = sum_{j >= i} dL/dy_j prod_{m <= j, m != i} x_m,
     exact where x has zeros. Integers and bool multiply as int64."""
-    return write_out("cumprod", _scan("cumprod", CumProd, _cast("cumprod", x, dtype), dim), out)
+    return write_out("cumprod", _scan("cumprod", CumProd, reduction_input("cumprod", x, dtype), dim), out)
 
 
 def _running_extreme(op: str, x: Tensor, dim, largest: bool, out) -> ValuesIndices:
     """(values, indices) of the running max or min. Ties take the later index and a NaN, once seen, is the
     running value with the latest NaN's index, as in PyTorch; the gradient goes to the indexed elements."""
-    axis = _axis(op, dim, x)
+    axis = one_axis(op, dim, x)
     if x.ndim == 0:
         values, indices = _running_extreme(op, x.reshape(1), 0, largest, None)
         return ValuesIndices(values.reshape(()), indices.reshape(()))

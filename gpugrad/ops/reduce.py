@@ -40,7 +40,8 @@ def _axes(op: str, dim, x: Tensor):
     return axes or None
 
 
-def _one_axis(op: str, dim, x: Tensor) -> int:
+def one_axis(op: str, dim, x: Tensor) -> int:
+    """The one int dim of ops along a dim (max with dim, median, cumsum, ...) as a non-negative axis."""
     if not isinstance(dim, int):
         raise TypeError(f"{op}: expected dim to be an int, got {type(dim).__name__}")
     (axis,) = normalize_dims(op, dim, x.ndim)
@@ -60,7 +61,7 @@ def _require_nonempty(op: str, x: Tensor, axes) -> None:
                              f"{tuple(x.shape)}")
 
 
-def _cast_for(op: str, x: Tensor, dtype, ints_as_long: bool = True) -> Tensor:
+def reduction_input(op: str, x: Tensor, dtype, ints_as_long: bool = True) -> Tensor:
     """The input a sum-like reduction works on: cast to ``dtype`` first when given (as PyTorch does), else
     integer and bool inputs as int64."""
     if dtype is not None:
@@ -120,7 +121,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor |
     """Sum over ``dim`` (all dims when None). d/dx_i = 1. Bool and integer tensors sum as int64; with
     ``dtype`` the input is cast first."""
     axes = _axes("sum", dim, x)
-    return write_out("sum", Sum.apply(_cast_for("sum", x, dtype), axes=axes, keepdim=keepdim), out)
+    return write_out("sum", Sum.apply(reduction_input("sum", x, dtype), axes=axes, keepdim=keepdim), out)
 
 
 class NanSum(Function):
@@ -140,7 +141,7 @@ class NanSum(Function):
 def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """Sum over ``dim`` counting NaN as 0. d/dx_i = 1, and 0 at NaN (times the cotangent)."""
     axes = _axes("nansum", dim, x)
-    return write_out("nansum", NanSum.apply(_cast_for("nansum", x, dtype), axes=axes, keepdim=keepdim), out)
+    return write_out("nansum", NanSum.apply(reduction_input("nansum", x, dtype), axes=axes, keepdim=keepdim), out)
 
 
 class Mean(Function):
@@ -160,14 +161,14 @@ class Mean(Function):
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """Mean over ``dim`` (NaN over no elements). d/dx_i = 1/n. Float input, or a float ``dtype``."""
     axes = _axes("mean", dim, x)
-    x = _cast_for("mean", x, dtype, ints_as_long=False)
+    x = reduction_input("mean", x, dtype, ints_as_long=False)
     require_float("mean", x)
     return write_out("mean", Mean.apply(x, axes=axes, keepdim=keepdim), out)
 
 
 def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """Mean of the non-NaN elements over ``dim``: nansum / their count (NaN when there are none)."""
-    x = _cast_for("nanmean", x, dtype, ints_as_long=False)
+    x = reduction_input("nanmean", x, dtype, ints_as_long=False)
     require_float("nanmean", x)
     counted = sum(~isnan(x), dim, keepdim)
     return write_out("nanmean", nansum(x, dim, keepdim) / counted, out)
@@ -209,8 +210,8 @@ def _product_of_the_others(x: Tensor, axis: int) -> Tensor:
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """Product over ``dim`` (one dim, or all when None). d/dx_i = prod_{j != i} x_j, also where some x_j
     are 0. Bool and integer tensors multiply as int64."""
-    axis = None if dim is None else _one_axis("prod", dim, x)
-    x = _cast_for("prod", x, dtype)
+    axis = None if dim is None else one_axis("prod", dim, x)
+    x = reduction_input("prod", x, dtype)
     if x.ndim == 0:
         axis = None
     return write_out("prod", Prod.apply(x, axis=axis, keepdim=keepdim), out)
@@ -359,7 +360,7 @@ def _picked(x: Tensor, index, axis: int, keepdim: bool) -> ValuesIndices:
 def _along_one_dim(op: str, x: Tensor, dim, keepdim: bool, pick) -> ValuesIndices:
     """A values-and-indices reduction along one dim; pick(xp, array, axis) gives the index array (size 1
     along axis). A 0-d tensor is reduced as the 1-element vector it holds."""
-    axis = _one_axis(op, dim, x)
+    axis = one_axis(op, dim, x)
     if x.ndim == 0:
         values, indices = _along_one_dim(op, x.reshape(1), 0, False, pick)
         return ValuesIndices(values.reshape(()), indices.reshape(()))
@@ -412,7 +413,7 @@ def amin(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None)
 def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False) -> MinMax:
     """(min, max) over one dim or all of them; each differentiable as amin / amax."""
     if dim is not None:
-        _one_axis("aminmax", dim, x)  # one int dim only, as in PyTorch
+        one_axis("aminmax", dim, x)  # one int dim only, as in PyTorch
     return MinMax(_extreme("aminmax", x, dim, keepdim, False), _extreme("aminmax", x, dim, keepdim, True))
 
 
