@@ -231,9 +231,10 @@ class Permute(Function):
         return gy.permute(ctx.inverse)
 
 
-def permute(x: Tensor, *dims) -> Tensor:
-    """Reorder the dims: ``x.permute(2, 0, 1)``. The gradient is permuted back."""
-    dims = _dims_arg(dims)
+def permute(x: Tensor, *args, dims=None) -> Tensor:
+    """Reorder the dims: ``x.permute(2, 0, 1)`` or ``gg.permute(x, dims=(2, 0, 1))``. The gradient is
+    permuted back."""
+    dims = tuple(dims) if dims is not None else _dims_arg(args)
     if len(dims) != x.ndim:
         raise ShapeError(f"permute: {len(dims)} dims {tuple(dims)} given for a tensor of {x.ndim} dims, shape {tuple(x.shape)}")
     dims = normalize_dims("permute", dims, x.ndim)

@@ -281,6 +281,11 @@ def test_gradient_through_empty_pieces_and_repeats():
 
 
 # Reshape and view ---------------------------------------------------------------------------------
+def test_permute_takes_dims_as_varargs_a_sequence_or_a_keyword():
+    x = gg.zeros(2, 3, 4)
+    assert x.permute(2, 0, 1).shape == x.permute((2, 0, 1)).shape == gg.permute(x, dims=[2, 0, 1]).shape == (4, 2, 3)
+
+
 def test_reshape_and_view_take_a_size():
     x = gg.arange(12.0)
     assert x.reshape(gg.Size([3, 4])).shape == (3, 4)
