@@ -410,11 +410,12 @@ def amin(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None)
     return write_out("amin", _extreme("amin", x, dim, keepdim, False), out)
 
 
-def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False) -> MinMax:
+def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False, out=None) -> MinMax:
     """(min, max) over one dim or all of them; each differentiable as amin / amax."""
     if dim is not None:
         one_axis("aminmax", dim, x)  # one int dim only, as in PyTorch
-    return MinMax(_extreme("aminmax", x, dim, keepdim, False), _extreme("aminmax", x, dim, keepdim, True))
+    result = MinMax(_extreme("aminmax", x, dim, keepdim, False), _extreme("aminmax", x, dim, keepdim, True))
+    return write_pair("aminmax", result, out)
 
 
 def _arg_index(largest: bool):
@@ -451,8 +452,8 @@ def min(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
 
 
 def write_pair(op: str, result, out):
-    """``out=`` for ops that return a tensor, or a (values, indices) pair written into a pair of tensors,
-    both checked before either is written."""
+    """``out=`` for ops that return a tensor, or a pair ((values, indices), (min, max)) written into a pair
+    of tensors, both checked before either is written."""
     if out is None or isinstance(result, Tensor):
         return write_out(op, result, out)
     if not (isinstance(out, (tuple, list)) and len(out) == 2 and builtins.all(isinstance(o, Tensor) for o in out)):
@@ -596,7 +597,7 @@ class LogSumExp(Function):
         return _expand_back(gy, shape, ctx.axes, ctx.keepdim) * (x - y).exp()
 
 
-def logsumexp(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+def logsumexp(x: Tensor, dim, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """log(sum(exp(x))) over ``dim`` (an int or a tuple), stable for large inputs. d/dx = softmax(x).
     Integer input gives the default float dtype."""
     x = as_float(x)

@@ -498,6 +498,8 @@ def test_out_receives_the_result():
     values, indices = gg.empty(0), gg.empty(0, dtype=gg.int64)
     result = gg.max(x, 1, out=(values, indices))
     assert result.values is values and values.tolist() == [5.0, 3.0] and indices.tolist() == [1, 0]
+    lo, hi = gg.empty(0), gg.empty(0)
+    assert gg.aminmax(x, dim=1, out=(lo, hi)).max is hi and lo.tolist() == [1.0, 2.0] and hi.tolist() == [5.0, 3.0]
     flags = gg.empty(0, dtype=gg.bool)
     assert gg.any(x > 4, 1, out=flags).tolist() == [True, False]
     with pytest.raises(TypeError, match="median"):
