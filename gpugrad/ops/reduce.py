@@ -171,7 +171,9 @@ def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tens
     x = reduction_input("nanmean", x, dtype, ints_as_long=False)
     require_float("nanmean", x)
     counted = sum(~isnan(x), dim, keepdim)
-    return write_out("nanmean", nansum(x, dim, keepdim) / counted, out)
+    with numpy.errstate(invalid="ignore"):  # 0 / 0 where all are NaN: NaN is the answer, not a mishap
+        result = nansum(x, dim, keepdim) / counted
+    return write_out("nanmean", result, out)
 
 
 # Products ---------------------------------------------------------------------------------------------

@@ -619,3 +619,31 @@ def test_result_dtypes_and_values_in_every_dtype_match_pytorch(dtype, shape, val
         ours, theirs = call(gg, gg.tensor(a)), call(torch, torch.tensor(a))
         assert ours.dtype.name == str(theirs.dtype).replace("torch.", ""), name
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=name)
+
+
+NUMPY_REFERENCES = {
+    "sum": (lambda x, d, k: x.sum(dim=d, keepdim=k), lambda a, d, k: a.sum(axis=d, keepdims=k)),
+    "mean": (lambda x, d, k: x.mean(dim=d, keepdim=k), lambda a, d, k: a.mean(axis=d, keepdims=k)),
+    "nansum": (lambda x, d, k: x.nansum(dim=d, keepdim=k), lambda a, d, k: np.nansum(a, axis=d, keepdims=k)),
+    "var": (lambda x, d, k: x.var(dim=d, keepdim=k), lambda a, d, k: a.var(axis=d, keepdims=k, ddof=1)),
+    "std": (lambda x, d, k: x.std(dim=d, keepdim=k, correction=0), lambda a, d, k: a.std(axis=d, keepdims=k)),
+    "amax": (lambda x, d, k: x.amax(dim=d, keepdim=k), lambda a, d, k: a.max(axis=d, keepdims=k)),
+    "amin": (lambda x, d, k: x.amin(dim=d, keepdim=k), lambda a, d, k: a.min(axis=d, keepdims=k)),
+    "logsumexp": (lambda x, d, k: x.logsumexp(dim=d, keepdim=k),
+                  lambda a, d, k: np.log(np.exp(a).sum(axis=d, keepdims=k))),
+    "all": (lambda x, d, k: x.all(dim=d, keepdim=k), lambda a, d, k: (a > 0).all(axis=d, keepdims=k)),
+    "any": (lambda x, d, k: x.any(dim=d, keepdim=k), lambda a, d, k: (a > 0).any(axis=d, keepdims=k)),
+}
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4),
+                  elements=st.floats(-4, 4)), st.data())
+def test_reductions_over_any_dims_agree_with_numpy(a, data):
+    dims = tuple(data.draw(st.lists(st.integers(0, a.ndim - 1), min_size=1, max_size=a.ndim, unique=True)))
+    keepdim = data.draw(st.booleans())
+    for name, (ours, reference) in NUMPY_REFERENCES.items():
+        if name in ("var", "std") and np.prod([a.shape[d] for d in dims]) < 2:
+            continue  # no degrees of freedom: covered above
+        x = t64(np.clip(a, 0, None) if name in ("all", "any") else a)
+        expected = reference(np.clip(a, 0, None) if name in ("all", "any") else a, dims, keepdim)
+        np.testing.assert_allclose(ours(x, dims, keepdim).numpy(), expected, rtol=1e-12, atol=1e-12, err_msg=name)
