@@ -5,7 +5,7 @@ import numpy
 
 from . import backend as _backend_mod
 from . import dtypes
-from .random import default_generator
+from .random import default_generator, half_open
 from .errors import ArgumentError, DTypeError, ShapeError
 from .tensor import Tensor
 
@@ -182,7 +182,9 @@ def randn(*size, dtype=None, device=None, requires_grad: bool = False, generator
 
 def rand(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform samples in [0, 1)."""
-    return _random("rand", lambda r, s: r.random(s), size, dtype, device, requires_grad, generator)
+    target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
+    return _random("rand", lambda r, s: half_open(r.random(s), 0.0, 1.0, target.np), size, dtype, device,
+                   requires_grad, generator)
 
 
 def randint(low: int, high: int | None = None, size=(), dtype=None, device=None, generator=None) -> Tensor:

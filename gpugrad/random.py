@@ -51,3 +51,16 @@ def get_rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     default_generator.set_state(state)
+
+
+def half_open(values: numpy.ndarray, low: float, high: float, np_dtype) -> numpy.ndarray:
+    """Uniform draws in [low, high), made in float64, cast to ``np_dtype`` and still below ``high``: the
+    cast to a narrower float rounds draws just under high (1 - 2^-30, say) up onto it, and ``rand`` and
+    ``uniform_`` promise [low, high) as PyTorch's do (so that log(1 - u) stays finite)."""
+    cast = numpy.asarray(values).astype(np_dtype)
+    if not low < high:
+        return cast
+    ceiling = np_dtype.type(high)
+    if ceiling >= high:
+        ceiling = numpy.nextafter(ceiling, np_dtype.type(low))
+    return numpy.where(cast >= high, ceiling, cast)

@@ -294,3 +294,15 @@ def test_float16_draws_stay_in_range():
     x = gg.zeros(N, dtype=gg.half).uniform_()
     assert x.dtype is gg.float16 and 0 <= x.min().item() and x.max().item() <= 1
     assert abs(float(x.numpy().astype(np.float64).mean()) - 0.5) < 0.01
+
+
+def test_uniform_draws_that_round_onto_the_top_are_kept_below_it():
+    from gpugrad.random import half_open
+
+    just_under = np.array([1 - 2.0**-30, 0.5, 1 - 2.0**-12])
+    for np_dtype in (np.float16, np.float32):
+        out = half_open(just_under, 0.0, 1.0, np.dtype(np_dtype))
+        assert out.dtype == np_dtype and out.max() < 1 and out[1] == 0.5
+    assert half_open(np.array([0.2998]), 0.0, 0.3, np.dtype(np.float16))[0] < 0.3
+    assert half_open(np.array([2.0, 2.0]), 2.0, 2.0, np.dtype(np.float32)).tolist() == [2.0, 2.0]  # from == to
+    assert gg.zeros(3).uniform_(1.5, 1.5).tolist() == [1.5, 1.5, 1.5]

@@ -17,7 +17,7 @@ import numpy
 from .. import dtypes
 from ..autograd.function import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
-from ..random import default_generator
+from ..random import default_generator, half_open
 from ..tensor import Tensor
 from . import inplace
 from ._operands import write_out
@@ -250,7 +250,8 @@ def _fill(op: str, x: Tensor, host_draw) -> Tensor:
 def _uniform(x: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None) -> Tensor:
     _require_float("uniform_", x)
     _require("uniform_", from_ <= to, f"expects to return a [from, to) range, but found from={from_} > to={to}")
-    return _fill("uniform_", x, lambda shape: _rng(generator).uniform(from_, to, shape))
+    np_dtype = x.data.dtype
+    return _fill("uniform_", x, lambda shape: half_open(_rng(generator).uniform(from_, to, shape), from_, to, np_dtype))
 
 
 def _normal(x: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
