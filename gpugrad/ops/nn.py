@@ -1,6 +1,8 @@
 """Neural-network building blocks that are ops in their own right: softmax and log_softmax."""
 from __future__ import annotations
 
+import numpy
+
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
@@ -56,7 +58,8 @@ class LogSoftmax(Function):
     def forward(ctx, x, axis=-1):
         xp = ctx.xp
         shifted = x - _shift(x, axis)
-        y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        with numpy.errstate(divide="ignore"):  # log 0 only over an empty dim, whose result is empty
+            y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.axis = axis
         ctx.save_for_backward(y)
         return y

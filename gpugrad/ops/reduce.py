@@ -242,12 +242,14 @@ def _var_backward(g: Tensor, x: Tensor, axes, correction) -> Tensor:
     """g (already the input's shape) times d var / dx = 2 (x - mean) / (n - correction), as PyTorch
     computes it at the edges too."""
     dof = _count(tuple(x.shape), axes) - correction
-    if (axes is None or x.ndim == 0) and dof <= 0:
-        # PyTorch's whole-tensor form: 2 / dof is inf, so inf where x differs from the mean, NaN (inf * 0)
-        # where it equals it; its per-dim form below multiplies with a finite 2 / dof < 0 instead.
-        return where(x == x.mean(), g * math.nan, g * math.inf)
-    factor = 2.0 / dof if dof != 0 else math.inf
-    return g * (x - x.mean(dim=axes, keepdim=True)) * factor
+    mean = x.mean(dim=axes, keepdim=True)
+    # No degrees of freedom left: the NaN and inf below are the answer, not a mishap to warn about.
+    with numpy.errstate(invalid="ignore"):
+        if (axes is None or x.ndim == 0) and dof <= 0:
+            # PyTorch's whole-tensor form: 2 / dof is inf, so inf where x differs from the mean, NaN
+            # (inf * 0) where it equals it; its per-dim form below multiplies with a finite 2 / dof < 0.
+            return where(x == mean, g * math.nan, g * math.inf)
+        return g * (x - mean) * (2.0 / dof if dof != 0 else math.inf)
 
 
 class Var(Function):
