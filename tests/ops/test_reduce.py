@@ -236,7 +236,7 @@ def test_dtype_casts_the_input_before_reducing():
 def test_an_unknown_dtype_is_a_dtype_error_naming_the_function():
     for fn in (lambda d: gg.sum(gg.ones(2), dtype=d), lambda d: gg.mean(gg.ones(2), dtype=d),
                lambda d: gg.prod(gg.ones(2), dtype=d), lambda d: gg.cumsum(gg.ones(2), 0, dtype=d)):
-        with pytest.raises(DTypeError, match=r"^(sum|mean|prod|cumsum): unsupported dtype"):
+        with pytest.raises(DTypeError, match=r"^(sum|mean|prod|cumsum): .*torch.float64"):
             fn("torch.float64")
 
 
