@@ -11,7 +11,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from ._operands import normalize_dims, require_float, write_out
-from .reduce import GatherAlong, ValuesIndices, one_axis, reduction_input, write_pair
+from .reduce import GatherAlong, ValuesIndices, accumulation_dtype, one_axis, reduction_input, write_pair
 
 
 def _const(like: Tensor, array) -> Tensor:
@@ -40,7 +40,7 @@ class CumSum(Function):
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis
-        return ctx.xp.cumsum(x, axis=axis, dtype=x.dtype)
+        return ctx.xp.cumsum(x, axis=axis, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
@@ -64,7 +64,7 @@ class CumProd(Function):
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis
-        y = ctx.xp.cumprod(x, axis=axis, dtype=x.dtype)
+        y = ctx.xp.cumprod(x, axis=axis, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False)
         ctx.save_for_backward(x, y)
         return y
 
@@ -137,7 +137,8 @@ class LogCumSumExp(Function):
         ctx.axis = axis
         # logaddexp's running form is exact and stable (no shift by one maximum for the whole slice, which
         # would underflow early elements far below it).
-        y = running(ctx.xp, ctx.xp.logaddexp, x, axis)
+        wide = x.astype(accumulation_dtype(x), copy=False)
+        y = running(ctx.xp, ctx.xp.logaddexp, wide, axis).astype(x.dtype, copy=False)
         ctx.save_for_backward(x, y)
         return y
 

@@ -11,6 +11,7 @@ from ..kernels import conv as kconv
 from ..kernels import pool as kpool
 from ..tensor import Tensor
 from ._operands import normalize_dims, require_float
+from .reduce import accumulation_dtype
 
 
 class Softmax(Function):
@@ -18,7 +19,7 @@ class Softmax(Function):
     def forward(ctx, x, axis=-1):
         xp = ctx.xp
         e = xp.exp(x - _shift(x, axis))
-        y = e / e.sum(axis=axis, keepdims=True)
+        y = (e / e.sum(axis=axis, keepdims=True, dtype=accumulation_dtype(x))).astype(x.dtype, copy=False)
         ctx.axis = axis
         ctx.save_for_backward(y)
         return y
@@ -59,7 +60,8 @@ class LogSoftmax(Function):
         xp = ctx.xp
         shifted = x - _shift(x, axis)
         with numpy.errstate(divide="ignore"):  # log 0 only over an empty dim, whose result is empty
-            y = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+            total = xp.exp(shifted).sum(axis=axis, keepdims=True, dtype=accumulation_dtype(x))
+            y = (shifted - xp.log(total)).astype(x.dtype, copy=False)
         ctx.axis = axis
         ctx.save_for_backward(y)
         return y

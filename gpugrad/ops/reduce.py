@@ -97,11 +97,16 @@ def _expand_back(gy: Tensor, shape: tuple, axes, keepdim: bool) -> Tensor:
     return gy.expand(shape)
 
 
+def accumulation_dtype(a):
+    """The dtype to sum, multiply or scan ``a`` in: float32 for float16, as PyTorch does (a float16 running
+    sum stalls at 2048, a sum of squares overflows at 65504), else a's own."""
+    return numpy.float32 if a.dtype == numpy.float16 else a.dtype
+
+
 def _mean_array(x, axes, keepdims: bool):
-    """NumPy's mean without its warning for empty slices: those are NaN, as in PyTorch. float16 sums in
-    float32, as both do."""
+    """NumPy's mean without its warning for empty slices: those are NaN, as in PyTorch."""
     n = _count(x.shape, axes)
-    total = x.sum(axis=axes, keepdims=keepdims, dtype=numpy.float32 if x.dtype == numpy.float16 else None)
+    total = x.sum(axis=axes, keepdims=keepdims, dtype=accumulation_dtype(x))
     return (total / n if n else total * math.nan).astype(x.dtype, copy=False)
 
 
@@ -110,7 +115,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        return x.sum(axis=axes, keepdims=keepdim)
+        return x.sum(axis=axes, keepdims=keepdim, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
@@ -129,7 +134,7 @@ class NanSum(Function):
     def forward(ctx, x, axes=None, keepdim=False):
         ctx.axes, ctx.keepdim = axes, keepdim
         ctx.save_for_backward(x)
-        return ctx.xp.nansum(x, axis=axes, keepdims=keepdim).astype(x.dtype, copy=False)
+        return ctx.xp.nansum(x, axis=axes, keepdims=keepdim, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
@@ -181,7 +186,7 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdim=False):
         ctx.axis, ctx.keepdim = axis, keepdim
-        y = x.prod(axis=axis, keepdims=keepdim)
+        y = x.prod(axis=axis, keepdims=keepdim, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False)
         ctx.save_for_backward(x, y)
         return y
 
@@ -231,11 +236,12 @@ def _correction(op: str, correction, unbiased) -> float:
 def _var_array(xp, x, axes, keepdim: bool, correction):
     """sum((x - mean)^2) / max(0, n - correction): inf or NaN when no degrees of freedom are left, as in
     PyTorch, without NumPy's warnings."""
+    x, dtype = x.astype(accumulation_dtype(x), copy=False), x.dtype
     centered = x - _mean_array(x, axes, True)
     squares = (centered * centered).sum(axis=axes, keepdims=keepdim)
     dof = _count(x.shape, axes) - correction
     with numpy.errstate(divide="ignore", invalid="ignore"):
-        return (squares / dof if dof > 0 else squares / xp.zeros((), squares.dtype)).astype(x.dtype, copy=False)
+        return (squares / dof if dof > 0 else squares / xp.zeros((), squares.dtype)).astype(dtype, copy=False)
 
 
 def _var_backward(g: Tensor, x: Tensor, axes, correction) -> Tensor:
@@ -587,7 +593,8 @@ class LogSumExp(Function):
         else:
             m = xp.zeros(keepdim_shape(x.shape, axes), dtype=x.dtype)  # the sum of no terms: log 0 = -inf
         with numpy.errstate(divide="ignore"):
-            y = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
+            total = xp.exp(x - m).sum(axis=axes, keepdims=True, dtype=accumulation_dtype(x))
+            y = (xp.log(total) + m).astype(x.dtype, copy=False)
         ctx.axes, ctx.keepdim = axes, keepdim
         out = y if keepdim else y.reshape(_reduced_shape(x.shape, axes, False))
         ctx.save_for_backward(x, out)

@@ -647,3 +647,23 @@ def test_reductions_over_any_dims_agree_with_numpy(a, data):
         x = t64(np.clip(a, 0, None) if name in ("all", "any") else a)
         expected = reference(np.clip(a, 0, None) if name in ("all", "any") else a, dims, keepdim)
         np.testing.assert_allclose(ours(x, dims, keepdim).numpy(), expected, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.torch
+def test_float16_accumulates_in_float32_like_pytorch():
+    # A float16 running sum of values near 0.5 stalls at 2048 and a sum of squares overflows at 65504.
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).uniform(0, 1, 20000).astype(np.float16)
+    calls = {
+        "sum": lambda lib, x: x.sum(), "mean": lambda lib, x: x.mean(), "var": lambda lib, x: x.var(),
+        "std": lambda lib, x: x.std(), "prod": lambda lib, x: (x[:12] + 0.5).prod(),
+        "nansum": lambda lib, x: x.nansum(), "logsumexp": lambda lib, x: x.logsumexp(0),
+        "cumsum": lambda lib, x: x.cumsum(0)[-1], "cumprod": lambda lib, x: (x[:12] + 0.5).cumprod(0)[-1],
+        "logcumsumexp": lambda lib, x: x.logcumsumexp(0)[-1], "softmax": lambda lib, x: x.softmax(0)[:5],
+        "log_softmax": lambda lib, x: x.log_softmax(0)[:5],
+    }
+    for name, call in calls.items():
+        ours, theirs = call(gg, gg.tensor(a)), call(torch, torch.tensor(a))
+        assert ours.dtype is gg.float16, name
+        np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.numpy().astype(np.float64), rtol=2e-3,
+                                   err_msg=name)
