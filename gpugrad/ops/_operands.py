@@ -44,6 +44,27 @@ def _cast_operand(value, target: dtypes.DType):
     return value
 
 
+_INT_LIMITS = {d.np: dtypes.integer_range(d) for d in dtypes.ALL if d.category == dtypes.INTEGRAL}
+
+
+def _already_promoted(a, b) -> bool:
+    """The common cases that need no cast, decided cheaply (every binary op comes through here): two
+    tensors of one dtype, a float tensor with a Python float or int, an integer tensor with a Python int
+    it holds."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return a.data.dtype == b.data.dtype
+    t, s = (a, b) if isinstance(a, Tensor) else (b, a)
+    kind = type(s)
+    if kind is float:
+        return t.data.dtype.kind == "f"
+    if kind is int:
+        if t.data.dtype.kind == "f":
+            return True
+        limits = _INT_LIMITS.get(t.data.dtype)
+        return limits is not None and limits[0] <= s <= limits[1]
+    return False
+
+
 def promote_pair(a, b):
     """Apply PyTorch's promotion to a binary op's operands (one of which is a Tensor): tensors are cast
     to the result type, Python numbers stay Python numbers of it."""
@@ -51,6 +72,8 @@ def promote_pair(a, b):
         b = scalar_or_tensor(b, a)
     else:
         a = scalar_or_tensor(a, b)
+    if _already_promoted(a, b):
+        return a, b
     target = result_type(a, b)
     return _cast_operand(a, target), _cast_operand(b, target)
 
