@@ -156,7 +156,7 @@ class Softplus(_Activation):
 
 # ELU and CELU are not fused into a preceding Linear: the fused layer's second derivative does not pass
 # their alpha on (gpugrad.ops.nn.BiasActBackward). Their activation itself still runs as one kernel.
-class ELU(Module):
+class ELU(_Activation):
     """x for x > 0, else alpha (e^x - 1)."""
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
@@ -167,11 +167,14 @@ class ELU(Module):
     def forward(self, input: Tensor) -> Tensor:
         return F.elu(input, self.alpha, self.inplace)
 
+    def _kernel(self):
+        return "elu", float(self.alpha)
+
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
-class CELU(Module):
+class CELU(_Activation):
     """x for x > 0, else alpha (e^(x / alpha) - 1)."""
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
@@ -181,6 +184,9 @@ class CELU(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.celu(input, self.alpha, self.inplace)
+
+    def _kernel(self):
+        return "celu", float(self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")

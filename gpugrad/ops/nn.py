@@ -417,7 +417,7 @@ class BiasActBackward(Function):
         g_gy = ActivationBackward.apply(up, s, kind=ctx.kind, param=ctx.param) if ctx.needs_input_grad[0] else None
         g_s = None
         if ctx.needs_input_grad[1]:
-            curvature = _second_derivative(ctx.kind, s)
+            curvature = _second_derivative(ctx.kind, s, ctx.param)
             g_s = None if curvature is None else up * gy * curvature
         return g_gy, g_s
 

@@ -346,9 +346,9 @@ def test_sequential_fuses_the_new_kernels_with_the_same_result_and_derivatives(a
     assert gradgradcheck(model, [x])
 
 
-def test_elu_and_celu_after_a_linear_run_unfused_with_correct_second_derivatives():
-    for act in (nn.ELU(0.5), nn.CELU(2.0)):
-        assert getattr(act, "_fused_activation", None) is None
+def test_elu_and_celu_after_a_linear_fuse_with_their_alpha_in_the_second_derivative():
+    for act, kind in ((nn.ELU(0.5), ("elu", 0.5)), (nn.CELU(2.0), ("celu", 2.0))):
+        assert act._fused_activation() == kind
         model = nn.Sequential(nn.Linear(3, 4), act).to(gg.float64)
         x = gg.tensor(np.random.default_rng(4).standard_normal((2, 3)), dtype=gg.float64, requires_grad=True)
         assert gradgradcheck(model, [x])

@@ -6,10 +6,14 @@ import gpugrad as gg
 from gpugrad import nn
 from gpugrad.ops.nn import linear_act
 
-KINDS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus"]
+KINDS = [
+    "identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus", "elu", "celu",
+    "selu", "hardswish", "mish",
+]
 MODULES = {
     "relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(0.2), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(),
     "gelu": nn.GELU(), "gelu_tanh": nn.GELU("tanh"), "silu": nn.SiLU(), "softplus": nn.Softplus(),
+    "elu": nn.ELU(0.7), "celu": nn.CELU(1.5), "selu": nn.SELU(), "hardswish": nn.Hardswish(), "mish": nn.Mish(),
 }
 
 
