@@ -5,7 +5,7 @@ import numpy
 
 from .. import dtypes
 from ..autograd.grad_mode import is_grad_enabled
-from ..errors import DeviceError, DTypeError
+from ..errors import ArgumentError, DeviceError, DTypeError
 from ..tensor import Tensor
 
 _SCALARS = (int, float, bool)
@@ -100,6 +100,16 @@ def normalize_dims(op: str, dim, ndim: int):
             raise IndexError(f"{op}: dimension {d} out of range for a tensor of {ndim} dimensions")
         out.append(d % max(ndim, 1))
     return tuple(out)
+
+
+def distinct_dims(op: str, dim, ndim: int):
+    """``normalize_dims`` for ops that take a set of dims (reductions, flip, squeeze, norms): a dim named
+    twice is an error, as in PyTorch."""
+    axes = normalize_dims(op, dim, ndim)
+    if axes is not None and len(set(axes)) != len(axes):
+        twice = next(a for i, a in enumerate(axes) if a in axes[:i])
+        raise ArgumentError(f"{op}: dim {twice} appears multiple times in the list of dims")
+    return axes
 
 
 def keepdim_shape(shape: tuple, axes) -> tuple:

@@ -18,7 +18,8 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
-from ._operands import reflected, write_out
+from ._operands import distinct_dims, reflected, write_out
+from .shape import diag_embed
 
 
 class LinAlgError(RuntimeError):
@@ -72,11 +73,6 @@ def _constant(like: Tensor, array) -> Tensor:
 
 def _eye(like: Tensor, n: int) -> Tensor:
     return _constant(like, like._backend.xp.eye(n, dtype=like.data.dtype))
-
-
-def _diag_embed(v: Tensor) -> Tensor:
-    """Batched diagonal matrices from the last dim of v."""
-    return v.unsqueeze(-1) * _eye(v, v.shape[-1])
 
 
 def _masked(a: Tensor, mask) -> Tensor:
@@ -979,7 +975,7 @@ def _svd_backward(gu, gs, gvh, u, s, vh, m: int, n: int) -> Tensor:
         ga = term if ga is None else ga + term
     ga = ga / e
     if gs is not None:
-        ga = ga + _diag_embed(gs)
+        ga = ga + diag_embed(gs)
     if m > n and gu is not None:
         ga = u @ ga
         gu_sinv = gu / s.unsqueeze(-2)
@@ -1067,7 +1063,7 @@ class Eigh(Function):
         e = e + _eye(e, w.shape[-1])
         inner = skew / e
         if gw is not None:
-            inner = inner + _diag_embed(gw)
+            inner = inner + diag_embed(gw)
         return v @ inner @ v.mT
 
 
@@ -1182,18 +1178,8 @@ def _norm_backward(g: Tensor, x: Tensor, p: float, norm: Tensor, axes) -> Tensor
 
 
 def _norm_dims(op: str, dim, ndim: int):
-    if dim is None:
-        return None
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    out = []
-    for d in dims:
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(f"{op}: Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
-                             f"{max(ndim, 1) - 1}], but got {d})")
-        out.append(d % max(ndim, 1))
-    if len(set(out)) != len(out):
-        raise ArgumentError(f"{op}: dim {dims} appears multiple times in the list of dims")
-    return tuple(out) if out or ndim == 0 else None  # dim=() means every dim, as in PyTorch
+    axes = distinct_dims(op, dim, ndim)
+    return axes if axes or ndim == 0 else None  # dim=() means every dim, as in PyTorch
 
 
 def _with_dtype(x: Tensor, dtype) -> Tensor:

@@ -17,7 +17,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
-from ._operands import as_float, keepdim_shape, normalize_dims, require_float, write_out
+from ._operands import as_float, distinct_dims, keepdim_shape, normalize_dims, require_float, write_out
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 ValuesIndices.__doc__ = "What max/min/median/nanmedian/mode with ``dim`` return, as torch.return_types."
@@ -31,10 +31,7 @@ def _axes(op: str, dim, x: Tensor):
     PyTorch); a 0-d tensor's dim 0 or -1 names no axis at all."""
     if dim is None:
         return None
-    axes = normalize_dims(op, dim, x.ndim)
-    for i, a in enumerate(axes):
-        if a in axes[:i]:
-            raise ArgumentError(f"{op}: dim {a} appears multiple times in the list of dims")
+    axes = distinct_dims(op, dim, x.ndim)
     if x.ndim == 0:
         return ()
     return axes or None

@@ -11,12 +11,12 @@ from __future__ import annotations
 import operator
 import warnings
 
-from ..autograd.function import Function, _share_version
+from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..size import Size
 from ..tensor import Tensor
-from ._operands import normalize_dims, write_out
+from ._operands import distinct_dims, normalize_dims, write_out
 
 
 # Argument parsing ---------------------------------------------------------------------------------
@@ -50,14 +50,6 @@ def _dims_arg(dims: tuple) -> tuple:
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         return tuple(dims[0])
     return tuple(dims)
-
-
-def _distinct_dims(op: str, dims, ndim: int) -> tuple:
-    axes = normalize_dims(op, dims, ndim)
-    for d in axes:
-        if axes.count(d) > 1:
-            raise ArgumentError(f"{op}: dim {d} appears multiple times in the list of dims {list(dims)}")
-    return axes
 
 
 def _need_dims(op: str, x: Tensor, n: int) -> None:
@@ -429,7 +421,7 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     if dim is None:
         shape = tuple(s for s in x.data.shape if s != 1)
     else:
-        axes = _distinct_dims("squeeze", dim, x.ndim)
+        axes = distinct_dims("squeeze", dim, x.ndim)
         shape = tuple(s for i, s in enumerate(x.data.shape) if not (i in axes and s == 1))
     return _reshape_to("squeeze", x, shape, allow_copy=False)
 
@@ -659,10 +651,7 @@ def _is_partition(bounds, n: int) -> bool:
 def _pieces(x: Tensor, axis: int, bounds: list) -> tuple:
     if not bounds:
         return ()
-    out = Split.apply(x, axis=axis, bounds=tuple(bounds))
-    for piece in out[1:]:  # Function.apply shares output 0's version counter; the rest are views too
-        _share_version(piece, x)
-    return out
+    return Split.apply(x, axis=axis, bounds=tuple(bounds))
 
 
 def _split_axis(op: str, x: Tensor, dim: int) -> int:
@@ -773,10 +762,7 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
     (axis,) = normalize_dims("unbind", dim, x.ndim)
     if x.shape[axis] == 0:
         return ()
-    out = Unbind.apply(x, axis=axis)
-    for piece in out[1:]:
-        _share_version(piece, x)
-    return out
+    return Unbind.apply(x, axis=axis)
 
 
 def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
@@ -911,7 +897,7 @@ def flip(x: Tensor, *args, dims=None) -> Tensor:
     if dims is None and not args:
         raise TypeError("flip: missing the required argument 'dims'")
     dims = dims if dims is not None else _dims_arg(args)
-    axes = _distinct_dims("flip", (dims,) if hasattr(dims, "__index__") else dims, x.ndim)
+    axes = distinct_dims("flip", (dims,) if hasattr(dims, "__index__") else dims, x.ndim)
     return Flip.apply(x, axes=axes if x.ndim else ())
 
 
