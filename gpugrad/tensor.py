@@ -81,10 +81,10 @@ class Tensor:
     # Properties ----------------------------------------------------------------------------------
     @property
     def shape(self) -> Size:
-        return Size(self.data.shape)
+        return tuple.__new__(Size, self.data.shape)  # an array's shape is ints already: skip Size's checks
 
     def size(self, dim: int | None = None):
-        return Size(self.data.shape) if dim is None else self.data.shape[dim]
+        return tuple.__new__(Size, self.data.shape) if dim is None else self.data.shape[dim]
 
     @property
     def ndim(self) -> int:

@@ -127,7 +127,7 @@ class Function:
                 return 3 * x ** 2 * gy
     """
 
-    is_view = False  # output shares memory and the version counter with input 0
+    is_view = False  # every output shares memory and the version counter with input 0
 
     @classmethod
     def op_name(cls) -> str:
@@ -193,7 +193,7 @@ class Function:
             # of a plain backward), and tuple(genexpr) costs several times a list comprehension.
             results = [Tensor._make(o, backend) if o is not None else None for o in outs]
             if cls.is_view:
-                _share_version(results[0], args[0])
+                _share_version(results, args[0])
             return results[0] if single else tuple(results)
 
         ctx.n_outputs = len(outs)
@@ -211,7 +211,7 @@ class Function:
             else:
                 results.append(Tensor._make(o, backend))
         if cls.is_view:
-            _share_version(results[0], args[0])
+            _share_version(results, args[0])
         if ctx._to_save:
             ctx._saved = _resolve_saved(ctx._to_save, args, arrays, outs, results)
             ctx._to_save = ()
@@ -225,9 +225,12 @@ def _edge(tensor):
     return tensor if node is None else (node, tensor._output_index)
 
 
-def _share_version(out, base) -> None:
-    out._version_ref = base._version_ref
-    out._base = base._base if base._base is not None else base
+def _share_version(outs, base) -> None:
+    root = base._base if base._base is not None else base
+    for out in outs:
+        if out is not None:
+            out._version_ref = base._version_ref
+            out._base = root
 
 
 def _resolve_saved(values, args, arrays, outs, results):
