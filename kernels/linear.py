@@ -33,6 +33,7 @@ from ._launch import (
     UNROLL,
 )
 from .activation import (
+    FASTMATH,
     IDENTITY,
     NAMES,
     NUMPY_FORWARD,
@@ -85,7 +86,8 @@ def reference_matmul_bias_act(
 # the store/bias flags stay outside them: with the flags inside, the loop
 # was not unswitched and ran ~3x slower.
 
-@cpu_kernel_per_code(NAMES + ("identity",))
+# The activation kernels' fast-math flags (NaN and infinity kept), so a fused epilogue agrees with them.
+@cpu_kernel_per_code(NAMES + ("identity",), FASTMATH)
 def _bias_act_forward_cpu(code):
     def bias_act_forward(z, bias, pre, y, p, store_pre):
         n, c = z.shape
@@ -101,7 +103,7 @@ def _bias_act_forward_cpu(code):
     return bias_act_forward
 
 
-@cpu_kernel_per_code(NAMES + ("identity",))
+@cpu_kernel_per_code(NAMES + ("identity",), FASTMATH)
 def _bias_act_backward_cpu(code):
     def bias_act_backward(gy, s, gz, partial, p, write_gz, need_bias):
         # Each chunk of rows owns one row of `partial`: no two threads write the

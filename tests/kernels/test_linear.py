@@ -117,3 +117,20 @@ def test_matmul_bias_act(backend, rng, name, dtype):
             assert (pre is None) == (pre_ref is None)
             if pre is not None:
                 np.testing.assert_allclose(backend.host(pre), pre_ref, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", NAMES + ([] if SIM else ["elu", "selu", "hardswish", "mish"]))
+def test_bias_act_keeps_nan_and_infinity_as_the_reference(backend, name, dtype):
+    # Fast math may not assume finite values: the epilogue must agree with the activation kernels.
+    z = np.array([[np.nan, np.inf, -np.inf, 0.5, -0.5]], dtype=dtype)
+    gy = np.array([[1.0, 1.0, 1.0, np.nan, 2.0]], dtype=dtype)
+    with np.errstate(all="ignore"):
+        pre, y = linear.bias_act_forward(backend.xp, name, backend.dev(z), None, 0.1, impl=backend.impl)
+        pre_ref, y_ref = linear.reference_bias_act_forward(np, name, z, None, 0.1)
+        np.testing.assert_allclose(backend.host(y), y_ref, **tolerances(dtype))
+        saved = y_ref if SAVES_OUTPUT.get(name) else pre_ref
+        gz, _ = linear.bias_act_backward(backend.xp, name, backend.dev(gy), None if saved is None else backend.dev(saved),
+                                         0.1, impl=backend.impl)
+        gz_ref, _ = linear.reference_bias_act_backward(np, name, gy, saved, 0.1)
+    np.testing.assert_allclose(backend.host(gz), gz_ref, **tolerances(dtype))
