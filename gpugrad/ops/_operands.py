@@ -84,6 +84,18 @@ def as_float(t: Tensor) -> Tensor:
     return t if t.data.dtype.kind == "f" else t.to(dtypes.default_float)
 
 
+def check_scalar_fits(op: str, value, t: Tensor) -> None:
+    """A Python int that an op stores as an element of integer tensor ``t`` (a where() branch, a clamp
+    bound) must fit its dtype: PyTorch refuses rather than wrapping around."""
+    kind = t.data.dtype.kind
+    if kind in "iu" and type(value) is int:
+        import numpy
+
+        info = numpy.iinfo(t.data.dtype)
+        if not info.min <= value <= info.max:
+            raise ArgumentError(f"{op}: value {value} cannot be converted to type {t.dtype.name} without overflow")
+
+
 def require_float(op: str, t: Tensor) -> None:
     if t.data.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating point tensor, got {t.dtype}")

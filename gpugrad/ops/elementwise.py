@@ -13,7 +13,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
-from ._operands import as_float, promote_pair, reflected, scalar_or_tensor, write_out
+from ._operands import as_float, check_scalar_fits, promote_pair, reflected, scalar_or_tensor, write_out
 from .inplace import inplace_variant
 
 
@@ -615,6 +615,7 @@ def _clamp(name: str, input: Tensor, min, max, out) -> Tensor:
     for bound in (min, max):
         if bound is not None:
             x, _ = promote_pair(x, bound)  # an integer tensor clamped to a float bound is float32
+            check_scalar_fits(name, bound, x)
     return write_out(name, Clamp.apply(x, min=min, max=max), out)
 
 
@@ -725,6 +726,9 @@ def where(condition, input=None, other=None):
         raise DTypeError(f"where: expected condition to be a boolean tensor, but got a tensor with dtype {got}")
     if not (isinstance(input, Tensor) or isinstance(other, Tensor)):
         input = _scalar_as_tensor(input, other, condition)
+    for branch, tensor in ((input, other), (other, input)):
+        if isinstance(tensor, Tensor):
+            check_scalar_fits("where", branch, tensor)  # before promotion stores it in tensor's dtype
     a, b = promote_pair(input, other)
     return Where.apply(condition, a, b)
 

@@ -43,10 +43,12 @@ def _snapshot(self: Tensor) -> Tensor:
 
 
 def _check_result(name: str, self: Tensor, result: Tensor) -> None:
-    """An in-place op may not change self's shape, nor write floats into an integer tensor."""
+    """An in-place op may not change self's shape, nor write a result self's dtype cannot hold by PyTorch's
+    casting rule: floats into an integer or bool tensor, integers into a bool one."""
     if tuple(result.shape) != tuple(self.shape):
         raise ShapeError(f"{name}: output with shape {tuple(self.shape)} doesn't match the broadcast shape {tuple(result.shape)}")
-    if result.data.dtype.kind == "f" and self.data.dtype.kind != "f":
+    src, dst = result.data.dtype.kind, self.data.dtype.kind
+    if (src == "f" and dst != "f") or (dst == "b" and src != "b"):
         raise DTypeError(f"{name}: result type {result.dtype} can't be cast to the desired output type {self.dtype}")
 
 
@@ -89,6 +91,8 @@ def add_(self: Tensor, other, *, alpha=1) -> Tensor:
 
 def sub_(self: Tensor, other, *, alpha=1) -> Tensor:
     """self -= alpha * other, in place."""
+    if self.data.dtype.kind == "b" or (isinstance(other, Tensor) and other.data.dtype.kind == "b") or isinstance(other, bool):
+        elementwise.sub(self, other)  # raises sub's error: subtraction with a bool is not supported
     return add_(self, other, alpha=-alpha)
 
 
@@ -104,8 +108,10 @@ def mul_(self: Tensor, other) -> Tensor:
     return _direct("mul_", self, run)
 
 
-def div_(self: Tensor, other) -> Tensor:
-    """self /= other, in place."""
+def div_(self: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
+    """self /= other, in place (``rounding_mode`` "trunc" or "floor" as in ``div``)."""
+    if rounding_mode is not None:
+        return inplace_variant(elementwise.div, "div_")(self, other, rounding_mode=rounding_mode)
     if _recording("div_", self, other):
         return _commit("div_", self, elementwise.div(_snapshot(self), other))
     v = _value(other)

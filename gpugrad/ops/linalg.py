@@ -182,6 +182,8 @@ def matmul(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
         raise ShapeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied ({k_a} != {k_b})")
     if a.data.dtype != b.data.dtype:
         raise DTypeError(f"matmul: expected both arguments to have the same dtype, got {a.dtype} and {b.dtype}")
+    if a.data.dtype.kind == "b":
+        raise DTypeError("matmul: not implemented for 'Bool' tensors (as in PyTorch); cast them first")
     return write_out("matmul", MatMul.apply(a, b), out)
 
 

@@ -132,3 +132,43 @@ def test_assigning_a_mismatched_grad_is_refused_and_keeps_the_old_one(bad, err, 
     np.testing.assert_array_equal(a.grad.numpy(), np.ones(3))
     a.grad = None
     assert a.grad is None
+
+
+# Calls PyTorch refuses, refused here too (and the error names the function) -----------------------------
+REFUSED = [
+    ("where", lambda lib, t: lib.where(t > 3, t, 1000), r"where: value 1000 cannot be converted to type uint8"),
+    ("clamp", lambda lib, t: t.clamp(-1, 300), r"clamp: value -1 cannot be converted to type uint8"),
+    ("matmul_bool", lambda lib, t: (t > 3).reshape(3, 1) @ (t > 3).reshape(1, 3), r"matmul: .*Bool"),
+    ("sub__bool", lambda lib, t: t.clone().sub_(t > 3), r"sub: .*bool"),
+    ("square__bool", lambda lib, t: (t > 3).square_(), r"square_: .*int64.*bool"),
+    ("add__int_into_bool", lambda lib, t: (t > 3).add_(1), r"add_: .*bool"),
+]
+
+
+def _uint8(lib):
+    return lib.tensor([1, 5, 200], dtype=lib.uint8)
+
+
+@pytest.mark.parametrize("call, match", [(c, m) for _, c, m in REFUSED], ids=[n for n, _, _ in REFUSED])
+def test_calls_pytorch_refuses_are_refused(call, match):
+    t = _uint8(gg)
+    with pytest.raises(RuntimeError, match=match):
+        call(gg, t)
+    np.testing.assert_array_equal(t.numpy(), [1, 5, 200])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("call", [c for _, c, _ in REFUSED], ids=[n for n, _, _ in REFUSED])
+def test_pytorch_refuses_them_too(call):
+    torch = pytest.importorskip("torch")
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        call(torch, _uint8(torch))
+
+
+def test_in_range_scalars_and_in_place_rounding_division_still_work():
+    t = _uint8(gg)
+    np.testing.assert_array_equal(gg.where(t > 3, t, 255).numpy(), [255, 5, 200])
+    np.testing.assert_array_equal(t.clamp(2, 100).numpy(), [2, 5, 100])
+    x = gg.tensor([5.0, -7.0])
+    np.testing.assert_array_equal(x.div_(2, rounding_mode="floor").numpy(), [2.0, -4.0])
+    np.testing.assert_array_equal(x.div_(3, rounding_mode="trunc").numpy(), [0.0, -1.0])
