@@ -3,7 +3,8 @@ its own: NUMBA_ENABLE_CUDASIM must be set before numba is first imported, which 
 
 The tests it runs are the ones marked ``cudasim`` (tests/kernels: each kernel against its reference on
 small odd sizes; tests/cuda: placement, transfers, device mismatch, launches, the fused optimizer;
-tests/reliability/test_devices_cudasim.py: device-mismatch misuse cases that must change nothing).
+tests/reliability/test_devices_cudasim.py: device-mismatch misuse cases that must change nothing; tests/ops:
+ops on the "cuda" device against the CPU).
 """
 import os
 import subprocess
@@ -21,7 +22,7 @@ def test_cuda_kernels_and_device_path_in_the_simulator():
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUGRAD_SIMULATE_CUDA="1")
     cmd = [
         sys.executable, "-m", "pytest", "-q", "-m", "cudasim", "-p", "no:cacheprovider",
-        "tests/kernels", "tests/cuda", "tests/reliability/test_devices_cudasim.py",
+        "tests/kernels", "tests/cuda", "tests/reliability/test_devices_cudasim.py", "tests/ops",
     ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
     tail = "\n".join(proc.stdout.splitlines()[-40:])
