@@ -599,7 +599,8 @@ def torch_activation_fns(torch: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     fwd = {
         "relu": F.relu, "leaky_relu": lambda t: F.leaky_relu(t, 0.01), "sigmoid": torch.sigmoid,
         "tanh": torch.tanh, "gelu": F.gelu, "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
-        "silu": F.silu, "softplus": F.softplus,
+        "silu": F.silu, "softplus": F.softplus, "elu": F.elu, "selu": F.selu, "celu": F.celu,
+        "hardswish": F.hardswish, "mish": F.mish,
     }
     # The single fused backward kernels autograd itself runs.
     bwd = {
@@ -611,6 +612,8 @@ def torch_activation_fns(torch: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "gelu_tanh": lambda g, x: aten.gelu_backward(g, x, approximate="tanh"),
         "silu": aten.silu_backward,
         "softplus": lambda g, x: aten.softplus_backward(g, x, 1.0, 20.0),
+        "hardswish": aten.hardswish_backward,
+        "mish": aten.mish_backward,
     }
     return fwd, bwd
 
@@ -622,7 +625,7 @@ def section_activation(dev: Device, K: Any, n: int) -> None:
     x = dev.randn(n)
     gy = dev.randn(n)
     for name in act.NAMES:
-        param = 0.01 if name == "leaky_relu" else 0.0
+        param = {"leaky_relu": 0.01, "elu": 1.0, "celu": 1.0}.get(name, 0.0)  # elu's and celu's alpha
 
         def fwd(row: dict[str, Any], name: str = name, param: float = param) -> None:
             y_ref = act.forward(xp, name, x, param, impl="reference")
