@@ -1,4 +1,4 @@
-"""Learning-rate schedulers: StepLR, ExponentialLR, CosineAnnealingLR, LinearLR (torch.optim.lr_scheduler).
+"""Learning-rate schedulers with torch.optim.lr_scheduler's names and semantics.
 
 Each scheduler rewrites ``group["lr"]`` of its optimizer's param groups when ``step()`` is called, once
 per epoch (or per iteration), after ``optimizer.step()``::
@@ -13,80 +13,19 @@ PyTorch; ``step(epoch)`` jumps with the closed form.
 from __future__ import annotations
 
 import math
-from typing import Any
 
+from ._lr_base import LRScheduler
+from ._lr_compose import ChainedScheduler, SequentialLR
+from ._lr_cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
+from ._lr_factor import ConstantLR, LambdaLR, MultiplicativeLR, MultiStepLR, PolynomialLR
+from ._lr_plateau import ReduceLROnPlateau
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR"]
-
-
-class LRScheduler:
-    """Base class: ``base_lrs`` (each group's ``initial_lr``), ``last_epoch``, ``step()``, ``get_last_lr()``."""
-
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: {type(optimizer).__name__} is not an Optimizer")
-        self.optimizer = optimizer
-        if last_epoch == -1:
-            for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
-        else:
-            for i, group in enumerate(optimizer.param_groups):
-                if "initial_lr" not in group:
-                    raise KeyError(
-                        f"{type(self).__name__}: param 'initial_lr' is not specified in param_groups[{i}] "
-                        "when resuming an optimizer (last_epoch != -1)"
-                    )
-        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = last_epoch
-        self._step_count = 0
-        self.step()
-
-    def get_lr(self) -> list[float]:
-        """The learning rates for ``last_epoch``, computed from the current ones (PyTorch's chainable form)."""
-        raise NotImplementedError
-
-    def _get_closed_form_lr(self) -> list[float]:
-        raise NotImplementedError
-
-    def get_last_lr(self) -> list[float]:
-        """The learning rates the last ``step()`` set, one per param group."""
-        return list(self._last_lr)
-
-    def step(self, epoch: int | None = None) -> None:
-        """Advance one epoch (or jump to ``epoch`` with the closed form) and set each group's ``lr``."""
-        self._step_count += 1
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            self.last_epoch = int(epoch)
-            values = self._get_closed_form_lr()
-        for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def state_dict(self) -> dict[str, Any]:
-        """Every attribute but the optimizer (PyTorch's layout), plain numbers and lists."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore ``state_dict()``; does not touch the optimizer's current ``lr`` values."""
-        if not isinstance(state_dict, dict) or "last_epoch" not in state_dict or "base_lrs" not in state_dict:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: expected a scheduler state_dict with "
-                             "'last_epoch' and 'base_lrs'")
-        if len(state_dict["base_lrs"]) != len(self.optimizer.param_groups):
-            raise ValueError(
-                f"{type(self).__name__}.load_state_dict: the state has {len(state_dict['base_lrs'])} base_lrs, "
-                f"the optimizer has {len(self.optimizer.param_groups)} param groups"
-            )
-        self.__dict__.update({k: v for k, v in state_dict.items() if k != "optimizer"})
-        self.base_lrs = list(self.base_lrs)
-        if "_last_lr" in state_dict:
-            self._last_lr = list(state_dict["_last_lr"])
-
-    def _lrs(self) -> list[float]:
-        return [group["lr"] for group in self.optimizer.param_groups]
+__all__ = [
+    "LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "LambdaLR", "MultiplicativeLR",
+    "MultiStepLR", "ConstantLR", "PolynomialLR", "OneCycleLR", "CyclicLR", "CosineAnnealingWarmRestarts",
+    "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler",
+]
 
 
 class StepLR(LRScheduler):
