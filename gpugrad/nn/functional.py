@@ -23,6 +23,25 @@ from ..ops import nn as _nnops
 from ..ops.inplace import inplace_variant as _inplace_variant
 from ..random import default_generator
 from ..tensor import Tensor
+from .functional_losses import (  # noqa: F401  (re-exported: F.kl_div, F.triplet_margin_loss, ...)
+    cosine_embedding_loss,
+    cosine_similarity,
+    cross_entropy_probabilities as _cross_entropy_probabilities,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    kl_div,
+    legacy_reduction as _legacy_reduction,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    pairwise_distance,
+    poisson_nll_loss,
+    REDUCTIONS as _REDUCTIONS,
+    reduce_loss as _reduce,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
 
 __all__ = [
     "avg_pool2d",
@@ -81,8 +100,6 @@ __all__ = [
     "threshold_",
 ]
 
-_REDUCTIONS = ("none", "mean", "sum")
-
 
 def _pair(op: str, name: str, value) -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool):
@@ -96,16 +113,6 @@ def _pair(op: str, name: str, value) -> tuple[int, int]:
 def _check_tensor(op: str, name: str, x) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
-
-
-def _reduce(op: str, loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "mean":
-        return loss.mean()
-    raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
 def _const(like: Tensor, array) -> Tensor:
@@ -701,7 +708,7 @@ def _class_rows(op: str, input: Tensor, target: Tensor, weight: Tensor | None, i
     if target.data.dtype.kind not in "iu":
         raise DTypeError(
             f"{op}: expected target of dtype int64 (class indices), got {target.dtype}; "
-            "probability (soft) targets are not supported"
+            "class probabilities need a target of the input's shape"
         )
     for name, t in (("target", target), ("weight", weight)):
         if t is not None and t.device != input.device:
@@ -765,9 +772,11 @@ def _finish_class_loss(op, loss_rows, w_rows, out_shape, reduction):
     raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None, ignore_index: int = -100,
+             reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log likelihood of log-probabilities ``input`` (N, C) or (N, C, d...) at int64 class
     targets: -w[t] * input[t], averaged over the summed weights for ``reduction="mean"``."""
+    reduction = _legacy_reduction("nll_loss", size_average, reduce, reduction)
     rows, t, out_shape = _class_rows("nll_loss", input, target, weight, ignore_index)
     w_rows, t_safe, _ = _weights_per_row(rows, t, weight, ignore_index)
     xp = rows._backend.xp
@@ -779,7 +788,9 @@ def cross_entropy(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average=None,
     ignore_index: int = -100,
+    reduce=None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
@@ -789,11 +800,21 @@ def cross_entropy(
 
     Rows whose target is ``ignore_index`` count for nothing; ``reduction="mean"`` divides by the summed
     w[t_i] of the others. ``F.cross_entropy(logits, labels, label_smoothing=0.1)``.
+
+    A float target of the logits' shape holds class probabilities instead (see
+    ``functional_losses.cross_entropy_probabilities``); "mean" then divides by the number of samples.
     """
+    reduction = _legacy_reduction("cross_entropy", size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    _check_tensor("cross_entropy", "input", input)
+    _check_tensor("cross_entropy", "target", target)
+    if input.ndim and tuple(target.shape) == tuple(input.shape):
+        if target.device != input.device:
+            raise DeviceError(f"cross_entropy: expected input and target on the same device, got {input.device} and {target.device}")
+        return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
     fused = _fused_cross_entropy(weight)
     # The fused kernel range-checks the targets itself (on a GPU, one flag read instead of a check pass).
     rows, t, out_shape = _class_rows("cross_entropy", input, target, weight, ignore_index, check_range=not fused)
@@ -823,23 +844,6 @@ def _xent_composite(rows: Tensor, t, weight: Tensor | None, ignore_index: int, l
     c = rows.shape[1]
     smooth = -(logp * weight if weight is not None else logp).sum(dim=1) * _const(rows, valid.astype(rows.data.dtype))
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
-
-
-def _legacy_reduction(op: str, size_average, reduce, reduction: str) -> str:
-    """PyTorch's deprecated ``size_average`` / ``reduce`` pair, translated to a ``reduction``."""
-    if size_average is None and reduce is None:
-        return reduction
-    warnings.warn(f"{op}: size_average and reduce args will be deprecated, please use reduction='"
-                  f"{_legacy_reduction_name(size_average, reduce)}' instead.", stacklevel=3)
-    return _legacy_reduction_name(size_average, reduce)
-
-
-def _legacy_reduction_name(size_average, reduce) -> str:
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
 
 
 def _pointwise_loss_operands(op: str, input: Tensor, target: Tensor) -> None:

@@ -1,6 +1,9 @@
 """Losses against hand-written NumPy formulas and against PyTorch; bad targets raise naming the problem."""
 from __future__ import annotations
 
+import contextlib
+import warnings
+
 import numpy as np
 import pytest
 
@@ -310,3 +313,144 @@ def test_cross_entropy_without_grad_asks_the_kernel_for_no_gradient(monkeypatch,
     trained = F.cross_entropy(x, t)
     assert seen == [False, True]  # evaluation skips the (N, C) gradient pass's writes
     assert evaluated.item() == trained.item()
+
+
+# The losses beyond cross-entropy: each against PyTorch (values and gradients of every float input, for every
+# reduction), then against NumPy formulas (always on), gradgradcheck, modules and errors.
+
+
+def _signs(rng, shape):
+    return rng.choice([-1.0, 1.0], shape)
+
+
+def _probabilities(rng, shape):
+    p = rng.uniform(0.0, 1.0, shape)
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+def _multilabel_targets(rng, shape):
+    """Class lists ending at -1, with a repeat and an entry after the -1 that must not count."""
+    t = np.stack([rng.permutation(shape[-1]) for _ in range(int(np.prod(shape[:-1])))]).reshape(shape)
+    t[..., 2] = -1
+    t[..., 1] = t[..., 0]
+    return t
+
+
+# (id, function name, inputs (array makers; the float ones that are not targets get gradients), keyword
+# arguments, which inputs get gradients). Inputs of magnitude a few units, away from the kinks of the hinges.
+TORCH_CASES = [
+    ("smooth_l1", "smooth_l1_loss", [lambda r: r.standard_normal((4, 5)) * 2, lambda r: r.standard_normal((4, 5))], {"beta": 0.7}, (0, 1)),
+    ("smooth_l1_beta0", "smooth_l1_loss", [lambda r: r.standard_normal((4, 5)), lambda r: r.standard_normal((4, 5))], {"beta": 0.0}, (0, 1)),
+    ("huber", "huber_loss", [lambda r: r.standard_normal((4, 5)) * 2, lambda r: r.standard_normal((4, 5))], {"delta": 0.6}, (0, 1)),
+    ("l1", "l1_loss", [lambda r: r.standard_normal((4, 5)), lambda r: r.standard_normal((4, 5))], {}, (0, 1)),
+    ("bce_weight", "binary_cross_entropy", [lambda r: r.uniform(0.05, 0.95, (4, 5)), lambda r: r.uniform(0, 1, (4, 5)), lambda r: r.uniform(0.5, 2, (5,))], {}, (0, 1)),  # PyTorch refuses a gradient for weight
+    ("kl_div", "kl_div", [lambda r: np.log(_probabilities(r, (4, 5))), lambda r: _probabilities(r, (4, 5))], {}, (0, 1)),
+    ("kl_div_log_target", "kl_div", [lambda r: np.log(_probabilities(r, (4, 5))), lambda r: np.log(_probabilities(r, (4, 5)))], {"log_target": True}, (0, 1)),
+    ("kl_div_zero_target", "kl_div", [lambda r: r.standard_normal((3, 4)), lambda r: np.where(r.uniform(size=(3, 4)) < 0.4, 0.0, r.uniform(0, 1, (3, 4)))], {}, (0,)),
+    ("cosine_embedding", "cosine_embedding_loss", [lambda r: r.standard_normal((6, 4)), lambda r: r.standard_normal((6, 4)), lambda r: np.array([1, -1, 1, -1, -1, 1])], {"margin": -0.2}, (0, 1)),
+    ("cosine_embedding_1d", "cosine_embedding_loss", [lambda r: r.standard_normal(4), lambda r: r.standard_normal(4), lambda r: np.array(-1)], {"margin": -0.5}, (0, 1)),
+    ("margin_ranking", "margin_ranking_loss", [lambda r: r.standard_normal(6), lambda r: r.standard_normal(6), lambda r: _signs(r, 6)], {"margin": 0.3}, (0, 1)),
+    ("triplet", "triplet_margin_loss", [lambda r: r.standard_normal((5, 4)), lambda r: r.standard_normal((5, 4)), lambda r: r.standard_normal((5, 4))], {"margin": 2.0}, (0, 1, 2)),
+    ("triplet_p1_swap", "triplet_margin_loss", [lambda r: r.standard_normal((5, 4)), lambda r: r.standard_normal((5, 4)), lambda r: r.standard_normal((5, 4))], {"margin": 1.5, "p": 1, "swap": True}, (0, 1, 2)),
+    ("poisson_log", "poisson_nll_loss", [lambda r: r.standard_normal((3, 4)), lambda r: r.poisson(2.0, (3, 4)).astype(float)], {"full": True}, (0,)),
+    ("poisson_rate", "poisson_nll_loss", [lambda r: r.uniform(0.1, 3, (3, 4)), lambda r: r.poisson(2.0, (3, 4)).astype(float)], {"log_input": False}, (0, 1)),
+    ("gaussian", "gaussian_nll_loss", [lambda r: r.standard_normal((4, 3)), lambda r: r.standard_normal((4, 3)), lambda r: r.uniform(0.2, 2, (4, 3))], {"full": True}, (0, 1, 2)),
+    ("gaussian_var_no_last_dim", "gaussian_nll_loss", [lambda r: r.standard_normal((4, 3)), lambda r: r.standard_normal((4, 3)), lambda r: r.uniform(0.2, 2, 4)], {}, (0, 1, 2)),
+    ("gaussian_var_broadcast_clamped", "gaussian_nll_loss", [lambda r: r.standard_normal((4, 3)), lambda r: r.standard_normal((4, 3)), lambda r: np.array([[0.5], [0.0], [1e-9], [2.0]])], {"eps": 1e-3}, (0, 1, 2)),
+    ("hinge_embedding", "hinge_embedding_loss", [lambda r: r.uniform(0.1, 3, (4, 3)), lambda r: _signs(r, (4, 3))], {"margin": 1.5}, (0,)),
+    ("soft_margin", "soft_margin_loss", [lambda r: r.standard_normal((4, 3)) * 3, lambda r: _signs(r, (4, 3))], {}, (0,)),
+    ("multilabel_soft_margin", "multilabel_soft_margin_loss", [lambda r: r.standard_normal((4, 5)) * 3, lambda r: (r.uniform(size=(4, 5)) < 0.5).astype(float), lambda r: r.uniform(0.5, 2, 5)], {}, (0, 2)),
+    ("multilabel_margin", "multilabel_margin_loss", [lambda r: r.standard_normal((3, 6)), lambda r: _multilabel_targets(r, (3, 6))], {}, (0,)),
+    ("multilabel_margin_1d", "multilabel_margin_loss", [lambda r: r.standard_normal(5), lambda r: np.array([3, 0, -1, 1, 2])], {}, (0,)),
+    ("multi_margin", "multi_margin_loss", [lambda r: r.standard_normal((5, 4)), lambda r: r.integers(0, 4, 5)], {}, (0,)),
+    ("multi_margin_p2_weight", "multi_margin_loss", [lambda r: r.standard_normal((5, 4)), lambda r: r.integers(0, 4, 5)], {"p": 2, "margin": 0.7, "weight": "w4"}, (0,)),
+    ("multi_margin_1d", "multi_margin_loss", [lambda r: r.standard_normal(4), lambda r: np.array(2)], {}, (0,)),
+    ("xent_probabilities", "cross_entropy", [lambda r: r.standard_normal((4, 5)) * 3, lambda r: _probabilities(r, (4, 5))], {"label_smoothing": 0.2, "weight": "w5"}, (0, 1)),
+    ("xent_probabilities_nd", "cross_entropy", [lambda r: r.standard_normal((2, 3, 4)), lambda r: _probabilities(r, (2, 4, 3)).transpose(0, 2, 1)], {}, (0, 1)),
+    ("xent_probabilities_1d", "cross_entropy", [lambda r: r.standard_normal(5), lambda r: _probabilities(r, 5)], {"weight": "w5"}, (0,)),
+]
+
+
+def _weights(rng, value):
+    """Class weights named in a case's keywords ("w4": four of them), drawn from the case's generator."""
+    if isinstance(value, str) and value.startswith("w"):
+        return rng.uniform(0.5, 2.0, int(value[1:]))
+    return value
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("name,fn,makers,kwargs,grads", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
+def test_loss_values_and_gradients_match_torch(name, fn, makers, kwargs, grads, reduction):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(len(name) * 7919 + sum(map(ord, name)))
+    arrays = [np.asarray(make(rng)) for make in makers]
+    kwargs = {k: _weights(rng, v) for k, v in kwargs.items()}
+    ours_in = [gg.tensor(a, requires_grad=i in grads) for i, a in enumerate(arrays)]
+    theirs_in = [torch.tensor(a, requires_grad=i in grads) for i, a in enumerate(arrays)]
+    ours_kw = {k: gg.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    theirs_kw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    warns = fn == "kl_div" and reduction == "mean"  # as PyTorch: "mean" is not the KL divergence
+    with pytest.warns(UserWarning, match="batchmean") if warns else contextlib.nullcontext():
+        ours = getattr(F, fn)(*ours_in, reduction=reduction, **ours_kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = getattr(torch.nn.functional, fn)(*theirs_in, reduction=reduction, **theirs_kw)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    u = rng.standard_normal(tuple(ours.shape))
+    ours.backward(gg.tensor(u))
+    theirs.backward(torch.tensor(u))
+    for i in grads:
+        np.testing.assert_allclose(ours_in[i].grad.numpy(), theirs_in[i].grad.numpy(), rtol=1e-9, atol=1e-11,
+                                   err_msg=f"gradient of input {i}")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dim", [1, -1, 0])
+def test_cosine_similarity_and_pairwise_distance_match_torch(rng, dim):
+    torch = pytest.importorskip("torch")
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((1, 4))
+    a[1] = 0.0  # a zero vector: its norm is clamped to eps
+    pairs = [
+        (lambda x, y: F.cosine_similarity(x, y, dim=dim), lambda x, y: torch.nn.functional.cosine_similarity(x, y, dim=dim)),
+        (lambda x, y: F.pairwise_distance(x, y, p=3.0, keepdim=True), lambda x, y: torch.nn.functional.pairwise_distance(x, y, p=3.0, keepdim=True)),
+        (lambda x, y: F.pairwise_distance(x, y), lambda x, y: torch.nn.functional.pairwise_distance(x, y)),
+    ]
+    for ours_fn, theirs_fn in pairs:
+        xs = [gg.tensor(a, requires_grad=True), gg.tensor(b, requires_grad=True)]
+        ts = [torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)]
+        ours, theirs = ours_fn(*xs), theirs_fn(*ts)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+        u = rng.standard_normal(tuple(ours.shape))
+        ours.backward(gg.tensor(u))
+        theirs.backward(torch.tensor(u))
+        for x, t in zip(xs, ts):
+            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.torch
+def test_loss_modules_match_torch(rng):
+    torch = pytest.importorskip("torch")
+    x, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    signs = _signs(rng, (4, 3))
+    w = rng.uniform(0.5, 2, 3)
+    p = rng.uniform(0.1, 0.9, (4, 3))
+    cases = [
+        ("SmoothL1Loss", {"beta": 0.5}, (x, y)), ("HuberLoss", {"delta": 0.5, "reduction": "sum"}, (x, y)),
+        ("BCELoss", {"weight": w}, (p, p[::-1].copy())), ("KLDivLoss", {"reduction": "batchmean", "log_target": True}, (x, y)),
+        ("PoissonNLLLoss", {"full": True}, (x, np.abs(y) * 3)), ("HingeEmbeddingLoss", {"margin": 0.5}, (x, signs)),
+        ("SoftMarginLoss", {}, (x, signs)), ("MultiLabelSoftMarginLoss", {"weight": w}, (x, (signs > 0) * 1.0)),
+        ("MultiMarginLoss", {"p": 2, "weight": w}, (x, np.array([0, 2, 1, 2]))),
+        ("MultiLabelMarginLoss", {}, (x, np.array([[0, -1, 1]] * 4))),
+        ("CosineEmbeddingLoss", {"margin": 0.1}, (x, y, signs[:, 0])), ("MarginRankingLoss", {"margin": 0.2}, (x, y, signs)),
+        ("TripletMarginLoss", {"margin": 0.5, "swap": True}, (x, y, x[::-1].copy())),
+        ("GaussianNLLLoss", {"full": True}, (x, y, np.abs(y))), ("L1Loss", {"reduction": "none"}, (x, y)),
+        ("CrossEntropyLoss", {"weight": w, "label_smoothing": 0.1}, (x, np.abs(y) / np.abs(y).sum(1, keepdims=True))),
+        ("CosineSimilarity", {"dim": 0}, (x, y)), ("PairwiseDistance", {"p": 1.0}, (x, y)),
+    ]
+    for cls, kwargs, arrays in cases:
+        ours = getattr(nn, cls)(**{k: gg.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()})
+        theirs = getattr(torch.nn, cls)(**{k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()})
+        got = ours(*(gg.tensor(a) for a in arrays)).numpy()
+        np.testing.assert_allclose(got, theirs(*(torch.tensor(a) for a in arrays)).numpy(), rtol=1e-10, err_msg=cls)
