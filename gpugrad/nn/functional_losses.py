@@ -239,7 +239,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     xp = rows._backend.xp
     t = target.data.reshape(n)
     if bool(xp.any((t < 0) | (t >= c))):
-        raise ArgumentError(f"{op}: target out of range: every class index must lie in [0, {c}) for input of shape {tuple(input.shape)}")
+        raise IndexError(f"{op}: target out of range: every class index must lie in [0, {c}) for input of shape {tuple(input.shape)}")
     others = xp.ones((n, c), dtype=rows.data.dtype)
     others[xp.arange(n), t] = 0
     picked = rows.gather(1, _const(rows, t.reshape(n, 1)))
@@ -268,7 +268,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
     t = target.data.reshape(n, c)
     listed = xp.cumprod(t != -1, axis=1).astype(bool)  # entries before each row's first -1
     if bool(xp.any(listed & ((t < 0) | (t >= c)))):
-        raise ArgumentError(f"{op}: target out of range: class indices must lie in [0, {c}) (or be -1 to end the list)")
+        raise IndexError(f"{op}: target out of range: class indices must lie in [0, {c}) (or be -1 to end the list)")
     # How often each class is listed (a repeat counts again, as in PyTorch's loop over the list).
     counts = ((t[:, :, None] == xp.arange(c)) & listed[:, :, None]).sum(axis=1).astype(rows.data.dtype)
     non_target = (counts == 0).astype(rows.data.dtype)
@@ -384,8 +384,6 @@ def cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor | 
     op = "cross_entropy"
     if target.data.dtype.kind != "f":
         raise DTypeError(f"{op}: expected floating point type for target with class probabilities, got {target.dtype}")
-    if target.data.dtype != input.data.dtype:
-        raise DTypeError(f"{op}: target ({target.dtype}) must have the input's dtype ({input.dtype})")
     if ignore_index >= 0:
         raise ArgumentError(f"{op}: ignore_index is not supported for floating point target (got {ignore_index})")
     class_dim = 0 if input.ndim == 1 else 1

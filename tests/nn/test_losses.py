@@ -454,3 +454,186 @@ def test_loss_modules_match_torch(rng):
         theirs = getattr(torch.nn, cls)(**{k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()})
         got = ours(*(gg.tensor(a) for a in arrays)).numpy()
         np.testing.assert_allclose(got, theirs(*(torch.tensor(a) for a in arrays)).numpy(), rtol=1e-10, err_msg=cls)
+
+
+# Always on: the formulas written out in NumPy, second derivatives, edge values and errors.
+
+
+def _reduced(loss, reduction):
+    return {"none": loss, "sum": loss.sum(), "mean": loss.mean()}[reduction]
+
+
+def _np_log_sigmoid(x):
+    return -np.logaddexp(0.0, -x)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_pointwise_losses_match_numpy(rng, reduction):
+    x, y = rng.standard_normal((3, 4)) * 2, rng.standard_normal((3, 4))
+    p = rng.uniform(0.1, 1.0, (3, 4))
+    signs = _signs(rng, (3, 4))
+    g = lambda a: gg.tensor(a)  # noqa: E731
+    d = x - y
+    expected = {
+        "kl_div": (F.kl_div(g(x), g(p), reduction=reduction) if reduction != "mean" else None, p * (np.log(p) - x)),
+        "kl_div_log_target": (F.kl_div(g(x), g(y), reduction=reduction, log_target=True) if reduction != "mean" else None, np.exp(y) * (y - x)),
+        "poisson": (F.poisson_nll_loss(g(x), g(p * 3), reduction=reduction), np.exp(x) - p * 3 * x),
+        "poisson_rate": (F.poisson_nll_loss(g(p), g(np.abs(y)), log_input=False, reduction=reduction), p - np.abs(y) * np.log(p + 1e-8)),
+        "gaussian": (F.gaussian_nll_loss(g(x), g(y), g(p), full=True, reduction=reduction), 0.5 * (np.log(p) + d**2 / p + np.log(2 * np.pi))),
+        "hinge_embedding": (F.hinge_embedding_loss(g(p), g(signs), margin=0.6, reduction=reduction), np.where(signs == 1, p, np.maximum(0, 0.6 - p))),
+        "soft_margin": (F.soft_margin_loss(g(x), g(signs), reduction=reduction), np.log1p(np.exp(-signs * x))),
+        "margin_ranking": (F.margin_ranking_loss(g(x), g(y), g(signs), margin=0.2, reduction=reduction), np.maximum(0, -signs * d + 0.2)),
+        "huber": (F.huber_loss(g(x), g(y), reduction=reduction, delta=0.5), np.where(np.abs(d) <= 0.5, 0.5 * d**2, 0.5 * (np.abs(d) - 0.25))),
+        "smooth_l1": (F.smooth_l1_loss(g(x), g(y), reduction=reduction, beta=0.5), np.where(np.abs(d) < 0.5, d**2, np.abs(d) - 0.25)),
+    }
+    for name, (got, loss) in expected.items():
+        if got is not None:
+            np.testing.assert_allclose(got.numpy(), _reduced(loss, reduction), rtol=1e-10, err_msg=name)
+    np.testing.assert_allclose(F.kl_div(g(x), g(p), reduction="batchmean").item(), (p * (np.log(p) - x)).sum() / 3, rtol=1e-12)
+
+
+def test_distance_and_embedding_losses_match_numpy(rng):
+    a, b, c = (rng.standard_normal((5, 3)) for _ in range(3))
+    target = np.array([1, -1, 1, -1, -1])
+    norm = lambda v: np.linalg.norm(v, axis=1)  # noqa: E731
+    cos = (a * b).sum(1) / (norm(a) * norm(b))
+    np.testing.assert_allclose(F.cosine_similarity(gg.tensor(a), gg.tensor(b)).numpy(), cos, rtol=1e-12)
+    np.testing.assert_allclose(F.pairwise_distance(gg.tensor(a), gg.tensor(b)).numpy(), norm(a - b + 1e-6), rtol=1e-12)
+    np.testing.assert_allclose(F.pairwise_distance(gg.tensor(a), gg.tensor(b), p=1).numpy(), np.abs(a - b + 1e-6).sum(1), rtol=1e-12)
+    embedding = np.where(target == 1, 1 - cos, np.maximum(0, cos - 0.1))
+    np.testing.assert_allclose(F.cosine_embedding_loss(gg.tensor(a), gg.tensor(b), gg.tensor(target), margin=0.1, reduction="none").numpy(), embedding, rtol=1e-10)
+    d_pos, d_neg, d_swap = norm(a - b + 1e-6), norm(a - c + 1e-6), norm(b - c + 1e-6)
+    np.testing.assert_allclose(F.triplet_margin_loss(gg.tensor(a), gg.tensor(b), gg.tensor(c), margin=1.5, reduction="none").numpy(),
+                               np.maximum(0, 1.5 + d_pos - d_neg), rtol=1e-12)
+    np.testing.assert_allclose(F.triplet_margin_loss(gg.tensor(a), gg.tensor(b), gg.tensor(c), swap=True).item(),
+                               np.maximum(0, 1.0 + d_pos - np.minimum(d_neg, d_swap)).mean(), rtol=1e-12)
+
+
+def test_class_margin_losses_match_numpy(rng):
+    x = rng.standard_normal((4, 5))
+    y = np.array([0, 4, 2, 2])
+    w = rng.uniform(0.5, 2, 5)
+    hinge = np.maximum(0, 0.8 - x[np.arange(4), y][:, None] + x) ** 2 * w[y][:, None]
+    hinge[np.arange(4), y] = 0
+    got = F.multi_margin_loss(gg.tensor(x), gg.tensor(y), p=2, margin=0.8, weight=gg.tensor(w), reduction="none")
+    np.testing.assert_allclose(got.numpy(), hinge.sum(1) / 5, rtol=1e-12)
+
+    lists = np.array([[3, 1, -1, 0, 0], [2, 2, 4, -1, 1], [-1, 0, 1, 2, 3], [0, 1, 2, 3, 4]])
+    expected = []
+    for row, listed in zip(x, lists):
+        targets = list(listed[: list(listed).index(-1)] if -1 in listed else listed)
+        others = [i for i in range(5) if i not in targets]
+        expected.append(sum(max(0, 1 - row[j] + row[i]) for j in targets for i in others) / 5)
+    got = F.multilabel_margin_loss(gg.tensor(x), gg.tensor(lists), reduction="none")
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
+
+    t = (rng.uniform(size=(4, 5)) < 0.5) * 1.0
+    soft = -(t * _np_log_sigmoid(x) + (1 - t) * _np_log_sigmoid(-x)) * w
+    np.testing.assert_allclose(F.multilabel_soft_margin_loss(gg.tensor(x), gg.tensor(t), gg.tensor(w)).item(), soft.mean(1).mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_cross_entropy_with_probabilities_matches_numpy(rng, reduction):
+    x = rng.standard_normal((4, 3, 2)) * 3
+    t = rng.uniform(0, 1, (4, 3, 2))
+    t /= t.sum(1, keepdims=True)
+    w = rng.uniform(0.5, 2, 3)
+    smoothed = t * 0.9 + 0.1 / 3
+    rows = -(np_log_softmax(x) * smoothed * w[None, :, None]).sum(1)
+    expected = {"none": rows, "sum": rows.sum(), "mean": rows.sum() / 8}[reduction]  # mean: over samples, not weights
+    got = F.cross_entropy(gg.tensor(x), gg.tensor(t), weight=gg.tensor(w), reduction=reduction, label_smoothing=0.1)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
+    x32 = gg.tensor([[1e4, 0.0, -1e4]], requires_grad=True)
+    loss = F.cross_entropy(x32, gg.tensor([[0.0, 1.0, 0.0]]))
+    np.testing.assert_allclose(loss.item(), 1e4, rtol=1e-6)
+    loss.backward()
+    np.testing.assert_allclose(x32.grad.numpy(), [[1.0, -1.0, 0.0]], atol=1e-6)
+
+
+def test_edge_values():
+    # Zero targets contribute 0 to kl_div (0 log 0 = 0), and their gradient for the input is 0.
+    x = gg.tensor([[-1.0, -2.0, -0.5]], requires_grad=True)
+    F.kl_div(x, gg.tensor([[0.0, 0.5, 0.5]]), reduction="sum").backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.0, -0.5, -0.5]])
+    # Large margins: softplus neither overflows (PyTorch's float32 log1p(exp(100)) is inf) nor loses the gradient.
+    x = gg.tensor([-100.0, 100.0], requires_grad=True)
+    loss = F.soft_margin_loss(x, gg.tensor([1.0, 1.0]), reduction="none")
+    np.testing.assert_allclose(loss.detach().numpy(), [100.0, 0.0], atol=1e-6)
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [-1.0, 0.0], atol=1e-6)
+    # log(0) in the Poisson rate form is kept finite by eps; full's Stirling term is 0 for targets <= 1.
+    rate = F.poisson_nll_loss(gg.tensor([0.0]), gg.tensor([2.0]), log_input=False, reduction="none")
+    np.testing.assert_allclose(rate.numpy(), [-2 * np.log(1e-8)], rtol=1e-6)
+    full = F.poisson_nll_loss(gg.tensor([0.0, 0.0], dtype=gg.float64), gg.tensor([0.0, 1.0], dtype=gg.float64), full=True, reduction="none")
+    np.testing.assert_allclose(full.numpy(), [1.0, 1.0])
+    # A zero variance is clamped to eps for the value; its gradient passes through the clamp.
+    var = gg.tensor([0.0, 1.0], dtype=gg.float64, requires_grad=True)
+    nll = F.gaussian_nll_loss(gg.tensor([0.0, 0.0], dtype=gg.float64), gg.tensor([1e-3, 1.0], dtype=gg.float64), var, reduction="sum")
+    np.testing.assert_allclose(nll.item(), 0.5 * (np.log(1e-6) + 1e-6 / 1e-6) + 0.5)
+    nll.backward()
+    np.testing.assert_allclose(var.grad.numpy(), [0.5 * (1 / 1e-6 - 1e-6 / 1e-12), 0.0])
+    # cosine_similarity of a zero vector is 0, not nan.
+    assert F.cosine_similarity(gg.zeros(1, 3), gg.ones(1, 3)).item() == 0.0
+
+
+SECOND_ORDER = [
+    ("kl_div", lambda x, t: F.kl_div(x, t.exp(), reduction="batchmean"), [(3, 4), (3, 4)]),
+    ("cosine_similarity", lambda a, b: F.cosine_similarity(a, b, dim=-1), [(3, 4), (3, 4)]),
+    ("pairwise_distance", lambda a, b: F.pairwise_distance(a, b, p=3.0), [(3, 4), (3, 4)]),
+    ("cosine_embedding", lambda a, b: F.cosine_embedding_loss(a, b, gg.tensor([1, -1, 1]), margin=-0.9), [(3, 4), (3, 4)]),
+    ("triplet", lambda a, b, c: F.triplet_margin_loss(a, b * 3, c, margin=5.0), [(3, 4), (3, 4), (3, 4)]),
+    ("poisson", lambda x, t: F.poisson_nll_loss(x, t.abs() * 2 + 1.5, full=True), [(3, 4), (3, 4)]),
+    ("gaussian", lambda x, t, v: F.gaussian_nll_loss(x, t, v.abs() + 0.5), [(3, 4), (3, 4), (3, 4)]),
+    ("soft_margin", lambda x: F.soft_margin_loss(x, gg.tensor([[1.0, -1.0, 1.0, -1.0]] * 3)), [(3, 4)]),
+    ("multilabel_soft_margin", lambda x, w: F.multilabel_soft_margin_loss(x, gg.tensor([[1.0, 0.0, 1.0, 0.0]] * 3), w), [(3, 4), (4,)]),
+    ("multi_margin_p2", lambda x: F.multi_margin_loss(x, gg.tensor([0, 3, 1]), p=2, margin=5.0), [(3, 4)]),
+    ("multilabel_margin", lambda x: F.multilabel_margin_loss(x * 0.1, gg.tensor([[0, 2, -1, 1]] * 3)), [(3, 4)]),
+    ("xent_probabilities", lambda x, t: F.cross_entropy(x, t.softmax(dim=1), label_smoothing=0.2), [(3, 4), (3, 4)]),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes", SECOND_ORDER, ids=[c[0] for c in SECOND_ORDER])
+def test_gradcheck_and_gradgradcheck(name, fn, shapes):
+    rng = np.random.default_rng(sum(map(ord, name)))
+    inputs = [gg.tensor(rng.standard_normal(s), dtype=gg.float64, requires_grad=True) for s in shapes]
+    assert gg.autograd.gradcheck(fn, inputs)
+    assert gg.autograd.gradgradcheck(fn, inputs)
+
+
+def test_legacy_size_average_and_reduce():
+    x, y = gg.tensor([1.0, -2.0]), gg.tensor([1.0, 1.0])
+    with pytest.warns(UserWarning, match="reduction='sum'"):
+        assert F.soft_margin_loss(x, y, size_average=False).item() == pytest.approx(np.log1p(np.exp(-1)) + np.log1p(np.exp(2)))
+    with pytest.warns(UserWarning, match="reduction='none'"):
+        assert F.cross_entropy(gg.tensor([[0.0, 1.0]]), gg.tensor([1]), reduce=False).shape == (1,)
+    with pytest.warns(UserWarning, match="reduction='sum'"):
+        assert nn.MarginRankingLoss(0.5, False).reduction == "sum"
+    assert nn.CrossEntropyLoss(None, None, 3).ignore_index == 3  # PyTorch's positional order
+
+
+@pytest.mark.parametrize(
+    "call,error,match",
+    [
+        (lambda: F.margin_ranking_loss(gg.ones(3), gg.ones(3, 1), gg.ones(3)), gg.ShapeError, r"margin_ranking_loss.*\(3,\).*\(3, 1\)"),
+        (lambda: F.triplet_margin_loss(gg.ones(2, 3), gg.ones(2, 3), gg.ones(3)), gg.ShapeError, r"triplet_margin_loss.*\(2, 3\).*\(3,\)"),
+        (lambda: F.triplet_margin_loss(gg.ones(2, 3), gg.ones(2, 3), gg.ones(2, 3), margin=0.0), ValueError, "margin must be greater than 0"),
+        (lambda: F.cosine_embedding_loss(gg.ones(3, 4), gg.ones(3, 4), gg.ones(3, 1)), gg.ShapeError, "0D or 1D target"),
+        (lambda: F.cosine_embedding_loss(gg.ones(3, 4), gg.ones(3), gg.ones(3)), gg.ShapeError, r"expects 2D input.*\(3, 4\) and \(3,\)"),
+        (lambda: F.multi_margin_loss(gg.ones(3, 4), gg.tensor([0, 4, 1])), IndexError, "target out of range"),
+        (lambda: F.multi_margin_loss(gg.ones(3, 4), gg.tensor([0, 1])), gg.ShapeError, r"multi_margin_loss.*\(3, 4\).*\(2,\)"),
+        (lambda: F.multi_margin_loss(gg.ones(3, 4), gg.tensor([0, 1, 1]), p=3), ValueError, "p == 1 and p == 2"),
+        (lambda: F.multilabel_margin_loss(gg.ones(3, 4), gg.tensor([[0, 4, 1, -1]] * 3)), IndexError, "target out of range"),
+        (lambda: F.multilabel_margin_loss(gg.ones(3, 4), gg.tensor([[0, 1]] * 3)), gg.ShapeError, r"\(3, 2\).*\(3, 4\)"),
+        (lambda: F.gaussian_nll_loss(gg.ones(3, 4), gg.ones(3, 4), gg.ones(4)), gg.ShapeError, r"var of shape \(4,\).*\(3, 4\)"),
+        (lambda: F.gaussian_nll_loss(gg.ones(3, 4), gg.ones(3, 4), -gg.ones(3, 4)), ValueError, "negative"),
+        (lambda: F.kl_div(gg.ones(3), gg.ones(3), reduction="bad"), ValueError, "kl_div: reduction"),
+        (lambda: F.hinge_embedding_loss(gg.ones(3, 4), gg.ones(3)), gg.ShapeError, r"hinge_embedding_loss.*\(3, 4\).*\(3,\)"),
+        (lambda: F.pairwise_distance(gg.ones(3, 4), gg.ones(2)), gg.ShapeError, r"pairwise_distance.*\(3, 4\).*\(2,\)"),
+        (lambda: F.cross_entropy(gg.ones(3, 4), gg.zeros(3, 4, dtype=gg.int64)), gg.DTypeError, "floating point type for target"),
+        (lambda: F.cross_entropy(gg.ones(3, 4), gg.zeros(3, 4), ignore_index=1), ValueError, "ignore_index is not supported"),
+        (lambda: F.cross_entropy(gg.ones(3, 4), gg.zeros(3, 4), weight=gg.ones(3)), gg.ShapeError, r"all 4 classes.*\(3,\)"),
+    ],
+)
+def test_errors_name_the_loss_and_the_shapes(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
