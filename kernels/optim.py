@@ -1,6 +1,6 @@
 """Fused optimizer steps: one pass over flat buffers, updated in place.
 
-Formulas are torch.optim's single-tensor implementations (maximize=False).
+Formulas are torch.optim's single-tensor implementations; ``maximize`` negates the gradient first.
 Scalars arrive as Python floats; anything derived from them (bias
 corrections, 1 - beta, the Adagrad learning rate) is computed on the host in
 float64 and cast once to the buffers' dtype.
@@ -29,6 +29,7 @@ from ._launch import (
     get_cuda,
     launch,
     launch_dims,
+    like,
     numba_type,
     resolve_impl,
     scalar_fn,
@@ -43,8 +44,10 @@ BLOCK = 256
 def reference_sgd(
     xp: Any, p: Any, g: Any, momentum_buf: Any, *, lr: float, momentum: float = 0.0,
     dampening: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
-    first_step: bool = False,
+    first_step: bool = False, maximize: bool = False,
 ) -> None:
+    if maximize:
+        g = -g
     if weight_decay != 0:
         g = g + weight_decay * p
     if momentum != 0:
@@ -62,8 +65,10 @@ def reference_sgd(
 def reference_adam(
     xp: Any, p: Any, g: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg_sq: Any, *,
     lr: float, beta1: float, beta2: float, eps: float, weight_decay: float = 0.0,
-    decoupled_weight_decay: bool = False, amsgrad: bool = False, step: int,
+    decoupled_weight_decay: bool = False, amsgrad: bool = False, maximize: bool = False, step: int,
 ) -> None:
+    if maximize:
+        g = -g
     if weight_decay != 0:
         if decoupled_weight_decay:
             p *= 1 - lr * weight_decay
@@ -87,8 +92,10 @@ def reference_adam(
 def reference_rmsprop(
     xp: Any, p: Any, g: Any, square_avg: Any, momentum_buf: Any, grad_avg: Any, *,
     lr: float, alpha: float, eps: float, weight_decay: float = 0.0, momentum: float = 0.0,
-    centered: bool = False,
+    centered: bool = False, maximize: bool = False,
 ) -> None:
+    if maximize:
+        g = -g
     if weight_decay != 0:
         g = g + weight_decay * p
     square_avg *= alpha
@@ -109,13 +116,152 @@ def reference_rmsprop(
 
 def reference_adagrad(
     xp: Any, p: Any, g: Any, state_sum: Any, *, lr: float, lr_decay: float = 0.0,
-    weight_decay: float = 0.0, eps: float = 1e-10, step: int,
+    weight_decay: float = 0.0, eps: float = 1e-10, maximize: bool = False, step: int,
 ) -> None:
+    if maximize:
+        g = -g
     if weight_decay != 0:
         g = g + weight_decay * p
     clr = lr / (1 + (step - 1) * lr_decay)
     state_sum += g * g
     p -= clr * (g / (xp.sqrt(state_sum) + eps))
+
+
+def reference_adamax(
+    xp: Any, p: Any, g: Any, exp_avg: Any, exp_inf: Any, *, lr: float, beta1: float, beta2: float,
+    eps: float, weight_decay: float = 0.0, maximize: bool = False, step: int,
+) -> None:
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    exp_avg += (1 - beta1) * (g - exp_avg)
+    xp.maximum(exp_inf * beta2, xp.abs(g) + eps, out=exp_inf)
+    p -= (lr / (1 - beta1 ** step)) * (exp_avg / exp_inf)
+
+
+def reference_adadelta(
+    xp: Any, p: Any, g: Any, square_avg: Any, acc_delta: Any, *, lr: float, rho: float, eps: float,
+    weight_decay: float = 0.0, maximize: bool = False,
+) -> None:
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    square_avg *= rho
+    square_avg += (1 - rho) * g * g
+    delta = xp.sqrt(acc_delta + eps) / xp.sqrt(square_avg + eps) * g
+    acc_delta *= rho
+    acc_delta += (1 - rho) * delta * delta
+    p -= lr * delta
+
+
+def nadam_factors(*, lr: float, beta1: float, momentum_decay: float, mu_product: float,
+                  step: int) -> tuple[float, float, float]:
+    """NAdam's host-side scalars for step `step`: (new mu_product, gradient coefficient, momentum
+    coefficient). mu_product is kept in float32, as PyTorch keeps it in a float32 tensor."""
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+    mu_product = float(np.float32(np.float32(mu_product) * np.float32(mu)))
+    grad_coef = lr * (1.0 - mu) / (1.0 - mu_product)
+    avg_coef = lr * mu_next / (1.0 - mu_product * mu_next)
+    return mu_product, grad_coef, avg_coef
+
+
+def reference_nadam(
+    xp: Any, p: Any, g: Any, exp_avg: Any, exp_avg_sq: Any, *, lr: float, beta1: float, beta2: float,
+    eps: float, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+    decoupled_weight_decay: bool = False, maximize: bool = False, step: int, mu_product: float,
+) -> float:
+    """Returns the new mu_product (the product of the momentum schedule so far)."""
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            p *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * p
+    mu_product, grad_coef, avg_coef = nadam_factors(
+        lr=lr, beta1=beta1, momentum_decay=momentum_decay, mu_product=mu_product, step=step)
+    exp_avg += (1 - beta1) * (g - exp_avg)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * g * g
+    denom = xp.sqrt(exp_avg_sq / (1 - beta2 ** step)) + eps
+    p -= grad_coef * (g / denom)
+    p -= avg_coef * (exp_avg / denom)
+    return mu_product
+
+
+def radam_rectification(beta2: float, step: int) -> float | None:
+    """RAdam's variance rectification term at `step`, or None while the variance is intractable
+    (rho_t <= 5: the step is plain momentum SGD)."""
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * beta2 ** step / (1 - beta2 ** step)
+    if rho_t <= 5.0:
+        return None
+    return ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+
+
+def reference_radam(
+    xp: Any, p: Any, g: Any, exp_avg: Any, exp_avg_sq: Any, *, lr: float, beta1: float, beta2: float,
+    eps: float, weight_decay: float = 0.0, decoupled_weight_decay: bool = False, maximize: bool = False,
+    step: int,
+) -> None:
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            p *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * p
+    exp_avg += (1 - beta1) * (g - exp_avg)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * g * g
+    corrected = exp_avg / (1 - beta1 ** step)
+    rect = radam_rectification(beta2, step)
+    if rect is None:
+        p -= corrected * lr
+    else:
+        p -= corrected * lr * (math.sqrt(1 - beta2 ** step) / (xp.sqrt(exp_avg_sq) + eps)) * rect
+
+
+def asgd_next(*, lr: float, lambd: float, alpha: float, t0: float, step: int) -> tuple[float, float]:
+    """ASGD's (eta, mu) for the step after `step`, in float32 as PyTorch's state tensors."""
+    eta = lr / (1 + lambd * lr * step) ** alpha
+    mu = 1 / max(1, step - t0)
+    return float(np.float32(eta)), float(np.float32(mu))
+
+
+def reference_asgd(
+    xp: Any, p: Any, g: Any, ax: Any, *, eta: float, mu: float, lambd: float,
+    weight_decay: float = 0.0, maximize: bool = False,
+) -> None:
+    """One ASGD step with this step's eta and mu (see asgd_next for the following ones)."""
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    p *= 1 - lambd * eta
+    p -= eta * g
+    if mu != 1:
+        ax += (p - ax) * mu
+    else:
+        ax[...] = p
+
+
+def reference_rprop(
+    xp: Any, p: Any, g: Any, prev: Any, step_size: Any, *, etaminus: float, etaplus: float,
+    step_size_min: float, step_size_max: float, maximize: bool = False,
+) -> None:
+    if maximize:
+        g = -g
+    sign = xp.sign(g * prev)
+    factor = xp.where(sign > 0, etaplus, xp.where(sign < 0, etaminus, xp.where(sign == 0, 1.0, sign)))
+    step_size *= factor.astype(step_size.dtype)
+    xp.clip(step_size, step_size_min, step_size_max, out=step_size)
+    g = xp.where(factor == etaminus, 0, g).astype(p.dtype)  # no move after a sign change
+    p -= xp.sign(g) * step_size
+    prev[...] = g
 
 
 def reference_sum_of_squares(xp: Any, g: Any) -> float:
@@ -126,7 +272,9 @@ def reference_sum_of_squares(xp: Any, g: Any) -> float:
 
 @scalar_fn
 def sgd_scalar(p, g, buf, lr, momentum, one_minus_dampening, wd, has_wd, has_momentum,
-               nesterov, first_step):
+               nesterov, first_step, maximize):
+    if maximize:
+        g = -g
     if has_wd:
         g = g + wd * p
     d = g
@@ -138,7 +286,9 @@ def sgd_scalar(p, g, buf, lr, momentum, one_minus_dampening, wd, has_wd, has_mom
 
 @scalar_fn
 def adam_scalar(p, g, m, v, vmax, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size,
-                bc2_sqrt, eps, wd, decay, has_wd, decoupled, amsgrad):
+                bc2_sqrt, eps, wd, decay, has_wd, decoupled, amsgrad, maximize):
+    if maximize:
+        g = -g
     if has_wd:
         if decoupled:
             p = p * decay
@@ -156,7 +306,9 @@ def adam_scalar(p, g, m, v, vmax, beta1, one_minus_beta1, beta2, one_minus_beta2
 
 @scalar_fn
 def rmsprop_scalar(p, g, sq, buf, gavg, lr, alpha, one_minus_alpha, eps, wd, momentum,
-                   has_wd, has_momentum, centered):
+                   has_wd, has_momentum, centered, maximize):
+    if maximize:
+        g = -g
     if has_wd:
         g = g + wd * p
     sq = alpha * sq + one_minus_alpha * g * g
@@ -174,11 +326,106 @@ def rmsprop_scalar(p, g, sq, buf, gavg, lr, alpha, one_minus_alpha, eps, wd, mom
 
 
 @scalar_fn
-def adagrad_scalar(p, g, state_sum, clr, eps, wd, has_wd):
+def adagrad_scalar(p, g, state_sum, clr, eps, wd, has_wd, maximize):
+    if maximize:
+        g = -g
     if has_wd:
         g = g + wd * p
     state_sum = state_sum + g * g
     return p - clr * (g / (math.sqrt(state_sum) + eps)), state_sum
+
+
+@scalar_fn
+def adamax_scalar(p, g, m, u, one_minus_beta1, beta2, clr, eps, wd, has_wd, maximize):
+    if maximize:
+        g = -g
+    if has_wd:
+        g = g + wd * p
+    m = m + one_minus_beta1 * (g - m)
+    u = max(u * beta2, abs(g) + eps)
+    return p - clr * (m / u), m, u
+
+
+@scalar_fn
+def adadelta_scalar(p, g, sq, acc, lr, rho, one_minus_rho, eps, wd, has_wd, maximize):
+    if maximize:
+        g = -g
+    if has_wd:
+        g = g + wd * p
+    sq = rho * sq + one_minus_rho * g * g
+    delta = math.sqrt(acc + eps) / math.sqrt(sq + eps) * g
+    acc = rho * acc + one_minus_rho * delta * delta
+    return p - lr * delta, sq, acc
+
+
+@scalar_fn
+def nadam_scalar(p, g, m, v, one_minus_beta1, beta2, one_minus_beta2, bc2, grad_coef, avg_coef, eps,
+                 wd, decay, has_wd, decoupled, maximize):
+    if maximize:
+        g = -g
+    if has_wd:
+        if decoupled:
+            p = p * decay
+        else:
+            g = g + wd * p
+    m = m + one_minus_beta1 * (g - m)
+    v = beta2 * v + one_minus_beta2 * g * g
+    denom = math.sqrt(v / bc2) + eps
+    p = p - grad_coef * (g / denom)
+    return p - avg_coef * (m / denom), m, v
+
+
+@scalar_fn
+def radam_scalar(p, g, m, v, one_minus_beta1, beta2, one_minus_beta2, bc1, lr, bc2_sqrt, rect, eps,
+                 wd, decay, has_wd, decoupled, rectified, maximize):
+    if maximize:
+        g = -g
+    if has_wd:
+        if decoupled:
+            p = p * decay
+        else:
+            g = g + wd * p
+    m = m + one_minus_beta1 * (g - m)
+    v = beta2 * v + one_minus_beta2 * g * g
+    if rectified:
+        p = p - (m / bc1) * lr * (bc2_sqrt / (math.sqrt(v) + eps)) * rect
+    else:
+        p = p - (m / bc1) * lr
+    return p, m, v
+
+
+@scalar_fn
+def asgd_scalar(p, g, ax, eta, decay, mu, wd, has_wd, average, maximize):
+    if maximize:
+        g = -g
+    if has_wd:
+        g = g + wd * p
+    p = p * decay - eta * g
+    if average:
+        ax = ax + (p - ax) * mu
+    else:
+        ax = p
+    return p, ax
+
+
+@scalar_fn
+def rprop_scalar(p, g, prev, size, etaminus, etaplus, size_min, size_max, maximize):
+    if maximize:
+        g = -g
+    s = g * prev
+    if s > 0:
+        size = size * etaplus
+    elif s < 0:
+        size = size * etaminus
+        g = like(g, 0.0)  # no move after a sign change; the next step starts afresh
+    elif s != s:
+        size = s  # NaN, as PyTorch's step size times sign(NaN)
+    if size < size_min:
+        size = size_min
+    elif size > size_max:
+        size = size_max
+    sign = like(g, 1.0) if g > 0 else (like(g, -1.0) if g < 0 else g)  # 0 and NaN are their own sign
+    return p - sign * size, g, size
 
 
 # ============================================================== CPU kernels
@@ -187,10 +434,10 @@ def adagrad_scalar(p, g, state_sum, clr, eps, wd, has_wd):
 # simulator, which copies every argument back after the launch).
 
 @cpu_kernel()
-def _sgd_cpu(p, g, buf, lr, momentum, omd, wd, has_wd, has_momentum, nesterov, first_step):
+def _sgd_cpu(p, g, buf, lr, momentum, omd, wd, has_wd, has_momentum, nesterov, first_step, maximize):
     for i in prange(p.size):
         pi, bi = sgd_scalar(p[i], g[i], buf[i], lr, momentum, omd, wd, has_wd, has_momentum,
-                            nesterov, first_step)
+                            nesterov, first_step, maximize)
         p[i] = pi
         if has_momentum:
             buf[i] = bi
@@ -198,11 +445,11 @@ def _sgd_cpu(p, g, buf, lr, momentum, omd, wd, has_wd, has_momentum, nesterov, f
 
 @cpu_kernel()
 def _adam_cpu(p, g, m, v, vmax, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps, wd, decay,
-              has_wd, decoupled, amsgrad):
+              has_wd, decoupled, amsgrad, maximize):
     for i in prange(p.size):
         pi, mi, vi, vmi = adam_scalar(p[i], g[i], m[i], v[i], vmax[i], b1, omb1, b2, omb2,
                                       step_size, bc2_sqrt, eps, wd, decay, has_wd, decoupled,
-                                      amsgrad)
+                                      amsgrad, maximize)
         p[i] = pi
         m[i] = mi
         v[i] = vi
@@ -212,10 +459,10 @@ def _adam_cpu(p, g, m, v, vmax, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps, wd
 
 @cpu_kernel()
 def _rmsprop_cpu(p, g, sq, buf, gavg, lr, alpha, oma, eps, wd, momentum, has_wd,
-                 has_momentum, centered):
+                 has_momentum, centered, maximize):
     for i in prange(p.size):
         pi, si, bi, gi = rmsprop_scalar(p[i], g[i], sq[i], buf[i], gavg[i], lr, alpha, oma, eps,
-                                        wd, momentum, has_wd, has_momentum, centered)
+                                        wd, momentum, has_wd, has_momentum, centered, maximize)
         p[i] = pi
         sq[i] = si
         if has_momentum:
@@ -225,11 +472,68 @@ def _rmsprop_cpu(p, g, sq, buf, gavg, lr, alpha, oma, eps, wd, momentum, has_wd,
 
 
 @cpu_kernel()
-def _adagrad_cpu(p, g, state_sum, clr, eps, wd, has_wd):
+def _adagrad_cpu(p, g, state_sum, clr, eps, wd, has_wd, maximize):
     for i in prange(p.size):
-        pi, si = adagrad_scalar(p[i], g[i], state_sum[i], clr, eps, wd, has_wd)
+        pi, si = adagrad_scalar(p[i], g[i], state_sum[i], clr, eps, wd, has_wd, maximize)
         p[i] = pi
         state_sum[i] = si
+
+
+@cpu_kernel()
+def _adamax_cpu(p, g, m, u, omb1, b2, clr, eps, wd, has_wd, maximize):
+    for i in prange(p.size):
+        pi, mi, ui = adamax_scalar(p[i], g[i], m[i], u[i], omb1, b2, clr, eps, wd, has_wd, maximize)
+        p[i] = pi
+        m[i] = mi
+        u[i] = ui
+
+
+@cpu_kernel()
+def _adadelta_cpu(p, g, sq, acc, lr, rho, omr, eps, wd, has_wd, maximize):
+    for i in prange(p.size):
+        pi, si, ai = adadelta_scalar(p[i], g[i], sq[i], acc[i], lr, rho, omr, eps, wd, has_wd, maximize)
+        p[i] = pi
+        sq[i] = si
+        acc[i] = ai
+
+
+@cpu_kernel()
+def _nadam_cpu(p, g, m, v, omb1, b2, omb2, bc2, gc, ac, eps, wd, decay, has_wd, decoupled, maximize):
+    for i in prange(p.size):
+        pi, mi, vi = nadam_scalar(p[i], g[i], m[i], v[i], omb1, b2, omb2, bc2, gc, ac, eps, wd, decay,
+                                  has_wd, decoupled, maximize)
+        p[i] = pi
+        m[i] = mi
+        v[i] = vi
+
+
+@cpu_kernel()
+def _radam_cpu(p, g, m, v, omb1, b2, omb2, bc1, lr, bc2_sqrt, rect, eps, wd, decay, has_wd, decoupled,
+               rectified, maximize):
+    for i in prange(p.size):
+        pi, mi, vi = radam_scalar(p[i], g[i], m[i], v[i], omb1, b2, omb2, bc1, lr, bc2_sqrt, rect, eps,
+                                  wd, decay, has_wd, decoupled, rectified, maximize)
+        p[i] = pi
+        m[i] = mi
+        v[i] = vi
+
+
+@cpu_kernel()
+def _asgd_cpu(p, g, ax, eta, decay, mu, wd, has_wd, average, maximize):
+    for i in prange(p.size):
+        pi, ai = asgd_scalar(p[i], g[i], ax[i], eta, decay, mu, wd, has_wd, average, maximize)
+        p[i] = pi
+        ax[i] = ai
+
+
+@cpu_kernel()
+def _rprop_cpu(p, g, prev, size, etaminus, etaplus, size_min, size_max, maximize):
+    for i in prange(p.size):
+        pi, gi, si = rprop_scalar(p[i], g[i], prev[i], size[i], etaminus, etaplus, size_min, size_max,
+                                  maximize)
+        p[i] = pi
+        prev[i] = gi
+        size[i] = si
 
 
 @cpu_kernel()
@@ -257,20 +561,20 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     B = boolean
 
     def sgd_kernel(p, g, buf, lr, momentum, omd, wd, has_wd, has_momentum, nesterov,
-                   first_step):
+                   first_step, maximize):
         for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
             pi, bi = sgd_scalar(p[i], g[i], buf[i], lr, momentum, omd, wd, has_wd,
-                                has_momentum, nesterov, first_step)
+                                has_momentum, nesterov, first_step, maximize)
             p[i] = pi
             if has_momentum:
                 buf[i] = bi
 
     def adam_kernel(p, g, m, v, vmax, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps, wd, decay,
-                    has_wd, decoupled, amsgrad):
+                    has_wd, decoupled, amsgrad, maximize):
         for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
             pi, mi, vi, vmi = adam_scalar(p[i], g[i], m[i], v[i], vmax[i], b1, omb1, b2, omb2,
                                           step_size, bc2_sqrt, eps, wd, decay, has_wd,
-                                          decoupled, amsgrad)
+                                          decoupled, amsgrad, maximize)
             p[i] = pi
             m[i] = mi
             v[i] = vi
@@ -278,10 +582,11 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
                 vmax[i] = vmi
 
     def rmsprop_kernel(p, g, sq, buf, gavg, lr, alpha, oma, eps, wd, momentum, has_wd,
-                       has_momentum, centered):
+                       has_momentum, centered, maximize):
         for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
             pi, si, bi, gi = rmsprop_scalar(p[i], g[i], sq[i], buf[i], gavg[i], lr, alpha, oma,
-                                            eps, wd, momentum, has_wd, has_momentum, centered)
+                                            eps, wd, momentum, has_wd, has_momentum, centered,
+                                            maximize)
             p[i] = pi
             sq[i] = si
             if has_momentum:
@@ -289,11 +594,58 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
             if centered:
                 gavg[i] = gi
 
-    def adagrad_kernel(p, g, state_sum, clr, eps, wd, has_wd):
+    def adagrad_kernel(p, g, state_sum, clr, eps, wd, has_wd, maximize):
         for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
-            pi, si = adagrad_scalar(p[i], g[i], state_sum[i], clr, eps, wd, has_wd)
+            pi, si = adagrad_scalar(p[i], g[i], state_sum[i], clr, eps, wd, has_wd, maximize)
             p[i] = pi
             state_sum[i] = si
+
+    def adamax_kernel(p, g, m, u, omb1, b2, clr, eps, wd, has_wd, maximize):
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            pi, mi, ui = adamax_scalar(p[i], g[i], m[i], u[i], omb1, b2, clr, eps, wd, has_wd, maximize)
+            p[i] = pi
+            m[i] = mi
+            u[i] = ui
+
+    def adadelta_kernel(p, g, sq, acc, lr, rho, omr, eps, wd, has_wd, maximize):
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            pi, si, ai = adadelta_scalar(p[i], g[i], sq[i], acc[i], lr, rho, omr, eps, wd, has_wd,
+                                         maximize)
+            p[i] = pi
+            sq[i] = si
+            acc[i] = ai
+
+    def nadam_kernel(p, g, m, v, omb1, b2, omb2, bc2, gc, ac, eps, wd, decay, has_wd, decoupled,
+                     maximize):
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            pi, mi, vi = nadam_scalar(p[i], g[i], m[i], v[i], omb1, b2, omb2, bc2, gc, ac, eps, wd,
+                                      decay, has_wd, decoupled, maximize)
+            p[i] = pi
+            m[i] = mi
+            v[i] = vi
+
+    def radam_kernel(p, g, m, v, omb1, b2, omb2, bc1, lr, bc2_sqrt, rect, eps, wd, decay, has_wd,
+                     decoupled, rectified, maximize):
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            pi, mi, vi = radam_scalar(p[i], g[i], m[i], v[i], omb1, b2, omb2, bc1, lr, bc2_sqrt, rect,
+                                      eps, wd, decay, has_wd, decoupled, rectified, maximize)
+            p[i] = pi
+            m[i] = mi
+            v[i] = vi
+
+    def asgd_kernel(p, g, ax, eta, decay, mu, wd, has_wd, average, maximize):
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            pi, ai = asgd_scalar(p[i], g[i], ax[i], eta, decay, mu, wd, has_wd, average, maximize)
+            p[i] = pi
+            ax[i] = ai
+
+    def rprop_kernel(p, g, prev, size, etaminus, etaplus, size_min, size_max, maximize):
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            pi, gi, si = rprop_scalar(p[i], g[i], prev[i], size[i], etaminus, etaplus, size_min,
+                                      size_max, maximize)
+            p[i] = pi
+            prev[i] = gi
+            size[i] = si
 
     def sum_of_squares_kernel(g, partial):
         # Per-thread then per-block partial sums in the input dtype (no
@@ -315,10 +667,16 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
             partial[cuda.blockIdx.x] = sh[0]
 
     return {
-        "sgd": (sgd_kernel, void(A, A, A, T, T, T, T, B, B, B, B)),
-        "adam": (adam_kernel, void(A, A, A, A, A, T, T, T, T, T, T, T, T, T, B, B, B)),
-        "rmsprop": (rmsprop_kernel, void(A, A, A, A, A, T, T, T, T, T, T, B, B, B)),
-        "adagrad": (adagrad_kernel, void(A, A, A, T, T, T, B)),
+        "sgd": (sgd_kernel, void(A, A, A, T, T, T, T, B, B, B, B, B)),
+        "adam": (adam_kernel, void(A, A, A, A, A, T, T, T, T, T, T, T, T, T, B, B, B, B)),
+        "rmsprop": (rmsprop_kernel, void(A, A, A, A, A, T, T, T, T, T, T, B, B, B, B)),
+        "adagrad": (adagrad_kernel, void(A, A, A, T, T, T, B, B)),
+        "adamax": (adamax_kernel, void(A, A, A, A, T, T, T, T, T, B, B)),
+        "adadelta": (adadelta_kernel, void(A, A, A, A, T, T, T, T, T, B, B)),
+        "nadam": (nadam_kernel, void(A, A, A, A, T, T, T, T, T, T, T, T, T, B, B, B)),
+        "radam": (radam_kernel, void(A, A, A, A, T, T, T, T, T, T, T, T, T, T, B, B, B, B)),
+        "asgd": (asgd_kernel, void(A, A, A, T, T, T, T, B, B, B)),
+        "rprop": (rprop_kernel, void(A, A, A, A, T, T, T, T, B)),
         "sum_of_squares": (sum_of_squares_kernel, void(A, A)),
     }
 
@@ -373,7 +731,7 @@ def _run(xp: Any, impl: str, kind: str, dtype: Any, stream: Any, size: int, args
 def sgd(
     xp: Any, p: Any, g: Any, momentum_buf: Any, *, lr: float, momentum: float = 0.0,
     dampening: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
-    first_step: bool = False, impl: str | None = None, stream: Any = None,
+    first_step: bool = False, maximize: bool = False, impl: str | None = None, stream: Any = None,
 ) -> None:
     """In-place SGD step (torch.optim.SGD). momentum_buf may be None when
     momentum == 0; on first_step it is set to the gradient (no dampening)."""
@@ -389,13 +747,14 @@ def sgd(
     if impl == "reference":
         return reference_sgd(xp, p, g, momentum_buf, lr=lr, momentum=momentum,
                              dampening=dampening, nesterov=nesterov,
-                             weight_decay=weight_decay, first_step=first_step)
+                             weight_decay=weight_decay, first_step=first_step, maximize=maximize)
     T = dtype.type
     g_flat = contiguous(xp, g).reshape(-1)
     work = _InPlace(xp, p, bufs["momentum_buf"])
     pf, bf = work.flat
     args = (pf, g_flat, g_flat if bf is None else bf, T(lr), T(momentum), T(1.0 - dampening),
-            T(weight_decay), weight_decay != 0, momentum != 0, bool(nesterov), bool(first_step))
+            T(weight_decay), weight_decay != 0, momentum != 0, bool(nesterov), bool(first_step),
+            bool(maximize))
     _run(xp, impl, "sgd", dtype, stream, pf.size, args, _sgd_cpu)
     work.finish()
 
@@ -403,7 +762,7 @@ def sgd(
 def adam(
     xp: Any, p: Any, g: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg_sq: Any, *,
     lr: float, beta1: float, beta2: float, eps: float, weight_decay: float = 0.0,
-    decoupled_weight_decay: bool = False, amsgrad: bool = False, step: int,
+    decoupled_weight_decay: bool = False, amsgrad: bool = False, maximize: bool = False, step: int,
     impl: str | None = None, stream: Any = None,
 ) -> None:
     """In-place Adam / AdamW (decoupled_weight_decay) step, torch.optim's
@@ -425,7 +784,7 @@ def adam(
         return reference_adam(xp, p, g, exp_avg, exp_avg_sq, vmax, lr=lr, beta1=beta1,
                               beta2=beta2, eps=eps, weight_decay=weight_decay,
                               decoupled_weight_decay=decoupled_weight_decay,
-                              amsgrad=amsgrad, step=step)
+                              amsgrad=amsgrad, maximize=maximize, step=step)
     T = dtype.type
     bias_correction1 = 1.0 - beta1 ** step
     bias_correction2 = 1.0 - beta2 ** step
@@ -435,7 +794,7 @@ def adam(
     args = (pf, g_flat, mf, vf, g_flat if vmf is None else vmf, T(beta1), T(1.0 - beta1),
             T(beta2), T(1.0 - beta2), T(lr / bias_correction1), T(math.sqrt(bias_correction2)),
             T(eps), T(weight_decay), T(1.0 - lr * weight_decay), weight_decay != 0,
-            bool(decoupled_weight_decay), bool(amsgrad))
+            bool(decoupled_weight_decay), bool(amsgrad), bool(maximize))
     _run(xp, impl, "adam", dtype, stream, pf.size, args, _adam_cpu)
     work.finish()
 
@@ -443,7 +802,7 @@ def adam(
 def rmsprop(
     xp: Any, p: Any, g: Any, square_avg: Any, momentum_buf: Any, grad_avg: Any, *,
     lr: float, alpha: float, eps: float, weight_decay: float = 0.0, momentum: float = 0.0,
-    centered: bool = False, impl: str | None = None, stream: Any = None,
+    centered: bool = False, maximize: bool = False, impl: str | None = None, stream: Any = None,
 ) -> None:
     """In-place RMSprop step (torch.optim.RMSprop). momentum_buf (zeros at
     start, as torch) is needed when momentum > 0, grad_avg when centered."""
@@ -459,22 +818,23 @@ def rmsprop(
                            grad_avg=gavg)
     if impl == "reference":
         return reference_rmsprop(xp, p, g, square_avg, buf, gavg, lr=lr, alpha=alpha, eps=eps,
-                                 weight_decay=weight_decay, momentum=momentum, centered=centered)
+                                 weight_decay=weight_decay, momentum=momentum, centered=centered,
+                                 maximize=maximize)
     T = dtype.type
     g_flat = contiguous(xp, g).reshape(-1)
     work = _InPlace(xp, p, square_avg, buf, gavg)
     pf, sf, bf, gf = work.flat
     args = (pf, g_flat, sf, g_flat if bf is None else bf, g_flat if gf is None else gf, T(lr),
             T(alpha), T(1.0 - alpha), T(eps), T(weight_decay), T(momentum), weight_decay != 0,
-            momentum > 0, bool(centered))
+            momentum > 0, bool(centered), bool(maximize))
     _run(xp, impl, "rmsprop", dtype, stream, pf.size, args, _rmsprop_cpu)
     work.finish()
 
 
 def adagrad(
     xp: Any, p: Any, g: Any, state_sum: Any, *, lr: float, lr_decay: float = 0.0,
-    weight_decay: float = 0.0, eps: float = 1e-10, step: int, impl: str | None = None,
-    stream: Any = None,
+    weight_decay: float = 0.0, eps: float = 1e-10, maximize: bool = False, step: int,
+    impl: str | None = None, stream: Any = None,
 ) -> None:
     """In-place Adagrad step (torch.optim.Adagrad); `step` counted after the
     increment."""
@@ -484,14 +844,172 @@ def adagrad(
     dtype, impl = _check_buffers(op, xp, impl, p=p, g=g, state_sum=state_sum)
     if impl == "reference":
         return reference_adagrad(xp, p, g, state_sum, lr=lr, lr_decay=lr_decay,
-                                 weight_decay=weight_decay, eps=eps, step=step)
+                                 weight_decay=weight_decay, eps=eps, maximize=maximize, step=step)
     T = dtype.type
     clr = lr / (1.0 + (step - 1) * lr_decay)
     g_flat = contiguous(xp, g).reshape(-1)
     work = _InPlace(xp, p, state_sum)
     pf, sf = work.flat
-    args = (pf, g_flat, sf, T(clr), T(eps), T(weight_decay), weight_decay != 0)
+    args = (pf, g_flat, sf, T(clr), T(eps), T(weight_decay), weight_decay != 0, bool(maximize))
     _run(xp, impl, "adagrad", dtype, stream, pf.size, args, _adagrad_cpu)
+    work.finish()
+
+
+def _check_betas(op: str, beta1: float, beta2: float) -> None:
+    _require(op, 0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0,
+             f"betas must be in [0, 1), got ({beta1}, {beta2})")
+
+
+def adamax(
+    xp: Any, p: Any, g: Any, exp_avg: Any, exp_inf: Any, *, lr: float, beta1: float, beta2: float,
+    eps: float, weight_decay: float = 0.0, maximize: bool = False, step: int,
+    impl: str | None = None, stream: Any = None,
+) -> None:
+    """In-place Adamax step (torch.optim.Adamax): the infinity-norm variant of Adam."""
+    op = "optim.adamax"
+    impl = resolve_impl(xp, impl, op)
+    _check_step(op, step)
+    _check_betas(op, beta1, beta2)
+    dtype, impl = _check_buffers(op, xp, impl, p=p, g=g, exp_avg=exp_avg, exp_inf=exp_inf)
+    if impl == "reference":
+        return reference_adamax(xp, p, g, exp_avg, exp_inf, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                                weight_decay=weight_decay, maximize=maximize, step=step)
+    T = dtype.type
+    g_flat = contiguous(xp, g).reshape(-1)
+    work = _InPlace(xp, p, exp_avg, exp_inf)
+    pf, mf, uf = work.flat
+    args = (pf, g_flat, mf, uf, T(1.0 - beta1), T(beta2), T(lr / (1.0 - beta1 ** step)), T(eps),
+            T(weight_decay), weight_decay != 0, bool(maximize))
+    _run(xp, impl, "adamax", dtype, stream, pf.size, args, _adamax_cpu)
+    work.finish()
+
+
+def adadelta(
+    xp: Any, p: Any, g: Any, square_avg: Any, acc_delta: Any, *, lr: float, rho: float, eps: float,
+    weight_decay: float = 0.0, maximize: bool = False, impl: str | None = None, stream: Any = None,
+) -> None:
+    """In-place Adadelta step (torch.optim.Adadelta)."""
+    op = "optim.adadelta"
+    impl = resolve_impl(xp, impl, op)
+    _require(op, 0.0 <= rho <= 1.0, f"rho must be in [0, 1], got {rho}")
+    dtype, impl = _check_buffers(op, xp, impl, p=p, g=g, square_avg=square_avg, acc_delta=acc_delta)
+    if impl == "reference":
+        return reference_adadelta(xp, p, g, square_avg, acc_delta, lr=lr, rho=rho, eps=eps,
+                                  weight_decay=weight_decay, maximize=maximize)
+    T = dtype.type
+    g_flat = contiguous(xp, g).reshape(-1)
+    work = _InPlace(xp, p, square_avg, acc_delta)
+    pf, sf, af = work.flat
+    args = (pf, g_flat, sf, af, T(lr), T(rho), T(1.0 - rho), T(eps), T(weight_decay), weight_decay != 0,
+            bool(maximize))
+    _run(xp, impl, "adadelta", dtype, stream, pf.size, args, _adadelta_cpu)
+    work.finish()
+
+
+def nadam(
+    xp: Any, p: Any, g: Any, exp_avg: Any, exp_avg_sq: Any, *, lr: float, beta1: float, beta2: float,
+    eps: float, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+    decoupled_weight_decay: bool = False, maximize: bool = False, step: int, mu_product: float,
+    impl: str | None = None, stream: Any = None,
+) -> float:
+    """In-place NAdam step (torch.optim.NAdam); `mu_product` is the state's product of the momentum
+    schedule before this step. Returns the new mu_product for the state."""
+    op = "optim.nadam"
+    impl = resolve_impl(xp, impl, op)
+    _check_step(op, step)
+    _check_betas(op, beta1, beta2)
+    dtype, impl = _check_buffers(op, xp, impl, p=p, g=g, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq)
+    if impl == "reference":
+        return reference_nadam(xp, p, g, exp_avg, exp_avg_sq, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                               weight_decay=weight_decay, momentum_decay=momentum_decay,
+                               decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
+                               step=step, mu_product=mu_product)
+    new_mu_product, grad_coef, avg_coef = nadam_factors(
+        lr=lr, beta1=beta1, momentum_decay=momentum_decay, mu_product=mu_product, step=step)
+    T = dtype.type
+    g_flat = contiguous(xp, g).reshape(-1)
+    work = _InPlace(xp, p, exp_avg, exp_avg_sq)
+    pf, mf, vf = work.flat
+    args = (pf, g_flat, mf, vf, T(1.0 - beta1), T(beta2), T(1.0 - beta2), T(1.0 - beta2 ** step),
+            T(grad_coef), T(avg_coef), T(eps), T(weight_decay), T(1.0 - lr * weight_decay),
+            weight_decay != 0, bool(decoupled_weight_decay), bool(maximize))
+    _run(xp, impl, "nadam", dtype, stream, pf.size, args, _nadam_cpu)
+    work.finish()
+    return new_mu_product
+
+
+def radam(
+    xp: Any, p: Any, g: Any, exp_avg: Any, exp_avg_sq: Any, *, lr: float, beta1: float, beta2: float,
+    eps: float, weight_decay: float = 0.0, decoupled_weight_decay: bool = False, maximize: bool = False,
+    step: int, impl: str | None = None, stream: Any = None,
+) -> None:
+    """In-place RAdam step (torch.optim.RAdam): Adam with the variance rectified, plain momentum
+    while the rectification is undefined (the first few steps)."""
+    op = "optim.radam"
+    impl = resolve_impl(xp, impl, op)
+    _check_step(op, step)
+    _check_betas(op, beta1, beta2)
+    dtype, impl = _check_buffers(op, xp, impl, p=p, g=g, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq)
+    if impl == "reference":
+        return reference_radam(xp, p, g, exp_avg, exp_avg_sq, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                               weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay,
+                               maximize=maximize, step=step)
+    rect = radam_rectification(beta2, step)
+    T = dtype.type
+    g_flat = contiguous(xp, g).reshape(-1)
+    work = _InPlace(xp, p, exp_avg, exp_avg_sq)
+    pf, mf, vf = work.flat
+    args = (pf, g_flat, mf, vf, T(1.0 - beta1), T(beta2), T(1.0 - beta2), T(1.0 - beta1 ** step), T(lr),
+            T(math.sqrt(1.0 - beta2 ** step)), T(0.0 if rect is None else rect), T(eps), T(weight_decay),
+            T(1.0 - lr * weight_decay), weight_decay != 0, bool(decoupled_weight_decay), rect is not None,
+            bool(maximize))
+    _run(xp, impl, "radam", dtype, stream, pf.size, args, _radam_cpu)
+    work.finish()
+
+
+def asgd(
+    xp: Any, p: Any, g: Any, ax: Any, *, eta: float, mu: float, lambd: float, weight_decay: float = 0.0,
+    maximize: bool = False, impl: str | None = None, stream: Any = None,
+) -> None:
+    """In-place ASGD step (torch.optim.ASGD) with the state's current eta and mu; the caller
+    advances them with asgd_next."""
+    op = "optim.asgd"
+    impl = resolve_impl(xp, impl, op)
+    dtype, impl = _check_buffers(op, xp, impl, p=p, g=g, ax=ax)
+    if impl == "reference":
+        return reference_asgd(xp, p, g, ax, eta=eta, mu=mu, lambd=lambd, weight_decay=weight_decay,
+                              maximize=maximize)
+    T = dtype.type
+    g_flat = contiguous(xp, g).reshape(-1)
+    work = _InPlace(xp, p, ax)
+    pf, af = work.flat
+    args = (pf, g_flat, af, T(eta), T(1.0 - lambd * eta), T(mu), T(weight_decay), weight_decay != 0,
+            mu != 1, bool(maximize))
+    _run(xp, impl, "asgd", dtype, stream, pf.size, args, _asgd_cpu)
+    work.finish()
+
+
+def rprop(
+    xp: Any, p: Any, g: Any, prev: Any, step_size: Any, *, etaminus: float, etaplus: float,
+    step_size_min: float, step_size_max: float, maximize: bool = False, impl: str | None = None,
+    stream: Any = None,
+) -> None:
+    """In-place Rprop step (torch.optim.Rprop): per-element step sizes grown by etaplus while the
+    gradient keeps its sign, shrunk by etaminus when it flips."""
+    op = "optim.rprop"
+    impl = resolve_impl(xp, impl, op)
+    _require(op, 0.0 < etaminus < 1.0 < etaplus, f"etas must satisfy 0 < etaminus < 1 < etaplus, "
+             f"got ({etaminus}, {etaplus})")
+    dtype, impl = _check_buffers(op, xp, impl, p=p, g=g, prev=prev, step_size=step_size)
+    if impl == "reference":
+        return reference_rprop(xp, p, g, prev, step_size, etaminus=etaminus, etaplus=etaplus,
+                               step_size_min=step_size_min, step_size_max=step_size_max, maximize=maximize)
+    T = dtype.type
+    g_flat = contiguous(xp, g).reshape(-1)
+    work = _InPlace(xp, p, prev, step_size)
+    pf, vf, sf = work.flat
+    args = (pf, g_flat, vf, sf, T(etaminus), T(etaplus), T(step_size_min), T(step_size_max), bool(maximize))
+    _run(xp, impl, "rprop", dtype, stream, pf.size, args, _rprop_cpu)
     work.finish()
 
 

@@ -33,6 +33,7 @@ SGD_CONFIGS = [
     dict(lr=0.05, momentum=0.9, first_step=True),
     dict(lr=0.05, momentum=0.9, dampening=0.1),
     dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+    dict(lr=0.05, momentum=0.9, weight_decay=0.01, maximize=True),
 ]
 
 
@@ -51,6 +52,7 @@ ADAM_CONFIGS = [
     dict(weight_decay=0.1, decoupled_weight_decay=True),
     dict(amsgrad=True),
     dict(weight_decay=0.05, decoupled_weight_decay=True, amsgrad=True),
+    dict(weight_decay=0.1, maximize=True),
 ]
 
 
@@ -72,6 +74,7 @@ RMSPROP_CONFIGS = [
     dict(momentum=0.9),
     dict(centered=True),
     dict(momentum=0.5, centered=True, weight_decay=0.01),
+    dict(momentum=0.5, weight_decay=0.01, maximize=True),
 ]
 
 
@@ -90,10 +93,104 @@ def test_rmsprop(backend, rng, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_adagrad(backend, rng, dtype):
     for n in SIZES:
-        for kw in (dict(), dict(lr_decay=0.01, weight_decay=0.1)):
+        for kw in (dict(), dict(lr_decay=0.01, weight_decay=0.1), dict(weight_decay=0.1, maximize=True)):
             p, g, s = _buffers(rng, n, dtype, 3)
             _compare(backend, dtype, optim.adagrad, optim.reference_adagrad, [p, g, np.abs(s)],
                      lr=0.1, step=5, **kw)
+
+
+def _positive(rng, n, dtype):
+    return (np.abs(rng.standard_normal(n)) + 0.1).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adamax(backend, rng, dtype):
+    for n in SIZES:
+        for kw in (dict(), dict(weight_decay=0.1, maximize=True)):
+            p, g, m = _buffers(rng, n, dtype, 3)
+            _compare(backend, dtype, optim.adamax, optim.reference_adamax, [p, g, m, _positive(rng, n, dtype)],
+                     lr=2e-3, beta1=0.9, beta2=0.99, eps=1e-8, step=4, **kw)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adadelta(backend, rng, dtype):
+    for n in SIZES:
+        for kw in (dict(), dict(weight_decay=0.1, maximize=True)):
+            p, g = _buffers(rng, n, dtype, 2)
+            _compare(backend, dtype, optim.adadelta, optim.reference_adadelta,
+                     [p, g, _positive(rng, n, dtype), _positive(rng, n, dtype)], lr=0.5, rho=0.9, eps=1e-6, **kw)
+
+
+NADAM_RADAM_CONFIGS = [
+    dict(),
+    dict(weight_decay=0.1),
+    dict(weight_decay=0.1, decoupled_weight_decay=True, maximize=True),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nadam(backend, rng, dtype):
+    for n in SIZES:
+        for kw in NADAM_RADAM_CONFIGS:
+            p, g, m = _buffers(rng, n, dtype, 3)
+            bufs = [p, g, m, _positive(rng, n, dtype)]
+            dev = [backend.dev(b.copy()) for b in bufs]
+            ref = [b.copy() for b in bufs]
+            args = dict(lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=3, mu_product=0.7, **kw)
+            got = optim.nadam(backend.xp, *dev, impl=backend.impl, **args)
+            assert got == optim.reference_nadam(np, *ref, **args)
+            for d, r in zip(dev, ref):
+                np.testing.assert_allclose(backend.host(d), r, **tolerances(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_radam(backend, rng, dtype):
+    for n in SIZES:
+        for step in (2, 9):  # before and after the rectification is defined (rho_t > 5 from step 6)
+            for kw in NADAM_RADAM_CONFIGS:
+                p, g, m = _buffers(rng, n, dtype, 3)
+                _compare(backend, dtype, optim.radam, optim.reference_radam, [p, g, m, _positive(rng, n, dtype)],
+                         lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=step, **kw)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_asgd(backend, rng, dtype):
+    for n in SIZES:
+        for kw in (dict(mu=1.0), dict(mu=0.25, weight_decay=0.1, maximize=True)):
+            p, g, ax = _buffers(rng, n, dtype, 3)
+            _compare(backend, dtype, optim.asgd, optim.reference_asgd, [p, g, ax], eta=0.01, lambd=1e-2, **kw)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rprop(backend, rng, dtype):
+    for n in SIZES:
+        for kw in (dict(), dict(maximize=True)):
+            p, g, prev = _buffers(rng, n, dtype, 3)
+            prev[::3] = 0  # every branch: same sign, flipped sign, no previous gradient
+            sizes = _positive(rng, n, dtype) * 10
+            sizes[::5] = 60.0  # clamped to step_size_max
+            _compare(backend, dtype, optim.rprop, optim.reference_rprop, [p, g, prev, sizes],
+                     etaminus=0.5, etaplus=1.2, step_size_min=1e-6, step_size_max=50.0, **kw)
+
+
+def test_rprop_reference_known_values():
+    p = np.array([1.0, 1.0, 1.0])
+    g = np.array([2.0, -2.0, 3.0])
+    prev = np.array([1.0, 1.0, 0.0])
+    size = np.array([0.1, 0.1, 0.1])
+    optim.reference_rprop(np, p, g, prev, size, etaminus=0.5, etaplus=1.2, step_size_min=1e-6, step_size_max=50)
+    np.testing.assert_allclose(size, [0.12, 0.05, 0.1])
+    np.testing.assert_allclose(p, [0.88, 1.0, 0.9])  # the flipped element does not move
+    np.testing.assert_allclose(prev, [2.0, 0.0, 3.0])
+
+
+def test_radam_rectification_known_values():
+    # rho_inf = 2 / (1 - beta2) - 1 = 1999 for beta2 = 0.999; rho_t > 5 first at step 6.
+    assert optim.radam_rectification(0.999, 5) is None
+    rect = optim.radam_rectification(0.999, 6)
+    rho_inf = 1999.0
+    rho_t = rho_inf - 2 * 6 * 0.999**6 / (1 - 0.999**6)
+    assert rect == pytest.approx(((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
