@@ -31,12 +31,16 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
+        foreach: bool | None = None,
         *,
+        maximize: bool = False,
+        differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
         defaults = dict(
-            lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-            initial_accumulator_value=initial_accumulator_value, eps=eps,
+            lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+            differentiable=differentiable,
         )
         super().__init__(params, defaults, fused=fused)
         for group in self.param_groups:
@@ -54,8 +58,9 @@ class Adagrad(Optimizer):
     def _state_spec(self, group: dict) -> dict[str, float]:
         return {"sum": float(group["initial_accumulator_value"])}
 
-    def _apply(self, xp, p, g, bufs, group, *, step, first, impl) -> None:
+    def _apply(self, xp, p, g, bufs, group, *, step, first, scalars, impl) -> None:
         _k.adagrad(
             xp, p, g, bufs["sum"], lr=float(group["lr"]), lr_decay=float(group["lr_decay"]),
-            weight_decay=float(group["weight_decay"]), eps=float(group["eps"]), step=step, impl=impl,
+            weight_decay=float(group["weight_decay"]), eps=float(group["eps"]),
+            maximize=bool(group.get("maximize", False)), step=step, impl=impl,
         )

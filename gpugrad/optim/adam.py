@@ -20,8 +20,6 @@ class Adam(Optimizer):
         opt = optim.Adam(params, lr=1e-3, betas=(0.9, 0.999))
     """
 
-    _decoupled = False
-
     def __init__(
         self,
         params: Iterable,
@@ -31,9 +29,18 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
         *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
         fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
     ) -> None:
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        defaults = dict(
+            lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+            foreach=foreach, capturable=capturable, differentiable=differentiable,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
         super().__init__(params, defaults, fused=fused)
 
     def _validate_hparams(self, group: dict) -> None:
@@ -49,13 +56,14 @@ class Adam(Optimizer):
             spec["max_exp_avg_sq"] = 0.0
         return spec
 
-    def _apply(self, xp, p, g, bufs, group, *, step, first, impl) -> None:
+    def _apply(self, xp, p, g, bufs, group, *, step, first, scalars, impl) -> None:
         beta1, beta2 = group["betas"]
         _k.adam(
             xp, p, g, bufs["exp_avg"], bufs["exp_avg_sq"], bufs.get("max_exp_avg_sq"),
             lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
-            weight_decay=float(group["weight_decay"]), decoupled_weight_decay=self._decoupled,
-            amsgrad=bool(group["amsgrad"]), step=step, impl=impl,
+            weight_decay=float(group["weight_decay"]),
+            decoupled_weight_decay=bool(group.get("decoupled_weight_decay", False)),
+            amsgrad=bool(group["amsgrad"]), maximize=bool(group.get("maximize", False)), step=step, impl=impl,
         )
 
 
@@ -66,8 +74,6 @@ class AdamW(Adam):
         opt = optim.AdamW(params, lr=3e-4, weight_decay=0.1)
     """
 
-    _decoupled = True
-
     def __init__(
         self,
         params: Iterable,
@@ -77,6 +83,14 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
         *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, fused=fused)
+        super().__init__(
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, foreach=foreach,
+            maximize=maximize, capturable=capturable, differentiable=differentiable,
+            decoupled_weight_decay=True,
+        )

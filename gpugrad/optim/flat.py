@@ -190,7 +190,7 @@ class _Bucket:
             view[...] = _to_backend(self.backend, v).reshape(slot.shape)
             st[k] = Tensor._make(view, self.backend)
 
-    def step(self, opt: Optimizer, group: dict, spec: dict) -> None:
+    def step(self, opt: Optimizer, group: dict, spec: dict, sspec: dict) -> None:
         backend = self.backend
         counts = opt._counts_steps
         state = opt.state
@@ -211,20 +211,23 @@ class _Bucket:
                     # with `grad.data += g`, or after zero_grad() copies into the view through
                     # `take_grad`), and the copy above is skipped.
                     p.grad = Tensor._make(slot.gview, backend)
-            if st is None and (spec or counts):
+            if st is None and (spec or sspec or counts):
                 st = state[p]
                 if counts:
                     st["step"] = 0  # first, as PyTorch orders its state
             if st is None:
-                key = (1, True)
+                key = (1, True, ())
             else:
                 first = opt._is_first(st)
+                for k, start in sspec.items():
+                    st.setdefault(k, start)
                 for k, fill in spec.items():
                     if st.get(k) is None:
                         view = self._state_view(slot, k)
                         view.fill(fill)
                         st[k] = Tensor._make(view, backend)
-                key = (int(st.get("step", 0)) + 1 if counts else 1, first)
+                # Parameters share one launch only when their scalar state is the same too.
+                key = (int(st.get("step", 0)) + 1 if counts else 1, first, tuple(st[k] for k in sspec))
             if runs and runs[-1].hi == slot.lo and runs[-1].key == key:
                 run = runs[-1]
                 run.hi = slot.hi
@@ -237,12 +240,15 @@ class _Bucket:
             P = self.p if whole else self.p[sl]
             G = self.g if whole else self.g[sl]
             bufs = {k: (self._state_array(k) if whole else self._state_array(k)[sl]) for k in spec}
-            step, first = run.key
-            opt._apply(self.xp, P, G, bufs, group, step=step, first=first, impl=backend.kernel_impl)
+            step, first, scalar_values = run.key
+            scalars = dict(zip(sspec, scalar_values))
+            opt._apply(self.xp, P, G, bufs, group, step=step, first=first, scalars=scalars, impl=backend.kernel_impl)
             for slot in run.slots:
                 p = slot.param
                 if counts:
                     state[p]["step"] = step
+                if scalars:
+                    state[p].update(scalars)
                 p._version_ref[0] += 1
 
 
@@ -268,5 +274,6 @@ class FlatGroup:
 
     def step(self, opt: Optimizer, group: dict) -> None:
         spec = opt._state_spec(group)
+        sspec = opt._scalar_spec(group)
         for bucket in self.buckets:
-            bucket.step(opt, group, spec)
+            bucket.step(opt, group, spec, sspec)

@@ -1,9 +1,10 @@
 """The Optimizer base: parameter groups, per-parameter state, zero_grad, step, state_dict.
 
-Subclasses describe their algorithm with three things: ``_state_spec(group)`` (the state arrays a
-parameter needs and how they start), ``_counts_steps`` (whether the state keeps a ``step``), and
-``_apply(...)`` (one call into ``gpugrad.kernels.optim`` for a parameter, or for a run of parameters
-laid out in a flat buffer). The update math itself lives in the kernels only.
+Subclasses describe their algorithm with four things: ``_state_spec(group)`` (the state arrays a
+parameter needs and how they start), ``_scalar_spec(group)`` (per-parameter scalar state, such as
+NAdam's ``mu_product``, and its starting values), ``_counts_steps`` (whether the state keeps a
+``step``), and ``_apply(...)`` (one call into ``gpugrad.kernels.optim`` for a parameter, or for a run
+of parameters laid out in a flat buffer). The update math itself lives in the kernels only.
 
 Two paths share that description:
 
@@ -24,7 +25,7 @@ from typing import Any
 import numpy
 
 from ..autograd.grad_mode import enable_grad, no_grad
-from ..errors import DeviceError, DTypeError, ShapeError
+from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from . import flat as _flat
 
@@ -88,20 +89,34 @@ class Optimizer:
     # Hooks for subclasses --------------------------------------------------------------------------
     def _validate_hparams(self, group: dict) -> None:
         """Raise ValueError naming a hyper-parameter whose value is out of range."""
+        name = type(self).__name__
         lr = group.get("lr", required)
         if lr is not required and not _ge0(lr):
-            raise ValueError(f"{type(self).__name__}: invalid learning rate lr={lr!r} (must be >= 0)")
+            raise ValueError(f"{name}: invalid learning rate lr={lr!r} (must be >= 0)")
+        if group.get("differentiable"):
+            raise ArgumentError(f"{name}: differentiable=True is not supported (gpugrad's optimizer step is "
+                                "never recorded for autograd); use differentiable=False")
+        if group.get("capturable"):
+            raise ArgumentError(f"{name}: capturable=True is not supported (the step count and learning "
+                                "rate stay on the host); use capturable=False")
 
     def _state_spec(self, group: dict) -> dict[str, float]:
         """State arrays a parameter needs under ``group``, each with its starting fill value."""
         raise NotImplementedError
 
+    def _scalar_spec(self, group: dict) -> dict[str, float]:
+        """Per-parameter scalar state (Python floats) under ``group``, each with its starting value."""
+        return {}
+
     def _is_first(self, state: dict) -> bool:
         """Whether the kernel must treat this as the parameter's first step (SGD's momentum buffer)."""
         return False
 
-    def _apply(self, xp, p, g, bufs: dict, group: dict, *, step: int, first: bool, impl: str | None) -> None:
-        """Update ``p`` and the arrays in ``bufs`` in place with one kernel call."""
+    def _apply(
+        self, xp, p, g, bufs: dict, group: dict, *, step: int, first: bool, scalars: dict, impl: str | None
+    ) -> None:
+        """Update ``p`` and the arrays in ``bufs`` in place with one kernel call, and the values in
+        ``scalars`` (the ``_scalar_spec`` state) to those after this step."""
         raise NotImplementedError
 
     # Param groups ----------------------------------------------------------------------------------
@@ -211,17 +226,21 @@ class Optimizer:
 
     def _step_reference(self, group: dict) -> None:
         spec = self._state_spec(group)
+        sspec = self._scalar_spec(group)
         for p in group["params"]:
             g = p.grad
             if g is None:
                 continue
-            if not spec and not self._counts_steps and p not in self.state:
-                self._apply(p._backend.xp, p.data, g.data, {}, group, step=1, first=True, impl="reference")
+            if not spec and not sspec and not self._counts_steps and p not in self.state:
+                self._apply(p._backend.xp, p.data, g.data, {}, group, step=1, first=True, scalars={}, impl="reference")
                 p._version_ref[0] += 1
                 continue
             state = self.state[p]
             if self._counts_steps:
                 state.setdefault("step", 0)  # first, as PyTorch orders its state
+            for key, start in sspec.items():
+                state.setdefault(key, start)
+            scalars = {key: state[key] for key in sspec}
             first = self._is_first(state)
             xp = p._backend.xp
             for key, fill in spec.items():
@@ -231,9 +250,13 @@ class Optimizer:
                 elif cur.data.dtype != p.data.dtype or cur.device != p.device:
                     state[key] = _flat.state_like(cur, p)
             step = int(state.get("step", 0)) + 1
-            self._apply(xp, p.data, g.data, {k: state[k].data for k in spec}, group, step=step, first=first, impl="reference")
+            self._apply(
+                xp, p.data, g.data, {k: state[k].data for k in spec}, group,
+                step=step, first=first, scalars=scalars, impl="reference",
+            )
             if self._counts_steps:
                 state["step"] = step
+            state.update(scalars)
             p._version_ref[0] += 1
 
     def _step_flat(self, gi: int, group: dict) -> None:
@@ -283,6 +306,7 @@ class Optimizer:
                 f"the optimizer has {len(groups)}"
             )
         id_map: dict = {}
+        scalar_keys: dict = {}  # parameter id -> the names of its scalar state
         for gi, (g, sg) in enumerate(zip(groups, saved_groups)):
             if not isinstance(sg, dict) or "params" not in sg:
                 raise ValueError(f"{name}.load_state_dict: saved parameter group {gi} has no 'params' list")
@@ -299,6 +323,8 @@ class Optimizer:
             ng["params"] = g["params"]
             self._validate_hparams(ng)
             new_groups.append(ng)
+            keys = frozenset(self._scalar_spec({**self.defaults, **ng}))
+            scalar_keys.update((id(p), keys) for p in g["params"])
         new_state: defaultdict = defaultdict(dict)
         for key, value in state_dict["state"].items():
             p = id_map.get(_index_key(key))
@@ -306,7 +332,8 @@ class Optimizer:
                 raise ValueError(f"{name}.load_state_dict: state for parameter {key!r}, which no group lists")
             if not isinstance(value, dict):
                 raise ValueError(f"{name}.load_state_dict: state of parameter {key!r} must be a dict, got {type(value).__name__}")
-            new_state[p] = {k: _cast_state(name, key, k, v, p) for k, v in value.items()}
+            keys = scalar_keys[id(p)]
+            new_state[p] = {k: _cast_state(name, key, k, v, p, scalar=k in keys) for k, v in value.items()}
         self.param_groups[:] = new_groups
         # With the fused path the loaded arrays are copied into the flat buffers at the next step.
         self.state = new_state
@@ -338,10 +365,15 @@ def _index_key(k: Any) -> Any:
     return k
 
 
-def _cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor) -> Any:
-    if key == "step":
-        if _is_tensor_like(value):
+def _cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor, *, scalar: bool = False) -> Any:
+    # "step" and the scalar state are Python numbers here (PyTorch keeps them in 0-d tensors).
+    if key == "step" or scalar:
+        if isinstance(value, Tensor):
+            value = value.item()
+        elif _is_tensor_like(value):
             value = numpy.asarray(value).reshape(()).item()
+        if key != "step":
+            return float(value)
         return int(value) if float(value).is_integer() else float(value)
     if value is None:
         return None

@@ -30,10 +30,17 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
         *,
         fused: bool | None = None,
     ) -> None:
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        defaults = dict(
+            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered,
+            capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable,
+        )
         super().__init__(params, defaults, fused=fused)
 
     def _validate_hparams(self, group: dict) -> None:
@@ -51,10 +58,10 @@ class RMSprop(Optimizer):
             spec["grad_avg"] = 0.0
         return spec
 
-    def _apply(self, xp, p, g, bufs, group, *, step, first, impl) -> None:
+    def _apply(self, xp, p, g, bufs, group, *, step, first, scalars, impl) -> None:
         _k.rmsprop(
             xp, p, g, bufs["square_avg"], bufs.get("momentum_buffer"), bufs.get("grad_avg"),
             lr=float(group["lr"]), alpha=float(group["alpha"]), eps=float(group["eps"]),
             weight_decay=float(group["weight_decay"]), momentum=float(group["momentum"]),
-            centered=bool(group["centered"]), impl=impl,
+            centered=bool(group["centered"]), maximize=bool(group.get("maximize", False)), impl=impl,
         )

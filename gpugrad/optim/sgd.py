@@ -31,9 +31,15 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
         *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        defaults = dict(
+            lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+            maximize=maximize, foreach=foreach, differentiable=differentiable,
+        )
         super().__init__(params, defaults, fused=fused)
 
     def _validate_hparams(self, group: dict) -> None:
@@ -52,10 +58,10 @@ class SGD(Optimizer):
     def _is_first(self, state: dict) -> bool:
         return state.get("momentum_buffer") is None
 
-    def _apply(self, xp, p, g, bufs, group, *, step, first, impl) -> None:
+    def _apply(self, xp, p, g, bufs, group, *, step, first, scalars, impl) -> None:
         _k.sgd(
             xp, p, g, bufs.get("momentum_buffer"),
             lr=float(group["lr"]), momentum=float(group["momentum"]), dampening=float(group["dampening"]),
             nesterov=bool(group["nesterov"]), weight_decay=float(group["weight_decay"]),
-            first_step=first, impl=impl,
+            first_step=first, maximize=bool(group.get("maximize", False)), impl=impl,
         )

@@ -268,12 +268,18 @@ def test_step_refuses_a_hyper_parameter_made_invalid_later():
 
 
 def test_defaults_are_pytorchs():
+    # PyTorch's defaults, but "fused": gpugrad's fused switch is the optimizer's, not a group's.
     p = [gg.zeros(1, requires_grad=True)]
-    assert optim.SGD(p).defaults == dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)
-    assert optim.Adam(p).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False)
+    flags = dict(maximize=False, foreach=None, differentiable=False)
+    assert optim.SGD(p).defaults == dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, **flags)
+    assert optim.Adam(p).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+                                          capturable=False, decoupled_weight_decay=False, **flags)
     assert optim.AdamW(p).defaults["weight_decay"] == 1e-2
-    assert optim.RMSprop(p).defaults == dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False)
-    assert optim.Adagrad(p).defaults == dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10)
+    assert optim.AdamW(p).defaults["decoupled_weight_decay"] is True
+    assert optim.RMSprop(p).defaults == dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+                                             capturable=False, **flags)
+    assert optim.Adagrad(p).defaults == dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+                                             eps=1e-10, **flags)
 
 
 def test_fused_default_follows_GPUGRAD_FUSED(monkeypatch):
