@@ -43,6 +43,7 @@ from .linear import Flatten, Identity, Linear
 from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
+    CTCLoss,
     CosineEmbeddingLoss,
     CrossEntropyLoss,
     GaussianNLLLoss,
@@ -75,6 +76,7 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "CELU",
+    "CTCLoss",
     "Conv2d",
     "CosineEmbeddingLoss",
     "CosineSimilarity",

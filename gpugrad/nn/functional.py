@@ -23,6 +23,7 @@ from ..ops import nn as _nnops
 from ..ops.inplace import inplace_variant as _inplace_variant
 from ..random import default_generator
 from ..tensor import Tensor
+from .functional_ctc import ctc_loss  # noqa: F401  (re-exported as F.ctc_loss)
 from .functional_losses import (  # noqa: F401  (re-exported: F.kl_div, F.triplet_margin_loss, ...)
     cosine_embedding_loss,
     cosine_similarity,

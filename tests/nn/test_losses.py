@@ -637,3 +637,91 @@ def test_legacy_size_average_and_reduce():
 def test_errors_name_the_loss_and_the_shapes(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# CTC: a brute-force sum over every alignment (always on), PyTorch's values and gradients, and errors.
+
+
+def _np_ctc(log_probs, target, blank=0):
+    """-log of the summed probabilities of every frame labelling that collapses (merge repeats, drop blanks)
+    to ``target``: all C^T of them, so only for tiny T and C."""
+    import itertools
+
+    steps, classes = log_probs.shape
+    total = 0.0
+    for path in itertools.product(range(classes), repeat=steps):
+        collapsed = [c for i, c in enumerate(path) if c != blank and (i == 0 or c != path[i - 1])]
+        if collapsed == list(target):
+            total += np.exp(sum(log_probs[t, c] for t, c in enumerate(path)))
+    return -np.log(total)
+
+
+def test_ctc_loss_sums_every_alignment(rng):
+    logp = np_log_softmax(rng.standard_normal((5, 2, 3)), axis=2)
+    targets = gg.tensor([[1, 1, 2], [2, 0, 0]])  # a repeat needs a blank between its two frames
+    got = F.ctc_loss(gg.tensor(logp), targets, [5, 4], [2, 1], reduction="none")
+    expected = [_np_ctc(logp[:5, 0], [1, 1]), _np_ctc(logp[:4, 1], [2])]
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
+    concatenated = F.ctc_loss(gg.tensor(logp), gg.tensor([1, 1, 2]), gg.tensor([5, 4]), gg.tensor([2, 1]))
+    np.testing.assert_allclose(concatenated.item(), (expected[0] / 2 + expected[1]) / 2, rtol=1e-12)
+    blank_last = F.ctc_loss(gg.tensor(logp[:, 0]), gg.tensor([0, 1]), 5, 2, blank=2)  # unbatched (T, C)
+    np.testing.assert_allclose(blank_last.item(), _np_ctc(logp[:, 0], [0, 1], blank=2) / 2, rtol=1e-12)
+
+
+def test_ctc_loss_impossible_alignment_is_inf_or_zero():
+    logp = gg.tensor(np_log_softmax(np.zeros((2, 1, 3)), axis=2), requires_grad=True)
+    assert F.ctc_loss(logp, gg.tensor([[1, 1]]), [2], [2], reduction="sum").item() == float("inf")
+    loss = F.ctc_loss(logp, gg.tensor([[1, 1]]), [2], [2], zero_infinity=True)
+    loss.backward()
+    assert loss.item() == 0.0
+    np.testing.assert_array_equal(logp.grad.numpy(), np.zeros((2, 1, 3)))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("through_log_softmax", [False, True])
+def test_ctc_loss_matches_torch(rng, reduction, through_log_softmax):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((8, 3, 5))
+    if not through_log_softmax:  # raw log-probabilities get PyTorch's gradient convention too
+        x = np_log_softmax(x, axis=2)
+    targets, input_lengths, target_lengths = np.array([[1, 2, 2, 4], [3, 1, 0, 0], [4, 0, 0, 0]]), [8, 5, 6], [4, 2, 0]
+    ours_x, theirs_x = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours_in = ours_x.log_softmax(dim=2) if through_log_softmax else ours_x
+    theirs_in = theirs_x.log_softmax(2) if through_log_softmax else theirs_x
+    ours = F.ctc_loss(ours_in, gg.tensor(targets), input_lengths, target_lengths, reduction=reduction)
+    theirs = torch.nn.functional.ctc_loss(theirs_in, torch.tensor(targets), input_lengths, target_lengths, reduction=reduction)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10)
+    u = rng.standard_normal(tuple(ours.shape))
+    ours.backward(gg.tensor(u))
+    theirs.backward(torch.tensor(u))
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-9, atol=1e-12)
+    module = nn.CTCLoss(blank=0, reduction=reduction)(ours_in, gg.tensor(targets), input_lengths, target_lengths)
+    np.testing.assert_allclose(module.detach().numpy(), theirs.detach().numpy(), rtol=1e-10)
+
+
+def test_ctc_loss_gradgradcheck(rng):
+    targets = gg.tensor([[1, 2], [2, 2]])
+
+    def loss(x):
+        return F.ctc_loss(x.log_softmax(dim=2), targets, [4, 5], [2, 2])
+
+    x = gg.tensor(rng.standard_normal((5, 2, 3)), requires_grad=True)
+    assert gg.autograd.gradcheck(loss, [x])
+    assert gg.autograd.gradgradcheck(loss, [x])
+
+
+@pytest.mark.parametrize(
+    "call,error,match",
+    [
+        (lambda lp: F.ctc_loss(lp, gg.tensor([[1, 2]]), [4, 4], [2, 2]), gg.ShapeError, r"ctc_loss: padded targets of shape \(1, 2\)"),
+        (lambda lp: F.ctc_loss(lp, gg.tensor([[1, 2], [1, 1]]), [6, 4], [2, 2]), gg.ShapeError, r"input_lengths \[6, 4\] exceed"),
+        (lambda lp: F.ctc_loss(lp, gg.tensor([[1, 0], [1, 1]]), [4, 4], [2, 2]), IndexError, "other than the blank"),
+        (lambda lp: F.ctc_loss(lp, gg.tensor([1, 2]), [4, 4], [2, 2]), gg.ShapeError, "concatenated targets"),
+        (lambda lp: F.ctc_loss(lp, gg.tensor([[1.0, 2.0]] * 2), [4, 4], [2, 2]), gg.DTypeError, "int64"),
+        (lambda lp: F.ctc_loss(lp, gg.tensor([[1, 2]] * 2), [4], [2, 2]), gg.ShapeError, "input_lengths must have one entry per sample"),
+    ],
+)
+def test_ctc_loss_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call(gg.randn(4, 2, 3).log_softmax(dim=2))
