@@ -5,6 +5,8 @@ in differentiable ops: the gradient comes from the engine, and a second derivati
 """
 from __future__ import annotations
 
+import numpy
+
 from .. import ops as _ops
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
@@ -17,9 +19,8 @@ _IMPOSSIBLE = -1e29
 
 
 def _lengths(op: str, name: str, lengths, batch: int):
-    """Per-sample lengths (a Tensor or a sequence of ints) as an int64 host array of size ``batch``."""
-    import numpy
-
+    """Per-sample lengths (a Tensor or a sequence of ints) as an int64 host array of size ``batch`` (the
+    recursion's loop bounds live on the host, as PyTorch's do)."""
     if isinstance(lengths, Tensor):
         if lengths.data.dtype.kind not in "iu":
             raise DTypeError(f"{op}: {name} must hold integers, got {lengths.dtype}")
@@ -36,8 +37,6 @@ def _lengths(op: str, name: str, lengths, batch: int):
 def _extended_targets(op: str, targets: Tensor, target_lengths, batch: int, blank: int, classes: int):
     """(N, 2 Lmax + 1) labels with a blank before, between and after the targets, and which states may be
     entered from two states back (a label differing from the one before the blank between them)."""
-    import numpy
-
     flat = targets.cpu().numpy()
     longest = int(target_lengths.max()) if batch else 0
     labels = numpy.zeros((batch, longest), dtype=numpy.int64)
