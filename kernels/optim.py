@@ -258,7 +258,7 @@ def reference_rprop(
     sign = xp.sign(g * prev)
     factor = xp.where(sign > 0, etaplus, xp.where(sign < 0, etaminus, xp.where(sign == 0, 1.0, sign)))
     step_size *= factor.astype(step_size.dtype)
-    xp.clip(step_size, step_size_min, step_size_max, out=step_size)
+    xp.minimum(xp.maximum(step_size, step_size_min, out=step_size), step_size_max, out=step_size)
     g = xp.where(factor == etaminus, 0, g).astype(p.dtype)  # no move after a sign change
     p -= xp.sign(g) * step_size
     prev[...] = g
@@ -420,9 +420,10 @@ def rprop_scalar(p, g, prev, size, etaminus, etaplus, size_min, size_max, maximi
         g = like(g, 0.0)  # no move after a sign change; the next step starts afresh
     elif s != s:
         size = s  # NaN, as PyTorch's step size times sign(NaN)
+    # PyTorch's clamp: the minimum first, then the maximum (which wins when they cross).
     if size < size_min:
         size = size_min
-    elif size > size_max:
+    if size > size_max:
         size = size_max
     sign = like(g, 1.0) if g > 0 else (like(g, -1.0) if g < 0 else g)  # 0 and NaN are their own sign
     return p - sign * size, g, size

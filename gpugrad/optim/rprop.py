@@ -47,14 +47,6 @@ class Rprop(Optimizer):
             ok = False
         if not ok:
             raise ValueError(f"Rprop: invalid eta values: etas={etas!r} (need 0 < etas[0] < 1 < etas[1])")
-        sizes = group.get("step_sizes", (0.0, 0.0))
-        try:
-            low, high = (float(s) for s in sizes)
-            ok = 0.0 <= low <= high
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"Rprop: invalid step_sizes={sizes!r} (need 0 <= minimum <= maximum)")
 
     def _state_spec(self, group: dict) -> dict[str, float]:
         return {"prev": 0.0, "step_size": float(group["lr"])}

@@ -17,12 +17,19 @@ CASES = [
     ("AdamW", dict(lr=0.01)),
     ("RMSprop", dict(momentum=0.5, centered=True)),
     ("Adagrad", dict(lr_decay=0.1, initial_accumulator_value=0.1)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adadelta", dict(weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, betas=(0.9, 0.6))),
+    ("ASGD", dict(lr=0.05, t0=2)),
+    ("Rprop", dict()),
 ]
 
 
 def snapshot(opt):
     sd = opt.state_dict()
-    return {i: {k: (v if k == "step" else v.numpy().copy()) for k, v in st.items()} for i, st in sd["state"].items()}
+    return {i: {k: (v.numpy().copy() if isinstance(v, gg.Tensor) else v) for k, v in st.items()}
+            for i, st in sd["state"].items()}
 
 
 @pytest.mark.parametrize("fused_a,fused_b", [(True, True), (False, True), (True, False)], ids=["fused", "ref-to-fused", "fused-to-ref"])
@@ -127,6 +134,43 @@ def test_loads_a_pytorch_state_dict_and_continues_like_pytorch():
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("name,kwargs", [("NAdam", dict(lr=0.01)), ("ASGD", dict(lr=0.05, t0=1)),
+                                         ("Rprop", dict(lr=0.05)), ("RAdam", dict(betas=(0.9, 0.6)))])
+def test_loads_pytorch_state_with_scalar_tensors_and_continues_like_pytorch(name, kwargs):
+    torch = pytest.importorskip("torch")
+    arrays = starts(3)
+    tp = [torch.tensor(a.copy(), requires_grad=True) for a in arrays]
+    topt = getattr(torch.optim, name)(tp, **kwargs)
+
+    def torch_steps(ts):
+        for t in ts:
+            for i, p in enumerate(tp):
+                p.grad = torch.tensor(grad(t, i, p.detach().numpy()))
+            topt.step()
+
+    torch_steps(range(3))
+    tsd = topt.state_dict()
+    # PyTorch's layout as it is: every state entry a tensor, the step and scalar state 0-d.
+    sd = {"state": {i: {k: gg.tensor(v.numpy()) for k, v in st.items()} for i, st in tsd["state"].items()},
+          "param_groups": tsd["param_groups"]}
+    params, opt = make(name, [p.detach().numpy() for p in tp])
+    opt.load_state_dict(sd)
+    torch_steps(range(3, 6))
+    for t in range(3, 6):
+        set_grads(params, t)
+        opt.step()
+    for p, q in zip(params, tp):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for i, st in topt.state_dict()["state"].items():
+        for k, v in st.items():
+            ours = opt.state_dict()["state"][i][k]
+            if isinstance(ours, gg.Tensor):
+                np.testing.assert_allclose(ours.numpy(), v.numpy(), rtol=1e-10, atol=1e-12)
+            else:
+                assert ours == v.item(), k
+
+
 @pytest.mark.parametrize("fused", [True, False], ids=["fused", "reference"])
 def test_replaced_parameter_array_is_picked_up(fused):
     arrays = starts()
@@ -221,6 +265,15 @@ ERRORS = [
     (optim.Adagrad, dict(lr_decay=-1.0), "lr_decay=-1.0"),
     (optim.Adagrad, dict(initial_accumulator_value=-1.0), "initial_accumulator_value=-1.0"),
     (optim.Adagrad, dict(eps=-1.0), "eps=-1.0"),
+    (optim.Adamax, dict(betas=(0.9, 1.0)), "index 1"),
+    (optim.Adadelta, dict(rho=1.5), "rho=1.5"),
+    (optim.NAdam, dict(momentum_decay=-0.1), "momentum_decay=-0.1"),
+    (optim.RAdam, dict(eps=-1.0), "eps=-1.0"),
+    (optim.ASGD, dict(weight_decay=-1.0), "weight_decay=-1.0"),
+    (optim.Rprop, dict(etas=(1.5, 1.2)), r"etas=\(1.5, 1.2\)"),
+    (optim.SGD, dict(differentiable=True), "differentiable=True is not supported"),
+    (optim.Adam, dict(capturable=True), "capturable=True is not supported"),
+    (optim.NAdam, dict(differentiable=True), "differentiable=True is not supported"),
 ]
 
 
