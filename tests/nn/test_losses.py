@@ -725,3 +725,35 @@ def test_ctc_loss_gradgradcheck(rng):
 def test_ctc_loss_errors(call, error, match):
     with pytest.raises(error, match=match):
         call(gg.randn(4, 2, 3).log_softmax(dim=2))
+
+
+def test_new_loss_modules_call_their_functions_with_their_options(rng):
+    x, y = gg.tensor(rng.standard_normal((4, 3))), gg.tensor(rng.standard_normal((4, 3)))
+    signs = gg.tensor(_signs(rng, (4, 3)))
+    w = gg.tensor(rng.uniform(0.5, 2, 3))
+    labels = gg.tensor([0, 2, 1, 2])
+    pairs = [
+        (nn.SmoothL1Loss(beta=0.5)(x, y), F.smooth_l1_loss(x, y, beta=0.5)),
+        (nn.HuberLoss("sum", 0.5)(x, y), F.huber_loss(x, y, "sum", 0.5)),
+        (nn.KLDivLoss(reduction="batchmean", log_target=True)(x, y), F.kl_div(x, y, reduction="batchmean", log_target=True)),
+        (nn.PoissonNLLLoss(False, True, eps=1e-3)(x.abs(), y.abs()), F.poisson_nll_loss(x.abs(), y.abs(), False, True, eps=1e-3)),
+        (nn.GaussianNLLLoss(full=True)(x, y, 0.7), F.gaussian_nll_loss(x, y, 0.7, full=True)),
+        (nn.SoftMarginLoss(reduction="none")(x, signs), F.soft_margin_loss(x, signs, reduction="none")),
+        (nn.HingeEmbeddingLoss(0.3)(x, signs), F.hinge_embedding_loss(x, signs, 0.3)),
+        (nn.MarginRankingLoss(0.3)(x, y, signs), F.margin_ranking_loss(x, y, signs, 0.3)),
+        (nn.CosineEmbeddingLoss(0.2)(x, y, signs[:, 0]), F.cosine_embedding_loss(x, y, signs[:, 0], 0.2)),
+        (nn.TripletMarginLoss(0.5, 1.0, swap=True)(x, y, -x), F.triplet_margin_loss(x, y, -x, 0.5, 1.0, swap=True)),
+        (nn.MultiMarginLoss(2, 0.5, w)(x, labels), F.multi_margin_loss(x, labels, 2, 0.5, w)),
+        (nn.MultiLabelSoftMarginLoss(w)(x, (signs > 0).float()), F.multilabel_soft_margin_loss(x, (signs > 0).float(), w)),
+        (nn.MultiLabelMarginLoss()(x, gg.tensor([[1, -1, 0]] * 4)), F.multilabel_margin_loss(x, gg.tensor([[1, -1, 0]] * 4))),
+        (nn.BCELoss(w)(x.sigmoid(), (signs > 0).float()), F.binary_cross_entropy(x.sigmoid(), (signs > 0).float(), w)),
+        (nn.CosineSimilarity(0)(x, y), F.cosine_similarity(x, y, 0)),
+        (nn.PairwiseDistance(1.0, keepdim=True)(x, y), F.pairwise_distance(x, y, 1.0, keepdim=True)),
+    ]
+    for got, expected in pairs:
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    assert set(nn.MultiMarginLoss(weight=w).state_dict()) == {"weight"}
+    with pytest.raises(ValueError, match="reduction"):
+        nn.KLDivLoss(reduction="avg")
+    with pytest.raises(ValueError, match="margin"):
+        nn.TripletMarginLoss(margin=0.0)
