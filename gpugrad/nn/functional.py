@@ -52,11 +52,15 @@ __all__ = [
     "celu",
     "celu_",
     "conv2d",
+    "cosine_embedding_loss",
+    "cosine_similarity",
     "cross_entropy",
+    "ctc_loss",
     "dropout",
     "elu",
     "elu_",
     "embedding",
+    "gaussian_nll_loss",
     "gelu",
     "glu",
     "hardshrink",
@@ -64,7 +68,9 @@ __all__ = [
     "hardswish",
     "hardtanh",
     "hardtanh_",
+    "hinge_embedding_loss",
     "huber_loss",
+    "kl_div",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
@@ -72,13 +78,19 @@ __all__ = [
     "linear",
     "log_softmax",
     "logsigmoid",
+    "margin_ranking_loss",
     "max_pool2d",
     "mish",
     "mse_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
     "nll_loss",
     "normalize",
     "one_hot",
     "pad",
+    "pairwise_distance",
+    "poisson_nll_loss",
     "prelu",
     "relu",
     "relu6",
@@ -90,6 +102,7 @@ __all__ = [
     "sigmoid",
     "silu",
     "smooth_l1_loss",
+    "soft_margin_loss",
     "softmax",
     "softmin",
     "softplus",
@@ -99,6 +112,7 @@ __all__ = [
     "tanhshrink",
     "threshold",
     "threshold_",
+    "triplet_margin_loss",
 ]
 
 
@@ -996,6 +1010,8 @@ def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
     reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
@@ -1012,6 +1028,7 @@ def binary_cross_entropy_with_logits(
         )
     if target.data.dtype.kind != "f":
         raise DTypeError(f"binary_cross_entropy_with_logits: target must be floating point (probabilities), got {target.dtype}")
+    reduction = _legacy_reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     log_sig_neg = _ops.softplus(-input)  # -log sigmoid(x)
     if pos_weight is not None:
         log_weight = (pos_weight - 1.0) * target + 1.0

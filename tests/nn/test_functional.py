@@ -91,7 +91,7 @@ CASES = [
     ("mse_loss", F.mse_loss, [(3, 4), (3, 4)], real),
     ("mse_loss_sum", lambda a, b: F.mse_loss(a, b, reduction="sum"), [(3, 4), (3, 4)], real),
     ("bce_with_logits", lambda x, t: F.binary_cross_entropy_with_logits(x, t), [(3, 4), (3, 4)], real),
-    ("bce_with_logits_weights", lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, w, "sum", pw), [(3, 4), (3, 4), (4,), (4,)], positive),
+    ("bce_with_logits_weights", lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, w, reduction="sum", pos_weight=pw), [(3, 4), (3, 4), (4,), (4,)], positive),
     ("pad", lambda x: F.pad(x, (1, 2, 0, -1), value=0.5), [(2, 3, 4)], real),
     ("l1_loss", F.l1_loss, [(3, 4), (3, 4)], away_from_zero),
     ("mse_loss_weighted", lambda a, b, w: F.mse_loss(a, b, weight=w), [(3, 4), (3, 4), (3, 4)], positive),
@@ -128,6 +128,22 @@ CASES = [
     ("hardtanh_inplace", lambda x: F.hardtanh_(x * 1.0, -0.1, 0.1), [(3, 4)], away_from_zero),
     ("threshold_inplace", lambda x: F.threshold_(x * 1.0, 0.1, 2.0), [(3, 4)], away_from_zero),
     ("rrelu_inplace", lambda x: F.rrelu_(x * 1.0), [(3, 4)], away_from_zero),
+    # Losses (their values and gradients against PyTorch: tests/nn/test_losses.py).
+    ("kl_div", lambda x, t: F.kl_div(x, t.exp(), reduction="batchmean"), [(3, 4), (3, 4)], real),
+    ("cosine_similarity", lambda a, b: F.cosine_similarity(a, b, dim=-1), [(3, 4), (3, 4)], real),
+    ("pairwise_distance", lambda a, b: F.pairwise_distance(a, b, p=3.0), [(3, 4), (3, 4)], real),
+    ("cosine_embedding_loss", lambda a, b: F.cosine_embedding_loss(a, b, gg.tensor([1, -1, 1]), margin=-0.9), [(3, 4), (3, 4)], real),
+    ("margin_ranking_loss", lambda a, b: F.margin_ranking_loss(a, b, gg.tensor([1.0, -1.0, 1.0]), margin=3.0), [(3,), (3,)], real),
+    ("hinge_embedding_loss", lambda x: F.hinge_embedding_loss(x, gg.tensor([[1.0, -1.0, 1.0, -1.0]] * 3), margin=5.0), [(3, 4)], real),
+    ("triplet_margin_loss", lambda a, b, c: F.triplet_margin_loss(a, b * 3, c, margin=5.0), [(3, 4), (3, 4), (3, 4)], real),
+    ("poisson_nll_loss", lambda x, t: F.poisson_nll_loss(x, t.abs() * 2 + 1.5, full=True), [(3, 4), (3, 4)], real),
+    ("gaussian_nll_loss", lambda x, t, v: F.gaussian_nll_loss(x, t, v.abs() + 0.5), [(3, 4), (3, 4), (3, 4)], real),
+    ("soft_margin_loss", lambda x: F.soft_margin_loss(x, gg.tensor([[1.0, -1.0, 1.0, -1.0]] * 3)), [(3, 4)], real),
+    ("multilabel_soft_margin_loss", lambda x, w: F.multilabel_soft_margin_loss(x, gg.tensor([[1.0, 0.0, 1.0, 0.0]] * 3), w), [(3, 4), (4,)], real),
+    ("multi_margin_loss_p2", lambda x: F.multi_margin_loss(x, gg.tensor([0, 3, 1]), p=2, margin=5.0), [(3, 4)], real),
+    ("multilabel_margin_loss", lambda x: F.multilabel_margin_loss(x * 0.1, gg.tensor([[0, 2, -1, 1]] * 3)), [(3, 4)], real),
+    ("cross_entropy_probabilities", lambda x, t: F.cross_entropy(x, t.softmax(dim=1), label_smoothing=0.2), [(3, 4), (3, 4)], real),
+    ("ctc_loss", lambda x: F.ctc_loss(x.log_softmax(dim=2), gg.tensor([[1, 2], [2, 2]]), [4, 5], [2, 2]), [(5, 2, 3)], real),
 ]
 
 ALIASES = {"bce_with_logits": "binary_cross_entropy_with_logits", "fused_xent_op": "cross_entropy", "im2col": "conv2d"}
