@@ -205,6 +205,13 @@ class Optimizer:
         return loss
 
     def _check_step_inputs(self) -> None:
+        self._check_grads()
+        name = type(self).__name__
+        for gi, group in enumerate(self.param_groups):
+            _flat.check_state(group["params"], self.state, name, self._param_index_base(gi))
+
+    def _check_grads(self) -> None:
+        """Every group's hyper-parameters are valid and every gradient matches its parameter."""
         name = type(self).__name__
         index = 0
         for gi, group in enumerate(self.param_groups):
@@ -218,8 +225,6 @@ class Optimizer:
                 ):
                     _raise_bad_grad(f"{name}.step: the gradient of parameter {index} (group {gi})", g, p)
                 index += 1
-        for gi, group in enumerate(self.param_groups):
-            _flat.check_state(group["params"], self.state, name, self._param_index_base(gi))
 
     def _param_index_base(self, gi: int) -> int:
         return sum(len(g["params"]) for g in self.param_groups[:gi])
