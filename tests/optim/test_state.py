@@ -342,3 +342,13 @@ def test_fused_default_follows_GPUGRAD_FUSED(monkeypatch):
     monkeypatch.setenv("GPUGRAD_FUSED", "1")
     assert optim.Adam([gg.zeros(2, requires_grad=True)]).fused is True
     assert optim.Adam([gg.zeros(2, requires_grad=True)], fused=False).fused is False
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Adadelta", "NAdam", "RAdam",
+                                  "ASGD", "Rprop", "LBFGS"])
+def test_defaults_and_state_keys_match_torch(name):
+    torch = pytest.importorskip("torch")
+    theirs = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)]).defaults
+    ours = getattr(optim, name)([gg.zeros(2, requires_grad=True)]).defaults
+    assert ours == {k: v for k, v in theirs.items() if k != "fused"}
