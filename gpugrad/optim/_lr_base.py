@@ -61,7 +61,9 @@ class LRScheduler:
         raise NotImplementedError
 
     def _get_closed_form_lr(self) -> list[float]:
-        raise NotImplementedError
+        """The learning rates at ``last_epoch`` for ``step(epoch)``. Schedules without a closed form
+        compute them with ``get_lr()`` at the new epoch, as PyTorch does."""
+        return self.get_lr()
 
     def get_last_lr(self) -> list[float]:
         """The learning rates the last ``step()`` set, one per param group."""

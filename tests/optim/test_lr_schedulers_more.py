@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 
@@ -253,3 +254,29 @@ def test_plateau_sequential_chained_match_torch():
         results.append(lrs)
     for ours, theirs in zip(results[1], results[0]):
         assert ours == pytest.approx(theirs, rel=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name,kw", [("LambdaLR", dict(lr_lambda=lambda e: 0.5 ** e)),
+                                     ("MultiStepLR", dict(milestones=[2, 4], gamma=0.5)),
+                                     ("ConstantLR", dict(factor=0.5, total_iters=3)),
+                                     ("PolynomialLR", dict(total_iters=6, power=0.5)),
+                                     ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=3))])
+def test_step_with_an_epoch_matches_torch(name, kw):
+    torch = pytest.importorskip("torch")
+    topt, opt = sgd(torch), sgd(gg)
+    tsched, sched = getattr(torch.optim.lr_scheduler, name)(topt, **kw), getattr(S, name)(opt, **kw)
+    for epoch in (3, 5, 1, 4):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PyTorch's deprecation warning for step(epoch)
+            tsched.step(epoch)
+        sched.step(epoch)
+        assert sched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12)
+
+
+def test_plateau_takes_a_tensor_metric():
+    opt = sgd(gg)
+    sched = S.ReduceLROnPlateau(opt, patience=0)
+    sched.step(gg.tensor(1.0))
+    sched.step(gg.tensor(2.0))
+    assert sched.get_last_lr() == pytest.approx([0.01, 0.003])
