@@ -45,19 +45,25 @@ softmax_xent
         (None without need_grad); the reduced loss's gradient is dlogits /
         denominator. Out-of-range targets raise IndexError (flagged by the kernel).
 
-optim        (flat buffers updated in place; torch.optim formulas; return None)
+optim        (flat buffers updated in place; torch.optim formulas; return None; every step takes
+              maximize=False, impl=None, stream=None as keywords)
     sgd(xp, p, g, momentum_buf, *, lr, momentum=0.0, dampening=0.0, nesterov=False,
-        weight_decay=0.0, first_step=False, impl=None, stream=None)
+        weight_decay=0.0, first_step=False)
     adam(xp, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps,
-         weight_decay=0.0, decoupled_weight_decay=False, amsgrad=False, step,
-         impl=None, stream=None)
+         weight_decay=0.0, decoupled_weight_decay=False, amsgrad=False, step)
     rmsprop(xp, p, g, square_avg, momentum_buf, grad_avg, *, lr, alpha, eps,
-            weight_decay=0.0, momentum=0.0, centered=False, impl=None, stream=None)
-    adagrad(xp, p, g, state_sum, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
-            step, impl=None, stream=None)
+            weight_decay=0.0, momentum=0.0, centered=False)
+    adagrad(xp, p, g, state_sum, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10, step)
+    adamax(xp, p, g, exp_avg, exp_inf, *, lr, beta1, beta2, eps, weight_decay=0.0, step)
+    adadelta(xp, p, g, square_avg, acc_delta, *, lr, rho, eps, weight_decay=0.0)
+    nadam(xp, p, g, exp_avg, exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay=0.0,
+          momentum_decay=4e-3, decoupled_weight_decay=False, step, mu_product) -> new mu_product
+    radam(xp, p, g, exp_avg, exp_avg_sq, *, lr, beta1, beta2, eps, weight_decay=0.0,
+          decoupled_weight_decay=False, step)
+    asgd(xp, p, g, ax, *, eta, mu, lambd, weight_decay=0.0)
+    rprop(xp, p, g, prev, step_size, *, etaminus, etaplus, step_size_min, step_size_max)
     sum_of_squares(xp, g, *, impl=None, stream=None) -> float
-    reference_sgd / reference_adam / reference_rmsprop / reference_adagrad /
-    reference_sum_of_squares: the plain formulas (no impl/stream).
+    reference_<name> for each: the plain formulas (no impl/stream).
 
 conv         (geometry: kernel (kh, kw), stride, pads (top, bottom, left, right), dilation)
     im2col(xp, x, kernel, stride, pads, dilation, *, impl=None, stream=None) -> cols
