@@ -6,11 +6,12 @@
     y.backward()
     print(x.grad)
 """
-from . import autograd, backend, cuda, dtypes, linalg
-from .autograd import Function, enable_grad, grad, no_grad, set_grad_enabled
-from .autograd.grad_mode import is_grad_enabled
+from . import accelerator, autograd, backend, cuda, dtypes, linalg
+from .autograd import Function, enable_grad, grad, inference_mode, no_grad, set_grad_enabled
+from .autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from .backend import Device as device
 from .dtypes import bool_ as bool
+from .default_dtype import get_default_dtype, set_default_dtype
 from .dtypes import float16, float32, float64, int8, int16, int32, int64, promote_types, uint8
 from .errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from .factory import (

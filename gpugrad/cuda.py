@@ -1,7 +1,16 @@
-"""``gg.cuda``: whether a CUDA device can be used, and synchronisation."""
+"""``gg.cuda``: whether a CUDA device can be used, which one, seeding and synchronisation.
+
+Every function is meaningful without a GPU: ``device_count()`` is 0, seeding is a no-op, and choosing a
+device raises DeviceError saying none is available.
+"""
 from __future__ import annotations
 
+import threading
+
 from . import backend as _backend
+from .errors import ArgumentError, DeviceError
+
+_current = threading.local()  # the device index chosen by set_device, per thread as in PyTorch
 
 
 def is_available() -> bool:
@@ -10,11 +19,58 @@ def is_available() -> bool:
 
 
 def device_count() -> int:
+    """How many CUDA devices there are; 0 when CUDA is unavailable."""
     if not is_available():
         return 0
     import cupy
 
     return cupy.cuda.runtime.getDeviceCount()
+
+
+def _require(op: str) -> None:
+    reason = _backend.cuda_unavailable_reason()
+    if reason is not None:
+        raise DeviceError(f"{op}: no CUDA device is available ({reason})")
+
+
+def current_device() -> int:
+    """The index of the CUDA device in use."""
+    _require("cuda.current_device")
+    return getattr(_current, "index", 0)
+
+
+def _index(op: str, device) -> int:
+    if isinstance(device, int) and not isinstance(device, bool):
+        return device
+    dev = _backend.Device(device)
+    if dev.type != "cuda":
+        raise ArgumentError(f"{op}: expected a cuda device, got '{dev}'")
+    return dev.index or 0
+
+
+def set_device(device) -> None:
+    """Choose the CUDA device by index or ``'cuda:N'``; raises DeviceError without CUDA."""
+    index = _index("cuda.set_device", device)
+    _require("cuda.set_device")
+    if index < 0:  # PyTorch ignores a negative index
+        return
+    count = device_count()
+    if index >= count:
+        raise DeviceError(f"cuda.set_device: device index {index} is out of range; {count} CUDA device(s) present")
+    if index != 0:
+        raise DeviceError(f"cuda.set_device: gpugrad drives CUDA device 0 only, got index {index}")
+    _current.index = index
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the CUDA random stream. gpugrad draws random numbers from one generator for every device,
+    seeded by ``gg.manual_seed``; this exists so PyTorch code runs, and changes nothing."""
+    int(seed)
+
+
+def manual_seed_all(seed: int) -> None:
+    """Seed every CUDA device's random stream (see manual_seed: gpugrad has one generator)."""
+    int(seed)
 
 
 def synchronize(device=None) -> None:

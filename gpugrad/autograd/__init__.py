@@ -1,14 +1,27 @@
 """Automatic differentiation: Function, the backward engine, grad modes, grad(), functional, gradcheck."""
 from . import functional
 from .anomaly import detect_anomaly
+from ..errors import ArgumentError
+from . import function
 from .engine import run_backward
 from .function import Function
 from . import gradcheck as gradcheck_module
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
+from .variable import Variable
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    only_inputs=True,
+    allow_unused=None,
+    is_grads_batched=False,
+    materialize_grads=False,
+):
     """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple; ``.grad`` is untouched.
 
     ``create_graph=True`` records the computation so the result can be differentiated again::
@@ -16,12 +29,33 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         x = gg.tensor(3.0, requires_grad=True)
         (dy,) = gg.grad(x ** 3, x, create_graph=True)   # 27
         (d2y,) = gg.grad(dy, x)                          # 18
+
+    An input the outputs do not depend on is an error unless ``allow_unused=True`` (its gradient is then
+    None) or ``materialize_grads=True`` (its gradient is then zeros). ``only_inputs`` is accepted and
+    ignored, as PyTorch does.
     """
+    if is_grads_batched:
+        raise ArgumentError("grad: is_grads_batched=True is not supported by gpugrad")
+    if materialize_grads and allow_unused is False:
+        raise ArgumentError(
+            "grad: expected allow_unused to be True or not passed when materialize_grads=True, "
+            "but got: allow_unused=False"
+        )
+    allow_unused = bool(allow_unused) or bool(materialize_grads)
     single = not isinstance(inputs, (tuple, list))
-    return run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=(inputs,) if single else inputs, allow_unused=allow_unused)
+    inputs = (inputs,) if single else tuple(inputs)
+    grads = run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=inputs, allow_unused=allow_unused)
+    if materialize_grads:
+        grads = tuple(g if g is not None else _zeros_like(x) for g, x in zip(grads, inputs))
+    return grads
+
+
+def _zeros_like(x):
+    return function._Tensor._make(x._backend.xp.zeros_like(x.data), x._backend)
 
 
 __all__ = [
     "Function", "grad", "functional", "gradcheck", "gradgradcheck", "detect_anomaly",
-    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
+    "is_inference_mode_enabled", "Variable",
 ]

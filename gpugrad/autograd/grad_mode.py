@@ -62,3 +62,45 @@ class set_grad_enabled(_GradMode):
 
     def __call__(self, func):
         raise TypeError("set_grad_enabled is not a decorator; use no_grad() or enable_grad()")
+
+
+def is_inference_mode_enabled() -> bool:
+    return getattr(_state, "inference", False)
+
+
+class inference_mode(_GradMode):
+    """``no_grad`` for inference: results never require grad. ``with gg.inference_mode(): ...``,
+    ``@gg.inference_mode()`` or ``@gg.inference_mode``; ``inference_mode(False)`` changes nothing."""
+
+    def __init__(self, mode=True) -> None:
+        self._func = None
+        if callable(mode):  # used as a bare decorator: @gg.inference_mode
+            self._func, mode = mode, True
+            functools.update_wrapper(self, self._func)
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self._prev_inference = is_inference_mode_enabled()
+        self._prev = is_grad_enabled()
+        _state.inference = self.mode
+        if self.mode:
+            _set(False)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _state.inference = self._prev_inference
+        _set(self._prev)
+
+    def __call__(self, *args, **kwargs):
+        if self._func is not None:
+            with inference_mode(True):
+                return self._func(*args, **kwargs)
+        (func,) = args
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*a, **kw):
+            with inference_mode(mode):
+                return func(*a, **kw)
+
+        return wrapper
