@@ -1,10 +1,12 @@
-"""Gradient utilities: ``clip_grad_norm_`` and ``clip_grad_value_``."""
+"""Parameter utilities: ``clip_grad_norm_``, ``clip_grad_value_``, ``parameters_to_vector`` and
+``vector_to_parameters``."""
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 
 from ..autograd.grad_mode import no_grad
+from ..errors import DeviceError, ShapeError
 from ..tensor import Tensor
 
 
@@ -73,7 +75,39 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
-    """All parameters flattened and concatenated into one 1-D tensor."""
+    """All parameters flattened and concatenated into one 1-D tensor (differentiable, as PyTorch's)."""
     from ..ops.shape import cat
 
+    parameters = list(parameters)
+    _check_same_device("parameters_to_vector", parameters)
     return cat([p.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of the 1-D ``vec`` into ``parameters``, in order (the inverse of
+    ``parameters_to_vector``). Values are copied into each parameter's own memory, which optimizers may
+    hold views of; PyTorch instead rebinds each parameter to a view of ``vec``."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"vector_to_parameters: expected a Tensor, but got: {type(vec).__name__}")
+    parameters = list(parameters)
+    _check_same_device("vector_to_parameters", parameters)
+    needed = sum(p.numel() for p in parameters)
+    if vec.ndim != 1 or vec.numel() < needed:
+        raise ShapeError(
+            f"vector_to_parameters: expected a 1-D vector of at least {needed} elements for the parameters, "
+            f"got shape {tuple(vec.shape)}"
+        )
+    if parameters and vec.device != parameters[0].device:
+        raise DeviceError(f"vector_to_parameters: vec is on {vec.device}, the parameters on {parameters[0].device}")
+    start = 0
+    for p in parameters:
+        n = p.numel()
+        p.data[...] = vec.data[start : start + n].reshape(p.data.shape)
+        p._version_ref[0] += 1
+        start += n
+
+
+def _check_same_device(op: str, parameters: list) -> None:
+    devices = {str(p.device) for p in parameters}
+    if len(devices) > 1:
+        raise DeviceError(f"{op}: found parameters on different devices {sorted(devices)}")

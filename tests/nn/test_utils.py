@@ -69,3 +69,42 @@ def test_clip_grad_norm_matches_torch(rng):
     np.testing.assert_allclose(a.item(), b.item(), rtol=1e-6)
     for o, t in zip(ours, theirs):
         np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-6)
+
+
+def test_vector_to_parameters_inverts_parameters_to_vector():
+    params = [nn.Parameter(gg.zeros(2, 2)), nn.Parameter(gg.zeros(3, dtype=gg.float64))]
+    nn.utils.vector_to_parameters(gg.arange(8.0), params)  # a longer vector: its prefix, as PyTorch
+    assert params[0].tolist() == [[0.0, 1.0], [2.0, 3.0]] and params[1].tolist() == [4.0, 5.0, 6.0]
+    assert params[1].dtype is gg.float64 and params[0].requires_grad
+    assert nn.utils.parameters_to_vector(params).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+
+
+def test_vector_to_parameters_errors_leave_parameters_unchanged():
+    params = [nn.Parameter(gg.zeros(2, 2)), nn.Parameter(gg.zeros(3))]
+    with pytest.raises(gg.ShapeError, match=r"vector_to_parameters: .*at least 7 elements.*\(6,\)"):
+        nn.utils.vector_to_parameters(gg.arange(6.0), params)
+    with pytest.raises(TypeError, match="expected a Tensor, but got: list"):
+        nn.utils.vector_to_parameters([1.0] * 7, params)
+    assert params[0].tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_parameters_to_vector_is_differentiable():
+    a, b = nn.Parameter(gg.ones(2)), nn.Parameter(gg.ones(1, 2))
+    (nn.utils.parameters_to_vector([a, b]) * gg.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    assert a.grad.tolist() == [1.0, 2.0] and b.grad.tolist() == [[3.0, 4.0]]
+
+
+@pytest.mark.torch
+def test_vector_round_trip_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    shapes = [(3, 2), (4,), (1, 1, 2)]
+    vec = rng.standard_normal(12).astype(np.float32)
+    tp = [torch.nn.Parameter(torch.zeros(s)) for s in shapes]
+    gp = [nn.Parameter(gg.zeros(*s)) for s in shapes]
+    torch.nn.utils.vector_to_parameters(torch.tensor(vec), tp)
+    nn.utils.vector_to_parameters(gg.tensor(vec), gp)
+    for t, g in zip(tp, gp):
+        np.testing.assert_array_equal(g.detach().numpy(), t.detach().numpy())
+    np.testing.assert_array_equal(
+        nn.utils.parameters_to_vector(gp).detach().numpy(), torch.nn.utils.parameters_to_vector(tp).detach().numpy()
+    )
