@@ -14,11 +14,12 @@ loads here as a dict of Tensors. Loading parses JSON and raw arrays only, so it 
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import tempfile
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy
 
@@ -100,9 +101,11 @@ class _Flattener:
                     )
                 items.append([self.encode(k, ()), self.encode(v, path + (k,))])
             return {_TAG: "dict", "items": items}
+        hint = " save its state_dict() instead" if callable(getattr(obj, "state_dict", None)) else ""
         raise TypeError(
-            f"gg.save: cannot store a {type(obj).__name__} at '{_where(path)}': checkpoints hold Tensors, NumPy "
-            "arrays, numbers, strings, bools, None, lists, tuples and dicts (no pickle)"
+            f"gg.save: cannot store a {type(obj).__name__} at '{_where(path)}': gpugrad never pickles; checkpoints "
+            f"hold Tensors, NumPy arrays, numbers, strings, bools, None, lists, tuples and dicts;"
+            f"{hint or ' save a module or optimizer as its state_dict()'}"
         )
 
 
@@ -121,30 +124,45 @@ def _write_safetensors(tensors: dict, filename: str, metadata: dict) -> None:
     save_file(tensors, filename, metadata=metadata)
 
 
-def save(obj: Any, path: str | os.PathLike) -> None:
-    """Save ``obj`` (a Tensor, or nested dicts/lists of Tensors, arrays and plain values) to ``path``.
+def _is_writer(f) -> bool:
+    return not isinstance(f, (str, os.PathLike)) and callable(getattr(f, "write", None))
 
-    The write is atomic: the data goes to a temporary file in the same directory, is flushed to disk,
-    and then replaces ``path``, so a crash mid-save leaves the previous file intact.
+
+def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
+    """Save ``obj`` (a Tensor, or nested dicts/lists of Tensors, arrays and plain values) to ``f``, a path
+    or a binary file object (``io.BytesIO``, ``open(name, "wb")``).
+
+    Writing to a path is atomic: the data goes to a temporary file in the same directory, is flushed to
+    disk, and then replaces the path, so a crash mid-save leaves the previous file intact. A file object
+    gets the whole checkpoint in one write, after everything has been encoded.
 
         gg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch}, "ckpt.safetensors")
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"gg.save: path must be a str or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
+    writer = _is_writer(f)
+    if not writer and not isinstance(f, (str, os.PathLike)):
+        raise TypeError(f"gg.save: f must be a str, os.PathLike or a binary file object, got {type(f).__name__}")
     flat = _Flattener()
     skeleton = flat.encode(obj, ())
     metadata = {
         "format": "pt",  # what PyTorch-side loaders (transformers, ...) expect of a state dict file
         _META_KEY: json.dumps({"version": _FORMAT_VERSION, "object": skeleton}, allow_nan=False),
     }
+    if writer:
+        from safetensors.numpy import save as to_bytes
+
+        f.write(to_bytes(flat.tensors, metadata=metadata))
+        return
+    _save_to_path(flat.tensors, metadata, os.fspath(f))
+
+
+def _save_to_path(tensors: dict, metadata: dict, path: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     os.close(fd)
     try:
-        _write_safetensors(flat.tensors, tmp, metadata)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        _write_safetensors(tensors, tmp, metadata)
+        with open(tmp, "rb+") as out:
+            os.fsync(out.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it 0600; give it an ordinary file's mode
         os.replace(tmp, path)
     except BaseException:
@@ -166,23 +184,22 @@ def save(obj: Any, path: str | os.PathLike) -> None:
 
 
 # Loading -------------------------------------------------------------------------------------------
-def _read_header(path: str) -> dict:
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) < 8:
-            raise SerializationError(f"gg.load: '{path}' is not a safetensors checkpoint: only {size} bytes long")
-        n = int.from_bytes(head, "little")
-        if n > _MAX_HEADER or n < 2:
-            raise SerializationError(
-                f"gg.load: '{path}' is not a safetensors checkpoint (its first 8 bytes give a header length of {n})"
-            )
-        if 8 + n > size:
-            raise SerializationError(
-                f"gg.load: '{path}' is truncated or not a safetensors checkpoint: the header claims {n} bytes "
-                f"but the file has {size - 8} after the length"
-            )
-        raw = f.read(n)
+def _read_header(f: BinaryIO, size: int, path: str) -> dict:
+    """The safetensors header of the ``size`` bytes readable from ``f`` (named ``path`` in errors)."""
+    head = f.read(8)
+    if len(head) < 8:
+        raise SerializationError(f"gg.load: '{path}' is not a safetensors checkpoint: only {size} bytes long")
+    n = int.from_bytes(head, "little")
+    if n > _MAX_HEADER or n < 2:
+        raise SerializationError(
+            f"gg.load: '{path}' is not a safetensors checkpoint (its first 8 bytes give a header length of {n})"
+        )
+    if 8 + n > size:
+        raise SerializationError(
+            f"gg.load: '{path}' is truncated or not a safetensors checkpoint: the header claims {n} bytes "
+            f"but the file has {size - 8} after the length"
+        )
+    raw = f.read(n)
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -260,36 +277,51 @@ class _Decoder:
         raise self._bad(f"unknown metadata tag {tag!r}")
 
 
-def load(path: str | os.PathLike, map_location: Any = None, *, device: Any = None) -> Any:
-    """Load what ``gg.save`` wrote (or any safetensors file) from ``path``.
+def load(
+    f: str | os.PathLike | BinaryIO,
+    map_location: Any = None,
+    pickle_module: Any = None,
+    *,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+    device: Any = None,
+) -> Any:
+    """Load what ``gg.save`` wrote (or any safetensors file) from ``f``, a path or a binary file object.
 
     Tensors come back on ``device`` (alias ``map_location``; default the CPU) with requires_grad=False.
     A safetensors file without gpugrad's metadata (e.g. written by ``safetensors.torch.save_file``) loads
-    as a flat ``{name: Tensor}`` dict. Raises FileNotFoundError for a missing file and
-    SerializationError (a ValueError) for a truncated, corrupted or foreign one.
+    as a flat ``{name: Tensor}`` dict. Loading parses JSON and raw arrays only, never pickle, so any
+    ``weights_only`` is safe and accepted; ``pickle_module`` must be None. Raises FileNotFoundError for a
+    missing file and SerializationError (a ValueError) for a truncated, corrupted or foreign one.
 
-        state = gg.load("ckpt.safetensors")
+        state = gg.load("ckpt.safetensors", weights_only=True)
         model.load_state_dict(state["model"])
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"gg.load: path must be a str or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
+    if pickle_module is not None:
+        raise TypeError("gg.load: gpugrad never unpickles; pickle_module must be None")
+    reader = not isinstance(f, (str, os.PathLike)) and callable(getattr(f, "read", None))
+    if not reader and not isinstance(f, (str, os.PathLike)):
+        raise TypeError(f"gg.load: f must be a str, os.PathLike or a binary file object, got {type(f).__name__}")
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise ValueError(f"gg.load: device={device!r} and map_location={map_location!r} disagree")
     backend = _backend_mod.get(device if device is not None else map_location)
-    if not os.path.isfile(path):
-        import errno
+    if reader:
+        data = f.read()
+        if isinstance(data, str):
+            raise TypeError("gg.load: the file object must be opened in binary mode ('rb')")
+        path = getattr(f, "name", None) or "<file object>"
+        header = _read_header(io.BytesIO(data), len(data), path)
+        arrays = _arrays(path, lambda: _arrays_from_bytes(data))
+    else:
+        path = os.fspath(f)
+        if not os.path.isfile(path):
+            import errno
 
-        raise FileNotFoundError(errno.ENOENT, f"gg.load: no such checkpoint file: '{path}'", path)
-    header = _read_header(path)
+            raise FileNotFoundError(errno.ENOENT, f"gg.load: no such checkpoint file: '{path}'", path)
+        with open(path, "rb") as stream:
+            header = _read_header(stream, os.path.getsize(path), path)
+        arrays = _arrays(path, lambda: _arrays_from_file(path))
     meta = header.get("__metadata__") or {}
-    try:
-        from safetensors import safe_open
-
-        with safe_open(path, framework="numpy") as f:
-            arrays = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as exc:  # safetensors' own checks: offsets, sizes, dtypes
-        raise SerializationError(f"gg.load: '{path}' is corrupted: {exc}") from exc
     skeleton = meta.get(_META_KEY) if isinstance(meta, dict) else None
     if skeleton is None:
         return {k: _to_tensor(a, backend) for k, a in arrays.items()}
@@ -304,3 +336,23 @@ def load(path: str | os.PathLike, map_location: Any = None, *, device: Any = Non
             f"up to {_FORMAT_VERSION})"
         )
     return _Decoder(path, arrays, backend).decode(obj)
+
+
+def _arrays(path: str, read) -> dict:
+    try:
+        return read()
+    except Exception as exc:  # safetensors' own checks: offsets, sizes, dtypes
+        raise SerializationError(f"gg.load: '{path}' is corrupted: {exc}") from exc
+
+
+def _arrays_from_file(path: str) -> dict:
+    from safetensors import safe_open
+
+    with safe_open(path, framework="numpy") as f:
+        return {k: f.get_tensor(k) for k in f.keys()}
+
+
+def _arrays_from_bytes(data: bytes) -> dict:
+    from safetensors.numpy import load as from_bytes
+
+    return from_bytes(bytes(data))

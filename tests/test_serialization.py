@@ -234,3 +234,64 @@ def test_bfloat16_from_pytorch_is_refused_clearly(tmp_path):
     save_file({"w": torch.ones(3, dtype=torch.bfloat16)}, str(path))
     with pytest.raises(SerializationError, match="'w'.*BF16"):
         load(path)
+
+
+def test_file_objects_round_trip_in_memory_and_on_disk(tmp_path):
+    import io
+
+    obj = {"w": gg.arange(6.0).reshape(2, 3), "step": 4, "betas": (0.9, 0.99)}
+    buffer = io.BytesIO()
+    save(obj, buffer)
+    buffer.seek(0)
+    back = load(buffer, map_location="cpu", weights_only=True)
+    assert back["w"].tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]] and back["step"] == 4 and back["betas"] == (0.9, 0.99)
+    with open(tmp_path / "c.safetensors", "wb") as f:
+        save(obj, f)
+    with open(tmp_path / "c.safetensors", "rb") as f:
+        assert load(f, weights_only=False)["w"].shape == (2, 3)
+    assert load(tmp_path / "c.safetensors")["step"] == 4  # the file object wrote an ordinary checkpoint
+
+
+def test_file_object_errors(tmp_path):
+    import io
+
+    with pytest.raises(SerializationError, match="'<file object>' is not a safetensors checkpoint"):
+        load(io.BytesIO(b"\x01\x02"))
+    with open(tmp_path / "t.txt", "w") as f:
+        f.write("text")
+    with open(tmp_path / "t.txt") as f, pytest.raises(TypeError, match="binary mode"):
+        load(f)
+    with pytest.raises(TypeError, match="gg.load: f must be"):
+        load(3)
+    with pytest.raises(TypeError, match="never unpickles"):
+        load(io.BytesIO(), pickle_module=pickle)
+
+
+def test_saving_a_module_or_optimizer_says_to_save_its_state_dict():
+    import io
+
+    model = gg.nn.Linear(2, 1)
+    buffer = io.BytesIO()
+    with pytest.raises(TypeError, match=r"cannot store a Linear at '<root>': gpugrad never pickles.*save its state_dict\(\)"):
+        save(model, buffer)
+    with pytest.raises(TypeError, match="never pickles"):
+        save({"opt": gg.optim.SGD(model.parameters(), lr=0.1)}, buffer)
+    with pytest.raises(TypeError, match="never pickles"):
+        save(object(), buffer)
+    assert buffer.getvalue() == b""  # nothing half-written
+
+
+@pytest.mark.torch
+def test_torch_reads_a_state_dict_saved_to_a_file_object():
+    import io
+
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load as torch_load
+
+    model = gg.nn.Linear(3, 2)
+    buffer = io.BytesIO()
+    save(model.state_dict(), buffer)
+    state = torch_load(buffer.getvalue())
+    reference = torch.nn.Linear(3, 2)
+    reference.load_state_dict(state)
+    np.testing.assert_array_equal(reference.weight.detach().numpy(), model.weight.detach().numpy())
