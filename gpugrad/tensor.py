@@ -10,7 +10,7 @@ import weakref
 from typing import Callable
 
 from . import backend as _backend_mod
-from . import dtypes
+from . import dtypes, printing
 from .autograd import engine, function
 from .autograd.grad_mode import is_grad_enabled
 from .errors import DeviceError, DTypeError, ShapeError
@@ -292,24 +292,16 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = repr(self._backend.to_numpy(self.data))
-        body = body[body.index("(") + 1 : body.rindex(")")] if body.startswith("array(") else body
-        # NumPy spells the dtype at the end for non-default dtypes; keep gpugrad's own spelling.
-        cut = body.rfind("dtype=")
-        if cut != -1:
-            body = body[:cut].rstrip().rstrip(",")
-        body = body.replace("shape=", "size=")  # an empty tensor's shape, in PyTorch's word
-        extras = []
-        if self.device.type != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self.data.dtype != dtypes.float32.np and self.data.dtype != dtypes.int64.np and self.data.dtype.kind != "b":
-            extras.append(f"dtype={self.dtype}")
-        if self._node is not None:
-            extras.append(f"grad_fn=<{self._node.fn.__name__}Backward>")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        inner = ", ".join([body.replace("\n", "\n ")] + extras)  # "tensor(" is one wider than "array("
-        return f"tensor({inner})"
+        grad_fn = None if self._node is None else f"{self._node.fn.__name__}Backward"
+        return printing.tensor_repr(
+            self._backend.to_numpy(self.data), self.dtype, str(self.device), grad_fn, self._requires_grad
+        )
+
+    def __format__(self, format_spec: str) -> str:
+        """A 0-d tensor formats as its value (``f"{loss:.4f}"``); others only with an empty spec, as PyTorch."""
+        if self.data.ndim == 0:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
 
 function._bind_tensor_class(Tensor)

@@ -262,10 +262,10 @@ def test_random_factories_refuse_integer_dtypes_and_draw_float16():
 def test_repr_names_non_default_dtypes_only():
     assert repr(gg.tensor([1, 2], dtype=gg.int8)) == "tensor([1, 2], dtype=gpugrad.int8)"
     assert repr(gg.tensor([1, 2])) == "tensor([1, 2])"
-    assert repr(gg.tensor([1.5], dtype=gg.half)) == "tensor([1.5], dtype=gpugrad.float16)"
+    assert repr(gg.tensor([1.5], dtype=gg.half)) == "tensor([1.5000], dtype=gpugrad.float16)"
     assert repr(gg.tensor([1.5], dtype=gg.half, requires_grad=True)) == (
-        "tensor([1.5], dtype=gpugrad.float16, requires_grad=True)")
-    assert repr(gg.tensor([True])) == "tensor([ True])"
+        "tensor([1.5000], dtype=gpugrad.float16, requires_grad=True)")
+    assert repr(gg.tensor([True])) == "tensor([True])"
     assert repr(gg.zeros(0, 3, dtype=gg.uint8)) == "tensor([], size=(0, 3), dtype=gpugrad.uint8)"
 
 
