@@ -78,6 +78,10 @@ class StreamEnd:
     """A worker's answer once its copy of an iterable data set is exhausted for this epoch."""
 
 
+def _dumps(obj: Any) -> bytes:
+    return bytes(ForkingPickler.dumps(obj))
+
+
 def _seed_worker(seed: int, worker_id: int, base_seed: int) -> None:
     # PyTorch seeds its own generator and Python's with base_seed + worker_id, and NumPy's global one
     # from both numbers, so that workers never share a random stream.
@@ -113,15 +117,15 @@ def worker_loop(dataset, fetch, is_iterable: bool, index_queue, result_queue, ba
             continue
         epoch, send_idx, indices = task
         if init_error is not None:
-            result_queue.put((epoch, send_idx, ForkingPickler.dumps(init_error)))
+            result_queue.put((epoch, send_idx, _dumps(init_error)))
             continue
         # Pickled here rather than in the queue's feeder thread, so that a sample that cannot travel is
         # reported as this batch's error instead of being lost (and the main process waiting forever).
         try:
             data = fetch(stream) if is_iterable else fetch(indices)
-            payload = ForkingPickler.dumps(data)
+            payload = _dumps(data)
         except StopIteration:
-            payload = ForkingPickler.dumps(StreamEnd())
+            payload = _dumps(StreamEnd())
         except Exception as exc:
-            payload = ForkingPickler.dumps(WorkerError(worker_id, exc))
+            payload = _dumps(WorkerError(worker_id, exc))
         result_queue.put((epoch, send_idx, payload))
