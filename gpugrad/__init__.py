@@ -39,6 +39,17 @@ from .factory import (
 from .ops import *  # noqa: F401,F403  (every op as gg.<name>)
 from .ops import __all__ as _ops_all
 from .ops._operands import result_type
+from .legacy import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from .printing import set_printoptions
 from .serialization import load, save
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state

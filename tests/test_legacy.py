@@ -1,0 +1,60 @@
+"""Legacy tensor types (gg.FloatTensor, ...), x.type() and the x.new_* constructors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+
+
+def test_legacy_constructors_from_data_sizes_and_tensors():
+    assert gg.FloatTensor([1, 2]).dtype is gg.float32 and gg.FloatTensor([1, 2]).tolist() == [1.0, 2.0]
+    assert gg.LongTensor([1.7, -2.2]).tolist() == [1, -2] and gg.DoubleTensor([0.5]).dtype is gg.float64
+    assert gg.IntTensor([3]).dtype is gg.int32 and gg.BoolTensor([1, 0]).tolist() == [True, False]
+    assert gg.FloatTensor(2, 3).shape == (2, 3) and gg.FloatTensor(gg.Size([4])).shape == (4,)
+    assert gg.FloatTensor().shape == (0,)
+    x = gg.ones(2)
+    assert gg.FloatTensor(x) is x
+    with pytest.raises(gg.DTypeError, match="FloatTensor: expected a gpugrad.float32 tensor, got gpugrad.float64"):
+        gg.FloatTensor(gg.ones(2, dtype=gg.float64))
+
+
+def test_isinstance_asks_about_the_dtype():
+    assert isinstance(gg.ones(2), gg.FloatTensor) and not isinstance(gg.ones(2), gg.DoubleTensor)
+    assert isinstance(gg.tensor([1]), gg.LongTensor) and not isinstance([1.0], gg.FloatTensor)
+
+
+def test_type_names_and_casts():
+    x = gg.tensor([1.5, -2.5], requires_grad=True)
+    assert x.type() == "gpugrad.FloatTensor" and gg.tensor([True]).type() == "gpugrad.BoolTensor"
+    assert x.type(gg.float32) is x and x.type("gpugrad.FloatTensor") is x
+    assert x.type("torch.LongTensor").tolist() == [1, -2] and x.type(gg.DoubleTensor).dtype is gg.float64
+    y = x.type(gg.float64)
+    assert y.dtype is gg.float64 and y.requires_grad  # a differentiable cast, as PyTorch's
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0]
+    with pytest.raises(gg.ArgumentError, match="type: invalid type: 'gpugrad.ComplexTensor'"):
+        x.type("gpugrad.ComplexTensor")
+
+
+def test_new_constructors_take_dtype_and_device_from_self():
+    x = gg.ones(3, dtype=gg.float64, requires_grad=True)
+    assert x.new_zeros(2, 3).dtype is gg.float64 and x.new_zeros((2, 3)).shape == (2, 3)
+    assert not x.new_ones(2).requires_grad and x.new_ones(2, requires_grad=True).requires_grad
+    assert x.new_full((2,), 3).tolist() == [3.0, 3.0] and x.new_full((2,), 3).dtype is gg.float64
+    assert x.new_tensor([1, 2]).dtype is gg.float64 and x.new_tensor([1, 2], dtype=gg.int64).dtype is gg.int64
+    assert x.new_empty(4, 1).shape == (4, 1) and x.new_empty((0,)).dtype is gg.float64
+    assert x.new_ones(2, dtype=gg.int32).tolist() == [1, 1]
+
+
+@pytest.mark.torch
+def test_matches_torch():
+    torch = pytest.importorskip("torch")
+    for name in ["FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor"]:
+        ours, theirs = getattr(gg, name)([1.7, 0.0, -2.0]), getattr(torch, name)([1.7, 0.0, -2.0])
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        assert ours.type() == theirs.type().replace("torch.", "gpugrad.")
+    t, g = torch.ones(2, dtype=torch.float64), gg.ones(2, dtype=gg.float64)
+    for method, args in [("new_zeros", (2, 3)), ("new_ones", ((1, 2),)), ("new_full", ((2,), 7)), ("new_tensor", ([1, 2],))]:
+        a, b = getattr(t, method)(*args), getattr(g, method)(*args)
+        assert str(a.dtype).replace("torch.", "gpugrad.") == str(b.dtype) and a.tolist() == b.tolist()
