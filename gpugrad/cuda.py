@@ -65,12 +65,20 @@ def set_device(device) -> None:
 def manual_seed(seed: int) -> None:
     """Seed the CUDA random stream. gpugrad draws random numbers from one generator for every device,
     seeded by ``gg.manual_seed``; this exists so PyTorch code runs, and changes nothing."""
-    int(seed)
+    _check_seed("cuda.manual_seed", seed)
 
 
 def manual_seed_all(seed: int) -> None:
     """Seed every CUDA device's random stream (see manual_seed: gpugrad has one generator)."""
-    int(seed)
+    _check_seed("cuda.manual_seed_all", seed)
+
+
+def _check_seed(op: str, seed) -> None:
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        try:
+            int(seed)
+        except (TypeError, ValueError):
+            raise ArgumentError(f"{op}: seed must be an integer, got {seed!r}") from None
 
 
 def synchronize(device=None) -> None:

@@ -41,6 +41,8 @@ def test_cuda_seeding_leaves_the_cpu_stream_alone():
     gg.cuda.manual_seed(11)
     gg.cuda.manual_seed_all(12)
     assert gg.rand(4).tolist() == a
+    with pytest.raises(ValueError, match="cuda.manual_seed: seed must be an integer, got 'a'"):
+        gg.cuda.manual_seed("a")
 
 
 @pytest.fixture
