@@ -8,6 +8,9 @@ module gathers them; it is the one place where Tensor learns its operators, so t
 """
 from __future__ import annotations
 
+import functools
+import inspect
+
 from .. import backend as _backend_mod
 from .. import dtypes as _dtypes
 from ..autograd.function import Function
@@ -82,10 +85,33 @@ def to(x: Tensor, *args, **kwargs) -> Tensor:
     return out
 
 
+def _numpy_keywords(fn):
+    """PyTorch also takes NumPy's keyword names, ``axis`` for ``dim`` and ``keepdims`` for ``keepdim``
+    (``x.sum(axis=1)``): every op with a ``dim`` parameter is exported through this thin renaming call."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn
+    if "dim" not in params:
+        return fn
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if "axis" in kwargs or "keepdims" in kwargs:
+            for numpy_name, name in (("axis", "dim"), ("keepdims", "keepdim")):
+                if numpy_name in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{fn.__name__}: got both '{name}' and its alias '{numpy_name}'")
+                    kwargs[name] = kwargs.pop(numpy_name)
+        return fn(*args, **kwargs)
+
+    return call
+
+
 _CONVERSIONS = (clone, to)
 DIFFERENTIABLE = tuple(f for family in FAMILIES for f in family.DIFFERENTIABLE) + _CONVERSIONS
 
-_exported = {f.__name__: f for family in FAMILIES for f in family.FUNCTIONS}
+_exported = {f.__name__: _numpy_keywords(f) for family in FAMILIES for f in family.FUNCTIONS}
 _exported.update((f.__name__, f) for f in _CONVERSIONS)
 globals().update(_exported)
 __all__ = sorted(_exported)
@@ -95,9 +121,9 @@ def _bind() -> None:
     T = Tensor
     for family in FAMILIES:
         for name, method in family.METHODS.items():
-            setattr(T, name, method)
+            setattr(T, name, _numpy_keywords(method) if callable(method) else method)
         for fn in getattr(family, "INPLACE", ()):
-            setattr(T, fn.__name__ + "_", inplace.inplace_variant(fn))
+            setattr(T, fn.__name__ + "_", inplace.inplace_variant(_numpy_keywords(fn)))
     T.clone, T.to = clone, to
     T.view_as = lambda self, other: shape.reshape(self, tuple(other.shape))
     T.reshape_as = T.view_as
