@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad.utils.data import (BatchSampler, DataLoader, IterableDataset, SequentialSampler, TensorDataset,
+                                get_worker_info)
+
+
+class Range(IterableDataset):
+    """0..n-1, sharded by worker: worker k of K yields k, k+K, ..."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        info = get_worker_info()
+        start, step = (0, 1) if info is None else (info.id, info.num_workers)
+        return iter(range(start, self.n, step))
+
+    def __len__(self):
+        return self.n
+
+
+def _plain(batch):
+    return batch.tolist() if hasattr(batch, "tolist") else batch  # batch_size=None leaves ints as ints
+
+
+def _ds(n=10):
+    return TensorDataset(gg.arange(n), gg.from_numpy(np.arange(2 * n, dtype=np.float32).reshape(n, 2)))
+
+
+ARG_ERRORS = [
+    (dict(num_workers=-1), "num_workers"),
+    (dict(timeout=-1), "timeout"),
+    (dict(prefetch_factor=2), "prefetch_factor"),
+    (dict(persistent_workers=True), "persistent_workers"),
+    (dict(sampler=[0, 1], shuffle=True), "mutually exclusive with shuffle"),
+    (dict(batch_sampler=[[0]], batch_size=2), "batch_sampler option is mutually exclusive"),
+    (dict(batch_sampler=[[0]], drop_last=True), "batch_sampler option is mutually exclusive"),
+    (dict(batch_size=None, drop_last=True), "batch_size=None"),
+]
+
+
+@pytest.mark.parametrize("kwargs,match", ARG_ERRORS)
+def test_argument_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DataLoader(_ds(), **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(shuffle=True), dict(sampler=[0]), dict(batch_sampler=[[0]])])
+def test_iterable_dataset_refuses_orderings(kwargs):
+    with pytest.raises(ValueError, match="IterableDataset: expected unspecified"):
+        DataLoader(Range(3), **kwargs)
+
+
+def test_batch_size_none_gives_samples_one_by_one():
+    out = list(DataLoader(_ds(3), batch_size=None))
+    assert len(out) == 3 and out[1][0].shape == () and out[1][1].tolist() == [2.0, 3.0]
+    assert list(DataLoader([np.float32(1.5)], batch_size=None))[0].dtype == gg.float32
+
+
+def test_samplers_and_batch_sampler():
+    loader = DataLoader(_ds(), batch_size=2, sampler=[9, 0, 4])
+    assert [y.tolist() for y, _ in loader] == [[9, 0], [4]] and len(loader) == 2
+    loader = DataLoader(_ds(), batch_sampler=[[3], [1, 2, 5]])
+    assert [y.tolist() for y, _ in loader] == [[3], [1, 2, 5]] and loader.batch_size is None
+
+
+def test_subclass_getitem_is_honoured_over_the_fast_path():
+    class Doubled(TensorDataset):
+        def __getitem__(self, i):
+            y, x = super().__getitem__(i)
+            return y * 2, x
+
+    assert [y.tolist() for y, _ in DataLoader(Doubled(*_ds(4).tensors), batch_size=4)] == [[0, 2, 4, 6]]
+
+
+@pytest.mark.parametrize("bs,drop_last,want", [(3, False, [[0, 1, 2], [3, 4, 5], [6]]), (3, True, [[0, 1, 2], [3, 4, 5]]),
+                                               (None, False, [0, 1, 2, 3, 4, 5, 6])])
+def test_iterable_dataset_batches_and_len(bs, drop_last, want):
+    loader = DataLoader(Range(7), batch_size=bs, drop_last=drop_last)
+    assert [_plain(b) for b in loader] == want and len(loader) == len(want)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kwargs", [dict(batch_size=4), dict(batch_size=4, drop_last=True), dict(batch_size=None),
+                                    dict(batch_size=3, sampler=[5, 1, 2, 8]),
+                                    dict(batch_sampler=[[1, 2], [0]])])
+def test_batches_match_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    n = 10
+    t_ds = torch.utils.data.TensorDataset(torch.arange(n), torch.arange(2 * n, dtype=torch.float32).reshape(n, 2))
+    want = list(torch.utils.data.DataLoader(t_ds, **kwargs))
+    got = list(DataLoader(_ds(n), **kwargs))
+    assert len(got) == len(want) == len(DataLoader(_ds(n), **kwargs))
+    for g, w in zip(got, want):
+        assert type(g) is type(w)
+        for a, b in zip(g, w):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kwargs,match", ARG_ERRORS)
+def test_torch_refuses_the_same_arguments(kwargs, match):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError):
+        torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(10)), **kwargs)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("bs,drop_last", [(2, False), (2, True), (None, False)])
+def test_iterable_sharding_matches_torch(bs, drop_last):
+    torch = pytest.importorskip("torch")
+
+    class TorchRange(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            info = torch.utils.data.get_worker_info()
+            start, step = (0, 1) if info is None else (info.id, info.num_workers)
+            return iter(range(start, 7, step))
+
+    want = [_plain(b) for b in torch.utils.data.DataLoader(TorchRange(), batch_size=bs, drop_last=drop_last,
+                                                            num_workers=2)]
+    got = [_plain(b) for b in DataLoader(Range(7), batch_size=bs, drop_last=drop_last, num_workers=2)]
+    assert got == want

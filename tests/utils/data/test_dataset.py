@@ -1,0 +1,40 @@
+import pytest
+
+import gpugrad as gg
+from gpugrad.utils.data import ConcatDataset, IterableDataset, TensorDataset
+
+
+class Stream(IterableDataset):
+    def __iter__(self):
+        return iter(range(3))
+
+
+def test_concat_dataset_indexes_across_parts():
+    a, b = TensorDataset(gg.arange(3)), TensorDataset(gg.arange(10, 12))
+    c = a + b
+    assert isinstance(c, ConcatDataset) and len(c) == 5 and c.cumulative_sizes == [3, 5]
+    assert [c[i][0].item() for i in range(5)] == [0, 1, 2, 10, 11]
+    assert c[-1][0].item() == 11 and c[-5][0].item() == 0
+    with pytest.raises(IndexError, match="index 5 is out of range for length 5"):
+        c[5]
+    with pytest.raises(ValueError, match="index -6 should not exceed length 5"):
+        c[-6]
+
+
+def test_concat_dataset_errors():
+    with pytest.raises(ValueError, match="empty"):
+        ConcatDataset([])
+    with pytest.raises(TypeError, match="dataset 1 is an IterableDataset"):
+        ConcatDataset([TensorDataset(gg.arange(2)), Stream()])
+    with pytest.raises(TypeError, match="Stream"):
+        Stream() + Stream()
+
+
+@pytest.mark.torch
+def test_concat_dataset_matches_torch():
+    torch = pytest.importorskip("torch")
+    parts = [list(range(2)), list(range(5, 9)), [], [42]]
+    want = torch.utils.data.ConcatDataset(parts)
+    got = ConcatDataset(parts)
+    assert len(got) == len(want) and got.cumulative_sizes == want.cumulative_sizes
+    assert [got[i] for i in range(-len(got), len(got))] == [want[i] for i in range(-len(want), len(want))]
