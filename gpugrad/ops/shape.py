@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 import warnings
 
+from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
@@ -158,8 +159,27 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 
 def view(x: Tensor, *shape) -> Tensor:
-    """``x.view(shape)``: as reshape, but always a view; raises when the strides do not allow one."""
+    """``x.view(shape)``: as reshape, but always a view; raises when the strides do not allow one.
+    ``x.view(dtype)`` reinterprets the same bytes as another dtype (see ``_view_as_dtype``)."""
+    if len(shape) == 1 and isinstance(shape[0], (dtypes.DType, type)):
+        return _view_as_dtype(x, dtypes.to_dtype(shape[0]))
     return _reshape_to("view", x, _shape_arg("view", shape), allow_copy=False)
+
+
+def _view_as_dtype(x: Tensor, dtype: dtypes.DType) -> Tensor:
+    """The same memory read as ``dtype`` (a bit cast, as PyTorch's ``view(dtype)``): the last dim scales by
+    the ratio of element sizes, which needs it contiguous. Outside the graph, as in PyTorch."""
+    if dtype.itemsize != x.data.dtype.itemsize:
+        if x.ndim == 0 or (x.shape[-1] > 1 and x.data.strides[-1] != x.data.dtype.itemsize):
+            raise ShapeError(f"view: the last dim must be contiguous to view {x.dtype} as {dtype} (different element "
+                             f"sizes), got shape {tuple(x.shape)} with strides {x.data.strides}")
+        if (x.shape[-1] * x.data.dtype.itemsize) % dtype.itemsize:
+            raise ShapeError(f"view: the last dim of shape {tuple(x.shape)} ({x.dtype}) does not hold a whole number "
+                             f"of {dtype} elements")
+    out = Tensor._make(x.data.view(dtype.np), x._backend)
+    out._version_ref = x._version_ref
+    out._base = x._base if x._base is not None else x
+    return out
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:

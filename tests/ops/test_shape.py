@@ -587,3 +587,29 @@ def test_in_place_view_ops_bump_the_version_as_pytorch():
             y = lib.ones(3, 1) * 1.0
             y.squeeze_().unsqueeze_(1).t_()
             assert y._version == 3 and tuple(y.shape) == (1, 3)
+
+
+def test_view_as_dtype_reinterprets_the_bytes():
+    x = gg.tensor([[1.0, 2.0], [3.0, -1.0]], requires_grad=True)
+    bits = x.view(gg.int32)
+    np.testing.assert_array_equal(bits.numpy(), x.detach().numpy().view(np.int32))
+    assert not bits.requires_grad
+    halves = x.detach().view(gg.int16)
+    assert halves.shape == (2, 4)
+    halves[0, 0] = 7  # the same memory, and the same version counter
+    assert x.detach().numpy().view(np.int16)[0, 0] == 7 and x._version == halves._version
+    with pytest.raises(gg.ShapeError, match="view: the last dim must be contiguous"):
+        x.detach().T.view(gg.int16)
+    with pytest.raises(gg.ShapeError, match="view: .*whole number"):
+        gg.zeros(3, dtype=gg.int8).view(gg.int16)
+
+
+@pytest.mark.torch
+def test_view_as_dtype_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    data = [[1.5, -2.0, 0.25], [3.0, 1e-3, -7.0]]
+    for dtype in ("int32", "int16", "uint8", "float16"):
+        ours = gg.tensor(data).view(getattr(gg, dtype))
+        theirs = torch.tensor(data).view(getattr(torch, dtype))
+        assert tuple(ours.shape) == tuple(theirs.shape)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
