@@ -125,3 +125,9 @@ def test_workers_seen_through_worker_init_fn():
 
 def test_no_worker_info_in_the_main_process():
     assert get_worker_info() is None
+
+
+def test_spawned_workers_receive_a_tensor_dataset():
+    ds = TensorDataset(gg.arange(4))
+    got = list(DataLoader(ds, batch_size=3, num_workers=1, multiprocessing_context="spawn"))
+    assert [y.tolist() for y, in got] == [[0, 1, 2], [3]]
