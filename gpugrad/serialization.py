@@ -140,7 +140,7 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
     """
     writer = _is_writer(f)
     if not writer and not isinstance(f, (str, os.PathLike)):
-        raise TypeError(f"gg.save: f must be a str, os.PathLike or a binary file object, got {type(f).__name__}")
+        raise TypeError(f"gg.save: f must be a path (str or os.PathLike) or a binary file object, got {type(f).__name__}")
     flat = _Flattener()
     skeleton = flat.encode(obj, ())
     metadata = {
@@ -301,7 +301,7 @@ def load(
         raise TypeError("gg.load: gpugrad never unpickles; pickle_module must be None")
     reader = not isinstance(f, (str, os.PathLike)) and callable(getattr(f, "read", None))
     if not reader and not isinstance(f, (str, os.PathLike)):
-        raise TypeError(f"gg.load: f must be a str, os.PathLike or a binary file object, got {type(f).__name__}")
+        raise TypeError(f"gg.load: f must be a path (str or os.PathLike) or a binary file object, got {type(f).__name__}")
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise ValueError(f"gg.load: device={device!r} and map_location={map_location!r} disagree")
     backend = _backend_mod.get(device if device is not None else map_location)
