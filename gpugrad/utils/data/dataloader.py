@@ -44,7 +44,8 @@ from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 from .worker import StreamEnd, WorkerError, worker_loop
 
 _STATE_VERSION = 1
-_STATUS_CHECK_INTERVAL = 1.0  # seconds between checks that the workers are alive while waiting
+_STATUS_CHECK_INTERVAL = 1.0
+_FIXED_AFTER_INIT = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")  # seconds between checks that the workers are alive while waiting
 
 
 class DataLoader:
@@ -164,6 +165,13 @@ class DataLoader:
         self._batches_yielded = 0
         self._in_epoch = False
         self._resume: dict | None = None
+        self._initialized = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # As PyTorch: these decide the samplers made in __init__, so changing one later would be ignored.
+        if getattr(self, "_initialized", False) and name in _FIXED_AFTER_INIT:
+            raise ValueError(f"DataLoader: {name} attribute should not be set after DataLoader is initialized")
+        super().__setattr__(name, value)
 
     @property
     def _auto_collation(self) -> bool:

@@ -122,3 +122,11 @@ def test_iterable_sharding_matches_torch(bs, drop_last):
                                                             num_workers=2)]
     got = [_plain(b) for b in DataLoader(Range(7), batch_size=bs, drop_last=drop_last, num_workers=2)]
     assert got == want
+
+
+@pytest.mark.parametrize("name", ["batch_size", "sampler", "drop_last", "dataset"])
+def test_options_fixed_after_init(name):
+    loader = DataLoader(_ds(), batch_size=2)
+    with pytest.raises(ValueError, match=f"{name} attribute should not be set"):
+        setattr(loader, name, None)
+    loader.collate_fn = None  # the others may change, as PyTorch's

@@ -131,3 +131,24 @@ def test_spawned_workers_receive_a_tensor_dataset():
     ds = TensorDataset(gg.arange(4))
     got = list(DataLoader(ds, batch_size=3, num_workers=1, multiprocessing_context="spawn"))
     assert [y.tolist() for y, in got] == [[0, 1, 2], [3]]
+
+
+def test_resume_mid_epoch_with_workers_continues_the_same_order():
+    ds = TensorDataset(gg.arange(11))
+
+    def make():
+        return DataLoader(ds, batch_size=2, shuffle=True, generator=gg.Generator(3), num_workers=2)
+
+    reference = make()
+    list(reference)
+    epoch1 = [y.tolist() for y, in reference]
+    loader = make()
+    list(loader)
+    it = iter(loader)
+    seen = [next(it)[0].tolist() for _ in range(2)]
+    state, gen_state = loader.state_dict(), loader.generator.get_state()
+    del it
+    resumed = make()
+    resumed.generator.set_state(gen_state)
+    resumed.load_state_dict(state)
+    assert seen + [y.tolist() for y, in resumed] == epoch1
