@@ -105,3 +105,13 @@ def test_matches_torch(options, rng):
             assert repr(gg.from_numpy(a.copy())) == repr(torch.from_numpy(a.copy())).replace("torch.", "gpugrad.")
     finally:
         torch.set_printoptions(profile="default")
+
+
+def test_the_dtype_suffix_follows_the_default_dtype():
+    gg.set_default_dtype(gg.float64)
+    try:
+        assert repr(gg.tensor([0.5])) == "tensor([0.5000])"
+        assert repr(gg.tensor([0.5], dtype=gg.float32)) == "tensor([0.5000], dtype=gpugrad.float32)"
+        assert repr(gg.zeros(0)) == "tensor([])"
+    finally:
+        gg.set_default_dtype(gg.float32)
