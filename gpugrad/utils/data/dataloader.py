@@ -160,7 +160,7 @@ class DataLoader:
         self.generator = generator
         self.collate_fn = collate_fn
         self._is_iterable = is_iterable
-        self._workers: _WorkerPool | None = None  # kept between epochs with persistent_workers
+        self._workers: _WorkerPool | None = None  # the persistent workers, once started
         self._epoch = 0
         self._batches_yielded = 0
         self._in_epoch = False
@@ -204,20 +204,25 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         resume, self._resume = self._resume, None
         start = resume["batches_yielded"] if resume else 0
+        # Worker seeds come first, as PyTorch draws its base seed before the sampler's epoch seed; with
+        # persistent workers, once. (A single process draws none: nothing would use it.)
+        pool = None
         if self.num_workers > 0:
-            base_seed = int((self.generator or _random.default_generator).rng.integers(0, 2**63 - 1))
+            pool = self._workers if self.persistent_workers else None
+            if pool is None:
+                base_seed = int((self.generator or _random.default_generator).rng.integers(0, 2**63 - 1))
+                pool = _WorkerPool(self, base_seed)
+                if self.persistent_workers:
+                    self._workers = pool
         own = self._own_random_sampler
         if own is not None:
             own._epoch_state = None
             own._replay_state = resume["epoch_generator_state"] if resume else None
         self._epoch += 1
         self._batches_yielded, self._in_epoch = start, True
-        if self.num_workers == 0:
+        if pool is None:
             return self._single_process(start)
-        if self._workers is None or not self.persistent_workers:
-            self._shutdown_workers()
-            self._workers = _WorkerPool(self, base_seed)
-        return self._multi_process(self._workers, start)
+        return self._multi_process(pool, start)
 
     def _index_batches(self, start: int) -> Iterator:
         if self._is_iterable:
@@ -251,8 +256,8 @@ class DataLoader:
                 yield batch
             self._in_epoch = False
         finally:
-            if not self.persistent_workers:
-                self._shutdown_workers()
+            if pool is not self._workers:  # this iterator's own workers (not persistent ones)
+                pool.shutdown()
 
     def _shutdown_workers(self) -> None:
         if getattr(self, "_workers", None) is not None:  # absent when __init__ failed

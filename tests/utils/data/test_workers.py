@@ -152,3 +152,10 @@ def test_resume_mid_epoch_with_workers_continues_the_same_order():
     resumed.generator.set_state(gen_state)
     resumed.load_state_dict(state)
     assert seen + [y.tolist() for y, in resumed] == epoch1
+
+
+def test_two_live_iterators_have_their_own_workers():
+    loader = DataLoader(TensorDataset(gg.arange(6)), batch_size=2, num_workers=1)
+    a, b = iter(loader), iter(loader)
+    assert next(a)[0].tolist() == [0, 1] and next(b)[0].tolist() == [0, 1]
+    assert [y.tolist() for y, in a] == [[2, 3], [4, 5]] and [y.tolist() for y, in b] == [[2, 3], [4, 5]]
