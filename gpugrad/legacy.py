@@ -26,10 +26,8 @@ class _LegacyTensorType(type):
         return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == "cpu"
 
 
-def _construct(cls, *args, device=None) -> Tensor:
+def _construct(cls, *args) -> Tensor:
     name = cls.__name__
-    if device is not None and str(device) != "cpu":
-        raise ArgumentError(f"{name}: legacy constructors make CPU tensors only, got device='{device}'")
     if not args:
         return factory.empty(0, dtype=cls.dtype)
     if len(args) == 1 and isinstance(args[0], Tensor):
