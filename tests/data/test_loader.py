@@ -276,3 +276,13 @@ def test_len_matches_torch(n, bs, drop_last):
     ours = DataLoader(_dataset(n), batch_size=bs, drop_last=drop_last)
     assert len(ours) == len(t_loader)
     assert [x.shape[0] for x, _ in ours] == [x.shape[0] for x, in t_loader]
+
+
+def test_old_import_paths_name_the_utils_data_objects():
+    import gpugrad.data.dataloader as old_loader
+    import gpugrad.data.dataset as old_dataset
+    import gpugrad.utils.data as ud
+
+    assert DataLoader is ud.DataLoader and default_collate is ud.default_collate
+    assert old_loader.DataLoader is ud.DataLoader and old_dataset.TensorDataset is ud.TensorDataset
+    assert Dataset is ud.Dataset and Subset is ud.Subset and old_dataset.random_split is ud.random_split

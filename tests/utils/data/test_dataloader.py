@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gpugrad.utils.data import (BatchSampler, DataLoader, IterableDataset, SequentialSampler, TensorDataset,
-                                get_worker_info)
+from gpugrad.utils.data import DataLoader, IterableDataset, TensorDataset, get_worker_info
 
 
 class Range(IterableDataset):
