@@ -1,5 +1,5 @@
-"""Parameter utilities: ``clip_grad_norm_``, ``clip_grad_value_``, ``parameters_to_vector`` and
-``vector_to_parameters``."""
+"""Parameter utilities: ``clip_grad_norm_`` (``get_total_norm`` then ``clip_grads_with_norm_``),
+``clip_grad_value_``, ``parameters_to_vector`` and ``vector_to_parameters``."""
 from __future__ import annotations
 
 import math
@@ -21,6 +21,56 @@ def _sum_of_squares(backend, g):
     return float((g.astype(xp.float64) ** 2).sum()) if g.dtype != xp.float64 else float((g * g).sum())
 
 
+def _norm_of(op: str, tensors: list, norm_type: float, error_if_nonfinite: bool) -> float:
+    """The norm of ``tensors`` taken together, as if concatenated, as a Python float."""
+    backend = tensors[0]._backend
+    xp = backend.xp
+    if norm_type == math.inf:
+        total = max(float(xp.abs(t.data).max()) if t.data.size else 0.0 for t in tensors)
+    elif norm_type == 2.0:
+        total = math.sqrt(sum(_sum_of_squares(t._backend, t.data) for t in tensors))
+    else:
+        total = sum(float((xp.abs(t.data.astype(xp.float64)) ** norm_type).sum()) for t in tensors) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"{op}: the total norm of order {norm_type} for gradients from `parameters` is non-finite, "
+            "so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, "
+            "set `error_if_nonfinite=False`"
+        )
+    return total
+
+
+def _grads(parameters) -> list:
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def _scale(grads: list, max_norm: float, total: float) -> None:
+    coef = float(max_norm) / (total + 1e-6)
+    if coef < 1.0:  # PyTorch clamps the coefficient to 1: gradients are never scaled up
+        with no_grad():
+            for g in grads:
+                g.mul_(coef)
+
+
+def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None) -> Tensor:
+    """The norm of ``tensors`` (usually gradients) taken together, as if concatenated; 0 for none."""
+    from .. import factory
+
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if not tensors:
+        return factory.tensor(0.0)
+    total = _norm_of("get_total_norm", tensors, float(norm_type), error_if_nonfinite)
+    return factory.tensor(total, dtype=tensors[0].dtype, device=tensors[0].device)
+
+
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor | float, foreach=None) -> None:
+    """Scale the gradients of ``parameters`` by max_norm / (total_norm + 1e-6) when that is below 1, given
+    a ``total_norm`` already computed (by ``get_total_norm``, possibly over more parameters)."""
+    _scale(_grads(parameters), max_norm, float(total_norm))
+
+
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None) -> Tensor:
     """Scale the gradients of ``parameters`` in place so that their joint norm is at most ``max_norm``.
 
@@ -31,35 +81,15 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
         nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
         optimizer.step()
     """
-    if isinstance(parameters, Tensor):
-        parameters = [parameters]
-    grads = [p.grad for p in parameters if p.grad is not None]
     from .. import factory
 
+    grads = _grads(parameters)
     max_norm = float(max_norm)
-    norm_type = float(norm_type)
     if not grads:
         return factory.tensor(0.0)
-    backend = grads[0]._backend
-    xp = backend.xp
-    if norm_type == math.inf:
-        total = max(float(xp.abs(g.data).max()) if g.data.size else 0.0 for g in grads)
-    elif norm_type == 2.0:
-        total = math.sqrt(sum(_sum_of_squares(g._backend, g.data) for g in grads))
-    else:
-        total = sum(float((xp.abs(g.data.astype(xp.float64)) ** norm_type).sum()) for g in grads) ** (1.0 / norm_type)
-    if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(
-            f"clip_grad_norm_: the total norm of order {norm_type} for gradients from `parameters` is non-finite, "
-            "so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, "
-            "set `error_if_nonfinite=False`"
-        )
-    coef = max_norm / (total + 1e-6)
-    if coef < 1.0:  # PyTorch clamps the coefficient to 1: gradients are never scaled up
-        with no_grad():
-            for g in grads:
-                g.mul_(coef)
-    return factory.tensor(total, dtype=grads[0].dtype, device=backend.device)
+    total = _norm_of("clip_grad_norm_", grads, float(norm_type), error_if_nonfinite)
+    _scale(grads, max_norm, total)
+    return factory.tensor(total, dtype=grads[0].dtype, device=grads[0].device)
 
 
 def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:

@@ -108,3 +108,27 @@ def test_vector_round_trip_matches_torch(rng):
     np.testing.assert_array_equal(
         nn.utils.parameters_to_vector(gp).detach().numpy(), torch.nn.utils.parameters_to_vector(tp).detach().numpy()
     )
+
+
+def test_get_total_norm_and_clip_grads_with_norm_compose_to_clip_grad_norm_():
+    grads = [gg.tensor([3.0, 4.0]), gg.tensor([12.0])]
+    assert nn.utils.get_total_norm(grads).item() == pytest.approx(13.0)
+    assert nn.utils.get_total_norm(grads, norm_type="inf").item() == 12.0
+    assert nn.utils.get_total_norm([]).item() == 0.0
+    params = _params_with_grads([[3.0, 4.0], [12.0]])
+    nn.utils.clip_grads_with_norm_(params, 1.0, nn.utils.get_total_norm([p.grad for p in params]))
+    np.testing.assert_allclose(params[0].grad.numpy(), np.array([3.0, 4.0]) / (13.0 + 1e-6), rtol=1e-6)
+    nn.utils.clip_grads_with_norm_(params, 100.0, gg.tensor(13.0))  # never scaled up
+    np.testing.assert_allclose(params[1].grad.numpy(), [12.0 / (13.0 + 1e-6)], rtol=1e-6)
+    with pytest.raises(RuntimeError, match="get_total_norm: the total norm of order 2.0"):
+        nn.utils.get_total_norm([gg.tensor([float("inf")])], error_if_nonfinite=True)
+
+
+@pytest.mark.torch
+def test_get_total_norm_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    arrays = [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(5).astype(np.float32)]
+    for norm_type in (1.0, 2.0, 3.5, math.inf):
+        expected = torch.nn.utils.get_total_norm([torch.tensor(a) for a in arrays], norm_type=norm_type).item()
+        got = nn.utils.get_total_norm([gg.tensor(a) for a in arrays], norm_type=norm_type).item()
+        assert got == pytest.approx(expected, rel=1e-5)
