@@ -1,13 +1,15 @@
 """Conv2d."""
 from __future__ import annotations
 
-
 from .. import factory
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
+
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class Conv2d(Module):
@@ -35,8 +37,8 @@ class Conv2d(Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv2d: padding_mode {padding_mode!r} is not implemented in gpugrad; only 'zeros' is")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"Conv2d: padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode={padding_mode!r}")
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: groups={groups} must divide in_channels ({in_channels}) and out_channels ({out_channels})")
         self.in_channels = in_channels
@@ -62,16 +64,32 @@ class Conv2d(Module):
         init._layer_default_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.padding_mode != "zeros":  # pad with F.pad's mode, then convolve without padding (as PyTorch)
+            padded = F.pad(input, self._pad_widths(), mode=self.padding_mode)
+            return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def _pad_widths(self) -> tuple:
+        """F.pad's (left, right, top, bottom) for this layer's padding ('same' splits odd totals as PyTorch)."""
+        if self.padding == "valid":
+            return (0, 0, 0, 0)
+        if self.padding == "same":
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            (top, bottom), (left, right) = [(t // 2, t - t // 2) for t in totals]
+            return (left, right, top, bottom)
+        ph, pw = self.padding
+        return (pw, pw, ph, ph)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0, 0):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+            s += f", padding={self.padding}"  # PyTorch prints padding=same unquoted
         if self.dilation != (1, 1):
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s

@@ -694,12 +694,14 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad the last len(pad)//2 dims: ``pad=(left, right, top, bottom, ...)`` starting from the last dim.
-    Negative amounts crop. Only ``mode="constant"`` is implemented."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not implemented in gpugrad; only 'constant' is")
+    Negative amounts crop. ``mode`` "constant" fills with ``value``; "reflect" mirrors without repeating
+    the edge, "replicate" repeats the edge, "circular" wraps around (these take the batch-shaped inputs
+    PyTorch takes: 2-3 dims for 1-D padding, 3-4 for 2-D, 4-5 for 3-D)."""
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: padding length must be even and at most twice the dims ({input.ndim}), got {pad}")
+    if mode != "constant":
+        return _pad_by_index(input, pad, mode)
     widths = [[0, 0] for _ in range(input.ndim)]
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = [pad[2 * i], pad[2 * i + 1]]
@@ -708,6 +710,40 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         input = input[crop]
         widths = [[max(0, b), max(0, a)] for b, a in widths]
     return _nnops.pad_constant(input, widths, 0.0 if value is None else value)
+
+
+def _pad_by_index(input: Tensor, pad: tuple, mode: str) -> Tensor:
+    """The reflect, replicate and circular modes: each padded dim is one index_select of positions mapped
+    back into the input, so the gradient of a repeated element sums over its copies."""
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ArgumentError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    spatial = len(pad) // 2
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise ShapeError(f"pad: padding size {len(pad)} is not supported for {input.ndim}D input of shape "
+                         f"{tuple(input.shape)} in mode {mode!r} (it pads {spatial} dims of a {spatial + 1}D or "
+                         f"{spatial + 2}D input)")
+    xp = input._backend.xp
+    out = input
+    for i in range(spatial):
+        dim, before, after = input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]
+        n = input.shape[dim]
+        if mode == "reflect" and max(before, after) >= n:
+            raise ShapeError(f"pad: reflect padding ({before}, {after}) must be less than the size {n} of dim {dim} "
+                             f"(input shape {tuple(input.shape)})")
+        if mode == "circular" and max(before, after) > n:
+            raise ShapeError(f"pad: circular padding ({before}, {after}) wraps around dim {dim} of size {n} more "
+                             f"than once (input shape {tuple(input.shape)})")
+        positions = xp.arange(-before, n + after)
+        if mode == "reflect":
+            positions = xp.abs(positions)
+            positions = xp.where(positions >= n, 2 * (n - 1) - positions, positions)
+        elif mode == "replicate":
+            positions = xp.clip(positions, 0, n - 1)
+        else:  # PyTorch crops first, then wraps around what is left
+            lo, kept = max(0, -before), n - max(0, -before) - max(0, -after)
+            positions = lo + xp.arange(-max(0, before), kept + max(0, after)) % kept
+        out = out.index_select(dim, Tensor._make(positions.astype(xp.int64), input._backend))
+    return out
 
 
 # Losses --------------------------------------------------------------------------------------------

@@ -93,6 +93,9 @@ CASES = [
     ("bce_with_logits", lambda x, t: F.binary_cross_entropy_with_logits(x, t), [(3, 4), (3, 4)], real),
     ("bce_with_logits_weights", lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, w, reduction="sum", pos_weight=pw), [(3, 4), (3, 4), (4,), (4,)], positive),
     ("pad", lambda x: F.pad(x, (1, 2, 0, -1), value=0.5), [(2, 3, 4)], real),
+    ("pad_reflect", lambda x: F.pad(x, (2, 1, 1, 0), mode="reflect"), [(2, 3, 4)], real),
+    ("pad_replicate", lambda x: F.pad(x, (3, 0), mode="replicate"), [(2, 3)], real),
+    ("pad_circular", lambda x: F.pad(x, (-1, 2, 1, 1), mode="circular"), [(1, 2, 3, 4)], real),
     ("l1_loss", F.l1_loss, [(3, 4), (3, 4)], away_from_zero),
     ("mse_loss_weighted", lambda a, b, w: F.mse_loss(a, b, weight=w), [(3, 4), (3, 4), (3, 4)], positive),
     ("l1_loss_weighted", lambda a, b, w: F.l1_loss(a, b, weight=w), [(3, 4), (3, 4), (3, 4)], positive),
@@ -309,8 +312,6 @@ def test_one_hot_and_pad():
     x = gg.arange(6).reshape(2, 3).double()
     np.testing.assert_array_equal(F.pad(x, (1, -1), value=9).numpy(), [[9, 0, 1], [9, 3, 4]])
     np.testing.assert_array_equal(F.pad(x, (0, 0, 1, 0)).numpy(), [[0, 0, 0], [0, 1, 2], [3, 4, 5]])
-    with pytest.raises(NotImplementedError, match="reflect"):
-        F.pad(x, (1, 1), mode="reflect")
 
 
 def test_bad_shapes_raise_clear_errors():
@@ -419,3 +420,39 @@ def test_elementwise_losses_known_values():
     np.testing.assert_allclose(F.smooth_l1_loss(d, zero, reduction="none").numpy(), [0.125, 1.5, 0.0])
     np.testing.assert_allclose(F.huber_loss(d, zero, reduction="none", delta=2.0).numpy(), [0.125, 2.0, 0.0])
     np.testing.assert_allclose(F.binary_cross_entropy(gg.tensor([0.5]), gg.tensor([1.0])).item(), np.log(2), rtol=1e-6)
+
+
+def test_pad_modes_known_values():
+    x = gg.tensor([[0.0, 1.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(F.pad(x, (2, 1), mode="reflect").numpy(), [[2, 1, 0, 1, 2, 3, 2]])
+    np.testing.assert_array_equal(F.pad(x, (2, 1), mode="replicate").numpy(), [[0, 0, 0, 1, 2, 3, 3]])
+    np.testing.assert_array_equal(F.pad(x, (2, 1), mode="circular").numpy(), [[2, 3, 0, 1, 2, 3, 0]])
+    np.testing.assert_array_equal(F.pad(x, (-1, 1), mode="circular").numpy(), [[1, 2, 3, 1]])  # crop, then wrap
+    with pytest.raises(ShapeError, match=r"pad: reflect padding \(0, 4\) must be less than the size 4"):
+        F.pad(x, (0, 4), mode="reflect")
+    with pytest.raises(ShapeError, match="pad: padding size 4 is not supported for 2D input"):
+        F.pad(x, (1, 1, 1, 1), mode="replicate")
+    with pytest.raises(ArgumentError, match="pad: mode must be"):
+        F.pad(x, (1, 1), mode="mirror")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_pad_modes_match_pytorch(mode, rng):
+    torch = pytest.importorskip("torch")
+    for pads in [(1, 2), (2, -1, 0, 1), (-1, 1), (0, 3), (1, 1, 1, 1, 1, 1)]:
+        for shape in [(2, 3, 4), (1, 2, 3, 4), (1, 1, 2, 3, 4)]:
+            a = rng.standard_normal(shape)
+            theirs_in, ours_in = torch.tensor(a, requires_grad=True), gg.tensor(a, requires_grad=True)
+            try:
+                theirs = torch.nn.functional.pad(theirs_in, pads, mode=mode)
+            except RuntimeError:
+                with pytest.raises(RuntimeError):
+                    F.pad(ours_in, pads, mode=mode)
+                continue
+            ours = F.pad(ours_in, pads, mode=mode)
+            np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+            u = rng.standard_normal(tuple(theirs.shape))
+            theirs.backward(torch.tensor(u))
+            ours.backward(gg.tensor(u))
+            np.testing.assert_allclose(ours_in.grad.numpy(), theirs_in.grad.numpy(), rtol=1e-12)

@@ -179,6 +179,9 @@ def _compare(ours_out, theirs_out, ours_inputs, theirs_inputs, rng, rtol=1e-8):
         {"in_channels": 2, "out_channels": 3, "kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2},
         {"in_channels": 4, "out_channels": 6, "kernel_size": (2, 3), "stride": (1, 2), "padding": (0, 1), "groups": 2},
         {"in_channels": 3, "out_channels": 2, "kernel_size": (3, 2), "padding": "same", "bias": False},
+        {"in_channels": 2, "out_channels": 3, "kernel_size": 3, "padding": (2, 1), "padding_mode": "reflect"},
+        {"in_channels": 2, "out_channels": 2, "kernel_size": 4, "padding": "same", "padding_mode": "replicate"},
+        {"in_channels": 2, "out_channels": 3, "kernel_size": 3, "stride": 2, "padding": 1, "padding_mode": "circular"},
     ],
 )
 def test_conv2d_matches_torch(kwargs, rng):
@@ -189,6 +192,17 @@ def test_conv2d_matches_torch(kwargs, rng):
     x = rng.standard_normal((2, kwargs["in_channels"], 7, 6))
     ox, tx = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     _compare(ours(ox), theirs(tx), [ox, *ours.parameters()], [tx, *theirs.parameters()], rng)
+    assert repr(ours) == repr(theirs)
+
+
+def test_conv2d_padding_modes_pad_then_convolve(rng):
+    conv = nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular", bias=False).double()
+    x = gg.tensor(rng.standard_normal((1, 1, 4, 5)), requires_grad=True)
+    wrapped = F.pad(x, (1, 1, 1, 1), mode="circular")
+    np.testing.assert_allclose(conv(x).detach().numpy(), F.conv2d(wrapped, conv.weight).detach().numpy())
+    assert gradgradcheck(conv, [x])
+    with pytest.raises(ValueError, match="Conv2d: padding_mode must be one of .*got padding_mode='mirror'"):
+        nn.Conv2d(1, 1, 3, padding_mode="mirror")
 
 
 @pytest.mark.torch
