@@ -36,7 +36,7 @@ from .activation import (
     Tanhshrink,
     Threshold,
 )
-from .conv import Conv2d
+from .conv import Conv1d, Conv2d
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import Dropout
 from .linear import Flatten, Identity, Linear
@@ -77,6 +77,7 @@ __all__ = [
     "BatchNorm2d",
     "CELU",
     "CTCLoss",
+    "Conv1d",
     "Conv2d",
     "CosineEmbeddingLoss",
     "CosineSimilarity",

@@ -46,6 +46,7 @@ from .functional_losses import (  # noqa: F401  (re-exported: F.kl_div, F.triple
 
 __all__ = [
     "avg_pool2d",
+    "conv1d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -388,6 +389,35 @@ def _conv_padding(padding, kernel, dilation, stride) -> tuple[int, int, int, int
     if ph < 0 or pw < 0:
         raise ValueError(f"conv2d: negative padding is not supported, got {(ph, pw)}")
     return (ph, ph, pw, pw)
+
+
+def _single(op: str, name: str, value) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    value = tuple(value)
+    if len(value) != 1 or not isinstance(value[0], int):
+        raise ValueError(f"{op}: {name} must be an int or a 1-tuple of ints, got {value!r}")
+    return value[0]
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation of input (N, C_in, L) with weight (C_out, C_in / groups, k): conv2d over a
+    height of one (the same kernels and gradients). ``padding`` is an int, ``"valid"`` or ``"same"``."""
+    _check_tensor("conv1d", "input", input)
+    _check_tensor("conv1d", "weight", weight)
+    if input.ndim not in (2, 3):
+        raise ShapeError(f"conv1d: expected 2-D (unbatched) or 3-D (batched) input, got shape {tuple(input.shape)}")
+    if weight.ndim != 3:
+        raise ShapeError(f"conv1d: expected a 3-D weight (C_out, C_in/groups, k), got shape {tuple(weight.shape)}")
+    channels = input.shape[-2]
+    if groups >= 1 and weight.shape[1] * groups != channels:
+        raise ShapeError(f"conv1d: input of shape {tuple(input.shape)} has {channels} channels, but weight of shape "
+                         f"{tuple(weight.shape)} with groups={groups} expects {weight.shape[1] * groups}")
+    pad = padding if isinstance(padding, str) else (0, _single("conv1d", "padding", padding))
+    stride = (1, _single("conv1d", "stride", stride))
+    dilation = (1, _single("conv1d", "dilation", dilation))
+    out = conv2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, stride, pad, dilation, groups)
+    return out.squeeze(-2)
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:

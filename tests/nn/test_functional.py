@@ -93,6 +93,8 @@ CASES = [
     ("bce_with_logits", lambda x, t: F.binary_cross_entropy_with_logits(x, t), [(3, 4), (3, 4)], real),
     ("bce_with_logits_weights", lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, w, reduction="sum", pos_weight=pw), [(3, 4), (3, 4), (4,), (4,)], positive),
     ("pad", lambda x: F.pad(x, (1, 2, 0, -1), value=0.5), [(2, 3, 4)], real),
+    ("conv1d", lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2), [(2, 4, 9), (6, 4, 3), (6,)], real),
+    ("conv1d_groups_same", lambda x, w: F.conv1d(x, w, padding="same", groups=2), [(4, 7), (6, 2, 4)], real),
     ("pad_reflect", lambda x: F.pad(x, (2, 1, 1, 0), mode="reflect"), [(2, 3, 4)], real),
     ("pad_replicate", lambda x: F.pad(x, (3, 0), mode="replicate"), [(2, 3)], real),
     ("pad_circular", lambda x: F.pad(x, (-1, 2, 1, 1), mode="circular"), [(1, 2, 3, 4)], real),

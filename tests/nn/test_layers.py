@@ -195,6 +195,37 @@ def test_conv2d_matches_torch(kwargs, rng):
     assert repr(ours) == repr(theirs)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"in_channels": 4, "out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1},
+        {"in_channels": 4, "out_channels": 6, "kernel_size": 4, "padding": "same", "dilation": 2, "groups": 2},
+        {"in_channels": 4, "out_channels": 2, "kernel_size": 3, "padding": 2, "padding_mode": "reflect", "bias": False},
+    ],
+)
+def test_conv1d_matches_torch(kwargs, rng):
+    torch = pytest.importorskip("torch")
+    ours = nn.Conv1d(**kwargs).double()
+    theirs = torch.nn.Conv1d(**kwargs).double()
+    _copy_into_torch(ours, theirs)
+    x = rng.standard_normal((2, 4, 9))
+    ox, tx = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    _compare(ours(ox), theirs(tx), [ox, *ours.parameters()], [tx, *theirs.parameters()], rng)
+    assert repr(ours) == repr(theirs)
+
+
+def test_conv1d_is_conv2d_over_a_height_of_one(rng):
+    x, w = gg.tensor(rng.standard_normal((2, 3, 8))), gg.tensor(rng.standard_normal((5, 3, 3)))
+    expected = F.conv2d(x.unsqueeze(2), w.unsqueeze(2), padding=(0, 1)).squeeze(2)
+    np.testing.assert_allclose(F.conv1d(x, w, padding=1).numpy(), expected.numpy())
+    assert nn.Conv1d(3, 5, 3).weight.shape == (5, 3, 3)
+    with pytest.raises(gg.ShapeError, match=r"conv1d: input of shape \(2, 4, 8\) has 4 channels"):
+        F.conv1d(gg.ones(2, 4, 8), w)
+    with pytest.raises(gg.ShapeError, match="conv1d: expected a 3-D weight"):
+        F.conv1d(x, w.unsqueeze(2))
+
+
 def test_conv2d_padding_modes_pad_then_convolve(rng):
     conv = nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular", bias=False).double()
     x = gg.tensor(rng.standard_normal((1, 1, 4, 5)), requires_grad=True)
