@@ -746,7 +746,7 @@ def _pad_by_index(input: Tensor, pad: tuple, mode: str) -> Tensor:
     """The reflect, replicate and circular modes: each padded dim is one index_select of positions mapped
     back into the input, so the gradient of a repeated element sums over its copies."""
     if mode not in ("reflect", "replicate", "circular"):
-        raise ArgumentError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+        raise NotImplementedError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     spatial = len(pad) // 2
     if input.ndim not in (spatial + 1, spatial + 2):
         raise ShapeError(f"pad: padding size {len(pad)} is not supported for {input.ndim}D input of shape "
