@@ -87,13 +87,9 @@ def as_float(t: Tensor) -> Tensor:
 def check_scalar_fits(op: str, value, t: Tensor) -> None:
     """A Python int that an op stores as an element of integer tensor ``t`` (a where() branch, a clamp
     bound) must fit its dtype: PyTorch refuses rather than wrapping around."""
-    kind = t.data.dtype.kind
-    if kind in "iu" and type(value) is int:
-        import numpy
-
-        info = numpy.iinfo(t.data.dtype)
-        if not info.min <= value <= info.max:
-            raise ArgumentError(f"{op}: value {value} cannot be converted to type {t.dtype.name} without overflow")
+    limits = _INT_LIMITS.get(t.data.dtype)
+    if limits is not None and type(value) is int and not limits[0] <= value <= limits[1]:
+        raise ArgumentError(f"{op}: value {value} cannot be converted to type {t.dtype.name} without overflow")
 
 
 def require_float(op: str, t: Tensor) -> None:
@@ -136,6 +132,14 @@ def reflected(fn):
     return lambda self, other: fn(other, self)
 
 
+def check_castable(name: str, result: Tensor, target: Tensor) -> None:
+    """PyTorch's rule for writing a result into an existing tensor (``out=``, in-place ops): no floats into
+    an integer or bool tensor, no integers into a bool one."""
+    src, dst = result.data.dtype.kind, target.data.dtype.kind
+    if (src == "f" and dst != "f") or (dst == "b" and src != "b"):
+        raise DTypeError(f"{name}: result type {result.dtype} can't be cast to the desired output type {target.dtype}")
+
+
 def write_out(name: str, result: Tensor, out: Tensor | None) -> Tensor:
     """Finish an op called with ``out=``: copy ``result`` into ``out`` (resized to the result's shape, as
     PyTorch does) and return ``out``. ``out`` must not need gradients; without ``out``, return ``result``."""
@@ -148,8 +152,7 @@ def write_out(name: str, result: Tensor, out: Tensor | None) -> Tensor:
                            "but one of the arguments requires grad")
     if out._backend is not result._backend:
         raise DeviceError(f"{name}: expected out on {result.device}, got {out.device}")
-    if result.data.dtype.kind == "f" and out.data.dtype.kind != "f":
-        raise DTypeError(f"{name}: result type {result.dtype} can't be cast to the desired output type {out.dtype}")
+    check_castable(name, result, out)
     if tuple(out.shape) != tuple(result.shape):
         out.data = result.data.astype(out.data.dtype, copy=True)
     else:

@@ -12,6 +12,7 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..errors import DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from . import elementwise, indexing
+from ._operands import check_castable
 
 
 def _recording(name: str, self: Tensor, *others) -> bool:
@@ -43,13 +44,10 @@ def _snapshot(self: Tensor) -> Tensor:
 
 
 def _check_result(name: str, self: Tensor, result: Tensor) -> None:
-    """An in-place op may not change self's shape, nor write a result self's dtype cannot hold by PyTorch's
-    casting rule: floats into an integer or bool tensor, integers into a bool one."""
+    """An in-place op may not change self's shape, nor write a result self's dtype cannot hold."""
     if tuple(result.shape) != tuple(self.shape):
         raise ShapeError(f"{name}: output with shape {tuple(self.shape)} doesn't match the broadcast shape {tuple(result.shape)}")
-    src, dst = result.data.dtype.kind, self.data.dtype.kind
-    if (src == "f" and dst != "f") or (dst == "b" and src != "b"):
-        raise DTypeError(f"{name}: result type {result.dtype} can't be cast to the desired output type {self.dtype}")
+    check_castable(name, result, self)
 
 
 def _commit(name: str, self: Tensor, result: Tensor) -> Tensor:

@@ -142,6 +142,7 @@ REFUSED = [
     ("sub__bool", lambda lib, t: t.clone().sub_(t > 3), r"sub: .*bool"),
     ("square__bool", lambda lib, t: (t > 3).square_(), r"square_: .*int64.*bool"),
     ("add__int_into_bool", lambda lib, t: (t > 3).add_(1), r"add_: .*bool"),
+    ("add_out_int_into_bool", lambda lib, t: lib.add(t, 1, out=lib.zeros(3, dtype=lib.bool)), r"add: .*uint8.*bool"),
 ]
 
 
