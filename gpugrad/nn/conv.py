@@ -1,4 +1,4 @@
-"""Conv1d and Conv2d."""
+"""Conv1d and Conv2d: one layer over 1 or 2 spatial dims."""
 from __future__ import annotations
 
 from .. import factory
@@ -8,19 +8,28 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
-
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-class Conv2d(Module):
-    """2-D convolution (cross-correlation) over (N, C_in, H, W) inputs.
+def _ints(name: str, what: str, value, n: int) -> tuple:
+    """An int or an n-tuple of ints, as an n-tuple."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,) * n
+    value = tuple(value)
+    if len(value) != n or not all(isinstance(v, int) for v in value):
+        raise ValueError(f"{name}: {what} must be an int or a {n}-tuple of ints, got {value!r}")
+    return value
 
-    Weight (C_out, C_in / groups, kh, kw) and bias (C_out,) start as in PyTorch: kaiming_uniform_(a=sqrt(5))
-    and U(-1/sqrt(fan_in), 1/sqrt(fan_in))::
 
-        conv = nn.Conv2d(3, 8, kernel_size=3, stride=2, padding=1)
-        conv(gg.randn(4, 3, 32, 32)).shape    # (4, 8, 16, 16)
+class _ConvNd(Module):
+    """The convolution layers' shared body; subclasses say how many spatial dims and which F function.
+
+    Weight (C_out, C_in / groups, *kernel_size) and bias (C_out,) start as in PyTorch:
+    kaiming_uniform_(a=sqrt(5)) and U(-1/sqrt(fan_in), 1/sqrt(fan_in)). A ``padding_mode`` other than
+    "zeros" pads with ``F.pad`` first and convolves without padding, as PyTorch does.
     """
+
+    spatial_dims = 0
 
     def __init__(
         self,
@@ -37,20 +46,22 @@ class Conv2d(Module):
         dtype=None,
     ) -> None:
         super().__init__()
+        name, n = type(self).__name__, self.spatial_dims
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"Conv2d: padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode={padding_mode!r}")
+            raise ValueError(f"{name}: padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode={padding_mode!r}")
         if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: groups={groups} must divide in_channels ({in_channels}) and out_channels ({out_channels})")
+            raise ValueError(f"{name}: groups={groups} must divide in_channels ({in_channels}) and out_channels ({out_channels})")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = F._pair("Conv2d", "kernel_size", kernel_size)
-        self.stride = F._pair("Conv2d", "stride", stride)
-        self.padding = padding if isinstance(padding, str) else F._pair("Conv2d", "padding", padding)
-        self.dilation = F._pair("Conv2d", "dilation", dilation)
+        self.kernel_size = _ints(name, "kernel_size", kernel_size, n)
+        self.stride = _ints(name, "stride", stride, n)
+        self.padding = padding if isinstance(padding, str) else _ints(name, "padding", padding, n)
+        self.dilation = _ints(name, "dilation", dilation, n)
         self.groups = groups
         self.padding_mode = padding_mode
-        if isinstance(padding, str):
-            F._conv_padding(padding, self.kernel_size, self.dilation, self.stride)  # validate now, not at forward
+        if isinstance(padding, str):  # validate now, not at forward
+            lead = (1,) * (2 - n)
+            F._conv_padding(padding, lead + self.kernel_size, lead + self.dilation, lead + self.stride)
         self.weight = Parameter(
             factory.empty(out_channels, in_channels // groups, *self.kernel_size, device=device, dtype=dtype)
         )
@@ -63,28 +74,31 @@ class Conv2d(Module):
     def reset_parameters(self) -> None:
         init._layer_default_(self.weight, self.bias)
 
+    def _conv(self, input: Tensor, padding) -> Tensor:
+        raise NotImplementedError
+
     def forward(self, input: Tensor) -> Tensor:
-        if self.padding_mode != "zeros":  # pad with F.pad's mode, then convolve without padding (as PyTorch)
-            padded = F.pad(input, self._pad_widths(), mode=self.padding_mode)
-            return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        if self.padding_mode != "zeros":
+            return self._conv(F.pad(input, self._pad_widths(), mode=self.padding_mode), 0)
+        return self._conv(input, self.padding)
 
     def _pad_widths(self) -> tuple:
-        """F.pad's (left, right, top, bottom) for this layer's padding ('same' splits odd totals as PyTorch)."""
+        """F.pad's widths, last dim first, for this layer's padding ('same' splits odd totals as PyTorch)."""
         if self.padding == "valid":
-            return (0, 0, 0, 0)
-        if self.padding == "same":
+            per_dim = [(0, 0)] * self.spatial_dims
+        elif self.padding == "same":
             totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
-            (top, bottom), (left, right) = [(t // 2, t - t // 2) for t in totals]
-            return (left, right, top, bottom)
-        ph, pw = self.padding
-        return (pw, pw, ph, ph)
+            per_dim = [(t // 2, t - t // 2) for t in totals]
+        else:
+            per_dim = [(p, p) for p in self.padding]
+        return tuple(w for pair in reversed(per_dim) for w in pair)
 
     def extra_repr(self) -> str:
+        n = self.spatial_dims
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
+        if self.padding != (0,) * n:
             s += f", padding={self.padding}"  # PyTorch prints padding=same unquoted
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
@@ -95,74 +109,28 @@ class Conv2d(Module):
         return s
 
 
-class Conv1d(Module):
-    """1-D convolution (cross-correlation) over (N, C_in, L) inputs; weight (C_out, C_in / groups, k),
-    initialised as PyTorch's. Runs as F.conv1d (conv2d over a height of one)::
+class Conv1d(_ConvNd):
+    """1-D convolution (cross-correlation) over (N, C_in, L) inputs, as F.conv1d::
 
         conv = nn.Conv1d(16, 33, kernel_size=3, stride=2)
         conv(gg.randn(20, 16, 50)).shape    # (20, 33, 24)
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device=None,
-        dtype=None,
-    ) -> None:
-        super().__init__()
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"Conv1d: padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode={padding_mode!r}")
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv1d: groups={groups} must divide in_channels ({in_channels}) and out_channels ({out_channels})")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = (F._single("Conv1d", "kernel_size", kernel_size),)
-        self.stride = (F._single("Conv1d", "stride", stride),)
-        self.padding = padding if isinstance(padding, str) else (F._single("Conv1d", "padding", padding),)
-        self.dilation = (F._single("Conv1d", "dilation", dilation),)
-        self.groups = groups
-        self.padding_mode = padding_mode
-        if isinstance(padding, str):
-            F._conv_padding(padding, (1,) + self.kernel_size, (1,) + self.dilation, (1,) + self.stride)
-        self.weight = Parameter(factory.empty(out_channels, in_channels // groups, *self.kernel_size, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(factory.empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+    spatial_dims = 1
 
-    def reset_parameters(self) -> None:
-        init._layer_default_(self.weight, self.bias)
+    def _conv(self, input: Tensor, padding) -> Tensor:
+        padding = padding if isinstance(padding, (str, int)) else padding[0]
+        return F.conv1d(input, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
 
-    def forward(self, input: Tensor) -> Tensor:
-        if self.padding_mode != "zeros":
-            if self.padding == "same":
-                total = self.dilation[0] * (self.kernel_size[0] - 1)
-                widths = (total // 2, total - total // 2)
-            else:
-                widths = (0, 0) if self.padding == "valid" else self.padding * 2
-            padded = F.pad(input, widths, mode=self.padding_mode)
-            return F.conv1d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
-    def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,):
-            s += f", padding={self.padding}"
-        if self.dilation != (1,):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
+class Conv2d(_ConvNd):
+    """2-D convolution (cross-correlation) over (N, C_in, H, W) inputs, as F.conv2d::
+
+        conv = nn.Conv2d(3, 8, kernel_size=3, stride=2, padding=1)
+        conv(gg.randn(4, 3, 32, 32)).shape    # (4, 8, 16, 16)
+    """
+
+    spatial_dims = 2
+
+    def _conv(self, input: Tensor, padding) -> Tensor:
+        return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
