@@ -481,7 +481,7 @@ def section_copy(dev: Device) -> None:
         nbytes = 2 * a.nbytes
         row["bytes"] = nbytes
         if dev.gpu:
-            memcpy = lambda: b.data.copy_from_device_async(a.data, a.nbytes)
+            memcpy = lambda: b._array.copy_from_device_async(a._array, a.nbytes)
             copy_kernel = xp.ElementwiseKernel("T x", "T y", "y = x", "gpu_check_copy")
             kern = lambda: copy_kernel(a, b)
         else:

@@ -36,7 +36,7 @@ def _infer_host(data) -> tuple[numpy.ndarray, bool]:
     """``data`` as a NumPy array with the dtype PyTorch infers, and whether it came from Python values
     (lists, numbers) rather than an array that already has a dtype."""
     if isinstance(data, Tensor):
-        return data._backend.to_numpy(data.data), False
+        return data._backend.to_numpy(data._array), False
     if isinstance(data, (str, bytes)):
         raise DTypeError(f"tensor: strings are not supported, got {data!r:.40}")
     typed = isinstance(data, (numpy.ndarray, numpy.generic))
@@ -210,8 +210,8 @@ def randperm(n: int, device=None, generator=None) -> Tensor:
 def _like(fill):
     def like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
         backend = _backend_mod.get(device) if device is not None else t._backend
-        np_dtype = dtypes.to_dtype(dtype).np if dtype is not None else t.data.dtype
-        return _finish(fill(backend.xp, t.data.shape, np_dtype), backend, requires_grad)
+        np_dtype = dtypes.to_dtype(dtype).np if dtype is not None else t._array.dtype
+        return _finish(fill(backend.xp, t._array.shape, np_dtype), backend, requires_grad)
 
     return like
 

@@ -67,7 +67,7 @@ class _Flattener:
     def encode(self, obj: Any, path: tuple) -> Any:
         if isinstance(obj, Tensor):
             key = self._key(path)
-            self.tensors[key] = _c_order(obj._backend.to_numpy(obj.data))
+            self.tensors[key] = _c_order(obj._backend.to_numpy(obj._array))
             return {_TAG: "tensor", "key": key}
         if isinstance(obj, numpy.ndarray):
             if obj.dtype.kind not in "biuf":

@@ -43,7 +43,7 @@ class Tensor:
     """
 
     __slots__ = (
-        "data",
+        "_array",
         "_grad",
         "_requires_grad",
         "_node",
@@ -62,7 +62,7 @@ class Tensor:
     def _make(cls, data, backend, node=None, index=0) -> "Tensor":
         """Wrap a backend array without checks (the fast path every op uses)."""
         t = object.__new__(cls)
-        t.data = data
+        t._array = data
         t._grad = None
         t._requires_grad = False
         t._node = node
@@ -80,31 +80,48 @@ class Tensor:
 
     # Properties ----------------------------------------------------------------------------------
     @property
+    def data(self) -> "Tensor":
+        """This tensor's values as a tensor outside the graph, sharing storage (PyTorch's ``.data``).
+
+        Unlike ``detach()`` it has a version counter of its own, so in-place changes through it
+        (``p.data.add_(...)``) are invisible to autograd's checks, which is what ``.data`` is for.
+        Assigning ``x.data = t`` makes ``x`` hold ``t``'s values (its storage, shape and dtype).
+        """
+        return Tensor._make(self._array, self._backend)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: assigned data expected to be a Tensor but got {type(value).__name__}")
+        self._array = value._array
+        self._backend = value._backend
+
+    @property
     def shape(self) -> Size:
-        return tuple.__new__(Size, self.data.shape)  # an array's shape is ints already: skip Size's checks
+        return tuple.__new__(Size, self._array.shape)  # an array's shape is ints already: skip Size's checks
 
     def size(self, dim: int | None = None):
-        return tuple.__new__(Size, self.data.shape) if dim is None else self.data.shape[dim]
+        return tuple.__new__(Size, self._array.shape) if dim is None else self._array.shape[dim]
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._array.size)
 
     def element_size(self) -> int:
-        return self.data.dtype.itemsize
+        return self._array.dtype.itemsize
 
     @property
     def dtype(self) -> dtypes.DType:
-        return dtypes.of_array(self.data)
+        return dtypes.of_array(self._array)
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._array.dtype.kind == "f"
 
     def is_signed(self) -> bool:
         return self.dtype.is_signed
@@ -152,11 +169,11 @@ class Tensor:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got {type(value).__name__}")
-            if value.data.dtype != self.data.dtype:
+            if value._array.dtype != self._array.dtype:
                 raise DTypeError(f"grad: assigned grad has data of a different type ({value.dtype}) than the tensor ({self.dtype})")
             if value._backend is not self._backend:
                 raise DeviceError(f"grad: assigned grad has data located on {value.device}, the tensor on {self.device}")
-            if value.data.shape != self.data.shape:
+            if value._array.shape != self._array.shape:
                 raise ShapeError(
                     f"grad: assigned grad has data of a different size ({tuple(value.shape)}) than the tensor ({tuple(self.shape)})"
                 )
@@ -184,7 +201,7 @@ class Tensor:
                     "use detach() to get a tensor that does not require grad"
                 )
             return self
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._array.dtype.kind != "f":
             raise DTypeError(
                 f"requires_grad_: only Tensors of floating point dtype can require gradients, got {self.dtype}"
             )
@@ -193,7 +210,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A tensor sharing this one's data (and version counter) but outside the graph."""
-        t = Tensor._make(self.data, self._backend)
+        t = Tensor._make(self._array, self._backend)
         t._version_ref = self._version_ref
         return t
 
@@ -248,20 +265,20 @@ class Tensor:
         """The data as a NumPy array (shared memory on the CPU)."""
         if self.requires_grad and is_grad_enabled():
             raise RuntimeError("numpy: can't call numpy() on a Tensor that requires grad; use tensor.detach().numpy()")
-        return self._backend.to_numpy(self.data)
+        return self._backend.to_numpy(self._array)
 
     def __array__(self, dtype=None, copy=None):
-        array = self._backend.to_numpy(self.data)
+        array = self._backend.to_numpy(self._array)
         return array if dtype is None else array.astype(dtype)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ShapeError(f"item: a Tensor with {self.data.size} elements cannot be converted to a Python scalar")
-        return self.data.reshape(()).item()
+        if self._array.size != 1:
+            raise ShapeError(f"item: a Tensor with {self._array.size} elements cannot be converted to a Python scalar")
+        return self._array.reshape(()).item()
 
     def tolist(self):
-        return self._backend.to_numpy(self.data).tolist()
+        return self._backend.to_numpy(self._array).tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -270,36 +287,36 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._array.dtype.kind not in "iu" or self._array.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
+        if self._array.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._array.size} elements is ambiguous")
         return bool(self.item())
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._array.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._array.shape[0]))
 
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         grad_fn = None if self._node is None else f"{self._node.fn.__name__}Backward"
         return printing.tensor_repr(
-            self._backend.to_numpy(self.data), self.dtype, str(self.device), grad_fn, self._requires_grad
+            self._backend.to_numpy(self._array), self.dtype, str(self.device), grad_fn, self._requires_grad
         )
 
     def __format__(self, format_spec: str) -> str:
         """A 0-d tensor formats as its value (``f"{loss:.4f}"``); others only with an empty spec, as PyTorch."""
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             return self.item().__format__(format_spec)
         return object.__format__(self, format_spec)
 

@@ -52,7 +52,7 @@ def test_nested_round_trip_keeps_tensors_arrays_and_plain_values(tmp_path):
     assert back["mixed_keys"][1] == "a" and back["mixed_keys"]["1"] == "b" and back["mixed_keys"][None] == 2.0
     assert back["mixed_keys"][2.5][0].tolist() == [1.0]
     # Loaded tensors own writable memory (an optimizer may update them in place).
-    back["model"]["fc1.weight"].data += 1
+    back["model"]["fc1.weight"]._array += 1
 
 
 def test_tensor_keys_are_the_dotted_paths(tmp_path):

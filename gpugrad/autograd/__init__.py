@@ -51,7 +51,7 @@ def grad(
 
 
 def _zeros_like(x):
-    return function._Tensor._make(x._backend.xp.zeros_like(x.data), x._backend)
+    return function._Tensor._make(x._backend.xp.zeros_like(x._array), x._backend)
 
 
 __all__ = [

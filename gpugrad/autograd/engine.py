@@ -30,13 +30,13 @@ def _initial_grads(outputs, grad_outputs, create_graph):
                 "backward: element %d of tensors does not require grad and does not have a grad_fn" % i
             )
         if g is None:
-            if out.data.size != 1:
+            if out._array.size != 1:
                 raise RuntimeError(
                     f"backward: grad can be implicitly created only for scalar outputs, got shape {tuple(out.shape)}"
                 )
-            g = Tensor._make(out._backend.xp.ones_like(out.data), out._backend)
+            g = Tensor._make(out._backend.xp.ones_like(out._array), out._backend)
         elif not isinstance(g, Tensor):
-            g = Tensor._make(out._backend.asarray(g, dtype=out.data.dtype), out._backend)
+            g = Tensor._make(out._backend.asarray(g, dtype=out._array.dtype), out._backend)
         if tuple(g.shape) != tuple(out.shape):
             raise ShapeError(
                 f"backward: gradient of shape {tuple(g.shape)} does not match output of shape {tuple(out.shape)}"
@@ -123,14 +123,14 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 if edge is None:
                     continue
                 if g is not None:
-                    if g.data.shape != meta[0]:
-                        if not _summable_to(g.data.shape, meta[0]):
+                    if g._array.shape != meta[0]:
+                        if not _summable_to(g._array.shape, meta[0]):
                             raise ShapeError(
-                                f"{node.name}: backward returned a gradient of shape {tuple(g.data.shape)} for an "
+                                f"{node.name}: backward returned a gradient of shape {tuple(g._array.shape)} for an "
                                 f"input of shape {tuple(meta[0])}"
                             )
                         g = g._sum_to(meta[0])
-                    if g.data.dtype != meta[1]:
+                    if g._array.dtype != meta[1]:
                         g = g.to(meta[1])
                 if edge.__class__ is tuple:
                     child, idx = edge
@@ -259,8 +259,8 @@ def _call_backward(node, gbuf, check):
         )
     if check:
         for g in grads_in:
-            if g is not None and not anomaly.all_finite(node.xp, g.data):
-                if all(anomaly.all_finite(node.xp, x.data) for x in gbuf if x is not None):
+            if g is not None and not anomaly.all_finite(node.xp, g._array):
+                if all(anomaly.all_finite(node.xp, x._array) for x in gbuf if x is not None):
                     raise RuntimeError(
                         f"detect_anomaly: backward of '{node.name}' produced NaN or inf from finite gradients; "
                         f"the op was created at {node.created_at}"
@@ -290,12 +290,12 @@ def _accumulate(leaf, g, create_graph):
         data = None
         if sink is not None:
             owner = sink()
-            data = None if owner is None else owner.take_grad(leaf, g.data)
+            data = None if owner is None else owner.take_grad(leaf, g._array)
         if data is None:
-            data = leaf._backend.xp.array(g.data, copy=True)
+            data = leaf._backend.xp.array(g._array, copy=True)
         leaf.grad = Tensor._make(data, leaf._backend)
     elif leaf.grad.requires_grad:
         leaf.grad = leaf.grad.detach() + g.detach()
     else:
-        leaf.grad.data += g.data
+        leaf.grad._array += g._array
         leaf.grad._version_ref[0] += 1

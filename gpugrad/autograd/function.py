@@ -150,7 +150,7 @@ class Function:
         needs = [False] * len(args)
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
-                arrays[i] = a.data
+                arrays[i] = a._array
                 if backend is None:
                     backend = a._backend
                 elif a._backend is not backend:
@@ -200,7 +200,7 @@ class Function:
         if len(outs) > 1:
             ctx.output_meta = tuple((o.shape, o.dtype) if o is not None else ((), "f8") for o in outs)
         ctx.next_edges = tuple([_edge(a) if need else None for a, need in zip(args, needs)])
-        ctx.input_meta = tuple([(a.data.shape, a.data.dtype) if need else None for a, need in zip(args, needs)])
+        ctx.input_meta = tuple([(a._array.shape, a._array.dtype) if need else None for a, need in zip(args, needs)])
         non_diff = ctx._non_differentiable
         results = []
         for j, o in enumerate(outs):

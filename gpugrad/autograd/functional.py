@@ -15,7 +15,7 @@ def _fresh(inputs):
 
 
 def _zeros_like(x):
-    return function._Tensor._make(x._backend.xp.zeros_like(x.data), x._backend)
+    return function._Tensor._make(x._backend.xp.zeros_like(x._array), x._backend)
 
 
 def _grads(outputs, inputs, grad_outputs, create_graph):
@@ -35,7 +35,7 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
         if v is None:
             if len(outs) != 1 or outs[0].numel() != 1:
                 raise RuntimeError("vjp: v can be omitted only for a function with a single scalar output")
-            v = function._Tensor._make(outs[0]._backend.xp.ones_like(outs[0].data), outs[0]._backend)
+            v = function._Tensor._make(outs[0]._backend.xp.ones_like(outs[0]._array), outs[0]._backend)
         vs, _ = _tuple(v)
         grads = _grads(outs, xs, vs, create_graph)
     if not create_graph:
@@ -57,7 +57,7 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False):
         for out in outs:
             n = out.numel()
             per_input = [[] for _ in xs]
-            eye = out._backend.xp.eye(n, dtype=out.data.dtype)
+            eye = out._backend.xp.eye(n, dtype=out._array.dtype)
             for k in range(n):
                 basis = function._Tensor._make(eye[k].reshape(out.shape), out._backend)
                 for j, g in enumerate(_grads((out,), xs, (basis,), create_graph)):
@@ -83,7 +83,7 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False):
             out = func(*args)
             if out.numel() != 1:
                 raise RuntimeError(f"hessian: func must return a single-element tensor, got shape {tuple(out.shape)}")
-            return _grads((out,), args, (function._Tensor._make(out._backend.xp.ones_like(out.data), out._backend),), True)
+            return _grads((out,), args, (function._Tensor._make(out._backend.xp.ones_like(out._array), out._backend),), True)
 
     jac = jacobian(gradient, xs, create_graph=create_graph)
     return jac if many_in else jac[0][0]
@@ -96,7 +96,7 @@ def hvp(func, inputs, v, create_graph: bool = False, strict: bool = False):
     with enable_grad():
         xs = _fresh(xs)
         out = func(*xs)
-        ones = function._Tensor._make(out._backend.xp.ones_like(out.data), out._backend)
+        ones = function._Tensor._make(out._backend.xp.ones_like(out._array), out._backend)
         grads = _grads((out,), xs, (ones,), True)
         result = _grads(grads, xs, vs, create_graph)
     if not create_graph:

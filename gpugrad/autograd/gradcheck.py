@@ -23,7 +23,7 @@ def _as_tuple(x):
 
 
 def _outputs(fn, inputs):
-    return tuple(o for o in _as_tuple(fn(*inputs)) if isinstance(o, function._Tensor) and o.data.dtype.kind == "f")
+    return tuple(o for o in _as_tuple(fn(*inputs)) if isinstance(o, function._Tensor) and o._array.dtype.kind == "f")
 
 
 def _dot(xs, ys) -> float:
@@ -31,7 +31,7 @@ def _dot(xs, ys) -> float:
 
 
 def _host(t):
-    return t._backend.to_numpy(t.data)
+    return t._backend.to_numpy(t._array)
 
 
 def _loss_at(fn, inputs, checked, shifts, cotangents):
@@ -61,7 +61,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     if not checked:
         raise ValueError("gradcheck: at least one input tensor must require grad")
     for i in checked:
-        if inputs[i].data.dtype != numpy.float64:
+        if inputs[i]._array.dtype != numpy.float64:
             raise ValueError(f"gradcheck: input {i} is {inputs[i].dtype}; finite differences need float64 inputs")
     rng = numpy.random.default_rng(seed)
     with enable_grad():
@@ -91,7 +91,7 @@ def _analytic_grads(outs, cotangents, wrt):
         return [numpy.zeros(x.shape) for x in wrt]
     grads = run_backward(
         [o for o, _ in live],
-        [Tensor._make(o._backend.asarray(u.astype(o.data.dtype)), o._backend) for o, u in live],
+        [Tensor._make(o._backend.asarray(u.astype(o._array.dtype)), o._backend) for o, u in live],
         retain_graph=True,
         inputs=wrt,
         allow_unused=True,

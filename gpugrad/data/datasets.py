@@ -244,10 +244,10 @@ class MNIST(Dataset):
             raise TypeError(f"{type(self).__name__}: index must be an int, got {type(index).__name__}")
         if not -n <= index < n:
             raise IndexError(f"{type(self).__name__}: index {index} is out of range for {n} samples")
-        return _wrap(self._features(self.images[index])), _wrap(numpy.array(self.targets.data[index]))
+        return _wrap(self._features(self.images[index])), _wrap(numpy.array(self.targets._array[index]))
 
     def _fetch_batch(self, indices: numpy.ndarray) -> tuple[Tensor, Tensor]:
-        return _wrap(self._features(self.images[indices])), _wrap(self.targets.data[indices])
+        return _wrap(self._features(self.images[indices])), _wrap(self.targets._array[indices])
 
 
 class FashionMNIST(MNIST):

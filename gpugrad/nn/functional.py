@@ -437,7 +437,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         raise ShapeError(f"conv2d: expected 3-D (unbatched) or 4-D (batched) input, got shape {tuple(input.shape)}")
     if weight.ndim != 4:
         raise ShapeError(f"conv2d: expected a 4-D weight (C_out, C_in/groups, kh, kw), got shape {tuple(weight.shape)}")
-    if input.data.dtype != weight.data.dtype:
+    if input._array.dtype != weight._array.dtype:
         raise DTypeError(f"conv2d: input ({input.dtype}) and weight ({weight.dtype}) must have the same dtype")
     n, c, h, w = input.shape
     out_c, c_per_group, kh, kw = weight.shape
@@ -462,7 +462,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
             f"conv2d: kernel ({kh}, {kw}) with dilation {dilation} is larger than the padded input "
             f"({h + pads[0] + pads[1]}, {w + pads[2] + pads[3]})"
         )
-    if bias is not None and bias.data.dtype != input.data.dtype:
+    if bias is not None and bias._array.dtype != input._array.dtype:
         raise DTypeError(f"conv2d: bias ({bias.dtype}) must have the input's dtype ({input.dtype})")
     if groups == 1:
         out = _nnops.conv2d(input, weight, bias, stride, pads, dilation)  # one op, one GEMM
@@ -515,7 +515,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     unbatched = input.ndim == 3
     kernel, stride, _, dilation, pads, _ = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
     x = input.unsqueeze(0) if unbatched else input
-    if x.data.dtype.kind != "f":
+    if x._array.dtype.kind != "f":
         raise DTypeError(f"max_pool2d: expected a floating point input, got {x.dtype}")
     out, indices = _nnops.max_pool2d(x, kernel, stride, pads, dilation)
     if unbatched:
@@ -541,7 +541,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         # and clipped to the input itself when count_include_pad=False.
         xp = x._backend.xp
         top, bottom, left, right = pads
-        mask = xp.zeros((1, 1, h + top + bottom, w + left + right), dtype=x.data.dtype)
+        mask = xp.zeros((1, 1, h + top + bottom, w + left + right), dtype=x._array.dtype)
         if count_include_pad:
             mask[..., : h + 2 * pad[0], : w + 2 * pad[1]] = 1
         else:
@@ -567,7 +567,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1.0:
         return input * 0.0
     keep = default_generator.rng.random(input.shape) >= p
-    scale = (keep / (1.0 - p)).astype(input.data.dtype)
+    scale = (keep / (1.0 - p)).astype(input._array.dtype)
     return input * _const(input, input._backend.asarray(scale))
 
 
@@ -577,7 +577,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     ``p`` is any real number, ``inf`` (max |x|), ``-inf`` (min |x|) or 0 (the count of non-zeros). A row of zeros
     (norm below eps) is divided by eps, and its gradient is 1/eps, as in PyTorch."""
     _check_tensor("normalize", "input", input)
-    if input.data.dtype.kind != "f":
+    if input._array.dtype.kind != "f":
         raise DTypeError(f"normalize: expected a floating point input, got {input.dtype}")
     (axis,) = _normalize_dims("normalize", dim, input.ndim)
     norm = _vector_norm(input, p, axis)
@@ -594,7 +594,7 @@ def _vector_norm(x: Tensor, p: float, axis: int) -> Tensor:
             return magnitude
         return magnitude.max(dim=axis, keepdim=True)[0] if p > 0 else magnitude.min(dim=axis, keepdim=True)[0]
     if p == 0:
-        return _const(x, (x.data != 0).sum(axis=axis, keepdims=True).astype(x.data.dtype))
+        return _const(x, (x._array != 0).sum(axis=axis, keepdims=True).astype(x._array.dtype))
     powered = x * x if p == 2 else _abs_power(x, p)
     total = powered.sum(dim=axis, keepdim=True) if x.ndim else powered
     nonzero = total > 0
@@ -688,12 +688,12 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     The row at ``padding_idx`` gets no gradient (its value is still returned, as in PyTorch).
     """
     _check_tensor("embedding", "input", input)
-    if input.data.dtype.kind not in "iu":
+    if input._array.dtype.kind not in "iu":
         raise DTypeError(f"embedding: expected indices of dtype int64, got {input.dtype}")
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {tuple(weight.shape)}")
     num = weight.shape[0]
-    idx = input.data
+    idx = input._array
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num):
         bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
         raise IndexError(f"embedding: index {bad} is out of range for num_embeddings={num} (valid: 0..{num - 1})")
@@ -708,10 +708,10 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding with a new last dim of size num_classes (max + 1 when -1)."""
-    if tensor.data.dtype.kind not in "iu":
+    if tensor._array.dtype.kind not in "iu":
         raise DTypeError(f"one_hot: expected an int64 tensor of class indices, got {tensor.dtype}")
     xp = tensor._backend.xp
-    idx = tensor.data
+    idx = tensor._array
     if idx.size and int(idx.min()) < 0:
         raise ValueError(f"one_hot: class values must be non-negative, got {int(idx.min())}")
     if num_classes == -1:
@@ -784,9 +784,9 @@ def _class_rows(op: str, input: Tensor, target: Tensor, weight: Tensor | None, i
     (M, C), target array (M,), the 'none' output shape)."""
     _check_tensor(op, "input", input)
     _check_tensor(op, "target", target)
-    if input.data.dtype.kind != "f":
+    if input._array.dtype.kind != "f":
         raise DTypeError(f"{op}: expected floating point input, got {input.dtype}")
-    if target.data.dtype.kind not in "iu":
+    if target._array.dtype.kind not in "iu":
         raise DTypeError(
             f"{op}: expected target of dtype int64 (class indices), got {target.dtype}; "
             "class probabilities need a target of the input's shape"
@@ -800,7 +800,7 @@ def _class_rows(op: str, input: Tensor, target: Tensor, weight: Tensor | None, i
     if input.ndim == 1:
         if target.ndim != 0:
             raise ShapeError(f"{op}: for input of shape {tuple(input.shape)} (one sample) target must be a scalar, got shape {tuple(target.shape)}")
-        rows, t, out_shape = input.unsqueeze(0), target.data.reshape(1), ()
+        rows, t, out_shape = input.unsqueeze(0), target._array.reshape(1), ()
     else:
         expected = (input.shape[0],) + tuple(input.shape[2:])
         if target.ndim == 0 or target.shape[0] != input.shape[0]:
@@ -811,15 +811,15 @@ def _class_rows(op: str, input: Tensor, target: Tensor, weight: Tensor | None, i
         if tuple(target.shape) != expected:
             raise ShapeError(f"{op}: for input of shape {tuple(input.shape)} target must have shape {expected}, got {tuple(target.shape)}")
         if input.ndim == 2:
-            rows, t = input, target.data
+            rows, t = input, target._array
         else:
             perm = (0,) + tuple(range(2, input.ndim)) + (1,)
-            rows, t = input.permute(perm).reshape(-1, c), target.data.reshape(-1)
+            rows, t = input.permute(perm).reshape(-1, c), target._array.reshape(-1)
         out_shape = expected
     if weight is not None:
         if tuple(weight.shape) != (c,):
             raise ShapeError(f"{op}: weight must have shape ({c},) (one per class), got {tuple(weight.shape)}")
-        if weight.data.dtype != input.data.dtype:
+        if weight._array.dtype != input._array.dtype:
             raise DTypeError(f"{op}: weight ({weight.dtype}) must have the input's dtype ({input.dtype})")
     if check_range:
         check_target_range(t, c, ignore_index, op)
@@ -832,8 +832,8 @@ def _weights_per_row(rows: Tensor, t, weight: Tensor | None, ignore_index: int):
     valid = t != ignore_index
     t_safe = xp.where(valid, t, 0)
     if weight is None:
-        return _const(rows, valid.astype(rows.data.dtype)), t_safe, valid
-    return weight[_const(rows, t_safe)] * _const(rows, valid.astype(rows.data.dtype)), t_safe, valid
+        return _const(rows, valid.astype(rows._array.dtype)), t_safe, valid
+    return weight[_const(rows, t_safe)] * _const(rows, valid.astype(rows._array.dtype)), t_safe, valid
 
 
 def _finish_class_loss(op, loss_rows, w_rows, out_shape, reduction):
@@ -846,9 +846,9 @@ def _finish_class_loss(op, loss_rows, w_rows, out_shape, reduction):
         # is 0 (every target ignored) the loss is nan and the gradients zeros, as PyTorch's, not 0 * inf.
         denominator = w_rows.sum()
         xp = denominator._backend.xp
-        empty = denominator.data == 0
+        empty = denominator._array == 0
         safe = _ops.where(_const(denominator, empty), 1.0, denominator)
-        nan_if_empty = _const(denominator, xp.where(empty, xp.nan, 0.0).astype(denominator.data.dtype))
+        nan_if_empty = _const(denominator, xp.where(empty, xp.nan, 0.0).astype(denominator._array.dtype))
         return loss_rows.sum() / safe + nan_if_empty
     raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
@@ -923,7 +923,7 @@ def _xent_composite(rows: Tensor, t, weight: Tensor | None, ignore_index: int, l
     if not label_smoothing:
         return nll
     c = rows.shape[1]
-    smooth = -(logp * weight if weight is not None else logp).sum(dim=1) * _const(rows, valid.astype(rows.data.dtype))
+    smooth = -(logp * weight if weight is not None else logp).sum(dim=1) * _const(rows, valid.astype(rows._array.dtype))
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
 
 
@@ -1053,11 +1053,11 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         raise ShapeError(
             f"{op}: target of shape {tuple(target.shape)} must have the input's shape {tuple(input.shape)}"
         )
-    if input.data.dtype.kind != "f" or target.data.dtype.kind != "f":
+    if input._array.dtype.kind != "f" or target._array.dtype.kind != "f":
         raise DTypeError(f"{op}: expected floating point input and target, got {input.dtype} and {target.dtype}")
     reduction = _legacy_reduction(op, size_average, reduce, reduction)
     xp = input._backend.xp
-    if bool(xp.any((input.data < 0) | (input.data > 1))):
+    if bool(xp.any((input._array < 0) | (input._array > 1))):
         raise ArgumentError(f"{op}: all elements of input should be between 0 and 1 (probabilities); "
                             "use binary_cross_entropy_with_logits for logits")
     loss = _BinaryCrossEntropy.apply(input, target)
@@ -1092,7 +1092,7 @@ def binary_cross_entropy_with_logits(
         raise ShapeError(
             f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must be the same as input size {tuple(input.shape)}"
         )
-    if target.data.dtype.kind != "f":
+    if target._array.dtype.kind != "f":
         raise DTypeError(f"binary_cross_entropy_with_logits: target must be floating point (probabilities), got {target.dtype}")
     reduction = _legacy_reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     log_sig_neg = _ops.softplus(-input)  # -log sigmoid(x)

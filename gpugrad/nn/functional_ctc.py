@@ -22,7 +22,7 @@ def _lengths(op: str, name: str, lengths, batch: int):
     """Per-sample lengths (a Tensor or a sequence of ints) as an int64 host array of size ``batch`` (the
     recursion's loop bounds live on the host, as PyTorch's do)."""
     if isinstance(lengths, Tensor):
-        if lengths.data.dtype.kind not in "iu":
+        if lengths._array.dtype.kind not in "iu":
             raise DTypeError(f"{op}: {name} must hold integers, got {lengths.dtype}")
         values = numpy.asarray(lengths.cpu().numpy()).reshape(-1)
     else:
@@ -76,9 +76,9 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    if log_probs.data.dtype.name not in ("float32", "float64"):
+    if log_probs._array.dtype.name not in ("float32", "float64"):
         raise DTypeError(f"{op}: log_probs must be float32 or float64, got {log_probs.dtype}")
-    if targets.data.dtype.kind not in "iu":
+    if targets._array.dtype.kind not in "iu":
         raise DTypeError(f"{op}: targets must hold int64 class indices, got {targets.dtype}")
     unbatched = log_probs.ndim == 2
     if unbatched:
@@ -102,7 +102,7 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
         return per_sample.reshape(()) if unbatched else per_sample
     if reduction == "sum":
         return per_sample.sum()
-    divisors = Tensor._make(backend.xp.asarray(lengths.clip(min=1), dtype=log_probs.data.dtype), backend)
+    divisors = Tensor._make(backend.xp.asarray(lengths.clip(min=1), dtype=log_probs._array.dtype), backend)
     return (per_sample / divisors).mean()
 
 
@@ -112,7 +112,7 @@ def _negative_log_likelihood(log_probs: Tensor, extended, skip, frames, lengths)
     steps, batch, _ = log_probs.shape
     width = extended.shape[1]
     const = lambda array: Tensor._make(xp.asarray(array), backend)  # noqa: E731
-    dtype = log_probs.data.dtype
+    dtype = log_probs._array.dtype
     emissions = log_probs.gather(2, const(extended[None].repeat(steps, 0)))  # (T, N, S') log p of each state
     floor_row = const(xp.full((batch, 1), _FLOOR, dtype=dtype))
     floor2 = const(xp.full((batch, 2), _FLOOR, dtype=dtype))
@@ -132,7 +132,7 @@ def _negative_log_likelihood(log_probs: Tensor, extended, skip, frames, lengths)
     end_label = _ops.where(const(lengths > 0), alpha[rows, const(xp.maximum(last - 1, 0))], _FLOOR)
     total = _ops.stack([end_blank, end_label], dim=1).logsumexp(dim=1)
     possible = total > _IMPOSSIBLE
-    if not bool(possible.data.all()):
+    if not bool(possible._array.all()):
         return _ops.where(possible, -total, float("inf"))
     return -total
 
@@ -143,5 +143,5 @@ def _pytorch_gradient_term(log_probs: Tensor, frames) -> Tensor:
     xp, backend = log_probs._backend.xp, log_probs._backend
     probabilities = log_probs.exp()
     used = Tensor._make(xp.asarray((xp.arange(log_probs.shape[0])[:, None] < xp.asarray(frames)[None, :])[:, :, None],
-                                   dtype=log_probs.data.dtype), backend)
+                                   dtype=log_probs._array.dtype), backend)
     return ((probabilities - probabilities.detach()) * used).sum(dim=(0, 2))

@@ -68,7 +68,7 @@ def _tensors(op: str, **named) -> None:
 
 def _floating(op: str, **named) -> None:
     for name, value in named.items():
-        if value.data.dtype.kind != "f":
+        if value._array.dtype.kind != "f":
             raise DTypeError(f"{op}: expected a floating point {name}, got {value.dtype}")
 
 
@@ -213,7 +213,7 @@ def _class_scores(op: str, input: Tensor, target: Tensor):
     if input.ndim > 2 or input.numel() == 0:
         raise ShapeError(f"{op}: expected a non-empty vector or matrix of scores, got input of shape {tuple(input.shape)}")
     _floating(op, input=input)
-    if target.data.dtype.kind not in "iu":
+    if target._array.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected int64 class-index targets, got {target.dtype}")
     rows = input if input.ndim == 2 else input.unsqueeze(0)
     return rows, (rows.shape[0],) if input.ndim == 2 else ()
@@ -237,10 +237,10 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if weight is not None and (weight.ndim > 1 or weight.numel() != c):
         raise ShapeError(f"{op}: weight must hold one value per class ({c}), got shape {tuple(weight.shape)}")
     xp = rows._backend.xp
-    t = target.data.reshape(n)
+    t = target._array.reshape(n)
     if bool(xp.any((t < 0) | (t >= c))):
         raise IndexError(f"{op}: target out of range: every class index must lie in [0, {c}) for input of shape {tuple(input.shape)}")
-    others = xp.ones((n, c), dtype=rows.data.dtype)
+    others = xp.ones((n, c), dtype=rows._array.dtype)
     others[xp.arange(n), t] = 0
     picked = rows.gather(1, _const(rows, t.reshape(n, 1)))
     hinge = _ops.clamp(rows - picked + margin, min=0.0) * _const(rows, others)
@@ -265,13 +265,13 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
                          f"shape {tuple(input.shape)} (they must be equal)")
     xp = rows._backend.xp
     n, c = rows.shape
-    t = target.data.reshape(n, c)
+    t = target._array.reshape(n, c)
     listed = xp.cumprod(t != -1, axis=1).astype(bool)  # entries before each row's first -1
     if bool(xp.any(listed & ((t < 0) | (t >= c)))):
         raise IndexError(f"{op}: target out of range: class indices must lie in [0, {c}) (or be -1 to end the list)")
     # How often each class is listed (a repeat counts again, as in PyTorch's loop over the list).
-    counts = ((t[:, :, None] == xp.arange(c)) & listed[:, :, None]).sum(axis=1).astype(rows.data.dtype)
-    non_target = (counts == 0).astype(rows.data.dtype)
+    counts = ((t[:, :, None] == xp.arange(c)) & listed[:, :, None]).sum(axis=1).astype(rows._array.dtype)
+    non_target = (counts == 0).astype(rows._array.dtype)
     pair_weight = counts[:, :, None] * non_target[:, None, :]  # (n, j, i): target class j against non-target i
     hinge = _ops.clamp(1.0 - rows.unsqueeze(2) + rows.unsqueeze(1), min=0.0) * _const(rows, pair_weight)
     return reduce_loss(op, (hinge.sum(dim=(1, 2)) / c).reshape(out_shape), reduction)
@@ -353,10 +353,10 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: 
     if isinstance(var, (int, float)):
         if var < 0:
             raise ArgumentError(f"{op}: var has negative entry/entries: {var}")
-        var = _const(input, input._backend.xp.full(input.shape, float(var), dtype=input.data.dtype))
+        var = _const(input, input._backend.xp.full(input.shape, float(var), dtype=input._array.dtype))
     _tensors(op, input=input, var=var)
     _check_reduction(op, reduction)
-    if bool((var.data < 0).any()):
+    if bool((var._array < 0).any()):
         raise ArgumentError(f"{op}: var has negative entry/entries")
     in_shape, var_shape = tuple(input.shape), tuple(var.shape)
     if var_shape != in_shape:
@@ -382,7 +382,7 @@ def cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor | 
     """-sum_c w_c t_c log softmax(x)_c for float targets of the logits' shape (C,), (N, C) or (N, C, d...);
     smoothing mixes t with the uniform distribution, t (1 - eps) + eps / C; "mean" divides by the sample count."""
     op = "cross_entropy"
-    if target.data.dtype.kind != "f":
+    if target._array.dtype.kind != "f":
         raise DTypeError(f"{op}: expected floating point type for target with class probabilities, got {target.dtype}")
     if ignore_index >= 0:
         raise ArgumentError(f"{op}: ignore_index is not supported for floating point target (got {ignore_index})")

@@ -33,7 +33,7 @@ def _write(tensor: Tensor, host: numpy.ndarray) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"nn.init: expected a Tensor, got {type(tensor).__name__}")
     with no_grad():
-        tensor.data[...] = tensor._backend.asarray(host.astype(tensor.data.dtype, copy=False))
+        tensor._array[...] = tensor._backend.asarray(host.astype(tensor._array.dtype, copy=False))
     tensor._version_ref[0] += 1
     return tensor
 

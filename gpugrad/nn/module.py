@@ -48,7 +48,7 @@ def _parse_to(args, kwargs):
 
 def _convert_array(t: Tensor, backend, dtype):
     """The data of ``t`` moved to ``backend`` and, for floating tensors, cast to ``dtype``."""
-    data, src = t.data, t._backend
+    data, src = t._array, t._backend
     if dtype is not None and data.dtype.kind == "f" and data.dtype != dtype.np:
         data = data.astype(dtype.np)
     if backend is not None and backend is not src:
@@ -346,12 +346,12 @@ class Module:
             new_grad = _convert_array(grad, backend, dtype) if grad is not None else None
             plan.append((t, new, new_grad))
         for t, new, new_grad in plan:
-            if new is not t.data or (backend is not None and backend is not t._backend):
-                t.data = new
+            if new is not t._array or (backend is not None and backend is not t._backend):
+                t._array = new
                 if backend is not None:
                     t._backend = backend
                 t._version_ref[0] += 1
-            if new_grad is not None and new_grad is not t.grad.data:
+            if new_grad is not None and new_grad is not t.grad._array:
                 t.grad = Tensor._make(new_grad, backend if backend is not None else t.grad._backend)
         return self
 
@@ -409,7 +409,7 @@ class Module:
                 continue
             value = state_dict[key]
             if isinstance(value, Tensor):
-                host = value._backend.to_numpy(value.data)
+                host = value._backend.to_numpy(value._array)
             else:
                 try:
                     import numpy
@@ -424,7 +424,7 @@ class Module:
                     f"the shape in current model is {tuple(target.shape)}."
                 )
                 continue
-            if host.dtype.kind not in "fiub" or (host.dtype.kind == "f" and target.data.dtype.kind != "f"):
+            if host.dtype.kind not in "fiub" or (host.dtype.kind == "f" and target._array.dtype.kind != "f"):
                 errors.append(
                     f'While copying the parameter named "{key}", whose dtype in the model is {target.dtype}, '
                     f"got a value of dtype {host.dtype}."
@@ -442,7 +442,7 @@ class Module:
             )
         with no_grad():
             for target, host in plan:
-                target.data[...] = target._backend.asarray(host.astype(target.data.dtype, copy=False))
+                target._array[...] = target._backend.asarray(host.astype(target._array.dtype, copy=False))
                 target._version_ref[0] += 1
         return _IncompatibleKeys(missing, unexpected)
 

@@ -73,7 +73,7 @@ class _BatchNorm(Module):
         if self.track_running_stats:
             init.zeros_(self.running_mean)
             init.ones_(self.running_var)
-            self.num_batches_tracked.data[...] = 0
+            self.num_batches_tracked._array[...] = 0
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()

@@ -29,7 +29,7 @@ class Parameter(Tensor):
             from ..factory import tensor
 
             data = tensor(data)
-        p = cls._make(data.data, data._backend)
+        p = cls._make(data._array, data._backend)
         p._version_ref = data._version_ref  # shares memory, so shares the version counter too
         p.requires_grad_(requires_grad)
         return p

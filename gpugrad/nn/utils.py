@@ -26,11 +26,11 @@ def _norm_of(op: str, tensors: list, norm_type: float, error_if_nonfinite: bool)
     backend = tensors[0]._backend
     xp = backend.xp
     if norm_type == math.inf:
-        total = max(float(xp.abs(t.data).max()) if t.data.size else 0.0 for t in tensors)
+        total = max(float(xp.abs(t._array).max()) if t._array.size else 0.0 for t in tensors)
     elif norm_type == 2.0:
-        total = math.sqrt(sum(_sum_of_squares(t._backend, t.data) for t in tensors))
+        total = math.sqrt(sum(_sum_of_squares(t._backend, t._array) for t in tensors))
     else:
-        total = sum(float((xp.abs(t.data.astype(xp.float64)) ** norm_type).sum()) for t in tensors) ** (1.0 / norm_type)
+        total = sum(float((xp.abs(t._array.astype(xp.float64)) ** norm_type).sum()) for t in tensors) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"{op}: the total norm of order {norm_type} for gradients from `parameters` is non-finite, "
@@ -100,7 +100,7 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     for p in parameters:
         if p.grad is not None:
             xp = p.grad._backend.xp
-            xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            xp.clip(p.grad._array, -clip_value, clip_value, out=p.grad._array)
             p.grad._version_ref[0] += 1
 
 
@@ -132,7 +132,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     start = 0
     for p in parameters:
         n = p.numel()
-        p.data[...] = vec.data[start : start + n].reshape(p.data.shape)
+        p._array[...] = vec._array[start : start + n].reshape(p._array.shape)
         p._version_ref[0] += 1
         start += n
 

@@ -80,7 +80,7 @@ def to(x: Tensor, *args, **kwargs) -> Tensor:
         target = _backend_mod.get(device)
         if target is not out._backend:
             out = elementwise.ToDevice.apply(out, target=target)
-    if dtype is not None and dtype.np != out.data.dtype:
+    if dtype is not None and dtype.np != out._array.dtype:
         out = elementwise.Cast.apply(out, np_dtype=dtype.np)
     return out
 

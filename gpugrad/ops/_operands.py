@@ -29,7 +29,7 @@ def result_type(a, b) -> dtypes.DType:
     groups = ([], [], [])
     for v in (a, b):
         if isinstance(v, Tensor):
-            groups[0 if v.data.ndim else 1].append(dtypes.of_array(v.data))
+            groups[0 if v._array.ndim else 1].append(dtypes.of_array(v._array))
         else:
             groups[2].append(dtypes.scalar_dtype(v))
     return dtypes.result_type_of(*groups)
@@ -37,7 +37,7 @@ def result_type(a, b) -> dtypes.DType:
 
 def _cast_operand(value, target: dtypes.DType):
     if isinstance(value, Tensor):
-        return value if value.data.dtype == target.np else value.to(target)
+        return value if value._array.dtype == target.np else value.to(target)
     if target.category == dtypes.INTEGRAL and type(value) is int:
         # PyTorch wraps a Python int into the tensor's type (uint8 - 1 is 255); NumPy would refuse it.
         return numpy.array(value).astype(target.np).item()
@@ -52,15 +52,15 @@ def _already_promoted(a, b) -> bool:
     tensors of one dtype, a float tensor with a Python float or int, an integer tensor with a Python int
     it holds."""
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        return a.data.dtype == b.data.dtype
+        return a._array.dtype == b._array.dtype
     t, s = (a, b) if isinstance(a, Tensor) else (b, a)
     kind = type(s)
     if kind is float:
-        return t.data.dtype.kind == "f"
+        return t._array.dtype.kind == "f"
     if kind is int:
-        if t.data.dtype.kind == "f":
+        if t._array.dtype.kind == "f":
             return True
-        limits = _INT_LIMITS.get(t.data.dtype)
+        limits = _INT_LIMITS.get(t._array.dtype)
         return limits is not None and limits[0] <= s <= limits[1]
     return False
 
@@ -81,19 +81,19 @@ def promote_pair(a, b):
 def as_float(t: Tensor) -> Tensor:
     """An integer or bool tensor as the default float dtype, for math functions (``exp`` of an int tensor
     is float32, as in PyTorch); float tensors pass through."""
-    return t if t.data.dtype.kind == "f" else t.to(dtypes.default_float)
+    return t if t._array.dtype.kind == "f" else t.to(dtypes.default_float)
 
 
 def check_scalar_fits(op: str, value, t: Tensor) -> None:
     """A Python int that an op stores as an element of integer tensor ``t`` (a where() branch, a clamp
     bound) must fit its dtype: PyTorch refuses rather than wrapping around."""
-    limits = _INT_LIMITS.get(t.data.dtype)
+    limits = _INT_LIMITS.get(t._array.dtype)
     if limits is not None and type(value) is int and not limits[0] <= value <= limits[1]:
         raise ArgumentError(f"{op}: value {value} cannot be converted to type {t.dtype.name} without overflow")
 
 
 def require_float(op: str, t: Tensor) -> None:
-    if t.data.dtype.kind != "f":
+    if t._array.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating point tensor, got {t.dtype}")
 
 
@@ -135,7 +135,7 @@ def reflected(fn):
 def check_castable(name: str, result: Tensor, target: Tensor) -> None:
     """PyTorch's rule for writing a result into an existing tensor (``out=``, in-place ops): no floats into
     an integer or bool tensor, no integers into a bool one."""
-    src, dst = result.data.dtype.kind, target.data.dtype.kind
+    src, dst = result._array.dtype.kind, target._array.dtype.kind
     if (src == "f" and dst != "f") or (dst == "b" and src != "b"):
         raise DTypeError(f"{name}: result type {result.dtype} can't be cast to the desired output type {target.dtype}")
 
@@ -154,8 +154,8 @@ def write_out(name: str, result: Tensor, out: Tensor | None) -> Tensor:
         raise DeviceError(f"{name}: expected out on {result.device}, got {out.device}")
     check_castable(name, result, out)
     if tuple(out.shape) != tuple(result.shape):
-        out.data = result.data.astype(out.data.dtype, copy=True)
+        out._array = result._array.astype(out._array.dtype, copy=True)
     else:
-        out.data[...] = result.data
+        out._array[...] = result._array
     out._version_ref[0] += 1
     return out

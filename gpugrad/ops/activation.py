@@ -40,7 +40,7 @@ class Activation(Function):
         (saved,) = ctx.saved_tensors
         if not is_grad_enabled():
             # A plain backward records nothing: the derivative kernel on arrays, no op application.
-            gx = kernels.backward(ctx.xp, ctx.kind, gy.data, saved.data, ctx.param, impl=ctx.backend.kernel_impl)
+            gx = kernels.backward(ctx.xp, ctx.kind, gy._array, saved._array, ctx.param, impl=ctx.backend.kernel_impl)
             return Tensor._make(gx, ctx.backend)
         return ActivationBackward.apply(gy, saved, kind=ctx.kind, param=ctx.param)
 
@@ -82,7 +82,7 @@ def _exp_of_negative_part(s: Tensor, scale: float) -> Tensor:
 
 
 def _constant(like: Tensor, array) -> Tensor:
-    return Tensor._make(array.astype(like.data.dtype, copy=False), like._backend)
+    return Tensor._make(array.astype(like._array.dtype, copy=False), like._backend)
 
 
 def _second_derivative(kind: str, s: Tensor, param: float | None = None):
@@ -117,7 +117,7 @@ def _second_derivative(kind: str, s: Tensor, param: float | None = None):
     if kind == "celu":  # f' = e^(x / alpha) for x <= 0
         return where(s > 0, 0.0, _exp_of_negative_part(s, 1.0 / param) / param)
     if kind == "hardswish":  # f' = x / 3 + 1/2 on (-3, 3): f'' = 1/3 there, 0 elsewhere
-        inside = (s.data > -3.0) & (s.data < 3.0)
+        inside = (s._array > -3.0) & (s._array < 3.0)
         return _constant(s, inside / 3.0)
     if kind == "mish":  # f' = t + x p (1 - t^2), t = tanh(softplus(x)), p = sigmoid(x), t' = (1 - t^2) p
         t = _activation(s, "softplus").tanh()
@@ -133,8 +133,8 @@ def _activation(x: Tensor, kind: str, param: float = 0.0) -> Tensor:
 
 def relu(x: Tensor) -> Tensor:
     """max(x, 0). f'(x) = 1 for x > 0, else 0 (0 at 0, as PyTorch). Integer tensors stay integer."""
-    if x.data.dtype.kind in "iu":
-        return _integer_result(x, x._backend.xp.maximum(x.data, 0))
+    if x._array.dtype.kind in "iu":
+        return _integer_result(x, x._backend.xp.maximum(x._array, 0))
     return _activation(x, "relu")
 
 
@@ -248,7 +248,7 @@ class Piecewise(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        return gy * Tensor._make(ctx.slope.astype(gy.data.dtype, copy=False), ctx.backend)
+        return gy * Tensor._make(ctx.slope.astype(gy._array.dtype, copy=False), ctx.backend)
 
 
 def _piecewise(op: str, x: Tensor, kind: str, a: float = 0.0, b: float = 0.0) -> Tensor:
@@ -266,10 +266,10 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     at the bounds). Integer tensors stay integer, as in PyTorch."""
     if max_val < min_val:
         raise ArgumentError(f"hardtanh: max_val ({max_val}) cannot be lower than min_val ({min_val})")
-    if x.data.dtype.kind == "f":
+    if x._array.dtype.kind == "f":
         return Piecewise.apply(x, kind="hardtanh", a=min_val, b=max_val)
     _refuse_bool("hardtanh", x)
-    return _integer_result(x, _hardtanh(x._backend.xp, x.data, min_val, max_val)[0])
+    return _integer_result(x, _hardtanh(x._backend.xp, x._array, min_val, max_val)[0])
 
 
 def relu6(x: Tensor) -> Tensor:
@@ -292,20 +292,20 @@ def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
 def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     """x where x > threshold, else value. f' = 1 where x > threshold, else 0. Integer tensors stay
     integer (value cast to their dtype), as in PyTorch."""
-    if x.data.dtype.kind == "f":
+    if x._array.dtype.kind == "f":
         return Piecewise.apply(x, kind="threshold", a=threshold, b=value)
     _refuse_bool("threshold", x)
-    return _integer_result(x, _threshold(x._backend.xp, x.data, threshold, value)[0])
+    return _integer_result(x, _threshold(x._backend.xp, x._array, threshold, value)[0])
 
 
 def _refuse_bool(op: str, x: Tensor) -> None:
-    if x.data.dtype.kind == "b":
+    if x._array.dtype.kind == "b":
         raise DTypeError(f"{op}: bool inputs are not supported, got {x.dtype}")
 
 
 def _integer_result(x: Tensor, array) -> Tensor:
     """An integer tensor's result: no gradient to carry, the input's dtype kept."""
-    return Tensor._make(array.astype(x.data.dtype), x._backend)
+    return Tensor._make(array.astype(x._array.dtype), x._backend)
 
 
 # Compositions -----------------------------------------------------------------------------------------
@@ -363,7 +363,7 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
     d/dx = 1, else weight; d/dweight = x where x <= 0, summed over the non-channel dims."""
     if x.ndim == 0 and weight.numel() != 1:
         raise ShapeError(f"prelu: a zero-dim input is not allowed with {weight.numel()} weights (only with one)")
-    if weight.data.dtype != x.data.dtype:
+    if weight._array.dtype != x._array.dtype:
         raise DTypeError(f"prelu: input ({x.dtype}) and weight ({weight.dtype}) must have the same dtype")
     require_float("prelu", x)
     count = weight.numel()
@@ -387,8 +387,8 @@ def rrelu(x: Tensor, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0, trainin
     if not training:
         return leaky_relu(x, (lower + upper) / 2.0)
     xp = x._backend.xp
-    slopes = x._backend.asarray(default_generator.rng.uniform(lower, upper, tuple(x.shape))).astype(x.data.dtype)
-    noise = xp.where(x.data <= 0, slopes, x.data.dtype.type(1))  # PyTorch draws a slope at x = 0 too
+    slopes = x._backend.asarray(default_generator.rng.uniform(lower, upper, tuple(x.shape))).astype(x._array.dtype)
+    noise = xp.where(x._array <= 0, slopes, x._array.dtype.type(1))  # PyTorch draws a slope at x = 0 too
     return x * Tensor._make(noise, x._backend)
 
 

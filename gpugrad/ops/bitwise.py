@@ -28,13 +28,13 @@ def _operand_arrays(name: str, a, b, bool_ok: bool = True):
         raise DeviceError(f"{name}: expected all tensors on the same device, got {a.device} and {b.device}")
     like = a if isinstance(a, Tensor) else b
     for v in (a, b):  # refuse floats by name; bools only after promotion (bool_tensor << 1 is int64)
-        if isinstance(v, Tensor) and v.data.dtype.kind == "f" or isinstance(v, float):
-            _require_integral(name, dtypes.of_array(v.data) if isinstance(v, Tensor) else dtypes.default_float)
+        if isinstance(v, Tensor) and v._array.dtype.kind == "f" or isinstance(v, float):
+            _require_integral(name, dtypes.of_array(v._array) if isinstance(v, Tensor) else dtypes.default_float)
     a, b = promote_pair(a, b)
-    target = dtypes.of_array((a if isinstance(a, Tensor) else b).data)
+    target = dtypes.of_array((a if isinstance(a, Tensor) else b)._array)
     _require_integral(name, target, bool_ok)
     xp = like._backend.xp
-    arrays = [v.data if isinstance(v, Tensor) else xp.asarray(v, dtype=target.np) for v in (a, b)]
+    arrays = [v._array if isinstance(v, Tensor) else xp.asarray(v, dtype=target.np) for v in (a, b)]
     check_broadcast(name, arrays[0].shape, arrays[1].shape)
     return arrays, like._backend
 
@@ -90,10 +90,10 @@ bitwise_right_shift.__doc__ = (
 
 def bitwise_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Bitwise NOT of an integer tensor (~x = -x - 1), logical NOT of a bool tensor (not differentiable)."""
-    dtype = dtypes.of_array(input.data)
+    dtype = dtypes.of_array(input._array)
     if dtype.category == dtypes.FLOATING:
         raise DTypeError(f"bitwise_not: ~ is only implemented on integer and bool tensors, got {dtype.name}")
-    result = Tensor._make(input._backend.xp.invert(input.data), input._backend)
+    result = Tensor._make(input._backend.xp.invert(input._array), input._backend)
     return write_out("bitwise_not", result, out)
 
 
@@ -105,9 +105,9 @@ def _checked_inplace(fn):
 
     def method(self: Tensor, *args, **kwargs) -> Tensor:
         if args and (isinstance(args[0], Tensor) or type(args[0]) in (int, float, bool)):
-            mine = dtypes.of_array(self.data)
+            mine = dtypes.of_array(self._array)
             result = promote_pair(self, args[0])
-            result = dtypes.of_array(next(v for v in result if isinstance(v, Tensor)).data)
+            result = dtypes.of_array(next(v for v in result if isinstance(v, Tensor))._array)
             if result.category > mine.category:
                 raise DTypeError(f"{name}: result type {result.name} can't be cast to the desired output type {mine.name}")
         return write(self, *args, **kwargs)

@@ -76,14 +76,14 @@ class CumProd(Function):
 
 def _cumprod_grad(x: Tensor, y: Tensor, gy: Tensor, axis: int) -> Tensor:
     """dL/dx_i = sum_{j >= i} gy_j prod_{m <= j, m != i} x_m for y = cumprod(x), also where x has zeros."""
-    if not bool((x.data == 0).any()):
+    if not bool((x._array == 0).any()):
         return _reverse_cumsum(gy * y, axis) / x
     # With k a slice's first zero and z = x with x_k replaced by 1, each term holds x_k unless i = k or
     # j < k; those are the terms of z's gradient g_z. Before k, the terms with j < k are a = sum gy_j y_j / x_i.
     xp = x._backend.xp
-    zeros_so_far = xp.cumsum(x.data == 0, axis=axis)
+    zeros_so_far = xp.cumsum(x._array == 0, axis=axis)
     before = _const(x, zeros_so_far == 0)
-    first_zero = _const(x, (x.data == 0) & (zeros_so_far == 1))
+    first_zero = _const(x, (x._array == 0) & (zeros_so_far == 1))
     a = _reverse_cumsum(where(before, gy * y, 0.0), axis) / where(before, x, 1.0)
     z = where(first_zero, 1.0, x)
     zy = cumprod(z, axis)
@@ -110,7 +110,7 @@ def _running_extreme(op: str, x: Tensor, dim, largest: bool, out) -> ValuesIndic
         values, indices = _running_extreme(op, x.reshape(1), 0, largest, None)
         return ValuesIndices(values.reshape(()), indices.reshape(()))
     xp = x._backend.xp
-    a = x.data
+    a = x._array
     extreme = running(xp, xp.maximum if largest else xp.minimum, a, axis)
     hit = a == extreme
     if a.dtype.kind == "f":
@@ -148,7 +148,7 @@ class LogCumSumExp(Function):
         axis = ctx.axis
         # dL/dx_i = sum_{j >= i} g_j exp(x_i - y_j), summed in log space for the positive and the negative
         # parts of g separately (as PyTorch does), so that nothing overflows.
-        lowest = float(ctx.xp.finfo(x.data.dtype).min)
+        lowest = float(ctx.xp.finfo(x._array.dtype).min)
         magnitude = where(gy != 0, gy.abs(), 1.0).log()
 
         def part(mask):

@@ -25,13 +25,13 @@ def _const(like: Tensor, array) -> Tensor:
 def _zero_grad(gy: Tensor) -> Tensor:
     """The gradient of a piecewise-constant op: zeros, as PyTorch gives (not None, not gy * 0, which is NaN
     where gy is infinite)."""
-    return _const(gy, gy._backend.xp.zeros_like(gy.data))
+    return _const(gy, gy._backend.xp.zeros_like(gy._array))
 
 
 def _float_pair(a, b):
     """Promoted operands as floats when they are integer or bool (true division, copysign)."""
     t = a if isinstance(a, Tensor) else b
-    if t.data.dtype.kind == "f":
+    if t._array.dtype.kind == "f":
         return a, b
     return tuple(v.to(dtypes.default_float) if isinstance(v, Tensor) else float(v) for v in (a, b))
 
@@ -47,11 +47,11 @@ def check_broadcast(name: str, *shapes) -> None:
 
 
 def _is_bool(value) -> bool:
-    return value.__class__ is bool or isinstance(value, Tensor) and value.data.dtype.kind == "b"
+    return value.__class__ is bool or isinstance(value, Tensor) and value._array.dtype.kind == "b"
 
 
 def _refuse_bool(name: str, x: Tensor, what: str, hint: str = "") -> None:
-    if x.data.dtype.kind == "b":
+    if x._array.dtype.kind == "b":
         raise DTypeError(f"{name}: {what} is not supported on bool tensors" + (f"; {hint}" if hint else ""))
 
 
@@ -152,11 +152,11 @@ class _quiet:
 
 def _check_integer_divisor(name: str, a, b) -> None:
     """Integer division by zero is an error in PyTorch (on the CPU), not a silent 0 as in NumPy."""
-    kind = (a if isinstance(a, Tensor) else b).data.dtype.kind
+    kind = (a if isinstance(a, Tensor) else b)._array.dtype.kind
     if kind == "b":
         raise DTypeError(f"{name}: integer division is not implemented for bool tensors")
     if kind in "iu":
-        divisor = b.data if isinstance(b, Tensor) else b
+        divisor = b._array if isinstance(b, Tensor) else b
         if bool((divisor == 0).any()) if isinstance(b, Tensor) else divisor == 0:
             raise ArgumentError(f"{name}: ZeroDivisionError: integer division by zero")
 
@@ -322,12 +322,12 @@ def pow(input, exponent, *, out: Tensor | None = None) -> Tensor:
     d/dexponent = input^exponent log(input) (0 where input = 0 and exponent >= 0)."""
     a, b = promote_pair(input, exponent)
     if not isinstance(a, Tensor):  # a scalar base becomes a 0-d tensor so the Function has one shape
-        a = Tensor._make(b._backend.xp.asarray(a, dtype=b.data.dtype), b._backend)
-    if isinstance(b, Tensor) and b.data.dtype.kind == "b":
+        a = Tensor._make(b._backend.xp.asarray(a, dtype=b._array.dtype), b._backend)
+    if isinstance(b, Tensor) and b._array.dtype.kind == "b":
         raise DTypeError("pow: not implemented for bool tensors (base and exponent both bool)")
-    if a.data.dtype.kind == "b" and type(b) is bool:  # as PyTorch: x ** True is x, x ** False all True
-        return write_out("pow", _const(a, a.data | (not b)), out)
-    if a.data.dtype.kind in "iu" and type(b) is int and b < 0:
+    if a._array.dtype.kind == "b" and type(b) is bool:  # as PyTorch: x ** True is x, x ** False all True
+        return write_out("pow", _const(a, a._array | (not b)), out)
+    if a._array.dtype.kind in "iu" and type(b) is int and b < 0:
         raise ArgumentError(f"pow: integers to negative integer powers are not allowed (exponent {b})")
     return write_out("pow", Pow.apply(a, b), out)
 
@@ -437,10 +437,10 @@ def lerp(input: Tensor, end: Tensor, weight, *, out: Tensor | None = None) -> Te
     d/dend = weight, d/dweight = end - input."""
     if not isinstance(end, Tensor):
         raise TypeError(f"lerp: argument 'end' must be a Tensor, not {type(end).__name__}")
-    if input.data.dtype.kind != "f":
+    if input._array.dtype.kind != "f":
         raise DTypeError(f"lerp: expected a floating point tensor, got {input.dtype}")
     for label, value in (("end", end), ("weight", weight)):
-        if isinstance(value, Tensor) and value.data.dtype != input.data.dtype:
+        if isinstance(value, Tensor) and value._array.dtype != input._array.dtype:
             raise DTypeError(f"lerp: expected dtype {input.dtype.name} for `{label}` but got dtype {value.dtype.name}")
     if not isinstance(weight, Tensor):
         weight = float(weight)
@@ -466,8 +466,8 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neg
                *, out: Tensor | None = None) -> Tensor:
     """NaN, +inf and -inf replaced by nan, posinf and neginf (default: 0 and the dtype's largest and lowest
     finite values). d/dinput = 1 where input is finite, 0 where it was replaced."""
-    if input.data.dtype.kind != "f":  # integers and bools have nothing to replace
-        return write_out("nan_to_num", _const(input, input.data.copy()), out)
+    if input._array.dtype.kind != "f":  # integers and bools have nothing to replace
+        return write_out("nan_to_num", _const(input, input._array.copy()), out)
     return write_out("nan_to_num", NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf), out)
 
 
@@ -721,7 +721,7 @@ def where(condition, input=None, other=None):
     if like is None:
         raise TypeError("where: expected condition to be a Tensor")
     condition = scalar_or_tensor(condition, like)
-    if not isinstance(condition, Tensor) or condition.data.dtype.kind != "b":
+    if not isinstance(condition, Tensor) or condition._array.dtype.kind != "b":
         got = condition.dtype.name if isinstance(condition, Tensor) else type(condition).__name__
         raise DTypeError(f"where: expected condition to be a boolean tensor, but got a tensor with dtype {got}")
     if not (isinstance(input, Tensor) or isinstance(other, Tensor)):
@@ -737,51 +737,51 @@ def _nonzero_indices(condition: Tensor) -> tuple:
     if not isinstance(condition, Tensor):
         raise TypeError(f"where: expected condition to be a Tensor, not {type(condition).__name__}")
     xp = condition._backend.xp
-    data = condition.data if condition.data.ndim else condition.data.reshape(1)  # a 0-d tensor counts as 1-d
+    data = condition._array if condition._array.ndim else condition._array.reshape(1)  # a 0-d tensor counts as 1-d
     return tuple(_const(condition, idx.astype(xp.int64)) for idx in xp.nonzero(data))
 
 
 # Non-differentiable elementwise functions: results never require grad. ---------------------------
 def isnan(input: Tensor) -> Tensor:
     """True where input is NaN."""
-    return _const(input, input._backend.xp.isnan(input.data))
+    return _const(input, input._backend.xp.isnan(input._array))
 
 
 def isfinite(input: Tensor) -> Tensor:
     """True where input is neither infinite nor NaN."""
-    return _const(input, input._backend.xp.isfinite(input.data))
+    return _const(input, input._backend.xp.isfinite(input._array))
 
 
 def isinf(input: Tensor) -> Tensor:
     """True where input is +inf or -inf."""
-    return _const(input, input._backend.xp.isinf(input.data))
+    return _const(input, input._backend.xp.isinf(input._array))
 
 
 def isposinf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """True where input is +inf."""
-    return write_out("isposinf", _const(input, input.data == float("inf")), out)
+    return write_out("isposinf", _const(input, input._array == float("inf")), out)
 
 
 def isneginf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """True where input is -inf."""
-    return write_out("isneginf", _const(input, input.data == float("-inf")), out)
+    return write_out("isneginf", _const(input, input._array == float("-inf")), out)
 
 
 def isreal(input: Tensor) -> Tensor:
     """True where input has no imaginary part: everywhere, since gpugrad tensors are real."""
-    return _const(input, input._backend.xp.ones(input.data.shape, dtype=bool))
+    return _const(input, input._backend.xp.ones(input._array.shape, dtype=bool))
 
 
 def _close_operands(name: str, input, other, rtol: float, atol: float):
     _both_tensors(name, input, other)
     if input._backend is not other._backend:
         raise DeviceError(f"{name}: expected all tensors on the same device, got {input.device} and {other.device}")
-    if input.data.dtype != other.data.dtype:
+    if input._array.dtype != other._array.dtype:
         raise DTypeError(f"{name}: input is {input.dtype.name} and other is {other.dtype.name}; their dtypes must match")
     for label, value in (("rtol", rtol), ("atol", atol)):
         if value < 0:
             raise ArgumentError(f"{name}: {label} must be greater than or equal to zero, but got {value}")
-    check_broadcast(name, input.data.shape, other.data.shape)
+    check_broadcast(name, input._array.shape, other._array.shape)
 
 
 def _close(xp, a, b, rtol: float, atol: float, equal_nan: bool):
@@ -801,13 +801,13 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     """True where |input - other| <= atol + rtol |other| (or equal, infinities included; NaNs equal only with
     equal_nan). Both tensors must have one dtype."""
     _close_operands("isclose", input, other, rtol, atol)
-    return _const(input, _close(input._backend.xp, input.data, other.data, rtol, atol, equal_nan))
+    return _const(input, _close(input._backend.xp, input._array, other._array, rtol, atol, equal_nan))
 
 
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     """Whether ``isclose`` holds everywhere (after broadcasting), as a Python bool."""
     _close_operands("allclose", input, other, rtol, atol)
-    return bool(_close(input._backend.xp, input.data, other.data, rtol, atol, equal_nan).all())
+    return bool(_close(input._backend.xp, input._array, other._array, rtol, atol, equal_nan).all())
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
@@ -815,7 +815,7 @@ def equal(input: Tensor, other: Tensor) -> bool:
     _both_tensors("equal", input, other)
     if input._backend is not other._backend:
         raise DeviceError(f"equal: expected all tensors on the same device, got {input.device} and {other.device}")
-    return tuple(input.shape) == tuple(other.shape) and bool((input.data == other.data).all())
+    return tuple(input.shape) == tuple(other.shape) and bool((input._array == other._array).all())
 
 
 def _comparison(name, ufunc_name):
@@ -823,8 +823,8 @@ def _comparison(name, ufunc_name):
         a, b = promote_pair(a, b)
         t = a if isinstance(a, Tensor) else b
         ufunc = getattr(t._backend.xp, ufunc_name)
-        av = a.data if isinstance(a, Tensor) else a
-        bv = b.data if isinstance(b, Tensor) else b
+        av = a._array if isinstance(a, Tensor) else a
+        bv = b._array if isinstance(b, Tensor) else b
         if isinstance(a, Tensor) and isinstance(b, Tensor) and a._backend is not b._backend:
             raise DeviceError(f"{name}: expected all tensors on the same device, got {a.device} and {b.device}")
         try:
@@ -851,7 +851,7 @@ logical_xor = _comparison("logical_xor", "logical_xor")
 
 def logical_not(input: Tensor) -> Tensor:
     """True where input is zero (or False)."""
-    return _const(input, input._backend.xp.logical_not(input.data))
+    return _const(input, input._backend.xp.logical_not(input._array))
 
 
 class Cast(Function):
@@ -862,7 +862,7 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        return gy.to(ctx.src) if gy.data.dtype.kind == "f" and ctx.src.kind == "f" else None
+        return gy.to(ctx.src) if gy._array.dtype.kind == "f" and ctx.src.kind == "f" else None
 
 
 class ToDevice(Function):

@@ -50,8 +50,8 @@ def _index_part(p, x: Tensor):
             if p.device.type != "cpu":  # PyTorch takes CPU indices for any tensor, device indices for their own
                 raise DeviceError(f"index: indices should be either on cpu or on the same device as the indexed "
                                   f"tensor ({x.device}), got {p.device}")
-            p = Tensor._make(backend.asarray(p.data), backend)
-        kind = p.data.dtype.kind
+            p = Tensor._make(backend.asarray(p._array), backend)
+        kind = p._array.dtype.kind
         if kind not in "iub":
             raise IndexError(
                 f"index: tensors used as indices must be long, int, byte or bool tensors, got {p.dtype} "
@@ -59,7 +59,7 @@ def _index_part(p, x: Tensor):
             )
         if p.ndim == 0:  # a 0-d tensor acts as the Python scalar it holds, as in PyTorch
             return ("bool", bool(p.item())) if kind == "b" else ("int", int(p.item()))
-        return ("mask", p.data) if kind == "b" else ("array", p.data.astype(backend.xp.int64, copy=False))
+        return ("mask", p._array) if kind == "b" else ("array", p._array.astype(backend.xp.int64, copy=False))
     if _is_int(p):
         return "int", int(p)
     if isinstance(p, (list, tuple)) or hasattr(p, "shape"):
@@ -103,11 +103,11 @@ def _check_in_range(op: str, array, shape: tuple, dim: int, exc=IndexError, allo
 
 
 def parse_index(x: Tensor, index):
-    """Split an index into ``(basic, advanced)`` with PyTorch's meaning: ``x.data[basic][advanced]``.
+    """Split an index into ``(basic, advanced)`` with PyTorch's meaning: ``x._array[basic][advanced]``.
 
     ``basic`` holds ints, slices and None (it always ends with Ellipsis, so that it gives a view even
     when every dim is selected); ``advanced`` is None or a tuple of slices and int64 arrays over the
-    dims of ``x.data[basic]``.
+    dims of ``x._array[basic]``.
     """
     parts = [_index_part(p, x) for p in _as_tuple_index(index)]
     consumed = sum(1 if k in ("int", "slice", "array") else (v.ndim if k == "mask" else 0) for k, v in parts)
@@ -230,7 +230,7 @@ class SetItem(Function):
     def backward(ctx, gy):
         g_x = g_v = None
         if ctx.needs_input_grad[0]:
-            zero = Tensor._make(ctx.xp.zeros((), dtype=gy.data.dtype), gy._backend)
+            zero = Tensor._make(ctx.xp.zeros((), dtype=gy._array.dtype), gy._backend)
             g_x = SetItem.apply(gy, zero, basic=ctx.basic, advanced=ctx.advanced)
         if ctx.needs_input_grad[1]:
             g_v = GetItem.apply(gy, basic=ctx.basic, advanced=ctx.advanced)
@@ -261,11 +261,11 @@ def _index_array(op: str, index, like: Tensor, wanted: str = "int32/int64"):
     """An index tensor's data as int64, after PyTorch's dtype and device checks."""
     if not isinstance(index, Tensor):
         raise TypeError(f"{op}: argument 'index' must be a Tensor, not {type(index).__name__}")
-    if index.data.dtype.kind not in "iu":
+    if index._array.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected dtype {wanted} for index, got {index.dtype}")
     if index._backend is not like._backend:
         raise DeviceError(f"{op}: expected index on {like.device}, got {index.device}")
-    return index.data.astype(like._backend.xp.int64, copy=False)
+    return index._array.astype(like._backend.xp.int64, copy=False)
 
 
 def _axis(op: str, dim: int, ndim: int) -> int:
@@ -287,7 +287,7 @@ def _leading(shape: tuple) -> tuple:
 
 
 def _zeros(like: Tensor, shape: tuple) -> Tensor:
-    return Tensor._make(like._backend.xp.zeros(shape, dtype=like.data.dtype), like._backend)
+    return Tensor._make(like._backend.xp.zeros(shape, dtype=like._array.dtype), like._backend)
 
 
 def _check_gather_shapes(op: str, x: Tensor, idx, axis: int, src: Tensor | None = None) -> None:
@@ -443,7 +443,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, red
     src = value if src is None else src
     idx, axis = _scatter_operands("scatter", input, dim, index, src)
     if not isinstance(src, Tensor):
-        src = Tensor._make(input._backend.xp.asarray(src, dtype=input.data.dtype), input._backend)
+        src = Tensor._make(input._backend.xp.asarray(src, dtype=input._array.dtype), input._backend)
     if reduce is not None:
         if reduce not in ("add", "multiply"):
             raise ArgumentError(f"scatter: reduce argument must be either add or multiply, got {reduce!r}")
@@ -503,7 +503,7 @@ class ScatterReduce(Function):
         if reduce == "sum":
             g_x, g_src = gy, Gather.apply(gy, idx=idx, axis=axis)
         elif reduce == "mean":
-            g_x = gy / Tensor._make(ctx.count.astype(gy.data.dtype), gy._backend)
+            g_x = gy / Tensor._make(ctx.count.astype(gy._array.dtype), gy._backend)
             g_src = Gather.apply(g_x, idx=idx, axis=axis)
         elif reduce == "prod":
             g_x, g_src = _prod_grads(ctx, gy)
@@ -705,7 +705,7 @@ def _scalar_value(op: str, value, x: Tensor) -> Tensor:
         if value._backend is not x._backend:
             value = value.to(x.device)
         return value if value.dtype is x.dtype else value.to(x.dtype)
-    return Tensor._make(x._backend.xp.asarray(value).astype(x.data.dtype), x._backend)
+    return Tensor._make(x._backend.xp.asarray(value).astype(x._array.dtype), x._backend)
 
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
@@ -719,7 +719,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
 def _mask(op: str, mask, x: Tensor) -> Tensor:
     if not isinstance(mask, Tensor):
         raise TypeError(f"{op}: argument 'mask' must be a Tensor, not {type(mask).__name__}")
-    if mask.data.dtype.kind != "b":
+    if mask._array.dtype.kind != "b":
         raise DTypeError(f"{op}: expected a bool mask, got mask with dtype {mask.dtype}")
     if mask._backend is not x._backend:
         raise DeviceError(f"{op}: expected mask on {x.device}, got {mask.device}")
@@ -747,7 +747,7 @@ def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> 
     _mask("masked_select", mask, input)
     shape = _broadcast_shape("masked_select", tuple(input.shape), tuple(mask.shape))
     x = input if tuple(input.shape) == shape else input.expand(shape)
-    m = mask.data if tuple(mask.shape) == shape else input._backend.xp.broadcast_to(mask.data, shape)
+    m = mask._array if tuple(mask.shape) == shape else input._backend.xp.broadcast_to(mask._array, shape)
     return write_out("masked_select", GetItem.apply(x, basic=(Ellipsis,), advanced=input._backend.xp.nonzero(m)), out)
 
 
@@ -786,7 +786,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     if source.dtype is not input.dtype:
         raise DTypeError(f"masked_scatter: expected self and source to have same dtypes but got {input.dtype} and {source.dtype}")
     shape = _broadcast_shape("masked_scatter", tuple(input.shape), tuple(mask.shape))
-    m = input._backend.xp.broadcast_to(mask.data, shape)
+    m = input._backend.xp.broadcast_to(mask._array, shape)
     needed = int(m.sum())
     if source.numel() < needed:
         raise ShapeError(f"masked_scatter: number of elements of source ({source.numel()}) < number of ones in mask ({needed})")
@@ -799,10 +799,10 @@ def take(input: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     gradient adds back into the taken elements, accumulating over repeats."""
     if not isinstance(index, Tensor):
         raise TypeError(f"take: argument 'index' must be a Tensor, not {type(index).__name__}")
-    if index.data.dtype.kind not in "iu":
+    if index._array.dtype.kind not in "iu":
         raise DTypeError(f"take: expected a long tensor for index, but got {index.dtype}")
     n = input.numel()
-    idx = index.data.astype(input._backend.xp.int64, copy=False)
+    idx = index._array.astype(input._backend.xp.int64, copy=False)
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         bad = int(idx.min()) if int(idx.min()) < -n else int(idx.max())
         raise IndexError(f"take: out of range: tried to access index {bad} on a tensor of {n} elements")
@@ -835,7 +835,7 @@ def nonzero(input: Tensor, *, out: Tensor | None = None, as_tuple: bool = False)
     """The indices of the non-zero elements: an (n, ndim) int64 tensor, or with ``as_tuple`` one 1-D
     tensor per dim (a 0-d input counts as 1-d there)."""
     xp = input._backend.xp
-    data = input.data
+    data = input._array
     if as_tuple:
         found = xp.nonzero(data.reshape(1) if data.ndim == 0 else data)
         return tuple(Tensor._make(f.astype(xp.int64), input._backend) for f in found)
@@ -872,7 +872,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
     NaN counts as the largest value."""
     xp = input._backend.xp
     axis = _sort_axis("argsort", input, dim)
-    data = input.data.reshape(1) if input.ndim == 0 else input.data
+    data = input._array.reshape(1) if input.ndim == 0 else input._array
     order = _argsort(xp, data, axis, descending).astype(xp.int64)
     return Tensor._make(order.reshape(()) if input.ndim == 0 else order, input._backend)
 
@@ -889,13 +889,13 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
     gradient goes back to the positions they came from."""
     indices = argsort(input, dim, descending)
     axis = _sort_axis("sort", input, dim)
-    values = Gather.apply(input, idx=indices.data, axis=axis)
+    values = Gather.apply(input, idx=indices._array, axis=axis)
     return _write_pair("sort", ValuesIndices(values, indices), out)
 
 
 def _select_k(op: str, input: Tensor, k: int, dim: int, descending: bool, keep: slice):
     axis = _sort_axis(op, input, dim)
-    order = argsort(input, axis, descending).data
+    order = argsort(input, axis, descending)._array
     if order.ndim:
         order = order[(slice(None),) * axis + (keep,)]
     return axis, order
@@ -904,7 +904,7 @@ def _select_k(op: str, input: Tensor, k: int, dim: int, descending: bool, keep: 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, out=None) -> ValuesIndices:
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices, in sorted order
     (also with sorted=False, which leaves the order open). The gradient goes to the selected elements."""
-    if input.data.dtype.kind == "b":
+    if input._array.dtype.kind == "b":
         raise DTypeError("topk: does not support bool dtypes")
     size = input.shape[_sort_axis("topk", input, dim)] if input.ndim else 1
     if not 0 <= k <= size:
@@ -916,7 +916,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -> ValuesIndices:
     """The k-th smallest element along ``dim`` (k counts from 1) and its index. The gradient goes to it."""
-    if input.data.dtype.kind == "b":
+    if input._array.dtype.kind == "b":
         raise DTypeError("kthvalue: not implemented for bool tensors")
     axis = _sort_axis("kthvalue", input, dim)
     size = input.shape[axis] if input.ndim else 1
@@ -938,7 +938,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     PyTorch's CPU build), with optionally the inverse indices (input's shape) and the counts. Each NaN
     is distinct, as in PyTorch. Not differentiable."""
     xp, backend = input._backend.xp, input._backend
-    flat = input.data.reshape(-1)
+    flat = input._array.reshape(-1)
     order = xp.argsort(flat, kind="stable")
     ordered = flat[order]
     starts = xp.ones(flat.shape, dtype=bool)
@@ -949,7 +949,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     if return_inverse:
         inverse = xp.empty(flat.shape, dtype=xp.int64)
         inverse[order] = xp.cumsum(starts) - 1
-        results.append(Tensor._make(inverse.reshape(input.data.shape), backend))
+        results.append(Tensor._make(inverse.reshape(input._array.shape), backend))
     if return_counts:
         edges = xp.concatenate([xp.nonzero(starts)[0], xp.asarray([flat.size])])
         results.append(Tensor._make(xp.diff(edges).astype(xp.int64), backend))
@@ -994,16 +994,16 @@ def searchsorted(sorted_sequence: Tensor, input, *, right: bool = False, side: s
     backend, xp = sorted_sequence._backend, sorted_sequence._backend.xp
     if sorted_sequence.ndim == 0:
         raise ShapeError("searchsorted: boundaries tensor should have positive dimension, but got 0 dimension")
-    if sorted_sequence.data.dtype.kind == "b":
+    if sorted_sequence._array.dtype.kind == "b":
         raise DTypeError("searchsorted: not implemented for bool tensors")
     scalar = not isinstance(input, Tensor)
-    values = backend.asarray(input) if scalar else input.data
+    values = backend.asarray(input) if scalar else input._array
     if scalar and sorted_sequence.ndim != 1:
         raise ShapeError(
             "searchsorted: input value can be a scalar only when boundaries tensor dimension is 1, but we got "
             f"boundaries tensor dim({sorted_sequence.ndim})"
         )
-    seq = sorted_sequence.data
+    seq = sorted_sequence._array
     if sorter is not None:
         seq = xp.take_along_axis(seq, _index_array("searchsorted", sorter, sorted_sequence), axis=-1)
     if seq.ndim == 1:

@@ -40,7 +40,7 @@ def _recording(name: str, self: Tensor, *others) -> bool:
 def _snapshot(self: Tensor) -> Tensor:
     """The tensor's current value and history, in memory the in-place write will not touch, so that a
     recorded op can save its input (``h *= x`` needs the old h for x's gradient)."""
-    return Tensor._make(self.data.copy(), self._backend, self._node, self._output_index)
+    return Tensor._make(self._array.copy(), self._backend, self._node, self._output_index)
 
 
 def _check_result(name: str, self: Tensor, result: Tensor) -> None:
@@ -53,7 +53,7 @@ def _check_result(name: str, self: Tensor, result: Tensor) -> None:
 def _commit(name: str, self: Tensor, result: Tensor) -> Tensor:
     """Write a recorded out-of-place result into self and make self the output of its node."""
     _check_result(name, self, result)
-    self.data[...] = result.data
+    self._array[...] = result._array
     self._version_ref[0] += 1
     self._node, self._output_index = result._node, result._output_index
     return self
@@ -62,7 +62,7 @@ def _commit(name: str, self: Tensor, result: Tensor) -> Tensor:
 def _direct(name: str, self: Tensor, fn) -> Tensor:
     """Run an in-place array update, translating NumPy's errors into ones that name the op."""
     try:
-        fn(self.data)
+        fn(self._array)
     except ValueError as exc:
         raise ShapeError(f"{name}: {exc} (tensor of shape {tuple(self.shape)})") from exc
     except TypeError as exc:  # NumPy's UFuncTypeError: e.g. adding floats into an int tensor
@@ -72,7 +72,7 @@ def _direct(name: str, self: Tensor, fn) -> Tensor:
 
 
 def _value(other):
-    return other.data if isinstance(other, Tensor) else other
+    return other._array if isinstance(other, Tensor) else other
 
 
 def add_(self: Tensor, other, *, alpha=1) -> Tensor:
@@ -89,7 +89,7 @@ def add_(self: Tensor, other, *, alpha=1) -> Tensor:
 
 def sub_(self: Tensor, other, *, alpha=1) -> Tensor:
     """self -= alpha * other, in place."""
-    if self.data.dtype.kind == "b" or (isinstance(other, Tensor) and other.data.dtype.kind == "b") or isinstance(other, bool):
+    if self._array.dtype.kind == "b" or (isinstance(other, Tensor) and other._array.dtype.kind == "b") or isinstance(other, bool):
         elementwise.sub(self, other)  # raises sub's error: subtraction with a bool is not supported
     return add_(self, other, alpha=-alpha)
 
@@ -169,7 +169,7 @@ def copy_(self: Tensor, src) -> Tensor:
         return _commit("copy_", self, Copy.apply(self, src))
 
     def run(a):
-        a[...] = src.data
+        a[...] = src._array
 
     return _direct("copy_", self, run)
 
@@ -187,7 +187,7 @@ def inplace_variant(fn, name: str | None = None):
         _check_result(name, self, result)
 
         def run(a):
-            a[...] = result.data
+            a[...] = result._array
 
         return _direct(name, self, run)
 
@@ -203,7 +203,7 @@ def setitem(self: Tensor, index, value) -> None:
     basic, advanced = indexing.parse_index(self, index)
     if _recording("setitem", self, value):
         if not isinstance(value, Tensor):
-            value = Tensor._make(self._backend.xp.asarray(value, dtype=self.data.dtype), self._backend)
+            value = Tensor._make(self._backend.xp.asarray(value, dtype=self._array.dtype), self._backend)
         elif value.dtype is not self.dtype:
             value = value.to(self.dtype)
         _commit("setitem", self, indexing.SetItem.apply(_snapshot(self), value, basic=basic, advanced=advanced))

@@ -43,14 +43,14 @@ def _shape(t: Tensor) -> tuple:
 
 def _require_float(op: str, *tensors: Tensor) -> None:
     for t in tensors:
-        if t.data.dtype.kind != "f":
+        if t._array.dtype.kind != "f":
             raise DTypeError(f"{op}: Expected a floating point or complex tensor as input. Got {t.dtype}")
 
 
 def _require_same_dtype(op: str, *tensors: Tensor) -> None:
     first = tensors[0]
     for t in tensors[1:]:
-        if t.data.dtype != first.data.dtype:
+        if t._array.dtype != first._array.dtype:
             raise DTypeError(f"{op}: expected all arguments to have the same dtype, got {first.dtype} and {t.dtype}")
 
 
@@ -72,12 +72,12 @@ def _constant(like: Tensor, array) -> Tensor:
 
 
 def _eye(like: Tensor, n: int) -> Tensor:
-    return _constant(like, like._backend.xp.eye(n, dtype=like.data.dtype))
+    return _constant(like, like._backend.xp.eye(n, dtype=like._array.dtype))
 
 
 def _masked(a: Tensor, mask) -> Tensor:
     """a times a constant 0/1 (or weight) array broadcast over the batch."""
-    return a * _constant(a, mask.astype(a.data.dtype))
+    return a * _constant(a, mask.astype(a._array.dtype))
 
 
 def _tril_half_diag(a: Tensor) -> Tensor:
@@ -141,9 +141,9 @@ class MatMul(Function):
         a_shape, b_shape = ctx.a_shape, ctx.b_shape
         if len(a_shape) == 2 and len(b_shape) == 2 and not is_grad_enabled():
             # Plain backward of a matrix product: the two GEMMs on arrays, no op applications.
-            backend, g = ctx.backend, gy.data
-            ga = None if b is None else Tensor._make(g @ b.data.T, backend)
-            gb = None if a is None else Tensor._make(a.data.T @ g, backend)
+            backend, g = ctx.backend, gy._array
+            ga = None if b is None else Tensor._make(g @ b._array.T, backend)
+            gb = None if a is None else Tensor._make(a._array.T @ g, backend)
             return ga, gb
         if len(a_shape) == 1 and len(b_shape) == 1:  # dot product
             return (gy * b if b is not None else None), (gy * a if a is not None else None)
@@ -180,9 +180,9 @@ def matmul(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if k_a != k_b:
         raise ShapeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied ({k_a} != {k_b})")
-    if a.data.dtype != b.data.dtype:
+    if a._array.dtype != b._array.dtype:
         raise DTypeError(f"matmul: expected both arguments to have the same dtype, got {a.dtype} and {b.dtype}")
-    if a.data.dtype.kind == "b":
+    if a._array.dtype.kind == "b":
         raise DTypeError("matmul: not implemented for 'Bool' tensors (as in PyTorch); cast them first")
     return write_out("matmul", MatMul.apply(a, b), out)
 
@@ -247,7 +247,7 @@ def ger(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor:
 def _scaled_sum(name: str, input: Tensor, product: Tensor, beta, alpha) -> Tensor:
     """beta * input + alpha * product; with beta == 0 input is ignored (its NaNs too), as in PyTorch.
     Integer results stay integer (float scale factors are applied and the sum truncated, as PyTorch)."""
-    if input.data.dtype != product.data.dtype:
+    if input._array.dtype != product._array.dtype:
         raise DTypeError(f"{name}: self and mat2 must have the same dtype, but got {input.dtype} and {product.dtype}")
     scaled = product if alpha == 1 else product * alpha
     shape = _shape(scaled)
@@ -260,7 +260,7 @@ def _scaled_sum(name: str, input: Tensor, product: Tensor, beta, alpha) -> Tenso
         result = scaled + _ignored(expanded)
     else:
         result = scaled + (expanded if beta == 1 else expanded * beta)
-    return result if result.data.dtype == product.data.dtype else result.to(product.dtype)
+    return result if result._array.dtype == product._array.dtype else result.to(product.dtype)
 
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out: Tensor | None = None) -> Tensor:
@@ -437,7 +437,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out: Tensor | None = None) -> Tensor
             raise ShapeError(f"tensordot: contracted dimensions need to match, but first has size {a.shape[i]} "
                              f"in dim {i} "
                              f"and second has size {b.shape[j]} in dim {j} (shapes {_shape(a)} and {_shape(b)})")
-    if a.data.dtype != b.data.dtype:
+    if a._array.dtype != b._array.dtype:
         raise DTypeError(f"tensordot: both inputs should have same dtype, got {a.dtype} and {b.dtype}")
     letters = iter(_LETTERS)
     sub_a = [next(letters) for _ in range(a.ndim)]
@@ -472,7 +472,7 @@ def trace(input: Tensor) -> Tensor:
     """Sum of the diagonal of a matrix. d/dA = g I."""
     if input.ndim != 2:
         raise ShapeError(f"trace: expected a matrix, but got tensor with dim {input.ndim} (shape {_shape(input)})")
-    if input.data.dtype.kind == "b":
+    if input._array.dtype.kind == "b":
         raise DTypeError("trace: not implemented for bool tensors")
     k = min(input.shape)
     square = input if input.shape[0] == input.shape[1] else input[:k, :k]
@@ -605,7 +605,7 @@ class Det(Function):
         a, d = ctx.saved_tensors
         if a.shape[-1] == 0:
             return a * 0.0
-        if bool(a._backend.xp.all(d.data != 0)):
+        if bool(a._backend.xp.all(d._array != 0)):
             return (gd * d).unsqueeze(-1).unsqueeze(-1) * linalg_inv(a).mT
         return gd.unsqueeze(-1).unsqueeze(-1) * _cofactors(a)
 
@@ -617,7 +617,7 @@ def _cofactors(a: Tensor) -> Tensor:
 
     xp, n = a._backend.xp, a.shape[-1]
     u, s, vh = linalg_svd(a, full_matrices=False)
-    signs = xp.linalg.det(u.data) * xp.linalg.det(vh.data)
+    signs = xp.linalg.det(u._array) * xp.linalg.det(vh._array)
     products = []
     for i in range(n):
         others = [s[..., j] for j in range(n) if j != i]
@@ -626,7 +626,7 @@ def _cofactors(a: Tensor) -> Tensor:
             product = product * factor
         products.append(product)
     cofactors = (u * stack(products, -1).unsqueeze(-2)) @ vh
-    return cofactors * _constant(a, signs.astype(a.data.dtype)[..., None, None])
+    return cofactors * _constant(a, signs.astype(a._array.dtype)[..., None, None])
 
 
 def linalg_det(A: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -820,13 +820,13 @@ def _is_zero(value) -> bool:
 
 
 def _tolerance_arg(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value._array if isinstance(value, Tensor) else value
 
 
 def linalg_pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out: Tensor | None = None) -> Tensor:
     """Moore-Penrose pseudo-inverse; singular values at most max(atol, rtol * s_max) count as zero.
     The gradient is PyTorch's, valid where the rank does not change."""
-    if A.data.dtype.kind != "f" or A.ndim < 2:
+    if A._array.dtype.kind != "f" or A.ndim < 2:
         raise DTypeError(f"linalg.pinv({A.dtype}{list(A.shape)}): expected a tensor with 2 or more dimensions of "
                          "float, double, cfloat or cdouble types")
     result = Pinv.apply(A, atol=_tolerance_arg(atol), rtol=_tolerance_arg(rtol), hermitian=hermitian)
@@ -871,7 +871,7 @@ class QR(Function):
 
 
 def _zeros_like(t: Tensor) -> Tensor:
-    return _constant(t, t._backend.xp.zeros(t.shape, dtype=t.data.dtype))
+    return _constant(t, t._backend.xp.zeros(t.shape, dtype=t._array.dtype))
 
 
 def _qr_backward_tall(gq, gr, q: Tensor, r: Tensor) -> Tensor:
@@ -903,8 +903,8 @@ def linalg_qr(A: Tensor, mode: str = "reduced", *, out=None) -> QRResult:
         if is_grad_enabled() and A.requires_grad:
             r = _RFromQR.apply(A)
         else:
-            r = _constant(A, xp.linalg.qr(A.data, mode="r").astype(A.data.dtype))
-        result = QRResult(_constant(A, xp.zeros((0,), dtype=A.data.dtype)), r)
+            r = _constant(A, xp.linalg.qr(A._array, mode="r").astype(A._array.dtype))
+        result = QRResult(_constant(A, xp.zeros((0,), dtype=A._array.dtype)), r)
     else:
         result = QRResult(*QR.apply(A, mode=mode))
     if out is not None:
@@ -1014,7 +1014,7 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None) 
         s = linalg_svdvals(input)
         xp, (m, n) = input._backend.xp, input.shape[-2:]
         batch = _shape(input)[:-2]
-        zeros = lambda r, c: _constant(input, xp.zeros(batch + (r, c), dtype=input.data.dtype))  # noqa: E731
+        zeros = lambda r, c: _constant(input, xp.zeros(batch + (r, c), dtype=input._array.dtype))  # noqa: E731
         return SVDLegacyResult(zeros(m, m), s, zeros(n, n))
     u, s, vh = linalg_svd(input, full_matrices=not some)
     result = SVDLegacyResult(u, s, vh.mT)
@@ -1036,7 +1036,7 @@ def linalg_svdvals(A: Tensor, *, driver=None, out: Tensor | None = None) -> Tens
     if _records(A):
         s = SVD.apply(A, full_matrices=False)[1]
     else:  # no gradient wanted: skip the singular vectors
-        s = _constant(A, A._backend.xp.linalg.svd(A.data, compute_uv=False))
+        s = _constant(A, A._backend.xp.linalg.svd(A._array, compute_uv=False))
     return write_out("linalg.svdvals", s, out)
 
 
@@ -1091,25 +1091,25 @@ def linalg_eigvalsh(A: Tensor, UPLO: str = "L", *, out: Tensor | None = None) ->
     if _records(A):
         w = Eigh.apply(A, uplo=UPLO)[0]
     else:
-        w = _constant(A, A._backend.xp.linalg.eigvalsh(A.data, UPLO=UPLO))
+        w = _constant(A, A._backend.xp.linalg.eigvalsh(A._array, UPLO=UPLO))
     return write_out("linalg.eigvalsh", w, out)
 
 
 def linalg_matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False,
                        out: Tensor | None = None) -> Tensor:
     """The number of singular values above max(atol, rtol * s_max) (int64; not differentiable)."""
-    if A.data.dtype.kind != "f":
+    if A._array.dtype.kind != "f":
         raise DTypeError("linalg.matrix_rank: This function doesn't handle types other than float and double "
                          f"(got {A.dtype})")
     _require_matrices("linalg.matrix_rank", A)
     xp = A._backend.xp
     if hermitian:
-        s = xp.abs(xp.linalg.eigvalsh(A.data))
+        s = xp.abs(xp.linalg.eigvalsh(A._array))
         largest = s.max(axis=-1, keepdims=True) if s.shape[-1] else xp.zeros(s.shape[:-1] + (1,), dtype=s.dtype)
     else:
-        s = xp.linalg.svd(A.data, compute_uv=False)
+        s = xp.linalg.svd(A._array, compute_uv=False)
         largest = s[..., :1] if s.shape[-1] else xp.zeros(s.shape[:-1] + (1,), dtype=s.dtype)
-    cutoff = _cutoff(xp, largest, A.shape, _tolerance_arg(atol), _tolerance_arg(rtol), A.data.dtype)
+    cutoff = _cutoff(xp, largest, A.shape, _tolerance_arg(atol), _tolerance_arg(rtol), A._array.dtype)
     rank = (s > cutoff).sum(axis=-1).astype(xp.int64)
     return write_out("linalg.matrix_rank", _constant(A, xp.asarray(rank)), out)
 

@@ -154,13 +154,13 @@ class Conv2d(Function):
         geometry = dict(kernel=kernel, stride=stride, pads=pads, dilation=dilation)
         if not is_grad_enabled():
             backend = ctx.backend
-            gz = gy.data.transpose(1, 0, 2, 3).reshape(out_c, -1)
-            w2 = weight.data.reshape(out_c, -1)
+            gz = gy._array.transpose(1, 0, 2, 3).reshape(out_c, -1)
+            w2 = weight._array.reshape(out_c, -1)
             gx = gw = gb = None
             if need_x:
                 gx = Tensor._make(kconv.col2im(ctx.xp, w2.T @ gz, shape, impl=backend.kernel_impl, **geometry), backend)
             if need_w:
-                gw = Tensor._make((gz @ cols.data.T).reshape(weight.shape), backend)
+                gw = Tensor._make((gz @ cols._array.T).reshape(weight.shape), backend)
             if need_b:
                 gb = Tensor._make(gz.sum(axis=1), backend)
             return gx, gw, gb
@@ -198,7 +198,7 @@ class MaxPool2d(Function):
     def backward(ctx, gy, gindex):
         index, shape, geometry = ctx.args
         if not is_grad_enabled():
-            gx = kpool.max_pool2d_backward(ctx.xp, gy.data, index, shape, *geometry, impl=ctx.backend.kernel_impl)
+            gx = kpool.max_pool2d_backward(ctx.xp, gy._array, index, shape, *geometry, impl=ctx.backend.kernel_impl)
             return Tensor._make(gx, ctx.backend)
         return MaxPool2dBackward.apply(gy, index=index, shape=shape, geometry=geometry)
 
@@ -297,18 +297,18 @@ class SoftmaxCrossEntropy(Function):
         if dlogits is not None and not is_grad_enabled():
             # A plain backward records nothing, so the kernel's gradient scaled per row is all it needs.
             if ctx.reduction == "none":
-                scale = gy.data[:, None]
+                scale = gy._array[:, None]
             else:
-                scale = gy.data if ctx.reduction == "sum" else gy.data / ctx.denominator
-            return Tensor._make(dlogits.data * scale, ctx.backend), None, None
+                scale = gy._array if ctx.reduction == "sum" else gy._array / ctx.denominator
+            return Tensor._make(dlogits._array * scale, ctx.backend), None, None
         xp, backend = ctx.xp, ctx.backend
         n, c = logits.shape
         eps = ctx.eps
-        t = target.data
+        t = target._array
         valid = t != ctx.ignore_index
         t_safe = xp.where(valid, t, 0)
-        dt = logits.data.dtype
-        w = xp.ones(c, dtype=dt) if weight is None else weight.data
+        dt = logits._array.dtype
+        w = xp.ones(c, dtype=dt) if weight is None else weight._array
         w_t = Tensor._make((w[t_safe] * valid).astype(dt)[:, None], backend)
         onehot = xp.zeros((n, c), dtype=dt)
         onehot[xp.arange(n), t_safe] = 1
@@ -381,12 +381,12 @@ def _linear_act_backward_arrays(ctx, gy: Tensor, x: Tensor, weight: Tensor, s: T
     need_x, need_w, need_b = ctx.needs_input_grad[:3]
     out_features = weight.shape[0]
     gz, gb = klinear.bias_act_backward(
-        ctx.xp, ctx.kind, gy.data.reshape(-1, out_features),
-        None if s is None else s.data.reshape(-1, out_features), ctx.param,
+        ctx.xp, ctx.kind, gy._array.reshape(-1, out_features),
+        None if s is None else s._array.reshape(-1, out_features), ctx.param,
         need_bias_grad=need_b, impl=backend.kernel_impl,
     )
-    gx = Tensor._make((gz @ weight.data).reshape(x.shape), backend) if need_x else None
-    gw = Tensor._make(gz.T @ x.data.reshape(-1, x.shape[-1]), backend) if need_w else None
+    gx = Tensor._make((gz @ weight._array).reshape(x.shape), backend) if need_x else None
+    gw = Tensor._make(gz.T @ x._array.reshape(-1, x.shape[-1]), backend) if need_w else None
     return gx, gw, None if gb is None else Tensor._make(gb, backend)
 
 

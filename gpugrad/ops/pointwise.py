@@ -39,7 +39,7 @@ def _as_tensor(value, like: Tensor) -> Tensor:
     """A (promoted) Python number as a 0-d tensor of like's dtype and device; tensors pass through."""
     if isinstance(value, Tensor):
         return value
-    return Tensor._make(like._backend.xp.asarray(value, dtype=like.data.dtype), like._backend)
+    return Tensor._make(like._backend.xp.asarray(value, dtype=like._array.dtype), like._backend)
 
 
 def _pair(name: str, input, other) -> tuple[Tensor, Tensor]:
@@ -69,13 +69,13 @@ def _float_pair(name: str, input, other) -> tuple[Tensor, Tensor]:
 def _floating_pair(name: str, input, other) -> tuple[Tensor, Tensor]:
     """Two tensor operands whose promoted dtype must be floating (PyTorch has no integer kernel)."""
     a, b = _pair(name, _tensor_input(name, input), _tensor_input(name, other, "other"))
-    if a.data.dtype.kind != "f":
+    if a._array.dtype.kind != "f":
         raise DTypeError(f"{name}: not implemented for {a.dtype} operands ({input.dtype} and {other.dtype})")
     return a, b
 
 
 def _zeros_like(t: Tensor) -> Tensor:
-    return Tensor._make(t._backend.xp.zeros_like(t.data), t._backend)
+    return Tensor._make(t._backend.xp.zeros_like(t._array), t._backend)
 
 
 # Trigonometric --------------------------------------------------------------------------------------
@@ -467,7 +467,7 @@ def reciprocal(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 def square(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """x * x, in x's dtype (bool squares to int64, as PyTorch's pow(x, 2)). d/dx = 2x."""
     x = _tensor_input("square", input)
-    if x.data.dtype.kind == "b":
+    if x._array.dtype.kind == "b":
         from .. import dtypes
 
         x = x.to(dtypes.int64)
@@ -531,9 +531,9 @@ def erfinv(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 # Piecewise constant: the gradient is 0 everywhere (PyTorch's convention at the jumps too), and an
 # integer tensor is already rounded, so it comes back as a copy, in its own dtype.
 def _integral_copy(name: str, x: Tensor) -> Tensor:
-    if x.data.dtype.kind == "b":
+    if x._array.dtype.kind == "b":
         raise DTypeError(f"{name}: not implemented for bool tensors")
-    return Tensor._make(x.data.copy(), x._backend)
+    return Tensor._make(x._array.copy(), x._backend)
 
 
 class Floor(Function):
@@ -549,7 +549,7 @@ class Floor(Function):
 def floor(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The largest integer <= x. d/dx = 0."""
     x = _tensor_input("floor", input)
-    return write_out("floor", Floor.apply(x) if x.data.dtype.kind == "f" else _integral_copy("floor", x), out)
+    return write_out("floor", Floor.apply(x) if x._array.dtype.kind == "f" else _integral_copy("floor", x), out)
 
 
 class Ceil(Function):
@@ -565,7 +565,7 @@ class Ceil(Function):
 def ceil(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The smallest integer >= x. d/dx = 0."""
     x = _tensor_input("ceil", input)
-    return write_out("ceil", Ceil.apply(x) if x.data.dtype.kind == "f" else _integral_copy("ceil", x), out)
+    return write_out("ceil", Ceil.apply(x) if x._array.dtype.kind == "f" else _integral_copy("ceil", x), out)
 
 
 class Trunc(Function):
@@ -581,13 +581,13 @@ class Trunc(Function):
 def trunc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """x rounded towards 0. d/dx = 0."""
     x = _tensor_input("trunc", input)
-    return write_out("trunc", Trunc.apply(x) if x.data.dtype.kind == "f" else _integral_copy("trunc", x), out)
+    return write_out("trunc", Trunc.apply(x) if x._array.dtype.kind == "f" else _integral_copy("trunc", x), out)
 
 
 def fix(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``trunc``."""
     x = _tensor_input("fix", input)
-    return write_out("fix", Trunc.apply(x) if x.data.dtype.kind == "f" else _integral_copy("fix", x), out)
+    return write_out("fix", Trunc.apply(x) if x._array.dtype.kind == "f" else _integral_copy("fix", x), out)
 
 
 class Round(Function):
@@ -614,7 +614,7 @@ def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Ten
     x = _tensor_input("round", input)
     if abs(decimals) > 308:  # 10^decimals would overflow float64 (PyTorch's scale turns inf)
         raise ArgumentError(f"round: decimals={decimals} is out of range (|decimals| <= 308)")
-    if x.data.dtype.kind == "f":
+    if x._array.dtype.kind == "f":
         result = Round.apply(x, decimals=int(decimals))
     elif decimals != 0:
         raise DTypeError(f"round: decimals={decimals} is not implemented for {x.dtype} tensors")
@@ -636,7 +636,7 @@ class Frac(Function):
 def frac(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The fractional part x - trunc(x), with x's sign. d/dx = 1."""
     x = _tensor_input("frac", input)
-    if x.data.dtype.kind != "f":
+    if x._array.dtype.kind != "f":
         raise DTypeError(f"frac: not implemented for {x.dtype} tensors")
     return write_out("frac", Frac.apply(x), out)
 

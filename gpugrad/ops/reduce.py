@@ -48,7 +48,7 @@ def one_axis(op: str, dim, x: Tensor) -> int:
 def _require_nonempty(op: str, x: Tensor, axes) -> None:
     """Reductions without an identity (max, median, ...) refuse to reduce over no elements."""
     if axes is None:
-        if x.data.size == 0:
+        if x._array.size == 0:
             raise ShapeError(f"{op}: expected reduction dim to be specified for an empty input of shape "
                              f"{tuple(x.shape)}; specify the reduction dim with the 'dim' argument")
         return
@@ -67,7 +67,7 @@ def reduction_input(op: str, x: Tensor, dtype, ints_as_long: bool = True) -> Ten
         except DTypeError as exc:
             raise DTypeError(f"{op}: {exc}") from None
         return x.to(target)
-    if ints_as_long and x.data.dtype.kind in "biu":
+    if ints_as_long and x._array.dtype.kind in "biu":
         return x.to(dtypes.int64)
     return x
 
@@ -192,10 +192,10 @@ class Prod(Function):
         x, y = ctx.saved_tensors
         shape, axes = tuple(x.shape), None if ctx.axis is None else (ctx.axis,)
         gy = _expand_back(gy, shape, axes, ctx.keepdim)
-        if not bool((x.data == 0).any()):
+        if not bool((x._array == 0).any()):
             return gy * _expand_back(y, shape, axes, ctx.keepdim) / x
         if ctx.axis is None:
-            if not is_grad_enabled() and int((x.data == 0).sum()) > 1:
+            if not is_grad_enabled() and int((x._array == 0).sum()) > 1:
                 return zeros_like(gy)  # two zeros: every gradient is 0 (PyTorch's, also with an inf elsewhere)
             return gy * _product_of_the_others(x.reshape(-1), 0).reshape(shape)
         return gy * _product_of_the_others(x, ctx.axis)
@@ -372,7 +372,7 @@ def _along_one_dim(op: str, x: Tensor, dim, keepdim: bool, pick) -> ValuesIndice
         values, indices = _along_one_dim(op, x.reshape(1), 0, False, pick)
         return ValuesIndices(values.reshape(()), indices.reshape(()))
     _require_nonempty(op, x, (axis,))
-    return _picked(x, pick(x._backend.xp, x.data, axis), axis, keepdim)
+    return _picked(x, pick(x._backend.xp, x._array, axis), axis, keepdim)
 
 
 def _share_among_equal(x: Tensor, y: Tensor, gy: Tensor, axes, share_nan: bool) -> Tensor:
@@ -465,18 +465,18 @@ def write_pair(op: str, result, out):
         return write_out(op, result, out)
     if not (isinstance(out, (tuple, list)) and len(out) == 2 and builtins.all(isinstance(o, Tensor) for o in out)):
         raise TypeError(f"{op}: out must be a pair of tensors (values, indices)")
-    if isinstance(result, ValuesIndices) and out[1].data.dtype != result.indices.data.dtype:
+    if isinstance(result, ValuesIndices) and out[1]._array.dtype != result.indices._array.dtype:
         raise DTypeError(f"{op}: expected the indices out to be int64, got {out[1].dtype}")
     return type(result)(*(write_out(op, r, o) for r, o in zip(result, out)))
 
 
 def _argextreme(op: str, x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor:
-    if x.data.dtype.kind == "b":
+    if x._array.dtype.kind == "b":
         raise DTypeError(f"{op}: does not support bool input")
     xp = x._backend.xp
     if dim is None:
         _require_nonempty(op, x, None)
-        flat = x.data.reshape(-1)
+        flat = x._array.reshape(-1)
         found = xp.asarray(xp.argmax(flat) if largest else xp.argmin(flat), dtype=xp.int64)
         return Tensor._make(found.reshape((1,) * x.ndim) if keepdim else found, x._backend)
     return _along_one_dim(op, x.detach(), dim, keepdim, _arg_index(largest)).indices
@@ -538,7 +538,7 @@ class MedianAll(Function):
 
 
 def _median(op: str, x: Tensor, dim, keepdim: bool, ignore_nan: bool):
-    if x.data.dtype.kind == "b":
+    if x._array.dtype.kind == "b":
         raise DTypeError(f"{op}: not implemented for bool tensors")
     if dim is not None:
         return _along_one_dim(op, x, dim, keepdim, _median_index(ignore_nan))
@@ -615,9 +615,9 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False, *, out: Tensor | None = Non
 def _logical(op: str, x: Tensor, dim, keepdim: bool, reducer: str) -> Tensor:
     xp = x._backend.xp
     axes = _axes(op, dim, x)
-    found = getattr(xp, reducer)(x.data != 0, axis=axes, keepdims=keepdim)
+    found = getattr(xp, reducer)(x._array != 0, axis=axes, keepdims=keepdim)
     # PyTorch keeps uint8 for uint8 input (a leftover of its byte masks); everything else gives bool.
-    dtype = xp.uint8 if x.data.dtype == xp.uint8 else xp.bool_
+    dtype = xp.uint8 if x._array.dtype == xp.uint8 else xp.bool_
     return Tensor._make(xp.asarray(found, dtype=dtype), x._backend)
 
 
@@ -634,7 +634,7 @@ def any(x: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None
 def count_nonzero(x: Tensor, dim=None) -> Tensor:
     """How many elements over ``dim`` (an int or a tuple) are nonzero, as int64. Not differentiable."""
     xp = x._backend.xp
-    found = (x.data != 0).sum(axis=_axes("count_nonzero", dim, x))
+    found = (x._array != 0).sum(axis=_axes("count_nonzero", dim, x))
     return Tensor._make(xp.asarray(found, dtype=xp.int64), x._backend)
 
 
@@ -655,12 +655,12 @@ def cov(x: Tensor, *, correction: int = 1, fweights: Tensor | None = None, aweig
     for name, w in (("fweights", fweights), ("aweights", aweights)):
         if w is None:
             continue
-        if w.ndim > 1 or w.data.size != n:
+        if w.ndim > 1 or w._array.size != n:
             raise ShapeError(f"cov: expected {name} to have one element per observation ({n}), "
                              f"got shape {tuple(w.shape)}")
-        if name == "fweights" and w.data.dtype.kind not in "iu":
+        if name == "fweights" and w._array.dtype.kind not in "iu":
             raise DTypeError(f"cov: expected fweights to have an integral dtype, got {w.dtype}")
-        if bool((w.data < 0).any()):
+        if bool((w._array < 0).any()):
             raise ArgumentError(f"cov: {name} cannot be negative")
         weights = w if weights is None else weights * w
     if weights is None:

@@ -28,11 +28,11 @@ def _rng(generator) -> numpy.random.Generator:
 
 
 def _host(t: Tensor) -> numpy.ndarray:
-    return t._backend.to_numpy(t.data)
+    return t._backend.to_numpy(t._array)
 
 
 def _require_float(op: str, t: Tensor, what: str = "tensor") -> None:
-    if t.data.dtype.kind != "f":
+    if t._array.dtype.kind != "f":
         raise DTypeError(f"{op}: expected a floating point {what}, got {t.dtype}")
 
 
@@ -117,7 +117,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, de
         _require_float("normal", t, "mean and std")
     _check_std("normal", std)
     shape = _broadcast_shape("normal", *tensors)
-    np_dtype = first.data.dtype
+    np_dtype = first._array.dtype
     rng = _rng(generator)
 
     def draw(backend, *arrays):
@@ -149,7 +149,7 @@ def _check_probability(op: str, p) -> None:
 def _bernoulli_draw(op: str, x: Tensor, p, generator) -> Tensor:
     """0/1 in x's shape and dtype, 1 with probability p (a number, or a tensor broadcast to x's shape)."""
     _check_probability(op, p)
-    shape, np_dtype, rng = tuple(x.shape), x.data.dtype, _rng(generator)
+    shape, np_dtype, rng = tuple(x.shape), x._array.dtype, _rng(generator)
     if isinstance(p, Tensor):
         if numpy.broadcast_shapes(tuple(p.shape), shape) != shape:
             raise ShapeError(f"{op}: probabilities of shape {tuple(p.shape)} do not broadcast to {shape}")
@@ -250,7 +250,7 @@ def _fill(op: str, x: Tensor, host_draw) -> Tensor:
 def _uniform(x: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None) -> Tensor:
     _require_float("uniform_", x)
     _require("uniform_", from_ <= to, f"expects to return a [from, to) range, but found from={from_} > to={to}")
-    np_dtype = x.data.dtype
+    np_dtype = x._array.dtype
     return _fill("uniform_", x, lambda shape: half_open(_rng(generator).uniform(from_, to, shape), from_, to, np_dtype))
 
 

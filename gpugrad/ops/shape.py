@@ -136,7 +136,7 @@ class ReshapeCopy(Function):
 
 
 def _reshape_to(op: str, x: Tensor, shape: tuple, allow_copy: bool) -> Tensor:
-    a = x.data
+    a = x._array
     shape = _infer_shape(op, shape, a.size, tuple(a.shape))
     if shape == a.shape:
         return x
@@ -169,14 +169,14 @@ def view(x: Tensor, *shape) -> Tensor:
 def _view_as_dtype(x: Tensor, dtype: dtypes.DType) -> Tensor:
     """The same memory read as ``dtype`` (a bit cast, as PyTorch's ``view(dtype)``): the last dim scales by
     the ratio of element sizes, which needs it contiguous. Outside the graph, as in PyTorch."""
-    if dtype.itemsize != x.data.dtype.itemsize:
-        if x.ndim == 0 or (x.shape[-1] > 1 and x.data.strides[-1] != x.data.dtype.itemsize):
+    if dtype.itemsize != x._array.dtype.itemsize:
+        if x.ndim == 0 or (x.shape[-1] > 1 and x._array.strides[-1] != x._array.dtype.itemsize):
             raise ShapeError(f"view: the last dim must be contiguous to view {x.dtype} as {dtype} (different element "
-                             f"sizes), got shape {tuple(x.shape)} with strides {x.data.strides}")
-        if (x.shape[-1] * x.data.dtype.itemsize) % dtype.itemsize:
+                             f"sizes), got shape {tuple(x.shape)} with strides {x._array.strides}")
+        if (x.shape[-1] * x._array.dtype.itemsize) % dtype.itemsize:
             raise ShapeError(f"view: the last dim of shape {tuple(x.shape)} ({x.dtype}) does not hold a whole number "
                              f"of {dtype} elements")
-    out = Tensor._make(x.data.view(dtype.np), x._backend)
+    out = Tensor._make(x._array.view(dtype.np), x._backend)
     out._version_ref = x._version_ref
     out._base = x._base if x._base is not None else x
     return out
@@ -225,7 +225,7 @@ def _restride_in_place(name: str, self: Tensor, view_op, *args) -> Tensor:
     else:
         with no_grad():
             result = view_op(self, *args)
-    self.data = result.data
+    self._array = result._array
     self._version_ref[0] += 1
     return self
 
@@ -439,10 +439,10 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
 def squeeze(x: Tensor, dim=None) -> Tensor:
     """Remove dims of size 1: all of them, or those of ``dim`` (an int or a tuple) that have size 1."""
     if dim is None:
-        shape = tuple(s for s in x.data.shape if s != 1)
+        shape = tuple(s for s in x._array.shape if s != 1)
     else:
         axes = distinct_dims("squeeze", dim, x.ndim)
-        shape = tuple(s for i, s in enumerate(x.data.shape) if not (i in axes and s == 1))
+        shape = tuple(s for i, s in enumerate(x._array.shape) if not (i in axes and s == 1))
     return _reshape_to("squeeze", x, shape, allow_copy=False)
 
 
@@ -453,7 +453,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
         raise IndexError(f"unsqueeze: dimension out of range (expected to be in range of [{-x.ndim - 1}, {x.ndim}], "
                          f"but got {dim})")
     dim = dim % (x.ndim + 1)
-    shape = x.data.shape
+    shape = x._array.shape
     return _reshape_to("unsqueeze", x, shape[:dim] + (1,) + shape[dim:], allow_copy=False)
 
 
@@ -728,7 +728,7 @@ def tensor_split(x: Tensor, indices_or_sections=None, dim: int = 0, *, sections=
     if x.ndim == 0:
         raise ShapeError("tensor_split: expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
     if isinstance(spec, Tensor):
-        if spec.data.dtype.kind not in "iu":
+        if spec._array.dtype.kind not in "iu":
             raise DTypeError(f"tensor_split: expected tensor_indices_or_sections to have dtype of long, but got {spec.dtype}")
         if spec.ndim > 1:
             raise ShapeError(f"tensor_split: expected tensor_indices_or_sections to be a zero-dimensional or "
@@ -854,7 +854,7 @@ def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *, output
         (axis,) = normalize_dims("repeat_interleave", dim, x.ndim)
     n = x.shape[axis]
     if isinstance(repeats, Tensor) and repeats.numel() == 1 and repeats.ndim <= 1:
-        repeats = repeats.item() if repeats.data.dtype.kind in "iu" else repeats.reshape(1)
+        repeats = repeats.item() if repeats._array.dtype.kind in "iu" else repeats.reshape(1)
     if isinstance(repeats, Tensor):
         counts = _counts("repeat_interleave", repeats)
         if counts.shape[0] != n:
@@ -874,11 +874,11 @@ def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *, output
 
 
 def _counts(op: str, repeats: Tensor) -> Tensor:
-    if repeats.data.dtype.kind not in "iu":
+    if repeats._array.dtype.kind not in "iu":
         raise DTypeError(f"{op}: repeats must be an integer tensor, got {repeats.dtype}")
     if repeats.ndim != 1:
         raise ShapeError(f"{op}: repeats must be a 0-dim or 1-dim tensor, got shape {tuple(repeats.shape)}")
-    if repeats.numel() and int(repeats.data.min()) < 0:
+    if repeats.numel() and int(repeats._array.min()) < 0:
         raise ArgumentError(f"{op}: repeats can not be negative")
     return repeats
 
@@ -892,7 +892,7 @@ def _repeated_indices(counts: Tensor, output_size) -> Tensor:
     """0, 1, ... with index i repeated counts[i] times (an int64 tensor on counts' device)."""
     counts = _counts("repeat_interleave", counts)
     xp = counts._backend.xp
-    ends = xp.cumsum(counts.data.astype(xp.int64))
+    ends = xp.cumsum(counts._array.astype(xp.int64))
     total = int(ends[-1]) if ends.shape[0] else 0  # the result's size: one read of a device value
     _check_output_size(output_size, total)
     # Output position p belongs to the first i whose run ends after p.

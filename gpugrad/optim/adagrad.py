@@ -46,7 +46,7 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             fill = float(group["initial_accumulator_value"])
             for p in group["params"]:
-                self.state[p] = {"step": 0, "sum": Tensor._make(full(p._backend, p.data.shape, fill, p.data.dtype), p._backend)}
+                self.state[p] = {"step": 0, "sum": Tensor._make(full(p._backend, p._array.shape, fill, p._array.dtype), p._backend)}
 
     def _validate_hparams(self, group: dict) -> None:
         super()._validate_hparams(group)

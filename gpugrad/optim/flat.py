@@ -6,7 +6,7 @@ array for the parameters, one for the gradients and one per state name (exp_avg,
 launch per bucket that reads p, g and the state once and writes them back, with no temporaries.
 
 The optimizer stays the owner of the truth a user can touch (``p.data``, ``p.grad``, ``state[p]``); the
-buckets notice when any of those stop being their views (``p.data = new_array``, a ``.grad`` set by hand,
+buckets notice when any of those stop being their views (``p.data = new``, a ``.grad`` set by hand,
 state from ``load_state_dict``) and copy the current values in, by an identity check per array per step.
 After ``zero_grad()`` (grads set to None), backward's copy of each new gradient goes straight into the
 parameter's gradient view (each parameter's ``_grad_sink`` points at its slot), so the step copies nothing;
@@ -47,13 +47,13 @@ def full(backend, shape, fill: float, dtype) -> Any:
 
 def _to_backend(backend, t: Tensor) -> Any:
     if t._backend is backend:
-        return t.data
-    return backend.asarray(t._backend.to_numpy(t.data))
+        return t._array
+    return backend.asarray(t._backend.to_numpy(t._array))
 
 
 def state_like(t: Tensor, p: Tensor) -> Tensor:
     """A copy of state tensor ``t`` with ``p``'s dtype, device and shape."""
-    data = _to_backend(p._backend, t).astype(p.data.dtype, copy=True).reshape(p.data.shape)
+    data = _to_backend(p._backend, t).astype(p._array.dtype, copy=True).reshape(p._array.shape)
     return Tensor._make(data, p._backend)
 
 
@@ -64,9 +64,9 @@ def check_state(params, state, opt_name: str, index_base: int) -> None:
         st = state.get(p)
         if not st:
             continue
-        n = p.data.size
+        n = p._array.size
         for k, v in st.items():
-            if isinstance(v, Tensor) and v.data.size != n:
+            if isinstance(v, Tensor) and v._array.size != n:
                 raise ShapeError(
                     f"{opt_name}.step: parameter {i} now has shape {tuple(p.shape)} but its optimizer state "
                     f"'{k}' has shape {tuple(v.shape)}; the parameter was replaced by one of another size"
@@ -79,13 +79,13 @@ class _Slot:
     def __init__(self, param: Tensor, lo: int, hi: int) -> None:
         self.param = param
         self.lo, self.hi = lo, hi
-        self.shape = param.data.shape
+        self.shape = param._array.shape
         self.sview: dict[str, Any] = {}
 
     def take_grad(self, leaf: Tensor, g: Any) -> Any:
         """The gradient view holding a copy of ``g``, for the engine to make ``leaf.grad`` (see
         ``Tensor._grad_sink``); None when ``g`` does not fit or the view is still held elsewhere."""
-        if leaf is not self.param or leaf.data is not self.pview or _held_elsewhere(self):
+        if leaf is not self.param or leaf._array is not self.pview or _held_elsewhere(self):
             return None
         view = self.gview  # only now: a local reference would count as held elsewhere
         if g.shape != view.shape or g.dtype != view.dtype:
@@ -134,7 +134,7 @@ class _Bucket:
         self.slots: list[_Slot] = []
         lo = 0
         for p in params:
-            hi = lo + int(p.data.size)
+            hi = lo + int(p._array.size)
             self.slots.append(_Slot(p, lo, hi))
             lo = hi
         self.size = lo
@@ -142,12 +142,12 @@ class _Bucket:
         self.s: dict[str, Any] = {}
         for slot in self.slots:
             p = slot.param
-            self.p[slot.lo : slot.hi] = p.data.reshape(-1)
+            self.p[slot.lo : slot.hi] = p._array.reshape(-1)
             slot.pview = self.p[slot.lo : slot.hi].reshape(slot.shape)
         self._new_grad_buffer()
         # Only after every value is in: a failure above leaves the parameters untouched.
         for slot in self.slots:
-            slot.param.data = slot.pview
+            slot.param._array = slot.pview
             # Weak: a dropped optimizer must not keep its buffers alive through its parameters.
             slot.param._grad_sink = weakref.ref(slot)
 
@@ -161,7 +161,7 @@ class _Bucket:
         ``.grad`` is still held outside (an old ``.grad`` kept by the user): it must keep its values."""
         for slot in self.slots:
             g = slot.param.grad
-            if g is not None and g.data is not slot.gview and _held_elsewhere(slot):
+            if g is not None and g._array is not slot.gview and _held_elsewhere(slot):
                 self._new_grad_buffer()
                 return
 
@@ -184,7 +184,7 @@ class _Bucket:
                 if v is None and k != "step":
                     del st[k]  # PyTorch's "no buffer yet"
                 continue
-            if v.data is slot.sview.get(k):
+            if v._array is slot.sview.get(k):
                 continue
             view = self._state_view(slot, k)
             view[...] = _to_backend(self.backend, v).reshape(slot.shape)
@@ -204,8 +204,8 @@ class _Bucket:
             g = p.grad
             if g is None:
                 continue
-            if g.data is not slot.gview:
-                self.g[slot.lo : slot.hi] = g.data.reshape(-1)
+            if g._array is not slot.gview:
+                self.g[slot.lo : slot.hi] = g._array.reshape(-1)
                 if not g.requires_grad:
                     # From now on backward writes straight into the flat buffer (the engine accumulates
                     # with `grad.data += g`, or after zero_grad() copies into the view through
@@ -258,7 +258,7 @@ class FlatGroup:
     def __init__(self, params: list[Tensor]) -> None:
         buckets: dict[tuple, list[Tensor]] = {}
         for p in params:
-            buckets.setdefault((p.data.dtype, p._backend), []).append(p)
+            buckets.setdefault((p._array.dtype, p._backend), []).append(p)
         self.buckets = [_Bucket(backend, dtype, ps) for (dtype, backend), ps in buckets.items()]
         by_id = {id(s.param): s for b in self.buckets for s in b.slots}
         self._order = [by_id[id(p)] for p in params]
@@ -268,7 +268,7 @@ class FlatGroup:
         if len(params) != len(self._order):
             return False
         for p, slot in zip(params, self._order):
-            if slot.param is not p or p.data is not slot.pview:
+            if slot.param is not p or p._array is not slot.pview:
                 return False
         return True
 

@@ -72,7 +72,7 @@ class LBFGS(Optimizer):
         params = self.param_groups[0]["params"]
         first = params[0] if params else None
         for i, p in enumerate(params):
-            if p.data.dtype != first.data.dtype:
+            if p._array.dtype != first._array.dtype:
                 raise DTypeError(f"LBFGS: all parameters must share one dtype (one flat vector): parameter 0 is "
                                  f"{first.dtype}, parameter {i} is {p.dtype}")
             if p.device != first.device:
@@ -89,7 +89,7 @@ class LBFGS(Optimizer):
     def _flat_grad(self) -> Any:
         """The gradients of all parameters as one new flat array (zeros for a missing gradient)."""
         xp = self._xp()
-        parts = [xp.zeros(p.data.size, p.data.dtype) if p.grad is None else p.grad.data.reshape(-1)
+        parts = [xp.zeros(p._array.size, p._array.dtype) if p.grad is None else p.grad._array.reshape(-1)
                  for p in self._params()]
         return xp.concatenate(parts)
 
@@ -97,14 +97,14 @@ class LBFGS(Optimizer):
         """p += t * d, parameter by parameter."""
         offset = 0
         for p in self._params():
-            n = p.data.size
-            p.data += t * d[offset : offset + n].reshape(p.data.shape)
+            n = p._array.size
+            p._array += t * d[offset : offset + n].reshape(p._array.shape)
             p._version_ref[0] += 1
             offset += n
 
     def _restore(self, saved: list[Any]) -> None:
         for p, x in zip(self._params(), saved):
-            p.data[...] = x
+            p._array[...] = x
             p._version_ref[0] += 1
 
     def _dot(self, a: Any, b: Any) -> float:
@@ -188,7 +188,7 @@ class LBFGS(Optimizer):
                 break
             ls_evals = 0
             if group["line_search_fn"] == "strong_wolfe":
-                start = [p.data.copy() for p in self._params()]
+                start = [p._array.copy() for p in self._params()]
 
                 def along(step: float) -> tuple[float, Any]:
                     self._move(step, d)
@@ -249,7 +249,7 @@ class LBFGS(Optimizer):
         params = self._params()
         if len(groups) != 1 or len(groups[0].get("params", ())) != len(params):
             raise ValueError(f"{name}.load_state_dict: expected one parameter group of {len(params)} parameters")
-        size = sum(p.data.size for p in params)
+        size = sum(p._array.size for p in params)
         saved = dict(state_dict["state"])
         if set(saved) - {0, "0"}:
             raise ValueError(f"{name}.load_state_dict: LBFGS keeps its state under parameter 0, got state for "
@@ -265,7 +265,7 @@ class LBFGS(Optimizer):
 
 
 def _array(v: Any) -> Any:
-    return v.data if isinstance(v, Tensor) else v
+    return v._array if isinstance(v, Tensor) else v
 
 
 def _tensor(a: Any, backend) -> Tensor | None:
@@ -293,8 +293,8 @@ def _number(v: Any) -> Any:
 def _load_vector(name: str, key: str, value: Any, p: Tensor, size: int) -> Tensor | None:
     if value is None:
         return None
-    array = value._backend.to_numpy(value.data) if isinstance(value, Tensor) else numpy.asarray(value)
+    array = value._backend.to_numpy(value._array) if isinstance(value, Tensor) else numpy.asarray(value)
     if array.size != size:
         raise ValueError(f"{name}.load_state_dict: state '{key}' has {array.size} elements, the parameters "
                          f"have {size}")
-    return Tensor._make(p._backend.asarray(array.reshape(-1).astype(p.data.dtype)), p._backend)
+    return Tensor._make(p._backend.asarray(array.reshape(-1).astype(p._array.dtype)), p._backend)

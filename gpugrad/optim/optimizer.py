@@ -143,7 +143,7 @@ class Optimizer:
                 raise TypeError(f"{name}: optimizer can only optimize Tensors, but parameter {i} is a {type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i}, shape {tuple(p.shape)})")
-            if p.data.dtype.kind != "f":
+            if p._array.dtype.kind != "f":
                 raise DTypeError(
                     f"{name}: can only optimize floating point Tensors, parameter {i} has dtype {p.dtype}"
                 )
@@ -181,7 +181,7 @@ class Optimizer:
                         g = p.grad = g.detach()
                     else:
                         g.requires_grad_(False)
-                    g.data[...] = 0
+                    g._array[...] = 0
                     g._version_ref[0] += 1
 
     def step(self, closure: Callable | None = None):
@@ -220,7 +220,7 @@ class Optimizer:
                 g = p.grad
                 # One cheap test per parameter on every step; the message is built only on failure.
                 if g is not None and (
-                    g.data.shape != p.data.shape or g.data.dtype != p.data.dtype
+                    g._array.shape != p._array.shape or g._array.dtype != p._array.dtype
                     or (g._backend is not p._backend and g.device != p.device)
                 ):
                     _raise_bad_grad(f"{name}.step: the gradient of parameter {index} (group {gi})", g, p)
@@ -237,7 +237,7 @@ class Optimizer:
             if g is None:
                 continue
             if not spec and not sspec and not self._counts_steps and p not in self.state:
-                self._apply(p._backend.xp, p.data, g.data, {}, group, step=1, first=True, scalars={}, impl="reference")
+                self._apply(p._backend.xp, p._array, g._array, {}, group, step=1, first=True, scalars={}, impl="reference")
                 p._version_ref[0] += 1
                 continue
             state = self.state[p]
@@ -251,12 +251,12 @@ class Optimizer:
             for key, fill in spec.items():
                 cur = state.get(key)
                 if cur is None:
-                    state[key] = Tensor._make(_flat.full(p._backend, p.data.shape, fill, p.data.dtype), p._backend)
-                elif cur.data.dtype != p.data.dtype or cur.device != p.device:
+                    state[key] = Tensor._make(_flat.full(p._backend, p._array.shape, fill, p._array.dtype), p._backend)
+                elif cur._array.dtype != p._array.dtype or cur.device != p.device:
                     state[key] = _flat.state_like(cur, p)
             step = int(state.get("step", 0)) + 1
             self._apply(
-                xp, p.data, g.data, {k: state[k].data for k in spec}, group,
+                xp, p._array, g._array, {k: state[k]._array for k in spec}, group,
                 step=step, first=first, scalars=scalars, impl="reference",
             )
             if self._counts_steps:
@@ -383,20 +383,20 @@ def _cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor, *, s
     if value is None:
         return None
     if isinstance(value, Tensor):
-        array = value._backend.to_numpy(value.data)
+        array = value._backend.to_numpy(value._array)
     elif _is_tensor_like(value):
         array = numpy.asarray(value)
     else:
         return copy.deepcopy(value)
-    if array.size != p.data.size:
+    if array.size != p._array.size:
         raise ShapeError(
             f"{opt_name}.load_state_dict: state '{key}' of parameter {index} has shape {tuple(array.shape)} "
             f"but the parameter has shape {tuple(p.shape)}"
         )
     if array.dtype.kind == "f":
-        array = array.astype(p.data.dtype, copy=False)
-    data = p._backend.asarray(array.reshape(p.data.shape))
-    if data is array or (isinstance(value, Tensor) and data is value.data):
+        array = array.astype(p._array.dtype, copy=False)
+    data = p._backend.asarray(array.reshape(p._array.shape))
+    if data is array or (isinstance(value, Tensor) and data is value._array):
         data = data.copy()
     return Tensor._make(data, p._backend)
 
@@ -404,6 +404,6 @@ def _cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor, *, s
 def _raise_bad_grad(where: str, g: Tensor, p: Tensor) -> None:
     if tuple(g.shape) != tuple(p.shape):
         raise ShapeError(f"{where} has shape {tuple(g.shape)} but the parameter has shape {tuple(p.shape)}")
-    if g.data.dtype != p.data.dtype:
+    if g._array.dtype != p._array.dtype:
         raise DTypeError(f"{where} has dtype {g.dtype} but the parameter has dtype {p.dtype}")
     raise DeviceError(f"{where} is on {g.device} but the parameter is on {p.device}")

@@ -36,7 +36,7 @@ def test_variable_returns_a_leaf_tensor_sharing_memory():
     t = gg.ones(2)
     v = gg.autograd.Variable(t, requires_grad=True)
     assert isinstance(v, gg.Tensor) and v is not t and v.requires_grad and v.is_leaf and not t.requires_grad
-    v.data[0] = 5.0
+    v._array[0] = 5.0
     assert t.tolist() == [5.0, 1.0]
     assert not gg.autograd.Variable(t).requires_grad
     with pytest.raises(TypeError, match="Variable: data has to be a Tensor"):

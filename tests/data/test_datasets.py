@@ -39,8 +39,8 @@ def test_digits_images_match_flat_and_calls_do_not_share_memory():
     images, labels = load_digits(images=True).tensors
     assert images.shape == (1797, 1, 8, 8)
     np.testing.assert_array_equal(images.numpy().reshape(1797, 64), flat.numpy())
-    images.data[0] = 5.0
-    labels.data[0] = 7
+    images._array[0] = 5.0
+    labels._array[0] = 7
     again_x, again_y = load_digits(images=True).tensors
     assert again_x.numpy()[0].max() <= 1.0 and again_y.numpy()[0] == 0
 

@@ -58,7 +58,7 @@ def test_batches_hold_the_right_rows_and_types():
 def test_batch_is_a_copy_not_a_view_of_the_dataset():
     ds = _dataset(6)
     xb, _ = next(iter(DataLoader(ds, batch_size=3)))
-    xb.data[...] = 99.0
+    xb._array[...] = 99.0
     assert not np.any(ds.tensors[0].numpy() == 99.0)
 
 

@@ -235,7 +235,7 @@ def test_parameter_construction():
     base = gg.randn(3, 4)
     p = nn.Parameter(base)
     assert p.requires_grad and p.is_leaf and p.shape == (3, 4)
-    assert p.data is base.data  # shares memory, as torch.nn.Parameter does
+    assert p._array is base._array  # shares memory, as torch.nn.Parameter does
     assert not nn.Parameter(gg.zeros(2), requires_grad=False).requires_grad
     assert nn.Parameter([1.0, 2.0]).dtype == gg.float32
     y = p * 2

@@ -205,7 +205,7 @@ def test_rounding_an_integer_tensor_returns_a_copy_of_it(name):
     x = gg.tensor([3, -2], dtype=gg.int64)
     y = getattr(gg, name)(x)
     assert y.dtype is gg.int64 and y.tolist() == [3, -2]
-    y.data[0] = 7
+    y._array[0] = 7
     assert x.tolist() == [3, -2]
 
 

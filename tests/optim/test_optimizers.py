@@ -113,13 +113,13 @@ def test_fused_agrees_with_reference(name, kwargs, dtype, rtol, atol):
 
 def test_fused_parameters_are_views_of_one_buffer():
     params, opt = make("Adam", starts(), dtype=gg.float32)
-    bases = {id(p.data.base) for p in params}
-    assert len(bases) == 1 and params[0].data.base is not None
+    bases = {id(p._array.base) for p in params}
+    assert len(bases) == 1 and params[0]._array.base is not None
     set_grads(params, 0, dtype=gg.float32)
     opt.step()
     # After a step the grads are views of the flat grad buffer and the state of the flat state buffers.
-    assert len({id(p.grad.data.base) for p in params}) == 1
-    assert len({id(opt.state[p]["exp_avg"].data.base) for p in params}) == 1
+    assert len({id(p.grad._array.base) for p in params}) == 1
+    assert len({id(opt.state[p]["exp_avg"]._array.base) for p in params}) == 1
 
 
 def test_mixed_dtypes_in_one_group_use_one_buffer_each():
@@ -132,7 +132,7 @@ def test_mixed_dtypes_in_one_group_use_one_buffer_each():
                 p.grad = gg.tensor(grad(t, i, p.detach().numpy()), dtype=p.dtype)
             opt.step()
         if fused:
-            assert len({id(p.data.base) for p in params}) == 2
+            assert len({id(p._array.base) for p in params}) == 2
             got = values(params)
         else:
             ref = values(params)
@@ -239,7 +239,7 @@ def test_training_through_autograd_with_both_zero_grad_modes(fused):
         results.append(w.detach().numpy().copy())
         if not set_to_none and fused:
             # The in-place zero kept .grad a view of the flat buffer, so backward accumulated into it.
-            assert w.grad.data.base is opt._flat[0].buckets[0].g
+            assert w.grad._array.base is opt._flat[0].buckets[0].g
     np.testing.assert_allclose(results[0], w_true, atol=1e-3)
     np.testing.assert_array_equal(results[0], results[1])
 
@@ -266,7 +266,7 @@ def test_backward_after_zero_grad_writes_into_the_flat_grad_buffer():
     (model(x) ** 2).sum().backward()
     # Every new .grad is already its parameter's view of the flat buffer: the step has nothing to copy.
     buffer = opt._flat[0].buckets[0].g
-    assert all(p.grad.data.base is buffer for p in model.parameters())
+    assert all(p.grad._array.base is buffer for p in model.parameters())
 
 
 def test_a_kept_grad_keeps_its_values_as_in_pytorch():
@@ -295,7 +295,7 @@ def test_a_dropped_optimizer_leaves_gradients_to_the_engine():
     for p in model.parameters():
         p.grad = None
     (model(gg.ones(2, 3)) ** 2).sum().backward()
-    assert all(p.grad is not None and p.grad.data.base is not buffer for p in model.parameters())
+    assert all(p.grad is not None and p.grad._array.base is not buffer for p in model.parameters())
 
 
 def test_zero_grad_in_place_zeroes_and_to_none_clears():

@@ -182,7 +182,7 @@ def test_replaced_parameter_array_is_picked_up(fused):
             # A user (or a module's .to()/load_state_dict) rebinds the array: the optimizer must update
             # the new values, not its stale copy.
             new = np.full((3, 5), 0.25)
-            params[0].data = new.copy()
+            params[0]._array = new.copy()
             ps[0] = new.copy()
         set_grads(params, t)
         opt.step()
@@ -191,7 +191,7 @@ def test_replaced_parameter_array_is_picked_up(fused):
     for got, exp in zip(values(params), ps):
         np.testing.assert_allclose(got, exp, rtol=1e-10, atol=1e-12)
     if fused:
-        assert params[0].data.base is params[1].data.base is opt._flat[0].buckets[0].p
+        assert params[0]._array.base is params[1]._array.base is opt._flat[0].buckets[0].p
 
 
 def test_parameter_replaced_by_another_dtype_moves_buffers():
@@ -199,21 +199,21 @@ def test_parameter_replaced_by_another_dtype_moves_buffers():
     params, opt = make("SGD", arrays, dtype=gg.float32, lr=0.1, momentum=0.9)
     set_grads(params, 0, dtype=gg.float32)
     opt.step()
-    params[1].data = params[1].data.astype(np.float64)
+    params[1]._array = params[1]._array.astype(np.float64)
     params[1].grad = None
     grads = [gg.tensor(grad(1, i, p.detach().numpy()), dtype=p.dtype) for i, p in enumerate(params)]
     for p, g in zip(params, grads):
         p.grad = g
     opt.step()
-    assert params[1].data.dtype == np.float64 and opt.state[params[1]]["momentum_buffer"].data.dtype == np.float64
-    assert params[1].data.base is not params[0].data.base
+    assert params[1]._array.dtype == np.float64 and opt.state[params[1]]["momentum_buffer"]._array.dtype == np.float64
+    assert params[1]._array.base is not params[0]._array.base
 
 
 def test_replaced_parameter_of_another_size_with_state_raises_and_changes_nothing():
     params, opt = make("Adam", starts())
     set_grads(params, 0)
     opt.step()
-    params[0].data = np.zeros(4)
+    params[0]._array = np.zeros(4)
     params[0].grad = gg.zeros(4, dtype=gg.float64)  # matches the replaced parameter, not its state
     before = values(params)
     with pytest.raises(ValueError, match=r"parameter 0 .*\(4,\).*exp_avg"):
@@ -233,10 +233,10 @@ def test_failed_step_changes_no_parameter_and_no_state(fused, bad):
     # Assigning such a .grad is refused (test_errors.py); a gradient whose array was swapped behind the
     # tensor's back is what the step must still catch.
     if bad == "shape":
-        params[3].grad.data = np.zeros(5)
+        params[3].grad._array = np.zeros(5)
         err, match = ValueError, r"parameter 3 \(group 0\) has shape \(5,\) but the parameter has shape \(2, 3, 4\)"
     else:
-        params[3].grad.data = np.zeros((2, 3, 4), dtype=np.float32)
+        params[3].grad._array = np.zeros((2, 3, 4), dtype=np.float32)
         err, match = TypeError, r"parameter 3 .*float32.*float64"
     with pytest.raises(err, match=match):
         opt.step()

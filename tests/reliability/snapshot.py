@@ -26,7 +26,7 @@ def _take(obj):
     if isinstance(obj, gg.Tensor):
         return (
             "tensor",
-            _array(obj._backend.to_numpy(obj.data)),
+            _array(obj._backend.to_numpy(obj._array)),
             str(obj.device),
             obj.requires_grad,
             obj.is_leaf,

@@ -30,8 +30,8 @@ CHILD = textwrap.dedent(
     k = 0
     while True:
         k += 1
-        a.data.fill(k)
-        b.data.fill(-k)
+        a._array.fill(k)
+        b._array.fill(-k)
         gg.save({"step": k, "a": a, "b": b, "history": list(range(k))}, path)
         print(k, flush=True)
     """

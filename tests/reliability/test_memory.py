@@ -126,9 +126,9 @@ def test_saved_arrays_are_released_while_the_loss_is_kept():
     x = gg.randn(64, 64, requires_grad=True)
     with gc_disabled():
         h = x.tanh()
-        refs = [weakref.ref(h.data)]
+        refs = [weakref.ref(h._array)]
         h = (h * 3.0).exp()
-        refs.append(weakref.ref(h.data))
+        refs.append(weakref.ref(h._array))
         loss = h.logsumexp(dim=1).sum()
         del h
         assert all(r() is not None for r in refs)  # held as saved values of the graph
@@ -141,7 +141,7 @@ def test_retain_graph_keeps_then_frees():
     x = gg.randn(8, requires_grad=True)
     with gc_disabled():
         y = x.exp()
-        ref = weakref.ref(y.data)
+        ref = weakref.ref(y._array)
         loss = (y * y).sum()
         del y
         loss.backward(retain_graph=True)
@@ -214,7 +214,7 @@ def test_a_sequential_of_two_thousand_layers_runs_without_recursion(fused):
             layers.append(nn.Tanh())  # Linear + activation pairs run as the fused op
     model = nn.Sequential(*layers)
     for p in model.parameters():  # keep the signal alive through the depth
-        p.data[...] = np.eye(3, dtype=np.float32) if p.ndim == 2 else 0.0
+        p._array[...] = np.eye(3, dtype=np.float32) if p.ndim == 2 else 0.0
     x = gg.randn(4, 3, requires_grad=True)
     with gc_disabled():
         loss = model(x).pow(2).sum()

@@ -550,14 +550,14 @@ def params_is_a_tensor():
 @case("optim", RuntimeError, r"Adam\.step", r"parameter 1", r"\(3,\)", r"\(4,\)")
 def step_with_wrong_grad_shape():
     model, opt = trained()
-    model[0].bias.grad.data = np.ones(3, dtype=np.float32)  # swapped behind the tensor's back
+    model[0].bias.grad._array = np.ones(3, dtype=np.float32)  # swapped behind the tensor's back
     return (lambda: opt.step()), (model, opt)
 
 
 @case("optim", RuntimeError, r"SGD\.step", r"parameter 2", r"float64", r"float32")
 def step_with_wrong_grad_dtype():
     model, opt = trained(optim.SGD, momentum=0.9)
-    model[2].weight.grad.data = np.ones((2, 4))
+    model[2].weight.grad._array = np.ones((2, 4))
     return (lambda: opt.step()), (model, opt)
 
 

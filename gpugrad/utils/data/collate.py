@@ -40,7 +40,7 @@ def default_collate(batch: list) -> Any:
         if any(b.requires_grad for b in batch):
             return _stack(batch)
         backend = elem._backend
-        return Tensor._make(backend.xp.stack([b.data for b in batch]), backend)
+        return Tensor._make(backend.xp.stack([b._array for b in batch]), backend)
     if isinstance(elem, (numpy.ndarray, numpy.generic)):
         arrays = [numpy.asarray(b) for b in batch]
         if elem.dtype.kind not in "fiub":

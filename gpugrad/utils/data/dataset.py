@@ -88,7 +88,7 @@ class TensorDataset(Dataset):
                 out.append(t[indices])  # keep the batch connected to the graph, as indexing would
             else:
                 # Fancy indexing copies, so a batch never aliases the data set.
-                out.append(Tensor._make(t.data[t._backend.asarray(indices)], t._backend))
+                out.append(Tensor._make(t._array[t._backend.asarray(indices)], t._backend))
         return out
 
 

@@ -1,0 +1,68 @@
+"""``Tensor.data``: PyTorch's detached view that autograd does not watch."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad import nn
+
+
+def test_data_is_a_detached_tensor_sharing_storage():
+    p = nn.Parameter(gg.tensor([1.0, 2.0, 3.0]))
+    d = p.data
+    assert isinstance(d, gg.Tensor) and not isinstance(d, nn.Parameter)
+    assert not d.requires_grad and d.grad_fn is None
+    assert d.size(0) == 3 and d.shape == (3,)
+    d.add_(1.0)  # in place on a leaf that requires grad: allowed through .data
+    np.testing.assert_array_equal(p.detach().numpy(), [2.0, 3.0, 4.0])
+
+
+def test_changes_through_data_are_invisible_to_the_version_check():
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x  # saves x
+    x.data.mul_(10.0)
+    y.sum().backward()  # PyTorch does not complain either: the gradient uses the new values
+    np.testing.assert_array_equal(x.grad.numpy(), [20.0, 40.0])
+    z = x * x
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        x.detach().mul_(2.0)  # detach() shares the counter, so this one is caught
+        z.sum().backward()
+
+
+def test_assigning_data_replaces_values_shape_and_dtype():
+    p = nn.Parameter(gg.zeros(2, 3))
+    p.data = gg.ones(4)
+    assert p.shape == (4,) and p.requires_grad and p.is_leaf
+    p.data = gg.arange(3)
+    assert p.dtype == gg.int64
+    with pytest.raises(TypeError, match="data: assigned data expected to be a Tensor"):
+        p.data = np.ones(3)
+
+
+def test_optimizer_follows_a_parameter_whose_data_was_assigned():
+    layer = nn.Linear(3, 2)
+    opt = gg.optim.SGD(layer.parameters(), lr=0.5)
+    layer(gg.ones(1, 3)).sum().backward()
+    opt.step()  # the parameters now live in the optimizer's flat buffer
+    layer.weight.data = gg.zeros(2, 3)
+    opt.zero_grad()
+    layer(gg.ones(1, 3)).sum().backward()
+    opt.step()
+    np.testing.assert_allclose(layer.weight.detach().numpy(), np.full((2, 3), -0.5))
+    layer.weight.data.fill_(1.0)  # written through the view, seen by the next step
+    opt.zero_grad()
+    layer(gg.ones(1, 3)).sum().backward()
+    opt.step()
+    np.testing.assert_allclose(layer.weight.detach().numpy(), np.full((2, 3), 0.5))
+
+
+@pytest.mark.torch
+def test_data_idioms_match_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = gg.tensor([1.0, -2.0], requires_grad=True), torch.tensor([1.0, -2.0], requires_grad=True)
+    for x, lib in ((ours, gg), (theirs, torch)):
+        y = (x * 3).sum()
+        y.backward()
+        x.data.sub_(0.1 * x.grad.data)  # the classic hand-written SGD step
+        x.grad.data.zero_()
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
