@@ -13,6 +13,13 @@ from .module import Module
 from .parameter import Parameter
 
 
+__all__ = [
+    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Mish", "Softplus", "ELU", "CELU", "SELU",
+    "Hardswish", "Hardsigmoid", "Hardtanh", "ReLU6", "Threshold", "RReLU", "PReLU", "Hardshrink",
+    "Softshrink", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Softmax", "Softmin", "LogSoftmax",
+]
+
+
 def _inplace_repr(inplace: bool) -> str:
     return "inplace=True" if inplace else ""
 

@@ -8,6 +8,9 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
+__all__ = ["Conv1d", "Conv2d"]
+
+
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 

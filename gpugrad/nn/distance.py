@@ -6,6 +6,9 @@ from . import functional as F
 from .module import Module
 
 
+__all__ = ["CosineSimilarity", "PairwiseDistance"]
+
+
 class CosineSimilarity(Module):
     """Cosine of the angle between x1 and x2 along ``dim`` (see ``F.cosine_similarity``)."""
 

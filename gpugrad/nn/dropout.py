@@ -6,6 +6,9 @@ from . import functional as F
 from .module import Module
 
 
+__all__ = ["Dropout"]
+
+
 class Dropout(Module):
     """Zeroes elements with probability p while training (scaling the rest by 1/(1-p)); identity in eval.
 

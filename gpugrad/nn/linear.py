@@ -9,6 +9,9 @@ from .module import Module
 from .parameter import Parameter
 
 
+__all__ = ["Identity", "Linear", "Flatten"]
+
+
 class Identity(Module):
     """Returns its input unchanged (arguments are accepted and ignored, as in PyTorch)."""
 

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from typing_extensions import Self  # annotations only: not a runtime dependency
 
 
+__all__ = ["Module", "Sequential", "ModuleList", "ModuleDict"]
+
+
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     """What ``load_state_dict`` returns: the keys the model had but the dict lacked, and the reverse."""
 

@@ -10,6 +10,9 @@ from .module import Module
 from .parameter import Parameter
 
 
+__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d"]
+
+
 class LayerNorm(Module):
     """Normalises over the trailing ``normalized_shape`` dims, then applies a learned scale and shift
     (ones and zeros at the start)."""

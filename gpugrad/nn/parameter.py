@@ -9,6 +9,9 @@ if TYPE_CHECKING:
     from typing_extensions import Self  # annotations only: not a runtime dependency
 
 
+__all__ = ["Parameter"]
+
+
 class Parameter(Tensor):
     """A leaf Tensor with ``requires_grad=True`` that Modules pick up as a parameter.
 

@@ -6,6 +6,9 @@ from . import functional as F
 from .module import Module
 
 
+__all__ = ["MaxPool2d", "AvgPool2d"]
+
+
 class MaxPool2d(Module):
     """Maximum over sliding windows: ``nn.MaxPool2d(2)`` halves H and W."""
 

@@ -14,6 +14,9 @@ from .module import Module
 from .parameter import Parameter
 
 
+__all__ = ["RNNBase", "RNN", "LSTM"]
+
+
 class RNNBase(Module):
     _gates = 1
 

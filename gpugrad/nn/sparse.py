@@ -11,6 +11,9 @@ from .module import Module
 from .parameter import Parameter
 
 
+__all__ = ["Embedding"]
+
+
 class Embedding(Module):
     """A lookup table: int64 indices -> rows of a (num_embeddings, embedding_dim) weight, N(0, 1) at first.
 

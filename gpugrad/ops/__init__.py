@@ -25,14 +25,15 @@ from . import (
     linalg,
     nn,
     pointwise,
+    recurrent,
     reduce,
     sampling,
     shape,
 )
 
 FAMILIES = (
-    elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, nn, sampling,
-    inplace,
+    elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, nn, recurrent,
+    sampling, inplace,
 )
 
 

@@ -4,11 +4,15 @@ The rows live in tests/ops/table/, one file per family of gpugrad/ops; this is t
 Every row is checked by gradcheck and gradgradcheck in float64 (test_op_table.py), in each listed dtype
 against the float64 result, and against PyTorch where it is installed (test_against_torch.py).
 """
-from .table import activation, bitwise, cumulative, elementwise, indexing, linalg, nn, pointwise, reduce, sampling, shape
+from .table import (
+    activation, bitwise, cumulative, elementwise, indexing, linalg, nn, pointwise, recurrent, reduce, sampling, shape,
+)
 from .table.row import Row  # noqa: F401
 
 ROWS = [
     row
-    for family in (elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, nn, sampling)
+    for family in (
+        elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, nn, recurrent, sampling,
+    )
     for row in family.ROWS
 ]
