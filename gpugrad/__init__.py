@@ -57,6 +57,7 @@ from .size import Size
 from .tensor import Tensor
 
 from . import data, nn, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
+from .utils.dlpack import from_dlpack  # noqa: E402
 
 float = float32
 double = float64

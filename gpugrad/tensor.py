@@ -271,6 +271,26 @@ class Tensor:
         array = self._backend.to_numpy(self._array)
         return array if dtype is None else array.astype(dtype)
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Export for ``numpy.from_dlpack`` / ``cupy.from_dlpack`` / ``torch.from_dlpack`` (shared memory)."""
+        if self.requires_grad:
+            raise RuntimeError("__dlpack__: can't export a tensor that requires grad; use tensor.detach()")
+        given = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
+        return self._array.__dlpack__(**{k: v for k, v in given.items() if v is not None})
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self._array.__dlpack_device__()
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        """A CUDA tensor's memory for Numba, CuPy and others (absent on CPU tensors, as in PyTorch)."""
+        interface = getattr(self._array, "__cuda_array_interface__", None)
+        if interface is None:
+            raise AttributeError(f"__cuda_array_interface__: a tensor on {self.device} has no CUDA memory")
+        if self.requires_grad:
+            raise RuntimeError("__cuda_array_interface__: can't export a tensor that requires grad; use tensor.detach()")
+        return interface
+
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self._array.size != 1:

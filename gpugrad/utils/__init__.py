@@ -1,4 +1,4 @@
-"""PyTorch's ``torch.utils``: so far ``gpugrad.utils.data``."""
-from . import data
+"""PyTorch's ``torch.utils``: ``gpugrad.utils.data`` and ``gpugrad.utils.dlpack``."""
+from . import data, dlpack
 
-__all__ = ["data"]
+__all__ = ["data", "dlpack"]
