@@ -126,11 +126,16 @@ _FASTMATH_NO_REASSOC = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 
 @cpu_kernel(fastmath=_FASTMATH_NO_REASSOC)
 def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, loss, dx, write_dx, w_rows, err):
+    # Three passes over a row while it is in cache: max; exp(x - max) summed and parked in dx; the
+    # gradient from the parked exps (one exp per element, not two). The smoothing sum only when eps > 0.
     n, c = x.shape
+    zero = like(keep, 0.0)
+    one = like(keep, 1.0)
+    wsum = zero
+    for j in range(c):
+        wsum += weight[j] if has_weight else one
     for i in prange(n):
         t = target[i]
-        zero = like(keep, 0.0)
-        one = like(keep, 1.0)
         if t == ignore_index or t < 0 or t >= c:
             if t != ignore_index:
                 err[0] = 1  # any one bad target is reported; concurrent writers all write a bad one
@@ -145,23 +150,30 @@ def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, 
             for j in range(1, c):
                 m = max(m, x[i, j])
             s = zero
-            wsum = zero
-            for j in range(c):
-                s += math.exp(x[i, j] - m)
-                wsum += weight[j] if has_weight else one
+            if write_dx:
+                for j in range(c):
+                    e = math.exp(x[i, j] - m)
+                    dx[i, j] = e
+                    s += e
+            else:
+                for j in range(c):
+                    s += math.exp(x[i, j] - m)
             lse = math.log(s)  # relative to the row max: keeps x_t - lse exact at 1e4
             w_t = weight[t] if has_weight else one
             w_rows[i] = w_t
             keep_wt = keep * w_t
-            coef = keep_wt + eps_c * wsum
-            inv_s = one / s
+            if write_dx:
+                coef = keep_wt + eps_c * wsum
+                inv_s = one / s
+                for j in range(c):
+                    w_j = weight[j] if has_weight else one
+                    dx[i, j] = xent_grad(dx[i, j], inv_s, coef, eps_c, w_j, False, keep_wt)
+                dx[i, t] -= keep_wt
             smooth = zero
-            for j in range(c):
-                w_j = weight[j] if has_weight else one
-                xj = x[i, j]
-                if write_dx:
-                    dx[i, j] = xent_grad(math.exp(xj - m), inv_s, coef, eps_c, w_j, j == t, keep_wt)
-                smooth += w_j * (lse - (xj - m))
+            if eps_c != zero:
+                for j in range(c):
+                    w_j = weight[j] if has_weight else one
+                    smooth += w_j * (lse - (x[i, j] - m))
             loss[i] = xent_loss(lse, x[i, t] - m, keep_wt, eps_c, smooth)
 
 
