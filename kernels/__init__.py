@@ -79,6 +79,16 @@ pool
                         impl=None, stream=None) -> gx
     reference_max_pool2d / reference_max_pool2d_backward.
 
+recurrent    (the pointwise part of one LSTM/GRU step, after the gate GEMMs; 2-D (N, .) arrays)
+    lstm_forward(xp, gates, c_prev, *, impl=None, stream=None) -> (h, c, acts)
+        gates (N, 4H) pre-activation in order i, f, g, o; acts (N, 4H) the activated gates.
+    lstm_backward(xp, gh, gc, acts, c_prev, c, *, impl=None, stream=None) -> (d_gates, d_c_prev)
+    gru_forward(xp, gi, gh, h_prev, *, impl=None, stream=None) -> (h, ws)
+        gi, gh (N, 3H) in order r, z, n; n = tanh(gi_n + r * gh_n), h = (1 - z) * n + z * h_prev;
+        ws (N, 4H) = r, z, n, gh_n.
+    gru_backward(xp, gy, ws, h_prev, *, impl=None, stream=None) -> (d_gi, d_gh, d_h_prev)
+    reference_<name> for each (no impl/stream).
+
 _launch      resolve_impl, cuda_available() (never raises), launch_dims (the one
              grid/block helper), lazy numba.cuda access.
 
@@ -86,10 +96,10 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, conv, linear, optim, pool, softmax_xent
+from . import activation, conv, linear, optim, pool, recurrent, softmax_xent
 from ._launch import cuda_available, resolve_impl
 
 # Every kernel family, for what must cover them all (the PTX compile, the launch tests, gpu_check).
-FAMILIES = (activation, linear, softmax_xent, optim, conv, pool)
+FAMILIES = (activation, linear, softmax_xent, optim, conv, pool, recurrent)
 
-__all__ = ["FAMILIES", "activation", "conv", "linear", "optim", "pool", "softmax_xent", "cuda_available", "resolve_impl"]
+__all__ = ["FAMILIES", "activation", "conv", "linear", "optim", "pool", "recurrent", "softmax_xent", "cuda_available", "resolve_impl"]
