@@ -6,6 +6,7 @@ Linear followed by it as one fused op; None means it is not fusable.
 from __future__ import annotations
 
 from .. import factory
+from ..errors import ShapeError
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -17,6 +18,7 @@ __all__ = [
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Mish", "Softplus", "ELU", "CELU", "SELU",
     "Hardswish", "Hardsigmoid", "Hardtanh", "ReLU6", "Threshold", "RReLU", "PReLU", "Hardshrink",
     "Softshrink", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Softmax", "Softmin", "LogSoftmax",
+    "Softmax2d",
 ]
 
 
@@ -420,3 +422,12 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class Softmax2d(Module):
+    """softmax over the channels (dim -3) at each position of a (N, C, H, W) or (C, H, W) input."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in (3, 4):
+            raise ShapeError(f"Softmax2d: expected input to be 3D or 4D, got shape {tuple(input.shape)} ({input.ndim}D)")
+        return F.softmax(input, -3)

@@ -1,4 +1,4 @@
-"""Identity, Linear and Flatten."""
+"""Identity, Linear, Flatten and Unflatten."""
 from __future__ import annotations
 
 from .. import factory
@@ -9,7 +9,7 @@ from .module import Module
 from .parameter import Parameter
 
 
-__all__ = ["Identity", "Linear", "Flatten"]
+__all__ = ["Identity", "Linear", "Flatten", "Unflatten"]
 
 
 class Identity(Module):
@@ -70,3 +70,29 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Splits dim ``dim`` into ``unflattened_size`` (one entry may be -1), the inverse of Flatten::
+
+        nn.Unflatten(1, (2, 5))(gg.randn(3, 10)).shape      # (3, 2, 5)
+    """
+
+    def __init__(self, dim: int, unflattened_size) -> None:
+        super().__init__()
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(f"Unflatten: unflattened_size must be a tuple of ints, but found type {type(unflattened_size).__name__}")
+        for pos, size in enumerate(unflattened_size):
+            if not isinstance(size, int) or isinstance(size, bool):
+                raise TypeError(
+                    f"Unflatten: unflattened_size must be tuple of ints, but found element of type "
+                    f"{type(size).__name__} at pos {pos}"
+                )
+        self.dim = dim
+        self.unflattened_size = unflattened_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

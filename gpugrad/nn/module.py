@@ -1,4 +1,5 @@
-"""Module, the base of every layer, and the containers Sequential, ModuleList and ModuleDict.
+"""Module, the base of every layer, and the containers Sequential, ModuleList, ModuleDict, ParameterList
+and ParameterDict.
 
 A Module keeps its parameters, buffers and submodules in three ordered dicts filled by ``__setattr__``
 (as PyTorch does), so ``self.fc = nn.Linear(2, 3)`` in ``__init__`` is all it takes to register one.
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self  # annotations only: not a runtime dependency
 
 
-__all__ = ["Module", "Sequential", "ModuleList", "ModuleDict"]
+__all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -639,3 +640,220 @@ class ModuleDict(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict is a container and has no forward; index it instead")
+
+
+def _as_parameter(value):
+    """A plain Tensor stored in a parameter container becomes a Parameter (sharing its memory), as in
+    PyTorch; anything else is kept as an ordinary attribute."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _entry_repr(key: str, value) -> str:
+    if not isinstance(value, Tensor):
+        return f"({key}): Object of type: {type(value).__name__}"
+    kind = "Parameter containing" if isinstance(value, Parameter) else "Tensor"
+    size = "x".join(str(d) for d in value.shape)
+    device = "" if value.device.type == "cpu" else f" ({value.device})"
+    return f"({key}): {kind}: [{value.dtype} of size {size}{device}]"
+
+
+class ParameterList(Module):
+    """A list of parameters registered under the names "0", "1", ..., so that ``parameters()``,
+    ``state_dict()``, ``to()`` and optimizers see them::
+
+        self.weights = nn.ParameterList([nn.Parameter(gg.randn(4, 4)) for _ in range(3)])
+
+    Tensors are wrapped in Parameter; other objects are stored as they are.
+    """
+
+    def __init__(self, values=None) -> None:
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def _absolute(self, idx: int) -> int:
+        idx = int(idx)
+        if not -self._size <= idx < self._size:
+            raise IndexError(f"ParameterList: index {idx} is out of range for a list of {self._size}")
+        return idx % self._size
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList([self[i] for i in range(self._size)[idx]])
+        return getattr(self, str(self._absolute(idx)))
+
+    def __setitem__(self, idx: int, value) -> None:
+        setattr(self, str(self._absolute(idx)), _as_parameter(value))
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator:
+        return (self[i] for i in range(self._size))
+
+    def __iadd__(self, values) -> Self:
+        return self.extend(values)
+
+    def append(self, value) -> Self:
+        """Add ``value`` at the end (a Tensor becomes a Parameter)."""
+        index = self._size
+        self._size += 1
+        setattr(self, str(index), _as_parameter(value))
+        return self
+
+    def extend(self, values) -> Self:
+        """Append every element of an iterable."""
+        if isinstance(values, Tensor) or not hasattr(values, "__iter__"):
+            raise TypeError(f"ParameterList.extend should be called with an iterable, but got {type(values).__name__}")
+        for value in values:
+            self.append(value)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(_entry_repr(str(i), value) for i, value in enumerate(self))
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
+
+
+class _MissingKey(KeyError, AttributeError):
+    """A key a ParameterDict lacks: KeyError as for a dict, and AttributeError as PyTorch's raises."""
+
+
+class ParameterDict(Module):
+    """An ordered dict of parameters registered under their keys, so that ``parameters()``,
+    ``state_dict()`` (keys ``"<name>.<key>"``), ``to()`` and optimizers see them::
+
+        self.scales = nn.ParameterDict({"left": nn.Parameter(gg.ones(3)), "right": nn.Parameter(gg.ones(3))})
+
+    Tensors are wrapped in Parameter; other objects are stored as they are. As in PyTorch, a plain
+    ``dict`` given to the constructor or ``update`` is added in sorted key order, an OrderedDict, a
+    ParameterDict or a sequence of pairs in its own order.
+    """
+
+    def __init__(self, parameters=None) -> None:
+        super().__init__()
+        self._keys: dict = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    @staticmethod
+    def _check_key(key) -> str:
+        if not isinstance(key, str):
+            raise TypeError(
+                f"ParameterDict: keys must be strings, got {type(key).__name__} ({key!r})"
+            )
+        return key
+
+    def __getitem__(self, key: str):
+        if self._check_key(key) not in self._keys:
+            raise _MissingKey(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value) -> None:
+        self._check_key(key)
+        value = _as_parameter(value)
+        setattr(self, key, value)  # first, so that a refused name leaves the keys unchanged
+        self._keys[key] = None
+
+    def __delitem__(self, key: str) -> None:
+        if self._check_key(key) not in self._keys:
+            raise _MissingKey(key)
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(list(self._keys))
+
+    def __contains__(self, key) -> bool:
+        return key in self._keys
+
+    def keys(self):
+        return self._keys.keys()
+
+    def items(self):
+        return [(k, self[k]) for k in self._keys]
+
+    def values(self):
+        return [self[k] for k in self._keys]
+
+    def get(self, key: str, default=None):
+        return self[key] if key in self else default
+
+    def pop(self, key: str):
+        value = self[key]
+        del self[key]
+        return value
+
+    def popitem(self) -> tuple:
+        if not self._keys:
+            raise KeyError("popitem(): ParameterDict is empty")
+        key = next(reversed(list(self._keys)))
+        return key, self.pop(key)
+
+    def setdefault(self, key: str, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self) -> None:
+        for key in list(self._keys):
+            del self[key]
+
+    def copy(self) -> ParameterDict:
+        """A new ParameterDict holding the same parameters (not copies of them)."""
+        return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
+
+    def fromkeys(self, keys, default=None) -> ParameterDict:
+        return ParameterDict((k, default) for k in keys)
+
+    def update(self, parameters) -> None:
+        """Add or replace entries from a mapping or an iterable of (key, value) pairs."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = list(parameters.items())
+        elif hasattr(parameters, "keys") and hasattr(parameters, "items"):
+            pairs = sorted(parameters.items())  # a plain mapping: PyTorch adds it in sorted key order
+        elif hasattr(parameters, "__iter__") and not isinstance(parameters, (str, Tensor)):
+            pairs = []
+            for i, pair in enumerate(parameters):
+                if not hasattr(pair, "__iter__") or isinstance(pair, (str, Tensor)):
+                    raise TypeError(f"ParameterDict.update: element #{i} should be a (key, value) pair, got {type(pair).__name__}")
+                pair = tuple(pair)
+                if len(pair) != 2:
+                    raise ValueError(f"ParameterDict.update: element #{i} has length {len(pair)}; 2 is required")
+                pairs.append(pair)
+        else:
+            raise TypeError(
+                f"ParameterDict.update should be called with an iterable of key/value pairs, but got {type(parameters).__name__}"
+            )
+        for key, value in pairs:
+            self[key] = value
+
+    def __or__(self, other: ParameterDict) -> ParameterDict:
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other: ParameterDict) -> ParameterDict:
+        merged = other.copy()
+        merged.update(self)
+        return merged
+
+    def __ior__(self, other: ParameterDict) -> Self:
+        self.update(other)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(_entry_repr(k, self[k]) for k in self._keys)
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterDict should not be called.")

@@ -1,9 +1,11 @@
-"""Embedding."""
+"""Embedding, and the helpers behind its max_norm and scale_grad_by_freq options."""
 from __future__ import annotations
 
 from .. import factory
+from .. import linalg
+from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -14,17 +16,115 @@ from .parameter import Parameter
 __all__ = ["Embedding"]
 
 
+def _check_indices(op: str, input: Tensor, weight: Tensor) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor of indices, got {type(input).__name__}")
+    if input._array.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: expected indices of dtype int64, got {input.dtype}")
+    if weight.ndim != 2:
+        raise ShapeError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got shape {tuple(weight.shape)}")
+    idx, num = input._array, weight.shape[0]
+    if idx.size:
+        low, high = int(idx.min()), int(idx.max())
+        if low < 0 or high >= num:
+            bad = low if low < 0 else high
+            raise IndexError(f"{op}: index {bad} is out of range for num_embeddings={num} (valid: 0..{num - 1})")
+
+
+def embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type: float = 2.0) -> Tensor:
+    """Rescale, in place and outside autograd, each row of ``weight`` that ``input`` looks up and whose
+    ``norm_type``-norm exceeds ``max_norm`` to norm max_norm (times max_norm / (norm + 1e-7), as
+    PyTorch's embedding_renorm_). Rows not looked up are left alone. Returns ``weight``."""
+    _check_indices("embedding", input, weight)
+    xp = input._backend.xp
+    rows = xp.unique(input._array.reshape(-1))
+    if rows.size == 0:
+        return weight
+    with no_grad():
+        picked = Tensor._make(weight._array[rows], weight._backend)
+        norms = linalg.vector_norm(picked, ord=norm_type, dim=1)._array
+        dtype = weight._array.dtype.type
+        scale = xp.where(norms > max_norm, dtype(max_norm) / (norms + dtype(1e-7)), dtype(1.0)).astype(weight._array.dtype)
+        weight[Tensor._make(rows, input._backend)] = Tensor._make(picked._array * scale[:, None], weight._backend)
+    return weight
+
+
+class _ScaleGrad(Function):
+    """The identity forward; backward multiplies the gradient by a constant factor array (broadcast)."""
+
+    @staticmethod
+    def forward(ctx, x, factor=None):
+        ctx.factor = factor
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy * Tensor._make(ctx.factor, gy._backend)
+
+
+def embedding_scale_grad_by_freq(out: Tensor, input: Tensor) -> Tensor:
+    """``out`` (the looked-up rows, input.shape + (dim,)) unchanged, with the gradient of each position
+    divided by how often its index occurs in ``input``, so that a row's gradient is the mean rather than
+    the sum over its occurrences in the mini-batch (PyTorch's scale_grad_by_freq)."""
+    xp = input._backend.xp
+    flat = input._array.reshape(-1)
+    if flat.size == 0:
+        return out
+    _, inverse, counts = xp.unique(flat, return_inverse=True, return_counts=True)
+    factor = (1.0 / counts[inverse.reshape(-1)]).astype(out._array.dtype).reshape(tuple(input.shape) + (1,))
+    return _ScaleGrad.apply(out, factor=factor)
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """F.embedding with every PyTorch argument: the lookup is F.embedding's, max_norm renormalises the
+    looked-up rows of ``weight`` in place first, scale_grad_by_freq divides each row's gradient by its
+    count in ``input``; ``sparse=True`` (sparse gradients) is not supported."""
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported by gpugrad; use sparse=False")
+    if max_norm is not None:
+        embedding_renorm_(weight, input, max_norm, norm_type)
+    out = F.embedding(input, weight, padding_idx)
+    if scale_grad_by_freq:
+        out = embedding_scale_grad_by_freq(out, input)
+    return out
+
+
 class Embedding(Module):
     """A lookup table: int64 indices -> rows of a (num_embeddings, embedding_dim) weight, N(0, 1) at first.
 
-    The ``padding_idx`` row starts at zero and receives no gradient::
+    The ``padding_idx`` row starts at zero and receives no gradient. ``max_norm`` renormalises each
+    looked-up row whose ``norm_type``-norm exceeds it, in place, at every forward; ``scale_grad_by_freq``
+    divides each row's gradient by its frequency in the mini-batch::
 
         emb = nn.Embedding(10, 3, padding_idx=0)
         emb(gg.tensor([[1, 2], [0, 9]])).shape     # (2, 2, 3)
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, _weight: Tensor | None = None, _freeze: bool = False, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        _freeze: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
+        if sparse:
+            raise NotImplementedError("Embedding: sparse=True (sparse gradients) is not supported by gpugrad; use sparse=False")
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         if padding_idx is not None:
@@ -32,6 +132,10 @@ class Embedding(Module):
                 raise ValueError(f"Embedding: padding_idx {padding_idx} must be within num_embeddings={num_embeddings}")
             padding_idx %= num_embeddings
         self.padding_idx = padding_idx
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.sparse = sparse
         if _weight is None:
             self.weight = Parameter(factory.empty(num_embeddings, embedding_dim, device=device, dtype=dtype), requires_grad=not _freeze)
             self.reset_parameters()
@@ -47,17 +151,38 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0.0
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx)
+        return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse)
 
     @classmethod
-    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None) -> Embedding:
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Embedding:
+        """An Embedding whose weight is ``embeddings`` (shared, not copied), frozen unless ``freeze=False``."""
         if embeddings.ndim != 2:
             raise ShapeError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape {tuple(embeddings.shape)}")
         rows, cols = embeddings.shape
-        return cls(rows, cols, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze)
+        return cls(
+            rows, cols, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+            scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=embeddings, _freeze=freeze,
+        )
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        if self.sparse is not False:
+            s += ", sparse=True"
         return s
