@@ -1,4 +1,4 @@
-"""Conv1d and Conv2d: one layer over 1 or 2 spatial dims."""
+"""Conv1d, Conv2d and the transposed ConvTranspose1d, ConvTranspose2d: one layer over 1 or 2 spatial dims."""
 from __future__ import annotations
 
 from .. import factory
@@ -8,7 +8,7 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Conv1d", "Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -33,6 +33,7 @@ class _ConvNd(Module):
     """
 
     spatial_dims = 0
+    transposed = False  # a transposed layer's weight is (C_in, C_out / groups, *kernel_size)
 
     def __init__(
         self,
@@ -62,12 +63,12 @@ class _ConvNd(Module):
         self.dilation = _ints(name, "dilation", dilation, n)
         self.groups = groups
         self.padding_mode = padding_mode
+        self.output_padding = (0,) * n  # PyTorch's convolutions carry it too; the transposed ones set it
         if isinstance(padding, str):  # validate now, not at forward
             lead = (1,) * (2 - n)
             F._conv_padding(padding, lead + self.kernel_size, lead + self.dilation, lead + self.stride)
-        self.weight = Parameter(
-            factory.empty(out_channels, in_channels // groups, *self.kernel_size, device=device, dtype=dtype)
-        )
+        channels = (in_channels, out_channels // groups) if self.transposed else (out_channels, in_channels // groups)
+        self.weight = Parameter(factory.empty(*channels, *self.kernel_size, device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(factory.empty(out_channels, device=device, dtype=dtype))
         else:
@@ -103,6 +104,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"  # PyTorch prints padding=same unquoted
         if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -137,3 +140,90 @@ class Conv2d(_ConvNd):
 
     def _conv(self, input: Tensor, padding) -> Tensor:
         return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """The transposed layers' shared body: PyTorch's argument order (output_padding after padding, dilation
+    after bias), padding_mode "zeros" only, and forward's ``output_size`` choosing the output_padding."""
+
+    transposed = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {name}')
+        if isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be an int or a tuple of ints, got {padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         device, dtype)
+        self.output_padding = _ints(name, "output_padding", output_padding, self.spatial_dims)
+
+    def _output_padding(self, input: Tensor, output_size) -> tuple:
+        """The output_padding that gives ``output_size`` (spatial dims, optionally led by batch and channel)."""
+        if output_size is None:
+            return self.output_padding
+        name, n = type(self).__name__, self.spatial_dims
+        output_size = tuple(int(v) for v in output_size)
+        lead = input.ndim - n
+        if len(output_size) == lead + n:
+            output_size = output_size[lead:]
+        if len(output_size) != n:
+            raise ValueError(f"{name}: for {input.ndim}-D input, output_size must have {n} or {lead + n} elements "
+                             f"(got {len(output_size)})")
+        spatial = tuple(input.shape[lead:])
+        smallest = [(size - 1) * s - 2 * p + d * (k - 1) + 1
+                    for size, s, p, d, k in zip(spatial, self.stride, self.padding, self.dilation, self.kernel_size)]
+        largest = [m + s - 1 for m, s in zip(smallest, self.stride)]
+        if any(not lo <= v <= hi for v, lo, hi in zip(output_size, smallest, largest)):
+            raise ValueError(f"{name}: requested an output size of {list(output_size)}, but valid sizes range from "
+                             f"{smallest} to {largest} (for an input of spatial size {list(spatial)})")
+        return tuple(v - m for v, m in zip(output_size, smallest))
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        return self._conv_transpose(input, self._output_padding(input, output_size))
+
+    def _conv_transpose(self, input: Tensor, output_padding: tuple) -> Tensor:
+        raise NotImplementedError
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over (N, C_in, L) inputs, as F.conv_transpose1d; weight (C_in, C_out / groups, k)::
+
+        up = nn.ConvTranspose1d(16, 8, kernel_size=4, stride=2, padding=1)
+        up(gg.randn(20, 16, 50)).shape    # (20, 8, 100)
+    """
+
+    spatial_dims = 1
+
+    def _conv_transpose(self, input: Tensor, output_padding: tuple) -> Tensor:
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                                  self.groups, self.dilation)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution over (N, C_in, H, W) inputs, as F.conv_transpose2d; weight
+    (C_in, C_out / groups, kh, kw). ``forward(input, output_size=...)`` picks the output_padding::
+
+        up = nn.ConvTranspose2d(16, 8, kernel_size=3, stride=2, padding=1)
+        up(gg.randn(1, 16, 12, 12), output_size=(24, 24)).shape    # (1, 8, 24, 24)
+    """
+
+    spatial_dims = 2
+
+    def _conv_transpose(self, input: Tensor, output_padding: tuple) -> Tensor:
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                                  self.groups, self.dilation)
