@@ -1,19 +1,21 @@
 """Parameter utilities: ``clip_grad_norm_`` (``get_total_norm`` then ``clip_grads_with_norm_``),
-``clip_grad_value_``, ``parameters_to_vector`` and ``vector_to_parameters``."""
+``clip_grad_value_``, ``parameters_to_vector`` and ``vector_to_parameters``; ``nn.utils.rnn`` holds the
+packed sequences of the recurrent layers."""
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 
-from ..autograd.grad_mode import no_grad
-from ..errors import DeviceError, ShapeError
-from ..tensor import Tensor
+from ...autograd.grad_mode import no_grad
+from ...errors import DeviceError, ShapeError
+from ...tensor import Tensor
+from . import rnn  # noqa: F401  (nn.utils.rnn, as in PyTorch)
 
 
 def _sum_of_squares(backend, g):
     xp = backend.xp
     try:
-        from ..kernels.optim import sum_of_squares
+        from ...kernels.optim import sum_of_squares
     except ImportError:
         sum_of_squares = None
     if sum_of_squares is not None:
@@ -56,7 +58,7 @@ def _scale(grads: list, max_norm: float, total: float) -> None:
 
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None) -> Tensor:
     """The norm of ``tensors`` (usually gradients) taken together, as if concatenated; 0 for none."""
-    from .. import factory
+    from ... import factory
 
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if not tensors:
@@ -81,7 +83,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
         nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
         optimizer.step()
     """
-    from .. import factory
+    from ... import factory
 
     grads = _grads(parameters)
     max_norm = float(max_norm)
@@ -106,7 +108,7 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """All parameters flattened and concatenated into one 1-D tensor (differentiable, as PyTorch's)."""
-    from ..ops.shape import cat
+    from ...ops.shape import cat
 
     parameters = list(parameters)
     _check_same_device("parameters_to_vector", parameters)
