@@ -40,6 +40,7 @@ from ._launch import (
     to_host,
     zeroed_buffer,
 )
+from ._vmath import exp as vector_exp
 
 OP = "softmax_cross_entropy"
 LANES, ROWS_PER_BLOCK = 32, 4  # CUDA: 32 threads share a row, 4 rows per block
@@ -127,7 +128,8 @@ _FASTMATH_NO_REASSOC = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
 @cpu_kernel(fastmath=_FASTMATH_NO_REASSOC)
 def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, loss, dx, write_dx, w_rows, err):
     # Three passes over a row while it is in cache: max; exp(x - max) summed and parked in dx; the
-    # gradient from the parked exps (one exp per element, not two). The smoothing sum only when eps > 0.
+    # gradient from the parked exps (one exp per element, not two; the vectorisable one, _vmath.exp).
+    # The smoothing sum only when eps > 0.
     n, c = x.shape
     zero = like(keep, 0.0)
     one = like(keep, 1.0)
@@ -152,12 +154,12 @@ def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, 
             s = zero
             if write_dx:
                 for j in range(c):
-                    e = math.exp(x[i, j] - m)
+                    e = vector_exp(x[i, j] - m)
                     dx[i, j] = e
                     s += e
             else:
                 for j in range(c):
-                    s += math.exp(x[i, j] - m)
+                    s += vector_exp(x[i, j] - m)
             lse = math.log(s)  # relative to the row max: keeps x_t - lse exact at 1e4
             w_t = weight[t] if has_weight else one
             w_rows[i] = w_t

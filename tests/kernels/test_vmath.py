@@ -1,0 +1,55 @@
+"""kernels/_vmath.py: the vectorisable exp, for accuracy (ulp against long double) and from the IR."""
+import re
+
+import numpy as np
+import pytest
+from numba import njit
+
+from gpugrad.kernels import _vmath
+from gpugrad.kernels.softmax_xent import _FASTMATH_NO_REASSOC
+
+
+@njit(fastmath=_FASTMATH_NO_REASSOC)
+def _exp_loop(a, out):
+    for i in range(a.size):
+        out[i] = _vmath.exp(a[i])
+
+
+# (dtype, sweep bounds past both ends of the normal range, ulp bound)
+CASES = [(np.float32, -104.0, 89.0, 1.0), (np.float64, -746.0, 710.0, 2.0)]
+
+
+@pytest.mark.parametrize("dtype, lo, hi, bound", CASES, ids=["float32", "float64"])
+def test_exp_within_its_ulp_bound_on_a_dense_sweep(dtype, lo, hi, bound):
+    finfo = np.finfo(dtype)
+    a = np.concatenate([np.linspace(lo, hi, 1_000_003), np.linspace(-1, 1, 100_001), [0.0, -0.0, 1e-30, -1e-30]])
+    a = a.astype(dtype)
+    out = np.empty_like(a)
+    _exp_loop(a, out)
+    exact = np.exp(a.astype(np.longdouble))
+    normal = (exact >= finfo.tiny) & (exact <= finfo.max)
+    ulp = np.abs(out[normal] - exact[normal]) / np.spacing(exact[normal].astype(dtype)).astype(np.longdouble)
+    assert float(ulp.max()) <= bound
+    assert np.all(out[exact < finfo.tiny] == 0.0)  # underflow flushes to zero
+    assert np.all(np.isposinf(out[exact > finfo.max]))  # overflow is inf
+    assert np.all(out[np.abs(a) <= 1e-30] == 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_at_the_infinities(dtype):
+    out = np.empty(2, dtype)
+    _exp_loop(np.array([np.inf, -np.inf], dtype), out)
+    assert np.isposinf(out[0]) and out[1] == 0.0
+
+
+@pytest.mark.parametrize("dtype, kind", [(np.float32, "float"), (np.float64, "double")])
+def test_a_loop_over_exp_compiles_to_vector_instructions(dtype, kind):
+    a = np.zeros(64, dtype)
+    _exp_loop(a, np.empty_like(a))
+    llvm_ir = _exp_loop.inspect_llvm((_exp_loop.typeof_pyval(a),) * 2)
+    widths = {int(w) for w in re.findall(rf"<(\d+) x {kind}>", llvm_ir)}
+    assert widths and max(widths) >= 4, f"no vector {kind} operations in the compiled loop"
+
+
+def test_plain_python_exp_is_the_specification():
+    assert _vmath.exp(1.0) == np.exp(1.0)
