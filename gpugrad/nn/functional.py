@@ -479,21 +479,35 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 # Pooling -------------------------------------------------------------------------------------------
 
 
-def _pool_geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode):
-    if input.ndim not in (3, 4):
-        raise ShapeError(f"{op}: expected 3-D or 4-D input, got shape {tuple(input.shape)}")
-    kernel = _pair(op, "kernel_size", kernel_size)
-    stride = kernel if stride is None or (not isinstance(stride, int) and len(tuple(stride)) == 0) else _pair(op, "stride", stride)
-    pad = _pair(op, "padding", padding)
-    dilation = _pair(op, "dilation", dilation)
+def _ntuple(op: str, name: str, value, n: int) -> tuple[int, ...]:
+    """value as n ints: an int repeats, a sequence must hold n ints (a 1-sequence repeats, as PyTorch's)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,) * n
+    value = tuple(value)
+    if len(value) == 1 and n > 1:
+        value = value * n
+    if len(value) != n or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+    return value
+
+
+def _pool_geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd: int = 2):
+    """Checked geometry of an nd-pooling over the last nd dims: (kernel, stride, pad, dilation, pads, out),
+    pads holding (before, after) per dim, after being what ceil_mode adds at the end."""
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ShapeError(f"{op}: expected {nd + 1}-D or {nd + 2}-D input, got shape {tuple(input.shape)}")
+    kernel = _ntuple(op, "kernel_size", kernel_size, nd)
+    empty_stride = stride is None or (not isinstance(stride, int) and len(tuple(stride)) == 0)
+    stride = kernel if empty_stride else _ntuple(op, "stride", stride, nd)
+    pad = _ntuple(op, "padding", padding, nd)
+    dilation = _ntuple(op, "dilation", dilation, nd)
     if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"{op}: kernel_size {kernel}, stride {stride} and dilation {dilation} must be positive")
     for p, k in zip(pad, kernel):
         if p < 0 or p > k // 2:
             raise ValueError(f"{op}: pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k}")
-    h, w = input.shape[-2:]
     out, pads = [], []
-    for size, k, s, p, d in zip((h, w), kernel, stride, pad, dilation):
+    for size, k, s, p, d in zip(input.shape[-nd:], kernel, stride, pad, dilation):
         eff = d * (k - 1) + 1
         numer = size + 2 * p - eff + ((s - 1) if ceil_mode else 0)
         o = numer // s + 1
@@ -506,17 +520,70 @@ def _pool_geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode)
     return kernel, stride, pad, dilation, tuple(pads), tuple(out)
 
 
+def _argmax_over_taps(x, taps, inside) -> Tensor:
+    """Flat positions (over the last nd dims of x) of each window's maximum, as an int64 Tensor (B, C, *out).
+
+    ``taps[i]`` (out_i, k_i) holds the input coordinates a window reads along spatial dim i and ``inside[i]``
+    which of them lie in the input. Windows are scanned in row-major order and the first maximum wins (a NaN
+    beats every number), as PyTorch's; a window holding only the lowest value points at its first element
+    inside the input. No gradient flows here: the values are then read with gather, which differentiates.
+    """
+    xp, a = x._backend.xp, x._array
+    nd = len(taps)
+    spatial = a.shape[-nd:]
+    flat, ok = 0, True
+    for i, (t, v, n) in enumerate(zip(taps, inside, spatial)):
+        shape = [1] * (2 * nd)
+        shape[i], shape[nd + i] = t.shape
+        flat = flat * n + xp.clip(t, 0, n - 1).reshape(shape)
+        ok = ok & v.reshape(shape)
+    out = tuple(t.shape[0] for t in taps)
+    full = out + tuple(t.shape[1] for t in taps)
+    flat = xp.broadcast_to(flat, full).reshape(out + (-1,))
+    ok = xp.broadcast_to(ok, full).reshape(out + (-1,))
+    values = a.reshape(a.shape[: a.ndim - nd] + (-1,))[..., flat]  # (B, C, *out, K)
+    lowest = -xp.inf if a.dtype.kind == "f" else (False if a.dtype.kind == "b" else xp.iinfo(a.dtype).min)
+    values = xp.where(ok, values, a.dtype.type(lowest))
+    k = values.argmax(axis=-1)
+    chosen_inside = xp.take_along_axis(xp.broadcast_to(ok, values.shape), k[..., None], axis=-1)[..., 0]
+    k = xp.where(chosen_inside, k, ok.argmax(axis=-1))
+    index = xp.take_along_axis(xp.broadcast_to(flat, values.shape), k[..., None], axis=-1)[..., 0]
+    return Tensor._make(index.astype(xp.int64), x._backend)
+
+
+def _gather_flat(x: Tensor, index: Tensor, nd: int) -> Tensor:
+    """x read at flat positions ``index`` over its last nd dims (differentiable in x through gather)."""
+    lead = tuple(x.shape[: x.ndim - nd])
+    picked = x.reshape(lead + (-1,)).gather(-1, index.reshape(lead + (-1,)))
+    return picked.reshape(tuple(index.shape))
+
+
+def _max_pool_nd(op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd):
+    """Max pooling over the last nd dims of any dtype, by an argmax over the windows and a gather."""
+    kernel, stride, pad, dilation, _, out = _pool_geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd)
+    xp = input._backend.xp
+    taps, inside = [], []
+    for o, k, s, p, d, n in zip(out, kernel, stride, pad, dilation, input.shape[-nd:]):
+        t = xp.arange(o).reshape(-1, 1) * s - p + xp.arange(k).reshape(1, -1) * d
+        taps.append(t)
+        inside.append((t >= 0) & (t < n))
+    index = _argmax_over_taps(input, taps, inside)
+    values = _gather_flat(input, index, nd)
+    return (values, index) if return_indices else values
+
+
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False, return_indices: bool = False):
     """Maximum over each window of a (N, C, H, W) input; the gradient goes to the (first) maximum.
 
-    ``return_indices=True`` also gives each maximum's flat position h * W + w, as PyTorch does.
+    ``return_indices=True`` also gives each maximum's flat position h * W + w, as PyTorch does. Integer and
+    bool inputs pool too (without gradient), as in PyTorch.
     """
     _check_tensor("max_pool2d", "input", input)
+    if input._array.dtype.kind != "f":
+        return _max_pool_nd("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
     unbatched = input.ndim == 3
     kernel, stride, _, dilation, pads, _ = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
     x = input.unsqueeze(0) if unbatched else input
-    if x._array.dtype.kind != "f":
-        raise DTypeError(f"max_pool2d: expected a floating point input, got {x.dtype}")
     out, indices = _nnops.max_pool2d(x, kernel, stride, pads, dilation)
     if unbatched:
         out, indices = out.squeeze(0), indices.squeeze(0)
@@ -526,6 +593,8 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """Mean over each window of a (N, C, H, W) input (zero padding counted unless count_include_pad=False)."""
     _check_tensor("avg_pool2d", "input", input)
+    if input._array.dtype.kind != "f":
+        raise DTypeError(f"avg_pool2d: expected a floating point input, got {input.dtype}")
     unbatched = input.ndim == 3
     kernel, stride, pad, dilation, pads, (oh, ow) = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     x = input.unsqueeze(0) if unbatched else input

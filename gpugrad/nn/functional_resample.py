@@ -1,7 +1,581 @@
-"""Pooling beyond 2-d max/avg (1-d, adaptive, unpooling), F.interpolate and F.pixel_shuffle.
+"""Pooling beyond 2-d max/avg (1-d, 3-d, adaptive, unpooling, power-average), F.interpolate and F.pixel_shuffle.
 
 Re-exported by ``gpugrad.nn.functional`` (the names in ``__all__``).
+
+Everything is composed from differentiable ops, so first and second derivatives come for free:
+- sums over windows or bins are products with constant 0/1 (or 1/count) matrices along one spatial dim
+  at a time (every window and adaptive bin is a box, so the sum over it factors by dimension);
+- maxima are an argmax over the windows computed on arrays (no gradient needed there), then a ``gather``
+  of the input at those positions, which carries the gradient to the chosen element;
+- interpolation reads a few neighbours with ``index_select`` along one dim at a time and mixes them with
+  constant weights (2 for linear, 4 for cubic), so its cost is a few reads per output element.
 """
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+import warnings
+
+import numpy as _np
+
+from .. import ops as _ops
+from ..errors import ArgumentError, DTypeError, ShapeError
+from ..factory import zeros as _zeros
+from ..ops import nn as _nnops
+from ..tensor import Tensor
+from .functional import (
+    _argmax_over_taps,
+    _check_tensor,
+    _gather_flat,
+    _max_pool_nd,
+    _ntuple,
+    _pool_geometry,
+    avg_pool2d,
+    max_pool2d,
+)
+
+__all__: list[str] = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
+    "avg_pool1d",
+    "avg_pool3d",
+    "interpolate",
+    "lp_pool1d",
+    "lp_pool2d",
+    "lp_pool3d",
+    "max_pool1d",
+    "max_pool3d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
+]
+
+
+def _const(like: Tensor, array) -> Tensor:
+    return Tensor._make(array, like._backend)
+
+
+def _along(x: Tensor, axis: int, matrix) -> Tensor:
+    """x with dim ``axis`` of length n mapped through the constant (m, n) array ``matrix`` (now length m)."""
+    moved = x.movedim(axis, -1)
+    return (moved @ _const(x, matrix.T.astype(x._array.dtype))).movedim(-1, axis)
+
+
+def _require_float(op: str, x: Tensor) -> None:
+    if x._array.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating point input, got {x.dtype}")
+
+
+# Max and average pooling in 1-d and 3-d --------------------------------------------------------------
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """Maximum over each window of a (N, C, L) or (C, L) input; ``return_indices`` gives each maximum's position."""
+    _check_tensor("max_pool1d", "input", input)
+    kernel, stride, _, dilation, pads, _ = _pool_geometry("max_pool1d", input, kernel_size, stride, padding,
+                                                           dilation, ceil_mode, nd=1)
+    if input._array.dtype.kind != "f":
+        return _max_pool_nd("max_pool1d", input, kernel, stride, padding, dilation, ceil_mode, return_indices, 1)
+    # A float input runs the 2-d pooling kernel over a height of one.
+    x = input.unsqueeze(-2)
+    unbatched = x.ndim == 3
+    x = x.unsqueeze(0) if unbatched else x
+    out, index = _nnops.max_pool2d(x, (1, kernel[0]), (1, stride[0]), (0, 0) + pads, (1, dilation[0]))
+    out, index = out.squeeze(-2), index.squeeze(-2)
+    if unbatched:
+        out, index = out.squeeze(0), index.squeeze(0)
+    return (out, index) if return_indices else out
+
+
+def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """Maximum over each window of a (N, C, D, H, W) or (C, D, H, W) input; indices are d * H * W + h * W + w."""
+    _check_tensor("max_pool3d", "input", input)
+    return _max_pool_nd("max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """Mean over each window of a (N, C, L) or (C, L) input (zero padding counted unless count_include_pad=False)."""
+    _check_tensor("avg_pool1d", "input", input)
+    _require_float("avg_pool1d", input)
+    kernel, stride, pad, _, _, _ = _pool_geometry("avg_pool1d", input, kernel_size, stride, padding, 1, ceil_mode, nd=1)
+    out = avg_pool2d(input.unsqueeze(-2), (1, kernel[0]), (1, stride[0]), (0, pad[0]), ceil_mode, count_include_pad)
+    return out.squeeze(-2)
+
+
+def _window_sums(xp, n: int, o: int, k: int, s: int, p: int, dtype):
+    """(o, n) matrix of ones where output o's window [o*s - p, o*s - p + k) covers input position i."""
+    start = _np.arange(o) * s - p
+    i = _np.arange(n)
+    return xp.asarray(((i >= start[:, None]) & (i < start[:, None] + k)).astype(dtype))
+
+
+def _window_counts(n: int, o: int, k: int, s: int, p: int, count_include_pad: bool):
+    """PyTorch's divisor along one dim: the window clipped to the padded input (cells added by ceil_mode
+    never count), and to the input itself when count_include_pad=False."""
+    start = _np.arange(o) * s - p
+    end = _np.minimum(start + k, n + p)
+    if count_include_pad:
+        return end - start
+    return _np.minimum(end, n) - _np.maximum(start, 0)
+
+
+def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """Mean over each window of a (N, C, D, H, W) or (C, D, H, W) input."""
+    _check_tensor("avg_pool3d", "input", input)
+    _require_float("avg_pool3d", input)
+    kernel, stride, pad, _, _, out = _pool_geometry("avg_pool3d", input, kernel_size, stride, padding, 1, ceil_mode, nd=3)
+    if divisor_override is not None and divisor_override == 0:
+        raise ValueError("avg_pool3d: divisor must be not zero")
+    xp, dtype = input._backend.xp, input._array.dtype
+    y = input
+    divisor = _np.ones((), dtype=_np.float64)
+    for i, (n, o, k, s, p) in enumerate(zip(input.shape[-3:], out, kernel, stride, pad)):
+        y = _along(y, input.ndim - 3 + i, _window_sums(xp, n, o, k, s, p, dtype))
+        divisor = _np.multiply.outer(divisor, _window_counts(n, o, k, s, p, count_include_pad))
+    if divisor_override is not None:
+        return y / float(divisor_override)
+    return y / _const(input, xp.asarray(divisor.astype(dtype)))
+
+
+# Adaptive pooling ------------------------------------------------------------------------------------
+
+
+def _adaptive_sizes(op: str, input: Tensor, output_size, nd: int) -> tuple[int, ...]:
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ShapeError(f"{op}: expected {nd + 1}-D or {nd + 2}-D input, got shape {tuple(input.shape)}")
+    if input.ndim == nd + 2 and input.shape[1] == 0 or any(n == 0 for n in input.shape[-nd:]):
+        raise ShapeError(f"{op}: expected input with non-zero channel and spatial sizes, got shape {tuple(input.shape)}")
+    if isinstance(output_size, int) or output_size is None:
+        output_size = (output_size,) * nd
+    output_size = tuple(output_size)
+    if len(output_size) != nd:
+        raise ValueError(f"{op}: output_size must be an int or a tuple of {nd} ints (or None), got {output_size!r}")
+    sizes = tuple(n if o is None else int(o) for o, n in zip(output_size, input.shape[-nd:]))
+    if min(sizes) < 0:
+        raise ValueError(f"{op}: output_size must be non-negative, got {output_size!r}")
+    return sizes
+
+
+def _bins(n: int, o: int):
+    """Start and end of each adaptive bin along one dim: [floor(i n / o), ceil((i + 1) n / o))."""
+    i = _np.arange(o)
+    return (i * n) // o, -((-(i + 1) * n) // o)
+
+
+def _adaptive_avg(op: str, input: Tensor, output_size, nd: int) -> Tensor:
+    _check_tensor(op, "input", input)
+    _require_float(op, input)
+    sizes = _adaptive_sizes(op, input, output_size, nd)
+    xp, dtype = input._backend.xp, input._array.dtype
+    y = input
+    for i, (n, o) in enumerate(zip(input.shape[-nd:], sizes)):
+        if n == o:
+            continue  # every bin is one element
+        start, end = _bins(n, o)
+        j = _np.arange(n)
+        weights = ((j >= start[:, None]) & (j < end[:, None])) / (end - start)[:, None]
+        y = _along(y, input.ndim - nd + i, xp.asarray(weights.astype(dtype)))
+    return y
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Mean over ``output_size`` near-equal bins of a (N, C, L) or (C, L) input."""
+    return _adaptive_avg("adaptive_avg_pool1d", input, output_size, 1)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Mean over near-equal bins of a (N, C, H, W) or (C, H, W) input; None in output_size keeps that size."""
+    return _adaptive_avg("adaptive_avg_pool2d", input, output_size, 2)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    """Mean over near-equal bins of a (N, C, D, H, W) or (C, D, H, W) input."""
+    return _adaptive_avg("adaptive_avg_pool3d", input, output_size, 3)
+
+
+def _adaptive_max(op: str, input: Tensor, output_size, return_indices: bool, nd: int):
+    _check_tensor(op, "input", input)
+    sizes = _adaptive_sizes(op, input, output_size, nd)
+    xp = input._backend.xp
+    taps, inside = [], []
+    for n, o in zip(input.shape[-nd:], sizes):
+        start, end = _bins(n, o)
+        width = int((end - start).max()) if o else 1
+        t = start[:, None] + _np.arange(width)[None, :]
+        taps.append(xp.asarray(t))
+        inside.append(xp.asarray(t < end[:, None]))
+    index = _argmax_over_taps(input, taps, inside)
+    values = _gather_flat(input, index, nd)
+    return (values, index) if return_indices else values
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """Maximum over ``output_size`` near-equal bins of a (N, C, L) or (C, L) input."""
+    return _adaptive_max("adaptive_max_pool1d", input, output_size, return_indices, 1)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Maximum over near-equal bins of a (N, C, H, W) or (C, H, W) input; indices are h * W + w."""
+    return _adaptive_max("adaptive_max_pool2d", input, output_size, return_indices, 2)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    """Maximum over near-equal bins of a (N, C, D, H, W) or (C, D, H, W) input."""
+    return _adaptive_max("adaptive_max_pool3d", input, output_size, return_indices, 3)
+
+
+# Unpooling -------------------------------------------------------------------------------------------
+
+
+def _max_unpool(op: str, input: Tensor, indices: Tensor, kernel_size, stride, padding, output_size, nd: int) -> Tensor:
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "indices", indices)
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ShapeError(f"{op}: expected {nd + 1}-D or {nd + 2}-D input, got shape {tuple(input.shape)}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise ShapeError(f"{op}: expected indices of the input's shape {tuple(input.shape)}, got {tuple(indices.shape)}")
+    if indices._array.dtype != _np.int64:
+        raise DTypeError(f"{op}: expected indices of dtype int64, got {indices.dtype}")
+    kernel = _ntuple(op, "kernel_size", kernel_size, nd)
+    stride = kernel if stride is None else _ntuple(op, "stride", stride, nd)
+    pad = _ntuple(op, "padding", padding, nd)
+    default = [(n - 1) * s + k - 2 * p for n, s, k, p in zip(input.shape[-nd:], stride, kernel, pad)]
+    if output_size is None:
+        size = default
+    else:
+        size = [int(v) for v in output_size]
+        if len(size) == nd + 2 or (len(size) == nd + 1 and input.ndim == nd + 1):
+            size = size[-nd:]
+        if len(size) != nd:
+            raise ValueError(f"{op}: output_size should be a sequence containing {nd} or {nd + 2} elements, "
+                             f"but it has a length of '{len(size)}'")
+        for d, (v, dflt, s) in enumerate(zip(size, default, stride)):
+            if not dflt - s < v < dflt + s:
+                raise ValueError(f'{op}: invalid output_size "{tuple(output_size)}" (dim {d} must be between '
+                                 f"{dflt - s} and {dflt + s})")
+    if min(size) < 0:
+        raise ValueError(f"{op}: output_size must be non-negative, got {tuple(size)}")
+    total = math.prod(size)
+    lead = tuple(input.shape[: input.ndim - nd])
+    flat_index = indices.reshape(lead + (-1,))
+    if flat_index.numel():
+        xp = indices._backend.xp
+        low, high = int(xp.min(flat_index._array)), int(xp.max(flat_index._array))
+        if low < 0 or high >= total:
+            raise ArgumentError(f"{op}: found an invalid max index {high if high >= total else low} "
+                                f"(output volumes are of size {'x'.join(map(str, size))})")
+    zeros = _zeros(lead + (total,), dtype=input.dtype, device=input.device)
+    return zeros.scatter(-1, flat_index, input.reshape(lead + (-1,))).reshape(lead + tuple(size))
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    """Partial inverse of max_pool1d: zeros with each input value written at its index."""
+    return _max_unpool("max_unpool1d", input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    """Partial inverse of max_pool2d: zeros with each input value written at its flat index h * W + w."""
+    return _max_unpool("max_unpool2d", input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    """Partial inverse of max_pool3d: zeros with each input value written at its flat index."""
+    return _max_unpool("max_unpool3d", input, indices, kernel_size, stride, padding, output_size, 3)
+
+
+# Power-average pooling -------------------------------------------------------------------------------
+
+
+def _lp_pool(op: str, input: Tensor, norm_type, kernel_size, stride, ceil_mode: bool, nd: int) -> Tensor:
+    _check_tensor(op, "input", input)
+    _require_float(op, input)
+    max_pool = {1: max_pool1d, 2: max_pool2d, 3: max_pool3d}[nd]
+    avg_pool = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}[nd]
+    if norm_type == float("inf"):
+        return max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -float("inf"):
+        return -max_pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    kernel = _ntuple(op, "kernel_size", kernel_size, nd)
+    mean = avg_pool(input.pow(norm_type), kernel, stride, 0, ceil_mode)
+    # sum = mean * window; sign * relu(abs) keeps a negative sum (odd p) from giving NaN gradients, as PyTorch.
+    total = (_ops.sign(mean) * _ops.relu(mean.abs())) * float(math.prod(kernel))
+    return total.pow(1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False) -> Tensor:
+    """(sum over each window of x^p)^(1/p) of a (N, C, L) or (C, L) input; p = inf is max pooling of |x|."""
+    return _lp_pool("lp_pool1d", input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def lp_pool2d(input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False) -> Tensor:
+    """(sum over each window of x^p)^(1/p) of a (N, C, H, W) or (C, H, W) input."""
+    return _lp_pool("lp_pool2d", input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool3d(input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False) -> Tensor:
+    """(sum over each window of x^p)^(1/p) of a (N, C, D, H, W) or (C, D, H, W) input."""
+    return _lp_pool("lp_pool3d", input, norm_type, kernel_size, stride, ceil_mode, 3)
+
+
+# Interpolation ---------------------------------------------------------------------------------------
+
+_MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
+_MODES = "nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact"
+
+
+def _opmath(dtype):
+    """The precision PyTorch computes source coordinates in: float64 for float64 inputs, else float32."""
+    return _np.float64 if dtype == _np.float64 else _np.float32
+
+
+def _nearest_index(n_in: int, n_out: int, scale, exact: bool, shortcuts: bool):
+    """Source index of each output position, with PyTorch's float32 arithmetic (so ties round alike).
+
+    ``shortcuts``: PyTorch's 2-d nearest kernel copies a dim whose size is unchanged and halves indices
+    for a doubled one whatever the scale_factor; its 1-d and 3-d kernels apply the scale as given."""
+    dst = _np.arange(n_out)
+    if shortcuts and n_out == n_in:
+        return dst
+    if shortcuts and n_out == 2 * n_in:
+        return dst // 2
+    if scale is not None and scale > 0:
+        ratio = _np.float32(1.0 / scale)
+    else:
+        ratio = _np.float32(n_in) / _np.float32(n_out)
+    if exact:
+        src = _np.floor(((dst + 0.5) * _np.float64(ratio)).astype(_np.float32))
+    else:
+        src = _np.floor(dst.astype(_np.float32) * ratio)
+    return _np.minimum(src.astype(_np.int64), n_in - 1)
+
+
+def _source_coords(n_in: int, n_out: int, scale, align_corners: bool, cubic: bool, opmath):
+    """Fractional source coordinate of each output position (PyTorch's area_pixel_compute_source_index)."""
+    dst = _np.arange(n_out).astype(opmath)
+    if align_corners:
+        ratio = opmath((n_in - 1) / (n_out - 1)) if n_out > 1 else opmath(0)
+        return ratio * dst
+    if scale is not None and scale > 0:
+        ratio = opmath(1.0 / scale)
+    else:
+        ratio = opmath(n_in) / opmath(n_out)
+    src = ratio * (dst + opmath(0.5)) - opmath(0.5)
+    return src if cubic else _np.maximum(src, opmath(0))
+
+
+def _linear_taps(n_in: int, n_out: int, scale, align_corners: bool, opmath):
+    src = _source_coords(n_in, n_out, scale, align_corners, False, opmath)
+    i0 = src.astype(_np.int64)
+    i1 = i0 + (i0 < n_in - 1)
+    w1 = _np.clip(src - i0, 0, 1).astype(opmath)
+    return [(i0, opmath(1) - w1), (i1, w1)]
+
+
+def _cubic_taps(n_in: int, n_out: int, scale, align_corners: bool, opmath):
+    """Four neighbours and Keys' cubic convolution weights (a = -0.75), indices clamped to the input."""
+    src = _source_coords(n_in, n_out, scale, align_corners, True, opmath)
+    floor = _np.floor(src)
+    t = (src - floor).astype(opmath)
+    base = floor.astype(_np.int64)
+    a = opmath(-0.75)
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    return [(_np.clip(base - 1 + j, 0, n_in - 1), w.astype(opmath)) for j, w in enumerate(weights)]
+
+
+def _mix(x: Tensor, axis: int, taps) -> Tensor:
+    """sum_j w_j * x[..., i_j, ...] along ``axis``: each tap one index_select and one constant weight."""
+    xp, backend, dtype = x._backend.xp, x._backend, x._array.dtype
+    shape = [1] * x.ndim
+    out = None
+    for index, weight in taps:
+        picked = x.index_select(axis, Tensor._make(xp.asarray(index), backend))
+        if weight is not None:
+            shape[axis] = len(index)
+            picked = picked * Tensor._make(xp.asarray(weight.astype(dtype).reshape(shape)), backend)
+        out = picked if out is None else out + picked
+    return out
+
+
+def _output_geometry(input: Tensor, size, scale_factor, mode: str, recompute_scale_factor):
+    """(output sizes, scales passed on to the coordinate maps or None per dim), as PyTorch's interpolate."""
+    dim = input.ndim - 2
+    spatial = list(input.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError("interpolate: only one of size or scale_factor should be defined")
+    if size is not None:
+        if isinstance(size, (list, tuple)) or hasattr(size, "__len__"):
+            size = list(size)
+            if len(size) != dim:
+                raise ValueError(
+                    f"interpolate: Input and output must have the same number of spatial dimensions, but got input "
+                    f"with spatial dimensions of {spatial} and output size of {size}. Please provide input tensor "
+                    f"in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format."
+                )
+            if not all(isinstance(v, (int, _np.integer)) and not isinstance(v, bool) for v in size):
+                raise TypeError(f"interpolate: expected size to be one of int or Tuple[int] or Tuple[int, int] or "
+                                f"Tuple[int, int, int], but got size with types {[type(v) for v in size]}")
+            out = [int(v) for v in size]
+        else:
+            out = [int(size)] * dim
+        scales = [None] * dim
+        if recompute_scale_factor:
+            raise ValueError("interpolate: recompute_scale_factor is not meaningful with an explicit size.")
+    elif scale_factor is not None:
+        if isinstance(scale_factor, (list, tuple)):
+            if len(scale_factor) != dim:
+                raise ValueError(
+                    f"interpolate: Input and scale_factor must have the same number of spatial dimensions, but got "
+                    f"input with spatial dimensions of {spatial} and scale_factor of shape {list(scale_factor)}. "
+                    f"Please provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in "
+                    f"(s1, s2, ...,sK) format."
+                )
+            scales = [float(s) for s in scale_factor]
+        else:
+            scales = [float(scale_factor)] * dim
+        out = [math.floor(n * s) for n, s in zip(spatial, scales)]
+        if recompute_scale_factor or mode == "area":
+            scales = [None] * dim  # the maps use in/out of the integer sizes instead
+    else:
+        raise ValueError("interpolate: either size or scale_factor should be defined")
+    if min(out) <= 0:
+        raise ShapeError(f"interpolate: input of spatial size {spatial} gives output size {out}; every output size "
+                         f"must be positive")
+    return out, scales
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
+                recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
+    """Resize the spatial dims of a (N, C, L), (N, C, H, W) or (N, C, D, H, W) input to ``size`` or by
+    ``scale_factor``, with PyTorch's modes: nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area.
+
+    Coordinates follow PyTorch exactly: ``align_corners=True`` maps the corner pixels' centres onto each
+    other; otherwise a given ``scale_factor`` (unless ``recompute_scale_factor=True``) sets the ratio, not
+    in/out. Differentiable twice in the input (every mode is a constant linear map of it).
+    """
+    _check_tensor("interpolate", "input", input)
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("interpolate: align_corners option can only be set with the interpolating modes: "
+                             "linear | bilinear | bicubic | trilinear")
+    elif mode in _MODE_RANK:
+        align_corners = bool(align_corners) if align_corners is not None else False
+    else:
+        raise NotImplementedError(f"interpolate: unknown mode {mode!r}; expected one of {_MODES}")
+    if input.ndim not in (3, 4, 5):
+        raise NotImplementedError(f"interpolate: Input Error: Only 3D, 4D and 5D input Tensors supported "
+                                  f"(got {input.ndim}D) for the modes: {_MODES} (got {mode})")
+    if mode in _MODE_RANK and input.ndim != _MODE_RANK[mode]:
+        raise NotImplementedError(f"interpolate: Got {input.ndim}D input, but {mode} mode needs "
+                                  f"{_MODE_RANK[mode]}D input")
+    if antialias:
+        if not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+            raise ValueError("interpolate: Anti-alias option is restricted to bilinear, bicubic, and lanczos modes "
+                             "and requires a 4-D tensor as input")
+        raise NotImplementedError("interpolate: antialias=True is not supported yet")
+    out, scales = _output_geometry(input, size, scale_factor, mode, recompute_scale_factor)
+    if mode == "area":
+        return _adaptive_avg("interpolate", input, tuple(out), input.ndim - 2)
+    if mode not in ("nearest", "nearest-exact"):
+        _require_float(f"interpolate (mode {mode!r})", input)
+    opmath = _opmath(input._array.dtype)
+    y = input
+    for i, (n_in, n_out, scale) in enumerate(zip(input.shape[2:], out, scales)):
+        axis = 2 + i
+        if mode in ("nearest", "nearest-exact"):
+            exact = mode == "nearest-exact"
+            index = _nearest_index(n_in, n_out, scale, exact, shortcuts=not exact and input.ndim == 4)
+            if n_out == n_in and (index == _np.arange(n_in)).all():
+                continue  # an identity map: skip the copy
+            y = _mix(y, axis, [(index, None)])
+        elif mode == "bicubic":
+            y = _mix(y, axis, _cubic_taps(n_in, n_out, scale, align_corners, opmath))
+        else:
+            if n_out == n_in and not align_corners:
+                continue  # PyTorch copies a dim whose size does not change
+            y = _mix(y, axis, _linear_taps(n_in, n_out, scale, align_corners, opmath))
+    return y
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None) -> Tensor:
+    """Deprecated spelling of :func:`interpolate` (warns, as PyTorch does)."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode="nearest")``."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)``."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# Pixel shuffle ---------------------------------------------------------------------------------------
+
+
+def _check_factor(op: str, name: str, factor) -> int:
+    if not isinstance(factor, (int, _np.integer)) or isinstance(factor, bool) or factor <= 0:
+        raise ValueError(f"{op}: {name} must be a positive integer, but got {factor!r}")
+    return int(factor)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): each group of r^2 channels becomes an r x r block of pixels."""
+    _check_tensor("pixel_shuffle", "input", input)
+    r = _check_factor("pixel_shuffle", "upscale_factor", upscale_factor)
+    if input.ndim < 3:
+        raise ShapeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+                         f"{input.ndim} dimension(s)")
+    *batch, c, h, w = input.shape
+    if c % (r * r):
+        raise ShapeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+                         f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    b = len(batch)
+    x = input.reshape(tuple(batch) + (c // (r * r), r, r, h, w))
+    x = x.permute(*range(b), b, b + 3, b + 1, b + 4, b + 2)  # (*, C, H, r, W, r)
+    return x.reshape(tuple(batch) + (c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W): the inverse of pixel_shuffle."""
+    _check_tensor("pixel_unshuffle", "input", input)
+    r = _check_factor("pixel_unshuffle", "downscale_factor", downscale_factor)
+    if input.ndim < 3:
+        raise ShapeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
+                         f"{input.ndim} dimension(s)")
+    *batch, c, h, w = input.shape
+    if h % r:
+        raise ShapeError(f"pixel_unshuffle expects height to be divisible by downscale_factor, but "
+                         f"input.size(-2)={h} is not divisible by {r}")
+    if w % r:
+        raise ShapeError(f"pixel_unshuffle expects width to be divisible by downscale_factor, but "
+                         f"input.size(-1)={w} is not divisible by {r}")
+    b = len(batch)
+    x = input.reshape(tuple(batch) + (c, h // r, r, w // r, r))
+    x = x.permute(*range(b), b, b + 2, b + 4, b + 1, b + 3)  # (*, C, r, r, H/r, W/r)
+    return x.reshape(tuple(batch) + (c * r * r, h // r, w // r))
