@@ -1,0 +1,114 @@
+"""nn.Embedding's max_norm / norm_type (in-place renormalisation of the looked-up rows),
+scale_grad_by_freq, sparse, from_pretrained and repr; by hand, with finite differences, and against
+PyTorch (torch-marked)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad import nn
+from gpugrad.autograd import gradcheck, gradgradcheck
+from gpugrad.nn.sparse import embedding, embedding_renorm_
+
+
+def _weight(rng, rows=7, cols=4):
+    return gg.tensor(rng.normal(size=(rows, cols)) * 2, dtype=gg.float64)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.5, float("inf")])
+def test_renorm_rescales_only_looked_up_rows_above_max_norm(rng, norm_type):
+    w = _weight(rng)
+    before = w.numpy().copy()
+    idx = gg.tensor([[1, 3, 3], [5, 1, 0]])
+    version = w._version
+    embedding_renorm_(w, idx, 1.25, norm_type)
+    assert w._version > version  # an in-place change, as PyTorch's (a saved graph would notice)
+    after = w.numpy()
+    for row in range(7):
+        norm = np.linalg.norm(before[row], ord=norm_type)
+        if row in (0, 1, 3, 5) and norm > 1.25:
+            np.testing.assert_allclose(after[row], before[row] * 1.25 / (norm + 1e-7), rtol=1e-12)
+            assert np.linalg.norm(after[row], ord=norm_type) <= 1.25
+        else:
+            np.testing.assert_array_equal(after[row], before[row])
+
+
+def test_module_max_norm_renormalises_weight_at_forward(rng):
+    emb = nn.Embedding(6, 3, max_norm=0.5)
+    with gg.no_grad():
+        emb.weight.copy_(gg.tensor(rng.normal(size=(6, 3)) * 3))
+    out = emb(gg.tensor([0, 2, 2]))
+    norms = np.linalg.norm(emb.weight.detach().numpy(), axis=1)
+    assert (norms[[0, 2]] <= 0.5 + 1e-6).all() and (norms[[1, 3, 4, 5]] > 0.5).all()
+    np.testing.assert_array_equal(out.detach().numpy(), emb.weight.detach().numpy()[[0, 2, 2]])
+    out.sum().backward()  # renorm happened outside autograd: the weight is still a leaf with a gradient
+    np.testing.assert_array_equal(emb.weight.grad.numpy()[2], [2.0, 2.0, 2.0])
+
+
+def test_scale_grad_by_freq_divides_by_count(rng):
+    w = gg.tensor(rng.normal(size=(5, 2)), requires_grad=True)
+    idx = gg.tensor([[4, 1, 4], [4, 0, 1]])
+    out = embedding(idx, w, scale_grad_by_freq=True)
+    np.testing.assert_array_equal(out.detach().numpy(), w.detach().numpy()[idx.numpy()])
+    cot = rng.normal(size=(2, 3, 2))
+    out.backward(gg.tensor(cot, dtype=gg.float32))
+    want = np.zeros((5, 2))
+    counts = {4: 3, 1: 2, 0: 1}
+    for pos, row in np.ndenumerate(idx.numpy()):
+        want[row] += cot[pos] / counts[row]
+    np.testing.assert_allclose(w.grad.numpy(), want, rtol=1e-6)
+
+
+def test_gradients_float64(rng):
+    idx = gg.tensor([[2, 0, 2], [1, 2, 3]])
+    w = gg.tensor(rng.normal(size=(4, 3)), dtype=gg.float64, requires_grad=True)
+    assert gradcheck(lambda w: embedding(idx, w), [w])
+    # With scale_grad_by_freq (or padding_idx) the gradient is deliberately not the derivative, so only
+    # the second-order check applies: the backward must be linear in the cotangent and consistent with
+    # its own backward.
+    fn = lambda w: embedding(idx, w, padding_idx=1, scale_grad_by_freq=True)  # noqa: E731
+    assert gradgradcheck(fn, [w])
+    assert not gradcheck(fn, [w], raise_exception=False)
+
+
+def test_sparse_and_constructor_arguments(rng):
+    with pytest.raises(NotImplementedError, match="Embedding: sparse=True"):
+        nn.Embedding(3, 2, sparse=True)
+    with pytest.raises(NotImplementedError, match="embedding: sparse=True"):
+        embedding(gg.tensor([0]), gg.ones(3, 2), sparse=True)
+    emb = nn.Embedding(5, 2, None, 1.0, 1.0, True)  # PyTorch's positional order
+    assert (emb.max_norm, emb.norm_type, emb.scale_grad_by_freq, emb.sparse) == (1.0, 1.0, True, False)
+    assert repr(emb) == "Embedding(5, 2, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True)"
+    w = gg.tensor(rng.normal(size=(4, 3)) * 5)
+    pre = nn.Embedding.from_pretrained(w, max_norm=2.0, norm_type=1.0, scale_grad_by_freq=True, padding_idx=-1)
+    assert pre.padding_idx == 3 and not pre.weight.requires_grad and pre.max_norm == 2.0
+    pre(gg.tensor([0]))
+    assert np.abs(pre.weight.numpy()[0]).sum() <= 2.0 + 1e-5
+    assert np.abs(w.numpy()[0]).sum() <= 2.0 + 1e-5  # from_pretrained shares the tensor, as PyTorch
+    with pytest.raises(IndexError, match="embedding: index 9 is out of range"):
+        nn.Embedding(4, 2, max_norm=1.0)(gg.tensor([9]))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("max_norm,norm_type,freq,padding_idx", [
+    (None, 2.0, True, None), (1.0, 2.0, False, None), (0.7, 1.0, True, 2), (1.5, 3.0, True, 0), (0.9, float("inf"), False, None),
+])
+def test_against_torch(rng, max_norm, norm_type, freq, padding_idx):
+    torch = pytest.importorskip("torch")
+    w = rng.normal(size=(7, 5)) * 1.5
+    ours = nn.Embedding.from_pretrained(gg.tensor(w), freeze=False, padding_idx=padding_idx, max_norm=max_norm,
+                                        norm_type=norm_type, scale_grad_by_freq=freq)
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(w), freeze=False, padding_idx=padding_idx, max_norm=max_norm,
+                                                norm_type=norm_type, scale_grad_by_freq=freq)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for step in range(2):  # a second forward sees the rows the first one renormalised
+        idx = rng.integers(0, 7, size=(3, 4))
+        og, ot = ours(gg.tensor(idx)), theirs(torch.tensor(idx))
+        np.testing.assert_allclose(og.detach().numpy(), ot.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=1e-12)
+        cot = rng.normal(size=(3, 4, 5))
+        og.backward(gg.tensor(cot))
+        ot.backward(torch.tensor(cot))
+        np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12, err_msg=f"step {step}")
