@@ -1,14 +1,15 @@
-"""Conv1d, Conv2d and the transposed ConvTranspose1d, ConvTranspose2d: one layer over 1 or 2 spatial dims."""
+"""Conv1d, Conv2d, Conv3d and the transposed ConvTranspose1d/2d/3d: one layer over 1, 2 or 3 spatial dims."""
 from __future__ import annotations
 
 from .. import factory
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional_conv import _padding_nd
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -64,7 +65,9 @@ class _ConvNd(Module):
         self.groups = groups
         self.padding_mode = padding_mode
         self.output_padding = (0,) * n  # PyTorch's convolutions carry it too; the transposed ones set it
-        if isinstance(padding, str):  # validate now, not at forward
+        if isinstance(padding, str) and n == 3:  # validate now, not at forward
+            _padding_nd(name, padding, self.kernel_size, self.dilation, self.stride)
+        elif isinstance(padding, str):
             lead = (1,) * (2 - n)
             F._conv_padding(padding, lead + self.kernel_size, lead + self.dilation, lead + self.stride)
         channels = (in_channels, out_channels // groups) if self.transposed else (out_channels, in_channels // groups)
@@ -141,6 +144,18 @@ class Conv2d(_ConvNd):
     def _conv(self, input: Tensor, padding) -> Tensor:
         return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
+
+class Conv3d(_ConvNd):
+    """3-D convolution (cross-correlation) over (N, C_in, D, H, W) inputs, as F.conv3d::
+
+        conv = nn.Conv3d(4, 8, kernel_size=3, stride=(1, 2, 2), padding=1)
+        conv(gg.randn(2, 4, 5, 16, 16)).shape    # (2, 8, 5, 8, 8)
+    """
+
+    spatial_dims = 3
+
+    def _conv(self, input: Tensor, padding) -> Tensor:
+        return F.conv3d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 class _ConvTransposeNd(_ConvNd):
     """The transposed layers' shared body: PyTorch's argument order (output_padding after padding, dilation
@@ -226,4 +241,19 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     def _conv_transpose(self, input: Tensor, output_padding: tuple) -> Tensor:
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                                  self.groups, self.dilation)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution over (N, C_in, D, H, W) inputs, as F.conv_transpose3d; weight
+    (C_in, C_out / groups, kd, kh, kw)::
+
+        up = nn.ConvTranspose3d(8, 4, kernel_size=2, stride=2)
+        up(gg.randn(1, 8, 3, 4, 4)).shape    # (1, 4, 6, 8, 8)
+    """
+
+    spatial_dims = 3
+
+    def _conv_transpose(self, input: Tensor, output_padding: tuple) -> Tensor:
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
                                   self.groups, self.dilation)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels.conv import output_size as _conv_output_size
 from ..ops import nn as _nnops
+from ..ops.shape import stack as _stack
 from ..tensor import Tensor
 from .functional import _check_tensor, conv2d
 
-__all__: list[str] = ["conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
+__all__: list[str] = ["conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "fold", "unfold"]
 
 
 def _ntuple(op: str, name: str, value, n: int) -> tuple[int, ...]:
@@ -149,6 +150,102 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                           groups, (1, *size)).squeeze(2)
     return y.squeeze(0) if unbatched else y
 
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-D transposed convolution of input (N, C_in, D, H, W) with weight (C_in, C_out / groups, kd, kh, kw),
+    the gradient of conv3d with respect to its input; each output dim as conv_transpose2d's.
+
+    Composed as a 2-D transposed convolution of every depth slice that makes all kd depth taps at once,
+    then a col2im along depth that adds each tap into the output slice it lands on."""
+    op = "conv_transpose3d"
+    x, unbatched, stride, padding, _, dilation, size = _transposed_args(
+        op, input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
+    n, c_in, depth = x.shape[:3]
+    c_out_g, kd, kh, kw = weight.shape[1:]
+    c_out = c_out_g * groups
+    # As in 2-D: output_padding >= stride (below dilation) leaves extra depth positions that read zeros.
+    conv_depth = _conv_output_size(size[0], kd, stride[0], 2 * padding[0], dilation[0])
+    if conv_depth > depth:
+        x = _nnops.pad_constant(x, ((0, 0), (0, 0), (0, conv_depth - depth), (0, 0), (0, 0)))
+        depth = conv_depth
+    planes = x.permute(0, 2, 1, 3, 4).reshape(n * depth, c_in, *x.shape[3:])
+    # weight as (C_in, C_out/groups * kd, kh, kw): output channel (c, i) is channel c's depth tap i
+    taps = _conv_transpose2d(planes, weight.reshape(c_in, c_out_g * kd, kh, kw), None, stride[1:], padding[1:],
+                             dilation[1:], groups, size[1:])  # (N*D, C_out*kd, Ho, Wo)
+    ho, wo = size[1:]
+    cols = taps.reshape(n, depth, c_out, kd, ho, wo).permute(2, 4, 5, 3, 0, 1).reshape(c_out * ho * wo * kd, n * depth)
+    y = _nnops.Col2Im.apply(cols, shape=(n, c_out * ho * wo, size[0], 1), kernel=(kd, 1), stride=(stride[0], 1),
+                            pads=(padding[0], padding[0], 0, 0), dilation=(dilation[0], 1))
+    y = y.reshape(n, c_out, ho, wo, size[0]).permute(0, 1, 4, 2, 3)
+    if bias is not None:
+        y = y + bias.reshape(1, c_out, 1, 1, 1)
+    return y.squeeze(0) if unbatched else y
+
+
+# 3-D convolution -----------------------------------------------------------------------------------
+
+
+def _padding_nd(op: str, padding, kernel, dilation, stride) -> list[tuple[int, int]]:
+    """(before, after) per spatial dim for an int, a sequence, 'valid' or 'same' (odd totals put the extra
+    one after, as PyTorch)."""
+    n = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [(0, 0)] * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+            return [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation)]
+        raise ValueError(f"{op}: invalid padding string {padding!r}, should be one of 'valid', 'same'")
+    padding = _ntuple(op, "padding", padding, n)
+    if min(padding) < 0:
+        raise ArgumentError(f"{op}: negative padding is not supported, got {padding}")
+    return [(p, p) for p in padding]
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """3-D cross-correlation of input (N, C_in, D, H, W) with weight (C_out, C_in / groups, kd, kh, kw);
+    ``padding`` is an int, a triple, ``"valid"`` or ``"same"``.
+
+    Composed as one conv2d: the kd depth slices each output depth reads are stacked as extra input
+    channels (channel c, tap i), and the weight is read as (C_out, C_in/groups * kd, kh, kw) likewise."""
+    op = "conv3d"
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "weight", weight)
+    x, unbatched = _batched(op, input, 3)
+    if weight.ndim != 5:
+        raise ShapeError(f"{op}: expected a 5-D weight (C_out, C_in/groups, kd, kh, kw), got shape {tuple(weight.shape)}")
+    _check_float_pair(op, input, weight, bias)
+    n, c = x.shape[:2]
+    c_out, c_in_g, kd, kh, kw = weight.shape
+    if not isinstance(groups, int) or groups < 1 or c_out % groups:
+        raise ValueError(f"{op}: groups={groups!r} must be a positive integer dividing out_channels ({c_out})")
+    if c_in_g * groups != c:
+        raise ShapeError(f"{op}: input of shape {tuple(input.shape)} has {c} channels, but weight of shape "
+                         f"{tuple(weight.shape)} with groups={groups} expects {c_in_g * groups}")
+    if bias is not None and tuple(bias.shape) != (c_out,):
+        raise ShapeError(f"{op}: bias must have shape ({c_out},), got {tuple(bias.shape)}")
+    stride = _ntuple(op, "stride", stride, 3)
+    dilation = _ntuple(op, "dilation", dilation, 3)
+    if min(stride) < 1 or min(dilation) < 1:
+        raise ArgumentError(f"{op}: stride {stride} and dilation {dilation} must be positive")
+    pads = _padding_nd(op, padding, (kd, kh, kw), dilation, stride)
+    padded = tuple(size + lo + hi for size, (lo, hi) in zip(x.shape[2:], pads))
+    out = tuple(_conv_output_size(size, k, s, 0, d) for size, k, s, d in zip(padded, (kd, kh, kw), stride, dilation))
+    if min(out) < 1:
+        raise ShapeError(f"{op}: kernel {(kd, kh, kw)} with dilation {dilation} is larger than the padded input {padded}")
+    x = _nnops.pad_constant(x, ((0, 0), (0, 0), *pads))
+    step, reach = stride[0], stride[0] * (out[0] - 1) + 1
+    taps = [x[:, :, i * dilation[0]: i * dilation[0] + reach: step] for i in range(kd)]  # each (N, C, oD, H, W)
+    planes = _stack(taps, 3).permute(0, 2, 1, 3, 4, 5).reshape(n * out[0], c * kd, *padded[1:])
+    y = conv2d(planes, weight.reshape(c_out, c_in_g * kd, kh, kw), None, stride[1:], 0, dilation[1:], groups)
+    y = y.reshape(n, out[0], c_out, *out[1:]).permute(0, 2, 1, 3, 4)
+    if bias is not None:
+        y = y + bias.reshape(1, c_out, 1, 1, 1)
+    return y.squeeze(0) if unbatched else y
 
 # Sliding blocks ------------------------------------------------------------------------------------
 

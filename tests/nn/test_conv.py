@@ -1,6 +1,6 @@
-"""Transposed convolutions: F.conv_transpose1d/2d and nn.ConvTranspose1d/2d.
+"""Transposed convolutions F.conv_transpose1d/2d/3d, F.conv3d, and their layers nn.ConvTranspose1d/2d/3d, nn.Conv3d.
 
-A NumPy scatter loop is the reference; the transposed convolution must also be the adjoint of conv2d;
+NumPy loops are the references; a transposed convolution must also be the adjoint of the convolution;
 first and second derivatives against finite differences; values and gradients against PyTorch.
 """
 from __future__ import annotations
@@ -89,12 +89,64 @@ def test_unbatched_input_gives_unbatched_output(rng):
     assert F.conv_transpose1d(x[:, :, 0], w[..., 0]).shape == (2, 5)
 
 
+def reference_conv3d(x, w, b, stride, pads, dilation, groups):
+    """Cross-correlation as a sum over the kernel taps of strided slices of the zero-padded input."""
+    x = np.pad(x, ((0, 0), (0, 0), *pads))
+    n, c = x.shape[:2]
+    c_out, c_g, *kernel = w.shape
+    out_size = [(size - d * (k - 1) - 1) // s + 1 for size, k, s, d in zip(x.shape[2:], kernel, stride, dilation)]
+    out = np.zeros((n, c_out, *out_size))
+    o_g = c_out // groups
+    for tap in itertools.product(*(range(k) for k in kernel)):
+        window = x[(slice(None), slice(None), *(slice(t * d, t * d + s * (o - 1) + 1, s)
+                                                  for t, d, s, o in zip(tap, dilation, stride, out_size)))]
+        for g in range(groups):
+            out[:, g * o_g:(g + 1) * o_g] += np.einsum("ncdhw,oc->nodhw", window[:, g * c_g:(g + 1) * c_g],
+                                                      w[(slice(g * o_g, (g + 1) * o_g), slice(None), *tap)])
+    return out + b[None, :, None, None, None] if b is not None else out
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups,pads", [
+    ((1, 2, 1), (1, 0, 2), (2, 1, 1), 2, ((1, 1), (0, 0), (2, 2))),
+    (1, "same", (1, 2, 1), 1, ((1, 1), (1, 1), (0, 1))),  # an odd total puts the extra one after
+])
+def test_conv3d_matches_loop_reference_and_conv_transpose3d_is_its_adjoint(stride, padding, dilation, groups, pads, rng):
+    x = rng.standard_normal((2, 4, 5, 4, 3))
+    w = rng.standard_normal((6, 4 // groups, 3, 2, 2))
+    b = rng.standard_normal(6)
+    y = F.conv3d(gg.tensor(x), gg.tensor(w), gg.tensor(b), stride, padding, dilation, groups)
+    strides = (stride,) * 3 if isinstance(stride, int) else stride
+    np.testing.assert_allclose(y.numpy(), reference_conv3d(x, w, b, strides, pads, dilation, groups), rtol=1e-12, atol=1e-12)
+    if padding == "same":
+        return  # asymmetric padding has no transposed counterpart
+    z = F.conv3d(gg.tensor(x), gg.tensor(w), None, stride, padding, dilation, groups)
+    u = rng.standard_normal(tuple(z.shape))
+    back = F.conv_transpose3d(gg.tensor(u), gg.tensor(w), None, stride, padding, 0, groups, dilation)
+    assert back.shape == x.shape
+    np.testing.assert_allclose((z.numpy() * u).sum(), (x * back.numpy()).sum(), rtol=1e-12)
+
+
+def test_conv_transpose3d_with_output_padding_below_dilation(rng):
+    """output_padding >= stride (allowed below dilation): the extra depth planes read zeros, as torch's."""
+    x = rng.standard_normal((1, 2, 3, 2, 2))
+    w = rng.standard_normal((2, 1, 2, 1, 1))
+    y = F.conv_transpose3d(gg.tensor(x), gg.tensor(w), None, 1, 0, (1, 0, 0), 1, (2, 1, 1))
+    expected = np.zeros((1, 1, 6, 2, 2))  # depth (3-1) + 2*(2-1) + 1 + 1
+    for i in range(2):
+        expected[0, 0, 2 * i:2 * i + 3] += np.einsum("cdhw,c->dhw", x[0], w[:, 0, i, 0, 0])
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+
 # Derivatives: float64, tiny odd sizes; the pieces (Col2Im, matmul, pads) must differentiate twice.
 GRAD_CASES = [
     ("2d_stride_groups", lambda x, w, b: F.conv_transpose2d(x, w, b, (2, 1), (1, 0), (1, 0), 2, (1, 2)),
      [(1, 4, 3, 3), (4, 1, 3, 2), (2,)]),
     ("2d_outpad_below_dilation", lambda x, w: F.conv_transpose2d(x, w, None, 1, 0, 1, 1, 2), [(2, 1, 2, 3), (1, 2, 2, 2)]),
     ("1d", lambda x, w, b: F.conv_transpose1d(x, w, b, stride=3, padding=1, output_padding=2), [(2, 2, 3), (2, 3, 3), (3,)]),
+    ("3d_transposed", lambda x, w, b: F.conv_transpose3d(x, w, b, (2, 1, 1), (0, 1, 0), (1, 0, 0), 2, (1, 1, 2)),
+     [(1, 2, 2, 2, 2), (2, 1, 2, 2, 2), (2,)]),
+    ("conv3d", lambda x, w, b: F.conv3d(x, w, b, (2, 1, 1), (1, 0, 1), (1, 2, 1), 2), [(1, 2, 3, 3, 2), (2, 1, 2, 1, 2), (2,)]),
 ]
 
 
@@ -129,6 +181,13 @@ def test_layer_gradgradcheck(rng):
     (lambda x, w: F.conv_transpose2d(x, w.double()), DTypeError, r"conv_transpose2d: input \(gpugrad.float32\) and weight \(gpugrad.float64\)"),
     (lambda x, w: F.conv_transpose1d(x[:, :, 0], w[..., 0], stride=(2, 2)), ValueError, "conv_transpose1d: stride"),
     (lambda x, w: F.conv_transpose1d(x[:, :, 0], w[..., 0], stride=2, output_padding=3), ArgumentError, "conv_transpose1d: output padding"),
+    (lambda x, w: F.conv_transpose3d(x.unsqueeze(2), w.unsqueeze(2), stride=(1, 2, 1), output_padding=(0, 2, 0)), ArgumentError, "conv_transpose3d: output padding"),
+    (lambda x, w: F.conv_transpose3d(x.unsqueeze(2)[:, 1:], w.unsqueeze(2)), ShapeError, "conv_transpose3d: weight of shape .* expects input with 4 channels"),
+    (lambda x, w: F.conv3d(x.unsqueeze(2), w.unsqueeze(2)), ShapeError, r"conv3d: input of shape \(2, 4, 1, 5, 5\) has 4 channels, but weight"),
+    (lambda x, w: F.conv3d(x.unsqueeze(2), w.unsqueeze(2).transpose(0, 1), stride=2, padding="same"), ValueError, "conv3d: padding='same' is not supported for strided"),
+    (lambda x, w: F.conv3d(x.unsqueeze(2), w.unsqueeze(2).transpose(0, 1), padding="full"), ValueError, "conv3d: invalid padding string"),
+    (lambda x, w: F.conv3d(x.unsqueeze(2), gg.randn(2, 4, 2, 3, 3)), ShapeError, "conv3d: kernel .* is larger than the padded input"),
+    (lambda x, w: F.conv3d(x[0, 0], w.unsqueeze(2)), ShapeError, "conv3d: expected 4-D .* or 5-D"),
 ])
 def test_bad_arguments_are_refused(call, error, match):
     with pytest.raises(error, match=match):
@@ -187,41 +246,53 @@ TORCH_GRID = [
 ]
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize("stride,padding,output_padding,dilation,groups", TORCH_GRID)
-def test_conv_transpose2d_matches_pytorch(stride, padding, output_padding, dilation, groups, rng):
+def assert_matches_pytorch(name, arrays, args, rng):
+    """F.<name>(*arrays, *args) against PyTorch's in float64: the value, then every input's gradient for
+    a random cotangent."""
     torch = pytest.importorskip("torch")
-    x, w, b = rng.standard_normal((2, 4, 5, 7)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(3 * groups)
-    args = (stride, padding, output_padding, groups, dilation)
-    ours = [gg.tensor(a, requires_grad=True) for a in (x, w, b)]
-    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-    y = F.conv_transpose2d(*ours, *args)
-    y_t = torch.nn.functional.conv_transpose2d(*theirs, *args)
+    ours = [gg.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, y_t = getattr(F, name)(*ours, *args), getattr(torch.nn.functional, name)(*theirs, *args)
     np.testing.assert_allclose(y.detach().numpy(), y_t.detach().numpy(), rtol=1e-12, atol=1e-12)
     u = rng.standard_normal(tuple(y_t.shape))
     y.backward(gg.tensor(u))
     y_t.backward(torch.tensor(u))
     for a, a_t in zip(ours, theirs):
         np.testing.assert_allclose(a.grad.numpy(), a_t.grad.numpy(), rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("stride,padding,output_padding,dilation,groups", TORCH_GRID)
+def test_conv_transpose2d_matches_pytorch(stride, padding, output_padding, dilation, groups, rng):
+    arrays = rng.standard_normal((2, 4, 5, 7)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(3 * groups)
+    assert_matches_pytorch("conv_transpose2d", arrays, (stride, padding, output_padding, groups, dilation), rng)
 
 
 @pytest.mark.torch
 @pytest.mark.parametrize("stride,padding,output_padding,dilation,groups",
                          [(1, 0, 0, 1, 1), (2, 1, 1, 1, 2), (3, 2, 1, 2, 1), (1, 1, 1, 3, 2), (2, 0, 0, 3, 1)])
 def test_conv_transpose1d_matches_pytorch(stride, padding, output_padding, dilation, groups, rng):
-    torch = pytest.importorskip("torch")
-    x, w, b = rng.standard_normal((3, 4, 7)), rng.standard_normal((4, 1, 3)), rng.standard_normal(groups)
-    args = (stride, padding, output_padding, groups, dilation)
-    ours = [gg.tensor(a, requires_grad=True) for a in (x, w, b)]
-    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-    y = F.conv_transpose1d(*ours, *args)
-    y_t = torch.nn.functional.conv_transpose1d(*theirs, *args)
-    np.testing.assert_allclose(y.detach().numpy(), y_t.detach().numpy(), rtol=1e-12, atol=1e-12)
-    u = rng.standard_normal(tuple(y_t.shape))
-    y.backward(gg.tensor(u))
-    y_t.backward(torch.tensor(u))
-    for a, a_t in zip(ours, theirs):
-        np.testing.assert_allclose(a.grad.numpy(), a_t.grad.numpy(), rtol=1e-11, atol=1e-11)
+    arrays = rng.standard_normal((3, 4, 7)), rng.standard_normal((4, 1, 3)), rng.standard_normal(groups)
+    assert_matches_pytorch("conv_transpose1d", arrays, (stride, padding, output_padding, groups, dilation), rng)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("stride,padding,output_padding,dilation,groups", [
+    (1, 0, 0, 1, 1), ((2, 1, 3), (1, 0, 2), (1, 0, 2), (1, 2, 1), 2), (2, 1, 1, 2, 1), ((1, 3, 2), 0, (1, 2, 0), (2, 1, 3), 2),
+])
+def test_conv_transpose3d_matches_pytorch(stride, padding, output_padding, dilation, groups, rng):
+    arrays = rng.standard_normal((2, 4, 3, 5, 4)), rng.standard_normal((4, 2, 2, 3, 2)), rng.standard_normal(2 * groups)
+    assert_matches_pytorch("conv_transpose3d", arrays, (stride, padding, output_padding, groups, dilation), rng)
+
+
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # PyTorch's note about its own zero-padded copy
+@pytest.mark.parametrize("stride,padding,dilation,groups", [
+    (1, 0, 1, 1), ((2, 1, 3), (1, 0, 2), (1, 2, 1), 2), (1, "same", (2, 1, 2), 2), (2, "valid", 1, 1), ((1, 3, 2), 1, (2, 1, 1), 2),
+])
+def test_conv3d_matches_pytorch(stride, padding, dilation, groups, rng):
+    arrays = rng.standard_normal((2, 4, 5, 7, 6)), rng.standard_normal((6, 4 // groups, 3, 2, 3)), rng.standard_normal(6)
+    assert_matches_pytorch("conv3d", arrays, (stride, padding, dilation, groups), rng)
 
 
 @pytest.mark.torch
@@ -229,6 +300,9 @@ def test_conv_transpose1d_matches_pytorch(stride, padding, output_padding, dilat
     ("ConvTranspose2d", dict(in_channels=4, out_channels=6, kernel_size=(3, 2), stride=2, padding=1, output_padding=1, groups=2), (2, 4, 5, 4)),
     ("ConvTranspose2d", dict(in_channels=3, out_channels=2, kernel_size=3, dilation=2, bias=False), (1, 3, 4, 4)),
     ("ConvTranspose1d", dict(in_channels=2, out_channels=4, kernel_size=4, stride=3, output_padding=2), (2, 2, 6)),
+    ("ConvTranspose3d", dict(in_channels=4, out_channels=2, kernel_size=2, stride=2, output_padding=1, groups=2, dilation=(1, 2, 1)), (1, 4, 3, 2, 3)),
+    ("Conv3d", dict(in_channels=4, out_channels=6, kernel_size=(3, 2, 1), padding="same", padding_mode="reflect", groups=2), (1, 4, 3, 4, 5)),
+    ("Conv3d", dict(in_channels=2, out_channels=3, kernel_size=3, stride=(1, 2, 2), padding=1, dilation=(2, 1, 1)), (2, 2, 5, 4, 3)),
 ])
 def test_layers_match_pytorch(cls, kwargs, shape, rng):
     """Same state_dict keys and shapes and repr; with PyTorch's parameters loaded, the same outputs and grads."""
