@@ -15,7 +15,8 @@ import warnings
 
 from .. import factory
 from ..errors import ArgumentError, ShapeError
-from ..ops.shape import cat, chunk, split, stack, unbind
+from ..ops.recurrent import gru_pointwise, lstm_pointwise  # the fused pointwise cell updates
+from ..ops.shape import cat, split, stack, unbind
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -24,25 +25,6 @@ from .parameter import Parameter
 from .utils.rnn import PackedSequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
-
-
-# The pointwise cell updates, with the contract of the fused kernels (ops/recurrent.py).
-def lstm_pointwise(gates: Tensor, c_prev: Tensor) -> tuple[Tensor, Tensor]:
-    """(h, c) of an LSTM step from ``gates`` (N, 4H) = x W_ih^T + b_ih + h W_hh^T + b_hh (order i, f, g, o)."""
-    i, f, g, o = chunk(gates, 4, 1)
-    c = f.sigmoid() * c_prev + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
-
-
-def gru_pointwise(gi: Tensor, gh: Tensor, h_prev: Tensor) -> Tensor:
-    """h of a GRU step from gi = x W_ih^T + b_ih and gh = h W_hh^T + b_hh, both (N, 3H) in order r, z, n:
-    n = tanh(gi_n + r * gh_n), h = (1 - z) * n + z * h_prev."""
-    i_r, i_z, i_n = chunk(gi, 3, 1)
-    h_r, h_z, h_n = chunk(gh, 3, 1)
-    r = (i_r + h_r).sigmoid()
-    z = (i_z + h_z).sigmoid()
-    n = (i_n + r * h_n).tanh()
-    return n + z * (h_prev - n)
 
 
 def _check_type(owner: str, name: str, value, kind) -> None:
@@ -240,10 +222,7 @@ class RNNBase(Module):
                     h = h.matmul(w_hr.t())
                 state = (h, c)
             elif gru:
-                gh = h.matmul(w_hh_t)
-                if b_hh is not None:
-                    gh = gh + b_hh
-                h = gru_pointwise(steps[t], gh, h)
+                h = gru_pointwise(steps[t], F.linear(h, w_hh, b_hh), h)
                 state = (h,)
             else:
                 pre = steps[t] + h.matmul(w_hh_t)
