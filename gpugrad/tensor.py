@@ -177,7 +177,12 @@ class Tensor:
                 raise ShapeError(
                     f"grad: assigned grad has data of a different size ({tuple(value.shape)}) than the tensor ({tuple(self.shape)})"
                 )
+        old = self._grad
         self._grad = value
+        if old is not None and old is not value and self._grad_sink is not None:
+            sink = self._grad_sink()
+            if sink is not None:
+                sink.release(old)  # the old gradient is the caller's now: the sink must not write it again
 
     @property
     def is_leaf(self) -> bool:

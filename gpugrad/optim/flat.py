@@ -8,14 +8,16 @@ launch per bucket that reads p, g and the state once and writes them back, with 
 The optimizer stays the owner of the truth a user can touch (``p.data``, ``p.grad``, ``state[p]``); the
 buckets notice when any of those stop being their views (``p.data = new``, a ``.grad`` set by hand,
 state from ``load_state_dict``) and copy the current values in, by an identity check per array per step.
-After ``zero_grad()`` (grads set to None), backward's copy of each new gradient goes straight into the
-parameter's gradient view (each parameter's ``_grad_sink`` points at its slot), so the step copies nothing;
-a view the user still holds from an earlier step is never written again, as PyTorch never changes a
-replaced ``.grad``.
+
+Gradients follow one rule, PyTorch's: a ``.grad`` that was cleared or replaced (``zero_grad()``,
+``p.grad = None``) is the caller's from then on and never changes again. So each bucket's gradient
+buffer serves one generation of gradients: backward copies a parameter's new gradient straight into its
+view of the buffer (the engine asks the parameter's ``_grad_sink``, its slot here), and once any of
+those views is let go (the Tensor.grad setter tells the slot), the next gradient starts a fresh buffer.
+``zero_grad(set_to_none=False)`` zeroes in place and keeps the views, as PyTorch keeps its tensors.
 """
 from __future__ import annotations
 
-import sys
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -74,47 +76,33 @@ def check_state(params, state, opt_name: str, index_base: int) -> None:
 
 
 class _Slot:
-    __slots__ = ("param", "lo", "hi", "shape", "pview", "gview", "sview", "__weakref__")
+    __slots__ = ("param", "bucket", "lo", "hi", "shape", "pview", "gview", "sview", "__weakref__")
 
-    def __init__(self, param: Tensor, lo: int, hi: int) -> None:
+    def __init__(self, param: Tensor, bucket: "_Bucket", lo: int, hi: int) -> None:
         self.param = param
+        self.bucket = bucket
         self.lo, self.hi = lo, hi
         self.shape = param._array.shape
         self.sview: dict[str, Any] = {}
 
     def take_grad(self, leaf: Tensor, g: Any) -> Any:
         """The gradient view holding a copy of ``g``, for the engine to make ``leaf.grad`` (see
-        ``Tensor._grad_sink``); None when ``g`` does not fit or the view is still held elsewhere."""
-        if leaf is not self.param or leaf._array is not self.pview or _held_elsewhere(self):
+        ``Tensor._grad_sink``); None when the parameter left the buffer or ``g`` does not fit."""
+        if leaf is not self.param or leaf._array is not self.pview:
             return None
-        view = self.gview  # only now: a local reference would count as held elsewhere
+        if self.bucket.let_go:
+            self.bucket.new_grad_buffer()
+        view = self.gview
         if g.shape != view.shape or g.dtype != view.dtype:
             return None
         view[...] = g
         return view
 
-
-def _gview_refs(slot: _Slot) -> int:
-    return sys.getrefcount(slot.gview)
-
-
-class _Probe:
-    __slots__ = ("gview",)
-
-
-_probe = _Probe()
-_probe.gview = numpy.empty(1)
-# References to a gradient view held by its slot alone, counted the way _held_elsewhere counts them
-# (the count includes the call's own references, which differ between Python versions).
-_SLOT_ONLY_REFS = _gview_refs(_probe)
-del _probe
-
-
-def _held_elsewhere(slot: _Slot) -> bool:
-    """Whether anything besides the slot holds its gradient view: a ``.grad`` the user kept from an
-    earlier step, or its array. PyTorch never changes a gradient tensor it has replaced, so such a view
-    must not receive the next gradients."""
-    return _gview_refs(slot) > _SLOT_ONLY_REFS
+    def release(self, grad: Tensor) -> None:
+        """Called when ``grad`` stops being the parameter's ``.grad``: if it is this slot's view, the
+        caller may keep it, so the next gradients go to a fresh buffer."""
+        if grad._array is self.gview:
+            self.bucket.let_go = True
 
 
 class _Run:
@@ -135,7 +123,7 @@ class _Bucket:
         lo = 0
         for p in params:
             hi = lo + int(p._array.size)
-            self.slots.append(_Slot(p, lo, hi))
+            self.slots.append(_Slot(p, self, lo, hi))
             lo = hi
         self.size = lo
         self.p = empty(backend, lo, dtype)
@@ -144,26 +132,19 @@ class _Bucket:
             p = slot.param
             self.p[slot.lo : slot.hi] = p._array.reshape(-1)
             slot.pview = self.p[slot.lo : slot.hi].reshape(slot.shape)
-        self._new_grad_buffer()
+        self.new_grad_buffer()
         # Only after every value is in: a failure above leaves the parameters untouched.
         for slot in self.slots:
             slot.param._array = slot.pview
             # Weak: a dropped optimizer must not keep its buffers alive through its parameters.
             slot.param._grad_sink = weakref.ref(slot)
 
-    def _new_grad_buffer(self) -> None:
+    def new_grad_buffer(self) -> None:
+        """Start a fresh gradient buffer: the old one belongs to whoever still holds its views."""
         self.g = empty(self.backend, self.size, self.dtype)
+        self.let_go = False
         for slot in self.slots:
             slot.gview = self.g[slot.lo : slot.hi].reshape(slot.shape)
-
-    def _let_go_of_held_grads(self) -> None:
-        """New gradients go into a new buffer when a gradient view that is no longer its parameter's
-        ``.grad`` is still held outside (an old ``.grad`` kept by the user): it must keep its values."""
-        for slot in self.slots:
-            g = slot.param.grad
-            if g is not None and g._array is not slot.gview and _held_elsewhere(slot):
-                self._new_grad_buffer()
-                return
 
     def _state_array(self, key: str) -> Any:
         arr = self.s.get(key)
@@ -195,7 +176,8 @@ class _Bucket:
         counts = opt._counts_steps
         state = opt.state
         runs: list[_Run] = []
-        self._let_go_of_held_grads()
+        if self.let_go:  # a .grad was let go since the last backward: its memory must not be written
+            self.new_grad_buffer()
         for slot in self.slots:
             p = slot.param
             st = state.get(p)
@@ -208,8 +190,8 @@ class _Bucket:
                 self.g[slot.lo : slot.hi] = g._array.reshape(-1)
                 if not g.requires_grad:
                     # From now on backward writes straight into the flat buffer (the engine accumulates
-                    # with `grad.data += g`, or after zero_grad() copies into the view through
-                    # `take_grad`), and the copy above is skipped.
+                    # into the view, or after zero_grad() copies into it through `take_grad`), and the
+                    # copy above is skipped.
                     p.grad = Tensor._make(slot.gview, backend)
             if st is None and (spec or sspec or counts):
                 st = state[p]

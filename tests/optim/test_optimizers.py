@@ -329,3 +329,16 @@ def test_a_grad_that_requires_grad_is_copied_not_replaced():
     opt.step()
     assert p.grad is g
     np.testing.assert_allclose(p.detach().numpy(), [1.0 - 0.3, 2.0 - 1.2])
+
+
+def test_a_grad_cleared_by_hand_is_never_written_again():
+    model, opt, step = _linear_model_and_step(fused=True)
+    step(1.0)
+    (model(gg.ones(4, 3)) ** 2).sum().backward()  # accumulates into the buffer views
+    bias = model[2].bias
+    kept, values = bias.grad, bias.grad.numpy().copy()
+    bias.grad = None  # by hand, not through zero_grad: the old tensor is the caller's now
+    (model(gg.ones(4, 3)) ** 2).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(kept.numpy(), values)
+    assert bias.grad is not kept and bias.grad._array.base is opt._flat[0].buckets[0].g
