@@ -1,4 +1,4 @@
-"""F.group_norm, F.instance_norm, F.local_response_norm and the dropout variants.
+"""F.group_norm, F.instance_norm, F.local_response_norm, the dropout variants and F.embedding_bag.
 
 Re-exported by ``gpugrad.nn.functional`` (the names in ``__all__``). Everything is composed from
 differentiable Tensor ops, so first and second derivatives need no code of their own.
@@ -9,16 +9,18 @@ import math
 import warnings
 
 from ..autograd.grad_mode import no_grad
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import default_generator
 from ..tensor import Tensor
-from .functional import _check_tensor, _const, pad
+from .. import factory
+from .functional import _check_tensor, _const, embedding, pad
 
 __all__: list[str] = [
     "alpha_dropout",
     "dropout1d",
     "dropout2d",
     "dropout3d",
+    "embedding_bag",
     "feature_alpha_dropout",
     "group_norm",
     "instance_norm",
@@ -271,3 +273,132 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
             stacklevel=2,
         )
     return _channel_dropout("dropout3d", input, p, training, inplace, batched=input.ndim == 5)
+
+
+# Embedding bags --------------------------------------------------------------------------------------
+
+
+def _bag_layout(input: Tensor, offsets: Tensor | None, per_sample_weights: Tensor | None, include_last_offset: bool):
+    """(flat indices array, bag of each position (-1: in no bag), number of bags, flat weights or None)."""
+    op = "embedding_bag"
+    xp = input._backend.xp
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                f"{op}: if input is 2D, then offsets has to be None, as input is treated as a mini-batch of fixed "
+                f"length sequences; got offsets of shape {tuple(offsets.shape)}"
+            )
+        bags, length = input.shape
+        flat = input._array.reshape(-1)
+        bag_of = xp.arange(flat.size) // max(length, 1)
+        psw = per_sample_weights.reshape(-1) if per_sample_weights is not None else None
+        return flat, bag_of, bags, psw
+    if input.ndim != 1:
+        raise ValueError(f"{op}: input has to be a 1D or 2D Tensor, but got shape {tuple(input.shape)}")
+    if offsets is None:
+        raise ValueError(f"{op}: offsets has to be a 1D Tensor but got None")
+    _check_tensor(op, "offsets", offsets)
+    if offsets.ndim != 1 or offsets._array.dtype.kind not in "iu":
+        raise ValueError(f"{op}: offsets has to be a 1D integer Tensor, got shape {tuple(offsets.shape)} of dtype {offsets.dtype}")
+    starts = offsets._array.astype(xp.int64)
+    n = input.shape[0]
+    if starts.size and int(starts[0]) != 0:
+        raise ShapeError(f"{op}: offsets[0] has to be 0, i.e., the first bag has to start at position 0, but got {int(starts[0])}")
+    if starts.size and int(starts[-1]) > n:
+        raise ShapeError(f"{op}: offsets[-1] can not be greater than input's length {n}, but got offsets[-1] of {int(starts[-1])}")
+    bags = max(starts.size - 1, 0) if include_last_offset else starts.size
+    positions = xp.arange(n)
+    bag_of = xp.searchsorted(starts, positions, side="right") - 1
+    if include_last_offset and starts.size:
+        # Past the last offset: in no bag (the documented meaning; PyTorch's CPU kernel instead folds such
+        # trailing indices into the last bag, pytorch/pytorch#190062).
+        bag_of = xp.where(positions >= starts[-1], -1, bag_of)
+    return input._array, bag_of, bags, per_sample_weights
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """Sums, means or maxima of bags of embedding rows, without materialising the per-index rows'
+    bag structure: a 2D input (B, N) is B bags of N indices; a 1D input is cut into bags at ``offsets``
+    (``include_last_offset``: offsets also holds the end). Entries equal to ``padding_idx`` are left out
+    of their bag; an empty bag gives zeros. ``per_sample_weights`` (mode="sum" only) scales each row.
+    ``max_norm``, ``norm_type`` and ``scale_grad_by_freq`` are F.embedding's."""
+    op = "embedding_bag"
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "weight", weight)
+    if weight.ndim != 2:
+        raise ValueError(f"{op}: weight has to be a 2D Tensor, but got shape {tuple(weight.shape)}")
+    if input._array.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: expected indices of an integer dtype, got {input.dtype}")
+    if per_sample_weights is not None and tuple(per_sample_weights.shape) != tuple(input.shape):
+        raise ValueError(
+            f"{op}: if per_sample_weights ({tuple(per_sample_weights.shape)}) is not None, then it must have the "
+            f"same shape as the input ({tuple(input.shape)})"
+        )
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"{op}: mode has to be one of sum, mean or max, got {mode!r}")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError(f"{op}: max mode does not support scaling the gradient by the frequency")
+    if sparse:
+        raise NotImplementedError(f"{op}: sparse=True (sparse gradients) is not supported by gpugrad; use sparse=False")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"{op}: per_sample_weights is only supported for mode='sum' (got mode={mode!r})")
+    num, dim = weight.shape
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise ValueError(f"{op}: padding_idx {padding_idx} must be within num_embeddings={num}")
+        padding_idx %= num
+    flat, bag_of, bags, psw = _bag_layout(input, offsets, per_sample_weights, include_last_offset)
+    xp = input._backend.xp
+    if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= num):
+        bad = int(flat.min()) if int(flat.min()) < 0 else int(flat.max())
+        raise IndexError(f"{op}: index {bad} is out of range for num_embeddings={num} (valid: 0..{num - 1})")
+    from .sparse import embedding_renorm_, embedding_scale_grad_by_freq  # sparse builds on F: import late
+
+    flat_t = Tensor._make(flat, input._backend)
+    if max_norm is not None:
+        embedding_renorm_(weight, flat_t, max_norm, norm_type)
+    valid = bag_of >= 0
+    if padding_idx is not None:
+        valid &= flat != padding_idx
+    keep = xp.nonzero(valid)[0]
+    rows = embedding(flat_t, weight)
+    if scale_grad_by_freq:
+        rows = embedding_scale_grad_by_freq(rows, flat_t)
+    if psw is not None:
+        rows = rows * psw.unsqueeze(-1)
+    keep_t = Tensor._make(keep, input._backend)
+    rows = rows[keep_t]
+    bag_ids = bag_of[keep]
+    counts = xp.bincount(bag_ids, minlength=bags)[:bags] if bags else xp.zeros(0, dtype=xp.int64)
+    if mode in ("sum", "mean"):
+        total = factory.zeros(bags, dim, dtype=weight.dtype, device=weight.device)
+        out = total.index_add(0, Tensor._make(bag_ids, input._backend), rows)
+        if mode == "mean":
+            divisor = xp.maximum(counts, 1).astype(weight._array.dtype)[:, None]
+            out = out / _const(weight, divisor)
+        return out
+    # max: the rows of each bag side by side, padded to the longest bag with -inf
+    longest = int(counts.max()) if counts.size else 0
+    if longest == 0:
+        return factory.zeros(bags, dim, dtype=weight.dtype, device=weight.device) + rows.sum() * 0.0
+    starts = xp.concatenate([xp.zeros(1, dtype=xp.int64), xp.cumsum(counts)[:-1]])
+    rank = xp.arange(bag_ids.size) - starts[bag_ids]
+    slot = xp.full((bags, longest), bag_ids.size, dtype=xp.int64)  # the index one past the rows: padding
+    slot[bag_ids, rank] = xp.arange(bag_ids.size)
+    padded = pad(rows, (0, 0, 0, 1), value=float("-inf"))
+    gathered = padded[Tensor._make(slot, input._backend)]
+    best = gathered.max(dim=1)[0]
+    empty = _const(weight, (counts == 0)[:, None])
+    return best.masked_fill(empty, 0.0)

@@ -112,3 +112,114 @@ def test_against_torch(rng, max_norm, norm_type, freq, padding_idx):
         og.backward(gg.tensor(cot))
         ot.backward(torch.tensor(cot))
         np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12, err_msg=f"step {step}")
+
+
+# EmbeddingBag ------------------------------------------------------------------------------------------
+
+
+def _bags_by_hand(w, idx, offsets, mode, psw=None, padding_idx=None):
+    ends = list(offsets[1:]) + [len(idx)]
+    out = np.zeros((len(offsets), w.shape[1]))
+    for b, (s, e) in enumerate(zip(offsets, ends)):
+        picked = [(i, 1.0 if psw is None else psw[i]) for i in range(s, e) if idx[i] != padding_idx]
+        if not picked:
+            continue
+        rows = np.stack([w[idx[i]] * f for i, f in picked])
+        out[b] = {"sum": rows.sum(0), "mean": rows.mean(0), "max": rows.max(0)}[mode]
+    return out
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_matches_hand_results(rng, mode):
+    w = rng.normal(size=(6, 3))
+    idx = np.array([1, 2, 0, 3, 1, 5, 5, 4, 2])
+    offsets = np.array([0, 2, 2, 5])  # the second bag is empty
+    for padding_idx in (None, 1):
+        got = gg.nn.functional.embedding_bag(gg.tensor(idx), gg.tensor(w), gg.tensor(offsets), mode=mode, padding_idx=padding_idx)
+        np.testing.assert_allclose(got.numpy(), _bags_by_hand(w, idx, offsets, mode, padding_idx=padding_idx), rtol=1e-12)
+    psw = rng.normal(size=idx.size)
+    if mode == "sum":
+        got = gg.nn.functional.embedding_bag(gg.tensor(idx), gg.tensor(w), gg.tensor(offsets), mode="sum", per_sample_weights=gg.tensor(psw))
+        np.testing.assert_allclose(got.numpy(), _bags_by_hand(w, idx, offsets, "sum", psw), rtol=1e-12)
+    # A 2D input is bags of equal length; include_last_offset ends the last bag at the final offset.
+    grid = idx[:8].reshape(4, 2)
+    np.testing.assert_allclose(nn.EmbeddingBag.from_pretrained(gg.tensor(w), mode=mode)(gg.tensor(grid)).numpy(),
+                               _bags_by_hand(w, idx[:8], [0, 2, 4, 6], mode), rtol=1e-12)
+    last = gg.nn.functional.embedding_bag(gg.tensor(idx), gg.tensor(w), gg.tensor([0, 2, 7]), mode=mode, include_last_offset=True)
+    np.testing.assert_allclose(last.numpy(), _bags_by_hand(w, idx[:7], [0, 2], mode), rtol=1e-12)
+
+
+def test_embedding_bag_gradients_float64(rng):
+    idx = gg.tensor([1, 2, 0, 3, 1, 3, 2])
+    offsets = gg.tensor([0, 3, 3])
+    w = gg.tensor(rng.normal(size=(4, 3)), dtype=gg.float64, requires_grad=True)
+    psw = gg.tensor(rng.normal(size=7), dtype=gg.float64, requires_grad=True)
+    bag = gg.nn.functional.embedding_bag
+    assert gradcheck(lambda w, p: bag(idx, w, offsets, mode="sum", per_sample_weights=p), [w, psw])
+    assert gradgradcheck(lambda w, p: bag(idx, w, offsets, mode="sum", per_sample_weights=p), [w, psw])
+    for mode in ("mean", "max"):
+        assert gradcheck(lambda w: bag(idx, w, offsets, mode=mode), [w])
+        assert gradgradcheck(lambda w: bag(idx, w, offsets, mode=mode), [w])
+
+
+def test_embedding_bag_scale_grad_by_freq_by_hand():
+    # Each row's gradient is divided by its index's count in the input (PyTorch 2.13's CPU kernel divides
+    # some rows by another index's count, pytorch/pytorch#190063, so this is not compared with it).
+    w = gg.ones(4, 2, requires_grad=True)
+    out = gg.nn.functional.embedding_bag(gg.tensor([1, 1, 3]), w, gg.tensor([0]), mode="sum", scale_grad_by_freq=True)
+    out.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy()[:, 0], [0.0, 1.0, 0.0, 1.0])
+
+
+def test_embedding_bag_errors():
+    bag = gg.nn.functional.embedding_bag
+    w = gg.ones(4, 2)
+    with pytest.raises(ValueError, match="embedding_bag: if input is 2D, then offsets has to be None"):
+        bag(gg.tensor([[0, 1]]), w, gg.tensor([0]))
+    with pytest.raises(ValueError, match="embedding_bag: offsets has to be a 1D Tensor but got None"):
+        bag(gg.tensor([0, 1]), w)
+    with pytest.raises(RuntimeError, match=r"embedding_bag: offsets\[0\] has to be 0"):
+        bag(gg.tensor([0, 1]), w, gg.tensor([1]))
+    with pytest.raises(RuntimeError, match=r"embedding_bag: offsets\[-1\] can not be greater than input's length 2"):
+        bag(gg.tensor([0, 1]), w, gg.tensor([0, 3]))
+    with pytest.raises(ValueError, match="embedding_bag: mode has to be one of sum, mean or max"):
+        bag(gg.tensor([0, 1]), w, gg.tensor([0]), mode="min")
+    with pytest.raises(ValueError, match="max mode does not support scaling"):
+        bag(gg.tensor([0, 1]), w, gg.tensor([0]), mode="max", scale_grad_by_freq=True)
+    with pytest.raises(NotImplementedError, match="per_sample_weights is only supported for mode='sum'"):
+        bag(gg.tensor([0, 1]), w, gg.tensor([0]), per_sample_weights=gg.ones(2))
+    with pytest.raises(ValueError, match="embedding_bag: if per_sample_weights"):
+        bag(gg.tensor([0, 1]), w, gg.tensor([0]), mode="sum", per_sample_weights=gg.ones(3))
+    with pytest.raises(IndexError, match="embedding_bag: index 7 is out of range"):
+        bag(gg.tensor([0, 7]), w, gg.tensor([0]))
+    with pytest.raises(NotImplementedError, match="EmbeddingBag: sparse=True"):
+        nn.EmbeddingBag(3, 2, sparse=True)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("padding_idx,max_norm,two_d", [(None, None, False), (2, None, False), (None, 1.1, True), (0, 0.8, False)])
+def test_embedding_bag_against_torch(rng, mode, padding_idx, max_norm, two_d):
+    torch = pytest.importorskip("torch")
+    w = rng.normal(size=(7, 5)) * 1.3
+    ours = nn.EmbeddingBag.from_pretrained(gg.tensor(w), freeze=False, mode=mode, padding_idx=padding_idx, max_norm=max_norm)
+    theirs = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(w), freeze=False, mode=mode, padding_idx=padding_idx, max_norm=max_norm)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for _ in range(2):
+        if two_d:
+            idx = rng.integers(0, 7, size=(4, 3))
+            args_g, args_t = (gg.tensor(idx),), (torch.tensor(idx),)
+        else:
+            idx = rng.integers(0, 7, size=11)
+            offsets = np.array([0, 3, 3, 8])
+            args_g, args_t = (gg.tensor(idx), gg.tensor(offsets)), (torch.tensor(idx), torch.tensor(offsets))
+        psw = rng.normal(size=idx.shape) if mode == "sum" else None
+        og = ours(*args_g, per_sample_weights=None if psw is None else gg.tensor(psw))
+        ot = theirs(*args_t, per_sample_weights=None if psw is None else torch.tensor(psw))
+        np.testing.assert_allclose(og.detach().numpy(), ot.detach().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=1e-12)
+        cot = rng.normal(size=tuple(ot.shape))
+        og.backward(gg.tensor(cot))
+        ot.backward(torch.tensor(cot))
+        np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12, atol=1e-14)
