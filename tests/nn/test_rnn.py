@@ -414,3 +414,12 @@ def test_state_dicts_travel_through_safetensors(tmp_path, rng):
         theirs.load_state_dict(st.load_file(str(tmp_path / "ours.safetensors")))
         for o, t in _pairs(fresh(gg.tensor(x)), theirs(torch.tensor(x))):
             np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_second_derivatives_through_the_fused_steps(rng):
+    from gpugrad.autograd import gradgradcheck
+
+    x = gg.tensor(rng.standard_normal((2, 1, 2)), requires_grad=True)
+    for m in (nn.LSTM(2, 3, proj_size=1).double(), nn.GRU(2, 2, bidirectional=True).double()):
+        fn, params = _with_params(m, lambda x: m(x)[0])
+        assert gradgradcheck(fn, [x, *params])
