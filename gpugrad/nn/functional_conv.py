@@ -8,6 +8,8 @@ convolution, so it is col2im of W^T @ x; each piece differentiates again, so sec
 """
 from __future__ import annotations
 
+import numpy as _np
+
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels.conv import output_size as _conv_output_size
 from ..ops import nn as _nnops
@@ -18,17 +20,20 @@ from .functional import _check_tensor, conv2d
 __all__: list[str] = ["conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "fold", "unfold"]
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, (int, _np.integer)) and not isinstance(v, (bool, _np.bool_))
+
+
 def _ntuple(op: str, name: str, value, n: int) -> tuple[int, ...]:
-    """An int or a sequence of n ints, as an n-tuple (PyTorch accepts both)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (value,) * n
-    try:
-        value = tuple(value)
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be an int or a sequence of {n} ints, got {value!r}") from None
-    if len(value) != n or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    """An int or a sequence of n ints, as an n-tuple of Python ints (PyTorch accepts both)."""
+    if _is_int(value):
+        return (int(value),) * n
+    if isinstance(value, str) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{op}: {name} must be an int or a sequence of {n} ints, not {type(value).__name__} ({value!r})")
+    value = tuple(value)
+    if len(value) != n or not all(_is_int(v) for v in value):
         raise ValueError(f"{op}: {name} must be an int or a sequence of {n} ints, got {value!r}")
-    return value
+    return tuple(int(v) for v in value)
 
 
 def _check_float_pair(op: str, input: Tensor, weight: Tensor, bias: Tensor | None) -> None:

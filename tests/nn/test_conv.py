@@ -81,6 +81,12 @@ def test_conv_transpose1d_is_conv_transpose2d_over_a_height_of_one(rng):
     np.testing.assert_allclose(y.numpy(), expected[:, :, 0], rtol=1e-12, atol=1e-12)
 
 
+def test_numpy_integers_are_accepted_as_sizes(rng):
+    x, w = gg.tensor(rng.standard_normal((1, 2, 3, 3))), gg.tensor(rng.standard_normal((2, 1, 2, 2)))
+    y = F.conv_transpose2d(x, w, stride=np.int64(2), padding=(np.int32(1), 0))
+    np.testing.assert_array_equal(y.numpy(), F.conv_transpose2d(x, w, stride=2, padding=(1, 0)).numpy())
+
+
 def test_unbatched_input_gives_unbatched_output(rng):
     w = gg.tensor(rng.standard_normal((3, 2, 2, 2)))
     x = gg.tensor(rng.standard_normal((3, 4, 5)))
@@ -176,6 +182,7 @@ def test_layer_gradgradcheck(rng):
     (lambda x, w: F.conv_transpose2d(x, w, padding=4), ShapeError, "conv_transpose2d: .* too small"),
     (lambda x, w: F.conv_transpose2d(x, w, stride=0), ArgumentError, "conv_transpose2d: stride"),
     (lambda x, w: F.conv_transpose2d(x, w, stride=(1, 1, 1)), ValueError, "conv_transpose2d: stride must be"),
+    (lambda x, w: F.conv_transpose2d(x, w, padding="same"), TypeError, "conv_transpose2d: padding must be an int or a sequence of 2 ints, not str"),
     (lambda x, w: F.conv_transpose2d(x[0, 0], w), ShapeError, "conv_transpose2d: expected 3-D .* or 4-D"),
     (lambda x, w: F.conv_transpose2d(x, w[0]), ShapeError, "conv_transpose2d: expected a 4-D weight"),
     (lambda x, w: F.conv_transpose2d(x, w.double()), DTypeError, r"conv_transpose2d: input \(gpugrad.float32\) and weight \(gpugrad.float64\)"),
