@@ -149,6 +149,8 @@ class RNNBase(Module):
             raise ShapeError(
                 f"{name}: input.size(-1) must be equal to input_size. Expected {self.input_size}, got {input.shape[-1]}"
             )
+        if batch_sizes is None and input.shape[1 if self.batch_first else 0] == 0:
+            raise ShapeError(f"{name}: Expected sequence length to be larger than 0 in RNN")
 
     def get_expected_hidden_size(self, input: Tensor, batch_sizes) -> tuple[int, int, int]:
         if batch_sizes is not None:
@@ -200,6 +202,7 @@ class RNNBase(Module):
         n_steps = len(steps)
         sizes = [layer_input.shape[1]] * n_steps if batch_sizes is None else batch_sizes
         w_hh_t = w_hh.t()
+        w_hr_t = w_hr.t() if w_hr is not None else None
         mode = self.mode
         init_state = state
         done = []  # for a forward pass over packed input: the states of sequences that have ended
@@ -218,8 +221,8 @@ class RNNBase(Module):
             h = state[0]
             if mode == "LSTM":
                 h, c = lstm_pointwise(steps[t] + h.matmul(w_hh_t), state[1])
-                if w_hr is not None:
-                    h = h.matmul(w_hr.t())
+                if w_hr_t is not None:
+                    h = h.matmul(w_hr_t)
                 state = (h, c)
             elif gru:
                 h = gru_pointwise(steps[t], F.linear(h, w_hh, b_hh), h)

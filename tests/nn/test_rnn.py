@@ -3,7 +3,6 @@ outputs, final states and every gradient against PyTorch given the same weights 
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -234,6 +233,8 @@ def test_forward_errors_name_the_layer():
         gru(gg.zeros(5, 3), gg.zeros(2, 1, 4))
     with pytest.raises(ValueError, match=r"RNN: RNN input dtype \(gpugrad.float64\) does not match weight dtype"):
         nn.RNN(3, 4)(gg.zeros(5, 2, 3, dtype=gg.float64))
+    with pytest.raises(RuntimeError, match="GRU: Expected sequence length to be larger than 0"):
+        gru(gg.zeros(0, 3, 3))
     with pytest.raises(TypeError, match="LSTM: hx must be a tuple"):
         lstm(gg.zeros(5, 2, 3), gg.zeros(1, 2, 2))
 
