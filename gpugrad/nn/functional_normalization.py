@@ -1,4 +1,5 @@
-"""F.group_norm, F.instance_norm, F.local_response_norm, the dropout variants and F.embedding_bag.
+"""F.group_norm, F.instance_norm, F.local_response_norm, F.rms_norm, the dropout variants and
+F.embedding_bag.
 
 Re-exported by ``gpugrad.nn.functional`` (the names in ``__all__``). Everything is composed from
 differentiable Tensor ops, so first and second derivatives need no code of their own.
@@ -25,6 +26,7 @@ __all__: list[str] = [
     "group_norm",
     "instance_norm",
     "local_response_norm",
+    "rms_norm",
 ]
 
 
@@ -146,6 +148,26 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
         window = window + padded.narrow(1, start, c)
     div = (window * (alpha / size) + k) ** beta
     return input / div
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) over the trailing ``normalized_shape`` dims, times ``weight``; ``eps=None``
+    is the machine epsilon of input's dtype, as PyTorch's."""
+    _check_float("rms_norm", input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise ShapeError(
+            f"rms_norm: given normalized_shape={list(shape)}, expected input with shape [*, {', '.join(map(str, shape))}], "
+            f"but got input of shape {tuple(input.shape)}"
+        )
+    if weight is not None and tuple(weight.shape) != shape:
+        raise ShapeError(f"rms_norm: expected weight of shape {shape}, got {tuple(weight.shape)}")
+    if eps is None:
+        eps = float(input._backend.xp.finfo(input._array.dtype).eps)
+    dims = tuple(range(input.ndim - k, input.ndim))
+    out = input * ((input * input).mean(dim=dims, keepdim=True) + eps).rsqrt()
+    return out * weight if weight is not None else out
 
 
 # Dropout ---------------------------------------------------------------------------------------------

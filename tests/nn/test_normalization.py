@@ -76,6 +76,7 @@ GRAD_CASES = [
     ("instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b), [(2, 3, 5), (3,), (3,)]),
     ("instance_norm_3d", lambda x: F.instance_norm(x, eps=1e-2), [(2, 1, 2, 3, 2)]),
     ("local_response_norm", lambda x: F.local_response_norm(x, 3, alpha=0.5, beta=0.7, k=1.2), [(2, 5, 3)]),
+    ("rms_norm", lambda x, w: F.rms_norm(x, (2, 3), w, eps=1e-3), [(3, 2, 3), (2, 3)]),
     ("local_response_norm_4d", lambda x: F.local_response_norm(x, 2, alpha=0.4), [(1, 3, 2, 3)]),
 ]
 
@@ -97,6 +98,19 @@ def test_modules_compute_the_functional_forms(rng):
     np.testing.assert_array_equal(gn(x).detach().numpy(), F.group_norm(x, 3, gn.weight, gn.bias, 1e-3).detach().numpy())
     np.testing.assert_array_equal(inorm(x).detach().numpy(), F.instance_norm(x, weight=inorm.weight, bias=inorm.bias).detach().numpy())
     np.testing.assert_array_equal(nn.LocalResponseNorm(3, 0.1, 0.5, 2.0)(x).numpy(), F.local_response_norm(x, 3, 0.1, 0.5, 2.0).numpy())
+
+
+def test_rms_norm_matches_numpy(rng):
+    x, w = rng.normal(size=(4, 3, 5)), rng.normal(size=5)
+    got = F.rms_norm(_t(x), 5, _t(w)).numpy()
+    want = x / np.sqrt((x**2).mean(axis=-1, keepdims=True) + np.finfo(np.float64).eps) * w
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    m = nn.RMSNorm([3, 5], eps=0.5, elementwise_affine=False)
+    want = x / np.sqrt((x**2).mean(axis=(1, 2), keepdims=True) + 0.5)
+    np.testing.assert_allclose(m(gg.tensor(x)).numpy(), want, rtol=1e-6)
+    assert list(m.state_dict()) == [] and list(nn.RMSNorm(4).state_dict()) == ["weight"]
+    with pytest.raises(ValueError, match=r"rms_norm: given normalized_shape=\[4\]"):
+        F.rms_norm(gg.randn(3, 5), 4)
 
 
 # Errors ----------------------------------------------------------------------------------------------
@@ -261,10 +275,17 @@ def test_group_norm_and_layer_norm_modules_against_torch(rng):
         (nn.GroupNorm(3, 3, affine=False), torch.nn.GroupNorm(3, 3, affine=False), (2, 3, 4)),
         (nn.LayerNorm((3, 4), bias=False), torch.nn.LayerNorm((3, 4), bias=False), (2, 3, 4)),
         (nn.LayerNorm(5, elementwise_affine=False), torch.nn.LayerNorm(5, elementwise_affine=False), (3, 5)),
+        (nn.RMSNorm((2, 5), eps=1e-4), torch.nn.RMSNorm((2, 5), eps=1e-4), (3, 2, 5)),
+        (nn.RMSNorm(4), torch.nn.RMSNorm(4), (3, 4)),
     ]:
         ours.double()
         theirs.double()
         assert list(ours.state_dict()) == list(theirs.state_dict())
+        assert repr(ours) == repr(theirs)
+        with gg.no_grad():
+            for p in ours.parameters():
+                p.copy_(_t(rng.normal(size=tuple(p.shape))))
+        theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
         _compare(torch, ours, theirs, rng.normal(size=shape))
         for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
             np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-10, err_msg=name)
