@@ -209,6 +209,8 @@ class _ConvTransposeNd(_ConvNd):
         return tuple(v - m for v, m in zip(output_size, smallest))
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
+        if self.padding_mode != "zeros":  # set after construction
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         return self._conv_transpose(input, self._output_padding(input, output_size))
 
     def _conv_transpose(self, input: Tensor, output_padding: tuple) -> Tensor:

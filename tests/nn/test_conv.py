@@ -214,6 +214,9 @@ def test_layer_refuses_other_padding_modes_and_bad_output_size():
         layer(x, output_size=(6, 11, 11))
     with pytest.raises(ShapeError, match="conv_transpose2d: weight of shape"):
         layer(gg.randn(2, 3, 5, 5))
+    layer.padding_mode = "circular"
+    with pytest.raises(ValueError, match='Only "zeros" padding mode is supported for ConvTranspose2d'):
+        layer(x)
 
 
 def test_layer_output_size_picks_output_padding():
