@@ -189,18 +189,20 @@ class RNNBase(Module):
         w_hr = get("weight_hr") if self.proj_size > 0 else None
         return get("weight_ih"), get("weight_hh"), b_ih, b_hh, w_hr
 
-    def _direction(self, layer_input: Tensor, batch_sizes, state: tuple, layer: int, d: int):
-        """One layer in one direction. ``layer_input`` is (L, N, F) (``batch_sizes`` None) or the packed
-        (sum of batch_sizes, F); ``state`` the initial (h,) or (h, c), batch-major. Returns the outputs
-        (stacked or packed like the input) and the final state, each sequence's at its own last step."""
+    def _direction(self, layer_input: Tensor, batch_sizes: list, state: tuple, layer: int, d: int):
+        """One layer in one direction. ``layer_input`` is packed: (sum of batch_sizes, F), the steps one
+        after the other, ``batch_sizes[t]`` rows each (a padded batch is the case of equal sizes);
+        ``state`` the initial (h,) or (h, c). Returns the outputs, packed like the input, and the final
+        state, each sequence's at its own last step."""
         w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d)
         gru = self.mode == "GRU"
         # Both biases go into the one input GEMM, except GRU's b_hh (it sits inside r * (W_hn h + b_hn)).
         bias = b_ih if (gru or b_ih is None) else b_ih + b_hh
         proj = F.linear(layer_input, w_ih, bias)
-        steps = unbind(proj, 0) if batch_sizes is None else split(proj, batch_sizes, 0)
+        # split's backward is one cat of the step gradients (unbind's would be a stack of unsqueezes).
+        steps = split(proj, batch_sizes, 0)
         n_steps = len(steps)
-        sizes = [layer_input.shape[1]] * n_steps if batch_sizes is None else batch_sizes
+        sizes = batch_sizes
         w_hh_t = w_hh.t()
         w_hr_t = w_hr.t() if w_hr is not None else None
         mode = self.mode
@@ -234,10 +236,11 @@ class RNNBase(Module):
             outs[t] = h
         if done:
             state = tuple(cat([s, *(p[i] for p in reversed(done))], 0) for i, s in enumerate(state))
-        return (stack(outs, 0) if batch_sizes is None else cat(outs, 0)), state
+        # One cat rather than stack: stack's per-step unsqueezes would each cost a backward node.
+        return cat(outs, 0), state
 
     def _run(self, input: Tensor, batch_sizes, hx: tuple):
-        """All layers: ``input`` time-major or packed data, ``hx`` the initial states, each
+        """All layers: ``input`` packed data (see ``_direction``), ``hx`` the initial states, each
         (num_layers * dirs, N, *). Returns the last layer's output and the final states, stacked as hx."""
         dirs = self._dims()
         finals = [[] for _ in hx]
@@ -294,14 +297,18 @@ class RNNBase(Module):
                 hx = (hx,)
             if sorted_indices is not None:  # the caller's order -> the packed (sorted) order
                 hx = tuple(h.index_select(1, sorted_indices) for h in hx)
-        if not packed and self.batch_first:
-            data = data.transpose(0, 1)
+        if not packed:  # time-major, then flat: a packed batch whose sequences all have the full length
+            if self.batch_first:
+                data = data.transpose(0, 1)
+            steps, batch = data.shape[0], data.shape[1]
+            data, batch_sizes = data.reshape(steps * batch, data.shape[2]), [batch] * steps
         output, finals = self._run(data, batch_sizes, hx)
         if packed:
             if unsorted_indices is not None:
                 finals = tuple(h.index_select(1, unsorted_indices) for h in finals)
             output = PackedSequence(output, bs_tensor, sorted_indices, unsorted_indices)
         else:
+            output = output.reshape(steps, batch, output.shape[-1])
             if self.batch_first:
                 output = output.transpose(0, 1)
             if unbatched:
