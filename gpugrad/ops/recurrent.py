@@ -14,18 +14,25 @@ from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels import recurrent as krec
 from ..tensor import Tensor
 from .nn import linear_act
-from .shape import cat
+from .shape import cat, stack, unbind
 
 
-def _check_pointwise(op: str, state_name: str, state: Tensor, gate_count: int, **gates: Tensor) -> None:
-    dtype = state._array.dtype
-    for name, t in ((state_name, state), *gates.items()):
+def _check_floats(op: str, **tensors: Tensor) -> None:
+    """Tensors of one floating dtype (the first one's)."""
+    first = None
+    for name, t in tensors.items():
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
         if t._array.dtype.kind != "f":
             raise DTypeError(f"{op}: expected floating point tensors, got {name} of dtype {t.dtype}")
-        if t._array.dtype != dtype:
-            raise DTypeError(f"{op}: expected tensors of one dtype, got {name} {t.dtype} and {state_name} {state.dtype}")
+        if first is None:
+            first = name, t
+        elif t._array.dtype != first[1]._array.dtype:
+            raise DTypeError(f"{op}: expected tensors of one dtype, got {name} {t.dtype} and {first[0]} {first[1].dtype}")
+
+
+def _check_pointwise(op: str, state_name: str, state: Tensor, gate_count: int, **gates: Tensor) -> None:
+    _check_floats(op, **{state_name: state}, **gates)
     if state.ndim == 0:
         raise ShapeError(f"{op}: {state_name} must have at least one dimension (..., H), got a 0-d tensor")
     hs = state.shape[-1]
@@ -141,6 +148,102 @@ def gru_pointwise(gi: Tensor, gh: Tensor, h_prev: Tensor) -> Tensor:
     One fused kernel pass forward and one backward."""
     _check_pointwise("gru_pointwise", "h_prev", h_prev, 3, gi=gi, gh=gh)
     return GRUPointwise.apply(gi, gh, h_prev)
+
+
+# A whole LSTM layer's time loop -----------------------------------------------------------------------
+class LSTMLayer(Function):
+    """One LSTM layer over a sequence as one op: per step one GEMM (h W_hh^T) and the fused cell
+    (kernels.recurrent) on arrays, no op applications inside the loop. Backward, per step in reverse,
+    the fused cell backward and one GEMM (d gates W_hh); W_hh's gradient is one GEMM over all steps."""
+
+    name = "lstm_layer"
+
+    @staticmethod
+    def forward(ctx, x_proj, h0, c0, w_hh, reverse=False):
+        xp, impl = ctx.xp, ctx.backend.kernel_impl
+        steps = x_proj.shape[0]
+        order = range(steps - 1, -1, -1) if reverse else range(steps)
+        w_t = w_hh.T
+        hs, cs, acts = [None] * steps, [None] * steps, [None] * steps
+        h, c = h0, c0
+        for t in order:
+            gates = h @ w_t
+            gates += x_proj[t]
+            h, c, acts[t] = krec.lstm_forward(xp, gates, c, impl=impl)
+            hs[t], cs[t] = h, c
+        out = xp.stack(hs)
+        ctx.reverse = reverse
+        ctx.save_for_backward(x_proj, h0, c0, w_hh, out, xp.stack(cs), xp.stack(acts))
+        return out, h, c  # the last step's arrays; out holds copies
+
+    @staticmethod
+    def backward(ctx, g_out, g_hn, g_cn):
+        x_proj, h0, c0, w_hh, out, cs, acts = ctx.saved_tensors
+        if is_grad_enabled():  # create_graph: the same loops in Tensor ops, differentiable again
+            return _lstm_layer_backward_composite(g_out, g_hn, g_cn, x_proj, h0, c0, w_hh, ctx.reverse)
+        xp, impl, backend = ctx.xp, ctx.backend.kernel_impl, ctx.backend
+        steps = x_proj.shape[0]
+        order = range(steps) if ctx.reverse else range(steps - 1, -1, -1)  # backward runs time the other way
+        g_out, dh, dc = g_out._array, g_hn._array, g_cn._array
+        out_a, cs_a, acts_a, w = out._array, cs._array, acts._array, w_hh._array
+        d_x = xp.empty(x_proj.shape, dtype=x_proj._array.dtype)
+        for t in order:
+            prev = (t + 1 if ctx.reverse else t - 1)
+            c_prev = c0._array if prev in (-1, steps) else cs_a[prev]
+            d_gates, dc = krec.lstm_backward(xp, g_out[t] + dh, dc, acts_a[t], c_prev, cs_a[t], impl=impl)
+            d_x[t] = d_gates
+            dh = d_gates @ w
+        d_w = None
+        if ctx.needs_input_grad[3]:
+            # Each step's input state, side by side with its gate gradient: W_hh's gradient in one GEMM.
+            h_in = xp.concatenate([out_a[1:], h0._array[None]]) if ctx.reverse else xp.concatenate([h0._array[None], out_a[:-1]])
+            hsz = w.shape[1]
+            d_w = Tensor._make(d_x.reshape(-1, d_x.shape[-1]).T @ h_in.reshape(-1, hsz), backend)
+        return Tensor._make(d_x, backend), Tensor._make(dh, backend), Tensor._make(dc, backend), d_w
+
+
+def _lstm_layer_backward_composite(g_out, g_hn, g_cn, x_proj, h0, c0, w_hh, reverse):
+    """LSTMLayer's backward in Tensor ops: the forward recomputed (connected to the inputs), then the
+    reverse-time loop with the cell's composite backward."""
+    steps = x_proj.shape[0]
+    order = list(range(steps - 1, -1, -1)) if reverse else list(range(steps))
+    w_t = w_hh.t()
+    xs = unbind(x_proj, 0)
+    gates, h_in, c_in = [None] * steps, [None] * steps, [None] * steps
+    h, c = h0, c0
+    for t in order:
+        h_in[t], c_in[t] = h, c
+        gates[t] = xs[t] + h.matmul(w_t)
+        h, c = lstm_pointwise(gates[t], c)
+    g_outs = unbind(g_out, 0)
+    dh, dc = g_hn, g_cn
+    d_x = [None] * steps
+    for t in reversed(order):
+        d_x[t], dc = _lstm_backward_composite(g_outs[t] + dh, dc, gates[t], c_in[t])
+        dh = d_x[t].matmul(w_hh)
+    d_x = stack(d_x, 0)
+    d_w = d_x.reshape(-1, d_x.shape[-1]).mT.matmul(stack(h_in, 0).reshape(-1, w_hh.shape[1]))
+    return d_x, dh, dc, d_w
+
+
+def lstm_layer(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, reverse: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+    """One LSTM layer (one direction) over a sequence, as one op: ``x_proj`` (T, N, 4H) holds every step's
+    x_t W_ih^T + b_ih + b_hh (gates i, f, g, o), ``h0``, ``c0`` (N, H) the initial state, ``w_hh`` (4H, H).
+    Returns ``(output (T, N, H), h_n, c_n)``; ``reverse=True`` runs time backwards (output still indexed
+    by t). Per step one GEMM and one fused cell kernel, forward and backward."""
+    op = "lstm_layer"
+    _check_floats(op, x_proj=x_proj, h0=h0, c0=c0, w_hh=w_hh)
+    if c0.ndim != 2:
+        raise ShapeError(f"{op}: c0 must be 2-D (N, H), got shape {tuple(c0.shape)}")
+    n, hs = c0.shape
+    if tuple(h0.shape) != (n, hs):
+        raise ShapeError(f"{op}: h0 must have c0's shape {(n, hs)}, got {tuple(h0.shape)}")
+    if x_proj.ndim != 3 or x_proj.shape[0] == 0 or tuple(x_proj.shape[1:]) != (n, 4 * hs):
+        raise ShapeError(f"{op}: x_proj must have shape (T, {n}, {4 * hs}), T >= 1, for c0 of shape {(n, hs)}, "
+                         f"got {tuple(x_proj.shape)}")
+    if tuple(w_hh.shape) != (4 * hs, hs):
+        raise ShapeError(f"{op}: w_hh must have shape {(4 * hs, hs)}, got {tuple(w_hh.shape)}")
+    return LSTMLayer.apply(x_proj, h0, c0, w_hh, reverse=bool(reverse))
 
 
 # PyTorch's cell functions ----------------------------------------------------------------------------

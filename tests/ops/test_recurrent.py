@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gpugrad.ops.recurrent import gru_pointwise, lstm_pointwise
+from gpugrad.ops.recurrent import gru_pointwise, lstm_layer, lstm_pointwise
 
 
 def _sig(x):
@@ -134,6 +134,58 @@ def test_reference_path_with_fused_off(monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
 
 
+# ---------------------------------------------------------------- the layer op
+
+def _layer_by_steps(x, h, c, w, reverse):
+    """lstm_layer's meaning: lstm_pointwise step by step (Tensor ops)."""
+    outs = [None] * x.shape[0]
+    for t in (range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])):
+        h, c = lstm_pointwise(x[t] + h.matmul(w.t()), c)
+        outs[t] = h
+    return gg.stack(outs, 0), h, c
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("dtype", [gg.float32, gg.float64])
+@pytest.mark.parametrize("steps,n,hs", [(1, 1, 1), (5, 3, 4), (7, 2, 33)])
+def test_lstm_layer_equals_its_steps(steps, n, hs, dtype, reverse):
+    """Values and all four gradients (fused loops) against the step-by-step composition."""
+    rng = np.random.default_rng(steps * 10 + hs)
+    arrays = [rng.standard_normal((steps, n, 4 * hs)), rng.standard_normal((n, hs)), rng.standard_normal((n, hs)),
+              rng.standard_normal((4 * hs, hs)) * 0.5]
+    us = [rng.standard_normal((steps, n, hs)), rng.standard_normal((n, hs)), rng.standard_normal((n, hs))]
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype is gg.float32 else dict(rtol=1e-11, atol=1e-13)
+    results = []
+    for fn in (lambda *a: lstm_layer(*a, reverse=reverse), lambda *a: _layer_by_steps(*a, reverse)):
+        xs = [_t(a, dtype) for a in arrays]
+        outs = fn(*xs)
+        sum((o * gg.tensor(u, dtype=dtype)).sum() for o, u in zip(outs, us)).backward()
+        assert all(o.dtype is dtype for o in outs)
+        results.append([o.detach().numpy() for o in outs] + [x.grad.numpy() for x in xs])
+    for k, (a, b) in enumerate(zip(*results)):
+        np.testing.assert_allclose(a, b, err_msg=f"output/gradient {k}", **tol)
+
+
+def test_lstm_layer_second_derivatives_through_the_loop():
+    rng = np.random.default_rng(8)
+    xs = [_t(rng.standard_normal(s)) for s in [(2, 2, 4), (2, 1), (2, 1), (4, 1)]]
+    assert gg.autograd.gradgradcheck(lambda *a: lstm_layer(*a)[0], xs)
+
+
+def test_lstm_layer_errors():
+    x, h, w = gg.zeros(3, 2, 8), gg.zeros(2, 2), gg.zeros(8, 2)
+    with pytest.raises(gg.ShapeError, match=r"lstm_layer: x_proj must have shape \(T, 2, 8\)"):
+        lstm_layer(gg.zeros(3, 2, 4), h, h, w)
+    with pytest.raises(gg.ShapeError, match="T >= 1"):
+        lstm_layer(gg.zeros(0, 2, 8), h, h, w)
+    with pytest.raises(gg.ShapeError, match=r"lstm_layer: w_hh must have shape \(8, 2\)"):
+        lstm_layer(x, h, h, gg.zeros(2, 8))
+    with pytest.raises(gg.ShapeError, match=r"lstm_layer: h0 must have c0's shape"):
+        lstm_layer(x, gg.zeros(1, 2), h, w)
+    with pytest.raises(gg.DTypeError, match="lstm_layer: expected tensors of one dtype"):
+        lstm_layer(x, h, h, gg.zeros(8, 2, dtype=gg.float64))
+
+
 # ---------------------------------------------------------------- the cells against PyTorch
 
 def _cell_arrays(rng, n, i, hs, gates, bias=True):
@@ -252,3 +304,20 @@ def test_cells_on_the_cuda_device_match_the_cpu(dtype):
     tol = 1e-5 if dtype is gg.float32 else 1e-12
     for on_cpu, on_gpu in zip(*results):
         np.testing.assert_allclose(on_gpu, on_cpu, rtol=tol, atol=tol)
+
+
+@pytest.mark.cudasim
+@needs_cuda
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_layer_on_the_cuda_device_matches_the_cpu(reverse):
+    rng = np.random.default_rng(13)
+    arrays = [rng.standard_normal(s) for s in [(4, 3, 20), (3, 5), (3, 5), (20, 5)]]
+    us = [rng.standard_normal(s) for s in [(4, 3, 5), (3, 5), (3, 5)]]
+    results = []
+    for device in ("cpu", "cuda"):
+        xs = [_t(a, device=device) for a in arrays]
+        outs = lstm_layer(*xs, reverse=reverse)
+        sum((o * gg.tensor(u, dtype=gg.float64, device=device)).sum() for o, u in zip(outs, us)).backward()
+        results.append([o.detach().cpu().numpy() for o in outs] + [x.grad.cpu().numpy() for x in xs])
+    for on_cpu, on_gpu in zip(*results):
+        np.testing.assert_allclose(on_gpu, on_cpu, rtol=1e-12, atol=1e-12)

@@ -1,6 +1,6 @@
 """Op-table rows: recurrent cells (gpugrad/ops/recurrent.py)."""
 import gpugrad as gg
-from gpugrad.ops.recurrent import gru_pointwise, lstm_pointwise
+from gpugrad.ops.recurrent import gru_pointwise, lstm_layer, lstm_pointwise
 
 from .row import Row, real
 
@@ -26,6 +26,21 @@ def _torch_gru_pointwise(torch, gi, gh, h_prev):
     return (1 - z) * (i_n + r * hn).tanh() + z * h_prev
 
 
+def _lstm_layer_flat(x, h, c, w, reverse=False):
+    out, h_n, c_n = lstm_layer(x, h, c, w, reverse=reverse)
+    return gg.cat([out.reshape(-1), h_n.reshape(-1), c_n.reshape(-1)])
+
+
+def _torch_lstm_layer_flat(torch, x, h, c, w, reverse=False):
+    outs = [None] * x.shape[0]
+    for t in (range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])):
+        i, f, g, o = (x[t] + h @ w.T).chunk(4, dim=-1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        outs[t] = h
+    return torch.cat([torch.stack(outs).reshape(-1), h.reshape(-1), c.reshape(-1)])
+
+
 ROWS = [
     Row("lstm_cell", lambda x, h, c, wi, wh, bi, bh: gg.cat(list(gg.lstm_cell(x, (h, c), wi, wh, bi, bh)), dim=-1),
         [((_N, _I), real), ((_N, _H), real), ((_N, _H), real), ((4 * _H, _I), real), ((4 * _H, _H), real),
@@ -49,4 +64,10 @@ ROWS = [
     Row("gru_pointwise", lambda gi, gh, h: gru_pointwise(gi * 2.0, gh, h),
         [((3, 3 * 3), real), ((3, 3 * 3), real), ((3, 3), real)], op="gru_pointwise",
         torch=lambda torch, gi, gh, h: _torch_gru_pointwise(torch, gi * 2.0, gh, h)),
+    # A layer's whole time loop as one op (3 steps, batch 2, hidden 2), both directions.
+    Row("lstm_layer", _lstm_layer_flat, [((3, 2, 8), real), ((2, 2), real), ((2, 2), real), ((8, 2), real)],
+        op="lstm_layer", torch=_torch_lstm_layer_flat),
+    Row("lstm_layer_reverse", lambda x, h, c, w: _lstm_layer_flat(x, h, c, w, reverse=True),
+        [((3, 2, 8), real), ((2, 2), real), ((2, 2), real), ((8, 2), real)], op="lstm_layer",
+        torch=lambda torch, x, h, c, w: _torch_lstm_layer_flat(torch, x, h, c, w, reverse=True)),
 ]
