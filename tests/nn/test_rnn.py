@@ -424,3 +424,39 @@ def test_second_derivatives_through_the_fused_steps(rng):
     for m in (nn.LSTM(2, 3, proj_size=1).double(), nn.GRU(2, 2, bidirectional=True).double()):
         fn, params = _with_params(m, lambda x: m(x)[0])
         assert gradgradcheck(fn, [x, *params])
+
+
+def test_a_pytorch_style_sequence_classifier_trains(rng):
+    """The usual PyTorch script, unchanged but for the imports: embed, pack, run, classify from h_n."""
+    from gpugrad import optim
+    from gpugrad.nn.utils.rnn import pad_sequence
+
+    gg.manual_seed(0)
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(5, 6, padding_idx=0)
+            self.rnn = nn.GRU(6, 7, batch_first=True, bidirectional=True)
+            self.head = nn.Linear(14, 2)
+
+        def forward(self, tokens, lengths):
+            packed = pack_padded_sequence(self.embed(tokens), lengths, batch_first=True, enforce_sorted=False)
+            _, h_n = self.rnn(packed)
+            return self.head(gg.cat([h_n[0], h_n[1]], dim=1))
+
+    # label: does token 4 occur in the sequence?
+    seqs = [rng.integers(1, 5, size=rng.integers(2, 7)) for _ in range(24)]
+    labels = gg.tensor([int(4 in s) for s in seqs])
+    tokens = pad_sequence([gg.tensor(s) for s in seqs], batch_first=True)
+    lengths = [len(s) for s in seqs]
+    model = Classifier()
+    opt = optim.Adam(model.parameters(), lr=0.05)
+    losses = []
+    for _ in range(30):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(tokens, lengths), labels)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.3 * losses[0]
