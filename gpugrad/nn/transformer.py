@@ -6,6 +6,7 @@ import math
 from typing import Any, Callable
 
 from .. import factory
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor
 from . import functional as F
@@ -208,9 +209,11 @@ class TransformerDecoderLayer(Module):
 class TransformerEncoder(Module):
     """``num_layers`` deep copies of ``encoder_layer`` applied in turn, then ``norm`` if given.
 
-    ``enable_nested_tensor`` and ``mask_check`` are accepted for PyTorch's signature; gpugrad has no
-    nested-tensor inference path, so padded positions are computed like the others (PyTorch's fast path
-    instead returns ``norm(0)`` there in inference with a padding mask).
+    In inference (eval mode, no gradient recorded) with a ``src_key_padding_mask`` whose padding ends each
+    sequence, PyTorch runs the stack on nested tensors and gives zeros (``norm(0)`` after the final norm) at
+    the padded positions; so does this, under the same conditions (``enable_nested_tensor``, a post-norm
+    batch-first layer with biases, relu or gelu, an even head count, no ``mask``). Elsewhere the values are
+    those of the plain computation.
     """
 
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None, enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
@@ -219,7 +222,7 @@ class TransformerEncoder(Module):
         self.num_layers = num_layers
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
-        self.use_nested_tensor = False
+        self.use_nested_tensor = enable_nested_tensor and _nested_tensor_layer(encoder_layer)
         self.mask_check = mask_check
 
     def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None, is_causal: bool | None = None) -> Tensor:
@@ -234,9 +237,44 @@ class TransformerEncoder(Module):
         output = src
         for layer in self.layers:
             output = layer(output, src_mask=mask, is_causal=causal, src_key_padding_mask=src_key_padding_mask)
+        padding = self._nested_padding(src, mask, src_key_padding_mask)
+        if padding is not None:
+            output = output.masked_fill(padding, 0.0)
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+
+    def _nested_padding(self, src: Tensor, mask, key_padding_mask) -> Tensor | None:
+        """The (N, L, 1) bool padding that PyTorch's nested-tensor inference path leaves at zero, or None
+        where PyTorch takes the plain path."""
+        first = self.layers[0]
+        if not self.use_nested_tensor or first.training or src.ndim != 3 or key_padding_mask is None or mask is not None:
+            return None
+        watched = [src] + [p for p in first.parameters()]
+        if is_grad_enabled() and any(t.requires_grad for t in watched):
+            return None
+        xp = key_padding_mask._backend.xp
+        padded = key_padding_mask._array != 0
+        # Nested tensors hold each sequence's leading, unpadded part: the padding must end every row.
+        if self.mask_check and bool(xp.any(padded[:, :-1] & ~padded[:, 1:])):
+            return None
+        return Tensor._make(padded[:, :, None], src._backend)
+
+
+def _nested_tensor_layer(layer) -> bool:
+    """Whether PyTorch's nested-tensor fast path accepts this encoder layer (checked once, at init)."""
+    attn = getattr(layer, "self_attn", None)
+    return (
+        isinstance(layer, TransformerEncoderLayer)
+        and not layer.norm_first
+        and attn.batch_first
+        and attn._qkv_same_embed_dim
+        and attn.in_proj_bias is not None
+        and bool(layer.activation_relu_or_gelu)
+        and layer.norm1.eps == layer.norm2.eps
+        and attn.num_heads % 2 == 0
+    )
 
 
 class TransformerDecoder(Module):

@@ -303,3 +303,50 @@ def test_unbatched_transformer_without_bias_matches_torch(rng):
         lambda s, t: gm(s, t, src_key_padding_mask=gpad, tgt_is_causal=False),
         rng, (tm, gm),
     )
+
+
+def test_encoder_inference_leaves_trailing_padding_at_zero(rng):
+    # PyTorch's nested-tensor inference path: padded positions come out as norm(0), i.e. the norm's bias.
+    gg.manual_seed(0)
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 2, 8, batch_first=True), 2, norm=nn.LayerNorm(4)).double()
+    nn.init.normal_(enc.norm.bias)
+    enc.eval()
+    x = gg.tensor(rng.standard_normal((2, 5, 4)))
+    pad = np.array([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]], bool)
+    with gg.no_grad():
+        out = enc(x, src_key_padding_mask=gg.tensor(pad)).numpy()
+    plain = enc(x, src_key_padding_mask=gg.tensor(pad)).detach().numpy()  # gradients recorded: the plain path
+    np.testing.assert_allclose(out[pad], np.broadcast_to(enc.norm.bias.detach().numpy(), (2, 4)), rtol=1e-12)
+    np.testing.assert_allclose(out[~pad], plain[~pad], rtol=1e-12, atol=1e-12)
+    assert not np.allclose(plain[pad], out[pad])
+    gaps = gg.tensor(np.array([[0, 1, 0, 0, 1], [0, 0, 0, 0, 0]], bool))
+    with gg.no_grad():  # padding inside a row: no nested tensors, the plain values everywhere
+        out = enc(x, src_key_padding_mask=gaps).numpy()
+    np.testing.assert_allclose(out, enc(x, src_key_padding_mask=gaps).detach().numpy(), rtol=1e-12, atol=1e-12)
+
+@pytest.mark.torch
+@pytest.mark.parametrize("batch_first,norm_first,pad", [
+    (True, False, [[0, 0, 1, 1], [0, 0, 0, 0]]),
+    (True, False, [[0, 1, 0, 1], [0, 0, 0, 0]]),
+    (True, True, [[0, 0, 1, 1], [0, 0, 0, 0]]),
+    (False, False, [[0, 0, 0, 1], [0, 0, 1, 1]]),
+])
+def test_encoder_inference_with_padding_matches_torch(batch_first, norm_first, pad, rng):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_enc = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16, batch_first=batch_first, norm_first=norm_first), 2, norm=torch.nn.LayerNorm(8))
+    g_enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=batch_first, norm_first=norm_first), 2, norm=nn.LayerNorm(8))
+    _copy_state(t_enc, g_enc)
+    t_enc.eval()
+    g_enc.eval()
+    assert g_enc.use_nested_tensor == t_enc.use_nested_tensor
+    x = _seq(rng, batch_first, 4, 2, 8).astype(np.float32)
+    tp, gp = _both(torch, np.array(pad, bool))
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nested tensors are a prototype, says torch
+        expected = t_enc(torch.tensor(x), src_key_padding_mask=tp).numpy()
+    with gg.no_grad():
+        out = g_enc(gg.tensor(x), src_key_padding_mask=gp).numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
