@@ -36,7 +36,7 @@ __all__: list[str] = [
 def _check_float(op: str, input: Tensor) -> None:
     _check_tensor(op, "input", input)
     if input._array.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point input, got {input.dtype}")
+        raise DTypeError(f"{op}: expected a floating point input, got {input.dtype}")
 
 
 def _check_channel_vector(op: str, name: str, t: Tensor | None, c: int, input: Tensor) -> None:
