@@ -155,3 +155,18 @@ class MultiheadAttention(Module):
         if self.batch_first and batched:
             out = out.transpose(1, 0)
         return out, weights
+
+    def merge_masks(self, attn_mask: Tensor | None, key_padding_mask: Tensor | None, query: Tensor) -> tuple[Tensor | None, int | None]:
+        """PyTorch's mask merge for self-attention on (N, L, E) input: ``(mask, type)`` with type 1 for the
+        key padding mask (N, L) alone, 2 for a mask of shape (N, H, L, L) (the attention mask, plus the padding
+        when both are given; masks are expected in additive float form), or ``(None, None)``."""
+        if attn_mask is None:
+            return (key_padding_mask, 1) if key_padding_mask is not None else (None, None)
+        n, length = query.shape[0], query.shape[1]
+        if attn_mask.ndim == 3:
+            merged = attn_mask.reshape(n, -1, length, length)
+        else:
+            merged = attn_mask.reshape(1, 1, length, length).expand(n, self.num_heads, length, length)
+        if key_padding_mask is not None:
+            merged = merged + key_padding_mask.reshape(n, 1, 1, length)
+        return merged, 2

@@ -454,3 +454,22 @@ def test_mha_mismatched_mask_types_warn_as_torch(rng):
         gm(x, x, x, attn_mask=gg.zeros(3, 3, dtype=gg.bool), key_padding_mask=gg.zeros(1, 3))
     assert any("mismatched key_padding_mask and attn_mask" in str(w.message) for w in caught)
     assert repr(gm) == repr(torch.nn.MultiheadAttention(4, 2))
+
+
+@pytest.mark.torch
+def test_mha_merge_masks_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    tm, gm = torch.nn.MultiheadAttention(4, 2, batch_first=True), nn.MultiheadAttention(4, 2, batch_first=True)
+    q = rng.standard_normal((3, 5, 4)).astype(np.float32)
+    attn2, attn3 = rng.standard_normal((5, 5)).astype(np.float32), rng.standard_normal((6, 5, 5)).astype(np.float32)
+    pad = np.where(rng.random((3, 5)) > 0.7, -np.inf, 0.0).astype(np.float32)
+    for a, p in [(None, None), (None, pad), (attn2, None), (attn2, pad), (attn3, pad)]:
+        t = lambda v: None if v is None else torch.tensor(v)  # noqa: E731
+        g = lambda v: None if v is None else gg.tensor(v)  # noqa: E731
+        t_mask, t_type = tm.merge_masks(t(a), t(p), torch.tensor(q))
+        g_mask, g_type = gm.merge_masks(g(a), g(p), gg.tensor(q))
+        assert g_type == t_type
+        if t_mask is None:
+            assert g_mask is None
+        else:
+            np.testing.assert_array_equal(g_mask.numpy(), t_mask.numpy())
