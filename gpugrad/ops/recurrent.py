@@ -246,6 +246,97 @@ def lstm_layer(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, reverse: bo
     return LSTMLayer.apply(x_proj, h0, c0, w_hh, reverse=bool(reverse))
 
 
+# A whole GRU layer's time loop -------------------------------------------------------------------------
+class GRULayer(Function):
+    """One GRU layer over a sequence as one op, as LSTMLayer: per step one GEMM (h W_hh^T + b_hh) and
+    the fused cell, forward and backward; W_hh's and b_hh's gradients once over all steps."""
+
+    name = "gru_layer"
+
+    @staticmethod
+    def forward(ctx, gi, h0, w_hh, b_hh=None, reverse=False):
+        xp, impl = ctx.xp, ctx.backend.kernel_impl
+        steps = gi.shape[0]
+        w_t = w_hh.T
+        hs, ws = [None] * steps, [None] * steps
+        h = h0
+        for t in range(steps - 1, -1, -1) if reverse else range(steps):
+            gh = h @ w_t
+            if b_hh is not None:
+                gh += b_hh
+            h, ws[t] = krec.gru_forward(xp, gi[t], gh, h, impl=impl)
+            hs[t] = h
+        out = xp.stack(hs)
+        ctx.reverse = reverse
+        ctx.save_for_backward(gi, h0, w_hh, b_hh, out, xp.stack(ws))
+        return out, h
+
+    @staticmethod
+    def backward(ctx, g_out, g_hn):
+        gi, h0, w_hh, b_hh, out, ws = ctx.saved_tensors
+        if is_grad_enabled():  # create_graph: the same loops in Tensor ops, differentiable again
+            return _gru_layer_backward_composite(g_out, g_hn, gi, h0, w_hh, b_hh, ctx.reverse)
+        xp, impl, backend = ctx.xp, ctx.backend.kernel_impl, ctx.backend
+        steps, reverse = gi.shape[0], ctx.reverse
+        g_out, dh = g_out._array, g_hn._array
+        out_a, ws_a, w, h0_a = out._array, ws._array, w_hh._array, h0._array
+        d_gi = xp.empty(gi.shape, dtype=out_a.dtype)
+        d_gh = xp.empty(gi.shape, dtype=out_a.dtype)
+        # Each step's input state: h0 at the first step run, else the neighbour the loop came from.
+        h_in = xp.concatenate([out_a[1:], h0_a[None]]) if reverse else xp.concatenate([h0_a[None], out_a[:-1]])
+        for t in range(steps) if reverse else range(steps - 1, -1, -1):
+            d_gi[t], d_gh[t], dh = krec.gru_backward(xp, g_out[t] + dh, ws_a[t], h_in[t], impl=impl)
+            dh += d_gh[t] @ w
+        need = ctx.needs_input_grad
+        d_gh2 = d_gh.reshape(-1, d_gh.shape[-1])
+        d_w = Tensor._make(d_gh2.T @ h_in.reshape(-1, w.shape[1]), backend) if need[2] else None
+        d_b = Tensor._make(d_gh2.sum(axis=0), backend) if len(need) > 3 and need[3] else None
+        return Tensor._make(d_gi, backend), Tensor._make(dh, backend), d_w, d_b
+
+
+def _gru_layer_backward_composite(g_out, g_hn, gi, h0, w_hh, b_hh, reverse):
+    """GRULayer's backward in Tensor ops: the forward recomputed, then the reverse-time loop."""
+    steps = gi.shape[0]
+    order = list(range(steps - 1, -1, -1)) if reverse else list(range(steps))
+    w_t = w_hh.t()
+    gis = unbind(gi, 0)
+    ghs, h_in = [None] * steps, [None] * steps
+    h = h0
+    for t in order:
+        h_in[t] = h
+        ghs[t] = h.matmul(w_t) if b_hh is None else h.matmul(w_t) + b_hh
+        h = gru_pointwise(gis[t], ghs[t], h)
+    g_outs = unbind(g_out, 0)
+    dh = g_hn
+    d_gi, d_gh = [None] * steps, [None] * steps
+    for t in reversed(order):
+        d_gi[t], d_gh[t], dh_prev = _gru_backward_composite(g_outs[t] + dh, gis[t], ghs[t], h_in[t])
+        dh = dh_prev + d_gh[t].matmul(w_hh)
+    d_gh = stack(d_gh, 0).reshape(-1, w_hh.shape[0])
+    d_w = d_gh.mT.matmul(stack(h_in, 0).reshape(-1, w_hh.shape[1]))
+    return stack(d_gi, 0), dh, d_w, (None if b_hh is None else d_gh.sum(0))
+
+
+def gru_layer(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None = None,
+              reverse: bool = False) -> tuple[Tensor, Tensor]:
+    """One GRU layer (one direction) over a sequence, as one op: ``gi`` (T, N, 3H) holds every step's
+    x_t W_ih^T + b_ih (gates r, z, n), ``h0`` (N, H) the initial state, ``w_hh`` (3H, H) and ``b_hh``
+    (3H,) or None. Returns ``(output (T, N, H), h_n)``; ``reverse=True`` runs time backwards."""
+    op = "gru_layer"
+    _check_floats(op, gi=gi, h0=h0, w_hh=w_hh, **({} if b_hh is None else {"b_hh": b_hh}))
+    if h0.ndim != 2:
+        raise ShapeError(f"{op}: h0 must be 2-D (N, H), got shape {tuple(h0.shape)}")
+    n, hs = h0.shape
+    if gi.ndim != 3 or gi.shape[0] == 0 or tuple(gi.shape[1:]) != (n, 3 * hs):
+        raise ShapeError(f"{op}: gi must have shape (T, {n}, {3 * hs}), T >= 1, for h0 of shape {(n, hs)}, "
+                         f"got {tuple(gi.shape)}")
+    if tuple(w_hh.shape) != (3 * hs, hs):
+        raise ShapeError(f"{op}: w_hh must have shape {(3 * hs, hs)}, got {tuple(w_hh.shape)}")
+    if b_hh is not None and tuple(b_hh.shape) != (3 * hs,):
+        raise ShapeError(f"{op}: b_hh must have shape {(3 * hs,)}, got {tuple(b_hh.shape)}")
+    return GRULayer.apply(gi, h0, w_hh, b_hh, reverse=bool(reverse))
+
+
 # PyTorch's cell functions ----------------------------------------------------------------------------
 def _check_cell(op: str, gate_count: int, input: Tensor, hx: tuple, w_ih: Tensor, w_hh: Tensor, b_ih, b_hh) -> None:
     """PyTorch's checks of torch.<op>: (N, I) input, (N, H) states, (G*H, I) and (G*H, H) weights."""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gpugrad.ops.recurrent import gru_pointwise, lstm_layer, lstm_pointwise
+from gpugrad.ops.recurrent import gru_layer, gru_pointwise, lstm_layer, lstm_pointwise
 
 
 def _sig(x):
@@ -184,6 +184,44 @@ def test_lstm_layer_errors():
         lstm_layer(x, gg.zeros(1, 2), h, w)
     with pytest.raises(gg.DTypeError, match="lstm_layer: expected tensors of one dtype"):
         lstm_layer(x, h, h, gg.zeros(8, 2, dtype=gg.float64))
+
+
+def _gru_by_steps(gi, h, w, b, reverse):
+    outs = [None] * gi.shape[0]
+    for t in (range(gi.shape[0] - 1, -1, -1) if reverse else range(gi.shape[0])):
+        gh = h.matmul(w.t()) if b is None else h.matmul(w.t()) + b
+        h = gru_pointwise(gi[t], gh, h)
+        outs[t] = h
+    return gg.stack(outs, 0), h
+
+
+@pytest.mark.parametrize("reverse,bias", [(False, True), (True, True), (False, False)])
+@pytest.mark.parametrize("dtype", [gg.float32, gg.float64])
+@pytest.mark.parametrize("steps,n,hs", [(1, 1, 1), (5, 3, 4), (7, 2, 33)])
+def test_gru_layer_equals_its_steps(steps, n, hs, dtype, reverse, bias):
+    rng = np.random.default_rng(steps * 10 + hs)
+    arrays = [rng.standard_normal((steps, n, 3 * hs)), rng.standard_normal((n, hs)),
+              rng.standard_normal((3 * hs, hs)) * 0.5] + ([rng.standard_normal(3 * hs)] if bias else [])
+    us = [rng.standard_normal((steps, n, hs)), rng.standard_normal((n, hs))]
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype is gg.float32 else dict(rtol=1e-11, atol=1e-13)
+    results = []
+    for fn in (lambda *a: gru_layer(*a, reverse=reverse), lambda *a: _gru_by_steps(*a, reverse)):
+        xs = [_t(a, dtype) for a in arrays]
+        outs = fn(*xs) if bias else fn(*xs, None)
+        sum((o * gg.tensor(u, dtype=dtype)).sum() for o, u in zip(outs, us)).backward()
+        results.append([o.detach().numpy() for o in outs] + [x.grad.numpy() for x in xs])
+    for k, (a, b) in enumerate(zip(*results)):
+        np.testing.assert_allclose(a, b, err_msg=f"output/gradient {k}", **tol)
+
+
+def test_gru_layer_errors():
+    gi, h, w = gg.zeros(3, 2, 6), gg.zeros(2, 2), gg.zeros(6, 2)
+    with pytest.raises(gg.ShapeError, match=r"gru_layer: gi must have shape \(T, 2, 6\)"):
+        gru_layer(gg.zeros(3, 2, 8), h, w)
+    with pytest.raises(gg.ShapeError, match=r"gru_layer: b_hh must have shape \(6,\)"):
+        gru_layer(gi, h, w, gg.zeros(8))
+    with pytest.raises(gg.ShapeError, match=r"gru_layer: w_hh must have shape \(6, 2\)"):
+        gru_layer(gi, h, gg.zeros(8, 2))
 
 
 # ---------------------------------------------------------------- the cells against PyTorch

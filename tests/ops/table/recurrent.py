@@ -1,6 +1,6 @@
 """Op-table rows: recurrent cells (gpugrad/ops/recurrent.py)."""
 import gpugrad as gg
-from gpugrad.ops.recurrent import gru_pointwise, lstm_layer, lstm_pointwise
+from gpugrad.ops.recurrent import gru_layer, gru_pointwise, lstm_layer, lstm_pointwise
 
 from .row import Row, real
 
@@ -41,6 +41,20 @@ def _torch_lstm_layer_flat(torch, x, h, c, w, reverse=False):
     return torch.cat([torch.stack(outs).reshape(-1), h.reshape(-1), c.reshape(-1)])
 
 
+def _gru_layer_flat(gi, h, w, b=None, reverse=False):
+    out, h_n = gru_layer(gi, h, w, b, reverse=reverse)
+    return gg.cat([out.reshape(-1), h_n.reshape(-1)])
+
+
+def _torch_gru_layer_flat(torch, gi, h, w, b=None, reverse=False):
+    outs = [None] * gi.shape[0]
+    for t in (range(gi.shape[0] - 1, -1, -1) if reverse else range(gi.shape[0])):
+        gh = h @ w.T if b is None else h @ w.T + b
+        h = _torch_gru_pointwise(torch, gi[t], gh, h)
+        outs[t] = h
+    return torch.cat([torch.stack(outs).reshape(-1), h.reshape(-1)])
+
+
 ROWS = [
     Row("lstm_cell", lambda x, h, c, wi, wh, bi, bh: gg.cat(list(gg.lstm_cell(x, (h, c), wi, wh, bi, bh)), dim=-1),
         [((_N, _I), real), ((_N, _H), real), ((_N, _H), real), ((4 * _H, _I), real), ((4 * _H, _H), real),
@@ -70,4 +84,9 @@ ROWS = [
     Row("lstm_layer_reverse", lambda x, h, c, w: _lstm_layer_flat(x, h, c, w, reverse=True),
         [((3, 2, 8), real), ((2, 2), real), ((2, 2), real), ((8, 2), real)], op="lstm_layer",
         torch=lambda torch, x, h, c, w: _torch_lstm_layer_flat(torch, x, h, c, w, reverse=True)),
+    Row("gru_layer", _gru_layer_flat, [((3, 2, 6), real), ((2, 2), real), ((6, 2), real), ((6,), real)],
+        op="gru_layer", torch=_torch_gru_layer_flat),
+    Row("gru_layer_reverse_no_bias", lambda gi, h, w: _gru_layer_flat(gi, h, w, reverse=True),
+        [((3, 2, 6), real), ((2, 2), real), ((6, 2), real)], op="gru_layer",
+        torch=lambda torch, gi, h, w: _torch_gru_layer_flat(torch, gi, h, w, reverse=True)),
 ]
