@@ -18,6 +18,8 @@ import numpy as np
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import overload
 
+from . import _vmath
+
 IMPLS = ("reference", "cpu", "cuda")
 
 # Below this many elements of work a CPU kernel runs serially. Right after a GEMM, OpenBLAS's threads
@@ -313,6 +315,7 @@ def get_cuda() -> Any:
         # Not IR-inlined either: that multiplied typing work (several seconds
         # per kernel); NVVM inlines them (the PTX has no calls).
         cuda_overload(like)(_like_typer)
+        cuda_overload(_vmath.exp)(_vmath.exp_on_cuda)
         for fn in _SCALAR_FNS:
             cuda_overload(fn, inline="never")(_typer(fn))
     return _cuda

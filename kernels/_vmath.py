@@ -9,8 +9,8 @@ number flush to 0 (as under -ffast-math); past the largest finite result they ar
 call it compile without LLVM's ``reassoc`` flag: with reassoc and nsz together, float64 results within
 0.4 of the overflow bound came out inf (measured; the tests compile with softmax_xent's flags).
 
-Only the CPU kernels call it (the name resolves to the polynomial there); the CUDA kernels keep
-``math.exp``, CUDA's own function. As plain Python it is ``math.exp``, the readable specification.
+In CPU kernels the name resolves to the polynomial; in CUDA kernels to ``math.exp``, CUDA's own
+function; as plain Python (and in the CUDA simulator) it is ``math.exp``, the readable specification.
 """
 from __future__ import annotations
 
@@ -71,6 +71,8 @@ def _exp_float32(x):
         y = f(0.0)
     if x > f(_F32_HI):
         y = f(math.inf)
+    if x != x:  # NaN in, NaN out (the int conversion above has no meaning for it)
+        y = x
     return y
 
 
@@ -97,6 +99,8 @@ def _exp_float64(x):
         y = 0.0
     if x > _F64_HI:
         y = math.inf
+    if x != x:
+        y = x
     return y
 
 
@@ -107,3 +111,8 @@ def _exp_cpu(x):
     if x == types.float64:
         return _exp_float64
     return None
+
+
+def exp_on_cuda(x):
+    """The CUDA overload of ``exp`` (registered by ``_launch.get_cuda``): CUDA's own expf / exp."""
+    return lambda x: math.exp(x)

@@ -30,6 +30,7 @@ from ._launch import (
     scalar_fn,
     UNROLL,
 )
+from ._vmath import exp as vector_exp
 
 NAMES: tuple[str, ...] = (
     "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus",
@@ -193,7 +194,7 @@ def reference_backward(
 def sigmoid_scalar(x):
     # exp(-|x|) never overflows, unlike 1/(1+exp(-x)) at x << 0.
     one = like(x, 1.0)
-    z = math.exp(-abs(x))
+    z = vector_exp(-abs(x))
     return (one if x >= like(x, 0.0) else z) / (one + z)
 
 
@@ -203,7 +204,7 @@ def sigmoid_pair(x):
     and 1 - sigmoid(x) computed as a difference cancels for x >> 0: its rounding error, times the
     s or s^3 that multiplies it in silu' and gelu_tanh', grew to O(1) once the CPU loops vectorised
     the division (a reciprocal estimate, exact to an ulp or so)."""
-    z = math.exp(-abs(x))
+    z = vector_exp(-abs(x))
     r = like(x, 1.0) / (like(x, 1.0) + z)
     zr = z * r
     big = x >= like(x, 0.0)
@@ -218,7 +219,7 @@ def tanh_softplus_pair(x):
     one = like(x, 1.0)
     if x > like(x, MISH_LINEAR_ABOVE):
         return one, like(x, 0.0)
-    e = math.exp(x)
+    e = vector_exp(x)
     n = e * (e + like(x, 2.0))
     d = n + like(x, 2.0)
     return n / d, like(x, 4.0) * (n + one) / (d * d)
@@ -249,7 +250,7 @@ def act_forward_scalar(code, x, p):
     elif code == SILU:
         y = x * sigmoid_scalar(x)
     elif code == SOFTPLUS:
-        y = x if x > like(x, SOFTPLUS_THRESHOLD) else max(x, zero) + math.log1p(math.exp(-abs(x)))
+        y = x if x > like(x, SOFTPLUS_THRESHOLD) else max(x, zero) + math.log1p(vector_exp(-abs(x)))
     elif code == ELU:
         y = x if x > zero else p * math.expm1(x)
     elif code == SELU:
@@ -283,7 +284,7 @@ def act_backward_scalar(code, s, gy, p):
         gx = gy * (one - s * s)
     elif code == GELU:
         cdf = half * (one + math.erf(s * like(s, SQRT1_2)))
-        pdf = math.exp(-half * s * s) * like(s, INV_SQRT_2PI)
+        pdf = vector_exp(-half * s * s) * like(s, INV_SQRT_2PI)
         gx = gy * (cdf + s * pdf)
     elif code == GELU_TANH:
         # PyTorch's formula with t = tanh(u) rewritten through
@@ -300,12 +301,12 @@ def act_backward_scalar(code, s, gy, p):
     elif code == SOFTPLUS:
         gx = gy if s > like(s, SOFTPLUS_THRESHOLD) else gy * sigmoid_scalar(s)
     elif code == ELU:
-        gx = gy if s > zero else gy * p * math.exp(s)
+        gx = gy if s > zero else gy * p * vector_exp(s)
     elif code == SELU:
         scale = like(s, SELU_SCALE)
-        gx = gy * scale if s > zero else gy * scale * like(s, SELU_ALPHA) * math.exp(s)
+        gx = gy * scale if s > zero else gy * scale * like(s, SELU_ALPHA) * vector_exp(s)
     elif code == CELU:
-        gx = gy if s > zero else gy * math.exp(s / p)
+        gx = gy if s > zero else gy * vector_exp(s / p)
     elif code == HARDSWISH:
         three = like(s, 3.0)
         if s <= -three:
