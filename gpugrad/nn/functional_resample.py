@@ -18,6 +18,7 @@ import warnings
 import numpy as _np
 
 from .. import ops as _ops
+from ..autograd.function import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..factory import zeros as _zeros
 from ..ops import nn as _nnops
@@ -183,6 +184,9 @@ def _adaptive_avg(op: str, input: Tensor, output_size, nd: int) -> Tensor:
     for i, (n, o) in enumerate(zip(input.shape[-nd:], sizes)):
         if n == o:
             continue  # every bin is one element
+        if o == 1:
+            y = y.mean(dim=input.ndim - nd + i, keepdim=True)  # global pooling: a plain mean is cheaper
+            continue
         start, end = _bins(n, o)
         j = _np.arange(n)
         weights = ((j >= start[:, None]) & (j < end[:, None])) / (end - start)[:, None]
@@ -401,18 +405,66 @@ def _cubic_taps(n_in: int, n_out: int, scale, align_corners: bool, opmath):
     return [(_np.clip(base - 1 + j, 0, n_in - 1), w.astype(opmath)) for j, w in enumerate(weights)]
 
 
+def _reverse_taps(taps, n_in: int):
+    """The adjoint's taps: for each input position, the outputs that read it and with what weight, padded
+    with weight-0 reads of output 0 to a common count (every input then has the same number of taps)."""
+    n_out = len(taps[0][0])
+    sources = _np.concatenate([index for index, _ in taps])
+    weights = _np.concatenate([_np.ones(n_out) if w is None else w.astype(_np.float64) for _, w in taps])
+    outputs = _np.tile(_np.arange(n_out), len(taps))
+    keep = weights != 0
+    sources, weights, outputs = sources[keep], weights[keep], outputs[keep]
+    order = _np.argsort(sources, kind="stable")
+    sources, weights, outputs = sources[order], weights[order], outputs[order]
+    counts = _np.bincount(sources, minlength=n_in)
+    width = max(int(counts.max()) if counts.size else 0, 1)
+    rank = _np.arange(len(sources)) - _np.repeat(_np.cumsum(counts) - counts, counts)
+    index = _np.zeros((width, n_in), _np.int64)
+    weight = _np.zeros((width, n_in), _np.float64)
+    index[rank, sources] = outputs
+    weight[rank, sources] = weights
+    return [(index[t], weight[t]) for t in range(width)]
+
+
+class _Resample(Function):
+    """y = sum_t w_t * x[..., i_t, ...] along one axis: a constant linear map given by a few taps per output.
+
+    Composing index_select would be as correct, but its backward adds into the input with scattered writes
+    (np.add.at), several times slower than PyTorch. The adjoint of this map is a map of the same form whose
+    taps are read off once (``_reverse_taps``), so the backward is this op again with those taps: fast, and
+    its own backward is the original map, so every order of derivative works.
+    """
+
+    name = "interpolate"
+
+    @staticmethod
+    def forward(ctx, x, axis=0, taps=(), reverse=None, n_in=0):
+        xp = ctx.xp
+        ctx.args = (axis, taps, reverse, x.shape[axis])
+        shape = [1] * x.ndim
+        out = None
+        for index, weight in taps:
+            picked = xp.take(x, xp.asarray(index), axis=axis)
+            if weight is not None:
+                shape[axis] = len(index)
+                picked *= xp.asarray(weight.reshape(shape), dtype=x.dtype)
+            if out is None:
+                out = picked
+            else:
+                out += picked
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        axis, taps, reverse, n_in = ctx.args
+        if reverse is None:
+            reverse = _reverse_taps(taps, n_in)
+        return _Resample.apply(gy, axis=axis, taps=reverse, reverse=taps, n_in=len(taps[0][0]))
+
+
 def _mix(x: Tensor, axis: int, taps) -> Tensor:
-    """sum_j w_j * x[..., i_j, ...] along ``axis``: each tap one index_select and one constant weight."""
-    xp, backend, dtype = x._backend.xp, x._backend, x._array.dtype
-    shape = [1] * x.ndim
-    out = None
-    for index, weight in taps:
-        picked = x.index_select(axis, Tensor._make(xp.asarray(index), backend))
-        if weight is not None:
-            shape[axis] = len(index)
-            picked = picked * Tensor._make(xp.asarray(weight.astype(dtype).reshape(shape)), backend)
-        out = picked if out is None else out + picked
-    return out
+    """sum_j w_j * x[..., i_j, ...] along ``axis`` (weights None: a plain read), differentiable at every order."""
+    return _Resample.apply(x, axis=axis, taps=tuple(taps), reverse=None, n_in=x.shape[axis])
 
 
 def _output_geometry(input: Tensor, size, scale_factor, mode: str, recompute_scale_factor):
