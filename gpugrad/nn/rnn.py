@@ -4,8 +4,9 @@ the single-step cells RNNCell, LSTMCell and GRUCell. Parameter names, shapes, ga
 GRU r, z, n) and initialisation are PyTorch's, so state dicts move between the two unchanged.
 
 Speed: the input projection of every time step is one GEMM per layer and direction, before the time loop;
-each step then does one GEMM with W_hh and the pointwise cell update (``lstm_pointwise`` /
-``gru_pointwise``).
+each step then does one GEMM with W_hh and the fused pointwise cell update (``lstm_pointwise`` /
+``gru_pointwise``). An LSTM layer over equal-length sequences without projection runs its whole time loop
+as one op (``lstm_layer``).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import warnings
 
 from .. import factory
 from ..errors import ArgumentError, ShapeError
-from ..ops.recurrent import gru_pointwise, lstm_pointwise  # the fused pointwise cell updates
+from ..ops.recurrent import gru_pointwise, lstm_layer, lstm_pointwise  # fused cells and time loops
 from ..ops.shape import cat, split, stack, unbind
 from ..tensor import Tensor
 from . import functional as F
@@ -199,6 +200,11 @@ class RNNBase(Module):
         # Both biases go into the one input GEMM, except GRU's b_hh (it sits inside r * (W_hn h + b_hn)).
         bias = b_ih if (gru or b_ih is None) else b_ih + b_hh
         proj = F.linear(layer_input, w_ih, bias)
+        if self.mode == "LSTM" and w_hr is None and min(batch_sizes) == max(batch_sizes):
+            # Equal lengths, no projection: the whole time loop is one op (ops.recurrent.lstm_layer).
+            n = batch_sizes[0]
+            out, h, c = lstm_layer(proj.reshape(len(batch_sizes), n, proj.shape[-1]), state[0], state[1], w_hh, reverse=bool(d))
+            return out.reshape(-1, out.shape[-1]), (h, c)
         # split's backward is one cat of the step gradients (unbind's would be a stack of unsqueezes).
         steps = split(proj, batch_sizes, 0)
         n_steps = len(steps)

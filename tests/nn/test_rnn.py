@@ -149,8 +149,9 @@ def test_packed_final_states_are_each_sequences_last_step(rng):
         lambda: nn.GRU(2, 3, bidirectional=True),
         lambda: nn.LSTM(2, 3, num_layers=2, proj_size=2, batch_first=True),
         lambda: nn.RNN(2, 3, nonlinearity="relu"),
+        lambda: nn.LSTM(2, 3, num_layers=2, bidirectional=True),
     ],
-    ids=["gru_bidir", "lstm_2layer_proj", "rnn_relu"],
+    ids=["gru_bidir", "lstm_2layer_proj", "rnn_relu", "lstm_2layer_bidir"],
 )
 def test_gradcheck(make, rng):
     gg.manual_seed(1)
@@ -421,7 +422,7 @@ def test_second_derivatives_through_the_fused_steps(rng):
     from gpugrad.autograd import gradgradcheck
 
     x = gg.tensor(rng.standard_normal((2, 1, 2)), requires_grad=True)
-    for m in (nn.LSTM(2, 3, proj_size=1).double(), nn.GRU(2, 2, bidirectional=True).double()):
+    for m in (nn.LSTM(2, 3, proj_size=1).double(), nn.LSTM(2, 2, bidirectional=True).double(), nn.GRU(2, 2, bidirectional=True).double()):
         fn, params = _with_params(m, lambda x: m(x)[0])
         assert gradgradcheck(fn, [x, *params])
 
