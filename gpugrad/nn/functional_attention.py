@@ -37,16 +37,9 @@ def _check_tensor(op: str, name: str, x) -> None:
         raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
 
 
-def _broadcast(shape_a: tuple, shape_b: tuple) -> tuple | None:
-    """The broadcast of two shapes, or None when they do not broadcast."""
-    out = []
-    for i in range(1, max(len(shape_a), len(shape_b)) + 1):
-        a = shape_a[-i] if i <= len(shape_a) else 1
-        b = shape_b[-i] if i <= len(shape_b) else 1
-        if a != b and a != 1 and b != 1:
-            return None
-        out.append(max(a, b) if a != 1 and b != 1 else (b if a == 1 else a))
-    return tuple(reversed(out))
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether ``shape`` broadcasts to ``target`` without enlarging it."""
+    return len(shape) <= len(target) and all(s in (1, t) for s, t in zip(reversed(shape), reversed(target)))
 
 
 # Scaled dot-product attention ------------------------------------------------------------------------
@@ -116,7 +109,7 @@ def scaled_dot_product_attention(
         _check_tensor(op, "attn_mask", attn_mask)
         if attn_mask.dtype is not dtypes.bool_ and attn_mask.dtype is not query.dtype:
             raise DTypeError(f"{op}: expected attn_mask of dtype bool or {query.dtype} (query's), got {attn_mask.dtype}")
-        if attn_mask.ndim < 2 or _broadcast(tuple(attn_mask.shape), tuple(scores.shape)) != tuple(scores.shape):
+        if attn_mask.ndim < 2 or not _broadcasts_to(tuple(attn_mask.shape), tuple(scores.shape)):
             raise ShapeError(
                 f"{op}: attn_mask of shape {tuple(attn_mask.shape)} does not broadcast to the attention weights' "
                 f"shape {tuple(scores.shape)} (..., L, S)"

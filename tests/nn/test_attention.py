@@ -328,6 +328,9 @@ def _torch_grads(torch, arrays, run_torch, run_gg, rng, params=None):
     tloss.backward()
     gloss.backward()
     for a, b in zip(tx, gx):
+        if a.grad is None:  # not used by the output (a key replaced by static_k, say)
+            assert b.grad is None
+            continue
         np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), rtol=1e-8, atol=1e-10)
     if params is not None:
         tm, gm = params
@@ -473,3 +476,24 @@ def test_mha_merge_masks_matches_torch(rng):
             assert g_mask is None
         else:
             np.testing.assert_array_equal(g_mask.numpy(), t_mask.numpy())
+
+
+@pytest.mark.torch
+def test_multi_head_attention_forward_static_kv_and_separate_weights_match_torch(rng):
+    torch = pytest.importorskip("torch")
+    E, H, L, S, N = 4, 2, 3, 5, 2
+    arrays = [
+        rng.standard_normal((L, N, E)), rng.standard_normal((S, N, 3)), rng.standard_normal((S, N, 5)),
+        rng.standard_normal((E, E)), rng.standard_normal((E, 3)), rng.standard_normal((E, 5)), rng.standard_normal(3 * E),
+        rng.standard_normal((E, E)), rng.standard_normal((N * H, 6, E // H)), rng.standard_normal((N * H, 6, E // H)),
+    ]
+
+    def run(lib_f, q, k, v, wq, wk, wv, b_in, w_out, sk, sv):
+        out, weights = lib_f.multi_head_attention_forward(
+            q, k, v, E, H, None, b_in, None, None, False, 0.0, w_out, None, training=False,
+            use_separate_proj_weight=True, q_proj_weight=wq, k_proj_weight=wk, v_proj_weight=wv,
+            static_k=sk, static_v=sv, average_attn_weights=False,
+        )
+        return out, weights
+
+    _torch_grads(torch, arrays, lambda *a: run(torch.nn.functional, *a), lambda *a: run(F, *a), rng)
