@@ -634,10 +634,11 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
+        return input.mul_(0.0) if inplace else input * 0.0
     keep = default_generator.rng.random(input.shape) >= p
     scale = (keep / (1.0 - p)).astype(input._array.dtype)
-    return input * _const(input, input._backend.asarray(scale))
+    mask = _const(input, input._backend.asarray(scale))
+    return input.mul_(mask) if inplace else input * mask
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None) -> Tensor:
@@ -751,11 +752,16 @@ def batch_norm(
     return out
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` (num_embeddings, dim) picked by the int64 indices in ``input``.
 
-    The row at ``padding_idx`` gets no gradient (its value is still returned, as in PyTorch).
+    The row at ``padding_idx`` gets no gradient (its value is still returned, as in PyTorch). With
+    ``max_norm``, the looked-up rows of ``weight`` whose ``norm_type``-norm exceeds it are rescaled in
+    place first; ``scale_grad_by_freq`` divides each row's gradient by how often it was picked.
     """
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported by gpugrad; use sparse=False")
     _check_tensor("embedding", "input", input)
     if input._array.dtype.kind not in "iu":
         raise DTypeError(f"embedding: expected indices of dtype int64, got {input.dtype}")
@@ -766,12 +772,20 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num):
         bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
         raise IndexError(f"embedding: index {bad} is out of range for num_embeddings={num} (valid: 0..{num - 1})")
+    if max_norm is not None:
+        from .sparse import embedding_renorm_
+
+        embedding_renorm_(weight, input, max_norm, norm_type)
     out = weight[input]
     if padding_idx is not None:
         if padding_idx < 0:
             padding_idx += num
         keep = _const(input, (idx != padding_idx)[..., None])
         out = _ops.where(keep, out, weight.detach()[input])
+    if scale_grad_by_freq:
+        from .sparse import embedding_scale_grad_by_freq
+
+        out = embedding_scale_grad_by_freq(out, input)
     return out
 
 

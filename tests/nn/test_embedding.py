@@ -8,6 +8,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad import nn
+from gpugrad.nn import functional as F
 from gpugrad.autograd import gradcheck, gradgradcheck
 from gpugrad.nn.sparse import embedding, embedding_renorm_
 
@@ -223,3 +224,22 @@ def test_embedding_bag_against_torch(rng, mode, padding_idx, max_norm, two_d):
         og.backward(gg.tensor(cot))
         ot.backward(torch.tensor(cot))
         np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_functional_embedding_takes_max_norm_and_scale_grad_by_freq():
+    weight = gg.tensor([[3.0, 4.0], [0.3, 0.4], [6.0, 8.0]], requires_grad=True)
+    idx = gg.tensor([0, 0, 2])
+    out = F.embedding(idx, weight, max_norm=1.0, scale_grad_by_freq=True)
+    np.testing.assert_allclose(weight.detach().numpy()[[0, 2]], [[0.6, 0.8], [0.6, 0.8]], rtol=1e-5)  # rows renormed in place
+    np.testing.assert_allclose(weight.detach().numpy()[1], [0.3, 0.4])  # not looked up: untouched
+    out.sum().backward()
+    np.testing.assert_allclose(weight.grad.numpy(), [[1.0, 1.0], [0.0, 0.0], [1.0, 1.0]])  # 2 picks / 2, 1 / 1
+    with pytest.raises(NotImplementedError, match="embedding: sparse=True"):
+        F.embedding(idx, weight, sparse=True)
+
+
+def test_functional_dropout_in_place_changes_its_input():
+    gg.manual_seed(0)
+    x = gg.ones(1000)
+    y = F.dropout(x, 0.5, inplace=True)
+    assert y is x and set(np.unique(x.numpy())) <= {0.0, 2.0}

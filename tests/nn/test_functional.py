@@ -51,6 +51,11 @@ T_ND = labels((2, 3, 2), 4, seed=1)
 W4 = gg.tensor([0.5, 1.0, 2.0, 1.5], dtype=gg.float64)
 IDX = gg.tensor([[0, 2, 4], [4, 1, 0]])
 
+def _seeded(fn, x, *args):
+    gg.manual_seed(3)
+    return fn(x, *args)
+
+
 CASES = [
     ("relu", lambda x: F.relu(x), [(3, 4)], away_from_zero),
     ("relu6", lambda x: F.relu6(x * 4), [(3, 4)], away_from_zero),
@@ -94,6 +99,12 @@ CASES = [
     ("bce_with_logits_weights", lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, w, reduction="sum", pos_weight=pw), [(3, 4), (3, 4), (4,), (4,)], positive),
     ("pad", lambda x: F.pad(x, (1, 2, 0, -1), value=0.5), [(2, 3, 4)], real),
     ("conv1d", lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2), [(2, 4, 9), (6, 4, 3), (6,)], real),
+    ("conv_transpose1d", lambda x, w, b: F.conv_transpose1d(x, w, b, stride=2, padding=1, output_padding=1, dilation=2), [(2, 2, 4), (2, 3, 3), (3,)], real),
+    ("conv_transpose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=(2, 1), padding=(1, 0), output_padding=(1, 0), groups=2), [(1, 4, 3, 3), (4, 1, 2, 3), (2,)], real),
+    ("conv_transpose3d", lambda x, w: F.conv_transpose3d(x, w, stride=(2, 1, 1), output_padding=(1, 0, 0)), [(1, 2, 2, 2, 2), (2, 1, 2, 1, 2)], real),
+    ("conv3d", lambda x, w, b: F.conv3d(x, w, b, stride=(2, 1, 1), padding=(1, 0, 1), groups=2), [(1, 2, 3, 3, 2), (2, 1, 2, 1, 2), (2,)], real),
+    ("unfold", lambda x: F.unfold(x, (2, 3), dilation=(2, 1), padding=(1, 0), stride=(1, 2)), [(2, 2, 5, 5)], real),
+    ("fold", lambda x: F.fold(x, (5, 4), (2, 3), padding=(1, 1), stride=(2, 1)), [(1, 12, 12)], real),
     ("conv1d_groups_same", lambda x, w: F.conv1d(x, w, padding="same", groups=2), [(4, 7), (6, 2, 4)], real),
     ("pad_reflect", lambda x: F.pad(x, (2, 1, 1, 0), mode="reflect"), [(2, 3, 4)], real),
     ("pad_replicate", lambda x: F.pad(x, (3, 0), mode="replicate"), [(2, 3)], real),
@@ -149,6 +160,16 @@ CASES = [
     ("multilabel_margin_loss", lambda x: F.multilabel_margin_loss(x * 0.1, gg.tensor([[0, 2, -1, 1]] * 3)), [(3, 4)], real),
     ("cross_entropy_probabilities", lambda x, t: F.cross_entropy(x, t.softmax(dim=1), label_smoothing=0.2), [(3, 4), (3, 4)], real),
     ("ctc_loss", lambda x: F.ctc_loss(x.log_softmax(dim=2), gg.tensor([[1, 2], [2, 2]]), [4, 5], [2, 2]), [(5, 2, 3)], real),
+    ("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), [(3, 4, 5), (4,), (4,)], real),
+    ("instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b), [(2, 3, 5), (3,), (3,)], real),
+    ("local_response_norm", lambda x: F.local_response_norm(x, 3, alpha=0.5, beta=0.7, k=1.2), [(2, 5, 3)], real),
+    ("rms_norm", lambda x, w: F.rms_norm(x, (2, 3), w, eps=1e-3), [(3, 2, 3), (2, 3)], real),
+    ("dropout1d", lambda x: _seeded(F.dropout1d, x, 0.3), [(2, 5, 3)], real),
+    ("dropout2d", lambda x: _seeded(F.dropout2d, x, 0.3), [(2, 5, 2, 2)], real),
+    ("dropout3d", lambda x: _seeded(F.dropout3d, x, 0.3), [(2, 5, 2, 1, 2)], real),
+    ("alpha_dropout", lambda x: _seeded(F.alpha_dropout, x, 0.3, True), [(4, 5)], real),
+    ("feature_alpha_dropout", lambda x: _seeded(F.feature_alpha_dropout, x, 0.3, True), [(2, 5, 3)], real),
+    ("embedding_bag", lambda w, p: F.embedding_bag(gg.tensor([1, 2, 0, 3, 1]), w, gg.tensor([0, 2, 2]), mode="sum", per_sample_weights=p), [(4, 3), (5,)], real),
 ]
 
 ALIASES = {"bce_with_logits": "binary_cross_entropy_with_logits", "fused_xent_op": "cross_entropy", "im2col": "conv2d"}
