@@ -158,15 +158,19 @@ def _check_ranks(op: str, query, key, value, key_padding_mask, attn_mask, num_he
     kind = "batched (3-D)" if batched else "unbatched (2-D)"
     if key.ndim != rank or value.ndim != rank:
         raise _AttentionAssertion(
-            f"{op}: for {kind} `query`, expected `key` and `value` to be {rank}-D but found {key.ndim}-D and {value.ndim}-D tensors respectively"
+            f"{op}: for {kind} `query`, expected `key` and `value` to be {rank}-D but found {key.ndim}-D and "
+            f"{value.ndim}-D tensors respectively"
         )
     if key_padding_mask is not None and key_padding_mask.ndim != rank - 1:
         raise _AttentionAssertion(
-            f"{op}: for {kind} `query`, expected `key_padding_mask` to be `None` or {rank - 1}-D but found {key_padding_mask.ndim}-D tensor instead"
+            f"{op}: for {kind} `query`, expected `key_padding_mask` to be `None` or {rank - 1}-D but found "
+            f"{key_padding_mask.ndim}-D tensor instead"
         )
     if attn_mask is not None:
         if attn_mask.ndim not in (2, 3):
-            raise _AttentionAssertion(f"{op}: for {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found {attn_mask.ndim}-D tensor instead")
+            raise _AttentionAssertion(
+                f"{op}: for {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found {attn_mask.ndim}-D tensor instead"
+            )
         if not batched and attn_mask.ndim == 3 and tuple(attn_mask.shape) != (num_heads, query.shape[0], key.shape[0]):
             raise _AttentionAssertion(
                 f"{op}: expected `attn_mask` shape to be {(num_heads, query.shape[0], key.shape[0])} but got {tuple(attn_mask.shape)}"
@@ -251,13 +255,17 @@ def multi_head_attention_forward(
             is_causal = False  # the merged mask is no longer causal
 
     if embed_dim != embed_dim_to_check:
-        raise _AttentionAssertion(f"{op}: was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim} (query of shape {tuple(query.shape)})")
+        raise _AttentionAssertion(
+            f"{op}: was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim} (query of shape {tuple(query.shape)})"
+        )
     head_dim = embed_dim // num_heads
     if head_dim * num_heads != embed_dim:
         raise _AttentionAssertion(f"{op}: embed_dim {embed_dim} not divisible by num_heads {num_heads}")
     if use_separate_proj_weight:
         if tuple(key.shape[:2]) != tuple(value.shape[:2]):
-            raise _AttentionAssertion(f"{op}: key's sequence and batch dims {tuple(key.shape[:2])} do not match value's {tuple(value.shape[:2])}")
+            raise _AttentionAssertion(
+                f"{op}: key's sequence and batch dims {tuple(key.shape[:2])} do not match value's {tuple(value.shape[:2])}"
+            )
         for name, w in (("q_proj_weight", q_proj_weight), ("k_proj_weight", k_proj_weight), ("v_proj_weight", v_proj_weight)):
             if w is None:
                 raise ArgumentError(f"{op}: use_separate_proj_weight is True but {name} is None")

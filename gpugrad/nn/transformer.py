@@ -114,7 +114,9 @@ class TransformerEncoderLayer(Module):
             self.activation_relu_or_gelu = 0
         self.activation = activation
 
-    def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
+    def forward(
+        self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None, is_causal: bool = False
+    ) -> Tensor:
         """src (L, N, E) / (N, L, E) / (L, E); src_mask (L, L) or (N*nhead, L, L); src_key_padding_mask (N, L)."""
         op = "TransformerEncoderLayer"
         src_key_padding_mask = _canonical_mask(op, src_key_padding_mask, "src_key_padding_mask", src_mask, "src_mask", src)
@@ -199,7 +201,9 @@ class TransformerDecoderLayer(Module):
         return self.dropout1(x)
 
     def _mha_block(self, x: Tensor, mem: Tensor, attn_mask, key_padding_mask, is_causal: bool = False) -> Tensor:
-        x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask, is_causal=is_causal, need_weights=False)[0]
+        x = self.multihead_attn(
+            x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask, is_causal=is_causal, need_weights=False
+        )[0]
         return self.dropout2(x)
 
     def _ff_block(self, x: Tensor) -> Tensor:
@@ -216,7 +220,14 @@ class TransformerEncoder(Module):
     those of the plain computation.
     """
 
-    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None, enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
+    def __init__(
+        self,
+        encoder_layer: TransformerEncoderLayer,
+        num_layers: int,
+        norm: Module | None = None,
+        enable_nested_tensor: bool = True,
+        mask_check: bool = True,
+    ) -> None:
         super().__init__()
         self.layers = _clones(encoder_layer, num_layers)
         self.num_layers = num_layers
@@ -225,7 +236,9 @@ class TransformerEncoder(Module):
         self.use_nested_tensor = enable_nested_tensor and _nested_tensor_layer(encoder_layer)
         self.mask_check = mask_check
 
-    def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None, is_causal: bool | None = None) -> Tensor:
+    def forward(
+        self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None, is_causal: bool | None = None
+    ) -> Tensor:
         """src (S, N, E) (or batch first, or unbatched); mask (S, S); src_key_padding_mask (N, S). ``is_causal``
         is a hint that ``mask`` is the causal mask (None: treat the mask as given)."""
         op = "TransformerEncoder"
@@ -380,9 +393,15 @@ class Transformer(Module):
         batched = src.ndim == 3
         batch_dim = 0 if self.batch_first else 1
         if batched and (tgt.ndim != 3 or src.shape[batch_dim] != tgt.shape[batch_dim]):
-            raise ShapeError(f"Transformer: the batch number of src and tgt must be equal (src {tuple(src.shape)}, tgt {tuple(tgt.shape)}, batch_first={self.batch_first})")
+            raise ShapeError(
+                f"Transformer: the batch number of src and tgt must be equal (src {tuple(src.shape)}, "
+                f"tgt {tuple(tgt.shape)}, batch_first={self.batch_first})"
+            )
         if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
-            raise ShapeError(f"Transformer: the feature number of src and tgt must be equal to d_model={self.d_model} (src {tuple(src.shape)}, tgt {tuple(tgt.shape)})")
+            raise ShapeError(
+                f"Transformer: the feature number of src and tgt must be equal to d_model={self.d_model} "
+                f"(src {tuple(src.shape)}, tgt {tuple(tgt.shape)})"
+            )
         memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal)
         return self.decoder(
             tgt,
