@@ -10,7 +10,7 @@ from ..errors import ShapeError
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .module import Module
+from .module import Module, _forward_declares
 from .parameter import Parameter
 
 
@@ -35,10 +35,7 @@ class _Activation(Module):
     def _fused_activation(self):
         # Fusing must not skip a subclass's own forward: the class whose forward runs has to be the one
         # that declares the kernel.
-        for klass in type(self).__mro__:
-            if "forward" in vars(klass):
-                return self._kernel() if "_kernel" in vars(klass) else None
-        return None
+        return self._kernel() if _forward_declares(type(self), "_kernel") else None
 
 
 class ReLU(_Activation):

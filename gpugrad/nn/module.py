@@ -556,14 +556,26 @@ class Sequential(_ModuleSequence):
 
 
 def _fusable(first: Module, second: Module):
-    """(kind, param) when ``first`` can run ``second`` as its fused epilogue (no hooks observe either)."""
-    fuse = getattr(first, "_forward_fused", None)
+    """(kind, param) when ``first`` can run ``second`` as its fused epilogue. Fusing must never skip code
+    the user wrote or asked for: no hooks on either, no overridden ``__call__``, and the class whose
+    ``forward`` runs must be the one that declares the fused path (a Linear subclass overriding
+    ``forward`` runs unfused; so does an activation subclass overriding it, see ``_fused_activation``)."""
     activation = getattr(second, "_fused_activation", None)
-    if fuse is None or activation is None:
+    if activation is None or not _forward_declares(type(first), "_forward_fused"):
+        return None
+    if type(first).__call__ is not Module.__call__ or type(second).__call__ is not Module.__call__:
         return None
     if first._forward_hooks or first._forward_pre_hooks or second._forward_hooks or second._forward_pre_hooks:
         return None
     return activation()
+
+
+def _forward_declares(klass: type, name: str) -> bool:
+    """Whether the class that defines ``klass``'s forward also defines ``name``."""
+    for k in klass.__mro__:
+        if "forward" in vars(k):
+            return name in vars(k)
+    return False
 
 
 class ModuleList(_ModuleSequence):

@@ -81,3 +81,38 @@ def test_fused_linear_errors_name_the_layer_and_shapes():
         model(gg.randn(2, 3))
     with pytest.raises(TypeError, match="linear: input is gpugrad.float64 but weight is gpugrad.float32"):
         model(gg.randn(2, 4, dtype=gg.float64))
+
+
+class _ScaledLinear(nn.Linear):
+    def forward(self, input):
+        return super().forward(input) * 2.0
+
+
+class _ShiftedReLU(nn.ReLU):
+    def forward(self, input):
+        return super().forward(input) + 1.0
+
+
+class _CountingLinear(nn.Linear):
+    calls = 0
+
+    def __call__(self, *args):
+        _CountingLinear.calls += 1
+        return super().__call__(*args)
+
+
+def test_sequential_never_fuses_past_code_the_user_wrote():
+    x = gg.tensor(np.linspace(-1, 1, 12).reshape(4, 3), dtype=gg.float32)
+    for first, second in [(_ScaledLinear(3, 2), nn.ReLU()), (nn.Linear(3, 2), _ShiftedReLU()), (_CountingLinear(3, 2), nn.Tanh())]:
+        expected = second(first(x))
+        got = nn.Sequential(first, second)(x)
+        np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-6)
+    assert _CountingLinear.calls == 2  # once directly, once inside Sequential
+
+
+def test_a_subclass_that_keeps_forward_still_fuses():
+    class Tagged(nn.Linear):
+        pass
+
+    seq = nn.Sequential(Tagged(3, 2), nn.ReLU())
+    assert gg.nn.module._fusable(seq[0], seq[1]) == nn.ReLU()._kernel()
