@@ -169,13 +169,6 @@ class _BatchNorm(_NormBase):
             self.num_batches_tracked.add_(1)
         return out
 
-    def extra_repr(self) -> str:
-        # Without PyTorch 2.13's "bias=": tests/nn/test_module.py pins this form.
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"track_running_stats={self.track_running_stats}"
-        )
-
 
 class BatchNorm1d(_BatchNorm):
     """Batch normalisation over (N, C) or (N, C, L) inputs, per channel C.

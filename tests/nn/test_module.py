@@ -207,7 +207,7 @@ def test_repr_like_pytorch():
         "Conv2d(1, 4, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)"
     )
     assert repr(nn.LSTM(3, 5, batch_first=True)) == "LSTM(3, 5, batch_first=True)"
-    assert repr(nn.BatchNorm2d(4)) == "BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    assert repr(nn.BatchNorm2d(4)) == "BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
     assert repr(nn.Parameter(gg.zeros(1))).startswith("Parameter containing:\ntensor(")
 
 
