@@ -5,8 +5,8 @@ GRU r, z, n) and initialisation are PyTorch's, so state dicts move between the t
 
 Speed: the input projection of every time step is one GEMM per layer and direction, before the time loop;
 each step then does one GEMM with W_hh and the fused pointwise cell update (``lstm_pointwise`` /
-``gru_pointwise``). An LSTM layer over equal-length sequences without projection runs its whole time loop
-as one op (``lstm_layer``).
+``gru_pointwise``). An LSTM or GRU layer over equal-length sequences (no LSTM projection) runs its whole
+time loop as one op (``lstm_layer`` / ``gru_layer``).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import warnings
 
 from .. import factory
 from ..errors import ArgumentError, ShapeError
-from ..ops.recurrent import gru_pointwise, lstm_layer, lstm_pointwise  # fused cells and time loops
+from ..ops.recurrent import gru_layer, gru_pointwise, lstm_layer, lstm_pointwise  # fused cells and time loops
 from ..ops.shape import cat, split, stack, unbind
 from ..tensor import Tensor
 from . import functional as F
@@ -200,11 +200,14 @@ class RNNBase(Module):
         # Both biases go into the one input GEMM, except GRU's b_hh (it sits inside r * (W_hn h + b_hn)).
         bias = b_ih if (gru or b_ih is None) else b_ih + b_hh
         proj = F.linear(layer_input, w_ih, bias)
-        if self.mode == "LSTM" and w_hr is None and min(batch_sizes) == max(batch_sizes):
-            # Equal lengths, no projection: the whole time loop is one op (ops.recurrent.lstm_layer).
-            n = batch_sizes[0]
-            out, h, c = lstm_layer(proj.reshape(len(batch_sizes), n, proj.shape[-1]), state[0], state[1], w_hh, reverse=bool(d))
-            return out.reshape(-1, out.shape[-1]), (h, c)
+        if min(batch_sizes) == max(batch_sizes) and w_hr is None and self.mode in ("LSTM", "GRU"):
+            # Equal lengths, no projection: the whole time loop is one op (ops.recurrent's *_layer).
+            proj = proj.reshape(len(batch_sizes), batch_sizes[0], proj.shape[-1])
+            if self.mode == "LSTM":
+                out, *state = lstm_layer(proj, state[0], state[1], w_hh, reverse=bool(d))
+            else:
+                out, *state = gru_layer(proj, state[0], w_hh, b_hh, reverse=bool(d))
+            return out.reshape(-1, out.shape[-1]), tuple(state)
         # split's backward is one cat of the step gradients (unbind's would be a stack of unsqueezes).
         steps = split(proj, batch_sizes, 0)
         n_steps = len(steps)
