@@ -405,6 +405,38 @@ def _cubic_taps(n_in: int, n_out: int, scale, align_corners: bool, opmath):
     return [(_np.clip(base - 1 + j, 0, n_in - 1), w.astype(opmath)) for j, w in enumerate(weights)]
 
 
+def _antialias_taps(n_in: int, n_out: int, scale, align_corners: bool, cubic: bool, opmath):
+    """PyTorch's antialiased taps (PIL's resampling): when shrinking, the linear (or Keys a = -0.5 cubic)
+    filter is stretched by the ratio so every input pixel contributes; the weights are normalised to 1."""
+    if align_corners:
+        ratio = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    elif scale is not None and scale > 0:
+        ratio = 1.0 / scale
+    else:
+        ratio = n_in / n_out
+    ratio = float(opmath(ratio))
+    half_width = 2.0 if cubic else 1.0
+    support = half_width * ratio if ratio >= 1 else half_width
+    stretch = 1.0 / ratio if ratio >= 1 else 1.0
+    center = ratio * (_np.arange(n_out) + 0.5)
+    first = _np.maximum((center - support + 0.5).astype(_np.int64), 0)
+    stop = _np.minimum((center + support + 0.5).astype(_np.int64), n_in)
+    width = max(int((stop - first).max()), 1)
+    index = first[None, :] + _np.arange(width)[:, None]  # (width, n_out)
+    x = _np.abs((index - center[None, :] + 0.5) * stretch)
+    if cubic:
+        a = -0.5
+        weight = _np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                           _np.where(x < 2, ((a * x - 5 * a) * x + 8 * a) * x - 4 * a, 0.0))
+    else:
+        weight = _np.maximum(0.0, 1.0 - x)
+    weight = _np.where(index < stop[None, :], weight, 0.0)
+    total = weight.sum(axis=0)
+    weight = weight / _np.where(total == 0, 1.0, total)
+    index = _np.minimum(index, n_in - 1)
+    return [(index[t], weight[t].astype(opmath)) for t in range(width)]
+
+
 def _reverse_taps(taps, n_in: int):
     """The adjoint's taps: for each input position, the outputs that read it and with what weight, padded
     with weight-0 reads of output 0 to a common count (every input then has the same number of taps)."""
@@ -521,7 +553,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
 
     Coordinates follow PyTorch exactly: ``align_corners=True`` maps the corner pixels' centres onto each
     other; otherwise a given ``scale_factor`` (unless ``recompute_scale_factor=True``) sets the ratio, not
-    in/out. Differentiable twice in the input (every mode is a constant linear map of it).
+    in/out. ``antialias=True`` (bilinear and bicubic) widens the filter when shrinking, as PyTorch's (and
+    PIL's). Differentiable at every order in the input (every mode is a constant linear map of it).
     """
     _check_tensor("interpolate", "input", input)
     if mode in ("nearest", "area", "nearest-exact"):
@@ -538,11 +571,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if mode in _MODE_RANK and input.ndim != _MODE_RANK[mode]:
         raise NotImplementedError(f"interpolate: Got {input.ndim}D input, but {mode} mode needs "
                                   f"{_MODE_RANK[mode]}D input")
-    if antialias:
-        if not (mode in ("bilinear", "bicubic") and input.ndim == 4):
-            raise ValueError("interpolate: Anti-alias option is restricted to bilinear, bicubic, and lanczos modes "
-                             "and requires a 4-D tensor as input")
-        raise NotImplementedError("interpolate: antialias=True is not supported yet")
+    if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+        raise ValueError("interpolate: Anti-alias option is restricted to bilinear, bicubic, and lanczos modes "
+                         "and requires a 4-D tensor as input")
     out, scales = _output_geometry(input, size, scale_factor, mode, recompute_scale_factor)
     if mode == "area":
         return _adaptive_avg("interpolate", input, tuple(out), input.ndim - 2)
@@ -558,6 +589,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             if n_out == n_in and (index == _np.arange(n_in)).all():
                 continue  # an identity map: skip the copy
             y = _mix(y, axis, [(index, None)])
+        elif antialias:
+            if n_out == n_in:
+                continue  # PyTorch copies a dim whose size does not change
+            y = _mix(y, axis, _antialias_taps(n_in, n_out, scale, align_corners, mode == "bicubic", opmath))
         elif mode == "bicubic":
             y = _mix(y, axis, _cubic_taps(n_in, n_out, scale, align_corners, opmath))
         else:

@@ -100,6 +100,18 @@ def test_bicubic_uses_keys_kernel_with_a_of_minus_three_quarters():
     np.testing.assert_allclose(flat.numpy(), 2.5, atol=1e-12)
 
 
+def test_antialias_widens_the_linear_filter_when_shrinking():
+    # Halving with antialias: the triangle filter stretched to 4 taps, x = |i - centre| / 2, weights
+    # 0.25, 0.75, 0.75, 0.25 normalised to 1/8, 3/8, 3/8, 1/8 (at the border the missing tap is dropped).
+    x = np.arange(8.0) ** 2
+    y = F.interpolate(gg.tensor(x.reshape(1, 1, 1, 8)), size=(1, 4), mode="bilinear", antialias=True).numpy()[0, 0, 0]
+    assert y[1] == pytest.approx((x[1] + 3 * x[2] + 3 * x[3] + x[4]) / 8)
+    assert y[0] == pytest.approx((3 * x[0] + 3 * x[1] + x[2]) / 7)
+    # Without antialias the same call reads two neighbours only.
+    plain = F.interpolate(gg.tensor(x.reshape(1, 1, 1, 8)), size=(1, 4), mode="bilinear").numpy()[0, 0, 0]
+    assert plain[1] == pytest.approx((x[2] + x[3]) / 2)
+
+
 def test_area_is_adaptive_average_pooling():
     x = gg.randn(2, 3, 7, 9)
     np.testing.assert_array_equal(F.interpolate(x, size=(3, 4), mode="area").numpy(), F.adaptive_avg_pool2d(x, (3, 4)).numpy())
@@ -142,6 +154,9 @@ _GRAD_CASES = {
     "bicubic_align": (lambda x: F.interpolate(x, size=(4, 2), mode="bicubic", align_corners=True), (1, 1, 3, 3)),
     "trilinear": (lambda x: F.interpolate(x, scale_factor=(0.7, 1.5, 2), mode="trilinear"), (1, 1, 3, 2, 2)),
     "area": (lambda x: F.interpolate(x, size=(2, 3), mode="area"), (1, 2, 3, 5)),
+    "bilinear_antialias": (lambda x: F.interpolate(x, size=(2, 3), mode="bilinear", antialias=True), (1, 1, 5, 4)),
+    "bicubic_antialias": (lambda x: F.interpolate(x, scale_factor=0.6, mode="bicubic", antialias=True), (1, 1, 5, 4)),
+    "nearest_downsample": (lambda x: F.interpolate(x, size=2), (1, 1, 7)),
     "pixel_shuffle": (lambda x: F.pixel_shuffle(x, 2), (1, 4, 2, 3)),
     "pixel_unshuffle": (lambda x: F.pixel_unshuffle(x, 2), (1, 1, 2, 4)),
 }
@@ -178,6 +193,8 @@ def test_bad_arguments_raise_errors_naming_the_function():
         F.interpolate(x, scale_factor=(2.0,))
     with pytest.raises(ValueError, match="interpolate: recompute_scale_factor is not meaningful"):
         F.interpolate(x, size=3, recompute_scale_factor=True)
+    with pytest.raises(ValueError, match="interpolate: Anti-alias option is restricted to bilinear, bicubic"):
+        F.interpolate(x, size=3, antialias=True)
     with pytest.raises(NotImplementedError, match="interpolate: unknown mode 'cubic'"):
         F.interpolate(x, size=3, mode="cubic")
     with pytest.raises(TypeError, match="interpolate.*bilinear"):
@@ -234,6 +251,7 @@ def test_layers_call_interpolate_and_print_as_pytorch():
 # PyTorch ---------------------------------------------------------------------------------------------
 
 _MODE_SHAPES = [
+    ("bilinear+antialias", (2, 2, 9, 11)), ("bicubic+antialias", (1, 2, 9, 11)),
     ("nearest", (2, 3, 7)), ("nearest", (2, 2, 5, 7)), ("nearest", (1, 2, 3, 5, 4)),
     ("nearest-exact", (2, 3, 7)), ("nearest-exact", (1, 2, 5, 7)), ("nearest-exact", (1, 2, 3, 4, 5)),
     ("linear", (2, 3, 7)), ("bilinear", (2, 2, 5, 7)), ("bicubic", (2, 2, 5, 7)), ("trilinear", (1, 2, 3, 5, 4)),
@@ -241,18 +259,19 @@ _MODE_SHAPES = [
 ]
 
 
-def _torch_backward_matches_its_forward(mode, shape, out, scale_factor, recompute, align_corners):
-    """PyTorch 2.13's backward is not its forward's derivative in two corners (its own gradcheck fails there),
+def _torch_backward_matches_its_forward(mode, shape, out, scale_factor, recompute, align_corners, antialias):
+    """PyTorch 2.13's backward is not its forward's derivative in three corners (its own gradcheck fails there),
     so gradients are compared elsewhere only; ours are checked against finite differences above:
     - nearest in 1-d and 3-d: the forward applies a given scale_factor, the backward copies a dim whose size is
       unchanged and halves the index of one that doubles;
-    - bicubic without align_corners: the backward copies a dim whose size is unchanged, the forward does not."""
+    - bicubic without align_corners: the backward copies a dim whose size is unchanged, the forward does not;
+    - antialias: the forward copies a dim whose size is unchanged, the backward does not."""
     if scale_factor is None or recompute:
         return True  # the ratio is in/out, where the shortcuts and the formula agree
     sizes = list(zip(shape[2:], out))
     if mode == "nearest" and len(shape) != 4:
         return not any(o in (n, 2 * n) for n, o in sizes)
-    if mode == "bicubic" and not align_corners:
+    if (mode == "bicubic" and not align_corners) or antialias:
         return not any(o == n for n, o in sizes)
     return True
 
@@ -263,6 +282,8 @@ def test_interpolate_matches_pytorch_over_sizes_and_scales(mode, shape):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)
     nd = len(shape) - 2
+    antialias = mode.endswith("+antialias")
+    mode = mode.removesuffix("+antialias")
     corners = [None] if mode in ("nearest", "nearest-exact", "area") else [False, True]
     calls = []
     for align_corners in corners:
@@ -276,12 +297,12 @@ def test_interpolate_matches_pytorch_over_sizes_and_scales(mode, shape):
         a = rng.standard_normal(shape).astype(np.float32)
         t = torch.tensor(a, requires_grad=True)
         g = gg.tensor(a, requires_grad=True)
-        ty = torch.nn.functional.interpolate(t, mode=mode, **kwargs)
-        gy = F.interpolate(g, mode=mode, **kwargs)
+        ty = torch.nn.functional.interpolate(t, mode=mode, antialias=antialias, **kwargs)
+        gy = F.interpolate(g, mode=mode, antialias=antialias, **kwargs)
         assert tuple(gy.shape) == tuple(ty.shape), kwargs
         np.testing.assert_allclose(gy.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-5, err_msg=str(kwargs))
         if not _torch_backward_matches_its_forward(mode, shape, tuple(ty.shape[2:]), kwargs.get("scale_factor"),
-                                                   kwargs.get("recompute_scale_factor"), kwargs["align_corners"]):
+                                                   kwargs.get("recompute_scale_factor"), kwargs["align_corners"], antialias):
             continue
         c = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
         ty.backward(torch.tensor(c))
