@@ -141,13 +141,6 @@ def test_sdpa_gradcheck_and_gradgradcheck(kind, rng):
     assert gradcheck(fn, inputs)
     assert gradgradcheck(fn, inputs)
 
-    def weights(q, kv, w_in, b_in, w_out, b_out, bias_k, bias_v):  # the need_weights path
-        return F.multi_head_attention_forward(
-            q, kv, kv, E, H, w_in, b_in, bias_k, bias_v, False, 0.0, w_out, b_out, attn_mask=mask, average_attn_weights=False,
-        )[1]
-
-    assert gradcheck(weights, inputs[:4] + [inputs[4].detach(), inputs[5].detach()] + inputs[6:])
-
 
 @pytest.mark.parametrize(
     "call,match",
