@@ -59,8 +59,8 @@ def pointwise_kernel_step(impl: str, xp=np):
     gates, c_prev, gh, gc = (xp.asarray(a) for a in _pointwise_arrays())
 
     def step():
-        h, c, acts = krec.lstm_forward(xp, gates, c_prev, impl=impl)
-        krec.lstm_backward(xp, gh, gc, acts, c_prev, c, impl=impl)
+        _, _, ws = krec.lstm_forward(xp, gates, c_prev, impl=impl)
+        krec.lstm_backward(xp, gh, gc, ws, c_prev, impl=impl)
 
     return step
 
@@ -188,8 +188,8 @@ def test_lstm_pointwise(benchmark, dev, variant, request):
     else:
         impl = dev.kernel_impl if variant == "kernel-fused" else "reference"
         fn = dev.timed(pointwise_kernel_step(impl, dev.xp))
-    # read gates, c_prev; write h, c, acts; read gh, gc, acts, c_prev, c; write d_gates, d_c_prev (float32)
-    record(benchmark, variant, baseline=int(variant == "pytorch"), bytes=4 * n * hs * (4 + 1 + 2 + 4 + 2 + 4 + 3 + 4 + 1),
+    # forward reads gates, c_prev, writes h, c, ws; backward reads gh, gc, ws, c_prev, writes d_gates, d_c_prev
+    record(benchmark, variant, baseline=int(variant == "pytorch"), bytes=4 * n * hs * ((4 + 1 + 1 + 1 + 5) + (1 + 1 + 5 + 1 + 4 + 1)),
            roof="memory")
     run(benchmark, fn, warmup=3)
 

@@ -80,9 +80,9 @@ pool
     reference_max_pool2d / reference_max_pool2d_backward.
 
 recurrent    (the pointwise part of one LSTM/GRU step, after the gate GEMMs; 2-D (N, .) arrays)
-    lstm_forward(xp, gates, c_prev, *, impl=None, stream=None) -> (h, c, acts)
-        gates (N, 4H) pre-activation in order i, f, g, o; acts (N, 4H) the activated gates.
-    lstm_backward(xp, gh, gc, acts, c_prev, c, *, impl=None, stream=None) -> (d_gates, d_c_prev)
+    lstm_forward(xp, gates, c_prev, *, impl=None, stream=None) -> (h, c, ws)
+        gates (N, 4H) pre-activation in order i, f, g, o; ws (N, 5H) = i, f, g, o, tanh(c).
+    lstm_backward(xp, gh, gc, ws, c_prev, *, impl=None, stream=None) -> (d_gates, d_c_prev)
     gru_forward(xp, gi, gh, h_prev, *, impl=None, stream=None) -> (h, ws)
         gi, gh (N, 3H) in order r, z, n; n = tanh(gi_n + r * gh_n), h = (1 - z) * n + z * h_prev;
         ws (N, 4H) = r, z, n, gh_n.

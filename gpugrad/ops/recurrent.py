@@ -57,21 +57,20 @@ class LSTMPointwise(Function):
     @staticmethod
     def forward(ctx, gates, c_prev):
         hs = c_prev.shape[-1]
-        h, c, acts = krec.lstm_forward(ctx.xp, _rows(gates, 4 * hs), _rows(c_prev, hs), impl=ctx.backend.kernel_impl)
-        h, c = h.reshape(c_prev.shape), c.reshape(c_prev.shape)
-        ctx.save_for_backward(gates, c_prev, c, acts)
-        return h, c
+        h, c, ws = krec.lstm_forward(ctx.xp, _rows(gates, 4 * hs), _rows(c_prev, hs), impl=ctx.backend.kernel_impl)
+        ctx.save_for_backward(gates, c_prev, ws)
+        return h.reshape(c_prev.shape), c.reshape(c_prev.shape)
 
     @staticmethod
     def backward(ctx, gh, gc):
-        gates, c_prev, c, acts = ctx.saved_tensors
+        gates, c_prev, ws = ctx.saved_tensors
         if is_grad_enabled():  # create_graph: Tensor ops, differentiable again
             return _lstm_backward_composite(gh, gc, gates, c_prev)
         hs = c_prev.shape[-1]
         backend = ctx.backend
         d_gates, d_c_prev = krec.lstm_backward(
-            ctx.xp, _rows(gh._array, hs), _rows(gc._array, hs), acts._array, _rows(c_prev._array, hs),
-            _rows(c._array, hs), impl=backend.kernel_impl,
+            ctx.xp, _rows(gh._array, hs), _rows(gc._array, hs), ws._array, _rows(c_prev._array, hs),
+            impl=backend.kernel_impl,
         )
         return (Tensor._make(d_gates.reshape(gates.shape), backend),
                 Tensor._make(d_c_prev.reshape(c_prev.shape), backend) if ctx.needs_input_grad[1] else None)
@@ -164,33 +163,33 @@ class LSTMLayer(Function):
         steps = x_proj.shape[0]
         order = range(steps - 1, -1, -1) if reverse else range(steps)
         w_t = w_hh.T
-        hs, cs, acts = [None] * steps, [None] * steps, [None] * steps
+        hs, cs, ws = [None] * steps, [None] * steps, [None] * steps
         h, c = h0, c0
         for t in order:
             gates = h @ w_t
             gates += x_proj[t]
-            h, c, acts[t] = krec.lstm_forward(xp, gates, c, impl=impl)
+            h, c, ws[t] = krec.lstm_forward(xp, gates, c, impl=impl)
             hs[t], cs[t] = h, c
         out = xp.stack(hs)
         ctx.reverse = reverse
-        ctx.save_for_backward(x_proj, h0, c0, w_hh, out, xp.stack(cs), xp.stack(acts))
+        ctx.save_for_backward(x_proj, h0, c0, w_hh, out, xp.stack(cs), xp.stack(ws))
         return out, h, c  # the last step's arrays; out holds copies
 
     @staticmethod
     def backward(ctx, g_out, g_hn, g_cn):
-        x_proj, h0, c0, w_hh, out, cs, acts = ctx.saved_tensors
+        x_proj, h0, c0, w_hh, out, cs, ws = ctx.saved_tensors
         if is_grad_enabled():  # create_graph: the same loops in Tensor ops, differentiable again
             return _lstm_layer_backward_composite(g_out, g_hn, g_cn, x_proj, h0, c0, w_hh, ctx.reverse)
         xp, impl, backend = ctx.xp, ctx.backend.kernel_impl, ctx.backend
         steps = x_proj.shape[0]
         order = range(steps) if ctx.reverse else range(steps - 1, -1, -1)  # backward runs time the other way
         g_out, dh, dc = g_out._array, g_hn._array, g_cn._array
-        out_a, cs_a, acts_a, w = out._array, cs._array, acts._array, w_hh._array
+        out_a, cs_a, ws_a, w = out._array, cs._array, ws._array, w_hh._array
         d_x = xp.empty(x_proj.shape, dtype=x_proj._array.dtype)
         for t in order:
             prev = (t + 1 if ctx.reverse else t - 1)
             c_prev = c0._array if prev in (-1, steps) else cs_a[prev]
-            d_gates, dc = krec.lstm_backward(xp, g_out[t] + dh, dc, acts_a[t], c_prev, cs_a[t], impl=impl)
+            d_gates, dc = krec.lstm_backward(xp, g_out[t] + dh, dc, ws_a[t], c_prev, impl=impl)
             d_x[t] = d_gates
             dh = d_gates @ w
         d_w = None

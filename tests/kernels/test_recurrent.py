@@ -34,12 +34,12 @@ def test_lstm_matches_reference(backend, rng, n, hs, dtype):
     tol = tolerances(dtype)
     ref = rec.reference_lstm_forward(np, gates, c_prev)
     got = rec.lstm_forward(backend.xp, backend.dev(gates), backend.dev(c_prev), impl=backend.impl)
-    for name, a, b in zip(("h", "c", "acts"), got, ref):
+    for name, a, b in zip(("h", "c", "ws"), got, ref):
         assert a.dtype == dtype and a.shape == b.shape, name
         np.testing.assert_allclose(backend.host(a), b, **tol, err_msg=f"lstm {name} {(n, hs)}")
-    acts, c = ref[2], ref[1]
-    ref_b = rec.reference_lstm_backward(np, gh, gc, acts, c_prev, c)
-    got_b = rec.lstm_backward(backend.xp, *(backend.dev(a) for a in (gh, gc, acts, c_prev, c)), impl=backend.impl)
+    ws = ref[2]
+    ref_b = rec.reference_lstm_backward(np, gh, gc, ws, c_prev)
+    got_b = rec.lstm_backward(backend.xp, *(backend.dev(a) for a in (gh, gc, ws, c_prev)), impl=backend.impl)
     for name, a, b in zip(("d_gates", "d_c_prev"), got_b, ref_b):
         assert a.dtype == dtype and a.shape == b.shape, name
         np.testing.assert_allclose(backend.host(a), b, **tol, err_msg=f"lstm {name} {(n, hs)}")
@@ -68,10 +68,10 @@ def test_lstm_reference_is_the_lstm_formula(rng):
     z, cp = rng.standard_normal((n, 4 * hs)), rng.standard_normal((n, hs))
     i, f, g, o = _sig(z[:, :hs]), _sig(z[:, hs:2 * hs]), np.tanh(z[:, 2 * hs:3 * hs]), _sig(z[:, 3 * hs:])
     c = f * cp + i * g
-    h_ref, c_ref, acts = rec.reference_lstm_forward(np, z, cp)
+    h_ref, c_ref, ws = rec.reference_lstm_forward(np, z, cp)
     np.testing.assert_allclose(c_ref, c, rtol=1e-13)
     np.testing.assert_allclose(h_ref, o * np.tanh(c), rtol=1e-13)
-    np.testing.assert_allclose(acts, np.concatenate([i, f, g, o], 1), rtol=1e-13)
+    np.testing.assert_allclose(ws, np.concatenate([i, f, g, o, np.tanh(c)], 1), rtol=1e-13)
 
 
 def test_gru_reference_is_the_gru_formula(rng):
@@ -103,14 +103,14 @@ def test_lstm_backward_is_the_derivative_of_forward(rng):
     n, hs = 2, 3
     z, cp = rng.standard_normal((n, 4 * hs)), rng.standard_normal((n, hs))
     gh, gc = rng.standard_normal((n, hs)), rng.standard_normal((n, hs))
-    h, c, acts = rec.reference_lstm_forward(np, z, cp)
+    _, _, ws = rec.reference_lstm_forward(np, z, cp)
 
     def loss_out(z, cp):  # <gh, h> + <gc, c> as one array with the all-ones cotangent folded in
         h, c, _ = rec.reference_lstm_forward(np, z, cp)
         return gh * h + gc * c
 
     ones = np.ones((n, hs))
-    d_z, d_cp = rec.reference_lstm_backward(np, gh, gc, acts, cp, c)
+    d_z, d_cp = rec.reference_lstm_backward(np, gh, gc, ws, cp)
     np.testing.assert_allclose(d_z, _numeric_vjp(loss_out, [z, cp], 0, ones), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(d_cp, _numeric_vjp(loss_out, [z, cp], 1, ones), rtol=1e-6, atol=1e-8)
 
@@ -135,11 +135,11 @@ def test_saturated_gates_stay_finite(backend, dtype):
     hs = 3
     z = np.array([[1e4, -1e4, 0.5] * 4], dtype=dtype)
     cp = np.array([[1.0, -2.0, 0.0]], dtype=dtype)
-    h, c, acts = (backend.host(a) for a in rec.lstm_forward(backend.xp, backend.dev(z), backend.dev(cp), impl=backend.impl))
-    assert np.all(np.isfinite(h)) and np.all(np.isfinite(acts))
-    assert acts[0, 0] == 1 and acts[0, 1] == 0  # sigmoid saturates exactly
+    h, c, ws = (backend.host(a) for a in rec.lstm_forward(backend.xp, backend.dev(z), backend.dev(cp), impl=backend.impl))
+    assert np.all(np.isfinite(h)) and np.all(np.isfinite(ws))
+    assert ws[0, 0] == 1 and ws[0, 1] == 0  # sigmoid saturates exactly
     g = np.ones((1, hs), dtype)
-    d = rec.lstm_backward(backend.xp, *(backend.dev(a) for a in (g, g, acts, cp, c)), impl=backend.impl)
+    d = rec.lstm_backward(backend.xp, *(backend.dev(a) for a in (g, g, ws, cp)), impl=backend.impl)
     assert all(np.all(np.isfinite(backend.host(a))) for a in d)
     gi = np.array([[1e4, -1e4, 1e4] * 3], dtype=dtype)
     hh, ws = (backend.host(a) for a in rec.gru_forward(backend.xp, backend.dev(gi), backend.dev(-gi), backend.dev(cp), impl=backend.impl))
@@ -157,7 +157,7 @@ def test_bad_shapes_and_dtypes_raise_before_launch(no_launch):
     with pytest.raises(ValueError, match=r"recurrent.gru_backward: gy must have shape \(2, 2\)"):
         rec.gru_backward(np, np.zeros((2, 3)), np.zeros((2, 8)), np.zeros((2, 2)), impl="cpu")
     with pytest.raises(ValueError, match="the state must be 2-D"):
-        rec.lstm_backward(np, *(np.zeros(4),) * 2, np.zeros(16), np.zeros(4), np.zeros(4), impl="cpu")
+        rec.lstm_backward(np, *(np.zeros(4),) * 2, np.zeros(20), np.zeros(4), impl="cpu")
 
 
 def test_non_contiguous_inputs(rng):
