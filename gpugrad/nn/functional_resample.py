@@ -335,8 +335,8 @@ def lp_pool3d(input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: boo
 
 # Interpolation ---------------------------------------------------------------------------------------
 
-_MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
-_MODES = "nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact"
+_MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5, "lanczos": 4}
+_MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
 
 
 def _opmath(dtype):
@@ -405,9 +405,10 @@ def _cubic_taps(n_in: int, n_out: int, scale, align_corners: bool, opmath):
     return [(_np.clip(base - 1 + j, 0, n_in - 1), w.astype(opmath)) for j, w in enumerate(weights)]
 
 
-def _antialias_taps(n_in: int, n_out: int, scale, align_corners: bool, cubic: bool, opmath):
-    """PyTorch's antialiased taps (PIL's resampling): when shrinking, the linear (or Keys a = -0.5 cubic)
-    filter is stretched by the ratio so every input pixel contributes; the weights are normalised to 1."""
+def _antialias_taps(n_in: int, n_out: int, scale, align_corners: bool, mode: str, opmath):
+    """PyTorch's antialiased taps (PIL's resampling): when shrinking, the filter (triangle for bilinear, Keys
+    a = -0.5 cubic for bicubic, 3-lobe Lanczos) is stretched by the ratio so every input pixel contributes;
+    the weights are normalised to 1."""
     if align_corners:
         ratio = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
     elif scale is not None and scale > 0:
@@ -415,7 +416,7 @@ def _antialias_taps(n_in: int, n_out: int, scale, align_corners: bool, cubic: bo
     else:
         ratio = n_in / n_out
     ratio = float(opmath(ratio))
-    half_width = 2.0 if cubic else 1.0
+    half_width = {"bilinear": 1.0, "bicubic": 2.0, "lanczos": 3.0}[mode]
     support = half_width * ratio if ratio >= 1 else half_width
     stretch = 1.0 / ratio if ratio >= 1 else 1.0
     center = ratio * (_np.arange(n_out) + 0.5)
@@ -424,7 +425,9 @@ def _antialias_taps(n_in: int, n_out: int, scale, align_corners: bool, cubic: bo
     width = max(int((stop - first).max()), 1)
     index = first[None, :] + _np.arange(width)[:, None]  # (width, n_out)
     x = _np.abs((index - center[None, :] + 0.5) * stretch)
-    if cubic:
+    if mode == "lanczos":
+        weight = _np.where(x < half_width, _np.sinc(x) * _np.sinc(x / half_width), 0.0)
+    elif mode == "bicubic":
         a = -0.5
         weight = _np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
                            _np.where(x < 2, ((a * x - 5 * a) * x + 8 * a) * x - 4 * a, 0.0))
@@ -549,11 +552,12 @@ def _output_geometry(input: Tensor, size, scale_factor, mode: str, recompute_sca
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
     """Resize the spatial dims of a (N, C, L), (N, C, H, W) or (N, C, D, H, W) input to ``size`` or by
-    ``scale_factor``, with PyTorch's modes: nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area.
+    ``scale_factor``, with PyTorch's modes: nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area,
+    and lanczos (with antialias=True).
 
     Coordinates follow PyTorch exactly: ``align_corners=True`` maps the corner pixels' centres onto each
     other; otherwise a given ``scale_factor`` (unless ``recompute_scale_factor=True``) sets the ratio, not
-    in/out. ``antialias=True`` (bilinear and bicubic) widens the filter when shrinking, as PyTorch's (and
+    in/out. ``antialias=True`` (bilinear, bicubic, lanczos) widens the filter when shrinking, as PyTorch's (and
     PIL's). Differentiable at every order in the input (every mode is a constant linear map of it).
     """
     _check_tensor("interpolate", "input", input)
@@ -571,7 +575,11 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if mode in _MODE_RANK and input.ndim != _MODE_RANK[mode]:
         raise NotImplementedError(f"interpolate: Got {input.ndim}D input, but {mode} mode needs "
                                   f"{_MODE_RANK[mode]}D input")
-    if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+    if mode == "lanczos" and align_corners:
+        raise ValueError("interpolate: Lanczos mode does not support align_corners=True")
+    if mode == "lanczos" and not antialias:
+        raise ValueError("interpolate: Lanczos mode requires antialias=True")
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.ndim == 4):
         raise ValueError("interpolate: Anti-alias option is restricted to bilinear, bicubic, and lanczos modes "
                          "and requires a 4-D tensor as input")
     out, scales = _output_geometry(input, size, scale_factor, mode, recompute_scale_factor)
@@ -592,7 +600,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         elif antialias:
             if n_out == n_in:
                 continue  # PyTorch copies a dim whose size does not change
-            y = _mix(y, axis, _antialias_taps(n_in, n_out, scale, align_corners, mode == "bicubic", opmath))
+            y = _mix(y, axis, _antialias_taps(n_in, n_out, scale, align_corners, mode, opmath))
         elif mode == "bicubic":
             y = _mix(y, axis, _cubic_taps(n_in, n_out, scale, align_corners, opmath))
         else:

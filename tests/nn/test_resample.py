@@ -156,6 +156,7 @@ _GRAD_CASES = {
     "area": (lambda x: F.interpolate(x, size=(2, 3), mode="area"), (1, 2, 3, 5)),
     "bilinear_antialias": (lambda x: F.interpolate(x, size=(2, 3), mode="bilinear", antialias=True), (1, 1, 5, 4)),
     "bicubic_antialias": (lambda x: F.interpolate(x, scale_factor=0.6, mode="bicubic", antialias=True), (1, 1, 5, 4)),
+    "lanczos": (lambda x: F.interpolate(x, size=(2, 7), mode="lanczos", antialias=True), (1, 1, 5, 4)),
     "nearest_downsample": (lambda x: F.interpolate(x, size=2), (1, 1, 7)),
     "pixel_shuffle": (lambda x: F.pixel_shuffle(x, 2), (1, 4, 2, 3)),
     "pixel_unshuffle": (lambda x: F.pixel_unshuffle(x, 2), (1, 1, 2, 4)),
@@ -195,6 +196,10 @@ def test_bad_arguments_raise_errors_naming_the_function():
         F.interpolate(x, size=3, recompute_scale_factor=True)
     with pytest.raises(ValueError, match="interpolate: Anti-alias option is restricted to bilinear, bicubic"):
         F.interpolate(x, size=3, antialias=True)
+    with pytest.raises(ValueError, match="interpolate: Lanczos mode requires antialias=True"):
+        F.interpolate(x, size=3, mode="lanczos")
+    with pytest.raises(ValueError, match="interpolate: Lanczos mode does not support align_corners=True"):
+        F.interpolate(x, size=3, mode="lanczos", antialias=True, align_corners=True)
     with pytest.raises(NotImplementedError, match="interpolate: unknown mode 'cubic'"):
         F.interpolate(x, size=3, mode="cubic")
     with pytest.raises(TypeError, match="interpolate.*bilinear"):
@@ -251,7 +256,7 @@ def test_layers_call_interpolate_and_print_as_pytorch():
 # PyTorch ---------------------------------------------------------------------------------------------
 
 _MODE_SHAPES = [
-    ("bilinear+antialias", (2, 2, 9, 11)), ("bicubic+antialias", (1, 2, 9, 11)),
+    ("bilinear+antialias", (2, 2, 9, 11)), ("bicubic+antialias", (1, 2, 9, 11)), ("lanczos+antialias", (1, 2, 9, 11)),
     ("nearest", (2, 3, 7)), ("nearest", (2, 2, 5, 7)), ("nearest", (1, 2, 3, 5, 4)),
     ("nearest-exact", (2, 3, 7)), ("nearest-exact", (1, 2, 5, 7)), ("nearest-exact", (1, 2, 3, 4, 5)),
     ("linear", (2, 3, 7)), ("bilinear", (2, 2, 5, 7)), ("bicubic", (2, 2, 5, 7)), ("trilinear", (1, 2, 3, 5, 4)),
@@ -284,7 +289,7 @@ def test_interpolate_matches_pytorch_over_sizes_and_scales(mode, shape):
     nd = len(shape) - 2
     antialias = mode.endswith("+antialias")
     mode = mode.removesuffix("+antialias")
-    corners = [None] if mode in ("nearest", "nearest-exact", "area") else [False, True]
+    corners = {"nearest": [None], "nearest-exact": [None], "area": [None], "lanczos": [False]}.get(mode, [False, True])
     calls = []
     for align_corners in corners:
         for size in [1, 2, 3, 4, 9, 14]:
