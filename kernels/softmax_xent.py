@@ -120,16 +120,17 @@ def xent_loss(lse, x_t, keep_wt, eps_c, smooth):
 
 # ============================================================== CPU kernel
 
-# fastmath without "reassoc": reassociation rewrites w*(lse - (x - m)) into
-# w*lse - w*x + w*m, which cancels catastrophically at logits of 1e4.
-_FASTMATH_NO_REASSOC = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
+# Fast math without "nsz": with nsz and reassoc together LLVM rewrote w*(lse - (x - m)) into
+# w*lse - w*x + w*m, which cancels catastrophically at logits of 1e4 (and _vmath.exp lost the top of its
+# range). reassoc itself is needed: without it the row sums stay scalar and no loop vectorises.
+FASTMATH = {"nnan", "ninf", "arcp", "contract", "afn", "reassoc"}
 
 
-@cpu_kernel(fastmath=_FASTMATH_NO_REASSOC)
+@cpu_kernel(fastmath=FASTMATH)
 def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, loss, dx, write_dx, w_rows, err):
     # Three passes over a row while it is in cache: max; exp(x - max) summed and parked in dx; the
-    # gradient from the parked exps (one exp per element, not two; the vectorisable one, _vmath.exp).
-    # The smoothing sum only when eps > 0.
+    # gradient from the parked exps (one exp per element, the vectorisable _vmath.exp). Row views and
+    # loops without branches inside, so that LLVM vectorises each. The smoothing sum only when eps > 0.
     n, c = x.shape
     zero = like(keep, 0.0)
     one = like(keep, 1.0)
@@ -138,6 +139,8 @@ def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, 
         wsum += weight[j] if has_weight else one
     for i in prange(n):
         t = target[i]
+        xi = x[i]
+        di = dx[i]  # the logits themselves when not write_dx: never written then
         if t == ignore_index or t < 0 or t >= c:
             if t != ignore_index:
                 err[0] = 1  # any one bad target is reported; concurrent writers all write a bad one
@@ -146,20 +149,20 @@ def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, 
             w_rows[i] = zero
             if write_dx:
                 for j in range(c):
-                    dx[i, j] = zero
+                    di[j] = zero
         else:
-            m = x[i, 0]
+            m = xi[0]
             for j in range(1, c):
-                m = max(m, x[i, j])
+                m = max(m, xi[j])
             s = zero
             if write_dx:
                 for j in range(c):
-                    e = vector_exp(x[i, j] - m)
-                    dx[i, j] = e
+                    e = vector_exp(xi[j] - m)
+                    di[j] = e
                     s += e
             else:
                 for j in range(c):
-                    s += vector_exp(x[i, j] - m)
+                    s += vector_exp(xi[j] - m)
             lse = math.log(s)  # relative to the row max: keeps x_t - lse exact at 1e4
             w_t = weight[t] if has_weight else one
             w_rows[i] = w_t
@@ -167,16 +170,19 @@ def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, 
             if write_dx:
                 coef = keep_wt + eps_c * wsum
                 inv_s = one / s
-                for j in range(c):
-                    w_j = weight[j] if has_weight else one
-                    dx[i, j] = xent_grad(dx[i, j], inv_s, coef, eps_c, w_j, False, keep_wt)
-                dx[i, t] -= keep_wt
+                if has_weight:
+                    for j in range(c):
+                        di[j] = xent_grad(di[j], inv_s, coef, eps_c, weight[j], False, keep_wt)
+                else:
+                    for j in range(c):
+                        di[j] = xent_grad(di[j], inv_s, coef, eps_c, one, False, keep_wt)
+                di[t] -= keep_wt
             smooth = zero
             if eps_c != zero:
                 for j in range(c):
                     w_j = weight[j] if has_weight else one
-                    smooth += w_j * (lse - (x[i, j] - m))
-            loss[i] = xent_loss(lse, x[i, t] - m, keep_wt, eps_c, smooth)
+                    smooth += w_j * (lse - (xi[j] - m))
+            loss[i] = xent_loss(lse, xi[t] - m, keep_wt, eps_c, smooth)
 
 
 # ============================================================== CUDA kernel

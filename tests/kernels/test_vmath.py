@@ -6,10 +6,10 @@ import pytest
 from numba import njit
 
 from gpugrad.kernels import _vmath
-from gpugrad.kernels.softmax_xent import _FASTMATH_NO_REASSOC
+from gpugrad.kernels.softmax_xent import FASTMATH
 
 
-@njit(fastmath=_FASTMATH_NO_REASSOC)
+@njit(fastmath=FASTMATH)
 def _exp_loop(a, out):
     for i in range(a.size):
         out[i] = _vmath.exp(a[i])
