@@ -195,9 +195,9 @@ class LSTMLayer(Function):
         d_w = None
         if ctx.needs_input_grad[3]:
             # Each step's input state, side by side with its gate gradient: W_hh's gradient in one GEMM.
-            h_in = xp.concatenate([out_a[1:], h0._array[None]]) if ctx.reverse else xp.concatenate([h0._array[None], out_a[:-1]])
-            hsz = w.shape[1]
-            d_w = Tensor._make(d_x.reshape(-1, d_x.shape[-1]).T @ h_in.reshape(-1, hsz), backend)
+            h0_a = h0._array[None]
+            h_in = xp.concatenate([out_a[1:], h0_a]) if ctx.reverse else xp.concatenate([h0_a, out_a[:-1]])
+            d_w = Tensor._make(d_x.reshape(-1, d_x.shape[-1]).T @ h_in.reshape(-1, w.shape[1]), backend)
         return Tensor._make(d_x, backend), Tensor._make(dh, backend), Tensor._make(dc, backend), d_w
 
 
