@@ -333,6 +333,21 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        """A copy with memory of its own (``copy.deepcopy``, as of a model); graph leaves only, as PyTorch."""
+        if self._node is not None:
+            raise RuntimeError(
+                "deepcopy: only tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol; use detach() first"
+            )
+        copied = memo.get(id(self))
+        if copied is None:
+            copied = memo[id(self)] = type(self)._make(self._array.copy(), self._backend)
+            copied._requires_grad = self._requires_grad
+            if self._grad is not None:
+                copied._grad = self._grad.__deepcopy__(memo)
+        return copied
+
     def __repr__(self) -> str:
         grad_fn = None if self._node is None else f"{self._node.fn.__name__}Backward"
         return printing.tensor_repr(

@@ -66,3 +66,20 @@ def test_data_idioms_match_pytorch():
         x.grad.data.zero_()
     np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-6)
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_deepcopy_of_a_model_copies_parameters_and_grads():
+    import copy
+
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    model(gg.ones(4, 3)).sum().backward()
+    twin = copy.deepcopy(model)
+    for (name, a), (_, b) in zip(model.named_parameters(), twin.named_parameters()):
+        assert type(b) is nn.Parameter and b.requires_grad and b is not a, name
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+    twin[0].weight.data.add_(1.0)
+    assert not np.array_equal(model[0].weight.detach().numpy(), twin[0].weight.detach().numpy())
+    np.testing.assert_array_equal(model[1].running_mean.numpy(), twin[1].running_mean.numpy())
+    with pytest.raises(RuntimeError, match="deepcopy: only tensors created explicitly"):
+        copy.deepcopy(model[0].weight * 2)

@@ -50,6 +50,11 @@ T_IGN = gg.tensor([0, -100, 3, 1, -100])
 T_ND = labels((2, 3, 2), 4, seed=1)
 W4 = gg.tensor([0.5, 1.0, 2.0, 1.5], dtype=gg.float64)
 IDX = gg.tensor([[0, 2, 4], [4, 1, 0]])
+SDPA_MASK = gg.tensor([[True, False, True, True], [False] * 4, [True] * 4])  # row 1: no key left (zeros)
+
+
+def _mha_self_attention(x, w_in, w_out):
+    return F.multi_head_attention_forward(x, x, x, 4, 2, w_in, None, None, None, False, 0.0, w_out, None, need_weights=False)[0]
 
 def _seeded(fn, x, *args):
     gg.manual_seed(3)
@@ -160,6 +165,8 @@ CASES = [
     ("multilabel_margin_loss", lambda x: F.multilabel_margin_loss(x * 0.1, gg.tensor([[0, 2, -1, 1]] * 3)), [(3, 4)], real),
     ("cross_entropy_probabilities", lambda x, t: F.cross_entropy(x, t.softmax(dim=1), label_smoothing=0.2), [(3, 4), (3, 4)], real),
     ("ctc_loss", lambda x: F.ctc_loss(x.log_softmax(dim=2), gg.tensor([[1, 2], [2, 2]]), [4, 5], [2, 2]), [(5, 2, 3)], real),
+    ("scaled_dot_product_attention", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=SDPA_MASK), [(2, 3, 2), (2, 4, 2), (2, 4, 3)], real),
+    ("multi_head_attention_forward", _mha_self_attention, [(3, 2, 4), (12, 4), (4, 4)], real),
     ("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), [(3, 4, 5), (4,), (4,)], real),
     ("instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b), [(2, 3, 5), (3,), (3,)], real),
     ("local_response_norm", lambda x: F.local_response_norm(x, 3, alpha=0.5, beta=0.7, k=1.2), [(2, 5, 3)], real),
