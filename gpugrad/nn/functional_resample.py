@@ -60,14 +60,33 @@ __all__: list[str] = [
 ]
 
 
+_DEVICE_CONSTANTS: dict = {}
+
+
+def _on_device(backend, array):
+    """A NumPy constant (tap indices, weights, window matrices) on ``backend``'s device. On a GPU each is
+    copied once and kept, keyed by content: a training step that resizes the same shapes again copies
+    nothing from the host, so it stays capturable in a CUDA graph after its first (warm-up) run."""
+    if backend.xp is _np:
+        return array
+    key = (backend.device, array.dtype.str, array.shape, array.tobytes())
+    cached = _DEVICE_CONSTANTS.get(key)
+    if cached is None:
+        if len(_DEVICE_CONSTANTS) >= 1024:
+            _DEVICE_CONSTANTS.clear()
+        cached = _DEVICE_CONSTANTS[key] = backend.asarray(array)
+    return cached
+
+
 def _const(like: Tensor, array) -> Tensor:
-    return Tensor._make(array, like._backend)
+    """A NumPy constant as a Tensor on ``like``'s device, in ``like``'s dtype."""
+    return Tensor._make(_on_device(like._backend, _np.ascontiguousarray(array, dtype=like._array.dtype)), like._backend)
 
 
 def _along(x: Tensor, axis: int, matrix) -> Tensor:
-    """x with dim ``axis`` of length n mapped through the constant (m, n) array ``matrix`` (now length m)."""
+    """x with dim ``axis`` of length n mapped through the constant (m, n) NumPy ``matrix`` (now length m)."""
     moved = x.movedim(axis, -1)
-    return (moved @ _const(x, matrix.T.astype(x._array.dtype))).movedim(-1, axis)
+    return (moved @ _const(x, matrix.T)).movedim(-1, axis)
 
 
 def _require_float(op: str, x: Tensor) -> None:
@@ -114,11 +133,11 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     return out.squeeze(-2)
 
 
-def _window_sums(xp, n: int, o: int, k: int, s: int, p: int, dtype):
+def _window_sums(n: int, o: int, k: int, s: int, p: int):
     """(o, n) matrix of ones where output o's window [o*s - p, o*s - p + k) covers input position i."""
     start = _np.arange(o) * s - p
     i = _np.arange(n)
-    return xp.asarray(((i >= start[:, None]) & (i < start[:, None] + k)).astype(dtype))
+    return ((i >= start[:, None]) & (i < start[:, None] + k)).astype(_np.float64)
 
 
 def _window_counts(n: int, o: int, k: int, s: int, p: int, count_include_pad: bool):
@@ -139,15 +158,14 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     kernel, stride, pad, _, _, out = _pool_geometry("avg_pool3d", input, kernel_size, stride, padding, 1, ceil_mode, nd=3)
     if divisor_override is not None and divisor_override == 0:
         raise ValueError("avg_pool3d: divisor must be not zero")
-    xp, dtype = input._backend.xp, input._array.dtype
     y = input
     divisor = _np.ones((), dtype=_np.float64)
     for i, (n, o, k, s, p) in enumerate(zip(input.shape[-3:], out, kernel, stride, pad)):
-        y = _along(y, input.ndim - 3 + i, _window_sums(xp, n, o, k, s, p, dtype))
+        y = _along(y, input.ndim - 3 + i, _window_sums(n, o, k, s, p))
         divisor = _np.multiply.outer(divisor, _window_counts(n, o, k, s, p, count_include_pad))
     if divisor_override is not None:
         return y / float(divisor_override)
-    return y / _const(input, xp.asarray(divisor.astype(dtype)))
+    return y / _const(input, divisor)
 
 
 # Adaptive pooling ------------------------------------------------------------------------------------
@@ -179,7 +197,6 @@ def _adaptive_avg(op: str, input: Tensor, output_size, nd: int) -> Tensor:
     _check_tensor(op, "input", input)
     _require_float(op, input)
     sizes = _adaptive_sizes(op, input, output_size, nd)
-    xp, dtype = input._backend.xp, input._array.dtype
     y = input
     for i, (n, o) in enumerate(zip(input.shape[-nd:], sizes)):
         if n == o:
@@ -190,7 +207,7 @@ def _adaptive_avg(op: str, input: Tensor, output_size, nd: int) -> Tensor:
         start, end = _bins(n, o)
         j = _np.arange(n)
         weights = ((j >= start[:, None]) & (j < end[:, None])) / (end - start)[:, None]
-        y = _along(y, input.ndim - nd + i, xp.asarray(weights.astype(dtype)))
+        y = _along(y, input.ndim - nd + i, weights)
     return y
 
 
@@ -212,14 +229,13 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
 def _adaptive_max(op: str, input: Tensor, output_size, return_indices: bool, nd: int):
     _check_tensor(op, "input", input)
     sizes = _adaptive_sizes(op, input, output_size, nd)
-    xp = input._backend.xp
     taps, inside = [], []
     for n, o in zip(input.shape[-nd:], sizes):
         start, end = _bins(n, o)
         width = int((end - start).max()) if o else 1
         t = start[:, None] + _np.arange(width)[None, :]
-        taps.append(xp.asarray(t))
-        inside.append(xp.asarray(t < end[:, None]))
+        taps.append(_on_device(input._backend, t))
+        inside.append(_on_device(input._backend, t < end[:, None]))
     index = _argmax_over_taps(input, taps, inside)
     values = _gather_flat(input, index, nd)
     return (values, index) if return_indices else values
@@ -479,10 +495,10 @@ class _Resample(Function):
         shape = [1] * x.ndim
         out = None
         for index, weight in taps:
-            picked = xp.take(x, xp.asarray(index), axis=axis)
+            picked = xp.take(x, _on_device(ctx.backend, index), axis=axis)
             if weight is not None:
                 shape[axis] = len(index)
-                picked *= xp.asarray(weight.reshape(shape), dtype=x.dtype)
+                picked *= _on_device(ctx.backend, weight.astype(x.dtype).reshape(shape))
             if out is None:
                 out = picked
             else:

@@ -346,3 +346,26 @@ def test_pixel_shuffle_matches_pytorch(factor):
 def test_output_sizes_follow_floor_of_size_times_scale():
     for n, s in [(7, 0.34), (5, 2.3), (9, 1.05), (3, 0.5)]:
         assert F.interpolate(gg.randn(1, 1, n), scale_factor=s).shape[-1] == math.floor(n * s)
+
+
+def test_constants_reach_a_gpu_once_per_content():
+    from gpugrad.nn import functional_resample as R
+
+    class FakeGpu:  # stands in for the CuPy backend: only the transfers are counted
+        xp = object()
+        device = "cuda:0"
+
+        def __init__(self):
+            self.copies = 0
+
+        def asarray(self, array):
+            self.copies += 1
+            return array.copy()
+
+    gpu = FakeGpu()
+    taps = np.arange(5)
+    first = R._on_device(gpu, taps)
+    assert R._on_device(gpu, np.arange(5)) is first and gpu.copies == 1
+    R._on_device(gpu, np.arange(5, dtype=np.int32))  # another dtype is another constant
+    assert gpu.copies == 2
+    assert R._on_device(gg.tensor([1.0])._backend, taps) is taps  # NumPy arrays are used as they are
