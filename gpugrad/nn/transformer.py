@@ -18,7 +18,6 @@ from .functional_attention import _canonical_mask
 from .linear import Linear
 from .module import Module, ModuleList
 from .normalization import LayerNorm
-from .parameter import Parameter
 
 __all__: list[str] = [
     "Transformer",
@@ -35,23 +34,8 @@ def _generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor
 
 
 def _clones(module: Module, n: int) -> ModuleList:
-    """``n`` independent deep copies of ``module`` (fresh Parameters holding the same values).
-
-    Tensors refuse pickling, which ``copy.deepcopy`` would fall back on: each parameter and buffer is copied
-    here first and handed to deepcopy through its memo.
-    """
-    copies = []
-    for _ in range(n):
-        memo: dict = {}
-        for m in module.modules():
-            for p in m._parameters.values():
-                if p is not None and id(p) not in memo:
-                    memo[id(p)] = Parameter(p.detach().clone(), requires_grad=p.requires_grad)
-            for b in m._buffers.values():
-                if b is not None and id(b) not in memo:
-                    memo[id(b)] = b.detach().clone()
-        copies.append(copy.deepcopy(module, memo))
-    return ModuleList(copies)
+    """``n`` independent deep copies of ``module`` (fresh Parameters holding the same values)."""
+    return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
 
 def _activation(activation: str | Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
