@@ -2,13 +2,14 @@
 
 Re-exported by ``gpugrad.nn.functional`` (the names in ``__all__``).
 
-Everything is composed from differentiable ops, so first and second derivatives come for free:
+Every function is a differentiable composition, so derivatives of every order come for free:
 - sums over windows or bins are products with constant 0/1 (or 1/count) matrices along one spatial dim
   at a time (every window and adaptive bin is a box, so the sum over it factors by dimension);
 - maxima are an argmax over the windows computed on arrays (no gradient needed there), then a ``gather``
   of the input at those positions, which carries the gradient to the chosen element;
-- interpolation reads a few neighbours with ``index_select`` along one dim at a time and mixes them with
-  constant weights (2 for linear, 4 for cubic), so its cost is a few reads per output element.
+- interpolation reads a few neighbours along one dim at a time and mixes them with constant weights
+  (2 for linear, 4 for cubic, more when antialiasing shrinks), a few reads per output element. That one
+  linear map is an op of its own (``_Resample``) whose backward is the same op with the adjoint's taps.
 """
 from __future__ import annotations
 
