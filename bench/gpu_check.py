@@ -113,7 +113,7 @@ def import_kernels() -> tuple[Any, str]:
     # A stray gpugrad/kernels/ folder (say, a __pycache__ left behind) makes
     # gpugrad.kernels a namespace package whose __init__ never ran; the
     # families still import by name through the editable finder.
-    for family in ("activation", "linear", "softmax_xent", "optim", "conv", "pool", "_launch"):
+    for family in ("activation", "linear", "softmax_xent", "optim", "conv", "pool", "recurrent", "_launch"):
         if not hasattr(kernels, family):
             setattr(kernels, family, importlib.import_module(f"{kernels.__name__}.{family}"))
             source += f" (+{family} imported by name)"

@@ -37,8 +37,9 @@ GROUPS = {
     "kernels": "bench_fused_kernels.py",
     "optim": "bench_optim.py",
     "training": "bench_training.py",
+    "recurrent": "bench_recurrent.py",
 }
-ORDER = ("limits", "overhead", "kernel", "optim", "train")
+ORDER = ("limits", "overhead", "kernel", "optim", "train", "recurrent")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:

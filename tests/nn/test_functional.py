@@ -165,6 +165,28 @@ CASES = [
     ("multilabel_margin_loss", lambda x: F.multilabel_margin_loss(x * 0.1, gg.tensor([[0, 2, -1, 1]] * 3)), [(3, 4)], real),
     ("cross_entropy_probabilities", lambda x, t: F.cross_entropy(x, t.softmax(dim=1), label_smoothing=0.2), [(3, 4), (3, 4)], real),
     ("ctc_loss", lambda x: F.ctc_loss(x.log_softmax(dim=2), gg.tensor([[1, 2], [2, 2]]), [4, 5], [2, 2]), [(5, 2, 3)], real),
+    ("max_pool1d", lambda x: F.max_pool1d(x, 3, 2, 1), [(1, 2, 7)], distinct),
+    ("max_pool3d", lambda x: F.max_pool3d(x, 2, 1), [(1, 1, 3, 3, 3)], distinct),
+    ("avg_pool1d", lambda x: F.avg_pool1d(x, 3, 2, 1, ceil_mode=True), [(1, 2, 7)], real),
+    ("avg_pool3d", lambda x: F.avg_pool3d(x, 2, 1, 1, count_include_pad=False), [(1, 1, 3, 3, 3)], real),
+    ("adaptive_avg_pool1d", lambda x: F.adaptive_avg_pool1d(x, 3), [(1, 2, 7)], real),
+    ("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (2, 3)), [(1, 2, 5, 4)], real),
+    ("adaptive_avg_pool3d", lambda x: F.adaptive_avg_pool3d(x, 2), [(1, 1, 3, 3, 3)], real),
+    ("adaptive_max_pool1d", lambda x: F.adaptive_max_pool1d(x, 3), [(1, 2, 7)], distinct),
+    ("adaptive_max_pool2d", lambda x: F.adaptive_max_pool2d(x, (2, 3)), [(1, 2, 5, 4)], distinct),
+    ("adaptive_max_pool3d", lambda x: F.adaptive_max_pool3d(x, 2), [(1, 1, 3, 3, 3)], distinct),
+    ("max_unpool1d", lambda x: F.max_unpool1d(x, gg.tensor([[[1, 2, 5]]]), 2), [(1, 1, 3)], real),
+    ("max_unpool2d", lambda x: F.max_unpool2d(x, gg.tensor([[[[0, 3], [9, 11]]]]), 2), [(1, 1, 2, 2)], real),
+    ("max_unpool3d", lambda x: F.max_unpool3d(x, gg.tensor([[[[[0]], [[13]]]]]), 2), [(1, 1, 2, 1, 1)], real),
+    ("lp_pool1d", lambda x: F.lp_pool1d(x, 3, 2), [(1, 2, 7)], positive),
+    ("lp_pool2d", lambda x: F.lp_pool2d(x, 1.5, (2, 3), 1), [(1, 1, 3, 5)], positive),
+    ("lp_pool3d", lambda x: F.lp_pool3d(x, 2, 2), [(1, 1, 2, 2, 4)], positive),
+    ("interpolate_bilinear", lambda x: F.interpolate(x, scale_factor=(1.6, 0.7), mode="bilinear"), [(1, 1, 3, 4)], real),
+    ("upsample", lambda x: F.upsample(x, size=5, mode="linear"), [(1, 2, 3)], real),
+    ("upsample_nearest", lambda x: F.upsample_nearest(x, scale_factor=2), [(1, 1, 2, 3)], real),
+    ("upsample_bilinear", lambda x: F.upsample_bilinear(x, size=(3, 4)), [(1, 1, 2, 3)], real),
+    ("pixel_shuffle", lambda x: F.pixel_shuffle(x, 2), [(1, 4, 2, 3)], real),
+    ("pixel_unshuffle", lambda x: F.pixel_unshuffle(x, 2), [(1, 1, 2, 4)], real),
     ("scaled_dot_product_attention", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=SDPA_MASK), [(2, 3, 2), (2, 4, 2), (2, 4, 3)], real),
     ("multi_head_attention_forward", _mha_self_attention, [(3, 2, 4), (12, 4), (4, 4)], real),
     ("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), [(3, 4, 5), (4,), (4,)], real),
@@ -179,7 +201,10 @@ CASES = [
     ("embedding_bag", lambda w, p: F.embedding_bag(gg.tensor([1, 2, 0, 3, 1]), w, gg.tensor([0, 2, 2]), mode="sum", per_sample_weights=p), [(4, 3), (5,)], real),
 ]
 
-ALIASES = {"bce_with_logits": "binary_cross_entropy_with_logits", "fused_xent_op": "cross_entropy", "im2col": "conv2d"}
+ALIASES = {
+    "bce_with_logits": "binary_cross_entropy_with_logits", "fused_xent_op": "cross_entropy", "im2col": "conv2d",
+    "interpolate_bilinear": "interpolate",
+}
 NOT_DIFFERENTIABLE = {"one_hot"}
 
 
