@@ -7,11 +7,13 @@ CPU kernels must run) on an install without numba-cuda or a GPU.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import math
 import os
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,13 @@ from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import overload
 
 from . import _vmath
+
+# Numba checks a cached kernel against the kernel's own source file only. The shared code every CPU
+# kernel inlines (this file and _vmath.py) goes into each cache entry's name, so that editing it
+# recompiles the kernels instead of loading stale machine code.
+_SHARED_SOURCE_TAG = hashlib.sha1(
+    Path(__file__).read_bytes() + Path(_vmath.__file__).read_bytes()
+).hexdigest()[:10]
 
 IMPLS = ("reference", "cpu", "cuda")
 
@@ -50,11 +59,11 @@ class CpuKernel:
 
         fn, glob = self.fn, _cpu_globals(self.fn.__globals__)
         parallel = type(fn)(fn.__code__, glob, fn.__name__, fn.__defaults__, fn.__closure__)
-        parallel.__qualname__ = fn.__qualname__
+        parallel.__qualname__ = f"{fn.__qualname__}_{_SHARED_SOURCE_TAG}"
         # A renamed copy: Numba's on-disk cache is keyed by the function's name and code, not by the
         # parallel flag, so the serial build must not share the parallel build's cache entry.
         serial = type(fn)(fn.__code__, glob, fn.__name__ + "_serial", fn.__defaults__, fn.__closure__)
-        serial.__qualname__ = fn.__qualname__ + "_serial"
+        serial.__qualname__ = f"{fn.__qualname__}_serial_{_SHARED_SOURCE_TAG}"
         self.serial = njit(**self.options)(serial)
         self.parallel = njit(parallel=True, **self.options)(parallel)
 

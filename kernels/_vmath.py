@@ -4,8 +4,9 @@ Numba's CPU loops call libm's ``expf``/``exp`` per element: llvmlite from PyPI h
 cannot vectorise those calls. ``exp`` here is Cody-Waite range reduction (x = k ln2 + r, |r| <= ln2/2),
 a polynomial for e**r and 2**k built from exponent bits: only multiplies, adds, a floor and selects,
 so a loop over it runs on the vector units. Accuracy (tests/kernels/test_vmath.py, a dense sweep against
-float64 / long double): within 1 ulp in float32 and 2 ulp in float64. Results below the smallest normal
-number flush to 0 (as under -ffast-math); past the largest finite result they are inf. Kernels that
+float64 / long double): within 1 ulp in float32 and 2 ulp in float64, subnormal results included
+(gradual underflow, as libm's: sigmoid(-88) in float32 is 6e-39, not 0); past the largest finite
+result they are inf. Kernels that
 call it compile without LLVM's ``reassoc`` flag: with reassoc and nsz together, float64 results within
 0.4 of the overflow bound came out inf (measured; the tests compile with softmax_xent's flags).
 
@@ -49,8 +50,10 @@ def _times_power_of_two(typingctx, y, k):
     return y(y, k), codegen
 
 
-_F32_LO, _F32_HI = -87.33654, 88.72283  # e**x is a normal float32 between these
-_F64_LO, _F64_HI = -708.3964185322641, 709.782712893384  # ... a normal float64
+# Below LO e**x rounds to 0, above HI it overflows. Between LO and the smallest normal result the two
+# factors of 2**k are each normal, so subnormal results come out right (gradual underflow, as libm's).
+_F32_LO, _F32_HI = -104.0, 88.72283
+_F64_LO, _F64_HI = -745.2, 709.782712893384
 
 
 def _exp_float32(x):
