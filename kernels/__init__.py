@@ -36,6 +36,13 @@ linear       (around a GEMM the caller does with BLAS/cuBLAS; name may be "ident
         BLAS + the epilogue kernel.
     needs_pre(name) -> bool
 
+softmax      (over the rows of 2-D (rows, n) arrays; the caller moves the softmax dim last)
+    softmax_forward(xp, x, *, log=False, impl=None, stream=None) -> y
+        softmax of each row, or log_softmax with log=True.
+    softmax_backward(xp, gy, y, *, log=False, impl=None, stream=None) -> gx
+        from the upstream gradient and the forward's output.
+    reference_forward / reference_backward: same, without impl/stream.
+
 softmax_xent
     softmax_cross_entropy(xp, logits, target, *, ignore_index=-100,
                           label_smoothing=0.0, weight=None, reduction="none",
@@ -96,10 +103,13 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, conv, linear, optim, pool, recurrent, softmax_xent
+from . import activation, conv, linear, optim, pool, recurrent, softmax, softmax_xent
 from ._launch import cuda_available, resolve_impl
 
 # Every kernel family, for what must cover them all (the PTX compile, the launch tests, gpu_check).
-FAMILIES = (activation, linear, softmax_xent, optim, conv, pool, recurrent)
+FAMILIES = (activation, linear, softmax, softmax_xent, optim, conv, pool, recurrent)
 
-__all__ = ["FAMILIES", "activation", "conv", "linear", "optim", "pool", "recurrent", "softmax_xent", "cuda_available", "resolve_impl"]
+__all__ = [
+    "FAMILIES", "activation", "conv", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available",
+    "resolve_impl",
+]

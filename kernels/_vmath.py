@@ -1,4 +1,5 @@
-"""Vectorisable math for the CPU kernels: ``exp`` as branch-free polynomial code LLVM can vectorise.
+"""Vectorisable math for the CPU kernels: ``exp`` as branch-free polynomial code LLVM can vectorise, and
+``row_max``, a maximum that vectorises.
 
 Numba's CPU loops call libm's ``expf``/``exp`` per element: llvmlite from PyPI has no SVML, so LLVM
 cannot vectorise those calls. ``exp`` here is Cody-Waite range reduction (x = k ln2 + r, |r| <= ln2/2),
@@ -17,8 +18,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.extending import intrinsic, overload
 
 
@@ -59,7 +61,7 @@ _F64_LO, _F64_HI = -745.2, 709.782712893384
 def _exp_float32(x):
     f = types.float32
     xc = min(max(x, f(_F32_LO)), f(_F32_HI))
-    k = math.floor(xc * f(1.4426950408889634) + f(0.5))
+    k = np.floor(xc * f(1.4426950408889634) + f(0.5))  # a float: vectorises, unlike int conversions
     r = xc - k * f(0.693359375) + k * f(2.12194440e-4)  # ln 2 in two parts: k * hi is exact
     # Cephes' expf polynomial for e**r on |r| <= ln2/2
     p = f(1.9875691500e-4)
@@ -81,7 +83,7 @@ def _exp_float32(x):
 
 def _exp_float64(x):
     xc = min(max(x, _F64_LO), _F64_HI)
-    k = math.floor(xc * 1.4426950408889634 + 0.5)
+    k = np.floor(xc * 1.4426950408889634 + 0.5)
     r = xc - k * 6.93147180369123816490e-01 - k * 1.90821492927058770002e-10  # fdlibm's ln 2, hi + lo
     # Taylor series of e**r to r**13 / 13!: the truncation error is below 1e-17 on |r| <= ln2/2
     p = 1.0 / 6227020800.0
@@ -119,3 +121,29 @@ def _exp_cpu(x):
 def exp_on_cuda(x):
     """The CUDA overload of ``exp`` (registered by ``_launch.get_cuda``): CUDA's own expf / exp."""
     return lambda x: math.exp(x)
+
+
+@njit(inline="always")
+def row_max(a):
+    """The largest element of the 1-D array ``a`` (non-empty), for CPU kernels. Eight running maxima,
+    which LLVM packs into vector max instructions; one running maximum stays a scalar chain (measured:
+    4096 rows of 1024 float32, one thread, 2.2 ms with one, 0.6 ms with eight). A NaN in ``a`` may or may
+    not come out, so callers must let a NaN row propagate NaN by other means (softmax's exp does)."""
+    n = a.size
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = a[0]
+    j = 0
+    while j + 8 <= n:
+        m0 = max(m0, a[j])
+        m1 = max(m1, a[j + 1])
+        m2 = max(m2, a[j + 2])
+        m3 = max(m3, a[j + 3])
+        m4 = max(m4, a[j + 4])
+        m5 = max(m5, a[j + 5])
+        m6 = max(m6, a[j + 6])
+        m7 = max(m7, a[j + 7])
+        j += 8
+    m = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+    while j < n:
+        m = max(m, a[j])
+        j += 1
+    return m

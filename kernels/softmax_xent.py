@@ -41,6 +41,7 @@ from ._launch import (
     zeroed_buffer,
 )
 from ._vmath import exp as vector_exp
+from ._vmath import row_max
 
 OP = "softmax_cross_entropy"
 LANES, ROWS_PER_BLOCK = 32, 4  # CUDA: 32 threads share a row, 4 rows per block
@@ -151,9 +152,7 @@ def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, 
                 for j in range(c):
                     di[j] = zero
         else:
-            m = xi[0]
-            for j in range(1, c):
-                m = max(m, xi[j])
+            m = row_max(xi)
             s = zero
             if write_dx:
                 for j in range(c):

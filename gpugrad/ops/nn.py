@@ -9,17 +9,46 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..errors import DTypeError
 from ..kernels import conv as kconv
 from ..kernels import pool as kpool
+from ..kernels import softmax as ksoftmax
 from ..tensor import Tensor
 from ._operands import normalize_dims, require_float
 from .reduce import accumulation_dtype
 
 
+def _fused_rows(a, axis: int) -> bool:
+    """Whether the row kernels (gpugrad.kernels.softmax) take ``a``: float32/float64, the dim last."""
+    return a.ndim > 0 and axis == a.ndim - 1 and a.size > 0 and a.dtype in (numpy.float32, numpy.float64)
+
+
+def _softmax_forward(ctx, x, axis: int, log: bool):
+    if _fused_rows(x, axis):
+        rows = x.reshape(-1, x.shape[-1])
+        return ksoftmax.softmax_forward(ctx.xp, rows, log=log, impl=ctx.backend.kernel_impl).reshape(x.shape)
+    xp = ctx.xp
+    shifted = x - _shift(x, axis)
+    with numpy.errstate(divide="ignore"):  # log 0 only over an empty dim, whose result is empty
+        total = xp.exp(shifted).sum(axis=axis, keepdims=True, dtype=accumulation_dtype(x))
+        y = shifted - xp.log(total) if log else xp.exp(shifted) / total
+    return y.astype(x.dtype, copy=False)
+
+
+def _softmax_backward(ctx, gy, y, axis: int, log: bool):
+    if _fused_rows(y, axis) and gy.dtype == y.dtype:
+        n = y.shape[-1]
+        gx = ksoftmax.softmax_backward(ctx.xp, gy.reshape(-1, n), y.reshape(-1, n), log=log,
+                                       impl=ctx.backend.kernel_impl)
+        return gx.reshape(y.shape)
+    if log:
+        return gy - ctx.xp.exp(y) * gy.sum(axis=axis, keepdims=True)
+    return y * (gy - (gy * y).sum(axis=axis, keepdims=True))
+
+
 class Softmax(Function):
+    """y = exp(x) / sum(exp(x)) along axis; backward is SoftmaxBackward (one kernel pass on arrays)."""
+
     @staticmethod
     def forward(ctx, x, axis=-1):
-        xp = ctx.xp
-        e = xp.exp(x - _shift(x, axis))
-        y = (e / e.sum(axis=axis, keepdims=True, dtype=accumulation_dtype(x))).astype(x.dtype, copy=False)
+        y = _softmax_forward(ctx, x, axis, log=False)
         ctx.axis = axis
         ctx.save_for_backward(y)
         return y
@@ -27,7 +56,24 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return y * (gy - (gy * y).sum(dim=ctx.axis, keepdim=True))
+        return SoftmaxBackward.apply(gy, y, axis=ctx.axis)
+
+
+class SoftmaxBackward(Function):
+    """gx = y * (gy - sum(gy * y)): linear in gy with a symmetric map, so its gradient in gy is itself."""
+
+    @staticmethod
+    def forward(ctx, gy, y, axis=-1):
+        ctx.axis = axis
+        ctx.save_for_backward(gy, y)
+        return _softmax_backward(ctx, gy, y, axis, log=False)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        gy, y = ctx.saved_tensors
+        axis = ctx.axis
+        d_y = ggx * (gy - (gy * y).sum(dim=axis, keepdim=True)) - gy * (ggx * y).sum(dim=axis, keepdim=True)
+        return SoftmaxBackward.apply(ggx, y, axis=axis), d_y
 
 
 def _softmax_input(op: str, x: Tensor, dim: int, dtype):
@@ -55,13 +101,11 @@ def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
 
 
 class LogSoftmax(Function):
+    """y = x - logsumexp(x) along axis; backward is LogSoftmaxBackward (one kernel pass on arrays)."""
+
     @staticmethod
     def forward(ctx, x, axis=-1):
-        xp = ctx.xp
-        shifted = x - _shift(x, axis)
-        with numpy.errstate(divide="ignore"):  # log 0 only over an empty dim, whose result is empty
-            total = xp.exp(shifted).sum(axis=axis, keepdims=True, dtype=accumulation_dtype(x))
-            y = (shifted - xp.log(total)).astype(x.dtype, copy=False)
+        y = _softmax_forward(ctx, x, axis, log=True)
         ctx.axis = axis
         ctx.save_for_backward(y)
         return y
@@ -69,7 +113,26 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return gy - y.exp() * gy.sum(dim=ctx.axis, keepdim=True)
+        return LogSoftmaxBackward.apply(gy, y, axis=ctx.axis)
+
+
+class LogSoftmaxBackward(Function):
+    """gx = gy - exp(y) * sum(gy)."""
+
+    @staticmethod
+    def forward(ctx, gy, y, axis=-1):
+        ctx.axis = axis
+        ctx.save_for_backward(gy, y)
+        return _softmax_backward(ctx, gy, y, axis, log=True)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        gy, y = ctx.saved_tensors
+        axis = ctx.axis
+        p = y.exp()
+        d_gy = ggx - (ggx * p).sum(dim=axis, keepdim=True)
+        d_y = -ggx * p * gy.sum(dim=axis, keepdim=True)
+        return d_gy, d_y
 
 
 def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:

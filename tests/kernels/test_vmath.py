@@ -53,3 +53,19 @@ def test_a_loop_over_exp_compiles_to_vector_instructions(dtype, kind):
 
 def test_plain_python_exp_is_the_specification():
     assert _vmath.exp(1.0) == np.exp(1.0)
+
+
+@njit
+def _row_maxima(a, out):
+    for i in range(a.shape[0]):
+        out[i] = _vmath.row_max(a[i])
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 31, 1001])
+def test_row_max_on_odd_sizes(rng, n):
+    a = rng.standard_normal((5, n)).astype(np.float32)
+    a[2, n // 2] = np.inf
+    a[3] = -np.inf
+    out = np.empty(5, np.float32)
+    _row_maxima(a, out)
+    np.testing.assert_array_equal(out, a.max(axis=1))

@@ -1,0 +1,51 @@
+"""Fused softmax and log_softmax (forward and backward per row) against the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpugrad.kernels import softmax as sm
+
+from .conftest import SIM, tolerances
+
+SHAPES = [(5, 7), (3, 40)] if SIM else [(1, 1), (7, 5), (33, 17), (3, 1001), (129, 10)]
+
+
+@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_forward_and_backward_match_the_reference(backend, rng, dtype, log):
+    tol = tolerances(dtype)
+    for shape in SHAPES:
+        x = (rng.standard_normal(shape) * 4).astype(dtype)
+        gy = rng.standard_normal(shape).astype(dtype)
+        y = sm.softmax_forward(backend.xp, backend.dev(x), log=log, impl=backend.impl)
+        np.testing.assert_allclose(backend.host(y), sm.reference_forward(np, x, log), **tol, err_msg=str(shape))
+        y_ref = sm.reference_forward(np, x, log)
+        gx = sm.softmax_backward(backend.xp, backend.dev(gy), backend.dev(y_ref), log=log, impl=backend.impl)
+        np.testing.assert_allclose(backend.host(gx), sm.reference_backward(np, gy, y_ref, log), **tol,
+                                   err_msg=str(shape))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_and_masked_rows(backend, dtype):
+    x = np.array([[1e4, -1e4, 0.0], [-np.inf, 0.0, -np.inf], [-np.inf, -np.inf, -np.inf]], dtype=dtype)
+    y = backend.host(sm.softmax_forward(backend.xp, backend.dev(x), impl=backend.impl))
+    np.testing.assert_array_equal(y[:2], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert np.isnan(y[2]).all()  # every entry masked: 0/0, as PyTorch's softmax
+    logy = backend.host(sm.softmax_forward(backend.xp, backend.dev(x[:2]), log=True, impl=backend.impl))
+    np.testing.assert_array_equal(logy, [[0.0, -2e4, -1e4], [-np.inf, 0.0, -np.inf]])
+
+
+def test_a_nan_stays_in_its_row(rng):
+    x = rng.standard_normal((3, 6)).astype(np.float32)
+    x[1, 2] = np.nan
+    y = sm.softmax_forward(np, x, impl="cpu")
+    assert np.isnan(y[1]).all() and np.isfinite(y[[0, 2]]).all()
+
+
+def test_launchers_refuse_bad_input():
+    with pytest.raises(ValueError, match="softmax.forward: expected a 2-D"):
+        sm.softmax_forward(np, np.zeros(3, np.float32), impl="cpu")
+    with pytest.raises(ValueError, match="softmax.backward"):
+        sm.softmax_backward(np, np.zeros((2, 3), np.float32), np.zeros((2, 4), np.float32), impl="cpu")
