@@ -71,15 +71,21 @@ def _forward_cpu(x, y, log):
         yi = y[i]
         m = row_max(xi)
         s = like(m, 0.0)
-        for j in range(c):
-            e = vector_exp(xi[j] - m)
-            yi[j] = e
-            s += e
         if log:
-            shift = m + math.log(s)
+            # x - m parked in y, then minus log(sum): never x - (m + log(sum)), whose rounding at large
+            # logits is an ulp of m (a store and a load apart, so reassociation cannot fold them back).
             for j in range(c):
-                yi[j] = xi[j] - shift
+                t = xi[j] - m
+                yi[j] = t
+                s += vector_exp(t)
+            lse = math.log(s)
+            for j in range(c):
+                yi[j] = yi[j] - lse
         else:
+            for j in range(c):
+                e = vector_exp(xi[j] - m)
+                yi[j] = e
+                s += e
             inv = like(m, 1.0) / s
             for j in range(c):
                 yi[j] = yi[j] * inv
@@ -159,9 +165,9 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
             cuda.syncthreads()
             if active:
                 if log:
-                    shift = m + math.log(s)
+                    lse = math.log(s)
                     for j in range(tx, c, L):
-                        y[i, j] = x[i, j] - shift
+                        y[i, j] = (x[i, j] - m) - lse
                 else:
                     inv = like(m, 1.0) / s
                     for j in range(tx, c, L):

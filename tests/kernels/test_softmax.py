@@ -49,3 +49,12 @@ def test_launchers_refuse_bad_input():
         sm.softmax_forward(np, np.zeros(3, np.float32), impl="cpu")
     with pytest.raises(ValueError, match="softmax.backward"):
         sm.softmax_backward(np, np.zeros((2, 3), np.float32), np.zeros((2, 4), np.float32), impl="cpu")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_softmax_keeps_its_precision_at_large_logits(backend, dtype):
+    x = np.array([[1e4, 1e4 + 1, 1e4 - 0.5], [-3e4, -3e4 + 2, -3e4 + 0.25]], dtype=dtype)
+    y = backend.host(sm.softmax_forward(backend.xp, backend.dev(x), log=True, impl=backend.impl))
+    shifted = x.astype(np.float64) - x.max(axis=1, keepdims=True)
+    exact = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(y, exact, rtol=1e-6)
