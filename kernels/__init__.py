@@ -43,6 +43,13 @@ softmax      (over the rows of 2-D (rows, n) arrays; the caller moves the softma
         from the upstream gradient and the forward's output.
     reference_forward / reference_backward: same, without impl/stream.
 
+layer_norm   (over the rows of 2-D (rows, n) arrays: the normalised dims flattened into n)
+    layer_norm_forward(xp, x, weight, bias, eps, *, impl=None, stream=None) -> (y, mean, rstd)
+        weight and bias (n,) or None; mean and rstd (rows,) for the backward.
+    layer_norm_backward(xp, gy, x, mean, rstd, weight, *, need_param_grads=True, impl=None,
+                        stream=None) -> (gx, gweight, gbias)   the last two None without need_param_grads
+    reference_forward / reference_backward: same, without impl/stream.
+
 softmax_xent
     softmax_cross_entropy(xp, logits, target, *, ignore_index=-100,
                           label_smoothing=0.0, weight=None, reduction="none",
@@ -103,13 +110,13 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, conv, linear, optim, pool, recurrent, softmax, softmax_xent
+from . import activation, conv, layer_norm, linear, optim, pool, recurrent, softmax, softmax_xent
 from ._launch import cuda_available, resolve_impl
 
 # Every kernel family, for what must cover them all (the PTX compile, the launch tests, gpu_check).
-FAMILIES = (activation, linear, softmax, softmax_xent, optim, conv, pool, recurrent)
+FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, optim, conv, pool, recurrent)
 
 __all__ = [
-    "FAMILIES", "activation", "conv", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available",
+    "FAMILIES", "activation", "conv", "layer_norm", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available",
     "resolve_impl",
 ]

@@ -691,6 +691,15 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
             f"layer_norm: normalized_shape {list(normalized_shape)} does not match the trailing dims of input of "
             f"shape {tuple(input.shape)}"
         )
+    n = int(_np.prod(normalized_shape))
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != normalized_shape:
+            raise ShapeError(f"layer_norm: {name} of shape {tuple(p.shape)} does not match normalized_shape "
+                             f"{list(normalized_shape)}")
+    if input._array.dtype in (_np.float32, _np.float64) and all(
+        p is None or p._array.dtype == input._array.dtype for p in (weight, bias)
+    ):
+        return _nnops.layer_norm(input, n, weight, bias, eps)  # one fused op each way
     dims = tuple(range(input.ndim - k, input.ndim))
     mean = input.mean(dim=dims, keepdim=True)
     var = input.var(dim=dims, keepdim=True, correction=0)

@@ -8,6 +8,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import DTypeError
 from ..kernels import conv as kconv
+from ..kernels import layer_norm as klayer_norm
 from ..kernels import pool as kpool
 from ..kernels import softmax as ksoftmax
 from ..tensor import Tensor
@@ -139,6 +140,56 @@ def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``, stable at logits of +-1e4. d/dx = I - softmax."""
     x, axis = _softmax_input("log_softmax", x, dim, dtype)
     return LogSoftmax.apply(x, axis=axis)
+
+
+# Layer normalisation --------------------------------------------------------------------------------
+class LayerNorm(Function):
+    """Normalise each row of x viewed as (rows, n) (the trailing dims flattened), then weight and bias
+    (of the trailing shape, or None): gpugrad.kernels.layer_norm, one pass each way."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, n=1, eps=1e-5):
+        rows = x.reshape(-1, n)
+        w = None if weight is None else weight.reshape(n)
+        b = None if bias is None else bias.reshape(n)
+        y, mean, rstd = klayer_norm.layer_norm_forward(ctx.xp, rows, w, b, eps, impl=ctx.backend.kernel_impl)
+        ctx.n, ctx.eps = n, eps
+        ctx.save_for_backward(x, weight, bias, mean, rstd)
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, weight, bias, mean, rstd = ctx.saved_tensors
+        n = ctx.n
+        if is_grad_enabled():
+            # create_graph: the same gradient in Tensor ops, so that it differentiates again.
+            return _layer_norm_backward_ops(gy, x, weight, bias, n, ctx.eps)
+        gx, gw, gb = klayer_norm.layer_norm_backward(
+            ctx.xp, gy._array.reshape(-1, n), x._array.reshape(-1, n), mean._array, rstd._array,
+            None if weight is None else weight._array.reshape(n),
+            need_param_grads=weight is not None or bias is not None, impl=ctx.backend.kernel_impl,
+        )
+        wrap = lambda a, like: None if like is None else Tensor._make(a.reshape(like.shape), ctx.backend)  # noqa: E731
+        return Tensor._make(gx.reshape(x.shape), ctx.backend), wrap(gw, weight), wrap(gb, bias)
+
+
+def _layer_norm_backward_ops(gy: Tensor, x: Tensor, weight, bias, n: int, eps: float):
+    """The kernel's backward (kernels/layer_norm.py docstring) written in differentiable ops."""
+    rows = x.reshape(-1, n)
+    mean = rows.mean(dim=1, keepdim=True)
+    rstd = (rows.var(dim=1, keepdim=True, correction=0) + eps).rsqrt()
+    xhat = (rows - mean) * rstd
+    g_rows = gy.reshape(-1, n)
+    g = g_rows * weight.reshape(n) if weight is not None else g_rows
+    gx = rstd * (g - g.mean(dim=1, keepdim=True) - xhat * (g * xhat).mean(dim=1, keepdim=True))
+    gw = None if weight is None else (g_rows * xhat).sum(dim=0).reshape(weight.shape)
+    gb = None if bias is None else g_rows.sum(dim=0).reshape(bias.shape)
+    return gx.reshape(x.shape), gw, gb
+
+
+def layer_norm(x: Tensor, n: int, weight: Tensor | None, bias: Tensor | None, eps: float) -> Tensor:
+    """Layer normalisation over x's trailing dims (their product is n), one fused op."""
+    return LayerNorm.apply(x, weight, bias, n=n, eps=eps)
 
 
 # Convolution and pooling ---------------------------------------------------------------------------

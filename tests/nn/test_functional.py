@@ -87,6 +87,8 @@ CASES = [
     ("avg_pool2d_ceil_nopad", lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), [(1, 2, 6, 5)], real),
     ("dropout", _seeded_dropout, [(4, 5)], real),
     ("layer_norm", lambda x, w, b: F.layer_norm(x, (4, 5), w, b), [(3, 4, 5), (4, 5), (4, 5)], real),
+    ("layer_norm_plain", lambda x: F.layer_norm(x, (7,)), [(2, 3, 7)], real),
+    ("layer_norm_weight_only", lambda x, w: F.layer_norm(x, 5, w), [(4, 5), (5,)], real),
     ("batch_norm_train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [(4, 3, 2, 2), (3,), (3,)], real),
     ("batch_norm_eval", lambda x, w, b: F.batch_norm(x, gg.tensor([0.1, -0.2, 0.3], dtype=gg.float64), gg.tensor([1.5, 0.5, 2.0], dtype=gg.float64), w, b), [(4, 3), (3,), (3,)], real),
     ("embedding", lambda w: F.embedding(IDX, w), [(5, 3)], real),  # padding_idx: tested below
@@ -203,7 +205,7 @@ CASES = [
 
 ALIASES = {
     "bce_with_logits": "binary_cross_entropy_with_logits", "fused_xent_op": "cross_entropy", "im2col": "conv2d",
-    "interpolate_bilinear": "interpolate",
+    "interpolate_bilinear": "interpolate", "layer_norm_plain": "layer_norm", "layer_norm_weight_only": "layer_norm",
 }
 NOT_DIFFERENTIABLE = {"one_hot"}
 

@@ -1,0 +1,54 @@
+"""Fused layer normalisation (forward and backward per row, weight and bias gradients) against the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpugrad.kernels import layer_norm as ln
+
+from .conftest import SIM, tolerances
+
+SHAPES = [(5, 7), (3, 40)] if SIM else [(1, 1), (7, 5), (33, 17), (3, 1001), (129, 70)]
+
+
+@pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_forward_and_backward_match_the_reference(backend, rng, dtype, affine):
+    tol = tolerances(dtype)
+    for rows, n in SHAPES:
+        x = (rng.standard_normal((rows, n)) * 3 + 1).astype(dtype)
+        gy = rng.standard_normal((rows, n)).astype(dtype)
+        w = (rng.standard_normal(n) + 1).astype(dtype) if affine in ("both", "weight") else None
+        b = rng.standard_normal(n).astype(dtype) if affine in ("both", "bias") else None
+        dev = lambda a: None if a is None else backend.dev(a)  # noqa: E731
+        got = ln.layer_norm_forward(backend.xp, dev(x), dev(w), dev(b), 1e-5, impl=backend.impl)
+        want = ln.reference_forward(np, x, w, b, 1e-5)
+        for g, r in zip(got, want):
+            np.testing.assert_allclose(backend.host(g), r, **tol, err_msg=str((rows, n)))
+        _, mean, rstd = want
+        gx, gw, gb = ln.layer_norm_backward(backend.xp, dev(gy), dev(x), dev(mean), dev(rstd), dev(w), impl=backend.impl)
+        want_gx, want_gw, want_gb = ln.reference_backward(np, gy, x, mean, rstd, w)
+        np.testing.assert_allclose(backend.host(gx), want_gx, **tol, err_msg=str((rows, n)))
+        # Column sums over the rows, in another order than the reference's: their rounding grows with the
+        # summed magnitudes, which cancel (a few ulp of sum |term| rather than of the result).
+        xhat = (x - mean[:, None]) * rstd[:, None]
+        for got, want, terms in ((gw, want_gw, gy * xhat), (gb, want_gb, gy)):
+            bound = 8 * np.finfo(dtype).eps * np.abs(terms).sum(axis=0)
+            assert np.all(np.abs(backend.host(got) - want) <= bound + tol["atol"]), str((rows, n))
+
+
+def test_backward_without_parameter_gradients(rng):
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    _, mean, rstd = ln.layer_norm_forward(np, x, None, None, 1e-5, impl="cpu")
+    gx, gw, gb = ln.layer_norm_backward(np, x, x, mean, rstd, None, need_param_grads=False, impl="cpu")
+    assert gw is None and gb is None and gx.shape == x.shape
+
+
+def test_launchers_refuse_bad_input():
+    x = np.zeros((2, 3), np.float32)
+    with pytest.raises(ValueError, match="layer_norm.forward: weight must have shape \\(3,\\)"):
+        ln.layer_norm_forward(np, x, np.ones(4, np.float32), None, 1e-5, impl="cpu")
+    with pytest.raises(ValueError, match="layer_norm.backward"):
+        ln.layer_norm_backward(np, np.zeros((2, 4), np.float32), x, np.zeros(2, np.float32), np.ones(2, np.float32),
+                               None, impl="cpu")
