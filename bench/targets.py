@@ -9,7 +9,8 @@ figures are the minimum (noise only ever adds time) and the median over the roun
 
 Targets (issue "The benchmark suite"): the overhead-bound MLP step within 1.5x of PyTorch; the two
 compute-bound MLP steps no slower than PyTorch and within 10% of the NumPy floor; the fused Adam step at
->= 60% of the measured copy bandwidth.
+>= 60% of the measured copy bandwidth. Single ops at working sizes, forward + backward of a dense upstream
+gradient (issue "Kernels at the machine's limit"): each no slower than PyTorch (``--only ops``).
 """
 from __future__ import annotations
 
@@ -120,10 +121,63 @@ def training(model: str, rounds: int) -> list[str]:
     return [line]
 
 
+# (name, shape, the op on gpugrad, the op on torch); the upstream gradient is dense random data.
+OPS = [
+    ("layer_norm", (8192, 768), lambda F, x, w, b: F.layer_norm(x, (768,), w, b), None),
+    ("softmax", (4096, 1024), lambda F, x, w, b: F.softmax(x, dim=-1), None),
+    ("log_softmax", (700, 10_000), lambda F, x, w, b: F.log_softmax(x, dim=-1), None),
+    ("cross_entropy", (700, 10_000), None, None),
+    ("gelu", (2048, 2048), lambda F, x, w, b: F.gelu(x), None),
+    ("gelu_tanh", (2048, 2048), lambda F, x, w, b: F.gelu(x, approximate="tanh"), None),
+    ("silu", (2048, 2048), lambda F, x, w, b: F.silu(x), None),
+    ("sigmoid", (2048, 2048), lambda F, x, w, b: F.sigmoid(x), None),
+    ("mish", (2048, 2048), lambda F, x, w, b: F.mish(x), None),
+]
+
+
+def ops_vs_torch(rounds: int) -> list[str]:
+    """Each op of OPS forward + backward beside PyTorch, interleaved (min of the rounds)."""
+    import torch
+    import torch.nn.functional as TF
+
+    import gpugrad.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    lines = []
+    for name, shape, _, _ in OPS:
+        x = rng.standard_normal(shape).astype(np.float32)
+        up = rng.standard_normal(shape).astype(np.float32)
+        w, b = (rng.standard_normal(shape[-1]).astype(np.float32) for _ in range(2))
+        t = rng.integers(0, shape[-1], shape[0])
+        ours = [gg.tensor(a, requires_grad=True) for a in (x, w, b)]
+        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        g_up, t_up = gg.tensor(up), torch.tensor(up)
+        g_t, t_t = gg.tensor(t), torch.tensor(t)
+
+        def run(lib, fn, tensors, upstream, target):
+            for p in tensors:
+                p.grad = None
+            if name == "cross_entropy":
+                fn.cross_entropy(tensors[0], target).backward()
+            else:
+                op = next(o for o in OPS if o[0] == name)[2]
+                op(fn, *tensors).backward(upstream)
+
+        res = interleaved({
+            "gpugrad": lambda: run(gg, F, ours, g_up, g_t),
+            "pytorch": lambda: run(torch, TF, theirs, t_up, t_t),
+        }, rounds)
+        ratio = res["gpugrad"][0] / res["pytorch"][0]
+        lines.append(f"op:{name} {shape[0]}x{shape[1]} forward+backward (min of {rounds}): gpugrad "
+                     f"{res['gpugrad'][0] * 1e3:.2f} ms, pytorch {res['pytorch'][0] * 1e3:.2f} ms: {ratio:.2f}x "
+                     f"-> target <= PyTorch: {'MET' if ratio <= 1.0 else 'MISSED'}")
+    return lines
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=0, help="rounds per comparison (default: by size)")
-    p.add_argument("--only", choices=("adam", "training"), help="one family of targets")
+    p.add_argument("--only", choices=("adam", "training", "ops"), help="one family of targets")
     args = p.parse_args(argv)
     print(f"load average {os.getloadavg()}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '<unset>')}")
     if args.only in (None, "adam"):
@@ -133,6 +187,8 @@ def main(argv=None) -> int:
         for model, rounds in (("mlp-64-128-10", 200), ("mlp-784-1024-1024-10", 15), ("mlp-1024-4096-1000", 6),
                               ("cnn-digits", 100)):
             print("\n".join(training(model, args.rounds or rounds)))
+    if args.only in (None, "ops"):
+        print("\n".join(ops_vs_torch(args.rounds or 9)))
     print(f"load average {os.getloadavg()}")
     return 0
 
