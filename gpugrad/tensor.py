@@ -152,6 +152,13 @@ class Tensor:
         return self._backend.device.type == "cuda"
 
     @property
+    def is_cpu(self) -> bool:
+        return self._backend.device.type == "cpu"
+
+    # Devices and layouts gpugrad does not have, answered as PyTorch answers for a dense CPU or CUDA tensor.
+    is_xpu = is_mps = is_meta = is_sparse = is_quantized = is_nested = property(lambda self: False)
+
+    @property
     def requires_grad(self) -> bool:
         return self._requires_grad or self._node is not None
 

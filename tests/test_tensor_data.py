@@ -83,3 +83,9 @@ def test_deepcopy_of_a_model_copies_parameters_and_grads():
     np.testing.assert_array_equal(model[1].running_mean.numpy(), twin[1].running_mean.numpy())
     with pytest.raises(RuntimeError, match="deepcopy: only tensors created explicitly"):
         copy.deepcopy(model[0].weight * 2)
+
+
+def test_device_and_layout_predicates_for_a_dense_cpu_tensor():
+    x = gg.ones(2)
+    assert x.is_cpu and not x.is_cuda
+    assert not (x.is_xpu or x.is_mps or x.is_meta or x.is_sparse or x.is_quantized or x.is_nested)

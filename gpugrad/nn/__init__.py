@@ -20,6 +20,7 @@ from . import (
     losses,
     module,
     normalization,
+    padding,
     parameter,
     pixelshuffle,
     pooling,
@@ -38,6 +39,7 @@ from .linear import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .module import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
 from .parameter import *  # noqa: F401,F403
 from .pixelshuffle import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
@@ -47,7 +49,7 @@ from .transformer import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
 
 _LAYER_FILES = (
-    activation, attention, conv, distance, dropout, fold, linear, losses, module, normalization, parameter,
+    activation, attention, conv, distance, dropout, fold, linear, losses, module, normalization, padding, parameter,
     pixelshuffle, pooling, rnn, sparse, transformer, upsampling,
 )
 __all__ = sorted(name for layer_file in _LAYER_FILES for name in layer_file.__all__) + ["functional", "init", "utils"]

@@ -52,6 +52,17 @@ def clone(x: Tensor) -> Tensor:
     return Clone.apply(x)
 
 
+def contiguous(x: Tensor, memory_format=None) -> Tensor:
+    """``x`` itself when its memory is in row-major order, else a row-major copy (in the graph), so that
+    ``x.t().contiguous().view(-1)`` works as in PyTorch."""
+    return x if x._array.flags.c_contiguous else clone(x)
+
+
+def is_contiguous(x: Tensor, memory_format=None) -> bool:
+    """Whether ``x``'s memory is in row-major order (``view`` needs it for most reshapes)."""
+    return bool(x._array.flags.c_contiguous)
+
+
 def parse_to_args(op: str, args: tuple, kwargs: dict):
     """The (device, dtype) named by ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``
     or keywords; either may be None. Shared by ``Tensor.to`` and ``Module.to``."""
@@ -128,7 +139,7 @@ def _bind() -> None:
     T.clone, T.to = clone, to
     T.view_as = lambda self, other: shape.reshape(self, tuple(other.shape))
     T.reshape_as = T.view_as
-    T.contiguous = lambda self: self
+    T.contiguous, T.is_contiguous = contiguous, is_contiguous
     T.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.ndim)))) if self.ndim > 1 else self)
     T.float = lambda self: to(self, _dtypes.float32)
     T.double = lambda self: to(self, _dtypes.float64)

@@ -62,8 +62,8 @@ def _index_part(p, x: Tensor):
         return ("mask", p._array) if kind == "b" else ("array", p._array.astype(backend.xp.int64, copy=False))
     if _is_int(p):
         return "int", int(p)
-    if isinstance(p, (list, tuple)) or hasattr(p, "shape"):
-        host = numpy.asarray(p)
+    if isinstance(p, (list, tuple, range)) or hasattr(p, "shape"):
+        host = numpy.asarray(p)  # a range is a sequence of ints, as PyTorch reads it
         if host.ndim == 0:  # a NumPy scalar
             if host.dtype.kind == "b":
                 return "bool", bool(host)

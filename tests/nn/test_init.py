@@ -98,3 +98,25 @@ def test_default_layer_initialisations():
         np.testing.assert_array_equal(m.weight.detach().numpy(), 1)
         np.testing.assert_array_equal(m.bias.detach().numpy(), 0)
     np.testing.assert_array_equal(bn.running_var.numpy(), 1)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 2, 3), (6, 6)])
+def test_orthogonal_gives_orthonormal_rows_or_columns(shape):
+    w = gg.empty(*shape)
+    init.orthogonal_(w, gain=2.0)
+    flat = w.numpy().reshape(shape[0], -1) / 2.0
+    small = flat @ flat.T if flat.shape[0] <= flat.shape[1] else flat.T @ flat
+    np.testing.assert_allclose(small, np.eye(small.shape[0]), atol=1e-5)
+
+
+def test_dirac_passes_channels_through_a_convolution():
+    w = gg.empty(3, 3, 3, 3)
+    init.dirac_(w)
+    x = gg.randn(1, 3, 5, 5)
+    np.testing.assert_allclose(gg.nn.functional.conv2d(x, w, padding=1).numpy(), x.numpy(), atol=1e-6)
+
+
+def test_sparse_zeroes_the_asked_share_of_each_column():
+    w = gg.empty(10, 4)
+    init.sparse_(w, sparsity=0.3)
+    assert all((w.numpy()[:, c] == 0).sum() >= 3 for c in range(4))

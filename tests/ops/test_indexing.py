@@ -738,3 +738,10 @@ def test_searchsorted_forms_and_errors():
         gg.searchsorted(gg.tensor(1.0), gg.zeros(2))
     with pytest.raises(RuntimeError, match="boundaries tensor must be 1 dimension"):
         gg.bucketize(gg.zeros(2), gg.zeros(1, 2))
+
+
+def test_a_range_indexes_as_the_list_of_its_ints():
+    x = gg.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(x[range(3), [1, 0, 3]].numpy(), [1.0, 4.0, 11.0])
+    x[range(3), gg.tensor([0, 0, 0])] = -1.0
+    np.testing.assert_array_equal(x[:, 0].numpy(), [-1.0, -1.0, -1.0])

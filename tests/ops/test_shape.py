@@ -613,3 +613,16 @@ def test_view_as_dtype_matches_pytorch():
         theirs = torch.tensor(data).view(getattr(torch, dtype))
         assert tuple(ours.shape) == tuple(theirs.shape)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_contiguous_copies_a_transposed_tensor_so_that_view_works():
+    x = gg.arange(24.0, requires_grad=True)
+    t = x.view(4, 6).t()
+    assert not t.is_contiguous()
+    c = t.contiguous()
+    assert c.is_contiguous() and c.view(-1).shape == (24,)
+    np.testing.assert_array_equal(c.detach().numpy(), np.arange(24.0).reshape(4, 6).T)
+    c.view(-1)[:6].sum().backward()  # the gradient flows through the copy
+    assert x.grad.numpy().sum() == 6
+    same = gg.zeros(2, 3)
+    assert same.contiguous() is same
