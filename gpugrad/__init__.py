@@ -56,7 +56,7 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng
 from .size import Size
 from .tensor import Tensor
 
-from . import data, nn, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
+from . import backends, data, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
 from .utils.dlpack import from_dlpack  # noqa: E402
 
 float = float32

@@ -8,7 +8,7 @@
 
 Each layer file lists its public classes in ``__all__``; this package exports exactly those.
 """
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from . import (
     activation,
     attention,
@@ -40,6 +40,7 @@ from .losses import *  # noqa: F401,F403
 from .module import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
+from .parallel import DataParallel  # noqa: F401
 from .parameter import *  # noqa: F401,F403
 from .pixelshuffle import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
@@ -52,4 +53,4 @@ _LAYER_FILES = (
     activation, attention, conv, distance, dropout, fold, linear, losses, module, normalization, padding, parameter,
     pixelshuffle, pooling, rnn, sparse, transformer, upsampling,
 )
-__all__ = sorted(name for layer_file in _LAYER_FILES for name in layer_file.__all__) + ["functional", "init", "utils"]
+__all__ = sorted(name for layer_file in _LAYER_FILES for name in layer_file.__all__) + ["DataParallel", "functional", "init", "parallel", "utils"]
