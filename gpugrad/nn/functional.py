@@ -37,15 +37,18 @@ from .functional_losses import (  # noqa: F401  (re-exported: F.kl_div, F.triple
     multilabel_margin_loss,
     multilabel_soft_margin_loss,
     pairwise_distance,
+    pdist,
     poisson_nll_loss,
     REDUCTIONS as _REDUCTIONS,
     reduce_loss as _reduce,
     soft_margin_loss,
     triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 
 __all__ = [
     "avg_pool2d",
+    "bilinear",
     "conv1d",
     "batch_norm",
     "binary_cross_entropy",
@@ -64,6 +67,7 @@ __all__ = [
     "gaussian_nll_loss",
     "gelu",
     "glu",
+    "gumbel_softmax",
     "hardshrink",
     "hardsigmoid",
     "hardswish",
@@ -91,6 +95,7 @@ __all__ = [
     "one_hot",
     "pad",
     "pairwise_distance",
+    "pdist",
     "poisson_nll_loss",
     "prelu",
     "relu",
@@ -114,6 +119,7 @@ __all__ = [
     "threshold",
     "threshold_",
     "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 
@@ -331,6 +337,20 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     return _ops.softmax(-input, dim)
 
 
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """softmax((logits + g) / tau) with g Gumbel(0, 1) noise from gpugrad's generator; ``hard=True`` returns
+    the one-hot of its argmax with the soft sample's gradient (straight-through)."""
+    _check_tensor("gumbel_softmax", "logits", logits)
+    noise = -_np.log(default_generator.rng.exponential(size=tuple(logits.shape)))
+    gumbels = _const(logits, logits._backend.asarray(noise.astype(logits._array.dtype)))
+    y_soft = ((logits + gumbels) / tau).softmax(dim=dim)
+    if not hard:
+        return y_soft
+    zeros = _const(logits, logits._backend.xp.zeros_like(y_soft._array))
+    y_hard = zeros.scatter(dim, y_soft.detach().argmax(dim=dim, keepdim=True), 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
 def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``."""
     if dim is None:
@@ -346,6 +366,20 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight^T + bias, for input (..., in_features), weight (out_features, in_features)."""
     return _linear_activation(input, weight, bias, "identity", 0.0)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y[..., o] = input1[..., i] weight[o, i, j] input2[..., j] + bias[o]."""
+    _check_tensor("bilinear", "input1", input1)
+    _check_tensor("bilinear", "input2", input2)
+    if weight.ndim != 3 or input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
+        raise ShapeError(f"bilinear: weight of shape {tuple(weight.shape)} does not fit input1 {tuple(input1.shape)} "
+                         f"and input2 {tuple(input2.shape)} (expected (out, {input1.shape[-1]}, {input2.shape[-1]}))")
+    if tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
+        raise ShapeError(f"bilinear: input1 {tuple(input1.shape)} and input2 {tuple(input2.shape)} must have the "
+                         "same batch dims")
+    out = _ops.einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out if bias is None else out + bias
 
 
 def _linear_activation(input: Tensor, weight: Tensor, bias: Tensor | None, kind: str, param: float) -> Tensor:

@@ -118,6 +118,21 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return _vector_norm(difference, p, dim=-1, keepdim=keepdim)
 
 
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distance between every pair of rows i < j of an (N, M) input, in row-major pair order:
+    N (N - 1) / 2 values, as ``torch.nn.functional.pdist``."""
+    op = "pdist"
+    _tensors(op, input=input)
+    _floating(op, input=input)
+    if input.ndim != 2:
+        raise ShapeError(f"{op}: only supports 2D tensors, got: {input.ndim}D")
+    if p < 0:
+        raise ArgumentError(f"{op}: only supports non-negative p values, got {p}")
+    xp = input._backend.xp
+    rows, cols = (Tensor._make(a.astype(xp.int64), input._backend) for a in xp.triu_indices(input.shape[0], 1))
+    return _vector_norm(input[rows] - input[cols], p, dim=-1)
+
+
 # Margin and ranking losses -------------------------------------------------------------------------
 
 
@@ -205,6 +220,22 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     d_negative = pairwise_distance(anchor, negative, p, eps)
     if swap:
         d_negative = _ops.minimum(d_negative, pairwise_distance(positive, negative, p, eps))
+    return reduce_loss(op, _ops.clamp(d_positive - d_negative + margin, min=0.0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *, distance_function=None,
+                                      margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> Tensor:
+    """triplet_margin_loss with any ``distance_function(x, y)`` (default: pairwise_distance)."""
+    op = "triplet_margin_with_distance_loss"
+    _tensors(op, anchor=anchor, positive=positive, negative=negative)
+    _check_reduction(op, reduction)
+    if margin <= 0:
+        raise ArgumentError(f"{op}: margin must be greater than 0, got {margin}")
+    distance = pairwise_distance if distance_function is None else distance_function
+    d_positive = distance(anchor, positive)
+    d_negative = distance(anchor, negative)
+    if swap:
+        d_negative = _ops.minimum(d_negative, distance(positive, negative))
     return reduce_loss(op, _ops.clamp(d_positive - d_negative + margin, min=0.0), reduction)
 
 
@@ -409,6 +440,8 @@ def cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor | 
 
 
 __all__ = [
+    "pdist",
+    "triplet_margin_with_distance_loss",
     "cosine_embedding_loss",
     "cosine_similarity",
     "gaussian_nll_loss",

@@ -36,6 +36,7 @@ from .functional import (
 )
 
 __all__: list[str] = [
+    "channel_shuffle",
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
     "adaptive_avg_pool3d",
@@ -671,6 +672,19 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     x = input.reshape(tuple(batch) + (c // (r * r), r, r, h, w))
     x = x.permute(*range(b), b, b + 3, b + 1, b + 4, b + 2)  # (*, C, H, r, W, r)
     return x.reshape(tuple(batch) + (c // (r * r), h * r, w * r))
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, C, *) with C = g k: channel g' k + k' moves to k' g + g' (ShuffleNet's interleaving of groups)."""
+    _check_tensor("channel_shuffle", "input", input)
+    if input.ndim < 3:
+        raise ShapeError(f"channel_shuffle: expects input with > 2 dims, but got input with sizes {list(input.shape)}")
+    groups = int(groups)
+    c = input.shape[1]
+    if groups <= 0 or c % groups:
+        raise ShapeError(f"channel_shuffle: number of channels ({c}) must be divisible by groups ({groups})")
+    n, rest = input.shape[0], tuple(input.shape[2:])
+    return input.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape((n, c) + rest)
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:

@@ -1,6 +1,8 @@
 """Identity, Linear, Flatten and Unflatten."""
 from __future__ import annotations
 
+import math
+
 from .. import factory
 from ..tensor import Tensor
 from . import functional as F
@@ -9,7 +11,7 @@ from .module import Module
 from .parameter import Parameter
 
 
-__all__ = ["Identity", "Linear", "Flatten", "Unflatten"]
+__all__ = ["Bilinear", "Identity", "Linear", "Flatten", "Unflatten"]
 
 
 class Identity(Module):
@@ -96,3 +98,31 @@ class Unflatten(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b for each output feature: weight (out_features, in1_features, in2_features)."""
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = Parameter(factory.empty(out_features, in1_features, in2_features, device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(factory.empty(out_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.weight.shape[1])  # PyTorch's: uniform(-1/sqrt(in1), 1/sqrt(in1)) for both
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

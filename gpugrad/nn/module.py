@@ -15,7 +15,7 @@ from .. import dtypes as _dtypes
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from ..ops import parse_to_args
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # annotations only: not a runtime dependency
@@ -174,6 +174,11 @@ class Module:
                     f"cannot assign '{type(value).__name__}' as parameter '{name}' (nn.Parameter or None expected)"
                 )
             self.register_parameter(name, value)
+        elif isinstance(value, Buffer):
+            if params is None:
+                raise AttributeError("cannot assign buffers before Module.__init__() call")
+            self._remove_from(name, d, self._parameters, self._modules)
+            self.register_buffer(name, value.detach(), persistent=value.persistent)
         elif isinstance(value, Module):
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self  # annotations only: not a runtime dependency
 
 
-__all__ = ["Parameter"]
+__all__ = ["Buffer", "Parameter"]
 
 
 class Parameter(Tensor):
@@ -45,3 +45,25 @@ class Parameter(Tensor):
 
     def __reduce_ex__(self, protocol):
         raise TypeError("Parameter: gpugrad does not pickle tensors; use gg.save(model.state_dict(), path)")
+
+
+class Buffer(Tensor):
+    """A tensor that, assigned as a Module attribute, becomes one of its buffers (state that is not a
+    parameter, as BatchNorm's running mean): ``self.steps = nn.Buffer(gg.zeros(()), persistent=False)``.
+    The module keeps a plain Tensor sharing its memory, as PyTorch's does."""
+
+    __slots__ = ("persistent",)
+
+    def __new__(cls, data=None, *, persistent: bool = True) -> Self:
+        if data is None:
+            from ..factory import empty
+
+            data = empty(0)
+        b = cls._make(data._array, data._backend)
+        b._version_ref = data._version_ref
+        b._requires_grad = data.requires_grad
+        b.persistent = persistent
+        return b
+
+    def __init__(self, data=None, *, persistent: bool = True) -> None:
+        pass  # everything happens in __new__

@@ -1,11 +1,11 @@
-"""PixelShuffle and PixelUnshuffle (torch.nn.PixelShuffle)."""
+"""PixelShuffle, PixelUnshuffle and ChannelShuffle: rearranging channels into pixels and between groups."""
 from __future__ import annotations
 
 from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 
-__all__: list[str] = ["PixelShuffle", "PixelUnshuffle"]
+__all__: list[str] = ["ChannelShuffle", "PixelShuffle", "PixelUnshuffle"]
 
 
 class PixelShuffle(Module):
@@ -34,3 +34,17 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """Interleaves the channels of ``groups`` groups (ShuffleNet), see ``F.channel_shuffle``."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
