@@ -10,7 +10,7 @@ import numpy
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from ._operands import normalize_dims, require_float, write_out
+from ._operands import require_float, write_out
 from .reduce import GatherAlong, ValuesIndices, accumulation_dtype, one_axis, reduction_input, write_pair
 
 
