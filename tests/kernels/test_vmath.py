@@ -1,4 +1,5 @@
 """kernels/_vmath.py: the vectorisable exp, for accuracy (ulp against long double) and from the IR."""
+import math
 import re
 
 import numpy as np
@@ -69,3 +70,26 @@ def test_row_max_on_odd_sizes(rng, n):
     out = np.empty(5, np.float32)
     _row_maxima(a, out)
     np.testing.assert_array_equal(out, a.max(axis=1))
+
+
+@njit(fastmath=FASTMATH)
+def _erfc_loop(a, out):
+    for i in range(a.size):
+        out[i] = _vmath.erfc(a[i])
+
+
+def test_float32_erfc_keeps_its_relative_accuracy_in_the_tails():
+    a = np.concatenate([np.linspace(-6, 9.5, 400_003), [0.0, -0.0, 1e-30, -1e-30, 30.0, -30.0]]).astype(np.float32)
+    out = np.empty_like(a)
+    _erfc_loop(a, out)
+    exact = np.array([math.erfc(v) for v in a.astype(np.float64)])
+    finite = exact > np.finfo(np.float32).tiny
+    assert float((np.abs(out[finite] - exact[finite]) / exact[finite]).max()) <= 1.7e-7
+    assert out[-2] == 0.0 and out[-1] == 2.0
+
+
+def test_float64_erfc_is_libms():
+    a = np.linspace(-5, 20, 1001)
+    out = np.empty_like(a)
+    _erfc_loop(a, out)
+    np.testing.assert_array_equal(out, [math.erfc(v) for v in a])
