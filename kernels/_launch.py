@@ -326,6 +326,7 @@ def get_cuda() -> Any:
         cuda_overload(like)(_like_typer)
         cuda_overload(_vmath.exp)(_vmath.exp_on_cuda)
         cuda_overload(_vmath.erfc)(_vmath.erfc_on_cuda)
+        cuda_overload(_vmath.log1p_of_unit)(_vmath.log1p_of_unit_on_cuda)
         for fn in _SCALAR_FNS:
             cuda_overload(fn, inline="never")(_typer(fn))
     return _cuda

@@ -32,6 +32,7 @@ from ._launch import (
 )
 from ._vmath import erfc as vector_erfc
 from ._vmath import exp as vector_exp
+from ._vmath import log1p_of_unit
 
 NAMES: tuple[str, ...] = (
     "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus",
@@ -252,7 +253,7 @@ def act_forward_scalar(code, x, p):
     elif code == SILU:
         y = x * sigmoid_scalar(x)
     elif code == SOFTPLUS:
-        y = x if x > like(x, SOFTPLUS_THRESHOLD) else max(x, zero) + math.log1p(vector_exp(-abs(x)))
+        y = x if x > like(x, SOFTPLUS_THRESHOLD) else max(x, zero) + log1p_of_unit(vector_exp(-abs(x)))
     elif code == ELU:
         y = x if x > zero else p * math.expm1(x)
     elif code == SELU:

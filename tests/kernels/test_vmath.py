@@ -93,3 +93,18 @@ def test_float64_erfc_is_libms():
     out = np.empty_like(a)
     _erfc_loop(a, out)
     np.testing.assert_array_equal(out, [math.erfc(v) for v in a])
+
+
+@njit(fastmath=FASTMATH)
+def _log1p_loop(a, out):
+    for i in range(a.size):
+        out[i] = _vmath.log1p_of_unit(a[i])
+
+
+def test_float32_log1p_of_unit_is_within_an_ulp():
+    a = np.concatenate([np.linspace(0, 1, 200_001), np.geomspace(1e-30, 1e-3, 1001)]).astype(np.float32)
+    out = np.empty_like(a)
+    _log1p_loop(a, out)
+    exact = np.log1p(a.astype(np.float64))
+    assert np.all(np.abs(out - exact) <= np.spacing(exact.astype(np.float32)))
+    assert out[0] == 0.0
