@@ -8,12 +8,13 @@ a polynomial for e**r and 2**k built from exponent bits: only multiplies, adds, 
 so a loop over it runs on the vector units. Accuracy (tests/kernels/test_vmath.py, a dense sweep against
 float64 / long double): within 1 ulp in float32 and 2 ulp in float64, subnormal results included
 (gradual underflow, as libm's: sigmoid(-88) in float32 is 6e-39, not 0); past the largest finite
-result they are inf. Kernels that
-call it compile without LLVM's ``reassoc`` flag: with reassoc and nsz together, float64 results within
-0.4 of the overflow bound came out inf (measured; the tests compile with softmax_xent's flags).
+result they are inf. One caveat, measured: compiled with LLVM's ``reassoc`` and ``nsz`` flags together,
+float64 results within 0.4 of the overflow bound came out inf; the kernels that set both (activations)
+call it on -|x| only, softmax_xent and softmax set reassoc without nsz.
 
-In CPU kernels the name resolves to the polynomial; in CUDA kernels to ``math.exp``, CUDA's own
-function; as plain Python (and in the CUDA simulator) it is ``math.exp``, the readable specification.
+Each function here is plain Python (the readable specification, and what the CUDA simulator runs);
+in CPU kernels its Numba overload is the vectorisable code, in CUDA kernels CUDA's own function
+(overloads registered by ``_launch.get_cuda``).
 """
 from __future__ import annotations
 
