@@ -17,6 +17,15 @@ def _finish(array, backend, requires_grad: bool) -> Tensor:
     return t
 
 
+def _sizes_or_keyword(op: str, sizes: tuple, size) -> tuple:
+    """The shape given as ``f(2, 3)``, ``f((2, 3))`` or, as PyTorch also allows, ``f(size=(2, 3))``."""
+    if size is None:
+        return sizes
+    if sizes:
+        raise TypeError(f"{op}: got the size both as arguments {sizes} and as size={size}")
+    return (size,)
+
+
 def _size(size) -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
@@ -103,19 +112,19 @@ def from_numpy(array: numpy.ndarray) -> Tensor:
     return Tensor._make(array, _backend_mod.cpu)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     backend = _backend_mod.get(device)
-    return _finish(backend.xp.zeros(_size(size), dtype=_dtype_np(dtype)), backend, requires_grad)
+    return _finish(backend.xp.zeros(_size(_sizes_or_keyword("zeros", sizes, size)), dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     backend = _backend_mod.get(device)
-    return _finish(backend.xp.ones(_size(size), dtype=_dtype_np(dtype)), backend, requires_grad)
+    return _finish(backend.xp.ones(_size(_sizes_or_keyword("ones", sizes, size)), dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     backend = _backend_mod.get(device)
-    return _finish(backend.xp.empty(_size(size), dtype=_dtype_np(dtype)), backend, requires_grad)
+    return _finish(backend.xp.empty(_size(_sizes_or_keyword("empty", sizes, size)), dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -175,13 +184,15 @@ def _random(op, draw, size, dtype, device, requires_grad, generator):
     return _finish(backend.asarray(host), backend, requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
+def randn(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal samples from the default (or given) generator."""
+    size = _sizes_or_keyword("randn", sizes, size)
     return _random("randn", lambda r, s: r.standard_normal(s), size, dtype, device, requires_grad, generator)
 
 
-def rand(*size, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
+def rand(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform samples in [0, 1)."""
+    size = _sizes_or_keyword("rand", sizes, size)
     target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
     return _random("rand", lambda r, s: half_open(r.random(s), 0.0, 1.0, target.np), size, dtype, device,
                    requires_grad, generator)

@@ -27,19 +27,23 @@ class _LegacyTensorType(type):
 
 
 def _construct(cls, *args) -> Tensor:
-    name = cls.__name__
+    return construct(cls.__name__, cls.dtype, *args)
+
+
+def construct(name: str, dtype: dtypes.DType, *args) -> Tensor:
+    """The legacy constructor's meaning: ``T(*sizes)``, ``T(size)``, ``T(data)``, ``T(tensor)``, ``T()``."""
     if not args:
-        return factory.empty(0, dtype=cls.dtype)
+        return factory.empty(0, dtype=dtype)
     if len(args) == 1 and isinstance(args[0], Tensor):
-        if args[0].dtype is not cls.dtype:
-            raise DTypeError(f"{name}: expected a {cls.dtype} tensor, got {args[0].dtype}")
+        if args[0].dtype is not dtype:
+            raise DTypeError(f"{name}: expected a {dtype} tensor, got {args[0].dtype}")
         return args[0]
     if len(args) == 1 and isinstance(args[0], Size):
-        return factory.zeros(*args[0], dtype=cls.dtype)
+        return factory.zeros(*args[0], dtype=dtype)
     if all(isinstance(a, int) and not isinstance(a, bool) for a in args):
-        return factory.zeros(*args, dtype=cls.dtype)  # sizes: PyTorch leaves the memory uninitialised
+        return factory.zeros(*args, dtype=dtype)  # sizes: PyTorch leaves the memory uninitialised
     if len(args) == 1:
-        return factory.tensor(args[0], dtype=cls.dtype)
+        return factory.tensor(args[0], dtype=dtype)
     raise TypeError(f"{name}: expected sizes (ints), a Size, a sequence of data or a Tensor, got {args!r}")
 
 

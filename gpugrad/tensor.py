@@ -75,8 +75,16 @@ class Tensor:
         t._grad_sink = None  # a leaf's weak reference to where its next .grad should land (optim/flat.py)
         return t
 
-    def __init__(self, *args, **kwargs) -> None:
-        raise TypeError("create tensors with gg.tensor(data), gg.zeros(shape), gg.from_numpy(array), ...")
+    def __new__(cls, *args) -> "Tensor":
+        """``gg.Tensor(data)`` or ``gg.Tensor(*sizes)``: PyTorch's legacy constructor, a CPU tensor of the
+        default dtype (``gg.tensor(data)`` is the modern spelling, and infers the dtype)."""
+        from . import legacy
+        from .default_dtype import get_default_dtype
+
+        return legacy.construct("Tensor", get_default_dtype(), *args)
+
+    def __init__(self, *args) -> None:
+        pass  # everything happens in __new__
 
     # Properties ----------------------------------------------------------------------------------
     @property
@@ -102,6 +110,12 @@ class Tensor:
 
     def size(self, dim: int | None = None):
         return tuple.__new__(Size, self._array.shape) if dim is None else self._array.shape[dim]
+
+    def stride(self, dim: int | None = None):
+        """Steps in elements between neighbours along each dim (of dim ``dim``), as PyTorch's."""
+        item = self._array.itemsize
+        strides = tuple(s // item for s in self._array.strides)
+        return strides if dim is None else strides[dim]
 
     @property
     def ndim(self) -> int:

@@ -58,3 +58,19 @@ def test_matches_torch():
     for method, args in [("new_zeros", (2, 3)), ("new_ones", ((1, 2),)), ("new_full", ((2,), 7)), ("new_tensor", ([1, 2],))]:
         a, b = getattr(t, method)(*args), getattr(g, method)(*args)
         assert str(a.dtype).replace("torch.", "gpugrad.") == str(b.dtype) and a.tolist() == b.tolist()
+
+
+def test_tensor_itself_is_the_legacy_constructor_of_the_default_dtype():
+    assert gg.Tensor(2, 3).shape == (2, 3) and gg.Tensor(2, 3).dtype == gg.float32
+    np.testing.assert_array_equal(gg.Tensor([1, 2]).numpy(), [1.0, 2.0])
+    assert gg.Tensor([1, 2]).dtype == gg.float32 and gg.Tensor().shape == (0,)
+    with pytest.raises(TypeError, match="Tensor: expected sizes"):
+        gg.Tensor(2, "a")
+
+
+def test_factories_take_size_as_a_keyword_and_stride_counts_elements():
+    assert gg.empty(size=(2, 3)).shape == (2, 3) and gg.randn(size=[4]).shape == (4,)
+    with pytest.raises(TypeError, match="zeros: got the size both"):
+        gg.zeros(2, size=(3,))
+    x = gg.zeros(2, 3, dtype=gg.float64)
+    assert x.stride() == (3, 1) and x.t().stride() == (1, 3) and x.stride(0) == 3
