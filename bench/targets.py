@@ -121,18 +121,32 @@ def training(model: str, rounds: int) -> list[str]:
     return [line]
 
 
-# (name, shape, the op on gpugrad, the op on torch); the upstream gradient is dense random data.
+# (name, shape, op(F, x, w, b, t)) with F gpugrad's or torch's nn.functional, x (shape), w and b
+# (shape[-1],), t class indices (shape[0],). An op that returns a scalar (the loss) is backpropagated as
+# is, any other with a dense random upstream gradient.
 OPS = [
-    ("layer_norm", (8192, 768), lambda F, x, w, b: F.layer_norm(x, (768,), w, b), None),
-    ("softmax", (4096, 1024), lambda F, x, w, b: F.softmax(x, dim=-1), None),
-    ("log_softmax", (700, 10_000), lambda F, x, w, b: F.log_softmax(x, dim=-1), None),
-    ("cross_entropy", (700, 10_000), None, None),
-    ("gelu", (2048, 2048), lambda F, x, w, b: F.gelu(x), None),
-    ("gelu_tanh", (2048, 2048), lambda F, x, w, b: F.gelu(x, approximate="tanh"), None),
-    ("silu", (2048, 2048), lambda F, x, w, b: F.silu(x), None),
-    ("sigmoid", (2048, 2048), lambda F, x, w, b: F.sigmoid(x), None),
-    ("mish", (2048, 2048), lambda F, x, w, b: F.mish(x), None),
+    ("layer_norm", (8192, 768), lambda F, x, w, b, t: F.layer_norm(x, (768,), w, b)),
+    ("softmax", (4096, 1024), lambda F, x, w, b, t: F.softmax(x, dim=-1)),
+    ("log_softmax", (700, 10_000), lambda F, x, w, b, t: F.log_softmax(x, dim=-1)),
+    ("cross_entropy", (700, 10_000), lambda F, x, w, b, t: F.cross_entropy(x, t)),
+    ("gelu", (2048, 2048), lambda F, x, w, b, t: F.gelu(x)),
+    ("gelu_tanh", (2048, 2048), lambda F, x, w, b, t: F.gelu(x, approximate="tanh")),
+    ("silu", (2048, 2048), lambda F, x, w, b, t: F.silu(x)),
+    ("sigmoid", (2048, 2048), lambda F, x, w, b, t: F.sigmoid(x)),
+    ("mish", (2048, 2048), lambda F, x, w, b, t: F.mish(x)),
+    ("softplus", (2048, 2048), lambda F, x, w, b, t: F.softplus(x)),
 ]
+
+
+def _forward_backward(op, F, params, target, upstream):
+    """One timed call: clear the gradients, run the op, backpropagate."""
+    for p in params:
+        p.grad = None
+    out = op(F, *params, target)
+    if out.ndim == 0:
+        out.backward()
+    else:
+        out.backward(upstream)
 
 
 def ops_vs_torch(rounds: int) -> list[str]:
@@ -144,28 +158,17 @@ def ops_vs_torch(rounds: int) -> list[str]:
 
     rng = np.random.default_rng(0)
     lines = []
-    for name, shape, _, _ in OPS:
+    for name, shape, op in OPS:
         x = rng.standard_normal(shape).astype(np.float32)
         up = rng.standard_normal(shape).astype(np.float32)
         w, b = (rng.standard_normal(shape[-1]).astype(np.float32) for _ in range(2))
         t = rng.integers(0, shape[-1], shape[0])
         ours = [gg.tensor(a, requires_grad=True) for a in (x, w, b)]
         theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-        g_up, t_up = gg.tensor(up), torch.tensor(up)
-        g_t, t_t = gg.tensor(t), torch.tensor(t)
-
-        def run(lib, fn, tensors, upstream, target):
-            for p in tensors:
-                p.grad = None
-            if name == "cross_entropy":
-                fn.cross_entropy(tensors[0], target).backward()
-            else:
-                op = next(o for o in OPS if o[0] == name)[2]
-                op(fn, *tensors).backward(upstream)
-
+        g_t, g_up, t_t, t_up = gg.tensor(t), gg.tensor(up), torch.tensor(t), torch.tensor(up)
         res = interleaved({
-            "gpugrad": lambda: run(gg, F, ours, g_up, g_t),
-            "pytorch": lambda: run(torch, TF, theirs, t_up, t_t),
+            "gpugrad": lambda: _forward_backward(op, F, ours, g_t, g_up),
+            "pytorch": lambda: _forward_backward(op, TF, theirs, t_t, t_up),
         }, rounds)
         ratio = res["gpugrad"][0] / res["pytorch"][0]
         lines.append(f"op:{name} {shape[0]}x{shape[1]} forward+backward (min of {rounds}): gpugrad "

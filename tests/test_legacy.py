@@ -74,3 +74,14 @@ def test_factories_take_size_as_a_keyword_and_stride_counts_elements():
         gg.zeros(2, size=(3,))
     x = gg.zeros(2, 3, dtype=gg.float64)
     assert x.stride() == (3, 1) and x.t().stride() == (1, 3) and x.stride(0) == 3
+
+
+@pytest.mark.torch
+def test_legacy_constructor_size_keyword_and_stride_match_pytorch():
+    torch = pytest.importorskip("torch")
+    assert tuple(gg.Tensor(2, 3).shape) == tuple(torch.Tensor(2, 3).shape)
+    assert str(gg.Tensor([1, 2]).dtype).split(".")[-1] == str(torch.Tensor([1, 2]).dtype).split(".")[-1]
+    assert tuple(gg.zeros(size=(2, 3)).shape) == tuple(torch.zeros(size=(2, 3)).shape)
+    ours, theirs = gg.zeros(2, 3, 4).permute(2, 0, 1), torch.zeros(2, 3, 4).permute(2, 0, 1)
+    assert ours.stride() == theirs.stride() and ours.stride(1) == theirs.stride(1)
+    assert ours.is_contiguous() == theirs.is_contiguous() and ours.contiguous().stride() == theirs.contiguous().stride()

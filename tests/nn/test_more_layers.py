@@ -79,3 +79,24 @@ def test_bilinear_and_pdist_gradients_match_pytorch():
     F.pdist(xo, p=1.5).sum().backward()
     torch.nn.functional.pdist(xt, p=1.5).sum().backward()
     np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.torch
+def test_channel_shuffle_and_the_distance_triplet_loss_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).standard_normal((2, 6, 3))
+    np.testing.assert_array_equal(nn.ChannelShuffle(3)(gg.tensor(x)).numpy(), torch.nn.ChannelShuffle(3)(torch.tensor(x)).numpy())
+    assert repr(nn.ChannelShuffle(3)) == repr(torch.nn.ChannelShuffle(3))
+    arrays = [np.random.default_rng(i).standard_normal((4, 5)) for i in range(3)]
+    for kwargs in ({}, {"margin": 2.0, "swap": True, "reduction": "sum"}):
+        ours = [gg.tensor(a, requires_grad=True) for a in arrays]
+        theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+        cos_ours = lambda a, b: 1 - F.cosine_similarity(a, b)  # noqa: E731
+        cos_theirs = lambda a, b: 1 - torch.nn.functional.cosine_similarity(a, b)  # noqa: E731
+        lo = nn.TripletMarginWithDistanceLoss(distance_function=cos_ours, **kwargs)(*ours)
+        lt = torch.nn.TripletMarginWithDistanceLoss(distance_function=cos_theirs, **kwargs)(*theirs)
+        lo.backward()
+        lt.backward()
+        np.testing.assert_allclose(lo.item(), lt.item(), rtol=1e-10)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-12)
