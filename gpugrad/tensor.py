@@ -52,6 +52,7 @@ class Tensor:
         "_version_ref",
         "_base",
         "_hooks",
+        "_post_accumulate_hooks",
         "_retains_grad",
         "_grad_sink",
         "__weakref__",
@@ -71,6 +72,7 @@ class Tensor:
         t._version_ref = [0]
         t._base = None
         t._hooks = None
+        t._post_accumulate_hooks = None
         t._retains_grad = False
         t._grad_sink = None  # a leaf's weak reference to where its next .grad should land (optim/flat.py)
         return t
@@ -269,6 +271,20 @@ class Tensor:
             hooks = node.pre_hooks.setdefault(self._output_index, [])
         hooks.append(hook)
         return RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(self)`` during backward, right after this leaf's ``.grad`` has been accumulated
+        (its gradient is complete then: data-parallel training starts communicating it there)."""
+        if self._node is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: cannot register a hook on a tensor that doesn't require gradient"
+            )
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = []
+        self._post_accumulate_hooks.append(hook)
+        return RemovableHandle(self._post_accumulate_hooks, hook)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep theirs)."""

@@ -77,8 +77,11 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             i = out._output_index
             buf[i] = g if buf[i] is None else buf[i] + g
 
-    # Count, for each reachable node, the edges that point at it.
+    # Count, for each reachable node and leaf, the edges that point at it: a leaf's gradient is final, and
+    # lands in .grad, as soon as its last edge has delivered (so that hooks such as a data-parallel
+    # all-reduce can start while the rest of backward runs).
     deps = {}
+    leaf_deps = {}
     parents = {} if capturing else None
     stack = list(roots)
     seen = set(roots)
@@ -93,6 +96,8 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 if child not in seen:
                     seen.add(child)
                     stack.append(child)
+            elif edge is not None:
+                leaf_deps[id(edge)] = leaf_deps.get(id(edge), 0) + 1
 
     run_set = None
     captured_nodes = {}
@@ -101,6 +106,16 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     ready = [n for n in roots if n not in deps]
     captured = {}
+
+    def finish_leaf(leaf):
+        key = id(leaf)
+        left = leaf_deps[key] - 1
+        leaf_deps[key] = left
+        if left == 0:
+            entry = leaf_grads.pop(key, None)
+            if entry is not None:
+                _finish_leaf(leaf, entry[1], captured if capturing else None, create_graph)
+
     check = anomaly.is_anomaly_enabled()
     with set_grad_enabled(create_graph):
         while ready:
@@ -145,19 +160,14 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                         if child in buffers:
                             ready.append(child)
                         else:
-                            _release_unreached(child, deps, buffers, ready)
-                elif g is not None:
-                    _add_leaf_grad(leaf_grads, edge, g)
+                            _release_unreached(child, deps, buffers, ready, finish_leaf)
+                else:
+                    if g is not None:
+                        _add_leaf_grad(leaf_grads, edge, g)
+                    finish_leaf(edge)
 
-        for leaf, g in leaf_grads.values():
-            for hook in leaf._hooks or ():
-                new = hook(g)
-                if new is not None:
-                    g = new
-            if capturing:
-                captured[id(leaf)] = g
-            else:
-                _accumulate(leaf, g, create_graph)
+        for leaf, g in list(leaf_grads.values()):  # outputs that are leaves themselves
+            _finish_leaf(leaf, g, captured if capturing else None, create_graph)
 
     if not capturing:
         return None
@@ -180,13 +190,17 @@ def _summable_to(shape, target) -> bool:
     return lead >= 0 and all(t == 1 or t == s for s, t in zip(shape[lead:], target))
 
 
-def _release_unreached(node, deps, buffers, ready):
-    """A node no gradient reached still releases its children's dependency counts."""
+def _release_unreached(node, deps, buffers, ready, finish_leaf):
+    """A node no gradient reached still releases its children's (and leaves') dependency counts."""
     stack = [node]
     while stack:
         n = stack.pop()
         for edge in n.next_edges:
-            if edge.__class__ is tuple:
+            if edge is None:
+                continue
+            if edge.__class__ is not tuple:
+                finish_leaf(edge)
+            else:
                 child = edge[0]
                 deps[child] -= 1
                 if deps[child] == 0:
@@ -266,6 +280,21 @@ def _call_backward(node, gbuf, check):
                         f"the op was created at {node.created_at}"
                     )
     return grads_in
+
+
+def _finish_leaf(leaf, g, captured, create_graph) -> None:
+    """A leaf's summed gradient: its hooks, then ``.grad`` (or the result of ``grad()``), then the hooks
+    that run after accumulation."""
+    for hook in leaf._hooks or ():
+        new = hook(g)
+        if new is not None:
+            g = new
+    if captured is not None:
+        captured[id(leaf)] = g
+        return
+    _accumulate(leaf, g, create_graph)
+    for hook in leaf._post_accumulate_hooks or ():
+        hook(leaf)
 
 
 def _add_leaf_grad(leaf_grads, leaf, g):

@@ -312,3 +312,42 @@ def test_custom_function_returning_a_wrong_number_of_gradients_is_named():
     x = gg.randn(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="bad: backward returned 1 gradients, expected 2"):
         Bad.apply(x, x).sum().backward()
+
+
+def test_post_accumulate_hook_runs_when_that_leaf_is_complete_not_at_the_end():
+    # w1 is used only by the last op of the forward, so its gradient is final first: its hook must run
+    # while the backward of the earlier ops is still ahead (data-parallel training overlaps there).
+    w0 = gg.tensor([1.0, 2.0], requires_grad=True)
+    w1 = gg.tensor([3.0, -1.0], requires_grad=True)
+    order = []
+    w1.register_post_accumulate_grad_hook(lambda p: order.append(("w1", p.grad.tolist(), w0.grad)))
+    w0.register_post_accumulate_grad_hook(lambda p: order.append(("w0", p.grad.tolist(), None)))
+    h = (w0 * w0).tanh()
+    (h * w1).sum().backward()
+    assert [o[0] for o in order] == ["w1", "w0"]
+    assert order[0][2] is None  # w0's gradient was not there yet when w1's hook ran
+    np.testing.assert_allclose(order[0][1], np.tanh([1.0, 4.0]), rtol=1e-6)
+    np.testing.assert_allclose(order[1][1], w0.grad.numpy())
+
+
+def test_post_accumulate_hook_sees_the_summed_gradient_once_and_can_be_removed():
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    handle = w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.tolist()))
+    (w * 2 + w * 3).sum().backward()
+    assert seen == [[5.0, 5.0]]
+    handle.remove()
+    (w * 2).sum().backward()
+    assert seen == [[5.0, 5.0]] and w.grad.tolist() == [7.0, 7.0]
+
+
+def test_post_accumulate_hook_does_not_run_for_grad_and_refuses_non_leaves():
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    w.register_post_accumulate_grad_hook(lambda p: seen.append(1))
+    (g,) = gg.autograd.grad((w * w).sum(), w)
+    assert seen == [] and g.tolist() == [2.0, 4.0]
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (w * 2).register_post_accumulate_grad_hook(lambda p: None)
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        gg.zeros(2).register_post_accumulate_grad_hook(lambda p: None)
