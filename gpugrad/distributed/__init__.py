@@ -1,0 +1,55 @@
+"""``torch.distributed`` for gpugrad: process groups and collectives over MPI (mpi4py) and NCCL (CuPy).
+
+    import gpugrad.distributed as dist
+    dist.init_process_group("mpi")            # under `gpugrad launch --nproc 2 script.py` or mpiexec
+    t = gg.ones(4) * dist.get_rank()
+    dist.all_reduce(t)                        # in place, summed over the ranks
+    work = dist.all_reduce(t, op=dist.ReduceOp.AVG, async_op=True)
+    ...                                       # overlap other work
+    work.wait()
+
+Files, one job each: group.py (init/destroy/new_group and queries), collectives.py (the collectives on
+Tensors), work.py (ReduceOp, Work), mpi.py and nccl.py (the backends), store.py (TCPStore for NCCL's
+rendezvous), launch.py and run.py (``gpugrad launch``).
+"""
+from .collectives import (
+    all_gather,
+    all_gather_into_tensor,
+    all_gather_object,
+    all_reduce,
+    barrier,
+    broadcast,
+    broadcast_object_list,
+    gather,
+    reduce,
+    reduce_scatter_tensor,
+    scatter,
+)
+from .group import (
+    Backend,
+    GroupMember,
+    default_pg_timeout,
+    destroy_process_group,
+    get_backend,
+    get_global_rank,
+    get_group_rank,
+    get_rank,
+    get_world_size,
+    group,
+    init_process_group,
+    is_available,
+    is_initialized,
+    is_mpi_available,
+    is_nccl_available,
+    new_group,
+)
+from .store import TCPStore
+from .work import DistBackendError, ReduceOp, Work
+
+__all__ = [
+    "Backend", "DistBackendError", "GroupMember", "ReduceOp", "TCPStore", "Work", "all_gather",
+    "all_gather_into_tensor", "all_gather_object", "all_reduce", "barrier", "broadcast", "broadcast_object_list",
+    "default_pg_timeout", "destroy_process_group", "gather", "get_backend", "get_global_rank", "get_group_rank",
+    "get_rank", "get_world_size", "group", "init_process_group", "is_available", "is_initialized",
+    "is_mpi_available", "is_nccl_available", "new_group", "reduce", "reduce_scatter_tensor", "scatter",
+]
