@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gpugrad.kernels import _launch, activation, linear, optim, softmax_xent
+from gpugrad.kernels import _checks, _cuda, _dispatch, _grid, _launch, activation, linear, optim, softmax_xent
 
 from .conftest import SIM, _forbidden
 
@@ -44,7 +44,7 @@ def test_unknown_activation_and_impl(no_launch):
     with pytest.raises(ValueError, match="impl must be one of"):
         activation.forward(np, "relu", x, impl="gpu")
     with pytest.raises(TypeError, match="impl='cpu' needs NumPy arrays"):
-        _launch.check_arrays_for("op", np, "cpu", x=memoryview(b"abc"))
+        _checks.check_arrays_for("op", np, "cpu", x=memoryview(b"abc"))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -106,13 +106,15 @@ def test_failed_optimizer_step_leaves_buffers_unchanged(backend, rng, no_launch)
             np.testing.assert_array_equal(backend.host(d), b)
 
 
-def test_gpugrad_fused_0_selects_reference(monkeypatch):
-    monkeypatch.delenv("GPUGRAD_FUSED", raising=False)
+def test_fused_off_selects_reference(monkeypatch):
+    monkeypatch.setattr(_dispatch, "_fused", True)
     assert _launch.resolve_impl(np, None) == "cpu"
     assert _launch.resolve_impl(object(), None) == "cuda"
-    monkeypatch.setenv("GPUGRAD_FUSED", "0")
-    assert _launch.resolve_impl(np, None) == "reference"
-    assert _launch.resolve_impl(np, "cpu") == "cpu"  # explicit impl wins
+    with _dispatch.fused(False):
+        assert _launch.resolve_impl(np, None) == "reference"
+        assert _launch.resolve_impl(np, "cpu") == "cpu"  # explicit impl wins
+    assert _launch.resolve_impl(np, None) == "cpu"  # restored on leaving the block
+    monkeypatch.setattr(_dispatch, "_fused", False)
 
     sentinel = object()
     monkeypatch.setattr(activation, "reference_forward", lambda *a, **k: sentinel)
@@ -130,7 +132,7 @@ def test_cuda_available_never_raises(monkeypatch):
     def boom():
         raise RuntimeError("driver exploded")
 
-    monkeypatch.setattr(_launch, "get_cuda", boom)
+    monkeypatch.setattr(_cuda, "get_cuda", boom)
     assert _launch.cuda_available() is False
 
 
@@ -141,4 +143,4 @@ def test_launch_dims():
     grid, block = _launch.launch_dims((70, 5), (16, 16), grid_stride=False, per_thread=4)
     assert grid == (2, 1)
     grid, _ = _launch.launch_dims((40, 10**9), (32, 8))
-    assert grid[0] == 2 and 1 <= grid[1] * grid[0] <= _launch._max_blocks()
+    assert grid[0] == 2 and 1 <= grid[1] * grid[0] <= _grid.max_blocks()

@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from gpugrad.kernels import _launch, activation, conv, linear, optim, pool, softmax_xent
+from gpugrad.kernels import _clone, _dispatch, activation, conv, linear, optim, pool, softmax_xent
 
 
 @pytest.fixture(params=["serial", "parallel"])
 def build(request, monkeypatch):
-    monkeypatch.setattr(_launch, "PARALLEL_MIN_WORK", 10**12 if request.param == "serial" else 0)
+    monkeypatch.setattr(_dispatch, "PARALLEL_MIN_WORK", 10**12 if request.param == "serial" else 0)
     return request.param
 
 
@@ -66,3 +66,26 @@ def test_conv_and_pool_both_builds(build):
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_allclose(pool.max_pool2d_backward(np, y, index, x.shape, *geo, impl="cpu"),
                                pool.reference_max_pool2d_backward(np, y, index, x.shape), rtol=1e-12)
+
+
+def test_cache_tag_hashes_every_helper_compiled_into_kernels(tmp_path):
+    """Numba checks a cached kernel against its own file only: the tag in every kernel's cache name must
+    change when any helper file whose code is compiled into kernels changes (every kernels/_*.py not
+    declared host-only, so a new helper file is covered by default)."""
+    names = {p.name for p in _clone.hashed_files()}
+    assert {"_vmath.py", "_scalar.py", "_dispatch.py", "_clone.py"} <= names
+    assert not names & _clone.HOST_ONLY and "_launch.py" not in names
+    for name in ("_helper.py", "_launch.py", "_other.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    files = _clone.hashed_files(tmp_path)
+    assert [p.name for p in files] == ["_helper.py", "_other.py"]
+    before = _clone.source_tag(files)
+    (tmp_path / "_other.py").write_text("x = 2\n")
+    assert _clone.source_tag(files) != before
+    (tmp_path / "_other.py").write_text("x = 1\n")
+    (tmp_path / "_launch.py").write_text("x = 3\n")  # host-only: no recompile
+    assert _clone.source_tag(_clone.hashed_files(tmp_path)) == before
+    activation.forward(np, "relu", np.ones(3, np.float32), impl="cpu")
+    built = activation._forward_cpu.kernels[activation.CODES["relu"]]
+    for build in (built.serial, built.parallel):  # both builds' cache names carry the tag
+        assert build.py_func.__qualname__.endswith(_clone.SHARED_SOURCE_TAG)

@@ -1,10 +1,13 @@
-"""The direct CUDA launch path (kernels/_launch.py) packs every kernel's arguments exactly as numba-cuda's
+"""The direct CUDA launch path (kernels/_numba_cuda_internals.py, used by kernels/_launch.py) packs every kernel's arguments exactly as numba-cuda's
 own launch does, so the two paths hand the same parameter list to the same compiled kernel.
 
 No GPU is needed: numba-cuda's argument preparation accepts a StridedMemoryView of a host array, and our
 packer is given an object with CuPy's attributes over the same memory. A change in numba-cuda's layout
 (field order, what is passed by value) fails here before it can reach a GPU. The launch() tests record
 cuda.core's launch instead of running it: configuration, caching and the fallback to numba's path.
+The path reads numba-cuda's private code, so it is pinned: the versions it was checked against are named
+in _numba_cuda_internals.CHECKED_VERSIONS, and test_installed_numba_cuda_is_a_checked_version fails on
+any other (where launch() uses numba-cuda's own path).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ pytest.importorskip("numba.cuda")
 cuda_core_utils = pytest.importorskip("cuda.core.utils")
 
 from gpugrad.kernels import FAMILIES, _launch  # noqa: E402
+from gpugrad.kernels import _numba_cuda_internals as internals  # noqa: E402
 
 pytestmark = pytest.mark.skipif(_launch.simulator_enabled(), reason="numba-cuda's real argument layout")
 
@@ -75,15 +79,15 @@ def test_direct_packing_matches_numba(spec):
     rng = np.random.default_rng(len(label))
     values = [example_value(ty, rng, i) for i, ty in enumerate(sig.args)]
     expected = numba_parameters(sig.args, values)
-    packers = _launch.argument_packers(sig.args, label)
-    ours = _launch.pack_arguments(packers, [CupyLike(v) if isinstance(v, np.ndarray) else v for v in values])
+    packers = internals.argument_packers(sig.args, label)
+    ours = internals.pack_arguments(packers, [CupyLike(v) if isinstance(v, np.ndarray) else v for v in values])
     assert [as_comparable(p) for p in ours] == [as_comparable(p) for p in expected]
 
 
 def test_packer_rejects_what_numba_typing_would():
     from numba.cuda import types
 
-    (pack,) = _launch.argument_packers([types.float32[::1]], "relu")
+    (pack,) = internals.argument_packers([types.float32[::1]], "relu")
     good = np.zeros(9, np.float32)
     pack(CupyLike(good), [])
     with pytest.raises(TypeError, match=r"relu argument 0: expected a 1-d float32 array.*float64"):
@@ -96,8 +100,20 @@ def test_packer_rejects_what_numba_typing_would():
         pack(good, [])  # host memory must never reach a kernel as a device pointer
 
 
+def test_installed_numba_cuda_is_a_checked_version():
+    installed = internals.installed_version()
+    assert installed in internals.CHECKED_VERSIONS == ("0.30.4",), (
+        f"numba-cuda {installed} is installed, but the direct launch path (kernels/_numba_cuda_internals.py) "
+        f"was checked against {internals.CHECKED_VERSIONS} only, so launch() takes numba-cuda's own (slower) "
+        "path here. If every other test in this file passes on this version, add it to CHECKED_VERSIONS "
+        "(and to this test); if not, fix the packing first."
+    )
+
+
 def test_launch_path_names_the_fallback(monkeypatch):
+    monkeypatch.setattr(internals, "installed_version", lambda: internals.CHECKED_VERSIONS[0])
     monkeypatch.setattr(_launch, "DIRECT_LAUNCH", True)
+    monkeypatch.setattr(_launch, "FORCE_DIRECT", False)
     monkeypatch.setattr(_launch, "_direct_unavailable", None)
     assert _launch.launch_path() == "direct"
     monkeypatch.setattr(_launch, "_direct_unavailable", "direct launch unavailable: ImportError: cuda.core")
@@ -142,8 +158,10 @@ def launches(monkeypatch):
     monkeypatch.setattr(cuda.core, "launch", lambda stream, config, fn, *params: calls.append((stream, config, fn, params)))
     monkeypatch.setattr(driver, "_to_core_stream", lambda s: ("core stream of", s))
     monkeypatch.setattr(_launch, "DIRECT_LAUNCH", True)
+    monkeypatch.setattr(_launch, "FORCE_DIRECT", False)
     monkeypatch.setattr(_launch, "_direct_unavailable", None)
     monkeypatch.setattr(_launch, "_CONFIGURED", {})
+    monkeypatch.setattr(internals, "installed_version", lambda: internals.CHECKED_VERSIONS[0])
     return calls
 
 
@@ -183,3 +201,44 @@ def test_launch_takes_numba_path_when_asked(launches, monkeypatch):
     _launch.launch(kernel, 7, 256, "stream", 3, CupyLike(np.ones(7, np.float32)), CupyLike(np.zeros(7, np.float32)),
                    np.float32(0.5))
     assert not launches and len(kernel.numba_calls) == 1
+
+
+def test_unchecked_numba_cuda_version_takes_numbas_path(launches, monkeypatch):
+    monkeypatch.setattr(internals, "installed_version", lambda: "0.99.0")
+    assert _launch.launch_path() == (
+        "numba (numba-cuda 0.99.0 is not a version the direct launch was checked against (0.30.4))")
+    kernel = FakeDispatcher(compiled_kernel())
+    x, y = CupyLike(np.ones(7, np.float32)), CupyLike(np.zeros(7, np.float32))
+    with pytest.warns(RuntimeWarning, match=r"numba-cuda 0\.99\.0 is not a version.*using numba-cuda's launch path"):
+        _launch.launch(kernel, 7, 256, "stream", 3, x, y, np.float32(0.5))
+    assert not launches and len(kernel.numba_calls) == 1
+
+
+def test_direct_forced_on_an_unchecked_version(launches, monkeypatch):
+    """GPUGRAD_CUDA_LAUNCH=direct (FORCE_DIRECT) takes the direct path on any version, to try a new one."""
+    monkeypatch.setattr(internals, "installed_version", lambda: "0.99.0")
+    monkeypatch.setattr(_launch, "FORCE_DIRECT", True)
+    assert _launch.launch_path() == "direct"
+    kernel = FakeDispatcher(compiled_kernel())
+    _launch.launch(kernel, 7, 256, "stream", 3, CupyLike(np.ones(7, np.float32)), CupyLike(np.zeros(7, np.float32)),
+                   np.float32(0.5))
+    assert len(launches) == 1 and not kernel.numba_calls
+
+
+@pytest.mark.cuda
+def test_both_launch_paths_give_the_same_result_on_the_gpu(monkeypatch):
+    """On a real GPU: a kernel launched through the direct path and through numba-cuda's own writes the
+    same output (each into a NaN-filled array, so an element either path skips fails)."""
+    cupy = pytest.importorskip("cupy")
+    from gpugrad.kernels import activation as act
+
+    x = cupy.asarray(np.random.default_rng(0).standard_normal(100_003).astype(np.float32))
+    expected = act.forward(cupy, "relu", x, impl="reference")
+    kern = act._cuda_kernel("forward", np.dtype(np.float32))
+    stream = _launch.cuda_stream(cupy)
+    for direct in (True, False):
+        monkeypatch.setattr(_launch, "DIRECT_LAUNCH", direct)
+        y = cupy.full_like(x, np.nan)
+        _launch.launch(kern, x.size, 256, stream, act.CODES["relu"], x, y, np.float32(0), per_thread=_launch.UNROLL)
+        cupy.cuda.runtime.deviceSynchronize()
+        np.testing.assert_array_equal(cupy.asnumpy(y), cupy.asnumpy(expected), err_msg=f"direct={direct}")
