@@ -50,6 +50,14 @@ layer_norm   (over the rows of 2-D (rows, n) arrays: the normalised dims flatten
                         stream=None) -> (gx, gweight, gbias)   the last two None without need_param_grads
     reference_forward / reference_backward: same, without impl/stream.
 
+batch_norm   (per channel of 3-D (N, C, S) arrays: an (N, C, ...) input with its positions flattened)
+    batch_norm_forward(xp, x, weight, bias, eps, running_mean=None, running_var=None, *, training=True,
+                       impl=None, stream=None) -> (y, mean, invstd, var)
+        training: batch statistics (var biased; the caller updates running statistics); else the running ones.
+    batch_norm_backward(xp, gy, x, mean, invstd, weight, *, training=True, need_param_grads=True,
+                        impl=None, stream=None) -> (gx, gweight, gbias)
+    reference_forward / reference_backward: same, without impl/stream.
+
 softmax_xent
     softmax_cross_entropy(xp, logits, target, *, ignore_index=-100,
                           label_smoothing=0.0, weight=None, reduction="none",
@@ -110,13 +118,13 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, conv, layer_norm, linear, optim, pool, recurrent, softmax, softmax_xent
+from . import activation, batch_norm, conv, layer_norm, linear, optim, pool, recurrent, softmax, softmax_xent
 from ._launch import cuda_available, resolve_impl
 
 # Every kernel family, for what must cover them all (the PTX compile, the launch tests, gpu_check).
-FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, optim, conv, pool, recurrent)
+FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, optim, conv, pool, recurrent)
 
 __all__ = [
-    "FAMILIES", "activation", "conv", "layer_norm", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available",
+    "FAMILIES", "activation", "batch_norm", "conv", "layer_norm", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available",
     "resolve_impl",
 ]
