@@ -14,7 +14,8 @@ taps): on a GPU each of those is a launch or two, where the kernels here are one
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 import numpy as np
 from numba import njit, prange
@@ -42,23 +43,57 @@ def output_size(size: int, k: int, stride: int, pad_total: int, dilation: int) -
     return (size + pad_total - dilation * (k - 1) - 1) // stride + 1
 
 
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Where a 2-D window reads (see the module docstring): one value for convolution and pooling alike.
+
+    It unpacks as the launchers' loose arguments, ``im2col(xp, x, *geometry)``, so that the kernels keep
+    the references' plain signatures while the ops carry one object.
+    """
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int] = (1, 1)
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, bottom, left, right
+    dilation: tuple[int, int] = (1, 1)
+
+    def __post_init__(self) -> None:
+        for field in ("kernel", "stride", "pads", "dilation"):
+            object.__setattr__(self, field, tuple(int(v) for v in getattr(self, field)))
+
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
+        return iter((self.kernel, self.stride, self.pads, self.dilation))
+
+    def output_hw(self, h: int, w: int) -> tuple[int, int]:
+        """(oh, ow) for an (h, w) input; below 1 when the window does not fit (``check`` refuses that)."""
+        (kh, kw), (sh, sw), (top, bottom, left, right), (dh, dw) = self
+        return output_size(h, kh, sh, top + bottom, dh), output_size(w, kw, sw, left + right, dw)
+
+    def check(self, op: str, shape: tuple[int, ...]) -> tuple[int, int]:
+        """(oh, ow) for an (N, C, H, W) `shape`; raises ValueError naming `op` on a malformed geometry."""
+        kernel, stride, pads, dilation = self
+        if len(shape) != 4:
+            raise ValueError(f"{op}: expected a 4-D (N, C, H, W) array, got shape {tuple(shape)}")
+        if len(kernel) != 2 or len(stride) != 2 or len(pads) != 4 or len(dilation) != 2:
+            raise ValueError(f"{op}: kernel, stride and dilation are pairs and pads a 4-tuple, got "
+                             f"{kernel}, {stride}, {dilation}, {pads}")
+        if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(pads) < 0:
+            raise ValueError(f"{op}: kernel {kernel}, stride {stride}, dilation {dilation} must be positive "
+                             f"and pads {pads} non-negative")
+        h, w = shape[2], shape[3]
+        oh, ow = self.output_hw(h, w)
+        if oh < 1 or ow < 1:
+            raise ValueError(f"{op}: the kernel {kernel} (dilation {dilation}) is larger than the "
+                             f"padded input {(h + pads[0] + pads[1], w + pads[2] + pads[3])}")
+        return oh, ow
+
+    def kernel_args(self) -> tuple[int, ...]:
+        """The geometry as the conv and pool kernels take it: kh, kw, sh, sw, top, left, dh, dw."""
+        return (*self.kernel, *self.stride, self.pads[0], self.pads[2], *self.dilation)
+
+
 def check_geometry(op: str, shape: tuple[int, ...], kernel, stride, pads, dilation) -> tuple[int, int]:
-    """(oh, ow) for an (N, C, H, W) `shape`; raises ValueError naming `op` on a malformed geometry."""
-    if len(shape) != 4:
-        raise ValueError(f"{op}: expected a 4-D (N, C, H, W) array, got shape {tuple(shape)}")
-    if len(kernel) != 2 or len(stride) != 2 or len(pads) != 4 or len(dilation) != 2:
-        raise ValueError(f"{op}: kernel, stride and dilation are pairs and pads a 4-tuple, got "
-                         f"{kernel}, {stride}, {dilation}, {pads}")
-    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(pads) < 0:
-        raise ValueError(f"{op}: kernel {kernel}, stride {stride}, dilation {dilation} must be positive "
-                         f"and pads {pads} non-negative")
-    h, w = shape[2], shape[3]
-    oh = output_size(h, kernel[0], stride[0], pads[0] + pads[1], dilation[0])
-    ow = output_size(w, kernel[1], stride[1], pads[2] + pads[3], dilation[1])
-    if oh < 1 or ow < 1:
-        raise ValueError(f"{op}: the kernel {tuple(kernel)} (dilation {tuple(dilation)}) is larger than the "
-                         f"padded input {(h + pads[0] + pads[1], w + pads[2] + pads[3])}")
-    return oh, ow
+    """(oh, ow) for an (N, C, H, W) `shape` (``ConvGeometry.check`` on loose arguments)."""
+    return ConvGeometry(kernel, stride, pads, dilation).check(op, shape)
 
 
 def windows(xp: Any, x: Any, kernel, stride, pads, dilation, fill: float = 0.0) -> tuple[Any, int, int]:
@@ -243,21 +278,22 @@ _cuda_kernel, cuda_kernel_specs = cuda_family("conv", _cuda_sources)
 
 def kernel_geometry(kernel, stride, pads, dilation) -> tuple[int, ...]:
     """The geometry as the conv and pool kernels take it: kh, kw, sh, sw, top, left, dh, dw."""
-    return (*kernel, *stride, pads[0], pads[2], *dilation)
+    return ConvGeometry(kernel, stride, pads, dilation).kernel_args()
 
 
 def im2col(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | None = None, stream: Any = None) -> Any:
     """(C*kh*kw, N*oh*ow) columns of x (N, C, H, W), zero outside the input (see the module docstring)."""
     op = "conv.im2col"
     dtype, impl = float_dtype_and_impl(op, xp, impl, x=x)
-    oh, ow = check_geometry(op, tuple(x.shape), kernel, stride, pads, dilation)
+    geometry = ConvGeometry(kernel, stride, pads, dilation)
+    oh, ow = geometry.check(op, tuple(x.shape))
     if impl == "reference":
         return reference_im2col(xp, x, kernel, stride, pads, dilation)
     check_arrays_for(op, xp, impl, x=x)
     x = contiguous(xp, x)
     n, c = x.shape[:2]
     cols = xp.empty((c * kernel[0] * kernel[1], n * oh * ow), dtype=dtype)
-    args = (*kernel_geometry(kernel, stride, pads, dilation), oh, ow)
+    args = (*geometry.kernel_args(), oh, ow)
     if impl == "cpu":
         _im2col_cpu(cols.size, x, cols, *args)
     else:
@@ -270,7 +306,8 @@ def col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation, *, impl: s
     op = "conv.col2im"
     dtype, impl = float_dtype_and_impl(op, xp, impl, cols=cols)
     shape = tuple(int(s) for s in shape)
-    oh, ow = check_geometry(op, shape, kernel, stride, pads, dilation)
+    geometry = ConvGeometry(kernel, stride, pads, dilation)
+    oh, ow = geometry.check(op, shape)
     n, c = shape[:2]
     expected = (c * kernel[0] * kernel[1], n * oh * ow)
     if tuple(cols.shape) != expected:
@@ -281,7 +318,7 @@ def col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation, *, impl: s
     check_arrays_for(op, xp, impl, cols=cols)
     cols = contiguous(xp, cols)
     out = xp.empty(shape, dtype=dtype)
-    args = (*kernel_geometry(kernel, stride, pads, dilation), oh, ow)
+    args = (*geometry.kernel_args(), oh, ow)
     if impl == "cpu":
         _col2im_cpu(cols.size, cols, out, *args)
     else:

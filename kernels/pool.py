@@ -28,7 +28,7 @@ from ._launch import (
     launch,
     numba_type,
 )
-from .conv import check_geometry, kernel_geometry, tap_sources, unravel_nchw, windows
+from .conv import ConvGeometry, tap_sources, unravel_nchw, windows
 
 BLOCK = 128
 
@@ -208,7 +208,8 @@ def max_pool2d(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | N
     """(y, index) of x (N, C, H, W): each window's maximum and its h * W + w, both (N, C, oh, ow)."""
     op = "pool.max_pool2d"
     dtype, impl = float_dtype_and_impl(op, xp, impl, x=x)
-    oh, ow = check_geometry(op, tuple(x.shape), kernel, stride, pads, dilation)
+    geometry = ConvGeometry(kernel, stride, pads, dilation)
+    oh, ow = geometry.check(op, tuple(x.shape))
     if impl == "reference":
         return reference_max_pool2d(xp, x, kernel, stride, pads, dilation)
     check_arrays_for(op, xp, impl, x=x)
@@ -216,7 +217,7 @@ def max_pool2d(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | N
     n, c = x.shape[:2]
     y = xp.empty((n, c, oh, ow), dtype=dtype)
     index = xp.empty((n, c, oh, ow), dtype=np.int64)
-    args = kernel_geometry(kernel, stride, pads, dilation)
+    args = geometry.kernel_args()
     if impl == "cpu":
         _max_pool_cpu(y.size * kernel[0] * kernel[1], x, y, index, *args)
     else:
@@ -230,7 +231,8 @@ def max_pool2d_backward(xp: Any, gy: Any, index: Any, shape, kernel, stride, pad
     op = "pool.max_pool2d_backward"
     dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy)
     shape = tuple(int(s) for s in shape)
-    oh, ow = check_geometry(op, shape, kernel, stride, pads, dilation)
+    geometry = ConvGeometry(kernel, stride, pads, dilation)
+    oh, ow = geometry.check(op, shape)
     expected = (*shape[:2], oh, ow)
     if tuple(gy.shape) != expected or tuple(index.shape) != expected:
         raise ValueError(f"{op}: gy {tuple(gy.shape)} and index {tuple(index.shape)} must both have shape "
@@ -247,5 +249,5 @@ def max_pool2d_backward(xp: Any, gy: Any, index: Any, shape, kernel, stride, pad
         _max_pool_backward_cpu(gx.size, gy, index, gx)
     else:
         launch(_cuda_kernel("max_pool_backward", dtype), gx.size, BLOCK, cuda_stream(xp, stream),
-               gy, index, gx, *kernel_geometry(kernel, stride, pads, dilation))
+               gy, index, gx, *geometry.kernel_args())
     return gx

@@ -160,8 +160,8 @@ class Softplus(_Activation):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-# ELU and CELU are not fused into a preceding Linear: the fused layer's second derivative does not pass
-# their alpha on (gpugrad.ops.nn.BiasActBackward). Their activation itself still runs as one kernel.
+# ELU and CELU fuse into a preceding Linear with their alpha as the kernel's param (every derivative of
+# gpugrad.ops.linear passes it on).
 class ELU(_Activation):
     """x for x > 0, else alpha (e^x - 1)."""
 

@@ -1,7 +1,7 @@
 """Stateless versions of the layers and losses, as ``torch.nn.functional``: ``import gpugrad.nn.functional as F``.
 
-Everything here is composed from differentiable ops (or is one, in ``gpugrad.ops.nn``), so first and
-second derivatives come from the ops' own backward formulas.
+Everything here is composed from differentiable ops (or is one, in ``gpugrad.ops``: conv, pool, pad, loss,
+linear, layer_norm), so first and second derivatives come from the ops' own backward formulas.
 """
 from __future__ import annotations
 
@@ -13,13 +13,18 @@ from .. import ops as _ops
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
-from ..kernels.conv import output_size as conv_output_size
+from ..kernels.conv import ConvGeometry
 from ..kernels.conv import windows
 from ..kernels.softmax_xent import check_target_range
 from ..ops import activation as _act
 from ..ops._operands import normalize_dims as _normalize_dims
 from ..ops._operands import write_out as _write_out
-from ..ops import nn as _nnops
+from ..ops import conv as _conv
+from ..ops.layer_norm import layer_norm as _fused_layer_norm
+from ..ops.linear import linear_act as _linear_act
+from ..ops.loss import softmax_cross_entropy as _softmax_cross_entropy
+from ..ops.pad import pad_constant as _pad_constant
+from ..ops.pool import max_pool2d as _max_pool2d
 from ..ops.inplace import inplace_variant as _inplace_variant
 from ..random import default_generator
 from ..tensor import Tensor
@@ -398,7 +403,7 @@ def _linear_activation(input: Tensor, weight: Tensor, bias: Tensor | None, kind:
         if t is not None and t.dtype is not input.dtype:
             raise DTypeError(f"linear: input is {input.dtype} but {name} is {t.dtype}")
     if weight.ndim == 2 and (bias is None or bias.ndim == 1):
-        return _nnops.linear_act(input, weight, bias, kind, param)
+        return _linear_act(input, weight, bias, kind, param)
     if kind != "identity":
         raise ValueError(f"linear: a fused activation needs a 2-D weight, got shape {tuple(weight.shape)}")
     out = input @ weight
@@ -489,8 +494,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"conv2d: stride {stride} and dilation {dilation} must be positive")
     pads = _conv_padding(padding, (kh, kw), dilation, stride)
-    oh = conv_output_size(h, kh, stride[0], pads[0] + pads[1], dilation[0])
-    ow = conv_output_size(w, kw, stride[1], pads[2] + pads[3], dilation[1])
+    geometry = ConvGeometry((kh, kw), stride, pads, dilation)
+    oh, ow = geometry.output_hw(h, w)
     if oh < 1 or ow < 1:
         raise ShapeError(
             f"conv2d: kernel ({kh}, {kw}) with dilation {dilation} is larger than the padded input "
@@ -499,9 +504,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if bias is not None and bias._array.dtype != input._array.dtype:
         raise DTypeError(f"conv2d: bias ({bias.dtype}) must have the input's dtype ({input.dtype})")
     if groups == 1:
-        out = _nnops.conv2d(input, weight, bias, stride, pads, dilation)  # one op, one GEMM
+        out = _conv.conv2d(input, weight, bias, geometry)  # one op, one GEMM
     else:
-        cols = _nnops.im2col(input, (kh, kw), stride, pads, dilation)  # (C*kh*kw, N*oh*ow)
+        cols = _conv.im2col(input, geometry)  # (C*kh*kw, N*oh*ow)
         k = c_per_group * kh * kw
         out = weight.reshape(groups, out_c // groups, k) @ cols.reshape(groups, k, n * oh * ow)
         out = out.reshape(out_c, n, oh, ow).permute(1, 0, 2, 3)
@@ -618,7 +623,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     unbatched = input.ndim == 3
     kernel, stride, _, dilation, pads, _ = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
     x = input.unsqueeze(0) if unbatched else input
-    out, indices = _nnops.max_pool2d(x, kernel, stride, pads, dilation)
+    out, indices = _max_pool2d(x, ConvGeometry(kernel, stride, pads, dilation))
     if unbatched:
         out, indices = out.squeeze(0), indices.squeeze(0)
     return (out, indices) if return_indices else out
@@ -633,7 +638,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     kernel, stride, pad, dilation, pads, (oh, ow) = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     x = input.unsqueeze(0) if unbatched else input
     n, c, h, w = x.shape
-    cols = _nnops.im2col(x.reshape(n * c, 1, h, w), kernel, stride, pads, dilation)  # (kh*kw, N*C*oh*ow)
+    cols = _conv.im2col(x.reshape(n * c, 1, h, w), ConvGeometry(kernel, stride, pads, dilation))  # (kh*kw, N*C*oh*ow)
     sums = cols.sum(dim=0).reshape(n, c, oh, ow)
     if divisor_override is not None:
         if divisor_override == 0:
@@ -733,7 +738,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     if input._array.dtype in (_np.float32, _np.float64) and all(
         p is None or p._array.dtype == input._array.dtype for p in (weight, bias)
     ):
-        return _nnops.layer_norm(input, n, weight, bias, eps)  # one fused op each way
+        return _fused_layer_norm(input, n, weight, bias, eps)  # one fused op each way
     dims = tuple(range(input.ndim - k, input.ndim))
     mean = input.mean(dim=dims, keepdim=True)
     var = input.var(dim=dims, keepdim=True, correction=0)
@@ -865,7 +870,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         crop = tuple(slice(max(0, -b), s - max(0, -a)) for (b, a), s in zip(widths, input.shape))
         input = input[crop]
         widths = [[max(0, b), max(0, a)] for b, a in widths]
-    return _nnops.pad_constant(input, widths, 0.0 if value is None else value)
+    return _pad_constant(input, widths, 0.0 if value is None else value)
 
 
 def _pad_by_index(input: Tensor, pad: tuple, mode: str) -> Tensor:
@@ -1027,7 +1032,7 @@ def cross_entropy(
     rows, t, out_shape = _class_rows("cross_entropy", input, target, weight, ignore_index, check_range=not fused)
     if fused:
         # One op for loss and reduction: a training step's loss costs one op application, not four.
-        loss = _nnops.softmax_cross_entropy(rows, _const(rows, t), weight, ignore_index, label_smoothing, reduction)
+        loss = _softmax_cross_entropy(rows, _const(rows, t), weight, ignore_index, label_smoothing, reduction)
         return loss.reshape(out_shape) if reduction == "none" else loss
     w_rows, _t_safe, _valid = _weights_per_row(rows, t, weight, ignore_index)
     loss_rows = _xent_composite(rows, t, weight, ignore_index, label_smoothing)

@@ -3,7 +3,7 @@
 Re-exported by ``gpugrad.nn.functional`` (the names in ``__all__``).
 
 All of them are composed from differentiable ops: im2col (``Im2Col``) and its adjoint col2im (``Col2Im``)
-from ``gpugrad.ops.nn``, matrix products and reshapes. A transposed convolution is the adjoint of a
+from ``gpugrad.ops.conv``, matrix products and reshapes. A transposed convolution is the adjoint of a
 convolution, so it is col2im of W^T @ x; each piece differentiates again, so second derivatives come free.
 """
 from __future__ import annotations
@@ -12,7 +12,8 @@ import numpy as _np
 
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels.conv import output_size as _conv_output_size
-from ..ops import nn as _nnops
+from ..ops import conv as _conv
+from ..ops.pad import pad_constant as _pad_constant
 from ..ops.shape import stack as _stack
 from ..tensor import Tensor
 from .functional import _check_tensor, conv2d
@@ -113,7 +114,7 @@ def _conv_transpose2d(x: Tensor, weight: Tensor, bias, stride, padding, dilation
     conv = [_conv_output_size(o, k, s, 2 * p, d) for o, k, s, p, d in zip(size, (kh, kw), stride, padding, dilation)]
     extra = (conv[0] - x.shape[2], conv[1] - x.shape[3])
     if extra[0] or extra[1]:
-        x = _nnops.pad_constant(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+        x = _pad_constant(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
     positions = n * conv[0] * conv[1]
     xm = x.permute(1, 0, 2, 3).reshape(c_in, positions)  # rows: channels, columns: (n, y, x) as im2col's
     if groups == 1:
@@ -122,8 +123,7 @@ def _conv_transpose2d(x: Tensor, weight: Tensor, bias, stride, padding, dilation
         wg = weight.reshape(groups, c_in // groups, c_out_g * kh * kw)
         cols = (wg.mT @ xm.reshape(groups, c_in // groups, positions)).reshape(c_out * kh * kw, positions)
     pads = (padding[0], padding[0], padding[1], padding[1])
-    y = _nnops.Col2Im.apply(cols, shape=(n, c_out, *size), kernel=(kh, kw), stride=tuple(stride), pads=pads,
-                            dilation=tuple(dilation))
+    y = _conv.col2im(cols, (n, c_out, *size), _conv.ConvGeometry((kh, kw), stride, pads, dilation))
     if bias is not None:
         y = y + bias.reshape(1, c_out, 1, 1)
     return y
@@ -173,7 +173,7 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     # As in 2-D: output_padding >= stride (below dilation) leaves extra depth positions that read zeros.
     conv_depth = _conv_output_size(size[0], kd, stride[0], 2 * padding[0], dilation[0])
     if conv_depth > depth:
-        x = _nnops.pad_constant(x, ((0, 0), (0, 0), (0, conv_depth - depth), (0, 0), (0, 0)))
+        x = _pad_constant(x, ((0, 0), (0, 0), (0, conv_depth - depth), (0, 0), (0, 0)))
         depth = conv_depth
     planes = x.permute(0, 2, 1, 3, 4).reshape(n * depth, c_in, *x.shape[3:])
     # weight as (C_in, C_out/groups * kd, kh, kw): output channel (c, i) is channel c's depth tap i
@@ -181,8 +181,8 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                              dilation[1:], groups, size[1:])  # (N*D, C_out*kd, Ho, Wo)
     ho, wo = size[1:]
     cols = taps.reshape(n, depth, c_out, kd, ho, wo).permute(2, 4, 5, 3, 0, 1).reshape(c_out * ho * wo * kd, n * depth)
-    y = _nnops.Col2Im.apply(cols, shape=(n, c_out * ho * wo, size[0], 1), kernel=(kd, 1), stride=(stride[0], 1),
-                            pads=(padding[0], padding[0], 0, 0), dilation=(dilation[0], 1))
+    depth_taps = _conv.ConvGeometry((kd, 1), (stride[0], 1), (padding[0], padding[0], 0, 0), (dilation[0], 1))
+    y = _conv.col2im(cols, (n, c_out * ho * wo, size[0], 1), depth_taps)
     y = y.reshape(n, c_out, ho, wo, size[0]).permute(0, 1, 4, 2, 3)
     if bias is not None:
         y = y + bias.reshape(1, c_out, 1, 1, 1)
@@ -242,7 +242,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     out = tuple(_conv_output_size(size, k, s, 0, d) for size, k, s, d in zip(padded, (kd, kh, kw), stride, dilation))
     if min(out) < 1:
         raise ShapeError(f"{op}: kernel {(kd, kh, kw)} with dilation {dilation} is larger than the padded input {padded}")
-    x = _nnops.pad_constant(x, ((0, 0), (0, 0), *pads))
+    x = _pad_constant(x, ((0, 0), (0, 0), *pads))
     step, reach = stride[0], stride[0] * (out[0] - 1) + 1
     taps = [x[:, :, i * dilation[0]: i * dilation[0] + reach: step] for i in range(kd)]  # each (N, C, oD, H, W)
     planes = _stack(taps, 3).permute(0, 2, 1, 3, 4, 5).reshape(n * out[0], c * kd, *padded[1:])
@@ -289,7 +289,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     oh, ow = _blocks(op, x.shape[2:], kernel, dilation, padding, stride)
     n, c = x.shape[:2]
     pads = (padding[0], padding[0], padding[1], padding[1])
-    cols = _nnops.im2col(x, kernel, stride, pads, dilation)  # (C*kh*kw, N*L)
+    cols = _conv.im2col(x, _conv.ConvGeometry(kernel, stride, pads, dilation))  # (C*kh*kw, N*L)
     out = cols.reshape(c * kernel[0] * kernel[1], n, oh * ow).permute(1, 0, 2)
     return out.squeeze(0) if unbatched else out
 
@@ -321,6 +321,5 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
                          f"{tuple(input.shape)} has {length}")
     cols = x.permute(1, 0, 2).reshape(rows, n * length)
     pads = (padding[0], padding[0], padding[1], padding[1])
-    out = _nnops.Col2Im.apply(cols, shape=(n, rows // taps, *size), kernel=kernel, stride=stride, pads=pads,
-                              dilation=dilation)
+    out = _conv.col2im(cols, (n, rows // taps, *size), _conv.ConvGeometry(kernel, stride, pads, dilation))
     return out.squeeze(0) if unbatched else out

@@ -22,7 +22,8 @@ from .. import ops as _ops
 from ..autograd.function import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..factory import zeros as _zeros
-from ..ops import nn as _nnops
+from ..kernels.conv import ConvGeometry
+from ..ops.pool import max_pool2d as _max_pool2d
 from ..tensor import Tensor
 from .functional import (
     _argmax_over_taps,
@@ -111,7 +112,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     x = input.unsqueeze(-2)
     unbatched = x.ndim == 3
     x = x.unsqueeze(0) if unbatched else x
-    out, index = _nnops.max_pool2d(x, (1, kernel[0]), (1, stride[0]), (0, 0) + pads, (1, dilation[0]))
+    out, index = _max_pool2d(x, ConvGeometry((1, kernel[0]), (1, stride[0]), (0, 0) + pads, (1, dilation[0])))
     out, index = out.squeeze(-2), index.squeeze(-2)
     if unbatched:
         out, index = out.squeeze(0), index.squeeze(0)

@@ -23,16 +23,16 @@ from . import (
     indexing,
     inplace,
     linalg,
-    nn,
     pointwise,
     recurrent,
     reduce,
     sampling,
     shape,
+    softmax,
 )
 
 FAMILIES = (
-    elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, nn, recurrent,
+    elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, softmax, recurrent,
     sampling, inplace,
 )
 

@@ -3,9 +3,9 @@ and the piecewise ones (hardsigmoid, hardtanh, relu6, hardshrink, softshrink, th
 softsign, tanhshrink, glu, prelu and rrelu.
 
 The smooth ones a network trains with run forward and first derivative as fused kernels
-(``gpugrad.kernels.activation``; the NumPy reference when ``GPUGRAD_FUSED=0``). A plain backward runs the
-derivative kernel on arrays; under ``create_graph=True`` the derivative kernel is itself a differentiable
-op, ``ActivationBackward``, whose backward is composite Tensor math: fast first order, correct second order.
+(``gpugrad.kernels.activation``; the NumPy reference when ``GPUGRAD_FUSED=0``), named by ``kind`` as the
+kernels name them. The derivative kernel is an op of its own, ``ActivationBackward``, whose backward is
+composite Tensor math: one kernel call for a plain backward, and every order differentiates.
 
 Only what PyTorch has as ``torch.<name>`` is exported as ``gg.<name>`` (and as a method where Tensor has
 one); the rest is reached through ``gpugrad.nn.functional``, as in PyTorch.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Function
-from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels import activation as kernels
 from ..random import default_generator
@@ -26,6 +25,8 @@ from .inplace import inplace_variant
 
 
 class Activation(Function):
+    """y = f(x) for the activation ``kind`` (``param``: leaky_relu's slope, elu's and celu's alpha)."""
+
     name = "activation"
 
     @staticmethod
@@ -38,10 +39,6 @@ class Activation(Function):
     @staticmethod
     def backward(ctx, gy):
         (saved,) = ctx.saved_tensors
-        if not is_grad_enabled():
-            # A plain backward records nothing: the derivative kernel on arrays, no op application.
-            gx = kernels.backward(ctx.xp, ctx.kind, gy._array, saved._array, ctx.param, impl=ctx.backend.kernel_impl)
-            return Tensor._make(gx, ctx.backend)
         return ActivationBackward.apply(gy, saved, kind=ctx.kind, param=ctx.param)
 
 
@@ -62,7 +59,7 @@ class ActivationBackward(Function):
         g_gy = ActivationBackward.apply(ggx, saved, kind=ctx.kind, param=ctx.param) if ctx.needs_input_grad[0] else None
         g_saved = None
         if ctx.needs_input_grad[1]:
-            curvature = _second_derivative(ctx.kind, saved, ctx.param)
+            curvature = second_derivative(ctx.kind, saved, ctx.param)
             g_saved = None if curvature is None else ggx * gy * curvature
         return g_gy, g_saved
 
@@ -85,8 +82,8 @@ def _constant(like: Tensor, array) -> Tensor:
     return Tensor._make(array.astype(like._array.dtype, copy=False), like._backend)
 
 
-def _second_derivative(kind: str, s: Tensor, param: float | None = None):
-    """d f'(s) / ds in Tensor ops, where s is what the forward saved (y for sigmoid/tanh, else x).
+def second_derivative(kind: str, s: Tensor, param: float | None = None):
+    """d f'(s) / ds (None where it is 0 almost everywhere) in Tensor ops, where s is what the forward saved (y for sigmoid/tanh, else x).
     ``param`` (leaky_relu's slope, elu's and celu's alpha) is needed for elu and celu."""
     if param is None and kind in _NEEDS_PARAM:
         raise ValueError(f"the second derivative of {kind} needs its alpha")

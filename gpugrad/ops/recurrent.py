@@ -13,7 +13,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels import recurrent as krec
 from ..tensor import Tensor
-from .nn import linear_act
+from .linear import linear_act
 from .shape import cat, stack, unbind
 
 

@@ -5,14 +5,14 @@ Every row is checked by gradcheck and gradgradcheck in float64 (test_op_table.py
 against the float64 result, and against PyTorch where it is installed (test_against_torch.py).
 """
 from .table import (
-    activation, bitwise, cumulative, elementwise, indexing, linalg, nn, pointwise, recurrent, reduce, sampling, shape,
+    activation, bitwise, cumulative, elementwise, indexing, linalg, pointwise, recurrent, reduce, sampling, shape, softmax,
 )
 from .table.row import Row  # noqa: F401
 
 ROWS = [
     row
     for family in (
-        elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, nn, recurrent, sampling,
+        elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, softmax, recurrent, sampling,
     )
     for row in family.ROWS
 ]

@@ -1,4 +1,4 @@
-"""Op-table rows: softmax and log_softmax (gpugrad/ops/nn.py)."""
+"""Op-table rows: softmax and log_softmax (gpugrad/ops/softmax.py)."""
 import gpugrad as gg
 
 from .row import Row, away_from_half, away_from_zero, distinct, positive, real  # noqa: F401

@@ -1,0 +1,152 @@
+"""Convolution as ops: im2col, its adjoint col2im, and conv2d (groups=1) with its backward as an op.
+
+The array work is ``gpugrad.kernels.conv`` (one launch each on a GPU, Numba loops on the CPU, strided
+views under ``GPUGRAD_FUSED=0``). Where a window reads is one ``ConvGeometry`` (kernel, stride, pads,
+dilation), the kernels' own type.
+"""
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..kernels import conv as kconv
+from ..kernels.conv import ConvGeometry
+from ..tensor import Tensor
+
+__all__ = ["ConvGeometry", "Im2Col", "Col2Im", "Conv2d", "Conv2dBackward", "im2col", "col2im", "conv2d"]
+
+
+class Im2Col(Function):
+    """(N, C, H, W) -> (C*kh*kw, N*oh*ow): every receptive field as a column, zero padded.
+
+    Batch and positions share the column axis so that a convolution is one plain 2-D GEMM (and so are
+    both of its gradients), rather than a broadcast batch of small products.
+    """
+
+    @staticmethod
+    def forward(ctx, x, geometry: ConvGeometry = None):
+        ctx.shape, ctx.geometry = tuple(x.shape), geometry
+        return kconv.im2col(ctx.xp, x, *geometry, impl=ctx.backend.kernel_impl)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return Col2Im.apply(gy, shape=ctx.shape, geometry=ctx.geometry)
+
+
+class Col2Im(Function):
+    """The adjoint of Im2Col: columns summed back into the (N, C, H, W) positions they were read from."""
+
+    @staticmethod
+    def forward(ctx, cols, shape=(), geometry: ConvGeometry = None):
+        ctx.geometry = geometry
+        return kconv.col2im(ctx.xp, cols, shape, *geometry, impl=ctx.backend.kernel_impl)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        return Im2Col.apply(ggx, geometry=ctx.geometry)
+
+
+def im2col(x: Tensor, geometry: ConvGeometry) -> Tensor:
+    """Receptive fields of a (N, C, H, W) tensor as columns (C*kh*kw, N*oh*ow). Linear in x; its adjoint
+    col2im is its backward (and im2col is col2im's)."""
+    return Im2Col.apply(x, geometry=geometry)
+
+
+def col2im(cols: Tensor, shape, geometry: ConvGeometry) -> Tensor:
+    """The adjoint of im2col: columns (C*kh*kw, N*oh*ow) summed into a (N, C, H, W) = ``shape`` tensor."""
+    return Col2Im.apply(cols, shape=tuple(int(s) for s in shape), geometry=geometry)
+
+
+class Conv2d(Function):
+    """conv2d with groups=1 as one op: im2col, one GEMM (C_out, C*kh*kw) @ (C*kh*kw, N*oh*ow), the bias.
+    Its backward is Conv2dBackward, once."""
+
+    name = "conv2d"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, geometry: ConvGeometry = None):
+        out_c = weight.shape[0]
+        cols = kconv.im2col(ctx.xp, x, *geometry, impl=ctx.backend.kernel_impl)
+        z = weight.reshape(out_c, -1) @ cols  # (C_out, N*oh*ow)
+        if bias is not None:
+            z += bias[:, None]
+        ctx.geometry = geometry
+        # The columns are what the weight gradient multiplies: kept rather than gathered again.
+        ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
+        oh, ow = geometry.output_hw(x.shape[2], x.shape[3])
+        return z.reshape(out_c, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, weight, cols = ctx.saved_tensors
+        return Conv2dBackward.apply(
+            gy, x, weight, cols=None if cols is None else cols._array, geometry=ctx.geometry,
+            needs=ctx.needs_input_grad[:3],
+        )
+
+
+class Conv2dBackward(Function):
+    """(gx, gw, gb) of conv2d for the upstream gy: col2im(W^T gz), gz cols^T and gz's row sums, where gz
+    is gy as (C_out, N*oh*ow). Two GEMMs and a col2im on arrays; None for what ``needs`` leaves out.
+
+    Bilinear in (gy, x) and (gy, weight), so its own backward is conv2d and its two gradients again,
+    written in Tensor ops (Conv2d, Im2Col, Col2Im, matmul): every order differentiates.
+    """
+
+    name = "conv2d_backward"
+
+    @staticmethod
+    def forward(ctx, gy, x, weight, cols=None, geometry: ConvGeometry = None, needs=(True, True, True)):
+        need_x, need_w, need_b = needs
+        impl = ctx.backend.kernel_impl
+        out_c = weight.shape[0]
+        gz = gy.transpose(1, 0, 2, 3).reshape(out_c, -1)
+        ctx.geometry, ctx.produced = geometry, needs
+        ctx.save_for_backward(gy, x, weight)
+        gx = gw = gb = None
+        if need_x:
+            gx = kconv.col2im(ctx.xp, weight.reshape(out_c, -1).T @ gz, x.shape, *geometry, impl=impl)
+        if need_w:
+            if cols is None:
+                cols = kconv.im2col(ctx.xp, x, *geometry, impl=impl)
+            gw = (gz @ cols.T).reshape(weight.shape)
+        if need_b:
+            gb = gz.sum(axis=1)
+        return gx, gw, gb
+
+    @staticmethod
+    def backward(ctx, ggx, ggw, ggb):
+        ggx, ggw, ggb = produced_grads(ctx, (ggx, ggw, ggb))
+        gy, x, weight = ctx.saved_tensors
+        geometry = ctx.geometry
+        need_gy, need_x, need_w = ctx.needs_input_grad[:3]
+        out_c = weight.shape[0]
+        gz = gy.permute(1, 0, 2, 3).reshape(out_c, -1)
+        d_gy = d_x = d_w = None
+        if need_gy:
+            # gz is what a convolution's output is: conv2d of ggx with the weight, of x with ggw, plus ggb.
+            terms = []
+            if ggx is not None:
+                terms.append(Conv2d.apply(ggx, weight, ggb, geometry=geometry))
+            elif ggb is not None:
+                terms.append(ggb.reshape(1, out_c, 1, 1).expand(*gy.shape))
+            if ggw is not None:
+                terms.append(Conv2d.apply(x, ggw, None, geometry=geometry))
+            for t in terms:
+                d_gy = t if d_gy is None else d_gy + t
+        if need_x and ggw is not None:
+            d_x = Col2Im.apply(ggw.reshape(out_c, -1).mT @ gz, shape=tuple(x.shape), geometry=geometry)
+        if need_w and ggx is not None:
+            d_w = (gz @ Im2Col.apply(ggx, geometry=geometry).mT).reshape(tuple(weight.shape))
+        return d_gy, d_x, d_w
+
+
+def produced_grads(ctx, grads) -> tuple:
+    """The incoming gradients, None for the outputs that forward did not produce (the engine may hand
+    zeros for them)."""
+    return tuple(g if made else None for g, made in zip(grads, ctx.produced))
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, geometry: ConvGeometry) -> Tensor:
+    """Cross-correlation of x (N, C, H, W) with weight (C_out, C, kh, kw), one op; inputs already validated
+    (``gpugrad.nn.functional.conv2d`` is the public entry)."""
+    return Conv2d.apply(x, weight, bias, geometry=geometry)
+

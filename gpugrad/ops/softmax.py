@@ -1,0 +1,149 @@
+"""Softmax and log_softmax along one dim, each with its backward as an op of its own.
+
+The forward and the backward are the row kernels of ``gpugrad.kernels.softmax`` when the dim is last
+and the dtype float32/float64 (a NumPy/CuPy expression otherwise); ``SoftmaxBackward`` and
+``LogSoftmaxBackward`` are differentiable, so every order of derivative runs through them.
+"""
+from __future__ import annotations
+
+import numpy
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..errors import DTypeError
+from ..kernels import softmax as ksoftmax
+from ..tensor import Tensor
+from ._operands import normalize_dims, require_float
+from .reduce import accumulation_dtype
+
+
+def _fused_rows(a, axis: int) -> bool:
+    """Whether the row kernels (gpugrad.kernels.softmax) take ``a``: float32/float64, the dim last."""
+    return a.ndim > 0 and axis == a.ndim - 1 and a.size > 0 and a.dtype in (numpy.float32, numpy.float64)
+
+
+def _softmax_forward(ctx, x, axis: int, log: bool):
+    if _fused_rows(x, axis):
+        rows = x.reshape(-1, x.shape[-1])
+        return ksoftmax.softmax_forward(ctx.xp, rows, log=log, impl=ctx.backend.kernel_impl).reshape(x.shape)
+    xp = ctx.xp
+    shifted = x - _shift(x, axis)
+    with numpy.errstate(divide="ignore"):  # log 0 only over an empty dim, whose result is empty
+        total = xp.exp(shifted).sum(axis=axis, keepdims=True, dtype=accumulation_dtype(x))
+        y = shifted - xp.log(total) if log else xp.exp(shifted) / total
+    return y.astype(x.dtype, copy=False)
+
+
+def _softmax_backward(ctx, gy, y, axis: int, log: bool):
+    if _fused_rows(y, axis) and gy.dtype == y.dtype:
+        n = y.shape[-1]
+        gx = ksoftmax.softmax_backward(ctx.xp, gy.reshape(-1, n), y.reshape(-1, n), log=log,
+                                       impl=ctx.backend.kernel_impl)
+        return gx.reshape(y.shape)
+    if log:
+        return gy - ctx.xp.exp(y) * gy.sum(axis=axis, keepdims=True)
+    return y * (gy - (gy * y).sum(axis=axis, keepdims=True))
+
+
+class Softmax(Function):
+    """y = exp(x) / sum(exp(x)) along axis; backward is SoftmaxBackward (one kernel pass on arrays)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        y = _softmax_forward(ctx, x, axis, log=False)
+        ctx.axis = axis
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return SoftmaxBackward.apply(gy, y, axis=ctx.axis)
+
+
+class SoftmaxBackward(Function):
+    """gx = y * (gy - sum(gy * y)): linear in gy with a symmetric map, so its gradient in gy is itself."""
+
+    @staticmethod
+    def forward(ctx, gy, y, axis=-1):
+        ctx.axis = axis
+        ctx.save_for_backward(gy, y)
+        return _softmax_backward(ctx, gy, y, axis, log=False)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        gy, y = ctx.saved_tensors
+        axis = ctx.axis
+        d_y = ggx * (gy - (gy * y).sum(dim=axis, keepdim=True)) - gy * (ggx * y).sum(dim=axis, keepdim=True)
+        return SoftmaxBackward.apply(ggx, y, axis=axis), d_y
+
+
+def _softmax_input(op: str, x: Tensor, dim: int, dtype):
+    """The input cast to ``dtype`` first when given (as PyTorch does), and dim as an axis."""
+    if dtype is not None:
+        try:
+            x = x.to(dtypes.to_dtype(dtype))
+        except DTypeError as exc:
+            raise DTypeError(f"{op}: {exc}") from None
+    require_float(op, x)
+    (axis,) = normalize_dims(op, dim, x.ndim)
+    return x, axis
+
+
+def _shift(x, axis):
+    """The max along axis, which keeps exp from overflowing; an empty x needs none (and NumPy's max
+    refuses empty dims)."""
+    return x.max(axis=axis, keepdims=True) if x.size else 0
+
+
+def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``, computed stably. J = diag(y) - y y^T."""
+    x, axis = _softmax_input("softmax", x, dim, dtype)
+    return Softmax.apply(x, axis=axis)
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x) along axis; backward is LogSoftmaxBackward (one kernel pass on arrays)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        y = _softmax_forward(ctx, x, axis, log=True)
+        ctx.axis = axis
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return LogSoftmaxBackward.apply(gy, y, axis=ctx.axis)
+
+
+class LogSoftmaxBackward(Function):
+    """gx = gy - exp(y) * sum(gy)."""
+
+    @staticmethod
+    def forward(ctx, gy, y, axis=-1):
+        ctx.axis = axis
+        ctx.save_for_backward(gy, y)
+        return _softmax_backward(ctx, gy, y, axis, log=True)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        gy, y = ctx.saved_tensors
+        axis = ctx.axis
+        p = y.exp()
+        d_gy = ggx - (ggx * p).sum(dim=axis, keepdim=True)
+        d_y = -ggx * p * gy.sum(dim=axis, keepdim=True)
+        return d_gy, d_y
+
+
+def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    """x - logsumexp(x) along ``dim``, stable at logits of +-1e4. d/dx = I - softmax."""
+    x, axis = _softmax_input("log_softmax", x, dim, dtype)
+    return LogSoftmax.apply(x, axis=axis)
+
+
+# What this family exports; gpugrad.ops gathers it.
+FUNCTIONS = (softmax, log_softmax)
+DIFFERENTIABLE = FUNCTIONS
+METHODS = {f.__name__: f for f in FUNCTIONS}
