@@ -58,6 +58,13 @@ batch_norm   (per channel of 3-D (N, C, S) arrays: an (N, C, ...) input with its
                         impl=None, stream=None) -> (gx, gweight, gbias)
     reference_forward / reference_backward: same, without impl/stream.
 
+group_norm   (3-D (N, C, S) arrays in G groups of C / G channels; rows (n, g) contiguous)
+    group_norm_forward(xp, x, groups, weight, bias, eps, *, impl=None, stream=None) -> (y, mean, rstd)
+        mean and rstd (N, G) for the backward; weight and bias (C,) or None.
+    group_norm_backward(xp, gy, x, groups, mean, rstd, weight, *, need_param_grads=True, impl=None,
+                        stream=None) -> (gx, gweight, gbias)
+    reference_forward / reference_backward: same, without impl/stream.
+
 softmax_xent
     softmax_cross_entropy(xp, logits, target, *, ignore_index=-100,
                           label_smoothing=0.0, weight=None, reduction="none",
@@ -118,13 +125,13 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, batch_norm, conv, layer_norm, linear, optim, pool, recurrent, softmax, softmax_xent
+from . import activation, batch_norm, conv, group_norm, layer_norm, linear, optim, pool, recurrent, softmax, softmax_xent
 from ._launch import cuda_available, resolve_impl
 
 # Every kernel family, for what must cover them all (the PTX compile, the launch tests, gpu_check).
-FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, optim, conv, pool, recurrent)
+FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, optim, conv, pool, recurrent)
 
 __all__ = [
-    "FAMILIES", "activation", "batch_norm", "conv", "layer_norm", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available",
+    "FAMILIES", "activation", "batch_norm", "conv", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available",
     "resolve_impl",
 ]

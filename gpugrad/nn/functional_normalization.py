@@ -2,7 +2,8 @@
 F.embedding_bag.
 
 Re-exported by ``gpugrad.nn.functional`` (the names in ``__all__``). Everything is composed from
-differentiable Tensor ops, so first and second derivatives need no code of their own.
+differentiable Tensor ops, so first and second derivatives need no code of their own, except group_norm's
+float32/float64 path: the fused op of gpugrad.ops.group_norm.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import warnings
 
 from ..autograd.grad_mode import no_grad
 from ..errors import ArgumentError, DTypeError, ShapeError
+from ..ops.group_norm import group_norm as _fused_group_norm
 from ..random import default_generator
 from ..tensor import Tensor
 from .. import factory
@@ -74,6 +76,11 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     per_group = math.prod(input.shape[2:]) * (c // num_groups)
     if n * (c // num_groups) * math.prod(input.shape[2:]) == 1:  # PyTorch's check, on its reshaped view
         raise ValueError(f"group_norm: expected more than 1 value per channel when training, got input size {tuple(input.shape)}")
+    dtype = input._array.dtype
+    if dtype.name in ("float32", "float64") and input.numel() > 0 and all(
+        p is None or p._array.dtype == dtype for p in (weight, bias)
+    ):
+        return _fused_group_norm(input, num_groups, weight, bias, eps)  # one fused op each way
     grouped = input.reshape(n, num_groups, per_group)
     mean = grouped.mean(dim=2, keepdim=True)
     var = grouped.var(dim=2, keepdim=True, correction=0)
