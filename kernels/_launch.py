@@ -36,6 +36,7 @@ from ._checks import (  # noqa: F401 - imported from here by the kernel families
 )
 from ._clone import SHARED_SOURCE_TAG
 from ._cuda import (  # noqa: F401
+    _ZEROED,  # the tests read the ticket buffers left zeroed
     cuda_available,
     cuda_family,
     cuda_jit,

@@ -144,3 +144,18 @@ def test_launch_dims():
     assert grid == (2, 1)
     grid, _ = _launch.launch_dims((40, 10**9), (32, 8))
     assert grid[0] == 2 and 1 <= grid[1] * grid[0] <= _grid.max_blocks()
+
+
+def test_cuda_backend_allocations_start_nan_filled(backend):
+    """The "cuda" backend's allocations start NaN-filled (conftest.nan_filled_allocations), so a kernel
+    that skips an element fails its comparison; the CPU backend's arrays are left as NumPy makes them."""
+    if backend.impl != "cuda":
+        pytest.skip("the fill is for the cuda backend (the GPU, or the simulator)")
+    xp = backend.xp
+    for _ in range(2):  # a block freed and handed out again is filled again
+        f = backend.host(xp.empty(1_234_567, np.float32))
+        i = backend.host(xp.empty_like(xp.zeros((3, 5), np.int64)))
+        assert np.isnan(f).all() and (i == -1).all()
+        del f, i
+    y = activation.forward(xp, "relu", backend.dev(np.arange(-3.0, 4.0)), impl="cuda")  # every element written
+    np.testing.assert_array_equal(backend.host(y), np.maximum(np.arange(-3.0, 4.0), 0))
