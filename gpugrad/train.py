@@ -5,12 +5,17 @@ Kept apart from the command line so that it can be called (and tested) as a func
     from gpugrad.train import TrainConfig, run
     result = run(TrainConfig(model="mlp", dataset="digits", epochs=20))
     print(result["test_accuracy"])
+
+Under a launcher (``gpugrad train --nproc N``, which runs ``gpugrad launch``) every rank runs this same
+job: the model is wrapped in DistributedDataParallel, each rank reads its share of every epoch through a
+DistributedSampler (``batch_size`` is per rank, as in PyTorch), and rank 0 alone shows progress, evaluates
+and writes checkpoints. A checkpoint holds the unwrapped model, so ``--resume`` works with any N.
 """
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import gpugrad as gg
 from gpugrad import nn, optim
@@ -36,7 +41,7 @@ class TrainConfig:
     resume: str | None = None
     plot: str | None = None
     progress: bool = True
-    history: dict = field(default_factory=lambda: {"loss": [], "train_accuracy": [], "test_accuracy": []})
+    nproc: int = 1  # ranks; more than one needs a launcher (gpugrad train --nproc N)
 
 
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "rmsprop": 1e-3, "adam": 1e-3, "adamw": 1e-3}
@@ -121,20 +126,35 @@ def run(cfg: TrainConfig) -> dict:
             raise ValueError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
     if cfg.plot:
         _pyplot()  # fail before training, not after it
+    dist, rank = _join_job(cfg)
     device = pick_device(cfg.device)
     gg.manual_seed(cfg.seed)
     train_set, test_set, in_shape, classes = load_data(cfg)
-    model = build_model(cfg.model, in_shape, classes).to(device)
+    net = build_model(cfg.model, in_shape, classes).to(device)
+    ckpt = gg.load(cfg.resume) if cfg.resume else None
+    if ckpt is not None:
+        net.load_state_dict(ckpt["model"])
+    model = net
+    if dist is not None:
+        from gpugrad.nn.parallel import DistributedDataParallel
+        from gpugrad.utils.data import DistributedSampler
+
+        model = DistributedDataParallel(net)
     lr = cfg.lr if cfg.lr is not None else DEFAULT_LR[cfg.optimizer]
     opt = build_optimizer(cfg.optimizer, model.parameters(), lr)
     loader_gen = gg.Generator(cfg.seed)
-    train_loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=loader_gen)
+    sampler = None
+    if dist is not None:
+        # The order of an epoch depends on seed and epoch alone, so a resumed run continues it with any N.
+        sampler = DistributedSampler(train_set, shuffle=True, seed=cfg.seed)
+        train_loader = DataLoader(train_set, batch_size=cfg.batch_size, sampler=sampler)
+    else:
+        train_loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=loader_gen)
     test_loader = DataLoader(test_set, batch_size=512)
     history = {"loss": [], "train_accuracy": [], "test_accuracy": []}
     start_epoch = 0
-    if cfg.resume:
-        ckpt = gg.load(cfg.resume)
-        model.load_state_dict(ckpt["model"])
+    progress = cfg.progress and rank == 0
+    if ckpt is not None:
         opt.load_state_dict(ckpt["optimizer"])
         loader_gen.set_state(ckpt["loader_generator"])
         gg.set_rng_state(ckpt["rng"])
@@ -143,8 +163,10 @@ def run(cfg: TrainConfig) -> dict:
 
     t0 = time.perf_counter()
     for epoch in range(start_epoch, cfg.epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         total_loss, seen, correct = 0.0, 0, 0
-        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False, disable=not cfg.progress)
+        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False, disable=not progress)
         tick = time.perf_counter()
         for xb, yb in bar:
             xb, yb = xb.to(device), yb.to(device)
@@ -158,38 +180,66 @@ def run(cfg: TrainConfig) -> dict:
             seen += n
             correct += int((logits.detach().argmax(dim=1) == yb).sum().item())
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", samples_per_s=f"{seen / (time.perf_counter() - tick):.0f}")
+        if dist is not None:  # the epoch's figures over all ranks' samples
+            sums = gg.tensor([total_loss, seen, correct], dtype=gg.float64)
+            dist.all_reduce(sums)
+            total_loss, seen, correct = sums.tolist()
         history["loss"].append(total_loss / seen)
         history["train_accuracy"].append(correct / seen)
-        history["test_accuracy"].append(evaluate(model, test_loader, device))
-        if cfg.progress:
+        history["test_accuracy"].append(evaluate(net, test_loader, device) if rank == 0 else None)
+        if progress:
             tqdm.write(
                 f"epoch {epoch + 1:>3}/{cfg.epochs}  loss {history['loss'][-1]:.4f}  "
                 f"train acc {history['train_accuracy'][-1]:.4f}  test acc {history['test_accuracy'][-1]:.4f}"
             )
-        if cfg.save:
+        if cfg.save and rank == 0:
             gg.save(
                 {
-                    "model": model.state_dict(),
+                    "model": net.state_dict(),
                     "optimizer": opt.state_dict(),
                     "epoch": epoch + 1,
                     "loader_generator": loader_gen.get_state(),
                     "rng": gg.get_rng_state(),
                     "history": history,
-                    "config": {k: v for k, v in asdict(cfg).items() if k not in ("history", "resume", "save", "plot")},
+                    "config": {k: v for k, v in asdict(cfg).items() if k not in ("resume", "save", "plot")},
                 },
                 cfg.save,
             )
     elapsed = time.perf_counter() - t0
+    if dist is not None:  # every rank returns rank 0's figures
+        box = [history]
+        dist.broadcast_object_list(box, src=0)
+        history = box[0]
     result = {
         "test_accuracy": history["test_accuracy"][-1] if history["test_accuracy"] else None,
         "history": history,
         "seconds": elapsed,
         "device": device,
-        "model": model,
+        "model": net,
+        "rank": rank,
     }
-    if cfg.plot:
+    if cfg.plot and rank == 0:
         plot_history(history, cfg.plot)
     return result
+
+
+def _join_job(cfg: TrainConfig):
+    """(gpugrad.distributed, rank) when this process is one rank of several, else (None, 0)."""
+    world = int(os.environ.get("WORLD_SIZE") or 1)
+    if cfg.nproc < 1:
+        raise ValueError(f"--nproc must be at least 1, got {cfg.nproc}")
+    if world == 1 and cfg.nproc == 1:
+        return None, 0
+    if world != cfg.nproc:
+        raise RuntimeError(
+            f"nproc={cfg.nproc} but this process is one of {world}: start several ranks with "
+            "`gpugrad train --nproc N` (or gpugrad launch / mpiexec with a matching N)"
+        )
+    import gpugrad.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("mpi")
+    return dist, dist.get_rank()
 
 
 def _pyplot():

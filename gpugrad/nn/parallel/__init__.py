@@ -1,12 +1,14 @@
 """``torch.nn.parallel``: DataParallel over a single device (the module itself, as PyTorch runs it without
 several GPUs). Replication across several GPUs is not in gpugrad: data-parallel training across
-processes and GPUs is DistributedDataParallel's job, which is not there yet."""
+processes and GPUs is DistributedDataParallel's job (distributed.py, over gpugrad.distributed)."""
 from __future__ import annotations
 
 from ...errors import ArgumentError
 from ..module import Module
 
-__all__ = ["DataParallel", "data_parallel"]
+from .distributed import DistributedDataParallel
+
+__all__ = ["DataParallel", "DistributedDataParallel", "data_parallel"]
 
 
 def _single_device(op: str, device_ids) -> None:

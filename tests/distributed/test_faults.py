@@ -1,0 +1,28 @@
+"""A rank that raises, exits with an error or is killed ends the whole job quickly (never a hang), and the
+error names the rank."""
+import time
+
+import pytest
+
+from ._common import run_launch, run_ranks
+
+
+@pytest.mark.parametrize("how", ["raise", "kill"])
+def test_failed_rank_stops_the_job(how):
+    t0 = time.monotonic()
+    out = run_ranks("_fault.py", how, timeout=60)
+    assert time.monotonic() - t0 < 50
+    text = out.stdout + out.stderr
+    assert out.returncode != 0, text
+    assert "rank 0 was not stopped" not in text
+    if how == "raise":
+        assert "rank 1 raised ValueError: rank one gives up" in text
+    else:
+        assert "Killed" in text or "signal 9" in text, text
+
+
+def test_launch_names_a_rank_that_exits_with_an_error():
+    out = run_launch("--nproc", "2", "tests/distributed/_fault.py", "exit", timeout=60)
+    text = out.stdout + out.stderr
+    assert out.returncode != 0 and "rank 1 exited with status 3" in text, text
+    assert "rank 0 was not stopped" not in text
