@@ -5,6 +5,9 @@ expression needs).
 Formulas follow PyTorch (gelu exact and tanh approximation, softplus with
 beta=1 and threshold=20, relu'(0) = 0, elu'(0) = alpha, hardswish' 0 at -3
 and 1 at 3). `param` is leaky_relu's negative_slope, elu's and celu's alpha.
+
+An activation is named by its `kind` (a string of KINDS, everywhere in gpugrad); the compiled kernels
+branch on its integer `code` (CODES[kind]).
 """
 
 from __future__ import annotations
@@ -34,12 +37,13 @@ from ._vmath import erfc as vector_erfc
 from ._vmath import exp as vector_exp
 from ._vmath import log1p_of_unit
 
-NAMES: tuple[str, ...] = (
+KINDS: tuple[str, ...] = (
     "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus",
     "elu", "selu", "celu", "hardswish", "mish",
 )
+NAMES = KINDS  # the old spelling, until tests/kernels reads KINDS
 # "identity" is not a public activation here but the linear epilogues use it.
-CODES: dict[str, int] = {name: i for i, name in enumerate(NAMES + ("identity",))}
+CODES: dict[str, int] = {kind: i for i, kind in enumerate(KINDS + ("identity",))}
 (RELU, LEAKY_RELU, SIGMOID, TANH, GELU, GELU_TANH, SILU, SOFTPLUS,
  ELU, SELU, CELU, HARDSWISH, MISH, IDENTITY) = range(14)
 
@@ -62,11 +66,12 @@ SELU_SCALE = 1.0507009873554804934193349852946
 MISH_LINEAR_ABOVE = 20.0
 
 
-def activation_code(op: str, name: str, *, allow_identity: bool = False) -> int:
-    code = CODES.get(name)
+def activation_code(op: str, kind: str, *, allow_identity: bool = False) -> int:
+    """The integer code of `kind`; ValueError naming `op` for an unknown one."""
+    code = CODES.get(kind)
     if code is None or (code == IDENTITY and not allow_identity):
-        allowed = NAMES + (("identity",) if allow_identity else ())
-        raise ValueError(f"{op}: unknown activation {name!r}; expected one of {allowed}")
+        allowed = KINDS + (("identity",) if allow_identity else ())
+        raise ValueError(f"{op}: unknown activation {kind!r}; expected one of {allowed}")
     return code
 
 
@@ -94,42 +99,42 @@ def _sigmoid_ref(xp: Any, x: Any) -> Any:
     return xp.where(x >= 0, 1 / (1 + z), z / (1 + z))
 
 
-def reference_forward(xp: Any, name: str, x: Any, param: float = 0.0, *, out: Any = None) -> Any:
+def reference_forward(xp: Any, kind: str, x: Any, param: float = 0.0, *, out: Any = None) -> Any:
     """y = f(x) written with xp operations (the spec and the test oracle)."""
     zero = x.dtype.type(0)
-    if name == "relu":
+    if kind == "relu":
         y = xp.where(x <= 0, zero, x)  # NaN stays NaN, as PyTorch's clamp_min
-    elif name == "leaky_relu":
+    elif kind == "leaky_relu":
         y = xp.where(x > 0, x, x * x.dtype.type(param))
-    elif name == "sigmoid":
+    elif kind == "sigmoid":
         y = _sigmoid_ref(xp, x)
-    elif name == "tanh":
+    elif kind == "tanh":
         y = xp.tanh(x)
-    elif name == "gelu":
+    elif kind == "gelu":
         y = 0.5 * x * (1 + _erf(xp, x * SQRT1_2))
-    elif name == "gelu_tanh":
+    elif kind == "gelu_tanh":
         y = 0.5 * x * (1 + xp.tanh(GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x)))
-    elif name == "silu":
+    elif kind == "silu":
         y = x * _sigmoid_ref(xp, x)
-    elif name == "softplus":
+    elif kind == "softplus":
         stable = xp.maximum(x, zero) + xp.log1p(xp.exp(-xp.abs(x)))
         y = xp.where(x > SOFTPLUS_THRESHOLD, x, stable)
-    elif name == "elu":
+    elif kind == "elu":
         # The negative branch on min(x, 0) only: exp of the positive inputs could overflow, unused.
         y = xp.where(x > 0, x, param * xp.expm1(xp.minimum(x, zero)))
-    elif name == "selu":
+    elif kind == "selu":
         y = SELU_SCALE * xp.where(x > 0, x, SELU_ALPHA * xp.expm1(xp.minimum(x, zero)))
-    elif name == "celu":
+    elif kind == "celu":
         y = xp.where(x > 0, x, param * xp.expm1(xp.minimum(x, zero) / param))
-    elif name == "hardswish":
+    elif kind == "hardswish":
         y = x * xp.clip(x + 3, 0, 6) / 6
-    elif name == "mish":
+    elif kind == "mish":
         softplus = xp.maximum(x, zero) + xp.log1p(xp.exp(-xp.abs(x)))
         y = x * xp.tanh(softplus)
-    elif name == "identity":
+    elif kind == "identity":
         y = x.copy()
     else:
-        activation_code("activation.reference_forward", name)
+        activation_code("activation.reference_forward", kind)
         raise AssertionError  # unreachable
     y = y.astype(x.dtype, copy=False)
     if out is not None:
@@ -139,49 +144,49 @@ def reference_forward(xp: Any, name: str, x: Any, param: float = 0.0, *, out: An
 
 
 def reference_backward(
-    xp: Any, name: str, gy: Any, saved: Any, param: float = 0.0, *, out: Any = None
+    xp: Any, kind: str, gy: Any, saved: Any, param: float = 0.0, *, out: Any = None
 ) -> Any:
-    """gx = f'(x) * gy; `saved` is y if SAVES_OUTPUT[name] else x."""
+    """gx = f'(x) * gy; `saved` is y if SAVES_OUTPUT[kind] else x."""
     s = saved
     zero = gy.dtype.type(0)
-    if name == "relu":
+    if kind == "relu":
         gx = xp.where(s <= 0, zero, gy)  # PyTorch's threshold_backward: a NaN output passes gy
-    elif name == "leaky_relu":
+    elif kind == "leaky_relu":
         gx = xp.where(s > 0, gy, gy * gy.dtype.type(param))
-    elif name == "sigmoid":
+    elif kind == "sigmoid":
         gx = gy * (1 - s) * s
-    elif name == "tanh":
+    elif kind == "tanh":
         gx = gy * (1 - s * s)
-    elif name == "gelu":
+    elif kind == "gelu":
         cdf = 0.5 * (1 + _erf(xp, s * SQRT1_2))
         pdf = xp.exp(-0.5 * s * s) * INV_SQRT_2PI
         gx = gy * (cdf + s * pdf)
-    elif name == "gelu_tanh":
+    elif kind == "gelu_tanh":
         inner = GELU_TANH_BETA * (s + GELU_TANH_KAPPA * s * s * s)
         t = xp.tanh(inner)
         left_derivative = 0.5 * (1 + t)
         right_derivative = (1 - t * t) * GELU_TANH_BETA * (1 + 3 * GELU_TANH_KAPPA * s * s)
         gx = gy * (left_derivative + 0.5 * s * right_derivative)
-    elif name == "silu":
+    elif kind == "silu":
         sig = _sigmoid_ref(xp, s)
         gx = gy * sig * (1 + s * (1 - sig))
-    elif name == "softplus":
+    elif kind == "softplus":
         gx = xp.where(s > SOFTPLUS_THRESHOLD, gy, gy * _sigmoid_ref(xp, s))
-    elif name == "elu":
+    elif kind == "elu":
         gx = xp.where(s > 0, gy, gy * param * xp.exp(xp.minimum(s, zero)))
-    elif name == "selu":
+    elif kind == "selu":
         gx = SELU_SCALE * xp.where(s > 0, gy, gy * SELU_ALPHA * xp.exp(xp.minimum(s, zero)))
-    elif name == "celu":
+    elif kind == "celu":
         gx = xp.where(s > 0, gy, gy * xp.exp(xp.minimum(s, zero) / param))
-    elif name == "hardswish":
+    elif kind == "hardswish":
         gx = xp.where(s <= -3, zero, xp.where(s < 3, gy * (s / 3 + 0.5), gy))
-    elif name == "mish":
+    elif kind == "mish":
         t = xp.tanh(xp.maximum(s, zero) + xp.log1p(xp.exp(-xp.abs(s))))
         gx = gy * (t + s * _sigmoid_ref(xp, s) * (1 - t * t))
-    elif name == "identity":
+    elif kind == "identity":
         gx = gy.copy()
     else:
-        activation_code("activation.reference_backward", name)
+        activation_code("activation.reference_backward", kind)
         raise AssertionError  # unreachable
     gx = gx.astype(gy.dtype, copy=False)
     if out is not None:
@@ -245,9 +250,7 @@ def act_forward_scalar(code, x, p):
         # x * Phi(x), Phi from erfc: no cancellation in 1 + erf at x << 0, and vectorisable in float32
         y = half * x * vector_erfc(-x * like(x, SQRT1_2))
     elif code == GELU_TANH:
-        # 0.5 * (1 + tanh(u)) == sigmoid(2u): one exp instead of libm tanh
-        # (about 7x slower in a Numba loop without SVML), and no cancellation
-        # in 1 + tanh(u) for x << 0.
+        # 0.5 * (1 + tanh(u)) == sigmoid(2u): one exp instead of libm tanh, no cancellation at x << 0
         u = like(x, GELU_TANH_BETA) * (x + like(x, GELU_TANH_KAPPA) * x * x * x)
         y = x * sigmoid_scalar(u + u)
     elif code == SILU:
@@ -325,19 +328,17 @@ def act_backward_scalar(code, s, gy, p):
 
 
 # ============================================================== CPU kernels
-# Activations whose CPU forward is NumPy's own ufunc: Numba without SVML calls libm's scalar tanh per
-# element (30 ns), NumPy's SIMD tanh takes 3.7 ns in float32 and 18 ns in float64, and is as accurate
-# (measured on 2.6e5 elements, one thread). Same single pass over memory, so nothing is lost by it.
+# Activations whose CPU forward is NumPy's own SIMD ufunc: as accurate as, and faster than, the scalar
+# libm call Numba makes without SVML, in the same single pass (bench/NOTES.md has the figures).
 NUMPY_FORWARD: dict[int, Any] = {TANH: np.tanh}
 
 # One build per activation (the code a closure constant, see _launch.CpuKernelPerCode).
-# Fast math without its no-NaN and no-infinity assumptions: with them LLVM folded the NaN and infinity
-# cases away (elu'(NaN) came out as gy, hardswish'(NaN) as 0) where the reference and PyTorch give NaN.
-# The loops vectorise as well without them (relu 0.12 ns per element either way).
+# Fast math without its no-NaN and no-infinity assumptions, which fold away the NaN the reference and
+# PyTorch give (the loops vectorise as well without them).
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
-@cpu_kernel_per_code(NAMES + ("identity",), FASTMATH)
+@cpu_kernel_per_code(KINDS + ("identity",), FASTMATH)
 def _forward_cpu(code):
     def forward(x, out, p):
         for i in prange(x.size):
@@ -345,7 +346,7 @@ def _forward_cpu(code):
     return forward
 
 
-@cpu_kernel_per_code(NAMES + ("identity",), FASTMATH)
+@cpu_kernel_per_code(KINDS + ("identity",), FASTMATH)
 def _backward_cpu(code):
     def backward(gy, s, out, p):
         for i in prange(gy.size):
@@ -429,7 +430,7 @@ def _check_out(op: str, ref: Any, out: Any) -> None:
 
 def forward(
     xp: Any,
-    name: str,
+    kind: str,
     x: Any,
     param: float = 0.0,
     *,
@@ -439,12 +440,12 @@ def forward(
 ) -> Any:
     """y = f(x). `param` is leaky_relu's negative_slope, elu's and celu's alpha (ignored otherwise).
     `out` (same shape and dtype, C-contiguous, may be x) receives y."""
-    op = f"activation.forward[{name}]"
-    code = activation_code(op, name)
+    op = f"activation.forward[{kind}]"
+    code = activation_code(op, kind)
     dtype, impl = float_dtype_and_impl(op, xp, impl, x=x, out=out)
     _check_out(op, x, out)
     if impl == "reference":
-        return reference_forward(xp, name, x, param, out=out)
+        return reference_forward(xp, kind, x, param, out=out)
     check_arrays_for(op, xp, impl, x=x, out=out)
     x = contiguous(xp, x)
     y = xp.empty_like(x) if out is None else out
@@ -463,7 +464,7 @@ def forward(
 
 def backward(
     xp: Any,
-    name: str,
+    kind: str,
     gy: Any,
     saved: Any,
     param: float = 0.0,
@@ -472,15 +473,15 @@ def backward(
     impl: str | None = None,
     stream: Any = None,
 ) -> Any:
-    """gx = f'(x) * gy in one pass; `saved` is y if SAVES_OUTPUT[name] else x.
+    """gx = f'(x) * gy in one pass; `saved` is y if SAVES_OUTPUT[kind] else x.
     `out` (same shape and dtype, C-contiguous, may be gy) receives gx."""
-    op = f"activation.backward[{name}]"
-    code = activation_code(op, name)
+    op = f"activation.backward[{kind}]"
+    code = activation_code(op, kind)
     dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, saved=saved, out=out)
     check_same_shape(op, gy=gy, saved=saved)
     _check_out(op, gy, out)
     if impl == "reference":
-        return reference_backward(xp, name, gy, saved, param, out=out)
+        return reference_backward(xp, kind, gy, saved, param, out=out)
     check_arrays_for(op, xp, impl, gy=gy, saved=saved, out=out)
     gy = contiguous(xp, gy)
     saved = contiguous(xp, saved)

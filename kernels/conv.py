@@ -148,8 +148,8 @@ def unravel_nchw(p, c, h, w):
 
 # ============================================================== CPU kernels
 # Output planes are small in a CNN (4x4 to 32x32), so loops over one output row are too short to run
-# fast (a 4-long inner loop costs ~6 ns of loop overhead per trip). The CPU kernels therefore loop over
-# whole output planes, reading through a table of where each tap of each output position reads.
+# fast. The CPU kernels therefore loop over whole output planes, reading through a table of where each
+# tap of each output position reads.
 
 @njit(cache=True)
 def tap_sources(h, w, kh, kw, sh, sw, top, left, dh, dw, oh, ow):

@@ -65,9 +65,8 @@ def reference_backward(xp: Any, gy: Any, x: Any, mean: Any, rstd: Any, weight: A
 
 # ============================================================== CPU kernels
 
-# reassoc lets the row sums vectorise. Nothing else: nnan/ninf would change NaN and inf results; arcp/afn
-# made a row of one normalise to -1.9e-5 instead of 0 (approximate division), and contract its gradient
-# -4.9e-6 (g - mean(g) with g fused into an FMA on one side only, times rstd = 316).
+# reassoc lets the row sums vectorise. Nothing else: nnan/ninf would change NaN and inf results, and
+# arcp/afn (approximate division) and contract (an FMA on one side of g - mean(g)) lose exact zeros.
 FASTMATH = {"reassoc", "nsz"}
 
 

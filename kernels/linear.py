@@ -35,7 +35,7 @@ from ._launch import (
 from .activation import (
     FASTMATH,
     IDENTITY,
-    NAMES,
+    KINDS,
     NUMPY_FORWARD,
     SAVES_OUTPUT,
     act_backward_scalar,
@@ -51,43 +51,42 @@ MM_TILE, MM_BK, MM_THREADS = 64, 16, 16     # matmul: 64x64 tile, 16x16 threads
 MM_PER_THREAD = MM_TILE // MM_THREADS       # 4x4 outputs per thread
 
 
-def needs_pre(name: str) -> bool:
+def needs_pre(kind: str) -> bool:
     """Whether backward needs pre-activation values (see module docstring)."""
-    return name != "identity" and not SAVES_OUTPUT[name]
+    return kind != "identity" and not SAVES_OUTPUT[kind]
 
 
 # ============================================================== reference
 
 def reference_bias_act_forward(
-    xp: Any, name: str, z: Any, bias: Any, param: float = 0.0
+    xp: Any, kind: str, z: Any, bias: Any, param: float = 0.0
 ) -> tuple[Any, Any]:
     pre = z if bias is None else z + bias
-    y = pre if name == "identity" else reference_forward(xp, name, pre, param)
-    return (pre if needs_pre(name) else None), y
+    y = pre if kind == "identity" else reference_forward(xp, kind, pre, param)
+    return (pre if needs_pre(kind) else None), y
 
 
 def reference_bias_act_backward(
-    xp: Any, name: str, gy: Any, saved: Any, param: float = 0.0, *, need_bias_grad: bool = True
+    xp: Any, kind: str, gy: Any, saved: Any, param: float = 0.0, *, need_bias_grad: bool = True
 ) -> tuple[Any, Any]:
-    gz = gy if name == "identity" else reference_backward(xp, name, gy, saved, param)
+    gz = gy if kind == "identity" else reference_backward(xp, kind, gy, saved, param)
     gbias = gz.reshape(-1, gz.shape[-1]).sum(axis=0) if need_bias_grad else None
     return gz, gbias
 
 
 def reference_matmul_bias_act(
-    xp: Any, a: Any, b: Any, bias: Any, name: str, param: float = 0.0
+    xp: Any, a: Any, b: Any, bias: Any, kind: str, param: float = 0.0
 ) -> tuple[Any, Any]:
-    return reference_bias_act_forward(xp, name, xp.matmul(a, b), bias, param)
+    return reference_bias_act_forward(xp, kind, xp.matmul(a, b), bias, param)
 
 
 # ============================================================== CPU kernels
 
-# Inner loops carry only the activation switch (LLVM unswitches that one);
-# the store/bias flags stay outside them: with the flags inside, the loop
-# was not unswitched and ran ~3x slower.
+# Inner loops carry only the activation switch, so that LLVM unswitches it;
+# the store/bias flags stay outside them (inside, they stopped that).
 
 # The activation kernels' fast-math flags (NaN and infinity kept), so a fused epilogue agrees with them.
-@cpu_kernel_per_code(NAMES + ("identity",), FASTMATH)
+@cpu_kernel_per_code(KINDS + ("identity",), FASTMATH)
 def _bias_act_forward_cpu(code):
     def bias_act_forward(z, bias, pre, y, p, store_pre):
         n, c = z.shape
@@ -103,7 +102,7 @@ def _bias_act_forward_cpu(code):
     return bias_act_forward
 
 
-@cpu_kernel_per_code(NAMES + ("identity",), FASTMATH)
+@cpu_kernel_per_code(KINDS + ("identity",), FASTMATH)
 def _bias_act_backward_cpu(code):
     def bias_act_backward(gy, s, gz, partial, p, write_gz, need_bias):
         # Each chunk of rows owns one row of `partial`: no two threads write the
@@ -127,7 +126,7 @@ def _bias_act_backward_cpu(code):
 
 def _row_chunks(n: int, c: int) -> int:
     # Blocks of ~256 rows also keep float32 partial sums short. Only the parallel build (large work) needs
-    # a chunk per thread; asking Numba for its thread count costs ~9 us, a small layer's whole pass.
+    # a chunk per thread; asking Numba for its thread count costs as much as a small layer's whole pass.
     chunks = -(-n // 256)
     if n * c >= PARALLEL_MIN_WORK:
         chunks = max(chunks, get_num_threads())
@@ -332,7 +331,7 @@ def _check_bias(op: str, bias: Any, cols: int) -> None:
 
 def bias_act_forward(
     xp: Any,
-    name: str,
+    kind: str,
     z: Any,
     bias: Any,
     param: float = 0.0,
@@ -343,17 +342,17 @@ def bias_act_forward(
     """(pre, y) with pre = z + bias (bias (C,) broadcast over the rows of z,
     shape (..., C); may be None) and y = act(pre). pre is None unless the
     backward needs it (see the module docstring)."""
-    op = f"linear.bias_act_forward[{name}]"
-    code = activation_code(op, name, allow_identity=True)
+    op = f"linear.bias_act_forward[{kind}]"
+    code = activation_code(op, kind, allow_identity=True)
     dtype, impl = float_dtype_and_impl(op, xp, impl, z=z, bias=bias)
     if z.ndim < 1:
         raise ValueError(f"{op}: z must have at least one dimension, got shape {tuple(z.shape)}")
     _check_bias(op, bias, z.shape[-1])
     if impl == "reference":
-        return reference_bias_act_forward(xp, name, z, bias, param)
+        return reference_bias_act_forward(xp, kind, z, bias, param)
     check_arrays_for(op, xp, impl, z=z, bias=bias)
-    store_pre = needs_pre(name) and bias is not None
-    if bias is None and name == "identity":
+    store_pre = needs_pre(kind) and bias is not None
+    if bias is None and kind == "identity":
         return None, z
     z = contiguous(xp, z)
     bias = contiguous(xp, bias)
@@ -377,14 +376,14 @@ def bias_act_forward(
         launch(_cuda_kernel("bias_act_forward", dtype), (z2.shape[1], -(-z2.shape[0] // UNROLL)),
                (COLS_PER_BLOCK, ROWS_PER_BLOCK), cuda_stream(xp, stream),
                code, z2, bias1, pre2, y2, p, bias is not None, store_pre)
-    if needs_pre(name) and bias is None:
+    if needs_pre(kind) and bias is None:
         pre = z
     return pre, y
 
 
 def bias_act_backward(
     xp: Any,
-    name: str,
+    kind: str,
     gy: Any,
     saved: Any,
     param: float = 0.0,
@@ -394,21 +393,21 @@ def bias_act_backward(
     stream: Any = None,
 ) -> tuple[Any, Any]:
     """(gz, gbias): gz = act'(.) * gy and gbias = gz summed over all rows, in
-    one pass. `saved` is y if SAVES_OUTPUT[name] else pre (None for
+    one pass. `saved` is y if SAVES_OUTPUT[kind] else pre (None for
     "identity", where gz is gy itself). gbias is None unless need_bias_grad."""
-    op = f"linear.bias_act_backward[{name}]"
-    code = activation_code(op, name, allow_identity=True)
+    op = f"linear.bias_act_backward[{kind}]"
+    code = activation_code(op, kind, allow_identity=True)
     identity = code == IDENTITY
     if identity:
         saved = None
     elif saved is None:
-        raise ValueError(f"{op}: saved ({'y' if SAVES_OUTPUT[name] else 'pre'}) is required")
+        raise ValueError(f"{op}: saved ({'y' if SAVES_OUTPUT[kind] else 'pre'}) is required")
     dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, saved=saved)
     check_same_shape(op, gy=gy, saved=saved)
     if gy.ndim < 1:
         raise ValueError(f"{op}: gy must have at least one dimension, got shape {tuple(gy.shape)}")
     if impl == "reference":
-        return reference_bias_act_backward(xp, name, gy, saved, param, need_bias_grad=need_bias_grad)
+        return reference_bias_act_backward(xp, kind, gy, saved, param, need_bias_grad=need_bias_grad)
     check_arrays_for(op, xp, impl, gy=gy, saved=saved)
     if identity and not need_bias_grad:
         return gy, None
@@ -446,7 +445,7 @@ def matmul_bias_act(
     a: Any,
     b: Any,
     bias: Any,
-    name: str,
+    kind: str,
     param: float = 0.0,
     *,
     impl: str | None = None,
@@ -455,24 +454,24 @@ def matmul_bias_act(
     """(pre, y) = bias_act_forward(a @ b + bias) for 2-D a (M, K), b (K, N).
     impl "cuda" runs the tiled kernel with the epilogue fused; "cpu" is BLAS
     followed by the CPU epilogue kernel; "reference" is xp.matmul + reference."""
-    op = f"linear.matmul_bias_act[{name}]"
-    code = activation_code(op, name, allow_identity=True)
+    op = f"linear.matmul_bias_act[{kind}]"
+    code = activation_code(op, kind, allow_identity=True)
     dtype, impl = float_dtype_and_impl(op, xp, impl, a=a, b=b, bias=bias)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         raise ValueError(f"{op}: need a (M, K) and b (K, N), got a.shape={tuple(a.shape)}, "
                          f"b.shape={tuple(b.shape)}")
     _check_bias(op, bias, b.shape[1])
     if impl == "reference":
-        return reference_matmul_bias_act(xp, a, b, bias, name, param)
+        return reference_matmul_bias_act(xp, a, b, bias, kind, param)
     check_arrays_for(op, xp, impl, a=a, b=b, bias=bias)
     if impl == "cpu":
-        return bias_act_forward(xp, name, xp.matmul(a, b), bias, param, impl="cpu")
+        return bias_act_forward(xp, kind, xp.matmul(a, b), bias, param, impl="cpu")
     a = contiguous(xp, a)
     b = contiguous(xp, b)
     bias = contiguous(xp, bias)
     m, n = a.shape[0], b.shape[1]
     y = xp.empty((m, n), dtype=dtype)
-    store_pre = needs_pre(name)
+    store_pre = needs_pre(kind)
     pre = xp.empty_like(y) if store_pre else None
     launch(_cuda_kernel("matmul_bias_act", dtype), (n, m), (MM_THREADS, MM_THREADS),
            cuda_stream(xp, stream), code, a, b, a.reshape(-1)[:1] if bias is None else bias,

@@ -121,9 +121,8 @@ def xent_loss(lse, x_t, keep_wt, eps_c, smooth):
 
 # ============================================================== CPU kernel
 
-# Fast math without "nsz": with nsz and reassoc together LLVM rewrote w*(lse - (x - m)) into
-# w*lse - w*x + w*m, which cancels catastrophically at logits of 1e4 (and _vmath.exp lost the top of its
-# range). reassoc itself is needed: without it the row sums stay scalar and no loop vectorises.
+# Fast math without "nsz", which with reassoc lets LLVM expand w*(lse - (x - m)) into terms that cancel
+# at large logits; reassoc itself is what lets the row sums vectorise.
 FASTMATH = {"nnan", "ninf", "arcp", "contract", "afn", "reassoc"}
 
 
