@@ -65,6 +65,11 @@ group_norm   (3-D (N, C, S) arrays in G groups of C / G channels; rows (n, g) co
                         stream=None) -> (gx, gweight, gbias)
     reference_forward / reference_backward: same, without impl/stream.
 
+embedding    (the lookup's backward; deterministic: sorted ids, one owner per row, no atomics)
+    embedding_backward(xp, gy, ids, num, padding_idx=-1, scale_grad_by_freq=False, *, impl=None,
+                       stream=None) -> gweight (num, dim)     gy (n, dim), ids (n,)
+    reference_backward: same, without impl/stream.
+
 softmax_xent
     softmax_cross_entropy(xp, logits, target, *, ignore_index=-100,
                           label_smoothing=0.0, weight=None, reduction="none",
@@ -125,13 +130,13 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, batch_norm, conv, group_norm, layer_norm, linear, optim, pool, recurrent, softmax, softmax_xent
+from . import activation, batch_norm, conv, embedding, group_norm, layer_norm, linear, optim, pool, recurrent, softmax, softmax_xent
 from ._launch import cuda_available, resolve_impl
 
 # Every kernel family, for what must cover them all (the PTX compile, the launch tests, gpu_check).
-FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, optim, conv, pool, recurrent)
+FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, embedding, optim, conv, pool, recurrent)
 
 __all__ = [
-    "FAMILIES", "activation", "batch_norm", "conv", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available",
+    "FAMILIES", "activation", "batch_norm", "conv", "embedding", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available",
     "resolve_impl",
 ]

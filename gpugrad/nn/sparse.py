@@ -6,6 +6,7 @@ from .. import linalg
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..errors import DTypeError, ShapeError
+from ..kernels import embedding as kembedding
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -17,6 +18,8 @@ __all__ = ["Embedding", "EmbeddingBag"]
 
 
 def _check_indices(op: str, input: Tensor, weight: Tensor) -> None:
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"{op}: weight must be a Tensor, got {type(weight).__name__}")
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor of indices, got {type(input).__name__}")
     if input._array.dtype.kind not in "iu":
@@ -75,6 +78,52 @@ def embedding_scale_grad_by_freq(out: Tensor, input: Tensor) -> Tensor:
     return _ScaleGrad.apply(out, factor=factor)
 
 
+class EmbeddingLookup(Function):
+    """weight[ids]: rows of weight (num, dim) for int ids of any shape. Its backward is EmbeddingBackward,
+    the deterministic scatter-add kernel; ``padding_idx`` (-1: none) gets no gradient and
+    ``scale_grad_by_freq`` divides each row's gradient by the id's count in ``ids``."""
+
+    name = "embedding"
+
+    @staticmethod
+    def forward(ctx, weight, ids=None, padding_idx=-1, scale_grad_by_freq=False):
+        ctx.ids, ctx.num, ctx.padding_idx, ctx.scale = ids, weight.shape[0], padding_idx, scale_grad_by_freq
+        return weight[ids]
+
+    @staticmethod
+    def backward(ctx, gy):
+        return EmbeddingBackward.apply(gy, ids=ctx.ids, num=ctx.num, padding_idx=ctx.padding_idx,
+                                       scale_grad_by_freq=ctx.scale)
+
+
+class EmbeddingBackward(Function):
+    """gweight (num, dim) from gy (ids.shape + (dim,)): kernels.embedding's scatter-add (sorted ids, one
+    owner per row: the same bits on any thread count). Linear in gy; its own backward gathers the rows
+    back (times the padding and frequency factors), itself an EmbeddingLookup: every order differentiates."""
+
+    name = "embedding_backward"
+
+    @staticmethod
+    def forward(ctx, gy, ids=None, num=0, padding_idx=-1, scale_grad_by_freq=False):
+        ctx.ids, ctx.padding_idx, ctx.scale = ids, padding_idx, scale_grad_by_freq
+        dim = gy.shape[-1]
+        return kembedding.embedding_backward(ctx.xp, gy.reshape(-1, dim), ids.reshape(-1), num, padding_idx,
+                                             scale_grad_by_freq, impl=ctx.backend.kernel_impl)
+
+    @staticmethod
+    def backward(ctx, ggw):
+        ids = ctx.ids
+        out = EmbeddingLookup.apply(ggw, ids=ids)
+        if ctx.padding_idx < 0 and not ctx.scale:
+            return out
+        xp = ggw._backend.xp
+        factor = (ids != ctx.padding_idx).astype(ggw._array.dtype)
+        if ctx.scale and ids.size:
+            _, inverse, counts = xp.unique(ids.reshape(-1), return_inverse=True, return_counts=True)
+            factor = factor / counts[inverse.reshape(-1)].reshape(ids.shape).astype(factor.dtype)
+        return out * Tensor._make(factor[..., None], ggw._backend)
+
+
 def embedding(
     input: Tensor,
     weight: Tensor,
@@ -84,17 +133,23 @@ def embedding(
     scale_grad_by_freq: bool = False,
     sparse: bool = False,
 ) -> Tensor:
-    """F.embedding with every PyTorch argument: the lookup is F.embedding's, max_norm renormalises the
-    looked-up rows of ``weight`` in place first, scale_grad_by_freq divides each row's gradient by its
-    count in ``input``; ``sparse=True`` (sparse gradients) is not supported."""
+    """F.embedding with every PyTorch argument: rows of ``weight`` (num_embeddings, dim) picked by the
+    integer indices in ``input``. The ``padding_idx`` row gets no gradient (its value is still returned);
+    ``max_norm`` renormalises the looked-up rows of ``weight`` in place first; ``scale_grad_by_freq``
+    divides each row's gradient by its count in ``input``; ``sparse=True`` (sparse gradients) is not
+    supported. The gradient is one deterministic scatter-add (gpugrad.kernels.embedding)."""
     if sparse:
         raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported by gpugrad; use sparse=False")
+    _check_indices("embedding", input, weight)
+    num = weight.shape[0]
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise ValueError(f"embedding: padding_idx {padding_idx} must be within num_embeddings={num}")
+        padding_idx %= num
     if max_norm is not None:
         embedding_renorm_(weight, input, max_norm, norm_type)
-    out = F.embedding(input, weight, padding_idx)
-    if scale_grad_by_freq:
-        out = embedding_scale_grad_by_freq(out, input)
-    return out
+    return EmbeddingLookup.apply(weight, ids=input._array, padding_idx=-1 if padding_idx is None else padding_idx,
+                                 scale_grad_by_freq=bool(scale_grad_by_freq))
 
 
 class Embedding(Module):
