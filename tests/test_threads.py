@@ -1,0 +1,79 @@
+"""gpugrad.threads: set_num_threads / get_num_threads as PyTorch's, and results independent of the count."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numba
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad import nn, optim
+from gpugrad.threads import get_num_threads, set_num_threads
+
+POOL = int(numba.config.NUMBA_NUM_THREADS)
+
+
+@pytest.fixture
+def restore_threads():
+    before = get_num_threads()
+    yield
+    set_num_threads(before)
+
+
+def test_set_and_get(restore_threads):
+    set_num_threads(1)
+    assert get_num_threads() == 1
+    set_num_threads(POOL + 5)  # capped at the pool Numba started
+    assert get_num_threads() == POOL
+
+
+@pytest.mark.parametrize("bad,message", [(0, "positive integer"), (-2, "positive integer"), (2.0, "expects an int"),
+                                         (True, "expects an int")])
+def test_bad_counts_raise_as_torch(bad, message):
+    with pytest.raises(RuntimeError, match=message):
+        set_num_threads(bad)
+
+
+def test_omp_num_threads_is_honoured_at_import():
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    env["OMP_NUM_THREADS"] = "1"
+    code = "import gpugrad.threads as t; print(t.get_num_threads())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+
+
+def _train(steps: int) -> list[np.ndarray]:
+    """A few Adam steps of a small MLP (embedding, linear layers, batch norm, group norm) from a fixed start."""
+    gg.manual_seed(0)
+    emb = nn.Embedding(50, 16)
+    model = nn.Sequential(nn.Linear(16 * 4, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 48), nn.GroupNorm(4, 48),
+                          nn.GELU(), nn.Linear(48, 10))
+    params = list(emb.parameters()) + list(model.parameters())
+    opt = optim.Adam(params, lr=1e-2)
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        ids = gg.tensor(rng.integers(0, 50, (96, 4)))
+        target = gg.tensor(rng.integers(0, 10, 96))
+        opt.zero_grad()
+        logits = model(emb(ids).reshape(96, -1))
+        nn.functional.cross_entropy(logits, target).backward()
+        opt.step()
+    return [p.detach().numpy().copy() for p in params] + [b.numpy().copy() for b in model.buffers()]
+
+
+@pytest.mark.skipif(POOL < 2, reason="needs a pool of at least 2 threads")
+def test_training_steps_give_the_same_bits_on_one_and_two_threads(restore_threads, monkeypatch):
+    from gpugrad.kernels import _launch
+
+    monkeypatch.setattr(_launch, "PARALLEL_MIN_WORK", 0)  # every kernel's parallel build, even at this size
+    set_num_threads(1)
+    one = _train(3)
+    set_num_threads(2)
+    two = _train(3)
+    assert len(one) == len(two)
+    for a, b in zip(one, two):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(one[0], _train(4)[0])  # the check can see a difference
