@@ -6,6 +6,13 @@ Environment, set by the runner (gpugrad/benchmarks.py) or by hand:
 - ``GPUGRAD_BENCH_DEVICE=cuda``: run every benchmark on the GPU (CuPy arrays, PyTorch on ``cuda``);
   each one is skipped with the reason when no GPU is usable. Default ``cpu``.
 
+On cuda, pytest-benchmark's figures are host wall time per call, each call followed by a device
+synchronisation (what a training loop sees). After it, ``run`` times the same call again with CUDA events
+(``EventTimer``): the GPU queue is first backed up behind a spin kernel so that the events measure the
+device's work, not Python's launch cost, and ``torch_sync`` / ``Device.timed``'s synchronisation are left
+out of that pass. The median lands in ``extra_info["device_s"]``, which the runner shows beside the wall
+time.
+
 Every benchmark records, in pytest-benchmark's ``extra_info``, what the runner needs to put rows side
 by side: ``impl`` (the variant), ``baseline`` (1 = the group's baseline, 2 = the fallback baseline when
 the first is skipped, 0 = not a baseline), and the work one call does, ``bytes`` moved (read + written)
@@ -14,7 +21,10 @@ and ``flops``, with ``roof`` naming the limit that binds it ("memory" or "comput
 """
 from __future__ import annotations
 
+import functools
 import os
+import statistics
+import time
 
 import numpy as np
 import pytest
@@ -59,7 +69,8 @@ class Device:
         return self.xp.asarray(a)
 
     def timed(self, fn):
-        """fn followed by a device synchronisation, so a GPU call is timed to its end, not its launch."""
+        """fn followed by a device synchronisation, so a GPU call is timed to its end, not its launch
+        (``run``'s CUDA-event pass calls fn itself, as ``call.unsynced``)."""
         if self.xp is np:
             return fn
         sync = self.sync
@@ -68,6 +79,7 @@ class Device:
             fn()
             sync()
 
+        call.unsynced = fn
         return call
 
 
@@ -90,9 +102,74 @@ def torch_mod():
     return torch
 
 
+_EVENT_PASS = False  # True while EventTimer times a call: the per-call synchronisations are left out
+
+
 def torch_sync(torch) -> None:
-    if DEVICE == "cuda":
+    if DEVICE == "cuda" and not _EVENT_PASS:
         torch.cuda.synchronize()
+
+
+SPIN_SOURCE = r"""
+extern "C" __global__ void gpugrad_bench_spin(long long cycles) {
+    long long t0 = clock64();
+    while (clock64() - t0 < cycles) { }
+}
+"""
+EVENT_REPS = pick(20, 3)
+
+
+class EventTimer:
+    """Device time per call from CUDA events on CuPy's current stream (the legacy default stream, which
+    gpugrad's kernels, CuPy and PyTorch all use unless told otherwise). Before each timed call a spin
+    kernel occupies the GPU for longer than the host needs to enqueue the call, so the start event, the
+    call's kernels and the stop event run back to back on the device. A call that synchronises inside
+    (a launcher reading a flag back, say) waits for the spin, and its device time then includes its own
+    host time: such rows read the same in both columns."""
+
+    def __init__(self) -> None:
+        import cupy
+
+        self.cp = cupy
+        self.spin = cupy.RawKernel(SPIN_SOURCE, "gpugrad_bench_spin")
+        self.spin((1,), (1,), (np.int64(1000),))
+        start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+        cycles = 20_000_000
+        start.record()
+        self.spin((1,), (1,), (np.int64(cycles),))
+        stop.record()
+        stop.synchronize()
+        self.cycles_per_ms = cycles / cupy.cuda.get_elapsed_time(start, stop)
+
+    def median_s(self, fn, reps: int = EVENT_REPS) -> float:
+        global _EVENT_PASS
+        cp = self.cp
+        _EVENT_PASS = True
+        try:
+            fn()
+            cp.cuda.runtime.deviceSynchronize()
+            t = time.perf_counter()
+            fn()
+            host_ms = (time.perf_counter() - t) * 1e3  # enqueueing (and the work, as nothing queues ahead)
+            cp.cuda.runtime.deviceSynchronize()
+            backlog = np.int64(min(200.0, 2.0 * host_ms + 0.05) * self.cycles_per_ms)
+            times = []
+            for _ in range(reps):
+                start, stop = cp.cuda.Event(), cp.cuda.Event()
+                self.spin((1,), (1,), (backlog,))
+                start.record()
+                fn()
+                stop.record()
+                stop.synchronize()
+                times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
+        finally:
+            _EVENT_PASS = False
+        return statistics.median(times)
+
+
+@functools.cache
+def event_timer() -> EventTimer:
+    return EventTimer()
 
 
 def record(benchmark, impl: str, *, baseline: int = 0, bytes: float | None = None, flops: float | None = None,
@@ -110,10 +187,17 @@ def record(benchmark, impl: str, *, baseline: int = 0, bytes: float | None = Non
 
 
 def run(benchmark, fn, *, warmup: int = 1):
-    """Call fn ``warmup`` times untimed (JIT compilation, allocations, optimizer state), then time it."""
+    """Call fn ``warmup`` times untimed (JIT compilation, allocations, optimizer state), then time it; on
+    cuda also its device time, with CUDA events (``extra_info["device_s"]``; see the module docstring)."""
     for _ in range(warmup):
         fn()
-    return benchmark(fn)
+    result = benchmark(fn)
+    if DEVICE == "cuda":
+        try:
+            benchmark.extra_info["device_s"] = event_timer().median_s(getattr(fn, "unsynced", fn))
+        except Exception as exc:  # noqa: BLE001 - the wall time stands; say why the device time is missing
+            benchmark.extra_info["device_s_error"] = f"{type(exc).__name__}: {exc}"
+    return result
 
 
 def pytest_collect_file(file_path, parent):

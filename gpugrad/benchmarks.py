@@ -1,12 +1,13 @@
 """``gpugrad bench``: run the benchmark suite (bench/ in the source tree) and print one table.
 
-The suite is pytest-benchmark files, one per family; each benchmark belongs to a group of like-for-like
-variants (``overhead:add``, ``kernel:optim.adam:1e7``, ``optim:Adam``, ``train:mlp-64-128-10``, ...) and
-carries its work (bytes moved, flops). The runner runs the suite (or the named families) in a
+The suite is pytest-benchmark files, one or two per family; each benchmark belongs to a group of
+like-for-like variants (``overhead:add``, ``launch:relu:1``, ``kernel:optim.adam:1e7``, ``optim:Adam``,
+``train:mlp-64-128-10``, ...) and carries its work (bytes moved, flops). The runner runs the suite (or the named families) in a
 subprocess with ``--benchmark-json``, then prints one table: each variant's median time, its ratio to
 the group's baseline (PyTorch, or the reference implementation for fused kernels), and the fraction of
 the machine's limits, measured in the same run (``limits:memory``: a large copy; ``limits:compute``: a
-large float32 GEMM), that it reaches::
+large float32 GEMM), that it reaches. On ``--device cuda`` each row also carries its device time from CUDA
+events (bench/conftest.py), shown beside the wall time; rates and the limits then use the device times::
 
     gpugrad bench                          # everything, on the CPU (a few minutes)
     gpugrad bench optim training --json out.json --plot ratios.png
@@ -29,17 +30,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-# Family -> file in bench/. The limits are measured in every run, first (before the machine warms up
-# and while the load is as it was when the run started): the roofline fractions need them.
-GROUPS = {
+# Family -> its file(s) in bench/. The limits are measured in every run, first (before the machine warms
+# up and while the load is as it was when the run started): the roofline fractions need them.
+GROUPS: dict[str, str | tuple[str, ...]] = {
     "limits": "bench_limits.py",
     "overhead": "bench_overhead.py",
-    "kernels": "bench_fused_kernels.py",
+    "kernels": ("bench_fused_kernels.py", "bench_kernels.py"),
     "optim": "bench_optim.py",
     "training": "bench_training.py",
     "recurrent": "bench_recurrent.py",
 }
-ORDER = ("limits", "overhead", "kernel", "optim", "train", "recurrent")
+ORDER = ("limits", "overhead", "launch", "kernel", "optim", "train", "recurrent")
+
+
+def _files(group: str) -> list[str]:
+    files = GROUPS[group]
+    return [files] if isinstance(files, str) else list(files)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -81,8 +87,8 @@ def _select(groups: Sequence[str]) -> list[str]:
     if unknown:
         raise ValueError(f"unknown benchmark group(s) {', '.join(map(repr, unknown))}: choose from {', '.join(GROUPS)} or all")
     if not groups or "all" in groups:
-        return list(GROUPS.values())
-    files = [GROUPS["limits"]] + [GROUPS[g] for g in groups if g != "limits"]
+        return [f for g in GROUPS for f in _files(g)]
+    files = _files("limits") + [f for g in groups if g != "limits" for f in _files(g)]
     return list(dict.fromkeys(files))
 
 
@@ -143,7 +149,8 @@ def summarize(report: dict) -> dict:
     benches = report.get("benchmarks", [])
     limits: dict[str, Any] = {}
     for b in benches:  # each limit is the best of the variants that measure it
-        info, med = b.get("extra_info", {}), b["stats"]["median"]
+        info = b.get("extra_info", {})
+        med = info.get("device_s") or b["stats"]["median"]  # device time on cuda, where measured
         if info.get("limit") == "bandwidth":
             rate, key = info["bytes"] / med / 1e9, "bandwidth_GBps"
         elif info.get("limit") == "gemm":
@@ -159,6 +166,7 @@ def summarize(report: dict) -> dict:
             "group": b.get("group") or b["name"], "variant": info.get("impl", b["name"]), "test": b["fullname"],
             "median_s": b["stats"]["median"], "rounds": b["stats"]["rounds"], "baseline_rank": info.get("baseline", 0),
             "bytes": info.get("bytes"), "flops": info.get("flops"), "roof": info.get("roof"),
+            "device_s": info.get("device_s"),
         })
     rows = []
     key = {f: i for i, f in enumerate(ORDER)}
@@ -170,14 +178,18 @@ def summarize(report: dict) -> dict:
         for r in members:
             r["baseline"] = base["variant"] if base else None
             r["ratio"] = r["median_s"] / base["median_s"] if base else None
+            # On cuda the same ratio of device times (CUDA events; see bench/conftest.py), where both have one.
+            r["device_ratio"] = (r["device_s"] / base["device_s"]
+                                 if base and r["device_s"] and base.get("device_s") else None)
             r["rate"] = r["fraction"] = None
+            t = r["device_s"] or r["median_s"]  # rates are the device's where its time was measured
             if r["roof"] == "memory" and r["bytes"]:
-                r["rate"] = r["bytes"] / r["median_s"] / 1e9
+                r["rate"] = r["bytes"] / t / 1e9
                 r["rate_unit"] = "GB/s"
                 if limits.get("bandwidth_GBps"):
                     r["fraction"] = r["rate"] / limits["bandwidth_GBps"]
             elif r["roof"] == "compute" and r["flops"]:
-                r["rate"] = r["flops"] / r["median_s"] / 1e9
+                r["rate"] = r["flops"] / t / 1e9
                 r["rate_unit"] = "GFLOP/s"
                 if limits.get("gemm_GFLOPs"):
                     r["fraction"] = r["rate"] / limits["gemm_GFLOPs"]
@@ -195,12 +207,21 @@ def _time(s: float) -> str:
 def format_table(summary: dict, fmt: str = "text") -> str:
     """One table of every row; ``fmt`` "text" (aligned columns) or "markdown"."""
     head = ["group", "variant", "median", "vs baseline", "rate", "of roof"]
+    # On cuda: the device time (CUDA events) beside the wall time; "rate" and "of roof" then use it.
+    device = any(r.get("device_s") for r in summary["rows"])
+    if device:
+        head[3:3] = ["device", "device vs baseline"]
     body = []
     for r in summary["rows"]:
         ratio = "" if r["ratio"] is None else ("baseline" if r["variant"] == r["baseline"] else f"{r['ratio']:.2f}x {r['baseline']}")
         rate = "" if r["rate"] is None else f"{r['rate']:.3g} {r['rate_unit']}"
         frac = "" if r["fraction"] is None else f"{100 * r['fraction']:.0f}%"
-        body.append([r["group"], r["variant"], _time(r["median_s"]), ratio, rate, frac])
+        row = [r["group"], r["variant"], _time(r["median_s"]), ratio, rate, frac]
+        if device:
+            dratio = "" if r.get("device_ratio") is None else (
+                "baseline" if r["variant"] == r["baseline"] else f"{r['device_ratio']:.2f}x")
+            row[3:3] = [_time(r["device_s"]) if r.get("device_s") else "", dratio]
+        body.append(row)
     lim = summary["limits"]
     foot = ("limits: copy {} GB/s ({}), GEMM {} GFLOP/s ({}); \"of roof\": memory-bound rows against the copy, "
             "compute-bound rows against the GEMM").format(
@@ -211,7 +232,7 @@ def format_table(summary: dict, fmt: str = "text") -> str:
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in body]
         return "\n".join(lines + ["", foot])
     widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(head)]
-    right = {2, 3, 4, 5}
+    right = set(range(2, len(head)))
 
     def line(cells):
         return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()

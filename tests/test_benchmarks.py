@@ -27,7 +27,8 @@ def test_smoke_suite_runs_and_reports(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert rc == 0
     for group in ("limits:memory", "limits:compute", "overhead:matmul", "kernel:optim.adam:1e3",
-                  "optim:Adam", "train:mlp-64-128-10", "train:cnn-digits"):
+                  "optim:Adam", "train:mlp-64-128-10", "train:cnn-digits", "launch:relu:1",
+                  "kernel:activation.backward[sigmoid]:4096", "kernel:linear.matmul_bias_act[gelu]:64^2"):
         assert group in printed, f"{group} missing from the table:\n{printed}"
     data = json.loads(out.read_text())
     rows = data["rows"]
@@ -40,6 +41,13 @@ def test_smoke_suite_runs_and_reports(tmp_path, capsys):
     for opt in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad"):
         assert {(f"optim:{opt}", "gpugrad-fused"), (f"optim:{opt}", "gpugrad-reference")} <= variants
     assert ("train:mlp-1024-4096-1000", "numpy-floor") in variants
+    # bench_kernels.py, folded into the kernels family: every activation, the matmul, the launch cost
+    for name in ("sigmoid", "mish", "elu"):
+        assert {(f"kernel:activation.forward[{name}]:4096", v) for v in ("fused", "reference")} <= variants
+    assert {("launch:relu:1024", "fused"), ("launch:relu:1024", "xp.maximum")} <= variants
+    assert (("kernel:optim.adam:4096", "pytorch") in variants) == _has_torch()
+    launch = next(r for r in rows if r["group"] == "launch:relu:1" and r["variant"] == "fused")
+    assert launch["baseline"] == "xp.maximum"
     assert (("train:mlp-64-128-10", "pytorch") in variants) == _has_torch()
     adam = next(r for r in rows if r["group"] == "optim:Adam" and r["variant"] == "gpugrad-fused")
     assert adam["ratio"] > 0 and adam["fraction"] > 0 and adam["rate_unit"] == "GB/s"
@@ -83,6 +91,30 @@ def test_summarize_ratios_baselines_and_fractions():
     assert "0.50x pytorch-forloop" in text and "70%" in text and "copy 20 GB/s" in text
     md = benchmarks.format_table(s, "markdown")
     assert md.startswith("| group | variant |") and "| optim:Adam | gpugrad-fused |" in md
+
+
+def test_kernels_family_runs_both_kernel_files():
+    assert benchmarks._select(["kernels"]) == ["bench_limits.py", "bench_fused_kernels.py", "bench_kernels.py"]
+    everything = benchmarks._select([])
+    assert "bench_kernels.py" in everything and len(everything) == len(set(everything))
+    assert (BENCH / "bench_kernels.py").is_file() and (BENCH / "bench_fused_kernels.py").is_file()
+
+
+def test_device_times_rates_and_table_on_cuda():
+    """On cuda each row carries its CUDA-event time (extra_info device_s): rates, limits and a device
+    ratio use it; the wall-time ratio stays."""
+    report = {"benchmarks": [
+        _bench("limits:memory", "copy-cupy", 0.002, bytes=4e9, roof="memory", limit="bandwidth", device_s=0.001),
+        _bench("kernel:optim.adam:1e7", "fused", 0.0002, bytes=2.8e8, roof="memory", device_s=0.0001),
+        _bench("kernel:optim.adam:1e7", "reference", 0.0008, baseline=1, bytes=2.8e8, roof="memory", device_s=0.0006),
+    ]}
+    s = benchmarks.summarize(report)
+    assert s["limits"]["bandwidth_GBps"] == pytest.approx(4000.0)
+    fused = next(r for r in s["rows"] if r["variant"] == "fused")
+    assert fused["ratio"] == pytest.approx(0.25) and fused["device_ratio"] == pytest.approx(1 / 6)
+    assert fused["rate"] == pytest.approx(2800.0) and fused["fraction"] == pytest.approx(0.7)
+    text = benchmarks.format_table(s)
+    assert "device vs baseline" in text.splitlines()[0] and "0.17x" in text and "100 us" in text
 
 
 def test_runner_argument_errors(tmp_path, monkeypatch):
