@@ -65,7 +65,8 @@ FASTMATH = {"reassoc", "nsz"}  # lets the row additions vectorise; the order of 
 def _scatter_cpu(gy, order, sorted_ids, padding_idx, scale, gw):
     n = order.shape[0]
     d = gy.shape[1]
-    for p in prange(n):
+    for q in prange(n):
+        p = like(n, q)  # prange's index is unsigned: mixed with signed ints, Numba would make floats of them
         k = sorted_ids[p]
         if (p > 0 and sorted_ids[p - 1] == k) or k == padding_idx:
             continue  # not the first of its run, or the padding row (which keeps its zeros)

@@ -65,10 +65,16 @@ def test_the_statistics_are_exact_for_a_hand_example():
     np.testing.assert_allclose(y[:, 0].sum(), 0.0, atol=1e-14)
 
 
+def _force_parallel(monkeypatch, on: bool) -> None:
+    """Every CPU kernel's parallel build (on) or serial build (off), whatever the size: the threshold is
+    read by the module that defines the kernels' dispatch class."""
+    import sys
+
+    monkeypatch.setattr(sys.modules[type(bn._stats_cpu).__module__], "PARALLEL_MIN_WORK", 0 if on else 1 << 40)
+
+
 def test_results_do_not_depend_on_the_parallel_split(rng, monkeypatch):
     # The serial and the parallel build of every kernel give the same bits (fixed chunks, fixed order).
-    from gpugrad.kernels import _launch
-
     x = rng.standard_normal((40, 6, 50)).astype(np.float32)
     gy = rng.standard_normal(x.shape).astype(np.float32)
     w = rng.standard_normal(6).astype(np.float32)
@@ -77,10 +83,11 @@ def test_results_do_not_depend_on_the_parallel_split(rng, monkeypatch):
         y, mean, invstd, _ = bn.batch_norm_forward(np, x, w, w, 1e-5, impl="cpu")
         return (y, mean, invstd) + bn.batch_norm_backward(np, gy, x, mean, invstd, w, impl="cpu")
 
-    monkeypatch.setattr(_launch, "PARALLEL_MIN_WORK", 1 << 40)
+    _force_parallel(monkeypatch, False)
     serial = run()
-    monkeypatch.setattr(_launch, "PARALLEL_MIN_WORK", 0)
+    _force_parallel(monkeypatch, True)
     parallel = run()
+    assert all(k.parallel.signatures for k in (bn._stats_cpu, bn._grad_sums_cpu, bn._normalise_cpu, bn._grad_input_cpu))
     for a, b in zip(serial, parallel):
         assert np.array_equal(a, b)
 

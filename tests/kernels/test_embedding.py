@@ -38,16 +38,23 @@ def test_a_hand_example():
     np.testing.assert_array_equal(got[2], [50.5, 101])
 
 
+def _force_parallel(monkeypatch, on: bool) -> None:
+    """Every CPU kernel's parallel build (on) or serial build (off), whatever the size: the threshold is
+    read by the module that defines the kernels' dispatch class."""
+    import sys
+
+    monkeypatch.setattr(sys.modules[type(emb._scatter_cpu).__module__], "PARALLEL_MIN_WORK", 0 if on else 1 << 40)
+
+
 def test_the_sum_is_in_position_order_on_any_split(rng, monkeypatch):
     # Float additions in a fixed order: bitwise equal serially and in parallel, and to a plain loop.
-    from gpugrad.kernels import _launch
-
     gy = (rng.standard_normal((500, 16)) * 10 ** rng.uniform(-4, 4, (500, 1))).astype(np.float32)
     ids = rng.integers(0, 6, 500)
-    monkeypatch.setattr(_launch, "PARALLEL_MIN_WORK", 1 << 40)
+    _force_parallel(monkeypatch, False)
     serial = emb.embedding_backward(np, gy, ids, 6, impl="cpu")
-    monkeypatch.setattr(_launch, "PARALLEL_MIN_WORK", 0)
+    _force_parallel(monkeypatch, True)
     parallel = emb.embedding_backward(np, gy, ids, 6, impl="cpu")
+    assert emb._scatter_cpu.parallel.signatures  # the parallel build ran
     assert np.array_equal(serial, parallel)
     loop = np.zeros((6, 16), np.float32)
     for i, k in enumerate(ids):

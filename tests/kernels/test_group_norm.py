@@ -54,9 +54,15 @@ def test_one_group_is_layer_norm_over_the_sample(rng):
     np.testing.assert_allclose(mean[:, 0], mean2, rtol=1e-12)
 
 
-def test_results_do_not_depend_on_the_parallel_split(rng, monkeypatch):
-    from gpugrad.kernels import _launch
+def _force_parallel(monkeypatch, on: bool) -> None:
+    """Every CPU kernel's parallel build (on) or serial build (off), whatever the size: the threshold is
+    read by the module that defines the kernels' dispatch class."""
+    import sys
 
+    monkeypatch.setattr(sys.modules[type(gn._forward_cpu).__module__], "PARALLEL_MIN_WORK", 0 if on else 1 << 40)
+
+
+def test_results_do_not_depend_on_the_parallel_split(rng, monkeypatch):
     x = rng.standard_normal((9, 8, 40)).astype(np.float32)
     gy = rng.standard_normal(x.shape).astype(np.float32)
     w = rng.standard_normal(8).astype(np.float32)
@@ -65,10 +71,12 @@ def test_results_do_not_depend_on_the_parallel_split(rng, monkeypatch):
         y, mean, rstd = gn.group_norm_forward(np, x, 4, w, w, 1e-5, impl="cpu")
         return (y, mean, rstd) + gn.group_norm_backward(np, gy, x, 4, mean, rstd, w, impl="cpu")
 
-    monkeypatch.setattr(_launch, "PARALLEL_MIN_WORK", 1 << 40)
+    _force_parallel(monkeypatch, False)
     serial = run()
-    monkeypatch.setattr(_launch, "PARALLEL_MIN_WORK", 0)
-    for a, b in zip(serial, run()):
+    _force_parallel(monkeypatch, True)
+    parallel = run()
+    assert gn._forward_cpu.parallel.signatures and gn._backward_cpu.parallel.signatures
+    for a, b in zip(serial, parallel):
         assert np.array_equal(a, b)
 
 
