@@ -66,6 +66,15 @@ from ._scalar import like, scalar_fn  # noqa: F401
 
 _SHARED_SOURCE_TAG = SHARED_SOURCE_TAG  # the name it had before the split
 
+# What the kernel families (and the tests) import from here, besides launch itself.
+__all__ = [
+    "KERNEL_DTYPES", "check_arrays_for", "check_float", "check_same_shape", "contiguous", "float_dtype_and_impl",
+    "is_cupy", "is_numpy", "cuda_available", "cuda_family", "cuda_jit", "cuda_stream", "device_view", "get_cuda",
+    "numba_type", "simulator_enabled", "ticket_counters", "to_host", "zeroed_buffer", "IMPLS", "PARALLEL_MIN_WORK",
+    "CpuKernel", "CpuKernelPerCode", "cpu_kernel", "cpu_kernel_per_code", "fused", "fused_enabled", "resolve_impl",
+    "set_fused", "UNROLL", "launch_dims", "like", "scalar_fn", "SHARED_SOURCE_TAG", "launch", "launch_path",
+]
+
 # GPUGRAD_CUDA_LAUNCH: unset or "auto", the direct path on the numba-cuda versions it was checked against
 # (see _numba_cuda_internals), numba-cuda's own path elsewhere; "direct", the direct path on any version;
 # "numba", numba-cuda's own path (for comparison, or as a fallback).

@@ -159,3 +159,17 @@ def test_cuda_backend_allocations_start_nan_filled(backend):
         del f, i
     y = activation.forward(xp, "relu", backend.dev(np.arange(-3.0, 4.0)), impl="cuda")  # every element written
     np.testing.assert_array_equal(backend.host(y), np.maximum(np.arange(-3.0, 4.0), 0))
+
+
+def test_every_name_the_families_import_from_launch_is_there():
+    """The launch layer is split by concern into kernels/_*.py; the families keep importing from _launch."""
+    import ast
+    from pathlib import Path
+
+    names = set()
+    for path in Path(_launch.__file__).parent.glob("[!_]*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "_launch" and node.level == 1:
+                names |= {alias.name for alias in node.names}
+    assert {"launch", "float_dtype_and_impl", "cuda_family"} <= names
+    assert [n for n in sorted(names) if not hasattr(_launch, n)] == []
