@@ -10,7 +10,8 @@ figures are the minimum (noise only ever adds time) and the median over the roun
 Targets (issue "The benchmark suite"): the overhead-bound MLP step within 1.5x of PyTorch; the two
 compute-bound MLP steps no slower than PyTorch and within 10% of the NumPy floor; the fused Adam step at
 >= 60% of the measured copy bandwidth. Single ops at working sizes, forward + backward of a dense upstream
-gradient (issue "Kernels at the machine's limit"): each no slower than PyTorch (``--only ops``).
+gradient (issue "Kernels at the machine's limit"): each no slower than PyTorch (``--only ops``; the
+per-channel and lookup ops, batch_norm, group_norm and embedding, alone with ``--only channel-ops``).
 """
 from __future__ import annotations
 
@@ -177,10 +178,70 @@ def ops_vs_torch(rounds: int) -> list[str]:
     return lines
 
 
+# Per-channel and lookup ops: (name, label, make(np_rng) -> (params, consts), op(F, params, consts)). params
+# are float32 arrays that get gradients; consts are passed as they are (after conversion to each library's
+# tensors when they are arrays). The output's upstream gradient is dense and random, as in OPS.
+def _bn_case(rng):
+    x = rng.standard_normal((256, 64, 28, 28), dtype=np.float32)
+    w, b = rng.standard_normal(64, dtype=np.float32), rng.standard_normal(64, dtype=np.float32)
+    return [x, w, b], {"rm": np.zeros(64, np.float32), "rv": np.ones(64, np.float32)}
+
+
+def _gn_case(rng):
+    x = rng.standard_normal((32, 64, 28, 28), dtype=np.float32)
+    return [x, rng.standard_normal(64, dtype=np.float32), rng.standard_normal(64, dtype=np.float32)], {}
+
+
+def _emb_case(rng):
+    return [rng.standard_normal((50_000, 512), dtype=np.float32)], {"ids": rng.integers(0, 50_000, 8192)}
+
+
+CHANNEL_OPS = [
+    ("batch_norm", "training 256x64x28x28", _bn_case,
+     lambda F, p, c: F.batch_norm(p[0], c["rm"], c["rv"], p[1], p[2], training=True)),
+    ("group_norm", "32x64x28x28, 8 groups", _gn_case, lambda F, p, c: F.group_norm(p[0], 8, p[1], p[2])),
+    ("embedding", "50000x512, 8192 ids", _emb_case, lambda F, p, c: F.embedding(c["ids"], p[0])),
+]
+
+
+def channel_ops_vs_torch(rounds: int) -> list[str]:
+    """Each op of CHANNEL_OPS forward + backward beside PyTorch, interleaved (min of the rounds)."""
+    import torch
+    import torch.nn.functional as TF
+
+    import gpugrad.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    lines = []
+    for name, label, make, op in CHANNEL_OPS:
+        params, consts = make(rng)
+        out_shape = op(F, [gg.tensor(a) for a in params], {k: gg.tensor(v) for k, v in consts.items()}).shape
+        up = rng.standard_normal(tuple(out_shape), dtype=np.float32)
+        sides = {}
+        for lib, TFn in (("gpugrad", F), ("pytorch", TF)):
+            mk = gg.tensor if lib == "gpugrad" else torch.tensor
+            ps = [mk(a, requires_grad=True) for a in params]
+            cs = {k: mk(v.copy()) for k, v in consts.items()}
+            sides[lib] = (TFn, ps, cs, mk(up))
+
+        def step(lib):
+            TFn, ps, cs, u = sides[lib]
+            for p in ps:
+                p.grad = None
+            op(TFn, ps, cs).backward(u)
+
+        res = interleaved({"gpugrad": lambda: step("gpugrad"), "pytorch": lambda: step("pytorch")}, rounds)
+        ratio = res["gpugrad"][0] / res["pytorch"][0]
+        lines.append(f"op:{name} {label} forward+backward (min of {rounds}): gpugrad {res['gpugrad'][0] * 1e3:.2f} ms, "
+                     f"pytorch {res['pytorch'][0] * 1e3:.2f} ms: {ratio:.2f}x -> target <= PyTorch: "
+                     f"{'MET' if ratio <= 1.0 else 'MISSED'}")
+    return lines
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=0, help="rounds per comparison (default: by size)")
-    p.add_argument("--only", choices=("adam", "training", "ops"), help="one family of targets")
+    p.add_argument("--only", choices=("adam", "training", "ops", "channel-ops"), help="one family of targets")
     args = p.parse_args(argv)
     print(f"load average {os.getloadavg()}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '<unset>')}")
     if args.only in (None, "adam"):
@@ -192,6 +253,8 @@ def main(argv=None) -> int:
             print("\n".join(training(model, args.rounds or rounds)))
     if args.only in (None, "ops"):
         print("\n".join(ops_vs_torch(args.rounds or 9)))
+    if args.only in (None, "ops", "channel-ops"):
+        print("\n".join(channel_ops_vs_torch(args.rounds or 7)))
     print(f"load average {os.getloadavg()}")
     return 0
 
