@@ -228,11 +228,13 @@ def xent_impl(request, monkeypatch):
         return
     import gpugrad.kernels.softmax_xent as kxent
 
+    from gpugrad.kernels import _launch
+
     calls = []
     real = kxent._reference_rows
     monkeypatch.setattr(kxent, "_reference_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
-    monkeypatch.setenv("GPUGRAD_FUSED", "0")
-    yield request.param
+    with _launch.fused(False):  # what GPUGRAD_FUSED=0 sets at import
+        yield request.param
     assert calls, "GPUGRAD_FUSED=0 did not reach the reference implementation"
 
 
