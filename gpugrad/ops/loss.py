@@ -74,7 +74,7 @@ class SoftmaxCrossEntropyBackward(Function):
         t_safe = xp.where(valid, target, 0)
         w = xp.ones(c, dtype=dt) if weight is None else weight
         w_t = (w[t_safe] * valid).astype(dt)[:, None]
-        a = w_t * (1.0 - eps) + (eps / c) * float(w.sum()) * valid.astype(dt)[:, None]
+        a = w_t * (1.0 - eps) + (eps / c) * w.sum() * valid.astype(dt)[:, None]  # no host read of the sum
         if reduction == "none":
             scale = gy.unsqueeze(1)
         else:
