@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import re
 import subprocess
 import sys
+import tempfile
 
 from ..errors import ArgumentError
 
@@ -89,4 +91,36 @@ def launch(nproc: int, script_args: list[str], hosts: str | None = None, hostfil
     # The Open MPI variables that allow root, for launchers that ignore the flags.
     full_env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
     full_env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-    return subprocess.call(cmd, env=full_env)
+    with tempfile.TemporaryDirectory(prefix="gpugrad-launch-") as folder:
+        full_env["GPUGRAD_LAUNCH_DIR"] = folder
+        # The launcher's output passes through line by line; Hydra names a dead process by its pid there.
+        proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE, text=True, bufsize=1)
+        pids = set()
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            found = re.search(r"\bPID (\d+) RUNNING AT", line)
+            if found:
+                pids.add(found.group(1))
+        code = proc.wait()
+        if code != 0:
+            _report_dead_ranks(folder, pids)
+    return code
+
+
+def _report_dead_ranks(folder: str, pids: set[str]) -> None:
+    """Name the ranks that ended without a word (a rank that raised has said so itself): killed by a
+    signal, the kernel's OOM killer, or a crash in native code. The MPI launcher kills the other ranks
+    too, so those the launcher reported by pid are the ones that died first."""
+    silent, spoke = {}, False
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name)) as f:
+            words = f.read().split()
+        if words[:1] == ["running"]:
+            silent[name[len("rank"):]] = words[1] if len(words) > 1 else ""
+        elif words[:1] not in (["done"], ["stopped"]):
+            spoke = True  # a rank that failed and said so: the others were stopped because of it
+    dead = [r for r, pid in silent.items() if pid in pids] or ([] if spoke else list(silent))
+    if dead:
+        print(f"gpugrad launch: rank {', '.join(dead)} died without a Python error (killed by a signal, out of "
+              "memory, or a crash in native code); the other ranks were stopped", file=sys.stderr, flush=True)

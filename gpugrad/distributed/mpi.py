@@ -67,6 +67,7 @@ class MPIProcessGroup:
         self.timeout = timeout
         self._ops = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
                      ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX}
+        self._sum = MPI.SUM
 
     def _work(self, name: str, reqs: list, finish: Callable[[], None] | None) -> Work:
         Testall = self.MPI.Request.Testall
@@ -86,6 +87,18 @@ class MPIProcessGroup:
         def divide() -> None:
             arr[...] /= n
         return divide
+
+    # ---- the synchronous all-reduce, without a Work: the common call, kept short -------------------------
+    def allreduce_sync(self, arr: Any, op: ReduceOp) -> None:
+        if type(arr) is not numpy.ndarray or not arr.flags.c_contiguous:
+            self.allreduce(arr, op).wait()
+            return
+        mop = self._sum if op is ReduceOp.SUM else self._ops[op]
+        test = self.comm.Iallreduce(self.MPI.IN_PLACE, arr, mop).Test
+        if not test():
+            Work("all_reduce", self.ranks[self.rank], test, None, self.timeout).wait()
+        if op is ReduceOp.AVG:
+            arr /= self.size
 
     # ---- collectives on backend arrays; each returns a Work -------------------------------------------
     def allreduce(self, arr: Any, op: ReduceOp) -> Work:

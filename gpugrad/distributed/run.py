@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import signal
 import sys
 import traceback
 
@@ -34,7 +35,23 @@ def set_rank_environment(environ=os.environ) -> None:
     environ.setdefault("LOCAL_RANK", environ.get("RANK", "0"))
 
 
+def _note(rank: str, status: str) -> None:
+    """Leave this rank's status where ``gpugrad launch`` looks after a failure (on the launching machine):
+    a rank still "running" at the end was killed from outside, by a signal no Python code sees; its pid
+    is how the launcher's own report of the dead process is matched to a rank."""
+    folder = os.environ.get("GPUGRAD_LAUNCH_DIR")
+    if folder and os.path.isdir(folder):
+        with open(os.path.join(folder, f"rank{rank}"), "w") as f:
+            f.write(status)
+
+
+def _terminated(signum, frame) -> None:
+    _note(os.environ.get("RANK", "?"), "stopped by the launcher")
+    os._exit(128 + signum)
+
+
 def _stop_job(rank: str, message: str, code: int) -> None:
+    _note(rank, message)
     print(f"gpugrad launch: rank {rank} {message}; stopping all ranks", file=sys.stderr, flush=True)
     mpi = sys.modules.get("mpi4py.MPI")
     if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized():
@@ -49,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     set_rank_environment()
     rank = os.environ.get("RANK", "?")
+    _note(rank, f"running {os.getpid()}")
+    signal.signal(signal.SIGTERM, _terminated)  # the launcher ending the others after one rank failed
     as_module = argv[0] == "-m"
     target = argv[1] if as_module else argv[0]
     sys.argv = argv[1:] if as_module else argv
@@ -62,10 +81,12 @@ def main(argv: list[str] | None = None) -> None:
         code = exc.code
         if code not in (None, 0):
             _stop_job(rank, f"exited with status {code}", code if isinstance(code, int) else 1)
+        _note(rank, "done")
         raise
     except BaseException as exc:  # noqa: BLE001 - any failure of the script must end the job
         traceback.print_exc()
         _stop_job(rank, f"raised {type(exc).__name__}: {exc}", 1)
+    _note(rank, "done")
 
 
 if __name__ == "__main__":

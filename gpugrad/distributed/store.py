@@ -84,6 +84,10 @@ class _Server:
 
     def close(self) -> None:
         self.closed = True
+        try:  # wakes the thread blocked in accept(); close() alone leaves the port listening on Linux
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
 

@@ -8,7 +8,7 @@ from ._common import run_launch, run_ranks
 
 
 @pytest.mark.parametrize("how", ["raise", "kill"])
-def test_failed_rank_stops_the_job(how):
+def test_failed_rank_stops_the_job_under_mpiexec(how):
     t0 = time.monotonic()
     out = run_ranks("_fault.py", how, timeout=60)
     assert time.monotonic() - t0 < 50
@@ -21,8 +21,12 @@ def test_failed_rank_stops_the_job(how):
         assert "Killed" in text or "signal 9" in text, text
 
 
-def test_launch_names_a_rank_that_exits_with_an_error():
-    out = run_launch("--nproc", "2", "tests/distributed/_fault.py", "exit", timeout=60)
+@pytest.mark.parametrize("how,message", [
+    ("exit", "rank 1 exited with status 3"),
+    ("kill", "rank 1 died without a Python error"),
+])
+def test_launch_names_the_failed_rank(how, message):
+    out = run_launch("--nproc", "2", "tests/distributed/_fault.py", how, timeout=60)
     text = out.stdout + out.stderr
-    assert out.returncode != 0 and "rank 1 exited with status 3" in text, text
-    assert "rank 0 was not stopped" not in text
+    assert out.returncode != 0 and message in text, text
+    assert "rank 0 was not stopped" not in text and "rank 0 died" not in text
