@@ -10,7 +10,7 @@ channels g * C/G ... (g + 1) * C/G - 1 (contiguous). Per row, with xhat = (x - m
 The CPU kernels handle a row while it is in cache (variance by a second pass: no cancellation), and in
 the backward keep per-(n, c) sums of gy and gy * (x - mean), from which both the row means and the
 parameter gradients follow; the latter are summed over n by the launcher, in a fixed order. The CUDA
-kernels give each row 32 lanes with shared-memory reductions, the backward's (n, c) sums included.
+kernels give each row a block of 128 lanes with shared-memory reductions, the backward's (n, c) sums included.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ from ._launch import (
     numba_type,
 )
 
-LANES, ROWS_PER_BLOCK = 32, 4  # CUDA: 32 threads share a row, 4 rows per block
+# CUDA: 128 threads share a row, one row per block. A group's row is long (C / G channels of H * W), and
+# there are few of them (N * G: 256 for 32 samples in 8 groups): 32 lanes and 4 rows a block left most
+# of an H200's SMs idle.
+LANES, ROWS_PER_BLOCK = 128, 1
 
 
 # ============================================================== reference
@@ -160,7 +163,8 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     L, R = LANES, ROWS_PER_BLOCK
     HALF_L = LANES // 2
 
-    # 32 lanes per row (a group's K values, flat index t -> channel c0 + t // S), tree reductions in
+    # LANES lanes per row (a group's K values: along each channel's positions, or for short S along the flat
+    # index t -> channel c0 + t // S), tree reductions in
     # shared memory (the simulator has no warp shuffles); the row loop is uniform per block, so every
     # thread reaches every barrier.
     def forward_kernel(x, groups, weight, bias, eps, y, mean, rstd):
@@ -180,8 +184,13 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
             c0 = g * per
             acc = like(eps, 0.0)
             if active:
-                for t in range(tx, k, L):
-                    acc += x[i, c0 + t // s, t % s]
+                if s >= L:  # lanes along each channel's positions: no division per element
+                    for ch in range(c0, c0 + per):
+                        for j in range(tx, s, L):
+                            acc += x[i, ch, j]
+                else:
+                    for t in range(tx, k, L):
+                        acc += x[i, c0 + t // s, t % s]
             red[ty, tx] = acc
             cuda.syncthreads()
             off = HALF_L
@@ -194,9 +203,15 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
             cuda.syncthreads()
             v = like(eps, 0.0)
             if active:
-                for t in range(tx, k, L):
-                    d = x[i, c0 + t // s, t % s] - m
-                    v += d * d
+                if s >= L:
+                    for ch in range(c0, c0 + per):
+                        for j in range(tx, s, L):
+                            d = x[i, ch, j] - m
+                            v += d * d
+                else:
+                    for t in range(tx, k, L):
+                        d = x[i, c0 + t // s, t % s] - m
+                        v += d * d
             red[ty, tx] = v
             cuda.syncthreads()
             off = HALF_L
@@ -211,10 +226,17 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
                 if tx == 0:
                     mean[i, g] = m
                     rstd[i, g] = rs
-                for t in range(tx, k, L):
-                    ch = c0 + t // s
-                    j = t % s
-                    y[i, ch, j] = (x[i, ch, j] - m) * rs * weight[ch] + bias[ch]
+                if s >= L:
+                    for ch in range(c0, c0 + per):
+                        a = rs * weight[ch]
+                        b = bias[ch]
+                        for j in range(tx, s, L):
+                            y[i, ch, j] = (x[i, ch, j] - m) * a + b
+                else:
+                    for t in range(tx, k, L):
+                        ch = c0 + t // s
+                        j = t % s
+                        y[i, ch, j] = (x[i, ch, j] - m) * (rs * weight[ch]) + bias[ch]
 
     # Rows (n, c) of S values: the per-channel sums of the backward.
     def channel_sums_kernel(gy, x, groups, mean, sum_gy, sum_gyx):
@@ -277,10 +299,16 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
                     tgx += weight[ch] * sum_gyx[i, ch]
                 mg = tg / kf
                 mgx = tgx * rs / kf
-                for t in range(tx, k, L):
-                    ch = c0 + t // s
-                    j = t % s
-                    gx[i, ch, j] = rs * (gy[i, ch, j] * weight[ch] - mg - (x[i, ch, j] - m) * rs * mgx)
+                if s >= L:
+                    for ch in range(c0, c0 + per):
+                        w = weight[ch]
+                        for j in range(tx, s, L):
+                            gx[i, ch, j] = rs * (gy[i, ch, j] * w - mg - (x[i, ch, j] - m) * rs * mgx)
+                else:
+                    for t in range(tx, k, L):
+                        ch = c0 + t // s
+                        j = t % s
+                        gx[i, ch, j] = rs * (gy[i, ch, j] * weight[ch] - mg - (x[i, ch, j] - m) * rs * mgx)
 
     A3, A2, A1 = T[:, :, ::1], T[:, ::1], T[::1]
     return {
