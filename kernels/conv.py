@@ -4,8 +4,8 @@ im2col lays every receptive field of x (N, C, H, W) out as a column of a (C*kh*k
 that a convolution is one GEMM and both of its gradients are GEMMs too; col2im, its adjoint, sums such
 columns back into the (N, C, H, W) positions they were read from (the input gradient).
 
-Geometry, shared with the pooling kernels: kernel (kh, kw), stride (sh, sw), pads (top, bottom, left,
-right; zeros, or for pooling -inf, outside the input) and dilation (dh, dw). Output row ``yo`` and tap
+Geometry (`ConvGeometry`), shared with the pooling kernels and the ops: kernel (kh, kw), stride (sh, sw),
+pads (top, bottom, left, right; zeros, or for pooling -inf, outside the input) and dilation (dh, dw). Output row ``yo`` and tap
 ``i`` read input row ``yo*sh - top + i*dh`` (columns likewise).
 
 The references are NumPy/CuPy strided views (no Python loop over pixels; col2im loops over the kh*kw

@@ -1,6 +1,6 @@
 """Max pooling: the maximum of each window and where it is, and the gradient routed back to it.
 
-Geometry as in `conv` (kernel, stride, pads = (top, bottom, left, right), dilation); padding never wins.
+Geometry as in `conv` (`ConvGeometry`: kernel, stride, pads = (top, bottom, left, right), dilation); padding never wins.
 Each window's maximum is its first largest element in row-major order, a NaN counting as larger than any
 number (the first NaN wins); a window of -inf only still points at its first element inside the input,
 as PyTorch's does. A window with no element inside the input (possible with dilation) gives -inf and
