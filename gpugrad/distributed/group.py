@@ -144,7 +144,11 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         if r is None or n is None:
             raise ArgumentError("init_process_group(backend='nccl'): rank and world_size are unknown: pass them, "
                                 "set RANK and WORLD_SIZE (gpugrad launch does), or start under mpiexec")
-        pg = NCCLProcessGroup(r, n, list(range(n)), seconds, _side_channel(r, n, init_method, store, seconds, mpi_size))
+        device = device_id if device_id is None or isinstance(device_id, int) else getattr(device_id, "index", None)
+        if device is None and _env_int("LOCAL_RANK") is not None:
+            device = _env_int("LOCAL_RANK")  # one GPU per rank on each machine, as torchrun's convention
+        channel = _side_channel(r, n, init_method, store, seconds, mpi_size)
+        pg = NCCLProcessGroup(r, n, list(range(n)), seconds, channel, device=device)
     _world = pg
     _abort_on_uncaught(pg)
 

@@ -72,21 +72,25 @@ class NCCLProcessGroup:
 
     backend = "nccl"
 
-    def __init__(self, rank: int, size: int, ranks: list[int], timeout: float, channel, nccl=None) -> None:
+    def __init__(self, rank: int, size: int, ranks: list[int], timeout: float, channel, nccl=None, cupy=None,
+                 device: int | None = None) -> None:
         self.nccl = nccl or nccl_or_none()
         if self.nccl is None:
             raise RuntimeError("init_process_group(backend='nccl'): CuPy with NCCL is not installed "
                                "(pip install 'gpugrad[cuda12]', which brings cupy and nvidia-nccl)")
+        if cupy is None:
+            import cupy
+        self._cupy = cupy
+        if device is not None:
+            # One GPU per rank: the communicator belongs to the device current when it is made.
+            cupy.cuda.Device(device).use()
         self.rank, self.size, self.ranks, self.timeout, self.channel = rank, size, ranks, timeout, channel
         uid = exchange_unique_id(rank, self.nccl.get_unique_id, channel)
-        self.comm = self.nccl.NcclCommunicator(size, uid, rank)  # pragma: no cover - needs GPUs
+        self.comm = self.nccl.NcclCommunicator(size, uid, rank)
         self._dtypes = _dtype_table(self.nccl)
         n = self.nccl
         self._ops = {ReduceOp.SUM: n.NCCL_SUM, ReduceOp.AVG: n.NCCL_SUM, ReduceOp.PRODUCT: n.NCCL_PROD,
                      ReduceOp.MIN: n.NCCL_MIN, ReduceOp.MAX: n.NCCL_MAX}
-        import cupy
-
-        self._cupy = cupy
         self.stream = cupy.cuda.Stream(non_blocking=True)
 
     def _dtype(self, arr) -> int:
@@ -112,7 +116,9 @@ class NCCLProcessGroup:
 
         def order_after() -> None:
             cupy.cuda.get_current_stream().wait_event(done)
-        return Work(name, self.ranks[self.rank], lambda: done.done, order_after, self.timeout, self.comm.abort)
+        work = Work(name, self.ranks[self.rank], lambda: done.done, order_after, self.timeout, self.comm.abort)
+        work._keep = arrays  # the buffers live until the collective that reads them has run
+        return work
 
     def _avg(self, op: ReduceOp, arr) -> Callable[[], None] | None:
         if op is not ReduceOp.AVG:
@@ -200,7 +206,7 @@ class NCCLProcessGroup:
 
             def allgather_object(s, obj):
                 return [x for i, x in enumerate(s.parent.channel.allgather_object(obj)) if members[i] in ranks]
-        return NCCLProcessGroup(sub_rank, len(ranks), list(ranks), self.timeout, _Sub(self), self.nccl)
+        return NCCLProcessGroup(sub_rank, len(ranks), list(ranks), self.timeout, _Sub(self), self.nccl, self._cupy)
 
     def abort(self, code: int = 1) -> None:
         self.comm.abort()

@@ -97,3 +97,166 @@ def test_init_rejects_unknown_backend():
         dist.init_process_group("gloo")
     assert not dist.is_initialized()
     assert os.environ.get("GPUGRAD_LAUNCH_DIR") is None
+
+
+class _FakeCupy:
+    """Just enough of CuPy for NCCLProcessGroup on host arrays: streams and events that are always done."""
+
+    class cuda:
+        class Event:
+            def __init__(self, disable_timing=False):
+                self.done = True
+
+            def record(self, stream=None):
+                pass
+
+        class Stream:
+            ptr = 0
+
+            def __init__(self, non_blocking=False):
+                pass
+
+            def wait_event(self, event):
+                pass
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+        class Device:
+            used = None
+
+            def __init__(self, index):
+                self.index = index
+
+            def use(self):
+                _FakeCupy.cuda.Device.used = self.index
+
+        @staticmethod
+        def get_current_stream():
+            return _FakeCupy.cuda.Stream()
+
+    float32 = "float32"
+
+    @staticmethod
+    def zeros(n, dtype):
+        import numpy as np
+
+        return _Arr(np.zeros(n, dtype=dtype))
+
+
+import numpy as _np  # noqa: E402
+
+
+class _Arr(_np.ndarray):
+    """A host array that shows its address as CuPy's ``a.data.ptr``."""
+
+    def __new__(cls, a):
+        return _np.ascontiguousarray(a).view(cls)
+
+    @property
+    def data(self):
+        class _Mem:
+            ptr = self.__array_interface__["data"][0]
+        return _Mem()
+
+
+class _FakeNccl:
+    """cupy.cuda.nccl for a world of one rank, moving bytes by address (the real signatures)."""
+
+    NCCL_FLOAT32, NCCL_FLOAT64, NCCL_INT64 = 7, 8, 5
+    NCCL_SUM, NCCL_PROD, NCCL_MAX, NCCL_MIN = 0, 1, 2, 3
+    calls = []
+
+    @staticmethod
+    def get_unique_id():
+        return tuple(range(128))
+
+    @staticmethod
+    def groupStart():
+        _FakeNccl.calls.append("groupStart")
+
+    @staticmethod
+    def groupEnd():
+        _FakeNccl.calls.append("groupEnd")
+
+    class NcclCommunicator:
+        def __init__(self, ndev, commId, rank):
+            assert (ndev, rank, len(commId)) == (1, 0, 128)
+            self.pending = []
+
+        def _move(self, dst, src, count, dtype):
+            import ctypes
+
+            if dst != src:
+                ctypes.memmove(dst, src, count * {7: 4, 8: 8, 5: 8}[dtype])
+
+        def allReduce(self, send, recv, count, dtype, op, stream):
+            _FakeNccl.calls.append("allReduce")
+            self._move(recv, send, count, dtype)
+
+        def reduce(self, send, recv, count, dtype, op, root, stream):
+            _FakeNccl.calls.append("reduce")
+            self._move(recv, send, count, dtype)
+
+        def broadcast(self, send, recv, count, dtype, root, stream):
+            _FakeNccl.calls.append("broadcast")
+            self._move(recv, send, count, dtype)
+
+        def allGather(self, send, recv, count, dtype, stream):
+            _FakeNccl.calls.append("allGather")
+            self._move(recv, send, count, dtype)
+
+        def reduceScatter(self, send, recv, recvcount, dtype, op, stream):
+            _FakeNccl.calls.append("reduceScatter")
+            self._move(recv, send, recvcount, dtype)
+
+        def send(self, buf, count, dtype, peer, stream):
+            self.pending.append((buf, count, dtype))
+
+        def recv(self, buf, count, dtype, peer, stream):
+            self.recv_at = (buf, count, dtype)
+
+        def abort(self):
+            pass
+
+        def destroy(self):
+            pass
+
+
+def test_nccl_group_plumbing_with_stand_ins():
+    """Every NCCL collective runs through to CuPy's NCCL calls with the right buffers and counts (a world
+    of one rank on host memory: what can be checked without a GPU)."""
+    import numpy as np
+
+    from gpugrad.distributed.work import ReduceOp
+
+    class Chan:
+        def broadcast_object(self, obj, root):
+            return obj
+
+    pg = NCCLProcessGroup(0, 1, [0], 10.0, Chan(), nccl=_FakeNccl, cupy=_FakeCupy, device=0)
+    assert _FakeCupy.cuda.Device.used == 0
+    a = _Arr(np.arange(6, dtype=np.float32))
+    pg.allreduce(a, ReduceOp.AVG).wait()
+    np.testing.assert_array_equal(a, np.arange(6))  # AVG over one rank: divided by 1
+    out = _Arr(np.zeros(6, dtype=np.float32))
+    pg.allgather(a, out).wait()
+    np.testing.assert_array_equal(out, a)
+    small = _Arr(np.zeros(6, dtype=np.float32))
+    pg.reduce_scatter(a, small, ReduceOp.SUM).wait()
+    np.testing.assert_array_equal(small, a)
+    pg.broadcast(a, 0).wait()
+    pg.reduce(a, 0, ReduceOp.MAX).wait()
+    pg.gather(a, out, 0).wait()
+    pg.scatter(out, small, 0).wait()
+    pg.barrier().wait()
+    assert [c for c in _FakeNccl.calls if c != "groupStart" and c != "groupEnd"][:4] == [
+        "allReduce", "allGather", "reduceScatter", "broadcast"]
+    assert _FakeNccl.calls.count("groupStart") == 2
+    with pytest.raises(Exception, match="not supported by NCCL"):
+        pg.allreduce(_Arr(np.zeros(2, dtype=np.int16)), ReduceOp.SUM)
+    with pytest.raises(Exception, match="contiguous"):
+        pg.allreduce(_Arr(np.zeros((2, 2), dtype=np.float32)).T, ReduceOp.SUM)
