@@ -20,7 +20,6 @@ and each (n, c) row of S values a row of lanes for the elementwise passes.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from numba import prange

@@ -16,7 +16,7 @@ from ..ops.group_norm import group_norm as _fused_group_norm
 from ..random import default_generator
 from ..tensor import Tensor
 from .. import factory
-from .functional import _check_tensor, _const, embedding, pad
+from .functional import _check_tensor, _const, pad
 
 __all__: list[str] = [
     "alpha_dropout",
@@ -393,7 +393,7 @@ def embedding_bag(
     if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= num):
         bad = int(flat.min()) if int(flat.min()) < 0 else int(flat.max())
         raise IndexError(f"{op}: index {bad} is out of range for num_embeddings={num} (valid: 0..{num - 1})")
-    from .sparse import embedding_renorm_, embedding_scale_grad_by_freq  # sparse builds on F: import late
+    from .sparse import EmbeddingLookup, embedding_renorm_, embedding_scale_grad_by_freq  # sparse builds on F: import late
 
     flat_t = Tensor._make(flat, input._backend)
     if max_norm is not None:
@@ -402,7 +402,7 @@ def embedding_bag(
     if padding_idx is not None:
         valid &= flat != padding_idx
     keep = xp.nonzero(valid)[0]
-    rows = embedding(flat_t, weight)
+    rows = EmbeddingLookup.apply(weight, ids=flat)  # indices checked above; its backward is the scatter kernel
     if scale_grad_by_freq:
         rows = embedding_scale_grad_by_freq(rows, flat_t)
     if psw is not None:

@@ -137,7 +137,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
     if momentum is None:
-        raise ValueError("batch_norm: momentum=None (a cumulative average) is the module's; pass the factor")
+        raise TypeError("batch_norm: momentum must be a float, not None (momentum=None, a cumulative average, is "
+                        "nn.BatchNorm's: it passes each step's factor)")
     dtype = input._array.dtype
     fused = dtype.name in _KERNEL_DTYPES and all(t is None or t._array.dtype == dtype for _, t in extras)
     if fused and input.numel() > 0:
@@ -152,7 +153,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 _update_running(running_var, var * var.dtype.type(n * s / (n * s - 1)), momentum)
             return out
         return BatchNorm.apply(input, weight, bias, training=False, eps=eps, running_mean=rm, running_var=rv)
-    shape = (1, c) + (1,) * (input.ndim - 2)
     dims = (0,) + tuple(range(2, input.ndim))
     if training:
         mean = input.mean(dim=dims, keepdim=True)

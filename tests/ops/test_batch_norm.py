@@ -99,6 +99,8 @@ def test_errors_name_batch_norm():
         batch_norm(gg.randn(1, 3), None, None, training=True)
     with pytest.raises(ValueError, match="running_mean and running_var are needed"):
         batch_norm(x, None, None, training=False)
+    with pytest.raises(TypeError, match="momentum must be a float"):  # as torch's
+        batch_norm(x, None, None, training=True, momentum=None)
 
 
 @pytest.mark.torch
