@@ -7,7 +7,7 @@ import pytest
 from ._common import run_launch, run_ranks
 
 
-@pytest.mark.parametrize("how", ["raise", "kill"])
+@pytest.mark.parametrize("how", ["raise", "kill", "hang"])
 def test_failed_rank_stops_the_job_under_mpiexec(how):
     t0 = time.monotonic()
     out = run_ranks("_fault.py", how, timeout=60)
@@ -17,6 +17,9 @@ def test_failed_rank_stops_the_job_under_mpiexec(how):
     assert "rank 0 was not stopped" not in text
     if how == "raise":
         assert "rank 1 raised ValueError: rank one gives up" in text
+    elif how == "hang":
+        assert "all_reduce on rank 0 did not complete within 2 s" in text, text
+        assert "rank 0 raised DistBackendError" in text
     else:
         assert "Killed" in text or "signal 9" in text, text
 

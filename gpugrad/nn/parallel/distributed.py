@@ -126,7 +126,10 @@ class DistributedDataParallel(Module):
     """``DistributedDataParallel(module, device_ids=None, ..., bucket_cap_mb=25, find_unused_parameters=False,
     broadcast_buffers=True)``: ``module`` replicated on every rank of ``process_group`` (the world by
     default), gradients averaged over the ranks during backward. ``model.module`` is the wrapped module;
-    ``no_sync()`` skips the averaging (gradient accumulation) until the next backward outside it."""
+    ``no_sync()`` skips the averaging (gradient accumulation) until the next backward outside it.
+
+    ``check_reduction``, ``gradient_as_bucket_view`` and ``static_graph`` are accepted for PyTorch's
+    signature and change nothing: with a fused optimizer the gradients already are the reduced buffer."""
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
                  broadcast_buffers: bool = True, process_group=None, bucket_cap_mb: float | None = None,
@@ -207,7 +210,7 @@ class DistributedDataParallel(Module):
     # ---- forward -------------------------------------------------------------------------------------
     def forward(self, *inputs, **kwargs):
         self._check_previous_reduction()
-        if self.broadcast_buffers and grad_mode.is_grad_enabled():
+        if self.broadcast_buffers:  # every forward, as PyTorch: rank 0's running statistics win
             buffers = [b for _, b in self.module.named_buffers()]
             if buffers and self.process_group.size > 1:
                 self._sync_from_rank0(self.process_group, buffers)
