@@ -381,7 +381,8 @@ def batch_norm_forward(xp: Any, x: Any, weight: Any, bias: Any, eps: float, runn
         psum, pm2 = _chunk_sums(xp, impl, "stats", _stats_cpu, stream, (x,), dtype, n, c, 2 * x.size)
         # The chunks' (count, sum, M2) combined: M2 = sum M2_k + sum count_k (mean_k - mean)^2.
         chunks = psum.shape[0]
-        counts = xp.asarray([((k + 1) * n // chunks - k * n // chunks) * s for k in range(chunks)], dtype=dtype)
+        ks = xp.arange(chunks)  # made on the device: no host copy inside a captured CUDA graph
+        counts = (((ks + 1) * n // chunks - ks * n // chunks) * s).astype(dtype)
         mean = psum.sum(axis=0) / dtype.type(n * s)
         dev = psum / counts[:, None] - mean
         var = (pm2.sum(axis=0) + (counts[:, None] * dev * dev).sum(axis=0)) / dtype.type(n * s)
