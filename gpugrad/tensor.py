@@ -42,39 +42,31 @@ class Tensor:
         x.grad          # tensor([2., 4., 6.])
     """
 
-    __slots__ = (
-        "_array",
-        "_grad",
-        "_requires_grad",
-        "_node",
-        "_output_index",
-        "_backend",
-        "_version_ref",
-        "_base",
-        "_hooks",
-        "_post_accumulate_hooks",
-        "_retains_grad",
-        "_grad_sink",
-        "__weakref__",
-    )
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
+
+    # Autograd state that most tensors never change: class attributes, so that making a tensor (every op
+    # does, for every output) stores only its array, backend, version counter and, for a recorded
+    # output, its node. Assigning one on a tensor shadows the default for that tensor alone.
+    _node = None
+    _output_index = 0
+    _grad = None
+    _requires_grad = False
+    _base = None  # a view's root tensor (views share ``_version_ref`` with it)
+    _hooks = None
+    _post_accumulate_hooks = None
+    _retains_grad = False
+    _grad_sink = None  # a leaf's weak reference to where its next .grad should land (optim/flat.py)
 
     @classmethod
     def _make(cls, data, backend, node=None, index=0) -> "Tensor":
         """Wrap a backend array without checks (the fast path every op uses)."""
         t = object.__new__(cls)
         t._array = data
-        t._grad = None
-        t._requires_grad = False
-        t._node = node
-        t._output_index = index
         t._backend = backend
         t._version_ref = [0]
-        t._base = None
-        t._hooks = None
-        t._post_accumulate_hooks = None
-        t._retains_grad = False
-        t._grad_sink = None  # a leaf's weak reference to where its next .grad should land (optim/flat.py)
+        if node is not None:
+            t._node = node
+            t._output_index = index
         return t
 
     def __new__(cls, *args) -> "Tensor":

@@ -4,24 +4,29 @@ from __future__ import annotations
 import threading
 import traceback
 
-_state = threading.local()
+class _State(threading.local):
+    enabled = False  # per-thread; the class attributes are each new thread's defaults
+    in_backward = False
+
+
+_state = _State()
 
 
 def is_anomaly_enabled() -> bool:
-    return getattr(_state, "enabled", False)
+    return _state.enabled
 
 
 def check_forward() -> bool:
     """Forward outputs are checked in anomaly mode, except for ops run by a backward (the engine checks
     and names the backward node itself)."""
-    return getattr(_state, "enabled", False) and not getattr(_state, "in_backward", False)
+    return _state.enabled and not _state.in_backward
 
 
 class in_backward:
     """Marks the engine running a node's backward, for ``check_forward``."""
 
     def __enter__(self):
-        self._prev = getattr(_state, "in_backward", False)
+        self._prev = _state.in_backward
         _state.in_backward = True
 
     def __exit__(self, *exc) -> None:

@@ -107,6 +107,10 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     ready = [n for n in roots if n not in deps]
     captured = {}
 
+    # Outside create_graph, gradients reaching one place are summed as plain arrays: recording nothing,
+    # an op application would only cost time.
+    add = _add_recorded if create_graph else _add_arrays
+
     def finish_leaf(leaf):
         key = id(leaf)
         left = leaf_deps[key] - 1
@@ -127,10 +131,9 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 for idx, key in captured_nodes.get(node, ()):
                     if gbuf[idx] is not None:
                         captured[key] = gbuf[idx]
-            run = run_set is None or node in run_set
-            if run and any(g is not None for g in gbuf):
+            if (run_set is None or node in run_set) and (gbuf[0] is not None if len(gbuf) == 1 else any(g is not None for g in gbuf)):
                 grads_in = _call_backward(node, gbuf, check)
-                if not retain_graph:
+                if not retain_graph and (node._saved is not None or node._to_save):
                     node.release()
             else:
                 grads_in = (None,) * len(node.next_edges)
@@ -138,14 +141,15 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 if edge is None:
                     continue
                 if g is not None:
-                    if g._array.shape != meta[0]:
-                        if not _summable_to(g._array.shape, meta[0]):
+                    array = g._array
+                    if array.shape != meta[0]:
+                        if not _summable_to(array.shape, meta[0]):
                             raise ShapeError(
-                                f"{node.name}: backward returned a gradient of shape {tuple(g._array.shape)} for an "
+                                f"{node.name}: backward returned a gradient of shape {tuple(array.shape)} for an "
                                 f"input of shape {tuple(meta[0])}"
                             )
                         g = g._sum_to(meta[0])
-                    if g._array.dtype != meta[1]:
+                    if g._array.dtype is not meta[1] and g._array.dtype != meta[1]:
                         g = g.to(meta[1])
                 if edge.__class__ is tuple:
                     child, idx = edge
@@ -153,7 +157,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                         buf = buffers.get(child)
                         if buf is None:
                             buf = buffers[child] = [None] * child.n_outputs
-                        buf[idx] = g if buf[idx] is None else buf[idx] + g
+                        buf[idx] = g if buf[idx] is None else add(buf[idx], g)
                     left = deps[child] - 1
                     deps[child] = left
                     if left == 0:
@@ -163,7 +167,11 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                             _release_unreached(child, deps, buffers, ready, finish_leaf)
                 else:
                     if g is not None:
-                        _add_leaf_grad(leaf_grads, edge, g)
+                        entry = leaf_grads.get(id(edge))
+                        if entry is None:
+                            leaf_grads[id(edge)] = [edge, g]
+                        else:
+                            entry[1] = add(entry[1], g)
                     finish_leaf(edge)
 
         for leaf, g in list(leaf_grads.values()):  # outputs that are leaves themselves
@@ -295,6 +303,18 @@ def _finish_leaf(leaf, g, captured, create_graph) -> None:
     _accumulate(leaf, g, create_graph)
     for hook in leaf._post_accumulate_hooks or ():
         hook(leaf)
+
+
+def _add_arrays(a, b):
+    total = a._array + b._array
+    xp = a._backend.xp
+    if not isinstance(total, xp.ndarray):  # NumPy gives a scalar for 0-d arrays
+        total = xp.asarray(total)
+    return function._Tensor._make(total, a._backend)
+
+
+def _add_recorded(a, b):
+    return a + b
 
 
 def _add_leaf_grad(leaf_grads, leaf, g):

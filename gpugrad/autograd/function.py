@@ -11,7 +11,8 @@ from __future__ import annotations
 from ..backend import cpu as _cpu_backend
 from ..errors import DeviceError, DTypeError, ShapeError
 from . import anomaly
-from .grad_mode import is_grad_enabled
+from .anomaly import _state as _anomaly_state
+from .grad_mode import _state as _grad_state
 
 _Tensor = None  # set by gpugrad.tensor at import: autograd sits below tensor.py and must not import it
 
@@ -27,22 +28,26 @@ _IN, _OUT, _CONST = 0, 1, 2
 class Node:
     """One recorded op application; also the ``ctx`` of its Function's forward and backward."""
 
+    # What most nodes never change: class attributes, so that making a Node (every op application does)
+    # stores only its function, backend and input flags; assigning one shadows it for that node alone.
+    next_edges = ()  # per positional input: (node, output index), the leaf Tensor, or None
+    input_meta = ()  # per positional input: (shape, dtype) its gradient must have, or None
+    n_outputs = 1
+    output_meta = ()  # per output when there are several: (shape, dtype), to materialise a missing gradient
+    pre_hooks = None
+    retained = None
+    created_at = None
+    output_backend = None  # set by forward when outputs live on another device (``.to``)
+    _to_save = ()
+    _saved = None
+    _freed = False
+    _non_differentiable = ()
+
     def __init__(self, fn, backend, needs_input_grad) -> None:
         self.fn = fn
         self.backend = backend
         self.xp = backend.xp
         self.needs_input_grad = needs_input_grad
-        self.next_edges = ()
-        self.input_meta = ()
-        self.n_outputs = 1
-        self.pre_hooks = None
-        self.retained = None
-        self.created_at = None
-        self._to_save = ()
-        self._saved = None
-        self._freed = False
-        self._non_differentiable = ()
-        self.output_backend = None  # set by forward when outputs live on another device (``.to``)
 
     @property
     def name(self) -> str:
@@ -146,22 +151,26 @@ class Function:
         Tensor = _Tensor
         backend = None
         requires = False
-        arrays = list(args)
-        needs = [False] * len(args)
-        for i, a in enumerate(args):
+        arrays = []
+        needs = []
+        for a in args:
             if isinstance(a, Tensor):
-                arrays[i] = a._array
+                arrays.append(a._array)
                 if backend is None:
                     backend = a._backend
                 elif a._backend is not backend:
                     raise DeviceError(
                         f"{cls.op_name()}: expected all tensors on the same device, got {backend.device} and {a._backend.device}"
                     )
-                if a._requires_grad or a._node is not None:
-                    requires = needs[i] = True
+                need = a._requires_grad or a._node is not None
+                needs.append(need)
+                if need:
+                    requires = True
+            else:
+                arrays.append(a)
+                needs.append(False)
         if backend is None:
             backend = _cpu_backend
-        record = requires and is_grad_enabled()
         ctx = Node(cls, backend, tuple(needs))
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
@@ -173,43 +182,46 @@ class Function:
 
         if ctx.output_backend is not None:
             backend = ctx.output_backend
-        xp = backend.xp
-        ndarray = xp.ndarray
+        ndarray = backend.xp.ndarray
         single = not isinstance(out, tuple)
-        outs = (out,) if single else out
-        if not (isinstance(out, ndarray) if single else all(isinstance(o, ndarray) or o is None for o in outs)):
-            # NumPy ufuncs return scalars, not arrays, for 0-d inputs: wrap them, and point saved values at
-            # the wrapped arrays too, or a saved output would be taken for a constant (wrong second order).
-            wrapped = {id(o): xp.asarray(o) for o in outs if not (isinstance(o, ndarray) or o is None)}
-            outs = tuple(wrapped.get(id(o), o) for o in outs)
-            if ctx._to_save:
-                ctx._to_save = tuple(v if isinstance(v, Tensor) else wrapped.get(id(v), v) for v in ctx._to_save)
-        anomaly_on = anomaly.is_anomaly_enabled()
+        if not isinstance(out, ndarray) if single else not all(isinstance(o, ndarray) or o is None for o in out):
+            out = _wrap_scalars(ctx, backend.xp, out, single)
+        anomaly_on = _anomaly_state.enabled
         if anomaly_on and anomaly.check_forward():
-            _check_forward(cls, xp, arrays, outs)
+            _check_forward(cls, backend.xp, arrays, (out,) if single else out)
 
-        if not record:
-            # Comprehensions, not generators, on this path: every op application takes it (and every op
-            # of a plain backward), and tuple(genexpr) costs several times a list comprehension.
-            results = [Tensor._make(o, backend) if o is not None else None for o in outs]
+        if not (requires and _grad_state.enabled):
+            if single:
+                result = Tensor._make(out, backend)
+                if cls.is_view:
+                    _share_version((result,), args[0])
+                return result
+            results = tuple([Tensor._make(o, backend) if o is not None else None for o in out])
             if cls.is_view:
                 _share_version(results, args[0])
-            return results[0] if single else tuple(results)
+            return results
 
-        ctx.n_outputs = len(outs)
-        if len(outs) > 1:
-            ctx.output_meta = tuple((o.shape, o.dtype) if o is not None else ((), "f8") for o in outs)
-        ctx.next_edges = tuple([_edge(a) if need else None for a, need in zip(args, needs)])
+        ctx.next_edges = tuple([
+            (a if a._node is None else (a._node, a._output_index)) if need else None for a, need in zip(args, needs)
+        ])
         ctx.input_meta = tuple([(a._array.shape, a._array.dtype) if need else None for a, need in zip(args, needs)])
         non_diff = ctx._non_differentiable
-        results = []
-        for j, o in enumerate(outs):
-            if o is None:
-                results.append(None)
-            elif o.dtype.kind == "f" and not (non_diff and any(o is n for n in non_diff)):
-                results.append(Tensor._make(o, backend, ctx, j))
+        if single:
+            outs = (out,)
+            if out.dtype.kind == "f" and not (non_diff and any(out is n for n in non_diff)):
+                results = (Tensor._make(out, backend, ctx, 0),)
             else:
-                results.append(Tensor._make(o, backend))
+                results = (Tensor._make(out, backend),)
+        else:
+            outs = out
+            ctx.n_outputs = len(outs)
+            ctx.output_meta = tuple((o.shape, o.dtype) if o is not None else ((), "f8") for o in outs)
+            results = tuple([
+                None if o is None
+                else Tensor._make(o, backend, ctx, j) if o.dtype.kind == "f" and not (non_diff and any(o is n for n in non_diff))
+                else Tensor._make(o, backend)
+                for j, o in enumerate(outs)
+            ])
         if cls.is_view:
             _share_version(results, args[0])
         if ctx._to_save:
@@ -217,12 +229,18 @@ class Function:
             ctx._to_save = ()
         if anomaly_on:
             ctx.created_at = anomaly.creation_site()
-        return results[0] if single else tuple(results)
+        return results[0] if single else results
 
 
-def _edge(tensor):
-    node = tensor._node
-    return tensor if node is None else (node, tensor._output_index)
+def _wrap_scalars(ctx, xp, out, single):
+    """NumPy returns scalars, not arrays, for 0-d results: wrap them, and point saved values at the
+    wrapped arrays too, or a saved output would be taken for a constant (wrong second order)."""
+    outs = (out,) if single else out
+    wrapped = tuple([o if o is None or isinstance(o, xp.ndarray) else xp.asarray(o) for o in outs])
+    if ctx._to_save:
+        by_id = {id(o): w for o, w in zip(outs, wrapped)}
+        ctx._to_save = tuple(v if isinstance(v, _Tensor) else by_id.get(id(v), v) for v in ctx._to_save)
+    return wrapped[0] if single else wrapped
 
 
 def _share_version(outs, base) -> None:

@@ -4,11 +4,19 @@ from __future__ import annotations
 import functools
 import threading
 
-_state = threading.local()
+class _State(threading.local):
+    """Per-thread flags; the class attributes are each new thread's defaults (read without a getattr
+    default: every op reads ``enabled``)."""
+
+    enabled = True
+    inference = False
+
+
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set(enabled: bool) -> None:
@@ -65,7 +73,7 @@ class set_grad_enabled(_GradMode):
 
 
 def is_inference_mode_enabled() -> bool:
-    return getattr(_state, "inference", False)
+    return _state.inference
 
 
 class inference_mode(_GradMode):

@@ -109,7 +109,7 @@ def _numpy_keywords(fn):
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
-        if "axis" in kwargs or "keepdims" in kwargs:
+        if kwargs and ("axis" in kwargs or "keepdims" in kwargs):
             for numpy_name, name in (("axis", "dim"), ("keepdims", "keepdim")):
                 if numpy_name in kwargs:
                     if name in kwargs:

@@ -69,7 +69,11 @@ def promote_pair(a, b):
     """Apply PyTorch's promotion to a binary op's operands (one of which is a Tensor): tensors are cast
     to the result type, Python numbers stay Python numbers of it."""
     if isinstance(a, Tensor):
-        b = scalar_or_tensor(b, a)
+        if isinstance(b, Tensor):
+            if a._array.dtype == b._array.dtype:  # the common case first: no cast
+                return a, b
+        else:
+            b = scalar_or_tensor(b, a)
     else:
         a = scalar_or_tensor(a, b)
     if _already_promoted(a, b):
