@@ -8,7 +8,7 @@
     ...                                       # overlap other work
     work.wait()
 
-Files, one job each: group.py (init/destroy/new_group and queries), collectives.py (the collectives on
+Files, one job each: process_group.py (init/destroy/new_group and queries), collectives.py (the collectives on
 Tensors), work.py (ReduceOp, Work), mpi.py and nccl.py (the backends), store.py (TCPStore for NCCL's
 rendezvous), launch.py and run.py (``gpugrad launch``).
 """
@@ -25,7 +25,7 @@ from .collectives import (
     reduce_scatter_tensor,
     scatter,
 )
-from .group import (
+from .process_group import (
     Backend,
     GroupMember,
     default_pg_timeout,

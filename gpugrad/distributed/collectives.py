@@ -10,14 +10,17 @@ from typing import Any
 
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
-from . import group as _group
-from .group import GroupMember, _pg
+from . import process_group as _group
+from .process_group import GroupMember, _pg
 from .work import ReduceOp, Work
 
 __all__ = [
     "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "barrier", "broadcast",
     "broadcast_object_list", "gather", "reduce", "reduce_scatter_tensor", "scatter",
 ]
+
+
+_SUM = ReduceOp.SUM
 
 
 def _check_tensor(op: str, name: str, t) -> None:
@@ -66,6 +69,13 @@ def _group_or_skip(group, op: str):
 
 def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False) -> Work | None:
     """Reduce ``tensor`` over the group, in place on every rank."""
+    if group is None and op is _SUM and not async_op and isinstance(tensor, Tensor):
+        # The call a training loop makes most: as few Python steps as possible before MPI.
+        pg = _group._world
+        if pg is not None and pg.backend == "mpi":
+            pg.allreduce_sync(tensor._array, op)
+            tensor._version_ref[0] += 1
+            return None
     _check_tensor("all_reduce", "tensor", tensor)
     pg = _group_or_skip(group, "all_reduce")
     if pg is None:

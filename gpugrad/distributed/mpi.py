@@ -67,7 +67,7 @@ class MPIProcessGroup:
         self.timeout = timeout
         self._ops = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
                      ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX}
-        self._sum = MPI.SUM
+        self._sum, self._in_place = MPI.SUM, MPI.IN_PLACE
 
     def _work(self, name: str, reqs: list, finish: Callable[[], None] | None) -> Work:
         Testall = self.MPI.Request.Testall
@@ -94,7 +94,7 @@ class MPIProcessGroup:
             self.allreduce(arr, op).wait()
             return
         mop = self._sum if op is ReduceOp.SUM else self._ops[op]
-        test = self.comm.Iallreduce(self.MPI.IN_PLACE, arr, mop).Test
+        test = self.comm.Iallreduce(self._in_place, arr, mop).Test
         if not test():
             Work("all_reduce", self.ranks[self.rank], test, None, self.timeout).wait()
         if op is ReduceOp.AVG:

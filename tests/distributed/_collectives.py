@@ -121,7 +121,7 @@ dist.broadcast(t, src=1, group=both)
 np.testing.assert_array_equal(t.numpy(), every[1])
 
 # NCCL's unique id reaches every rank over MPI and over a TCPStore (a stand-in for nccl.get_unique_id).
-from gpugrad.distributed.group import _world_pg
+from gpugrad.distributed.process_group import _world_pg
 
 uid = exchange_unique_id(rank, lambda: ("fake-nccl-id", 42), _world_pg())
 assert uid == ("fake-nccl-id", 42)

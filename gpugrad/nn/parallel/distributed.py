@@ -136,7 +136,7 @@ class DistributedDataParallel(Module):
                  find_unused_parameters: bool = False, check_reduction: bool = False,
                  gradient_as_bucket_view: bool = False, static_graph: bool = False) -> None:
         super().__init__()
-        from ...distributed.group import _pg
+        from ...distributed.process_group import _pg
 
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: module must be an nn.Module, got {type(module).__name__}")
