@@ -168,6 +168,72 @@ def _grad_input_cpu(gy, x, mean, a, cb, d, gx):
                 out[j] = ac * (gr[j] - bc) - dc * (xr[j] - m)
 
 
+# An (N, C) input (S = 1): the same sums and passes with the channels innermost, where they are contiguous
+# (walking a channel's column instead cost 5 ns per element at 256 x 128, ten times these loops).
+
+@cpu_kernel(FASTMATH)
+def _stats_rows_cpu(x, partial_sum, partial_m2):
+    n, c = x.shape
+    chunks = partial_sum.shape[0]
+    for k in prange(chunks):
+        ps = partial_sum[k]
+        pm = partial_m2[k]
+        n0 = k * n // chunks
+        n1 = (k + 1) * n // chunks
+        for ch in range(c):
+            ps[ch] = like(ps[ch], 0.0)
+            pm[ch] = like(pm[ch], 0.0)
+        for i in range(n0, n1):
+            xi = x[i]
+            for ch in range(c):
+                ps[ch] += xi[ch]
+        inv = like(ps[0], 1.0) / like(ps[0], n1 - n0)
+        for i in range(n0, n1):
+            xi = x[i]
+            for ch in range(c):
+                d = xi[ch] - ps[ch] * inv
+                pm[ch] += d * d
+
+
+@cpu_kernel(FASTMATH)
+def _grad_sums_rows_cpu(gy, x, mean, partial_gb, partial_gxm):
+    n, c = x.shape
+    chunks = partial_gb.shape[0]
+    for k in prange(chunks):
+        pb = partial_gb[k]
+        px = partial_gxm[k]
+        for ch in range(c):
+            pb[ch] = like(pb[ch], 0.0)
+            px[ch] = like(px[ch], 0.0)
+        for i in range(k * n // chunks, (k + 1) * n // chunks):
+            gi = gy[i]
+            xi = x[i]
+            for ch in range(c):
+                pb[ch] += gi[ch]
+                px[ch] += gi[ch] * (xi[ch] - mean[ch])
+
+
+@cpu_kernel(FASTMATH)
+def _normalise_rows_cpu(x, mean, scale, shift, y):
+    n, c = x.shape
+    for i in prange(n):
+        xi = x[i]
+        yi = y[i]
+        for ch in range(c):
+            yi[ch] = (xi[ch] - mean[ch]) * scale[ch] + shift[ch]
+
+
+@cpu_kernel(FASTMATH)
+def _grad_input_rows_cpu(gy, x, mean, a, cb, d, gx):
+    n, c = x.shape
+    for i in prange(n):
+        gi = gy[i]
+        xi = x[i]
+        oi = gx[i]
+        for ch in range(c):
+            oi[ch] = a[ch] * (gi[ch] - cb[ch]) - d[ch] * (xi[ch] - mean[ch])
+
+
 # ============================================================== CUDA kernels
 
 cuda: Any = None  # numba.cuda, bound on first use (a global for the simulator)
@@ -331,6 +397,10 @@ def _check(op: str, x: Any, **per_channel: Any) -> None:
             raise ValueError(f"{op}: {name} must have shape ({x.shape[1]},), got {tuple(a.shape)}")
 
 
+_ROWS_TWIN = {_stats_cpu: _stats_rows_cpu, _grad_sums_cpu: _grad_sums_rows_cpu, _normalise_cpu: _normalise_rows_cpu,
+              _grad_input_cpu: _grad_input_rows_cpu}
+
+
 def _row_block(s: int) -> tuple[int, int]:
     """CUDA block (lanes per row, rows per block) for rows of s values: B threads in all."""
     lanes = 1
@@ -344,6 +414,9 @@ def _chunk_sums(xp: Any, impl: str, kind: str, cpu: Any, stream: Any, arrays: tu
     chunks = max(1, min(PARTIAL_CHUNKS, n))
     p, q = xp.empty((chunks, c), dtype=dtype), xp.empty((chunks, c), dtype=dtype)
     if impl == "cpu":
+        if arrays[0].shape[2] == 1:  # (N, C): the channels-innermost twin, on 2-D views
+            cpu = _ROWS_TWIN[cpu]
+            arrays = tuple(a[:, :, 0] if a.ndim == 3 else a for a in arrays)
         cpu(work, *arrays, p, q)
     else:
         launch(_cuda_kernel(kind, dtype), (BLOCK * chunks, c), (BLOCK, 1), stream, *arrays, p, q, grid_stride=False)
@@ -353,6 +426,9 @@ def _chunk_sums(xp: Any, impl: str, kind: str, cpu: Any, stream: Any, arrays: tu
 def _elementwise(xp: Any, impl: str, kind: str, cpu: Any, stream: Any, args: tuple, dtype: Any, shape: tuple) -> None:
     n, c, s = shape
     if impl == "cpu":
+        if s == 1:
+            cpu = _ROWS_TWIN[cpu]
+            args = tuple(a[:, :, 0] if a.ndim == 3 else a for a in args)
         cpu(3 * n * c * s, *args)
     else:
         lanes, rows_per_block = _row_block(s)

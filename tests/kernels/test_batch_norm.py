@@ -75,19 +75,24 @@ def _force_parallel(monkeypatch, on: bool) -> None:
 
 def test_results_do_not_depend_on_the_parallel_split(rng, monkeypatch):
     # The serial and the parallel build of every kernel give the same bits (fixed chunks, fixed order).
-    x = rng.standard_normal((40, 6, 50)).astype(np.float32)
-    gy = rng.standard_normal(x.shape).astype(np.float32)
     w = rng.standard_normal(6).astype(np.float32)
+    inputs = []
+    for shape in ((40, 6, 50), (40, 6, 1)):  # the (N, C) kernels too
+        inputs.append((rng.standard_normal(shape).astype(np.float32), rng.standard_normal(shape).astype(np.float32)))
 
     def run():
-        y, mean, invstd, _ = bn.batch_norm_forward(np, x, w, w, 1e-5, impl="cpu")
-        return (y, mean, invstd) + bn.batch_norm_backward(np, gy, x, mean, invstd, w, impl="cpu")
+        out = ()
+        for x, gy in inputs:
+            y, mean, invstd, _ = bn.batch_norm_forward(np, x, w, w, 1e-5, impl="cpu")
+            out += (y, mean, invstd) + bn.batch_norm_backward(np, gy, x, mean, invstd, w, impl="cpu")
+        return out
 
     _force_parallel(monkeypatch, False)
     serial = run()
     _force_parallel(monkeypatch, True)
     parallel = run()
-    assert all(k.parallel.signatures for k in (bn._stats_cpu, bn._grad_sums_cpu, bn._normalise_cpu, bn._grad_input_cpu))
+    kernels = [k for pair in bn._ROWS_TWIN.items() for k in pair]  # the (N, C, S) kernels and their (N, C) twins
+    assert all(k.parallel.signatures for k in kernels)
     for a, b in zip(serial, parallel):
         assert np.array_equal(a, b)
 
