@@ -9,6 +9,11 @@
    window: how much backward is left once the first bucket's all-reduce has started.
 
     python bench/bench_distributed.py [--nproc 2] [--repeat 15]
+
+3. ``--nccl-check`` (on a machine with a GPU, CuPy and NCCL; one process, no MPI needed): the NCCL
+   backend in a world of one rank, rendezvous over a TCPStore on 127.0.0.1: every collective on CUDA
+   tensors against NumPy, async Work, and two DDP steps on "cuda" against the same steps without DDP.
+   Exit status 0 when all of it holds; prints one line per check.
 """
 from __future__ import annotations
 
@@ -126,11 +131,92 @@ def overlap(dist, gg, comm, repeat: int) -> None:
               f"  communication hidden: {max(0.0, min(1.0, hidden)) * 100:.0f}% (raw {hidden:+.2f})", flush=True)
 
 
+def nccl_check() -> int:
+    import socket
+
+    import numpy
+
+    import gpugrad as gg
+    import gpugrad.distributed as dist
+    from gpugrad import nn, optim
+
+    with socket.socket() as s_:
+        s_.bind(("127.0.0.1", 0))
+        port = s_.getsockname()[1]
+    t0 = time.perf_counter()
+    dist.init_process_group("nccl", init_method=f"tcp://127.0.0.1:{port}", rank=0, world_size=1, timeout=60)
+    print(f"init nccl: {time.perf_counter() - t0:.2f} s, backend {dist.get_backend()}", flush=True)
+    x = numpy.random.default_rng(0).standard_normal((5, 7)).astype(numpy.float32)
+    failures = 0
+
+    def check(name, got, want):
+        nonlocal failures
+        ok = numpy.allclose(got, want, rtol=1e-6, atol=0)
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {name}", flush=True)
+
+    for op in (dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX, dist.ReduceOp.MIN, dist.ReduceOp.PRODUCT):
+        t = gg.tensor(x, device="cuda")
+        dist.all_reduce(t, op=op)
+        check(f"all_reduce {op.name}", t.cpu().numpy(), x)
+    t = gg.tensor(x, device="cuda")
+    w = dist.all_reduce(t, async_op=True)
+    w.wait()
+    check("all_reduce async_op + wait", t.cpu().numpy(), x)
+    t = gg.tensor(x, device="cuda")
+    dist.broadcast(t, src=0)
+    check("broadcast", t.cpu().numpy(), x)
+    out = gg.zeros(5, 7, device="cuda")
+    dist.all_gather_into_tensor(out, gg.tensor(x, device="cuda"))
+    check("all_gather_into_tensor", out.cpu().numpy(), x)
+    lst = [gg.zeros(5, 7, device="cuda")]
+    dist.all_gather(lst, gg.tensor(x, device="cuda"))
+    check("all_gather", lst[0].cpu().numpy(), x)
+    out = gg.zeros(5, 7, device="cuda")
+    dist.reduce_scatter_tensor(out, gg.tensor(x, device="cuda"))
+    check("reduce_scatter_tensor", out.cpu().numpy(), x)
+    t = gg.tensor(x, device="cuda")
+    dist.reduce(t, dst=0)
+    check("reduce", t.cpu().numpy(), x)
+    g = [gg.zeros(5, 7, device="cuda")]
+    dist.gather(gg.tensor(x, device="cuda"), g, dst=0)
+    check("gather", g[0].cpu().numpy(), x)
+    t = gg.zeros(5, 7, device="cuda")
+    dist.scatter(t, [gg.tensor(x, device="cuda")], src=0)
+    check("scatter", t.cpu().numpy(), x)
+    dist.barrier()
+    print("ok   barrier", flush=True)
+
+    from gpugrad.nn.parallel import DistributedDataParallel as DDP
+
+    def mlp():
+        gg.manual_seed(0)
+        return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)).to("cuda")
+
+    xb, yb = gg.randn(32, 64, device="cuda"), gg.randint(0, 10, (32,)).to("cuda")
+    ddp, ref = DDP(mlp(), bucket_cap_mb=0.01), mlp()
+    for model in (ddp, ref):
+        opt = optim.Adam(model.parameters(), lr=1e-3)
+        for _ in range(2):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(xb), yb).backward()
+            opt.step()
+    for (n, a), b in zip(ddp.module.named_parameters(), ref.parameters()):
+        check(f"DDP on cuda, parameter {n}", a.detach().cpu().numpy(), b.detach().cpu().numpy())
+    dist.destroy_process_group()
+    print("nccl check:", "all passed" if not failures else f"{failures} FAILED", flush=True)
+    return 1 if failures else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nproc", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--nccl-check", action="store_true", help="the NCCL backend on one GPU (see the docstring)")
     args = parser.parse_args()
+    if args.nccl_check:
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        return nccl_check()
     if not os.environ.get("GPUGRAD_BENCH_RANK") and not os.environ.get("PMI_RANK"):
         return _relaunch(args.nproc)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -137,6 +137,9 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         pg = MPIProcessGroup(MPI.COMM_WORLD.Dup(), list(range(n)), seconds)
         assert pg.rank == r
     else:
+        if not is_nccl_available():  # before any rendezvous is set up
+            raise RuntimeError("init_process_group(backend='nccl'): CuPy with NCCL is not installed "
+                               "(pip install 'gpugrad[cuda12]', which brings cupy and nvidia-nccl)")
         r = _agree("rank", ("argument rank", rank), ("RANK", _env_int("RANK")),
                    ("MPI", mpi_rank if mpi_size and mpi_size > 1 else None))
         n = _agree("world_size", ("argument world_size", world_size), ("WORLD_SIZE", _env_int("WORLD_SIZE")),

@@ -83,8 +83,14 @@ def test_nccl_group_without_nccl_says_how_to_install():
 def test_init_nccl_needs_rank_and_size(monkeypatch):
     import gpugrad.distributed as dist
 
+    from gpugrad.distributed import process_group
+
     for k in ("RANK", "WORLD_SIZE"):
         monkeypatch.delenv(k, raising=False)
+    if not dist.is_nccl_available():
+        with pytest.raises(RuntimeError, match="CuPy with NCCL is not installed"):
+            dist.init_process_group("nccl", rank=0, world_size=1)
+        monkeypatch.setattr(process_group, "is_nccl_available", lambda: True)
     with pytest.raises(ValueError, match="rank and world_size are unknown"):
         dist.init_process_group("nccl")
     assert not dist.is_initialized()
