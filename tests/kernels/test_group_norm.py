@@ -63,19 +63,23 @@ def _force_parallel(monkeypatch, on: bool) -> None:
 
 
 def test_results_do_not_depend_on_the_parallel_split(rng, monkeypatch):
-    x = rng.standard_normal((9, 8, 40)).astype(np.float32)
-    gy = rng.standard_normal(x.shape).astype(np.float32)
     w = rng.standard_normal(8).astype(np.float32)
+    inputs = [(rng.standard_normal(shape).astype(np.float32), rng.standard_normal(shape).astype(np.float32))
+              for shape in ((9, 8, 40), (9, 8, 1))]  # the (N, C) kernels too
 
     def run():
-        y, mean, rstd = gn.group_norm_forward(np, x, 4, w, w, 1e-5, impl="cpu")
-        return (y, mean, rstd) + gn.group_norm_backward(np, gy, x, 4, mean, rstd, w, impl="cpu")
+        out = ()
+        for x, gy in inputs:
+            y, mean, rstd = gn.group_norm_forward(np, x, 4, w, w, 1e-5, impl="cpu")
+            out += (y, mean, rstd) + gn.group_norm_backward(np, gy, x, 4, mean, rstd, w, impl="cpu")
+        return out
 
     _force_parallel(monkeypatch, False)
     serial = run()
     _force_parallel(monkeypatch, True)
     parallel = run()
-    assert gn._forward_cpu.parallel.signatures and gn._backward_cpu.parallel.signatures
+    kernels = (gn._forward_cpu, gn._backward_cpu, gn._forward_rows_cpu, gn._backward_rows_cpu)
+    assert all(k.parallel.signatures for k in kernels)
     for a, b in zip(serial, parallel):
         assert np.array_equal(a, b)
 
