@@ -14,7 +14,7 @@ call it on -|x| only, softmax_xent and softmax set reassoc without nsz.
 
 Each function here is plain Python (the readable specification, and what the CUDA simulator runs);
 in CPU kernels its Numba overload is the vectorisable code, in CUDA kernels CUDA's own function
-(overloads registered by ``_launch.get_cuda``).
+(overloads registered by ``_scalar.register_cuda_overloads``).
 """
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def _exp_cpu(x):
 
 
 def exp_on_cuda(x):
-    """The CUDA overload of ``exp`` (registered by ``_launch.get_cuda``): CUDA's own expf / exp."""
+    """The CUDA overload of ``exp`` (registered by ``_scalar.register_cuda_overloads``): CUDA's own expf / exp."""
     return lambda x: math.exp(x)
 
 

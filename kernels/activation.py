@@ -41,7 +41,6 @@ KINDS: tuple[str, ...] = (
     "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus",
     "elu", "selu", "celu", "hardswish", "mish",
 )
-NAMES = KINDS  # the old spelling, until tests/kernels reads KINDS
 # "identity" is not a public activation here but the linear epilogues use it.
 CODES: dict[str, int] = {kind: i for i, kind in enumerate(KINDS + ("identity",))}
 (RELU, LEAKY_RELU, SIGMOID, TANH, GELU, GELU_TANH, SILU, SOFTPLUS,

@@ -17,7 +17,6 @@ Two paths share that description:
 from __future__ import annotations
 
 import copy
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -26,6 +25,7 @@ import numpy
 
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
+from ..kernels._dispatch import fused_enabled
 from ..tensor import Tensor
 from . import flat as _flat
 
@@ -41,7 +41,7 @@ required = _Required()  # a default that a param group must supply, as torch.opt
 
 
 def _fused_default() -> bool:
-    return os.environ.get("GPUGRAD_FUSED", "1").strip() != "0"
+    return fused_enabled()
 
 
 def _is_tensor_like(v: Any) -> bool:

@@ -38,7 +38,7 @@ def _input(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", act.NAMES)
+@pytest.mark.parametrize("name", act.KINDS)
 def test_forward_backward_match_reference(backend, rng, name, dtype):
     param = PARAM.get(name, 0.0)
     for shape in SHAPES:
@@ -78,7 +78,7 @@ def test_stable_forms_at_extremes(backend, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", act.NAMES)
+@pytest.mark.parametrize("name", act.KINDS)
 def test_non_finite_match_reference(backend, rng, name, dtype):
     """+-inf and NaN among ordinary values: the fused kernels give what the reference gives, NaN included
     (the CPU kernels' fast math must not assume the inputs finite)."""
@@ -123,7 +123,7 @@ def test_empty_input(backend):
 
 @pytest.mark.skipif(SIM, reason="compares with PyTorch in the normal process")
 @pytest.mark.torch
-@pytest.mark.parametrize("name", act.NAMES)
+@pytest.mark.parametrize("name", act.KINDS)
 def test_reference_matches_pytorch(name, rng):
     torch = pytest.importorskip("torch")
     F = torch.nn.functional

@@ -14,7 +14,7 @@ def build(request, monkeypatch):
 def test_activation_both_builds(build):
     rng = np.random.default_rng(0)
     x, gy = rng.standard_normal(1001).astype(np.float32), rng.standard_normal(1001).astype(np.float32)
-    for name in activation.NAMES:
+    for name in activation.KINDS:
         saved = activation.reference_forward(np, name, x, 0.01) if activation.SAVES_OUTPUT[name] else x
         np.testing.assert_allclose(activation.forward(np, name, x, 0.01, impl="cpu"), activation.reference_forward(np, name, x, 0.01), rtol=2e-6, atol=1e-6)
         np.testing.assert_allclose(

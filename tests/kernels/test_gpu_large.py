@@ -44,7 +44,7 @@ def _close(cp, got, want, **tol):
     np.testing.assert_allclose(cp.asnumpy(got), cp.asnumpy(want), **(tol or TOL))
 
 
-@pytest.mark.parametrize("name", act.NAMES)
+@pytest.mark.parametrize("name", act.KINDS)
 def test_activation_forward_backward(cp, name):
     param = {"leaky_relu": 0.01, "elu": 1.0, "celu": 1.0}.get(name, 0.0)
     x, gy = _randn(cp, N, 0, 3.0), _randn(cp, N, 1)
