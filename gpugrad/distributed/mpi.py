@@ -16,7 +16,7 @@ def mpi_or_none():
     """mpi4py's MPI module, or None when mpi4py (or the MPI library under it) is not installed."""
     try:
         from mpi4py import MPI
-    except ImportError:
+    except (ImportError, RuntimeError, OSError):  # mpi4py without a usable MPI library is no backend either
         return None
     return MPI
 
@@ -68,6 +68,10 @@ class MPIProcessGroup:
         self._ops = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
                      ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX}
         self._sum, self._in_place = MPI.SUM, MPI.IN_PLACE
+        # Open MPI's nonblocking collectives (libnbc) run 1.4-1.6x slower than its blocking ones (measured,
+        # 1 KB to 16 MB, Open MPI 4.1); MPICH's are as fast. So a synchronous all-reduce on Open MPI takes
+        # the blocking call, without the group's timeout (a rank that dies or raises still ends the job).
+        self._blocking_sync = "Open MPI" in MPI.Get_library_version()
 
     def _work(self, name: str, reqs: list, finish: Callable[[], None] | None) -> Work:
         Testall = self.MPI.Request.Testall
@@ -94,6 +98,11 @@ class MPIProcessGroup:
             self.allreduce(arr, op).wait()
             return
         mop = self._sum if op is ReduceOp.SUM else self._ops[op]
+        if self._blocking_sync:
+            self.comm.Allreduce(self._in_place, arr, mop)
+            if op is ReduceOp.AVG:
+                arr /= self.size
+            return
         test = self.comm.Iallreduce(self._in_place, arr, mop).Test
         if not test():
             Work("all_reduce", self.ranks[self.rank], test, None, self.timeout).wait()
