@@ -1,18 +1,55 @@
-"""Framework overhead: forward + backward of one op on tiny (4x4) tensors, per op.
+"""Framework overhead: what one op application costs on tensors too small for the arithmetic to matter.
 
-Groups ``overhead:<op>``: gpugrad beside PyTorch (the baseline, when installed) and raw NumPy running the
-forward alone with no autograd (the floor any Python framework on NumPy stands on), in one run::
+Groups ``overhead:<op>``: forward + backward of one op on 4x4 tensors, gpugrad beside PyTorch (the
+baseline, when installed) and raw NumPy running the forward alone with no autograd (the floor any Python
+framework on NumPy stands on). Groups ``overhead:chain100`` and ``overhead:chain100-forward``: the hot-path
+issue's workload, a chain of 100 elementwise ops (add, mul and tanh in turn) on 16-element float32
+tensors, summed, forward + backward (and forward alone)::
 
     gpugrad bench overhead
     python -m pytest bench/bench_overhead.py --benchmark-only
 
-Target (issue: core engine): at most 2x PyTorch's per-op overhead.
+Run as a script, it checks the hot-path issue's targets with interleaved rounds in one process (PyTorch
+needed): the chain per op forward + backward and forward alone <= 1.0x PyTorch, an op with grad off
+<= 3x NumPy's own call, the 64-128-10 (batch 64) and 16-32-32-10 (batch 4) Adam steps <= 0.7x PyTorch::
+
+    python bench/bench_overhead.py --rounds 200
+
+Instruction counts of the same workloads: ``python bench/count_instructions.py``.
 """
+import sys
+
 import numpy as np
 import pytest
 from conftest import record, run, torch_sync
 
 import gpugrad as gg
+
+CHAIN_LENGTH = 100
+
+
+def chain(a, b, c):
+    """The hot-path issue's chain: add, mul and tanh in turn, CHAIN_LENGTH ops, then a sum."""
+    x = a
+    for i in range(CHAIN_LENGTH):
+        k = i % 3
+        x = x + b if k == 0 else (x * c if k == 1 else x.tanh())
+    return x.sum()
+
+
+def chain_inputs(lib, device="cpu"):
+    rng = np.random.default_rng(0)
+    return [lib.tensor(rng.standard_normal(16).astype(np.float32), device=device, requires_grad=True) for _ in range(3)]
+
+
+def chain_step(lib, leaves, backward=True):
+    def step():
+        for t in leaves:
+            t.grad = None
+        y = chain(*leaves)
+        if backward:
+            y.backward()
+    return step
 
 OPS = {
     "add": (lambda a, b: a + b, lambda xp, a, b: a + b),
@@ -70,3 +107,78 @@ def test_numpy_forward_only(benchmark, dev, op):
     benchmark.group = f"overhead:{op}"
     record(benchmark, "numpy-forward" if xp is np else "cupy-forward", baseline=2)
     run(benchmark, dev.timed(lambda: fn(xp, a, b)))
+
+
+@pytest.mark.parametrize("backward", [True, False], ids=["chain100", "chain100-forward"])
+def test_chain_gpugrad(benchmark, dev, backward):
+    benchmark.group = "overhead:chain100" if backward else "overhead:chain100-forward"
+    record(benchmark, "gpugrad")
+    run(benchmark, dev.timed(chain_step(gg, chain_inputs(gg, dev.name), backward)))
+
+
+@pytest.mark.parametrize("backward", [True, False], ids=["chain100", "chain100-forward"])
+def test_chain_pytorch(benchmark, dev, torch_mod, backward):
+    benchmark.group = "overhead:chain100" if backward else "overhead:chain100-forward"
+    record(benchmark, "pytorch", baseline=1)
+    step = chain_step(torch_mod, chain_inputs(torch_mod, dev.name), backward)
+
+    def synced():
+        step()
+        torch_sync(torch_mod)
+
+    run(benchmark, synced)
+
+
+def targets(rounds: int) -> list[str]:
+    """The hot-path issue's targets, interleaved in one process (min over the rounds, per op)."""
+    import torch
+    from targets import interleaved
+
+    import bench_training as bt
+
+    ours, theirs = chain_inputs(gg), chain_inputs(torch)
+    ops = CHAIN_LENGTH + 1
+    res = interleaved({
+        "gpugrad": chain_step(gg, ours), "pytorch": chain_step(torch, theirs),
+        "gpugrad-forward": chain_step(gg, ours, False), "pytorch-forward": chain_step(torch, theirs, False),
+    }, rounds)
+    per = {k: v[0] / ops * 1e6 for k, v in res.items()}
+    lines = []
+    for label, g, t in (("forward + backward", "gpugrad", "pytorch"), ("forward", "gpugrad-forward", "pytorch-forward")):
+        ratio = per[g] / per[t]
+        lines.append(f"chain of {CHAIN_LENGTH} ops, {label}: gpugrad {per[g]:.2f} us per op, pytorch {per[t]:.2f}: "
+                     f"{ratio:.2f}x -> target <= 1.0x: {'MET' if ratio <= 1.0 else 'MISSED'}")
+    x, y = (np.ones(16, np.float32) for _ in range(2))
+    gx, gy, tx, ty = gg.tensor(x), gg.tensor(y), torch.tensor(x), torch.tensor(y)
+    n = 100
+
+    def repeat(fn):
+        def run_n():
+            for _ in range(n):
+                fn()
+        return run_n
+
+    with gg.no_grad():
+        res = interleaved({"gpugrad": repeat(lambda: gx + gy), "numpy": repeat(lambda: np.add(x, y)),
+                           "pytorch": repeat(lambda: tx + ty)}, rounds)
+    per = {k: v[0] / n * 1e6 for k, v in res.items()}
+    ratio = per["gpugrad"] / per["numpy"]
+    lines.append(f"a + b with grad off, 16 float32: gpugrad {per['gpugrad']:.2f} us, numpy's add {per['numpy']:.2f} us, "
+                 f"pytorch {per['pytorch']:.2f} us: {ratio:.1f}x numpy -> target <= 3x: {'MET' if ratio <= 3 else 'MISSED'}")
+    for model in ("mlp-64-128-10", "mlp-16-32-32-10"):
+        res = interleaved({"gpugrad": bt.gpugrad_step(model), "pytorch": bt.pytorch_step(torch, model)}, rounds)
+        ratio = res["gpugrad"][0] / res["pytorch"][0]
+        lines.append(f"train:{model} batch {bt.MLPS[model][1]}, Adam: gpugrad {res['gpugrad'][0] * 1e3:.3f} ms, pytorch "
+                     f"{res['pytorch'][0] * 1e3:.3f} ms: {ratio:.2f}x -> target <= 0.7x: {'MET' if ratio <= 0.7 else 'MISSED'}")
+    return lines
+
+
+if __name__ == "__main__":
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description="the hot-path issue's targets, interleaved")
+    parser.add_argument("--rounds", type=int, default=200)
+    print(f"load average {os.getloadavg()}")
+    print("\n".join(targets(parser.parse_args().rounds)))
+    sys.exit(0)

@@ -2,6 +2,7 @@
 
 Groups ``train:<model>``:
 
+- ``mlp-16-32-32-10`` batch 4: nothing but per-op host cost.
 - ``mlp-64-128-10`` batch 64: overhead-bound (tiny GEMMs; the framework's per-op cost dominates).
 - ``mlp-784-1024-1024-10`` batch 256 and ``mlp-1024-4096-1000`` batch 512: compute-bound (GEMMs).
 - ``cnn-digits`` batch 64: gpugrad/train.py's ``build_model("cnn", (1, 8, 8), 10)``.
@@ -30,6 +31,7 @@ from gpugrad import nn, optim
 from gpugrad.train import build_model
 
 MLPS = {
+    "mlp-16-32-32-10": ((16, 32, 32, 10), 4),  # pure host overhead (issue: the op hot path)
     "mlp-64-128-10": ((64, 128, 10), pick(64, 8)),
     "mlp-784-1024-1024-10": (pick((784, 1024, 1024, 10), (784, 32, 32, 10)), pick(256, 8)),
     "mlp-1024-4096-1000": (pick((1024, 4096, 1000), (64, 128, 100)), pick(512, 8)),

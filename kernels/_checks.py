@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _dispatch
 from ._cuda import simulator_enabled
 from ._dispatch import resolve_impl
 
@@ -22,6 +23,22 @@ def float_dtype_and_impl(op: str, xp: Any, impl: str | None, **arrays: Any) -> t
     dtype = _shared_dtype(op, KERNEL_DTYPES + _REFERENCE_ONLY_DTYPES, arrays,
                           "float32 and float64 (and float16, which runs the reference)")
     return dtype, (impl if dtype in KERNEL_DTYPES else "reference")
+
+
+def plain_cpu_call(xp: Any, impl: str | None, first: Any, *others: Any) -> bool:
+    """Whether a launch is the common CPU call that every check would pass: impl left to the switch
+    with the fused kernels on, NumPy arrays, all C-contiguous and of one kernel dtype. A launcher skips
+    its checks for such a call (they cost microseconds, more than a small kernel's work); any other call
+    takes the checked path, which names what is wrong."""
+    if impl is not None or xp is not np or not _dispatch.fused_enabled():
+        return False
+    dtype = first.dtype
+    if (dtype is not _F32 and dtype is not _F64) or not first.flags.c_contiguous:
+        return False
+    for a in others:
+        if a.dtype is not dtype or not a.flags.c_contiguous or a.shape != first.shape:
+            return False
+    return True
 
 
 def is_numpy(xp: Any) -> bool:

@@ -33,6 +33,7 @@ from ._checks import (  # noqa: F401 - imported from here by the kernel families
     float_dtype_and_impl,
     is_cupy,
     is_numpy,
+    plain_cpu_call,
 )
 from ._clone import SHARED_SOURCE_TAG
 from ._cuda import (  # noqa: F401

@@ -30,6 +30,7 @@ from ._launch import (
     launch,
     like,
     numba_type,
+    plain_cpu_call,
     scalar_fn,
     UNROLL,
 )
@@ -439,6 +440,14 @@ def forward(
 ) -> Any:
     """y = f(x). `param` is leaky_relu's negative_slope, elu's and celu's alpha (ignored otherwise).
     `out` (same shape and dtype, C-contiguous, may be x) receives y."""
+    code = CODES.get(kind, IDENTITY)
+    if out is None and code != IDENTITY and plain_cpu_call(xp, impl, x):
+        y = np.empty_like(x)
+        ufunc = NUMPY_FORWARD.get(code)
+        if ufunc is not None:
+            return ufunc(x, out=y)
+        _forward_cpu(x.size, code, x.reshape(-1), y.reshape(-1), x.dtype.type(param))
+        return y
     op = f"activation.forward[{kind}]"
     code = activation_code(op, kind)
     dtype, impl = float_dtype_and_impl(op, xp, impl, x=x, out=out)
@@ -474,6 +483,11 @@ def backward(
 ) -> Any:
     """gx = f'(x) * gy in one pass; `saved` is y if SAVES_OUTPUT[kind] else x.
     `out` (same shape and dtype, C-contiguous, may be gy) receives gx."""
+    code = CODES.get(kind, IDENTITY)
+    if out is None and code != IDENTITY and plain_cpu_call(xp, impl, gy, saved):
+        gx = np.empty_like(gy)
+        _backward_cpu(gy.size, code, gy.reshape(-1), saved.reshape(-1), gx.reshape(-1), gy.dtype.type(param))
+        return gx
     op = f"activation.backward[{kind}]"
     code = activation_code(op, kind)
     dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, saved=saved, out=out)

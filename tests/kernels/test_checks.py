@@ -173,3 +173,31 @@ def test_every_name_the_families_import_from_launch_is_there():
                 names |= {alias.name for alias in node.names}
     assert {"launch", "float_dtype_and_impl", "cuda_family"} <= names
     assert [n for n in sorted(names) if not hasattr(_launch, n)] == []
+
+
+def test_plain_cpu_call_is_only_the_call_every_check_would_pass():
+    from gpugrad.kernels._checks import plain_cpu_call
+    from gpugrad.kernels._dispatch import fused
+
+    a = np.zeros((3, 5), np.float32)
+    assert plain_cpu_call(np, None, a, np.ones((3, 5), np.float32))
+    assert not plain_cpu_call(np, "cpu", a)  # an explicit impl keeps its checks
+    assert not plain_cpu_call(np, None, a.T)  # not C-contiguous
+    assert not plain_cpu_call(np, None, a.astype(np.float16))
+    assert not plain_cpu_call(np, None, a, np.zeros((3, 5), np.float64))
+    assert not plain_cpu_call(np, None, a, np.zeros((5, 3), np.float32))
+    with fused(False):
+        assert not plain_cpu_call(np, None, a)
+
+
+@pytest.mark.parametrize("kind", ["tanh", "gelu", "elu"])
+def test_activation_launchers_give_the_same_bits_on_the_plain_and_the_checked_path(kind):
+    from gpugrad.kernels import activation
+
+    rng = np.random.default_rng(3)
+    x, gy = (rng.standard_normal((7, 9)).astype(np.float32) for _ in range(2))
+    np.testing.assert_array_equal(activation.forward(np, kind, x, 0.7), activation.forward(np, kind, x, 0.7, impl="cpu"))
+    np.testing.assert_array_equal(activation.backward(np, kind, gy, x, 0.7),
+                                  activation.backward(np, kind, gy, x, 0.7, impl="cpu"))
+    # A transposed (non-contiguous) input takes the checked path: same values.
+    np.testing.assert_array_equal(activation.forward(np, kind, x.T, 0.7), activation.forward(np, kind, x.T.copy(), 0.7))
