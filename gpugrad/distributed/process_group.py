@@ -108,13 +108,18 @@ def _abort_on_uncaught(pg) -> None:
     sys.excepthook = hook
 
 
-def init_process_group(backend: str | None = None, init_method: str | None = None, timeout=default_pg_timeout,
-                       world_size: int | None = None, rank: int | None = None, store=None, group_name: str = "",
-                       device_id=None) -> None:
+def init_process_group(backend: str | None = None, init_method: str | None = None, timeout=None,
+                       world_size: int = -1, rank: int = -1, store=None, group_name: str = "",
+                       pg_options=None, device_id=None) -> None:
     """Join the job's default process group. ``backend``: "mpi" (CPU arrays, between machines) or "nccl"
     (GPUs); None picks nccl when CuPy's NCCL is there, else mpi. ``init_method``: None or "env://" (the
-    launcher's environment) or "tcp://host:port" (the store for NCCL's rendezvous)."""
+    launcher's environment) or "tcp://host:port" (the store for NCCL's rendezvous). ``rank`` and
+    ``world_size`` of -1 (PyTorch's defaults) or None: from the environment or the MPI launcher. ``timeout``
+    (seconds or a timedelta; None: 30 minutes) bounds every wait for a collective."""
     global _world
+    rank = None if rank is None or rank == -1 else rank
+    world_size = None if world_size is None or world_size == -1 else world_size
+    timeout = default_pg_timeout if timeout is None else timeout
     if _world is not None:
         raise RuntimeError("init_process_group: trying to initialize the default process group twice")
     if backend is None:
@@ -180,8 +185,9 @@ def _master(init_method) -> tuple[str, int]:
 
 def _pg(group, op: str):
     if _world is None:
-        raise RuntimeError(f"{op}: the default process group has not been initialized; call "
-                           "gpugrad.distributed.init_process_group first")
+        # PyTorch raises ValueError here; ArgumentError is both a ValueError and a RuntimeError.
+        raise ArgumentError(f"{op}: Default process group has not been initialized, please make sure to call "
+                            "init_process_group.")
     return _world if group is None else group
 
 

@@ -140,6 +140,12 @@ except RuntimeError as exc:
 else:
     raise AssertionError("no error for mismatched parameter shapes")
 
+# init_sync=False leaves each rank's own values (the caller vouches for them).
+mine = DDP(make("mlp", seed=rank), init_sync=False).module[0].weight.detach().numpy()
+firsts = [None] * N
+dist.all_gather_object(firsts, float(mine[0, 0]))
+assert firsts[0] != firsts[1]
+
 # Buffers follow rank 0 at construction and at every forward.
 bn = DDP(nn.Sequential(nn.Linear(64, 8), nn.BatchNorm1d(8)))
 bn(batch("mlp", rank * B, (rank + 1) * B)[0])  # different batches: the running stats differ ...

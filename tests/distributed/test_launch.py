@@ -266,3 +266,11 @@ def test_nccl_group_plumbing_with_stand_ins():
         pg.allreduce(_Arr(np.zeros(2, dtype=np.int16)), ReduceOp.SUM)
     with pytest.raises(Exception, match="contiguous"):
         pg.allreduce(_Arr(np.zeros((2, 2), dtype=np.float32)).T, ReduceOp.SUM)
+
+
+def test_queries_before_init_raise_pytorchs_value_error():
+    import gpugrad.distributed as dist
+
+    for call in (dist.get_rank, dist.get_world_size, dist.barrier):
+        with pytest.raises(ValueError, match="Default process group has not been initialized"):
+            call()

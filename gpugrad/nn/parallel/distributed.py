@@ -132,7 +132,8 @@ class DistributedDataParallel(Module):
     signature and change nothing: with a fused optimizer the gradients already are the reduced buffer."""
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
-                 broadcast_buffers: bool = True, process_group=None, bucket_cap_mb: float | None = None,
+                 broadcast_buffers: bool | None = True, init_sync: bool = True, process_group=None,
+                 bucket_cap_mb: float | None = None,
                  find_unused_parameters: bool = False, check_reduction: bool = False,
                  gradient_as_bucket_view: bool = False, static_graph: bool = False) -> None:
         super().__init__()
@@ -147,7 +148,7 @@ class DistributedDataParallel(Module):
         self.device_ids = None if device_ids is None else list(device_ids)
         self.output_device = output_device
         self.dim = dim
-        self.broadcast_buffers = broadcast_buffers
+        self.broadcast_buffers = True if broadcast_buffers is None else bool(broadcast_buffers)
         self.find_unused_parameters = find_unused_parameters
         self.bucket_cap_mb = 25 if bucket_cap_mb is None else bucket_cap_mb
         self.require_backward_grad_sync = True
@@ -156,7 +157,8 @@ class DistributedDataParallel(Module):
         if not named:
             raise RuntimeError("DistributedDataParallel is not needed when a module has no parameter that requires a gradient")
         self._check_same_everywhere(pg, named, module)
-        self._sync_from_rank0(pg, [p for _, p in module.named_parameters()] + [b for _, b in module.named_buffers()])
+        if init_sync:  # rank 0's parameters and buffers everywhere (False: the caller has made them equal)
+            self._sync_from_rank0(pg, [p for _, p in module.named_parameters()] + [b for _, b in module.named_buffers()])
         object.__setattr__(self, "_buckets", self._make_buckets(named))
         self._param_bucket = {}
         for b in self._buckets:
