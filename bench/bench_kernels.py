@@ -31,7 +31,7 @@ from gpugrad.kernels import _launch, activation, linear
 
 LARGEST = SIZES[-1]
 ACT_SIZES = pick([1_000_000, 10_000_000], [4_096])
-OTHER_ACTIVATIONS = [n for n in activation.NAMES if n not in ("relu", "gelu")]
+OTHER_ACTIVATIONS = [n for n in activation.KINDS if n not in ("relu", "gelu")]
 MATMUL_SIZES = pick([512, 1024, 2048], [64])
 LAUNCH_SIZES = [1, 1024]
 PARAM = {"leaky_relu": 0.01, "elu": 1.0, "celu": 1.0}  # PyTorch's defaults (alpha, negative_slope)

@@ -94,14 +94,16 @@ def workloads(repeat: int) -> dict:
 def inner(repeat: int) -> None:
     lib = _helper(tempfile.mkdtemp(prefix="gg-cg-"))
     lib.dump(b"start")  # the first dump carries one-off costs; it has no "|" and is not reported
-    for name, (fn, n) in workloads(repeat).items():
-        fn()  # warm-up: Numba's dispatch, caches
-        gc.collect()
-        gc.disable()  # a cyclic collection would land in whichever workload it happened to fall in
+    runs = workloads(repeat)
+    for fn, _ in runs.values():
+        fn()  # warm-up: Numba's dispatch, caches, the allocator's arenas
+    gc.collect()
+    gc.disable()  # a cyclic collection would land in whichever workload it happened to fall in
+    for name, (fn, n) in runs.items():
         lib.zero()
         fn()
         lib.dump(f"{name}|{n}".encode())
-        gc.enable()
+    gc.enable()
 
 
 def main(argv=None) -> int:
@@ -112,6 +114,8 @@ def main(argv=None) -> int:
     if args.inner:
         inner(args.repeat)
         return 0
+    for fn, _ in workloads(2).values():
+        fn()  # outside valgrind first: Numba compiles (and caches) the kernels here, not under valgrind
     out = tempfile.mkdtemp(prefix="gg-cg-out-")
     cmd = ["valgrind", "--tool=callgrind", "--dump-instr=no", f"--callgrind-out-file={out}/cg.%p",
            sys.executable, os.path.abspath(__file__), "--inner", "--repeat", str(args.repeat)]
