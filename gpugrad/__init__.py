@@ -55,8 +55,9 @@ from .serialization import load, save
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from .size import Size
 from .tensor import Tensor
+from .threads import get_num_threads, set_num_threads
 
-from . import backends, data, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
+from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
 from .utils.dlpack import from_dlpack  # noqa: E402
 
 float = float32

@@ -10,31 +10,33 @@ and ONE public launcher taking the reference's arguments plus keywords
     impl:   "reference" | "cpu" (Numba CPU, parallel) | "cuda" | None
     stream: numba CUDA stream for impl="cuda" (default: CuPy's current stream)
 
-impl=None picks "reference" when the environment variable GPUGRAD_FUSED=0,
-else "cpu" for xp=numpy and "cuda" otherwise. Only float32 and float64 arrays
+impl=None picks "reference" when GPUGRAD_FUSED=0 at import (or after
+set_fused(False); `with fused(False):` for a block), else "cpu" for xp=numpy
+and "cuda" otherwise. Only float32 and float64 arrays
 are accepted; shape/dtype mismatches raise before anything is launched.
 
 Families and launchers (xp is the array module, numpy or cupy):
 
-activation   NAMES = relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, silu, softplus
+activation   KINDS = relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, silu, softplus, elu, selu,
+             celu, hardswish, mish
     SAVES_OUTPUT: dict[str, bool]   backward takes y (True) or x (False)
-    forward(xp, name, x, param=0.0, *, out=None, impl=None, stream=None) -> y
-    backward(xp, name, gy, saved, param=0.0, *, out=None, impl=None, stream=None) -> gx
+    forward(xp, kind, x, param=0.0, *, out=None, impl=None, stream=None) -> y
+    backward(xp, kind, gy, saved, param=0.0, *, out=None, impl=None, stream=None) -> gx
     reference_forward / reference_backward: same, without impl/stream.
     param is leaky_relu's negative_slope (callers pass 0.01 for PyTorch's default).
 
-linear       (around a GEMM the caller does with BLAS/cuBLAS; name may be "identity")
-    bias_act_forward(xp, name, z, bias, param=0.0, *, impl=None, stream=None) -> (pre, y)
-        pre = z + bias, y = act(pre); pre is None when SAVES_OUTPUT[name] or
-        name == "identity", and is z itself when bias is None.
-    bias_act_backward(xp, name, gy, saved, param=0.0, *, need_bias_grad=True,
+linear       (around a GEMM the caller does with BLAS/cuBLAS; kind may be "identity")
+    bias_act_forward(xp, kind, z, bias, param=0.0, *, impl=None, stream=None) -> (pre, y)
+        pre = z + bias, y = act(pre); pre is None when SAVES_OUTPUT[kind] or
+        kind == "identity", and is z itself when bias is None.
+    bias_act_backward(xp, kind, gy, saved, param=0.0, *, need_bias_grad=True,
                       impl=None, stream=None) -> (gz, gbias)
-        saved = y if SAVES_OUTPUT[name] else pre (ignored for "identity", where
+        saved = y if SAVES_OUTPUT[kind] else pre (ignored for "identity", where
         gz is gy itself); gbias = gz summed over rows, or None.
-    matmul_bias_act(xp, a, b, bias, name, param=0.0, *, impl=None, stream=None) -> (pre, y)
+    matmul_bias_act(xp, a, b, bias, kind, param=0.0, *, impl=None, stream=None) -> (pre, y)
         tiled shared-memory CUDA matmul with the same epilogue; "cpu" is
         BLAS + the epilogue kernel.
-    needs_pre(name) -> bool
+    needs_pre(kind) -> bool
 
 softmax      (over the rows of 2-D (rows, n) arrays; the caller moves the softmax dim last)
     softmax_forward(xp, x, *, log=False, impl=None, stream=None) -> y
@@ -99,7 +101,8 @@ optim        (flat buffers updated in place; torch.optim formulas; return None; 
     sum_of_squares(xp, g, *, impl=None, stream=None) -> float
     reference_<name> for each: the plain formulas (no impl/stream).
 
-conv         (geometry: kernel (kh, kw), stride, pads (top, bottom, left, right), dilation)
+conv         (geometry: kernel (kh, kw), stride, pads (top, bottom, left, right), dilation; a
+              ConvGeometry holds them with the output size and unpacks into these arguments)
     im2col(xp, x, kernel, stride, pads, dilation, *, impl=None, stream=None) -> cols
         (C*kh*kw, N*oh*ow) receptive fields of x (N, C, H, W), zero outside it.
     col2im(xp, cols, shape, kernel, stride, pads, dilation, *, impl=None, stream=None) -> x
@@ -123,20 +126,23 @@ recurrent    (the pointwise part of one LSTM/GRU step, after the gate GEMMs; 2-D
     gru_backward(xp, gy, ws, h_prev, *, impl=None, stream=None) -> (d_gi, d_gh, d_h_prev)
     reference_<name> for each (no impl/stream).
 
-_launch      resolve_impl, cuda_available() (never raises), launch_dims (the one
-             grid/block helper), lazy numba.cuda access.
+_launch      launch(), re-exporting resolve_impl, cuda_available() (never raises), launch_dims;
+             the layer is small files by concern (_dispatch, _checks, _scalar, _clone, _cuda,
+             _grid, _numba_cuda_internals).
+set_fused(enabled) -> previous, fused(enabled) (a context manager), fused_enabled()
 
 Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
 from . import activation, batch_norm, conv, embedding, group_norm, layer_norm, linear, optim, pool, recurrent, softmax, softmax_xent
+from ._dispatch import fused, fused_enabled, set_fused
 from ._launch import cuda_available, resolve_impl
 
-# Every kernel family, for what must cover them all (the PTX compile, the launch tests, gpu_check).
+# Every kernel family, for what must cover them all (the PTX compile, the launch tests, the cuda-marked tests).
 FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, embedding, optim, conv, pool, recurrent)
 
 __all__ = [
-    "FAMILIES", "activation", "batch_norm", "conv", "embedding", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available",
+    "FAMILIES", "activation", "batch_norm", "conv", "embedding", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available", "fused", "fused_enabled", "set_fused",
     "resolve_impl",
 ]

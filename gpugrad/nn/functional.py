@@ -20,6 +20,7 @@ from ..ops import activation as _act
 from ..ops._operands import normalize_dims as _normalize_dims
 from ..ops._operands import write_out as _write_out
 from ..ops import conv as _conv
+from ..ops.batch_norm import batch_norm as _fused_batch_norm
 from ..ops.layer_norm import layer_norm as _fused_layer_norm
 from ..ops.linear import linear_act as _linear_act
 from ..ops.loss import softmax_cross_entropy as _softmax_cross_entropy
@@ -766,38 +767,7 @@ def batch_norm(
     in place as running = (1 - momentum) running + momentum batch, with the unbiased variance, as
     PyTorch does. Otherwise the running statistics are used.
     """
-    if input.ndim < 2:
-        raise ShapeError(f"batch_norm: expected input of at least 2 dims (N, C, ...), got shape {tuple(input.shape)}")
-    c = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
-        if t is not None and tuple(t.shape) != (c,):
-            raise ShapeError(f"batch_norm: {name} must have shape ({c},) for input of shape {tuple(input.shape)}, got {tuple(t.shape)}")
-    shape = (1, c) + (1,) * (input.ndim - 2)
-    dims = (0,) + tuple(range(2, input.ndim))
-    if training:
-        count = input.numel() // c
-        if count <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input size {tuple(input.shape)}")
-        mean = input.mean(dim=dims, keepdim=True)
-        var = input.var(dim=dims, keepdim=True, correction=0)
-        if running_mean is not None or running_var is not None:
-            with no_grad():
-                if running_mean is not None:
-                    running_mean.mul_(1.0 - momentum).add_(mean.detach().reshape(c) * momentum)
-                if running_var is not None:
-                    unbiased = var.detach().reshape(c) * (count / (count - 1))
-                    running_var.mul_(1.0 - momentum).add_(unbiased * momentum)
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
-        mean = running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-    out = (input - mean) / (var + eps).sqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    return _fused_batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
@@ -808,33 +778,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     ``max_norm``, the looked-up rows of ``weight`` whose ``norm_type``-norm exceeds it are rescaled in
     place first; ``scale_grad_by_freq`` divides each row's gradient by how often it was picked.
     """
-    if sparse:
-        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported by gpugrad; use sparse=False")
-    _check_tensor("embedding", "input", input)
-    if input._array.dtype.kind not in "iu":
-        raise DTypeError(f"embedding: expected indices of dtype int64, got {input.dtype}")
-    if weight.ndim != 2:
-        raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {tuple(weight.shape)}")
-    num = weight.shape[0]
-    idx = input._array
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num):
-        bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
-        raise IndexError(f"embedding: index {bad} is out of range for num_embeddings={num} (valid: 0..{num - 1})")
-    if max_norm is not None:
-        from .sparse import embedding_renorm_
+    from .sparse import embedding as lookup  # nn.sparse builds on F: imported at call time
 
-        embedding_renorm_(weight, input, max_norm, norm_type)
-    out = weight[input]
-    if padding_idx is not None:
-        if padding_idx < 0:
-            padding_idx += num
-        keep = _const(input, (idx != padding_idx)[..., None])
-        out = _ops.where(keep, out, weight.detach()[input])
-    if scale_grad_by_freq:
-        from .sparse import embedding_scale_grad_by_freq
-
-        out = embedding_scale_grad_by_freq(out, input)
-    return out
+    return lookup(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
