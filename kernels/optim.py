@@ -37,6 +37,11 @@ from ._launch import (
 )
 
 BLOCK = 256
+# CPU kernels run prange over fixed chunks, so the vector-body / scalar-tail split (rounding differently
+# under fastmath) and the norm's partial sums are the same on any thread count: bitwise reproducible.
+# Unsigned bounds inside a chunk: a signed index keeps Numba's negative-index check, and the loop
+# no longer vectorises (measured 3.4x slower Adam).
+CPU_CHUNK = 4096
 
 
 # ============================================================== reference
@@ -436,114 +441,141 @@ def rprop_scalar(p, g, prev, size, etaminus, etaplus, size_min, size_max, maximi
 
 @cpu_kernel()
 def _sgd_cpu(p, g, buf, lr, momentum, omd, wd, has_wd, has_momentum, nesterov, first_step, maximize):
-    for i in prange(p.size):
-        pi, bi = sgd_scalar(p[i], g[i], buf[i], lr, momentum, omd, wd, has_wd, has_momentum,
-                            nesterov, first_step, maximize)
-        p[i] = pi
-        if has_momentum:
-            buf[i] = bi
+    n = p.size
+    for c in prange((n + CPU_CHUNK - 1) // CPU_CHUNK):
+        for i in range(np.uint64(c * CPU_CHUNK), np.uint64(min(n, (c + 1) * CPU_CHUNK))):
+            pi, bi = sgd_scalar(p[i], g[i], buf[i], lr, momentum, omd, wd, has_wd, has_momentum,
+                                nesterov, first_step, maximize)
+            p[i] = pi
+            if has_momentum:
+                buf[i] = bi
 
 
 @cpu_kernel()
 def _adam_cpu(p, g, m, v, vmax, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps, wd, decay,
               has_wd, decoupled, amsgrad, maximize):
-    for i in prange(p.size):
-        pi, mi, vi, vmi = adam_scalar(p[i], g[i], m[i], v[i], vmax[i], b1, omb1, b2, omb2,
-                                      step_size, bc2_sqrt, eps, wd, decay, has_wd, decoupled,
-                                      amsgrad, maximize)
-        p[i] = pi
-        m[i] = mi
-        v[i] = vi
-        if amsgrad:
-            vmax[i] = vmi
+    n = p.size
+    for c in prange((n + CPU_CHUNK - 1) // CPU_CHUNK):
+        for i in range(np.uint64(c * CPU_CHUNK), np.uint64(min(n, (c + 1) * CPU_CHUNK))):
+            pi, mi, vi, vmi = adam_scalar(p[i], g[i], m[i], v[i], vmax[i], b1, omb1, b2, omb2,
+                                          step_size, bc2_sqrt, eps, wd, decay, has_wd, decoupled,
+                                          amsgrad, maximize)
+            p[i] = pi
+            m[i] = mi
+            v[i] = vi
+            if amsgrad:
+                vmax[i] = vmi
 
 
 @cpu_kernel()
 def _rmsprop_cpu(p, g, sq, buf, gavg, lr, alpha, oma, eps, wd, momentum, has_wd,
                  has_momentum, centered, maximize):
-    for i in prange(p.size):
-        pi, si, bi, gi = rmsprop_scalar(p[i], g[i], sq[i], buf[i], gavg[i], lr, alpha, oma, eps,
-                                        wd, momentum, has_wd, has_momentum, centered, maximize)
-        p[i] = pi
-        sq[i] = si
-        if has_momentum:
-            buf[i] = bi
-        if centered:
-            gavg[i] = gi
+    n = p.size
+    for c in prange((n + CPU_CHUNK - 1) // CPU_CHUNK):
+        for i in range(np.uint64(c * CPU_CHUNK), np.uint64(min(n, (c + 1) * CPU_CHUNK))):
+            pi, si, bi, gi = rmsprop_scalar(p[i], g[i], sq[i], buf[i], gavg[i], lr, alpha, oma, eps,
+                                            wd, momentum, has_wd, has_momentum, centered, maximize)
+            p[i] = pi
+            sq[i] = si
+            if has_momentum:
+                buf[i] = bi
+            if centered:
+                gavg[i] = gi
 
 
 @cpu_kernel()
 def _adagrad_cpu(p, g, state_sum, clr, eps, wd, has_wd, maximize):
-    for i in prange(p.size):
-        pi, si = adagrad_scalar(p[i], g[i], state_sum[i], clr, eps, wd, has_wd, maximize)
-        p[i] = pi
-        state_sum[i] = si
+    n = p.size
+    for c in prange((n + CPU_CHUNK - 1) // CPU_CHUNK):
+        for i in range(np.uint64(c * CPU_CHUNK), np.uint64(min(n, (c + 1) * CPU_CHUNK))):
+            pi, si = adagrad_scalar(p[i], g[i], state_sum[i], clr, eps, wd, has_wd, maximize)
+            p[i] = pi
+            state_sum[i] = si
 
 
 @cpu_kernel()
 def _adamax_cpu(p, g, m, u, omb1, b2, clr, eps, wd, has_wd, maximize):
-    for i in prange(p.size):
-        pi, mi, ui = adamax_scalar(p[i], g[i], m[i], u[i], omb1, b2, clr, eps, wd, has_wd, maximize)
-        p[i] = pi
-        m[i] = mi
-        u[i] = ui
+    n = p.size
+    for c in prange((n + CPU_CHUNK - 1) // CPU_CHUNK):
+        for i in range(np.uint64(c * CPU_CHUNK), np.uint64(min(n, (c + 1) * CPU_CHUNK))):
+            pi, mi, ui = adamax_scalar(p[i], g[i], m[i], u[i], omb1, b2, clr, eps, wd, has_wd, maximize)
+            p[i] = pi
+            m[i] = mi
+            u[i] = ui
 
 
 @cpu_kernel()
 def _adadelta_cpu(p, g, sq, acc, lr, rho, omr, eps, wd, has_wd, maximize):
-    for i in prange(p.size):
-        pi, si, ai = adadelta_scalar(p[i], g[i], sq[i], acc[i], lr, rho, omr, eps, wd, has_wd, maximize)
-        p[i] = pi
-        sq[i] = si
-        acc[i] = ai
+    n = p.size
+    for c in prange((n + CPU_CHUNK - 1) // CPU_CHUNK):
+        for i in range(np.uint64(c * CPU_CHUNK), np.uint64(min(n, (c + 1) * CPU_CHUNK))):
+            pi, si, ai = adadelta_scalar(p[i], g[i], sq[i], acc[i], lr, rho, omr, eps, wd, has_wd, maximize)
+            p[i] = pi
+            sq[i] = si
+            acc[i] = ai
 
 
 @cpu_kernel()
 def _nadam_cpu(p, g, m, v, omb1, b2, omb2, bc2, gc, ac, eps, wd, decay, has_wd, decoupled, maximize):
-    for i in prange(p.size):
-        pi, mi, vi = nadam_scalar(p[i], g[i], m[i], v[i], omb1, b2, omb2, bc2, gc, ac, eps, wd, decay,
-                                  has_wd, decoupled, maximize)
-        p[i] = pi
-        m[i] = mi
-        v[i] = vi
+    n = p.size
+    for c in prange((n + CPU_CHUNK - 1) // CPU_CHUNK):
+        for i in range(np.uint64(c * CPU_CHUNK), np.uint64(min(n, (c + 1) * CPU_CHUNK))):
+            pi, mi, vi = nadam_scalar(p[i], g[i], m[i], v[i], omb1, b2, omb2, bc2, gc, ac, eps, wd, decay,
+                                      has_wd, decoupled, maximize)
+            p[i] = pi
+            m[i] = mi
+            v[i] = vi
 
 
 @cpu_kernel()
 def _radam_cpu(p, g, m, v, omb1, b2, omb2, bc1, lr, bc2_sqrt, rect, eps, wd, decay, has_wd, decoupled,
                rectified, maximize):
-    for i in prange(p.size):
-        pi, mi, vi = radam_scalar(p[i], g[i], m[i], v[i], omb1, b2, omb2, bc1, lr, bc2_sqrt, rect, eps,
-                                  wd, decay, has_wd, decoupled, rectified, maximize)
-        p[i] = pi
-        m[i] = mi
-        v[i] = vi
+    n = p.size
+    for c in prange((n + CPU_CHUNK - 1) // CPU_CHUNK):
+        for i in range(np.uint64(c * CPU_CHUNK), np.uint64(min(n, (c + 1) * CPU_CHUNK))):
+            pi, mi, vi = radam_scalar(p[i], g[i], m[i], v[i], omb1, b2, omb2, bc1, lr, bc2_sqrt, rect, eps,
+                                      wd, decay, has_wd, decoupled, rectified, maximize)
+            p[i] = pi
+            m[i] = mi
+            v[i] = vi
 
 
 @cpu_kernel()
 def _asgd_cpu(p, g, ax, eta, decay, mu, wd, has_wd, average, maximize):
-    for i in prange(p.size):
-        pi, ai = asgd_scalar(p[i], g[i], ax[i], eta, decay, mu, wd, has_wd, average, maximize)
-        p[i] = pi
-        ax[i] = ai
+    n = p.size
+    for c in prange((n + CPU_CHUNK - 1) // CPU_CHUNK):
+        for i in range(np.uint64(c * CPU_CHUNK), np.uint64(min(n, (c + 1) * CPU_CHUNK))):
+            pi, ai = asgd_scalar(p[i], g[i], ax[i], eta, decay, mu, wd, has_wd, average, maximize)
+            p[i] = pi
+            ax[i] = ai
 
 
 @cpu_kernel()
 def _rprop_cpu(p, g, prev, size, etaminus, etaplus, size_min, size_max, maximize):
-    for i in prange(p.size):
-        pi, gi, si = rprop_scalar(p[i], g[i], prev[i], size[i], etaminus, etaplus, size_min, size_max,
-                                  maximize)
-        p[i] = pi
-        prev[i] = gi
-        size[i] = si
+    n = p.size
+    for c in prange((n + CPU_CHUNK - 1) // CPU_CHUNK):
+        for i in range(np.uint64(c * CPU_CHUNK), np.uint64(min(n, (c + 1) * CPU_CHUNK))):
+            pi, gi, si = rprop_scalar(p[i], g[i], prev[i], size[i], etaminus, etaplus, size_min, size_max,
+                                      maximize)
+            p[i] = pi
+            prev[i] = gi
+            size[i] = si
 
 
 @cpu_kernel()
 def _sum_of_squares_cpu(g):
-    acc = 0.0  # float64 on purpose: the global norm of float32 grads
-    for i in prange(g.size):
-        v = np.float64(g[i])
-        acc += v * v
-    return acc
+    n = g.size
+    partial = np.empty((n + CPU_CHUNK - 1) // CPU_CHUNK, dtype=np.float64)
+    for c in prange(partial.size):
+        acc = 0.0  # float64 on purpose: the global norm of float32 grads
+        for i in range(np.uint64(c * CPU_CHUNK), np.uint64(min(n, (c + 1) * CPU_CHUNK))):
+            v = np.float64(g[i])
+            acc += v * v
+        partial[c] = acc
+    total = 0.0
+    for c in range(partial.size):
+        total += partial[c]
+    return total
 
 
 # ============================================================== CUDA kernels

@@ -86,10 +86,5 @@ def test_sgd_training_steps_give_the_same_bits_on_one_and_two_threads(restore_th
 
 
 @pytest.mark.skipif(POOL < 2, reason="needs a pool of at least 2 threads")
-@pytest.mark.xfail(strict=True, reason=(
-    "kernels/optim.py: the fused Adam step is compiled with fastmath=True over prange(p.size), so where the "
-    "thread split falls decides which elements take the vectorised body and which the scalar tail, and the two "
-    "round differently (measured: a few elements next to the split, 1 ulp); fixed-size prange blocks would "
-    "make it thread-count independent"))
 def test_adam_training_steps_give_the_same_bits_on_one_and_two_threads(restore_threads, monkeypatch):
     _one_and_two_threads(monkeypatch, "adam")
