@@ -335,13 +335,13 @@ def test_defaults_are_pytorchs():
                                              eps=1e-10, **flags)
 
 
-def test_fused_default_follows_GPUGRAD_FUSED(monkeypatch):
-    p = [gg.zeros(2, requires_grad=True)]
-    monkeypatch.setenv("GPUGRAD_FUSED", "0")
-    assert optim.Adam(p).fused is False
-    monkeypatch.setenv("GPUGRAD_FUSED", "1")
-    assert optim.Adam([gg.zeros(2, requires_grad=True)]).fused is True
-    assert optim.Adam([gg.zeros(2, requires_grad=True)], fused=False).fused is False
+def test_fused_default_follows_the_kernels_switch():
+    """GPUGRAD_FUSED (read at import) and gg.kernels.set_fused / fused decide a new optimizer's default."""
+    with gg.kernels.fused(False):
+        assert optim.Adam([gg.zeros(2, requires_grad=True)]).fused is False
+    with gg.kernels.fused(True):
+        assert optim.Adam([gg.zeros(2, requires_grad=True)]).fused is True
+        assert optim.Adam([gg.zeros(2, requires_grad=True)], fused=False).fused is False
 
 
 @pytest.mark.torch
