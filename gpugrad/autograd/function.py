@@ -22,7 +22,7 @@ def _bind_tensor_class(cls) -> None:
     _Tensor = cls
 
 
-_IN, _OUT, _CONST = 0, 1, 2
+_IN, _OUT, _CONST, _OUT_CONST = 0, 1, 2, 3  # _OUT_CONST: a non-differentiable output (max-pool's indices)
 
 
 class Node:
@@ -91,14 +91,14 @@ class Node:
                         f"{version} is now at version {tensor._version_ref[0]}"
                     )
                 out.append(tensor)
-            elif kind == _OUT:
+            elif kind == _OUT or kind == _OUT_CONST:
                 _, array, index, vref, version = entry
                 if vref[0] != version:
                     raise RuntimeError(
                         f"{self.name}: its output (shape {tuple(array.shape)}), saved for backward, has been "
                         f"modified by an inplace operation (version {version} -> {vref[0]})"
                     )
-                out.append(_Tensor._make(array, self.backend, self, index))
+                out.append(_Tensor._make(array, self.backend, self, index) if kind == _OUT else _Tensor._make(array, self.backend))
             else:
                 value = entry[1]
                 out.append(_Tensor._make(value, self.backend) if hasattr(value, "shape") else value)
@@ -269,10 +269,9 @@ def _resolve_saved(values, args, arrays, outs, results):
             for j, o in enumerate(outs):
                 if v is o:
                     r = results[j]
-                    if r._node is None:  # a non-differentiable output is a constant for backward
-                        saved.append((_CONST, o))
-                    else:
-                        saved.append((_OUT, o, j, r._version_ref, r._version_ref[0]))
+                    # A non-differentiable output is a constant for backward, but the user holds it and may
+                    # edit it in place: its version is checked like any saved output's.
+                    saved.append((_OUT if r._node is not None else _OUT_CONST, o, j, r._version_ref, r._version_ref[0]))
                     break
             else:
                 saved.append((_CONST, v))

@@ -20,12 +20,14 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, geometry: ConvGeometry = None):
         y, index = kpool.max_pool2d(ctx.xp, x, *geometry, impl=ctx.backend.kernel_impl)
-        ctx.index, ctx.shape, ctx.geometry = index, tuple(x.shape), geometry
+        ctx.shape, ctx.geometry = tuple(x.shape), geometry
+        ctx.save_for_backward(index)  # saved, not kept on ctx: an in-place edit of the returned indices must raise
         return y, index
 
     @staticmethod
     def backward(ctx, gy, gindex):
-        return MaxPool2dBackward.apply(gy, index=ctx.index, shape=ctx.shape, geometry=ctx.geometry)
+        (index,) = ctx.saved_tensors
+        return MaxPool2dBackward.apply(gy, index=index._array, shape=ctx.shape, geometry=ctx.geometry)
 
 
 class MaxPool2dBackward(Function):

@@ -351,3 +351,17 @@ def test_post_accumulate_hook_does_not_run_for_grad_and_refuses_non_leaves():
         (w * 2).register_post_accumulate_grad_hook(lambda p: None)
     with pytest.raises(RuntimeError, match="doesn't require gradient"):
         gg.zeros(2).register_post_accumulate_grad_hook(lambda p: None)
+
+
+def test_editing_max_pool_indices_in_place_before_backward_raises():
+    # The indices are what max-pool's backward reads; PyTorch's version counter refuses the edit, and so
+    # does ours (it changed the gradient silently before).
+    x = gg.randn(1, 2, 4, 4, requires_grad=True)
+    y, idx = gg.nn.functional.max_pool2d(x, 2, return_indices=True)
+    idx.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+    x2 = gg.randn(1, 2, 4, 4, requires_grad=True)
+    y2, idx2 = gg.nn.functional.max_pool2d(x2, 2, return_indices=True)
+    y2.sum().backward()  # untouched indices: fine
+    assert x2.grad.sum().item() == 8.0
