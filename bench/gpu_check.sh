@@ -10,6 +10,7 @@
 #      (wall time per call with a sync, device time from CUDA events, PyTorch on the GPU beside)
 #   5. bench/gpu_mlp_step.py when time is left: launches per MLP step, the step on both launch paths,
 #      where its host time goes
+#   6. bench/bench_distributed.py --nccl-check when time is left: NCCL's collectives and DDP on "cuda"
 #
 #   OUT=/path/to/results bash bench/gpu_check.sh
 #
@@ -222,6 +223,18 @@ if ((MT >= 20)); then
     GPU_MLP_PROFILE="$OUT/mlp_step_profile.txt" timeout -k 5 "$MT" "$PY" bench/gpu_mlp_step.py \
         >"$OUT/mlp_step.json" 2>"$OUT/mlp_step.log"
     say "mlp step rc=$?: $(tail -n 1 "$OUT/mlp_step.json" | cut -c1-300)"
+fi
+
+# ------------------------------------------------------------------ 6. NCCL in a world of one rank
+# Every collective on CUDA tensors against NumPy and two DDP steps on "cuda" (bench_distributed.py
+# --nccl-check); its lines go to mlp_step.log's end, since only 8 files come back from a lent machine.
+NT=$(($(left) - 5))
+((NT > 60)) && NT=60
+if ((NT >= 20)); then
+    say "bench/bench_distributed.py --nccl-check (timeout ${NT}s)"
+    { echo "## bench_distributed.py --nccl-check"; timeout -k 5 "$NT" "$PY" bench/bench_distributed.py --nccl-check 2>&1; } \
+        >>"$OUT/mlp_step.log"
+    say "nccl check rc=$?: $(tail -n 1 "$OUT/mlp_step.log" | cut -c1-200)"
 fi
 
 # ------------------------------------------------------------------ summary, last
