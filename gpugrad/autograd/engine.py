@@ -63,12 +63,12 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     # Seed: gradients of outputs that are nodes go into buffers; outputs that are leaves go straight to leaves.
     buffers = {}
-    leaf_grads = {}  # id(leaf) -> [leaf, summed grad]
+    leaf_grads = {}  # id(leaf) -> [leaf, summed grad, whether this pass made the sum] (_add_leaf_grad)
     roots = []
     for out, g in zip(outputs, grads0):
         node = out._node
         if node is None:
-            _add_leaf_grad(leaf_grads, out, g)
+            _add_leaf_grad(leaf_grads, out, g, create_graph)
         else:
             buf = buffers.get(node)
             if buf is None:
@@ -132,7 +132,17 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     if gbuf[idx] is not None:
                         captured[key] = gbuf[idx]
             if (run_set is None or node in run_set) and (gbuf[0] is not None if len(gbuf) == 1 else any(g is not None for g in gbuf)):
-                grads_in = _call_backward(node, gbuf, check)
+                if check or node.n_outputs > 1:
+                    grads_in = _call_backward(node, gbuf, check)
+                else:  # the common case, without a call of its own
+                    grads_in = node.fn.backward(node, gbuf[0])
+                if not isinstance(grads_in, tuple):
+                    grads_in = (grads_in,)
+                if len(grads_in) < len(node.next_edges):
+                    raise RuntimeError(
+                        f"{node.name}: backward returned {len(grads_in)} gradients, expected {len(node.next_edges)} "
+                        "(one per forward input)"
+                    )
                 if not retain_graph and (node._saved is not None or node._to_save):
                     node.release()
             else:
@@ -167,14 +177,10 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                             _release_unreached(child, deps, buffers, ready, finish_leaf)
                 else:
                     if g is not None:
-                        entry = leaf_grads.get(id(edge))
-                        if entry is None:
-                            leaf_grads[id(edge)] = [edge, g]
-                        else:
-                            entry[1] = add(entry[1], g)
+                        _add_leaf_grad(leaf_grads, edge, g, create_graph)
                     finish_leaf(edge)
 
-        for leaf, g in list(leaf_grads.values()):  # outputs that are leaves themselves
+        for leaf, g, _ in list(leaf_grads.values()):  # outputs that are leaves themselves
             _finish_leaf(leaf, g, captured if capturing else None, create_graph)
 
     if not capturing:
@@ -260,6 +266,8 @@ def _run_pre_hooks(node, gbuf):
 
 
 def _call_backward(node, gbuf, check):
+    """A node's backward where it needs more than the plain call: several outputs (a missing gradient is
+    materialised as zeros) or anomaly mode (checked for NaN and inf)."""
     Tensor = function._Tensor
     if node.n_outputs > 1 and any(g is None for g in gbuf):
         # Outputs that received no gradient contribute zeros, as PyTorch materialises them.
@@ -274,11 +282,6 @@ def _call_backward(node, gbuf, check):
         grads_in = node.fn.backward(node, *gbuf)
     if not isinstance(grads_in, tuple):
         grads_in = (grads_in,)
-    n_in = len(node.next_edges)
-    if len(grads_in) < n_in:
-        raise RuntimeError(
-            f"{node.name}: backward returned {len(grads_in)} gradients, expected {n_in} (one per forward input)"
-        )
     if check:
         for g in grads_in:
             if g is not None and not anomaly.all_finite(node.xp, g._array):
@@ -317,12 +320,21 @@ def _add_recorded(a, b):
     return a + b
 
 
-def _add_leaf_grad(leaf_grads, leaf, g):
-    entry = leaf_grads.get(id(leaf))
+def _add_leaf_grad(leaf_grads, leaf, g, create_graph) -> None:
+    """Sum the gradients reaching ``leaf`` within a pass: [leaf, total, whether this pass made total]. The
+    first gradient may be shared (add passes one array to both inputs), so the first sum is a new array;
+    the engine adds later ones into that array in place. Under create_graph every sum is a recorded op."""
+    key = id(leaf)
+    entry = leaf_grads.get(key)
     if entry is None:
-        leaf_grads[id(leaf)] = [leaf, g]
-    else:
+        leaf_grads[key] = [leaf, g, False]
+    elif entry[2]:
+        entry[1]._array += g._array
+    elif create_graph:
         entry[1] = entry[1] + g
+    else:
+        entry[1] = _add_arrays(entry[1], g)
+        entry[2] = True
 
 
 def _accumulate(leaf, g, create_graph):

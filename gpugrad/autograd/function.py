@@ -201,10 +201,17 @@ class Function:
                 _share_version(results, args[0])
             return results
 
-        ctx.next_edges = tuple([
-            (a if a._node is None else (a._node, a._output_index)) if need else None for a, need in zip(args, needs)
-        ])
-        ctx.input_meta = tuple([(a._array.shape, a._array.dtype) if need else None for a, need in zip(args, needs)])
+        edges = []
+        metas = []
+        for a, need in zip(args, needs):  # one plain loop: two comprehensions cost twice as much here
+            if need:
+                edges.append(a if a._node is None else (a._node, a._output_index))
+                metas.append((a._array.shape, a._array.dtype))
+            else:
+                edges.append(None)
+                metas.append(None)
+        ctx.next_edges = tuple(edges)
+        ctx.input_meta = tuple(metas)
         non_diff = ctx._non_differentiable
         if single:
             outs = (out,)
