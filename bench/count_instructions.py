@@ -45,23 +45,15 @@ def workloads(repeat: int) -> dict:
 
     import gpugrad as gg
 
+    from bench_overhead import CHAIN_LENGTH, chain_inputs, chain_step  # the hot-path issue's workload, as timed
+
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal(16).astype(np.float32) for _ in range(3)]
     square = [rng.standard_normal((4, 4)).astype(np.float32) for _ in range(2)]
     a, b, c = (gg.tensor(x, requires_grad=True) for x in arrays)
     m1, m2 = (gg.tensor(x, requires_grad=True) for x in square)
-
-    def chain():
-        x = a
-        for i in range(100):
-            k = i % 3
-            x = x + b if k == 0 else (x * c if k == 1 else x.tanh())
-        return x.sum()
-
-    def chain_backward():
-        for t in (a, b, c):
-            t.grad = None
-        chain().backward()
+    leaves = chain_inputs(gg)
+    chain_forward, chain_backward = chain_step(gg, leaves, backward=False), chain_step(gg, leaves)
 
     ops = {
         "add": lambda: a + b,
@@ -83,9 +75,10 @@ def workloads(repeat: int) -> dict:
 
         out[f"{name} (grad off)"] = (no_grad, repeat)
         out[f"{name} (recorded)"] = (recorded, repeat)
-    out["chain forward"] = (lambda: [chain() for _ in range(max(1, repeat // 100))], 101 * max(1, repeat // 100))
-    out["chain forward+backward"] = (lambda: [chain_backward() for _ in range(max(1, repeat // 100))],
-                                     101 * max(1, repeat // 100))
+    chains = max(1, repeat // CHAIN_LENGTH)
+    ops_per_chain = CHAIN_LENGTH + 1  # and the sum
+    out["chain forward"] = (lambda: [chain_forward() for _ in range(chains)], ops_per_chain * chains)
+    out["chain forward+backward"] = (lambda: [chain_backward() for _ in range(chains)], ops_per_chain * chains)
     x, y = arrays[0], arrays[1]
     out["numpy add (floor)"] = (lambda: [np.add(x, y) for _ in range(repeat)], repeat)
     return out

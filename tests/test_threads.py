@@ -88,3 +88,26 @@ def test_sgd_training_steps_give_the_same_bits_on_one_and_two_threads(restore_th
 @pytest.mark.skipif(POOL < 2, reason="needs a pool of at least 2 threads")
 def test_adam_training_steps_give_the_same_bits_on_one_and_two_threads(restore_threads, monkeypatch):
     _one_and_two_threads(monkeypatch, "adam")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("bad", [0, -2, 2.0, True])
+def test_bad_counts_raise_what_pytorch_raises(bad):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(Exception) as theirs:
+        torch.set_num_threads(bad)
+    with pytest.raises(Exception) as ours:
+        set_num_threads(bad)
+    assert isinstance(ours.value, type(theirs.value)), (type(ours.value), type(theirs.value))
+
+
+@pytest.mark.torch
+def test_set_then_get_as_pytorch(restore_threads):
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        set_num_threads(1)
+        assert get_num_threads() == torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -98,7 +98,8 @@ class Node:
                         f"{self.name}: its output (shape {tuple(array.shape)}), saved for backward, has been "
                         f"modified by an inplace operation (version {version} -> {vref[0]})"
                     )
-                out.append(_Tensor._make(array, self.backend, self, index) if kind == _OUT else _Tensor._make(array, self.backend))
+                node = self if kind == _OUT else None  # a non-differentiable output stays a constant
+                out.append(_Tensor._make(array, self.backend, node, index))
             else:
                 value = entry[1]
                 out.append(_Tensor._make(value, self.backend) if hasattr(value, "shape") else value)

@@ -365,3 +365,27 @@ def test_editing_max_pool_indices_in_place_before_backward_raises():
     y2, idx2 = gg.nn.functional.max_pool2d(x2, 2, return_indices=True)
     y2.sum().backward()  # untouched indices: fine
     assert x2.grad.sum().item() == 8.0
+
+
+@pytest.mark.torch
+def test_post_accumulate_hooks_run_in_pytorchs_order_with_its_gradients():
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        w0 = lib.tensor([1.0, 2.0, -0.5], dtype=lib.float64, requires_grad=True)
+        w1 = lib.tensor([3.0, -1.0, 0.25], dtype=lib.float64, requires_grad=True)
+        seen = []
+        for name, w in (("w0", w0), ("w1", w1)):
+            w.register_post_accumulate_grad_hook(lambda p, name=name: seen.append((name, p.grad.tolist())))
+        h = (w0 * w0).tanh() * w1
+        (h.sum() + (w1 * 2).sum()).backward()
+        return seen
+
+    ours, theirs = run(gg), run(torch)
+    assert [n for n, _ in ours] == [n for n, _ in theirs]
+    for (_, g_ours), (_, g_theirs) in zip(ours, theirs):
+        np.testing.assert_allclose(g_ours, g_theirs, rtol=1e-12)
+    with pytest.raises(RuntimeError):
+        (torch.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(lambda p: None)
+    with pytest.raises(RuntimeError):
+        (gg.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(lambda p: None)
