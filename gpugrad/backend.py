@@ -109,6 +109,11 @@ class Backend:
         else:  # pragma: no cover - needs a GPU
             multiply_in_rounds(xp, target, index, values)
 
+    def matmul(self, a, b):
+        """The matrix product of two arrays on this device (NumPy's matmul rules): the one call through
+        which the ops' GEMMs (matmul, Linear, conv2d, forward and backward) reach the array library."""
+        return self.xp.matmul(a, b)
+
     def erf(self, array):
         if self.xp is numpy:
             return _np_erf(array)

@@ -65,7 +65,7 @@ class Conv2d(Function):
     def forward(ctx, x, weight, bias, geometry: ConvGeometry = None):
         out_c = weight.shape[0]
         cols = kconv.im2col(ctx.xp, x, *geometry, impl=ctx.backend.kernel_impl)
-        z = weight.reshape(out_c, -1) @ cols  # (C_out, N*oh*ow)
+        z = ctx.backend.matmul(weight.reshape(out_c, -1), cols)  # (C_out, N*oh*ow)
         if bias is not None:
             z += bias[:, None]
         ctx.geometry = geometry
@@ -103,11 +103,11 @@ class Conv2dBackward(Function):
         ctx.save_for_backward(gy, x, weight)
         gx = gw = gb = None
         if need_x:
-            gx = kconv.col2im(ctx.xp, weight.reshape(out_c, -1).T @ gz, x.shape, *geometry, impl=impl)
+            gx = kconv.col2im(ctx.xp, ctx.backend.matmul(weight.reshape(out_c, -1).T, gz), x.shape, *geometry, impl=impl)
         if need_w:
             if cols is None:
                 cols = kconv.im2col(ctx.xp, x, *geometry, impl=impl)
-            gw = (gz @ cols.T).reshape(weight.shape)
+            gw = ctx.backend.matmul(gz, cols.T).reshape(weight.shape)
         if need_b:
             gb = gz.sum(axis=1)
         return gx, gw, gb

@@ -133,7 +133,7 @@ class MatMul(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
         ctx.a_shape, ctx.b_shape = a.shape, b.shape
-        return ctx.xp.matmul(a, b)
+        return ctx.backend.matmul(a, b)
 
     @staticmethod
     def backward(ctx, gy):
@@ -142,8 +142,8 @@ class MatMul(Function):
         if len(a_shape) == 2 and len(b_shape) == 2 and not is_grad_enabled():
             # Plain backward of a matrix product: the two GEMMs on arrays, no op applications.
             backend, g = ctx.backend, gy._array
-            ga = None if b is None else Tensor._make(g @ b._array.T, backend)
-            gb = None if a is None else Tensor._make(a._array.T @ g, backend)
+            ga = None if b is None else Tensor._make(backend.matmul(g, b._array.T), backend)
+            gb = None if a is None else Tensor._make(backend.matmul(a._array.T, g), backend)
             return ga, gb
         if len(a_shape) == 1 and len(b_shape) == 1:  # dot product
             return (gy * b if b is not None else None), (gy * a if a is not None else None)

@@ -20,7 +20,7 @@ class LinearAct(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, kind="identity", param=0.0):
-        z = x.reshape(-1, x.shape[-1]) @ weight.T
+        z = ctx.backend.matmul(x.reshape(-1, x.shape[-1]), weight.T)
         pre, y = klinear.bias_act_forward(ctx.xp, kind, z, bias, param, impl=ctx.backend.kernel_impl)
         y = y.reshape(x.shape[:-1] + (weight.shape[0],))
         ctx.kind, ctx.param = kind, param
@@ -55,8 +55,8 @@ class LinearActBackward(Function):
         )
         ctx.kind, ctx.param, ctx.produced = kind, param, needs
         ctx.save_for_backward(gy, x, weight, bias, s)
-        gx = (gz @ weight).reshape(x.shape) if need_x else None
-        gw = gz.T @ x.reshape(-1, x.shape[-1]) if need_w else None
+        gx = ctx.backend.matmul(gz, weight).reshape(x.shape) if need_x else None
+        gw = ctx.backend.matmul(gz.T, x.reshape(-1, x.shape[-1])) if need_w else None
         return gx, gw, gb
 
     @staticmethod
