@@ -165,10 +165,14 @@ def run(cfg: TrainConfig) -> dict:
     for epoch in range(start_epoch, cfg.epochs):
         if sampler is not None:
             sampler.set_epoch(epoch)
-        total_loss, seen, correct = 0.0, 0, 0
-        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False, disable=not progress)
+        # The running sums stay on the device (no graph): reading them is a host sync, which on a GPU stalls
+        # the queue, so it happens only when the bar redraws (at most every tqdm mininterval) and once at the end.
+        loss_sum = gg.zeros((), dtype=gg.float64, device=device)
+        correct_sum = gg.zeros((), dtype=gg.int64, device=device)
+        seen = 0
+        bar = tqdm(total=len(train_loader), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False, disable=not progress)
         tick = time.perf_counter()
-        for xb, yb in bar:
+        for xb, yb in train_loader:
             xb, yb = xb.to(device), yb.to(device)
             logits = model(xb)
             loss = nn.functional.cross_entropy(logits, yb)
@@ -176,10 +180,13 @@ def run(cfg: TrainConfig) -> dict:
             loss.backward()
             opt.step()
             n = len(yb)
-            total_loss += loss.item() * n
+            loss_sum += loss.detach().double() * n
+            correct_sum += (logits.detach().argmax(dim=1) == yb).sum()
             seen += n
-            correct += int((logits.detach().argmax(dim=1) == yb).sum().item())
-            bar.set_postfix(loss=f"{total_loss / seen:.4f}", samples_per_s=f"{seen / (time.perf_counter() - tick):.0f}")
+            if bar.update():  # the batch is counted and tqdm just redrew: show the figures up to it
+                bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", samples_per_s=f"{seen / (time.perf_counter() - tick):.0f}")
+        bar.close()
+        total_loss, correct = loss_sum.item(), int(correct_sum.item())
         if dist is not None:  # the epoch's figures over all ranks' samples
             sums = gg.tensor([total_loss, seen, correct], dtype=gg.float64)
             dist.all_reduce(sums)
