@@ -65,10 +65,15 @@ class Backend:
     that runs CUDA kernels on NumPy arrays in Numba's simulator sets "cuda".
     """
 
+    # The gpugrad.cuda.CUDAGraph capturing this device's work, else None (see gpugrad/cuda/graphs.py:
+    # host reads refuse, GEMMs go to cuBLAS directly, kernel error flags are checked after replays).
+    capture = None
+
     def __init__(self, device: Device, xp, kernel_impl: str | None = None) -> None:
         self.device = device
         self.xp = xp
         self.kernel_impl = kernel_impl
+        self.pending_checks: set = set()  # error-flag checks that graph replays left to run at a host read
 
     def __repr__(self) -> str:
         return f"Backend({self.device}, xp={self.xp.__name__}, kernels={self.kernel_impl})"
@@ -77,9 +82,16 @@ class Backend:
     def asarray(self, data, dtype=None):
         """Copy host data (lists, scalars, NumPy arrays) onto this device; always a copy, so a transfer
         never aliases its source (the simulated "cuda" device also holds NumPy arrays)."""
+        if self.capture is not None:
+            raise self.capture.refuse("copy to the device")
         return self.xp.array(data, dtype=dtype, copy=True)
 
-    def to_numpy(self, array) -> numpy.ndarray:
+    def to_numpy(self, array, op: str = "copy to the host") -> numpy.ndarray:
+        """The array on the host; ``op`` names the user's call in the error a graph capture raises."""
+        if self.capture is not None:
+            raise self.capture.refuse(op)
+        if self.pending_checks:
+            self.run_pending_checks()
         return numpy.asarray(array) if self.xp is numpy else self.xp.asnumpy(array)
 
     # Array helpers whose spelling differs between NumPy and CuPy ---------------------------------
@@ -122,8 +134,21 @@ class Backend:
         return cupyx.scipy.special.erf(array)
 
     def synchronize(self) -> None:
+        if self.capture is not None:
+            raise self.capture.refuse("synchronize")
         if self.xp is not numpy:  # pragma: no cover - needs a GPU
             self.xp.cuda.get_current_stream().synchronize()
+        if self.pending_checks:
+            self.run_pending_checks()
+
+    def run_pending_checks(self) -> None:
+        """Run the kernel error-flag checks that graph replays left (each raises if its flag is set)."""
+        if self.xp is not numpy:  # pragma: no cover - needs a GPU
+            self.xp.cuda.Device().synchronize()  # the replays may have run on any stream
+        checks = list(self.pending_checks)
+        self.pending_checks.clear()
+        for check in checks:
+            check()
 
 
 def multiply_in_rounds(xp, target, index: tuple, values) -> None:
@@ -209,8 +234,22 @@ class _CupyBackend(Backend):  # pragma: no cover - needs a GPU
         super().__init__(device, cupy)
 
     def asarray(self, data, dtype=None):
+        if self.capture is not None:
+            raise self.capture.refuse("copy to the device")
         with self.xp.cuda.Device(self.device.index):
             return self.xp.asarray(data, dtype=dtype)
+
+    def matmul(self, a, b):
+        if self.capture is None:
+            return self.xp.matmul(a, b)
+        from .cuda import blas
+
+        if not blas.capturable(a, b):
+            raise RuntimeError(
+                f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} ({a.dtype}, {b.dtype}) cannot be captured in a "
+                "CUDA graph: inside a capture, products of float32 or float64 matrices (a batch of rows times one "
+                "matrix too) are")
+        return blas.gemm(self.xp, a, b)
 
 
 def info() -> dict:

@@ -299,10 +299,10 @@ class Tensor:
         """The data as a NumPy array (shared memory on the CPU)."""
         if self.requires_grad and is_grad_enabled():
             raise RuntimeError("numpy: can't call numpy() on a Tensor that requires grad; use tensor.detach().numpy()")
-        return self._backend.to_numpy(self._array)
+        return self._backend.to_numpy(self._array, "numpy")
 
     def __array__(self, dtype=None, copy=None):
-        array = self._backend.to_numpy(self._array)
+        array = self._backend.to_numpy(self._array, "__array__")
         return array if dtype is None else array.astype(dtype)
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
@@ -329,10 +329,12 @@ class Tensor:
         """The value of a one-element tensor as a Python number."""
         if self._array.size != 1:
             raise ShapeError(f"item: a Tensor with {self._array.size} elements cannot be converted to a Python scalar")
+        if self._backend is not _backend_mod.cpu:  # a device read: refused during a graph capture
+            return self._backend.to_numpy(self._array, "item").reshape(()).item()
         return self._array.reshape(()).item()
 
     def tolist(self):
-        return self._backend.to_numpy(self._array).tolist()
+        return self._backend.to_numpy(self._array, "tolist").tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -380,7 +382,7 @@ class Tensor:
     def __repr__(self) -> str:
         grad_fn = None if self._node is None else f"{self._node.fn.__name__}Backward"
         return printing.tensor_repr(
-            self._backend.to_numpy(self._array), self.dtype, str(self.device), grad_fn, self._requires_grad
+            self._backend.to_numpy(self._array, "print"), self.dtype, str(self.device), grad_fn, self._requires_grad
         )
 
     def __format__(self, format_spec: str) -> str:

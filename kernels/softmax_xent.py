@@ -386,6 +386,7 @@ def softmax_cross_entropy(
     impl: str | None = None,
     stream: Any = None,
     op: str = OP,
+    defer_check: Any = None,
 ) -> tuple[Any, Any, Any]:
     """(loss, dlogits, denominator) for logits (N, C) and integer targets (N,).
 
@@ -395,7 +396,8 @@ def softmax_cross_entropy(
     of the rows not ignored, or 1 if there are none, when the loss is nan and the gradient zeros, as
     PyTorch's). dlogits is None when ``need_grad`` is false (the kernel then writes no gradient).
     An out-of-range target raises IndexError (named after ``op``) once the kernel has run: the kernel
-    flags it, and reading the flag is the one host sync on a GPU.
+    flags it, and reading the flag is the one host sync on a GPU. With ``defer_check`` (a CUDA graph
+    capture: no host read may happen) the CUDA path hands it the flag's check, a callable, instead.
     """
     dtype, impl = _validate(xp, impl, logits, target, label_smoothing, weight, reduction)
     n, c = logits.shape
@@ -429,9 +431,11 @@ def softmax_cross_entropy(
     launch(_cuda_kernel("softmax_cross_entropy", dtype), (LANES, n), (LANES, ROWS_PER_BLOCK), stream,
            logits, target, w, weight is not None, int(ignore_index), keep, eps_c, loss, dlogits, need_grad,
            err, partial, out, ticket_counters(xp, stream, OP, 1), code)
-    # CuPy's get() waits for CuPy's current stream, where the kernel ran unless a stream was given.
-    _raise_flagged(err, err.get() if given_stream is None and hasattr(err, "get") else to_host(err, given_stream),
-                   op, c, ignore_index)
+    if defer_check is not None:
+        defer_check(lambda: _raise_flagged(err, to_host(err, stream), op, c, ignore_index))
+    else:  # CuPy's get() waits for CuPy's current stream, where the kernel ran unless a stream was given.
+        _raise_flagged(err, err.get() if given_stream is None and hasattr(err, "get") else to_host(err, given_stream),
+                       op, c, ignore_index)
     dlogits = dlogits if need_grad else None
     if code == 0:
         return loss, dlogits, None

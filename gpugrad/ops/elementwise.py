@@ -870,7 +870,7 @@ class ToDevice(Function):
     def forward(ctx, x, target=None):
         ctx.source = ctx.backend
         ctx.output_backend = target
-        return target.asarray(ctx.backend.to_numpy(x))
+        return target.asarray(ctx.backend.to_numpy(x, f"to({target.device})"))
 
     @staticmethod
     def backward(ctx, gy):

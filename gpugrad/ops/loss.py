@@ -29,7 +29,7 @@ class SoftmaxCrossEntropy(Function):
         loss, dlogits, denominator = softmax_xent.softmax_cross_entropy(
             ctx.xp, logits, target, ignore_index=ignore_index, label_smoothing=label_smoothing, weight=weight,
             reduction=reduction, need_grad=ctx.needs_input_grad[0] and is_grad_enabled(), impl=ctx.backend.kernel_impl,
-            op="cross_entropy",
+            op="cross_entropy", defer_check=None if ctx.backend.capture is None else ctx.backend.capture.defer,
         )
         ctx.options = dict(target=target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
                            reduction=reduction, denominator=denominator)

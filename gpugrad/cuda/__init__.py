@@ -1,14 +1,23 @@
-"""``gg.cuda``: whether a CUDA device can be used, which one, seeding and synchronisation.
+"""``gg.cuda``: whether a CUDA device can be used, which one, seeding and synchronisation; streams and
+events (``streams.py``), CUDA graphs (``graphs.py``) and the GEMMs a graph capture may hold (``blas.py``).
 
 Every function is meaningful without a GPU: ``device_count()`` is 0, seeding is a no-op, and choosing a
-device raises DeviceError saying none is available.
+device, making a stream or capturing a graph raises DeviceError saying none is available.
 """
 from __future__ import annotations
 
 import threading
 
-from . import backend as _backend
-from .errors import ArgumentError, DeviceError
+from .. import backend as _backend
+from ..errors import ArgumentError, DeviceError
+from .graphs import CUDAGraph, graph, graph_pool_handle
+from .streams import Event, Stream, current_stream, default_stream, set_stream, stream
+
+__all__ = [
+    "is_available", "device_count", "current_device", "set_device", "manual_seed", "manual_seed_all",
+    "synchronize", "Stream", "Event", "stream", "current_stream", "default_stream", "set_stream",
+    "CUDAGraph", "graph", "graph_pool_handle",
+]
 
 _current = threading.local()  # the device index chosen by set_device, per thread as in PyTorch
 
@@ -83,5 +92,5 @@ def _check_seed(op: str, seed) -> None:
 
 def synchronize(device=None) -> None:
     """Wait for all queued work on the device (a no-op when none is in use)."""
-    if is_available():
+    if is_available() or _backend.simulating_cuda():
         _backend.get(device or "cuda").synchronize()
