@@ -80,8 +80,9 @@ def _tag(benchmark, model, impl, baseline=0):
     record(benchmark, impl, baseline=baseline, flops=flops, roof="compute", batch=batch)
 
 
-def gpugrad_step(model: str, device: str = "cpu"):
-    """The gpugrad training step for ``model`` on one fixed batch (also used by bench/profile_step.py)."""
+def gpugrad_step(model: str, device: str = "cpu", capturable: bool = False):
+    """The gpugrad training step for ``model`` on one fixed batch (also used by bench/profile_step.py and,
+    with Adam's ``capturable=True``, by bench/gpu_graph_step.py)."""
     in_shape, classes, batch, _ = _case(model)
     gg.manual_seed(0)
     if model == "cnn-digits":
@@ -93,7 +94,7 @@ def gpugrad_step(model: str, device: str = "cpu"):
             layers += [nn.Linear(a, b)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
         net = nn.Sequential(*layers)
     net = net.to(device)
-    opt = optim.Adam(net.parameters(), lr=1e-3)
+    opt = optim.Adam(net.parameters(), lr=1e-3, capturable=capturable)
     xn, yn = _data(in_shape, batch, classes)
     x, y = gg.tensor(xn, device=device), gg.tensor(yn, device=device)
 
@@ -112,8 +113,9 @@ def test_gpugrad(benchmark, dev, model):
     run(benchmark, dev.timed(gpugrad_step(model, dev.name)), warmup=2)
 
 
-def pytorch_step(torch, model: str, device: str = "cpu"):
-    """The same step in PyTorch: same architecture, torch.optim.Adam defaults."""
+def pytorch_step(torch, model: str, device: str = "cpu", capturable: bool = False):
+    """The same step in PyTorch: same architecture, torch.optim.Adam defaults (``capturable`` as given;
+    then the step does not synchronise, so that it can be captured)."""
     tnn = torch.nn
     in_shape, classes, batch, _ = _case(model)
     torch.manual_seed(0)
@@ -130,7 +132,7 @@ def pytorch_step(torch, model: str, device: str = "cpu"):
             layers += [tnn.Linear(a, b)] + ([tnn.ReLU()] if i < len(sizes) - 2 else [])
         net = tnn.Sequential(*layers)
     net = net.to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, capturable=capturable)
     xn, yn = _data(in_shape, batch, classes)
     x, y = torch.from_numpy(xn).to(device), torch.from_numpy(yn).to(device)
 
@@ -139,7 +141,7 @@ def pytorch_step(torch, model: str, device: str = "cpu"):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if device == "cuda":
+        if device == "cuda" and not capturable:
             torch.cuda.synchronize()
 
     return step

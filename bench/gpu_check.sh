@@ -10,7 +10,9 @@
 #      (wall time per call with a sync, device time from CUDA events, PyTorch on the GPU beside)
 #   5. bench/gpu_mlp_step.py when time is left: launches per MLP step, the step on both launch paths,
 #      where its host time goes
-#   6. bench/bench_distributed.py --nccl-check when time is left: NCCL's collectives and DDP on "cuda"
+#   6. bench/gpu_graph_step.py when time is left: eager and CUDA-graphed steps, gpugrad and PyTorch (its
+#      JSON line goes to the end of mlp_step.json)
+#   7. bench/bench_distributed.py --nccl-check when time is left: NCCL's collectives and DDP on "cuda"
 #
 #   OUT=/path/to/results bash bench/gpu_check.sh
 #
@@ -225,7 +227,16 @@ if ((MT >= 20)); then
     say "mlp step rc=$?: $(tail -n 1 "$OUT/mlp_step.json" | cut -c1-300)"
 fi
 
-# ------------------------------------------------------------------ 6. NCCL in a world of one rank
+# ------------------------------------------------------------------ 6. the step as a CUDA graph
+GT=$(($(left) - 5))
+((GT > 90)) && GT=90
+if ((GT >= 20)); then
+    say "bench/gpu_graph_step.py (timeout ${GT}s)"
+    timeout -k 5 "$GT" "$PY" bench/gpu_graph_step.py >>"$OUT/mlp_step.json" 2>>"$OUT/mlp_step.log"
+    say "graph step rc=$?: $(tail -n 1 "$OUT/mlp_step.json" | cut -c1-400)"
+fi
+
+# ------------------------------------------------------------------ 7. NCCL in a world of one rank
 # Every collective on CUDA tensors against NumPy and two DDP steps on "cuda" (bench_distributed.py
 # --nccl-check); its lines go to mlp_step.log's end, since only 8 files come back from a lent machine.
 NT=$(($(left) - 5))
