@@ -13,6 +13,7 @@ through a contiguous copy written back afterwards.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from ._launch import (
     cuda_stream,
     float_dtype_and_impl,
     get_cuda,
+    is_numpy,
     launch,
     launch_dims,
     like,
@@ -92,6 +94,43 @@ def reference_adam(
         v = exp_avg_sq
     denom = xp.sqrt(v) / math.sqrt(bias_correction2) + eps
     p -= (lr / bias_correction1) * (exp_avg / denom)
+
+
+
+def reference_adam_capturable(
+    xp: Any, p: Any, g: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg_sq: Any, *,
+    steps: Any, lr: Any, beta1: float, beta2: float, eps: float, weight_decay: float = 0.0,
+    decoupled_weight_decay: bool = False, amsgrad: bool = False, maximize: bool = False,
+    bounds: tuple[int, ...] | None = None,
+) -> None:
+    """reference_adam with the step counts (and a Tensor lr) read on the device: per slot of `bounds`,
+    the bias corrections are 0-d device arrays, computed in float64 as the host computes them."""
+    ends = (p.size,) if bounds is None else bounds
+    flat = [a if a is None else a.reshape(-1) for a in (p, g, exp_avg, exp_avg_sq, max_exp_avg_sq)]
+    lr64 = lr if isinstance(lr, float) else lr.reshape(()).astype(np.float64)
+    lo = 0
+    for s, hi in enumerate(ends):
+        pp, gg, m, v, vm = (a if a is None else a[lo:hi] for a in flat)
+        lo = hi
+        if maximize:
+            gg = -gg
+        step = steps[s].astype(np.float64)
+        step_size, bc2_sqrt, decay = (
+            x.astype(pp.dtype) if hasattr(x, "astype") else pp.dtype.type(x)
+            for x in (lr64 / (1.0 - beta1 ** step), xp.sqrt(1.0 - beta2 ** step), 1.0 - lr64 * weight_decay))
+        if weight_decay != 0:
+            if decoupled_weight_decay:
+                pp *= decay
+            else:
+                gg = gg + weight_decay * pp
+        m *= beta1
+        m += (1 - beta1) * gg
+        v *= beta2
+        v += (1 - beta2) * gg * gg
+        if amsgrad:
+            xp.maximum(vm, v, out=vm)
+            v = vm
+        pp -= step_size * (m / (xp.sqrt(v) / bc2_sqrt + eps))
 
 
 def reference_rmsprop(
@@ -309,6 +348,17 @@ def adam_scalar(p, g, m, v, vmax, beta1, one_minus_beta1, beta2, one_minus_beta2
     return p - step_size * (m / denom), m, v, vmax
 
 
+
+@scalar_fn
+def adam_step_scalars(step, lr, beta1, beta2, wd, t):
+    # The capturable step's per-step scalars from the device step count: float64, as the host
+    # computes them for the plain step, then cast to t's type (step_size, bc2_sqrt, decay).
+    s = np.float64(step)  # float32 in the array; in float64 also in the simulator (NumPy scalars)
+    bc1 = 1.0 - beta1 ** s
+    bc2 = 1.0 - beta2 ** s
+    return like(t, lr / bc1), like(t, math.sqrt(bc2)), like(t, 1.0 - lr * wd)
+
+
 @scalar_fn
 def rmsprop_scalar(p, g, sq, buf, gavg, lr, alpha, one_minus_alpha, eps, wd, momentum,
                    has_wd, has_momentum, centered, maximize):
@@ -467,6 +517,40 @@ def _adam_cpu(p, g, m, v, vmax, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps, wd
                 vmax[i] = vmi
 
 
+
+@cpu_kernel()
+def _adam_capturable_cpu(p, g, m, v, vmax, steps, ends, lr, beta1, beta2, wd64, b1, omb1, b2, omb2, eps,
+                         wd, has_wd, decoupled, amsgrad, maximize):
+    # Chunks restart at every slot's start, so each slot is split exactly as a plain call on it alone
+    # would split it (the same vector bodies and tails): bitwise the plain kernel's results. The slots'
+    # scalars are computed before the parallel loop: computed inside it, the inner loop stopped
+    # vectorising (1.7x slower).
+    k = steps.size
+    first = np.zeros(k + 1, dtype=np.int64)  # each slot's first chunk number
+    sc = np.empty((k, 3), dtype=p.dtype)
+    lo = 0
+    for s in range(k):
+        first[s + 1] = first[s] + (ends[s] - lo + CPU_CHUNK - 1) // CPU_CHUNK
+        lo = ends[s]
+        sc[s, 0], sc[s, 1], sc[s, 2] = adam_step_scalars(steps[s], lr[0], beta1, beta2, wd64, b1)
+    for c in prange(first[k]):
+        s = np.searchsorted(first, c, side="right") - 1
+        start = (ends[s - 1] if s > 0 else 0) + (c - first[s]) * CPU_CHUNK
+        stop = min(ends[s], start + CPU_CHUNK)
+        step_size = sc[s, 0]
+        bc2_sqrt = sc[s, 1]
+        decay = sc[s, 2]
+        for i in range(np.uint64(start), np.uint64(stop)):
+            pi, mi, vi, vmi = adam_scalar(p[i], g[i], m[i], v[i], vmax[i], b1, omb1, b2, omb2,
+                                          step_size, bc2_sqrt, eps, wd, decay, has_wd, decoupled,
+                                          amsgrad, maximize)
+            p[i] = pi
+            m[i] = mi
+            v[i] = vi
+            if amsgrad:
+                vmax[i] = vmi
+
+
 @cpu_kernel()
 def _rmsprop_cpu(p, g, sq, buf, gavg, lr, alpha, oma, eps, wd, momentum, has_wd,
                  has_momentum, centered, maximize):
@@ -586,7 +670,7 @@ cuda: Any = None  # numba.cuda, bound on first use (a global for the simulator)
 def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     global cuda
     cuda = get_cuda()
-    from numba import boolean, void
+    from numba import boolean, float32, float64, int64, void
 
     T = numba_type(dtype)
     NPT = np.dtype(dtype).type
@@ -605,6 +689,36 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     def adam_kernel(p, g, m, v, vmax, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps, wd, decay,
                     has_wd, decoupled, amsgrad, maximize):
         for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            pi, mi, vi, vmi = adam_scalar(p[i], g[i], m[i], v[i], vmax[i], b1, omb1, b2, omb2,
+                                          step_size, bc2_sqrt, eps, wd, decay, has_wd,
+                                          decoupled, amsgrad, maximize)
+            p[i] = pi
+            m[i] = mi
+            v[i] = vi
+            if amsgrad:
+                vmax[i] = vmi
+
+    def adam_scalars_kernel(steps, lr, beta1, beta2, wd, t, out):
+        # One thread per slot: its step_size, bc2_sqrt and decay, read by adam_capturable_kernel.
+        s = cuda.grid(1)
+        if s < steps.size:
+            a, b, c = adam_step_scalars(steps[s], lr[0], beta1, beta2, wd, t)
+            out[3 * s] = a
+            out[3 * s + 1] = b
+            out[3 * s + 2] = c
+
+    def adam_capturable_kernel(p, g, m, v, vmax, ends, sc, b1, omb1, b2, omb2, eps, wd, has_wd,
+                               decoupled, amsgrad, maximize):
+        # A thread's indices only grow, so its slot is a cursor that moves forward over `ends`.
+        s = 0
+        end = ends[0]
+        step_size, bc2_sqrt, decay = sc[0], sc[1], sc[2]
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            if i >= end:
+                while i >= ends[s]:
+                    s += 1
+                end = ends[s]
+                step_size, bc2_sqrt, decay = sc[3 * s], sc[3 * s + 1], sc[3 * s + 2]
             pi, mi, vi, vmi = adam_scalar(p[i], g[i], m[i], v[i], vmax[i], b1, omb1, b2, omb2,
                                           step_size, bc2_sqrt, eps, wd, decay, has_wd,
                                           decoupled, amsgrad, maximize)
@@ -702,6 +816,9 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     return {
         "sgd": (sgd_kernel, void(A, A, A, T, T, T, T, B, B, B, B, B)),
         "adam": (adam_kernel, void(A, A, A, A, A, T, T, T, T, T, T, T, T, T, B, B, B, B)),
+        "adam_scalars": (adam_scalars_kernel, void(float32[::1], float64[::1], float64, float64, float64, T, A)),
+        "adam_capturable": (adam_capturable_kernel,
+                            void(A, A, A, A, A, int64[::1], A, T, T, T, T, T, T, B, B, B, B)),
         "rmsprop": (rmsprop_kernel, void(A, A, A, A, A, T, T, T, T, T, T, B, B, B, B)),
         "adagrad": (adagrad_kernel, void(A, A, A, T, T, T, B, B)),
         "adamax": (adamax_kernel, void(A, A, A, A, T, T, T, T, T, B, B)),
@@ -829,6 +946,88 @@ def adam(
             T(eps), T(weight_decay), T(1.0 - lr * weight_decay), weight_decay != 0,
             bool(decoupled_weight_decay), bool(amsgrad), bool(maximize))
     _run(xp, impl, "adam", dtype, stream, pf.size, args, _adam_cpu)
+    work.finish()
+
+
+
+# Small device arrays the capturable step reuses on every call, so that a captured graph keeps reading
+# the same memory: per stream the lr (float64) and the per-slot scalars, and the slot bounds per layout.
+# Never freed or regrown (a graph may still point at them).
+_CAPTURE_BUFFERS: dict[tuple, Any] = {}
+
+
+def _capture_buffer(xp: Any, key: tuple, make: Any, stream: Any = None) -> Any:
+    if not is_numpy(xp):  # pragma: no cover - needs a GPU
+        key = (xp.cuda.runtime.getDevice(),) + key
+    held = _CAPTURE_BUFFERS.get(key)
+    if held is None:
+        held = _CAPTURE_BUFFERS[key] = (make(), stream)  # holding the stream keeps its id unique
+    return held[0]
+
+
+def adam_capturable(
+    xp: Any, p: Any, g: Any, exp_avg: Any, exp_avg_sq: Any, max_exp_avg_sq: Any, *,
+    steps: Any, lr: Any, beta1: float, beta2: float, eps: float, weight_decay: float = 0.0,
+    decoupled_weight_decay: bool = False, amsgrad: bool = False, maximize: bool = False,
+    bounds: Sequence[int] | None = None, impl: str | None = None, stream: Any = None,
+) -> None:
+    """adam() for a step a CUDA graph can capture: nothing that changes between steps is a kernel
+    argument. `steps` is a float32 device array of step counts (after the increment), one per slot:
+    the flat buffers hold parameters [0, bounds[0]), [bounds[0], bounds[1]), ... (one slot covering
+    everything when bounds is None). `lr` is a Python float (then fixed in a captured graph) or a
+    one-element device array, read on the device at every call. The step never reads a device
+    value back; the results equal adam()'s with the same step counts (bitwise on the CPU)."""
+    op = "optim.adam_capturable"
+    impl = resolve_impl(xp, impl, op)
+    _check_betas(op, beta1, beta2)
+    _require(op, eps >= 0, f"eps must be >= 0, got {eps}")
+    _require(op, not amsgrad or max_exp_avg_sq is not None,
+             "max_exp_avg_sq is required with amsgrad=True")
+    # Messages are built only on failure: formatting a dtype or an array costs more than the checks.
+    ends = (int(p.size),) if bounds is None else tuple(int(b) for b in bounds)
+    if not (ends and ends[-1] == p.size and all(a <= b for a, b in zip((0,) + ends, ends))):
+        _require(op, False, f"bounds must be non-decreasing slot ends finishing at p.size={p.size}, got {ends}")
+    if not (getattr(steps, "dtype", None) == np.float32 and steps.ndim == 1 and steps.size == len(ends)):
+        _require(op, False, f"steps must be a 1-D float32 array with one count per slot ({len(ends)}), got "
+                 f"{getattr(steps, 'dtype', type(steps).__name__)} of shape {getattr(steps, 'shape', None)}")
+    lr_array = not isinstance(lr, (int, float))
+    if lr_array and not (getattr(lr, "size", 0) == 1 and getattr(lr, "dtype", np.dtype("O")).kind == "f"):
+        _require(op, False, f"lr must be a float or a one-element float array, got {lr!r}")
+    vmax = max_exp_avg_sq if amsgrad else None
+    dtype, impl = _check_buffers(op, xp, impl, p=p, g=g, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
+                                 max_exp_avg_sq=vmax)
+    if impl != "reference":
+        check_arrays_for(op, xp, impl, steps=steps, lr=lr if lr_array else None)
+    if impl == "reference":
+        return reference_adam_capturable(
+            xp, p, g, exp_avg, exp_avg_sq, vmax, steps=steps, lr=lr if lr_array else float(lr), beta1=beta1,
+            beta2=beta2, eps=eps, weight_decay=weight_decay, decoupled_weight_decay=decoupled_weight_decay,
+            amsgrad=amsgrad, maximize=maximize, bounds=ends)
+    T = dtype.type
+    stream = None if impl == "cpu" else cuda_stream(xp, stream)
+    sid = id(stream)
+    lr64 = _capture_buffer(xp, ("adam.lr", sid), lambda: xp.zeros(1, dtype=np.float64), stream)
+    if lr_array:
+        lr64[...] = lr.reshape(1)  # a device-to-device copy (and cast)
+    else:
+        lr64.fill(float(lr))  # a launch with lr as its argument: fixed in a captured graph
+    ends_d = _capture_buffer(xp, ("adam.bounds", ends), lambda: xp.asarray(np.array(ends, dtype=np.int64)))
+    g_flat = contiguous(xp, g).reshape(-1)
+    work = _InPlace(xp, p, exp_avg, exp_avg_sq, vmax)
+    pf, mf, vf, vmf = work.flat
+    flags = (weight_decay != 0, bool(decoupled_weight_decay), bool(amsgrad), bool(maximize))
+    if impl == "cpu":
+        _adam_capturable_cpu(pf.size, pf, g_flat, mf, vf, g_flat if vmf is None else vmf, steps, ends_d, lr64,
+                             float(beta1), float(beta2), float(weight_decay), T(beta1), T(1.0 - beta1), T(beta2),
+                             T(1.0 - beta2), T(eps), T(weight_decay), *flags)
+    elif pf.size:
+        k = len(ends)
+        sc = _capture_buffer(xp, ("adam.scalars", sid, k, dtype), lambda: xp.zeros(3 * k, dtype=dtype), stream)
+        launch(_cuda_kernel("adam_scalars", dtype), k, BLOCK, stream, steps, lr64, float(beta1),
+               float(beta2), float(weight_decay), T(beta1), sc)
+        launch(_cuda_kernel("adam_capturable", dtype), pf.size, BLOCK, stream, pf, g_flat, mf, vf,
+               g_flat if vmf is None else vmf, ends_d, sc, T(beta1), T(1.0 - beta1), T(beta2), T(1.0 - beta2),
+               T(eps), T(weight_decay), *flags)
     work.finish()
 
 

@@ -5,7 +5,9 @@ from collections.abc import Iterable
 
 from gpugrad.kernels import optim as _k
 
+from ..tensor import Tensor
 from . import _common
+from .flat import DeviceSteps
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -36,12 +38,16 @@ class Adam(Optimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            raise ValueError("Adam: lr as a Tensor is not supported for capturable=False and foreach=True")
         defaults = dict(
             lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
             foreach=foreach, capturable=capturable, differentiable=differentiable,
             decoupled_weight_decay=decoupled_weight_decay,
         )
         super().__init__(params, defaults, fused=fused)
+
+    _supports_capturable = True
 
     def _validate_hparams(self, group: dict) -> None:
         super()._validate_hparams(group)
@@ -58,6 +64,15 @@ class Adam(Optimizer):
 
     def _apply(self, xp, p, g, bufs, group, *, step, first, scalars, impl) -> None:
         beta1, beta2 = group["betas"]
+        if isinstance(step, DeviceSteps):
+            _k.adam_capturable(
+                xp, p, g, bufs["exp_avg"], bufs["exp_avg_sq"], bufs.get("max_exp_avg_sq"),
+                steps=step.counts, bounds=step.bounds, lr=_device_lr(xp, group["lr"]), beta1=float(beta1),
+                beta2=float(beta2), eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
+                decoupled_weight_decay=bool(group.get("decoupled_weight_decay", False)),
+                amsgrad=bool(group["amsgrad"]), maximize=bool(group.get("maximize", False)), impl=impl,
+            )
+            return
         _k.adam(
             xp, p, g, bufs["exp_avg"], bufs["exp_avg_sq"], bufs.get("max_exp_avg_sq"),
             lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
@@ -65,6 +80,16 @@ class Adam(Optimizer):
             decoupled_weight_decay=bool(group.get("decoupled_weight_decay", False)),
             amsgrad=bool(group["amsgrad"]), maximize=bool(group.get("maximize", False)), step=step, impl=impl,
         )
+
+
+def _device_lr(xp, lr):
+    """A float lr as it is (a captured graph keeps it); a Tensor lr as its one-element array on the
+    parameters' device, which the kernel reads at every step (a host copy first if it lives elsewhere)."""
+    if not isinstance(lr, Tensor):
+        return float(lr)
+    if lr._backend.xp is xp:
+        return lr._array.reshape(1)
+    return xp.asarray(lr._backend.to_numpy(lr._array)).reshape(1)
 
 
 class AdamW(Adam):

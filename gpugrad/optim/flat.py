@@ -19,7 +19,7 @@ those views is let go (the Tensor.grad setter tells the slot), the next gradient
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy
 
@@ -29,7 +29,7 @@ from ..tensor import Tensor
 if TYPE_CHECKING:  # pragma: no cover
     from .optimizer import Optimizer
 
-__all__ = ["FlatGroup", "check_state", "full", "state_like"]
+__all__ = ["DeviceSteps", "FlatGroup", "check_state", "full", "state_like", "step_tensor"]
 
 
 def _on_device(backend, fn):
@@ -59,6 +59,25 @@ def state_like(t: Tensor, p: Tensor) -> Tensor:
     return Tensor._make(data, p._backend)
 
 
+class DeviceSteps(NamedTuple):
+    """What a capturable step passes ``Optimizer._apply`` as ``step``: the float32 device array of the
+    step counts (after this step's increment), one per parameter of the run, and each parameter's end
+    offset in the run's flat buffers (None: one parameter)."""
+
+    counts: Any
+    bounds: tuple[int, ...] | None
+
+
+def step_tensor(backend, value: Any = 0.0) -> Tensor:
+    """A capturable step count: a 0-d float32 tensor on ``backend``'s device, as PyTorch keeps it."""
+    if isinstance(value, Tensor):
+        data = _to_backend(backend, value).astype(numpy.float32).reshape(())
+        if data is value._array:
+            data = data.copy()
+        return Tensor._make(data, backend)
+    return Tensor._make(full(backend, (), float(value), numpy.float32), backend)
+
+
 def check_state(params, state, opt_name: str, index_base: int) -> None:
     """Every state tensor still has its parameter's size (a parameter replaced by one of another size
     while the optimizer holds state for it cannot be continued)."""
@@ -68,7 +87,7 @@ def check_state(params, state, opt_name: str, index_base: int) -> None:
             continue
         n = p._array.size
         for k, v in st.items():
-            if isinstance(v, Tensor) and v._array.size != n:
+            if isinstance(v, Tensor) and v._array.size != n and k != "step":
                 raise ShapeError(
                     f"{opt_name}.step: parameter {i} now has shape {tuple(p.shape)} but its optimizer state "
                     f"'{k}' has shape {tuple(v.shape)}; the parameter was replaced by one of another size"
@@ -76,10 +95,11 @@ def check_state(params, state, opt_name: str, index_base: int) -> None:
 
 
 class _Slot:
-    __slots__ = ("param", "bucket", "lo", "hi", "shape", "pview", "gview", "sview", "__weakref__")
+    __slots__ = ("param", "bucket", "index", "lo", "hi", "shape", "pview", "gview", "sview", "__weakref__")
 
-    def __init__(self, param: Tensor, bucket: "_Bucket", lo: int, hi: int) -> None:
+    def __init__(self, param: Tensor, bucket: "_Bucket", index: int, lo: int, hi: int) -> None:
         self.param = param
+        self.index = index
         self.bucket = bucket
         self.lo, self.hi = lo, hi
         self.shape = param._array.shape
@@ -121,13 +141,14 @@ class _Bucket:
         self.dtype = dtype
         self.slots: list[_Slot] = []
         lo = 0
-        for p in params:
+        for i, p in enumerate(params):
             hi = lo + int(p._array.size)
-            self.slots.append(_Slot(p, self, lo, hi))
+            self.slots.append(_Slot(p, self, i, lo, hi))
             lo = hi
         self.size = lo
         self.p = empty(backend, lo, dtype)
         self.s: dict[str, Any] = {}
+        self.steps: Any = None  # capturable: the step counts, one per slot (see step_view)
         for slot in self.slots:
             p = slot.param
             self.p[slot.lo : slot.hi] = p._array.reshape(-1)
@@ -158,9 +179,33 @@ class _Bucket:
             view = slot.sview[key] = self._state_array(key)[slot.lo : slot.hi].reshape(slot.shape)
         return view
 
-    def _adopt(self, slot: _Slot, st: dict) -> None:
+    def step_view(self, slot: _Slot) -> Any:
+        """Slot's element of the capturable step counts: every slot's "step" state is a 0-d view of one
+        float32 array, so one array op advances a run of parameters and one kernel reads their counts."""
+        if self.steps is None:
+            self.steps = full(self.backend, len(self.slots), 0.0, numpy.float32)
+        view = slot.sview.get("step")
+        if view is None:
+            view = slot.sview["step"] = self.steps[slot.index : slot.index + 1].reshape(())
+        return view
+
+    def _adopt_step(self, slot: _Slot, st: dict) -> None:
+        v = st.get("step")
+        if isinstance(v, Tensor) and v._array is slot.sview.get("step"):
+            return
+        view = self.step_view(slot)
+        if isinstance(v, Tensor):
+            view[...] = _to_backend(self.backend, v).reshape(())  # on the device when it already is there
+        else:
+            view.fill(0.0 if v is None else float(v))
+        st["step"] = Tensor._make(view, self.backend)
+
+    def _adopt(self, slot: _Slot, st: dict, capturable: bool = False) -> None:
         """Copy state tensors that are not our views (loaded, or from before a rebuild) into the buffers."""
         for k, v in list(st.items()):
+            if k == "step" and capturable:
+                self._adopt_step(slot, st)
+                continue
             if not isinstance(v, Tensor):
                 if v is None and k != "step":
                     del st[k]  # PyTorch's "no buffer yet"
@@ -174,6 +219,7 @@ class _Bucket:
     def step(self, opt: Optimizer, group: dict, spec: dict, sspec: dict) -> None:
         backend = self.backend
         counts = opt._counts_steps
+        capturable = bool(group.get("capturable"))
         state = opt.state
         runs: list[_Run] = []
         if self.let_go:  # a .grad was let go since the last backward: its memory must not be written
@@ -182,7 +228,7 @@ class _Bucket:
             p = slot.param
             st = state.get(p)
             if st:
-                self._adopt(slot, st)
+                self._adopt(slot, st, capturable)
             g = p.grad
             if g is None:
                 continue
@@ -197,6 +243,8 @@ class _Bucket:
                 st = state[p]
                 if counts:
                     st["step"] = 0  # first, as PyTorch orders its state
+                    if capturable:
+                        self._adopt_step(slot, st)
             if st is None:
                 key = (1, True, ())
             else:
@@ -209,7 +257,9 @@ class _Bucket:
                         view.fill(fill)
                         st[k] = Tensor._make(view, backend)
                 # Parameters share one launch only when their scalar state is the same too.
-                key = (int(st.get("step", 0)) + 1 if counts else 1, first, tuple(st[k] for k in sspec))
+                # Capturable: the counts stay on the device, and each parameter's is read by the kernel.
+                step = 1 if capturable or not counts else int(st.get("step", 0)) + 1
+                key = (step, first, tuple(st[k] for k in sspec))
             if runs and runs[-1].hi == slot.lo and runs[-1].key == key:
                 run = runs[-1]
                 run.hi = slot.hi
@@ -224,10 +274,16 @@ class _Bucket:
             bufs = {k: (self._state_array(k) if whole else self._state_array(k)[sl]) for k in spec}
             step, first, scalar_values = run.key
             scalars = dict(zip(sspec, scalar_values))
+            if capturable:
+                a, b = run.slots[0].index, run.slots[-1].index + 1
+                counts_ = self.steps[a:b]
+                counts_ += 1  # one array op on the device, never read back
+                bounds = None if b - a == 1 else tuple(s.hi - run.lo for s in run.slots)
+                step = DeviceSteps(counts_, bounds)
             opt._apply(self.xp, P, G, bufs, group, step=step, first=first, scalars=scalars, impl=backend.kernel_impl)
             for slot in run.slots:
                 p = slot.param
-                if counts:
+                if counts and not capturable:
                     state[p]["step"] = step
                 if scalars:
                     state[p].update(scalars)

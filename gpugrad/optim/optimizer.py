@@ -63,6 +63,8 @@ class Optimizer:
     """
 
     _counts_steps: bool = True  # the state keeps a "step" count (SGD's does not, as in PyTorch)
+    _supports_capturable: bool = False  # capturable=True accepted (Adam, AdamW)
+    _stepping: bool = False  # inside step(): hyper-parameter checks read nothing back from a device
 
     def __init__(self, params: Iterable, defaults: dict, *, fused: bool | None = None) -> None:
         self.defaults = dict(defaults)
@@ -91,14 +93,20 @@ class Optimizer:
         """Raise ValueError naming a hyper-parameter whose value is out of range."""
         name = type(self).__name__
         lr = group.get("lr", required)
-        if lr is not required and not _ge0(lr):
+        if isinstance(lr, Tensor):
+            if lr.numel() != 1:
+                raise ValueError(f"{name}: Tensor lr must be 1-element, got shape {tuple(lr.shape)}")
+            if lr._array.dtype.kind != "f":
+                raise ValueError(f"{name}: Tensor lr must be floating point, got dtype {lr.dtype}")
+        # A Tensor lr is checked at construction only: reading it inside step() would stop a CUDA graph.
+        if lr is not required and not (self._stepping and isinstance(lr, Tensor)) and not _ge0(lr):
             raise ValueError(f"{name}: invalid learning rate lr={lr!r} (must be >= 0)")
         if group.get("differentiable"):
             raise ArgumentError(f"{name}: differentiable=True is not supported (gpugrad's optimizer step is "
                                 "never recorded for autograd); use differentiable=False")
-        if group.get("capturable"):
+        if group.get("capturable") and not self._supports_capturable:
             raise ArgumentError(f"{name}: capturable=True is not supported (the step count and learning "
-                                "rate stay on the host); use capturable=False")
+                                "rate stay on the host); use capturable=False (Adam and AdamW support it)")
 
     def _state_spec(self, group: dict) -> dict[str, float]:
         """State arrays a parameter needs under ``group``, each with its starting fill value."""
@@ -196,12 +204,16 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         with no_grad():
-            self._check_step_inputs()
-            for gi, group in enumerate(self.param_groups):
-                if self.fused:
-                    self._step_flat(gi, group)
-                else:
-                    self._step_reference(group)
+            self._stepping = True
+            try:
+                self._check_step_inputs()
+                for gi, group in enumerate(self.param_groups):
+                    if self.fused:
+                        self._step_flat(gi, group)
+                    else:
+                        self._step_reference(group)
+            finally:
+                self._stepping = False
         return loss
 
     def _check_step_inputs(self) -> None:
@@ -209,6 +221,8 @@ class Optimizer:
         name = type(self).__name__
         for gi, group in enumerate(self.param_groups):
             _flat.check_state(group["params"], self.state, name, self._param_index_base(gi))
+            if group.get("capturable"):
+                _check_capturable_devices(name, group)
 
     def _check_grads(self) -> None:
         """Every group's hyper-parameters are valid and every gradient matches its parameter."""
@@ -241,8 +255,14 @@ class Optimizer:
                 p._version_ref[0] += 1
                 continue
             state = self.state[p]
+            capturable = self._counts_steps and bool(group.get("capturable"))
             if self._counts_steps:
                 state.setdefault("step", 0)  # first, as PyTorch orders its state
+            if capturable:
+                st = state["step"]
+                if not (isinstance(st, Tensor) and st._backend is p._backend and st._array.dtype == numpy.float32
+                        and st._array.ndim == 0):
+                    state["step"] = _flat.step_tensor(p._backend, st)
             for key, start in sspec.items():
                 state.setdefault(key, start)
             scalars = {key: state[key] for key in sspec}
@@ -254,12 +274,17 @@ class Optimizer:
                     state[key] = Tensor._make(_flat.full(p._backend, p._array.shape, fill, p._array.dtype), p._backend)
                 elif cur._array.dtype != p._array.dtype or cur.device != p.device:
                     state[key] = _flat.state_like(cur, p)
-            step = int(state.get("step", 0)) + 1
+            if capturable:
+                counts = state["step"]._array.reshape(1)
+                counts += 1  # on the device, never read back
+                step = _flat.DeviceSteps(counts, None)
+            else:
+                step = int(state.get("step", 0)) + 1
             self._apply(
                 xp, p._array, g._array, {k: state[k]._array for k in spec}, group,
                 step=step, first=first, scalars=scalars, impl="reference",
             )
-            if self._counts_steps:
+            if self._counts_steps and not capturable:
                 state["step"] = step
             state.update(scalars)
             p._version_ref[0] += 1
@@ -312,6 +337,7 @@ class Optimizer:
             )
         id_map: dict = {}
         scalar_keys: dict = {}  # parameter id -> the names of its scalar state
+        capturable_ids: set = set()  # parameters whose "step" stays a device tensor
         for gi, (g, sg) in enumerate(zip(groups, saved_groups)):
             if not isinstance(sg, dict) or "params" not in sg:
                 raise ValueError(f"{name}.load_state_dict: saved parameter group {gi} has no 'params' list")
@@ -330,6 +356,7 @@ class Optimizer:
             new_groups.append(ng)
             keys = frozenset(self._scalar_spec({**self.defaults, **ng}))
             scalar_keys.update((id(p), keys) for p in g["params"])
+            capturable_ids.update(id(p) for p in g["params"] if ng.get("capturable"))
         new_state: defaultdict = defaultdict(dict)
         for key, value in state_dict["state"].items():
             p = id_map.get(_index_key(key))
@@ -338,7 +365,9 @@ class Optimizer:
             if not isinstance(value, dict):
                 raise ValueError(f"{name}.load_state_dict: state of parameter {key!r} must be a dict, got {type(value).__name__}")
             keys = scalar_keys[id(p)]
-            new_state[p] = {k: _cast_state(name, key, k, v, p, scalar=k in keys) for k, v in value.items()}
+            cap = id(p) in capturable_ids
+            new_state[p] = {k: _cast_state(name, key, k, v, p, scalar=k in keys, capturable=cap)
+                            for k, v in value.items()}
         self.param_groups[:] = new_groups
         # With the fused path the loaded arrays are copied into the flat buffers at the next step.
         self.state = new_state
@@ -370,8 +399,14 @@ def _index_key(k: Any) -> Any:
     return k
 
 
-def _cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor, *, scalar: bool = False) -> Any:
-    # "step" and the scalar state are Python numbers here (PyTorch keeps them in 0-d tensors).
+def _cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor, *, scalar: bool = False,
+                capturable: bool = False) -> Any:
+    # "step" and the scalar state are Python numbers here (PyTorch keeps them in 0-d tensors), but a
+    # capturable group's "step", a 0-d float32 tensor on the parameter's device, as PyTorch's.
+    if key == "step" and capturable:
+        if _is_tensor_like(value) and not isinstance(value, Tensor):
+            value = numpy.asarray(value).reshape(()).item()
+        return _flat.step_tensor(p._backend, value)
     if key == "step" or scalar:
         if isinstance(value, Tensor):
             value = value.item()
@@ -399,6 +434,16 @@ def _cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor, *, s
     if data is array or (isinstance(value, Tensor) and data is value._array):
         data = data.copy()
     return Tensor._make(data, p._backend)
+
+
+def _check_capturable_devices(name: str, group: dict) -> None:
+    # PyTorch's check and exception (AssertionError), raised here before anything changes.
+    for p in group["params"]:
+        if p.grad is not None and p._backend.device.type != "cuda":
+            raise AssertionError(
+                f"{name}.step: If capturable=True, params and state_steps must be on supported devices: "
+                f"['cuda'] (a parameter is on {p.device})"
+            )
 
 
 def _raise_bad_grad(where: str, g: Tensor, p: Tensor) -> None:
