@@ -19,7 +19,7 @@ def _train(args) -> int:
     cfg = TrainConfig(
         model=args.model, dataset=args.dataset, data_dir=args.data_dir, optimizer=args.optimizer, lr=args.lr,
         epochs=args.epochs, batch_size=args.batch_size, device=args.device, seed=args.seed, save=args.save,
-        resume=args.resume, plot=args.plot, progress=not args.quiet, nproc=args.nproc,
+        resume=args.resume, plot=args.plot, progress=not args.quiet, nproc=args.nproc, cuda_graph=args.cuda_graph,
     )
     result = run(cfg)
     if result["rank"] != 0:
@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="FILE", help="continue from a checkpoint written by --save")
     train.add_argument("--plot", metavar="FILE.png", help="draw loss and accuracy curves (needs matplotlib)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument("--no-cuda-graph", dest="cuda_graph", action="store_false",
+                       help="on a GPU, launch every op of each step from Python instead of replaying the step as "
+                            "one CUDA graph (the default; a last short batch always runs op by op)")
     train.add_argument("--nproc", type=int, default=1, help="data-parallel ranks on this machine (through gpugrad launch)")
     train.add_argument("--hosts", help="with --nproc: comma-separated machines (host or host:slots)")
     train.add_argument("--hostfile", help="with --nproc: the MPI launcher's host file")

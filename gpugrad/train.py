@@ -42,6 +42,7 @@ class TrainConfig:
     plot: str | None = None
     progress: bool = True
     nproc: int = 1  # ranks; more than one needs a launcher (gpugrad train --nproc N)
+    cuda_graph: bool = True  # on a GPU, full batches replay the step as one CUDA graph (see GraphedStep)
 
 
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "rmsprop": 1e-3, "adam": 1e-3, "adamw": 1e-3}
@@ -91,7 +92,7 @@ def build_model(kind: str, in_shape: tuple, classes: int) -> nn.Module:
     )
 
 
-def build_optimizer(name: str, params, lr: float) -> optim.Optimizer:
+def build_optimizer(name: str, params, lr: float, capturable: bool = False) -> optim.Optimizer:
     if name == "sgd":
         return optim.SGD(params, lr=lr)
     if name == "momentum":
@@ -101,8 +102,53 @@ def build_optimizer(name: str, params, lr: float) -> optim.Optimizer:
     if name == "rmsprop":
         return optim.RMSprop(params, lr=lr)
     if name == "adam":
-        return optim.Adam(params, lr=lr)
-    return optim.AdamW(params, lr=lr)
+        return optim.Adam(params, lr=lr, capturable=capturable)
+    return optim.AdamW(params, lr=lr, capturable=capturable)
+
+
+# Optimizers whose step a CUDA graph can replay: SGD's update reads no step count, Adam's and AdamW's
+# read theirs from the device when capturable. RMSprop's is not capturable yet: it runs eagerly.
+GRAPHABLE = ("sgd", "momentum", "nesterov", "adam", "adamw")
+
+
+class GraphedStep:
+    """The training step as a CUDA graph, for ``gpugrad train`` on a GPU: each full batch is copied into
+    fixed device buffers and the step captured from them replays, one launch for the whole step instead
+    of one per op. The first WARMUP full batches run eagerly on the capturing stream (kernels compiled,
+    optimizer state made, as a capture needs); a last, shorter batch runs eagerly."""
+
+    WARMUP = 3
+
+    def __init__(self, step, batch_size: int) -> None:
+        self.step, self.batch_size = step, batch_size
+        self.stream = gg.cuda.Stream()
+        self.graph = None
+        self.x = self.y = None
+        self.warmed = 0
+
+    def __call__(self, xb, yb) -> None:
+        if len(yb) != self.batch_size:
+            self.step(xb.to("cuda"), yb.to("cuda"))
+            return
+        if self.graph is not None:
+            self.x.copy_(xb)
+            self.y.copy_(yb)
+            self.graph.replay()
+            return
+        with gg.cuda.stream(self.stream):
+            if self.x is None:
+                self.x, self.y = xb.to("cuda"), yb.to("cuda")
+            else:
+                self.x.copy_(xb)
+                self.y.copy_(yb)
+            if self.warmed < self.WARMUP:
+                self.step(self.x, self.y)
+                self.warmed += 1
+                return
+        self.graph = gg.cuda.CUDAGraph()
+        with gg.cuda.graph(self.graph, stream=self.stream):
+            self.step(self.x, self.y)
+        self.graph.replay()  # capturing ran nothing: this batch's step
 
 
 def evaluate(model: nn.Module, loader: DataLoader, device: str) -> float:
@@ -141,7 +187,10 @@ def run(cfg: TrainConfig) -> dict:
 
         model = DistributedDataParallel(net)
     lr = cfg.lr if cfg.lr is not None else DEFAULT_LR[cfg.optimizer]
-    opt = build_optimizer(cfg.optimizer, model.parameters(), lr)
+    # One CUDA graph per run on a real GPU; not under DDP (its all-reduces run from backward hooks).
+    graphed = (cfg.cuda_graph and device == "cuda" and gg.cuda.is_available() and dist is None
+               and cfg.optimizer in GRAPHABLE)
+    opt = build_optimizer(cfg.optimizer, model.parameters(), lr, capturable=graphed)
     loader_gen = gg.Generator(cfg.seed)
     sampler = None
     if dist is not None:
@@ -161,28 +210,34 @@ def run(cfg: TrainConfig) -> dict:
         history = ckpt["history"]
         start_epoch = int(ckpt["epoch"])
 
+    # The running sums stay on the device (no graph): reading them is a host sync, which on a GPU stalls
+    # the queue, so it happens only when the bar redraws (at most every tqdm mininterval) and once at the end.
+    # They are zeroed in place each epoch: a captured step adds into these very tensors.
+    loss_sum = gg.zeros((), dtype=gg.float64, device=device)
+    correct_sum = gg.zeros((), dtype=gg.int64, device=device)
+
+    def step(xb, yb):
+        logits = model(xb)
+        loss = nn.functional.cross_entropy(logits, yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss_sum.add_(loss.detach().double() * len(yb))
+        correct_sum.add_((logits.detach().argmax(dim=1) == yb).sum())
+
+    run_step = GraphedStep(step, cfg.batch_size) if graphed else (lambda xb, yb: step(xb.to(device), yb.to(device)))
     t0 = time.perf_counter()
     for epoch in range(start_epoch, cfg.epochs):
         if sampler is not None:
             sampler.set_epoch(epoch)
-        # The running sums stay on the device (no graph): reading them is a host sync, which on a GPU stalls
-        # the queue, so it happens only when the bar redraws (at most every tqdm mininterval) and once at the end.
-        loss_sum = gg.zeros((), dtype=gg.float64, device=device)
-        correct_sum = gg.zeros((), dtype=gg.int64, device=device)
+        loss_sum.zero_()
+        correct_sum.zero_()
         seen = 0
         bar = tqdm(total=len(train_loader), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False, disable=not progress)
         tick = time.perf_counter()
         for xb, yb in train_loader:
-            xb, yb = xb.to(device), yb.to(device)
-            logits = model(xb)
-            loss = nn.functional.cross_entropy(logits, yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            n = len(yb)
-            loss_sum += loss.detach().double() * n
-            correct_sum += (logits.detach().argmax(dim=1) == yb).sum()
-            seen += n
+            run_step(xb, yb)
+            seen += len(yb)
             if bar.update():  # the batch is counted and tqdm just redrew: show the figures up to it
                 bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", samples_per_s=f"{seen / (time.perf_counter() - tick):.0f}")
         bar.close()
@@ -222,6 +277,7 @@ def run(cfg: TrainConfig) -> dict:
         "history": history,
         "seconds": elapsed,
         "device": device,
+        "cuda_graph": graphed,
         "model": net,
         "rank": rank,
     }

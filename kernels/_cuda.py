@@ -112,11 +112,19 @@ def zeroed_buffer(xp: Any, stream: Any, name: str, size: int, dtype: Any) -> Any
     """The zeroed buffer ``name`` for ``stream`` (at least ``size`` elements), allocated on first use."""
     held = _ZEROED.get((name, id(stream)))
     if held is None or held[0].size < size:
-        buf = xp.zeros(size, dtype=dtype)
-        if not isinstance(buf, np.ndarray):
-            xp.cuda.Device().synchronize()  # zeroed (on CuPy's stream) before any kernel on `stream` runs
+        buf = xp.zeros(size, dtype=dtype)  # zeroed on CuPy's current stream
+        if not isinstance(buf, np.ndarray) and not _is_current(xp, stream):
+            # Zeroed before any kernel on another stream runs. On the current stream it is in order already,
+            # and a CUDA graph capture (which forbids waiting) captures the zeroing with the kernels.
+            xp.cuda.Device().synchronize()
         held = _ZEROED[(name, id(stream))] = (buf, stream)  # holding the stream keeps its id unique
     return held[0]
+
+
+def _is_current(xp: Any, stream: Any) -> bool:
+    """Whether ``stream`` is the numba stream for CuPy's current stream (see cuda_stream)."""
+    key = (xp.cuda.runtime.getDevice(), int(xp.cuda.get_current_stream().ptr))
+    return _EXTERNAL_STREAMS.get(key) is stream
 
 
 def ticket_counters(xp: Any, stream: Any, name: str, n: int) -> Any:
