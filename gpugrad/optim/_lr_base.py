@@ -8,9 +8,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "format_per_group"]
+__all__ = ["LRScheduler", "format_per_group", "group_values", "set_group_value"]
+
+
+def group_values(optimizer: Optimizer, key: str) -> list:
+    """``group[key]`` of every param group; a Tensor value is cloned, so that the list does not change
+    when the group's value is next set in place (PyTorch's _param_groups_val_list)."""
+    return [_copy(group[key]) for group in optimizer.param_groups]
+
+
+def set_group_value(group: dict, key: str, value: Any) -> None:
+    """Set ``group[key]``: a Tensor there is filled in place (a captured CUDA graph keeps reading that
+    tensor, so it must see the new value), anything else is replaced (PyTorch's _update_param_group_val)."""
+    current = group[key]
+    if not isinstance(current, Tensor):
+        group[key] = value
+        return
+    with no_grad():
+        if isinstance(value, Tensor):
+            current.copy_(value.detach().reshape(current.shape))  # on the device, nothing read back
+        else:
+            current.fill_(float(value))
+
+
+def _copy(value: Any) -> Any:
+    return value.detach().clone() if isinstance(value, Tensor) else value
 
 
 def format_per_group(owner: str, name: str, optimizer: Optimizer, value: Any) -> list:
@@ -35,7 +61,7 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                group.setdefault("initial_lr", _copy(group["lr"]))
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -43,7 +69,7 @@ class LRScheduler:
                         f"{type(self).__name__}: param 'initial_lr' is not specified in param_groups[{i}] "
                         "when resuming an optimizer (last_epoch != -1)"
                     )
-        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.base_lrs = group_values(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         self._initial_step()
 
@@ -82,8 +108,8 @@ class LRScheduler:
             self.last_epoch = int(epoch)
             values = self._get_closed_form_lr()
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            set_group_value(group, "lr", lr)
+        self._last_lr = group_values(self.optimizer, "lr")
 
     def state_dict(self) -> dict[str, Any]:
         """Every attribute but the optimizer (PyTorch's layout), plain numbers and lists."""
@@ -105,4 +131,4 @@ class LRScheduler:
             self._last_lr = list(state_dict["_last_lr"])
 
     def _lrs(self) -> list[float]:
-        return [group["lr"] for group in self.optimizer.param_groups]
+        return group_values(self.optimizer, "lr")

@@ -5,7 +5,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
-from ._lr_base import LRScheduler
+from ._lr_base import LRScheduler, set_group_value
 from ._lr_plateau import ReduceLROnPlateau
 from .optimizer import Optimizer
 
@@ -66,7 +66,7 @@ class SequentialLR(_Composite):
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            set_group_value(group, "lr", group["initial_lr"])
         # Undo the constructor steps the members took, then take the first one's again.
         for s in self._schedulers:
             _undo_initial_step(s)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._lr_base import LRScheduler, format_per_group
+from ._lr_base import LRScheduler, format_per_group, set_group_value
 from .optimizer import Optimizer
 
 __all__ = ["ReduceLROnPlateau"]
@@ -104,7 +104,7 @@ class ReduceLROnPlateau(LRScheduler):
             old = float(group["lr"])
             new = max(old * self.factor, min_lr)
             if old - new > self.eps:  # changes smaller than eps are ignored
-                group["lr"] = new
+                set_group_value(group, "lr", new)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if not isinstance(state_dict, dict) or "best" not in state_dict or "mode" not in state_dict:
