@@ -46,7 +46,9 @@ def pytest_collection_modifyitems(config, items):
             if item.get_closest_marker("torch"):
                 item.add_marker(skip)
     if not gg.cuda.is_available():
+        # A test marked both cuda and cudasim runs on a GPU (gpu_check.sh: -m cuda) and in the simulator.
+        simulating = gg.backend.simulating_cuda()
         skip = pytest.mark.skip(reason=f"no usable CUDA device: {gg.backend.cuda_unavailable_reason()}")
         for item in items:
-            if item.get_closest_marker("cuda"):
+            if item.get_closest_marker("cuda") and not (simulating and item.get_closest_marker("cudasim")):
                 item.add_marker(skip)

@@ -13,6 +13,7 @@ from gpugrad import backend, nn, optim
 SIM = backend.simulating_cuda()
 usable = gg.cuda.is_available() or SIM
 pytestmark = [
+    pytest.mark.cuda,
     pytest.mark.cudasim,
     pytest.mark.skipif(not usable, reason="needs a GPU, or GPUGRAD_SIMULATE_CUDA=1 with NUMBA_ENABLE_CUDASIM=1"),
 ]
