@@ -10,13 +10,13 @@ import threading
 
 from .. import backend as _backend
 from ..errors import ArgumentError, DeviceError
-from .graphs import CUDAGraph, graph, graph_pool_handle
+from .graphs import CUDAGraph, graph, graph_pool_handle, make_graphed_callables
 from .streams import Event, Stream, current_stream, default_stream, set_stream, stream
 
 __all__ = [
     "is_available", "device_count", "current_device", "set_device", "manual_seed", "manual_seed_all",
     "synchronize", "Stream", "Event", "stream", "current_stream", "default_stream", "set_stream",
-    "CUDAGraph", "graph", "graph_pool_handle",
+    "CUDAGraph", "graph", "graph_pool_handle", "make_graphed_callables",
 ]
 
 _current = threading.local()  # the device index chosen by set_device, per thread as in PyTorch

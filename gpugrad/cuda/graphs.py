@@ -226,3 +226,119 @@ def run_pending_checks(backend: Any) -> None:
     backend.pending_checks.clear()
     for check in checks:
         check()
+
+
+def make_graphed_callables(callables, sample_args, num_warmup_iters: int = 3, allow_unused_input: bool = False,
+                           pool: _Pool | None = None):
+    """Graphed versions of ``callables`` (a Module or function, or a tuple of them), as
+    ``torch.cuda.make_graphed_callables``: each one's forward and backward are captured as two CUDA graphs
+    from ``sample_args`` (a tuple of Tensors per callable), so that inside an ordinary eager loop a call
+    replays the forward graph and its backward replays the backward graph. A Module comes back with its
+    forward replaced (used while the module's training flag is what it was at capture; the original
+    forward otherwise), and its parameters' gradients reach ``.grad`` as usual.
+
+    As in PyTorch: the outputs and gradients are the graphs' static tensors (the next call overwrites
+    them), inputs must have the sample args' shapes, dtypes and ``requires_grad``, and the callables must
+    not change Python state the graphs cannot replay (hooks, data-dependent control flow)."""
+    from ..autograd import grad as _grad
+    from ..autograd.function import Function
+    from ..nn.module import Module
+    from ..tensor import Tensor
+
+    single = not isinstance(callables, tuple)
+    if single:
+        callables, sample_args = (callables,), (sample_args,)
+    if len(callables) != len(sample_args):
+        raise ArgumentError(f"make_graphed_callables: {len(callables)} callables but {len(sample_args)} sample_args")
+    backend = _cuda_backend("make_graphed_callables")
+    pool = pool if pool is not None else _Pool()
+    made = []
+    for fn, args in zip(callables, sample_args):
+        args = (args,) if isinstance(args, Tensor) else tuple(args)
+        if not all(isinstance(a, Tensor) and a._backend is backend for a in args):
+            raise ArgumentError("make_graphed_callables: sample_args must be Tensors on the cuda device")
+        if isinstance(fn, Module) and (fn._forward_hooks or fn._forward_pre_hooks):
+            raise ArgumentError("make_graphed_callables: a module with forward hooks cannot be graphed (the hooks "
+                                "would run once, at capture)")
+        params = tuple(p for p in fn.parameters() if p.requires_grad) if isinstance(fn, Module) else ()
+        surface = args + params  # what the graphed function takes, and returns gradients for
+        needs = [t.requires_grad for t in surface]
+
+        def outputs_of(fn=fn, args=args):
+            out = fn(*args)
+            return (out,) if isinstance(out, Tensor) else tuple(out)
+
+        def grads_of(outs, grad_outs, surface=surface, needs=needs):
+            diff = [(o, g) for o, g in zip(outs, grad_outs) if o.requires_grad]
+            wanted = [t for t, n in zip(surface, needs) if n]
+            if not diff or not wanted:
+                return [None] * len(surface)
+            got = iter(_grad([o for o, _ in diff], wanted, grad_outputs=[g for _, g in diff],
+                             allow_unused=allow_unused_input))
+            return [next(got) if n else None for n in needs]
+
+        side = Stream()
+        with _stream_context(side):
+            for _ in range(num_warmup_iters):
+                outs = outputs_of()
+                grads_of(outs, [o.detach() * 0 + 1 for o in outs])
+        backend.synchronize()
+        fwd, bwd = CUDAGraph(), CUDAGraph()
+        with graph(fwd, pool=pool, stream=side):
+            static_outs = outputs_of()
+        static_grad_outs = [backend.xp.empty_like(o._array) for o in static_outs]
+        with graph(bwd, pool=pool, stream=side):
+            static_grads = grads_of(static_outs, [Tensor._make(g, backend) for g in static_grad_outs])
+        made.append(_graphed_function(Function, Tensor, backend, fwd, bwd, args, static_outs, static_grad_outs,
+                                      static_grads, fn, len(params)))
+    return made[0] if single else tuple(made)
+
+
+def _graphed_function(Function, Tensor, backend, fwd, bwd, args, static_outs, static_grad_outs, static_grads, fn,
+                      n_params):
+    """The autograd Function replaying ``fwd`` and ``bwd``, wrapped as the callable the user gets."""
+    from ..nn.module import Module
+
+    class Graphed(Function):
+        name = "graphed_callable"
+
+        @staticmethod
+        def forward(ctx, *arrays):
+            for static, given in zip(args, arrays[: len(args)]):
+                if static._array is not given:
+                    static._array[...] = given
+            fwd.replay()
+            return tuple(o._array for o in static_outs)
+
+        @staticmethod
+        def backward(ctx, *grads):
+            for static, g in zip(static_grad_outs, grads):
+                if g is None:
+                    static.fill(0)
+                else:
+                    static[...] = g._array
+            bwd.replay()
+            return tuple(None if g is None else Tensor._make(g._array, backend) for g in static_grads)
+
+    def call(*inputs):
+        if len(inputs) != len(args):
+            raise ArgumentError(f"graphed callable: expected {len(args)} inputs as in sample_args, got {len(inputs)}")
+        for given, sample in zip(inputs, args):
+            if not isinstance(given, Tensor) or given.shape != sample.shape or given.dtype != sample.dtype:
+                raise ArgumentError(
+                    "graphed callable: each input must have the shape and dtype of its sample arg: got "
+                    f"{tuple(getattr(given, 'shape', ()))} {getattr(given, 'dtype', type(given).__name__)}, "
+                    f"captured with {tuple(sample.shape)} {sample.dtype}")
+        params = tuple(p for p in fn.parameters() if p.requires_grad) if n_params else ()
+        outs = Graphed.apply(*inputs, *params)
+        return outs[0] if len(static_outs) == 1 else outs
+
+    if not isinstance(fn, Module):
+        return call
+    eager_forward, training = fn.forward, fn.training
+
+    def forward(*inputs):
+        return call(*inputs) if fn.training == training else eager_forward(*inputs)
+
+    fn.forward = forward
+    return fn

@@ -196,3 +196,39 @@ def test_matmuls_inside_a_capture_go_to_cublas_directly():
     g.replay()
     for got, want in zip(captured, eager):
         np.testing.assert_array_equal(got.cpu().numpy(), want.cpu().numpy())
+
+
+@pytest.mark.skipif(SIM, reason="replaying a graph needs a GPU")
+def test_graphed_callables_train_like_the_eager_module_inside_an_eager_loop():
+    def make():
+        gg.manual_seed(0)
+        return nn.Sequential(nn.Linear(13, 32), nn.ReLU(), nn.Linear(32, 5)).to("cuda")
+
+    graphed, eager = make(), make()
+    sample = gg.randn(17, 13).to("cuda")
+    assert gg.cuda.make_graphed_callables(graphed, (sample,)) is graphed
+    opts = [optim.SGD(m.parameters(), lr=0.1, momentum=0.9) for m in (graphed, eager)]
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(3):
+        x, y = gg.randn(17, 13).to("cuda"), gg.randint(0, 5, (17,)).to("cuda")
+        for model, opt in zip((graphed, eager), opts):
+            opt.zero_grad()
+            loss_fn(model(x) * 2, y).backward()  # an eager op after the graphed module, as in a real loop
+            opt.step()
+    for a, b in zip(params(graphed), params(eager)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    graphed.eval()  # another training flag than at capture: the module's own forward runs
+    np.testing.assert_array_equal(graphed(sample).detach().cpu().numpy(), eager(sample).detach().cpu().numpy())
+    with pytest.raises(gg.errors.ArgumentError, match="shape and dtype of its sample arg"):
+        graphed.train()
+        graphed(gg.randn(4, 13).to("cuda"))
+
+
+@pytest.mark.skipif(SIM, reason="replaying a graph needs a GPU")
+def test_a_graphed_function_gives_the_input_gradient():
+    x = gg.randn(9, 7).to("cuda").requires_grad_()
+    fn = gg.cuda.make_graphed_callables(lambda t: (t.tanh() * 3).sum(dim=1), (x,))
+    z = gg.randn(9, 7).to("cuda").requires_grad_()
+    fn(z).sum().backward()
+    want = 3 * (1 - np.tanh(z.detach().cpu().numpy()) ** 2)
+    np.testing.assert_allclose(z.grad.cpu().numpy(), want, rtol=1e-5, atol=1e-6)
