@@ -2,6 +2,13 @@
 
 Numbers are drawn on the host with NumPy's PCG64 and copied to the device, so a seed gives the same
 values on every device.
+
+Work captured in a CUDA graph can neither copy host draws to the device nor draw anew at each replay,
+so the generator also keeps, per device, a Philox state on that device (``device_state``: uint64
+(seed, offset), see gpugrad.kernels.philox): the kernels read it there and advance its offset there.
+Seeding rewrites those arrays in place (captured graphs hold their addresses); ``get_state`` records
+their offsets under "device_offsets" (PyTorch keeps them in ``torch.cuda.get_rng_state``; gpugrad's one
+generator keeps every device's stream in one state).
 """
 from __future__ import annotations
 
@@ -14,23 +21,89 @@ class Generator:
     def __init__(self, seed: int | None = None) -> None:
         self._seed = int(numpy.random.SeedSequence().entropy % (2**63)) if seed is None else int(seed)
         self.rng = numpy.random.default_rng(self._seed)
+        self._device_states: dict = {}  # device name -> (backend, uint64[2] array of (seed, offset) there)
+        self._device_offsets: dict[str, int] = {}  # offsets set_state gave devices with no array yet
 
     def manual_seed(self, seed: int) -> "Generator":
         self._seed = int(seed)
         self.rng = numpy.random.default_rng(self._seed)
+        self._device_offsets = {}
+        for backend, state in self._device_states.values():
+            _write_device_state(backend, state, self._seed, 0)
         return self
 
     def initial_seed(self) -> int:
         return self._seed
 
+    def device_state(self, backend) -> object:
+        """This generator's Philox state on ``backend``'s device: a uint64 array (seed, offset) there,
+        made on first use (from the seed and offset 0) and then always the same array, advanced in place
+        by the device draws (gpugrad.kernels.philox.uniform). Not made inside a CUDA graph capture: its
+        first values would be written by the graph, again at every replay."""
+        name = str(backend.device)
+        held = self._device_states.get(name)
+        if held is not None:
+            return held[1]
+        if backend.capture is not None:
+            raise RuntimeError(
+                f"the random generator of device '{name}' is first used inside a CUDA graph capture; run the "
+                "captured code once before capturing (a warm-up, which CUDA graphs need anyway)")
+        offset = self._device_offsets.pop(name, 0)
+        state = backend.asarray(numpy.array([_seed64(self._seed), offset], dtype=numpy.uint64))
+        self._device_states[name] = (backend, state)
+        return state
+
     def get_state(self) -> dict:
-        """The generator's full state, as JSON-serialisable data (for checkpoints)."""
-        return {"seed": self._seed, "bit_generator": self.rng.bit_generator.state}
+        """The generator's full state, as JSON-serialisable data (for checkpoints): the host stream and
+        each device's Philox offset (read from the device: not inside a CUDA graph capture)."""
+        offsets = dict(self._device_offsets)
+        for name, (backend, state) in self._device_states.items():
+            offsets[name] = int(backend.to_numpy(state, op="get_rng_state")[1])
+        return {"seed": self._seed, "bit_generator": self.rng.bit_generator.state, "device_offsets": offsets}
 
     def set_state(self, state: dict) -> None:
+        """Restore a state from get_state; a state without "device_offsets" (older checkpoints) puts the
+        device streams at offset 0, as seeding does."""
+        offsets = {str(k): int(v) for k, v in state.get("device_offsets", {}).items()}
+        for name, off in offsets.items():
+            if off < 0 or off % 4:
+                raise ValueError(f"set_rng_state: device offset of '{name}' must be a non-negative multiple of 4 "
+                                 f"(whole Philox blocks), got {off}")
         self._seed = int(state["seed"])
         self.rng = numpy.random.default_rng(self._seed)
         self.rng.bit_generator.state = state["bit_generator"]
+        for name, (backend, array) in self._device_states.items():
+            _write_device_state(backend, array, self._seed, offsets.pop(name, 0))
+        self._device_offsets = offsets
+
+
+    def keep_mask(self, backend, shape: tuple, p: float):
+        """Dropout's keep mask: a bool array of ``shape`` on ``backend``'s device, True with probability
+        1 - p. While a CUDA graph is captured on the device, drawn there from its Philox stream (float32
+        u >= p, so p counts to 2^-24; each replay draws a new mask); otherwise from the host stream and
+        copied over, so that a seed gives the same masks on every device. The eager path on a CUDA
+        device also makes the device state, so that a warm-up step readies a later capture."""
+        if backend.capture is not None:
+            from .kernels import philox
+
+            n = int(numpy.prod(shape, dtype=numpy.int64))
+            u = philox.uniform(backend.xp, self.device_state(backend), n, numpy.float32, impl=backend.kernel_impl)
+            return (u >= numpy.float32(p)).reshape(shape)
+        if backend.device.type != "cpu":
+            self.device_state(backend)
+        keep = self.rng.random(shape) >= p
+        return keep if backend.device.type == "cpu" else backend.asarray(keep)
+
+def _seed64(seed: int) -> int:
+    """The Philox key of a seed: its value modulo 2^64 (a negative seed wraps, as PyTorch's)."""
+    return int(seed) % (1 << 64)
+
+
+def _write_device_state(backend, state, seed: int, offset: int) -> None:
+    # Element by element with scalars, in place: no host array is copied over (capture refuses copies),
+    # and the array keeps its address.
+    state[0] = numpy.uint64(_seed64(seed))
+    state[1] = numpy.uint64(offset)
 
 
 default_generator = Generator(0)
@@ -64,3 +137,4 @@ def half_open(values: numpy.ndarray, low: float, high: float, np_dtype) -> numpy
     if ceiling >= high:
         ceiling = numpy.nextafter(ceiling, np_dtype.type(low))
     return numpy.where(cast >= high, ceiling, cast)
+

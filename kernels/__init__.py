@@ -135,12 +135,12 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, batch_norm, conv, embedding, group_norm, layer_norm, linear, optim, pool, recurrent, softmax, softmax_xent
+from . import activation, batch_norm, conv, embedding, group_norm, layer_norm, linear, optim, philox, pool, recurrent, softmax, softmax_xent
 from ._dispatch import fused, fused_enabled, set_fused
 from ._launch import cuda_available, resolve_impl
 
 # Every kernel family, for what must cover them all (the PTX compile, the launch tests, the cuda-marked tests).
-FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, embedding, optim, conv, pool, recurrent)
+FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, embedding, optim, conv, pool, recurrent, philox)
 
 __all__ = [
     "FAMILIES", "activation", "batch_norm", "conv", "embedding", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available", "fused", "fused_enabled", "set_fused",

@@ -667,7 +667,8 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training).
 
-    The mask is drawn from gpugrad's default generator, so ``gg.manual_seed`` makes it reproducible.
+    The mask is drawn from gpugrad's default generator, so ``gg.manual_seed`` makes it reproducible; inside
+    a CUDA graph capture it is drawn on the device, afresh at each replay.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -675,9 +676,10 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     if p == 1.0:
         return input.mul_(0.0) if inplace else input * 0.0
-    keep = default_generator.rng.random(input.shape) >= p
-    scale = (keep / (1.0 - p)).astype(input._array.dtype)
-    mask = _const(input, input._backend.asarray(scale))
+    # On the host, or on the device while a CUDA graph is captured (see Generator.keep_mask).
+    keep = default_generator.keep_mask(input._backend, tuple(input.shape), p)
+    dtype = input._array.dtype.type
+    mask = _const(input, keep.astype(dtype) * dtype(1.0 / (1.0 - p)))
     return input.mul_(mask) if inplace else input * mask
 
 

@@ -188,8 +188,8 @@ def _check_p(p: float) -> None:
 
 def _keep_mask(input: Tensor, shape: tuple, p: float):
     """A float array of input's dtype on its device: 1 where kept (probability 1 - p), else 0."""
-    keep = default_generator.rng.random(shape) >= p
-    return input._backend.asarray(keep.astype(input._array.dtype))
+    # On the host, or on the device while a CUDA graph is captured (see Generator.keep_mask).
+    return default_generator.keep_mask(input._backend, tuple(shape), p).astype(input._array.dtype)
 
 
 def _feature_shape(op: str, input: Tensor) -> tuple:
