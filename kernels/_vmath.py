@@ -54,6 +54,26 @@ def _times_power_of_two(typingctx, y, k):
     return y(y, k), codegen
 
 
+@intrinsic
+def _expm1_from_reduced(typingctx, q, k):
+    """2**k q + (2**k - 1), which is e**(k ln2 + r) - 1 given q = e**r - 1, for a float32 or float64 q and
+    an integer k in [-60, 0]. Without fast-math flags: reassociated as 2**k (q + 1) - 1, it cancels at
+    small arguments (measured: tanh(1e-10) came out 0)."""
+    if q not in (types.float32, types.float64) or not isinstance(k, types.Integer):
+        return None
+    is32 = q == types.float32
+    ftype, itype = (ir.FloatType(), ir.IntType(32)) if is32 else (ir.DoubleType(), ir.IntType(64))
+    bias, shift = (127, 23) if is32 else (1023, 52)
+
+    def codegen(context, builder, signature, args):
+        value, power = args
+        power = context.cast(builder, power, signature.args[1], types.int32 if is32 else types.int64)
+        scale = builder.bitcast(builder.shl(builder.add(power, ir.Constant(itype, bias)), ir.Constant(itype, shift)), ftype)
+        return builder.fadd(builder.fmul(value, scale), builder.fsub(scale, ir.Constant(ftype, 1.0)))
+
+    return q(q, k), codegen
+
+
 # Below LO e**x rounds to 0, above HI it overflows. Between LO and the smallest normal result the two
 # factors of 2**k are each normal, so subnormal results come out right (gradual underflow, as libm's).
 _F32_LO, _F32_HI = -104.0, 88.72283
@@ -123,6 +143,82 @@ def _exp_cpu(x):
 def exp_on_cuda(x):
     """The CUDA overload of ``exp`` (registered by ``_scalar.register_cuda_overloads``): CUDA's own expf / exp."""
     return lambda x: math.exp(x)
+
+
+def tanh(x: float) -> float:
+    """tanh(x) (in CPU kernels: the vectorisable code below, for float32 and float64 arguments)."""
+    return math.tanh(x)
+
+
+# tanh(|x|) = -m / (2 + m) with m = expm1(-2|x|) in (-1, 0]: neither the quotient nor 2 + m cancels, at
+# small |x| too (where (1 - e) / (1 + e) would). expm1 from exp's range reduction, -2|x| = k ln2 + r:
+# expm1 = 2**k (e**r - 1) + (2**k - 1), with e**r - 1 = r + r^2 P(r) computed without its 1 and 2**k - 1
+# exact (k <= 0). Past _TANH_ONE tanh rounds to 1 (1 - tanh(a) ~ 2 e**(-2a) is below half an ulp of 1),
+# so |x| is clamped there: one path for every input, infinities included, and a k within range.
+_F32_TANH_ONE, _F64_TANH_ONE = 9.5, 19.5
+
+
+def _tanh_float32(x):
+    f = types.float32
+    a = abs(x)
+    a = a if a < f(_F32_TANH_ONE) else f(_F32_TANH_ONE)  # NaN too (replaced at the end)
+    y = -(a + a)
+    k = np.floor(y * f(1.4426950408889634) + f(0.5))
+    r = y - k * f(0.693359375) + k * f(2.12194440e-4)
+    p = f(1.9875691500e-4)  # exp's polynomial, without its leading 1
+    p = p * r + f(1.3981999507e-3)
+    p = p * r + f(8.3334519073e-3)
+    p = p * r + f(4.1665795894e-2)
+    p = p * r + f(1.6666665459e-1)
+    p = p * r + f(5.0000001201e-1)
+    q = p * r * r + r
+    m = _expm1_from_reduced(q, types.int32(k))
+    t = -m / (f(2.0) + m)
+    t = math.copysign(t, x)
+    if x != x:
+        t = x
+    return t
+
+
+def _tanh_float64(x):
+    a = abs(x)
+    a = a if a < _F64_TANH_ONE else _F64_TANH_ONE
+    y = -(a + a)
+    k = np.floor(y * 1.4426950408889634 + 0.5)
+    r = y - k * 6.93147180369123816490e-01 - k * 1.90821492927058770002e-10
+    p = 1.0 / 6227020800.0  # exp's Taylor series from r**2 / 2! on, as a polynomial in r
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    q = p * r * r + r
+    m = _expm1_from_reduced(q, types.int64(k))
+    t = -m / (2.0 + m)
+    t = math.copysign(t, x)
+    if x != x:
+        t = x
+    return t
+
+
+@overload(tanh, target="cpu")
+def _tanh_cpu(x):
+    if x == types.float32:
+        return _tanh_float32
+    if x == types.float64:
+        return _tanh_float64
+    return None
+
+
+def tanh_on_cuda(x):
+    """The CUDA overload of ``tanh``: CUDA's own tanhf / tanh."""
+    return lambda x: math.tanh(x)
 
 
 def erfc(x: float) -> float:

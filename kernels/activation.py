@@ -37,6 +37,7 @@ from ._launch import (
 from ._vmath import erfc as vector_erfc
 from ._vmath import exp as vector_exp
 from ._vmath import log1p_of_unit
+from ._vmath import tanh as vector_tanh
 
 KINDS: tuple[str, ...] = (
     "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu", "softplus",
@@ -245,7 +246,7 @@ def act_forward_scalar(code, x, p):
     elif code == SIGMOID:
         y = sigmoid_scalar(x)
     elif code == TANH:
-        y = math.tanh(x)
+        y = vector_tanh(x)
     elif code == GELU:
         # x * Phi(x), Phi from erfc: no cancellation in 1 + erf at x << 0, and vectorisable in float32
         y = half * x * vector_erfc(-x * like(x, SQRT1_2))
@@ -328,9 +329,10 @@ def act_backward_scalar(code, s, gy, p):
 
 
 # ============================================================== CPU kernels
-# Activations whose CPU forward is NumPy's own SIMD ufunc: as accurate as, and faster than, the scalar
-# libm call Numba makes without SVML, in the same single pass (bench/NOTES.md has the figures).
-NUMPY_FORWARD: dict[int, Any] = {TANH: np.tanh}
+# Activations whose CPU forward is a NumPy ufunc rather than the kernel below. Empty since tanh became
+# _vmath.tanh: the kernel beats np.tanh (one thread of SIMD), and fused with a bias it saves a pass
+# (bench/NOTES.md has the figures). Kept for linear.py, which reads it.
+NUMPY_FORWARD: dict[int, Any] = {}
 
 # One build per activation (the code a closure constant, see _launch.CpuKernelPerCode).
 # Fast math without its no-NaN and no-infinity assumptions, which fold away the NaN the reference and
