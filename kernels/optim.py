@@ -818,10 +818,9 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
         if tid == 0:
             partial[cuda.blockIdx.x] = sh[0]
 
-    return {
+    kernels = {
         "sgd": (sgd_kernel, void(A, A, A, T, T, T, T, B, B, B, B, B)),
         "adam": (adam_kernel, void(A, A, A, A, A, T, T, T, T, T, T, T, T, T, B, B, B, B)),
-        "adam_scalars": (adam_scalars_kernel, void(float32[::1], float64[::1], float64, float64, float64, T, A)),
         "adam_capturable": (adam_capturable_kernel,
                             void(A, A, A, A, A, int64[::1], int64[::1], A, T, T, T, T, T, T, B, B, B, B)),
         "rmsprop": (rmsprop_kernel, void(A, A, A, A, A, T, T, T, T, T, T, B, B, B, B)),
@@ -834,6 +833,16 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
         "rprop": (rprop_kernel, void(A, A, A, A, T, T, T, T, B)),
         "sum_of_squares": (sum_of_squares_kernel, void(A, A)),
     }
+    if NPT is np.float64:
+        # The capturable step's per-slot scalars, in float64 as the host computes them, for buffers of
+        # either dtype (out: float32 or float64). Listed with the float64 kernels: one thread per slot,
+        # so float64 costs nothing here even on GPUs slow at it, and no float32 kernel holds float64 code.
+        S = float32[::1]
+        kernels["adam_scalars_float32"] = (adam_scalars_kernel, void(S, float64[::1], float64, float64, float64,
+                                                                     float32, float32[::1]))
+        kernels["adam_scalars_float64"] = (adam_scalars_kernel, void(S, float64[::1], float64, float64, float64,
+                                                                     float64, float64[::1]))
+    return kernels
 
 
 _cuda_kernel, cuda_kernel_specs = cuda_family("optim", _cuda_sources)
@@ -1040,7 +1049,7 @@ def adam_capturable(
         k = len(ends)
         sc = _capture_buffer(xp, ("adam.scalars", sid, k, dtype), lambda: xp.zeros(3 * k, dtype=dtype), stream)
         chunks = _capture_buffer(xp, ("adam.chunks", ends), lambda: xp.asarray(_chunk_table(ends)))
-        launch(_cuda_kernel("adam_scalars", dtype), k, BLOCK, stream, steps, lr64, float(beta1),
+        launch(_cuda_kernel(f"adam_scalars_{dtype.name}", np.float64), k, BLOCK, stream, steps, lr64, float(beta1),
                float(beta2), float(weight_decay), T(beta1), sc)
         # The simulator runs each thread as a Python thread: small blocks keep the tests fast.
         block = 32 if simulator_enabled() else BLOCK
