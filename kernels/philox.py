@@ -195,7 +195,9 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
     T = numba_type(dtype)
 
     # One Philox block per thread and grid-stride trip: 4 float32 or 2 float64 outputs from one call
-    # (the words are the costly part; the stores of a warp still cover one contiguous stretch).
+    # (the words are the costly part; the stores of a warp still cover one contiguous stretch). Integer
+    # bound: Numba does the word arithmetic in 64 bits; on the H200, 1e7 float32 took 38.6 us with the
+    # advance (26% of the copy bandwidth), 1e7 float64 47.9 us.
     def uniform32_kernel(state, out, scale):
         n = out.shape[0]
         seed = state[0]
@@ -276,6 +278,7 @@ def uniform(xp: Any, state: Any, n: int, dtype: Any = np.float32, *, out: Any = 
     if impl == "cpu":
         if not state.flags.c_contiguous:
             raise ValueError(f"{op}: state must be C-contiguous")
+        # Work counted as 4 per draw: ten Philox rounds per block cost more than a plain elementwise pass.
         (_uniform32_cpu if dt == np.float32 else _uniform64_cpu)(n * 4, state, u, scale)
         state[1] = (((state[1] + _U3) >> _U2) + np.uint64(nb)) << _U2
     else:
