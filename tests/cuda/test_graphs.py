@@ -76,8 +76,10 @@ def no_capture_left():
     return backend.get("cuda").capture is None
 
 
-@pytest.mark.parametrize("make", [mlp_step, cnn_step], ids=["mlp", "cnn"])
+@pytest.mark.parametrize("make", [mlp_step, lambda: mlp_step("adam"), cnn_step], ids=["mlp", "mlp-adam", "cnn"])
 def test_a_training_step_captures_and_replays_like_eager_steps(make):
+    """With capturable Adam the step counts live on the device: each replay advances them, so three
+    replays give what three eager steps give."""
     model_g, step_g = make()
     model_e, step_e = make()
     warm_up(step_g, step_e)
