@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -172,3 +174,35 @@ def test_new_activations_at_edges_match_pytorch(dtype):
         np.testing.assert_allclose(y, y_torch.detach().numpy(), equal_nan=True, **tolerances(dtype), err_msg=name)
         np.testing.assert_allclose(gx[finite_gradient], t.grad.numpy()[finite_gradient], equal_nan=True,
                                    **tolerances(dtype), err_msg=f"{name}'")
+
+
+@pytest.mark.parametrize("dtype, kind", [(np.float32, "float"), (np.float64, "double")])
+def test_cpu_tanh_loop_compiles_to_vector_instructions(dtype, kind):
+    # The kernel's own loop, rebuilt uncached (Numba cannot show the IR of cached code): the tanh helper
+    # must be inlined into it, or the loop stays a call per element.
+    from numba import njit
+
+    from gpugrad.kernels._clone import clone
+    from gpugrad.kernels._scalar import cpu_globals
+
+    fn = act._forward_cpu.make(act.TANH)
+    loop = njit(fastmath=act.FASTMATH, error_model="numpy")(clone(fn, cpu_globals(fn.__globals__), "_ir_test"))
+    x = np.zeros(64, dtype)
+    loop(x, np.empty_like(x), dtype(0))
+    llvm_ir = loop.inspect_llvm(loop.signatures[0])
+    widths = {int(w) for w in re.findall(rf"<(\d+) x {kind}>", llvm_ir)}
+    assert widths and max(widths) >= 4, f"no vector {kind} operations in the tanh loop"
+
+
+@pytest.mark.parametrize("dtype, bound", [(np.float32, 1.5), (np.float64, 2.0)])
+def test_cpu_tanh_is_within_its_ulp_bound_at_the_edges(dtype, bound):
+    finfo = np.finfo(dtype)
+    x = np.concatenate([np.linspace(-12, 12, 100_003), [0.0, -0.0, finfo.smallest_subnormal, -finfo.tiny, 25.0,
+                                                        -25.0, np.inf, -np.inf, np.nan]]).astype(dtype)
+    y = act.forward(np, "tanh", x, impl="cpu")
+    exact = np.tanh(x[:-3].astype(np.longdouble))
+    ulp = np.abs(y[:-3] - exact) / np.spacing(np.abs(exact).astype(dtype)).astype(np.longdouble)
+    assert float(ulp.max()) <= bound
+    assert np.signbit(y[-8]) and y[-7] == x[-7] and y[-6] == x[-6]  # -0, subnormal, tiny: x itself
+    np.testing.assert_array_equal(y[-5:-1], [1.0, -1.0, 1.0, -1.0])
+    assert np.isnan(y[-1])
