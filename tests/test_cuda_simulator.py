@@ -23,7 +23,7 @@ def test_cuda_kernels_and_device_path_in_the_simulator():
     cmd = [
         sys.executable, "-m", "pytest", "-q", "-m", "cudasim", "-p", "no:cacheprovider",
         "tests/kernels", "tests/cuda", "tests/reliability/test_devices_cudasim.py", "tests/ops",
-        "tests/optim/test_cuda_device.py",
+        "tests/optim/test_cuda_device.py", "tests/optim/test_capturable.py", "tests/nn/test_dropout_capture.py",
     ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
     tail = "\n".join(proc.stdout.splitlines()[-40:])

@@ -15,6 +15,35 @@ import numpy as np
 _ONE = {np.dtype(np.float32): np.ones(1, np.float32), np.dtype(np.float64): np.ones(1, np.float64)}
 _ZERO = {np.dtype(np.float32): np.zeros(1, np.float32), np.dtype(np.float64): np.zeros(1, np.float64)}
 _handle: dict[int, int] = {}  # one cuBLAS handle per device
+# A workspace per (device, stream), set on the handle before each call (cublasSetStream resets it): with
+# none, cuBLAS may allocate one during a capture, which the global capture mode forbids. 32 MiB is what
+# cuBLAS's documentation advises for Hopper.
+_WORKSPACE_BYTES = 32 << 20
+_workspace: dict[tuple[int, int], Any] = {}
+
+
+def prepare(xp: Any) -> None:
+    """Make the handle and the current stream's workspace now (outside a capture), if nvmath is present."""
+    try:
+        _handle_and_workspace(xp)
+    except ImportError:
+        pass  # a captured matmul will say what is missing
+
+
+def _handle_and_workspace(xp: Any) -> tuple[Any, int]:
+    from nvmath.bindings import cublas
+
+    device = xp.cuda.Device().id
+    handle = _handle.get(device)
+    if handle is None:
+        handle = _handle[device] = cublas.create()
+    stream = int(xp.cuda.get_current_stream().ptr)
+    workspace = _workspace.get((device, stream))
+    if workspace is None:
+        workspace = _workspace[(device, stream)] = xp.empty(_WORKSPACE_BYTES, dtype=np.uint8)
+    cublas.set_stream(handle, stream)
+    cublas.set_workspace(handle, workspace.data.ptr, _WORKSPACE_BYTES)
+    return cublas, handle
 
 
 def capturable(a: Any, b: Any) -> bool:
@@ -27,7 +56,7 @@ def capturable(a: Any, b: Any) -> bool:
 def gemm(xp: Any, a: Any, b: Any) -> Any:
     """a @ b for CuPy arrays on the current stream, through cuBLAS directly (see the module's doc)."""
     try:
-        from nvmath.bindings import cublas
+        cublas, handle = _handle_and_workspace(xp)
     except ImportError as exc:
         raise RuntimeError(
             "matmul inside a CUDA graph capture needs nvmath-python (CuPy refuses cuBLAS while capturing): "
@@ -46,11 +75,6 @@ def gemm(xp: Any, a: Any, b: Any) -> Any:
     if m and n:
         op_a, lda = (cublas.Operation.N, k) if a.flags.c_contiguous else (cublas.Operation.T, m)
         op_b, ldb = (cublas.Operation.N, n) if b.flags.c_contiguous else (cublas.Operation.T, k)
-        device = xp.cuda.Device().id
-        handle = _handle.get(device)
-        if handle is None:
-            handle = _handle[device] = cublas.create()
-        cublas.set_stream(handle, xp.cuda.get_current_stream().ptr)
         call = cublas.sgemm if a.dtype == np.float32 else cublas.dgemm
         if k:
             call(handle, op_b, op_a, n, m, k, _ONE[a.dtype].ctypes.data, b.data.ptr, max(ldb, 1),

@@ -10,19 +10,23 @@ attribute is what the rest of gpugrad looks at:
 - a kernel's error flag (cross-entropy's target check) is not read; the graph keeps the check, each replay
   puts it on the backend's pending list, and the next host read or synchronize runs it;
 - CuPy allocates from the graph's private memory pool, so no array made outside the graph is ever given
-  memory the graph's replays write.
+  memory the graph's replays write (the pool grows with cudaMalloc in the relaxed capture mode, as
+  PyTorch's allocator does, so the default global mode works).
 
 On the simulated "cuda" device (tests without a GPU) capture runs the captured code once, eagerly, with
 every check above in force, which proves a step capture-safe; replay needs a GPU and says so.
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 from collections.abc import Callable
 from typing import Any
 
 from .. import backend as _backend
 from ..errors import ArgumentError, DeviceError
+from ..random import default_generator
+from . import blas
 from .streams import Stream
 from .streams import stream as _stream_context
 
@@ -35,9 +39,36 @@ class _Pool:
     def __init__(self) -> None:
         self.memory = None if _backend.simulating_cuda() else _cuda_backend("graph_pool_handle").xp.cuda.MemoryPool()
 
+    def malloc(self, size: int):
+        """CuPy's allocation from this pool, in the relaxed capture mode: growing the pool is a cudaMalloc,
+        which a capture in the (default) global mode forbids; the allocation is not part of the graph
+        either way. PyTorch's allocator makes the same exchange."""
+        previous = _exchange_capture_mode(_RELAXED)
+        try:
+            return self.memory.malloc(size)
+        finally:
+            _exchange_capture_mode(previous)
+
     def __repr__(self) -> str:
         used = 0 if self.memory is None else self.memory.total_bytes()
         return f"<gpugrad.cuda graph pool: {used} bytes>"
+
+
+_RELAXED = 2  # CU_STREAM_CAPTURE_MODE_RELAXED
+_libcuda = None
+
+
+def _exchange_capture_mode(mode: int) -> int:
+    """Set this thread's stream-capture interaction mode (the driver's cuThreadExchangeStreamCaptureMode,
+    a stable C entry point of libcuda) and return the mode it had."""
+    global _libcuda
+    if _libcuda is None:
+        _libcuda = ctypes.CDLL("libcuda.so.1")
+    value = ctypes.c_int(mode)
+    status = _libcuda.cuThreadExchangeStreamCaptureMode(ctypes.byref(value))
+    if status != 0:
+        raise RuntimeError(f"cuThreadExchangeStreamCaptureMode failed (CUresult {status})")
+    return value.value
 
 
 def graph_pool_handle() -> _Pool:
@@ -84,13 +115,17 @@ class CUDAGraph:
             raise RuntimeError("CUDAGraph.capture_begin: this graph already holds a capture; call reset() first")
         self._pool = pool if pool is not None else _Pool()
         self._checks = []
+        # What captured code uses but must not make inside the capture: the device random state (dropout
+        # draws from it) and, below, the cuBLAS handle and workspace of the capturing stream.
+        default_generator.device_state(backend)
         if not _backend.simulating_cuda():
             cupy = backend.xp
             stream = cupy.cuda.get_current_stream()
             if int(stream.ptr) == 0 or stream.is_capturing():
                 raise RuntimeError("CUDAGraph.capture_begin: cannot capture on the default stream; capture "
                                    "inside gg.cuda.graph(g), or make a gg.cuda.Stream() current first")
-            self._allocator = cupy.cuda.using_allocator(self._pool.memory.malloc)
+            blas.prepare(cupy)
+            self._allocator = cupy.cuda.using_allocator(self._pool.malloc)
             self._allocator.__enter__()
             mode = getattr(cupy.cuda.runtime, {"global": "streamCaptureModeGlobal",
                                                "thread_local": "streamCaptureModeThreadLocal",
