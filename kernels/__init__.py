@@ -99,7 +99,17 @@ optim        (flat buffers updated in place; torch.optim formulas; return None; 
     asgd(xp, p, g, ax, *, eta, mu, lambd, weight_decay=0.0)
     rprop(xp, p, g, prev, step_size, *, etaminus, etaplus, step_size_min, step_size_max)
     sum_of_squares(xp, g, *, impl=None, stream=None) -> float
+    adam_capturable(xp, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, steps, lr, bounds=None, beta1,
+                    beta2, eps, weight_decay=0.0, decoupled_weight_decay=False, amsgrad=False)
+        Adam with the step counts (and a Tensor lr) read on the device, for CUDA graphs: nothing of
+        the step comes from the host, so a replay advances bias correction.
     reference_<name> for each: the plain formulas (no impl/stream).
+
+philox       (counter-based uniforms; state: a uint64[2] (seed, offset) array on the arrays' device)
+    uniform(xp, state, n, dtype=float32, *, out=None, impl=None, stream=None) -> (n,) in [0, 1)
+        element i from Philox4x32-10 word offset + i (float32, 24 bits) or words offset + 2i, 2i + 1
+        (float64, 53 bits); the offset advanced on the device, in whole blocks of 4 words.
+    reference_uniform, reference_philox4x32 (Random123's algorithm; the known-answer oracle).
 
 conv         (geometry: kernel (kh, kw), stride, pads (top, bottom, left, right), dilation; a
               ConvGeometry holds them with the output size and unpacks into these arguments)

@@ -73,7 +73,8 @@ def set_device(device) -> None:
 
 def manual_seed(seed: int) -> None:
     """Seed the CUDA random stream. gpugrad draws random numbers from one generator for every device,
-    seeded by ``gg.manual_seed``; this exists so PyTorch code runs, and changes nothing."""
+    seeded by ``gg.manual_seed`` (which also reseeds the device-side stream that dropout draws from inside
+    a CUDA graph); this exists so PyTorch code runs, and changes nothing."""
     _check_seed("cuda.manual_seed", seed)
 
 
