@@ -21,7 +21,6 @@ from __future__ import annotations
 import ctypes
 import gc
 from collections.abc import Callable
-from typing import Any
 
 from .. import backend as _backend
 from ..errors import ArgumentError, DeviceError
@@ -92,7 +91,7 @@ class CUDAGraph:
         g.replay()                      # runs the whole step again, on the current stream
     """
 
-    def __init__(self, keep_graph: bool = False) -> None:
+    def __init__(self, keep_graph: bool = False) -> None:  # keep_graph: accepted, as PyTorch's; always kept
         self._graph = None
         self._pool: _Pool | None = None
         self._checks: list[Callable[[], None]] = []
@@ -253,14 +252,6 @@ class graph:
                 self.cuda_graph._abort()
         finally:
             self._context.__exit__(None, None, None)
-
-
-def run_pending_checks(backend: Any) -> None:
-    """Run the error-flag checks that replays left on ``backend`` (each a host read; raises if one fired)."""
-    checks = list(backend.pending_checks)
-    backend.pending_checks.clear()
-    for check in checks:
-        check()
 
 
 def make_graphed_callables(callables, sample_args, num_warmup_iters: int = 3, allow_unused_input: bool = False,
