@@ -128,6 +128,6 @@ class stream:
             self._stream._stream.__exit__(*exc)
 
 
-def set_stream(s: Stream) -> None:
-    """Make ``s`` the current stream (prefer the ``stream`` context)."""
-    s._stream.use()
+def set_stream(stream: Stream) -> None:
+    """Make ``stream`` the current stream (prefer the ``stream`` context)."""
+    stream._stream.use()
