@@ -32,7 +32,6 @@ from ._launch import (
     numba_type,
     plain_cpu_call,
     scalar_fn,
-    PARALLEL_MIN_WORK,
     UNROLL,
 )
 from ._vmath import erfc as vector_erfc
@@ -330,21 +329,15 @@ def act_backward_scalar(code, s, gy, p):
 
 
 # ============================================================== CPU kernels
-# Activations whose CPU forward is a NumPy ufunc rather than the kernel below: none since tanh became
-# _vmath.tanh (read by linear.py, whose fused bias + tanh now beats two NumPy passes: bench/NOTES.md).
+# Activations whose CPU forward is NumPy's SIMD ufunc even where a bias could be fused in (linear.py
+# reads it): none since tanh became _vmath.tanh; fused bias + tanh beats two NumPy passes (bench/NOTES.md).
 NUMPY_FORWARD: dict[int, Any] = {}
-# ... and those whose forward is a NumPy ufunc only where the kernel would run on one thread (below
-# PARALLEL_MIN_WORK): measured per element, one thread each, np.tanh's SIMD loop is 1.6x faster than
-# a loop over _vmath.tanh (2048x2048 float32: 1.5 against 2.5 ms); on two threads the kernel wins.
-SERIAL_NUMPY_FORWARD: dict[int, Any] = {TANH: np.tanh}
+# ... and those whose forward alone (activation.forward, nothing to fuse) is the ufunc. np.tanh stays:
+# per thread its SIMD loop is 1.6x faster than a loop over _vmath.tanh in float32 (2048x2048: 1.5 against
+# 2.5 ms) and level in float64; the kernel on two threads was 1.2x faster when both cores were idle and
+# up to 4x slower while another process held one (measured on a shared two-core machine).
+UNFUSED_NUMPY_FORWARD: dict[int, Any] = {**NUMPY_FORWARD, TANH: np.tanh}
 
-
-def _numpy_forward(code: int, size: int) -> Any:
-    """The NumPy ufunc that computes activation `code` on `size` elements, or None for the kernel."""
-    ufunc = NUMPY_FORWARD.get(code)
-    if ufunc is None and size < PARALLEL_MIN_WORK:
-        ufunc = SERIAL_NUMPY_FORWARD.get(code)
-    return ufunc
 
 # One build per activation (the code a closure constant, see _launch.CpuKernelPerCode).
 # Fast math without its no-NaN and no-infinity assumptions, which fold away the NaN the reference and
@@ -457,7 +450,7 @@ def forward(
     code = CODES.get(kind, IDENTITY)
     if out is None and code != IDENTITY and plain_cpu_call(xp, impl, x):
         y = np.empty_like(x)
-        ufunc = _numpy_forward(code, x.size)
+        ufunc = UNFUSED_NUMPY_FORWARD.get(code)
         if ufunc is not None:
             return ufunc(x, out=y)
         _forward_cpu(x.size, code, x.reshape(-1), y.reshape(-1), x.dtype.type(param))
@@ -473,7 +466,7 @@ def forward(
     y = xp.empty_like(x) if out is None else out
     p = dtype.type(param)
     if impl == "cpu":
-        ufunc = _numpy_forward(code, x.size)
+        ufunc = UNFUSED_NUMPY_FORWARD.get(code)
         if ufunc is not None:
             ufunc(x, out=y)
         else:

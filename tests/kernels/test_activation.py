@@ -200,7 +200,7 @@ def test_cpu_tanh_is_within_its_ulp_bound_at_the_edges(dtype, bound):
     x = np.concatenate([np.linspace(-12, 12, 100_003), [0.0, -0.0, finfo.smallest_subnormal, -finfo.tiny, 25.0,
                                                         -25.0, np.inf, -np.inf, np.nan]]).astype(dtype)
     y = np.empty_like(x)
-    act._forward_cpu(x.size, act.TANH, x, y, dtype(0))  # the kernel itself: forward() takes np.tanh at this size
+    act._forward_cpu(x.size, act.TANH, x, y, dtype(0))  # the kernel itself: forward() takes np.tanh
     exact = np.tanh(x[:-3].astype(np.longdouble))
     ulp = np.abs(y[:-3] - exact) / np.spacing(np.abs(exact).astype(dtype)).astype(np.longdouble)
     assert float(ulp.max()) <= bound
@@ -208,8 +208,3 @@ def test_cpu_tanh_is_within_its_ulp_bound_at_the_edges(dtype, bound):
     np.testing.assert_array_equal(y[-5:-1], [1.0, -1.0, 1.0, -1.0])
     assert np.isnan(y[-1])
 
-
-def test_cpu_tanh_forward_is_numpys_on_one_thread_and_the_kernel_on_more():
-    assert act._numpy_forward(act.TANH, act.PARALLEL_MIN_WORK - 1) is np.tanh
-    assert act._numpy_forward(act.TANH, act.PARALLEL_MIN_WORK) is None
-    assert act._numpy_forward(act.SIGMOID, 10) is None
