@@ -338,7 +338,6 @@ NUMPY_FORWARD: dict[int, Any] = {}
 # up to 4x slower while another process held one (measured on a shared two-core machine).
 UNFUSED_NUMPY_FORWARD: dict[int, Any] = {**NUMPY_FORWARD, TANH: np.tanh}
 
-
 # One build per activation (the code a closure constant, see _launch.CpuKernelPerCode).
 # Fast math without its no-NaN and no-infinity assumptions, which fold away the NaN the reference and
 # PyTorch give (the loops vectorise as well without them).
