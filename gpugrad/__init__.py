@@ -13,7 +13,7 @@ from .backend import Device as device
 from .dtypes import bool_ as bool
 from .default_dtype import get_default_dtype, set_default_dtype
 from .dtypes import float16, float32, float64, int8, int16, int32, int64, promote_types, uint8
-from .errors import ArgumentError, DeviceError, DTypeError, ShapeError
+from .errors import ArgumentError, CaptureError, DeviceError, DTypeError, ShapeError
 from .factory import (
     arange,
     as_tensor,

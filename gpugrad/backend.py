@@ -12,7 +12,7 @@ import threading
 
 import numpy
 
-from .errors import DeviceError
+from .errors import CaptureError, DeviceError
 
 __all__ = ["Device", "Backend", "get", "info", "cpu"]
 
@@ -245,7 +245,7 @@ class _CupyBackend(Backend):  # pragma: no cover - needs a GPU
         from .cuda import blas
 
         if not blas.capturable(a, b):
-            raise RuntimeError(
+            raise CaptureError(
                 f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} ({a.dtype}, {b.dtype}) cannot be captured in a "
                 "CUDA graph: inside a capture, products of float32 or float64 matrices (a batch of rows times one "
                 "matrix too) are")

@@ -20,3 +20,7 @@ class DeviceError(RuntimeError):
 
 class ArgumentError(ValueError, RuntimeError):
     """An argument value the operation cannot take (other than a shape, dtype or device)."""
+
+
+class CaptureError(RuntimeError):
+    """Something a CUDA graph capture cannot hold (a host read, a wait, an op that syncs), named."""

@@ -9,7 +9,7 @@ reference counting alone.
 from __future__ import annotations
 
 from ..backend import cpu as _cpu_backend
-from ..errors import DeviceError, DTypeError, ShapeError
+from ..errors import CaptureError, DeviceError, DTypeError, ShapeError
 from . import anomaly
 from .anomaly import _state as _anomaly_state
 from .grad_mode import _state as _grad_state
@@ -175,11 +175,16 @@ class Function:
         ctx = Node(cls, backend, tuple(needs))
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
-        except (ShapeError, DTypeError, DeviceError):
+        except (ShapeError, DTypeError, DeviceError, CaptureError):
             raise
         except ValueError as exc:
             shapes = ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Tensor))
             raise ShapeError(f"{cls.op_name()}: {exc} (input shapes {shapes})") from exc
+        except RuntimeError as exc:
+            if backend.capture is None:
+                raise
+            # CuPy's refusal of a host read or sync inside the op, say: name the op the user called.
+            raise CaptureError(f"{cls.op_name()}: cannot run inside a CUDA graph capture ({exc})") from exc
 
         if ctx.output_backend is not None:
             backend = ctx.output_backend

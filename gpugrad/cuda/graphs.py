@@ -23,7 +23,7 @@ import gc
 from collections.abc import Callable
 
 from .. import backend as _backend
-from ..errors import ArgumentError, DeviceError
+from ..errors import ArgumentError, CaptureError, DeviceError
 from ..random import default_generator
 from . import blas
 from .streams import Stream
@@ -206,9 +206,9 @@ class CUDAGraph:
         for check in self._checks:
             check()
 
-    def refuse(self, op: str) -> RuntimeError:
+    def refuse(self, op: str) -> CaptureError:
         """The error for ``op``, a call that cannot happen while this graph captures."""
-        return RuntimeError(
+        return CaptureError(
             f"{op}: not allowed while a CUDA graph is being captured (it would read device data on the host "
             "or wait for the device); move it before or after the captured region")
 

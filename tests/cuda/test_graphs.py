@@ -235,3 +235,22 @@ def test_a_graphed_function_gives_the_input_gradient():
     fn(z).sum().backward()
     want = 3 * (1 - np.tanh(z.detach().cpu().numpy()) ** 2)
     np.testing.assert_allclose(z.grad.cpu().numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_an_op_that_fails_inside_a_capture_is_named():
+    """CuPy refuses a host read inside an op with its own RuntimeError; the error the user sees names the
+    op (a stand-in op raises as CuPy would)."""
+
+    class SyncsInside(gg.autograd.Function):
+        name = "syncs_inside"
+
+        @staticmethod
+        def forward(ctx, x):
+            raise RuntimeError("the current stream is capturing, so D2H transfers are disallowed")
+
+    x = gg.randn(3).to("cuda")
+    with pytest.raises(gg.CaptureError, match=r"^syncs_inside: cannot run inside a CUDA graph capture \(the current"):
+        with gg.cuda.graph(gg.cuda.CUDAGraph()):
+            SyncsInside.apply(x)
+    with pytest.raises(RuntimeError, match="^the current stream"):  # outside a capture: unchanged
+        SyncsInside.apply(x)
