@@ -329,14 +329,12 @@ def act_backward_scalar(code, s, gy, p):
 
 
 # ============================================================== CPU kernels
-# Activations whose CPU forward is NumPy's SIMD ufunc even where a bias could be fused in (linear.py
-# reads it): none since tanh became _vmath.tanh; fused bias + tanh beats two NumPy passes (bench/NOTES.md).
-NUMPY_FORWARD: dict[int, Any] = {}
-# ... and those whose forward alone (activation.forward, nothing to fuse) is the ufunc. np.tanh stays:
-# per thread its SIMD loop is 1.6x faster than a loop over _vmath.tanh in float32 (2048x2048: 1.5 against
-# 2.5 ms) and level in float64; the kernel on two threads was 1.2x faster when both cores were idle and
-# up to 4x slower while another process held one (measured on a shared two-core machine).
-UNFUSED_NUMPY_FORWARD: dict[int, Any] = {**NUMPY_FORWARD, TANH: np.tanh}
+# Activations whose forward alone (activation.forward, nothing to fuse) is NumPy's SIMD ufunc. np.tanh
+# stays: per thread its SIMD loop is 1.6x faster than a loop over _vmath.tanh in float32 (2048x2048: 1.5
+# against 2.5 ms) and level in float64; the kernel on two threads was 1.2x faster when both cores were
+# idle and up to 4x slower while another process held one (measured on a shared two-core machine). With a
+# bias to fuse (linear.py) the kernel wins: fused bias + tanh beats two NumPy passes (bench/NOTES.md).
+UNFUSED_NUMPY_FORWARD: dict[int, Any] = {TANH: np.tanh}
 
 # One build per activation (the code a closure constant, see _launch.CpuKernelPerCode).
 # Fast math without its no-NaN and no-infinity assumptions, which fold away the NaN the reference and

@@ -36,7 +36,6 @@ from .activation import (
     FASTMATH,
     IDENTITY,
     KINDS,
-    NUMPY_FORWARD,
     SAVES_OUTPUT,
     act_backward_scalar,
     act_forward_scalar,
@@ -367,11 +366,7 @@ def bias_act_forward(
     p = dtype.type(param)
     if impl == "cpu":
         b = np.zeros(z2.shape[1], dtype) if bias is None else bias  # a c-float read is free
-        ufunc = NUMPY_FORWARD.get(code)
-        if ufunc is not None and not store_pre:  # two NumPy passes still beat libm (activation.NUMPY_FORWARD)
-            ufunc(np.add(z2, b, out=y2), out=y2)
-        else:
-            _bias_act_forward_cpu(z2.size, code, z2, b, pre2, y2, p, store_pre)
+        _bias_act_forward_cpu(z2.size, code, z2, b, pre2, y2, p, store_pre)
     else:
         launch(_cuda_kernel("bias_act_forward", dtype), (z2.shape[1], -(-z2.shape[0] // UNROLL)),
                (COLS_PER_BLOCK, ROWS_PER_BLOCK), cuda_stream(xp, stream),
