@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy
 
+from .errors import CaptureError
+
 
 class Generator:
     """A seedable source of random numbers (``gg.Generator().manual_seed(0)``)."""
@@ -44,8 +46,8 @@ class Generator:
         held = self._device_states.get(name)
         if held is not None:
             return held[1]
-        if backend.capture is not None:
-            raise RuntimeError(
+        if backend.capture is not None:  # (capture_begin makes it first: only a direct call gets here)
+            raise CaptureError(
                 f"the random generator of device '{name}' is first used inside a CUDA graph capture; run the "
                 "captured code once before capturing (a warm-up, which CUDA graphs need anyway)")
         offset = self._device_offsets.pop(name, 0)
@@ -76,7 +78,6 @@ class Generator:
             _write_device_state(backend, array, self._seed, offsets.pop(name, 0))
         self._device_offsets = offsets
 
-
     def keep_mask(self, backend, shape: tuple, p: float):
         """Dropout's keep mask: a bool array of ``shape`` on ``backend``'s device, True with probability
         1 - p. While a CUDA graph is captured on the device, drawn there from its Philox stream (float32
@@ -93,6 +94,7 @@ class Generator:
             self.device_state(backend)
         keep = self.rng.random(shape) >= p
         return keep if backend.device.type == "cpu" else backend.asarray(keep)
+
 
 def _seed64(seed: int) -> int:
     """The Philox key of a seed: its value modulo 2^64 (a negative seed wraps, as PyTorch's)."""
@@ -137,4 +139,3 @@ def half_open(values: numpy.ndarray, low: float, high: float, np_dtype) -> numpy
     if ceiling >= high:
         ceiling = numpy.nextafter(ceiling, np_dtype.type(low))
     return numpy.where(cast >= high, ceiling, cast)
-
