@@ -522,7 +522,6 @@ def _adam_cpu(p, g, m, v, vmax, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps, wd
                 vmax[i] = vmi
 
 
-
 @cpu_kernel()
 def _adam_capturable_cpu(p, g, m, v, vmax, steps, ends, lr, beta1, beta2, wd64, b1, omb1, b2, omb2, eps,
                          wd, has_wd, decoupled, amsgrad, maximize):
