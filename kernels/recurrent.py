@@ -9,9 +9,9 @@ LSTM, gates (N, 4H) in PyTorch's order i, f, g, o (pre-activation) and c_prev (N
 The forward also writes ``ws`` (N, 5H) = i, f, g, o, tanh(c), which the backward reads with c_prev: with
 tanh(c) stored the backward is arithmetic only (no exp), and the state c itself is not needed.
 
-On the CPU the forward takes exp(-|gates|) from one NumPy pass (SIMD; Numba without SVML calls libm's
-scalar exp, 2.3 ns against 0.5 ns per float32 element), from which the kernel forms every sigmoid and tanh;
-the CUDA kernel computes the same exponentials inline.
+Every sigmoid is 1 / (1 + exp(-x)) in its stable form and every tanh a tanh: in CPU kernels the
+vectorisable exp and tanh of _vmath (libm's, which Numba without SVML calls per element, kept the loops
+scalar), in CUDA kernels CUDA's own (the _vmath overloads for CUDA).
 
 GRU, input gates gi (N, 3H) = x W_ih^T + b_ih and hidden gates gh (N, 3H) = h_prev W_hh^T + b_hh in
 PyTorch's order r, z, n, and h_prev (N, H)::
@@ -24,10 +24,8 @@ The forward also writes ``ws`` (N, 4H) = r, z, n, gh_n: all the backward needs b
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
 from numba import prange
 
 from ._launch import (
@@ -43,6 +41,8 @@ from ._launch import (
     numba_type,
     scalar_fn,
 )
+from ._vmath import exp as vector_exp
+from ._vmath import tanh as vector_tanh
 from .activation import FASTMATH
 
 # ============================================================== reference
@@ -112,42 +112,20 @@ def reference_gru_backward(xp: Any, gy: Any, ws: Any, h_prev: Any) -> tuple[Any,
 
 @scalar_fn
 def sigmoid_of(x):
-    # exp(-|x|) never overflows, unlike 1/(1+exp(-x)) at x << 0.
+    # exp(-|x|) never overflows, unlike 1/(1+exp(-x)) at x << 0. Its argument is never positive, which
+    # also keeps clear of _vmath.exp's caveat about FASTMATH's reassoc + nsz near the overflow bound.
     one = like(x, 1.0)
-    e = math.exp(-abs(x))
+    e = vector_exp(-abs(x))
     return (one if x >= like(x, 0.0) else e) / (one + e)
 
 
 @scalar_fn
-def tanh_of(x):
-    # From one exp (libm's tanh is several times slower in a Numba loop); exp(-2|x|) never overflows.
-    # 1 - e loses relative precision only for |x| below ~1e-3, by at most an ulp of 1 in absolute terms.
-    e = math.exp(like(x, -2.0) * abs(x))
-    t = (like(x, 1.0) - e) / (like(x, 1.0) + e)
-    return t if x >= like(x, 0.0) else -t
-
-
-@scalar_fn
-def sigmoid_from(x, e):
-    """sigmoid(x) given e = exp(-|x|)."""
-    return (like(x, 1.0) if x >= like(x, 0.0) else e) / (like(x, 1.0) + e)
-
-
-@scalar_fn
-def tanh_from(x, e):
-    """tanh(x) given e = exp(-|x|): tanh(|x|) = (1 - e^2) / (1 + e^2)."""
-    e2 = e * e
-    t = (like(x, 1.0) - e2) / (like(x, 1.0) + e2)
-    return t if x >= like(x, 0.0) else -t
-
-
-@scalar_fn
-def lstm_gates_scalar(zi, zf, zg, zo, ei, ef, eg, eo, cp):
-    """(i, f, g, o, c) of one LSTM element, given e* = exp(-|z*|)."""
-    i = sigmoid_from(zi, ei)
-    f = sigmoid_from(zf, ef)
-    g = tanh_from(zg, eg)
-    o = sigmoid_from(zo, eo)
+def lstm_gates_scalar(zi, zf, zg, zo, cp):
+    """(i, f, g, o, c) of one LSTM element."""
+    i = sigmoid_of(zi)
+    f = sigmoid_of(zf)
+    g = vector_tanh(zg)
+    o = sigmoid_of(zo)
     return i, f, g, o, f * cp + i * g
 
 
@@ -164,7 +142,7 @@ def gru_fwd_scalar(ir, iz, i_n, hr, hz, hn, hp):
     """(r, z, n, h) of one GRU element."""
     r = sigmoid_of(ir + hr)
     z = sigmoid_of(iz + hz)
-    n = tanh_of(i_n + r * hn)
+    n = vector_tanh(i_n + r * hn)
     return r, z, n, (like(hp, 1.0) - z) * n + z * hp
 
 
@@ -180,71 +158,94 @@ def gru_bwd_scalar(gy, r, z, n, hn, hp):
 
 
 # ============================================================== CPU kernels
+# Per row, one loop per block written: a loop never writes one block of an array while it reads or writes
+# another block of the same array. LLVM guards a vectorised loop with run-time overlap checks between the
+# arrays it reads and writes, and hoists them out of the row loop (LLVM's hoist-runtime-checks), so that
+# they compare each access's range over all rows: there two blocks of one (N, kH) array always overlap,
+# the check failed whenever N > 1, and the loop ran scalar (the LSTM forward: 34 ns per element against
+# 2.6 for N = 1). tests/kernels/test_recurrent.py checks the loops for vector code and no exp or tanh
+# call, and times 64 rows against one.
 
 @cpu_kernel(FASTMATH)
-def _lstm_forward_cpu(gates, e, c_prev, h, c, ws):
-    # Two loops per row: the gates and c (no calls: LLVM vectorises it, divisions included), then tanh(c)
-    # and h (a libm exp per element, which keeps a loop scalar). One loop of both ran 2.5x slower.
+def _lstm_forward_cpu(gates, c_prev, h, c, ws):
     n, hs = c_prev.shape
     for b in prange(n):
+        for j in range(2 * hs):  # i and f, side by side
+            ws[b, j] = sigmoid_of(gates[b, j])
         for j in range(hs):
-            i, f, g, o, cc = lstm_gates_scalar(
-                gates[b, j], gates[b, hs + j], gates[b, 2 * hs + j], gates[b, 3 * hs + j],
-                e[b, j], e[b, hs + j], e[b, 2 * hs + j], e[b, 3 * hs + j], c_prev[b, j])
-            ws[b, j] = i
-            ws[b, hs + j] = f
-            ws[b, 2 * hs + j] = g
-            ws[b, 3 * hs + j] = o
-            c[b, j] = cc
+            ws[b, 2 * hs + j] = vector_tanh(gates[b, 2 * hs + j])
         for j in range(hs):
-            tc = tanh_of(c[b, j])
-            ws[b, 4 * hs + j] = tc
-            h[b, j] = ws[b, 3 * hs + j] * tc
+            ws[b, 3 * hs + j] = sigmoid_of(gates[b, 3 * hs + j])
+        for j in range(hs):
+            c[b, j] = ws[b, hs + j] * c_prev[b, j] + ws[b, j] * ws[b, 2 * hs + j]
+        for j in range(hs):
+            ws[b, 4 * hs + j] = vector_tanh(c[b, j])
+        for j in range(hs):
+            h[b, j] = ws[b, 3 * hs + j] * ws[b, 4 * hs + j]
 
 
 @cpu_kernel(FASTMATH)
 def _lstm_backward_cpu(gh, gc, ws, c_prev, d_gates, d_c_prev):
+    # lstm_bwd_scalar's formulas, a block at a time; c's total gradient dc waits in d_c_prev.
     n, hs = c_prev.shape
     for b in prange(n):
         for j in range(hs):
-            di, df, dg, do, dcp = lstm_bwd_scalar(gh[b, j], gc[b, j], ws[b, j], ws[b, hs + j], ws[b, 2 * hs + j],
-                                                  ws[b, 3 * hs + j], ws[b, 4 * hs + j], c_prev[b, j])
-            d_gates[b, j] = di
-            d_gates[b, hs + j] = df
-            d_gates[b, 2 * hs + j] = dg
-            d_gates[b, 3 * hs + j] = do
-            d_c_prev[b, j] = dcp
+            tc = ws[b, 4 * hs + j]
+            d_c_prev[b, j] = gc[b, j] + gh[b, j] * ws[b, 3 * hs + j] * (like(tc, 1.0) - tc * tc)
+        for j in range(hs):
+            i = ws[b, j]
+            d_gates[b, j] = d_c_prev[b, j] * ws[b, 2 * hs + j] * i * (like(i, 1.0) - i)
+        for j in range(hs):
+            f = ws[b, hs + j]
+            d_gates[b, hs + j] = d_c_prev[b, j] * c_prev[b, j] * f * (like(f, 1.0) - f)
+        for j in range(hs):
+            g = ws[b, 2 * hs + j]
+            d_gates[b, 2 * hs + j] = d_c_prev[b, j] * ws[b, j] * (like(g, 1.0) - g * g)
+        for j in range(hs):
+            o = ws[b, 3 * hs + j]
+            d_gates[b, 3 * hs + j] = gh[b, j] * ws[b, 4 * hs + j] * o * (like(o, 1.0) - o)
+        for j in range(hs):
+            d_c_prev[b, j] = d_c_prev[b, j] * ws[b, hs + j]
 
 
 @cpu_kernel(FASTMATH)
 def _gru_forward_cpu(gi, gh, h_prev, h, ws):
+    # gru_fwd_scalar's formulas, a block at a time; n waits in h.
     n, hs = h_prev.shape
     for b in prange(n):
+        for j in range(2 * hs):  # r and z, side by side
+            ws[b, j] = sigmoid_of(gi[b, j] + gh[b, j])
         for j in range(hs):
-            hn = gh[b, 2 * hs + j]
-            r, z, nn, hh = gru_fwd_scalar(gi[b, j], gi[b, hs + j], gi[b, 2 * hs + j],
-                                          gh[b, j], gh[b, hs + j], hn, h_prev[b, j])
-            ws[b, j] = r
-            ws[b, hs + j] = z
-            ws[b, 2 * hs + j] = nn
-            ws[b, 3 * hs + j] = hn
-            h[b, j] = hh
+            h[b, j] = vector_tanh(gi[b, 2 * hs + j] + ws[b, j] * gh[b, 2 * hs + j])
+        for j in range(hs):
+            ws[b, 2 * hs + j] = h[b, j]
+        for j in range(hs):
+            ws[b, 3 * hs + j] = gh[b, 2 * hs + j]
+        for j in range(hs):
+            z = ws[b, hs + j]
+            h[b, j] = (like(z, 1.0) - z) * h[b, j] + z * h_prev[b, j]
 
 
 @cpu_kernel(FASTMATH)
 def _gru_backward_cpu(gy, ws, h_prev, d_gi, d_gh, d_h_prev):
+    # gru_bwd_scalar's formulas, a block at a time: the r and z gradients go to d_gh, then are copied.
     n, hs = h_prev.shape
     for b in prange(n):
+        for j in range(hs):  # dn
+            z, nn = ws[b, hs + j], ws[b, 2 * hs + j]
+            d_gi[b, 2 * hs + j] = gy[b, j] * (like(z, 1.0) - z) * (like(nn, 1.0) - nn * nn)
+        for j in range(hs):  # dr
+            r = ws[b, j]
+            d_gh[b, j] = d_gi[b, 2 * hs + j] * ws[b, 3 * hs + j] * r * (like(r, 1.0) - r)
+        for j in range(hs):  # dz
+            z = ws[b, hs + j]
+            d_gh[b, hs + j] = gy[b, j] * (h_prev[b, j] - ws[b, 2 * hs + j]) * z * (like(z, 1.0) - z)
         for j in range(hs):
-            dr, dz, dn, dhn, dhp = gru_bwd_scalar(gy[b, j], ws[b, j], ws[b, hs + j], ws[b, 2 * hs + j],
-                                                  ws[b, 3 * hs + j], h_prev[b, j])
-            d_gi[b, j] = dr
-            d_gi[b, hs + j] = dz
-            d_gi[b, 2 * hs + j] = dn
-            d_gh[b, j] = dr
-            d_gh[b, hs + j] = dz
-            d_gh[b, 2 * hs + j] = dhn
-            d_h_prev[b, j] = dhp
+            d_gh[b, 2 * hs + j] = d_gi[b, 2 * hs + j] * ws[b, j]
+        for j in range(2 * hs):
+            d_gi[b, j] = d_gh[b, j]
+        for j in range(hs):
+            d_h_prev[b, j] = gy[b, j] * ws[b, hs + j]
 
 
 # ============================================================== CUDA kernels
@@ -271,13 +272,9 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
         while k < total:
             b = k // hs
             j = k - b * hs
-            zi = gates[b, j]
-            zf = gates[b, hs + j]
-            zg = gates[b, 2 * hs + j]
-            zo = gates[b, 3 * hs + j]
-            i, f, g, o, cc = lstm_gates_scalar(zi, zf, zg, zo, math.exp(-abs(zi)), math.exp(-abs(zf)),
-                                               math.exp(-abs(zg)), math.exp(-abs(zo)), c_prev[b, j])
-            tc = tanh_of(cc)
+            i, f, g, o, cc = lstm_gates_scalar(gates[b, j], gates[b, hs + j], gates[b, 2 * hs + j],
+                                               gates[b, 3 * hs + j], c_prev[b, j])
+            tc = vector_tanh(cc)
             ws[b, j] = i
             ws[b, hs + j] = f
             ws[b, 2 * hs + j] = g
@@ -388,9 +385,7 @@ def lstm_forward(xp: Any, gates: Any, c_prev: Any, *, impl: str | None = None,
     n, hs = c_prev.shape
     h, c, ws = xp.empty_like(c_prev), xp.empty_like(c_prev), xp.empty((n, 5 * hs), dtype=dtype)
     if impl == "cpu":
-        e = np.abs(gates)
-        np.exp(np.negative(e, out=e), out=e)  # exp(-|gates|): never overflows
-        _lstm_forward_cpu(2 * gates.size + 8 * c_prev.size, gates, e, c_prev, h, c, ws)
+        _lstm_forward_cpu(gates.size + 8 * c_prev.size, gates, c_prev, h, c, ws)
     else:
         launch(_cuda_kernel("lstm_forward", dtype), c_prev.size, BLOCK, cuda_stream(xp, stream),
                gates, c_prev, h, c, ws)

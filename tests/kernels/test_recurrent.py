@@ -3,12 +3,14 @@ float64 recomputation written out here, and the backward against finite differen
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from gpugrad.kernels import recurrent as rec
 
-from .conftest import tolerances
+from .conftest import SIM, tolerances
 
 # (N, H): odd sizes, one row, one unit, and one wider than a CUDA block.
 SIZES = [(1, 1), (3, 5), (7, 33), (2, 301)]
@@ -170,3 +172,69 @@ def test_non_contiguous_inputs(rng):
     got = rec.lstm_forward(np, z, cp, impl="cpu")
     for a, b in zip(got, ref):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- the CPU loops' machine code
+
+def _cpu_loop(kernel, tag):
+    """The kernel's serial CPU build, rebuilt uncached under a new name (inspect_llvm shows nothing for
+    cached code)."""
+    from numba import njit
+
+    from gpugrad.kernels._clone import clone
+    from gpugrad.kernels._scalar import cpu_globals
+
+    fn = kernel.fn
+    return njit(fastmath=rec.FASTMATH, error_model="numpy")(clone(fn, cpu_globals(fn.__globals__), tag))
+
+
+def _kernel_args(name, n, hs, dtype):
+    z = np.zeros
+    return {
+        "lstm_forward": (rec._lstm_forward_cpu, (z((n, 4 * hs), dtype), z((n, hs), dtype), z((n, hs), dtype),
+                                                 z((n, hs), dtype), z((n, 5 * hs), dtype))),
+        "lstm_backward": (rec._lstm_backward_cpu, (z((n, hs), dtype), z((n, hs), dtype), z((n, 5 * hs), dtype),
+                                                   z((n, hs), dtype), z((n, 4 * hs), dtype), z((n, hs), dtype))),
+        "gru_forward": (rec._gru_forward_cpu, (z((n, 3 * hs), dtype), z((n, 3 * hs), dtype), z((n, hs), dtype),
+                                               z((n, hs), dtype), z((n, 4 * hs), dtype))),
+        "gru_backward": (rec._gru_backward_cpu, (z((n, hs), dtype), z((n, 4 * hs), dtype), z((n, hs), dtype),
+                                                 z((n, 3 * hs), dtype), z((n, 3 * hs), dtype), z((n, hs), dtype))),
+    }[name]
+
+
+# exp or tanh in any form: libm's (expf, tanh), or LLVM's intrinsic, which without SVML becomes a libm call
+# per element even where the IR shows it on vectors (<16 x float> @llvm.exp.v16f32).
+LIBM_CALL = re.compile(r"call [^@\n]*@(?:llvm\.)?(?:exp|expf|exp2|tanh|tanhf)(?:\.[\w.]+)?\(")
+
+
+@pytest.mark.skipif(SIM, reason="inspects the CPU kernels' LLVM IR in the normal process")
+@pytest.mark.parametrize("name", ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward"])
+@pytest.mark.parametrize("dtype, kind", [(np.float32, "float"), (np.float64, "double")])
+def test_cpu_loops_compile_to_vector_code_without_libm_calls(name, dtype, kind):
+    kernel, args = _kernel_args(name, 3, 64, dtype)
+    loop = _cpu_loop(kernel, "_ir_test")
+    loop(*args)
+    llvm_ir = loop.inspect_llvm(loop.signatures[0])
+    widths = {int(w) for w in re.findall(rf"<(\d+) x {kind}>", llvm_ir)}
+    assert widths and max(widths) >= 4, f"no vector {kind} operations in {name}"
+    calls = LIBM_CALL.findall(llvm_ir)
+    assert not calls, f"{name} calls exp/tanh per element: {calls[:3]}"
+
+
+@pytest.mark.skipif(SIM, reason="times the CPU kernels in the normal process")
+@pytest.mark.parametrize("name", ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward"])
+def test_cpu_loops_run_vectorised_with_many_rows(name):
+    """Vector code in the IR is not enough: LLVM guards it with run-time overlap checks, hoisted out of the
+    row loop, which fail for every N > 1 when a loop writes two blocks of one (N, kH) array (the loop then
+    runs scalar, about 10x slower). Same element count as one row or as 64: the times must be close."""
+    import time
+
+    kernel, one_row = _kernel_args(name, 1, 64 * 256, np.float32)
+    many_rows = _kernel_args(name, 64, 256, np.float32)[1]
+    best = {}
+    for _ in range(15):  # interleaved, the minimum of each: robust to other processes on the machine
+        for key, args in (("one", one_row), ("many", many_rows)):
+            t = time.perf_counter()
+            kernel(0, *args)  # the serial build, as launched below PARALLEL_MIN_WORK
+            best[key] = min(best.get(key, np.inf), time.perf_counter() - t)
+    assert best["many"] < 3 * best["one"], f"{name}: {best['many'] * 1e6:.0f} us for 64 rows, {best['one'] * 1e6:.0f} for one"
