@@ -238,3 +238,26 @@ def test_cpu_loops_run_vectorised_with_many_rows(name):
             kernel(0, *args)  # the serial build, as launched below PARALLEL_MIN_WORK
             best[key] = min(best.get(key, np.inf), time.perf_counter() - t)
     assert best["many"] < 3 * best["one"], f"{name}: {best['many'] * 1e6:.0f} us for 64 rows, {best['one'] * 1e6:.0f} for one"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cpu_gates_are_within_a_few_ulp(dtype):
+    """The CPU kernels' sigmoids and tanhs against long double, relative to each result: within 3 ulp
+    for the sigmoids and 2 for the tanhs (tiny and large arguments included; a tanh from (1 - e) / (1 + e)
+    was off by 1e5 ulp near 0, and fast math's reassociation put float64 sigmoids 22 ulp off)."""
+    hs = 2001
+    x = np.concatenate([np.linspace(-30, 30, hs - 5), [1e-6, -1e-6, 0.3, 80.0, -80.0]]).astype(dtype)
+    gates = np.tile(x, (2, 4))
+    c_prev = np.tile(np.linspace(-9, 9, hs), (2, 1)).astype(dtype)
+    _, c, ws = rec.lstm_forward(np, gates, c_prev, impl="cpu")
+    _, ws_gru = rec.gru_forward(np, np.tile(x, (2, 3)), np.zeros((2, 3 * hs), dtype), c_prev, impl="cpu")
+    xl = x.astype(np.longdouble)
+    sig, tanh = 1 / (1 + np.exp(-xl)), np.tanh(xl)
+
+    def ulps(got, exact):
+        return float(np.max(np.abs(got - exact) / np.spacing(np.abs(exact).astype(dtype)).astype(np.longdouble)))
+
+    for k, (exact, bound) in enumerate([(sig, 3), (sig, 3), (tanh, 2), (sig, 3)]):
+        assert ulps(ws[:, k * hs:(k + 1) * hs], exact) <= bound, k
+    assert ulps(ws[:, 4 * hs:], np.tanh(c.astype(np.longdouble))) <= 2
+    assert ulps(ws_gru[:, :hs], sig) <= 3 and ulps(ws_gru[:, hs:2 * hs], sig) <= 3
