@@ -100,15 +100,15 @@ def build_optimizer(name: str, params, lr: float, capturable: bool = False) -> o
     if name == "nesterov":
         return optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
     if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr)
+        return optim.RMSprop(params, lr=lr, capturable=capturable)
     if name == "adam":
         return optim.Adam(params, lr=lr, capturable=capturable)
     return optim.AdamW(params, lr=lr, capturable=capturable)
 
 
-# Optimizers whose step a CUDA graph can replay: SGD's update reads no step count, Adam's and AdamW's
-# read theirs from the device when capturable. RMSprop's is not capturable yet: it runs eagerly.
-GRAPHABLE = ("sgd", "momentum", "nesterov", "adam", "adamw")
+# Optimizers whose step a CUDA graph can replay: SGD's and RMSprop's updates read no step count, Adam's
+# and AdamW's read theirs from the device when capturable. All of them, so far.
+GRAPHABLE = OPTIMIZERS
 
 
 class GraphedStep:

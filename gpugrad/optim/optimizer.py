@@ -63,7 +63,7 @@ class Optimizer:
     """
 
     _counts_steps: bool = True  # the state keeps a "step" count (SGD's does not, as in PyTorch)
-    _supports_capturable: bool = False  # capturable=True accepted (Adam, AdamW)
+    _supports_capturable: bool = False  # capturable=True accepted (Adam, AdamW, RMSprop)
     _stepping: bool = False  # inside step(): hyper-parameter checks read nothing back from a device
 
     def __init__(self, params: Iterable, defaults: dict, *, fused: bool | None = None) -> None:
@@ -106,7 +106,7 @@ class Optimizer:
                                 "never recorded for autograd); use differentiable=False")
         if group.get("capturable") and not self._supports_capturable:
             raise ArgumentError(f"{name}: capturable=True is not supported (the step count and learning "
-                                "rate stay on the host); use capturable=False (Adam and AdamW support it)")
+                                "rate stay on the host); use capturable=False (Adam, AdamW and RMSprop support it)")
 
     def _state_spec(self, group: dict) -> dict[str, float]:
         """State arrays a parameter needs under ``group``, each with its starting fill value."""

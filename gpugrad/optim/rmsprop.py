@@ -43,6 +43,10 @@ class RMSprop(Optimizer):
         )
         super().__init__(params, defaults, fused=fused)
 
+    # Its update reads no step count, so capturable=True needs only the count kept on the device (for
+    # state_dict); a float lr is baked into a captured graph, a Tensor lr is read on the host (not capturable).
+    _supports_capturable = True
+
     def _validate_hparams(self, group: dict) -> None:
         super()._validate_hparams(group)
         _common.nonneg("RMSprop", "eps", group.get("eps", 0.0), "epsilon")

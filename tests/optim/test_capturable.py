@@ -415,3 +415,18 @@ def test_tensor_lr_schedules_match_torch(name, kw):
         tsched.step()
         sched.step()
     assert topt.param_groups[0]["lr"] is tlr  # PyTorch too keeps the Tensor, filled in place
+
+
+@on_device
+@pytest.mark.parametrize("kw", [dict(), dict(momentum=0.9, centered=True, weight_decay=0.1)], ids=["plain", "all"])
+def test_capturable_rmsprop_steps_equal_plain_steps_and_count_on_the_device(kw):
+    """RMSprop's update reads no step count: capturable=True keeps the count as a device tensor (for
+    state_dict and PyTorch's state layout) and changes nothing else, so the results are bit for bit the
+    plain ones, and a step captures with nothing read back."""
+    a_params, a_opt = run(optim.RMSprop, capturable=True, **kw)
+    b_params, b_opt = run(optim.RMSprop, **kw)
+    assert_same(a_params, a_opt, b_params, b_opt, exact=True)
+    step = a_opt.state[a_params[0]]["step"]
+    assert isinstance(step, gg.Tensor) and step.device == "cuda:0" and step.dtype == gg.float32
+    with gg.cuda.graph(gg.cuda.CUDAGraph()):  # capture-safe (the simulator runs it once)
+        a_opt.step()

@@ -272,7 +272,7 @@ ERRORS = [
     (optim.ASGD, dict(weight_decay=-1.0), "weight_decay=-1.0"),
     (optim.Rprop, dict(etas=(1.5, 1.2)), r"etas=\(1.5, 1.2\)"),
     (optim.SGD, dict(differentiable=True), "differentiable=True is not supported"),
-    (optim.RMSprop, dict(capturable=True), "capturable=True is not supported"),  # Adam and AdamW support it
+    (optim.Adamax, dict(capturable=True), "capturable=True is not supported"),  # Adam, AdamW, RMSprop do
     (optim.NAdam, dict(differentiable=True), "differentiable=True is not supported"),
 ]
 
