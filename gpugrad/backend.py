@@ -134,10 +134,11 @@ class Backend:
         return cupyx.scipy.special.erf(array)
 
     def synchronize(self) -> None:
+        """Wait for all work queued on the device, every stream (as torch.cuda.synchronize)."""
         if self.capture is not None:
             raise self.capture.refuse("synchronize")
         if self.xp is not numpy:  # pragma: no cover - needs a GPU
-            self.xp.cuda.get_current_stream().synchronize()
+            self.xp.cuda.Device(self.device.index).synchronize()
         if self.pending_checks:
             self.run_pending_checks()
 

@@ -235,7 +235,7 @@ class graph:
 
     def __enter__(self) -> None:
         backend = _cuda_backend("cuda.graph")
-        backend.synchronize()
+        backend.synchronize()  # every stream: warm-up work on a side stream is done before capturing
         gc.collect()  # arrays freed before capture go back to their pools now, not during it
         self._context.__enter__()
         try:
