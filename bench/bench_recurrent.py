@@ -248,6 +248,39 @@ def wlm_step(lib):
 
 # ---------------------------------------------------------------- interleaved ratios
 
+def rows_against_one_row(rounds: int) -> list[str]:
+    """Each CPU pointwise kernel on 64 rows of 256 units against 1 row of 64 x 256, the same element
+    count: vector code in the IR is not enough, since LLVM guards it with run-time overlap checks hoisted
+    out of the row loop, which fail for every N > 1 when a loop writes two blocks of one (N, kH) array (the
+    loop then runs scalar, ~10x slower). A ratio near 1 says the vector code runs; over 3x that it does not."""
+    from targets import interleaved
+
+    rec, z, F32 = krec, np.zeros, np.float32
+
+    def args(name, n, hs):
+        return {
+            "lstm_forward": (rec._lstm_forward_cpu, (z((n, 4 * hs), F32), z((n, hs), F32), z((n, hs), F32),
+                                                     z((n, hs), F32), z((n, 5 * hs), F32))),
+            "lstm_backward": (rec._lstm_backward_cpu, (z((n, hs), F32), z((n, hs), F32), z((n, 5 * hs), F32),
+                                                       z((n, hs), F32), z((n, 4 * hs), F32), z((n, hs), F32))),
+            "gru_forward": (rec._gru_forward_cpu, (z((n, 3 * hs), F32), z((n, 3 * hs), F32), z((n, hs), F32),
+                                                   z((n, hs), F32), z((n, 4 * hs), F32))),
+            "gru_backward": (rec._gru_backward_cpu, (z((n, hs), F32), z((n, 4 * hs), F32), z((n, hs), F32),
+                                                     z((n, 3 * hs), F32), z((n, 3 * hs), F32), z((n, hs), F32))),
+        }[name]
+
+    lines = []
+    for name in ("lstm_forward", "lstm_backward", "gru_forward", "gru_backward"):
+        kernel, one = args(name, 1, 64 * 256)
+        many = args(name, 64, 256)[1]
+        # the serial build (first argument 0), as launched below PARALLEL_MIN_WORK
+        res = interleaved({"one": lambda: kernel(0, *one), "many": lambda: kernel(0, *many)}, rounds, warmup=3)
+        ratio = res["many"][0] / res["one"][0]
+        lines.append(f"{name} CPU kernel, 64 rows x 256 against 1 row x 16384: {res['many'][0] * 1e6:.1f} against "
+                     f"{res['one'][0] * 1e6:.1f} us ({ratio:.2f}x) -> {'vector code runs' if ratio < 3 else 'RUNS SCALAR'}")
+    return lines
+
+
 def main(argv=None) -> int:
     import torch
     from targets import interleaved
@@ -255,7 +288,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=20)
     args = p.parse_args(argv)
-    lines = []
+    lines = rows_against_one_row(args.rounds)
     fns = {"kernel-fused": pointwise_kernel_step("cpu"), "kernel-reference": pointwise_kernel_step("reference"),
            "gpugrad-op": pointwise_op_step(), "pytorch": pointwise_torch_step(torch)}
     res = interleaved(fns, args.rounds * 10, warmup=5)

@@ -221,25 +221,6 @@ def test_cpu_loops_compile_to_vector_code_without_libm_calls(name, dtype, kind):
     assert not calls, f"{name} calls exp/tanh per element: {calls[:3]}"
 
 
-@pytest.mark.skipif(SIM, reason="times the CPU kernels in the normal process")
-@pytest.mark.parametrize("name", ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward"])
-def test_cpu_loops_run_vectorised_with_many_rows(name):
-    """Vector code in the IR is not enough: LLVM guards it with run-time overlap checks, hoisted out of the
-    row loop, which fail for every N > 1 when a loop writes two blocks of one (N, kH) array (the loop then
-    runs scalar, about 10x slower). Same element count as one row or as 64: the times must be close."""
-    import time
-
-    kernel, one_row = _kernel_args(name, 1, 64 * 256, np.float32)
-    many_rows = _kernel_args(name, 64, 256, np.float32)[1]
-    best = {}
-    for _ in range(15):  # interleaved, the minimum of each: robust to other processes on the machine
-        for key, args in (("one", one_row), ("many", many_rows)):
-            t = time.perf_counter()
-            kernel(0, *args)  # the serial build, as launched below PARALLEL_MIN_WORK
-            best[key] = min(best.get(key, np.inf), time.perf_counter() - t)
-    assert best["many"] < 3 * best["one"], f"{name}: {best['many'] * 1e6:.0f} us for 64 rows, {best['one'] * 1e6:.0f} for one"
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_cpu_gates_are_within_a_few_ulp(dtype):
     """The CPU kernels' sigmoids and tanhs against long double, relative to each result: within 3 ulp
