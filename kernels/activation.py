@@ -360,6 +360,12 @@ def _backward_cpu(code):
 
 # ============================================================== CUDA kernels
 
+# Elements each forward thread loads per grid-stride trip before it stores any: twice UNROLL, so that
+# the forward, reading one array, keeps as many loads in flight per thread as the backward reading two
+# (at UNROLL it stayed well under the backward's fraction of copy bandwidth: bench/NOTES.md, the H200
+# runs of 2026-12-04). The launch sizes the grid for this many per thread.
+FORWARD_UNROLL = 2 * UNROLL
+
 # numba.cuda, bound on first use. A module global (not a closure variable)
 # because the CUDA simulator swaps globals that are numba.cuda for its fake.
 cuda: Any = None
@@ -372,25 +378,48 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
 
     T = numba_type(dtype)
 
-    # Grid-stride loops taking UNROLL (4) elements per trip, all loaded before any is stored (see UNROLL).
+    # The forward reads one array, so four loads per trip (the backward's eight) kept too few bytes in
+    # flight (see FORWARD_UNROLL). Every trip, the last included, loads all of its elements before it
+    # stores any: elements past n are guarded (their load repeats x[i], their store is skipped), so a
+    # thread's last partial trip costs one memory round trip, not one per element.
     def forward_kernel(code, x, out, p):
         n = x.size
         step = int64(cuda.gridsize(1))
         i = int64(cuda.grid(1))
-        while i + 3 * step < n:
-            x0 = x[i]
-            x1 = x[i + step]
-            x2 = x[i + 2 * step]
-            x3 = x[i + 3 * step]
-            out[i] = act_forward_scalar(code, x0, p)
-            out[i + step] = act_forward_scalar(code, x1, p)
-            out[i + 2 * step] = act_forward_scalar(code, x2, p)
-            out[i + 3 * step] = act_forward_scalar(code, x3, p)
-            i += 4 * step
         while i < n:
-            out[i] = act_forward_scalar(code, x[i], p)
-            i += step
+            i1 = i + step
+            i2 = i1 + step
+            i3 = i2 + step
+            i4 = i3 + step
+            i5 = i4 + step
+            i6 = i5 + step
+            i7 = i6 + step
+            x0 = x[i]
+            x1 = x[i1] if i1 < n else x0
+            x2 = x[i2] if i2 < n else x0
+            x3 = x[i3] if i3 < n else x0
+            x4 = x[i4] if i4 < n else x0
+            x5 = x[i5] if i5 < n else x0
+            x6 = x[i6] if i6 < n else x0
+            x7 = x[i7] if i7 < n else x0
+            out[i] = act_forward_scalar(code, x0, p)
+            if i1 < n:
+                out[i1] = act_forward_scalar(code, x1, p)
+            if i2 < n:
+                out[i2] = act_forward_scalar(code, x2, p)
+            if i3 < n:
+                out[i3] = act_forward_scalar(code, x3, p)
+            if i4 < n:
+                out[i4] = act_forward_scalar(code, x4, p)
+            if i5 < n:
+                out[i5] = act_forward_scalar(code, x5, p)
+            if i6 < n:
+                out[i6] = act_forward_scalar(code, x6, p)
+            if i7 < n:
+                out[i7] = act_forward_scalar(code, x7, p)
+            i = i7 + step
 
+    # Grid-stride loop taking UNROLL (4) elements per trip, all loaded before any is stored (see UNROLL).
     def backward_kernel(code, gy, s, out, p):
         n = gy.size
         step = int64(cuda.gridsize(1))
@@ -470,7 +499,7 @@ def forward(
             _forward_cpu(x.size, code, x.reshape(-1), y.reshape(-1), p)
     else:
         launch(_cuda_kernel("forward", dtype), x.size, 256, cuda_stream(xp, stream),
-               code, x.reshape(-1), y.reshape(-1), p, per_thread=UNROLL)
+               code, x.reshape(-1), y.reshape(-1), p, per_thread=FORWARD_UNROLL)
     return y
 
 

@@ -117,6 +117,21 @@ def test_out_and_in_place(backend, rng):
     np.testing.assert_allclose(backend.host(buf), ref, **tolerances(np.float32))
 
 
+# The CUDA forward takes act.FORWARD_UNROLL (8) elements per thread and trip, guarding those past the end.
+# Under the simulator the grid is 64 threads at these sizes, so a trip covers 512 elements: the sizes
+# end a trip one short, exactly, one over, and part-way through a thread's second trip. On a GPU the
+# grid covers them in one partial trip.
+@pytest.mark.parametrize("n", [511, 512, 513, 575, 1221])
+@pytest.mark.parametrize("in_place", [False, True], ids=["out", "in_place"])
+def test_forward_writes_every_element_once_at_trip_boundaries(backend, n, in_place):
+    # leaky_relu with slope 0.5 is exact and one-to-one, so any element written from the wrong input,
+    # or left unwritten (fresh outputs start NaN-filled), differs from the reference.
+    x = np.linspace(-3.0, 5.0, n).astype(np.float32)
+    buf = backend.dev(x.copy())
+    y = act.forward(backend.xp, "leaky_relu", buf, 0.5, out=buf if in_place else None, impl=backend.impl)
+    np.testing.assert_array_equal(backend.host(y), act.reference_forward(np, "leaky_relu", x, 0.5))
+
+
 def test_empty_input(backend):
     x = np.empty((0, 3), np.float64)
     y = act.forward(backend.xp, "gelu", backend.dev(x), impl=backend.impl)

@@ -113,6 +113,14 @@ def test_kernels_found():
     assert {"float32", "float64"} <= {str(s[3]) for s in SPECS}
 
 
+def _loads_before_first_store() -> dict[str, int]:
+    """Memory-bound kernels whose first loop trip issues this many global loads before any store: the
+    loads a thread keeps in flight (see kernels/_grid.py, UNROLL)."""
+    from gpugrad.kernels import activation
+
+    return {"activation.forward": activation.FORWARD_UNROLL, "activation.backward": 2 * activation.UNROLL}
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=[s[0] for s in SPECS])
 def test_ptx(spec, toolchain, tmp_path):
     import numba.cuda
@@ -133,6 +141,11 @@ def test_ptx(spec, toolchain, tmp_path):
     spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", stderr)
     assert spills, f"{label}: no resource usage in ptxas -v output:\n{stderr}"
     assert all(s == ("0", "0") for s in spills), f"{label}: register spills:\n{stderr}"
+    want = _loads_before_first_store().get(label.split("[")[0])
+    if want is not None:
+        ops = re.findall(r"\b(ld|st)\.global\b", ptx)
+        issued = ops.index("st") if "st" in ops else len(ops)
+        assert issued >= want, f"{label}: {issued} global loads before the first store, expected {want}"
     if str(dtype) == "float32":
         f64 = [ln.strip() for ln in ptx.splitlines()
                if re.search(r"\.f64\b", ln) and not ln.lstrip().startswith("//")]
