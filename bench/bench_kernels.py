@@ -234,7 +234,7 @@ def test_launch_host_cost(benchmark, dev, request, impl, n):
         def fn():
             saved, _launch.DIRECT_LAUNCH = _launch.DIRECT_LAUNCH, direct
             try:
-                launch(kern, n, 256, stream, code, x, y, p, per_thread=_launch.UNROLL)
+                launch(kern, n, 256, stream, code, x, y, p, per_thread=activation.FORWARD_UNROLL)
             finally:
                 _launch.DIRECT_LAUNCH = saved
         record(benchmark, impl, baseline=0, elements=n, launch_path=_launch.launch_path() if direct else "numba")

@@ -239,6 +239,6 @@ def test_both_launch_paths_give_the_same_result_on_the_gpu(monkeypatch):
     for direct in (True, False):
         monkeypatch.setattr(_launch, "DIRECT_LAUNCH", direct)
         y = cupy.full_like(x, np.nan)
-        _launch.launch(kern, x.size, 256, stream, act.CODES["relu"], x, y, np.float32(0), per_thread=_launch.UNROLL)
+        _launch.launch(kern, x.size, 256, stream, act.CODES["relu"], x, y, np.float32(0), per_thread=act.FORWARD_UNROLL)
         cupy.cuda.runtime.deviceSynchronize()
         np.testing.assert_array_equal(cupy.asnumpy(y), cupy.asnumpy(expected), err_msg=f"direct={direct}")
