@@ -10,8 +10,11 @@ float64 / long double): within 1 ulp in float32 and 2 ulp in float64, subnormal 
 (gradual underflow, as libm's: sigmoid(-88) in float32 is 6e-39, not 0); past the largest finite
 result they are inf. One caveat, measured: compiled with LLVM's ``reassoc`` and ``nsz`` flags together,
 float64 results within 0.4 of the overflow bound came out inf; the kernels that set both (activations)
-call it on -|x| only, softmax_xent and softmax set reassoc without nsz. ``tanh`` is within 1.5 ulp in
-float32 and 2 ulp in float64 (measured 1.41 and 1.53; libm's is the reference), exactly +-1 where tanh rounds
+call it on -|x| only, softmax_xent and softmax set reassoc without nsz. With both flags LLVM also merged
+the two parts of ln 2 in the range reduction (float64 30 ulp off at x ~ -100, sigmoid 24 ulp at -80), so
+the reduction is two explicit fused multiply-adds (``_reduce_by_ln2``), which no flag reassociates and
+which still vectorise; under those flags exp is then within 1.5 ulp (float32) and 2 (float64).
+``tanh`` is within 1.5 ulp in float32 and 2 ulp in float64 (measured 1.41 and 1.53; libm's is the reference), exactly +-1 where tanh rounds
 to it, x itself at subnormal and tiny x, the sign of zero kept. Per thread a loop over it ran 25x (float32)
 and 10x (float64) faster than over libm's tanh; np.tanh's own SIMD loop is faster still in float32 (1.6x),
 so the plain tanh activation keeps it, and loops that fuse more work (bias + tanh) use this one.
@@ -40,8 +43,9 @@ def exp(x: float) -> float:
 @intrinsic
 def _times_power_of_two(typingctx, y, k):
     """y * 2**k for a float32 or float64 y and an integer k within the exponent range (plus one): 2**k
-    from exponent bits, as two factors so that 2**128 (2**1024) is never formed, multiplied without
-    fast-math flags so that LLVM cannot reassociate the two factors into that overflow."""
+    from exponent bits, as two factors so that 2**128 (2**1024) is never formed. Numba puts the calling
+    kernel's fast-math flags on these multiplies too: with ``reassoc`` and ``nsz`` LLVM may combine the
+    two factors into that overflow (the caveat near the overflow bound in the module's docstring)."""
     if y not in (types.float32, types.float64) or not isinstance(k, types.Integer):
         return None
     is32 = y == types.float32
@@ -60,6 +64,25 @@ def _times_power_of_two(typingctx, y, k):
     return y(y, k), codegen
 
 
+@intrinsic
+def _reduce_by_ln2(typingctx, x, k, hi, lo):
+    """x - k*hi - k*lo (Cody-Waite: ln 2 = hi + lo, k*hi exact) as two calls of LLVM's fma: Numba puts
+    the kernel's fast-math flags on every plain add and multiply, and with ``reassoc`` and ``nsz`` LLVM
+    merged the two parts into k*(hi + lo), losing lo's correction (float64 sigmoid 24 ulp off at x ~ -80).
+    An fma is neither split nor reassociated, rounds once, and vectorises."""
+    if x not in (types.float32, types.float64) or k != x or hi != x or lo != x:
+        return None
+
+    def codegen(context, builder, signature, args):
+        xv, kv, hv, lv = args
+        ftype = xv.type
+        fma = builder.module.declare_intrinsic("llvm.fma", [ftype], ir.FunctionType(ftype, [ftype] * 3))
+        minus_k = builder.fneg(kv)
+        return builder.call(fma, [minus_k, lv, builder.call(fma, [minus_k, hv, xv])])
+
+    return x(x, k, hi, lo), codegen
+
+
 # Below LO e**x rounds to 0, above HI it overflows. Between LO and the smallest normal result the two
 # factors of 2**k are each normal, so subnormal results come out right (gradual underflow, as libm's).
 _F32_LO, _F32_HI = -104.0, 88.72283
@@ -70,7 +93,7 @@ def _exp_float32(x):
     f = types.float32
     xc = min(max(x, f(_F32_LO)), f(_F32_HI))
     k = np.floor(xc * f(1.4426950408889634) + f(0.5))  # a float: vectorises, unlike int conversions
-    r = xc - k * f(0.693359375) + k * f(2.12194440e-4)  # ln 2 in two parts: k * hi is exact
+    r = _reduce_by_ln2(xc, k, f(0.693359375), f(-2.12194440e-4))  # ln 2 in two parts: k * hi is exact
     # Cephes' expf polynomial for e**r on |r| <= ln2/2
     p = f(1.9875691500e-4)
     p = p * r + f(1.3981999507e-3)
@@ -93,7 +116,7 @@ def _exp_float32(x):
 def _exp_float64_in_range(x):
     """e**x for _F64_LO <= x <= _F64_HI (no clamping, no NaN): the core of exp, and tanh's."""
     k = np.floor(x * 1.4426950408889634 + 0.5)
-    r = x - k * 6.93147180369123816490e-01 - k * 1.90821492927058770002e-10  # fdlibm's ln 2, hi + lo
+    r = _reduce_by_ln2(x, k, 6.93147180369123816490e-01, 1.90821492927058770002e-10)  # fdlibm's ln 2, hi + lo
     # Taylor series of e**r to r**13 / 13!: the truncation error is below 1e-17 on |r| <= ln2/2
     p = 1.0 / 6227020800.0
     p = p * r + 1.0 / 479001600.0
