@@ -291,9 +291,10 @@ def test_loaded_state_is_copied_not_shared():
 # ---------------------------------------------------------------- errors, on the CPU
 
 
-def test_capturable_with_cpu_parameters_raises_as_pytorch():
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW, optim.RMSprop])
+def test_capturable_with_cpu_parameters_raises_as_pytorch(cls):
     p = gg.ones(3, requires_grad=True)
-    opt = optim.Adam([p], capturable=True)
+    opt = cls([p], capturable=True)
     p.grad = gg.ones(3)
     with pytest.raises(AssertionError, match="If capturable=True, params and state_steps must be on supported devices"):
         opt.step()
@@ -302,12 +303,13 @@ def test_capturable_with_cpu_parameters_raises_as_pytorch():
 
 
 @pytest.mark.torch
-def test_cpu_error_type_is_pytorchs():
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop"])
+def test_cpu_error_type_is_pytorchs(name):
     torch = pytest.importorskip("torch")
     p = torch.nn.Parameter(torch.ones(3))
     p.grad = torch.ones(3)
     with pytest.raises(AssertionError, match="If capturable=True, params and state_steps must be on supported devices"):
-        torch.optim.Adam([p], capturable=True).step()
+        getattr(torch.optim, name)([p], capturable=True).step()
 
 
 def test_tensor_lr_errors():
