@@ -265,7 +265,8 @@ def make_graphed_callables(callables, sample_args, num_warmup_iters: int = 3, al
 
     As in PyTorch: the outputs and gradients are the graphs' static tensors (the next call overwrites
     them), inputs must have the sample args' shapes, dtypes and ``requires_grad``, and the callables must
-    not change Python state the graphs cannot replay (hooks, data-dependent control flow)."""
+    not change Python state the graphs cannot replay (hooks, data-dependent control flow). On the
+    simulated device the captures check capture safety and a call says that replaying needs a GPU."""
     from ..autograd import grad as _grad
     from ..autograd.function import Function
     from ..nn.module import Module
@@ -303,7 +304,7 @@ def make_graphed_callables(callables, sample_args, num_warmup_iters: int = 3, al
                              allow_unused=allow_unused_input))
             return [next(got) if n else None for n in needs]
 
-        side = Stream()
+        side = None if _backend.simulating_cuda() else Stream()  # the simulator has no streams
         with _stream_context(side):
             for _ in range(num_warmup_iters):
                 outs = outputs_of()
@@ -312,7 +313,7 @@ def make_graphed_callables(callables, sample_args, num_warmup_iters: int = 3, al
         fwd, bwd = CUDAGraph(), CUDAGraph()
         with graph(fwd, pool=pool, stream=side):
             static_outs = outputs_of()
-        static_grad_outs = [backend.xp.empty_like(o._array) for o in static_outs]
+        static_grad_outs = [backend.xp.zeros_like(o._array) for o in static_outs]
         with graph(bwd, pool=pool, stream=side):
             static_grads = grads_of(static_outs, [Tensor._make(g, backend) for g in static_grad_outs])
         made.append(_graphed_function(Function, Tensor, backend, fwd, bwd, args, static_outs, static_grad_outs,

@@ -254,3 +254,20 @@ def test_an_op_that_fails_inside_a_capture_is_named():
             SyncsInside.apply(x)
     with pytest.raises(RuntimeError, match="^the current stream"):  # outside a capture: unchanged
         SyncsInside.apply(x)
+
+
+@pytest.mark.skipif(not SIM, reason="the simulator's behaviour (on a GPU the graphed tests above run)")
+def test_graphed_callables_in_the_simulator_check_capture_safety_and_say_replay_needs_a_gpu():
+    gg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 2)).to("cuda")
+    sample = gg.randn(3, 5).to("cuda")
+    graphed = gg.cuda.make_graphed_callables(model, (sample,))  # forward and backward captured: both safe
+    with pytest.raises(NotImplementedError, match="replaying needs a GPU"):
+        graphed(sample)
+
+    def reads_back(t):
+        return t * t.sum().item()
+
+    with pytest.raises(gg.CaptureError, match="^item: not allowed while a CUDA graph is being captured"):
+        gg.cuda.make_graphed_callables(reads_back, (sample,))
+    assert no_capture_left()
