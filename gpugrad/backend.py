@@ -90,8 +90,8 @@ class Backend:
         """The array on the host; ``op`` names the user's call in the error a graph capture raises."""
         if self.capture is not None:
             raise self.capture.refuse(op)
-        if self.pending_checks:
-            self.run_pending_checks()
+        if self.pending_checks:  # error flags that graph replays left: read them first
+            self.synchronize()
         return numpy.asarray(array) if self.xp is numpy else self.xp.asnumpy(array)
 
     # Array helpers whose spelling differs between NumPy and CuPy ---------------------------------
@@ -139,17 +139,11 @@ class Backend:
             raise self.capture.refuse("synchronize")
         if self.xp is not numpy:  # pragma: no cover - needs a GPU
             self.xp.cuda.Device(self.device.index).synchronize()
-        if self.pending_checks:
-            self.run_pending_checks()
-
-    def run_pending_checks(self) -> None:
-        """Run the kernel error-flag checks that graph replays left (each raises if its flag is set)."""
-        if self.xp is not numpy:  # pragma: no cover - needs a GPU
-            self.xp.cuda.Device().synchronize()  # the replays may have run on any stream
-        checks = list(self.pending_checks)
-        self.pending_checks.clear()
-        for check in checks:
-            check()
+        if self.pending_checks:  # the kernel error flags that graph replays left (each raises if set)
+            checks = list(self.pending_checks)
+            self.pending_checks.clear()
+            for check in checks:
+                check()
 
 
 def multiply_in_rounds(xp, target, index: tuple, values) -> None:

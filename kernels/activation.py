@@ -236,7 +236,6 @@ def tanh_softplus_pair(x):
 @scalar_fn(inline_on_cpu=False)  # the CPU kernels fix `code` (see _launch.CpuKernelPerCode)
 def act_forward_scalar(code, x, p):
     zero = like(x, 0.0)
-    one = like(x, 1.0)
     half = like(x, 0.5)
     y = x  # identity
     if code == RELU:
@@ -334,7 +333,7 @@ def act_backward_scalar(code, s, gy, p):
 # against 2.5 ms) and level in float64; the kernel on two threads was 1.2x faster when both cores were
 # idle and up to 4x slower while another process held one (measured on a shared two-core machine). With a
 # bias to fuse (linear.py) the kernel wins: fused bias + tanh beats two NumPy passes (bench/NOTES.md).
-UNFUSED_NUMPY_FORWARD: dict[int, Any] = {TANH: np.tanh}
+NUMPY_FORWARD: dict[int, Any] = {TANH: np.tanh}
 
 # One build per activation (the code a closure constant, see _launch.CpuKernelPerCode).
 # Fast math without its no-NaN and no-infinity assumptions, which fold away the NaN the reference and
@@ -476,7 +475,7 @@ def forward(
     code = CODES.get(kind, IDENTITY)
     if out is None and code != IDENTITY and plain_cpu_call(xp, impl, x):
         y = np.empty_like(x)
-        ufunc = UNFUSED_NUMPY_FORWARD.get(code)
+        ufunc = NUMPY_FORWARD.get(code)
         if ufunc is not None:
             return ufunc(x, out=y)
         _forward_cpu(x.size, code, x.reshape(-1), y.reshape(-1), x.dtype.type(param))
@@ -492,7 +491,7 @@ def forward(
     y = xp.empty_like(x) if out is None else out
     p = dtype.type(param)
     if impl == "cpu":
-        ufunc = UNFUSED_NUMPY_FORWARD.get(code)
+        ufunc = NUMPY_FORWARD.get(code)
         if ufunc is not None:
             ufunc(x, out=y)
         else:

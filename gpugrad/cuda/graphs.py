@@ -268,7 +268,6 @@ def make_graphed_callables(callables, sample_args, num_warmup_iters: int = 3, al
     not change Python state the graphs cannot replay (hooks, data-dependent control flow). On the
     simulated device the captures check capture safety and a call says that replaying needs a GPU."""
     from ..autograd import grad as _grad
-    from ..autograd.function import Function
     from ..nn.module import Module
     from ..tensor import Tensor
 
@@ -316,15 +315,17 @@ def make_graphed_callables(callables, sample_args, num_warmup_iters: int = 3, al
         static_grad_outs = [backend.xp.zeros_like(o._array) for o in static_outs]
         with graph(bwd, pool=pool, stream=side):
             static_grads = grads_of(static_outs, [Tensor._make(g, backend) for g in static_grad_outs])
-        made.append(_graphed_function(Function, Tensor, backend, fwd, bwd, args, static_outs, static_grad_outs,
-                                      static_grads, fn, len(params)))
+        made.append(_graphed_function(backend, fwd, bwd, args, params, static_outs, static_grad_outs, static_grads,
+                                      fn))
     return made[0] if single else tuple(made)
 
 
-def _graphed_function(Function, Tensor, backend, fwd, bwd, args, static_outs, static_grad_outs, static_grads, fn,
-                      n_params):
-    """The autograd Function replaying ``fwd`` and ``bwd``, wrapped as the callable the user gets."""
+def _graphed_function(backend, fwd, bwd, args, params, static_outs, static_grad_outs, static_grads, fn):
+    """The autograd Function replaying ``fwd`` and ``bwd``, wrapped as the callable the user gets;
+    ``params`` are the parameters the backward graph returns gradients for, fixed at capture."""
+    from ..autograd.function import Function
     from ..nn.module import Module
+    from ..tensor import Tensor
 
     class Graphed(Function):
         name = "graphed_callable"
@@ -356,7 +357,6 @@ def _graphed_function(Function, Tensor, backend, fwd, bwd, args, static_outs, st
                     "graphed callable: each input must have the shape and dtype of its sample arg: got "
                     f"{tuple(getattr(given, 'shape', ()))} {getattr(given, 'dtype', type(given).__name__)}, "
                     f"captured with {tuple(sample.shape)} {sample.dtype}")
-        params = tuple(p for p in fn.parameters() if p.requires_grad) if n_params else ()
         outs = Graphed.apply(*inputs, *params)
         return outs[0] if len(static_outs) == 1 else outs
 

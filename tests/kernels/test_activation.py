@@ -223,3 +223,16 @@ def test_cpu_tanh_is_within_its_ulp_bound_at_the_edges(dtype, bound):
     np.testing.assert_array_equal(y[-5:-1], [1.0, -1.0, 1.0, -1.0])
     assert np.isnan(y[-1])
 
+
+
+@pytest.mark.parametrize("kind, bound", [("sigmoid", 3.0), ("silu", 3.5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cpu_sigmoid_and_silu_keep_a_few_ulp_into_the_tails(kind, bound, dtype):
+    """Against long double on [-80, 80]: with LLVM's reassoc and nsz (the activation kernels' flags) the
+    range reduction of exp lost the low part of ln 2, and float64 sigmoid was 24 ulp off at x ~ -80."""
+    x = np.linspace(-80, 80, 200_001).astype(dtype)
+    y = act.forward(np, kind, x, impl="cpu")
+    xl = x.astype(np.longdouble)
+    exact = 1 / (1 + np.exp(-xl)) * (xl if kind == "silu" else 1)
+    ulp = np.abs(y - exact) / np.spacing(np.abs(exact).astype(dtype)).astype(np.longdouble)
+    assert float(ulp.max()) <= bound, (float(ulp.max()), float(x[int(np.argmax(ulp))]))
