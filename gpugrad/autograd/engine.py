@@ -4,6 +4,13 @@ Dependencies are counted first (how many recorded edges point at each Node); a N
 consumer has delivered its gradient. Gradients reaching a leaf are summed within the pass, the leaf's
 hooks run once on the total, and the result is accumulated into ``.grad`` (or returned, for ``grad()``).
 A Node's saved values are released as soon as it has run, unless ``retain_graph`` is set.
+
+Which gradients become ``.grad`` without a copy, the one rule (``_owned``): an array the pass owns, that
+is one a gpugrad op's backward made (``Function.fresh_gradients``) for this leaf alone. Everything the
+pass was handed (the caller's gradient, a gradient an op passed through to several inputs, a hook's
+argument or result) and every view is copied, so that updating one ``.grad`` in place never reaches
+another tensor. A parameter of a fused optimizer takes its copy in the optimizer's flat gradient buffer
+(``Tensor._grad_sink``, optim/flat.py).
 """
 from __future__ import annotations
 
@@ -63,7 +70,8 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     # Seed: gradients of outputs that are nodes go into buffers; outputs that are leaves go straight to leaves.
     buffers = {}
-    leaf_grads = {}  # id(leaf) -> [leaf, summed grad, whether this pass made the sum] (_add_leaf_grad)
+    leaf_grads = {}  # id(leaf) -> [leaf, summed grad, whether the pass owns it] (_add_leaf_grad)
+    handed = {id(g._array) for g in grads0}  # arrays some code outside the pass may hold (see _owned)
     roots = []
     for out, g in zip(outputs, grads0):
         node = out._node
@@ -118,7 +126,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if left == 0:
             entry = leaf_grads.pop(key, None)
             if entry is not None:
-                _finish_leaf(leaf, entry[1], captured if capturing else None, create_graph)
+                _finish_leaf(leaf, entry[1], entry[2], captured if capturing else None, create_graph)
 
     check = anomaly.is_anomaly_enabled()
     with set_grad_enabled(create_graph):
@@ -127,6 +135,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             gbuf = buffers.pop(node)
             if node.pre_hooks or node.retained:
                 _run_pre_hooks(node, gbuf)
+                handed.update(id(g._array) for g in gbuf if g is not None)
             if capturing:
                 for idx, key in captured_nodes.get(node, ()):
                     if gbuf[idx] is not None:
@@ -147,6 +156,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     node.release()
             else:
                 grads_in = (None,) * len(node.next_edges)
+            fresh = node.fn.fresh_gradients and not create_graph
             for edge, g, meta in zip(node.next_edges, grads_in, node.input_meta):
                 if edge is None:
                     continue
@@ -168,6 +178,7 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                         if buf is None:
                             buf = buffers[child] = [None] * child.n_outputs
                         buf[idx] = g if buf[idx] is None else add(buf[idx], g)
+                        handed.add(id(g._array))
                     left = deps[child] - 1
                     deps[child] = left
                     if left == 0:
@@ -177,11 +188,16 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                             _release_unreached(child, deps, buffers, ready, finish_leaf)
                 else:
                     if g is not None:
-                        _add_leaf_grad(leaf_grads, edge, g, create_graph)
+                        if g._array is array:  # as backward returned it
+                            owned = fresh and _owned(array, grads_in, handed)
+                        else:  # summed to the input's shape or cast to its dtype above: made here
+                            owned = g._array.base is None
+                        handed.add(id(g._array))
+                        _add_leaf_grad(leaf_grads, edge, g, create_graph, owned)
                     finish_leaf(edge)
 
-        for leaf, g, _ in list(leaf_grads.values()):  # outputs that are leaves themselves
-            _finish_leaf(leaf, g, captured if capturing else None, create_graph)
+        for leaf, g, owned in list(leaf_grads.values()):  # outputs that are leaves themselves
+            _finish_leaf(leaf, g, owned, captured if capturing else None, create_graph)
 
     if not capturing:
         return None
@@ -293,17 +309,19 @@ def _call_backward(node, gbuf, check):
     return grads_in
 
 
-def _finish_leaf(leaf, g, captured, create_graph) -> None:
+def _finish_leaf(leaf, g, owned, captured, create_graph) -> None:
     """A leaf's summed gradient: its hooks, then ``.grad`` (or the result of ``grad()``), then the hooks
     that run after accumulation."""
-    for hook in leaf._hooks or ():
-        new = hook(g)
-        if new is not None:
-            g = new
+    if leaf._hooks:
+        owned = False  # a hook may keep the gradient it is given, or return one it keeps
+        for hook in leaf._hooks:
+            new = hook(g)
+            if new is not None:
+                g = new
     if captured is not None:
         captured[id(leaf)] = g
         return
-    _accumulate(leaf, g, create_graph)
+    _accumulate(leaf, g, owned, create_graph)
     for hook in leaf._post_accumulate_hooks or ():
         hook(leaf)
 
@@ -320,14 +338,23 @@ def _add_recorded(a, b):
     return a + b
 
 
-def _add_leaf_grad(leaf_grads, leaf, g, create_graph) -> None:
-    """Sum the gradients reaching ``leaf`` within a pass: [leaf, total, whether this pass made total]. The
-    first gradient may be shared (add passes one array to both inputs), so the first sum is a new array;
-    the engine adds later ones into that array in place. Under create_graph every sum is a recorded op."""
+def _owned(array, grads_in, handed) -> bool:
+    """Whether the pass owns ``array``, one of ``grads_in`` (what a backward that keeps nothing returned):
+    not a view, not anything the pass was handed or routed before, not returned twice."""
+    if array.base is not None or id(array) in handed:
+        return False
+    return sum(1 for g in grads_in if g is not None and g._array is array) == 1
+
+
+def _add_leaf_grad(leaf_grads, leaf, g, create_graph, owned=False) -> None:
+    """Sum the gradients reaching ``leaf`` within a pass: [leaf, total, whether the pass owns total]. A
+    gradient the pass does not own may be shared (add passes one array to both inputs), so the first sum
+    is a new array; the engine adds later ones into an owned total in place. Under create_graph every sum
+    is a recorded op."""
     key = id(leaf)
     entry = leaf_grads.get(key)
     if entry is None:
-        leaf_grads[key] = [leaf, g, False]
+        leaf_grads[key] = [leaf, g, owned]
     elif entry[2]:
         entry[1]._array += g._array
     elif create_graph:
@@ -337,23 +364,22 @@ def _add_leaf_grad(leaf_grads, leaf, g, create_graph) -> None:
         entry[2] = True
 
 
-def _accumulate(leaf, g, create_graph):
+def _accumulate(leaf, g, owned, create_graph):
     """Add ``g`` into ``leaf.grad``, the one place gradients land on leaves."""
     Tensor = function._Tensor
     if create_graph:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
     if leaf.grad is None:
-        # A gradient can alias another tensor's data (add passes it through to both inputs); copy so
-        # that in-place updates of one .grad never reach another. The copy goes where the leaf's grad
-        # sink (a fused optimizer's flat gradient buffer) says, so that the step need not copy again.
+        # A fused optimizer's parameter takes a copy in the flat gradient buffer (so that the step need
+        # not copy again); otherwise .grad is the pass's own array, or a copy of one it does not own.
         sink = leaf._grad_sink
         data = None
         if sink is not None:
             owner = sink()
             data = None if owner is None else owner.take_grad(leaf, g._array)
         if data is None:
-            data = leaf._backend.xp.array(g._array, copy=True)
+            data = g._array if owned else leaf._backend.xp.array(g._array, copy=True)
         leaf.grad = Tensor._make(data, leaf._backend)
     elif leaf.grad.requires_grad:
         leaf.grad = leaf.grad.detach() + g.detach()

@@ -134,6 +134,11 @@ class Function:
     """
 
     is_view = False  # every output shares memory and the version counter with input 0
+    # Whether every array backward returns is one it made, a view, or a gradient it was handed (never one
+    # it keeps elsewhere: a saved value, a cache). Then the engine may make a gradient the pass owns a
+    # leaf's .grad without a copy (engine.py, `_owned`). False for a user's Function: its gradients are
+    # copied into .grad, as one may return an array it also holds.
+    fresh_gradients = False
 
     @classmethod
     def op_name(cls) -> str:
@@ -243,6 +248,12 @@ class Function:
         if anomaly_on:
             ctx.created_at = anomaly.creation_site()
         return results[0] if single else results
+
+
+class Op(Function):
+    """Base of gpugrad's own ops: Functions whose backward keeps none of the arrays it returns."""
+
+    fresh_gradients = True
 
 
 def _wrap_scalars(ctx, xp, out, single):

@@ -10,7 +10,7 @@ import warnings
 import numpy as _np
 
 from .. import ops as _ops
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..kernels.conv import ConvGeometry
@@ -1090,7 +1090,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _weighted_reduce("huber_loss", loss, input, weight, reduction, mean_over_weights=False)
 
 
-class _BinaryCrossEntropy(Function):
+class _BinaryCrossEntropy(Op):
     """Elementwise -(t log x + (1 - t) log(1 - x)), logs clamped at -100. Its own op because PyTorch's
     gradient at the clamp, (x - t) / max(x (1 - x), 1e-12), is not the clamped composite's (0 there)."""
 

@@ -19,7 +19,7 @@ import warnings
 import numpy as _np
 
 from .. import ops as _ops
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..factory import zeros as _zeros
 from ..kernels.conv import ConvGeometry
@@ -480,7 +480,7 @@ def _reverse_taps(taps, n_in: int):
     return [(index[t], weight[t]) for t in range(width)]
 
 
-class _Resample(Function):
+class _Resample(Op):
     """y = sum_t w_t * x[..., i_t, ...] along one axis: a constant linear map given by a few taps per output.
 
     Composing index_select would be as correct, but its backward adds into the input with scattered writes

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import factory
 from .. import linalg
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad
 from ..errors import DTypeError, ShapeError
 from ..kernels import embedding as kembedding
@@ -52,7 +52,7 @@ def embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type:
     return weight
 
 
-class _ScaleGrad(Function):
+class _ScaleGrad(Op):
     """The identity forward; backward multiplies the gradient by a constant factor array (broadcast)."""
 
     @staticmethod
@@ -78,7 +78,7 @@ def embedding_scale_grad_by_freq(out: Tensor, input: Tensor) -> Tensor:
     return _ScaleGrad.apply(out, factor=factor)
 
 
-class EmbeddingLookup(Function):
+class EmbeddingLookup(Op):
     """weight[ids]: rows of weight (num, dim) for int ids of any shape. Its backward is EmbeddingBackward,
     the deterministic scatter-add kernel; ``padding_idx`` (-1: none) gets no gradient and
     ``scale_grad_by_freq`` divides each row's gradient by the id's count in ``ids``."""
@@ -96,7 +96,7 @@ class EmbeddingLookup(Function):
                                        scale_grad_by_freq=ctx.scale)
 
 
-class EmbeddingBackward(Function):
+class EmbeddingBackward(Op):
     """gweight (num, dim) from gy (ids.shape + (dim,)): kernels.embedding's scatter-add (sorted ids, one
     owner per row: the same bits on any thread count). Linear in gy; its own backward gathers the rows
     back (times the padding and frequency factors), itself an EmbeddingLookup: every order differentiates."""

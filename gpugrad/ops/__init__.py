@@ -13,7 +13,7 @@ import inspect
 
 from .. import backend as _backend_mod
 from .. import dtypes as _dtypes
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..tensor import Tensor
 from . import (
     activation,
@@ -37,7 +37,7 @@ FAMILIES = (
 )
 
 
-class Clone(Function):
+class Clone(Op):
     @staticmethod
     def forward(ctx, x):
         return x.copy()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels import activation as kernels
 from ..random import default_generator
@@ -24,7 +24,7 @@ from .elementwise import where
 from .inplace import inplace_variant
 
 
-class Activation(Function):
+class Activation(Op):
     """y = f(x) for the activation ``kind`` (``param``: leaky_relu's slope, elu's and celu's alpha)."""
 
     name = "activation"
@@ -42,7 +42,7 @@ class Activation(Function):
         return ActivationBackward.apply(gy, saved, kind=ctx.kind, param=ctx.param)
 
 
-class ActivationBackward(Function):
+class ActivationBackward(Op):
     """f'(x) * gy (or f' written in y = f(x) for sigmoid and tanh) in one kernel pass."""
 
     name = "activation_backward"
@@ -232,7 +232,7 @@ _PIECEWISE = {
 }
 
 
-class Piecewise(Function):
+class Piecewise(Op):
     """A piecewise linear function of x: y = f(x), dy/dx a constant per element (saved, not x)."""
 
     name = "piecewise"
@@ -307,7 +307,7 @@ def _integer_result(x: Tensor, array) -> Tensor:
 
 # Compositions -----------------------------------------------------------------------------------------
 
-class LogSigmoid(Function):
+class LogSigmoid(Op):
     name = "logsigmoid"
 
     @staticmethod

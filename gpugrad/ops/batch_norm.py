@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..errors import ShapeError
 from ..kernels import batch_norm as kbatch_norm
@@ -29,7 +29,7 @@ def _as3(shape: tuple) -> tuple[int, int, int]:
     return shape[0], shape[1], math.prod(shape[2:])
 
 
-class BatchNorm(Function):
+class BatchNorm(Op):
     """Normalise each channel (dim 1) by batch statistics (``training``) or by the given running ones,
     then weight and bias (C,) or None. Running statistics are not touched here (see batch_norm): a
     ``stats_out`` list receives the batch (mean, biased var) arrays for their update."""

@@ -6,7 +6,7 @@ dilation), the kernels' own type.
 """
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..kernels import conv as kconv
 from ..kernels.conv import ConvGeometry
 from ..tensor import Tensor
@@ -14,7 +14,7 @@ from ..tensor import Tensor
 __all__ = ["ConvGeometry", "Im2Col", "Col2Im", "Conv2d", "Conv2dBackward", "im2col", "col2im", "conv2d"]
 
 
-class Im2Col(Function):
+class Im2Col(Op):
     """(N, C, H, W) -> (C*kh*kw, N*oh*ow): every receptive field as a column, zero padded.
 
     Batch and positions share the column axis so that a convolution is one plain 2-D GEMM (and so are
@@ -31,7 +31,7 @@ class Im2Col(Function):
         return Col2Im.apply(gy, shape=ctx.shape, geometry=ctx.geometry)
 
 
-class Col2Im(Function):
+class Col2Im(Op):
     """The adjoint of Im2Col: columns summed back into the (N, C, H, W) positions they were read from."""
 
     @staticmethod
@@ -55,7 +55,7 @@ def col2im(cols: Tensor, shape, geometry: ConvGeometry) -> Tensor:
     return Col2Im.apply(cols, shape=tuple(int(s) for s in shape), geometry=geometry)
 
 
-class Conv2d(Function):
+class Conv2d(Op):
     """conv2d with groups=1 as one op: im2col, one GEMM (C_out, C*kh*kw) @ (C*kh*kw, N*oh*ow), the bias.
     Its backward is Conv2dBackward, once."""
 
@@ -83,7 +83,7 @@ class Conv2d(Function):
         )
 
 
-class Conv2dBackward(Function):
+class Conv2dBackward(Op):
     """(gx, gw, gb) of conv2d for the upstream gy: col2im(W^T gz), gz cols^T and gz's row sums, where gz
     is gy as (C_out, N*oh*ow). Two GEMMs and a col2im on arrays; None for what ``needs`` leaves out.
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy
 
-from ..autograd.function import Function
+from ..autograd.function import Function, Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from ._operands import require_float, write_out
@@ -36,7 +36,7 @@ def _reverse_cumsum(g: Tensor, axis: int) -> Tensor:
     return cumsum(g.flip(axis), axis).flip(axis)
 
 
-class CumSum(Function):
+class CumSum(Op):
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis
@@ -60,7 +60,7 @@ def cumsum(x: Tensor, dim: int, *, dtype=None, out: Tensor | None = None) -> Ten
     return write_out("cumsum", _scan("cumsum", CumSum, reduction_input("cumsum", x, dtype), dim), out)
 
 
-class CumProd(Function):
+class CumProd(Op):
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis
@@ -131,7 +131,7 @@ def cummin(x: Tensor, dim: int, *, out=None) -> ValuesIndices:
     return _running_extreme("cummin", x, dim, False, out)
 
 
-class LogCumSumExp(Function):
+class LogCumSumExp(Op):
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.function import Function, Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
@@ -55,7 +55,7 @@ def _refuse_bool(name: str, x: Tensor, what: str, hint: str = "") -> None:
         raise DTypeError(f"{name}: {what} is not supported on bool tensors" + (f"; {hint}" if hint else ""))
 
 
-class Add(Function):
+class Add(Op):
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -73,7 +73,7 @@ def add(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     return write_out("add", Add.apply(a, b), out)
 
 
-class Sub(Function):
+class Sub(Op):
     @staticmethod
     def forward(ctx, a, b):
         return a - b
@@ -99,7 +99,7 @@ def subtract(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     return sub(input, other, alpha=alpha, out=out)
 
 
-class Mul(Function):
+class Mul(Op):
     @staticmethod
     def forward(ctx, a, b):
         need_a, need_b = ctx.needs_input_grad
@@ -123,7 +123,7 @@ def multiply(input, other, *, out: Tensor | None = None) -> Tensor:
     return mul(input, other, out=out)
 
 
-class Div(Function):
+class Div(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
@@ -169,7 +169,7 @@ def _trunc_divide(xp, a, b):
     return xp.where(inexact_negative, quotient + 1, quotient)
 
 
-class DivRounded(Function):
+class DivRounded(Op):
     """input / other rounded toward zero ("trunc") or down ("floor"). Piecewise constant: zero gradient."""
 
     name = "div"
@@ -227,7 +227,7 @@ def floor_divide(input, other, *, out: Tensor | None = None) -> Tensor:
     return _divide("floor_divide", input, other, "floor", out)
 
 
-class Fmod(Function):
+class Fmod(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -250,7 +250,7 @@ def fmod(input, other, *, out: Tensor | None = None) -> Tensor:
     return write_out("fmod", Fmod.apply(a, b), out)
 
 
-class Remainder(Function):
+class Remainder(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -289,7 +289,7 @@ def _integer_power(xp, a, b):
     return xp.where(negative, inverse, a ** xp.where(negative, 0, b)).astype(xp.result_type(a, b))
 
 
-class Pow(Function):
+class Pow(Op):
     @staticmethod
     def forward(ctx, a, b):
         xp = ctx.xp
@@ -332,7 +332,7 @@ def pow(input, exponent, *, out: Tensor | None = None) -> Tensor:
     return write_out("pow", Pow.apply(a, b), out)
 
 
-class Neg(Function):
+class Neg(Op):
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -348,7 +348,7 @@ def neg(input: Tensor) -> Tensor:
     return Neg.apply(input)
 
 
-class Abs(Function):
+class Abs(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -366,7 +366,7 @@ def abs(input: Tensor) -> Tensor:
     return Abs.apply(input)
 
 
-class Sign(Function):
+class Sign(Op):
     @staticmethod
     def forward(ctx, x):
         if x.dtype.kind == "b":
@@ -389,7 +389,7 @@ def sgn(input: Tensor) -> Tensor:
     return Sign.apply(input)
 
 
-class Copysign(Function):
+class Copysign(Op):
     @staticmethod
     def forward(ctx, a, b):
         y = ctx.xp.copysign(a, b)
@@ -412,7 +412,7 @@ def copysign(input, other, *, out: Tensor | None = None) -> Tensor:
     return write_out("copysign", Copysign.apply(a, b), out)
 
 
-class Lerp(Function):
+class Lerp(Op):
     @staticmethod
     def forward(ctx, start, end, weight):
         ctx.save_for_backward(start, end, weight)
@@ -447,7 +447,7 @@ def lerp(input: Tensor, end: Tensor, weight, *, out: Tensor | None = None) -> Te
     return write_out("lerp", Lerp.apply(input, end, weight), out)
 
 
-class NanToNum(Function):
+class NanToNum(Op):
     name = "nan_to_num"
 
     @staticmethod
@@ -480,7 +480,7 @@ def _math(name: str, fn: Function, doc: str):
     return op
 
 
-class Exp(Function):
+class Exp(Op):
     @staticmethod
     def forward(ctx, x):
         y = ctx.xp.exp(x)
@@ -496,7 +496,7 @@ class Exp(Function):
 exp = _math("exp", Exp, "e^input. d/dinput = e^input.")
 
 
-class Log(Function):
+class Log(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -511,7 +511,7 @@ class Log(Function):
 log = _math("log", Log, "Natural logarithm. d/dinput = 1/input.")
 
 
-class Log1p(Function):
+class Log1p(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -526,7 +526,7 @@ class Log1p(Function):
 log1p = _math("log1p", Log1p, "log(1 + input), accurate near 0. d/dinput = 1/(1 + input).")
 
 
-class Sqrt(Function):
+class Sqrt(Op):
     @staticmethod
     def forward(ctx, x):
         y = ctx.xp.sqrt(x)
@@ -542,7 +542,7 @@ class Sqrt(Function):
 sqrt = _math("sqrt", Sqrt, "Square root. d/dinput = 1 / (2 sqrt(input)).")
 
 
-class Sin(Function):
+class Sin(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -557,7 +557,7 @@ class Sin(Function):
 sin = _math("sin", Sin, "sin(input). d/dinput = cos(input).")
 
 
-class Cos(Function):
+class Cos(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -572,7 +572,7 @@ class Cos(Function):
 cos = _math("cos", Cos, "cos(input). d/dinput = -sin(input).")
 
 
-class Clamp(Function):
+class Clamp(Op):
     @staticmethod
     def forward(ctx, x, min=None, max=None):
         xp = ctx.xp
@@ -640,7 +640,7 @@ def clamp_max(input: Tensor, max, *, out: Tensor | None = None) -> Tensor:
     return _clamp("clamp_max", input, None, max, out)
 
 
-class Maximum(Function):
+class Maximum(Op):
     largest = True
 
     @staticmethod
@@ -685,7 +685,7 @@ def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tenso
     return write_out("minimum", Minimum.apply(a, b), out)
 
 
-class Where(Function):
+class Where(Op):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
@@ -854,7 +854,7 @@ def logical_not(input: Tensor) -> Tensor:
     return _const(input, input._backend.xp.logical_not(input._array))
 
 
-class Cast(Function):
+class Cast(Op):
     @staticmethod
     def forward(ctx, x, np_dtype=None):
         ctx.src = x.dtype
@@ -865,7 +865,7 @@ class Cast(Function):
         return gy.to(ctx.src) if gy._array.dtype.kind == "f" and ctx.src.kind == "f" else None
 
 
-class ToDevice(Function):
+class ToDevice(Op):
     @staticmethod
     def forward(ctx, x, target=None):
         ctx.source = ctx.backend

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..kernels import group_norm as kgroup_norm
 from ..tensor import Tensor
@@ -23,7 +23,7 @@ def _as3(shape: tuple) -> tuple[int, int, int]:
     return shape[0], shape[1], math.prod(shape[2:])
 
 
-class GroupNorm(Function):
+class GroupNorm(Op):
     """Normalise x (N, C, ...) in ``groups`` groups of channels, then weight and bias (C,) or None."""
 
     name = "group_norm"

@@ -12,7 +12,7 @@ from collections import namedtuple
 
 import numpy  # host-side only: lists given as indices, and shape arithmetic
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import normalize_dims, write_out
@@ -169,7 +169,7 @@ def _check_mask_shape(mask, shape: tuple, dim: int) -> None:
             )
 
 
-class GetItem(Function):
+class GetItem(Op):
     @staticmethod
     def forward(ctx, x, basic=(Ellipsis,), advanced=None):
         ctx.shape, ctx.basic, ctx.advanced = x.shape, basic, advanced
@@ -186,7 +186,7 @@ class GetItemView(GetItem):
     name = "getitem"
 
 
-class IndexBackward(Function):
+class IndexBackward(Op):
     """Scatter a gradient back into zeros of the indexed tensor's shape; repeated indices accumulate."""
 
     @staticmethod
@@ -214,7 +214,7 @@ def getitem(x: Tensor, index) -> Tensor:
     return GetItem.apply(x, basic=basic, advanced=advanced)
 
 
-class SetItem(Function):
+class SetItem(Op):
     """``x[index] = value`` out of place. The value's gradient is the indexed gradient (each copy of a
     repeated index gets it, as in PyTorch, even though only one write survives)."""
 
@@ -319,7 +319,7 @@ def _flat_if_scalar(x, *others):
 
 
 # gather / scatter ----------------------------------------------------------------------------------------
-class Gather(Function):
+class Gather(Op):
     @staticmethod
     def forward(ctx, x, idx=None, axis=0):
         ctx.shape, ctx.idx, ctx.axis = x.shape, idx, axis
@@ -342,7 +342,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
     return write_out("gather", Gather.apply(input, idx=idx, axis=axis), out)
 
 
-class ScatterAdd(Function):
+class ScatterAdd(Op):
     @staticmethod
     def forward(ctx, x, src, idx=None, axis=0):
         ctx.idx, ctx.axis, ctx.src_shape = idx, axis, src.shape
@@ -391,7 +391,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor, *, out: Ten
     return write_out("scatter_add", ScatterAdd.apply(input, src, idx=idx, axis=axis), out)
 
 
-class Scatter(Function):
+class Scatter(Op):
     @staticmethod
     def forward(ctx, x, src, idx=None, axis=0):
         ctx.idx, ctx.axis, ctx.src_shape = idx, axis, src.shape
@@ -411,7 +411,7 @@ class Scatter(Function):
         return g_x, g_src
 
 
-class ScatterWithReduce(Function):
+class ScatterWithReduce(Op):
     """scatter's legacy ``reduce="add"|"multiply"``: computed, but (as in PyTorch) not differentiable."""
 
     @staticmethod
@@ -469,7 +469,7 @@ def _identity(xp, reduce: str, dtype):
     return info.min if reduce == "amax" else info.max
 
 
-class ScatterReduce(Function):
+class ScatterReduce(Op):
     @staticmethod
     def forward(ctx, x, src, idx=None, axis=0, reduce="sum", include_self=True):
         xp = ctx.xp
@@ -584,7 +584,7 @@ def _at(axis: int, idx) -> tuple:
     return (slice(None),) * axis + (idx,)
 
 
-class IndexSelect(Function):
+class IndexSelect(Op):
     @staticmethod
     def forward(ctx, x, idx=None, axis=0):
         ctx.shape, ctx.idx, ctx.axis = x.shape, idx, axis
@@ -605,7 +605,7 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None =
     return write_out("index_select", IndexSelect.apply(input, idx=idx, axis=axis), out)
 
 
-class IndexAdd(Function):
+class IndexAdd(Op):
     @staticmethod
     def forward(ctx, x, source, idx=None, axis=0, alpha=1):
         ctx.idx, ctx.axis, ctx.alpha = idx, axis, alpha
@@ -649,7 +649,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     return write_out("index_add", IndexAdd.apply(input, source, idx=idx, axis=axis, alpha=alpha), out)
 
 
-class IndexCopy(Function):
+class IndexCopy(Op):
     @staticmethod
     def forward(ctx, x, source, idx=None, axis=0):
         ctx.idx, ctx.axis = idx, axis
@@ -676,7 +676,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: T
     return write_out("index_copy", IndexCopy.apply(input, source, idx=idx, axis=axis), out)
 
 
-class IndexFill(Function):
+class IndexFill(Op):
     @staticmethod
     def forward(ctx, x, value, idx=None, axis=0):
         ctx.idx, ctx.axis = idx, axis
@@ -751,7 +751,7 @@ def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> 
     return write_out("masked_select", GetItem.apply(x, basic=(Ellipsis,), advanced=input._backend.xp.nonzero(m)), out)
 
 
-class MaskedScatter(Function):
+class MaskedScatter(Op):
     @staticmethod
     def forward(ctx, x, source, mask=None):
         xp = ctx.xp

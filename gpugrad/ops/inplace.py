@@ -7,7 +7,7 @@ at backward instead of computing with the new ones.
 """
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..errors import DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
@@ -120,7 +120,7 @@ def div_(self: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
     return _direct("div_", self, run)
 
 
-class Fill(Function):
+class Fill(Op):
     @staticmethod
     def forward(ctx, x, value=0.0):
         return ctx.xp.full(x.shape, value, dtype=x.dtype)
@@ -148,7 +148,7 @@ def zero_(self: Tensor) -> Tensor:
     return fill_(self, 0)
 
 
-class Copy(Function):
+class Copy(Op):
     @staticmethod
     def forward(ctx, x, src):
         return ctx.xp.broadcast_to(src, x.shape).astype(x.dtype, copy=True)

@@ -9,13 +9,13 @@ P is symmetric, which is what LayerNormBackward's own backward uses.
 """
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..kernels import layer_norm as klayer_norm
 from ..tensor import Tensor
 from .conv import produced_grads
 
 
-class LayerNorm(Function):
+class LayerNorm(Op):
     """Normalise each row of x viewed as (rows, n) (the trailing dims flattened), then weight and bias
     (of the trailing shape, or None). Its backward is LayerNormBackward, once."""
 
@@ -39,7 +39,7 @@ class LayerNorm(Function):
                                        param_shape=ctx.param_shape, needs=ctx.needs_input_grad[:3])
 
 
-class LayerNormBackward(Function):
+class LayerNormBackward(Op):
     """(gx, gweight, gbias) of layer_norm for the upstream gy, in one kernel pass (the parameter
     gradients as fixed row-chunk partial sums); None for what ``needs`` leaves out.
 

@@ -14,7 +14,7 @@ from collections import namedtuple
 
 import numpy
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
@@ -128,7 +128,7 @@ def _zero_pivot(u) -> int | None:
 # Matrix products ------------------------------------------------------------------------------------
 
 
-class MatMul(Function):
+class MatMul(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
@@ -347,7 +347,7 @@ def _label_sizes(equation: str, inputs: list, shapes: list) -> dict:
     return sizes
 
 
-class Einsum(Function):
+class Einsum(Op):
     @staticmethod
     def forward(ctx, *operands, inputs=(), output="", sizes=None):
         xp = ctx.xp
@@ -513,7 +513,7 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1, out: Tensor | N
 # Inverses, solves, determinants --------------------------------------------------------------------------
 
 
-class Inverse(Function):
+class Inverse(Op):
     @staticmethod
     def forward(ctx, a):
         xp = ctx.xp
@@ -546,7 +546,7 @@ def inverse(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("inverse", linalg_inv(input), out)
 
 
-class Solve(Function):
+class Solve(Op):
     @staticmethod
     def forward(ctx, a, b):
         xp = ctx.xp
@@ -593,7 +593,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Tensor | None = None)
     return write_out("linalg.solve", x.squeeze(-1) if vector else x, out)
 
 
-class Det(Function):
+class Det(Op):
     @staticmethod
     def forward(ctx, a):
         d = ctx.xp.linalg.det(a)
@@ -641,7 +641,7 @@ def det(input: Tensor) -> Tensor:
     return linalg_det(input)
 
 
-class SlogDet(Function):
+class SlogDet(Op):
     @staticmethod
     def forward(ctx, a):
         sign, logabs = ctx.xp.linalg.slogdet(a)
@@ -718,7 +718,7 @@ def matrix_power(input: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
     return write_out("matrix_power", linalg_matrix_power(input, n), out)
 
 
-class Cholesky(Function):
+class Cholesky(Op):
     @staticmethod
     def forward(ctx, a):
         xp = ctx.xp
@@ -772,7 +772,7 @@ def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -
     return write_out("cholesky", linalg_cholesky(input, upper=upper), out)
 
 
-class Pinv(Function):
+class Pinv(Op):
     @staticmethod
     def forward(ctx, a, atol=None, rtol=None, hermitian=False):
         xp = ctx.xp
@@ -841,7 +841,7 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
 # Decompositions -----------------------------------------------------------------------------------------
 
 
-class QR(Function):
+class QR(Op):
     @staticmethod
     def forward(ctx, a, mode="reduced"):
         q, r = ctx.xp.linalg.qr(a, mode=mode)
@@ -914,7 +914,7 @@ def linalg_qr(A: Tensor, mode: str = "reduced", *, out=None) -> QRResult:
     return result
 
 
-class _RFromQR(Function):
+class _RFromQR(Op):
     """R of mode='r' recorded so that backward raises as PyTorch does (Q was not computed)."""
 
     name = "linalg_qr"
@@ -935,7 +935,7 @@ def qr(input: Tensor, some: bool = True, *, out=None) -> QRResult:
     return linalg_qr(input, "reduced" if some else "complete", out=out)
 
 
-class SVD(Function):
+class SVD(Op):
     @staticmethod
     def forward(ctx, a, full_matrices=True):
         u, s, vh = ctx.xp.linalg.svd(a, full_matrices=full_matrices)
@@ -1045,7 +1045,7 @@ def _check_uplo(uplo: str) -> None:
         raise ArgumentError(f"Expected UPLO argument to be 'L' or 'U', but got {uplo}")
 
 
-class Eigh(Function):
+class Eigh(Op):
     @staticmethod
     def forward(ctx, a, uplo="L"):
         w, v = ctx.xp.linalg.eigh(a, UPLO=uplo)
@@ -1117,7 +1117,7 @@ def linalg_matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = Fal
 # Norms -------------------------------------------------------------------------------------------------
 
 
-class VectorNorm(Function):
+class VectorNorm(Op):
     @staticmethod
     def forward(ctx, x, ord=2.0, axes=None, keepdim=False):
         xp = ctx.xp
@@ -1211,7 +1211,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
 
 
-class ExtremeLast(Function):
+class ExtremeLast(Op):
     """max (or min) over the last dim whose gradient ties share evenly, as PyTorch's amax/amin."""
 
     @staticmethod

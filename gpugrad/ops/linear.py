@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..kernels import linear as klinear
 from ..kernels.activation import SAVES_OUTPUT
 from ..tensor import Tensor
@@ -12,7 +12,7 @@ from .activation import ActivationBackward, second_derivative
 from .conv import produced_grads
 
 
-class LinearAct(Function):
+class LinearAct(Op):
     """act(x @ W^T + b): one GEMM, then bias and activation in one pass (``kernels.linear``). Its backward
     is LinearActBackward, once."""
 
@@ -35,7 +35,7 @@ class LinearAct(Function):
                                        needs=ctx.needs_input_grad[:3])
 
 
-class LinearActBackward(Function):
+class LinearActBackward(Op):
     """(gx, gw, gb) of act(x @ W^T + b) for the upstream gy: gz = act'(.) * gy and its column sums in one
     kernel pass (``kernels.linear.bias_act_backward``), then gx = gz W and gw = gz^T x; None for what
     ``needs`` leaves out. ``s`` is y where the activation's derivative reads y, else the pre-activation.

@@ -11,14 +11,14 @@ the loss, so the backward only scales it by the upstream gradient.
 """
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..kernels import softmax_xent
 from ..tensor import Tensor
 from .softmax import Softmax, SoftmaxBackward
 
 
-class SoftmaxCrossEntropy(Function):
+class SoftmaxCrossEntropy(Op):
     """Cross-entropy of (N, C) logits against class indices, loss and reduction in one kernel pass.
     Its backward is SoftmaxCrossEntropyBackward, once."""
 
@@ -45,7 +45,7 @@ class SoftmaxCrossEntropy(Function):
         return SoftmaxCrossEntropyBackward.apply(gy, logits, dlogits=dlogits._array, **ctx.options), None, None
 
 
-class SoftmaxCrossEntropyBackward(Function):
+class SoftmaxCrossEntropyBackward(Op):
     """The logits' gradient: the kernel's per-row gradient ``dlogits`` scaled by the upstream gy (per
     row for reduction="none", / the summed weights for "mean"). One multiply on arrays.
 

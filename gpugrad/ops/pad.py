@@ -1,11 +1,11 @@
 """Constant padding as an op (the reflect and replicate modes are compositions in nn.functional)."""
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..tensor import Tensor
 
 
-class Pad(Function):
+class Pad(Op):
     """Constant padding by ((before, after), ...) per dim, all non-negative; the backward slices."""
 
     @staticmethod

@@ -12,7 +12,7 @@ import math
 import numpy
 
 from .. import _erf
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import as_float, promote_pair, write_out
@@ -79,7 +79,7 @@ def _zeros_like(t: Tensor) -> Tensor:
 
 
 # Trigonometric --------------------------------------------------------------------------------------
-class Tan(Function):
+class Tan(Op):
     @staticmethod
     def forward(ctx, x):
         y = ctx.xp.tan(x)
@@ -97,7 +97,7 @@ def tan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("tan", Tan.apply(_float_input("tan", input)), out)
 
 
-class Asin(Function):
+class Asin(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -119,7 +119,7 @@ def arcsin(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("arcsin", Asin.apply(_float_input("arcsin", input)), out)
 
 
-class Acos(Function):
+class Acos(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -141,7 +141,7 @@ def arccos(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("arccos", Acos.apply(_float_input("arccos", input)), out)
 
 
-class Atan(Function):
+class Atan(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -163,7 +163,7 @@ def arctan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("arctan", Atan.apply(_float_input("arctan", input)), out)
 
 
-class Atan2(Function):
+class Atan2(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -192,7 +192,7 @@ def arctan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tenso
 
 
 # Hyperbolic -----------------------------------------------------------------------------------------
-class Sinh(Function):
+class Sinh(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -209,7 +209,7 @@ def sinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("sinh", Sinh.apply(_float_input("sinh", input)), out)
 
 
-class Cosh(Function):
+class Cosh(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -226,7 +226,7 @@ def cosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("cosh", Cosh.apply(_float_input("cosh", input)), out)
 
 
-class Asinh(Function):
+class Asinh(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -248,7 +248,7 @@ def arcsinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("arcsinh", Asinh.apply(_float_input("arcsinh", input)), out)
 
 
-class Acosh(Function):
+class Acosh(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -270,7 +270,7 @@ def arccosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("arccosh", Acosh.apply(_float_input("arccosh", input)), out)
 
 
-class Atanh(Function):
+class Atanh(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -293,7 +293,7 @@ def arctanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 # Exponential and logarithmic ------------------------------------------------------------------------
-class Log2(Function):
+class Log2(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -310,7 +310,7 @@ def log2(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("log2", Log2.apply(_float_input("log2", input)), out)
 
 
-class Log10(Function):
+class Log10(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -327,7 +327,7 @@ def log10(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("log10", Log10.apply(_float_input("log10", input)), out)
 
 
-class Exp2(Function):
+class Exp2(Op):
     @staticmethod
     def forward(ctx, x):
         y = ctx.xp.exp2(x)
@@ -345,7 +345,7 @@ def exp2(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("exp2", Exp2.apply(_float_input("exp2", input)), out)
 
 
-class Expm1(Function):
+class Expm1(Op):
     @staticmethod
     def forward(ctx, x):
         y = ctx.xp.expm1(x)
@@ -363,7 +363,7 @@ def expm1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("expm1", Expm1.apply(_float_input("expm1", input)), out)
 
 
-class LogAddExp(Function):
+class LogAddExp(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -383,7 +383,7 @@ def logaddexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Ten
     return write_out("logaddexp", LogAddExp.apply(*_floating_pair("logaddexp", input, other)), out)
 
 
-class LogAddExp2(Function):
+class LogAddExp2(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -402,7 +402,7 @@ def logaddexp2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Te
     return write_out("logaddexp2", LogAddExp2.apply(*_floating_pair("logaddexp2", input, other)), out)
 
 
-class XLogY(Function):
+class XLogY(Op):
     @staticmethod
     def forward(ctx, a, b):
         xp = ctx.xp
@@ -428,7 +428,7 @@ def xlogy(input, other, *, out: Tensor | None = None) -> Tensor:
 
 
 # Powers ---------------------------------------------------------------------------------------------
-class Rsqrt(Function):
+class Rsqrt(Op):
     @staticmethod
     def forward(ctx, x):
         y = 1.0 / ctx.xp.sqrt(x)
@@ -446,7 +446,7 @@ def rsqrt(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("rsqrt", Rsqrt.apply(_float_input("rsqrt", input)), out)
 
 
-class Reciprocal(Function):
+class Reciprocal(Op):
     @staticmethod
     def forward(ctx, x):
         y = 1.0 / x
@@ -475,7 +475,7 @@ def square(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 # Special functions ----------------------------------------------------------------------------------
-class Erf(Function):
+class Erf(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -492,7 +492,7 @@ def erf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("erf", Erf.apply(_float_input("erf", input)), out)
 
 
-class Erfc(Function):
+class Erfc(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -509,7 +509,7 @@ def erfc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("erfc", Erfc.apply(_float_input("erfc", input)), out)
 
 
-class Erfinv(Function):
+class Erfinv(Op):
     @staticmethod
     def forward(ctx, x):
         y = _erf.erfinv(ctx.xp, x)
@@ -536,7 +536,7 @@ def _integral_copy(name: str, x: Tensor) -> Tensor:
     return Tensor._make(x._array.copy(), x._backend)
 
 
-class Floor(Function):
+class Floor(Op):
     @staticmethod
     def forward(ctx, x):
         return ctx.xp.floor(x)
@@ -552,7 +552,7 @@ def floor(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("floor", Floor.apply(x) if x._array.dtype.kind == "f" else _integral_copy("floor", x), out)
 
 
-class Ceil(Function):
+class Ceil(Op):
     @staticmethod
     def forward(ctx, x):
         return ctx.xp.ceil(x)
@@ -568,7 +568,7 @@ def ceil(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("ceil", Ceil.apply(x) if x._array.dtype.kind == "f" else _integral_copy("ceil", x), out)
 
 
-class Trunc(Function):
+class Trunc(Op):
     @staticmethod
     def forward(ctx, x):
         return ctx.xp.trunc(x)
@@ -590,7 +590,7 @@ def fix(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("fix", Trunc.apply(x) if x._array.dtype.kind == "f" else _integral_copy("fix", x), out)
 
 
-class Round(Function):
+class Round(Op):
     @staticmethod
     def forward(ctx, x, decimals=0):
         xp = ctx.xp
@@ -623,7 +623,7 @@ def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Ten
     return write_out("round", result, out)
 
 
-class Frac(Function):
+class Frac(Op):
     @staticmethod
     def forward(ctx, x):
         return x - ctx.xp.trunc(x)
@@ -641,7 +641,7 @@ def frac(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("frac", Frac.apply(x), out)
 
 
-class Hypot(Function):
+class Hypot(Op):
     @staticmethod
     def forward(ctx, a, b):
         y = ctx.xp.hypot(a, b)

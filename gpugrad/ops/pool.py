@@ -4,13 +4,13 @@ The array work is ``gpugrad.kernels.pool``; the window geometry is ``kernels.con
 """
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..kernels import pool as kpool
 from ..kernels.conv import ConvGeometry
 from ..tensor import Tensor
 
 
-class MaxPool2d(Function):
+class MaxPool2d(Op):
     """(values, indices) of each window's maximum over a (N, C, H, W) input; the gradient goes to the
     maximum (the first one, as PyTorch's). Indices are positions h * W + w within each (H, W) plane.
     Its backward is MaxPool2dBackward, whose own backward picks the same positions again (PoolPick)."""
@@ -30,7 +30,7 @@ class MaxPool2d(Function):
         return MaxPool2dBackward.apply(gy, index=index._array, shape=ctx.shape, geometry=ctx.geometry)
 
 
-class MaxPool2dBackward(Function):
+class MaxPool2dBackward(Op):
     """gx = zeros(shape) with gy added at each window's maximum: linear in gy, adjoint of PoolPick."""
 
     @staticmethod
@@ -43,7 +43,7 @@ class MaxPool2dBackward(Function):
         return PoolPick.apply(ggx, index=ctx.index, geometry=ctx.geometry)
 
 
-class PoolPick(Function):
+class PoolPick(Op):
     """x (N, C, H, W) read at the pooling maxima ``index`` (N, C, oh, ow); 0 where a window had none."""
 
     @staticmethod

@@ -8,7 +8,7 @@ second derivatives come from the engine.
 """
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels import recurrent as krec
@@ -48,7 +48,7 @@ def _rows(a, width: int):
 
 
 # LSTM ------------------------------------------------------------------------------------------------
-class LSTMPointwise(Function):
+class LSTMPointwise(Op):
     """(h, c) from the gate pre-activations (..., 4H) and c_prev (..., H): one kernel pass
     (kernels.recurrent.lstm_forward); backward one pass too (lstm_backward)."""
 
@@ -98,7 +98,7 @@ def lstm_pointwise(gates: Tensor, c_prev: Tensor) -> tuple[Tensor, Tensor]:
 
 
 # GRU -------------------------------------------------------------------------------------------------
-class GRUPointwise(Function):
+class GRUPointwise(Op):
     """h from the input gates gi, hidden gates gh (..., 3H) and h_prev (..., H): one kernel pass
     (kernels.recurrent.gru_forward); backward one pass too (gru_backward)."""
 
@@ -150,7 +150,7 @@ def gru_pointwise(gi: Tensor, gh: Tensor, h_prev: Tensor) -> Tensor:
 
 
 # A whole LSTM layer's time loop -----------------------------------------------------------------------
-class LSTMLayer(Function):
+class LSTMLayer(Op):
     """One LSTM layer over a sequence as one op: per step one GEMM (h W_hh^T) and the fused cell
     (kernels.recurrent) on arrays, no op applications inside the loop. Backward, per step in reverse,
     the fused cell backward and one GEMM (d gates W_hh); W_hh's gradient is one GEMM over all steps."""
@@ -246,7 +246,7 @@ def lstm_layer(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, reverse: bo
 
 
 # A whole GRU layer's time loop -------------------------------------------------------------------------
-class GRULayer(Function):
+class GRULayer(Op):
     """One GRU layer over a sequence as one op, as LSTMLayer: per step one GEMM (h W_hh^T + b_hh) and
     the fused cell, forward and backward; W_hh's and b_hh's gradients once over all steps."""
 

@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
@@ -108,7 +108,7 @@ def _mean_array(x, axes, keepdims: bool):
 
 
 # Sums and means ----------------------------------------------------------------------------------------
-class Sum(Function):
+class Sum(Op):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
@@ -126,7 +126,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor |
     return write_out("sum", Sum.apply(reduction_input("sum", x, dtype), axes=axes, keepdim=keepdim), out)
 
 
-class NanSum(Function):
+class NanSum(Op):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False):
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -146,7 +146,7 @@ def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tenso
     return write_out("nansum", NanSum.apply(reduction_input("nansum", x, dtype), axes=axes, keepdim=keepdim), out)
 
 
-class Mean(Function):
+class Mean(Op):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
@@ -179,7 +179,7 @@ def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tens
 
 
 # Products ---------------------------------------------------------------------------------------------
-class Prod(Function):
+class Prod(Op):
     @staticmethod
     def forward(ctx, x, axis=None, keepdim=False):
         ctx.axis, ctx.keepdim = axis, keepdim
@@ -255,7 +255,7 @@ def _var_backward(g: Tensor, x: Tensor, axes, correction) -> Tensor:
         return g * (x - mean) * (2.0 / dof if dof != 0 else math.inf)
 
 
-class Var(Function):
+class Var(Op):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False, correction=1):
         ctx.axes, ctx.keepdim, ctx.correction = axes, keepdim, correction
@@ -269,7 +269,7 @@ class Var(Function):
         return _var_backward(g, x, ctx.axes, ctx.correction)
 
 
-class Std(Function):
+class Std(Op):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False, correction=1):
         ctx.axes, ctx.keepdim, ctx.correction = axes, keepdim, correction
@@ -325,7 +325,7 @@ def std_mean(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = 
 
 
 # Picking elements: the gradient goes to the picked ones -------------------------------------------------
-class GatherAlong(Function):
+class GatherAlong(Op):
     @staticmethod
     def forward(ctx, x, index=None, axis=0):
         ctx.index, ctx.axis, ctx.shape = index, axis, x.shape
@@ -336,7 +336,7 @@ class GatherAlong(Function):
         return ScatterAddAlong.apply(gy, index=ctx.index, axis=ctx.axis, shape=ctx.shape)
 
 
-class ScatterAddAlong(Function):
+class ScatterAddAlong(Op):
     @staticmethod
     def forward(ctx, g, index=None, axis=0, shape=()):
         ctx.index, ctx.axis = index, axis
@@ -386,7 +386,7 @@ def _share_among_equal(x: Tensor, y: Tensor, gy: Tensor, axes, share_nan: bool) 
     return mask * gy / mask.sum(dim=axes, keepdim=True)
 
 
-class AMax(Function):
+class AMax(Op):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False, largest=True, share_nan=False):
         y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
@@ -520,7 +520,7 @@ def _median_index(ignore_nan: bool):
     return pick
 
 
-class MedianAll(Function):
+class MedianAll(Op):
     @staticmethod
     def forward(ctx, x, ignore_nan=False):
         xp, flat = ctx.xp, x.reshape(-1)
@@ -580,7 +580,7 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False, *, out=None) -> Values
 
 
 # logsumexp, logical reductions, counts ------------------------------------------------------------------------
-class LogSumExp(Function):
+class LogSumExp(Op):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False):
         xp = ctx.xp
@@ -695,7 +695,7 @@ def corrcoef(x: Tensor) -> Tensor:
     return (c / stddev.unsqueeze(1) / stddev.unsqueeze(0)).clamp(-1.0, 1.0)
 
 
-class SumTo(Function):
+class SumTo(Op):
     @staticmethod
     def forward(ctx, x, shape=()):
         ctx.shape = x.shape

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import default_generator, half_open
 from ..tensor import Tensor
@@ -41,7 +41,7 @@ def _require(op: str, ok: bool, message: str) -> None:
         raise ArgumentError(f"{op}: {message}")
 
 
-class Sampled(Function):
+class Sampled(Op):
     """A random draw made from its inputs' values (or only their shape). Autograd sees a zero gradient
     for every input, as PyTorch's NormalBackward, BernoulliBackward, PoissonBackward and the fills' nodes."""
 

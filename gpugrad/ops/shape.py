@@ -12,7 +12,7 @@ import operator
 import warnings
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..size import Size
@@ -106,7 +106,7 @@ def _view_strides(shape: tuple, strides: tuple, new_shape: tuple):
     return tuple(new_strides)
 
 
-class Reshape(Function):
+class Reshape(Op):
     is_view = True
 
     @staticmethod
@@ -120,7 +120,7 @@ class Reshape(Function):
         return reshape(gy, ctx.shape)
 
 
-class ReshapeCopy(Function):
+class ReshapeCopy(Op):
     """A reshape that no strides over the input's memory can express: a copy, as PyTorch's reshape."""
 
     name = "reshape"
@@ -230,7 +230,7 @@ def _restride_in_place(name: str, self: Tensor, view_op, *args) -> Tensor:
     return self
 
 
-class Permute(Function):
+class Permute(Op):
     is_view = True
 
     @staticmethod
@@ -316,7 +316,7 @@ def _move(op: str, x: Tensor, source, destination) -> Tensor:
 
 
 # Broadcasting views -------------------------------------------------------------------------------
-class Expand(Function):
+class Expand(Op):
     is_view = True
 
     @staticmethod
@@ -488,7 +488,7 @@ def swapdims_(self: Tensor, dim0: int, dim1: int) -> Tensor:
 
 
 # Joining ------------------------------------------------------------------------------------------
-class Cat(Function):
+class Cat(Op):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         ctx.axis = axis
@@ -626,7 +626,7 @@ def atleast_3d(*tensors):
 
 
 # Splitting ----------------------------------------------------------------------------------------
-class Split(Function):
+class Split(Op):
     """Slices of x along ``axis`` as separate outputs, each a view of x. Backward joins the pieces'
     gradients in one cat (or, for overlapping pieces, scatters each into zeros and sums)."""
 
@@ -649,7 +649,7 @@ class Split(Function):
         return total
 
 
-class SliceScatter(Function):
+class SliceScatter(Op):
     """Zeros of ``shape`` with g written at ``start`` along ``axis``: the gradient of a slice."""
 
     @staticmethod
@@ -758,7 +758,7 @@ def _clamp_index(i: int, n: int) -> int:
     return min(max(i + n if i < 0 else i, 0), n)
 
 
-class Unbind(Function):
+class Unbind(Op):
     """The slices of x along ``axis`` as separate outputs (views). Indexing each step separately would
     scatter a full-size gradient per step (quadratic in sequence length); here backward is one stack."""
 
@@ -803,7 +803,7 @@ def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
 
 
 # Repeating ----------------------------------------------------------------------------------------
-class Repeat(Function):
+class Repeat(Op):
     @staticmethod
     def forward(ctx, x, repeats=()):
         ctx.shape = x.shape
@@ -901,7 +901,7 @@ def _repeated_indices(counts: Tensor, output_size) -> Tensor:
 
 
 # Flipping and rolling -----------------------------------------------------------------------------
-class Flip(Function):
+class Flip(Op):
     @staticmethod
     def forward(ctx, x, axes=()):
         ctx.axes = axes
@@ -933,7 +933,7 @@ def flipud(x: Tensor) -> Tensor:
     return Flip.apply(x, axes=(0,))
 
 
-class Roll(Function):
+class Roll(Op):
     @staticmethod
     def forward(ctx, x, shifts=(), axes=None):
         ctx.shifts, ctx.axes = shifts, axes
@@ -981,7 +981,7 @@ def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
 
 
 # Triangles and diagonals --------------------------------------------------------------------------
-class Triangle(Function):
+class Triangle(Op):
     """Keep the lower (tril) or upper (triu) triangle of the last two dims; zero the rest."""
 
     @staticmethod
@@ -1022,7 +1022,7 @@ def _diagonal_view(xp, a, offset: int, axis1: int, axis2: int):
     return _as_strided(xp, corner, shape, strides)
 
 
-class Diagonal(Function):
+class Diagonal(Op):
     is_view = True
 
     @staticmethod
@@ -1047,7 +1047,7 @@ class DiagonalCopy(Diagonal):
         return Diagonal.forward(ctx, x, offset, axis1, axis2).copy()
 
 
-class DiagonalScatter(Function):
+class DiagonalScatter(Op):
     """Zeros of ``shape`` with g written on a diagonal: diag_embed, and the gradient of diagonal."""
 
     @staticmethod
@@ -1099,7 +1099,7 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
 
 
 # Sliding windows ----------------------------------------------------------------------------------
-class Unfold(Function):
+class Unfold(Op):
     """All windows of ``size`` elements, ``step`` apart, along ``axis``: a view with one more dim."""
 
     is_view = True
@@ -1118,7 +1118,7 @@ class Unfold(Function):
         return UnfoldBackward.apply(gy, shape=ctx.shape, axis=axis, size=size, step=step)
 
 
-class UnfoldBackward(Function):
+class UnfoldBackward(Op):
     """Sum each window's gradient back onto the elements it covers (overlapping windows add up)."""
 
     @staticmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.function import Op
 from ..errors import DTypeError
 from ..kernels import softmax as ksoftmax
 from ..tensor import Tensor
@@ -45,7 +45,7 @@ def _softmax_backward(ctx, gy, y, axis: int, log: bool):
     return y * (gy - (gy * y).sum(axis=axis, keepdims=True))
 
 
-class Softmax(Function):
+class Softmax(Op):
     """y = exp(x) / sum(exp(x)) along axis; backward is SoftmaxBackward (one kernel pass on arrays)."""
 
     @staticmethod
@@ -61,7 +61,7 @@ class Softmax(Function):
         return SoftmaxBackward.apply(gy, y, axis=ctx.axis)
 
 
-class SoftmaxBackward(Function):
+class SoftmaxBackward(Op):
     """gx = y * (gy - sum(gy * y)): linear in gy with a symmetric map, so its gradient in gy is itself."""
 
     @staticmethod
@@ -102,7 +102,7 @@ def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     return Softmax.apply(x, axis=axis)
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Op):
     """y = x - logsumexp(x) along axis; backward is LogSoftmaxBackward (one kernel pass on arrays)."""
 
     @staticmethod
@@ -118,7 +118,7 @@ class LogSoftmax(Function):
         return LogSoftmaxBackward.apply(gy, y, axis=ctx.axis)
 
 
-class LogSoftmaxBackward(Function):
+class LogSoftmaxBackward(Op):
     """gx = gy - exp(y) * sum(gy)."""
 
     @staticmethod

@@ -389,3 +389,64 @@ def test_post_accumulate_hooks_run_in_pytorchs_order_with_its_gradients():
         (torch.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(lambda p: None)
     with pytest.raises(RuntimeError):
         (gg.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(lambda p: None)
+
+
+# .grad without a copy: the engine's one rule (engine.py, _owned) ------------------------------------------
+
+
+def _shares(a, b) -> bool:
+    return np.shares_memory(a._array, b._array)
+
+
+def test_a_fresh_gradient_becomes_grad_without_a_copy_and_shared_ones_are_copied():
+    x = gg.randn(5, 3, requires_grad=True)
+    w = gg.randn(5, 3, requires_grad=True)
+    upstream = gg.randn(5, 3)
+    (x * w).backward(upstream)
+    assert np.allclose(x.grad.numpy(), upstream.numpy() * w.detach().numpy())
+    # Made by mul's backward for x alone: its own memory, shared with nothing the caller can see.
+    assert x.grad._array.base is None
+    for other in (w.grad, upstream, w, x):
+        assert not _shares(x.grad, other)
+    # add hands the caller's gradient to both inputs: each .grad is a copy of its own.
+    a = gg.randn(4, requires_grad=True)
+    b = gg.randn(4, requires_grad=True)
+    up = gg.randn(4)
+    (a + b).backward(up)
+    assert not _shares(a.grad, b.grad) and not _shares(a.grad, up) and not _shares(b.grad, up)
+    a.grad.add_(1.0)  # an in-place edit of one reaches nothing else
+    assert np.allclose(b.grad.numpy(), up.numpy()) and np.allclose(a.grad.numpy(), up.numpy() + 1)
+
+
+def test_a_gradient_a_hook_or_a_users_function_could_keep_is_copied():
+    kept = []
+    x = gg.randn(3, requires_grad=True)
+    x.register_hook(lambda g: kept.append(g))
+    (x * 2.0).backward(gg.ones(3))
+    assert not _shares(x.grad, kept[0])
+
+    store = {}
+
+    class KeepsItsGradient(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, gy):
+            store["g"] = gy * 2
+            return store["g"]
+
+    y = gg.randn(3, requires_grad=True)
+    KeepsItsGradient.apply(y).sum().backward()
+    assert not _shares(y.grad, store["g"])
+    y.grad.zero_()
+    assert np.allclose(store["g"].numpy(), 2.0)
+
+
+def test_an_owned_gradient_takes_later_gradients_in_place_without_touching_a_shared_one():
+    x = gg.randn(6, requires_grad=True)
+    up = gg.randn(6)
+    (x * 3.0 + x).backward(up)  # mul's fresh array first, then add's pass-through of the caller's
+    assert np.allclose(x.grad.numpy(), 4.0 * up.numpy(), rtol=1e-6)
+    assert not _shares(x.grad, up)

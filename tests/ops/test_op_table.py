@@ -38,3 +38,25 @@ def test_forward_in_each_dtype(row):
         assert out.dtype is dtype, f"{row.name}: {dtype} inputs gave {out.dtype}"
         tol = 1e-5 if dtype is gg.float32 else 1e-12
         np.testing.assert_allclose(out.detach().numpy(), expected, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_leaf_gradients_share_memory_with_nothing(row):
+    """The engine makes an op's fresh gradient .grad without a copy (Function.fresh_gradients): no op may
+    return an array it keeps (a saved value, a cached buffer) or one it returns for another input too."""
+    first = make_inputs(row, seed=1)
+    out = row.fn(*first)
+    upstream = gg.tensor(np.random.default_rng(2).standard_normal(tuple(out.shape)))
+    out.backward(upstream)
+    grads = [x.grad for x in first if x.grad is not None]
+    values = [g.numpy().copy() for g in grads]
+    # A second graph of the same op: a buffer reused across calls would overwrite the first .grad.
+    second = make_inputs(row, seed=3)
+    out2 = row.fn(*second)
+    out2.backward(gg.ones_like(out2))
+    held = [t._array for t in first + second + [out, out2, upstream]] + [x.grad._array for x in second if x.grad is not None]
+    for i, g in enumerate(grads):
+        others = held + [h._array for j, h in enumerate(grads) if j != i]
+        assert not any(np.shares_memory(g._array, h) for h in others), f"{row.name}: a .grad shares memory"
+    for g, v in zip(grads, values):
+        np.testing.assert_array_equal(g.numpy(), v)
