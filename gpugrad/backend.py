@@ -12,6 +12,7 @@ import threading
 
 import numpy
 
+from . import threads as _threads
 from .errors import CaptureError, DeviceError
 
 __all__ = ["Device", "Backend", "get", "info", "cpu"]
@@ -120,6 +121,27 @@ class Backend:
             cupyx.scatter_min(target, index, values)
         else:  # pragma: no cover - needs a GPU
             multiply_in_rounds(xp, target, index, values)
+
+    # NumPy's calls on the CPU threads (gpugrad/threads.py); CuPy's as they are ------------------------
+    def ufunc(self, fn, *operands):
+        """``fn(*operands)`` for a ufunc of ``xp`` that keeps its float operands' dtype: on the CPU, a large
+        one runs split over the threads, with the same bits. The ops whose elements cost most call it (exp,
+        log, sqrt); plain arithmetic stays NumPy's operators, where a split measured no faster (memory
+        bound) and the call would cost every small op (bench/NOTES.md, "NumPy's calls on all cores")."""
+        for a in operands:  # a plain loop and no call while small: every elementwise op passes here
+            if type(a) is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS:
+                out = _threads.ufunc(fn, operands)
+                return fn(*operands) if out is None else out
+        return fn(*operands)
+
+    def sum(self, x, axes, keepdims: bool, dtype=None):
+        """``x.sum(axis=axes, keepdims=keepdims, dtype=dtype)``; on the CPU, a large one that keeps axis 0
+        runs by blocks of rows over the threads, with the same bits."""
+        if self.xp is numpy and axes:
+            out = _threads.sum_rows(x, axes, keepdims, dtype)
+            if out is not None:
+                return out
+        return x.sum(axis=axes, keepdims=keepdims, dtype=dtype)
 
     def matmul(self, a, b):
         """The matrix product of two arrays on this device (NumPy's matmul rules): the one call through

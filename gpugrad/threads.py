@@ -1,6 +1,10 @@
-"""``set_num_threads`` / ``get_num_threads``, as PyTorch's: the threads gpugrad's CPU kernels run on.
+"""``set_num_threads`` / ``get_num_threads``, as PyTorch's: the threads gpugrad's CPU work runs on.
 
 The CPU kernels are Numba ``prange`` loops; their thread count is Numba's (``numba.set_num_threads``).
+NumPy's own calls on large arrays (elementwise ufuncs and sums that keep axis 0: ``Backend.ufunc`` and
+``Backend.sum``) are split by rows or flat ranges into chunks that the calling thread and a pool share
+here (``split``); NumPy releases the GIL inside each. Every chunk computes exactly what the whole call
+computes for its elements, so the bits do not depend on the thread count.
 At import, ``OMP_NUM_THREADS`` (then ``MKL_NUM_THREADS``), the variables PyTorch's intra-op pool reads,
 set it when ``NUMBA_NUM_THREADS`` does not (Numba reads that one itself). Small tensors run on the calling
 thread whatever the count (kernels/_launch.py: PARALLEL_MIN_WORK), and every kernel splits its sums into
@@ -15,10 +19,23 @@ before start-up.
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
 
 import numba
+import numpy
 
 __all__ = ["get_num_threads", "set_num_threads"]
+
+# Below this many elements one thread wins: waking a pool thread costs 30-40 us on a busy 2-core machine,
+# and the cache lines the cores trade cost more (bench/NOTES.md, "NumPy's calls on all cores").
+PARALLEL_MIN_ELEMENTS = 1 << 21
+
+_split_threads = int(numba.get_num_threads())  # the count ``split`` uses: set_num_threads's, all threads
+CHUNKS_PER_THREAD = 4  # smaller chunks than one per thread, so that a late thread's share is taken by others
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = _pool_size = 0
 
 _ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -33,7 +50,10 @@ def _check(n: object) -> int:
 
 def set_num_threads(n: int) -> None:
     """Run the CPU kernels on ``n`` threads (at most the pool's size, NUMBA_NUM_THREADS: capped there)."""
-    numba.set_num_threads(min(_check(n), int(numba.config.NUMBA_NUM_THREADS)))
+    global _split_threads
+    n = min(_check(n), int(numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(n)
+    _split_threads = n
 
 
 def get_num_threads() -> int:
@@ -59,3 +79,108 @@ def _threads_from_env() -> int | None:
 _env_threads = _threads_from_env()
 if _env_threads is not None:
     set_num_threads(_env_threads)
+
+
+def _workers() -> ThreadPoolExecutor:
+    """The pool that helps the calling thread; a new one after the count changes or a fork (a forked child
+    has none of its parent's threads)."""
+    global _pool, _pool_pid, _pool_size
+    if _pool is None or _pool_pid != os.getpid() or _pool_size != _split_threads - 1:
+        _pool = ThreadPoolExecutor(_split_threads - 1, thread_name_prefix="gpugrad-split")
+        _pool_pid, _pool_size = os.getpid(), _split_threads - 1
+    return _pool
+
+
+class _Job:
+    """One split call's chunks, each taken by whichever thread is free first. When another process keeps
+    a worker from running, the caller does that worker's chunks too: a loaded machine costs a split call
+    little more than one thread would take."""
+
+    __slots__ = ("fn", "bounds", "taken", "left", "error", "lock", "done", "errstate")
+
+    def __init__(self, fn: Callable[[int, int], None], bounds: list[int]) -> None:
+        self.fn, self.bounds = fn, bounds
+        self.taken, self.left = 0, len(bounds) - 1
+        self.error: BaseException | None = None
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.errstate = numpy.geterr()  # NumPy's error state is per thread: the caller's holds in every chunk
+
+    def work(self) -> None:
+        with numpy.errstate(**self.errstate):
+            while True:
+                with self.lock:
+                    i = self.taken
+                    if i == len(self.bounds) - 1:
+                        return
+                    self.taken = i + 1
+                try:
+                    if self.error is None:
+                        self.fn(self.bounds[i], self.bounds[i + 1])
+                except BaseException as exc:  # re-raised in the caller
+                    self.error = exc
+                with self.lock:
+                    self.left -= 1
+                    if not self.left:
+                        self.done.set()
+
+
+def split(fn: Callable[[int, int], None], n: int, elements: int) -> bool:
+    """Run ``fn(lo, hi)`` over consecutive ranges covering ``[0, n)`` on the threads when ``elements``
+    (the work's size) is large enough; False (and nothing run) when one thread should do it all."""
+    threads = _split_threads
+    if threads < 2 or elements < PARALLEL_MIN_ELEMENTS or n < threads:
+        return False
+    chunks = min(n, CHUNKS_PER_THREAD * threads)
+    job = _Job(fn, [n * i // chunks for i in range(chunks + 1)])
+    pool = _workers()
+    for _ in range(threads - 1):
+        pool.submit(job.work)
+    job.work()
+    job.done.wait()
+    if job.error is not None:
+        raise job.error
+    return True
+
+
+def ufunc(fn: Callable, operands: tuple) -> Any:
+    """``fn(*operands)`` for a NumPy ufunc that keeps its operands' float dtype, split over the threads;
+    None when it should run as one call (small, mixed dtypes, NumPy scalars, ...)."""
+    if _split_threads < 2:
+        return None
+    arrays = [a for a in operands if type(a) is numpy.ndarray]
+    if any(type(a) not in (float, int, bool) for a in operands if type(a) is not numpy.ndarray):
+        return None  # a NumPy scalar's own dtype could change the result's (NEP 50)
+    dtype = arrays[0].dtype
+    if dtype.kind != "f" or any(a.dtype != dtype for a in arrays):
+        return None
+    shape = numpy.broadcast_shapes(*[a.shape for a in arrays])
+    if not shape:
+        return None
+    out = numpy.empty(shape, dtype)
+    if all(a.shape == shape and a.flags.c_contiguous for a in arrays):  # split flat ranges
+        parts, target = [a.reshape(-1) if type(a) is numpy.ndarray else a for a in operands], out.reshape(-1)
+    else:  # split rows: an operand with the result's leading axis is sliced, one broadcast along it is whole
+        parts, target = operands, out
+    sliced = [type(a) is numpy.ndarray and a.ndim == target.ndim and a.shape[0] == target.shape[0] for a in parts]
+
+    def chunk(lo: int, hi: int) -> None:
+        fn(*[a[lo:hi] if cut else a for a, cut in zip(parts, sliced)], out=target[lo:hi])
+
+    return out if split(chunk, target.shape[0], out.size) else None
+
+
+def sum_rows(x: numpy.ndarray, axes: tuple, keepdims: bool, dtype: Any) -> numpy.ndarray | None:
+    """``x.sum(axes, keepdims=keepdims, dtype=dtype)`` by blocks of rows, for ``axes`` that keep axis 0
+    (each row's sum is then the same bits as in one call); None when one call should do it. (Sums over
+    axis 0 stay one call: NumPy adds whole rows there, and column blocks measured slower.)"""
+    if _split_threads < 2 or x.size < PARALLEL_MIN_ELEMENTS or not axes or 0 in axes or not x.flags.c_contiguous:
+        return None
+    out = numpy.empty(tuple(1 if i in axes else s for i, s in enumerate(x.shape)), dtype or x.dtype)
+
+    def chunk(lo: int, hi: int) -> None:
+        x[lo:hi].sum(axis=axes, keepdims=True, dtype=dtype, out=out[lo:hi])
+
+    if not split(chunk, x.shape[0], x.size):
+        return None
+    return out if keepdims else out.reshape(tuple(s for i, s in enumerate(x.shape) if i not in axes))

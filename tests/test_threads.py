@@ -111,3 +111,128 @@ def test_set_then_get_as_pytorch(restore_threads):
         assert get_num_threads() == torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+# NumPy's calls split over the threads (threads.split, Backend.ufunc / Backend.sum) -----------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from gpugrad import threads  # noqa: E402
+
+
+@pytest.fixture
+def split_everything(monkeypatch, restore_threads):
+    """Every call large enough to split, on two threads (the pool's workers exist even on one core)."""
+    monkeypatch.setattr(threads, "PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(threads, "_split_threads", 2)
+
+
+def _ran_split(monkeypatch) -> list:
+    calls = []
+    real = threads.split
+
+    def counting(fn, n, elements):
+        done = real(fn, n, elements)
+        calls.append(done)
+        return done
+
+    monkeypatch.setattr(threads, "split", counting)
+    return calls
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(2, 40), cols=st.integers(1, 33), dtype=st.sampled_from([np.float32, np.float64]),
+       broadcast=st.sampled_from(["same", "row", "column", "scalar"]))
+def test_split_ufuncs_give_the_bits_of_one_call(rows, cols, dtype, broadcast):
+    rng = np.random.default_rng(rows * 100 + cols)
+    a = rng.standard_normal((rows, cols)).astype(dtype)
+    b = {"same": rng.standard_normal((rows, cols)), "row": rng.standard_normal(cols),
+         "column": rng.standard_normal((rows, 1)), "scalar": 1.7}[broadcast]
+    b = b if broadcast == "scalar" else b.astype(dtype)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(threads, "PARALLEL_MIN_ELEMENTS", 1)
+        mp.setattr(threads, "_split_threads", 2)
+        for fn in (np.add, np.multiply, np.true_divide, np.subtract):
+            out = threads.ufunc(fn, (a, b))
+            assert out is not None and out.dtype == dtype
+            assert np.array_equal(out, fn(a, b), equal_nan=True)
+        for fn in (np.exp, np.negative):
+            assert np.array_equal(threads.ufunc(fn, (a,)), fn(a))
+        total = threads.sum_rows(a, (1,), False, None)
+        assert total is not None and np.array_equal(total, a.sum(axis=1))
+        assert np.array_equal(threads.sum_rows(a, (1,), True, None), a.sum(axis=1, keepdims=True))
+
+
+def test_ops_split_large_calls_and_keep_their_values(split_everything, monkeypatch):
+    calls = _ran_split(monkeypatch)
+    rng = np.random.default_rng(0)
+    x = gg.tensor(rng.standard_normal((64, 48)).astype(np.float32), requires_grad=True)
+    w = gg.tensor(rng.uniform(1, 2, (64, 48)).astype(np.float32), requires_grad=True)
+    b = gg.tensor(rng.standard_normal(48).astype(np.float32), requires_grad=True)
+    y = ((x * w + b) / w).exp().sum(dim=1)
+    y.backward(gg.ones(64))
+    assert calls and all(calls)  # the ops above went through the split path
+    got = [y.detach().numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy()]
+    threads_before = threads._split_threads
+    monkeypatch.setattr(threads, "_split_threads", 1)
+    x.grad = w.grad = b.grad = None
+    y1 = ((x * w + b) / w).exp().sum(dim=1)
+    y1.backward(gg.ones(64))
+    want = [y1.detach().numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy()]
+    assert threads_before == 2
+    for g_, w_ in zip(got, want):
+        assert np.array_equal(g_, w_)
+
+
+def test_split_calls_keep_numpys_error_state_and_raise_what_a_chunk_raises(split_everything):
+    a = np.zeros((8, 4), np.float32)
+    with np.errstate(divide="raise"):
+        with pytest.raises(FloatingPointError):
+            threads.ufunc(np.true_divide, (np.ones((8, 4), np.float32), a))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = threads.ufunc(np.true_divide, (np.ones((8, 4), np.float32), a))
+    assert np.isinf(out).all()
+
+    def fails(lo, hi):
+        if lo > 0:
+            raise ValueError("chunk")
+
+    with pytest.raises(ValueError, match="chunk"):
+        threads.split(fails, 8, 10**9)
+
+
+def test_one_thread_and_small_calls_do_not_split(monkeypatch, restore_threads):
+    a = np.ones((4, 4), np.float32)
+    assert threads.ufunc(np.add, (a, a)) is None  # small
+    monkeypatch.setattr(threads, "PARALLEL_MIN_ELEMENTS", 1)
+    set_num_threads(1)
+    assert threads.ufunc(np.add, (a, a)) is None
+    set_num_threads(2)
+    assert threads._split_threads == min(2, POOL)
+    # Integer operands, NumPy scalars and mixed dtypes keep NumPy's own call (its promotion rules).
+    monkeypatch.setattr(threads, "_split_threads", 2)
+    assert threads.ufunc(np.add, (a.astype(np.int32), a.astype(np.int32))) is None
+    assert threads.ufunc(np.add, (a, np.float64(2.0))) is None
+    assert threads.ufunc(np.add, (a, a.astype(np.float64))) is None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_still_splits(split_everything):
+    a = np.arange(64, dtype=np.float32).reshape(16, 4)
+    threads.ufunc(np.add, (a, a))  # the parent's pool exists
+    code = (
+        "import os, numpy as np\n"
+        "from gpugrad import threads\n"
+        "threads.PARALLEL_MIN_ELEMENTS = 1; threads._split_threads = 2\n"
+        "a = np.arange(64, dtype=np.float32).reshape(16, 4)\n"
+        "threads.ufunc(np.add, (a, a))\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    ok = np.array_equal(threads.ufunc(np.multiply, (a, a)), a * a)\n"
+        "    os._exit(0 if ok else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "raise SystemExit(os.waitstatus_to_exitcode(status))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], timeout=60)
+    assert done.returncode == 0

@@ -6,10 +6,9 @@ hooks run once on the total, and the result is accumulated into ``.grad`` (or re
 A Node's saved values are released as soon as it has run, unless ``retain_graph`` is set.
 
 Which gradients become ``.grad`` without a copy, the one rule (``_owned``): an array the pass owns, that
-is one a gpugrad op's backward made (``Function.fresh_gradients``) for this leaf alone. Everything the
-pass was handed (the caller's gradient, a gradient an op passed through to several inputs, a hook's
-argument or result) and every view is copied, so that updating one ``.grad`` in place never reaches
-another tensor. A parameter of a fused optimizer takes its copy in the optimizer's flat gradient buffer
+is one a gpugrad op's backward made (``Function.fresh_gradients``) for this leaf alone. What the pass
+was handed (the caller's gradient, a hook's argument or result, anything an op passed through) and
+every view is copied, so that updating one ``.grad`` in place never reaches another tensor. A parameter of a fused optimizer takes its copy in the optimizer's flat gradient buffer
 (``Tensor._grad_sink``, optim/flat.py).
 """
 from __future__ import annotations
@@ -71,7 +70,6 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     # Seed: gradients of outputs that are nodes go into buffers; outputs that are leaves go straight to leaves.
     buffers = {}
     leaf_grads = {}  # id(leaf) -> [leaf, summed grad, whether the pass owns it] (_add_leaf_grad)
-    handed = {id(g._array) for g in grads0}  # arrays some code outside the pass may hold (see _owned)
     roots = []
     for out, g in zip(outputs, grads0):
         node = out._node
@@ -135,7 +133,6 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             gbuf = buffers.pop(node)
             if node.pre_hooks or node.retained:
                 _run_pre_hooks(node, gbuf)
-                handed.update(id(g._array) for g in gbuf if g is not None)
             if capturing:
                 for idx, key in captured_nodes.get(node, ()):
                     if gbuf[idx] is not None:
@@ -178,7 +175,6 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                         if buf is None:
                             buf = buffers[child] = [None] * child.n_outputs
                         buf[idx] = g if buf[idx] is None else add(buf[idx], g)
-                        handed.add(id(g._array))
                     left = deps[child] - 1
                     deps[child] = left
                     if left == 0:
@@ -189,10 +185,9 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 else:
                     if g is not None:
                         if g._array is array:  # as backward returned it
-                            owned = fresh and _owned(array, grads_in, handed)
+                            owned = fresh and _owned(array, grads_in, gbuf)
                         else:  # summed to the input's shape or cast to its dtype above: made here
                             owned = g._array.base is None
-                        handed.add(id(g._array))
                         _add_leaf_grad(leaf_grads, edge, g, create_graph, owned)
                     finish_leaf(edge)
 
@@ -338,12 +333,21 @@ def _add_recorded(a, b):
     return a + b
 
 
-def _owned(array, grads_in, handed) -> bool:
-    """Whether the pass owns ``array``, one of ``grads_in`` (what a backward that keeps nothing returned):
-    not a view, not anything the pass was handed or routed before, not returned twice."""
-    if array.base is not None or id(array) in handed:
+def _owned(array, grads_in, gbuf) -> bool:
+    """Whether the pass owns ``array``, one of ``grads_in``, what a backward that keeps nothing (an Op)
+    returned for the gradients ``gbuf``: not a view, not one of ``gbuf`` passed through (those reached
+    the node from the caller, a hook, or another node's pass-through: checked the same way there), and
+    not returned for two inputs."""
+    if array.base is not None:
         return False
-    return sum(1 for g in grads_in if g is not None and g._array is array) == 1
+    for g in gbuf:
+        if g is not None and g._array is array:
+            return False
+    times = 0
+    for g in grads_in:
+        if g is not None and g._array is array:
+            times += 1
+    return times == 1
 
 
 def _add_leaf_grad(leaf_grads, leaf, g, create_graph, owned=False) -> None:

@@ -70,7 +70,8 @@ def add(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     if alpha != 1:
         other = mul(other, alpha)
     a, b = promote_pair(input, other)
-    return write_out("add", Add.apply(a, b), out)
+    result = Add.apply(a, b)
+    return result if out is None else write_out("add", result, out)
 
 
 class Sub(Op):
@@ -91,7 +92,8 @@ def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     if alpha != 1:
         other = mul(other, alpha)
     a, b = promote_pair(input, other)
-    return write_out("sub", Sub.apply(a, b), out)
+    result = Sub.apply(a, b)
+    return result if out is None else write_out("sub", result, out)
 
 
 def subtract(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
@@ -115,7 +117,8 @@ class Mul(Op):
 def mul(input, other, *, out: Tensor | None = None) -> Tensor:
     """input * other. d/dinput = other, d/dother = input."""
     a, b = promote_pair(input, other)
-    return write_out("mul", Mul.apply(a, b), out)
+    result = Mul.apply(a, b)
+    return result if out is None else write_out("mul", result, out)
 
 
 def multiply(input, other, *, out: Tensor | None = None) -> Tensor:
@@ -132,9 +135,10 @@ class Div(Op):
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
-        ga = gy / b if ctx.needs_input_grad[0] else None
-        gb = -gy * a / (b * b) if ctx.needs_input_grad[1] else None
-        return ga, gb
+        ga = gy / b
+        # -gy a / b^2 as -(ga a / b): three passes over the data, where the literal formula takes four.
+        gb = -(ga * a / b) if ctx.needs_input_grad[1] else None
+        return (ga if ctx.needs_input_grad[0] else None), gb
 
 
 class _quiet:
@@ -195,7 +199,8 @@ def _divide(name: str, input, other, rounding_mode, out):
         )
     a, b = promote_pair(input, other)
     if rounding_mode is None:
-        return write_out(name, Div.apply(*_float_pair(a, b)), out)
+        result = Div.apply(*_float_pair(a, b))
+        return result if out is None else write_out(name, result, out)
     _check_integer_divisor(name, a, b)
     return write_out(name, DivRounded.apply(a, b, mode=rounding_mode), out)
 
@@ -483,7 +488,7 @@ def _math(name: str, fn: Function, doc: str):
 class Exp(Op):
     @staticmethod
     def forward(ctx, x):
-        y = ctx.xp.exp(x)
+        y = ctx.backend.ufunc(ctx.xp.exp, x)
         ctx.save_for_backward(y)
         return y
 
@@ -500,7 +505,7 @@ class Log(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return ctx.xp.log(x)
+        return ctx.backend.ufunc(ctx.xp.log, x)
 
     @staticmethod
     def backward(ctx, gy):
@@ -529,7 +534,7 @@ log1p = _math("log1p", Log1p, "log(1 + input), accurate near 0. d/dinput = 1/(1 
 class Sqrt(Op):
     @staticmethod
     def forward(ctx, x):
-        y = ctx.xp.sqrt(x)
+        y = ctx.backend.ufunc(ctx.xp.sqrt, x)
         ctx.save_for_backward(y)
         return y
 

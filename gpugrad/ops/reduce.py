@@ -112,7 +112,7 @@ class Sum(Op):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        return x.sum(axis=axes, keepdims=keepdim, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False)
+        return ctx.backend.sum(x, axes, keepdim, accumulation_dtype(x)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
@@ -701,7 +701,7 @@ class SumTo(Op):
         ctx.shape = x.shape
         lead = x.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
-        y = x.sum(axis=axes, keepdims=True) if axes else x
+        y = ctx.backend.sum(x, axes, True) if axes else x
         return y.reshape(shape)
 
     @staticmethod
