@@ -118,6 +118,8 @@ def training(model: str, rounds: int) -> list[str]:
         line += f", gpugrad/numpy-floor {g / res['numpy-floor'][0]:.2f}x"
     if model == "mlp-64-128-10":
         line += f" -> target <= 1.5x PyTorch: {'MET' if g / t <= 1.5 else 'MISSED'}"
+    elif model == "cnn-digits":
+        line += f" -> target <= 0.8x PyTorch: {'MET' if g / t <= 0.8 else 'MISSED'}"
     elif model in bt.MLPS:
         ok_t, ok_f = g <= t, g <= 1.1 * res["numpy-floor"][0]
         line += (f" -> target <= PyTorch: {'MET' if ok_t else 'MISSED'}; "
@@ -207,8 +209,46 @@ CHANNEL_OPS = [
 ]
 
 
-def channel_ops_vs_torch(rounds: int) -> list[str]:
-    """Each op of CHANNEL_OPS forward + backward beside PyTorch, interleaved (min of the rounds)."""
+def _square(rng, *extra):
+    """A 2048x2048 float32 input (issue 19's size for the elementwise rows) and ``extra`` more arrays:
+    "same" (another 2048x2048, away from zero), "row" (2048,), "positive" (2048x2048 in [0.5, 2])."""
+    x = rng.standard_normal((2048, 2048), dtype=np.float32)
+    more = {"same": lambda: rng.uniform(0.5, 2.0, (2048, 2048)).astype(np.float32) * rng.choice([-1, 1], (2048, 2048)).astype(np.float32),
+            "row": lambda: rng.standard_normal(2048, dtype=np.float32),
+            "positive": lambda: rng.uniform(0.5, 2.0, (2048, 2048)).astype(np.float32)}
+    return [x] + [more[e]() for e in extra], {}
+
+
+def _conv_case(n, c, size, out):
+    def make(rng):
+        return [rng.standard_normal((n, c, size, size), dtype=np.float32),
+                (rng.standard_normal((out, c, 3, 3)) * 0.1).astype(np.float32),
+                rng.standard_normal(out, dtype=np.float32)], {}
+    return make
+
+
+# Issue 19's elementwise, reduction and convolution rows, in CHANNEL_OPS's form.
+ELEMENTWISE_OPS = [
+    ("add", "2048x2048", lambda rng: _square(rng, "same"), lambda F, p, c: p[0] + p[1]),
+    ("add", "2048x2048 + (2048,)", lambda rng: _square(rng, "row"), lambda F, p, c: p[0] + p[1]),
+    ("mul", "2048x2048", lambda rng: _square(rng, "same"), lambda F, p, c: p[0] * p[1]),
+    ("div", "2048x2048", lambda rng: _square(rng, "same"), lambda F, p, c: p[0] / p[1]),
+    ("sum(dim=1)", "2048x2048", _square, lambda F, p, c: p[0].sum(dim=1)),
+    ("max(dim=1)", "2048x2048", _square, lambda F, p, c: p[0].max(dim=1)[0]),
+    ("relu", "2048x2048", _square, lambda F, p, c: F.relu(p[0])),
+    ("tanh", "2048x2048", _square, lambda F, p, c: p[0].tanh()),
+    ("exp", "2048x2048", _square, lambda F, p, c: p[0].exp()),
+    ("log", "2048x2048", lambda rng: (_square(rng, "positive")[0][1:], {}), lambda F, p, c: p[0].log()),
+    ("conv2d 3->32 3x3 pad 1", "64x3x32x32", _conv_case(64, 3, 32, 32),
+     lambda F, p, c: F.conv2d(p[0], p[1], p[2], padding=1)),
+    ("conv2d 64->64 3x3 pad 1", "64x64x16x16", _conv_case(64, 64, 16, 64),
+     lambda F, p, c: F.conv2d(p[0], p[1], p[2], padding=1)),
+]
+
+
+def table_vs_torch(rows: list, rounds: int) -> list[str]:
+    """Each op of ``rows`` (CHANNEL_OPS's form) forward + backward beside PyTorch, interleaved (min of the
+    rounds)."""
     import torch
     import torch.nn.functional as TF
 
@@ -216,7 +256,7 @@ def channel_ops_vs_torch(rounds: int) -> list[str]:
 
     rng = np.random.default_rng(0)
     lines = []
-    for name, label, make, op in CHANNEL_OPS:
+    for name, label, make, op in rows:
         params, consts = make(rng)
         out_shape = op(F, [gg.tensor(a) for a in params], {k: gg.tensor(v) for k, v in consts.items()}).shape
         up = rng.standard_normal(tuple(out_shape), dtype=np.float32)
@@ -244,7 +284,8 @@ def channel_ops_vs_torch(rounds: int) -> list[str]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=0, help="rounds per comparison (default: by size)")
-    p.add_argument("--only", choices=("adam", "training", "ops", "channel-ops"), help="one family of targets")
+    p.add_argument("--only", choices=("adam", "training", "ops", "channel-ops", "elementwise"),
+                   help="one family of targets")
     args = p.parse_args(argv)
     print(f"load average {os.getloadavg()}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '<unset>')}")
     if args.only in (None, "adam"):
@@ -257,7 +298,9 @@ def main(argv=None) -> int:
     if args.only in (None, "ops"):
         print("\n".join(ops_vs_torch(args.rounds or 9)))
     if args.only in (None, "ops", "channel-ops"):
-        print("\n".join(channel_ops_vs_torch(args.rounds or 7)))
+        print("\n".join(table_vs_torch(CHANNEL_OPS, args.rounds or 7)))
+    if args.only in (None, "ops", "elementwise"):
+        print("\n".join(table_vs_torch(ELEMENTWISE_OPS, args.rounds or 9)))
     print(f"load average {os.getloadavg()}")
     return 0
 
