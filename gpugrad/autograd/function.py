@@ -134,10 +134,10 @@ class Function:
     """
 
     is_view = False  # every output shares memory and the version counter with input 0
-    # Whether every array backward returns is one it made, a view, or a gradient it was handed (never one
-    # it keeps elsewhere: a saved value, a cache). Then the engine may make a gradient the pass owns a
-    # leaf's .grad without a copy (engine.py, `_owned`). False for a user's Function: its gradients are
-    # copied into .grad, as one may return an array it also holds.
+    # Whether every array backward returns is one it made, a gradient it was handed, or a view of either
+    # (never an array it keeps elsewhere, a saved value or a cache, nor a view of one). Then the engine may
+    # make a gradient the pass owns a leaf's .grad without a copy (engine.py, `_owned`). False for a
+    # user's Function: its gradients are copied into .grad, as one may return an array it also holds.
     fresh_gradients = False
 
     @classmethod

@@ -450,3 +450,26 @@ def test_an_owned_gradient_takes_later_gradients_in_place_without_touching_a_sha
     (x * 3.0 + x).backward(up)  # mul's fresh array first, then add's pass-through of the caller's
     assert np.allclose(x.grad.numpy(), 4.0 * up.numpy(), rtol=1e-6)
     assert not _shares(x.grad, up)
+
+
+def test_views_of_one_fresh_array_returned_for_two_inputs_are_copied():
+    from gpugrad.autograd.function import Op
+
+    class SameMemoryTwice(Op):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, gy):
+            made = gy * 2.0  # fresh, then handed to both inputs as views of the whole of it
+            return made.reshape(-1).reshape(gy.shape), made.reshape(gy.shape)
+
+    a = gg.randn(2, 3, requires_grad=True)
+    b = gg.randn(2, 3, requires_grad=True)
+    SameMemoryTwice.apply(a, b).backward(gg.ones(2, 3))
+    assert not _shares(a.grad, b.grad)
+    # A reshape of the whole of a fresh array is the pass's own: layer_norm's gradients take no copy.
+    x = gg.randn(4, 6, requires_grad=True)
+    gg.nn.functional.layer_norm(x, (6,)).backward(gg.randn(4, 6))
+    assert x.grad._array.base is not None and x.grad._array.flags.c_contiguous
