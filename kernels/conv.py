@@ -324,3 +324,349 @@ def col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation, *, impl: s
     else:
         launch(_cuda_kernel("col2im", dtype), out.size, BLOCK, cuda_stream(xp, stream), cols, out, *args)
     return out
+
+
+# ============================================================== Winograd F(2x2, 3x3), CPU
+# A 3x3, stride-1, undilated convolution as Lavin and Gray's minimal filtering: each 2x2 output tile is
+# A^T [(G g G^T) * (B^T d B)] A for its 4x4 input tile d, so the 9 multiplies per output of im2col's GEMM
+# become 4 (16 per tile), done as 16 GEMMs over channels, one per entry of the 4x4 transformed tile.
+# Both gradients are the same GEMMs transposed (see ``gpugrad.ops.conv``). The transforms are adds and
+# halves (small error growth, well inside float32's tolerance at these sizes); on 2 cores this halves
+# the GEMM time and replaces the 9x-inflated im2col matrix with a 4x-inflated one. CPU only: on a GPU
+# the im2col kernels and cuBLAS stay.
+#
+# Layout: V (T, 16, C), M (T, 16, C_out), and dV, dM likewise: T = N * th * tw tiles in (n, tile row,
+# tile column) order, th = ceil(oh / 2), tw = ceil(ow / 2); entry xi = 4 * a + b is entry (a, b) of the
+# 4x4 transformed tile. Tile-major, so that a tile's 16 entries for all channels are one contiguous
+# block: the kernels vectorise over channels and stream through memory once (a (16, C, T) layout had
+# them read and write 16 far-apart streams of short runs, 2-4x slower). The GEMMs take each entry's
+# (T, C) slice as a strided matrix. Tile (ty, tx) reads input rows 2*ty - top + 0..3 (zero outside),
+# columns likewise.
+
+WINO_BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)  # B^T (4x4)
+WINO_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)  # G (4x3)
+WINO_AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)  # A^T (2x4)
+WINO_GG = np.kron(WINO_G, WINO_G)  # (16, 9): row 4a + b, column 3i + j holds G[a, i] G[b, j]
+
+
+def winograd_fits(geometry: ConvGeometry) -> bool:
+    """Whether the Winograd kernels compute this convolution: a 3x3 kernel, stride 1, no dilation."""
+    return geometry.kernel == (3, 3) and geometry.stride == (1, 1) and geometry.dilation == (1, 1)
+
+
+def winograd_tiles(n: int, oh: int, ow: int) -> int:
+    """T: how many 2x2 tiles cover n outputs of (oh, ow)."""
+    return n * ((oh + 1) // 2) * ((ow + 1) // 2)
+
+
+# -------------------------------------------------------------- references
+
+def reference_winograd_input(xp: Any, x: Any, pads, th: int, tw: int) -> Any:
+    """V (N*th*tw, 16, C): B^T d B of every 4x4 input tile d."""
+    n, c, h, w = x.shape
+    top, _, left, _ = pads
+    padded = xp.zeros((n, c, 2 * th + 2, 2 * tw + 2), dtype=x.dtype)  # holds all of x: 2*th >= oh
+    padded[:, :, top : top + h, left : left + w] = x
+    s0, s1, s2, s3 = padded.strides
+    d = xp.lib.stride_tricks.as_strided(padded, shape=(n, c, th, tw, 4, 4), strides=(s0, s1, 2 * s2, 2 * s3, s2, s3))
+    bt = xp.asarray(WINO_BT, dtype=x.dtype)
+    return xp.einsum("ak,ncyxkl,bl->nyxabc", bt, d, bt).reshape(n * th * tw, 16, c)
+
+
+def reference_winograd_output(xp: Any, m: Any, bias: Any, shape) -> Any:
+    """(N, C_out, oh, ow) = `shape` from M (T, 16, C_out): A^T m A of every tile, cropped, plus `bias`."""
+    n, o, oh, ow = shape
+    th, tw = (oh + 1) // 2, (ow + 1) // 2
+    at = xp.asarray(WINO_AT, dtype=m.dtype)
+    y = xp.einsum("ia,nyxabo,jb->noyixj", at, m.reshape(n, th, tw, 4, 4, o), at)
+    y = y.reshape(n, o, 2 * th, 2 * tw)[:, :, :oh, :ow]
+    return xp.ascontiguousarray(y if bias is None else y + bias.reshape(1, o, 1, 1))
+
+
+def reference_winograd_grad_output(xp: Any, gy: Any) -> Any:
+    """dM (T, 16, C_out) = A dY A^T of every 2x2 tile dY of gy (zero past the output's edge)."""
+    n, o, oh, ow = gy.shape
+    th, tw = (oh + 1) // 2, (ow + 1) // 2
+    padded = xp.zeros((n, o, 2 * th, 2 * tw), dtype=gy.dtype)
+    padded[:, :, :oh, :ow] = gy
+    at = xp.asarray(WINO_AT, dtype=gy.dtype)
+    return xp.einsum("ia,noyixj,jb->nyxabo", at, padded.reshape(n, o, th, 2, tw, 2), at).reshape(n * th * tw, 16, o)
+
+
+def reference_winograd_grad_input(xp: Any, dv: Any, shape, pads) -> Any:
+    """The (N, C, H, W) = `shape` adjoint of the input transform: B dV B^T of every tile added where the
+    tile was read from."""
+    n, c, h, w = shape
+    top, bottom, left, right = pads
+    th, tw = (h + top + bottom - 1) // 2, (w + left + right - 1) // 2  # ceil(oh / 2), ceil(ow / 2)
+    bt = xp.asarray(WINO_BT, dtype=dv.dtype)
+    dd = xp.einsum("ai,nyxabc,bj->ncyxij", bt, dv.reshape(n, th, tw, 4, 4, c), bt)
+    padded = xp.zeros((n, c, 2 * th + 2, 2 * tw + 2), dtype=dv.dtype)
+    for i in range(4):
+        for j in range(4):
+            padded[:, :, i : i + 2 * th : 2, j : j + 2 * tw : 2] += dd[..., i, j]
+    return xp.ascontiguousarray(padded[:, :, top : top + h, left : left + w])
+
+
+def winograd_weight(xp: Any, weight: Any) -> Any:
+    """U (16, C_out, C) = G g G^T of every 3x3 filter g: one small GEMM, the same on every implementation."""
+    o, c = weight.shape[:2]
+    gg = xp.asarray(WINO_GG, dtype=weight.dtype)
+    return xp.matmul(gg, weight.reshape(o * c, 9).T).reshape(16, o, c)
+
+
+def winograd_grad_weight(xp: Any, du: Any) -> Any:
+    """The (C_out, C, 3, 3) adjoint of winograd_weight: G^T dU G of every (C_out, C) entry of dU (16, ...)."""
+    o, c = du.shape[1:]
+    gg = xp.asarray(WINO_GG, dtype=du.dtype)
+    return xp.ascontiguousarray(xp.matmul(gg.T, du.reshape(16, o * c)).T).reshape(o, c, 3, 3)
+
+
+# -------------------------------------------------------------- the GEMMs
+# Each is a stack of 16 products, one per transformed entry, on strided (T, C) slices (NumPy's matmul
+# hands such slices to BLAS with a leading dimension of 16 * C).
+
+def winograd_products(xp: Any, u: Any, v: Any) -> Any:
+    """M (T, 16, C_out): M[:, xi] = V[:, xi] @ U[xi]^T, the forward's elementwise products summed over C."""
+    out = xp.empty((v.shape[0], 16, u.shape[1]), dtype=np.result_type(u.dtype, v.dtype))
+    xp.matmul(v.transpose(1, 0, 2), u.transpose(0, 2, 1), out=out.transpose(1, 0, 2))
+    return out
+
+
+def winograd_products_grad_input(xp: Any, u: Any, dm: Any) -> Any:
+    """dV (T, 16, C): dV[:, xi] = dM[:, xi] @ U[xi] (the adjoint of winograd_products in V)."""
+    out = xp.empty((dm.shape[0], 16, u.shape[2]), dtype=np.result_type(u.dtype, dm.dtype))
+    xp.matmul(dm.transpose(1, 0, 2), u, out=out.transpose(1, 0, 2))
+    return out
+
+
+def winograd_products_grad_weight(xp: Any, dm: Any, v: Any) -> Any:
+    """dU (16, C_out, C): dU[xi] = dM[:, xi]^T @ V[:, xi] (the adjoint of winograd_products in U)."""
+    return xp.matmul(dm.transpose(1, 2, 0), v.transpose(1, 0, 2))
+
+
+# -------------------------------------------------------------- CPU kernels
+# Each runs images lo..hi-1, without the GIL: the launchers take a ``split(fn, n, work)`` (the ops pass
+# gpugrad.threads.split) that shares the images among a thread pool, else run them all here. Not Numba's
+# prange: its OpenMP workers spin for a while after each parallel loop, on the cores that the next
+# GEMM's BLAS threads need, and conv2d alternates the two (measured at 64x64x16x16 -> 64 channels on 2
+# cores: the GEMMs took 2-3x longer after prange transforms, 50 ms for the step against 29 ms with the
+# spinning off). An image goes through a channels-last scratch copy of it (zero-padded where it is an
+# input): every inner loop then runs over channels, contiguous in the scratch and in the (T, 16, C)
+# arrays, and LLVM vectorises it. The 1-D transforms below, applied to a tile's columns and then its
+# rows, are the matrices above written out as the adds they are.
+
+@njit(inline="always")
+def _bt(d0, d1, d2, d3):
+    """B^T times a 4-vector."""
+    return d0 - d2, d1 + d2, d2 - d1, d1 - d3
+
+
+@njit(inline="always")
+def _b(e0, e1, e2, e3):
+    """B times a 4-vector (B^T's adjoint)."""
+    return e0, e1 - e2 + e3, e1 + e2 - e0, -e3
+
+
+@njit(inline="always")
+def _at(m0, m1, m2, m3):
+    """A^T times a 4-vector."""
+    return m0 + m1 + m2, m1 - m2 - m3
+
+
+@njit(inline="always")
+def _a(g0, g1):
+    """A times a 2-vector (A^T's adjoint)."""
+    return g0, g0 + g1, g0 - g1, -g1
+
+
+_KERNEL = dict(nogil=True, fastmath=True, error_model="numpy", cache=True)
+
+
+@njit(**_KERNEL)
+def _winograd_input_cpu(x, v, top, left, th, tw, lo, hi):
+    n, c, h, w = x.shape
+    for b in range(lo, hi):
+        d = np.zeros((2 * th + 2, 2 * tw + 2, c), x.dtype)  # holds all of x: 2*th >= oh = h + pads - 2
+        for ci in range(c):
+            for r in range(h):
+                for q in range(w):
+                    d[top + r, left + q, ci] = x[b, ci, r, q]
+        for ty in range(th):
+            y = 2 * ty
+            for tx in range(tw):
+                z = 2 * tx
+                t = (b * th + ty) * tw + tx
+                for ci in range(c):
+                    c0 = _bt(d[y, z, ci], d[y + 1, z, ci], d[y + 2, z, ci], d[y + 3, z, ci])  # B^T d, column 0
+                    c1 = _bt(d[y, z + 1, ci], d[y + 1, z + 1, ci], d[y + 2, z + 1, ci], d[y + 3, z + 1, ci])
+                    c2 = _bt(d[y, z + 2, ci], d[y + 1, z + 2, ci], d[y + 2, z + 2, ci], d[y + 3, z + 2, ci])
+                    c3 = _bt(d[y, z + 3, ci], d[y + 1, z + 3, ci], d[y + 2, z + 3, ci], d[y + 3, z + 3, ci])
+                    v[t, 0, ci], v[t, 1, ci], v[t, 2, ci], v[t, 3, ci] = _bt(c0[0], c1[0], c2[0], c3[0])  # then B
+                    v[t, 4, ci], v[t, 5, ci], v[t, 6, ci], v[t, 7, ci] = _bt(c0[1], c1[1], c2[1], c3[1])
+                    v[t, 8, ci], v[t, 9, ci], v[t, 10, ci], v[t, 11, ci] = _bt(c0[2], c1[2], c2[2], c3[2])
+                    v[t, 12, ci], v[t, 13, ci], v[t, 14, ci], v[t, 15, ci] = _bt(c0[3], c1[3], c2[3], c3[3])
+
+
+@njit(**_KERNEL)
+def _winograd_output_cpu(m, bias, y, lo, hi):
+    n, o, oh, ow = y.shape
+    th, tw = (oh + 1) >> 1, (ow + 1) >> 1
+    for b in range(lo, hi):
+        s = np.empty((2 * th, 2 * tw, o), m.dtype)
+        for ty in range(th):
+            for tx in range(tw):
+                t = (b * th + ty) * tw + tx
+                for oc in range(o):
+                    c0 = _at(m[t, 0, oc], m[t, 4, oc], m[t, 8, oc], m[t, 12, oc])  # A^T m, column 0
+                    c1 = _at(m[t, 1, oc], m[t, 5, oc], m[t, 9, oc], m[t, 13, oc])
+                    c2 = _at(m[t, 2, oc], m[t, 6, oc], m[t, 10, oc], m[t, 14, oc])
+                    c3 = _at(m[t, 3, oc], m[t, 7, oc], m[t, 11, oc], m[t, 15, oc])
+                    s[2 * ty, 2 * tx, oc], s[2 * ty, 2 * tx + 1, oc] = _at(c0[0], c1[0], c2[0], c3[0])  # then A
+                    s[2 * ty + 1, 2 * tx, oc], s[2 * ty + 1, 2 * tx + 1, oc] = _at(c0[1], c1[1], c2[1], c3[1])
+        for oc in range(o):
+            beta = bias[oc]
+            for r in range(oh):
+                for q in range(ow):
+                    y[b, oc, r, q] = s[r, q, oc] + beta
+
+
+@njit(**_KERNEL)
+def _winograd_grad_output_cpu(gy, dm, gb_parts, lo, hi):
+    # Also each image's channel sums (the bias gradient's terms), while the image is in cache.
+    n, o, oh, ow = gy.shape
+    th, tw = (oh + 1) >> 1, (ow + 1) >> 1
+    for b in range(lo, hi):
+        g = np.zeros((2 * th, 2 * tw, o), gy.dtype)  # zero past the output's edge
+        for oc in range(o):
+            acc = gy.dtype.type(0)
+            for r in range(oh):
+                for q in range(ow):
+                    e = gy[b, oc, r, q]
+                    g[r, q, oc] = e
+                    acc += e
+            gb_parts[b, oc] = acc
+        for ty in range(th):
+            y = 2 * ty
+            for tx in range(tw):
+                z = 2 * tx
+                t = (b * th + ty) * tw + tx
+                for oc in range(o):
+                    c0 = _a(g[y, z, oc], g[y + 1, z, oc])  # A g, column 0
+                    c1 = _a(g[y, z + 1, oc], g[y + 1, z + 1, oc])
+                    dm[t, 0, oc], dm[t, 1, oc], dm[t, 2, oc], dm[t, 3, oc] = _a(c0[0], c1[0])  # then A^T
+                    dm[t, 4, oc], dm[t, 5, oc], dm[t, 6, oc], dm[t, 7, oc] = _a(c0[1], c1[1])
+                    dm[t, 8, oc], dm[t, 9, oc], dm[t, 10, oc], dm[t, 11, oc] = _a(c0[2], c1[2])
+                    dm[t, 12, oc], dm[t, 13, oc], dm[t, 14, oc], dm[t, 15, oc] = _a(c0[3], c1[3])
+
+
+@njit(**_KERNEL)
+def _winograd_grad_input_cpu(dv, out, top, left, th, tw, lo, hi):
+    n, c, h, w = out.shape
+    for b in range(lo, hi):
+        d = np.zeros((2 * th + 2, 2 * tw + 2, c), dv.dtype)
+        for ty in range(th):
+            y = 2 * ty
+            for tx in range(tw):
+                z = 2 * tx
+                t = (b * th + ty) * tw + tx
+                for ci in range(c):
+                    c0 = _b(dv[t, 0, ci], dv[t, 4, ci], dv[t, 8, ci], dv[t, 12, ci])  # B dV, column 0
+                    c1 = _b(dv[t, 1, ci], dv[t, 5, ci], dv[t, 9, ci], dv[t, 13, ci])
+                    c2 = _b(dv[t, 2, ci], dv[t, 6, ci], dv[t, 10, ci], dv[t, 14, ci])
+                    c3 = _b(dv[t, 3, ci], dv[t, 7, ci], dv[t, 11, ci], dv[t, 15, ci])
+                    for i in range(4):  # then B^T, each row added where the tile was read from
+                        e0, e1, e2, e3 = _b(c0[i], c1[i], c2[i], c3[i])
+                        d[y + i, z, ci] += e0
+                        d[y + i, z + 1, ci] += e1
+                        d[y + i, z + 2, ci] += e2
+                        d[y + i, z + 3, ci] += e3
+        for ci in range(c):
+            for r in range(h):
+                for q in range(w):
+                    out[b, ci, r, q] = d[top + r, left + q, ci]
+
+
+# -------------------------------------------------------------- launchers
+
+def _over_images(kernel: Any, n: int, work: int, split: Any, *args: Any) -> None:
+    """kernel(*args, lo, hi) over images 0..n-1: through `split` where it shares them out, else at once."""
+    if split is None or not split(lambda lo, hi: kernel(*args, lo, hi), n, work):
+        kernel(*args, 0, n)
+
+
+def _winograd_checked(op: str, xp: Any, impl: str | None, **arrays: Any) -> tuple[Any, str]:
+    dtype, impl = float_dtype_and_impl(op, xp, impl, **arrays)
+    if impl == "cuda":
+        impl = "reference"  # no CUDA Winograd kernels: the ops take im2col on a GPU
+    if impl == "cpu":
+        check_arrays_for(op, xp, impl, **arrays)
+    return dtype, impl
+
+
+def winograd_input(xp: Any, x: Any, pads, *, impl: str | None = None, split: Any = None) -> Any:
+    """V (N*th*tw, 16, C) of x (N, C, H, W) for a 3x3, stride-1 convolution padded by `pads`. `split`
+    (as gpugrad.threads.split) shares the images among threads, here and in the other launchers."""
+    op = "conv.winograd_input"
+    geometry = ConvGeometry((3, 3), (1, 1), pads)
+    oh, ow = geometry.check(op, tuple(x.shape))
+    th, tw = (oh + 1) // 2, (ow + 1) // 2
+    dtype, impl = _winograd_checked(op, xp, impl, x=x)
+    if impl == "reference":
+        return reference_winograd_input(xp, x, geometry.pads, th, tw)
+    n, c = x.shape[:2]
+    v = xp.empty((n * th * tw, 16, c), dtype=dtype)
+    _over_images(_winograd_input_cpu, n, v.size, split, x, v, geometry.pads[0], geometry.pads[2], th, tw)
+    return v
+
+
+def winograd_output(xp: Any, m: Any, bias: Any, shape, *, impl: str | None = None, split: Any = None) -> Any:
+    """The (N, C_out, oh, ow) = `shape` output from M (N*th*tw, 16, C_out), plus `bias` (C_out,) or None."""
+    op = "conv.winograd_output"
+    n, o, oh, ow = (int(s) for s in shape)
+    expected = (winograd_tiles(n, oh, ow), 16, o)
+    if tuple(m.shape) != expected:
+        raise ValueError(f"{op}: M of shape {tuple(m.shape)} does not fit an output of shape {tuple(shape)} "
+                         f"(expected {expected})")
+    dtype, impl = _winograd_checked(op, xp, impl, m=m, bias=bias)
+    if impl == "reference":
+        return reference_winograd_output(xp, m, bias, (n, o, oh, ow))
+    bias = xp.zeros(o, dtype=dtype) if bias is None else bias
+    y = xp.empty((n, o, oh, ow), dtype=dtype)
+    _over_images(_winograd_output_cpu, n, m.size, split, m, bias, y)
+    return y
+
+
+def winograd_grad_output(xp: Any, gy: Any, *, impl: str | None = None, split: Any = None) -> tuple[Any, Any]:
+    """(dM (N*th*tw, 16, C_out), gy summed over all but the channel axis): the output gradient in the
+    transformed domain, and the bias gradient."""
+    op = "conv.winograd_grad_output"
+    if gy.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D (N, C, H, W) array, got shape {tuple(gy.shape)}")
+    dtype, impl = _winograd_checked(op, xp, impl, gy=gy)
+    if impl == "reference":
+        return reference_winograd_grad_output(xp, gy), gy.sum(axis=(0, 2, 3))
+    n, o, oh, ow = gy.shape
+    dm = xp.empty((winograd_tiles(n, oh, ow), 16, o), dtype=dtype)
+    parts = xp.empty((n, o), dtype=dtype)
+    _over_images(_winograd_grad_output_cpu, n, dm.size, split, gy, dm, parts)
+    return dm, parts.sum(axis=0)
+
+
+def winograd_grad_input(xp: Any, dv: Any, shape, pads, *, impl: str | None = None, split: Any = None) -> Any:
+    """The (N, C, H, W) = `shape` adjoint of winograd_input for dV (N*th*tw, 16, C)."""
+    op = "conv.winograd_grad_input"
+    shape = tuple(int(s) for s in shape)
+    geometry = ConvGeometry((3, 3), (1, 1), pads)
+    oh, ow = geometry.check(op, shape)
+    th, tw = (oh + 1) // 2, (ow + 1) // 2
+    expected = (shape[0] * th * tw, 16, shape[1])
+    if tuple(dv.shape) != expected:
+        raise ValueError(f"{op}: dV of shape {tuple(dv.shape)} does not fit an input of shape {shape} "
+                         f"(expected {expected})")
+    dtype, impl = _winograd_checked(op, xp, impl, dv=dv)
+    if impl == "reference":
+        return reference_winograd_grad_input(xp, dv, shape, geometry.pads)
+    out = xp.empty(shape, dtype=dtype)
+    _over_images(_winograd_grad_input_cpu, shape[0], dv.size, split, dv, out, geometry.pads[0], geometry.pads[2], th, tw)
+    return out

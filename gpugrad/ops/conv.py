@@ -6,8 +6,10 @@ dilation), the kernels' own type.
 """
 from __future__ import annotations
 
+from .. import threads
 from ..autograd.function import Op
 from ..kernels import conv as kconv
+from ..kernels._dispatch import resolve_impl
 from ..kernels.conv import ConvGeometry
 from ..tensor import Tensor
 
@@ -64,14 +66,21 @@ class Conv2d(Op):
     @staticmethod
     def forward(ctx, x, weight, bias, geometry: ConvGeometry = None):
         out_c = weight.shape[0]
+        oh, ow = geometry.output_hw(x.shape[2], x.shape[3])
+        ctx.geometry = geometry
+        ctx.winograd = use_winograd(ctx, x, weight, geometry)
+        if ctx.winograd:
+            v = kconv.winograd_input(ctx.xp, x, geometry.pads, split=threads.split)
+            m = kconv.winograd_products(ctx.xp, kconv.winograd_weight(ctx.xp, weight), v)
+            # V is what the weight gradient multiplies: kept rather than transformed again.
+            ctx.save_for_backward(x, weight, v if ctx.needs_input_grad[1] else None)
+            return kconv.winograd_output(ctx.xp, m, bias, (x.shape[0], out_c, oh, ow), split=threads.split)
         cols = kconv.im2col(ctx.xp, x, *geometry, impl=ctx.backend.kernel_impl)
         z = ctx.backend.matmul(weight.reshape(out_c, -1), cols)  # (C_out, N*oh*ow)
         if bias is not None:
             z += bias[:, None]
-        ctx.geometry = geometry
         # The columns are what the weight gradient multiplies: kept rather than gathered again.
         ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
-        oh, ow = geometry.output_hw(x.shape[2], x.shape[3])
         return z.reshape(out_c, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
 
     @staticmethod
@@ -79,8 +88,24 @@ class Conv2d(Op):
         x, weight, cols = ctx.saved_tensors
         return Conv2dBackward.apply(
             gy, x, weight, cols=None if cols is None else cols._array, geometry=ctx.geometry,
-            needs=ctx.needs_input_grad[:3],
+            needs=ctx.needs_input_grad[:3], winograd=ctx.winograd,
         )
+
+
+# Below this many input or output channels the Winograd transforms cost more than the GEMM time they
+# save (measured on 2 cores: 3 -> 32 channels at 32x32 stays on im2col).
+WINOGRAD_MIN_CHANNELS = 16
+
+
+def use_winograd(ctx, x, weight, geometry: ConvGeometry) -> bool:
+    """Whether conv2d runs as Winograd F(2x2, 3x3) (``gpugrad.kernels.conv``): the CPU kernels (not the
+    references, not a GPU), float32/float64, a 3x3 stride-1 undilated kernel, enough channels."""
+    return (
+        kconv.winograd_fits(geometry)
+        and min(x.shape[1], weight.shape[0]) >= WINOGRAD_MIN_CHANNELS
+        and x.dtype in (kconv.np.float32, kconv.np.float64)
+        and resolve_impl(ctx.xp, ctx.backend.kernel_impl) == "cpu"
+    )
 
 
 class Conv2dBackward(Op):
@@ -94,13 +119,16 @@ class Conv2dBackward(Op):
     name = "conv2d_backward"
 
     @staticmethod
-    def forward(ctx, gy, x, weight, cols=None, geometry: ConvGeometry = None, needs=(True, True, True)):
+    def forward(ctx, gy, x, weight, cols=None, geometry: ConvGeometry = None, needs=(True, True, True),
+                winograd: bool = False):
+        ctx.geometry, ctx.produced = geometry, needs
+        ctx.save_for_backward(gy, x, weight)
+        if winograd:  # `cols` is then Conv2d's transformed input V
+            return winograd_backward(ctx.xp, gy, x, weight, cols, geometry, needs)
         need_x, need_w, need_b = needs
         impl = ctx.backend.kernel_impl
         out_c = weight.shape[0]
         gz = gy.transpose(1, 0, 2, 3).reshape(out_c, -1)
-        ctx.geometry, ctx.produced = geometry, needs
-        ctx.save_for_backward(gy, x, weight)
         gx = gw = gb = None
         if need_x:
             gx = kconv.col2im(ctx.xp, ctx.backend.matmul(weight.reshape(out_c, -1).T, gz), x.shape, *geometry, impl=impl)
@@ -137,6 +165,23 @@ class Conv2dBackward(Op):
         if need_w and ggx is not None:
             d_w = (gz @ Im2Col.apply(ggx, geometry=geometry).mT).reshape(tuple(weight.shape))
         return d_gy, d_x, d_w
+
+
+def winograd_backward(xp, gy, x, weight, v, geometry: ConvGeometry, needs) -> tuple:
+    """Conv2dBackward's arrays for a Winograd forward: dM = A gy A^T per tile, then
+    gx = adjoint input transform of (U^T dM), gw = adjoint weight transform of (dM V^T), gb = gy's sums.
+    Every array returned is made here (none is V, U or a scratch buffer)."""
+    need_x, need_w, need_b = needs
+    dm, gb = kconv.winograd_grad_output(xp, gy, split=threads.split)
+    gx = gw = None
+    if need_x:
+        dv = kconv.winograd_products_grad_input(xp, kconv.winograd_weight(xp, weight), dm)
+        gx = kconv.winograd_grad_input(xp, dv, x.shape, geometry.pads, split=threads.split)
+    if need_w:
+        if v is None:
+            v = kconv.winograd_input(xp, x, geometry.pads, split=threads.split)
+        gw = kconv.winograd_grad_weight(xp, kconv.winograd_products_grad_weight(xp, dm, v))
+    return gx, gw, gb if need_b else None
 
 
 def produced_grads(ctx, grads) -> tuple:

@@ -66,3 +66,145 @@ def test_bad_geometry_and_shapes_raise_before_launch(backend, no_launch):
         conv.col2im(backend.xp, backend.dev(np.zeros((8, 10), np.float32)), (1, 2, 4, 4), (2, 2), (1, 1), (0, 0, 0, 0), (1, 1), impl=backend.impl)
     with pytest.raises(TypeError, match=r"conv\.im2col: only float32 and float64"):
         conv.im2col(backend.xp, backend.dev(np.zeros((1, 1, 3, 3), np.int64)), (2, 2), (1, 1), (0, 0, 0, 0), (1, 1), impl=backend.impl)
+
+
+# Winograd F(2x2, 3x3): CPU kernels against their einsum references, the references against im2col's
+# convolution, and each backward kernel as the adjoint of its forward. CPU only (no CUDA kernels: on a
+# GPU conv2d stays on im2col), so these take impl directly rather than the backend fixture.
+# (input shape, pads (top, bottom, left, right)): even and odd outputs, asymmetric, wide and no padding,
+# a 1x1 output, one plane.
+WINOGRAD_CASES = [
+    ((2, 3, 8, 8), (1, 1, 1, 1)),
+    ((3, 2, 7, 6), (0, 2, 1, 0)),
+    ((1, 4, 5, 9), (2, 2, 2, 2)),
+    ((2, 1, 3, 3), (0, 0, 0, 0)),
+    ((1, 1, 4, 5), (1, 0, 0, 1)),
+]
+
+
+def _winograd_conv(x, w, b, pads, impl):
+    """conv2d through the three Winograd stages on `impl`."""
+    n, o = x.shape[0], w.shape[0]
+    oh, ow = conv.ConvGeometry((3, 3), (1, 1), pads).output_hw(*x.shape[2:])
+    v = conv.winograd_input(np, x, pads, impl=impl)
+    m = conv.winograd_products(np, conv.winograd_weight(np, w), v)
+    return conv.winograd_output(np, m, b, (n, o, oh, ow), impl=impl)
+
+
+def _im2col_conv(x, w, b, pads):
+    geo = ((3, 3), (1, 1), pads, (1, 1))
+    n, o = x.shape[0], w.shape[0]
+    oh, ow = conv.check_geometry("test", x.shape, *geo)
+    y = (w.reshape(o, -1) @ conv.reference_im2col(np, x, *geo)).reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
+    return y if b is None else y + b.reshape(1, o, 1, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", WINOGRAD_CASES, ids=str)
+def test_winograd_kernels_match_references(rng, case, dtype):
+    shape, pads = case
+    tol = tolerances(dtype)
+    x = rng.standard_normal(shape).astype(dtype)
+    v = conv.winograd_input(np, x, pads, impl="cpu")
+    np.testing.assert_allclose(v, conv.winograd_input(np, x, pads, impl="reference"), **tol)
+
+    n, o = shape[0], 3
+    oh, ow = conv.ConvGeometry((3, 3), (1, 1), pads).output_hw(*shape[2:])
+    assert v.shape == (conv.winograd_tiles(n, oh, ow), 16, shape[1]) and v.dtype == dtype
+    m = rng.standard_normal((v.shape[0], 16, o)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype)
+    for bias in (b, None):
+        y = conv.winograd_output(np, m, bias, (n, o, oh, ow), impl="cpu")
+        assert y.shape == (n, o, oh, ow) and y.dtype == dtype and y.flags.c_contiguous
+        np.testing.assert_allclose(y, conv.winograd_output(np, m, bias, (n, o, oh, ow), impl="reference"), **tol)
+
+    gy = rng.standard_normal((n, o, oh, ow)).astype(dtype)
+    dm, gb = conv.winograd_grad_output(np, gy, impl="cpu")
+    dm_ref, gb_ref = conv.winograd_grad_output(np, gy, impl="reference")
+    np.testing.assert_allclose(dm, dm_ref, **tol)
+    np.testing.assert_allclose(gb, gb_ref, **tol)
+    np.testing.assert_allclose(gb, gy.sum(axis=(0, 2, 3)), **tol)
+
+    dv = rng.standard_normal(v.shape).astype(dtype)
+    gx = conv.winograd_grad_input(np, dv, shape, pads, impl="cpu")
+    assert gx.shape == shape and gx.dtype == dtype
+    np.testing.assert_allclose(gx, conv.winograd_grad_input(np, dv, shape, pads, impl="reference"), **tol)
+
+
+@pytest.mark.parametrize("case", WINOGRAD_CASES, ids=str)
+def test_winograd_is_the_convolution(rng, case):
+    """Input, weight and output transforms together give im2col's convolution, on both implementations."""
+    shape, pads = case
+    x, w, b = rng.standard_normal(shape), rng.standard_normal((4, shape[1], 3, 3)), rng.standard_normal(4)
+    expect = _im2col_conv(x, w, b, pads)
+    for impl in ("reference", "cpu"):
+        np.testing.assert_allclose(_winograd_conv(x, w, b, pads, impl), expect, rtol=1e-12, atol=1e-12)
+    x32, w32, b32 = (a.astype(np.float32) for a in (x, w, b))
+    np.testing.assert_allclose(_winograd_conv(x32, w32, b32, pads, "cpu"), expect, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", WINOGRAD_CASES[:3], ids=str)
+def test_winograd_backward_kernels_are_adjoints(rng, case):
+    """<T(a), b> == <a, T*(b)> for the input, output and weight transforms and their backward kernels:
+    the gradients are right independently of the references."""
+    shape, pads = case
+    n, o = shape[0], 2
+    oh, ow = conv.ConvGeometry((3, 3), (1, 1), pads).output_hw(*shape[2:])
+    x = rng.standard_normal(shape)
+    v = conv.winograd_input(np, x, pads, impl="cpu")
+    dv = rng.standard_normal(v.shape)
+    np.testing.assert_allclose((v * dv).sum(), (x * conv.winograd_grad_input(np, dv, shape, pads, impl="cpu")).sum(),
+                               rtol=1e-12)
+
+    m = rng.standard_normal((v.shape[0], 16, o))
+    gy = rng.standard_normal((n, o, oh, ow))
+    y = conv.winograd_output(np, m, None, (n, o, oh, ow), impl="cpu")
+    dm, _ = conv.winograd_grad_output(np, gy, impl="cpu")
+    np.testing.assert_allclose((y * gy).sum(), (m * dm).sum(), rtol=1e-12)
+
+    w, du = rng.standard_normal((o, 3, 3, 3)), rng.standard_normal((16, o, 3))
+    np.testing.assert_allclose((conv.winograd_weight(np, w) * du).sum(), (w * conv.winograd_grad_weight(np, du)).sum(),
+                               rtol=1e-12)
+
+
+def test_winograd_products_and_bad_shapes(rng):
+    """The three GEMM stacks against per-entry products; errors name the launcher and the shapes."""
+    t, o, c = 7, 3, 5
+    u, v, dm = rng.standard_normal((16, o, c)), rng.standard_normal((t, 16, c)), rng.standard_normal((t, 16, o))
+    m, dv, du = conv.winograd_products(np, u, v), conv.winograd_products_grad_input(np, u, dm), conv.winograd_products_grad_weight(np, dm, v)
+    assert m.shape == (t, 16, o) and dv.shape == (t, 16, c) and du.shape == (16, o, c)
+    for xi in (0, 5, 15):
+        np.testing.assert_allclose(m[:, xi], v[:, xi] @ u[xi].T, rtol=1e-12)
+        np.testing.assert_allclose(dv[:, xi], dm[:, xi] @ u[xi], rtol=1e-12)
+        np.testing.assert_allclose(du[xi], dm[:, xi].T @ v[:, xi], rtol=1e-12)
+    assert conv.winograd_fits(conv.ConvGeometry((3, 3), (1, 1), (1, 1, 1, 1)))
+    for geo in (((3, 3), (2, 2)), ((3, 3), (1, 1), (0, 0, 0, 0), (2, 2)), ((3, 2),)):
+        assert not conv.winograd_fits(conv.ConvGeometry(*geo))
+    with pytest.raises(ValueError, match=r"conv\.winograd_output: M of shape \(5, 16, 2\) .* \(1, 2, 4, 4\)"):
+        conv.winograd_output(np, np.zeros((5, 16, 2)), None, (1, 2, 4, 4))
+    with pytest.raises(ValueError, match=r"conv\.winograd_grad_input: dV of shape"):
+        conv.winograd_grad_input(np, np.zeros((5, 16, 2)), (1, 2, 4, 4), (1, 1, 1, 1))
+    with pytest.raises(ValueError, match=r"conv\.winograd_input: the kernel \(3, 3\)"):
+        conv.winograd_input(np, np.zeros((1, 1, 2, 2)), (0, 0, 0, 0))
+    with pytest.raises(TypeError, match=r"conv\.winograd_input: only float32 and float64"):
+        conv.winograd_input(np, np.zeros((1, 1, 3, 3), np.int64), (0, 0, 0, 0))
+
+
+def test_winograd_kernels_split_by_images(rng):
+    """With a `split` that shares the images out in uneven ranges, every kernel gives what one call gives."""
+    def split(fn, n, work):
+        for lo, hi in ((0, 1), (1, n - 1), (n - 1, n)):
+            fn(lo, hi)
+        return True
+
+    x, pads = rng.standard_normal((4, 3, 6, 5)), (1, 1, 0, 2)
+    v = conv.winograd_input(np, x, pads)
+    np.testing.assert_array_equal(conv.winograd_input(np, x, pads, split=split), v)
+    m = rng.standard_normal((v.shape[0], 16, 2))
+    shape = (4, 2) + conv.ConvGeometry((3, 3), (1, 1), pads).output_hw(6, 5)
+    np.testing.assert_array_equal(conv.winograd_output(np, m, None, shape, split=split), conv.winograd_output(np, m, None, shape))
+    gy = rng.standard_normal(shape)
+    for a, b in zip(conv.winograd_grad_output(np, gy, split=split), conv.winograd_grad_output(np, gy)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(conv.winograd_grad_input(np, v, x.shape, pads, split=split),
+                                  conv.winograd_grad_input(np, v, x.shape, pads))

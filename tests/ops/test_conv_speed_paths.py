@@ -1,0 +1,165 @@
+"""conv2d's Winograd F(2x2, 3x3) path (3x3, stride 1, undilated, enough channels, CPU kernels) against
+its im2col path: values, gradients, second derivatives, which gradients are made, and PyTorch.
+
+WINOGRAD_MIN_CHANNELS is lowered in most tests so that small float64 cases (fast finite differences)
+take the Winograd path; a spy on the input transform proves that they did.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+import gpugrad.nn.functional as F
+from gpugrad.autograd import gradcheck, gradgradcheck
+from gpugrad.kernels import conv as kconv
+from gpugrad.kernels import fused
+from gpugrad.ops import conv as conv_ops
+
+
+@pytest.fixture
+def winograd_calls(monkeypatch):
+    """Every conv2d with a 3x3 stride-1 kernel takes Winograd; returns the list of its input transforms."""
+    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_CHANNELS", 1)
+    calls = []
+    real = kconv.winograd_input
+
+    def spy(*args, **kwargs):
+        calls.append(args[1].shape)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kconv, "winograd_input", spy)
+    return calls
+
+
+def _run(x, w, b, up, **kw):
+    """(y, x.grad, w.grad, b.grad) of conv2d for the upstream gradient `up`, as NumPy arrays."""
+    X = gg.tensor(x, requires_grad=True)
+    W = gg.tensor(w, requires_grad=True)
+    B = None if b is None else gg.tensor(b, requires_grad=True)
+    y = F.conv2d(X, W, B, **kw)
+    y.backward(gg.tensor(up))
+    return y.detach().numpy(), X.grad.numpy(), W.grad.numpy(), None if B is None else B.grad.numpy()
+
+
+def _im2col_run(monkeypatch, *args, **kw):
+    with monkeypatch.context() as m:
+        m.setattr(conv_ops, "WINOGRAD_MIN_CHANNELS", 1 << 30)
+        m.setattr(kconv, "winograd_input", None)  # would fail if called
+        return _run(*args, **kw)
+
+
+# (input shape, out channels, padding, bias): odd sizes, odd outputs, no padding, wide and asymmetric
+# ('same' is symmetric for 3x3; an explicit (2, 0) pads rows only), no bias.
+CASES = [
+    ((2, 3, 7, 6), 4, 1, True),
+    ((3, 2, 5, 9), 3, 0, True),
+    ((1, 4, 4, 5), 2, 2, False),
+    ((2, 2, 6, 3), 5, (2, 0), True),
+    ((1, 1, 3, 3), 1, "same", True),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_winograd_matches_im2col(monkeypatch, winograd_calls, rng, case, dtype):
+    shape, out_c, padding, with_bias = case
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((out_c, shape[1], 3, 3)).astype(dtype)
+    b = rng.standard_normal(out_c).astype(dtype) if with_bias else None
+    out_shape = tuple(F.conv2d(gg.tensor(x), gg.tensor(w), padding=padding).shape)
+    winograd_calls.clear()
+    up = rng.standard_normal(out_shape).astype(dtype)
+    expect = _im2col_run(monkeypatch, x, w, b, up, padding=padding)
+    got = _run(x, w, b, up, padding=padding)
+    assert winograd_calls, "the Winograd path was not taken"
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for g, e in zip(got, expect):
+        if e is None:
+            assert g is None
+        else:
+            assert g.dtype == dtype and g.shape == e.shape
+            np.testing.assert_allclose(g, e, **tol)
+
+
+def test_winograd_first_and_second_derivatives(winograd_calls, rng):
+    x = gg.tensor(rng.standard_normal((2, 2, 5, 4)), requires_grad=True)
+    w = gg.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
+    b = gg.tensor(rng.standard_normal(3), requires_grad=True)
+    for padding in (1, (0, 2)):
+        fn = lambda x, w, b: F.conv2d(x, w, b, padding=padding)  # noqa: E731
+        assert gradcheck(fn, (x, w, b))
+        assert gradgradcheck(fn, (x, w, b))
+    assert winograd_calls
+
+
+def test_winograd_makes_only_the_gradients_asked_for(winograd_calls, rng):
+    x = rng.standard_normal((2, 3, 6, 5))
+    w = rng.standard_normal((4, 3, 3, 3))
+    full = _run(x, w, np.ones(4), np.ones((2, 4, 6, 5)), padding=1)
+    for frozen in ("x", "w", "b"):
+        X = gg.tensor(x, requires_grad=frozen != "x")
+        W = gg.tensor(w, requires_grad=frozen != "w")
+        B = gg.tensor(np.ones(4), requires_grad=frozen != "b")
+        F.conv2d(X, W, B, padding=1).sum().backward()
+        for t, name, ref in ((X, "x", full[1]), (W, "w", full[2]), (B, "b", full[3])):
+            if name == frozen:
+                assert t.grad is None
+            else:
+                np.testing.assert_allclose(t.grad.numpy(), ref, rtol=1e-12, atol=1e-12)
+    assert winograd_calls
+
+
+def test_winograd_gradients_are_fresh_arrays(winograd_calls, rng):
+    """The engine keeps an op's gradient as .grad without a copy: each must be its own memory."""
+    X = gg.tensor(rng.standard_normal((2, 3, 6, 5)), requires_grad=True)
+    W = gg.tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    B = gg.tensor(rng.standard_normal(4), requires_grad=True)
+    up = gg.tensor(rng.standard_normal((2, 4, 6, 5)))
+    y = F.conv2d(X, W, B, padding=1)
+    y.backward(up)
+    grads = [X.grad._array, W.grad._array, B.grad._array]
+    held = [X._array, W._array, B._array, y._array, up._array]
+    for i, g in enumerate(grads):
+        assert not any(np.shares_memory(g, h) for h in held + grads[:i] + grads[i + 1:])
+    assert winograd_calls
+
+
+def test_winograd_only_where_it_applies(rng):
+    """The default threshold keeps few channels on im2col; stride, dilation, other kernels, the
+    references (fused kernels off) and float16 stay on im2col too."""
+    geo = kconv.ConvGeometry((3, 3), (1, 1), (1, 1, 1, 1))
+
+    class Ctx:
+        xp = np
+
+        class backend:
+            kernel_impl = None
+
+    wide = np.zeros((1, 16, 4, 4), np.float32), np.zeros((16, 16, 3, 3), np.float32)
+    assert conv_ops.use_winograd(Ctx, *wide, geo)
+    assert not conv_ops.use_winograd(Ctx, np.zeros((1, 3, 4, 4), np.float32), np.zeros((32, 3, 3, 3), np.float32), geo)
+    assert not conv_ops.use_winograd(Ctx, *(a.astype(np.float16) for a in wide), geo)
+    assert not conv_ops.use_winograd(Ctx, *wide, kconv.ConvGeometry((3, 3), (2, 2), (1, 1, 1, 1)))
+    assert not conv_ops.use_winograd(Ctx, *wide, kconv.ConvGeometry((3, 3), (1, 1), (1, 1, 1, 1), (2, 2)))
+    with fused(False):
+        assert not conv_ops.use_winograd(Ctx, *wide, geo)
+    Ctx.backend.kernel_impl = "cuda"  # the simulated GPU: im2col's CUDA kernels
+    assert not conv_ops.use_winograd(Ctx, *wide, geo)
+
+
+@pytest.mark.torch
+def test_winograd_against_torch_float32(rng):
+    """The sizes the path is for (default threshold), float32: values and all three gradients."""
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((4, 16, 10, 9)).astype(np.float32)
+    w = (rng.standard_normal((24, 16, 3, 3)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+    up = rng.standard_normal((4, 24, 10, 9)).astype(np.float32)
+    ours = _run(x, w, b, up, padding=1)
+    X, W, B = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = torch.nn.functional.conv2d(X, W, B, padding=1)
+    y.backward(torch.tensor(up))
+    for g, t in zip(ours, (y, X.grad, W.grad, B.grad)):
+        t = t.detach().numpy()
+        np.testing.assert_allclose(g, t, rtol=1e-4, atol=1e-4 * np.abs(t).max())
