@@ -34,7 +34,7 @@ from ._launch import (
 )
 
 LANES, ROWS_PER_BLOCK = 32, 4  # CUDA: 32 threads share a row, 4 rows per block
-PARTIAL_CHUNKS = 16  # CPU: the weight and bias gradients, summed in this many row chunks
+PARTIAL_CHUNKS = 16  # CPU: the backward's row chunks (the weight and bias gradients' partial sums)
 BLOCK = 128  # CUDA: threads per block for the weight and bias gradients
 
 
@@ -103,58 +103,51 @@ def _forward_cpu(x, weight, has_weight, bias, has_bias, eps, y, mean, rstd):
 
 
 @cpu_kernel(FASTMATH)
-def _backward_cpu(gy, x, mean, rstd, weight, has_weight, gx):
-    n, c = gy.shape
-    for i in prange(n):
-        gi = gy[i]
-        xi = x[i]
-        oi = gx[i]
-        m = mean[i]
-        r = rstd[i]
-        cf = like(r, c)
-        sg = like(r, 0.0)
-        sgx = like(r, 0.0)
-        if has_weight:
-            for j in range(c):
-                g = gi[j] * weight[j]
-                sg += g
-                sgx += g * (xi[j] - m)
-        else:
-            for j in range(c):
-                sg += gi[j]
-                sgx += gi[j] * (xi[j] - m)
-        mg = sg / cf
-        mgx = sgx * r / cf  # mean(g * xhat)
-        if has_weight:
-            for j in range(c):
-                oi[j] = r * (gi[j] * weight[j] - mg - (xi[j] - m) * r * mgx)
-        else:
-            for j in range(c):
-                oi[j] = r * (gi[j] - mg - (xi[j] - m) * r * mgx)
-
-
-@cpu_kernel(FASTMATH)
-def _param_grads_cpu(gy, x, mean, rstd, partial_w, partial_b):
-    # A fixed number of row chunks in parallel, each summing its rows into its own row of partials with
-    # the columns innermost (contiguous, vectorised); the caller adds the partials. The chunking does not
-    # depend on the thread count, so the sums are the same on every machine.
+def _backward_cpu(gy, x, mean, rstd, weight, has_weight, gx, need_params, partial_w, partial_b):
+    # A fixed number of row chunks in parallel (the rows of partial_w), each writing gx for its rows and,
+    # with need_params, summing their weight and bias gradients into its own row of partials (the caller
+    # adds the partials): gy and x are read from memory once for all three, and since the chunking does
+    # not depend on the thread count, the sums are the same on every machine.
     n, c = gy.shape
     chunks = partial_w.shape[0]
     for k in prange(chunks):
         pw = partial_w[k]
         pb = partial_b[k]
-        for j in range(c):
-            pw[j] = like(pw[j], 0.0)
-            pb[j] = like(pb[j], 0.0)
+        if need_params:
+            for j in range(c):
+                pw[j] = like(pw[j], 0.0)
+                pb[j] = like(pb[j], 0.0)
         for i in range(k * n // chunks, (k + 1) * n // chunks):
             gi = gy[i]
             xi = x[i]
+            oi = gx[i]
             m = mean[i]
             r = rstd[i]
-            for j in range(c):
-                g = gi[j]
-                pw[j] += g * (xi[j] - m) * r
-                pb[j] += g
+            cf = like(r, c)
+            sg = like(r, 0.0)
+            sgx = like(r, 0.0)
+            if has_weight:
+                for j in range(c):
+                    g = gi[j] * weight[j]
+                    sg += g
+                    sgx += g * (xi[j] - m)
+            else:
+                for j in range(c):
+                    sg += gi[j]
+                    sgx += gi[j] * (xi[j] - m)
+            mg = sg / cf
+            mgx = sgx * r / cf  # mean(g * xhat)
+            if has_weight:
+                for j in range(c):
+                    oi[j] = r * (gi[j] * weight[j] - mg - (xi[j] - m) * r * mgx)
+            else:
+                for j in range(c):
+                    oi[j] = r * (gi[j] - mg - (xi[j] - m) * r * mgx)
+            if need_params:  # the row is in cache: this second loop costs no memory traffic
+                for j in range(c):
+                    g = gi[j]
+                    pw[j] += g * (xi[j] - m) * r
+                    pb[j] += g
 
 
 # ============================================================== CUDA kernels
@@ -335,11 +328,11 @@ def layer_norm_backward(xp: Any, gy: Any, x: Any, mean: Any, rstd: Any, weight: 
     w = x.reshape(-1)[:1] if weight is None else weight
     gw = gb = None
     if impl == "cpu":
-        _backward_cpu(3 * x.size, gy, x, mean, rstd, w, weight is not None, gx)
+        chunks = max(1, min(PARTIAL_CHUNKS, rows))
+        width = c if need_param_grads else 1
+        partial_w, partial_b = np.empty((chunks, width), dtype=dtype), np.empty((chunks, width), dtype=dtype)
+        _backward_cpu(3 * x.size, gy, x, mean, rstd, w, weight is not None, gx, need_param_grads, partial_w, partial_b)
         if need_param_grads:
-            chunks = max(1, min(PARTIAL_CHUNKS, rows))
-            partial_w, partial_b = np.empty((chunks, c), dtype=dtype), np.empty((chunks, c), dtype=dtype)
-            _param_grads_cpu(2 * x.size, gy, x, mean, rstd, partial_w, partial_b)
             gw, gb = partial_w.sum(axis=0), partial_b.sum(axis=0)
     else:
         stream = cuda_stream(xp, stream)
