@@ -485,7 +485,10 @@ _KERNEL = dict(nogil=True, fastmath=True, error_model="numpy", cache=True)
 
 @njit(**_KERNEL)
 def _winograd_input_cpu(x, v, top, left, th, tw, lo, hi):
+    # Each channel loop reads and writes at most 8 rows: with more, LLVM gives up the run-time overlap
+    # checks it needs to vectorise (the whole tile in one loop ran scalar, 1.6x slower).
     n, c, h, w = x.shape
+    cols = np.empty((16, c), x.dtype)  # row 4 * a + k: entry (a, k) of B^T d
     for b in range(lo, hi):
         d = np.zeros((2 * th + 2, 2 * tw + 2, c), x.dtype)  # holds all of x: 2*th >= oh = h + pads - 2
         for ci in range(c):
@@ -496,34 +499,39 @@ def _winograd_input_cpu(x, v, top, left, th, tw, lo, hi):
             y = 2 * ty
             for tx in range(tw):
                 z = 2 * tx
-                t = (b * th + ty) * tw + tx
-                for ci in range(c):
-                    c0 = _bt(d[y, z, ci], d[y + 1, z, ci], d[y + 2, z, ci], d[y + 3, z, ci])  # B^T d, column 0
-                    c1 = _bt(d[y, z + 1, ci], d[y + 1, z + 1, ci], d[y + 2, z + 1, ci], d[y + 3, z + 1, ci])
-                    c2 = _bt(d[y, z + 2, ci], d[y + 1, z + 2, ci], d[y + 2, z + 2, ci], d[y + 3, z + 2, ci])
-                    c3 = _bt(d[y, z + 3, ci], d[y + 1, z + 3, ci], d[y + 2, z + 3, ci], d[y + 3, z + 3, ci])
-                    v[t, 0, ci], v[t, 1, ci], v[t, 2, ci], v[t, 3, ci] = _bt(c0[0], c1[0], c2[0], c3[0])  # then B
-                    v[t, 4, ci], v[t, 5, ci], v[t, 6, ci], v[t, 7, ci] = _bt(c0[1], c1[1], c2[1], c3[1])
-                    v[t, 8, ci], v[t, 9, ci], v[t, 10, ci], v[t, 11, ci] = _bt(c0[2], c1[2], c2[2], c3[2])
-                    v[t, 12, ci], v[t, 13, ci], v[t, 14, ci], v[t, 15, ci] = _bt(c0[3], c1[3], c2[3], c3[3])
+                for k in range(4):  # B^T down column k of the tile
+                    d0, d1, d2, d3 = d[y, z + k], d[y + 1, z + k], d[y + 2, z + k], d[y + 3, z + k]
+                    e0, e1, e2, e3 = cols[k], cols[4 + k], cols[8 + k], cols[12 + k]
+                    for ci in range(c):
+                        e0[ci], e1[ci], e2[ci], e3[ci] = _bt(d0[ci], d1[ci], d2[ci], d3[ci])
+                vt = v[(b * th + ty) * tw + tx]
+                for a in range(4):  # then B along row a
+                    s0, s1, s2, s3 = cols[4 * a], cols[4 * a + 1], cols[4 * a + 2], cols[4 * a + 3]
+                    o0, o1, o2, o3 = vt[4 * a], vt[4 * a + 1], vt[4 * a + 2], vt[4 * a + 3]
+                    for ci in range(c):
+                        o0[ci], o1[ci], o2[ci], o3[ci] = _bt(s0[ci], s1[ci], s2[ci], s3[ci])
 
 
 @njit(**_KERNEL)
 def _winograd_output_cpu(m, bias, y, lo, hi):
     n, o, oh, ow = y.shape
     th, tw = (oh + 1) >> 1, (ow + 1) >> 1
+    cols = np.empty((8, o), m.dtype)  # row 4 * i + k: entry (i, k) of A^T m
     for b in range(lo, hi):
         s = np.empty((2 * th, 2 * tw, o), m.dtype)
         for ty in range(th):
             for tx in range(tw):
-                t = (b * th + ty) * tw + tx
-                for oc in range(o):
-                    c0 = _at(m[t, 0, oc], m[t, 4, oc], m[t, 8, oc], m[t, 12, oc])  # A^T m, column 0
-                    c1 = _at(m[t, 1, oc], m[t, 5, oc], m[t, 9, oc], m[t, 13, oc])
-                    c2 = _at(m[t, 2, oc], m[t, 6, oc], m[t, 10, oc], m[t, 14, oc])
-                    c3 = _at(m[t, 3, oc], m[t, 7, oc], m[t, 11, oc], m[t, 15, oc])
-                    s[2 * ty, 2 * tx, oc], s[2 * ty, 2 * tx + 1, oc] = _at(c0[0], c1[0], c2[0], c3[0])  # then A
-                    s[2 * ty + 1, 2 * tx, oc], s[2 * ty + 1, 2 * tx + 1, oc] = _at(c0[1], c1[1], c2[1], c3[1])
+                mt = m[(b * th + ty) * tw + tx]
+                for k in range(4):  # A^T down column k
+                    m0, m1, m2, m3 = mt[k], mt[4 + k], mt[8 + k], mt[12 + k]
+                    e0, e1 = cols[k], cols[4 + k]
+                    for oc in range(o):
+                        e0[oc], e1[oc] = _at(m0[oc], m1[oc], m2[oc], m3[oc])
+                for i in range(2):  # then A along row i
+                    c0, c1, c2, c3 = cols[4 * i], cols[4 * i + 1], cols[4 * i + 2], cols[4 * i + 3]
+                    s0, s1 = s[2 * ty + i, 2 * tx], s[2 * ty + i, 2 * tx + 1]
+                    for oc in range(o):
+                        s0[oc], s1[oc] = _at(c0[oc], c1[oc], c2[oc], c3[oc])
         for oc in range(o):
             beta = bias[oc]
             for r in range(oh):
@@ -536,6 +544,7 @@ def _winograd_grad_output_cpu(gy, dm, gb_parts, lo, hi):
     # Also each image's channel sums (the bias gradient's terms), while the image is in cache.
     n, o, oh, ow = gy.shape
     th, tw = (oh + 1) >> 1, (ow + 1) >> 1
+    cols = np.empty((8, o), gy.dtype)  # row 2 * a + j: entry (a, j) of A g
     for b in range(lo, hi):
         g = np.zeros((2 * th, 2 * tw, o), gy.dtype)  # zero past the output's edge
         for oc in range(o):
@@ -550,37 +559,44 @@ def _winograd_grad_output_cpu(gy, dm, gb_parts, lo, hi):
             y = 2 * ty
             for tx in range(tw):
                 z = 2 * tx
-                t = (b * th + ty) * tw + tx
-                for oc in range(o):
-                    c0 = _a(g[y, z, oc], g[y + 1, z, oc])  # A g, column 0
-                    c1 = _a(g[y, z + 1, oc], g[y + 1, z + 1, oc])
-                    dm[t, 0, oc], dm[t, 1, oc], dm[t, 2, oc], dm[t, 3, oc] = _a(c0[0], c1[0])  # then A^T
-                    dm[t, 4, oc], dm[t, 5, oc], dm[t, 6, oc], dm[t, 7, oc] = _a(c0[1], c1[1])
-                    dm[t, 8, oc], dm[t, 9, oc], dm[t, 10, oc], dm[t, 11, oc] = _a(c0[2], c1[2])
-                    dm[t, 12, oc], dm[t, 13, oc], dm[t, 14, oc], dm[t, 15, oc] = _a(c0[3], c1[3])
+                for j in range(2):  # A down column j of the 2x2 tile
+                    g0, g1 = g[y, z + j], g[y + 1, z + j]
+                    e0, e1, e2, e3 = cols[j], cols[2 + j], cols[4 + j], cols[6 + j]
+                    for oc in range(o):
+                        e0[oc], e1[oc], e2[oc], e3[oc] = _a(g0[oc], g1[oc])
+                dt = dm[(b * th + ty) * tw + tx]
+                for a in range(4):  # then A along row a
+                    c0, c1 = cols[2 * a], cols[2 * a + 1]
+                    o0, o1, o2, o3 = dt[4 * a], dt[4 * a + 1], dt[4 * a + 2], dt[4 * a + 3]
+                    for oc in range(o):
+                        o0[oc], o1[oc], o2[oc], o3[oc] = _a(c0[oc], c1[oc])
 
 
 @njit(**_KERNEL)
 def _winograd_grad_input_cpu(dv, out, top, left, th, tw, lo, hi):
     n, c, h, w = out.shape
+    cols = np.empty((16, c), dv.dtype)  # row 4 * i + k: entry (i, k) of B dV
     for b in range(lo, hi):
         d = np.zeros((2 * th + 2, 2 * tw + 2, c), dv.dtype)
         for ty in range(th):
             y = 2 * ty
             for tx in range(tw):
                 z = 2 * tx
-                t = (b * th + ty) * tw + tx
-                for ci in range(c):
-                    c0 = _b(dv[t, 0, ci], dv[t, 4, ci], dv[t, 8, ci], dv[t, 12, ci])  # B dV, column 0
-                    c1 = _b(dv[t, 1, ci], dv[t, 5, ci], dv[t, 9, ci], dv[t, 13, ci])
-                    c2 = _b(dv[t, 2, ci], dv[t, 6, ci], dv[t, 10, ci], dv[t, 14, ci])
-                    c3 = _b(dv[t, 3, ci], dv[t, 7, ci], dv[t, 11, ci], dv[t, 15, ci])
-                    for i in range(4):  # then B^T, each row added where the tile was read from
-                        e0, e1, e2, e3 = _b(c0[i], c1[i], c2[i], c3[i])
-                        d[y + i, z, ci] += e0
-                        d[y + i, z + 1, ci] += e1
-                        d[y + i, z + 2, ci] += e2
-                        d[y + i, z + 3, ci] += e3
+                dt = dv[(b * th + ty) * tw + tx]
+                for k in range(4):  # B down column k
+                    v0, v1, v2, v3 = dt[k], dt[4 + k], dt[8 + k], dt[12 + k]
+                    e0, e1, e2, e3 = cols[k], cols[4 + k], cols[8 + k], cols[12 + k]
+                    for ci in range(c):
+                        e0[ci], e1[ci], e2[ci], e3[ci] = _b(v0[ci], v1[ci], v2[ci], v3[ci])
+                for i in range(4):  # then B^T along row i, added where the tile was read from
+                    c0, c1, c2, c3 = cols[4 * i], cols[4 * i + 1], cols[4 * i + 2], cols[4 * i + 3]
+                    a0, a1, a2, a3 = d[y + i, z], d[y + i, z + 1], d[y + i, z + 2], d[y + i, z + 3]
+                    for ci in range(c):
+                        f0, f1, f2, f3 = _b(c0[ci], c1[ci], c2[ci], c3[ci])
+                        a0[ci] += f0
+                        a1[ci] += f1
+                        a2[ci] += f2
+                        a3[ci] += f3
         for ci in range(c):
             for r in range(h):
                 for q in range(w):
