@@ -5,6 +5,7 @@ NumPy's own calls on large arrays (elementwise ufuncs and sums that keep axis 0:
 ``Backend.sum``) are split by rows or flat ranges into chunks that the calling thread and a pool share
 here (``split``); NumPy releases the GIL inside each. Every chunk computes exactly what the whole call
 computes for its elements, so the bits do not depend on the thread count.
+
 At import, ``OMP_NUM_THREADS`` (then ``MKL_NUM_THREADS``), the variables PyTorch's intra-op pool reads,
 set it when ``NUMBA_NUM_THREADS`` does not (Numba reads that one itself). Small tensors run on the calling
 thread whatever the count (kernels/_launch.py: PARALLEL_MIN_WORK), and every kernel splits its sums into

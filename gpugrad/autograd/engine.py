@@ -5,10 +5,11 @@ consumer has delivered its gradient. Gradients reaching a leaf are summed within
 hooks run once on the total, and the result is accumulated into ``.grad`` (or returned, for ``grad()``).
 A Node's saved values are released as soon as it has run, unless ``retain_graph`` is set.
 
-Which gradients become ``.grad`` without a copy, the one rule (``_owned``): an array the pass owns, that
-is one a gpugrad op's backward made (``Function.fresh_gradients``) for this leaf alone. What the pass
-was handed (the caller's gradient, a hook's argument or result, anything an op passed through) and
-every view is copied, so that updating one ``.grad`` in place never reaches another tensor. A parameter of a fused optimizer takes its copy in the optimizer's flat gradient buffer
+Which gradients become ``.grad`` without a copy, the one rule (``_owned``): memory the pass owns, that
+is an array a gpugrad op's backward made (``Function.fresh_gradients``) for this leaf alone, or a reshape
+of all of one. What the pass was handed (the caller's gradient, a hook's argument or result, anything an
+op passed through or viewed) is copied, so that updating one ``.grad`` in place never reaches another
+tensor. A parameter of a fused optimizer takes its copy in the optimizer's flat gradient buffer
 (``Tensor._grad_sink``, optim/flat.py).
 """
 from __future__ import annotations
