@@ -163,3 +163,31 @@ def test_winograd_against_torch_float32(rng):
     for g, t in zip(ours, (y, X.grad, W.grad, B.grad)):
         t = t.detach().numpy()
         np.testing.assert_allclose(g, t, rtol=1e-4, atol=1e-4 * np.abs(t).max())
+
+
+def test_winograd_empty_batch_and_strided_arrays(monkeypatch, winograd_calls, rng):
+    """An empty batch; a permuted, sliced input with a transposed upstream gradient (strided arrays
+    straight into the kernels), as im2col computes them."""
+    x = gg.tensor(np.zeros((0, 3, 5, 5)), requires_grad=True)
+    w = gg.tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    y.sum().backward()
+    assert tuple(y.shape) == (0, 4, 5, 5) and tuple(x.grad.shape) == (0, 3, 5, 5)
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros((4, 3, 3, 3)))
+
+    base = rng.standard_normal((2, 6, 7, 5))
+
+    def run():
+        xs = gg.tensor(base, requires_grad=True)
+        ws = gg.tensor(w.detach().numpy(), requires_grad=True)
+        out = F.conv2d(xs[:, ::2].permute(0, 1, 3, 2), ws, padding=(1, 2))
+        out.backward(gg.tensor(np.arange(out.numel(), dtype=np.float64).reshape(tuple(out.shape)[::-1]).T))
+        return out.detach().numpy(), xs.grad.numpy(), ws.grad.numpy()
+
+    got = run()
+    with monkeypatch.context() as m:
+        m.setattr(conv_ops, "WINOGRAD_MIN_CHANNELS", 1 << 30)
+        expect = run()
+    for g, e in zip(got, expect):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-9)
+    assert len(winograd_calls) >= 2
