@@ -185,10 +185,12 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                             _release_unreached(child, deps, buffers, ready, finish_leaf)
                 else:
                     if g is not None:
-                        if g._array is array:  # as backward returned it
-                            owned = fresh and _owned(array, grads_in, gbuf)
-                        else:  # summed to the input's shape or cast to its dtype above
-                            owned = _owned(g._array, (g,), gbuf)
+                        owned = False
+                        if id(edge) not in leaf_grads:  # what the pass owns matters for a first gradient
+                            if g._array is array:  # as backward returned it
+                                owned = fresh and _owned(array, grads_in, gbuf)
+                            else:  # summed to the input's shape or cast to its dtype above
+                                owned = _owned(g._array, (g,), gbuf)
                         _add_leaf_grad(leaf_grads, edge, g, create_graph, owned)
                     finish_leaf(edge)
 
@@ -334,26 +336,22 @@ def _add_recorded(a, b):
     return a + b
 
 
-def _memory_of(array):
-    """The array that owns ``array``'s memory (itself, or the base of a view)."""
-    base = array.base
-    return array if base is None else base
-
-
 def _owned(array, grads_in, gbuf) -> bool:
     """Whether the pass owns ``array``, one of ``grads_in``, what a backward that keeps nothing (an Op)
     returned for the gradients ``gbuf``: memory the backward made (the array, or a reshape of the whole
     of it), not one of ``gbuf`` passed through or viewed (those reached the node from the caller, a hook,
     or another node's pass-through: checked the same way there), and not returned for two inputs."""
-    memory = _memory_of(array)
-    if memory is not array and (memory.base is not None or memory.size != array.size or not array.flags.c_contiguous):
+    memory = array.base  # the array owning the memory (inline: this runs per leaf gradient)
+    if memory is None:
+        memory = array
+    elif memory.base is not None or memory.size != array.size or not array.flags.c_contiguous:
         return False
     for g in gbuf:
-        if g is not None and _memory_of(g._array) is memory:
+        if g is not None and (g._array if g._array.base is None else g._array.base) is memory:
             return False
     times = 0
     for g in grads_in:
-        if g is not None and _memory_of(g._array) is memory:
+        if g is not None and (g._array if g._array.base is None else g._array.base) is memory:
             times += 1
     return times == 1
 
