@@ -335,13 +335,13 @@ def col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation, *, impl: s
 # the GEMM time and replaces the 9x-inflated im2col matrix with a 4x-inflated one. CPU only: on a GPU
 # the im2col kernels and cuBLAS stay.
 #
-# Layout: V (T, 16, C), M (T, 16, C_out), and dV, dM likewise: T = N * th * tw tiles in (n, tile row,
-# tile column) order, th = ceil(oh / 2), tw = ceil(ow / 2); entry xi = 4 * a + b is entry (a, b) of the
-# 4x4 transformed tile. Tile-major, so that a tile's 16 entries for all channels are one contiguous
-# block: the kernels vectorise over channels and stream through memory once (a (16, C, T) layout had
-# them read and write 16 far-apart streams of short runs, 2-4x slower). The GEMMs take each entry's
-# (T, C) slice as a strided matrix. Tile (ty, tx) reads input rows 2*ty - top + 0..3 (zero outside),
-# columns likewise.
+# Layout: V (16, T, C), M (16, T, C_out), and dV, dM likewise: entry xi = 4 * a + b of the 4x4
+# transformed tile, then T = N * th * tw tiles in (n, tile row, tile column) order (th = ceil(oh / 2),
+# tw = ceil(ow / 2)), then channels. Each entry's (T, C) matrix is contiguous, as the GEMMs want it, and
+# a row of tiles is one contiguous run of tw * C values in it: the kernels' inner loops run over such
+# runs (hundreds of values, not a tile's C), which is what made them fast. The 16 matrices sit a little
+# more than a multiple of 4 KiB apart (``transformed_empty``). Tile (ty, tx) reads input rows
+# 2*ty - top + 0..3 (zero outside), columns likewise.
 
 WINO_BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)  # B^T (4x4)
 WINO_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)  # G (4x3)
@@ -362,7 +362,7 @@ def winograd_tiles(n: int, oh: int, ow: int) -> int:
 # -------------------------------------------------------------- references
 
 def reference_winograd_input(xp: Any, x: Any, pads, th: int, tw: int) -> Any:
-    """V (N*th*tw, 16, C): B^T d B of every 4x4 input tile d."""
+    """V (16, N*th*tw, C): B^T d B of every 4x4 input tile d."""
     n, c, h, w = x.shape
     top, _, left, _ = pads
     padded = xp.zeros((n, c, 2 * th + 2, 2 * tw + 2), dtype=x.dtype)  # holds all of x: 2*th >= oh
@@ -370,27 +370,27 @@ def reference_winograd_input(xp: Any, x: Any, pads, th: int, tw: int) -> Any:
     s0, s1, s2, s3 = padded.strides
     d = xp.lib.stride_tricks.as_strided(padded, shape=(n, c, th, tw, 4, 4), strides=(s0, s1, 2 * s2, 2 * s3, s2, s3))
     bt = xp.asarray(WINO_BT, dtype=x.dtype)
-    return xp.einsum("ak,ncyxkl,bl->nyxabc", bt, d, bt).reshape(n * th * tw, 16, c)
+    return xp.einsum("ak,ncyxkl,bl->abnyxc", bt, d, bt).reshape(16, n * th * tw, c)
 
 
 def reference_winograd_output(xp: Any, m: Any, bias: Any, shape) -> Any:
-    """(N, C_out, oh, ow) = `shape` from M (T, 16, C_out): A^T m A of every tile, cropped, plus `bias`."""
+    """(N, C_out, oh, ow) = `shape` from M (16, T, C_out): A^T m A of every tile, cropped, plus `bias`."""
     n, o, oh, ow = shape
     th, tw = (oh + 1) // 2, (ow + 1) // 2
     at = xp.asarray(WINO_AT, dtype=m.dtype)
-    y = xp.einsum("ia,nyxabo,jb->noyixj", at, m.reshape(n, th, tw, 4, 4, o), at)
+    y = xp.einsum("ia,abnyxo,jb->noyixj", at, m.reshape(4, 4, n, th, tw, o), at)
     y = y.reshape(n, o, 2 * th, 2 * tw)[:, :, :oh, :ow]
     return xp.ascontiguousarray(y if bias is None else y + bias.reshape(1, o, 1, 1))
 
 
 def reference_winograd_grad_output(xp: Any, gy: Any) -> Any:
-    """dM (T, 16, C_out) = A dY A^T of every 2x2 tile dY of gy (zero past the output's edge)."""
+    """dM (16, T, C_out) = A dY A^T of every 2x2 tile dY of gy (zero past the output's edge)."""
     n, o, oh, ow = gy.shape
     th, tw = (oh + 1) // 2, (ow + 1) // 2
     padded = xp.zeros((n, o, 2 * th, 2 * tw), dtype=gy.dtype)
     padded[:, :, :oh, :ow] = gy
     at = xp.asarray(WINO_AT, dtype=gy.dtype)
-    return xp.einsum("ia,noyixj,jb->nyxabo", at, padded.reshape(n, o, th, 2, tw, 2), at).reshape(n * th * tw, 16, o)
+    return xp.einsum("ia,noyixj,jb->abnyxo", at, padded.reshape(n, o, th, 2, tw, 2), at).reshape(16, n * th * tw, o)
 
 
 def reference_winograd_grad_input(xp: Any, dv: Any, shape, pads) -> Any:
@@ -400,7 +400,7 @@ def reference_winograd_grad_input(xp: Any, dv: Any, shape, pads) -> Any:
     top, bottom, left, right = pads
     th, tw = (h + top + bottom - 1) // 2, (w + left + right - 1) // 2  # ceil(oh / 2), ceil(ow / 2)
     bt = xp.asarray(WINO_BT, dtype=dv.dtype)
-    dd = xp.einsum("ai,nyxabc,bj->ncyxij", bt, dv.reshape(n, th, tw, 4, 4, c), bt)
+    dd = xp.einsum("ai,abnyxc,bj->ncyxij", bt, dv.reshape(4, 4, n, th, tw, c), bt)
     padded = xp.zeros((n, c, 2 * th + 2, 2 * tw + 2), dtype=dv.dtype)
     for i in range(4):
         for j in range(4):
@@ -423,26 +423,31 @@ def winograd_grad_weight(xp: Any, du: Any) -> Any:
 
 
 # -------------------------------------------------------------- the GEMMs
-# Each is a stack of 16 products, one per transformed entry, on strided (T, C) slices (NumPy's matmul
-# hands such slices to BLAS with a leading dimension of 16 * C).
+
+def transformed_empty(xp: Any, tiles: int, channels: int, dtype: Any) -> Any:
+    """An uninitialised (16, tiles, channels) array for V, M, dV or dM, its 16 matrices 64 bytes past a
+    multiple of 4 KiB apart: the kernels write (or read) 4 of them at once, and at a power-of-two
+    distance (tiles * channels often is one) those streams would share cache sets and evict each other."""
+    stride = -(-tiles * channels // 1024) * 1024 + 64 // np.dtype(dtype).itemsize
+    flat = xp.empty(16 * stride, dtype=dtype).reshape(16, stride)
+    return flat[:, : tiles * channels].reshape(16, tiles, channels)
+
 
 def winograd_products(xp: Any, u: Any, v: Any) -> Any:
-    """M (T, 16, C_out): M[:, xi] = V[:, xi] @ U[xi]^T, the forward's elementwise products summed over C."""
-    out = xp.empty((v.shape[0], 16, u.shape[1]), dtype=np.result_type(u.dtype, v.dtype))
-    xp.matmul(v.transpose(1, 0, 2), u.transpose(0, 2, 1), out=out.transpose(1, 0, 2))
-    return out
+    """M (16, T, C_out): M[xi] = V[xi] @ U[xi]^T, the forward's elementwise products summed over C."""
+    out = transformed_empty(xp, v.shape[1], u.shape[1], np.result_type(u.dtype, v.dtype))
+    return xp.matmul(v, u.transpose(0, 2, 1), out=out)
 
 
 def winograd_products_grad_input(xp: Any, u: Any, dm: Any) -> Any:
-    """dV (T, 16, C): dV[:, xi] = dM[:, xi] @ U[xi] (the adjoint of winograd_products in V)."""
-    out = xp.empty((dm.shape[0], 16, u.shape[2]), dtype=np.result_type(u.dtype, dm.dtype))
-    xp.matmul(dm.transpose(1, 0, 2), u, out=out.transpose(1, 0, 2))
-    return out
+    """dV (16, T, C): dV[xi] = dM[xi] @ U[xi] (the adjoint of winograd_products in V)."""
+    out = transformed_empty(xp, dm.shape[1], u.shape[2], np.result_type(u.dtype, dm.dtype))
+    return xp.matmul(dm, u, out=out)
 
 
 def winograd_products_grad_weight(xp: Any, dm: Any, v: Any) -> Any:
-    """dU (16, C_out, C): dU[xi] = dM[:, xi]^T @ V[:, xi] (the adjoint of winograd_products in U)."""
-    return xp.matmul(dm.transpose(1, 2, 0), v.transpose(1, 0, 2))
+    """dU (16, C_out, C): dU[xi] = dM[xi]^T @ V[xi] (the adjoint of winograd_products in U)."""
+    return xp.matmul(dm.transpose(0, 2, 1), v)
 
 
 # -------------------------------------------------------------- CPU kernels
@@ -484,126 +489,159 @@ _KERNEL = dict(nogil=True, fastmath=True, error_model="numpy", cache=True)
 
 
 @njit(**_KERNEL)
-def _winograd_input_cpu(x, v, top, left, th, tw, lo, hi):
-    # Each channel loop reads and writes at most 8 rows: with more, LLVM gives up the run-time overlap
-    # checks it needs to vectorise (the whole tile in one loop ran scalar, 1.6x slower).
+def _winograd_input_cpu(x, vr, top, left, th, tw, lo, hi):
+    # vr: V's 16 matrices, each flat. An image's zero-padded plane goes channels-last into even and odd
+    # columns (ev[r, j*c + ci] is padded column 2j): a row of tiles then reads runs of tw * c values.
+    # Each run loop touches at most 8 rows: with more, LLVM gives up the run-time overlap checks it
+    # needs to vectorise.
     n, c, h, w = x.shape
-    cols = np.empty((16, c), x.dtype)  # row 4 * a + k: entry (a, k) of B^T d
+    run = tw * c
+    cols = np.empty((16, run), x.dtype)  # row 4 * a + k: entry (a, k) of B^T d, a row of tiles
+    first = left & 1  # the first input column that lands on an even padded column
     for b in range(lo, hi):
-        d = np.zeros((2 * th + 2, 2 * tw + 2, c), x.dtype)  # holds all of x: 2*th >= oh = h + pads - 2
+        ev = np.zeros((2 * th + 2, run + c), x.dtype)  # holds all of x: 2*th >= oh = h + pads - 2
+        od = np.zeros((2 * th + 2, run + c), x.dtype)
         for ci in range(c):
             for r in range(h):
-                for q in range(w):
-                    d[top + r, left + q, ci] = x[b, ci, r, q]
+                er, orow = ev[top + r], od[top + r]
+                for q in range(first, w, 2):
+                    er[((left + q) >> 1) * c + ci] = x[b, ci, r, q]
+                for q in range(1 - first, w, 2):
+                    orow[((left + q) >> 1) * c + ci] = x[b, ci, r, q]
         for ty in range(th):
             y = 2 * ty
-            for tx in range(tw):
-                z = 2 * tx
-                for k in range(4):  # B^T down column k of the tile
-                    d0, d1, d2, d3 = d[y, z + k], d[y + 1, z + k], d[y + 2, z + k], d[y + 3, z + k]
-                    e0, e1, e2, e3 = cols[k], cols[4 + k], cols[8 + k], cols[12 + k]
-                    for ci in range(c):
-                        e0[ci], e1[ci], e2[ci], e3[ci] = _bt(d0[ci], d1[ci], d2[ci], d3[ci])
-                vt = v[(b * th + ty) * tw + tx]
-                for a in range(4):  # then B along row a
-                    s0, s1, s2, s3 = cols[4 * a], cols[4 * a + 1], cols[4 * a + 2], cols[4 * a + 3]
-                    o0, o1, o2, o3 = vt[4 * a], vt[4 * a + 1], vt[4 * a + 2], vt[4 * a + 3]
-                    for ci in range(c):
-                        o0[ci], o1[ci], o2[ci], o3[ci] = _bt(s0[ci], s1[ci], s2[ci], s3[ci])
+            for k in range(4):  # B^T down tile column k: padded column 2tx + k
+                src = ev if k % 2 == 0 else od
+                off = (k >> 1) * c
+                s0, s1, s2, s3 = src[y, off : off + run], src[y + 1, off : off + run], src[y + 2, off : off + run], src[y + 3, off : off + run]
+                e0, e1, e2, e3 = cols[k], cols[4 + k], cols[8 + k], cols[12 + k]
+                for j in range(run):
+                    e0[j], e1[j], e2[j], e3[j] = _bt(s0[j], s1[j], s2[j], s3[j])
+            base = (b * th + ty) * run
+            end = base + run
+            for a in range(4):  # then B along tile row a
+                c0, c1, c2, c3 = cols[4 * a], cols[4 * a + 1], cols[4 * a + 2], cols[4 * a + 3]
+                o0, o1, o2, o3 = vr[4 * a][base:end], vr[4 * a + 1][base:end], vr[4 * a + 2][base:end], vr[4 * a + 3][base:end]
+                for j in range(run):
+                    o0[j], o1[j], o2[j], o3[j] = _bt(c0[j], c1[j], c2[j], c3[j])
 
 
 @njit(**_KERNEL)
-def _winograd_output_cpu(m, bias, y, lo, hi):
+def _winograd_output_cpu(mr, bias, y, lo, hi):
     n, o, oh, ow = y.shape
     th, tw = (oh + 1) >> 1, (ow + 1) >> 1
-    cols = np.empty((8, o), m.dtype)  # row 4 * i + k: entry (i, k) of A^T m
+    run = tw * o
+    cols = np.empty((8, run), y.dtype)  # row 4 * i + k: entry (i, k) of A^T m, a row of tiles
     for b in range(lo, hi):
-        s = np.empty((2 * th, 2 * tw, o), m.dtype)
+        ev = np.empty((2 * th, run), y.dtype)  # the output's even and odd columns, channels last
+        od = np.empty((2 * th, run), y.dtype)
         for ty in range(th):
-            for tx in range(tw):
-                mt = m[(b * th + ty) * tw + tx]
-                for k in range(4):  # A^T down column k
-                    m0, m1, m2, m3 = mt[k], mt[4 + k], mt[8 + k], mt[12 + k]
-                    e0, e1 = cols[k], cols[4 + k]
-                    for oc in range(o):
-                        e0[oc], e1[oc] = _at(m0[oc], m1[oc], m2[oc], m3[oc])
-                for i in range(2):  # then A along row i
-                    c0, c1, c2, c3 = cols[4 * i], cols[4 * i + 1], cols[4 * i + 2], cols[4 * i + 3]
-                    s0, s1 = s[2 * ty + i, 2 * tx], s[2 * ty + i, 2 * tx + 1]
-                    for oc in range(o):
-                        s0[oc], s1[oc] = _at(c0[oc], c1[oc], c2[oc], c3[oc])
+            base = (b * th + ty) * run
+            end = base + run
+            for k in range(4):  # A^T down tile column k
+                m0, m1, m2, m3 = mr[k][base:end], mr[4 + k][base:end], mr[8 + k][base:end], mr[12 + k][base:end]
+                e0, e1 = cols[k], cols[4 + k]
+                for j in range(run):
+                    e0[j], e1[j] = _at(m0[j], m1[j], m2[j], m3[j])
+            for i in range(2):  # then A along row i: output columns 2tx and 2tx + 1
+                c0, c1, c2, c3 = cols[4 * i], cols[4 * i + 1], cols[4 * i + 2], cols[4 * i + 3]
+                se, so = ev[2 * ty + i], od[2 * ty + i]
+                for j in range(run):
+                    se[j], so[j] = _at(c0[j], c1[j], c2[j], c3[j])
         for oc in range(o):
             beta = bias[oc]
             for r in range(oh):
-                for q in range(ow):
-                    y[b, oc, r, q] = s[r, q, oc] + beta
+                er, orow = ev[r], od[r]
+                for q in range(0, ow, 2):
+                    y[b, oc, r, q] = er[(q >> 1) * o + oc] + beta
+                for q in range(1, ow, 2):
+                    y[b, oc, r, q] = orow[(q >> 1) * o + oc] + beta
 
 
 @njit(**_KERNEL)
-def _winograd_grad_output_cpu(gy, dm, gb_parts, lo, hi):
+def _winograd_grad_output_cpu(gy, dmr, gb_parts, lo, hi):
     # Also each image's channel sums (the bias gradient's terms), while the image is in cache.
     n, o, oh, ow = gy.shape
     th, tw = (oh + 1) >> 1, (ow + 1) >> 1
-    cols = np.empty((8, o), gy.dtype)  # row 2 * a + j: entry (a, j) of A g
+    run = tw * o
+    cols = np.empty((8, run), gy.dtype)  # row 2 * a + j: entry (a, j) of A g, a row of tiles
     for b in range(lo, hi):
-        g = np.zeros((2 * th, 2 * tw, o), gy.dtype)  # zero past the output's edge
+        ev = np.zeros((2 * th, run), gy.dtype)  # gy's even and odd columns, channels last, zero past the edge
+        od = np.zeros((2 * th, run), gy.dtype)
         for oc in range(o):
             acc = gy.dtype.type(0)
             for r in range(oh):
-                for q in range(ow):
+                er, orow = ev[r], od[r]
+                for q in range(0, ow, 2):
                     e = gy[b, oc, r, q]
-                    g[r, q, oc] = e
+                    er[(q >> 1) * o + oc] = e
+                    acc += e
+                for q in range(1, ow, 2):
+                    e = gy[b, oc, r, q]
+                    orow[(q >> 1) * o + oc] = e
                     acc += e
             gb_parts[b, oc] = acc
         for ty in range(th):
             y = 2 * ty
-            for tx in range(tw):
-                z = 2 * tx
-                for j in range(2):  # A down column j of the 2x2 tile
-                    g0, g1 = g[y, z + j], g[y + 1, z + j]
-                    e0, e1, e2, e3 = cols[j], cols[2 + j], cols[4 + j], cols[6 + j]
-                    for oc in range(o):
-                        e0[oc], e1[oc], e2[oc], e3[oc] = _a(g0[oc], g1[oc])
-                dt = dm[(b * th + ty) * tw + tx]
-                for a in range(4):  # then A along row a
-                    c0, c1 = cols[2 * a], cols[2 * a + 1]
-                    o0, o1, o2, o3 = dt[4 * a], dt[4 * a + 1], dt[4 * a + 2], dt[4 * a + 3]
-                    for oc in range(o):
-                        o0[oc], o1[oc], o2[oc], o3[oc] = _a(c0[oc], c1[oc])
+            for jj in range(2):  # A down tile column jj
+                src = ev if jj == 0 else od
+                g0, g1 = src[y], src[y + 1]
+                e0, e1, e2, e3 = cols[jj], cols[2 + jj], cols[4 + jj], cols[6 + jj]
+                for j in range(run):
+                    e0[j], e1[j], e2[j], e3[j] = _a(g0[j], g1[j])
+            base = (b * th + ty) * run
+            end = base + run
+            for a in range(4):  # then A along row a
+                c0, c1 = cols[2 * a], cols[2 * a + 1]
+                o0, o1, o2, o3 = dmr[4 * a][base:end], dmr[4 * a + 1][base:end], dmr[4 * a + 2][base:end], dmr[4 * a + 3][base:end]
+                for j in range(run):
+                    o0[j], o1[j], o2[j], o3[j] = _a(c0[j], c1[j])
 
 
 @njit(**_KERNEL)
-def _winograd_grad_input_cpu(dv, out, top, left, th, tw, lo, hi):
+def _winograd_grad_input_cpu(dvr, out, top, left, th, tw, lo, hi):
     n, c, h, w = out.shape
-    cols = np.empty((16, c), dv.dtype)  # row 4 * i + k: entry (i, k) of B dV
+    run = tw * c
+    cols = np.empty((16, run), out.dtype)  # row 4 * i + k: entry (i, k) of B dV, a row of tiles
+    first = left & 1
     for b in range(lo, hi):
-        d = np.zeros((2 * th + 2, 2 * tw + 2, c), dv.dtype)
+        ev = np.zeros((2 * th + 2, run + c), out.dtype)  # the padded gradient's even and odd columns
+        od = np.zeros((2 * th + 2, run + c), out.dtype)
         for ty in range(th):
             y = 2 * ty
-            for tx in range(tw):
-                z = 2 * tx
-                dt = dv[(b * th + ty) * tw + tx]
-                for k in range(4):  # B down column k
-                    v0, v1, v2, v3 = dt[k], dt[4 + k], dt[8 + k], dt[12 + k]
-                    e0, e1, e2, e3 = cols[k], cols[4 + k], cols[8 + k], cols[12 + k]
-                    for ci in range(c):
-                        e0[ci], e1[ci], e2[ci], e3[ci] = _b(v0[ci], v1[ci], v2[ci], v3[ci])
-                for i in range(4):  # then B^T along row i, added where the tile was read from
-                    c0, c1, c2, c3 = cols[4 * i], cols[4 * i + 1], cols[4 * i + 2], cols[4 * i + 3]
-                    a0, a1, a2, a3 = d[y + i, z], d[y + i, z + 1], d[y + i, z + 2], d[y + i, z + 3]
-                    for ci in range(c):
-                        f0, f1, f2, f3 = _b(c0[ci], c1[ci], c2[ci], c3[ci])
-                        a0[ci] += f0
-                        a1[ci] += f1
-                        a2[ci] += f2
-                        a3[ci] += f3
+            base = (b * th + ty) * run
+            end = base + run
+            for k in range(4):  # B down tile column k
+                v0, v1, v2, v3 = dvr[k][base:end], dvr[4 + k][base:end], dvr[8 + k][base:end], dvr[12 + k][base:end]
+                e0, e1, e2, e3 = cols[k], cols[4 + k], cols[8 + k], cols[12 + k]
+                for j in range(run):
+                    e0[j], e1[j], e2[j], e3[j] = _b(v0[j], v1[j], v2[j], v3[j])
+            for i in range(4):  # then B^T along row i (_b written out), added where the tile was read
+                c0, c1, c2, c3 = cols[4 * i], cols[4 * i + 1], cols[4 * i + 2], cols[4 * i + 3]
+                er, orow = ev[y + i], od[y + i]
+                for j in range(run):  # padded columns 2tx, 2tx + 1
+                    er[j] += c0[j]
+                    orow[j] += c1[j] - c2[j] + c3[j]
+                er, orow = er[c:], orow[c:]  # 2tx + 2, 2tx + 3: the next tile's even and odd columns
+                for j in range(run):
+                    er[j] += c1[j] + c2[j] - c0[j]
+                    orow[j] -= c3[j]
         for ci in range(c):
             for r in range(h):
-                for q in range(w):
-                    out[b, ci, r, q] = d[top + r, left + q, ci]
+                er, orow = ev[top + r], od[top + r]
+                for q in range(first, w, 2):
+                    out[b, ci, r, q] = er[((left + q) >> 1) * c + ci]
+                for q in range(1 - first, w, 2):
+                    out[b, ci, r, q] = orow[((left + q) >> 1) * c + ci]
 
 
 # -------------------------------------------------------------- launchers
+
+def _rows(a: Any) -> tuple:
+    """The 16 matrices of a (16, T, C) array as flat C-contiguous rows (views where they are contiguous),
+    the form the kernels index them in."""
+    return tuple(a[xi].reshape(-1) for xi in range(16))
+
 
 def _over_images(kernel: Any, n: int, work: int, split: Any, *args: Any) -> None:
     """kernel(*args, lo, hi) over images 0..n-1: through `split` where it shares them out, else at once."""
@@ -621,7 +659,7 @@ def _winograd_checked(op: str, xp: Any, impl: str | None, **arrays: Any) -> tupl
 
 
 def winograd_input(xp: Any, x: Any, pads, *, impl: str | None = None, split: Any = None) -> Any:
-    """V (N*th*tw, 16, C) of x (N, C, H, W) for a 3x3, stride-1 convolution padded by `pads`. `split`
+    """V (16, N*th*tw, C) of x (N, C, H, W) for a 3x3, stride-1 convolution padded by `pads`. `split`
     (as gpugrad.threads.split) shares the images among threads, here and in the other launchers."""
     op = "conv.winograd_input"
     geometry = ConvGeometry((3, 3), (1, 1), pads)
@@ -631,16 +669,16 @@ def winograd_input(xp: Any, x: Any, pads, *, impl: str | None = None, split: Any
     if impl == "reference":
         return reference_winograd_input(xp, x, geometry.pads, th, tw)
     n, c = x.shape[:2]
-    v = xp.empty((n * th * tw, 16, c), dtype=dtype)
-    _over_images(_winograd_input_cpu, n, v.size, split, x, v, geometry.pads[0], geometry.pads[2], th, tw)
+    v = transformed_empty(xp, n * th * tw, c, dtype)
+    _over_images(_winograd_input_cpu, n, v.size, split, x, _rows(v), geometry.pads[0], geometry.pads[2], th, tw)
     return v
 
 
 def winograd_output(xp: Any, m: Any, bias: Any, shape, *, impl: str | None = None, split: Any = None) -> Any:
-    """The (N, C_out, oh, ow) = `shape` output from M (N*th*tw, 16, C_out), plus `bias` (C_out,) or None."""
+    """The (N, C_out, oh, ow) = `shape` output from M (16, N*th*tw, C_out), plus `bias` (C_out,) or None."""
     op = "conv.winograd_output"
     n, o, oh, ow = (int(s) for s in shape)
-    expected = (winograd_tiles(n, oh, ow), 16, o)
+    expected = (16, winograd_tiles(n, oh, ow), o)
     if tuple(m.shape) != expected:
         raise ValueError(f"{op}: M of shape {tuple(m.shape)} does not fit an output of shape {tuple(shape)} "
                          f"(expected {expected})")
@@ -649,12 +687,12 @@ def winograd_output(xp: Any, m: Any, bias: Any, shape, *, impl: str | None = Non
         return reference_winograd_output(xp, m, bias, (n, o, oh, ow))
     bias = xp.zeros(o, dtype=dtype) if bias is None else bias
     y = xp.empty((n, o, oh, ow), dtype=dtype)
-    _over_images(_winograd_output_cpu, n, m.size, split, m, bias, y)
+    _over_images(_winograd_output_cpu, n, m.size, split, _rows(m), bias, y)
     return y
 
 
 def winograd_grad_output(xp: Any, gy: Any, *, impl: str | None = None, split: Any = None) -> tuple[Any, Any]:
-    """(dM (N*th*tw, 16, C_out), gy summed over all but the channel axis): the output gradient in the
+    """(dM (16, N*th*tw, C_out), gy summed over all but the channel axis): the output gradient in the
     transformed domain, and the bias gradient."""
     op = "conv.winograd_grad_output"
     if gy.ndim != 4:
@@ -663,20 +701,20 @@ def winograd_grad_output(xp: Any, gy: Any, *, impl: str | None = None, split: An
     if impl == "reference":
         return reference_winograd_grad_output(xp, gy), gy.sum(axis=(0, 2, 3))
     n, o, oh, ow = gy.shape
-    dm = xp.empty((winograd_tiles(n, oh, ow), 16, o), dtype=dtype)
+    dm = transformed_empty(xp, winograd_tiles(n, oh, ow), o, dtype)
     parts = xp.empty((n, o), dtype=dtype)
-    _over_images(_winograd_grad_output_cpu, n, dm.size, split, gy, dm, parts)
+    _over_images(_winograd_grad_output_cpu, n, dm.size, split, gy, _rows(dm), parts)
     return dm, parts.sum(axis=0)
 
 
 def winograd_grad_input(xp: Any, dv: Any, shape, pads, *, impl: str | None = None, split: Any = None) -> Any:
-    """The (N, C, H, W) = `shape` adjoint of winograd_input for dV (N*th*tw, 16, C)."""
+    """The (N, C, H, W) = `shape` adjoint of winograd_input for dV (16, N*th*tw, C)."""
     op = "conv.winograd_grad_input"
     shape = tuple(int(s) for s in shape)
     geometry = ConvGeometry((3, 3), (1, 1), pads)
     oh, ow = geometry.check(op, shape)
     th, tw = (oh + 1) // 2, (ow + 1) // 2
-    expected = (shape[0] * th * tw, 16, shape[1])
+    expected = (16, shape[0] * th * tw, shape[1])
     if tuple(dv.shape) != expected:
         raise ValueError(f"{op}: dV of shape {tuple(dv.shape)} does not fit an input of shape {shape} "
                          f"(expected {expected})")
@@ -684,5 +722,5 @@ def winograd_grad_input(xp: Any, dv: Any, shape, pads, *, impl: str | None = Non
     if impl == "reference":
         return reference_winograd_grad_input(xp, dv, shape, geometry.pads)
     out = xp.empty(shape, dtype=dtype)
-    _over_images(_winograd_grad_input_cpu, shape[0], dv.size, split, dv, out, geometry.pads[0], geometry.pads[2], th, tw)
+    _over_images(_winograd_grad_input_cpu, shape[0], dv.size, split, _rows(dv), out, geometry.pads[0], geometry.pads[2], th, tw)
     return out

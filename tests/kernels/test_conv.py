@@ -110,8 +110,8 @@ def test_winograd_kernels_match_references(rng, case, dtype):
 
     n, o = shape[0], 3
     oh, ow = conv.ConvGeometry((3, 3), (1, 1), pads).output_hw(*shape[2:])
-    assert v.shape == (conv.winograd_tiles(n, oh, ow), 16, shape[1]) and v.dtype == dtype
-    m = rng.standard_normal((v.shape[0], 16, o)).astype(dtype)
+    assert v.shape == (16, conv.winograd_tiles(n, oh, ow), shape[1]) and v.dtype == dtype
+    m = rng.standard_normal((16, v.shape[1], o)).astype(dtype)
     b = rng.standard_normal(o).astype(dtype)
     for bias in (b, None):
         y = conv.winograd_output(np, m, bias, (n, o, oh, ow), impl="cpu")
@@ -156,7 +156,7 @@ def test_winograd_backward_kernels_are_adjoints(rng, case):
     np.testing.assert_allclose((v * dv).sum(), (x * conv.winograd_grad_input(np, dv, shape, pads, impl="cpu")).sum(),
                                rtol=1e-12)
 
-    m = rng.standard_normal((v.shape[0], 16, o))
+    m = rng.standard_normal((16, v.shape[1], o))
     gy = rng.standard_normal((n, o, oh, ow))
     y = conv.winograd_output(np, m, None, (n, o, oh, ow), impl="cpu")
     dm, _ = conv.winograd_grad_output(np, gy, impl="cpu")
@@ -170,20 +170,23 @@ def test_winograd_backward_kernels_are_adjoints(rng, case):
 def test_winograd_products_and_bad_shapes(rng):
     """The three GEMM stacks against per-entry products; errors name the launcher and the shapes."""
     t, o, c = 7, 3, 5
-    u, v, dm = rng.standard_normal((16, o, c)), rng.standard_normal((t, 16, c)), rng.standard_normal((t, 16, o))
+    u, v, dm = rng.standard_normal((16, o, c)), rng.standard_normal((16, t, c)), rng.standard_normal((16, t, o))
     m, dv, du = conv.winograd_products(np, u, v), conv.winograd_products_grad_input(np, u, dm), conv.winograd_products_grad_weight(np, dm, v)
-    assert m.shape == (t, 16, o) and dv.shape == (t, 16, c) and du.shape == (16, o, c)
+    assert m.shape == (16, t, o) and dv.shape == (16, t, c) and du.shape == (16, o, c)
     for xi in (0, 5, 15):
-        np.testing.assert_allclose(m[:, xi], v[:, xi] @ u[xi].T, rtol=1e-12)
-        np.testing.assert_allclose(dv[:, xi], dm[:, xi] @ u[xi], rtol=1e-12)
-        np.testing.assert_allclose(du[xi], dm[:, xi].T @ v[:, xi], rtol=1e-12)
+        np.testing.assert_allclose(m[xi], v[xi] @ u[xi].T, rtol=1e-12)
+        np.testing.assert_allclose(dv[xi], dm[xi] @ u[xi], rtol=1e-12)
+        np.testing.assert_allclose(du[xi], dm[xi].T @ v[xi], rtol=1e-12)
+    buf = conv.transformed_empty(np, 64, 64, np.float32)
+    assert buf.shape == (16, 64, 64) and buf[3].flags.c_contiguous
+    assert buf.strides[0] % 4096 == 64  # matrices a cache line past a multiple of 4 KiB apart
     assert conv.winograd_fits(conv.ConvGeometry((3, 3), (1, 1), (1, 1, 1, 1)))
     for geo in (((3, 3), (2, 2)), ((3, 3), (1, 1), (0, 0, 0, 0), (2, 2)), ((3, 2),)):
         assert not conv.winograd_fits(conv.ConvGeometry(*geo))
-    with pytest.raises(ValueError, match=r"conv\.winograd_output: M of shape \(5, 16, 2\) .* \(1, 2, 4, 4\)"):
-        conv.winograd_output(np, np.zeros((5, 16, 2)), None, (1, 2, 4, 4))
+    with pytest.raises(ValueError, match=r"conv\.winograd_output: M of shape \(16, 5, 2\) .* \(1, 2, 4, 4\)"):
+        conv.winograd_output(np, np.zeros((16, 5, 2)), None, (1, 2, 4, 4))
     with pytest.raises(ValueError, match=r"conv\.winograd_grad_input: dV of shape"):
-        conv.winograd_grad_input(np, np.zeros((5, 16, 2)), (1, 2, 4, 4), (1, 1, 1, 1))
+        conv.winograd_grad_input(np, np.zeros((16, 5, 2)), (1, 2, 4, 4), (1, 1, 1, 1))
     with pytest.raises(ValueError, match=r"conv\.winograd_input: the kernel \(3, 3\)"):
         conv.winograd_input(np, np.zeros((1, 1, 2, 2)), (0, 0, 0, 0))
     with pytest.raises(TypeError, match=r"conv\.winograd_input: only float32 and float64"):
@@ -200,7 +203,7 @@ def test_winograd_kernels_split_by_images(rng):
     x, pads = rng.standard_normal((4, 3, 6, 5)), (1, 1, 0, 2)
     v = conv.winograd_input(np, x, pads)
     np.testing.assert_array_equal(conv.winograd_input(np, x, pads, split=split), v)
-    m = rng.standard_normal((v.shape[0], 16, 2))
+    m = rng.standard_normal((16, 2 * v.shape[1], 2))[:, ::2]  # strided matrices: the launcher copies them
     shape = (4, 2) + conv.ConvGeometry((3, 3), (1, 1), pads).output_hw(6, 5)
     np.testing.assert_array_equal(conv.winograd_output(np, m, None, shape, split=split), conv.winograd_output(np, m, None, shape))
     gy = rng.standard_normal(shape)
