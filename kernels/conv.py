@@ -498,9 +498,11 @@ def _winograd_input_cpu(x, vr, top, left, th, tw, lo, hi):
     run = tw * c
     cols = np.empty((16, run), x.dtype)  # row 4 * a + k: entry (a, k) of B^T d, a row of tiles
     first = left & 1  # the first input column that lands on an even padded column
+    # Every image writes the same positions of these (all of x: 2*th >= oh = h + pads - 2); the
+    # padding stays zero from here.
+    ev = np.zeros((2 * th + 2, run + c), x.dtype)
+    od = np.zeros((2 * th + 2, run + c), x.dtype)
     for b in range(lo, hi):
-        ev = np.zeros((2 * th + 2, run + c), x.dtype)  # holds all of x: 2*th >= oh = h + pads - 2
-        od = np.zeros((2 * th + 2, run + c), x.dtype)
         for ci in range(c):
             for r in range(h):
                 er, orow = ev[top + r], od[top + r]
@@ -532,9 +534,9 @@ def _winograd_output_cpu(mr, bias, y, lo, hi):
     th, tw = (oh + 1) >> 1, (ow + 1) >> 1
     run = tw * o
     cols = np.empty((8, run), y.dtype)  # row 4 * i + k: entry (i, k) of A^T m, a row of tiles
+    ev = np.empty((2 * th, run), y.dtype)  # an image's output, even and odd columns, channels last
+    od = np.empty((2 * th, run), y.dtype)
     for b in range(lo, hi):
-        ev = np.empty((2 * th, run), y.dtype)  # the output's even and odd columns, channels last
-        od = np.empty((2 * th, run), y.dtype)
         for ty in range(th):
             base = (b * th + ty) * run
             end = base + run
@@ -565,9 +567,11 @@ def _winograd_grad_output_cpu(gy, dmr, gb_parts, lo, hi):
     th, tw = (oh + 1) >> 1, (ow + 1) >> 1
     run = tw * o
     cols = np.empty((8, run), gy.dtype)  # row 2 * a + j: entry (a, j) of A g, a row of tiles
+    # An image's gy, even and odd columns, channels last: every image writes the same positions, and
+    # past the output's edge they stay zero from here.
+    ev = np.zeros((2 * th, run), gy.dtype)
+    od = np.zeros((2 * th, run), gy.dtype)
     for b in range(lo, hi):
-        ev = np.zeros((2 * th, run), gy.dtype)  # gy's even and odd columns, channels last, zero past the edge
-        od = np.zeros((2 * th, run), gy.dtype)
         for oc in range(o):
             acc = gy.dtype.type(0)
             for r in range(oh):
@@ -604,9 +608,11 @@ def _winograd_grad_input_cpu(dvr, out, top, left, th, tw, lo, hi):
     run = tw * c
     cols = np.empty((16, run), out.dtype)  # row 4 * i + k: entry (i, k) of B dV, a row of tiles
     first = left & 1
+    ev = np.empty((2 * th + 2, run + c), out.dtype)  # an image's padded gradient, even and odd columns
+    od = np.empty((2 * th + 2, run + c), out.dtype)
     for b in range(lo, hi):
-        ev = np.zeros((2 * th + 2, run + c), out.dtype)  # the padded gradient's even and odd columns
-        od = np.zeros((2 * th + 2, run + c), out.dtype)
+        ev[:] = 0
+        od[:] = 0
         for ty in range(th):
             y = 2 * ty
             base = (b * th + ty) * run
