@@ -77,7 +77,9 @@ class Conv2d(Op):
             m = kconv.winograd_products(ctx.xp, kconv.winograd_weight(ctx.xp, weight), v)
             # V is what the weight gradient multiplies: kept rather than transformed again.
             ctx.save_for_backward(x, weight, v if ctx.needs_input_grad[1] else None)
-            return kconv.winograd_output(ctx.xp, m, bias, (x.shape[0], out_c, oh, ow), split=threads.split)
+            # On this thread alone: right after a GEMM, BLAS's threads spin on the other cores (see
+            # winograd_backward), and a pool thread there only slowed the transform.
+            return kconv.winograd_output(ctx.xp, m, bias, (x.shape[0], out_c, oh, ow))
         cols = kconv.im2col(ctx.xp, x, *geometry, impl=ctx.backend.kernel_impl)
         z = ctx.backend.matmul(weight.reshape(out_c, -1), cols)  # (C_out, N*oh*ow)
         if bias is not None:
@@ -180,7 +182,9 @@ def winograd_backward(xp, gy, x, weight, v, geometry: ConvGeometry, needs) -> tu
 
     Both GEMMs run back to back, before the input transform: BLAS's threads are still awake for the
     second, and a transform between them shared its cores with those spinning threads (the step at
-    64x64x16x16 -> 64 went from 29-37 to 23-32 ms, interleaved)."""
+    64x64x16x16 -> 64 went from 29-37 to 23-32 ms, interleaved). For the same reason the transforms
+    right after a GEMM (this input transform, Conv2d's output transform) run on the calling thread
+    alone, the others on gpugrad.threads' pool (24-27 ms against 30-34 ms with all on the pool)."""
     need_x, need_w, need_b = needs
     dm, gb = kconv.winograd_grad_output(xp, gy, split=threads.split)
     gx = gw = dv = None
@@ -191,7 +195,7 @@ def winograd_backward(xp, gy, x, weight, v, geometry: ConvGeometry, needs) -> tu
             v = kconv.winograd_input(xp, x, geometry.pads, split=threads.split)
         gw = kconv.winograd_grad_weight(xp, kconv.winograd_products_grad_weight(xp, dm, v))
     if need_x:
-        gx = kconv.winograd_grad_input(xp, dv, x.shape, geometry.pads, split=threads.split)
+        gx = kconv.winograd_grad_input(xp, dv, x.shape, geometry.pads)  # after a GEMM: one thread
     return gx, gw, gb if need_b else None
 
 
