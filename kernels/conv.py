@@ -677,6 +677,7 @@ def winograd_input(xp: Any, x: Any, pads, *, impl: str | None = None, split: Any
     dtype, impl = _winograd_checked(op, xp, impl, x=x)
     if impl == "reference":
         return reference_winograd_input(xp, x, geometry.pads, th, tw)
+    x = contiguous(xp, x)  # one compiled layout per kernel (a strided input is rare: a copy)
     n, c = x.shape[:2]
     v = transformed_empty(xp, n * th * tw, c, dtype)
     _over_images(_winograd_input_cpu, n, v.size, split, x, _rows(v), geometry.pads[0], geometry.pads[2], th, tw)
@@ -694,7 +695,7 @@ def winograd_output(xp: Any, m: Any, bias: Any, shape, *, impl: str | None = Non
     dtype, impl = _winograd_checked(op, xp, impl, m=m, bias=bias)
     if impl == "reference":
         return reference_winograd_output(xp, m, bias, (n, o, oh, ow))
-    bias = xp.zeros(o, dtype=dtype) if bias is None else bias
+    bias = xp.zeros(o, dtype=dtype) if bias is None else contiguous(xp, bias)
     y = xp.empty((n, o, oh, ow), dtype=dtype)
     _over_images(_winograd_output_cpu, n, m.size, split, _rows(m), bias, y)
     return y
@@ -709,6 +710,7 @@ def winograd_grad_output(xp: Any, gy: Any, *, impl: str | None = None, split: An
     dtype, impl = _winograd_checked(op, xp, impl, gy=gy)
     if impl == "reference":
         return reference_winograd_grad_output(xp, gy), gy.sum(axis=(0, 2, 3))
+    gy = contiguous(xp, gy)  # an expanded gradient (sum().backward()) is copied once here
     n, o, oh, ow = gy.shape
     dm = transformed_empty(xp, winograd_tiles(n, oh, ow), o, dtype)
     parts = xp.empty((n, o), dtype=dtype)
