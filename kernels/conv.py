@@ -436,15 +436,51 @@ def transformed_empty(xp: Any, tiles: int, channels: int, dtype: Any) -> Any:
     return flat[:, : tiles * channels].reshape(16, tiles, channels)
 
 
-def winograd_products(xp: Any, u: Any, v: Any) -> Any:
-    """M (16, T, C_out): M[xi] = V[xi] @ U[xi]^T, the forward's elementwise products summed over C."""
-    out = transformed_empty(xp, v.shape[1], u.shape[1], np.result_type(u.dtype, v.dtype))
+# Spare (16, T, C) buffers for the intermediates that never leave a conv2d call (M, dM, dV): a fresh
+# 16.8 MB array (64x64x16x16) comes from mmap and faults its zeroed pages in on first touch, about 1.5 ms
+# each, three per forward + backward (measured: 27-30 -> 24-25 ms for the step). NumPy only; at most
+# SPARE_PER_SHAPE per shape and SPARE_BYTES in all are kept. list.pop / append are atomic, so threads
+# that run convolutions at once take different buffers.
+SPARE_PER_SHAPE = 2
+SPARE_BYTES = 1 << 28
+_spares: dict[tuple, list] = {}
+
+
+def scratch_take(xp: Any, tiles: int, channels: int, dtype: Any) -> Any:
+    """A (16, tiles, channels) buffer, uninitialised: a spare one if there is one (see scratch_give)."""
+    if xp is np:
+        spare = _spares.get((tiles, channels, np.dtype(dtype).str))
+        if spare:
+            try:
+                return spare.pop()
+            except IndexError:  # another thread took it
+                pass
+    return transformed_empty(xp, tiles, channels, dtype)
+
+
+def scratch_give(xp: Any, a: Any) -> None:
+    """Hand back a scratch_take buffer that nothing references any more, for the next call to reuse."""
+    if xp is not np:
+        return
+    key = (a.shape[1], a.shape[2], a.dtype.str)
+    spare = _spares.setdefault(key, [])
+    held = sum(b.nbytes for bufs in _spares.values() for b in bufs)
+    if len(spare) < SPARE_PER_SHAPE and held + a.nbytes <= SPARE_BYTES:
+        spare.append(a)
+
+
+def winograd_products(xp: Any, u: Any, v: Any, out: Any = None) -> Any:
+    """M (16, T, C_out): M[xi] = V[xi] @ U[xi]^T, the forward's elementwise products summed over C
+    (into `out` when given, a (16, T, C_out) array with contiguous matrices)."""
+    if out is None:
+        out = transformed_empty(xp, v.shape[1], u.shape[1], np.result_type(u.dtype, v.dtype))
     return xp.matmul(v, u.transpose(0, 2, 1), out=out)
 
 
-def winograd_products_grad_input(xp: Any, u: Any, dm: Any) -> Any:
-    """dV (16, T, C): dV[xi] = dM[xi] @ U[xi] (the adjoint of winograd_products in V)."""
-    out = transformed_empty(xp, dm.shape[1], u.shape[2], np.result_type(u.dtype, dm.dtype))
+def winograd_products_grad_input(xp: Any, u: Any, dm: Any, out: Any = None) -> Any:
+    """dV (16, T, C): dV[xi] = dM[xi] @ U[xi] (the adjoint of winograd_products in V; into `out` when given)."""
+    if out is None:
+        out = transformed_empty(xp, dm.shape[1], u.shape[2], np.result_type(u.dtype, dm.dtype))
     return xp.matmul(dm, u, out=out)
 
 
@@ -701,9 +737,10 @@ def winograd_output(xp: Any, m: Any, bias: Any, shape, *, impl: str | None = Non
     return y
 
 
-def winograd_grad_output(xp: Any, gy: Any, *, impl: str | None = None, split: Any = None) -> tuple[Any, Any]:
+def winograd_grad_output(xp: Any, gy: Any, *, impl: str | None = None, split: Any = None,
+                         out: Any = None) -> tuple[Any, Any]:
     """(dM (16, N*th*tw, C_out), gy summed over all but the channel axis): the output gradient in the
-    transformed domain, and the bias gradient."""
+    transformed domain (the kernels write it into `out` when given), and the bias gradient."""
     op = "conv.winograd_grad_output"
     if gy.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D (N, C, H, W) array, got shape {tuple(gy.shape)}")
@@ -712,7 +749,9 @@ def winograd_grad_output(xp: Any, gy: Any, *, impl: str | None = None, split: An
         return reference_winograd_grad_output(xp, gy), gy.sum(axis=(0, 2, 3))
     gy = contiguous(xp, gy)  # an expanded gradient (sum().backward()) is copied once here
     n, o, oh, ow = gy.shape
-    dm = transformed_empty(xp, winograd_tiles(n, oh, ow), o, dtype)
+    dm = transformed_empty(xp, winograd_tiles(n, oh, ow), o, dtype) if out is None else out
+    if dm.shape != (16, winograd_tiles(n, oh, ow), o):
+        raise ValueError(f"{op}: out of shape {tuple(dm.shape)} does not fit gy of shape {tuple(gy.shape)}")
     parts = xp.empty((n, o), dtype=dtype)
     _over_images(_winograd_grad_output_cpu, n, dm.size, split, gy, _rows(dm), parts)
     return dm, parts.sum(axis=0)

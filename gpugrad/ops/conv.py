@@ -74,12 +74,15 @@ class Conv2d(Op):
         ctx.winograd = use_winograd(ctx, x, weight, geometry)
         if ctx.winograd:
             v = kconv.winograd_input(ctx.xp, x, geometry.pads, split=threads.split)
-            m = kconv.winograd_products(ctx.xp, kconv.winograd_weight(ctx.xp, weight), v)
+            m = kconv.scratch_take(ctx.xp, v.shape[1], out_c, v.dtype)
+            kconv.winograd_products(ctx.xp, kconv.winograd_weight(ctx.xp, weight), v, out=m)
             # V is what the weight gradient multiplies: kept rather than transformed again.
             ctx.save_for_backward(x, weight, v if ctx.needs_input_grad[1] else None)
             # On this thread alone: right after a GEMM, BLAS's threads spin on the other cores (see
             # winograd_backward), and a pool thread there only slowed the transform.
-            return kconv.winograd_output(ctx.xp, m, bias, (x.shape[0], out_c, oh, ow))
+            y = kconv.winograd_output(ctx.xp, m, bias, (x.shape[0], out_c, oh, ow))
+            kconv.scratch_give(ctx.xp, m)
+            return y
         cols = kconv.im2col(ctx.xp, x, *geometry, impl=ctx.backend.kernel_impl)
         z = ctx.backend.matmul(weight.reshape(out_c, -1), cols)  # (C_out, N*oh*ow)
         if bias is not None:
@@ -178,7 +181,8 @@ class Conv2dBackward(Op):
 def winograd_backward(xp, gy, x, weight, v, geometry: ConvGeometry, needs) -> tuple:
     """Conv2dBackward's arrays for a Winograd forward: dM = A gy A^T per tile, then
     gx = adjoint input transform of (U^T dM), gw = adjoint weight transform of (dM V^T), gb = gy's sums.
-    Every array returned is made here (none is V, U or a scratch buffer).
+    Every array returned is made here (none is V, U or a scratch buffer: dM and dV are reused spares,
+    kconv.scratch_take, handed back once read).
 
     Both GEMMs run back to back, before the input transform: BLAS's threads are still awake for the
     second, and a transform between them shared its cores with those spinning threads (the step at
@@ -186,16 +190,22 @@ def winograd_backward(xp, gy, x, weight, v, geometry: ConvGeometry, needs) -> tu
     right after a GEMM (this input transform, Conv2d's output transform) run on the calling thread
     alone, the others on gpugrad.threads' pool (24-27 ms against 30-34 ms with all on the pool)."""
     need_x, need_w, need_b = needs
-    dm, gb = kconv.winograd_grad_output(xp, gy, split=threads.split)
+    n, c = x.shape[:2]
+    tiles = kconv.winograd_tiles(n, gy.shape[2], gy.shape[3])
+    dm, gb = kconv.winograd_grad_output(xp, gy, split=threads.split,
+                                        out=kconv.scratch_take(xp, tiles, gy.shape[1], gy.dtype))
     gx = gw = dv = None
     if need_x:
-        dv = kconv.winograd_products_grad_input(xp, kconv.winograd_weight(xp, weight), dm)
+        dv = kconv.winograd_products_grad_input(xp, kconv.winograd_weight(xp, weight), dm,
+                                                out=kconv.scratch_take(xp, tiles, c, dm.dtype))
     if need_w:
         if v is None:
             v = kconv.winograd_input(xp, x, geometry.pads, split=threads.split)
         gw = kconv.winograd_grad_weight(xp, kconv.winograd_products_grad_weight(xp, dm, v))
+    kconv.scratch_give(xp, dm)
     if need_x:
         gx = kconv.winograd_grad_input(xp, dv, x.shape, geometry.pads)  # after a GEMM: one thread
+        kconv.scratch_give(xp, dv)
     return gx, gw, gb if need_b else None
 
 

@@ -211,3 +211,23 @@ def test_winograd_kernels_split_by_images(rng):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(conv.winograd_grad_input(np, v, x.shape, pads, split=split),
                                   conv.winograd_grad_input(np, v, x.shape, pads))
+
+
+def test_winograd_spare_buffers(monkeypatch):
+    """scratch_give keeps a buffer for the next scratch_take of its shape and dtype, within the limits."""
+    monkeypatch.setattr(conv, "_spares", {})
+    a = conv.scratch_take(np, 10, 3, np.float32)
+    assert a.shape == (16, 10, 3) and a.dtype == np.float32
+    conv.scratch_give(np, a)
+    assert conv.scratch_take(np, 10, 3, np.float32) is a
+    assert conv.scratch_take(np, 10, 3, np.float32) is not a  # taken: a new one
+    conv.scratch_give(np, a)
+    assert conv.scratch_take(np, 10, 3, np.float64) is not a and conv.scratch_take(np, 10, 4, np.float32) is not a
+    bufs = [conv.scratch_take(np, 10, 3, np.float32) for _ in range(conv.SPARE_PER_SHAPE + 1)]
+    for b in bufs:
+        conv.scratch_give(np, b)
+    assert len(conv._spares[(10, 3, np.dtype(np.float32).str)]) == conv.SPARE_PER_SHAPE
+    monkeypatch.setattr(conv, "SPARE_BYTES", 0)
+    monkeypatch.setattr(conv, "_spares", {})
+    conv.scratch_give(np, a)
+    assert conv.scratch_take(np, 10, 3, np.float32) is not a  # over the byte limit: not kept

@@ -119,10 +119,18 @@ def test_winograd_gradients_are_fresh_arrays(winograd_calls, rng):
     y = F.conv2d(X, W, B, padding=1)
     y.backward(up)
     grads = [X.grad._array, W.grad._array, B.grad._array]
+    values = [g.copy() for g in grads]
     held = [X._array, W._array, B._array, y._array, up._array]
     for i, g in enumerate(grads):
         assert not any(np.shares_memory(g, h) for h in held + grads[:i] + grads[i + 1:])
-    assert winograd_calls
+    # A second call reuses the spare scratch buffers: the first call's gradients and output stay as they were.
+    y_first = y.detach().numpy().copy()
+    X2, W2, B2 = (gg.tensor(t.detach().numpy() + 1, requires_grad=True) for t in (X, W, B))
+    F.conv2d(X2, W2, B2, padding=1).backward(up)
+    for g, v in zip(grads, values):
+        np.testing.assert_array_equal(g, v)
+    np.testing.assert_array_equal(y.detach().numpy(), y_first)
+    assert len(winograd_calls) == 2
 
 
 def test_winograd_only_where_it_applies(rng):
