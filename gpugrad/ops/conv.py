@@ -101,10 +101,10 @@ class Conv2d(Op):
 
 
 # Below this many input or output channels the transforms and the 48 small BLAS calls (each a wake-up
-# of BLAS's threads) cost more than the multiplies they save. Measured on 2 loaded cores, forward and
-# backward, Winograd over im2col: 3 -> 32 channels at 64x32x32 2.6x (slower), 8 -> 8 0.4-1.2x (noisy),
-# 12 -> 12 at 16x16 0.5x, 16 -> 16 at 32x32 0.7x, 64 -> 64 at 16x16 0.5x.
-WINOGRAD_MIN_CHANNELS = 16
+# of BLAS's threads) cost more than the multiplies they save. Forward + backward on 2 cores, Winograd
+# time over im2col's, batch 64: 3 -> 32 channels at 32x32 1.5, 4 -> 32 1.16, 6 -> 32 1.06, 8 -> 32 0.6-0.8,
+# 8 -> 64 at 16x16 1.06, 8 -> 8 0.25-0.37, 16 -> 16 0.36, 32 -> 64 at 26x26 0.42, 64 -> 64 at 16x16 0.3.
+WINOGRAD_MIN_CHANNELS = 8
 
 
 def use_winograd(ctx, x, weight, geometry: ConvGeometry) -> bool:
