@@ -105,14 +105,19 @@ class Conv2d(Op):
 # time over im2col's, batch 64: 3 -> 32 channels at 32x32 1.5, 4 -> 32 1.16, 6 -> 32 1.06, 8 -> 32 0.6-0.8,
 # 8 -> 64 at 16x16 1.06, 8 -> 8 0.25-0.37, 16 -> 16 0.36, 32 -> 64 at 26x26 0.42, 64 -> 64 at 16x16 0.3.
 WINOGRAD_MIN_CHANNELS = 8
+# Nor on planes under 8x8: the digits CNN's 16 -> 32 at 4x4 measured no faster either way (step 1.90-2.13
+# against 2.05 ms), and Winograd's weight gradient rounds 2-3x more than im2col's (relative 1e-6 against
+# 3.5e-7, in norm), which Adam amplified past the data-parallel equality test's 1e-5.
+WINOGRAD_MIN_PLANE = 64
 
 
 def use_winograd(ctx, x, weight, geometry: ConvGeometry) -> bool:
     """Whether conv2d runs as Winograd F(2x2, 3x3) (``gpugrad.kernels.conv``): the CPU kernels (not the
-    references, not a GPU), float32/float64, a 3x3 stride-1 undilated kernel, enough channels."""
+    references, not a GPU), float32/float64, a 3x3 stride-1 undilated kernel, enough channels and pixels."""
     return (
         kconv.winograd_fits(geometry)
         and min(x.shape[1], weight.shape[0]) >= WINOGRAD_MIN_CHANNELS
+        and x.shape[2] * x.shape[3] >= WINOGRAD_MIN_PLANE
         and x.dtype.char in "fd"  # float32, float64 (float16 runs the references)
         and resolve_impl(ctx.xp, ctx.backend.kernel_impl) == "cpu"
     )

@@ -1,7 +1,7 @@
 """conv2d's Winograd F(2x2, 3x3) path (3x3, stride 1, undilated, enough channels, CPU kernels) against
 its im2col path: values, gradients, second derivatives, which gradients are made, and PyTorch.
 
-WINOGRAD_MIN_CHANNELS is lowered in most tests so that small float64 cases (fast finite differences)
+WINOGRAD_MIN_CHANNELS and WINOGRAD_MIN_PLANE are lowered in most tests so that small float64 cases (fast finite differences)
 take the Winograd path; a spy on the input transform proves that they did.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from gpugrad.ops import conv as conv_ops
 def winograd_calls(monkeypatch):
     """Every conv2d with a 3x3 stride-1 kernel takes Winograd; returns the list of its input transforms."""
     monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_PLANE", 1)
     calls = []
     real = kconv.winograd_input
 
@@ -134,8 +135,8 @@ def test_winograd_gradients_are_fresh_arrays(winograd_calls, rng):
 
 
 def test_winograd_only_where_it_applies(rng):
-    """The default threshold keeps few channels on im2col; stride, dilation, other kernels, the
-    references (fused kernels off) and float16 stay on im2col too."""
+    """The default thresholds keep few channels and small planes on im2col; stride, dilation, other
+    kernels, the references (fused kernels off) and float16 stay on im2col too."""
     geo = kconv.ConvGeometry((3, 3), (1, 1), (1, 1, 1, 1))
 
     class Ctx:
@@ -144,8 +145,9 @@ def test_winograd_only_where_it_applies(rng):
         class backend:
             kernel_impl = None
 
-    wide = np.zeros((1, 16, 4, 4), np.float32), np.zeros((16, 16, 3, 3), np.float32)
+    wide = np.zeros((1, 16, 8, 8), np.float32), np.zeros((16, 16, 3, 3), np.float32)
     assert conv_ops.use_winograd(Ctx, *wide, geo)
+    assert not conv_ops.use_winograd(Ctx, np.zeros((1, 16, 4, 4), np.float32), wide[1], geo)  # the digits CNN's
     assert not conv_ops.use_winograd(Ctx, np.zeros((1, 3, 4, 4), np.float32), np.zeros((32, 3, 3, 3), np.float32), geo)
     assert not conv_ops.use_winograd(Ctx, *(a.astype(np.float16) for a in wide), geo)
     assert not conv_ops.use_winograd(Ctx, *wide, kconv.ConvGeometry((3, 3), (2, 2), (1, 1, 1, 1)))
