@@ -1,5 +1,9 @@
 """Run by test_ddp.py under ``mpiexec -n 2``: N ranks with per-rank batch B end with the same parameters as
-one process with batch N*B over the same samples; no_sync; unused parameters; mismatched models."""
+one process with batch N*B over the same samples; no_sync; unused parameters; mismatched models. On the
+device GPUGRAD_TEST_DEVICE names ("cuda": both ranks on one GPU, the MPI backend staging CuPy arrays
+through the host), the CPU by default."""
+import os
+
 import numpy as np
 
 import gpugrad as gg
@@ -13,6 +17,7 @@ dist.init_process_group("mpi")
 rank, N = dist.get_rank(), dist.get_world_size()
 F = nn.functional
 B, STEPS = 8, 3
+DEVICE = os.environ.get("GPUGRAD_TEST_DEVICE", "cpu")
 
 
 def mlp():
@@ -25,7 +30,7 @@ def cnn():
 
 def make(kind, seed):
     gg.manual_seed(seed)
-    return mlp() if kind == "mlp" else cnn()
+    return (mlp() if kind == "mlp" else cnn()).to(DEVICE)
 
 
 def make_opt(name, params):
@@ -37,11 +42,11 @@ X_img = load_digits(images=True).tensors[0]
 
 
 def batch(kind, lo, hi):
-    return (X_flat if kind == "mlp" else X_img)[lo:hi], Y[lo:hi]
+    return (X_flat if kind == "mlp" else X_img)[lo:hi].to(DEVICE), Y[lo:hi].to(DEVICE)
 
 
 def params_of(model):
-    return [p.detach().numpy().copy() for p in model.parameters()]
+    return [p.detach().cpu().numpy().copy() for p in model.parameters()]
 
 
 def check_close(got, want, what):
@@ -92,7 +97,7 @@ for m in range(M):
         F.cross_entropy(model(xb), yb).backward()
 xa, ya = batch("mlp", 0, N * M * B)
 (F.cross_entropy(ref(xa), ya) * M).backward()
-check_close([p.grad.numpy() for p in model.module.parameters()], [p.grad.numpy() for p in ref.parameters()], "no_sync")
+check_close([p.grad.cpu().numpy() for p in model.module.parameters()], [p.grad.cpu().numpy() for p in ref.parameters()], "no_sync")
 
 
 class TwoHeads(nn.Module):
@@ -107,7 +112,7 @@ class TwoHeads(nn.Module):
 
 
 # A parameter without a gradient is an error naming it (at the next forward, as PyTorch) ...
-model = DDP(TwoHeads())
+model = DDP(TwoHeads().to(DEVICE))
 xb, yb = batch("mlp", rank * B, (rank + 1) * B)
 F.cross_entropy(model(xb), yb).backward()
 try:
@@ -119,8 +124,8 @@ else:
 
 # ... unless find_unused_parameters=True: then the others are averaged and the unused one has no grad.
 gg.manual_seed(0)
-plain = TwoHeads()
-model = DDP(TwoHeads(), find_unused_parameters=True)
+plain = TwoHeads().to(DEVICE)
+model = DDP(TwoHeads().to(DEVICE), find_unused_parameters=True)
 model.module.load_state_dict(plain.state_dict())
 for _ in range(2):
     model.zero_grad()
@@ -128,12 +133,12 @@ for _ in range(2):
 assert model.module.unused.weight.grad is None
 xa, ya = batch("mlp", 0, N * B)
 F.cross_entropy(plain(xa), ya).backward()
-check_close([model.module.used.weight.grad.numpy(), model.module.body.bias.grad.numpy()],
-            [plain.used.weight.grad.numpy(), plain.body.bias.grad.numpy()], "find_unused_parameters")
+check_close([model.module.used.weight.grad.cpu().numpy(), model.module.body.bias.grad.cpu().numpy()],
+            [plain.used.weight.grad.cpu().numpy(), plain.body.bias.grad.cpu().numpy()], "find_unused_parameters")
 
 # Different models on different ranks are found at construction, naming the parameter and both ranks.
 try:
-    DDP(nn.Sequential(nn.Linear(4, 5 + rank)))
+    DDP(nn.Sequential(nn.Linear(4, 5 + rank)).to(DEVICE))
 except RuntimeError as exc:
     msg = str(exc)
     assert "'0.weight'" in msg and "rank 0" in msg and "rank 1" in msg, msg
@@ -141,18 +146,18 @@ else:
     raise AssertionError("no error for mismatched parameter shapes")
 
 # init_sync=False leaves each rank's own values (the caller vouches for them).
-mine = DDP(make("mlp", seed=rank), init_sync=False).module[0].weight.detach().numpy()
+mine = DDP(make("mlp", seed=rank), init_sync=False).module[0].weight.detach().cpu().numpy()
 firsts = [None] * N
 dist.all_gather_object(firsts, float(mine[0, 0]))
 assert firsts[0] != firsts[1]
 
 # Buffers follow rank 0 at construction and at every forward.
-bn = DDP(nn.Sequential(nn.Linear(64, 8), nn.BatchNorm1d(8)))
+bn = DDP(nn.Sequential(nn.Linear(64, 8), nn.BatchNorm1d(8)).to(DEVICE))
 bn(batch("mlp", rank * B, (rank + 1) * B)[0])  # different batches: the running stats differ ...
 bn(batch("mlp", 100, 108)[0])  # ... until a forward broadcasts rank 0's, then updates with the same batch
 others = [None] * N
-dist.all_gather_object(others, bn.module[1].running_mean.numpy().copy())
+dist.all_gather_object(others, bn.module[1].running_mean.cpu().numpy().copy())
 np.testing.assert_array_equal(others[0], others[1])
 
 dist.destroy_process_group()
-print(f"rank {rank}: ddp OK", flush=True)
+print(f"rank {rank}: ddp OK on {DEVICE}", flush=True)
