@@ -154,7 +154,6 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     node.release()
             else:
                 grads_in = (None,) * len(node.next_edges)
-            fresh = node.fn.fresh_gradients and not create_graph
             for edge, g, meta in zip(node.next_edges, grads_in, node.input_meta):
                 if edge is None:
                     continue
@@ -186,9 +185,11 @@ def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 else:
                     if g is not None:
                         owned = False
-                        if id(edge) not in leaf_grads:  # what the pass owns matters for a first gradient
+                        # What the pass owns matters for a leaf's first gradient, outside create_graph
+                        # (where every sum is a recorded op, never an in-place add).
+                        if not create_graph and id(edge) not in leaf_grads:
                             if g._array is array:  # as backward returned it
-                                owned = fresh and _owned(array, grads_in, gbuf)
+                                owned = node.fn.fresh_gradients and _owned(array, grads_in, gbuf)
                             else:  # summed to the input's shape or cast to its dtype above
                                 owned = _owned(g._array, (g,), gbuf)
                         _add_leaf_grad(leaf_grads, edge, g, create_graph, owned)

@@ -473,3 +473,14 @@ def test_views_of_one_fresh_array_returned_for_two_inputs_are_copied():
     x = gg.randn(4, 6, requires_grad=True)
     gg.nn.functional.layer_norm(x, (6,)).backward(gg.randn(4, 6))
     assert x.grad._array.base is not None and x.grad._array.flags.c_contiguous
+
+
+def test_second_order_through_a_leaf_whose_first_gradient_was_summed_to_its_shape():
+    """Under create_graph a leaf's gradients are summed as recorded ops: the first one, summed down from
+    a broadcast by the engine, must not take the later ones in place (that lost their graph)."""
+    a = gg.tensor(np.arange(6.0).reshape(2, 3), dtype=gg.float64)
+
+    def f(x):
+        return (x.exp() * a).sum() + (x ** 3).sum() + ((x * a) ** 2).sum()
+
+    assert gg.autograd.gradgradcheck(f, [gg.tensor([0.5, -1.0, 2.0], dtype=gg.float64, requires_grad=True)])
