@@ -29,8 +29,8 @@ import numpy
 
 __all__ = ["get_num_threads", "set_num_threads"]
 
-# Below this many elements one thread wins: waking a pool thread costs 30-40 us on a busy 2-core machine,
-# and the cache lines the cores trade cost more (bench/NOTES.md, "NumPy's calls on all cores").
+# Below this many elements one thread wins: a split costs 14 us with nothing to do on an idle 2-core
+# machine, 30-40 us on a busy one, and the cache lines the cores trade cost more (bench/split_calls.py).
 PARALLEL_MIN_ELEMENTS = 1 << 21
 
 _split_threads = int(numba.get_num_threads())  # the count ``split`` uses: set_num_threads's, all threads
