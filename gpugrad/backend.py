@@ -143,6 +143,10 @@ class Backend:
                 return out
         return x.sum(axis=axes, keepdims=keepdims, dtype=dtype)
 
+    def copy(self, x):
+        """A new C-contiguous array with ``x``'s values (a gradient that becomes a leaf's ``.grad``)."""
+        return self.xp.array(x, copy=True)
+
     def matmul(self, a, b):
         """The matrix product of two arrays on this device (NumPy's matmul rules): the one call through
         which the ops' GEMMs (matmul, Linear, conv2d, forward and backward) reach the array library."""
@@ -255,6 +259,10 @@ class _CupyBackend(Backend):  # pragma: no cover - needs a GPU
             raise self.capture.refuse("copy to the device")
         with self.xp.cuda.Device(self.device.index):
             return self.xp.asarray(data, dtype=dtype)
+
+    def copy(self, x):
+        """A new C-contiguous array with ``x``'s values (a gradient that becomes a leaf's ``.grad``)."""
+        return self.xp.array(x, copy=True)
 
     def matmul(self, a, b):
         if self.capture is None:
