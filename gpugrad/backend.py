@@ -73,6 +73,7 @@ class Backend:
     def __init__(self, device: Device, xp, kernel_impl: str | None = None) -> None:
         self.device = device
         self.xp = xp
+        self.ndarray = xp.ndarray  # the array type this device's results have
         self.kernel_impl = kernel_impl
         self.pending_checks: set = set()  # error-flag checks that graph replays left to run at a host read
 

@@ -162,16 +162,17 @@ class Function:
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._array)
-                if backend is None:
+                if a._backend is not backend:
+                    if backend is not None:
+                        raise DeviceError(
+                            f"{cls.op_name()}: expected all tensors on the same device, got {backend.device} and {a._backend.device}"
+                        )
                     backend = a._backend
-                elif a._backend is not backend:
-                    raise DeviceError(
-                        f"{cls.op_name()}: expected all tensors on the same device, got {backend.device} and {a._backend.device}"
-                    )
-                need = a._requires_grad or a._node is not None
-                needs.append(need)
-                if need:
+                if a._requires_grad or a._node is not None:
+                    needs.append(True)
                     requires = True
+                else:
+                    needs.append(False)
             else:
                 arrays.append(a)
                 needs.append(False)
@@ -179,7 +180,7 @@ class Function:
             backend = _cpu_backend
         ctx = Node(cls, backend, tuple(needs))
         try:
-            out = cls.forward(ctx, *arrays, **kwargs)
+            out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         except (ShapeError, DTypeError, DeviceError, CaptureError):
             raise
         except ValueError as exc:

@@ -6,10 +6,14 @@ computing in the default float dtype, as PyTorch does.
 """
 from __future__ import annotations
 
+import operator
+
 import numpy
 
 from .. import dtypes
+from ..autograd.anomaly import _state as _anomaly_state
 from ..autograd.function import Function, Op
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
@@ -899,11 +903,56 @@ INPLACE = (
     subtract, multiply, divide, true_divide, floor_divide, fmod, remainder, pow, neg, abs, sign, sgn, copysign,
     lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max,
 )
+
+
+_FLOATS = frozenset(numpy.dtype(d) for d in ("float16", "float32", "float64"))
+
+
+def _operator(fn, op, compute, swap: bool = False):
+    """Tensor's operator for the binary op ``fn`` (``__add__`` for add; ``swap``: the reflected one,
+    ``__radd__``), with short roads for the common operands, for which ``fn``'s checks and promotion
+    could only pass: two float tensors of one dtype on one device, or a float tensor and a Python float
+    or int. Those go straight to ``fn``'s Function ``op``; and when nothing is recorded (no input
+    requires grad or grad mode is off), no anomaly mode, no graph capture, and exactly gpugrad's Tensor
+    on both sides, the result is ``compute`` of the arrays, what ``op``'s forward computes, without a
+    ctx. Everything else, and any error, goes through ``fn`` itself (which raises the error properly)."""
+
+    def method(self, other):
+        if self.__class__ is Tensor:
+            x = self._array
+            dtype = x.dtype
+            backend = self._backend
+            kind = other.__class__
+            if kind is Tensor:
+                y = other._array
+                ok = y.dtype is dtype and other._backend is backend
+                recorded = self._requires_grad or self._node is not None or other._requires_grad or other._node is not None
+            else:
+                y = other
+                ok = kind is float or kind is int
+                recorded = self._requires_grad or self._node is not None
+            if ok and dtype in _FLOATS:
+                if recorded and _grad_state.enabled or backend.capture is not None or _anomaly_state.enabled:
+                    return op.apply(other, self) if swap else op.apply(self, other)
+                try:
+                    out = compute(y, x) if swap else compute(x, y)
+                except Exception:
+                    out = None  # fn raises it again, naming itself
+                if out.__class__ is backend.ndarray:  # not a NumPy scalar (0-d results): fn wraps those
+                    return Tensor._make(out, backend)
+        return fn(other, self) if swap else fn(self, other)
+
+    method.__name__ = f"__{'r' if swap else ''}{fn.__name__}__"
+    return method
+
+
 METHODS = {f.__name__: f for f in FUNCTIONS if f is not where and not f.__name__.startswith("logical_")}
 METHODS.update(
     where=lambda self, condition, other: where(condition, self, other),
-    __add__=add, __radd__=reflected(add), __sub__=sub, __rsub__=reflected(sub),
-    __mul__=mul, __rmul__=reflected(mul), __truediv__=div, __rtruediv__=reflected(div),
+    __add__=_operator(add, Add, operator.add), __radd__=_operator(add, Add, operator.add, swap=True),
+    __sub__=_operator(sub, Sub, operator.sub), __rsub__=_operator(sub, Sub, operator.sub, swap=True),
+    __mul__=_operator(mul, Mul, operator.mul), __rmul__=_operator(mul, Mul, operator.mul, swap=True),
+    __truediv__=_operator(div, Div, operator.truediv), __rtruediv__=_operator(div, Div, operator.truediv, swap=True),
     __floordiv__=floor_divide, __rfloordiv__=reflected(floor_divide), __mod__=remainder,
     __rmod__=reflected(remainder), __pow__=pow, __rpow__=reflected(pow), __neg__=neg, __abs__=abs,
     __eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge,

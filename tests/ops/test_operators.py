@@ -1,0 +1,122 @@
+"""The arithmetic operators (+ - * / and their reflections) take a short road for the common operands
+(ops/elementwise.py, ``_operator``): these tests hold it to what the public functions give, for every
+operand pair that may take it and for those that must not."""
+import operator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gpugrad as gg
+from gpugrad.errors import ShapeError
+
+OPERATORS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv}
+FUNCTIONS = {"add": gg.add, "sub": gg.sub, "mul": gg.mul, "div": gg.div}
+DTYPES = [gg.float16, gg.float32, gg.float64, gg.int32, gg.int64, gg.bool]
+
+
+def operand(draw_value, dtype, shape):
+    array = np.asarray(draw_value, dtype=np.float64).reshape(shape)
+    if dtype is gg.bool:
+        return gg.tensor(array > 0)
+    return gg.tensor(array).to(dtype)
+
+
+def same(a, b):
+    assert type(a) is type(b) is gg.Tensor
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def agree(by_operator, by_function):
+    """The operator's result equals the function's, or both raise the same exception type."""
+    try:
+        expected = by_function()
+    except Exception as exc:  # bool - bool, say: the operator must refuse the same way
+        with pytest.raises(type(exc)):
+            by_operator()
+        return
+    same(by_operator(), expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(sorted(OPERATORS)), left=st.sampled_from(DTYPES), right=st.sampled_from(DTYPES),
+       shapes=st.sampled_from([((3,), (3,)), ((2, 3), (3,)), ((), ()), ((), (4,)), ((1, 3), (2, 1))]),
+       seed=st.integers(0, 2**16))
+def test_operator_equals_the_function_for_any_dtypes_and_shapes(name, left, right, shapes, seed):
+    rng = np.random.default_rng(seed)
+    a = operand(rng.uniform(-3, 3, shapes[0]) + 0.5, left, shapes[0])
+    b = operand(rng.uniform(0.5, 3, shapes[1]), right, shapes[1])
+    agree(lambda: OPERATORS[name](a, b), lambda: FUNCTIONS[name](a, b))
+    agree(lambda: OPERATORS[name](b, a), lambda: FUNCTIONS[name](b, a))
+
+
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+@pytest.mark.parametrize("scalar", [2.5, -3, 0.0, True, np.float64(1.5)])
+@pytest.mark.parametrize("dtype", [gg.float32, gg.float64, gg.int64])
+def test_operator_with_a_python_number_equals_the_function_both_ways(name, scalar, dtype):
+    x = gg.tensor([1.5, -2.0, 4.0]).to(dtype)
+    agree(lambda: OPERATORS[name](x, scalar), lambda: FUNCTIONS[name](x, scalar))
+    agree(lambda: OPERATORS[name](scalar, x), lambda: FUNCTIONS[name](scalar, x))
+
+
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_a_recorded_operator_builds_the_same_graph_as_the_function(name):
+    a = gg.tensor([1.5, -2.0, 4.0], dtype=gg.float64, requires_grad=True)
+    b = gg.tensor([0.5, 3.0, -1.0], dtype=gg.float64, requires_grad=True)
+    (OPERATORS[name](a, b) * OPERATORS[name](2.0, a)).sum().backward()
+    mine = (a.grad.numpy().copy(), b.grad.numpy().copy())
+    a.grad = b.grad = None
+    gg.mul(FUNCTIONS[name](a, b), FUNCTIONS[name](2.0, a)).sum().backward()
+    np.testing.assert_array_equal(mine[0], a.grad.numpy())
+    np.testing.assert_array_equal(mine[1], b.grad.numpy())
+
+
+def test_an_unrecorded_result_is_a_fresh_leaf_with_its_own_version():
+    a = gg.tensor([1.0, 2.0], requires_grad=True)
+    with gg.no_grad():
+        y = a * 2.0
+    assert y.grad_fn is None and not y.requires_grad and y.is_leaf
+    y.add_(1.0)  # in place on the result leaves the input alone
+    assert a.tolist() == [1.0, 2.0] and y._version == 1
+
+
+def test_a_0d_result_is_a_tensor():
+    y = gg.tensor(2.0) * gg.tensor(3.0)
+    assert type(y) is gg.Tensor and y.shape == () and y.item() == 6.0
+
+
+def test_shapes_that_do_not_broadcast_raise_the_functions_error():
+    with pytest.raises(ShapeError, match="add"):
+        gg.ones(2, 3) + gg.ones(4)
+    with pytest.raises(ShapeError, match="div"):
+        1.0 / gg.ones(2, 3) / gg.ones(2)
+
+
+def test_tensors_on_two_devices_take_the_functions_road_and_its_error():
+    elsewhere = gg.backend.Backend(gg.backend.Device("cuda:7"), np)  # a second device, holding NumPy arrays
+    b = gg.Tensor._make(np.ones(2, np.float32), elsewhere)
+    with pytest.raises(gg.errors.DeviceError, match="mul"):
+        gg.ones(2) * b
+
+
+def test_a_subclass_operand_keeps_its_overrides_and_a_parameter_is_recorded():
+    class Tagged(gg.Tensor):
+        def __add__(self, other):
+            return "tagged"
+
+    t = gg.Tensor._make(np.ones(2, np.float32), gg.backend.cpu)
+    t.__class__ = Tagged
+    assert t + gg.ones(2) == "tagged"
+    assert (gg.ones(2) + t).tolist() == [2.0, 2.0]
+    p = gg.nn.Parameter(gg.ones(2))
+    y = 3.0 * p
+    assert type(y) is gg.Tensor and y.grad_fn is not None
+
+
+def test_anomaly_mode_checks_an_unrecorded_operator():
+    big = gg.tensor([3e38], dtype=gg.float32)
+    with gg.autograd.detect_anomaly():
+        with pytest.raises(RuntimeError, match="mul"):
+            big * big
