@@ -155,27 +155,38 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         Tensor = _Tensor
+        grad_on = _grad_state.enabled
         backend = None
         requires = False
         arrays = []
         needs = []
-        for a in args:
+        edges = []  # built in the same pass while grad mode is on: what a recorded node keeps per input
+        metas = []
+        for a in args:  # one plain loop: comprehensions and a second pass cost more here
             if isinstance(a, Tensor):
-                arrays.append(a._array)
+                array = a._array
+                arrays.append(array)
                 if a._backend is not backend:
                     if backend is not None:
                         raise DeviceError(
                             f"{cls.op_name()}: expected all tensors on the same device, got {backend.device} and {a._backend.device}"
                         )
                     backend = a._backend
-                if a._requires_grad or a._node is not None:
+                node = a._node
+                if node is not None or a._requires_grad:
                     needs.append(True)
                     requires = True
-                else:
-                    needs.append(False)
+                    if grad_on:
+                        edges.append(a if node is None else (node, a._output_index))
+                        metas.append((array.shape, array.dtype))
+                    continue
+                needs.append(False)
             else:
                 arrays.append(a)
                 needs.append(False)
+            if grad_on:
+                edges.append(None)
+                metas.append(None)
         if backend is None:
             backend = _cpu_backend
         ctx = Node(cls, backend, tuple(needs))
@@ -194,7 +205,7 @@ class Function:
 
         if ctx.output_backend is not None:
             backend = ctx.output_backend
-        ndarray = backend.xp.ndarray
+        ndarray = backend.ndarray
         single = not isinstance(out, tuple)
         if not isinstance(out, ndarray) if single else not all(isinstance(o, ndarray) or o is None for o in out):
             out = _wrap_scalars(ctx, backend.xp, out, single)
@@ -202,7 +213,7 @@ class Function:
         if anomaly_on and anomaly.check_forward():
             _check_forward(cls, backend.xp, arrays, (out,) if single else out)
 
-        if not (requires and _grad_state.enabled):
+        if not (requires and grad_on):
             if single:
                 result = Tensor._make(out, backend)
                 if cls.is_view:
@@ -213,15 +224,6 @@ class Function:
                 _share_version(results, args[0])
             return results
 
-        edges = []
-        metas = []
-        for a, need in zip(args, needs):  # one plain loop: two comprehensions cost twice as much here
-            if need:
-                edges.append(a if a._node is None else (a._node, a._output_index))
-                metas.append((a._array.shape, a._array.dtype))
-            else:
-                edges.append(None)
-                metas.append(None)
         ctx.next_edges = tuple(edges)
         ctx.input_meta = tuple(metas)
         non_diff = ctx._non_differentiable
