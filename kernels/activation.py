@@ -474,10 +474,10 @@ def forward(
     `out` (same shape and dtype, C-contiguous, may be x) receives y."""
     code = CODES.get(kind, IDENTITY)
     if out is None and code != IDENTITY and plain_cpu_call(xp, impl, x):
-        y = np.empty_like(x)
         ufunc = NUMPY_FORWARD.get(code)
         if ufunc is not None:
-            return ufunc(x, out=y)
+            return ufunc(x)
+        y = np.empty_like(x)
         _forward_cpu(x.size, code, x.reshape(-1), y.reshape(-1), x.dtype.type(param))
         return y
     op = f"activation.forward[{kind}]"

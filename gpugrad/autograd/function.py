@@ -263,7 +263,10 @@ def _wrap_scalars(ctx, xp, out, single):
     """NumPy returns scalars, not arrays, for 0-d results: wrap them, and point saved values at the
     wrapped arrays too, or a saved output would be taken for a constant (wrong second order)."""
     outs = (out,) if single else out
-    wrapped = tuple([o if o is None or isinstance(o, xp.ndarray) else xp.asarray(o) for o in outs])
+    if single:  # a full reduction's scalar, the common case
+        wrapped = (xp.asarray(out),)
+    else:
+        wrapped = tuple([o if o is None or isinstance(o, xp.ndarray) else xp.asarray(o) for o in outs])
     if ctx._to_save:
         by_id = {id(o): w for o, w in zip(outs, wrapped)}
         ctx._to_save = tuple(v if isinstance(v, _Tensor) else by_id.get(id(v), v) for v in ctx._to_save)
