@@ -474,12 +474,17 @@ def _argextreme(op: str, x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor
     if x._array.dtype.kind == "b":
         raise DTypeError(f"{op}: does not support bool input")
     xp = x._backend.xp
+    find = xp.argmax if largest else xp.argmin  # NumPy's first extreme (or first NaN) is PyTorch's choice
     if dim is None:
         _require_nonempty(op, x, None)
-        flat = x._array.reshape(-1)
-        found = xp.asarray(xp.argmax(flat) if largest else xp.argmin(flat), dtype=xp.int64)
+        found = xp.asarray(find(x._array.reshape(-1)), dtype=xp.int64)
         return Tensor._make(found.reshape((1,) * x.ndim) if keepdim else found, x._backend)
-    return _along_one_dim(op, x.detach(), dim, keepdim, _arg_index(largest)).indices
+    axis = one_axis(op, dim, x)
+    if x.ndim == 0:  # the one element's index, whatever keepdim
+        return Tensor._make(xp.zeros((), dtype=xp.int64), x._backend)
+    _require_nonempty(op, x, (axis,))
+    found = find(x._array, axis=axis, keepdims=keepdim)
+    return Tensor._make(xp.asarray(found, dtype=xp.int64), x._backend)
 
 
 def argmax(x: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
