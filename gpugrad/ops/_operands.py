@@ -105,12 +105,13 @@ def normalize_dims(op: str, dim, ndim: int):
     """dim as a tuple of non-negative axes (None for all)."""
     if dim is None:
         return None
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    n = ndim if ndim > 0 else 1  # a 0-d tensor takes dim 0 and -1
+    dims = (dim,) if isinstance(dim, int) else dim
     out = []
     for d in dims:
-        if not -max(ndim, 1) <= d < max(ndim, 1):
+        if not -n <= d < n:
             raise IndexError(f"{op}: dimension {d} out of range for a tensor of {ndim} dimensions")
-        out.append(d % max(ndim, 1))
+        out.append(d + n if d < 0 else d)
     return tuple(out)
 
 

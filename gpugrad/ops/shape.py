@@ -235,12 +235,15 @@ class Permute(Op):
 
     @staticmethod
     def forward(ctx, x, dims=()):
-        ctx.inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
+        ctx.dims = dims
         return x.transpose(dims)
 
     @staticmethod
     def backward(ctx, gy):
-        return gy.permute(ctx.inverse)
+        inverse = [0] * len(ctx.dims)
+        for i, d in enumerate(ctx.dims):
+            inverse[d] = i
+        return gy.permute(inverse)
 
 
 def permute(x: Tensor, *args, dims=None) -> Tensor:
