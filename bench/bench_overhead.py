@@ -11,9 +11,10 @@ tensors, summed, forward + backward (and forward alone)::
 
 Run as a script, it checks the hot-path issue's targets with interleaved rounds in one process (PyTorch
 needed): the chain per op forward + backward and forward alone <= 1.0x PyTorch, an op with grad off
-<= 3x NumPy's own call, the 64-128-10 (batch 64) and 16-32-32-10 (batch 4) Adam steps <= 0.7x PyTorch::
+<= 3x NumPy's own call, the 64-128-10 (batch 64) and 16-32-32-10 (batch 4) Adam steps <= 0.7x PyTorch;
+with ``--grad-off-table``, also the common calls of GRAD_OFF_CALLS with grad off beside PyTorch::
 
-    python bench/bench_overhead.py --rounds 200
+    python bench/bench_overhead.py --rounds 200 [--grad-off-table]
 
 Instruction counts of the same workloads: ``python bench/count_instructions.py``.
 """
@@ -173,12 +174,49 @@ def targets(rounds: int) -> list[str]:
     return lines
 
 
+# Common calls with grad off on a 4x4 float32 tensor ``a`` (``b`` another, ``lib`` gpugrad or torch): the
+# per-op cost a user pays outside autograd (metrics, optimizers written by hand, a backward's own ops).
+GRAD_OFF_CALLS = [
+    "a + b", "a * 2.0", "-a", "a ** 2", "a > b", "a @ b", "a.exp()", "a.sqrt()", "a.abs()", "a.relu()",
+    "a.softmax(-1)", "a.sum()", "a.mean()", "a.max()", "a.argmax(-1)", "a[1:3]", "a.t()", "a.transpose(0, 1)",
+    "a.reshape(16)", "a.unsqueeze(0)", "lib.cat([a, b])", "a.clone()", "a.zero_()", "a.add_(b)",
+    "a.mul_(0.9)", "a.copy_(b)", "lib.zeros(4, 4)", "a[0, 0].item()",
+]
+
+
+def grad_off_table(rounds: int) -> list[str]:
+    """Each of GRAD_OFF_CALLS, gpugrad beside PyTorch, interleaved (min over the rounds of 100 calls)."""
+    import torch
+    from targets import interleaved
+
+    rng = np.random.default_rng(0)
+    a, b = (rng.uniform(0.5, 2.0, (4, 4)).astype(np.float32) for _ in range(2))
+    n = 100
+    lines = []
+    for call in GRAD_OFF_CALLS:
+        code = compile(f"for _ in range({n}): {call}", call, "exec")
+        runs = {}
+        for name, lib in (("gpugrad", gg), ("pytorch", torch)):
+            scope = {"lib": lib, "a": lib.tensor(a), "b": lib.tensor(b)}
+            runs[name] = (lambda code=code, scope=scope: exec(code, scope))
+        with gg.no_grad(), torch.no_grad():
+            res = interleaved(runs, rounds)
+        ours, theirs = res["gpugrad"][0] / n * 1e6, res["pytorch"][0] / n * 1e6
+        lines.append(f"grad off {call:18s} gpugrad {ours:5.2f} us, pytorch {theirs:5.2f} us: {ours / theirs:4.2f}x")
+    return lines
+
+
 if __name__ == "__main__":
     import argparse
     import os
 
     parser = argparse.ArgumentParser(description="the hot-path issue's targets, interleaved")
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--grad-off-table", action="store_true",
+                        help="also time common calls with grad off beside PyTorch (GRAD_OFF_CALLS)")
+    args = parser.parse_args()
     print(f"load average {os.getloadavg()}")
-    print("\n".join(targets(parser.parse_args().rounds)))
+    print("\n".join(targets(args.rounds)))
+    if args.grad_off_table:
+        print("\n".join(grad_off_table(max(args.rounds // 10, 5))))
     sys.exit(0)
