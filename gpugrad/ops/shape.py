@@ -495,14 +495,15 @@ class Cat(Op):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         ctx.axis = axis
-        ctx.sizes = [a.shape[axis] for a in arrays]
+        ctx.shapes = [a.shape for a in arrays]
         return ctx.xp.concatenate(arrays, axis=axis)
 
     @staticmethod
     def backward(ctx, gy):
         grads, start = [], 0
         lead = (slice(None),) * ctx.axis
-        for size, need in zip(ctx.sizes, ctx.needs_input_grad):
+        for shape, need in zip(ctx.shapes, ctx.needs_input_grad):
+            size = shape[ctx.axis]
             grads.append(gy[lead + (slice(start, start + size),)] if need else None)
             start += size
         return tuple(grads)
@@ -531,6 +532,12 @@ def _sequence_of_tensors(op: str, tensors) -> list:
 def _promoted(tensors: list) -> list:
     from .. import dtypes
 
+    first = tensors[0]._array.dtype
+    for t in tensors:
+        if t._array.dtype is not first:
+            break
+    else:  # the common case: nothing to promote
+        return tensors
     target = tensors[0].dtype
     for t in tensors[1:]:
         target = dtypes.promote(target, t.dtype)
@@ -543,8 +550,10 @@ def _cat(op: str, tensors: list, dim: int) -> Tensor:
     if first.ndim == 0:
         raise ShapeError(f"{op}: zero-dimensional tensor (at position 0) cannot be concatenated")
     (axis,) = normalize_dims(op, dim, first.ndim)
+    shape = first._array.shape
     for t in tensors[1:]:
-        if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis):
+        other = t._array.shape
+        if len(other) != len(shape) or other[:axis] != shape[:axis] or other[axis + 1:] != shape[axis + 1:]:
             raise ShapeError(f"{op}: sizes must match except in dim {dim}, got {[tuple(x.shape) for x in tensors]}")
     return Cat.apply(*tensors, axis=axis)
 
