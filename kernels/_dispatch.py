@@ -123,7 +123,9 @@ class CpuKernelPerCode:
             # One on-disk cache entry per code: Numba names cache files by qualified name.
             fn.__qualname__ = f"{self.make.__qualname__}_{self.names[code]}"
             kernel = self.kernels[code] = CpuKernel(fn, self.fastmath)
-        return kernel(work, *args)
+            kernel._build()
+        # CpuKernel's choice, made here: small activations pay for every Python call on their way.
+        return (kernel.parallel if work >= PARALLEL_MIN_WORK else kernel.serial)(*args)
 
 
 def cpu_kernel_per_code(names: Sequence[str], fastmath: Any = True) -> Callable[[Callable[[int], Callable[..., Any]]], CpuKernelPerCode]:
