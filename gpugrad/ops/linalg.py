@@ -173,16 +173,17 @@ def matmul(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
     """
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul: expected Tensors, got {type(a).__name__} and {type(b).__name__}")
-    if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes {tuple(a.shape)} and "
-                         f"{tuple(b.shape)}")
-    k_a = a.shape[-1]
-    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    shape_a, shape_b = a._array.shape, b._array.shape  # the arrays' own: every matmul passes these checks
+    if not shape_a or not shape_b:
+        raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes {shape_a} and {shape_b}")
+    k_a = shape_a[-1]
+    k_b = shape_b[0] if len(shape_b) == 1 else shape_b[-2]
     if k_a != k_b:
-        raise ShapeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied ({k_a} != {k_b})")
-    if a._array.dtype != b._array.dtype:
+        raise ShapeError(f"matmul: shapes {shape_a} and {shape_b} cannot be multiplied ({k_a} != {k_b})")
+    dtype = a._array.dtype
+    if b._array.dtype is not dtype and b._array.dtype != dtype:
         raise DTypeError(f"matmul: expected both arguments to have the same dtype, got {a.dtype} and {b.dtype}")
-    if a._array.dtype.kind == "b":
+    if dtype.kind == "b":
         raise DTypeError("matmul: not implemented for 'Bool' tensors (as in PyTorch); cast them first")
     return write_out("matmul", MatMul.apply(a, b), out)
 
