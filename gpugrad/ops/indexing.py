@@ -208,10 +208,32 @@ class IndexBackward(Op):
 def getitem(x: Tensor, index) -> Tensor:
     """``x[index]`` with PyTorch's meaning: ints, slices, None and Ellipsis give a view; int and bool
     tensors (and lists) give a copy whose gradient accumulates over repeated indices."""
+    basic = _ints_and_slices(x, index)
+    if basic is not None:
+        return GetItemView.apply(x, basic=basic)
     basic, advanced = parse_index(x, index)
     if advanced is None:
         return GetItemView.apply(x, basic=basic)
     return GetItem.apply(x, basic=basic, advanced=advanced)
+
+
+def _ints_and_slices(x: Tensor, index):
+    """``basic`` for the commonest indexes, decided cheaply: Python ints within their dims and slices of
+    Python ints with no step (``x[i]``, ``x[:, 0]``, ``x[1:3]``), one per dim at most; None for anything
+    else, which parse_index reads (and where wrong, names the error)."""
+    parts = index if index.__class__ is tuple else (index,)
+    shape = x._array.shape
+    if len(parts) > len(shape):
+        return None
+    for size, p in zip(shape, parts):
+        kind = p.__class__
+        if kind is int:
+            if not -size <= p < size:
+                return None
+        elif kind is not slice or p.step is not None or not (
+                p.start is None or p.start.__class__ is int) or not (p.stop is None or p.stop.__class__ is int):
+            return None
+    return parts + (Ellipsis,)
 
 
 class SetItem(Op):
