@@ -23,8 +23,11 @@ from ._operands import distinct_dims, normalize_dims, write_out
 # Argument parsing ---------------------------------------------------------------------------------
 def _ints(op: str, what: str, values) -> tuple:
     """``values`` as a tuple of Python ints (0-d integer tensors count); floats and bools are refused."""
-    if all(v.__class__ is int for v in values):  # the common case, kept cheap: reshape and friends are hot
-        return tuple(values)
+    for v in values:  # the common case, kept cheap (a plain loop): reshape and friends are hot
+        if v.__class__ is not int:
+            break
+    else:
+        return values if values.__class__ is tuple else tuple(values)
     out = []
     for i, v in enumerate(values):
         if isinstance(v, bool) or not hasattr(v, "__index__"):
@@ -61,14 +64,19 @@ def _need_dims(op: str, x: Tensor, n: int) -> None:
 def _infer_shape(op: str, shape: tuple, numel: int, old_shape: tuple) -> tuple:
     """``shape`` with its one -1 resolved so that it holds ``numel`` elements."""
     known = 1
+    inferred = 0
+    lowest = 0
     for s in shape:
-        if s != -1:
+        if s == -1:
+            inferred += 1
+        else:
             known *= s
-    inferred = shape.count(-1)
+            if s < lowest:
+                lowest = s
     if inferred > 1:
         raise ShapeError(f"{op}: only one dimension can be inferred, got shape {list(shape)}")
-    if min(shape, default=0) < -1:
-        raise ShapeError(f"{op}: invalid shape dimension {min(shape)} in {list(shape)}")
+    if lowest < 0:
+        raise ShapeError(f"{op}: invalid shape dimension {lowest} in {list(shape)}")
     if inferred and known == 0 and numel == 0:
         raise ShapeError(f"{op}: cannot reshape a tensor of 0 elements (shape {old_shape}) into shape {list(shape)} "
                          "because the unspecified dimension size -1 can be any value and is ambiguous")
