@@ -6,6 +6,7 @@ computing in the default float dtype, as PyTorch does.
 """
 from __future__ import annotations
 
+import contextlib
 import operator
 
 import numpy
@@ -145,17 +146,10 @@ class Div(Op):
         return (ga if ctx.needs_input_grad[0] else None), gb
 
 
-class _quiet:
-    """NumPy's floating-point warnings off (x / 0 is inf or NaN here, as in PyTorch, not a warning)."""
-
-    def __init__(self, xp) -> None:
-        self.state = xp.errstate(all="ignore") if hasattr(xp, "errstate") else None
-
-    def __enter__(self):
-        return self.state.__enter__() if self.state is not None else None
-
-    def __exit__(self, *exc):
-        return self.state.__exit__(*exc) if self.state is not None else False
+def _quiet(xp):
+    """NumPy's floating-point warnings off (x / 0 is inf or NaN here, as in PyTorch, not a warning); CuPy
+    has none to silence."""
+    return xp.errstate(all="ignore") if xp is numpy else contextlib.nullcontext()
 
 
 def _check_integer_divisor(name: str, a, b) -> None:
