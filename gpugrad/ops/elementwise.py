@@ -933,7 +933,9 @@ def _operator(fn, op, compute, swap: bool = False):
                 except Exception:
                     out = None  # fn raises it again, naming itself
                 if out.__class__ is backend.ndarray:  # not a NumPy scalar (0-d results): fn wraps those
-                    return Tensor._make(out, backend)
+                    result = object.__new__(Tensor)  # Tensor._make's three stores, without its call
+                    result._array, result._backend, result._version_ref = out, backend, [0]
+                    return result
         return fn(other, self) if swap else fn(self, other)
 
     method.__name__ = f"__{'r' if swap else ''}{fn.__name__}__"
