@@ -29,10 +29,12 @@ from ._launch import (
     like,
     numba_type,
     PARALLEL_MIN_WORK,
+    plain_cpu_call,
     ticket_counters,
     UNROLL,
 )
 from .activation import (
+    CODES,
     FASTMATH,
     IDENTITY,
     KINDS,
@@ -341,20 +343,25 @@ def bias_act_forward(
     """(pre, y) with pre = z + bias (bias (C,) broadcast over the rows of z,
     shape (..., C); may be None) and y = act(pre). pre is None unless the
     backward needs it (see the module docstring)."""
-    op = f"linear.bias_act_forward[{kind}]"
-    code = activation_code(op, kind, allow_identity=True)
-    dtype, impl = float_dtype_and_impl(op, xp, impl, z=z, bias=bias)
-    if z.ndim < 1:
-        raise ValueError(f"{op}: z must have at least one dimension, got shape {tuple(z.shape)}")
-    _check_bias(op, bias, z.shape[-1])
-    if impl == "reference":
-        return reference_bias_act_forward(xp, kind, z, bias, param)
-    check_arrays_for(op, xp, impl, z=z, bias=bias)
+    code = CODES.get(kind)
+    if (code is not None and bias is not None and plain_cpu_call(xp, impl, z) and bias.dtype is z.dtype
+            and bias.shape == z.shape[-1:] and bias.flags.c_contiguous):
+        dtype, impl = z.dtype, "cpu"  # every check below would pass (they cost microseconds per layer)
+    else:
+        op = f"linear.bias_act_forward[{kind}]"
+        code = activation_code(op, kind, allow_identity=True)
+        dtype, impl = float_dtype_and_impl(op, xp, impl, z=z, bias=bias)
+        if z.ndim < 1:
+            raise ValueError(f"{op}: z must have at least one dimension, got shape {tuple(z.shape)}")
+        _check_bias(op, bias, z.shape[-1])
+        if impl == "reference":
+            return reference_bias_act_forward(xp, kind, z, bias, param)
+        check_arrays_for(op, xp, impl, z=z, bias=bias)
+        if bias is None and kind == "identity":
+            return None, z
+        z = contiguous(xp, z)
+        bias = contiguous(xp, bias)
     store_pre = needs_pre(kind) and bias is not None
-    if bias is None and kind == "identity":
-        return None, z
-    z = contiguous(xp, z)
-    bias = contiguous(xp, bias)
     y = xp.empty_like(z)
     pre = xp.empty_like(z) if store_pre else None
     z2 = z.reshape(-1, z.shape[-1])
@@ -390,24 +397,29 @@ def bias_act_backward(
     """(gz, gbias): gz = act'(.) * gy and gbias = gz summed over all rows, in
     one pass. `saved` is y if SAVES_OUTPUT[kind] else pre (None for
     "identity", where gz is gy itself). gbias is None unless need_bias_grad."""
-    op = f"linear.bias_act_backward[{kind}]"
-    code = activation_code(op, kind, allow_identity=True)
-    identity = code == IDENTITY
-    if identity:
-        saved = None
-    elif saved is None:
-        raise ValueError(f"{op}: saved ({'y' if SAVES_OUTPUT[kind] else 'pre'}) is required")
-    dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, saved=saved)
-    check_same_shape(op, gy=gy, saved=saved)
-    if gy.ndim < 1:
-        raise ValueError(f"{op}: gy must have at least one dimension, got shape {tuple(gy.shape)}")
-    if impl == "reference":
-        return reference_bias_act_backward(xp, kind, gy, saved, param, need_bias_grad=need_bias_grad)
-    check_arrays_for(op, xp, impl, gy=gy, saved=saved)
-    if identity and not need_bias_grad:
-        return gy, None
-    gy = contiguous(xp, gy)
-    saved = contiguous(xp, saved)
+    code = CODES.get(kind)
+    if (code is not None and code != IDENTITY and saved is not None and gy.ndim >= 1
+            and plain_cpu_call(xp, impl, gy, saved)):
+        dtype, impl, identity = gy.dtype, "cpu", False  # every check below would pass
+    else:
+        op = f"linear.bias_act_backward[{kind}]"
+        code = activation_code(op, kind, allow_identity=True)
+        identity = code == IDENTITY
+        if identity:
+            saved = None
+        elif saved is None:
+            raise ValueError(f"{op}: saved ({'y' if SAVES_OUTPUT[kind] else 'pre'}) is required")
+        dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, saved=saved)
+        check_same_shape(op, gy=gy, saved=saved)
+        if gy.ndim < 1:
+            raise ValueError(f"{op}: gy must have at least one dimension, got shape {tuple(gy.shape)}")
+        if impl == "reference":
+            return reference_bias_act_backward(xp, kind, gy, saved, param, need_bias_grad=need_bias_grad)
+        check_arrays_for(op, xp, impl, gy=gy, saved=saved)
+        if identity and not need_bias_grad:
+            return gy, None
+        gy = contiguous(xp, gy)
+        saved = contiguous(xp, saved)
     gy2 = gy.reshape(-1, gy.shape[-1])
     n, c = gy2.shape
     s2 = gy2 if identity else saved.reshape(gy2.shape)
