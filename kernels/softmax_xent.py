@@ -72,7 +72,12 @@ def reference_reduce(xp: Any, loss: Any, w_rows: Any, reduction: str) -> tuple[A
     if reduction == "sum":
         return total, xp.ones((), dtype=dt)
     wsum = w_rows.sum()
-    none_kept = wsum == 0
+    if xp is np:  # host values: decided in Python (each xp.where on a 0-d array costs microseconds)
+        if wsum == 0:
+            return np.asarray(np.nan, dtype=dt), np.ones((), dtype=dt)
+        denominator = np.asarray(wsum, dtype=dt)
+        return np.asarray(total / denominator, dtype=dt), denominator
+    none_kept = wsum == 0  # on a device: no host read, so that a graph capture can hold it
     denominator = xp.where(none_kept, 1, wsum).astype(dt)
     return xp.where(none_kept, np.nan, total / denominator).astype(dt), denominator
 
