@@ -291,10 +291,13 @@ def _resolve_saved(values, args, arrays, outs, results):
         if isinstance(v, Tensor):
             saved.append((_IN, v, v._version_ref[0]))
             continue
-        for a, arr in zip(args, arrays):
-            if v is arr and isinstance(a, Tensor):
+        i = 0
+        for arr in arrays:  # an input's array: save the input (indices, not zip: this runs per saved value)
+            if v is arr and isinstance(args[i], Tensor):
+                a = args[i]
                 saved.append((_IN, a, a._version_ref[0]))
                 break
+            i += 1
         else:
             for j, o in enumerate(outs):
                 if v is o:
