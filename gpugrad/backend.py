@@ -145,7 +145,7 @@ class Backend:
         return x.sum(axis=axes, keepdims=keepdims, dtype=dtype)
 
     def copy(self, x):
-        """A new C-contiguous array with ``x``'s values (a gradient that becomes a leaf's ``.grad``)."""
+        """A new array with ``x``'s values, in ``x``'s memory order (a gradient that becomes a leaf's ``.grad``)."""
         return self.xp.array(x, copy=True)
 
     def matmul(self, a, b):
@@ -260,10 +260,6 @@ class _CupyBackend(Backend):  # pragma: no cover - needs a GPU
             raise self.capture.refuse("copy to the device")
         with self.xp.cuda.Device(self.device.index):
             return self.xp.asarray(data, dtype=dtype)
-
-    def copy(self, x):
-        """A new C-contiguous array with ``x``'s values (a gradient that becomes a leaf's ``.grad``)."""
-        return self.xp.array(x, copy=True)
 
     def matmul(self, a, b):
         if self.capture is None:
