@@ -144,10 +144,6 @@ class Backend:
                 return out
         return x.sum(axis=axes, keepdims=keepdims, dtype=dtype)
 
-    def copy(self, x):
-        """A new array with ``x``'s values, in ``x``'s memory order (a gradient that becomes a leaf's ``.grad``)."""
-        return self.xp.array(x, copy=True)
-
     def matmul(self, a, b):
         """The matrix product of two arrays on this device (NumPy's matmul rules): the one call through
         which the ops' GEMMs (matmul, Linear, conv2d, forward and backward) reach the array library."""
