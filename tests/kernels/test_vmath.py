@@ -87,20 +87,48 @@ def test_row_max_on_odd_sizes(rng, n):
     np.testing.assert_array_equal(out, a.max(axis=1))
 
 
-@njit(fastmath=FASTMATH)
-def _erfc_loop(a, out):
-    for i in range(a.size):
-        out[i] = _vmath.erfc(a[i])
+def _loop_over_erfc(flags):
+    @njit(fastmath=flags, error_model="numpy")  # the kernels' error model: no ZeroDivisionError branch
+    def loop(a, out):
+        for i in range(a.size):
+            out[i] = _vmath.erfc(a[i])
+
+    return loop
 
 
-def test_float32_erfc_keeps_its_relative_accuracy_in_the_tails():
-    a = np.concatenate([np.linspace(-6, 9.5, 400_003), [0.0, -0.0, 1e-30, -1e-30, 30.0, -30.0]]).astype(np.float32)
+_erfc_loop = _loop_over_erfc(FASTMATH)
+# gelu's kernels call erfc under the activation flags (reassoc and contract with the fma that carries z^2)
+ERFC_LOOPS = {"softmax_xent flags": _erfc_loop, "activation flags": _loop_over_erfc(ACT_FASTMATH)}
+
+
+@pytest.mark.parametrize("flags", ERFC_LOOPS)
+def test_float32_erfc_keeps_its_relative_accuracy_in_the_tails(flags):
+    edges = [0.0, -0.0, 1e-30, -1e-30, 1e-45, 30.0, -30.0, np.inf, -np.inf]
+    a = np.concatenate([np.linspace(-6, 10.1, 800_003), edges]).astype(np.float32)
     out = np.empty_like(a)
-    _erfc_loop(a, out)
+    ERFC_LOOPS[flags](a, out)
     exact = np.array([math.erfc(v) for v in a.astype(np.float64)])
     finite = exact > np.finfo(np.float32).tiny
     assert float((np.abs(out[finite] - exact[finite]) / exact[finite]).max()) <= 1.7e-7
-    assert out[-2] == 0.0 and out[-1] == 2.0
+    subnormal = ~finite & (exact > 0)  # z in (9.2, 10.06): within an ulp and a tenth of the subnormal grid
+    assert subnormal.sum() > 1000
+    assert float((np.abs(out[subnormal] - exact[subnormal]) / 2.0 ** -149).max()) <= 1.1
+    np.testing.assert_array_equal(out[-len(edges):], [1, 1, 1, 1, 1, 0, 2, 0, 2])
+    nan = np.full(3, np.nan, np.float32)
+    ERFC_LOOPS[flags](nan, nan)
+    assert np.isnan(nan).all()
+
+
+@pytest.mark.parametrize("flags", ERFC_LOOPS)
+def test_a_loop_over_float32_erfc_compiles_to_vector_instructions(flags):
+    a = np.zeros(64, np.float32)
+    loop = ERFC_LOOPS[flags]
+    loop(a, np.empty_like(a))
+    llvm_ir = loop.inspect_llvm((loop.typeof_pyval(a),) * 2)
+    for kind in ("float", "double"):  # exp(-z^2) in float32, erfcx's polynomial in float64
+        widths = {int(w) for w in re.findall(rf"<(\d+) x {kind}>", llvm_ir)}
+        assert widths and max(widths) >= 4, f"no vector {kind} operations in the compiled loop"
+    assert "@erfc" not in llvm_ir  # no libm call left
 
 
 def test_float64_erfc_is_libms():
