@@ -1,5 +1,5 @@
 """Vectorisable math for the CPU kernels: ``exp`` as branch-free polynomial code LLVM can vectorise,
-``tanh`` and ``erfc`` (float32) built on it, ``log1p_of_unit`` (log1p on [0, 1], softplus's), and
+``tanh`` and ``normal_cdf_pdf`` (float32) built on it, ``log1p_of_unit`` (log1p on [0, 1], softplus's), and
 ``row_max``, a maximum that vectorises.
 
 Numba's CPU loops call libm's ``expf``/``exp`` per element: llvmlite from PyPI has no SVML, so LLVM
@@ -248,18 +248,22 @@ def tanh_on_cuda(x):
     return lambda x: math.tanh(x)
 
 
-def erfc(x: float) -> float:
-    """1 - erf(x) (in CPU kernels, for float32: the vectorisable approximation below; float64 is libm's)."""
-    return math.erfc(x)
+SQRT1_2 = 0.7071067811865476  # 1/sqrt(2)
+INV_SQRT_2PI = 0.3989422804014327  # 1/sqrt(2*pi)
 
 
-# erfc(z) = exp(-z^2) erfcx(z) for z = |x| >= 0, erfcx(z) = t G(t), t = 1 / (1 + z/2): G a degree-9 fit
-# (relative error 2e-8 on 0 <= z <= 10.1, past which erfc is below float32's range) evaluated in float64;
-# exp(-z^2) in float32 with z^2 carried as hi + lo (lo exact by an fma), so that z^2's rounding (an ulp of
-# 100 at the tail) costs nothing. Relative error below 1.6e-7 (2.1 ulp) everywhere, subnormal results
-# within 1.1 ulp (tests/kernels/test_vmath.py). Relative, in the tails too: gelu(x) = x erfc(-x / sqrt 2) / 2
-# keeps its digits at x << 0, where 1 + erf(x / sqrt 2) cancels. The float64 exp it replaced was most of
-# the cost: 3.4 -> 1.15 ns per element per thread (bench/NOTES.md).
+def normal_cdf_pdf(x: float) -> tuple[float, float]:
+    """Phi(x) and phi(x), the standard normal distribution and density (gelu's). In CPU kernels, for
+    float32: the vectorisable code below, one exp shared by both; float64 is libm's erfc and exp."""
+    return 0.5 * math.erfc(-x * SQRT1_2), math.exp(-0.5 * x * x) * INV_SQRT_2PI
+
+
+# float32: phi(x) = e**(-x^2/2) / sqrt(2 pi) with x^2/2 carried exactly (hi + lo, lo from an fma) into exp's
+# range reduction, so its rounding (an ulp of 50 at x = -10) costs nothing; Phi(-|x|) = erfc(z) / 2 =
+# phi(x) sqrt(pi/2) erfcx(z), z = |x| / sqrt 2, where erfcx(z) = t G(t), t = 1 / (1 + z/2), G a degree-9
+# fit (relative error 2e-8 on 0 <= z <= 10.1, past which Phi is below float32's range) evaluated in
+# float64. Relative error of both below 1.7e-7 (2.1 ulp; tests/kernels/test_vmath.py), in the tails too:
+# gelu(x) = x Phi(x) keeps its digits at x << 0, where 1 + erf(x / sqrt 2) cancels.
 _ERFCX_G = (0.28206520429714693, 0.2828422426053684, 0.23877613181292867, 0.22489347957771794,
             -0.09634927423378421, 0.41745324725628785, -0.6652646344174005, 0.42525266021851005,
             -0.12165116913318194, 0.011982091900409907)
@@ -267,7 +271,7 @@ _ERFCX_G = (0.28206520429714693, 0.2828422426053684, 0.23877613181292867, 0.2248
 
 @intrinsic
 def _fma(typingctx, a, b, c):
-    """a * b + c rounded once (LLVM's fma, which no fast-math flag splits)."""
+    """a * b + c rounded once (LLVM's fma, which no fast-math flag splits or reassociates)."""
     if a not in (types.float32, types.float64) or b != a or c != a:
         return None
 
@@ -280,11 +284,9 @@ def _fma(typingctx, a, b, c):
 
 
 @register_jitable
-def _exp_of_minus_square_float32(z):
-    """e**(-z*z) for a float32 z, the square carried exactly (hi + lo) into the range reduction."""
+def _exp_of_minus_float32(hi, lo):
+    """e**-(hi + lo) for float32 hi >= 0 and |lo| within half an ulp of hi (a square and its fma remainder)."""
     f = types.float32
-    hi = z * z
-    lo = _fma(z, z, -hi)
     a = max(-hi, f(_F32_LO))
     k = np.floor(a * f(1.4426950408889634) + f(0.5))
     r = _reduce_by_ln2(a, k, f(0.693359375), f(-2.12194440e-4)) - lo
@@ -296,12 +298,14 @@ def _exp_of_minus_square_float32(z):
     p = _fma(p, r, f(5.0000001201e-1))
     p = _fma(p, r * r, r) + f(1.0)
     y = _times_power_of_two(p, types.int32(k))
-    return f(0.0) if hi > -f(_F32_LO) else y
+    return f(0.0) if hi > -f(_F32_LO) else y  # also for an infinite hi, whose lo is NaN
 
 
-def _erfc_float32(x):
-    z = abs(x)
-    t = 1.0 / (1.0 + 0.5 * types.float64(z))
+def _normal_cdf_pdf_float32(x):
+    f, d = types.float32, types.float64
+    square = x * x
+    pdf = d(_exp_of_minus_float32(f(0.5) * square, f(0.5) * _fma(x, x, -square))) * INV_SQRT_2PI
+    t = 1.0 / (1.0 + 0.5 * SQRT1_2 * d(abs(x)))
     g = _ERFCX_G[9]
     g = _fma(g, t, _ERFCX_G[8])
     g = _fma(g, t, _ERFCX_G[7])
@@ -312,27 +316,32 @@ def _erfc_float32(x):
     g = _fma(g, t, _ERFCX_G[2])
     g = _fma(g, t, _ERFCX_G[1])
     g = _fma(g, t, _ERFCX_G[0])
-    r = types.float32(types.float64(_exp_of_minus_square_float32(z)) * (t * g))
-    y = r if x >= types.float32(0.0) else types.float32(2.0) - r
-    return x if x != x else y
+    tail = pdf * (1.2533141373155003 * t * g)  # Phi(-|x|); 1.2533 = sqrt(pi / 2)
+    cdf = tail if x < f(0.0) else 1.0 - tail
+    return f(cdf), f(pdf)
 
 
-def _erfc_libm(x):
-    return math.erfc(x)
+def _normal_cdf_pdf_libm(x):
+    return 0.5 * math.erfc(-x * SQRT1_2), math.exp(-0.5 * x * x) * INV_SQRT_2PI
 
 
-@overload(erfc, target="cpu")
-def _erfc_cpu(x):
+@overload(normal_cdf_pdf, target="cpu")
+def _normal_cdf_pdf_cpu(x):
     if x == types.float32:
-        return _erfc_float32
+        return _normal_cdf_pdf_float32
     if x == types.float64:
-        return _erfc_libm
+        return _normal_cdf_pdf_libm
     return None
 
 
-def erfc_on_cuda(x):
-    """The CUDA overload of ``erfc``: CUDA's own erfcf / erfc."""
-    return lambda x: math.erfc(x)
+def normal_cdf_pdf_on_cuda(x):
+    """The CUDA overload of ``normal_cdf_pdf``: CUDA's own erfc and exp, in x's precision."""
+    c = x
+
+    def impl(x):
+        return c(0.5) * math.erfc(-x * c(SQRT1_2)), math.exp(c(-0.5) * x * x) * c(INV_SQRT_2PI)
+
+    return impl
 
 
 def log1p_of_unit(u: float) -> float:

@@ -34,9 +34,8 @@ from ._launch import (
     scalar_fn,
     UNROLL,
 )
-from ._vmath import erfc as vector_erfc
 from ._vmath import exp as vector_exp
-from ._vmath import log1p_of_unit
+from ._vmath import INV_SQRT_2PI, SQRT1_2, log1p_of_unit, normal_cdf_pdf
 from ._vmath import tanh as vector_tanh
 
 KINDS: tuple[str, ...] = (
@@ -56,8 +55,6 @@ SAVES_OUTPUT: dict[str, bool] = {
     "elu": False, "selu": False, "celu": False, "hardswish": False, "mish": False,
 }
 
-SQRT1_2 = 0.7071067811865476          # 1/sqrt(2)
-INV_SQRT_2PI = 0.3989422804014327     # 1/sqrt(2*pi)
 GELU_TANH_BETA = 0.7978845608028654   # sqrt(2/pi)
 GELU_TANH_KAPPA = 0.044715
 SOFTPLUS_THRESHOLD = 20.0
@@ -247,8 +244,9 @@ def act_forward_scalar(code, x, p):
     elif code == TANH:
         y = vector_tanh(x)
     elif code == GELU:
-        # x * Phi(x), Phi from erfc: no cancellation in 1 + erf at x << 0, and vectorisable in float32
-        y = half * x * vector_erfc(-x * like(x, SQRT1_2))
+        # x * Phi(x), Phi from erfc (in _vmath): no cancellation in 1 + erf at x << 0
+        cdf, _ = normal_cdf_pdf(x)
+        y = x * cdf
     elif code == GELU_TANH:
         # 0.5 * (1 + tanh(u)) == sigmoid(2u): one exp instead of libm tanh, no cancellation at x << 0
         u = like(x, GELU_TANH_BETA) * (x + like(x, GELU_TANH_KAPPA) * x * x * x)
@@ -289,8 +287,7 @@ def act_backward_scalar(code, s, gy, p):
     elif code == TANH:
         gx = gy * (one - s * s)
     elif code == GELU:
-        cdf = half * vector_erfc(-s * like(s, SQRT1_2))
-        pdf = vector_exp(-half * s * s) * like(s, INV_SQRT_2PI)
+        cdf, pdf = normal_cdf_pdf(s)
         gx = gy * (cdf + s * pdf)
     elif code == GELU_TANH:
         # PyTorch's formula with t = tanh(u) rewritten through

@@ -87,55 +87,62 @@ def test_row_max_on_odd_sizes(rng, n):
     np.testing.assert_array_equal(out, a.max(axis=1))
 
 
-def _loop_over_erfc(flags):
+def _loop_over_normal(flags):
     @njit(fastmath=flags, error_model="numpy")  # the kernels' error model: no ZeroDivisionError branch
-    def loop(a, out):
+    def loop(a, cdf, pdf):
         for i in range(a.size):
-            out[i] = _vmath.erfc(a[i])
+            cdf[i], pdf[i] = _vmath.normal_cdf_pdf(a[i])
 
     return loop
 
 
-_erfc_loop = _loop_over_erfc(FASTMATH)
-# gelu's kernels call erfc under the activation flags (reassoc and contract with the fma that carries z^2)
-ERFC_LOOPS = {"softmax_xent flags": _erfc_loop, "activation flags": _loop_over_erfc(ACT_FASTMATH)}
+# gelu's kernels call it under the activation flags (reassoc and contract beside the fma that carries x^2)
+NORMAL_LOOPS = {"softmax_xent flags": _loop_over_normal(FASTMATH), "activation flags": _loop_over_normal(ACT_FASTMATH)}
 
 
-@pytest.mark.parametrize("flags", ERFC_LOOPS)
-def test_float32_erfc_keeps_its_relative_accuracy_in_the_tails(flags):
-    edges = [0.0, -0.0, 1e-30, -1e-30, 1e-45, 30.0, -30.0, np.inf, -np.inf]
-    a = np.concatenate([np.linspace(-6, 10.1, 800_003), edges]).astype(np.float32)
-    out = np.empty_like(a)
-    ERFC_LOOPS[flags](a, out)
-    exact = np.array([math.erfc(v) for v in a.astype(np.float64)])
-    finite = exact > np.finfo(np.float32).tiny
-    assert float((np.abs(out[finite] - exact[finite]) / exact[finite]).max()) <= 1.7e-7
-    subnormal = ~finite & (exact > 0)  # z in (9.2, 10.06): within an ulp and a tenth of the subnormal grid
-    assert subnormal.sum() > 1000
-    assert float((np.abs(out[subnormal] - exact[subnormal]) / 2.0 ** -149).max()) <= 1.1
-    np.testing.assert_array_equal(out[-len(edges):], [1, 1, 1, 1, 1, 0, 2, 0, 2])
-    nan = np.full(3, np.nan, np.float32)
-    ERFC_LOOPS[flags](nan, nan)
-    assert np.isnan(nan).all()
+def _normal(flags, a):
+    cdf, pdf = np.empty_like(a), np.empty_like(a)
+    NORMAL_LOOPS[flags](a, cdf, pdf)
+    return cdf, pdf
 
 
-@pytest.mark.parametrize("flags", ERFC_LOOPS)
-def test_a_loop_over_float32_erfc_compiles_to_vector_instructions(flags):
+@pytest.mark.parametrize("flags", NORMAL_LOOPS)
+def test_float32_normal_cdf_pdf_keep_their_relative_accuracy_in_the_tails(flags):
+    edges = [0.0, -0.0, 1e-30, -1e-30, 1e-45, 20.0, -20.0, np.inf, -np.inf]
+    a = np.concatenate([np.linspace(-14.2, 8, 1_000_003), edges]).astype(np.float32)
+    cdf, pdf = _normal(flags, a)
+    x = a.astype(np.float64)
+    for out, exact in ((cdf, np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x])),
+                       (pdf, np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))):
+        normal = exact > np.finfo(np.float32).tiny
+        assert float((np.abs(out[normal] - exact[normal]) / exact[normal]).max()) <= 1.7e-7
+        subnormal = ~normal & (exact > 0)  # x in (-13.2, -13.0): within an ulp and a tenth of that grid
+        assert subnormal.sum() > 5000
+        assert float((np.abs(out[subnormal] - exact[subnormal]) / 2.0 ** -149).max()) <= 1.1
+    np.testing.assert_array_equal(cdf[-len(edges):], [0.5, 0.5, 0.5, 0.5, 0.5, 1, 0, 1, 0])
+    np.testing.assert_array_equal(pdf[-len(edges):-4], np.float32(1 / math.sqrt(2 * math.pi)))
+    np.testing.assert_array_equal(pdf[-4:], 0)
+    cdf, pdf = _normal(flags, np.full(3, np.nan, np.float32))
+    assert np.isnan(cdf).all() and np.isnan(pdf).all()
+
+
+@pytest.mark.parametrize("flags", NORMAL_LOOPS)
+def test_a_loop_over_float32_normal_cdf_pdf_compiles_to_vector_instructions(flags):
     a = np.zeros(64, np.float32)
-    loop = ERFC_LOOPS[flags]
-    loop(a, np.empty_like(a))
-    llvm_ir = loop.inspect_llvm((loop.typeof_pyval(a),) * 2)
-    for kind in ("float", "double"):  # exp(-z^2) in float32, erfcx's polynomial in float64
+    loop = NORMAL_LOOPS[flags]
+    loop(a, np.empty_like(a), np.empty_like(a))
+    llvm_ir = loop.inspect_llvm((loop.typeof_pyval(a),) * 3)
+    for kind in ("float", "double"):  # exp in float32, erfcx's polynomial in float64
         widths = {int(w) for w in re.findall(rf"<(\d+) x {kind}>", llvm_ir)}
         assert widths and max(widths) >= 4, f"no vector {kind} operations in the compiled loop"
-    assert "@erfc" not in llvm_ir  # no libm call left
+    assert "@erfc" not in llvm_ir and "@exp" not in llvm_ir  # no libm call left
 
 
-def test_float64_erfc_is_libms():
-    a = np.linspace(-5, 20, 1001)
-    out = np.empty_like(a)
-    _erfc_loop(a, out)
-    np.testing.assert_array_equal(out, [math.erfc(v) for v in a])
+def test_float64_normal_cdf_pdf_is_libms():
+    a = np.linspace(-40, 20, 1001)
+    cdf, pdf = _normal("activation flags", a)
+    np.testing.assert_array_equal(cdf, [0.5 * math.erfc(-v * _vmath.SQRT1_2) for v in a])
+    np.testing.assert_array_equal(pdf, [math.exp(-0.5 * v * v) * _vmath.INV_SQRT_2PI for v in a])
 
 
 @njit(fastmath=FASTMATH)
