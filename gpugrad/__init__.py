@@ -6,7 +6,7 @@
     y.backward()
     print(x.grad)
 """
-from . import accelerator, autograd, backend, cuda, dtypes, linalg
+from . import accelerator, autograd, backend, cuda, dtypes, host_memory, linalg
 from .autograd import Function, enable_grad, grad, inference_mode, no_grad, set_grad_enabled
 from .autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from .backend import Device as device
@@ -56,6 +56,8 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng
 from .size import Size
 from .tensor import Tensor
 from .threads import get_num_threads, set_num_threads
+
+host_memory.keep_freed_memory()  # a step's arrays reuse freed memory instead of paging fresh memory in
 
 from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
 from .utils.dlpack import from_dlpack  # noqa: E402
