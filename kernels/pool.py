@@ -28,7 +28,7 @@ from ._launch import (
     launch,
     numba_type,
 )
-from .conv import ConvGeometry, tap_sources, unravel_nchw, windows
+from .conv import ConvGeometry, batch_tap_sources, tap_sources, unravel_nchw, windows
 
 BLOCK = 128
 
@@ -84,34 +84,49 @@ def reference_max_pool2d_backward(xp: Any, gy: Any, index: Any, shape) -> Any:
 
 
 # ============================================================== CPU kernels
-# Whole output planes per inner loop, through conv's tap table (see conv's CPU kernels for why).
+# Output planes are short (4 to 64 positions in a small CNN): each inner loop runs over a block of planes,
+# through conv's table of where each tap of each position of each plane reads (see conv's CPU kernels).
+PLANES_PER_BLOCK = 16
+
 
 @cpu_kernel(fastmath=False)  # fast-math would assume no NaN: `v != v` folds to False
 def _max_pool_cpu(x, y, index, kh, kw, sh, sw, top, left, dh, dw):
     n, c, h, w = x.shape
     oh, ow = y.shape[2], y.shape[3]
-    ohw = oh * ow
-    src = tap_sources(h, w, kh, kw, sh, sw, top, left, dh, dw, oh, ow)
+    hw, ohw = h * w, oh * ow
+    planes = n * c
+    per = min(planes, PLANES_PER_BLOCK)
+    # (taps, per * ohw): the source of each tap in a block of planes, counted from the block's first
+    # plane, or -1 in the padding
+    at = batch_tap_sources(tap_sources(h, w, kh, kw, sh, sw, top, left, dh, dw, oh, ow), per, hw)
     xf = x.reshape(-1)
     yf = y.reshape(-1)
     idx = index.reshape(-1)
-    for p in prange(n * c):
-        plane = p * h * w
-        o = p * ohw
-        for k in range(ohw):
-            yf[o + k] = -np.inf
-            idx[o + k] = -1
+    for blk in prange((planes + per - 1) // per):
+        p0 = blk * per
+        count = min(per, planes - p0)
+        xs = xf[p0 * hw:(p0 + count) * hw]
+        ys = yf[p0 * ohw:(p0 + count) * ohw]
+        best_at = idx[p0 * ohw:(p0 + count) * ohw]
+        for j in range(count * ohw):
+            ys[j] = -np.inf
+            best_at[j] = -1
         for t in range(kh * kw):  # taps in row-major window order: the first maximum wins
-            for k in range(ohw):
+            sources = at[t]
+            for j in range(count * ohw):
                 # Selects, not branches (& and |, not `and` and `or`): on real data whether a tap wins is
                 # a coin toss, and mispredicted branches made the loop 4-5x slower.
-                s = src[t, k]
-                v = xf[plane + max(s, 0)]  # always a valid read; a tap in the padding never wins
-                best = yf[o + k]
-                at = idx[o + k]
-                wins = (s >= 0) & ((at < 0) | (v > best) | ((v != v) & (best == best)))
-                yf[o + k] = v if wins else best
-                idx[o + k] = s if wins else at
+                s = sources[j]
+                v = xs[max(s, 0)]  # always a valid read; a tap in the padding never wins
+                best = ys[j]
+                a = best_at[j]
+                wins = (s >= 0) & ((a < 0) | (v > best) | ((v != v) & (best == best)))
+                ys[j] = v if wins else best
+                best_at[j] = s if wins else a
+        for q in range(count):  # the block's positions back to positions in each plane
+            for k in range(q * ohw, (q + 1) * ohw):
+                a = best_at[k]
+                best_at[k] = a - q * hw if a >= 0 else a
 
 
 @cpu_kernel()
