@@ -61,7 +61,7 @@ class ConvGeometry:
 
     def __post_init__(self) -> None:
         for field in ("kernel", "stride", "pads", "dilation"):
-            object.__setattr__(self, field, tuple(int(v) for v in getattr(self, field)))
+            object.__setattr__(self, field, tuple(map(int, getattr(self, field))))
 
     def __iter__(self) -> Iterator[tuple[int, ...]]:
         return iter((self.kernel, self.stride, self.pads, self.dilation))
