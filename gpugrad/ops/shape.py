@@ -521,7 +521,17 @@ def _tensor_list(op: str, tensors: tuple, allow_empty: bool = False) -> list:
     """Tensors given as varargs or as one sequence."""
     if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
         tensors = tensors[0]
-    tensors = list(tensors)
+    return _all_tensors(op, list(tensors), allow_empty)
+
+
+def _sequence_of_tensors(op: str, tensors) -> list:
+    """The ``tensors`` argument of cat, stack, hstack, ...: a sequence (not a Tensor) of Tensors."""
+    if isinstance(tensors, Tensor) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{op}: argument 'tensors' must be a sequence of Tensors, not {type(tensors).__name__}")
+    return _all_tensors(op, list(tensors), False)
+
+
+def _all_tensors(op: str, tensors: list, allow_empty: bool) -> list:
     for t in tensors:
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: expected a sequence of Tensors, got an element of type {type(t).__name__}")
@@ -530,22 +540,15 @@ def _tensor_list(op: str, tensors: tuple, allow_empty: bool = False) -> list:
     return tensors
 
 
-def _sequence_of_tensors(op: str, tensors) -> list:
-    """The ``tensors`` argument of cat, stack, hstack, ...: a sequence (not a Tensor) of Tensors."""
-    if isinstance(tensors, Tensor) or not hasattr(tensors, "__iter__"):
-        raise TypeError(f"{op}: argument 'tensors' must be a sequence of Tensors, not {type(tensors).__name__}")
-    return _tensor_list(op, (list(tensors),))
-
-
 def _promoted(tensors: list) -> list:
-    from .. import dtypes
-
     first = tensors[0]._array.dtype
     for t in tensors:
         if t._array.dtype is not first:
             break
     else:  # the common case: nothing to promote
         return tensors
+    from .. import dtypes
+
     target = tensors[0].dtype
     for t in tensors[1:]:
         target = dtypes.promote(target, t.dtype)
