@@ -1,0 +1,76 @@
+"""A batched matmul, forward + backward, on a quiet machine and with another process busy on one core,
+beside PyTorch (issue "Kernels at the machine's limit", item 3: a loaded machine must degrade gracefully).
+
+Both libraries run each GEMM of the batch on their BLAS's threads, which wait for each other on every
+GEMM: with a core taken by another process, they wait for it (bench/NOTES.md, eleventh session, has what
+a split of the batch over gpugrad's own threads did). Each line: medians of interleaved calls, quiet,
+then loaded (a spinning child process), and how much each library slowed down::
+
+    python bench/bmm_under_load.py [--rounds 40]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+SHAPES = [(64, 128, 64, 128), (16, 256, 256, 256), (8, 512, 512, 512)]  # batch, m, k, n
+
+
+def steps(B: int, m: int, k: int, n: int):
+    import torch
+
+    import gpugrad as gg
+
+    rng = np.random.default_rng(0)
+    a, b, up = (rng.standard_normal(s, dtype=np.float32) for s in ((B, m, k), (B, k, n), (B, m, n)))
+    ours = [gg.tensor(a, requires_grad=True), gg.tensor(b, requires_grad=True), gg.tensor(up)]
+    theirs = [torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True), torch.tensor(up)]
+
+    def step(lib, x, y, g):
+        x.grad = y.grad = None
+        lib.bmm(x, y).backward(g)
+
+    return {"gpugrad": lambda: step(gg, *ours), "pytorch": lambda: step(torch, *theirs)}
+
+
+def medians(fns: dict, rounds: int) -> dict:
+    times = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
+    for r in range(rounds):
+        for name in (list(fns) if r % 2 else list(fns)[::-1]):
+            t0 = time.perf_counter()
+            fns[name]()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=40)
+    rounds = p.parse_args().rounds
+    for shape in SHAPES:
+        fns = steps(*shape)
+        quiet = medians(fns, rounds)
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(0.2)
+            loaded = medians(fns, rounds)
+        finally:
+            busy.kill()
+            busy.wait()
+        g, t = quiet["gpugrad"], quiet["pytorch"]
+        gl, tl = loaded["gpugrad"], loaded["pytorch"]
+        print(f"bmm {shape[0]}x({shape[1]}x{shape[2]} @ {shape[2]}x{shape[3]}) forward+backward: quiet gpugrad "
+              f"{g * 1e3:.2f} ms, pytorch {t * 1e3:.2f} ms ({g / t:.2f}x); loaded gpugrad {gl * 1e3:.2f} ms, "
+              f"pytorch {tl * 1e3:.2f} ms ({gl / tl:.2f}x); slowed by load: gpugrad {gl / g:.2f}x, pytorch {tl / t:.2f}x",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
