@@ -233,7 +233,6 @@ def tanh_softplus_pair(x):
 @scalar_fn(inline_on_cpu=False)  # the CPU kernels fix `code` (see _launch.CpuKernelPerCode)
 def act_forward_scalar(code, x, p):
     zero = like(x, 0.0)
-    half = like(x, 0.5)
     y = x  # identity
     if code == RELU:
         y = zero if x <= zero else x
@@ -276,7 +275,6 @@ def act_forward_scalar(code, x, p):
 def act_backward_scalar(code, s, gy, p):
     zero = like(s, 0.0)
     one = like(s, 1.0)
-    half = like(s, 0.5)
     gx = gy  # identity
     if code == RELU:
         gx = zero if s <= zero else gy
