@@ -109,17 +109,21 @@ def launch(nproc: int, script_args: list[str], hosts: str | None = None, hostfil
 
 
 def _report_dead_ranks(folder: str, pids: set[str]) -> None:
-    """Name the ranks that ended without a word (a rank that raised has said so itself): killed by a
-    signal, the kernel's OOM killer, or a crash in native code. The MPI launcher kills the other ranks
-    too, so those the launcher reported by pid are the ones that died first."""
+    """Name the ranks that failed: those that raised or exited non-zero, from the note each left, and
+    those that ended without a word (killed by a signal, the kernel's OOM killer, or a crash in native
+    code). The MPI launcher kills the other ranks too, so those the launcher reported by pid are the ones
+    that died first."""
     silent, spoke = {}, False
     for name in sorted(os.listdir(folder)):
         with open(os.path.join(folder, name)) as f:
-            words = f.read().split()
+            note = f.read()
+        words = note.split()
         if words[:1] == ["running"]:
             silent[name[len("rank"):]] = words[1] if len(words) > 1 else ""
         elif words[:1] not in (["done"], ["stopped"]):
             spoke = True  # a rank that failed and said so: the others were stopped because of it
+            print(f"gpugrad launch: rank {name[len('rank'):]} {note}; the other ranks were stopped",
+                  file=sys.stderr, flush=True)
     dead = [r for r, pid in silent.items() if pid in pids] or ([] if spoke else list(silent))
     if dead:
         print(f"gpugrad launch: rank {', '.join(dead)} died without a Python error (killed by a signal, out of "

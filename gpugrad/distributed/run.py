@@ -35,7 +35,7 @@ def set_rank_environment(environ=os.environ) -> None:
     environ.setdefault("LOCAL_RANK", environ.get("RANK", "0"))
 
 
-def _note(rank: str, status: str) -> None:
+def _note(rank: str, status: str) -> bool:
     """Leave this rank's status where ``gpugrad launch`` looks after a failure (on the launching machine):
     a rank still "running" at the end was killed from outside, by a signal no Python code sees; its pid
     is how the launcher's own report of the dead process is matched to a rank."""
@@ -43,6 +43,8 @@ def _note(rank: str, status: str) -> None:
     if folder and os.path.isdir(folder):
         with open(os.path.join(folder, f"rank{rank}"), "w") as f:
             f.write(status)
+        return True
+    return False
 
 
 def _terminated(signum, frame) -> None:
@@ -51,8 +53,10 @@ def _terminated(signum, frame) -> None:
 
 
 def _stop_job(rank: str, message: str, code: int) -> None:
-    _note(rank, message)
-    print(f"gpugrad launch: rank {rank} {message}; stopping all ranks", file=sys.stderr, flush=True)
+    # `gpugrad launch` reports a noted failure itself once the job has ended: a line printed here may be
+    # lost when the abort below tears the job down before the MPI launcher forwards it.
+    if not _note(rank, message):
+        print(f"gpugrad launch: rank {rank} {message}; stopping all ranks", file=sys.stderr, flush=True)
     mpi = sys.modules.get("mpi4py.MPI")
     if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized():
         mpi.COMM_WORLD.Abort(code)
