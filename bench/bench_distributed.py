@@ -20,16 +20,16 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 
 def _relaunch(nproc: int) -> int:
-    from gpugrad.distributed.launch import find_mpiexec
+    """This script as ``gpugrad launch`` runs it (the ranks' environment included: OMP_NUM_THREADS=1 when
+    they share this machine and the caller did not set it)."""
+    from gpugrad.distributed.launch import launch
 
-    cmd = [find_mpiexec(), "-n", str(nproc), sys.executable, os.path.abspath(__file__), *sys.argv[1:]]
-    return subprocess.call(cmd, env=dict(os.environ, GPUGRAD_BENCH_RANK="1"))
+    return launch(nproc, [os.path.abspath(__file__), *sys.argv[1:]], extra_env={"GPUGRAD_BENCH_RANK": "1"})
 
 
 def _median(fn, repeat: int, comm) -> float:

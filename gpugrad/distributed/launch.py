@@ -4,6 +4,10 @@ from the ``mpich`` wheel, or the system's), as torchrun does with its own agent.
 Each rank runs ``python -m gpugrad.distributed.run script.py args`` with MASTER_ADDR and MASTER_PORT in its
 environment (for NCCL's rendezvous when it does not go over MPI); RANK, WORLD_SIZE and LOCAL_RANK come
 from the MPI launcher's variables (see run.py).
+
+As torchrun, it sets OMP_NUM_THREADS=1 for every rank when ranks share a machine and the environment does
+not set it: each rank's BLAS and kernels would otherwise start a thread per core, and N ranks on N cores
+would run N times as many threads as cores (bench/NOTES.md has what that cost a DDP step).
 """
 from __future__ import annotations
 
@@ -47,6 +51,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _machines(hosts: str | None, hostfile: str | None) -> int:
+    """How many machines the job runs on: the hosts named (host or host:slots), the host file's lines, or
+    this one."""
+    if hosts:
+        return len({h.split(":")[0] for h in hosts.split(",") if h.strip()})
+    if hostfile:
+        try:
+            with open(hostfile) as f:
+                return max(1, sum(1 for line in f if line.split("#")[0].strip()))
+        except OSError:
+            return 1  # the MPI launcher will name the missing file
+    return 1
+
+
 def build_command(nproc: int, script_args: list[str], hosts: str | None = None, hostfile: str | None = None,
                   master_addr: str | None = None, master_port: int | None = None, module: bool = False,
                   mpiexec: str | None = None, flavor: str | None = None) -> tuple[list[str], dict]:
@@ -61,6 +79,8 @@ def build_command(nproc: int, script_args: list[str], hosts: str | None = None, 
         first = (hosts.split(",")[0].split(":")[0] if hosts else None)
         master_addr = first or "127.0.0.1"
     env = {"MASTER_ADDR": master_addr, "MASTER_PORT": str(master_port or _free_port())}
+    if nproc > _machines(hosts, hostfile) and not os.environ.get("OMP_NUM_THREADS"):
+        env["OMP_NUM_THREADS"] = "1"  # ranks share a machine: one thread each, as torchrun sets
     cmd = [mpiexec, "-n", str(nproc)]
     if flavor == "openmpi":
         # Containers run as root, and Open MPI refuses root and more ranks than cores unless told.
@@ -87,6 +107,9 @@ def launch(nproc: int, script_args: list[str], hosts: str | None = None, hostfil
            extra_env: dict | None = None) -> int:
     """Run the job; returns the launcher's exit status (non-zero when any rank failed)."""
     cmd, env = build_command(nproc, script_args, hosts, hostfile, master_addr, master_port, module)
+    if "OMP_NUM_THREADS" in env:
+        print("gpugrad launch: OMP_NUM_THREADS=1 for each rank, as ranks share a machine (set OMP_NUM_THREADS to "
+              "choose the threads per rank)", file=sys.stderr, flush=True)
     full_env = dict(os.environ, **env, **(extra_env or {}))
     # The Open MPI variables that allow root, for launchers that ignore the flags.
     full_env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")

@@ -11,7 +11,8 @@ from gpugrad.distributed.nccl import NCCLProcessGroup, StoreChannel, exchange_un
 from gpugrad.distributed.run import set_rank_environment
 
 
-def test_hydra_command():
+def test_hydra_command(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's choice: passed through, not overridden
     cmd, env = build_command(4, ["train.py", "--lr", "0.1"], hosts="a:2,b:2", master_port=1234,
                              mpiexec="/x/mpiexec", flavor="hydra")
     assert cmd[:5] == ["/x/mpiexec", "-n", "4", "-hosts", "a:2,b:2"]
@@ -25,6 +26,27 @@ def test_openmpi_command_allows_root():
     assert "--allow-run-as-root" in cmd and "--oversubscribe" in cmd
     assert cmd[cmd.index("--hostfile") + 1] == "hosts.txt"
     assert cmd[-3:] == ["gpugrad.distributed.run", "-m", "x"]
+
+
+def test_ranks_sharing_a_machine_get_one_thread_each(monkeypatch, tmp_path):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+
+    def threads(nproc, **where):
+        cmd, env = build_command(nproc, ["s.py"], mpiexec="m", flavor="hydra", **where)
+        if "OMP_NUM_THREADS" in env:
+            i = cmd.index("OMP_NUM_THREADS")
+            assert cmd[i - 1 : i + 2] == ["-genv", "OMP_NUM_THREADS", env["OMP_NUM_THREADS"]]
+        return env.get("OMP_NUM_THREADS")
+
+    assert threads(1) is None
+    assert threads(2) == "1"
+    assert threads(2, hosts="a,b") is None and threads(2, hosts="a:2,b:2") is None  # a rank per machine
+    assert threads(3, hosts="a:2,b:2") == "1" and threads(2, hosts="a:1,a:1") == "1"
+    hostfile = tmp_path / "hosts"
+    hostfile.write_text("# two machines\nnode1:4\n\nnode2:4\n")
+    assert threads(2, hostfile=str(hostfile)) is None and threads(8, hostfile=str(hostfile)) == "1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads(2) is None
 
 
 def test_bad_launch_arguments():
