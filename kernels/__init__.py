@@ -126,6 +126,11 @@ pool
                         impl=None, stream=None) -> gx
     reference_max_pool2d / reference_max_pool2d_backward.
 
+reduce       (row sums of 2-D (rows, n) arrays: sum and mean over a tensor's last dims; CPU only)
+    sum_rows(xp, x, *, impl=None) -> (rows,)   vectorised, in blocks with float64 block sums; CuPy's
+        own sum on a GPU.
+    reference_sum_rows: the same, NumPy's sum.
+
 recurrent    (the pointwise part of one LSTM/GRU step, after the gate GEMMs; 2-D (N, .) arrays)
     lstm_forward(xp, gates, c_prev, *, impl=None, stream=None) -> (h, c, ws)
         gates (N, 4H) pre-activation in order i, f, g, o; ws (N, 5H) = i, f, g, o, tanh(c).
@@ -145,14 +150,15 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, batch_norm, conv, embedding, group_norm, layer_norm, linear, optim, philox, pool, recurrent, softmax, softmax_xent
+from . import activation, batch_norm, conv, embedding, group_norm, layer_norm, linear, optim, philox, pool, recurrent, reduce, softmax, softmax_xent
 from ._dispatch import fused, fused_enabled, set_fused
 from ._launch import cuda_available, resolve_impl
 
-# Every kernel family, for what must cover them all (the PTX compile, the launch tests, the cuda-marked tests).
+# Every kernel family with CUDA kernels, for what must cover them all (the PTX compile, the launch tests, the
+# cuda-marked tests); reduce has none (CuPy's sum).
 FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, embedding, optim, conv, pool, recurrent, philox)
 
 __all__ = [
-    "FAMILIES", "activation", "batch_norm", "conv", "embedding", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "softmax", "softmax_xent", "cuda_available", "fused", "fused_enabled", "set_fused",
+    "FAMILIES", "activation", "batch_norm", "conv", "embedding", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "reduce", "softmax", "softmax_xent", "cuda_available", "fused", "fused_enabled", "set_fused",
     "resolve_impl",
 ]

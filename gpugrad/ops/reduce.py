@@ -100,10 +100,10 @@ def accumulation_dtype(a):
     return numpy.float32 if a.dtype == numpy.float16 else a.dtype
 
 
-def _mean_array(x, axes, keepdims: bool):
+def _mean_array(backend, x, axes, keepdims: bool):
     """NumPy's mean without its warning for empty slices: those are NaN, as in PyTorch."""
     n = _count(x.shape, axes)
-    total = x.sum(axis=axes, keepdims=keepdims, dtype=accumulation_dtype(x))
+    total = backend.sum(x, axes, keepdims, accumulation_dtype(x))
     return (total / n if n else total * math.nan).astype(x.dtype, copy=False)
 
 
@@ -154,7 +154,7 @@ class Mean(Op):
     def forward(ctx, x, axes=None, keepdim=False):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         ctx.count = _count(x.shape, axes)
-        return _mean_array(x, axes, keepdim)
+        return _mean_array(ctx.backend, x, axes, keepdim)
 
     @staticmethod
     def backward(ctx, gy):
@@ -233,15 +233,15 @@ def _correction(op: str, correction, unbiased) -> float:
     return 1 if correction is None else correction
 
 
-def _var_array(xp, x, axes, keepdim: bool, correction):
+def _var_array(backend, x, axes, keepdim: bool, correction):
     """sum((x - mean)^2) / max(0, n - correction): inf or NaN when no degrees of freedom are left, as in
     PyTorch, without NumPy's warnings."""
     x, dtype = x.astype(accumulation_dtype(x), copy=False), x.dtype
-    centered = x - _mean_array(x, axes, True)
-    squares = (centered * centered).sum(axis=axes, keepdims=keepdim)
+    centered = x - _mean_array(backend, x, axes, True)
+    squares = backend.sum(centered * centered, axes, keepdim)
     dof = _count(x.shape, axes) - correction
     with numpy.errstate(divide="ignore", invalid="ignore"):
-        return (squares / dof if dof > 0 else squares / xp.zeros((), squares.dtype)).astype(dtype, copy=False)
+        return (squares / dof if dof > 0 else squares / backend.xp.zeros((), squares.dtype)).astype(dtype, copy=False)
 
 
 def _var_backward(g: Tensor, x: Tensor, axes, correction) -> Tensor:
@@ -263,7 +263,7 @@ class Var(Op):
     def forward(ctx, x, axes=None, keepdim=False, correction=1):
         ctx.axes, ctx.keepdim, ctx.correction = axes, keepdim, correction
         ctx.save_for_backward(x)
-        return _var_array(ctx.xp, x, axes, keepdim, correction)
+        return _var_array(ctx.backend, x, axes, keepdim, correction)
 
     @staticmethod
     def backward(ctx, gy):
@@ -276,7 +276,7 @@ class Std(Op):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False, correction=1):
         ctx.axes, ctx.keepdim, ctx.correction = axes, keepdim, correction
-        y = ctx.xp.sqrt(_var_array(ctx.xp, x, axes, keepdim, correction))
+        y = ctx.xp.sqrt(_var_array(ctx.backend, x, axes, keepdim, correction))
         ctx.save_for_backward(x, y)
         return y
 

@@ -667,3 +667,34 @@ def test_float16_accumulates_in_float32_like_pytorch():
         assert ours.dtype is gg.float16, name
         np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.numpy().astype(np.float64), rtol=2e-3,
                                    err_msg=name)
+
+
+def test_large_sums_over_the_last_dims_take_the_row_sum_kernel(monkeypatch):
+    # sum, mean, var and std over trailing dims of a large float tensor run as gpugrad.kernels.reduce's row
+    # sums (Backend.sum); other dims, small tensors and float16 keep NumPy's sum.
+    from gpugrad.kernels import reduce as kr
+
+    calls = []
+    real = kr.sum_rows
+    monkeypatch.setattr(kr, "sum_rows", lambda *a, **k: calls.append(a[1].shape) or real(*a, **k))
+    rng = np.random.default_rng(3)
+    x64 = rng.standard_normal((6, 50, 70)) * 2 + 1
+    for dtype, tol in ((np.float32, 3e-6), (np.float64, 1e-13)):
+        x = gg.tensor(x64.astype(dtype))
+        xd = x64.astype(dtype).astype(np.float64)
+        for dim, keepdim in ((-1, False), ((1, 2), True), ((2, 1), False)):
+            axes = tuple(d % 3 for d in (dim if isinstance(dim, tuple) else (dim,)))
+            for name, want in (("sum", xd.sum(axes, keepdims=keepdim)), ("mean", xd.mean(axes, keepdims=keepdim)),
+                               ("var", xd.var(axes, ddof=1, keepdims=keepdim)), ("std", xd.std(axes, ddof=1, keepdims=keepdim))):
+                calls.clear()
+                got = getattr(x, name)(dim=dim, keepdim=keepdim)
+                assert calls, (name, dim)
+                assert got.dtype == x.dtype and tuple(got.shape) == want.shape
+                np.testing.assert_allclose(got.numpy(), want, rtol=tol, atol=tol * np.abs(want).max(), err_msg=f"{name} {dim}")
+    calls.clear()
+    x = gg.tensor(x64.astype(np.float32))
+    np.testing.assert_allclose(x.sum(dim=1).numpy(), x64.astype(np.float32).sum(1), rtol=1e-5)  # a middle dim
+    x.sum(dim=(0, 1, 2))  # everything: one value, NumPy's
+    x[:2, :2].sum(dim=-1)  # small
+    gg.tensor(x64.astype(np.float16)).sum(dim=-1)  # float16: accumulated in float32 by NumPy
+    assert calls == []

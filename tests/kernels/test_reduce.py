@@ -1,0 +1,80 @@
+"""Row sums (gpugrad.kernels.reduce) against the reference: odd sizes, rows longer than a block, NaN and inf,
+the same bits on any thread count, and bad input named."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gpugrad.kernels import reduce as kr
+
+
+def _bound(x: np.ndarray) -> np.ndarray:
+    """A rounding bound for a row's sum: a block of BLOCK floats adds at most BLOCK / lanes of them in one
+    lane, then lanes and blocks combine; a few hundred ulps of sum |x| covers float32 and float64 alike."""
+    return 300 * np.finfo(x.dtype).eps * np.abs(x).astype(np.float64).sum(axis=1) + np.finfo(x.dtype).tiny
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.integers(1, 9), n=st.integers(1, 2 * kr.BLOCK + 3), dtype=st.sampled_from([np.float32, np.float64]))
+def test_row_sums_match_the_reference(rows, n, dtype):
+    rng = np.random.default_rng(rows * 10_000 + n)
+    x = (rng.standard_normal((rows, n)) * 3 + 0.5).astype(dtype)
+    got = kr.sum_rows(np, x, impl="cpu")
+    assert got.dtype == dtype and got.shape == (rows,)
+    exact = x.astype(np.float64).sum(axis=1)
+    assert np.all(np.abs(got - exact) <= _bound(x)), np.abs(got - exact).max()
+
+
+def test_a_long_row_keeps_the_rounding_of_one_block():
+    # A million float32 values of one sign: a float32 running sum per lane would drift by ~1e-4 relative
+    # here; a block's lanes add 64 values each, so the error stays within 64 ulps (5 measured).
+    x = np.full((2, 1_000_003), 0.1, np.float32)
+    got = kr.sum_rows(np, x, impl="cpu")
+    exact = x.astype(np.float64).sum(axis=1)
+    assert np.all(np.abs(got - exact) / exact <= 64 * np.finfo(np.float32).eps)
+
+
+def test_nan_and_inf_propagate_as_numpys_sum():
+    x = np.ones((4, kr.BLOCK + 5), np.float32)
+    x[0, 3] = np.nan
+    x[1, kr.BLOCK + 1] = np.inf
+    x[2, 0], x[2, -1] = np.inf, -np.inf
+    with np.errstate(invalid="ignore"):
+        want = x.sum(axis=1)
+    assert np.array_equal(kr.sum_rows(np, x, impl="cpu"), want, equal_nan=True)
+
+
+def test_the_bits_do_not_depend_on_the_thread_count():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((37, 3 * kr.BLOCK + 11)).astype(np.float32)
+    kr.sum_rows(np, x[:1], impl="cpu")  # builds both compilations
+    serial = np.zeros(37, np.float32)
+    kr._sum_rows_cpu.serial(x, serial)
+    before = numba.get_num_threads()
+    try:
+        for threads in range(1, numba.config.NUMBA_NUM_THREADS + 1):
+            numba.set_num_threads(threads)
+            out = np.zeros(37, np.float32)
+            kr._sum_rows_cpu.parallel(x, out)
+            assert np.array_equal(out, serial), threads
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_empty_rows_and_the_reference_switch():
+    assert np.array_equal(kr.sum_rows(np, np.zeros((3, 0), np.float32), impl="cpu"), np.zeros(3, np.float32))
+    assert kr.sum_rows(np, np.zeros((0, 5), np.float64), impl="cpu").shape == (0,)
+    x = np.arange(12, dtype=np.float64).reshape(3, 4)
+    assert np.array_equal(kr.sum_rows(np, x, impl="reference"), x.sum(axis=1))
+    assert np.array_equal(kr.sum_rows(np, x.T, impl="cpu"), x.T.sum(axis=1))  # not contiguous: copied first
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match=r"reduce.sum_rows: expected a 2-D \(rows, n\) array, got shape \(3,\)"):
+        kr.sum_rows(np, np.zeros(3, np.float32), impl="cpu")
+    with pytest.raises(TypeError, match="reduce.sum_rows"):
+        kr.sum_rows(np, np.zeros((3, 3), np.int64), impl="cpu")
