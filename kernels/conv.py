@@ -190,6 +190,31 @@ def batch_tap_sources(src, n, image_size):
 BATCH_BLOCKS = 8
 
 
+@njit(cache=True)
+def tap_runs(kh, kw, top, left, dh, dw, h, w, oh, ow):
+    """For a stride-1 window with ow == w, where output k of tap t reads plane position k + d_t: per tap
+    (d_t, klo, khi), [klo, khi) the outputs whose k + d_t lies in the (h, w) plane; and (kh*kw, oh*ow)
+    whether each output's source is inside the input (not in the padding, nor across a row's edge)."""
+    taps, ohw = kh * kw, oh * ow
+    runs = np.empty((taps, 3), np.int64)
+    inside = np.zeros((taps, ohw), np.bool_)
+    for t in range(taps):
+        di = t // kw * dh - top
+        dj = t % kw * dw - left
+        d = di * w + dj
+        klo = min(max(0, -d), ohw)
+        runs[t, 0], runs[t, 1], runs[t, 2] = d, klo, max(min(ohw, h * w - d), klo)
+        for yo in range(oh):
+            for xo in range(ow):
+                inside[t, yo * ow + xo] = 0 <= yo + di < h and 0 <= xo + dj < w
+    return runs, inside
+
+
+def runs_fit(sh: int, sw: int, w: int, ow: int) -> bool:
+    """Whether the run kernels compute this window: stride 1, and output rows as wide as the input's."""
+    return sh == 1 and sw == 1 and ow == w
+
+
 @cpu_kernel()
 def _im2col_cpu(x, cols, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
     n, c, h, w = x.shape
@@ -234,6 +259,60 @@ def _col2im_cpu(cols, out, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
                 s = sources[j]
                 if s >= 0:
                     channel[s] += row[j]
+
+
+# Stride 1 with ow == w (a "same" width, the common convolution): tap t's row of columns for one image is
+# the input plane shifted by d_t, so im2col copies it as one run and col2im adds it back as one, each a
+# select on a table of which outputs are inside (tap_runs): loops that LLVM vectorises, where the gathers
+# above stay scalar. The same values as the gathers, in the same order of taps per pixel.
+
+@cpu_kernel(fastmath={"nsz"})
+def _im2col_runs_cpu(x, cols, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
+    n, c, h, w = x.shape
+    taps, ohw, hw = kh * kw, oh * ow, h * w
+    runs, inside = tap_runs(kh, kw, top, left, dh, dw, h, w, oh, ow)
+    xf = x.reshape(-1)
+    for q in prange(c * taps):
+        ci = q // taps
+        t = q - ci * taps
+        d, klo, khi = runs[t, 0], runs[t, 1], runs[t, 2]
+        keep = inside[t][klo:khi]
+        row = cols[q]
+        for b in range(n):
+            out = row[b * ohw:(b + 1) * ohw]
+            for k in range(klo):
+                out[k] = 0
+            # 1-D slices indexed from 0: the loop over them vectorises (one over range(klo, khi) did not)
+            base = (b * c + ci) * hw + d
+            src, dst = xf[base + klo:base + khi], out[klo:khi]
+            for k in range(khi - klo):
+                v = src[k]
+                dst[k] = v if keep[k] else 0
+            for k in range(khi, ohw):
+                out[k] = 0
+
+
+@cpu_kernel(fastmath={"nsz"})
+def _col2im_runs_cpu(cols, out, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
+    n, c, h, w = out.shape
+    taps, ohw, hw = kh * kw, oh * ow, h * w
+    runs, inside = tap_runs(kh, kw, top, left, dh, dw, h, w, oh, ow)
+    of = out.reshape(-1)
+    for ci in prange(c):  # a channel's taps in order: each pixel sums them as the reference does
+        for b in range(n):
+            plane = of[(b * c + ci) * hw:(b * c + ci + 1) * hw]
+            for k in range(hw):
+                plane[k] = 0
+        for t in range(taps):
+            d, klo, khi = runs[t, 0], runs[t, 1], runs[t, 2]
+            keep = inside[t][klo:khi]
+            row = cols[ci * taps + t]
+            for b in range(n):
+                base = (b * c + ci) * hw + d
+                src, dst = row[b * ohw + klo:b * ohw + khi], of[base + klo:base + khi]
+                for k in range(khi - klo):
+                    v = src[k]
+                    dst[k] += v if keep[k] else 0
 
 
 # ============================================================== CUDA kernels
@@ -325,7 +404,8 @@ def im2col(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | None 
     cols = xp.empty((c * kernel[0] * kernel[1], n * oh * ow), dtype=dtype)
     args = (*geometry.kernel_args(), oh, ow)
     if impl == "cpu":
-        _im2col_cpu(cols.size, x, cols, *args)
+        kernel = _im2col_runs_cpu if runs_fit(*geometry.stride, x.shape[3], ow) else _im2col_cpu
+        kernel(cols.size, x, cols, *args)
     else:
         launch(_cuda_kernel("im2col", dtype), cols.shape[::-1], (BLOCK, 1), cuda_stream(xp, stream), x, cols, *args)
     return cols
@@ -350,7 +430,8 @@ def col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation, *, impl: s
     out = xp.empty(shape, dtype=dtype)
     args = (*geometry.kernel_args(), oh, ow)
     if impl == "cpu":
-        _col2im_cpu(cols.size, cols, out, *args)
+        kernel = _col2im_runs_cpu if runs_fit(*geometry.stride, shape[3], ow) else _col2im_cpu
+        kernel(cols.size, cols, out, *args)
     else:
         launch(_cuda_kernel("col2im", dtype), out.size, BLOCK, cuda_stream(xp, stream), cols, out, *args)
     return out

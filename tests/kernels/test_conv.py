@@ -17,6 +17,11 @@ GEOMETRIES = [
     ((1, 2, 5, 9), (1, 1), (3, 2), (0, 0, 0, 0), (1, 1)),
     ((2, 5, 9, 4), (2, 3), (1, 3), (0, 1, 2, 0), (3, 1)),
     ((1, 1, 1, 1), (1, 1), (1, 1), (1, 1, 1, 1), (1, 1)),
+    # stride 1 with output rows as wide as the input's: the run kernels on the CPU
+    ((2, 3, 5, 7), (3, 3), (1, 1), (0, 2, 1, 1), (1, 1)),
+    ((2, 2, 6, 9), (3, 3), (1, 1), (2, 2, 2, 2), (1, 2)),
+    ((1, 2, 4, 5), (5, 5), (1, 1), (2, 2, 3, 1), (1, 1)),
+    ((2, 1, 3, 1), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
 ]
 
 
@@ -34,6 +39,42 @@ def test_im2col_and_col2im_match_reference(backend, rng, geometry, dtype):
     back = conv.col2im(backend.xp, backend.dev(c), shape, *geo, impl=backend.impl)
     assert back.shape == shape and back.dtype == dtype
     np.testing.assert_allclose(backend.host(back), conv.reference_col2im(np, c, shape, *geo), **tolerances(dtype))
+
+
+def _takes_runs(geometry) -> bool:
+    shape, kernel, stride, pads, dilation = geometry
+    return conv.runs_fit(*stride, shape[3], conv.ConvGeometry(kernel, stride, pads, dilation).output_hw(*shape[2:])[1])
+
+
+RUN_GEOMETRIES = [g for g in GEOMETRIES if _takes_runs(g)]
+
+
+def test_which_geometries_take_the_run_kernels():
+    assert len(RUN_GEOMETRIES) == 5  # the 1x1 kernel padded to a 3-wide output does not, nor any stride
+    assert not _takes_runs(((1, 1, 4, 6), (3, 3), (1, 1), (0, 0, 0, 0), (1, 1)))  # unpadded: ow = w - 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("geometry", RUN_GEOMETRIES, ids=str)
+def test_run_kernels_give_the_gathers_bits(rng, geometry, dtype):
+    # Stride 1 and ow == w take the run kernels; the gathers compute the same (and in col2im the same sums
+    # in the same order): bit for bit.
+    shape, kernel, stride, pads, dilation = geometry
+    g = conv.ConvGeometry(kernel, stride, pads, dilation)
+    oh, ow = g.check("test", shape)
+    args = (*g.kernel_args(), oh, ow)
+    x = rng.standard_normal(shape).astype(dtype)
+    x[0, 0, 0, 0] = np.nan
+    cols = np.full((shape[1] * kernel[0] * kernel[1], shape[0] * oh * ow), np.inf, dtype)
+    gathered = cols.copy()
+    conv._im2col_runs_cpu.serial(x, cols, *args)
+    conv._im2col_cpu.serial(x, gathered, *args)
+    np.testing.assert_array_equal(cols, gathered)
+    c = rng.standard_normal(cols.shape).astype(dtype)
+    out, summed = np.full(shape, np.nan, dtype), np.full(shape, np.nan, dtype)
+    conv._col2im_runs_cpu.serial(c, out, *args)
+    conv._col2im_cpu.serial(c, summed, *args)
+    np.testing.assert_array_equal(out, summed)
 
 
 def test_im2col_of_a_strided_input_and_an_empty_batch(backend, rng):
