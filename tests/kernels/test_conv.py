@@ -41,38 +41,44 @@ def test_im2col_and_col2im_match_reference(backend, rng, geometry, dtype):
     np.testing.assert_allclose(backend.host(back), conv.reference_col2im(np, c, shape, *geo), **tolerances(dtype))
 
 
-def _takes_runs(geometry) -> bool:
+def _variant(geometry) -> str:
     shape, kernel, stride, pads, dilation = geometry
-    return conv.runs_fit(*stride, shape[3], conv.ConvGeometry(kernel, stride, pads, dilation).output_hw(*shape[2:])[1])
+    g = conv.ConvGeometry(kernel, stride, pads, dilation)
+    return conv.cpu_gathers(g, *shape[2:], *g.output_hw(*shape[2:]))
 
 
-RUN_GEOMETRIES = [g for g in GEOMETRIES if _takes_runs(g)]
-
-
-def test_which_geometries_take_the_run_kernels():
-    assert len(RUN_GEOMETRIES) == 5  # the 1x1 kernel padded to a 3-wide output does not, nor any stride
-    assert not _takes_runs(((1, 1, 4, 6), (3, 3), (1, 1), (0, 0, 0, 0), (1, 1)))  # unpadded: ow = w - 2
+def test_which_geometries_take_which_cpu_kernels():
+    assert [_variant(g) for g in GEOMETRIES] == ["gathers", "runs", "gathers", "gathers", "gathers",
+                                                 "batch runs", "runs", "batch runs", "batch runs"]
+    assert _variant(((1, 1, 4, 6), (3, 3), (1, 1), (0, 0, 0, 0), (1, 1))) == "gathers"  # unpadded: ow = w - 2
+    assert _variant(((1, 1, 8, 8), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1))) == "runs"  # BATCH_RUNS_BELOW positions
+    assert _variant(((1, 1, 7, 9), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1))) == "batch runs"  # one fewer
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("geometry", RUN_GEOMETRIES, ids=str)
+@pytest.mark.parametrize("geometry", [g for g in GEOMETRIES if _variant(g) != "gathers"] + [
+    ((3, 4, 8, 8), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),  # runs, several channels
+    ((4, 3, 2, 3), (1, 1), (1, 1), (0, 0, 0, 0), (1, 1)),  # batch runs of a 1x1 kernel: the transpose alone
+], ids=str)
 def test_run_kernels_give_the_gathers_bits(rng, geometry, dtype):
-    # Stride 1 and ow == w take the run kernels; the gathers compute the same (and in col2im the same sums
-    # in the same order): bit for bit.
+    # The run kernels compute what the gathers do (and in col2im the same sums in the same order of taps):
+    # bit for bit, NaN included.
     shape, kernel, stride, pads, dilation = geometry
     g = conv.ConvGeometry(kernel, stride, pads, dilation)
     oh, ow = g.check("test", shape)
+    im2col_runs, col2im_runs = conv._IM2COL_CPU[_variant(geometry)], conv._COL2IM_CPU[_variant(geometry)]
+    assert im2col_runs is not conv._im2col_cpu
     args = (*g.kernel_args(), oh, ow)
     x = rng.standard_normal(shape).astype(dtype)
-    x[0, 0, 0, 0] = np.nan
+    x[0, -1, 0, 0] = np.nan
     cols = np.full((shape[1] * kernel[0] * kernel[1], shape[0] * oh * ow), np.inf, dtype)
     gathered = cols.copy()
-    conv._im2col_runs_cpu.serial(x, cols, *args)
+    im2col_runs.serial(x, cols, *args)
     conv._im2col_cpu.serial(x, gathered, *args)
     np.testing.assert_array_equal(cols, gathered)
     c = rng.standard_normal(cols.shape).astype(dtype)
     out, summed = np.full(shape, np.nan, dtype), np.full(shape, np.nan, dtype)
-    conv._col2im_runs_cpu.serial(c, out, *args)
+    col2im_runs.serial(c, out, *args)
     conv._col2im_cpu.serial(c, summed, *args)
     np.testing.assert_array_equal(out, summed)
 

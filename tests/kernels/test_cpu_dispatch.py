@@ -60,10 +60,12 @@ def test_conv_and_pool_both_builds(build):
     cols = conv.im2col(np, x, *geo, impl="cpu")
     np.testing.assert_array_equal(cols, conv.reference_im2col(np, x, *geo))
     np.testing.assert_allclose(conv.col2im(np, cols, x.shape, *geo, impl="cpu"), conv.reference_col2im(np, cols, x.shape, *geo), rtol=1e-12)
-    same = ((3, 3), (1, 1), (1, 1, 1, 1), (1, 1))  # stride 1, rows as wide as the input's: the run kernels
-    cols = conv.im2col(np, x, *same, impl="cpu")
-    np.testing.assert_array_equal(cols, conv.reference_im2col(np, x, *same))
-    np.testing.assert_allclose(conv.col2im(np, cols, x.shape, *same, impl="cpu"), conv.reference_col2im(np, cols, x.shape, *same), rtol=1e-12)
+    same = ((3, 3), (1, 1), (1, 1, 1, 1), (1, 1))  # the batch run kernels here, the per-image runs below
+    for z in (x, rng.standard_normal((2, 3, 8, 9))):
+        cols = conv.im2col(np, z, *same, impl="cpu")
+        np.testing.assert_array_equal(cols, conv.reference_im2col(np, z, *same))
+        np.testing.assert_allclose(conv.col2im(np, cols, z.shape, *same, impl="cpu"),
+                                   conv.reference_col2im(np, cols, z.shape, *same), rtol=1e-12)
     y, index = pool.max_pool2d(np, x, *geo, impl="cpu")
     y_ref, index_ref = pool.reference_max_pool2d(np, x, *geo)
     np.testing.assert_array_equal(index, index_ref)
