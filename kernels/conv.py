@@ -18,6 +18,7 @@ to a 3x3 stride-1 convolution: 16 GEMMs over channels at 4 multiplies per output
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterator
 
 import numpy as np
@@ -94,9 +95,23 @@ class ConvGeometry:
         return (*self.kernel, *self.stride, self.pads[0], self.pads[2], *self.dilation)
 
 
+@lru_cache(maxsize=512)
+def _cached_geometry(kernel, stride, pads, dilation) -> ConvGeometry:
+    return ConvGeometry(kernel, stride, pads, dilation)
+
+
+def conv_geometry(kernel, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1)) -> ConvGeometry:
+    """``ConvGeometry(kernel, stride, pads, dilation)``, kept once made: a training step asks for the same
+    few windows at every layer's every launch, and normalising the fields costs 2 us each time."""
+    try:
+        return _cached_geometry(kernel, stride, pads, dilation)
+    except TypeError:  # a list among the arguments: unhashable, so not kept
+        return ConvGeometry(kernel, stride, pads, dilation)
+
+
 def check_geometry(op: str, shape: tuple[int, ...], kernel, stride, pads, dilation) -> tuple[int, int]:
     """(oh, ow) for an (N, C, H, W) `shape` (``ConvGeometry.check`` on loose arguments)."""
-    return ConvGeometry(kernel, stride, pads, dilation).check(op, shape)
+    return conv_geometry(kernel, stride, pads, dilation).check(op, shape)
 
 
 def windows(xp: Any, x: Any, kernel, stride, pads, dilation, fill: float = 0.0) -> tuple[Any, int, int]:
@@ -487,14 +502,14 @@ _COL2IM_CPU = {"gathers": _col2im_cpu, "runs": _col2im_runs_cpu, "batch runs": _
 
 def kernel_geometry(kernel, stride, pads, dilation) -> tuple[int, ...]:
     """The geometry as the conv and pool kernels take it: kh, kw, sh, sw, top, left, dh, dw."""
-    return ConvGeometry(kernel, stride, pads, dilation).kernel_args()
+    return conv_geometry(kernel, stride, pads, dilation).kernel_args()
 
 
 def im2col(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | None = None, stream: Any = None) -> Any:
     """(C*kh*kw, N*oh*ow) columns of x (N, C, H, W), zero outside the input (see the module docstring)."""
     op = "conv.im2col"
     dtype, impl = float_dtype_and_impl(op, xp, impl, x=x)
-    geometry = ConvGeometry(kernel, stride, pads, dilation)
+    geometry = conv_geometry(kernel, stride, pads, dilation)
     oh, ow = geometry.check(op, tuple(x.shape))
     if impl == "reference":
         return reference_im2col(xp, x, kernel, stride, pads, dilation)
@@ -516,7 +531,7 @@ def col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation, *, impl: s
     op = "conv.col2im"
     dtype, impl = float_dtype_and_impl(op, xp, impl, cols=cols)
     shape = tuple(int(s) for s in shape)
-    geometry = ConvGeometry(kernel, stride, pads, dilation)
+    geometry = conv_geometry(kernel, stride, pads, dilation)
     oh, ow = geometry.check(op, shape)
     n, c = shape[:2]
     expected = (c * kernel[0] * kernel[1], n * oh * ow)

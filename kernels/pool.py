@@ -28,7 +28,7 @@ from ._launch import (
     launch,
     numba_type,
 )
-from .conv import ConvGeometry, batch_tap_sources, tap_sources, unravel_nchw, windows
+from .conv import batch_tap_sources, conv_geometry, tap_sources, unravel_nchw, windows
 
 BLOCK = 128
 
@@ -225,7 +225,7 @@ def max_pool2d(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | N
     """(y, index) of x (N, C, H, W): each window's maximum and its h * W + w, both (N, C, oh, ow)."""
     op = "pool.max_pool2d"
     dtype, impl = float_dtype_and_impl(op, xp, impl, x=x)
-    geometry = ConvGeometry(kernel, stride, pads, dilation)
+    geometry = conv_geometry(kernel, stride, pads, dilation)
     oh, ow = geometry.check(op, tuple(x.shape))
     if impl == "reference":
         return reference_max_pool2d(xp, x, kernel, stride, pads, dilation)
@@ -248,7 +248,7 @@ def max_pool2d_backward(xp: Any, gy: Any, index: Any, shape, kernel, stride, pad
     op = "pool.max_pool2d_backward"
     dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy)
     shape = tuple(int(s) for s in shape)
-    geometry = ConvGeometry(kernel, stride, pads, dilation)
+    geometry = conv_geometry(kernel, stride, pads, dilation)
     oh, ow = geometry.check(op, shape)
     expected = (*shape[:2], oh, ow)
     if tuple(gy.shape) != expected or tuple(index.shape) != expected:

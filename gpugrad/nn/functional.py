@@ -13,7 +13,7 @@ from .. import ops as _ops
 from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
-from ..kernels.conv import ConvGeometry
+from ..kernels.conv import conv_geometry
 from ..kernels.conv import windows
 from ..kernels.softmax_xent import check_target_range
 from ..ops import activation as _act
@@ -495,7 +495,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"conv2d: stride {stride} and dilation {dilation} must be positive")
     pads = _conv_padding(padding, (kh, kw), dilation, stride)
-    geometry = ConvGeometry((kh, kw), stride, pads, dilation)
+    geometry = conv_geometry((kh, kw), stride, pads, dilation)
     oh, ow = geometry.output_hw(h, w)
     if oh < 1 or ow < 1:
         raise ShapeError(
@@ -624,7 +624,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     unbatched = input.ndim == 3
     kernel, stride, _, dilation, pads, _ = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
     x = input.unsqueeze(0) if unbatched else input
-    out, indices = _max_pool2d(x, ConvGeometry(kernel, stride, pads, dilation))
+    out, indices = _max_pool2d(x, conv_geometry(kernel, stride, pads, dilation))
     if unbatched:
         out, indices = out.squeeze(0), indices.squeeze(0)
     return (out, indices) if return_indices else out
@@ -639,7 +639,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     kernel, stride, pad, dilation, pads, (oh, ow) = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     x = input.unsqueeze(0) if unbatched else input
     n, c, h, w = x.shape
-    cols = _conv.im2col(x.reshape(n * c, 1, h, w), ConvGeometry(kernel, stride, pads, dilation))  # (kh*kw, N*C*oh*ow)
+    cols = _conv.im2col(x.reshape(n * c, 1, h, w), conv_geometry(kernel, stride, pads, dilation))  # (kh*kw, N*C*oh*ow)
     sums = cols.sum(dim=0).reshape(n, c, oh, ow)
     if divisor_override is not None:
         if divisor_override == 0:

@@ -278,3 +278,12 @@ def test_winograd_spare_buffers(monkeypatch):
     monkeypatch.setattr(conv, "_spares", {})
     conv.scratch_give(np, a)
     assert conv.scratch_take(np, 10, 3, np.float32) is not a  # over the byte limit: not kept
+
+
+def test_conv_geometry_is_kept_and_takes_lists():
+    g = conv.conv_geometry((3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
+    assert g is conv.conv_geometry((3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
+    assert g == conv.ConvGeometry((3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
+    from_lists = conv.conv_geometry([3, 3], [1, 1], [1, 1, 1, 1], [1, 1])  # unhashable: made, not kept
+    assert from_lists == g and from_lists.kernel == (3, 3)
+    assert conv.conv_geometry((np.int64(2), 2)).kernel == (2, 2) and type(conv.conv_geometry((np.int64(2), 2)).kernel[0]) is int
