@@ -316,6 +316,28 @@ def _col2im_cpu(cols, out, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
 # select on a table of which outputs are inside (tap_runs): loops that LLVM vectorises, where the gathers
 # above stay scalar. The same values as the gathers, in the same order of taps per pixel.
 
+@njit(cache=True, inline="always")
+def copy_run(out, src, keep, klo, khi):
+    """out[k] = src[k - klo] where keep[k - klo] (else 0) for k in [klo, khi), and 0 outside that range.
+    The loop runs over 1-D slices indexed from 0: so it vectorises (one over range(klo, khi) did not)."""
+    for k in range(klo):
+        out[k] = 0
+    dst = out[klo:khi]
+    for k in range(khi - klo):
+        v = src[k]
+        dst[k] = v if keep[k] else 0
+    for k in range(khi, out.shape[0]):
+        out[k] = 0
+
+
+@njit(cache=True, inline="always")
+def add_run(dst, src, keep):
+    """dst[k] += src[k] where keep[k]."""
+    for k in range(dst.shape[0]):
+        v = src[k]
+        dst[k] += v if keep[k] else 0
+
+
 @cpu_kernel(fastmath={"nsz"})
 def _im2col_runs_cpu(x, cols, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
     n, c, h, w = x.shape
@@ -326,20 +348,10 @@ def _im2col_runs_cpu(x, cols, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
         ci = q // taps
         t = q - ci * taps
         d, klo, khi = runs[t, 0], runs[t, 1], runs[t, 2]
-        keep = inside[t][klo:khi]
-        row = cols[q]
+        keep, row = inside[t][klo:khi], cols[q]
         for b in range(n):
-            out = row[b * ohw:(b + 1) * ohw]
-            for k in range(klo):
-                out[k] = 0
-            # 1-D slices indexed from 0: the loop over them vectorises (one over range(klo, khi) did not)
             base = (b * c + ci) * hw + d
-            src, dst = xf[base + klo:base + khi], out[klo:khi]
-            for k in range(khi - klo):
-                v = src[k]
-                dst[k] = v if keep[k] else 0
-            for k in range(khi, ohw):
-                out[k] = 0
+            copy_run(row[b * ohw:(b + 1) * ohw], xf[base + klo:base + khi], keep, klo, khi)
 
 
 @cpu_kernel(fastmath={"nsz"})
@@ -355,49 +367,41 @@ def _col2im_runs_cpu(cols, out, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
                 plane[k] = 0
         for t in range(taps):
             d, klo, khi = runs[t, 0], runs[t, 1], runs[t, 2]
-            keep = inside[t][klo:khi]
-            row = cols[ci * taps + t]
+            keep, row = inside[t][klo:khi], cols[ci * taps + t]
             for b in range(n):
                 base = (b * c + ci) * hw + d
-                src, dst = row[b * ohw + klo:b * ohw + khi], of[base + klo:base + khi]
-                for k in range(khi - klo):
-                    v = src[k]
-                    dst[k] += v if keep[k] else 0
+                add_run(of[base + klo:base + khi], row[b * ohw + klo:b * ohw + khi], keep)
 
 
 # A small "same" convolution: with the input's channels laid out as (C, N*h*w), tap t's row of columns is
 # one run over the whole batch (positions whose source crosses into the next image are in the padding).
 # The kernels move x to that layout first (col2im: out from it last), one pass over the input.
 
+@njit(cache=True, inline="always")
+def swap_batch_and_channels(src, dst, n, c, hw):
+    """dst (c, n, hw) from src (n, c, hw), both flat: plane (b, ci) of src is plane (ci, b) of dst."""
+    for q in prange(c * n):
+        ci = q // n
+        b = q - ci * n
+        s, d = src[(b * c + ci) * hw:(b * c + ci + 1) * hw], dst[(ci * n + b) * hw:(ci * n + b + 1) * hw]
+        for k in range(hw):
+            d[k] = s[k]
+
+
 @cpu_kernel(fastmath={"nsz"})
 def _im2col_batch_runs_cpu(x, cols, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
     n, c, h, w = x.shape
     taps, hw, total = kh * kw, h * w, n * h * w
     runs, inside = batch_tap_runs(kh, kw, top, left, dh, dw, n, h, w)
-    if c == 1:
-        xt = x.reshape(1, total)
-    else:
+    xt = x.reshape(c, total)  # (N, 1, h, w) is already (1, N*h*w)
+    if c > 1:
         xt = np.empty((c, total), x.dtype)
-        xf = x.reshape(-1)
-        for q in prange(c * n):
-            ci = q // n
-            b = q - ci * n
-            src, dst = xf[(b * c + ci) * hw:(b * c + ci + 1) * hw], xt[ci][b * hw:(b + 1) * hw]
-            for k in range(hw):
-                dst[k] = src[k]
+        swap_batch_and_channels(x.reshape(-1), xt.reshape(-1), n, c, hw)
     for q in prange(c * taps):
         ci = q // taps
         t = q - ci * taps
         d, klo, khi = runs[t, 0], runs[t, 1], runs[t, 2]
-        out = cols[q]
-        for k in range(klo):
-            out[k] = 0
-        src, dst, keep = xt[ci][klo + d:khi + d], out[klo:khi], inside[t][klo:khi]
-        for k in range(khi - klo):
-            v = src[k]
-            dst[k] = v if keep[k] else 0
-        for k in range(khi, total):
-            out[k] = 0
+        copy_run(cols[q], xt[ci][klo + d:khi + d], inside[t][klo:khi], klo, khi)
 
 
 @cpu_kernel(fastmath={"nsz"})
@@ -405,25 +409,16 @@ def _col2im_batch_runs_cpu(cols, out, kh, kw, sh, sw, top, left, dh, dw, oh, ow)
     n, c, h, w = out.shape
     taps, hw, total = kh * kw, h * w, n * h * w
     runs, inside = batch_tap_runs(kh, kw, top, left, dh, dw, n, h, w)
-    ot = out.reshape(1, total) if c == 1 else np.empty((c, total), out.dtype)
+    ot = out.reshape(c, total) if c == 1 else np.empty((c, total), out.dtype)
     for ci in prange(c):  # a channel's taps in order: each pixel sums them as the reference does
         acc = ot[ci]
         for k in range(total):
             acc[k] = 0
         for t in range(taps):
             d, klo, khi = runs[t, 0], runs[t, 1], runs[t, 2]
-            src, dst, keep = cols[ci * taps + t][klo:khi], acc[klo + d:khi + d], inside[t][klo:khi]
-            for k in range(khi - klo):
-                v = src[k]
-                dst[k] += v if keep[k] else 0
+            add_run(acc[klo + d:khi + d], cols[ci * taps + t][klo:khi], inside[t][klo:khi])
     if c > 1:
-        of = out.reshape(-1)
-        for q in prange(c * n):
-            ci = q // n
-            b = q - ci * n
-            src, dst = ot[ci][b * hw:(b + 1) * hw], of[(b * c + ci) * hw:(b * c + ci + 1) * hw]
-            for k in range(hw):
-                dst[k] = src[k]
+        swap_batch_and_channels(ot.reshape(-1), out.reshape(-1), c, n, hw)
 
 
 # ============================================================== CUDA kernels
