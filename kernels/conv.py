@@ -229,24 +229,18 @@ def tap_runs(kh, kw, top, left, dh, dw, h, w, oh, ow):
 def batch_tap_runs(kh, kw, top, left, dh, dw, n, h, w):
     """tap_runs for a stride-1 window whose output is the input's size, over n images laid out one after
     the other, (n*h*w,): per tap (d_t, klo, khi) in that layout, and (kh*kw, n*h*w) whether position f's
-    source f + d_t lies in f's own image and not in the padding."""
-    taps, hw = kh * kw, h * w
+    source f + d_t lies in f's own image and not in the padding (one image's table, n times)."""
+    runs, one = tap_runs(kh, kw, top, left, dh, dw, h, w, h, w)
+    taps, hw = one.shape
     total = n * hw
-    runs = np.empty((taps, 3), np.int64)
     inside = np.empty((taps, total), np.bool_)
     for t in range(taps):
-        di = t // kw * dh - top
-        dj = t % kw * dw - left
-        d = di * w + dj
-        klo = min(max(0, -d), total)
-        runs[t, 0], runs[t, 1], runs[t, 2] = d, klo, max(min(total, total - d), klo)
-        first = inside[t]
-        for k in range(hw):
-            first[k] = 0 <= k // w + di < h and 0 <= k % w + dj < w
-        for b in range(1, n):
-            tile = first[b * hw:(b + 1) * hw]
+        klo = min(max(0, -runs[t, 0]), total)
+        runs[t, 1], runs[t, 2] = klo, max(min(total, total - runs[t, 0]), klo)
+        for b in range(n):
+            tile = inside[t][b * hw:(b + 1) * hw]
             for k in range(hw):
-                tile[k] = first[k]
+                tile[k] = one[t, k]
     return runs, inside
 
 
