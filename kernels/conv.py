@@ -33,6 +33,7 @@ from ._launch import (
     float_dtype_and_impl,
     get_cuda,
     launch,
+    like,
     numba_type,
     scalar_fn,
 )
@@ -539,6 +540,94 @@ def col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation, *, impl: s
     else:
         launch(_cuda_kernel("col2im", dtype), out.size, BLOCK, cuda_stream(xp, stream), cols, out, *args)
     return out
+
+
+# ============================================================== the GEMM's layout and the tensors'
+# im2col's GEMM gives a convolution's output as (C, N*oh*ow), channels first; the tensor is (N, C, oh, ow).
+# These move between the two in one pass, with the bias added on the way out and its gradient (the sums over
+# each channel) taken on the way back. NumPy's copy of the transposed view ran its inner loop over one
+# plane at a time, 2-3x slower at the digits CNN's sizes. CPU kernels; on a GPU the references (CuPy).
+
+def reference_columns_to_nchw(xp: Any, z: Any, bias: Any, n: int) -> Any:
+    """(N, C, oh, ow) from z (C, N*oh*ow) = (C, N, oh*ow) plus bias (C,) or None, C-contiguous."""
+    c = z.shape[0]
+    y = z if bias is None else z + bias[:, None]
+    return xp.ascontiguousarray(y.reshape(c, n, -1).transpose(1, 0, 2))
+
+
+def reference_nchw_to_columns(xp: Any, gy: Any, need_sums: bool) -> tuple[Any, Any]:
+    """(gz, sums): gy (N, C, ...) as (C, N*...), C-contiguous, and its per-channel sums (None without
+    need_sums)."""
+    gz = xp.ascontiguousarray(gy.reshape(gy.shape[0], gy.shape[1], -1).transpose(1, 0, 2)).reshape(gy.shape[1], -1)
+    return gz, (gz.sum(axis=1) if need_sums else None)
+
+
+@cpu_kernel(fastmath={"nsz"})
+def _columns_to_nchw_cpu(z, bias, has_bias, out):
+    n, c, hw = out.shape
+    for q in prange(c * n):
+        ci = q // n
+        b = q - ci * n
+        src, dst = z[ci][b * hw:(b + 1) * hw], out[b, ci]
+        if has_bias:
+            shift = bias[ci]
+            for k in range(hw):
+                dst[k] = src[k] + shift
+        else:
+            for k in range(hw):
+                dst[k] = src[k]
+
+
+@cpu_kernel(fastmath={"nsz", "reassoc"})  # reassoc: the sums vectorise
+def _nchw_to_columns_cpu(gy, gz, sums, need_sums):
+    n, c, hw = gy.shape
+    for ci in prange(c):
+        total = 0.0  # each image's plane summed in the data's type, the planes in float64
+        for b in range(n):
+            src, dst = gy[b, ci], gz[ci][b * hw:(b + 1) * hw]
+            s = like(src[0], 0.0)
+            for k in range(hw):
+                v = src[k]
+                dst[k] = v
+                s += v
+            total += s
+        if need_sums:
+            sums[ci] = total
+
+
+def columns_to_nchw(xp: Any, z: Any, bias: Any, shape, *, impl: str | None = None) -> Any:
+    """The (N, C, oh, ow) = ``shape`` tensor of a GEMM's output z (C, N*oh*ow), plus bias (C,) or None."""
+    op = "conv.columns_to_nchw"
+    dtype, impl = float_dtype_and_impl(op, xp, impl, z=z, bias=bias)
+    n, c, oh, ow = (int(s) for s in shape)
+    if tuple(z.shape) != (c, n * oh * ow) or (bias is not None and tuple(bias.shape) != (c,)):
+        raise ValueError(f"{op}: z {tuple(z.shape)} and bias {None if bias is None else tuple(bias.shape)} do not "
+                         f"fit an output of shape {(n, c, oh, ow)}")
+    if impl != "cpu" or z.size == 0:
+        return reference_columns_to_nchw(xp, z, bias, n).reshape(n, c, oh, ow)
+    check_arrays_for(op, xp, impl, z=z, bias=bias)
+    z = contiguous(xp, z)
+    out = np.empty((n, c, oh * ow), dtype)
+    _columns_to_nchw_cpu(z.size, z, z[:, 0] if bias is None else contiguous(xp, bias), bias is not None, out)
+    return out.reshape(n, c, oh, ow)
+
+
+def nchw_to_columns(xp: Any, gy: Any, need_sums: bool = True, *, impl: str | None = None) -> tuple[Any, Any]:
+    """(gz, sums): gy (N, C, oh, ow) in the GEMM's layout (C, N*oh*ow), and its sums over each channel
+    (a convolution's bias gradient; None without need_sums)."""
+    op = "conv.nchw_to_columns"
+    dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy)
+    if gy.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D (N, C, H, W) array, got shape {tuple(gy.shape)}")
+    n, c = gy.shape[:2]
+    if impl != "cpu" or gy.size == 0:
+        return reference_nchw_to_columns(xp, gy, need_sums)
+    check_arrays_for(op, xp, impl, gy=gy)
+    gy = contiguous(xp, gy).reshape(n, c, -1)
+    gz = np.empty((c, gy.size // max(c, 1)), dtype)
+    sums = np.empty(c, dtype)
+    _nchw_to_columns_cpu(gy.size, gy, gz, sums, need_sums)
+    return gz, (sums if need_sums else None)
 
 
 # ============================================================== Winograd F(2x2, 3x3), CPU

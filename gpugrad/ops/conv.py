@@ -83,13 +83,12 @@ class Conv2d(Op):
             y = kconv.winograd_output(ctx.xp, m, bias, (x.shape[0], out_c, oh, ow))
             kconv.scratch_give(ctx.xp, m)
             return y
-        cols = kconv.im2col(ctx.xp, x, *geometry, impl=ctx.backend.kernel_impl)
+        impl = ctx.backend.kernel_impl
+        cols = kconv.im2col(ctx.xp, x, *geometry, impl=impl)
         z = ctx.backend.matmul(weight.reshape(out_c, -1), cols)  # (C_out, N*oh*ow)
-        if bias is not None:
-            z += bias[:, None]
         # The columns are what the weight gradient multiplies: kept rather than gathered again.
         ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
-        return z.reshape(out_c, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
+        return kconv.columns_to_nchw(ctx.xp, z, bias, (x.shape[0], out_c, oh, ow), impl=impl)
 
     @staticmethod
     def backward(ctx, gy):
@@ -144,16 +143,14 @@ class Conv2dBackward(Op):
         need_x, need_w, need_b = needs
         impl = ctx.backend.kernel_impl
         out_c = weight.shape[0]
-        gz = gy.transpose(1, 0, 2, 3).reshape(out_c, -1)
-        gx = gw = gb = None
+        gz, gb = kconv.nchw_to_columns(ctx.xp, gy, need_b, impl=impl)  # (C_out, N*oh*ow), the bias gradient
+        gx = gw = None
         if need_x:
             gx = kconv.col2im(ctx.xp, ctx.backend.matmul(weight.reshape(out_c, -1).T, gz), x.shape, *geometry, impl=impl)
         if need_w:
             if cols is None:
                 cols = kconv.im2col(ctx.xp, x, *geometry, impl=impl)
             gw = ctx.backend.matmul(gz, cols.T).reshape(weight.shape)
-        if need_b:
-            gb = gz.sum(axis=1)
         return gx, gw, gb
 
     @staticmethod

@@ -287,3 +287,35 @@ def test_conv_geometry_is_kept_and_takes_lists():
     from_lists = conv.conv_geometry([3, 3], [1, 1], [1, 1, 1, 1], [1, 1])  # unhashable: made, not kept
     assert from_lists == g and from_lists.kernel == (3, 3)
     assert conv.conv_geometry((np.int64(2), 2)).kernel == (2, 2) and type(conv.conv_geometry((np.int64(2), 2)).kernel[0]) is int
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 5, 2, 7), (1, 1, 1, 1), (4, 3, 6, 6), (2, 4, 0, 3)], ids=str)
+def test_the_gemm_layout_and_back_match_the_references(rng, shape, dtype):
+    n, c, oh, ow = shape
+    z = rng.standard_normal((c, n * oh * ow)).astype(dtype)
+    bias = rng.standard_normal(c).astype(dtype)
+    for b in (bias, None):
+        y = conv.columns_to_nchw(np, z, b, shape, impl="cpu")
+        want = conv.reference_columns_to_nchw(np, z, b, n).reshape(shape)
+        assert y.shape == shape and y.flags.c_contiguous and y.dtype == dtype
+        np.testing.assert_array_equal(y, want)
+    gy = rng.standard_normal(shape).astype(dtype)
+    for need in (True, False):
+        gz, sums = conv.nchw_to_columns(np, gy, need, impl="cpu")
+        want_gz, want_sums = conv.reference_nchw_to_columns(np, gy, need)
+        np.testing.assert_array_equal(gz, want_gz)
+        assert gz.shape == (c, n * oh * ow) and gz.flags.c_contiguous
+        if need:
+            np.testing.assert_allclose(sums, want_sums, **tolerances(dtype))
+        else:
+            assert sums is None and want_sums is None
+    gz, _ = conv.nchw_to_columns(np, gy.transpose(0, 1, 3, 2).copy().transpose(0, 1, 3, 2), True, impl="cpu")
+    np.testing.assert_array_equal(gz, conv.reference_nchw_to_columns(np, gy, False)[0])  # a strided gy
+
+
+def test_the_gemm_layout_refuses_what_does_not_fit():
+    with pytest.raises(ValueError, match=r"conv.columns_to_nchw: z \(3, 8\) and bias \(3,\) do not fit an output of shape \(2, 3, 2, 3\)"):
+        conv.columns_to_nchw(np, np.zeros((3, 8), np.float32), np.zeros(3, np.float32), (2, 3, 2, 3), impl="cpu")
+    with pytest.raises(ValueError, match=r"conv.nchw_to_columns: expected a 4-D"):
+        conv.nchw_to_columns(np, np.zeros((3, 8), np.float32), impl="cpu")

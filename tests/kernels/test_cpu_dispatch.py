@@ -66,6 +66,13 @@ def test_conv_and_pool_both_builds(build):
         np.testing.assert_array_equal(cols, conv.reference_im2col(np, z, *same))
         np.testing.assert_allclose(conv.col2im(np, cols, z.shape, *same, impl="cpu"),
                                    conv.reference_col2im(np, cols, z.shape, *same), rtol=1e-12)
+    z, bias = rng.standard_normal((5, 3 * 42)), rng.standard_normal(5)
+    np.testing.assert_array_equal(conv.columns_to_nchw(np, z, bias, (3, 5, 7, 6), impl="cpu"),
+                                  conv.reference_columns_to_nchw(np, z, bias, 3).reshape(3, 5, 7, 6))
+    gz, sums = conv.nchw_to_columns(np, x, impl="cpu")
+    want_gz, want_sums = conv.reference_nchw_to_columns(np, x, True)
+    np.testing.assert_array_equal(gz, want_gz)
+    np.testing.assert_allclose(sums, want_sums, rtol=1e-12)
     y, index = pool.max_pool2d(np, x, *geo, impl="cpu")
     y_ref, index_ref = pool.reference_max_pool2d(np, x, *geo)
     np.testing.assert_array_equal(index, index_ref)
