@@ -551,8 +551,11 @@ def col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation, *, impl: s
 def reference_columns_to_nchw(xp: Any, z: Any, bias: Any, n: int) -> Any:
     """(N, C, oh, ow) from z (C, N*oh*ow) = (C, N, oh*ow) plus bias (C,) or None, C-contiguous."""
     c = z.shape[0]
-    y = z if bias is None else z + bias[:, None]
-    return xp.ascontiguousarray(y.reshape(c, n, -1).transpose(1, 0, 2))
+    view = z.reshape(c, n, -1).transpose(1, 0, 2)
+    if bias is None:
+        return xp.ascontiguousarray(view)
+    out = xp.empty(view.shape, dtype=z.dtype)
+    return xp.add(view, bias[None, :, None], out=out)  # one pass: the bias added as the layout changes
 
 
 def reference_nchw_to_columns(xp: Any, gy: Any, need_sums: bool) -> tuple[Any, Any]:
