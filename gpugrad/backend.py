@@ -6,6 +6,7 @@ array work on a tensor's data; it asks the tensor's backend.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -20,13 +21,6 @@ __all__ = ["Device", "Backend", "get", "info", "cpu"]
 # From this many elements a sum over the last dims runs as gpugrad.kernels.reduce's row sums (a 64 x 100
 # float32 sum took 2.0 us there against NumPy's 3.0; below, the launcher's checks cost more than they save).
 ROW_SUM_MIN_ELEMENTS = 1 << 14
-
-
-def _prod(shape) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 class Device:
@@ -171,7 +165,7 @@ class Backend:
                     and x.flags.c_contiguous):
                 from .kernels.reduce import sum_rows
 
-                out = sum_rows(numpy, x.reshape(-1, x.size // max(1, _prod(x.shape[:kept]))), impl=self.kernel_impl)
+                out = sum_rows(numpy, x.reshape(math.prod(x.shape[:kept]), -1), impl=self.kernel_impl)
                 return out.reshape(x.shape[:kept] + (1,) * len(axes) if keepdims else x.shape[:kept])
             out = _threads.sum_rows(x, axes, keepdims, dtype)
             if out is not None:
