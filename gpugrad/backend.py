@@ -140,20 +140,6 @@ class Backend:
                 return fn(*operands) if out is None else out
         return fn(*operands)
 
-    def copy(self, x):
-        """A copy of ``x`` (of a broadcast view too) in memory of its own; on the CPU a large one is made
-        C-contiguous by blocks of rows over the threads."""
-        if self.xp is numpy and x.size >= _threads.PARALLEL_MIN_ELEMENTS:
-            out = numpy.empty(x.shape, x.dtype)
-            if _threads.copyto(out, x):
-                return out
-        return self.xp.array(x, copy=True)
-
-    def copyto(self, dst, src) -> None:
-        """``dst[...] = src``; on the CPU a large one split over the threads."""
-        if self.xp is not numpy or not _threads.copyto(dst, src):
-            dst[...] = src
-
     def sum(self, x, axes, keepdims: bool, dtype=None):
         """``x.sum(axis=axes, keepdims=keepdims, dtype=dtype)``. On the CPU, a large float sum over the last
         dims (not all) runs as ``gpugrad.kernels.reduce``'s row sums (vectorised, rows over the threads); a

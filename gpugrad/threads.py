@@ -171,23 +171,6 @@ def ufunc(fn: Callable, operands: tuple) -> Any:
     return out if split(chunk, target.shape[0], out.size) else None
 
 
-def copyto(dst: numpy.ndarray, src: numpy.ndarray) -> bool:
-    """``dst[...] = src`` (src broadcasting to dst's shape, same dtype) by blocks of dst's rows over the
-    threads; False (and nothing copied) when one call should do it. A large copy is bound by how much memory
-    traffic one core can keep in flight: two cores write it a third faster (bench/NOTES.md)."""
-    if _split_threads < 2 or dst.size < PARALLEL_MIN_ELEMENTS or dst.dtype != src.dtype or not dst.ndim:
-        return False
-    if dst.flags.c_contiguous and src.shape == dst.shape and src.flags.c_contiguous:
-        dst, src = dst.reshape(-1), src.reshape(-1)  # flat ranges: as even as the split can make them
-    else:
-        src = numpy.broadcast_to(src, dst.shape)
-
-    def chunk(lo: int, hi: int) -> None:
-        numpy.copyto(dst[lo:hi], src[lo:hi])
-
-    return split(chunk, dst.shape[0], dst.size)
-
-
 def sum_rows(x: numpy.ndarray, axes: tuple, keepdims: bool, dtype: Any) -> numpy.ndarray | None:
     """``x.sum(axes, keepdims=keepdims, dtype=dtype)`` by blocks of rows, for ``axes`` that keep axis 0
     (each row's sum is then the same bits as in one call); None when one call should do it. (Sums over

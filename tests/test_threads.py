@@ -164,23 +164,6 @@ def test_split_ufuncs_give_the_bits_of_one_call(rows, cols, dtype, broadcast):
         assert np.array_equal(threads.sum_rows(a, (1,), True, None), a.sum(axis=1, keepdims=True))
 
 
-@pytest.mark.parametrize("source", ["same", "row", "column", "transposed"])
-def test_split_copies_give_numpys_copy(split_everything, source):
-    rng = np.random.default_rng(5)
-    src = {"same": rng.standard_normal((9, 7)), "row": rng.standard_normal(7), "column": rng.standard_normal((9, 1)),
-           "transposed": rng.standard_normal((7, 9)).T}[source].astype(np.float32)
-    dst = np.full((9, 7), np.nan, np.float32)
-    assert threads.copyto(dst, src)
-    assert np.array_equal(dst, np.broadcast_to(src, (9, 7)))
-    view = np.broadcast_to(src, (9, 7))
-    copy = gg.backend.cpu.copy(view)
-    assert copy.flags.owndata and copy.flags.c_contiguous and np.array_equal(copy, view)
-    out = np.zeros((9, 7), np.float64)  # another dtype: one NumPy call, which casts
-    assert not threads.copyto(out, src)
-    gg.backend.cpu.copyto(out, src)
-    assert np.array_equal(out, np.broadcast_to(src, (9, 7)).astype(np.float64))
-
-
 def test_ops_split_large_calls_and_keep_their_values(split_everything, monkeypatch):
     calls = _ran_split(monkeypatch)
     rng = np.random.default_rng(0)
