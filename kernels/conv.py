@@ -206,6 +206,14 @@ def batch_tap_sources(src, n, image_size):
 BATCH_BLOCKS = 8
 
 
+@njit(cache=True, inline="always")
+def channel_and_images(q, blocks, n):
+    """Work unit q of the gather kernels: its channel, and its block [b0, b1) of the n images."""
+    ci = q // blocks
+    blk = q - ci * blocks
+    return ci, n * blk // blocks, n * (blk + 1) // blocks
+
+
 @njit(cache=True)
 def tap_runs(kh, kw, top, left, dh, dw, h, w, oh, ow):
     """For a stride-1 window with ow == w, where output k of tap t reads plane position k + d_t: per tap
@@ -268,9 +276,8 @@ def _im2col_cpu(x, cols, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
     xf = x.reshape(-1)
     blocks = min(n, BATCH_BLOCKS)
     for q in prange(c * blocks):
-        ci = q // blocks
-        blk = q - ci * blocks
-        lo, hi = n * blk // blocks * ohw, n * (blk + 1) // blocks * ohw
+        ci, b0, b1 = channel_and_images(q, blocks, n)
+        lo, hi = b0 * ohw, b1 * ohw
         channel = xf[ci * h * w:]
         for t in range(taps):
             # 1-D slices, indexed from 0: LLVM made a 2x slower loop of at[t, j] over range(lo, hi)
@@ -291,11 +298,10 @@ def _col2im_cpu(cols, out, kh, kw, sh, sw, top, left, dh, dw, oh, ow):
     of = out.reshape(-1)
     blocks = min(n, BATCH_BLOCKS)
     for q in prange(c * blocks):
-        ci = q // blocks
-        blk = q - ci * blocks
-        lo, hi = n * blk // blocks * ohw, n * (blk + 1) // blocks * ohw
+        ci, b0, b1 = channel_and_images(q, blocks, n)
+        lo, hi = b0 * ohw, b1 * ohw
         channel = of[ci * h * w:]
-        for b in range(n * blk // blocks, n * (blk + 1) // blocks):
+        for b in range(b0, b1):
             for k in range(h * w):
                 channel[b * c * h * w + k] = 0
         for t in range(taps):
