@@ -17,6 +17,11 @@ POOL_GEOMETRIES = GEOMETRIES + [
     ((2, 3, 6, 6), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
 ]
 
+HALVING = ((2, 2), (2, 2), (0, 0, 0, 0), (1, 1))
+# 2x2 windows of stride 2 over an even width take their own CPU kernel: rows of 4 and 2 outputs (its
+# constant-length rows), 1, 3 and 5 (the general row), an odd height (the last row unused).
+HALVING_SHAPES = [(3, 2, 8, 8), (5, 3, 4, 4), (2, 2, 7, 2), (2, 3, 6, 6), (1, 2, 5, 10), (4, 3, 9, 8)]
+
 
 def _ties(rng, shape, dtype):
     """Values with ties (rounded), so that 'the first maximum' is tested, not just 'a maximum'."""
@@ -78,3 +83,26 @@ def test_bad_shapes_raise_before_launch(backend, no_launch):
         pool.max_pool2d_backward(backend.xp, gy, backend.dev(np.zeros((1, 2, 2, 2), np.int32)), (1, 2, 4, 4), *geo, impl=backend.impl)
     with pytest.raises(ValueError, match=r"pool\.max_pool2d: expected a 4-D"):
         pool.max_pool2d(backend.xp, backend.dev(np.zeros((2, 4, 4), np.float32)), *geo, impl=backend.impl)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", HALVING_SHAPES, ids=str)
+def test_2x2_halving_matches_reference_on_ties_nan_and_inf(backend, rng, shape, dtype):
+    """The first maximum in row-major order, the first NaN, and windows of -inf alike, where the 2x2
+    kernel's two passes (pairs, then rows) could order ties differently from the window's order."""
+    x = _ties(rng, shape, dtype)
+    flat = x.reshape(-1)
+    flat[rng.random(flat.size) < 0.1] = np.nan
+    flat[rng.random(flat.size) < 0.1] = -np.inf
+    flat[rng.random(flat.size) < 0.05] = np.inf
+    y, index = pool.max_pool2d(backend.xp, backend.dev(x), *HALVING, impl=backend.impl)
+    y_ref, index_ref = pool.reference_max_pool2d(np, x, *HALVING)
+    np.testing.assert_array_equal(backend.host(index), index_ref)
+    np.testing.assert_array_equal(backend.host(y), y_ref)
+
+
+def test_2x2_halving_tie_across_the_diagonal():
+    """Window [[1, 2], [2, 1]]: the maximum at (0, 1) comes first, though (1, 0) wins its column."""
+    x = np.array([[[[1.0, 2.0], [2.0, 1.0]]]], dtype=np.float32)
+    y, index = pool.max_pool2d(np, x, *HALVING, impl="cpu")
+    assert index.item() == 1 and y.item() == 2.0
