@@ -8,6 +8,8 @@ output instead of 9.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import threads
 from ..autograd.function import Op
 from ..kernels import conv as kconv
@@ -122,6 +124,12 @@ def use_winograd(ctx, x, weight, geometry: ConvGeometry) -> bool:
     )
 
 
+# Up to this many output channels, OpenBLAS makes the weight gradient faster as its transpose, cols gz^T
+# (C*kh*kw, C_out), than as gz cols^T (C_out, C*kh*kw), on one thread or two: 16 -> 32 channels at 4x4,
+# batch 64, 110 -> 70 us; 64 -> 64 at 16x16 8.8 -> 7.7 ms; from 256 channels it is slower (bench/NOTES.md).
+TRANSPOSED_WEIGHT_GRAD_MAX_CHANNELS = 128
+
+
 class Conv2dBackward(Op):
     """(gx, gw, gb) of conv2d for the upstream gy: col2im(W^T gz), gz cols^T and gz's row sums, where gz
     is gy as (C_out, N*oh*ow). Two GEMMs and a col2im on arrays (or their Winograd forms, see
@@ -150,7 +158,11 @@ class Conv2dBackward(Op):
         if need_w:
             if cols is None:
                 cols = kconv.im2col(ctx.xp, x, *geometry, impl=impl)
-            gw = ctx.backend.matmul(gz, cols.T).reshape(weight.shape)
+            if out_c <= TRANSPOSED_WEIGHT_GRAD_MAX_CHANNELS and ctx.xp is np:
+                gw = np.ascontiguousarray(ctx.backend.matmul(cols, gz.T).T)  # from (C*kh*kw, C_out)
+            else:
+                gw = ctx.backend.matmul(gz, cols.T)
+            gw = gw.reshape(weight.shape)
         return gx, gw, gb
 
     @staticmethod

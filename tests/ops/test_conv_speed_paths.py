@@ -201,3 +201,25 @@ def test_winograd_empty_batch_and_strided_arrays(monkeypatch, winograd_calls, rn
     for g, e in zip(got, expect):
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-9)
     assert len(winograd_calls) >= 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_gradient_either_way_round(monkeypatch, rng, dtype):
+    """Few output channels take the weight gradient as its transpose (cols gz^T); many take gz cols^T:
+    the same gradient, in weight's layout, both ways."""
+    x = rng.standard_normal((2, 3, 5, 6)).astype(dtype)
+    w = rng.standard_normal((4, 3, 2, 3)).astype(dtype)
+    up = rng.standard_normal((2, 4, 4, 4)).astype(dtype)
+    with monkeypatch.context() as m:
+        m.setattr(conv_ops, "TRANSPOSED_WEIGHT_GRAD_MAX_CHANNELS", 1 << 30)
+        transposed = _run(x, w, None, up)
+    with monkeypatch.context() as m:
+        m.setattr(conv_ops, "TRANSPOSED_WEIGHT_GRAD_MAX_CHANNELS", 0)
+        plain = _run(x, w, None, up)
+    for got, want in zip(transposed[:3], plain[:3]):
+        np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    # the weight gradient against its definition: sum over images and positions of gy times the window
+    windows = np.lib.stride_tricks.sliding_window_view(x, (2, 3), axis=(2, 3))  # (N, C, 4, 4, 2, 3)
+    definition = np.einsum("nohw,nchwij->ocij", up, windows)
+    np.testing.assert_allclose(transposed[2], definition, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-5)
+    assert transposed[2].flags.c_contiguous
