@@ -161,6 +161,8 @@ class Backend:
     def matmul(self, a, b):
         """The matrix product of two arrays on this device (NumPy's matmul rules): the one call through
         which the ops' GEMMs (matmul, Linear, conv2d, forward and backward) reach the array library."""
+        if self.xp is numpy:
+            _threads.gemm_threads(a, b)
         return self.xp.matmul(a, b)
 
     def erf(self, array):

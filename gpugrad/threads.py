@@ -14,8 +14,15 @@ fixed chunks, so results are the same bits on any thread count.
 Differences from PyTorch, from Numba: the count can be lowered but not raised above the pool Numba
 started with (NUMBA_NUM_THREADS, by default the number of cores): a larger request is capped there. It
 applies to the calling thread (Numba keeps it per thread; a new Python thread starts with the full
-pool). NumPy's BLAS (the GEMMs) keeps its own threads, which OMP_NUM_THREADS or OPENBLAS_NUM_THREADS set
-before start-up.
+pool).
+
+NumPy's BLAS (the GEMMs) has its own threads, as many as it started with (OMP_NUM_THREADS or
+OPENBLAS_NUM_THREADS before start-up) or as ``set_num_threads`` last asked. ``gemm_threads`` gives a GEMM
+under SMALL_GEMM_MACS multiply-adds one of them: between GEMMs OpenBLAS's other threads spin on the other
+cores, and there they slowed the calling thread's own work between GEMMs by up to 2.3x, or, with another
+process busy on a core, made a whole step 4x slower (bench/NOTES.md). Through threadpoolctl, which finds
+the BLAS NumPy loaded (OpenBLAS, MKL or BLIS); with threadpoolctl's own limits in force, gpugrad's next
+GEMM may undo them: use ``set_num_threads`` instead.
 """
 from __future__ import annotations
 
@@ -50,11 +57,15 @@ def _check(n: object) -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Run the CPU kernels on ``n`` threads (at most the pool's size, NUMBA_NUM_THREADS: capped there)."""
-    global _split_threads
+    """Run the CPU kernels on ``n`` threads (at most the pool's size, NUMBA_NUM_THREADS: capped there),
+    and large GEMMs on ``n`` of the BLAS's threads."""
+    global _split_threads, _blas_threads
     n = min(_check(n), int(numba.config.NUMBA_NUM_THREADS))
     numba.set_num_threads(n)
-    _split_threads = n
+    _split_threads = _blas_threads = n
+    if _blas_state and _blas_state[0] is not None:
+        _blas_state[0].threads = n
+        _blas_state[0].apply(n)
 
 
 def get_num_threads() -> int:
@@ -75,6 +86,55 @@ def _threads_from_env() -> int | None:
                 return None
             return n if n > 0 else None
     return None
+
+
+# GEMMs under this many multiply-adds (per matrix) run on one BLAS thread. On 2 cores the digits CNN's
+# 4.7M ones took 85-116 us on two threads and 133-170 on one when the cores were quiet, but with the
+# other thread spinning the step ran 1.7-1.9 ms against 1.37 on one; the MLP's 205M ones need both.
+SMALL_GEMM_MACS = 1 << 24
+
+
+class _Blas:
+    """The BLAS libraries loaded when the first GEMM ran (NumPy's, and any other package's: all are set
+    alike), as threadpoolctl controls them: ``threads`` for large GEMMs, ``current`` as last set."""
+
+    def __init__(self, libs: list) -> None:
+        self.libs = libs
+        self.current = max(int(lib.num_threads) for lib in libs)
+        self.threads = _blas_threads or self.current
+
+    def apply(self, n: int) -> None:
+        if n != self.current:
+            for lib in self.libs:
+                lib.set_num_threads(n)
+            self.current = n
+
+
+_blas_threads: int | None = None  # set_num_threads's count; None: what the BLAS started with
+_blas_state: list = []  # [] until the first GEMM looks the BLAS up, then [_Blas or None]
+
+
+def _blas() -> _Blas | None:
+    """The BLAS, looked up once (None where threadpoolctl finds none it can control)."""
+    if not _blas_state:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            libs = ThreadpoolController().select(user_api="blas").lib_controllers
+        except Exception:  # noqa: BLE001 - then GEMMs keep the BLAS's own threads
+            libs = []
+        _blas_state.append(_Blas(libs) if libs else None)
+    return _blas_state[0]
+
+
+def gemm_threads(a: Any, b: Any) -> None:
+    """Before NumPy's matmul of ``a`` and ``b``: one BLAS thread for a product of under SMALL_GEMM_MACS
+    multiply-adds per matrix, all of them (set_num_threads's count) from there up."""
+    if a.ndim < 2 or b.ndim < 2:
+        return
+    blas = _blas_state[0] if _blas_state else _blas()
+    if blas is not None and blas.threads > 1:
+        blas.apply(1 if a.shape[-2] * a.shape[-1] * b.shape[-1] < SMALL_GEMM_MACS else blas.threads)
 
 
 _env_threads = _threads_from_env()

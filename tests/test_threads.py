@@ -90,6 +90,48 @@ def test_adam_training_steps_give_the_same_bits_on_one_and_two_threads(restore_t
     _one_and_two_threads(monkeypatch, "adam")
 
 
+def _blas_threads_after(a: np.ndarray, b: np.ndarray) -> int:
+    """The BLAS's thread count right after gpugrad multiplies a and b (as threadpoolctl reads it)."""
+    from threadpoolctl import ThreadpoolController
+
+    (gg.tensor(a) @ gg.tensor(b)).numpy()
+    return ThreadpoolController().select(user_api="blas").lib_controllers[0].num_threads
+
+
+@pytest.fixture
+def blas_with_threads(restore_threads):
+    """The BLAS gpugrad controls, with 2 threads for large GEMMs (skips where there is none to control)."""
+    from gpugrad import threads
+
+    a = np.ones((2, 2), np.float32)
+    gg.tensor(a) @ gg.tensor(a)  # looks the BLAS up
+    if threads._blas() is None:
+        pytest.skip("no BLAS that threadpoolctl can control")
+    set_num_threads(2)
+    if threads._blas().threads < 2:
+        pytest.skip("needs 2 threads")
+    return threads
+
+
+def test_small_gemms_run_on_one_blas_thread_and_large_ones_on_all(blas_with_threads):
+    n_small = 64  # 64^3 multiply-adds: well under SMALL_GEMM_MACS
+    n_large = 1 + round(blas_with_threads.SMALL_GEMM_MACS ** (1 / 3))
+    small = np.ones((n_small, n_small), np.float32)
+    large = np.ones((n_large, n_large), np.float32)
+    assert _blas_threads_after(large, large) == 2
+    assert _blas_threads_after(small, small) == 1
+    assert _blas_threads_after(large, large) == 2
+    assert _blas_threads_after(np.ones((3, n_small, n_small), np.float32), small) == 1  # per matrix of a batch
+
+
+def test_set_num_threads_sets_the_blas_threads_of_large_gemms(blas_with_threads):
+    large = np.ones((300, 300), np.float32)
+    set_num_threads(1)
+    assert _blas_threads_after(large, large) == 1
+    set_num_threads(2)
+    assert _blas_threads_after(large, large) == 2
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("bad", [0, -2, 2.0, True])
 def test_bad_counts_raise_what_pytorch_raises(bad):
