@@ -161,8 +161,8 @@ class Backend:
     def matmul(self, a, b):
         """The matrix product of two arrays on this device (NumPy's matmul rules): the one call through
         which the ops' GEMMs (matmul, Linear, conv2d, forward and backward) reach the array library."""
-        if self.xp is numpy:
-            _threads.gemm_threads(a, b)
+        if self.xp is numpy and a.ndim >= 2 and b.ndim >= 2:
+            _threads.gemm_threads(a.shape[-2], a.shape[-1], b.shape[-1])
         return self.xp.matmul(a, b)
 
     def erf(self, array):

@@ -127,14 +127,12 @@ def _blas() -> _Blas | None:
     return _blas_state[0]
 
 
-def gemm_threads(a: Any, b: Any) -> None:
-    """Before NumPy's matmul of ``a`` and ``b``: one BLAS thread for a product of under SMALL_GEMM_MACS
-    multiply-adds per matrix, all of them (set_num_threads's count) from there up."""
-    if a.ndim < 2 or b.ndim < 2:
-        return
+def gemm_threads(m: int, k: int, n: int) -> None:
+    """Before NumPy's GEMMs of (m, k) by (k, n) matrices: one BLAS thread under SMALL_GEMM_MACS
+    multiply-adds, all of them (set_num_threads's count) from there up."""
     blas = _blas_state[0] if _blas_state else _blas()
     if blas is not None and blas.threads > 1:
-        blas.apply(1 if a.shape[-2] * a.shape[-1] * b.shape[-1] < SMALL_GEMM_MACS else blas.threads)
+        blas.apply(1 if m * k * n < SMALL_GEMM_MACS else blas.threads)
 
 
 _env_threads = _threads_from_env()
