@@ -129,8 +129,8 @@ def _max_pool_cpu(x, y, index, kh, kw, sh, sw, top, left, dh, dw):
                 best_at[k] = a - q * hw if a >= 0 else a
 
 
-# The classic pool (2x2 windows, stride 2, no padding, even width) without conv's tap table: each
-# output row reads its two input rows in place. In each window, the larger of each row's pair, then the
+# The classic pool (2x2 windows, stride 2, no padding) without conv's tap table: each output row reads
+# its two input rows in place (an odd last row or column is never read). In each window, the larger of each row's pair, then the
 # larger of the two: the first maximum in row-major order, as the table kernel.
 
 @njit(cache=True, inline="always")
@@ -180,10 +180,10 @@ def _max_pool_2x2_cpu(x, y, index):
                 _pool_row(xf, yf, idx, s, j, 2 * yo * w, w, ow)
 
 
-def _is_2x2_halving(geometry: Any, w: int) -> bool:
-    """Whether _max_pool_2x2_cpu applies: 2x2 windows, stride 2, no padding nor dilation, even width."""
+def _is_2x2_halving(geometry: Any) -> bool:
+    """Whether _max_pool_2x2_cpu applies: 2x2 windows, stride 2, no padding nor dilation."""
     return (geometry.kernel == (2, 2) and geometry.stride == (2, 2) and geometry.pads == (0, 0, 0, 0)
-            and geometry.dilation == (1, 1) and w % 2 == 0)
+            and geometry.dilation == (1, 1))
 
 
 @cpu_kernel()
@@ -292,7 +292,7 @@ def max_pool2d(xp: Any, x: Any, kernel, stride, pads, dilation, *, impl: str | N
     y = xp.empty((n, c, oh, ow), dtype=dtype)
     index = xp.empty((n, c, oh, ow), dtype=np.int64)
     args = geometry.kernel_args()
-    if impl == "cpu" and _is_2x2_halving(geometry, x.shape[3]):
+    if impl == "cpu" and _is_2x2_halving(geometry):
         _max_pool_2x2_cpu(y.size * 4, x, y, index)
     elif impl == "cpu":
         _max_pool_cpu(y.size * kernel[0] * kernel[1], x, y, index, *args)

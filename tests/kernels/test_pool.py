@@ -18,9 +18,10 @@ POOL_GEOMETRIES = GEOMETRIES + [
 ]
 
 HALVING = ((2, 2), (2, 2), (0, 0, 0, 0), (1, 1))
-# 2x2 windows of stride 2 over an even width take their own CPU kernel: rows of 4 and 2 outputs (its
-# constant-length rows), 1, 3 and 5 (the general row), an odd height (the last row unused).
-HALVING_SHAPES = [(3, 2, 8, 8), (5, 3, 4, 4), (2, 2, 7, 2), (2, 3, 6, 6), (1, 2, 5, 10), (4, 3, 9, 8)]
+# 2x2 windows of stride 2 take their own CPU kernel: rows of 4 and 2 outputs (its constant-length rows),
+# 1, 3 and 5 (the general row), an odd height or width (the last row or column unused).
+HALVING_SHAPES = [(3, 2, 8, 8), (5, 3, 4, 4), (2, 2, 7, 2), (2, 3, 6, 6), (1, 2, 5, 10), (4, 3, 9, 8),
+                  (2, 3, 8, 9), (1, 2, 5, 5), (2, 2, 4, 3)]
 
 
 def _ties(rng, shape, dtype):
