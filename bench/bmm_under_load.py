@@ -1,10 +1,12 @@
-"""A batched matmul, forward + backward, on a quiet machine and with another process busy on one core,
-beside PyTorch (issue "Kernels at the machine's limit", item 3: a loaded machine must degrade gracefully).
+"""A batched matmul, forward + backward, and the digits CNN training step (batch 64, Adam), on a quiet
+machine and with another process busy on one core, beside PyTorch (issue "Kernels at the machine's
+limit", item 3: a loaded machine must degrade gracefully).
 
-Both libraries run each GEMM of the batch on their BLAS's threads, which wait for each other on every
-GEMM: with a core taken by another process, they wait for it (bench/NOTES.md, eleventh session, has what
-a split of the batch over gpugrad's own threads did). Each line: medians of interleaved calls, quiet,
-then loaded (a spinning child process), and how much each library slowed down::
+A GEMM on two BLAS threads waits for both: with a core taken by another process, it waits for that core
+(bench/NOTES.md, eleventh session, has what a split of the batch over gpugrad's own threads did). GEMMs
+under 16M multiply-adds run on one BLAS thread (gpugrad/threads.py, thirteenth session): the first bmm
+shape and all of the CNN's. Each line: medians of interleaved calls, quiet, then loaded (a spinning child
+process), and how much each library slowed down::
 
     python bench/bmm_under_load.py [--rounds 40]
 """
@@ -15,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -38,6 +41,16 @@ def steps(B: int, m: int, k: int, n: int):
     return {"gpugrad": lambda: step(gg, *ours), "pytorch": lambda: step(torch, *theirs)}
 
 
+def cnn_steps():
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_training
+
+    return {"gpugrad": bench_training.gpugrad_step("cnn-digits"),
+            "pytorch": bench_training.pytorch_step(torch, "cnn-digits")}
+
+
 def medians(fns: dict, rounds: int) -> dict:
     times = {name: [] for name in fns}
     for fn in fns.values():
@@ -54,8 +67,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=40)
     rounds = p.parse_args().rounds
-    for shape in SHAPES:
-        fns = steps(*shape)
+    cases = [(f"bmm {B}x({m}x{k} @ {k}x{n}) forward+backward", lambda B=B, m=m, k=k, n=n: steps(B, m, k, n))
+             for B, m, k, n in SHAPES]
+    cases.append(("digits CNN training step, batch 64", cnn_steps))
+    for label, make in cases:
+        fns = make()
         quiet = medians(fns, rounds)
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         try:
@@ -66,7 +82,7 @@ def main() -> None:
             busy.wait()
         g, t = quiet["gpugrad"], quiet["pytorch"]
         gl, tl = loaded["gpugrad"], loaded["pytorch"]
-        print(f"bmm {shape[0]}x({shape[1]}x{shape[2]} @ {shape[2]}x{shape[3]}) forward+backward: quiet gpugrad "
+        print(f"{label}: quiet gpugrad "
               f"{g * 1e3:.2f} ms, pytorch {t * 1e3:.2f} ms ({g / t:.2f}x); loaded gpugrad {gl * 1e3:.2f} ms, "
               f"pytorch {tl * 1e3:.2f} ms ({gl / tl:.2f}x); slowed by load: gpugrad {gl / g:.2f}x, pytorch {tl / t:.2f}x",
               flush=True)
