@@ -161,8 +161,10 @@ class Backend:
     def matmul(self, a, b):
         """The matrix product of two arrays on this device (NumPy's matmul rules): the one call through
         which the ops' GEMMs (matmul, Linear, conv2d, forward and backward) reach the array library."""
-        if self.xp is numpy and a.ndim >= 2 and b.ndim >= 2:
-            _threads.gemm_threads(a.shape[-2], a.shape[-1], b.shape[-1])
+        # a.size * b.size (m k k n for matrices) bounds the product's m k n from above: a cheap first test
+        # that keeps the small products of the op hot path from paying for the shapes' tuples.
+        if self.xp is numpy and a.size * b.size >= _threads.TINY_GEMM_MACS and a.ndim > 1 and b.ndim > 1:
+            _threads.gemm_threads(a.shape[-2] * a.shape[-1] * b.shape[-1])
         return self.xp.matmul(a, b)
 
     def erf(self, array):

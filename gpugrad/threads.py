@@ -92,6 +92,7 @@ def _threads_from_env() -> int | None:
 # 4.7M ones took 85-116 us on two threads and 133-170 on one when the cores were quiet, but with the
 # other thread spinning the step ran 1.7-1.9 ms against 1.37 on one; the MLP's 205M ones need both.
 SMALL_GEMM_MACS = 1 << 24
+TINY_GEMM_MACS = 1 << 18  # OpenBLAS's own bound (interface/gemm.c: 65536 * GEMM_MULTITHREAD_THRESHOLD 4)
 
 
 class _Blas:
@@ -127,12 +128,15 @@ def _blas() -> _Blas | None:
     return _blas_state[0]
 
 
-def gemm_threads(m: int, k: int, n: int) -> None:
-    """Before NumPy's GEMMs of (m, k) by (k, n) matrices: one BLAS thread under SMALL_GEMM_MACS
-    multiply-adds, all of them (set_num_threads's count) from there up."""
+def gemm_threads(macs: int) -> None:
+    """Before NumPy's GEMMs of ``macs`` multiply-adds each: one BLAS thread under SMALL_GEMM_MACS, all of
+    them (set_num_threads's count) from there up. Below TINY_GEMM_MACS nothing is set: OpenBLAS runs
+    those on one thread whatever its count (the op hot path's small products pay only this test)."""
+    if macs < TINY_GEMM_MACS:
+        return
     blas = _blas_state[0] if _blas_state else _blas()
     if blas is not None and blas.threads > 1:
-        blas.apply(1 if m * k * n < SMALL_GEMM_MACS else blas.threads)
+        blas.apply(1 if macs < SMALL_GEMM_MACS else blas.threads)
 
 
 _env_threads = _threads_from_env()

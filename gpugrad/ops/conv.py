@@ -77,7 +77,7 @@ class Conv2d(Op):
         if ctx.winograd:
             v = kconv.winograd_input(ctx.xp, x, geometry.pads, split=threads.split)
             m = kconv.scratch_take(ctx.xp, v.shape[1], out_c, v.dtype)
-            threads.gemm_threads(v.shape[1], x.shape[1], out_c)  # each of the 16 GEMMs: tiles x C by C x C_out
+            threads.gemm_threads(v.shape[1] * x.shape[1] * out_c)  # each of the 16 GEMMs: tiles x C by C x C_out
             kconv.winograd_products(ctx.xp, kconv.winograd_weight(ctx.xp, weight), v, out=m)
             # V is what the weight gradient multiplies: kept rather than transformed again.
             ctx.save_for_backward(x, weight, v if ctx.needs_input_grad[1] else None)
@@ -207,7 +207,7 @@ def winograd_backward(xp, gy, x, weight, v, geometry: ConvGeometry, needs) -> tu
     need_x, need_w, need_b = needs
     n, c = x.shape[:2]
     tiles = kconv.winograd_tiles(n, gy.shape[2], gy.shape[3])
-    threads.gemm_threads(tiles, gy.shape[1], c)  # each of the 16 GEMMs either way round has tiles x C x C_out
+    threads.gemm_threads(tiles * gy.shape[1] * c)  # each of the 16 GEMMs either way round: tiles x C x C_out
     dm, gb = kconv.winograd_grad_output(xp, gy, split=threads.split,
                                         out=kconv.scratch_take(xp, tiles, gy.shape[1], gy.dtype))
     gx = gw = dv = None
