@@ -159,6 +159,9 @@ class Backend:
             if out is not None:
                 return out
         if self.xp is numpy:  # what ndarray.sum calls, without its Python wrapper
+            if axes is None and not keepdims and dtype is not None:
+                # A full sum into a 0-d array, not NumPy's scalar, which the op would then wrap
+                return _add_reduce(x, None, dtype, numpy.empty((), dtype), False)
             return _add_reduce(x, axes, dtype, None, keepdims)
         return x.sum(axis=axes, keepdims=keepdims, dtype=dtype)
 
