@@ -7,6 +7,7 @@ array work on a tensor's data; it asks the tensor's backend.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import sys
 import threading
@@ -23,6 +24,14 @@ __all__ = ["Device", "Backend", "get", "info", "cpu"]
 # From this many elements a sum over the last dims runs as gpugrad.kernels.reduce's row sums (a 64 x 100
 # float32 sum took 2.0 us there against NumPy's 3.0; below, the launcher's checks cost more than they save).
 ROW_SUM_MIN_ELEMENTS = 1 << 14
+
+
+# From this many elements (of both operands) +, -, * and / whose operands differ in shape run as
+# gpugrad.kernels.broadcast's binary: 2.2x faster than NumPy's broadcasting at 2048 x 2048 + (2048,), even at
+# 256 x 256 + (256,), and slower below, where the launcher's checks cost more than they save.
+BROADCAST_MIN_ELEMENTS = 1 << 16
+_ARITHMETIC = {operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.truediv: "div"}
+_KERNEL_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
 class Device:
@@ -141,6 +150,21 @@ class Backend:
                 out = _threads.ufunc(fn, operands)
                 return fn(*operands) if out is None else out
         return fn(*operands)
+
+    def arithmetic(self, fn, a, b):
+        """``fn(a, b)`` for ``fn`` one of operator's add, sub, mul and truediv, on this device's arrays (or a
+        Python number). On the CPU, a large one of two float arrays of one dtype whose shapes differ, one
+        repeating along the other's leading and trailing dims (a bias row, a column, a per-channel
+        value), runs as ``gpugrad.kernels.broadcast``'s binary: NumPy's broadcasting runs at half memory
+        speed there. The same bits either way."""
+        if (self.xp is numpy and a.__class__ is numpy.ndarray and b.__class__ is numpy.ndarray
+                and a.size + b.size >= BROADCAST_MIN_ELEMENTS
+                and a.shape != b.shape and a.dtype is b.dtype and a.dtype in _KERNEL_FLOATS):
+            from .kernels import broadcast
+
+            if broadcast.plan(a.shape, b.shape) is not None:
+                return broadcast.binary(numpy, _ARITHMETIC[fn], a, b, impl=self.kernel_impl)
+        return fn(a, b)
 
     def sum(self, x, axes, keepdims: bool, dtype=None):
         """``x.sum(axis=axes, keepdims=keepdims, dtype=dtype)``. On the CPU, a large float sum over the last

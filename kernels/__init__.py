@@ -141,6 +141,12 @@ recurrent    (the pointwise part of one LSTM/GRU step, after the gate GEMMs; 2-D
     gru_backward(xp, gy, ws, h_prev, *, impl=None, stream=None) -> (d_gi, d_gh, d_h_prev)
     reference_<name> for each (no impl/stream).
 
+broadcast    (+ - * / with one operand repeating along the other's leading and trailing dims; CPU only)
+    binary(xp, op, a, b, *, impl=None) -> a op b    op in OPS = add, sub, mul, div; NumPy's bits, at
+        memory speed where NumPy's broadcasting runs at half; CuPy's own on a GPU.
+    plan(a_shape, b_shape) -> (a is the full operand, (P, Q, R)) or None where it does not apply.
+    reference_binary: the same, the array module's operators.
+
 _launch      launch(), re-exporting resolve_impl, cuda_available() (never raises), launch_dims;
              the layer is small files by concern (_dispatch, _checks, _scalar, _clone, _cuda,
              _grid, _numba_cuda_internals).
@@ -150,15 +156,15 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, batch_norm, conv, embedding, group_norm, layer_norm, linear, optim, philox, pool, recurrent, reduce, softmax, softmax_xent
+from . import activation, batch_norm, broadcast, conv, embedding, group_norm, layer_norm, linear, optim, philox, pool, recurrent, reduce, softmax, softmax_xent
 from ._dispatch import fused, fused_enabled, set_fused
 from ._launch import cuda_available, resolve_impl
 
 # Every kernel family with CUDA kernels, for what must cover them all (the PTX compile, the launch tests, the
-# cuda-marked tests); reduce has none (CuPy's sum).
+# cuda-marked tests); reduce and broadcast have none (CuPy's own).
 FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, embedding, optim, conv, pool, recurrent, philox)
 
 __all__ = [
-    "FAMILIES", "activation", "batch_norm", "conv", "embedding", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "reduce", "softmax", "softmax_xent", "cuda_available", "fused", "fused_enabled", "set_fused",
+    "FAMILIES", "activation", "batch_norm", "broadcast", "conv", "embedding", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "reduce", "softmax", "softmax_xent", "cuda_available", "fused", "fused_enabled", "set_fused",
     "resolve_impl",
 ]

@@ -16,10 +16,16 @@ from ..autograd.anomaly import _state as _anomaly_state
 from ..autograd.function import Function, Op
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
+from ..backend import BROADCAST_MIN_ELEMENTS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import as_float, check_scalar_fits, promote_pair, reflected, scalar_or_tensor, write_out
 from .inplace import inplace_variant
+
+
+# Two arrays with fewer elements between them are NumPy's operator's, whatever their shapes; from here
+# the backend chooses (Backend.arithmetic: a kernel for some broadcasts). One cheap test on the hot path.
+_LARGE = BROADCAST_MIN_ELEMENTS
 
 
 def _const(like: Tensor, array) -> Tensor:
@@ -63,6 +69,8 @@ def _refuse_bool(name: str, x: Tensor, what: str, hint: str = "") -> None:
 class Add(Op):
     @staticmethod
     def forward(ctx, a, b):
+        if a.__class__ is b.__class__ and a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
+            return ctx.backend.arithmetic(operator.add, a, b)
         return a + b
 
     @staticmethod
@@ -82,6 +90,8 @@ def add(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
 class Sub(Op):
     @staticmethod
     def forward(ctx, a, b):
+        if a.__class__ is b.__class__ and a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
+            return ctx.backend.arithmetic(operator.sub, a, b)
         return a - b
 
     @staticmethod
@@ -111,6 +121,8 @@ class Mul(Op):
     def forward(ctx, a, b):
         need_a, need_b = ctx.needs_input_grad
         ctx.save_for_backward(b if need_a else None, a if need_b else None)
+        if a.__class__ is b.__class__ and a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
+            return ctx.backend.arithmetic(operator.mul, a, b)
         return a * b
 
     @staticmethod
@@ -135,6 +147,8 @@ class Div(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        if a.__class__ is b.__class__ and a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
+            return ctx.backend.arithmetic(operator.truediv, a, b)
         return a / b
 
     @staticmethod
@@ -908,8 +922,8 @@ def _operator(fn, op, compute, swap: bool = False):
     could only pass: two float tensors of one dtype on one device, or a float tensor and a Python float
     or int. Those go straight to ``fn``'s Function ``op``; and when nothing is recorded (no input
     requires grad or grad mode is off), no anomaly mode, no graph capture, and exactly gpugrad's Tensor
-    on both sides, the result is ``compute`` of the arrays, what ``op``'s forward computes, without a
-    ctx. Everything else, and any error, goes through ``fn`` itself (which raises the error properly)."""
+    on both sides, the result is what ``op``'s forward computes (``compute``, NumPy's operator, or for
+    two large arrays ``Backend.arithmetic``), without a ctx. Everything else, and any error, goes through ``fn`` itself (which raises the error properly)."""
 
     def method(self, other):
         if self.__class__ is Tensor:
@@ -929,7 +943,10 @@ def _operator(fn, op, compute, swap: bool = False):
                 if recorded and _grad_state.enabled or backend.capture is not None or _anomaly_state.enabled:
                     return op.apply(other, self) if swap else op.apply(self, other)
                 try:
-                    out = compute(y, x) if swap else compute(x, y)
+                    if kind is Tensor and x.size + y.size >= _LARGE:  # the backend may run a kernel
+                        out = backend.arithmetic(compute, y, x) if swap else backend.arithmetic(compute, x, y)
+                    else:
+                        out = compute(y, x) if swap else compute(x, y)
                 except Exception:
                     out = None  # fn raises it again, naming itself
                 if out.__class__ is backend.ndarray:  # not a NumPy scalar (0-d results): fn wraps those
