@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from numba import prange
+from numba.extending import register_jitable
 
 from ._launch import check_arrays_for, contiguous, cpu_kernel_per_code, float_dtype_and_impl
 
@@ -64,6 +65,23 @@ def layout(full_shape: tuple[int, ...], part_shape: tuple[int, ...]) -> tuple[in
 
 # ============================================================== CPU kernel
 
+@register_jitable
+def _apply(code, a, b):
+    """``a op b`` for the op ``code`` (a constant in each kernel: LLVM keeps only its branch), a the full
+    operand's element."""
+    if code == ADD:
+        return a + b
+    if code == SUB:
+        return a - b
+    if code == MUL:
+        return a * b
+    if code == DIV:
+        return a / b
+    if code == RSUB:
+        return b - a
+    return b / a
+
+
 @cpu_kernel_per_code(_CODE_NAMES, fastmath=False)  # no flags: each element is exactly NumPy's operation
 def _binary_cpu(code):
     def binary(full, part, out, p_count, q_count, r_count):
@@ -72,39 +90,14 @@ def _binary_cpu(code):
                 x = full[p * q_count:(p + 1) * q_count]
                 y = out[p * q_count:(p + 1) * q_count]
                 for q in range(q_count):
-                    a = x[q]
-                    b = part[q]
-                    if code == ADD:
-                        y[q] = a + b
-                    elif code == SUB:
-                        y[q] = a - b
-                    elif code == MUL:
-                        y[q] = a * b
-                    elif code == DIV:
-                        y[q] = a / b
-                    elif code == RSUB:
-                        y[q] = b - a
-                    else:
-                        y[q] = b / a
+                    y[q] = _apply(code, x[q], part[q])
         else:  # one value of part per run of R elements
             for pq in prange(p_count * q_count):
                 b = part[pq % q_count]
                 x = full[pq * r_count:(pq + 1) * r_count]
                 y = out[pq * r_count:(pq + 1) * r_count]
                 for r in range(r_count):
-                    a = x[r]
-                    if code == ADD:
-                        y[r] = a + b
-                    elif code == SUB:
-                        y[r] = a - b
-                    elif code == MUL:
-                        y[r] = a * b
-                    elif code == DIV:
-                        y[r] = a / b
-                    elif code == RSUB:
-                        y[r] = b - a
-                    else:
-                        y[r] = b / a
+                    y[r] = _apply(code, x[r], b)
     return binary
 
 
