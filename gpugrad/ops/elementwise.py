@@ -923,7 +923,8 @@ def _operator(fn, op, compute, swap: bool = False):
     or int. Those go straight to ``fn``'s Function ``op``; and when nothing is recorded (no input
     requires grad or grad mode is off), no anomaly mode, no graph capture, and exactly gpugrad's Tensor
     on both sides, the result is what ``op``'s forward computes (``compute``, NumPy's operator, or for
-    two large arrays ``Backend.arithmetic``), without a ctx. Everything else, and any error, goes through ``fn`` itself (which raises the error properly)."""
+    two large arrays ``Backend.arithmetic``), without a ctx. Everything else, and any error, goes
+    through ``fn`` itself (which raises the error properly)."""
 
     def method(self, other):
         if self.__class__ is Tensor:
