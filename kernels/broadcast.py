@@ -2,7 +2,7 @@
 bias row added to every row, a column scaling every row, a per-channel value over an (N, C, H, W) batch.
 
 NumPy's broadcasting iterator runs these at half its memory speed: 2048 x 2048 + (2048,) took 1.5 ms on one
-core, against 0.7 ms for 2048 x 2048 + 1.0 (the same bytes), and 0.8 ms in the serial loop below. The
+core, against 0.7 ms for 2048 x 2048 + 1.0 (the same bytes), and 0.9-1.0 ms in the serial loop below. The
 operands are described as the full one viewed as (P, Q, R) and the repeated one as (Q,): element (p, q, r)
 of the result is ``full[p, q, r] op part[q]`` (or ``part[q] op full[p, q, r]``). Every element is one IEEE
 operation, as NumPy's, so the result has NumPy's bits.

@@ -44,8 +44,8 @@ def test_every_layout_gives_numpys_bits(shapes, op, dtype, part_first):
 
 @pytest.mark.parametrize("op", kb.OPS)
 def test_nan_inf_zero_and_both_builds(op):
-    # (9, 2**19 / 9 + ...) rows make the parallel build run (PARALLEL_MIN_WORK elements); the small ones the
-    # serial build. Division by zero, inf - inf and NaN give NumPy's values.
+    # 2048 x 2048 (PARALLEL_MIN_WORK elements) runs the parallel build, 5 x 7 the serial one. Division by
+    # zero, inf - inf and NaN give NumPy's values.
     specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, 3.0], np.float32)
     for rows, cols in ((5, 7), (1 << 11, 1 << 11)):
         full = np.resize(specials, (rows, cols))
@@ -129,3 +129,15 @@ def test_small_or_same_shape_arithmetic_stays_numpys(kernel_calls):
     mixed = gg.ones(300, 300, dtype=gg.float64) + gg.ones(300, dtype=gg.float32)  # promoted first
     assert kernel_calls == [("add", (300, 300), (300,))]
     assert small.shape == (4, 4) and same.shape == (300, 300) and mixed.dtype == gg.float64
+
+
+def test_a_transposed_operand_keeps_numpys_layout(kernel_calls):
+    # NumPy lays the result out as its operands are (PyTorch's strides too): the kernel, which writes
+    # C order, takes only C-contiguous operands, so the layout does not depend on the size.
+    n = int(np.sqrt(gg_backend.BROADCAST_MIN_ELEMENTS)) + 3
+    x_np = np.random.default_rng(2).standard_normal((n + 1, n)).astype(np.float32)
+    row_np = np.ones(n + 1, np.float32)
+    out = gg.tensor(x_np).t() + gg.tensor(row_np)
+    assert kernel_calls == []
+    assert out.stride() == tuple(s // 4 for s in (x_np.T + row_np).strides) and not out.is_contiguous()
+    assert _same_bits(out.numpy(), x_np.T + row_np)
