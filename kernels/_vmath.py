@@ -290,46 +290,44 @@ def normal_cdf_pdf(x: float) -> tuple[float, float]:
     return 0.5 * math.erfc(-x * SQRT1_2), math.exp(-0.5 * x * x) * INV_SQRT_2PI
 
 
-# float32: phi(x) = e**(-x^2/2) / sqrt(2 pi) with x^2/2 carried exactly (hi + lo, lo from an fma) into exp's
-# range reduction, so its rounding (an ulp of 50 at x = -10) costs nothing; Phi(-|x|) = erfc(z) / 2 =
-# phi(x) sqrt(pi/2) erfcx(z), z = |x| / sqrt 2, where erfcx(z) = t G(t), t = 1 / (1 + z/2), G a degree-9
-# fit (bench/fit_erfcx.py; relative error 2e-8 on 0 <= z <= 10.1, past which Phi is below float32's range)
-# evaluated in float64. Relative error of both below 1.7e-7 (2.1 ulp; tests/kernels/test_vmath.py), in
-# the tails too: gelu(x) = x Phi(x) keeps its digits at x << 0, where 1 + erf(x / sqrt 2) cancels.
-_ERFCX_G = (0.28206520429714693, 0.2828422426053684, 0.23877613181292867, 0.22489347957771794,
-            -0.09634927423378421, 0.41745324725628785, -0.6652646344174005, 0.42525266021851005,
-            -0.12165116913318194, 0.011982091900409907)
-
-
-@register_jitable
-def _exp_of_minus_float32(hi, lo):
-    """e**-(hi + lo) for float32 hi >= 0 and |lo| within half an ulp of hi (a square and its fma remainder)."""
-    f = types.float32
-    a = max(-hi, f(_F32_LO))
-    k = np.floor(a * f(1.4426950408889634) + f(0.5))
-    r = _reduce_by_ln2(a, k, f(0.693359375), f(-2.12194440e-4)) - lo
-    y = _times_power_of_two(_exp_of_reduced_float32(r), types.int32(k))
-    return f(0.0) if hi > -f(_F32_LO) else y  # also for an infinite hi, whose lo is NaN
+# float32: e**(-x^2/2) with x^2/2 carried exactly (hi + lo, lo from an fma) into exp's range reduction, so
+# its rounding (an ulp of 50 at x = -10) costs nothing, shared by phi(x) = e**(-x^2/2) / sqrt(2 pi) and the
+# tail Phi(-|x|) = e**(-x^2/2) P(|x|) / Q(|x|), P / Q the Mills ratio over sqrt(2 pi) (bench/fit_mills.py:
+# relative error 1.3e-8 on 0 <= |x| <= 14.3, past which Phi is below float32's range). All in float32 with
+# positive coefficients (no cancellation in Horner's rule), the exp's 2**k applied last (one rounding into
+# the subnormals). Relative error of Phi below 4e-7 (6 ulp), of phi below 1.8e-7 (2.2 ulp;
+# tests/kernels/test_vmath.py), in the tails too: gelu(x) = x Phi(x) keeps its digits at x << 0, where
+# 1 + erf(x / sqrt 2) cancels.
+_MILLS_P = (0.500000002876625, 0.43788467539720005, 0.18293102711121678, 0.04053065665847091, 0.004101067699491508)
+_MILLS_Q = (1.0, 1.6736543217492394, 1.2012403153177693, 0.4686677425278586, 0.10160187798962975,
+            0.010279729025386217)
 
 
 def _normal_cdf_pdf_float32(x):
-    f, d = types.float32, types.float64
+    f = types.float32
     square = x * x
-    pdf = d(_exp_of_minus_float32(f(0.5) * square, f(0.5) * _fma(x, x, -square))) * INV_SQRT_2PI
-    t = 1.0 / (1.0 + 0.5 * SQRT1_2 * d(abs(x)))
-    g = _ERFCX_G[9]
-    g = _fma(g, t, _ERFCX_G[8])
-    g = _fma(g, t, _ERFCX_G[7])
-    g = _fma(g, t, _ERFCX_G[6])
-    g = _fma(g, t, _ERFCX_G[5])
-    g = _fma(g, t, _ERFCX_G[4])
-    g = _fma(g, t, _ERFCX_G[3])
-    g = _fma(g, t, _ERFCX_G[2])
-    g = _fma(g, t, _ERFCX_G[1])
-    g = _fma(g, t, _ERFCX_G[0])
-    tail = pdf * (1.2533141373155003 * t * g)  # Phi(-|x|); 1.2533 = sqrt(pi / 2)
-    cdf = tail if x < f(0.0) else 1.0 - tail
-    return f(cdf), f(pdf)
+    hi, lo = f(0.5) * square, f(0.5) * _fma(x, x, -square)
+    a = max(-hi, f(_F32_LO))
+    k = np.floor(a * f(1.4426950408889634) + f(0.5))
+    y = _exp_of_reduced_float32(_reduce_by_ln2(a, k, f(0.693359375), f(-2.12194440e-4)) - lo)  # e**-hi / 2**k
+    u = abs(x)
+    p = f(_MILLS_P[4])
+    p = _fma(p, u, f(_MILLS_P[3]))
+    p = _fma(p, u, f(_MILLS_P[2]))
+    p = _fma(p, u, f(_MILLS_P[1]))
+    p = _fma(p, u, f(_MILLS_P[0]))
+    q = f(_MILLS_Q[5])
+    q = _fma(q, u, f(_MILLS_Q[4]))
+    q = _fma(q, u, f(_MILLS_Q[3]))
+    q = _fma(q, u, f(_MILLS_Q[2]))
+    q = _fma(q, u, f(_MILLS_Q[1]))
+    q = _fma(q, u, f(_MILLS_Q[0]))
+    power = types.int32(k)
+    tail = _times_power_of_two(y * (p / q), power)
+    pdf = _times_power_of_two(y * f(INV_SQRT_2PI), power)
+    if hi > -f(_F32_LO):  # below float32's range (also for an infinite hi, whose lo is NaN)
+        tail, pdf = f(0.0), f(0.0)
+    return (tail if x < f(0.0) else f(1.0) - tail), pdf
 
 
 def _normal_cdf_pdf_libm(x):

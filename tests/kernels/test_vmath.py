@@ -112,14 +112,18 @@ def test_float32_normal_cdf_pdf_keep_their_relative_accuracy_in_the_tails(flags)
     a = np.concatenate([np.linspace(-14.2, 8, 1_000_003), edges]).astype(np.float32)
     cdf, pdf = _normal(flags, a)
     x = a.astype(np.float64)
-    for out, exact in ((cdf, np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x])),
-                       (pdf, np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))):
+    # (result, exact, relative bound: 6 and 2.2 ulp)
+    for out, exact, bound in ((cdf, np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x]), 4e-7),
+                              (pdf, np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi), 1.8e-7)):
         normal = exact > np.finfo(np.float32).tiny
-        assert float((np.abs(out[normal] - exact[normal]) / exact[normal]).max()) <= 1.7e-7
-        subnormal = ~normal & (exact > 0)  # x in (-13.2, -13.0): within an ulp and a tenth of that grid
+        assert float((np.abs(out[normal] - exact[normal]) / exact[normal]).max()) <= bound
+        # x in (-13.2, -13.0) for Phi: within the relative bound of the smallest normal, 2^23 grid units
+        subnormal = ~normal & (exact > 0)
         assert subnormal.sum() > 5000
-        assert float((np.abs(out[subnormal] - exact[subnormal]) / 2.0 ** -149).max()) <= 1.1
-    np.testing.assert_array_equal(cdf[-len(edges):], [0.5, 0.5, 0.5, 0.5, 0.5, 1, 0, 1, 0])
+        assert float((np.abs(out[subnormal] - exact[subnormal]) / 2.0 ** -149).max()) <= bound * 2 ** 23
+    expected = np.array([0.5, 0.5, 0.5, 0.5, 0.5, 1, 0, 1, 0], np.float32)
+    np.testing.assert_array_max_ulp(cdf[-len(edges):], expected, maxulp=1)  # tiny x: a division estimate
+    np.testing.assert_array_equal(cdf[-len(edges):][[0, 1, 5, 6, 7, 8]], expected[[0, 1, 5, 6, 7, 8]])
     np.testing.assert_array_equal(pdf[-len(edges):-4], np.float32(1 / math.sqrt(2 * math.pi)))
     np.testing.assert_array_equal(pdf[-4:], 0)
     cdf, pdf = _normal(flags, np.full(3, np.nan, np.float32))
@@ -132,9 +136,8 @@ def test_a_loop_over_float32_normal_cdf_pdf_compiles_to_vector_instructions(flag
     loop = NORMAL_LOOPS[flags]
     loop(a, np.empty_like(a), np.empty_like(a))
     llvm_ir = loop.inspect_llvm((loop.typeof_pyval(a),) * 3)
-    for kind in ("float", "double"):  # exp in float32, erfcx's polynomial in float64
-        widths = {int(w) for w in re.findall(rf"<(\d+) x {kind}>", llvm_ir)}
-        assert widths and max(widths) >= 4, f"no vector {kind} operations in the compiled loop"
+    widths = {int(w) for w in re.findall(r"<(\d+) x float>", llvm_ir)}
+    assert widths and max(widths) >= 4, "no vector float operations in the compiled loop"
     assert "@erfc" not in llvm_ir and "@exp" not in llvm_ir  # no libm call left
 
 
