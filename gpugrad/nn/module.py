@@ -80,6 +80,9 @@ class Module:
     """
 
     training: bool
+    # What nn.Sequential asks of the module after a Linear: the activations (nn/activation.py) give the
+    # fused kernel's activation here; None for every other module, without a failed attribute lookup.
+    _fused_activation = None
 
     def __init__(self) -> None:
         object.__setattr__(self, "training", True)
@@ -565,7 +568,7 @@ def _fusable(first: Module, second: Module):
     the user wrote or asked for: no hooks on either, no overridden ``__call__``, and the class whose
     ``forward`` runs must be the one that declares the fused path (a Linear subclass overriding
     ``forward`` runs unfused; so does an activation subclass overriding it, see ``_fused_activation``)."""
-    activation = getattr(second, "_fused_activation", None)
+    activation = second._fused_activation
     if activation is None or not _forward_declares(type(first), "_forward_fused"):
         return None
     if type(first).__call__ is not Module.__call__ or type(second).__call__ is not Module.__call__:
