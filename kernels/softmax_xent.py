@@ -132,10 +132,13 @@ FASTMATH = {"nnan", "ninf", "arcp", "contract", "afn", "reassoc"}
 
 
 @cpu_kernel(fastmath=FASTMATH)
-def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, loss, dx, write_dx, w_rows, err):
+def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, loss, dx, write_dx, w_rows, err,
+                      code, out):
     # Three passes over a row while it is in cache: max; exp(x - max) summed and parked in dx; the
     # gradient from the parked exps (one exp per element, the vectorisable _vmath.exp). Row views and
     # loops without branches inside, so that LLVM vectorises each. The smoothing sum only when eps > 0.
+    # Then, for "sum" and "mean" (code 1, 2), the reduced loss and its denominator into out, as
+    # reference_reduce gives them, the rows summed in order in float64 (on the calling thread).
     n, c = x.shape
     zero = like(keep, 0.0)
     one = like(keep, 1.0)
@@ -186,6 +189,16 @@ def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, 
                     w_j = weight[j] if has_weight else one
                     smooth += w_j * (lse - (xi[j] - m))
             loss[i] = xent_loss(lse, xi[t] - m, keep_wt, eps_c, smooth)
+    if code != 0:
+        total = 0.0
+        weights = 0.0
+        for i in range(n):
+            total += loss[i]
+            weights += w_rows[i]
+        if code == 1:
+            out[0], out[1] = total, one
+        else:  # every row ignored: 0 / 0, which the launcher turns into PyTorch's nan (no NaN under nnan here)
+            out[0], out[1] = (total / weights if weights != 0.0 else 0.0), weights
 
 
 # ============================================================== CUDA kernel
@@ -422,10 +435,17 @@ def softmax_cross_entropy(
     if impl == "cpu":
         w_rows = np.empty(n, dtype=dtype)
         err = np.zeros(2, dtype=np.int64)
+        code = REDUCTIONS[reduction]
+        out = np.empty(2, dtype=dtype)
         _softmax_xent_cpu(logits.size, logits, target, w, weight is not None, int(ignore_index),
-                          keep, eps_c, loss, dlogits, need_grad, w_rows, err)
+                          keep, eps_c, loss, dlogits, need_grad, w_rows, err, code, out)
         _raise_flagged(err, err, op, c, ignore_index)
-        return _finish(xp, loss, dlogits if need_grad else None, w_rows, reduction)
+        dlogits = dlogits if need_grad else None
+        if code == 0:
+            return loss, dlogits, None
+        if out[1] == 0:  # "mean" with every row ignored: nan, and a denominator of 1 so that the gradient is 0
+            out[0], out[1] = np.nan, 1
+        return out[0:1].reshape(()), dlogits, out[1:2].reshape(())
     given_stream = stream
     stream = cuda_stream(xp, stream)
     err = zeroed_buffer(xp, stream, f"{OP}.error", 2, np.int64)  # [flag, a bad target]

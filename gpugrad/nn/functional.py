@@ -863,42 +863,44 @@ def _class_rows(op: str, input: Tensor, target: Tensor, weight: Tensor | None, i
     (M, C), target array (M,), the 'none' output shape)."""
     _check_tensor(op, "input", input)
     _check_tensor(op, "target", target)
-    if input._array.dtype.kind != "f":
+    x, t = input._array, target._array  # the arrays' shapes: plain tuples, read many times below
+    if x.dtype.kind != "f":
         raise DTypeError(f"{op}: expected floating point input, got {input.dtype}")
-    if target._array.dtype.kind not in "iu":
+    if t.dtype.kind not in "iu":
         raise DTypeError(
             f"{op}: expected target of dtype int64 (class indices), got {target.dtype}; "
             "class probabilities need a target of the input's shape"
         )
-    for name, t in (("target", target), ("weight", weight)):
-        if t is not None and t.device != input.device:
-            raise DeviceError(f"{op}: expected input and {name} on the same device, got input on {input.device} and {name} on {t.device}")
-    if input.ndim == 0:
+    for name, other in (("target", target), ("weight", weight)):
+        if other is not None and other._backend is not input._backend:
+            raise DeviceError(f"{op}: expected input and {name} on the same device, got input on {input.device} and {name} on {other.device}")
+    shape, t_shape = x.shape, t.shape
+    if not shape:
         raise ShapeError(f"{op}: input must have at least 1 dim (C,), got a scalar")
-    c = input.shape[0] if input.ndim == 1 else input.shape[1]
-    if input.ndim == 1:
-        if target.ndim != 0:
-            raise ShapeError(f"{op}: for input of shape {tuple(input.shape)} (one sample) target must be a scalar, got shape {tuple(target.shape)}")
-        rows, t, out_shape = input.unsqueeze(0), target._array.reshape(1), ()
+    c = shape[0] if len(shape) == 1 else shape[1]
+    if len(shape) == 1:
+        if t_shape:
+            raise ShapeError(f"{op}: for input of shape {shape} (one sample) target must be a scalar, got shape {t_shape}")
+        rows, t, out_shape = input.unsqueeze(0), t.reshape(1), ()
     else:
-        expected = (input.shape[0],) + tuple(input.shape[2:])
-        if target.ndim == 0 or target.shape[0] != input.shape[0]:
+        expected = (shape[0],) + shape[2:]
+        if not t_shape or t_shape[0] != shape[0]:
             raise ShapeError(
-                f"{op}: expected input batch_size ({input.shape[0]}) to match target batch_size "
-                f"({target.shape[0] if target.ndim else 'a scalar'}); input shape {tuple(input.shape)}, target shape {tuple(target.shape)}"
+                f"{op}: expected input batch_size ({shape[0]}) to match target batch_size "
+                f"({t_shape[0] if t_shape else 'a scalar'}); input shape {shape}, target shape {t_shape}"
             )
-        if tuple(target.shape) != expected:
-            raise ShapeError(f"{op}: for input of shape {tuple(input.shape)} target must have shape {expected}, got {tuple(target.shape)}")
-        if input.ndim == 2:
-            rows, t = input, target._array
+        if t_shape != expected:
+            raise ShapeError(f"{op}: for input of shape {shape} target must have shape {expected}, got {t_shape}")
+        if len(shape) > 2:
+            perm = (0,) + tuple(range(2, len(shape))) + (1,)
+            rows, t = input.permute(perm).reshape(-1, c), t.reshape(-1)
         else:
-            perm = (0,) + tuple(range(2, input.ndim)) + (1,)
-            rows, t = input.permute(perm).reshape(-1, c), target._array.reshape(-1)
+            rows = input
         out_shape = expected
     if weight is not None:
-        if tuple(weight.shape) != (c,):
+        if weight._array.shape != (c,):
             raise ShapeError(f"{op}: weight must have shape ({c},) (one per class), got {tuple(weight.shape)}")
-        if weight._array.dtype != input._array.dtype:
+        if weight._array.dtype != x.dtype:
             raise DTypeError(f"{op}: weight ({weight.dtype}) must have the input's dtype ({input.dtype})")
     if check_range:
         check_target_range(t, c, ignore_index, op)
@@ -971,7 +973,7 @@ def cross_entropy(
         raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     _check_tensor("cross_entropy", "input", input)
     _check_tensor("cross_entropy", "target", target)
-    if input.ndim and tuple(target.shape) == tuple(input.shape):
+    if input.ndim and target._array.shape == input._array.shape:
         if target.device != input.device:
             raise DeviceError(f"cross_entropy: expected input and target on the same device, got {input.device} and {target.device}")
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
