@@ -64,6 +64,11 @@ class ConvGeometry:
     def __post_init__(self) -> None:
         for field in ("kernel", "stride", "pads", "dilation"):
             object.__setattr__(self, field, tuple(map(int, getattr(self, field))))
+        # Decided once (a geometry is kept and reused), so that check() on a well-formed one only sizes it.
+        kernel, stride, pads, dilation = self
+        well_formed = (len(kernel) == 2 and len(stride) == 2 and len(pads) == 4 and len(dilation) == 2
+                       and min(kernel) >= 1 and min(stride) >= 1 and min(dilation) >= 1 and min(pads) >= 0)
+        object.__setattr__(self, "well_formed", well_formed)
 
     def __iter__(self) -> Iterator[tuple[int, ...]]:
         return iter((self.kernel, self.stride, self.pads, self.dilation))
@@ -78,10 +83,10 @@ class ConvGeometry:
         kernel, stride, pads, dilation = self
         if len(shape) != 4:
             raise ValueError(f"{op}: expected a 4-D (N, C, H, W) array, got shape {tuple(shape)}")
-        if len(kernel) != 2 or len(stride) != 2 or len(pads) != 4 or len(dilation) != 2:
-            raise ValueError(f"{op}: kernel, stride and dilation are pairs and pads a 4-tuple, got "
-                             f"{kernel}, {stride}, {dilation}, {pads}")
-        if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(pads) < 0:
+        if not self.well_formed:
+            if len(kernel) != 2 or len(stride) != 2 or len(pads) != 4 or len(dilation) != 2:
+                raise ValueError(f"{op}: kernel, stride and dilation are pairs and pads a 4-tuple, got "
+                                 f"{kernel}, {stride}, {dilation}, {pads}")
             raise ValueError(f"{op}: kernel {kernel}, stride {stride}, dilation {dilation} must be positive "
                              f"and pads {pads} non-negative")
         h, w = shape[2], shape[3]

@@ -6,6 +6,7 @@ linear, layer_norm), so first and second derivatives come from the ops' own back
 from __future__ import annotations
 
 import warnings
+from functools import lru_cache
 
 import numpy as _np
 
@@ -533,9 +534,18 @@ def _ntuple(op: str, name: str, value, n: int) -> tuple[int, ...]:
 
 def _pool_geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode, nd: int = 2):
     """Checked geometry of an nd-pooling over the last nd dims: (kernel, stride, pad, dilation, pads, out),
-    pads holding (before, after) per dim, after being what ceil_mode adds at the end."""
+    pads holding (before, after) per dim, after being what ceil_mode adds at the end. A pure function of
+    the input's shape and the arguments: cached (a module calls it with the same ones every step)."""
     if input.ndim not in (nd + 1, nd + 2):
         raise ShapeError(f"{op}: expected {nd + 1}-D or {nd + 2}-D input, got shape {tuple(input.shape)}")
+    args = (op, input._array.shape, kernel_size, stride, padding, dilation, ceil_mode, nd)
+    try:
+        return _cached_pool_geometry(*args)
+    except TypeError:  # an argument the cache cannot hash (a list): worked out every time
+        return _pool_geometry_of(*args)
+
+
+def _pool_geometry_of(op, shape, kernel_size, stride, padding, dilation, ceil_mode, nd):
     kernel = _ntuple(op, "kernel_size", kernel_size, nd)
     empty_stride = stride is None or (not isinstance(stride, int) and len(tuple(stride)) == 0)
     stride = kernel if empty_stride else _ntuple(op, "stride", stride, nd)
@@ -547,17 +557,20 @@ def _pool_geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode,
         if p < 0 or p > k // 2:
             raise ValueError(f"{op}: pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k}")
     out, pads = [], []
-    for size, k, s, p, d in zip(input.shape[-nd:], kernel, stride, pad, dilation):
+    for size, k, s, p, d in zip(shape[-nd:], kernel, stride, pad, dilation):
         eff = d * (k - 1) + 1
         numer = size + 2 * p - eff + ((s - 1) if ceil_mode else 0)
         o = numer // s + 1
         if ceil_mode and (o - 1) * s >= size + p:
             o -= 1
         if o < 1:
-            raise ShapeError(f"{op}: output size is too small for input of shape {tuple(input.shape)} (kernel {kernel}, padding {pad})")
+            raise ShapeError(f"{op}: output size is too small for input of shape {shape} (kernel {kernel}, padding {pad})")
         pads += [p, max(0, (o - 1) * s + eff - size - p)]
         out.append(o)
     return kernel, stride, pad, dilation, tuple(pads), tuple(out)
+
+
+_cached_pool_geometry = lru_cache(maxsize=256)(_pool_geometry_of)
 
 
 def _argmax_over_taps(x, taps, inside) -> Tensor:

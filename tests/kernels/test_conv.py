@@ -109,6 +109,10 @@ def test_bad_geometry_and_shapes_raise_before_launch(backend, no_launch):
         conv.im2col(backend.xp, x, (5, 5), (1, 1), (0, 0, 0, 0), (1, 1), impl=backend.impl)
     with pytest.raises(ValueError, match=r"conv\.im2col: kernel .* must be positive"):
         conv.im2col(backend.xp, x, (2, 2), (0, 1), (0, 0, 0, 0), (1, 1), impl=backend.impl)
+    with pytest.raises(ValueError, match=r"conv\.im2col: kernel .* and pads \(0, -1, 0, 0\) non-negative"):
+        conv.im2col(backend.xp, x, (2, 2), (1, 1), (0, -1, 0, 0), (1, 1), impl=backend.impl)
+    with pytest.raises(ValueError, match=r"conv\.im2col: kernel, stride and dilation are pairs and pads a 4-tuple"):
+        conv.im2col(backend.xp, x, (2, 2), (1, 1), (0, 0), (1, 1), impl=backend.impl)
     with pytest.raises(ValueError, match=r"conv\.col2im: cols of shape \(8, 10\) .* \(1, 2, 4, 4\) \(expected \(8, 9\)\)"):
         conv.col2im(backend.xp, backend.dev(np.zeros((8, 10), np.float32)), (1, 2, 4, 4), (2, 2), (1, 1), (0, 0, 0, 0), (1, 1), impl=backend.impl)
     with pytest.raises(TypeError, match=r"conv\.im2col: only float32 and float64"):

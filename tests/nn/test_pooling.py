@@ -260,6 +260,21 @@ def test_bad_inputs_raise_errors_naming_the_function():
         F.max_unpool1d(gg.randn(1, 1, 3), gg.tensor([[[0, 1]]]), 2)
 
 
+def test_pooling_geometry_is_the_same_from_lists_tuples_and_repeated_calls():
+    """The geometry is cached per (shape, arguments): a list argument (not hashable) takes the uncached
+    road to the same result, and a bad argument raises on every call, never from the cache."""
+    a = np.random.default_rng(0).standard_normal((2, 3, 9, 8))
+    first = F.max_pool2d(gg.tensor(a), (3, 2), stride=(2, 2), padding=(1, 0), ceil_mode=True)
+    for kernel, stride in (((3, 2), (2, 2)), ([3, 2], [2, 2]), ((3, 2), [2, 2])):
+        again = F.max_pool2d(gg.tensor(a), kernel, stride=stride, padding=(1, 0), ceil_mode=True)
+        np.testing.assert_array_equal(again.numpy(), first.numpy())
+    for _ in range(2):
+        with pytest.raises(ValueError, match="max_pool2d: pad should be at most half"):
+            F.max_pool2d(gg.tensor(a), 2, padding=2)
+        with pytest.raises(ValueError, match="max_pool2d: kernel_size must be an int or a tuple of 2 ints"):
+            F.max_pool2d(gg.tensor(a), [2, 2, 2])
+
+
 # Layers --------------------------------------------------------------------------------------------
 
 
