@@ -393,18 +393,22 @@ def _linear_activation(input: Tensor, weight: Tensor, bias: Tensor | None, kind:
     """act(linear(input)) with the activation (``kind``, as in ``gpugrad.kernels.activation``) fused into
     the GEMM's epilogue when the weight is a matrix; ``nn.Sequential`` uses it for Linear + activation."""
     _check_tensor("linear", "input", input)
-    if weight.ndim != 2 and weight.ndim != 1:
-        raise ShapeError(f"linear: weight must be 1-D or 2-D, got shape {tuple(weight.shape)}")
-    if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
+    _check_tensor("linear", "weight", weight)
+    if bias is not None:
+        _check_tensor("linear", "bias", bias)
+    x, w = input._array, weight._array  # the arrays' shapes and dtypes: every layer call reads them
+    if w.ndim != 2 and w.ndim != 1:
+        raise ShapeError(f"linear: weight must be 1-D or 2-D, got shape {w.shape}")
+    if x.ndim == 0 or x.shape[-1] != w.shape[-1]:
         # nn.Linear calls this: in_features is the weight's last dim.
         raise ShapeError(
-            f"linear: input of shape {tuple(input.shape)} has {input.shape[-1] if input.ndim else 0} features but "
-            f"weight of shape {tuple(weight.shape)} expects {weight.shape[-1]} (in_features={weight.shape[-1]})"
+            f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features but "
+            f"weight of shape {w.shape} expects {w.shape[-1]} (in_features={w.shape[-1]})"
         )
     for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and t.dtype is not input.dtype:
+        if t is not None and t._array.dtype != x.dtype:
             raise DTypeError(f"linear: input is {input.dtype} but {name} is {t.dtype}")
-    if weight.ndim == 2 and (bias is None or bias.ndim == 1):
+    if w.ndim == 2 and (bias is None or bias._array.ndim == 1):
         return _linear_act(input, weight, bias, kind, param)
     if kind != "identity":
         raise ValueError(f"linear: a fused activation needs a 2-D weight, got shape {tuple(weight.shape)}")
@@ -471,6 +475,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         y = F.conv2d(x, w, b, stride=2, padding=1)
     """
     _check_tensor("conv2d", "input", input)
+    _check_tensor("conv2d", "weight", weight)
+    if bias is not None:
+        _check_tensor("conv2d", "bias", bias)
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
@@ -480,8 +487,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         raise ShapeError(f"conv2d: expected a 4-D weight (C_out, C_in/groups, kh, kw), got shape {tuple(weight.shape)}")
     if input._array.dtype != weight._array.dtype:
         raise DTypeError(f"conv2d: input ({input.dtype}) and weight ({weight.dtype}) must have the same dtype")
-    n, c, h, w = input.shape
-    out_c, c_per_group, kh, kw = weight.shape
+    n, c, h, w = input._array.shape  # the arrays' shape tuples: cheaper than a Size per read
+    out_c, c_per_group, kh, kw = weight._array.shape
     if groups < 1 or c % groups or out_c % groups:
         raise ValueError(f"conv2d: groups={groups} must divide in_channels ({c}) and out_channels ({out_c})")
     if c_per_group * groups != c:
@@ -489,7 +496,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
             f"conv2d: input of shape {tuple(input.shape)} has {c} channels, but weight of shape "
             f"{tuple(weight.shape)} with groups={groups} expects {c_per_group * groups}"
         )
-    if bias is not None and tuple(bias.shape) != (out_c,):
+    if bias is not None and bias._array.shape != (out_c,):
         raise ShapeError(f"conv2d: bias must have shape ({out_c},), got {tuple(bias.shape)}")
     stride = _pair("conv2d", "stride", stride)
     dilation = _pair("conv2d", "dilation", dilation)

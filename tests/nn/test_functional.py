@@ -315,9 +315,15 @@ def test_backward_of_activation_and_max_pool_is_their_backward_ops(rng, count_ap
     np.testing.assert_allclose(plain.numpy(), composite.detach().numpy(), rtol=1e-12, atol=1e-15)
 
 
-def test_conv2d_refuses_a_bias_of_another_dtype():
+def test_conv2d_refuses_a_bias_of_another_dtype_shape_or_type():
     with pytest.raises(gg.DTypeError, match=r"conv2d: bias \(.*float64\) must have the input's dtype \(.*float32\)"):
         F.conv2d(gg.randn(1, 1, 3, 3), gg.randn(1, 1, 2, 2), gg.zeros(1, dtype=gg.float64))
+    with pytest.raises(gg.ShapeError, match=r"conv2d: bias must have shape \(1,\), got \(2,\)"):
+        F.conv2d(gg.randn(1, 1, 3, 3), gg.randn(1, 1, 2, 2), gg.zeros(2))
+    with pytest.raises(TypeError, match="conv2d: weight must be a Tensor, got ndarray"):  # as PyTorch's TypeError
+        F.conv2d(gg.randn(1, 1, 3, 3), np.ones((1, 1, 2, 2), np.float32))
+    with pytest.raises(TypeError, match="conv2d: bias must be a Tensor, got ndarray"):
+        F.conv2d(gg.randn(1, 1, 3, 3), gg.randn(1, 1, 2, 2), np.zeros(1, np.float32))
 
 
 def test_max_pool2d_indices_and_values(rng):

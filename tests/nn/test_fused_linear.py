@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
+import gpugrad.nn.functional as F
 from gpugrad import nn
 from gpugrad.ops.linear import linear_act
 
@@ -81,6 +82,10 @@ def test_fused_linear_errors_name_the_layer_and_shapes():
         model(gg.randn(2, 3))
     with pytest.raises(TypeError, match="linear: input is gpugrad.float64 but weight is gpugrad.float32"):
         model(gg.randn(2, 4, dtype=gg.float64))
+    with pytest.raises(TypeError, match="linear: weight must be a Tensor, got ndarray"):  # as PyTorch's TypeError
+        F.linear(gg.randn(2, 3), np.ones((4, 3), np.float32))
+    with pytest.raises(TypeError, match="linear: bias must be a Tensor, got ndarray"):
+        F.linear(gg.randn(2, 3), gg.ones(4, 3), np.ones(4, np.float32))
 
 
 class _ScaledLinear(nn.Linear):
