@@ -138,7 +138,7 @@ def _softmax_xent_cpu(x, target, weight, has_weight, ignore_index, keep, eps_c, 
     # gradient from the parked exps (one exp per element, the vectorisable _vmath.exp). Row views and
     # loops without branches inside, so that LLVM vectorises each. The smoothing sum only when eps > 0.
     # Then, for "sum" and "mean" (code 1, 2), the reduced loss and its denominator into out, as
-    # reference_reduce gives them, the rows summed in order in float64 (on the calling thread).
+    # reference_reduce gives them, the rows summed in float64 on the calling thread.
     n, c = x.shape
     zero = like(keep, 0.0)
     one = like(keep, 1.0)

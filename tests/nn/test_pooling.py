@@ -268,6 +268,8 @@ def test_pooling_geometry_is_the_same_from_lists_tuples_and_repeated_calls():
     for kernel, stride in (((3, 2), (2, 2)), ([3, 2], [2, 2]), ((3, 2), [2, 2])):
         again = F.max_pool2d(gg.tensor(a), kernel, stride=stride, padding=(1, 0), ceil_mode=True)
         np.testing.assert_array_equal(again.numpy(), first.numpy())
+    assert first.shape == (2, 3, 5, 4)  # the same arguments on another input shape: another geometry
+    assert F.max_pool2d(gg.tensor(a[:, :, :7]), (3, 2), stride=(2, 2), padding=(1, 0), ceil_mode=True).shape == (2, 3, 4, 4)
     for _ in range(2):
         with pytest.raises(ValueError, match="max_pool2d: pad should be at most half"):
             F.max_pool2d(gg.tensor(a), 2, padding=2)
