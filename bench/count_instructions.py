@@ -10,7 +10,9 @@ Workloads, on 16-element float32 tensors (matmul: 4x4), each op applied ``repeat
 grad off, the op recorded (forward only, inputs requiring grad), and the hot-path issue's chain of 100
 ops (add, mul and tanh in turn, then sum) forward alone and forward + backward; NumPy's own add on the
 same arrays is the floor. Counts are user-space instructions of the whole process (the interpreter
-included), per op application, with Python's cyclic garbage collector paused.
+included), per op application, with Python's cyclic garbage collector paused. Compare two commits under one
+import mechanism (both through PYTHONPATH, say): the same commit counts up to 1k more per recorded op from
+an editable install than through PYTHONPATH (bench/NOTES.md, fifteenth session).
 """
 from __future__ import annotations
 
