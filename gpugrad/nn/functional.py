@@ -546,10 +546,17 @@ def _pool_geometry(op, input, kernel_size, stride, padding, dilation, ceil_mode,
     if input.ndim not in (nd + 1, nd + 2):
         raise ShapeError(f"{op}: expected {nd + 1}-D or {nd + 2}-D input, got shape {tuple(input.shape)}")
     args = (op, input._array.shape, kernel_size, stride, padding, dilation, ceil_mode, nd)
-    try:
+    # Only plain ints (and tuples of them) are cached: the cache compares keys by equality, so a float 2.0
+    # or (2.0, 2.0) would hit the entry of 2 and skip the check that refuses them.
+    if _plain_ints(kernel_size) and _plain_ints(stride) and _plain_ints(padding) and _plain_ints(dilation):
         return _cached_pool_geometry(*args)
-    except TypeError:  # an argument the cache cannot hash (a list): worked out every time
-        return _pool_geometry_of(*args)
+    return _pool_geometry_of(*args)
+
+
+def _plain_ints(value) -> bool:
+    """None, an int or a tuple of ints, each exactly int (not bool, not a float equal to one)."""
+    cls = value.__class__
+    return cls is int or value is None or (cls is tuple and all(v.__class__ is int for v in value))
 
 
 def _pool_geometry_of(op, shape, kernel_size, stride, padding, dilation, ceil_mode, nd):

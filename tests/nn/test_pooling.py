@@ -261,8 +261,9 @@ def test_bad_inputs_raise_errors_naming_the_function():
 
 
 def test_pooling_geometry_is_the_same_from_lists_tuples_and_repeated_calls():
-    """The geometry is cached per (shape, arguments): a list argument (not hashable) takes the uncached
-    road to the same result, and a bad argument raises on every call, never from the cache."""
+    """The geometry is cached per (shape, arguments): a list argument takes the uncached road to the same
+    result, and a bad argument raises on every call, never from the cache (not even a float equal to a
+    cached int)."""
     a = np.random.default_rng(0).standard_normal((2, 3, 9, 8))
     first = F.max_pool2d(gg.tensor(a), (3, 2), stride=(2, 2), padding=(1, 0), ceil_mode=True)
     for kernel, stride in (((3, 2), (2, 2)), ([3, 2], [2, 2]), ((3, 2), [2, 2])):
@@ -275,6 +276,12 @@ def test_pooling_geometry_is_the_same_from_lists_tuples_and_repeated_calls():
             F.max_pool2d(gg.tensor(a), 2, padding=2)
         with pytest.raises(ValueError, match="max_pool2d: kernel_size must be an int or a tuple of 2 ints"):
             F.max_pool2d(gg.tensor(a), [2, 2, 2])
+        F.max_pool2d(gg.tensor(a), 2)
+        F.max_pool2d(gg.tensor(a), (2, 2))
+        with pytest.raises(TypeError):
+            F.max_pool2d(gg.tensor(a), 2.0)
+        with pytest.raises(ValueError, match="max_pool2d: kernel_size must be an int or a tuple of 2 ints"):
+            F.max_pool2d(gg.tensor(a), (2.0, 2.0))
 
 
 # Layers --------------------------------------------------------------------------------------------
