@@ -164,8 +164,9 @@ class Backend:
                 and a.flags.c_contiguous and b.flags.c_contiguous):
             from .kernels import broadcast
 
-            if broadcast.plan(a.shape, b.shape) is not None:
-                return broadcast.binary(numpy, _ARITHMETIC[fn], a, b, impl=self.kernel_impl)
+            how = broadcast.plan(a.shape, b.shape)
+            if how is not None:
+                return broadcast.binary(numpy, _ARITHMETIC[fn], a, b, impl=self.kernel_impl, how=how)
         return fn(a, b)
 
     def sum(self, x, axes, keepdims: bool, dtype=None):

@@ -142,7 +142,7 @@ recurrent    (the pointwise part of one LSTM/GRU step, after the gate GEMMs; 2-D
     reference_<name> for each (no impl/stream).
 
 broadcast    (+ - * / with one operand repeating along the other's leading and trailing dims; CPU only)
-    binary(xp, op, a, b, *, impl=None) -> a op b    op in OPS = add, sub, mul, div; NumPy's bits, at
+    binary(xp, op, a, b, *, impl=None, how=None) -> a op b    op in OPS = add, sub, mul, div; NumPy's bits, at
         memory speed where NumPy's broadcasting runs at half; CuPy's own on a GPU.
     plan(a_shape, b_shape) -> (a is the full operand, (P, Q, R)) or None where it does not apply.
     reference_binary: the same, the array module's operators.

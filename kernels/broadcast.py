@@ -114,15 +114,17 @@ def plan(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> tuple[bool, tupl
     return None if dims is None else (False, dims)
 
 
-def binary(xp: Any, op: str, a: Any, b: Any, *, impl: str | None = None) -> Any:
+def binary(xp: Any, op: str, a: Any, b: Any, *, impl: str | None = None, how: Any = None) -> Any:
     """``a op b`` (op: "add", "sub", "mul" or "div") for arrays of one float dtype, one of them of the
     result's shape and the other repeating along its leading and trailing dims (``plan``); other
-    operands raise ValueError. The reference's bits."""
+    operands raise ValueError. The reference's bits. ``how``: ``plan(a.shape, b.shape)`` where the
+    caller has it already (Backend.arithmetic)."""
     name = "broadcast.binary"
     if op not in OPS:
         raise ValueError(f"{name}: op must be one of {OPS}, got {op!r}")
     _, impl = float_dtype_and_impl(name, xp, impl, a=a, b=b)
-    how = plan(tuple(a.shape), tuple(b.shape))
+    if how is None:
+        how = plan(tuple(a.shape), tuple(b.shape))
     if how is None:
         raise ValueError(f"{name}: shapes {tuple(a.shape)} and {tuple(b.shape)}: neither is the result's shape "
                          "with the other repeated along its leading and trailing dims")
