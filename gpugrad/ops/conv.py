@@ -4,7 +4,8 @@ The array work is ``gpugrad.kernels.conv`` (one launch each on a GPU, Numba loop
 views under ``GPUGRAD_FUSED=0``). Where a window reads is one ``ConvGeometry`` (kernel, stride, pads,
 dilation), the kernels' own type. On the CPU a 3x3 stride-1 convolution with enough channels runs as
 Winograd F(2x2, 3x3) instead of im2col (``use_winograd``): 16 GEMMs over channels, 4 multiplies per
-output instead of 9.
+output instead of 9; any other with enough channels gathers into im2col's rows layout (``use_rows``,
+``gpugrad.kernels.conv_rows``), whose GEMMs OpenBLAS runs faster. ``conv_layout`` names the choice.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 from .. import threads
 from ..autograd.function import Op
 from ..kernels import conv as kconv
+from ..kernels import conv_rows
 from ..kernels._dispatch import resolve_impl
 from ..kernels.conv import ConvGeometry
 from ..tensor import Tensor
@@ -63,8 +65,9 @@ def col2im(cols: Tensor, shape, geometry: ConvGeometry) -> Tensor:
 
 class Conv2d(Op):
     """conv2d with groups=1 as one op: im2col, one GEMM (C_out, C*kh*kw) @ (C*kh*kw, N*oh*ow), the bias;
-    or where ``use_winograd`` says so, the Winograd input transform V, the 16 GEMMs with the transformed
-    weight and the output transform (bias included). Its backward is Conv2dBackward, once."""
+    the same GEMM transposed on im2col's rows, (N*oh*ow, kh*kw*C) @ (kh*kw*C, C_out), where ``use_rows``
+    says so; or where ``use_winograd`` says so, the Winograd input transform V, the 16 GEMMs with the
+    transformed weight and the output transform (bias included). Its backward is Conv2dBackward, once."""
 
     name = "conv2d"
 
@@ -73,8 +76,8 @@ class Conv2d(Op):
         out_c = weight.shape[0]
         oh, ow = geometry.output_hw(x.shape[2], x.shape[3])
         ctx.geometry = geometry
-        ctx.winograd = use_winograd(ctx, x, weight, geometry)
-        if ctx.winograd:
+        ctx.layout = conv_layout(ctx, x, weight, geometry)
+        if ctx.layout == "winograd":
             v = kconv.winograd_input(ctx.xp, x, geometry.pads, split=threads.split)
             m = kconv.scratch_take(ctx.xp, v.shape[1], out_c, v.dtype)
             threads.gemm_threads(v.shape[1] * x.shape[1] * out_c)  # each of the 16 GEMMs: tiles x C by C x C_out
@@ -87,6 +90,11 @@ class Conv2d(Op):
             kconv.scratch_give(ctx.xp, m)
             return y
         impl = ctx.backend.kernel_impl
+        if ctx.layout == "rows":
+            rows = conv_rows.im2col_rows(ctx.xp, x, *geometry, impl=impl)
+            z = ctx.backend.matmul(rows, conv_rows.rows_weight(ctx.xp, weight).T)  # (N*oh*ow, C_out)
+            ctx.save_for_backward(x, weight, rows if ctx.needs_input_grad[1] else None)
+            return conv_rows.rows_to_nchw(ctx.xp, z, bias, (x.shape[0], out_c, oh, ow), impl=impl)
         cols = kconv.im2col(ctx.xp, x, *geometry, impl=impl)
         z = ctx.backend.matmul(weight.reshape(out_c, -1), cols)  # (C_out, N*oh*ow)
         # The columns are what the weight gradient multiplies: kept rather than gathered again.
@@ -98,7 +106,7 @@ class Conv2d(Op):
         x, weight, cols = ctx.saved_tensors
         return Conv2dBackward.apply(
             gy, x, weight, cols=None if cols is None else cols._array, geometry=ctx.geometry,
-            needs=ctx.needs_input_grad[:3], winograd=ctx.winograd,
+            needs=ctx.needs_input_grad[:3], layout=ctx.layout,
         )
 
 
@@ -113,6 +121,33 @@ WINOGRAD_MIN_CHANNELS = 8
 WINOGRAD_MIN_PLANE = 64
 
 
+def conv_layout(ctx, x, weight, geometry: ConvGeometry) -> str:
+    """How conv2d lays out its GEMMs: "winograd", "rows" (im2col transposed) or "columns" (im2col's own)."""
+    if use_winograd(ctx, x, weight, geometry):
+        return "winograd"
+    return "rows" if use_rows(ctx, x, weight, geometry) else "columns"
+
+
+def _cpu_float(ctx, x) -> bool:
+    """The CPU kernels (not the references, not a GPU) on float32/float64 (float16 runs the references)."""
+    return x.dtype.char in "fd" and resolve_impl(ctx.xp, ctx.backend.kernel_impl) == "cpu"
+
+
+# The rows layout pays from this many input channels (its gathers copy runs of channels: with fewer,
+# im2col's runs over positions are faster) and for GEMMs on one BLAS thread (under SMALL_GEMM_MACS; with
+# two threads the columns layout measured as fast or faster). bench/NOTES.md has the figures.
+ROWS_MIN_CHANNELS = 16
+
+
+def use_rows(ctx, x, weight, geometry: ConvGeometry) -> bool:
+    """Whether an im2col convolution gathers into the rows layout (``gpugrad.kernels.conv_rows``): the CPU
+    kernels on float32/float64, enough input channels, a GEMM small enough for one BLAS thread."""
+    if x.shape[1] < ROWS_MIN_CHANNELS or not _cpu_float(ctx, x):
+        return False
+    oh, ow = geometry.output_hw(x.shape[2], x.shape[3])
+    return x.shape[0] * oh * ow * weight.size < threads.SMALL_GEMM_MACS
+
+
 def use_winograd(ctx, x, weight, geometry: ConvGeometry) -> bool:
     """Whether conv2d runs as Winograd F(2x2, 3x3) (``gpugrad.kernels.conv``): the CPU kernels (not the
     references, not a GPU), float32/float64, a 3x3 stride-1 undilated kernel, enough channels and pixels."""
@@ -120,8 +155,7 @@ def use_winograd(ctx, x, weight, geometry: ConvGeometry) -> bool:
         kconv.winograd_fits(geometry)
         and min(x.shape[1], weight.shape[0]) >= WINOGRAD_MIN_CHANNELS
         and x.shape[2] * x.shape[3] >= WINOGRAD_MIN_PLANE
-        and x.dtype.char in "fd"  # float32, float64 (float16 runs the references)
-        and resolve_impl(ctx.xp, ctx.backend.kernel_impl) == "cpu"
+        and _cpu_float(ctx, x)
     )
 
 
@@ -133,8 +167,8 @@ TRANSPOSED_WEIGHT_GRAD_MAX_CHANNELS = 128
 
 class Conv2dBackward(Op):
     """(gx, gw, gb) of conv2d for the upstream gy: col2im(W^T gz), gz cols^T and gz's row sums, where gz
-    is gy as (C_out, N*oh*ow). Two GEMMs and a col2im on arrays (or their Winograd forms, see
-    ``winograd_backward``, where the forward took that path); None for what ``needs`` leaves out.
+    is gy as (C_out, N*oh*ow). Two GEMMs and a col2im on arrays (or their forms in the layout the forward
+    took: ``rows_backward``, ``winograd_backward``); None for what ``needs`` leaves out.
 
     Bilinear in (gy, x) and (gy, weight), so its own backward is conv2d and its two gradients again,
     written in Tensor ops (Conv2d, Im2Col, Col2Im, matmul): every order differentiates.
@@ -144,11 +178,13 @@ class Conv2dBackward(Op):
 
     @staticmethod
     def forward(ctx, gy, x, weight, cols=None, geometry: ConvGeometry = None, needs=(True, True, True),
-                winograd: bool = False):
+                layout: str = "columns"):
         ctx.geometry, ctx.produced = geometry, needs
         ctx.save_for_backward(gy, x, weight)
-        if winograd:  # `cols` is then Conv2d's transformed input V
+        if layout == "winograd":  # `cols` is then Conv2d's transformed input V
             return winograd_backward(ctx.xp, gy, x, weight, cols, geometry, needs)
+        if layout == "rows":  # `cols` is then Conv2d's rows
+            return rows_backward(ctx, gy, x, weight, cols, geometry, needs)
         need_x, need_w, need_b = needs
         impl = ctx.backend.kernel_impl
         out_c = weight.shape[0]
@@ -191,6 +227,23 @@ class Conv2dBackward(Op):
         if need_w and ggx is not None:
             d_w = (gz @ Im2Col.apply(ggx, geometry=geometry).mT).reshape(tuple(weight.shape))
         return d_gy, d_x, d_w
+
+
+def rows_backward(ctx, gy, x, weight, rows, geometry: ConvGeometry, needs) -> tuple:
+    """Conv2dBackward's arrays for a forward in the rows layout: gx = col2im_rows(gz^T W_rows),
+    gw from gz rows, gb = gz's row sums, where gz is gy as (C_out, N*oh*ow)."""
+    need_x, need_w, need_b = needs
+    xp, impl = ctx.xp, ctx.backend.kernel_impl
+    gz, gb = kconv.nchw_to_columns(xp, gy, need_b, impl=impl)
+    gx = gw = None
+    if need_x:
+        g_rows = ctx.backend.matmul(gz.T, conv_rows.rows_weight(xp, weight))  # (N*oh*ow, kh*kw*C)
+        gx = conv_rows.col2im_rows(xp, g_rows, x.shape, *geometry, impl=impl)
+    if need_w:
+        if rows is None:
+            rows = conv_rows.im2col_rows(xp, x, *geometry, impl=impl)
+        gw = conv_rows.weight_from_rows(xp, ctx.backend.matmul(gz, rows), weight.shape)
+    return gx, gw, gb
 
 
 def winograd_backward(xp, gy, x, weight, v, geometry: ConvGeometry, needs) -> tuple:

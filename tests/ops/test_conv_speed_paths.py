@@ -1,8 +1,9 @@
-"""conv2d's Winograd F(2x2, 3x3) path (3x3, stride 1, undilated, enough channels, CPU kernels) against
-its im2col path: values, gradients, second derivatives, which gradients are made, and PyTorch.
+"""conv2d's faster CPU paths against its im2col path: Winograd F(2x2, 3x3) (3x3, stride 1, undilated,
+enough channels) and im2col's rows layout (enough channels, small GEMMs). Values, gradients, second
+derivatives, which gradients are made, and PyTorch.
 
-WINOGRAD_MIN_CHANNELS and WINOGRAD_MIN_PLANE are lowered in most tests so that small float64 cases (fast finite differences)
-take the Winograd path; a spy on the input transform proves that they did.
+The thresholds are lowered in most tests so that small float64 cases (fast finite differences) take
+the path under test; a spy on the path's first kernel proves that they did.
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import pytest
 import gpugrad as gg
 import gpugrad.nn.functional as F
 from gpugrad.autograd import gradcheck, gradgradcheck
+from gpugrad import threads
 from gpugrad.kernels import conv as kconv
-from gpugrad.kernels import fused
+from gpugrad.kernels import conv_rows, fused
 from gpugrad.ops import conv as conv_ops
 
 
@@ -44,9 +46,12 @@ def _run(x, w, b, up, **kw):
 
 
 def _im2col_run(monkeypatch, *args, **kw):
+    """_run on im2col's own (columns) layout."""
     with monkeypatch.context() as m:
         m.setattr(conv_ops, "WINOGRAD_MIN_CHANNELS", 1 << 30)
+        m.setattr(conv_ops, "ROWS_MIN_CHANNELS", 1 << 30)
         m.setattr(kconv, "winograd_input", None)  # would fail if called
+        m.setattr(conv_rows, "im2col_rows", None)
         return _run(*args, **kw)
 
 
@@ -223,3 +228,124 @@ def test_weight_gradient_either_way_round(monkeypatch, rng, dtype):
     definition = np.einsum("nohw,nchwij->ocij", up, windows)
     np.testing.assert_allclose(transposed[2], definition, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-5)
     assert transposed[2].flags.c_contiguous
+
+
+# ---------------------------------------------------------------- im2col's rows layout
+
+@pytest.fixture
+def rows_calls(monkeypatch):
+    """Every im2col conv2d takes the rows layout (Winograd off); returns the list of its gathers' inputs."""
+    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_CHANNELS", 1 << 30)
+    monkeypatch.setattr(conv_ops, "ROWS_MIN_CHANNELS", 1)
+    monkeypatch.setattr(threads, "SMALL_GEMM_MACS", 1 << 62)
+    calls = []
+    real = conv_rows.im2col_rows
+
+    def spy(*args, **kwargs):
+        calls.append(args[1].shape)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(conv_rows, "im2col_rows", spy)
+    return calls
+
+
+# CASES, and strides, dilations and kernels other than 3x3 (the rows layout takes any geometry).
+ROWS_CASES = [(shape, out_c, dict(padding=padding)) for shape, out_c, padding, _ in CASES] + [
+    ((2, 3, 7, 8), 4, dict(stride=2, padding=1)),
+    ((1, 2, 9, 7), 3, dict(dilation=(2, 1), padding=(1, 0))),
+    ((3, 17, 4, 4), 5, dict(padding=1)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", ROWS_CASES, ids=str)
+def test_rows_layout_matches_im2col(monkeypatch, rows_calls, rng, case, dtype):
+    shape, out_c, kw = case
+    kernel = (2, 3) if "dilation" in kw else (3, 3)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((out_c, shape[1], *kernel)).astype(dtype)
+    b = rng.standard_normal(out_c).astype(dtype)
+    out_shape = tuple(F.conv2d(gg.tensor(x), gg.tensor(w), **kw).shape)
+    up = rng.standard_normal(out_shape).astype(dtype)
+    rows_calls.clear()
+    expect = _im2col_run(monkeypatch, x, w, b, up, **kw)
+    assert not rows_calls
+    got = _run(x, w, b, up, **kw)
+    assert len(rows_calls) == 1, "the rows layout was not taken"
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for g, e in zip(got, expect):
+        assert g.dtype == dtype and g.shape == e.shape and g.flags.c_contiguous
+        np.testing.assert_allclose(g, e, **tol)
+
+
+def test_rows_layout_first_and_second_derivatives(rows_calls, rng):
+    x = gg.tensor(rng.standard_normal((2, 3, 5, 4)), requires_grad=True)
+    w = gg.tensor(rng.standard_normal((2, 3, 3, 2)), requires_grad=True)
+    b = gg.tensor(rng.standard_normal(2), requires_grad=True)
+    for kw in (dict(padding=1), dict(stride=2, padding=(0, 1))):
+        fn = lambda x, w, b: F.conv2d(x, w, b, **kw)  # noqa: E731
+        assert gradcheck(fn, (x, w, b))
+        assert gradgradcheck(fn, (x, w, b))
+    assert rows_calls
+
+
+def test_rows_layout_makes_only_the_gradients_asked_for(rows_calls, rng):
+    x = rng.standard_normal((2, 3, 6, 5))
+    w = rng.standard_normal((4, 3, 3, 3))
+    full = _run(x, w, np.ones(4), np.ones((2, 4, 6, 5)), padding=1)
+    for frozen in ("x", "w", "b"):
+        X = gg.tensor(x, requires_grad=frozen != "x")
+        W = gg.tensor(w, requires_grad=frozen != "w")
+        B = gg.tensor(np.ones(4), requires_grad=frozen != "b")
+        F.conv2d(X, W, B, padding=1).sum().backward()
+        for t, name, ref in ((X, "x", full[1]), (W, "w", full[2]), (B, "b", full[3])):
+            if name == frozen:
+                assert t.grad is None
+            else:
+                np.testing.assert_allclose(t.grad.numpy(), ref, rtol=1e-12, atol=1e-12)
+    assert len(rows_calls) == 4  # one gather per forward; no backward gathers again
+
+
+def test_rows_layout_only_where_it_applies():
+    """Enough input channels, a GEMM under one BLAS thread's size, the CPU kernels, float32/float64; Winograd's
+    cases stay Winograd's."""
+    geo = kconv.ConvGeometry((3, 3), (1, 1), (1, 1, 1, 1))
+
+    class Ctx:
+        xp = np
+
+        class backend:
+            kernel_impl = None
+
+    def layout(x_shape, out_c, geometry=geo, dtype=np.float32):
+        x = np.zeros(x_shape, dtype)
+        return conv_ops.conv_layout(Ctx, x, np.zeros((out_c, x_shape[1], *geometry.kernel), dtype), geometry)
+
+    assert layout((64, 16, 4, 4), 32) == "rows"  # the digits CNN's second convolution
+    assert layout((64, 1, 8, 8), 16) == "columns"  # its first: one channel
+    assert layout((64, 15, 4, 4), 32) == "columns"
+    assert layout((8, 256, 7, 7), 256) == "columns"  # 58M multiply-adds: two BLAS threads
+    assert layout((64, 16, 8, 8), 32) == "winograd"
+    assert layout((64, 16, 8, 8), 32, kconv.ConvGeometry((3, 3), (2, 2), (1, 1, 1, 1))) == "rows"
+    assert layout((64, 16, 4, 4), 32, dtype=np.float16) == "columns"
+    with fused(False):
+        assert layout((64, 16, 4, 4), 32) == "columns"
+    Ctx.backend.kernel_impl = "cuda"  # a GPU keeps the columns layout
+    assert layout((64, 16, 4, 4), 32) == "columns"
+
+
+@pytest.mark.torch
+def test_rows_layout_against_torch_float32(rng):
+    """The digits CNN's second convolution at the default thresholds, float32: values and all three gradients."""
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((64, 16, 4, 4)).astype(np.float32)
+    w = (rng.standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(32).astype(np.float32)
+    up = rng.standard_normal((64, 32, 4, 4)).astype(np.float32)
+    ours = _run(x, w, b, up, padding=1)
+    X, W, B = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = torch.nn.functional.conv2d(X, W, B, padding=1)
+    y.backward(torch.tensor(up))
+    for g, t in zip(ours, (y, X.grad, W.grad, B.grad)):
+        t = t.detach().numpy()
+        np.testing.assert_allclose(g, t, rtol=1e-4, atol=1e-4 * np.abs(t).max())
