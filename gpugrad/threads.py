@@ -40,7 +40,29 @@ __all__ = ["get_num_threads", "set_num_threads"]
 # machine, 30-40 us on a busy one, and the cache lines the cores trade cost more (bench/split_calls.py).
 PARALLEL_MIN_ELEMENTS = 1 << 21
 
-_split_threads = int(numba.get_num_threads())  # the count ``split`` uses: set_num_threads's, all threads
+# Numba's OpenMP workers (libgomp) spin for about a millisecond after each parallel loop unless told
+# otherwise. On a small machine that spin holds the cores the next multithreaded GEMM needs, and the
+# GEMM's spinning threads the next loop's: a 5x5 convolution's forward + backward, 64x16x16x16 -> 32,
+# took 35.7 ms against 16-17 ms with a short spin; a transformer MLP block at 2048x768 (Linear, GELU,
+# Linear, LayerNorm) 340-350 against 313-320 ms (bench/NOTES.md). libgomp reads its spin count once, when
+# it loads, which is when Numba starts its threads: here, at gpugrad's import.
+OPENMP_SPIN_COUNT = "10000"  # tens of microseconds
+
+
+def _start_numba_threads() -> int:
+    """Start Numba's threads (their count), its OpenMP runtime with a short spin unless the environment
+    chooses a wait policy itself. The environment is restored at once, so that other libraries' OpenMP
+    runtimes, loaded later, keep their own defaults."""
+    if "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ:
+        return int(numba.get_num_threads())
+    os.environ["GOMP_SPINCOUNT"] = OPENMP_SPIN_COUNT
+    try:
+        return int(numba.get_num_threads())
+    finally:
+        del os.environ["GOMP_SPINCOUNT"]
+
+
+_split_threads = _start_numba_threads()  # the count ``split`` uses: set_num_threads's, all threads
 CHUNKS_PER_THREAD = 4  # smaller chunks than one per thread, so that a late thread's share is taken by others
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = _pool_size = 0

@@ -278,3 +278,30 @@ def test_a_forked_child_still_splits(split_everything):
     )
     done = subprocess.run([sys.executable, "-c", code], timeout=60)
     assert done.returncode == 0
+
+
+def test_numba_threads_start_with_a_short_openmp_spin(monkeypatch):
+    """Numba's OpenMP runtime reads GOMP_SPINCOUNT when its threads start: gpugrad sets it for that moment
+    only, and leaves a wait policy the environment chose alone."""
+    from gpugrad import threads
+
+    seen = []
+    monkeypatch.setattr(threads.numba, "get_num_threads", lambda: seen.append(os.environ.get("GOMP_SPINCOUNT")) or 2)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert threads._start_numba_threads() == 2
+    assert seen == [threads.OPENMP_SPIN_COUNT] and "GOMP_SPINCOUNT" not in os.environ
+    for var, value in (("GOMP_SPINCOUNT", "300000"), ("OMP_WAIT_POLICY", "ACTIVE")):
+        seen.clear()
+        with monkeypatch.context() as m:
+            m.setenv(var, value)
+            threads._start_numba_threads()
+            assert os.environ[var] == value
+        assert seen == [None if var == "OMP_WAIT_POLICY" else value]
+
+
+def test_the_import_leaves_no_openmp_setting_behind():
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    code = "import os, gpugrad; print('GOMP_SPINCOUNT' in os.environ)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
