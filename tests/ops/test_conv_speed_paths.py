@@ -7,6 +7,8 @@ the path under test; a spy on the path's first kernel proves that they did.
 """
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 
@@ -19,20 +21,25 @@ from gpugrad.kernels import conv_rows, fused
 from gpugrad.ops import conv as conv_ops
 
 
-@pytest.fixture
-def winograd_calls(monkeypatch):
-    """Every conv2d with a 3x3 stride-1 kernel takes Winograd; returns the list of its input transforms."""
-    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_CHANNELS", 1)
-    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_PLANE", 1)
+def _spy(monkeypatch, module, name) -> list:
+    """Replace module.name (a kernel launcher taking xp, x, ...) by a wrapper that lists x's shapes."""
     calls = []
-    real = kconv.winograd_input
+    real = getattr(module, name)
 
     def spy(*args, **kwargs):
         calls.append(args[1].shape)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(kconv, "winograd_input", spy)
+    monkeypatch.setattr(module, name, spy)
     return calls
+
+
+@pytest.fixture
+def winograd_calls(monkeypatch):
+    """Every conv2d with a 3x3 stride-1 kernel takes Winograd; returns the list of its input transforms."""
+    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_PLANE", 1)
+    return _spy(monkeypatch, kconv, "winograd_input")
 
 
 def _run(x, w, b, up, **kw):
@@ -99,7 +106,8 @@ def test_winograd_first_and_second_derivatives(winograd_calls, rng):
     assert winograd_calls
 
 
-def test_winograd_makes_only_the_gradients_asked_for(winograd_calls, rng):
+def _check_only_the_gradients_asked_for(rng) -> None:
+    """With one of x, w, b frozen, the other two get the gradients they get when all three need one."""
     x = rng.standard_normal((2, 3, 6, 5))
     w = rng.standard_normal((4, 3, 3, 3))
     full = _run(x, w, np.ones(4), np.ones((2, 4, 6, 5)), padding=1)
@@ -113,6 +121,10 @@ def test_winograd_makes_only_the_gradients_asked_for(winograd_calls, rng):
                 assert t.grad is None
             else:
                 np.testing.assert_allclose(t.grad.numpy(), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_winograd_makes_only_the_gradients_asked_for(winograd_calls, rng):
+    _check_only_the_gradients_asked_for(rng)
     assert winograd_calls
 
 
@@ -139,38 +151,44 @@ def test_winograd_gradients_are_fresh_arrays(winograd_calls, rng):
     assert len(winograd_calls) == 2
 
 
+def _ctx(kernel_impl=None):
+    """What the path choices read of an op's ctx: the array module and the backend's kernel choice."""
+    return types.SimpleNamespace(xp=np, backend=types.SimpleNamespace(kernel_impl=kernel_impl))
+
+
 def test_winograd_only_where_it_applies(rng):
     """The default thresholds keep few channels and small planes on im2col; stride, dilation, other
     kernels, the references (fused kernels off) and float16 stay on im2col too."""
     geo = kconv.ConvGeometry((3, 3), (1, 1), (1, 1, 1, 1))
 
-    class Ctx:
-        xp = np
-
-        class backend:
-            kernel_impl = None
+    ctx = _ctx()
 
     wide = np.zeros((1, 16, 8, 8), np.float32), np.zeros((16, 16, 3, 3), np.float32)
-    assert conv_ops.use_winograd(Ctx, *wide, geo)
-    assert not conv_ops.use_winograd(Ctx, np.zeros((1, 16, 4, 4), np.float32), wide[1], geo)  # the digits CNN's
-    assert not conv_ops.use_winograd(Ctx, np.zeros((1, 3, 4, 4), np.float32), np.zeros((32, 3, 3, 3), np.float32), geo)
-    assert not conv_ops.use_winograd(Ctx, *(a.astype(np.float16) for a in wide), geo)
-    assert not conv_ops.use_winograd(Ctx, *wide, kconv.ConvGeometry((3, 3), (2, 2), (1, 1, 1, 1)))
-    assert not conv_ops.use_winograd(Ctx, *wide, kconv.ConvGeometry((3, 3), (1, 1), (1, 1, 1, 1), (2, 2)))
+    assert conv_ops.use_winograd(ctx, *wide, geo)
+    assert not conv_ops.use_winograd(ctx, np.zeros((1, 16, 4, 4), np.float32), wide[1], geo)  # the digits CNN's
+    assert not conv_ops.use_winograd(ctx, np.zeros((1, 3, 4, 4), np.float32), np.zeros((32, 3, 3, 3), np.float32), geo)
+    assert not conv_ops.use_winograd(ctx, *(a.astype(np.float16) for a in wide), geo)
+    assert not conv_ops.use_winograd(ctx, *wide, kconv.ConvGeometry((3, 3), (2, 2), (1, 1, 1, 1)))
+    assert not conv_ops.use_winograd(ctx, *wide, kconv.ConvGeometry((3, 3), (1, 1), (1, 1, 1, 1), (2, 2)))
     with fused(False):
-        assert not conv_ops.use_winograd(Ctx, *wide, geo)
-    Ctx.backend.kernel_impl = "cuda"  # the simulated GPU: im2col's CUDA kernels
-    assert not conv_ops.use_winograd(Ctx, *wide, geo)
+        assert not conv_ops.use_winograd(ctx, *wide, geo)
+    ctx = _ctx("cuda")  # the simulated GPU: im2col's CUDA kernels
+    assert not conv_ops.use_winograd(ctx, *wide, geo)
 
 
 @pytest.mark.torch
 def test_winograd_against_torch_float32(rng):
     """The sizes the path is for (default threshold), float32: values and all three gradients."""
+    _check_against_torch(rng, (4, 16, 10, 9), 24)
+
+
+def _check_against_torch(rng, shape, out_c) -> None:
+    """conv2d 3x3 pad 1 in float32 against PyTorch's: the value and all three gradients."""
     torch = pytest.importorskip("torch")
-    x = rng.standard_normal((4, 16, 10, 9)).astype(np.float32)
-    w = (rng.standard_normal((24, 16, 3, 3)) * 0.1).astype(np.float32)
-    b = rng.standard_normal(24).astype(np.float32)
-    up = rng.standard_normal((4, 24, 10, 9)).astype(np.float32)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((out_c, shape[1], 3, 3)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(out_c).astype(np.float32)
+    up = rng.standard_normal((shape[0], out_c, *shape[2:])).astype(np.float32)
     ours = _run(x, w, b, up, padding=1)
     X, W, B = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     y = torch.nn.functional.conv2d(X, W, B, padding=1)
@@ -238,15 +256,7 @@ def rows_calls(monkeypatch):
     monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_CHANNELS", 1 << 30)
     monkeypatch.setattr(conv_ops, "ROWS_MIN_CHANNELS", 1)
     monkeypatch.setattr(threads, "SMALL_GEMM_MACS", 1 << 62)
-    calls = []
-    real = conv_rows.im2col_rows
-
-    def spy(*args, **kwargs):
-        calls.append(args[1].shape)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(conv_rows, "im2col_rows", spy)
-    return calls
+    return _spy(monkeypatch, conv_rows, "im2col_rows")
 
 
 # CASES, and strides, dilations and kernels other than 3x3 (the rows layout takes any geometry).
@@ -290,19 +300,7 @@ def test_rows_layout_first_and_second_derivatives(rows_calls, rng):
 
 
 def test_rows_layout_makes_only_the_gradients_asked_for(rows_calls, rng):
-    x = rng.standard_normal((2, 3, 6, 5))
-    w = rng.standard_normal((4, 3, 3, 3))
-    full = _run(x, w, np.ones(4), np.ones((2, 4, 6, 5)), padding=1)
-    for frozen in ("x", "w", "b"):
-        X = gg.tensor(x, requires_grad=frozen != "x")
-        W = gg.tensor(w, requires_grad=frozen != "w")
-        B = gg.tensor(np.ones(4), requires_grad=frozen != "b")
-        F.conv2d(X, W, B, padding=1).sum().backward()
-        for t, name, ref in ((X, "x", full[1]), (W, "w", full[2]), (B, "b", full[3])):
-            if name == frozen:
-                assert t.grad is None
-            else:
-                np.testing.assert_allclose(t.grad.numpy(), ref, rtol=1e-12, atol=1e-12)
+    _check_only_the_gradients_asked_for(rng)
     assert len(rows_calls) == 4  # one gather per forward; no backward gathers again
 
 
@@ -311,15 +309,11 @@ def test_rows_layout_only_where_it_applies():
     cases stay Winograd's."""
     geo = kconv.ConvGeometry((3, 3), (1, 1), (1, 1, 1, 1))
 
-    class Ctx:
-        xp = np
-
-        class backend:
-            kernel_impl = None
+    ctx = _ctx()
 
     def layout(x_shape, out_c, geometry=geo, dtype=np.float32):
         x = np.zeros(x_shape, dtype)
-        return conv_ops.conv_layout(Ctx, x, np.zeros((out_c, x_shape[1], *geometry.kernel), dtype), geometry)
+        return conv_ops.conv_layout(ctx, x, np.zeros((out_c, x_shape[1], *geometry.kernel), dtype), geometry)
 
     assert layout((64, 16, 4, 4), 32) == "rows"  # the digits CNN's second convolution
     assert layout((64, 1, 8, 8), 16) == "columns"  # its first: one channel
@@ -330,22 +324,13 @@ def test_rows_layout_only_where_it_applies():
     assert layout((64, 16, 4, 4), 32, dtype=np.float16) == "columns"
     with fused(False):
         assert layout((64, 16, 4, 4), 32) == "columns"
-    Ctx.backend.kernel_impl = "cuda"  # a GPU keeps the columns layout
+    ctx = _ctx("cuda")  # a GPU keeps the columns layout
     assert layout((64, 16, 4, 4), 32) == "columns"
 
 
 @pytest.mark.torch
 def test_rows_layout_against_torch_float32(rng):
     """The digits CNN's second convolution at the default thresholds, float32: values and all three gradients."""
-    torch = pytest.importorskip("torch")
-    x = rng.standard_normal((64, 16, 4, 4)).astype(np.float32)
-    w = (rng.standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32)
-    b = rng.standard_normal(32).astype(np.float32)
-    up = rng.standard_normal((64, 32, 4, 4)).astype(np.float32)
-    ours = _run(x, w, b, up, padding=1)
-    X, W, B = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    y = torch.nn.functional.conv2d(X, W, B, padding=1)
-    y.backward(torch.tensor(up))
-    for g, t in zip(ours, (y, X.grad, W.grad, B.grad)):
-        t = t.detach().numpy()
-        np.testing.assert_allclose(g, t, rtol=1e-4, atol=1e-4 * np.abs(t).max())
+    assert conv_ops.use_rows(_ctx(), np.zeros((64, 16, 4, 4), np.float32), np.zeros((32, 16, 3, 3), np.float32),
+                             kconv.ConvGeometry((3, 3), (1, 1), (1, 1, 1, 1)))
+    _check_against_torch(rng, (64, 16, 4, 4), 32)
