@@ -43,9 +43,10 @@ PARALLEL_MIN_ELEMENTS = 1 << 21
 # Numba's OpenMP workers (libgomp) spin for about a millisecond after each parallel loop unless told
 # otherwise. On a small machine that spin holds the cores the next multithreaded GEMM needs, and the
 # GEMM's spinning threads the next loop's: a 5x5 convolution's forward + backward, 64x16x16x16 -> 32,
-# took 35.7 ms against 16-17 ms with a short spin; a transformer MLP block at 2048x768 (Linear, GELU,
-# Linear, LayerNorm) 340-350 against 313-320 ms (bench/NOTES.md). libgomp reads its spin count once, when
-# it loads, which is when Numba starts its threads: here, at gpugrad's import.
+# took 35.7 ms against 16-17 ms with a spin of 0-1,000 and 19.4 ms with the 10,000 below; a transformer
+# MLP block at 2048x768 (Linear, GELU, Linear, LayerNorm) 349-351 ms against 313-320 with 10,000 and
+# 320-324 with 0 (medians; bench/NOTES.md). libgomp reads its spin count once, when it loads, which is
+# when Numba starts its threads: here, at gpugrad's import.
 OPENMP_SPIN_COUNT = "10000"  # tens of microseconds
 
 

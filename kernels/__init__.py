@@ -119,6 +119,13 @@ conv         (geometry: kernel (kh, kw), stride, pads (top, bottom, left, right)
         the adjoint: column entries summed back where im2col read them.
     reference_im2col / reference_col2im, output_size, check_geometry, windows.
 
+conv_rows    (im2col transposed, each tap's channels side by side; CPU only, the GPU keeps conv's columns)
+    im2col_rows(xp, x, kernel, stride, pads, dilation, *, impl=None) -> (N*oh*ow, kh*kw*C) rows
+    col2im_rows(xp, rows, shape, kernel, stride, pads, dilation, *, impl=None) -> x   (the adjoint)
+    rows_to_nchw(xp, z, bias, shape, *, impl=None) -> (N, C, oh, ow) from z (N*oh*ow, C), plus bias
+    rows_weight / weight_from_rows: a (C_out, C, kh, kw) weight as (C_out, kh*kw*C) and back.
+    reference_im2col_rows / reference_col2im_rows / reference_rows_to_nchw: the same bits.
+
 pool
     max_pool2d(xp, x, kernel, stride, pads, dilation, *, impl=None, stream=None)
         -> (y, index)   each window's first maximum (NaN wins) and its h * W + w.
