@@ -21,17 +21,27 @@ def rng():
 
 @pytest.fixture
 def count_applies(monkeypatch):
-    """Start counting ``Function.apply`` calls, by op class name; returns the live Counter."""
+    """Start counting op applications (``Function.apply`` and its shapes ``apply_one`` and
+    ``apply_pair``, which hand their uncommon cases to apply: counted once), by op class name; returns
+    the live Counter."""
 
     def start():
         counts = collections.Counter()
-        apply = Function.__dict__["apply"].__func__
+        depth = [0]
 
-        def counting(cls, *args, **kwargs):
-            counts[cls.__name__] += 1
-            return apply(cls, *args, **kwargs)
+        def counting(original):
+            def applied(cls, *args, **kwargs):
+                if depth[0] == 0:
+                    counts[cls.__name__] += 1
+                depth[0] += 1
+                try:
+                    return original(cls, *args, **kwargs)
+                finally:
+                    depth[0] -= 1
+            return classmethod(applied)
 
-        monkeypatch.setattr(Function, "apply", classmethod(counting))
+        for name in ("apply", "apply_one", "apply_pair"):
+            monkeypatch.setattr(Function, name, counting(Function.__dict__[name].__func__))
         return counts
 
     return start

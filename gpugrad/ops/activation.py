@@ -39,7 +39,7 @@ class Activation(Op):
     @staticmethod
     def backward(ctx, gy):
         (saved,) = ctx.saved_tensors
-        return ActivationBackward.apply(gy, saved, kind=ctx.kind, param=ctx.param)
+        return ActivationBackward.apply_pair(gy, saved, kind=ctx.kind, param=ctx.param)
 
 
 class ActivationBackward(Op):
@@ -56,7 +56,7 @@ class ActivationBackward(Op):
     @staticmethod
     def backward(ctx, ggx):
         gy, saved = ctx.saved_tensors
-        g_gy = ActivationBackward.apply(ggx, saved, kind=ctx.kind, param=ctx.param) if ctx.needs_input_grad[0] else None
+        g_gy = ActivationBackward.apply_pair(ggx, saved, kind=ctx.kind, param=ctx.param) if ctx.needs_input_grad[0] else None
         g_saved = None
         if ctx.needs_input_grad[1]:
             curvature = second_derivative(ctx.kind, saved, ctx.param)
@@ -125,7 +125,7 @@ def second_derivative(kind: str, s: Tensor, param: float | None = None):
 
 def _activation(x: Tensor, kind: str, param: float = 0.0) -> Tensor:
     require_float(kind, x)
-    return Activation.apply(x, kind=kind, param=param)
+    return Activation.apply_one(x, kind=kind, param=param)
 
 
 def relu(x: Tensor) -> Tensor:
@@ -142,12 +142,12 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + e^-x). f' = f (1 - f). Integer and bool tensors give float32, as in PyTorch."""
-    return _activation(as_float(x), "sigmoid")
+    return Activation.apply_one(as_float(x), kind="sigmoid", param=0.0)
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent. f' = 1 - f^2. Integer and bool tensors give float32, as in PyTorch."""
-    return _activation(as_float(x), "tanh")
+    return Activation.apply_one(as_float(x), kind="tanh", param=0.0)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:

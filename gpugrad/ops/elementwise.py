@@ -920,7 +920,8 @@ def _operator(fn, op, compute, swap: bool = False):
     """Tensor's operator for the binary op ``fn`` (``__add__`` for add; ``swap``: the reflected one,
     ``__radd__``), with short roads for the common operands, for which ``fn``'s checks and promotion
     could only pass: two float tensors of one dtype on one device, or a float tensor and a Python float
-    or int. Those go straight to ``fn``'s Function ``op``; and when nothing is recorded (no input
+    or int. Those go straight to ``fn``'s Function ``op`` (two tensors: ``op.apply_pair``); and when
+    nothing is recorded (no input
     requires grad or grad mode is off), no anomaly mode, no graph capture, and exactly gpugrad's Tensor
     on both sides, the result is what ``op``'s forward computes (``compute``, NumPy's operator, or for
     two large arrays ``Backend.arithmetic``), without a ctx. Everything else, and any error, goes
@@ -941,7 +942,11 @@ def _operator(fn, op, compute, swap: bool = False):
                 ok = kind is float or kind is int
                 recorded = self._requires_grad or self._node is not None
             if ok and dtype in _FLOATS:
-                if recorded and _grad_state.enabled or backend.capture is not None or _anomaly_state.enabled:
+                if recorded and _grad_state.enabled:
+                    if kind is Tensor:
+                        return op.apply_pair(other, self) if swap else op.apply_pair(self, other)
+                    return op.apply(other, self) if swap else op.apply(self, other)
+                if backend.capture is not None or _anomaly_state.enabled:
                     return op.apply(other, self) if swap else op.apply(self, other)
                 try:
                     if kind is Tensor and x.size + y.size >= _LARGE:  # the backend may run a kernel

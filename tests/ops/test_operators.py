@@ -120,3 +120,9 @@ def test_anomaly_mode_checks_an_unrecorded_operator():
     with gg.autograd.detect_anomaly():
         with pytest.raises(RuntimeError, match="mul"):
             big * big
+
+
+def test_recorded_shapes_that_do_not_broadcast_raise_the_functions_error():
+    a = gg.ones(2, 3, requires_grad=True)
+    with pytest.raises(ShapeError, match=r"mul.*\(2, 3\), \(4,\)"):
+        a * gg.ones(4)

@@ -1,0 +1,84 @@
+"""Function.apply_one and apply_pair, the hot path's shapes of apply (autograd/function.py): each must
+give what apply gives (values, the recorded graph, the saved values, gradients and errors) for every
+kind of argument, and hand anything outside its common case to apply itself."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad.errors import ShapeError
+from gpugrad.ops.activation import Activation, ActivationBackward
+from gpugrad.ops.elementwise import Add, Div, Mul, Sub
+
+KINDS = ["leaf", "made", "constant"]
+
+
+def operand(kind, shape, rng):
+    t = gg.tensor(rng.uniform(0.5, 2.0, shape), requires_grad=kind != "constant")
+    return t * 1.5 if kind == "made" else t
+
+
+def saved_summary(node):
+    """A node's saved entries, holding tensors by identity and arrays by value."""
+    return [None if e is None else tuple(id(v) if isinstance(v, gg.Tensor) else repr(v) for v in e)
+            for e in node._saved or ()]
+
+
+def same_application(general, fast, inputs):
+    """The two results agree in value, recorded node and gradients."""
+    assert type(fast) is gg.Tensor and type(fast._array) is np.ndarray
+    np.testing.assert_array_equal(fast.detach().numpy(), general.detach().numpy())
+    g, f = general._node, fast._node
+    assert (g is None) == (f is None)
+    if g is None:
+        return
+    assert f.fn is g.fn and f.backend is g.backend and f.needs_input_grad == g.needs_input_grad
+    assert f.next_edges == g.next_edges and f.input_meta == g.input_meta
+    assert saved_summary(f) == saved_summary(g)
+    wrt = [t for t in inputs if t.requires_grad]
+    grads = (gg.autograd.grad(y.sum(), wrt, create_graph=True, allow_unused=True) for y in (fast, general))
+    for mine, theirs in zip(*grads):
+        assert (mine is None) == (theirs is None)
+        if mine is not None:
+            np.testing.assert_array_equal(mine.detach().numpy(), theirs.detach().numpy())
+
+
+@pytest.mark.parametrize("op", [Add, Sub, Mul, Div])
+@pytest.mark.parametrize("kinds", [(a, b) for a in KINDS for b in KINDS])
+@pytest.mark.parametrize("shapes", [((3,), (3,)), ((2, 3), (3,)), ((), ()), ((1, 3), (2, 1))])
+def test_apply_pair_gives_what_apply_gives_for_the_arithmetic(op, kinds, shapes):
+    rng = np.random.default_rng(0)
+    a, b = operand(kinds[0], shapes[0], rng), operand(kinds[1], shapes[1], rng)
+    same_application(op.apply(a, b), op.apply_pair(a, b), (a, b))
+
+
+@pytest.mark.parametrize("kind", ["relu", "tanh", "sigmoid", "gelu", "leaky_relu", "elu"])
+@pytest.mark.parametrize("made", KINDS)
+@pytest.mark.parametrize("shape", [(5,), (2, 3), ()])
+def test_apply_one_and_pair_give_what_apply_gives_for_an_activation(kind, made, shape):
+    rng = np.random.default_rng(1)
+    x = operand(made, shape, rng) - 1.25
+    params = {"kind": kind, "param": 0.3}
+    same_application(Activation.apply(x, **params), Activation.apply_one(x, **params), (x,))
+    gy = operand("leaf", shape, rng)
+    same_application(ActivationBackward.apply(gy, x, **params), ActivationBackward.apply_pair(gy, x, **params), (gy, x))
+
+
+def test_with_grad_off_nothing_is_recorded():
+    rng = np.random.default_rng(2)
+    a, b = operand("leaf", (3,), rng), operand("made", (3,), rng)
+    with gg.no_grad():
+        for y in (Mul.apply_pair(a, b), Activation.apply_one(b, kind="tanh", param=0.0)):
+            assert y.grad_fn is None and not y.requires_grad and y._version_ref is not b._version_ref
+
+
+def test_outside_the_common_case_apply_runs_and_raises_its_errors():
+    a = gg.ones(2, 3, requires_grad=True)
+    with pytest.raises(ShapeError, match=r"mul.*\(2, 3\), \(4,\)"):
+        Mul.apply_pair(a, gg.ones(4))
+    np.testing.assert_array_equal(Mul.apply_pair(a, 2.0).detach().numpy(), np.full((2, 3), 2.0))  # apply's road
+    elsewhere = gg.backend.Backend(gg.backend.Device("cuda:7"), np)
+    with pytest.raises(gg.errors.DeviceError, match="mul"):
+        Mul.apply_pair(a, gg.Tensor._make(np.ones((2, 3)), elsewhere))
+    with gg.autograd.detect_anomaly():  # apply checks each forward in anomaly mode
+        with pytest.raises(RuntimeError, match="mul"):
+            Mul.apply_pair(gg.tensor([3e38], dtype=gg.float32), gg.tensor([3e38], dtype=gg.float32))
