@@ -215,8 +215,7 @@ class Function:
 
         if not (requires and grad_on):
             if single:
-                result = object.__new__(Tensor)  # Tensor._make's stores, without its call
-                result._array, result._backend, result._version_ref = out, backend, [0]
+                result = Tensor._make(out, backend)
                 if cls.is_view:
                     _share_version((result,), args[0])
                 return result
@@ -230,11 +229,10 @@ class Function:
         non_diff = ctx._non_differentiable
         if single:
             outs = (out,)
-            result = object.__new__(Tensor)
-            result._array, result._backend, result._version_ref = out, backend, [0]
             if out.dtype.kind == "f" and not (non_diff and any(out is n for n in non_diff)):
-                result._node = ctx  # output 0: Tensor's default _output_index
-            results = (result,)
+                results = (Tensor._make(out, backend, ctx, 0),)
+            else:
+                results = (Tensor._make(out, backend),)
         else:
             outs = out
             ctx.n_outputs = len(outs)
@@ -255,10 +253,10 @@ class Function:
         return results[0] if single else results
 
     # The hot path's shapes of apply: one or two Tensor arguments. Each gives what apply gives, graph
-    # and errors included (tests/autograd/test_apply_paths.py compares them), for ops that return one
-    # array and are no view. On the common case (exactly gpugrad's Tensors, on one device, no graph
-    # capture, no anomaly mode) they skip apply's general loop, about 1 us of its 1.6 us; anything else
-    # goes to apply itself.
+    # and errors included (tests/autograd/test_apply_paths.py compares them), for ops whose forward
+    # returns one array. On the common case (exactly gpugrad's Tensors, on one device, no graph capture,
+    # no anomaly mode) they skip apply's general loop, about 1 us of its 1.6 us; anything else goes to
+    # apply itself.
     @classmethod
     def apply_one(cls, a, **kwargs):
         """``apply(a, **kwargs)`` for a Tensor ``a``, without apply's general loop."""
@@ -276,15 +274,17 @@ class Function:
             return cls.apply(a, **kwargs)
         if out.__class__ is not backend.ndarray:  # a 0-d result as a NumPy scalar
             out = _wrap_scalars(ctx, backend.xp, out, True)
-        result = object.__new__(Tensor)
-        result._array, result._backend, result._version_ref = out, backend, [0]
         if need_a and _grad_state.enabled and out.dtype.kind == "f" and not ctx._non_differentiable:
             ctx.next_edges = ((a if node_a is None else (node_a, a._output_index)),)
             ctx.input_meta = ((x.shape, x.dtype),)
-            result._node = ctx
+            result = Tensor._make(out, backend, ctx)
             if ctx._to_save:
                 ctx._saved = _resolve_saved(ctx._to_save, (a,), (x,), (out,), (result,))
                 ctx._to_save = ()
+        else:
+            result = Tensor._make(out, backend)
+        if cls.is_view:
+            _share_version((result,), a)
         return result
 
     @classmethod
@@ -306,18 +306,20 @@ class Function:
             return cls.apply(a, b, **kwargs)
         if out.__class__ is not backend.ndarray:
             out = _wrap_scalars(ctx, backend.xp, out, True)
-        result = object.__new__(Tensor)
-        result._array, result._backend, result._version_ref = out, backend, [0]
         if (need_a or need_b) and _grad_state.enabled and out.dtype.kind == "f" and not ctx._non_differentiable:
             ctx.next_edges = (
                 ((a if node_a is None else (node_a, a._output_index)) if need_a else None),
                 ((b if node_b is None else (node_b, b._output_index)) if need_b else None),
             )
             ctx.input_meta = ((x.shape, x.dtype) if need_a else None, (y.shape, y.dtype) if need_b else None)
-            result._node = ctx
+            result = Tensor._make(out, backend, ctx)
             if ctx._to_save:
                 ctx._saved = _resolve_saved(ctx._to_save, (a, b), (x, y), (out,), (result,))
                 ctx._to_save = ()
+        else:
+            result = Tensor._make(out, backend)
+        if cls.is_view:
+            _share_version((result,), a)
         return result
 
 

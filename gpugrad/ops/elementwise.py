@@ -362,7 +362,7 @@ class Neg(Op):
 def neg(input: Tensor) -> Tensor:
     """-input. d/dinput = -1."""
     _refuse_bool("neg", input, "negation (the `-` operator)", "use `~` or logical_not() to invert a mask")
-    return Neg.apply(input)
+    return Neg.apply_one(input)
 
 
 class Abs(Op):
@@ -490,7 +490,7 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neg
 
 def _math(name: str, fn: Function, doc: str):
     def op(input: Tensor) -> Tensor:
-        return fn.apply(as_float(input))
+        return fn.apply_one(as_float(input))
 
     op.__name__ = name
     op.__doc__ = doc

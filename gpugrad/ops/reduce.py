@@ -126,7 +126,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor |
     """Sum over ``dim`` (all dims when None). d/dx_i = 1. Bool and integer tensors sum as int64; with
     ``dtype`` the input is cast first."""
     axes = _axes("sum", dim, x)
-    return write_out("sum", Sum.apply(reduction_input("sum", x, dtype), axes=axes, keepdim=keepdim), out)
+    return write_out("sum", Sum.apply_one(reduction_input("sum", x, dtype), axes=axes, keepdim=keepdim), out)
 
 
 class NanSum(Op):
@@ -168,7 +168,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor 
     axes = _axes("mean", dim, x)
     x = reduction_input("mean", x, dtype, ints_as_long=False)
     require_float("mean", x)
-    return write_out("mean", Mean.apply(x, axes=axes, keepdim=keepdim), out)
+    return write_out("mean", Mean.apply_one(x, axes=axes, keepdim=keepdim), out)
 
 
 def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
@@ -722,7 +722,7 @@ def sum_to_size(x: Tensor, *shape) -> Tensor:
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
     if tuple(x.shape) == shape:
         return x
-    return SumTo.apply(x, shape=shape)
+    return SumTo.apply_one(x, shape=shape)
 
 
 # Placed last for reading order; none of these modules needs anything from here at import time.

@@ -149,7 +149,7 @@ def _reshape_to(op: str, x: Tensor, shape: tuple, allow_copy: bool) -> Tensor:
     if shape == a.shape:
         return x
     if a.flags.c_contiguous or a.size == 0:
-        return Reshape.apply(x, shape=shape)
+        return Reshape.apply_one(x, shape=shape)
     strides = _view_strides(a.shape, a.strides, shape)
     if strides is not None:
         return Reshape.apply(x, shape=shape, strides=strides)
@@ -263,7 +263,7 @@ def permute(x: Tensor, *args, dims=None) -> Tensor:
     dims = normalize_dims("permute", dims, x.ndim)
     if sorted(dims) != list(range(x.ndim)):
         raise ShapeError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of shape {tuple(x.shape)}")
-    return Permute.apply(x, dims=dims)
+    return Permute.apply_one(x, dims=dims)
 
 
 def _swap(op: str, x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -272,7 +272,7 @@ def _swap(op: str, x: Tensor, dim0: int, dim1: int) -> Tensor:
         return x if x.ndim == 0 else Permute.apply(x, dims=tuple(range(x.ndim)))
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return Permute.apply(x, dims=tuple(dims))
+    return Permute.apply_one(x, dims=tuple(dims))
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -323,7 +323,7 @@ def _move(op: str, x: Tensor, source, destination) -> Tensor:
         order[d] = s
     rest = iter(i for i in range(x.ndim) if i not in src)
     order = tuple(o if o is not None else next(rest) for o in order)
-    return Permute.apply(x, dims=order)
+    return Permute.apply_one(x, dims=order)
 
 
 # Broadcasting views -------------------------------------------------------------------------------
@@ -371,7 +371,7 @@ def expand(x: Tensor, *sizes) -> Tensor:
     shape = _expanded_shape("expand", tuple(x.shape), _shape_arg("expand", sizes))
     if shape == tuple(x.shape):
         return x
-    return Expand.apply(x, shape=shape)
+    return Expand.apply_one(x, shape=shape)
 
 
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
@@ -383,7 +383,7 @@ def broadcast_to(x: Tensor, *size) -> Tensor:
     shape = _expanded_shape("broadcast_to", tuple(x.shape), _shape_arg("broadcast_to", size))
     if shape == tuple(x.shape):
         return x
-    return Expand.apply(x, shape=shape)
+    return Expand.apply_one(x, shape=shape)
 
 
 def _broadcast(op: str, shapes: list) -> Size:

@@ -7,7 +7,9 @@ import pytest
 import gpugrad as gg
 from gpugrad.errors import ShapeError
 from gpugrad.ops.activation import Activation, ActivationBackward
-from gpugrad.ops.elementwise import Add, Div, Mul, Sub
+from gpugrad.ops.elementwise import Add, Div, Exp, Mul, Neg, Sub
+from gpugrad.ops.reduce import Mean, Sum, SumTo
+from gpugrad.ops.shape import Expand, Permute, Reshape
 
 KINDS = ["leaf", "made", "constant"]
 
@@ -61,6 +63,27 @@ def test_apply_one_and_pair_give_what_apply_gives_for_an_activation(kind, made, 
     same_application(Activation.apply(x, **params), Activation.apply_one(x, **params), (x,))
     gy = operand("leaf", shape, rng)
     same_application(ActivationBackward.apply(gy, x, **params), ActivationBackward.apply_pair(gy, x, **params), (gy, x))
+
+
+# (op, its keyword arguments, the input's shape): reductions to a 0-d result (NumPy gives a scalar),
+# and views (their result shares the input's version counter).
+ONE_TENSOR = [
+    (Exp, {}, (2, 3)), (Neg, {}, ()), (Sum, {"axes": None, "keepdim": False}, (2, 3)),
+    (Sum, {"axes": (1,), "keepdim": True}, (2, 3)), (Mean, {"axes": None, "keepdim": False}, (4,)),
+    (SumTo, {"shape": (1, 3)}, (2, 3)), (Reshape, {"shape": (3, 2)}, (2, 3)),
+    (Permute, {"dims": (1, 0)}, (2, 3)), (Expand, {"shape": (4, 2, 3)}, (1, 3)),
+]
+
+
+@pytest.mark.parametrize("op, kwargs, shape", ONE_TENSOR, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("made", KINDS)
+def test_apply_one_gives_what_apply_gives(op, kwargs, shape, made):
+    rng = np.random.default_rng(3)
+    x = operand(made, shape, rng)
+    general, fast = op.apply(x, **kwargs), op.apply_one(x, **kwargs)
+    same_application(general, fast, (x,))
+    assert (fast._version_ref is x._version_ref) == (general._version_ref is x._version_ref) == op.is_view
+    assert fast._base is general._base
 
 
 def test_with_grad_off_nothing_is_recorded():
