@@ -178,7 +178,7 @@ class GetItem(Op):
 
     @staticmethod
     def backward(ctx, gy):
-        return IndexBackward.apply(gy, shape=ctx.shape, basic=ctx.basic, advanced=ctx.advanced)
+        return IndexBackward.apply_one(gy, shape=ctx.shape, basic=ctx.basic, advanced=ctx.advanced)
 
 
 class GetItemView(GetItem):
@@ -210,11 +210,11 @@ def getitem(x: Tensor, index) -> Tensor:
     tensors (and lists) give a copy whose gradient accumulates over repeated indices."""
     basic = _ints_and_slices(x, index)
     if basic is not None:
-        return GetItemView.apply(x, basic=basic)
+        return GetItemView.apply_one(x, basic=basic)
     basic, advanced = parse_index(x, index)
     if advanced is None:
-        return GetItemView.apply(x, basic=basic)
-    return GetItem.apply(x, basic=basic, advanced=advanced)
+        return GetItemView.apply_one(x, basic=basic)
+    return GetItem.apply_one(x, basic=basic, advanced=advanced)
 
 
 def _ints_and_slices(x: Tensor, index):

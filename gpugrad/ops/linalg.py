@@ -185,7 +185,7 @@ def matmul(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
         raise DTypeError(f"matmul: expected both arguments to have the same dtype, got {a.dtype} and {b.dtype}")
     if dtype.kind == "b":
         raise DTypeError("matmul: not implemented for 'Bool' tensors (as in PyTorch); cast them first")
-    return write_out("matmul", MatMul.apply(a, b), out)
+    return write_out("matmul", MatMul.apply_pair(a, b), out)
 
 
 def mT(x: Tensor) -> Tensor:

@@ -58,7 +58,7 @@ class Softmax(Op):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return SoftmaxBackward.apply(gy, y, axis=ctx.axis)
+        return SoftmaxBackward.apply_pair(gy, y, axis=ctx.axis)
 
 
 class SoftmaxBackward(Op):
@@ -99,7 +99,7 @@ def _shift(x, axis):
 def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed stably. J = diag(y) - y y^T."""
     x, axis = _softmax_input("softmax", x, dim, dtype)
-    return Softmax.apply(x, axis=axis)
+    return Softmax.apply_one(x, axis=axis)
 
 
 class LogSoftmax(Op):
@@ -115,7 +115,7 @@ class LogSoftmax(Op):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return LogSoftmaxBackward.apply(gy, y, axis=ctx.axis)
+        return LogSoftmaxBackward.apply_pair(gy, y, axis=ctx.axis)
 
 
 class LogSoftmaxBackward(Op):
@@ -140,7 +140,7 @@ class LogSoftmaxBackward(Op):
 def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``, stable at logits of +-1e4. d/dx = I - softmax."""
     x, axis = _softmax_input("log_softmax", x, dim, dtype)
-    return LogSoftmax.apply(x, axis=axis)
+    return LogSoftmax.apply_one(x, axis=axis)
 
 
 # What this family exports; gpugrad.ops gathers it.

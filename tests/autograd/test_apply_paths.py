@@ -8,8 +8,11 @@ import gpugrad as gg
 from gpugrad.errors import ShapeError
 from gpugrad.ops.activation import Activation, ActivationBackward
 from gpugrad.ops.elementwise import Add, Div, Exp, Mul, Neg, Sub
+from gpugrad.ops.indexing import GetItem, GetItemView
+from gpugrad.ops.linalg import MatMul
 from gpugrad.ops.reduce import Mean, Sum, SumTo
 from gpugrad.ops.shape import Expand, Permute, Reshape
+from gpugrad.ops.softmax import LogSoftmax, LogSoftmaxBackward, Softmax, SoftmaxBackward
 
 KINDS = ["leaf", "made", "constant"]
 
@@ -72,6 +75,9 @@ ONE_TENSOR = [
     (Sum, {"axes": (1,), "keepdim": True}, (2, 3)), (Mean, {"axes": None, "keepdim": False}, (4,)),
     (SumTo, {"shape": (1, 3)}, (2, 3)), (Reshape, {"shape": (3, 2)}, (2, 3)),
     (Permute, {"dims": (1, 0)}, (2, 3)), (Expand, {"shape": (4, 2, 3)}, (1, 3)),
+    (Softmax, {"axis": 1}, (2, 3)), (LogSoftmax, {"axis": -1}, (2, 3)),
+    (GetItemView, {"basic": (slice(None), 1, Ellipsis)}, (2, 3)), (GetItemView, {"basic": (0, Ellipsis)}, (3,)),
+    (GetItem, {"basic": (Ellipsis,), "advanced": (np.array([0, 0, 1]),)}, (2, 3)),
 ]
 
 
@@ -84,6 +90,22 @@ def test_apply_one_gives_what_apply_gives(op, kwargs, shape, made):
     same_application(general, fast, (x,))
     assert (fast._version_ref is x._version_ref) == (general._version_ref is x._version_ref) == op.is_view
     assert fast._base is general._base
+
+
+@pytest.mark.parametrize("kinds", [(a, b) for a in KINDS for b in KINDS])
+@pytest.mark.parametrize("shapes", [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 2, 3), (3,)), ((3,), (3,))])
+def test_apply_pair_gives_what_apply_gives_for_a_matrix_product(kinds, shapes):
+    rng = np.random.default_rng(4)
+    a, b = operand(kinds[0], shapes[0], rng), operand(kinds[1], shapes[1], rng)
+    same_application(MatMul.apply(a, b), MatMul.apply_pair(a, b), (a, b))
+
+
+@pytest.mark.parametrize("op", [SoftmaxBackward, LogSoftmaxBackward])
+@pytest.mark.parametrize("kinds", [(a, b) for a in KINDS for b in KINDS])
+def test_apply_pair_gives_what_apply_gives_for_the_softmax_backwards(op, kinds):
+    rng = np.random.default_rng(5)
+    gy, y = operand(kinds[0], (2, 3), rng), operand(kinds[1], (2, 3), rng)
+    same_application(op.apply(gy, y, axis=1), op.apply_pair(gy, y, axis=1), (gy, y))
 
 
 def test_with_grad_off_nothing_is_recorded():
