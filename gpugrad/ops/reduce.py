@@ -407,7 +407,7 @@ class AMax(Op):
 def _extreme(op: str, x: Tensor, dim, keepdim: bool, largest: bool, share_nan: bool = False) -> Tensor:
     axes = _axes(op, dim, x)
     _require_nonempty(op, x, axes)
-    return AMax.apply(x, axes=axes, keepdim=keepdim, largest=largest, share_nan=share_nan)
+    return AMax.apply_one(x, axes=axes, keepdim=keepdim, largest=largest, share_nan=share_nan)
 
 
 def amax(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:

@@ -460,11 +460,12 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 at ``dim`` (from -ndim-1 to ndim)."""
     dim = _int("unsqueeze", "dim", dim)
-    if not -x.ndim - 1 <= dim <= x.ndim:
-        raise IndexError(f"unsqueeze: dimension out of range (expected to be in range of [{-x.ndim - 1}, {x.ndim}], "
-                         f"but got {dim})")
-    dim = dim % (x.ndim + 1)
     shape = x._array.shape
+    n = len(shape)
+    if not -n - 1 <= dim <= n:
+        raise IndexError(f"unsqueeze: dimension out of range (expected to be in range of [{-n - 1}, {n}], "
+                         f"but got {dim})")
+    dim = dim % (n + 1)
     return _reshape_to("unsqueeze", x, shape[:dim] + (1,) + shape[dim:], allow_copy=False)
 
 

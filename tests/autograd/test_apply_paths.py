@@ -10,7 +10,7 @@ from gpugrad.ops.activation import Activation, ActivationBackward
 from gpugrad.ops.elementwise import Add, Div, Exp, Mul, Neg, Sub
 from gpugrad.ops.indexing import GetItem, GetItemView
 from gpugrad.ops.linalg import MatMul
-from gpugrad.ops.reduce import Mean, Sum, SumTo
+from gpugrad.ops.reduce import AMax, Mean, Sum, SumTo
 from gpugrad.ops.shape import Expand, Permute, Reshape
 from gpugrad.ops.softmax import LogSoftmax, LogSoftmaxBackward, Softmax, SoftmaxBackward
 
@@ -78,6 +78,8 @@ ONE_TENSOR = [
     (Softmax, {"axis": 1}, (2, 3)), (LogSoftmax, {"axis": -1}, (2, 3)),
     (GetItemView, {"basic": (slice(None), 1, Ellipsis)}, (2, 3)), (GetItemView, {"basic": (0, Ellipsis)}, (3,)),
     (GetItem, {"basic": (Ellipsis,), "advanced": (np.array([0, 0, 1]),)}, (2, 3)),
+    (AMax, {"axes": None, "keepdim": False, "largest": True, "share_nan": True}, (2, 3)),
+    (AMax, {"axes": (0,), "keepdim": True, "largest": False, "share_nan": False}, (2, 3)),
 ]
 
 
