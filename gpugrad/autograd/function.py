@@ -274,18 +274,11 @@ class Function:
             return cls.apply(a, **kwargs)
         if out.__class__ is not backend.ndarray:  # a 0-d result as a NumPy scalar
             out = _wrap_scalars(ctx, backend.xp, out, True)
-        if need_a and _grad_state.enabled and out.dtype.kind == "f" and not ctx._non_differentiable:
+        recorded = need_a and _grad_state.enabled and out.dtype.kind == "f" and not ctx._non_differentiable
+        if recorded:
             ctx.next_edges = ((a if node_a is None else (node_a, a._output_index)),)
             ctx.input_meta = ((x.shape, x.dtype),)
-            result = Tensor._make(out, backend, ctx)
-            if ctx._to_save:
-                ctx._saved = _resolve_saved(ctx._to_save, (a,), (x,), (out,), (result,))
-                ctx._to_save = ()
-        else:
-            result = Tensor._make(out, backend)
-        if cls.is_view:
-            _share_version((result,), a)
-        return result
+        return _result(cls, ctx, backend, out, recorded, (a,), (x,))
 
     @classmethod
     def apply_pair(cls, a, b, **kwargs):
@@ -306,27 +299,35 @@ class Function:
             return cls.apply(a, b, **kwargs)
         if out.__class__ is not backend.ndarray:
             out = _wrap_scalars(ctx, backend.xp, out, True)
-        if (need_a or need_b) and _grad_state.enabled and out.dtype.kind == "f" and not ctx._non_differentiable:
+        recorded = (need_a or need_b) and _grad_state.enabled and out.dtype.kind == "f" and not ctx._non_differentiable
+        if recorded:
             ctx.next_edges = (
                 ((a if node_a is None else (node_a, a._output_index)) if need_a else None),
                 ((b if node_b is None else (node_b, b._output_index)) if need_b else None),
             )
             ctx.input_meta = ((x.shape, x.dtype) if need_a else None, (y.shape, y.dtype) if need_b else None)
-            result = Tensor._make(out, backend, ctx)
-            if ctx._to_save:
-                ctx._saved = _resolve_saved(ctx._to_save, (a, b), (x, y), (out,), (result,))
-                ctx._to_save = ()
-        else:
-            result = Tensor._make(out, backend)
-        if cls.is_view:
-            _share_version((result,), a)
-        return result
+        return _result(cls, ctx, backend, out, recorded, (a, b), (x, y))
 
 
 class Op(Function):
     """Base of gpugrad's own ops: Functions whose backward keeps none of the arrays it returns."""
 
     fresh_gradients = True
+
+
+def _result(cls, ctx, backend, out, recorded, inputs, arrays):
+    """What apply_one and apply_pair return: ``out`` as a Tensor, the output of ``ctx`` when ``recorded``
+    (its edges set), with the saved values resolved; a view shares its input's version counter."""
+    if recorded:
+        result = _Tensor._make(out, backend, ctx)
+        if ctx._to_save:
+            ctx._saved = _resolve_saved(ctx._to_save, inputs, arrays, (out,), (result,))
+            ctx._to_save = ()
+    else:
+        result = _Tensor._make(out, backend)
+    if cls.is_view:
+        _share_version((result,), inputs[0])
+    return result
 
 
 def _wrap_scalars(ctx, xp, out, single):
