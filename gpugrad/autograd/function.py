@@ -254,11 +254,11 @@ class Function:
 
     # The hot path's shapes of apply: one or two Tensor arguments. Each gives what apply gives, graph
     # and errors included (tests/autograd/test_apply_paths.py compares them), for ops whose forward
-    # returns one array. On the common case (exactly gpugrad's Tensors, on one device, no graph capture,
+    # returns one array on its inputs' device. On the common case (exactly gpugrad's Tensors, on one device, no graph capture,
     # no anomaly mode) they skip apply's general loop, about 1 us of its 1.6 us; anything else goes to
     # apply itself.
     @classmethod
-    def apply_one(cls, a, **kwargs):
+    def apply_one(cls, a, /, **kwargs):
         """``apply(a, **kwargs)`` for a Tensor ``a``, without apply's general loop."""
         Tensor = _Tensor
         if a.__class__ is not Tensor or a._backend.capture is not None or _anomaly_state.enabled:
@@ -269,7 +269,7 @@ class Function:
         ctx = Node(cls, backend, (need_a,))
         x = a._array
         try:
-            out = cls.forward(ctx, x, **kwargs)
+            out = cls.forward(ctx, x, **kwargs) if kwargs else cls.forward(ctx, x)
         except ValueError:  # apply raises it, naming the op and the shape
             return cls.apply(a, **kwargs)
         if out.__class__ is not backend.ndarray:  # a 0-d result as a NumPy scalar
@@ -281,7 +281,7 @@ class Function:
         return _result(cls, ctx, backend, out, recorded, (a,), (x,))
 
     @classmethod
-    def apply_pair(cls, a, b, **kwargs):
+    def apply_pair(cls, a, b, /, **kwargs):
         """``apply(a, b, **kwargs)`` for Tensors ``a`` and ``b``, without apply's general loop."""
         Tensor = _Tensor
         if (a.__class__ is not Tensor or b.__class__ is not Tensor or b._backend is not a._backend

@@ -250,7 +250,7 @@ class Piecewise(Op):
 
 def _piecewise(op: str, x: Tensor, kind: str, a: float = 0.0, b: float = 0.0) -> Tensor:
     require_float(op, x)
-    return Piecewise.apply(x, kind=kind, a=a, b=b)
+    return Piecewise.apply_one(x, kind=kind, a=a, b=b)
 
 
 def hardsigmoid(x: Tensor) -> Tensor:
@@ -264,7 +264,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     if max_val < min_val:
         raise ArgumentError(f"hardtanh: max_val ({max_val}) cannot be lower than min_val ({min_val})")
     if x._array.dtype.kind == "f":
-        return Piecewise.apply(x, kind="hardtanh", a=min_val, b=max_val)
+        return Piecewise.apply_one(x, kind="hardtanh", a=min_val, b=max_val)
     _refuse_bool("hardtanh", x)
     return _integer_result(x, _hardtanh(x._backend.xp, x._array, min_val, max_val)[0])
 
@@ -290,7 +290,7 @@ def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     """x where x > threshold, else value. f' = 1 where x > threshold, else 0. Integer tensors stay
     integer (value cast to their dtype), as in PyTorch."""
     if x._array.dtype.kind == "f":
-        return Piecewise.apply(x, kind="threshold", a=threshold, b=value)
+        return Piecewise.apply_one(x, kind="threshold", a=threshold, b=value)
     _refuse_bool("threshold", x)
     return _integer_result(x, _threshold(x._backend.xp, x._array, threshold, value)[0])
 
@@ -325,7 +325,7 @@ class LogSigmoid(Op):
 def logsigmoid(x: Tensor) -> Tensor:
     """log(sigmoid(x)) = min(x, 0) - log(1 + e^-|x|), stable for any x. f' = sigmoid(-x)."""
     require_float("logsigmoid", x)
-    return LogSigmoid.apply(x)
+    return LogSigmoid.apply_one(x)
 
 
 def softsign(x: Tensor) -> Tensor:

@@ -346,7 +346,7 @@ def pow(input, exponent, *, out: Tensor | None = None) -> Tensor:
         return write_out("pow", _const(a, a._array | (not b)), out)
     if a._array.dtype.kind in "iu" and type(b) is int and b < 0:
         raise ArgumentError(f"pow: integers to negative integer powers are not allowed (exponent {b})")
-    return write_out("pow", Pow.apply(a, b), out)
+    return write_out("pow", Pow.apply_pair(a, b), out)
 
 
 class Neg(Op):
@@ -633,7 +633,7 @@ def _clamp(name: str, input: Tensor, min, max, out) -> Tensor:
         if bound is not None:
             x, _ = promote_pair(x, bound)  # an integer tensor clamped to a float bound is float32
             check_scalar_fits(name, bound, x)
-    return write_out(name, Clamp.apply(x, min=min, max=max), out)
+    return write_out(name, Clamp.apply_one(x, min=min, max=max), out)
 
 
 def clamp(input: Tensor, min=None, max=None, *, out: Tensor | None = None) -> Tensor:
@@ -692,14 +692,14 @@ def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tenso
     """Elementwise max (NaN wins). The larger input gets the gradient; ties share it half and half."""
     _both_tensors("maximum", input, other)
     a, b = promote_pair(input, other)
-    return write_out("maximum", Maximum.apply(a, b), out)
+    return write_out("maximum", Maximum.apply_pair(a, b), out)
 
 
 def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elementwise min (NaN wins). The smaller input gets the gradient; ties share it half and half."""
     _both_tensors("minimum", input, other)
     a, b = promote_pair(input, other)
-    return write_out("minimum", Minimum.apply(a, b), out)
+    return write_out("minimum", Minimum.apply_pair(a, b), out)
 
 
 class Where(Op):
@@ -936,13 +936,14 @@ def _operator(fn, op, compute, swap: bool = False):
             if kind is Tensor:
                 y = other._array
                 ok = y.dtype is dtype and other._backend is backend
-                recorded = self._requires_grad or self._node is not None or other._requires_grad or other._node is not None
             else:
                 y = other
                 ok = kind is float or kind is int
-                recorded = self._requires_grad or self._node is not None
             if ok and dtype in _FLOATS:
-                if recorded and _grad_state.enabled:
+                if _grad_state.enabled and (
+                    self._requires_grad or self._node is not None
+                    or kind is Tensor and (other._requires_grad or other._node is not None)
+                ):  # recorded
                     if kind is Tensor:
                         return op.apply_pair(other, self) if swap else op.apply_pair(self, other)
                     return op.apply(other, self) if swap else op.apply(self, other)

@@ -305,14 +305,14 @@ def var(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False
     """Variance over ``dim``, sum((x - mean)^2) / (n - correction), correction=1 by default.
     d/dx_i = 2 (x_i - mean) / (n - correction)."""
     axes, correction = _var_args("var", x, dim, unbiased, correction)
-    return write_out("var", Var.apply(x, axes=axes, keepdim=keepdim, correction=correction), out)
+    return write_out("var", Var.apply_one(x, axes=axes, keepdim=keepdim, correction=correction), out)
 
 
 def std(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None,
         out: Tensor | None = None) -> Tensor:
     """Standard deviation, sqrt(var). d/dx_i = (x_i - mean) / ((n - correction) std), 0 where std is 0."""
     axes, correction = _var_args("std", x, dim, unbiased, correction)
-    return write_out("std", Std.apply(x, axes=axes, keepdim=keepdim, correction=correction), out)
+    return write_out("std", Std.apply_one(x, axes=axes, keepdim=keepdim, correction=correction), out)
 
 
 def var_mean(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
@@ -617,7 +617,7 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False, *, out: Tensor | None = Non
     """log(sum(exp(x))) over ``dim`` (an int or a tuple), stable for large inputs. d/dx = softmax(x).
     Integer input gives the default float dtype."""
     x = as_float(x)
-    return write_out("logsumexp", LogSumExp.apply(x, axes=_axes("logsumexp", dim, x), keepdim=keepdim), out)
+    return write_out("logsumexp", LogSumExp.apply_one(x, axes=_axes("logsumexp", dim, x), keepdim=keepdim), out)
 
 
 def _logical(op: str, x: Tensor, dim, keepdim: bool, reducer: str) -> Tensor:

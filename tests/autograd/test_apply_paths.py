@@ -6,11 +6,11 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.errors import ShapeError
-from gpugrad.ops.activation import Activation, ActivationBackward
-from gpugrad.ops.elementwise import Add, Div, Exp, Mul, Neg, Sub
+from gpugrad.ops.activation import Activation, ActivationBackward, LogSigmoid, Piecewise
+from gpugrad.ops.elementwise import Add, Clamp, Div, Exp, Maximum, Minimum, Mul, Neg, Pow, Sub
 from gpugrad.ops.indexing import GetItem, GetItemView
 from gpugrad.ops.linalg import MatMul
-from gpugrad.ops.reduce import AMax, Mean, Sum, SumTo
+from gpugrad.ops.reduce import AMax, LogSumExp, Mean, Std, Sum, SumTo, Var
 from gpugrad.ops.shape import Expand, Permute, Reshape
 from gpugrad.ops.softmax import LogSoftmax, LogSoftmaxBackward, Softmax, SoftmaxBackward
 
@@ -47,7 +47,7 @@ def same_application(general, fast, inputs):
             np.testing.assert_array_equal(mine.detach().numpy(), theirs.detach().numpy())
 
 
-@pytest.mark.parametrize("op", [Add, Sub, Mul, Div])
+@pytest.mark.parametrize("op", [Add, Sub, Mul, Div, Pow, Maximum, Minimum])
 @pytest.mark.parametrize("kinds", [(a, b) for a in KINDS for b in KINDS])
 @pytest.mark.parametrize("shapes", [((3,), (3,)), ((2, 3), (3,)), ((), ()), ((1, 3), (2, 1))])
 def test_apply_pair_gives_what_apply_gives_for_the_arithmetic(op, kinds, shapes):
@@ -80,6 +80,9 @@ ONE_TENSOR = [
     (GetItem, {"basic": (Ellipsis,), "advanced": (np.array([0, 0, 1]),)}, (2, 3)),
     (AMax, {"axes": None, "keepdim": False, "largest": True, "share_nan": True}, (2, 3)),
     (AMax, {"axes": (0,), "keepdim": True, "largest": False, "share_nan": False}, (2, 3)),
+    (Clamp, {"min": 0.8, "max": 1.6}, (2, 3)), (Var, {"axes": (1,), "keepdim": False, "correction": 1}, (2, 3)),
+    (Std, {"axes": None, "keepdim": False, "correction": 0}, (2, 3)), (LogSumExp, {"axes": (1,), "keepdim": True}, (2, 3)),
+    (Piecewise, {"kind": "hardtanh", "a": 0.8, "b": 1.6}, (2, 3)), (LogSigmoid, {}, (2, 3)),
 ]
 
 
