@@ -346,7 +346,7 @@ def pow(input, exponent, *, out: Tensor | None = None) -> Tensor:
         return write_out("pow", _const(a, a._array | (not b)), out)
     if a._array.dtype.kind in "iu" and type(b) is int and b < 0:
         raise ArgumentError(f"pow: integers to negative integer powers are not allowed (exponent {b})")
-    return write_out("pow", Pow.apply_pair(a, b), out)
+    return write_out("pow", Pow.apply(a, b), out)
 
 
 class Neg(Op):
