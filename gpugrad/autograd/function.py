@@ -254,9 +254,9 @@ class Function:
 
     # The hot path's shapes of apply: one or two Tensor arguments. Each gives what apply gives, graph
     # and errors included (tests/autograd/test_apply_paths.py compares them), for ops whose forward
-    # returns one array on its inputs' device. On the common case (exactly gpugrad's Tensors, on one device, no graph capture,
-    # no anomaly mode) they skip apply's general loop, about 1 us of its 1.6 us; anything else goes to
-    # apply itself.
+    # returns one array on its inputs' device. On the common case (exactly gpugrad's Tensors, on one
+    # device, no graph capture, no anomaly mode) they skip apply's general loop, about 1 us of its
+    # 1.6 us; anything else goes to apply itself.
     @classmethod
     def apply_one(cls, a, /, **kwargs):
         """``apply(a, **kwargs)`` for a Tensor ``a``, without apply's general loop."""

@@ -267,10 +267,11 @@ def permute(x: Tensor, *args, dims=None) -> Tensor:
 
 
 def _swap(op: str, x: Tensor, dim0: int, dim1: int) -> Tensor:
-    d0, d1 = normalize_dims(op, (dim0, dim1), x.ndim)
-    if x.ndim < 2 or d0 == d1:
-        return x if x.ndim == 0 else Permute.apply(x, dims=tuple(range(x.ndim)))
-    dims = list(range(x.ndim))
+    n = x._array.ndim
+    d0, d1 = normalize_dims(op, (dim0, dim1), n)
+    if n < 2 or d0 == d1:
+        return x if n == 0 else Permute.apply_one(x, dims=tuple(range(n)))
+    dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return Permute.apply_one(x, dims=tuple(dims))
 
@@ -292,9 +293,10 @@ def swapdims(x: Tensor, dim0: int, dim1: int) -> Tensor:
 
 def t(x: Tensor) -> Tensor:
     """Transpose of a tensor of at most 2 dims."""
-    if x.ndim > 2:
+    n = x._array.ndim
+    if n > 2:
         raise ShapeError(f"t: expects a tensor with <= 2 dimensions, got shape {tuple(x.shape)}")
-    return transpose(x, 0, 1) if x.ndim == 2 else x
+    return transpose(x, 0, 1) if n == 2 else x
 
 
 def movedim(x: Tensor, source, destination) -> Tensor:
