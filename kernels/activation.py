@@ -101,7 +101,7 @@ def reference_forward(xp: Any, kind: str, x: Any, param: float = 0.0, *, out: An
     """y = f(x) written with xp operations (the spec and the test oracle)."""
     zero = x.dtype.type(0)
     if kind == "relu":
-        y = xp.where(x <= 0, zero, x)  # NaN stays NaN, as PyTorch's clamp_min
+        y = xp.where(x < 0, zero, x)  # NaN stays NaN and -0.0 stays -0.0, as PyTorch's clamp_min
     elif kind == "leaky_relu":
         y = xp.where(x > 0, x, x * x.dtype.type(param))
     elif kind == "sigmoid":
@@ -235,7 +235,7 @@ def act_forward_scalar(code, x, p):
     zero = like(x, 0.0)
     y = x  # identity
     if code == RELU:
-        y = zero if x <= zero else x
+        y = zero if x < zero else x  # -0.0 and NaN pass, as the reference
     elif code == LEAKY_RELU:
         y = x if x > zero else x * p
     elif code == SIGMOID:
