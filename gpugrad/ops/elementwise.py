@@ -759,6 +759,20 @@ def _nonzero_indices(condition: Tensor) -> tuple:
 
 
 # Non-differentiable elementwise functions: results never require grad. ---------------------------
+def signbit(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """True where input's sign bit is set: negative numbers, -0.0 and NaNs with the bit (never a bool)."""
+    x = input._array
+    xp = input._backend.xp
+    bits = xp.zeros_like(x) if x.dtype.kind == "b" else xp.signbit(x)
+    return write_out("signbit", _const(input, bits), out)
+
+
+def positive(input: Tensor) -> Tensor:
+    """input itself (unary ``+``); bool tensors are refused, as PyTorch."""
+    _refuse_bool("positive", input, "the `+` operator")
+    return input
+
+
 def isnan(input: Tensor) -> Tensor:
     """True where input is NaN."""
     return _const(input, input._backend.xp.isnan(input._array))
@@ -899,12 +913,12 @@ FUNCTIONS = (
     add, sub, subtract, mul, multiply, div, divide, true_divide, floor_divide, fmod, remainder, pow, neg, abs,
     sign, sgn, copysign, lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max,
     maximum, minimum, where, isnan, isfinite, isinf, isposinf, isneginf, isreal, isclose, allclose, equal,
-    eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not,
+    eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not, signbit, positive,
 )
 DIFFERENTIABLE = (
     add, sub, subtract, mul, multiply, div, divide, true_divide, fmod, remainder, pow, neg, abs, sign, sgn,
     copysign, lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max, maximum,
-    minimum, where,
+    minimum, where, positive,
 )
 # In-place forms x.<name>_(...) that PyTorch has (add_, sub_, mul_ and div_ are inplace.py's own).
 INPLACE = (
@@ -974,7 +988,7 @@ METHODS.update(
     __mul__=_operator(mul, Mul, operator.mul), __rmul__=_operator(mul, Mul, operator.mul, swap=True),
     __truediv__=_operator(div, Div, operator.truediv), __rtruediv__=_operator(div, Div, operator.truediv, swap=True),
     __floordiv__=floor_divide, __rfloordiv__=reflected(floor_divide), __mod__=remainder,
-    __rmod__=reflected(remainder), __pow__=pow, __rpow__=reflected(pow), __neg__=neg, __abs__=abs,
+    __rmod__=reflected(remainder), __pow__=pow, __rpow__=reflected(pow), __neg__=neg, __pos__=positive, __abs__=abs,
     __eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge,
     __ifloordiv__=inplace_variant(floor_divide, "floor_divide_"), __imod__=inplace_variant(remainder, "remainder_"),
     __ipow__=inplace_variant(pow, "pow_"),

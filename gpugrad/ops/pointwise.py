@@ -427,6 +427,26 @@ def xlogy(input, other, *, out: Tensor | None = None) -> Tensor:
     return write_out("xlogy", XLogY.apply(as_float(a), as_float(b)), out)
 
 
+# Angles and log-odds: compositions, whose gradients (and their gradients) follow from their parts ---------
+def deg2rad(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """input (degrees) in radians, input * pi / 180. d/dx = pi / 180. Integer and bool tensors give float32."""
+    return write_out("deg2rad", mul(_float_input("deg2rad", input), math.pi / 180.0), out)
+
+
+def rad2deg(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """input (radians) in degrees, input * 180 / pi. d/dx = 180 / pi. Integer and bool tensors give float32."""
+    return write_out("rad2deg", mul(_float_input("rad2deg", input), 180.0 / math.pi), out)
+
+
+def logit(input: Tensor, eps: float | None = None, *, out: Tensor | None = None) -> Tensor:
+    """log(x / (1 - x)), x being input clamped to [eps, 1 - eps] when eps is given (else input itself:
+    -inf at 0, inf at 1, NaN outside). d/dx = 1 / (x (1 - x)), and 0 outside [eps, 1 - eps], as PyTorch."""
+    x = _float_input("logit", input)
+    if eps is not None:
+        x = x.clamp(eps, 1.0 - eps)
+    return write_out("logit", (x / (1.0 - x)).log(), out)
+
+
 # Powers ---------------------------------------------------------------------------------------------
 class Rsqrt(Op):
     @staticmethod
@@ -666,7 +686,7 @@ _ALIASES = (arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh, fix)
 DIFFERENTIABLE = (
     tan, asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, log2, log10, exp2, expm1,
     logaddexp, logaddexp2, xlogy, rsqrt, reciprocal, square, erf, erfc, erfinv,
-    floor, ceil, trunc, round, frac, hypot,
+    floor, ceil, trunc, round, frac, hypot, deg2rad, rad2deg, logit,
 ) + _ALIASES
 FUNCTIONS = DIFFERENTIABLE
 METHODS = {f.__name__: f for f in FUNCTIONS}

@@ -603,3 +603,18 @@ def test_in_place_methods_match_pytorch(method, dtype):
             outcomes.append("error")
     assert outcomes[0] == outcomes[1], outcomes
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)  # unchanged where both refused
+
+
+def test_signbit_reads_the_sign_bit_of_every_dtype():
+    x = gg.tensor([-0.0, 0.0, -2.5, 3.0, -math.inf, math.nan, -math.nan], dtype=gg.float64)
+    assert gg.signbit(x).tolist() == [True, False, True, False, True, False, True]
+    assert x.signbit().dtype is gg.bool
+    assert gg.signbit(gg.tensor([-3, 0, 4])).tolist() == [True, False, False]
+    assert gg.signbit(gg.tensor([True, False])).tolist() == [False, False]
+
+
+def test_unary_plus_is_the_tensor_itself_and_refuses_bool():
+    x = gg.tensor([1.0, -2.0], requires_grad=True)
+    assert +x is x and gg.positive(x) is x and x.positive() is x
+    with pytest.raises(DTypeError, match="positive"):
+        +gg.tensor([True])

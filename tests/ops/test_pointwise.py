@@ -535,3 +535,30 @@ def test_values_and_gradients_on_the_cuda_device_match_the_cpu(name, dtype):
 def test_mixing_devices_in_a_binary_op_names_the_function_and_both_devices():
     with pytest.raises(gg.DeviceError, match="^hypot: .*cpu and cuda:0"):
         gg.hypot(gg.ones(2), gg.ones(2, device="cuda"))
+
+
+def test_angles_and_logit_at_the_edges():
+    assert gg.deg2rad(gg.tensor([180, -90])).tolist() == pytest.approx([math.pi, -math.pi / 2])
+    assert gg.deg2rad(gg.tensor([180])).dtype is gg.float32 and gg.rad2deg(gg.tensor([True])).dtype is gg.float32
+    assert gg.rad2deg(gg.tensor([math.pi], dtype=gg.float64)).item() == pytest.approx(180.0, rel=1e-15)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = gg.logit(gg.tensor([0.0, 0.5, 1.0, 2.0, math.nan], dtype=gg.float64)).tolist()
+    assert out[:3] == [-math.inf, 0.0, math.inf] and math.isnan(out[3]) and math.isnan(out[4])
+    x = gg.tensor([0.05, 0.5, 0.95], requires_grad=True)
+    gg.logit(x, eps=0.1).sum().backward()  # clamped values take no gradient, as PyTorch
+    assert x.grad.tolist() == pytest.approx([0.0, 4.0, 0.0])
+    y = gg.tensor([0.5, 0.25])
+    assert y.logit_() is y and y.tolist() == pytest.approx([0.0, math.log(1 / 3)])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+def test_angles_and_logit_match_pytorch(dtype):
+    torch = pytest.importorskip("torch")
+    x = np.array([0, 1, -1, 0.25, 0.75, 90, -180, 0.5], dtype=dtype)
+    for name, kwargs in (("deg2rad", {}), ("rad2deg", {}), ("logit", {}), ("logit", {"eps": 0.3})):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mine = getattr(gg, name)(gg.tensor(x), **kwargs)
+        theirs = getattr(torch, name)(torch.tensor(x), **kwargs)
+        assert mine.dtype.name == str(theirs.dtype).removeprefix("torch."), name
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6, equal_nan=True, err_msg=name)

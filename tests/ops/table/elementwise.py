@@ -33,6 +33,7 @@ ROWS = [
     Row("pow_tensor", lambda a, b: a**b, [((3, 4), positive), ((4,), real)], op="pow"),
     Row("rpow", lambda b: 2.0**b, [((5,), real)], op="pow"),
     Row("neg", lambda a: -a, [((4,), real)]),
+    Row("positive", lambda a: +a * a, [((4,), real)]),
     Row("abs", lambda a: a.abs(), [((3, 4), away_from_zero)]),
     Row("exp", lambda a: a.exp(), [((3, 4), real)]),
     Row("log", lambda a: a.log(), [((3, 4), positive)]),

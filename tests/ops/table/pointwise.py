@@ -43,6 +43,18 @@ def with_zeros(rng, shape):
     return np.where(rng.uniform(size=shape) < 1 / 3, 0.0, x)
 
 
+def probabilities(rng, shape):
+    """Inside (0.1, 0.9): logit away from its infinite slopes at 0 and 1."""
+    return rng.uniform(0.1, 0.9, shape)
+
+
+def across_logit_band(rng, shape):
+    """In [0.05, 0.15], [0.25, 0.75] or [0.85, 0.95]: on both sides of logit's eps=0.2 clamp, away from it."""
+    x = rng.uniform(0.25, 0.75, shape)
+    side = rng.choice([0, 1, 2], shape)
+    return np.where(side == 0, x / 5, np.where(side == 1, x, 0.8 + x / 5))
+
+
 ROWS = [
     Row("tan", lambda a: a.tan(), [((3, 4), small)]),
     Row("asin", lambda a: a.asin(), [((3, 4), inside_unit)]),
@@ -86,4 +98,8 @@ ROWS = [
     Row("round_negative_decimals", lambda a: a.round(decimals=-1) * a, [((3, 4), off_grid_tens)], op="round"),
     Row("frac", lambda a: a.frac() * a, [((3, 4), off_grid)]),
     Row("hypot", lambda a, b: a.hypot(b), [((3, 4), away_from_zero), ((3, 4), real)]),
+    Row("deg2rad", lambda a: a.deg2rad(), [((3, 4), real)]),
+    Row("rad2deg", lambda a: a.rad2deg(), [((3, 4), real)]),
+    Row("logit", lambda a: a.logit(), [((3, 4), probabilities)]),
+    Row("logit_eps", lambda a: a.logit(eps=0.2), [((3, 4), across_logit_band)], op="logit"),
 ]
