@@ -54,7 +54,7 @@ from .printing import set_printoptions
 from .serialization import load, save
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from .size import Size
-from .tensor import Tensor
+from .tensor import Tensor, is_complex, is_floating_point, is_tensor, numel
 from .threads import get_num_threads, set_num_threads
 
 host_memory.keep_freed_memory()  # a step's arrays reuse freed memory instead of paging fresh memory in

@@ -121,6 +121,8 @@ class Tensor:
     def numel(self) -> int:
         return int(self._array.size)
 
+    nelement = numel
+
     def element_size(self) -> int:
         return self._array.dtype.itemsize
 
@@ -130,6 +132,10 @@ class Tensor:
 
     def is_floating_point(self) -> bool:
         return self._array.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        """False: gpugrad has no complex dtypes."""
+        return False
 
     def is_signed(self) -> bool:
         return self.dtype.is_signed
@@ -393,3 +399,21 @@ class Tensor:
 
 
 function._bind_tensor_class(Tensor)
+
+
+# PyTorch's module-level forms of a few Tensor questions ------------------------------------------
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is a gpugrad Tensor (a Parameter too)."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> bool:
+    return input.is_complex()
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()

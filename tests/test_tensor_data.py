@@ -89,3 +89,11 @@ def test_device_and_layout_predicates_for_a_dense_cpu_tensor():
     x = gg.ones(2)
     assert x.is_cpu and not x.is_cuda
     assert not (x.is_xpu or x.is_mps or x.is_meta or x.is_sparse or x.is_quantized or x.is_nested)
+
+
+def test_module_level_tensor_questions():
+    x = gg.ones(2, 3)
+    assert gg.is_tensor(x) and gg.is_tensor(gg.nn.Parameter(x)) and not gg.is_tensor(x.numpy())
+    assert gg.is_floating_point(x) and not gg.is_floating_point(gg.tensor([1]))
+    assert not gg.is_complex(x) and not x.is_complex()
+    assert gg.numel(x) == 6 == x.nelement()

@@ -365,6 +365,11 @@ def neg(input: Tensor) -> Tensor:
     return Neg.apply_one(input)
 
 
+def negative(input: Tensor) -> Tensor:
+    """Alias of ``neg``."""
+    return neg(input)
+
+
 class Abs(Op):
     @staticmethod
     def forward(ctx, x):
@@ -381,6 +386,50 @@ def abs(input: Tensor) -> Tensor:
     """|input|. d/dinput = sign(input) (0 at 0, as PyTorch)."""
     _refuse_bool("abs", input, "abs")
     return Abs.apply(input)
+
+
+def absolute(input: Tensor) -> Tensor:
+    """Alias of ``abs``."""
+    return abs(input)
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out: Tensor | None = None) -> Tensor:
+    """input + value * tensor1 * tensor2 (the optimizers' idiom, as ``p.addcmul_(g, g, value=1 - beta)``)."""
+    if isinstance(value, float) and not any(_is_float(t) for t in (input, tensor1, tensor2)):
+        raise DTypeError("addcmul: for integer tensors, value must not be a floating point number (as in PyTorch)")
+    return write_out("addcmul", add(input, mul(mul(tensor1, tensor2), value)), out)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out: Tensor | None = None) -> Tensor:
+    """input + value * tensor1 / tensor2. Two integer tensors are refused, as PyTorch (no integer division)."""
+    if not (_is_float(tensor1) or _is_float(tensor2)):
+        raise DTypeError("addcdiv: integer division with addcdiv is not supported (as in PyTorch); use "
+                         "addcmul(input, tensor1, 1 / tensor2) or cast to float first")
+    return write_out("addcdiv", add(input, mul(div(tensor1, tensor2), value)), out)
+
+
+def _is_float(value) -> bool:
+    return value._array.dtype.kind == "f" if isinstance(value, Tensor) else isinstance(value, float)
+
+
+def float_power(input, exponent, *, out: Tensor | None = None) -> Tensor:
+    """input ** exponent computed in float64 (either may be a number), as PyTorch's float_power."""
+    f64 = dtypes.float64
+    base = input.to(f64) if isinstance(input, Tensor) else float(input)
+    power = exponent.to(f64) if isinstance(exponent, Tensor) else float(exponent)
+    if not isinstance(base, Tensor) and not isinstance(power, Tensor):
+        raise TypeError("float_power: expected at least one Tensor argument")
+    return write_out("float_power", pow(base, power), out)
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """True where an element of ``elements`` is among ``test_elements`` (either may be a number)."""
+    like = elements if isinstance(elements, Tensor) else test_elements
+    if not isinstance(like, Tensor):
+        raise TypeError("isin: expected at least one Tensor argument")
+    xp = like._backend.xp
+    values = [v._array if isinstance(v, Tensor) else xp.asarray(v) for v in (elements, test_elements)]
+    return _const(like, xp.isin(values[0], values[1], assume_unique=assume_unique, invert=invert))
 
 
 class Sign(Op):
@@ -914,16 +963,18 @@ FUNCTIONS = (
     sign, sgn, copysign, lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max,
     maximum, minimum, where, isnan, isfinite, isinf, isposinf, isneginf, isreal, isclose, allclose, equal,
     eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not, signbit, positive,
+    negative, absolute, addcmul, addcdiv, float_power, isin,
 )
 DIFFERENTIABLE = (
     add, sub, subtract, mul, multiply, div, divide, true_divide, fmod, remainder, pow, neg, abs, sign, sgn,
     copysign, lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max, maximum,
-    minimum, where, positive,
+    minimum, where, positive, negative, absolute, addcmul, addcdiv, float_power,
 )
 # In-place forms x.<name>_(...) that PyTorch has (add_, sub_, mul_ and div_ are inplace.py's own).
 INPLACE = (
     subtract, multiply, divide, true_divide, floor_divide, fmod, remainder, pow, neg, abs, sign, sgn, copysign,
-    lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max,
+    lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max, negative, absolute,
+    addcmul, addcdiv, float_power,
 )
 
 

@@ -1311,10 +1311,37 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out: Tensor | 
     return write_out("norm", result, out)
 
 
+def inner(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Sums of products over the last dim of each (a 0-d argument scales the other)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return write_out("inner", input * other, out)
+    if input.shape[-1] != other.shape[-1]:
+        raise ShapeError(f"inner: last dimensions must match, got shapes {tuple(input.shape)} and {tuple(other.shape)}")
+    return write_out("inner", tensordot(input, other, dims=([-1], [-1])), out)
+
+
+def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
+    """The p-norm of ``input - other`` (broadcast), as one number."""
+    return vector_norm(input - other, p)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
+    """The p-norm distance between each row of x1 (..., P, M) and each row of x2 (..., R, M): (..., P, R).
+    The gradient at a zero distance is 0, as PyTorch's."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise ShapeError(f"cdist: expects at least 2-D inputs, got shapes {tuple(x1.shape)} and {tuple(x2.shape)}")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise ShapeError(f"cdist: x1 and x2 must have the same number of columns, got shapes {tuple(x1.shape)} "
+                         f"and {tuple(x2.shape)}")
+    if p < 0:
+        raise ArgumentError(f"cdist: only supports non-negative p values, got {p}")
+    return vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, dim=-1)
+
+
 # What this family exports; gpugrad.ops gathers it.
 FUNCTIONS = (
     matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, einsum, tensordot, kron, cross, trace,
-    det, logdet, slogdet, inverse, cholesky, qr, svd, matrix_power, pinverse, norm,
+    det, logdet, slogdet, inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, cdist,
 )
 _LINALG_ONLY = (
     linalg_inv, solve, linalg_cholesky, linalg_qr, linalg_svd, linalg_svdvals, linalg_eigh, linalg_eigvalsh,
@@ -1324,7 +1351,7 @@ _LINALG_ONLY = (
 DIFFERENTIABLE = FUNCTIONS + _LINALG_ONLY
 _TENSOR_METHODS = (
     matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, kron, cross, trace, det, logdet, slogdet,
-    inverse, cholesky, qr, svd, matrix_power, pinverse, norm,
+    inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist,
 )
 METHODS = {f.__name__: f for f in _TENSOR_METHODS}
 METHODS.update({"mT": property(mT), "mH": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)})

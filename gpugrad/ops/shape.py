@@ -828,6 +828,41 @@ def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
     return x[(slice(None),) * axis + (slice(start, start + length),)]
 
 
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """The view ``x[..., index, ...]`` along ``dim``, which it removes (a negative index counts from the end)."""
+    if x.ndim == 0:
+        raise IndexError("select: cannot be applied to a 0-dim tensor")
+    (axis,) = normalize_dims("select", dim, x.ndim)
+    index = _int("select", "index", index)
+    n = x._array.shape[axis]
+    if not -n <= index < n:
+        raise IndexError(f"select: index {index} out of range for tensor of size {tuple(x.shape)} at dimension {axis}")
+    return x[(slice(None),) * axis + (index,)]
+
+
+def ravel(x: Tensor) -> Tensor:
+    """``x`` as one dimension: a view when its memory allows, else a copy (as ``reshape(-1)``)."""
+    return reshape(x, (-1,))
+
+
+def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
+    """The n-th forward difference along ``dim``, ``x[1:] - x[:-1]`` applied n times, after joining
+    ``prepend`` and ``append`` to x along it. Bool tensors give the logical xor, as PyTorch."""
+    if x.ndim == 0:
+        raise ShapeError("diff: expects input to be at least one-dimensional")
+    n = _int("diff", "n", n)
+    if n < 0:
+        raise ArgumentError(f"diff: order must be non-negative but got {n}")
+    (axis,) = normalize_dims("diff", dim, x.ndim)
+    parts = [t for t in (prepend, x, append) if t is not None]
+    y = cat(parts, axis) if len(parts) > 1 else x
+    lead = (slice(None),) * axis
+    for _ in range(n):
+        later, earlier = y[lead + (slice(1, None),)], y[lead + (slice(None, -1),)]
+        y = later ^ earlier if y._array.dtype.kind == "b" else later - earlier
+    return y
+
+
 # Repeating ----------------------------------------------------------------------------------------
 class Repeat(Op):
     @staticmethod
@@ -1187,6 +1222,7 @@ FUNCTIONS = (
     broadcast_to, broadcast_tensors, broadcast_shapes, meshgrid, squeeze, unsqueeze, cat, stack, hstack, vstack,
     row_stack, dstack, column_stack, atleast_1d, atleast_2d, atleast_3d, split, chunk, tensor_split, unbind,
     narrow, repeat_interleave, tile, flip, fliplr, flipud, roll, rot90, tril, triu, diagonal, diag_embed, diag,
+    select, ravel, diff,
 )
 _METHOD_ONLY = (view, repeat, unfold)
 DIFFERENTIABLE = tuple(f for f in FUNCTIONS if f is not broadcast_shapes) + _METHOD_ONLY

@@ -618,3 +618,47 @@ def test_unary_plus_is_the_tensor_itself_and_refuses_bool():
     assert +x is x and gg.positive(x) is x and x.positive() is x
     with pytest.raises(DTypeError, match="positive"):
         +gg.tensor([True])
+
+
+def test_addcmul_and_addcdiv_in_place_as_optimizers_use_them():
+    g = gg.tensor([1.0, -2.0, 3.0])
+    v = gg.zeros(3).mul_(0.9).addcmul_(g, g, value=0.1)  # Adam's second moment
+    assert v.tolist() == pytest.approx([0.1, 0.4, 0.9])
+    p = gg.ones(3)
+    assert p.addcdiv_(g, v.sqrt().add_(1e-8), value=-0.5) is p
+    np.testing.assert_allclose(p.numpy(), 1 - 0.5 * g.numpy() / (np.sqrt(v.numpy()) + 1e-8), rtol=1e-6)
+    with pytest.raises(DTypeError, match="addcdiv"):
+        gg.addcdiv(gg.tensor([1]), gg.tensor([2]), gg.tensor([3]))
+    with pytest.raises(DTypeError, match="addcmul"):
+        gg.addcmul(gg.tensor([1]), gg.tensor([2]), gg.tensor([3]), value=0.5)
+    assert gg.addcmul(gg.tensor([1]), gg.tensor([2]), gg.tensor([3]), value=2).tolist() == [13]
+
+
+def test_float_power_isin_and_the_aliases():
+    assert gg.float_power(gg.tensor([2]), 3).dtype is gg.float64
+    assert gg.float_power(2, gg.tensor([0.5], dtype=gg.float32)).item() == pytest.approx(2 ** 0.5, rel=1e-15)
+    with pytest.raises(TypeError, match="float_power"):
+        gg.float_power(2, 3)
+    x = gg.tensor([[1, 2], [3, 4]])
+    assert gg.isin(x, gg.tensor([2, 3, 9])).tolist() == [[False, True], [True, False]]
+    assert x.isin(4, invert=True).tolist() == [[True, True], [True, False]]
+    assert gg.isin(3, x).item() is True
+    y = gg.tensor([-1.5, 2.0])
+    assert gg.negative(y).tolist() == [1.5, -2.0] and y.absolute().tolist() == [1.5, 2.0]
+    assert y.clone().negative_().tolist() == [1.5, -2.0]
+
+
+@pytest.mark.torch
+def test_addcmul_addcdiv_float_power_isin_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    a, b, c = (rng.standard_normal((3, 4)) for _ in range(3))
+    mine, theirs = (gg.tensor(v) for v in (a, b, c)), (torch.tensor(v) for v in (a, b, c))
+    ga, gb, gc = mine
+    ta, tb, tc = theirs
+    np.testing.assert_allclose(gg.addcmul(ga, gb, gc, value=-0.3).numpy(), torch.addcmul(ta, tb, tc, value=-0.3).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gg.addcdiv(ga, gb, gc, value=2).numpy(), torch.addcdiv(ta, tb, tc, value=2).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gg.float_power(ga.abs(), gb).numpy(), torch.float_power(ta.abs(), tb).numpy(), rtol=1e-12)
+    ints = np.array([[1, 5, 2], [7, 2, 0]])
+    np.testing.assert_array_equal(gg.isin(gg.tensor(ints), gg.tensor([2, 7])).numpy(),
+                                  torch.isin(torch.tensor(ints), torch.tensor([2, 7])).numpy())

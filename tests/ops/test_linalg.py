@@ -685,3 +685,22 @@ def test_recorded_inplace_forms_have_pytorchs_gradients(rng):
             grads.append((m.grad.numpy() if m.grad is not None else 0, w.grad.numpy() if w.grad is not None else 0))
         for ours, theirs in zip(*grads):
             close(ours, theirs)
+
+
+def test_cdist_dist_and_inner():
+    a = gg.tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
+    d = gg.cdist(a, a.detach())
+    assert d.tolist() == [[0.0, 5.0], [5.0, 0.0]]
+    d.sum().backward()  # a zero distance takes no gradient, as PyTorch's
+    np.testing.assert_allclose(a.grad.numpy(), [[-0.6, -0.8], [0.6, 0.8]])
+    with pytest.raises(ShapeError, match="cdist"):
+        gg.cdist(gg.ones(3), gg.ones(2, 3))
+    with pytest.raises(ShapeError, match="columns"):
+        gg.cdist(gg.ones(2, 3), gg.ones(2, 4))
+    with pytest.raises(ArgumentError, match="non-negative"):
+        gg.cdist(gg.ones(2, 3), gg.ones(2, 3), p=-1)
+    assert gg.dist(gg.tensor([1.0, 1.0]), gg.tensor([4.0, 5.0])).item() == pytest.approx(5.0)
+    assert gg.inner(gg.tensor([1.0, 2.0]), gg.tensor([3.0, 4.0])).item() == 11.0
+    assert gg.inner(gg.tensor(2.0), gg.ones(2, 2)).tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    with pytest.raises(ShapeError, match="inner"):
+        gg.inner(gg.ones(2, 3), gg.ones(3, 2))

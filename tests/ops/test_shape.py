@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import gpugrad as gg
+from gpugrad.errors import ArgumentError, ShapeError
 
 RNG = np.random.default_rng(7)
 A = RNG.standard_normal((3, 4, 5))
@@ -626,3 +627,24 @@ def test_contiguous_copies_a_transposed_tensor_so_that_view_works():
     assert x.grad.numpy().sum() == 6
     same = gg.zeros(2, 3)
     assert same.contiguous() is same
+
+
+def test_select_ravel_and_diff():
+    x = gg.arange(24).reshape(2, 3, 4)
+    assert x.select(1, -1).tolist() == x[:, 2].tolist() and gg.select(x, 0, 1).shape == (3, 4)
+    v = x.select(2, 0)
+    v.add_(100)  # a view, as PyTorch's
+    assert x[0, 0, 0].item() == 100
+    with pytest.raises(IndexError, match="select: index 3 out of range"):
+        x.select(1, 3)
+    with pytest.raises(IndexError, match="select"):
+        gg.tensor(1.0).select(0, 0)
+    assert x.transpose(0, 2).ravel().tolist() == x.transpose(0, 2).reshape(-1).tolist()
+    y = gg.tensor([1, 4, 9, 16])
+    assert y.diff().tolist() == [3, 5, 7] and y.diff(n=2).tolist() == [2, 2] and y.diff(n=0).tolist() == y.tolist()
+    assert gg.diff(y, prepend=gg.tensor([0]), append=gg.tensor([20])).tolist() == [1, 3, 5, 7, 4]
+    assert y.diff(n=5).shape == (0,)
+    with pytest.raises(ArgumentError, match="diff"):
+        y.diff(n=-1)
+    with pytest.raises(ShapeError, match="diff"):
+        gg.tensor(2.0).diff()
