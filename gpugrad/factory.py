@@ -169,6 +169,35 @@ def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: boo
     return _finish(values.astype(target.np, copy=False), backend, requires_grad)
 
 
+def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``base`` to the powers ``linspace(start, end, steps)``, computed in float64 and rounded once to
+    ``dtype`` (the default float when None)."""
+    target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
+    powers = linspace(start, end, steps, dtype=dtypes.float64, device=device)._array
+    backend = _backend_mod.get(device)
+    return _finish((float(base) ** powers).astype(target.np), backend, requires_grad)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    """The (2, N) coordinates of a row x col matrix's lower triangle (``offset`` diagonals above the
+    main one included), row by row, as int64 (or ``dtype``)."""
+    return _triangle_indices(numpy.tril_indices, row, col, offset, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    """The (2, N) coordinates of a row x col matrix's upper triangle from diagonal ``offset`` on, row by row."""
+    return _triangle_indices(numpy.triu_indices, row, col, offset, dtype, device)
+
+
+def _triangle_indices(which, row, col, offset, dtype, device) -> Tensor:
+    if row < 0 or col < 0:
+        raise ArgumentError(f"{which.__name__}: row and col must be non-negative, got {row} and {col}")
+    backend = _backend_mod.get(device)
+    target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
+    coords = numpy.stack(which(row, offset, col)).astype(target.np)
+    return _finish(backend.asarray(coords), backend, False)
+
+
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     backend = _backend_mod.get(device)
     return _finish(backend.xp.eye(n, m, dtype=_dtype_np(dtype)), backend, requires_grad)

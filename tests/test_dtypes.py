@@ -389,3 +389,14 @@ def test_pytorch_reads_the_new_dtypes_from_our_checkpoints(tmp_path):
     loaded = load_file(str(path))
     assert str(loaded["h"].dtype) == "torch.float16" and loaded["h"].tolist() == [1.5]
     assert str(loaded["b"].dtype) == "torch.uint8" and loaded["b"].tolist() == [255]
+
+
+def test_triangle_indices_and_logspace():
+    assert gg.tril_indices(3, 4, 1).tolist() == [[0, 0, 1, 1, 1, 2, 2, 2, 2], [0, 1, 0, 1, 2, 0, 1, 2, 3]]
+    up = gg.triu_indices(3, 3)
+    assert up.tolist() == [[0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]] and up.dtype is gg.int64
+    assert gg.triu_indices(2, 2, dtype=gg.int32).dtype is gg.int32 and gg.tril_indices(0, 3).shape == (2, 0)
+    with pytest.raises(gg.ArgumentError, match="tril_indices"):
+        gg.tril_indices(-1, 2)
+    assert gg.logspace(0, 2, 3).tolist() == [1.0, 10.0, 100.0] and gg.logspace(0, 2, 3).dtype is gg.float32
+    assert gg.logspace(0, 3, 4, base=2, dtype=gg.float64).tolist() == [1.0, 2.0, 4.0, 8.0]

@@ -422,6 +422,19 @@ def float_power(input, exponent, *, out: Tensor | None = None) -> Tensor:
     return write_out("float_power", pow(base, power), out)
 
 
+def fmax(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Elementwise max ignoring NaN (NaN only where both are). The gradient goes to input where it is
+    picked (ties included) and to other elsewhere, as PyTorch's."""
+    _both_tensors("fmax", input, other)
+    return write_out("fmax", where(isnan(other) | (input >= other), input, other), out)
+
+
+def fmin(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Elementwise min ignoring NaN (NaN only where both are); the gradient as fmax's."""
+    _both_tensors("fmin", input, other)
+    return write_out("fmin", where(isnan(other) | (input <= other), input, other), out)
+
+
 def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
     """True where an element of ``elements`` is among ``test_elements`` (either may be a number)."""
     like = elements if isinstance(elements, Tensor) else test_elements
@@ -963,12 +976,12 @@ FUNCTIONS = (
     sign, sgn, copysign, lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max,
     maximum, minimum, where, isnan, isfinite, isinf, isposinf, isneginf, isreal, isclose, allclose, equal,
     eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not, signbit, positive,
-    negative, absolute, addcmul, addcdiv, float_power, isin,
+    negative, absolute, addcmul, addcdiv, float_power, isin, fmax, fmin,
 )
 DIFFERENTIABLE = (
     add, sub, subtract, mul, multiply, div, divide, true_divide, fmod, remainder, pow, neg, abs, sign, sgn,
     copysign, lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max, maximum,
-    minimum, where, positive, negative, absolute, addcmul, addcdiv, float_power,
+    minimum, where, positive, negative, absolute, addcmul, addcdiv, float_power, fmax, fmin,
 )
 # In-place forms x.<name>_(...) that PyTorch has (add_, sub_, mul_ and div_ are inplace.py's own).
 INPLACE = (

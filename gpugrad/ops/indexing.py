@@ -1057,15 +1057,55 @@ def _where(condition, a, b) -> Tensor:
 
 
 # What this family exports; gpugrad.ops gathers it.
+def msort(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``input`` sorted along dim 0 (the values of ``sort(input, dim=0)``)."""
+    return write_out("msort", sort(input, 0).values, out)
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """How often each value 0..max occurs in a 1-d tensor of non-negative integers (at least ``minlength``
+    bins); with ``weights``, their sum per value, in weights' float dtype (float32 for integer weights)."""
+    x = input._array
+    if x.ndim != 1 or x.dtype.kind not in "iub" or (x.size and int(x.min()) < 0):
+        raise ArgumentError(f"bincount: only supports 1-d non-negative integral inputs, got shape {tuple(x.shape)} "
+                            f"and dtype {input.dtype}")
+    if minlength < 0:
+        raise ArgumentError(f"bincount: minlength should be >= 0, got {minlength}")
+    xp = input._backend.xp
+    if weights is None:
+        counts = xp.bincount(x, minlength=minlength).astype(numpy.int64)
+    else:
+        if tuple(weights.shape) != tuple(x.shape):
+            raise ShapeError(f"bincount: weights of shape {tuple(weights.shape)} for input of shape {tuple(x.shape)}")
+        w = weights._array
+        dtype = w.dtype if w.dtype.kind == "f" else numpy.dtype(numpy.float32)
+        counts = xp.bincount(x, weights=w, minlength=minlength).astype(dtype)
+    return Tensor._make(counts, input._backend)
+
+
+def unravel_index(indices: Tensor, shape) -> tuple:
+    """The coordinates in ``shape`` of flat (row-major) ``indices``: one int64 tensor per dim."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    flat = indices._array
+    if flat.dtype.kind not in "iu":
+        raise DTypeError(f"unravel_index: expected an integer tensor of indices, got {indices.dtype}")
+    size = int(numpy.prod(shape))
+    if flat.size and (int(flat.min()) < -size or int(flat.max()) >= size):
+        raise IndexError(f"unravel_index: index out of bounds for shape {shape}")
+    xp = indices._backend.xp
+    coords = xp.unravel_index(xp.where(flat < 0, flat + size, flat), shape)
+    return tuple(Tensor._make(c.astype(numpy.int64), indices._backend) for c in coords)
+
+
 FUNCTIONS = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, nonzero, argwhere, sort, argsort, topk,
-    kthvalue, unique, searchsorted, bucketize,
+    kthvalue, unique, searchsorted, bucketize, msort, bincount, unravel_index,
 )
 DIFFERENTIABLE = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
-    masked_fill, masked_select, masked_scatter, take, take_along_dim, sort, topk, kthvalue,
+    masked_fill, masked_select, masked_scatter, take, take_along_dim, sort, topk, kthvalue, msort,
 )
-METHODS = {f.__name__: f for f in FUNCTIONS if f not in (getitem, searchsorted, bucketize)}
+METHODS = {f.__name__: f for f in FUNCTIONS if f not in (getitem, searchsorted, bucketize, unravel_index)}
 METHODS["__getitem__"] = getitem
 INPLACE = (scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, masked_fill, masked_scatter)

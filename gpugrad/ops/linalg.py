@@ -1320,6 +1320,13 @@ def inner(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("inner", tensordot(input, other, dims=([-1], [-1])), out)
 
 
+def vdot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The inner product of two vectors (``dot``: gpugrad's tensors are real, so nothing is conjugated)."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise ShapeError(f"vdot: expects 1-D tensors, got shapes {tuple(input.shape)} and {tuple(other.shape)}")
+    return write_out("vdot", matmul(input, other), out)
+
+
 def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
     """The p-norm of ``input - other`` (broadcast), as one number."""
     return vector_norm(input - other, p)
@@ -1341,7 +1348,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
 # What this family exports; gpugrad.ops gathers it.
 FUNCTIONS = (
     matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, einsum, tensordot, kron, cross, trace,
-    det, logdet, slogdet, inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, cdist,
+    det, logdet, slogdet, inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, cdist, vdot,
 )
 _LINALG_ONLY = (
     linalg_inv, solve, linalg_cholesky, linalg_qr, linalg_svd, linalg_svdvals, linalg_eigh, linalg_eigvalsh,
@@ -1351,7 +1358,7 @@ _LINALG_ONLY = (
 DIFFERENTIABLE = FUNCTIONS + _LINALG_ONLY
 _TENSOR_METHODS = (
     matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, kron, cross, trace, det, logdet, slogdet,
-    inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist,
+    inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, vdot,
 )
 METHODS = {f.__name__: f for f in _TENSOR_METHODS}
 METHODS.update({"mT": property(mT), "mH": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)})

@@ -447,6 +447,41 @@ def logit(input: Tensor, eps: float | None = None, *, out: Tensor | None = None)
     return write_out("logit", (x / (1.0 - x)).log(), out)
 
 
+def ldexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """input * 2^other, in float. d/dinput = 2^other, d/dother = input 2^other ln 2."""
+    return write_out("ldexp", mul(_float_input("ldexp", input), exp2(as_float(_tensor_input("ldexp", other, "other")))), out)
+
+
+def heaviside(input: Tensor, values: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The step function: 0 below 0, 1 above, ``values`` at 0 (and 0 at NaN, as PyTorch; NumPy's gives NaN).
+    Not differentiable, as in PyTorch; both tensors must share a dtype."""
+    x, v = _tensor_input("heaviside", input), _tensor_input("heaviside", values, "values")
+    if x._array.dtype != v._array.dtype:
+        raise DTypeError(f"heaviside: input and values must have one dtype, got {x.dtype} and {v.dtype}")
+    xp = x._backend.xp
+    step = xp.where(x._array == 0, v._array, (x._array > 0).astype(x._array.dtype))
+    return write_out("heaviside", Tensor._make(xp.asarray(step, dtype=x._array.dtype), x._backend), out)
+
+
+def _integer_pair(name: str, fn, input, other, out):
+    a, b = promote_pair(_tensor_input(name, input), other)
+    arrays = [t._array if isinstance(t, Tensor) else t for t in (a, b)]
+    if any(getattr(v, "dtype", numpy.dtype(type(v))).kind not in "iub" for v in arrays):
+        raise DTypeError(f"{name}: expects integer tensors, got {a.dtype}")
+    result = getattr(a._backend.xp, fn)(*arrays)
+    return write_out(name, Tensor._make(a._backend.xp.asarray(result, dtype=a._array.dtype), a._backend), out)
+
+
+def gcd(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
+    """The greatest common divisor of integers, elementwise (non-negative; 0 for two zeros)."""
+    return _integer_pair("gcd", "gcd", input, other, out)
+
+
+def lcm(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
+    """The least common multiple of integers, elementwise (non-negative; 0 where either is 0)."""
+    return _integer_pair("lcm", "lcm", input, other, out)
+
+
 # Powers ---------------------------------------------------------------------------------------------
 class Rsqrt(Op):
     @staticmethod
@@ -686,8 +721,8 @@ _ALIASES = (arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh, fix)
 DIFFERENTIABLE = (
     tan, asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, log2, log10, exp2, expm1,
     logaddexp, logaddexp2, xlogy, rsqrt, reciprocal, square, erf, erfc, erfinv,
-    floor, ceil, trunc, round, frac, hypot, deg2rad, rad2deg, logit,
+    floor, ceil, trunc, round, frac, hypot, deg2rad, rad2deg, logit, ldexp,
 ) + _ALIASES
-FUNCTIONS = DIFFERENTIABLE
+FUNCTIONS = DIFFERENTIABLE + (heaviside, gcd, lcm)
 METHODS = {f.__name__: f for f in FUNCTIONS}
-INPLACE = tuple(f for f in FUNCTIONS if f not in (logaddexp, logaddexp2))
+INPLACE = tuple(f for f in FUNCTIONS if f not in (logaddexp, logaddexp2, heaviside))

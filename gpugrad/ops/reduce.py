@@ -732,13 +732,38 @@ from .elementwise import isnan, maximum, minimum, where  # noqa: E402
 from .shape import cat  # noqa: E402
 
 # What this family exports; gpugrad.ops gathers it.
+def trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tensor:
+    """The trapezoidal rule's integral of ``y`` along ``dim``, at sample points ``x`` (1-d along that dim,
+    or y's shape) or ``dx`` apart (1 when neither is given)."""
+    if y.ndim == 0:
+        raise ShapeError("trapezoid: expects a tensor of at least 1 dimension")
+    (axis,) = normalize_dims("trapezoid", dim, y.ndim)
+    lead = (slice(None),) * axis
+    pairs = y[lead + (slice(1, None),)] + y[lead + (slice(None, -1),)]
+    if x is None:
+        return (pairs * ((1.0 if dx is None else dx) / 2)).sum(axis)
+    if dx is not None:
+        raise ArgumentError("trapezoid: give x or dx, not both")
+    if x.ndim == 1:
+        if x.shape[0] != y.shape[axis]:
+            raise ShapeError(f"trapezoid: x of size {x.shape[0]} for dim {axis} of y of shape {tuple(y.shape)}")
+        x = x.reshape(tuple(-1 if i == axis else 1 for i in range(y.ndim)))
+    widths = x[lead + (slice(1, None),)] - x[lead + (slice(None, -1),)]
+    return (widths * pairs / 2).sum(axis)
+
+
+def trapz(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tensor:
+    """Alias of ``trapezoid``."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
 FUNCTIONS = (
     sum, nansum, mean, nanmean, prod, var, std, var_mean, std_mean, max, min, amax, amin, aminmax, argmax, argmin,
-    median, nanmedian, mode, logsumexp, all, any, count_nonzero, cov, corrcoef, sum_to_size,
+    median, nanmedian, mode, logsumexp, all, any, count_nonzero, cov, corrcoef, sum_to_size, trapezoid, trapz,
 )
 DIFFERENTIABLE = (
     sum, nansum, mean, nanmean, prod, var, std, var_mean, std_mean, max, min, amax, amin, aminmax, median,
-    nanmedian, mode, logsumexp, cov, corrcoef,
+    nanmedian, mode, logsumexp, cov, corrcoef, trapezoid, trapz,
 )
-METHODS = {f.__name__: f for f in FUNCTIONS if f not in (var_mean, std_mean)}  # as torch.Tensor: no var_mean method
+METHODS = {f.__name__: f for f in FUNCTIONS if f not in (var_mean, std_mean, trapezoid, trapz)}  # as torch.Tensor: no var_mean method
 METHODS["_sum_to"] = sum_to_size

@@ -828,6 +828,45 @@ def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
     return x[(slice(None),) * axis + (slice(start, start + length),)]
 
 
+def concat(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``cat``."""
+    return cat(tensors, dim, out=out)
+
+
+def concatenate(tensors, axis: int = 0, *, out: Tensor | None = None) -> Tensor:
+    """Alias of ``cat`` (NumPy's name, ``axis``)."""
+    return cat(tensors, axis, out=out)
+
+
+def hsplit(x: Tensor, indices_or_sections) -> tuple:
+    """``tensor_split`` along dim 1 (dim 0 for a 1-d tensor)."""
+    if x.ndim == 0:
+        raise ShapeError("hsplit: requires a tensor with at least 1 dimension")
+    return _even_split("hsplit", x, indices_or_sections, 0 if x.ndim == 1 else 1)
+
+
+def vsplit(x: Tensor, indices_or_sections) -> tuple:
+    """``tensor_split`` along dim 0 of a tensor of at least 2 dims."""
+    if x.ndim < 2:
+        raise ShapeError(f"vsplit: requires a tensor with at least 2 dimensions, got shape {tuple(x.shape)}")
+    return _even_split("vsplit", x, indices_or_sections, 0)
+
+
+def dsplit(x: Tensor, indices_or_sections) -> tuple:
+    """``tensor_split`` along dim 2 of a tensor of at least 3 dims."""
+    if x.ndim < 3:
+        raise ShapeError(f"dsplit: requires a tensor with at least 3 dimensions, got shape {tuple(x.shape)}")
+    return _even_split("dsplit", x, indices_or_sections, 2)
+
+
+def _even_split(op: str, x: Tensor, indices_or_sections, dim: int) -> tuple:
+    """As NumPy's h/v/dsplit: a number of sections must divide the dim evenly; indices split anywhere."""
+    if isinstance(indices_or_sections, int) and (indices_or_sections <= 0 or x.shape[dim] % indices_or_sections):
+        raise ShapeError(f"{op}: dimension {dim} of size {x.shape[dim]} does not divide into "
+                         f"{indices_or_sections} equal sections")
+    return tensor_split(x, indices_or_sections, dim)
+
+
 def select(x: Tensor, dim: int, index: int) -> Tensor:
     """The view ``x[..., index, ...]`` along ``dim``, which it removes (a negative index counts from the end)."""
     if x.ndim == 0:
@@ -1159,6 +1198,48 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
     raise ShapeError(f"diag: supports 1D or 2D tensors, got {x.ndim}D (shape {tuple(x.shape)})")
 
 
+def diagflat(x: Tensor, offset: int = 0) -> Tensor:
+    """The square matrix with x's elements (flattened) on its ``offset``-th diagonal."""
+    return diag_embed(reshape(x, (-1,)), _int("diagflat", "offset", offset))
+
+
+def block_diag(*tensors) -> Tensor:
+    """The block-diagonal matrix of the given 0-, 1- or 2-d tensors (a 1-d one is a row), zeros elsewhere,
+    in their promoted dtype."""
+    tensors = _all_tensors("block_diag", list(tensors), True)
+    if any(t.ndim > 2 for t in tensors):
+        raise ShapeError(f"block_diag: expects tensors of at most 2 dims, got shapes {[tuple(t.shape) for t in tensors]}")
+    if not tensors:
+        from ..factory import zeros
+
+        return zeros(1, 0)
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = dtypes.promote_types(dtype, t.dtype)
+    blocks = [reshape(t, (t.shape[0] if t.ndim == 2 else 1, -1)).to(dtype) for t in tensors]
+    width = sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        xp, height = b._backend.xp, b.shape[0]
+        before = Tensor._make(xp.zeros((height, left), b._array.dtype), b._backend)
+        after = Tensor._make(xp.zeros((height, width - left - b.shape[1]), b._array.dtype), b._backend)
+        rows.append(cat([before, b, after], 1))
+        left += b.shape[1]
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """Every combination of one element from each 1-d tensor, as the rows of an (n1 * n2 * ..., k) tensor
+    (one tensor: itself)."""
+    tensors = _all_tensors("cartesian_prod", list(tensors), False)
+    if any(t.ndim != 1 for t in tensors):
+        raise ShapeError(f"cartesian_prod: expects 1-d tensors, got shapes {[tuple(t.shape) for t in tensors]}")
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([reshape(g, (-1,)) for g in grids], 1)
+
+
 # Sliding windows ----------------------------------------------------------------------------------
 class Unfold(Op):
     """All windows of ``size`` elements, ``step`` apart, along ``axis``: a view with one more dim."""
@@ -1222,13 +1303,13 @@ FUNCTIONS = (
     broadcast_to, broadcast_tensors, broadcast_shapes, meshgrid, squeeze, unsqueeze, cat, stack, hstack, vstack,
     row_stack, dstack, column_stack, atleast_1d, atleast_2d, atleast_3d, split, chunk, tensor_split, unbind,
     narrow, repeat_interleave, tile, flip, fliplr, flipud, roll, rot90, tril, triu, diagonal, diag_embed, diag,
-    select, ravel, diff,
+    select, ravel, diff, concat, concatenate, hsplit, vsplit, dsplit, diagflat, block_diag, cartesian_prod,
 )
 _METHOD_ONLY = (view, repeat, unfold)
 DIFFERENTIABLE = tuple(f for f in FUNCTIONS if f is not broadcast_shapes) + _METHOD_ONLY
 _NOT_METHODS = (
     cat, stack, hstack, vstack, row_stack, dstack, column_stack, atleast_1d, atleast_2d, atleast_3d, meshgrid,
-    broadcast_tensors, broadcast_shapes,
+    broadcast_tensors, broadcast_shapes, concat, concatenate, block_diag, cartesian_prod,
 )
 METHODS = {f.__name__: f for f in FUNCTIONS + _METHOD_ONLY if f not in _NOT_METHODS}
 METHODS.update({f.__name__: f for f in (squeeze_, unsqueeze_, t_, transpose_, swapaxes_, swapdims_)})

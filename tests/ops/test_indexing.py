@@ -745,3 +745,30 @@ def test_a_range_indexes_as_the_list_of_its_ints():
     np.testing.assert_array_equal(x[range(3), [1, 0, 3]].numpy(), [1.0, 4.0, 11.0])
     x[range(3), gg.tensor([0, 0, 0])] = -1.0
     np.testing.assert_array_equal(x[:, 0].numpy(), [-1.0, -1.0, -1.0])
+
+
+def test_bincount_and_unravel_index():
+    assert gg.bincount(gg.tensor([0, 2, 2, 5])).tolist() == [1, 0, 2, 0, 0, 1]
+    weighted = gg.tensor([0, 2, 2]).bincount(gg.tensor([0.5, 0.25, 1.0]), minlength=4)
+    assert weighted.tolist() == [0.5, 0.0, 1.25, 0.0] and weighted.dtype is gg.float32
+    assert gg.bincount(gg.tensor([1]), gg.tensor([3], dtype=gg.float64)).dtype is gg.float64
+    assert gg.bincount(gg.tensor([], dtype=gg.int64)).shape == (0,)
+    for bad in (gg.tensor([-1]), gg.tensor([[1]]), gg.tensor([1.0])):
+        with pytest.raises(gg.ArgumentError, match="bincount"):
+            gg.bincount(bad)
+    rows, cols = gg.unravel_index(gg.tensor([5, 7, -1]), (2, 4))
+    assert rows.tolist() == [1, 1, 1] and cols.tolist() == [1, 3, 3] and rows.dtype is gg.int64
+    with pytest.raises(IndexError, match="unravel_index"):
+        gg.unravel_index(gg.tensor([8]), (2, 4))
+    assert gg.msort(gg.tensor([[3, 1], [1, 2]])).tolist() == [[1, 1], [3, 2]]
+
+
+@pytest.mark.torch
+def test_bincount_and_unravel_index_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.array([3, 0, 3, 1, 7])
+    w = np.array([0.5, 1.5, 2.0, 0.25, 1.0], np.float32)
+    np.testing.assert_array_equal(gg.bincount(gg.tensor(x), minlength=10).numpy(), torch.bincount(torch.tensor(x), minlength=10).numpy())
+    np.testing.assert_allclose(gg.bincount(gg.tensor(x), gg.tensor(w)).numpy(), torch.bincount(torch.tensor(x), torch.tensor(w)).numpy())
+    for mine, theirs in zip(gg.unravel_index(gg.tensor(x), (2, 2, 2)), torch.unravel_index(torch.tensor(x), (2, 2, 2))):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())

@@ -562,3 +562,36 @@ def test_angles_and_logit_match_pytorch(dtype):
         theirs = getattr(torch, name)(torch.tensor(x), **kwargs)
         assert mine.dtype.name == str(theirs.dtype).removeprefix("torch."), name
         np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6, equal_nan=True, err_msg=name)
+
+
+def test_heaviside_gcd_lcm_and_fmax():
+    assert gg.heaviside(gg.tensor([-1.0, 0.0, 2.0]), gg.tensor([0.5])).tolist() == [0.0, 0.5, 1.0]
+    assert gg.heaviside(gg.tensor([math.nan]), gg.tensor([1.0])).item() == 0.0  # PyTorch's, not NumPy's NaN
+    with pytest.raises(DTypeError, match="heaviside"):
+        gg.heaviside(gg.tensor([1.0]), gg.tensor([1]))
+    assert gg.gcd(gg.tensor([12, -9, 0]), gg.tensor([18, 6, 0])).tolist() == [6, 3, 0]
+    assert gg.tensor([4, 6]).lcm(gg.tensor(10)).tolist() == [20, 30]
+    with pytest.raises(DTypeError, match="gcd"):
+        gg.gcd(gg.tensor([1.5]), gg.tensor([2.0]))
+    a, b = gg.tensor([1.0, math.nan, 3.0, math.nan]), gg.tensor([2.0, 1.0, math.nan, math.nan])
+    out = gg.fmax(a, b).tolist()
+    assert out[:3] == [2.0, 1.0, 3.0] and math.isnan(out[3]) and gg.fmin(a, b).tolist()[:3] == [1.0, 1.0, 3.0]
+    x, y = gg.tensor([2.0, 1.0], requires_grad=True), gg.tensor([2.0, 3.0], requires_grad=True)
+    gg.fmax(x, y).sum().backward()  # a tie's gradient goes to input alone, as PyTorch's
+    assert x.grad.tolist() == [1.0, 0.0] and y.grad.tolist() == [0.0, 1.0]
+
+
+@pytest.mark.torch
+def test_heaviside_gcd_lcm_ldexp_fmin_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.array([-2.0, 0.0, 0.0, 3.0, np.nan], np.float32)
+    np.testing.assert_array_equal(gg.heaviside(gg.tensor(x), gg.tensor([0.25], dtype=gg.float32)).numpy(),
+                                  torch.heaviside(torch.tensor(x), torch.tensor([0.25])).numpy())
+    i, j = np.array([12, -8, 0, 7]), np.array([-18, 12, 5, 0])
+    for name in ("gcd", "lcm"):
+        np.testing.assert_array_equal(getattr(gg, name)(gg.tensor(i), gg.tensor(j)).numpy(),
+                                      getattr(torch, name)(torch.tensor(i), torch.tensor(j)).numpy())
+    np.testing.assert_allclose(gg.ldexp(gg.tensor(x), gg.tensor([1, 2, -1, 3, 0])).numpy(),
+                               torch.ldexp(torch.tensor(x), torch.tensor([1, 2, -1, 3, 0])).numpy(), equal_nan=True)
+    y = np.array([1.0, np.nan, -0.5, 2.0, np.nan], np.float32)
+    np.testing.assert_array_equal(gg.fmin(gg.tensor(x), gg.tensor(y)).numpy(), torch.fmin(torch.tensor(x), torch.tensor(y)).numpy())

@@ -698,3 +698,14 @@ def test_large_sums_over_the_last_dims_take_the_row_sum_kernel(monkeypatch):
     x[:2, :2].sum(dim=-1)  # small
     gg.tensor(x64.astype(np.float16)).sum(dim=-1)  # float16: accumulated in float32 by NumPy
     assert calls == []
+
+
+def test_trapezoid_by_points_spacing_or_ones():
+    y = gg.tensor([1.0, 2.0, 4.0])
+    assert gg.trapezoid(y).item() == 4.5 and gg.trapz(y, dx=0.5).item() == 2.25
+    assert gg.trapezoid(y, gg.tensor([0.0, 1.0, 3.0])).item() == 7.5
+    assert gg.trapezoid(gg.tensor([1, 2, 4])).dtype is gg.float32
+    with pytest.raises(gg.ArgumentError, match="trapezoid"):
+        gg.trapezoid(y, gg.tensor([0.0, 1.0, 2.0]), dx=1.0)
+    with pytest.raises(gg.ShapeError, match="trapezoid"):
+        gg.trapezoid(y, gg.tensor([0.0, 1.0]))

@@ -648,3 +648,22 @@ def test_select_ravel_and_diff():
         y.diff(n=-1)
     with pytest.raises(ShapeError, match="diff"):
         gg.tensor(2.0).diff()
+
+
+def test_hsplit_vsplit_dsplit_block_diag_and_cartesian_prod():
+    x = gg.arange(12).reshape(3, 4)
+    assert [t.shape for t in gg.hsplit(x, 2)] == [(3, 2), (3, 2)] and [t.shape for t in x.hsplit([1])] == [(3, 1), (3, 3)]
+    assert [t.tolist() for t in gg.hsplit(gg.arange(4), 2)] == [[0, 1], [2, 3]]
+    with pytest.raises(ShapeError, match="hsplit"):
+        gg.hsplit(x, 3)
+    with pytest.raises(ShapeError, match="vsplit"):
+        gg.vsplit(gg.arange(4), 2)
+    with pytest.raises(ShapeError, match="dsplit"):
+        gg.dsplit(x, 2)
+    assert gg.block_diag(gg.ones(1, 2), gg.tensor([3, 4])).tolist() == [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 3.0, 4.0]]
+    assert gg.block_diag().shape == (1, 0)
+    with pytest.raises(ShapeError, match="block_diag"):
+        gg.block_diag(gg.ones(1, 1, 1))
+    assert gg.cartesian_prod(gg.tensor([1, 2]), gg.tensor([3, 4])).tolist() == [[1, 3], [1, 4], [2, 3], [2, 4]]
+    with pytest.raises(ShapeError, match="cartesian_prod"):
+        gg.cartesian_prod(gg.ones(2, 2), gg.ones(2))

@@ -49,6 +49,8 @@ ROWS = [
     Row("clamp", lambda a: a.clamp(-0.5, 0.5), [((4, 5), away_from_half)]),
     Row("clamp_tensor_bounds", lambda a, lo: gg.clamp(a, min=lo), [((4, 5), distinct), ((5,), distinct)], op="clamp", torch=lambda torch, a, lo: torch.clamp(a, min=lo)),
     Row("maximum", gg.maximum, [((3, 4), distinct), ((3, 4), distinct)], torch=lambda torch, a, b: torch.maximum(a, b)),
+    Row("fmax", lambda a, b: a.fmax(b), [((3, 4), distinct), ((3, 4), distinct)]),
+    Row("fmin", lambda a, b: a.fmin(b), [((3, 4), distinct), ((4,), distinct)]),
     Row("minimum", gg.minimum, [((3, 4), distinct), ((4,), distinct)], torch=lambda torch, a, b: torch.minimum(a, b)),
     Row("where", lambda a, b: gg.where(a > 0, a, b), [((3, 4), away_from_zero), ((4,), real)], torch=lambda torch, a, b: torch.where(a > 0, a, b)),
     Row("subtract", lambda a, b: gg.subtract(a, b, alpha=0.5), [((3, 4), real), ((4,), real)], torch=lambda torch, a, b: torch.subtract(a, b, alpha=0.5)),

@@ -73,6 +73,7 @@ ROWS = [
         torch=lambda torch, a: torch.take_along_dim(a, torch.tensor([[[0], [2]]]), dim=2)),
     Row("take_along_dim_flat", lambda a: a.take_along_dim(gg.tensor([3, 0, 3])), [((2, 2), real)], op="take_along_dim",
         torch=lambda torch, a: a.take_along_dim(torch.tensor([3, 0, 3]))),
+    Row("msort", lambda a: a.msort() * 2.0, [((4, 3), distinct)]),
     Row("sort", lambda a: gg.sort(a, dim=0, descending=True).values, [((4, 3), distinct)],
         torch=lambda torch, a: torch.sort(a, dim=0, descending=True).values),
     Row("topk", lambda a: gg.topk(a, 2).values, [((3, 5), distinct)], torch=lambda torch, a: torch.topk(a, 2).values),

@@ -76,6 +76,7 @@ ROWS = [
     Row("mv", lambda a, v: a.mv(v), [((3, 4), real), ((4,), real)]),
     Row("outer", lambda u, v: u.outer(v), [((3,), real), ((4,), real)]),
     Row("inner", lambda a, b: a.inner(b), [((2, 3), real), ((4, 3), real)]),
+    Row("vdot", lambda a, b: a.vdot(b), [((4,), real), ((4,), real)]),
     Row("dist", lambda a, b: a.dist(b, 3), [((3, 4), real), ((4,), real)]),
     Row("cdist", lambda a, b: gg.cdist(a, b), [((2, 3, 4), real), ((2, 5, 4), real)], torch=lambda torch, a, b: torch.cdist(a, b)),
     Row("cdist_p1", lambda a, b: gg.cdist(a, b, p=1.0), [((3, 4), real), ((5, 4), real)], op="cdist",

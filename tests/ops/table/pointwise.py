@@ -101,5 +101,6 @@ ROWS = [
     Row("deg2rad", lambda a: a.deg2rad(), [((3, 4), real)]),
     Row("rad2deg", lambda a: a.rad2deg(), [((3, 4), real)]),
     Row("logit", lambda a: a.logit(), [((3, 4), probabilities)]),
+    Row("ldexp", lambda a, b: a.ldexp(b), [((3, 4), real), ((4,), small)]),
     Row("logit_eps", lambda a: a.logit(eps=0.2), [((3, 4), across_logit_band)], op="logit"),
 ]
