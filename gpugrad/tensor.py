@@ -137,6 +137,23 @@ class Tensor:
         """False: gpugrad has no complex dtypes."""
         return False
 
+    def is_nonzero(self) -> bool:
+        """Whether the one element of this tensor is not zero (as ``bool(t)``)."""
+        if self._array.size != 1:
+            raise RuntimeError(f"is_nonzero: a tensor of {self._array.size} elements has no one truth value "
+                               "(it needs exactly one element)")
+        return bool(self._backend.to_numpy(self._array, "is_nonzero").reshape(()))
+
+    # Complex views of a real tensor are the tensor itself, as PyTorch's for real dtypes.
+    def conj(self) -> "Tensor":
+        return self
+
+    resolve_conj = resolve_neg = conj
+
+    @property
+    def real(self) -> "Tensor":
+        return self
+
     def is_signed(self) -> bool:
         return self.dtype.is_signed
 
@@ -417,3 +434,18 @@ def is_complex(input: Tensor) -> bool:
 
 def numel(input: Tensor) -> int:
     return input.numel()
+
+
+def is_nonzero(input: Tensor) -> bool:
+    return input.is_nonzero()
+
+
+def conj(input: Tensor) -> Tensor:
+    return input.conj()
+
+
+resolve_conj = resolve_neg = conj
+
+
+def real(input: Tensor) -> Tensor:
+    return input.real

@@ -97,3 +97,12 @@ def test_module_level_tensor_questions():
     assert gg.is_floating_point(x) and not gg.is_floating_point(gg.tensor([1]))
     assert not gg.is_complex(x) and not x.is_complex()
     assert gg.numel(x) == 6 == x.nelement()
+
+
+def test_real_tensors_are_their_own_conjugate_and_real_part():
+    x = gg.tensor([1.0, -2.0])
+    assert gg.conj(x) is x and x.conj() is x and gg.resolve_conj(x) is x and gg.resolve_neg(x) is x
+    assert gg.real(x) is x and x.real is x
+    assert gg.is_nonzero(gg.tensor([2])) and not gg.tensor(0.0).is_nonzero()
+    with pytest.raises(RuntimeError, match="is_nonzero"):
+        gg.is_nonzero(x)

@@ -1083,6 +1083,29 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     return Tensor._make(counts, input._backend)
 
 
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
+    """Counts of input's values in ``bins`` equal bins over [min, max] (the data's own range when both are
+    0, widened by 1 each way when it is one value), in input's float dtype; values outside are left out."""
+    x = input._array
+    if x.dtype.kind != "f":
+        raise DTypeError(f"histc: expects a floating point tensor, got {input.dtype}")
+    if bins <= 0:
+        raise ArgumentError(f"histc: bins must be > 0, got {bins}")
+    host = input._backend.to_numpy(x, "histc").astype(numpy.float64).reshape(-1)
+    lo, hi = float(min), float(max)
+    if lo == hi and host.size:
+        finite = host[numpy.isfinite(host)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (lo, hi)
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if lo > hi:
+        raise ArgumentError(f"histc: max must be larger than min, got min {min} and max {max}")
+    inside = host[(host >= lo) & (host <= hi)]
+    which = numpy.minimum(((inside - lo) * bins / (hi - lo)).astype(numpy.int64), bins - 1)
+    counts = numpy.bincount(which, minlength=bins).astype(x.dtype)
+    return Tensor._make(input._backend.asarray(counts), input._backend)
+
+
 def unravel_index(indices: Tensor, shape) -> tuple:
     """The coordinates in ``shape`` of flat (row-major) ``indices``: one int64 tensor per dim."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
@@ -1100,7 +1123,7 @@ def unravel_index(indices: Tensor, shape) -> tuple:
 FUNCTIONS = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, nonzero, argwhere, sort, argsort, topk,
-    kthvalue, unique, searchsorted, bucketize, msort, bincount, unravel_index,
+    kthvalue, unique, searchsorted, bucketize, msort, bincount, unravel_index, histc,
 )
 DIFFERENTIABLE = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,

@@ -284,6 +284,11 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, o
     return write_out("baddbmm", _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha), out)
 
 
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out: Tensor | None = None) -> Tensor:
+    """beta * input + alpha * (the sum over the batch of batch1[b] @ batch2[b])."""
+    return write_out("addbmm", _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha), out)
+
+
 # einsum -------------------------------------------------------------------------------------------------
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -1332,6 +1337,19 @@ def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
     return vector_norm(input - other, p)
 
 
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distances between the rows of an (N, M) tensor, pair (i, j) for i < j in row-major order:
+    N (N - 1) / 2 of them. The gradient at a zero distance is 0, as PyTorch's."""
+    if input.ndim != 2:
+        raise ShapeError(f"pdist: only supports 2-D tensors, got shape {tuple(input.shape)}")
+    if p < 0:
+        raise ArgumentError(f"pdist: only supports non-negative p values, got {p}")
+    from ..factory import triu_indices
+
+    first, second = triu_indices(input.shape[0], input.shape[0], 1, device=input.device)
+    return vector_norm(input[first] - input[second], p, dim=-1)
+
+
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     """The p-norm distance between each row of x1 (..., P, M) and each row of x2 (..., R, M): (..., P, R).
     The gradient at a zero distance is 0, as PyTorch's."""
@@ -1349,6 +1367,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
 FUNCTIONS = (
     matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, einsum, tensordot, kron, cross, trace,
     det, logdet, slogdet, inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, cdist, vdot,
+    addbmm, pdist,
 )
 _LINALG_ONLY = (
     linalg_inv, solve, linalg_cholesky, linalg_qr, linalg_svd, linalg_svdvals, linalg_eigh, linalg_eigvalsh,
@@ -1358,8 +1377,8 @@ _LINALG_ONLY = (
 DIFFERENTIABLE = FUNCTIONS + _LINALG_ONLY
 _TENSOR_METHODS = (
     matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, kron, cross, trace, det, logdet, slogdet,
-    inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, vdot,
+    inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, vdot, addbmm,
 )
 METHODS = {f.__name__: f for f in _TENSOR_METHODS}
 METHODS.update({"mT": property(mT), "mH": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)})
-INPLACE = (addmm, addmv, addr, baddbmm)
+INPLACE = (addmm, addmv, addr, baddbmm, addbmm)

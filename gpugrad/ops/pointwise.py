@@ -447,6 +447,50 @@ def logit(input: Tensor, eps: float | None = None, *, out: Tensor | None = None)
     return write_out("logit", (x / (1.0 - x)).log(), out)
 
 
+class Sinc(Op):
+    """sin(pi x) / (pi x), 1 at 0. Its derivative, (cos(pi x) - sinc x) / x, is -pi^2 x / 3 near 0 (written
+    so at 0, where it is 0 and its own derivative -pi^2 / 3, the true values)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = ctx.xp
+        zero = x == 0
+        scaled = math.pi * xp.where(zero, 1, x)
+        y = xp.where(zero, 1, xp.sin(scaled) / scaled).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        zero = x == 0
+        safe = where(zero, 1.0, x)
+        slope = where(zero, x * (-math.pi**2 / 3) + 0.0, ((safe * math.pi).cos() - y) / safe)  # + 0.0: no -0.0
+        return gy * slope
+
+
+def sinc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The normalized sinc, sin(pi x) / (pi x), and 1 at 0. Integer and bool tensors give float32."""
+    return write_out("sinc", Sinc.apply_one(_float_input("sinc", input)), out)
+
+
+class Angle(Op):
+    @staticmethod
+    def forward(ctx, x):
+        xp = ctx.xp
+        return xp.where(x != x, x, xp.where(x < 0, x.dtype.type(math.pi), x.dtype.type(0)))  # NaN stays NaN
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy * 0.0
+
+
+def angle(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The argument of a real number: pi below 0, else 0 (NaN at NaN). Its gradient is 0, as PyTorch's for
+    real tensors. Integer tensors give float32."""
+    return write_out("angle", Angle.apply_one(_float_input("angle", input)), out)
+
+
 def ldexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """input * 2^other, in float. d/dinput = 2^other, d/dother = input 2^other ln 2."""
     return write_out("ldexp", mul(_float_input("ldexp", input), exp2(as_float(_tensor_input("ldexp", other, "other")))), out)
@@ -721,7 +765,7 @@ _ALIASES = (arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh, fix)
 DIFFERENTIABLE = (
     tan, asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, log2, log10, exp2, expm1,
     logaddexp, logaddexp2, xlogy, rsqrt, reciprocal, square, erf, erfc, erfinv,
-    floor, ceil, trunc, round, frac, hypot, deg2rad, rad2deg, logit, ldexp,
+    floor, ceil, trunc, round, frac, hypot, deg2rad, rad2deg, logit, ldexp, sinc, angle,
 ) + _ALIASES
 FUNCTIONS = DIFFERENTIABLE + (heaviside, gcd, lcm)
 METHODS = {f.__name__: f for f in FUNCTIONS}

@@ -772,3 +772,23 @@ def test_bincount_and_unravel_index_match_pytorch():
     np.testing.assert_allclose(gg.bincount(gg.tensor(x), gg.tensor(w)).numpy(), torch.bincount(torch.tensor(x), torch.tensor(w)).numpy())
     for mine, theirs in zip(gg.unravel_index(gg.tensor(x), (2, 2, 2)), torch.unravel_index(torch.tensor(x), (2, 2, 2))):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_histc_ranges_as_pytorch():
+    assert gg.histc(gg.tensor([1.0, 2, 1]), bins=4, min=0, max=3).tolist() == [0.0, 2.0, 1.0, 0.0]
+    assert gg.histc(gg.tensor([1.0, 2, 1, 7]), bins=3).tolist() == [3.0, 0.0, 1.0]  # the data's range
+    assert gg.histc(gg.tensor([3.0, 3, 3]), bins=2).tolist() == [0.0, 3.0]  # one value: widened by 1
+    assert gg.histc(gg.tensor([-5.0, 0.5, 9.0]), bins=2, min=0, max=1).tolist() == [0.0, 1.0]  # outside: left out
+    assert gg.histc(gg.tensor([1.0], dtype=gg.float64)).dtype is gg.float64
+    with pytest.raises(gg.DTypeError, match="histc"):
+        gg.histc(gg.tensor([1, 2]))
+    with pytest.raises(gg.ArgumentError, match="histc"):
+        gg.histc(gg.tensor([1.0]), bins=0)
+
+
+@pytest.mark.torch
+def test_histc_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(3).standard_normal(500).astype(np.float32)
+    for kwargs in ({"bins": 10}, {"bins": 7, "min": -1.0, "max": 1.5}):
+        np.testing.assert_array_equal(gg.histc(gg.tensor(x), **kwargs).numpy(), torch.histc(torch.tensor(x), **kwargs).numpy())

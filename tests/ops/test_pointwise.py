@@ -595,3 +595,19 @@ def test_heaviside_gcd_lcm_ldexp_fmin_match_pytorch():
                                torch.ldexp(torch.tensor(x), torch.tensor([1, 2, -1, 3, 0])).numpy(), equal_nan=True)
     y = np.array([1.0, np.nan, -0.5, 2.0, np.nan], np.float32)
     np.testing.assert_array_equal(gg.fmin(gg.tensor(x), gg.tensor(y)).numpy(), torch.fmin(torch.tensor(x), torch.tensor(y)).numpy())
+
+
+def test_sinc_at_zero_and_angle_at_the_edges():
+    x = gg.tensor([0.0, -0.0, 0.5, 2.5], dtype=gg.float64, requires_grad=True)
+    y = gg.sinc(x)
+    assert y.tolist()[:3] == pytest.approx([1.0, 1.0, 2 / math.pi])
+    (slope,) = gg.autograd.grad(y.sum(), [x], create_graph=True)
+    (curvature,) = gg.autograd.grad(slope.sum(), [x])
+    assert slope.tolist()[:2] == [0.0, 0.0] and not np.signbit(slope.detach().numpy()[:2]).any()
+    assert curvature.tolist()[:2] == pytest.approx([-math.pi**2 / 3] * 2)  # the true value (PyTorch: NaN)
+    assert gg.sinc(gg.tensor([0, 1])).dtype is gg.float32
+    a = gg.tensor([-1.0, 0.0, -0.0, 2.0, -math.inf, math.nan], requires_grad=True)
+    out = gg.angle(a)
+    assert out.tolist()[:5] == pytest.approx([math.pi, 0.0, 0.0, 0.0, math.pi]) and math.isnan(out.tolist()[5])
+    out.sum().backward()
+    assert a.grad.tolist() == [0.0] * 6

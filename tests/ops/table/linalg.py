@@ -76,6 +76,8 @@ ROWS = [
     Row("mv", lambda a, v: a.mv(v), [((3, 4), real), ((4,), real)]),
     Row("outer", lambda u, v: u.outer(v), [((3,), real), ((4,), real)]),
     Row("inner", lambda a, b: a.inner(b), [((2, 3), real), ((4, 3), real)]),
+    Row("addbmm", lambda m, a, b: m.addbmm(a, b, beta=0.5, alpha=2.0), [((2, 4), real), ((3, 2, 5), real), ((3, 5, 4), real)]),
+    Row("pdist", lambda a: gg.pdist(a), [((4, 3), real)], torch=lambda torch, a: torch.pdist(a)),
     Row("vdot", lambda a, b: a.vdot(b), [((4,), real), ((4,), real)]),
     Row("dist", lambda a, b: a.dist(b, 3), [((3, 4), real), ((4,), real)]),
     Row("cdist", lambda a, b: gg.cdist(a, b), [((2, 3, 4), real), ((2, 5, 4), real)], torch=lambda torch, a, b: torch.cdist(a, b)),

@@ -101,6 +101,9 @@ ROWS = [
     Row("deg2rad", lambda a: a.deg2rad(), [((3, 4), real)]),
     Row("rad2deg", lambda a: a.rad2deg(), [((3, 4), real)]),
     Row("logit", lambda a: a.logit(), [((3, 4), probabilities)]),
+    Row("sinc", lambda a: a.sinc(), [((3, 4), real)]),
+    Row("sinc_at_zero", lambda a: (a * 0).sinc() * a, [((3,), real)], op="sinc"),
+    Row("angle", lambda a: a.angle() + a, [((3, 4), away_from_zero)]),
     Row("ldexp", lambda a, b: a.ldexp(b), [((3, 4), real), ((4,), small)]),
     Row("logit_eps", lambda a: a.logit(eps=0.2), [((3, 4), across_logit_band)], op="logit"),
 ]
