@@ -106,3 +106,24 @@ def test_real_tensors_are_their_own_conjugate_and_real_part():
     assert gg.is_nonzero(gg.tensor([2])) and not gg.tensor(0.0).is_nonzero()
     with pytest.raises(RuntimeError, match="is_nonzero"):
         gg.is_nonzero(x)
+
+
+@pytest.mark.torch
+def test_questions_conjugates_triangle_indices_logspace_and_signbit_match_pytorch():
+    torch = pytest.importorskip("torch")
+    values = np.array([-0.0, 0.0, -2.5, 3.0, -np.inf, np.nan, -np.nan], np.float32)
+    mine, theirs = gg.tensor(values), torch.tensor(values)
+    np.testing.assert_array_equal(gg.signbit(mine).numpy(), torch.signbit(theirs).numpy())
+    np.testing.assert_array_equal(gg.signbit(gg.tensor([-3, 0, 4])).numpy(), torch.signbit(torch.tensor([-3, 0, 4])).numpy())
+    for name in ("is_tensor", "is_floating_point", "is_complex", "numel"):
+        assert getattr(gg, name)(mine) == getattr(torch, name)(theirs), name
+    assert gg.is_nonzero(gg.tensor([0.5])) == torch.is_nonzero(torch.tensor([0.5]))
+    for name in ("conj", "resolve_conj", "resolve_neg", "real"):
+        np.testing.assert_array_equal(getattr(gg, name)(mine).numpy(), getattr(torch, name)(theirs).numpy())
+    for args in ((3, 4, 1), (4, 3, -1), (5, 5, 0), (0, 2, 0)):
+        np.testing.assert_array_equal(gg.tril_indices(*args).numpy(), torch.tril_indices(*args).numpy())
+        np.testing.assert_array_equal(gg.triu_indices(*args).numpy(), torch.triu_indices(*args).numpy())
+    for args, kwargs in (((-2, 3, 11), {}), ((0, 5, 6), {"base": 2.0}), ((1, -1, 4), {"dtype": "float64"})):
+        kw_torch = {k: getattr(torch, v) if k == "dtype" else v for k, v in kwargs.items()}
+        kw_gg = {k: getattr(gg, v) if k == "dtype" else v for k, v in kwargs.items()}
+        np.testing.assert_allclose(gg.logspace(*args, **kw_gg).numpy(), torch.logspace(*args, **kw_torch).numpy(), rtol=1e-6)
