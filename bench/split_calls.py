@@ -1,12 +1,13 @@
 """NumPy's calls split over the threads (gpugrad/threads.py) against the same call on one thread.
 
-Why only exp, log, sqrt and row sums take the split (``Backend.ufunc``, ``Backend.sum``) and plain
-arithmetic does not: each line is one 2048x2048 float32 call, split / one call, min and median over
-interleaved rounds, the outputs of the last few rounds kept alive so that each call writes fresh memory as
-in a training step. "copy", "copy of a broadcast view" and "sum over axis 0" are the candidates that
-gpugrad does not split (a leaf's ``.grad`` copy, ``Backend.copy``; a broadcast operand's gradient): they
-are built here from ``threads.split``, the axis-0 sum as 16 fixed blocks of rows whose partial sums are
-added in order. The line after them is what one split costs with nothing to do (a pool thread's wake-up)::
+Each line is one 2048x2048 float32 call, split / one call, min and median over interleaved rounds, the
+outputs of the last few rounds kept alive so that each call writes fresh memory as in a training step.
+gpugrad splits exp, log and sqrt (``Backend.ufunc``), row sums (``Backend.sum``), arithmetic on two
+arrays of one shape (``Backend.arithmetic``) and a leaf's ``.grad`` copy (``Backend.copy``). "copy of a
+broadcast view" and "sum over axis 0" are candidates it does not split (a broadcast operand's gradient):
+they are built here from ``threads.split``, the axis-0 sum as 16 fixed blocks of rows whose partial sums
+are added in order. The line after them is what one split costs with nothing to do (a pool thread's
+wake-up)::
 
     python bench/split_calls.py [--rounds 40] [--cold]
 
@@ -28,16 +29,15 @@ import numpy as np
 from gpugrad import threads
 
 
-def split_copy(x: np.ndarray) -> np.ndarray:
-    """``x.copy()`` by flat ranges (contiguous ``x``) or rows (a strided view) on the threads."""
+def split_view_copy(x: np.ndarray) -> np.ndarray:
+    """A copy of the strided view ``x`` by rows on the threads."""
     out = np.empty(x.shape, x.dtype)
-    src, dst = (x.reshape(-1), out.reshape(-1)) if x.flags.c_contiguous else (x, out)
 
     def chunk(lo: int, hi: int) -> None:
-        np.copyto(dst[lo:hi], src[lo:hi])
+        np.copyto(out[lo:hi], x[lo:hi])
 
-    if not threads.split(chunk, dst.shape[0], dst.size):
-        chunk(0, dst.shape[0])
+    if not threads.split(chunk, out.shape[0], out.size):
+        chunk(0, out.shape[0])
     return out
 
 
@@ -105,8 +105,8 @@ def main(argv=None) -> int:
         "sum(dim=1)": (lambda: a.sum(axis=1), lambda: threads.sum_rows(a, (1,), False, None)),
         "mul": (lambda: a * b, lambda: threads.ufunc(np.multiply, (a, b))),
         "div": (lambda: a / b, lambda: threads.ufunc(np.true_divide, (a, b))),
-        "copy": (lambda: np.array(a, copy=True), lambda: split_copy(a)),
-        "copy of a broadcast view": (lambda: np.array(column_view, copy=True), lambda: split_copy(column_view)),
+        "copy": (lambda: np.array(a, copy=True), lambda: threads.copy(a)),
+        "copy of a broadcast view": (lambda: np.array(column_view, copy=True), lambda: split_view_copy(column_view)),
         "sum over axis 0": (lambda: a.sum(axis=0), lambda: blocked_sum0(a)),
     }
     evict = np.ones(16 << 20, np.float32) if args.cold else None

@@ -31,6 +31,8 @@ ROW_SUM_MIN_ELEMENTS = 1 << 14
 # ahead even at 256 x 256 + (256,), and slower below, where the launcher's checks cost more than they save.
 BROADCAST_MIN_ELEMENTS = 1 << 16
 _ARITHMETIC = {operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.truediv: "div"}
+_ARITHMETIC_UFUNCS = {operator.add: numpy.add, operator.sub: numpy.subtract, operator.mul: numpy.multiply,
+                      operator.truediv: numpy.true_divide}
 _KERNEL_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
@@ -143,13 +145,21 @@ class Backend:
     def ufunc(self, fn, *operands):
         """``fn(*operands)`` for a ufunc of ``xp`` that keeps its float operands' dtype: on the CPU, a large
         one runs split over the threads, with the same bits. The ops whose elements cost most call it (exp,
-        log, sqrt); plain arithmetic stays NumPy's operators, where the split's gain measured smaller and
-        less steady and the call would cost every small op 0.2 us (`python bench/split_calls.py`)."""
+        log, sqrt); plain arithmetic splits in ``arithmetic``, which only large operands reach."""
         for a in operands:  # a plain loop and no call while small: every elementwise op passes here
             if type(a) is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS:
                 out = _threads.ufunc(fn, operands)
                 return fn(*operands) if out is None else out
         return fn(*operands)
+
+    def copy(self, array):
+        """A copy of ``array`` that shares no memory with it; on the CPU a large C-contiguous one is made
+        on the threads (``threads.copy``)."""
+        if self.xp is numpy and array.__class__ is numpy.ndarray:
+            out = _threads.copy(array)
+            if out is not None:
+                return out
+        return self.xp.array(array, copy=True)
 
     def arithmetic(self, fn, a, b):
         """``fn(a, b)`` for ``fn`` one of operator's add, sub, mul and truediv, on this device's arrays (or a
@@ -157,16 +167,22 @@ class Backend:
         repeating along the other's leading and trailing dims (a bias row, a column, a per-channel
         value), runs as ``gpugrad.kernels.broadcast``'s binary: NumPy's broadcasting runs at half memory
         speed there. The same bits either way, and the same layout: only C-contiguous operands, whose
-        result NumPy lays out C-contiguous too (a transposed operand's result keeps NumPy's order)."""
-        if (self.xp is numpy and a.__class__ is numpy.ndarray and b.__class__ is numpy.ndarray
-                and a.size + b.size >= BROADCAST_MIN_ELEMENTS
-                and a.shape != b.shape and a.dtype is b.dtype and a.dtype in _KERNEL_FLOATS
-                and a.flags.c_contiguous and b.flags.c_contiguous):
-            from .kernels import broadcast
+        result NumPy lays out C-contiguous too (a transposed operand's result keeps NumPy's order). A
+        large one of two C-contiguous arrays of one shape and float dtype runs split over the threads
+        (``threads.ufunc``): one core does not reach memory speed there."""
+        if self.xp is numpy and a.__class__ is numpy.ndarray and b.__class__ is numpy.ndarray:
+            if (a.size + b.size >= BROADCAST_MIN_ELEMENTS and a.shape != b.shape and a.dtype is b.dtype
+                    and a.dtype in _KERNEL_FLOATS and a.flags.c_contiguous and b.flags.c_contiguous):
+                from .kernels import broadcast
 
-            how = broadcast.plan(a.shape, b.shape)
-            if how is not None:
-                return broadcast.binary(numpy, _ARITHMETIC[fn], a, b, impl=self.kernel_impl, how=how)
+                how = broadcast.plan(a.shape, b.shape)
+                if how is not None:
+                    return broadcast.binary(numpy, _ARITHMETIC[fn], a, b, impl=self.kernel_impl, how=how)
+            if (a.size >= _threads.PARALLEL_MIN_ELEMENTS and a.shape == b.shape
+                    and a.flags.c_contiguous and b.flags.c_contiguous):
+                out = _threads.ufunc(_ARITHMETIC_UFUNCS[fn], (a, b))
+                if out is not None:
+                    return out
         return fn(a, b)
 
     def sum(self, x, axes, keepdims: bool, dtype=None):

@@ -256,6 +256,20 @@ def ufunc(fn: Callable, operands: tuple) -> Any:
     return out if split(chunk, target.shape[0], out.size) else None
 
 
+def copy(x: numpy.ndarray) -> numpy.ndarray | None:
+    """A C-contiguous copy of a C-contiguous ``x`` made by flat ranges on the threads; None when one call
+    should make it (small, strided, or one thread)."""
+    if _split_threads < 2 or x.size < PARALLEL_MIN_ELEMENTS or not x.flags.c_contiguous:
+        return None
+    out = numpy.empty(x.shape, x.dtype)
+    src, dst = x.reshape(-1), out.reshape(-1)
+
+    def chunk(lo: int, hi: int) -> None:
+        numpy.copyto(dst[lo:hi], src[lo:hi])
+
+    return out if split(chunk, dst.size, dst.size) else None
+
+
 def sum_rows(x: numpy.ndarray, axes: tuple, keepdims: bool, dtype: Any) -> numpy.ndarray | None:
     """``x.sum(axes, keepdims=keepdims, dtype=dtype)`` by blocks of rows, for ``axes`` that keep axis 0
     (each row's sum is then the same bits as in one call); None when one call should do it. (Sums over

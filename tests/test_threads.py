@@ -227,6 +227,37 @@ def test_ops_split_large_calls_and_keep_their_values(split_everything, monkeypat
         assert np.array_equal(g_, w_)
 
 
+def test_large_arithmetic_and_grad_copies_split_with_the_bits_and_layout_of_one_call(split_everything, monkeypatch):
+    import operator
+
+    from gpugrad.backend import cpu
+
+    calls = _ran_split(monkeypatch)
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((301, 257)).astype(np.float32)
+    b = rng.uniform(1, 2, (301, 257)).astype(np.float32)
+    for fn in (operator.add, operator.sub, operator.mul, operator.truediv):
+        before = len(calls)
+        out = cpu.arithmetic(fn, a, b)
+        assert len(calls) > before and all(calls)
+        assert np.array_equal(out, fn(a, b)) and out.flags.c_contiguous
+        # Transposed operands keep NumPy's own call, and with it the layout NumPy gives (Fortran order).
+        before = len(calls)
+        out_t = cpu.arithmetic(fn, a.T, b.T)
+        assert len(calls) == before and out_t.flags.f_contiguous and np.array_equal(out_t, fn(a.T, b.T))
+    copied = cpu.copy(a)
+    assert np.array_equal(copied, a) and not np.shares_memory(copied, a)
+    # A gradient the pass does not own (add hands the caller's to both leaves) lands as a split copy.
+    x = gg.tensor(a, requires_grad=True)
+    w = gg.tensor(b, requires_grad=True)
+    up = gg.tensor(rng.standard_normal((301, 257)).astype(np.float32))
+    before = len(calls)
+    (x + w).backward(up)
+    assert len(calls) >= before + 3  # the forward's add and the two copies
+    for leaf in (x, w):
+        assert np.array_equal(leaf.grad.numpy(), up.numpy()) and not np.shares_memory(leaf.grad.numpy(), up.numpy())
+
+
 def test_split_calls_keep_numpys_error_state_and_raise_what_a_chunk_raises(split_everything):
     a = np.zeros((8, 4), np.float32)
     with np.errstate(divide="raise"):

@@ -390,7 +390,7 @@ def _accumulate(leaf, g, owned, create_graph):
             owner = sink()
             data = None if owner is None else owner.take_grad(leaf, g._array)
         if data is None:
-            data = g._array if owned else leaf._backend.xp.array(g._array, copy=True)
+            data = g._array if owned else leaf._backend.copy(g._array)
         leaf.grad = Tensor._make(data, leaf._backend)
     elif leaf.grad.requires_grad:
         leaf.grad = leaf.grad.detach() + g.detach()
