@@ -6,7 +6,7 @@
     y.backward()
     print(x.grad)
 """
-from . import accelerator, autograd, backend, cuda, dtypes, host_memory, linalg
+from . import accelerator, autograd, backend, cuda, dtypes, host_memory, linalg, numpy_warnings
 from .autograd import Function, enable_grad, grad, inference_mode, no_grad, set_grad_enabled
 from .autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from .backend import Device as device
@@ -62,6 +62,7 @@ from .tensor import (Tensor, conj, is_complex, is_floating_point, is_nonzero, is
 from .threads import get_num_threads, set_num_threads
 
 host_memory.keep_freed_memory()  # a step's arrays reuse freed memory instead of paging fresh memory in
+numpy_warnings.silence_numpy_warnings()  # inf and NaN without a warning, as PyTorch
 
 from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
 from .utils.dlpack import from_dlpack  # noqa: E402

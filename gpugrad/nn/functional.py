@@ -1129,9 +1129,8 @@ class _BinaryCrossEntropy(Op):
     def forward(ctx, x, t):
         xp = ctx.xp
         ctx.save_for_backward(x, t)
-        with _np.errstate(divide="ignore"):
-            log_x = xp.maximum(xp.log(x), -100)
-            log_1mx = xp.maximum(xp.log1p(-x), -100)
+        log_x = xp.maximum(xp.log(x), -100)
+        log_1mx = xp.maximum(xp.log1p(-x), -100)
         return -(t * log_x + (1 - t) * log_1mx)
 
     @staticmethod
@@ -1142,8 +1141,7 @@ class _BinaryCrossEntropy(Op):
             gx = gy * (x - t) / _ops.clamp(x * (1.0 - x), min=_BCE_EPS)
         if ctx.needs_input_grad[1]:
             # Unclamped, as PyTorch's: +-inf at x = 0 or 1.
-            with _np.errstate(divide="ignore"):
-                gt = gy * ((1.0 - x).log() - x.log())
+            gt = gy * ((1.0 - x).log() - x.log())
         return gx, gt
 
 

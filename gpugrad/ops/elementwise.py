@@ -6,7 +6,6 @@ computing in the default float dtype, as PyTorch does.
 """
 from __future__ import annotations
 
-import contextlib
 import operator
 
 import numpy
@@ -160,12 +159,6 @@ class Div(Op):
         return (ga if ctx.needs_input_grad[0] else None), gb
 
 
-def _quiet(xp):
-    """NumPy's floating-point warnings off (x / 0 is inf or NaN here, as in PyTorch, not a warning); CuPy
-    has none to silence."""
-    return xp.errstate(all="ignore") if xp is numpy else contextlib.nullcontext()
-
-
 def _check_integer_divisor(name: str, a, b) -> None:
     """Integer division by zero is an error in PyTorch (on the CPU), not a silent 0 as in NumPy."""
     kind = (a if isinstance(a, Tensor) else b)._array.dtype.kind
@@ -193,8 +186,7 @@ class DivRounded(Op):
     @staticmethod
     def forward(ctx, a, b, mode="floor"):
         xp = ctx.xp
-        with _quiet(xp):
-            return xp.floor_divide(a, b) if mode == "floor" else _trunc_divide(xp, a, b)
+        return xp.floor_divide(a, b) if mode == "floor" else _trunc_divide(xp, a, b)
 
     @staticmethod
     def backward(ctx, gy):
@@ -248,8 +240,7 @@ class Fmod(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        with _quiet(ctx.xp):
-            return ctx.xp.fmod(a, b)
+        return ctx.xp.fmod(a, b)
 
     @staticmethod
     def backward(ctx, gy):
@@ -272,12 +263,11 @@ class Remainder(Op):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         xp = ctx.xp
-        with _quiet(xp):
-            mod = xp.fmod(a, b)
-            # PyTorch's rule (also for floats, where NumPy's differs at -0.0): move a remainder whose sign
-            # differs from the divisor's into the divisor's sign by adding the divisor.
-            wrong_sign = (mod != 0) & ((xp.asarray(b) < 0) != (mod < 0))
-            return xp.where(wrong_sign, mod + b, mod)
+        mod = xp.fmod(a, b)
+        # PyTorch's rule (also for floats, where NumPy's differs at -0.0): move a remainder whose sign
+        # differs from the divisor's into the divisor's sign by adding the divisor.
+        wrong_sign = (mod != 0) & ((xp.asarray(b) < 0) != (mod < 0))
+        return xp.where(wrong_sign, mod + b, mod)
 
     @staticmethod
     def backward(ctx, gy):
@@ -313,8 +303,8 @@ class Pow(Op):
         if a.dtype.kind in "iub":
             y = _integer_power(xp, a, b)
         else:
-            with _quiet(xp):  # 0 ** negative is inf, as in PyTorch: no warning (backward meets it at 0)
-                y = a**b
+            # 0 ** negative is inf, as in PyTorch (backward meets it at 0)
+            y = a**b
         ctx.save_for_backward(a, b, y if ctx.needs_input_grad[1] else None)
         return y
 
@@ -884,9 +874,8 @@ def _close(xp, a, b, rtol: float, atol: float, equal_nan: bool):
     close = a == b
     if equal_nan:
         close |= xp.isnan(a) & xp.isnan(b)
-    with _quiet(xp):
-        error = xp.abs(a - b)
-        close |= xp.isfinite(error) & (error <= atol + rtol * xp.abs(b))
+    error = xp.abs(a - b)
+    close |= xp.isfinite(error) & (error <= atol + rtol * xp.abs(b))
     return close
 
 

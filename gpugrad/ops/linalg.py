@@ -667,8 +667,7 @@ class SlogDet(Op):
             return g * linalg_inv(a).mT
         # Singular: the cofactors over det, inf and NaN where det = 0 (PyTorch gives inf/NaN there too).
         det = ctx.sign * xp.exp(ctx.logabs)
-        with numpy.errstate(all="ignore"):
-            return g * _cofactors(a) / _constant(a, det[..., None, None])
+        return g * _cofactors(a) / _constant(a, det[..., None, None])
 
 
 def linalg_slogdet(A: Tensor, *, out=None) -> SlogdetResult:
@@ -1139,8 +1138,7 @@ class VectorNorm(Op):
         elif ord == 2:
             y = xp.sqrt((a * a).sum(axis=axes, keepdims=True))
         else:
-            with numpy.errstate(all="ignore"):  # 0 ** negative ord is inf, as the norm should be
-                y = (a**ord).sum(axis=axes, keepdims=True) ** (1.0 / ord)
+            y = (a**ord).sum(axis=axes, keepdims=True) ** (1.0 / ord)  # 0 ** negative ord is inf, as the norm should be
         ctx.ord, ctx.axes, ctx.keepdim = ord, axes, keepdim
         out = y if keepdim else y.reshape([s for i, s in enumerate(y.shape) if axes is not None and i not in axes])
         ctx.save_for_backward(x, out)

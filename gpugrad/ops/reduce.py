@@ -176,8 +176,8 @@ def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tens
     x = reduction_input("nanmean", x, dtype, ints_as_long=False)
     require_float("nanmean", x)
     counted = sum(~isnan(x), dim, keepdim)
-    with numpy.errstate(invalid="ignore"):  # 0 / 0 where all are NaN: NaN is the answer, not a mishap
-        result = nansum(x, dim, keepdim) / counted
+    # 0 / 0 where all are NaN: NaN is the answer, not a mishap
+    result = nansum(x, dim, keepdim) / counted
     return write_out("nanmean", result, out)
 
 
@@ -240,8 +240,7 @@ def _var_array(backend, x, axes, keepdim: bool, correction):
     centered = x - _mean_array(backend, x, axes, True)
     squares = backend.sum(centered * centered, axes, keepdim)
     dof = _count(x.shape, axes) - correction
-    with numpy.errstate(divide="ignore", invalid="ignore"):
-        return (squares / dof if dof > 0 else squares / backend.xp.zeros((), squares.dtype)).astype(dtype, copy=False)
+    return (squares / dof if dof > 0 else squares / backend.xp.zeros((), squares.dtype)).astype(dtype, copy=False)
 
 
 def _var_backward(g: Tensor, x: Tensor, axes, correction) -> Tensor:
@@ -250,12 +249,11 @@ def _var_backward(g: Tensor, x: Tensor, axes, correction) -> Tensor:
     dof = _count(tuple(x.shape), axes) - correction
     mean = x.mean(dim=axes, keepdim=True)
     # No degrees of freedom left: the NaN and inf below are the answer, not a mishap to warn about.
-    with numpy.errstate(invalid="ignore"):
-        if (axes is None or x.ndim == 0) and dof <= 0:
-            # PyTorch's whole-tensor form: 2 / dof is inf, so inf where x differs from the mean, NaN
-            # (inf * 0) where it equals it; its per-dim form below multiplies with a finite 2 / dof < 0.
-            return where(x == mean, g * math.nan, g * math.inf)
-        return g * (x - mean) * (2.0 / dof if dof != 0 else math.inf)
+    if (axes is None or x.ndim == 0) and dof <= 0:
+        # PyTorch's whole-tensor form: 2 / dof is inf, so inf where x differs from the mean, NaN
+        # (inf * 0) where it equals it; its per-dim form below multiplies with a finite 2 / dof < 0.
+        return where(x == mean, g * math.nan, g * math.inf)
+    return g * (x - mean) * (2.0 / dof if dof != 0 else math.inf)
 
 
 class Var(Op):
@@ -597,9 +595,8 @@ class LogSumExp(Op):
             m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or inf) slices must not give inf - inf
         else:
             m = xp.zeros(keepdim_shape(x.shape, axes), dtype=x.dtype)  # the sum of no terms: log 0 = -inf
-        with numpy.errstate(divide="ignore"):
-            total = xp.exp(x - m).sum(axis=axes, keepdims=True, dtype=accumulation_dtype(x))
-            y = (xp.log(total) + m).astype(x.dtype, copy=False)
+        total = xp.exp(x - m).sum(axis=axes, keepdims=True, dtype=accumulation_dtype(x))
+        y = (xp.log(total) + m).astype(x.dtype, copy=False)
         ctx.axes, ctx.keepdim = axes, keepdim
         out = y if keepdim else y.reshape(_reduced_shape(x.shape, axes, False))
         ctx.save_for_backward(x, out)

@@ -28,9 +28,8 @@ def _softmax_forward(ctx, x, axis: int, log: bool):
         return ksoftmax.softmax_forward(ctx.xp, rows, log=log, impl=ctx.backend.kernel_impl).reshape(x.shape)
     xp = ctx.xp
     shifted = x - _shift(x, axis)
-    with numpy.errstate(divide="ignore"):  # log 0 only over an empty dim, whose result is empty
-        total = xp.exp(shifted).sum(axis=axis, keepdims=True, dtype=accumulation_dtype(x))
-        y = shifted - xp.log(total) if log else xp.exp(shifted) / total
+    total = xp.exp(shifted).sum(axis=axis, keepdims=True, dtype=accumulation_dtype(x))
+    y = shifted - xp.log(total) if log else xp.exp(shifted) / total
     return y.astype(x.dtype, copy=False)
 
 
