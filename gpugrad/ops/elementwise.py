@@ -1041,7 +1041,7 @@ METHODS.update(
     __mul__=_operator(mul, Mul, operator.mul), __rmul__=_operator(mul, Mul, operator.mul, swap=True),
     __truediv__=_operator(div, Div, operator.truediv), __rtruediv__=_operator(div, Div, operator.truediv, swap=True),
     __floordiv__=floor_divide, __rfloordiv__=reflected(floor_divide), __mod__=remainder,
-    __rmod__=reflected(remainder), __pow__=pow, __rpow__=reflected(pow), __neg__=neg, __pos__=positive, __abs__=abs,
+    __rmod__=reflected(remainder), __pow__=_operator(pow, Pow, operator.pow), __rpow__=reflected(pow), __neg__=neg, __pos__=positive, __abs__=abs,
     __eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge,
     __ifloordiv__=inplace_variant(floor_divide, "floor_divide_"), __imod__=inplace_variant(remainder, "remainder_"),
     __ipow__=inplace_variant(pow, "pow_"),

@@ -1,4 +1,4 @@
-"""The arithmetic operators (+ - * / and their reflections) take a short road for the common operands
+"""The arithmetic operators (+ - * / and their reflections, and **) take a short road for the common operands
 (ops/elementwise.py, ``_operator``): these tests hold it to what the public functions give, for every
 operand pair that may take it and for those that must not."""
 import operator
@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 import gpugrad as gg
 from gpugrad.errors import ShapeError
 
-OPERATORS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv}
-FUNCTIONS = {"add": gg.add, "sub": gg.sub, "mul": gg.mul, "div": gg.div}
+OPERATORS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
+             "pow": operator.pow}
+FUNCTIONS = {"add": gg.add, "sub": gg.sub, "mul": gg.mul, "div": gg.div, "pow": gg.pow}
 DTYPES = [gg.float16, gg.float32, gg.float64, gg.int32, gg.int64, gg.bool]
 
 
