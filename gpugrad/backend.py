@@ -165,11 +165,11 @@ class Backend:
         """``fn(a, b)`` for ``fn`` a binary function of operator's, on this device's arrays (or a Python
         number). For add, sub, mul and truediv on the CPU, a large one of two float arrays of one dtype
         whose shapes differ, one repeating along the other's leading and trailing dims (a bias row, a
-        column, a per-channel value), runs as ``gpugrad.kernels.broadcast``'s binary: NumPy's broadcasting runs at half memory
-        speed there. The same bits either way, and the same layout: only C-contiguous operands, whose
-        result NumPy lays out C-contiguous too (a transposed operand's result keeps NumPy's order). A
-        large one of two C-contiguous arrays of one shape and float dtype runs split over the threads
-        (``threads.ufunc``): one core does not reach memory speed there."""
+        column, a per-channel value), runs as ``gpugrad.kernels.broadcast``'s binary: NumPy's
+        broadcasting runs at half memory speed there. The same bits either way, and the same layout: only
+        C-contiguous operands, whose result NumPy lays out C-contiguous too (a transposed operand's result
+        keeps NumPy's order). A large one of two C-contiguous arrays of one shape and float dtype runs
+        split over the threads (``threads.ufunc``): one core does not reach memory speed there."""
         if self.xp is numpy and a.__class__ is numpy.ndarray and b.__class__ is numpy.ndarray and fn in _ARITHMETIC:
             if (a.size + b.size >= BROADCAST_MIN_ELEMENTS and a.shape != b.shape and a.dtype is b.dtype
                     and a.dtype in _KERNEL_FLOATS and a.flags.c_contiguous and b.flags.c_contiguous):
