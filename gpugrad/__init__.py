@@ -12,7 +12,7 @@ from .autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from .backend import Device as device
 from .dtypes import bool_ as bool
 from .default_dtype import get_default_dtype, set_default_dtype
-from .dtypes import float16, float32, float64, int8, int16, int32, int64, promote_types, uint8
+from .dtypes import finfo, float16, float32, float64, iinfo, int8, int16, int32, int64, promote_types, uint8
 from .errors import ArgumentError, CaptureError, DeviceError, DTypeError, ShapeError
 from .factory import (
     arange,

@@ -184,3 +184,38 @@ def _combine(higher, lower):
     if lower is None or higher.category >= lower.category:
         return higher
     return promote_types(higher, lower)
+
+
+class finfo:
+    """Machine limits of a floating point dtype, as ``torch.finfo``: ``bits``, ``eps``, ``max``, ``min``,
+    ``tiny`` (= ``smallest_normal``), ``resolution`` and ``dtype`` (its name). ``finfo()`` describes the
+    default dtype."""
+
+    def __init__(self, type=None) -> None:
+        dtype = default_float if type is None else to_dtype(type)
+        if not dtype.is_floating_point:
+            raise TypeError(f"finfo: {dtype} is not a floating point dtype; use gpugrad.iinfo for integers")
+        info = numpy.finfo(dtype.np)
+        self.bits = int(info.bits)
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -int(info.precision)  # a Python float, as PyTorch gives (1e-06 for float32)
+        self.dtype = dtype.name
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype, as ``torch.iinfo``: ``bits``, ``max``, ``min`` and ``dtype`` (its name)."""
+
+    def __init__(self, type) -> None:
+        dtype = to_dtype(type)
+        if dtype.category != INTEGRAL:
+            raise TypeError(f"iinfo: {dtype} is not an integer dtype; use gpugrad.finfo for floating point")
+        info = numpy.iinfo(dtype.np)
+        self.bits, self.max, self.min, self.dtype = int(info.bits), int(info.max), int(info.min), dtype.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

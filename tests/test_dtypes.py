@@ -400,3 +400,31 @@ def test_triangle_indices_and_logspace():
         gg.tril_indices(-1, 2)
     assert gg.logspace(0, 2, 3).tolist() == [1.0, 10.0, 100.0] and gg.logspace(0, 2, 3).dtype is gg.float32
     assert gg.logspace(0, 3, 4, base=2, dtype=gg.float64).tolist() == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_finfo_and_iinfo_give_the_machine_limits():
+    f32 = gg.finfo(gg.float32)
+    assert (f32.bits, f32.eps, f32.max, f32.tiny, f32.resolution, f32.dtype) == (
+        32, float(np.finfo(np.float32).eps), float(np.finfo(np.float32).max), 2.0**-126, 1e-6, "float32")
+    assert f32.min == -f32.max and f32.smallest_normal == f32.tiny
+    assert gg.finfo().dtype == gg.get_default_dtype().name and gg.finfo("double").bits == 64
+    assert (gg.iinfo(gg.int64).max, gg.iinfo(gg.uint8).min, gg.iinfo(gg.int8).min) == (2**63 - 1, 0, -128)
+    with pytest.raises(TypeError, match="iinfo"):
+        gg.finfo(gg.int32)
+    with pytest.raises(TypeError, match="finfo"):
+        gg.iinfo(gg.float32)
+    with pytest.raises(TypeError, match="not an integer"):
+        gg.iinfo(gg.bool)
+
+
+@pytest.mark.torch
+def test_finfo_and_iinfo_match_pytorchs():
+    torch = pytest.importorskip("torch")
+    for dtype in (gg.float16, gg.float32, gg.float64):
+        ours, theirs = gg.finfo(dtype), torch.finfo(_torch_dtype(torch, dtype))
+        for name in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
+            assert getattr(ours, name) == getattr(theirs, name), (dtype, name)
+        assert repr(ours) == repr(theirs)
+    for dtype in (gg.uint8, gg.int8, gg.int16, gg.int32, gg.int64):
+        ours, theirs = gg.iinfo(dtype), torch.iinfo(_torch_dtype(torch, dtype))
+        assert (ours.bits, ours.max, ours.min, ours.dtype) == (theirs.bits, theirs.max, theirs.min, theirs.dtype)
