@@ -1,0 +1,66 @@
+"""Helpers the distributions share, as ``torch.distributions.utils``."""
+from __future__ import annotations
+
+import functools
+from numbers import Number
+
+from ..autograd import enable_grad
+from ..dtypes import finfo
+from ..tensor import Tensor
+
+__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
+
+
+def broadcast_all(*values) -> tuple:
+    """The values (Tensors or numbers) as Tensors of one shape; numbers take the first Tensor's dtype and
+    device (the default dtype when all are numbers)."""
+    from .. import broadcast_tensors, tensor  # the ops, bound when gpugrad has imported
+
+    if not all(isinstance(v, (Tensor, Number)) for v in values):
+        raise ValueError("Input arguments must all be instances of numbers.Number or gpugrad.Tensor.")
+    like = next((v for v in values if isinstance(v, Tensor)), None)
+    if like is None:
+        return tuple(tensor(float(v)) for v in values)
+    values = [v if isinstance(v, Tensor) else tensor(v, dtype=like.dtype, device=like.device) for v in values]
+    return tuple(broadcast_tensors(*values))
+
+
+def clamp_probs(probs: Tensor) -> Tensor:
+    """Probabilities kept inside (eps, 1 - eps) of their dtype, so that their logs are finite."""
+    eps = finfo(probs.dtype).eps
+    return probs.clamp(min=eps, max=1 - eps)
+
+
+def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
+    """log p (log-odds for ``is_binary``) of clamped probabilities."""
+    clamped = clamp_probs(probs)
+    return clamped.log() - (-clamped).log1p() if is_binary else clamped.log()
+
+
+def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
+    """sigmoid of log-odds (``is_binary``), else softmax over the last dim."""
+    return logits.sigmoid() if is_binary else logits.softmax(-1)
+
+
+class lazy_property:
+    """A property computed on first use, under grad mode, and kept on the instance (the distributions'
+    ``probs`` from ``logits`` and the other way round)."""
+
+    def __init__(self, wrapped) -> None:
+        self.wrapped = wrapped
+        functools.update_wrapper(self, wrapped)
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        with enable_grad():
+            value = self.wrapped(instance)
+        setattr(instance, self.wrapped.__name__, value)
+        return value
+
+
+def sum_rightmost(value: Tensor, dim: int) -> Tensor:
+    """``value`` summed over its ``dim`` rightmost dims."""
+    if dim == 0:
+        return value
+    return value.reshape(tuple(value.shape[: value.dim() - dim]) + (-1,)).sum(-1)

@@ -1,0 +1,115 @@
+"""gpugrad.distributions against torch.distributions: the same parameters give the same shapes, moments,
+log-probabilities, entropies, cdfs, KL divergences and parameter gradients, the same reprs, and the same
+errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+RNG = np.random.default_rng(0)
+LOC, SCALE = RNG.standard_normal((2, 3)), RNG.uniform(0.5, 2.0, (2, 3))
+LOGITS = RNG.standard_normal((2, 4))
+PROBS = RNG.uniform(0.05, 0.95, (2, 3))
+LOW = RNG.standard_normal(3)
+HIGH = LOW + RNG.uniform(0.5, 2.0, 3)
+
+# name: (constructor from a library's distributions module and its parameter tensors, parameters, values)
+CASES = {
+    "normal": (lambda D, p: D.Normal(p[0], p[1]), (LOC, SCALE), RNG.standard_normal((2, 3))),
+    "normal scalar": (lambda D, p: D.Normal(p[0], 2.0), (np.array(0.5),), RNG.standard_normal(4)),
+    "categorical logits": (lambda D, p: D.Categorical(logits=p[0]), (LOGITS,), np.array([[0, 3], [2, 1]])),
+    "categorical probs": (lambda D, p: D.Categorical(probs=p[0]), (np.exp(LOGITS),), np.array([1, 2])),
+    "bernoulli probs": (lambda D, p: D.Bernoulli(p[0]), (PROBS,), (RNG.uniform(size=(2, 3)) > 0.5) * 1.0),
+    "bernoulli logits": (lambda D, p: D.Bernoulli(logits=p[0]), (LOC,), (RNG.uniform(size=(2, 3)) > 0.5) * 1.0),
+    "uniform": (lambda D, p: D.Uniform(p[0], p[1]), (LOW, HIGH), (LOW + HIGH) / 2),
+    "independent normal": (lambda D, p: D.Independent(D.Normal(p[0], p[1]), 1), (LOC, SCALE),
+                           RNG.standard_normal((2, 3))),
+}
+
+
+def _build(lib, case):
+    make, params, value = CASES[case]
+    tensors = [lib.tensor(p, dtype=lib.float64, requires_grad=True) for p in params]
+    value = lib.tensor(value) if value.dtype.kind == "i" else lib.tensor(value, dtype=lib.float64)
+    return make(lib.distributions, tensors), tensors, value
+
+
+def _close(ours, theirs):
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_distribution_gives_pytorchs_values_and_gradients(case):
+    (ours, our_params, our_value), (theirs, their_params, their_value) = _build(gg, case), _build(torch, case)
+    assert tuple(ours.batch_shape) == tuple(theirs.batch_shape)
+    assert tuple(ours.event_shape) == tuple(theirs.event_shape)
+    assert tuple(ours.sample((5,)).shape) == tuple(theirs.sample((5,)).shape)
+    assert ours.has_rsample == theirs.has_rsample
+    assert repr(ours).replace("gpugrad.", "torch.") == repr(theirs)
+    for name in ("mean", "mode", "variance", "stddev"):
+        _close(getattr(ours, name), getattr(theirs, name))
+    for method in ("log_prob", "cdf", "entropy"):
+        try:
+            want = getattr(theirs, method)(their_value) if method != "entropy" else theirs.entropy()
+        except NotImplementedError:
+            continue
+        got = getattr(ours, method)(our_value) if method != "entropy" else ours.entropy()
+        _close(got, want)
+        assert got.requires_grad == want.requires_grad
+        if not want.requires_grad:
+            continue
+        grads = gg.autograd.grad(got.sum(), our_params, retain_graph=True, allow_unused=True)
+        want_grads = torch.autograd.grad(want.sum(), their_params, retain_graph=True, allow_unused=True)
+        for g, w in zip(grads, want_grads):  # None for a parameter the value does not depend on
+            assert (g is None) == (w is None)
+            if g is not None:
+                _close(g, w)
+    if theirs.has_enumerate_support:
+        _close(ours.enumerate_support(), theirs.enumerate_support())
+
+
+@pytest.mark.parametrize("case", ["normal", "categorical logits", "bernoulli probs", "uniform", "independent normal"])
+def test_kl_divergence_is_pytorchs(case):
+    (p, p_params, _), (tp, tp_params, _) = _build(gg, case), _build(torch, case)
+    shifted = {"normal": lambda D, x: D.Normal(x * 0.5, 1.5), "categorical logits": lambda D, x: D.Categorical(logits=x.flip(-1)),
+               "bernoulli probs": lambda D, x: D.Bernoulli(x.flip(-1)), "uniform": lambda D, x: D.Uniform(x - 3.0, x + 5.0),
+               "independent normal": lambda D, x: D.Independent(D.Normal(x * 0.5, 1.5), 1)}[case]
+    got = gg.distributions.kl_divergence(p, shifted(gg.distributions, p_params[0].detach()))
+    want = torch.distributions.kl_divergence(tp, shifted(torch.distributions, tp_params[0].detach()))
+    _close(got, want)
+    for g, w in zip(gg.autograd.grad(got.sum(), p_params), torch.autograd.grad(want.sum(), tp_params)):
+        _close(g, w)
+
+
+@pytest.mark.parametrize("bad", [
+    lambda D, T: D.Normal(T([0.0]), T([-1.0])),
+    lambda D, T: D.Normal(T([float("nan")]), T([1.0])),
+    lambda D, T: D.Normal(T([0.0]), T([1.0])).log_prob(0.0),
+    lambda D, T: D.Uniform(T([0.0]), T([1.0])).log_prob(T([1.5])),
+    lambda D, T: D.Uniform(T([1.0]), T([0.0])),
+    lambda D, T: D.Bernoulli(T([1.5])),
+    lambda D, T: D.Bernoulli(T([0.5])).log_prob(T([0.5])),
+    lambda D, T: D.Categorical(probs=T([0.5, -0.1])),
+    lambda D, T: D.Categorical(probs=T(0.5)),
+    lambda D, T: D.Categorical(),
+    lambda D, T: D.Independent(D.Normal(T([0.0]), T([1.0])), 2),
+])
+def test_invalid_arguments_raise_what_pytorch_raises(bad):
+    with pytest.raises(Exception) as theirs:
+        bad(torch.distributions, lambda v: torch.tensor(v))
+    with pytest.raises(type(theirs.value)):
+        bad(gg.distributions, lambda v: gg.tensor(v))
+
+
+def test_constraint_reprs_are_pytorchs():
+    ours, theirs = gg.distributions.constraints, torch.distributions.constraints
+    for name in ("real", "boolean", "positive", "unit_interval", "simplex", "real_vector", "nonnegative_integer"):
+        assert repr(getattr(ours, name)) == repr(getattr(theirs, name)), name
+    assert repr(ours.interval(-1.0, 2.0)) == repr(theirs.interval(-1.0, 2.0))
+    assert repr(ours.integer_interval(0, 4)) == repr(theirs.integer_interval(0, 4))

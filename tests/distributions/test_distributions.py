@@ -1,0 +1,222 @@
+"""gpugrad.distributions: values against closed forms and NumPy, gradients against finite differences,
+sampling by its statistics, PyTorch's argument checks, and everything against PyTorch where installed."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad.autograd import gradcheck
+from gpugrad.distributions import (Bernoulli, Categorical, Distribution, Independent, Normal, Uniform, constraints,
+                                   kl_divergence, register_kl)
+
+
+def t64(values, requires_grad=False):
+    return gg.tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
+
+
+LOC, SCALE = [0.3, -1.2, 2.0], [0.5, 1.0, 2.5]
+LOGITS = [[0.2, -1.0, 2.0, 0.0], [1.5, 1.5, -0.5, 3.0]]
+PROBS = [0.1, 0.5, 0.93]
+LOW, HIGH = [-1.0, 0.0, 2.0], [1.0, 0.5, 5.0]
+
+
+# Closed forms --------------------------------------------------------------------------------------------
+
+def test_normal_log_prob_entropy_cdf_and_icdf_are_the_closed_forms():
+    d = Normal(t64(LOC), t64(SCALE))
+    x = np.array([0.1, -2.0, 4.0])
+    loc, scale = np.array(LOC), np.array(SCALE)
+    want = -((x - loc) ** 2) / (2 * scale**2) - np.log(scale) - 0.5 * math.log(2 * math.pi)
+    np.testing.assert_allclose(d.log_prob(t64(x)).numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(d.entropy().numpy(), 0.5 + 0.5 * math.log(2 * math.pi) + np.log(scale), rtol=1e-12)
+    cdf = d.cdf(t64(x)).numpy()
+    np.testing.assert_allclose(cdf, [0.5 * (1 + math.erf((v - m) / (s * math.sqrt(2)))) for v, m, s in zip(x, loc, scale)])
+    np.testing.assert_allclose(d.icdf(gg.tensor(cdf)).numpy(), x, rtol=1e-9)
+    assert d.mean is d.loc and d.stddev is d.scale and np.allclose(d.variance.numpy(), scale**2)
+
+
+def test_categorical_normalises_and_reads_log_probabilities_by_index():
+    logits = np.array(LOGITS)
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    d = Categorical(logits=t64(logits))
+    np.testing.assert_allclose(d.probs.numpy(), np.exp(log_p), rtol=1e-12)
+    np.testing.assert_allclose(d.log_prob(gg.tensor([2, 3])).numpy(), [log_p[0, 2], log_p[1, 3]], rtol=1e-12)
+    np.testing.assert_allclose(d.entropy().numpy(), -(np.exp(log_p) * log_p).sum(-1), rtol=1e-12)
+    by_probs = Categorical(probs=t64(np.exp(logits)))  # unnormalised weights
+    np.testing.assert_allclose(by_probs.probs.numpy(), np.exp(log_p), rtol=1e-12)
+    assert d.mode.tolist() == [2, 3] and d.batch_shape == (2,) and d.event_shape == ()
+    assert d.enumerate_support().tolist() == [[0, 0], [1, 1], [2, 2], [3, 3]]
+
+
+def test_bernoulli_and_uniform_are_their_closed_forms():
+    p = np.array(PROBS)
+    b = Bernoulli(t64(p))
+    x = np.array([1.0, 0.0, 1.0])
+    np.testing.assert_allclose(b.log_prob(t64(x)).numpy(), x * np.log(p) + (1 - x) * np.log1p(-p), rtol=1e-10)
+    np.testing.assert_allclose(b.entropy().numpy(), -(p * np.log(p) + (1 - p) * np.log1p(-p)), rtol=1e-10)
+    np.testing.assert_allclose(Bernoulli(logits=b.logits).probs.numpy(), p, rtol=1e-12)
+    mode = b.mode.numpy()
+    assert mode[0] == 0 and np.isnan(mode[1]) and mode[2] == 1
+    u = Uniform(t64(LOW), t64(HIGH))
+    width = np.array(HIGH) - np.array(LOW)
+    np.testing.assert_allclose(u.log_prob(t64([0.0, 0.25, 2.0])).numpy(), -np.log(width))
+    np.testing.assert_allclose(u.entropy().numpy(), np.log(width))
+    np.testing.assert_allclose(u.cdf(t64([0.0, 0.25, 3.5])).numpy(), [0.5, 0.5, 0.5])
+    np.testing.assert_allclose(u.variance.numpy(), width**2 / 12)
+
+
+def test_independent_sums_the_reinterpreted_dims():
+    base = Normal(t64([LOC, SCALE]), t64([SCALE, SCALE]))  # batch (2, 3)
+    d = Independent(base, 1)
+    assert (d.batch_shape, d.event_shape) == ((2,), (3,))
+    x = t64([[0.0, 1.0, 2.0], [3.0, -1.0, 0.5]])
+    np.testing.assert_allclose(d.log_prob(x).numpy(), base.log_prob(x).numpy().sum(-1))
+    np.testing.assert_allclose(d.entropy().numpy(), base.entropy().numpy().sum(-1))
+    assert repr(d.support) == "IndependentConstraint(Real(), 1)" and d.has_rsample
+    with pytest.raises(ValueError, match="reinterpreted_batch_ndims"):
+        Independent(base, 3)
+
+
+def test_kl_divergences_are_the_closed_forms():
+    p, q = Normal(t64(LOC), t64(SCALE)), Normal(t64([0.0, 0.0, 0.0]), t64([1.0, 2.0, 0.5]))
+    m1, s1, m2, s2 = (np.array(v) for v in (LOC, SCALE, [0.0, 0.0, 0.0], [1.0, 2.0, 0.5]))
+    want = np.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5
+    np.testing.assert_allclose(kl_divergence(p, q).numpy(), want, rtol=1e-12)
+    cp, cq = Categorical(probs=t64([0.5, 0.5, 0.0])), Categorical(probs=t64([0.25, 0.25, 0.5]))
+    assert kl_divergence(cp, cq).item() == pytest.approx(math.log(2))
+    assert kl_divergence(cq, cp).item() == math.inf  # q puts mass where p has none
+    assert kl_divergence(Uniform(0.0, 1.0), Uniform(-1.0, 3.0)).item() == pytest.approx(math.log(4))
+    assert kl_divergence(Uniform(-1.0, 3.0), Uniform(0.0, 1.0)).item() == math.inf
+    bp, bq = Bernoulli(t64([0.0, 0.3])), Bernoulli(t64([0.5, 1.0]))
+    np.testing.assert_allclose(kl_divergence(bp, bq).numpy(), [math.log(2), math.inf])
+    ip, iq = Independent(p, 1), Independent(q, 1)
+    assert kl_divergence(ip, iq).item() == pytest.approx(want.sum())
+
+
+def test_kl_dispatch_finds_the_most_specific_registered_pair():
+    class Wide(Normal):
+        pass
+
+    assert kl_divergence(Wide(0.0, 1.0), Normal(1.0, 1.0)).item() == pytest.approx(0.5)
+    try:
+        @register_kl(Wide, Normal)
+        def _wide(p, q):
+            return gg.tensor(-1.0)
+
+        assert kl_divergence(Wide(0.0, 1.0), Normal(1.0, 1.0)).item() == -1.0
+        assert kl_divergence(Normal(0.0, 1.0), Wide(1.0, 1.0)).item() == pytest.approx(0.5)
+    finally:
+        from gpugrad.distributions import kl
+
+        del kl._KL_REGISTRY[Wide, Normal]
+    with pytest.raises(NotImplementedError, match="Normal and q type Uniform"):
+        kl_divergence(Normal(0.0, 1.0), Uniform(0.0, 1.0))
+    with pytest.raises(TypeError):
+        register_kl(int, Normal)
+
+
+# Gradients ------------------------------------------------------------------------------------------------
+
+def test_log_probs_entropies_and_kls_have_their_derivatives():
+    x = t64([0.1, -2.0, 4.0])
+    assert gradcheck(lambda m, s: Normal(m, s).log_prob(x), (t64(LOC, True), t64(SCALE, True)))
+    assert gradcheck(lambda s: Normal(0.0, s).entropy(), (t64(SCALE, True),))
+    assert gradcheck(lambda z: Categorical(logits=z).log_prob(gg.tensor([2, 0])), (t64(LOGITS, True),))
+    assert gradcheck(lambda z: Categorical(logits=z).entropy(), (t64(LOGITS, True),))
+    assert gradcheck(lambda p: Bernoulli(p).log_prob(t64([1.0, 0.0, 1.0])), (t64(PROBS, True),))
+    assert gradcheck(lambda z: Bernoulli(logits=z).entropy(), (t64([0.3, -2.0, 1.0], True),))
+    assert gradcheck(lambda a, b: Uniform(a, b).log_prob(t64([0.0, 0.25, 3.0])), (t64(LOW, True), t64(HIGH, True)))
+    assert gradcheck(lambda m, s: kl_divergence(Normal(m, s), Normal(0.5, 2.0)), (t64(LOC, True), t64(SCALE, True)))
+
+
+def test_rsample_is_reparameterised_and_sample_is_not():
+    loc, scale = t64(LOC, True), t64(SCALE, True)
+    gg.manual_seed(0)
+    z = Normal(loc, scale).rsample((5,))
+    z.sum().backward()
+    eps = (z.detach() - loc.detach()) / scale.detach()
+    np.testing.assert_allclose(loc.grad.numpy(), [5.0, 5.0, 5.0])
+    np.testing.assert_allclose(scale.grad.numpy(), eps.sum(0).numpy(), rtol=1e-12)
+    assert not Normal(loc, scale).sample().requires_grad
+    low, high = t64(LOW, True), t64(HIGH, True)
+    u = Uniform(low, high).rsample()
+    u.sum().backward()
+    np.testing.assert_allclose(high.grad.numpy() + low.grad.numpy(), [1.0, 1.0, 1.0])
+
+
+# Sampling ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sample_shape", [(), (3,), (2, 4)])
+def test_samples_have_sample_batch_and_event_shape(sample_shape):
+    cases = [(Normal(t64(LOC), t64(SCALE)), (3,)), (Uniform(0.0, 1.0), ()), (Bernoulli(t64(PROBS)), (3,)),
+             (Categorical(logits=t64(LOGITS)), (2,)), (Independent(Normal(t64(LOC), t64(SCALE)), 1), (3,))]
+    for d, batch_and_event in cases:
+        assert d.sample(sample_shape).shape == sample_shape + batch_and_event, d
+    assert Categorical(logits=t64(LOGITS)).sample(sample_shape).dtype == gg.int64
+
+
+def test_samples_follow_their_distributions():
+    gg.manual_seed(1)
+    n = 20000
+    z = Normal(t64(LOC), t64(SCALE)).sample((n,)).numpy()
+    np.testing.assert_allclose(z.mean(0), LOC, atol=4 * max(SCALE) / math.sqrt(n))
+    np.testing.assert_allclose(z.std(0), SCALE, rtol=0.03)
+    u = Uniform(t64(LOW), t64(HIGH)).sample((n,)).numpy()
+    assert (u >= LOW).all() and (u < HIGH).all()
+    np.testing.assert_allclose(u.mean(0), (np.array(LOW) + HIGH) / 2, atol=0.05)
+    b = Bernoulli(t64(PROBS)).sample((n,)).numpy()
+    np.testing.assert_allclose(b.mean(0), PROBS, atol=0.02)
+    c = Categorical(probs=t64([0.1, 0.6, 0.3])).sample((n,)).numpy()
+    np.testing.assert_allclose(np.bincount(c, minlength=3) / n, [0.1, 0.6, 0.3], atol=0.02)
+
+
+# Argument checks ---------------------------------------------------------------------------------------------
+
+def test_invalid_parameters_and_values_raise_as_pytorchs():
+    with pytest.raises(ValueError, match="parameter scale .* GreaterThan"):
+        Normal(0.0, -1.0)
+    with pytest.raises(ValueError, match="parameter loc"):
+        Normal(t64([math.nan]), 1.0)
+    with pytest.raises(ValueError, match="must be a Tensor"):
+        Normal(0.0, 1.0).log_prob(0.5)
+    with pytest.raises(ValueError, match="not broadcastable"):
+        Normal(t64(LOC), 1.0).log_prob(t64([1.0, 2.0]))
+    with pytest.raises(ValueError, match="within the support"):
+        Uniform(0.0, 1.0).log_prob(t64(2.0))
+    with pytest.raises(ValueError, match="within the support"):
+        Bernoulli(0.5).log_prob(t64(0.5))
+    with pytest.raises(ValueError, match="within the support"):
+        Categorical(logits=t64([0.0, 1.0])).log_prob(gg.tensor(2))
+    with pytest.raises(ValueError, match="Simplex"):
+        Categorical(probs=t64([0.5, -0.5, 1.0]))
+    with pytest.raises(ValueError, match="not both"):
+        Categorical(probs=t64([0.5, 0.5]), logits=t64([0.0, 0.0]))
+    with pytest.raises(ValueError, match="not both"):
+        Bernoulli()
+    with pytest.raises(ValueError, match="low>= high"):
+        Uniform(1.0, 1.0)
+    assert math.isnan(Normal(0.0, -1.0, validate_args=False).log_prob(t64(0.0)).item())
+    before = Distribution._validate_args
+    try:
+        Distribution.set_default_validate_args(False)
+        assert Uniform(0.0, 1.0).log_prob(t64(2.0)).item() == -math.inf
+    finally:
+        Distribution.set_default_validate_args(before)
+    with pytest.raises(ValueError):
+        Distribution.set_default_validate_args("yes")
+
+
+def test_module_paths_and_reprs_are_pytorchs():
+    from gpugrad.distributions.categorical import Categorical as C
+    from gpugrad.distributions.normal import Normal as N
+
+    assert (C, N) == (Categorical, Normal) and gg.distributions.kl.kl_divergence is kl_divergence
+    assert repr(Normal(0.0, 1.0)) == "Normal(loc: 0.0, scale: 1.0)"
+    assert repr(Uniform(t64(LOW), t64(HIGH))) == "Uniform(low: gpugrad.Size([3]), high: gpugrad.Size([3]))"
+    assert [repr(c) for c in (constraints.positive, constraints.unit_interval, constraints.simplex,
+                              constraints.integer_interval(0, 2), constraints.real_vector)] == [
+        "GreaterThan(lower_bound=0.0)", "Interval(lower_bound=0.0, upper_bound=1.0)", "Simplex()",
+        "IntegerInterval(lower_bound=0, upper_bound=2)", "IndependentConstraint(Real(), 1)"]
