@@ -11,12 +11,13 @@ import math
 
 import numpy
 
-from .. import _erf
+from .. import _erf, _gamma
 from ..autograd.function import Op
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import as_float, promote_pair, write_out
 from .elementwise import exp, log, mul, where
+from .inplace import inplace_variant
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -626,6 +627,74 @@ def erfinv(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("erfinv", Erfinv.apply(_float_input("erfinv", input)), out)
 
 
+# The gamma family (gpugrad/_gamma.py): each derivative is the next function of the family.
+class Lgamma(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _gamma.lgamma(ctx.xp, x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * digamma(x)
+
+
+def lgamma(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """ln |Gamma(x)| (inf at 0 and the negative integers). d/dx = digamma(x)."""
+    return write_out("lgamma", Lgamma.apply(_float_input("lgamma", input)), out)
+
+
+class Digamma(Op):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _gamma.digamma(ctx.xp, x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * polygamma(1, x)
+
+
+def digamma(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """psi(x) = d/dx ln Gamma(x) (-inf at +0, NaN at the negative integers). d/dx = polygamma(1, x)."""
+    return write_out("digamma", Digamma.apply(_float_input("digamma", input)), out)
+
+
+class Polygamma(Op):
+    @staticmethod
+    def forward(ctx, x, n=1):
+        ctx.n = n
+        ctx.save_for_backward(x)
+        return _gamma.polygamma(ctx.xp, n, x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * polygamma(ctx.n + 1, x)
+
+
+def polygamma(n: int, input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The n-th derivative of digamma (polygamma(0, x) is digamma). d/dx = polygamma(n + 1, x)."""
+    if isinstance(n, bool) or not isinstance(n, (int, numpy.integer)) or n < 0:
+        raise ArgumentError(f"polygamma: n must be a non-negative integer, got {n!r}")
+    if n == 0:
+        return digamma(input, out=out)
+    return write_out("polygamma", Polygamma.apply(_float_input("polygamma", input), n=int(n)), out)
+
+
+def mvlgamma(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
+    """The multivariate log-gamma of dimension p: sum over i < p of lgamma(x - i/2), plus
+    p (p - 1) / 4 ln(pi). d/dx = the sum of digamma(x - i/2)."""
+    if isinstance(p, bool) or not isinstance(p, (int, numpy.integer)) or p < 1:
+        raise ArgumentError(f"mvlgamma: p has to be greater than or equal to 1, got {p!r}")
+    x = _float_input("mvlgamma", input)
+    halves = Tensor._make(x._backend.xp.arange(p, dtype=x._array.dtype) * 0.5, x._backend)
+    total = lgamma(x.unsqueeze(-1) - halves).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+    return write_out("mvlgamma", total, out)
+
+
 # Rounding -------------------------------------------------------------------------------------------
 # Piecewise constant: the gradient is 0 everywhere (PyTorch's convention at the jumps too), and an
 # integer tensor is already rounded, so it comes back as a copy, in its own dtype.
@@ -764,9 +833,12 @@ def hypot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
 _ALIASES = (arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh, fix)
 DIFFERENTIABLE = (
     tan, asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, log2, log10, exp2, expm1,
-    logaddexp, logaddexp2, xlogy, rsqrt, reciprocal, square, erf, erfc, erfinv,
-    floor, ceil, trunc, round, frac, hypot, deg2rad, rad2deg, logit, ldexp, sinc, angle,
+    logaddexp, logaddexp2, xlogy, rsqrt, reciprocal, square, erf, erfc, erfinv, lgamma, digamma, polygamma,
+    mvlgamma, floor, ceil, trunc, round, frac, hypot, deg2rad, rad2deg, logit, ldexp, sinc, angle,
 ) + _ALIASES
 FUNCTIONS = DIFFERENTIABLE + (heaviside, gcd, lcm)
 METHODS = {f.__name__: f for f in FUNCTIONS}
-INPLACE = tuple(f for f in FUNCTIONS if f not in (logaddexp, logaddexp2, heaviside))
+# x.polygamma(n): the order comes first in torch.polygamma(n, x) but after self in the method.
+METHODS.update(polygamma=lambda self, n: polygamma(n, self),
+               polygamma_=inplace_variant(lambda self, n: polygamma(n, self), "polygamma_"))
+INPLACE = tuple(f for f in FUNCTIONS if f not in (logaddexp, logaddexp2, heaviside, polygamma))

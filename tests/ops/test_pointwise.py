@@ -611,3 +611,62 @@ def test_sinc_at_zero_and_angle_at_the_edges():
     assert out.tolist()[:5] == pytest.approx([math.pi, 0.0, 0.0, 0.0, math.pi]) and math.isnan(out.tolist()[5])
     out.sum().backward()
     assert a.grad.tolist() == [0.0] * 6
+
+
+# The gamma family ----------------------------------------------------------------------------------------
+
+EULER_GAMMA = 0.5772156649015329
+
+
+def test_gamma_family_known_values():
+    x = gg.tensor([0.5, 1.0, 2.0, 10.0], dtype=gg.float64)
+    np.testing.assert_allclose(x.lgamma().numpy(), [math.lgamma(v) for v in (0.5, 1.0, 2.0, 10.0)], rtol=1e-15)
+    np.testing.assert_allclose(x.digamma().numpy()[:3], [-EULER_GAMMA - 2 * math.log(2), -EULER_GAMMA, 1 - EULER_GAMMA],
+                               rtol=1e-15)
+    zeta3 = 1.2020569031595942
+    want = {1: [math.pi**2 / 2, math.pi**2 / 6], 2: [-14 * zeta3, -2 * zeta3], 3: [math.pi**4, math.pi**4 / 15]}
+    for n, values in want.items():
+        np.testing.assert_allclose(gg.polygamma(n, x[:2]).numpy(), values, rtol=2e-15)
+    assert gg.polygamma(0, x).tolist() == x.digamma().tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(x=st.floats(-40.0, 40.0).filter(lambda v: abs(v - round(v)) > 1e-3), n=st.integers(0, 4))
+def test_gamma_family_recurrence_holds_on_both_sides_of_zero(x, n):
+    """psi_n(x + 1) = psi_n(x) + (-1)^n n! / x^(n+1), and lgamma's derivative is digamma."""
+    t = gg.tensor([x], dtype=gg.float64)
+    here, step = gg.polygamma(n, t).item(), (-1) ** n * math.factorial(n) / x ** (n + 1)
+    scale = abs(here) + abs(step) + 1  # the sum cancels where both terms are large
+    assert gg.polygamma(n, t + 1).item() == pytest.approx(here + step, rel=0, abs=1e-13 * scale)
+    h = 1e-6
+    slope = (math.lgamma(x + h) - math.lgamma(x - h)) / (2 * h)
+    assert t.digamma().item() == pytest.approx(slope, rel=1e-7, abs=1e-7)
+
+
+def test_gamma_family_at_poles_infinities_and_nan_and_its_dtypes():
+    edges = gg.tensor([0.0, -0.0, -2.0, math.inf, -math.inf, math.nan], dtype=gg.float64)
+    lg, dg = edges.lgamma().numpy(), edges.digamma().numpy()
+    assert lg[:5].tolist() == [math.inf] * 5 and math.isnan(lg[5])
+    assert dg[:2].tolist() == [-math.inf, math.inf] and math.isnan(dg[2]) and dg[3] == math.inf
+    assert np.isnan(dg[4:]).all()
+    assert gg.polygamma(1, edges).numpy()[:4].tolist() == [math.inf, math.inf, math.inf, 0.0]
+    assert gg.polygamma(2, edges).numpy()[:4].tolist() == [-math.inf, -math.inf, -math.inf, 0.0]
+    assert gg.tensor([3]).lgamma().dtype is gg.float32 and gg.tensor([3]).lgamma().item() == pytest.approx(math.log(2))
+    half = gg.tensor([2.5], dtype=gg.float16).digamma()
+    assert half.dtype is gg.float16 and half.item() == pytest.approx(0.7031566, rel=1e-3)
+
+
+def test_polygamma_and_mvlgamma_arguments_and_methods():
+    x = gg.tensor([1.0, 2.5])
+    assert x.polygamma(1).tolist() == gg.polygamma(1, x).tolist()
+    y = x.clone()
+    y.polygamma_(2)
+    assert y.tolist() == gg.polygamma(2, x).tolist()
+    with pytest.raises(ValueError, match="non-negative integer"):
+        gg.polygamma(-1, x)
+    with pytest.raises(ValueError, match="non-negative integer"):
+        gg.polygamma(1.5, x)
+    want = [sum(math.lgamma(v - i / 2) for i in range(3)) + 3 * 2 / 4 * math.log(math.pi) for v in (2.0, 3.5)]
+    np.testing.assert_allclose(gg.tensor([2.0, 3.5], dtype=gg.float64).mvlgamma(3).numpy(), want, rtol=1e-14)
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        x.mvlgamma(0)

@@ -37,6 +37,11 @@ def off_grid_tens(rng, shape):
     return off_grid(rng, shape) * 10
 
 
+def gamma_domain(rng, shape):
+    """Positive numbers and negative ones between the poles of the gamma family (the negative integers)."""
+    return np.where(rng.uniform(size=shape) < 0.7, rng.uniform(0.3, 5.0, shape), off_grid(rng, shape) - 3.0)
+
+
 def with_zeros(rng, shape):
     """Real numbers, a third of them exactly 0 (xlogy's special case)."""
     x = rng.standard_normal(shape)
@@ -89,6 +94,13 @@ ROWS = [
     Row("erf", lambda a: a.erf(), [((3, 4), real)]),
     Row("erfc", lambda a: a.erfc(), [((3, 4), real)]),
     Row("erfinv", lambda a: a.erfinv(), [((3, 4), inside_unit)]),
+    # PyTorch's trigamma (digamma's derivative) is within 3e-10 of the exact value; ours within 1e-15.
+    Row("lgamma", lambda a: a.lgamma(), [((3, 4), gamma_domain)], tol={"torch": 1e-8}),
+    Row("digamma", lambda a: a.digamma(), [((3, 4), gamma_domain)], tol={"torch": 1e-8}),
+    Row("polygamma", lambda a: a.polygamma(1), [((3, 4), gamma_domain)], tol={"torch": 1e-8}),
+    Row("polygamma_2", lambda a: gg.polygamma(2, a), [((3, 4), gamma_domain)], op="polygamma",
+        torch=lambda torch, a: torch.polygamma(2, a)),
+    Row("mvlgamma", lambda a: a.mvlgamma(3), [((3, 4), above_one)]),
     Row("floor", lambda a: a.floor() * a, [((3, 4), off_grid)]),
     Row("ceil", lambda a: a.ceil() * a, [((3, 4), off_grid)]),
     Row("trunc", lambda a: a.trunc() * a, [((3, 4), off_grid)]),

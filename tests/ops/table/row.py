@@ -44,7 +44,7 @@ class Row:
     fn: Callable
     inputs: list  # [(shape, domain)]
     dtypes: tuple = (gg.float32, gg.float64)
-    tol: dict = field(default_factory=dict)
+    tol: dict = field(default_factory=dict)  # {"torch": rtol} where PyTorch's own result is less exact
     op: str = ""  # the exported function this row covers (defaults to name)
     # The same computation in PyTorch, as fn(torch, *tensors); None when row.fn itself runs on torch tensors
     # (operators and methods only).
