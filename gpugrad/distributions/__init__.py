@@ -1,15 +1,25 @@
-"""Probability distributions, as ``torch.distributions``: Normal, Uniform, Bernoulli, Categorical and
-Independent, with sampling (``rsample`` reparameterised where PyTorch has it), log_prob, entropy, cdf,
-closed-form ``kl_divergence`` and PyTorch's argument validation. The other distributions of PyTorch
-are not here yet (those of the gamma family need lgamma and digamma, which gpugrad lacks)."""
+"""Probability distributions, as ``torch.distributions``: Normal, Uniform, Exponential, Laplace,
+Bernoulli, Categorical, OneHotCategorical, Poisson, Gamma, Beta, Dirichlet and Independent, with
+sampling, log_prob, entropy, cdf where PyTorch has it, moments, closed-form ``kl_divergence`` and
+PyTorch's argument validation. ``rsample`` is reparameterised where PyTorch's is, except for Gamma, Beta
+and Dirichlet, whose ``rsample`` says it is not there yet (their ``sample`` is). PyTorch's other
+distributions and transforms are not here yet."""
 from . import constraints
 from .bernoulli import Bernoulli
+from .beta import Beta
 from .categorical import Categorical
+from .dirichlet import Dirichlet
 from .distribution import Distribution
+from .exponential import Exponential
+from .gamma import Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from .laplace import Laplace
 from .normal import Normal
+from .one_hot_categorical import OneHotCategorical
+from .poisson import Poisson
 from .uniform import Uniform
 
-__all__ = ["Bernoulli", "Categorical", "Distribution", "Independent", "Normal", "Uniform", "constraints",
+__all__ = ["Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Exponential", "Gamma",
+           "Independent", "Laplace", "Normal", "OneHotCategorical", "Poisson", "Uniform", "constraints",
            "kl_divergence", "register_kl"]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 __all__ = [
-    "Constraint", "boolean", "dependent", "greater_than", "half_open_interval", "independent",
-    "integer_interval", "interval", "is_dependent", "nonnegative_integer", "positive", "real", "real_vector",
-    "simplex", "unit_interval",
+    "Constraint", "boolean", "dependent", "greater_than", "greater_than_eq", "half_open_interval",
+    "independent", "integer_interval", "interval", "is_dependent", "nonnegative", "nonnegative_integer",
+    "one_hot", "positive", "real", "real_vector", "simplex", "unit_interval",
 ]
 
 
@@ -88,6 +88,27 @@ class _GreaterThan(Constraint):
         return f"GreaterThan(lower_bound={self.lower_bound})"
 
 
+class _GreaterThanEq(Constraint):
+    def __init__(self, lower_bound) -> None:
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        return self.lower_bound <= value
+
+    def __repr__(self) -> str:
+        return f"GreaterThanEq(lower_bound={self.lower_bound})"
+
+
+class _OneHot(Constraint):
+    """Vectors of 0s with a single 1 along the last dim."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def check(self, value):
+        return ((value == 0) | (value == 1)).all(dim=-1) & (value.sum(-1) == 1)
+
+
 class _Interval(Constraint):
     def __init__(self, lower_bound, upper_bound) -> None:
         self.lower_bound, self.upper_bound = lower_bound, upper_bound
@@ -145,11 +166,14 @@ dependent = _Dependent()
 real = _Real()
 boolean = _Boolean()
 positive = _GreaterThan(0.0)
+nonnegative = _GreaterThanEq(0.0)
+one_hot = _OneHot()
 unit_interval = _Interval(0.0, 1.0)
 nonnegative_integer = _IntegerGreaterThan(0)
 simplex = _Simplex()
 real_vector = _IndependentConstraint(real, 1)
 greater_than = _GreaterThan
+greater_than_eq = _GreaterThanEq
 interval = _Interval
 half_open_interval = _HalfOpenInterval
 integer_interval = _IntegerInterval

@@ -52,7 +52,7 @@ class Normal(Distribution):
     def rsample(self, sample_shape=Size()) -> Tensor:
         """loc + scale * eps, eps ~ N(0, 1)."""
         shape = self._extended_shape(sample_shape)
-        eps = randn(*shape, dtype=self.loc.dtype, device=self.loc.device)
+        eps = randn(shape, dtype=self.loc.dtype, device=self.loc.device)
         return self.loc + eps * self.scale
 
     def log_prob(self, value: Tensor) -> Tensor:

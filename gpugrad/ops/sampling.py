@@ -223,6 +223,20 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     return _sampler("poisson").apply(input, draw=lambda backend, x: _on_device(backend, counts, x.dtype))
 
 
+def standard_gamma(concentration: Tensor, generator=None) -> Tensor:
+    """Gamma(concentration, 1) draws in concentration's shape and dtype (float, positive), outside any
+    graph: what the gamma-family distributions sample from. Not reparameterised (PyTorch's private
+    ``_standard_gamma`` is)."""
+    _require_float("standard_gamma", concentration, "tensor of concentrations")
+    alpha = _host(concentration)
+    _require("standard_gamma", bool((alpha > 0).all()), "expected every concentration to be positive")
+    draws = _rng(generator).standard_gamma(alpha.astype(numpy.float64))
+    tiny = numpy.finfo(concentration._array.dtype).tiny  # a draw that rounds to 0 in the dtype: its smallest normal, as PyTorch
+    draws = numpy.maximum(draws.astype(concentration._array.dtype), tiny)
+    return _sampler("standard_gamma").apply(concentration,
+                                            draw=lambda backend, x: _on_device(backend, draws, x.dtype))
+
+
 # randint_like -------------------------------------------------------------------------------------------
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=None, device=None,
                  requires_grad: bool = False, generator=None) -> Tensor:

@@ -9,7 +9,8 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.autograd import gradcheck
-from gpugrad.distributions import (Bernoulli, Categorical, Distribution, Independent, Normal, Uniform, constraints,
+from gpugrad.distributions import (Bernoulli, Beta, Categorical, Dirichlet, Distribution, Exponential, Gamma,
+                                   Independent, Laplace, Normal, OneHotCategorical, Poisson, Uniform, constraints,
                                    kl_divergence, register_kl)
 
 
@@ -220,3 +221,66 @@ def test_module_paths_and_reprs_are_pytorchs():
                               constraints.integer_interval(0, 2), constraints.real_vector)] == [
         "GreaterThan(lower_bound=0.0)", "Interval(lower_bound=0.0, upper_bound=1.0)", "Simplex()",
         "IntegerInterval(lower_bound=0, upper_bound=2)", "IndependentConstraint(Real(), 1)"]
+
+
+# The gamma family, Exponential, Laplace, Poisson, OneHotCategorical ------------------------------------------
+
+def test_gamma_family_log_probs_and_entropies_are_the_closed_forms():
+    a, b, x = 2.5, 1.5, 0.7
+    gamma_lp = a * math.log(b) + (a - 1) * math.log(x) - b * x - math.lgamma(a)
+    assert Gamma(t64(a), t64(b)).log_prob(t64(x)).item() == pytest.approx(gamma_lp, rel=1e-13)
+    beta_lp = (a - 1) * math.log(x) + (b - 1) * math.log(1 - x) + math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    assert Beta(t64(a), t64(b)).log_prob(t64(x)).item() == pytest.approx(beta_lp, rel=1e-13)
+    conc, point = [1.5, 2.0, 3.5], [0.2, 0.3, 0.5]
+    dir_lp = sum((c - 1) * math.log(v) for c, v in zip(conc, point)) + math.lgamma(sum(conc)) - sum(map(math.lgamma, conc))
+    assert Dirichlet(t64(conc)).log_prob(t64(point)).item() == pytest.approx(dir_lp, rel=1e-13)
+    assert Poisson(t64(3.0)).log_prob(t64(2.0)).item() == pytest.approx(2 * math.log(3) - 3 - math.log(2), rel=1e-13)
+    assert Exponential(t64(2.0)).log_prob(t64(0.5)).item() == pytest.approx(math.log(2) - 1, rel=1e-13)
+    assert Laplace(t64(1.0), t64(2.0)).log_prob(t64(0.0)).item() == pytest.approx(-math.log(4) - 0.5, rel=1e-13)
+    # Entropy of Gamma(1, rate) is that of Exponential(rate); Beta(1, 1) and Dirichlet(1, 1, 1) are flat.
+    assert Gamma(t64(1.0), t64(2.0)).entropy().item() == pytest.approx(Exponential(t64(2.0)).entropy().item(), rel=1e-13)
+    assert Beta(t64(1.0), t64(1.0)).entropy().item() == pytest.approx(0.0, abs=1e-14)
+    assert Dirichlet(t64([1.0, 1.0, 1.0])).entropy().item() == pytest.approx(-math.log(2), rel=1e-13)
+    hot = OneHotCategorical(probs=t64([0.2, 0.3, 0.5]))
+    assert hot.log_prob(t64([0.0, 0.0, 1.0])).item() == pytest.approx(math.log(0.5))
+    assert hot.event_shape == (3,) and hot.sample((4,)).shape == (4, 3) and hot.mode.tolist() == [0.0, 0.0, 1.0]
+
+
+def test_gamma_family_gradients_and_kls():
+    x = t64([0.3, 0.6, 0.9])
+    assert gradcheck(lambda a, b: Gamma(a, b).log_prob(x), (t64([0.7, 2.0, 3.0], True), t64([1.0, 0.5, 2.0], True)))
+    assert gradcheck(lambda a, b: Gamma(a, b).entropy(), (t64([0.7, 2.0, 3.0], True), t64([1.0, 0.5, 2.0], True)))
+    assert gradcheck(lambda a, b: Beta(a, b).log_prob(x), (t64([0.7, 2.0, 3.0], True), t64([1.0, 0.5, 2.0], True)))
+    assert gradcheck(lambda c: Dirichlet(c).entropy(), (t64([[0.7, 2.0, 3.0]], True),))
+    assert gradcheck(lambda r: Poisson(r).log_prob(t64([0.0, 2.0, 5.0])), (t64([0.5, 2.0, 4.0], True),))
+    assert gradcheck(lambda a: kl_divergence(Gamma(a, 2.0), Gamma(1.5, 1.0)), (t64([0.7, 2.0], True),))
+    # KL against Monte Carlo: E_p[log p - log q] over many draws.
+    gg.manual_seed(2)
+    for p, q in ((Gamma(t64(2.0), t64(1.5)), Gamma(t64(3.0), t64(1.0))), (Beta(t64(2.0), t64(3.0)), Beta(t64(1.0), t64(1.5))),
+                 (Exponential(t64(2.0)), Exponential(t64(0.5))), (Laplace(t64(0.0), t64(1.0)), Laplace(t64(1.0), t64(2.0)))):
+        z = p.sample((40000,))
+        estimate = (p.log_prob(z) - q.log_prob(z)).mean().item()
+        assert kl_divergence(p, q).item() == pytest.approx(estimate, abs=0.03), type(p).__name__
+
+
+def test_gamma_family_samples_follow_their_distributions_and_say_they_are_not_reparameterised():
+    gg.manual_seed(3)
+    n = 20000
+    g = Gamma(t64([0.5, 4.0]), t64([2.0, 1.0])).sample((n,)).numpy()
+    np.testing.assert_allclose(g.mean(0), [0.25, 4.0], rtol=0.05)
+    np.testing.assert_allclose(g.var(0), [0.125, 4.0], rtol=0.1)
+    bt = Beta(t64(2.0), t64(5.0)).sample((n,)).numpy()
+    assert bt.mean() == pytest.approx(2 / 7, rel=0.03) and ((bt > 0) & (bt < 1)).all()
+    d = Dirichlet(t64([1.0, 2.0, 3.0])).sample((n,)).numpy()
+    np.testing.assert_allclose(d.sum(-1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(d.mean(0), [1 / 6, 2 / 6, 3 / 6], atol=0.01)
+    p = Poisson(t64([0.5, 6.0])).sample((n,)).numpy()
+    np.testing.assert_allclose(p.mean(0), [0.5, 6.0], rtol=0.05)
+    e = Exponential(t64(2.0)).rsample((n,)).numpy()
+    assert e.mean() == pytest.approx(0.5, rel=0.03) and (e >= 0).all()
+    lp = Laplace(t64(1.0), t64(2.0)).rsample((n,)).numpy()
+    assert np.median(lp) == pytest.approx(1.0, abs=0.06) and lp.var() == pytest.approx(8.0, rel=0.06)
+    for dist in (Gamma(2.0, 1.0), Beta(2.0, 1.0), Dirichlet(t64([1.0, 2.0]))):
+        assert not dist.has_rsample
+        with pytest.raises(NotImplementedError, match="not in gpugrad yet"):
+            dist.rsample()

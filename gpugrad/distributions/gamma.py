@@ -1,0 +1,60 @@
+"""Gamma(concentration, rate), as ``torch.distributions.Gamma``. Sampling is not reparameterised yet:
+``rsample`` says so (PyTorch differentiates its draws through the gamma CDF)."""
+from __future__ import annotations
+
+from numbers import Number
+
+from .. import as_tensor
+from ..autograd import no_grad
+from ..ops.sampling import standard_gamma
+from ..size import Size
+from ..tensor import Tensor
+from . import constraints
+from .distribution import Distribution
+from .utils import broadcast_all
+
+__all__ = ["Gamma"]
+
+
+class Gamma(Distribution):
+    """Density rate^a x^(a - 1) e^(-rate x) / Gamma(a) on x >= 0, a = concentration."""
+
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.nonnegative
+
+    def __init__(self, concentration, rate, validate_args: bool | None = None) -> None:
+        self.concentration, self.rate = broadcast_all(concentration, rate)
+        scalar = isinstance(concentration, Number) and isinstance(rate, Number)
+        super().__init__(Size() if scalar else self.concentration.size(), validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.concentration / self.rate
+
+    @property
+    def mode(self) -> Tensor:
+        return ((self.concentration - 1) / self.rate).clamp(min=0)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.concentration / self.rate.pow(2)
+
+    def sample(self, sample_shape=Size()) -> Tensor:
+        shape = tuple(self._extended_shape(sample_shape))
+        with no_grad():
+            return standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
+
+    def rsample(self, sample_shape=Size()) -> Tensor:
+        raise NotImplementedError("Gamma.rsample: reparameterised gamma draws are not in gpugrad yet; "
+                                  "sample() draws without gradients")
+
+    def log_prob(self, value) -> Tensor:
+        value = as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)  # a number too, as PyTorch's
+        if self._validate_args:
+            self._validate_sample(value)
+        a, rate = self.concentration, self.rate
+        return a.xlogy(rate) + (a - 1).xlogy(value) - rate * value - a.lgamma()
+
+    def entropy(self) -> Tensor:
+        a = self.concentration
+        return a - self.rate.log() + a.lgamma() + (1.0 - a) * a.digamma()
