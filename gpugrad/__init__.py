@@ -65,7 +65,7 @@ host_memory.keep_freed_memory()  # a step's arrays reuse freed memory instead of
 numpy_warnings.silence_numpy_warnings()  # inf and NaN without a warning, as PyTorch
 
 from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
-from . import distributions  # noqa: E402  (builds on nn.functional)
+from . import distributions, special  # noqa: E402  (distributions builds on nn.functional)
 from .utils.dlpack import from_dlpack  # noqa: E402
 
 float = float32

@@ -137,3 +137,33 @@ def erfinv(xp, y):
     if xp is numpy:
         return _erfinv_cpu(y.astype(numpy.float64)).astype(y.dtype, copy=False)
     return erfinv_reference(xp, y)  # pragma: no cover - needs a GPU
+
+
+# erfcx(x) = e^(x^2) erfc(x), the scaled complementary error function: the product where erfc has not
+# underflowed (x < 25, relative error a few ulps of the exponent), the asymptotic series beyond.
+@numba.njit(cache=True)
+def erfcx_scalar(x):
+    if math.isnan(x):
+        return math.nan
+    if x < 25.0:
+        return math.exp(x * x) * math.erfc(x)  # inf for x below about -26.6, as it should be
+    inv2 = 1.0 / (2.0 * x * x)
+    # 1/(x sqrt(pi)) (1 - 1/(2x^2) + 3/(2x^2)^2 - 15/(2x^2)^3 + 105/(2x^2)^4): the next term is below 1e-17
+    return (1.0 - inv2 * (1.0 - inv2 * (3.0 - inv2 * (15.0 - inv2 * 105.0)))) / (x * math.sqrt(math.pi))
+
+
+@numba.njit(cache=True)
+def _erfcx_loop(x, out):
+    for i in range(x.size):
+        out[i] = erfcx_scalar(x[i])
+
+
+def erfcx(xp, x):
+    """e^(x^2) erfc(x) in x's dtype."""
+    if xp is numpy:
+        from ._gamma import run_cpu
+
+        return run_cpu(_erfcx_loop, x)
+    import cupyx.scipy.special  # pragma: no cover - needs a GPU
+
+    return cupyx.scipy.special.erfcx(x).astype(x.dtype, copy=False)  # pragma: no cover

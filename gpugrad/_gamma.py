@@ -1,4 +1,5 @@
-"""lgamma, digamma and polygamma on NumPy and CuPy arrays, with no SciPy (not a dependency).
+"""lgamma, digamma, polygamma, the Hurwitz zeta and the regularised incomplete gamma functions on NumPy
+and CuPy arrays, with no SciPy (not a dependency).
 
 On the CPU each is scalar float64 math in a loop compiled by Numba (once, cached on disk); on the GPU they
 come from ``cupyx.scipy.special``. lgamma is ``math.lgamma``. digamma shifts x up by its recurrence,
@@ -87,6 +88,97 @@ def _hurwitz_zeta(s, q):
 
 
 @numba.njit(cache=True)
+def zeta_scalar(s, q):
+    """The Hurwitz zeta function zeta(s, q) in float64, with Cephes' domain: inf at s = 1 and at the
+    non-positive integers q, NaN for s < 1 and for negative q with a fractional s."""
+    if math.isnan(s) or math.isnan(q):
+        return math.nan
+    if s == 1.0:
+        return math.inf
+    if s < 1.0:
+        return math.nan
+    if q <= 0.0:
+        if q == math.floor(q):
+            return math.inf
+        if s != math.floor(s):
+            return math.nan  # q^-s is not real
+    return _hurwitz_zeta(s, q)
+
+
+# The regularised incomplete gamma functions P(a, x) and Q(a, x) = 1 - P(a, x): P's series where
+# x < a + 1, Q's continued fraction (modified Lentz) elsewhere, each giving the other as 1 minus it.
+_GAMMAINC_ITERATIONS = 100000  # the series needs about sqrt(a) terms near x = a
+
+
+@numba.njit(cache=True)
+def _gamma_prefix(a, x):
+    """x^a e^-x / Gamma(a)."""
+    return math.exp(a * math.log(x) - x - math.lgamma(a))
+
+
+@numba.njit(cache=True)
+def _gammainc_series(a, x):
+    term = 1.0 / a
+    total = term
+    ap = a
+    for _ in range(_GAMMAINC_ITERATIONS):
+        ap += 1.0
+        term *= x / ap
+        total += term
+        if abs(term) < abs(total) * _MACHEP:
+            break
+    return total * _gamma_prefix(a, x)
+
+
+@numba.njit(cache=True)
+def _gammaincc_fraction(a, x):
+    tiny = 1e-300
+    b = x + 1.0 - a
+    c = 1.0 / tiny
+    d = 1.0 / b
+    h = d
+    for i in range(1, _GAMMAINC_ITERATIONS):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        if abs(d) < tiny:
+            d = tiny
+        c = b + an / c
+        if abs(c) < tiny:
+            c = tiny
+        d = 1.0 / d
+        step = d * c
+        h *= step
+        if abs(step - 1.0) < _MACHEP:
+            break
+    return h * _gamma_prefix(a, x)
+
+
+@numba.njit(cache=True)
+def gammainc_scalar(a, x, upper):
+    """P(a, x), or Q(a, x) for ``upper``, in float64, with PyTorch's values at the ends of the domain."""
+    if math.isnan(a) or math.isnan(x) or a < 0.0 or x < 0.0:
+        return math.nan
+    if a == 0.0:
+        if x > 0.0:
+            return 0.0 if upper else 1.0
+        return math.nan
+    if x == 0.0:
+        return 1.0 if upper else 0.0
+    if math.isinf(a):
+        if math.isinf(x):
+            return math.nan
+        return 1.0 if upper else 0.0
+    if math.isinf(x):
+        return 0.0 if upper else 1.0
+    if x < a + 1.0:
+        p = _gammainc_series(a, x)
+        return 1.0 - p if upper else p
+    q = _gammaincc_fraction(a, x)
+    return q if upper else 1.0 - q
+
+
+@numba.njit(cache=True)
 def _polygamma_positive(n, x):
     return (-1.0 if n % 2 == 0 else 1.0) * math.gamma(n + 1.0) * _hurwitz_zeta(n + 1.0, x)
 
@@ -152,18 +244,42 @@ def _polygamma_loop(n, x, out):
         out[i] = polygamma_scalar(n, x[i])
 
 
-def _cpu(loop, x, *first):
-    """``loop`` over x's elements into a new array of x's shape and dtype (float16 through float32)."""
-    flat = numpy.ascontiguousarray(x, dtype=numpy.float32 if x.dtype == numpy.float16 else x.dtype).reshape(-1)
+@numba.njit(cache=True)
+def _zeta_loop(s, q, out):
+    for i in range(out.size):
+        out[i] = zeta_scalar(s[i], q[i])
+
+
+@numba.njit(cache=True)
+def _gammainc_loop(upper, a, x, out):
+    for i in range(out.size):
+        out[i] = gammainc_scalar(a[i], x[i], upper)
+
+
+def run_cpu(loop, x, *first):
+    """``loop(*first, x, out)`` over x's elements, in float64 (the scalar math's precision: float32
+    arithmetic would overflow inside it, e^(x^2) in erfcx), into a new array of x's shape and dtype: the
+    CPU form of the special functions."""
+    flat = numpy.ascontiguousarray(x, dtype=numpy.float64).reshape(-1)
     out = numpy.empty_like(flat)
     loop(*first, flat, out)
     return out.reshape(x.shape).astype(x.dtype, copy=False)
 
 
+def _run_cpu_pair(loop, a, b, *first):
+    """``loop(*first, a, b, out)`` over the broadcast elements of two arrays of one float dtype, as run_cpu."""
+    shape = numpy.broadcast_shapes(a.shape, b.shape)
+    flat_a = numpy.ascontiguousarray(numpy.broadcast_to(a, shape), dtype=numpy.float64).reshape(-1)
+    flat_b = numpy.ascontiguousarray(numpy.broadcast_to(b, shape), dtype=numpy.float64).reshape(-1)
+    out = numpy.empty_like(flat_a)
+    loop(*first, flat_a, flat_b, out)
+    return out.reshape(shape).astype(a.dtype, copy=False)
+
+
 def lgamma(xp, x):
     """ln |Gamma(x)| in x's float dtype."""
     if xp is numpy:
-        return _cpu(_lgamma_loop, x)
+        return run_cpu(_lgamma_loop, x)
     import cupyx.scipy.special  # pragma: no cover - needs a GPU
 
     return cupyx.scipy.special.gammaln(x).astype(x.dtype, copy=False)  # pragma: no cover
@@ -172,7 +288,7 @@ def lgamma(xp, x):
 def digamma(xp, x):
     """psi(x) in x's float dtype."""
     if xp is numpy:
-        return _cpu(_digamma_loop, x)
+        return run_cpu(_digamma_loop, x)
     import cupyx.scipy.special  # pragma: no cover - needs a GPU
 
     return cupyx.scipy.special.digamma(x).astype(x.dtype, copy=False)  # pragma: no cover
@@ -181,7 +297,26 @@ def digamma(xp, x):
 def polygamma(xp, n: int, x):
     """psi^(n)(x) in x's float dtype."""
     if xp is numpy:
-        return _cpu(_polygamma_loop, x, n)
+        return run_cpu(_polygamma_loop, x, n)
     import cupyx.scipy.special  # pragma: no cover - needs a GPU
 
     return cupyx.scipy.special.polygamma(n, x).astype(x.dtype, copy=False)  # pragma: no cover
+
+
+def zeta(xp, s, q):
+    """The Hurwitz zeta function of two arrays of one float dtype (broadcast)."""
+    if xp is numpy:
+        return _run_cpu_pair(_zeta_loop, s, q)
+    import cupyx.scipy.special  # pragma: no cover - needs a GPU
+
+    return cupyx.scipy.special.zeta(s, q).astype(s.dtype, copy=False)  # pragma: no cover
+
+
+def gammainc(xp, a, x, upper: bool = False):
+    """The regularised lower incomplete gamma function P(a, x) (Q(a, x) for ``upper``), broadcast."""
+    if xp is numpy:
+        return _run_cpu_pair(_gammainc_loop, a, x, upper)
+    import cupyx.scipy.special  # pragma: no cover - needs a GPU
+
+    fn = cupyx.scipy.special.gammaincc if upper else cupyx.scipy.special.gammainc  # pragma: no cover
+    return fn(a, x).astype(a.dtype, copy=False)  # pragma: no cover

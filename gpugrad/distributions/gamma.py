@@ -7,6 +7,7 @@ from numbers import Number
 from .. import as_tensor
 from ..autograd import no_grad
 from ..ops.sampling import standard_gamma
+from ..ops.special import gammainc
 from ..size import Size
 from ..tensor import Tensor
 from . import constraints
@@ -54,6 +55,14 @@ class Gamma(Distribution):
             self._validate_sample(value)
         a, rate = self.concentration, self.rate
         return a.xlogy(rate) + (a - 1).xlogy(value) - rate * value - a.lgamma()
+
+    def cdf(self, value) -> Tensor:
+        """P(concentration, rate * value); differentiable in rate and value, not in the concentration (as
+        PyTorch)."""
+        value = as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)
+        if self._validate_args:
+            self._validate_sample(value)
+        return gammainc(self.concentration, self.rate * value)
 
     def entropy(self) -> Tensor:
         a = self.concentration

@@ -48,7 +48,7 @@ def _build(lib, case):
 
 # Not reparameterised here yet (their rsample says so), as PyTorch's are.
 NO_RSAMPLE = {"gamma", "beta", "dirichlet"}
-NOT_YET = {("gamma", "cdf")}  # needs the regularised incomplete gamma function
+VALUES_ONLY = {("gamma", "cdf")}  # no derivative in the concentration, in PyTorch either
 # PyTorch's digamma and trigamma are within about 3e-10 of the exact values (ours within 1e-15).
 GAMMA_FAMILY = NO_RSAMPLE | {"poisson"}
 
@@ -70,10 +70,6 @@ def test_a_distribution_gives_pytorchs_values_and_gradients(case):
     for name in ("mean", "mode", "variance", "stddev"):
         _close(getattr(ours, name), getattr(theirs, name), rtol)
     for method in ("log_prob", "cdf", "entropy"):
-        if (case, method) in NOT_YET:
-            with pytest.raises(NotImplementedError):
-                getattr(ours, method)(our_value)
-            continue
         try:
             want = getattr(theirs, method)(their_value) if method != "entropy" else theirs.entropy()
         except NotImplementedError:
@@ -81,7 +77,7 @@ def test_a_distribution_gives_pytorchs_values_and_gradients(case):
         got = getattr(ours, method)(our_value) if method != "entropy" else ours.entropy()
         _close(got, want, rtol)
         assert got.requires_grad == want.requires_grad
-        if not want.requires_grad:
+        if not want.requires_grad or (case, method) in VALUES_ONLY:
             continue
         grads = gg.autograd.grad(got.sum(), our_params, retain_graph=True, allow_unused=True)
         want_grads = torch.autograd.grad(want.sum(), their_params, retain_graph=True, allow_unused=True)
