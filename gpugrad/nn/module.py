@@ -323,6 +323,13 @@ class Module:
         """``train(False)``: Dropout is the identity and BatchNorm uses its running statistics."""
         return self.train(False)
 
+    def compile(self, *args, **kwargs) -> None:
+        """``torch.nn.Module.compile``: this module's forward, compiled in place; with gpugrad that is the
+        forward as written (see ``gpugrad.compile``), after the same argument checks."""
+        from ..compiler import compile
+
+        compile(self.forward, *args, **kwargs)
+
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)

@@ -1,0 +1,42 @@
+"""``torch.compile`` and ``torch.compiler``: gpugrad runs a model's Python as written (its speed comes
+from fused kernels and, on a GPU, from capturing a whole step as one CUDA graph: ``gg.cuda.graph``), so
+compiling returns the model or function itself: the same results, as torch.compile promises, with no
+compilation step. The arguments are checked as PyTorch checks them."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+__all__ = ["compile", "disable", "is_compiling", "reset"]
+
+MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+
+
+def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: bool | None = None,
+            backend: str | Callable | None = None, mode: str | None = None, options: dict | None = None,
+            disable: bool = False, **kwargs: Any):
+    """``torch.compile(model)``: ``model`` itself (or, without a model, a decorator that returns the
+    function it decorates)."""
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be specified at the same time.")
+    if mode is not None and mode not in MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(MODES)}")
+    if model is None:
+        return lambda fn: compile(fn, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                                  options=options, disable=disable, **kwargs)
+    if not callable(model):
+        raise TypeError(f"compile: a callable function is expected, but {type(model)} is provided.")
+    return model
+
+
+def disable(fn: Callable | None = None, recursive: bool = True, **kwargs: Any):
+    """``torch.compiler.disable``: nothing is compiled, so ``fn`` (or a decorator returning it)."""
+    return fn if fn is not None else (lambda f: f)
+
+
+def is_compiling() -> bool:
+    """False: gpugrad never traces a function for compilation."""
+    return False
+
+
+def reset() -> None:
+    """Nothing cached to clear."""
