@@ -562,6 +562,73 @@ def nanmedian(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
     return write_pair("nanmedian", _median("nanmedian", x, dim, keepdim, True), out)
 
 
+# Quantiles ------------------------------------------------------------------------------------------------
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(op: str, x: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool) -> Tensor:
+    """PyTorch's quantile: sort along the dim (NaN last), read each q at rank q (n - 1) (q (valid - 1)
+    ignoring NaNs), interpolate between its neighbours; a NaN in the slice (every value NaN, ignoring
+    them) gives NaN. The gradient goes to the neighbours read (gather, lerp); q is a constant."""
+    if x._array.dtype not in (numpy.float32, numpy.float64):
+        raise DTypeError(f"{op}() input tensor must be either float or double dtype")
+    if interpolation not in _INTERPOLATIONS:
+        raise ArgumentError(f"{op}() interpolation must be one of linear, lower, higher, midpoint or nearest, but "
+                            f"got {interpolation}")
+    backend, xp = x._backend, x._backend.xp
+    if isinstance(q, Tensor):
+        if q.ndim > 1:
+            raise ArgumentError(f"{op}() q must be a scalar or 1D tensor")
+        if q._array.dtype != x._array.dtype:
+            raise DTypeError(f"{op}() q tensor must be same dtype as the input tensor")
+        qs, scalar_q = numpy.atleast_1d(q._backend.to_numpy(q._array, op)).astype(numpy.float64), q.ndim == 0
+    else:
+        qs, scalar_q = numpy.asarray([float(q)]), True
+    bad = qs[(qs < 0) | (qs > 1) | numpy.isnan(qs)]
+    if bad.size:
+        raise ArgumentError(f"{op}() q must be in the range [0, 1] but got {bad[0]:g}")
+    if x.numel() == 0:
+        raise ArgumentError(f"{op}() input tensor must be non-empty")
+    axis = None if dim is None else one_axis(op, dim, x)
+    rows = x.reshape(-1) if axis is None else x.movedim(axis, -1) if x.ndim else x.reshape(1)
+    ordered = rows.sort(-1).values  # (R..., n), NaN last
+    n = ordered.shape[-1]
+    q_col = xp.asarray(qs.reshape((-1,) + (1,) * ordered.ndim))  # (Q, 1..., 1): ranks broadcast to (Q, R..., 1)
+    nan = xp.isnan(ordered._array)
+    if ignore_nan:
+        ranks = xp.maximum(q_col * ((~nan).sum(-1, keepdims=True) - 1), 0)
+    else:
+        ranks = xp.where(nan.any(-1, keepdims=True), float(n - 1), q_col * (n - 1))
+    rounding = {"lower": xp.floor, "higher": xp.ceil, "nearest": xp.round}.get(interpolation)
+    if rounding is not None:
+        ranks = rounding(ranks)
+    wide = ordered.unsqueeze(0).expand(qs.size, *ordered.shape)
+    below = xp.floor(ranks)
+    result = wide.gather(-1, Tensor._make(below.astype(xp.int64), backend))
+    if interpolation in ("linear", "midpoint"):
+        above = wide.gather(-1, Tensor._make(xp.ceil(ranks).astype(xp.int64), backend))
+        weight = xp.full(ranks.shape, 0.5) if interpolation == "midpoint" else ranks - below
+        result = result.lerp(above, Tensor._make(weight.astype(x._array.dtype), backend))
+    result = result.squeeze(-1)  # (Q, R...)
+    if keepdim:
+        kept = [1] * x.ndim if axis is None else list(x.shape[:axis]) + [1] + list(x.shape[axis + 1:])
+        result = result.reshape([qs.size] + kept)
+    return result.squeeze(0) if scalar_q else result
+
+
+def quantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear",
+             out: Tensor | None = None) -> Tensor:
+    """The q-th quantiles (q a number, or a 1-D tensor whose dim leads the result) of all elements or
+    along ``dim``; a NaN in a slice makes its quantiles NaN. The gradient goes to the values read."""
+    return write_out("quantile", _quantile("quantile", input, q, dim, keepdim, interpolation, False), out)
+
+
+def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear",
+                out: Tensor | None = None) -> Tensor:
+    """``quantile`` of the non-NaN values (NaN where a slice has none)."""
+    return write_out("nanquantile", _quantile("nanquantile", input, q, dim, keepdim, interpolation, True), out)
+
+
 def _mode_index(xp, a, axis):
     """The most frequent value, the smallest of equally frequent ones, at its last occurrence. (PyTorch's CPU
     build sorts slices of more than 16 elements unstably, and may then point at another occurrence.)"""
@@ -757,10 +824,11 @@ def trapz(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tens
 FUNCTIONS = (
     sum, nansum, mean, nanmean, prod, var, std, var_mean, std_mean, max, min, amax, amin, aminmax, argmax, argmin,
     median, nanmedian, mode, logsumexp, all, any, count_nonzero, cov, corrcoef, sum_to_size, trapezoid, trapz,
+    quantile, nanquantile,
 )
 DIFFERENTIABLE = (
     sum, nansum, mean, nanmean, prod, var, std, var_mean, std_mean, max, min, amax, amin, aminmax, median,
-    nanmedian, mode, logsumexp, cov, corrcoef, trapezoid, trapz,
+    nanmedian, mode, logsumexp, cov, corrcoef, trapezoid, trapz, quantile, nanquantile,
 )
 METHODS = {f.__name__: f for f in FUNCTIONS if f not in (var_mean, std_mean, trapezoid, trapz)}  # as torch.Tensor: no var_mean method
 METHODS["_sum_to"] = sum_to_size

@@ -709,3 +709,39 @@ def test_trapezoid_by_points_spacing_or_ones():
         gg.trapezoid(y, gg.tensor([0.0, 1.0, 2.0]), dx=1.0)
     with pytest.raises(gg.ShapeError, match="trapezoid"):
         gg.trapezoid(y, gg.tensor([0.0, 1.0]))
+
+
+# quantile and nanquantile ----------------------------------------------------------------------------------
+
+def test_quantile_interpolations_nans_and_shapes():
+    x = gg.tensor([[1.0, 2.0, 3.0, 4.0], [5.0, float("nan"), 7.0, 8.0]])
+    np.testing.assert_allclose(gg.quantile(x[0], gg.tensor([0.0, 0.1, 0.5, 1.0])).numpy(), [1.0, 1.3, 2.5, 4.0], rtol=1e-6)
+    row = x[0]
+    assert [row.quantile(0.5, interpolation=m).item() for m in ("lower", "higher", "nearest", "midpoint")] == [
+        2.0, 3.0, 3.0, 2.5]  # rank 1.5: nearest rounds half to even, as PyTorch
+    q = gg.quantile(x, 0.4, dim=1)
+    assert q[0].item() == pytest.approx(2.2) and math.isnan(q[1].item())  # a NaN in the slice
+    nq = gg.nanquantile(x, gg.tensor([0.25, 0.5]), dim=1, keepdim=True)
+    assert nq.shape == (2, 2, 1) and nq[:, 1, 0].tolist() == [6.0, 7.0]
+    assert math.isnan(gg.nanquantile(gg.tensor([float("nan")] * 3), 0.5).item())
+    assert gg.quantile(gg.tensor([[1.0, 2.0], [3.0, 4.0]]), 0.5, keepdim=True).shape == (1, 1)
+    assert gg.quantile(gg.tensor(3.0), 0.5).item() == 3.0
+
+
+def test_quantile_gradient_goes_to_the_two_values_read():
+    x = gg.tensor([4.0, 1.0, 3.0, 2.0], dtype=gg.float64, requires_grad=True)
+    x.quantile(0.4).backward()  # rank 1.2 between the sorted 2 (index 3) and 3 (index 2)
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 0.0, 0.2, 0.8])
+
+
+@pytest.mark.parametrize("bad, error", [
+    (lambda x: x.quantile(1.5), "must be in the range"),
+    (lambda x: x.long().quantile(0.5), "float or double"),
+    (lambda x: x.quantile(gg.tensor([[0.5]])), "scalar or 1D"),
+    (lambda x: gg.tensor([]).quantile(0.5), "non-empty"),
+    (lambda x: x.quantile(0.5, interpolation="cubic"), "interpolation must be one of"),
+    (lambda x: x.quantile(gg.tensor(0.5, dtype=gg.float64)), "same dtype"),
+])
+def test_quantile_refuses_what_pytorch_refuses(bad, error):
+    with pytest.raises(RuntimeError, match=error):
+        bad(gg.tensor([1.0, 2.0, 3.0]))
