@@ -137,6 +137,17 @@ class Tensor:
         """False: gpugrad has no complex dtypes."""
         return False
 
+    def is_conj(self) -> bool:
+        """False: a real tensor carries no lazy conjugation."""
+        return False
+
+    def is_neg(self) -> bool:
+        """False: gpugrad has no lazy negation bit."""
+        return False
+
+    def is_same_size(self, other: "Tensor") -> bool:
+        return tuple(self._array.shape) == tuple(other._array.shape)
+
     def is_nonzero(self) -> bool:
         """Whether the one element of this tensor is not zero (as ``bool(t)``)."""
         if self._array.size != 1:
@@ -438,6 +449,18 @@ def numel(input: Tensor) -> int:
 
 def is_nonzero(input: Tensor) -> bool:
     return input.is_nonzero()
+
+
+def is_conj(input: Tensor) -> bool:
+    return input.is_conj()
+
+
+def is_neg(input: Tensor) -> bool:
+    return input.is_neg()
+
+
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    return input.is_same_size(other)
 
 
 def conj(input: Tensor) -> Tensor:

@@ -110,6 +110,11 @@ def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     return result if out is None else write_out("sub", result, out)
 
 
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """other - alpha * input (sub with the operands swapped)."""
+    return sub(other, input, alpha=alpha)
+
+
 def subtract(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     """Alias of ``sub``."""
     return sub(input, other, alpha=alpha, out=out)
@@ -926,6 +931,12 @@ lt = _comparison("lt", "less")
 le = _comparison("le", "less_equal")
 gt = _comparison("gt", "greater")
 ge = _comparison("ge", "greater_equal")
+# PyTorch's long names for the same comparisons.
+greater = _comparison("greater", "greater")
+greater_equal = _comparison("greater_equal", "greater_equal")
+less = _comparison("less", "less")
+less_equal = _comparison("less_equal", "less_equal")
+not_equal = _comparison("not_equal", "not_equal")
 logical_and = _comparison("logical_and", "logical_and")
 logical_or = _comparison("logical_or", "logical_or")
 logical_xor = _comparison("logical_xor", "logical_xor")
@@ -965,12 +976,13 @@ FUNCTIONS = (
     sign, sgn, copysign, lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max,
     maximum, minimum, where, isnan, isfinite, isinf, isposinf, isneginf, isreal, isclose, allclose, equal,
     eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not, signbit, positive,
-    negative, absolute, addcmul, addcdiv, float_power, isin, fmax, fmin,
+    negative, absolute, addcmul, addcdiv, float_power, isin, fmax, fmin, greater, greater_equal, less, less_equal,
+    not_equal, rsub,
 )
 DIFFERENTIABLE = (
     add, sub, subtract, mul, multiply, div, divide, true_divide, fmod, remainder, pow, neg, abs, sign, sgn,
     copysign, lerp, nan_to_num, exp, log, log1p, sqrt, sin, cos, clamp, clip, clamp_min, clamp_max, maximum,
-    minimum, where, positive, negative, absolute, addcmul, addcdiv, float_power, fmax, fmin,
+    minimum, where, positive, negative, absolute, addcmul, addcdiv, float_power, fmax, fmin, rsub,
 )
 # In-place forms x.<name>_(...) that PyTorch has (add_, sub_, mul_ and div_ are inplace.py's own).
 INPLACE = (
@@ -1033,7 +1045,7 @@ def _operator(fn, op, compute, swap: bool = False):
     return method
 
 
-METHODS = {f.__name__: f for f in FUNCTIONS if f is not where and not f.__name__.startswith("logical_")}
+METHODS = {f.__name__: f for f in FUNCTIONS if f not in (where, rsub) and not f.__name__.startswith("logical_")}
 METHODS.update(
     where=lambda self, condition, other: where(condition, self, other),
     __add__=_operator(add, Add, operator.add), __radd__=_operator(add, Add, operator.add, swap=True),

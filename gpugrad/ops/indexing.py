@@ -978,6 +978,36 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     return results[0] if len(results) == 1 else tuple(results)
 
 
+def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim=None):
+    """Each run of equal consecutive values (or, with ``dim``, of equal consecutive slices along dim) as
+    one, with optionally the inverse indices (which run each element or slice is in) and the run lengths.
+    Not differentiable."""
+    xp, backend = input._backend.xp, input._backend
+    if dim is None:
+        a, axis = input._array.reshape(-1), 0
+    else:
+        (axis,) = normalize_dims("unique_consecutive", dim, input.ndim)
+        a = input._array
+    n = a.shape[axis] if a.ndim else 1
+    if not a.ndim:
+        moved = a.reshape(1, 1)
+    else:  # (n, the rest); empty slices are all equal
+        moved = xp.moveaxis(a, axis, 0).reshape(n, -1) if a.size else xp.zeros((n, 0), dtype=bool)
+    starts = xp.ones(n, dtype=bool)
+    if n > 1:
+        starts[1:] = (moved[1:] != moved[:-1]).any(axis=1) if moved.shape[1] else False
+    keep = xp.nonzero(starts)[0]
+    values = xp.take(a, keep, axis=axis) if dim is not None else a[keep]
+    results = [Tensor._make(values, backend)]
+    if return_inverse:
+        inverse = xp.cumsum(starts) - 1
+        results.append(Tensor._make(inverse.reshape(input._array.shape if dim is None else (n,)).astype(xp.int64), backend))
+    if return_counts:
+        edges = xp.concatenate([keep, xp.asarray([n])])
+        results.append(Tensor._make(xp.diff(edges).astype(xp.int64), backend))
+    return results[0] if len(results) == 1 else tuple(results)
+
+
 def _side(right: bool, side: str | None) -> str:
     if side is None:
         return "right" if right else "left"
@@ -1123,7 +1153,7 @@ def unravel_index(indices: Tensor, shape) -> tuple:
 FUNCTIONS = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, nonzero, argwhere, sort, argsort, topk,
-    kthvalue, unique, searchsorted, bucketize, msort, bincount, unravel_index, histc,
+    kthvalue, unique, unique_consecutive, searchsorted, bucketize, msort, bincount, unravel_index, histc,
 )
 DIFFERENTIABLE = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,

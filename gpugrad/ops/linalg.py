@@ -18,7 +18,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
-from ._operands import distinct_dims, reflected, write_out
+from ._operands import distinct_dims, normalize_dims, reflected, write_out
 from .shape import diag_embed
 
 
@@ -1361,11 +1361,29 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     return vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, dim=-1)
 
 
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | None = None) -> Tensor:
+    """Each slice ``input.select(dim, i)`` whose p-norm exceeds ``maxnorm`` scaled down to it (by
+    maxnorm / (norm + 1e-7), as PyTorch); the others as they are. Differentiable, norms included."""
+    if input._array.dtype.kind != "f":
+        raise DTypeError(f"renorm: expected a floating point tensor, got {input.dtype}")
+    if p <= 0:
+        raise ArgumentError(f"renorm: non-positive-norm not supported, got p={p}")
+    if maxnorm < 0:
+        raise ArgumentError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    from .elementwise import where
+
+    (axis,) = normalize_dims("renorm", dim, input.ndim)
+    others = tuple(d for d in range(input.ndim) if d != axis)
+    norms = vector_norm(input, p, dim=others, keepdim=True) if others else input.abs()
+    factor = where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+    return write_out("renorm", input * factor, out)
+
+
 # What this family exports; gpugrad.ops gathers it.
 FUNCTIONS = (
     matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, einsum, tensordot, kron, cross, trace,
     det, logdet, slogdet, inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, cdist, vdot,
-    addbmm, pdist,
+    addbmm, pdist, renorm,
 )
 _LINALG_ONLY = (
     linalg_inv, solve, linalg_cholesky, linalg_qr, linalg_svd, linalg_svdvals, linalg_eigh, linalg_eigvalsh,
@@ -1375,8 +1393,8 @@ _LINALG_ONLY = (
 DIFFERENTIABLE = FUNCTIONS + _LINALG_ONLY
 _TENSOR_METHODS = (
     matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, kron, cross, trace, det, logdet, slogdet,
-    inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, vdot, addbmm,
+    inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, vdot, addbmm, renorm,
 )
 METHODS = {f.__name__: f for f in _TENSOR_METHODS}
 METHODS.update({"mT": property(mT), "mH": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)})
-INPLACE = (addmm, addmv, addr, baddbmm, addbmm)
+INPLACE = (addmm, addmv, addr, baddbmm, addbmm, renorm)

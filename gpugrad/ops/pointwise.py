@@ -8,6 +8,7 @@ edges of a domain (inf at asin(+-1), NaN outside it) agree with it too.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy
 
@@ -627,6 +628,48 @@ def erfinv(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("erfinv", Erfinv.apply(_float_input("erfinv", input)), out)
 
 
+# Floating-point representation ------------------------------------------------------------------------
+Frexp = namedtuple("frexp", ["mantissa", "exponent"])
+
+
+class FrexpMantissa(Op):
+    """frexp's mantissa; its exponent, a constant for the gradient, is kept on ctx (``.exponent``)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        mantissa, exponent = ctx.xp.frexp(x)
+        ctx.exponent = exponent.astype(numpy.int32)
+        return mantissa
+
+    @staticmethod
+    def backward(ctx, gy):
+        scale = ctx.xp.ldexp(ctx.xp.ones((), gy._array.dtype), -ctx.exponent)  # 2^-exponent (inf past the range, as PyTorch's)
+        return gy * Tensor._make(scale, gy._backend)
+
+
+def frexp(input: Tensor, *, out=None) -> Frexp:
+    """(mantissa, exponent) with input = mantissa * 2^exponent, |mantissa| in [0.5, 1) (0 for 0; inf and
+    NaN keep themselves, exponent 0); exponent int32. d mantissa / d input = 2^-exponent."""
+    x = _tensor_input("frexp", input)
+    if x._array.dtype.kind != "f":
+        raise DTypeError(f"frexp: only supports floating-point dtypes, got {x.dtype}")
+    mantissa = FrexpMantissa.apply(x)
+    _, exponent = x._backend.xp.frexp(x._array)
+    exponent = Tensor._make(exponent.astype(numpy.int32), x._backend)
+    if out is not None:
+        return Frexp(write_out("frexp", mantissa, out[0]), write_out("frexp", exponent, out[1]))
+    return Frexp(mantissa, exponent)
+
+
+def nextafter(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
+    """The next float after input in the direction of other, elementwise (not differentiable)."""
+    a, b = _pair("nextafter", input, other)
+    if a._array.dtype.kind != "f":
+        raise DTypeError(f"nextafter: expected floating point tensors, got {a.dtype}")
+    return write_out("nextafter", Tensor._make(a._backend.xp.asarray(a._backend.xp.nextafter(a._array, b._array)),
+                                               a._backend), out)
+
+
 # The gamma family (gpugrad/_gamma.py): each derivative is the next function of the family.
 class Lgamma(Op):
     @staticmethod
@@ -834,11 +877,11 @@ _ALIASES = (arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh, fix)
 DIFFERENTIABLE = (
     tan, asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, log2, log10, exp2, expm1,
     logaddexp, logaddexp2, xlogy, rsqrt, reciprocal, square, erf, erfc, erfinv, lgamma, digamma, polygamma,
-    mvlgamma, floor, ceil, trunc, round, frac, hypot, deg2rad, rad2deg, logit, ldexp, sinc, angle,
+    mvlgamma, floor, ceil, trunc, round, frac, hypot, deg2rad, rad2deg, logit, ldexp, sinc, angle, frexp,
 ) + _ALIASES
-FUNCTIONS = DIFFERENTIABLE + (heaviside, gcd, lcm)
+FUNCTIONS = DIFFERENTIABLE + (heaviside, gcd, lcm, nextafter)
 METHODS = {f.__name__: f for f in FUNCTIONS}
 # x.polygamma(n): the order comes first in torch.polygamma(n, x) but after self in the method.
 METHODS.update(polygamma=lambda self, n: polygamma(n, self),
                polygamma_=inplace_variant(lambda self, n: polygamma(n, self), "polygamma_"))
-INPLACE = tuple(f for f in FUNCTIONS if f not in (logaddexp, logaddexp2, heaviside, polygamma))
+INPLACE = tuple(f for f in FUNCTIONS if f not in (logaddexp, logaddexp2, heaviside, polygamma, frexp))

@@ -8,8 +8,11 @@ input, so an in-place change through a view is seen by every graph that saved th
 """
 from __future__ import annotations
 
+import itertools
 import operator
 import warnings
+
+import numpy
 
 from .. import dtypes
 from ..autograd.function import Op
@@ -1240,6 +1243,36 @@ def cartesian_prod(*tensors) -> Tensor:
     return stack([reshape(g, (-1,)) for g in grids], 1)
 
 
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The length-r combinations of a 1-d tensor's elements (itertools' order), as the rows of a (C, r)
+    tensor; ``with_replacement`` allows repeats. Gathered from input, so differentiable."""
+    if input.ndim != 1:
+        raise ShapeError(f"combinations: expect a 1D vector, but got shape {tuple(input.shape)}")
+    if r < 0:
+        raise ArgumentError(f"combinations: expect a non-negative number, but got {r}")
+    if r == 0:
+        return Tensor._make(input._backend.xp.empty((0,), input._array.dtype), input._backend)
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = list(pick(range(input.shape[0]), r))
+    index = numpy.asarray(rows, dtype=numpy.int64).reshape(len(rows), r)
+    return input[Tensor._make(input._backend.asarray(index), input._backend)]
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
+    """The Vandermonde matrix of a 1-d tensor: columns x^(N-1) ... x^0 (x^0 ... x^(N-1) when
+    ``increasing``), N = len(x) by default. Made of running products, so differentiable (also at 0)."""
+    if x.ndim != 1:
+        raise ShapeError(f"vander: x must be a one-dimensional tensor, got shape {tuple(x.shape)}")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise ArgumentError(f"vander: N must be non-negative, got {n}")
+    if x._array.dtype.kind == "b":
+        x = x.long()
+    ones = Tensor._make(x._backend.xp.ones((x.shape[0], min(n, 1)), x._array.dtype), x._backend)
+    columns = cat([ones, x.unsqueeze(-1).expand(x.shape[0], n - 1).cumprod(-1)], -1) if n > 1 else ones
+    return columns if increasing else flip(columns, (-1,))
+
+
 # Sliding windows ----------------------------------------------------------------------------------
 class Unfold(Op):
     """All windows of ``size`` elements, ``step`` apart, along ``axis``: a view with one more dim."""
@@ -1304,12 +1337,13 @@ FUNCTIONS = (
     row_stack, dstack, column_stack, atleast_1d, atleast_2d, atleast_3d, split, chunk, tensor_split, unbind,
     narrow, repeat_interleave, tile, flip, fliplr, flipud, roll, rot90, tril, triu, diagonal, diag_embed, diag,
     select, ravel, diff, concat, concatenate, hsplit, vsplit, dsplit, diagflat, block_diag, cartesian_prod,
+    combinations, vander,
 )
 _METHOD_ONLY = (view, repeat, unfold)
 DIFFERENTIABLE = tuple(f for f in FUNCTIONS if f is not broadcast_shapes) + _METHOD_ONLY
 _NOT_METHODS = (
     cat, stack, hstack, vstack, row_stack, dstack, column_stack, atleast_1d, atleast_2d, atleast_3d, meshgrid,
-    broadcast_tensors, broadcast_shapes, concat, concatenate, block_diag, cartesian_prod,
+    broadcast_tensors, broadcast_shapes, concat, concatenate, block_diag, cartesian_prod, vander,
 )
 METHODS = {f.__name__: f for f in FUNCTIONS + _METHOD_ONLY if f not in _NOT_METHODS}
 METHODS.update({f.__name__: f for f in (squeeze_, unsqueeze_, t_, transpose_, swapaxes_, swapdims_)})

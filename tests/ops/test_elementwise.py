@@ -662,3 +662,21 @@ def test_addcmul_addcdiv_float_power_isin_match_pytorch():
     ints = np.array([[1, 5, 2], [7, 2, 0]])
     np.testing.assert_array_equal(gg.isin(gg.tensor(ints), gg.tensor([2, 7])).numpy(),
                                   torch.isin(torch.tensor(ints), torch.tensor([2, 7])).numpy())
+
+
+def test_long_comparison_names_and_rsub():
+    a, b = gg.tensor([1.0, 2.0, 3.0]), gg.tensor([2.0, 2.0, 2.0])
+    pairs = {"greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne"}
+    for long, short in pairs.items():
+        assert getattr(gg, long)(a, b).tolist() == getattr(gg, short)(a, b).tolist()
+        assert getattr(a, long)(2.0).tolist() == getattr(a, short)(2.0).tolist()
+    assert gg.rsub(a, 5.0, alpha=2).tolist() == [3.0, 1.0, -1.0]
+    assert gg.rsub(a, b).tolist() == [1.0, 0.0, -1.0] and not hasattr(a, "rsub")  # as torch.Tensor: no method
+
+
+@pytest.mark.torch
+def test_long_comparison_names_match_pytorch():
+    torch = pytest.importorskip("torch")
+    a, b = [1.0, float("nan"), 3.0], [2.0, 2.0, 3.0]
+    for name in ("greater", "greater_equal", "less", "less_equal", "not_equal"):
+        assert getattr(gg, name)(gg.tensor(a), gg.tensor(b)).tolist() == getattr(torch, name)(torch.tensor(a), torch.tensor(b)).tolist()

@@ -792,3 +792,29 @@ def test_histc_matches_pytorch():
     x = np.random.default_rng(3).standard_normal(500).astype(np.float32)
     for kwargs in ({"bins": 10}, {"bins": 7, "min": -1.0, "max": 1.5}):
         np.testing.assert_array_equal(gg.histc(gg.tensor(x), **kwargs).numpy(), torch.histc(torch.tensor(x), **kwargs).numpy())
+
+
+def test_unique_consecutive_flat_and_along_a_dim():
+    x = gg.tensor([1, 1, 2, 2, 3, 1, 1, 2])
+    values, inverse, counts = gg.unique_consecutive(x, return_inverse=True, return_counts=True)
+    assert values.tolist() == [1, 2, 3, 1, 2] and inverse.tolist() == [0, 0, 1, 1, 2, 3, 3, 4]
+    assert counts.tolist() == [2, 2, 1, 2, 1] and x.unique_consecutive().tolist() == [1, 2, 3, 1, 2]
+    rows = gg.tensor([[1, 1], [1, 1], [2, 3], [1, 1]])
+    values, inverse, counts = rows.unique_consecutive(return_inverse=True, return_counts=True, dim=0)
+    assert values.tolist() == [[1, 1], [2, 3], [1, 1]] and inverse.tolist() == [0, 0, 1, 2]
+    assert counts.tolist() == [2, 1, 1]
+    grid = gg.tensor([[1.0, 2.0], [1.0, 3.0]]).reshape(2, 2, 1)
+    assert grid.unique_consecutive(dim=1).shape == (2, 2, 1)
+    assert gg.unique_consecutive(gg.tensor([])).shape == (0,)
+
+
+@pytest.mark.torch
+def test_unique_consecutive_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 3, (6, 4, 3))
+    for dim in (None, 0, 1, 2):
+        ours = gg.unique_consecutive(gg.tensor(data), return_inverse=True, return_counts=True, dim=dim)
+        theirs = torch.unique_consecutive(torch.tensor(data), return_inverse=True, return_counts=True, dim=dim)
+        for o, t in zip(ours, theirs):
+            np.testing.assert_array_equal(o.numpy(), t.numpy())

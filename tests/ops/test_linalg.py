@@ -704,3 +704,21 @@ def test_cdist_dist_and_inner():
     assert gg.inner(gg.tensor(2.0), gg.ones(2, 2)).tolist() == [[2.0, 2.0], [2.0, 2.0]]
     with pytest.raises(ShapeError, match="inner"):
         gg.inner(gg.ones(2, 3), gg.ones(3, 2))
+
+
+def test_renorm_scales_only_the_slices_above_maxnorm():
+    x = gg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert gg.renorm(x, 2, 0, 3).numpy() == pytest.approx(np.array([[1.0, 2.0], [1.8, 2.4]]), rel=1e-6)
+    y = x.clone()
+    y.renorm_(1, 1, 4)
+    assert y.numpy() == pytest.approx(np.array([[1.0, 4 / 3], [3.0, 8 / 3]]), rel=1e-6)
+    with pytest.raises(ValueError, match="non-positive"):
+        x.renorm(0, 0, 1.0)
+    with pytest.raises(ValueError, match="maxnorm"):
+        x.renorm(2, 0, -1.0)
+
+
+def test_is_same_size_is_conj_is_neg():
+    a = gg.ones(2, 3)
+    assert gg.is_same_size(a, gg.zeros(2, 3)) and not a.is_same_size(gg.ones(3, 2))
+    assert not gg.is_conj(a) and not a.is_neg() and not gg.is_neg(a)

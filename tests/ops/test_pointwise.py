@@ -670,3 +670,33 @@ def test_polygamma_and_mvlgamma_arguments_and_methods():
     np.testing.assert_allclose(gg.tensor([2.0, 3.5], dtype=gg.float64).mvlgamma(3).numpy(), want, rtol=1e-14)
     with pytest.raises(ValueError, match="greater than or equal to 1"):
         x.mvlgamma(0)
+
+
+def test_frexp_and_nextafter():
+    x = gg.tensor([8.0, 0.3, 0.0, -5.0, math.inf, 1e-40], dtype=gg.float64)
+    mantissa, exponent = gg.frexp(x)
+    assert exponent.dtype is gg.int32 and exponent.tolist()[:5] == [4, -1, 0, 3, 0]
+    assert mantissa.tolist()[:5] == [0.5, 0.6, 0.0, -0.625, math.inf]
+    np.testing.assert_array_equal((mantissa * 2.0 ** exponent.double()).numpy()[[0, 1, 3, 5]], x.numpy()[[0, 1, 3, 5]])
+    with pytest.raises(DTypeError, match="floating-point"):
+        gg.frexp(gg.tensor([1, 2]))
+    one = gg.tensor([1.0], dtype=gg.float32)
+    assert (gg.nextafter(one, gg.tensor([2.0])) - one).item() == np.finfo(np.float32).eps
+    assert gg.nextafter(gg.tensor([0.0], dtype=gg.float64), -1.0).item() == -5e-324
+    y = gg.tensor([1.0])
+    y.nextafter_(gg.tensor([0.0]))
+    assert y.item() == np.nextafter(np.float32(1), np.float32(0))
+
+
+@pytest.mark.torch
+def test_frexp_and_nextafter_match_pytorch():
+    torch = pytest.importorskip("torch")
+    values = [8.0, 0.3, 0.0, -5.0, math.inf, -math.inf, math.nan, 1e-40, 3e38]
+    for dtype in ("float32", "float64"):
+        ours = gg.frexp(gg.tensor(values, dtype=getattr(gg, dtype)))
+        theirs = torch.frexp(torch.tensor(values, dtype=getattr(torch, dtype)))
+        np.testing.assert_array_equal(ours.mantissa.numpy(), theirs.mantissa.numpy())
+        np.testing.assert_array_equal(ours.exponent.numpy(), theirs.exponent.numpy())
+    a, b = [1.0, -1.0, 0.0, 5.0], [2.0, -2.0, -1.0, 5.0]
+    np.testing.assert_array_equal(gg.nextafter(gg.tensor(a), gg.tensor(b)).numpy(),
+                                  torch.nextafter(torch.tensor(a), torch.tensor(b)).numpy())

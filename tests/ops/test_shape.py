@@ -667,3 +667,31 @@ def test_hsplit_vsplit_dsplit_block_diag_and_cartesian_prod():
     assert gg.cartesian_prod(gg.tensor([1, 2]), gg.tensor([3, 4])).tolist() == [[1, 3], [1, 4], [2, 3], [2, 4]]
     with pytest.raises(ShapeError, match="cartesian_prod"):
         gg.cartesian_prod(gg.ones(2, 2), gg.ones(2))
+
+
+def test_combinations_and_vander():
+    x = gg.tensor([1.0, 2.0, 3.0])
+    assert gg.combinations(x).tolist() == [[1.0, 2.0], [1.0, 3.0], [2.0, 3.0]]
+    assert gg.combinations(x, r=3, with_replacement=True).shape == (10, 3)
+    assert gg.combinations(x, r=0).shape == (0,) and gg.combinations(x, r=4).shape == (0, 4)
+    with pytest.raises(ValueError, match="1D vector"):
+        gg.combinations(gg.ones(2, 2))
+    assert gg.vander(x).tolist() == [[1.0, 1.0, 1.0], [4.0, 2.0, 1.0], [9.0, 3.0, 1.0]]
+    assert gg.vander(x, N=2, increasing=True).tolist() == [[1.0, 1.0], [1.0, 2.0], [1.0, 3.0]]
+    assert gg.vander(gg.tensor([1, 2])).dtype is gg.int64 and gg.vander(x, N=0).shape == (3, 0)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        gg.vander(gg.ones(2, 2))
+
+
+@pytest.mark.torch
+def test_combinations_and_vander_values_match_pytorch():
+    torch = pytest.importorskip("torch")
+    data = [0.5, -1.0, 2.0, 3.0]
+    for r in (1, 2, 3):
+        for rep in (False, True):
+            np.testing.assert_array_equal(gg.combinations(gg.tensor(data), r, rep).numpy(),
+                                          torch.combinations(torch.tensor(data), r, rep).numpy())
+    for n in (None, 1, 3, 6):
+        for inc in (False, True):
+            np.testing.assert_allclose(gg.vander(gg.tensor(data), n, inc).numpy(),
+                                       torch.vander(torch.tensor(data), n, inc).numpy(), rtol=1e-6)

@@ -26,6 +26,8 @@ ROWS = [
     Row("add_scalar_alpha", lambda a, b: gg.add(a, b, alpha=2.5) + 1.5, [((2, 3), real), ((2, 1), real)], op="add", torch=lambda torch, a, b: torch.add(a, b, alpha=2.5) + 1.5),
     Row("sub", lambda a, b: a - b, [((3, 1), real), ((1, 4), real)]),
     Row("rsub", lambda a: 2.0 - a, [((5,), real)], op="sub"),
+    Row("rsub_function", lambda a, b: gg.rsub(a, b, alpha=1.5), [((3, 4), real), ((4,), real)], op="rsub",
+        torch=lambda torch, a, b: torch.rsub(a, b, alpha=1.5)),
     Row("mul", lambda a, b: a * b, [((2, 3, 4), real), ((3, 1), real)]),
     Row("div", lambda a, b: a / b, [((3, 4), real), ((3, 4), positive)]),
     Row("rdiv", lambda a: 1.0 / a, [((6,), positive)], op="div"),

@@ -78,6 +78,8 @@ ROWS = [
     Row("inner", lambda a, b: a.inner(b), [((2, 3), real), ((4, 3), real)]),
     Row("addbmm", lambda m, a, b: m.addbmm(a, b, beta=0.5, alpha=2.0), [((2, 4), real), ((3, 2, 5), real), ((3, 5, 4), real)]),
     Row("pdist", lambda a: gg.pdist(a), [((4, 3), real)], torch=lambda torch, a: torch.pdist(a)),
+    Row("renorm", lambda a: a.renorm(2, 0, 1.5), [((4, 3), real)]),
+    Row("renorm_p1_dim1", lambda a: a.renorm(1, 1, 2.0), [((3, 2, 2), real)], op="renorm"),
     Row("vdot", lambda a, b: a.vdot(b), [((4,), real), ((4,), real)]),
     Row("dist", lambda a, b: a.dist(b, 3), [((3, 4), real), ((4,), real)]),
     Row("cdist", lambda a, b: gg.cdist(a, b), [((2, 3, 4), real), ((2, 5, 4), real)], torch=lambda torch, a, b: torch.cdist(a, b)),

@@ -42,6 +42,11 @@ def gamma_domain(rng, shape):
     return np.where(rng.uniform(size=shape) < 0.7, rng.uniform(0.3, 5.0, shape), off_grid(rng, shape) - 3.0)
 
 
+def between_powers_of_two(rng, shape):
+    """Signed values 1.1 to 1.9 times a power of two: away from frexp's jumps at the powers of two."""
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(1.1, 1.9, shape) * 2.0 ** rng.integers(-3, 4, shape)
+
+
 def with_zeros(rng, shape):
     """Real numbers, a third of them exactly 0 (xlogy's special case)."""
     x = rng.standard_normal(shape)
@@ -101,6 +106,7 @@ ROWS = [
     Row("polygamma_2", lambda a: gg.polygamma(2, a), [((3, 4), gamma_domain)], op="polygamma",
         torch=lambda torch, a: torch.polygamma(2, a)),
     Row("mvlgamma", lambda a: a.mvlgamma(3), [((3, 4), above_one)]),
+    Row("frexp", lambda a: a.frexp().mantissa, [((3, 4), between_powers_of_two)]),
     Row("floor", lambda a: a.floor() * a, [((3, 4), off_grid)]),
     Row("ceil", lambda a: a.ceil() * a, [((3, 4), off_grid)]),
     Row("trunc", lambda a: a.trunc() * a, [((3, 4), off_grid)]),
