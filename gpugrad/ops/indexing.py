@@ -8,6 +8,7 @@ int arrays). Gradients of every selection scatter back with accumulation over re
 """
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numpy  # host-side only: lists given as indices, and shape arithmetic
@@ -698,6 +699,78 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: T
     return write_out("index_copy", IndexCopy.apply(input, source, idx=idx, axis=axis), out)
 
 
+def _scatter_slices(op: str, input: Tensor, src: Tensor, axis: int, positions) -> Tensor:
+    """``input`` with ``src`` written at ``positions`` (a range) along ``axis``: index_copy's op, after the
+    shape check PyTorch makes (src the size of the slice it replaces)."""
+    idx = input._backend.xp.asarray(numpy.asarray(positions, dtype=numpy.int64))
+    expected = tuple(input.shape[:axis]) + (len(positions),) + tuple(input.shape[axis + 1:])
+    if tuple(src.shape) != expected:
+        raise ShapeError(f"{op}: expected src to have a size equal to the slice of self. src size = "
+                         f"{list(src.shape)}, slice size = {list(expected)}")
+    if src._backend is not input._backend or src._array.dtype != input._array.dtype:
+        src = src.to(input.device, input.dtype)
+    return IndexCopy.apply(input, src, idx=idx, axis=axis)
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """``input`` with ``input.select(dim, index)`` replaced by ``src``, out of place. Differentiable in
+    both (input's gradient is 0 where src went)."""
+    axis = _axis("select_scatter", dim, input.ndim)
+    n = input.shape[axis]
+    if not -n <= index < n:
+        raise IndexError(f"select_scatter: index {index} out of range for tensor of size {tuple(input.shape)} at "
+                         f"dimension {axis}")
+    return _scatter_slices("select_scatter", input, src.unsqueeze(axis), axis, [index % n])
+
+
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+                  step: int = 1) -> Tensor:
+    """``input`` with the slice ``start:end:step`` along ``dim`` replaced by ``src``, out of place."""
+    axis = _axis("slice_scatter", dim, input.ndim)
+    if step <= 0:
+        raise ArgumentError(f"slice_scatter: slice step must be positive, got {step}")
+    positions = range(*slice(start, end, step).indices(input.shape[axis]))
+    return _scatter_slices("slice_scatter", input, src, axis, list(positions))
+
+
+def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """``input`` with ``values`` put at ``input[indices]`` (a tuple of index tensors, as in ``x[i, j]``),
+    out of place; with ``accumulate``, repeated positions add up (and add to input) instead of the last
+    write winning. Differentiable in input and values."""
+    if not isinstance(indices, (tuple, list)) or not all(isinstance(i, Tensor) for i in indices):
+        raise TypeError("index_put: indices must be a tuple of Tensors")
+    if not isinstance(values, Tensor):
+        values = Tensor._make(input._backend.xp.asarray(values, dtype=input._array.dtype), input._backend)
+    if values._array.dtype != input._array.dtype:
+        raise DTypeError(f"index_put: requires the source and destination dtypes to match, got {input.dtype} for "
+                         f"the destination and {values.dtype} for the source")
+    if not accumulate:
+        out = input.clone()
+        out[tuple(indices)] = values
+        return out
+    xp = input._backend.xp
+    arrays = []
+    for i in indices:  # a bool mask stands for the positions of its Trues, over as many dims as it has
+        a = i._array
+        arrays.extend(xp.nonzero(a) if a.dtype == bool else [a])
+    k = len(arrays)
+    if k > input.ndim:
+        raise IndexError(f"index_put: too many indices for tensor of dimension {input.ndim} (got {k})")
+    try:
+        arrays = xp.broadcast_arrays(*arrays)
+    except ValueError:
+        raise ShapeError(f"index_put: shape mismatch: indexing tensors could not be broadcast together with shapes "
+                         f"{[tuple(a.shape) for a in arrays]}") from None
+    lead = tuple(input.shape[:k])
+    for axis, a in enumerate(arrays):
+        _check_in_range("index_put", a.reshape(-1), lead, axis, IndexError, True)
+    flat = xp.ravel_multi_index(tuple(a % n for a, n in zip(arrays, lead)), lead).reshape(-1)
+    rest = tuple(input.shape[k:])
+    spread = values.expand(*(tuple(arrays[0].shape) + rest)).reshape((-1,) + rest)
+    rows = input.reshape((math.prod(lead),) + rest)
+    return IndexAdd.apply(rows, spread, idx=flat, axis=0, alpha=1).reshape(tuple(input.shape))
+
+
 class IndexFill(Op):
     @staticmethod
     def forward(ctx, x, value, idx=None, axis=0):
@@ -1154,11 +1227,15 @@ FUNCTIONS = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, nonzero, argwhere, sort, argsort, topk,
     kthvalue, unique, unique_consecutive, searchsorted, bucketize, msort, bincount, unravel_index, histc,
+    select_scatter, slice_scatter, index_put,
 )
 DIFFERENTIABLE = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, sort, topk, kthvalue, msort,
+    select_scatter, slice_scatter, index_put,
 )
 METHODS = {f.__name__: f for f in FUNCTIONS if f not in (getitem, searchsorted, bucketize, unravel_index)}
 METHODS["__getitem__"] = getitem
-INPLACE = (scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, masked_fill, masked_scatter)
+INPLACE = (
+    scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, masked_fill, masked_scatter, index_put,
+)

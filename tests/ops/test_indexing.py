@@ -818,3 +818,42 @@ def test_unique_consecutive_matches_pytorch():
         theirs = torch.unique_consecutive(torch.tensor(data), return_inverse=True, return_counts=True, dim=dim)
         for o, t in zip(ours, theirs):
             np.testing.assert_array_equal(o.numpy(), t.numpy())
+
+
+def test_select_and_slice_scatter_and_index_put():
+    x = gg.zeros(3, 4)
+    assert gg.select_scatter(x, gg.ones(4), 0, -1)[2].tolist() == [1.0] * 4 and x.sum().item() == 0.0
+    assert gg.slice_scatter(x, gg.ones(3, 2), 1, 1, None, 2)[0].tolist() == [0.0, 1.0, 0.0, 1.0]
+    with pytest.raises(ValueError, match="slice of self"):
+        gg.select_scatter(x, gg.ones(3), 0, 0)
+    with pytest.raises(IndexError):
+        gg.select_scatter(x, gg.ones(4), 0, 3)
+    i, j = gg.tensor([0, 2, 0]), gg.tensor([1, 3, 1])
+    summed = gg.index_put(x, (i, j), gg.tensor([1.0, 2.0, 3.0]), accumulate=True)
+    assert summed[0, 1].item() == 4.0 and summed[2, 3].item() == 2.0
+    y = gg.zeros(3, 4)
+    y.index_put_((gg.tensor([True, False, True]),), gg.tensor(2.0))
+    assert y.sum(1).tolist() == [8.0, 0.0, 8.0]
+    with pytest.raises(IndexError):
+        gg.index_put(x, (gg.tensor([3]),), gg.tensor(1.0), accumulate=True)
+    with pytest.raises(TypeError, match="dtypes to match"):
+        gg.index_put(x, (i,), gg.tensor(1.0, dtype=gg.float64))
+
+
+@pytest.mark.torch
+def test_scatters_and_index_put_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    base, rows = rng.standard_normal((4, 5)), rng.standard_normal((2, 5))
+
+    def results(lib):
+        t = lib.tensor
+        return (
+            lib.select_scatter(t(base), t(base[0]), 0, 2),
+            lib.slice_scatter(t(base), t(rows), 0, -3, None, 2),
+            lib.index_put(t(base), (t([3, 0, 3]), t([1, 1, 1])), t([1.0, 2.0, 3.0], dtype=lib.float64), accumulate=True),
+            lib.index_put(t(base), (t([True, False, True, False]),), t(rows), accumulate=True),
+        )
+
+    for ours, theirs in zip(results(gg), results(torch)):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
