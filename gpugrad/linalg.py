@@ -4,7 +4,7 @@ The functions live in gpugrad.ops.linalg; those whose ``torch.linalg`` form diff
 ``torch`` one (``linalg.norm`` and ``torch.norm``, ``linalg.svd`` and ``torch.svd``, ...) are named
 ``linalg_<name>`` there and get their short name here.
 """
-from .ops.linalg import LinAlgError, matmul, solve, vecdot, vector_norm, matrix_norm
+from .ops.linalg import LinAlgError, matmul, matrix_norm, solve, solve_triangular, vecdot, vector_norm
 from .ops.linalg import linalg_cholesky as cholesky
 from .ops.linalg import linalg_cross as cross
 from .ops.linalg import linalg_det as det
@@ -22,5 +22,6 @@ from .ops.linalg import linalg_svdvals as svdvals
 
 __all__ = [
     "LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power",
-    "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
+    "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals", "vecdot",
+    "vector_norm",
 ]

@@ -599,6 +599,64 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Tensor | None = None)
     return write_out("linalg.solve", x.squeeze(-1) if vector else x, out)
 
 
+def _substitute(xp, t, b, upper: bool, unit: bool):
+    """x with t x = b for triangular t (*, n, n) and b (*, n, k), batch dims broadcast: forward (lower)
+    or back (upper) substitution, one row at a time over the whole batch. Only t's triangle is read (and
+    not its diagonal when ``unit``); a zero on the diagonal gives inf and NaN, as PyTorch's."""
+    n = t.shape[-1]
+    batch = xp.broadcast_shapes(t.shape[:-2], b.shape[:-2])
+    t = xp.broadcast_to(t, batch + t.shape[-2:])
+    b = xp.broadcast_to(b, batch + b.shape[-2:])
+    x = xp.zeros(b.shape, dtype=xp.result_type(t, b))
+    for i in (range(n - 1, -1, -1) if upper else range(n)):
+        done = slice(i + 1, n) if upper else slice(0, i)
+        row = b[..., i, :] - (t[..., i : i + 1, done] @ x[..., done, :])[..., 0, :]
+        x[..., i, :] = row if unit else row / t[..., i, i, None]
+    return x
+
+
+class SolveTriangular(Op):
+    @staticmethod
+    def forward(ctx, a, b, upper=False, unitriangular=False):
+        ctx.upper, ctx.unit = upper, unitriangular
+        x = _substitute(ctx.xp, a, b, upper, unitriangular)
+        ctx.save_for_backward(a, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, gx):
+        a, x = ctx.saved_tensors
+        upper, unit = ctx.upper, ctx.unit
+        gb = SolveTriangular.apply(a.mT, gx, upper=not upper, unitriangular=unit)  # A^-T G
+        ga = None
+        if ctx.needs_input_grad[0]:  # -(A^-T G) X^T on the triangle that was read
+            full = -(gb @ x.mT)
+            ga = full.triu(1 if unit else 0) if upper else full.tril(-1 if unit else 0)
+        return ga, gb
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False,
+                     out: Tensor | None = None) -> Tensor:
+    """X with A X = B (X A = B when left=False) for A triangular (upper or lower; its other triangle is
+    not read, nor its diagonal when ``unitriangular``), batch dims broadcast. d/dB = A^-T G,
+    d/dA = -(A^-T G) X^T on A's triangle."""
+    op = "linalg.solve_triangular"
+    _require_float(op, A, B)
+    _require_matrices(op, A, square=True)
+    _require_same_dtype(op, A, B)
+    if B.ndim < 2:
+        raise ShapeError(f"{op}: The input tensor B must have at least 2 dimensions, got shape {_shape(B)}.")
+    n = A.shape[-1]
+    if B.shape[-2 if left else -1] != n:
+        raise ShapeError(f"{op}: Incompatible shapes of A and B for the equation {'AX = B' if left else 'XA = B'} "
+                         f"({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    if left:
+        x = SolveTriangular.apply(A, B, upper=upper, unitriangular=unitriangular)
+    else:  # X A = B is A^T X^T = B^T, A^T triangular the other way up
+        x = SolveTriangular.apply(A.mT, B.mT, upper=not upper, unitriangular=unitriangular).mT
+    return write_out(op, x, out)
+
+
 class Det(Op):
     @staticmethod
     def forward(ctx, a):
@@ -1388,7 +1446,7 @@ FUNCTIONS = (
 _LINALG_ONLY = (
     linalg_inv, solve, linalg_cholesky, linalg_qr, linalg_svd, linalg_svdvals, linalg_eigh, linalg_eigvalsh,
     linalg_det, linalg_slogdet, linalg_matrix_power, linalg_pinv, linalg_norm, vector_norm, matrix_norm, vecdot,
-    linalg_cross,
+    linalg_cross, solve_triangular,
 )
 DIFFERENTIABLE = FUNCTIONS + _LINALG_ONLY
 _TENSOR_METHODS = (
