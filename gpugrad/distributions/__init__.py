@@ -1,5 +1,5 @@
-"""Probability distributions, as ``torch.distributions``: Normal, Uniform, Exponential, Laplace,
-Bernoulli, Categorical, OneHotCategorical, Poisson, Gamma, Beta, Dirichlet and Independent, with
+"""Probability distributions, as ``torch.distributions``: Normal, MultivariateNormal, Uniform, Exponential,
+Laplace, Bernoulli, Categorical, OneHotCategorical, Poisson, Gamma, Beta, Dirichlet and Independent, with
 sampling, log_prob, entropy, cdf where PyTorch has it, moments, closed-form ``kl_divergence`` and
 PyTorch's argument validation. ``rsample`` is reparameterised where PyTorch's is, except for Gamma, Beta
 and Dirichlet, whose ``rsample`` says it is not there yet (their ``sample`` is). PyTorch's other
@@ -15,11 +15,14 @@ from .gamma import Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
 from .uniform import Uniform
 
-__all__ = ["Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Exponential", "Gamma",
-           "Independent", "Laplace", "Normal", "OneHotCategorical", "Poisson", "Uniform", "constraints",
-           "kl_divergence", "register_kl"]
+__all__ = [
+    "Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution", "Exponential", "Gamma", "Independent", "Laplace",
+    "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson", "Uniform", "constraints", "kl_divergence",
+    "register_kl",
+]

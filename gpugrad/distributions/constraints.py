@@ -4,8 +4,9 @@ from __future__ import annotations
 
 __all__ = [
     "Constraint", "boolean", "dependent", "greater_than", "greater_than_eq", "half_open_interval",
-    "independent", "integer_interval", "interval", "is_dependent", "nonnegative", "nonnegative_integer",
-    "one_hot", "positive", "real", "real_vector", "simplex", "unit_interval",
+    "independent", "integer_interval", "interval", "is_dependent", "lower_cholesky", "nonnegative",
+    "nonnegative_integer", "one_hot", "positive", "positive_definite", "real", "real_vector", "simplex", "symmetric",
+    "unit_interval",
 ]
 
 
@@ -109,6 +110,42 @@ class _OneHot(Constraint):
         return ((value == 0) | (value == 1)).all(dim=-1) & (value.sum(-1) == 1)
 
 
+class _Symmetric(Constraint):
+    """Square matrices equal to their transpose (within 1e-6, as PyTorch)."""
+
+    event_dim = 2
+
+    def check(self, value):
+        square = value.shape[-1] == value.shape[-2]
+        if not square:
+            from .. import zeros
+
+            return zeros(tuple(value.shape[:-2]), dtype=bool)
+        return ((value - value.mT).abs() <= 1e-6 + 1e-5 * value.mT.abs()).flatten(-2).all(-1)
+
+
+class _PositiveDefinite(_Symmetric):
+    """Symmetric matrices with a Cholesky factor (all eigenvalues positive)."""
+
+    def check(self, value):
+        symmetric = super().check(value)
+        if not bool(symmetric.all()):
+            return symmetric
+        from .. import linalg
+
+        return linalg.eigvalsh(value.detach()).min(-1)[0] > 0
+
+
+class _LowerCholesky(Constraint):
+    """Lower-triangular matrices with a positive diagonal."""
+
+    event_dim = 2
+
+    def check(self, value):
+        lower = (value.tril() == value).flatten(-2).all(-1)
+        return lower & (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
+
+
 class _Interval(Constraint):
     def __init__(self, lower_bound, upper_bound) -> None:
         self.lower_bound, self.upper_bound = lower_bound, upper_bound
@@ -167,6 +204,9 @@ real = _Real()
 boolean = _Boolean()
 positive = _GreaterThan(0.0)
 nonnegative = _GreaterThanEq(0.0)
+symmetric = _Symmetric()
+positive_definite = _PositiveDefinite()
+lower_cholesky = _LowerCholesky()
 one_hot = _OneHot()
 unit_interval = _Interval(0.0, 1.0)
 nonnegative_integer = _IntegerGreaterThan(0)

@@ -113,7 +113,8 @@ class Distribution:
         n_event = len(self._event_shape)
         if tuple(value.shape[value.dim() - n_event:]) != tuple(self._event_shape):
             raise ValueError(
-                f"The right-most size of value must match event_shape: {tuple(value.shape)} vs {tuple(self._event_shape)}."
+                "The right-most size of value must match event_shape: "
+                f"{tuple(value.shape)} vs {tuple(self._event_shape)}."
             )
         expected = tuple(self._batch_shape) + tuple(self._event_shape)
         for i, j in zip(reversed(tuple(value.shape)), reversed(expected)):

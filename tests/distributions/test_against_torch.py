@@ -18,24 +18,42 @@ PROBS = RNG.uniform(0.05, 0.95, (2, 3))
 LOW = RNG.standard_normal(3)
 HIGH = LOW + RNG.uniform(0.5, 2.0, 3)
 
-# name: (constructor from a library's distributions module and its parameter tensors, parameters, values)
+def _eye(lib):
+    return lib.eye(3, dtype=lib.float64)
+
+
+# name: (constructor from a library (gpugrad or torch) and its parameter tensors, parameters, values)
 CASES = {
-    "normal": (lambda D, p: D.Normal(p[0], p[1]), (LOC, SCALE), RNG.standard_normal((2, 3))),
-    "normal scalar": (lambda D, p: D.Normal(p[0], 2.0), (np.array(0.5),), RNG.standard_normal(4)),
-    "categorical logits": (lambda D, p: D.Categorical(logits=p[0]), (LOGITS,), np.array([[0, 3], [2, 1]])),
-    "categorical probs": (lambda D, p: D.Categorical(probs=p[0]), (np.exp(LOGITS),), np.array([1, 2])),
-    "bernoulli probs": (lambda D, p: D.Bernoulli(p[0]), (PROBS,), (RNG.uniform(size=(2, 3)) > 0.5) * 1.0),
-    "bernoulli logits": (lambda D, p: D.Bernoulli(logits=p[0]), (LOC,), (RNG.uniform(size=(2, 3)) > 0.5) * 1.0),
-    "uniform": (lambda D, p: D.Uniform(p[0], p[1]), (LOW, HIGH), (LOW + HIGH) / 2),
-    "independent normal": (lambda D, p: D.Independent(D.Normal(p[0], p[1]), 1), (LOC, SCALE),
-                           RNG.standard_normal((2, 3))),
-    "exponential": (lambda D, p: D.Exponential(p[0]), (SCALE,), RNG.uniform(0.1, 3.0, (2, 3))),
-    "laplace": (lambda D, p: D.Laplace(p[0], p[1]), (LOC, SCALE), RNG.standard_normal((2, 3))),
-    "poisson": (lambda D, p: D.Poisson(p[0]), (SCALE * 3,), RNG.integers(0, 8, (2, 3)).astype(np.float64)),
-    "gamma": (lambda D, p: D.Gamma(p[0], p[1]), (SCALE * 2, SCALE), RNG.uniform(0.1, 3.0, (2, 3))),
-    "beta": (lambda D, p: D.Beta(p[0], p[1]), (SCALE * 2, SCALE), RNG.uniform(0.05, 0.95, (2, 3))),
-    "dirichlet": (lambda D, p: D.Dirichlet(p[0]), (SCALE + 0.8,), np.array([0.2, 0.5, 0.3])),
-    "one hot categorical": (lambda D, p: D.OneHotCategorical(logits=p[0]), (LOGITS,), np.eye(4)[[1, 3]]),
+    "normal": (lambda lib, p: lib.distributions.Normal(p[0], p[1]), (LOC, SCALE), RNG.standard_normal((2, 3))),
+    "normal scalar": (lambda lib, p: lib.distributions.Normal(p[0], 2.0), (np.array(0.5),), RNG.standard_normal(4)),
+    "categorical logits": (lambda lib, p: lib.distributions.Categorical(logits=p[0]), (LOGITS,),
+                           np.array([[0, 3], [2, 1]])),
+    "categorical probs": (lambda lib, p: lib.distributions.Categorical(probs=p[0]), (np.exp(LOGITS),), np.array([1, 2])),
+    "bernoulli probs": (lambda lib, p: lib.distributions.Bernoulli(p[0]), (PROBS,),
+                        (RNG.uniform(size=(2, 3)) > 0.5) * 1.0),
+    "bernoulli logits": (lambda lib, p: lib.distributions.Bernoulli(logits=p[0]), (LOC,),
+                         (RNG.uniform(size=(2, 3)) > 0.5) * 1.0),
+    "uniform": (lambda lib, p: lib.distributions.Uniform(p[0], p[1]), (LOW, HIGH), (LOW + HIGH) / 2),
+    "independent normal": (lambda lib, p: lib.distributions.Independent(lib.distributions.Normal(p[0], p[1]), 1),
+                           (LOC, SCALE), RNG.standard_normal((2, 3))),
+    "exponential": (lambda lib, p: lib.distributions.Exponential(p[0]), (SCALE,), RNG.uniform(0.1, 3.0, (2, 3))),
+    "laplace": (lambda lib, p: lib.distributions.Laplace(p[0], p[1]), (LOC, SCALE), RNG.standard_normal((2, 3))),
+    "poisson": (lambda lib, p: lib.distributions.Poisson(p[0]), (SCALE * 3,),
+                RNG.integers(0, 8, (2, 3)).astype(np.float64)),
+    "gamma": (lambda lib, p: lib.distributions.Gamma(p[0], p[1]), (SCALE * 2, SCALE), RNG.uniform(0.1, 3.0, (2, 3))),
+    "beta": (lambda lib, p: lib.distributions.Beta(p[0], p[1]), (SCALE * 2, SCALE), RNG.uniform(0.05, 0.95, (2, 3))),
+    "dirichlet": (lambda lib, p: lib.distributions.Dirichlet(p[0]), (SCALE + 0.8,), np.array([0.2, 0.5, 0.3])),
+    "one hot categorical": (lambda lib, p: lib.distributions.OneHotCategorical(logits=p[0]), (LOGITS,),
+                            np.eye(4)[[1, 3]]),
+    "multivariate normal covariance": (
+        lambda lib, p: lib.distributions.MultivariateNormal(p[0], covariance_matrix=p[1] @ p[1].mT + 0.5 * _eye(lib)),
+        (LOC, RNG.standard_normal((3, 3))), RNG.standard_normal((4, 2, 3))),
+    "multivariate normal scale_tril": (
+        lambda lib, p: lib.distributions.MultivariateNormal(p[0], scale_tril=p[1].tril(-1) + 1.5 * _eye(lib)),
+        (LOC, RNG.standard_normal((2, 3, 3))), RNG.standard_normal((2, 3))),
+    "multivariate normal precision": (
+        lambda lib, p: lib.distributions.MultivariateNormal(p[0][0], precision_matrix=p[1] @ p[1].mT + _eye(lib)),
+        (LOC, RNG.standard_normal((3, 3))), RNG.standard_normal(3)),
 }
 
 
@@ -43,7 +61,7 @@ def _build(lib, case):
     make, params, value = CASES[case]
     tensors = [lib.tensor(p, dtype=lib.float64, requires_grad=True) for p in params]
     value = lib.tensor(value) if value.dtype.kind == "i" else lib.tensor(value, dtype=lib.float64)
-    return make(lib.distributions, tensors), tensors, value
+    return make(lib, tensors), tensors, value
 
 
 # Not reparameterised here yet (their rsample says so), as PyTorch's are.
@@ -91,18 +109,22 @@ def test_a_distribution_gives_pytorchs_values_and_gradients(case):
 
 # The other side of each KL: a distribution of the same type made from the first parameter.
 SHIFTED = {
-    "normal": lambda D, x: D.Normal(x * 0.5, 1.5),
-    "categorical logits": lambda D, x: D.Categorical(logits=x.flip(-1)),
-    "bernoulli probs": lambda D, x: D.Bernoulli(x.flip(-1)),
-    "uniform": lambda D, x: D.Uniform(x - 3.0, x + 5.0),
-    "independent normal": lambda D, x: D.Independent(D.Normal(x * 0.5, 1.5), 1),
-    "exponential": lambda D, x: D.Exponential(x.flip(-1)),
-    "laplace": lambda D, x: D.Laplace(x * 0.5, 1.5),
-    "poisson": lambda D, x: D.Poisson(x.flip(-1)),
-    "gamma": lambda D, x: D.Gamma(x.flip(-1), 2.0),
-    "beta": lambda D, x: D.Beta(x.flip(-1), 0.7),
-    "dirichlet": lambda D, x: D.Dirichlet(x.flip(-1)),
-    "one hot categorical": lambda D, x: D.OneHotCategorical(logits=x.flip(-1)),
+    "normal": lambda lib, x: lib.distributions.Normal(x * 0.5, 1.5),
+    "categorical logits": lambda lib, x: lib.distributions.Categorical(logits=x.flip(-1)),
+    "bernoulli probs": lambda lib, x: lib.distributions.Bernoulli(x.flip(-1)),
+    "uniform": lambda lib, x: lib.distributions.Uniform(x - 3.0, x + 5.0),
+    "independent normal": lambda lib, x: lib.distributions.Independent(lib.distributions.Normal(x * 0.5, 1.5), 1),
+    "exponential": lambda lib, x: lib.distributions.Exponential(x.flip(-1)),
+    "laplace": lambda lib, x: lib.distributions.Laplace(x * 0.5, 1.5),
+    "poisson": lambda lib, x: lib.distributions.Poisson(x.flip(-1)),
+    "gamma": lambda lib, x: lib.distributions.Gamma(x.flip(-1), 2.0),
+    "beta": lambda lib, x: lib.distributions.Beta(x.flip(-1), 0.7),
+    "dirichlet": lambda lib, x: lib.distributions.Dirichlet(x.flip(-1)),
+    "one hot categorical": lambda lib, x: lib.distributions.OneHotCategorical(logits=x.flip(-1)),
+    "multivariate normal covariance": lambda lib, x: lib.distributions.MultivariateNormal(
+        x.flip(-1), covariance_matrix=2.0 * _eye(lib)),
+    "multivariate normal scale_tril": lambda lib, x: lib.distributions.MultivariateNormal(
+        x[0] * 0.5, scale_tril=0.7 * _eye(lib)),
 }
 
 
@@ -110,8 +132,8 @@ SHIFTED = {
 def test_kl_divergence_is_pytorchs(case):
     (p, p_params, _), (tp, tp_params, _) = _build(gg, case), _build(torch, case)
     shifted = SHIFTED[case]
-    got = gg.distributions.kl_divergence(p, shifted(gg.distributions, p_params[0].detach()))
-    want = torch.distributions.kl_divergence(tp, shifted(torch.distributions, tp_params[0].detach()))
+    got = gg.distributions.kl_divergence(p, shifted(gg, p_params[0].detach()))
+    want = torch.distributions.kl_divergence(tp, shifted(torch, tp_params[0].detach()))
     rtol = 1e-8 if case in GAMMA_FAMILY else 1e-10
     _close(got, want, rtol)
     for g, w in zip(gg.autograd.grad(got.sum(), p_params), torch.autograd.grad(want.sum(), tp_params)):
@@ -129,7 +151,7 @@ def test_kl_divergence_is_pytorchs(case):
     lambda D, T: D.Categorical(probs=T([0.5, -0.1])),
     lambda D, T: D.Categorical(probs=T(0.5)),
     lambda D, T: D.Categorical(),
-    lambda D, T: D.Independent(D.Normal(T([0.0]), T([1.0])), 2),
+    lambda D, T: lib.distributions.Independent(lib.distributions.Normal(T([0.0]), T([1.0])), 2),
     lambda D, T: D.Exponential(T([0.0])),
     lambda D, T: D.Exponential(T([1.0])).log_prob(T([-1.0])),
     lambda D, T: D.Poisson(T([2.0])).log_prob(T([1.5])),
@@ -139,6 +161,10 @@ def test_kl_divergence_is_pytorchs(case):
     lambda D, T: D.Dirichlet(T(1.0)),
     lambda D, T: D.Dirichlet(T([1.0, 1.0])).log_prob(T([0.5, 0.6])),
     lambda D, T: D.OneHotCategorical(logits=T([0.0, 0.0])).log_prob(T([1.0, 1.0])),
+    lambda D, T: D.MultivariateNormal(T([0.0, 0.0]), covariance_matrix=T([[1.0, 2.0], [2.0, 1.0]])),
+    lambda D, T: D.MultivariateNormal(T([0.0, 0.0]), scale_tril=T([[1.0, 0.5], [0.0, 1.0]])),
+    lambda D, T: D.MultivariateNormal(T([0.0, 0.0]), covariance_matrix=T([[1.0, 0.0], [0.0, 1.0]]), scale_tril=T([[1.0, 0.0], [0.0, 1.0]])),
+    lambda D, T: D.MultivariateNormal(T(0.0), covariance_matrix=T([[1.0]])),
 ])
 def test_invalid_arguments_raise_what_pytorch_raises(bad):
     with pytest.raises(Exception) as theirs:
@@ -150,7 +176,7 @@ def test_invalid_arguments_raise_what_pytorch_raises(bad):
 def test_constraint_reprs_are_pytorchs():
     ours, theirs = gg.distributions.constraints, torch.distributions.constraints
     for name in ("real", "boolean", "positive", "nonnegative", "unit_interval", "simplex", "real_vector",
-                 "nonnegative_integer", "one_hot"):
+                 "nonnegative_integer", "one_hot", "symmetric", "positive_definite", "lower_cholesky"):
         assert repr(getattr(ours, name)) == repr(getattr(theirs, name)), name
     assert repr(ours.interval(-1.0, 2.0)) == repr(theirs.interval(-1.0, 2.0))
     assert repr(ours.integer_interval(0, 4)) == repr(theirs.integer_interval(0, 4))

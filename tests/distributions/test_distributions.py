@@ -284,3 +284,41 @@ def test_gamma_family_samples_follow_their_distributions_and_say_they_are_not_re
         assert not dist.has_rsample
         with pytest.raises(NotImplementedError, match="not in gpugrad yet"):
             dist.rsample()
+
+
+# MultivariateNormal ------------------------------------------------------------------------------------------
+
+def test_multivariate_normal_is_its_closed_form_given_any_of_its_matrices():
+    from gpugrad.distributions import MultivariateNormal
+
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((3, 3))
+    cov, loc, x = a @ a.T + np.eye(3), rng.standard_normal(3), rng.standard_normal((5, 3))
+    diff = x - loc
+    want = -0.5 * (np.einsum("bi,ij,bj->b", diff, np.linalg.inv(cov), diff) + 3 * math.log(2 * math.pi)
+                   + np.linalg.slogdet(cov)[1])
+    for given in ({"covariance_matrix": cov}, {"precision_matrix": np.linalg.inv(cov)},
+                  {"scale_tril": np.linalg.cholesky(cov)}):
+        d = MultivariateNormal(t64(loc), **{k: t64(v) for k, v in given.items()})
+        np.testing.assert_allclose(d.log_prob(t64(x)).numpy(), want, rtol=1e-12)
+        np.testing.assert_allclose(d.covariance_matrix.numpy(), cov, rtol=1e-12)
+        np.testing.assert_allclose(d.precision_matrix.numpy(), np.linalg.inv(cov), rtol=1e-10, atol=1e-12)
+        assert d.entropy().item() == pytest.approx(0.5 * (3 * (1 + math.log(2 * math.pi)) + np.linalg.slogdet(cov)[1]))
+    assert (d.batch_shape, d.event_shape) == ((), (3,)) and d.rsample((4, 2)).shape == (4, 2, 3)
+
+
+def test_multivariate_normal_samples_gradients_and_checks():
+    from gpugrad.distributions import MultivariateNormal
+
+    gg.manual_seed(5)
+    cov = np.array([[2.0, 0.6], [0.6, 1.0]])
+    z = MultivariateNormal(t64([1.0, -1.0]), covariance_matrix=t64(cov)).sample((40000,)).numpy()
+    np.testing.assert_allclose(z.mean(0), [1.0, -1.0], atol=0.03)
+    np.testing.assert_allclose(np.cov(z.T), cov, atol=0.05)
+    factor = t64([[1.2, 0.0], [0.3, 0.8]], True)
+    assert gradcheck(lambda m, f: MultivariateNormal(m, scale_tril=f.tril()).log_prob(t64([[0.5, 0.2], [-1.0, 2.0]])),
+                     (t64([0.1, -0.3], True), factor))
+    with pytest.raises(ValueError, match="positive_definite|PositiveDefinite"):
+        MultivariateNormal(t64([0.0, 0.0]), covariance_matrix=t64([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.raises(ValueError, match="Exactly one"):
+        MultivariateNormal(t64([0.0]), covariance_matrix=t64([[1.0]]), scale_tril=t64([[1.0]]))
