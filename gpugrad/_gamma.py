@@ -256,6 +256,37 @@ def _gammainc_loop(upper, a, x, out):
         out[i] = gammainc_scalar(a[i], x[i], upper)
 
 
+@numba.njit(cache=True)
+def standard_gamma_grad_scalar(a, x):
+    """d x / d a for a Gamma(a, 1) draw x held at its CDF level (implicit reparameterisation):
+    -(d P(a, x) / d a) / density(x; a), the a-derivative by central differences of P (of Q = 1 - P in the
+    upper half, where P's difference would lose its digits)."""
+    if not x > 0.0:
+        return 0.0
+    h = 1e-5 * min(a, 1.0)
+    upper = gammainc_scalar(a, x, False) > 0.5
+    dp = (gammainc_scalar(a + h, x, upper) - gammainc_scalar(a - h, x, upper)) / (2.0 * h)
+    if upper:
+        dp = -dp
+    density = math.exp((a - 1.0) * math.log(x) - x - math.lgamma(a))
+    return -dp / density
+
+
+@numba.njit(cache=True)
+def _standard_gamma_grad_loop(a, x, out):
+    for i in range(out.size):
+        out[i] = standard_gamma_grad_scalar(a[i], x[i])
+
+
+def standard_gamma_grad(xp, a, x):
+    """d x / d a for Gamma(a, 1) draws x (see standard_gamma_grad_scalar), in x's dtype; computed on the
+    host."""
+    host = numpy if xp is numpy else None
+    if host is None:  # pragma: no cover - needs a GPU
+        return xp.asarray(_run_cpu_pair(_standard_gamma_grad_loop, xp.asnumpy(a), xp.asnumpy(x)))
+    return _run_cpu_pair(_standard_gamma_grad_loop, a, x)
+
+
 def run_cpu(loop, x, *first):
     """``loop(*first, x, out)`` over x's elements, in float64 (the scalar math's precision: float32
     arithmetic would overflow inside it, e^(x^2) in erfcx), into a new array of x's shape and dtype: the

@@ -1,9 +1,8 @@
 """Probability distributions, as ``torch.distributions``: Normal, MultivariateNormal, Uniform, Exponential,
 Laplace, Bernoulli, Categorical, OneHotCategorical, Poisson, Gamma, Beta, Dirichlet and Independent, with
-sampling, log_prob, entropy, cdf where PyTorch has it, moments, closed-form ``kl_divergence`` and
-PyTorch's argument validation. ``rsample`` is reparameterised where PyTorch's is, except for Gamma, Beta
-and Dirichlet, whose ``rsample`` says it is not there yet (their ``sample`` is). PyTorch's other
-distributions and transforms are not here yet."""
+sampling (``rsample`` reparameterised where PyTorch's is), log_prob, entropy, cdf where PyTorch has it,
+moments, closed-form ``kl_divergence`` and PyTorch's argument validation. PyTorch's other distributions
+and the transforms are not here yet."""
 from . import constraints
 from .bernoulli import Bernoulli
 from .beta import Beta

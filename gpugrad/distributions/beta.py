@@ -1,5 +1,5 @@
 """Beta(concentration1, concentration0), as ``torch.distributions.Beta``: a two-category Dirichlet over
-(x, 1 - x). Sampling is not reparameterised yet: ``rsample`` says so."""
+(x, 1 - x), reparameterised as it is."""
 from __future__ import annotations
 
 from numbers import Number
@@ -20,6 +20,7 @@ class Beta(Distribution):
 
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
+    has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args: bool | None = None) -> None:
         if isinstance(concentration1, Number) and isinstance(concentration0, Number):
@@ -51,12 +52,8 @@ class Beta(Distribution):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
 
-    def sample(self, sample_shape=Size()) -> Tensor:
-        return self._dirichlet.sample(sample_shape)[..., 0]
-
     def rsample(self, sample_shape=Size()) -> Tensor:
-        raise NotImplementedError("Beta.rsample: reparameterised Beta draws are not in gpugrad yet; sample() "
-                                  "draws without gradients")
+        return self._dirichlet.rsample(sample_shape)[..., 0]
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:

@@ -1,8 +1,7 @@
 """Dirichlet(concentration), as ``torch.distributions.Dirichlet``: points of the probability simplex over
-the last dim. Sampling is not reparameterised yet: ``rsample`` says so."""
+the last dim; reparameterised through its normalised gamma draws."""
 from __future__ import annotations
 
-from ..autograd import no_grad
 from ..nn.functional import one_hot
 from ..ops.sampling import standard_gamma
 from ..size import Size
@@ -19,6 +18,7 @@ class Dirichlet(Distribution):
 
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
+    has_rsample = True
 
     def __init__(self, concentration: Tensor, validate_args: bool | None = None) -> None:
         if concentration.dim() < 1:
@@ -45,15 +45,11 @@ class Dirichlet(Distribution):
         a0 = self.concentration.sum(-1, keepdim=True)
         return self.concentration * (a0 - self.concentration) / (a0.pow(2) * (a0 + 1))
 
-    def sample(self, sample_shape=Size()) -> Tensor:
-        shape = tuple(self._extended_shape(sample_shape))
-        with no_grad():
-            gammas = standard_gamma(self.concentration.expand(shape))
-            return clamp_probs(gammas / gammas.sum(-1, keepdim=True))
-
     def rsample(self, sample_shape=Size()) -> Tensor:
-        raise NotImplementedError(f"{type(self).__name__}.rsample: reparameterised Dirichlet draws are not in "
-                                  "gpugrad yet; sample() draws without gradients")
+        """Independent Gamma(a_i, 1) draws normalised to sum to 1, reparameterised through each draw."""
+        shape = tuple(self._extended_shape(sample_shape))
+        gammas = standard_gamma(self.concentration.expand(shape))
+        return clamp_probs(gammas / gammas.sum(-1, keepdim=True))
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:

@@ -1,11 +1,10 @@
-"""Gamma(concentration, rate), as ``torch.distributions.Gamma``. Sampling is not reparameterised yet:
-``rsample`` says so (PyTorch differentiates its draws through the gamma CDF)."""
+"""Gamma(concentration, rate), as ``torch.distributions.Gamma``: reparameterised (draws differentiate
+in the concentration through the gamma CDF, ``gpugrad.ops.sampling.standard_gamma``)."""
 from __future__ import annotations
 
 from numbers import Number
 
 from .. import as_tensor
-from ..autograd import no_grad
 from ..ops.sampling import standard_gamma
 from ..ops.special import gammainc
 from ..size import Size
@@ -22,6 +21,7 @@ class Gamma(Distribution):
 
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
+    has_rsample = True
 
     def __init__(self, concentration, rate, validate_args: bool | None = None) -> None:
         self.concentration, self.rate = broadcast_all(concentration, rate)
@@ -40,14 +40,10 @@ class Gamma(Distribution):
     def variance(self) -> Tensor:
         return self.concentration / self.rate.pow(2)
 
-    def sample(self, sample_shape=Size()) -> Tensor:
-        shape = tuple(self._extended_shape(sample_shape))
-        with no_grad():
-            return standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
-
     def rsample(self, sample_shape=Size()) -> Tensor:
-        raise NotImplementedError("Gamma.rsample: reparameterised gamma draws are not in gpugrad yet; "
-                                  "sample() draws without gradients")
+        """Gamma(concentration, 1) draws over the rate, reparameterised (``standard_gamma``)."""
+        shape = tuple(self._extended_shape(sample_shape))
+        return standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
 
     def log_prob(self, value) -> Tensor:
         value = as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)  # a number too, as PyTorch's

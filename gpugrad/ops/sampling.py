@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy
 
-from .. import dtypes
+from .. import _gamma, dtypes
 from ..autograd.function import Op
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import default_generator, half_open
@@ -223,18 +223,35 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     return _sampler("poisson").apply(input, draw=lambda backend, x: _on_device(backend, counts, x.dtype))
 
 
+class StandardGamma(Op):
+    """Gamma(a, 1) draws, reparameterised: d draw / d a holds the draw's CDF level fixed (implicit
+    reparameterisation, as PyTorch's ``_standard_gamma``); that derivative is a constant of the draw, so
+    the second derivative is 0 here (PyTorch has none)."""
+
+    name = "standard_gamma"
+
+    @staticmethod
+    def forward(ctx, alpha, draws=None):
+        ctx.save_for_backward(alpha, draws)
+        return draws
+
+    @staticmethod
+    def backward(ctx, gy):
+        alpha, draws = ctx.saved_tensors
+        slope = _gamma.standard_gamma_grad(ctx.xp, alpha._array, draws._array)
+        return gy * Tensor._make(slope, ctx.backend)
+
+
 def standard_gamma(concentration: Tensor, generator=None) -> Tensor:
-    """Gamma(concentration, 1) draws in concentration's shape and dtype (float, positive), outside any
-    graph: what the gamma-family distributions sample from. Not reparameterised (PyTorch's private
-    ``_standard_gamma`` is)."""
+    """Gamma(concentration, 1) draws in concentration's shape and dtype (float, positive), differentiable
+    in the concentration (see StandardGamma): what the gamma-family distributions sample from."""
     _require_float("standard_gamma", concentration, "tensor of concentrations")
     alpha = _host(concentration)
     _require("standard_gamma", bool((alpha > 0).all()), "expected every concentration to be positive")
     draws = _rng(generator).standard_gamma(alpha.astype(numpy.float64))
     tiny = numpy.finfo(concentration._array.dtype).tiny  # a draw that rounds to 0 in the dtype: its smallest normal, as PyTorch
     draws = numpy.maximum(draws.astype(concentration._array.dtype), tiny)
-    return _sampler("standard_gamma").apply(concentration,
-                                            draw=lambda backend, x: _on_device(backend, draws, x.dtype))
+    return StandardGamma.apply(concentration, draws=_on_device(concentration._backend, draws, concentration._array.dtype))
 
 
 # randint_like -------------------------------------------------------------------------------------------
