@@ -1243,6 +1243,69 @@ def cartesian_prod(*tensors) -> Tensor:
     return stack([reshape(g, (-1,)) for g in grids], 1)
 
 
+def _gradient_along(f: Tensor, axis: int, step, edge_order: int) -> Tensor:
+    """One dim of ``gradient``: second-order central differences inside, one-sided ones of ``edge_order``
+    at the two ends; ``step`` a number (uniform spacing) or the coordinates' differences (a 1-d tensor)."""
+    def part(lo, hi):
+        return narrow(f, axis, lo, hi - lo)
+
+    n = f.shape[axis]
+    shape = [1] * f.ndim
+    if isinstance(step, Tensor):  # non-uniform: the weights of numpy.gradient's formulas
+        def along(t):  # a 1-d tensor of weights placed along axis
+            shape[axis] = t.shape[0]
+            return reshape(t, tuple(shape))
+
+        d1, d2 = step[:-1], step[1:]
+        inside = (along(-d2 / (d1 * (d1 + d2))) * part(0, n - 2) + along((d2 - d1) / (d1 * d2)) * part(1, n - 1)
+                  + along(d1 / (d2 * (d1 + d2))) * part(2, n))
+        if edge_order == 1:
+            first = (part(1, 2) - part(0, 1)) / step[0]
+            last = (part(n - 1, n) - part(n - 2, n - 1)) / step[-1]
+        else:
+            a, b = step[0], step[1]
+            first = (-(2 * a + b) / (a * (a + b)) * part(0, 1) + (a + b) / (a * b) * part(1, 2)
+                     - a / (b * (a + b)) * part(2, 3))
+            a, b = step[-2], step[-1]
+            last = (b / (a * (a + b)) * part(n - 3, n - 2) - (a + b) / (a * b) * part(n - 2, n - 1)
+                    + (2 * b + a) / (b * (a + b)) * part(n - 1, n))
+    else:
+        inside = (part(2, n) - part(0, n - 2)) / (2.0 * step)
+        if edge_order == 1:
+            first = (part(1, 2) - part(0, 1)) / step
+            last = (part(n - 1, n) - part(n - 2, n - 1)) / step
+        else:
+            first = (-1.5 * part(0, 1) + 2.0 * part(1, 2) - 0.5 * part(2, 3)) / step
+            last = (0.5 * part(n - 3, n - 2) - 2.0 * part(n - 2, n - 1) + 1.5 * part(n - 1, n)) / step
+    return cat([first, inside, last], axis)
+
+
+def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
+    """The derivative of ``input`` sampled on a grid, one tensor per dim of ``dim`` (every dim by default),
+    by central differences inside and one-sided ones of ``edge_order`` (1 or 2) at the ends, as
+    numpy.gradient. ``spacing``: one number for all dims, one per dim, or per dim a 1-d tensor of
+    coordinates. Integer input gives float32. Differentiable."""
+    if edge_order not in (1, 2):
+        raise ArgumentError("gradient: only supports edge_order=1 and edge_order=2.")
+    f = input if input._array.dtype.kind == "f" else input.to(dtypes.float32)
+    axes = list(range(f.ndim)) if dim is None else list(normalize_dims("gradient", dim, f.ndim))
+    steps = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(axes)
+    if len(steps) != len(axes):
+        raise ArgumentError(f"gradient: expected spacing to be unspecified, a scalar or a list of length "
+                            f"{len(axes)} (one per dim), got a list of length {len(steps)}")
+    out = []
+    for axis, step in zip(axes, steps):
+        if f.shape[axis] < edge_order + 1:
+            raise ArgumentError("gradient: expected each dimension size to be at least edge_order+1")
+        if isinstance(step, Tensor):
+            if step.ndim != 1 or step.shape[0] != f.shape[axis]:
+                raise ShapeError(f"gradient: the coordinates along dim {axis} must be a 1-d tensor of "
+                                 f"{f.shape[axis]} values, got shape {tuple(step.shape)}")
+            step = diff(step.to(f.dtype))
+        out.append(_gradient_along(f, axis, step, edge_order))
+    return tuple(out)
+
+
 def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
     """The length-r combinations of a 1-d tensor's elements (itertools' order), as the rows of a (C, r)
     tensor; ``with_replacement`` allows repeats. Gathered from input, so differentiable."""
@@ -1337,13 +1400,13 @@ FUNCTIONS = (
     row_stack, dstack, column_stack, atleast_1d, atleast_2d, atleast_3d, split, chunk, tensor_split, unbind,
     narrow, repeat_interleave, tile, flip, fliplr, flipud, roll, rot90, tril, triu, diagonal, diag_embed, diag,
     select, ravel, diff, concat, concatenate, hsplit, vsplit, dsplit, diagflat, block_diag, cartesian_prod,
-    combinations, vander,
+    combinations, vander, gradient,
 )
 _METHOD_ONLY = (view, repeat, unfold)
 DIFFERENTIABLE = tuple(f for f in FUNCTIONS if f is not broadcast_shapes) + _METHOD_ONLY
 _NOT_METHODS = (
     cat, stack, hstack, vstack, row_stack, dstack, column_stack, atleast_1d, atleast_2d, atleast_3d, meshgrid,
-    broadcast_tensors, broadcast_shapes, concat, concatenate, block_diag, cartesian_prod, vander,
+    broadcast_tensors, broadcast_shapes, concat, concatenate, block_diag, cartesian_prod, vander, gradient,
 )
 METHODS = {f.__name__: f for f in FUNCTIONS + _METHOD_ONLY if f not in _NOT_METHODS}
 METHODS.update({f.__name__: f for f in (squeeze_, unsqueeze_, t_, transpose_, swapaxes_, swapdims_)})

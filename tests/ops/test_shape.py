@@ -695,3 +695,15 @@ def test_combinations_and_vander_values_match_pytorch():
         for inc in (False, True):
             np.testing.assert_allclose(gg.vander(gg.tensor(data), n, inc).numpy(),
                                        torch.vander(torch.tensor(data), n, inc).numpy(), rtol=1e-6)
+
+
+def test_gradient_errors():
+    with pytest.raises(ValueError, match="at least edge_order"):
+        gg.gradient(gg.tensor([1.0, 2.0]), edge_order=2)
+    with pytest.raises(ValueError, match="edge_order=1 and edge_order=2"):
+        gg.gradient(gg.ones(5), edge_order=3)
+    with pytest.raises(ValueError, match="length 2"):
+        gg.gradient(gg.ones(3, 3), spacing=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="coordinates"):
+        gg.gradient(gg.ones(3), spacing=(gg.tensor([0.0, 1.0]),))
+    assert gg.gradient(gg.tensor([1, 4, 9]))[0].tolist() == [3.0, 4.0, 5.0]

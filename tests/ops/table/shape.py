@@ -89,6 +89,12 @@ ROWS = [
     both("block_diag", lambda lib, a, b, c: lib.block_diag(a, b, c), [((2, 3), real), ((2,), real), ((), real)]),
     both("cartesian_prod", lambda lib, a, b: lib.cartesian_prod(a, b) * 2.0, [((3,), real), ((2,), real)]),
     both("combinations", lambda lib, a: lib.combinations(a, r=3) * 2.0, [((5,), real)]),
+    both("gradient", lambda lib, a: weighed(lib, lib.gradient(a, spacing=[0.5, 2.0])), [((4, 5), real)]),
+    both("gradient_edge_order_2", lambda lib, a: weighed(lib, lib.gradient(a, dim=1, edge_order=2)), [((2, 5), real)],
+         op="gradient"),
+    both("gradient_coordinates", lambda lib, a: weighed(lib, lib.gradient(
+        a, spacing=(lib.tensor([0.0, 0.5, 2.0, 2.5, 4.0], dtype=a.dtype),), dim=0, edge_order=2)), [((5, 2), real)],
+         op="gradient"),
     Row("combinations_with_replacement", lambda a: gg.combinations(a, 2, with_replacement=True), [((4,), real)],
         op="combinations", torch=lambda torch, a: torch.combinations(a, 2, with_replacement=True)),
     # PyTorch 2.13's vander fails in its own backward (an in-place cumprod): compared with powers instead.
