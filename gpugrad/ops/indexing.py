@@ -733,6 +733,23 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
     return _scatter_slices("slice_scatter", input, src, axis, list(positions))
 
 
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """``input`` with its diagonal ``input.diagonal(offset, dim1, dim2)`` replaced by ``src``, out of
+    place. Differentiable in both."""
+    slot = input.diagonal(offset, dim1, dim2)
+    if tuple(src.shape) != tuple(slot.shape):
+        raise ShapeError(f"diagonal_scatter: expected src to have a size equal to the slice of self. src size = "
+                         f"{list(src.shape)}, slice size = {list(slot.shape)}")
+    a1, a2 = _axis("diagonal_scatter", dim1, input.ndim), _axis("diagonal_scatter", dim2, input.ndim)
+    out = input.movedim((a1, a2), (-2, -1)).clone()  # the diagonal's dims last: src's layout
+    n = slot.shape[-1]
+    xp = input._backend.xp
+    rows = xp.arange(n) + max(-offset, 0)
+    cols = xp.arange(n) + max(offset, 0)
+    out[..., Tensor._make(rows, input._backend), Tensor._make(cols, input._backend)] = src
+    return out.movedim((-2, -1), (a1, a2))
+
+
 def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     """``input`` with ``values`` put at ``input[indices]`` (a tuple of index tensors, as in ``x[i, j]``),
     out of place; with ``accumulate``, repeated positions add up (and add to input) instead of the last
@@ -1227,12 +1244,12 @@ FUNCTIONS = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, nonzero, argwhere, sort, argsort, topk,
     kthvalue, unique, unique_consecutive, searchsorted, bucketize, msort, bincount, unravel_index, histc,
-    select_scatter, slice_scatter, index_put,
+    select_scatter, slice_scatter, diagonal_scatter, index_put,
 )
 DIFFERENTIABLE = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, sort, topk, kthvalue, msort,
-    select_scatter, slice_scatter, index_put,
+    select_scatter, slice_scatter, diagonal_scatter, index_put,
 )
 METHODS = {f.__name__: f for f in FUNCTIONS if f not in (getitem, searchsorted, bucketize, unravel_index)}
 METHODS["__getitem__"] = getitem

@@ -826,6 +826,9 @@ def test_select_and_slice_scatter_and_index_put():
     assert gg.slice_scatter(x, gg.ones(3, 2), 1, 1, None, 2)[0].tolist() == [0.0, 1.0, 0.0, 1.0]
     with pytest.raises(ValueError, match="slice of self"):
         gg.select_scatter(x, gg.ones(3), 0, 0)
+    assert gg.diagonal_scatter(x, gg.ones(2), -1).tolist()[1:] == [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]]
+    with pytest.raises(ValueError, match="slice of self"):
+        gg.diagonal_scatter(x, gg.ones(4))
     with pytest.raises(IndexError):
         gg.select_scatter(x, gg.ones(4), 0, 3)
     i, j = gg.tensor([0, 2, 0]), gg.tensor([1, 3, 1])
@@ -851,6 +854,7 @@ def test_scatters_and_index_put_match_pytorch():
         return (
             lib.select_scatter(t(base), t(base[0]), 0, 2),
             lib.slice_scatter(t(base), t(rows), 0, -3, None, 2),
+            lib.diagonal_scatter(t(base), t(base[0, :3]), -1),
             lib.index_put(t(base), (t([3, 0, 3]), t([1, 1, 1])), t([1.0, 2.0, 3.0], dtype=lib.float64), accumulate=True),
             lib.index_put(t(base), (t([True, False, True, False]),), t(rows), accumulate=True),
         )

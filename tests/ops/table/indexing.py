@@ -57,6 +57,8 @@ ROWS = [
         torch=lambda torch, a, s: torch.index_add(a, 0, _t(torch, ROWS_INDEX), s, alpha=-1.5)),
     Row("select_scatter", lambda a, s: a.select_scatter(s, 1, -2) * a, [((2, 4), real), ((2,), real)]),
     Row("slice_scatter", lambda a, s: a.slice_scatter(s, 0, 1, None, 2) * a, [((5, 3), real), ((2, 3), real)]),
+    Row("diagonal_scatter", lambda a, s: a.diagonal_scatter(s, 1, 0, 2) * a, [((3, 2, 4), real), ((2, 3), real)],
+        torch=lambda torch, a, s: a.diagonal_scatter(s, 1, 0, 2) * a),
     Row("index_put", lambda a, v: a.index_put((gg.tensor([0, 2]), gg.tensor([1, 1])), v) * a, [((3, 2), real), ((2,), real)],
         torch=lambda torch, a, v: a.index_put((torch.tensor([0, 2]), torch.tensor([1, 1])), v) * a),
     Row("index_put_accumulate", lambda a, v: a.index_put((gg.tensor([0, 2, 0]),), v, accumulate=True) * a,
