@@ -3,24 +3,23 @@ import numpy as np
 
 import gpugrad as gg
 
+from .pointwise import above_one
 from .row import Row, positive, real
 
 
 def above_minus_one(rng, shape):
+    """Above -1, away from log1p's pole there."""
     return rng.uniform(-0.8, 3.0, shape)
 
 
 def probabilities(rng, shape):
+    """Inside (0, 1), away from ndtri's infinities at the ends."""
     return rng.uniform(0.05, 0.95, shape)
 
 
 def wide(rng, shape):
     """Reals from the far left tail (where ndtr underflows) to the right."""
     return rng.uniform(-40.0, 6.0, shape)
-
-
-def above_one(rng, shape):
-    return rng.uniform(1.2, 4.0, shape)
 
 
 GAMMA_SHAPES = np.array([[0.5], [2.0], [7.5]])  # a constant first argument: no derivative in it
