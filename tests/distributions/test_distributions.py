@@ -346,3 +346,26 @@ def test_multivariate_normal_samples_gradients_and_checks():
         MultivariateNormal(t64([0.0, 0.0]), covariance_matrix=t64([[1.0, 2.0], [2.0, 1.0]]))
     with pytest.raises(ValueError, match="Exactly one"):
         MultivariateNormal(t64([0.0]), covariance_matrix=t64([[1.0]]), scale_tril=t64([[1.0]]))
+
+
+# Transforms -------------------------------------------------------------------------------------------------
+
+def test_tanh_squashed_normal_as_sac_writes_it_and_the_transform_cache():
+    from gpugrad.distributions import LogNormal, TanhTransform, TransformedDistribution
+
+    loc, scale = t64([0.3, -2.0], True), t64([0.5, 1.5], True)
+    squash = TanhTransform(cache_size=1)
+    policy = TransformedDistribution(Normal(loc, scale), [squash])
+    gg.manual_seed(7)
+    action = policy.rsample()
+    x = squash.inv(action)
+    assert squash.inv(action) is x  # the cached pre-image, exact even where tanh is 1 - 1e-16
+    manual = Normal(loc, scale).log_prob(x) - (1 - action.pow(2)).log()
+    np.testing.assert_allclose(policy.log_prob(action).detach().numpy(), manual.detach().numpy(), rtol=1e-8)
+    policy.log_prob(action).sum().backward()
+    assert loc.grad is not None and scale.grad is not None
+    ln = LogNormal(t64(0.3), t64(0.5))
+    assert ln.log_prob(t64(1.5)).item() == pytest.approx(
+        -math.log(1.5) - math.log(0.5 * math.sqrt(2 * math.pi)) - (math.log(1.5) - 0.3) ** 2 / 0.5, rel=1e-12)
+    assert kl_divergence(ln, LogNormal(t64(0.0), t64(1.0))).item() == pytest.approx(
+        kl_divergence(Normal(t64(0.3), t64(0.5)), Normal(t64(0.0), t64(1.0))).item())
