@@ -178,6 +178,63 @@ def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None
     return _finish((float(base) ** powers).astype(target.np), backend, requires_grad)
 
 
+def _window(name: str, length: int, periodic: bool, dtype, device, requires_grad: bool, shape) -> Tensor:
+    """A window of ``length`` samples, ``shape(n, m)`` at n = 0 .. m-1 in float64 over m = length (+1 when
+    ``periodic``, the last sample then dropped: the window of a spectral frame), rounded once to dtype."""
+    if length < 0:
+        raise ArgumentError(f"{name}: requires non-negative window_length, got window_length={length}")
+    target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
+    if not target.is_floating_point:
+        raise DTypeError(f"{name}: expects floating point dtypes, got: {target}")
+    if length <= 1:
+        values = numpy.ones(length)
+    else:
+        m = length + 1 if periodic else length
+        values = shape(numpy.arange(m, dtype=numpy.float64), m)[:length]
+    return _finish(values.astype(target.np), _backend_mod.get(device), requires_grad)
+
+
+def hann_window(window_length: int, periodic: bool = True, *, dtype=None, device=None,
+                requires_grad: bool = False) -> Tensor:
+    """0.5 - 0.5 cos(2 pi n / (m - 1))."""
+    return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n, m: 0.5 - 0.5 * numpy.cos(2 * numpy.pi * n / (m - 1)))
+
+
+def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
+                   dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """alpha - beta cos(2 pi n / (m - 1))."""
+    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n, m: alpha - beta * numpy.cos(2 * numpy.pi * n / (m - 1)))
+
+
+def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, device=None,
+                    requires_grad: bool = False) -> Tensor:
+    """0.42 - 0.5 cos(2 pi n / (m - 1)) + 0.08 cos(4 pi n / (m - 1))."""
+    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n, m: 0.42 - 0.5 * numpy.cos(2 * numpy.pi * n / (m - 1))
+                   + 0.08 * numpy.cos(4 * numpy.pi * n / (m - 1)))
+
+
+def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, device=None,
+                    requires_grad: bool = False) -> Tensor:
+    """1 - |2n / (m - 1) - 1|, a triangle."""
+    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n, m: 1.0 - numpy.abs(2.0 * n / (m - 1) - 1.0))
+
+
+def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype=None, device=None,
+                  requires_grad: bool = False) -> Tensor:
+    """I0(beta sqrt(1 - (2n / (m - 1) - 1)^2)) / I0(beta)."""
+    from . import _bessel
+
+    def shape(n, m):
+        inside = beta * numpy.sqrt(numpy.clip(1.0 - (2.0 * n / (m - 1) - 1.0) ** 2, 0.0, None))
+        return _bessel.bessel(numpy, 0, inside) / _bessel.bessel(numpy, 0, numpy.asarray([float(beta)]))[0]
+
+    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad, shape)
+
+
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
     """The (2, N) coordinates of a row x col matrix's lower triangle (``offset`` diagonals above the
     main one included), row by row, as int64 (or ``dtype``)."""

@@ -45,6 +45,18 @@ def test_values_at_known_points_and_edges():
     assert special.zeta(2.0, t64([1.0])).item() == pytest.approx(math.pi**2 / 6, rel=1e-15)
 
 
+def test_bessel_functions_at_their_edges():
+    x = t64([0.0, -0.0, 30.0, 710.0, math.inf, -math.inf, math.nan])
+    i0, i1e = special.i0(x).numpy(), special.i1e(x).numpy()
+    assert i0[:2].tolist() == [1.0, 1.0] and i0[3] == pytest.approx(3.3453345e306, rel=1e-7)  # finite: PyTorch's is inf
+    assert i0[4:6].tolist() == [math.inf, math.inf] and math.isnan(i0[6])
+    assert i1e[4] == 0.0 and i1e[5] == 0.0 and math.copysign(1.0, i1e[5]) == -1.0
+    assert special.i1(t64([-2.0])).item() == -special.i1(t64([2.0])).item()
+    z = t64([0.0], True)
+    (g,) = gg.autograd.grad(special.i1(z).sum(), z)
+    assert g.item() == 0.5
+
+
 def test_the_derivatives_pytorch_lacks_raise_clearly():
     a, x = t64([2.0], True), t64([1.0], True)
     with pytest.raises(NotImplementedError, match="gammainc: .*first argument"):
@@ -61,7 +73,7 @@ def test_special_matches_pytorch_on_a_sweep():
     torch = pytest.importorskip("torch")
     x = np.linspace(-8.0, 8.0, 161)
     for name in ("entr", "erfcx", "ndtr", "log_ndtr", "expit", "gammaln", "psi", "erf", "erfc", "exp2", "expm1",
-                 "log1p", "sinc", "round"):
+                 "log1p", "sinc", "round", "i0", "i0e", "i1", "i1e"):
         ours = getattr(special, name)(t64(x)).numpy()
         theirs = getattr(torch.special, name)(torch.tensor(x)).numpy()
         # atol: PyTorch's ndtr is off by up to 2% where it is under 1e-14 (x < -7.5; ours is exact there)

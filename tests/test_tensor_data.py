@@ -127,3 +127,29 @@ def test_questions_conjugates_triangle_indices_logspace_and_signbit_match_pytorc
         kw_torch = {k: getattr(torch, v) if k == "dtype" else v for k, v in kwargs.items()}
         kw_gg = {k: getattr(gg, v) if k == "dtype" else v for k, v in kwargs.items()}
         np.testing.assert_allclose(gg.logspace(*args, **kw_gg).numpy(), torch.logspace(*args, **kw_torch).numpy(), rtol=1e-6)
+
+
+def test_window_functions():
+    assert gg.hann_window(5, periodic=False).tolist() == pytest.approx([0.0, 0.5, 1.0, 0.5, 0.0], abs=1e-7)
+    assert gg.hann_window(4).tolist() == pytest.approx([0.0, 0.5, 1.0, 0.5], abs=1e-7)  # periodic: 5 points, last dropped
+    assert gg.bartlett_window(5, False).tolist() == pytest.approx([0.0, 0.5, 1.0, 0.5, 0.0])
+    assert gg.hamming_window(3, False).tolist() == pytest.approx([0.08, 1.0, 0.08])
+    assert gg.blackman_window(1).tolist() == [1.0] and gg.kaiser_window(0).shape == (0,)
+    k = gg.kaiser_window(5, False, beta=0.0)  # beta 0: all ones
+    assert k.tolist() == pytest.approx([1.0] * 5)
+    assert gg.hann_window(4, dtype=gg.float64).dtype is gg.float64
+    with pytest.raises(TypeError, match="floating point"):
+        gg.hann_window(4, dtype=gg.int64)
+    with pytest.raises(ValueError, match="non-negative"):
+        gg.hann_window(-1)
+
+
+@pytest.mark.torch
+def test_window_functions_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for name in ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"):
+        for length in (0, 1, 2, 5, 8):
+            for periodic in (True, False):
+                ours = getattr(gg, name)(length, periodic, dtype=gg.float64).numpy()
+                theirs = getattr(torch, name)(length, periodic, dtype=torch.float64).numpy()
+                np.testing.assert_allclose(ours, theirs, atol=1e-12, err_msg=f"{name}({length}, {periodic})")

@@ -12,7 +12,7 @@ from collections import namedtuple
 
 import numpy
 
-from .. import _erf, _gamma
+from .. import _bessel, _erf, _gamma
 from ..autograd.function import Op
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
@@ -628,6 +628,35 @@ def erfinv(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("erfinv", Erfinv.apply(_float_input("erfinv", input)), out)
 
 
+# Modified Bessel functions (gpugrad/_bessel.py) -------------------------------------------------------
+class BesselI(Op):
+    """I0 or I1 (``nu``), or their scaled forms e^-|x| I (``scaled``); derivatives in the same family."""
+
+    @staticmethod
+    def forward(ctx, x, nu=0, scaled=False):
+        ctx.nu, ctx.scaled = nu, scaled
+        y = _bessel.bessel(ctx.xp, nu, x, scaled)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        other = BesselI.apply(x, nu=1 - ctx.nu, scaled=ctx.scaled)
+        if ctx.nu == 0:  # I0' = I1; (e^-|x| I0)' = i1e - sign(x) i0e
+            slope = other - x.sign() * y if ctx.scaled else other
+        else:  # I1' = I0 - I1 / x (1/2 at 0); (e^-|x| I1)' = i0e - i1e (sign(x) + 1/x)
+            zero = x == 0
+            over_x = where(zero, 0.0, y / where(zero, 1.0, x))
+            slope = where(zero, 0.5, other - over_x - (x.sign() * y if ctx.scaled else 0.0))
+        return gy * slope
+
+
+def i0(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The modified Bessel function of the first kind of order 0. d/dx = I1(x)."""
+    return write_out("i0", BesselI.apply(_float_input("i0", input), nu=0), out)
+
+
 # Floating-point representation ------------------------------------------------------------------------
 Frexp = namedtuple("frexp", ["mantissa", "exponent"])
 
@@ -877,7 +906,7 @@ _ALIASES = (arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh, fix)
 DIFFERENTIABLE = (
     tan, asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, log2, log10, exp2, expm1,
     logaddexp, logaddexp2, xlogy, rsqrt, reciprocal, square, erf, erfc, erfinv, lgamma, digamma, polygamma,
-    mvlgamma, floor, ceil, trunc, round, frac, hypot, deg2rad, rad2deg, logit, ldexp, sinc, angle, frexp,
+    mvlgamma, floor, ceil, trunc, round, frac, hypot, deg2rad, rad2deg, logit, ldexp, sinc, angle, frexp, i0,
 ) + _ALIASES
 FUNCTIONS = DIFFERENTIABLE + (heaviside, gcd, lcm, nextafter)
 METHODS = {f.__name__: f for f in FUNCTIONS}

@@ -1,6 +1,6 @@
 """The functions only ``torch.special`` has (``gpugrad.special`` gathers them with the aliases it shares
-with the top level): entr, xlog1py, erfcx, ndtr, ndtri, log_ndtr, gammainc, gammaincc and zeta. Their
-scalar math is in gpugrad/_erf.py and gpugrad/_gamma.py; their derivatives are Tensor ops, so every
+with the top level): entr, xlog1py, erfcx, ndtr, ndtri, log_ndtr, gammainc, gammaincc, zeta, i0e, i1 and
+i1e. Their scalar math is in gpugrad/_erf.py, gpugrad/_gamma.py and gpugrad/_bessel.py; their derivatives are Tensor ops, so every
 order differentiates."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..autograd.function import Op
 from ..tensor import Tensor
 from ._operands import as_float, write_out
 from .elementwise import exp, log, where
-from .pointwise import _float_input, _pair, erfc, erfinv, lgamma, xlogy
+from .pointwise import BesselI, _float_input, _pair, erfc, erfinv, lgamma, xlogy
 
 _SQRT_HALF = math.sqrt(0.5)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -156,3 +156,18 @@ def zeta(input, other, *, out: Tensor | None = None) -> Tensor:
     d/dq = -s zeta(s + 1, q); no derivative in s."""
     s, q = _pair("zeta", input, other)
     return write_out("zeta", Zeta.apply(as_float(s), as_float(q)), out)
+
+
+def i0e(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """e^-|x| I0(x), finite where I0 overflows. d/dx = i1e(x) - sign(x) i0e(x)."""
+    return write_out("i0e", BesselI.apply(_float_input("i0e", input), nu=0, scaled=True), out)
+
+
+def i1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The modified Bessel function of the first kind of order 1. d/dx = I0(x) - I1(x) / x (1/2 at 0)."""
+    return write_out("i1", BesselI.apply(_float_input("i1", input), nu=1), out)
+
+
+def i1e(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """e^-|x| I1(x). d/dx = i0e(x) - i1e(x) (sign(x) + 1/x) (1/2 at 0)."""
+    return write_out("i1e", BesselI.apply(_float_input("i1e", input), nu=1, scaled=True), out)

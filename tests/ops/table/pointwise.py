@@ -107,6 +107,7 @@ ROWS = [
         torch=lambda torch, a: torch.polygamma(2, a)),
     Row("mvlgamma", lambda a: a.mvlgamma(3), [((3, 4), above_one)]),
     Row("frexp", lambda a: a.frexp().mantissa, [((3, 4), between_powers_of_two)]),
+    Row("i0", lambda a: a.i0(), [((3, 4), real)]),
     Row("floor", lambda a: a.floor() * a, [((3, 4), off_grid)]),
     Row("ceil", lambda a: a.ceil() * a, [((3, 4), off_grid)]),
     Row("trunc", lambda a: a.trunc() * a, [((3, 4), off_grid)]),

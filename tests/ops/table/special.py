@@ -4,7 +4,7 @@ import numpy as np
 import gpugrad as gg
 
 from .pointwise import above_one
-from .row import Row, positive, real
+from .row import Row, away_from_zero, positive, real
 
 
 def above_minus_one(rng, shape):
@@ -36,5 +36,8 @@ ROWS = [
         torch=lambda torch, x: torch.special.gammainc(torch.tensor(GAMMA_SHAPES, dtype=x.dtype), x)),
     Row("gammaincc", lambda x: gg.special.gammaincc(gg.tensor(GAMMA_SHAPES, dtype=x.dtype), x), [((3, 4), positive)],
         torch=lambda torch, x: torch.special.gammaincc(torch.tensor(GAMMA_SHAPES, dtype=x.dtype), x)),
+    Row("i0e", lambda a: gg.special.i0e(a), [((3, 4), away_from_zero)], torch=lambda torch, a: torch.special.i0e(a)),
+    Row("i1", lambda a: gg.special.i1(a), [((3, 4), real)], torch=lambda torch, a: torch.special.i1(a)),
+    Row("i1e", lambda a: gg.special.i1e(a), [((3, 4), away_from_zero)], torch=lambda torch, a: torch.special.i1e(a)),
     Row("zeta", lambda q: gg.special.zeta(3.0, q), [((3, 4), above_one)], torch=lambda torch, q: torch.special.zeta(3.0, q)),
 ]
