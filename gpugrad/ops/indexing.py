@@ -733,6 +733,22 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
     return _scatter_slices("slice_scatter", input, src, axis, list(positions))
 
 
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """``input`` with the slices of ``source`` reduced ("prod", "mean", "amax" or "amin") into the slices
+    named by ``index`` along ``dim`` (with input's own values unless ``include_self`` is False): scatter_reduce
+    with the index spread over source's slices, so the gradients are scatter_reduce's."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise ArgumentError(f"index_reduce: reduce argument must be either prod, mean, amax or amin, got {reduce}")
+    idx, axis = _dim_index("index_reduce", input, dim, index, exc=IndexError)
+    _check_source("index_reduce", input, source, idx, axis)
+    shape = [1] * source.ndim
+    if source.ndim:
+        shape[axis] = -1
+    spread = Tensor._make(input._backend.xp.broadcast_to(idx.reshape(shape), tuple(source.shape)).copy(), input._backend)
+    return scatter_reduce(input, axis, spread, source, reduce, include_self=include_self)
+
+
 def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """``input`` with its diagonal ``input.diagonal(offset, dim1, dim2)`` replaced by ``src``, out of
     place. Differentiable in both."""
@@ -1244,15 +1260,16 @@ FUNCTIONS = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, nonzero, argwhere, sort, argsort, topk,
     kthvalue, unique, unique_consecutive, searchsorted, bucketize, msort, bincount, unravel_index, histc,
-    select_scatter, slice_scatter, diagonal_scatter, index_put,
+    select_scatter, slice_scatter, diagonal_scatter, index_put, index_reduce,
 )
 DIFFERENTIABLE = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, sort, topk, kthvalue, msort,
-    select_scatter, slice_scatter, diagonal_scatter, index_put,
+    select_scatter, slice_scatter, diagonal_scatter, index_put, index_reduce,
 )
 METHODS = {f.__name__: f for f in FUNCTIONS if f not in (getitem, searchsorted, bucketize, unravel_index)}
 METHODS["__getitem__"] = getitem
 INPLACE = (
     scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, masked_fill, masked_scatter, index_put,
+    index_reduce,
 )
