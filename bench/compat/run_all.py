@@ -42,6 +42,8 @@ RUNS = [
     ("mnist_hogwild", "mnist_hogwild", "main.py", "--epochs 1 --batch-size 32 --test-batch-size 64 --log-interval 2 --num-processes 2", dict(COMPAT_N_TRAIN=256, COMPAT_N_TEST=64), [], r"\tLoss: " + NUM),
     ("custom_function", "custom_function", "polynomial_custom_function.py", "", {}, [], r"^\d+ " + NUM),
     ("wgan_gp", "wgan_gp", "wgan_gp.py", "--n_epochs 1 --batch_size 16 --n_critic 2 --sample_interval 1000", dict(COMPAT_N_TRAIN=96), [], r"\[D loss: " + NUM),
+    ("reinforce", "reinforcement_learning", "reinforce.py", "--log-interval 2", dict(COMPAT_REWARD_THRESHOLD=40), [], r"Average reward: " + NUM),
+    ("actor_critic", "reinforcement_learning", "actor_critic.py", "--log-interval 2", dict(COMPAT_REWARD_THRESHOLD=40), [], r"Average reward: " + NUM),
 ]
 LOSSRE = {r[0]: r[6] for r in RUNS}
 FRAMEWORKS = ("torch", "gg")  # gg: gpugrad through the import alias

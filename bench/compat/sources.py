@@ -31,4 +31,5 @@ SOURCES = {
     "mnist_hogwild": ("pytorch-examples", "mnist_hogwild"),
     "custom_function": ("pytorch-tutorials", "beginner_source/examples_autograd/polynomial_custom_function.py"),
     "wgan_gp": ("PyTorch-GAN", "implementations/wgan_gp/wgan_gp.py"),
+    "reinforcement_learning": ("pytorch-examples", "reinforcement_learning"),
 }
