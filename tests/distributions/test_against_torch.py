@@ -54,6 +54,20 @@ CASES = {
         lambda lib, p: lib.distributions.TransformedDistribution(
             lib.distributions.Independent(lib.distributions.Normal(p[0], p[1]), 1), lib.distributions.SigmoidTransform()),
         (LOC, SCALE), RNG.uniform(0.1, 0.9, (2, 3))),
+    "cauchy": (lambda lib, p: lib.distributions.Cauchy(p[0], p[1]), (LOC, SCALE), RNG.standard_normal((2, 3))),
+    "half cauchy": (lambda lib, p: lib.distributions.HalfCauchy(p[0]), (SCALE,), RNG.uniform(0.1, 3.0, (2, 3))),
+    "half normal": (lambda lib, p: lib.distributions.HalfNormal(p[0]), (SCALE,), RNG.uniform(0.1, 3.0, (2, 3))),
+    "student t": (lambda lib, p: lib.distributions.StudentT(p[0], p[1], p[2]), (SCALE * 3, LOC, SCALE),
+                  RNG.standard_normal((2, 3))),
+    "chi2": (lambda lib, p: lib.distributions.Chi2(p[0]), (SCALE * 2,), RNG.uniform(0.1, 4.0, (2, 3))),
+    "geometric": (lambda lib, p: lib.distributions.Geometric(p[0]), (PROBS,), RNG.integers(0, 5, (2, 3)).astype(np.float64)),
+    "binomial": (lambda lib, p: lib.distributions.Binomial(5, logits=p[0]), (LOC,),
+                 RNG.integers(0, 6, (2, 3)).astype(np.float64)),
+    "gumbel": (lambda lib, p: lib.distributions.Gumbel(p[0], p[1]), (LOC, SCALE), RNG.standard_normal((2, 3))),
+    "mixture of normals": (
+        lambda lib, p: lib.distributions.MixtureSameFamily(lib.distributions.Categorical(logits=p[0]),
+                                                           lib.distributions.Normal(p[1], p[2])),
+        (LOGITS[:, :3], LOC, SCALE), RNG.standard_normal(2)),
     "multivariate normal covariance": (
         lambda lib, p: lib.distributions.MultivariateNormal(p[0], covariance_matrix=p[1] @ p[1].mT + 0.5 * _eye(lib)),
         (LOC, RNG.standard_normal((3, 3))), RNG.standard_normal((4, 2, 3))),
@@ -73,9 +87,9 @@ def _build(lib, case):
     return make(lib, tensors), tensors, value
 
 
-VALUES_ONLY = {("gamma", "cdf")}  # no derivative in the concentration, in PyTorch either
+VALUES_ONLY = {("gamma", "cdf"), ("chi2", "cdf")}  # no derivative in the concentration, in PyTorch either
 # PyTorch's digamma and trigamma are within about 3e-10 of the exact values (ours within 1e-15).
-GAMMA_FAMILY = {"gamma", "beta", "dirichlet", "poisson"}
+GAMMA_FAMILY = {"gamma", "beta", "dirichlet", "poisson", "student t", "chi2", "binomial"}
 
 
 def _close(ours, theirs, rtol=1e-10):
@@ -135,6 +149,10 @@ SHIFTED = {
     "dirichlet": lambda lib, x: lib.distributions.Dirichlet(x.flip(-1)),
     "one hot categorical": lambda lib, x: lib.distributions.OneHotCategorical(logits=x.flip(-1)),
     "log normal": lambda lib, x: lib.distributions.LogNormal(x * 0.5, 1.5),
+    "half normal": lambda lib, x: lib.distributions.HalfNormal(x.flip(-1)),
+    "geometric": lambda lib, x: lib.distributions.Geometric(x.flip(-1)),
+    "binomial": lambda lib, x: lib.distributions.Binomial(5, logits=x.flip(-1)),
+    "gumbel": lambda lib, x: lib.distributions.Gumbel(x * 0.5, 1.5),
     "multivariate normal covariance": lambda lib, x: lib.distributions.MultivariateNormal(
         x.flip(-1), covariance_matrix=2.0 * _eye(lib)),
     "multivariate normal scale_tril": lambda lib, x: lib.distributions.MultivariateNormal(
@@ -179,6 +197,13 @@ def test_kl_divergence_is_pytorchs(case):
     lambda D, T: D.MultivariateNormal(T([0.0, 0.0]), scale_tril=T([[1.0, 0.5], [0.0, 1.0]])),
     lambda D, T: D.MultivariateNormal(T([0.0, 0.0]), covariance_matrix=T([[1.0, 0.0], [0.0, 1.0]]), scale_tril=T([[1.0, 0.0], [0.0, 1.0]])),
     lambda D, T: D.MultivariateNormal(T(0.0), covariance_matrix=T([[1.0]])),
+    lambda D, T: D.StudentT(T([0.0])),
+    lambda D, T: D.Binomial(3, T([1.5])),
+    lambda D, T: D.Binomial(T([-1.0]), T([0.5])),
+    lambda D, T: D.Geometric(T([0.0])),
+    lambda D, T: D.HalfNormal(T([1.0])).log_prob(T([-1.0])),
+    lambda D, T: D.MixtureSameFamily(D.Categorical(logits=T([0.0, 0.0])), D.Normal(T([0.0, 1.0, 2.0]), T([1.0, 1.0, 1.0]))),
+    lambda D, T: D.MixtureSameFamily(D.Normal(T([0.0]), T([1.0])), D.Normal(T([0.0]), T([1.0]))),
 ])
 def test_invalid_arguments_raise_what_pytorch_raises(bad):
     with pytest.raises(Exception) as theirs:
