@@ -1061,57 +1061,66 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
 
 
 # unique / searchsorted / bucketize -------------------------------------------------------------------------
-def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False):
-    """The distinct values of the flattened input, in ascending order (also with sorted=False, as
-    PyTorch's CPU build), with optionally the inverse indices (input's shape) and the counts. Each NaN
-    is distinct, as in PyTorch. Not differentiable."""
+def _as_rows(op: str, input: Tensor, dim):
+    """(rows, axis): input's elements as rows of one (dim None), or its slices along ``dim`` flattened
+    into rows, one per index of that dim."""
+    xp, a = input._backend.xp, input._array
+    if dim is None:
+        return a.reshape(-1, 1), None
+    (axis,) = normalize_dims(op, dim, input.ndim)
+    n = a.shape[axis] if a.ndim else 1
+    if not a.ndim:
+        return a.reshape(1, 1), axis
+    if not a.size:  # empty slices, all equal
+        return xp.zeros((n, 0), dtype=bool), axis
+    return xp.moveaxis(a, axis, 0).reshape(n, -1), axis
+
+
+def _runs(input: Tensor, rows, order, axis, return_inverse: bool, return_counts: bool):
+    """unique's results from ``rows`` taken in ``order``: one value (or slice) per run of equal rows,
+    the inverse indices (input's shape, or one per slice) and the run lengths. NaN != NaN, so every row
+    with a NaN is a run of its own, as in PyTorch."""
     xp, backend = input._backend.xp, input._backend
-    flat = input._array.reshape(-1)
-    order = xp.argsort(flat, kind="stable")
-    ordered = flat[order]
-    starts = xp.ones(flat.shape, dtype=bool)
-    if flat.size:
-        starts[1:] = ordered[1:] != ordered[:-1]  # NaN != NaN: every NaN starts a group of its own
-    values = ordered[starts]
+    n = rows.shape[0]
+    ordered = rows[order]
+    starts = xp.ones(n, dtype=bool)
+    if n > 1:
+        starts[1:] = (ordered[1:] != ordered[:-1]).any(axis=1) if rows.shape[1] else False
+    first = order[xp.nonzero(starts)[0]]
+    values = input._array.reshape(-1)[first] if axis is None else xp.take(input._array, first, axis=axis)
     results = [Tensor._make(values, backend)]
     if return_inverse:
-        inverse = xp.empty(flat.shape, dtype=xp.int64)
+        inverse = xp.empty(n, dtype=xp.int64)
         inverse[order] = xp.cumsum(starts) - 1
-        results.append(Tensor._make(inverse.reshape(input._array.shape), backend))
+        results.append(Tensor._make(inverse.reshape(input._array.shape) if axis is None else inverse, backend))
     if return_counts:
-        edges = xp.concatenate([xp.nonzero(starts)[0], xp.asarray([flat.size])])
+        edges = xp.concatenate([xp.nonzero(starts)[0], xp.asarray([n])])
         results.append(Tensor._make(xp.diff(edges).astype(xp.int64), backend))
     return results[0] if len(results) == 1 else tuple(results)
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+           dim=None):
+    """The distinct values of the flattened input (with ``dim``, the distinct slices along it) in
+    ascending (lexicographic) order, also with sorted=False as PyTorch's CPU build, with optionally the
+    inverse indices and the counts. Each NaN is distinct, as in PyTorch. Not differentiable."""
+    xp = input._backend.xp
+    rows, axis = _as_rows("unique", input, dim)
+    if rows.shape[1] == 1:
+        order = xp.argsort(rows[:, 0], kind="stable") if xp is numpy else xp.argsort(rows[:, 0])
+    elif rows.shape[1] == 0:
+        order = xp.arange(rows.shape[0])
+    else:  # lexicographic: the first column the primary key (lexsort's last)
+        order = xp.lexsort(rows.T[::-1])
+    return _runs(input, rows, order, axis, return_inverse, return_counts)
 
 
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim=None):
     """Each run of equal consecutive values (or, with ``dim``, of equal consecutive slices along dim) as
     one, with optionally the inverse indices (which run each element or slice is in) and the run lengths.
     Not differentiable."""
-    xp, backend = input._backend.xp, input._backend
-    if dim is None:
-        a, axis = input._array.reshape(-1), 0
-    else:
-        (axis,) = normalize_dims("unique_consecutive", dim, input.ndim)
-        a = input._array
-    n = a.shape[axis] if a.ndim else 1
-    if not a.ndim:
-        moved = a.reshape(1, 1)
-    else:  # (n, the rest); empty slices are all equal
-        moved = xp.moveaxis(a, axis, 0).reshape(n, -1) if a.size else xp.zeros((n, 0), dtype=bool)
-    starts = xp.ones(n, dtype=bool)
-    if n > 1:
-        starts[1:] = (moved[1:] != moved[:-1]).any(axis=1) if moved.shape[1] else False
-    keep = xp.nonzero(starts)[0]
-    values = xp.take(a, keep, axis=axis) if dim is not None else a[keep]
-    results = [Tensor._make(values, backend)]
-    if return_inverse:
-        inverse = xp.cumsum(starts) - 1
-        results.append(Tensor._make(inverse.reshape(input._array.shape if dim is None else (n,)).astype(xp.int64), backend))
-    if return_counts:
-        edges = xp.concatenate([keep, xp.asarray([n])])
-        results.append(Tensor._make(xp.diff(edges).astype(xp.int64), backend))
-    return results[0] if len(results) == 1 else tuple(results)
+    rows, axis = _as_rows("unique_consecutive", input, dim)
+    return _runs(input, rows, input._backend.xp.arange(rows.shape[0]), axis, return_inverse, return_counts)
 
 
 def _side(right: bool, side: str | None) -> str:

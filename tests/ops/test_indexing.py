@@ -861,3 +861,17 @@ def test_scatters_and_index_put_match_pytorch():
 
     for ours, theirs in zip(results(gg), results(torch)):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+@pytest.mark.torch
+def test_unique_along_a_dim_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    data = rng.integers(0, 2, (6, 3, 2)).astype(np.float64)
+    data[4, 1, 0] = np.nan
+    for dim in (0, 1, 2, -1):
+        ours = gg.unique(gg.tensor(data), return_inverse=True, return_counts=True, dim=dim)
+        theirs = torch.unique(torch.tensor(data), return_inverse=True, return_counts=True, dim=dim)
+        for o, t in zip(ours, theirs):
+            np.testing.assert_array_equal(o.numpy(), t.numpy())
+    assert gg.tensor([[1, 2], [1, 2]]).unique(dim=0).tolist() == [[1, 2]]
