@@ -11,6 +11,8 @@ from .ops.linalg import linalg_det as det
 from .ops.linalg import linalg_eigh as eigh
 from .ops.linalg import linalg_eigvalsh as eigvalsh
 from .ops.linalg import linalg_inv as inv
+from .ops.linalg import linalg_lstsq as lstsq
+from .ops.linalg import linalg_matrix_exp as matrix_exp
 from .ops.linalg import linalg_matrix_power as matrix_power
 from .ops.linalg import linalg_matrix_rank as matrix_rank
 from .ops.linalg import linalg_norm as norm
@@ -21,7 +23,7 @@ from .ops.linalg import linalg_svd as svd
 from .ops.linalg import linalg_svdvals as svdvals
 
 __all__ = [
-    "LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power",
-    "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals", "vecdot",
-    "vector_norm",
+    "LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "lstsq", "matmul", "matrix_exp",
+    "matrix_norm", "matrix_power", "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular",
+    "svd", "svdvals", "vecdot", "vector_norm",
 ]

@@ -1419,6 +1419,76 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     return vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, dim=-1)
 
 
+LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+_LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def linalg_lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> LstsqResult:
+    """The least-squares solution X of A X = B (the minimum-norm one, A^+ B, where A has not full rank),
+    as PyTorch's named tuple: ``residuals`` (the squared residual norms, for a tall full-rank A and the
+    drivers other than gelsy, the default; else empty), ``rank`` (but for gels) and ``singular_values``
+    (gelsd and gelss). B may be a batch of vectors. Differentiable through the pseudo-inverse."""
+    op = "linalg.lstsq"
+    _require_float(op, A, B)
+    _require_matrices(op, A)
+    _require_same_dtype(op, A, B)
+    if driver is not None and driver not in _LSTSQ_DRIVERS:
+        raise ArgumentError(f"{op}: parameter `driver` should be one of (gels, gelsy, gelsd, gelss), got {driver}")
+    driver = driver or "gelsy"
+    vector = B.ndim == A.ndim - 1
+    rhs = B.unsqueeze(-1) if vector else B
+    if rhs.ndim < 2 or rhs.shape[-2] != A.shape[-2]:
+        raise ShapeError(f"{op}: input.size(-2) should match other.size(-2), got {_shape(A)} and {_shape(B)}")
+    solution = linalg_pinv(A, rtol=rcond) @ rhs
+    xp, backend = A._backend.xp, A._backend
+    empty = Tensor._make(xp.zeros((0,), dtype=A._array.dtype), backend)
+    m, n = A.shape[-2], A.shape[-1]
+    rank = linalg_matrix_rank(A, rtol=rcond) if driver != "gels" else Tensor._make(xp.zeros((0,), xp.int64), backend)
+    residuals = empty
+    if driver != "gelsy" and m > n and bool((linalg_matrix_rank(A) == n).all()):
+        residuals = (A @ solution - rhs).pow(2).sum(-2)  # (*, k): a vector B keeps its k = 1, as PyTorch's
+    singular_values = linalg_svdvals(A) if driver in ("gelsd", "gelss") else empty
+    return LstsqResult(solution.squeeze(-1) if vector else solution, residuals, rank, singular_values)
+
+
+# Pade (13, 13) coefficients and the 1-norm below which they reach float64 accuracy (Higham, "The scaling
+# and squaring method for the matrix exponential revisited", 2005).
+_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0, 129060195264000.0,
+           10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0, 40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+_THETA13 = 5.371920351148152
+
+
+def linalg_matrix_exp(A: Tensor) -> Tensor:
+    """e^A of square matrices by scaling and squaring: A / 2^s to 1-norm under theta_13, its Pade (13, 13)
+    approximant (one solve), squared s times; s is one for the batch (its largest). Made of matmul and
+    solve, so differentiable."""
+    op = "linalg.matrix_exp"
+    _require_float(op, A)
+    _require_matrices(op, A, square=True)
+    n = A.shape[-1]
+    if A.numel() == 0:
+        return A.clone()
+    norm = float(A._backend.to_numpy(A._array, op).astype(numpy.float64).__abs__().sum(-2).max())
+    s = max(0, math.ceil(math.log2(norm / _THETA13))) if norm > _THETA13 else 0
+    x = A / 2.0**s if s else A
+    b = _PADE13
+    eye = _constant(A, A._backend.xp.eye(n, dtype=A._array.dtype))
+    x2 = x @ x
+    x4 = x2 @ x2
+    x6 = x4 @ x2
+    u = x @ (x6 @ (b[13] * x6 + b[11] * x4 + b[9] * x2) + b[7] * x6 + b[5] * x4 + b[3] * x2 + b[1] * eye)
+    v = x6 @ (b[12] * x6 + b[10] * x4 + b[8] * x2) + b[6] * x6 + b[4] * x4 + b[2] * x2 + b[0] * eye
+    result = _solve_matrix(v - u, v + u)
+    for _ in range(s):
+        result = result @ result
+    return result
+
+
+def matrix_exp(input: Tensor) -> Tensor:
+    """Alias of ``linalg.matrix_exp`` (``torch.matrix_exp``)."""
+    return linalg_matrix_exp(input)
+
+
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | None = None) -> Tensor:
     """Each slice ``input.select(dim, i)`` whose p-norm exceeds ``maxnorm`` scaled down to it (by
     maxnorm / (norm + 1e-7), as PyTorch); the others as they are. Differentiable, norms included."""
@@ -1441,17 +1511,17 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | N
 FUNCTIONS = (
     matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, einsum, tensordot, kron, cross, trace,
     det, logdet, slogdet, inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, cdist, vdot,
-    addbmm, pdist, renorm,
+    addbmm, pdist, renorm, matrix_exp,
 )
 _LINALG_ONLY = (
     linalg_inv, solve, linalg_cholesky, linalg_qr, linalg_svd, linalg_svdvals, linalg_eigh, linalg_eigvalsh,
     linalg_det, linalg_slogdet, linalg_matrix_power, linalg_pinv, linalg_norm, vector_norm, matrix_norm, vecdot,
-    linalg_cross, solve_triangular,
+    linalg_cross, solve_triangular, linalg_matrix_exp, linalg_lstsq,
 )
 DIFFERENTIABLE = FUNCTIONS + _LINALG_ONLY
 _TENSOR_METHODS = (
     matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, kron, cross, trace, det, logdet, slogdet,
-    inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, vdot, addbmm, renorm,
+    inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, vdot, addbmm, renorm, matrix_exp,
 )
 METHODS = {f.__name__: f for f in _TENSOR_METHODS}
 METHODS.update({"mT": property(mT), "mH": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)})

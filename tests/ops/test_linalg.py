@@ -722,3 +722,22 @@ def test_is_same_size_is_conj_is_neg():
     a = gg.ones(2, 3)
     assert gg.is_same_size(a, gg.zeros(2, 3)) and not a.is_same_size(gg.ones(3, 2))
     assert not gg.is_conj(a) and not a.is_neg() and not gg.is_neg(a)
+
+
+def test_matrix_exp_and_lstsq():
+    theta = 0.7
+    rotation = gg.linalg.matrix_exp(gg.tensor([[0.0, -theta], [theta, 0.0]], dtype=gg.float64))
+    np.testing.assert_allclose(rotation.numpy(), [[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]],
+                               rtol=1e-14, atol=1e-15)
+    big = gg.tensor([[50.0, 0.0], [0.0, -3.0]], dtype=gg.float64)  # scaled and squared
+    np.testing.assert_allclose(gg.matrix_exp(big).numpy(), np.diag([math.exp(50.0), math.exp(-3.0)]), rtol=1e-12)
+    assert gg.linalg.matrix_exp(gg.zeros(0, 0)).shape == (0, 0)
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    result = gg.linalg.lstsq(gg.tensor(a), gg.tensor(b))
+    np.testing.assert_allclose(result.solution.numpy(), np.linalg.lstsq(a, b, rcond=None)[0], rtol=1e-12)
+    assert result.rank.item() == 3 and result.residuals.shape == (0,) and result.singular_values.shape == (0,)
+    with pytest.raises(ValueError, match="driver"):
+        gg.linalg.lstsq(gg.tensor(a), gg.tensor(b), driver="lapack")
+    with pytest.raises(ValueError, match="size"):
+        gg.linalg.lstsq(gg.tensor(a), gg.tensor(b[:5]))
