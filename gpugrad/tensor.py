@@ -115,6 +115,20 @@ class Tensor:
     def ndim(self) -> int:
         return self._array.ndim
 
+    def ndimension(self) -> int:
+        """Alias of ``dim()``."""
+        return self._array.ndim
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element."""
+        return self._array.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the elements (``numel() * itemsize``)."""
+        return self._array.size * self._array.itemsize
+
     def dim(self) -> int:
         return self._array.ndim
 

@@ -153,3 +153,33 @@ def test_window_functions_match_pytorch():
                 ours = getattr(gg, name)(length, periodic, dtype=gg.float64).numpy()
                 theirs = getattr(torch, name)(length, periodic, dtype=torch.float64).numpy()
                 np.testing.assert_allclose(ours, theirs, atol=1e-12, err_msg=f"{name}({length}, {periodic})")
+
+
+def test_small_tensor_methods_pytorch_has():
+    x = gg.ones(2, 3)
+    assert x.ndimension() == 2 and x.nbytes == 24 and x.itemsize == 4
+    assert x.H.shape == (3, 2) and x.adjoint().shape == (3, 2)
+    with pytest.raises(RuntimeError, match="only supported on matrices"):
+        gg.ones(2, 2, 2).H
+    y = gg.tensor([1.0, 2.0, 3.0])
+    y.gt_(1.5)
+    assert y.tolist() == [0.0, 1.0, 1.0] and y.dtype is gg.float32
+    z = gg.tensor([1, 0, 2])
+    z.logical_not_()
+    assert z.tolist() == [0, 1, 0] and gg.tensor([1, 0]).logical_or(gg.tensor([0, 0])).tolist() == [True, False]
+    d = gg.zeros(5, 3)
+    d.fill_diagonal_(2.0, wrap=True)
+    assert d[:, 0].tolist() == [2.0, 0.0, 0.0, 0.0, 2.0] and d.sum().item() == 8.0
+    with pytest.raises(ValueError, match="equal length"):
+        gg.zeros(2, 3, 3).fill_diagonal_(1.0)
+
+
+@pytest.mark.torch
+def test_fill_diagonal_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    for shape in ((4, 4), (6, 3), (3, 6), (3, 3, 3)):
+        for wrap in (False, True):
+            ours, theirs = gg.zeros(*shape), torch.zeros(*shape)
+            ours.fill_diagonal_(7.0, wrap=wrap)
+            theirs.fill_diagonal_(7.0, wrap=wrap)
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

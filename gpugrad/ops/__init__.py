@@ -29,11 +29,12 @@ from . import (
     sampling,
     shape,
     softmax,
+    special,
 )
 
 FAMILIES = (
     elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, softmax, recurrent,
-    sampling, inplace,
+    sampling, special, inplace,
 )
 
 

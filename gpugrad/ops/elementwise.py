@@ -1045,7 +1045,22 @@ def _operator(fn, op, compute, swap: bool = False):
     return method
 
 
-METHODS = {f.__name__: f for f in FUNCTIONS if f not in (where, rsub) and not f.__name__.startswith("logical_")}
+METHODS = {f.__name__: f for f in FUNCTIONS if f not in (where, rsub)}
+
+
+def _in_own_dtype(fn):
+    """``fn(self, other)`` (a comparison or logical op) cast to self's dtype: the value its in-place form
+    writes into self, as PyTorch's ``x.gt_(y)``."""
+    def same_dtype(self, *args):
+        return fn(self, *args).to(self.dtype)
+
+    same_dtype.__name__ = fn.__name__
+    return same_dtype
+
+
+METHODS.update({f.__name__ + "_": inplace_variant(_in_own_dtype(f), f.__name__ + "_") for f in (
+    eq, ne, lt, le, gt, ge, greater, greater_equal, less, less_equal, not_equal, logical_and, logical_or,
+    logical_xor, logical_not)})
 METHODS.update(
     where=lambda self, condition, other: where(condition, self, other),
     __add__=_operator(add, Add, operator.add), __radd__=_operator(add, Add, operator.add, swap=True),

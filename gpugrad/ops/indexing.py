@@ -766,6 +766,21 @@ def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
     return out.movedim((-2, -1), (a1, a2))
 
 
+def _diagonal_filled(input: Tensor, fill_value, wrap: bool = False) -> Tensor:
+    """``input`` with its main diagonal (every index equal) set to ``fill_value``; a tall matrix's
+    diagonal restarts every n + 1 rows with ``wrap`` (NumPy's fill_diagonal rule, PyTorch's too).
+    ``fill_diagonal_``'s value: its in-place form is the method."""
+    if input.ndim < 2:
+        raise ArgumentError("fill_diagonal_: dimensions must larger than 1")
+    if input.ndim > 2 and len(set(input.shape)) != 1:
+        raise ArgumentError("fill_diagonal_: all dimensions of input must be of equal length")
+    from .elementwise import where
+
+    mask = numpy.zeros(tuple(input.shape), dtype=bool)
+    numpy.fill_diagonal(mask, True, wrap=wrap)
+    return where(Tensor._make(input._backend.asarray(mask), input._backend), fill_value, input).to(input.dtype)
+
+
 def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     """``input`` with ``values`` put at ``input[indices]`` (a tuple of index tensors, as in ``x[i, j]``),
     out of place; with ``accumulate``, repeated positions add up (and add to input) instead of the last

@@ -220,6 +220,7 @@ def setitem(self: Tensor, index, value) -> None:
 FUNCTIONS = ()
 DIFFERENTIABLE = ()
 METHODS = {f.__name__: f for f in (add_, sub_, mul_, div_, fill_, zero_, copy_)}
+METHODS["fill_diagonal_"] = inplace_variant(indexing._diagonal_filled, "fill_diagonal_")
 METHODS.update(
     __setitem__=setitem,
     __iadd__=lambda self, other: add_(self, other),

@@ -1419,6 +1419,21 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     return vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, dim=-1)
 
 
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """X with (L L^T) X = B (U^T U X = B when ``upper``), from the Cholesky factor: two triangular
+    solves, so differentiable in both."""
+    factor = L.mT if upper else L
+    half = solve_triangular(factor, B, upper=False)
+    return write_out("cholesky_solve", solve_triangular(factor.mT, half, upper=True), out)
+
+
+def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """(L L^T)^-1 (or (U^T U)^-1) from the Cholesky factor."""
+    _require_matrices("cholesky_inverse", L, square=True)
+    eye = _constant(L, L._backend.xp.eye(L.shape[-1], dtype=L._array.dtype))
+    return write_out("cholesky_inverse", cholesky_solve(eye, L, upper), out)
+
+
 LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
@@ -1511,7 +1526,7 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | N
 FUNCTIONS = (
     matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, einsum, tensordot, kron, cross, trace,
     det, logdet, slogdet, inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, cdist, vdot,
-    addbmm, pdist, renorm, matrix_exp,
+    addbmm, pdist, renorm, matrix_exp, cholesky_solve, cholesky_inverse,
 )
 _LINALG_ONLY = (
     linalg_inv, solve, linalg_cholesky, linalg_qr, linalg_svd, linalg_svdvals, linalg_eigh, linalg_eigvalsh,
@@ -1522,7 +1537,18 @@ DIFFERENTIABLE = FUNCTIONS + _LINALG_ONLY
 _TENSOR_METHODS = (
     matmul, dot, mm, bmm, mv, outer, ger, addmm, addmv, addr, baddbmm, kron, cross, trace, det, logdet, slogdet,
     inverse, cholesky, qr, svd, matrix_power, pinverse, norm, inner, dist, vdot, addbmm, renorm, matrix_exp,
+    cholesky_solve, cholesky_inverse,
 )
 METHODS = {f.__name__: f for f in _TENSOR_METHODS}
 METHODS.update({"mT": property(mT), "mH": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)})
+
+
+def _matrix_transpose(x: Tensor) -> Tensor:
+    """``x.H``: the conjugate transpose of a matrix (the transpose, for gpugrad's real dtypes)."""
+    if x.ndim != 2:
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {x.ndim}-D tensor.")
+    return mT(x)
+
+
+METHODS.update({"H": property(_matrix_transpose), "adjoint": mT})
 INPLACE = (addmm, addmv, addr, baddbmm, addbmm, renorm)

@@ -1243,6 +1243,21 @@ def cartesian_prod(*tensors) -> Tensor:
     return stack([reshape(g, (-1,)) for g in grids], 1)
 
 
+def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """``split`` with a list of sizes."""
+    return split(input, list(split_sizes), dim)
+
+
+def unsafe_split(input: Tensor, split_size, dim: int = 0) -> tuple:
+    """``split`` (PyTorch's variant skips a view check gpugrad does not make)."""
+    return split(input, split_size, dim)
+
+
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """``chunk`` (PyTorch's variant skips a view check gpugrad does not make)."""
+    return chunk(input, chunks, dim)
+
+
 def _gradient_along(f: Tensor, axis: int, step, edge_order: int) -> Tensor:
     """One dim of ``gradient``: second-order central differences inside, one-sided ones of ``edge_order``
     at the two ends; ``step`` a number (uniform spacing) or the coordinates' differences (a 1-d tensor)."""
@@ -1400,7 +1415,7 @@ FUNCTIONS = (
     row_stack, dstack, column_stack, atleast_1d, atleast_2d, atleast_3d, split, chunk, tensor_split, unbind,
     narrow, repeat_interleave, tile, flip, fliplr, flipud, roll, rot90, tril, triu, diagonal, diag_embed, diag,
     select, ravel, diff, concat, concatenate, hsplit, vsplit, dsplit, diagflat, block_diag, cartesian_prod,
-    combinations, vander, gradient,
+    combinations, vander, gradient, split_with_sizes, unsafe_split, unsafe_chunk,
 )
 _METHOD_ONLY = (view, repeat, unfold)
 DIFFERENTIABLE = tuple(f for f in FUNCTIONS if f is not broadcast_shapes) + _METHOD_ONLY

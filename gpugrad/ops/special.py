@@ -171,3 +171,20 @@ def i1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 def i1e(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """e^-|x| I1(x). d/dx = i0e(x) - i1e(x) (sign(x) + 1/x) (1/2 at 0)."""
     return write_out("i1e", BesselI.apply(_float_input("i1e", input), nu=1, scaled=True), out)
+
+
+def igamma(input, other, *, out: Tensor | None = None) -> Tensor:
+    """``torch.igamma``: ``special.gammainc``."""
+    return gammainc(input, other, out=out)
+
+
+def igammac(input, other, *, out: Tensor | None = None) -> Tensor:
+    """``torch.igammac``: ``special.gammaincc``."""
+    return gammaincc(input, other, out=out)
+
+
+# What this family exports at the top level (the rest are gpugrad.special's alone, as in PyTorch).
+FUNCTIONS = (igamma, igammac)
+DIFFERENTIABLE = FUNCTIONS
+METHODS = {f.__name__: f for f in FUNCTIONS}
+INPLACE = FUNCTIONS

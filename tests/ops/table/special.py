@@ -39,5 +39,9 @@ ROWS = [
     Row("i0e", lambda a: gg.special.i0e(a), [((3, 4), away_from_zero)], torch=lambda torch, a: torch.special.i0e(a)),
     Row("i1", lambda a: gg.special.i1(a), [((3, 4), real)], torch=lambda torch, a: torch.special.i1(a)),
     Row("i1e", lambda a: gg.special.i1e(a), [((3, 4), away_from_zero)], torch=lambda torch, a: torch.special.i1e(a)),
+    Row("igamma", lambda x: gg.igamma(gg.tensor(GAMMA_SHAPES, dtype=x.dtype), x), [((3, 4), positive)],
+        torch=lambda torch, x: torch.igamma(torch.tensor(GAMMA_SHAPES, dtype=x.dtype), x)),
+    Row("igammac", lambda x: gg.tensor(GAMMA_SHAPES, dtype=x.dtype).igammac(x), [((3, 4), positive)],
+        torch=lambda torch, x: torch.tensor(GAMMA_SHAPES, dtype=x.dtype).igammac(x)),
     Row("zeta", lambda q: gg.special.zeta(3.0, q), [((3, 4), above_one)], torch=lambda torch, q: torch.special.zeta(3.0, q)),
 ]
