@@ -1,6 +1,6 @@
 """Parameter utilities: ``clip_grad_norm_`` (``get_total_norm`` then ``clip_grads_with_norm_``),
-``clip_grad_value_``, ``parameters_to_vector`` and ``vector_to_parameters``; ``nn.utils.rnn`` holds the
-packed sequences of the recurrent layers."""
+``clip_grad_value_``, ``parameters_to_vector`` and ``vector_to_parameters``; ``weight_norm`` and
+``spectral_norm`` (weight_norm.py); ``nn.utils.rnn`` holds the packed sequences of the recurrent layers."""
 from __future__ import annotations
 
 import math
@@ -10,6 +10,7 @@ from ...autograd.grad_mode import no_grad
 from ...errors import DeviceError, ShapeError
 from ...tensor import Tensor
 from . import rnn  # noqa: F401  (nn.utils.rnn, as in PyTorch)
+from .weight_norm import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm  # noqa: F401
 
 
 def _sum_of_squares(backend, g):
