@@ -16,6 +16,7 @@ from . import (
     distance,
     dropout,
     fold,
+    lazy,
     linear,
     losses,
     module,
@@ -35,6 +36,7 @@ from .conv import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .module import *  # noqa: F401,F403
@@ -50,7 +52,7 @@ from .transformer import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
 
 _LAYER_FILES = (
-    activation, attention, conv, distance, dropout, fold, linear, losses, module, normalization, padding, parameter,
+    activation, attention, conv, distance, dropout, fold, lazy, linear, losses, module, normalization, padding, parameter,
     pixelshuffle, pooling, rnn, sparse, transformer, upsampling,
 )
 __all__ = sorted(name for layer_file in _LAYER_FILES for name in layer_file.__all__) + ["DataParallel", "functional", "init", "parallel", "utils"]
