@@ -1,0 +1,51 @@
+"""F.affine_grid and F.grid_sample against PyTorch (values and gradients, every mode and padding) and on
+closed cases (the identity grid reads the input back)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+import gpugrad.nn.functional as F
+
+
+def test_the_identity_grid_reads_the_input_back_and_errors_are_clear():
+    x = gg.randn(2, 3, 4, 5, dtype=gg.float64)
+    identity = gg.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]] * 2, dtype=gg.float64)
+    for align in (False, True):
+        grid = F.affine_grid(identity, (2, 3, 4, 5), align_corners=align)
+        assert grid.shape == (2, 4, 5, 2)
+        for mode in ("bilinear", "nearest"):
+            np.testing.assert_allclose(F.grid_sample(x, grid, mode=mode, align_corners=align).numpy(), x.numpy(),
+                                       atol=1e-12)
+    assert F.affine_grid(gg.zeros(1, 3, 4), (1, 1, 2, 3, 4)).shape == (1, 2, 3, 4, 3)
+    with pytest.raises(ValueError, match="bicubic"):
+        F.grid_sample(x, grid, mode="bicubic")
+    with pytest.raises(ValueError, match="padding_mode"):
+        F.grid_sample(x, grid, padding_mode="wrap")
+    with pytest.raises(ValueError, match="affine matrices"):
+        F.affine_grid(gg.zeros(2, 3, 3), (2, 3, 4, 5))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_grid_sample_matches_pytorch(mode, padding_mode, align_corners):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x, theta = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((2, 2, 3)) * 0.8
+    grid = rng.uniform(-1.4, 1.4, (2, 4, 7, 2))
+    up = rng.standard_normal((2, 3, 4, 7))
+    results = []
+    for lib, functional in ((gg, F), (torch, torch.nn.functional)):
+        a, g, t = (lib.tensor(v, requires_grad=True) for v in (x, grid, theta))
+        out = functional.grid_sample(a, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+        warped = functional.grid_sample(a, functional.affine_grid(t, (2, 3, 4, 7), align_corners=align_corners),
+                                        mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+        (out * lib.tensor(up)).sum().backward()
+        (warped * lib.tensor(up)).sum().backward()
+        grads = [a.grad] + ([g.grad, t.grad] if mode == "bilinear" else [])
+        results.append([out, warped] + grads)
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-9, atol=1e-12)
