@@ -44,24 +44,30 @@ def _outer(inputs) -> bool:
     return any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
 
 
+def _call_tracked(func: Callable, args: tuple, kwargs: dict, argnums, has_aux: bool):
+    """func called with the ``argnums`` inputs tracked (under grad mode): (output, aux, tracked inputs,
+    whether to keep the graph, whether argnums was a tuple)."""
+    nums, many = _argnums(argnums, len(args))
+    keep = _outer([args[i] for i in nums])
+    args = list(args)
+    for i in nums:
+        args[i] = _tracked(args[i])
+    result = func(*args, **kwargs)
+    output, aux = result if has_aux else (result, None)
+    return output, aux, [args[i] for i in nums], keep, many
+
+
 def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable:
     """A function returning (the gradient of func's scalar output with respect to the ``argnums``
     inputs, func's output); with ``has_aux``, func returns (output, aux) and the value is (output, aux)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        nums, many = _argnums(argnums, len(args))
-        keep = _outer([args[i] for i in nums])
         with enable_grad():
-            args = list(args)
-            for i in nums:
-                args[i] = _tracked(args[i])
-            result = func(*args, **kwargs)
-            output, aux = result if has_aux else (result, None)
+            output, aux, inputs, keep, many = _call_tracked(func, args, kwargs, argnums, has_aux)
             if not isinstance(output, Tensor) or output.numel() != 1:
                 raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got "
                                    f"{type(output).__name__}" + (f" of shape {tuple(output.shape)}" if isinstance(output, Tensor) else ""))
-            inputs = [args[i] for i in nums]
             grads = _autograd_grad(output, inputs, create_graph=keep, allow_unused=True)
         grads = tuple(g if g is not None else inputs[k].detach() * 0 for k, g in enumerate(grads))
         if not keep:
@@ -137,15 +143,8 @@ def jacrev(func: Callable, argnums=0, *, has_aux: bool = False, chunk_size: int 
     def wrapper(*args, **kwargs):
         from . import ops
 
-        nums, many = _argnums(argnums, len(args))
-        keep = _outer([args[i] for i in nums])
         with enable_grad():
-            args = list(args)
-            for i in nums:
-                args[i] = _tracked(args[i])
-            result = func(*args, **kwargs)
-            output, aux = result if has_aux else (result, None)
-            inputs = [args[i] for i in nums]
+            output, aux, inputs, keep, many = _call_tracked(func, args, kwargs, argnums, has_aux)
             flat = output.reshape(-1)
             rows = [[] for _ in inputs]
             for k in range(flat.shape[0]):

@@ -10,14 +10,14 @@ from .bernoulli import Bernoulli
 from .binomial import Binomial
 from .beta import Beta
 from .categorical import Categorical
-from .cauchy import Cauchy, HalfCauchy
+from .cauchy import Cauchy
 from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exponential import Exponential
 from .gamma import Gamma
 from .geometric import Geometric
 from .gumbel import Gumbel
-from .half_normal import HalfNormal
+from .half_normal import HalfCauchy, HalfNormal
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from . import transforms

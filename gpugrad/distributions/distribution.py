@@ -7,13 +7,15 @@ event_shape``. Parameters and ``log_prob``'s values are checked against ``arg_co
 """
 from __future__ import annotations
 
+from numbers import Number
+
 from ..autograd import no_grad
 from ..size import Size
 from ..tensor import Tensor
 from . import constraints
-from .utils import lazy_property
+from .utils import broadcast_all, lazy_property
 
-__all__ = ["Distribution"]
+__all__ = ["Distribution", "LocScale"]
 
 
 class Distribution:
@@ -136,3 +138,21 @@ class Distribution:
             for p in names
         )
         return f"{type(self).__name__}({args})"
+
+
+class LocScale(Distribution):
+    """A location-scale family (Normal, Laplace, Cauchy): ``loc`` and ``scale`` broadcast together, the
+    batch their shape, the mode at loc."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
+        self.loc, self.scale = broadcast_all(loc, scale)
+        batch_shape = Size() if isinstance(loc, Number) and isinstance(scale, Number) else self.loc.size()
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc

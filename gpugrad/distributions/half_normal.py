@@ -1,42 +1,39 @@
-"""HalfNormal(scale), as ``torch.distributions.HalfNormal``: |X| for X ~ Normal(0, scale), reparameterised."""
+"""HalfNormal(scale) and HalfCauchy(scale), as ``torch.distributions``: |X| for X ~ Normal(0, scale) or
+Cauchy(0, scale); reparameterised. What the two share (folding a distribution symmetric about 0) is
+``_Folded``."""
 from __future__ import annotations
 
 import math
 
-from .. import where, zeros_like
+from .. import full, where, zeros_like
 from ..size import Size
 from ..tensor import Tensor
 from . import constraints
+from .cauchy import Cauchy
 from .distribution import Distribution
 from .normal import Normal
 
-__all__ = ["HalfNormal"]
+__all__ = ["HalfCauchy", "HalfNormal"]
 
 
-class HalfNormal(Distribution):
+class _Folded(Distribution):
+    """|X| for X ~ ``base_dist``, symmetric about 0: twice its density on [0, inf)."""
+
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
 
-    def __init__(self, scale, validate_args: bool | None = None) -> None:
-        self.base_dist = Normal(0.0, scale, validate_args=False)
-        super().__init__(self.base_dist.batch_shape, validate_args=validate_args)
+    def __init__(self, base: Distribution, validate_args: bool | None) -> None:
+        self.base_dist = base
+        super().__init__(base.batch_shape, validate_args=validate_args)
 
     @property
     def scale(self) -> Tensor:
         return self.base_dist.scale
 
     @property
-    def mean(self) -> Tensor:
-        return self.scale * math.sqrt(2 / math.pi)
-
-    @property
     def mode(self) -> Tensor:
         return zeros_like(self.scale)
-
-    @property
-    def variance(self) -> Tensor:
-        return self.scale.pow(2) * (1 - 2 / math.pi)
 
     def rsample(self, sample_shape=Size()) -> Tensor:
         return self.base_dist.rsample(sample_shape).abs()
@@ -56,3 +53,29 @@ class HalfNormal(Distribution):
 
     def entropy(self) -> Tensor:
         return self.base_dist.entropy() - math.log(2)
+
+
+class HalfNormal(_Folded):
+    def __init__(self, scale, validate_args: bool | None = None) -> None:
+        super().__init__(Normal(0.0, scale, validate_args=False), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.scale * math.sqrt(2 / math.pi)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.scale.pow(2) * (1 - 2 / math.pi)
+
+
+class HalfCauchy(_Folded):
+    def __init__(self, scale, validate_args: bool | None = None) -> None:
+        super().__init__(Cauchy(0.0, scale, validate_args=False), validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return full(tuple(self._extended_shape()), math.inf, dtype=self.scale.dtype, device=self.scale.device)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.base_dist.variance

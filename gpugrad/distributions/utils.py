@@ -8,7 +8,7 @@ from ..autograd import enable_grad
 from ..dtypes import finfo
 from ..tensor import Tensor
 
-__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
+__all__ = ["BinaryProbsLogits", "broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
 
 
 def broadcast_all(*values) -> tuple:
@@ -64,3 +64,16 @@ def sum_rightmost(value: Tensor, dim: int) -> Tensor:
     if dim == 0:
         return value
     return value.reshape(tuple(value.shape[: value.dim() - dim]) + (-1,)).sum(-1)
+
+
+class BinaryProbsLogits:
+    """``probs`` from ``logits`` (sigmoid) and the other way round, whichever the distribution was given:
+    what Bernoulli, Binomial and Geometric share."""
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
