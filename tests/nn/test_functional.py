@@ -195,6 +195,9 @@ CASES = [
     ("upsample_nearest", lambda x: F.upsample_nearest(x, scale_factor=2), [(1, 1, 2, 3)], real),
     ("upsample_bilinear", lambda x: F.upsample_bilinear(x, size=(3, 4)), [(1, 1, 2, 3)], real),
     ("pixel_shuffle", lambda x: F.pixel_shuffle(x, 2), [(1, 4, 2, 3)], real),
+    ("affine_grid", lambda t: F.affine_grid(t, (2, 1, 3, 4)), [(2, 2, 3)], real),
+    # the grid squashed inside the image, away from the borders where zero padding has kinks
+    ("grid_sample", lambda x, g: F.grid_sample(x, g.tanh() * 0.8, padding_mode="reflection"), [(1, 2, 3, 4), (1, 2, 3, 2)], real),
     ("pixel_unshuffle", lambda x: F.pixel_unshuffle(x, 2), [(1, 1, 2, 4)], real),
     ("scaled_dot_product_attention", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=SDPA_MASK), [(2, 3, 2), (2, 4, 2), (2, 4, 3)], real),
     ("multi_head_attention_forward", _mha_self_attention, [(3, 2, 4), (12, 4), (4, 4)], real),
