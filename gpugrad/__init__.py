@@ -6,11 +6,14 @@
     y.backward()
     print(x.grad)
 """
+import math as _math_module
+
 from . import accelerator, autograd, backend, cuda, dtypes, host_memory, linalg, numpy_warnings
 from .autograd import Function, enable_grad, grad, inference_mode, no_grad, set_grad_enabled
 from .autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from .backend import Device as device
 from .dtypes import bool_ as bool
+from .default_device import get_default_device, set_default_device
 from .default_dtype import get_default_dtype, set_default_dtype
 from .dtypes import finfo, float16, float32, float64, iinfo, int8, int16, int32, int64, promote_types, uint8
 from .errors import ArgumentError, CaptureError, DeviceError, DTypeError, ShapeError
@@ -58,6 +61,8 @@ from .legacy import (
     LongTensor,
     ShortTensor,
 )
+from .layouts import (channels_last, channels_last_3d, contiguous_format, layout, memory_format, preserve_format,
+                      sparse_coo, strided)
 from .printing import set_printoptions
 from .serialization import load, save
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
@@ -70,13 +75,20 @@ host_memory.keep_freed_memory()  # a step's arrays reuse freed memory instead of
 numpy_warnings.silence_numpy_warnings()  # inf and NaN without a warning, as PyTorch
 
 from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
-from . import amp, compiler, distributions, func, special  # noqa: E402  (distributions builds on nn.functional)
+from . import amp, compiler, distributions, func, jit, special, testing  # noqa: E402  (distributions builds on nn.functional)
 from .func import vmap  # noqa: E402
+from .top_level import *  # noqa: E402,F401,F403  (torch's top-level copies of functional ops and methods)
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .cuda import amp as _cuda_amp  # noqa: E402,F401  (gg.cuda.amp, as torch.cuda.amp; after gg.amp)
 from .backends.cuda import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 from .compiler import compile  # noqa: E402
 from .utils.dlpack import from_dlpack  # noqa: E402
+
+pi = _math_module.pi
+e = _math_module.e
+inf = _math_module.inf
+nan = _math_module.nan
+newaxis = None
 
 float = float32
 double = float64

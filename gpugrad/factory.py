@@ -4,10 +4,15 @@ from __future__ import annotations
 import numpy
 
 from . import backend as _backend_mod
-from . import dtypes
+from . import default_device, dtypes, layouts
 from .random import default_generator, half_open
 from .errors import ArgumentError, DTypeError, ShapeError
 from .tensor import Tensor
+
+
+def _backend_of(device) -> _backend_mod.Backend:
+    """The backend a factory makes its tensor on: ``device``, or ``gg.set_default_device``'s."""
+    return _backend_mod.get(default_device.current if device is None else device)
 
 
 def _finish(array, backend, requires_grad: bool) -> Tensor:
@@ -82,7 +87,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     Python floats become float32 (the default dtype), ints int64, bools bool; NumPy arrays and scalars keep
     their dtype (float16, int8, uint8, ...). ``gg.tensor([[1., 2.], [3., 4.]], requires_grad=True)``.
     """
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     host, from_python = _infer_host(data)
     if dtype is not None:
         target = dtypes.to_dtype(dtype)
@@ -113,22 +118,22 @@ def from_numpy(array: numpy.ndarray) -> Tensor:
 
 
 def zeros(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     return _finish(backend.xp.zeros(_size(_sizes_or_keyword("zeros", sizes, size)), dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
 def ones(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     return _finish(backend.xp.ones(_size(_sizes_or_keyword("ones", sizes, size)), dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
 def empty(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     return _finish(backend.xp.empty(_size(_sizes_or_keyword("empty", sizes, size)), dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     if dtype is None:
         dtype = dtypes.bool_ if isinstance(fill_value, bool) else dtypes.int64 if isinstance(fill_value, int) else None
     return _finish(backend.xp.full(_size((size,)), fill_value, dtype=_dtype_np(dtype)), backend, requires_grad)
@@ -140,7 +145,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
         start, end = 0, start
     if dtype is None:
         dtype = dtypes.int64 if all(isinstance(v, int) for v in (start, end, step)) else None
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     return _finish(backend.xp.arange(start, end, step, dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
@@ -154,7 +159,7 @@ def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: boo
         raise DTypeError("linspace: not implemented for dtype bool")
     if steps < 0:
         raise ArgumentError(f"linspace: number of steps must be non-negative, got {steps}")
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     xp = backend.xp
     if target.category == dtypes.INTEGRAL:
         values = xp.trunc(xp.linspace(int(start), int(end), steps, dtype=dtypes.float64.np))
@@ -174,7 +179,7 @@ def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None
     ``dtype`` (the default float when None)."""
     target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
     powers = linspace(start, end, steps, dtype=dtypes.float64, device=device)._array
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     return _finish((float(base) ** powers).astype(target.np), backend, requires_grad)
 
 
@@ -191,7 +196,7 @@ def _window(name: str, length: int, periodic: bool, dtype, device, requires_grad
     else:
         m = length + 1 if periodic else length
         values = shape(numpy.arange(m, dtype=numpy.float64), m)[:length]
-    return _finish(values.astype(target.np), _backend_mod.get(device), requires_grad)
+    return _finish(values.astype(target.np), _backend_of(device), requires_grad)
 
 
 def hann_window(window_length: int, periodic: bool = True, *, dtype=None, device=None,
@@ -249,14 +254,14 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
 def _triangle_indices(which, row, col, offset, dtype, device) -> Tensor:
     if row < 0 or col < 0:
         raise ArgumentError(f"{which.__name__}: row and col must be non-negative, got {row} and {col}")
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
     coords = numpy.stack(which(row, offset, col)).astype(target.np)
     return _finish(backend.asarray(coords), backend, False)
 
 
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     return _finish(backend.xp.eye(n, m, dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
@@ -266,7 +271,7 @@ def _random(op, draw, size, dtype, device, requires_grad, generator):
         raise DTypeError(f"{op}: expected a floating point dtype, got {target.name}")
     rng = (generator or default_generator).rng
     host = draw(rng, _size(size)).astype(target.np, copy=False)
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     return _finish(backend.asarray(host), backend, requires_grad)
 
 
@@ -294,37 +299,49 @@ def randint(low: int, high: int | None = None, size=(), dtype=None, device=None,
     dtypes.check_integer_range("randint", low, high - 1, target)
     rng = (generator or default_generator).rng
     host = rng.integers(low, high, _size((size,))).astype(target.np)
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     return _finish(backend.asarray(host), backend, False)
 
 
 def randperm(n: int, device=None, generator=None) -> Tensor:
     rng = (generator or default_generator).rng
-    backend = _backend_mod.get(device)
+    backend = _backend_of(device)
     return Tensor._make(backend.asarray(rng.permutation(n).astype(numpy.int64)), backend)
 
 
-def _like(fill):
-    def like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def _like(name, fill):
+    def like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, *, layout=None,
+             memory_format=None) -> Tensor:
+        layouts.check_layout(name, layout)
+        layouts.check_memory_format(name, memory_format)
         backend = _backend_mod.get(device) if device is not None else t._backend
         np_dtype = dtypes.to_dtype(dtype).np if dtype is not None else t._array.dtype
         return _finish(fill(backend.xp, t._array.shape, np_dtype), backend, requires_grad)
 
+    like.__name__ = like.__qualname__ = name
     return like
 
 
-zeros_like = _like(lambda xp, shape, dt: xp.zeros(shape, dtype=dt))
-ones_like = _like(lambda xp, shape, dt: xp.ones(shape, dtype=dt))
-empty_like = _like(lambda xp, shape, dt: xp.empty(shape, dtype=dt))
+zeros_like = _like("zeros_like", lambda xp, shape, dt: xp.zeros(shape, dtype=dt))
+ones_like = _like("ones_like", lambda xp, shape, dt: xp.ones(shape, dtype=dt))
+empty_like = _like("empty_like", lambda xp, shape, dt: xp.empty(shape, dtype=dt))
 
 
-def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(lambda xp, shape, dt: xp.full(shape, fill_value, dtype=dt))(t, dtype, device, requires_grad)
+def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False, *, layout=None,
+              memory_format=None) -> Tensor:
+    return _like("full_like", lambda xp, shape, dt: xp.full(shape, fill_value, dtype=dt))(
+        t, dtype, device, requires_grad, layout=layout, memory_format=memory_format)
 
 
-def randn_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
+def randn_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, generator=None, *,
+               layout=None, memory_format=None) -> Tensor:
+    layouts.check_layout("randn_like", layout)
+    layouts.check_memory_format("randn_like", memory_format)
     return randn(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad, generator=generator)
 
 
-def rand_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
+def rand_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, generator=None, *,
+              layout=None, memory_format=None) -> Tensor:
+    layouts.check_layout("rand_like", layout)
+    layouts.check_memory_format("rand_like", memory_format)
     return rand(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad, generator=generator)

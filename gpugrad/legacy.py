@@ -128,8 +128,16 @@ def new_tensor(x: Tensor, data, *, dtype=None, device=None, requires_grad: bool 
     return factory.tensor(data, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
+def new(x: Tensor, *args) -> Tensor:
+    """The legacy ``x.new(...)``: the legacy constructor's meaning (sizes, data, a tensor or nothing) with
+    ``x``'s dtype and device."""
+    out = construct("new", x.dtype, *args)
+    return out if out.device == x.device else out.to(x.device)
+
+
 METHODS = {
     "type": tensor_type,
+    "new": new,
     "new_zeros": new_zeros,
     "new_ones": new_ones,
     "new_empty": new_empty,

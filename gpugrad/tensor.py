@@ -10,7 +10,7 @@ import weakref
 from typing import Callable
 
 from . import backend as _backend_mod
-from . import dtypes, printing
+from . import dtypes, layouts, printing
 from .autograd import engine, function
 from .autograd.grad_mode import is_grad_enabled
 from .errors import DeviceError, DTypeError, ShapeError
@@ -110,6 +110,35 @@ class Tensor:
         item = self._array.itemsize
         strides = tuple(s // item for s in self._array.strides)
         return strides if dim is None else strides[dim]
+
+    def data_ptr(self) -> int:
+        """The address of the first element (host or device memory)."""
+        return _address(self._array)
+
+    def storage_offset(self) -> int:
+        """How many elements into its memory block this tensor starts (a view's offset, as PyTorch's)."""
+        root = self._array
+        while isinstance(root.base, type(root)):
+            root = root.base
+        return (_address(self._array) - _address(root)) // max(self._array.itemsize, 1)
+
+    def get_device(self) -> int:
+        """The CUDA device index, or -1 on the CPU (PyTorch's convention)."""
+        device = self._backend.device
+        return -1 if device.type == "cpu" else device.index
+
+    def is_pinned(self) -> bool:
+        """False: gpugrad's host arrays are ordinary pageable memory."""
+        return False
+
+    def is_shared(self) -> bool:
+        """False: gpugrad does not place tensors in shared memory (no torch.multiprocessing)."""
+        return False
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of its grad_fn this tensor is (0 for a leaf)."""
+        return self._output_index
 
     @property
     def ndim(self) -> int:
@@ -213,6 +242,7 @@ class Tensor:
 
     # Devices and layouts gpugrad does not have, answered as PyTorch answers for a dense CPU or CUDA tensor.
     is_xpu = is_mps = is_meta = is_sparse = is_quantized = is_nested = property(lambda self: False)
+    layout = property(lambda self: layouts.strided, doc="Dense tensors are strided (gpugrad.layouts).")
 
     @property
     def requires_grad(self) -> bool:
@@ -486,3 +516,8 @@ resolve_conj = resolve_neg = conj
 
 def real(input: Tensor) -> Tensor:
     return input.real
+
+
+def _address(array) -> int:
+    interface = getattr(array, "__cuda_array_interface__", None) or array.__array_interface__
+    return interface["data"][0]

@@ -183,3 +183,31 @@ def test_fill_diagonal_matches_pytorch():
             ours.fill_diagonal_(7.0, wrap=wrap)
             theirs.fill_diagonal_(7.0, wrap=wrap)
             np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_memory_questions_and_legacy_methods():
+    x = gg.ones(2, 3)
+    view = x[:, 1:]
+    assert view.storage_offset() == 1 and x.storage_offset() == 0
+    assert view.data_ptr() == x.data_ptr() + view.storage_offset() * x.element_size()
+    assert x.get_device() == -1 and not x.is_pinned() and not x.is_shared() and x.output_nr == 0
+    assert x.new(2).shape == (2,) and x.new([1, 2]).dtype is gg.float32 and x.new().shape == (0,)
+    with pytest.raises(gg.DTypeError):
+        x.new(gg.tensor([1, 2]))  # a tensor of another dtype, as PyTorch refuses
+    z = gg.arange(3.0)
+    assert z.resize_(2, 2) is z and z.shape == (2, 2) and z.reshape(-1)[:3].tolist() == [0.0, 1.0, 2.0]
+    assert z.resize_as_(gg.ones(4)).shape == (4,)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        gg.ones(3, requires_grad=True).resize_(2)
+    a = gg.arange(6.0).reshape(2, 3)
+    a.put_(gg.tensor([0, -1]), gg.tensor([9.0, 8.0]))
+    assert a.reshape(-1).tolist() == [9.0, 1.0, 2.0, 3.0, 4.0, 8.0]
+    assert a.put(gg.tensor([1, 1]), gg.tensor([1.0, 2.0]), accumulate=True)[0, 1].item() == 4.0
+    with pytest.raises(gg.ShapeError, match="put"):
+        a.put(gg.tensor([1]), gg.tensor([1.0, 2.0]))
+    a.map_(gg.ones(3), lambda u, v: u + v)
+    a.apply_(lambda u: u * 2)
+    assert a.reshape(-1).tolist() == [20.0, 4.0, 6.0, 8.0, 10.0, 18.0]
+    copy = a.narrow_copy(1, 0, 2)
+    copy[0, 0] = -1.0
+    assert a[0, 0].item() == 20.0  # its own memory, unlike narrow

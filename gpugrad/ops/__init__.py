@@ -13,6 +13,7 @@ import inspect
 
 from .. import backend as _backend_mod
 from .. import dtypes as _dtypes
+from .. import layouts
 from ..autograd.function import Op
 from ..tensor import Tensor
 from . import (
@@ -48,20 +49,38 @@ class Clone(Op):
         return gy
 
 
-def clone(x: Tensor) -> Tensor:
-    """A copy of ``x`` with its own memory, still connected to the graph."""
+def clone(x: Tensor, *, memory_format=None) -> Tensor:
+    """A copy of ``x`` with its own memory, still connected to the graph (row-major: gg.layouts)."""
+    layouts.check_memory_format("clone", memory_format)
     return Clone.apply(x)
 
 
 def contiguous(x: Tensor, memory_format=None) -> Tensor:
     """``x`` itself when its memory is in row-major order, else a row-major copy (in the graph), so that
     ``x.t().contiguous().view(-1)`` works as in PyTorch."""
+    layouts.check_memory_format("contiguous", memory_format)
     return x if x._array.flags.c_contiguous else clone(x)
 
 
 def is_contiguous(x: Tensor, memory_format=None) -> bool:
-    """Whether ``x``'s memory is in row-major order (``view`` needs it for most reshapes)."""
-    return bool(x._array.flags.c_contiguous)
+    """Whether ``x``'s memory is in row-major order (``view`` needs it for most reshapes); for
+    ``memory_format=gg.channels_last`` whether its strides are channels-last's (a permuted view's can be;
+    gpugrad's new tensors are row-major)."""
+    layouts.check_memory_format("is_contiguous", memory_format)
+    a = x._array
+    if memory_format is layouts.channels_last or memory_format is layouts.channels_last_3d:
+        rank = 4 if memory_format is layouts.channels_last else 5
+        if a.ndim != rank:
+            return False
+        # channels-last strides: C fastest, then W, H (, D), then N; dims of size 1 may have any stride
+        order = (1,) + tuple(range(rank - 1, 1, -1)) + (0,)
+        expected = a.itemsize
+        for d in order:
+            if a.shape[d] != 1 and a.strides[d] != expected:
+                return False
+            expected *= a.shape[d]
+        return True
+    return bool(a.flags.c_contiguous)
 
 
 def parse_to_args(op: str, args: tuple, kwargs: dict):
@@ -71,6 +90,7 @@ def parse_to_args(op: str, args: tuple, kwargs: dict):
     device = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
     kwargs.pop("non_blocking", None)
+    layouts.check_memory_format(op, kwargs.pop("memory_format", None))
     if kwargs:
         raise TypeError(f"{op}: unexpected arguments {sorted(kwargs)}")
     for a in args:
@@ -86,7 +106,9 @@ def parse_to_args(op: str, args: tuple, kwargs: dict):
 
 
 def to(x: Tensor, *args, **kwargs) -> Tensor:
-    """``x.to(device)``, ``x.to(dtype)``, ``x.to(device, dtype)`` or ``x.to(other_tensor)``: differentiable."""
+    """``x.to(device)``, ``x.to(dtype)``, ``x.to(device, dtype)`` or ``x.to(other_tensor)``: differentiable;
+    ``copy=True`` returns a new tensor even when nothing changes."""
+    copy = kwargs.pop("copy", False)
     device, dtype = parse_to_args("to", args, kwargs)
     out = x
     if device is not None:
@@ -95,7 +117,7 @@ def to(x: Tensor, *args, **kwargs) -> Tensor:
             out = elementwise.ToDevice.apply(out, target=target)
     if dtype is not None and dtype.np != out._array.dtype:
         out = elementwise.Cast.apply(out, np_dtype=dtype.np)
-    return out
+    return clone(out) if copy and out is x else out
 
 
 def _numpy_keywords(fn):

@@ -1280,20 +1280,31 @@ def unravel_index(indices: Tensor, shape) -> tuple:
     return tuple(Tensor._make(c.astype(numpy.int64), indices._backend) for c in coords)
 
 
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """``input`` with ``source``'s elements written at the flat (row-major) positions ``index``, out of
+    place; with ``accumulate`` repeated positions add up. Differentiable in input and source."""
+    if not isinstance(index, Tensor) or index.dtype.np.kind not in "iu":
+        raise TypeError(f"put: index must be an integer Tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+    if index.numel() != source.numel():
+        raise ShapeError(f"put: source has {source.numel()} elements and index {index.numel()}: they must match")
+    flat = index_put(input.reshape(-1), (index.reshape(-1),), source.reshape(-1), accumulate)
+    return flat.reshape(input.shape)
+
 FUNCTIONS = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, nonzero, argwhere, sort, argsort, topk,
     kthvalue, unique, unique_consecutive, searchsorted, bucketize, msort, bincount, unravel_index, histc,
-    select_scatter, slice_scatter, diagonal_scatter, index_put, index_reduce,
+    select_scatter, slice_scatter, diagonal_scatter, index_put, index_reduce, put,
 )
 DIFFERENTIABLE = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, sort, topk, kthvalue, msort,
-    select_scatter, slice_scatter, diagonal_scatter, index_put, index_reduce,
+    select_scatter, slice_scatter, diagonal_scatter, index_put, index_reduce, put,
 )
 METHODS = {f.__name__: f for f in FUNCTIONS if f not in (getitem, searchsorted, bucketize, unravel_index)}
 METHODS["__getitem__"] = getitem
 INPLACE = (
     scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, masked_fill, masked_scatter, index_put,
-    index_reduce,
+    index_reduce, put,
 )

@@ -7,6 +7,8 @@ at backward instead of computing with the new ones.
 """
 from __future__ import annotations
 
+import numpy
+
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..errors import DeviceError, DTypeError, ShapeError
@@ -216,10 +218,63 @@ def setitem(self: Tensor, index, value) -> None:
     _direct("setitem", self, run)
 
 
+def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
+    """Give self the shape ``sizes``, keeping its leading elements in row-major order (new elements are
+    uninitialised, as PyTorch's); a tensor that requires grad cannot be resized."""
+    shape = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
+    if any(not isinstance(n, int) or n < 0 for n in shape):
+        raise ShapeError(f"resize_: sizes must be non-negative ints, got {shape}")
+    if self.requires_grad:
+        raise RuntimeError("resize_: cannot resize a tensor that requires grad")
+    old = self._array
+    count = 1
+    for n in shape:
+        count *= n
+    if count == old.size and old.flags.c_contiguous:
+        self._array = old.reshape(shape)
+    else:
+        new = self._backend.xp.empty(shape, dtype=old.dtype)
+        kept = min(count, old.size)
+        new.reshape(-1)[:kept] = old.reshape(-1)[:kept]
+        self._array = new
+    self._version_ref[0] += 1
+    return self
+
+
+def resize_as_(self: Tensor, other: Tensor, memory_format=None) -> Tensor:
+    """``resize_`` to ``other``'s shape."""
+    return resize_(self, tuple(other.shape))
+
+
+def _python_elementwise(name: str, self: Tensor, fn, *others: Tensor) -> Tensor:
+    for t in (self, *others):
+        if t.device.type != "cpu":
+            raise DeviceError(f"{name}: works on CPU tensors only, got a tensor on {t.device}")
+    columns = [self._array.reshape(-1).tolist()]
+    columns += [numpy.broadcast_to(o._array, self._array.shape).reshape(-1).tolist() for o in others]
+    values = numpy.asarray([fn(*args) for args in zip(*columns)])
+
+    def run(a):
+        a[...] = values.reshape(a.shape)
+
+    return _direct(name, self, run)
+
+
+def map_(self: Tensor, other: Tensor, callable) -> Tensor:
+    """Set each element to ``callable(self_element, other_element)``, other broadcast (CPU only: one
+    Python call per element, as PyTorch's)."""
+    return _python_elementwise("map_", self, callable, other)
+
+
+def apply_(self: Tensor, callable) -> Tensor:
+    """Set each element to ``callable(element)`` (CPU only: one Python call per element, as PyTorch's)."""
+    return _python_elementwise("apply_", self, callable)
+
+
 # What this family exports; gpugrad.ops gathers it.
 FUNCTIONS = ()
 DIFFERENTIABLE = ()
-METHODS = {f.__name__: f for f in (add_, sub_, mul_, div_, fill_, zero_, copy_)}
+METHODS = {f.__name__: f for f in (add_, sub_, mul_, div_, fill_, zero_, copy_, resize_, resize_as_, map_, apply_)}
 METHODS["fill_diagonal_"] = inplace_variant(indexing._diagonal_filled, "fill_diagonal_")
 METHODS.update(
     __setitem__=setitem,

@@ -796,24 +796,36 @@ from .elementwise import isnan, maximum, minimum, where  # noqa: E402
 from .shape import cat  # noqa: E402
 
 # What this family exports; gpugrad.ops gathers it.
-def trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tensor:
-    """The trapezoidal rule's integral of ``y`` along ``dim``, at sample points ``x`` (1-d along that dim,
-    or y's shape) or ``dx`` apart (1 when neither is given)."""
+def _trapezoids(op: str, y: Tensor, x: Tensor | None, dx, dim: int) -> tuple[Tensor, int]:
+    """The trapezoidal rule's areas between neighbouring samples of ``y`` along ``dim``, and that axis."""
     if y.ndim == 0:
-        raise ShapeError("trapezoid: expects a tensor of at least 1 dimension")
-    (axis,) = normalize_dims("trapezoid", dim, y.ndim)
+        raise ShapeError(f"{op}: expects a tensor of at least 1 dimension")
+    (axis,) = normalize_dims(op, dim, y.ndim)
     lead = (slice(None),) * axis
     pairs = y[lead + (slice(1, None),)] + y[lead + (slice(None, -1),)]
     if x is None:
-        return (pairs * ((1.0 if dx is None else dx) / 2)).sum(axis)
+        return pairs * ((1.0 if dx is None else dx) / 2), axis
     if dx is not None:
-        raise ArgumentError("trapezoid: give x or dx, not both")
+        raise ArgumentError(f"{op}: give x or dx, not both")
     if x.ndim == 1:
         if x.shape[0] != y.shape[axis]:
-            raise ShapeError(f"trapezoid: x of size {x.shape[0]} for dim {axis} of y of shape {tuple(y.shape)}")
+            raise ShapeError(f"{op}: x of size {x.shape[0]} for dim {axis} of y of shape {tuple(y.shape)}")
         x = x.reshape(tuple(-1 if i == axis else 1 for i in range(y.ndim)))
     widths = x[lead + (slice(1, None),)] - x[lead + (slice(None, -1),)]
-    return (widths * pairs / 2).sum(axis)
+    return widths * pairs / 2, axis
+
+
+def trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tensor:
+    """The trapezoidal rule's integral of ``y`` along ``dim``, at sample points ``x`` (1-d along that dim,
+    or y's shape) or ``dx`` apart (1 when neither is given)."""
+    areas, axis = _trapezoids("trapezoid", y, x, dx, dim)
+    return areas.sum(axis)
+
+
+def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tensor:
+    """The running trapezoidal integral of ``y`` along ``dim`` (one element shorter there)."""
+    areas, axis = _trapezoids("cumulative_trapezoid", y, x, dx, dim)
+    return areas.cumsum(axis)
 
 
 def trapz(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tensor:
@@ -824,11 +836,11 @@ def trapz(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> Tens
 FUNCTIONS = (
     sum, nansum, mean, nanmean, prod, var, std, var_mean, std_mean, max, min, amax, amin, aminmax, argmax, argmin,
     median, nanmedian, mode, logsumexp, all, any, count_nonzero, cov, corrcoef, sum_to_size, trapezoid, trapz,
-    quantile, nanquantile,
+    cumulative_trapezoid, quantile, nanquantile,
 )
 DIFFERENTIABLE = (
     sum, nansum, mean, nanmean, prod, var, std, var_mean, std_mean, max, min, amax, amin, aminmax, median,
-    nanmedian, mode, logsumexp, cov, corrcoef, trapezoid, trapz, quantile, nanquantile,
+    nanmedian, mode, logsumexp, cov, corrcoef, trapezoid, trapz, cumulative_trapezoid, quantile, nanquantile,
 )
-METHODS = {f.__name__: f for f in FUNCTIONS if f not in (var_mean, std_mean, trapezoid, trapz)}  # as torch.Tensor: no var_mean method
+METHODS = {f.__name__: f for f in FUNCTIONS if f not in (var_mean, std_mean, trapezoid, trapz, cumulative_trapezoid)}  # as torch.Tensor: no var_mean method
 METHODS["_sum_to"] = sum_to_size

@@ -831,6 +831,11 @@ def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
     return x[(slice(None),) * axis + (slice(start, start + length),)]
 
 
+def narrow_copy(x: Tensor, dim: int, start, length: int) -> Tensor:
+    """``narrow``'s slice as a tensor of its own memory."""
+    return narrow(x, dim, start, length).clone()
+
+
 def concat(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``cat``."""
     return cat(tensors, dim, out=out)
@@ -1413,7 +1418,7 @@ FUNCTIONS = (
     reshape, flatten, unflatten, permute, transpose, swapaxes, swapdims, t, movedim, moveaxis, expand,
     broadcast_to, broadcast_tensors, broadcast_shapes, meshgrid, squeeze, unsqueeze, cat, stack, hstack, vstack,
     row_stack, dstack, column_stack, atleast_1d, atleast_2d, atleast_3d, split, chunk, tensor_split, unbind,
-    narrow, repeat_interleave, tile, flip, fliplr, flipud, roll, rot90, tril, triu, diagonal, diag_embed, diag,
+    narrow, narrow_copy, repeat_interleave, tile, flip, fliplr, flipud, roll, rot90, tril, triu, diagonal, diag_embed, diag,
     select, ravel, diff, concat, concatenate, hsplit, vsplit, dsplit, diagflat, block_diag, cartesian_prod,
     combinations, vander, gradient, split_with_sizes, unsafe_split, unsafe_chunk,
 )

@@ -61,6 +61,7 @@ ROWS = [
     both("tensor_split_overlapping", lambda lib, a: weighed(lib, lib.tensor_split(a, [3, 1, -1])), [((5, 2), real)], op="tensor_split"),
     Row("unbind", lambda a: gg.unbind(a, 1)[2] * gg.unbind(a, 1)[0], [((2, 3), real)], torch=lambda torch, a: torch.unbind(a, 1)[2] * torch.unbind(a, 1)[0]),
     Row("narrow", lambda a: a.narrow(1, -3, 2) * 2.0, [((2, 5), real)]),
+    Row("narrow_copy", lambda a: a.narrow_copy(0, 1, 2) * a[:2], [((3, 4), real)]),
     Row("select", lambda a: a.select(1, -2) * 2.0, [((2, 5, 3), real)]),
     Row("ravel", lambda a: a.t().ravel() * 2.0, [((3, 4), real)]),
     Row("diff", lambda a: a.diff(n=2, dim=0), [((5, 3), real)]),

@@ -1,0 +1,68 @@
+"""``gg.jit``: TorchScript's decorators and entry points, for scripts that use them on eager code.
+
+gpugrad has no TorchScript: ``script`` and ``trace`` return the function or module itself, which runs as
+the Python it is (as ``gg.compile`` does), and the decorators that steer the TorchScript compiler
+(``ignore``, ``unused``, ``export``, ``interface``) leave what they decorate unchanged. Saving or loading a
+TorchScript archive is refused with a clear message: save a module's ``state_dict()`` with ``gg.save``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Final  # noqa: F401  (torch.jit.Final is typing.Final)
+
+
+def script(obj: Any, optimize=None, _frames_up: int = 0, _rcb=None, example_inputs=None) -> Any:
+    """``obj`` itself: a function or module runs as its Python."""
+    return obj
+
+
+def trace(func: Any, example_inputs=None, *args, **kwargs) -> Any:
+    """``func`` itself: eager code needs no trace (its control flow stays data-dependent, unlike a trace)."""
+    return func
+
+
+def trace_module(mod: Any, inputs=None, *args, **kwargs) -> Any:
+    return mod
+
+
+def freeze(mod: Any, preserved_attrs=None, optimize_numerics: bool = True) -> Any:
+    return mod
+
+
+def optimize_for_inference(mod: Any, other_methods=None) -> Any:
+    return mod
+
+
+def _decorator(fn: Callable | None = None, **_options) -> Callable:
+    if fn is None or not callable(fn):  # used as @ignore(drop=True)
+        return lambda f: f
+    return fn
+
+
+ignore = unused = export = interface = _decorator
+
+
+def is_scripting() -> bool:
+    """False: gpugrad code always runs eagerly."""
+    return False
+
+
+def is_tracing() -> bool:
+    return False
+
+
+def annotate(the_type: Any, the_value: Any) -> Any:
+    return the_value
+
+
+def Attribute(value: Any, type: Any) -> Any:  # noqa: N802  (torch's name)
+    return value
+
+
+def save(m, f, _extra_files=None) -> None:
+    raise NotImplementedError(
+        "gg.jit.save: gpugrad has no TorchScript archives; save the module's state_dict() with gg.save")
+
+
+def load(f, map_location=None, _extra_files=None):
+    raise NotImplementedError(
+        "gg.jit.load: gpugrad has no TorchScript archives; load a state_dict with gg.load and load_state_dict")

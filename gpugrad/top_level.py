@@ -1,0 +1,302 @@
+"""torch's top-level names that repeat an ``nn.functional`` op or a Tensor method, in aten's argument
+order (``torch.embedding(weight, indices)``, ``torch.dropout(input, p, train)``, losses taking aten's
+integer reduction codes), and torch's small top-level helpers (``asarray``, ``scalar_tensor``, ``seed``,
+``can_cast`` ...). Each forwards to the one implementation of the op; none computes anything itself."""
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+
+import numpy as np
+
+from . import dtypes, factory, random
+from .errors import ArgumentError, DTypeError
+from .nn import functional as F
+from .tensor import Tensor
+
+# aten's reduction codes 0, 1, 2. Called as torch.X, these losses default to 0 ("none"): what torch 2.13
+# does, whatever its schema says.
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _reduction(op: str, code) -> str:
+    if isinstance(code, str):
+        return code
+    if code not in (0, 1, 2):
+        raise ArgumentError(f"{op}: reduction must be 0 (none), 1 (mean) or 2 (sum), got {code!r}")
+    return _REDUCTIONS[code]
+
+
+# --- nn.functional's ops under torch's names, where the arguments already agree ---
+conv1d, conv2d, conv3d = F.conv1d, F.conv2d, F.conv3d
+conv_transpose1d, conv_transpose2d, conv_transpose3d = F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d
+avg_pool1d, adaptive_avg_pool1d = F.avg_pool1d, F.adaptive_avg_pool1d
+bilinear, rms_norm, cosine_similarity, pairwise_distance = F.bilinear, F.rms_norm, F.cosine_similarity, F.pairwise_distance
+pixel_shuffle, pixel_unshuffle, channel_shuffle = F.pixel_shuffle, F.pixel_unshuffle, F.channel_shuffle
+native_channel_shuffle = F.channel_shuffle
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1, ceil_mode: bool = False) -> Tensor:
+    return F.max_pool1d(input, kernel_size, stride or None, padding, dilation, ceil_mode)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1, ceil_mode: bool = False) -> Tensor:
+    return F.max_pool2d(input, kernel_size, stride or None, padding, dilation, ceil_mode)
+
+
+def max_pool3d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1, ceil_mode: bool = False) -> Tensor:
+    return F.max_pool3d(input, kernel_size, stride or None, padding, dilation, ceil_mode)
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size, stride=(), padding=0, dilation=1,
+                            ceil_mode: bool = False) -> tuple[Tensor, Tensor]:
+    return F.max_pool1d(input, kernel_size, stride or None, padding, dilation, ceil_mode, return_indices=True)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size) -> tuple[Tensor, Tensor]:
+    """torch.adaptive_max_pool1d returns the values and their indices."""
+    return F.adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def constant_pad_nd(input: Tensor, pad, value=0) -> Tensor:
+    return F.pad(input, tuple(pad), mode="constant", value=value)
+
+
+def dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    return F.dropout(input, p, train)
+
+
+def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    return F.alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    return F.feature_alpha_dropout(input, p, train)
+
+
+def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Zeroes whole channels (dim 1), as dropout2d and dropout3d do."""
+    if input.ndim < 2:
+        raise ArgumentError(f"feature_dropout: expects an input of at least 2 dimensions, got shape {tuple(input.shape)}")
+    if not train or p == 0:
+        return input
+    keep = factory.empty(input.shape[:2] + (1,) * (input.ndim - 2), dtype=input.dtype, device=input.device)
+    keep.bernoulli_(1 - p)
+    return input * keep / (1 - p) if p < 1 else input * 0
+
+
+def _in_place(fn):
+    @functools.wraps(fn)
+    def call(input: Tensor, p: float, train: bool) -> Tensor:
+        return input.copy_(fn(input, p, train)) if train else input
+
+    call.__name__ = call.__qualname__ = fn.__name__ + "_"
+    return call
+
+
+dropout_, alpha_dropout_, feature_dropout_, feature_alpha_dropout_ = (
+    _in_place(dropout), _in_place(alpha_dropout), _in_place(feature_dropout), _in_place(feature_alpha_dropout))
+
+
+def batch_norm(input: Tensor, weight, bias, running_mean, running_var, training: bool, momentum: float,
+               eps: float, cudnn_enabled: bool) -> Tensor:
+    return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def instance_norm(input: Tensor, weight, bias, running_mean, running_var, use_input_stats: bool,
+                  momentum: float, eps: float, cudnn_enabled: bool) -> Tensor:
+    return F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5,
+               cudnn_enable: bool = True) -> Tensor:
+    return F.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: float = 1e-5,
+               cudnn_enabled: bool = True) -> Tensor:
+    return F.group_norm(input, num_groups, weight, bias, eps)
+
+
+def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor:
+    """aten's order: the table first; padding_idx -1 means none."""
+    return F.embedding(indices, weight, None if padding_idx == -1 else padding_idx,
+                       scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+
+
+def kl_div(input: Tensor, target: Tensor, reduction=0, *, log_target: bool = False) -> Tensor:
+    """Reduction 1 is the elementwise mean (without F.kl_div's warning), not ``batchmean``."""
+    pointwise = F.kl_div(input, target, reduction="none", log_target=log_target)
+    how = _reduction("kl_div", reduction)
+    return pointwise if how == "none" else pointwise.mean() if how == "mean" else pointwise.sum()
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight=None, pos_weight=None,
+                                     reduction=0) -> Tensor:
+    return F.binary_cross_entropy_with_logits(input, target, weight, reduction=_reduction(
+        "binary_cross_entropy_with_logits", reduction), pos_weight=pos_weight)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction=0) -> Tensor:
+    return F.cosine_embedding_loss(input1, input2, target, margin, reduction=_reduction("cosine_embedding_loss", reduction))
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction=0) -> Tensor:
+    return F.hinge_embedding_loss(input, target, margin, reduction=_reduction("hinge_embedding_loss", reduction))
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction=0) -> Tensor:
+    return F.margin_ranking_loss(input1, input2, target, margin, reduction=_reduction("margin_ranking_loss", reduction))
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, reduction=0) -> Tensor:
+    return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
+                                 reduction=_reduction("triplet_margin_loss", reduction))
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool, full: bool, eps: float, reduction) -> Tensor:
+    return F.poisson_nll_loss(input, target, log_input, full, eps=eps, reduction=_reduction("poisson_nll_loss", reduction))
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0, reduction=0,
+             zero_infinity: bool = False) -> Tensor:
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
+                      reduction=_reduction("ctc_loss", reduction), zero_infinity=zero_infinity)
+
+
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    """Deprecated in torch for ``linalg.multi_dot``: the product of 2-D ``matrices`` left to right."""
+    warnings.warn("chain_matmul is deprecated (as in torch); use gg.linalg.multi_dot, which takes a list of tensors",
+                  UserWarning, stacklevel=2)
+    if not matrices:
+        raise ArgumentError("chain_matmul(): Expected one or more matrices")
+    for i, m in enumerate(matrices):
+        if m.ndim != 2:
+            raise ArgumentError(f"chain_matmul(): Tensor {i} must be 2-D, got shape {tuple(m.shape)}")
+    out = matrices[0]
+    for m in matrices[1:]:
+        out = out @ m
+    return out
+
+
+# --- torch.X_(input, ...) for the Tensor methods X_ ---
+def _method(name: str):
+    def call(input: Tensor, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"``input.{name}(...)``."
+    return call
+
+
+_IN_PLACE_METHODS = (
+    "abs_ acos_ acosh_ addmv_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_ asinh_ atan_ atanh_ ceil_ "
+    "clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ detach_ erf_ erfc_ exp2_ exp_ expm1_ fill_ fix_ floor_ "
+    "frac_ gcd_ i0_ index_put_ lcm_ ldexp_ log10_ log1p_ log2_ log_ logit_ nan_to_num_ neg_ negative_ rad2deg_ "
+    "reciprocal_ round_ rsqrt_ sin_ sinc_ sinh_ sqrt_ square_ tan_ trunc_ xlogy_ zero_ detach is_signed"
+).split()
+globals().update({name: _method(name) for name in _IN_PLACE_METHODS})
+
+
+# --- small helpers ---
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor of ``s``, of the default float dtype unless ``dtype`` says otherwise."""
+    return factory.tensor(float(s) if dtype is None else s, dtype=dtype or dtypes.default_float, device=device,
+                          requires_grad=requires_grad)
+
+
+def asarray(obj, *, dtype=None, device=None, copy: bool | None = None, requires_grad: bool = False) -> Tensor:
+    """``obj`` as a tensor, sharing memory with a tensor or NumPy array unless ``copy=True`` or a dtype or
+    device change needs a copy (``copy=False`` then raises)."""
+    if isinstance(obj, Tensor):
+        out = obj
+    elif isinstance(obj, np.ndarray) and copy is not True and obj.dtype.kind in "biuf":
+        out = factory.from_numpy(obj)
+    else:
+        out = factory.tensor(obj, dtype=dtype, device=device, requires_grad=requires_grad)
+        if copy is False:
+            raise ArgumentError(f"asarray: cannot make a {type(obj).__name__} a tensor without a copy (copy=False)")
+        return out
+    converted = out.to(device=device, dtype=dtype) if device is not None or dtype is not None else out
+    if converted is not out and copy is False:
+        raise ArgumentError(
+            f"asarray: converting a {out.dtype} tensor on {out.device} to dtype={dtype}, device={device} needs a copy (copy=False)")
+    if copy and converted is obj:
+        converted = converted.clone()
+    if requires_grad:
+        converted = (converted.detach() if converted is obj else converted).requires_grad_(True)
+    return converted
+
+
+def range(start, end, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:  # noqa: A001
+    """Deprecated in torch: ``start`` to ``end`` inclusive, of the default float dtype."""
+    warnings.warn("gpugrad.range is deprecated (as torch.range) because its end is inclusive, unlike Python's "
+                  "range; use gpugrad.arange, which gives [start, end).", UserWarning, stacklevel=2)
+    count = int(np.floor((end - start) / step)) + 1
+    values = start + step * np.arange(max(count, 0))
+    return factory.tensor(values, dtype=dtype or dtypes.default_float, device=device, requires_grad=requires_grad)
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool = False, **_unused) -> Tensor:
+    """An uninitialised tensor of ``size``; gpugrad's new tensors are row-major, so ``stride`` is not kept."""
+    return factory.empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def can_cast(from_, to) -> bool:
+    """Whether torch's casting rules allow ``from_`` -> ``to`` in an in-place op: never float to integer
+    or bool, nor a number to bool."""
+    source, target = dtypes.to_dtype(from_).np, dtypes.to_dtype(to).np
+    rank = {"b": 0, "u": 1, "i": 1, "f": 2}
+    return rank[source.kind] <= rank[target.kind]
+
+
+def typename(obj) -> str:
+    """``obj.type()`` for a tensor (``torch.FloatTensor``'s name), else its class's qualified name."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = type(obj).__module__
+    name = type(obj).__qualname__
+    return name if module in ("builtins", None) else f"{module}.{name}"
+
+
+def seed() -> int:
+    """Seed the default generator from the operating system's entropy; return that seed."""
+    value = int.from_bytes(os.urandom(8), "little") >> 1
+    random.manual_seed(value)
+    return value
+
+
+def set_default_tensor_type(t) -> None:
+    """Deprecated in torch: the float dtype of a legacy type name (``torch.DoubleTensor``) becomes the default."""
+    name = t if isinstance(t, str) else getattr(t, "__name__", str(t))
+    kinds = {"FloatTensor": dtypes.float32, "DoubleTensor": dtypes.float64}
+    for suffix, dtype in kinds.items():
+        if name.endswith(suffix):
+            if "cuda" in name:
+                raise DTypeError(f"set_default_tensor_type: {name}: set the default device with gg.set_default_device")
+            dtypes.default_float = dtype
+            return
+    raise DTypeError(f"set_default_tensor_type: only FloatTensor and DoubleTensor can be the default, got {name}")
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """False: NumPy exposes no switch for the CPU's denormal flushing, so nothing changes (as torch answers
+    on a CPU without it)."""
+    return False
+
+
+__all__ = [
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "avg_pool1d",
+    "adaptive_avg_pool1d", "bilinear", "rms_norm", "cosine_similarity", "pairwise_distance", "pixel_shuffle",
+    "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "max_pool1d", "max_pool2d", "max_pool3d",
+    "max_pool1d_with_indices", "adaptive_max_pool1d", "constant_pad_nd", "dropout", "alpha_dropout",
+    "feature_alpha_dropout", "feature_dropout", "dropout_", "alpha_dropout_", "feature_dropout_",
+    "feature_alpha_dropout_", "batch_norm", "instance_norm", "layer_norm", "group_norm", "embedding", "kl_div",
+    "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "triplet_margin_loss", "poisson_nll_loss", "ctc_loss", "chain_matmul", *_IN_PLACE_METHODS, "scalar_tensor",
+    "asarray", "range", "empty_strided", "can_cast", "typename", "seed", "set_default_tensor_type",
+    "set_flush_denormal",
+]

@@ -1,0 +1,242 @@
+"""torch's top-level copies of functional ops and methods (gpugrad/top_level.py), the memory formats and
+layouts, the default device, gg.jit and gg.testing."""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+import gpugrad.nn.functional as F
+
+
+def _pair(rng, shape):
+    return rng.standard_normal(shape)
+
+
+# name, arguments builder (lib, arrays) -> args, input shapes
+ALIASES = [
+    ("conv2d", lambda lib, x, w: (x, w, None, 1, 1), [(2, 3, 5, 5), (4, 3, 3, 3)]),
+    ("conv1d", lambda lib, x, w: (x, w), [(2, 3, 7), (4, 3, 3)]),
+    ("conv_transpose2d", lambda lib, x, w: (x, w, None, 2, 1, 1), [(1, 3, 4, 4), (3, 2, 3, 3)]),
+    ("max_pool2d", lambda lib, x: (x, 2), [(2, 3, 6, 6)]),
+    ("max_pool1d", lambda lib, x: (x, 3, 2, 1), [(2, 3, 9)]),
+    ("avg_pool1d", lambda lib, x: (x, 2), [(2, 3, 8)]),
+    ("adaptive_avg_pool1d", lambda lib, x: (x, 3), [(2, 3, 8)]),
+    ("layer_norm", lambda lib, x, w, b: (x, (5,), w, b), [(3, 5), (5,), (5,)]),
+    ("group_norm", lambda lib, x: (x, 2), [(2, 4, 3)]),
+    ("batch_norm", lambda lib, x, w, b: (x, w, b, None, None, True, 0.1, 1e-5, False), [(4, 3), (3,), (3,)]),
+    ("instance_norm", lambda lib, x: (x, None, None, None, None, True, 0.1, 1e-5, False), [(2, 3, 5)]),
+    ("cosine_similarity", lambda lib, a, b: (a, b), [(4, 5), (4, 5)]),
+    ("pairwise_distance", lambda lib, a, b: (a, b), [(4, 5), (4, 5)]),
+    ("pixel_shuffle", lambda lib, x: (x, 2), [(1, 8, 2, 3)]),
+    ("pixel_unshuffle", lambda lib, x: (x, 2), [(1, 2, 4, 6)]),
+    ("channel_shuffle", lambda lib, x: (x, 2), [(1, 4, 2, 2)]),
+    ("constant_pad_nd", lambda lib, x: (x, [1, 2], 0.5), [(2, 3)]),
+    ("bilinear", lambda lib, a, b, w: (a, b, w), [(3, 4), (3, 5), (2, 4, 5)]),
+    ("rms_norm", lambda lib, x: (x, (4,)), [(3, 4)]),
+    ("kl_div", lambda lib, a, b: (a, b.abs()), [(3, 4), (3, 4)]),
+    ("kl_div", lambda lib, a, b: (a, b.abs(), 1), [(3, 4), (3, 4)]),
+    ("kl_div", lambda lib, a, b: (a, b, 2), [(3, 4), (3, 4)]),
+    ("binary_cross_entropy_with_logits", lambda lib, a, b: (a, b.sigmoid(), None, None, 0), [(3, 4), (3, 4)]),
+    ("margin_ranking_loss", lambda lib, a, b: (a, b, lib.ones(5)), [(5,), (5,)]),
+    ("hinge_embedding_loss", lambda lib, a: (a, -lib.ones(5), 1.0, 2), [(5,)]),
+    ("cosine_embedding_loss", lambda lib, a, b: (a, b, lib.ones(3)), [(3, 4), (3, 4)]),
+    ("triplet_margin_loss", lambda lib, a, b, c: (a, b, c), [(3, 4), (3, 4), (3, 4)]),
+    ("poisson_nll_loss", lambda lib, a, b: (a, b.abs(), True, False, 1e-8, 1), [(3, 4), (3, 4)]),
+    ("adaptive_max_pool1d", lambda lib, x: (x, 3), [(2, 3, 9)]),
+    ("max_pool1d_with_indices", lambda lib, x: (x, 2), [(2, 3, 8)]),
+]
+
+
+def _run(lib, name, build, arrays):
+    tensors = [lib.tensor(a, dtype=lib.float64, requires_grad=True) for a in arrays]
+    out = getattr(lib, name)(*build(lib, *tensors))
+    values = out if isinstance(out, tuple) else (out,)
+    values[0].sum().backward()
+    return [np.asarray(v.detach().numpy()) for v in values], [t.grad.numpy() for t in tensors if t.grad is not None]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name,build,shapes", ALIASES, ids=[a[0] for a in ALIASES])
+def test_aliases_match_torch(name, build, shapes):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    ours, our_grads = _run(gg, name, build, arrays)
+    theirs, their_grads = _run(torch, name, build, arrays)
+    for a, b in zip(ours + our_grads, theirs + their_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert len(our_grads) == len(their_grads)
+
+
+def test_aten_argument_orders():
+    x = gg.randn(4, 3)
+    w, b = gg.randn(3), gg.randn(3)
+    np.testing.assert_allclose(gg.batch_norm(x, w, b, None, None, True, 0.1, 1e-5, False).numpy(),
+                               F.batch_norm(x, None, None, w, b, True).numpy())
+    table = gg.randn(5, 2)
+    ids = gg.tensor([0, 4, 4])
+    np.testing.assert_array_equal(gg.embedding(table, ids).numpy(), table.numpy()[[0, 4, 4]])
+    np.testing.assert_array_equal(gg.dropout(x, 0.5, False).numpy(), x.numpy())
+    a, t = gg.randn(3, 4).log_softmax(-1), gg.rand(3, 4)
+    with pytest.warns(UserWarning, match="batchmean"):
+        expected = F.kl_div(a, t, reduction="mean").item()
+    assert gg.kl_div(a, t, 1).item() == pytest.approx(expected)
+    assert gg.kl_div(a, t).shape == (3, 4)  # torch.kl_div's default is no reduction
+    with pytest.raises(gg.ArgumentError, match="kl_div: reduction"):
+        gg.kl_div(a, t, 3)
+    y = gg.ones(2, 4, 3)
+    dropped = gg.feature_dropout(y, 0.5, True).numpy()
+    assert set(np.unique(dropped)) <= {0.0, 2.0} and (dropped == dropped[:, :, :1]).all()  # whole channels
+
+
+def test_in_place_method_functions():
+    x = gg.tensor([-1.5, 2.0])
+    assert gg.abs_(x) is x and x.tolist() == [1.5, 2.0]
+    gg.zero_(x)
+    assert x.tolist() == [0.0, 0.0]
+    assert gg.is_signed(x) and not gg.is_signed(gg.tensor([1], dtype=gg.uint8))
+
+
+def test_small_helpers():
+    with pytest.warns(UserWarning, match="deprecated"):
+        r = gg.range(0, 1, 0.25)
+    assert r.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0] and r.dtype is gg.float32
+    s = gg.scalar_tensor(3)
+    assert s.shape == () and s.dtype is gg.float32
+    base = np.arange(3.0)
+    shared = gg.asarray(base)
+    base[0] = 7.0
+    assert shared[0].item() == 7.0  # shares the NumPy array's memory
+    t = gg.ones(2)
+    assert gg.asarray(t) is t and gg.asarray(t, copy=True) is not t
+    with pytest.raises(gg.ArgumentError, match="copy=False"):
+        gg.asarray(t, dtype=gg.float64, copy=False)
+    assert gg.asarray([1, 2]).dtype is gg.int64
+    assert not gg.can_cast(gg.float32, gg.int32) and gg.can_cast(gg.int32, gg.float32)
+    assert not gg.can_cast(gg.int64, gg.bool) and gg.can_cast(gg.bool, gg.uint8)
+    assert gg.typename(gg.ones(2)).endswith("FloatTensor") and gg.typename(3) == "int"
+    assert gg.empty_strided((2, 3), (1, 2)).shape == (2, 3)
+    seed = gg.seed()
+    assert gg.initial_seed() == seed
+    with pytest.warns(UserWarning, match="deprecated"):
+        assert gg.chain_matmul(gg.eye(2), gg.ones(2, 3)).shape == (2, 3)
+    try:
+        gg.set_default_tensor_type("torch.DoubleTensor")
+        assert gg.get_default_dtype() is gg.float64
+    finally:
+        gg.set_default_dtype(gg.float32)
+
+
+@pytest.mark.torch
+def test_small_helpers_match_torch():
+    torch = pytest.importorskip("torch")
+    for a in (torch, gg):
+        a.pi, a.e, a.inf, a.nan  # noqa: B018  (the names exist)
+    assert gg.pi == torch.pi and gg.e == torch.e and gg.inf == torch.inf
+    pairs = [(gg.float32, torch.float32), (gg.int64, torch.int64), (gg.bool, torch.bool), (gg.uint8, torch.uint8),
+             (gg.float64, torch.float64)]
+    for g_from, t_from in pairs:
+        for g_to, t_to in pairs:
+            assert gg.can_cast(g_from, g_to) == torch.can_cast(t_from, t_to), (t_from, t_to)
+    with pytest.warns(UserWarning):
+        np.testing.assert_allclose(gg.range(1, 2.5, 0.5).numpy(), torch.range(1, 2.5, 0.5).numpy())
+
+
+def test_memory_formats_and_layouts():
+    x = gg.randn(2, 3, 4, 5)
+    assert x.layout is gg.strided and repr(gg.channels_last) == "gpugrad.channels_last"
+    assert x.to(memory_format=gg.channels_last).shape == x.shape
+    assert x.contiguous(memory_format=gg.channels_last) is x  # row-major memory is kept
+    assert not x.is_contiguous(memory_format=gg.channels_last)
+    nhwc = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+    assert nhwc.is_contiguous(memory_format=gg.channels_last) and not nhwc.is_contiguous()
+    assert gg.zeros_like(x, memory_format=gg.preserve_format).shape == x.shape
+    assert x.clone(memory_format=gg.contiguous_format).shape == x.shape
+    assert x.to(copy=True) is not x and x.to() is x
+    assert pickle.loads(pickle.dumps(gg.channels_last)) is gg.channels_last
+    with pytest.raises(TypeError, match="memory_format"):
+        x.contiguous(memory_format="channels_last")
+    with pytest.raises(NotImplementedError, match="sparse_coo"):
+        gg.zeros_like(x, layout=gg.sparse_coo)
+    m = gg.nn.Conv2d(3, 4, 3).to(memory_format=gg.channels_last)
+    assert m(x).shape == (2, 4, 2, 3)
+
+
+@pytest.mark.torch
+def test_channels_last_question_matches_torch():
+    torch = pytest.importorskip("torch")
+    for shape, perm in [((2, 3, 4, 5), (0, 2, 3, 1)), ((1, 3, 1, 1), (0, 2, 3, 1)), ((2, 1, 4, 5), (0, 2, 3, 1))]:
+        ours = gg.zeros(*[shape[p] for p in perm]).permute(0, 3, 1, 2)
+        theirs = torch.zeros(*[shape[p] for p in perm]).permute(0, 3, 1, 2)
+        assert ours.is_contiguous(memory_format=gg.channels_last) == theirs.is_contiguous(
+            memory_format=torch.channels_last)
+
+
+def test_default_device():
+    try:
+        gg.set_default_device("cpu")
+        assert gg.get_default_device() == gg.device("cpu") and gg.zeros(2).device == gg.device("cpu")
+        with pytest.raises(gg.DeviceError):
+            gg.set_default_device("cuda:7")
+    finally:
+        gg.set_default_device(None)
+    assert gg.get_default_device() == gg.device("cpu")
+
+
+def test_jit_runs_eager_code():
+    @gg.jit.script
+    def double(x):
+        return x * 2
+
+    @gg.jit.ignore(drop=True)
+    def plain(x):
+        return x
+
+    layer = gg.nn.Linear(2, 2)
+    assert gg.jit.script(layer) is layer and gg.jit.trace(layer, gg.ones(1, 2)) is layer
+    assert double(gg.ones(2)).tolist() == [2.0, 2.0] and plain(3) == 3
+    assert not gg.jit.is_scripting() and not gg.jit.is_tracing()
+    with pytest.raises(NotImplementedError, match="state_dict"):
+        gg.jit.save(layer, "m.pt")
+
+
+def test_assert_close():
+    from gpugrad.testing import assert_close
+
+    assert_close(gg.ones(3), gg.ones(3) + 1e-6)
+    assert_close({"a": [gg.ones(2), 1.0]}, {"a": [gg.ones(2), 1.0]})
+    with pytest.raises(AssertionError, match=r"Mismatched elements: 1 / 3 \(33.3%\)"):
+        assert_close(gg.tensor([1.0, 2.0, 3.0]), gg.tensor([1.0, 2.1, 3.0]))
+    with pytest.raises(AssertionError, match="'dtype' do not match"):
+        assert_close(gg.ones(2), gg.ones(2, dtype=gg.float64))
+    assert_close(gg.ones(2), gg.ones(2, dtype=gg.float64), check_dtype=False)
+    with pytest.raises(AssertionError, match="'shape' do not match"):
+        assert_close(gg.ones(2), gg.ones(3))
+    with pytest.raises(AssertionError, match="not equal"):
+        assert_close(gg.tensor([1, 2]), gg.tensor([1, 3]))
+    with pytest.raises(AssertionError, match="not close"):
+        assert_close(gg.tensor([float("nan")]), gg.tensor([float("nan")]))
+    assert_close(gg.tensor([float("nan")]), gg.tensor([float("nan")]), equal_nan=True)
+    with pytest.raises(AssertionError, match="^custom$"):
+        assert_close(gg.ones(1), gg.zeros(1), msg="custom")
+    with pytest.raises(AssertionError, match="Scalars are not close"):
+        assert_close(1.0, 1.1)
+    with pytest.raises(TypeError, match="No comparison pair"):
+        assert_close(gg.ones(1), 1.0)
+    with pytest.raises(ValueError, match="'rtol' and 'atol'"):
+        assert_close(1.0, 1.0, rtol=1e-3)
+    assert_close(1.0, 1.05, rtol=0.1, atol=0.0)
+
+
+def test_make_tensor():
+    from gpugrad.testing import make_tensor
+
+    x = make_tensor(3, 4, dtype=gg.float64, low=-1, high=1)
+    assert x.shape == (3, 4) and x.dtype is gg.float64 and (x.abs() <= 1).all()
+    ids = make_tensor((50,), dtype=gg.int64, low=0, high=3, exclude_zero=True)
+    assert set(ids.tolist()) <= {1, 2}
+    assert not make_tensor(2, 3, dtype=gg.float32, noncontiguous=True).is_contiguous()
+    assert make_tensor(2, dtype=gg.float32, requires_grad=True).requires_grad
