@@ -11,7 +11,7 @@
 
 Optimizers take parameters (Tensors with ``requires_grad``), never modules.
 """
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -27,5 +27,5 @@ from .sgd import SGD
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD",
-    "Rprop", "LBFGS", "lr_scheduler",
+    "Rprop", "LBFGS", "lr_scheduler", "swa_utils",
 ]

@@ -1,15 +1,21 @@
 """Parameter utilities: ``clip_grad_norm_`` (``get_total_norm`` then ``clip_grads_with_norm_``),
-``clip_grad_value_``, ``parameters_to_vector`` and ``vector_to_parameters``; ``weight_norm`` and
-``spectral_norm`` (weight_norm.py); ``nn.utils.rnn`` holds the packed sequences of the recurrent layers."""
+``clip_grad_value_``, ``parameters_to_vector`` and ``vector_to_parameters`` (also importable from the
+submodules ``clip_grad`` and ``convert_parameters``, as in PyTorch); ``weight_norm`` and
+``spectral_norm`` (the hook-based forms, weight_norm.py); ``nn.utils.rnn`` holds the packed sequences of
+the recurrent layers; ``parametrize`` and ``parametrizations`` the parametrizations; ``stateless``,
+``fusion`` (``fuse_conv_bn_eval`` ...) and ``skip_init`` (init.py) the rest of ``torch.nn.utils``."""
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 
 from ...autograd.grad_mode import no_grad
 from ...errors import DeviceError, ShapeError
 from ...tensor import Tensor
-from . import rnn  # noqa: F401  (nn.utils.rnn, as in PyTorch)
+from . import parametrizations, parametrize, rnn, stateless  # noqa: F401  (nn.utils.<name>, as in PyTorch)
+from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights  # noqa: F401
+from .init import skip_init  # noqa: F401
 from .weight_norm import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm  # noqa: F401
 
 
@@ -95,6 +101,14 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     return factory.tensor(total, dtype=grads[0].dtype, device=grads[0].device)
 
 
+def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach=None) -> Tensor:
+    """Deprecated alias of ``clip_grad_norm_`` (PyTorch's old name; it warns as PyTorch's does)."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
+                  FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
 def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     """Clamp every gradient element of ``parameters`` into [-clip_value, clip_value], in place."""
     if isinstance(parameters, Tensor):
@@ -144,3 +158,7 @@ def _check_same_device(op: str, parameters: list) -> None:
     devices = {str(p.device) for p in parameters}
     if len(devices) > 1:
         raise DeviceError(f"{op}: found parameters on different devices {sorted(devices)}")
+
+
+# Last: these submodules re-export the functions defined above (nn.utils.clip_grad.clip_grad_norm_ ...).
+from . import clip_grad, convert_parameters  # noqa: E402,F401
