@@ -24,6 +24,8 @@ from . import (
     indexing,
     inplace,
     linalg,
+    linalg_extra,
+    linalg_lu,
     pointwise,
     recurrent,
     reduce,
@@ -34,8 +36,8 @@ from . import (
 )
 
 FAMILIES = (
-    elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, softmax, recurrent,
-    sampling, special, inplace,
+    elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, linalg_lu, linalg_extra,
+    softmax, recurrent, sampling, special, inplace,
 )
 
 

@@ -1,9 +1,11 @@
-"""Op-table rows: linear algebra (gpugrad/ops/linalg.py).
+"""Op-table rows: linear algebra (gpugrad/ops/linalg.py, linalg_lu.py and linalg_extra.py).
 
 Decompositions are checked on well-conditioned inputs (eigen and singular values well apart, matrices
 far from singular) and, where their factors are only defined up to sign, through quantities that do not
 depend on the sign: eigenvalues, singular values, squared entries of the vectors.
 """
+import warnings
+
 import numpy as np
 
 import gpugrad as gg
@@ -56,6 +58,33 @@ def _qr_invariants(lib, a, mode="reduced"):
 def _spd_of(lib, a):
     n = a.shape[-1]
     return a @ a.mT + lib.eye(n, dtype=a.dtype)
+
+
+def pivoted(rng, shape):
+    """Matrices of full rank (random plus 3 I) whose rows are rolled by one, so that partial pivoting swaps rows (and the
+    largest entry of each column stands well clear of the rest: the pivots do not move under the
+    finite-difference steps)."""
+    return np.roll(rng.standard_normal(shape) + 3.0 * np.eye(*shape[-2:]), 1, axis=-2)
+
+
+def _lu_factors(lib, a, **kwargs):
+    """L and U of linalg.lu (P is a constant), flattened into one tensor."""
+    _, low, up = lib.linalg.lu(a, **kwargs)
+    return lib.cat([low.flatten(-2), up.flatten(-2)], -1)
+
+
+def _deprecated_lu_solve(lib, b, a):
+    with warnings.catch_warnings():  # torch.lu_solve and gg.lu_solve warn that they are deprecated
+        warnings.simplefilter("ignore")
+        return lib.lu_solve(b, *lib.linalg.lu_factor(a))
+
+
+def _cond_fro(lib, a):
+    if lib is gg:
+        return gg.linalg.cond(a, "fro")
+    # PyTorch's own cond(ord='fro') writes into a saved tensor in place and cannot be differentiated: its
+    # definition, spelled out, is the twin.
+    return lib.linalg.matrix_norm(a) * lib.linalg.matrix_norm(lib.linalg.inv(a))
 
 
 def _both(fn):
@@ -174,4 +203,33 @@ ROWS = [
     Row("norm", lambda a: a.norm(), [((3, 4), real)]),
     Row("norm_p_dims", lambda a: a.norm(p=4, dim=(0, 2), keepdim=True), [((2, 3, 2), real)], op="norm"),
     Row("norm_nuc", lambda a: a.norm(p="nuc"), [((3, 4), spread)], op="norm"),
+    # LU and what is built on it (gpugrad/ops/linalg_lu.py)
+    Row("lu_factor", **_both(lambda lib, a: lib.linalg.lu_factor(a).LU), inputs=[((2, 3, 3), pivoted)]),
+    Row("lu_factor_ex_wide", **_both(lambda lib, a: lib.linalg.lu_factor_ex(a).LU), inputs=[((3, 4), pivoted)],
+        op="lu_factor_ex"),
+    Row("linalg_lu", **_both(lambda lib, a: _lu_factors(lib, a)), inputs=[((2, 3, 3), pivoted)]),
+    Row("linalg_lu_tall", **_both(lambda lib, a: _lu_factors(lib, a)), inputs=[((5, 3), pivoted)], op="linalg_lu"),
+    Row("linalg_lu_wide", **_both(lambda lib, a: _lu_factors(lib, a)), inputs=[((2, 3, 5), pivoted)], op="linalg_lu"),
+    Row("linalg_lu_solve", **_both(lambda lib, a, b: lib.linalg.lu_solve(*lib.linalg.lu_factor(a), b)),
+        inputs=[((2, 3, 3), pivoted), ((3, 2), real)]),
+    Row("linalg_lu_solve_adjoint_right", **_both(lambda lib, a, b: lib.linalg.lu_solve(*lib.linalg.lu_factor(a), b, left=False, adjoint=True)),
+        inputs=[((3, 3), pivoted), ((2, 3), real)], op="linalg_lu_solve"),
+    Row("lu_unpack", **_both(lambda lib, a: lib.cat([t.flatten(-2) for t in lib.lu_unpack(*lib.linalg.lu_factor(a))[1:]], -1)),
+        inputs=[((4, 3), pivoted)]),
+    Row("lu_solve", **_both(_deprecated_lu_solve), inputs=[((3, 2), real), ((3, 3), pivoted)]),
+    Row("solve_ex", **_both(lambda lib, a, b: lib.linalg.solve_ex(a, b).result), inputs=[((2, 3, 3), invertible), ((2, 3), real)]),
+    Row("inv_ex", **_both(lambda lib, a: lib.linalg.inv_ex(a).inverse), inputs=[((3, 3), invertible)]),
+    # Composed of other ops (gpugrad/ops/linalg_extra.py)
+    Row("cholesky_ex", **_both(lambda lib, a: lib.linalg.cholesky_ex(_spd_of(lib, a), upper=True).L), inputs=[((2, 3, 3), real)]),
+    Row("multi_dot", **_both(lambda lib, v, a, b, c: lib.linalg.multi_dot([v, a, b, c])),
+        inputs=[((3,), real), ((3, 4), real), ((4, 2), real), ((2, 5), real)]),
+    Row("linalg_cond", **_both(lambda lib, a: lib.linalg.cond(a)), inputs=[((2, 4, 3), spread)]),
+    Row("linalg_cond_fro", **_both(_cond_fro), inputs=[((3, 3), invertible)], op="linalg_cond"),
+    Row("linalg_vander", **_both(lambda lib, x: lib.linalg.vander(x, N=4)), inputs=[((2, 3), real)]),
+    Row("linalg_diagonal", **_both(lambda lib, a: lib.linalg.diagonal(a, offset=1, dim1=0)), inputs=[((3, 2, 4), real)]),
+    Row("tensorinv", **_both(lambda lib, a: lib.linalg.tensorinv(a.reshape(2, 2, 4))), inputs=[((4, 4), invertible)]),
+    Row("tensorsolve", **_both(lambda lib, a, b: lib.linalg.tensorsolve(a.reshape(2, 3, 3, 2), b, dims=(1,))),
+        inputs=[((6, 6), invertible), ((2, 3), real)]),
+    Row("householder_product", **_both(lambda lib, a, tau: lib.linalg.householder_product(a, tau)),
+        inputs=[((2, 4, 3), real), ((2, 2), real)]),
 ]
