@@ -18,6 +18,8 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
+from ..sparse import coo as sparse_coo
+from ..sparse.coo import SparseTensor
 from ._operands import distinct_dims, normalize_dims, reflected, write_out
 from .shape import diag_embed
 
@@ -173,6 +175,8 @@ def matmul(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
     """
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul: expected Tensors, got {type(a).__name__} and {type(b).__name__}")
+    if a.__class__ is SparseTensor or b.__class__ is SparseTensor:
+        return write_out("matmul", sparse_coo.matmul(a, b), out)
     shape_a, shape_b = a._array.shape, b._array.shape  # the arrays' own: every matmul passes these checks
     if not shape_a or not shape_b:
         raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes {shape_a} and {shape_b}")

@@ -6,7 +6,7 @@ against the float64 result, and against PyTorch where it is installed (test_agai
 """
 from .table import (
     activation, bitwise, cumulative, elementwise, indexing, linalg, pointwise, recurrent, reduce, sampling, shape, softmax,
-    special,
+    sparse, special,
 )
 from .table.row import Row  # noqa: F401
 
@@ -14,7 +14,7 @@ ROWS = [
     row
     for family in (
         elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, softmax, recurrent, sampling,
-        special,
+        special, sparse,
     )
     for row in family.ROWS
 ]

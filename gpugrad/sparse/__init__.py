@@ -1,0 +1,20 @@
+"""``gg.sparse``: torch.sparse's functions on gpugrad's sparse COO tensors (coo.py)."""
+from __future__ import annotations
+
+from ..tensor import Tensor
+from .coo import SparseTensor, matmul, mm, sparse_coo_tensor  # noqa: F401
+
+
+def sum(input: SparseTensor, dim=None, dtype=None) -> Tensor:  # noqa: A001  (torch.sparse.sum)
+    """All values' sum (dense 0-d), or over ``dim`` as a sparse tensor."""
+    return input.sum(dim, dtype=dtype)
+
+
+def addmm(mat: Tensor, mat1: SparseTensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * mat + alpha * (mat1 @ mat2)`` with ``mat1`` sparse."""
+    return mat * beta + mm(mat1, mat2) * alpha
+
+
+def spmm(input: SparseTensor, mat2: Tensor) -> Tensor:
+    """torch.spmm: the sparse-dense matrix product."""
+    return mm(input, mat2)

@@ -1,0 +1,467 @@
+"""Sparse COO tensors: ``gg.sparse_coo_tensor``, ``x.to_sparse()`` and what graph code does with them.
+
+A ``SparseTensor`` holds its ``indices`` (an int64 array of shape ``(ndim, nnz)`` on its device), its
+``values`` (a 1-d Tensor of ``nnz`` elements, which carries the autograd graph) and its ``size``. It is a
+Tensor (``isinstance`` holds, as torch's sparse tensors are Tensors) with these operations of its own:
+``to_dense``, ``coalesce``, ``indices``/``values``, ``t``, the products with a dense matrix or vector
+(``@``, ``mm``, ``matmul``, ``gg.spmm``, ``gg.sparse.mm``; gradients to the dense operand and to the
+values), ``+`` with a dense tensor (dense result) or a sparse one, ``*`` and ``/`` by numbers, ``sum``,
+and the moves and casts (``to``, ``cuda``, ``double`` ...). Every product and sum is built from dense
+ops on the values (``index_select``, ``index_add``, ``index_put``), so gradients come from those ops.
+
+Any other op raises NotImplementedError (SparseLayoutError) saying what is supported: a sparse tensor
+has no dense array (its ``_array`` raises), and every dense op reads its operands' arrays. Values with dense dimensions of their own
+(torch's hybrid tensors) are not supported.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy
+
+from .. import backend as _backend_mod
+from .. import dtypes, factory, layouts
+from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
+from ..size import Size
+from ..tensor import Tensor
+
+
+class SparseLayoutError(NotImplementedError):
+    """An op that needs a dense array met a sparse tensor."""
+
+
+_SUPPORTED = ("to_dense, coalesce, indices, values, t, @ / mm / matmul with a dense tensor, + with a dense or "
+              "sparse tensor, * and / by a number, sum, to, clone, detach")
+
+
+class SparseTensor(Tensor):
+    """A sparse COO tensor (``layout == gg.sparse_coo``); see the module's docstring for what it supports."""
+
+    is_sparse = True
+    layout = layouts.sparse_coo
+
+    @classmethod
+    def _from_parts(cls, indices, values: Tensor, size: tuple, coalesced: bool) -> "SparseTensor":
+        t = object.__new__(cls)
+        t._sparse_indices = indices
+        t._sparse_values = values
+        t._sparse_size = tuple(int(n) for n in size)
+        t._coalesced = coalesced
+        t._backend = values._backend
+        t._version_ref = [0]
+        return t
+
+    @property
+    def _array(self):
+        raise SparseLayoutError(
+            f"a sparse tensor (size {self._sparse_size}) reached an op that needs a dense one; gpugrad's sparse "
+            f"tensors support {_SUPPORTED}: call .to_dense() first")
+
+    # --- what a tensor is ---
+    @property
+    def shape(self) -> Size:
+        return Size(self._sparse_size)
+
+    def size(self, dim: int | None = None):
+        return Size(self._sparse_size) if dim is None else self._sparse_size[dim]
+
+    @property
+    def ndim(self) -> int:
+        return len(self._sparse_size)
+
+    def dim(self) -> int:
+        return len(self._sparse_size)
+
+    ndimension = dim
+
+    def __len__(self) -> int:
+        if not self._sparse_size:
+            raise TypeError("len() of a 0-d tensor")
+        return self._sparse_size[0]
+
+    def numel(self) -> int:
+        return math.prod(self._sparse_size)
+
+    nelement = numel
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        return self._sparse_values.dtype
+
+    def element_size(self) -> int:
+        return self._sparse_values.element_size()
+
+    def is_floating_point(self) -> bool:
+        return self._sparse_values.is_floating_point()
+
+    def sparse_dim(self) -> int:
+        return len(self._sparse_size)
+
+    def dense_dim(self) -> int:
+        return 0
+
+    def _nnz(self) -> int:
+        return int(self._sparse_indices.shape[1])
+
+    def is_coalesced(self) -> bool:
+        return self._coalesced
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        raise SparseLayoutError("is_contiguous: sparse tensors do not have is_contiguous")
+
+    # --- autograd: the values carry the graph ---
+    @property
+    def requires_grad(self) -> bool:
+        return self._sparse_values.requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "SparseTensor":
+        self._sparse_values.requires_grad_(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._sparse_values.is_leaf
+
+    @property
+    def grad_fn(self):
+        return self._sparse_values.grad_fn
+
+    @property
+    def grad(self) -> "SparseTensor | None":
+        """The gradient as a sparse tensor with this tensor's indices (its values' gradient)."""
+        g = self._sparse_values.grad
+        return None if g is None else self._with_values(g)
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            raise ArgumentError("grad: only None can be assigned to a sparse tensor's gradient")
+        self._sparse_values.grad = None
+
+    def detach(self) -> "SparseTensor":
+        return self._with_values(self._sparse_values.detach())
+
+    def clone(self, *, memory_format=None) -> "SparseTensor":
+        return SparseTensor._from_parts(self._sparse_indices.copy(), self._sparse_values.clone(), self._sparse_size,
+                                        self._coalesced)
+
+    def _with_values(self, values: Tensor) -> "SparseTensor":
+        return SparseTensor._from_parts(self._sparse_indices, values, self._sparse_size, self._coalesced)
+
+    # --- parts ---
+    def _indices(self) -> Tensor:
+        return Tensor._make(self._sparse_indices, self._backend)
+
+    def _values(self) -> Tensor:
+        return self._sparse_values
+
+    def indices(self) -> Tensor:
+        """The (ndim, nnz) int64 indices of a coalesced tensor."""
+        self._require_coalesced("indices")
+        return self._indices()
+
+    def values(self) -> Tensor:
+        """The nnz values of a coalesced tensor (differentiable)."""
+        self._require_coalesced("values")
+        return self._sparse_values
+
+    def _require_coalesced(self, what: str) -> None:
+        if not self._coalesced:
+            raise RuntimeError(f"Cannot get {what} on an uncoalesced tensor, please call .coalesce() first")
+
+    def coalesce(self) -> "SparseTensor":
+        """Duplicates summed, indices sorted in row-major order (differentiable in the values)."""
+        if self._coalesced:
+            return self
+        xp = self._backend.xp
+        idx = self._sparse_indices
+        if idx.shape[1] == 0:
+            return SparseTensor._from_parts(idx, self._sparse_values, self._sparse_size, True)
+        flat = xp.ravel_multi_index(tuple(idx), self._sparse_size) if idx.shape[0] else xp.zeros(idx.shape[1], xp.int64)
+        unique, inverse = xp.unique(flat, return_inverse=True)
+        values = self._sparse_values.new_zeros(int(unique.shape[0])).index_add(
+            0, Tensor._make(inverse.reshape(-1).astype(xp.int64), self._backend), self._sparse_values)
+        indices = xp.stack(xp.unravel_index(unique, self._sparse_size)).astype(xp.int64) if idx.shape[0] \
+            else xp.zeros((0, 1), xp.int64)
+        return SparseTensor._from_parts(indices, values, self._sparse_size, True)
+
+    def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
+        """The dense tensor (repeated indices add up); differentiable in the values."""
+        values = self._sparse_values if dtype is None else self._sparse_values.to(dtypes.to_dtype(dtype))
+        dense = factory.zeros(self._sparse_size, dtype=values.dtype, device=self.device)
+        return dense.index_put(tuple(self._indices().unbind(0)), values, accumulate=True)
+
+    def to_sparse(self, sparse_dim: int | None = None, *, layout=None, blocksize=None, dense_dim=None) -> "SparseTensor":
+        return self
+
+    to_sparse_coo = to_sparse
+
+    # --- moves and casts ---
+    def to(self, *args, **kwargs) -> "SparseTensor":
+        from ..ops import parse_to_args  # gpugrad.ops imports this module (matmul's sparse operands)
+
+        copy = kwargs.pop("copy", False)
+        device, dtype = parse_to_args("to", args, kwargs)
+        values = self._sparse_values
+        indices = self._sparse_indices
+        if device is not None:
+            target = _backend_mod.get(device)
+            if target is not self._backend:
+                values = values.to(target.device)
+                indices = target.asarray(self._backend.to_numpy(indices, "to"))
+        if dtype is not None:
+            values = values.to(dtype)
+        if values is self._sparse_values and not copy:
+            return self
+        return SparseTensor._from_parts(indices, values, self._sparse_size, self._coalesced)
+
+    def cpu(self) -> "SparseTensor":
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking: bool = False) -> "SparseTensor":
+        return self.to("cuda" if device is None else device)
+
+    def float(self) -> "SparseTensor":
+        return self.to(dtypes.float32)
+
+    def double(self) -> "SparseTensor":
+        return self.to(dtypes.float64)
+
+    def half(self) -> "SparseTensor":
+        return self.to(dtypes.float16)
+
+    def long(self) -> "SparseTensor":
+        return self.to(dtypes.int64)
+
+    def int(self) -> "SparseTensor":
+        return self.to(dtypes.int32)
+
+    def bool(self) -> "SparseTensor":
+        return self.to(dtypes.bool_)
+
+    def numpy(self, *, force: bool = False):
+        raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() first.")
+
+    def __repr__(self) -> str:
+        idx = repr(self._indices()).replace("\n", "\n" + " " * 15)
+        extra = ", requires_grad=True" if self.requires_grad and self.is_leaf else ""
+        return (f"tensor(indices={idx},\n       values={self._sparse_values.detach()!r},\n"
+                f"       size={self._sparse_size}, nnz={self._nnz()}, layout=gpugrad.sparse_coo{extra})")
+
+    # --- arithmetic ---
+    def t(self) -> "SparseTensor":
+        if self.ndim > 2:
+            raise ShapeError(f"t: expects a tensor with <= 2 sparse dimensions, got {self.ndim}")
+        if self.ndim < 2:
+            return self
+        return SparseTensor._from_parts(self._sparse_indices[::-1].copy(), self._sparse_values,
+                                        self._sparse_size[::-1], False)
+
+    def transpose(self, dim0: int, dim1: int) -> "SparseTensor":
+        order = list(range(self.ndim))
+        d0, d1 = dim0 % self.ndim, dim1 % self.ndim
+        order[d0], order[d1] = order[d1], order[d0]
+        size = tuple(self._sparse_size[i] for i in order)
+        return SparseTensor._from_parts(self._sparse_indices[order].copy(), self._sparse_values, size, d0 == d1)
+
+    def _scaled(self, op: str, other, scale) -> "SparseTensor":
+        if isinstance(other, Tensor) and not (other.ndim == 0 and not isinstance(other, SparseTensor)):
+            raise SparseLayoutError(f"{op}: a sparse tensor times a tensor is not supported here; only numbers "
+                                    f"and 0-d tensors (got shape {tuple(other.shape)})")
+        return self._with_values(scale(self._sparse_values, other))
+
+    def __mul__(self, other) -> "SparseTensor":
+        return self._scaled("mul", other, lambda v, s: v * s)
+
+    __rmul__ = mul = __mul__
+
+    def __truediv__(self, other) -> "SparseTensor":
+        return self._scaled("div", other, lambda v, s: v / s)
+
+    div = __truediv__
+
+    def __neg__(self) -> "SparseTensor":
+        return self._with_values(-self._sparse_values)
+
+    neg = __neg__
+
+    def __add__(self, other) -> Tensor:
+        if isinstance(other, SparseTensor):
+            return _add_sparse("add", self, other)
+        raise SparseLayoutError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
+
+    add = __add__
+
+    def __radd__(self, other) -> Tensor:
+        """``dense + sparse``: the dense tensor with the values added at their indices."""
+        if not isinstance(other, Tensor):
+            raise SparseLayoutError(f"add: a number plus a sparse tensor is not supported (got {type(other).__name__})")
+        return _add_dense("add", other, self)
+
+    def __sub__(self, other) -> Tensor:
+        if isinstance(other, SparseTensor):
+            return _add_sparse("sub", self, -other)
+        raise SparseLayoutError("sub(sparse, dense) is not supported. Use sub(dense, sparse) instead.")
+
+    sub = __sub__
+
+    def __rsub__(self, other) -> Tensor:
+        if not isinstance(other, Tensor):
+            raise SparseLayoutError(f"sub: a number minus a sparse tensor is not supported (got {type(other).__name__})")
+        return _add_dense("sub", other, -self)
+
+    def __matmul__(self, other) -> Tensor:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other) -> Tensor:
+        return matmul(other, self)
+
+    def matmul(self, other) -> Tensor:
+        return matmul(self, other)
+
+    def mm(self, mat2) -> Tensor:
+        return mm(self, mat2)
+
+    def sum(self, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+        """All values' sum as a dense 0-d tensor; over ``dim``, the dense sum made sparse again (as torch)."""
+        if dim is None:
+            return self._sparse_values.sum(dtype=dtype)
+        return self.to_dense().sum(dim, keepdim=keepdim, dtype=dtype).to_sparse()
+
+
+def _add_dense(op: str, dense: Tensor, sparse: SparseTensor) -> Tensor:
+    if tuple(dense.shape) != sparse._sparse_size:
+        raise ShapeError(f"{op}: dense shape {tuple(dense.shape)} and sparse shape {sparse._sparse_size} differ")
+    if dense._backend is not sparse._backend:
+        raise DeviceError(f"{op}: expected both tensors on one device, got {dense.device} and {sparse.device}")
+    dtype = dtypes.promote_types(dense.dtype, sparse.dtype)
+    values = sparse._sparse_values.to(dtype)
+    return dense.to(dtype).index_put(tuple(sparse._indices().unbind(0)), values, accumulate=True)
+
+
+def _add_sparse(op: str, a: SparseTensor, b: SparseTensor) -> SparseTensor:
+    if a._sparse_size != b._sparse_size:
+        raise ShapeError(f"{op}: sparse shapes {a._sparse_size} and {b._sparse_size} differ")
+    dtype = dtypes.promote_types(a.dtype, b.dtype)
+    xp = a._backend.xp
+    values = _cat([a._sparse_values.to(dtype), b._sparse_values.to(dtype)])
+    indices = xp.concatenate([a._sparse_indices, b._sparse_indices], axis=1)
+    return SparseTensor._from_parts(indices, values, a._sparse_size, False).coalesce()
+
+
+def _cat(tensors: list) -> Tensor:
+    from ..ops import cat  # gpugrad.ops imports this module (matmul's sparse operands)
+
+    return cat(tensors)
+
+
+def _sparse_times_dense(sparse: SparseTensor, dense: Tensor) -> Tensor:
+    """(m, k) sparse @ (k, n) dense: each nonzero scales its column's row of ``dense`` into its row."""
+    rows, cols = sparse._indices().unbind(0)
+    contributions = dense.index_select(0, cols) * sparse._sparse_values.unsqueeze(1)
+    out = factory.zeros(sparse._sparse_size[0], dense.shape[1], dtype=contributions.dtype, device=dense.device)
+    return out.index_add(0, rows, contributions)
+
+
+def matmul(a, b) -> Tensor:
+    """A product with one sparse 2-d operand and one dense matrix or vector: a dense result."""
+    a_sparse, b_sparse = isinstance(a, SparseTensor), isinstance(b, SparseTensor)
+    if a_sparse and b_sparse:
+        raise SparseLayoutError("matmul: the product of two sparse tensors is not supported here; densify one")
+    sparse, dense = (a, b) if a_sparse else (b, a)
+    if sparse.ndim != 2 or dense.ndim not in (1, 2):
+        raise SparseLayoutError(f"matmul: a 2-d sparse tensor times a dense matrix or vector is supported, got "
+                                f"shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    if dense._backend is not sparse._backend:
+        raise DeviceError(f"matmul: expected both tensors on one device, got {a.device} and {b.device}")
+    if sparse.dtype is not dense.dtype:
+        raise DTypeError(f"matmul: expected both arguments to have the same dtype, got {a.dtype} and {b.dtype}")
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        raise ShapeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied ({k_a} != {k_b})")
+    if a_sparse:
+        matrix = dense if dense.ndim == 2 else dense.unsqueeze(1)
+        out = _sparse_times_dense(sparse, matrix)
+        return out if dense.ndim == 2 else out.squeeze(1)
+    # dense @ sparse = (sparse^T @ dense^T)^T
+    matrix = dense if dense.ndim == 2 else dense.unsqueeze(0)
+    out = _sparse_times_dense(sparse.t(), matrix.t()).t()
+    return out if dense.ndim == 2 else out.squeeze(0)
+
+
+def mm(mat1, mat2) -> Tensor:
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise ShapeError(f"mm: expects 2-d operands, got shapes {tuple(mat1.shape)} and {tuple(mat2.shape)}")
+    return matmul(mat1, mat2)
+
+
+def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, requires_grad: bool = False,
+                      check_invariants=None, is_coalesced: bool | None = None) -> SparseTensor:
+    """A sparse COO tensor with ``values[i]`` at ``indices[:, i]`` (size inferred from the largest index
+    when not given); repeated indices add up when it is coalesced or made dense."""
+    if isinstance(values, Tensor):
+        value_tensor = values if dtype is None else values.to(dtypes.to_dtype(dtype))
+        if device is not None:
+            value_tensor = value_tensor.to(device)
+    else:
+        value_tensor = factory.tensor(values, dtype=dtype, device=device)
+    backend = value_tensor._backend
+    host = indices._backend.to_numpy(indices._array, "sparse_coo_tensor") if isinstance(indices, Tensor) \
+        else numpy.asarray(indices)
+    if host.ndim != 2:
+        raise ShapeError(f"sparse_coo_tensor: indices must be 2-d (sparse dims, nnz), got shape {host.shape}")
+    if host.size and host.dtype.kind not in "iu":
+        raise DTypeError(f"sparse_coo_tensor: indices must be integers, got {host.dtype}")
+    if value_tensor.ndim != 1:
+        raise NotImplementedError(
+            f"sparse_coo_tensor: values of shape {tuple(value_tensor.shape)}: only 1-d values (no dense dimensions) "
+            "are supported here")
+    if value_tensor.shape[0] != host.shape[1]:
+        raise ShapeError(f"sparse_coo_tensor: indices have {host.shape[1]} entries and values {value_tensor.shape[0]}: "
+                         "they must match")
+    host = host.astype(numpy.int64)
+    if size is None:
+        size = tuple(int(n) + 1 for n in host.max(axis=1)) if host.shape[1] else (0,) * host.shape[0]
+    size = tuple(int(n) for n in size)
+    if len(size) != host.shape[0]:
+        raise ShapeError(f"sparse_coo_tensor: {host.shape[0]} sparse dims in indices but size {size} has {len(size)}")
+    if host.shape[1]:
+        if (host < 0).any():
+            raise RuntimeError(f"sparse_coo_tensor: found negative index {int(host.min())}")
+        too_big = host.max(axis=1)
+        for d, (largest, n) in enumerate(zip(too_big, size)):
+            if largest >= n:
+                raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is {n} but found index {largest}")
+    out = SparseTensor._from_parts(backend.asarray(host), value_tensor, size, bool(is_coalesced))
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def to_sparse(x: Tensor, sparse_dim: int | None = None, *, layout=None, blocksize=None, dense_dim=None) -> SparseTensor:
+    """``x``'s nonzero elements as a coalesced sparse COO tensor (differentiable in ``x``)."""
+    if layout is not None and layout is not layouts.sparse_coo:
+        raise NotImplementedError(f"to_sparse: layout={layout} is not supported here; only gpugrad.sparse_coo")
+    if sparse_dim is not None and sparse_dim != x.ndim or dense_dim:
+        raise NotImplementedError("to_sparse: sparse tensors with dense dimensions are not supported here")
+    if x.ndim == 0:
+        raise ShapeError("to_sparse: expects a tensor of at least 1 dimension")
+    xp = x._backend.xp
+    where = xp.stack(xp.nonzero(x._array)).astype(xp.int64)
+    values = x[tuple(Tensor._make(row, x._backend) for row in where)]
+    return SparseTensor._from_parts(where, values, tuple(x.shape), True)
+
+
+def to_dense(x: Tensor, dtype=None, *, masked_grad=None) -> Tensor:
+    """A dense tensor is its own dense form."""
+    return x if dtype is None else x.to(dtype)
+
+
+for _method in (to_sparse, to_dense):
+    setattr(Tensor, _method.__name__, _method)
+Tensor.to_sparse_coo = to_sparse

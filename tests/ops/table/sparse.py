@@ -1,0 +1,39 @@
+"""Op-table rows: sparse COO tensors (gpugrad/sparse/coo.py), differentiated through their values and
+their dense operands. The sparse tensors are built inside each row from a values input, so gradcheck
+perturbs the values as it does any dense input."""
+import gpugrad as gg
+
+from .row import Row, real
+
+# A 3 x 4 pattern with a repeated index (1, 2), so the uncoalesced paths add duplicates.
+INDICES = [[0, 1, 2, 1, 0], [3, 2, 0, 2, 1]]
+
+
+def _coo(lib, values):
+    return lib.sparse_coo_tensor(lib.tensor(INDICES), values, (3, 4), check_invariants=True)
+
+
+def _both(fn):
+    return dict(fn=lambda *t: fn(gg, *t), torch=fn)
+
+
+ROWS = [
+    Row("sparse_matmul", **_both(lambda lib, v, d: _coo(lib, v) @ d), inputs=[((5,), real), ((4, 2), real)],
+        op="sparse.matmul"),
+    Row("sparse_matmul_vector", **_both(lambda lib, v, d: lib.mv(_coo(lib, v).to_dense(), d) + _coo(lib, v) @ d),
+        inputs=[((5,), real), ((4,), real)], op="sparse.matmul"),
+    Row("dense_matmul_sparse", **_both(lambda lib, d, v: d @ _coo(lib, v)), inputs=[((2, 3), real), ((5,), real)],
+        op="sparse.matmul"),
+    Row("sparse_mm", **_both(lambda lib, v, d: lib.mm(_coo(lib, v), d)), inputs=[((5,), real), ((4, 3), real)],
+        op="sparse.mm"),
+    Row("sparse_to_dense", **_both(lambda lib, v: _coo(lib, v).to_dense() * 2.0), inputs=[((5,), real)],
+        op="sparse.to_dense"),
+    Row("dense_plus_sparse", **_both(lambda lib, d, v: d + _coo(lib, v)), inputs=[((3, 4), real), ((5,), real)],
+        op="sparse.add"),
+    Row("sparse_coalesce", **_both(lambda lib, v: _coo(lib, v).coalesce().values() * 3.0), inputs=[((5,), real)],
+        op="sparse.coalesce"),
+    Row("to_sparse", **_both(lambda lib, d: (d.to_sparse() * 2.0).to_dense()), inputs=[((3, 4), real)],
+        op="sparse.to_sparse"),
+    Row("sparse_scaled_sum", **_both(lambda lib, v: (-_coo(lib, v) / 2.0).sum() * _coo(lib, v).sum()),
+        inputs=[((5,), real)], op="sparse.sum"),
+]
