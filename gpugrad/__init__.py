@@ -15,7 +15,7 @@ from .backend import Device as device
 from .dtypes import bool_ as bool
 from .default_device import get_default_device, set_default_device
 from .default_dtype import get_default_dtype, set_default_dtype
-from .dtypes import finfo, float16, float32, float64, iinfo, int8, int16, int32, int64, promote_types, uint8
+from .dtypes import bfloat16, finfo, float16, float32, float64, iinfo, int8, int16, int32, int64, promote_types, uint8
 from .errors import ArgumentError, CaptureError, DeviceError, DTypeError, ShapeError
 from .factory import (
     arange,

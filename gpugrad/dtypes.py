@@ -19,13 +19,13 @@ class DType:
 
     __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category")
 
-    def __init__(self, name: str, category: int) -> None:
+    def __init__(self, name: str, category: int, itemsize: int = 0) -> None:
         self.name = name
-        self.np = numpy.dtype(name)
+        self.np = numpy.dtype(name) if not itemsize else None  # None: a name gpugrad's arrays cannot hold
         self.category = category
         self.is_floating_point = category == FLOATING
-        self.is_signed = self.np.kind in "if"
-        self.itemsize = self.np.itemsize
+        self.is_signed = category != BOOL and (self.np is None or self.np.kind in "if")
+        self.itemsize = itemsize or self.np.itemsize
 
     def __repr__(self) -> str:
         return f"gpugrad.{self.name}"
@@ -44,8 +44,10 @@ int32 = DType("int32", INTEGRAL)
 int64 = DType("int64", INTEGRAL)
 bool_ = DType("bool", BOOL)
 
-# bfloat16 joins here (and in _BY_NAME's aliases) once a backend can hold it; promotion already handles
-# two floats of one width (float16 with bfloat16 gives float32).
+# bfloat16 is a name scripts reach for (in a dict of dtypes, say) that NumPy cannot hold: ``to_dtype``
+# refuses it with a clear message, so nothing makes a tensor of it. It joins ALL once a backend can hold
+# it; promotion already handles two floats of one width (float16 with bfloat16 gives float32).
+bfloat16 = DType("bfloat16", FLOATING, itemsize=2)
 ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_)
 
 _BY_NP = {d.np: d for d in ALL}
@@ -63,7 +65,7 @@ _SUPPORTED = ", ".join(d.name for d in ALL)
 
 
 def from_name(name: str) -> DType:
-    return _BY_NAME[name]
+    return bfloat16 if name == "bfloat16" else _BY_NAME[name]
 
 
 def of_array(array) -> DType:
@@ -81,6 +83,9 @@ def of_array_checked(array, op: str = "gpugrad") -> DType:
 def to_dtype(dtype) -> DType:
     """Accept a DType, a NumPy dtype, a Python type (float, int, bool) or a name ("half", "int32", ...)."""
     if isinstance(dtype, DType):
+        if dtype.np is None:
+            raise DTypeError(f"{dtype.name} is not supported by gpugrad yet (NumPy has no {dtype.name}): "
+                             f"gpugrad has {_SUPPORTED}")
         return dtype
     if dtype is float:
         return default_float
@@ -90,6 +95,8 @@ def to_dtype(dtype) -> DType:
         return bool_
     if isinstance(dtype, str) and dtype in _BY_NAME:
         return _BY_NAME[dtype]
+    if dtype == "bfloat16":
+        return to_dtype(bfloat16)
     try:
         found = _BY_NP.get(numpy.dtype(dtype))
     except TypeError:

@@ -290,8 +290,11 @@ def rand(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False
 
 
 def randint(low: int, high: int | None = None, size=(), dtype=None, device=None, generator=None) -> Tensor:
-    """Integers drawn uniformly from [low, high) (int64 unless ``dtype`` says otherwise)."""
-    if high is None:
+    """Integers drawn uniformly from [low, high) (int64 unless ``dtype`` says otherwise); as in torch,
+    ``randint(high, size)`` draws from [0, high)."""
+    if isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
     target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64
     if low >= high:

@@ -306,3 +306,11 @@ def test_uniform_draws_that_round_onto_the_top_are_kept_below_it():
     assert half_open(np.array([0.2998]), 0.0, 0.3, np.dtype(np.float16))[0] < 0.3
     assert half_open(np.array([2.0, 2.0]), 2.0, 2.0, np.dtype(np.float32)).tolist() == [2.0, 2.0]  # from == to
     assert gg.zeros(3).uniform_(1.5, 1.5).tolist() == [1.5, 1.5, 1.5]
+
+
+def test_randint_high_and_size_form():
+    """torch.randint(high, size): the two-argument form nanoGPT's get_batch uses."""
+    draws = gg.randint(5, (200,))
+    assert draws.shape == (200,) and draws.dtype is gg.int64
+    assert 0 <= draws.min().item() and draws.max().item() == 4
+    assert gg.randint(2, 5, (3, 2)).shape == (3, 2)

@@ -89,10 +89,28 @@ def write_cora(base: str) -> None:
             t.add(f"{base}/gcn/cora", arcname="cora")
 
 
+def write_nanogpt(base: str) -> None:
+    """nanoGPT's train.py --dataset=synth: the corpus above at character level, as its prepare.py writes
+    shakespeare_char (uint16 token files and a meta.pkl with the vocabulary)."""
+    import pickle
+
+    text = corpus(8000, 0)
+    chars = sorted(set(text))
+    stoi = {c: i for i, c in enumerate(chars)}
+    d = f"{base}/nanogpt/data/synth"
+    os.makedirs(d, exist_ok=True)
+    ids = np.array([stoi[c] for c in text], dtype=np.uint16)
+    cut = int(0.9 * len(ids))
+    ids[:cut].tofile(f"{d}/train.bin")
+    ids[cut:].tofile(f"{d}/val.bin")
+    with open(f"{d}/meta.pkl", "wb") as f:
+        pickle.dump({"vocab_size": len(chars), "stoi": stoi, "itos": dict(enumerate(chars))}, f)
+
+
 def write_data(base: str) -> None:
     """All stand-in data for the examples present under base (missing examples are skipped)."""
     for example, writer in (("word_language_model", write_wikitext), ("time_sequence_prediction", write_sine),
-                            ("super_resolution", write_bsds)):
+                            ("super_resolution", write_bsds), ("nanogpt", write_nanogpt)):
         if os.path.isdir(f"{base}/{example}"):
             writer(base)
     write_cora(base)  # writes for whichever of gcn / gat is present

@@ -9,6 +9,7 @@ REPOS = {
     "pytorch-examples": ("https://github.com/pytorch/examples", "77f55b9"),
     "pytorch-tutorials": ("https://github.com/pytorch/tutorials", "02ed6c5c"),
     "PyTorch-GAN": ("https://github.com/eriklindernoren/PyTorch-GAN", "36d3c77"),
+    "nanoGPT": ("https://github.com/karpathy/nanoGPT", "3adf61e"),
 }
 
 # work subfolder -> (checkout folder, folder or file in that checkout whose contents are copied there).
@@ -32,4 +33,5 @@ SOURCES = {
     "custom_function": ("pytorch-tutorials", "beginner_source/examples_autograd/polynomial_custom_function.py"),
     "wgan_gp": ("PyTorch-GAN", "implementations/wgan_gp/wgan_gp.py"),
     "reinforcement_learning": ("pytorch-examples", "reinforcement_learning"),
+    "nanogpt": ("nanoGPT", "."),
 }

@@ -14,8 +14,8 @@ from .graphs import CUDAGraph, graph, graph_pool_handle, make_graphed_callables
 from .streams import Event, Stream, current_stream, default_stream, set_stream, stream
 
 __all__ = [
-    "is_available", "device_count", "current_device", "set_device", "manual_seed", "manual_seed_all",
-    "synchronize", "Stream", "Event", "stream", "current_stream", "default_stream", "set_stream",
+    "is_available", "is_bf16_supported", "device_count", "current_device", "set_device", "manual_seed",
+    "manual_seed_all", "synchronize", "Stream", "Event", "stream", "current_stream", "default_stream", "set_stream",
     "CUDAGraph", "graph", "graph_pool_handle", "make_graphed_callables",
 ]
 
@@ -25,6 +25,11 @@ _current = threading.local()  # the device index chosen by set_device, per threa
 def is_available() -> bool:
     """True when CuPy imports, a driver answers and a device is present (never raises)."""
     return _backend.cuda_unavailable_reason() is None
+
+
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """False: gpugrad has no bfloat16 tensors yet, on any device (scripts then choose float16 or float32)."""
+    return False
 
 
 def device_count() -> int:
