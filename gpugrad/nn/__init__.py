@@ -11,6 +11,7 @@ Each layer file lists its public classes in ``__all__``; this package exports ex
 from . import functional, init, parallel, utils
 from . import (
     activation,
+    adaptive,
     attention,
     conv,
     distance,
@@ -27,10 +28,12 @@ from . import (
     pooling,
     rnn,
     sparse,
+    sync_batchnorm,
     transformer,
     upsampling,
 )
 from .activation import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
@@ -48,11 +51,12 @@ from .pixelshuffle import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
+from .sync_batchnorm import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
 
 _LAYER_FILES = (
-    activation, attention, conv, distance, dropout, fold, lazy, linear, losses, module, normalization, padding, parameter,
-    pixelshuffle, pooling, rnn, sparse, transformer, upsampling,
+    activation, adaptive, attention, conv, distance, dropout, fold, lazy, linear, losses, module,
+    normalization, padding, parameter, pixelshuffle, pooling, rnn, sparse, sync_batchnorm, transformer, upsampling,
 )
 __all__ = sorted(name for layer_file in _LAYER_FILES for name in layer_file.__all__) + ["DataParallel", "functional", "init", "parallel", "utils"]
