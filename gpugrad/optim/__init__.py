@@ -13,11 +13,13 @@ Optimizers take parameters (Tensors with ``requires_grad``), never modules.
 """
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD
 from .lbfgs import LBFGS
+from .muon import Muon
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
@@ -27,5 +29,5 @@ from .sgd import SGD
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD",
-    "Rprop", "LBFGS", "lr_scheduler", "swa_utils",
+    "Rprop", "LBFGS", "Adafactor", "Muon", "lr_scheduler", "swa_utils",
 ]

@@ -177,5 +177,29 @@ def rprop(p, g, st, *, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), maximize
 ORACLES.update(Adamax=adamax, Adadelta=adadelta, NAdam=nadam, RAdam=radam, ASGD=asgd, Rprop=rprop)
 
 
+def adafactor(p, g, st, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, maximize=False):
+    """PyTorch's documented Adafactor: factored (row, column) second moments over the last two dims."""
+    t = _count(st)
+    g = -g if maximize else g
+    eps1 = np.finfo(np.float64).eps if eps[0] is None else eps[0]
+    beta2 = 1 - t**beta2_decay
+    alpha = max(eps[1], math.sqrt(np.mean(p * p))) * min(lr, 1 / math.sqrt(t))
+    p = p - lr * weight_decay * p
+    if np.ndim(p) > 1:
+        R = beta2 * st.get("row_var", 0.0) + (1 - beta2) * np.mean(g * g, axis=-1, keepdims=True)
+        C = beta2 * st.get("col_var", 0.0) + (1 - beta2) * np.mean(g * g, axis=-2, keepdims=True)
+        st["row_var"], st["col_var"] = R, C
+        V = R * C / np.maximum(np.mean(R, axis=-2, keepdims=True), eps1)
+    else:
+        V = beta2 * st.get("variance", 0.0) + (1 - beta2) * g * g
+        st["variance"] = V
+    U = g / np.maximum(np.sqrt(V), eps1)
+    U = U / max(1.0, math.sqrt(np.mean(U * U)) / d)
+    return p - alpha * U
+
+
+ORACLES["Adafactor"] = adafactor
+
+
 def cosine(base, eta_min, t, T):
     return eta_min + (base - eta_min) * (1 + math.cos(math.pi * t / T)) / 2

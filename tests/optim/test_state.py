@@ -23,6 +23,7 @@ CASES = [
     ("RAdam", dict(lr=0.01, betas=(0.9, 0.6))),
     ("ASGD", dict(lr=0.05, t0=2)),
     ("Rprop", dict()),
+    ("Adafactor", dict(lr=0.1, weight_decay=0.1)),
 ]
 
 
@@ -274,6 +275,12 @@ ERRORS = [
     (optim.SGD, dict(differentiable=True), "differentiable=True is not supported"),
     (optim.Adamax, dict(capturable=True), "capturable=True is not supported"),  # Adam, AdamW, RMSprop do
     (optim.NAdam, dict(differentiable=True), "differentiable=True is not supported"),
+    (optim.Adafactor, dict(lr=-0.1), "lr=-0.1"),
+    (optim.Adafactor, dict(beta2_decay=0.5), "beta2_decay=0.5"),
+    (optim.Adafactor, dict(eps=(-1.0, 1e-3)), r"epsilon1.*eps\[0\]=-1.0"),
+    (optim.Adafactor, dict(eps=(None, -1e-3)), r"epsilon2.*eps\[1\]=-0.001"),
+    (optim.Adafactor, dict(d=0.5), "d=0.5"),
+    (optim.Adafactor, dict(weight_decay=-0.1), "weight_decay=-0.1"),
 ]
 
 
@@ -346,7 +353,7 @@ def test_fused_default_follows_the_kernels_switch():
 
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Adadelta", "NAdam", "RAdam",
-                                  "ASGD", "Rprop", "LBFGS"])
+                                  "ASGD", "Rprop", "LBFGS", "Adafactor"])
 def test_defaults_and_state_keys_match_torch(name):
     torch = pytest.importorskip("torch")
     theirs = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)]).defaults
