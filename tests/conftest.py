@@ -62,3 +62,32 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if item.get_closest_marker("cuda") and not (simulating and item.get_closest_marker("cudasim")):
                 item.add_marker(skip)
+
+
+def pytest_collection_finish(session):
+    """When the CUDA simulator's run is among the tests, start it now in a process of its own, so that it
+    overlaps the rest of the suite (tests/test_cuda_simulator.py waits for it)."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" or session.config.option.collectonly:
+        return
+    from tests import test_cuda_simulator as sim
+
+    if not any(item.nodeid.endswith(sim.SIMULATOR_TEST) for item in session.items):
+        return
+    try:
+        import numba.cuda  # noqa: F401
+    except ImportError:
+        return
+    import tempfile
+    from pathlib import Path
+
+    log_path = Path(tempfile.mkdtemp(prefix="gpugrad-cudasim-")) / "simulator.log"
+    session.config.stash[sim.SIMULATOR_RUN] = (sim.start_simulator_run(log_path), log_path)
+
+
+def pytest_sessionfinish(session):
+    """A run stopped early (``-x``, Ctrl-C) must not leave the simulator's run behind."""
+    from tests import test_cuda_simulator as sim
+
+    started = session.config.stash.get(sim.SIMULATOR_RUN, None)
+    if started is not None and started[0].poll() is None:
+        started[0].kill()

@@ -14,20 +14,41 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SIMULATOR_RUN = pytest.StashKey()  # (Popen, log path) of the background run tests/conftest.py started
+
+
+SIMULATOR_TEST = "test_cuda_simulator.py::test_cuda_kernels_and_device_path_in_the_simulator"
+SIMULATOR_COMMAND = [
+    sys.executable, "-m", "pytest", "-q", "-m", "cudasim", "-p", "no:cacheprovider",
+    "tests/kernels", "tests/cuda", "tests/reliability/test_devices_cudasim.py", "tests/ops",
+    "tests/optim/test_cuda_device.py", "tests/optim/test_capturable.py", "tests/nn/test_dropout_capture.py",
+]
+
+
+def start_simulator_run(log_path: Path) -> subprocess.Popen:
+    """Start the simulator's pytest run in the background, its output to ``log_path``. tests/conftest.py
+    starts it as soon as this test is collected, so the run (about five minutes, one core) overlaps the
+    rest of the suite on the other core; the test below waits for it."""
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUGRAD_SIMULATE_CUDA="1")
+    with open(log_path, "w") as log:
+        return subprocess.Popen(SIMULATOR_COMMAND, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
 
 
 @pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", reason="already inside the simulator run")
-def test_cuda_kernels_and_device_path_in_the_simulator():
+def test_cuda_kernels_and_device_path_in_the_simulator(request, tmp_path):
     pytest.importorskip("numba.cuda", reason="numba-cuda is not installed (pip install -e '.[test]')")
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUGRAD_SIMULATE_CUDA="1")
-    cmd = [
-        sys.executable, "-m", "pytest", "-q", "-m", "cudasim", "-p", "no:cacheprovider",
-        "tests/kernels", "tests/cuda", "tests/reliability/test_devices_cudasim.py", "tests/ops",
-        "tests/optim/test_cuda_device.py", "tests/optim/test_capturable.py", "tests/nn/test_dropout_capture.py",
-    ]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
-    tail = "\n".join(proc.stdout.splitlines()[-40:])
-    assert proc.returncode == 0, f"simulator run failed ({' '.join(cmd)}):\n{tail}\n{proc.stderr[-3000:]}"
+    started = request.config.stash.get(SIMULATOR_RUN, None)
+    proc, log_path = started if started is not None else (None, tmp_path / "simulator.log")
+    if proc is None:
+        proc = start_simulator_run(log_path)
+    try:
+        proc.wait(timeout=1500)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = log_path.read_text()
+    tail = "\n".join(output.splitlines()[-40:])
+    assert proc.returncode == 0, f"simulator run failed ({' '.join(SIMULATOR_COMMAND)}):\n{tail}"
     assert " passed" in tail and "no tests ran" not in tail, tail
 
 
