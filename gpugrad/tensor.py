@@ -9,6 +9,8 @@ from __future__ import annotations
 import weakref
 from typing import Callable
 
+import numpy
+
 from . import backend as _backend_mod
 from . import dtypes, layouts, printing
 from .autograd import engine, function
@@ -132,8 +134,32 @@ class Tensor:
         return False
 
     def is_shared(self) -> bool:
-        """False: gpugrad does not place tensors in shared memory (no torch.multiprocessing)."""
-        return False
+        """Whether this tensor's memory is shared with other processes (``share_memory_``)."""
+        from .multiprocessing import shared
+
+        return self._backend.device.type == "cpu" and shared.is_shared(self._array)
+
+    def share_memory_(self) -> "Tensor":
+        """Move this tensor's values into memory other processes map (gg.multiprocessing): what they
+        write, this tensor reads, and the other way round. A no-op when already shared and on CUDA (as
+        PyTorch's). A view moves the tensor it views along with it; other views made before keep the old
+        memory."""
+        if self._backend.device.type != "cpu" or self.is_shared():
+            return self
+        from .multiprocessing import shared
+
+        if self._base is None:
+            self._array = shared.shared_copy(self._array)
+            return self
+        base, old = self._base, self._base._array
+        if not old.flags.c_contiguous:
+            raise RuntimeError(f"share_memory_: this tensor (shape {tuple(self.shape)}) views a non-contiguous "
+                               "tensor; share a contiguous copy")
+        offset = _address(self._array) - _address(old)
+        base.share_memory_()
+        self._array = numpy.ndarray(self._array.shape, self._array.dtype, buffer=base._array,
+                                    offset=offset, strides=self._array.strides)
+        return self
 
     @property
     def output_nr(self) -> int:

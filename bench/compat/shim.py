@@ -6,7 +6,7 @@ Only imports change: a sys.meta_path finder aliases the module names; the script
 --npyload (time_sequence_prediction only, both frameworks): torch.load('traindata.pt') returns
           numpy.load('traindata.npy'), since gpugrad never unpickles and torch>=2.6 refuses numpy pickles.
 """
-import importlib, importlib.abc, importlib.machinery, os, runpy, sys, traceback, types
+import os, runpy, sys, traceback
 
 argv = sys.argv[1:]
 fw, stubs, npyload = "torch", [], False
@@ -20,36 +20,14 @@ sys.argv = [script] + argv[1:]
 sys.path.insert(0, os.path.dirname(script))
 
 
-class _Alias(importlib.abc.Loader):
-    """Loads `torch.X` as the already-importable `gpugrad.X` (or a stub module for --stub names)."""
-    def __init__(self, target): self.target = target
-    def create_module(self, spec): return types.ModuleType(spec.name)
-    def exec_module(self, module):
-        name = module.__name__
-        if any(name == s or name.startswith(s + ".") for s in stubs):
-            m = types.ModuleType(name); m.__path__ = []  # stub (second pass only)
-            sys.modules[name] = m
-            return
-        try:
-            sys.modules[name] = importlib.import_module(self.target)
-        except ModuleNotFoundError as e:
-            parent, _, leaf = self.target.rpartition(".")
-            pm = sys.modules.get(parent)
-            if pm is not None and isinstance(getattr(pm, leaf, None), types.ModuleType):
-                sys.modules[name] = getattr(pm, leaf); return
-            raise ModuleNotFoundError(f"No module named '{self.target}' (script imports '{name}')", name=self.target) from None
-
-
-class TorchToGpugrad(importlib.abc.MetaPathFinder):
-    """Answers every `torch`/`torch.X` import before the real torch's finder can."""
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname == "torch" or fullname.startswith("torch."):
-            return importlib.machinery.ModuleSpec(fullname, _Alias("gpugrad" + fullname[5:]), is_package=True)
-        return None
-
-
 if fw == "gg":
-    sys.meta_path.insert(0, TorchToGpugrad())
+    # alias.py holds the import hook; fake/sitecustomize.py installs it again in processes started with
+    # multiprocessing's spawn method (a fresh interpreter), which these variables reach.
+    os.environ["COMPAT_ALIAS_DIR"] = os.path.dirname(os.path.abspath(__file__))
+    os.environ["COMPAT_STUBS"] = ",".join(stubs)
+    sys.path.append(os.environ["COMPAT_ALIAS_DIR"])
+    import alias
+    alias.install(stubs)
 
 if npyload:
     import numpy as np, torch as _t

@@ -386,6 +386,13 @@ class Module:
     def cuda(self, device=None) -> Module:
         return self.to("cuda" if device is None else device)
 
+    def share_memory(self) -> Module:
+        """Move every parameter and buffer into shared memory (``Tensor.share_memory_``), so processes
+        of gg.multiprocessing train one model (Hogwild)."""
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.share_memory_()
+        return self
+
     # State -----------------------------------------------------------------------------------------
     def _local_state(self):
         for name, p in self._parameters.items():

@@ -168,7 +168,7 @@ class Optimizer:
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
         group["params"] = params
         self.param_groups.append(group)
-        self._flat.append(_flat.FlatGroup(params) if self.fused else None)
+        self._flat.append(_flat.FlatGroup(params) if self.fused and not _any_shared(params) else None)
 
     # zero_grad / step ------------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -292,6 +292,9 @@ class Optimizer:
     def _step_flat(self, gi: int, group: dict) -> None:
         fg = self._flat[gi] if gi < len(self._flat) else None
         if fg is None or not fg.matches(group["params"]):
+            if _any_shared(group["params"]):
+                self._step_reference(group)
+                return
             fg = _flat.FlatGroup(group["params"])
             while len(self._flat) <= gi:
                 self._flat.append(None)
@@ -452,3 +455,9 @@ def _raise_bad_grad(where: str, g: Tensor, p: Tensor) -> None:
     if g._array.dtype != p._array.dtype:
         raise DTypeError(f"{where} has dtype {g.dtype} but the parameter has dtype {p.dtype}")
     raise DeviceError(f"{where} is on {g.device} but the parameter is on {p.device}")
+
+
+def _any_shared(params) -> bool:
+    """Parameters in shared memory (gg.multiprocessing, Hogwild) are updated where they are: a flat buffer
+    would give this process a private copy to train."""
+    return any(p.is_shared() for p in params)

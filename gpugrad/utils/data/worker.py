@@ -1,8 +1,8 @@
 """What runs inside a DataLoader worker process, and what it sends back.
 
-Tensors cross process boundaries as NumPy arrays: Tensor is registered with multiprocessing's pickler
-(as PyTorch registers its own reductions), so batches, and data sets under the spawn start method,
-travel through ordinary multiprocessing queues. A received tensor is a new leaf on its original device.
+Tensors cross process boundaries through multiprocessing's pickler, with gg.multiprocessing's reductions
+(registered when gpugrad is imported): batches, and data sets under the spawn start method, travel
+through ordinary multiprocessing queues, as copies unless they are in shared memory.
 """
 from __future__ import annotations
 
@@ -19,17 +19,6 @@ from ... import random as _random
 from ...factory import tensor as _tensor
 from ...tensor import Tensor
 
-
-def _rebuild_tensor(array: numpy.ndarray, device: str) -> Tensor:
-    t = _tensor(array)
-    return t if device == "cpu" else t.to(device)
-
-
-def _reduce_tensor(t: Tensor):
-    return _rebuild_tensor, (t.detach().numpy(), str(t.device))
-
-
-ForkingPickler.register(Tensor, _reduce_tensor)
 
 
 @dataclass(frozen=True)
