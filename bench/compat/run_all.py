@@ -44,6 +44,7 @@ RUNS = [
     ("wgan_gp", "wgan_gp", "wgan_gp.py", "--n_epochs 1 --batch_size 16 --n_critic 2 --sample_interval 1000", dict(COMPAT_N_TRAIN=96), [], r"\[D loss: " + NUM),
     ("reinforce", "reinforcement_learning", "reinforce.py", "--log-interval 2", dict(COMPAT_REWARD_THRESHOLD=40), [], r"Average reward: " + NUM),
     ("actor_critic", "reinforcement_learning", "actor_critic.py", "--log-interval 2", dict(COMPAT_REWARD_THRESHOLD=40), [], r"Average reward: " + NUM),
+    ("imagenet_dummy", "imagenet", "main.py", "--dummy -a resnet18 --epochs 1 -b 8 -j 0 --print-freq 2", dict(COMPAT_N_TRAIN=48), [], r"Epoch: \[0\]\[\s*\d+/\d+\].*?Loss\s+" + NUM),
     ("nanogpt", "nanogpt", "train.py", "--dataset=synth --device=cpu --compile=False --dtype=float32 --n_layer=2 --n_head=2 --n_embd=64 --block_size=32 --batch_size=8 --gradient_accumulation_steps=2 --max_iters=40 --eval_interval=20 --eval_iters=5 --log_interval=5 --out_dir=out --dropout=0.1", {}, [], r"^iter \d+: loss " + NUM),
 ]
 LOSSRE = {r[0]: r[6] for r in RUNS}

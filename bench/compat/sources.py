@@ -34,4 +34,5 @@ SOURCES = {
     "wgan_gp": ("PyTorch-GAN", "implementations/wgan_gp/wgan_gp.py"),
     "reinforcement_learning": ("pytorch-examples", "reinforcement_learning"),
     "nanogpt": ("nanoGPT", "."),
+    "imagenet": ("pytorch-examples", "imagenet"),
 }

@@ -16,8 +16,6 @@ from typing import Any
 import numpy
 
 from ... import random as _random
-from ...factory import tensor as _tensor
-from ...tensor import Tensor
 
 
 
