@@ -343,14 +343,16 @@ class Tensor:
         self._requires_grad = False
         return self
 
-    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``, weighted by ``gradient``.
 
         ``gradient`` may be omitted for a single-element tensor. The graph's saved values are freed
         afterwards unless ``retain_graph=True``; ``create_graph=True`` records the backward pass itself so
-        that the gradients can be differentiated again.
+        that the gradients can be differentiated again. With ``inputs``, only those tensors' ``.grad``
+        receive their gradients.
         """
-        engine.run_backward((self,), (gradient,) if gradient is not None else None, retain_graph, create_graph)
+        engine.backward((self,), (gradient,) if gradient is not None else None, retain_graph, create_graph, inputs)
 
     def register_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it."""

@@ -3,12 +3,24 @@ from . import functional
 from .anomaly import detect_anomaly
 from ..errors import ArgumentError
 from . import function
+from .engine import backward as _engine_backward
 from .engine import run_backward
 from .function import Function
 from . import gradcheck as gradcheck_module
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
 from .variable import Variable
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False, grad_variables=None,
+             inputs=None) -> None:
+    """Accumulate the gradients of ``tensors`` (weighted by ``grad_tensors``) into the leaves' ``.grad``,
+    or into ``inputs``' alone when given (``torch.autograd.backward``)."""
+    if grad_variables is not None:
+        if grad_tensors is not None:
+            raise ArgumentError("backward: give grad_tensors, not both it and its old name grad_variables")
+        grad_tensors = grad_variables
+    _engine_backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
 
 
 def grad(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from . import anomaly, function
-from .grad_mode import is_grad_enabled, set_grad_enabled
+from .grad_mode import is_grad_enabled, no_grad, set_grad_enabled
 
 
 def _as_tuple(x):
@@ -54,8 +54,47 @@ def _initial_grads(outputs, grad_outputs, create_graph):
     return grads
 
 
+# One entry per backward pass in progress (a pass can run inside another: gg.utils.checkpoint's backward):
+# whether it returns gradients (``grad()``) instead of accumulating them into ``.grad``.
+_capturing_passes: list[bool] = []
+
+
+def current_pass_captures() -> bool:
+    """Whether the innermost backward pass in progress returns its gradients instead of accumulating them
+    into ``.grad`` (``gg.autograd.grad``); False outside any pass."""
+    return bool(_capturing_passes) and _capturing_passes[-1]
+
+
 def run_backward(outputs, grad_outputs=None, retain_graph=None, create_graph=False, inputs=None, allow_unused=False):
     """Backpropagate from ``outputs``. With ``inputs``, return their gradients and leave ``.grad`` alone."""
+    _capturing_passes.append(inputs is not None)
+    try:
+        return _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused)
+    finally:
+        _capturing_passes.pop()
+
+
+def backward(outputs, grad_outputs=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """``Tensor.backward`` and ``gg.autograd.backward``: accumulate into ``.grad`` (of ``inputs`` alone,
+    when given)."""
+    if inputs is None:
+        run_backward(outputs, grad_outputs, retain_graph, create_graph)
+        return
+    inputs = _as_tuple(inputs)
+    grads = run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused=True)
+    for t, g in zip(inputs, grads):
+        if g is None:
+            continue
+        if t.grad is None:
+            t.grad = g if create_graph else g.detach()
+        elif create_graph:
+            t.grad = t.grad + g
+        else:
+            with no_grad():
+                t.grad.add_(g)
+
+
+def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused):
     Tensor = function._Tensor
     outputs = _as_tuple(outputs)
     grads0 = _initial_grads(outputs, _as_tuple(grad_outputs), create_graph)

@@ -1,4 +1,5 @@
-"""PyTorch's ``torch.utils``: ``gpugrad.utils.data`` and ``gpugrad.utils.dlpack``."""
-from . import data, dlpack
+"""PyTorch's ``torch.utils``: ``gpugrad.utils.data``, ``gpugrad.utils.dlpack`` and
+``gpugrad.utils.checkpoint``."""
+from . import checkpoint, data, dlpack
 
-__all__ = ["data", "dlpack"]
+__all__ = ["checkpoint", "data", "dlpack"]
