@@ -45,6 +45,7 @@ RUNS = [
     ("reinforce", "reinforcement_learning", "reinforce.py", "--log-interval 2", dict(COMPAT_REWARD_THRESHOLD=40), [], r"Average reward: " + NUM),
     ("actor_critic", "reinforcement_learning", "actor_critic.py", "--log-interval 2", dict(COMPAT_REWARD_THRESHOLD=40), [], r"Average reward: " + NUM),
     ("imagenet_dummy", "imagenet", "main.py", "--dummy -a resnet18 --epochs 1 -b 8 -j 0 --print-freq 2", dict(COMPAT_N_TRAIN=48), [], r"Epoch: \[0\]\[\s*\d+/\d+\].*?Loss\s+" + NUM),
+    ("cifar_models", "cifar_models", "cifar_models_driver.py", "", {}, [], r"step \d loss " + NUM),
     ("nanogpt", "nanogpt", "train.py", "--dataset=synth --device=cpu --compile=False --dtype=float32 --n_layer=2 --n_head=2 --n_embd=64 --block_size=32 --batch_size=8 --gradient_accumulation_steps=2 --max_iters=40 --eval_interval=20 --eval_iters=5 --log_interval=5 --out_dir=out --dropout=0.1", {}, [], r"^iter \d+: loss " + NUM),
 ]
 LOSSRE = {r[0]: r[6] for r in RUNS}
@@ -66,6 +67,8 @@ def copy_sources(sources: str, base: str, subdirs: set) -> None:
             shutil.copy(src, dst)
         if sub == "fast_neural_style":
             shutil.copy(os.path.join(HERE, "fns_driver.py"), dst)
+        if sub == "cifar_models":
+            shutil.copy(os.path.join(HERE, "cifar_models_driver.py"), dst)
 
 
 def prepare(sources: str, work: str, runs: list) -> None:

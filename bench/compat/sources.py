@@ -10,6 +10,7 @@ REPOS = {
     "pytorch-tutorials": ("https://github.com/pytorch/tutorials", "02ed6c5c"),
     "PyTorch-GAN": ("https://github.com/eriklindernoren/PyTorch-GAN", "36d3c77"),
     "nanoGPT": ("https://github.com/karpathy/nanoGPT", "3adf61e"),
+    "pytorch-cifar": ("https://github.com/kuangliu/pytorch-cifar", "49b7aa9"),
 }
 
 # work subfolder -> (checkout folder, folder or file in that checkout whose contents are copied there).
@@ -35,4 +36,6 @@ SOURCES = {
     "reinforcement_learning": ("pytorch-examples", "reinforcement_learning"),
     "nanogpt": ("nanoGPT", "."),
     "imagenet": ("pytorch-examples", "imagenet"),
+    # models/ of pytorch-cifar; the driver (ours, bench/compat/cifar_models_driver.py) is added by the harness
+    "cifar_models": ("pytorch-cifar", "."),
 }
