@@ -292,6 +292,11 @@ def cuda_unavailable_reason() -> str | None:
     return None
 
 
+def devices_in_use() -> tuple:
+    """The devices a backend has been set up for in this process (the CPU's always)."""
+    return tuple(_backends)
+
+
 def get(device) -> Backend:
     """The backend for a device spec (``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a Device)."""
     if isinstance(device, Backend):
