@@ -547,5 +547,6 @@ def real(input: Tensor) -> Tensor:
 
 
 def _address(array) -> int:
+    """The address of an array's first element (NumPy or CuPy)."""
     interface = getattr(array, "__cuda_array_interface__", None) or array.__array_interface__
     return interface["data"][0]

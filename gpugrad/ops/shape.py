@@ -19,7 +19,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..size import Size
-from ..tensor import Tensor
+from ..tensor import Tensor, _address
 from ._operands import distinct_dims, normalize_dims, write_out
 
 
@@ -836,6 +836,56 @@ def narrow_copy(x: Tensor, dim: int, start, length: int) -> Tensor:
     return narrow(x, dim, start, length).clone()
 
 
+class AsStrided(Op):
+    """A view of the storage ``x`` lives in (its root tensor's memory, row-major) with the given sizes,
+    strides and offset, in elements. Backward adds the view's gradient into a storage-sized buffer at
+    the positions each view element reads (overlapping windows add up) and reads x's own positions."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, storage=None, size=(), stride=(), offset=0, x_positions=None):
+        xp = ctx.xp
+        ctx.storage_size, ctx.x_positions = storage.size, x_positions
+        ctx.positions = xp.lib.stride_tricks.as_strided(xp.arange(storage.size, dtype=xp.int64)[offset:], size,
+                                                        tuple(s * 8 for s in stride))  # 8: an int64's bytes
+        flat = storage.reshape(-1)[offset:]
+        return xp.lib.stride_tricks.as_strided(flat, size, tuple(s * storage.itemsize for s in stride))
+
+    @staticmethod
+    def backward(ctx, gy):
+        positions = Tensor._make(ctx.positions.reshape(-1), ctx.backend)
+        storage = gy.new_zeros(ctx.storage_size).index_add(0, positions, gy.reshape(-1))
+        return storage[Tensor._make(ctx.x_positions, ctx.backend)]
+
+
+def as_strided(x: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """The view of ``x``'s storage with ``size``, ``stride`` and ``storage_offset`` (in elements; the
+    default offset is x's own), as PyTorch's: windows may overlap, and writes through the view reach x."""
+    root = x if x._base is None else x._base
+    storage = root._array
+    if not storage.flags.c_contiguous:
+        raise NotImplementedError(f"as_strided: the tensor's storage (shape {tuple(root.shape)}) is not contiguous "
+                                  "here; call it on a contiguous copy")
+    size, stride = tuple(int(n) for n in size), tuple(int(n) for n in stride)
+    if len(size) != len(stride):
+        raise ShapeError(f"as_strided: mismatch in length of strides and shape ({len(stride)} and {len(size)})")
+    if any(n < 0 for n in size) or any(n < 0 for n in stride):
+        raise ShapeError(f"as_strided: sizes and strides must be non-negative, got {size} and {stride}")
+    item = x._array.itemsize
+    x_offset = (_address(x._array) - _address(storage)) // item  # where x starts in its root's memory
+    offset = x_offset if storage_offset is None else int(storage_offset)
+    reach = offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1 if all(size) else 0
+    if offset < 0 or reach > storage.size:
+        raise RuntimeError(f"as_strided: sizes {list(size)}, strides {list(stride)} and storage offset {offset} need a "
+                           f"storage of {reach} elements; x's storage has {storage.size}")
+    xp = x._backend.xp
+    x_positions = xp.lib.stride_tricks.as_strided(
+        xp.arange(storage.size, dtype=xp.int64)[x_offset:], x._array.shape,
+        tuple(s // item * 8 for s in x._array.strides)).copy()  # 8: the bytes of an int64 position
+    return AsStrided.apply(x, storage=storage, size=size, stride=stride, offset=offset, x_positions=x_positions)
+
+
 def concat(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``cat``."""
     return cat(tensors, dim, out=out)
@@ -1418,7 +1468,7 @@ FUNCTIONS = (
     reshape, flatten, unflatten, permute, transpose, swapaxes, swapdims, t, movedim, moveaxis, expand,
     broadcast_to, broadcast_tensors, broadcast_shapes, meshgrid, squeeze, unsqueeze, cat, stack, hstack, vstack,
     row_stack, dstack, column_stack, atleast_1d, atleast_2d, atleast_3d, split, chunk, tensor_split, unbind,
-    narrow, narrow_copy, repeat_interleave, tile, flip, fliplr, flipud, roll, rot90, tril, triu, diagonal, diag_embed, diag,
+    narrow, narrow_copy, as_strided, repeat_interleave, tile, flip, fliplr, flipud, roll, rot90, tril, triu, diagonal, diag_embed, diag,
     select, ravel, diff, concat, concatenate, hsplit, vsplit, dsplit, diagflat, block_diag, cartesian_prod,
     combinations, vander, gradient, split_with_sizes, unsafe_split, unsafe_chunk,
 )

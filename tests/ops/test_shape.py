@@ -707,3 +707,17 @@ def test_gradient_errors():
     with pytest.raises(ValueError, match="coordinates"):
         gg.gradient(gg.ones(3), spacing=(gg.tensor([0.0, 1.0]),))
     assert gg.gradient(gg.tensor([1, 4, 9]))[0].tolist() == [3.0, 4.0, 5.0]
+
+
+def test_as_strided_is_a_view_of_the_storage():
+    x = gg.arange(6.0)
+    windows = x.as_strided((4, 3), (1, 1))
+    assert windows.tolist()[1] == [1.0, 2.0, 3.0]
+    windows[0, 0] = 10.0  # writes reach x, as through any view
+    assert x[0].item() == 10.0
+    assert x[2:].as_strided((2,), (2,)).tolist() == [2.0, 4.0]  # the offset defaults to the view's own
+    assert x[2:].as_strided((2,), (1,), 0).tolist() == [10.0, 1.0]  # an explicit offset counts from the storage
+    with pytest.raises(RuntimeError, match="storage of 7 elements"):
+        x.as_strided((2, 3), (3, 1), 1)
+    with pytest.raises(gg.ShapeError, match="length"):
+        x.as_strided((2, 3), (1,))
