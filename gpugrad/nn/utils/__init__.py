@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from ...autograd.grad_mode import no_grad
 from ...errors import DeviceError, ShapeError
 from ...tensor import Tensor
-from . import parametrizations, parametrize, rnn, stateless  # noqa: F401  (nn.utils.<name>, as in PyTorch)
+from . import parametrizations, parametrize, prune, rnn, stateless  # noqa: F401  (nn.utils.<name>, as in PyTorch)
 from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights  # noqa: F401
 from .init import skip_init  # noqa: F401
 from .weight_norm import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm  # noqa: F401
