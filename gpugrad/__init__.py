@@ -10,10 +10,14 @@ import math as _math_module
 
 from . import accelerator, autograd, backend, cuda, dtypes, host_memory, linalg, numpy_warnings
 from .autograd import Function, enable_grad, grad, inference_mode, no_grad, set_grad_enabled
+from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
 from .autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from .backend import Device as device
 from .dtypes import bool_ as bool
 from .default_device import get_default_device, set_default_device
+from .determinism import (are_deterministic_algorithms_enabled, get_deterministic_debug_mode,
+                          is_deterministic_algorithms_warn_only_enabled, set_deterministic_debug_mode,
+                          use_deterministic_algorithms)
 from .default_dtype import get_default_dtype, set_default_dtype
 from .dtypes import bfloat16, finfo, float16, float32, float64, iinfo, int8, int16, int32, int64, promote_types, uint8
 from .errors import ArgumentError, CaptureError, DeviceError, DTypeError, ShapeError

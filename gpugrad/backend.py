@@ -14,6 +14,7 @@ import threading
 
 import numpy
 
+from . import determinism
 from . import threads as _threads
 from .errors import CaptureError, DeviceError
 
@@ -122,6 +123,8 @@ class Backend:
         else:  # pragma: no cover - needs a GPU
             import cupyx
 
+            if target.dtype.kind == "f":  # float atomic adds: the sum's order varies from run to run
+                determinism.alert_not_deterministic("index_add on CUDA (the backward of indexing and gathers)")
             cupyx.scatter_add(target, index, values)
 
     def index_reduce(self, target, index, values, reduce: str) -> None:

@@ -1,6 +1,6 @@
 """Automatic differentiation: Function, the backward engine, grad modes, grad(), functional, gradcheck."""
 from . import functional
-from .anomaly import detect_anomaly
+from .anomaly import detect_anomaly, set_detect_anomaly
 from ..errors import ArgumentError
 from . import function
 from .engine import backward as _engine_backward

@@ -56,6 +56,31 @@ class detect_anomaly:
         _state.enabled = self._prev
 
 
+class set_detect_anomaly:
+    """Turn anomaly mode on or off: at once when called, and back as it was when used as a context
+    manager's exit (PyTorch's ``set_detect_anomaly``)."""
+
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        self._prev = is_anomaly_enabled()
+        set_anomaly_enabled(mode, check_nan)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _state.enabled = self._prev
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """``torch.set_anomaly_enabled``: gpugrad's anomaly mode is its NaN and inf check, so it is on only
+    when both are asked for."""
+    _state.enabled = bool(enabled) and bool(check_nan)
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    return _state.enabled
+
+
 def creation_site() -> str:
     """The innermost stack frame outside gpugrad, as 'file:line in function: code'."""
     for frame in reversed(traceback.extract_stack()[:-2]):
