@@ -1,8 +1,9 @@
 """``gg.use_deterministic_algorithms`` and its questions, as PyTorch's.
 
 gpugrad's CPU ops are deterministic: the same inputs give the same bits from run to run at a given
-thread count. On CUDA one path is not: ``Backend.index_add`` (the backward of indexing, gather, index_add,
-embedding_bag ...) adds repeated float indices with atomic adds, in an order that varies. With
+thread count. So are its CUDA kernels (no float atomics: kernels/) and cuBLAS's GEMMs on the one stream
+gpugrad uses. One CUDA path is not: ``Backend.index_add`` (the backward of indexing, gather, index_add,
+embedding_bag ...) adds repeated float indices with CuPy's atomic adds, in an order that varies. With
 deterministic algorithms on, that path raises (or warns, with ``warn_only=True``), as PyTorch's do.
 """
 from __future__ import annotations
