@@ -10,7 +10,8 @@ The bundled data sets (digits, spirals, MNIST) live in ``gpugrad.data``.
 from .collate import default_collate, default_convert
 from .dataloader import DataLoader
 from .distributed import DistributedSampler
-from .dataset import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset, TensorDataset,
+                      random_split)
 from .sampler import (
     BatchSampler,
     RandomSampler,
@@ -23,11 +24,13 @@ from .worker import WorkerInfo, get_worker_info
 
 __all__ = [
     "BatchSampler",
+    "ChainDataset",
     "ConcatDataset",
     "DataLoader",
     "Dataset",
     "DistributedSampler",
     "IterableDataset",
+    "StackDataset",
     "RandomSampler",
     "Sampler",
     "SequentialSampler",
