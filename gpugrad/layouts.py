@@ -8,9 +8,7 @@ answers for the memory gpugrad actually has.
 from __future__ import annotations
 
 
-class memory_format:
-    """One of ``gg.contiguous_format``, ``channels_last``, ``channels_last_3d``, ``preserve_format``."""
-
+class _Named:
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
@@ -23,25 +21,22 @@ class memory_format:
         return self.name  # pickled as the module-level instance of that name
 
 
+class memory_format(_Named):
+    """One of ``gg.contiguous_format``, ``channels_last``, ``channels_last_3d``, ``preserve_format``."""
+
+    __slots__ = ()
+
+
 contiguous_format = memory_format("contiguous_format")
 channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
 preserve_format = memory_format("preserve_format")
 
 
-class layout:
+class layout(_Named):
     """``gg.strided`` (every dense tensor) or ``gg.sparse_coo``."""
 
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"gpugrad.{self.name}"
-
-    def __reduce__(self):
-        return self.name
+    __slots__ = ()
 
 
 strided = layout("strided")

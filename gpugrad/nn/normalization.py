@@ -149,25 +149,24 @@ class _BatchNorm(_NormBase):
             raise ShapeError(
                 f"{type(self).__name__}: expected {self.num_features} channels in dim 1, got input of shape {tuple(input.shape)}"
             )
+        factor, counting, bn_training, running_mean, running_var = self._running_stats()
+        out = F.batch_norm(input, running_mean, running_var, self.weight, self.bias, bn_training, factor, self.eps)
+        if counting:  # only once batch_norm has accepted the input: a rejected batch must not count
+            self.num_batches_tracked.add_(1)
+        return out
+
+    def _running_stats(self) -> tuple:
+        """PyTorch's choices for this forward: the running averages' update factor (momentum, or the
+        cumulative 1 / (batches + 1) for ``momentum=None``), whether this batch counts, whether the batch's
+        own statistics normalise, and the running tensors batch_norm reads or updates (or None)."""
         factor = 0.0 if self.momentum is None else self.momentum
         counting = self.training and self.track_running_stats and self.num_batches_tracked is not None
         if counting and self.momentum is None:
             factor = 1.0 / float(self.num_batches_tracked.item() + 1)
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_stats = not self.training or self.track_running_stats
-        out = F.batch_norm(
-            input,
-            self.running_mean if use_stats else None,
-            self.running_var if use_stats else None,
-            self.weight,
-            self.bias,
-            bn_training,
-            factor,
-            self.eps,
-        )
-        if counting:  # only once batch_norm has accepted the input: a rejected batch must not count
-            self.num_batches_tracked.add_(1)
-        return out
+        return (factor, counting, bn_training, self.running_mean if use_stats else None,
+                self.running_var if use_stats else None)
 
 
 class BatchNorm1d(_BatchNorm):

@@ -67,14 +67,7 @@ class SyncBatchNorm(_BatchNorm):
             raise ShapeError(f"expected at least 2D input (got {input.ndim}D input)")
         if input.shape[1] == 0:
             raise ShapeError("SyncBatchNorm number of input channels should be non-zero")
-        factor = 0.0 if self.momentum is None else self.momentum
-        counting = self.training and self.track_running_stats and self.num_batches_tracked is not None
-        if counting and self.momentum is None:
-            factor = 1.0 / float(self.num_batches_tracked.item() + 1)
-        bn_training = self.training or (self.running_mean is None and self.running_var is None)
-        use_stats = not self.training or self.track_running_stats
-        running_mean = self.running_mean if use_stats else None
-        running_var = self.running_var if use_stats else None
+        factor, counting, bn_training, running_mean, running_var = self._running_stats()
         if bn_training and self.training and self._needs_sync():
             out = self._synced(input, running_mean, running_var, factor, self.process_group)
         else:
