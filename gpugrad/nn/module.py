@@ -6,6 +6,7 @@ A Module keeps its parameters, buffers and submodules in three ordered dicts fil
 """
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from .. import dtypes as _dtypes
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from ..ops import parse_to_args
+from .backward_hooks import call_with_backward_hooks
 from .parameter import Buffer, Parameter
 
 if TYPE_CHECKING:
@@ -96,25 +98,85 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
+    # Empty and never written: a module's own dicts are made when it registers its first such hook.
+    _backward_hooks: dict = {}
+    _backward_pre_hooks: dict = {}
+    _hooks_with_kwargs: frozenset = frozenset()  # ids of forward (pre-)hooks registered with_kwargs=True
+    _hooks_always_called: frozenset = frozenset()  # ids of forward hooks registered always_call=True
+
     def __call__(self, *args, **kwargs):
-        for hook in self._forward_pre_hooks.values():
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        out = self.forward(*args, **kwargs)
-        for hook in self._forward_hooks.values():
-            result = hook(self, args, out)
+        for key, hook in tuple(self._forward_pre_hooks.items()) if self._forward_pre_hooks else ():
+            if key in self._hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                           f"but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        try:
+            if self._backward_hooks or self._backward_pre_hooks:
+                out = call_with_backward_hooks(self, args, kwargs)
+            else:
+                out = self.forward(*args, **kwargs)
+        except BaseException:
+            for key, hook in tuple(self._forward_hooks.items()):
+                if key in self._hooks_always_called:
+                    hook(self, args, kwargs, None) if key in self._hooks_with_kwargs else hook(self, args, None)
+            raise
+        for key, hook in tuple(self._forward_hooks.items()) if self._forward_hooks else ():
+            result = hook(self, args, kwargs, out) if key in self._hooks_with_kwargs else hook(self, args, out)
             if result is not None:
                 out = result
         return out
 
-    def register_forward_hook(self, hook: Callable):
-        """Call ``hook(module, args, output)`` after every forward; a returned value replaces the output."""
-        return _HookHandle(self._forward_hooks, hook)
+    def _own(self, name: str, empty):
+        """This module's own hook collection ``name``, made on first use (the class's is empty and shared)."""
+        if name not in self.__dict__:
+            object.__setattr__(self, name, empty)
+        return self.__dict__[name]
 
-    def register_forward_pre_hook(self, hook: Callable):
-        """Call ``hook(module, args)`` before every forward; a returned value replaces the arguments."""
-        return _HookHandle(self._forward_pre_hooks, hook)
+    def _flag_hook(self, handle: "_HookHandle", name: str) -> None:
+        object.__setattr__(self, name, frozenset(getattr(self, name)) | {handle.id})
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False):
+        """Call ``hook(module, args, output)`` after every forward (``hook(module, args, kwargs, output)``
+        with ``with_kwargs``); a returned value replaces the output. ``always_call``: also when forward
+        raises (output None)."""
+        handle = _HookHandle(self._forward_hooks, hook, prepend)
+        if with_kwargs:
+            self._flag_hook(handle, "_hooks_with_kwargs")
+        if always_call:
+            self._flag_hook(handle, "_hooks_always_called")
+        return handle
+
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False):
+        """Call ``hook(module, args)`` before every forward; a returned value replaces the arguments
+        (``with_kwargs``: ``hook(module, args, kwargs)`` returning ``(args, kwargs)``)."""
+        handle = _HookHandle(self._forward_pre_hooks, hook, prepend)
+        if with_kwargs:
+            self._flag_hook(handle, "_hooks_with_kwargs")
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to this module's
+        inputs are computed; a returned tuple replaces ``grad_input`` (backward_hooks.py)."""
+        return _HookHandle(self._own("_backward_hooks", OrderedDict()), hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False):
+        """Call ``hook(module, grad_output)`` when the gradients with respect to this module's outputs are
+        computed; a returned tuple replaces ``grad_output``."""
+        return _HookHandle(self._own("_backward_pre_hooks", OrderedDict()), hook, prepend)
+
+    def register_backward_hook(self, hook: Callable):
+        """PyTorch's deprecated form, served as ``register_full_backward_hook`` (which PyTorch recommends)."""
+        warnings.warn("register_backward_hook is deprecated: gpugrad runs it as register_full_backward_hook",
+                      FutureWarning, stacklevel=2)
+        return self.register_full_backward_hook(hook)
 
     # Registration ----------------------------------------------------------------------------------
     def _check_name(self, kind: str, name: str) -> None:
@@ -497,11 +559,13 @@ class Module:
 class _HookHandle:
     _next_id = 0
 
-    def __init__(self, hooks: OrderedDict, hook) -> None:
+    def __init__(self, hooks: OrderedDict, hook, prepend: bool = False) -> None:
         self.id = _HookHandle._next_id
         _HookHandle._next_id += 1
         self._hooks = hooks
         hooks[self.id] = hook
+        if prepend:
+            hooks.move_to_end(self.id, last=False)
 
     def remove(self) -> None:
         self._hooks.pop(self.id, None)
@@ -587,7 +651,8 @@ def _fusable(first: Module, second: Module):
         return None
     if type(first).__call__ is not Module.__call__ or type(second).__call__ is not Module.__call__:
         return None
-    if first._forward_hooks or first._forward_pre_hooks or second._forward_hooks or second._forward_pre_hooks:
+    if any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
+           for m in (first, second)):
         return None
     return activation()
 
