@@ -8,12 +8,13 @@ from ..size import Size
 from ..tensor import Tensor
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import clamp_probs
 
 __all__ = ["Dirichlet"]
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """Density prod x_i^(a_i - 1) Gamma(sum a) / prod Gamma(a_i), a = concentration (..., K)."""
 
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
@@ -61,3 +62,10 @@ class Dirichlet(Distribution):
         a = self.concentration
         k, a0 = a.shape[-1], a.sum(-1)
         return a.lgamma().sum(-1) - a0.lgamma() - (k - a0) * a0.digamma() - ((a - 1.0) * a.digamma()).sum(-1)
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.concentration,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()

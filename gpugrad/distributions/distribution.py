@@ -53,6 +53,25 @@ class Distribution:
                         f"values:\n{value}"
                     )
 
+    def expand(self, batch_shape, _instance=None) -> "Distribution":
+        """This distribution with its batch broadcast to ``batch_shape``, sharing memory and skipping the
+        argument checks (PyTorch's contract). The general rule: every Tensor attribute that leads with the
+        batch shape (the parameters, their cached forms) and every inner distribution of the same batch
+        is expanded; distributions that hold anything else override this."""
+        batch_shape = Size(batch_shape)
+        new = type(self).__new__(type(self)) if _instance is None else _instance
+        old = tuple(self._batch_shape)
+        for name, value in self.__dict__.items():
+            if name in new.__dict__:
+                continue  # set by an overriding expand
+            if isinstance(value, Tensor) and tuple(value.shape[: len(old)]) == old:
+                value = value.expand(*(tuple(batch_shape) + tuple(value.shape[len(old):])))
+            elif isinstance(value, Distribution) and tuple(value.batch_shape) == old:
+                value = value.expand(batch_shape)
+            new.__dict__[name] = value
+        new._batch_shape = batch_shape
+        return new
+
     @property
     def batch_shape(self) -> Size:
         return self._batch_shape

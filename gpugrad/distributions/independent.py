@@ -25,6 +25,16 @@ class Independent(Distribution):
         event_shape = batch[len(batch) - n:] + tuple(base_distribution.event_shape)
         super().__init__(batch[: len(batch) - n], event_shape, validate_args=validate_args)
 
+    def expand(self, batch_shape, _instance=None) -> "Independent":
+        new = self.__new__(type(self)) if _instance is None else _instance
+        batch_shape = Size(batch_shape)
+        n = self.reinterpreted_batch_ndims
+        new.base_dist = self.base_dist.expand(tuple(batch_shape) + tuple(self.event_shape[:n]))
+        new.reinterpreted_batch_ndims = n
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     @property
     def has_rsample(self) -> bool:
         return self.base_dist.has_rsample

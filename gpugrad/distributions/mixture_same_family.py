@@ -38,6 +38,16 @@ class MixtureSameFamily(Distribution):
         self._event_ndims = len(component_distribution.event_shape)
         super().__init__(component_batch, component_distribution.event_shape, validate_args=validate_args)
 
+    def expand(self, batch_shape, _instance=None) -> "MixtureSameFamily":
+        batch_shape = Size(batch_shape)
+        new = self.__new__(type(self)) if _instance is None else _instance
+        new._component_distribution = self._component_distribution.expand(tuple(batch_shape) + (self._num_component,))
+        new._mixture_distribution = self._mixture_distribution.expand(batch_shape)
+        new._num_component, new._event_ndims = self._num_component, self._event_ndims
+        Distribution.__init__(new, batch_shape, new._component_distribution.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     @property
     def mixture_distribution(self) -> Categorical:
         return self._mixture_distribution

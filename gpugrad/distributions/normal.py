@@ -9,11 +9,12 @@ from ..autograd import no_grad
 from ..size import Size
 from ..tensor import Tensor
 from .distribution import LocScale
+from .exp_family import ExponentialFamily
 
 __all__ = ["Normal"]
 
 
-class Normal(LocScale):
+class Normal(ExponentialFamily, LocScale):
     """The normal distribution N(loc, scale^2), elementwise over the broadcast parameters."""
 
     @property
@@ -54,3 +55,12 @@ class Normal(LocScale):
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()

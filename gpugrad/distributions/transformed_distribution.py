@@ -7,6 +7,7 @@ from ..size import Size
 from ..tensor import Tensor
 from . import constraints
 from .distribution import Distribution
+from .independent import Independent
 from .transforms import ComposeTransform, Transform
 from .utils import sum_rightmost
 
@@ -21,13 +22,39 @@ class TransformedDistribution(Distribution):
             transforms = [transforms]
         elif not (isinstance(transforms, list) and all(isinstance(t, Transform) for t in transforms)):
             raise ValueError(f"transforms must be a Transform or a list of Transforms, but was {transforms}")
-        self.base_dist, self.transforms = base_distribution, transforms
-        shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
+        self.transforms = transforms
+        base_shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
+        base_event_dim = len(base_distribution.event_shape)
         chain = ComposeTransform(transforms)
-        event_dim = max(chain.codomain.event_dim, len(base_distribution.event_shape))
-        shape = tuple(chain.forward_shape(shape))
-        cut = len(shape) - event_dim
-        super().__init__(shape[:cut], shape[cut:], validate_args=validate_args)
+        if len(base_shape) < chain.domain.event_dim:
+            raise ValueError(f"base_distribution needs to have shape with size at least {chain.domain.event_dim}, "
+                             f"but got {base_shape}.")
+        forward_shape = tuple(chain.forward_shape(base_shape))
+        expanded_base_shape = tuple(chain.inverse_shape(forward_shape))
+        if base_shape != expanded_base_shape:  # the transforms' parameters broadcast the base
+            cut = len(expanded_base_shape) - base_event_dim
+            base_distribution = base_distribution.expand(expanded_base_shape[:cut])
+        reinterpreted = chain.domain.event_dim - base_event_dim
+        if reinterpreted > 0:  # the transforms couple dims the base holds independent
+            base_distribution = Independent(base_distribution, reinterpreted)
+        self.base_dist = base_distribution
+        event_dim = max(chain.codomain.event_dim,
+                        base_event_dim + chain.codomain.event_dim - chain.domain.event_dim)
+        cut = len(forward_shape) - event_dim
+        super().__init__(forward_shape[:cut], forward_shape[cut:], validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None) -> "TransformedDistribution":
+        """The base expanded to the batch that the transforms pull ``batch_shape`` back to."""
+        batch_shape = Size(batch_shape)
+        new = self.__new__(type(self)) if _instance is None else _instance
+        shape = tuple(batch_shape) + tuple(self.event_shape)
+        for t in reversed(self.transforms):
+            shape = tuple(t.inverse_shape(shape))
+        new.base_dist = self.base_dist.expand(shape[: len(shape) - len(self.base_dist.event_shape)])
+        new.transforms = self.transforms
+        Distribution.expand(self, batch_shape, _instance=new)  # the subclass's own parameters
+        new._event_shape = self._event_shape
+        return new
 
     @property
     def support(self) -> constraints.Constraint:
@@ -90,6 +117,3 @@ class TransformedDistribution(Distribution):
         for transform in self.transforms:
             value = transform(value)
         return value
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"

@@ -113,8 +113,9 @@ def test_kl_dispatch_finds_the_most_specific_registered_pair():
         from gpugrad.distributions import kl
 
         del kl._KL_REGISTRY[Wide, Normal]
-    with pytest.raises(NotImplementedError, match="Normal and q type Uniform"):
-        kl_divergence(Normal(0.0, 1.0), Uniform(0.0, 1.0))
+    with pytest.raises(NotImplementedError, match="Normal and q type Categorical"):
+        kl_divergence(Normal(0.0, 1.0), Categorical(logits=t64([0.0, 1.0])))
+    assert kl_divergence(Normal(0.0, 1.0), Uniform(0.0, 1.0)).item() == math.inf  # registered, as PyTorch's
     with pytest.raises(TypeError):
         register_kl(int, Normal)
 
