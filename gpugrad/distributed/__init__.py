@@ -9,22 +9,31 @@
     work.wait()
 
 Files, one job each: process_group.py (init/destroy/new_group and queries), collectives.py (the collectives on
-Tensors), work.py (ReduceOp, Work), mpi.py and nccl.py (the backends), store.py (TCPStore for NCCL's
+Tensors and objects), p2p.py (send/recv, isend/irecv, batch_isend_irecv, send/recv_object_list), work.py (ReduceOp, Work), mpi.py and nccl.py (the backends), store.py (TCPStore for NCCL's
 rendezvous), launch.py and run.py (``gpugrad launch``).
 """
 from .collectives import (
     all_gather,
+    all_gather_coalesced,
     all_gather_into_tensor,
     all_gather_object,
     all_reduce,
+    all_reduce_coalesced,
+    all_to_all,
+    all_to_all_single,
     barrier,
     broadcast,
     broadcast_object_list,
     gather,
+    gather_object,
+    monitored_barrier,
     reduce,
+    reduce_scatter,
     reduce_scatter_tensor,
     scatter,
+    scatter_object_list,
 )
+from .p2p import P2POp, batch_isend_irecv, irecv, isend, recv, recv_object_list, send, send_object_list
 from .process_group import (
     Backend,
     GroupMember,
@@ -33,6 +42,7 @@ from .process_group import (
     get_backend,
     get_global_rank,
     get_group_rank,
+    get_process_group_ranks,
     get_rank,
     get_world_size,
     group,
@@ -47,9 +57,12 @@ from .store import TCPStore
 from .work import DistBackendError, ReduceOp, Work
 
 __all__ = [
-    "Backend", "DistBackendError", "GroupMember", "ReduceOp", "TCPStore", "Work", "all_gather",
-    "all_gather_into_tensor", "all_gather_object", "all_reduce", "barrier", "broadcast", "broadcast_object_list",
-    "default_pg_timeout", "destroy_process_group", "gather", "get_backend", "get_global_rank", "get_group_rank",
-    "get_rank", "get_world_size", "group", "init_process_group", "is_available", "is_initialized",
-    "is_mpi_available", "is_nccl_available", "new_group", "reduce", "reduce_scatter_tensor", "scatter",
+    "Backend", "DistBackendError", "GroupMember", "P2POp", "ReduceOp", "TCPStore", "Work", "all_gather",
+    "all_gather_coalesced", "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_reduce_coalesced",
+    "all_to_all", "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "broadcast_object_list",
+    "default_pg_timeout", "destroy_process_group", "gather", "gather_object", "get_backend", "get_global_rank",
+    "get_group_rank", "get_process_group_ranks", "get_rank", "get_world_size", "group", "init_process_group",
+    "irecv", "is_available", "is_initialized", "is_mpi_available", "is_nccl_available", "isend",
+    "monitored_barrier", "new_group", "recv", "recv_object_list", "reduce", "reduce_scatter",
+    "reduce_scatter_tensor", "scatter", "scatter_object_list", "send", "send_object_list",
 ]

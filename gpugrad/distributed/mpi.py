@@ -1,8 +1,13 @@
 """The MPI backend: collectives through mpi4py's nonblocking calls (Iallreduce, Ibcast, ...) on host
 arrays. CuPy arrays and non-contiguous arrays are staged through a contiguous host copy (the pip MPI
-wheels are not CUDA-aware); the copy back happens when the Work completes."""
+wheels are not CUDA-aware); the copy back happens when the Work completes.
+
+Point-to-point messages carry the user's tag (0 by default); the topmost tags of the communicator are kept
+for the library's own messages (pickled Python objects, monitored_barrier's tokens), so that those never
+match a user's receive."""
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import numpy
@@ -75,6 +80,12 @@ class MPIProcessGroup:
         # 1 KB to 16 MB, Open MPI 4.1); MPICH's are as fast. So a synchronous all-reduce on Open MPI takes
         # the blocking call, without the group's timeout (a rank that dies or raises still ends the job).
         self._blocking_sync = "Open MPI" in MPI.Get_library_version()
+        tag_ub = comm.Get_attr(MPI.TAG_UB) or 32767  # the standard's least upper bound
+        self._object_tag = tag_ub  # send_object_list / recv_object_list
+        self._monitor_tags = (tag_ub - 1024, 1024)  # monitored_barrier: a fresh tag per call, cycling
+        self.max_tag = tag_ub - 1025  # the largest tag a user's send or recv may carry
+        self._monitor_seq = 0
+        self._stale: list = []
 
     def _work(self, name: str, reqs: list, finish: Callable[[], None] | None) -> Work:
         Testall = self.MPI.Request.Testall
@@ -160,12 +171,146 @@ class MPIProcessGroup:
     def barrier(self) -> Work:
         return self._work("barrier", [self.comm.Ibarrier()], None)
 
+    def alltoallv(self, send: Any, scounts: list[int], sdispls: list[int], recv: Any, rcounts: list[int],
+                  rdispls: list[int]) -> Work:
+        """Rank r gets ``scounts[r]`` elements of ``send`` from offset ``sdispls[r]`` (elements); this rank's
+        ``rcounts[r]`` elements from rank r land at ``rdispls[r]`` of ``recv``."""
+        sbuf, _ = _stage(send)
+        rbuf, back = _stage(recv, need_values=False)
+        req = self.comm.Ialltoallv([sbuf, (scounts, sdispls)], [rbuf, (rcounts, rdispls)])
+        return self._work("all_to_all", [req], back)
+
+    # ---- point to point ----------------------------------------------------------------------------------
+    def _checked(self, name: str, req, status=None, arr=None) -> Callable[[], bool]:
+        """The request's test, with MPI's errors (a message longer than the buffer, say) as DistBackendError."""
+        MPI = self.MPI
+        ranks, me = self.ranks, self.ranks[self.rank]
+
+        def test() -> bool:
+            try:
+                return req.Test(status)
+            except MPI.Exception as exc:
+                if arr is not None and exc.Get_error_class() == MPI.ERR_TRUNCATE:
+                    src = status.Get_source()
+                    who = f"rank {ranks[src]}" if 0 <= src < len(ranks) else "the sender"
+                    raise DistBackendError(
+                        f"gpugrad.distributed.{name} on rank {me}: {who} sent more than the tensor "
+                        f"({tuple(arr.shape)}, {arr.dtype}) holds ({arr.nbytes} bytes)") from None
+                raise DistBackendError(f"gpugrad.distributed.{name} on rank {me}: {exc.Get_error_string()}") from None
+        return test
+
+    def send(self, arr: Any, dst: int, tag: int, name: str = "send") -> Work:
+        buf, _ = _stage(arr)
+        req = self.comm.Isend(buf, dest=dst, tag=tag)
+        return Work(name, self.ranks[self.rank], self._checked(name, req), None, self.timeout)
+
+    def recv(self, arr: Any, src: int | None, tag: int, name: str = "recv") -> Work:
+        """``src`` None: from any rank; the Work's ``_source_rank()`` says which."""
+        MPI = self.MPI
+        buf, back = _stage(arr, need_values=False)
+        status = MPI.Status()
+        req = self.comm.Irecv(buf, source=MPI.ANY_SOURCE if src is None else src, tag=tag)
+        ranks, me = self.ranks, self.ranks[self.rank]
+
+        def finish() -> None:
+            got = status.Get_count(MPI.BYTE)
+            if got != buf.nbytes:  # a shorter message: MPI takes it, torch's backends refuse it
+                raise DistBackendError(
+                    f"gpugrad.distributed.{name} on rank {me}: rank {ranks[status.Get_source()]} sent {got} bytes "
+                    f"but the tensor ({tuple(arr.shape)}, {arr.dtype}) holds {buf.nbytes}")
+            if back is not None:
+                back()
+        work = Work(name, me, self._checked(name, req, status, arr), finish, self.timeout)
+        work._source = status.Get_source
+        return work
+
+    def batch_p2p(self, ops: list[tuple[str, Any, int, int]]) -> list[Work]:
+        """``ops``: ("send" or "recv", array, peer, tag) each; MPI's nonblocking calls never deadlock, so
+        each runs on its own, as Gloo's batch does."""
+        return [self.send(a, peer, tag, "batch_isend_irecv") if kind == "send" else
+                self.recv(a, peer, tag, "batch_isend_irecv") for kind, a, peer, tag in ops]
+
+    def monitored_barrier(self, timeout: float, wait_all_ranks: bool) -> None:
+        """Gloo's monitored barrier: every rank reports to the group's rank 0, which releases them all once
+        each has arrived, or raises naming the ranks that did not arrive within ``timeout`` seconds."""
+        base, span = self._monitor_tags
+        self._monitor_seq += 1
+        tag = base + self._monitor_seq % span  # a late token from an earlier, failed call never matches
+        deadline = time.monotonic() + timeout
+        me, ranks = self.ranks[self.rank], self.ranks
+        token = numpy.zeros(1, dtype=numpy.uint8)
+        if self.rank != 0:
+            reqs = [self.comm.Isend(token, dest=0, tag=tag),
+                    self.comm.Irecv(numpy.empty(1, numpy.uint8), source=0, tag=tag)]
+            if self._poll(reqs, deadline):
+                return
+            self._cancel(reqs[1:])
+            self._stale.append(reqs[0])  # an unmatched token to rank 0: its buffer lives as long as the group
+            raise DistBackendError(
+                f"monitored_barrier: rank {me} was not released by rank {ranks[0]} within {timeout:g} s: "
+                f"another rank did not reach monitored_barrier in time (rank {ranks[0]} reports which)")
+        pending = {r: self.comm.Irecv(numpy.empty(1, numpy.uint8), source=r, tag=tag) for r in range(1, self.size)}
+        while pending:
+            for r in [r for r, req in pending.items() if req.Test()]:
+                del pending[r]
+            if pending and time.monotonic() > deadline:
+                self._cancel(list(pending.values()))
+                late = [ranks[r] for r in sorted(pending)]
+                ms = int(round(timeout * 1000))
+                what = (f"Ranks {', '.join(map(str, late))} failed" if wait_all_ranks and len(late) > 1
+                        else f"Rank {late[0]} failed")
+                raise DistBackendError(f"monitored_barrier: {what} to pass monitoredBarrier in {ms} ms")
+        releases = [self.comm.Isend(token, dest=r, tag=tag) for r in range(1, self.size)]
+        if not self._poll(releases, deadline):
+            self._stale.extend(releases)
+            raise DistBackendError(f"monitored_barrier: rank {me} could not release the other ranks within "
+                                   f"{timeout:g} s")
+
+    def _poll(self, reqs: list, deadline: float) -> bool:
+        Testall = self.MPI.Request.Testall
+        while not Testall(reqs):
+            if time.monotonic() > deadline:
+                return False
+        return True
+
+    @staticmethod
+    def _cancel(reqs: list) -> None:
+        for req in reqs:
+            req.Cancel()
+            req.Wait()
+
     # ---- Python objects (blocking; used for setup checks, not in the training loop) --------------------
     def allgather_object(self, obj: Any) -> list:
         return self.comm.allgather(obj)
 
     def broadcast_object(self, obj: Any, root: int) -> Any:
         return self.comm.bcast(obj, root=root)
+
+    def gather_object(self, obj: Any, root: int) -> list | None:
+        return self.comm.gather(obj, root=root)
+
+    def scatter_object(self, objs: list | None, root: int) -> Any:
+        return self.comm.scatter(objs, root=root)
+
+    def send_object(self, obj: Any, dst: int) -> None:
+        req = self.comm.isend(obj, dest=dst, tag=self._object_tag)  # pickled, on a tag of the library's own
+        Work("send_object_list", self.ranks[self.rank], req.Test, None, self.timeout).wait()
+
+    def recv_object(self, src: int | None) -> tuple[Any, int]:
+        """The object a rank sent with ``send_object`` (from any rank where ``src`` is None), and its rank."""
+        MPI = self.MPI
+        status = MPI.Status()
+        got: list = []
+        source = MPI.ANY_SOURCE if src is None else src
+
+        def test() -> bool:
+            msg = self.comm.improbe(source=source, tag=self._object_tag, status=status)
+            if msg is None:
+                return False
+            got.append(msg.recv())
+            return True
+        Work("recv_object_list", self.ranks[self.rank], test, None, self.timeout).wait()
+        return got[0], status.Get_source()
 
     def subgroup(self, ranks: list[int]):
         """A group of the given global ranks (collective over this group; None where not a member)."""

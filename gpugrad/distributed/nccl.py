@@ -184,11 +184,87 @@ class NCCLProcessGroup:
         one = self._cupy.zeros(1, dtype=self._cupy.float32)
         return self.allreduce(one, ReduceOp.SUM)
 
+    def monitored_barrier(self, timeout: float, wait_all_ranks: bool) -> None:
+        # NCCL cannot say which rank is missing: a plain barrier, bounded by ``timeout``.
+        self.barrier().wait(timeout)
+
+    def alltoallv(self, send, scounts: list[int], sdispls: list[int], recv, rcounts: list[int],
+                  rdispls: list[int]) -> Work:
+        item = send.itemsize
+
+        def body(s):
+            nccl, dtype = self.nccl, self._dtype(send)
+            nccl.groupStart()
+            for r in range(self.size):
+                self.comm.send(send.data.ptr + sdispls[r] * item, scounts[r], dtype, r, s)
+                self.comm.recv(recv.data.ptr + rdispls[r] * item, rcounts[r], dtype, r, s)
+            nccl.groupEnd()
+        return self._launch("all_to_all", [send, recv], body)
+
+    # ---- point to point (NCCL ignores tags, as PyTorch's NCCL backend does) --------------------------------
+    def send(self, arr, dst: int, tag: int = 0, name: str = "send") -> Work:
+        def body(s):
+            self.comm.send(arr.data.ptr, arr.size, self._dtype(arr), dst, s)
+        return self._launch(name, [arr], body)
+
+    def recv(self, arr, src: int | None, tag: int = 0, name: str = "recv") -> Work:
+        if src is None:
+            raise NotImplementedError(f"gpugrad.distributed.{name} (nccl): receiving from any source (src=None) "
+                                      "is not supported by NCCL; pass src")
+
+        def body(s):
+            self.comm.recv(arr.data.ptr, arr.size, self._dtype(arr), src, s)
+        work = self._launch(name, [arr], body)
+        work._source = src
+        return work
+
+    def batch_p2p(self, ops: list) -> list[Work]:
+        """All of ``ops`` (("send" or "recv", array, peer, tag) each) in one NCCL group, so that their order
+        cannot deadlock; one Work for the batch, as PyTorch's NCCL backend returns."""
+        def body(s):
+            nccl = self.nccl
+            dtypes = [self._dtype(a) for _, a, _, _ in ops]
+            nccl.groupStart()
+            for (kind, a, peer, _), dtype in zip(ops, dtypes):
+                if kind == "send":
+                    self.comm.send(a.data.ptr, a.size, dtype, peer, s)
+                else:
+                    self.comm.recv(a.data.ptr, a.size, dtype, peer, s)
+            nccl.groupEnd()
+        return [self._launch("batch_isend_irecv", [a for _, a, _, _ in ops], body)]
+
     def allgather_object(self, obj: Any) -> list:
         return self.channel.allgather_object(obj)
 
     def broadcast_object(self, obj: Any, root: int) -> Any:
         return self.channel.broadcast_object(obj, root)
+
+    def gather_object(self, obj: Any, root: int) -> list | None:
+        every = self.channel.allgather_object(obj)  # the side channel has no gather; objects are small
+        return every if self.rank == root else None
+
+    def scatter_object(self, objs: list | None, root: int) -> Any:
+        return self.channel.broadcast_object(objs, root)[self.rank]
+
+    def send_object(self, obj: Any, dst: int) -> None:
+        """The pickled object as bytes on the GPU, its length first (as PyTorch's NCCL backend sends them)."""
+        import numpy
+
+        cupy = self._cupy
+        data = numpy.frombuffer(pickle.dumps(obj), dtype=numpy.uint8)
+        self.send(cupy.asarray(numpy.array([data.size], dtype=numpy.int64)), dst, name="send_object_list").wait()
+        self.send(cupy.asarray(data), dst, name="send_object_list").wait()
+
+    def recv_object(self, src: int | None) -> tuple[Any, int]:
+        if src is None:
+            raise NotImplementedError("gpugrad.distributed.recv_object_list (nccl): receiving from any source "
+                                      "(src=None) is not supported by NCCL; pass src")
+        cupy = self._cupy
+        size = cupy.zeros(1, dtype=cupy.int64)
+        self.recv(size, src, name="recv_object_list").wait()
+        data = cupy.empty(int(size.get()[0]), dtype=cupy.uint8)
+        self.recv(data, src, name="recv_object_list").wait()
+        return pickle.loads(data.get().tobytes()), src
 
     def subgroup(self, ranks: list[int]):
         # Every rank takes part in making the id (PyTorch: new_group is called by all ranks).

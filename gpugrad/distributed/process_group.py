@@ -17,8 +17,8 @@ from .mpi import MPIProcessGroup, mpi_or_none
 from .nccl import NCCLProcessGroup, StoreChannel, nccl_or_none
 
 __all__ = [
-    "Backend", "GroupMember", "ProcessGroup", "destroy_process_group", "get_backend", "get_rank", "get_world_size",
-    "group", "init_process_group", "is_available", "is_initialized", "is_mpi_available", "is_nccl_available",
+    "Backend", "GroupMember", "ProcessGroup", "destroy_process_group", "get_backend", "get_process_group_ranks",
+    "get_rank", "get_world_size", "group", "init_process_group", "is_available", "is_initialized", "is_mpi_available", "is_nccl_available",
     "new_group", "default_pg_timeout",
 ]
 
@@ -210,6 +210,13 @@ def get_backend(group=None) -> str:
 
 def get_global_rank(group, group_rank: int) -> int:
     return _pg(group, "get_global_rank").ranks[group_rank]
+
+
+def get_process_group_ranks(group) -> list[int]:
+    """The global ranks of ``group`` (None: the world), in the order of their ranks in the group."""
+    if group is GroupMember.NON_GROUP_MEMBER:
+        raise ArgumentError("get_process_group_ranks: this rank is not a member of the group (GroupMember.NON_GROUP_MEMBER)")
+    return list(_pg(group, "get_process_group_ranks").ranks)
 
 
 def get_group_rank(group, global_rank: int) -> int:

@@ -44,6 +44,7 @@ class Work:
         self._on_timeout = on_timeout
         self._done = False
         self._result = result
+        self._source: Callable[[], int] | int | None = None  # a receive's sender (a group rank), once done
 
     def is_completed(self) -> bool:
         if not self._done and self._test():
@@ -85,6 +86,13 @@ class Work:
     def result(self) -> Any:
         self.wait()
         return self._result
+
+    def _source_rank(self) -> int:
+        """The group rank a completed receive came from (PyTorch's ``Work._source_rank()``)."""
+        self.wait()
+        if self._source is None:
+            raise RuntimeError(f"gpugrad.distributed: _source_rank() is defined for a receive only, not for {self._op}")
+        return self._source() if callable(self._source) else self._source
 
     def __repr__(self) -> str:
         return f"Work({self._op}, completed={self._done})"
