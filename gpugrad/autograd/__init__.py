@@ -1,7 +1,7 @@
 """Automatic differentiation: Function, the backward engine, grad modes, grad(), functional, gradcheck."""
 from . import functional
 from .anomaly import detect_anomaly, set_detect_anomaly
-from ..errors import ArgumentError
+from ..errors import ArgumentError, ShapeError
 from . import function
 from .engine import backward as _engine_backward
 from .engine import run_backward
@@ -47,7 +47,7 @@ def grad(
     ignored, as PyTorch does.
     """
     if is_grads_batched:
-        raise ArgumentError("grad: is_grads_batched=True is not supported by gpugrad")
+        return _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads)
     if materialize_grads and allow_unused is False:
         raise ArgumentError(
             "grad: expected allow_unused to be True or not passed when materialize_grads=True, "
@@ -60,6 +60,32 @@ def grad(
     if materialize_grads:
         grads = tuple(g if g is not None else _zeros_like(x) for g, x in zip(grads, inputs))
     return grads
+
+
+def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads):
+    """``is_grads_batched=True``: each grad_output has a leading batch dim; one backward per slice (PyTorch
+    vectorises this with vmap; the values are the same), the results stacked along that dim."""
+    outs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+    cots = grad_outputs if isinstance(grad_outputs, (tuple, list)) else (grad_outputs,)
+    if grad_outputs is None or len(cots) != len(outs) or any(c is None for c in cots):
+        raise ArgumentError("grad: is_grads_batched=True needs a batched grad_output for every output")
+    batch = cots[0].shape[0] if cots[0].ndim else None
+    for o, c in zip(outs, cots):
+        if c.ndim != o.ndim + 1 or c.shape[0] != batch or tuple(c.shape[1:]) != tuple(o.shape):
+            raise ShapeError(f"grad: with is_grads_batched=True each grad_output must have shape (B, *output.shape); "
+                             f"got {tuple(c.shape)} for an output of shape {tuple(o.shape)}")
+    from ..ops import stack  # autograd sits below the ops
+
+    per_slice = []
+    for b in range(batch):
+        keep = True if b < batch - 1 else retain_graph
+        per_slice.append(grad(outs, inputs, tuple(c[b] for c in cots), retain_graph=keep, create_graph=create_graph,
+                              allow_unused=allow_unused, materialize_grads=materialize_grads))
+    stacked = []
+    for i in range(len(per_slice[0])):
+        column = [g[i] for g in per_slice]
+        stacked.append(None if any(c is None for c in column) else stack(column))
+    return tuple(stacked)
 
 
 def _zeros_like(x):

@@ -1,6 +1,7 @@
 """autograd.grad's PyTorch arguments (only_inputs, allow_unused, materialize_grads) and Variable."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import gpugrad as gg
@@ -51,3 +52,14 @@ def test_matches_torch():
     expected = torch.autograd.grad(tx * ty * tx, [tx, ty, torch.tensor(0.0, requires_grad=True)], materialize_grads=True)
     got = gg.autograd.grad(x * y * x, [x, y, gg.tensor(0.0, requires_grad=True)], materialize_grads=True)
     assert [g.item() for g in got] == [g.item() for g in expected]
+
+
+def test_is_grads_batched_gives_one_gradient_per_cotangent():
+    x = gg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = gg.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = x ** 2 * w
+    jx, jw = gg.autograd.grad(y, (x, w), gg.eye(3), is_grads_batched=True, retain_graph=True)
+    np.testing.assert_allclose(jx.numpy(), np.diag(2 * x.detach().numpy() * w.detach().numpy()))
+    np.testing.assert_allclose(jw.numpy(), np.diag(x.detach().numpy() ** 2))
+    with pytest.raises(gg.ShapeError, match="is_grads_batched"):
+        gg.autograd.grad(y, x, gg.ones(3), is_grads_batched=True)
