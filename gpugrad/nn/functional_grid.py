@@ -4,8 +4,9 @@
 Both are compositions of Tensor ops. affine_grid is the base grid of normalised coordinates times the
 transposed affine matrices. grid_sample maps the grid's normalised coordinates to pixel positions,
 applies the padding mode to them (clamped for "border", reflected for "reflection"), and reads the
-input there: nearest, or bilinear (four neighbours weighted by distance), reads outside the input
-counting 0 with padding "zeros". The reads are advanced indexing, so the gradient reaches the input
+input there: nearest, bilinear (four neighbours weighted by distance) or bicubic (sixteen, weighted by
+the cubic convolution kernel, each tap padded on its own), reads outside the input counting 0 with
+padding "zeros". The reads are advanced indexing, so the gradient reaches the input
 (summed where reads repeat) and, through the weights, the grid.
 """
 from __future__ import annotations
@@ -76,16 +77,27 @@ def _padded(coord: Tensor, size: int, padding_mode: str, align_corners: bool) ->
     return coord
 
 
+def _cubic_weights(t: Tensor, a: float = -0.75) -> list:
+    """The cubic convolution kernel's weights of the taps at offsets -1, 0, 1, 2 from floor(x), for the
+    fraction ``t`` (PyTorch's ``get_cubic_upsample_coefficients``)."""
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners: bool | None = None) -> Tensor:
     """``input`` (N, C, H, W) read at the normalised (x, y) positions of ``grid`` (N, Ho, Wo, 2): (N, C,
-    Ho, Wo). Modes "bilinear" and "nearest"; padding "zeros", "border" or "reflection". Differentiable
-    in the input, and in the grid for bilinear (nearest leaves the grid out of the graph: its gradient is
-    None here, zeros in PyTorch)."""
+    Ho, Wo). Modes "bilinear", "nearest" and "bicubic"; padding "zeros", "border" or "reflection".
+    Differentiable in the input, and in the grid for bilinear and bicubic (nearest leaves the grid out of
+    the graph: its gradient is None here, zeros in PyTorch)."""
     align_corners = bool(align_corners)
-    if mode not in ("bilinear", "nearest"):
-        raise ArgumentError(f"grid_sample: mode must be 'bilinear' or 'nearest' (bicubic and 3-D inputs are not in "
-                            f"gpugrad yet), but got {mode!r}")
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ArgumentError(f"grid_sample: mode must be 'bilinear', 'nearest' or 'bicubic', but got {mode!r}")
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ArgumentError(f"grid_sample: expected padding_mode to be 'zeros', 'border', or 'reflection', but got: "
                             f"{padding_mode!r}")
@@ -110,6 +122,25 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
 
     if mode == "nearest":
         return read(xp.round(xs._array), xp.round(ys._array))  # round half to even, as PyTorch's nearbyint
+    if mode == "bicubic":
+        # PyTorch's: the 4 x 4 taps around the unpadded position, each tap's own coordinate padded, weighted
+        # by the cubic convolution kernel (A = -0.75) of the fractional offsets (differentiable in the grid)
+        xs = _unnormalize(grid[..., 0], width, align_corners)
+        ys = _unnormalize(grid[..., 1], height, align_corners)
+        x0, y0 = xp.floor(xs._array), xp.floor(ys._array)
+        wx = _cubic_weights((xs - Tensor._make(x0, backend)).unsqueeze(1))
+        wy = _cubic_weights((ys - Tensor._make(y0, backend)).unsqueeze(1))
+
+        def tap(position, size):
+            return _padded(Tensor._make(position, backend), size, padding_mode, align_corners)._array
+
+        out = None
+        for j in range(4):
+            y_tap = tap(y0 - 1 + j, height)
+            for i in range(4):
+                term = read(tap(x0 - 1 + i, width), y_tap) * wx[i] * wy[j]
+                out = term if out is None else out + term
+        return out
     x0, y0 = xp.floor(xs._array), xp.floor(ys._array)
     wx1 = (xs - Tensor._make(x0, backend)).unsqueeze(1)
     wy1 = (ys - Tensor._make(y0, backend)).unsqueeze(1)

@@ -206,6 +206,8 @@ CASES = [
     ("affine_grid", lambda t: F.affine_grid(t, (2, 1, 3, 4)), [(2, 2, 3)], real),
     # the grid squashed inside the image, away from the borders where zero padding has kinks
     ("grid_sample", lambda x, g: F.grid_sample(x, g.tanh() * 0.8, padding_mode="reflection"), [(1, 2, 3, 4), (1, 2, 3, 2)], real),
+    ("grid_sample_bicubic", lambda x, g: F.grid_sample(x, g.tanh() * 0.8, mode="bicubic", padding_mode="border"),
+     [(1, 2, 3, 4), (1, 2, 3, 2)], real),
     ("pixel_unshuffle", lambda x: F.pixel_unshuffle(x, 2), [(1, 1, 2, 4)], real),
     ("scaled_dot_product_attention", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=SDPA_MASK), [(2, 3, 2), (2, 4, 2), (2, 4, 3)], real),
     ("multi_head_attention_forward", _mha_self_attention, [(3, 2, 4), (12, 4), (4, 4)], real),
