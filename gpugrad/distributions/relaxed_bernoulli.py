@@ -3,7 +3,6 @@ the Concrete / Gumbel-softmax relaxation of a Bernoulli on (0, 1), reparameteris
 is its logit."""
 from __future__ import annotations
 
-from numbers import Number
 
 from .. import rand
 from ..size import Size
@@ -25,16 +24,7 @@ class LogitRelaxedBernoulli(BinaryProbsLogits, Distribution):
 
     def __init__(self, temperature: Tensor, probs=None, logits=None, validate_args: bool | None = None) -> None:
         self.temperature = temperature
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            is_scalar = isinstance(probs, Number)
-            (self.probs,) = broadcast_all(probs)
-        else:
-            is_scalar = isinstance(logits, Number)
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(Size() if is_scalar else self._param.size(), validate_args=validate_args)
+        super().__init__(self._take_probs_or_logits(probs, logits), validate_args=validate_args)
 
     @property
     def param_shape(self) -> Size:

@@ -6,6 +6,7 @@ from numbers import Number
 
 from ..autograd import enable_grad
 from ..dtypes import finfo
+from ..size import Size
 from ..tensor import Tensor
 
 __all__ = ["BinaryProbsLogits", "broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
@@ -77,3 +78,17 @@ class BinaryProbsLogits:
     @lazy_property
     def probs(self) -> Tensor:
         return logits_to_probs(self.logits, is_binary=True)
+
+    def _take_probs_or_logits(self, probs, logits):
+        """Keep whichever of ``probs`` and ``logits`` was given (exactly one must be); return the batch
+        shape it gives (empty for a Python number)."""
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            is_scalar = isinstance(probs, Number)
+            (self.probs,) = broadcast_all(probs)
+        else:
+            is_scalar = isinstance(logits, Number)
+            (self.logits,) = broadcast_all(logits)
+        self._param = self.probs if probs is not None else self.logits
+        return Size() if is_scalar else self._param.size()
