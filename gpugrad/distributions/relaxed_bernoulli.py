@@ -3,7 +3,6 @@ the Concrete / Gumbel-softmax relaxation of a Bernoulli on (0, 1), reparameteris
 is its logit."""
 from __future__ import annotations
 
-
 from .. import rand
 from ..size import Size
 from ..tensor import Tensor
