@@ -72,7 +72,7 @@ from .serialization import load, save
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from .size import Size
 from .tensor import (Tensor, conj, is_complex, is_conj, is_floating_point, is_neg, is_nonzero, is_same_size, is_tensor,
-                     numel, real, resolve_conj, resolve_neg)
+                     numel, real, resolve_conj, resolve_neg, conj_physical)
 from .threads import get_num_threads, set_num_threads
 
 host_memory.keep_freed_memory()  # a step's arrays reuse freed memory instead of paging fresh memory in

@@ -118,6 +118,11 @@ def new_empty(x: Tensor, *size, dtype=None, device=None, requires_grad: bool = F
     return factory.empty(*_size(size), dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
+def new_empty_strided(x: Tensor, size, stride, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``new_empty`` of ``size``: gpugrad's new tensors are row-major, so ``stride`` is not kept."""
+    return new_empty(x, *size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
 def new_full(x: Tensor, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` in every element of ``size``, with ``x``'s dtype and device unless given."""
     return factory.full(size, fill_value, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
@@ -141,6 +146,7 @@ METHODS = {
     "new_zeros": new_zeros,
     "new_ones": new_ones,
     "new_empty": new_empty,
+    "new_empty_strided": new_empty_strided,
     "new_full": new_full,
     "new_tensor": new_tensor,
 }

@@ -113,6 +113,11 @@ class Tensor:
         strides = tuple(s // item for s in self._array.strides)
         return strides if dim is None else strides[dim]
 
+    def dim_order(self) -> tuple:
+        """The dims from the largest stride to the smallest (``(0, 1, ..., n-1)`` for row-major memory)."""
+        strides = self._array.strides
+        return tuple(sorted(range(self._array.ndim), key=lambda d: -strides[d]))
+
     def data_ptr(self) -> int:
         """The address of the first element (host or device memory)."""
         return _address(self._array)
@@ -228,7 +233,7 @@ class Tensor:
     def conj(self) -> "Tensor":
         return self
 
-    resolve_conj = resolve_neg = conj
+    resolve_conj = resolve_neg = conj_physical = conj
 
     @property
     def real(self) -> "Tensor":
@@ -539,7 +544,7 @@ def conj(input: Tensor) -> Tensor:
     return input.conj()
 
 
-resolve_conj = resolve_neg = conj
+resolve_conj = resolve_neg = conj_physical = conj
 
 
 def real(input: Tensor) -> Tensor:

@@ -211,3 +211,12 @@ def test_memory_questions_and_legacy_methods():
     copy = a.narrow_copy(1, 0, 2)
     copy[0, 0] = -1.0
     assert a[0, 0].item() == 20.0  # its own memory, unlike narrow
+
+
+def test_dim_order_conj_physical_and_new_empty_strided():
+    x = gg.ones(2, 3)
+    assert x.dim_order() == (0, 1) and x.t().dim_order() == (1, 0)
+    assert x.conj_physical() is x and gg.conj_physical(x) is x  # a real tensor is its own conjugate
+    assert x.new_empty_strided((4, 2), (2, 1)).shape == (4, 2)
+    y = gg.tensor([-1.0, 0.0, 2.0])
+    assert y.heaviside_(gg.tensor([0.5, 0.5, 0.5])) is y and y.tolist() == [0.0, 0.5, 1.0]

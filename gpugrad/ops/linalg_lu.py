@@ -326,6 +326,31 @@ def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Tensor | Non
     return write_out("lu_solve", linalg_lu_solve(LU_data, LU_pivots, b), out)
 
 
+TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+
+
+def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out=None):
+    """``torch.lu`` (deprecated there, and here with the same warning): ``(LU, pivots)`` of
+    ``linalg.lu_factor``, with ``info`` too when ``get_infos`` (then a singular matrix does not raise)."""
+    warnings.warn("gg.lu is deprecated (as torch.lu) in favor of gg.linalg.lu_factor / lu_factor_ex",
+                  UserWarning, stacklevel=2)
+    if get_infos:
+        return lu_factor_ex(A, pivot=pivot, out=out)
+    return lu_factor(A, pivot=pivot, out=out)
+
+
+def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
+                     unitriangular: bool = False, *, out=None) -> TriangularSolveResult:
+    """``torch.triangular_solve`` (deprecated there, and here with the same warning): the solution of
+    A X = b (A^T X = b with ``transpose``) and a copy of A."""
+    warnings.warn("gg.triangular_solve is deprecated (as torch.triangular_solve) in favor of "
+                  "gg.linalg.solve_triangular, which takes (A, B) and returns the solution alone",
+                  UserWarning, stacklevel=2)
+    matrix = A.mT if transpose else A
+    solution = solve_triangular(matrix, b, upper=upper != transpose, unitriangular=unitriangular)
+    return _write_tuple("triangular_solve", TriangularSolveResult(solution, A.clone()), out, TriangularSolveResult)
+
+
 def _solve_vector(A: Tensor, B: Tensor) -> bool:
     """linalg.solve's rule for a batch of vectors B (the shape of A without its last dim, or 1-D)."""
     return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
@@ -381,7 +406,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False, out=None) -> InvExResult:
 
 # What this family exports; gpugrad.ops gathers it (the linalg-only ones reach gg.linalg through
 # gpugrad/linalg.py).
-FUNCTIONS = (lu_unpack, lu_solve)
+FUNCTIONS = (lu_unpack, lu_solve, lu, triangular_solve)
 _LINALG_ONLY = (lu_factor, lu_factor_ex, linalg_lu, linalg_lu_solve, solve_ex, inv_ex)
 DIFFERENTIABLE = FUNCTIONS + _LINALG_ONLY
-METHODS = {"lu_solve": lu_solve}
+METHODS = {"lu_solve": lu_solve, "lu": lu, "triangular_solve": triangular_solve}

@@ -913,4 +913,4 @@ METHODS = {f.__name__: f for f in FUNCTIONS}
 # x.polygamma(n): the order comes first in torch.polygamma(n, x) but after self in the method.
 METHODS.update(polygamma=lambda self, n: polygamma(n, self),
                polygamma_=inplace_variant(lambda self, n: polygamma(n, self), "polygamma_"))
-INPLACE = tuple(f for f in FUNCTIONS if f not in (logaddexp, logaddexp2, heaviside, polygamma, frexp))
+INPLACE = tuple(f for f in FUNCTIONS if f not in (logaddexp, logaddexp2, polygamma, frexp))

@@ -79,6 +79,18 @@ def _deprecated_lu_solve(lib, b, a):
         return lib.lu_solve(b, *lib.linalg.lu_factor(a))
 
 
+def _deprecated_lu(lib, a):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return lib.lu(a)[0]
+
+
+def _deprecated_triangular_solve(lib, b, a):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return lib.triangular_solve(b, a.triu() + 3 * lib.eye(3, dtype=a.dtype), transpose=True).solution
+
+
 def _cond_fro(lib, a):
     if lib is gg:
         return gg.linalg.cond(a, "fro")
@@ -217,6 +229,8 @@ ROWS = [
     Row("lu_unpack", **_both(lambda lib, a: lib.cat([t.flatten(-2) for t in lib.lu_unpack(*lib.linalg.lu_factor(a))[1:]], -1)),
         inputs=[((4, 3), pivoted)]),
     Row("lu_solve", **_both(_deprecated_lu_solve), inputs=[((3, 2), real), ((3, 3), pivoted)]),
+    Row("lu", **_both(_deprecated_lu), inputs=[((3, 3), pivoted)]),
+    Row("triangular_solve", **_both(_deprecated_triangular_solve), inputs=[((3, 2), real), ((3, 3), real)]),
     Row("solve_ex", **_both(lambda lib, a, b: lib.linalg.solve_ex(a, b).result), inputs=[((2, 3, 3), invertible), ((2, 3), real)]),
     Row("inv_ex", **_both(lambda lib, a: lib.linalg.inv_ex(a).inverse), inputs=[((3, 3), invertible)]),
     # Composed of other ops (gpugrad/ops/linalg_extra.py)
