@@ -54,6 +54,8 @@ class Tensor:
     _grad = None
     _requires_grad = False
     _base = None  # a view's root tensor (views share ``_version_ref`` with it)
+    _view_version = 0  # a view: the version of its base its history was recorded at (autograd/views.py)
+    _one_of_several_views = False  # a view made by an op that returns several (split, unbind, chunk)
     _hooks = None
     _post_accumulate_hooks = None
     _retains_grad = False

@@ -164,6 +164,10 @@ class Function:
         metas = []
         for a in args:  # one plain loop: comprehensions and a second pass cost more here
             if isinstance(a, Tensor):
+                if a._base is not None and a._view_version != a._version_ref[0]:
+                    from . import views  # views.py builds on this module
+
+                    views.refresh(a)  # its base changed in place since its history was recorded (views.py)
                 array = a._array
                 arrays.append(array)
                 if a._backend is not backend:
@@ -261,7 +265,8 @@ class Function:
     def apply_one(cls, a, /, **kwargs):
         """``apply(a, **kwargs)`` for a Tensor ``a``, without apply's general loop."""
         Tensor = _Tensor
-        if a.__class__ is not Tensor or a._backend.capture is not None or _anomaly_state.enabled:
+        if (a.__class__ is not Tensor or a._backend.capture is not None or _anomaly_state.enabled
+                or a._base is not None and a._view_version != a._version_ref[0]):  # a stale view: apply refreshes it
             return cls.apply(a, **kwargs)
         node_a = a._node
         need_a = node_a is not None or a._requires_grad
@@ -285,7 +290,9 @@ class Function:
         """``apply(a, b, **kwargs)`` for Tensors ``a`` and ``b``, without apply's general loop."""
         Tensor = _Tensor
         if (a.__class__ is not Tensor or b.__class__ is not Tensor or b._backend is not a._backend
-                or a._backend.capture is not None or _anomaly_state.enabled):
+                or a._backend.capture is not None or _anomaly_state.enabled
+                or a._base is not None and a._view_version != a._version_ref[0]
+                or b._base is not None and b._view_version != b._version_ref[0]):  # stale views: apply refreshes them
             return cls.apply(a, b, **kwargs)
         node_a, node_b = a._node, b._node
         need_a = node_a is not None or a._requires_grad
@@ -346,10 +353,14 @@ def _wrap_scalars(ctx, xp, out, single):
 
 def _share_version(outs, base) -> None:
     root = base._base if base._base is not None else base
+    several = len(outs) > 1
     for out in outs:
         if out is not None:
             out._version_ref = base._version_ref
             out._base = root
+            out._view_version = base._version_ref[0]  # the base's version this history is true to (views.py)
+            if several:
+                out._one_of_several_views = True  # split's pieces, say: in place while recording is refused
 
 
 def _resolve_saved(values, args, arrays, outs, results):

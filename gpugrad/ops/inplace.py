@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy
 
+from ..autograd import views
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..errors import DeviceError, DTypeError, ShapeError
@@ -31,11 +32,6 @@ def _recording(name: str, self: Tensor, *others) -> bool:
             f"{name}: a leaf Variable that requires grad is being used in an in-place operation; "
             "wrap the update in `with gg.no_grad():` or work on a copy"
         )
-    if self._base is not None:
-        raise RuntimeError(
-            f"{name}: in-place modification of a view (shape {tuple(self.shape)}) while recording gradients "
-            "is not supported; use the out-of-place op"
-        )
     return True
 
 
@@ -53,8 +49,12 @@ def _check_result(name: str, self: Tensor, result: Tensor) -> None:
 
 
 def _commit(name: str, self: Tensor, result: Tensor) -> Tensor:
-    """Write a recorded out-of-place result into self and make self the output of its node."""
+    """Write a recorded out-of-place result into self and make self the output of its node (a view's base
+    takes the write into its history too: autograd/views.py)."""
     _check_result(name, self, result)
+    if self._base is not None:
+        views.write_through(name, self, result)
+        return self
     self._array[...] = result._array
     self._version_ref[0] += 1
     self._node, self._output_index = result._node, result._output_index

@@ -190,6 +190,7 @@ def _view_as_dtype(x: Tensor, dtype: dtypes.DType) -> Tensor:
     out = Tensor._make(x._array.view(dtype.np), x._backend)
     out._version_ref = x._version_ref
     out._base = x._base if x._base is not None else x
+    out._view_version = x._version_ref[0]
     return out
 
 

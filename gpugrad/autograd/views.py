@@ -1,0 +1,118 @@
+"""In-place ops on views while recording, as PyTorch's (its CopySlices): ``x += pos_emb`` where ``x`` is a
+transposed or rearranged view of a tensor that has a history.
+
+A view V of a base B shares B's memory and version counter. An in-place op on V computes its result R
+out of place (inplace.py) and then:
+
+- B becomes the output of a ``WriteBack`` node: B's previous history with V's positions replaced by R. Its
+  backward gives B's old history the gradient with those positions zeroed, and R the gradient read at them;
+- R's values are written into V's memory, which is B's;
+- V becomes the output of a ``ViewOfBase`` node: the values at its positions of B's new history.
+
+Every other view of B made earlier now has a history that predates the write. Each view records the
+version of its base its history was built at (``_view_version``); an op that receives a view whose version
+has moved on first gives it the history of its base as it is now (``refresh``), so that no gradient flows
+through values that have since changed. A position here is an element's index in B's row-major memory.
+"""
+from __future__ import annotations
+
+from .function import Function
+
+
+def positions(view, base):
+    """Where each element of ``view`` sits in ``base``'s memory (an int64 array of view's shape), or None
+    when that cannot be said (the base is not row-major, or the view reads it as another dtype)."""
+    root, array = base._array, view._array
+    if not root.flags.c_contiguous or array.dtype != root.dtype:
+        return None
+    from ..tensor import _address
+
+    xp, item = view._backend.xp, root.itemsize
+    offset = (_address(array) - _address(root)) // item
+    flat = xp.arange(root.size, dtype=xp.int64)
+    return xp.lib.stride_tricks.as_strided(flat[offset:], array.shape, tuple(s // item * 8 for s in array.strides))
+
+
+class ViewOfBase(Function):
+    """The values of ``base`` at ``positions``: a view's history taken from its base's current one."""
+
+    @staticmethod
+    def forward(ctx, base, positions=None):
+        ctx.base_shape, ctx.positions = base.shape, positions
+        return base.reshape(-1)[positions.reshape(-1)].reshape(positions.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        from ..tensor import Tensor
+
+        index = Tensor._make(ctx.positions.reshape(-1), ctx.backend)
+        flat = g.new_zeros(_prod(ctx.base_shape))
+        return flat.index_put((index,), g.reshape(-1), accumulate=True).reshape(ctx.base_shape)
+
+
+class WriteBack(Function):
+    """``base`` with the elements at ``positions`` replaced by ``values``."""
+
+    @staticmethod
+    def forward(ctx, base, values, positions=None):
+        ctx.positions, ctx.base_shape = positions, base.shape
+        out = base.copy()
+        out.reshape(-1)[positions.reshape(-1)] = values.reshape(-1)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from ..tensor import Tensor
+
+        index = Tensor._make(ctx.positions.reshape(-1), ctx.backend)
+        flat = g.reshape(-1)
+        to_base = flat.index_put((index,), flat.new_zeros(index.shape[0])).reshape(ctx.base_shape)
+        return to_base, flat[index].reshape(ctx.positions.shape)
+
+
+def _prod(shape) -> int:
+    total = 1
+    for n in shape:
+        total *= n
+    return total
+
+
+def write_through(name: str, view, result) -> None:
+    """Commit the recorded in-place result ``result`` of an op on ``view`` (see the module's docstring)."""
+    base = view._base
+    if view._one_of_several_views:
+        raise RuntimeError(f"{name}: this view (shape {tuple(view.shape)}) is one of the outputs of an op that returns "
+                           "several views (split, chunk, unbind ...), and such views cannot be modified in place "
+                           "while recording gradients; clone it first, or use the out-of-place op")
+    if base._node is None and base._requires_grad:
+        raise RuntimeError(f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
+                           "operation; wrap it in `with gg.no_grad():` or work on a copy")
+    where = positions(view, base)
+    if where is None:
+        raise RuntimeError(f"{name}: in-place modification of this view (shape {tuple(view.shape)}) while recording "
+                           "gradients is not supported (its base is not row-major or has another dtype); use the "
+                           "out-of-place op")
+    xp = view._backend.xp
+    if xp.unique(where.reshape(-1)).size != where.size:
+        raise RuntimeError(f"{name}: unsupported operation: more than one element of the written-to tensor refers "
+                           "to a single memory location (an expanded view); clone it first")
+    new_base = WriteBack.apply(base, result, positions=where)
+    view._array[...] = result._array
+    view._version_ref[0] += 1
+    base._node, base._output_index = new_base._node, new_base._output_index
+    taken = ViewOfBase.apply(base, positions=where)
+    view._node, view._output_index = taken._node, taken._output_index
+    view._view_version = view._version_ref[0]
+
+
+def refresh(view) -> None:
+    """Give a view whose base changed since its history was recorded the base's current history."""
+    base = view._base
+    if base is None:
+        return
+    view._view_version = view._version_ref[0]
+    where = positions(view, base)
+    if where is None:  # a bit-cast view (``view(dtype)``) stays outside the graph
+        return
+    taken = ViewOfBase.apply(base, positions=where)
+    view._node, view._output_index = taken._node, taken._output_index

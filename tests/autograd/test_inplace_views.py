@@ -1,0 +1,76 @@
+"""In-place ops on views while recording (autograd/views.py): the base takes the write into its history,
+earlier views of the same base read the base's new history, and the gradients are PyTorch's."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+
+
+def _run(lib):
+    w = lib.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    pe = lib.tensor(np.linspace(0.2, 1.2, 6).reshape(3, 2), requires_grad=True)
+    h = w * 2  # a base with a history
+    v = h.t()  # a view of it
+    earlier = h[0]  # a view made before the writes
+    v += pe
+    v *= pe
+    v[1] = pe[0] * 3  # setitem through the view too
+    y = (v * v).sum() + (earlier * 3).sum() + h.sum()
+    y.backward()
+    return [y.detach().numpy(), w.grad.numpy(), pe.grad.numpy(), h.detach().numpy(), earlier.detach().numpy()]
+
+
+def test_writes_through_views_have_the_closed_form_gradients():
+    y, grad_w, grad_pe, h, earlier = _run(gg)
+    w = np.arange(6.0).reshape(2, 3)
+    pe = np.linspace(0.2, 1.2, 6).reshape(3, 2)
+    expected_h = ((2 * w).T + pe) * pe
+    expected_h[1] = pe[0] * 3
+    np.testing.assert_allclose(h, expected_h.T)
+    np.testing.assert_allclose(earlier, expected_h.T[0])  # the earlier view sees the writes
+
+
+def test_writes_through_views_are_second_order_differentiable():
+    def f(w, pe):
+        h = w * 2
+        v = h.t()
+        v += pe.tanh()
+        return (h * h).sum(1)
+
+    inputs = [gg.tensor(np.random.default_rng(0).standard_normal(s), dtype=gg.float64, requires_grad=True)
+              for s in ((2, 3), (3, 2))]
+    assert gg.autograd.gradcheck(f, inputs) and gg.autograd.gradgradcheck(f, inputs)
+
+
+def test_refusals():
+    leaf = gg.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable that requires grad"):
+        leaf.t().add_(1.0)
+    base = gg.ones(3, requires_grad=True) * 1
+    with pytest.raises(RuntimeError, match="more than one element"):
+        base[:1].expand(3).add_(gg.ones(3, requires_grad=True))
+
+
+@pytest.mark.torch
+def test_matches_torch():
+    torch = pytest.importorskip("torch")
+    for ours, theirs in zip(_run(gg), _run(torch)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.torch
+def test_the_vision_transformer_idiom_matches_torch():
+    """x = rearrange(conv(img), 'b c h w -> b (h w) c'); x += pos_emb (lucidrains' CCT does this)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    img, kernel, pos = rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((5, 3, 3, 3)), rng.standard_normal((1, 16, 5))
+    results = []
+    for lib in (gg, torch):
+        k = lib.tensor(kernel, requires_grad=True)
+        p = lib.tensor(pos, requires_grad=True)
+        x = lib.nn.functional.conv2d(lib.tensor(img), k, padding=1).flatten(2).transpose(1, 2)
+        x += p
+        (x.tanh() ** 2).sum().backward()
+        results.append((k.grad.numpy(), p.grad.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
