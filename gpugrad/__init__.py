@@ -19,7 +19,8 @@ from .determinism import (are_deterministic_algorithms_enabled, get_deterministi
                           is_deterministic_algorithms_warn_only_enabled, set_deterministic_debug_mode,
                           use_deterministic_algorithms)
 from .default_dtype import get_default_dtype, set_default_dtype
-from .dtypes import bfloat16, finfo, float16, float32, float64, iinfo, int8, int16, int32, int64, promote_types, uint8
+from .dtypes import (bfloat16, complex64, complex128, finfo, float16, float32, float64, iinfo, int8, int16, int32, int64,
+                     promote_types, uint8)
 from .errors import ArgumentError, CaptureError, DeviceError, DTypeError, ShapeError
 from .factory import (
     arange,
@@ -71,8 +72,8 @@ from .printing import set_printoptions
 from .serialization import load, save
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from .size import Size
-from .tensor import (Tensor, conj, is_complex, is_conj, is_floating_point, is_neg, is_nonzero, is_same_size, is_tensor,
-                     numel, real, resolve_conj, resolve_neg, conj_physical)
+from .tensor import (Tensor, is_complex, is_conj, is_floating_point, is_neg, is_nonzero, is_same_size, is_tensor,
+                     numel)
 from .threads import get_num_threads, set_num_threads
 
 host_memory.keep_freed_memory()  # a step's arrays reuse freed memory instead of paging fresh memory in
@@ -100,6 +101,8 @@ newaxis = None
 
 float = float32
 double = float64
+cfloat = complex64
+cdouble = complex128
 half = float16
 long = int64
 int = int32

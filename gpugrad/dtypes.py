@@ -1,7 +1,8 @@
 """Tensor element types and PyTorch's type promotion.
 
-Compute dtypes: float32 (the default), float64, int64 (indices, labels) and bool (masks). Storage dtypes:
-float16, int8, int16, int32 and uint8, with PyTorch's names, aliases and promotion rules. Every tensor's
+Compute dtypes: float32 (the default), float64, complex64 and complex128 (spectra: gpugrad.fft), int64
+(indices, labels) and bool (masks). Storage dtypes: float16, int8, int16, int32 and uint8, with PyTorch's
+names, aliases and promotion rules. Every tensor's
 array holds one of these; NumPy dtypes outside the table are refused or mapped onto one at creation.
 """
 from __future__ import annotations
@@ -11,20 +12,21 @@ import numpy
 from .errors import ArgumentError, DTypeError
 
 # Promotion categories, lowest first: a value of a higher category never fits a lower one.
-BOOL, INTEGRAL, FLOATING = 0, 1, 2
+BOOL, INTEGRAL, FLOATING, COMPLEX = 0, 1, 2, 3
 
 
 class DType:
     """A tensor element type; ``gg.float32`` and friends are the only instances."""
 
-    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "category")
+    __slots__ = ("name", "np", "is_floating_point", "is_complex", "is_signed", "itemsize", "category")
 
     def __init__(self, name: str, category: int, itemsize: int = 0) -> None:
         self.name = name
         self.np = numpy.dtype(name) if not itemsize else None  # None: a name gpugrad's arrays cannot hold
         self.category = category
         self.is_floating_point = category == FLOATING
-        self.is_signed = category != BOOL and (self.np is None or self.np.kind in "if")
+        self.is_complex = category == COMPLEX
+        self.is_signed = category != BOOL and (self.np is None or self.np.kind in "ifc")
         self.itemsize = itemsize or self.np.itemsize
 
     def __repr__(self) -> str:
@@ -43,18 +45,20 @@ int16 = DType("int16", INTEGRAL)
 int32 = DType("int32", INTEGRAL)
 int64 = DType("int64", INTEGRAL)
 bool_ = DType("bool", BOOL)
+complex64 = DType("complex64", COMPLEX)
+complex128 = DType("complex128", COMPLEX)
 
 # bfloat16 is a name scripts reach for (in a dict of dtypes, say) that NumPy cannot hold: ``to_dtype``
 # refuses it with a clear message, so nothing makes a tensor of it. It joins ALL once a backend can hold
 # it; promotion already handles two floats of one width (float16 with bfloat16 gives float32).
 bfloat16 = DType("bfloat16", FLOATING, itemsize=2)
-ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_)
+ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_, complex64, complex128)
 
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update(
     {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32, "short": int16,
-     "char": int8, "byte": uint8}
+     "char": int8, "byte": uint8, "cfloat": complex64, "cdouble": complex128}
 )
 
 NAMES = frozenset(_BY_NAME)  # every spelling ``to_dtype`` accepts as a string
@@ -62,6 +66,23 @@ NAMES = frozenset(_BY_NAME)  # every spelling ``to_dtype`` accepts as a string
 default_float = float32
 
 _SUPPORTED = ", ".join(d.name for d in ALL)
+
+
+def default_complex() -> DType:
+    """The complex dtype of Python complex numbers: complex64 beside float32, complex128 beside float64."""
+    return complex128 if default_float is float64 else complex64
+
+
+def complex_of(dtype: DType) -> DType:
+    """The complex dtype whose parts are ``dtype`` (float32 -> complex64); complex dtypes are their own."""
+    if dtype.category == COMPLEX:
+        return dtype
+    return complex128 if dtype is float64 else complex64
+
+
+def real_of(dtype: DType) -> DType:
+    """The dtype of a complex dtype's parts (complex64 -> float32); real dtypes are their own."""
+    return {complex64: float32, complex128: float64}.get(dtype, dtype)
 
 
 def from_name(name: str) -> DType:
@@ -123,6 +144,9 @@ def promote_types(a, b) -> DType:
     a, b = to_dtype(a), to_dtype(b)
     if a is b:
         return a
+    if COMPLEX in (a.category, b.category) and FLOATING in (a.category, b.category):
+        wide = max(real_of(a).itemsize, real_of(b).itemsize)  # complex64 with float64 is complex128
+        return complex128 if wide == 8 else complex64
     if a.category != b.category:
         return a if a.category > b.category else b
     if a.category == INTEGRAL and a.is_signed != b.is_signed:
@@ -168,6 +192,8 @@ def scalar_dtype(value) -> DType:
         return int64
     if isinstance(value, float):
         return default_float
+    if isinstance(value, complex):
+        return default_complex()
     raise DTypeError(f"result_type: expected a Tensor or a Python number, got {type(value).__name__}")
 
 
@@ -199,7 +225,7 @@ class finfo:
     default dtype."""
 
     def __init__(self, type=None) -> None:
-        dtype = default_float if type is None else to_dtype(type)
+        dtype = default_float if type is None else real_of(to_dtype(type))  # complex: its parts', as PyTorch
         if not dtype.is_floating_point:
             raise TypeError(f"finfo: {dtype} is not a floating point dtype; use gpugrad.iinfo for integers")
         info = numpy.finfo(dtype.np)

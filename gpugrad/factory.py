@@ -65,8 +65,6 @@ def _infer_host(data) -> tuple[numpy.ndarray, bool]:
     if kind in "OV":
         raise DTypeError(f"tensor: could not infer a dtype from {type(data).__name__} data: expected numbers, "
                          "nested lists of numbers, a NumPy array or a Tensor")
-    if kind == "c":
-        raise DTypeError("tensor: complex numbers are not supported")
     return host, not typed
 
 
@@ -95,6 +93,8 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
             _check_fits(host, target)
     elif from_python and host.dtype.kind == "f":
         target = dtypes.default_float  # Python floats are the default dtype, as in PyTorch
+    elif from_python and host.dtype.kind == "c":
+        target = dtypes.default_complex()  # Python complex numbers: complex64 beside float32
     else:
         target = dtypes.of_array_checked(host, "tensor")
     return _finish(backend.asarray(host.astype(target.np, copy=True)), backend, requires_grad)

@@ -61,6 +61,11 @@ class _Formatter:
     """The common width and notation for every element of one tensor."""
 
     def __init__(self, values: numpy.ndarray) -> None:
+        self.parts = None
+        if values.dtype.kind == "c":  # real and imaginary parts each with a style of their own, as PyTorch's
+            self.parts = (_Formatter(values.real), _Formatter(numpy.abs(values.imag)))
+            self.width = self.parts[0].width + self.parts[1].width + 2
+            return
         self.floating = values.dtype.kind == "f"
         self.int_mode = True
         self.sci_mode = False
@@ -90,6 +95,11 @@ class _Formatter:
             self.width = max(self.width, len(text))
 
     def format(self, value) -> str:
+        if self.parts is not None:
+            imag = value.imag
+            sign = "-" if imag < 0 or (imag == 0 and math.copysign(1.0, imag) < 0) else "+"
+            text = self.parts[0].format(value.real) + sign + self.parts[1].format(abs(imag)).strip() + "j"
+            return text.rjust(self.width)
         if not self.floating:
             text = str(value)
         elif self.sci_mode:
@@ -169,7 +179,7 @@ def tensor_repr(values: numpy.ndarray, dtype: dtypes.DType, device: str, grad_fn
     else:
         if not _OPTIONS.edgeitems:
             suffixes.append(f"size={tuple(values.shape)}")
-        if dtype not in (dtypes.default_float, dtypes.int64, dtypes.bool_):
+        if dtype not in (dtypes.default_float, dtypes.default_complex(), dtypes.int64, dtypes.bool_):
             suffixes.append(f"dtype={dtype}")
         if values.dtype == numpy.float16:
             values = values.astype(numpy.float32)

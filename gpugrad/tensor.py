@@ -210,11 +210,10 @@ class Tensor:
         return self._array.dtype.kind == "f"
 
     def is_complex(self) -> bool:
-        """False: gpugrad has no complex dtypes."""
-        return False
+        return self._array.dtype.kind == "c"
 
     def is_conj(self) -> bool:
-        """False: a real tensor carries no lazy conjugation."""
+        """False: gpugrad's conj() computes the conjugate, it sets no lazy conjugation bit."""
         return False
 
     def is_neg(self) -> bool:
@@ -230,16 +229,6 @@ class Tensor:
             raise RuntimeError(f"is_nonzero: a tensor of {self._array.size} elements has no one truth value "
                                "(it needs exactly one element)")
         return bool(self._backend.to_numpy(self._array, "is_nonzero").reshape(()))
-
-    # Complex views of a real tensor are the tensor itself, as PyTorch's for real dtypes.
-    def conj(self) -> "Tensor":
-        return self
-
-    resolve_conj = resolve_neg = conj_physical = conj
-
-    @property
-    def real(self) -> "Tensor":
-        return self
 
     def is_signed(self) -> bool:
         return self.dtype.is_signed
@@ -332,9 +321,9 @@ class Tensor:
                     "use detach() to get a tensor that does not require grad"
                 )
             return self
-        if requires_grad and self._array.dtype.kind != "f":
+        if requires_grad and self._array.dtype.kind not in "fc":
             raise DTypeError(
-                f"requires_grad_: only Tensors of floating point dtype can require gradients, got {self.dtype}"
+                f"requires_grad_: only Tensors of floating point and complex dtype can require gradients, got {self.dtype}"
             )
         self._requires_grad = bool(requires_grad)
         return self
@@ -540,17 +529,6 @@ def is_neg(input: Tensor) -> bool:
 
 def is_same_size(input: Tensor, other: Tensor) -> bool:
     return input.is_same_size(other)
-
-
-def conj(input: Tensor) -> Tensor:
-    return input.conj()
-
-
-resolve_conj = resolve_neg = conj_physical = conj
-
-
-def real(input: Tensor) -> Tensor:
-    return input.real
 
 
 def _address(array) -> int:

@@ -184,8 +184,8 @@ def test_numpy_dtype_inference_matches_pytorch():
 
 
 def test_dtypes_gpugrad_lacks_are_refused_by_name():
-    for bad in (np.zeros(2, np.uint16), np.zeros(2, np.uint32), np.zeros(2, np.complex64)):
-        with pytest.raises(gg.DTypeError, match=f"{bad.dtype}|complex"):
+    for bad in (np.zeros(2, np.uint16), np.zeros(2, np.uint32), np.zeros(2, np.clongdouble)):
+        with pytest.raises(gg.DTypeError, match=f"{bad.dtype}"):
             gg.tensor(bad)
     with pytest.raises(gg.DTypeError, match="from_numpy: unsupported dtype uint16"):
         gg.from_numpy(np.zeros(2, np.uint16))
@@ -205,8 +205,7 @@ def test_bad_data_gets_clear_errors():
     for bad in ([object()], {"a": 1}, None):
         with pytest.raises(gg.DTypeError, match="could not infer a dtype"):
             gg.tensor(bad)
-    with pytest.raises(gg.DTypeError, match="complex"):
-        gg.tensor([1 + 2j])
+    assert gg.tensor([1 + 2j]).dtype is gg.complex64  # Python complex numbers: the default complex dtype
     with pytest.raises(gg.ArgumentError, match="300 cannot be converted to type int8"):
         gg.tensor([300], dtype=gg.int8)
     assert gg.tensor(np.array([300]), dtype=gg.int8).tolist() == [44]  # an array wraps, as in PyTorch

@@ -14,7 +14,7 @@ tensor. A parameter of a fused optimizer takes its copy in the optimizer's flat 
 """
 from __future__ import annotations
 
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from . import anomaly, function
 from .grad_mode import is_grad_enabled, no_grad, set_grad_enabled
 
@@ -41,6 +41,9 @@ def _initial_grads(outputs, grad_outputs, create_graph):
                 raise RuntimeError(
                     f"backward: grad can be implicitly created only for scalar outputs, got shape {tuple(out.shape)}"
                 )
+            if out._array.dtype.kind == "c":
+                raise RuntimeError("backward: grad can be implicitly created only for real scalar outputs; the "
+                                   "output is complex (take .real, .abs() or pass gradient=)")
             g = Tensor._make(out._backend.xp.ones_like(out._array), out._backend)
         elif not isinstance(g, Tensor):
             g = Tensor._make(out._backend.asarray(g, dtype=out._array.dtype), out._backend)
@@ -206,7 +209,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
                             )
                         g = g._sum_to(meta[0])
                     if g._array.dtype is not meta[1] and g._array.dtype != meta[1]:
-                        g = g.to(meta[1])
+                        g = _to_input_dtype(node, g, meta[1])
                 if edge.__class__ is tuple:
                     child, idx = edge
                     if g is not None and (run_set is None or child in run_set or child in captured_nodes):
@@ -250,6 +253,18 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
             )
         result.append(g)
     return tuple(result)
+
+
+def _to_input_dtype(node, g, dtype):
+    """A gradient in its input's dtype. A complex gradient of a real input is its real part (the loss moves
+    only along the real axis), as PyTorch's; a real gradient of a complex input means a backward that knows
+    nothing of complex numbers, which gpugrad's own ops refuse rather than pass on."""
+    if g._array.dtype.kind == "c" and dtype.kind != "c":
+        g = g.real
+    elif dtype.kind == "c" and g._array.dtype.kind != "c" and not node.fn.complex_ok:
+        raise DTypeError(f"{node.name}: gradients for complex tensors are not implemented for this op "
+                         f"(its backward gave {g._array.dtype} for a {dtype} input)")
+    return g if g._array.dtype == dtype else g.to(dtype)
 
 
 def _summable_to(shape, target) -> bool:

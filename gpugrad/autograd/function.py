@@ -139,6 +139,11 @@ class Function:
     # make a gradient the pass owns a leaf's .grad without a copy (engine.py, `_owned`). False for a
     # user's Function: its gradients are copied into .grad, as one may return an array it also holds.
     fresh_gradients = False
+    # Whether backward follows PyTorch's convention for complex tensors (the gradient of a real loss L in
+    # z = a + ib is dL/da + i dL/db, so a holomorphic f's backward multiplies by conj(f'(z))). A complex
+    # output of an op without it is refused while recording (``_records_complex``). A user's Function
+    # answers for its own backward, as in PyTorch.
+    complex_ok = True
 
     @classmethod
     def op_name(cls) -> str:
@@ -233,7 +238,8 @@ class Function:
         non_diff = ctx._non_differentiable
         if single:
             outs = (out,)
-            if out.dtype.kind == "f" and not (non_diff and any(out is n for n in non_diff)):
+            kind = out.dtype.kind
+            if (kind == "f" or kind == "c" and _records_complex(cls)) and not (non_diff and any(out is n for n in non_diff)):
                 results = (Tensor._make(out, backend, ctx, 0),)
             else:
                 results = (Tensor._make(out, backend),)
@@ -243,7 +249,8 @@ class Function:
             ctx.output_meta = tuple((o.shape, o.dtype) if o is not None else ((), "f8") for o in outs)
             results = tuple([
                 None if o is None
-                else Tensor._make(o, backend, ctx, j) if o.dtype.kind == "f" and not (non_diff and any(o is n for n in non_diff))
+                else Tensor._make(o, backend, ctx, j)
+                if (o.dtype.kind == "f" or o.dtype.kind == "c" and _records_complex(cls)) and not (non_diff and any(o is n for n in non_diff))
                 else Tensor._make(o, backend)
                 for j, o in enumerate(outs)
             ])
@@ -279,7 +286,8 @@ class Function:
             return cls.apply(a, **kwargs)
         if out.__class__ is not backend.ndarray:  # a 0-d result as a NumPy scalar
             out = _wrap_scalars(ctx, backend.xp, out, True)
-        recorded = need_a and _grad_state.enabled and out.dtype.kind == "f" and not ctx._non_differentiable
+        recorded = (need_a and _grad_state.enabled and (out.dtype.kind == "f" or out.dtype.kind == "c" and _records_complex(cls))
+                    and not ctx._non_differentiable)
         if recorded:
             ctx.next_edges = ((a if node_a is None else (node_a, a._output_index)),)
             ctx.input_meta = ((x.shape, x.dtype),)
@@ -306,7 +314,8 @@ class Function:
             return cls.apply(a, b, **kwargs)
         if out.__class__ is not backend.ndarray:
             out = _wrap_scalars(ctx, backend.xp, out, True)
-        recorded = (need_a or need_b) and _grad_state.enabled and out.dtype.kind == "f" and not ctx._non_differentiable
+        recorded = ((need_a or need_b) and _grad_state.enabled
+                    and (out.dtype.kind == "f" or out.dtype.kind == "c" and _records_complex(cls)) and not ctx._non_differentiable)
         if recorded:
             ctx.next_edges = (
                 ((a if node_a is None else (node_a, a._output_index)) if need_a else None),
@@ -317,9 +326,21 @@ class Function:
 
 
 class Op(Function):
-    """Base of gpugrad's own ops: Functions whose backward keeps none of the arrays it returns."""
+    """Base of gpugrad's own ops: Functions whose backward keeps none of the arrays it returns. An op whose
+    backward is right for complex tensors says so (``complex_ok = True``)."""
 
     fresh_gradients = True
+    complex_ok = False
+
+
+def _records_complex(cls) -> bool:
+    """Whether a complex output of ``cls`` joins the graph: yes for an op that handles complex gradients;
+    an op that does not refuses, rather than record a backward that would be silently wrong."""
+    if cls.complex_ok:
+        return True
+    raise DTypeError(f"{cls.op_name()}: gradients for complex tensors are not implemented for this op "
+                     "(gpugrad.fft, arithmetic, matmul, reductions by sum and the shape ops have them); "
+                     "compute under gg.no_grad() or on view_as_real(...)")
 
 
 def _result(cls, ctx, backend, out, recorded, inputs, arrays):

@@ -19,6 +19,7 @@ from ..tensor import Tensor
 from . import (
     activation,
     bitwise,
+    complex_numbers,
     cumulative,
     elementwise,
     indexing,
@@ -37,11 +38,13 @@ from . import (
 
 FAMILIES = (
     elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, linalg_lu, linalg_extra,
-    softmax, recurrent, sampling, special, inplace,
+    softmax, recurrent, sampling, special, complex_numbers, inplace,
 )
 
 
 class Clone(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x):
         return x.copy()

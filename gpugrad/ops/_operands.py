@@ -8,7 +8,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DeviceError, DTypeError
 from ..tensor import Tensor
 
-_SCALARS = (int, float, bool)
+_SCALARS = (int, float, bool, complex)
 
 
 def scalar_or_tensor(value, like: Tensor):
@@ -56,9 +56,9 @@ def _already_promoted(a, b) -> bool:
     t, s = (a, b) if isinstance(a, Tensor) else (b, a)
     kind = type(s)
     if kind is float:
-        return t._array.dtype.kind == "f"
+        return t._array.dtype.kind in "fc"
     if kind is int:
-        if t._array.dtype.kind == "f":
+        if t._array.dtype.kind in "fc":
             return True
         limits = _INT_LIMITS.get(t._array.dtype)
         return limits is not None and limits[0] <= s <= limits[1]
@@ -84,8 +84,8 @@ def promote_pair(a, b):
 
 def as_float(t: Tensor) -> Tensor:
     """An integer or bool tensor as the default float dtype, for math functions (``exp`` of an int tensor
-    is float32, as in PyTorch); float tensors pass through."""
-    return t if t._array.dtype.kind == "f" else t.to(dtypes.default_float)
+    is float32, as in PyTorch); float and complex tensors pass through."""
+    return t if t._array.dtype.kind in "fc" else t.to(dtypes.default_float)
 
 
 def check_scalar_fits(op: str, value, t: Tensor) -> None:
@@ -96,9 +96,9 @@ def check_scalar_fits(op: str, value, t: Tensor) -> None:
         raise ArgumentError(f"{op}: value {value} cannot be converted to type {t.dtype.name} without overflow")
 
 
-def require_float(op: str, t: Tensor) -> None:
-    if t._array.dtype.kind != "f":
-        raise DTypeError(f"{op}: expected a floating point tensor, got {t.dtype}")
+def require_float(op: str, t: Tensor, complex_too: bool = False) -> None:
+    if t._array.dtype.kind not in ("fc" if complex_too else "f"):
+        raise DTypeError(f"{op}: expected a floating point {'or complex ' if complex_too else ''}tensor, got {t.dtype}")
 
 
 def normalize_dims(op: str, dim, ndim: int):

@@ -37,6 +37,8 @@ def _reverse_cumsum(g: Tensor, axis: int) -> Tensor:
 
 
 class CumSum(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis

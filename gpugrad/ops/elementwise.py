@@ -18,6 +18,9 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..backend import BROADCAST_MIN_ELEMENTS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
+from .complex_numbers import abs_complex, isreal_complex, real, refuse_complex
+from .complex_numbers import conj_of as conj
+from .complex_numbers import sgn as sgn_complex
 from ._operands import as_float, check_scalar_fits, promote_pair, reflected, scalar_or_tensor, write_out
 from .inplace import inplace_variant
 
@@ -41,7 +44,7 @@ def _zero_grad(gy: Tensor) -> Tensor:
 def _float_pair(a, b):
     """Promoted operands as floats when they are integer or bool (true division, copysign)."""
     t = a if isinstance(a, Tensor) else b
-    if t._array.dtype.kind == "f":
+    if t._array.dtype.kind in "fc":
         return a, b
     return tuple(v.to(dtypes.default_float) if isinstance(v, Tensor) else float(v) for v in (a, b))
 
@@ -66,6 +69,8 @@ def _refuse_bool(name: str, x: Tensor, what: str, hint: str = "") -> None:
 
 
 class Add(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, a, b):
         if a.__class__ is b.__class__ and a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
@@ -87,6 +92,8 @@ def add(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
 
 
 class Sub(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, a, b):
         if a.__class__ is b.__class__ and a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
@@ -121,6 +128,8 @@ def subtract(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
 
 
 class Mul(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, a, b):
         need_a, need_b = ctx.needs_input_grad
@@ -131,8 +140,8 @@ class Mul(Op):
 
     @staticmethod
     def backward(ctx, gy):
-        b, a = ctx.saved_tensors
-        return (gy * b if b is not None else None), (gy * a if a is not None else None)
+        b, a = ctx.saved_tensors  # conjugated when complex: d(ab)/da = b, and the gradient takes conj(b)
+        return (gy * conj(b) if b is not None else None), (gy * conj(a) if a is not None else None)
 
 
 def mul(input, other, *, out: Tensor | None = None) -> Tensor:
@@ -148,6 +157,8 @@ def multiply(input, other, *, out: Tensor | None = None) -> Tensor:
 
 
 class Div(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
@@ -158,9 +169,10 @@ class Div(Op):
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
+        b = conj(b)  # complex: the conjugates of the derivatives (no op for real tensors)
         ga = gy / b
         # -gy a / b^2 as -(ga a / b): three passes over the data, where the literal formula takes four.
-        gb = -(ga * a / b) if ctx.needs_input_grad[1] else None
+        gb = -(ga * conj(a) / b) if ctx.needs_input_grad[1] else None
         return (ga if ctx.needs_input_grad[0] else None), gb
 
 
@@ -302,6 +314,8 @@ def _integer_power(xp, a, b):
 
 
 class Pow(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, a, b):
         xp = ctx.xp
@@ -320,12 +334,14 @@ class Pow(Op):
         if ctx.needs_input_grad[0]:
             if isinstance(b, Tensor):
                 # PyTorch's rule: a zero exponent gives a zero gradient, even at a = 0 (where b a^(b-1) is 0 * inf).
-                ga = where(b == 0, 0.0, gy * (b * a ** (b - 1)))
+                ga = where(b == 0, 0.0, gy * conj(b * a ** (b - 1)))
             else:
-                ga = gy * (b * a ** (b - 1)) if b != 0 else _zero_grad(gy)
+                ga = gy * conj(b * a ** (b - 1)) if b != 0 else _zero_grad(gy)
         if ctx.needs_input_grad[1]:
-            # PyTorch's rule: where the base is 0 and the exponent non-negative, the gradient is 0.
-            gb = gy * where((a == 0) & (b >= 0), 0.0, y * log(a))
+            if y._array.dtype.kind == "c":  # no order on complex exponents: 0 wherever the base is 0
+                gb = gy * conj(where(a == 0, 0.0, y * log(a)))
+            else:  # PyTorch's rule: where the base is 0 and the exponent non-negative, the gradient is 0.
+                gb = gy * where((a == 0) & (b >= 0), 0.0, y * log(a))
         return ga, gb
 
 
@@ -345,6 +361,8 @@ def pow(input, exponent, *, out: Tensor | None = None) -> Tensor:
 
 
 class Neg(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -378,8 +396,10 @@ class Abs(Op):
 
 
 def abs(input: Tensor) -> Tensor:
-    """|input|. d/dinput = sign(input) (0 at 0, as PyTorch)."""
+    """|input|. d/dinput = sign(input) (0 at 0, as PyTorch); a complex input's modulus, d/dz = z / |z|."""
     _refuse_bool("abs", input, "abs")
+    if input._array.dtype.kind == "c":
+        return abs_complex(input)
     return Abs.apply(input)
 
 
@@ -404,7 +424,7 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out: Te
 
 
 def _is_float(value) -> bool:
-    return value._array.dtype.kind == "f" if isinstance(value, Tensor) else isinstance(value, float)
+    return value._array.dtype.kind in "fc" if isinstance(value, Tensor) else isinstance(value, (float, complex))
 
 
 def float_power(input, exponent, *, out: Tensor | None = None) -> Tensor:
@@ -455,11 +475,14 @@ class Sign(Op):
 
 def sign(input: Tensor) -> Tensor:
     """-1, 0 or 1 (bool stays bool). d/dinput = 0: in the graph, so gradients through it are zeros."""
+    refuse_complex("sign", input)  # PyTorch's sgn is sign's complex extension
     return Sign.apply(input)
 
 
 def sgn(input: Tensor) -> Tensor:
-    """sign, extended to complex numbers in PyTorch; on real tensors it is ``sign``. d/dinput = 0."""
+    """sign, extended to complex numbers: z / |z| (0 at 0); on real tensors it is ``sign``, d/dinput = 0."""
+    if input._array.dtype.kind == "c":
+        return sgn_complex(input)
     return Sign.apply(input)
 
 
@@ -555,6 +578,8 @@ def _math(name: str, fn: Function, doc: str):
 
 
 class Exp(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x):
         y = ctx.backend.ufunc(ctx.xp.exp, x)
@@ -564,13 +589,15 @@ class Exp(Op):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return gy * y
+        return gy * conj(y)
 
 
 exp = _math("exp", Exp, "e^input. d/dinput = e^input.")
 
 
 class Log(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -579,7 +606,7 @@ class Log(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return gy / x
+        return gy / conj(x)
 
 
 log = _math("log", Log, "Natural logarithm. d/dinput = 1/input.")
@@ -601,6 +628,8 @@ log1p = _math("log1p", Log1p, "log(1 + input), accurate near 0. d/dinput = 1/(1 
 
 
 class Sqrt(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x):
         y = ctx.backend.ufunc(ctx.xp.sqrt, x)
@@ -610,13 +639,15 @@ class Sqrt(Op):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return gy / (2.0 * y)
+        return gy / (2.0 * conj(y))
 
 
 sqrt = _math("sqrt", Sqrt, "Square root. d/dinput = 1 / (2 sqrt(input)).")
 
 
 class Sin(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -625,13 +656,15 @@ class Sin(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return gy * cos(x)
+        return gy * conj(cos(x))
 
 
 sin = _math("sin", Sin, "sin(input). d/dinput = cos(input).")
 
 
 class Cos(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -640,7 +673,7 @@ class Cos(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return -gy * sin(x)
+        return -gy * conj(sin(x))
 
 
 cos = _math("cos", Cos, "cos(input). d/dinput = -sin(input).")
@@ -678,6 +711,7 @@ def _clamp_to_tensor_bounds(x: Tensor, min, max) -> Tensor:
 
 
 def _clamp(name: str, input: Tensor, min, max, out) -> Tensor:
+    refuse_complex(name, input, min, max)
     if min is None and max is None:
         raise ArgumentError(f"{name}: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -748,6 +782,7 @@ def _both_tensors(name: str, input, other) -> None:
 def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elementwise max (NaN wins). The larger input gets the gradient; ties share it half and half."""
     _both_tensors("maximum", input, other)
+    refuse_complex("maximum", input, other)
     a, b = promote_pair(input, other)
     return write_out("maximum", Maximum.apply_pair(a, b), out)
 
@@ -755,11 +790,14 @@ def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tenso
 def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elementwise min (NaN wins). The smaller input gets the gradient; ties share it half and half."""
     _both_tensors("minimum", input, other)
+    refuse_complex("minimum", input, other)
     a, b = promote_pair(input, other)
     return write_out("minimum", Minimum.apply_pair(a, b), out)
 
 
 class Where(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
@@ -856,7 +894,9 @@ def isneginf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 def isreal(input: Tensor) -> Tensor:
-    """True where input has no imaginary part: everywhere, since gpugrad tensors are real."""
+    """True where input has no imaginary part (everywhere, for a real tensor)."""
+    if input._array.dtype.kind == "c":
+        return isreal_complex(input)
     return _const(input, input._backend.xp.ones(input._array.shape, dtype=bool))
 
 
@@ -874,7 +914,7 @@ def _close_operands(name: str, input, other, rtol: float, atol: float):
 
 def _close(xp, a, b, rtol: float, atol: float, equal_nan: bool):
     """PyTorch's test: equal, or both NaN (with equal_nan), or a finite |a - b| <= atol + rtol |b|."""
-    if a.dtype.kind != "f":  # integers and bools: exact arithmetic on the differences
+    if a.dtype.kind not in "fc":  # integers and bools: exact arithmetic on the differences
         a, b = a.astype(xp.float64), b.astype(xp.float64)
     close = a == b
     if equal_nan:
@@ -905,8 +945,10 @@ def equal(input: Tensor, other: Tensor) -> bool:
     return tuple(input.shape) == tuple(other.shape) and bool((input._array == other._array).all())
 
 
-def _comparison(name, ufunc_name):
+def _comparison(name, ufunc_name, ordered: bool = False):
     def compare(a, b) -> Tensor:
+        if ordered:
+            refuse_complex(name, a, b)
         a, b = promote_pair(a, b)
         t = a if isinstance(a, Tensor) else b
         ufunc = getattr(t._backend.xp, ufunc_name)
@@ -927,15 +969,15 @@ def _comparison(name, ufunc_name):
 
 eq = _comparison("eq", "equal")
 ne = _comparison("ne", "not_equal")
-lt = _comparison("lt", "less")
-le = _comparison("le", "less_equal")
-gt = _comparison("gt", "greater")
-ge = _comparison("ge", "greater_equal")
+lt = _comparison("lt", "less", ordered=True)
+le = _comparison("le", "less_equal", ordered=True)
+gt = _comparison("gt", "greater", ordered=True)
+ge = _comparison("ge", "greater_equal", ordered=True)
 # PyTorch's long names for the same comparisons.
-greater = _comparison("greater", "greater")
-greater_equal = _comparison("greater_equal", "greater_equal")
-less = _comparison("less", "less")
-less_equal = _comparison("less_equal", "less_equal")
+greater = _comparison("greater", "greater", ordered=True)
+greater_equal = _comparison("greater_equal", "greater_equal", ordered=True)
+less = _comparison("less", "less", ordered=True)
+less_equal = _comparison("less_equal", "less_equal", ordered=True)
 not_equal = _comparison("not_equal", "not_equal")
 logical_and = _comparison("logical_and", "logical_and")
 logical_or = _comparison("logical_or", "logical_or")
@@ -948,6 +990,8 @@ def logical_not(input: Tensor) -> Tensor:
 
 
 class Cast(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, np_dtype=None):
         ctx.src = x.dtype
@@ -955,10 +999,16 @@ class Cast(Op):
 
     @staticmethod
     def backward(ctx, gy):
-        return gy.to(ctx.src) if gy._array.dtype.kind == "f" and ctx.src.kind == "f" else None
+        # Between float and complex dtypes the gradient flows (the engine takes a complex one's real part
+        # for a real input); integer and bool inputs get none.
+        if gy._array.dtype.kind not in "fc" or ctx.src.kind not in "fc":
+            return None
+        return (real(gy) if ctx.src.kind != "c" else gy).to(ctx.src)
 
 
 class ToDevice(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, target=None):
         ctx.source = ctx.backend

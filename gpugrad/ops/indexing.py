@@ -171,6 +171,8 @@ def _check_mask_shape(mask, shape: tuple, dim: int) -> None:
 
 
 class GetItem(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, basic=(Ellipsis,), advanced=None):
         ctx.shape, ctx.basic, ctx.advanced = x.shape, basic, advanced
@@ -189,6 +191,8 @@ class GetItemView(GetItem):
 
 class IndexBackward(Op):
     """Scatter a gradient back into zeros of the indexed tensor's shape; repeated indices accumulate."""
+
+    complex_ok = True
 
     @staticmethod
     def forward(ctx, gy, shape=(), basic=(Ellipsis,), advanced=None):
@@ -240,6 +244,8 @@ def _ints_and_slices(x: Tensor, index):
 class SetItem(Op):
     """``x[index] = value`` out of place. The value's gradient is the indexed gradient (each copy of a
     repeated index gets it, as in PyTorch, even though only one write survives)."""
+
+    complex_ok = True
 
     @staticmethod
     def forward(ctx, x, value, basic=(Ellipsis,), advanced=None):
@@ -343,6 +349,8 @@ def _flat_if_scalar(x, *others):
 
 # gather / scatter ----------------------------------------------------------------------------------------
 class Gather(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, idx=None, axis=0):
         ctx.shape, ctx.idx, ctx.axis = x.shape, idx, axis
@@ -366,6 +374,8 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
 
 
 class ScatterAdd(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, src, idx=None, axis=0):
         ctx.idx, ctx.axis, ctx.src_shape = idx, axis, src.shape
@@ -415,6 +425,8 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor, *, out: Ten
 
 
 class Scatter(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, src, idx=None, axis=0):
         ctx.idx, ctx.axis, ctx.src_shape = idx, axis, src.shape
@@ -608,6 +620,8 @@ def _at(axis: int, idx) -> tuple:
 
 
 class IndexSelect(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, idx=None, axis=0):
         ctx.shape, ctx.idx, ctx.axis = x.shape, idx, axis
@@ -629,6 +643,8 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None =
 
 
 class IndexAdd(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, source, idx=None, axis=0, alpha=1):
         ctx.idx, ctx.axis, ctx.alpha = idx, axis, alpha
@@ -673,6 +689,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
 
 
 class IndexCopy(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, source, idx=None, axis=0):
         ctx.idx, ctx.axis = idx, axis
@@ -820,6 +838,8 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
 
 
 class IndexFill(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, value, idx=None, axis=0):
         ctx.idx, ctx.axis = idx, axis
@@ -895,6 +915,8 @@ def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> 
 
 
 class MaskedScatter(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, source, mask=None):
         xp = ctx.xp

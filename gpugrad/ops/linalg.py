@@ -21,6 +21,7 @@ from ..tensor import Tensor
 from ..sparse import coo as sparse_coo
 from ..sparse.coo import SparseTensor
 from ._operands import distinct_dims, normalize_dims, reflected, write_out
+from .complex_numbers import conj_of
 from .shape import diag_embed
 
 
@@ -131,6 +132,8 @@ def _zero_pivot(u) -> int | None:
 
 
 class MatMul(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
@@ -144,9 +147,11 @@ class MatMul(Op):
         if len(a_shape) == 2 and len(b_shape) == 2 and not is_grad_enabled():
             # Plain backward of a matrix product: the two GEMMs on arrays, no op applications.
             backend, g = ctx.backend, gy._array
-            ga = None if b is None else Tensor._make(backend.matmul(g, b._array.T), backend)
-            gb = None if a is None else Tensor._make(backend.matmul(a._array.T, g), backend)
+            ga = None if b is None else Tensor._make(backend.matmul(g, _adjoint(b._array)), backend)
+            gb = None if a is None else Tensor._make(backend.matmul(_adjoint(a._array), g), backend)
             return ga, gb
+        # Complex operands: the gradients take the conjugates (G B^H, A^H G); real ones are their own.
+        a, b = conj_of(a), conj_of(b)
         if len(a_shape) == 1 and len(b_shape) == 1:  # dot product
             return (gy * b if b is not None else None), (gy * a if a is not None else None)
         # Promote vectors to matrices as matmul does, so both gradients are ordinary matrix products.
@@ -166,6 +171,11 @@ class MatMul(Op):
             if len(b_shape) == 1:
                 gb = gb.reshape(b_shape)
         return ga, gb
+
+
+def _adjoint(matrix):
+    """A matrix array's transpose, conjugated when complex."""
+    return matrix.T.conj() if matrix.dtype.kind == "c" else matrix.T
 
 
 def matmul(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -358,6 +368,8 @@ def _label_sizes(equation: str, inputs: list, shapes: list) -> dict:
 
 
 class Einsum(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, *operands, inputs=(), output="", sizes=None):
         xp = ctx.xp
@@ -387,7 +399,7 @@ def _einsum_grad(gy: Tensor, k: int, operands, inputs, output: str, sizes: dict)
     available = set(output).union(*(set(t) for t, _ in others))
     unique = "".join(dict.fromkeys(term))
     kept = "".join(c for c in unique if c in available)
-    g = Einsum.apply(gy, *(op for _, op in others), inputs=(output,) + tuple(t for t, _ in others), output=kept,
+    g = Einsum.apply(gy, *(conj_of(op) for _, op in others), inputs=(output,) + tuple(t for t, _ in others), output=kept,
                      sizes=sizes)
     for i, c in enumerate(unique):  # letters only operand k has: its gradient is constant along them
         if c not in available:
@@ -1386,10 +1398,10 @@ def inner(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 def vdot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """The inner product of two vectors (``dot``: gpugrad's tensors are real, so nothing is conjugated)."""
+    """The inner product of two vectors, the first conjugated: sum(conj(input) * other)."""
     if input.ndim != 1 or other.ndim != 1:
         raise ShapeError(f"vdot: expects 1-D tensors, got shapes {tuple(input.shape)} and {tuple(other.shape)}")
-    return write_out("vdot", matmul(input, other), out)
+    return write_out("vdot", matmul(conj_of(input), other), out)
 
 
 def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
@@ -1544,15 +1556,20 @@ _TENSOR_METHODS = (
     cholesky_solve, cholesky_inverse,
 )
 METHODS = {f.__name__: f for f in _TENSOR_METHODS}
-METHODS.update({"mT": property(mT), "mH": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)})
+METHODS.update({"mT": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)})
+
+
+def mH(x: Tensor) -> Tensor:
+    """The conjugate transpose of each matrix (the transpose, for real tensors)."""
+    return conj_of(mT(x))
 
 
 def _matrix_transpose(x: Tensor) -> Tensor:
-    """``x.H``: the conjugate transpose of a matrix (the transpose, for gpugrad's real dtypes)."""
+    """``x.H``: the conjugate transpose of a matrix."""
     if x.ndim != 2:
         raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {x.ndim}-D tensor.")
-    return mT(x)
+    return mH(x)
 
 
-METHODS.update({"H": property(_matrix_transpose), "adjoint": mT})
+METHODS.update({"H": property(_matrix_transpose), "adjoint": mH, "mH": property(mH)})
 INPLACE = (addmm, addmv, addr, baddbmm, addbmm, renorm)

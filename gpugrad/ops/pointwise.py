@@ -17,6 +17,7 @@ from ..autograd.function import Op
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import as_float, promote_pair, write_out
+from .complex_numbers import angle_complex
 from .elementwise import exp, log, mul, where
 from .inplace import inplace_variant
 
@@ -488,8 +489,10 @@ class Angle(Op):
 
 
 def angle(input: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """The argument of a real number: pi below 0, else 0 (NaN at NaN). Its gradient is 0, as PyTorch's for
-    real tensors. Integer tensors give float32."""
+    """The argument of a complex number, in (-pi, pi]; of a real one: pi below 0, else 0 (NaN at NaN), with
+    gradient 0, as PyTorch's. Integer tensors give float32."""
+    if isinstance(input, Tensor) and input._array.dtype.kind == "c":
+        return write_out("angle", angle_complex(input), out)
     return write_out("angle", Angle.apply_one(_float_input("angle", input)), out)
 
 

@@ -109,6 +109,8 @@ def _mean_array(backend, x, axes, keepdims: bool):
 
 # Sums and means ----------------------------------------------------------------------------------------
 class Sum(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
@@ -150,6 +152,8 @@ def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tenso
 
 
 class Mean(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
@@ -167,7 +171,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor 
     """Mean over ``dim`` (NaN over no elements). d/dx_i = 1/n. Float input, or a float ``dtype``."""
     axes = _axes("mean", dim, x)
     x = reduction_input("mean", x, dtype, ints_as_long=False)
-    require_float("mean", x)
+    require_float("mean", x, complex_too=True)
     return write_out("mean", Mean.apply_one(x, axes=axes, keepdim=keepdim), out)
 
 
@@ -327,6 +331,8 @@ def std_mean(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = 
 
 # Picking elements: the gradient goes to the picked ones -------------------------------------------------
 class GatherAlong(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, index=None, axis=0):
         ctx.index, ctx.axis, ctx.shape = index, axis, x.shape
@@ -338,6 +344,8 @@ class GatherAlong(Op):
 
 
 class ScatterAddAlong(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, g, index=None, axis=0, shape=()):
         ctx.index, ctx.axis = index, axis
@@ -768,6 +776,8 @@ def corrcoef(x: Tensor) -> Tensor:
 
 
 class SumTo(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, shape=()):
         ctx.shape = x.shape

@@ -118,6 +118,7 @@ def _view_strides(shape: tuple, strides: tuple, new_shape: tuple):
 
 
 class Reshape(Op):
+    complex_ok = True
     is_view = True
 
     @staticmethod
@@ -134,6 +135,7 @@ class Reshape(Op):
 class ReshapeCopy(Op):
     """A reshape that no strides over the input's memory can express: a copy, as PyTorch's reshape."""
 
+    complex_ok = True
     name = "reshape"
 
     @staticmethod
@@ -243,6 +245,7 @@ def _restride_in_place(name: str, self: Tensor, view_op, *args) -> Tensor:
 
 
 class Permute(Op):
+    complex_ok = True
     is_view = True
 
     @staticmethod
@@ -334,6 +337,7 @@ def _move(op: str, x: Tensor, source, destination) -> Tensor:
 
 # Broadcasting views -------------------------------------------------------------------------------
 class Expand(Op):
+    complex_ok = True
     is_view = True
 
     @staticmethod
@@ -507,6 +511,8 @@ def swapdims_(self: Tensor, dim0: int, dim1: int) -> Tensor:
 
 # Joining ------------------------------------------------------------------------------------------
 class Cat(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         ctx.axis = axis
@@ -660,6 +666,7 @@ class Split(Op):
     """Slices of x along ``axis`` as separate outputs, each a view of x. Backward joins the pieces'
     gradients in one cat (or, for overlapping pieces, scatters each into zeros and sums)."""
 
+    complex_ok = True
     is_view = True
 
     @staticmethod
@@ -681,6 +688,8 @@ class Split(Op):
 
 class SliceScatter(Op):
     """Zeros of ``shape`` with g written at ``start`` along ``axis``: the gradient of a slice."""
+
+    complex_ok = True
 
     @staticmethod
     def forward(ctx, g, shape=(), axis=0, start=0):
@@ -792,6 +801,7 @@ class Unbind(Op):
     """The slices of x along ``axis`` as separate outputs (views). Indexing each step separately would
     scatter a full-size gradient per step (quadratic in sequence length); here backward is one stack."""
 
+    complex_ok = True
     is_view = True
 
     @staticmethod
@@ -842,6 +852,7 @@ class AsStrided(Op):
     strides and offset, in elements. Backward adds the view's gradient into a storage-sized buffer at
     the positions each view element reads (overlapping windows add up) and reads x's own positions."""
 
+    complex_ok = True
     is_view = True
 
     @staticmethod
@@ -963,6 +974,8 @@ def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None, ap
 
 # Repeating ----------------------------------------------------------------------------------------
 class Repeat(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, repeats=()):
         ctx.shape = x.shape
@@ -1061,6 +1074,8 @@ def _repeated_indices(counts: Tensor, output_size) -> Tensor:
 
 # Flipping and rolling -----------------------------------------------------------------------------
 class Flip(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, axes=()):
         ctx.axes = axes
@@ -1093,6 +1108,8 @@ def flipud(x: Tensor) -> Tensor:
 
 
 class Roll(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, shifts=(), axes=None):
         ctx.shifts, ctx.axes = shifts, axes
@@ -1143,6 +1160,8 @@ def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
 class Triangle(Op):
     """Keep the lower (tril) or upper (triu) triangle of the last two dims; zero the rest."""
 
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x, k=0, lower=True):
         ctx.k, ctx.lower = k, lower
@@ -1182,6 +1201,7 @@ def _diagonal_view(xp, a, offset: int, axis1: int, axis2: int):
 
 
 class Diagonal(Op):
+    complex_ok = True
     is_view = True
 
     @staticmethod
@@ -1208,6 +1228,8 @@ class DiagonalCopy(Diagonal):
 
 class DiagonalScatter(Op):
     """Zeros of ``shape`` with g written on a diagonal: diag_embed, and the gradient of diagonal."""
+
+    complex_ok = True
 
     @staticmethod
     def forward(ctx, g, shape=(), offset=0, axis1=0, axis2=1):
@@ -1411,6 +1433,7 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
 class Unfold(Op):
     """All windows of ``size`` elements, ``step`` apart, along ``axis``: a view with one more dim."""
 
+    complex_ok = True
     is_view = True
 
     @staticmethod
@@ -1429,6 +1452,8 @@ class Unfold(Op):
 
 class UnfoldBackward(Op):
     """Sum each window's gradient back onto the elements it covers (overlapping windows add up)."""
+
+    complex_ok = True
 
     @staticmethod
     def forward(ctx, g, shape=(), axis=0, size=1, step=1):

@@ -5,7 +5,7 @@ Every row is checked by gradcheck and gradgradcheck in float64 (test_op_table.py
 against the float64 result, and against PyTorch where it is installed (test_against_torch.py).
 """
 from .table import (
-    activation, bitwise, cumulative, elementwise, indexing, linalg, pointwise, recurrent, reduce, sampling, shape, softmax,
+    activation, bitwise, complex_numbers, cumulative, elementwise, indexing, linalg, pointwise, recurrent, reduce, sampling, shape, softmax,
     sparse, special,
 )
 from .table.row import Row  # noqa: F401
@@ -14,7 +14,7 @@ ROWS = [
     row
     for family in (
         elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, softmax, recurrent, sampling,
-        special, sparse,
+        special, sparse, complex_numbers,
     )
     for row in family.ROWS
 ]
