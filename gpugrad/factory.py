@@ -135,7 +135,8 @@ def empty(*sizes, size=None, dtype=None, device=None, requires_grad: bool = Fals
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     backend = _backend_of(device)
     if dtype is None:
-        dtype = dtypes.bool_ if isinstance(fill_value, bool) else dtypes.int64 if isinstance(fill_value, int) else None
+        dtype = (dtypes.bool_ if isinstance(fill_value, bool) else dtypes.int64 if isinstance(fill_value, int)
+                 else dtypes.default_complex() if isinstance(fill_value, complex) else None)
     return _finish(backend.xp.full(_size((size,)), fill_value, dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
@@ -265,12 +266,16 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bo
     return _finish(backend.xp.eye(n, m, dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
-def _random(op, draw, size, dtype, device, requires_grad, generator):
+def _random(op, draw, size, dtype, device, requires_grad, generator, complex_scale: float = 1.0):
     target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
-    if not target.is_floating_point:
-        raise DTypeError(f"{op}: expected a floating point dtype, got {target.name}")
+    if not (target.is_floating_point or target.is_complex):
+        raise DTypeError(f"{op}: expected a floating point or complex dtype, got {target.name}")
     rng = (generator or default_generator).rng
-    host = draw(rng, _size(size)).astype(target.np, copy=False)
+    if target.is_complex:  # real and imaginary parts drawn independently, each scaled as PyTorch's
+        parts = draw(rng, _size(size) + (2,)).astype(dtypes.real_of(target).np, copy=False) * complex_scale
+        host = parts.view(target.np)[..., 0]
+    else:
+        host = draw(rng, _size(size)).astype(target.np, copy=False)
     backend = _backend_of(device)
     return _finish(backend.asarray(host), backend, requires_grad)
 
@@ -278,14 +283,16 @@ def _random(op, draw, size, dtype, device, requires_grad, generator):
 def randn(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal samples from the default (or given) generator."""
     size = _sizes_or_keyword("randn", sizes, size)
-    return _random("randn", lambda r, s: r.standard_normal(s), size, dtype, device, requires_grad, generator)
+    # complex: each part of variance 1/2, so that E|z|^2 = 1, as PyTorch's
+    return _random("randn", lambda r, s: r.standard_normal(s), size, dtype, device, requires_grad, generator,
+                   complex_scale=0.5 ** 0.5)
 
 
 def rand(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform samples in [0, 1)."""
     size = _sizes_or_keyword("rand", sizes, size)
-    target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
-    return _random("rand", lambda r, s: half_open(r.random(s), 0.0, 1.0, target.np), size, dtype, device,
+    part = dtypes.real_of(dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float)
+    return _random("rand", lambda r, s: half_open(r.random(s), 0.0, 1.0, part.np), size, dtype, device,
                    requires_grad, generator)
 
 

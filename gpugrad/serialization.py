@@ -35,7 +35,7 @@ _FORMAT_VERSION = 1
 # The header of a real checkpoint is far smaller; a larger length means the file is something else.
 _MAX_HEADER = 100 * 1024 * 1024
 # safetensors dtypes NumPy can hold (BF16 and the F8 formats it cannot).
-_NUMPY_DTYPES = {"BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "F32", "F64"}
+_NUMPY_DTYPES = {"BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "F32", "F64", "C64"}
 
 
 class SerializationError(ValueError):
@@ -66,11 +66,14 @@ class _Flattener:
 
     def encode(self, obj: Any, path: tuple) -> Any:
         if isinstance(obj, Tensor):
+            if obj._array.dtype == numpy.complex128:
+                raise TypeError(f"gg.save: the tensor at '{_where(path)}' is complex128, which safetensors cannot hold "
+                                "(it has complex64); save view_as_real(t), or t.to(gg.complex64)")
             key = self._key(path)
             self.tensors[key] = _c_order(obj._backend.to_numpy(obj._array))
             return {_TAG: "tensor", "key": key}
         if isinstance(obj, numpy.ndarray):
-            if obj.dtype.kind not in "biuf":
+            if obj.dtype.kind not in "biuf" and obj.dtype != numpy.complex64:
                 raise TypeError(f"gg.save: cannot store a NumPy array of dtype {obj.dtype} at '{_where(path)}'")
             key = self._key(path)
             self.tensors[key] = _c_order(obj)

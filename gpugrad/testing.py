@@ -18,7 +18,8 @@ from .tensor import Tensor
 
 # PyTorch's defaults (rtol, atol) by dtype; integer and bool dtypes compare exactly
 _TOLERANCES = {np.dtype(np.float16): (1e-3, 1e-5), np.dtype(np.float32): (1.3e-6, 1e-5),
-               np.dtype(np.float64): (1e-7, 1e-7)}
+               np.dtype(np.float64): (1e-7, 1e-7), np.dtype(np.complex64): (1.3e-6, 1e-5),
+               np.dtype(np.complex128): (1e-7, 1e-7)}
 
 
 def _tolerances(dt: np.dtype, rtol, atol) -> tuple[float, float]:
@@ -43,8 +44,9 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, rtol, atol, equal_
     if actual.dtype.kind == "b":
         actual, expected = actual.astype(np.int64), expected.astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        a64 = actual.astype(np.float64)
-        e64 = expected.astype(np.float64)
+        wide = np.complex128 if "c" in (actual.dtype.kind, expected.dtype.kind) else np.float64
+        a64 = actual.astype(wide)
+        e64 = expected.astype(wide)
         close = np.isclose(a64, e64, rtol=rtol, atol=atol, equal_nan=equal_nan) if not exact else actual == expected
         if close.all():
             return

@@ -249,7 +249,7 @@ def test_integer_linspace_truncates_as_pytorch(dtype):
 
 
 def test_random_factories_refuse_integer_dtypes_and_draw_float16():
-    with pytest.raises(gg.DTypeError, match="rand: expected a floating point dtype"):
+    with pytest.raises(gg.DTypeError, match="rand: expected a floating point or complex dtype"):
         gg.rand(2, dtype=gg.int64)
     with pytest.raises(gg.DTypeError, match="randn"):
         gg.randn_like(gg.zeros(2, dtype=gg.int8))

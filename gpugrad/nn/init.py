@@ -6,6 +6,7 @@ Values are drawn on the host from gpugrad's default generator (or the one passed
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy
 
@@ -185,9 +186,19 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
+def _no_elements(name: str, tensor: Tensor) -> bool:
+    """A tensor with a zero dim (Conv2d(0, 16, 1)'s weight) has no fan to scale by: PyTorch warns and skips it."""
+    if 0 in tuple(tensor.shape):
+        warnings.warn(f"{name}: initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+        return True
+    return False
+
+
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
     """U(-b, b) with b = gain * sqrt(3 / fan) (He et al., 2015). With ``a=sqrt(5)`` this is
     PyTorch's default for Linear and Conv weights, b = 1 / sqrt(fan_in)."""
+    if _no_elements("kaiming_uniform_", tensor):
+        return tensor
     fan = _calculate_correct_fan(tensor, mode)
     bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return uniform_(tensor, -bound, bound, generator)
@@ -195,6 +206,8 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonli
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
     """N(0, std^2) with std = gain / sqrt(fan)."""
+    if _no_elements("kaiming_normal_", tensor):
+        return tensor
     fan = _calculate_correct_fan(tensor, mode)
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
 

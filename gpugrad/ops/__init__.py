@@ -34,11 +34,12 @@ from . import (
     shape,
     softmax,
     special,
+    spectral,
 )
 
 FAMILIES = (
     elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, linalg_lu, linalg_extra,
-    softmax, recurrent, sampling, special, complex_numbers, inplace,
+    softmax, recurrent, sampling, special, complex_numbers, spectral, inplace,
 )
 
 
@@ -171,6 +172,8 @@ def _bind() -> None:
     T.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.ndim)))) if self.ndim > 1 else self)
     T.float = lambda self: to(self, _dtypes.float32)
     T.double = lambda self: to(self, _dtypes.float64)
+    T.cfloat = lambda self: to(self, _dtypes.complex64)
+    T.cdouble = lambda self: to(self, _dtypes.complex128)
     T.long = lambda self: to(self, _dtypes.int64)
     T.bool = lambda self: to(self, _dtypes.bool_)
     T.type_as = lambda self, other: to(self, other.dtype)

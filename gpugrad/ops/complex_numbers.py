@@ -41,14 +41,15 @@ class Conj(Op):
 
 def conj(input: Tensor) -> Tensor:
     """The complex conjugate a - ib; a real tensor is its own (returned as is, as PyTorch's). gpugrad
-    computes it (PyTorch sets a lazy bit that ``resolve_conj`` materialises): d/dz conj(z) = conj."""
+    computes it (PyTorch sets a lazy bit that ``resolve_conj`` materialises). Backward: the gradient's
+    conjugate."""
     return Conj.apply_one(input) if _is_complex(input) else input
 
 
 def conj_of(value):
     """The conjugate of a backward formula's operand, a Tensor or a Python number (real ones are their own)."""
     if isinstance(value, Tensor):
-        return Conj.apply_one(value) if value._array.dtype.kind == "c" else value
+        return conj(value)
     return value.conjugate() if isinstance(value, builtins.complex) else value
 
 

@@ -11,6 +11,7 @@ from ..autograd.function import Function, Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from ._operands import require_float, write_out
+from .complex_numbers import refuse_complex
 from .reduce import GatherAlong, ValuesIndices, accumulation_dtype, one_axis, reduction_input, write_pair
 
 
@@ -125,11 +126,13 @@ def _running_extreme(op: str, x: Tensor, dim, largest: bool, out) -> ValuesIndic
 
 def cummax(x: Tensor, dim: int, *, out=None) -> ValuesIndices:
     """(values, indices) of the running maximum along ``dim``; each value's gradient goes to its index."""
+    refuse_complex("cummax", x)
     return _running_extreme("cummax", x, dim, True, out)
 
 
 def cummin(x: Tensor, dim: int, *, out=None) -> ValuesIndices:
     """(values, indices) of the running minimum along ``dim``; each value's gradient goes to its index."""
+    refuse_complex("cummin", x)
     return _running_extreme("cummin", x, dim, False, out)
 
 

@@ -18,8 +18,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..backend import BROADCAST_MIN_ELEMENTS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
-from .complex_numbers import abs_complex, isreal_complex, real, refuse_complex
-from .complex_numbers import conj_of as conj
+from .complex_numbers import abs_complex, conj_of, isreal_complex, real, refuse_complex
 from .complex_numbers import sgn as sgn_complex
 from ._operands import as_float, check_scalar_fits, promote_pair, reflected, scalar_or_tensor, write_out
 from .inplace import inplace_variant
@@ -140,8 +139,10 @@ class Mul(Op):
 
     @staticmethod
     def backward(ctx, gy):
-        b, a = ctx.saved_tensors  # conjugated when complex: d(ab)/da = b, and the gradient takes conj(b)
-        return (gy * conj(b) if b is not None else None), (gy * conj(a) if a is not None else None)
+        b, a = ctx.saved_tensors
+        if gy._array.dtype.kind == "c":  # complex: d(ab)/da = b, and the gradient takes conj(b)
+            b, a = conj_of(b), conj_of(a)
+        return (gy * b if b is not None else None), (gy * a if a is not None else None)
 
 
 def mul(input, other, *, out: Tensor | None = None) -> Tensor:
@@ -169,10 +170,11 @@ class Div(Op):
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
-        b = conj(b)  # complex: the conjugates of the derivatives (no op for real tensors)
+        if gy._array.dtype.kind == "c":  # complex: the conjugates of the derivatives
+            a, b = conj_of(a), conj_of(b)
         ga = gy / b
         # -gy a / b^2 as -(ga a / b): three passes over the data, where the literal formula takes four.
-        gb = -(ga * conj(a) / b) if ctx.needs_input_grad[1] else None
+        gb = -(ga * a / b) if ctx.needs_input_grad[1] else None
         return (ga if ctx.needs_input_grad[0] else None), gb
 
 
@@ -334,12 +336,12 @@ class Pow(Op):
         if ctx.needs_input_grad[0]:
             if isinstance(b, Tensor):
                 # PyTorch's rule: a zero exponent gives a zero gradient, even at a = 0 (where b a^(b-1) is 0 * inf).
-                ga = where(b == 0, 0.0, gy * conj(b * a ** (b - 1)))
+                ga = where(b == 0, 0.0, gy * conj_of(b * a ** (b - 1)))
             else:
-                ga = gy * conj(b * a ** (b - 1)) if b != 0 else _zero_grad(gy)
+                ga = gy * conj_of(b * a ** (b - 1)) if b != 0 else _zero_grad(gy)
         if ctx.needs_input_grad[1]:
             if y._array.dtype.kind == "c":  # no order on complex exponents: 0 wherever the base is 0
-                gb = gy * conj(where(a == 0, 0.0, y * log(a)))
+                gb = gy * conj_of(where(a == 0, 0.0, y * log(a)))
             else:  # PyTorch's rule: where the base is 0 and the exponent non-negative, the gradient is 0.
                 gb = gy * where((a == 0) & (b >= 0), 0.0, y * log(a))
         return ga, gb
@@ -589,7 +591,7 @@ class Exp(Op):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return gy * conj(y)
+        return gy * conj_of(y)
 
 
 exp = _math("exp", Exp, "e^input. d/dinput = e^input.")
@@ -606,7 +608,7 @@ class Log(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return gy / conj(x)
+        return gy / conj_of(x)
 
 
 log = _math("log", Log, "Natural logarithm. d/dinput = 1/input.")
@@ -639,7 +641,7 @@ class Sqrt(Op):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return gy / (2.0 * conj(y))
+        return gy / (2.0 * conj_of(y))
 
 
 sqrt = _math("sqrt", Sqrt, "Square root. d/dinput = 1 / (2 sqrt(input)).")
@@ -656,7 +658,7 @@ class Sin(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return gy * conj(cos(x))
+        return gy * conj_of(cos(x))
 
 
 sin = _math("sin", Sin, "sin(input). d/dinput = cos(input).")
@@ -673,7 +675,7 @@ class Cos(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return -gy * conj(sin(x))
+        return -gy * conj_of(sin(x))
 
 
 cos = _math("cos", Cos, "cos(input). d/dinput = -sin(input).")

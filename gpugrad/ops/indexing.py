@@ -17,6 +17,7 @@ from ..autograd.function import Op
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import normalize_dims, write_out
+from .complex_numbers import refuse_complex
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 ValuesIndices.__doc__ = "What sort, topk and kthvalue return, as torch.return_types."
@@ -1035,6 +1036,7 @@ def _sort_axis(op: str, x: Tensor, dim: int | None) -> int:
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     """The indices that sort ``input`` along ``dim``. Always stable (equal elements keep their order);
     NaN counts as the largest value."""
+    refuse_complex("argsort", input)
     xp = input._backend.xp
     axis = _sort_axis("argsort", input, dim)
     data = input._array.reshape(1) if input.ndim == 0 else input._array
@@ -1052,6 +1054,7 @@ def _write_pair(name: str, result: ValuesIndices, out) -> ValuesIndices:
 def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False, out=None) -> ValuesIndices:
     """(values, indices) of ``input`` sorted along ``dim``; stable always, NaN largest. The values'
     gradient goes back to the positions they came from."""
+    refuse_complex("sort", input)
     indices = argsort(input, dim, descending)
     axis = _sort_axis("sort", input, dim)
     values = Gather.apply(input, idx=indices._array, axis=axis)
@@ -1069,6 +1072,7 @@ def _select_k(op: str, input: Tensor, k: int, dim: int, descending: bool, keep: 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, out=None) -> ValuesIndices:
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices, in sorted order
     (also with sorted=False, which leaves the order open). The gradient goes to the selected elements."""
+    refuse_complex("topk", input)
     if input._array.dtype.kind == "b":
         raise DTypeError("topk: does not support bool dtypes")
     size = input.shape[_sort_axis("topk", input, dim)] if input.ndim else 1
@@ -1081,6 +1085,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -> ValuesIndices:
     """The k-th smallest element along ``dim`` (k counts from 1) and its index. The gradient goes to it."""
+    refuse_complex("kthvalue", input)
     if input._array.dtype.kind == "b":
         raise DTypeError("kthvalue: not implemented for bool tensors")
     axis = _sort_axis("kthvalue", input, dim)
@@ -1141,6 +1146,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     """The distinct values of the flattened input (with ``dim``, the distinct slices along it) in
     ascending (lexicographic) order, also with sorted=False as PyTorch's CPU build, with optionally the
     inverse indices and the counts. Each NaN is distinct, as in PyTorch. Not differentiable."""
+    refuse_complex("unique", input)
     xp = input._backend.xp
     rows, axis = _as_rows("unique", input, dim)
     if rows.shape[1] == 1:
@@ -1194,6 +1200,7 @@ def searchsorted(sorted_sequence: Tensor, input, *, right: bool = False, side: s
     """For each value, the index at which it would be inserted into ``sorted_sequence`` (along its last
     dim) to keep it sorted: before equal elements (side='left') or after them (side='right' or
     right=True). An N-d sequence is searched row by row, its leading dims matching the values'."""
+    refuse_complex("searchsorted", sorted_sequence)
     side = _side(right, side)
     backend, xp = sorted_sequence._backend, sorted_sequence._backend.xp
     if sorted_sequence.ndim == 0:
@@ -1226,6 +1233,7 @@ def searchsorted(sorted_sequence: Tensor, input, *, right: bool = False, side: s
 def bucketize(input, boundaries: Tensor, *, right: bool = False, out: Tensor | None = None) -> Tensor:
     """The bucket of each value among the 1-D ``boundaries``: i with boundaries[i-1] < x <= boundaries[i]
     (right=False) or boundaries[i-1] <= x < boundaries[i] (right=True)."""
+    refuse_complex("bucketize", input)
     if boundaries.ndim != 1:
         raise ShapeError(f"bucketize: boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
     return write_out("bucketize", searchsorted(boundaries, input, right=right), out)

@@ -1269,6 +1269,8 @@ def _with_dtype(x: Tensor, dtype) -> Tensor:
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """(sum |x_i|^ord)^(1/ord) over dim (all dims when None); ord inf/-inf: max/min |x_i|; ord 0: the
     number of non-zeros. Gradients as PyTorch's: 0 at the zero vector for ord 2, the maxima share it for inf."""
+    if x._array.dtype.kind == "c":  # the norm of the moduli, as PyTorch's
+        x = x.abs()
     _require_float("linalg.vector_norm", x)
     if isinstance(ord, str) or isinstance(ord, bool):
         raise ArgumentError(f"linalg.vector_norm: ord must be a number, got {ord!r}")

@@ -17,7 +17,7 @@ from ..autograd.function import Op
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import as_float, promote_pair, write_out
-from .complex_numbers import angle_complex
+from .complex_numbers import angle_complex, conj_of, refuse_complex
 from .elementwise import exp, log, mul, where
 from .inplace import inplace_variant
 
@@ -504,6 +504,7 @@ def ldexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
 def heaviside(input: Tensor, values: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The step function: 0 below 0, 1 above, ``values`` at 0 (and 0 at NaN, as PyTorch; NumPy's gives NaN).
     Not differentiable, as in PyTorch; both tensors must share a dtype."""
+    refuse_complex("heaviside", input)
     x, v = _tensor_input("heaviside", input), _tensor_input("heaviside", values, "values")
     if x._array.dtype != v._array.dtype:
         raise DTypeError(f"heaviside: input and values must have one dtype, got {x.dtype} and {v.dtype}")
@@ -551,6 +552,8 @@ def rsqrt(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 class Reciprocal(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, x):
         y = 1.0 / x
@@ -560,7 +563,7 @@ class Reciprocal(Op):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return -gy * (y * y)
+        return -gy * conj_of(y * y)
 
 
 def reciprocal(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -791,6 +794,7 @@ class Floor(Op):
 
 def floor(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The largest integer <= x. d/dx = 0."""
+    refuse_complex("floor", input)
     x = _tensor_input("floor", input)
     return write_out("floor", Floor.apply(x) if x._array.dtype.kind == "f" else _integral_copy("floor", x), out)
 
@@ -807,6 +811,7 @@ class Ceil(Op):
 
 def ceil(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The smallest integer >= x. d/dx = 0."""
+    refuse_complex("ceil", input)
     x = _tensor_input("ceil", input)
     return write_out("ceil", Ceil.apply(x) if x._array.dtype.kind == "f" else _integral_copy("ceil", x), out)
 
@@ -823,12 +828,14 @@ class Trunc(Op):
 
 def trunc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """x rounded towards 0. d/dx = 0."""
+    refuse_complex("trunc", input)
     x = _tensor_input("trunc", input)
     return write_out("trunc", Trunc.apply(x) if x._array.dtype.kind == "f" else _integral_copy("trunc", x), out)
 
 
 def fix(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``trunc``."""
+    refuse_complex("fix", input)
     x = _tensor_input("fix", input)
     return write_out("fix", Trunc.apply(x) if x._array.dtype.kind == "f" else _integral_copy("fix", x), out)
 
@@ -854,6 +861,7 @@ class Round(Op):
 
 def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Tensor:
     """x rounded to ``decimals`` decimal places (negative: to tens, hundreds...), halves to even. d/dx = 0."""
+    refuse_complex("round", input)
     x = _tensor_input("round", input)
     if abs(decimals) > 308:  # 10^decimals would overflow float64 (PyTorch's scale turns inf)
         raise ArgumentError(f"round: decimals={decimals} is out of range (|decimals| <= 308)")
@@ -878,6 +886,7 @@ class Frac(Op):
 
 def frac(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The fractional part x - trunc(x), with x's sign. d/dx = 1."""
+    refuse_complex("frac", input)
     x = _tensor_input("frac", input)
     if x._array.dtype.kind != "f":
         raise DTypeError(f"frac: not implemented for {x.dtype} tensors")

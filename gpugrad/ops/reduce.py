@@ -18,6 +18,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import as_float, distinct_dims, keepdim_shape, normalize_dims, require_float, write_out
+from .complex_numbers import refuse_complex
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 ValuesIndices.__doc__ = "What max/min/median/nanmedian/mode with ``dim`` return, as torch.return_types."
@@ -306,6 +307,9 @@ def var(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False
         out: Tensor | None = None) -> Tensor:
     """Variance over ``dim``, sum((x - mean)^2) / (n - correction), correction=1 by default.
     d/dx_i = 2 (x_i - mean) / (n - correction)."""
+    if x._array.dtype.kind == "c":  # E|z - mean|^2: the parts' variances summed, a real result as PyTorch's
+        return write_out("var", var(x.real, dim, unbiased, keepdim, correction=correction)
+                         + var(x.imag, dim, unbiased, keepdim, correction=correction), out)
     axes, correction = _var_args("var", x, dim, unbiased, correction)
     return write_out("var", Var.apply_one(x, axes=axes, keepdim=keepdim, correction=correction), out)
 
@@ -313,6 +317,8 @@ def var(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False
 def std(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None,
         out: Tensor | None = None) -> Tensor:
     """Standard deviation, sqrt(var). d/dx_i = (x_i - mean) / ((n - correction) std), 0 where std is 0."""
+    if x._array.dtype.kind == "c":
+        return write_out("std", var(x, dim, unbiased, keepdim, correction=correction).sqrt(), out)
     axes, correction = _var_args("std", x, dim, unbiased, correction)
     return write_out("std", Std.apply_one(x, axes=axes, keepdim=keepdim, correction=correction), out)
 
@@ -418,16 +424,19 @@ def _extreme(op: str, x: Tensor, dim, keepdim: bool, largest: bool, share_nan: b
 
 def amax(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """The largest value over ``dim`` (an int or a tuple; all dims when empty). Ties share the gradient."""
+    refuse_complex("amax", x)
     return write_out("amax", _extreme("amax", x, dim, keepdim, True), out)
 
 
 def amin(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """The smallest value over ``dim`` (an int or a tuple; all dims when empty). Ties share the gradient."""
+    refuse_complex("amin", x)
     return write_out("amin", _extreme("amin", x, dim, keepdim, False), out)
 
 
 def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False, out=None) -> MinMax:
     """(min, max) over one dim or all of them; each differentiable as amin / amax."""
+    refuse_complex("aminmax", x)
     if dim is not None:
         one_axis("aminmax", dim, x)  # one int dim only, as in PyTorch
     result = MinMax(_extreme("aminmax", x, dim, keepdim, False), _extreme("aminmax", x, dim, keepdim, True))
@@ -454,6 +463,7 @@ def _max_min(op: str, x: Tensor, dim, keepdim: bool, largest: bool):
 def max(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
     """The largest value (ties share the gradient), with ``dim`` the named tuple (values, indices) whose
     first index of the largest value gets the gradient, and with a tensor ``maximum``."""
+    refuse_complex("max", x)
     if isinstance(dim, Tensor):
         return write_out("max", maximum(x, dim), out)
     return write_pair("max", _max_min("max", x, dim, keepdim, True), out)
@@ -462,6 +472,7 @@ def max(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
 def min(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
     """The smallest value (ties share the gradient), with ``dim`` the named tuple (values, indices) whose
     first index of the smallest value gets the gradient, and with a tensor ``minimum``."""
+    refuse_complex("min", x)
     if isinstance(dim, Tensor):
         return write_out("min", minimum(x, dim), out)
     return write_pair("min", _max_min("min", x, dim, keepdim, False), out)
@@ -498,11 +509,13 @@ def _argextreme(op: str, x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor
 
 def argmax(x: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """Index of the first largest value (in the flattened tensor when dim is None). Not differentiable."""
+    refuse_complex("argmax", x)
     return write_out("argmax", _argextreme("argmax", x, dim, keepdim, True), out)
 
 
 def argmin(x: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """Index of the first smallest value (in the flattened tensor when dim is None). Not differentiable."""
+    refuse_complex("argmin", x)
     return write_out("argmin", _argextreme("argmin", x, dim, keepdim, False), out)
 
 
@@ -562,11 +575,13 @@ def _median(op: str, x: Tensor, dim, keepdim: bool, ignore_nan: bool):
 def median(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
     """The lower median: of all elements (NaN if there is one), or with ``dim`` the named tuple (values,
     indices), the selected element alone getting the gradient."""
+    refuse_complex("median", x)
     return write_pair("median", _median("median", x, dim, keepdim, False), out)
 
 
 def nanmedian(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
     """The lower median of the non-NaN elements (NaN when there are none); as ``median`` otherwise."""
+    refuse_complex("nanmedian", x)
     return write_pair("nanmedian", _median("nanmedian", x, dim, keepdim, True), out)
 
 
@@ -657,6 +672,7 @@ def _mode_index(xp, a, axis):
 def mode(x: Tensor, dim: int = -1, keepdim: bool = False, *, out=None) -> ValuesIndices:
     """(values, indices) of the most frequent value along ``dim`` (the smallest among equally frequent
     ones, at its last occurrence); the selected element alone gets the gradient."""
+    refuse_complex("mode", x)
     return write_pair("mode", _along_one_dim("mode", x, dim, keepdim, _mode_index), out)
 
 

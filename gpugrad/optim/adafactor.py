@@ -61,6 +61,8 @@ class Adafactor(Optimizer):
     ``fused`` is accepted for the common signature only: Adafactor always runs the per-parameter loop.
     """
 
+    _supports_complex = False  # its update is not elementwise in the parameter's parts
+
     def __init__(
         self,
         params: Iterable,

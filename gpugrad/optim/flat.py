@@ -2,7 +2,9 @@
 
 For one parameter group, parameters are bucketed by (dtype, device). Each bucket owns one contiguous
 array for the parameters, one for the gradients and one per state name (exp_avg, ...); every parameter's
-``.data`` and every state Tensor is a view at the parameter's offset. A step then is a single kernel
+``.data`` and every state Tensor is a view at the parameter's offset. A complex parameter sits in the
+bucket of its parts' dtype as (real, imag) pairs, its views reading them as complex numbers: the update
+treats it as PyTorch's does, as ``view_as_real`` of the parameter, gradient and state. A step then is a single kernel
 launch per bucket that reads p, g and the state once and writes them back, with no temporaries.
 
 The optimizer stays the owner of the truth a user can touch (``p.data``, ``p.grad``, ``state[p]``); the
@@ -44,7 +46,13 @@ def empty(backend, n: int, dtype) -> Any:
 
 
 def full(backend, shape, fill: float, dtype) -> Any:
-    return _on_device(backend, lambda: backend.xp.full(shape, fill, dtype=dtype))
+    return _on_device(backend, lambda: backend.xp.full(shape, fill_for(fill, dtype), dtype=dtype))
+
+
+def fill_for(fill: float, dtype) -> float | complex:
+    """A state's starting value in an array of ``dtype``: for a complex parameter in both parts, whose
+    update treats them as two independent reals (PyTorch's Adagrad and Rprop start at complex(v, v))."""
+    return complex(fill, fill) if numpy.dtype(dtype).kind == "c" else fill
 
 
 def _to_backend(backend, t: Tensor) -> Any:
@@ -94,8 +102,13 @@ def check_state(params, state, opt_name: str, index_base: int) -> None:
                 )
 
 
+def parts_dtype(dtype) -> Any:
+    """The dtype a flat buffer holds ``dtype`` in: a complex dtype as its parts' (complex64 as float32 pairs)."""
+    return numpy.dtype(dtype).type(0).real.dtype if numpy.dtype(dtype).kind == "c" else numpy.dtype(dtype)
+
+
 class _Slot:
-    __slots__ = ("param", "bucket", "index", "lo", "hi", "shape", "pview", "gview", "sview", "__weakref__")
+    __slots__ = ("param", "bucket", "index", "lo", "hi", "shape", "dtype", "pview", "gview", "sview", "__weakref__")
 
     def __init__(self, param: Tensor, bucket: "_Bucket", index: int, lo: int, hi: int) -> None:
         self.param = param
@@ -103,7 +116,13 @@ class _Slot:
         self.bucket = bucket
         self.lo, self.hi = lo, hi
         self.shape = param._array.shape
+        self.dtype = param._array.dtype  # complex: two buffer elements per element
         self.sview: dict[str, Any] = {}
+
+    def view(self, buffer: Any) -> Any:
+        """This parameter's piece of a flat buffer, in its shape and dtype."""
+        piece = buffer[self.lo : self.hi]
+        return (piece if piece.dtype == self.dtype else piece.view(self.dtype)).reshape(self.shape)
 
     def take_grad(self, leaf: Tensor, g: Any) -> Any:
         """The gradient view holding a copy of ``g``, for the engine to make ``leaf.grad`` (see
@@ -142,7 +161,7 @@ class _Bucket:
         self.slots: list[_Slot] = []
         lo = 0
         for i, p in enumerate(params):
-            hi = lo + int(p._array.size)
+            hi = lo + int(p._array.size) * (2 if p._array.dtype.kind == "c" else 1)
             self.slots.append(_Slot(p, self, i, lo, hi))
             lo = hi
         self.size = lo
@@ -150,9 +169,8 @@ class _Bucket:
         self.s: dict[str, Any] = {}
         self.steps: Any = None  # capturable: the step counts, one per slot (see step_view)
         for slot in self.slots:
-            p = slot.param
-            self.p[slot.lo : slot.hi] = p._array.reshape(-1)
-            slot.pview = self.p[slot.lo : slot.hi].reshape(slot.shape)
+            slot.pview = slot.view(self.p)
+            slot.pview[...] = slot.param._array
         self.new_grad_buffer()
         # Only after every value is in: a failure above leaves the parameters untouched.
         for slot in self.slots:
@@ -165,7 +183,7 @@ class _Bucket:
         self.g = empty(self.backend, self.size, self.dtype)
         self.let_go = False
         for slot in self.slots:
-            slot.gview = self.g[slot.lo : slot.hi].reshape(slot.shape)
+            slot.gview = slot.view(self.g)
 
     def _state_array(self, key: str) -> Any:
         arr = self.s.get(key)
@@ -176,7 +194,7 @@ class _Bucket:
     def _state_view(self, slot: _Slot, key: str) -> Any:
         view = slot.sview.get(key)
         if view is None:
-            view = slot.sview[key] = self._state_array(key)[slot.lo : slot.hi].reshape(slot.shape)
+            view = slot.sview[key] = slot.view(self._state_array(key))
         return view
 
     def step_view(self, slot: _Slot) -> Any:
@@ -233,7 +251,7 @@ class _Bucket:
             if g is None:
                 continue
             if g._array is not slot.gview:
-                self.g[slot.lo : slot.hi] = g._array.reshape(-1)
+                slot.gview[...] = g._array
                 if not g.requires_grad:
                     # From now on backward writes straight into the flat buffer (the engine accumulates
                     # into the view, or after zero_grad() copies into it through `take_grad`), and the
@@ -254,7 +272,7 @@ class _Bucket:
                 for k, fill in spec.items():
                     if st.get(k) is None:
                         view = self._state_view(slot, k)
-                        view.fill(fill)
+                        view.fill(fill_for(fill, view.dtype))
                         st[k] = Tensor._make(view, backend)
                 # Parameters share one launch only when their scalar state is the same too.
                 # Capturable: the counts stay on the device, and each parameter's is read by the kernel.
@@ -296,7 +314,7 @@ class FlatGroup:
     def __init__(self, params: list[Tensor]) -> None:
         buckets: dict[tuple, list[Tensor]] = {}
         for p in params:
-            buckets.setdefault((p._array.dtype, p._backend), []).append(p)
+            buckets.setdefault((parts_dtype(p._array.dtype), p._backend), []).append(p)
         self.buckets = [_Bucket(backend, dtype, ps) for (dtype, backend), ps in buckets.items()]
         by_id = {id(s.param): s for b in self.buckets for s in b.slots}
         self._order = [by_id[id(p)] for p in params]

@@ -40,6 +40,8 @@ class LBFGS(Optimizer):
         opt.step(closure)
     """
 
+    _supports_complex = False  # its flat vectors of parameters and gradients are real (not yet their parts)
+
     def __init__(
         self,
         params: Iterable,

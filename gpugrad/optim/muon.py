@@ -45,6 +45,7 @@ class Muon(Optimizer):
     ``fused`` is accepted for the common signature only: Muon always runs the per-parameter loop.
     """
 
+    _supports_complex = False  # its update is not elementwise in the parameter's parts
     _counts_steps = False  # its state is the momentum buffer alone, as PyTorch's
 
     def __init__(

@@ -44,6 +44,17 @@ def _fused_default() -> bool:
     return fused_enabled()
 
 
+def _parts(array: Any) -> Any:
+    """A complex array as its (real, imag) pairs, as PyTorch's optimizers update complex parameters (through
+    ``view_as_real``); a real array as is. The update writes through this view, so it must be one."""
+    if array.dtype.kind != "c":
+        return array
+    if not array.flags.c_contiguous:
+        raise ShapeError(f"optimizer step: a complex parameter, gradient or state of shape {tuple(array.shape)} is not "
+                         "contiguous; make it contiguous (p.data = p.data.contiguous())")
+    return array.reshape(-1).view(_flat.parts_dtype(array.dtype))
+
+
 def _is_tensor_like(v: Any) -> bool:
     return isinstance(v, Tensor) or hasattr(v, "__array_interface__") or hasattr(v, "__cuda_array_interface__")
 
@@ -64,6 +75,7 @@ class Optimizer:
 
     _counts_steps: bool = True  # the state keeps a "step" count (SGD's does not, as in PyTorch)
     _supports_capturable: bool = False  # capturable=True accepted (Adam, AdamW, RMSprop)
+    _supports_complex: bool = True  # complex parameters, updated as their (real, imag) pairs (PyTorch's rule)
     _stepping: bool = False  # inside step(): hyper-parameter checks read nothing back from a device
 
     def __init__(self, params: Iterable, defaults: dict, *, fused: bool | None = None) -> None:
@@ -151,9 +163,11 @@ class Optimizer:
                 raise TypeError(f"{name}: optimizer can only optimize Tensors, but parameter {i} is a {type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i}, shape {tuple(p.shape)})")
-            if p._array.dtype.kind != "f":
+            kind = p._array.dtype.kind
+            if kind != "f" and not (kind == "c" and self._supports_complex):
                 raise DTypeError(
-                    f"{name}: can only optimize floating point Tensors, parameter {i} has dtype {p.dtype}"
+                    f"{name}: can only optimize floating point{' and complex' if self._supports_complex else ''} "
+                    f"Tensors, parameter {i} has dtype {p.dtype}"
                 )
         ids = [id(p) for p in params]
         if len(set(ids)) != len(ids):
@@ -251,7 +265,8 @@ class Optimizer:
             if g is None:
                 continue
             if not spec and not sspec and not self._counts_steps and p not in self.state:
-                self._apply(p._backend.xp, p._array, g._array, {}, group, step=1, first=True, scalars={}, impl="reference")
+                self._apply(p._backend.xp, _parts(p._array), _parts(g._array), {}, group, step=1, first=True, scalars={},
+                            impl="reference")
                 p._version_ref[0] += 1
                 continue
             state = self.state[p]
@@ -281,7 +296,7 @@ class Optimizer:
             else:
                 step = int(state.get("step", 0)) + 1
             self._apply(
-                xp, p._array, g._array, {k: state[k]._array for k in spec}, group,
+                xp, _parts(p._array), _parts(g._array), {k: _parts(state[k]._array) for k in spec}, group,
                 step=step, first=first, scalars=scalars, impl="reference",
             )
             if self._counts_steps and not capturable:

@@ -6,7 +6,7 @@ against the float64 result, and against PyTorch where it is installed (test_agai
 """
 from .table import (
     activation, bitwise, complex_numbers, cumulative, elementwise, indexing, linalg, pointwise, recurrent, reduce, sampling, shape, softmax,
-    sparse, special,
+    sparse, special, spectral,
 )
 from .table.row import Row  # noqa: F401
 
@@ -14,7 +14,7 @@ ROWS = [
     row
     for family in (
         elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, softmax, recurrent, sampling,
-        special, sparse, complex_numbers,
+        special, sparse, complex_numbers, spectral,
     )
     for row in family.ROWS
 ]

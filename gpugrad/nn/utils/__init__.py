@@ -10,6 +10,7 @@ import math
 import warnings
 from collections.abc import Iterable
 
+from ... import dtypes
 from ...autograd.grad_mode import no_grad
 from ...errors import DeviceError, ShapeError
 from ...tensor import Tensor
@@ -21,6 +22,8 @@ from .weight_norm import remove_spectral_norm, remove_weight_norm, spectral_norm
 
 def _sum_of_squares(backend, g):
     xp = backend.xp
+    if g.dtype.kind == "c":  # |z|^2 summed: the squares of the parts
+        g = xp.ascontiguousarray(g).reshape(-1).view(g.real.dtype)
     try:
         from ...kernels.optim import sum_of_squares
     except ImportError:
@@ -39,7 +42,7 @@ def _norm_of(op: str, tensors: list, norm_type: float, error_if_nonfinite: bool)
     elif norm_type == 2.0:
         total = math.sqrt(sum(_sum_of_squares(t._backend, t._array) for t in tensors))
     else:
-        total = sum(float((xp.abs(t._array.astype(xp.float64)) ** norm_type).sum()) for t in tensors) ** (1.0 / norm_type)
+        total = sum(float((xp.abs(t._array).astype(xp.float64) ** norm_type).sum()) for t in tensors) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"{op}: the total norm of order {norm_type} for gradients from `parameters` is non-finite, "
@@ -71,7 +74,7 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     if not tensors:
         return factory.tensor(0.0)
     total = _norm_of("get_total_norm", tensors, float(norm_type), error_if_nonfinite)
-    return factory.tensor(total, dtype=tensors[0].dtype, device=tensors[0].device)
+    return factory.tensor(total, dtype=dtypes.real_of(tensors[0].dtype), device=tensors[0].device)
 
 
 def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor | float, foreach=None) -> None:
@@ -98,7 +101,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
         return factory.tensor(0.0)
     total = _norm_of("clip_grad_norm_", grads, float(norm_type), error_if_nonfinite)
     _scale(grads, max_norm, total)
-    return factory.tensor(total, dtype=grads[0].dtype, device=grads[0].device)
+    return factory.tensor(total, dtype=dtypes.real_of(grads[0].dtype), device=grads[0].device)
 
 
 def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
