@@ -80,7 +80,7 @@ host_memory.keep_freed_memory()  # a step's arrays reuse freed memory instead of
 numpy_warnings.silence_numpy_warnings()  # inf and NaN without a warning, as PyTorch
 
 from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
-from . import amp, compiler, distributions, fft, func, jit, multiprocessing, sparse, special, testing, types  # noqa: E402  (distributions builds on nn.functional)
+from . import amp, compiler, distributions, fft, func, jit, multiprocessing, profiler, sparse, special, testing, types  # noqa: E402  (distributions builds on nn.functional)
 from .func import vmap  # noqa: E402
 from .sparse import spmm, sparse_coo_tensor  # noqa: E402
 from .top_level import *  # noqa: E402,F401,F403  (torch's top-level copies of functional ops and methods)

@@ -1,25 +1,25 @@
 """``detect_anomaly()``: name the op whose forward or backward first produced a NaN or inf."""
 from __future__ import annotations
 
-import threading
 import traceback
 
-class _State(threading.local):
-    enabled = False  # per-thread; the class attributes are each new thread's defaults
-    in_backward = False
+from . import watch
+from .watch import state as _state
 
 
-_state = _State()
+def _set(enabled: bool) -> None:
+    _state.anomaly = enabled
+    watch.refresh()
 
 
 def is_anomaly_enabled() -> bool:
-    return _state.enabled
+    return _state.anomaly
 
 
 def check_forward() -> bool:
     """Forward outputs are checked in anomaly mode, except for ops run by a backward (the engine checks
     and names the backward node itself)."""
-    return _state.enabled and not _state.in_backward
+    return _state.anomaly and not _state.in_backward
 
 
 class in_backward:
@@ -49,11 +49,11 @@ class detect_anomaly:
 
     def __enter__(self):
         self._prev = is_anomaly_enabled()
-        _state.enabled = self.check_nan
+        _set(self.check_nan)
         return self
 
     def __exit__(self, *exc) -> None:
-        _state.enabled = self._prev
+        _set(self._prev)
 
 
 class set_detect_anomaly:
@@ -68,17 +68,17 @@ class set_detect_anomaly:
         return self
 
     def __exit__(self, *exc) -> None:
-        _state.enabled = self._prev
+        _set(self._prev)
 
 
 def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
     """``torch.set_anomaly_enabled``: gpugrad's anomaly mode is its NaN and inf check, so it is on only
     when both are asked for."""
-    _state.enabled = bool(enabled) and bool(check_nan)
+    _set(bool(enabled) and bool(check_nan))
 
 
 def is_anomaly_check_nan_enabled() -> bool:
-    return _state.enabled
+    return _state.anomaly
 
 
 def creation_site() -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from ..errors import DTypeError, ShapeError
 from . import anomaly, function
+from .watch import state as _watch
 from .grad_mode import is_grad_enabled, no_grad, set_grad_enabled
 
 
@@ -169,7 +170,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
             if entry is not None:
                 _finish_leaf(leaf, entry[1], entry[2], captured if capturing else None, create_graph)
 
-    check = anomaly.is_anomaly_enabled()
+    check = _watch.watched  # anomaly mode or a profiler: each node through _call_backward
     with set_grad_enabled(create_graph):
         while ready:
             node = ready.pop()
@@ -334,9 +335,13 @@ def _run_pre_hooks(node, gbuf):
                 t.grad = g if t.grad is None else t.grad + g
 
 
-def _call_backward(node, gbuf, check):
+def _call_backward(node, gbuf, watched):
     """A node's backward where it needs more than the plain call: several outputs (a missing gradient is
-    materialised as zeros) or anomaly mode (checked for NaN and inf)."""
+    materialised as zeros), anomaly mode (checked for NaN and inf) or a profiler (timed)."""
+    profiler = _watch.profiler if watched else None
+    if profiler is not None:
+        return profiler.time_backward(node, lambda: _call_backward(node, gbuf, _watch.anomaly))
+    check = watched and _watch.anomaly
     Tensor = function._Tensor
     if node.n_outputs > 1 and any(g is None for g in gbuf):
         # Outputs that received no gradient contribute zeros, as PyTorch materialises them.

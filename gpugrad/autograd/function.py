@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..backend import cpu as _cpu_backend
 from ..errors import CaptureError, DeviceError, DTypeError, ShapeError
 from . import anomaly
-from .anomaly import _state as _anomaly_state
+from .watch import state as _watch
 from .grad_mode import _state as _grad_state
 
 _Tensor = None  # set by gpugrad.tensor at import: autograd sits below tensor.py and must not import it
@@ -159,6 +159,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _watch.profiler is not None:  # the profiler times the whole application (gpugrad/profiler.py)
+            return _watch.profiler.time_op(cls, args, kwargs)
         Tensor = _Tensor
         grad_on = _grad_state.enabled
         backend = None
@@ -218,7 +220,7 @@ class Function:
         single = not isinstance(out, tuple)
         if not isinstance(out, ndarray) if single else not all(isinstance(o, ndarray) or o is None for o in out):
             out = _wrap_scalars(ctx, backend.xp, out, single)
-        anomaly_on = _anomaly_state.enabled
+        anomaly_on = _watch.anomaly
         if anomaly_on and anomaly.check_forward():
             _check_forward(cls, backend.xp, arrays, (out,) if single else out)
 
@@ -272,7 +274,7 @@ class Function:
     def apply_one(cls, a, /, **kwargs):
         """``apply(a, **kwargs)`` for a Tensor ``a``, without apply's general loop."""
         Tensor = _Tensor
-        if (a.__class__ is not Tensor or a._backend.capture is not None or _anomaly_state.enabled
+        if (a.__class__ is not Tensor or a._backend.capture is not None or _watch.watched
                 or a._base is not None and a._view_version != a._version_ref[0]):  # a stale view: apply refreshes it
             return cls.apply(a, **kwargs)
         node_a = a._node
@@ -298,7 +300,7 @@ class Function:
         """``apply(a, b, **kwargs)`` for Tensors ``a`` and ``b``, without apply's general loop."""
         Tensor = _Tensor
         if (a.__class__ is not Tensor or b.__class__ is not Tensor or b._backend is not a._backend
-                or a._backend.capture is not None or _anomaly_state.enabled
+                or a._backend.capture is not None or _watch.watched
                 or a._base is not None and a._view_version != a._version_ref[0]
                 or b._base is not None and b._view_version != b._version_ref[0]):  # stale views: apply refreshes them
             return cls.apply(a, b, **kwargs)

@@ -11,7 +11,7 @@ import operator
 import numpy
 
 from .. import dtypes
-from ..autograd.anomaly import _state as _anomaly_state
+from ..autograd.watch import state as _watch
 from ..autograd.function import Function, Op
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
@@ -1078,7 +1078,7 @@ def _operator(fn, op, compute, swap: bool = False):
                     if kind is Tensor:
                         return op.apply_pair(other, self) if swap else op.apply_pair(self, other)
                     return op.apply(other, self) if swap else op.apply(self, other)
-                if backend.capture is not None or _anomaly_state.enabled:
+                if backend.capture is not None or _watch.watched:
                     return op.apply(other, self) if swap else op.apply(self, other)
                 try:
                     if kind is Tensor and x.size + y.size >= _LARGE:  # the backend may run a kernel

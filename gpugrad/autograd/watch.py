@@ -1,0 +1,25 @@
+"""What watches op applications, per thread: anomaly mode (anomaly.py) checks outputs for NaN and inf;
+a profiler (gpugrad/profiler.py) times each op and each backward node.
+
+While either is on, ``state.watched`` is True: Function.apply's short roads (apply_one, apply_pair) check
+that one flag and leave the op to apply's general path, where the watchers are; the engine calls each
+backward node through its checked call. When nothing watches, that one flag is all an op pays.
+"""
+from __future__ import annotations
+
+import threading
+
+
+class _State(threading.local):
+    watched = False  # anomaly mode or a profiler (the class attributes are each new thread's defaults)
+    anomaly = False  # anomaly mode's NaN and inf checks
+    in_backward = False  # the engine is running a node's backward (anomaly mode names the node itself)
+    profiler = None  # the profiler recording on this thread, or None
+
+
+state = _State()
+
+
+def refresh() -> None:
+    """Recompute ``watched`` after a watcher came or went."""
+    state.watched = state.anomaly or state.profiler is not None
