@@ -114,9 +114,13 @@ def test_what_is_not_recorded_is_said():
 
 def test_anomaly_mode_still_checks_inside_a_profile():
     x = gg.tensor([0.0], requires_grad=True)
-    with profile(), gg.autograd.detect_anomaly():
+    with profile() as prof, gg.autograd.detect_anomaly():
         with pytest.raises(RuntimeError, match="detect_anomaly"):
             (x / x).sum()
+        y = gg.tensor([1.0, 4.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="backward of 'sqrt'"):  # 0 * inf in sqrt's backward at 0
+            (y - gg.tensor([1.0, 4.0])).sqrt().sum().backward()
+    assert "SumBackward" in {e.name for e in prof.events()}
 
 
 @pytest.mark.torch

@@ -338,10 +338,14 @@ def _run_pre_hooks(node, gbuf):
 def _call_backward(node, gbuf, watched):
     """A node's backward where it needs more than the plain call: several outputs (a missing gradient is
     materialised as zeros), anomaly mode (checked for NaN and inf) or a profiler (timed)."""
+    check = watched and _watch.anomaly
     profiler = _watch.profiler if watched else None
     if profiler is not None:
-        return profiler.time_backward(node, lambda: _call_backward(node, gbuf, _watch.anomaly))
-    check = watched and _watch.anomaly
+        return profiler.time_backward(node, lambda: _backward(node, gbuf, check))
+    return _backward(node, gbuf, check)
+
+
+def _backward(node, gbuf, check):
     Tensor = function._Tensor
     if node.n_outputs > 1 and any(g is None for g in gbuf):
         # Outputs that received no gradient contribute zeros, as PyTorch materialises them.
