@@ -190,7 +190,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
                     grads_in = (grads_in,)
                 if len(grads_in) < len(node.next_edges):
                     raise RuntimeError(
-                        f"{node.name}: backward returned {len(grads_in)} gradients, expected {len(node.next_edges)} "
+                        f"{node.op_name}: backward returned {len(grads_in)} gradients, expected {len(node.next_edges)} "
                         "(one per forward input)"
                     )
                 if not retain_graph and (node._saved is not None or node._to_save):
@@ -205,7 +205,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
                     if array.shape != meta[0]:
                         if not _summable_to(array.shape, meta[0]):
                             raise ShapeError(
-                                f"{node.name}: backward returned a gradient of shape {tuple(array.shape)} for an "
+                                f"{node.op_name}: backward returned a gradient of shape {tuple(array.shape)} for an "
                                 f"input of shape {tuple(meta[0])}"
                             )
                         g = g._sum_to(meta[0])
@@ -263,7 +263,7 @@ def _to_input_dtype(node, g, dtype):
     if g._array.dtype.kind == "c" and dtype.kind != "c":
         g = g.real
     elif dtype.kind == "c" and g._array.dtype.kind != "c" and not node.fn.complex_ok:
-        raise DTypeError(f"{node.name}: gradients for complex tensors are not implemented for this op "
+        raise DTypeError(f"{node.op_name}: gradients for complex tensors are not implemented for this op "
                          f"(its backward gave {g._array.dtype} for a {dtype} input)")
     return g if g._array.dtype == dtype else g.to(dtype)
 
@@ -365,7 +365,7 @@ def _backward(node, gbuf, check):
             if g is not None and not anomaly.all_finite(node.xp, g._array):
                 if all(anomaly.all_finite(node.xp, x._array) for x in gbuf if x is not None):
                     raise RuntimeError(
-                        f"detect_anomaly: backward of '{node.name}' produced NaN or inf from finite gradients; "
+                        f"detect_anomaly: backward of '{node.op_name}' produced NaN or inf from finite gradients; "
                         f"the op was created at {node.created_at}"
                     )
     return grads_in

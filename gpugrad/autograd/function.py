@@ -50,11 +50,30 @@ class Node:
         self.needs_input_grad = needs_input_grad
 
     @property
-    def name(self) -> str:
+    def op_name(self) -> str:
+        """The op's name, for messages (``mul``)."""
         return self.fn.op_name()
 
+    def name(self) -> str:
+        """PyTorch's name of this backward node (``MulBackward``), as ``grad_fn.name()``."""
+        return f"{self.fn.__name__}Backward"
+
     def __repr__(self) -> str:
-        return f"<{self.fn.__name__}Backward>"
+        return f"<{self.name()}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """Per input of the op: (the node its gradient goes to, that node's output index); a leaf's is
+        its ``AccumulateGrad``, an input that needs no gradient's is (None, 0)."""
+        return tuple((None, 0) if e is None else e if e.__class__ is tuple else (AccumulateGrad(e), 0)
+                     for e in self.next_edges)
+
+    @property
+    def metadata(self) -> dict:
+        """A dict for the user's own notes on this node, as PyTorch's."""
+        if "_metadata" not in self.__dict__:
+            self._metadata = {}
+        return self._metadata
 
     # Used from forward ----------------------------------------------------------------------------
     def save_for_backward(self, *values) -> None:
@@ -69,7 +88,7 @@ class Node:
     def saved_tensors(self) -> tuple:
         if self._freed:
             raise RuntimeError(
-                f"{self.name}: trying to backward through the graph a second time (or to use saved values "
+                f"{self.op_name}: trying to backward through the graph a second time (or to use saved values "
                 "after they were freed). Saved values are freed when backward is done with them; pass "
                 "retain_graph=True to the first backward if you need to run backward twice."
             )
@@ -86,7 +105,7 @@ class Node:
                 tensor, version = entry[1], entry[2]
                 if tensor._version_ref[0] != version:
                     raise RuntimeError(
-                        f"{self.name}: one of the variables needed for gradient computation has been modified "
+                        f"{self.op_name}: one of the variables needed for gradient computation has been modified "
                         f"by an inplace operation: a tensor of shape {tuple(tensor.shape)} saved at version "
                         f"{version} is now at version {tensor._version_ref[0]}"
                     )
@@ -95,7 +114,7 @@ class Node:
                 _, array, index, vref, version = entry
                 if vref[0] != version:
                     raise RuntimeError(
-                        f"{self.name}: its output (shape {tuple(array.shape)}), saved for backward, has been "
+                        f"{self.op_name}: its output (shape {tuple(array.shape)}), saved for backward, has been "
                         f"modified by an inplace operation (version {version} -> {vref[0]})"
                     )
                 node = self if kind == _OUT else None  # a non-differentiable output stays a constant
@@ -111,6 +130,27 @@ class Node:
             self._freed = True
         self._saved = None
         self._to_save = ()
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient goes (``grad_fn.next_functions`` shows one per leaf input), as PyTorch's."""
+
+    next_functions = ()
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
 
 
 class Function:

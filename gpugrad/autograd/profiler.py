@@ -219,7 +219,7 @@ class Recorder:
         try:
             return call()
         finally:
-            self._add(f"{node.fn.__name__}Backward", start, time.perf_counter_ns())  # grad_fn's name
+            self._add(node.name(), start, time.perf_counter_ns())
 
     # Results --------------------------------------------------------------------------------------
     def events(self) -> EventList:

@@ -484,3 +484,20 @@ def test_second_order_through_a_leaf_whose_first_gradient_was_summed_to_its_shap
         return (x.exp() * a).sum() + (x ** 3).sum() + ((x * a) ** 2).sum()
 
     assert gg.autograd.gradgradcheck(f, [gg.tensor([0.5, -1.0, 2.0], dtype=gg.float64, requires_grad=True)])
+
+
+def test_grad_fn_exposes_pytorchs_graph_walk():
+    """The tutorials' walk from a loss back to the leaves: name(), next_functions, AccumulateGrad."""
+    x = gg.randn(3, requires_grad=True)
+    w = gg.randn(3)
+    loss = ((x * w).exp() + 1.0).sum()
+    assert loss.grad_fn.name() == "SumBackward" and repr(loss.grad_fn) == "<SumBackward>"
+    (add, index), = loss.grad_fn.next_functions
+    assert add.name() == "AddBackward" and index == 0
+    exp = add.next_functions[0][0]
+    (mul, _), = exp.next_functions
+    (leaf, _), (nothing, _) = mul.next_functions
+    assert leaf.name() == "torch::autograd::AccumulateGrad" and leaf.variable is x and leaf.next_functions == ()
+    assert nothing is None  # w needs no gradient
+    loss.grad_fn.metadata["step"] = 3
+    assert loss.grad_fn.metadata == {"step": 3}

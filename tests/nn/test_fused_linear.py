@@ -62,7 +62,7 @@ def test_sequential_fuses_and_matches_the_modules_run_one_by_one(kind):
     for m in model:
         step = m(step)
     step.sum().backward()
-    assert fused.grad_fn.name == "linear"
+    assert fused.grad_fn.op_name == "linear"
     np.testing.assert_allclose(fused.detach().numpy(), step.detach().numpy(), rtol=1e-5, atol=1e-6)
     for got, p in zip(fused_grads, model.parameters()):
         np.testing.assert_allclose(got, p.grad.numpy(), rtol=1e-4, atol=1e-6)
