@@ -1,5 +1,5 @@
 """Automatic differentiation: Function, the backward engine, grad modes, grad(), functional, gradcheck."""
-from . import forward_ad, functional, profiler
+from . import forward_ad, functional, graph, profiler
 from .anomaly import detect_anomaly, set_detect_anomaly
 from ..errors import ArgumentError, ShapeError
 from . import function

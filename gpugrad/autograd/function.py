@@ -22,7 +22,9 @@ def _bind_tensor_class(cls) -> None:
     _Tensor = cls
 
 
-_IN, _OUT, _CONST, _OUT_CONST = 0, 1, 2, 3  # _OUT_CONST: a non-differentiable output (max-pool's indices)
+# How a saved value is kept: an input, an output, a constant, a non-differentiable output (max-pool's
+# indices), or any of them packed by saved_tensors_hooks (graph.py).
+_IN, _OUT, _CONST, _OUT_CONST, _PACKED = 0, 1, 2, 3, 4
 
 
 class Node:
@@ -119,6 +121,10 @@ class Node:
                     )
                 node = self if kind == _OUT else None  # a non-differentiable output stays a constant
                 out.append(_Tensor._make(array, self.backend, node, index))
+            elif kind == _PACKED:
+                from . import graph  # saved_tensors_hooks: graph.py builds on this module
+
+                out.append(graph.unpack(entry, self))
             else:
                 value = entry[1]
                 out.append(_Tensor._make(value, self.backend) if hasattr(value, "shape") else value)
@@ -453,6 +459,10 @@ def _resolve_saved(values, args, arrays, outs, results):
                     break
             else:
                 saved.append((_CONST, v))
+    if _watch.saved_hooks:
+        from . import graph  # saved_tensors_hooks: graph.py builds on this module
+
+        return graph.pack(saved, _watch.saved_hooks[-1], results[0]._backend)
     return saved
 
 

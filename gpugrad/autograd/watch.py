@@ -1,5 +1,6 @@
 """What watches op applications, per thread: anomaly mode (anomaly.py) checks outputs for NaN and inf;
-a profiler (gpugrad/profiler.py) times each op and each backward node.
+a profiler (gpugrad/profiler.py) times each op and each backward node; saved-tensor hooks (graph.py) pack
+what ops save for backward.
 
 While either is on, ``state.watched`` is True: Function.apply's short roads (apply_one, apply_pair) check
 that one flag and leave the op to apply's general path, where the watchers are; the engine calls each
@@ -15,6 +16,8 @@ class _State(threading.local):
     anomaly = False  # anomaly mode's NaN and inf checks
     in_backward = False  # the engine is running a node's backward (anomaly mode names the node itself)
     profiler = None  # the profiler recording on this thread, or None
+    saved_hooks = ()  # saved_tensors_hooks' (pack, unpack) pairs, innermost last (graph.py)
+    saved_hooks_disabled = None  # disable_saved_tensors_hooks' message, or None
 
 
 state = _State()
