@@ -205,7 +205,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        if _watch.profiler is not None:  # the profiler times the whole application (gpugrad/profiler.py)
+        watched = _watch.watched  # anomaly mode, a profiler or saved-tensor hooks (watch.py)
+        if watched and _watch.profiler is not None:  # the profiler times the whole application
             return _watch.profiler.time_op(cls, args, kwargs)
         Tensor = _Tensor
         grad_on = _grad_state.enabled
@@ -266,7 +267,7 @@ class Function:
         single = not isinstance(out, tuple)
         if not isinstance(out, ndarray) if single else not all(isinstance(o, ndarray) or o is None for o in out):
             out = _wrap_scalars(ctx, backend.xp, out, single)
-        anomaly_on = _watch.anomaly
+        anomaly_on = watched and _watch.anomaly
         if anomaly_on and anomaly.check_forward():
             _check_forward(cls, backend.xp, arrays, (out,) if single else out)
 
@@ -307,6 +308,10 @@ class Function:
         if ctx._to_save:
             ctx._saved = _resolve_saved(ctx._to_save, args, arrays, outs, results)
             ctx._to_save = ()
+            if watched and _watch.saved_hooks:
+                from . import graph  # graph.py builds on this module
+
+                ctx._saved = graph.pack(ctx._saved, _watch.saved_hooks[-1], backend)
         if anomaly_on:
             ctx.created_at = anomaly.creation_site()
         return results[0] if single else results
@@ -459,10 +464,6 @@ def _resolve_saved(values, args, arrays, outs, results):
                     break
             else:
                 saved.append((_CONST, v))
-    if _watch.saved_hooks:
-        from . import graph  # saved_tensors_hooks: graph.py builds on this module
-
-        return graph.pack(saved, _watch.saved_hooks[-1], results[0]._backend)
     return saved
 
 

@@ -7,7 +7,8 @@ is handed to ``pack_hook`` and only what that returns is kept; backward gets it 
 ``unpack_hook``, which must return a Tensor with the same values. The unpacked values keep their place in
 the graph (the op that made a saved input, the node itself for a saved output, a saved leaf through an
 identity node), so ``create_graph=True`` differentiates through them as without hooks. Entries are packed
-in ``Function.apply`` (``function._resolve_saved``) and unpacked in ``Node.saved_tensors``.
+in ``Function.apply``'s general path (the hooks make every op take it) and unpacked in
+``Node.saved_tensors``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections import namedtuple
 
 from .function import _PACKED, _IN, _OUT, _OUT_CONST, AccumulateGrad, Function
 from .function import Node  # noqa: F401  (torch.autograd.graph.Node: the type of every grad_fn)
+from . import watch
 from .watch import state as _watch
 
 __all__ = ["GradientEdge", "Node", "disable_saved_tensors_hooks", "get_gradient_edge", "increment_version",
@@ -55,10 +57,12 @@ class saved_tensors_hooks:
         if _watch.saved_hooks_disabled is not None:
             raise RuntimeError(_watch.saved_hooks_disabled)
         _watch.saved_hooks = _watch.saved_hooks + ((self.pack_hook, self.unpack_hook),)
+        watch.refresh()  # ops then take apply's general path, where saved values are packed
         return self
 
     def __exit__(self, *exc) -> None:
         _watch.saved_hooks = _watch.saved_hooks[:-1]
+        watch.refresh()
 
 
 class save_on_cpu(saved_tensors_hooks):

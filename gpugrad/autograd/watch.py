@@ -2,7 +2,7 @@
 a profiler (gpugrad/profiler.py) times each op and each backward node; saved-tensor hooks (graph.py) pack
 what ops save for backward.
 
-While either is on, ``state.watched`` is True: Function.apply's short roads (apply_one, apply_pair) check
+While any is on, ``state.watched`` is True: Function.apply's short roads (apply_one, apply_pair) check
 that one flag and leave the op to apply's general path, where the watchers are; the engine calls each
 backward node through its checked call. When nothing watches, that one flag is all an op pays.
 """
@@ -12,7 +12,7 @@ import threading
 
 
 class _State(threading.local):
-    watched = False  # anomaly mode or a profiler (the class attributes are each new thread's defaults)
+    watched = False  # anomaly mode, a profiler or saved-tensor hooks (class attributes: a new thread's defaults)
     anomaly = False  # anomaly mode's NaN and inf checks
     in_backward = False  # the engine is running a node's backward (anomaly mode names the node itself)
     profiler = None  # the profiler recording on this thread, or None
@@ -25,4 +25,4 @@ state = _State()
 
 def refresh() -> None:
     """Recompute ``watched`` after a watcher came or went."""
-    state.watched = state.anomaly or state.profiler is not None
+    state.watched = state.anomaly or state.profiler is not None or bool(state.saved_hooks)
