@@ -408,11 +408,11 @@ def _linear_activation(input: Tensor, weight: Tensor, bias: Tensor | None, kind:
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t._array.dtype != x.dtype:
             raise DTypeError(f"linear: input is {input.dtype} but {name} is {t.dtype}")
-    if w.ndim == 2 and (bias is None or bias._array.ndim == 1):
+    if w.ndim == 2 and (bias is None or bias._array.ndim == 1) and x.dtype.kind != "c":
         return _linear_act(input, weight, bias, kind, param)
     if kind != "identity":
         raise ValueError(f"linear: a fused activation needs a 2-D weight, got shape {tuple(weight.shape)}")
-    out = input @ weight
+    out = input @ (weight.mT if w.ndim == 2 else weight)  # complex weights, or a 1-D one
     return out + bias if bias is not None else out
 
 

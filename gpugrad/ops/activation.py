@@ -141,12 +141,18 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """1 / (1 + e^-x). f' = f (1 - f). Integer and bool tensors give float32, as in PyTorch."""
+    """1 / (1 + e^-x). f' = f (1 - f). Integer and bool tensors give float32, as in PyTorch; complex
+    ones compute it from exp (the kernels take real numbers)."""
+    if x._array.dtype.kind == "c":
+        return 1.0 / (1.0 + (-x).exp())
     return Activation.apply_one(as_float(x), kind="sigmoid", param=0.0)
 
 
 def tanh(x: Tensor) -> Tensor:
-    """Hyperbolic tangent. f' = 1 - f^2. Integer and bool tensors give float32, as in PyTorch."""
+    """Hyperbolic tangent. f' = 1 - f^2. Integer and bool tensors give float32, as in PyTorch; complex
+    ones compute it from exp, 1 - 2 / (e^2x + 1) (the kernels take real numbers)."""
+    if x._array.dtype.kind == "c":
+        return 1.0 - 2.0 / ((2.0 * x).exp() + 1.0)
     return Activation.apply_one(as_float(x), kind="tanh", param=0.0)
 
 
