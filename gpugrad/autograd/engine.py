@@ -347,7 +347,7 @@ def _call_backward(node, gbuf, watched):
 
 def _backward(node, gbuf, check):
     Tensor = function._Tensor
-    if node.n_outputs > 1 and any(g is None for g in gbuf):
+    if node.n_outputs > 1 and node.materialize_grads and any(g is None for g in gbuf):
         # Outputs that received no gradient contribute zeros, as PyTorch materialises them.
         gbuf = [
             g if g is not None else Tensor._make(node.xp.zeros(*meta), node.backend)

@@ -13,6 +13,7 @@ from ..errors import CaptureError, DeviceError, DTypeError, ShapeError
 from . import anomaly
 from .watch import state as _watch
 from .grad_mode import _state as _grad_state
+from .grad_mode import no_grad
 
 _Tensor = None  # set by gpugrad.tensor at import: autograd sits below tensor.py and must not import it
 
@@ -38,6 +39,7 @@ class Node:
     output_meta = ()  # per output when there are several: (shape, dtype), to materialise a missing gradient
     pre_hooks = None
     retained = None
+    materialize_grads = True  # set_materialize_grads
     created_at = None
     output_backend = None  # set by forward when outputs live on another device (``.to``)
     _to_save = ()
@@ -84,6 +86,14 @@ class Node:
 
     def mark_non_differentiable(self, *arrays) -> None:
         self._non_differentiable = arrays
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Whether an output that got no gradient reaches backward as zeros (the default) or as None."""
+        self.materialize_grads = bool(value)
+
+    def mark_dirty(self, *tensors) -> None:
+        raise NotImplementedError("mark_dirty: custom Functions that modify their inputs in place are not supported "
+                                  "by gpugrad; return a new tensor instead")
 
     # Used from backward ---------------------------------------------------------------------------
     @property
@@ -162,10 +172,11 @@ class AccumulateGrad:
 class Function:
     """Base of every differentiable op, and of user-defined ones (as ``torch.autograd.Function``).
 
-    Subclasses define ``forward(ctx, *args)``, which receives backend arrays in place of Tensors and
-    returns an array or a tuple of arrays, and ``backward(ctx, *grads)``, which receives Tensors and
-    returns one Tensor or None per positional argument of forward, written in Tensor ops so that it is
-    differentiable itself. Call ``MyOp.apply(*args)``::
+    Subclasses define ``forward(ctx, *args)``, which receives the Tensors (run with grad mode off, as in
+    PyTorch) and returns a Tensor or a tuple of them, and ``backward(ctx, *grads)``, which receives Tensors
+    and returns one Tensor or None per positional argument of forward, written in Tensor ops so that it
+    is differentiable itself. PyTorch's other form works too: ``forward(*args)`` without ctx, and
+    ``setup_context(ctx, inputs, output)`` to save what backward needs. Call ``MyOp.apply(*args)``::
 
         class Cube(gg.autograd.Function):
             @staticmethod
@@ -180,6 +191,9 @@ class Function:
     """
 
     is_view = False  # every output shares memory and the version counter with input 0
+    # gpugrad's own ops (Op, and a few Functions of its own) work on the backend arrays: their forward
+    # receives arrays and returns arrays. A user's Function gets and returns Tensors, as in PyTorch.
+    forward_on_arrays = False
     # Whether every array backward returns is one it made, a gradient it was handed, or a view of either
     # (never an array it keeps elsewhere, a saved value or a cache, nor a view of one). Then the engine may
     # make a gradient the pass owns a leaf's .grad without a copy (engine.py, `_owned`). False for a
@@ -201,6 +215,11 @@ class Function:
 
     @staticmethod
     def backward(ctx, *grads):
+        raise NotImplementedError
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch's separate context setup: defined, it makes ``forward`` take no ctx."""
         raise NotImplementedError
 
     @classmethod
@@ -249,7 +268,10 @@ class Function:
             backend = _cpu_backend
         ctx = Node(cls, backend, tuple(needs))
         try:
-            out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
+            if cls.forward_on_arrays:
+                out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
+            else:
+                out = _forward_on_tensors(cls, ctx, args, kwargs)
         except (ShapeError, DTypeError, DeviceError, CaptureError):
             raise
         except ValueError as exc:
@@ -379,9 +401,10 @@ class Function:
 
 
 class Op(Function):
-    """Base of gpugrad's own ops: Functions whose backward keeps none of the arrays it returns. An op whose
-    backward is right for complex tensors says so (``complex_ok = True``)."""
+    """Base of gpugrad's own ops: Functions on backend arrays whose backward keeps none of the arrays it
+    returns. An op whose backward is right for complex tensors says so (``complex_ok = True``)."""
 
+    forward_on_arrays = True
     fresh_gradients = True
     complex_ok = False
 
@@ -394,6 +417,27 @@ def _records_complex(cls) -> bool:
     raise DTypeError(f"{cls.op_name()}: gradients for complex tensors are not implemented for this op "
                      "(gpugrad.fft, arithmetic, matmul, reductions by sum and the shape ops have them); "
                      "compute under gg.no_grad() or on view_as_real(...)")
+
+
+def _forward_on_tensors(cls, ctx, args, kwargs):
+    """A user's Function's forward, on the Tensors themselves with grad mode off, as PyTorch runs it; its
+    outputs, and the outputs it saved or marked, become arrays for apply (which makes the outputs anew,
+    in the graph)."""
+    with no_grad():
+        if cls.setup_context is not Function.setup_context:  # forward(*args), then setup_context(ctx, ...)
+            out = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, out)
+        else:
+            out = cls.forward(ctx, *args, **kwargs)
+    Tensor = _Tensor
+    outs = out if isinstance(out, tuple) else (out,)
+    if ctx._to_save:
+        ctx._to_save = tuple(v._array if isinstance(v, Tensor) and any(v is o for o in outs) else v
+                             for v in ctx._to_save)
+    if ctx._non_differentiable:
+        ctx._non_differentiable = tuple(v._array if isinstance(v, Tensor) else v for v in ctx._non_differentiable)
+    arrays = tuple(o._array if isinstance(o, Tensor) else o for o in outs)
+    return arrays if isinstance(out, tuple) else arrays[0]
 
 
 def _result(cls, ctx, backend, out, recorded, inputs, arrays):

@@ -136,6 +136,8 @@ def unpack(entry: tuple, node):
 class _LeafValue(Function):
     """A saved leaf's unpacked values, standing for the leaf: the gradient passes to it unchanged."""
 
+    forward_on_arrays = True  # gpugrad's own: forward takes and returns backend arrays
+
     @staticmethod
     def forward(ctx, leaf, value=None):
         return value

@@ -36,6 +36,8 @@ def positions(view, base):
 class ViewOfBase(Function):
     """The values of ``base`` at ``positions``: a view's history taken from its base's current one."""
 
+    forward_on_arrays = True  # gpugrad's own: forward takes and returns backend arrays
+
     @staticmethod
     def forward(ctx, base, positions=None):
         ctx.base_shape, ctx.positions = base.shape, positions
@@ -52,6 +54,8 @@ class ViewOfBase(Function):
 
 class WriteBack(Function):
     """``base`` with the elements at ``positions`` replaced by ``values``."""
+
+    forward_on_arrays = True  # gpugrad's own: forward takes and returns backend arrays
 
     @staticmethod
     def forward(ctx, base, values, positions=None):

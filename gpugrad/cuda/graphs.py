@@ -328,6 +328,7 @@ def _graphed_function(backend, fwd, bwd, args, params, static_outs, static_grad_
     from ..tensor import Tensor
 
     class Graphed(Function):
+        forward_on_arrays = True  # gpugrad's own: forward takes and returns backend arrays
         name = "graphed_callable"
 
         @staticmethod

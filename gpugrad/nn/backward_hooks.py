@@ -42,6 +42,7 @@ def _run_hooks(call: _Call, grad_input: tuple) -> tuple:
 class _Inputs(Function):
     """Identity on the module's Tensor inputs; its backward calls the full backward hooks."""
 
+    forward_on_arrays = True  # gpugrad's own: forward takes and returns backend arrays
     is_view = True
 
     @staticmethod
@@ -57,6 +58,7 @@ class _Inputs(Function):
 class _Outputs(Function):
     """Identity on the module's Tensor outputs; its backward runs the pre-hooks and keeps grad_output."""
 
+    forward_on_arrays = True  # gpugrad's own: forward takes and returns backend arrays
     is_view = True
 
     @staticmethod

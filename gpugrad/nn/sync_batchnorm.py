@@ -27,6 +27,8 @@ class _AllReduceSum(Function):
     output gradients: the same collective again, applied through this Function so that it too is
     differentiable."""
 
+    forward_on_arrays = True  # gpugrad's own: forward takes and returns backend arrays
+
     @staticmethod
     def forward(ctx, x, group):
         import gpugrad.distributed as dist  # at call time: importing nn must not load the MPI/NCCL backends

@@ -1115,9 +1115,11 @@ METHODS.update({f.__name__ + "_": inplace_variant(_in_own_dtype(f), f.__name__ +
     logical_xor, logical_not)})
 METHODS.update(
     where=lambda self, condition, other: where(condition, self, other),
-    __add__=_operator(add, Add, operator.add), __radd__=_operator(add, Add, operator.add, swap=True),
+    # 2 + x and 2 * x as x + 2 and x * 2 (the same values: IEEE addition and multiplication commute), so
+    # that the tensor is the node's first input, as in PyTorch's graph (grad_fn.next_functions).
+    __add__=_operator(add, Add, operator.add), __radd__=_operator(add, Add, operator.add),
     __sub__=_operator(sub, Sub, operator.sub), __rsub__=_operator(sub, Sub, operator.sub, swap=True),
-    __mul__=_operator(mul, Mul, operator.mul), __rmul__=_operator(mul, Mul, operator.mul, swap=True),
+    __mul__=_operator(mul, Mul, operator.mul), __rmul__=_operator(mul, Mul, operator.mul),
     __truediv__=_operator(div, Div, operator.truediv), __rtruediv__=_operator(div, Div, operator.truediv, swap=True),
     __floordiv__=floor_divide, __rfloordiv__=reflected(floor_divide), __mod__=remainder,
     __rmod__=reflected(remainder), __pow__=_operator(pow, Pow, operator.pow), __rpow__=reflected(pow),

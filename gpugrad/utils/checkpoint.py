@@ -38,6 +38,8 @@ class _Checkpoint(Function):
     flow out of this node like any input's), then ``fn``'s arguments (``tensor_args``: which were
     Tensors)."""
 
+    forward_on_arrays = True  # gpugrad's own: forward takes and returns backend arrays
+
     @staticmethod
     def forward(ctx, marker, *params_and_args, params, run_function, tensor_args, preserve_rng_state, kwargs):
         ctx.params, ctx.n_params = params, len(params or ())
