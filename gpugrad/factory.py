@@ -1,6 +1,9 @@
 """Functions that make tensors: ``tensor``, ``zeros``, ``randn``, ``from_numpy`` and the rest."""
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy
 
 from . import backend as _backend_mod
@@ -44,6 +47,26 @@ def _dtype_np(dtype, default=None):
     if dtype is None:
         dtype = default if default is not None else dtypes.default_float
     return dtypes.to_dtype(dtype).np
+
+
+def _writes_out(factory):
+    """PyTorch's ``out=`` on a factory: the values are made in ``out``'s dtype and on its device (unless
+    given), then written into ``out`` (resized as PyTorch resizes), which is returned."""
+    @functools.wraps(factory)
+    def made(*args, out=None, **kwargs):
+        if out is None:
+            return factory(*args, **kwargs)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{factory.__name__}: argument 'out' must be a Tensor, not {type(out).__name__}")
+        if "dtype" in inspect.signature(factory).parameters and kwargs.get("dtype") is None:
+            kwargs["dtype"] = out.dtype
+        if kwargs.get("device") is None:
+            kwargs["device"] = out.device
+        from .ops._operands import write_out
+
+        return write_out(factory.__name__, factory(*args, **kwargs), out)
+
+    return made
 
 
 def _infer_host(data) -> tuple[numpy.ndarray, bool]:
@@ -117,21 +140,25 @@ def from_numpy(array: numpy.ndarray) -> Tensor:
     return Tensor._make(array, _backend_mod.cpu)
 
 
+@_writes_out
 def zeros(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     backend = _backend_of(device)
     return _finish(backend.xp.zeros(_size(_sizes_or_keyword("zeros", sizes, size)), dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
+@_writes_out
 def ones(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     backend = _backend_of(device)
     return _finish(backend.xp.ones(_size(_sizes_or_keyword("ones", sizes, size)), dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
+@_writes_out
 def empty(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     backend = _backend_of(device)
     return _finish(backend.xp.empty(_size(_sizes_or_keyword("empty", sizes, size)), dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
+@_writes_out
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     backend = _backend_of(device)
     if dtype is None:
@@ -140,6 +167,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
     return _finish(backend.xp.full(_size((size,)), fill_value, dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
+@_writes_out
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Values from start (inclusive) to end (exclusive); int64 when all arguments are ints."""
     if end is None:
@@ -150,6 +178,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     return _finish(backend.xp.arange(start, end, step, dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
+@_writes_out
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from start to end inclusive. Floats are computed as PyTorch does,
     in the dtype itself (float16 rounds at each step): the first half counted up from start, the second
@@ -175,6 +204,7 @@ def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: boo
     return _finish(values.astype(target.np, copy=False), backend, requires_grad)
 
 
+@_writes_out
 def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``base`` to the powers ``linspace(start, end, steps)``, computed in float64 and rounded once to
     ``dtype`` (the default float when None)."""
@@ -261,6 +291,7 @@ def _triangle_indices(which, row, col, offset, dtype, device) -> Tensor:
     return _finish(backend.asarray(coords), backend, False)
 
 
+@_writes_out
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     backend = _backend_of(device)
     return _finish(backend.xp.eye(n, m, dtype=_dtype_np(dtype)), backend, requires_grad)
@@ -280,6 +311,7 @@ def _random(op, draw, size, dtype, device, requires_grad, generator, complex_sca
     return _finish(backend.asarray(host), backend, requires_grad)
 
 
+@_writes_out
 def randn(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal samples from the default (or given) generator."""
     size = _sizes_or_keyword("randn", sizes, size)
@@ -288,6 +320,7 @@ def randn(*sizes, size=None, dtype=None, device=None, requires_grad: bool = Fals
                    complex_scale=0.5 ** 0.5)
 
 
+@_writes_out
 def rand(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform samples in [0, 1)."""
     size = _sizes_or_keyword("rand", sizes, size)
@@ -296,6 +329,7 @@ def rand(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False
                    requires_grad, generator)
 
 
+@_writes_out
 def randint(low: int, high: int | None = None, size=(), dtype=None, device=None, generator=None) -> Tensor:
     """Integers drawn uniformly from [low, high) (int64 unless ``dtype`` says otherwise); as in torch,
     ``randint(high, size)`` draws from [0, high)."""
@@ -313,6 +347,7 @@ def randint(low: int, high: int | None = None, size=(), dtype=None, device=None,
     return _finish(backend.asarray(host), backend, False)
 
 
+@_writes_out
 def randperm(n: int, device=None, generator=None) -> Tensor:
     rng = (generator or default_generator).rng
     backend = _backend_of(device)

@@ -23,6 +23,7 @@ from .linalg import (
     _require_matrices,
     linalg_cholesky,
     linalg_inv,
+    linalg_svd,
     linalg_svdvals,
     matrix_norm,
     solve,
@@ -302,7 +303,30 @@ def householder_product(A: Tensor, tau: Tensor, *, out: Tensor | None = None) ->
 
 
 # What this family exports (all through gg.linalg: none has a top-level torch namesake of this form).
-FUNCTIONS = ()
+def svd_lowrank(A: Tensor, q: int | None = 6, niter: int = 2, M: Tensor | None = None):
+    """(U, S, V) of rank q with A - M ~ U diag(S) V^T. PyTorch computes them by randomized subspace
+    iteration (``niter`` steps); gpugrad takes the exact truncated SVD, the limit that iteration tends to
+    (so its values are as good or better, and not random). Differentiable as ``linalg.svd``."""
+    if A.ndim < 2:
+        raise ShapeError(f"svd_lowrank: expected a matrix or a batch of matrices, got shape {tuple(A.shape)}")
+    X = A if M is None else A - M
+    q = min(X.shape[-2:]) if q is None else q
+    if not 0 <= q <= min(X.shape[-2:]):
+        raise ArgumentError(f"svd_lowrank: q={q} must be in [0, {min(X.shape[-2:])}] for shape {tuple(X.shape)}")
+    U, S, Vh = linalg_svd(X, full_matrices=False)
+    return U[..., :q], S[..., :q], Vh.mT[..., :q]
+
+
+def pca_lowrank(A: Tensor, q: int | None = None, center: bool = True, niter: int = 2):
+    """(U, S, V) of the principal components of the rows of A (its columns centred first, by default);
+    q defaults to min(6, m, n). The exact truncated SVD, as ``svd_lowrank``."""
+    if A.ndim < 2:
+        raise ShapeError(f"pca_lowrank: expected a matrix or a batch of matrices, got shape {tuple(A.shape)}")
+    q = min(6, *A.shape[-2:]) if q is None else q
+    return svd_lowrank(A - A.mean(dim=-2, keepdim=True) if center else A, q, niter)
+
+
+FUNCTIONS = (svd_lowrank, pca_lowrank)
 DIFFERENTIABLE = (multi_dot, linalg_cond, cholesky_ex, linalg_vander, linalg_diagonal, tensorinv, tensorsolve,
-                  householder_product)
+                  householder_product, svd_lowrank, pca_lowrank)
 METHODS = {}

@@ -246,4 +246,9 @@ ROWS = [
         inputs=[((6, 6), invertible), ((2, 3), real)]),
     Row("householder_product", **_both(lambda lib, a, tau: lib.linalg.householder_product(a, tau)),
         inputs=[((2, 4, 3), real), ((2, 2), real)]),
+    # Full rank (q = min(m, n)): PyTorch's randomized result is then the exact one too.
+    Row("svd_lowrank", **_both(lambda lib, a: (lambda u, s, v: u @ lib.diag_embed(s) @ v.mT)(*lib.svd_lowrank(a, q=3))),
+        inputs=[((5, 3), real)]),
+    Row("pca_lowrank", **_both(lambda lib, a: (lambda u, s, v: (u * s.unsqueeze(-2)) @ v.mT)(*lib.pca_lowrank(a))),
+        inputs=[((2, 5, 3), real)]),
 ]
