@@ -9,7 +9,9 @@ from .ops.linalg import LinAlgError, matmul, matrix_norm, solve, solve_triangula
 from .ops.linalg import linalg_cholesky as cholesky
 from .ops.linalg import linalg_cross as cross
 from .ops.linalg import linalg_det as det
+from .ops.linalg import linalg_eig as eig
 from .ops.linalg import linalg_eigh as eigh
+from .ops.linalg import linalg_eigvals as eigvals
 from .ops.linalg import linalg_eigvalsh as eigvalsh
 from .ops.linalg import linalg_inv as inv
 from .ops.linalg import linalg_lstsq as lstsq

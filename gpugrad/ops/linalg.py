@@ -35,6 +35,7 @@ QRResult = namedtuple("QRResult", ["Q", "R"])
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 SVDLegacyResult = namedtuple("SVDLegacyResult", ["U", "S", "V"])
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
 
 
 # Checks and constants ---------------------------------------------------------------------------------
@@ -569,6 +570,8 @@ def inverse(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 class Solve(Op):
+    complex_ok = True
+
     @staticmethod
     def forward(ctx, a, b):
         xp = ctx.xp
@@ -585,8 +588,8 @@ class Solve(Op):
     @staticmethod
     def backward(ctx, gx):
         a, x = ctx.saved_tensors
-        gb = _solve_matrix(a.mT, gx)
-        ga = -(gb @ x.mT) if ctx.needs_input_grad[0] else None
+        gb = _solve_matrix(conj_of(a.mT), gx)  # A^-H G (A^-T G for real A)
+        ga = -(gb @ conj_of(x.mT)) if ctx.needs_input_grad[0] else None
         return ga, gb
 
 
@@ -596,8 +599,9 @@ def _solve_matrix(a: Tensor, b: Tensor) -> Tensor:
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Tensor | None = None) -> Tensor:
     """X with A X = B (X A = B when left=False); B a batch of vectors (*, n) or matrices (*, n, k), batch
-    dims broadcast. d/dB = A^-T G, d/dA = -(A^-T G) X^T."""
-    _require_float("linalg.solve", A, B)
+    dims broadcast, real or complex. d/dB = A^-H G, d/dA = -(A^-H G) X^H."""
+    if A._array.dtype.kind != "c" or B._array.dtype.kind != "c":
+        _require_float("linalg.solve", A, B)
     _require_matrices("linalg.solve", A, square=True)
     _require_same_dtype("linalg.solve", A, B)
     n = A.shape[-1]
@@ -1174,6 +1178,73 @@ def linalg_eigvalsh(A: Tensor, UPLO: str = "L", *, out: Tensor | None = None) ->
     return write_out("linalg.eigvalsh", w, out)
 
 
+class Eig(Op):
+    """Eigenvalues and eigenvectors of square matrices, complex (LAPACK's geev, on the host: CuPy has no
+    general eigensolver, and PyTorch too runs it on the CPU); each eigenvector of unit norm."""
+
+    complex_ok = True
+
+    @staticmethod
+    def forward(ctx, a):
+        backend = ctx.backend
+        w, v = numpy.linalg.eig(backend.to_numpy(a, "linalg.eig"))
+        complex_dtype = numpy.result_type(a.dtype, numpy.complex64)
+        w, v = backend.asarray(w.astype(complex_dtype)), backend.asarray(v.astype(complex_dtype))
+        ctx.save_for_backward(w, v)
+        ctx.materialize_grads = False  # eigvals' backward is the one without gV
+        return w, v
+
+    @staticmethod
+    def backward(ctx, gw, gv):
+        # PyTorch's linalg_eig_backward: gA = V^-H (gL on the diagonal, off it the projected V^H gV divided
+        # by conj(L_j - L_i)) V^H. A loss that depends on the eigenvectors' phase has no gradient.
+        w, v = ctx.saved_tensors
+        vh = v.mH
+        if gv is None:
+            return solve(vh, gw.unsqueeze(-1) * vh)
+        vhgv = vh @ gv
+        diagonal = vhgv.diagonal(0, -2, -1)
+        if bool((diagonal.imag.abs() > 1e-2 * (1.0 + diagonal.abs())).any()):
+            raise RuntimeError("linalg.eig: the eigenvectors of a matrix are defined up to a phase, and the loss depends "
+                               "on that phase, so it has no gradient; make the loss depend on |V| or on V V^-1 terms")
+        vhgv = vhgv - vh @ (v * diagonal.real.unsqueeze(-2))
+        wc = w.conj()
+        e = wc.unsqueeze(-2) - wc.unsqueeze(-1) + _eye(w.real, w.shape[-1])
+        inner = vhgv / e
+        inner = inner - diag_embed(inner.diagonal(0, -2, -1))
+        if gw is not None:
+            inner = inner + diag_embed(gw)
+        return solve(vh, inner @ vh)
+
+
+def linalg_eig(A: Tensor, *, out=None) -> EigResult:
+    """Eigenvalues and unit eigenvectors of square matrices, complex whatever A's dtype (complex64 for
+    float32). Gradients as PyTorch's (distinct eigenvalues; the loss must not depend on the eigenvectors'
+    phase, which is arbitrary)."""
+    _require_matrices("linalg.eig", A, square=True)
+    if A._array.dtype.kind != "c":
+        _require_float("linalg.eig", A)
+    result = EigResult(*Eig.apply(A))
+    if out is not None:
+        for dst, src in zip(out, result):
+            write_out("linalg.eig", src, dst)
+        return EigResult(*out)
+    return result
+
+
+def linalg_eigvals(A: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The eigenvalues of square matrices, complex. d/dA = V^-H diag(g) V^H."""
+    _require_matrices("linalg.eigvals", A, square=True)
+    if A._array.dtype.kind != "c":
+        _require_float("linalg.eigvals", A)
+    if _records(A):
+        w = Eig.apply(A)[0]
+    else:
+        host = numpy.linalg.eigvals(A._backend.to_numpy(A._array, "linalg.eigvals"))
+        w = _constant(A, A._backend.asarray(host.astype(numpy.result_type(A._array.dtype, numpy.complex64))))
+    return write_out("linalg.eigvals", w, out)
+
+
 def linalg_matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False,
                        out: Tensor | None = None) -> Tensor:
     """The number of singular values above max(atol, rtol * s_max) (int64; not differentiable)."""
@@ -1548,7 +1619,7 @@ FUNCTIONS = (
 )
 _LINALG_ONLY = (
     linalg_inv, solve, linalg_cholesky, linalg_qr, linalg_svd, linalg_svdvals, linalg_eigh, linalg_eigvalsh,
-    linalg_det, linalg_slogdet, linalg_matrix_power, linalg_pinv, linalg_norm, vector_norm, matrix_norm, vecdot,
+    linalg_eig, linalg_eigvals, linalg_det, linalg_slogdet, linalg_matrix_power, linalg_pinv, linalg_norm, vector_norm, matrix_norm, vecdot,
     linalg_cross, solve_triangular, linalg_matrix_exp, linalg_lstsq,
 )
 DIFFERENTIABLE = FUNCTIONS + _LINALG_ONLY

@@ -235,3 +235,12 @@ def test_assert_close_compares_complex_values():
     gg.testing.assert_close(z, z + 1e-9)
     with pytest.raises(AssertionError, match="Greatest absolute difference: 1.0"):
         gg.testing.assert_close(z, z + 1j)
+
+
+def test_eig_refuses_a_loss_that_depends_on_the_eigenvectors_phase():
+    a = gg.tensor([[2.0, 1.0], [0.5, -1.0]], dtype=gg.float64, requires_grad=True)
+    w, v = gg.linalg.eig(a)
+    assert w.dtype is gg.complex128 and v.dtype is gg.complex128
+    np.testing.assert_allclose((a.detach().to(gg.complex128) @ v).detach().numpy(), (v * w).detach().numpy(), atol=1e-12)
+    with pytest.raises(RuntimeError, match="defined up to a phase"):
+        v.imag.sum().backward()

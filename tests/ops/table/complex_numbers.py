@@ -60,6 +60,8 @@ ROWS = [
     Row("complex_sigmoid", **_both(lambda lib, a: r(lib, c(lib, a).sigmoid())), inputs=[((3, 2), real)], op="sigmoid"),
     Row("complex_linear", **_both(lambda lib, a, w, b: r(lib, lib.nn.functional.linear(c(lib, a), c(lib, w), c(lib, b)))),
         inputs=[((4, 3, 2), real), ((2, 3, 2), real), ((2, 2), real)], op="matmul"),
+    Row("complex_solve", **_both(lambda lib, a, b: r(lib, lib.linalg.solve(c(lib, a) + 3 * lib.eye(3), c(lib, b)))),
+        inputs=[((3, 3, 2), real), ((3, 2, 2), real)], op="solve"),
     Row("complex_abs", **_both(lambda lib, a: c(lib, a).abs()), inputs=[((4, 2), nonzero_pairs)], op="abs"),
     Row("complex_angle", **_both(lambda lib, a: c(lib, a).angle()), inputs=[((4, 2), nonzero_pairs)], op="angle"),
     Row("complex_sgn", **_both(lambda lib, a: r(lib, c(lib, a).sgn())), inputs=[((4, 2), nonzero_pairs)], op="sgn"),

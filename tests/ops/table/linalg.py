@@ -251,4 +251,9 @@ ROWS = [
         inputs=[((5, 3), real)]),
     Row("pca_lowrank", **_both(lambda lib, a: (lambda u, s, v: (u * s.unsqueeze(-2)) @ v.mT)(*lib.pca_lowrank(a))),
         inputs=[((2, 5, 3), real)]),
+    # eig: phase-free functions of the (complex) results; a random 3x3 has distinct eigenvalues.
+    Row("linalg_eig", **_both(lambda lib, a: (lambda w, v: lib.cat([lib.view_as_real(w * w).flatten(), v.abs().flatten()]))(
+        *lib.linalg.eig(a))), inputs=[((3, 3), real)], dtypes=(gg.float64,)),
+    Row("linalg_eigvals", **_both(lambda lib, a: lib.view_as_real(lib.linalg.eigvals(a).exp())),
+        inputs=[((2, 3, 3), real)], dtypes=(gg.float64,)),
 ]
