@@ -51,15 +51,17 @@ def _current(op: str) -> dict:
 
 
 def make_dual(tensor, tangent, *, level: int | None = None):
-    """``tensor`` as a dual number with ``tangent`` (same shape, dtype and device)."""
+    """``tensor`` as a dual number with ``tangent`` (same shape and device; another float dtype is taken
+    as PyTorch takes it, the tangents computed from it being in the primal's dtype)."""
     duals = _current("make_dual")
-    if tuple(tangent.shape) != tuple(tensor.shape) or tangent.dtype != tensor.dtype or tangent.device != tensor.device:
+    if (tuple(tangent.shape) != tuple(tensor.shape) or tangent.device != tensor.device
+            or tangent._array.dtype.kind not in "fc"):
         raise ArgumentError(f"make_dual: the tangent ({tuple(tangent.shape)}, {tangent.dtype}, {tangent.device}) must "
                             f"match the primal ({tuple(tensor.shape)}, {tensor.dtype}, {tensor.device})")
     with enable_grad():
         # recorded, so that outputs lead back to it; a primal that requires grad keeps its own gradient path
         dual = tensor * 1 if tensor.requires_grad else tensor.detach().requires_grad_(True)
-    duals[id(dual)] = (dual, tangent.detach())
+    duals[id(dual)] = (dual, tangent)  # the tangent itself: unpack_dual(dual).tangent is tangent, as PyTorch's
     return dual
 
 
@@ -79,7 +81,7 @@ def unpack_dual(tensor, *, level: int | None = None) -> UnpackedDualTensor:
     with enable_grad():
         u = tensor.detach().new_zeros(tensor.shape).requires_grad_(True)
         pulled = grad(tensor, [d for d, _ in duals], u, retain_graph=True, create_graph=True, allow_unused=True)
-        terms = [(p * t).sum() for p, (_, t) in zip(pulled, duals) if p is not None]
+        terms = [(p * t.detach()).sum() for p, (_, t) in zip(pulled, duals) if p is not None]
         if not terms:
             return UnpackedDualTensor(tensor, None)
         inner = terms[0]

@@ -1,12 +1,14 @@
 """Function and its context: how one op records itself for backward.
 
-``Function.apply`` runs ``forward`` on backend arrays and, when any input requires grad and grad mode is
-on, records a Node (which doubles as the ``ctx`` handed to forward and backward). A Node keeps, per
+``Function.apply`` runs ``forward`` (on backend arrays for gpugrad's own ops, on the Tensors for a user's
+Function, as PyTorch's) and, when any input requires grad and grad mode is on, records a Node (which doubles as the ``ctx`` handed to forward and backward). A Node keeps, per
 positional input, where that input's gradient goes next: the Node that made it, the leaf Tensor itself,
 or nothing. It never refers to its own outputs, so a graph holds no reference cycles and is freed by
 reference counting alone.
 """
 from __future__ import annotations
+
+import functools
 
 from ..backend import cpu as _cpu_backend
 from ..errors import CaptureError, DeviceError, DTypeError, ShapeError
@@ -417,6 +419,38 @@ def _records_complex(cls) -> bool:
     raise DTypeError(f"{cls.op_name()}: gradients for complex tensors are not implemented for this op "
                      "(gpugrad.fft, arithmetic, matmul, reductions by sum and the shape ops have them); "
                      "compute under gg.no_grad() or on view_as_real(...)")
+
+
+class _DelayedError(Function):
+    """Stands for a once-differentiable backward's result: differentiating through it again raises."""
+
+    forward_on_arrays = True
+
+    @staticmethod
+    def forward(ctx, value):
+        return value
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
+
+
+def once_differentiable(backward):
+    """Decorates a custom Function's ``backward`` written in operations that need not be differentiable:
+    it runs with grad mode off, and with ``create_graph=True`` its results stand behind a node that raises
+    if they are ever differentiated (as ``torch.autograd.function.once_differentiable``)."""
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        with no_grad():
+            outputs = backward(ctx, *grads)
+        if not _grad_state.enabled or not any(isinstance(g, _Tensor) and g.requires_grad for g in grads):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        marked = tuple(None if o is None else _DelayedError.apply(o.detach().requires_grad_()) if o._array.dtype.kind in "fc"
+                       else o for o in ((outputs,) if single else outputs))
+        return marked[0] if single else marked
+
+    return wrapper
 
 
 def _forward_on_tensors(cls, ctx, args, kwargs):

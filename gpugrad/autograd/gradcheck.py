@@ -47,14 +47,26 @@ def _loss_at(fn, inputs, checked, shifts, cotangents):
     return _dot([_host(o) for o in outs], cotangents)
 
 
-def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0) -> bool:
+def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
+              seed: int = 0, *, nondet_tol: float = 0.0, check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+              check_batched_grad: bool = False, check_batched_forward_grad: bool = False, check_forward_ad: bool = False,
+              check_backward_ad: bool = True, fast_mode: bool = False, masked=None) -> bool:
     """Check the gradients of ``fn`` at ``inputs`` (float64 tensors) against central differences.
 
     Returns True, or raises GradcheckError naming the worst element (False with ``raise_exception=False``)::
 
         x = gg.randn(3, 4, dtype=gg.float64, requires_grad=True)
         gg.autograd.gradcheck(lambda x: (x.sin() * x).sum(dim=1), (x,))
+
+    PyTorch's options: ``check_forward_ad`` checks forward-mode tangents (``autograd.forward_ad``) the same
+    way, ``check_backward_ad=False`` leaves backward out, ``check_grad_dtypes`` checks each gradient's dtype.
+    The check is always PyTorch's fast mode (one random projection; ``fast_mode`` is accepted), backward is
+    deterministic (``nondet_tol`` is accepted) and a missing gradient reaches backward as zeros
+    (``check_undefined_grad`` has nothing to check). Batched checks are not there and say so.
     """
+    if check_batched_grad or check_batched_forward_grad:
+        raise NotImplementedError("gradcheck: check_batched_grad and check_batched_forward_grad are not supported by "
+                                  "gpugrad; check the unbatched function")
     Tensor = function._Tensor
     inputs = _as_tuple(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
@@ -68,23 +80,46 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         outs = _outputs(fn, inputs)
     cotangents = [rng.standard_normal(o.shape) for o in outs]
     directions = [rng.standard_normal(inputs[i].shape) for i in checked]
-    analytic = _analytic_grads(outs, cotangents, [inputs[i] for i in checked])
-
-    directional = _dot(analytic, directions)
     numeric = (
         _loss_at(fn, inputs, checked, [eps * d for d in directions], cotangents)
         - _loss_at(fn, inputs, checked, [-eps * d for d in directions], cotangents)
     ) / (2 * eps)
-    if abs(directional - numeric) <= atol + rtol * abs(numeric):
+    failure = None
+    if check_backward_ad:
+        analytic = _analytic_grads(outs, cotangents, [inputs[i] for i in checked], check_grad_dtypes)
+        directional = _dot(analytic, directions)
+        if abs(directional - numeric) > atol + rtol * abs(numeric):
+            message = _worst_element(fn, inputs, checked, analytic, cotangents, eps, atol, rtol)
+            failure = (f"gradcheck: directional derivative {directional:.10g} (backward) vs {numeric:.10g} "
+                       f"(finite differences); {message}")
+    if failure is None and check_forward_ad:
+        forward = _forward_directional(fn, inputs, checked, directions, cotangents)
+        if abs(forward - numeric) > atol + rtol * abs(numeric):
+            failure = (f"gradcheck: directional derivative {forward:.10g} (forward AD) vs {numeric:.10g} "
+                       "(finite differences)")
+    if failure is None:
         return True
-    message = _worst_element(fn, inputs, checked, analytic, cotangents, eps, atol, rtol)
-    message = f"gradcheck: directional derivative {directional:.10g} (backward) vs {numeric:.10g} (finite differences); {message}"
     if raise_exception:
-        raise GradcheckError(message)
+        raise GradcheckError(failure)
     return False
 
 
-def _analytic_grads(outs, cotangents, wrt):
+def _forward_directional(fn, inputs, checked, directions, cotangents) -> float:
+    """<u, J v> from forward mode: the outputs' tangents for the inputs' tangents v."""
+    from . import forward_ad
+
+    Tensor = function._Tensor
+    with forward_ad.dual_level(), enable_grad():
+        duals = list(inputs)
+        for i, d in zip(checked, directions):
+            x = inputs[i]
+            duals[i] = forward_ad.make_dual(x.detach(), Tensor._make(x._backend.asarray(d), x._backend))
+        outs = _outputs(fn, duals)
+        tangents = [forward_ad.unpack_dual(o).tangent for o in outs]
+    return _dot([numpy.zeros(o.shape) if t is None else _host(t) for o, t in zip(outs, tangents)], cotangents)
+
+
+def _analytic_grads(outs, cotangents, wrt, check_dtypes: bool = False):
     Tensor = function._Tensor
     live = [(o, u) for o, u in zip(outs, cotangents) if o.requires_grad]
     if not live:
@@ -96,6 +131,11 @@ def _analytic_grads(outs, cotangents, wrt):
         inputs=wrt,
         allow_unused=True,
     )
+    if check_dtypes:
+        for g, x in zip(grads, wrt):
+            if g is not None and (g._array.dtype != x._array.dtype or g.device != x.device):
+                raise GradcheckError(f"gradcheck: a gradient is {g.dtype} on {g.device} for an input of {x.dtype} on "
+                                     f"{x.device}")
     return [numpy.zeros(x.shape) if g is None else _host(g).astype(numpy.float64) for g, x in zip(grads, wrt)]
 
 
@@ -118,18 +158,28 @@ def _worst_element(fn, inputs, checked, analytic, cotangents, eps, atol, rtol) -
     return f"worst element: input {i} at index {tuple(int(v) for v in index)}: backward {ana:.10g}, finite differences {num:.10g}"
 
 
-def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0) -> bool:
+def gradgradcheck(fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  raise_exception: bool = True, seed: int = 0, gen_non_contig_grad_outputs: bool = False,
+                  nondet_tol: float = 0.0, check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+                  check_batched_grad: bool = False, check_fwd_over_rev: bool = False, check_rev_over_rev: bool = True,
+                  fast_mode: bool = False, masked: bool = False) -> bool:
     """Check second derivatives: gradcheck of the vector-Jacobian product of ``fn`` (built with
-    ``create_graph=True``) with respect to the inputs and the cotangent."""
+    ``create_graph=True``) with respect to the inputs and the cotangent (``grad_outputs``, random by
+    default). PyTorch's other options as in ``gradcheck``; forward-over-reverse is not checked."""
+    if check_fwd_over_rev:
+        raise NotImplementedError("gradgradcheck: check_fwd_over_rev is not supported by gpugrad")
     Tensor = function._Tensor
     inputs = _as_tuple(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     rng = numpy.random.default_rng(seed + 1)
     with enable_grad():
         outs = _outputs(fn, inputs)
-    cotangents = [
-        Tensor._make(o._backend.asarray(rng.standard_normal(o.shape)), o._backend).requires_grad_() for o in outs
-    ]
+    if grad_outputs is not None:
+        cotangents = [g.detach().requires_grad_() for g in _as_tuple(grad_outputs)]
+    else:
+        cotangents = [
+            Tensor._make(o._backend.asarray(rng.standard_normal(o.shape)), o._backend).requires_grad_() for o in outs
+        ]
     n = len(inputs)
 
     def vjp(*args):
@@ -144,4 +194,7 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
             )
         return tuple(g if g is not None else xs[i] * 0.0 for g, i in zip(grads, checked))
 
-    return gradcheck(vjp, inputs + tuple(cotangents), eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception, seed=seed + 2)
+    if not check_rev_over_rev:
+        return True
+    return gradcheck(vjp, inputs + tuple(cotangents), eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception,
+                     seed=seed + 2, check_grad_dtypes=check_grad_dtypes)

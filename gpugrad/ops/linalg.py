@@ -179,11 +179,12 @@ def _adjoint(matrix):
     return matrix.T.conj() if matrix.dtype.kind == "c" else matrix.T
 
 
-def matmul(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
+def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Matrix product with NumPy/PyTorch rules: vectors are promoted, batch dims broadcast.
 
     d/dA (A @ B) applied to G is G @ B^T; d/dB is A^T @ G.
     """
+    a, b = input, other  # PyTorch's names for the arguments (matmul(input=..., other=...))
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul: expected Tensors, got {type(a).__name__} and {type(b).__name__}")
     if a.__class__ is SparseTensor or b.__class__ is SparseTensor:
@@ -210,11 +211,11 @@ def mT(x: Tensor) -> Tensor:
     return x.transpose(-2, -1)
 
 
-def dot(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """Inner product of two vectors. d/da = b, d/db = a."""
-    if a.ndim != 1 or b.ndim != 1:
-        raise ShapeError(f"dot: expects 1-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
-    return write_out("dot", matmul(a, b), out)
+def dot(input: Tensor, tensor: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inner product of two vectors. d/dinput = tensor, d/dtensor = input."""
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise ShapeError(f"dot: expects 1-D tensors, got shapes {tuple(input.shape)} and {tuple(tensor.shape)}")
+    return write_out("dot", matmul(input, tensor), out)
 
 
 def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:

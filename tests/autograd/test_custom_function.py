@@ -134,3 +134,28 @@ def test_set_materialize_grads_false_passes_none_for_unused_outputs():
     a, _ = Split.apply(x)
     a.sum().backward()
     assert seen == [(False, True)] and x.grad.tolist() == [1.0, 1.0]
+
+
+def test_once_differentiable_backward_refuses_a_second_derivative():
+    from gpugrad.autograd.function import once_differentiable
+
+    class Cube(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x ** 2
+
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    v = gg.ones(2, requires_grad=True)  # a gradient that requires grad, as PyTorch's check reads the grads
+    (g,) = gg.autograd.grad(Cube.apply(x), x, grad_outputs=v, create_graph=True)
+    assert g.tolist() == [3.0, 12.0]
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        g.sum().backward()
+    Cube.apply(x).sum().backward()  # first order alone is untouched
+    assert x.grad.tolist() == [3.0, 12.0]
