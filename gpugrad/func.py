@@ -41,17 +41,36 @@ def _argnums(argnums, n: int) -> tuple:
 
 def _outer(inputs) -> bool:
     """Whether an outer transform (or the caller) differentiates these inputs: keep the graph then."""
-    return any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+    return any(isinstance(x, Tensor) and x.requires_grad for tree in inputs for x in _leaves(tree))
+
+
+def _leaves(tree) -> list:
+    """The Tensors (and other leaves) of an input that may be a tuple, list or dict of them (a pytree)."""
+    if isinstance(tree, (tuple, list)):
+        return [leaf for t in tree for leaf in _leaves(t)]
+    if isinstance(tree, dict):
+        return [leaf for t in tree.values() for leaf in _leaves(t)]
+    return [tree]
+
+
+def _rebuild(tree, values):
+    """``tree``'s structure with its leaves taken in order from the iterator ``values``."""
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_rebuild(t, values) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _rebuild(t, values) for k, t in tree.items()}
+    return next(values)
 
 
 def _call_tracked(func: Callable, args: tuple, kwargs: dict, argnums, has_aux: bool):
-    """func called with the ``argnums`` inputs tracked (under grad mode): (output, aux, tracked inputs,
-    whether to keep the graph, whether argnums was a tuple)."""
+    """func called with the ``argnums`` inputs tracked (under grad mode), each a Tensor or a tuple, list
+    or dict of them (a model's parameters, say): (output, aux, tracked inputs, whether to keep the graph,
+    whether argnums was a tuple)."""
     nums, many = _argnums(argnums, len(args))
     keep = _outer([args[i] for i in nums])
     args = list(args)
     for i in nums:
-        args[i] = _tracked(args[i])
+        args[i] = _map_structure(_tracked, args[i])
     result = func(*args, **kwargs)
     output, aux = result if has_aux else (result, None)
     return output, aux, [args[i] for i in nums], keep, many
@@ -68,11 +87,14 @@ def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable
             if not isinstance(output, Tensor) or output.numel() != 1:
                 raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got "
                                    f"{type(output).__name__}" + (f" of shape {tuple(output.shape)}" if isinstance(output, Tensor) else ""))
-            grads = _autograd_grad(output, inputs, create_graph=keep, allow_unused=True)
-        grads = tuple(g if g is not None else inputs[k].detach() * 0 for k, g in enumerate(grads))
+            flat = [leaf for tree in inputs for leaf in _leaves(tree)]
+            grads = _autograd_grad(output, flat, create_graph=keep, allow_unused=True)
+        grads = [g if g is not None else flat[k].detach() * 0 for k, g in enumerate(grads)]
         if not keep:
-            grads, output = tuple(g.detach() for g in grads), output.detach()
-        gradient = grads if many else grads[0]
+            grads, output = [g.detach() for g in grads], output.detach()
+        values = iter(grads)
+        structured = tuple(_rebuild(tree, values) for tree in inputs)  # each gradient shaped as its input
+        gradient = structured if many else structured[0]
         return (gradient, (output, aux)) if has_aux else (gradient, output)
 
     return wrapper

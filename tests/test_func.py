@@ -90,3 +90,22 @@ def test_transforms_match_torch_func():
 
     for ours, theirs in zip(results(gg, func), results(torch, torch.func)):
         np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10)
+
+
+def test_grad_over_a_dict_of_parameters_gives_per_sample_gradients():
+    """The per-sample-gradient recipe: vmap(grad(loss)) with the model's parameters as a dict."""
+    model = gg.nn.Linear(4, 3)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+
+    def loss(params, x, t):
+        out = gg.func.functional_call(model, params, (x.unsqueeze(0),))
+        return gg.nn.functional.cross_entropy(out, t.unsqueeze(0))
+
+    x, t = gg.randn(5, 4), gg.tensor([0, 1, 2, 1, 0])
+    per_sample = gg.func.vmap(gg.func.grad(loss), in_dims=(None, 0, 0))(params, x, t)
+    assert set(per_sample) == {"weight", "bias"} and per_sample["weight"].shape == (5, 3, 4)
+    for i in range(5):  # each sample's gradient is that sample's own backward
+        model.zero_grad()
+        loss({k: v for k, v in model.named_parameters()}, x[i], t[i]).backward()
+        np.testing.assert_allclose(per_sample["weight"][i].numpy(), model.weight.grad.numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(per_sample["bias"][i].numpy(), model.bias.grad.numpy(), rtol=1e-6, atol=1e-7)
