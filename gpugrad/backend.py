@@ -62,6 +62,19 @@ class Device:
     def __str__(self) -> str:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
+    # ``with gg.device("cuda"):`` makes it the factories' default inside the block, as PyTorch 2's
+    # device context; the default lives in gpugrad/default_device.py, which builds on this module.
+    def __enter__(self) -> "Device":
+        from . import default_device
+
+        default_device.enter(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from . import default_device
+
+        default_device.exit()
+
     def __repr__(self) -> str:
         return f"device(type='{self.type}'" + ("" if self.index is None else f", index={self.index}") + ")"
 
