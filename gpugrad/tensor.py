@@ -14,23 +14,12 @@ import numpy
 from . import backend as _backend_mod
 from . import dtypes, layouts, printing
 from .autograd import engine, function
+from .autograd.function import RemovableHandle
 from .autograd.grad_mode import is_grad_enabled
 from .errors import DeviceError, DTypeError, ShapeError
 from .size import Size
 
 
-class RemovableHandle:
-    """Returned by ``register_hook``; ``handle.remove()`` unregisters the hook."""
-
-    def __init__(self, hooks: list, hook) -> None:
-        self._hooks = hooks
-        self._hook = hook
-
-    def remove(self) -> None:
-        try:
-            self._hooks.remove(self._hook)
-        except ValueError:
-            pass
 
 
 class Tensor:

@@ -177,6 +177,9 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
             gbuf = buffers.pop(node)
             if node.pre_hooks or node.retained:
                 _run_pre_hooks(node, gbuf)
+            hooks = node.hooks
+            if hooks is not None:
+                gbuf = _run_node_hooks(node, hooks.pre, gbuf, "grad_outputs", lambda hook, current: hook(current))
             if capturing:
                 for idx, key in captured_nodes.get(node, ()):
                     if gbuf[idx] is not None:
@@ -193,6 +196,10 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
                         f"{node.op_name}: backward returned {len(grads_in)} gradients, expected {len(node.next_edges)} "
                         "(one per forward input)"
                     )
+                if hooks is not None and hooks.post:
+                    outputs = tuple(gbuf)
+                    grads_in = tuple(_run_node_hooks(node, hooks.post, list(grads_in), "grad_inputs",
+                                                     lambda hook, current: hook(current, outputs)))
                 if not retain_graph and (node._saved is not None or node._to_save):
                     node.release()
             else:
@@ -317,6 +324,21 @@ def _prune(inputs, seen, parents):
         run_set.add(node)
         stack.extend(parents.get(node, ()))
     return run_set, captured_nodes
+
+
+def _run_node_hooks(node, hooks, grads: list, what: str, call) -> list:
+    """Run a node's own hooks in order, each given the gradients as the previous left them (``call(hook,
+    current)``); a returned tuple of as many replaces them."""
+    n = len(grads)
+    for hook in tuple(hooks):
+        new = call(hook, tuple(grads))
+        if new is not None:
+            new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+            if len(new) != n:
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has returned an incorrect number of values "
+                                   f"(got {len(new)}, but expected {n}) for {what} of {node.name()}")
+            grads[:] = new
+    return grads
 
 
 def _run_pre_hooks(node, gbuf):

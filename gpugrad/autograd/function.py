@@ -30,6 +30,29 @@ def _bind_tensor_class(cls) -> None:
 _IN, _OUT, _CONST, _OUT_CONST, _PACKED = 0, 1, 2, 3, 4
 
 
+class RemovableHandle:
+    """Returned by ``register_hook`` (of a Tensor or a node); ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, hook) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        try:
+            self._hooks.remove(self._hook)
+        except ValueError:
+            pass
+
+
+class NodeHooks:
+    """A node's own hooks (``grad_fn.register_prehook`` / ``register_hook``), run by the engine around
+    its backward: pre(grad_outputs) and post(grad_inputs, grad_outputs), each may return replacements."""
+
+    def __init__(self) -> None:
+        self.pre: list = []
+        self.post: list = []
+
+
 class Node:
     """One recorded op application; also the ``ctx`` of its Function's forward and backward."""
 
@@ -39,7 +62,8 @@ class Node:
     input_meta = ()  # per positional input: (shape, dtype) its gradient must have, or None
     n_outputs = 1
     output_meta = ()  # per output when there are several: (shape, dtype), to materialise a missing gradient
-    pre_hooks = None
+    pre_hooks = None  # per output index: the hooks of the Tensors that output is (Tensor.register_hook)
+    hooks = None  # the node's own hooks (NodeHooks)
     retained = None
     materialize_grads = True  # set_materialize_grads
     created_at = None
@@ -73,6 +97,21 @@ class Node:
         its ``AccumulateGrad``, an input that needs no gradient's is (None, 0)."""
         return tuple((None, 0) if e is None else e if e.__class__ is tuple else (AccumulateGrad(e), 0)
                      for e in self.next_edges)
+
+    def register_prehook(self, hook) -> RemovableHandle:
+        """``hook(grad_outputs) -> tuple | None`` before this node's backward; a tuple replaces them."""
+        if self.hooks is None:
+            self.hooks = NodeHooks()
+        self.hooks.pre.append(hook)
+        return RemovableHandle(self.hooks.pre, hook)
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """``hook(grad_inputs, grad_outputs) -> tuple | None`` after this node's backward; a tuple
+        replaces the gradients it passes on (one per input of the op)."""
+        if self.hooks is None:
+            self.hooks = NodeHooks()
+        self.hooks.post.append(hook)
+        return RemovableHandle(self.hooks.post, hook)
 
     @property
     def metadata(self) -> dict:

@@ -501,3 +501,20 @@ def test_grad_fn_exposes_pytorchs_graph_walk():
     assert nothing is None  # w needs no gradient
     loss.grad_fn.metadata["step"] = 3
     assert loss.grad_fn.metadata == {"step": 3}
+
+
+def test_grad_fn_hooks_see_and_replace_gradients_as_pytorchs():
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    seen = []
+    y.grad_fn.register_prehook(lambda grad_outputs: seen.append(grad_outputs[0].tolist()))
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (grad_inputs[0] * 10, None))
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (grad_inputs[0] + 1, None))  # sees the first's
+    (y * gg.tensor([1.0, 2.0])).sum().backward()
+    assert seen == [[1.0, 2.0]] and x.grad.tolist() == [31.0, 61.0]
+    z = x * 2.0
+    handle = z.grad_fn.register_prehook(lambda grad_outputs: (grad_outputs[0] * 0,))
+    handle.remove()
+    z.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (grad_inputs[0],))  # one of two: refused
+    with pytest.raises(RuntimeError, match="incorrect number of values"):
+        z.sum().backward()
