@@ -252,11 +252,14 @@ class Function:
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
-        raise NotImplementedError
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
 
     @staticmethod
     def backward(ctx, *grads):
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{getattr(ctx, 'fn', Function).__name__}: you must implement the backward method for your custom "
+            "autograd.Function to use it with backward mode AD (gpugrad's forward mode, and so a Function's jvp, "
+            "runs through backward too)")
 
     @staticmethod
     def setup_context(ctx, inputs, output):
