@@ -2,7 +2,7 @@
 ``parametrize.register_parametrization`` (the modern forms; ``nn.utils.weight_norm`` and
 ``nn.utils.spectral_norm`` are the older hook-based ones).
 
-Real tensors only: gpugrad has no complex dtypes, so the unitary case of ``orthogonal`` is absent.
+``orthogonal`` takes real weights: its unitary (complex) case is not there yet, and says so.
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class _Orthogonal(Module):
     def __init__(self, weight: Tensor, orthogonal_map: _OrthMaps, *, use_trivialization: bool = True) -> None:
         super().__init__()
         if weight.is_complex():
-            raise ValueError("orthogonal: gpugrad supports real tensors only; complex (unitary) weights are not supported")
+            raise ValueError("orthogonal: complex (unitary) weights are not supported by gpugrad yet; use real weights")
         self.shape = tuple(weight.shape)
         self.orthogonal_map = orthogonal_map
         if use_trivialization:
