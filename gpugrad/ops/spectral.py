@@ -340,12 +340,13 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
     if return_complex is None:
         raise ArgumentError("stft requires the return_complex parameter be given for real inputs, and will further "
                             "require that return_complex=True in a future PyTorch release")
-    if input._array.dtype.kind == "c":
-        raise DTypeError("stft: complex input signals are not supported by gpugrad yet; pass the real signal")
     if input.ndim not in (1, 2):
         raise ShapeError(f"stft: expected a 1D or 2D tensor, got shape {tuple(input.shape)}")
     hop, win = _stft_lengths("stft", n_fft, hop_length, win_length)
-    x = _as_real("stft", input)
+    complex_signal = input._array.dtype.kind == "c" or window is not None and window._array.dtype.kind == "c"
+    if complex_signal and onesided:
+        raise ArgumentError("stft: cannot have onesided output if window or input is complex")
+    x = input if input._array.dtype.kind == "c" else _as_real("stft", input)
     batched = x.ndim == 2
     x = x if batched else x.unsqueeze(0)
     if center:
@@ -354,7 +355,8 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
         raise ShapeError(f"stft: input of length {x.shape[-1]} (after padding) is shorter than n_fft={n_fft}")
     frames = x.unfold(-1, n_fft, hop) * _window("stft", window, n_fft, win, x)
     norm = "ortho" if normalized else "backward"
-    spectrum = rfft(frames, norm=norm) if onesided is not False else fft(frames, norm=norm)
+    two_sided = onesided is False or complex_signal  # a complex signal's spectrum has no mirror half
+    spectrum = fft(frames, norm=norm) if two_sided else rfft(frames, norm=norm)
     spectrum = spectrum.transpose(-1, -2)
     spectrum = spectrum if batched else spectrum.squeeze(0)
     return spectrum if return_complex else view_as_real(spectrum)
@@ -368,23 +370,28 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     _check_tensor("istft", input)
     if input._array.dtype.kind != "c":
         raise DTypeError(f"istft: requires a complex-valued input tensor, got {input.dtype.name}")
-    if return_complex:
-        raise ArgumentError("istft: return_complex=True is not supported by gpugrad yet")
+    if return_complex and onesided:
+        raise ArgumentError("istft: cannot have onesided output if return_complex=True (a complex signal's spectrum "
+                            "is two-sided)")
     if input.ndim not in (2, 3):
         raise ShapeError(f"istft: expected a 2D or 3D complex tensor (freq, frames), got shape {tuple(input.shape)}")
     hop, win = _stft_lengths("istft", n_fft, hop_length, win_length)
     batched = input.ndim == 3
     spectrum = (input if batched else input.unsqueeze(0)).transpose(-1, -2)
     n_frames = spectrum.shape[1]
-    onesided = spectrum.shape[-1] != n_fft if onesided is None else onesided
+    onesided = (spectrum.shape[-1] != n_fft and not return_complex) if onesided is None else onesided
     norm = "ortho" if normalized else "backward"
-    frames = irfft(spectrum, n=n_fft, norm=norm) if onesided else ifft(spectrum, n=n_fft, norm=norm).real
+    if onesided:
+        frames = irfft(spectrum, n=n_fft, norm=norm)
+    else:
+        frames = ifft(spectrum, n=n_fft, norm=norm)
+        frames = frames if return_complex else frames.real
     w = _window("istft", window, n_fft, win, frames)
     total = n_fft + hop * (n_frames - 1)
     xp = frames._backend.xp
     where = Tensor._make((xp.arange(n_frames)[:, None] * hop + xp.arange(n_fft)).reshape(-1), frames._backend)
     signal = frames.new_zeros(frames.shape[0], total).index_add(-1, where, (frames * w).reshape(frames.shape[0], -1))
-    envelope = frames.new_zeros(total).index_add(0, where, (w * w).expand(n_frames, n_fft).reshape(-1))
+    envelope = w.new_zeros(total).index_add(0, where, (w * w).expand(n_frames, n_fft).reshape(-1))  # w^2, as PyTorch
     start = n_fft // 2 if center else 0
     end = start + length if length is not None else (total - n_fft // 2 if center else total)
     kept = envelope.narrow(0, start, min(end, total) - start)

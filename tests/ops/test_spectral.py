@@ -132,3 +132,17 @@ def test_spectral_errors_name_the_function():
                  center=False)
     with pytest.warns(UserWarning, match="window was not provided"):
         gg.stft(gg.zeros(32), 8, return_complex=True)
+
+
+def test_complex_signals_take_two_sided_spectra_and_come_back():
+    rng = np.random.default_rng(4)
+    signal = rng.standard_normal((2, 40)) + 1j * rng.standard_normal((2, 40))
+    window = gg.hann_window(16, dtype=gg.float64)
+    spec = gg.stft(gg.tensor(signal), 16, hop_length=4, window=window, return_complex=True)
+    assert spec.shape == (2, 16, 11)  # all 16 frequencies: no mirror half to leave out
+    back = gg.istft(spec, 16, hop_length=4, window=window, return_complex=True, length=40)
+    np.testing.assert_allclose(back.numpy(), signal, atol=1e-12)
+    with pytest.raises(gg.ArgumentError, match="onesided output if window or input is complex"):
+        gg.stft(gg.tensor(signal), 16, window=window, onesided=True, return_complex=True)
+    with pytest.raises(gg.ArgumentError, match="onesided output if return_complex=True"):
+        gg.istft(spec, 16, window=window, onesided=True, return_complex=True)

@@ -47,4 +47,8 @@ ROWS = [
         inputs=[((2, 20), real)]),
     Row("istft", **_both(lambda lib, a: lib.istft(lib.stft(a, 8, 2, window=_hann(lib, 8, a), return_complex=True), 8, 2,
                                                   window=_hann(lib, 8, a), length=17) * a), inputs=[((17,), real)]),
+    Row("stft_complex", **_both(lambda lib, a: r(lib, lib.istft(lib.stft(c(lib, a), 8, 2, window=_hann(lib, 8, a),
+                                                               return_complex=True), 8, 2, window=_hann(lib, 8, a),
+                                                      return_complex=True, length=12) * 1.5)),
+        inputs=[((12, 2), real)], op="stft"),
 ]
