@@ -52,13 +52,15 @@ def _dtype_np(dtype, default=None):
 def _writes_out(factory):
     """PyTorch's ``out=`` on a factory: the values are made in ``out``'s dtype and on its device (unless
     given), then written into ``out`` (resized as PyTorch resizes), which is returned."""
+    takes_dtype = "dtype" in inspect.signature(factory).parameters  # randperm has none
+
     @functools.wraps(factory)
     def made(*args, out=None, **kwargs):
         if out is None:
             return factory(*args, **kwargs)
         if not isinstance(out, Tensor):
             raise TypeError(f"{factory.__name__}: argument 'out' must be a Tensor, not {type(out).__name__}")
-        if "dtype" in inspect.signature(factory).parameters and kwargs.get("dtype") is None:
+        if takes_dtype and kwargs.get("dtype") is None:
             kwargs["dtype"] = out.dtype
         if kwargs.get("device") is None:
             kwargs["device"] = out.device

@@ -1,0 +1,84 @@
+"""Public names added for PyTorch's surface, each beside PyTorch itself: factories' out=, torch.functional,
+swap_tensors, once_differentiable, StepLR's float step, matmul's argument names, benchmark.Timer."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+
+def test_factory_out_gives_pytorchs_dtype_shape_and_identity():
+    for lib in (gg, torch):
+        target = lib.zeros(1, dtype=lib.float64)
+        made = lib.full((2, 3), 7, out=target)
+        assert made is target and tuple(made.shape) == (2, 3) and str(made.dtype).endswith("float64")
+        assert lib.arange(4, out=lib.zeros(0, dtype=lib.int64)).tolist() == [0, 1, 2, 3]
+
+
+def test_functional_module_names_are_pytorchs():
+    import torch.functional as tf
+
+    import gpugrad.functional as gf
+
+    assert set(gf.__all__) == set(tf.__all__)
+
+
+def test_swap_tensors_as_pytorch():
+    for lib in (gg, torch):
+        p, t = lib.nn.Parameter(lib.ones(2)), lib.zeros(3)
+        lib.utils.swap_tensors(p, t)
+        assert type(p).__name__ == "Tensor" and type(t).__name__ == "Parameter"
+        assert p.tolist() == [0.0, 0.0, 0.0] and t.tolist() == [1.0, 1.0]
+
+
+def test_once_differentiable_as_pytorch():
+    for lib in (gg, torch):
+        from importlib import import_module
+
+        once = import_module(f"{lib.__name__}.autograd.function").once_differentiable
+
+        class Square(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            @once
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 2 * x * g
+
+        x = lib.tensor([3.0], requires_grad=True)
+        (g,) = lib.autograd.grad(Square.apply(x), x, grad_outputs=lib.ones(1, requires_grad=True), create_graph=True)
+        assert g.tolist() == [6.0]
+        with pytest.raises(RuntimeError, match="once_differentiable"):
+            g.sum().backward()
+
+
+def test_steplr_float_step_and_matmul_names_as_pytorch():
+    lrs = []
+    for lib in (gg, torch):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(1))], lr=1.0)
+        sched = lib.optim.lr_scheduler.StepLR(opt, 1.0, gamma=0.5)
+        for _ in range(3):
+            opt.step()
+            sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+        a, b = lib.ones(2, 3), lib.ones(3, 4)
+        assert tuple(lib.matmul(input=a, other=b).shape) == (2, 4)
+        assert lib.dot(input=lib.ones(2), tensor=lib.ones(2)).item() == 2.0
+    assert lrs[0] == lrs[1] == 0.125
+
+
+def test_benchmark_timer_measurements_as_pytorchs():
+    from torch.utils.benchmark import Timer as TorchTimer
+
+    from gpugrad.utils.benchmark import Timer
+
+    for timer in (Timer, TorchTimer):
+        m = timer("x + 1", globals={"x": 1}).timeit(100)
+        assert m.number_per_run == 100 and len(m.times) == 1 and m.median > 0
+        assert np.isclose(m.mean, m.times[0])
