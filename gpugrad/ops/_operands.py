@@ -1,6 +1,8 @@
 """Turning op arguments into Tensors or plain scalars, with PyTorch's type promotion."""
 from __future__ import annotations
 
+import numbers
+
 import numpy
 
 from .. import dtypes
@@ -20,6 +22,18 @@ def scalar_or_tensor(value, like: Tensor):
     from ..factory import tensor
 
     return tensor(value, device=like.device)
+
+
+def scalar_argument(op: str, name: str, value):
+    """A Number argument (add's ``alpha``, addcmul's ``value``, addmm's ``beta``) as a Python number. A 0-d
+    tensor that needs no gradient is read with ``item()``, as PyTorch's argument parser does; anything
+    else is refused as PyTorch refuses it (a tensor multiplied in silently would take part in no graph)."""
+    if isinstance(value, Tensor):
+        if value._array.ndim == 0 and not value.requires_grad:
+            return value.item()
+    elif isinstance(value, numbers.Number):
+        return value
+    raise TypeError(f"{op}(): argument '{name}' must be Number, not {type(value).__name__}")
 
 
 def result_type(a, b) -> dtypes.DType:

@@ -20,7 +20,7 @@ from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from .complex_numbers import abs_complex, conj_of, isreal_complex, real, refuse_complex
 from .complex_numbers import sgn as sgn_complex
-from ._operands import as_float, check_scalar_fits, promote_pair, reflected, scalar_or_tensor, write_out
+from ._operands import as_float, check_scalar_fits, promote_pair, reflected, scalar_argument, scalar_or_tensor, write_out
 from .inplace import inplace_variant
 
 
@@ -83,6 +83,8 @@ class Add(Op):
 
 def add(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     """input + alpha * other. d/dinput = 1, d/dother = alpha."""
+    if alpha.__class__ is not int and alpha.__class__ is not float:
+        alpha = scalar_argument("add", "alpha", alpha)
     if alpha != 1:
         other = mul(other, alpha)
     a, b = promote_pair(input, other)
@@ -109,6 +111,8 @@ def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     if _is_bool(input) or _is_bool(other):  # before promotion, which would turn bool - int into int64 - int
         raise DTypeError("sub: subtraction (the `-` operator) with a bool is not supported; use `^` or "
                          "logical_xor() instead")
+    if alpha.__class__ is not int and alpha.__class__ is not float:
+        alpha = scalar_argument("sub", "alpha", alpha)
     if alpha != 1:
         other = mul(other, alpha)
     a, b = promote_pair(input, other)
@@ -412,6 +416,7 @@ def absolute(input: Tensor) -> Tensor:
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out: Tensor | None = None) -> Tensor:
     """input + value * tensor1 * tensor2 (the optimizers' idiom, as ``p.addcmul_(g, g, value=1 - beta)``)."""
+    value = scalar_argument("addcmul", "value", value)
     if isinstance(value, float) and not any(_is_float(t) for t in (input, tensor1, tensor2)):
         raise DTypeError("addcmul: for integer tensors, value must not be a floating point number (as in PyTorch)")
     return write_out("addcmul", add(input, mul(mul(tensor1, tensor2), value)), out)
@@ -419,6 +424,7 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out: Te
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out: Tensor | None = None) -> Tensor:
     """input + value * tensor1 / tensor2. Two integer tensors are refused, as PyTorch (no integer division)."""
+    value = scalar_argument("addcdiv", "value", value)
     if not (_is_float(tensor1) or _is_float(tensor2)):
         raise DTypeError("addcdiv: integer division with addcdiv is not supported (as in PyTorch); use "
                          "addcmul(input, tensor1, 1 / tensor2) or cast to float first")

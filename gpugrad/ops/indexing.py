@@ -16,7 +16,7 @@ import numpy  # host-side only: lists given as indices, and shape arithmetic
 from ..autograd.function import Op
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
-from ._operands import normalize_dims, write_out
+from ._operands import normalize_dims, scalar_argument, write_out
 from .complex_numbers import refuse_complex
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -686,6 +686,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     d/dinput = 1, d/dsource = alpha times the gradient at each slice's destination."""
     idx, axis = _dim_index("index_add", input, dim, index)
     _check_source("index_add", input, source, idx, axis)
+    alpha = scalar_argument("index_add", "alpha", alpha)
     return write_out("index_add", IndexAdd.apply(input, source, idx=idx, axis=axis, alpha=alpha), out)
 
 

@@ -15,7 +15,7 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..errors import DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from . import elementwise, indexing
-from ._operands import check_castable
+from ._operands import check_castable, scalar_argument
 
 
 def _recording(name: str, self: Tensor, *others) -> bool:
@@ -79,6 +79,8 @@ def _value(other):
 
 def add_(self: Tensor, other, *, alpha=1) -> Tensor:
     """self += alpha * other, in place."""
+    if alpha.__class__ is not int and alpha.__class__ is not float:
+        alpha = scalar_argument("add_", "alpha", alpha)
     if _recording("add_", self, other):
         return _commit("add_", self, elementwise.add(_snapshot(self), other, alpha=alpha))
     v = _value(other)
@@ -93,6 +95,8 @@ def sub_(self: Tensor, other, *, alpha=1) -> Tensor:
     """self -= alpha * other, in place."""
     if self._array.dtype.kind == "b" or (isinstance(other, Tensor) and other._array.dtype.kind == "b") or isinstance(other, bool):
         elementwise.sub(self, other)  # raises sub's error: subtraction with a bool is not supported
+    if alpha.__class__ is not int and alpha.__class__ is not float:
+        alpha = scalar_argument("sub_", "alpha", alpha)
     return add_(self, other, alpha=-alpha)
 
 

@@ -20,7 +20,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ..sparse import coo as sparse_coo
 from ..sparse.coo import SparseTensor
-from ._operands import distinct_dims, normalize_dims, reflected, write_out
+from ._operands import distinct_dims, normalize_dims, reflected, scalar_argument, write_out
 from .complex_numbers import conj_of
 from .shape import diag_embed
 
@@ -266,6 +266,7 @@ def _scaled_sum(name: str, input: Tensor, product: Tensor, beta, alpha) -> Tenso
     Integer results stay integer (float scale factors are applied and the sum truncated, as PyTorch)."""
     if input._array.dtype != product._array.dtype:
         raise DTypeError(f"{name}: self and mat2 must have the same dtype, but got {input.dtype} and {product.dtype}")
+    beta, alpha = scalar_argument(name, "beta", beta), scalar_argument(name, "alpha", alpha)
     scaled = product if alpha == 1 else product * alpha
     shape = _shape(scaled)
     try:
