@@ -82,6 +82,7 @@ numpy_warnings.silence_numpy_warnings()  # inf and NaN without a warning, as PyT
 from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
 from . import amp, compiler, distributions, fft, func, jit, multiprocessing, profiler, sparse, special, testing, types  # noqa: E402  (distributions builds on nn.functional)
 from . import functional  # noqa: E402  (torch.functional: a module of top-level functions)
+from .foreach import *  # noqa: E402,F401,F403  (torch._foreach_add_ and the other list ops)
 from .func import vmap  # noqa: E402
 from .sparse import spmm, sparse_coo_tensor  # noqa: E402
 from .top_level import *  # noqa: E402,F401,F403  (torch's top-level copies of functional ops and methods)
