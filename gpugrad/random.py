@@ -18,9 +18,15 @@ from .errors import CaptureError
 
 
 class Generator:
-    """A seedable source of random numbers (``gg.Generator().manual_seed(0)``)."""
+    """A seedable source of random numbers (``gg.Generator().manual_seed(0)``, or ``gg.Generator(seed=0)``).
 
-    def __init__(self, seed: int | None = None) -> None:
+    ``device`` is PyTorch's argument, kept as ``.device``: one generator serves every device here (its host
+    stream for the CPU, a Philox state per device it draws on), so it may be used on any of them."""
+
+    def __init__(self, device="cpu", *, seed: int | None = None) -> None:
+        from .backend import Device
+
+        self.device = device if isinstance(device, Device) else Device(device)
         self._seed = int(numpy.random.SeedSequence().entropy % (2**63)) if seed is None else int(seed)
         self.rng = numpy.random.default_rng(self._seed)
         self._device_states: dict = {}  # device name -> (backend, uint64[2] array of (seed, offset) there)
@@ -108,7 +114,7 @@ def _write_device_state(backend, state, seed: int, offset: int) -> None:
     state[1] = numpy.uint64(offset)
 
 
-default_generator = Generator(0)
+default_generator = Generator(seed=0)
 
 
 def manual_seed(seed: int) -> Generator:

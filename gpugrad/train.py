@@ -61,13 +61,13 @@ def load_data(cfg: TrainConfig):
     images = cfg.model == "cnn"
     if cfg.dataset == "digits":
         full = load_digits(images=images)
-        train, test = random_split(full, [0.8, 0.2], generator=gg.Generator(cfg.seed))
+        train, test = random_split(full, [0.8, 0.2], generator=gg.Generator(seed=cfg.seed))
         return train, test, tuple(full.tensors[0].shape[1:]), 10
     if cfg.dataset == "spirals":
         if images:
             raise ValueError("--model cnn needs image data: use --dataset digits, mnist or fashion-mnist")
-        full = make_spirals(1000, noise=0.1, generator=gg.Generator(cfg.seed))
-        train, test = random_split(full, [0.8, 0.2], generator=gg.Generator(cfg.seed))
+        full = make_spirals(1000, noise=0.1, generator=gg.Generator(seed=cfg.seed))
+        train, test = random_split(full, [0.8, 0.2], generator=gg.Generator(seed=cfg.seed))
         return train, test, (2,), 2
     if cfg.data_dir is None:
         raise ValueError(f"--dataset {cfg.dataset} reads IDX files from disk: pass --data-dir DIR")
@@ -191,7 +191,7 @@ def run(cfg: TrainConfig) -> dict:
     graphed = (cfg.cuda_graph and device == "cuda" and gg.cuda.is_available() and dist is None
                and cfg.optimizer in GRAPHABLE)
     opt = build_optimizer(cfg.optimizer, model.parameters(), lr, capturable=graphed)
-    loader_gen = gg.Generator(cfg.seed)
+    loader_gen = gg.Generator(seed=cfg.seed)
     sampler = None
     if dist is not None:
         # The order of an epoch depends on seed and epoch alone, so a resumed run continues it with any N.

@@ -42,17 +42,17 @@ def test_manual_seed_repeats_the_draw_and_the_stream_moves_on(name):
 @pytest.mark.parametrize("name", sorted(DRAWS))
 def test_a_generator_is_a_stream_of_its_own(name):
     a = DRAWS[name](gg.Generator().manual_seed(99)).numpy()
-    b = DRAWS[name](gg.Generator(99)).numpy()
+    b = DRAWS[name](gg.Generator(seed=99)).numpy()
     np.testing.assert_array_equal(a, b)
     gg.manual_seed(7)
     expected = gg.rand(3).numpy()
     gg.manual_seed(7)
-    DRAWS[name](gg.Generator(99))
+    DRAWS[name](gg.Generator(seed=99))
     np.testing.assert_array_equal(gg.rand(3).numpy(), expected)  # the default stream was not touched
 
 
 def test_the_generator_state_restores_the_stream():
-    g = gg.Generator(5)
+    g = gg.Generator(seed=5)
     state = g.get_state()
     first = gg.zeros(4).normal_(generator=g).numpy()
     g.set_state(state)
@@ -314,3 +314,13 @@ def test_randint_high_and_size_form():
     assert draws.shape == (200,) and draws.dtype is gg.int64
     assert 0 <= draws.min().item() and draws.max().item() == 4
     assert gg.randint(2, 5, (3, 2)).shape == (3, 2)
+
+
+def test_generator_takes_pytorchs_device_argument():
+    # torch.Generator(device=...) (its only constructor argument); gpugrad's seed is a keyword of its own.
+    g = gg.Generator(device="cpu")
+    assert g.device == gg.device("cpu") and gg.Generator("cpu").device == gg.device("cpu")
+    a = gg.randn(3, generator=g.manual_seed(7)).numpy()
+    np.testing.assert_array_equal(a, gg.randn(3, generator=gg.Generator(seed=7)).numpy())
+    with pytest.raises(gg.DeviceError, match="unknown device 'nope'"):
+        gg.Generator(device="nope")

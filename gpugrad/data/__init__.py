@@ -4,7 +4,7 @@ here for code written against gpugrad.data before.
 
     from gpugrad.utils.data import DataLoader, random_split
     from gpugrad.data import load_digits
-    train, test = random_split(load_digits(), [0.8, 0.2], generator=gg.Generator(0))
+    train, test = random_split(load_digits(), [0.8, 0.2], generator=gg.Generator(seed=0))
     for x, y in DataLoader(train, batch_size=64, shuffle=True):
         ...
 

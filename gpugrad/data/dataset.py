@@ -24,7 +24,7 @@ def train_test_split(
     ``test_size`` is a fraction (the test part gets ``ceil(test_size * n)`` rows) or a row count. Returns
     ``[a_train, a_test, b_train, b_test, ...]``; the same rows go to the same side for every tensor.
 
-        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, generator=gg.Generator(0))
+        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, generator=gg.Generator(seed=0))
     """
     if not tensors:
         raise ValueError("train_test_split: expected at least one tensor")

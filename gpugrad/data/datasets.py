@@ -54,7 +54,7 @@ def load_digits(images: bool = False) -> TensorDataset:
 
         ds = load_digits(images=True)
         X, y = ds.tensors
-        train, test = random_split(ds, [0.8, 0.2], generator=gg.Generator(0))
+        train, test = random_split(ds, [0.8, 0.2], generator=gg.Generator(seed=0))
     """
     table = _digits_raw()
     features = table[:, :64].astype(numpy.float32) / numpy.float32(16.0)

@@ -46,7 +46,7 @@ def test_subset_maps_indices():
     (1797, [0.8, 0.2], [1438, 359]),
 ])
 def test_random_split_sizes_and_disjoint_cover(n, lengths, expected):
-    parts = random_split(TensorDataset(gg.arange(n)), lengths, generator=gg.Generator(0))
+    parts = random_split(TensorDataset(gg.arange(n)), lengths, generator=gg.Generator(seed=0))
     assert [len(p) for p in parts] == expected
     seen = np.concatenate([p.indices for p in parts])
     assert sorted(seen.tolist()) == list(range(n))
@@ -54,9 +54,9 @@ def test_random_split_sizes_and_disjoint_cover(n, lengths, expected):
 
 def test_random_split_determinism():
     ds = TensorDataset(gg.arange(30))
-    a = random_split(ds, [20, 10], generator=gg.Generator(1))
-    b = random_split(ds, [20, 10], generator=gg.Generator(1))
-    c = random_split(ds, [20, 10], generator=gg.Generator(2))
+    a = random_split(ds, [20, 10], generator=gg.Generator(seed=1))
+    b = random_split(ds, [20, 10], generator=gg.Generator(seed=1))
+    c = random_split(ds, [20, 10], generator=gg.Generator(seed=2))
     assert a[0].indices == b[0].indices and a[1].indices == b[1].indices
     assert a[0].indices != c[0].indices
     gg.manual_seed(5)
@@ -82,19 +82,19 @@ def test_random_split_errors():
 def test_random_split_lengths_match_torch(n, lengths):
     torch = pytest.importorskip("torch")
     want = [len(p) for p in torch.utils.data.random_split(range(n), lengths, torch.Generator().manual_seed(0))]
-    got = [len(p) for p in random_split(TensorDataset(gg.arange(n)), lengths, generator=gg.Generator(0))]
+    got = [len(p) for p in random_split(TensorDataset(gg.arange(n)), lengths, generator=gg.Generator(seed=0))]
     assert got == want
 
 
 def test_train_test_split_rows_stay_paired():
     X = gg.from_numpy(np.arange(40, dtype=np.float32).reshape(20, 2))
     y = gg.arange(20)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, generator=gg.Generator(0))
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, generator=gg.Generator(seed=0))
     assert X_tr.shape == (15, 2) and X_te.shape == (5, 2) and y_tr.shape == (15,) and y_te.shape == (5,)
     np.testing.assert_array_equal(X_tr.numpy()[:, 0], 2 * y_tr.numpy())
     np.testing.assert_array_equal(X_te.numpy()[:, 0], 2 * y_te.numpy())
     assert sorted(np.concatenate([y_tr.numpy(), y_te.numpy()]).tolist()) == list(range(20))
-    again = train_test_split(X, y, test_size=0.25, generator=gg.Generator(0))
+    again = train_test_split(X, y, test_size=0.25, generator=gg.Generator(seed=0))
     np.testing.assert_array_equal(again[3].numpy(), y_te.numpy())
     _, _, _, y_te_no_shuffle = train_test_split(X, y, test_size=3, shuffle=False)
     assert y_te_no_shuffle.tolist() == [17, 18, 19]

@@ -65,8 +65,8 @@ def test_batch_is_a_copy_not_a_view_of_the_dataset():
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_fast_path_equals_per_sample_collation(shuffle):
     ds = _dataset(17)
-    fast = DataLoader(ds, batch_size=4, shuffle=shuffle, generator=gg.Generator(5))
-    slow = DataLoader(PlainDataset(ds), batch_size=4, shuffle=shuffle, generator=gg.Generator(5))
+    fast = DataLoader(ds, batch_size=4, shuffle=shuffle, generator=gg.Generator(seed=5))
+    slow = DataLoader(PlainDataset(ds), batch_size=4, shuffle=shuffle, generator=gg.Generator(seed=5))
     for (xf, yf), (xs, ys) in zip(fast, slow, strict=True):
         np.testing.assert_array_equal(xf.numpy(), xs.numpy())
         np.testing.assert_array_equal(yf.numpy(), ys.numpy())
@@ -83,14 +83,14 @@ def test_fast_path_through_subset():
 
 def test_batches_of_a_tensor_requiring_grad_stay_in_the_graph():
     w = gg.randn(6, 2, requires_grad=True)
-    xb, = next(iter(DataLoader(TensorDataset(w), batch_size=3, shuffle=True, generator=gg.Generator(1))))
+    xb, = next(iter(DataLoader(TensorDataset(w), batch_size=3, shuffle=True, generator=gg.Generator(seed=1))))
     assert xb.requires_grad
     xb.sum().backward()
     assert w.grad.numpy().sum() == 6.0  # three rows of two ones each
 
 
 def test_shuffle_is_a_permutation_each_epoch_and_epochs_differ():
-    loader = DataLoader(_dataset(50), batch_size=8, shuffle=True, generator=gg.Generator(3))
+    loader = DataLoader(_dataset(50), batch_size=8, shuffle=True, generator=gg.Generator(seed=3))
     e1, e2 = _order(loader), _order(loader)
     assert sorted(e1) == list(range(50)) and sorted(e2) == list(range(50))
     assert not np.array_equal(e1, np.arange(50))
@@ -106,7 +106,7 @@ def test_no_shuffle_is_sequential_and_draws_nothing():
 
 def test_same_generator_seed_same_orders_different_seed_different():
     def orders(seed):
-        loader = DataLoader(_dataset(40), batch_size=6, shuffle=True, generator=gg.Generator(seed))
+        loader = DataLoader(_dataset(40), batch_size=6, shuffle=True, generator=gg.Generator(seed=seed))
         return [_order(loader) for _ in range(3)]
 
     a, b, c = orders(7), orders(7), orders(8)
@@ -171,7 +171,7 @@ def _resume_roundtrip(make_loader, restore_rng, save_rng, stop_after):
 @pytest.mark.parametrize("stop_after", [0, 2, 5])
 def test_resume_mid_epoch_with_own_generator(stop_after):
     _resume_roundtrip(
-        lambda: DataLoader(_dataset(27), batch_size=5, shuffle=True, generator=gg.Generator(21)),
+        lambda: DataLoader(_dataset(27), batch_size=5, shuffle=True, generator=gg.Generator(seed=21)),
         save_rng=lambda loader: loader.generator.get_state(),
         restore_rng=lambda loader, s: loader.generator.set_state(s),
         stop_after=stop_after,
@@ -193,28 +193,28 @@ def test_resume_mid_epoch_with_default_generator(stop_after):
 
 
 def test_state_dict_between_epochs_resumes_at_a_new_epoch():
-    loader = DataLoader(_dataset(20), batch_size=4, shuffle=True, generator=gg.Generator(2))
+    loader = DataLoader(_dataset(20), batch_size=4, shuffle=True, generator=gg.Generator(seed=2))
     list(loader)
     sd = loader.state_dict()
     assert sd["in_epoch"] is False and sd["epoch_generator_state"] is None
     next_epoch = _order(loader)
-    other = DataLoader(_dataset(20), batch_size=4, shuffle=True, generator=gg.Generator(77))
+    other = DataLoader(_dataset(20), batch_size=4, shuffle=True, generator=gg.Generator(seed=77))
     other.load_state_dict(sd)
     np.testing.assert_array_equal(_order(other), next_epoch)
 
 
 def test_load_state_dict_rejects_a_different_loader_and_changes_nothing():
-    loader = DataLoader(_dataset(20), batch_size=4, shuffle=True, generator=gg.Generator(2))
+    loader = DataLoader(_dataset(20), batch_size=4, shuffle=True, generator=gg.Generator(seed=2))
     it = iter(loader)
     next(it)
     sd = loader.state_dict()
-    other = DataLoader(_dataset(21), batch_size=4, shuffle=True, generator=gg.Generator(5))
+    other = DataLoader(_dataset(21), batch_size=4, shuffle=True, generator=gg.Generator(seed=5))
     before = other.generator.get_state()
     with pytest.raises(ValueError, match="dataset_len: saved 20, loader has 21"):
         other.load_state_dict(sd)
     assert other.generator.get_state() == before
     with pytest.raises(ValueError, match="batch_size"):
-        DataLoader(_dataset(20), batch_size=5, shuffle=True, generator=gg.Generator(2)).load_state_dict(sd)
+        DataLoader(_dataset(20), batch_size=5, shuffle=True, generator=gg.Generator(seed=2)).load_state_dict(sd)
     with pytest.raises(ValueError, match="default generator"):
         DataLoader(_dataset(20), batch_size=4, shuffle=True).load_state_dict(sd)
     with pytest.raises(KeyError, match="batches_yielded"):

@@ -189,7 +189,7 @@ def test_each_replay_draws_a_new_mask():
 # Generator state, no device -------------------------------------------------------------------------
 
 def test_a_generator_state_lists_device_offsets_and_restores_them_before_the_device_is_used():
-    g = gg.Generator(3)
+    g = gg.Generator(seed=3)
     state = g.get_state()
     assert state["device_offsets"] == {}
     state["device_offsets"] = {"cuda:0": 40}
@@ -200,7 +200,7 @@ def test_a_generator_state_lists_device_offsets_and_restores_them_before_the_dev
 
 
 def test_set_state_refuses_an_offset_inside_a_block_and_takes_old_states():
-    g = gg.Generator(3)
+    g = gg.Generator(seed=3)
     state = g.get_state()
     bad = dict(state, device_offsets={"cuda:0": 6})
     with pytest.raises(ValueError, match="set_rng_state: device offset of 'cuda:0' must be a non-negative multiple of 4"):

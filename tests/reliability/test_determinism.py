@@ -73,10 +73,10 @@ def test_loader_with_its_own_generator_ignores_the_default_one():
     orders = []
     for default_seed in (1, 2):
         gg.manual_seed(default_seed)
-        loader = DataLoader(ds, batch_size=8, shuffle=True, generator=gg.Generator(99))
+        loader = DataLoader(ds, batch_size=8, shuffle=True, generator=gg.Generator(seed=99))
         orders.append([_order(loader) for _ in range(2)])
     assert orders[0] == orders[1] and orders[0][0] != orders[0][1]
-    assert orders[0][0] != _order(DataLoader(ds, batch_size=8, shuffle=True, generator=gg.Generator(100)))
+    assert orders[0][0] != _order(DataLoader(ds, batch_size=8, shuffle=True, generator=gg.Generator(seed=100)))
 
 
 def test_rng_state_round_trip_replays_the_same_draws():

@@ -626,8 +626,8 @@ def split_lengths():
 @case("data", ValueError, r"DataLoader\.load_state_dict", r"batch_size: saved 4, loader has 2")
 def loader_state_mismatch():
     ds = TensorDataset(gg.randn(10, 2))
-    a = DataLoader(ds, batch_size=4, shuffle=True, generator=gg.Generator(1))
-    b = DataLoader(ds, batch_size=2, shuffle=True, generator=gg.Generator(2))
+    a = DataLoader(ds, batch_size=4, shuffle=True, generator=gg.Generator(seed=1))
+    b = DataLoader(ds, batch_size=2, shuffle=True, generator=gg.Generator(seed=2))
     next(iter(b))
     return (lambda: b.load_state_dict(a.state_dict())), (b, b.generator.get_state())
 

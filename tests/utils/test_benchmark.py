@@ -15,7 +15,12 @@ def test_timeit_and_blocked_autorange_measure_the_statement():
     assert len(auto.times) >= 1 and sum(auto.raw_times) >= 0.05
     assert auto.median > 0 and auto.iqr >= 0 and auto.mean > 0
     text = repr(auto)
-    assert "calls: one\nlist" in text and "Median:" in text and "runs per measurement, 1 thread" in text
+    assert "calls: one\nlist" in text
+    # One block of runs can fill min_run_time on a slow machine: PyTorch prints that without quartiles.
+    if len(auto.times) > 1:
+        assert "Median:" in text and f"{len(auto.times)} measurements" in text and "runs per measurement, 1 thread" in text
+    else:
+        assert "Median:" not in text and f"1 measurement, {auto.number_per_run} runs , 1 thread" in text
 
 
 def test_setup_globals_and_compare_table():

@@ -1,7 +1,7 @@
 """PyTorch's ``torch.utils.data``: data sets, samplers, collation and the DataLoader (worker processes).
 
     from gpugrad.utils.data import DataLoader, TensorDataset, random_split
-    train, test = random_split(TensorDataset(X, y), [0.8, 0.2], generator=gg.Generator(0))
+    train, test = random_split(TensorDataset(X, y), [0.8, 0.2], generator=gg.Generator(seed=0))
     for xb, yb in DataLoader(train, batch_size=64, shuffle=True, num_workers=2):
         ...
 

@@ -232,7 +232,7 @@ def random_split(
     The permutation comes from ``generator`` (default: ``gg.random.default_generator``, so
     ``gg.manual_seed`` fixes it), as ``torch.utils.data.random_split``:
 
-        train, test = random_split(ds, [0.8, 0.2], generator=gg.Generator(42))
+        train, test = random_split(ds, [0.8, 0.2], generator=gg.Generator(seed=42))
     """
     counts = _split_lengths(len(dataset), lengths)
     rng = (generator if generator is not None else _random.default_generator).rng

@@ -22,7 +22,7 @@ def _epoch_generator(generator: _random.Generator | None) -> _random.Generator:
     """The generator for one epoch: the user's, or (as PyTorch) a new one seeded by one default draw."""
     if generator is not None:
         return generator
-    return _random.Generator(int(_random.default_generator.rng.integers(0, 2**63 - 1)))
+    return _random.Generator(seed=int(_random.default_generator.rng.integers(0, 2**63 - 1)))
 
 
 def _is_positive_int(value) -> bool:
@@ -65,6 +65,9 @@ class RandomSampler(Sampler):
             raise TypeError(f"RandomSampler: replacement should be a boolean value, but got replacement={replacement!r}")
         if num_samples is not None and not _is_positive_int(num_samples):
             raise ValueError(f"RandomSampler: num_samples should be a positive integer value, but got num_samples={num_samples!r}")
+        if num_samples is None and len(data_source) == 0:  # as PyTorch: an empty dataset cannot be shuffled
+            raise ValueError("RandomSampler: num_samples should be a positive integer value, but got num_samples=0 "
+                             "(the dataset is empty)")
         _check_generator("RandomSampler", generator)
         self.data_source = data_source
         self.replacement = replacement

@@ -15,7 +15,7 @@ def test_sequential_and_batch_sampler():
 
 @pytest.mark.parametrize("n,num_samples", [(7, None), (7, 3), (4, 10)])
 def test_random_sampler_without_replacement_chains_permutations(n, num_samples):
-    s = RandomSampler(range(n), num_samples=num_samples, generator=gg.Generator(0))
+    s = RandomSampler(range(n), num_samples=num_samples, generator=gg.Generator(seed=0))
     got = list(s)
     count = n if num_samples is None else num_samples
     assert len(got) == len(s) == count
@@ -25,10 +25,10 @@ def test_random_sampler_without_replacement_chains_permutations(n, num_samples):
 
 
 def test_random_sampler_with_replacement_and_seeds():
-    s = RandomSampler(range(3), replacement=True, num_samples=200, generator=gg.Generator(1))
+    s = RandomSampler(range(3), replacement=True, num_samples=200, generator=gg.Generator(seed=1))
     got = list(s)
     assert len(got) == 200 and set(got) == {0, 1, 2}
-    assert list(RandomSampler(range(9), generator=gg.Generator(5))) == list(RandomSampler(range(9), generator=gg.Generator(5)))
+    assert list(RandomSampler(range(9), generator=gg.Generator(seed=5))) == list(RandomSampler(range(9), generator=gg.Generator(seed=5)))
     gg.manual_seed(3)
     a = list(RandomSampler(range(9)))
     gg.manual_seed(3)
@@ -36,21 +36,24 @@ def test_random_sampler_with_replacement_and_seeds():
 
 
 def test_subset_random_sampler_permutes_the_given_indices():
-    got = list(SubsetRandomSampler([10, 20, 30, 40], generator=gg.Generator(0)))
+    got = list(SubsetRandomSampler([10, 20, 30, 40], generator=gg.Generator(seed=0)))
     assert sorted(got) == [10, 20, 30, 40]
 
 
 def test_weighted_random_sampler_follows_the_weights():
-    got = np.array(list(WeightedRandomSampler([0.0, 1.0, 3.0], 4000, generator=gg.Generator(0))))
+    got = np.array(list(WeightedRandomSampler([0.0, 1.0, 3.0], 4000, generator=gg.Generator(seed=0))))
     assert (got != 0).all()
     assert abs((got == 2).mean() - 0.75) < 0.03
-    no_rep = list(WeightedRandomSampler([1.0, 1.0, 1.0, 0.0], 3, replacement=False, generator=gg.Generator(0)))
+    no_rep = list(WeightedRandomSampler([1.0, 1.0, 1.0, 0.0], 3, replacement=False, generator=gg.Generator(seed=0)))
     assert sorted(no_rep) == [0, 1, 2]
 
 
 def test_sampler_argument_errors():
     with pytest.raises(ValueError, match="num_samples=0"):
         RandomSampler(range(3), num_samples=0)
+    with pytest.raises(ValueError, match="num_samples=0 .the dataset is empty"):  # as shuffle=True on one
+        gg.utils.data.DataLoader(gg.utils.data.TensorDataset(gg.zeros(0, 2)), batch_size=4, shuffle=True)
+    assert list(gg.utils.data.DataLoader(gg.utils.data.TensorDataset(gg.zeros(0, 2)), batch_size=4)) == []
     with pytest.raises(TypeError, match="replacement=1"):
         RandomSampler(range(3), replacement=1)
     with pytest.raises(ValueError, match=r"shape \(2, 2\)"):
@@ -76,7 +79,7 @@ def test_batch_sampler_matches_torch(n, bs, drop_last):
 def test_random_sampler_lengths_match_torch(kwargs):
     torch = pytest.importorskip("torch")
     want = list(torch.utils.data.RandomSampler(range(4), generator=torch.Generator().manual_seed(0), **kwargs))
-    got = list(RandomSampler(range(4), generator=gg.Generator(0), **kwargs))
+    got = list(RandomSampler(range(4), generator=gg.Generator(seed=0), **kwargs))
     assert len(got) == len(want)
     if not kwargs.get("replacement"):  # the same multiset of indices (whole permutations and a cut one)
         assert sorted(got[: len(got) // 4 * 4]) == sorted(want[: len(want) // 4 * 4])

@@ -87,7 +87,7 @@ def test_worker_init_fn_error_names_it():
 def test_seeds_are_base_seed_plus_worker_id_and_follow_the_generator():
     def run(seed):
         rows = np.concatenate([b.numpy() for b in DataLoader(WhoAmI(), batch_size=1, num_workers=2,
-                                                            generator=gg.Generator(seed))])
+                                                            generator=gg.Generator(seed=seed))])
         return rows
 
     a, b, c = run(0), run(0), run(1)
@@ -137,7 +137,7 @@ def test_resume_mid_epoch_with_workers_continues_the_same_order():
     ds = TensorDataset(gg.arange(11))
 
     def make():
-        return DataLoader(ds, batch_size=2, shuffle=True, generator=gg.Generator(3), num_workers=2)
+        return DataLoader(ds, batch_size=2, shuffle=True, generator=gg.Generator(seed=3), num_workers=2)
 
     reference = make()
     list(reference)
