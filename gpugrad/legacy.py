@@ -23,11 +23,15 @@ class _LegacyTensorType(type):
     """The metaclass that makes ``isinstance(x, gg.FloatTensor)`` ask about dtype and device."""
 
     def __instancecheck__(cls, obj) -> bool:
-        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == "cpu"
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == cls.device_type
+
+    def __repr__(cls) -> str:
+        return f"<class '{cls.type_name}'>"
 
 
 def _construct(cls, *args) -> Tensor:
-    return construct(cls.__name__, cls.dtype, *args)
+    out = construct(cls.type_name, cls.dtype, *args)
+    return out if cls.device_type == "cpu" else out.to(cls.device_type)
 
 
 def construct(name: str, dtype: dtypes.DType, *args) -> Tensor:
@@ -47,15 +51,18 @@ def construct(name: str, dtype: dtypes.DType, *args) -> Tensor:
     raise TypeError(f"{name}: expected sizes (ints), a Size, a sequence of data or a Tensor, got {args!r}")
 
 
-def _legacy_type(dtype: dtypes.DType) -> type:
+def _legacy_type(dtype: dtypes.DType, device_type: str = "cpu") -> type:
     name = f"{_STEMS[dtype]}Tensor"
+    type_name = f"gpugrad.{'cuda.' if device_type == 'cuda' else ''}{name}"
     return _LegacyTensorType(
         name,
         (),
         {
             "dtype": dtype,
+            "device_type": device_type,
+            "type_name": type_name,
             "__new__": _construct,
-            "__doc__": f"``gg.{name}(data)`` or ``gg.{name}(*sizes)``: a CPU tensor of dtype {dtype}.",
+            "__doc__": f"``{type_name}(data)`` or ``{type_name}(*sizes)``: a {device_type.upper()} tensor of dtype {dtype}.",
         },
     )
 
@@ -69,6 +76,8 @@ ShortTensor = _legacy_type(dtypes.int16)
 CharTensor = _legacy_type(dtypes.int8)
 ByteTensor = _legacy_type(dtypes.uint8)
 BoolTensor = _legacy_type(dtypes.bool_)
+# gg.cuda's (``Tensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor``, as many scripts choose)
+CUDA_TYPES = {f"{stem}Tensor": _legacy_type(dtype, "cuda") for dtype, stem in _STEMS.items()}
 
 
 def _parse_type_name(op: str, name: str) -> tuple[dtypes.DType, bool]:
@@ -88,7 +97,9 @@ def tensor_type(x: Tensor, dtype=None, non_blocking: bool = False, **kwargs):
         return f"gpugrad.{where}{_STEMS[x.dtype]}Tensor"
     device = None
     if isinstance(dtype, _LegacyTensorType):
-        dtype, device = dtype.dtype, "cpu"
+        dtype, device = dtype.dtype, dtype.device_type
+    elif dtype is Tensor:  # PyTorch's default tensor type: a CPU tensor of the default float dtype
+        dtype, device = dtypes.default_float, "cpu"
     elif isinstance(dtype, str) and "Tensor" in dtype:
         dtype, cuda = _parse_type_name("type", dtype)
         device = "cuda" if cuda else "cpu"

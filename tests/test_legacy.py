@@ -85,3 +85,21 @@ def test_legacy_constructor_size_keyword_and_stride_match_pytorch():
     ours, theirs = gg.zeros(2, 3, 4).permute(2, 0, 1), torch.zeros(2, 3, 4).permute(2, 0, 1)
     assert ours.stride() == theirs.stride() and ours.stride(1) == theirs.stride(1)
     assert ours.is_contiguous() == theirs.is_contiguous() and ours.contiguous().stride() == theirs.contiguous().stride()
+
+
+def test_cuda_legacy_types_and_the_tensor_class_as_a_type():
+    # GAN scripts: ``Tensor = torch.cuda.FloatTensor if cuda else torch.Tensor``; ``batch.type(Tensor)``.
+    x = gg.ones(2, 3, dtype=gg.uint8)
+    as_default = x.type(gg.Tensor)
+    assert as_default.dtype is gg.float32 and as_default.device == gg.device("cpu")
+    assert np.array_equal(as_default.numpy(), np.ones((2, 3), np.float32))
+    for name in ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
+                 "CharTensor", "ByteTensor", "BoolTensor"):
+        cuda_type, cpu_type = getattr(gg.cuda, name), getattr(gg, name)
+        assert cuda_type.dtype is cpu_type.dtype and repr(cuda_type) == f"<class 'gpugrad.cuda.{name}'>"
+        assert not isinstance(gg.zeros(1, dtype=cpu_type.dtype), cuda_type)
+    if not gg.cuda.is_available():
+        with pytest.raises(gg.DeviceError, match="cannot use device 'cuda:0'"):
+            gg.cuda.FloatTensor(2)
+        with pytest.raises(gg.DeviceError, match="cannot use device 'cuda:0'"):
+            x.type(gg.cuda.FloatTensor)

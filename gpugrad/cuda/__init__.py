@@ -14,11 +14,14 @@ from . import memory
 from .graphs import CUDAGraph, graph, graph_pool_handle, make_graphed_callables
 from .memory import *  # noqa: F401,F403  (memory_allocated, empty_cache, get_device_name ...)
 from .streams import Event, Stream, current_stream, default_stream, set_stream, stream
+from ..legacy import CUDA_TYPES as _CUDA_TYPES
+
+globals().update(_CUDA_TYPES)  # FloatTensor, LongTensor ...: the legacy types of CUDA tensors
 
 __all__ = [
     "is_available", "is_bf16_supported", "device_count", "current_device", "set_device", "manual_seed",
     "manual_seed_all", "synchronize", "Stream", "Event", "stream", "current_stream", "default_stream", "set_stream",
-    "CUDAGraph", "graph", "graph_pool_handle", "make_graphed_callables", "memory", *memory.__all__,
+    "CUDAGraph", "graph", "graph_pool_handle", "make_graphed_callables", "memory", *memory.__all__, *_CUDA_TYPES,
 ]
 
 _current = threading.local()  # the device index chosen by set_device, per thread as in PyTorch
