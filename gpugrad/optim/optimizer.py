@@ -17,6 +17,7 @@ Two paths share that description:
 from __future__ import annotations
 
 import copy
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -170,8 +171,10 @@ class Optimizer:
                     f"Tensors, parameter {i} has dtype {p.dtype}"
                 )
         ids = [id(p) for p in params]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"{name}: a parameter appears more than once in the same parameter group")
+        if len(set(ids)) != len(ids):  # PyTorch's warning: each listing is one more update per step
+            warnings.warn(f"{name}: optimizer contains a parameter group with duplicate parameters; in future, "
+                          "this will cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                          UserWarning, stacklevel=3)
         for default_name, default in self.defaults.items():
             if default is required and default_name not in group:
                 raise ValueError(f"{name}: parameter group didn't specify a value of required optimization parameter {default_name}")
@@ -182,7 +185,7 @@ class Optimizer:
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
         group["params"] = params
         self.param_groups.append(group)
-        self._flat.append(_flat.FlatGroup(params) if self.fused and not _any_shared(params) else None)
+        self._flat.append(_flat.FlatGroup(params) if self.fused and not _outside_flat_buffers(params) else None)
 
     # zero_grad / step ------------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -307,7 +310,7 @@ class Optimizer:
     def _step_flat(self, gi: int, group: dict) -> None:
         fg = self._flat[gi] if gi < len(self._flat) else None
         if fg is None or not fg.matches(group["params"]):
-            if _any_shared(group["params"]):
+            if _outside_flat_buffers(group["params"]):
                 self._step_reference(group)
                 return
             fg = _flat.FlatGroup(group["params"])
@@ -329,7 +332,7 @@ class Optimizer:
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
             for i, p in enumerate(group["params"], start):
-                mapping.setdefault(id(p), i)
+                mapping[id(p)] = i  # a parameter listed twice takes its last index, as in PyTorch
             packed["params"] = [mapping[id(p)] for p in group["params"]]
             start += len(packed["params"])
             groups.append(packed)
@@ -472,7 +475,8 @@ def _raise_bad_grad(where: str, g: Tensor, p: Tensor) -> None:
     raise DeviceError(f"{where} is on {g.device} but the parameter is on {p.device}")
 
 
-def _any_shared(params) -> bool:
-    """Parameters in shared memory (gg.multiprocessing, Hogwild) are updated where they are: a flat buffer
-    would give this process a private copy to train."""
-    return any(p.is_shared() for p in params)
+def _outside_flat_buffers(params) -> bool:
+    """Groups a flat buffer cannot hold, which take the per-parameter path: parameters in shared memory
+    (gg.multiprocessing, Hogwild) are updated where they are (a flat buffer would give this process a
+    private copy to train); a parameter listed twice is updated twice per step, as in PyTorch's loop."""
+    return len({id(p) for p in params}) != len(params) or any(p.is_shared() for p in params)

@@ -1,6 +1,8 @@
 """state_dict round trips, the stale-buffer rebuild, failing steps that change nothing, bad arguments."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -309,10 +311,57 @@ def test_construction_refuses_bad_parameter_lists():
         optim.Adam([p * 2])
     with pytest.raises(TypeError, match="floating point"):
         optim.Adam([gg.zeros(3, dtype=gg.int64)])
-    with pytest.raises(ValueError, match="more than once"):
-        optim.Adam([p, p])
     with pytest.raises(ValueError, match="more than one parameter group"):
         optim.Adam([{"params": [p]}, {"params": [p]}])
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_parameter_listed_twice_warns_and_is_updated_once_per_listing(fused):
+    # PyTorch warns (an error "in future") and runs its per-parameter loop over the list, shared state
+    # and all: scripts that chain the parameters of modules sharing a submodule rely on it (PyTorch-GAN's
+    # UNIT). The group leaves the flat buffers for the per-parameter path.
+    def run(listing):
+        p, q = gg.tensor([1.0, -2.0], requires_grad=True), gg.tensor([0.5], requires_grad=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            opt = optim.Adam(listing(p, q), lr=0.1, fused=fused)
+        for _ in range(3):
+            opt.zero_grad()
+            ((p * p).sum() + q.sum()).backward()
+            opt.step()
+        return p, q, opt, [str(w.message) for w in caught]
+
+    p, q, opt, said = run(lambda p, q: [p, q, p])
+    assert len(said) == 1 and "Adam: optimizer contains a parameter group with duplicate parameters" in said[0]
+    assert opt.state[p]["step"] == 6 and opt.state_dict()["param_groups"][0]["params"] == [2, 1, 2]
+    # Each step applies Adam twice to p, one call after the other: what listing it once and stepping
+    # twice per gradient gives.
+    p1 = gg.tensor([1.0, -2.0], requires_grad=True)
+    once = optim.Adam([p1], lr=0.1, fused=False)  # the per-parameter path, which the group took
+    for _ in range(3):
+        once.zero_grad()
+        (p1 * p1).sum().backward()
+        once.step()
+        once.step()
+    np.testing.assert_array_equal(p.detach().numpy(), p1.detach().numpy())
+
+
+@pytest.mark.torch
+def test_a_parameter_listed_twice_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    got = {}
+    for lib in (gg, torch):
+        p, q = lib.nn.Parameter(lib.tensor([1.0, -2.0])), lib.nn.Parameter(lib.tensor([0.5]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opt = lib.optim.Adam([p, q, p], lr=0.1)
+        for _ in range(3):
+            opt.zero_grad()
+            ((p * p).sum() + q.sum()).backward()
+            opt.step()
+        got[lib.__name__] = (p.detach().numpy(), opt.state_dict()["param_groups"][0]["params"])
+    np.testing.assert_allclose(got["gpugrad"][0], got["torch"][0], rtol=1e-6)
+    assert got["gpugrad"][1] == got["torch"][1]
 
 
 def test_step_refuses_a_hyper_parameter_made_invalid_later():
