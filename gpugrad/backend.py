@@ -38,7 +38,7 @@ _KERNEL_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
 class Device:
-    """A device name, ``cpu`` or ``cuda:N``, as in ``torch.device``."""
+    """A device name, ``cpu``, ``cuda:N`` or ``meta``, as in ``torch.device``."""
 
     __slots__ = ("type", "index")
 
@@ -49,10 +49,10 @@ class Device:
         if not isinstance(spec, str):
             raise DeviceError(f"device must be a string like 'cpu' or 'cuda:0', got {spec!r}")
         kind, _, num = spec.partition(":")
-        if kind not in ("cpu", "cuda"):
-            raise DeviceError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+        if kind not in ("cpu", "cuda", "meta"):
+            raise DeviceError(f"unknown device {spec!r}: expected 'cpu', 'cuda', 'cuda:N' or 'meta'")
         if num:
-            if not num.isdigit() or kind == "cpu":
+            if not num.isdigit() or kind != "cuda":
                 raise DeviceError(f"invalid device {spec!r}")
             index = int(num)
         if kind == "cuda" and index is None:
@@ -322,6 +322,8 @@ def get(device) -> Backend:
     if backend is not None:
         return backend
     with _lock:
+        if device not in _backends and device.type == "meta":
+            _backends[device] = _MetaBackend(device, numpy)
         if device not in _backends and device.type == "cuda" and simulating_cuda():
             _backends[device] = Backend(device, numpy, kernel_impl="cuda")
         if device not in _backends:
@@ -334,6 +336,17 @@ def get(device) -> Backend:
                 raise DeviceError(f"cannot use device '{device}': only {cupy.cuda.runtime.getDeviceCount()} CUDA device(s)")
             _backends[device] = _CupyBackend(device, cupy)
         return _backends[device]
+
+
+class _MetaBackend(Backend):
+    """The ``meta`` device: tensors whose data no one may read, for code that builds a model there and
+    gives it memory later (``Module.to_empty``). A departure from PyTorch, whose meta tensors have no
+    storage: here they hold NumPy arrays (zero-filled, which the OS maps lazily) and every op computes
+    on them as on the CPU, so shapes, dtypes and errors are the CPU's; reading a value refuses."""
+
+    def to_numpy(self, array, op: str = "copy to the host") -> numpy.ndarray:
+        raise NotImplementedError(f"{op}: cannot copy out of a meta tensor, it has no data; give it memory first "
+                                  "(Module.to_empty(device=...), or gg.empty_like(t, device=...))")
 
 
 class _CupyBackend(Backend):  # pragma: no cover - needs a GPU

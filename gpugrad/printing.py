@@ -163,6 +163,18 @@ def _with_suffixes(text: str, suffixes: list, indent: int) -> str:
     return "".join(parts) + ")"
 
 
+def meta_repr(shape: tuple, dtype: dtypes.DType, grad_fn: str | None, requires_grad: bool) -> str:
+    """PyTorch's text for a meta tensor: ``tensor(..., device='meta', size=(2, 3))``."""
+    suffixes = ["device='meta'", f"size={shape}"]
+    if dtype is not dtypes.default_float:
+        suffixes.append(f"dtype={dtype}")
+    if grad_fn is not None:
+        suffixes.append(f"grad_fn=<{grad_fn}>")
+    elif requires_grad:
+        suffixes.append("requires_grad=True")
+    return "tensor(..., " + ", ".join(suffixes) + ")"
+
+
 def tensor_repr(values: numpy.ndarray, dtype: dtypes.DType, device: str, grad_fn: str | None, requires_grad: bool) -> str:
     """PyTorch's text for a tensor holding ``values`` (a NumPy array) with these attributes."""
     prefix = "tensor("

@@ -251,8 +251,12 @@ class Tensor:
     def is_cpu(self) -> bool:
         return self._backend.device.type == "cpu"
 
+    @property
+    def is_meta(self) -> bool:
+        return self._backend.device.type == "meta"
+
     # Devices and layouts gpugrad does not have, answered as PyTorch answers for a dense CPU or CUDA tensor.
-    is_xpu = is_mps = is_meta = is_sparse = is_quantized = is_nested = property(lambda self: False)
+    is_xpu = is_mps = is_sparse = is_quantized = is_nested = property(lambda self: False)
     layout = property(lambda self: layouts.strided, doc="Dense tensors are strided (gpugrad.layouts).")
 
     @property
@@ -472,6 +476,8 @@ class Tensor:
 
     def __repr__(self) -> str:
         grad_fn = None if self._node is None else f"{self._node.fn.__name__}Backward"
+        if self._backend.device.type == "meta":  # no values to show: PyTorch's "..." and the size
+            return printing.meta_repr(tuple(self._array.shape), self.dtype, grad_fn, self._requires_grad)
         return printing.tensor_repr(
             self._backend.to_numpy(self._array, "print"), self.dtype, str(self.device), grad_fn, self._requires_grad
         )

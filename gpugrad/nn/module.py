@@ -58,7 +58,7 @@ def _convert_array(t: Tensor, backend, dtype):
     if dtype is not None and data.dtype.kind == "f" and data.dtype != dtype.np:
         data = data.astype(dtype.np)
     if backend is not None and backend is not src:
-        data = backend.asarray(src.to_numpy(data))
+        data = backend.asarray(src.to_numpy(data, "Module.to"))
     return data
 
 
@@ -434,6 +434,19 @@ class Module:
                 t._version_ref[0] += 1
             if new_grad is not None and new_grad is not t.grad._array:
                 t.grad = Tensor._make(new_grad, backend if backend is not None else t.grad._backend)
+        return self
+
+    def to_empty(self, *, device, recurse: bool = True) -> Module:
+        """Give every parameter and buffer new, uninitialised memory on ``device`` (same shapes, dtypes and
+        identities): how a model built on the meta device gets storage, before its own initialisation."""
+        backend = _backend_mod.get(device)
+        tensors = list(self.parameters(recurse=recurse)) + list(self.buffers(recurse=recurse))
+        for t in tensors:
+            t._array = backend.xp.empty(t._array.shape, dtype=t._array.dtype)
+            t._backend = backend
+            t._version_ref[0] += 1
+            if t.grad is not None:
+                t.grad = Tensor._make(backend.xp.empty(t.grad._array.shape, dtype=t.grad._array.dtype), backend)
         return self
 
     def float(self) -> Module:
