@@ -114,7 +114,9 @@ def _write_device_state(backend, state, seed: int, offset: int) -> None:
     state[1] = numpy.uint64(offset)
 
 
-default_generator = Generator(seed=0)
+# Seeded from the OS's entropy, so unseeded runs differ from one another, as PyTorch's (``gg.manual_seed``
+# makes a run repeatable; ``gg.initial_seed()`` says what this process started from).
+default_generator = Generator()
 
 
 def manual_seed(seed: int) -> Generator:

@@ -14,6 +14,13 @@ settings.register_profile("long", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("GPUGRAD_HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def _seeded_default_generator():
+    """Every test starts from seed 0, whatever ran before it (gpugrad, like PyTorch, seeds its default
+    generator from the OS otherwise)."""
+    gg.manual_seed(0)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

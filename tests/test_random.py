@@ -324,3 +324,13 @@ def test_generator_takes_pytorchs_device_argument():
     np.testing.assert_array_equal(a, gg.randn(3, generator=gg.Generator(seed=7)).numpy())
     with pytest.raises(gg.DeviceError, match="unknown device 'nope'"):
         gg.Generator(device="nope")
+
+
+def test_each_process_starts_from_its_own_seed_as_in_pytorch():
+    import subprocess
+    import sys
+
+    code = "import gpugrad as gg; print(gg.initial_seed(), gg.randn(2).tolist())"
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)]
+    assert runs[0] != runs[1]  # unseeded runs differ; gg.manual_seed makes one repeatable
