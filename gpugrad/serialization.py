@@ -1,4 +1,4 @@
-"""``gg.save`` / ``gg.load``: checkpoints as safetensors files, never pickle.
+"""``gg.save`` / ``gg.load``: checkpoints as safetensors files; gpugrad never writes pickle.
 
 Every Tensor and NumPy array in the saved object becomes a safetensors tensor under its dotted path
 (``"model.fc1.weight"``, ``"optimizer.state.0.exp_avg"``); everything else (numbers, strings, lists,
@@ -11,6 +11,8 @@ key ``"gpugrad"``, a skeleton of the object with a placeholder where each tensor
 and a bare ``model.state_dict()`` saved this way is an ordinary safetensors file PyTorch reads with
 ``safetensors.torch.load_file`` (same keys); a file PyTorch wrote with ``safetensors.torch.save_file``
 loads here as a dict of Tensors. Loading parses JSON and raw arrays only, so it never runs code.
+``gg.load`` also reads the zip checkpoints ``torch.save`` writes, by the rules of
+``torch.load(weights_only=True)`` (``torch_format.py``): tensors, containers, numbers and strings.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import numpy
 
 from . import backend as _backend_mod
 from . import dtypes as _dtypes
+from . import torch_format
 from .tensor import Tensor
 
 __all__ = ["save", "load", "SerializationError"]
@@ -192,6 +195,9 @@ def _read_header(f: BinaryIO, size: int, path: str) -> dict:
     head = f.read(8)
     if len(head) < 8:
         raise SerializationError(f"gg.load: '{path}' is not a safetensors checkpoint: only {size} bytes long")
+    if head[:1] == b"\x80":
+        raise SerializationError(f"gg.load: '{path}' is a pickle (PyTorch's format before 1.6, or pickle.dump's), "
+                                 "which gpugrad does not read; PyTorch's own zip checkpoints load")
     n = int.from_bytes(head, "little")
     if n > _MAX_HEADER or n < 2:
         raise SerializationError(
@@ -289,13 +295,16 @@ def load(
     mmap: bool | None = None,
     device: Any = None,
 ) -> Any:
-    """Load what ``gg.save`` wrote (or any safetensors file) from ``f``, a path or a binary file object.
+    """Load what ``gg.save`` wrote (or any safetensors file, or a ``torch.save`` checkpoint) from ``f``, a
+    path or a binary file object.
 
     Tensors come back on ``device`` (alias ``map_location``; default the CPU) with requires_grad=False.
     A safetensors file without gpugrad's metadata (e.g. written by ``safetensors.torch.save_file``) loads
-    as a flat ``{name: Tensor}`` dict. Loading parses JSON and raw arrays only, never pickle, so any
-    ``weights_only`` is safe and accepted; ``pickle_module`` must be None. Raises FileNotFoundError for a
-    missing file and SerializationError (a ValueError) for a truncated, corrupted or foreign one.
+    as a flat ``{name: Tensor}`` dict. A PyTorch checkpoint (its zip format) loads as
+    ``torch.load(weights_only=True)`` would load it (saved Parameters as tensors that require grad); a
+    file holding any other object is refused, whatever ``weights_only`` says: nothing a file holds can run
+    code here. ``pickle_module`` must be None. Raises FileNotFoundError for a missing file and
+    SerializationError (a ValueError) for a truncated, corrupted or foreign one.
 
         state = gg.load("ckpt.safetensors", weights_only=True)
         model.load_state_dict(state["model"])
@@ -313,6 +322,8 @@ def load(
         if isinstance(data, str):
             raise TypeError("gg.load: the file object must be opened in binary mode ('rb')")
         path = getattr(f, "name", None) or "<file object>"
+        if torch_format.is_torch_checkpoint(data[:4]):
+            return torch_format.load(io.BytesIO(data), path, backend)
         header = _read_header(io.BytesIO(data), len(data), path)
         arrays = _arrays(path, lambda: _arrays_from_bytes(data))
     else:
@@ -322,6 +333,10 @@ def load(
 
             raise FileNotFoundError(errno.ENOENT, f"gg.load: no such checkpoint file: '{path}'", path)
         with open(path, "rb") as stream:
+            head = stream.read(4)
+            stream.seek(0)
+            if torch_format.is_torch_checkpoint(head):
+                return torch_format.load(stream, path, backend)
             header = _read_header(stream, os.path.getsize(path), path)
         arrays = _arrays(path, lambda: _arrays_from_file(path))
     meta = header.get("__metadata__") or {}

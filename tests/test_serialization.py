@@ -141,8 +141,10 @@ def test_truncated_files_are_refused(tmp_path, keep):
     assert isinstance(info.value, ValueError)
 
 
-@pytest.mark.parametrize("kind", ["text", "pickle", "zip", "json"])
-def test_foreign_files_are_refused_without_running_anything(tmp_path, kind):
+@pytest.mark.parametrize("kind, says", [("text", "not a safetensors checkpoint"), ("pickle", "is a pickle"),
+                                        ("zip", "corrupted zip archive"), ("json", "not a safetensors checkpoint"),
+                                        ("torch_zip", r"holding \w+\.system, which a weights-only load refuses")])
+def test_foreign_files_are_refused_without_running_anything(tmp_path, kind, says):
     path = tmp_path / f"foreign.{kind}"
 
     class Boom:
@@ -154,9 +156,17 @@ def test_foreign_files_are_refused_without_running_anything(tmp_path, kind):
         "pickle": pickle.dumps({"w": Boom()}),
         "zip": b"PK\x03\x04" + bytes(200),
         "json": json.dumps({"w": [1, 2, 3]}).encode(),
+        "torch_zip": None,  # PyTorch's layout, its pickle asking for os.system
     }[kind]
-    path.write_bytes(content)
-    with pytest.raises(SerializationError, match="not a safetensors checkpoint"):
+    if content is None:
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("foreign/data.pkl", pickle.dumps({"w": Boom()}, protocol=2))
+            z.writestr("foreign/byteorder", "little")
+    else:
+        path.write_bytes(content)
+    with pytest.raises(SerializationError, match=says):
         load(path)
     assert not (tmp_path / "pwned").exists()
 

@@ -1,0 +1,168 @@
+"""Reading the checkpoints PyTorch's ``torch.save`` writes, by the rules of ``torch.load(weights_only=True)``.
+
+PyTorch's format is a zip archive: ``<name>/data.pkl``, a pickle of the saved object whose tensors refer
+to raw storages ``<name>/data/<key>``, and ``<name>/byteorder``. The pickle is read by a restricted
+unpickler that resolves only the globals a file of tensors needs (PyTorch's rebuild functions, its
+storage types, ``Size``, dtypes, devices, ``OrderedDict``) and refuses any other, as PyTorch's
+weights-only loader does: so a checkpoint cannot run code here either. Everything else about gpugrad's
+own checkpoints (safetensors, no pickle) stays as it was; this is the door for files PyTorch wrote.
+
+Each tensor comes back as a Tensor of its own memory (PyTorch's tensors that shared one storage, tied
+weights say, are separate copies here: ``load_state_dict`` copies into the model's parameters anyway).
+"""
+from __future__ import annotations
+
+import collections
+import pickle
+import zipfile
+from typing import Any, BinaryIO
+
+import numpy
+
+from . import backend as _backend_mod
+from . import dtypes as _dtypes
+from .size import Size
+from .tensor import Tensor
+
+_STORAGE_DTYPES = {
+    "FloatStorage": numpy.float32, "DoubleStorage": numpy.float64, "HalfStorage": numpy.float16,
+    "LongStorage": numpy.int64, "IntStorage": numpy.int32, "ShortStorage": numpy.int16, "CharStorage": numpy.int8,
+    "ByteStorage": numpy.uint8, "BoolStorage": numpy.bool_, "ComplexFloatStorage": numpy.complex64,
+    "ComplexDoubleStorage": numpy.complex128,
+}
+_DTYPE_NAMES = {"float32", "float", "float64", "double", "float16", "half", "int64", "long", "int32", "int", "int16",
+                "short", "int8", "uint8", "bool", "complex64", "cfloat", "complex128", "cdouble"}
+
+
+def is_torch_checkpoint(head: bytes) -> bool:
+    """Whether a file's first bytes are a zip archive's, as PyTorch's checkpoints are."""
+    return head[:4] == b"PK\x03\x04"
+
+
+class _StorageType:
+    """What the pickle names as ``torch.FloatStorage`` (and the others): the dtype of a raw storage."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.dtype = _STORAGE_DTYPES.get(name)
+
+
+def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):
+    """torch._utils._rebuild_tensor_v2: a tensor of ``size`` and ``stride`` (in elements) over ``storage``."""
+    itemsize = storage.dtype.itemsize
+    if len(size) and min(size) == 0:
+        array = numpy.zeros(tuple(size), storage.dtype)
+    else:
+        view = numpy.lib.stride_tricks.as_strided(storage[storage_offset:], shape=tuple(size),
+                                                  strides=tuple(s * itemsize for s in stride), writeable=False)
+        array = numpy.array(view, order="C")  # its own memory: the storage is the file's bytes
+    out = Tensor._make(array, _backend_mod.cpu)
+    out._requires_grad = bool(requires_grad) and array.dtype.kind in "fc"
+    return out
+
+
+def _rebuild_parameter(data, requires_grad, backward_hooks=None, *state):
+    """torch._utils._rebuild_parameter: saved Parameters load as plain tensors, as state dicts hold them."""
+    data._requires_grad = bool(requires_grad) and data._array.dtype.kind in "fc"
+    return data
+
+
+def _allowed_global(module: str, name: str) -> Any:
+    if module == "collections" and name == "OrderedDict":
+        return collections.OrderedDict
+    if module == "torch._utils" and name == "_rebuild_tensor_v2":
+        return _rebuild_tensor
+    if module == "torch._utils" and name in ("_rebuild_parameter", "_rebuild_parameter_with_state"):
+        return _rebuild_parameter
+    if module == "torch" and name.endswith("Storage"):
+        return _StorageType(name)
+    if module == "torch" and name == "Size":
+        return Size
+    if module == "torch" and name in _DTYPE_NAMES:
+        return _dtypes.to_dtype(name)
+    if module == "torch" and name == "device":
+        from .backend import Device
+
+        return Device
+    if module == "builtins" and name in ("set", "frozenset", "complex", "slice", "bytearray"):
+        return {"set": set, "frozenset": frozenset, "complex": complex, "slice": slice, "bytearray": bytearray}[name]
+    return None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, path: str, read_storage) -> None:
+        import io
+
+        super().__init__(io.BytesIO(data))
+        self.path, self.read_storage = path, read_storage
+        self.storages: dict = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = _allowed_global(module, name)
+        if found is None:
+            from .serialization import SerializationError
+
+            raise SerializationError(
+                f"gg.load: '{self.path}' is a PyTorch checkpoint holding {module}.{name}, which a weights-only load "
+                "refuses (gpugrad reads tensors, containers, numbers and strings from PyTorch's files, as "
+                "torch.load(weights_only=True) does; save a state_dict instead of the object)")
+        return found
+
+    def persistent_load(self, pid) -> numpy.ndarray:
+        from .serialization import SerializationError
+
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+            raise SerializationError(f"gg.load: '{self.path}': unknown storage reference {pid!r}")
+        _, kind, key, _location, numel = pid
+        if not isinstance(kind, _StorageType) or kind.dtype is None:
+            what = kind.name if isinstance(kind, _StorageType) else kind
+            hint = " (gpugrad has no bfloat16 yet: save it as float32 with .float())" if what == "BFloat16Storage" else ""
+            raise SerializationError(f"gg.load: '{self.path}' holds a {what} tensor, which gpugrad cannot hold{hint}")
+        if key not in self.storages:
+            self.storages[key] = self.read_storage(key, numpy.dtype(kind.dtype), int(numel))
+        return self.storages[key]
+
+
+def load(f: BinaryIO, path: str, backend) -> Any:
+    """The object a PyTorch checkpoint (a zip archive, read from ``f``) holds, its tensors on ``backend``."""
+    from .serialization import SerializationError
+
+    try:
+        archive = zipfile.ZipFile(f)
+        names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SerializationError(f"gg.load: '{path}' is a corrupted zip archive: {exc}") from None
+    pickles = [n for n in names if n.endswith("data.pkl") and n.count("/") == 1]
+    if len(pickles) != 1:
+        raise SerializationError(f"gg.load: '{path}' is a zip archive but not a PyTorch checkpoint (no data.pkl)")
+    prefix = pickles[0][: -len("data.pkl")]
+    order = archive.read(prefix + "byteorder").decode() if prefix + "byteorder" in names else "little"
+
+    def read_storage(key: str, dtype: numpy.dtype, numel: int) -> numpy.ndarray:
+        raw = archive.read(f"{prefix}data/{key}")
+        if len(raw) < numel * dtype.itemsize:
+            raise SerializationError(f"gg.load: '{path}' is truncated: storage {key} holds {len(raw)} bytes, "
+                                     f"{numel} elements of {dtype} need {numel * dtype.itemsize}")
+        array = numpy.frombuffer(raw, dtype.newbyteorder("<" if order == "little" else ">"), count=numel)
+        return array.astype(dtype, copy=False)
+
+    try:
+        obj = _Unpickler(archive.read(pickles[0]), path, read_storage).load()
+    except SerializationError:
+        raise
+    except Exception as exc:  # a malformed pickle
+        raise SerializationError(f"gg.load: '{path}' is a corrupted PyTorch checkpoint: {exc}") from exc
+    return obj if backend is _backend_mod.cpu else _to_backend(obj, backend)
+
+
+def _to_backend(obj: Any, backend) -> Any:
+    """The loaded object with its tensors moved to ``backend`` (leaves still, as loaded)."""
+    if isinstance(obj, Tensor):
+        moved = Tensor._make(backend.asarray(obj._array), backend)
+        moved._requires_grad = obj._requires_grad
+        return moved
+    if isinstance(obj, dict):
+        return type(obj)((k, _to_backend(v, backend)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)) and not isinstance(obj, Size):
+        return type(obj)(_to_backend(v, backend) for v in obj)
+    return obj
