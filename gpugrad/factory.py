@@ -49,13 +49,25 @@ def _dtype_np(dtype, default=None):
     return dtypes.to_dtype(dtype).np
 
 
+def check_pin_memory(op: str, pin_memory: bool) -> None:
+    """PyTorch's ``pin_memory=``: page-locked host memory for faster copies to a GPU. gpugrad's host arrays
+    are NumPy's, pinned or not, so it is a hint; without a GPU, True is refused as PyTorch refuses it."""
+    if pin_memory and _backend_mod.cuda_unavailable_reason() is not None:
+        raise RuntimeError(f"{op}: pinned memory needs a CUDA device; none is available")
+
+
 def _writes_out(factory):
     """PyTorch's ``out=`` on a factory: the values are made in ``out``'s dtype and on its device (unless
-    given), then written into ``out`` (resized as PyTorch resizes), which is returned."""
+    given), then written into ``out`` (resized as PyTorch resizes), which is returned. PyTorch's other
+    tensor options, ``layout`` (strided only) and ``pin_memory``, are checked here too."""
     takes_dtype = "dtype" in inspect.signature(factory).parameters  # randperm has none
 
     @functools.wraps(factory)
-    def made(*args, out=None, **kwargs):
+    def made(*args, out=None, layout=None, pin_memory: bool = False, **kwargs):
+        if layout is not None:
+            layouts.check_layout(factory.__name__, layout)
+        if pin_memory:
+            check_pin_memory(factory.__name__, pin_memory)
         if out is None:
             return factory(*args, **kwargs)
         if not isinstance(out, Tensor):
@@ -104,12 +116,13 @@ def _check_fits(host: numpy.ndarray, target: dtypes.DType) -> None:
                             f"{target.name} without overflow")
 
 
-def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, scalars, NumPy arrays or a Tensor).
 
     Python floats become float32 (the default dtype), ints int64, bools bool; NumPy arrays and scalars keep
     their dtype (float16, int8, uint8, ...). ``gg.tensor([[1., 2.], [3., 4.]], requires_grad=True)``.
     """
+    check_pin_memory("tensor", pin_memory)
     backend = _backend_of(device)
     host, from_python = _infer_host(data)
     if dtype is not None:

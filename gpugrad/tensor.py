@@ -129,6 +129,17 @@ class Tensor:
         """False: gpugrad's host arrays are ordinary pageable memory."""
         return False
 
+    def pin_memory(self, device=None) -> "Tensor":
+        """PyTorch's copy of a CPU tensor in page-locked memory. gpugrad's host arrays are NumPy's, never
+        pinned: this is a copy (``is_pinned()`` stays False), made where a GPU is present; without one
+        it is refused, as PyTorch refuses it."""
+        from .factory import check_pin_memory
+
+        check_pin_memory("pin_memory", True)
+        if self._backend.device.type != "cpu":
+            raise RuntimeError(f"pin_memory: cannot pin a {self.device} tensor: only CPU tensors can be pinned")
+        return self.clone()
+
     def is_shared(self) -> bool:
         """Whether this tensor's memory is shared with other processes (``share_memory_``)."""
         from .multiprocessing import shared

@@ -240,3 +240,16 @@ def test_make_tensor():
     assert set(ids.tolist()) <= {1, 2}
     assert not make_tensor(2, 3, dtype=gg.float32, noncontiguous=True).is_contiguous()
     assert make_tensor(2, dtype=gg.float32, requires_grad=True).requires_grad
+
+
+def test_factories_take_pytorchs_tensor_options():
+    assert gg.empty(3, dtype=gg.int64, pin_memory=False).shape == (3,)
+    assert gg.zeros(2, layout=gg.strided, pin_memory=False).tolist() == [0.0, 0.0]
+    assert gg.tensor([1.5], pin_memory=False).tolist() == [1.5]
+    dst = gg.empty(3, dtype=gg.int64)
+    assert dst.copy_(gg.arange(3), non_blocking=True).tolist() == [0, 1, 2]
+    if not gg.cuda.is_available():
+        with pytest.raises(RuntimeError, match="randn: pinned memory needs a CUDA device"):
+            gg.randn(2, pin_memory=True)
+        with pytest.raises(RuntimeError, match="pin_memory: pinned memory needs a CUDA device"):
+            gg.ones(2).pin_memory()

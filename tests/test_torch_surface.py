@@ -82,3 +82,24 @@ def test_benchmark_timer_measurements_as_pytorchs():
         m = timer("x + 1", globals={"x": 1}).timeit(100)
         assert m.number_per_run == 100 and len(m.times) == 1 and m.median > 0
         assert np.isclose(m.mean, m.times[0])
+
+
+def _tensor_options(lib):
+    """nanochat's loader: factories with pin_memory= and layout=, copy_ with non_blocking=."""
+    buf = lib.empty(8, dtype=lib.long, pin_memory=False)
+    made = [lib.zeros(2, 3, pin_memory=False, layout=lib.strided), lib.ones(2, pin_memory=False),
+            lib.full((2,), 3.0, pin_memory=False), lib.arange(4, pin_memory=False), lib.tensor([1, 2], pin_memory=False)]
+    buf[:4].copy_(lib.arange(4), non_blocking=False)
+    return [buf[:4].tolist()] + [m.tolist() for m in made]
+
+
+def test_tensor_options_and_non_blocking_as_pytorch():
+    assert _tensor_options(gg) == _tensor_options(torch)
+    if not gg.cuda.is_available():  # without a GPU both refuse pinned memory
+        for lib in (gg, torch):
+            with pytest.raises(RuntimeError):
+                lib.zeros(2, pin_memory=True)
+            with pytest.raises(RuntimeError):
+                lib.ones(2).pin_memory()
+    with pytest.raises(NotImplementedError, match="zeros: layout=gpugrad.sparse_coo"):
+        gg.zeros(2, layout=gg.sparse_coo)

@@ -164,8 +164,9 @@ class Copy(Op):
         return None, gy
 
 
-def copy_(self: Tensor, src) -> Tensor:
-    """Copy ``src`` (broadcast, and cast to self's dtype) into self."""
+def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast, and cast to self's dtype) into self. ``non_blocking`` is PyTorch's hint for
+    copies from pinned memory; gpugrad's transfers are ordered by the device's stream either way."""
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_: expected a Tensor as source, got {type(src).__name__}")
     if src._backend is not self._backend:

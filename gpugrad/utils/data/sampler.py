@@ -25,6 +25,13 @@ def _epoch_generator(generator: _random.Generator | None) -> _random.Generator:
     return _random.Generator(seed=int(_random.default_generator.rng.integers(0, 2**63 - 1)))
 
 
+def _draws_with_replacement(rng, n: int, count: int, chunk: int = 32) -> Iterator[int]:
+    """``count`` indices below ``n``, drawn ``chunk`` at a time as the loop asks for them, as PyTorch draws
+    them: scripts ask for an endless stream (``num_samples=int(1e10)``)."""
+    for start in range(0, count, chunk):
+        yield from rng.integers(0, n, size=min(chunk, count - start)).tolist()
+
+
 def _is_positive_int(value) -> bool:
     return isinstance(value, (int, numpy.integer)) and not isinstance(value, bool) and value > 0
 
@@ -95,10 +102,9 @@ class RandomSampler(Sampler):
         self._epoch_state = gen.get_state()
         n, count = len(self.data_source), self.num_samples
         if self.replacement:
-            order = gen.rng.integers(0, n, size=count)
-        else:
-            perms = [gen.rng.permutation(n) for _ in range(-(-count // n))] if n else []
-            order = numpy.concatenate(perms)[:count] if perms else numpy.zeros(0, dtype=numpy.int64)
+            return _draws_with_replacement(gen.rng, n, count)
+        perms = [gen.rng.permutation(n) for _ in range(-(-count // n))] if n else []
+        order = numpy.concatenate(perms)[:count] if perms else numpy.zeros(0, dtype=numpy.int64)
         return iter(order.astype(numpy.int64).tolist())
 
 

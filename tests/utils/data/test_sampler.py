@@ -83,3 +83,13 @@ def test_random_sampler_lengths_match_torch(kwargs):
     assert len(got) == len(want)
     if not kwargs.get("replacement"):  # the same multiset of indices (whole permutations and a cut one)
         assert sorted(got[: len(got) // 4 * 4]) == sorted(want[: len(want) // 4 * 4])
+
+
+def test_draws_with_replacement_come_as_the_loop_asks_for_them():
+    # minGPT's trainer: RandomSampler(data, replacement=True, num_samples=int(1e10)), an endless stream.
+    endless = RandomSampler(range(10), replacement=True, num_samples=int(1e10), generator=gg.Generator(seed=4))
+    assert len(endless) == int(1e10)
+    first = [i for _, i in zip(range(100), endless)]
+    assert all(0 <= i < 10 for i in first)
+    again = RandomSampler(range(10), replacement=True, num_samples=100, generator=gg.Generator(seed=4))
+    assert list(again) == first  # the same chunks of draws, however long the stream
