@@ -42,6 +42,12 @@ RUNS = [
     ("mnist_hogwild", "mnist_hogwild", "main.py", "--epochs 1 --batch-size 32 --test-batch-size 64 --log-interval 2 --num-processes 2", dict(COMPAT_N_TRAIN=256, COMPAT_N_TEST=64), [], r"\tLoss: " + NUM),
     ("custom_function", "custom_function", "polynomial_custom_function.py", "", {}, [], r"^\d+ " + NUM),
     ("wgan_gp", "wgan_gp", "wgan_gp.py", "--n_epochs 1 --batch_size 16 --n_critic 2 --sample_interval 1000", dict(COMPAT_N_TRAIN=96), [], r"\[D loss: " + NUM),
+    # PyTorch-GAN's MNIST models: one epoch of 64 images in batches of 16
+    *[(f"pgan_{name}", f"pgan_{name}", f"{name}.py", "--n_epochs 1 --batch_size 16 --n_cpu 0" + extra,
+       dict(COMPAT_N_TRAIN=64, COMPAT_N_TEST=32), [], r"\[D loss: " + NUM)
+      for name, extra in (("aae", ""), ("acgan", ""), ("cgan", ""), ("dcgan", ""), ("ebgan", ""), ("gan", ""),
+                          ("infogan", ""), ("lsgan", ""), ("relativistic_gan", ""), ("sgan", ""),
+                          ("wgan", " --n_critic 2"), ("wgan_div", " --n_critic 2"))],
     ("reinforce", "reinforcement_learning", "reinforce.py", "--log-interval 2", dict(COMPAT_REWARD_THRESHOLD=40), [], r"Average reward: " + NUM),
     ("actor_critic", "reinforcement_learning", "actor_critic.py", "--log-interval 2", dict(COMPAT_REWARD_THRESHOLD=40), [], r"Average reward: " + NUM),
     ("imagenet_dummy", "imagenet", "main.py", "--dummy -a resnet18 --epochs 1 -b 8 -j 0 --print-freq 2", dict(COMPAT_N_TRAIN=48), [], r"Epoch: \[0\]\[\s*\d+/\d+\].*?Loss\s+" + NUM),

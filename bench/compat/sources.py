@@ -33,6 +33,10 @@ SOURCES = {
     "mnist_hogwild": ("pytorch-examples", "mnist_hogwild"),
     "custom_function": ("pytorch-tutorials", "beginner_source/examples_autograd/polynomial_custom_function.py"),
     "wgan_gp": ("PyTorch-GAN", "implementations/wgan_gp/wgan_gp.py"),
+    # PyTorch-GAN's models trained on MNIST (each folder holds one script)
+    **{f"pgan_{name}": ("PyTorch-GAN", f"implementations/{name}") for name in (
+        "aae", "acgan", "cgan", "dcgan", "ebgan", "gan", "infogan", "lsgan", "relativistic_gan", "sgan", "wgan",
+        "wgan_div")},
     "reinforcement_learning": ("pytorch-examples", "reinforcement_learning"),
     "nanogpt": ("nanoGPT", "."),
     "imagenet": ("pytorch-examples", "imagenet"),
