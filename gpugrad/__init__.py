@@ -21,7 +21,7 @@ from .determinism import (are_deterministic_algorithms_enabled, get_deterministi
 from .default_dtype import get_default_dtype, set_default_dtype
 from .dtypes import (bfloat16, complex64, complex128, finfo, float16, float32, float64, iinfo, int8, int16, int32, int64,
                      promote_types, uint8)
-from .errors import ArgumentError, CaptureError, DeviceError, DTypeError, ShapeError
+from .errors import ArgumentError, CaptureError, DeviceError, DTypeError, OutOfMemoryError, ShapeError
 from .factory import (
     arange,
     as_tensor,

@@ -24,3 +24,9 @@ class ArgumentError(ValueError, RuntimeError):
 
 class CaptureError(RuntimeError):
     """Something a CUDA graph capture cannot hold (a host read, a wait, an op that syncs), named."""
+
+
+class OutOfMemoryError(RuntimeError):
+    """PyTorch's name (``torch.OutOfMemoryError``, ``torch.cuda.OutOfMemoryError``), so that code catching it
+    runs. gpugrad's device memory comes from CuPy, and a full GPU raises CuPy's own
+    ``cupy.cuda.memory.OutOfMemoryError`` (a MemoryError): catch MemoryError to catch that."""

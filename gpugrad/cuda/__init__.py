@@ -10,11 +10,13 @@ import threading
 
 from .. import backend as _backend
 from ..errors import ArgumentError, DeviceError
-from . import memory
+from . import memory, nvtx
 from .graphs import CUDAGraph, graph, graph_pool_handle, make_graphed_callables
 from .memory import *  # noqa: F401,F403  (memory_allocated, empty_cache, get_device_name ...)
 from .streams import Event, Stream, current_stream, default_stream, set_stream, stream
 from ..legacy import CUDA_TYPES as _CUDA_TYPES
+from ..errors import OutOfMemoryError
+from .random import get_rng_state, get_rng_state_all, initial_seed, seed, seed_all, set_rng_state, set_rng_state_all
 
 globals().update(_CUDA_TYPES)  # FloatTensor, LongTensor ...: the legacy types of CUDA tensors
 
@@ -22,6 +24,8 @@ __all__ = [
     "is_available", "is_bf16_supported", "device_count", "current_device", "set_device", "manual_seed",
     "manual_seed_all", "synchronize", "Stream", "Event", "stream", "current_stream", "default_stream", "set_stream",
     "CUDAGraph", "graph", "graph_pool_handle", "make_graphed_callables", "memory", *memory.__all__, *_CUDA_TYPES,
+    "nvtx", "OutOfMemoryError", "get_rng_state", "get_rng_state_all", "set_rng_state", "set_rng_state_all",
+    "initial_seed", "seed", "seed_all", "is_current_stream_capturing",
 ]
 
 _current = threading.local()  # the device index chosen by set_device, per thread as in PyTorch
@@ -35,6 +39,15 @@ def is_available() -> bool:
 def is_bf16_supported(including_emulation: bool = True) -> bool:
     """False: gpugrad has no bfloat16 tensors yet, on any device (scripts then choose float16 or float32)."""
     return False
+
+
+def is_current_stream_capturing() -> bool:
+    """Whether the current stream is being captured into a CUDA graph (False without a GPU)."""
+    if not is_available():
+        return False
+    import cupy  # pragma: no cover - needs a GPU
+
+    return bool(cupy.cuda.get_current_stream().is_capturing())  # pragma: no cover
 
 
 def device_count() -> int:
