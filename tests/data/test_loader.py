@@ -97,11 +97,14 @@ def test_shuffle_is_a_permutation_each_epoch_and_epochs_differ():
     assert not np.array_equal(e1, e2)
 
 
-def test_no_shuffle_is_sequential_and_draws_nothing():
+def test_no_shuffle_is_sequential_and_draws_only_the_workers_base_seed():
+    # PyTorch draws the workers' base seed at every epoch, with or without workers and shuffling.
     gg.manual_seed(0)
-    before = gg.get_rng_state()
     assert np.array_equal(_order(DataLoader(_dataset(9), batch_size=4)), np.arange(9))
-    assert gg.get_rng_state() == before
+    after_epoch = gg.get_rng_state()
+    gg.manual_seed(0)
+    gg.random.default_generator.rng.integers(0, 2**63 - 1)
+    assert gg.get_rng_state() == after_epoch
 
 
 def test_same_generator_seed_same_orders_different_seed_different():
@@ -128,14 +131,16 @@ def test_default_generator_manual_seed_fixes_the_orders():
     assert not np.array_equal(a[0], c[0])
 
 
-def test_default_generator_is_advanced_once_per_epoch():
-    # PyTorch's RandomSampler draws one seed per epoch; other users of the generator see one draw.
+def test_default_generator_is_advanced_twice_per_epoch():
+    # As PyTorch's: the workers' base seed, then the RandomSampler's seed for the epoch; other users of
+    # the generator see those two draws.
     gg.manual_seed(4)
     loader = DataLoader(_dataset(40), batch_size=6, shuffle=True)
     list(loader)
     after_epoch = gg.get_rng_state()
     gg.manual_seed(4)
-    gg.random.default_generator.rng.integers(0, 2**63 - 1)
+    for _ in range(2):
+        gg.random.default_generator.rng.integers(0, 2**63 - 1)
     assert gg.get_rng_state() == after_epoch
 
 

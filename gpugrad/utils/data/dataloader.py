@@ -204,13 +204,14 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         resume, self._resume = self._resume, None
         start = resume["batches_yielded"] if resume else 0
-        # Worker seeds come first, as PyTorch draws its base seed before the sampler's epoch seed; with
-        # persistent workers, once. (A single process draws none: nothing would use it.)
-        pool = None
-        if self.num_workers > 0:
-            pool = self._workers if self.persistent_workers else None
-            if pool is None:
-                base_seed = int((self.generator or _random.default_generator).rng.integers(0, 2**63 - 1))
+        # The workers' base seed comes first, as PyTorch draws it before the sampler's epoch seed, and in a
+        # single process too (unused there), so that the batches a seed gives do not depend on
+        # num_workers; with persistent workers, once. A single process resuming an epoch draws nothing:
+        # the epoch's draws were made before its checkpoint.
+        pool = self._workers if self.num_workers > 0 and self.persistent_workers else None
+        if pool is None and (self.num_workers > 0 or not resume):
+            base_seed = int((self.generator or _random.default_generator).rng.integers(0, 2**63 - 1))
+            if self.num_workers > 0:
                 pool = _WorkerPool(self, base_seed)
                 if self.persistent_workers:
                     self._workers = pool

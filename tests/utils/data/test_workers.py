@@ -159,3 +159,14 @@ def test_two_live_iterators_have_their_own_workers():
     a, b = iter(loader), iter(loader)
     assert next(a)[0].tolist() == [0, 1] and next(b)[0].tolist() == [0, 1]
     assert [y.tolist() for y, in a] == [[2, 3], [4, 5]] and [y.tolist() for y, in b] == [[2, 3], [4, 5]]
+
+
+def test_a_seed_gives_the_same_batches_and_draws_whatever_num_workers():
+    # PyTorch draws the workers' base seed in a single process too, so manual_seed fixes the same
+    # order (and the draws after it) with or without workers.
+    seen = []
+    for workers in (0, 1):
+        gg.manual_seed(0)
+        batch = next(iter(DataLoader(list(range(100)), batch_size=4, shuffle=True, num_workers=workers)))
+        seen.append((batch.tolist(), gg.rand(1).item()))
+    assert seen[0] == seen[1]
