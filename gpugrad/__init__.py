@@ -14,6 +14,7 @@ from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, 
 from .autograd.grad_mode import is_grad_enabled, is_inference_mode_enabled
 from .backend import Device as device
 from .dtypes import bool_ as bool
+from .dtypes import DType as dtype  # the class of gg.float32 and the others, as torch.dtype
 from .default_device import get_default_device, set_default_device
 from .determinism import (are_deterministic_algorithms_enabled, get_deterministic_debug_mode,
                           is_deterministic_algorithms_warn_only_enabled, set_deterministic_debug_mode,
@@ -80,7 +81,7 @@ host_memory.keep_freed_memory()  # a step's arrays reuse freed memory instead of
 numpy_warnings.silence_numpy_warnings()  # inf and NaN without a warning, as PyTorch
 
 from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
-from . import amp, compiler, distributions, fft, func, jit, multiprocessing, profiler, sparse, special, testing, types  # noqa: E402  (distributions builds on nn.functional)
+from . import amp, compiler, distributions, fft, func, fx, hub, jit, multiprocessing, profiler, sparse, special, testing, types  # noqa: E402  (distributions builds on nn.functional)
 from . import functional  # noqa: E402  (torch.functional: a module of top-level functions)
 from .foreach import *  # noqa: E402,F401,F403  (torch._foreach_add_ and the other list ops)
 from .func import vmap  # noqa: E402

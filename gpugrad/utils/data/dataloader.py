@@ -34,11 +34,11 @@ import pickle
 import queue
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Generic
 
 from ... import random as _random
 from .collate import default_collate, default_convert
-from .dataset import Dataset, IterableDataset
+from .dataset import Dataset, IterableDataset, T_co
 from .fetch import IterableFetcher, MapFetcher
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 from .worker import StreamEnd, WorkerError, worker_loop
@@ -48,7 +48,7 @@ _STATUS_CHECK_INTERVAL = 1.0
 _FIXED_AFTER_INIT = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")  # seconds between checks that the workers are alive while waiting
 
 
-class DataLoader:
+class DataLoader(Generic[T_co]):
     """Iterate over a data set in batches, as ``torch.utils.data.DataLoader``.
 
         loader = DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True, num_workers=2)

@@ -11,7 +11,7 @@ import bisect
 import math
 from collections.abc import Sequence
 from itertools import accumulate
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy
 
@@ -19,7 +19,11 @@ from ... import random as _random
 from ...tensor import Tensor
 
 
-class Dataset:
+# The type of a data set's items, for annotations (``Dataset[tuple[Tensor, int]]``), as torch.utils.data's.
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Dataset(Generic[T_co]):
     """Base class of map-style data sets: subclasses define ``__getitem__(i)`` and ``__len__()``.
 
         class Squares(Dataset):
@@ -34,7 +38,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[T_co]):
     """Base class of stream-like data sets: subclasses define ``__iter__()``, yielding samples.
 
     With worker processes every worker iterates its own copy; shard by ``get_worker_info()`` to avoid
@@ -53,7 +57,7 @@ class IterableDataset(Dataset):
         return ChainDataset([self, other])
 
 
-class ChainDataset(IterableDataset):
+class ChainDataset(IterableDataset[T_co]):
     """The samples of several iterable data sets, one after another (``ids1 + ids2`` builds one)."""
 
     def __init__(self, datasets) -> None:
@@ -113,7 +117,7 @@ class TensorDataset(Dataset):
         return out
 
 
-class Subset(Dataset):
+class Subset(Dataset[T_co]):
     """The samples of ``dataset`` at ``indices``, in that order (``Subset(ds, [0, 2, 4])``)."""
 
     def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
@@ -147,7 +151,7 @@ def batch_fetcher(dataset: Dataset):
     return fetch
 
 
-class ConcatDataset(Dataset):
+class ConcatDataset(Dataset[T_co]):
     """The samples of several map-style data sets one after another (``ds1 + ds2`` builds one)."""
 
     def __init__(self, datasets: Sequence[Dataset]) -> None:
@@ -175,7 +179,7 @@ class ConcatDataset(Dataset):
         return self.datasets[which][idx - start]
 
 
-class StackDataset(Dataset):
+class StackDataset(Dataset[T_co]):
     """Samples of several equal-length data sets side by side: a tuple (positional) or a dict (keywords)."""
 
     def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:

@@ -7,10 +7,12 @@ Random samplers follow PyTorch's seeding: with ``generator=None`` every epoch dr
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence, Sized
+from typing import Generic
 
 import numpy
 
 from ... import random as _random
+from .dataset import T_co
 
 
 def _check_generator(owner: str, generator) -> None:
@@ -36,7 +38,7 @@ def _is_positive_int(value) -> bool:
     return isinstance(value, (int, numpy.integer)) and not isinstance(value, bool) and value > 0
 
 
-class Sampler:
+class Sampler(Generic[T_co]):
     """Base class: subclasses define ``__iter__`` (and ``__len__`` when the count is known)."""
 
     def __init__(self, data_source: Sized | None = None) -> None:
