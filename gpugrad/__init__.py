@@ -71,7 +71,7 @@ from .layouts import (channels_last, channels_last_3d, contiguous_format, layout
                       sparse_coo, strided)
 from .printing import set_printoptions
 from .serialization import load, save
-from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from .size import Size
 from .tensor import (Tensor, is_complex, is_conj, is_floating_point, is_neg, is_nonzero, is_same_size, is_tensor,
                      numel)
@@ -83,6 +83,7 @@ numpy_warnings.silence_numpy_warnings()  # inf and NaN without a warning, as PyT
 from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
 from . import amp, compiler, distributions, fft, func, fx, hub, jit, multiprocessing, profiler, sparse, special, testing, types  # noqa: E402  (distributions builds on nn.functional)
 from . import functional  # noqa: E402  (torch.functional: a module of top-level functions)
+from . import cpu, version  # noqa: E402
 from .foreach import *  # noqa: E402,F401,F403  (torch._foreach_add_ and the other list ops)
 from .func import vmap  # noqa: E402
 from .sparse import spmm, sparse_coo_tensor  # noqa: E402

@@ -288,6 +288,103 @@ def set_flush_denormal(mode: bool) -> bool:
     return False
 
 
+def fill(input: Tensor, value) -> Tensor:
+    """A tensor of input's shape and dtype holding ``value`` (a number or a 0-d tensor, differentiable in it)."""
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ArgumentError(f"fill: value must be a number or a 0-d tensor, got shape {tuple(value.shape)}")
+        return value.to(input.dtype).expand(input.shape).clone()
+    return input.clone().fill_(value)
+
+
+def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0, requires_grad: bool = False) -> Tensor:
+    """A CPU tensor sharing memory with ``buffer`` (any object with the buffer protocol), ``count`` items of
+    ``dtype`` from byte ``offset`` (-1: to the end), as ``numpy.frombuffer`` reads it."""
+    array = np.frombuffer(buffer, dtype=dtypes.to_dtype(dtype).np, count=count, offset=offset)
+    out = factory.from_numpy(array)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def to_dlpack(tensor: Tensor):
+    """A DLPack capsule of ``tensor``'s memory (``gg.utils.dlpack.to_dlpack``)."""
+    from .utils.dlpack import to_dlpack as capsule
+
+    return capsule(tensor)
+
+
+# torch's ``X_copy`` functions: the view op X, then a copy of its own (no memory shared with the input).
+_VIEW_OPS = ("alias", "as_strided", "detach", "diagonal", "expand", "permute", "select", "slice", "squeeze", "t",
+             "transpose", "unfold", "unsqueeze", "view", "view_as_real", "view_as_complex", "unbind", "split",
+             "split_with_sizes")
+
+
+def _copy_of(name: str):
+    def call(input: Tensor, *args, **kwargs):
+        if name == "alias":
+            return input.clone()
+        if name == "slice":  # aten's slice(dim, start, end, step)
+            dim, start, end, step = (list(args) + [0, None, None, 1][len(args):])[:4]
+            index = [builtins_slice(None)] * input.ndim
+            index[dim] = builtins_slice(start, end, step)
+            return input[tuple(index)].clone()
+        result = getattr(input, name)(*args, **kwargs)
+        return type(result)(r.clone() for r in result) if isinstance(result, (tuple, list)) else result.clone()
+
+    call.__name__ = call.__qualname__ = name + "_copy"
+    call.__doc__ = f"``input.{name}(...)``, copied into memory of its own."
+    return call
+
+
+builtins_slice = slice
+globals().update({name + "_copy": _copy_of(name) for name in _VIEW_OPS})
+
+_interop_threads = [1]
+
+
+def get_num_interop_threads() -> int:
+    """The threads PyTorch would run independent ops on at once; gpugrad runs ops one after another from
+    the calling thread (each large op itself on all cores: gg.set_num_threads), so this is kept, not used."""
+    return _interop_threads[0]
+
+
+def set_num_interop_threads(n: int) -> None:
+    """Kept for get_num_interop_threads (see there); must be positive, as PyTorch's."""
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise RuntimeError(f"set_num_interop_threads: expects a positive integer, got {n!r}")
+    _interop_threads[0] = n
+
+
+_warn_always = [False]
+
+
+def set_warn_always(b: bool) -> None:
+    """PyTorch's switch for repeating once-only warnings; kept and read back."""
+    _warn_always[0] = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    return _warn_always[0]
+
+
+def is_autocast_cpu_enabled() -> bool:
+    """``gg.is_autocast_enabled("cpu")``, under PyTorch's older name."""
+    from .amp import is_autocast_enabled
+
+    return is_autocast_enabled("cpu")
+
+
+def get_autocast_cpu_dtype():
+    from .amp import get_autocast_dtype
+
+    return get_autocast_dtype("cpu")
+
+
+def get_autocast_gpu_dtype():
+    from .amp import get_autocast_dtype
+
+    return get_autocast_dtype("cuda")
+
+
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "avg_pool1d",
     "adaptive_avg_pool1d", "bilinear", "rms_norm", "cosine_similarity", "pairwise_distance", "pixel_shuffle",
@@ -298,5 +395,7 @@ __all__ = [
     "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss",
     "triplet_margin_loss", "poisson_nll_loss", "ctc_loss", "chain_matmul", *_IN_PLACE_METHODS, "scalar_tensor",
     "asarray", "range", "empty_strided", "can_cast", "typename", "seed", "set_default_tensor_type",
-    "set_flush_denormal",
+    "set_flush_denormal", "fill", "frombuffer", "to_dlpack", *(name + "_copy" for name in _VIEW_OPS),
+    "get_num_interop_threads", "set_num_interop_threads", "set_warn_always", "is_warn_always_enabled",
+    "is_autocast_cpu_enabled", "get_autocast_cpu_dtype", "get_autocast_gpu_dtype",
 ]

@@ -253,3 +253,68 @@ def test_factories_take_pytorchs_tensor_options():
             gg.randn(2, pin_memory=True)
         with pytest.raises(RuntimeError, match="pin_memory: pinned memory needs a CUDA device"):
             gg.ones(2).pin_memory()
+
+
+def test_histogram_counts_weights_and_densities():
+    x = gg.tensor([1.0, 2.0, 1.0, 4.0])
+    hist, edges = gg.histogram(x, bins=4, range=(0.0, 4.0))
+    assert hist.tolist() == [0.0, 2.0, 1.0, 1.0] and edges.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    dens = gg.histogram(x, bins=gg.tensor([0.0, 1.0, 2.0, 5.0]), weight=gg.tensor([1.0, 2.0, 3.0, 4.0]), density=True)
+    np.testing.assert_allclose(dens.hist.numpy(), [0.0, 0.4, 0.2], rtol=1e-6)
+    assert gg.histogram(gg.ones(3), 2).bin_edges.tolist() == [0.5, 1.0, 1.5]  # one value: widened by 0.5
+    assert x.histogram(3).hist.dtype is gg.float32
+    with pytest.raises(gg.DTypeError, match="histogram: expects a floating point tensor"):
+        gg.histogram(gg.tensor([1, 2]), 3)
+    with pytest.raises(gg.ArgumentError, match="min should not exceed max"):
+        gg.histogram(x, 2, range=(6.0, 5.0))
+
+
+def test_small_top_level_helpers():
+    assert gg.fill(gg.ones(2, 3), 7.0).tolist() == [[7.0] * 3] * 2
+    v = gg.tensor(2.0, requires_grad=True)
+    gg.fill(gg.ones(3), v).sum().backward()
+    assert v.grad.item() == 3.0
+    buf = bytearray(np.arange(3, dtype=np.float32).tobytes())
+    shared = gg.frombuffer(buf, dtype=gg.float32, count=2, offset=4)
+    assert shared.tolist() == [1.0, 2.0]
+    buf[4:8] = np.float32(9).tobytes()
+    assert shared.tolist() == [9.0, 2.0]  # the buffer's memory, as numpy.frombuffer
+    x = gg.arange(6.0).reshape(2, 3)
+    y = gg.permute_copy(x, (1, 0))
+    assert y.tolist() == x.t().tolist() and not np.shares_memory(y.numpy(), x.numpy())
+    assert [p.tolist() for p in gg.split_copy(x, 1)] == [[[0.0, 1.0, 2.0]], [[3.0, 4.0, 5.0]]]
+    assert gg.slice_copy(x, 1, 1, 3).tolist() == [[1.0, 2.0], [4.0, 5.0]]
+    gg.set_num_interop_threads(2)
+    assert gg.get_num_interop_threads() == 2
+    with pytest.raises(RuntimeError):
+        gg.set_num_interop_threads(0)
+    gg.set_warn_always(True)
+    assert gg.is_warn_always_enabled()
+    gg.set_warn_always(False)
+    assert gg.default_generator is gg.random.default_generator
+    assert gg.cpu.is_available() and gg.cpu.device_count() == 1 and gg.version.hip is None
+    with pytest.warns(UserWarning, match="no mixed precision"):
+        with gg.cpu.amp.autocast():
+            assert gg.is_autocast_cpu_enabled()
+    assert not gg.is_autocast_cpu_enabled()
+
+
+@pytest.mark.torch
+def test_helpers_match_pytorch():
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(0).standard_normal(50).astype(np.float32)
+    for kwargs in ({"bins": 5}, {"bins": 4, "range": (-1.0, 1.0)}, {"bins": 3, "density": True}):
+        ours, theirs = gg.histogram(gg.tensor(data), **kwargs), torch.histogram(torch.tensor(data), **kwargs)
+        np.testing.assert_allclose(ours.hist.numpy(), theirs.hist.numpy(), rtol=1e-5)
+        np.testing.assert_allclose(ours.bin_edges.numpy(), theirs.bin_edges.numpy(), rtol=1e-6)
+    x = np.arange(24.0, dtype=np.float32).reshape(2, 3, 4)
+    for name, args in (("permute_copy", ((2, 0, 1),)), ("transpose_copy", (0, 2)), ("expand_copy", ((3, 2, 3, 4),)),
+                       ("select_copy", (1, 2)), ("slice_copy", (2, 1, 3)), ("diagonal_copy", ()),
+                       ("unfold_copy", (2, 2, 1)), ("view_copy", ((6, 4),)), ("as_strided_copy", ((2, 2), (1, 2)))):
+        np.testing.assert_array_equal(getattr(gg, name)(gg.tensor(x), *args).numpy(),
+                                      getattr(torch, name)(torch.tensor(x), *args).numpy(), err_msg=name)
+    assert gg.fill(gg.ones(2), 3.0).tolist() == torch.fill(torch.ones(2), 3.0).tolist()
+    raw = bytearray(np.arange(4, dtype=np.float32).tobytes())
+    assert gg.frombuffer(raw, dtype=gg.float32, offset=4).tolist() == torch.frombuffer(raw, dtype=torch.float32, offset=4).tolist()
+    assert gg.get_num_interop_threads() >= 1 and isinstance(torch.get_num_interop_threads(), int)
+    assert torch.cpu.is_available() == gg.cpu.is_available() and torch.cpu.device_count() == gg.cpu.device_count()

@@ -1297,6 +1297,41 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     return Tensor._make(input._backend.asarray(counts), input._backend)
 
 
+Histogram = namedtuple("histogram", ["hist", "bin_edges"])
+Histogram.__doc__ = "What histogram returns, as torch.return_types.histogram."
+
+
+def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = None, density: bool = False) -> tuple:
+    """Counts (or summed ``weight``) of input's values in ``bins``: a number of equal bins over ``range``
+    (the data's own, widened by 0.5 each way when it is one value) or a 1-D tensor of increasing edges. The
+    last bin holds its right edge; values outside are left out. ``density`` divides by the total times the
+    bin widths. Both results in input's float dtype, as PyTorch's."""
+    x = input._array
+    if x.dtype.kind != "f":
+        raise DTypeError(f"histogram: expects a floating point tensor, got {input.dtype}")
+    to_host = input._backend.to_numpy
+    host = to_host(x, "histogram").reshape(-1)
+    if isinstance(bins, Tensor):
+        edges = to_host(bins._array, "histogram").astype(x.dtype)
+        if edges.ndim != 1 or edges.size < 2 or (numpy.diff(edges) < 0).any():
+            raise ArgumentError(f"histogram: bins must be a 1-D tensor of at least 2 increasing edges, got {tuple(bins.shape)}")
+    else:
+        if isinstance(bins, bool) or not isinstance(bins, int) or bins <= 0:
+            raise ArgumentError(f"histogram: bins must be a positive int or a tensor of edges, got {bins!r}")
+        if range is not None and float(range[0]) > float(range[1]):
+            raise ArgumentError(f"histogram: min should not exceed max, but got min {range[0]} max {range[1]}")
+        edges = numpy.histogram_bin_edges(host, bins, None if range is None else (float(range[0]), float(range[1])))
+    weights = None
+    if weight is not None:
+        if tuple(weight.shape) != tuple(input.shape):
+            raise ShapeError(f"histogram: weight of shape {tuple(weight.shape)} for input of shape {tuple(input.shape)}")
+        weights = to_host(weight._array, "histogram").reshape(-1)
+    hist, edges = numpy.histogram(host, edges, weights=weights, density=density)
+    backend = input._backend
+    return Histogram(Tensor._make(backend.asarray(hist.astype(x.dtype)), backend),
+                     Tensor._make(backend.asarray(numpy.asarray(edges, dtype=x.dtype)), backend))
+
+
 def unravel_index(indices: Tensor, shape) -> tuple:
     """The coordinates in ``shape`` of flat (row-major) ``indices``: one int64 tensor per dim."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
@@ -1325,7 +1360,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
 FUNCTIONS = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, nonzero, argwhere, sort, argsort, topk,
-    kthvalue, unique, unique_consecutive, searchsorted, bucketize, msort, bincount, unravel_index, histc,
+    kthvalue, unique, unique_consecutive, searchsorted, bucketize, msort, bincount, unravel_index, histc, histogram,
     select_scatter, slice_scatter, diagonal_scatter, index_put, index_reduce, put,
 )
 DIFFERENTIABLE = (
