@@ -114,4 +114,4 @@ short = int16
 char = int8
 byte = uint8
 
-__version__ = "0.1.0"
+__version__ = version.__version__  # PyTorch 2.13's API, gpugrad 0.1.0 (gpugrad/version.py)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["compile", "disable", "is_compiling", "reset"]
+__all__ = ["compile", "disable", "is_compiling", "reset", "allow_in_graph", "assume_constant_result"]
 
 MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 
@@ -31,6 +31,17 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
 def disable(fn: Callable | None = None, recursive: bool = True, **kwargs: Any):
     """``torch.compiler.disable``: nothing is compiled, so ``fn`` (or a decorator returning it)."""
     return fn if fn is not None else (lambda f: f)
+
+
+def allow_in_graph(fn: Callable) -> Callable:
+    """``fn`` itself: nothing is traced, so every function is already "in the graph" (einx registers its
+    backend through this)."""
+    return fn
+
+
+def assume_constant_result(fn: Callable) -> Callable:
+    """``fn`` itself (a hint to a tracer gpugrad does not have)."""
+    return fn
 
 
 def is_compiling() -> bool:

@@ -195,11 +195,11 @@ def _read_header(f: BinaryIO, size: int, path: str) -> dict:
     head = f.read(8)
     if len(head) < 8:
         raise SerializationError(f"gg.load: '{path}' is not a safetensors checkpoint: only {size} bytes long")
-    if head[:1] == b"\x80":
-        raise SerializationError(f"gg.load: '{path}' is a pickle (PyTorch's format before 1.6, or pickle.dump's), "
-                                 "which gpugrad does not read; PyTorch's own zip checkpoints load")
     n = int.from_bytes(head, "little")
     if n > _MAX_HEADER or n < 2:
+        if head[:1] == b"\x80" and 2 <= head[1] <= 5:  # a pickle's protocol opcode
+            raise SerializationError(f"gg.load: '{path}' is a pickle (PyTorch's format before 1.6, or pickle.dump's), "
+                                     "which gpugrad does not read; PyTorch's own zip checkpoints load")
         raise SerializationError(
             f"gg.load: '{path}' is not a safetensors checkpoint (its first 8 bytes give a header length of {n})"
         )

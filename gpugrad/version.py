@@ -1,10 +1,16 @@
 """torch.version's fields, which scripts read to choose a path: ``cuda`` is the CUDA version CuPy was built
-for when a GPU can be used (else None, as in a CPU build of PyTorch); gpugrad has no ROCm build."""
+for when a GPU can be used (else None, as in a CPU build of PyTorch); gpugrad has no ROCm build.
+
+``__version__`` (also ``gg.__version__``) is the PyTorch release whose names and semantics gpugrad follows
+(the one its tests compare with), with gpugrad's own release as the local part: libraries that gate a
+feature on ``torch.__version__ >= "2.0"`` take the path they take under that PyTorch. ``release`` is
+gpugrad's own version alone (the package's, as pip knows it)."""
 from __future__ import annotations
 
-__all__ = ["__version__", "cuda", "hip", "debug", "git_version"]
+__all__ = ["__version__", "release", "cuda", "hip", "debug", "git_version"]
 
-__version__ = "0.1.0"
+release = "0.1.0"
+__version__ = f"2.13.0+gpugrad.{release}"
 hip = None
 debug = False
 git_version = "unknown"

@@ -96,3 +96,80 @@ def test_names_match_pytorchs():
 
     for name in ("List", "Tuple", "Dict", "Optional"):
         assert getattr(ours, name) is getattr(theirs, name)
+
+
+def test_pytree_flattens_as_pytorchs():
+    import collections
+
+    from gpugrad.utils import _pytree as pytree
+
+    Pair = collections.namedtuple("Pair", "x y")
+    tree = {"b": [1, None, (2, Pair(3, [4]))], "a": collections.OrderedDict(z=5)}
+    leaves, spec = pytree.tree_flatten(tree)
+    assert leaves == [1, None, 2, 3, 4, 5] and spec.num_leaves == 6  # dicts in insertion order, None a leaf
+    rebuilt = pytree.tree_unflatten([x * 10 if isinstance(x, int) else x for x in leaves], spec)
+    assert rebuilt == {"b": [10, None, (20, Pair(30, [40]))], "a": collections.OrderedDict(z=50)}
+    assert isinstance(rebuilt["b"][2][1], Pair)
+    assert pytree.tree_map(lambda a, b: a + b, [1, (2,)], [10, (20,)]) == [11, (22,)]
+    assert pytree.tree_map_only(int, lambda x: -x, [1, "a", 2.0]) == [-1, "a", 2.0]
+    assert pytree.tree_leaves([1, [2]], is_leaf=lambda x: isinstance(x, list)) == [[1, [2]]]
+    with pytest.raises(ValueError, match="has length 1 but the spec refers to a pytree that holds 6 items"):
+        pytree.tree_unflatten([1], spec)
+    with pytest.raises(ValueError, match="different structures"):
+        pytree.tree_map(lambda a, b: a, [1, 2], [1, [2]])
+
+    class Box:
+        def __init__(self, v):
+            self.v = v
+
+    pytree.register_pytree_node(Box, lambda b: ([b.v], None), lambda c, _: Box(c[0]))
+    try:
+        assert pytree.tree_map(lambda x: x + 1, [Box(1)])[0].v == 2
+    finally:
+        del pytree.SUPPORTED_NODES[Box]
+
+
+def test_sdpa_backends_are_kept_and_read_back():
+    from gpugrad.nn.attention import SDPBackend, sdpa_kernel
+
+    q = gg.randn(1, 2, 4, 8)
+    want = gg.nn.functional.scaled_dot_product_attention(q, q, q)
+    with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.MATH]):
+        assert gg.backends.cuda.flash_sdp_enabled() and not gg.backends.cuda.cudnn_sdp_enabled()
+        got = gg.nn.functional.scaled_dot_product_attention(q, q, q)
+    assert gg.backends.cuda.cudnn_sdp_enabled()
+    np.testing.assert_array_equal(got.numpy(), want.numpy())  # one implementation, whichever are enabled
+    with pytest.raises(AssertionError, match="Backend must be an instance of SDPBackend"):
+        sdpa_kernel("flash")
+    with pytest.warns(FutureWarning, match="sdp_kernel"):
+        with gg.backends.cuda.sdp_kernel(enable_flash=False):
+            assert not gg.backends.cuda.flash_sdp_enabled()
+    assert gg.backends.cuda.flash_sdp_enabled()
+
+
+def test_version_is_pytorchs_api_level_with_gpugrads_release():
+    from importlib.metadata import version
+
+    api, _, local = gg.__version__.partition("+")
+    assert tuple(int(p) for p in api.split(".")) >= (2, 0, 0) and local == f"gpugrad.{gg.version.release}"
+    assert gg.version.release == version("gpugrad")
+    assert gg.compiler.allow_in_graph(len) is len
+
+
+@pytest.mark.torch
+def test_pytree_and_attention_names_match_pytorchs():
+    torch = pytest.importorskip("torch")
+    import collections
+
+    import torch.utils._pytree as theirs
+
+    from gpugrad.utils import _pytree as ours
+
+    Pair = collections.namedtuple("Pair", "x y")
+    tree = {"b": [1, None, (2, Pair(3, [4]))], "a": collections.OrderedDict(z=5), "c": collections.deque([6])}
+    assert ours.tree_leaves(tree) == theirs.tree_leaves(tree)
+    assert ours.tree_structure(tree).num_leaves == theirs.tree_structure(tree).num_leaves
+    from gpugrad.nn.attention import SDPBackend
+
+    assert {m.name: m.value for m in SDPBackend} == {m: v.value for m, v in torch.nn.attention.SDPBackend.__members__.items()}
+    assert gg.__version__.split("+")[0] == torch.__version__.split("+")[0]

@@ -305,3 +305,14 @@ def test_torch_reads_a_state_dict_saved_to_a_file_object():
     reference = torch.nn.Linear(3, 2)
     reference.load_state_dict(state)
     np.testing.assert_array_equal(reference.weight.detach().numpy(), model.weight.detach().numpy())
+
+
+def test_a_header_length_that_starts_like_a_pickle_still_loads(tmp_path):
+    # 640 = 0x0280: the file's first bytes are b"\x80\x02", a protocol-2 pickle's opening; the header says
+    # otherwise, and wins.
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    header += b" " * (640 - len(header))
+    path = tmp_path / "padded.safetensors"
+    path.write_bytes((640).to_bytes(8, "little") + header + np.array([1.5, 2.5], np.float32).tobytes())
+    assert path.read_bytes()[:2] == b"\x80\x02"
+    assert load(path)["w"].tolist() == [1.5, 2.5]

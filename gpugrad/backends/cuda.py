@@ -6,10 +6,14 @@ TF32 or bfloat16 path is taken. The settings are kept and reported, so that scri
 and what they read back is what they wrote."""
 from __future__ import annotations
 
+import contextlib
+import enum
 import importlib.util
 import warnings
 
-__all__ = ["get_float32_matmul_precision", "is_built", "matmul", "set_float32_matmul_precision"]
+__all__ = ["get_float32_matmul_precision", "is_built", "matmul", "set_float32_matmul_precision", "SDPBackend",
+           "sdp_kernel", "flash_sdp_enabled", "enable_flash_sdp", "math_sdp_enabled", "enable_math_sdp",
+           "mem_efficient_sdp_enabled", "enable_mem_efficient_sdp", "cudnn_sdp_enabled", "enable_cudnn_sdp"]
 
 _PRECISIONS = ("highest", "high", "medium")
 _precision = "highest"
@@ -51,3 +55,58 @@ matmul = _MatmulSettings()
 def is_built() -> bool:
     """Whether gpugrad can reach CUDA here: CuPy (its GPU array library) is installed."""
     return importlib.util.find_spec("cupy") is not None
+
+
+# Scaled dot-product attention's backends. gpugrad has one implementation of
+# F.scaled_dot_product_attention, the math one, which runs whichever backends a script enables: the
+# switches are kept and read back (torch.nn.attention.sdpa_kernel sets them for a block), as above.
+class SDPBackend(enum.IntEnum):
+    ERROR = -1
+    MATH = 0
+    FLASH_ATTENTION = 1
+    EFFICIENT_ATTENTION = 2
+    CUDNN_ATTENTION = 3
+    OVERRIDEABLE = 4
+
+
+_sdp_enabled = {SDPBackend.MATH: True, SDPBackend.FLASH_ATTENTION: True, SDPBackend.EFFICIENT_ATTENTION: True,
+                SDPBackend.CUDNN_ATTENTION: True, SDPBackend.OVERRIDEABLE: True}
+
+
+def _switch(backend: SDPBackend):
+    def enabled() -> bool:
+        return _sdp_enabled[backend]
+
+    def enable(value: bool) -> None:
+        _sdp_enabled[backend] = bool(value)
+
+    return enabled, enable
+
+
+flash_sdp_enabled, enable_flash_sdp = _switch(SDPBackend.FLASH_ATTENTION)
+math_sdp_enabled, enable_math_sdp = _switch(SDPBackend.MATH)
+mem_efficient_sdp_enabled, enable_mem_efficient_sdp = _switch(SDPBackend.EFFICIENT_ATTENTION)
+cudnn_sdp_enabled, enable_cudnn_sdp = _switch(SDPBackend.CUDNN_ATTENTION)
+
+
+@contextlib.contextmanager
+def sdp_backends(enabled: set):
+    """Within the block, exactly the backends in ``enabled`` are on; restored after."""
+    saved = dict(_sdp_enabled)
+    for backend in _sdp_enabled:
+        _sdp_enabled[backend] = backend in enabled
+    try:
+        yield
+    finally:
+        _sdp_enabled.update(saved)
+
+
+def sdp_kernel(enable_flash: bool = True, enable_math: bool = True, enable_mem_efficient: bool = True,
+               enable_cudnn: bool = True):
+    """PyTorch's older form of ``torch.nn.attention.sdpa_kernel`` (deprecated there too)."""
+    warnings.warn("torch.backends.cuda.sdp_kernel() is deprecated; use torch.nn.attention.sdpa_kernel() instead",
+                  FutureWarning, stacklevel=2)
+    chosen = {b for b, on in ((SDPBackend.FLASH_ATTENTION, enable_flash), (SDPBackend.MATH, enable_math),
+                              (SDPBackend.EFFICIENT_ATTENTION, enable_mem_efficient),
+                              (SDPBackend.CUDNN_ATTENTION, enable_cudnn)) if on}
+    return sdp_backends(chosen)

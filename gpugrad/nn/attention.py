@@ -1,7 +1,10 @@
-"""MultiheadAttention (torch.nn.MultiheadAttention)."""
+"""MultiheadAttention (torch.nn.MultiheadAttention), and torch.nn.attention's choice of scaled dot-product
+attention backends (``SDPBackend``, ``sdpa_kernel``): kept and read back through gg.backends.cuda's
+switches; gpugrad's one implementation runs whichever are enabled."""
 from __future__ import annotations
 
 from .. import factory
+from ..backends.cuda import SDPBackend, sdp_backends
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -10,7 +13,17 @@ from .linear import Linear
 from .module import Module
 from .parameter import Parameter
 
-__all__: list[str] = ["MultiheadAttention"]
+__all__: list[str] = ["MultiheadAttention"]  # (SDPBackend and sdpa_kernel live here, as torch.nn.attention's, not in nn)
+
+
+def sdpa_kernel(backends, set_priority: bool = False):
+    """``with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.MATH]):`` those backends, and only those,
+    are enabled for the block (as gg.backends.cuda reads them back)."""
+    chosen = list(backends) if isinstance(backends, (list, tuple, set)) else [backends]
+    if not all(isinstance(b, SDPBackend) for b in chosen):
+        raise AssertionError(f"Backend must be an instance of SDPBackend or a list of SDPBackend instances, got "
+                             f"{type(backends).__name__}")
+    return sdp_backends(set(chosen))
 
 
 class NonDynamicallyQuantizableLinear(Linear):

@@ -1,0 +1,189 @@
+"""torch.utils._pytree: nested containers (tuples, lists, dicts, namedtuples, and types registered with
+``register_pytree_node``) flattened into their leaves and a TreeSpec that rebuilds them, as PyTorch's.
+Libraries import it by that name (x-transformers, einops utilities); its flattening order is PyTorch's:
+dicts in insertion order, None a leaf."""
+from __future__ import annotations
+
+import collections
+from typing import Any, Callable, Iterable, NamedTuple
+
+__all__ = ["TreeSpec", "LeafSpec", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_leaves",
+           "tree_structure", "tree_map", "tree_map_", "tree_map_only", "tree_iter", "tree_all", "tree_any",
+           "tree_all_only", "tree_any_only", "is_namedtuple"]
+
+
+class _Node(NamedTuple):
+    flatten: Callable[[Any], tuple[list, Any]]  # node -> (children, context)
+    unflatten: Callable[[Iterable, Any], Any]  # (children, context) -> node
+
+
+def _dict_unflatten(kind):
+    return lambda children, keys: kind(zip(keys, children))
+
+
+SUPPORTED_NODES: dict[type, _Node] = {
+    tuple: _Node(lambda t: (list(t), None), lambda c, _: tuple(c)),
+    list: _Node(lambda t: (list(t), None), lambda c, _: list(c)),
+    dict: _Node(lambda d: (list(d.values()), list(d.keys())), _dict_unflatten(dict)),
+    collections.OrderedDict: _Node(lambda d: (list(d.values()), list(d.keys())), _dict_unflatten(collections.OrderedDict)),
+    collections.defaultdict: _Node(lambda d: (list(d.values()), (d.default_factory, list(d.keys()))),
+                                   lambda c, ctx: collections.defaultdict(ctx[0], zip(ctx[1], c))),
+    collections.deque: _Node(lambda d: (list(d), d.maxlen), lambda c, maxlen: collections.deque(c, maxlen=maxlen)),
+}
+
+
+def is_namedtuple(obj: Any) -> bool:
+    cls = obj if isinstance(obj, type) else type(obj)
+    return issubclass(cls, tuple) and hasattr(cls, "_fields")
+
+
+def register_pytree_node(cls: type, flatten_fn: Callable, unflatten_fn: Callable, *, serialized_type_name=None,
+                         to_dumpable_context=None, from_dumpable_context=None, flatten_with_keys_fn=None) -> None:
+    """Make ``cls`` a container: ``flatten_fn(node) -> (children, context)`` and
+    ``unflatten_fn(children, context) -> node``."""
+    if cls in SUPPORTED_NODES:
+        raise ValueError(f"register_pytree_node: {cls} is already registered as a pytree node")
+    SUPPORTED_NODES[cls] = _Node(flatten_fn, unflatten_fn)
+
+
+_NAMEDTUPLE = _Node(lambda t: (list(t), type(t)), lambda c, cls: cls(*c))
+
+
+def _node_for(kind: type) -> _Node | None:
+    """How a container of type ``kind`` flattens and unflattens; None for a leaf."""
+    node = SUPPORTED_NODES.get(kind)
+    return _NAMEDTUPLE if node is None and is_namedtuple(kind) else node
+
+
+class TreeSpec:
+    """A tree's structure: its container type, that container's context (dict keys, a namedtuple's class)
+    and one TreeSpec per child; a leaf's is ``LeafSpec()``."""
+
+    def __init__(self, type: Any, context: Any, children_specs: list) -> None:
+        self.type, self.context, self.children_specs = type, context, children_specs
+        self.num_children = len(children_specs)
+        self.num_leaves = sum(c.num_leaves for c in children_specs)
+        self.num_nodes = 1 + sum(c.num_nodes for c in children_specs)
+
+    def is_leaf(self) -> bool:
+        return False
+
+    def unflatten(self, leaves: Iterable) -> Any:
+        leaves = list(leaves)
+        if len(leaves) != self.num_leaves:
+            raise ValueError(f"treespec.unflatten(leaves): `leaves` has length {len(leaves)} but the spec refers to "
+                             f"a pytree that holds {self.num_leaves} items ({self!r}).")
+        return self._build(iter(leaves))
+
+    def _build(self, leaves) -> Any:
+        children = [spec._build(leaves) for spec in self.children_specs]
+        return _node_for(self.type).unflatten(children, self.context)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, TreeSpec) and not other.is_leaf() and self.type is other.type
+                and self.context == other.context and self.children_specs == other.children_specs)
+
+    def __repr__(self) -> str:
+        name = getattr(self.type, "__name__", str(self.type))
+        context = self.context.__name__ if isinstance(self.context, type) else self.context
+        return f"TreeSpec({name}, {context}, [{', '.join(repr(c) for c in self.children_specs)}])"
+
+
+class LeafSpec(TreeSpec):
+    def __init__(self) -> None:
+        self.type, self.context, self.children_specs = None, None, []
+        self.num_children, self.num_leaves, self.num_nodes = 0, 1, 1
+
+    def is_leaf(self) -> bool:
+        return True
+
+    def _build(self, leaves) -> Any:
+        return next(leaves)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LeafSpec)
+
+    def __repr__(self) -> str:
+        return "*"
+
+
+def _flatten(tree: Any, is_leaf, leaves: list) -> TreeSpec:
+    node = None if (is_leaf is not None and is_leaf(tree)) else _node_for(type(tree))
+    if node is None:
+        leaves.append(tree)
+        return LeafSpec()
+    children, context = node.flatten(tree)
+    return TreeSpec(type(tree), context, [_flatten(c, is_leaf, leaves) for c in children])
+
+
+def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list, TreeSpec]:
+    """The leaves of ``tree``, in order, and the spec that rebuilds it (``tree_unflatten``)."""
+    leaves: list = []
+    return leaves, _flatten(tree, is_leaf, leaves)
+
+
+def tree_unflatten(leaves: Iterable, treespec: TreeSpec) -> Any:
+    """The tree ``treespec`` describes, holding ``leaves``."""
+    if not isinstance(treespec, TreeSpec):
+        raise TypeError(f"tree_unflatten(leaves, treespec): Expected `treespec` to be instance of TreeSpec but got "
+                        f"item of type {type(treespec)}.")
+    return treespec.unflatten(leaves)
+
+
+def tree_leaves(tree: Any, is_leaf=None) -> list:
+    return tree_flatten(tree, is_leaf)[0]
+
+
+def tree_iter(tree: Any, is_leaf=None):
+    return iter(tree_leaves(tree, is_leaf))
+
+
+def tree_structure(tree: Any, is_leaf=None) -> TreeSpec:
+    return tree_flatten(tree, is_leaf)[1]
+
+
+def tree_map(func: Callable, tree: Any, *rests: Any, is_leaf=None) -> Any:
+    """``tree`` with each leaf replaced by ``func(leaf, *the same leaf of each tree in rests)``."""
+    leaves, spec = tree_flatten(tree, is_leaf)
+    others = [_leaves_like(spec, r, is_leaf) for r in rests]
+    return spec.unflatten(func(*xs) for xs in zip(leaves, *others))
+
+
+def _leaves_like(spec: TreeSpec, tree: Any, is_leaf) -> list:
+    leaves, other = tree_flatten(tree, is_leaf)
+    if other != spec:
+        raise ValueError(f"tree_map: the trees have different structures: {spec!r} and {other!r}")
+    return leaves
+
+
+def tree_map_(func: Callable, tree: Any, *rests: Any, is_leaf=None) -> Any:
+    """``func`` on every leaf, for its effect; ``tree`` itself."""
+    leaves, spec = tree_flatten(tree, is_leaf)
+    for xs in zip(leaves, *[_leaves_like(spec, r, is_leaf) for r in rests]):
+        func(*xs)
+    return tree
+
+
+def _only(types, func):
+    return lambda x: func(x) if isinstance(x, types) else x
+
+
+def tree_map_only(type_or_types, func: Callable, tree: Any, is_leaf=None) -> Any:
+    """``tree_map`` on the leaves of the given type(s); other leaves stay."""
+    return tree_map(_only(type_or_types, func), tree, is_leaf=is_leaf)
+
+
+def tree_all(pred: Callable, tree: Any, is_leaf=None) -> bool:
+    return all(map(pred, tree_leaves(tree, is_leaf)))
+
+
+def tree_any(pred: Callable, tree: Any, is_leaf=None) -> bool:
+    return any(map(pred, tree_leaves(tree, is_leaf)))
+
+
+def tree_all_only(type_or_types, pred: Callable, tree: Any, is_leaf=None) -> bool:
+    return all(pred(x) for x in tree_leaves(tree, is_leaf) if isinstance(x, type_or_types))
+
+
+def tree_any_only(type_or_types, pred: Callable, tree: Any, is_leaf=None) -> bool:
+    return any(pred(x) for x in tree_leaves(tree, is_leaf) if isinstance(x, type_or_types))
