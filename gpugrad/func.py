@@ -17,6 +17,7 @@ from .autograd import enable_grad
 from .factory import zeros_like
 from .autograd import grad as _autograd_grad
 from .tensor import Tensor
+from .utils._pytree import tree_leaves, tree_map, tree_structure, tree_unflatten
 
 __all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "stack_module_state",
            "vjp", "vmap"]
@@ -41,25 +42,7 @@ def _argnums(argnums, n: int) -> tuple:
 
 def _outer(inputs) -> bool:
     """Whether an outer transform (or the caller) differentiates these inputs: keep the graph then."""
-    return any(isinstance(x, Tensor) and x.requires_grad for tree in inputs for x in _leaves(tree))
-
-
-def _leaves(tree) -> list:
-    """The Tensors (and other leaves) of an input that may be a tuple, list or dict of them (a pytree)."""
-    if isinstance(tree, (tuple, list)):
-        return [leaf for t in tree for leaf in _leaves(t)]
-    if isinstance(tree, dict):
-        return [leaf for t in tree.values() for leaf in _leaves(t)]
-    return [tree]
-
-
-def _rebuild(tree, values):
-    """``tree``'s structure with its leaves taken in order from the iterator ``values``."""
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(_rebuild(t, values) for t in tree)
-    if isinstance(tree, dict):
-        return {k: _rebuild(t, values) for k, t in tree.items()}
-    return next(values)
+    return any(isinstance(x, Tensor) and x.requires_grad for tree in inputs for x in tree_leaves(tree))
 
 
 def _call_tracked(func: Callable, args: tuple, kwargs: dict, argnums, has_aux: bool):
@@ -70,7 +53,7 @@ def _call_tracked(func: Callable, args: tuple, kwargs: dict, argnums, has_aux: b
     keep = _outer([args[i] for i in nums])
     args = list(args)
     for i in nums:
-        args[i] = _map_structure(_tracked, args[i])
+        args[i] = tree_map(_tracked, args[i])
     result = func(*args, **kwargs)
     output, aux = result if has_aux else (result, None)
     return output, aux, [args[i] for i in nums], keep, many
@@ -87,13 +70,17 @@ def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable
             if not isinstance(output, Tensor) or output.numel() != 1:
                 raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got "
                                    f"{type(output).__name__}" + (f" of shape {tuple(output.shape)}" if isinstance(output, Tensor) else ""))
-            flat = [leaf for tree in inputs for leaf in _leaves(tree)]
+            flat = [leaf for tree in inputs for leaf in tree_leaves(tree)]
             grads = _autograd_grad(output, flat, create_graph=keep, allow_unused=True)
         grads = [g if g is not None else flat[k].detach() * 0 for k, g in enumerate(grads)]
         if not keep:
             grads, output = [g.detach() for g in grads], output.detach()
-        values = iter(grads)
-        structured = tuple(_rebuild(tree, values) for tree in inputs)  # each gradient shaped as its input
+        structured, start = [], 0
+        for tree in inputs:  # each gradient shaped as its input
+            spec = tree_structure(tree)
+            structured.append(tree_unflatten(grads[start:start + spec.num_leaves], spec))
+            start += spec.num_leaves
+        structured = tuple(structured)
         gradient = structured if many else structured[0]
         return (gradient, (output, aux)) if has_aux else (gradient, output)
 
@@ -195,14 +182,6 @@ def hessian(func: Callable, argnums=0) -> Callable:
     return jacfwd(jacrev(func, argnums), argnums)
 
 
-def _map_structure(fn, tree):
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(_map_structure(fn, t) for t in tree)
-    if isinstance(tree, dict):
-        return {k: _map_structure(fn, v) for k, v in tree.items()}
-    return fn(tree)
-
-
 def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size: int | None = None) -> Callable:
     """``func`` mapped over dim ``in_dims`` of its inputs (an int, or one per input, None for an input
     taken whole), results stacked along ``out_dims``. One call per sample: PyTorch's values, not its
@@ -222,7 +201,7 @@ def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *, ch
         sizes = set()
         for a, d in zip(args, dims):  # an input may be a tuple, list or dict of tensors, mapped leaf by leaf
             if d is not None:
-                _map_structure(lambda t, d=d: sizes.add(t.shape[d]) if isinstance(t, Tensor) else None, a)
+                tree_map(lambda t, d=d: sizes.add(t.shape[d]) if isinstance(t, Tensor) else None, a)
         if not sizes:
             raise ValueError("vmap: at least one input must be mapped (an in_dim other than None on a Tensor)")
         if len(sizes) != 1:
@@ -233,7 +212,7 @@ def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *, ch
         for i in range(n):
             if randomness == "same":
                 _random.default_generator.set_state(start)
-            sample = [a if d is None else _map_structure(
+            sample = [a if d is None else tree_map(
                 lambda t, d=d: t.select(d, i) if isinstance(t, Tensor) else t, a) for a, d in zip(args, dims)]
             before = _random.default_generator.get_state() if randomness == "error" else None
             results.append(func(*sample, **kwargs))
