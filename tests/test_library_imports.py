@@ -173,3 +173,11 @@ def test_pytree_and_attention_names_match_pytorchs():
 
     assert {m.name: m.value for m in SDPBackend} == {m: v.value for m, v in torch.nn.attention.SDPBackend.__members__.items()}
     assert gg.__version__.split("+")[0] == torch.__version__.split("+")[0]
+
+
+def test_distributed_nn_is_importable_and_needs_a_process_group():
+    from gpugrad.distributed import nn as dist_nn  # vector-quantize-pytorch imports it at the top
+
+    if not gg.distributed.is_initialized():
+        with pytest.raises(RuntimeError, match="init_process_group"):
+            dist_nn.all_reduce(gg.ones(2, requires_grad=True))

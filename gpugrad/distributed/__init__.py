@@ -66,3 +66,4 @@ __all__ = [
     "monitored_barrier", "new_group", "recv", "recv_object_list", "reduce", "reduce_scatter",
     "reduce_scatter_tensor", "scatter", "scatter_object_list", "send", "send_object_list",
 ]
+from . import nn  # noqa: E402  (torch.distributed.nn: the differentiable collectives)
