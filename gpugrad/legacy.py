@@ -110,23 +110,28 @@ def tensor_type(x: Tensor, dtype=None, non_blocking: bool = False, **kwargs):
     return x.to(device=device, dtype=dtype) if device is not None else x.to(dtype)
 
 
-def _size(size: tuple) -> tuple:
-    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+def _size(sizes: tuple, size=None) -> tuple:
+    """Sizes as varargs, one sequence, or PyTorch's ``size=`` keyword."""
+    if size is not None:
+        if sizes:
+            raise TypeError("got the sizes both as positional arguments and as 'size='")
+        sizes = (size,)
+    return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
 
 
-def new_zeros(x: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def new_zeros(x: Tensor, *sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Zeros of ``size`` with ``x``'s dtype and device unless given."""
-    return factory.zeros(*_size(size), dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+    return factory.zeros(*_size(sizes, size), dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
-def new_ones(x: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def new_ones(x: Tensor, *sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Ones of ``size`` with ``x``'s dtype and device unless given."""
-    return factory.ones(*_size(size), dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+    return factory.ones(*_size(sizes, size), dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
-def new_empty(x: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def new_empty(x: Tensor, *sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor of ``size`` with ``x``'s dtype and device unless given."""
-    return factory.empty(*_size(size), dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
+    return factory.empty(*_size(sizes, size), dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
 def new_empty_strided(x: Tensor, size, stride, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

@@ -45,8 +45,13 @@ def _int(op: str, what: str, value) -> int:
     return operator.index(value)
 
 
-def _shape_arg(op: str, shape: tuple) -> tuple:
-    """Sizes given as varargs (``x.view(2, 3)``) or as one sequence (``x.view((2, 3))``, a gg.Size)."""
+def _shape_arg(op: str, shape: tuple, keyword=None, name: str = "size") -> tuple:
+    """Sizes given as varargs (``x.view(2, 3)``), as one sequence (``x.view((2, 3))``, a gg.Size), or by
+    PyTorch's keyword (``x.view(size=(2, 3))``, passed here as ``keyword``)."""
+    if keyword is not None:
+        if shape:
+            raise TypeError(f"{op}(): got the sizes both as positional arguments and as '{name}='")
+        shape = (keyword,)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return _ints(op, "size", shape)
@@ -165,18 +170,18 @@ def _reshape_to(op: str, x: Tensor, shape: tuple, allow_copy: bool) -> Tensor:
     return ReshapeCopy.apply(x, shape=shape)
 
 
-def reshape(x: Tensor, *shape) -> Tensor:
+def reshape(x: Tensor, *sizes, shape=None) -> Tensor:
     """The same elements in a new shape (one dim may be -1): a view when strides allow, else a copy.
     The gradient is reshaped back."""
-    return _reshape_to("reshape", x, _shape_arg("reshape", shape), allow_copy=True)
+    return _reshape_to("reshape", x, _shape_arg("reshape", sizes, shape, "shape"), allow_copy=True)
 
 
-def view(x: Tensor, *shape) -> Tensor:
+def view(x: Tensor, *sizes, size=None) -> Tensor:
     """``x.view(shape)``: as reshape, but always a view; raises when the strides do not allow one.
     ``x.view(dtype)`` reinterprets the same bytes as another dtype (see ``_view_as_dtype``)."""
-    if len(shape) == 1 and isinstance(shape[0], (dtypes.DType, type)):
-        return _view_as_dtype(x, dtypes.to_dtype(shape[0]))
-    return _reshape_to("view", x, _shape_arg("view", shape), allow_copy=False)
+    if len(sizes) == 1 and isinstance(sizes[0], (dtypes.DType, type)):
+        return _view_as_dtype(x, dtypes.to_dtype(sizes[0]))
+    return _reshape_to("view", x, _shape_arg("view", sizes, size), allow_copy=False)
 
 
 def _view_as_dtype(x: Tensor, dtype: dtypes.DType) -> Tensor:
@@ -375,10 +380,10 @@ def _expanded_shape(op: str, shape: tuple, sizes: tuple) -> tuple:
     return tuple(out)
 
 
-def expand(x: Tensor, *sizes) -> Tensor:
+def expand(x: Tensor, *sizes, size=None) -> Tensor:
     """A broadcast view of ``x`` with the given sizes (-1 keeps a dim; new dims go in front). No memory is
     copied; the gradient is summed back over the broadcast dims."""
-    shape = _expanded_shape("expand", tuple(x.shape), _shape_arg("expand", sizes))
+    shape = _expanded_shape("expand", tuple(x.shape), _shape_arg("expand", sizes, size))
     if shape == tuple(x.shape):
         return x
     return Expand.apply_one(x, shape=shape)
@@ -719,9 +724,15 @@ def _split_axis(op: str, x: Tensor, dim: int) -> int:
     return normalize_dims(op, dim, x.ndim)[0]
 
 
-def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+def split(x: Tensor, split_size_or_sections=None, dim: int = 0, *, split_size=None) -> tuple:
     """Views of ``x`` along ``dim``: pieces of ``split_size`` (the last may be smaller), or of the listed
-    sizes (which must sum to the dim's size)."""
+    sizes (which must sum to the dim's size). ``split_size=`` is Tensor.split's keyword for the same."""
+    if split_size is not None:
+        if split_size_or_sections is not None:
+            raise TypeError("split(): got split_size_or_sections and split_size both")
+        split_size_or_sections = split_size
+    if split_size_or_sections is None:
+        raise TypeError("split(): missing the split size (split_size_or_sections)")
     axis = _split_axis("split", x, dim)
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (tuple, list)):
@@ -992,10 +1003,10 @@ class Repeat(Op):
         return summed.reshape(ctx.shape)
 
 
-def repeat(x: Tensor, *repeats) -> Tensor:
+def repeat(x: Tensor, *sizes, repeats=None) -> Tensor:
     """``x`` tiled ``repeats[i]`` times along dim i (extra repeats add leading dims). The gradient sums
     the copies."""
-    repeats = _shape_arg("repeat", repeats)
+    repeats = _shape_arg("repeat", sizes, repeats, "repeats")
     if len(repeats) < x.ndim:
         raise ShapeError(f"repeat: number of dimensions of repeat dims ({len(repeats)}) can not be smaller than number "
                          f"of dimensions of tensor ({x.ndim}), shape {tuple(x.shape)}")

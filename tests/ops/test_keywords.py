@@ -35,3 +35,33 @@ def test_axis_keywords_match_pytorch(numpy_call):
 def test_both_a_name_and_its_alias_is_an_error():
     with pytest.raises(TypeError, match="sum: got both 'dim' and its alias 'axis'"):
         gg.ones(2, 3).sum(dim=0, axis=1)
+
+
+# PyTorch's own keyword names for sizes (MAE's ``imgs.reshape(shape=(...))``), beside the positional forms.
+SIZE_KEYWORDS = [
+    ("reshape", lambda lib, x: x.reshape(shape=(3, 4)), lambda lib, x: x.reshape(3, 4)),
+    ("torch.reshape", lambda lib, x: lib.reshape(x, shape=(3, 4)), lambda lib, x: lib.reshape(x, (3, 4))),
+    ("view", lambda lib, x: x.view(size=(4, 3)), lambda lib, x: x.view(4, 3)),
+    ("expand", lambda lib, x: x[:1].expand(size=(2, 3, 4)), lambda lib, x: x[:1].expand(2, 3, 4)),
+    ("repeat", lambda lib, x: x.repeat(repeats=(2, 1)), lambda lib, x: x.repeat(2, 1)),
+    ("new_zeros", lambda lib, x: x.new_zeros(size=(2,)), lambda lib, x: x.new_zeros(2)),
+    ("split", lambda lib, x: x.split(split_size=2, dim=1)[1], lambda lib, x: x.split(2, 1)[1]),
+]
+
+
+@pytest.mark.parametrize("keyword_call, positional_call", [c[1:] for c in SIZE_KEYWORDS], ids=[c[0] for c in SIZE_KEYWORDS])
+def test_size_keywords_as_pytorchs(keyword_call, positional_call):
+    x = gg.tensor(X)
+    np.testing.assert_array_equal(keyword_call(gg, x).numpy(), positional_call(gg, x).numpy())
+
+
+def test_sizes_given_twice_are_refused():
+    with pytest.raises(TypeError, match=r"reshape\(\): got the sizes both"):
+        gg.tensor(X).reshape(4, 3, shape=(3, 4))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("keyword_call", [c[1] for c in SIZE_KEYWORDS], ids=[c[0] for c in SIZE_KEYWORDS])
+def test_size_keywords_match_pytorch(keyword_call):
+    torch = pytest.importorskip("torch")
+    np.testing.assert_array_equal(keyword_call(gg, gg.tensor(X)).numpy(), keyword_call(torch, torch.tensor(X)).numpy())
