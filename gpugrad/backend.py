@@ -46,8 +46,13 @@ class Device:
         if isinstance(spec, Device):
             self.type, self.index = spec.type, spec.index
             return
+        if isinstance(spec, int) and not isinstance(spec, bool):  # an index alone names a CUDA device, as in PyTorch
+            if spec < 0:
+                raise DeviceError(f"device index must not be negative, got {spec}")
+            self.type, self.index = "cuda", spec
+            return
         if not isinstance(spec, str):
-            raise DeviceError(f"device must be a string like 'cpu' or 'cuda:0', got {spec!r}")
+            raise DeviceError(f"device must be a string like 'cpu' or 'cuda:0', or a CUDA index, got {spec!r}")
         kind, _, num = spec.partition(":")
         if kind not in ("cpu", "cuda", "meta"):
             raise DeviceError(f"unknown device {spec!r}: expected 'cpu', 'cuda', 'cuda:N' or 'meta'")

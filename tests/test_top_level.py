@@ -318,3 +318,17 @@ def test_helpers_match_pytorch():
     assert gg.frombuffer(raw, dtype=gg.float32, offset=4).tolist() == torch.frombuffer(raw, dtype=torch.float32, offset=4).tolist()
     assert gg.get_num_interop_threads() >= 1 and isinstance(torch.get_num_interop_threads(), int)
     assert torch.cpu.is_available() == gg.cpu.is_available() and torch.cpu.device_count() == gg.cpu.device_count()
+
+
+def test_an_integer_device_is_a_cuda_index_as_in_pytorch():
+    # ddp-tutorial-series: ``model.to(gpu_id)`` with gpu_id = 0.
+    assert gg.device(0) == gg.device("cuda:0") and str(gg.device(2)) == "cuda:2"
+    with pytest.raises(gg.DeviceError, match="must not be negative"):
+        gg.device(-1)
+    with pytest.raises(gg.DeviceError, match="or a CUDA index, got True"):
+        gg.device(True)
+    if not gg.cuda.is_available():
+        with pytest.raises(gg.DeviceError, match="cannot use device 'cuda:0'"):
+            gg.nn.Linear(2, 2).to(0)
+        with pytest.raises(gg.DeviceError, match="cannot use device 'cuda:0'"):
+            gg.zeros(2, device=0)
