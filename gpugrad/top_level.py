@@ -324,8 +324,8 @@ def _copy_of(name: str):
             return input.clone()
         if name == "slice":  # aten's slice(dim, start, end, step)
             dim, start, end, step = (list(args) + [0, None, None, 1][len(args):])[:4]
-            index = [builtins_slice(None)] * input.ndim
-            index[dim] = builtins_slice(start, end, step)
+            index = [slice(None)] * input.ndim
+            index[dim] = slice(start, end, step)
             return input[tuple(index)].clone()
         result = getattr(input, name)(*args, **kwargs)
         return type(result)(r.clone() for r in result) if isinstance(result, (tuple, list)) else result.clone()
@@ -335,7 +335,6 @@ def _copy_of(name: str):
     return call
 
 
-builtins_slice = slice
 globals().update({name + "_copy": _copy_of(name) for name in _VIEW_OPS})
 
 _interop_threads = [1]
