@@ -370,13 +370,13 @@ def randperm(n: int, device=None, generator=None) -> Tensor:
 
 
 def _like(name, fill):
-    def like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, *, layout=None,
+    def like(input: Tensor, dtype=None, device=None, requires_grad: bool = False, *, layout=None,
              memory_format=None) -> Tensor:
         layouts.check_layout(name, layout)
         layouts.check_memory_format(name, memory_format)
-        backend = _backend_mod.get(device) if device is not None else t._backend
-        np_dtype = dtypes.to_dtype(dtype).np if dtype is not None else t._array.dtype
-        return _finish(fill(backend.xp, t._array.shape, np_dtype), backend, requires_grad)
+        backend = _backend_mod.get(device) if device is not None else input._backend
+        np_dtype = dtypes.to_dtype(dtype).np if dtype is not None else input._array.dtype
+        return _finish(fill(backend.xp, input._array.shape, np_dtype), backend, requires_grad)
 
     like.__name__ = like.__qualname__ = name
     return like
@@ -387,21 +387,23 @@ ones_like = _like("ones_like", lambda xp, shape, dt: xp.ones(shape, dtype=dt))
 empty_like = _like("empty_like", lambda xp, shape, dt: xp.empty(shape, dtype=dt))
 
 
-def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False, *, layout=None,
+def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False, *, layout=None,
               memory_format=None) -> Tensor:
     return _like("full_like", lambda xp, shape, dt: xp.full(shape, fill_value, dtype=dt))(
-        t, dtype, device, requires_grad, layout=layout, memory_format=memory_format)
+        input, dtype, device, requires_grad, layout=layout, memory_format=memory_format)
 
 
-def randn_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, generator=None, *,
+def randn_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False, generator=None, *,
                layout=None, memory_format=None) -> Tensor:
     layouts.check_layout("randn_like", layout)
     layouts.check_memory_format("randn_like", memory_format)
-    return randn(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad, generator=generator)
+    return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad,
+                 generator=generator)
 
 
-def rand_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, generator=None, *,
+def rand_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False, generator=None, *,
               layout=None, memory_format=None) -> Tensor:
     layouts.check_layout("rand_like", layout)
     layouts.check_memory_format("rand_like", memory_format)
-    return rand(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad, generator=generator)
+    return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad,
+                generator=generator)

@@ -233,23 +233,6 @@ class Tensor:
     def is_signed(self) -> bool:
         return self.dtype.is_signed
 
-    # Casts by PyTorch's short names (float, double, long and bool are bound with the ops); ``to`` is
-    # bound onto Tensor by gpugrad.ops, so these are differentiable casts like ``x.to(dtype)``.
-    def half(self) -> "Tensor":
-        return self.to(dtypes.float16)
-
-    def int(self) -> "Tensor":
-        return self.to(dtypes.int32)
-
-    def short(self) -> "Tensor":
-        return self.to(dtypes.int16)
-
-    def char(self) -> "Tensor":
-        return self.to(dtypes.int8)
-
-    def byte(self) -> "Tensor":
-        return self.to(dtypes.uint8)
-
     @property
     def device(self) -> _backend_mod.Device:
         return self._backend.device

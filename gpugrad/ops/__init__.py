@@ -55,10 +55,10 @@ class Clone(Op):
         return gy
 
 
-def clone(x: Tensor, *, memory_format=None) -> Tensor:
-    """A copy of ``x`` with its own memory, still connected to the graph (row-major: gg.layouts)."""
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy of ``input`` with its own memory, still connected to the graph (row-major: gg.layouts)."""
     layouts.check_memory_format("clone", memory_format)
-    return Clone.apply(x)
+    return Clone.apply(input)
 
 
 def contiguous(x: Tensor, memory_format=None) -> Tensor:
@@ -170,15 +170,29 @@ def _bind() -> None:
     T.reshape_as = T.view_as
     T.contiguous, T.is_contiguous = contiguous, is_contiguous
     T.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.ndim)))) if self.ndim > 1 else self)
-    T.float = lambda self: to(self, _dtypes.float32)
-    T.double = lambda self: to(self, _dtypes.float64)
-    T.cfloat = lambda self: to(self, _dtypes.complex64)
-    T.cdouble = lambda self: to(self, _dtypes.complex128)
-    T.long = lambda self: to(self, _dtypes.int64)
-    T.bool = lambda self: to(self, _dtypes.bool_)
+    for name, dtype in _SHORT_CASTS.items():
+        setattr(T, name, _short_cast(name, dtype))
     T.type_as = lambda self, other: to(self, other.dtype)
-    T.cpu = lambda self: to(self, "cpu")
-    T.cuda = lambda self, device=None: to(self, "cuda" if device is None else device)
+    T.cpu = lambda self, memory_format=None: to(self, "cpu", memory_format=memory_format)
+    T.cuda = lambda self, device=None, non_blocking=False, memory_format=None: to(
+        self, "cuda" if device is None else device, non_blocking=non_blocking, memory_format=memory_format)
+
+
+# PyTorch's short names for casts: ``x.float()`` is ``x.to(gg.float32)``, a differentiable cast.
+_SHORT_CASTS = {
+    "half": _dtypes.float16, "float": _dtypes.float32, "double": _dtypes.float64, "cfloat": _dtypes.complex64,
+    "cdouble": _dtypes.complex128, "bool": _dtypes.bool_, "byte": _dtypes.uint8, "char": _dtypes.int8,
+    "short": _dtypes.int16, "int": _dtypes.int32, "long": _dtypes.int64,
+}
+
+
+def _short_cast(name: str, dtype):
+    def cast(self: Tensor, memory_format=None) -> Tensor:
+        return to(self, dtype, memory_format=memory_format)
+
+    cast.__name__ = cast.__qualname__ = name
+    cast.__doc__ = f"``x.to({dtype})``: a differentiable cast."
+    return cast
 
 
 _bind()

@@ -140,20 +140,20 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     return _activation(x, "leaky_relu", float(negative_slope))
 
 
-def sigmoid(x: Tensor) -> Tensor:
+def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + e^-x). f' = f (1 - f). Integer and bool tensors give float32, as in PyTorch; complex
     ones compute it from exp (the kernels take real numbers)."""
-    if x._array.dtype.kind == "c":
-        return 1.0 / (1.0 + (-x).exp())
-    return Activation.apply_one(as_float(x), kind="sigmoid", param=0.0)
+    if input._array.dtype.kind == "c":
+        return 1.0 / (1.0 + (-input).exp())
+    return Activation.apply_one(as_float(input), kind="sigmoid", param=0.0)
 
 
-def tanh(x: Tensor) -> Tensor:
+def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent. f' = 1 - f^2. Integer and bool tensors give float32, as in PyTorch; complex
     ones compute it from exp, 1 - 2 / (e^2x + 1) (the kernels take real numbers)."""
-    if x._array.dtype.kind == "c":
-        return 1.0 - 2.0 / ((2.0 * x).exp() + 1.0)
-    return Activation.apply_one(as_float(x), kind="tanh", param=0.0)
+    if input._array.dtype.kind == "c":
+        return 1.0 - 2.0 / ((2.0 * input).exp() + 1.0)
+    return Activation.apply_one(as_float(input), kind="tanh", param=0.0)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -280,9 +280,9 @@ def relu6(x: Tensor) -> Tensor:
     return hardtanh(x, 0.0, 6.0)
 
 
-def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0. f' = 1 there, 0 elsewhere (also at +-lambd)."""
-    return _piecewise("hardshrink", x, "hardshrink", lambd)
+    return _piecewise("hardshrink", input, "hardshrink", lambd)
 
 
 def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
@@ -361,24 +361,24 @@ def glu(x: Tensor, dim: int = -1) -> Tensor:
     return x[lead + (slice(0, half),)] * x[lead + (slice(half, size),)].sigmoid()
 
 
-def prelu(x: Tensor, weight: Tensor) -> Tensor:
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x for x > 0, else weight * x, with one weight for all channels or one per channel (dim 1).
     d/dx = 1, else weight; d/dweight = x where x <= 0, summed over the non-channel dims."""
-    if x.ndim == 0 and weight.numel() != 1:
+    if input.ndim == 0 and weight.numel() != 1:
         raise ShapeError(f"prelu: a zero-dim input is not allowed with {weight.numel()} weights (only with one)")
-    if weight._array.dtype != x._array.dtype:
-        raise DTypeError(f"prelu: input ({x.dtype}) and weight ({weight.dtype}) must have the same dtype")
-    require_float("prelu", x)
+    if weight._array.dtype != input._array.dtype:
+        raise DTypeError(f"prelu: input ({input.dtype}) and weight ({weight.dtype}) must have the same dtype")
+    require_float("prelu", input)
     count = weight.numel()
-    channels = x.shape[1] if x.ndim >= 2 else 1
+    channels = input.shape[1] if input.ndim >= 2 else 1
     if count != 1:
         if weight.ndim != 1 or count != channels:
             raise ShapeError(f"prelu: weight of shape {tuple(weight.shape)} has {count} parameters, but input of "
-                             f"shape {tuple(x.shape)} has {channels} channels (dim 1); expected 1 or {channels}")
-        weight = weight.reshape((1, count) + (1,) * (x.ndim - 2))
+                             f"shape {tuple(input.shape)} has {channels} channels (dim 1); expected 1 or {channels}")
+        weight = weight.reshape((1, count) + (1,) * (input.ndim - 2))
     else:
         weight = weight.reshape(())
-    return where(x > 0, x, weight * x)
+    return where(input > 0, input, weight * input)
 
 
 def rrelu(x: Tensor, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0, training: bool = False) -> Tensor:

@@ -58,9 +58,9 @@ def _scan(op: str, fn, x: Tensor, dim, **params) -> Tensor:
     return fn.apply(x, axis=axis, **params)
 
 
-def cumsum(x: Tensor, dim: int, *, dtype=None, out: Tensor | None = None) -> Tensor:
+def cumsum(input: Tensor, dim: int, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """y_j = sum_{i <= j} x_i along ``dim``. dL/dx_i = sum_{j >= i} dL/dy_j. Integers and bool sum as int64."""
-    return write_out("cumsum", _scan("cumsum", CumSum, reduction_input("cumsum", x, dtype), dim), out)
+    return write_out("cumsum", _scan("cumsum", CumSum, reduction_input("cumsum", input, dtype), dim), out)
 
 
 class CumProd(Op):
@@ -99,10 +99,10 @@ def _cumprod_grad(x: Tensor, y: Tensor, gy: Tensor, axis: int) -> Tensor:
     return where(before, a + x_k * (g_z - a), where(first_zero, 1.0, x_k) * g_z)
 
 
-def cumprod(x: Tensor, dim: int, *, dtype=None, out: Tensor | None = None) -> Tensor:
+def cumprod(input: Tensor, dim: int, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """y_j = prod_{i <= j} x_i along ``dim``. dL/dx_i = sum_{j >= i} dL/dy_j prod_{m <= j, m != i} x_m,
     exact where x has zeros. Integers and bool multiply as int64."""
-    return write_out("cumprod", _scan("cumprod", CumProd, reduction_input("cumprod", x, dtype), dim), out)
+    return write_out("cumprod", _scan("cumprod", CumProd, reduction_input("cumprod", input, dtype), dim), out)
 
 
 def _running_extreme(op: str, x: Tensor, dim, largest: bool, out) -> ValuesIndices:
@@ -124,16 +124,16 @@ def _running_extreme(op: str, x: Tensor, dim, largest: bool, out) -> ValuesIndic
     return write_pair(op, result, out)
 
 
-def cummax(x: Tensor, dim: int, *, out=None) -> ValuesIndices:
+def cummax(input: Tensor, dim: int, *, out=None) -> ValuesIndices:
     """(values, indices) of the running maximum along ``dim``; each value's gradient goes to its index."""
-    refuse_complex("cummax", x)
-    return _running_extreme("cummax", x, dim, True, out)
+    refuse_complex("cummax", input)
+    return _running_extreme("cummax", input, dim, True, out)
 
 
-def cummin(x: Tensor, dim: int, *, out=None) -> ValuesIndices:
+def cummin(input: Tensor, dim: int, *, out=None) -> ValuesIndices:
     """(values, indices) of the running minimum along ``dim``; each value's gradient goes to its index."""
-    refuse_complex("cummin", x)
-    return _running_extreme("cummin", x, dim, False, out)
+    refuse_complex("cummin", input)
+    return _running_extreme("cummin", input, dim, False, out)
 
 
 class LogCumSumExp(Op):
@@ -163,11 +163,11 @@ class LogCumSumExp(Op):
         return part(gy > 0) - part(gy < 0)
 
 
-def logcumsumexp(x: Tensor, dim: int, *, out: Tensor | None = None) -> Tensor:
+def logcumsumexp(input: Tensor, dim: int, *, out: Tensor | None = None) -> Tensor:
     """y_j = log sum_{i <= j} exp(x_i) along ``dim``, stably. dL/dx_i = sum_{j >= i} dL/dy_j exp(x_i - y_j).
     Floating point input only, as in PyTorch."""
-    require_float("logcumsumexp", x)
-    return write_out("logcumsumexp", _scan("logcumsumexp", LogCumSumExp, x, dim), out)
+    require_float("logcumsumexp", input)
+    return write_out("logcumsumexp", _scan("logcumsumexp", LogCumSumExp, input, dim), out)
 
 
 from .elementwise import where  # noqa: E402  (placed last for reading order)

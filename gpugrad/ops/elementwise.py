@@ -954,16 +954,16 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 
 def _comparison(name, ufunc_name, ordered: bool = False):
-    def compare(a, b) -> Tensor:
+    def compare(input, other) -> Tensor:
         if ordered:
-            refuse_complex(name, a, b)
-        a, b = promote_pair(a, b)
-        t = a if isinstance(a, Tensor) else b
+            refuse_complex(name, input, other)
+        input, other = promote_pair(input, other)
+        t = input if isinstance(input, Tensor) else other
         ufunc = getattr(t._backend.xp, ufunc_name)
-        av = a._array if isinstance(a, Tensor) else a
-        bv = b._array if isinstance(b, Tensor) else b
-        if isinstance(a, Tensor) and isinstance(b, Tensor) and a._backend is not b._backend:
-            raise DeviceError(f"{name}: expected all tensors on the same device, got {a.device} and {b.device}")
+        av = input._array if isinstance(input, Tensor) else input
+        bv = other._array if isinstance(other, Tensor) else other
+        if isinstance(input, Tensor) and isinstance(other, Tensor) and input._backend is not other._backend:
+            raise DeviceError(f"{name}: expected all tensors on the same device, got {input.device} and {other.device}")
         try:
             out = ufunc(av, bv)
         except ValueError as exc:

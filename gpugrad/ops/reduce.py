@@ -125,11 +125,11 @@ class Sum(Op):
         return _expand_back(gy, ctx.shape, ctx.axes, ctx.keepdim)
 
 
-def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """Sum over ``dim`` (all dims when None). d/dx_i = 1. Bool and integer tensors sum as int64; with
     ``dtype`` the input is cast first."""
-    axes = _axes("sum", dim, x)
-    return write_out("sum", Sum.apply_one(reduction_input("sum", x, dtype), axes=axes, keepdim=keepdim), out)
+    axes = _axes("sum", dim, input)
+    return write_out("sum", Sum.apply_one(reduction_input("sum", input, dtype), axes=axes, keepdim=keepdim), out)
 
 
 class NanSum(Op):
@@ -146,10 +146,10 @@ class NanSum(Op):
         return _expand_back(gy, tuple(x.shape), ctx.axes, ctx.keepdim) * (~isnan(x)).to(gy.dtype)
 
 
-def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """Sum over ``dim`` counting NaN as 0. d/dx_i = 1, and 0 at NaN (times the cotangent)."""
-    axes = _axes("nansum", dim, x)
-    return write_out("nansum", NanSum.apply(reduction_input("nansum", x, dtype), axes=axes, keepdim=keepdim), out)
+    axes = _axes("nansum", dim, input)
+    return write_out("nansum", NanSum.apply(reduction_input("nansum", input, dtype), axes=axes, keepdim=keepdim), out)
 
 
 class Mean(Op):
@@ -168,21 +168,21 @@ class Mean(Op):
         return _expand_back(gy * scale, ctx.shape, ctx.axes, ctx.keepdim)
 
 
-def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """Mean over ``dim`` (NaN over no elements). d/dx_i = 1/n. Float input, or a float ``dtype``."""
-    axes = _axes("mean", dim, x)
-    x = reduction_input("mean", x, dtype, ints_as_long=False)
-    require_float("mean", x, complex_too=True)
-    return write_out("mean", Mean.apply_one(x, axes=axes, keepdim=keepdim), out)
+    axes = _axes("mean", dim, input)
+    input = reduction_input("mean", input, dtype, ints_as_long=False)
+    require_float("mean", input, complex_too=True)
+    return write_out("mean", Mean.apply_one(input, axes=axes, keepdim=keepdim), out)
 
 
-def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """Mean of the non-NaN elements over ``dim``: nansum / their count (NaN when there are none)."""
-    x = reduction_input("nanmean", x, dtype, ints_as_long=False)
-    require_float("nanmean", x)
-    counted = sum(~isnan(x), dim, keepdim)
+    input = reduction_input("nanmean", input, dtype, ints_as_long=False)
+    require_float("nanmean", input)
+    counted = sum(~isnan(input), dim, keepdim)
     # 0 / 0 where all are NaN: NaN is the answer, not a mishap
-    result = nansum(x, dim, keepdim) / counted
+    result = nansum(input, dim, keepdim) / counted
     return write_out("nanmean", result, out)
 
 
@@ -219,14 +219,14 @@ def _product_of_the_others(x: Tensor, axis: int) -> Tensor:
     return before * after
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """Product over ``dim`` (one dim, or all when None). d/dx_i = prod_{j != i} x_j, also where some x_j
     are 0. Bool and integer tensors multiply as int64."""
-    axis = None if dim is None else one_axis("prod", dim, x)
-    x = reduction_input("prod", x, dtype)
-    if x.ndim == 0:
+    axis = None if dim is None else one_axis("prod", dim, input)
+    input = reduction_input("prod", input, dtype)
+    if input.ndim == 0:
         axis = None
-    return write_out("prod", Prod.apply(x, axis=axis, keepdim=keepdim), out)
+    return write_out("prod", Prod.apply(input, axis=axis, keepdim=keepdim), out)
 
 
 # Variance and standard deviation -------------------------------------------------------------------------
@@ -303,36 +303,38 @@ def _var_args(op: str, x: Tensor, dim, unbiased, correction):
     return _axes(op, dim, x), _correction(op, correction, unbiased)
 
 
-def var(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None,
+def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None,
         out: Tensor | None = None) -> Tensor:
     """Variance over ``dim``, sum((x - mean)^2) / (n - correction), correction=1 by default.
     d/dx_i = 2 (x_i - mean) / (n - correction)."""
-    if x._array.dtype.kind == "c":  # E|z - mean|^2: the parts' variances summed, a real result as PyTorch's
-        return write_out("var", var(x.real, dim, unbiased, keepdim, correction=correction)
-                         + var(x.imag, dim, unbiased, keepdim, correction=correction), out)
-    axes, correction = _var_args("var", x, dim, unbiased, correction)
-    return write_out("var", Var.apply_one(x, axes=axes, keepdim=keepdim, correction=correction), out)
+    if input._array.dtype.kind == "c":  # E|z - mean|^2: the parts' variances summed, a real result as PyTorch's
+        return write_out("var", var(input.real, dim, unbiased, keepdim, correction=correction)
+                         + var(input.imag, dim, unbiased, keepdim, correction=correction), out)
+    axes, correction = _var_args("var", input, dim, unbiased, correction)
+    return write_out("var", Var.apply_one(input, axes=axes, keepdim=keepdim, correction=correction), out)
 
 
-def std(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None,
+def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None,
         out: Tensor | None = None) -> Tensor:
     """Standard deviation, sqrt(var). d/dx_i = (x_i - mean) / ((n - correction) std), 0 where std is 0."""
-    if x._array.dtype.kind == "c":
-        return write_out("std", var(x, dim, unbiased, keepdim, correction=correction).sqrt(), out)
-    axes, correction = _var_args("std", x, dim, unbiased, correction)
-    return write_out("std", Std.apply_one(x, axes=axes, keepdim=keepdim, correction=correction), out)
+    if input._array.dtype.kind == "c":
+        return write_out("std", var(input, dim, unbiased, keepdim, correction=correction).sqrt(), out)
+    axes, correction = _var_args("std", input, dim, unbiased, correction)
+    return write_out("std", Std.apply_one(input, axes=axes, keepdim=keepdim, correction=correction), out)
 
 
-def var_mean(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
     """(var, mean) over ``dim``, as two differentiable results."""
-    axes, correction = _var_args("var_mean", x, dim, unbiased, correction)
-    return (Var.apply(x, axes=axes, keepdim=keepdim, correction=correction), Mean.apply(x, axes=axes, keepdim=keepdim))
+    axes, correction = _var_args("var_mean", input, dim, unbiased, correction)
+    return (Var.apply(input, axes=axes, keepdim=keepdim, correction=correction),
+            Mean.apply(input, axes=axes, keepdim=keepdim))
 
 
-def std_mean(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None):
     """(std, mean) over ``dim``, as two differentiable results."""
-    axes, correction = _var_args("std_mean", x, dim, unbiased, correction)
-    return (Std.apply(x, axes=axes, keepdim=keepdim, correction=correction), Mean.apply(x, axes=axes, keepdim=keepdim))
+    axes, correction = _var_args("std_mean", input, dim, unbiased, correction)
+    return (Std.apply(input, axes=axes, keepdim=keepdim, correction=correction),
+            Mean.apply(input, axes=axes, keepdim=keepdim))
 
 
 # Picking elements: the gradient goes to the picked ones -------------------------------------------------
@@ -422,24 +424,24 @@ def _extreme(op: str, x: Tensor, dim, keepdim: bool, largest: bool, share_nan: b
     return AMax.apply_one(x, axes=axes, keepdim=keepdim, largest=largest, share_nan=share_nan)
 
 
-def amax(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+def amax(input: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """The largest value over ``dim`` (an int or a tuple; all dims when empty). Ties share the gradient."""
-    refuse_complex("amax", x)
-    return write_out("amax", _extreme("amax", x, dim, keepdim, True), out)
+    refuse_complex("amax", input)
+    return write_out("amax", _extreme("amax", input, dim, keepdim, True), out)
 
 
-def amin(x: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+def amin(input: Tensor, dim=(), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """The smallest value over ``dim`` (an int or a tuple; all dims when empty). Ties share the gradient."""
-    refuse_complex("amin", x)
-    return write_out("amin", _extreme("amin", x, dim, keepdim, False), out)
+    refuse_complex("amin", input)
+    return write_out("amin", _extreme("amin", input, dim, keepdim, False), out)
 
 
-def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False, out=None) -> MinMax:
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False, out=None) -> MinMax:
     """(min, max) over one dim or all of them; each differentiable as amin / amax."""
-    refuse_complex("aminmax", x)
+    refuse_complex("aminmax", input)
     if dim is not None:
-        one_axis("aminmax", dim, x)  # one int dim only, as in PyTorch
-    result = MinMax(_extreme("aminmax", x, dim, keepdim, False), _extreme("aminmax", x, dim, keepdim, True))
+        one_axis("aminmax", dim, input)  # one int dim only, as in PyTorch
+    result = MinMax(_extreme("aminmax", input, dim, keepdim, False), _extreme("aminmax", input, dim, keepdim, True))
     return write_pair("aminmax", result, out)
 
 
@@ -460,22 +462,22 @@ def _max_min(op: str, x: Tensor, dim, keepdim: bool, largest: bool):
     return _along_one_dim(op, x, dim, keepdim, _arg_index(largest))
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
+def max(input: Tensor, dim=None, keepdim: bool = False, *, out=None):
     """The largest value (ties share the gradient), with ``dim`` the named tuple (values, indices) whose
     first index of the largest value gets the gradient, and with a tensor ``maximum``."""
-    refuse_complex("max", x)
+    refuse_complex("max", input)
     if isinstance(dim, Tensor):
-        return write_out("max", maximum(x, dim), out)
-    return write_pair("max", _max_min("max", x, dim, keepdim, True), out)
+        return write_out("max", maximum(input, dim), out)
+    return write_pair("max", _max_min("max", input, dim, keepdim, True), out)
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
+def min(input: Tensor, dim=None, keepdim: bool = False, *, out=None):
     """The smallest value (ties share the gradient), with ``dim`` the named tuple (values, indices) whose
     first index of the smallest value gets the gradient, and with a tensor ``minimum``."""
-    refuse_complex("min", x)
+    refuse_complex("min", input)
     if isinstance(dim, Tensor):
-        return write_out("min", minimum(x, dim), out)
-    return write_pair("min", _max_min("min", x, dim, keepdim, False), out)
+        return write_out("min", minimum(input, dim), out)
+    return write_pair("min", _max_min("min", input, dim, keepdim, False), out)
 
 
 def write_pair(op: str, result, out):
@@ -507,16 +509,16 @@ def _argextreme(op: str, x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor
     return Tensor._make(xp.asarray(found, dtype=xp.int64), x._backend)
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+def argmax(input: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """Index of the first largest value (in the flattened tensor when dim is None). Not differentiable."""
-    refuse_complex("argmax", x)
-    return write_out("argmax", _argextreme("argmax", x, dim, keepdim, True), out)
+    refuse_complex("argmax", input)
+    return write_out("argmax", _argextreme("argmax", input, dim, keepdim, True), out)
 
 
-def argmin(x: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+def argmin(input: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """Index of the first smallest value (in the flattened tensor when dim is None). Not differentiable."""
-    refuse_complex("argmin", x)
-    return write_out("argmin", _argextreme("argmin", x, dim, keepdim, False), out)
+    refuse_complex("argmin", input)
+    return write_out("argmin", _argextreme("argmin", input, dim, keepdim, False), out)
 
 
 # Medians and modes ------------------------------------------------------------------------------------------
@@ -572,17 +574,17 @@ def _median(op: str, x: Tensor, dim, keepdim: bool, ignore_nan: bool):
     return MedianAll.apply(x, ignore_nan=ignore_nan)
 
 
-def median(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
+def median(input: Tensor, dim=None, keepdim: bool = False, *, out=None):
     """The lower median: of all elements (NaN if there is one), or with ``dim`` the named tuple (values,
     indices), the selected element alone getting the gradient."""
-    refuse_complex("median", x)
-    return write_pair("median", _median("median", x, dim, keepdim, False), out)
+    refuse_complex("median", input)
+    return write_pair("median", _median("median", input, dim, keepdim, False), out)
 
 
-def nanmedian(x: Tensor, dim=None, keepdim: bool = False, *, out=None):
+def nanmedian(input: Tensor, dim=None, keepdim: bool = False, *, out=None):
     """The lower median of the non-NaN elements (NaN when there are none); as ``median`` otherwise."""
-    refuse_complex("nanmedian", x)
-    return write_pair("nanmedian", _median("nanmedian", x, dim, keepdim, True), out)
+    refuse_complex("nanmedian", input)
+    return write_pair("nanmedian", _median("nanmedian", input, dim, keepdim, True), out)
 
 
 # Quantiles ------------------------------------------------------------------------------------------------
@@ -669,11 +671,11 @@ def _mode_index(xp, a, axis):
     return xp.moveaxis(xp.take_along_axis(order, end_of_longest, axis=-1), -1, axis)
 
 
-def mode(x: Tensor, dim: int = -1, keepdim: bool = False, *, out=None) -> ValuesIndices:
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out=None) -> ValuesIndices:
     """(values, indices) of the most frequent value along ``dim`` (the smallest among equally frequent
     ones, at its last occurrence); the selected element alone gets the gradient."""
-    refuse_complex("mode", x)
-    return write_pair("mode", _along_one_dim("mode", x, dim, keepdim, _mode_index), out)
+    refuse_complex("mode", input)
+    return write_pair("mode", _along_one_dim("mode", input, dim, keepdim, _mode_index), out)
 
 
 # logsumexp, logical reductions, counts ------------------------------------------------------------------------
@@ -701,11 +703,11 @@ class LogSumExp(Op):
         return _expand_back(gy, shape, ctx.axes, ctx.keepdim) * (x - y).exp()
 
 
-def logsumexp(x: Tensor, dim, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+def logsumexp(input: Tensor, dim, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """log(sum(exp(x))) over ``dim`` (an int or a tuple), stable for large inputs. d/dx = softmax(x).
     Integer input gives the default float dtype."""
-    x = as_float(x)
-    return write_out("logsumexp", LogSumExp.apply_one(x, axes=_axes("logsumexp", dim, x), keepdim=keepdim), out)
+    input = as_float(input)
+    return write_out("logsumexp", LogSumExp.apply_one(input, axes=_axes("logsumexp", dim, input), keepdim=keepdim), out)
 
 
 def _logical(op: str, x: Tensor, dim, keepdim: bool, reducer: str) -> Tensor:
@@ -717,21 +719,21 @@ def _logical(op: str, x: Tensor, dim, keepdim: bool, reducer: str) -> Tensor:
     return Tensor._make(xp.asarray(found, dtype=dtype), x._backend)
 
 
-def all(x: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+def all(input: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """Whether every element over ``dim`` is nonzero (True over no elements). Not differentiable."""
-    return write_out("all", _logical("all", x, dim, keepdim, "all"), out)
+    return write_out("all", _logical("all", input, dim, keepdim, "all"), out)
 
 
-def any(x: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+def any(input: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """Whether some element over ``dim`` is nonzero (False over no elements). Not differentiable."""
-    return write_out("any", _logical("any", x, dim, keepdim, "any"), out)
+    return write_out("any", _logical("any", input, dim, keepdim, "any"), out)
 
 
-def count_nonzero(x: Tensor, dim=None) -> Tensor:
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
     """How many elements over ``dim`` (an int or a tuple) are nonzero, as int64. Not differentiable."""
-    xp = x._backend.xp
-    found = (x._array != 0).sum(axis=_axes("count_nonzero", dim, x))
-    return Tensor._make(xp.asarray(found, dtype=xp.int64), x._backend)
+    xp = input._backend.xp
+    found = (input._array != 0).sum(axis=_axes("count_nonzero", dim, input))
+    return Tensor._make(xp.asarray(found, dtype=xp.int64), input._backend)
 
 
 # Covariance --------------------------------------------------------------------------------------------------
@@ -742,10 +744,11 @@ def _observations(op: str, x: Tensor) -> Tensor:
     return as_float(x).reshape(1, -1) if x.ndim < 2 else as_float(x)
 
 
-def cov(x: Tensor, *, correction: int = 1, fweights: Tensor | None = None, aweights: Tensor | None = None) -> Tensor:
-    """Covariance of the variables in the rows of ``x`` (columns are observations): (X - mean)(X - mean)^T
+def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
+        aweights: Tensor | None = None) -> Tensor:
+    """Covariance of the variables in the rows of ``input`` (columns are observations): (X - mean)(X - mean)^T
     / (N - correction), with optional integer frequency and float observation weights as in PyTorch."""
-    rows = _observations("cov", x)
+    rows = _observations("cov", input)
     n = rows.shape[1]
     weights = None
     for name, w in (("fweights", fweights), ("aweights", aweights)):
@@ -778,12 +781,12 @@ def cov(x: Tensor, *, correction: int = 1, fweights: Tensor | None = None, aweig
     # PyTorch clamps the degrees of freedom at 0 (the covariance is then inf or NaN).
     scale = scale.clamp(min=0.0) if isinstance(scale, Tensor) else builtins.max(scale, 0.0)
     result = prods / scale
-    return result.squeeze() if x.ndim < 2 else result
+    return result.squeeze() if input.ndim < 2 else result
 
 
-def corrcoef(x: Tensor) -> Tensor:
-    """Pearson correlation coefficients of the rows of ``x``: cov / (std_i std_j), clipped to [-1, 1]."""
-    c = cov(x)
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the rows of ``input``: cov / (std_i std_j), clipped to [-1, 1]."""
+    c = cov(input)
     if c.ndim == 0:
         return c / c
     d = c.diagonal()

@@ -170,10 +170,10 @@ def _reshape_to(op: str, x: Tensor, shape: tuple, allow_copy: bool) -> Tensor:
     return ReshapeCopy.apply(x, shape=shape)
 
 
-def reshape(x: Tensor, *sizes, shape=None) -> Tensor:
+def reshape(input: Tensor, *sizes, shape=None) -> Tensor:
     """The same elements in a new shape (one dim may be -1): a view when strides allow, else a copy.
     The gradient is reshaped back."""
-    return _reshape_to("reshape", x, _shape_arg("reshape", sizes, shape, "shape"), allow_copy=True)
+    return _reshape_to("reshape", input, _shape_arg("reshape", sizes, shape, "shape"), allow_copy=True)
 
 
 def view(x: Tensor, *sizes, size=None) -> Tensor:
@@ -201,35 +201,35 @@ def _view_as_dtype(x: Tensor, dtype: dtypes.DType) -> Tensor:
     return out
 
 
-def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims start_dim..end_dim into one (a 0-d tensor becomes 1-d)."""
-    start, end = normalize_dims("flatten", (start_dim, end_dim), x.ndim)
-    if x.ndim == 0:
-        return reshape(x, 1)
+    start, end = normalize_dims("flatten", (start_dim, end_dim), input.ndim)
+    if input.ndim == 0:
+        return reshape(input, 1)
     if start > end:
         raise ArgumentError(f"flatten: invalid args: start_dim ({start_dim}) cannot come after end_dim ({end_dim}) "
-                            f"for shape {tuple(x.shape)}")
-    shape = tuple(x.shape)
+                            f"for shape {tuple(input.shape)}")
+    shape = tuple(input.shape)
     merged = 1
     for s in shape[start : end + 1]:
         merged *= s
-    return reshape(x, shape[:start] + (merged,) + shape[end + 1 :])
+    return reshape(input, shape[:start] + (merged,) + shape[end + 1 :])
 
 
-def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     """Split dim ``dim`` into ``sizes`` (one may be -1): the inverse of flatten."""
-    (axis,) = normalize_dims("unflatten", dim, x.ndim)
+    (axis,) = normalize_dims("unflatten", dim, input.ndim)
     sizes = _ints("unflatten", "sizes", sizes)
     if not sizes:
         raise ArgumentError("unflatten: sizes must be non-empty")
-    n = x.shape[axis] if x.ndim else 1
+    n = input.shape[axis] if input.ndim else 1
     try:
         sizes = _infer_shape("unflatten", sizes, n, (n,))
     except ShapeError as exc:
         raise ShapeError(f"unflatten: provided sizes {list(sizes)} don't multiply up to the size of dim {dim} ({n}) "
-                         f"in the input tensor of shape {tuple(x.shape)}") from exc
-    shape = tuple(x.shape)
-    return reshape(x, shape[:axis] + sizes + shape[axis + 1 :])
+                         f"in the input tensor of shape {tuple(input.shape)}") from exc
+    shape = tuple(input.shape)
+    return reshape(input, shape[:axis] + sizes + shape[axis + 1 :])
 
 
 def _restride_in_place(name: str, self: Tensor, view_op, *args) -> Tensor:
@@ -266,16 +266,18 @@ class Permute(Op):
         return gy.permute(inverse)
 
 
-def permute(x: Tensor, *args, dims=None) -> Tensor:
+def permute(input: Tensor, *args, dims=None) -> Tensor:
     """Reorder the dims: ``x.permute(2, 0, 1)`` or ``gg.permute(x, dims=(2, 0, 1))``. The gradient is
     permuted back."""
     dims = tuple(dims) if dims is not None else _dims_arg(args)
-    if len(dims) != x.ndim:
-        raise ShapeError(f"permute: {len(dims)} dims {tuple(dims)} given for a tensor of {x.ndim} dims, shape {tuple(x.shape)}")
-    dims = normalize_dims("permute", dims, x.ndim)
-    if sorted(dims) != list(range(x.ndim)):
-        raise ShapeError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of shape {tuple(x.shape)}")
-    return Permute.apply_one(x, dims=dims)
+    if len(dims) != input.ndim:
+        raise ShapeError(f"permute: {len(dims)} dims {tuple(dims)} given for a tensor of {input.ndim} dims, "
+                         f"shape {tuple(input.shape)}")
+    dims = normalize_dims("permute", dims, input.ndim)
+    if sorted(dims) != list(range(input.ndim)):
+        raise ShapeError(f"permute: dims {dims} are not a permutation of the {input.ndim} dims of shape "
+                         f"{tuple(input.shape)}")
+    return Permute.apply_one(input, dims=dims)
 
 
 def _swap(op: str, x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -288,37 +290,37 @@ def _swap(op: str, x: Tensor, dim0: int, dim1: int) -> Tensor:
     return Permute.apply_one(x, dims=tuple(dims))
 
 
-def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims (a view)."""
-    return _swap("transpose", x, dim0, dim1)
+    return _swap("transpose", input, dim0, dim1)
 
 
-def swapaxes(x: Tensor, axis0: int, axis1: int) -> Tensor:
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
     """NumPy's name for transpose."""
-    return _swap("swapaxes", x, axis0, axis1)
+    return _swap("swapaxes", input, axis0, axis1)
 
 
-def swapdims(x: Tensor, dim0: int, dim1: int) -> Tensor:
+def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Another name for transpose."""
-    return _swap("swapdims", x, dim0, dim1)
+    return _swap("swapdims", input, dim0, dim1)
 
 
-def t(x: Tensor) -> Tensor:
+def t(input: Tensor) -> Tensor:
     """Transpose of a tensor of at most 2 dims."""
-    n = x._array.ndim
+    n = input._array.ndim
     if n > 2:
-        raise ShapeError(f"t: expects a tensor with <= 2 dimensions, got shape {tuple(x.shape)}")
-    return transpose(x, 0, 1) if n == 2 else x
+        raise ShapeError(f"t: expects a tensor with <= 2 dimensions, got shape {tuple(input.shape)}")
+    return transpose(input, 0, 1) if n == 2 else input
 
 
-def movedim(x: Tensor, source, destination) -> Tensor:
+def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dims ``source`` (int or tuple) to positions ``destination``; the others keep their order."""
-    return _move("movedim", x, source, destination)
+    return _move("movedim", input, source, destination)
 
 
-def moveaxis(x: Tensor, source, destination) -> Tensor:
+def moveaxis(input: Tensor, source, destination) -> Tensor:
     """NumPy's name for movedim."""
-    return _move("moveaxis", x, source, destination)
+    return _move("moveaxis", input, source, destination)
 
 
 def _move(op: str, x: Tensor, source, destination) -> Tensor:
@@ -393,12 +395,12 @@ def expand_as(x: Tensor, other: Tensor) -> Tensor:
     return expand(x, tuple(other.shape))
 
 
-def broadcast_to(x: Tensor, *size) -> Tensor:
-    """``x`` expanded to ``size`` (a view; -1 keeps a dim)."""
-    shape = _expanded_shape("broadcast_to", tuple(x.shape), _shape_arg("broadcast_to", size))
-    if shape == tuple(x.shape):
-        return x
-    return Expand.apply_one(x, shape=shape)
+def broadcast_to(input: Tensor, *size) -> Tensor:
+    """``input`` expanded to ``size`` (a view; -1 keeps a dim)."""
+    shape = _expanded_shape("broadcast_to", tuple(input.shape), _shape_arg("broadcast_to", size))
+    if shape == tuple(input.shape):
+        return input
+    return Expand.apply_one(input, shape=shape)
 
 
 def _broadcast(op: str, shapes: list) -> Size:
@@ -462,26 +464,26 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
 
 
 # Squeeze and unsqueeze ----------------------------------------------------------------------------
-def squeeze(x: Tensor, dim=None) -> Tensor:
+def squeeze(input: Tensor, dim=None) -> Tensor:
     """Remove dims of size 1: all of them, or those of ``dim`` (an int or a tuple) that have size 1."""
     if dim is None:
-        shape = tuple(s for s in x._array.shape if s != 1)
+        shape = tuple(s for s in input._array.shape if s != 1)
     else:
-        axes = distinct_dims("squeeze", dim, x.ndim)
-        shape = tuple(s for i, s in enumerate(x._array.shape) if not (i in axes and s == 1))
-    return _reshape_to("squeeze", x, shape, allow_copy=False)
+        axes = distinct_dims("squeeze", dim, input.ndim)
+        shape = tuple(s for i, s in enumerate(input._array.shape) if not (i in axes and s == 1))
+    return _reshape_to("squeeze", input, shape, allow_copy=False)
 
 
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 at ``dim`` (from -ndim-1 to ndim)."""
     dim = _int("unsqueeze", "dim", dim)
-    shape = x._array.shape
+    shape = input._array.shape
     n = len(shape)
     if not -n - 1 <= dim <= n:
         raise IndexError(f"unsqueeze: dimension out of range (expected to be in range of [{-n - 1}, {n}], "
                          f"but got {dim})")
     dim = dim % (n + 1)
-    return _reshape_to("unsqueeze", x, shape[:dim] + (1,) + shape[dim:], allow_copy=False)
+    return _reshape_to("unsqueeze", input, shape[:dim] + (1,) + shape[dim:], allow_copy=False)
 
 
 def squeeze_(self: Tensor, dim=None) -> Tensor:
@@ -756,26 +758,26 @@ def split(x: Tensor, split_size_or_sections=None, dim: int = 0, *, split_size=No
     return _pieces(x, axis, bounds)
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
-    """At most ``chunks`` views of ``x`` along ``dim``, each of ceil(size / chunks) (the last smaller)."""
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """At most ``chunks`` views of ``input`` along ``dim``, each of ceil(size / chunks) (the last smaller)."""
     chunks = _int("chunk", "chunks", chunks)
     if chunks <= 0:
         raise ArgumentError(f"chunk: expects `chunks` to be greater than 0, got: {chunks}")
-    axis = _split_axis("chunk", x, dim)
-    n = x.shape[axis]
+    axis = _split_axis("chunk", input, dim)
+    n = input.shape[axis]
     if n == 0:
-        return _pieces(x, axis, [(0, 0)] * chunks)
-    return split(x, -(-n // chunks), axis)
+        return _pieces(input, axis, [(0, 0)] * chunks)
+    return split(input, -(-n // chunks), axis)
 
 
-def tensor_split(x: Tensor, indices_or_sections=None, dim: int = 0, *, sections=None, indices=None) -> tuple:
-    """Views of ``x`` along ``dim``: ``sections`` near-equal pieces (the first size % sections one longer),
+def tensor_split(input: Tensor, indices_or_sections=None, dim: int = 0, *, sections=None, indices=None) -> tuple:
+    """Views of ``input`` along ``dim``: ``sections`` near-equal pieces (the first size % sections one longer),
     or the pieces between the given ``indices`` (clamped to the dim; an int tensor may hold either)."""
     given = [a for a in (indices_or_sections, sections, indices) if a is not None]
     if len(given) != 1:
         raise TypeError("tensor_split: expects exactly one of indices_or_sections, sections or indices")
     spec = given[0]
-    if x.ndim == 0:
+    if input.ndim == 0:
         raise ShapeError("tensor_split: expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
     if isinstance(spec, Tensor):
         if spec._array.dtype.kind not in "iu":
@@ -784,8 +786,8 @@ def tensor_split(x: Tensor, indices_or_sections=None, dim: int = 0, *, sections=
             raise ShapeError(f"tensor_split: expected tensor_indices_or_sections to be a zero-dimensional or "
                              f"one-dimensional tensor, but got a tensor with {spec.ndim} dims")
         spec = spec.item() if spec.ndim == 0 else spec.tolist()
-    (axis,) = normalize_dims("tensor_split", dim, x.ndim)
-    n = x.shape[axis]
+    (axis,) = normalize_dims("tensor_split", dim, input.ndim)
+    n = input.shape[axis]
     if isinstance(spec, (tuple, list)) or indices is not None:
         points = [_clamp_index(i, n) for i in _ints("tensor_split", "indices", spec)]
         bounds = list(zip([0] + points, points + [n]))
@@ -800,7 +802,7 @@ def tensor_split(x: Tensor, indices_or_sections=None, dim: int = 0, *, sections=
             bounds.append((start, stop))
             start = stop
     # A later index below an earlier one gives an empty piece, as a slice would.
-    return _pieces(x, axis, [(a, max(a, b)) for a, b in bounds])
+    return _pieces(input, axis, [(a, max(a, b)) for a, b in bounds])
 
 
 def _clamp_index(i: int, n: int) -> int:
@@ -826,36 +828,37 @@ class Unbind(Op):
         return stack(list(grads), dim=ctx.axis)
 
 
-def unbind(x: Tensor, dim: int = 0) -> tuple:
+def unbind(input: Tensor, dim: int = 0) -> tuple:
     """``x.unbind(dim)``: the tuple of slices along ``dim`` (views), differentiable."""
-    if x.ndim == 0:
+    if input.ndim == 0:
         raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
-    (axis,) = normalize_dims("unbind", dim, x.ndim)
-    if x.shape[axis] == 0:
+    (axis,) = normalize_dims("unbind", dim, input.ndim)
+    if input.shape[axis] == 0:
         return ()
-    return Unbind.apply(x, axis=axis)
+    return Unbind.apply(input, axis=axis)
 
 
-def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
+def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
     """The view ``x[..., start:start + length, ...]`` along ``dim`` (a negative start counts from the end)."""
-    if x.ndim == 0:
+    if input.ndim == 0:
         raise ShapeError("narrow: cannot be applied to a 0-dim tensor")
-    (axis,) = normalize_dims("narrow", dim, x.ndim)
+    (axis,) = normalize_dims("narrow", dim, input.ndim)
     start, length = _int("narrow", "start", start), _int("narrow", "length", length)
-    n = x.shape[axis]
+    n = input.shape[axis]
     if not -n <= start <= n:
         raise IndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], but got {start})")
     if length < 0:
         raise ArgumentError(f"narrow: length must be non-negative, got {length}")
     start = start + n if start < 0 else start
     if start + length > n:
-        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) of shape {tuple(x.shape)}")
-    return x[(slice(None),) * axis + (slice(start, start + length),)]
+        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) of shape "
+                         f"{tuple(input.shape)}")
+    return input[(slice(None),) * axis + (slice(start, start + length),)]
 
 
-def narrow_copy(x: Tensor, dim: int, start, length: int) -> Tensor:
+def narrow_copy(input: Tensor, dim: int, start, length: int) -> Tensor:
     """``narrow``'s slice as a tensor of its own memory."""
-    return narrow(x, dim, start, length).clone()
+    return narrow(input, dim, start, length).clone()
 
 
 class AsStrided(Op):
@@ -882,10 +885,10 @@ class AsStrided(Op):
         return storage[Tensor._make(ctx.x_positions, ctx.backend)]
 
 
-def as_strided(x: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
-    """The view of ``x``'s storage with ``size``, ``stride`` and ``storage_offset`` (in elements; the
+def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """The view of ``input``'s storage with ``size``, ``stride`` and ``storage_offset`` (in elements; the
     default offset is x's own), as PyTorch's: windows may overlap, and writes through the view reach x."""
-    root = x if x._base is None else x._base
+    root = input if input._base is None else input._base
     storage = root._array
     if not storage.flags.c_contiguous:
         raise NotImplementedError(f"as_strided: the tensor's storage (shape {tuple(root.shape)}) is not contiguous "
@@ -895,18 +898,18 @@ def as_strided(x: Tensor, size, stride, storage_offset: int | None = None) -> Te
         raise ShapeError(f"as_strided: mismatch in length of strides and shape ({len(stride)} and {len(size)})")
     if any(n < 0 for n in size) or any(n < 0 for n in stride):
         raise ShapeError(f"as_strided: sizes and strides must be non-negative, got {size} and {stride}")
-    item = x._array.itemsize
-    x_offset = (_address(x._array) - _address(storage)) // item  # where x starts in its root's memory
+    item = input._array.itemsize
+    x_offset = (_address(input._array) - _address(storage)) // item  # where x starts in its root's memory
     offset = x_offset if storage_offset is None else int(storage_offset)
     reach = offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1 if all(size) else 0
     if offset < 0 or reach > storage.size:
         raise RuntimeError(f"as_strided: sizes {list(size)}, strides {list(stride)} and storage offset {offset} need a "
                            f"storage of {reach} elements; x's storage has {storage.size}")
-    xp = x._backend.xp
+    xp = input._backend.xp
     x_positions = xp.lib.stride_tricks.as_strided(
-        xp.arange(storage.size, dtype=xp.int64)[x_offset:], x._array.shape,
-        tuple(s // item * 8 for s in x._array.strides)).copy()  # 8: the bytes of an int64 position
-    return AsStrided.apply(x, storage=storage, size=size, stride=stride, offset=offset, x_positions=x_positions)
+        xp.arange(storage.size, dtype=xp.int64)[x_offset:], input._array.shape,
+        tuple(s // item * 8 for s in input._array.strides)).copy()  # 8: the bytes of an int64 position
+    return AsStrided.apply(input, storage=storage, size=size, stride=stride, offset=offset, x_positions=x_positions)
 
 
 def concat(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
@@ -919,25 +922,25 @@ def concatenate(tensors, axis: int = 0, *, out: Tensor | None = None) -> Tensor:
     return cat(tensors, axis, out=out)
 
 
-def hsplit(x: Tensor, indices_or_sections) -> tuple:
+def hsplit(input: Tensor, indices_or_sections) -> tuple:
     """``tensor_split`` along dim 1 (dim 0 for a 1-d tensor)."""
-    if x.ndim == 0:
+    if input.ndim == 0:
         raise ShapeError("hsplit: requires a tensor with at least 1 dimension")
-    return _even_split("hsplit", x, indices_or_sections, 0 if x.ndim == 1 else 1)
+    return _even_split("hsplit", input, indices_or_sections, 0 if input.ndim == 1 else 1)
 
 
-def vsplit(x: Tensor, indices_or_sections) -> tuple:
+def vsplit(input: Tensor, indices_or_sections) -> tuple:
     """``tensor_split`` along dim 0 of a tensor of at least 2 dims."""
-    if x.ndim < 2:
-        raise ShapeError(f"vsplit: requires a tensor with at least 2 dimensions, got shape {tuple(x.shape)}")
-    return _even_split("vsplit", x, indices_or_sections, 0)
+    if input.ndim < 2:
+        raise ShapeError(f"vsplit: requires a tensor with at least 2 dimensions, got shape {tuple(input.shape)}")
+    return _even_split("vsplit", input, indices_or_sections, 0)
 
 
-def dsplit(x: Tensor, indices_or_sections) -> tuple:
+def dsplit(input: Tensor, indices_or_sections) -> tuple:
     """``tensor_split`` along dim 2 of a tensor of at least 3 dims."""
-    if x.ndim < 3:
-        raise ShapeError(f"dsplit: requires a tensor with at least 3 dimensions, got shape {tuple(x.shape)}")
-    return _even_split("dsplit", x, indices_or_sections, 2)
+    if input.ndim < 3:
+        raise ShapeError(f"dsplit: requires a tensor with at least 3 dimensions, got shape {tuple(input.shape)}")
+    return _even_split("dsplit", input, indices_or_sections, 2)
 
 
 def _even_split(op: str, x: Tensor, indices_or_sections, dim: int) -> tuple:
@@ -948,34 +951,36 @@ def _even_split(op: str, x: Tensor, indices_or_sections, dim: int) -> tuple:
     return tensor_split(x, indices_or_sections, dim)
 
 
-def select(x: Tensor, dim: int, index: int) -> Tensor:
+def select(input: Tensor, dim: int, index: int) -> Tensor:
     """The view ``x[..., index, ...]`` along ``dim``, which it removes (a negative index counts from the end)."""
-    if x.ndim == 0:
+    if input.ndim == 0:
         raise IndexError("select: cannot be applied to a 0-dim tensor")
-    (axis,) = normalize_dims("select", dim, x.ndim)
+    (axis,) = normalize_dims("select", dim, input.ndim)
     index = _int("select", "index", index)
-    n = x._array.shape[axis]
+    n = input._array.shape[axis]
     if not -n <= index < n:
-        raise IndexError(f"select: index {index} out of range for tensor of size {tuple(x.shape)} at dimension {axis}")
-    return x[(slice(None),) * axis + (index,)]
+        raise IndexError(f"select: index {index} out of range for tensor of size {tuple(input.shape)} "
+                         f"at dimension {axis}")
+    return input[(slice(None),) * axis + (index,)]
 
 
-def ravel(x: Tensor) -> Tensor:
-    """``x`` as one dimension: a view when its memory allows, else a copy (as ``reshape(-1)``)."""
-    return reshape(x, (-1,))
+def ravel(input: Tensor) -> Tensor:
+    """``input`` as one dimension: a view when its memory allows, else a copy (as ``reshape(-1)``)."""
+    return reshape(input, (-1,))
 
 
-def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
+         append: Tensor | None = None) -> Tensor:
     """The n-th forward difference along ``dim``, ``x[1:] - x[:-1]`` applied n times, after joining
     ``prepend`` and ``append`` to x along it. Bool tensors give the logical xor, as PyTorch."""
-    if x.ndim == 0:
+    if input.ndim == 0:
         raise ShapeError("diff: expects input to be at least one-dimensional")
     n = _int("diff", "n", n)
     if n < 0:
         raise ArgumentError(f"diff: order must be non-negative but got {n}")
-    (axis,) = normalize_dims("diff", dim, x.ndim)
-    parts = [t for t in (prepend, x, append) if t is not None]
-    y = cat(parts, axis) if len(parts) > 1 else x
+    (axis,) = normalize_dims("diff", dim, input.ndim)
+    parts = [t for t in (prepend, input, append) if t is not None]
+    y = cat(parts, axis) if len(parts) > 1 else input
     lead = (slice(None),) * axis
     for _ in range(n):
         later, earlier = y[lead + (slice(1, None),)], y[lead + (slice(None, -1),)]
@@ -1015,27 +1020,27 @@ def repeat(x: Tensor, *sizes, repeats=None) -> Tensor:
     return Repeat.apply(x, repeats=repeats)
 
 
-def tile(x: Tensor, *args, dims=None) -> Tensor:
-    """``x`` repeated ``dims[i]`` times along dim i; fewer dims than x has are padded with leading 1s."""
+def tile(input: Tensor, *args, dims=None) -> Tensor:
+    """``input`` repeated ``dims[i]`` times along dim i; fewer dims than x has are padded with leading 1s."""
     if dims is None and not args:
         raise TypeError("tile: missing the required argument 'dims'")
     dims = _shape_arg("tile", (dims,) if dims is not None else args)
-    return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 
-def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
     """Each element (or slice along ``dim``) repeated ``repeats`` times in place: an int, or an int tensor
-    with one count per element. ``dim=None`` flattens first. With ``x`` alone (a 1-d int tensor of counts),
+    with one count per element. ``dim=None`` flattens first. With ``input`` alone (a 1-d int tensor of counts),
     the indices 0, 1, ... each repeated that often."""
     if repeats is None:
-        return _repeated_indices(x, output_size)
+        return _repeated_indices(input, output_size)
     if dim is None:
-        x, axis = flatten(x), 0
-    elif x.ndim == 0:
+        input, axis = flatten(input), 0
+    elif input.ndim == 0:
         raise IndexError(f"repeat_interleave: dimension {dim} specified but the tensor has no dimensions")
     else:
-        (axis,) = normalize_dims("repeat_interleave", dim, x.ndim)
-    n = x.shape[axis]
+        (axis,) = normalize_dims("repeat_interleave", dim, input.ndim)
+    n = input.shape[axis]
     if isinstance(repeats, Tensor) and repeats.numel() == 1 and repeats.ndim <= 1:
         repeats = repeats.item() if repeats._array.dtype.kind in "iu" else repeats.reshape(1)
     if isinstance(repeats, Tensor):
@@ -1043,16 +1048,17 @@ def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *, output
         if counts.shape[0] != n:
             raise ShapeError(f"repeat_interleave: repeats must have the same size as input along dim, but got "
                              f"repeats.size(0) = {counts.shape[0]} and input.size({axis}) = {n}")
-        if counts._backend is not x._backend:
-            raise DeviceError(f"repeat_interleave: repeats on {counts.device} for a tensor on {x.device}")
+        if counts._backend is not input._backend:
+            raise DeviceError(f"repeat_interleave: repeats on {counts.device} for a tensor on {input.device}")
         index = _repeated_indices(counts, output_size)
-        return x[(slice(None),) * axis + (index,)]
+        return input[(slice(None),) * axis + (index,)]
     count = _int("repeat_interleave", "repeats", repeats)
     if count < 0:
         raise ArgumentError(f"repeat_interleave: repeats must be non-negative, got {count}")
     _check_output_size(output_size, n * count)
-    shape = tuple(x.shape)
-    copies = Repeat.apply(unsqueeze(x, axis + 1), repeats=(1,) * (axis + 1) + (count,) + (1,) * (x.ndim - axis - 1))
+    shape = tuple(input.shape)
+    each = (1,) * (axis + 1) + (count,) + (1,) * (input.ndim - axis - 1)
+    copies = Repeat.apply(unsqueeze(input, axis + 1), repeats=each)
     return reshape(copies, shape[:axis] + (n * count,) + shape[axis + 1 :])
 
 
@@ -1097,25 +1103,25 @@ class Flip(Op):
         return Flip.apply(gy, axes=ctx.axes)
 
 
-def flip(x: Tensor, *args, dims=None) -> Tensor:
+def flip(input: Tensor, *args, dims=None) -> Tensor:
     """Reverse the order of elements along ``dims`` (a copy). The gradient is flipped back."""
     if dims is None and not args:
         raise TypeError("flip: missing the required argument 'dims'")
     dims = dims if dims is not None else _dims_arg(args)
-    axes = distinct_dims("flip", (dims,) if hasattr(dims, "__index__") else dims, x.ndim)
-    return Flip.apply(x, axes=axes if x.ndim else ())
+    axes = distinct_dims("flip", (dims,) if hasattr(dims, "__index__") else dims, input.ndim)
+    return Flip.apply(input, axes=axes if input.ndim else ())
 
 
-def fliplr(x: Tensor) -> Tensor:
+def fliplr(input: Tensor) -> Tensor:
     """Flip dim 1 (left/right); x must be at least 2-d."""
-    _need_dims("fliplr", x, 2)
-    return Flip.apply(x, axes=(1,))
+    _need_dims("fliplr", input, 2)
+    return Flip.apply(input, axes=(1,))
 
 
-def flipud(x: Tensor) -> Tensor:
+def flipud(input: Tensor) -> Tensor:
     """Flip dim 0 (up/down); x must be at least 1-d."""
-    _need_dims("flipud", x, 1)
-    return Flip.apply(x, axes=(0,))
+    _need_dims("flipud", input, 1)
+    return Flip.apply(input, axes=(0,))
 
 
 class Roll(Op):
@@ -1131,40 +1137,41 @@ class Roll(Op):
         return Roll.apply(gy, shifts=tuple(-s for s in ctx.shifts), axes=ctx.axes)
 
 
-def roll(x: Tensor, shifts, dims=None) -> Tensor:
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
     """Shift elements cyclically by ``shifts`` along ``dims`` (ints or tuples); without dims, over the
     flattened tensor. The gradient rolls back."""
     shifts = _ints("roll", "shifts", (shifts,) if hasattr(shifts, "__index__") else shifts)
     if dims is None:
         if len(shifts) != 1:
             raise ArgumentError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: 0")
-        return Roll.apply(x, shifts=shifts, axes=None)
-    if x.ndim == 0:
+        return Roll.apply(input, shifts=shifts, axes=None)
+    if input.ndim == 0:
         raise IndexError(f"roll: dimension {dims} specified but the tensor has no dimensions")
-    axes = normalize_dims("roll", dims, x.ndim)
+    axes = normalize_dims("roll", dims, input.ndim)
     if len(shifts) != len(axes) or not shifts:
         raise ArgumentError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(axes)}")
-    return Roll.apply(x, shifts=shifts, axes=axes)
+    return Roll.apply(input, shifts=shifts, axes=axes)
 
 
-def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     """Rotate by 90 degrees ``k`` times in the plane of ``dims``, from the first dim towards the second."""
     dims = tuple(dims)
     if len(dims) != 2:
         raise ArgumentError(f"rot90: expected total rotation dims == 2, but got dims = {len(dims)}")
-    if x.ndim < 2:
-        raise ShapeError(f"rot90: expected total dims >= 2, but got total dims = {x.ndim} (shape {tuple(x.shape)})")
-    d0, d1 = normalize_dims("rot90", dims, x.ndim)
+    if input.ndim < 2:
+        raise ShapeError(f"rot90: expected total dims >= 2, but got total dims = {input.ndim} "
+                         f"(shape {tuple(input.shape)})")
+    d0, d1 = normalize_dims("rot90", dims, input.ndim)
     if d0 == d1:
         raise ArgumentError(f"rot90: expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
     k = _int("rot90", "k", k) % 4
     if k == 1:
-        return transpose(Flip.apply(x, axes=(d1,)), d0, d1)
+        return transpose(Flip.apply(input, axes=(d1,)), d0, d1)
     if k == 2:
-        return Flip.apply(x, axes=(d0, d1))
+        return Flip.apply(input, axes=(d0, d1))
     if k == 3:
-        return transpose(Flip.apply(x, axes=(d0,)), d0, d1)
-    return Flip.apply(x, axes=())  # a copy, as PyTorch's
+        return transpose(Flip.apply(input, axes=(d0,)), d0, d1)
+    return Flip.apply(input, axes=())  # a copy, as PyTorch's
 
 
 # Triangles and diagonals --------------------------------------------------------------------------
@@ -1185,16 +1192,16 @@ class Triangle(Op):
         return Triangle.apply(gy, k=ctx.k, lower=ctx.lower)
 
 
-def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Elements on and below the ``diagonal``-th diagonal of the last two dims; zeros above."""
-    _need_dims("tril", x, 2)
-    return Triangle.apply(x, k=_int("tril", "diagonal", diagonal), lower=True)
+    _need_dims("tril", input, 2)
+    return Triangle.apply(input, k=_int("tril", "diagonal", diagonal), lower=True)
 
 
-def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Elements on and above the ``diagonal``-th diagonal of the last two dims; zeros below."""
-    _need_dims("triu", x, 2)
-    return Triangle.apply(x, k=_int("triu", "diagonal", diagonal), lower=False)
+    _need_dims("triu", input, 2)
+    return Triangle.apply(input, k=_int("triu", "diagonal", diagonal), lower=False)
 
 
 def _diagonal_view(xp, a, offset: int, axis1: int, axis2: int):
@@ -1262,37 +1269,37 @@ def _plane(op: str, dim1: int, dim2: int, ndim: int) -> tuple:
     return d1, d2
 
 
-def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The view of the ``offset``-th diagonal in the plane (dim1, dim2), as the last dim. The gradient is
     written back on that diagonal of zeros."""
-    d1, d2 = _plane("diagonal", dim1, dim2, x.ndim)
-    return Diagonal.apply(x, offset=_int("diagonal", "offset", offset), axis1=d1, axis2=d2)
+    d1, d2 = _plane("diagonal", dim1, dim2, input.ndim)
+    return Diagonal.apply(input, offset=_int("diagonal", "offset", offset), axis1=d1, axis2=d2)
 
 
-def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Tensors whose (dim1, dim2) planes hold x's last dim on their ``offset``-th diagonal, zeros elsewhere."""
-    d1, d2 = _plane("diag_embed", dim1, dim2, x.ndim + 1)
+    d1, d2 = _plane("diag_embed", dim1, dim2, input.ndim + 1)
     offset = _int("diag_embed", "offset", offset)
-    n = x.shape[-1] + abs(offset)
-    shape = list(x.shape[:-1])
+    n = input.shape[-1] + abs(offset)
+    shape = list(input.shape[:-1])
     for d in sorted((d1, d2)):
         shape.insert(d, n)
-    return DiagonalScatter.apply(x, shape=tuple(shape), offset=offset, axis1=d1, axis2=d2)
+    return DiagonalScatter.apply(input, shape=tuple(shape), offset=offset, axis1=d1, axis2=d2)
 
 
-def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """A 1-d x: the square matrix with x on its ``diagonal``-th diagonal. A 2-d x: that diagonal (a copy)."""
     diagonal = _int("diag", "diagonal", diagonal)
-    if x.ndim == 1:
-        return diag_embed(x, diagonal)
-    if x.ndim == 2:
-        return DiagonalCopy.apply(x, offset=diagonal, axis1=0, axis2=1)
-    raise ShapeError(f"diag: supports 1D or 2D tensors, got {x.ndim}D (shape {tuple(x.shape)})")
+    if input.ndim == 1:
+        return diag_embed(input, diagonal)
+    if input.ndim == 2:
+        return DiagonalCopy.apply(input, offset=diagonal, axis1=0, axis2=1)
+    raise ShapeError(f"diag: supports 1D or 2D tensors, got {input.ndim}D (shape {tuple(input.shape)})")
 
 
-def diagflat(x: Tensor, offset: int = 0) -> Tensor:
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     """The square matrix with x's elements (flattened) on its ``offset``-th diagonal."""
-    return diag_embed(reshape(x, (-1,)), _int("diagflat", "offset", offset))
+    return diag_embed(reshape(input, (-1,)), _int("diagflat", "offset", offset))
 
 
 def block_diag(*tensors) -> Tensor:

@@ -95,10 +95,10 @@ def _shift(x, axis):
     return x.max(axis=axis, keepdims=True) if x.size else 0
 
 
-def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+def softmax(input: Tensor, dim: int = -1, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed stably. J = diag(y) - y y^T."""
-    x, axis = _softmax_input("softmax", x, dim, dtype)
-    return Softmax.apply_one(x, axis=axis)
+    input, axis = _softmax_input("softmax", input, dim, dtype)
+    return Softmax.apply_one(input, axis=axis)
 
 
 class LogSoftmax(Op):
