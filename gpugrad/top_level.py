@@ -4,7 +4,9 @@ integer reduction codes), and torch's small top-level helpers (``asarray``, ``sc
 ``can_cast`` ...). Each forwards to the one implementation of the op; none computes anything itself."""
 from __future__ import annotations
 
+import builtins
 import functools
+import math
 import os
 import warnings
 
@@ -384,6 +386,53 @@ def get_autocast_gpu_dtype():
     return get_autocast_dtype("cuda")
 
 
+
+# --- torch.sym_*: PyTorch's helpers for sizes that may be symbolic under its compiler; gpugrad's sizes are
+# always plain Python numbers, so each is the plain operation ---
+def sym_int(a) -> int:
+    """``int(a)``, truncating toward zero."""
+    return int(a)
+
+
+def sym_float(a) -> float:
+    return float(a)
+
+
+def sym_max(a, b):
+    return builtins.max(a, b)
+
+
+def sym_min(a, b):
+    return builtins.min(a, b)
+
+
+def sym_not(a) -> bool:
+    return not a
+
+
+def sym_ite(b, t, f):
+    """``t if b else f``."""
+    return t if b else f
+
+
+def sym_sqrt(a) -> float:
+    return math.sqrt(a)
+
+
+def sym_sum(args):
+    """The sum of an iterable of numbers (``sym_sum([a, b, c])``)."""
+    return builtins.sum(args)
+
+
+def get_device(input: Tensor) -> int:
+    """The CUDA index of ``input``'s device, -1 on the CPU (as ``input.get_device()``)."""
+    return input.get_device()
+
+
+def adjoint(input: Tensor) -> Tensor:
+    """The conjugate transpose of the last two dimensions, a view (``input.adjoint()``)."""
+    return input.adjoint()
+
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "avg_pool1d",
     "adaptive_avg_pool1d", "bilinear", "rms_norm", "cosine_similarity", "pairwise_distance", "pixel_shuffle",
@@ -396,5 +445,6 @@ __all__ = [
     "asarray", "range", "empty_strided", "can_cast", "typename", "seed", "set_default_tensor_type",
     "set_flush_denormal", "fill", "frombuffer", "to_dlpack", *(name + "_copy" for name in _VIEW_OPS),
     "get_num_interop_threads", "set_num_interop_threads", "set_warn_always", "is_warn_always_enabled",
-    "is_autocast_cpu_enabled", "get_autocast_cpu_dtype", "get_autocast_gpu_dtype",
+    "is_autocast_cpu_enabled", "get_autocast_cpu_dtype", "get_autocast_gpu_dtype", "sym_int", "sym_float", "sym_max",
+    "sym_min", "sym_not", "sym_ite", "sym_sqrt", "sym_sum", "get_device", "adjoint",
 ]

@@ -332,3 +332,22 @@ def test_an_integer_device_is_a_cuda_index_as_in_pytorch():
             gg.nn.Linear(2, 2).to(0)
         with pytest.raises(gg.DeviceError, match="cannot use device 'cuda:0'"):
             gg.zeros(2, device=0)
+
+
+def test_sym_helpers_are_the_plain_operations():
+    assert gg.sym_int(-3.7) == -3 and gg.sym_float(3) == 3.0 and gg.sym_sqrt(9) == 3.0
+    assert gg.sym_max(2, 3.5) == 3.5 and gg.sym_min(2, 3) == 2 and gg.sym_sum([1, 2, 3]) == 6
+    assert gg.sym_not(0) is True and gg.sym_ite(False, "t", "f") == "f"
+    assert gg.get_device(gg.ones(1)) == -1 and gg.adjoint(gg.ones(2, 3)).shape == (3, 2)
+    assert gg.GradScaler is gg.amp.GradScaler
+
+
+@pytest.mark.torch
+def test_sym_helpers_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for name, args in (("sym_int", (-3.7,)), ("sym_int", (gg.tensor(3.5),)), ("sym_float", (3,)), ("sym_max", (2, 3.5)),
+                       ("sym_min", (2, 3)), ("sym_not", (1,)), ("sym_ite", (True, 1, 2)), ("sym_sqrt", (4,)),
+                       ("sym_sum", ([1, 2, 3],))):
+        theirs = tuple(torch.tensor(a.item()) if isinstance(a, gg.Tensor) else a for a in args)
+        ours, expected = getattr(gg, name)(*args), getattr(torch, name)(*theirs)
+        assert ours == expected and type(ours) is type(expected), name
