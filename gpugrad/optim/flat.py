@@ -17,6 +17,12 @@ buffer serves one generation of gradients: backward copies a parameter's new gra
 view of the buffer (the engine asks the parameter's ``_grad_sink``, its slot here), and once any of
 those views is let go (the Tensor.grad setter tells the slot), the next gradient starts a fresh buffer.
 ``zero_grad(set_to_none=False)`` zeroes in place and keeps the views, as PyTorch keeps its tensors.
+
+A parameter's memory moves into a buffer only when nothing else holds it (``take_over``). PyTorch updates
+every parameter in place, so a ``p.detach()``, ``p.data``, ``state_dict()`` entry or NumPy view taken
+before the optimizer was made sees each step; a group where any such alias is alive (asked of a weak
+reference to each parameter's array once the buffers hold the values), or whose parameters view other
+tensors' memory, stays where it is and is updated parameter by parameter (``InPlace``).
 """
 from __future__ import annotations
 
@@ -31,7 +37,7 @@ from ..tensor import Tensor
 if TYPE_CHECKING:  # pragma: no cover
     from .optimizer import Optimizer
 
-__all__ = ["DeviceSteps", "FlatGroup", "check_state", "full", "state_like", "step_tensor"]
+__all__ = ["DeviceSteps", "FlatGroup", "InPlace", "check_state", "full", "state_like", "step_tensor", "take_over"]
 
 
 def _on_device(backend, fn):
@@ -333,3 +339,39 @@ class FlatGroup:
         sspec = opt._scalar_spec(group)
         for bucket in self.buckets:
             bucket.step(opt, group, spec, sspec)
+
+
+class InPlace:
+    """A group left in its parameters' own memory (see the module's docstring): each step takes the
+    per-parameter path, which writes into every parameter where it is."""
+
+    def __init__(self, params: list[Tensor]) -> None:
+        self._held = [(p, p._array) for p in params]
+
+    def matches(self, params: list[Tensor]) -> bool:
+        """Whether the group still holds exactly these parameters, each in the memory it had."""
+        return len(params) == len(self._held) and all(p is q and p._array is a for p, (q, a) in zip(params, self._held))
+
+    def step(self, opt: Optimizer, group: dict) -> None:
+        opt._step_reference(group)
+
+
+def take_over(params: list[Tensor]) -> FlatGroup | InPlace:
+    """The group's parameters moved into flat buffers when nothing else holds their memory; else left where
+    they are. The caller must hold no reference to the parameters' arrays."""
+    refs = []
+    for p in params:
+        if p._array.base is not None:  # a view: whatever owns the memory may be the user's
+            return InPlace(params)
+        try:
+            refs.append(weakref.ref(p._array))
+        except TypeError:  # an array type without weak references: no way to know who else holds it
+            return InPlace(params)
+    group = FlatGroup(params)
+    held_elsewhere = [r() for r in refs]
+    if all(a is None for a in held_elsewhere):
+        return group
+    for p, a in zip(params, held_elsewhere):  # back to their own memory, with the values they had
+        p._array = a if a is not None else p._array.copy()
+        p._grad_sink = None
+    return InPlace(params)

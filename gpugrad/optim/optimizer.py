@@ -85,7 +85,7 @@ class Optimizer:
         self.fused = _fused_default() if fused is None else bool(fused)
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
-        self._flat: list[_flat.FlatGroup | None] = []
+        self._flat: list[_flat.FlatGroup | _flat.InPlace | None] = []
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params argument given to the optimizer should be an iterable of "
@@ -185,7 +185,7 @@ class Optimizer:
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
         group["params"] = params
         self.param_groups.append(group)
-        self._flat.append(_flat.FlatGroup(params) if self.fused and not _outside_flat_buffers(params) else None)
+        self._flat.append(_flat.take_over(params) if self.fused and not _outside_flat_buffers(params) else None)
 
     # zero_grad / step ------------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -308,15 +308,15 @@ class Optimizer:
             p._version_ref[0] += 1
 
     def _step_flat(self, gi: int, group: dict) -> None:
-        fg = self._flat[gi] if gi < len(self._flat) else None
+        while len(self._flat) <= gi:
+            self._flat.append(None)
+        fg = self._flat[gi]
         if fg is None or not fg.matches(group["params"]):
             if _outside_flat_buffers(group["params"]):
                 self._step_reference(group)
                 return
-            fg = _flat.FlatGroup(group["params"])
-            while len(self._flat) <= gi:
-                self._flat.append(None)
-            self._flat[gi] = fg
+            fg = self._flat[gi] = None  # let go of the old arrays before take_over asks who else holds them
+            fg = self._flat[gi] = _flat.take_over(group["params"])
         fg.step(self, group)
 
     # state_dict ------------------------------------------------------------------------------------

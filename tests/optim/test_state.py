@@ -8,6 +8,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad import optim
+from gpugrad.optim.flat import InPlace
 from gpugrad.serialization import load, save
 
 from . import oracle
@@ -194,7 +195,8 @@ def test_replaced_parameter_array_is_picked_up(fused):
     for got, exp in zip(values(params), ps):
         np.testing.assert_allclose(got, exp, rtol=1e-10, atol=1e-12)
     if fused:
-        assert params[0]._array.base is params[1]._array.base is opt._flat[0].buckets[0].p
+        # The other parameters viewed the old buffer, which an alias may hold: the group stays in place.
+        assert isinstance(opt._flat[0], InPlace) and params[1]._array.base is not None
 
 
 def test_parameter_replaced_by_another_dtype_moves_buffers():
