@@ -1,6 +1,8 @@
 """Conv1d, Conv2d, Conv3d and the transposed ConvTranspose1d/2d/3d: one layer over 1, 2 or 3 spatial dims."""
 from __future__ import annotations
 
+from typing import Any
+
 from .. import factory
 from ..tensor import Tensor
 from . import functional as F
@@ -81,13 +83,20 @@ class _ConvNd(Module):
     def reset_parameters(self) -> None:
         init._layer_default_(self.weight, self.bias)
 
-    def _conv(self, input: Tensor, padding) -> Tensor:
+    def _padded(self, input: Tensor) -> tuple[Tensor, Any]:
+        """``input`` padded by this layer's padding mode (when not zeros) and the padding left for the
+        convolution itself."""
+        if self.padding_mode != "zeros":
+            return F.pad(input, self._pad_widths(), mode=self.padding_mode), 0
+        return input, self.padding
+
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         raise NotImplementedError
 
     def forward(self, input: Tensor) -> Tensor:
-        if self.padding_mode != "zeros":
-            return self._conv(F.pad(input, self._pad_widths(), mode=self.padding_mode), 0)
-        return self._conv(input, self.padding)
+        # Through _conv_forward with the layer's own parameters, as PyTorch's convolutions: a subclass may
+        # change the weight it convolves with (weight standardisation, a cast to the input's dtype).
+        return self._conv_forward(input, self.weight, self.bias)
 
     def _pad_widths(self) -> tuple:
         """F.pad's widths, last dim first, for this layer's padding ('same' splits odd totals as PyTorch)."""
@@ -127,9 +136,10 @@ class Conv1d(_ConvNd):
 
     spatial_dims = 1
 
-    def _conv(self, input: Tensor, padding) -> Tensor:
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        input, padding = self._padded(input)
         padding = padding if isinstance(padding, (str, int)) else padding[0]
-        return F.conv1d(input, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
+        return F.conv1d(input, weight, bias, self.stride[0], padding, self.dilation[0], self.groups)
 
 
 class Conv2d(_ConvNd):
@@ -141,8 +151,9 @@ class Conv2d(_ConvNd):
 
     spatial_dims = 2
 
-    def _conv(self, input: Tensor, padding) -> Tensor:
-        return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        input, padding = self._padded(input)
+        return F.conv2d(input, weight, bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv3d(_ConvNd):
@@ -154,8 +165,9 @@ class Conv3d(_ConvNd):
 
     spatial_dims = 3
 
-    def _conv(self, input: Tensor, padding) -> Tensor:
-        return F.conv3d(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        input, padding = self._padded(input)
+        return F.conv3d(input, weight, bias, self.stride, padding, self.dilation, self.groups)
 
 class _ConvTransposeNd(_ConvNd):
     """The transposed layers' shared body: PyTorch's argument order (output_padding after padding, dilation

@@ -331,3 +331,28 @@ def test_layers_match_pytorch(cls, kwargs, shape, rng):
     (y_t * y_t).sum().backward()
     np.testing.assert_allclose(x_ours.grad.numpy(), x_t.grad.numpy(), rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_forward_goes_through_conv_forward_as_in_pytorch(dims):
+    # Weight standardisation and whisper's cast to the input's dtype override _conv_forward, not forward.
+    base = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[dims]
+
+    class Standardised(base):
+        def _conv_forward(self, x, weight, bias):
+            axes = tuple(range(1, weight.ndim))
+            w = (weight - weight.mean(dim=axes, keepdim=True)) / (weight.std(dim=axes, keepdim=True) + 1e-5)
+            return super()._conv_forward(x, w, bias)
+
+    conv = Standardised(2, 3, 3, padding=1, padding_mode="circular")
+    x = gg.randn(2, 2, *(5,) * dims)
+    w = conv.weight.detach()
+    axes = tuple(range(1, w.ndim))
+    w = (w - w.mean(dim=axes, keepdim=True)) / (w.std(dim=axes, keepdim=True) + 1e-5)
+    plain = base(2, 3, 3, padding=1, padding_mode="circular")
+    with gg.no_grad():
+        plain.weight.copy_(w)
+        plain.bias.copy_(conv.bias)
+    np.testing.assert_allclose(conv(x).detach().numpy(), plain(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+    conv(x).sum().backward()
+    assert conv.weight.grad is not None and conv.weight.grad.shape == conv.weight.shape
