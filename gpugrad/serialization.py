@@ -28,6 +28,7 @@ import numpy
 from . import backend as _backend_mod
 from . import dtypes as _dtypes
 from . import torch_format
+from .size import Size
 from .tensor import Tensor
 
 __all__ = ["save", "load", "SerializationError"]
@@ -299,6 +300,10 @@ def load(
     path or a binary file object.
 
     Tensors come back on ``device`` (alias ``map_location``; default the CPU) with requires_grad=False.
+    As in PyTorch, ``map_location`` may also be a dict from saved locations to devices (``{"cuda:1":
+    "cuda:0"}``) or a function of (tensor, saved location) returning the tensor where it should be
+    (``lambda storage, loc: storage`` keeps it on the CPU); a safetensors file's tensors were saved at "cpu".
+    A tensor the dict or function leaves alone (PyTorch: back where it was saved) stays on the CPU.
     A safetensors file without gpugrad's metadata (e.g. written by ``safetensors.torch.save_file``) loads
     as a flat ``{name: Tensor}`` dict. A PyTorch checkpoint (its zip format) loads as
     ``torch.load(weights_only=True)`` would load it (saved Parameters as tensors that require grad); a
@@ -314,16 +319,27 @@ def load(
     reader = not isinstance(f, (str, os.PathLike)) and callable(getattr(f, "read", None))
     if not reader and not isinstance(f, (str, os.PathLike)):
         raise TypeError(f"gg.load: f must be a path (str or os.PathLike) or a binary file object, got {type(f).__name__}")
+    mapper = map_location if callable(map_location) or isinstance(map_location, dict) else None
+    if mapper is not None and device is not None:
+        raise ValueError("gg.load: give either device= or a map_location dict or function, not both")
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise ValueError(f"gg.load: device={device!r} and map_location={map_location!r} disagree")
-    backend = _backend_mod.get(device if device is not None else map_location)
+    named = device if device is not None else map_location
+    backend = _backend_mod.cpu if mapper is not None else _backend_mod.get(named)
+    locations: dict[int, str] = {}  # id(tensor) -> where PyTorch saved it (torch.save files only)
+    obj = _read(f, reader, backend, locations)
+    return obj if mapper is None else _map_locations(obj, mapper, locations)
+
+
+def _read(f, reader: bool, backend, locations: dict) -> Any:
+    """What ``f`` holds, its tensors on ``backend``; a PyTorch checkpoint's saved locations into ``locations``."""
     if reader:
         data = f.read()
         if isinstance(data, str):
             raise TypeError("gg.load: the file object must be opened in binary mode ('rb')")
         path = getattr(f, "name", None) or "<file object>"
         if torch_format.is_torch_checkpoint(data[:4]):
-            return torch_format.load(io.BytesIO(data), path, backend)
+            return torch_format.load(io.BytesIO(data), path, backend, locations)
         header = _read_header(io.BytesIO(data), len(data), path)
         arrays = _arrays(path, lambda: _arrays_from_bytes(data))
     else:
@@ -336,7 +352,7 @@ def load(
             head = stream.read(4)
             stream.seek(0)
             if torch_format.is_torch_checkpoint(head):
-                return torch_format.load(stream, path, backend)
+                return torch_format.load(stream, path, backend, locations)
             header = _read_header(stream, os.path.getsize(path), path)
         arrays = _arrays(path, lambda: _arrays_from_file(path))
     meta = header.get("__metadata__") or {}
@@ -354,6 +370,31 @@ def load(
             f"up to {_FORMAT_VERSION})"
         )
     return _Decoder(path, arrays, backend).decode(obj)
+
+
+
+def _map_locations(obj: Any, mapper, locations: dict) -> Any:
+    """``obj`` with each tensor placed by ``map_location``'s dict or function, as torch.load places them."""
+    if isinstance(obj, Tensor):
+        saved = locations.get(id(obj), "cpu")
+        # What the dict or function leaves alone stays where gg.load puts every tensor by default: the CPU.
+        if isinstance(mapper, dict):
+            target = mapper.get(saved)
+            if target is None or str(target) == "cpu":
+                return obj
+            return torch_format.to_backend(obj, _backend_mod.get(target))
+        placed = mapper(obj, saved)
+        if placed is None:
+            return obj
+        if not isinstance(placed, Tensor):
+            raise TypeError(f"gg.load: map_location returned a {type(placed).__name__}, expected the tensor "
+                            "it was given, moved where it should be")
+        return placed
+    if isinstance(obj, dict):
+        return type(obj)((k, _map_locations(v, mapper, locations)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)) and not isinstance(obj, Size):
+        return type(obj)(_map_locations(v, mapper, locations) for v in obj)
+    return obj
 
 
 def _arrays(path: str, read) -> dict:

@@ -70,8 +70,6 @@ def _rebuild_parameter(data, requires_grad, backward_hooks=None, *state):
 def _allowed_global(module: str, name: str) -> Any:
     if module == "collections" and name == "OrderedDict":
         return collections.OrderedDict
-    if module == "torch._utils" and name == "_rebuild_tensor_v2":
-        return _rebuild_tensor
     if module == "torch._utils" and name in ("_rebuild_parameter", "_rebuild_parameter_with_state"):
         return _rebuild_parameter
     if module == "torch" and name.endswith("Storage"):
@@ -96,8 +94,12 @@ class _Unpickler(pickle.Unpickler):
         super().__init__(io.BytesIO(data))
         self.path, self.read_storage = path, read_storage
         self.storages: dict = {}
+        self.storage_locations: dict[int, str] = {}  # id(storage array) -> where it was saved ("cuda:0")
+        self.locations: dict[int, str] = {}  # id(tensor) -> where its storage was saved
 
     def find_class(self, module: str, name: str) -> Any:
+        if module == "torch._utils" and name == "_rebuild_tensor_v2":
+            return self._rebuild_tensor
         found = _allowed_global(module, name)
         if found is None:
             from .serialization import SerializationError
@@ -113,18 +115,25 @@ class _Unpickler(pickle.Unpickler):
 
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
             raise SerializationError(f"gg.load: '{self.path}': unknown storage reference {pid!r}")
-        _, kind, key, _location, numel = pid
+        _, kind, key, location, numel = pid
         if not isinstance(kind, _StorageType) or kind.dtype is None:
             what = kind.name if isinstance(kind, _StorageType) else kind
             hint = " (gpugrad has no bfloat16 yet: save it as float32 with .float())" if what == "BFloat16Storage" else ""
             raise SerializationError(f"gg.load: '{self.path}' holds a {what} tensor, which gpugrad cannot hold{hint}")
         if key not in self.storages:
             self.storages[key] = self.read_storage(key, numpy.dtype(kind.dtype), int(numel))
+            self.storage_locations[id(self.storages[key])] = str(location)
         return self.storages[key]
 
+    def _rebuild_tensor(self, storage, *args) -> Tensor:
+        out = _rebuild_tensor(storage, *args)
+        self.locations[id(out)] = self.storage_locations.get(id(storage), "cpu")
+        return out
 
-def load(f: BinaryIO, path: str, backend) -> Any:
-    """The object a PyTorch checkpoint (a zip archive, read from ``f``) holds, its tensors on ``backend``."""
+
+def load(f: BinaryIO, path: str, backend, locations: dict | None = None) -> Any:
+    """The object a PyTorch checkpoint (a zip archive, read from ``f``) holds, its tensors on ``backend``;
+    where each tensor was saved ("cpu", "cuda:0") into ``locations`` by id, when given."""
     from .serialization import SerializationError
 
     try:
@@ -147,22 +156,25 @@ def load(f: BinaryIO, path: str, backend) -> Any:
         return array.astype(dtype, copy=False)
 
     try:
-        obj = _Unpickler(archive.read(pickles[0]), path, read_storage).load()
+        unpickler = _Unpickler(archive.read(pickles[0]), path, read_storage)
+        obj = unpickler.load()
     except SerializationError:
         raise
     except Exception as exc:  # a malformed pickle
         raise SerializationError(f"gg.load: '{path}' is a corrupted PyTorch checkpoint: {exc}") from exc
-    return obj if backend is _backend_mod.cpu else _to_backend(obj, backend)
+    if locations is not None:
+        locations.update(unpickler.locations)
+    return obj if backend is _backend_mod.cpu else to_backend(obj, backend)
 
 
-def _to_backend(obj: Any, backend) -> Any:
+def to_backend(obj: Any, backend) -> Any:
     """The loaded object with its tensors moved to ``backend`` (leaves still, as loaded)."""
     if isinstance(obj, Tensor):
         moved = Tensor._make(backend.asarray(obj._array), backend)
         moved._requires_grad = obj._requires_grad
         return moved
     if isinstance(obj, dict):
-        return type(obj)((k, _to_backend(v, backend)) for k, v in obj.items())
+        return type(obj)((k, to_backend(v, backend)) for k, v in obj.items())
     if isinstance(obj, (list, tuple)) and not isinstance(obj, Size):
-        return type(obj)(_to_backend(v, backend) for v in obj)
+        return type(obj)(to_backend(v, backend) for v in obj)
     return obj

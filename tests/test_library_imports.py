@@ -181,3 +181,17 @@ def test_distributed_nn_is_importable_and_needs_a_process_group():
     if not gg.distributed.is_initialized():
         with pytest.raises(RuntimeError, match="init_process_group"):
             dist_nn.all_reduce(gg.ones(2, requires_grad=True))
+
+
+def test_torch_utils_flattens_and_unflattens_dense_tensors():
+    from gpugrad._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+
+    ts = [gg.arange(6.0).reshape(2, 3).requires_grad_(), gg.ones(4)]
+    flat = _flatten_dense_tensors(ts)
+    assert flat.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 1.0, 1.0, 1.0, 1.0]
+    back = _unflatten_dense_tensors(flat, ts)
+    assert [tuple(b.shape) for b in back] == [(2, 3), (4,)] and back[0].tolist() == ts[0].tolist()
+    back[1].fill_(7.0)  # views of the flat buffer, as PyTorch's
+    assert flat[-1].item() == 7.0
+    _flatten_dense_tensors(ts).sum().backward()
+    assert ts[0].grad.tolist() == [[1.0] * 3] * 2

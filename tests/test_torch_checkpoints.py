@@ -12,7 +12,7 @@ import gpugrad as gg
 from gpugrad.serialization import SerializationError
 
 
-def _write_torch_layout(path, obj, monkeypatch):
+def _write_torch_layout(path, obj, monkeypatch, location="cpu"):
     """A checkpoint in PyTorch's zip layout without PyTorch: the pickle names torch's rebuild function and
     storage types, which stand-in modules provide while it is written."""
     torch_mod, utils_mod = types.ModuleType("torch"), types.ModuleType("torch._utils")
@@ -52,7 +52,7 @@ def _write_torch_layout(path, obj, monkeypatch):
                     storages.append(value)
                 kind = {np.dtype(np.float32): "FloatStorage", np.dtype(np.int64): "LongStorage",
                         np.dtype(np.float64): "DoubleStorage"}[value.array.dtype]
-                return ("storage", storage_types[kind], str(storages.index(value)), "cpu", value.array.size)
+                return ("storage", storage_types[kind], str(storages.index(value)), location, value.array.size)
             return None
 
     built = obj(Storage, TensorLike)
@@ -169,3 +169,24 @@ def test_objects_a_weights_only_load_refuses_are_refused(tmp_path):
     torch.save({"w": torch.ones(2, dtype=torch.bfloat16)}, tmp_path / "bf16.pt")
     with pytest.raises(SerializationError, match="BFloat16Storage tensor, which gpugrad cannot hold"):
         gg.load(tmp_path / "bf16.pt")
+
+
+def test_map_location_as_a_dict_or_a_function_sees_the_saved_location(tmp_path, monkeypatch):
+    def make(Storage, TensorLike):
+        return {"w": TensorLike(Storage(np.arange(4, dtype=np.float32)), 0, (2, 2), (2, 1))}
+
+    path = tmp_path / "saved_on_gpu.pt"
+    _write_torch_layout(path, make, monkeypatch, location="cuda:1")
+    seen = []
+    got = gg.load(path, map_location=lambda storage, loc: seen.append(loc) or storage)
+    assert seen == ["cuda:1"] and got["w"].device == "cpu" and got["w"].tolist() == [[0.0, 1.0], [2.0, 3.0]]
+    assert gg.load(path, map_location={"cuda:1": "meta"})["w"].is_meta
+    assert gg.load(path, map_location={"cuda:0": "meta"})["w"].device == "cpu"  # unmapped: the CPU, gpugrad's default
+    assert gg.load(path, map_location=lambda storage, loc: None)["w"].device == "cpu"
+    assert gg.load(path, map_location=lambda storage, loc: storage.to("meta"))["w"].is_meta
+    with pytest.raises(TypeError, match="map_location returned a str"):
+        gg.load(path, map_location=lambda storage, loc: loc)
+    with pytest.raises(ValueError, match="not both"):
+        gg.load(path, map_location={}, device="cpu")
+    gg.save({"w": gg.ones(2)}, tmp_path / "ours.safetensors")  # gpugrad's files were saved at "cpu"
+    assert gg.load(tmp_path / "ours.safetensors", map_location={"cpu": "meta"})["w"].is_meta

@@ -577,6 +577,11 @@ def _promoted(tensors: list) -> list:
 
 def _cat(op: str, tensors: list, dim: int) -> Tensor:
     tensors = _promoted(tensors)
+    if len(tensors) > 1:
+        # As PyTorch: 1-d empty tensors, shape (0,), are skipped (``out = torch.empty(0)`` before a loop
+        # of cats); they take part in the dtype's promotion only.
+        kept = [t for t in tensors if t._array.shape != (0,)]
+        tensors = kept or tensors[:1]
     first = tensors[0]
     if first.ndim == 0:
         raise ShapeError(f"{op}: zero-dimensional tensor (at position 0) cannot be concatenated")

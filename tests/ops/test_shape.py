@@ -721,3 +721,16 @@ def test_as_strided_is_a_view_of_the_storage():
         x.as_strided((2, 3), (3, 1), 1)
     with pytest.raises(gg.ShapeError, match="length"):
         x.as_strided((2, 3), (1,))
+
+
+def test_cat_skips_one_dimensional_empty_tensors_as_pytorch():
+    # dino's MultiCropWrapper starts from ``output = torch.empty(0)`` and cats each crop's batch onto it.
+    x = gg.randn(4, 3, requires_grad=True)
+    out = gg.cat((gg.empty(0), x))
+    assert out.shape == (4, 3) and out.tolist() == x.tolist()
+    out.sum().backward()
+    assert x.grad.tolist() == [[1.0] * 3] * 4
+    assert gg.cat([gg.empty(0), gg.tensor([1, 2])]).dtype == gg.float32  # still promotes, as PyTorch
+    assert gg.cat([gg.empty(0), gg.empty(0)]).shape == (0,)
+    with pytest.raises(ShapeError, match="sizes must match"):
+        gg.cat([gg.empty(0, 3), x[:, :2]])  # only the 1-d (0,) placeholder is skipped
