@@ -7,7 +7,7 @@ A Module keeps its parameters, buffers and submodules in three ordered dicts fil
 from __future__ import annotations
 
 import warnings
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from ..ops import parse_to_args
 from .backward_hooks import call_with_backward_hooks
+from .module_state import StateDictMixin
 from .parameter import Buffer, Parameter
 
 if TYPE_CHECKING:
@@ -24,17 +25,6 @@ if TYPE_CHECKING:
 
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    """What ``load_state_dict`` returns: the keys the model had but the dict lacked, and the reverse."""
-
-    def __repr__(self) -> str:
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
 
 
 def _addindent(text: str, spaces: int) -> str:
@@ -52,17 +42,7 @@ def _parse_to(args, kwargs):
     return (_backend_mod.get(device) if device is not None else None), dtype
 
 
-def _convert_array(t: Tensor, backend, dtype):
-    """The data of ``t`` moved to ``backend`` and, for floating tensors, cast to ``dtype``."""
-    data, src = t._array, t._backend
-    if dtype is not None and data.dtype.kind == "f" and data.dtype != dtype.np:
-        data = data.astype(dtype.np)
-    if backend is not None and backend is not src:
-        data = backend.asarray(src.to_numpy(data, "Module.to"))
-    return data
-
-
-class Module:
+class Module(StateDictMixin):
     """Base class of all layers and models (``torch.nn.Module``).
 
     Subclasses assign Parameters, Modules and buffers as attributes in ``__init__`` and define
@@ -355,6 +335,29 @@ class Module:
             module = module._modules[part]
         return module
 
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put ``module`` at a dotted path, e.g. ``model.set_submodule("encoder.0", nn.ReLU())``; the parent
+        must exist, and with ``strict`` so must the module being replaced."""
+        if target == "":
+            raise ValueError("set_submodule: cannot set the module itself (target is empty)")
+        if not isinstance(module, Module):
+            raise TypeError(f"set_submodule: `module` is not an nn.Module, found {type(module).__name__}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and name not in parent._modules:
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}` (looking up '{target}')")
+        if name in parent.__dict__ or name in parent._parameters or name in parent._buffers:
+            raise AttributeError(f"set_submodule: `{name}` of {type(parent).__name__} is not an nn.Module")
+        setattr(parent, name, module)
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at a dotted path, e.g. ``model.get_buffer("bn.running_mean")``."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._buffers:
+            raise AttributeError(f"{type(module).__name__} has no buffer `{name}` (looking up '{target}')")
+        return module._buffers[name]
+
     def get_parameter(self, target: str) -> Parameter:
         path, _, name = target.rpartition(".")
         module = self.get_submodule(path)
@@ -410,6 +413,35 @@ class Module:
                     p.grad.zero_()
 
     # Device and dtype ------------------------------------------------------------------------------
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Module:
+        """``fn`` applied to every parameter, its gradient and every buffer: the one path of ``to``,
+        ``half``, ``type`` ..., and PyTorch's hook for libraries that convert a model their own way.
+
+        Everything is converted first and committed after, so a failing conversion leaves the model as
+        it was. Parameters (and dense buffers) keep their identity, taking the result's memory, so an
+        optimizer built before still holds them; a sparse buffer is replaced by the result.
+        """
+        modules = list(self.modules()) if recurse else [self]
+        plan, seen = [], set()
+        with no_grad():
+            for m in modules:
+                for store in (m._parameters, m._buffers):
+                    for name, t in store.items():
+                        if t is None or (id(t) in seen and not t.is_sparse):
+                            continue
+                        seen.add(id(t))
+                        grad = t.grad if store is m._parameters else None
+                        plan.append((store, name, t, fn(t), fn(grad) if grad is not None else None))
+        for store, name, t, new, new_grad in plan:
+            if t.is_sparse or new.is_sparse:
+                store[name] = new
+            elif new is not t:
+                t._array, t._backend = new._array, new._backend
+                t._version_ref[0] += 1
+            if new_grad is not None and new_grad is not t.grad:
+                t.grad = new_grad.detach()
+        return self
+
     def to(self, *args, **kwargs) -> Module:
         """Move and/or cast parameters and buffers in place: ``model.to(gg.float64)``, ``model.to("cuda")``.
 
@@ -419,22 +451,20 @@ class Module:
         backend, dtype = _parse_to(args, kwargs)
         if backend is None and dtype is None:
             return self
-        # Convert everything first, then commit, so a failing transfer leaves the model as it was.
-        plan = []
-        for t in list(self.parameters()) + list(self.buffers()):
-            new = _convert_array(t, backend, dtype)
-            grad = t.grad
-            new_grad = _convert_array(grad, backend, dtype) if grad is not None else None
-            plan.append((t, new, new_grad))
-        for t, new, new_grad in plan:
-            if new is not t._array or (backend is not None and backend is not t._backend):
-                t._array = new
-                if backend is not None:
-                    t._backend = backend
-                t._version_ref[0] += 1
-            if new_grad is not None and new_grad is not t.grad._array:
-                t.grad = Tensor._make(new_grad, backend if backend is not None else t.grad._backend)
-        return self
+
+        def convert(t: Tensor) -> Tensor:
+            cast = dtype if dtype is not None and t.dtype.is_floating_point else None
+            if t.is_sparse:
+                return t.to(backend.device if backend is not None else None, cast)
+            data, src = t._array, t._backend
+            if cast is not None and data.dtype != cast.np:
+                data = data.astype(cast.np)
+            target = backend if backend is not None else src
+            if target is not src:
+                data = target.asarray(src.to_numpy(data, "Module.to"))
+            return t if data is t._array and target is src else Tensor._make(data, target)
+
+        return self._apply(convert)
 
     def to_empty(self, *, device, recurse: bool = True) -> Module:
         """Give every parameter and buffer new, uninitialised memory on ``device`` (same shapes, dtypes and
@@ -455,6 +485,16 @@ class Module:
     def double(self) -> Module:
         return self.to(_dtypes.float64)
 
+    def half(self) -> Module:
+        return self.to(_dtypes.float16)
+
+    def bfloat16(self) -> Module:
+        return self.to(_dtypes.bfloat16)
+
+    def type(self, dst_type) -> Module:
+        """Cast every parameter and buffer, integer ones too, to ``dst_type`` (a dtype or a tensor type)."""
+        return self._apply(lambda t: t.type(dst_type))
+
     def cpu(self) -> Module:
         return self.to("cpu")
 
@@ -467,85 +507,6 @@ class Module:
         for t in list(self.parameters()) + list(self.buffers()):
             t.share_memory_()
         return self
-
-    # State -----------------------------------------------------------------------------------------
-    def _local_state(self):
-        for name, p in self._parameters.items():
-            if p is not None:
-                yield name, p
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent_buffers_set:
-                yield name, b
-
-    def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
-        """Parameters and persistent buffers by qualified name, detached (sharing memory with the model)."""
-        if destination is None:
-            destination = OrderedDict()
-        for name, value in self._local_state():
-            destination[prefix + name] = value if keep_vars else value.detach()
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(destination, prefix + name + ".", keep_vars)
-        return destination
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
-        """Copy parameters and buffers from ``state_dict`` into this module.
-
-        Every entry is validated before anything is copied: with ``strict=True`` missing and unexpected
-        keys are errors, and a shape mismatch is always one; all problems are listed in one RuntimeError
-        and the model is left unchanged. Returns ``(missing_keys, unexpected_keys)``.
-        """
-        if not hasattr(state_dict, "keys"):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}")
-        own = OrderedDict()
-        for prefix, module in self.named_modules(remove_duplicate=False):
-            for name, value in module._local_state():
-                own[prefix + ("." if prefix else "") + name] = value
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        errors = []
-        plan = []
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            if isinstance(value, Tensor):
-                host = value._backend.to_numpy(value._array)
-            else:
-                try:
-                    import numpy
-
-                    host = numpy.asarray(value)
-                except (TypeError, ValueError):  # pragma: no cover - exotic input
-                    errors.append(f'While copying the parameter named "{key}", got a {type(value).__name__}, expected a Tensor.')
-                    continue
-            if tuple(host.shape) != tuple(target.shape):
-                errors.append(
-                    f"size mismatch for {key}: copying a param with shape {tuple(host.shape)} from checkpoint, "
-                    f"the shape in current model is {tuple(target.shape)}."
-                )
-                continue
-            if host.dtype.kind not in "fiub" or (host.dtype.kind == "f" and target._array.dtype.kind != "f"):
-                errors.append(
-                    f'While copying the parameter named "{key}", whose dtype in the model is {target.dtype}, '
-                    f"got a value of dtype {host.dtype}."
-                )
-                continue
-            plan.append((target, host))
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
-        if errors:
-            raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors)
-            )
-        with no_grad():
-            for target, host in plan:
-                target._array[...] = target._backend.asarray(host.astype(target._array.dtype, copy=False))
-                target._version_ref[0] += 1
-        return _IncompatibleKeys(missing, unexpected)
 
     # Printing --------------------------------------------------------------------------------------
     def extra_repr(self) -> str:

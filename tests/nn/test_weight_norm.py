@@ -76,3 +76,11 @@ def test_weight_norm_and_spectral_norm_match_pytorch():
     theirs(torch.tensor(x)).sum().backward()
     np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=1e-10)
     np.testing.assert_allclose(ours.weight_orig.grad.numpy(), theirs.weight_orig.grad.numpy(), rtol=1e-9)
+
+
+def test_the_parametrization_loads_what_the_hook_based_weight_norm_saved():
+    old = nn.utils.weight_norm(nn.Linear(4, 3))
+    new = nn.utils.parametrizations.weight_norm(nn.Linear(4, 3))
+    new.load_state_dict(old.state_dict())
+    x = gg.randn(2, 4)
+    np.testing.assert_allclose(new(x).detach().numpy(), old(x).detach().numpy(), rtol=1e-6)

@@ -196,10 +196,17 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     ``parametrizations.<name>.original0`` and v as ``original1`` (norms per slice of ``dim``; over the
     whole tensor for ``dim=None``). Returns ``module``.
 
-    Unlike PyTorch's, loading a state_dict saved from the hook-based ``nn.utils.weight_norm`` (keys
-    ``<name>_g`` / ``<name>_v``) is not translated: gpugrad's Module has no load_state_dict pre-hooks.
+    A state_dict saved from the hook-based ``nn.utils.weight_norm`` (keys ``<name>_g`` / ``<name>_v``)
+    loads too, its keys renamed by a load pre-hook as PyTorch's.
     """
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def rename_hook_based_keys(state_dict, prefix, *_):
+        for old, new in (("_g", "original0"), ("_v", "original1")):
+            if prefix + name + old in state_dict:
+                state_dict[f"{prefix}parametrizations.{name}.{new}"] = state_dict.pop(prefix + name + old)
+
+    module._register_load_state_dict_pre_hook(rename_hook_based_keys)
     return module
 
 
