@@ -111,8 +111,9 @@ def _abort_on_uncaught(pg) -> None:
 def init_process_group(backend: str | None = None, init_method: str | None = None, timeout=None,
                        world_size: int = -1, rank: int = -1, store=None, group_name: str = "",
                        pg_options=None, device_id=None) -> None:
-    """Join the job's default process group. ``backend``: "mpi" (CPU arrays, between machines) or "nccl"
-    (GPUs); None picks nccl when CuPy's NCCL is there, else mpi. ``init_method``: None or "env://" (the
+    """Join the job's default process group. ``backend``: "mpi" (CPU arrays, between machines), "gloo"
+    (PyTorch's CPU backend, served here by MPI) or "nccl" (GPUs); None picks nccl when CuPy's NCCL is
+    there, else mpi. ``init_method``: None or "env://" (the
     launcher's environment) or "tcp://host:port" (the store for NCCL's rendezvous). ``rank`` and
     ``world_size`` of -1 (PyTorch's defaults) or None: from the environment or the MPI launcher. ``timeout``
     (seconds or a timedelta; None: 30 minutes) bounds every wait for a collective."""
@@ -125,8 +126,11 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     if backend is None:
         backend = "nccl" if is_nccl_available() else "mpi"
     backend = str(backend).lower()
-    if backend not in ("mpi", "nccl"):
-        raise ArgumentError(f"init_process_group: backend must be 'mpi' or 'nccl', got {backend!r}")
+    if backend not in ("mpi", "nccl", "gloo"):
+        raise ArgumentError(f"init_process_group: backend must be 'mpi', 'gloo' or 'nccl', got {backend!r}")
+    asked = backend
+    if backend == "gloo":  # PyTorch's CPU backend: here MPI serves the CPU collectives
+        backend = "mpi"
     seconds = _seconds(timeout)
     MPI = mpi_or_none()
     mpi_rank = mpi_size = None
@@ -136,10 +140,17 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         if MPI is None:
             raise RuntimeError("init_process_group(backend='mpi'): mpi4py is not installed (pip install 'gpugrad[mpi]')")
         # Under MPI the launcher fixes rank and size; arguments and environment may only confirm them.
-        r = _agree("rank", ("MPI", mpi_rank), ("argument rank", rank), ("RANK", _env_int("RANK")))
-        n = _agree("world_size", ("MPI", mpi_size), ("argument world_size", world_size),
-                   ("WORLD_SIZE", _env_int("WORLD_SIZE")))
+        try:
+            r = _agree("rank", ("MPI", mpi_rank), ("argument rank", rank), ("RANK", _env_int("RANK")))
+            n = _agree("world_size", ("MPI", mpi_size), ("argument world_size", world_size),
+                       ("WORLD_SIZE", _env_int("WORLD_SIZE")))
+        except ArgumentError as exc:
+            if asked != "gloo":
+                raise
+            raise ArgumentError(f"{exc}; gpugrad serves backend 'gloo' with MPI, so start the ranks with "
+                                "mpiexec -n N (or gpugrad launch)") from None
         pg = MPIProcessGroup(MPI.COMM_WORLD.Dup(), list(range(n)), seconds)
+        pg.backend = asked
         assert pg.rank == r
     else:
         if not is_nccl_available():  # before any rendezvous is set up

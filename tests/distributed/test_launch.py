@@ -121,10 +121,31 @@ def test_init_nccl_needs_rank_and_size(monkeypatch):
 def test_init_rejects_unknown_backend():
     import gpugrad.distributed as dist
 
-    with pytest.raises(ValueError, match="backend must be 'mpi' or 'nccl'"):
-        dist.init_process_group("gloo")
+    with pytest.raises(ValueError, match="backend must be 'mpi', 'gloo' or 'nccl'"):
+        dist.init_process_group("ucc")
     assert not dist.is_initialized()
     assert os.environ.get("GPUGRAD_LAUNCH_DIR") is None
+
+
+def test_gloo_is_served_by_mpi(monkeypatch):
+    import gpugrad as gg
+    import gpugrad.distributed as dist
+
+    if not dist.is_mpi_available():
+        pytest.skip("needs mpi4py")
+    for k in ("RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(k, raising=False)
+    with pytest.raises(ValueError, match="serves backend 'gloo' with MPI, so start the ranks with mpiexec"):
+        dist.init_process_group("gloo", rank=0, world_size=2)  # a torchrun-style job without mpiexec
+    assert not dist.is_initialized()
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        assert dist.get_backend() == "gloo" and dist.get_world_size() == 1
+        t = gg.ones(3)
+        dist.all_reduce(t)
+        assert t.tolist() == [1.0, 1.0, 1.0]
+    finally:
+        dist.destroy_process_group()
 
 
 class _FakeCupy:
