@@ -18,6 +18,7 @@ from .autograd.function import RemovableHandle
 from .autograd.grad_mode import is_grad_enabled
 from .errors import DeviceError, DTypeError, ShapeError
 from .size import Size
+from .storage import TypedStorage, UntypedStorage, _address, _owner, typed_storage
 
 
 
@@ -115,10 +116,15 @@ class Tensor:
 
     def storage_offset(self) -> int:
         """How many elements into its memory block this tensor starts (a view's offset, as PyTorch's)."""
-        root = self._array
-        while isinstance(root.base, type(root)):
-            root = root.base
-        return (_address(self._array) - _address(root)) // max(self._array.itemsize, 1)
+        return (_address(self._array) - _address(_owner(self._array))) // max(self._array.itemsize, 1)
+
+    def untyped_storage(self) -> UntypedStorage:
+        """The memory block behind this tensor, in bytes (its address and size: gpugrad/storage.py)."""
+        return UntypedStorage(self._array, self.device)
+
+    def storage(self) -> TypedStorage:
+        """The memory block behind this tensor, in elements of its dtype (deprecated, as in PyTorch)."""
+        return typed_storage(self)
 
     def get_device(self) -> int:
         """The CUDA device index, or -1 on the CPU (PyTorch's convention)."""
@@ -520,7 +526,3 @@ def is_same_size(input: Tensor, other: Tensor) -> bool:
     return input.is_same_size(other)
 
 
-def _address(array) -> int:
-    """The address of an array's first element (NumPy or CuPy)."""
-    interface = getattr(array, "__cuda_array_interface__", None) or array.__array_interface__
-    return interface["data"][0]

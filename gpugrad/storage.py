@@ -1,0 +1,100 @@
+"""``Tensor.untyped_storage()`` and ``Tensor.storage()``: what PyTorch code asks of the memory block behind a
+tensor (its address, its size in bytes, its device), to tell whether two tensors share memory (safetensors'
+shared-tensor check, memory accounting). A storage here is a read-only description of the array that owns
+the memory; gpugrad has no resizable storages and no storage-level writes."""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from . import dtypes
+
+__all__ = ["TypedStorage", "UntypedStorage"]
+
+
+def _owner(array) -> Any:
+    """The array that owns ``array``'s memory (itself, or the base its views lead to)."""
+    while isinstance(array.base, type(array)):
+        array = array.base
+    return array
+
+
+def _address(array) -> int:
+    interface = getattr(array, "__cuda_array_interface__", None) or array.__array_interface__
+    return interface["data"][0]
+
+
+class _Storage:
+    """What both kinds of storage tell: the block's address, size in bytes and device."""
+
+    def __init__(self, array, device) -> None:
+        self._owner = _owner(array)
+        self.device = device
+
+    def data_ptr(self) -> int:
+        """The address of the block's first byte (two tensors share memory when their storages' agree)."""
+        return _address(self._owner)
+
+    def nbytes(self) -> int:
+        return int(self._owner.nbytes)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._owner is self._owner
+
+    def __hash__(self) -> int:
+        return id(self._owner)
+
+
+class UntypedStorage(_Storage):
+    """The bytes behind a tensor: ``t.untyped_storage()``."""
+
+    def size(self) -> int:
+        return self.nbytes()
+
+    __len__ = size
+
+    def element_size(self) -> int:
+        return 1
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        return dtypes.uint8
+
+    def __repr__(self) -> str:
+        return f"gpugrad.UntypedStorage of {self.nbytes()} bytes on {self.device}"
+
+
+class TypedStorage(_Storage):
+    """The block counted in elements of the tensor's dtype: ``t.storage()`` (deprecated in PyTorch)."""
+
+    def __init__(self, array, device) -> None:
+        super().__init__(array, device)
+        self._dtype = dtypes.of_array(array)
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        return self._dtype
+
+    def element_size(self) -> int:
+        return self._dtype.itemsize
+
+    def size(self) -> int:
+        return self.nbytes() // self.element_size()
+
+    __len__ = size
+
+    def untyped(self) -> UntypedStorage:
+        return UntypedStorage(self._owner, self.device)
+
+    def __repr__(self) -> str:
+        return f"gpugrad.TypedStorage of {self.size()} {self._dtype} elements on {self.device}"
+
+
+def typed_storage(t) -> TypedStorage:
+    warnings.warn("TypedStorage is deprecated (as in PyTorch): use untyped_storage() instead", UserWarning,
+                  stacklevel=2)
+    return TypedStorage(t._array, t.device)
