@@ -74,6 +74,7 @@ from .serialization import load, save
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from .size import Size
 from .storage import TypedStorage, UntypedStorage
+from .streams import Event, Stream
 from .tensor import (Tensor, is_complex, is_conj, is_floating_point, is_neg, is_nonzero, is_same_size, is_tensor,
                      numel)
 from .threads import get_num_threads, set_num_threads

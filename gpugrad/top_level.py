@@ -424,6 +424,21 @@ def sym_sum(args):
     return builtins.sum(args)
 
 
+def get_device_module(device=None):
+    """The module of a device type: ``gg.cuda`` for ``"cuda"``, ``gg.cpu`` for ``"cpu"``; without a device,
+    the accelerator's (the CPU's when there is none)."""
+    import gpugrad
+
+    from .backend import Device
+
+    if device is None:
+        return gpugrad.cuda if gpugrad.cuda.is_available() else gpugrad.cpu
+    kind = Device(device).type
+    if kind not in ("cpu", "cuda"):
+        raise RuntimeError(f"Device '{kind}' does not have a corresponding module registered as 'gpugrad.{kind}'.")
+    return getattr(gpugrad, kind)
+
+
 def get_device(input: Tensor) -> int:
     """The CUDA index of ``input``'s device, -1 on the CPU (as ``input.get_device()``)."""
     return input.get_device()
@@ -446,5 +461,5 @@ __all__ = [
     "set_flush_denormal", "fill", "frombuffer", "to_dlpack", *(name + "_copy" for name in _VIEW_OPS),
     "get_num_interop_threads", "set_num_interop_threads", "set_warn_always", "is_warn_always_enabled",
     "is_autocast_cpu_enabled", "get_autocast_cpu_dtype", "get_autocast_gpu_dtype", "sym_int", "sym_float", "sym_max",
-    "sym_min", "sym_not", "sym_ite", "sym_sqrt", "sym_sum", "get_device", "adjoint",
+    "sym_min", "sym_not", "sym_ite", "sym_sqrt", "sym_sum", "get_device", "get_device_module", "adjoint",
 ]

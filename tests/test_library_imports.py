@@ -195,3 +195,41 @@ def test_torch_utils_flattens_and_unflattens_dense_tensors():
     assert flat[-1].item() == 7.0
     _flatten_dense_tensors(ts).sum().backward()
     assert ts[0].grad.tolist() == [[1.0] * 3] * 2
+
+
+def test_names_hub_libraries_import():
+    # transformers and diffusers, at import or in from_pretrained / save_pretrained.
+    import gpugrad.utils._pytree as pt
+    from gpugrad.nn.modules.module import _EXTRA_STATE_KEY_SUFFIX
+
+    assert _EXTRA_STATE_KEY_SUFFIX == "_extra_state"
+    values, keys = pt._dict_flatten({"a": 1, "b": 2})
+    assert (values, keys) == ([1, 2], ["a", "b"]) and pt._dict_unflatten([3, 4], keys) == {"a": 3, "b": 4}
+    pairs, _ = pt._dict_flatten_with_keys({"a": 1})
+    assert pairs[0][0].key == "a" and str(pairs[0][0]) == "['a']" and pairs[0][1] == 1
+    assert gg.get_device_module("cpu") is gg.cpu and gg.get_device_module(gg.device("cuda:0")) is gg.cuda
+    with pytest.raises(RuntimeError, match="does not have a corresponding module"):
+        gg.get_device_module("meta")
+    assert issubclass(gg.cuda.Stream, gg.Stream) and issubclass(gg.cuda.Event, gg.Event)
+    assert isinstance(gg.cuda.stream(None), gg.cuda.StreamContext)
+    with pytest.raises(gg.DeviceError, match="streams on CUDA devices only"):
+        gg.Stream("cpu")
+    with pytest.raises(NotImplementedError, match="gg.cuda.Event"):
+        gg.Event()
+    raw = gg.tensor([1.0, 2.0]).view(dtype=gg.int32)
+    assert raw.dtype == gg.int32 and raw.view(dtype=gg.float32).tolist() == [1.0, 2.0]
+
+
+def test_grad_modes_decorate_without_parentheses():
+    @gg.no_grad
+    def double(x):
+        return x * 2
+
+    @gg.enable_grad
+    def square(x):
+        return x * x
+
+    x = gg.ones(2, requires_grad=True)
+    assert not double(x).requires_grad and double.__name__ == "double"
+    with gg.no_grad():
+        assert square(x).requires_grad

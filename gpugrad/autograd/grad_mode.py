@@ -45,14 +45,24 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):
-    """Operations inside do not record a graph: ``with gg.no_grad(): ...`` or ``@gg.no_grad()``."""
+class _BareDecorator(_GradMode):
+    """A grad mode also usable as a decorator without parentheses: ``@gg.no_grad``, as PyTorch's."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_BareDecorator):
+    """Operations inside do not record a graph: ``with gg.no_grad(): ...``, ``@gg.no_grad()`` or
+    ``@gg.no_grad``."""
 
     enabled = False
 
 
-class enable_grad(_GradMode):
-    """Turn recording back on inside a ``no_grad`` block."""
+class enable_grad(_BareDecorator):
+    """Turn recording back on inside a ``no_grad`` block (``@gg.enable_grad`` too)."""
 
     enabled = True
 

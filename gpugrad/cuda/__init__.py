@@ -13,7 +13,7 @@ from ..errors import ArgumentError, DeviceError
 from . import memory, nvtx
 from .graphs import CUDAGraph, graph, graph_pool_handle, make_graphed_callables
 from .memory import *  # noqa: F401,F403  (memory_allocated, empty_cache, get_device_name ...)
-from .streams import Event, Stream, current_stream, default_stream, set_stream, stream
+from .streams import Event, Stream, StreamContext, current_stream, default_stream, set_stream, stream
 from ..legacy import CUDA_TYPES as _CUDA_TYPES
 from ..errors import OutOfMemoryError
 from .random import get_rng_state, get_rng_state_all, initial_seed, seed, seed_all, set_rng_state, set_rng_state_all
@@ -22,7 +22,8 @@ globals().update(_CUDA_TYPES)  # FloatTensor, LongTensor ...: the legacy types o
 
 __all__ = [
     "is_available", "is_bf16_supported", "device_count", "current_device", "set_device", "manual_seed",
-    "manual_seed_all", "synchronize", "Stream", "Event", "stream", "current_stream", "default_stream", "set_stream",
+    "manual_seed_all", "synchronize", "Stream", "Event", "StreamContext", "stream", "current_stream", "default_stream",
+    "set_stream",
     "CUDAGraph", "graph", "graph_pool_handle", "make_graphed_callables", "memory", *memory.__all__, *_CUDA_TYPES,
     "nvtx", "OutOfMemoryError", "get_rng_state", "get_rng_state_all", "set_rng_state", "set_rng_state_all",
     "initial_seed", "seed", "seed_all", "is_current_stream_capturing",

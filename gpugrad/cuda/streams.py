@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend as _backend
+from .. import streams
 from ..errors import DeviceError
 
 
@@ -18,7 +19,7 @@ def _cupy(op: str) -> Any:
     return cupy
 
 
-class Stream:
+class Stream(streams.Stream):
     """A CUDA stream, as ``torch.cuda.Stream(device=None, priority=0)``: a new non-blocking stream."""
 
     def __init__(self, device=None, priority: int = 0) -> None:
@@ -72,7 +73,7 @@ class Stream:
         return f"<gpugrad.cuda.Stream device=cuda:0 cuda_stream={self.cuda_stream:#x}>"
 
 
-class Event:
+class Event(streams.Event):
     """A CUDA event, as ``torch.cuda.Event(enable_timing=False, blocking=False, interprocess=False)``."""
 
     def __init__(self, enable_timing: bool = False, blocking: bool = False, interprocess: bool = False) -> None:
@@ -112,8 +113,13 @@ def default_stream(device=None) -> Stream:
     return Stream._of(_cupy("cuda.default_stream").cuda.Stream.null)
 
 
-class stream:
+def stream(stream: Stream | None) -> StreamContext:
     """``with gg.cuda.stream(s):`` queue everything inside on ``s``; ``None`` changes nothing (as PyTorch)."""
+    return StreamContext(stream)
+
+
+class StreamContext:
+    """What ``gg.cuda.stream(s)`` returns: the context that makes ``s`` current inside."""
 
     def __init__(self, stream: Stream | None) -> None:
         self._stream = stream

@@ -17,6 +17,7 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from ..ops import parse_to_args
 from .backward_hooks import call_with_backward_hooks
+from .module_state import EXTRA_STATE_KEY as _EXTRA_STATE_KEY_SUFFIX  # noqa: F401  (torch.nn.modules.module's name)
 from .module_state import StateDictMixin
 from .parameter import Buffer, Parameter
 

@@ -176,9 +176,14 @@ def reshape(input: Tensor, *sizes, shape=None) -> Tensor:
     return _reshape_to("reshape", input, _shape_arg("reshape", sizes, shape, "shape"), allow_copy=True)
 
 
-def view(x: Tensor, *sizes, size=None) -> Tensor:
+def view(x: Tensor, *sizes, size=None, dtype=None) -> Tensor:
     """``x.view(shape)``: as reshape, but always a view; raises when the strides do not allow one.
-    ``x.view(dtype)`` reinterprets the same bytes as another dtype (see ``_view_as_dtype``)."""
+    ``x.view(dtype)`` (or ``view(dtype=...)``) reinterprets the same bytes as another dtype (see
+    ``_view_as_dtype``)."""
+    if dtype is not None:
+        if sizes or size is not None:
+            raise TypeError("view: give either a shape or dtype=, not both")
+        return _view_as_dtype(x, dtypes.to_dtype(dtype))
     if len(sizes) == 1 and isinstance(sizes[0], (dtypes.DType, type)):
         return _view_as_dtype(x, dtypes.to_dtype(sizes[0]))
     return _reshape_to("view", x, _shape_arg("view", sizes, size), allow_copy=False)

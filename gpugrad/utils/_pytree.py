@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 __all__ = ["TreeSpec", "LeafSpec", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_leaves",
            "tree_structure", "tree_map", "tree_map_", "tree_map_only", "tree_iter", "tree_all", "tree_any",
-           "tree_all_only", "tree_any_only", "is_namedtuple"]
+           "tree_all_only", "tree_any_only", "is_namedtuple", "MappingKey"]
 
 
 class _Node(NamedTuple):
@@ -17,15 +17,38 @@ class _Node(NamedTuple):
     unflatten: Callable[[Iterable, Any], Any]  # (children, context) -> node
 
 
-def _dict_unflatten(kind):
+def _mapping_unflatten(kind):
     return lambda children, keys: kind(zip(keys, children))
+
+
+# PyTorch's helpers for dicts, which libraries pass to register_pytree_node for their dict subclasses.
+def _dict_flatten(d: dict) -> tuple[list, list]:
+    return list(d.values()), list(d.keys())
+
+
+def _dict_unflatten(values: Iterable, context: list) -> dict:
+    return dict(zip(context, values))
+
+
+class MappingKey(NamedTuple):
+    """A key path entry for a dict's value: ``[key]``."""
+
+    key: Any
+
+    def __str__(self) -> str:
+        return f"[{self.key!r}]"
+
+
+def _dict_flatten_with_keys(d: dict) -> tuple[list, list]:
+    values, context = _dict_flatten(d)
+    return [(MappingKey(k), v) for k, v in zip(context, values)], context
 
 
 SUPPORTED_NODES: dict[type, _Node] = {
     tuple: _Node(lambda t: (list(t), None), lambda c, _: tuple(c)),
     list: _Node(lambda t: (list(t), None), lambda c, _: list(c)),
-    dict: _Node(lambda d: (list(d.values()), list(d.keys())), _dict_unflatten(dict)),
-    collections.OrderedDict: _Node(lambda d: (list(d.values()), list(d.keys())), _dict_unflatten(collections.OrderedDict)),
+    dict: _Node(_dict_flatten, _mapping_unflatten(dict)),
+    collections.OrderedDict: _Node(_dict_flatten, _mapping_unflatten(collections.OrderedDict)),
     collections.defaultdict: _Node(lambda d: (list(d.values()), (d.default_factory, list(d.keys()))),
                                    lambda c, ctx: collections.defaultdict(ctx[0], zip(ctx[1], c))),
     collections.deque: _Node(lambda d: (list(d), d.maxlen), lambda c, maxlen: collections.deque(c, maxlen=maxlen)),

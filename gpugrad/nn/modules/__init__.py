@@ -38,7 +38,7 @@ def _reverse_repeat_tuple(t, n: int) -> tuple:
 
 # torch.nn.modules.<name> -> (gpugrad.nn file, private names it also holds)
 _PATHS = {
-    "module": (module, ("Module",)),
+    "module": (module, ("Module", "_EXTRA_STATE_KEY_SUFFIX")),
     "container": (module, ("Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict")),
     "linear": (linear, ()),
     "flatten": (linear, ()),
