@@ -20,8 +20,9 @@ from .determinism import (are_deterministic_algorithms_enabled, get_deterministi
                           is_deterministic_algorithms_warn_only_enabled, set_deterministic_debug_mode,
                           use_deterministic_algorithms)
 from .default_dtype import get_default_dtype, set_default_dtype
-from .dtypes import (bfloat16, complex64, complex128, finfo, float16, float32, float64, iinfo, int8, int16, int32, int64,
-                     promote_types, uint8)
+from .dtypes import (bfloat16, complex64, complex128, finfo, float8_e4m3fn, float8_e5m2, float16, float32, float64, iinfo,
+                     int8, int16, int32, int64, promote_types, uint8, uint16, uint32, uint64)
+from .dtypes import UNSUPPORTED as _UNSUPPORTED_DTYPES
 from .errors import ArgumentError, CaptureError, DeviceError, DTypeError, OutOfMemoryError, ShapeError
 from .factory import (
     arange,
@@ -84,6 +85,7 @@ numpy_warnings.silence_numpy_warnings()  # inf and NaN without a warning, as PyT
 
 from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
 from . import amp, compiler, distributions, fft, func, fx, hub, jit, multiprocessing, profiler, sparse, special, testing, types  # noqa: E402  (distributions builds on nn.functional)
+from . import _dynamo, _inductor, _utils  # noqa: E402,F401  (torch._dynamo, torch._inductor, torch._utils)
 from . import functional  # noqa: E402  (torch.functional: a module of top-level functions)
 from . import cpu, version  # noqa: E402
 from .foreach import *  # noqa: E402,F401,F403  (torch._foreach_add_ and the other list ops)
@@ -115,5 +117,7 @@ int = int32
 short = int16
 char = int8
 byte = uint8
+# The sub-byte names (uint1 ... uint7, int1 ... int7) beside the other dtypes gpugrad has no tensors of yet
+globals().update({name: dtype for name, dtype in _UNSUPPORTED_DTYPES.items() if name not in globals()})
 
 __version__ = version.__version__  # PyTorch 2.13's API, gpugrad 0.1.0 (gpugrad/version.py)

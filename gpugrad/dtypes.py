@@ -48,10 +48,25 @@ bool_ = DType("bool", BOOL)
 complex64 = DType("complex64", COMPLEX)
 complex128 = DType("complex128", COMPLEX)
 
-# bfloat16 is a name scripts reach for (in a dict of dtypes, say) that NumPy cannot hold: ``to_dtype``
-# refuses it with a clear message, so nothing makes a tensor of it. It joins ALL once a backend can hold
-# it; promotion already handles two floats of one width (float16 with bfloat16 gives float32).
+# Names scripts and libraries reach for (in a dict of dtypes, a default argument, finfo(...).max) whose
+# tensors gpugrad cannot make yet: ``to_dtype`` refuses them with a clear message, so nothing makes a
+# tensor of one, while finfo and iinfo describe them. bfloat16 joins ALL once a backend can hold it;
+# promotion already handles two floats of one width (float16 with bfloat16 gives float32).
 bfloat16 = DType("bfloat16", FLOATING, itemsize=2)
+float8_e4m3fn = DType("float8_e4m3fn", FLOATING, itemsize=1)
+float8_e5m2 = DType("float8_e5m2", FLOATING, itemsize=1)
+uint16 = DType("uint16", INTEGRAL, itemsize=2)
+uint32 = DType("uint32", INTEGRAL, itemsize=4)
+uint64 = DType("uint64", INTEGRAL, itemsize=8)
+_SUB_BYTE = {f"{kind}{bits}": DType(f"{kind}{bits}", INTEGRAL, itemsize=1)
+             for kind in ("uint", "int") for bits in range(1, 8)}
+UNSUPPORTED = {d.name: d for d in (bfloat16, float8_e4m3fn, float8_e5m2, uint16, uint32, uint64, *_SUB_BYTE.values())}
+# finfo of the floats NumPy has no type for: (bits, eps, max, smallest normal, resolution), as PyTorch's
+_FLOAT_LIMITS = {
+    "bfloat16": (16, 2.0 ** -7, 3.3895313892515355e38, 2.0 ** -126, 0.01),
+    "float8_e4m3fn": (8, 0.125, 448.0, 2.0 ** -6, 1.0),
+    "float8_e5m2": (8, 0.25, 57344.0, 2.0 ** -14, 1.0),
+}
 ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_, complex64, complex128)
 
 _BY_NP = {d.np: d for d in ALL}
@@ -86,7 +101,7 @@ def real_of(dtype: DType) -> DType:
 
 
 def from_name(name: str) -> DType:
-    return bfloat16 if name == "bfloat16" else _BY_NAME[name]
+    return UNSUPPORTED[name] if name in UNSUPPORTED else _BY_NAME[name]
 
 
 def of_array(array) -> DType:
@@ -105,8 +120,7 @@ def to_dtype(dtype) -> DType:
     """Accept a DType, a NumPy dtype, a Python type (float, int, bool) or a name ("half", "int32", ...)."""
     if isinstance(dtype, DType):
         if dtype.np is None:
-            raise DTypeError(f"{dtype.name} is not supported by gpugrad yet (NumPy has no {dtype.name}): "
-                             f"gpugrad has {_SUPPORTED}")
+            raise DTypeError(f"{dtype.name} is not supported by gpugrad yet: gpugrad has {_SUPPORTED}")
         return dtype
     if dtype is float:
         return default_float
@@ -116,8 +130,8 @@ def to_dtype(dtype) -> DType:
         return bool_
     if isinstance(dtype, str) and dtype in _BY_NAME:
         return _BY_NAME[dtype]
-    if dtype == "bfloat16":
-        return to_dtype(bfloat16)
+    if isinstance(dtype, str) and dtype in UNSUPPORTED:
+        return to_dtype(UNSUPPORTED[dtype])
     try:
         found = _BY_NP.get(numpy.dtype(dtype))
     except TypeError:
@@ -225,6 +239,10 @@ class finfo:
     default dtype."""
 
     def __init__(self, type=None) -> None:
+        if isinstance(type, DType) and type.name in _FLOAT_LIMITS:  # a float gpugrad has no tensors of yet
+            self.bits, self.eps, self.max, self.tiny, self.resolution = _FLOAT_LIMITS[type.name]
+            self.min, self.smallest_normal, self.dtype = -self.max, self.tiny, type.name
+            return
         dtype = default_float if type is None else real_of(to_dtype(type))  # complex: its parts', as PyTorch
         if not dtype.is_floating_point:
             raise TypeError(f"finfo: {dtype} is not a floating point dtype; use gpugrad.iinfo for integers")
@@ -244,6 +262,10 @@ class iinfo:
     """Limits of an integer dtype, as ``torch.iinfo``: ``bits``, ``max``, ``min`` and ``dtype`` (its name)."""
 
     def __init__(self, type) -> None:
+        if isinstance(type, DType) and type.name in ("uint16", "uint32", "uint64"):  # no tensors of these yet
+            info = numpy.iinfo(type.name)
+            self.bits, self.max, self.min, self.dtype = int(info.bits), int(info.max), int(info.min), type.name
+            return
         dtype = to_dtype(type)
         if dtype.category != INTEGRAL:
             raise TypeError(f"iinfo: {dtype} is not an integer dtype; use gpugrad.finfo for floating point")

@@ -16,7 +16,8 @@ def _cuda_device(what: str, device) -> Device:
 
     device = Device(device) if device is not None else accelerator.current_accelerator()
     if device is None or device.type != "cuda":
-        raise DeviceError(f"gg.{what}: gpugrad has {what.lower()}s on CUDA devices only, got {device or 'no accelerator'}")
+        raise DeviceError(f"gg.{what}: gpugrad has {what.lower()}s on CUDA devices only, "
+                          f"got {device or 'no accelerator'}")
     return device
 
 

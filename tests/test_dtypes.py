@@ -440,3 +440,26 @@ def test_bfloat16_is_a_name_that_refuses_clearly():
         with pytest.raises(gg.DTypeError, match="bfloat16 is not supported"):
             make()
     assert not gg.cuda.is_bf16_supported()
+
+
+def test_dtypes_without_tensors_yet_are_named_and_described():
+    # transformers' cache_utils reads finfo(float8_e4m3fn).max in a class body; its dtype table names uint16.
+    assert gg.finfo(gg.float8_e4m3fn).max == 448.0 and gg.finfo(gg.float8_e5m2).max == 57344.0
+    assert gg.finfo(gg.bfloat16).eps == 2.0 ** -7 and gg.finfo(gg.bfloat16).bits == 16
+    assert gg.iinfo(gg.uint16).max == 65535 and gg.iinfo(gg.uint64).min == 0
+    assert isinstance(gg.uint3, gg.dtype) and isinstance(gg.int7, gg.dtype)
+    for dtype in (gg.uint16, gg.float8_e5m2, gg.uint1):
+        with pytest.raises(gg.DTypeError, match=f"{dtype.name} is not supported by gpugrad yet"):
+            gg.zeros(2, dtype=dtype)
+
+
+@pytest.mark.torch
+def test_their_limits_are_pytorchs():
+    torch = pytest.importorskip("torch")
+    for name in ("bfloat16", "float8_e4m3fn", "float8_e5m2"):
+        ours, theirs = gg.finfo(getattr(gg, name)), torch.finfo(getattr(torch, name))
+        assert (ours.bits, ours.eps, ours.max, ours.min, ours.tiny, ours.resolution) == (
+            theirs.bits, theirs.eps, theirs.max, theirs.min, theirs.tiny, theirs.resolution), name
+    for name in ("uint16", "uint32", "uint64"):
+        assert (gg.iinfo(getattr(gg, name)).max, gg.iinfo(getattr(gg, name)).bits) == (
+            torch.iinfo(getattr(torch, name)).max, torch.iinfo(getattr(torch, name)).bits)

@@ -233,3 +233,32 @@ def test_grad_modes_decorate_without_parentheses():
     assert not double(x).requires_grad and double.__name__ == "double"
     with gg.no_grad():
         assert square(x).requires_grad
+
+
+def test_dynamo_and_inductor_settings_and_hints():
+    import gpugrad._dynamo as dynamo
+    import gpugrad._inductor.config as inductor_config
+    from gpugrad._dynamo._trace_wrapped_higher_order_op import TransformGetItemToIndex
+
+    assert dynamo.allow_in_graph(len) is len and dynamo.assume_constant_result(len) is len
+    assert dynamo.mark_static_address(gg.zeros(2)) is None and not dynamo.is_compiling()
+    assert issubclass(dynamo.exc.Unsupported, RuntimeError) and dynamo.config.capture_scalar_outputs is False
+    with TransformGetItemToIndex():
+        assert gg.arange(4)[gg.tensor([1, 3])].tolist() == [1, 3]
+    wrapped = dynamo.OptimizedModule(gg.nn.Linear(2, 2))
+    assert not isinstance(gg.nn.Linear(2, 2), dynamo.OptimizedModule) and wrapped(gg.ones(1, 2)).shape == (1, 2)
+    inductor_config.coordinate_descent_tuning = True  # karpathy/llm.c sets it
+    assert inductor_config.triton.unique_kernel_names
+
+
+def test_removable_handles_over_dicts_of_hooks():
+    from collections import OrderedDict
+
+    from gpugrad.utils.hooks import RemovableHandle
+
+    hooks, extra = OrderedDict(), OrderedDict()
+    handle = RemovableHandle(hooks, extra_dict=extra)
+    hooks[handle.id] = extra[handle.id] = print
+    with handle:
+        assert handle.id in hooks
+    assert not hooks and not extra and RemovableHandle(hooks).id == handle.id + 1

@@ -19,6 +19,8 @@ from ..ops import parse_to_args
 from .backward_hooks import call_with_backward_hooks
 from .module_state import EXTRA_STATE_KEY as _EXTRA_STATE_KEY_SUFFIX  # noqa: F401  (torch.nn.modules.module's name)
 from .module_state import StateDictMixin
+from ..utils.hooks import RemovableHandle
+from ..utils.hooks import register as register_hook_in
 from .parameter import Buffer, Parameter
 
 if TYPE_CHECKING:
@@ -120,7 +122,7 @@ class Module(StateDictMixin):
             object.__setattr__(self, name, empty)
         return self.__dict__[name]
 
-    def _flag_hook(self, handle: "_HookHandle", name: str) -> None:
+    def _flag_hook(self, handle: RemovableHandle, name: str) -> None:
         object.__setattr__(self, name, frozenset(getattr(self, name)) | {handle.id})
 
     def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
@@ -128,7 +130,7 @@ class Module(StateDictMixin):
         """Call ``hook(module, args, output)`` after every forward (``hook(module, args, kwargs, output)``
         with ``with_kwargs``); a returned value replaces the output. ``always_call``: also when forward
         raises (output None)."""
-        handle = _HookHandle(self._forward_hooks, hook, prepend)
+        handle = register_hook_in(self._forward_hooks, hook, prepend)
         if with_kwargs:
             self._flag_hook(handle, "_hooks_with_kwargs")
         if always_call:
@@ -138,7 +140,7 @@ class Module(StateDictMixin):
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False):
         """Call ``hook(module, args)`` before every forward; a returned value replaces the arguments
         (``with_kwargs``: ``hook(module, args, kwargs)`` returning ``(args, kwargs)``)."""
-        handle = _HookHandle(self._forward_pre_hooks, hook, prepend)
+        handle = register_hook_in(self._forward_pre_hooks, hook, prepend)
         if with_kwargs:
             self._flag_hook(handle, "_hooks_with_kwargs")
         return handle
@@ -146,12 +148,12 @@ class Module(StateDictMixin):
     def register_full_backward_hook(self, hook: Callable, prepend: bool = False):
         """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to this module's
         inputs are computed; a returned tuple replaces ``grad_input`` (backward_hooks.py)."""
-        return _HookHandle(self._own("_backward_hooks", OrderedDict()), hook, prepend)
+        return register_hook_in(self._own("_backward_hooks", OrderedDict()), hook, prepend)
 
     def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False):
         """Call ``hook(module, grad_output)`` when the gradients with respect to this module's outputs are
         computed; a returned tuple replaces ``grad_output``."""
-        return _HookHandle(self._own("_backward_pre_hooks", OrderedDict()), hook, prepend)
+        return register_hook_in(self._own("_backward_pre_hooks", OrderedDict()), hook, prepend)
 
     def register_backward_hook(self, hook: Callable):
         """PyTorch's deprecated form, served as ``register_full_backward_hook`` (which PyTorch recommends)."""
@@ -529,21 +531,6 @@ class Module(StateDictMixin):
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
-
-
-class _HookHandle:
-    _next_id = 0
-
-    def __init__(self, hooks: OrderedDict, hook, prepend: bool = False) -> None:
-        self.id = _HookHandle._next_id
-        _HookHandle._next_id += 1
-        self._hooks = hooks
-        hooks[self.id] = hook
-        if prepend:
-            hooks.move_to_end(self.id, last=False)
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
 
 
 class _ModuleSequence(Module):

@@ -355,6 +355,11 @@ class Expand(Op):
     @staticmethod
     def forward(ctx, x, shape=()):
         ctx.shape = x.shape
+        lead = len(shape) - x.ndim
+        if all(n == 1 for n in shape[:lead]) and shape[lead:] == x.shape:
+            # Only new dims of size 1: no element repeats, so the view is writable, as PyTorch's is
+            # (transformers fills ``arange(n).expand((1, -1))`` buffers in place).
+            return x[(None,) * lead]
         return ctx.xp.broadcast_to(x, shape)
 
     @staticmethod

@@ -734,3 +734,12 @@ def test_cat_skips_one_dimensional_empty_tensors_as_pytorch():
     assert gg.cat([gg.empty(0), gg.empty(0)]).shape == (0,)
     with pytest.raises(ShapeError, match="sizes must match"):
         gg.cat([gg.empty(0, 3), x[:, :2]])  # only the 1-d (0,) placeholder is skipped
+
+
+def test_expanding_by_new_unit_dims_gives_a_writable_view():
+    # transformers fills ``arange(n).expand((1, -1))`` buffers with copy_: no element repeats there.
+    x = gg.arange(4.0)
+    x.expand(1, 1, -1).copy_(gg.ones(1, 1, 4))
+    assert x.tolist() == [1.0] * 4
+    with pytest.raises(ShapeError, match="read-only"):
+        x.expand(3, 4).copy_(gg.zeros(3, 4))  # repeated elements stay read-only, as PyTorch refuses the write

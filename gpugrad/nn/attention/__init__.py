@@ -1,17 +1,18 @@
 """MultiheadAttention (torch.nn.MultiheadAttention), and torch.nn.attention's choice of scaled dot-product
 attention backends (``SDPBackend``, ``sdpa_kernel``): kept and read back through gg.backends.cuda's
-switches; gpugrad's one implementation runs whichever are enabled."""
+switches; gpugrad's one implementation runs whichever are enabled. ``flex_attention`` (this package's
+submodule) is attention with a score and a mask written as Python functions."""
 from __future__ import annotations
 
-from .. import factory
-from ..backends.cuda import SDPBackend, sdp_backends
-from ..tensor import Tensor
-from . import functional as F
-from . import init
-from .functional_attention import _AttentionAssertion
-from .linear import Linear
-from .module import Module
-from .parameter import Parameter
+from ... import factory
+from ...backends.cuda import SDPBackend, sdp_backends
+from ...tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..functional_attention import _AttentionAssertion
+from ..linear import Linear
+from ..module import Module
+from ..parameter import Parameter
 
 __all__: list[str] = ["MultiheadAttention"]  # (SDPBackend and sdpa_kernel live here, as torch.nn.attention's, not in nn)
 
