@@ -196,3 +196,13 @@ def _short_cast(name: str, dtype):
 
 
 _bind()
+
+
+def __getattr__(name: str):
+    """``gg.ops.<namespace>``: the custom operators made in that namespace (gpugrad/library.py), as
+    PyTorch's ``torch.ops.<namespace>.<name>``."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from .. import library
+
+    return library.namespace(name)
