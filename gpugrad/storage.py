@@ -50,7 +50,39 @@ class _Storage:
 
 
 class UntypedStorage(_Storage):
-    """The bytes behind a tensor: ``t.untyped_storage()``."""
+    """The bytes behind a tensor: ``t.untyped_storage()``; or a file's bytes, ``UntypedStorage.from_file``,
+    sliced by byte ranges and read as a tensor by ``gg.asarray(storage[a:b], dtype=gg.uint8)`` (how
+    safetensors' ``safe_open(framework="pt")`` reads a checkpoint)."""
+
+    @classmethod
+    def from_file(cls, filename: str, shared: bool = False, nbytes: int = 0) -> "UntypedStorage":
+        """The first ``nbytes`` of ``filename``, mapped copy-on-write (``shared=False``: writes stay in this
+        process) or shared with the file (``shared=True``)."""
+        import numpy
+
+        from .backend import Device
+
+        mapped = numpy.memmap(filename, dtype=numpy.uint8, mode="r+" if shared else "c", shape=(int(nbytes),))
+        return cls._of_bytes(mapped.view(numpy.ndarray), Device("cpu"))
+
+    @classmethod
+    def _of_bytes(cls, data, device) -> "UntypedStorage":
+        """A storage that is exactly ``data`` (1-d uint8), not the whole block it views."""
+        out = cls.__new__(cls)
+        out._owner, out.device = data, device
+        return out
+
+    def untyped(self) -> "UntypedStorage":
+        return self
+
+    def _bytes(self):
+        """This storage's memory as a 1-d uint8 array."""
+        return self._owner.reshape(-1).view("uint8")
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return int(self._bytes()[index])
+        return UntypedStorage._of_bytes(self._bytes()[index], self.device)
 
     def size(self) -> int:
         return self.nbytes()

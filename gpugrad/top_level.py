@@ -15,6 +15,7 @@ import numpy as np
 from . import dtypes, factory, random
 from .errors import ArgumentError, DTypeError
 from .nn import functional as F
+from .storage import UntypedStorage
 from .tensor import Tensor
 
 # aten's reduction codes 0, 1, 2. Called as torch.X, these losses default to 0 ("none"): what torch 2.13
@@ -212,7 +213,11 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad: bool = False) ->
 
 def asarray(obj, *, dtype=None, device=None, copy: bool | None = None, requires_grad: bool = False) -> Tensor:
     """``obj`` as a tensor, sharing memory with a tensor or NumPy array unless ``copy=True`` or a dtype or
-    device change needs a copy (``copy=False`` then raises)."""
+    device change needs a copy (``copy=False`` then raises). An ``UntypedStorage`` is read as its bytes,
+    reinterpreted as ``dtype`` (as PyTorch reads a storage), sharing its memory."""
+    if isinstance(obj, UntypedStorage):
+        obj = obj._bytes() if dtype is None else obj._bytes().view(dtypes.to_dtype(dtype).np)
+        dtype = None
     if isinstance(obj, Tensor):
         out = obj
     elif isinstance(obj, np.ndarray) and copy is not True and obj.dtype.kind in "biuf":

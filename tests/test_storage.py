@@ -34,3 +34,18 @@ def test_storages_agree_with_pytorch():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             assert (x.storage().size(), x.storage().element_size()) == (12, 8)
+
+
+def test_a_files_bytes_read_as_safetensors_reads_them(tmp_path):
+    # safetensors' safe_open(framework="pt"): from_file, a byte slice, asarray as uint8, view(dtype=), reshape.
+    data = np.arange(6, dtype=np.float32).reshape(2, 3)
+    path = tmp_path / "raw.bin"
+    path.write_bytes(b"HEADER" + data.tobytes())
+    storage = gg.UntypedStorage.from_file(str(path), shared=False, nbytes=6 + data.nbytes)
+    assert storage.untyped() is storage and len(storage) == 30 and storage[0] == ord("H")
+    piece = storage[6:30]
+    t = gg.asarray(piece, dtype=gg.uint8).view(dtype=gg.float32).reshape((2, 3))
+    assert t.tolist() == data.tolist() and piece.nbytes() == 24
+    t.add_(1.0)  # copy-on-write: the file keeps its bytes
+    assert path.read_bytes()[6:] == data.tobytes()
+    assert gg.asarray(piece, dtype=gg.float32).tolist() == (data + 1).reshape(-1).tolist()  # a storage read as a dtype
