@@ -31,7 +31,8 @@ from . import torch_format
 from .size import Size
 from .tensor import Tensor
 
-__all__ = ["save", "load", "SerializationError"]
+__all__ = ["save", "load", "SerializationError", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
+           "safe_globals"]
 
 _META_KEY = "gpugrad"
 _TAG = "__gg__"
@@ -44,6 +45,34 @@ _NUMPY_DTYPES = {"BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "
 
 class SerializationError(ValueError):
     """A checkpoint file that cannot be read: truncated, corrupted, or not a safetensors file."""
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Allow these classes and functions (or ``(object, "module.name")`` pairs) in the PyTorch checkpoints
+    ``load`` reads, beyond tensors and containers, as torch.load(weights_only=True) allows them."""
+    torch_format.user_safe_globals.extend(safe_globals)
+
+
+def get_safe_globals() -> list:
+    return list(torch_format.user_safe_globals)
+
+
+def clear_safe_globals() -> None:
+    torch_format.user_safe_globals.clear()
+
+
+class safe_globals:
+    """``with safe_globals([...]):`` ``add_safe_globals`` for the block only."""
+
+    def __init__(self, safe_globals: list) -> None:
+        self.safe_globals = list(safe_globals)
+
+    def __enter__(self) -> None:
+        self._before = get_safe_globals()
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc) -> None:
+        torch_format.user_safe_globals[:] = self._before
 
 
 def _umask() -> int:

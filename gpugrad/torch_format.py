@@ -67,6 +67,19 @@ def _rebuild_parameter(data, requires_grad, backward_hooks=None, *state):
     return data
 
 
+# What ``add_safe_globals`` / ``safe_globals`` allow beyond the rules below, as PyTorch's weights-only
+# unpickler takes them: objects, or (object, "module.name") pairs.
+user_safe_globals: list = []
+
+
+def _user_allowed(module: str, name: str) -> Any:
+    for entry in user_safe_globals:
+        obj, full = entry if isinstance(entry, tuple) else (entry, f"{entry.__module__}.{entry.__qualname__}")
+        if full == f"{module}.{name}":
+            return obj
+    return None
+
+
 def _allowed_global(module: str, name: str) -> Any:
     if module == "collections" and name == "OrderedDict":
         return collections.OrderedDict
@@ -101,6 +114,8 @@ class _Unpickler(pickle.Unpickler):
         if module == "torch._utils" and name == "_rebuild_tensor_v2":
             return self._rebuild_tensor
         found = _allowed_global(module, name)
+        if found is None:
+            found = _user_allowed(module, name)
         if found is None:
             from .serialization import SerializationError
 

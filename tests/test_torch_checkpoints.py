@@ -190,3 +190,22 @@ def test_map_location_as_a_dict_or_a_function_sees_the_saved_location(tmp_path, 
         gg.load(path, map_location={}, device="cpu")
     gg.save({"w": gg.ones(2)}, tmp_path / "ours.safetensors")  # gpugrad's files were saved at "cpu"
     assert gg.load(tmp_path / "ours.safetensors", map_location={"cpu": "meta"})["w"].is_meta
+
+
+@pytest.mark.torch
+def test_safe_globals_allow_what_they_name(tmp_path):
+    import argparse
+
+    torch = pytest.importorskip("torch")
+    torch.save({"args": argparse.Namespace(lr=0.5), "w": torch.ones(2)}, tmp_path / "ckpt.pt")
+    with pytest.raises(SerializationError, match="holding argparse.Namespace"):
+        gg.load(tmp_path / "ckpt.pt")
+    with gg.serialization.safe_globals([argparse.Namespace]):
+        got = gg.load(tmp_path / "ckpt.pt")
+    assert got["args"].lr == 0.5 and got["w"].tolist() == [1.0, 1.0]
+    assert gg.serialization.get_safe_globals() == []
+    gg.serialization.add_safe_globals([(argparse.Namespace, "argparse.Namespace")])
+    try:
+        assert gg.load(tmp_path / "ckpt.pt")["args"].lr == 0.5
+    finally:
+        gg.serialization.clear_safe_globals()

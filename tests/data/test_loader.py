@@ -291,3 +291,10 @@ def test_old_import_paths_name_the_utils_data_objects():
     assert DataLoader is ud.DataLoader and default_collate is ud.default_collate
     assert old_loader.DataLoader is ud.DataLoader and old_dataset.TensorDataset is ud.TensorDataset
     assert Dataset is ud.Dataset and Subset is ud.Subset and old_dataset.random_split is ud.random_split
+
+
+def test_takes_pin_memory_device_and_in_order():
+    # transformers' Trainer and accelerate pass both.
+    loader = gg.utils.data.DataLoader(list(range(8)), batch_size=4, in_order=False, pin_memory_device="")
+    assert [b.tolist() for b in loader] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert loader.in_order is False and loader.pin_memory_device == ""

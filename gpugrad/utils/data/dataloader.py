@@ -85,6 +85,8 @@ class DataLoader(Generic[T_co]):
         *,
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
     ) -> None:
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError(
@@ -153,6 +155,10 @@ class DataLoader(Generic[T_co]):
         self.prefetch_factor = prefetch_factor
         self.persistent_workers = bool(persistent_workers)
         self.pin_memory = bool(pin_memory)
+        self.pin_memory_device = pin_memory_device
+        # PyTorch's in_order=False lets batches arrive as workers finish them; they always arrive in order
+        # here, which that allows too.
+        self.in_order = bool(in_order)
         self.drop_last = bool(drop_last)
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
