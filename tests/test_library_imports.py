@@ -262,3 +262,31 @@ def test_removable_handles_over_dicts_of_hooks():
     with handle:
         assert handle.id in hooks
     assert not hooks and not extra and RemovableHandle(hooks).id == handle.id + 1
+
+
+def test_distributed_names_for_what_gpugrad_has_not_yet_say_so():
+    import gpugrad.distributed as dist
+    from gpugrad.distributed.device_mesh import DeviceMesh, init_device_mesh
+    from gpugrad.distributed.optim import ZeroRedundancyOptimizer
+    from gpugrad.distributed.tensor import DTensor
+
+    from gpugrad.distributed.mpi import MPIProcessGroup
+    from gpugrad.distributed.nccl import NCCLProcessGroup
+
+    assert issubclass(MPIProcessGroup, dist.ProcessGroup) and issubclass(NCCLProcessGroup, dist.ProcessGroup)
+    assert not isinstance(gg.zeros(1), DTensor)
+    for make in (DeviceMesh, lambda: init_device_mesh("cpu", (2,)), DTensor, ZeroRedundancyOptimizer):
+        with pytest.raises(NotImplementedError, match="yet"):
+            make()
+
+
+def test_torch_function_modes_are_refused_rather_than_ignored():
+    class Counting(gg.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    with pytest.raises(NotImplementedError, match="Counting: gpugrad does not route calls"):
+        with Counting():
+            pass
+    assert not gg.overrides.has_torch_function((gg.ones(1),)) and gg.overrides.is_tensor_like(gg.ones(1))
+    assert gg.compiler.is_exporting() is False

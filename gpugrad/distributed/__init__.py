@@ -54,10 +54,10 @@ from .process_group import (
     new_group,
 )
 from .store import TCPStore
-from .work import DistBackendError, ReduceOp, Work
+from .work import DistBackendError, ProcessGroup, ReduceOp, Work
 
 __all__ = [
-    "Backend", "DistBackendError", "GroupMember", "P2POp", "ReduceOp", "TCPStore", "Work", "all_gather",
+    "Backend", "DistBackendError", "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "TCPStore", "Work", "all_gather",
     "all_gather_coalesced", "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_reduce_coalesced",
     "all_to_all", "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "broadcast_object_list",
     "default_pg_timeout", "destroy_process_group", "gather", "gather_object", "get_backend", "get_global_rank",
@@ -67,3 +67,4 @@ __all__ = [
     "reduce_scatter_tensor", "scatter", "scatter_object_list", "send", "send_object_list",
 ]
 from . import nn  # noqa: E402  (torch.distributed.nn: the differentiable collectives)
+from . import device_mesh, optim, tensor  # noqa: E402  (names libraries import; what they hold says what is absent)

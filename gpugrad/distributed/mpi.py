@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy
 
-from .work import DistBackendError, ReduceOp, Work
+from .work import DistBackendError, ProcessGroup, ReduceOp, Work
 
 __all__ = ["MPIProcessGroup", "mpi_or_none"]
 
@@ -59,7 +59,7 @@ def _chain(*fns: Callable[[], None] | None) -> Callable[[], None] | None:
     return run
 
 
-class MPIProcessGroup:
+class MPIProcessGroup(ProcessGroup):
     """One MPI communicator (the world's, or a subgroup's from ``new_group``)."""
 
     backend = "mpi"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pickle
 from typing import Any, Callable
 
-from .work import DistBackendError, ReduceOp, Work
+from .work import DistBackendError, ProcessGroup, ReduceOp, Work
 
 __all__ = ["NCCLProcessGroup", "StoreChannel", "exchange_unique_id", "nccl_or_none"]
 
@@ -66,7 +66,7 @@ def _dtype_table(nccl) -> dict:
     return table
 
 
-class NCCLProcessGroup:
+class NCCLProcessGroup(ProcessGroup):
     """One NCCL communicator over CuPy arrays; collectives run on the group's own stream, ordered after the
     work already queued on the current stream; ``Work.wait()`` orders the current stream after them."""
 

@@ -110,3 +110,8 @@ def _seconds(timeout) -> float:
     if hasattr(timeout, "total_seconds"):
         return float(timeout.total_seconds())
     return float(timeout)
+
+
+class ProcessGroup:
+    """What every process group is (``torch.distributed.ProcessGroup``): the MPI and NCCL groups that
+    ``init_process_group`` and ``new_group`` make are its subclasses."""
