@@ -89,13 +89,25 @@ def prepare(sources: str, work: str, runs: list) -> None:
         make_data.write_data(base)
 
 
+def _gpugrad_only(work: str) -> str:
+    """A folder holding only a link to this checkout's gpugrad package: the checkout's root on the path
+    would also expose its top-level ``kernels`` folder, which hides the PyPI package of that name
+    (transformers imports it)."""
+    folder = os.path.join(work, "gpugrad_path")
+    link = os.path.join(folder, "gpugrad")
+    if not os.path.islink(link):
+        os.makedirs(folder, exist_ok=True)
+        os.symlink(os.path.join(REPO, "gpugrad"), link)
+    return folder
+
+
 def run_one(ctx: dict, fw: str, run: tuple, stubs=()) -> dict:
     """Run one script under one framework; return status, failure line, seconds and the logged losses."""
     name, sub, script, args, env, flags, _ = run
     e = dict(os.environ, PYTHONPATH=os.path.join(HERE, "fake"), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
              NUMBA_NUM_THREADS="1", PYTHONHASHSEED="0", PYTHONUNBUFFERED="1", **{k: str(v) for k, v in env.items()})
     if fw == "gg":  # gpugrad from this checkout, whether or not it is installed
-        e["PYTHONPATH"] += os.pathsep + REPO
+        e["PYTHONPATH"] += os.pathsep + _gpugrad_only(ctx["work"])
     cwd = os.path.join(ctx["work"], fw, sub)
     stub = ["--stub", ",".join(stubs)] if stubs else []
     cmd = (["timeout", str(ctx["timeout"]), sys.executable, os.path.join(HERE, "shim.py"), "--fw", fw]
