@@ -353,20 +353,22 @@ class Module(StateDictMixin):
             raise AttributeError(f"set_submodule: `{name}` of {type(parent).__name__} is not an nn.Module")
         setattr(parent, name, module)
 
+    def _member(self, target: str, kind: str) -> Tensor:
+        """The parameter or buffer (``kind``: "parameter" or "buffer") at a dotted path."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        store = module._parameters if kind == "parameter" else module._buffers
+        if name not in store:
+            raise AttributeError(f"{type(module).__name__} has no {kind} `{name}` (looking up '{target}')")
+        return store[name]
+
     def get_buffer(self, target: str) -> Tensor:
         """The buffer at a dotted path, e.g. ``model.get_buffer("bn.running_mean")``."""
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        if name not in module._buffers:
-            raise AttributeError(f"{type(module).__name__} has no buffer `{name}` (looking up '{target}')")
-        return module._buffers[name]
+        return self._member(target, "buffer")
 
     def get_parameter(self, target: str) -> Parameter:
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        if name not in module._parameters:
-            raise AttributeError(f"{type(module).__name__} has no parameter `{name}` (looking up '{target}')")
-        return module._parameters[name]
+        """The parameter at a dotted path, e.g. ``model.get_parameter("fc.weight")``."""
+        return self._member(target, "parameter")
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on self; returns self.
