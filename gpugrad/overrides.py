@@ -8,7 +8,8 @@ from typing import Any
 
 from .tensor import Tensor
 
-__all__ = ["TorchFunctionMode", "has_torch_function", "handle_torch_function", "is_tensor_like"]
+__all__ = ["TorchFunctionMode", "has_torch_function", "has_torch_function_unary", "has_torch_function_variadic",
+           "handle_torch_function", "is_tensor_like"]
 
 
 class TorchFunctionMode:
@@ -27,6 +28,14 @@ class TorchFunctionMode:
 
 def has_torch_function(relevant_args: Any) -> bool:
     """False: no argument's ``__torch_function__`` is ever called by gpugrad."""
+    return False
+
+
+def has_torch_function_unary(inp: Any) -> bool:
+    return False
+
+
+def has_torch_function_variadic(*args: Any) -> bool:
     return False
 
 

@@ -290,3 +290,12 @@ def test_torch_function_modes_are_refused_rather_than_ignored():
             pass
     assert not gg.overrides.has_torch_function((gg.ones(1),)) and gg.overrides.is_tensor_like(gg.ones(1))
     assert gg.compiler.is_exporting() is False
+
+
+def test_functional_reexports_the_torch_function_checks():
+    import gpugrad.nn.functional as F
+
+    assert not F.has_torch_function((gg.ones(1),)) and not F.has_torch_function_unary(gg.ones(1))
+    assert not F.has_torch_function_variadic(gg.ones(1), gg.ones(1))
+    with pytest.raises(NotImplementedError, match="does not dispatch"):
+        F.handle_torch_function(F.relu, (gg.ones(1),), gg.ones(1))

@@ -28,6 +28,8 @@ from ..ops.loss import softmax_cross_entropy as _softmax_cross_entropy
 from ..ops.pad import pad_constant as _pad_constant
 from ..ops.pool import max_pool2d as _max_pool2d
 from ..ops.inplace import inplace_variant as _inplace_variant
+from ..overrides import (  # noqa: F401  (PyTorch's F re-exports them)
+    handle_torch_function, has_torch_function, has_torch_function_unary, has_torch_function_variadic)
 from ..random import default_generator
 from ..tensor import Tensor
 from .functional_ctc import ctc_loss  # noqa: F401  (re-exported as F.ctc_loss)
