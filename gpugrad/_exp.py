@@ -1,0 +1,19 @@
+"""float32 ``exp`` within 1 ulp on the CPU: ``kernels/_vmath.exp`` (branch-free range reduction and a
+polynomial, which LLVM vectorises) compiled by Numba as a NumPy ufunc.
+
+NumPy's own float32 exp is its SIMD loop, 2.4 ulp off on AVX-512 machines where PyTorch's is 0.55
+(bench/NOTES.md, twenty-second session); this one measured 0.98 ulp and ran as fast. Its float64 exp
+(0.69 ulp) stays NumPy's. The ufunc is called itself, not through Numba's wrapper, so that its
+floating-point warnings (NaN and overflow, as NumPy's own loops raise them) come from gpugrad's frame,
+where gpugrad's warnings filter ignores them (gpugrad/numpy_warnings.py)."""
+import numba
+
+from .kernels import _vmath
+
+
+@numba.vectorize(["float32(float32)"], cache=True)
+def _exp32(x):
+    return _vmath.exp(x)
+
+
+exp32 = _exp32.ufunc
