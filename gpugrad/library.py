@@ -9,6 +9,7 @@ ops inside it; with one, it is a ``gg.autograd.Function`` whose forward is the f
 backward is the registered one, as in PyTorch."""
 from __future__ import annotations
 
+import inspect
 import types
 from typing import Any, Callable, Iterable
 
@@ -50,11 +51,17 @@ class CustomOpDef:
                 isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values())):
             return kernel(*args, **kwargs)
         op = self
+        # Every argument in the function's order, keyword ones included, as PyTorch's setup_context sees
+        # them and as backward returns their gradients.
+        bound = inspect.signature(self._fn).bind(*args, **kwargs)
+        bound.apply_defaults()
+        names = list(bound.arguments)
 
         class Apply(Function):  # this operator's forward and registered backward, as one recorded op
             @staticmethod
             def forward(*inputs):
-                return kernel(*inputs, **kwargs)
+                call = inspect.BoundArguments(bound.signature, dict(zip(names, inputs)))
+                return kernel(*call.args, **call.kwargs)
 
             @staticmethod
             def setup_context(ctx, inputs, output):
@@ -66,7 +73,7 @@ class CustomOpDef:
                 return op._backward(ctx, *grads)
 
         Apply.__name__ = Apply.__qualname__ = self._opname
-        return Apply.apply(*args)
+        return Apply.apply(*bound.arguments.values())
 
     def register_fake(self, fn: Callable) -> Callable:
         self._fake = fn

@@ -447,6 +447,13 @@ class Tensor:
             raise RuntimeError(f"Boolean value of Tensor with {self._array.size} elements is ambiguous")
         return bool(self.item())
 
+    def __contains__(self, element) -> bool:
+        """``element in t``: whether any element of ``t`` equals it (a number or a tensor, as PyTorch)."""
+        if not isinstance(element, (Tensor, int, float, complex, bool)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+                               f"{type(element).__name__}.")
+        return bool((self == element).any().item())
+
     def __len__(self) -> int:
         if self._array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

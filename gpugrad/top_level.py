@@ -453,6 +453,46 @@ def adjoint(input: Tensor) -> Tensor:
     """The conjugate transpose of the last two dimensions, a view (``input.adjoint()``)."""
     return input.adjoint()
 
+
+# --- torch._check*: PyTorch's assertion helpers, which library code calls on plain conditions ---
+def _check_with(error_type: type, cond, message=None) -> None:
+    """Raise ``error_type(message())`` unless ``cond`` (a bool) holds."""
+    if not isinstance(cond, bool):
+        raise TypeError(f"cond must be a bool, but got {type(cond)}")
+    if not cond:
+        raise error_type(message() if message is not None else "Expected cond to be True, but got False.")
+
+
+def _check_tensor_all_with(error_type: type, cond: Tensor, message=None) -> None:
+    """Raise ``error_type(message())`` unless every element of the bool tensor ``cond`` is True."""
+    if not isinstance(cond, Tensor) or cond.dtype is not dtypes.bool_:
+        raise TypeError(f"cond must be a tensor with dtype bool, but got {getattr(cond, 'dtype', type(cond))}")
+    _check_with(error_type, bool(cond.all().item()), message)
+
+
+def _check(cond, message=None) -> None:
+    _check_with(RuntimeError, cond, message)
+
+
+def _check_index(cond, message=None) -> None:
+    _check_with(IndexError, cond, message)
+
+
+def _check_value(cond, message=None) -> None:
+    _check_with(ValueError, cond, message)
+
+
+def _check_type(cond, message=None) -> None:
+    _check_with(TypeError, cond, message)
+
+
+def _check_not_implemented(cond, message=None) -> None:
+    _check_with(NotImplementedError, cond, message)
+
+
+def _check_tensor_all(cond: Tensor, message=None) -> None:
+    _check_tensor_all_with(RuntimeError, cond, message)
+
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "avg_pool1d",
     "adaptive_avg_pool1d", "bilinear", "rms_norm", "cosine_similarity", "pairwise_distance", "pixel_shuffle",
@@ -467,4 +507,6 @@ __all__ = [
     "get_num_interop_threads", "set_num_interop_threads", "set_warn_always", "is_warn_always_enabled",
     "is_autocast_cpu_enabled", "get_autocast_cpu_dtype", "get_autocast_gpu_dtype", "sym_int", "sym_float", "sym_max",
     "sym_min", "sym_not", "sym_ite", "sym_sqrt", "sym_sum", "get_device", "get_device_module", "adjoint",
+    "_check", "_check_with", "_check_index", "_check_value", "_check_type", "_check_not_implemented",
+    "_check_tensor_all", "_check_tensor_all_with",
 ]

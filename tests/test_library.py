@@ -62,3 +62,23 @@ def test_as_in_pytorch():
         op(x).sum().backward()
         grads[lib.__name__] = x.grad.tolist()
     assert grads["gpugrad"] == grads["torch"] == [3.0, 12.0]
+
+
+def test_setup_context_sees_keyword_arguments_in_order():
+    # transformers' MoE fallback calls op(x, w, offs=offs) and reads inputs[2] in setup_context.
+    def scale(x: gg.Tensor, w: gg.Tensor, factor: float = 1.0) -> gg.Tensor:
+        return x * w * factor
+
+    op = library.custom_op("gg_test::scale", scale, mutates_args=())
+    seen = []
+
+    def setup_context(ctx, inputs, output):
+        seen.append(len(inputs))
+        ctx.factor = inputs[2]
+        ctx.save_for_backward(inputs[1])
+
+    library.register_autograd(op, lambda ctx, g: (g * ctx.saved_tensors[0] * ctx.factor, None, None),
+                              setup_context=setup_context)
+    x = gg.ones(3, requires_grad=True)
+    op(x, gg.full((3,), 2.0), factor=3.0).sum().backward()
+    assert seen == [3] and x.grad.tolist() == [6.0] * 3

@@ -351,3 +351,20 @@ def test_sym_helpers_match_pytorch():
         theirs = tuple(torch.tensor(a.item()) if isinstance(a, gg.Tensor) else a for a in args)
         ours, expected = getattr(gg, name)(*args), getattr(torch, name)(*theirs)
         assert ours == expected and type(ours) is type(expected), name
+
+
+def test_checks_containment_and_numbers_as_pytorch():
+    gg._check_tensor_all_with(ValueError, gg.tensor([True, True]), lambda: "bad")
+    with pytest.raises(ValueError, match="bad"):
+        gg._check_tensor_all_with(ValueError, gg.tensor([True, False]), lambda: "bad")
+    with pytest.raises(IndexError, match="Expected cond"):
+        gg._check_index(False)
+    with pytest.raises(TypeError, match="cond must be a bool"):
+        gg._check(gg.tensor(True))
+    assert 5 in gg.tensor([[1, 5]]) and 7 not in gg.tensor([1, 2]) and gg.tensor(2) in gg.tensor([1, 2])
+    # two Python numbers: the first becomes a 0-d tensor, as PyTorch wraps it
+    assert gg.div(8, 4, rounding_mode="trunc").tolist() == 2 and gg.div(7, 2).item() == 3.5
+    assert gg.add(2, 3).dtype == gg.int64 and gg.mul(2, 3.5).dtype == gg.float32
+    with gg.backends.cudnn.flags(enabled=False, benchmark=True):
+        assert gg.backends.cudnn.enabled is False and gg.backends.cudnn.benchmark is True
+    assert gg.backends.cudnn.enabled is True and gg.backends.cudnn.benchmark is False

@@ -88,8 +88,12 @@ def promote_pair(a, b):
                 return a, b
         else:
             b = scalar_or_tensor(b, a)
-    else:
+    elif isinstance(b, Tensor):
         a = scalar_or_tensor(a, b)
+    else:  # two numbers (torch.div(8, 4)): the first becomes a 0-d tensor, as PyTorch wraps it
+        from ..factory import tensor
+
+        a = tensor(a)
     if _already_promoted(a, b):
         return a, b
     target = result_type(a, b)

@@ -41,7 +41,8 @@ class _Checkpoint(Function):
     forward_on_arrays = True  # gpugrad's own: forward takes and returns backend arrays
 
     @staticmethod
-    def forward(ctx, marker, *params_and_args, params, run_function, tensor_args, preserve_rng_state, kwargs):
+    def forward(ctx, marker, *params_and_args, params, run_function, tensor_args, preserve_rng_state, kwargs,
+                layout):
         ctx.params, ctx.n_params = params, len(params or ())
         args = params_and_args[ctx.n_params:]
         ctx.run_function, ctx.tensor_args, ctx.kwargs = run_function, tensor_args, kwargs
@@ -52,10 +53,13 @@ class _Checkpoint(Function):
         with no_grad():
             outputs = run_function(*inputs, **kwargs)
         single = isinstance(outputs, Tensor)
-        outputs = (outputs,) if single else tuple(outputs)
-        if not all(isinstance(o, Tensor) for o in outputs):
-            raise ArgumentError("checkpoint: the function must return a Tensor or a tuple of Tensors")
-        return outputs[0]._array if single else tuple(o._array for o in outputs)
+        items = (outputs,) if single else tuple(outputs)
+        tensors = [o for o in items if isinstance(o, Tensor)]
+        if not tensors:
+            raise ArgumentError("checkpoint: the function must return a Tensor, or a tuple holding at least one")
+        # Where the other outputs go (T5's blocks return (hidden, bias, None)): checkpoint() puts them back
+        layout.append(None if single else [None if isinstance(o, Tensor) else (o,) for o in items])
+        return tensors[0]._array if single else tuple(o._array for o in tensors)
 
     @staticmethod
     def backward(ctx, *grads):
@@ -83,7 +87,7 @@ class _Checkpoint(Function):
         finally:
             if current is not None:
                 set_rng_state(current)
-        outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+        outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(o for o in outputs if isinstance(o, Tensor))
         pairs = [(o, g) for o, g in zip(outputs, grads) if g is not None and o.requires_grad]
         outputs, grads = tuple(o for o, _ in pairs), tuple(g for _, g in pairs)
         if ctx.params is None:
@@ -131,8 +135,14 @@ def checkpoint(function: Callable, *args, use_reentrant: bool | None = None, con
             return function(*args, **kwargs)
     device = next((a.device for a in args if isinstance(a, Tensor)), None)
     marker = factory.zeros(0, device=device, requires_grad=True)
-    return _Checkpoint.apply(marker, *(params or ()), *args, params=params, run_function=function,
-                             tensor_args=tensor_args, preserve_rng_state=preserve_rng_state, kwargs=kwargs)
+    layout: list = []
+    out = _Checkpoint.apply(marker, *(params or ()), *args, params=params, run_function=function,
+                            tensor_args=tensor_args, preserve_rng_state=preserve_rng_state, kwargs=kwargs,
+                            layout=layout)
+    if layout[0] is None:
+        return out
+    tensors = iter(out if isinstance(out, tuple) else (out,))
+    return tuple(next(tensors) if slot is None else slot[0] for slot in layout[0])
 
 
 def checkpoint_sequential(functions, segments: int, input: Tensor, use_reentrant: bool | None = None,

@@ -99,3 +99,18 @@ def test_matches_torch_checkpoint():
 
     for ours, theirs in zip(run(gg, checkpoint), run(torch, tc.checkpoint)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("use_reentrant", [True, False])
+def test_outputs_other_than_tensors_come_back_in_place(use_reentrant):
+    # transformers' T5 blocks, checkpointed, return (hidden, position_bias, None).
+    lin = gg.nn.Linear(4, 4)
+    x = gg.randn(2, 4, requires_grad=True)
+    hidden, note, nothing = checkpoint(lambda t: (lin(t).tanh(), "bias", None), x, use_reentrant=use_reentrant)
+    assert note == "bias" and nothing is None
+    hidden.sum().backward()
+    x2 = x.detach().requires_grad_()  # the same computation without checkpointing
+    lin(x2).tanh().sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="at least one"):
+        checkpoint(lambda t: ("no tensor",), x, use_reentrant=use_reentrant)
