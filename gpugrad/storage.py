@@ -5,6 +5,7 @@ the memory; gpugrad has no resizable storages and no storage-level writes."""
 from __future__ import annotations
 
 import warnings
+import weakref
 from typing import Any
 
 from . import dtypes
@@ -19,6 +20,30 @@ def _owner(array) -> Any:
     return array
 
 
+# An optimizer's flat buffer (optim/flat.py) holds its parameters, gradients or state side by side, where
+# PyTorch gives each tensor a storage of its own: each piece registered here counts as a block by itself,
+# so that code that groups tensors by storage (safetensors' shared-tensor check) sees what PyTorch shows.
+_pieces: dict[int, tuple[Any, list[tuple[int, int]]]] = {}  # id(buffer) -> (weak ref, [(start, stop) bytes])
+
+
+def register_pieces(buffer, bounds: list[tuple[int, int]]) -> None:
+    """Count each byte range ``[start, stop)`` of ``buffer`` as a memory block of its own."""
+    key = id(buffer)
+    _pieces[key] = (weakref.ref(buffer, lambda _ref: _pieces.pop(key, None)), bounds)
+
+
+def _block(array) -> Any:
+    """The memory block behind ``array``: its owner, or the registered piece of one that holds it."""
+    owner = _owner(array)
+    entry = _pieces.get(id(owner))
+    if entry is not None and entry[0]() is owner:
+        offset = _address(array) - _address(owner)
+        for start, stop in entry[1]:
+            if start <= offset < stop:
+                return owner.reshape(-1).view("uint8")[start:stop]
+    return owner
+
+
 def _address(array) -> int:
     interface = getattr(array, "__cuda_array_interface__", None) or array.__array_interface__
     return interface["data"][0]
@@ -28,7 +53,7 @@ class _Storage:
     """What both kinds of storage tell: the block's address, size in bytes and device."""
 
     def __init__(self, array, device) -> None:
-        self._owner = _owner(array)
+        self._owner = _block(array)
         self.device = device
 
     def data_ptr(self) -> int:
@@ -43,10 +68,11 @@ class _Storage:
         return self.device.type == "cuda"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._owner is self._owner
+        return (type(other) is type(self) and other.data_ptr() == self.data_ptr() and other.nbytes() == self.nbytes()
+                and other.device == self.device)
 
     def __hash__(self) -> int:
-        return id(self._owner)
+        return hash((self.data_ptr(), self.nbytes()))
 
 
 class UntypedStorage(_Storage):

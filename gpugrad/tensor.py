@@ -18,7 +18,7 @@ from .autograd.function import RemovableHandle
 from .autograd.grad_mode import is_grad_enabled
 from .errors import DeviceError, DTypeError, ShapeError
 from .size import Size
-from .storage import TypedStorage, UntypedStorage, _address, _owner, typed_storage
+from .storage import TypedStorage, UntypedStorage, _address, _block, typed_storage
 
 
 
@@ -116,7 +116,7 @@ class Tensor:
 
     def storage_offset(self) -> int:
         """How many elements into its memory block this tensor starts (a view's offset, as PyTorch's)."""
-        return (_address(self._array) - _address(_owner(self._array))) // max(self._array.itemsize, 1)
+        return (_address(self._array) - _address(_block(self._array))) // max(self._array.itemsize, 1)
 
     def untyped_storage(self) -> UntypedStorage:
         """The memory block behind this tensor, in bytes (its address and size: gpugrad/storage.py)."""

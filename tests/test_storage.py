@@ -49,3 +49,20 @@ def test_a_files_bytes_read_as_safetensors_reads_them(tmp_path):
     t.add_(1.0)  # copy-on-write: the file keeps its bytes
     assert path.read_bytes()[6:] == data.tobytes()
     assert gg.asarray(piece, dtype=gg.float32).tolist() == (data + 1).reshape(-1).tolist()  # a storage read as a dtype
+
+
+def test_parameters_in_an_optimizers_buffer_keep_storages_of_their_own():
+    # PyTorch's parameters never share a storage: safetensors' save_model/load_model (accelerate's
+    # save_state) refuse tensors that do, without covering the whole of it.
+    model = gg.nn.Sequential(gg.nn.Linear(3, 4), gg.nn.Linear(4, 2))
+    opt = gg.optim.Adam(model.parameters())
+    model(gg.ones(1, 3)).sum().backward()
+    opt.step()
+    params = list(model.parameters())
+    assert params[0]._array.base is params[1]._array.base  # one flat buffer behind them
+    storages = [p.untyped_storage() for p in params]
+    assert [s.nbytes() for s in storages] == [p.numel() * 4 for p in params]
+    assert len({s.data_ptr() for s in storages}) == len(params)
+    assert [p.grad.untyped_storage().nbytes() for p in params] == [p.numel() * 4 for p in params]
+    row = params[0][1:]
+    assert row.storage_offset() == 3 and row.untyped_storage() == storages[0]

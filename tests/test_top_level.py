@@ -365,6 +365,8 @@ def test_checks_containment_and_numbers_as_pytorch():
     # two Python numbers: the first becomes a 0-d tensor, as PyTorch wraps it
     assert gg.div(8, 4, rounding_mode="trunc").tolist() == 2 and gg.div(7, 2).item() == 3.5
     assert gg.add(2, 3).dtype == gg.int64 and gg.mul(2, 3.5).dtype == gg.float32
-    with gg.backends.cudnn.flags(enabled=False, benchmark=True):
-        assert gg.backends.cudnn.enabled is False and gg.backends.cudnn.benchmark is True
-    assert gg.backends.cudnn.enabled is True and gg.backends.cudnn.benchmark is False
+    cudnn = gg.backends.cudnn
+    before = (cudnn.enabled, cudnn.benchmark)
+    with cudnn.flags(enabled=False, benchmark=not before[1]):
+        assert cudnn.enabled is False and cudnn.benchmark is (not before[1])
+    assert (cudnn.enabled, cudnn.benchmark) == before

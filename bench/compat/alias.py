@@ -14,6 +14,11 @@ class _Alias(importlib.abc.Loader):
             return
         try:
             sys.modules[name] = importlib.import_module(self.target)
+            if name == "torch":
+                # As `import torch` leaves torch.nn, torch.nn.init ... in sys.modules (transformers looks them
+                # up there to patch their init functions): every gpugrad module its import loaded
+                for loaded in [m for m in sys.modules if m.startswith("gpugrad.")]:
+                    sys.modules.setdefault("torch" + loaded[len("gpugrad"):], sys.modules[loaded])
         except ModuleNotFoundError as e:
             parent, _, leaf = self.target.rpartition(".")
             pm = sys.modules.get(parent)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy
 
+from .. import storage
 from ..errors import ShapeError
 from ..tensor import Tensor
 
@@ -171,7 +172,7 @@ class _Bucket:
             self.slots.append(_Slot(p, self, i, lo, hi))
             lo = hi
         self.size = lo
-        self.p = empty(backend, lo, dtype)
+        self.p = self._pieces(empty(backend, lo, dtype))
         self.s: dict[str, Any] = {}
         self.steps: Any = None  # capturable: the step counts, one per slot (see step_view)
         for slot in self.slots:
@@ -184,9 +185,15 @@ class _Bucket:
             # Weak: a dropped optimizer must not keep its buffers alive through its parameters.
             slot.param._grad_sink = weakref.ref(slot)
 
+    def _pieces(self, buffer: Any) -> Any:
+        """``buffer``, each parameter's piece of it registered as a storage of its own (gpugrad/storage.py:
+        PyTorch's parameters, gradients and states do not share storages)."""
+        storage.register_pieces(buffer, [(s.lo * buffer.itemsize, s.hi * buffer.itemsize) for s in self.slots])
+        return buffer
+
     def new_grad_buffer(self) -> None:
         """Start a fresh gradient buffer: the old one belongs to whoever still holds its views."""
-        self.g = empty(self.backend, self.size, self.dtype)
+        self.g = self._pieces(empty(self.backend, self.size, self.dtype))
         self.let_go = False
         for slot in self.slots:
             slot.gview = slot.view(self.g)
@@ -194,7 +201,7 @@ class _Bucket:
     def _state_array(self, key: str) -> Any:
         arr = self.s.get(key)
         if arr is None:
-            arr = self.s[key] = empty(self.backend, self.size, self.dtype)
+            arr = self.s[key] = self._pieces(empty(self.backend, self.size, self.dtype))
         return arr
 
     def _state_view(self, slot: _Slot, key: str) -> Any:

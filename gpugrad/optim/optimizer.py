@@ -112,7 +112,10 @@ class Optimizer:
             if lr._array.dtype.kind != "f":
                 raise ValueError(f"{name}: Tensor lr must be floating point, got dtype {lr.dtype}")
         # A Tensor lr is checked at construction only: reading it inside step() would stop a CUDA graph.
-        if lr is not required and not (self._stepping and isinstance(lr, Tensor)) and not _ge0(lr):
+        # Only for gpugrad's update rules (as each of PyTorch's optimizers checks its own): a subclass of the
+        # base class with a step of its own may mean anything by lr (transformers' Adafactor passes None).
+        own_rule = any(k is not Optimizer and k.__module__.startswith("gpugrad.optim") for k in type(self).__mro__)
+        if own_rule and lr is not required and not (self._stepping and isinstance(lr, Tensor)) and not _ge0(lr):
             raise ValueError(f"{name}: invalid learning rate lr={lr!r} (must be >= 0)")
         if group.get("differentiable"):
             raise ArgumentError(f"{name}: differentiable=True is not supported (gpugrad's optimizer step is "

@@ -92,3 +92,23 @@ def test_aliases_follow_the_parameter_as_in_pytorch():
         opt.step()
         seen[lib.__name__] = [_first(h) for h in held] + [_first(m.weight.detach())]
     np.testing.assert_allclose(seen["gpugrad"], seen["torch"], rtol=1e-6)
+
+
+def test_a_subclass_of_the_base_class_means_what_it_likes_by_lr():
+    # transformers' Adafactor passes lr=None to Optimizer.__init__ and computes its own step size.
+    class HalfStep(optim.Optimizer):
+        def __init__(self, params, lr=None):
+            super().__init__(params, dict(lr=lr))
+
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p.data.add_(p.grad, alpha=-0.5)
+
+    p = nn.Parameter(gg.ones(2))
+    opt = HalfStep([p])
+    p.sum().backward()
+    opt.step()
+    assert p.tolist() == [0.5, 0.5]
+    with pytest.raises(ValueError, match="invalid learning rate"):
+        optim.Adam([p], lr=-1.0)  # gpugrad's own rules still check theirs
