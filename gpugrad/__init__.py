@@ -20,8 +20,8 @@ from .determinism import (are_deterministic_algorithms_enabled, get_deterministi
                           is_deterministic_algorithms_warn_only_enabled, set_deterministic_debug_mode,
                           use_deterministic_algorithms)
 from .default_dtype import get_default_dtype, set_default_dtype
-from .dtypes import (bfloat16, complex64, complex128, finfo, float8_e4m3fn, float8_e5m2, float16, float32, float64, iinfo,
-                     int8, int16, int32, int64, promote_types, uint8, uint16, uint32, uint64)
+from .dtypes import (bfloat16, complex64, complex128, finfo, float8_e4m3fn, float8_e5m2, float16, float32, float64,
+                     iinfo, int8, int16, int32, int64, promote_types, uint8, uint16, uint32, uint64)
 from .dtypes import UNSUPPORTED as _UNSUPPORTED_DTYPES
 from .errors import ArgumentError, CaptureError, DeviceError, DTypeError, OutOfMemoryError, ShapeError
 from .factory import (

@@ -55,8 +55,11 @@ def test_state_dict_hooks_run_around_saving():
 
 def test_load_hooks_rename_before_and_forgive_after():
     m = nn.Linear(3, 2)
-    m.register_load_state_dict_pre_hook(
-        lambda mod, sd, prefix, *rest: sd.update({prefix + "weight": sd.pop(prefix + "kernel")}) if prefix + "kernel" in sd else None)
+    def rename(mod, sd, prefix, *rest):
+        if prefix + "kernel" in sd:
+            sd[prefix + "weight"] = sd.pop(prefix + "kernel")
+
+    m.register_load_state_dict_pre_hook(rename)
     seen = []
 
     def forgive_bias(mod, keys):

@@ -31,7 +31,8 @@ def _first(a) -> float:
 
 
 @pytest.mark.parametrize("alias", sorted(ALIASES))
-@pytest.mark.parametrize("name,kwargs", OPTIMIZERS, ids=[f"{n}{'-momentum' if 'momentum' in k else ''}" for n, k in OPTIMIZERS])
+@pytest.mark.parametrize("name,kwargs", OPTIMIZERS,
+                         ids=[f"{n}{'-momentum' if 'momentum' in k else ''}" for n, k in OPTIMIZERS])
 def test_an_alias_taken_before_the_optimizer_sees_each_step(name, kwargs, alias):
     m = nn.Linear(4, 3)
     held = ALIASES[alias](m)
