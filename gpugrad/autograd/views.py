@@ -12,7 +12,8 @@ out of place (inplace.py) and then:
 Every other view of B made earlier now has a history that predates the write. Each view records the
 version of its base its history was built at (``_view_version``); an op that receives a view whose version
 has moved on first gives it the history of its base as it is now (``refresh``), so that no gradient flows
-through values that have since changed. A position here is an element's index in B's row-major memory.
+through values that have since changed. A position here is an element's index in B taken in row-major order (its memory offset
+when B is row-major).
 """
 from __future__ import annotations
 
@@ -20,17 +21,41 @@ from .function import Function
 
 
 def positions(view, base):
-    """Where each element of ``view`` sits in ``base``'s memory (an int64 array of view's shape), or None
-    when that cannot be said (the base is not row-major, or the view reads it as another dtype)."""
+    """Where each element of ``view`` sits in ``base``, as an index into ``base``'s elements in row-major
+    order (an int64 array of view's shape), or None when that cannot be said (the view reads the memory
+    as another dtype, or the base's own elements overlap)."""
     root, array = base._array, view._array
-    if not root.flags.c_contiguous or array.dtype != root.dtype:
+    if array.dtype != root.dtype:
         return None
     from ..tensor import _address
 
     xp, item = view._backend.xp, root.itemsize
     offset = (_address(array) - _address(root)) // item
-    flat = xp.arange(root.size, dtype=xp.int64)
-    return xp.lib.stride_tricks.as_strided(flat[offset:], array.shape, tuple(s // item * 8 for s in array.strides))
+    if root.flags.c_contiguous:  # memory order is row-major order: positions are memory offsets
+        flat = xp.arange(root.size, dtype=xp.int64)
+        return xp.lib.stride_tricks.as_strided(flat[offset:], array.shape, tuple(s // item * 8 for s in array.strides))
+    # Any other layout (a transposed einsum result, say): map memory offsets to row-major indices.
+    if any(st % item for st in (*root.strides, *array.strides)):
+        return None
+    in_memory = _offsets(xp, root.shape, root.strides, item)
+    low = int(in_memory.min()) if in_memory.size else 0
+    inverse = xp.full(int(in_memory.max()) - low + 1 if in_memory.size else 0, -1, dtype=xp.int64)
+    inverse[(in_memory - low).reshape(-1)] = xp.arange(root.size, dtype=xp.int64)
+    if int((inverse >= 0).sum()) != root.size:  # two of the base's elements share memory
+        return None
+    at = offset - low + _offsets(xp, array.shape, array.strides, item)
+    if at.size and (int(at.min()) < 0 or int(at.max()) >= inverse.shape[0]):
+        return None
+    found = inverse[at]
+    return None if bool((found < 0).any()) else found
+
+
+def _offsets(xp, shape, strides, item):
+    """Each element's memory offset, in elements, from the first element of an array of this layout."""
+    out = xp.zeros(shape, dtype=xp.int64)
+    for axis, (n, stride) in enumerate(zip(shape, strides)):
+        out += (xp.arange(n, dtype=xp.int64) * (stride // item)).reshape((n,) + (1,) * (len(shape) - axis - 1))
+    return out
 
 
 class ViewOfBase(Function):
@@ -94,7 +119,8 @@ def write_through(name: str, view, result) -> None:
     where = positions(view, base)
     if where is None:
         raise RuntimeError(f"{name}: in-place modification of this view (shape {tuple(view.shape)}) while recording "
-                           "gradients is not supported (its base is not row-major or has another dtype); use the "
+                           "gradients is not supported (it reads its base as another dtype, or the base's elements "
+                           "overlap); use the "
                            "out-of-place op")
     xp = view._backend.xp
     if xp.unique(where.reshape(-1)).size != where.size:

@@ -74,3 +74,41 @@ def test_the_vision_transformer_idiom_matches_torch():
         results.append((k.grad.numpy(), p.grad.numpy()))
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+def _masked_scores(lib, q, k, in_place):
+    """Longformer's pattern: a transposed view of an einsum result, written in place while recording."""
+    p = lib.einsum("blhd,bshd->blhs", q, k).transpose(1, 3)
+    if in_place:
+        p[lib.tensor([0]), lib.tensor([0]), :, :] = -1e4
+    else:
+        keep = lib.ones(p.shape)
+        keep[0, 0] = 0
+        p = p * keep + (1 - keep) * -1e4
+    return p.transpose(1, 3).softmax(-1).mul(lib.arange(16.0).view(2, 8, 1, 1)).sum()
+
+
+def test_writing_into_a_view_of_a_base_that_is_not_row_major():
+    rng = np.random.default_rng(0)
+    q_data, k_data = rng.standard_normal((2, 8, 2, 4)), rng.standard_normal((2, 1, 2, 4))
+    grads = []
+    for in_place in (True, False):
+        q, k = gg.tensor(q_data, requires_grad=True), gg.tensor(k_data, requires_grad=True)
+        _masked_scores(gg, q, k, in_place).backward()
+        grads.append((q.grad.numpy(), k.grad.numpy()))
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.torch
+def test_writing_into_a_view_of_a_base_that_is_not_row_major_as_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    q, k = rng.standard_normal((2, 8, 2, 4)).astype(np.float32), rng.standard_normal((2, 1, 2, 4)).astype(np.float32)
+    out = {}
+    for lib in (gg, torch):
+        tq, tk = lib.tensor(q, requires_grad=True), lib.tensor(k, requires_grad=True)
+        _masked_scores(lib, tq, tk, True).backward()
+        out[lib.__name__] = (tq.grad.numpy(), tk.grad.numpy())
+    for a, b in zip(out["gpugrad"], out["torch"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
