@@ -32,6 +32,7 @@ class CustomOpDef:
         if mutates_args != "unknown" and not isinstance(mutates_args, Iterable):
             raise TypeError("custom_op: mutates_args must be 'unknown' or an iterable of argument names")
         self._name, self._namespace, self._opname, self._fn = name, namespace, op, fn
+        self._signature = inspect.signature(fn)
         self._kernels: dict[str, Callable] = {}
         self._fake: Callable | None = None
         self._backward: Callable | None = None
@@ -53,7 +54,7 @@ class CustomOpDef:
         op = self
         # Every argument in the function's order, keyword ones included, as PyTorch's setup_context sees
         # them and as backward returns their gradients.
-        bound = inspect.signature(self._fn).bind(*args, **kwargs)
+        bound = self._signature.bind(*args, **kwargs)
         bound.apply_defaults()
         names = list(bound.arguments)
 

@@ -103,3 +103,56 @@ def test_tensor_options_and_non_blocking_as_pytorch():
                 lib.ones(2).pin_memory()
     with pytest.raises(NotImplementedError, match="zeros: layout=gpugrad.sparse_coo"):
         gg.zeros(2, layout=gg.sparse_coo)
+
+
+def test_this_sessions_small_semantics_are_pytorchs():
+    import warnings
+
+    results = {}
+    for lib in (gg, torch):
+        x = lib.arange(6.0).reshape(2, 3)
+        out = []
+        out.append((5.0 in x, 7 in x, lib.tensor(2.0) in x))
+        out.append((lib.div(8, 4, rounding_mode="trunc").tolist(), lib.div(7, 2).tolist(), str(lib.add(2, 3).dtype)))
+        out.append(tuple(lib.cat((lib.empty(0), x)).shape))
+        buf = lib.arange(4.0)
+        buf.expand(1, -1).copy_(lib.ones(1, 4))
+        out.append(buf.tolist())
+        out.append(lib.tensor([1.0]).view(dtype=lib.int32).tolist())
+        try:
+            lib._check_tensor_all_with(ValueError, lib.tensor([True, False]), lambda: "bad")
+        except ValueError as e:
+            out.append(str(e))
+        out.append(lib.get_device_module("cpu") is lib.cpu)
+        values, keys = lib.utils._pytree._dict_flatten({"a": 1, "b": 2})
+        out.append((values, keys, lib.utils._pytree._dict_unflatten([3, 4], keys)))
+        m = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.BatchNorm1d(2))
+        m.half()
+        out.append((str(m[0].weight.dtype), str(m[1].num_batches_tracked.dtype)))
+        m.type(lib.float64)
+        out.append(str(m[1].num_batches_tracked.dtype))
+        calls = []
+
+        class Traced(lib.nn.Conv1d):
+            def _conv_forward(self, inp, weight, bias):
+                calls.append(1)
+                return super()._conv_forward(inp, weight, bias)
+
+        Traced(2, 2, 1)(lib.ones(1, 2, 3))
+        out.append(len(calls))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lin = lib.nn.Linear(2, 2)
+            h, note, nothing = lib.utils.checkpoint.checkpoint(lambda t: (lin(t), "n", None), lib.ones(1, 2),
+                                                              use_reentrant=False)
+        out.append((tuple(h.shape), note, nothing))
+
+        @lib.no_grad
+        def doubled(t):
+            return t * 2
+
+        out.append(doubled(lib.ones(1, requires_grad=True)).requires_grad)
+        loader = lib.utils.data.DataLoader(list(range(4)), batch_size=2, in_order=True, pin_memory_device="")
+        out.append([b.tolist() for b in loader])
+        results[lib.__name__] = [str(v).replace("gpugrad.", "").replace("torch.", "") for v in out]
+    assert results["gpugrad"] == results["torch"]

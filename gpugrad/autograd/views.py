@@ -12,11 +12,12 @@ out of place (inplace.py) and then:
 Every other view of B made earlier now has a history that predates the write. Each view records the
 version of its base its history was built at (``_view_version``); an op that receives a view whose version
 has moved on first gives it the history of its base as it is now (``refresh``), so that no gradient flows
-through values that have since changed. A position here is an element's index in B taken in row-major order (its memory offset
-when B is row-major).
+through values that have since changed. A position here is an element's index in B taken in row-major
+order (its memory offset when B is row-major).
 """
 from __future__ import annotations
 
+from ..storage import _address
 from .function import Function
 
 
@@ -27,8 +28,6 @@ def positions(view, base):
     root, array = base._array, view._array
     if array.dtype != root.dtype:
         return None
-    from ..tensor import _address
-
     xp, item = view._backend.xp, root.itemsize
     offset = (_address(array) - _address(root)) // item
     if root.flags.c_contiguous:  # memory order is row-major order: positions are memory offsets

@@ -22,6 +22,8 @@ import numpy
 
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle
+from ..utils.hooks import register as register_hook_in
 from .parameter import Parameter
 
 __all__ = ["IncompatibleKeys", "StateDictMixin"]
@@ -41,20 +43,6 @@ class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpect
     __str__ = __repr__
 
 
-class _Handle:
-    """What the state-dict hook registrations return: ``remove()`` unregisters the hook."""
-
-    def __init__(self, hooks: list, entry: tuple) -> None:
-        self._hooks, self._entry = hooks, entry
-        hooks.append(entry)
-
-    def remove(self) -> None:
-        for i, entry in enumerate(self._hooks):
-            if entry is self._entry:
-                del self._hooks[i]
-                return
-
-
 def _host(value: Any) -> numpy.ndarray | None:
     """A state-dict value as a NumPy array (None when it is not tensor-like)."""
     if isinstance(value, Tensor):
@@ -70,37 +58,41 @@ class StateDictMixin:
 
     _version: int = 1  # a subclass that changes its saved layout raises it, and reads it back on load
 
-    def _hooks(self, name: str) -> list:
-        """This module's hook list ``name``, made on first use (``Module._own``)."""
-        return self._own(name, [])
+    def _add_hook(self, name: str, entry: tuple) -> RemovableHandle:
+        """``entry`` (the hook and how to call it) into this module's hooks ``name``, an ordered dict made
+        on first use (``Module._own``), as the module's other hooks are kept."""
+        return register_hook_in(self._own(name, OrderedDict()), entry)
+
+    def _hook_entries(self, name: str):
+        return self.__dict__[name].values() if name in self.__dict__ else ()
 
     # Hook registration -----------------------------------------------------------------------------
-    def register_state_dict_pre_hook(self, hook: Callable) -> _Handle:
+    def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(module, prefix, keep_vars)`` before ``state_dict`` saves this module."""
-        return _Handle(self._hooks("_state_dict_pre_hooks"), (hook,))
+        return self._add_hook("_state_dict_pre_hooks", (hook,))
 
-    def register_state_dict_post_hook(self, hook: Callable) -> _Handle:
+    def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(module, state_dict, prefix, local_metadata)`` after this module and its children are
         saved; it may change ``state_dict`` in place and must return None."""
-        return _Handle(self._hooks("_state_dict_hooks"), (hook, True))
+        return self._add_hook("_state_dict_hooks", (hook, True))
 
-    def _register_state_dict_hook(self, hook: Callable) -> _Handle:
+    def _register_state_dict_hook(self, hook: Callable) -> RemovableHandle:
         """PyTorch's older post-hook: as register_state_dict_post_hook, but a returned dict replaces the state."""
-        return _Handle(self._hooks("_state_dict_hooks"), (hook, False))
+        return self._add_hook("_state_dict_hooks", (hook, False))
 
-    def register_load_state_dict_pre_hook(self, hook: Callable) -> _Handle:
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
         error_msgs)`` before this module loads its entries (it may rename keys in ``state_dict``)."""
-        return _Handle(self._hooks("_load_state_dict_pre_hooks"), (hook, True))
+        return self._add_hook("_load_state_dict_pre_hooks", (hook, True))
 
-    def _register_load_state_dict_pre_hook(self, hook: Callable, with_module: bool = False) -> _Handle:
+    def _register_load_state_dict_pre_hook(self, hook: Callable, with_module: bool = False) -> RemovableHandle:
         """As register_load_state_dict_pre_hook, the module left out of the call unless ``with_module``."""
-        return _Handle(self._hooks("_load_state_dict_pre_hooks"), (hook, with_module))
+        return self._add_hook("_load_state_dict_pre_hooks", (hook, with_module))
 
-    def register_load_state_dict_post_hook(self, hook: Callable) -> _Handle:
+    def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(module, incompatible_keys)`` after this module and its children are loaded; it may
         remove entries from ``incompatible_keys.missing_keys`` / ``unexpected_keys`` before the strict check."""
-        return _Handle(self._hooks("_load_state_dict_post_hooks"), (hook,))
+        return self._add_hook("_load_state_dict_post_hooks", (hook,))
 
     # Extra state -----------------------------------------------------------------------------------
     def get_extra_state(self) -> Any:
@@ -136,20 +128,20 @@ class StateDictMixin:
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
         """Parameters and persistent buffers by qualified name, detached (sharing memory with the model)."""
         if args:  # PyTorch's deprecated positional form: (destination, prefix, keep_vars)
-            destination, prefix, keep_vars = (list(args) + [destination, prefix, keep_vars][len(args):])[:3]
+            destination, prefix, keep_vars = args + (destination, prefix, keep_vars)[len(args):]
         if destination is None:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
         local_metadata = {"version": self._version}
         if hasattr(destination, "_metadata"):
             destination._metadata[prefix[:-1]] = local_metadata
-        for (hook,) in self.__dict__.get("_state_dict_pre_hooks", ()):
+        for (hook,) in self._hook_entries("_state_dict_pre_hooks"):
             hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
-        for hook, public in self.__dict__.get("_state_dict_hooks", ()):
+        for hook, public in self._hook_entries("_state_dict_hooks"):
             result = hook(self, destination, prefix, local_metadata)
             if result is not None:
                 if public:
@@ -162,7 +154,7 @@ class StateDictMixin:
                               missing_keys: list, unexpected_keys: list, error_msgs: list) -> None:
         """Load this module's own entries (``prefix + name``) from ``state_dict``: the step a subclass
         overrides to rename or convert what older versions saved, then calls ``super()``'s."""
-        for hook, with_module in self.__dict__.get("_load_state_dict_pre_hooks", ()):
+        for hook, with_module in self._hook_entries("_load_state_dict_pre_hooks"):
             args = (state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
             hook(self, *args) if with_module else hook(*args)
         plan = local_metadata.get(PLAN)
@@ -233,7 +225,7 @@ class StateDictMixin:
                 if child is not None:
                     child_prefix = prefix + name + "."
                     load(child, {k: v for k, v in local_state.items() if k.startswith(child_prefix)}, child_prefix)
-            post.extend((module, hook) for (hook,) in module.__dict__.get("_load_state_dict_post_hooks", ()))
+            post.extend((module, hook) for (hook,) in module._hook_entries("_load_state_dict_post_hooks"))
 
         load(self, state_dict)
         incompatible = IncompatibleKeys(missing, unexpected)

@@ -71,13 +71,22 @@ class Optimizer:
 
     ``fused`` (default: on unless ``GPUGRAD_FUSED=0``) keeps each group's parameters, gradients and
     state in flat buffers and updates each buffer with one kernel launch; the parameters' ``.data``
-    become views into those buffers. ``fused=False`` runs PyTorch's per-parameter loop.
+    become views into those buffers, when nothing else holds their memory (optim/flat.py: take_over).
+    ``fused=False`` runs PyTorch's per-parameter loop.
     """
 
     _counts_steps: bool = True  # the state keeps a "step" count (SGD's does not, as in PyTorch)
     _supports_capturable: bool = False  # capturable=True accepted (Adam, AdamW, RMSprop)
     _supports_complex: bool = True  # complex parameters, updated as their (real, imag) pairs (PyTorch's rule)
     _stepping: bool = False  # inside step(): hyper-parameter checks read nothing back from a device
+    # Whether lr is checked: for gpugrad's optimizers and their subclasses (as each of PyTorch's checks its
+    # own), not for a class derived from the base alone, whose step may mean anything by lr
+    # (transformers' Adafactor passes None).
+    _checks_lr: bool = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._checks_lr = cls._checks_lr or cls.__module__.startswith("gpugrad.optim")
 
     def __init__(self, params: Iterable, defaults: dict, *, fused: bool | None = None) -> None:
         self.defaults = dict(defaults)
@@ -112,10 +121,7 @@ class Optimizer:
             if lr._array.dtype.kind != "f":
                 raise ValueError(f"{name}: Tensor lr must be floating point, got dtype {lr.dtype}")
         # A Tensor lr is checked at construction only: reading it inside step() would stop a CUDA graph.
-        # Only for gpugrad's update rules (as each of PyTorch's optimizers checks its own): a subclass of the
-        # base class with a step of its own may mean anything by lr (transformers' Adafactor passes None).
-        own_rule = any(k is not Optimizer and k.__module__.startswith("gpugrad.optim") for k in type(self).__mro__)
-        if own_rule and lr is not required and not (self._stepping and isinstance(lr, Tensor)) and not _ge0(lr):
+        if self._checks_lr and lr is not required and not (self._stepping and isinstance(lr, Tensor)) and not _ge0(lr):
             raise ValueError(f"{name}: invalid learning rate lr={lr!r} (must be >= 0)")
         if group.get("differentiable"):
             raise ArgumentError(f"{name}: differentiable=True is not supported (gpugrad's optimizer step is "
