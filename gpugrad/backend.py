@@ -15,8 +15,10 @@ import threading
 import numpy
 
 from . import determinism
+from . import dtypes as _dtypes
 from . import threads as _threads
-from .errors import CaptureError, DeviceError
+from .dtypes import FLOAT_KINDS
+from .errors import CaptureError, DeviceError, DTypeError
 
 _add_reduce = numpy.add.reduce
 
@@ -141,7 +143,7 @@ class Backend:
         else:  # pragma: no cover - needs a GPU
             import cupyx
 
-            if target.dtype.kind == "f":  # float atomic adds: the sum's order varies from run to run
+            if target.dtype.kind in FLOAT_KINDS:  # float atomic adds: the sum's order varies from run to run
                 determinism.alert_not_deterministic("index_add on CUDA (the backward of indexing and gathers)")
             cupyx.scatter_add(target, index, values)
 
@@ -361,6 +363,9 @@ class _CupyBackend(Backend):  # pragma: no cover - needs a GPU
     def asarray(self, data, dtype=None):
         if self.capture is not None:
             raise self.capture.refuse("copy to the device")
+        if getattr(data, "dtype", None) is _dtypes.BFLOAT16_NP or dtype is _dtypes.BFLOAT16_NP:
+            raise DTypeError(f"bfloat16 tensors live on the CPU only for now (CuPy has no bfloat16), not on "
+                             f"{self.device}; move a float32 or float16 copy (.float(), .half())")
         with self.xp.cuda.Device(self.device.index):
             return self.xp.asarray(data, dtype=dtype)
 

@@ -11,11 +11,9 @@ def get_default_dtype() -> dtypes.DType:
 
 
 def set_default_dtype(d) -> None:
-    """Make ``d`` (float32 or float64, as PyTorch allows on the CPU) the default floating dtype."""
+    """Make ``d`` (a floating dtype: float16, bfloat16, float32 or float64, as in PyTorch) the default
+    floating dtype (transformers' ``from_pretrained(dtype=...)`` sets it while it builds a model)."""
     dtype = dtypes.to_dtype(d)
-    if dtype not in (dtypes.float32, dtypes.float64):
-        raise DTypeError(
-            f"set_default_dtype: only floating-point types float32 and float64 are supported as the default "
-            f"type, got {dtype}"
-        )
+    if not dtype.is_floating_point:
+        raise DTypeError(f"set_default_dtype: only floating-point types are supported as the default type, got {dtype}")
     dtypes.default_float = dtype

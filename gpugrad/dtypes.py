@@ -1,12 +1,14 @@
 """Tensor element types and PyTorch's type promotion.
 
 Compute dtypes: float32 (the default), float64, complex64 and complex128 (spectra: gpugrad.fft), int64
-(indices, labels) and bool (masks). Storage dtypes: float16, int8, int16, int32 and uint8, with PyTorch's
-names, aliases and promotion rules. Every tensor's
-array holds one of these; NumPy dtypes outside the table are refused or mapped onto one at creation.
+(indices, labels) and bool (masks). Storage dtypes: float16, bfloat16 (CPU; its ops compute in float32:
+autograd/bfloat16.py), int8, int16, int32 and uint8, with PyTorch's names, aliases and promotion rules.
+Every tensor's array holds one of these; NumPy dtypes outside the table are refused or mapped onto one
+at creation.
 """
 from __future__ import annotations
 
+import ml_dtypes
 import numpy
 
 from .errors import ArgumentError, DTypeError
@@ -26,7 +28,7 @@ class DType:
         self.category = category
         self.is_floating_point = category == FLOATING
         self.is_complex = category == COMPLEX
-        self.is_signed = category != BOOL and (self.np is None or self.np.kind in "ifc")
+        self.is_signed = category in (FLOATING, COMPLEX) or category == INTEGRAL and not name.startswith("uint")
         self.itemsize = itemsize or self.np.itemsize
 
     def __repr__(self) -> str:
@@ -37,6 +39,7 @@ class DType:
 
 
 float16 = DType("float16", FLOATING)
+bfloat16 = DType("bfloat16", FLOATING)  # NumPy's type is ml_dtypes' (imported above, which registers it)
 float32 = DType("float32", FLOATING)
 float64 = DType("float64", FLOATING)
 uint8 = DType("uint8", INTEGRAL)
@@ -50,9 +53,7 @@ complex128 = DType("complex128", COMPLEX)
 
 # Names scripts and libraries reach for (in a dict of dtypes, a default argument, finfo(...).max) whose
 # tensors gpugrad cannot make yet: ``to_dtype`` refuses them with a clear message, so nothing makes a
-# tensor of one, while finfo and iinfo describe them. bfloat16 joins ALL once a backend can hold it;
-# promotion already handles two floats of one width (float16 with bfloat16 gives float32).
-bfloat16 = DType("bfloat16", FLOATING, itemsize=2)
+# tensor of one, while finfo and iinfo describe them.
 float8_e4m3fn = DType("float8_e4m3fn", FLOATING, itemsize=1)
 float8_e5m2 = DType("float8_e5m2", FLOATING, itemsize=1)
 uint16 = DType("uint16", INTEGRAL, itemsize=2)
@@ -60,14 +61,13 @@ uint32 = DType("uint32", INTEGRAL, itemsize=4)
 uint64 = DType("uint64", INTEGRAL, itemsize=8)
 _SUB_BYTE = {f"{kind}{bits}": DType(f"{kind}{bits}", INTEGRAL, itemsize=1)
              for kind in ("uint", "int") for bits in range(1, 8)}
-UNSUPPORTED = {d.name: d for d in (bfloat16, float8_e4m3fn, float8_e5m2, uint16, uint32, uint64, *_SUB_BYTE.values())}
+UNSUPPORTED = {d.name: d for d in (float8_e4m3fn, float8_e5m2, uint16, uint32, uint64, *_SUB_BYTE.values())}
 # finfo of the floats NumPy has no type for: (bits, eps, max, smallest normal, resolution), as PyTorch's
 _FLOAT_LIMITS = {
-    "bfloat16": (16, 2.0 ** -7, 3.3895313892515355e38, 2.0 ** -126, 0.01),
     "float8_e4m3fn": (8, 0.125, 448.0, 2.0 ** -6, 1.0),
     "float8_e5m2": (8, 0.25, 57344.0, 2.0 ** -14, 1.0),
 }
-ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_, complex64, complex128)
+ALL = (float16, bfloat16, float32, float64, uint8, int8, int16, int32, int64, bool_, complex64, complex128)
 
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
@@ -77,6 +77,12 @@ _BY_NAME.update(
 )
 
 NAMES = frozenset(_BY_NAME)  # every spelling ``to_dtype`` accepts as a string
+
+# NumPy's ``kind`` of gpugrad's float arrays: "f" for float16/32/64, and "V" for bfloat16, whose NumPy
+# type (ml_dtypes') reports "V". gpugrad's arrays are never structured, so "V" means bfloat16 here.
+FLOAT_KINDS = "fV"
+INEXACT_KINDS = "fVc"  # float or complex
+BFLOAT16_NP = bfloat16.np
 
 default_float = float32
 

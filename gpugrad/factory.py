@@ -8,6 +8,7 @@ import numpy
 
 from . import backend as _backend_mod
 from . import default_device, dtypes, layouts
+from .dtypes import FLOAT_KINDS
 from .random import default_generator, half_open
 from .errors import ArgumentError, DTypeError, ShapeError
 from .tensor import Tensor
@@ -99,7 +100,7 @@ def _infer_host(data) -> tuple[numpy.ndarray, bool]:
     kind = host.dtype.kind
     if kind in "USa":
         raise DTypeError(f"tensor: strings are not supported, got data of NumPy dtype {host.dtype}")
-    if kind in "OV":
+    if kind == "O" or kind == "V" and host.dtype is not dtypes.BFLOAT16_NP:
         raise DTypeError(f"tensor: could not infer a dtype from {type(data).__name__} data: expected numbers, "
                          "nested lists of numbers, a NumPy array or a Tensor")
     return host, not typed
@@ -129,7 +130,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memor
         target = dtypes.to_dtype(dtype)
         if from_python:
             _check_fits(host, target)
-    elif from_python and host.dtype.kind == "f":
+    elif from_python and host.dtype.kind in FLOAT_KINDS:
         target = dtypes.default_float  # Python floats are the default dtype, as in PyTorch
     elif from_python and host.dtype.kind == "c":
         target = dtypes.default_complex()  # Python complex numbers: complex64 beside float32

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy
 
 from . import dtypes
+from .dtypes import FLOAT_KINDS
 
 _PROFILES = {
     "default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
@@ -66,7 +67,7 @@ class _Formatter:
             self.parts = (_Formatter(values.real), _Formatter(numpy.abs(values.imag)))
             self.width = self.parts[0].width + self.parts[1].width + 2
             return
-        self.floating = values.dtype.kind == "f"
+        self.floating = values.dtype.kind in FLOAT_KINDS
         self.int_mode = True
         self.sci_mode = False
         self.width = 1

@@ -28,6 +28,7 @@ import numpy
 from . import backend as _backend_mod
 from . import dtypes as _dtypes
 from . import torch_format
+from .dtypes import FLOAT_KINDS
 from .size import Size
 from .tensor import Tensor
 
@@ -39,8 +40,12 @@ _TAG = "__gg__"
 _FORMAT_VERSION = 1
 # The header of a real checkpoint is far smaller; a larger length means the file is something else.
 _MAX_HEADER = 100 * 1024 * 1024
-# safetensors dtypes NumPy can hold (BF16 and the F8 formats it cannot).
-_NUMPY_DTYPES = {"BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "F32", "F64", "C64"}
+# safetensors dtypes gpugrad's arrays can hold (not the F8 formats), as NumPy dtypes. safetensors' NumPy
+# loaders read all but BF16; a file with BF16 is read from the tensors safetensors parses (_arrays_from_bytes).
+_NUMPY_DTYPES = {name: numpy.dtype(np_name) for name, np_name in (
+    ("BOOL", "bool"), ("U8", "uint8"), ("I8", "int8"), ("U16", "uint16"), ("I16", "int16"), ("U32", "uint32"),
+    ("I32", "int32"), ("U64", "uint64"), ("I64", "int64"), ("F16", "float16"), ("BF16", "bfloat16"),
+    ("F32", "float32"), ("F64", "float64"), ("C64", "complex64"))}
 
 
 class SerializationError(ValueError):
@@ -106,7 +111,7 @@ class _Flattener:
             self.tensors[key] = _c_order(obj._backend.to_numpy(obj._array))
             return {_TAG: "tensor", "key": key}
         if isinstance(obj, numpy.ndarray):
-            if obj.dtype.kind not in "biuf" and obj.dtype != numpy.complex64:
+            if obj.dtype.kind not in FLOAT_KINDS + "biu" and obj.dtype != numpy.complex64:
                 raise TypeError(f"gg.save: cannot store a NumPy array of dtype {obj.dtype} at '{_where(path)}'")
             key = self._key(path)
             self.tensors[key] = _c_order(obj)
@@ -383,7 +388,11 @@ def _read(f, reader: bool, backend, locations: dict) -> Any:
             if torch_format.is_torch_checkpoint(head):
                 return torch_format.load(stream, path, backend, locations)
             header = _read_header(stream, os.path.getsize(path), path)
-        arrays = _arrays(path, lambda: _arrays_from_file(path))
+            bfloat16 = _holds_bfloat16(header)
+            if bfloat16:
+                stream.seek(0)
+                data = stream.read()
+        arrays = _arrays(path, lambda: _arrays_from_bytes(data) if bfloat16 else _arrays_from_file(path))
     meta = header.get("__metadata__") or {}
     skeleton = meta.get(_META_KEY) if isinstance(meta, dict) else None
     if skeleton is None:
@@ -440,7 +449,12 @@ def _arrays_from_file(path: str) -> dict:
         return {k: f.get_tensor(k) for k in f.keys()}
 
 
-def _arrays_from_bytes(data: bytes) -> dict:
-    from safetensors.numpy import load as from_bytes
+def _holds_bfloat16(header: dict) -> bool:
+    return any(isinstance(info, dict) and info.get("dtype") == "BF16" for info in header.values())
 
-    return from_bytes(bytes(data))
+
+def _arrays_from_bytes(data: bytes) -> dict:
+    from safetensors import deserialize  # the tensors as (name, {dtype, shape, data}), checked by safetensors
+
+    return {name: numpy.frombuffer(view["data"], dtype=_NUMPY_DTYPES[view["dtype"]]).reshape(view["shape"])
+            for name, view in deserialize(bytes(data))}

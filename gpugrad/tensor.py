@@ -16,6 +16,7 @@ from . import dtypes, layouts, printing
 from .autograd import engine, function
 from .autograd.function import RemovableHandle
 from .autograd.grad_mode import is_grad_enabled
+from .dtypes import FLOAT_KINDS, INEXACT_KINDS
 from .errors import DeviceError, DTypeError, ShapeError
 from .size import Size
 from .storage import TypedStorage, UntypedStorage, _address, _block, typed_storage
@@ -213,7 +214,7 @@ class Tensor:
         return dtypes.of_array(self._array)
 
     def is_floating_point(self) -> bool:
-        return self._array.dtype.kind == "f"
+        return self._array.dtype.kind in FLOAT_KINDS
 
     def is_complex(self) -> bool:
         return self._array.dtype.kind == "c"
@@ -314,7 +315,7 @@ class Tensor:
                     "use detach() to get a tensor that does not require grad"
                 )
             return self
-        if requires_grad and self._array.dtype.kind not in "fc":
+        if requires_grad and self._array.dtype.kind not in INEXACT_KINDS:
             raise DTypeError(
                 f"requires_grad_: only Tensors of floating point and complex dtype can require gradients, got {self.dtype}"
             )

@@ -26,6 +26,7 @@ GEMM may undo them: use ``set_num_threads`` instead.
 """
 from __future__ import annotations
 
+from .dtypes import FLOAT_KINDS
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -238,7 +239,7 @@ def ufunc(fn: Callable, operands: tuple) -> Any:
     if any(type(a) not in (float, int, bool) for a in operands if type(a) is not numpy.ndarray):
         return None  # a NumPy scalar's own dtype could change the result's (NEP 50)
     dtype = arrays[0].dtype
-    if dtype.kind != "f" or any(a.dtype != dtype for a in arrays):
+    if dtype.kind not in FLOAT_KINDS or any(a.dtype != dtype for a in arrays):
         return None
     shape = numpy.broadcast_shapes(*[a.shape for a in arrays])
     if not shape:

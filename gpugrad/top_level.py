@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from . import dtypes, factory, random
+from .dtypes import FLOAT_KINDS
 from .errors import ArgumentError, DTypeError
 from .nn import functional as F
 from .storage import UntypedStorage
@@ -220,7 +221,7 @@ def asarray(obj, *, dtype=None, device=None, copy: bool | None = None, requires_
         dtype = None
     if isinstance(obj, Tensor):
         out = obj
-    elif isinstance(obj, np.ndarray) and copy is not True and obj.dtype.kind in "biuf":
+    elif isinstance(obj, np.ndarray) and copy is not True and obj.dtype.kind in FLOAT_KINDS + "biu":
         out = factory.from_numpy(obj)
     else:
         out = factory.tensor(obj, dtype=dtype, device=device, requires_grad=requires_grad)

@@ -21,17 +21,19 @@ import numpy
 
 from . import backend as _backend_mod
 from . import dtypes as _dtypes
+from .dtypes import INEXACT_KINDS
 from .size import Size
 from .tensor import Tensor
 
 _STORAGE_DTYPES = {
     "FloatStorage": numpy.float32, "DoubleStorage": numpy.float64, "HalfStorage": numpy.float16,
+    "BFloat16Storage": _dtypes.BFLOAT16_NP,
     "LongStorage": numpy.int64, "IntStorage": numpy.int32, "ShortStorage": numpy.int16, "CharStorage": numpy.int8,
     "ByteStorage": numpy.uint8, "BoolStorage": numpy.bool_, "ComplexFloatStorage": numpy.complex64,
     "ComplexDoubleStorage": numpy.complex128,
 }
-_DTYPE_NAMES = {"float32", "float", "float64", "double", "float16", "half", "int64", "long", "int32", "int", "int16",
-                "short", "int8", "uint8", "bool", "complex64", "cfloat", "complex128", "cdouble"}
+_DTYPE_NAMES = {"float32", "float", "float64", "double", "float16", "half", "bfloat16", "int64", "long", "int32",
+                "int", "int16", "short", "int8", "uint8", "bool", "complex64", "cfloat", "complex128", "cdouble"}
 
 
 def is_torch_checkpoint(head: bytes) -> bool:
@@ -57,13 +59,13 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, 
                                                   strides=tuple(s * itemsize for s in stride), writeable=False)
         array = numpy.array(view, order="C")  # its own memory: the storage is the file's bytes
     out = Tensor._make(array, _backend_mod.cpu)
-    out._requires_grad = bool(requires_grad) and array.dtype.kind in "fc"
+    out._requires_grad = bool(requires_grad) and array.dtype.kind in INEXACT_KINDS
     return out
 
 
 def _rebuild_parameter(data, requires_grad, backward_hooks=None, *state):
     """torch._utils._rebuild_parameter: saved Parameters load as plain tensors, as state dicts hold them."""
-    data._requires_grad = bool(requires_grad) and data._array.dtype.kind in "fc"
+    data._requires_grad = bool(requires_grad) and data._array.dtype.kind in INEXACT_KINDS
     return data
 
 
@@ -133,8 +135,7 @@ class _Unpickler(pickle.Unpickler):
         _, kind, key, location, numel = pid
         if not isinstance(kind, _StorageType) or kind.dtype is None:
             what = kind.name if isinstance(kind, _StorageType) else kind
-            hint = " (gpugrad has no bfloat16 yet: save it as float32 with .float())" if what == "BFloat16Storage" else ""
-            raise SerializationError(f"gg.load: '{self.path}' holds a {what} tensor, which gpugrad cannot hold{hint}")
+            raise SerializationError(f"gg.load: '{self.path}' holds a {what} tensor, which gpugrad cannot hold")
         if key not in self.storages:
             self.storages[key] = self.read_storage(key, numpy.dtype(kind.dtype), int(numel))
             self.storage_locations[id(self.storages[key])] = str(location)

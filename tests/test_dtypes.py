@@ -429,17 +429,16 @@ def test_finfo_and_iinfo_match_pytorchs():
         assert (ours.bits, ours.max, ours.min, ours.dtype) == (theirs.bits, theirs.max, theirs.min, theirs.dtype)
 
 
-def test_bfloat16_is_a_name_that_refuses_clearly():
-    """Scripts name gg.bfloat16 in tables of dtypes; making a tensor of it says it is not supported."""
+def test_bfloat16_is_a_dtype_of_the_table():
+    """(Its ops: tests/autograd/test_bfloat16.py.)"""
     import pickle
 
     assert gg.bfloat16.is_floating_point and gg.bfloat16.itemsize == 2 and repr(gg.bfloat16) == "gpugrad.bfloat16"
+    assert gg.bfloat16.is_signed and not gg.uint8.is_signed and gg.int8.is_signed
     assert pickle.loads(pickle.dumps(gg.bfloat16)) is gg.bfloat16
     for make in (lambda: gg.zeros(2, dtype=gg.bfloat16), lambda: gg.ones(2).to(gg.bfloat16),
                  lambda: gg.tensor([1.0], dtype="bfloat16")):
-        with pytest.raises(gg.DTypeError, match="bfloat16 is not supported"):
-            make()
-    assert not gg.cuda.is_bf16_supported()
+        assert make().dtype is gg.bfloat16
 
 
 def test_dtypes_without_tensors_yet_are_named_and_described():

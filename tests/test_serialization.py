@@ -236,13 +236,13 @@ def test_a_pytorch_state_dict_loads_here(tmp_path):
 
 
 @pytest.mark.torch
-def test_bfloat16_from_pytorch_is_refused_clearly(tmp_path):
+def test_float8_from_pytorch_is_refused_clearly(tmp_path):
     torch = pytest.importorskip("torch")
     from safetensors.torch import save_file
 
-    path = tmp_path / "bf16.safetensors"
-    save_file({"w": torch.ones(3, dtype=torch.bfloat16)}, str(path))
-    with pytest.raises(SerializationError, match="'w'.*BF16"):
+    path = tmp_path / "f8.safetensors"
+    save_file({"w": torch.ones(3, dtype=torch.float8_e5m2)}, str(path))
+    with pytest.raises(SerializationError, match="'w'.*F8_E5M2"):
         load(path)
 
 

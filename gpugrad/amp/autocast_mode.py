@@ -1,7 +1,7 @@
 """autocast, as ``torch.autocast``: accepted, and its region runs in the tensors' own dtypes.
 
-gpugrad has no mixed precision yet (no bfloat16, and no float16 kernels): a region under an enabled
-autocast computes as it would outside, which gives the same values at full precision, and says so once
+gpugrad has no mixed precision yet (its bfloat16 is CPU-only and nothing casts to it on the way into an
+op): a region under an enabled autocast computes as it would outside, which gives the same values at full precision, and says so once
 with a warning. ``is_autocast_enabled`` and ``get_autocast_dtype`` report the context as PyTorch's do, so
 that code which branches on them takes the branch it takes under PyTorch."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ from .. import dtypes
 __all__ = ["autocast", "get_autocast_dtype", "is_autocast_enabled"]
 
 DEVICE_TYPES = ("cpu", "cuda")
-_DEFAULT_DTYPES = {"cpu": None, "cuda": dtypes.float16}  # CPU's default, bfloat16, is not a gpugrad dtype
+_DEFAULT_DTYPES = {"cpu": dtypes.bfloat16, "cuda": dtypes.float16}
 _local = threading.local()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import traceback
 
 from . import watch
+from ..dtypes import FLOAT_KINDS
 from .watch import state as _state
 
 
@@ -90,4 +91,4 @@ def creation_site() -> str:
 
 
 def all_finite(xp, array) -> bool:
-    return array.dtype.kind != "f" or bool(xp.isfinite(array).all())
+    return array.dtype.kind not in FLOAT_KINDS or bool(xp.isfinite(array).all())

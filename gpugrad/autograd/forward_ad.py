@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from ..dtypes import INEXACT_KINDS
 from ..errors import ArgumentError
 from .grad_mode import enable_grad, is_grad_enabled
 
@@ -55,7 +56,7 @@ def make_dual(tensor, tangent, *, level: int | None = None):
     as PyTorch takes it, the tangents computed from it being in the primal's dtype)."""
     duals = _current("make_dual")
     if (tuple(tangent.shape) != tuple(tensor.shape) or tangent.device != tensor.device
-            or tangent._array.dtype.kind not in "fc"):
+            or tangent._array.dtype.kind not in INEXACT_KINDS):
         raise ArgumentError(f"make_dual: the tangent ({tuple(tangent.shape)}, {tangent.dtype}, {tangent.device}) must "
                             f"match the primal ({tuple(tensor.shape)}, {tensor.dtype}, {tensor.device})")
     with enable_grad():

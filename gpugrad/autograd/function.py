@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 
 from ..backend import cpu as _cpu_backend
+from ..dtypes import BFLOAT16_NP, FLOAT_KINDS, INEXACT_KINDS
 from ..errors import CaptureError, DeviceError, DTypeError, ShapeError
-from . import anomaly
+from . import anomaly, bfloat16
 from .watch import state as _watch
 from .grad_mode import _state as _grad_state
 from .grad_mode import no_grad
@@ -235,6 +236,9 @@ class Function:
     # gpugrad's own ops (Op, and a few Functions of its own) work on the backend arrays: their forward
     # receives arrays and returns arrays. A user's Function gets and returns Tensors, as in PyTorch.
     forward_on_arrays = False
+    # Whether forward gets bfloat16 inputs as float32 arrays and its float32 results are rounded back
+    # (bfloat16.py): gpugrad's own ops but views and casts; a user's Function sees its tensors as they are.
+    widens_bfloat16 = False
     # Whether every array backward returns is one it made, a gradient it was handed, or a view of either
     # (never an array it keeps elsewhere, a saved value or a cache, nor a view of one). Then the engine may
     # make a gradient the pass owns a leaf's .grad without a copy (engine.py, `_owned`). False for a
@@ -279,6 +283,7 @@ class Function:
         needs = []
         edges = []  # built in the same pass while grad mode is on: what a recorded node keeps per input
         metas = []
+        bf16 = False
         for a in args:  # one plain loop: comprehensions and a second pass cost more here
             if isinstance(a, Tensor):
                 if a._base is not None and a._view_version != a._version_ref[0]:
@@ -287,6 +292,8 @@ class Function:
                     views.refresh(a)  # its base changed in place since its history was recorded (views.py)
                 array = a._array
                 arrays.append(array)
+                if array.dtype is BFLOAT16_NP:
+                    bf16 = True
                 if a._backend is not backend:
                     if backend is not None:
                         raise DeviceError(
@@ -311,8 +318,12 @@ class Function:
         if backend is None:
             backend = _cpu_backend
         ctx = Node(cls, backend, tuple(needs))
+        widened = bf16 and cls.widens_bfloat16 and not cls.is_view
         try:
-            if cls.forward_on_arrays:
+            if widened:  # computed in float32 and rounded once (bfloat16.py)
+                wide, widened = bfloat16.widen(arrays)
+                out = cls.forward(ctx, *wide, **kwargs) if kwargs else cls.forward(ctx, *wide)
+            elif cls.forward_on_arrays:
                 out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
             else:
                 out = _forward_on_tensors(cls, ctx, args, kwargs)
@@ -333,6 +344,8 @@ class Function:
         single = not isinstance(out, tuple)
         if not isinstance(out, ndarray) if single else not all(isinstance(o, ndarray) or o is None for o in out):
             out = _wrap_scalars(ctx, backend.xp, out, single)
+        if widened:
+            out = bfloat16.round_results(ctx, out, single, arrays, wide)
         anomaly_on = watched and _watch.anomaly
         if anomaly_on and anomaly.check_forward():
             _check_forward(cls, backend.xp, arrays, (out,) if single else out)
@@ -354,7 +367,7 @@ class Function:
         if single:
             outs = (out,)
             kind = out.dtype.kind
-            if (kind == "f" or kind == "c" and _records_complex(cls)) and not (non_diff and any(out is n for n in non_diff)):
+            if (kind in FLOAT_KINDS or kind == "c" and _records_complex(cls)) and not (non_diff and any(out is n for n in non_diff)):
                 results = (Tensor._make(out, backend, ctx, 0),)
             else:
                 results = (Tensor._make(out, backend),)
@@ -365,7 +378,7 @@ class Function:
             results = tuple([
                 None if o is None
                 else Tensor._make(o, backend, ctx, j)
-                if (o.dtype.kind == "f" or o.dtype.kind == "c" and _records_complex(cls)) and not (non_diff and any(o is n for n in non_diff))
+                if (o.dtype.kind in FLOAT_KINDS or o.dtype.kind == "c" and _records_complex(cls)) and not (non_diff and any(o is n for n in non_diff))
                 else Tensor._make(o, backend)
                 for j, o in enumerate(outs)
             ])
@@ -394,18 +407,20 @@ class Function:
         if (a.__class__ is not Tensor or a._backend.capture is not None or _watch.watched
                 or a._base is not None and a._view_version != a._version_ref[0]):  # a stale view: apply refreshes it
             return cls.apply(a, **kwargs)
+        x = a._array
+        if x.dtype is BFLOAT16_NP:  # computed in float32: apply widens it
+            return cls.apply(a, **kwargs)
         node_a = a._node
         need_a = node_a is not None or a._requires_grad
         backend = a._backend
         ctx = Node(cls, backend, (need_a,))
-        x = a._array
         try:
             out = cls.forward(ctx, x, **kwargs) if kwargs else cls.forward(ctx, x)
         except ValueError:  # apply raises it, naming the op and the shape
             return cls.apply(a, **kwargs)
         if out.__class__ is not backend.ndarray:  # a 0-d result as a NumPy scalar
             out = _wrap_scalars(ctx, backend.xp, out, True)
-        recorded = (need_a and _grad_state.enabled and (out.dtype.kind == "f" or out.dtype.kind == "c" and _records_complex(cls))
+        recorded = (need_a and _grad_state.enabled and (out.dtype.kind in FLOAT_KINDS or out.dtype.kind == "c" and _records_complex(cls))
                     and not ctx._non_differentiable)
         if recorded:
             ctx.next_edges = ((a if node_a is None else (node_a, a._output_index)),)
@@ -421,12 +436,14 @@ class Function:
                 or a._base is not None and a._view_version != a._version_ref[0]
                 or b._base is not None and b._view_version != b._version_ref[0]):  # stale views: apply refreshes them
             return cls.apply(a, b, **kwargs)
+        x, y = a._array, b._array
+        if x.dtype is BFLOAT16_NP or y.dtype is BFLOAT16_NP:  # computed in float32: apply widens them
+            return cls.apply(a, b, **kwargs)
         node_a, node_b = a._node, b._node
         need_a = node_a is not None or a._requires_grad
         need_b = node_b is not None or b._requires_grad
         backend = a._backend
         ctx = Node(cls, backend, (need_a, need_b))
-        x, y = a._array, b._array
         try:
             out = cls.forward(ctx, x, y, **kwargs) if kwargs else cls.forward(ctx, x, y)
         except ValueError:  # shapes that do not broadcast: apply raises it, naming the op and the shapes
@@ -434,7 +451,7 @@ class Function:
         if out.__class__ is not backend.ndarray:
             out = _wrap_scalars(ctx, backend.xp, out, True)
         recorded = ((need_a or need_b) and _grad_state.enabled
-                    and (out.dtype.kind == "f" or out.dtype.kind == "c" and _records_complex(cls)) and not ctx._non_differentiable)
+                    and (out.dtype.kind in FLOAT_KINDS or out.dtype.kind == "c" and _records_complex(cls)) and not ctx._non_differentiable)
         if recorded:
             ctx.next_edges = (
                 ((a if node_a is None else (node_a, a._output_index)) if need_a else None),
@@ -450,6 +467,7 @@ class Op(Function):
 
     forward_on_arrays = True
     fresh_gradients = True
+    widens_bfloat16 = True
     complex_ok = False
 
 
@@ -488,7 +506,7 @@ def once_differentiable(backward):
         if not _grad_state.enabled or not any(isinstance(g, _Tensor) and g.requires_grad for g in grads):
             return outputs
         single = not isinstance(outputs, tuple)
-        marked = tuple(None if o is None else _DelayedError.apply(o.detach().requires_grad_()) if o._array.dtype.kind in "fc"
+        marked = tuple(None if o is None else _DelayedError.apply(o.detach().requires_grad_()) if o._array.dtype.kind in INEXACT_KINDS
                        else o for o in ((outputs,) if single else outputs))
         return marked[0] if single else marked
 

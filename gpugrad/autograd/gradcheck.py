@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy
 
 from . import function
+from ..dtypes import FLOAT_KINDS
 from .engine import run_backward
 from .grad_mode import enable_grad, no_grad
 
@@ -23,7 +24,7 @@ def _as_tuple(x):
 
 
 def _outputs(fn, inputs):
-    return tuple(o for o in _as_tuple(fn(*inputs)) if isinstance(o, function._Tensor) and o._array.dtype.kind == "f")
+    return tuple(o for o in _as_tuple(fn(*inputs)) if isinstance(o, function._Tensor) and o._array.dtype.kind in FLOAT_KINDS)
 
 
 def _dot(xs, ys) -> float:

@@ -38,7 +38,7 @@ def is_available() -> bool:
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:
-    """False: gpugrad has no bfloat16 tensors yet, on any device (scripts then choose float16 or float32)."""
+    """False: gpugrad's bfloat16 tensors live on the CPU only (scripts then choose float16 or float32)."""
     return False
 
 

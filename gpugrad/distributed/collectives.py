@@ -12,6 +12,7 @@ import datetime
 import operator
 from typing import Any
 
+from ..dtypes import INEXACT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from . import process_group as _group
@@ -37,7 +38,7 @@ def _check_tensor(op: str, name: str, t) -> None:
 def _check_op(op_name: str, op, t: Tensor) -> ReduceOp:
     if not isinstance(op, ReduceOp):
         raise ArgumentError(f"{op_name}: op must be a ReduceOp (SUM, AVG, PRODUCT, MIN, MAX), got {op!r}")
-    if op is ReduceOp.AVG and t._array.dtype.kind not in "fc":
+    if op is ReduceOp.AVG and t._array.dtype.kind not in INEXACT_KINDS:
         raise DTypeError(f"{op_name}: ReduceOp.AVG needs a floating-point tensor, got {t._array.dtype}")
     return op
 

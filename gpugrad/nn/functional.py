@@ -13,6 +13,7 @@ import numpy as _np
 from .. import ops as _ops
 from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad
+from ..dtypes import BFLOAT16_NP, FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..kernels.conv import conv_geometry
 from ..kernels.conv import windows
@@ -611,7 +612,7 @@ def _argmax_over_taps(x, taps, inside) -> Tensor:
     flat = xp.broadcast_to(flat, full).reshape(out + (-1,))
     ok = xp.broadcast_to(ok, full).reshape(out + (-1,))
     values = a.reshape(a.shape[: a.ndim - nd] + (-1,))[..., flat]  # (B, C, *out, K)
-    lowest = -xp.inf if a.dtype.kind == "f" else (False if a.dtype.kind == "b" else xp.iinfo(a.dtype).min)
+    lowest = -xp.inf if a.dtype.kind in FLOAT_KINDS else (False if a.dtype.kind == "b" else xp.iinfo(a.dtype).min)
     values = xp.where(ok, values, a.dtype.type(lowest))
     k = values.argmax(axis=-1)
     chosen_inside = xp.take_along_axis(xp.broadcast_to(ok, values.shape), k[..., None], axis=-1)[..., 0]
@@ -648,7 +649,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     bool inputs pool too (without gradient), as in PyTorch.
     """
     _check_tensor("max_pool2d", "input", input)
-    if input._array.dtype.kind != "f":
+    if input._array.dtype.kind not in FLOAT_KINDS:
         return _max_pool_nd("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
     unbatched = input.ndim == 3
     kernel, stride, _, dilation, pads, _ = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
@@ -662,7 +663,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """Mean over each window of a (N, C, H, W) input (zero padding counted unless count_include_pad=False)."""
     _check_tensor("avg_pool2d", "input", input)
-    if input._array.dtype.kind != "f":
+    if input._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"avg_pool2d: expected a floating point input, got {input.dtype}")
     unbatched = input.ndim == 3
     kernel, stride, pad, dilation, pads, (oh, ow) = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
@@ -718,7 +719,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     ``p`` is any real number, ``inf`` (max |x|), ``-inf`` (min |x|) or 0 (the count of non-zeros). A row of zeros
     (norm below eps) is divided by eps, and its gradient is 1/eps, as in PyTorch."""
     _check_tensor("normalize", "input", input)
-    if input._array.dtype.kind != "f":
+    if input._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"normalize: expected a floating point input, got {input.dtype}")
     (axis,) = _normalize_dims("normalize", dim, input.ndim)
     norm = _vector_norm(input, p, axis)
@@ -767,9 +768,10 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
         if p is not None and tuple(p.shape) != normalized_shape:
             raise ShapeError(f"layer_norm: {name} of shape {tuple(p.shape)} does not match normalized_shape "
                              f"{list(normalized_shape)}")
-    if input._array.dtype in (_np.float32, _np.float64) and all(
-        p is None or p._array.dtype == input._array.dtype for p in (weight, bias)
-    ):
+    dtype = input._array.dtype
+    if all(p is None or p._array.dtype == dtype for p in (weight, bias)) if dtype in (_np.float32, _np.float64) else (
+        dtype is BFLOAT16_NP and all(p is None or p._array.dtype in (dtype, _np.float32) for p in (weight, bias))
+    ):  # a bfloat16 input may take float32 weights, as in PyTorch
         return _fused_layer_norm(input, n, weight, bias, eps)  # one fused op each way
     dims = tuple(range(input.ndim - k, input.ndim))
     mean = input.mean(dim=dims, keepdim=True)
@@ -893,7 +895,7 @@ def _class_rows(op: str, input: Tensor, target: Tensor, weight: Tensor | None, i
     _check_tensor(op, "input", input)
     _check_tensor(op, "target", target)
     x, t = input._array, target._array  # the arrays' shapes: plain tuples, read many times below
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"{op}: expected floating point input, got {input.dtype}")
     if t.dtype.kind not in "iu":
         raise DTypeError(
@@ -1161,7 +1163,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         raise ShapeError(
             f"{op}: target of shape {tuple(target.shape)} must have the input's shape {tuple(input.shape)}"
         )
-    if input._array.dtype.kind != "f" or target._array.dtype.kind != "f":
+    if input._array.dtype.kind not in FLOAT_KINDS or target._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"{op}: expected floating point input and target, got {input.dtype} and {target.dtype}")
     reduction = _legacy_reduction(op, size_average, reduce, reduction)
     xp = input._backend.xp
@@ -1200,7 +1202,7 @@ def binary_cross_entropy_with_logits(
         raise ShapeError(
             f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must be the same as input size {tuple(input.shape)}"
         )
-    if target._array.dtype.kind != "f":
+    if target._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"binary_cross_entropy_with_logits: target must be floating point (probabilities), got {target.dtype}")
     reduction = _legacy_reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     log_sig_neg = _ops.softplus(-input)  # -log sigmoid(x)

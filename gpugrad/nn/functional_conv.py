@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as _np
 
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels.conv import output_size as _conv_output_size
 from ..ops import conv as _conv
@@ -38,7 +39,7 @@ def _ntuple(op: str, name: str, value, n: int) -> tuple[int, ...]:
 
 
 def _check_float_pair(op: str, input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
-    if input._array.dtype.kind != "f":
+    if input._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"{op}: expected a floating point input, got {input.dtype}")
     if weight._array.dtype != input._array.dtype:
         raise DTypeError(f"{op}: input ({input.dtype}) and weight ({weight.dtype}) must have the same dtype")
@@ -283,7 +284,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     op = "unfold"
     _check_tensor(op, "input", input)
     x, unbatched = _batched(op, input, 2)
-    if x._array.dtype.kind != "f":
+    if x._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"{op}: expected a floating point input, got {input.dtype}")
     kernel, dilation, padding, stride = _block_args(op, kernel_size, dilation, padding, stride)
     oh, ow = _blocks(op, x.shape[2:], kernel, dilation, padding, stride)
@@ -305,7 +306,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
         x, unbatched = input, False
     else:
         raise ShapeError(f"{op}: expected 2-D (unbatched) or 3-D (batched) input, got shape {tuple(input.shape)}")
-    if x._array.dtype.kind != "f":
+    if x._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"{op}: expected a floating point input, got {input.dtype}")
     size = _ntuple(op, "output_size", output_size, 2)
     kernel, dilation, padding, stride = _block_args(op, kernel_size, dilation, padding, stride)

@@ -10,6 +10,7 @@ import math
 import warnings
 
 from .. import ops as _ops
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..ops.activation import logsigmoid as _logsigmoid
 from ..ops.activation import softplus as _softplus
@@ -68,7 +69,7 @@ def _tensors(op: str, **named) -> None:
 
 def _floating(op: str, **named) -> None:
     for name, value in named.items():
-        if value._array.dtype.kind != "f":
+        if value._array.dtype.kind not in FLOAT_KINDS:
             raise DTypeError(f"{op}: expected a floating point {name}, got {value.dtype}")
 
 
@@ -413,7 +414,7 @@ def cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor | 
     """-sum_c w_c t_c log softmax(x)_c for float targets of the logits' shape (C,), (N, C) or (N, C, d...);
     smoothing mixes t with the uniform distribution, t (1 - eps) + eps / C; "mean" divides by the sample count."""
     op = "cross_entropy"
-    if target._array.dtype.kind != "f":
+    if target._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"{op}: expected floating point type for target with class probabilities, got {target.dtype}")
     if ignore_index >= 0:
         raise ArgumentError(f"{op}: ignore_index is not supported for floating point target (got {ignore_index})")

@@ -11,6 +11,7 @@ import math
 import warnings
 
 from ..autograd.grad_mode import no_grad
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..ops.group_norm import group_norm as _fused_group_norm
 from ..random import default_generator
@@ -37,7 +38,7 @@ __all__: list[str] = [
 
 def _check_float(op: str, input: Tensor) -> None:
     _check_tensor(op, "input", input)
-    if input._array.dtype.kind != "f":
+    if input._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"{op}: expected a floating point input, got {input.dtype}")
 
 

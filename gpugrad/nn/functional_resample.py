@@ -20,6 +20,7 @@ import numpy as _np
 
 from .. import ops as _ops
 from ..autograd.function import Op
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..factory import zeros as _zeros
 from ..kernels.conv import ConvGeometry
@@ -93,7 +94,7 @@ def _along(x: Tensor, axis: int, matrix) -> Tensor:
 
 
 def _require_float(op: str, x: Tensor) -> None:
-    if x._array.dtype.kind != "f":
+    if x._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"{op}: expected a floating point input, got {x.dtype}")
 
 
@@ -106,7 +107,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     _check_tensor("max_pool1d", "input", input)
     kernel, stride, _, dilation, pads, _ = _pool_geometry("max_pool1d", input, kernel_size, stride, padding,
                                                            dilation, ceil_mode, nd=1)
-    if input._array.dtype.kind != "f":
+    if input._array.dtype.kind not in FLOAT_KINDS:
         return _max_pool_nd("max_pool1d", input, kernel, stride, padding, dilation, ceil_mode, return_indices, 1)
     # A float input runs the 2-d pooling kernel over a height of one.
     x = input.unsqueeze(-2)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy
 
 from ..autograd.grad_mode import no_grad
+from ..dtypes import FLOAT_KINDS
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
 from ..utils.hooks import register as register_hook_in
@@ -176,7 +177,7 @@ class StateDictMixin:
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape {tuple(host.shape)} from "
                                   f"checkpoint, the shape in current model is {tuple(target.shape)}.")
                 continue
-            if host.dtype.kind not in "fiub" or (host.dtype.kind == "f" and target._array.dtype.kind != "f"):
+            if host.dtype.kind not in FLOAT_KINDS + "iub" or (host.dtype.kind in FLOAT_KINDS and target._array.dtype.kind not in FLOAT_KINDS):
                 error_msgs.append(f'While copying the parameter named "{key}", whose dtype in the model is '
                                   f"{target.dtype}, got a value of dtype {host.dtype}.")
                 continue

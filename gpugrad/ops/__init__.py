@@ -180,7 +180,7 @@ def _bind() -> None:
 
 # PyTorch's short names for casts: ``x.float()`` is ``x.to(gg.float32)``, a differentiable cast.
 _SHORT_CASTS = {
-    "half": _dtypes.float16, "float": _dtypes.float32, "double": _dtypes.float64, "cfloat": _dtypes.complex64,
+    "half": _dtypes.float16, "bfloat16": _dtypes.bfloat16, "float": _dtypes.float32, "double": _dtypes.float64, "cfloat": _dtypes.complex64,
     "cdouble": _dtypes.complex128, "bool": _dtypes.bool_, "byte": _dtypes.uint8, "char": _dtypes.int8,
     "short": _dtypes.int16, "int": _dtypes.int32, "long": _dtypes.int64,
 }

@@ -7,6 +7,7 @@ import numpy
 
 from .. import dtypes
 from ..autograd.grad_mode import is_grad_enabled
+from ..dtypes import FLOAT_KINDS, INEXACT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError
 from ..tensor import Tensor
 
@@ -70,9 +71,9 @@ def _already_promoted(a, b) -> bool:
     t, s = (a, b) if isinstance(a, Tensor) else (b, a)
     kind = type(s)
     if kind is float:
-        return t._array.dtype.kind in "fc"
+        return t._array.dtype.kind in INEXACT_KINDS
     if kind is int:
-        if t._array.dtype.kind in "fc":
+        if t._array.dtype.kind in INEXACT_KINDS:
             return True
         limits = _INT_LIMITS.get(t._array.dtype)
         return limits is not None and limits[0] <= s <= limits[1]
@@ -100,10 +101,20 @@ def promote_pair(a, b):
     return _cast_operand(a, target), _cast_operand(b, target)
 
 
+def round_scalar_to_bfloat16(a, b):
+    """``a`` and ``b`` with a Python float beside a bfloat16 tensor rounded to bfloat16, as PyTorch's CPU
+    add and sub take it (its mul and div keep the float in float32, as gpugrad's ops compute anyway)."""
+    if b.__class__ is float and isinstance(a, Tensor) and a._array.dtype is dtypes.BFLOAT16_NP:
+        return a, float(dtypes.BFLOAT16_NP.type(b))
+    if a.__class__ is float and isinstance(b, Tensor) and b._array.dtype is dtypes.BFLOAT16_NP:
+        return float(dtypes.BFLOAT16_NP.type(a)), b
+    return a, b
+
+
 def as_float(t: Tensor) -> Tensor:
     """An integer or bool tensor as the default float dtype, for math functions (``exp`` of an int tensor
     is float32, as in PyTorch); float and complex tensors pass through."""
-    return t if t._array.dtype.kind in "fc" else t.to(dtypes.default_float)
+    return t if t._array.dtype.kind in INEXACT_KINDS else t.to(dtypes.default_float)
 
 
 def check_scalar_fits(op: str, value, t: Tensor) -> None:
@@ -115,7 +126,7 @@ def check_scalar_fits(op: str, value, t: Tensor) -> None:
 
 
 def require_float(op: str, t: Tensor, complex_too: bool = False) -> None:
-    if t._array.dtype.kind not in ("fc" if complex_too else "f"):
+    if t._array.dtype.kind not in (INEXACT_KINDS if complex_too else FLOAT_KINDS):
         raise DTypeError(f"{op}: expected a floating point {'or complex ' if complex_too else ''}tensor, got {t.dtype}")
 
 

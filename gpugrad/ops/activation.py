@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Op
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels import activation as kernels
 from ..random import default_generator
@@ -269,7 +270,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     at the bounds). Integer tensors stay integer, as in PyTorch."""
     if max_val < min_val:
         raise ArgumentError(f"hardtanh: max_val ({max_val}) cannot be lower than min_val ({min_val})")
-    if x._array.dtype.kind == "f":
+    if x._array.dtype.kind in FLOAT_KINDS:
         return Piecewise.apply_one(x, kind="hardtanh", a=min_val, b=max_val)
     _refuse_bool("hardtanh", x)
     return _integer_result(x, _hardtanh(x._backend.xp, x._array, min_val, max_val)[0])
@@ -295,7 +296,7 @@ def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
 def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     """x where x > threshold, else value. f' = 1 where x > threshold, else 0. Integer tensors stay
     integer (value cast to their dtype), as in PyTorch."""
-    if x._array.dtype.kind == "f":
+    if x._array.dtype.kind in FLOAT_KINDS:
         return Piecewise.apply_one(x, kind="threshold", a=threshold, b=value)
     _refuse_bool("threshold", x)
     return _integer_result(x, _threshold(x._backend.xp, x._array, threshold, value)[0])

@@ -7,6 +7,7 @@ PyTorch does.
 from __future__ import annotations
 
 from .. import dtypes
+from ..dtypes import FLOAT_KINDS
 from ..errors import DeviceError, DTypeError
 from ..tensor import Tensor
 from ._operands import promote_pair, reflected, write_out
@@ -28,7 +29,7 @@ def _operand_arrays(name: str, a, b, bool_ok: bool = True):
         raise DeviceError(f"{name}: expected all tensors on the same device, got {a.device} and {b.device}")
     like = a if isinstance(a, Tensor) else b
     for v in (a, b):  # refuse floats by name; bools only after promotion (bool_tensor << 1 is int64)
-        if isinstance(v, Tensor) and v._array.dtype.kind == "f" or isinstance(v, float):
+        if isinstance(v, Tensor) and v._array.dtype.kind in FLOAT_KINDS or isinstance(v, float):
             _require_integral(name, dtypes.of_array(v._array) if isinstance(v, Tensor) else dtypes.default_float)
     a, b = promote_pair(a, b)
     target = dtypes.of_array((a if isinstance(a, Tensor) else b)._array)

@@ -13,6 +13,7 @@ import builtins
 
 from .. import dtypes
 from ..autograd.function import Op
+from ..dtypes import FLOAT_KINDS
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import write_out
@@ -132,7 +133,7 @@ def complex(real: Tensor, imag: Tensor, *, out: Tensor | None = None) -> Tensor:
     for name, t in (("real", real), ("imag", imag)):
         if not isinstance(t, Tensor):
             raise TypeError(f"complex(): argument '{name}' must be Tensor, not {type(t).__name__}")
-        if t._array.dtype.kind != "f" or t._array.dtype.itemsize < 4:
+        if t._array.dtype.kind not in FLOAT_KINDS or t._array.dtype.itemsize < 4:
             raise DTypeError(f"complex: expected both inputs to be float or double tensors, got {name} of {t.dtype}")
     if real._array.dtype != imag._array.dtype:
         raise DTypeError(f"complex: expected object of scalar type {real.dtype.name} but got {imag.dtype.name} for "
@@ -240,7 +241,7 @@ def view_as_complex(input: Tensor) -> Tensor:
     """A float32 or float64 tensor whose last dim is 2 (real, imag) as a complex tensor of one dim fewer,
     sharing its memory. The last dim must be contiguous and the others' strides even, as PyTorch's."""
     a = input._array
-    if a.dtype.kind != "f" or a.dtype.itemsize < 4:
+    if a.dtype.kind not in FLOAT_KINDS or a.dtype.itemsize < 4:
         raise DTypeError(f"view_as_complex: is only supported for float and double tensors, but got a tensor of "
                          f"scalar type {input.dtype.name}")
     if a.ndim == 0 or a.shape[-1] != 2:

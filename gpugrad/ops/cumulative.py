@@ -9,6 +9,7 @@ import numpy
 
 from ..autograd.function import Function, Op
 from ..autograd.grad_mode import is_grad_enabled
+from ..dtypes import FLOAT_KINDS
 from ..tensor import Tensor
 from ._operands import require_float, write_out
 from .complex_numbers import refuse_complex
@@ -116,7 +117,7 @@ def _running_extreme(op: str, x: Tensor, dim, largest: bool, out) -> ValuesIndic
     a = x._array
     extreme = running(xp, xp.maximum if largest else xp.minimum, a, axis)
     hit = a == extreme
-    if a.dtype.kind == "f":
+    if a.dtype.kind in FLOAT_KINDS:
         hit |= xp.isnan(a)
     pos = xp.arange(a.shape[axis]).reshape([-1 if i == axis else 1 for i in range(a.ndim)])
     index = running(xp, xp.maximum, xp.where(hit, pos, 0), axis).astype(xp.int64)

@@ -17,11 +17,12 @@ from ..autograd.function import Function, Op
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import BROADCAST_MIN_ELEMENTS
+from ..dtypes import FLOAT_KINDS, INEXACT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from .complex_numbers import abs_complex, conj_of, isreal_complex, real, refuse_complex
 from .complex_numbers import sgn as sgn_complex
-from ._operands import as_float, check_scalar_fits, promote_pair, reflected, scalar_argument, scalar_or_tensor, write_out
+from ._operands import as_float, check_scalar_fits, promote_pair, reflected, round_scalar_to_bfloat16, scalar_argument, scalar_or_tensor, write_out
 from .inplace import inplace_variant
 
 
@@ -44,7 +45,7 @@ def _zero_grad(gy: Tensor) -> Tensor:
 def _float_pair(a, b):
     """Promoted operands as floats when they are integer or bool (true division, copysign)."""
     t = a if isinstance(a, Tensor) else b
-    if t._array.dtype.kind in "fc":
+    if t._array.dtype.kind in INEXACT_KINDS:
         return a, b
     return tuple(v.to(dtypes.default_float) if isinstance(v, Tensor) else float(v) for v in (a, b))
 
@@ -89,6 +90,8 @@ def add(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     if alpha != 1:
         other = mul(other, alpha)
     a, b = promote_pair(input, other)
+    if a.__class__ is float or b.__class__ is float:
+        a, b = round_scalar_to_bfloat16(a, b)
     result = Add.apply(a, b)
     return result if out is None else write_out("add", result, out)
 
@@ -117,6 +120,8 @@ def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     if alpha != 1:
         other = mul(other, alpha)
     a, b = promote_pair(input, other)
+    if a.__class__ is float or b.__class__ is float:
+        a, b = round_scalar_to_bfloat16(a, b)
     result = Sub.apply(a, b)
     return result if out is None else write_out("sub", result, out)
 
@@ -195,7 +200,7 @@ def _check_integer_divisor(name: str, a, b) -> None:
 
 
 def _trunc_divide(xp, a, b):
-    if xp.result_type(a, b).kind == "f":
+    if xp.result_type(a, b).kind in FLOAT_KINDS:
         return xp.trunc(a / b)
     quotient = xp.floor_divide(a, b)  # floor, one too low where the exact quotient is negative and not whole
     inexact_negative = (xp.remainder(a, b) != 0) & ((xp.asarray(a) < 0) != (xp.asarray(b) < 0))
@@ -433,7 +438,7 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out: Te
 
 
 def _is_float(value) -> bool:
-    return value._array.dtype.kind in "fc" if isinstance(value, Tensor) else isinstance(value, (float, complex))
+    return value._array.dtype.kind in INEXACT_KINDS if isinstance(value, Tensor) else isinstance(value, (float, complex))
 
 
 def float_power(input, exponent, *, out: Tensor | None = None) -> Tensor:
@@ -543,7 +548,7 @@ def lerp(input: Tensor, end: Tensor, weight, *, out: Tensor | None = None) -> Te
     d/dend = weight, d/dweight = end - input."""
     if not isinstance(end, Tensor):
         raise TypeError(f"lerp: argument 'end' must be a Tensor, not {type(end).__name__}")
-    if input._array.dtype.kind != "f":
+    if input._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"lerp: expected a floating point tensor, got {input.dtype}")
     for label, value in (("end", end), ("weight", weight)):
         if isinstance(value, Tensor) and value._array.dtype != input._array.dtype:
@@ -572,7 +577,7 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neg
                *, out: Tensor | None = None) -> Tensor:
     """NaN, +inf and -inf replaced by nan, posinf and neginf (default: 0 and the dtype's largest and lowest
     finite values). d/dinput = 1 where input is finite, 0 where it was replaced."""
-    if input._array.dtype.kind != "f":  # integers and bools have nothing to replace
+    if input._array.dtype.kind not in FLOAT_KINDS:  # integers and bools have nothing to replace
         return write_out("nan_to_num", _const(input, input._array.copy()), out)
     return write_out("nan_to_num", NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf), out)
 
@@ -925,7 +930,7 @@ def _close_operands(name: str, input, other, rtol: float, atol: float):
 
 def _close(xp, a, b, rtol: float, atol: float, equal_nan: bool):
     """PyTorch's test: equal, or both NaN (with equal_nan), or a finite |a - b| <= atol + rtol |b|."""
-    if a.dtype.kind not in "fc":  # integers and bools: exact arithmetic on the differences
+    if a.dtype.kind not in INEXACT_KINDS:  # integers and bools: exact arithmetic on the differences
         a, b = a.astype(xp.float64), b.astype(xp.float64)
     close = a == b
     if equal_nan:
@@ -1002,6 +1007,7 @@ def logical_not(input: Tensor) -> Tensor:
 
 class Cast(Op):
     complex_ok = True
+    widens_bfloat16 = False  # to and from bfloat16 itself
 
     @staticmethod
     def forward(ctx, x, np_dtype=None):
@@ -1012,7 +1018,7 @@ class Cast(Op):
     def backward(ctx, gy):
         # Between float and complex dtypes the gradient flows (the engine takes a complex one's real part
         # for a real input); integer and bool inputs get none.
-        if gy._array.dtype.kind not in "fc" or ctx.src.kind not in "fc":
+        if gy._array.dtype.kind not in INEXACT_KINDS or ctx.src.kind not in INEXACT_KINDS:
             return None
         return (real(gy) if ctx.src.kind != "c" else gy).to(ctx.src)
 

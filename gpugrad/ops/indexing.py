@@ -14,6 +14,7 @@ from collections import namedtuple
 import numpy  # host-side only: lists given as indices, and shape arithmetic
 
 from ..autograd.function import Op
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import normalize_dims, scalar_argument, write_out
@@ -497,7 +498,7 @@ def _identity(xp, reduce: str, dtype):
         return 0
     if reduce == "prod":
         return 1
-    if dtype.kind == "f":
+    if dtype.kind in FLOAT_KINDS:
         return -xp.inf if reduce == "amax" else xp.inf
     if dtype.kind == "b":
         return reduce == "amin"
@@ -524,7 +525,7 @@ class ScatterReduce(Op):
             count = xp.full(o1.shape, 1 if include_self else 0, dtype=xp.int64)
             ctx.backend.index_add(count, pos, 1)
             count = xp.maximum(count, 1)  # untouched positions keep self
-            if x.dtype.kind == "f":
+            if x.dtype.kind in FLOAT_KINDS:
                 o1[...] = o1 / count.astype(x.dtype)
             else:
                 o1[...] = xp.floor_divide(o1, count)  # PyTorch rounds integer means down
@@ -1269,7 +1270,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         if tuple(weights.shape) != tuple(x.shape):
             raise ShapeError(f"bincount: weights of shape {tuple(weights.shape)} for input of shape {tuple(x.shape)}")
         w = weights._array
-        dtype = w.dtype if w.dtype.kind == "f" else numpy.dtype(numpy.float32)
+        dtype = w.dtype if w.dtype.kind in FLOAT_KINDS else numpy.dtype(numpy.float32)
         counts = xp.bincount(x, weights=w, minlength=minlength).astype(dtype)
     return Tensor._make(counts, input._backend)
 
@@ -1278,7 +1279,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     """Counts of input's values in ``bins`` equal bins over [min, max] (the data's own range when both are
     0, widened by 1 each way when it is one value), in input's float dtype; values outside are left out."""
     x = input._array
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"histc: expects a floating point tensor, got {input.dtype}")
     if bins <= 0:
         raise ArgumentError(f"histc: bins must be > 0, got {bins}")
@@ -1307,7 +1308,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = No
     last bin holds its right edge; values outside are left out. ``density`` divides by the total times the
     bin widths. Both results in input's float dtype, as PyTorch's."""
     x = input._array
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"histogram: expects a floating point tensor, got {input.dtype}")
     to_host = input._backend.to_numpy
     host = to_host(x, "histogram").reshape(-1)

@@ -16,6 +16,7 @@ import numpy
 
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ..sparse import coo as sparse_coo
@@ -47,7 +48,7 @@ def _shape(t: Tensor) -> tuple:
 
 def _require_float(op: str, *tensors: Tensor) -> None:
     for t in tensors:
-        if t._array.dtype.kind != "f":
+        if t._array.dtype.kind not in FLOAT_KINDS:
             raise DTypeError(f"{op}: Expected a floating point or complex tensor as input. Got {t.dtype}")
 
 
@@ -911,7 +912,7 @@ def _tolerance_arg(value):
 def linalg_pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out: Tensor | None = None) -> Tensor:
     """Moore-Penrose pseudo-inverse; singular values at most max(atol, rtol * s_max) count as zero.
     The gradient is PyTorch's, valid where the rank does not change."""
-    if A._array.dtype.kind != "f" or A.ndim < 2:
+    if A._array.dtype.kind not in FLOAT_KINDS or A.ndim < 2:
         raise DTypeError(f"linalg.pinv({A.dtype}{list(A.shape)}): expected a tensor with 2 or more dimensions of "
                          "float, double, cfloat or cdouble types")
     result = Pinv.apply(A, atol=_tolerance_arg(atol), rtol=_tolerance_arg(rtol), hermitian=hermitian)
@@ -1250,7 +1251,7 @@ def linalg_eigvals(A: Tensor, *, out: Tensor | None = None) -> Tensor:
 def linalg_matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False,
                        out: Tensor | None = None) -> Tensor:
     """The number of singular values above max(atol, rtol * s_max) (int64; not differentiable)."""
-    if A._array.dtype.kind != "f":
+    if A._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError("linalg.matrix_rank: This function doesn't handle types other than float and double "
                          f"(got {A.dtype})")
     _require_matrices("linalg.matrix_rank", A)
@@ -1598,7 +1599,7 @@ def matrix_exp(input: Tensor) -> Tensor:
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | None = None) -> Tensor:
     """Each slice ``input.select(dim, i)`` whose p-norm exceeds ``maxnorm`` scaled down to it (by
     maxnorm / (norm + 1e-7), as PyTorch); the others as they are. Differentiable, norms included."""
-    if input._array.dtype.kind != "f":
+    if input._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"renorm: expected a floating point tensor, got {input.dtype}")
     if p <= 0:
         raise ArgumentError(f"renorm: non-positive-norm not supported, got p={p}")

@@ -11,6 +11,7 @@ from collections import namedtuple
 
 import numpy
 
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import write_out
@@ -212,7 +213,7 @@ def linalg_vander(x: Tensor, N: int | None = None) -> Tensor:
     from .shape import cat
 
     dtype = x._array.dtype
-    if dtype.kind not in "fiu" or (dtype.kind == "f" and dtype.itemsize < 4):
+    if dtype.kind not in "fiu" or (dtype.kind in FLOAT_KINDS and dtype.itemsize < 4):
         raise DTypeError(f"linalg.vander supports floating point, complex, and integer tensors, but got {x.dtype}")
     base = x.unsqueeze(-1) if x.ndim == 0 else x
     n = base.shape[-1] if N is None else N

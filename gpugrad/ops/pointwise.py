@@ -14,6 +14,7 @@ import numpy
 
 from .. import _bessel, _erf, _gamma
 from ..autograd.function import Op
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import as_float, promote_pair, write_out
@@ -72,7 +73,7 @@ def _float_pair(name: str, input, other) -> tuple[Tensor, Tensor]:
 def _floating_pair(name: str, input, other) -> tuple[Tensor, Tensor]:
     """Two tensor operands whose promoted dtype must be floating (PyTorch has no integer kernel)."""
     a, b = _pair(name, _tensor_input(name, input), _tensor_input(name, other, "other"))
-    if a._array.dtype.kind != "f":
+    if a._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"{name}: not implemented for {a.dtype} operands ({input.dtype} and {other.dtype})")
     return a, b
 
@@ -686,7 +687,7 @@ def frexp(input: Tensor, *, out=None) -> Frexp:
     """(mantissa, exponent) with input = mantissa * 2^exponent, |mantissa| in [0.5, 1) (0 for 0; inf and
     NaN keep themselves, exponent 0); exponent int32. d mantissa / d input = 2^-exponent."""
     x = _tensor_input("frexp", input)
-    if x._array.dtype.kind != "f":
+    if x._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"frexp: only supports floating-point dtypes, got {x.dtype}")
     mantissa = FrexpMantissa.apply(x)
     _, exponent = x._backend.xp.frexp(x._array)
@@ -699,7 +700,7 @@ def frexp(input: Tensor, *, out=None) -> Frexp:
 def nextafter(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
     """The next float after input in the direction of other, elementwise (not differentiable)."""
     a, b = _pair("nextafter", input, other)
-    if a._array.dtype.kind != "f":
+    if a._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"nextafter: expected floating point tensors, got {a.dtype}")
     return write_out("nextafter", Tensor._make(a._backend.xp.asarray(a._backend.xp.nextafter(a._array, b._array)),
                                                a._backend), out)
@@ -796,7 +797,7 @@ def floor(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The largest integer <= x. d/dx = 0."""
     refuse_complex("floor", input)
     x = _tensor_input("floor", input)
-    return write_out("floor", Floor.apply(x) if x._array.dtype.kind == "f" else _integral_copy("floor", x), out)
+    return write_out("floor", Floor.apply(x) if x._array.dtype.kind in FLOAT_KINDS else _integral_copy("floor", x), out)
 
 
 class Ceil(Op):
@@ -813,7 +814,7 @@ def ceil(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The smallest integer >= x. d/dx = 0."""
     refuse_complex("ceil", input)
     x = _tensor_input("ceil", input)
-    return write_out("ceil", Ceil.apply(x) if x._array.dtype.kind == "f" else _integral_copy("ceil", x), out)
+    return write_out("ceil", Ceil.apply(x) if x._array.dtype.kind in FLOAT_KINDS else _integral_copy("ceil", x), out)
 
 
 class Trunc(Op):
@@ -830,14 +831,14 @@ def trunc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """x rounded towards 0. d/dx = 0."""
     refuse_complex("trunc", input)
     x = _tensor_input("trunc", input)
-    return write_out("trunc", Trunc.apply(x) if x._array.dtype.kind == "f" else _integral_copy("trunc", x), out)
+    return write_out("trunc", Trunc.apply(x) if x._array.dtype.kind in FLOAT_KINDS else _integral_copy("trunc", x), out)
 
 
 def fix(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``trunc``."""
     refuse_complex("fix", input)
     x = _tensor_input("fix", input)
-    return write_out("fix", Trunc.apply(x) if x._array.dtype.kind == "f" else _integral_copy("fix", x), out)
+    return write_out("fix", Trunc.apply(x) if x._array.dtype.kind in FLOAT_KINDS else _integral_copy("fix", x), out)
 
 
 class Round(Op):
@@ -865,7 +866,7 @@ def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Ten
     x = _tensor_input("round", input)
     if abs(decimals) > 308:  # 10^decimals would overflow float64 (PyTorch's scale turns inf)
         raise ArgumentError(f"round: decimals={decimals} is out of range (|decimals| <= 308)")
-    if x._array.dtype.kind == "f":
+    if x._array.dtype.kind in FLOAT_KINDS:
         result = Round.apply(x, decimals=int(decimals))
     elif decimals != 0:
         raise DTypeError(f"round: decimals={decimals} is not implemented for {x.dtype} tensors")
@@ -888,7 +889,7 @@ def frac(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The fractional part x - trunc(x), with x's sign. d/dx = 1."""
     refuse_complex("frac", input)
     x = _tensor_input("frac", input)
-    if x._array.dtype.kind != "f":
+    if x._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"frac: not implemented for {x.dtype} tensors")
     return write_out("frac", Frac.apply(x), out)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
+from ..dtypes import BFLOAT16_NP, FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels import recurrent as krec
 from ..tensor import Tensor
@@ -23,7 +24,7 @@ def _check_floats(op: str, **tensors: Tensor) -> None:
     for name, t in tensors.items():
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
-        if t._array.dtype.kind != "f":
+        if t._array.dtype.kind not in FLOAT_KINDS:
             raise DTypeError(f"{op}: expected floating point tensors, got {name} of dtype {t.dtype}")
         if first is None:
             first = name, t
@@ -47,6 +48,12 @@ def _rows(a, width: int):
     return a.reshape(-1, width)
 
 
+def _in_tensor_ops(t: Tensor) -> bool:
+    """Whether backward runs in Tensor ops rather than the one-pass kernel: to be differentiated again
+    (create_graph), or in bfloat16 (``t``'s dtype; each Tensor op then computes in float32)."""
+    return is_grad_enabled() or t._array.dtype is BFLOAT16_NP
+
+
 # LSTM ------------------------------------------------------------------------------------------------
 class LSTMPointwise(Op):
     """(h, c) from the gate pre-activations (..., 4H) and c_prev (..., H): one kernel pass
@@ -64,7 +71,7 @@ class LSTMPointwise(Op):
     @staticmethod
     def backward(ctx, gh, gc):
         gates, c_prev, ws = ctx.saved_tensors
-        if is_grad_enabled():  # create_graph: Tensor ops, differentiable again
+        if _in_tensor_ops(gh):
             return _lstm_backward_composite(gh, gc, gates, c_prev)
         hs = c_prev.shape[-1]
         backend = ctx.backend
@@ -115,7 +122,7 @@ class GRUPointwise(Op):
     @staticmethod
     def backward(ctx, gy):
         gi, gh, h_prev, ws = ctx.saved_tensors
-        if is_grad_enabled():
+        if _in_tensor_ops(gy):
             return _gru_backward_composite(gy, gi, gh, h_prev)
         hs = h_prev.shape[-1]
         backend = ctx.backend
@@ -178,7 +185,7 @@ class LSTMLayer(Op):
     @staticmethod
     def backward(ctx, g_out, g_hn, g_cn):
         x_proj, h0, c0, w_hh, out, cs, ws = ctx.saved_tensors
-        if is_grad_enabled():  # create_graph: the same loops in Tensor ops, differentiable again
+        if _in_tensor_ops(out):
             return _lstm_layer_backward_composite(g_out, g_hn, g_cn, x_proj, h0, c0, w_hh, ctx.reverse)
         xp, impl, backend = ctx.xp, ctx.backend.kernel_impl, ctx.backend
         steps = x_proj.shape[0]
@@ -273,7 +280,7 @@ class GRULayer(Op):
     @staticmethod
     def backward(ctx, g_out, g_hn):
         gi, h0, w_hh, b_hh, out, ws = ctx.saved_tensors
-        if is_grad_enabled():  # create_graph: the same loops in Tensor ops, differentiable again
+        if _in_tensor_ops(out):
             return _gru_layer_backward_composite(g_out, g_hn, gi, h0, w_hh, b_hh, ctx.reverse)
         xp, impl, backend = ctx.xp, ctx.backend.kernel_impl, ctx.backend
         steps, reverse = gi.shape[0], ctx.reverse
@@ -348,7 +355,7 @@ def _check_cell(op: str, gate_count: int, input: Tensor, hx: tuple, w_ih: Tensor
     for name, t in named:
         if t is None:
             continue
-        if t._array.dtype.kind != "f":
+        if t._array.dtype.kind not in FLOAT_KINDS:
             raise DTypeError(f"{op}: expected floating point tensors, got {name} of dtype {t.dtype}")
         if t._array.dtype != dtype:
             raise DTypeError(f"{op}: expected all tensors of one dtype, got input {input.dtype} and {name} {t.dtype}")

@@ -15,6 +15,7 @@ import numpy
 from .. import dtypes
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
 from ._operands import as_float, distinct_dims, keepdim_shape, normalize_dims, require_float, write_out
@@ -529,7 +530,7 @@ def _stable_order(xp, a, axis: int):
 
 
 def _nan_count(xp, a, axis: int):
-    if a.dtype.kind != "f":
+    if a.dtype.kind not in FLOAT_KINDS:
         return xp.zeros(keepdim_shape(a.shape, (axis,)), dtype=xp.int64)
     return xp.isnan(a).sum(axis=axis, keepdims=True)
 
@@ -556,7 +557,7 @@ class MedianAll(Op):
         if flat.size:
             y = xp.take_along_axis(flat, _median_index(ignore_nan)(xp, flat, 0), axis=0).reshape(())
         else:  # what PyTorch gives for no elements: NaN, or the integer type's lowest value
-            y = xp.full((), math.nan if x.dtype.kind == "f" else xp.iinfo(x.dtype).min, dtype=x.dtype)
+            y = xp.full((), math.nan if x.dtype.kind in FLOAT_KINDS else xp.iinfo(x.dtype).min, dtype=x.dtype)
         ctx.save_for_backward(x, y)
         return y
 

@@ -16,6 +16,7 @@ import numpy
 
 from .. import _gamma, dtypes
 from ..autograd.function import Op
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import default_generator, half_open
 from ..tensor import Tensor
@@ -32,7 +33,7 @@ def _host(t: Tensor) -> numpy.ndarray:
 
 
 def _require_float(op: str, t: Tensor, what: str = "tensor") -> None:
-    if t._array.dtype.kind != "f":
+    if t._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"{op}: expected a floating point {what}, got {t.dtype}")
 
 

@@ -16,6 +16,7 @@ import numpy
 
 from .. import dtypes
 from ..autograd.function import Op
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
 from .complex_numbers import conj, view_as_real
@@ -110,7 +111,7 @@ def _as_complex(name: str, x: Tensor) -> Tensor:
     kind = x._array.dtype.kind
     if kind == "c":
         return x
-    return x.to(dtypes.complex_of(dtypes.default_float if kind != "f" or x._array.dtype.itemsize < 4 else x.dtype))
+    return x.to(dtypes.complex_of(dtypes.default_float if kind not in FLOAT_KINDS or x._array.dtype.itemsize < 4 else x.dtype))
 
 
 def _as_real(name: str, x: Tensor) -> Tensor:
@@ -119,7 +120,7 @@ def _as_real(name: str, x: Tensor) -> Tensor:
     kind = x._array.dtype.kind
     if kind == "c":
         raise DTypeError(f"{name}: expects a real input tensor, but got {x.dtype.name}")
-    return x if kind == "f" and x._array.dtype.itemsize >= 4 else x.to(dtypes.default_float)
+    return x if kind in FLOAT_KINDS and x._array.dtype.itemsize >= 4 else x.to(dtypes.default_float)
 
 
 def _check_tensor(name: str, x) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy
 
+from ..dtypes import FLOAT_KINDS
 from ..errors import ShapeError
 from ..tensor import Tensor
 
@@ -74,7 +75,7 @@ def cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor, shape
             f"{opt_name}.load_state_dict: state '{key}' of parameter {index} has shape {tuple(array.shape)} but "
             f"a parameter of shape {tuple(p.shape)} needs {tuple(shape)}"
         )
-    if array.dtype.kind == "f":
+    if array.dtype.kind in FLOAT_KINDS:
         array = array.astype(p._array.dtype, copy=False)
     with on_device(p._backend):
         return Tensor._make(p._backend.asarray(array), p._backend)  # always a copy

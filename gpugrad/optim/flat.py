@@ -311,7 +311,7 @@ class _Bucket:
                 counts_ += 1  # one array op on the device, never read back
                 bounds = None if b - a == 1 else tuple(s.hi - run.lo for s in run.slots)
                 step = DeviceSteps(counts_, bounds)
-            opt._apply(self.xp, P, G, bufs, group, step=step, first=first, scalars=scalars, impl=backend.kernel_impl)
+            opt._update(self.xp, P, G, bufs, group, step=step, first=first, scalars=scalars, impl=backend.kernel_impl)
             for slot in run.slots:
                 p = slot.param
                 if counts and not capturable:

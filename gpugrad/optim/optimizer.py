@@ -25,6 +25,7 @@ from typing import Any
 import numpy
 
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..dtypes import BFLOAT16_NP, FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..kernels._dispatch import fused_enabled
 from ..tensor import Tensor
@@ -118,7 +119,7 @@ class Optimizer:
         if isinstance(lr, Tensor):
             if lr.numel() != 1:
                 raise ValueError(f"{name}: Tensor lr must be 1-element, got shape {tuple(lr.shape)}")
-            if lr._array.dtype.kind != "f":
+            if lr._array.dtype.kind not in FLOAT_KINDS:
                 raise ValueError(f"{name}: Tensor lr must be floating point, got dtype {lr.dtype}")
         # A Tensor lr is checked at construction only: reading it inside step() would stop a CUDA graph.
         if self._checks_lr and lr is not required and not (self._stepping and isinstance(lr, Tensor)) and not _ge0(lr):
@@ -149,6 +150,18 @@ class Optimizer:
         ``scalars`` (the ``_scalar_spec`` state) to those after this step."""
         raise NotImplementedError
 
+    def _update(self, xp, p, g, bufs: dict, group: dict, **step_args) -> None:
+        """``_apply``, with bfloat16 arrays (which the kernels do not take) updated in float32 and each
+        rounded once, as PyTorch's fused bfloat16 steps compute."""
+        if p.dtype is not BFLOAT16_NP:
+            return self._apply(xp, p, g, bufs, group, **step_args)
+        wide_p = p.astype(numpy.float32)
+        wide = {key: b.astype(numpy.float32) for key, b in bufs.items()}
+        self._apply(xp, wide_p, g.astype(numpy.float32), wide, group, **step_args)
+        p[...] = wide_p
+        for key, b in bufs.items():
+            b[...] = wide[key]
+
     # Param groups ----------------------------------------------------------------------------------
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own hyper-parameters (missing ones come from ``defaults``).
@@ -174,7 +187,7 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i}, shape {tuple(p.shape)})")
             kind = p._array.dtype.kind
-            if kind != "f" and not (kind == "c" and self._supports_complex):
+            if kind not in FLOAT_KINDS and not (kind == "c" and self._supports_complex):
                 raise DTypeError(
                     f"{name}: can only optimize floating point{' and complex' if self._supports_complex else ''} "
                     f"Tensors, parameter {i} has dtype {p.dtype}"
@@ -277,7 +290,7 @@ class Optimizer:
             if g is None:
                 continue
             if not spec and not sspec and not self._counts_steps and p not in self.state:
-                self._apply(p._backend.xp, _parts(p._array), _parts(g._array), {}, group, step=1, first=True, scalars={},
+                self._update(p._backend.xp, _parts(p._array), _parts(g._array), {}, group, step=1, first=True, scalars={},
                             impl="reference")
                 p._version_ref[0] += 1
                 continue
@@ -307,7 +320,7 @@ class Optimizer:
                 step = _flat.DeviceSteps(counts, None)
             else:
                 step = int(state.get("step", 0)) + 1
-            self._apply(
+            self._update(
                 xp, _parts(p._array), _parts(g._array), {k: _parts(state[k]._array) for k in spec}, group,
                 step=step, first=first, scalars=scalars, impl="reference",
             )
@@ -458,7 +471,7 @@ def _cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor, *, s
             f"{opt_name}.load_state_dict: state '{key}' of parameter {index} has shape {tuple(array.shape)} "
             f"but the parameter has shape {tuple(p.shape)}"
         )
-    if array.dtype.kind == "f":
+    if array.dtype.kind in FLOAT_KINDS:
         array = array.astype(p._array.dtype, copy=False)
     data = p._backend.asarray(array.reshape(p._array.shape))
     if data is array or (isinstance(value, Tensor) and data is value._array):

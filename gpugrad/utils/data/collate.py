@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy
 
+from ...dtypes import FLOAT_KINDS
 from ...dtypes import float64 as _float64
 from ...factory import tensor as _tensor
 from ...ops import stack as _stack
@@ -43,7 +44,7 @@ def default_collate(batch: list) -> Any:
         return Tensor._make(backend.xp.stack([b._array for b in batch]), backend)
     if isinstance(elem, (numpy.ndarray, numpy.generic)):
         arrays = [numpy.asarray(b) for b in batch]
-        if elem.dtype.kind not in "fiub":
+        if elem.dtype.kind not in FLOAT_KINDS + "iub":
             raise TypeError(f"default_collate: NumPy arrays of dtype {elem.dtype} cannot become a tensor")
         _check_same_shapes([a.shape for a in arrays], "arrays")
         return _tensor(numpy.stack(arrays))
@@ -75,7 +76,7 @@ def default_collate(batch: list) -> Any:
 def default_convert(data: Any) -> Any:
     """What the DataLoader applies to each sample when batching is off (``batch_size=None``), as PyTorch's:
     NumPy arrays and scalars become tensors, containers are converted field by field, the rest is kept."""
-    if isinstance(data, (numpy.ndarray, numpy.generic)) and data.dtype.kind in "fiub":
+    if isinstance(data, (numpy.ndarray, numpy.generic)) and data.dtype.kind in FLOAT_KINDS + "iub":
         return _tensor(numpy.asarray(data))
     if isinstance(data, collections.abc.Mapping):
         try:
