@@ -4,6 +4,7 @@ greedy generation and a save_pretrained / from_pretrained round trip; the two ru
 
     pip install transformers diffusers          # beside torch and gpugrad, in one environment
     python bench/compat/hf_driver.py            # both frameworks, then the comparison table
+    python bench/compat/hf_driver.py --dtype bfloat16   # the same models in bfloat16 (the CPU's)
 
 Each framework runs in its own process (``--fw torch`` / ``--fw gg`` with ``--out FILE.npz``); under
 ``gg`` every ``torch`` import is gpugrad's (alias.py), and gpugrad is imported from this checkout through a
@@ -57,7 +58,7 @@ def _same_weights(torch, model) -> None:
     model.load_state_dict(state, strict=False)
 
 
-def run(fw: str, out: str) -> None:
+def run(fw: str, out: str, dtype_name: str) -> None:
     if fw == "gg":
         folder = tempfile.mkdtemp()
         os.symlink(os.path.join(REPO, "gpugrad"), os.path.join(folder, "gpugrad"))
@@ -69,6 +70,11 @@ def run(fw: str, out: str) -> None:
     import torch
 
     warnings.filterwarnings("ignore")
+    dtype = getattr(torch, dtype_name)
+
+    def host(t):
+        return t.detach().float().numpy()  # PyTorch has no NumPy bfloat16
+
     rng = np.random.default_rng(1)
     ids = torch.tensor(rng.integers(0, 100, (2, 8)))
     results = {}
@@ -76,6 +82,7 @@ def run(fw: str, out: str) -> None:
         model = make()
         model.eval()
         _same_weights(torch, model)
+        model.to(dtype)
         if kind == "causal":
             outputs = model(input_ids=ids, labels=ids)
         elif kind == "classify":
@@ -83,23 +90,22 @@ def run(fw: str, out: str) -> None:
         elif kind == "seq2seq":
             outputs = model(input_ids=ids, labels=ids[:, :5].clone())
         else:
-            x = torch.tensor(rng.standard_normal((2, 3, 16, 16)).astype(np.float32))
+            x = torch.tensor(rng.standard_normal((2, 3, 16, 16)).astype(np.float32)).to(dtype)
             sample = model(x, torch.tensor([10, 50])).sample
             outputs = type("Out", (), {"loss": sample.square().mean(), "logits": sample})()
         outputs.loss.backward()
-        results[f"{name}.loss"] = outputs.loss.detach().numpy()
-        results[f"{name}.output"] = outputs.logits.detach().numpy()
-        results[f"{name}.grads"] = np.concatenate([p.grad.detach().numpy().ravel() for p in model.parameters()
-                                                   if p.grad is not None])
+        results[f"{name}.loss"] = host(outputs.loss)
+        results[f"{name}.output"] = host(outputs.logits)
+        results[f"{name}.grads"] = np.concatenate([host(p.grad).ravel() for p in model.parameters() if p.grad is not None])
         torch.optim.AdamW(model.parameters(), lr=1e-3).step()
-        results[f"{name}.stepped"] = np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])
+        results[f"{name}.stepped"] = np.concatenate([host(p).ravel() for p in model.parameters()])
         if kind in ("causal", "seq2seq"):
             with torch.no_grad():
                 results[f"{name}.generated"] = model.generate(ids[:, :4], max_new_tokens=4, do_sample=False).numpy()
         folder = tempfile.mkdtemp()
         model.save_pretrained(folder)
-        again = type(model).from_pretrained(folder)
-        results[f"{name}.reloaded"] = np.concatenate([p.detach().numpy().ravel() for p in again.parameters()])
+        again = type(model).from_pretrained(folder, dtype=dtype)
+        results[f"{name}.reloaded"] = np.concatenate([host(p).ravel() for p in again.parameters()])
         print(f"{fw} {name}: ran", flush=True)
     np.savez(out, **results)
 
@@ -124,15 +130,16 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--fw", choices=("torch", "gg"))
     p.add_argument("--out")
+    p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
     args = p.parse_args()
     if args.fw:
-        run(args.fw, args.out)
+        run(args.fw, args.out, args.dtype)
         return 0
     folder = tempfile.mkdtemp()
     files = {}
     for fw in ("torch", "gg"):
         files[fw] = os.path.join(folder, f"{fw}.npz")
-        done = subprocess.run([sys.executable, __file__, "--fw", fw, "--out", files[fw]])
+        done = subprocess.run([sys.executable, __file__, "--fw", fw, "--out", files[fw], "--dtype", args.dtype])
         if done.returncode:
             print(f"{fw}: failed (exit {done.returncode})")
             return 1
