@@ -19,6 +19,12 @@ from ..dtypes import BFLOAT16_NP
 FLOAT32_NP = numpy.dtype(numpy.float32)
 
 
+def float32_of(array):
+    """``array`` as float32 when it is bfloat16, else itself: for a backward that runs a kernel on its
+    tensors' arrays (the engine rounds what it returns to each input's dtype)."""
+    return array.astype(FLOAT32_NP) if array.dtype is BFLOAT16_NP else array
+
+
 def widen(arrays: list) -> tuple[list, bool]:
     """``arrays`` with every bfloat16 array as float32, and whether the first floating-point one was
     bfloat16 (then the op's float32 results are rounded back: ``round_results``)."""

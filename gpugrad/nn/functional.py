@@ -13,12 +13,13 @@ import numpy as _np
 from .. import ops as _ops
 from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad
-from ..dtypes import BFLOAT16_NP, FLOAT_KINDS
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..kernels.conv import conv_geometry
 from ..kernels.conv import windows
 from ..kernels.softmax_xent import check_target_range
 from ..ops import activation as _act
+from ..ops._operands import fused_norm_takes
 from ..ops._operands import normalize_dims as _normalize_dims
 from ..ops._operands import write_out as _write_out
 from ..ops import conv as _conv
@@ -768,10 +769,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
         if p is not None and tuple(p.shape) != normalized_shape:
             raise ShapeError(f"layer_norm: {name} of shape {tuple(p.shape)} does not match normalized_shape "
                              f"{list(normalized_shape)}")
-    dtype = input._array.dtype
-    if all(p is None or p._array.dtype == dtype for p in (weight, bias)) if dtype in (_np.float32, _np.float64) else (
-        dtype is BFLOAT16_NP and all(p is None or p._array.dtype in (dtype, _np.float32) for p in (weight, bias))
-    ):  # a bfloat16 input may take float32 weights, as in PyTorch
+    if fused_norm_takes(input, weight, bias):
         return _fused_layer_norm(input, n, weight, bias, eps)  # one fused op each way
     dims = tuple(range(input.ndim - k, input.ndim))
     mean = input.mean(dim=dims, keepdim=True)

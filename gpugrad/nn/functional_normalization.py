@@ -13,6 +13,7 @@ import warnings
 from ..autograd.grad_mode import no_grad
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
+from ..ops._operands import fused_norm_takes
 from ..ops.group_norm import group_norm as _fused_group_norm
 from ..random import default_generator
 from ..tensor import Tensor
@@ -77,10 +78,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     per_group = math.prod(input.shape[2:]) * (c // num_groups)
     if n * (c // num_groups) * math.prod(input.shape[2:]) == 1:  # PyTorch's check, on its reshaped view
         raise ValueError(f"group_norm: expected more than 1 value per channel when training, got input size {tuple(input.shape)}")
-    dtype = input._array.dtype
-    if dtype.name in ("float32", "float64") and input.numel() > 0 and all(
-        p is None or p._array.dtype == dtype for p in (weight, bias)
-    ):
+    if input.numel() > 0 and fused_norm_takes(input, weight, bias):
         return _fused_group_norm(input, num_groups, weight, bias, eps)  # one fused op each way
     grouped = input.reshape(n, num_groups, per_group)
     mean = grouped.mean(dim=2, keepdim=True)

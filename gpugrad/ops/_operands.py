@@ -111,6 +111,16 @@ def round_scalar_to_bfloat16(a, b):
     return a, b
 
 
+def fused_norm_takes(input: Tensor, *params) -> bool:
+    """Whether a normalisation's fused op (layer, batch and group norm) takes ``input`` with ``params``
+    (weights, biases, running statistics; None where absent): float32 or float64 with params of the same
+    dtype, or bfloat16 (computed in float32) with bfloat16 or float32 params, as PyTorch's CPU kernels."""
+    dtype = input._array.dtype
+    if dtype is dtypes.BFLOAT16_NP:
+        return all(p is None or p._array.dtype in (dtype, numpy.float32) for p in params)
+    return dtype in (numpy.float32, numpy.float64) and all(p is None or p._array.dtype == dtype for p in params)
+
+
 def as_float(t: Tensor) -> Tensor:
     """An integer or bool tensor as the default float dtype, for math functions (``exp`` of an int tensor
     is float32, as in PyTorch); float and complex tensors pass through."""

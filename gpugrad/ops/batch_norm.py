@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import math
 
+import numpy
+
+from ..autograd.bfloat16 import float32_of
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..dtypes import BFLOAT16_NP
 from ..errors import ShapeError
 from ..kernels import batch_norm as kbatch_norm
 from ..tensor import Tensor
-
-_KERNEL_DTYPES = ("float32", "float64")
+from ._operands import fused_norm_takes
 
 
 def _as3(shape: tuple) -> tuple[int, int, int]:
@@ -59,8 +62,8 @@ class BatchNorm(Op):
         else:
             shape3 = _as3(tuple(x.shape))
             gx, gw, gb = kbatch_norm.batch_norm_backward(
-                ctx.xp, gy._array.reshape(shape3), x._array.reshape(shape3), mean, invstd,
-                None if weight is None else weight._array, training=ctx.training,
+                ctx.xp, float32_of(gy._array).reshape(shape3), float32_of(x._array).reshape(shape3), mean, invstd,
+                None if weight is None else float32_of(weight._array), training=ctx.training,
                 need_param_grads=need_w or need_b, impl=ctx.backend.kernel_impl)
             wrap = lambda a: None if a is None else Tensor._make(a, ctx.backend)  # noqa: E731
             gx, gw, gb = Tensor._make(gx.reshape(x.shape), ctx.backend), wrap(gw), wrap(gb)
@@ -105,9 +108,13 @@ def _update_running(running: Tensor | None, batch, momentum: float) -> None:
     if running is None:
         return
     arr = batch._array if isinstance(batch, Tensor) else batch
+    run = running._array
     with no_grad():
-        running._array *= running._array.dtype.type(1.0 - momentum)
-        running._array += (arr * momentum).astype(running._array.dtype, copy=False)
+        if run.dtype is BFLOAT16_NP:  # in float32, rounded once, as bfloat16's ops compute
+            run[...] = run.astype(numpy.float32) * numpy.float32(1.0 - momentum) + arr.astype(numpy.float32) * momentum
+        else:
+            run *= run.dtype.type(1.0 - momentum)
+            run += (arr * momentum).astype(run.dtype, copy=False)
         running._version_ref[0] += 1
 
 
@@ -118,7 +125,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     Training uses the batch statistics (biased variance) and, when given, moves ``running_mean`` and
     ``running_var`` in place by ``momentum`` towards the batch mean and the unbiased batch variance, as
     PyTorch does (``momentum=None``'s cumulative average is the module's: it passes the factor). Otherwise
-    the running statistics normalise. float32 and float64 run the fused kernels; other dtypes plain ops.
+    the running statistics normalise. float32, float64 and bfloat16 (in float32) run the fused kernels;
+    float16 plain ops.
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"batch_norm: input must be a Tensor, got {type(input).__name__}")
@@ -139,11 +147,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if momentum is None:
         raise TypeError("batch_norm: momentum must be a float, not None (momentum=None, a cumulative average, is "
                         "nn.BatchNorm's: it passes each step's factor)")
-    dtype = input._array.dtype
-    fused = dtype.name in _KERNEL_DTYPES and all(t is None or t._array.dtype == dtype for _, t in extras)
-    if fused and input.numel() > 0:
-        rm = None if running_mean is None else running_mean._array
-        rv = None if running_var is None else running_var._array
+    if input.numel() > 0 and fused_norm_takes(input, *(t for _, t in extras)):
+        rm = None if running_mean is None else float32_of(running_mean._array)
+        rv = None if running_var is None else float32_of(running_var._array)
         if training:
             batch: list = []  # the forward leaves (mean, biased var) here, recorded or not
             out = BatchNorm.apply(input, weight, bias, training=True, eps=eps, stats_out=batch)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from ..autograd.bfloat16 import float32_of
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..kernels import group_norm as kgroup_norm
@@ -46,8 +47,8 @@ class GroupNorm(Op):
             shape3 = _as3(tuple(x.shape))
             mean, rstd = ctx.stats
             gx, gw, gb = kgroup_norm.group_norm_backward(
-                ctx.xp, gy._array.reshape(shape3), x._array.reshape(shape3), ctx.groups, mean, rstd,
-                None if weight is None else weight._array, need_param_grads=need_w or need_b,
+                ctx.xp, float32_of(gy._array).reshape(shape3), float32_of(x._array).reshape(shape3), ctx.groups, mean,
+                rstd, None if weight is None else float32_of(weight._array), need_param_grads=need_w or need_b,
                 impl=ctx.backend.kernel_impl)
             wrap = lambda a: None if a is None else Tensor._make(a, ctx.backend)  # noqa: E731
             gx, gw, gb = Tensor._make(gx.reshape(x.shape), ctx.backend), wrap(gw), wrap(gb)

@@ -14,6 +14,7 @@ from collections import namedtuple
 
 import numpy
 
+from ..autograd.bfloat16 import float32_of
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..dtypes import FLOAT_KINDS
@@ -148,9 +149,9 @@ class MatMul(Op):
         a_shape, b_shape = ctx.a_shape, ctx.b_shape
         if len(a_shape) == 2 and len(b_shape) == 2 and not is_grad_enabled():
             # Plain backward of a matrix product: the two GEMMs on arrays, no op applications.
-            backend, g = ctx.backend, gy._array
-            ga = None if b is None else Tensor._make(backend.matmul(g, _adjoint(b._array)), backend)
-            gb = None if a is None else Tensor._make(backend.matmul(_adjoint(a._array), g), backend)
+            backend, g = ctx.backend, float32_of(gy._array)
+            ga = None if b is None else Tensor._make(backend.matmul(g, _adjoint(float32_of(b._array))), backend)
+            gb = None if a is None else Tensor._make(backend.matmul(_adjoint(float32_of(a._array)), g), backend)
             return ga, gb
         # Complex operands: the gradients take the conjugates (G B^H, A^H G); real ones are their own.
         a, b = conj_of(a), conj_of(b)

@@ -79,6 +79,26 @@ def test_an_op_rounds_its_float32_result_once(name):
     np.testing.assert_array_equal(values_of(fn(bf16(x))), rounded(values_of(fn(gg.tensor(x)))))
 
 
+@pytest.mark.parametrize("make", [lambda: gg.nn.LayerNorm(5), lambda: gg.nn.GroupNorm(2, 4), lambda: gg.nn.BatchNorm2d(4)],
+                         ids=["layer_norm", "group_norm", "batch_norm"])
+def test_normalisations_are_one_fused_op_correctly_rounded(make):
+    """Each in one op computed in float32: the values are float64's rounded, the gradients within two
+    bfloat16 roundings; batch norm's running statistics too (one rounding per update)."""
+    x, u = (rounded(np.random.default_rng(seed).standard_normal((8, 4, 5, 5))) for seed in (9, 10))
+    mine, exact = make().bfloat16(), make().double()
+    a = bf16(x, requires_grad=True)
+    e = gg.tensor(x, dtype=gg.float64, requires_grad=True)
+    y, ey = mine(a), exact(e)
+    y.backward(bf16(u))
+    ey.backward(gg.tensor(u, dtype=gg.float64))
+    np.testing.assert_array_equal(values_of(y), rounded(ey.detach().numpy()))
+    g = e.grad.numpy()
+    np.testing.assert_allclose(values_of(a.grad), g, rtol=0, atol=2 ** -6 * np.abs(g).max())
+    for name, buffer in mine.named_buffers():
+        if buffer.dtype.is_floating_point:
+            np.testing.assert_array_equal(values_of(buffer), rounded(dict(exact.named_buffers())[name].numpy()))
+
+
 def test_reductions_and_products_accumulate_in_float32():
     x = rounded(np.random.default_rng(1).standard_normal((64, 300)))
     a = bf16(x)
