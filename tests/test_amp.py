@@ -71,17 +71,23 @@ def test_grad_scaler_errors_and_disabled_pass_through():
         assert "CUDA is not available" in str(caught[0].message)
 
 
-def test_autocast_is_a_context_that_keeps_dtypes():
+def test_autocast_is_a_context_reported_as_pytorchs():
     x = gg.randn(4, 3)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with gg.autocast("cpu", dtype=gg.float16):
-            assert gg.is_autocast_enabled("cpu") and gg.get_autocast_dtype("cpu") is gg.float16
-            y = x @ x.T
-        with gg.amp.autocast("cuda", enabled=False):
-            assert not gg.is_autocast_enabled("cuda")
-    assert y.dtype is gg.float32 and "no mixed precision" in str(caught[0].message) and len(caught) == 1
-    assert not gg.is_autocast_enabled("cpu")
+    with gg.autocast("cpu", dtype=gg.float16):
+        assert gg.is_autocast_enabled("cpu") and gg.get_autocast_dtype("cpu") is gg.float16
+        y = x @ x.T
+        with gg.autocast("cpu", enabled=False):
+            assert not gg.is_autocast_enabled("cpu") and (x @ x.T).dtype is gg.float32
+    with gg.amp.autocast("cuda", enabled=False):
+        assert not gg.is_autocast_enabled("cuda")
+    assert y.dtype is gg.float16 and not gg.is_autocast_enabled("cpu") and (x @ x.T).dtype is gg.float32
+    assert gg.get_autocast_dtype("cpu") is gg.bfloat16 and gg.get_autocast_dtype("cuda") is gg.float16
+    with pytest.warns(UserWarning, match="target dtype is not supported. Disabling autocast"):
+        region = gg.autocast("cpu", dtype=gg.float64)
+    with region:
+        assert not gg.is_autocast_enabled("cpu")
+    with pytest.raises(RuntimeError, match="does not support bfloat16"):
+        gg.autocast("cuda", dtype=gg.bfloat16)
 
     @gg.cuda.amp.autocast(enabled=False)
     def double(t):

@@ -1,29 +1,23 @@
-"""autocast, as ``torch.autocast``: accepted, and its region runs in the tensors' own dtypes.
+"""autocast, as ``torch.autocast``: mixed precision by op, in a region of one thread.
 
-gpugrad has no mixed precision yet (its bfloat16 is CPU-only and nothing casts to it on the way into an
-op): a region under an enabled autocast computes as it would outside, which gives the same values at full precision, and says so once
-with a warning. ``is_autocast_enabled`` and ``get_autocast_dtype`` report the context as PyTorch's do, so
-that code which branches on them takes the branch it takes under PyTorch."""
+Inside an enabled region, the ops on PyTorch's lists cast their floating-point inputs (policy.py): matmul,
+linear, convolutions and attention run in the region's dtype (bfloat16 by default on the CPU, float16 on
+CUDA), losses in float32; every other op runs in its inputs' dtypes. Gradients flow back through the
+casts to the float32 parameters. bfloat16 lives on the CPU only: a CUDA region takes float16.
+``is_autocast_enabled`` and ``get_autocast_dtype`` report the context as PyTorch's do."""
 from __future__ import annotations
 
 import functools
-import threading
 import warnings
 
 from .. import dtypes
+from . import policy
 
 __all__ = ["autocast", "get_autocast_dtype", "is_autocast_enabled"]
 
-DEVICE_TYPES = ("cpu", "cuda")
+DEVICE_TYPES = policy.BOTH
 _DEFAULT_DTYPES = {"cpu": dtypes.bfloat16, "cuda": dtypes.float16}
-_local = threading.local()
-
-
-def _stack(device_type: str) -> list:
-    stacks = getattr(_local, "stacks", None)
-    if stacks is None:
-        stacks = _local.stacks = {d: [] for d in DEVICE_TYPES}
-    return stacks[device_type]
+_stack = policy.regions
 
 
 class autocast:
@@ -35,19 +29,26 @@ class autocast:
         if device_type not in DEVICE_TYPES:
             raise RuntimeError(f"User specified an unsupported autocast device_type '{device_type}'")
         self.device = device_type
-        self.fast_dtype = dtype if dtype is not None else _DEFAULT_DTYPES[device_type]
+        self.fast_dtype = dtypes.to_dtype(dtype) if dtype is not None else _DEFAULT_DTYPES[device_type]
         self._enabled = bool(enabled)
+        if device_type == "cuda" and self.fast_dtype is dtypes.bfloat16 and self._enabled:
+            raise RuntimeError("Current CUDA Device does not support bfloat16. Please switch dtype to float16.")
+        if self.fast_dtype not in (dtypes.bfloat16, dtypes.float16) and self._enabled:
+            warnings.warn(f"In {device_type.upper()} autocast, but the target dtype is not supported. Disabling "
+                          "autocast.", UserWarning, stacklevel=2)
+            self._enabled = False
         self._cache_enabled = cache_enabled
 
     def __enter__(self) -> "autocast":
-        if self._enabled:
-            warnings.warn("autocast: gpugrad has no mixed precision yet; this region runs in the tensors' own "
-                          "dtypes (same values, full precision)", UserWarning, stacklevel=2)
         _stack(self.device).append((self._enabled, self.fast_dtype))
+        if self._enabled:
+            policy.open_regions[0] += 1
         return self
 
     def __exit__(self, *exc) -> None:
         _stack(self.device).pop()
+        if self._enabled:
+            policy.open_regions[0] -= 1
 
     def __call__(self, fn):
         @functools.wraps(fn)

@@ -11,6 +11,7 @@ from functools import lru_cache
 import numpy as _np
 
 from .. import ops as _ops
+from ..amp.policy import FLOAT32, LOWER_PRECISION, PROMOTE, autocast_policy
 from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad
 from ..dtypes import FLOAT_KINDS
@@ -303,6 +304,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     return _act.glu(input, dim)
 
 
+@autocast_policy(LOWER_PRECISION)
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x for x > 0, else weight * x: one weight, or one per channel (dim 1)."""
     return _act.prelu(input, weight)
@@ -329,6 +331,7 @@ def _softmax_dim(name: str, ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
+@autocast_policy(cuda=FLOAT32)
 def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``. ``F.softmax(logits, dim=-1)``."""
     if dim is None:
@@ -362,6 +365,7 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     return y_hard - y_soft.detach() + y_soft
 
 
+@autocast_policy(cuda=FLOAT32)
 def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``."""
     if dim is None:
@@ -379,6 +383,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return _linear_activation(input, weight, bias, "identity", 0.0)
 
 
+@autocast_policy(cuda=PROMOTE)
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y[..., o] = input1[..., i] weight[o, i, j] input2[..., j] + bias[o]."""
     _check_tensor("bilinear", "input1", input1)
@@ -393,6 +398,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     return out if bias is None else out + bias
 
 
+@autocast_policy(LOWER_PRECISION)
 def _linear_activation(input: Tensor, weight: Tensor, bias: Tensor | None, kind: str, param: float) -> Tensor:
     """act(linear(input)) with the activation (``kind``, as in ``gpugrad.kernels.activation``) fused into
     the GEMM's epilogue when the weight is a matrix; ``nn.Sequential`` uses it for Linear + activation."""
@@ -449,6 +455,7 @@ def _single(op: str, name: str, value) -> int:
     return value[0]
 
 
+@autocast_policy(LOWER_PRECISION)
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """1-D cross-correlation of input (N, C_in, L) with weight (C_out, C_in / groups, k): conv2d over a
     height of one (the same kernels and gradients). ``padding`` is an int, ``"valid"`` or ``"same"``."""
@@ -469,6 +476,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return out.squeeze(-2)
 
 
+@autocast_policy(LOWER_PRECISION)
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """2-D cross-correlation of input (N, C_in, H, W) with weight (C_out, C_in / groups, kh, kw).
 
@@ -754,6 +762,7 @@ def _abs_power(x: Tensor, p: float) -> Tensor:
     return _ops.where(nonzero, _ops.where(nonzero, magnitude, 1.0) ** p, 0.0)
 
 
+@autocast_policy(cuda=FLOAT32)
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dims to zero mean and unit (biased) variance,
     then scale by weight and shift by bias."""
@@ -963,6 +972,7 @@ def _finish_class_loss(op, loss_rows, w_rows, out_shape, reduction):
     raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
+@autocast_policy(FLOAT32)
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None, ignore_index: int = -100,
              reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log likelihood of log-probabilities ``input`` (N, C) or (N, C, d...) at int64 class
@@ -975,6 +985,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     return _finish_class_loss("nll_loss", -picked * w_rows, w_rows, out_shape, reduction)
 
 
+@autocast_policy(FLOAT32)
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -1075,6 +1086,7 @@ def _weighted_reduce(op: str, loss: Tensor, input: Tensor, weight: Tensor | None
     return _reduce(op, loss, reduction)
 
 
+@autocast_policy(FLOAT32)
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
     """(input - target)^2, reduced (times ``weight``, and a weighted mean, when given)."""
@@ -1084,6 +1096,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     return _weighted_reduce("mse_loss", diff * diff, input, weight, reduction, mean_over_weights=True)
 
 
+@autocast_policy(FLOAT32)
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
             weight: Tensor | None = None) -> Tensor:
     """|input - target|, reduced (times ``weight``, and a weighted mean, when given)."""
@@ -1098,6 +1111,7 @@ def _quadratic_then_linear(diff: Tensor, width: float) -> Tensor:
     return _ops.where(magnitude < width, diff * diff * (0.5 / width), magnitude - 0.5 * width)
 
 
+@autocast_policy(FLOAT32)
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - beta / 2, for d = input - target; l1_loss at beta = 0.
@@ -1111,6 +1125,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     return _reduce("smooth_l1_loss", loss, reduction)
 
 
+@autocast_policy(FLOAT32)
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """0.5 d^2 where |d| <= delta, else delta (|d| - delta / 2): delta * smooth_l1 with beta = delta."""
@@ -1150,6 +1165,7 @@ class _BinaryCrossEntropy(Op):
 _BCE_EPS = 1e-12
 
 
+@autocast_policy(cpu=FLOAT32)
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """-w (t log x + (1 - t) log(1 - x)) for probabilities x in [0, 1], each log clamped at -100 as in
@@ -1180,6 +1196,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _reduce(op, loss, reduction)
 
 
+@autocast_policy(FLOAT32)
 def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,

@@ -9,6 +9,7 @@ import math
 import warnings
 
 from .. import dtypes
+from ..amp.policy import LOWER_PRECISION, autocast_policy
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..ops import shape as _shapeops
 from ..tensor import Tensor
@@ -45,6 +46,7 @@ def _broadcasts_to(shape: tuple, target: tuple) -> bool:
 # Scaled dot-product attention ------------------------------------------------------------------------
 
 
+@autocast_policy(LOWER_PRECISION)
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,

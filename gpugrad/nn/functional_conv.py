@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as _np
 
+from ..amp.policy import LOWER_PRECISION, autocast_policy
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels.conv import output_size as _conv_output_size
@@ -130,6 +131,7 @@ def _conv_transpose2d(x: Tensor, weight: Tensor, bias, stride, padding, dilation
     return y
 
 
+@autocast_policy(LOWER_PRECISION)
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
                      output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """2-D transposed convolution ("deconvolution") of input (N, C_in, H, W) with weight
@@ -145,6 +147,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     return y.squeeze(0) if unbatched else y
 
 
+@autocast_policy(LOWER_PRECISION)
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
                      output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """1-D transposed convolution of input (N, C_in, L) with weight (C_in, C_out / groups, k): the 2-D one
@@ -158,6 +161,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 
 
 
+@autocast_policy(LOWER_PRECISION)
 def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
                      output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """3-D transposed convolution of input (N, C_in, D, H, W) with weight (C_in, C_out / groups, kd, kh, kw),
@@ -211,6 +215,7 @@ def _padding_nd(op: str, padding, kernel, dilation, stride) -> list[tuple[int, i
     return [(p, p) for p in padding]
 
 
+@autocast_policy(LOWER_PRECISION)
 def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
            groups: int = 1) -> Tensor:
     """3-D cross-correlation of input (N, C_in, D, H, W) with weight (C_out, C_in / groups, kd, kh, kw);

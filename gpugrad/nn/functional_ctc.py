@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy
 
 from .. import ops as _ops
+from ..amp.policy import FLOAT32, autocast_policy
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 from .functional_losses import REDUCTIONS
@@ -62,6 +63,7 @@ def _extended_targets(op: str, targets: Tensor, target_lengths, batch: int, blan
     return extended, skip
 
 
+@autocast_policy(cpu=FLOAT32)
 def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
              reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
     """-log p(target | input) summed over every alignment of the targets to the frames, for ``log_probs``

@@ -10,6 +10,7 @@ import math
 import warnings
 
 from .. import ops as _ops
+from ..amp.policy import FLOAT32, autocast_policy
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..ops.activation import logsigmoid as _logsigmoid
@@ -137,6 +138,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
 # Margin and ranking losses -------------------------------------------------------------------------
 
 
+@autocast_policy(FLOAT32)
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
                           reduce=None, reduction: str = "mean") -> Tensor:
     """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1 (0 elsewhere); the cosine
@@ -163,6 +165,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     return reduce_loss(op, positive + negative, reduction)
 
 
+@autocast_policy(FLOAT32)
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
                         reduce=None, reduction: str = "mean") -> Tensor:
     """max(0, -target * (input1 - input2) + margin): target 1 asks input1 to rank higher, -1 input2."""
@@ -177,6 +180,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return reduce_loss(op, _ops.clamp(-target * (input1 - input2) + margin, min=0.0), reduction)
 
 
+@autocast_policy(FLOAT32)
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None, reduce=None,
                          reduction: str = "mean") -> Tensor:
     """input where target is 1, max(0, margin - input) where it is -1 (a distance that should be small for
@@ -191,6 +195,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     return reduce_loss(op, below_margin + itself, reduction)
 
 
+@autocast_policy(FLOAT32)
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """log(1 + exp(-target * input)), written as softplus so that large margins neither overflow nor lose the
     gradient (PyTorch's log1p(exp(.)) gives inf there)."""
@@ -202,6 +207,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
     return reduce_loss(op, _softplus(-target * input), reduction)
 
 
+@autocast_policy(FLOAT32)
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
                         eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
                         reduction: str = "mean") -> Tensor:
@@ -251,6 +257,7 @@ def _class_scores(op: str, input: Tensor, target: Tensor):
     return rows, (rows.shape[0],) if input.ndim == 2 else ()
 
 
+@autocast_policy(FLOAT32)
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
                       size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss: sum over i != y of w[y] max(0, margin - x[y] + x[i])^p / C, for scores
@@ -283,6 +290,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     return reduce_loss(op, (hinge.sum(dim=1) / c).reshape(out_shape), reduction)
 
 
+@autocast_policy(FLOAT32)
 def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                            reduction: str = "mean") -> Tensor:
     """Multi-label hinge loss: sum over target classes j and non-target classes i of max(0, 1 - (x[j] - x[i])) / C.
@@ -329,6 +337,7 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
 # Divergences and likelihoods -----------------------------------------------------------------------
 
 
+@autocast_policy(FLOAT32)
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
            log_target: bool = False) -> Tensor:
     """KL(target || exp(input)) pointwise: target (log target - input), 0 where target is 0; with
@@ -356,6 +365,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
     return reduce_loss(op, loss, reduction)
 
 
+@autocast_policy(FLOAT32)
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
                      eps: float = 1e-8, reduce=None, reduction: str = "mean") -> Tensor:
     """Poisson negative log likelihood: exp(input) - target input (``log_input``) or input - target log(input + eps);

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from ..amp.policy import FLOAT32, autocast_policy
 from ..autograd.grad_mode import no_grad
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
@@ -61,6 +62,7 @@ def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
     return out
 
 
+@autocast_policy(cuda=FLOAT32)
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise each of ``num_groups`` groups of channels of a (N, C, ...) input to zero mean and unit
     (biased) variance over the group's channels and positions, then scale and shift per channel."""

@@ -13,6 +13,7 @@ from collections import namedtuple
 
 import numpy  # host-side only: lists given as indices, and shape arithmetic
 
+from ..amp.policy import PROMOTE, autocast_policy
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
@@ -712,6 +713,7 @@ class IndexCopy(Op):
         return g_x, g_src
 
 
+@autocast_policy(cpu=PROMOTE)
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``input`` with the slices of ``source`` copied to ``index`` along ``dim``. d/dinput = 0 at the
     overwritten slices, 1 elsewhere; d/dsource = the gradient at each slice's destination."""

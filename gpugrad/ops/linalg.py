@@ -14,6 +14,7 @@ from collections import namedtuple
 
 import numpy
 
+from ..amp.policy import FLOAT32, LOWER_PRECISION, PROMOTE, autocast_policy
 from ..autograd.bfloat16 import float32_of
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
@@ -181,6 +182,7 @@ def _adjoint(matrix):
     return matrix.T.conj() if matrix.dtype.kind == "c" else matrix.T
 
 
+@autocast_policy(LOWER_PRECISION)
 def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Matrix product with NumPy/PyTorch rules: vectors are promoted, batch dims broadcast.
 
@@ -213,6 +215,7 @@ def mT(x: Tensor) -> Tensor:
     return x.transpose(-2, -1)
 
 
+@autocast_policy(cuda=PROMOTE)
 def dot(input: Tensor, tensor: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Inner product of two vectors. d/dinput = tensor, d/dtensor = input."""
     if input.ndim != 1 or tensor.ndim != 1:
@@ -220,6 +223,7 @@ def dot(input: Tensor, tensor: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("dot", matmul(input, tensor), out)
 
 
+@autocast_policy(LOWER_PRECISION)
 def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Product of two matrices (no broadcasting). d/dA = G B^T, d/dB = A^T G."""
     _require_ndim("mm", "self", input, 2)
@@ -230,6 +234,7 @@ def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("mm", matmul(input, mat2), out)
 
 
+@autocast_policy(LOWER_PRECISION)
 def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Batches of matrix products, (b, n, m) @ (b, m, p), no broadcasting."""
     _require_ndim("bmm", "batch1", input, 3)
@@ -241,6 +246,7 @@ def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("bmm", matmul(input, mat2), out)
 
 
+@autocast_policy(cuda=LOWER_PRECISION)
 def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Matrix-vector product. d/dA = g v^T, d/dv = A^T g."""
     _require_ndim("mv", "input", input, 2)
@@ -283,26 +289,31 @@ def _scaled_sum(name: str, input: Tensor, product: Tensor, beta, alpha) -> Tenso
     return result if result._array.dtype == product._array.dtype else result.to(product.dtype)
 
 
+@autocast_policy(LOWER_PRECISION)
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out: Tensor | None = None) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2). Gradients: beta g, alpha g mat2^T, alpha mat1^T g."""
     return write_out("addmm", _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha), out)
 
 
+@autocast_policy(cuda=LOWER_PRECISION)
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out: Tensor | None = None) -> Tensor:
     """beta * input + alpha * (mat @ vec)."""
     return write_out("addmv", _scaled_sum("addmv", input, mv(mat, vec), beta, alpha), out)
 
 
+@autocast_policy(cuda=LOWER_PRECISION)
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out: Tensor | None = None) -> Tensor:
     """beta * input + alpha * outer(vec1, vec2)."""
     return write_out("addr", _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha), out)
 
 
+@autocast_policy(LOWER_PRECISION)
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out: Tensor | None = None) -> Tensor:
     """beta * input + alpha * bmm(batch1, batch2)."""
     return write_out("baddbmm", _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha), out)
 
 
+@autocast_policy(LOWER_PRECISION)
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, out: Tensor | None = None) -> Tensor:
     """beta * input + alpha * (the sum over the batch of batch1[b] @ batch2[b])."""
     return write_out("addbmm", _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha), out)
@@ -423,6 +434,7 @@ def _einsum_grad(gy: Tensor, k: int, operands, inputs, output: str, sizes: dict)
     return g
 
 
+@autocast_policy(LOWER_PRECISION)
 def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation, with NumPy's equations: explicit (``'ij,jk->ik'``) or implicit (``'ij,jk'``),
     ellipsis for broadcast dims, repeated letters for diagonals. The gradient of each operand is the einsum
@@ -444,6 +456,7 @@ def einsum(equation: str, *operands) -> Tensor:
     return Einsum.apply(*operands, inputs=tuple(inputs), output=output, sizes=sizes)
 
 
+@autocast_policy(cpu=LOWER_PRECISION, cuda=PROMOTE)
 def tensordot(a: Tensor, b: Tensor, dims=2, out: Tensor | None = None) -> Tensor:
     """Contract dims of a with dims of b: ``dims=d`` pairs the last d of a with the first d of b;
     ``dims=([i, ...], [j, ...])`` pairs a's dim i with b's dim j."""
@@ -495,6 +508,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Tensor | None = None) ->
     return write_out("linalg.vecdot", product.sum(dim), out)
 
 
+@autocast_policy(cpu=FLOAT32)
 def trace(input: Tensor) -> Tensor:
     """Sum of the diagonal of a matrix. d/dA = g I."""
     if input.ndim != 2:
@@ -1465,6 +1479,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out: Tensor | 
     return write_out("norm", result, out)
 
 
+@autocast_policy(LOWER_PRECISION)
 def inner(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Sums of products over the last dim of each (a 0-d argument scales the other)."""
     if input.ndim == 0 or other.ndim == 0:
@@ -1499,6 +1514,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     return vector_norm(input[first] - input[second], p, dim=-1)
 
 
+@autocast_policy(FLOAT32)
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     """The p-norm distance between each row of x1 (..., P, M) and each row of x2 (..., R, M): (..., P, R).
     The gradient at a zero distance is 0, as PyTorch's."""

@@ -8,6 +8,7 @@ second derivatives come from the engine.
 """
 from __future__ import annotations
 
+from ..amp.policy import LOWER_PRECISION, autocast_policy
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..dtypes import BFLOAT16_NP, FLOAT_KINDS
@@ -232,6 +233,7 @@ def _lstm_layer_backward_composite(g_out, g_hn, g_cn, x_proj, h0, c0, w_hh, reve
     return d_x, dh, dc, d_w
 
 
+@autocast_policy(LOWER_PRECISION)
 def lstm_layer(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, reverse: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     """One LSTM layer (one direction) over a sequence, as one op: ``x_proj`` (T, N, 4H) holds every step's
     x_t W_ih^T + b_ih + b_hh (gates i, f, g, o), ``h0``, ``c0`` (N, H) the initial state, ``w_hh`` (4H, H).
@@ -323,6 +325,7 @@ def _gru_layer_backward_composite(g_out, g_hn, gi, h0, w_hh, b_hh, reverse):
     return stack(d_gi, 0), dh, d_w, (None if b_hh is None else d_gh.sum(0))
 
 
+@autocast_policy(LOWER_PRECISION)
 def gru_layer(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None = None,
               reverse: bool = False) -> tuple[Tensor, Tensor]:
     """One GRU layer (one direction) over a sequence, as one op: ``gi`` (T, N, 3H) holds every step's
@@ -383,6 +386,7 @@ def _check_cell(op: str, gate_count: int, input: Tensor, hx: tuple, w_ih: Tensor
             raise ShapeError(f"{op}: {name} must have shape ({g},), got {tuple(b.shape)}")
 
 
+@autocast_policy(cuda=LOWER_PRECISION)
 def lstm_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
               b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """One LSTM step, as ``torch.lstm_cell``: ``hx = (h, c)``, each (N, H); input (N, I); w_ih (4H, I),
@@ -395,6 +399,7 @@ def lstm_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None
     return lstm_pointwise(gates, hx[1])
 
 
+@autocast_policy(cuda=LOWER_PRECISION)
 def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
              b_hh: Tensor | None = None) -> Tensor:
     """One GRU step, as ``torch.gru_cell``: hx (N, H), input (N, I), w_ih (3H, I), w_hh (3H, H),
@@ -403,6 +408,7 @@ def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor
     return gru_pointwise(linear_act(input, w_ih, b_ih), linear_act(hx, w_hh, b_hh), hx)
 
 
+@autocast_policy(cuda=LOWER_PRECISION)
 def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
                   b_hh: Tensor | None = None) -> Tensor:
     """One Elman RNN step, as ``torch.rnn_tanh_cell``: tanh(input w_ih^T + b_ih + hx w_hh^T + b_hh)."""
@@ -410,6 +416,7 @@ def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: T
     return (linear_act(input, w_ih, b_ih) + linear_act(hx, w_hh, b_hh)).tanh()
 
 
+@autocast_policy(cuda=LOWER_PRECISION)
 def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
                   b_hh: Tensor | None = None) -> Tensor:
     """One Elman RNN step, as ``torch.rnn_relu_cell``: relu(input w_ih^T + b_ih + hx w_hh^T + b_hh)."""

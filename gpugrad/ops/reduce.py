@@ -13,6 +13,7 @@ from collections import namedtuple
 import numpy
 
 from .. import dtypes
+from ..amp.policy import FLOAT32, autocast_policy
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..dtypes import FLOAT_KINDS
@@ -220,6 +221,7 @@ def _product_of_the_others(x: Tensor, axis: int) -> Tensor:
     return before * after
 
 
+@autocast_policy(cpu=FLOAT32)
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:
     """Product over ``dim`` (one dim, or all when None). d/dx_i = prod_{j != i} x_j, also where some x_j
     are 0. Bool and integer tensors multiply as int64."""

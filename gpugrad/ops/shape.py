@@ -15,6 +15,7 @@ import warnings
 import numpy
 
 from .. import dtypes
+from ..amp.policy import PROMOTE, autocast_policy
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..dtypes import FLOAT_KINDS
@@ -605,11 +606,13 @@ def _cat(op: str, tensors: list, dim: int) -> Tensor:
     return Cat.apply(*tensors, axis=axis)
 
 
+@autocast_policy(PROMOTE)
 def cat(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Join tensors (promoted to a common dtype) along an existing dim; each gets its slice of the gradient."""
     return write_out("cat", _cat("cat", _sequence_of_tensors("cat", tensors), dim), out)
 
 
+@autocast_policy(PROMOTE)
 def stack(tensors, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Join equally shaped tensors along a new dim."""
     tensors = _sequence_of_tensors("stack", tensors)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy
 
 from .. import dtypes
+from ..amp.policy import FLOAT32, autocast_policy
 from ..autograd.function import Op
 from ..errors import DTypeError
 from ..kernels import softmax as ksoftmax
@@ -95,6 +96,7 @@ def _shift(x, axis):
     return x.max(axis=axis, keepdims=True) if x.size else 0
 
 
+@autocast_policy(cuda=FLOAT32)
 def softmax(input: Tensor, dim: int = -1, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed stably. J = diag(y) - y y^T."""
     input, axis = _softmax_input("softmax", input, dim, dtype)
@@ -136,6 +138,7 @@ class LogSoftmaxBackward(Op):
         return d_gy, d_y
 
 
+@autocast_policy(cuda=FLOAT32)
 def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``, stable at logits of +-1e4. d/dx = I - softmax."""
     x, axis = _softmax_input("log_softmax", x, dim, dtype)
