@@ -1,5 +1,5 @@
-"""``torch.amp``: autocast (accepted; gpugrad has no mixed precision yet, see autocast_mode.py) and
-GradScaler (PyTorch's loss scaling and step skipping)."""
+"""``torch.amp``: autocast (mixed precision by op: autocast_mode.py, policy.py) and GradScaler (PyTorch's
+loss scaling and step skipping)."""
 from .autocast_mode import autocast, get_autocast_dtype, is_autocast_enabled
 from .grad_scaler import GradScaler
 
