@@ -2,7 +2,7 @@
 
 Compute dtypes: float32 (the default), float64, complex64 and complex128 (spectra: gpugrad.fft), int64
 (indices, labels) and bool (masks). Storage dtypes: float16, bfloat16 (CPU; its ops compute in float32:
-autograd/bfloat16.py), int8, int16, int32 and uint8, with PyTorch's names, aliases and promotion rules.
+autograd/reduced_float.py), int8, int16, int32 and uint8, with PyTorch's names, aliases and promotion rules.
 Every tensor's array holds one of these; NumPy dtypes outside the table are refused or mapped onto one
 at creation.
 """

@@ -13,7 +13,8 @@ import functools
 from ..backend import cpu as _cpu_backend
 from ..dtypes import BFLOAT16_NP, FLOAT_KINDS, INEXACT_KINDS
 from ..errors import CaptureError, DeviceError, DTypeError, ShapeError
-from . import anomaly, bfloat16
+from . import anomaly, reduced_float
+from .reduced_float import FLOAT16_NP
 from .watch import state as _watch
 from .grad_mode import _state as _grad_state
 from .grad_mode import no_grad
@@ -236,9 +237,10 @@ class Function:
     # gpugrad's own ops (Op, and a few Functions of its own) work on the backend arrays: their forward
     # receives arrays and returns arrays. A user's Function gets and returns Tensors, as in PyTorch.
     forward_on_arrays = False
-    # Whether forward gets bfloat16 inputs as float32 arrays and its float32 results are rounded back
-    # (bfloat16.py): gpugrad's own ops but views and casts; a user's Function sees its tensors as they are.
-    widens_bfloat16 = False
+    # Whether forward gets bfloat16 (and CPU float16) inputs as float32 arrays and its float32 results are
+    # rounded back (reduced_float.py): gpugrad's own ops but views and casts; a user's Function sees its
+    # tensors as they are.
+    widens_reduced_floats = False
     # Whether every array backward returns is one it made, a gradient it was handed, or a view of either
     # (never an array it keeps elsewhere, a saved value or a cache, nor a view of one). Then the engine may
     # make a gradient the pass owns a leaf's .grad without a copy (engine.py, `_owned`). False for a
@@ -283,7 +285,7 @@ class Function:
         needs = []
         edges = []  # built in the same pass while grad mode is on: what a recorded node keeps per input
         metas = []
-        bf16 = False
+        reduced = False
         for a in args:  # one plain loop: comprehensions and a second pass cost more here
             if isinstance(a, Tensor):
                 if a._base is not None and a._view_version != a._version_ref[0]:
@@ -292,8 +294,8 @@ class Function:
                     views.refresh(a)  # its base changed in place since its history was recorded (views.py)
                 array = a._array
                 arrays.append(array)
-                if array.dtype is BFLOAT16_NP:
-                    bf16 = True
+                if array.dtype is BFLOAT16_NP or array.dtype is FLOAT16_NP:
+                    reduced = True
                 if a._backend is not backend:
                     if backend is not None:
                         raise DeviceError(
@@ -318,10 +320,10 @@ class Function:
         if backend is None:
             backend = _cpu_backend
         ctx = Node(cls, backend, tuple(needs))
-        widened = bf16 and cls.widens_bfloat16 and not cls.is_view
+        target = None
         try:
-            if widened:  # computed in float32 and rounded once (bfloat16.py)
-                wide, widened = bfloat16.widen(arrays)
+            if reduced and cls.widens_reduced_floats and not cls.is_view:  # in float32, rounded once (reduced_float.py)
+                wide, target = reduced_float.widen(arrays)
                 out = cls.forward(ctx, *wide, **kwargs) if kwargs else cls.forward(ctx, *wide)
             elif cls.forward_on_arrays:
                 out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
@@ -344,8 +346,8 @@ class Function:
         single = not isinstance(out, tuple)
         if not isinstance(out, ndarray) if single else not all(isinstance(o, ndarray) or o is None for o in out):
             out = _wrap_scalars(ctx, backend.xp, out, single)
-        if widened:
-            out = bfloat16.round_results(ctx, out, single, arrays, wide)
+        if target is not None:
+            out = reduced_float.round_results(ctx, out, single, arrays, wide, target)
         anomaly_on = watched and _watch.anomaly
         if anomaly_on and anomaly.check_forward():
             _check_forward(cls, backend.xp, arrays, (out,) if single else out)
@@ -408,7 +410,7 @@ class Function:
                 or a._base is not None and a._view_version != a._version_ref[0]):  # a stale view: apply refreshes it
             return cls.apply(a, **kwargs)
         x = a._array
-        if x.dtype is BFLOAT16_NP:  # computed in float32: apply widens it
+        if x.dtype is BFLOAT16_NP or x.dtype is FLOAT16_NP and a._backend is _cpu_backend:  # apply widens it
             return cls.apply(a, **kwargs)
         node_a = a._node
         need_a = node_a is not None or a._requires_grad
@@ -437,7 +439,8 @@ class Function:
                 or b._base is not None and b._view_version != b._version_ref[0]):  # stale views: apply refreshes them
             return cls.apply(a, b, **kwargs)
         x, y = a._array, b._array
-        if x.dtype is BFLOAT16_NP or y.dtype is BFLOAT16_NP:  # computed in float32: apply widens them
+        if (x.dtype is BFLOAT16_NP or y.dtype is BFLOAT16_NP  # computed in float32: apply widens them
+                or (x.dtype is FLOAT16_NP or y.dtype is FLOAT16_NP) and a._backend is _cpu_backend):
             return cls.apply(a, b, **kwargs)
         node_a, node_b = a._node, b._node
         need_a = node_a is not None or a._requires_grad
@@ -467,7 +470,7 @@ class Op(Function):
 
     forward_on_arrays = True
     fresh_gradients = True
-    widens_bfloat16 = True
+    widens_reduced_floats = True
     complex_ok = False
 
 

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from .. import backend as _backend_mod
 from .. import dtypes as _dtypes
+from ..amp import policy as _autocast_policy
 from ..autograd.grad_mode import no_grad
+from ..autograd.reduced_float import is_reduced
 from ..tensor import Tensor
 from ..ops import parse_to_args
 from .backward_hooks import call_with_backward_hooks
@@ -594,6 +596,8 @@ class Sequential(_ModuleSequence):
         while i < len(modules):
             module = modules[i]
             fused = _fusable(module, modules[i + 1]) if i + 1 < len(modules) else None
+            if fused is not None and _rounds_between(x):
+                fused = None
             if fused is not None:
                 # Linear then an activation: one GEMM with the activation in its epilogue, and in
                 # backward one pass for the activation derivative and the bias gradient.
@@ -619,6 +623,13 @@ def _fusable(first: Module, second: Module):
            for m in (first, second)):
         return None
     return activation()
+
+
+def _rounds_between(x) -> bool:
+    """Whether PyTorch rounds Linear's output before the activation where the fused op would not: the fused
+    op computes both in float32 and rounds once, so a bfloat16 or CPU float16 input, or an open autocast
+    region (which casts Linear's output), runs the two apart, each rounding as PyTorch's."""
+    return bool(_autocast_policy.open_regions[0]) or isinstance(x, Tensor) and is_reduced(x._array)
 
 
 def _forward_declares(klass: type, name: str) -> bool:

@@ -7,6 +7,7 @@ import numpy
 
 from .. import dtypes
 from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.reduced_float import is_reduced
 from ..dtypes import FLOAT_KINDS, INEXACT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError
 from ..tensor import Tensor
@@ -101,22 +102,24 @@ def promote_pair(a, b):
     return _cast_operand(a, target), _cast_operand(b, target)
 
 
-def round_scalar_to_bfloat16(a, b):
-    """``a`` and ``b`` with a Python float beside a bfloat16 tensor rounded to bfloat16, as PyTorch's CPU
-    add and sub take it (its mul and div keep the float in float32, as gpugrad's ops compute anyway)."""
-    if b.__class__ is float and isinstance(a, Tensor) and a._array.dtype is dtypes.BFLOAT16_NP:
-        return a, float(dtypes.BFLOAT16_NP.type(b))
-    if a.__class__ is float and isinstance(b, Tensor) and b._array.dtype is dtypes.BFLOAT16_NP:
-        return float(dtypes.BFLOAT16_NP.type(a)), b
+def round_scalar_to_reduced(a, b):
+    """``a`` and ``b`` with a Python float beside a bfloat16 (or CPU float16) tensor rounded to its dtype, as
+    PyTorch's CPU add and sub take it (its mul and div keep the float in float32, as gpugrad's ops compute
+    anyway: autograd/reduced_float.py)."""
+    if b.__class__ is float and isinstance(a, Tensor) and is_reduced(a._array):
+        return a, float(a._array.dtype.type(b))
+    if a.__class__ is float and isinstance(b, Tensor) and is_reduced(b._array):
+        return float(b._array.dtype.type(a)), b
     return a, b
 
 
 def fused_norm_takes(input: Tensor, *params) -> bool:
     """Whether a normalisation's fused op (layer, batch and group norm) takes ``input`` with ``params``
     (weights, biases, running statistics; None where absent): float32 or float64 with params of the same
-    dtype, or bfloat16 (computed in float32) with bfloat16 or float32 params, as PyTorch's CPU kernels."""
+    dtype, or bfloat16 or CPU float16 (computed in float32) with params of its dtype or float32, as
+    PyTorch's CPU kernels."""
     dtype = input._array.dtype
-    if dtype is dtypes.BFLOAT16_NP:
+    if is_reduced(input._array):
         return all(p is None or p._array.dtype in (dtype, numpy.float32) for p in params)
     return dtype in (numpy.float32, numpy.float64) and all(p is None or p._array.dtype == dtype for p in params)
 

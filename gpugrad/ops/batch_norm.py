@@ -17,10 +17,9 @@ import math
 
 import numpy
 
-from ..autograd.bfloat16 import float32_of
+from ..autograd.reduced_float import float32_of, is_reduced
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..dtypes import BFLOAT16_NP
 from ..errors import ShapeError
 from ..kernels import batch_norm as kbatch_norm
 from ..tensor import Tensor
@@ -110,7 +109,7 @@ def _update_running(running: Tensor | None, batch, momentum: float) -> None:
     arr = batch._array if isinstance(batch, Tensor) else batch
     run = running._array
     with no_grad():
-        if run.dtype is BFLOAT16_NP:  # in float32, rounded once, as bfloat16's ops compute
+        if is_reduced(run):  # in float32, rounded once, as the reduced floats' ops compute
             run[...] = run.astype(numpy.float32) * numpy.float32(1.0 - momentum) + arr.astype(numpy.float32) * momentum
         else:
             run *= run.dtype.type(1.0 - momentum)
@@ -125,8 +124,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     Training uses the batch statistics (biased variance) and, when given, moves ``running_mean`` and
     ``running_var`` in place by ``momentum`` towards the batch mean and the unbiased batch variance, as
     PyTorch does (``momentum=None``'s cumulative average is the module's: it passes the factor). Otherwise
-    the running statistics normalise. float32, float64 and bfloat16 (in float32) run the fused kernels;
-    float16 plain ops.
+    the running statistics normalise. float32 and float64 run the fused kernels, and so do bfloat16 and
+    CPU float16 (in float32); CUDA float16 plain ops.
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"batch_norm: input must be a Tensor, got {type(input).__name__}")

@@ -17,12 +17,13 @@ from ..autograd.function import Function, Op
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import BROADCAST_MIN_ELEMENTS
+from ..backend import cpu as _cpu
 from ..dtypes import FLOAT_KINDS, INEXACT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from .complex_numbers import abs_complex, conj_of, isreal_complex, real, refuse_complex
 from .complex_numbers import sgn as sgn_complex
-from ._operands import as_float, check_scalar_fits, promote_pair, reflected, round_scalar_to_bfloat16, scalar_argument, scalar_or_tensor, write_out
+from ._operands import as_float, check_scalar_fits, promote_pair, reflected, round_scalar_to_reduced, scalar_argument, scalar_or_tensor, write_out
 from .inplace import inplace_variant
 
 
@@ -91,7 +92,7 @@ def add(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
         other = mul(other, alpha)
     a, b = promote_pair(input, other)
     if a.__class__ is float or b.__class__ is float:
-        a, b = round_scalar_to_bfloat16(a, b)
+        a, b = round_scalar_to_reduced(a, b)
     result = Add.apply(a, b)
     return result if out is None else write_out("add", result, out)
 
@@ -121,7 +122,7 @@ def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
         other = mul(other, alpha)
     a, b = promote_pair(input, other)
     if a.__class__ is float or b.__class__ is float:
-        a, b = round_scalar_to_bfloat16(a, b)
+        a, b = round_scalar_to_reduced(a, b)
     result = Sub.apply(a, b)
     return result if out is None else write_out("sub", result, out)
 
@@ -1007,7 +1008,7 @@ def logical_not(input: Tensor) -> Tensor:
 
 class Cast(Op):
     complex_ok = True
-    widens_bfloat16 = False  # to and from bfloat16 itself
+    widens_reduced_floats = False  # to and from the reduced floats themselves
 
     @staticmethod
     def forward(ctx, x, np_dtype=None):
@@ -1060,13 +1061,14 @@ INPLACE = (
 
 
 _FLOATS = frozenset(numpy.dtype(d) for d in ("float16", "float32", "float64"))
+_FLOAT16 = numpy.dtype(numpy.float16)
 
 
 def _operator(fn, op, compute, swap: bool = False):
     """Tensor's operator for the binary op ``fn`` (``__add__`` for add; ``swap``: the reflected one,
     ``__radd__``), with short roads for the common operands, for which ``fn``'s checks and promotion
     could only pass: two float tensors of one dtype on one device, or a float tensor and a Python float
-    or int. Those go straight to ``fn``'s Function ``op`` (two tensors: ``op.apply_pair``); and when
+    or int (not CPU float16, which computes in float32: autograd/reduced_float.py). Those go straight to ``fn``'s Function ``op`` (two tensors: ``op.apply_pair``); and when
     nothing is recorded (no input
     requires grad or grad mode is off), no anomaly mode, no graph capture, and exactly gpugrad's Tensor
     on both sides, the result is what ``op``'s forward computes (``compute``, NumPy's operator, or for
@@ -1085,7 +1087,7 @@ def _operator(fn, op, compute, swap: bool = False):
             else:
                 y = other
                 ok = kind is float or kind is int
-            if ok and dtype in _FLOATS:
+            if ok and dtype in _FLOATS and (dtype is not _FLOAT16 or backend is not _cpu):
                 if _grad_state.enabled and (
                     self._requires_grad or self._node is not None
                     or kind is Tensor and (other._requires_grad or other._node is not None)

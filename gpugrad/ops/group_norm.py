@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.bfloat16 import float32_of
+from ..autograd.reduced_float import float32_of
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..kernels import group_norm as kgroup_norm

@@ -12,11 +12,11 @@ import numpy
 from ..autograd import views
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..dtypes import BFLOAT16_NP
+from ..autograd.reduced_float import is_reduced
 from ..errors import DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
 from . import elementwise, indexing
-from ._operands import check_castable, round_scalar_to_bfloat16, scalar_argument
+from ._operands import check_castable, round_scalar_to_reduced, scalar_argument
 
 
 def _recording(name: str, self: Tensor, *others) -> bool:
@@ -63,12 +63,12 @@ def _commit(name: str, self: Tensor, result: Tensor) -> Tensor:
 
 
 def _direct(name: str, self: Tensor, fn) -> Tensor:
-    """Run an in-place array update, translating NumPy's errors into ones that name the op. A bfloat16
-    tensor is updated in float32 and rounded once, as the out-of-place ops compute (autograd/bfloat16.py):
-    ``x.mul_(0.9)`` multiplies by float32's 0.9, not bfloat16's."""
+    """Run an in-place array update, translating NumPy's errors into ones that name the op. A bfloat16 (or
+    CPU float16) tensor is updated in float32 and rounded once, as the out-of-place ops compute
+    (autograd/reduced_float.py): ``x.mul_(0.9)`` multiplies by float32's 0.9, not bfloat16's."""
     array = self._array
     try:
-        if array.dtype is BFLOAT16_NP:
+        if is_reduced(array):
             wide = array.astype(numpy.float32)
             fn(wide)
             array[...] = wide
@@ -92,7 +92,7 @@ def add_(self: Tensor, other, *, alpha=1) -> Tensor:
         alpha = scalar_argument("add_", "alpha", alpha)
     if _recording("add_", self, other):
         return _commit("add_", self, elementwise.add(_snapshot(self), other, alpha=alpha))
-    v = round_scalar_to_bfloat16(self, other)[1] if other.__class__ is float else _value(other)
+    v = round_scalar_to_reduced(self, other)[1] if other.__class__ is float else _value(other)
 
     def run(a):
         a += v if alpha == 1 else v * alpha

@@ -15,7 +15,7 @@ from collections import namedtuple
 import numpy
 
 from ..amp.policy import FLOAT32, LOWER_PRECISION, PROMOTE, autocast_policy
-from ..autograd.bfloat16 import float32_of
+from ..autograd.reduced_float import float32_of
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..dtypes import FLOAT_KINDS
