@@ -42,13 +42,13 @@ class autocast:
     def __enter__(self) -> "autocast":
         _stack(self.device).append((self._enabled, self.fast_dtype))
         if self._enabled:
-            policy.open_regions[0] += 1
+            policy.count_region(+1)
         return self
 
     def __exit__(self, *exc) -> None:
         _stack(self.device).pop()
         if self._enabled:
-            policy.open_regions[0] -= 1
+            policy.count_region(-1)
 
     def __call__(self, fn):
         @functools.wraps(fn)

@@ -27,6 +27,13 @@ BOTH = ("cpu", "cuda")
 
 _local = threading.local()  # .regions: {device type: [(enabled, dtype), ...]}; .suspended: inside an op
 open_regions = [0]  # enabled regions open on any thread: the decorators' one check
+_open_lock = threading.Lock()
+
+
+def count_region(change: int) -> None:
+    """An enabled region opens (+1) or closes (-1) on some thread."""
+    with _open_lock:
+        open_regions[0] += change
 
 
 def regions(device_type: str) -> list:
@@ -56,7 +63,7 @@ def autocast_policy(both: str | None = None, *, cpu: str | None = None, cuda: st
 def _run(fn, policies: dict, args: tuple, kwargs: dict):
     from ..tensor import Tensor
 
-    tensors = [t for t in _tensors(args, kwargs, Tensor)]
+    tensors = list(_tensors(args, kwargs, Tensor))
     device_type = tensors[0]._backend.device.type if tensors else "cpu"
     stack = regions(device_type) if device_type in BOTH else ()
     if getattr(_local, "suspended", False) or not stack or not stack[-1][0]:
@@ -64,7 +71,7 @@ def _run(fn, policies: dict, args: tuple, kwargs: dict):
     policy = policies[device_type]
     target = None if policy is None else _target(policy, stack[-1][1], tensors)
     if target is not None:
-        cast = functools.partial(_cast, target=target, Tensor=Tensor)
+        cast = functools.partial(_cast, target=target)
         args = tuple(_map(cast, a, Tensor) for a in args)
         kwargs = {k: _map(cast, v, Tensor) for k, v in kwargs.items()}
     _local.suspended = True
@@ -99,7 +106,7 @@ def _target(policy: str, region_dtype, tensors: list):
     return widest
 
 
-def _cast(t, target, Tensor):
+def _cast(t, target):
     return t.to(target) if _eligible(t) and t.dtype is not target else t
 
 
