@@ -25,7 +25,8 @@ from typing import Any
 import numpy
 
 from ..autograd.grad_mode import enable_grad, no_grad
-from ..dtypes import BFLOAT16_NP, FLOAT_KINDS
+from ..autograd.reduced_float import is_reduced
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..kernels._dispatch import fused_enabled
 from ..tensor import Tensor
@@ -151,9 +152,9 @@ class Optimizer:
         raise NotImplementedError
 
     def _update(self, xp, p, g, bufs: dict, group: dict, **step_args) -> None:
-        """``_apply``, with bfloat16 arrays (which the kernels do not take) updated in float32 and each
-        rounded once, as PyTorch's fused bfloat16 steps compute."""
-        if p.dtype is not BFLOAT16_NP:
+        """``_apply``, with bfloat16 and CPU float16 arrays updated in float32 and each rounded once, as
+        PyTorch's fused steps compute them (autograd/reduced_float.py; the kernels take float32 and float64)."""
+        if not is_reduced(p):
             return self._apply(xp, p, g, bufs, group, **step_args)
         wide_p = p.astype(numpy.float32)
         wide = {key: b.astype(numpy.float32) for key, b in bufs.items()}
