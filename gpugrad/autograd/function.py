@@ -294,8 +294,8 @@ class Function:
                     views.refresh(a)  # its base changed in place since its history was recorded (views.py)
                 array = a._array
                 arrays.append(array)
-                if array.dtype is BFLOAT16_NP or array.dtype is FLOAT16_NP:
-                    reduced = True
+                if array.dtype is BFLOAT16_NP or array.dtype is FLOAT16_NP and a._backend is _cpu_backend:
+                    reduced = True  # CuPy's float16 stays native (reduced_float.py)
                 if a._backend is not backend:
                     if backend is not None:
                         raise DeviceError(

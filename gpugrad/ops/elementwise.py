@@ -16,6 +16,7 @@ from ..autograd.watch import state as _watch
 from ..autograd.function import Function, Op
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.reduced_float import FLOAT16_NP
 from ..backend import BROADCAST_MIN_ELEMENTS
 from ..backend import cpu as _cpu
 from ..dtypes import FLOAT_KINDS, INEXACT_KINDS
@@ -1061,7 +1062,6 @@ INPLACE = (
 
 
 _FLOATS = frozenset(numpy.dtype(d) for d in ("float16", "float32", "float64"))
-_FLOAT16 = numpy.dtype(numpy.float16)
 
 
 def _operator(fn, op, compute, swap: bool = False):
@@ -1087,7 +1087,7 @@ def _operator(fn, op, compute, swap: bool = False):
             else:
                 y = other
                 ok = kind is float or kind is int
-            if ok and dtype in _FLOATS and (dtype is not _FLOAT16 or backend is not _cpu):
+            if ok and dtype in _FLOATS and (dtype is not FLOAT16_NP or backend is not _cpu):
                 if _grad_state.enabled and (
                     self._requires_grad or self._node is not None
                     or kind is Tensor and (other._requires_grad or other._node is not None)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from ..amp.policy import LOWER_PRECISION, autocast_policy
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
-from ..dtypes import BFLOAT16_NP, FLOAT_KINDS
+from ..autograd.reduced_float import is_reduced
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels import recurrent as krec
 from ..tensor import Tensor
@@ -51,8 +52,8 @@ def _rows(a, width: int):
 
 def _in_tensor_ops(t: Tensor) -> bool:
     """Whether backward runs in Tensor ops rather than the one-pass kernel: to be differentiated again
-    (create_graph), or in bfloat16 (``t``'s dtype; each Tensor op then computes in float32)."""
-    return is_grad_enabled() or t._array.dtype is BFLOAT16_NP
+    (create_graph), or in a reduced float (``t``'s: each Tensor op then computes in float32)."""
+    return is_grad_enabled() or is_reduced(t._array)
 
 
 # LSTM ------------------------------------------------------------------------------------------------

@@ -282,6 +282,24 @@ def test_creation_conversion_and_description():
 # PyTorch ---------------------------------------------------------------------------------------------------
 
 @pytest.mark.torch
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_a_reduced_default_dtype_is_pytorchs(dtype):
+    """set_default_dtype takes the reduced floats (transformers' from_pretrained(dtype=...) sets one)."""
+    torch = pytest.importorskip("torch")
+    made = []
+    for lib in (gg, torch):
+        before = lib.get_default_dtype()
+        lib.set_default_dtype(getattr(lib, dtype))
+        try:
+            made.append([str(t.dtype).split(".")[-1] for t in (
+                lib.tensor([1.5]), lib.arange(3) + 1.5, lib.randn(2), lib.zeros(2), lib.full((2,), 0.1))])
+        finally:
+            lib.set_default_dtype(before)
+    assert made[0] == made[1] == [dtype] * 5
+    with pytest.raises(gg.DTypeError, match="only floating-point types"):
+        gg.set_default_dtype(gg.int32)
+
+@pytest.mark.torch
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
 def test_every_row_is_as_exact_as_pytorchs_bfloat16(row):
     """Values and gradients no further from float64 (on the same bfloat16 inputs) than PyTorch's (half as
