@@ -1,7 +1,7 @@
 """Activation modules: thin wrappers over ``nn.functional``, with PyTorch's constructor arguments and reprs.
 
 ``_fused_activation()`` names the kernel activation a module computes, so that ``nn.Sequential`` can run a
-Linear followed by it as one fused op; None means it is not fusable.
+Linear or Conv2d followed by it as one fused op; None means it is not fusable.
 """
 from __future__ import annotations
 

@@ -98,6 +98,15 @@ class _ConvNd(Module):
         # change the weight it convolves with (weight standardisation, a cast to the input's dtype).
         return self._conv_forward(input, self.weight, self.bias)
 
+    def _forward_fused(self, input: Tensor, kind: str, param: float) -> Tensor | None:
+        """forward followed by an activation, as one op (used by ``nn.Sequential``); None where the layer
+        does not fuse: only a 2-D convolution with groups=1 and zero padding whose ``_conv_forward`` is
+        Conv2d's own (a subclass that changes the weight it convolves with runs unfused)."""
+        if type(self)._conv_forward is not Conv2d._conv_forward or self.groups != 1 or self.padding_mode != "zeros":
+            return None
+        return F._conv2d_activation(input, self.weight, self.bias, self.stride, self.padding, self.dilation, 1,
+                                    kind, param)
+
     def _pad_widths(self) -> tuple:
         """F.pad's widths, last dim first, for this layer's padding ('same' splits odd totals as PyTorch)."""
         if self.padding == "valid":

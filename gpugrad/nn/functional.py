@@ -476,7 +476,6 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return out.squeeze(-2)
 
 
-@autocast_policy(LOWER_PRECISION)
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """2-D cross-correlation of input (N, C_in, H, W) with weight (C_out, C_in / groups, kh, kw).
 
@@ -486,6 +485,14 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
         y = F.conv2d(x, w, b, stride=2, padding=1)
     """
+    return _conv2d_activation(input, weight, bias, stride, padding, dilation, groups, "identity", 0.0)
+
+
+@autocast_policy(LOWER_PRECISION)
+def _conv2d_activation(input: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation, groups: int,
+                       kind: str, param: float) -> Tensor:
+    """act(conv2d(...)) with the activation (``kind``, as in ``gpugrad.kernels.activation``) applied inside
+    the convolution's op when groups=1; ``nn.Sequential`` uses it for Conv2d + activation."""
     _check_tensor("conv2d", "input", input)
     _check_tensor("conv2d", "weight", weight)
     if bias is not None:
@@ -525,7 +532,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if bias is not None and bias._array.dtype != input._array.dtype:
         raise DTypeError(f"conv2d: bias ({bias.dtype}) must have the input's dtype ({input.dtype})")
     if groups == 1:
-        out = _conv.conv2d(input, weight, bias, geometry)  # one op, one GEMM
+        out = _conv.conv2d(input, weight, bias, geometry, kind, param)  # one op, one GEMM
+    elif kind != "identity":
+        raise ValueError(f"conv2d: a fused activation needs groups=1, got groups={groups}")
     else:
         cols = _conv.im2col(input, geometry)  # (C*kh*kw, N*oh*ow)
         k = c_per_group * kh * kw

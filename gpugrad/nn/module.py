@@ -599,13 +599,15 @@ class Sequential(_ModuleSequence):
             if fused is not None and _rounds_between(x):
                 fused = None
             if fused is not None:
-                # Linear then an activation: one GEMM with the activation in its epilogue, and in
-                # backward one pass for the activation derivative and the bias gradient.
-                x = module._forward_fused(x, *fused)
-                i += 2
-            else:
-                x = module(x)
-                i += 1
+                # Linear or Conv2d then an activation: one op with the activation after its GEMM, and in
+                # backward the activation derivative before the GEMMs. None: the layer does not fuse.
+                y = module._forward_fused(x, *fused)
+                if y is not None:
+                    x = y
+                    i += 2
+                    continue
+            x = module(x)
+            i += 1
         return x
 
 
@@ -613,7 +615,8 @@ def _fusable(first: Module, second: Module):
     """(kind, param) when ``first`` can run ``second`` as its fused epilogue. Fusing must never skip code
     the user wrote or asked for: no hooks on either, no overridden ``__call__``, and the class whose
     ``forward`` runs must be the one that declares the fused path (a Linear subclass overriding
-    ``forward`` runs unfused; so does an activation subclass overriding it, see ``_fused_activation``)."""
+    ``forward`` runs unfused; so does an activation subclass overriding it, see ``_fused_activation``; the
+    layer's ``_forward_fused`` may still decline, returning None)."""
     activation = second._fused_activation
     if activation is None or not _forward_declares(type(first), "_forward_fused"):
         return None

@@ -13,11 +13,14 @@ import numpy as np
 
 from .. import threads
 from ..autograd.function import Op
+from ..kernels import activation as kact
 from ..kernels import conv as kconv
 from ..kernels import conv_rows
 from ..kernels._dispatch import resolve_impl
+from ..kernels.activation import SAVES_OUTPUT
 from ..kernels.conv import ConvGeometry
 from ..tensor import Tensor
+from .activation import ActivationBackward, second_derivative
 
 __all__ = ["ConvGeometry", "Im2Col", "Col2Im", "Conv2d", "Conv2dBackward", "im2col", "col2im", "conv2d"]
 
@@ -64,50 +67,63 @@ def col2im(cols: Tensor, shape, geometry: ConvGeometry) -> Tensor:
 
 
 class Conv2d(Op):
-    """conv2d with groups=1 as one op: im2col, one GEMM (C_out, C*kh*kw) @ (C*kh*kw, N*oh*ow), the bias;
-    the same GEMM transposed on im2col's rows, (N*oh*ow, kh*kw*C) @ (kh*kw*C, C_out), where ``use_rows``
-    says so; or where ``use_winograd`` says so, the Winograd input transform V, the 16 GEMMs with the
-    transformed weight and the output transform (bias included). Its backward is Conv2dBackward, once."""
+    """act(conv2d(x, weight) + bias) as one op: im2col, one GEMM (C_out, C*kh*kw) @ (C*kh*kw, N*oh*ow), the
+    bias; the same GEMM transposed on im2col's rows, (N*oh*ow, kh*kw*C) @ (kh*kw*C, C_out), where
+    ``use_rows`` says so; or where ``use_winograd`` says so, the Winograd input transform V, the 16 GEMMs
+    with the transformed weight and the output transform (bias included). ``kind`` names an activation
+    applied to the result as ``gpugrad.kernels.activation`` names it ("identity": none; nn.Sequential
+    fuses Conv2d + activation through it). Its backward is Conv2dBackward, once."""
 
     name = "conv2d"
 
     @staticmethod
-    def forward(ctx, x, weight, bias, geometry: ConvGeometry = None):
-        out_c = weight.shape[0]
-        oh, ow = geometry.output_hw(x.shape[2], x.shape[3])
-        ctx.geometry = geometry
+    def forward(ctx, x, weight, bias, geometry: ConvGeometry = None, kind: str = "identity", param: float = 0.0):
+        ctx.geometry, ctx.kind, ctx.param = geometry, kind, param
         ctx.layout = conv_layout(ctx, x, weight, geometry)
-        if ctx.layout == "winograd":
-            v = kconv.winograd_input(ctx.xp, x, geometry.pads, split=threads.split)
-            m = kconv.scratch_take(ctx.xp, v.shape[1], out_c, v.dtype)
-            threads.gemm_threads(v.shape[1] * x.shape[1] * out_c)  # each of the 16 GEMMs: tiles x C by C x C_out
-            kconv.winograd_products(ctx.xp, kconv.winograd_weight(ctx.xp, weight), v, out=m)
-            # V is what the weight gradient multiplies: kept rather than transformed again.
-            ctx.save_for_backward(x, weight, v if ctx.needs_input_grad[1] else None)
-            # On this thread alone: right after a GEMM, BLAS's threads spin on the other cores (see
-            # winograd_backward), and a pool thread there only slowed the transform.
-            y = kconv.winograd_output(ctx.xp, m, bias, (x.shape[0], out_c, oh, ow))
-            kconv.scratch_give(ctx.xp, m)
-            return y
-        impl = ctx.backend.kernel_impl
-        if ctx.layout == "rows":
-            rows = conv_rows.im2col_rows(ctx.xp, x, *geometry, impl=impl)
-            z = ctx.backend.matmul(rows, conv_rows.rows_weight(ctx.xp, weight).T)  # (N*oh*ow, C_out)
-            ctx.save_for_backward(x, weight, rows if ctx.needs_input_grad[1] else None)
-            return conv_rows.rows_to_nchw(ctx.xp, z, bias, (x.shape[0], out_c, oh, ow), impl=impl)
-        cols = kconv.im2col(ctx.xp, x, *geometry, impl=impl)
-        z = ctx.backend.matmul(weight.reshape(out_c, -1), cols)  # (C_out, N*oh*ow)
-        # The columns are what the weight gradient multiplies: kept rather than gathered again.
-        ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
-        return kconv.columns_to_nchw(ctx.xp, z, bias, (x.shape[0], out_c, oh, ow), impl=impl)
+        y, kept = conv_arrays(ctx, x, weight, bias, geometry)
+        s = None
+        if kind != "identity":
+            impl = ctx.backend.kernel_impl
+            if SAVES_OUTPUT[kind]:  # the derivative reads y: the activation overwrites the convolution's output
+                y = s = kact.forward(ctx.xp, kind, y, param, out=y if y.flags.c_contiguous else None, impl=impl)
+            else:  # it reads the pre-activation
+                s, y = y, kact.forward(ctx.xp, kind, y, param, impl=impl)
+        # What the weight gradient multiplies (columns, rows or Winograd's V): kept rather than made again.
+        ctx.save_for_backward(x, weight, bias, s, kept if ctx.needs_input_grad[1] else None)
+        return y
 
     @staticmethod
     def backward(ctx, gy):
-        x, weight, cols = ctx.saved_tensors
+        x, weight, bias, s, kept = ctx.saved_tensors
         return Conv2dBackward.apply(
-            gy, x, weight, cols=None if cols is None else cols._array, geometry=ctx.geometry,
-            needs=ctx.needs_input_grad[:3], layout=ctx.layout,
+            gy, x, weight, bias, s, cols=None if kept is None else kept._array, geometry=ctx.geometry,
+            needs=ctx.needs_input_grad[:3], layout=ctx.layout, kind=ctx.kind, param=ctx.param,
         )
+
+
+def conv_arrays(ctx, x, weight, bias, geometry: ConvGeometry) -> tuple:
+    """Conv2d's output array (N, C_out, oh, ow), bias added, in ``ctx.layout``, and what the layout's
+    weight gradient multiplies: im2col's columns or rows, or Winograd's transformed input V."""
+    out_c = weight.shape[0]
+    oh, ow = geometry.output_hw(x.shape[2], x.shape[3])
+    if ctx.layout == "winograd":
+        v = kconv.winograd_input(ctx.xp, x, geometry.pads, split=threads.split)
+        m = kconv.scratch_take(ctx.xp, v.shape[1], out_c, v.dtype)
+        threads.gemm_threads(v.shape[1] * x.shape[1] * out_c)  # each of the 16 GEMMs: tiles x C by C x C_out
+        kconv.winograd_products(ctx.xp, kconv.winograd_weight(ctx.xp, weight), v, out=m)
+        # On this thread alone: right after a GEMM, BLAS's threads spin on the other cores (see
+        # winograd_backward), and a pool thread there only slowed the transform.
+        y = kconv.winograd_output(ctx.xp, m, bias, (x.shape[0], out_c, oh, ow))
+        kconv.scratch_give(ctx.xp, m)
+        return y, v
+    impl = ctx.backend.kernel_impl
+    if ctx.layout == "rows":
+        rows = conv_rows.im2col_rows(ctx.xp, x, *geometry, impl=impl)
+        z = ctx.backend.matmul(rows, conv_rows.rows_weight(ctx.xp, weight).T)  # (N*oh*ow, C_out)
+        return conv_rows.rows_to_nchw(ctx.xp, z, bias, (x.shape[0], out_c, oh, ow), impl=impl), rows
+    cols = kconv.im2col(ctx.xp, x, *geometry, impl=impl)
+    z = ctx.backend.matmul(weight.reshape(out_c, -1), cols)  # (C_out, N*oh*ow)
+    return kconv.columns_to_nchw(ctx.xp, z, bias, (x.shape[0], out_c, oh, ow), impl=impl), cols
 
 
 # Below this many input or output channels the transforms and the 48 small BLAS calls (each a wake-up
@@ -166,21 +182,27 @@ TRANSPOSED_WEIGHT_GRAD_MAX_CHANNELS = 128
 
 
 class Conv2dBackward(Op):
-    """(gx, gw, gb) of conv2d for the upstream gy: col2im(W^T gz), gz cols^T and gz's row sums, where gz
-    is gy as (C_out, N*oh*ow). Two GEMMs and a col2im on arrays (or their forms in the layout the forward
-    took: ``rows_backward``, ``winograd_backward``); None for what ``needs`` leaves out.
+    """(gx, gw, gb) of act(conv2d(x, weight) + bias) for the upstream gy: gp = act'(s) * gy (gy itself for
+    "identity"), then col2im(W^T gz), gz cols^T and gz's row sums, where gz is gp as (C_out, N*oh*ow). Two
+    GEMMs and a col2im on arrays (or their forms in the layout the forward took: ``rows_backward``,
+    ``winograd_backward``); None for what ``needs`` leaves out. ``s`` is Conv2d's output where the
+    activation's derivative reads it, else the pre-activation.
 
-    Bilinear in (gy, x) and (gy, weight), so its own backward is conv2d and its two gradients again,
-    written in Tensor ops (Conv2d, Im2Col, Col2Im, matmul): every order differentiates.
+    Its own backward is written in Tensor ops: gp is ActivationBackward(gy, s), differentiable in both, and
+    the rest is bilinear in (gp, x) and (gp, weight): conv2d and its two gradients again (Conv2d, Im2Col,
+    Col2Im, matmul). The pre-activation is recomputed from x, W and b (hence ``bias`` here) so that its
+    gradients reach them: every order differentiates.
     """
 
     name = "conv2d_backward"
 
     @staticmethod
-    def forward(ctx, gy, x, weight, cols=None, geometry: ConvGeometry = None, needs=(True, True, True),
-                layout: str = "columns"):
-        ctx.geometry, ctx.produced = geometry, needs
-        ctx.save_for_backward(gy, x, weight)
+    def forward(ctx, gy, x, weight, bias=None, s=None, cols=None, geometry: ConvGeometry = None,
+                needs=(True, True, True), layout: str = "columns", kind: str = "identity", param: float = 0.0):
+        ctx.geometry, ctx.produced, ctx.kind, ctx.param = geometry, needs, kind, param
+        ctx.save_for_backward(gy, x, weight, bias, s)
+        if kind != "identity":
+            gy = kact.backward(ctx.xp, kind, gy, s, param, impl=ctx.backend.kernel_impl)
         if layout == "winograd":  # `cols` is then Conv2d's transformed input V
             return winograd_backward(ctx.xp, gy, x, weight, cols, geometry, needs)
         if layout == "rows":  # `cols` is then Conv2d's rows
@@ -205,14 +227,22 @@ class Conv2dBackward(Op):
     @staticmethod
     def backward(ctx, ggx, ggw, ggb):
         ggx, ggw, ggb = produced_grads(ctx, (ggx, ggw, ggb))
-        gy, x, weight = ctx.saved_tensors
-        geometry = ctx.geometry
-        need_gy, need_x, need_w = ctx.needs_input_grad[:3]
+        gy, x, weight, bias, s = ctx.saved_tensors
+        geometry, kind, param = ctx.geometry, ctx.kind, ctx.param
+        need_gy, need_x, need_w, need_b, need_s = ctx.needs_input_grad[:5]
         out_c = weight.shape[0]
-        gz = gy.permute(1, 0, 2, 3).reshape(out_c, -1)
-        d_gy = d_x = d_w = None
-        if need_gy:
-            # gz is what a convolution's output is: conv2d of ggx with the weight, of x with ggw, plus ggb.
+        identity = kind == "identity"
+        s_is_output = not identity and SAVES_OUTPUT[kind]
+        if identity:
+            gp = gy
+        else:
+            if not s_is_output:  # the pre-activation, connected to x, W and b
+                s = Conv2d.apply(x, weight, bias, geometry=geometry)
+            gp = ActivationBackward.apply(gy, s, kind=kind, param=param)
+        gz = gp.permute(1, 0, 2, 3).reshape(out_c, -1)
+        # gp is what a convolution's output is: conv2d of ggx with the weight, of x with ggw, plus ggb.
+        d_gp = d_gy = d_x = d_w = d_b = d_s = None
+        if need_gy or not identity:
             terms = []
             if ggx is not None:
                 terms.append(Conv2d.apply(ggx, weight, ggb, geometry=geometry))
@@ -221,12 +251,25 @@ class Conv2dBackward(Op):
             if ggw is not None:
                 terms.append(Conv2d.apply(x, ggw, None, geometry=geometry))
             for t in terms:
-                d_gy = t if d_gy is None else d_gy + t
+                d_gp = t if d_gp is None else d_gp + t
         if need_x and ggw is not None:
             d_x = Col2Im.apply(ggw.reshape(out_c, -1).mT @ gz, shape=tuple(x.shape), geometry=geometry)
         if need_w and ggx is not None:
             d_w = (gz @ Im2Col.apply(ggx, geometry=geometry).mT).reshape(tuple(weight.shape))
-        return d_gy, d_x, d_w
+        if d_gp is not None:
+            if need_gy:
+                d_gy = d_gp if identity else ActivationBackward.apply(d_gp, s, kind=kind, param=param)
+            if not identity:
+                curvature = second_derivative(kind, s, param)
+                d_s = None if curvature is None else d_gp * gy * curvature
+        if d_s is not None and not s_is_output:  # s = conv2d(x, W) + b: its gradient goes on to x, W and b
+            sx, sw, d_b = Conv2dBackward.apply(d_s, x, weight, None, None, geometry=geometry,
+                                               needs=(need_x, need_w, need_b))
+            d_x = sx if d_x is None else d_x if sx is None else d_x + sx
+            d_w = sw if d_w is None else d_w if sw is None else d_w + sw
+            d_s = None
+        return (d_gy, d_x if need_x else None, d_w if need_w else None, d_b if need_b else None,
+                d_s if need_s else None)
 
 
 def rows_backward(ctx, gy, x, weight, rows, geometry: ConvGeometry, needs) -> tuple:
@@ -284,8 +327,10 @@ def produced_grads(ctx, grads) -> tuple:
     return tuple(g if made else None for g, made in zip(grads, ctx.produced))
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, geometry: ConvGeometry) -> Tensor:
-    """Cross-correlation of x (N, C, H, W) with weight (C_out, C, kh, kw), one op; inputs already validated
-    (``gpugrad.nn.functional.conv2d`` is the public entry)."""
-    return Conv2d.apply(x, weight, bias, geometry=geometry)
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, geometry: ConvGeometry, kind: str = "identity",
+           param: float = 0.0) -> Tensor:
+    """Cross-correlation of x (N, C, H, W) with weight (C_out, C, kh, kw), then the activation ``kind``
+    (``"identity"`` for none), one op; inputs already validated (``gpugrad.nn.functional.conv2d`` is the
+    public entry)."""
+    return Conv2d.apply(x, weight, bias, geometry=geometry, kind=kind, param=param)
 

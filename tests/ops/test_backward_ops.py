@@ -27,6 +27,9 @@ OPS = {
     "max_pool2d": ("MaxPool2dBackward", lambda x: F.max_pool2d(x, 2), [(1, 2, 4, 5)]),
     "softmax": ("SoftmaxBackward", lambda x: F.softmax(x, dim=1), [(3, 4)]),
     "conv2d": ("Conv2dBackward", lambda x, w, b: conv2d(x, w, b, GEOMETRY), [(2, 2, 5, 6), (3, 2, 2, 3), (3,)]),
+    # An activation whose derivative reads the output (tanh), and one that reads the pre-activation (gelu)
+    "conv2d_tanh": ("Conv2dBackward", lambda x, w, b: conv2d(x, w, b, GEOMETRY, "tanh"), [(2, 2, 5, 6), (3, 2, 2, 3), (3,)]),
+    "conv2d_gelu_no_bias": ("Conv2dBackward", lambda x, w: conv2d(x, w, None, GEOMETRY, "gelu"), [(1, 2, 5, 6), (3, 2, 2, 3)]),
     "linear_gelu": ("LinearActBackward", lambda x, w, b: linear_act(x, w, b, "gelu"), [(2, 3, 4), (5, 4), (5,)]),
     "linear_tanh_no_bias": ("LinearActBackward", lambda x, w: linear_act(x, w, None, "tanh"), [(3, 4), (5, 4)]),
     "linear_identity": ("LinearActBackward", lambda x, w, b: linear_act(x, w, b), [(3, 4), (5, 4), (5,)]),
