@@ -7,9 +7,13 @@ pair included (translated to a ``reduction`` once, with PyTorch's warning)::
 """
 from __future__ import annotations
 
+import math
+
 from ..tensor import Tensor
 from . import functional as F
+from .functional_linear_cross_entropy import LinearCrossEntropyOptions
 from .functional_losses import REDUCTIONS, legacy_reduction
+from .linear import Linear
 from .module import Module
 
 
@@ -18,6 +22,7 @@ __all__ = [
     "BCEWithLogitsLoss", "KLDivLoss", "PoissonNLLLoss", "GaussianNLLLoss", "CosineEmbeddingLoss",
     "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
     "MultiLabelSoftMarginLoss", "MultiLabelMarginLoss", "MultiMarginLoss", "CTCLoss", "NLLLoss2d",
+    "LinearCrossEntropyLoss", "LinearCrossEntropyOptions",
 ]
 
 
@@ -88,6 +93,41 @@ class CrossEntropyLoss(_WeightedLoss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class LinearCrossEntropyLoss(_WeightedLoss):
+    """Cross-entropy of ``Linear(in_features, num_classes)``'s logits against the target, as PyTorch's
+    (``F.linear_cross_entropy``): the layer is ``self.linear``, its weight stored (C * prod(out_features),
+    in_features) and seen as (C, *out_features, in_features) for a K-dimensional loss. ``options``
+    (``LinearCrossEntropyOptions``) runs it in chunks of rows, never the whole logits::
+
+        head = nn.LinearCrossEntropyLoss(768, 50257, options=nn.LinearCrossEntropyOptions())
+        loss = head(hidden.reshape(-1, 768), targets.reshape(-1))
+    """
+
+    def __init__(self, in_features: int, num_classes: int, *, out_features: tuple[int, ...] = (), bias: bool = False,
+                 device=None, dtype=None, reduction: str = "mean", weight: Tensor | None = None,
+                 ignore_index: int | None = None, label_smoothing: float = 0.0,
+                 options: LinearCrossEntropyOptions | None = None) -> None:
+        if weight is not None and tuple(weight.shape) != (num_classes,):
+            raise ValueError(f"LinearCrossEntropyLoss: expected weight shape to be {(num_classes,)}, got {tuple(weight.shape)}")
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"LinearCrossEntropyLoss: expected label_smoothing to be in range [0, 1], got {label_smoothing}")
+        super().__init__(weight, reduction=reduction)
+        self.num_classes = num_classes
+        self.out_features = tuple(out_features)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+        self.linear = Linear(in_features, math.prod(self.out_features) * num_classes, bias=bias, device=device,
+                             dtype=dtype)
+        self.options = options
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        weight = self.linear.weight.reshape(self.num_classes, *self.out_features, self.linear.in_features)
+        bias = None if self.linear.bias is None else self.linear.bias.reshape(self.num_classes, *self.out_features)
+        return F.linear_cross_entropy(input, weight, target, linear_bias=bias, weight=self.weight,
+                                      reduction=self.reduction, ignore_index=self.ignore_index,
+                                      label_smoothing=self.label_smoothing, options=self.options)
 
 
 class NLLLoss(_WeightedLoss):

@@ -8,8 +8,13 @@ reduced as PyTorch's ``reduction``. Its gradient in the logits of row i is
 
 with p = softmax(x): the forward kernel (``gpugrad.kernels.softmax_xent``) writes it in the same pass as
 the loss, so the backward only scales it by the upstream gradient.
+
+``LinearCrossEntropy`` runs the same kernel on a linear layer's logits a chunk of rows at a time
+(``F.linear_cross_entropy`` with options), never holding the whole logits.
 """
 from __future__ import annotations
+
+import numpy as np
 
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
@@ -101,3 +106,107 @@ def softmax_cross_entropy(logits: Tensor, target: Tensor, weight: Tensor | None 
     return SoftmaxCrossEntropy.apply(
         logits, target, weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction
     )
+
+
+class LinearCrossEntropy(Op):
+    """cross_entropy(x @ W^T + b, target) over chunks of ``chunk`` rows of x (N, in_features), so that the
+    (N, C) logits are never whole: ``F.linear_cross_entropy`` with ``options``. Each chunk's logits go
+    through the fused softmax cross-entropy kernel, which writes their gradient in the same pass.
+
+    For "mean" and "sum" forward also makes the gradients of x, W and b chunk by chunk, and backward only
+    scales them by the upstream gradient, in place: they are then consumed, and a second backward raises,
+    unless ``keep`` (``allow_retain_graph``), when backward scales copies. For "none" backward makes them
+    again from the saved inputs, each row scaled by its upstream gradient. As PyTorch's chunked path, no
+    higher derivatives: ``options=None`` gives those."""
+
+    name = "linear_cross_entropy"
+
+    @staticmethod
+    def forward(ctx, x, weight, target, bias=None, class_weight=None, ignore_index=-100, reduction="mean", chunk=1,
+                keep=False):
+        ctx.options = (ignore_index, reduction, chunk, keep)
+        if reduction == "none":
+            ctx.save_for_backward(x, weight, target, bias, class_weight)
+            return linear_xent_chunks(ctx, x, weight, target, bias, class_weight, None, (False, False, False))[0]
+        need = ctx.needs_input_grad
+        needs = (need[0], need[1], bias is not None and need[3]) if is_grad_enabled() else (False, False, False)
+        rows, ctx.grads = linear_xent_chunks(ctx, x, weight, target, bias, class_weight, None, needs)
+        total = rows.sum(dtype=np.float64)
+        xp = ctx.xp
+        if reduction == "sum":
+            return xp.asarray(total, dtype=rows.dtype)
+        valid = target != ignore_index
+        if class_weight is None:
+            summed = valid.sum(dtype=np.float64)
+        else:
+            summed = (class_weight[xp.where(valid, target, 0)] * valid).sum(dtype=np.float64)
+        # Every row ignored: PyTorch's nan, and a denominator of 1 for the gradients, which are zeros then.
+        ctx.denominator = xp.where(summed == 0, 1.0, summed).astype(rows.dtype)
+        return xp.where(summed == 0, np.nan, total / ctx.denominator).astype(rows.dtype)
+
+    @staticmethod
+    def backward(ctx, gy):
+        if is_grad_enabled():
+            raise RuntimeError("linear_cross_entropy: the chunked path (options given) has no higher-order "
+                               "derivatives; pass options=None for create_graph=True")
+        ignore_index, reduction, chunk, keep = ctx.options
+        if reduction == "none":
+            x, weight, target, bias, class_weight = (None if t is None else t._array for t in ctx.saved_tensors)
+            need = ctx.needs_input_grad
+            grads = linear_xent_chunks(ctx, x, weight, target, bias, class_weight, gy._array,
+                                       (need[0], need[1], bias is not None and need[3]))[1]
+        else:
+            if ctx.grads is None:
+                raise RuntimeError(
+                    "linear_cross_entropy: trying to backward a second time through the chunked path, whose first "
+                    "backward consumed the gradients it made in forward; pass "
+                    "options=LinearCrossEntropyOptions(allow_retain_graph=True) to keep them")
+            scale = gy._array if reduction == "sum" else gy._array / ctx.denominator
+            if keep:
+                grads = tuple(None if g is None else g * scale for g in ctx.grads)
+            else:
+                grads, ctx.grads = ctx.grads, None
+                for g in grads:
+                    if g is not None:
+                        g *= scale
+        gx, gw, gb = (None if g is None else Tensor._make(g, ctx.backend) for g in grads)
+        return gx, gw, None, gb, None
+
+
+def linear_xent_chunks(ctx, x, weight, target, bias, class_weight, row_scale, needs) -> tuple:
+    """LinearCrossEntropy's chunk loop: the loss of each row (N,), and where ``needs`` (x, W, b) asks, the
+    gradients of sum_i row_scale_i loss_i (row_scale None: 1 each)."""
+    ignore_index, _, chunk, _ = ctx.options
+    xp, backend = ctx.xp, ctx.backend
+    need_x, need_w, need_b = needs
+    need_grad = need_x or need_w or need_b
+    n = x.shape[0]
+    loss = xp.empty(n, dtype=x.dtype)
+    gx = xp.empty_like(x) if need_x else None
+    gw = xp.zeros_like(weight) if need_w else None
+    gb = xp.zeros_like(bias) if need_b else None
+    # On a GPU each chunk's target check is read after the last chunk is queued: one wait, not one a chunk.
+    checks: list = []
+    defer = checks.append if backend.capture is None else backend.capture.defer
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        logits = backend.matmul(x[lo:hi], weight.T)
+        if bias is not None:
+            logits += bias
+        loss[lo:hi], dlogits, _ = softmax_xent.softmax_cross_entropy(
+            xp, logits, target[lo:hi], ignore_index=ignore_index, weight=class_weight, need_grad=need_grad,
+            impl=backend.kernel_impl, op="linear_cross_entropy", defer_check=defer,
+        )
+        if not need_grad:
+            continue
+        if row_scale is not None:
+            dlogits *= row_scale[lo:hi, None]
+        if need_x:
+            gx[lo:hi] = backend.matmul(dlogits, weight)
+        if need_w:
+            gw += backend.matmul(dlogits.T, x[lo:hi])
+        if need_b:
+            gb += dlogits.sum(axis=0)
+    for check in checks:
+        check()
+    return loss, (gx, gw, gb)
