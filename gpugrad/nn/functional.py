@@ -1244,7 +1244,7 @@ def binary_cross_entropy_with_logits(
 # because they build on the functions above.
 from . import functional_attention, functional_conv, functional_grid, functional_normalization, functional_resample  # noqa: E402
 from . import functional_pool_indices  # noqa: E402  (after functional_resample: it builds on it)
-from . import functional_linear_cross_entropy  # noqa: E402,F401
+from . import functional_fractional_pool, functional_linear_cross_entropy  # noqa: E402
 from .functional_attention import *  # noqa: E402,F401,F403
 from .functional_conv import *  # noqa: E402,F401,F403
 from .functional_grid import *  # noqa: E402,F401,F403
@@ -1252,10 +1252,11 @@ from .functional_normalization import *  # noqa: E402,F401,F403
 from .functional_resample import *  # noqa: E402,F401,F403
 from .functional_pool_indices import *  # noqa: E402,F401,F403
 from .functional_linear_cross_entropy import *  # noqa: E402,F401,F403
+from .functional_fractional_pool import *  # noqa: E402,F401,F403
 
 __all__ += [
     name
     for part in (functional_attention, functional_conv, functional_grid, functional_normalization, functional_resample,
-                 functional_pool_indices, functional_linear_cross_entropy)
+                 functional_pool_indices, functional_linear_cross_entropy, functional_fractional_pool)
     for name in part.__all__
 ]

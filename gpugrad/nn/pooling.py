@@ -1,5 +1,5 @@
 """Pooling layers, as torch.nn's: max, average and power-average pooling in 1, 2 and 3 dims, adaptive
-pooling and max unpooling. Constructor arguments, stored attributes and reprs follow PyTorch's."""
+and fractional max pooling, and max unpooling. Constructor arguments, stored attributes and reprs follow PyTorch's."""
 from __future__ import annotations
 
 from ..tensor import Tensor
@@ -17,6 +17,8 @@ __all__ = [
     "AvgPool1d",
     "AvgPool2d",
     "AvgPool3d",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
     "LPPool1d",
     "LPPool2d",
     "LPPool3d",
@@ -282,4 +284,54 @@ class MaxUnpool3d(_MaxUnpoolNd):
     """Partial inverse of MaxPool3d: the maxima put back at their indices, zeros elsewhere."""
 
     _pool = staticmethod(F.max_unpool3d)
+    _dims = 3
+
+
+# Fractional max pooling ------------------------------------------------------------------------------
+
+
+class _FractionalMaxPoolNd(Module):
+    """kernel_size, and output_size or output_ratio (each in (0, 1)), as PyTorch's; ``_random_samples``
+    (N, C, dims) fixes the windows, a buffer as in PyTorch, and is otherwise drawn anew each call."""
+
+    _pool = None
+    _dims = 0
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices: bool = False,
+                 _random_samples=None) -> None:
+        super().__init__()
+        name, n = type(self).__name__, type(self)._dims
+        self.kernel_size = _ntuple(kernel_size, n)
+        if min(self.kernel_size) <= 0:
+            raise ValueError(f"{name}: kernel_size must be greater than 0, but got {kernel_size}")
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = _ntuple(output_size, n) if output_size is not None else None
+        self.output_ratio = _ntuple(output_ratio, n) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError(f"{name}: only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"{name}: output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input: Tensor):
+        return type(self)._pool(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                                _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Max over kh x kw windows placed at fractional strides (see ``F.fractional_max_pool2d``)::
+
+        nn.FractionalMaxPool2d(3, output_ratio=0.5)(gg.randn(8, 16, 32, 32)).shape   # (8, 16, 16, 16)
+    """
+
+    _pool = staticmethod(F.fractional_max_pool2d)
+    _dims = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """Max over kt x kh x kw windows placed at fractional strides (see ``F.fractional_max_pool3d``)."""
+
+    _pool = staticmethod(F.fractional_max_pool3d)
     _dims = 3

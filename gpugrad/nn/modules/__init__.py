@@ -48,6 +48,7 @@ _PATHS = {
     "instancenorm": (normalization, ("_InstanceNorm",)),
     "normalization": (normalization, ()),
     "loss": (losses, ("_Loss", "_WeightedLoss")),
+    "linear_cross_entropy_options": (losses, ()),
     "dropout": (dropout, ("_DropoutNd",)),
     "pooling": (pooling, ("_MaxPoolNd", "_AvgPoolNd", "_AdaptiveAvgPoolNd", "_AdaptiveMaxPoolNd", "_LPPoolNd",
                           "_MaxUnpoolNd")),
