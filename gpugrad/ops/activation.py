@@ -57,12 +57,19 @@ class ActivationBackward(Op):
     @staticmethod
     def backward(ctx, ggx):
         gy, saved = ctx.saved_tensors
-        g_gy = ActivationBackward.apply_pair(ggx, saved, kind=ctx.kind, param=ctx.param) if ctx.needs_input_grad[0] else None
-        g_saved = None
-        if ctx.needs_input_grad[1]:
-            curvature = second_derivative(ctx.kind, saved, ctx.param)
-            g_saved = None if curvature is None else ggx * gy * curvature
-        return g_gy, g_saved
+        return activation_backward_grads(ggx, gy, saved, ctx.kind, ctx.param, *ctx.needs_input_grad[:2])
+
+
+def activation_backward_grads(ggx: Tensor, gy: Tensor, saved: Tensor, kind: str, param: float, need_gy: bool = True,
+                              need_saved: bool = True) -> tuple:
+    """The gradients in gy and in saved of gx = f'(saved) * gy, for gx's gradient ggx, in Tensor ops (None
+    where not needed or zero): ActivationBackward's own backward, and the fused layers' (Linear, Conv2d)
+    for their activation. "identity" passes ggx to gy."""
+    if kind == "identity":
+        return (ggx if need_gy else None), None
+    g_gy = ActivationBackward.apply_pair(ggx, saved, kind=kind, param=param) if need_gy else None
+    curvature = second_derivative(kind, saved, param) if need_saved else None
+    return g_gy, None if curvature is None else ggx * gy * curvature
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)

@@ -20,7 +20,7 @@ from ..kernels._dispatch import resolve_impl
 from ..kernels.activation import SAVES_OUTPUT
 from ..kernels.conv import ConvGeometry
 from ..tensor import Tensor
-from .activation import ActivationBackward, second_derivative
+from .activation import ActivationBackward, activation_backward_grads
 
 __all__ = ["ConvGeometry", "Im2Col", "Col2Im", "Conv2d", "Conv2dBackward", "im2col", "col2im", "conv2d"]
 
@@ -251,25 +251,24 @@ class Conv2dBackward(Op):
             if ggw is not None:
                 terms.append(Conv2d.apply(x, ggw, None, geometry=geometry))
             for t in terms:
-                d_gp = t if d_gp is None else d_gp + t
+                d_gp = _plus(d_gp, t)
         if need_x and ggw is not None:
             d_x = Col2Im.apply(ggw.reshape(out_c, -1).mT @ gz, shape=tuple(x.shape), geometry=geometry)
         if need_w and ggx is not None:
             d_w = (gz @ Im2Col.apply(ggx, geometry=geometry).mT).reshape(tuple(weight.shape))
         if d_gp is not None:
-            if need_gy:
-                d_gy = d_gp if identity else ActivationBackward.apply(d_gp, s, kind=kind, param=param)
-            if not identity:
-                curvature = second_derivative(kind, s, param)
-                d_s = None if curvature is None else d_gp * gy * curvature
+            d_gy, d_s = activation_backward_grads(d_gp, gy, s, kind, param, need_gy)
         if d_s is not None and not s_is_output:  # s = conv2d(x, W) + b: its gradient goes on to x, W and b
             sx, sw, d_b = Conv2dBackward.apply(d_s, x, weight, None, None, geometry=geometry,
                                                needs=(need_x, need_w, need_b))
-            d_x = sx if d_x is None else d_x if sx is None else d_x + sx
-            d_w = sw if d_w is None else d_w if sw is None else d_w + sw
-            d_s = None
+            d_x, d_w, d_s = _plus(d_x, sx), _plus(d_w, sw), None
         return (d_gy, d_x if need_x else None, d_w if need_w else None, d_b if need_b else None,
                 d_s if need_s else None)
+
+
+def _plus(a: Tensor | None, b: Tensor | None) -> Tensor | None:
+    """a + b, where a missing term (None) counts as zero."""
+    return b if a is None else a if b is None else a + b
 
 
 def rows_backward(ctx, gy, x, weight, rows, geometry: ConvGeometry, needs) -> tuple:

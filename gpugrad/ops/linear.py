@@ -8,7 +8,7 @@ from ..autograd.function import Op
 from ..kernels import linear as klinear
 from ..kernels.activation import SAVES_OUTPUT
 from ..tensor import Tensor
-from .activation import ActivationBackward, second_derivative
+from .activation import ActivationBackward, activation_backward_grads
 from .conv import produced_grads
 
 
@@ -89,11 +89,7 @@ class LinearActBackward(Op):
         d_w = None if ggx2 is None else gz.mT @ ggx2
         d_gy = d_s = d_b = None
         if d_gz is not None:
-            if need_gy:
-                d_gy = d_gz if identity else ActivationBackward.apply(d_gz, s2, kind=kind, param=param)
-            if not identity:
-                curvature = second_derivative(kind, s2, param)
-                d_s = None if curvature is None else d_gz * gy2 * curvature
+            d_gy, d_s = activation_backward_grads(d_gz, gy2, s2, kind, param, need_gy)
         if d_s is not None and not s_is_output:  # pre = x W^T + b
             d_x = d_s @ weight if d_x is None else d_x + d_s @ weight
             d_w = d_s.mT @ x2 if d_w is None else d_w + d_s.mT @ x2
