@@ -220,6 +220,13 @@ CASES = [
     ("dropout3d", lambda x: _seeded(F.dropout3d, x, 0.3), [(2, 5, 2, 1, 2)], real),
     ("alpha_dropout", lambda x: _seeded(F.alpha_dropout, x, 0.3, True), [(4, 5)], real),
     ("feature_alpha_dropout", lambda x: _seeded(F.feature_alpha_dropout, x, 0.3, True), [(2, 5, 3)], real),
+    ("fractional_max_pool2d_with_indices", lambda x: F.fractional_max_pool2d_with_indices(
+        x, 2, output_size=(3, 2), _random_samples=gg.tensor([[[0.3, 0.7], [0.6, 0.1]]]))[0], [(1, 2, 5, 4)], distinct),
+    ("fractional_max_pool3d_with_indices", lambda x: F.fractional_max_pool3d_with_indices(
+        x, 2, output_size=2, _random_samples=gg.tensor([[[0.2, 0.5, 0.8]]]))[0], [(1, 1, 4, 4, 4)], distinct),
+    # the chunked form (options given) has no second derivative: tests/nn/test_linear_cross_entropy.py
+    ("linear_cross_entropy", lambda x, w, b: F.linear_cross_entropy(x, w, T_IGN, linear_bias=b, weight=W4),
+     [(5, 3), (4, 3), (4,)], real),
     ("embedding_bag", lambda w, p: F.embedding_bag(gg.tensor([1, 2, 0, 3, 1]), w, gg.tensor([0, 2, 2]), mode="sum", per_sample_weights=p), [(4, 3), (5,)], real),
 ]
 
