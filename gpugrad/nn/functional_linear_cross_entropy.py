@@ -75,7 +75,9 @@ class LinearCrossEntropyOptions:
         size = rows if self.batch_chunk_size is None else min(self.batch_chunk_size, rows)
         if method is not None:
             factor = int(method.split(":", 1)[1]) if ":" in method else 1
-            target = -(-rows // -(-classes // in_features))
+            # rows whose (rows, C) logits are the (N, in_features) input's size: ceil(N / ceil(C / in_features)),
+            # then the next power of two, divided by the method's factor
+            target = math.ceil(rows / math.ceil(classes / in_features))
             size = min((1 << (target - 1).bit_length()) // factor, rows)
             if self.batch_chunk_size is not None and self.batch_chunk_size != size:
                 raise ValueError(f"batch_chunk_size (={self.batch_chunk_size}) and chunking_method ('{method}') "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy
 
-from ..autograd.function import Function, Op
+from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..dtypes import FLOAT_KINDS
 from ..tensor import Tensor
