@@ -629,9 +629,10 @@ def _fusable(first: Module, second: Module):
 
 
 def _rounds_between(x) -> bool:
-    """Whether PyTorch rounds Linear's output before the activation where the fused op would not: the fused
-    op computes both in float32 and rounds once, so a bfloat16 or CPU float16 input, or an open autocast
-    region (which casts Linear's output), runs the two apart, each rounding as PyTorch's."""
+    """Whether PyTorch rounds the layer's output (Linear's, Conv2d's) before the activation where the fused
+    op would not: the fused op computes both in float32 and rounds once, so a bfloat16 or CPU float16
+    input, or an open autocast region (which casts the layer's output), runs the two apart, each rounding
+    as PyTorch's."""
     return bool(_autocast_policy.open_regions[0]) or isinstance(x, Tensor) and is_reduced(x._array)
 
 

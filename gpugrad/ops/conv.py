@@ -81,15 +81,15 @@ class Conv2d(Op):
         ctx.geometry, ctx.kind, ctx.param = geometry, kind, param
         ctx.layout = conv_layout(ctx, x, weight, geometry)
         y, kept = conv_arrays(ctx, x, weight, bias, geometry)
-        s = None
+        s = pre_bias = None
         if kind != "identity":
             impl = ctx.backend.kernel_impl
             if SAVES_OUTPUT[kind]:  # the derivative reads y: the activation overwrites the convolution's output
                 y = s = kact.forward(ctx.xp, kind, y, param, out=y if y.flags.c_contiguous else None, impl=impl)
-            else:  # it reads the pre-activation
-                s, y = y, kact.forward(ctx.xp, kind, y, param, impl=impl)
+            else:  # it reads the pre-activation, which a double backward recomputes from x, W and the bias
+                s, y, pre_bias = y, kact.forward(ctx.xp, kind, y, param, impl=impl), bias
         # What the weight gradient multiplies (columns, rows or Winograd's V): kept rather than made again.
-        ctx.save_for_backward(x, weight, bias, s, kept if ctx.needs_input_grad[1] else None)
+        ctx.save_for_backward(x, weight, pre_bias, s, kept if ctx.needs_input_grad[1] else None)
         return y
 
     @staticmethod

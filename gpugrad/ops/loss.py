@@ -128,8 +128,7 @@ class LinearCrossEntropy(Op):
         if reduction == "none":
             ctx.save_for_backward(x, weight, target, bias, class_weight)
             return linear_xent_chunks(ctx, x, weight, target, bias, class_weight, None, (False, False, False))[0]
-        need = ctx.needs_input_grad
-        needs = (need[0], need[1], bias is not None and need[3]) if is_grad_enabled() else (False, False, False)
+        needs = _grads_needed(ctx, bias) if is_grad_enabled() else (False, False, False)
         rows, ctx.grads = linear_xent_chunks(ctx, x, weight, target, bias, class_weight, None, needs)
         total = rows.sum(dtype=np.float64)
         xp = ctx.xp
@@ -152,9 +151,8 @@ class LinearCrossEntropy(Op):
         ignore_index, reduction, chunk, keep = ctx.options
         if reduction == "none":
             x, weight, target, bias, class_weight = (None if t is None else t._array for t in ctx.saved_tensors)
-            need = ctx.needs_input_grad
             grads = linear_xent_chunks(ctx, x, weight, target, bias, class_weight, gy._array,
-                                       (need[0], need[1], bias is not None and need[3]))[1]
+                                       _grads_needed(ctx, bias))[1]
         else:
             if ctx.grads is None:
                 raise RuntimeError(
@@ -171,6 +169,12 @@ class LinearCrossEntropy(Op):
                         g *= scale
         gx, gw, gb = (None if g is None else Tensor._make(g, ctx.backend) for g in grads)
         return gx, gw, None, gb, None
+
+
+def _grads_needed(ctx, bias) -> tuple:
+    """Which of x, W and b LinearCrossEntropy makes a gradient for."""
+    need = ctx.needs_input_grad
+    return need[0], need[1], bias is not None and need[3]
 
 
 def linear_xent_chunks(ctx, x, weight, target, bias, class_weight, row_scale, needs) -> tuple:

@@ -145,3 +145,25 @@ def test_bit_for_bit_with_pytorch(rng, case, dtype):
         np.testing.assert_array_equal(i.numpy(), it.numpy())
         np.testing.assert_array_equal(X.grad.numpy(), T.grad.numpy())
     assert math.prod(yt.shape) > 0
+
+
+@pytest.mark.torch
+def test_modules_against_pytorch(rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 6, 7, 9)).astype(np.float32)
+    samples = rng.uniform(0, 1, (2, 3, 3)).astype(np.float32)
+    cases = [  # (module class name, args, kwargs, input)
+        ("FractionalMaxPool2d", (3,), dict(output_ratio=(0.5, 0.6)), x[:, :, 0]),
+        ("FractionalMaxPool2d", ((2, 3),), dict(output_size=4, return_indices=True), x[:, :, 1]),
+        ("FractionalMaxPool3d", (2,), dict(output_size=(3, 4, 5), return_indices=True), x),
+    ]
+    for name, args, kwargs, a in cases:
+        nd = a.ndim - 2
+        s = samples[..., :nd]
+        ours = getattr(nn, name)(*args, **kwargs, _random_samples=gg.tensor(s))
+        theirs = getattr(torch.nn, name)(*args, **kwargs, _random_samples=torch.tensor(s))
+        got, want = ours(gg.tensor(a)), theirs(torch.tensor(a))
+        got, want = (got, want) if kwargs.get("return_indices") else ((got,), (want,))
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g.numpy(), w.numpy())
+        assert repr(ours) == repr(theirs)
