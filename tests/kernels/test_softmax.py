@@ -22,9 +22,16 @@ def test_forward_and_backward_match_the_reference(backend, rng, dtype, log):
         y = sm.softmax_forward(backend.xp, backend.dev(x), log=log, impl=backend.impl)
         np.testing.assert_allclose(backend.host(y), sm.reference_forward(np, x, log), **tol, err_msg=str(shape))
         y_ref = sm.reference_forward(np, x, log)
-        gx = sm.softmax_backward(backend.xp, backend.dev(gy), backend.dev(y_ref), log=log, impl=backend.impl)
-        np.testing.assert_allclose(backend.host(gx), sm.reference_backward(np, gy, y_ref, log), **tol,
-                                   err_msg=str(shape))
+        gx = backend.host(sm.softmax_backward(backend.xp, backend.dev(gy), backend.dev(y_ref), log=log,
+                                              impl=backend.impl))
+        want = sm.reference_backward(np, gy, y_ref, log)
+        # Both sides take a row sum (of gy, or of y gy) in their own order: the sums may differ by their
+        # rounding, up to eps * sum|gy|, which reaches each element times exp(y) (log_softmax) or y. On rows
+        # of 1001 that alone exceeded atol now and then (about one run in a hundred).
+        slack = np.finfo(dtype).eps * np.abs(gy).sum(axis=1, keepdims=True) * (np.exp(y_ref) if log else y_ref)
+        err = np.abs(gx - want)
+        bound = tol["atol"] + tol["rtol"] * np.abs(want) + slack
+        assert (err <= bound).all(), f"{shape}: largest excess {(err - bound).max()} at {np.unravel_index((err - bound).argmax(), shape)}"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
