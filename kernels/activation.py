@@ -27,6 +27,7 @@ from ._launch import (
     get_cuda,
     cuda_stream,
     float_dtype_and_impl,
+    fused_enabled,
     launch,
     like,
     numba_type,
@@ -450,7 +451,8 @@ _cuda_kernel, cuda_kernel_specs = cuda_family("activation", _cuda_sources)
 # The kinds whose formulas read `param`; the others get a zero made once per dtype (a NumPy scalar costs
 # 0.2 us to make, as much as a small kernel's loop).
 _PARAM_CODES = frozenset((LEAKY_RELU, ELU, CELU))
-_UNUSED_PARAM = {np.dtype(np.float32): np.float32(0.0), np.dtype(np.float64): np.float64(0.0)}
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_UNUSED_PARAM = {_F32: np.float32(0.0), _F64: np.float64(0.0)}
 
 
 def _cpu_param(code: int, dtype: Any, param: float) -> Any:
@@ -520,11 +522,13 @@ def backward(
 ) -> Any:
     """gx = f'(x) * gy in one pass; `saved` is y if SAVES_OUTPUT[kind] else x.
     `out` (same shape and dtype, C-contiguous, may be gy) receives gx."""
-    code = CODES.get(kind, IDENTITY)
-    if out is None and code != IDENTITY and plain_cpu_call(xp, impl, gy, saved):
-        gx = np.empty_like(gy)
-        _backward_cpu(gy.size, code, gy.ravel(), saved.ravel(), gx.ravel(), _cpu_param(code, gy.dtype, param))
-        return gx
+    if out is None and impl is None and xp is np and fused_enabled():
+        dtype = gy.dtype
+        code = CODES.get(kind, IDENTITY)
+        if (dtype is _F32 or dtype is _F64) and saved.dtype is dtype and saved.shape == gy.shape and code != IDENTITY:
+            gx = np.empty(gy.shape, dtype)  # C-contiguous, so its ravel is a view; the inputs' may copy
+            _backward_cpu(gy.size, code, gy.ravel(), saved.ravel(), gx.ravel(), _cpu_param(code, dtype, param))
+            return gx
     op = f"activation.backward[{kind}]"
     code = activation_code(op, kind)
     dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, saved=saved, out=out)

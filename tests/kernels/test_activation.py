@@ -236,3 +236,18 @@ def test_cpu_sigmoid_and_silu_keep_a_few_ulp_into_the_tails(kind, bound, dtype):
     exact = 1 / (1 + np.exp(-xl)) * (xl if kind == "silu" else 1)
     ulp = np.abs(y - exact) / np.spacing(np.abs(exact).astype(dtype)).astype(np.longdouble)
     assert float(ulp.max()) <= bound, (float(ulp.max()), float(x[int(np.argmax(ulp))]))
+
+
+@pytest.mark.parametrize("name", ["tanh", "gelu", "leaky_relu"])
+def test_plain_cpu_call_takes_strided_arrays(rng, name):
+    """The launchers' unchecked CPU path (impl left to the switch) reads arrays of any layout: a
+    transposed or strided gy and saved give the reference, in a fresh C-contiguous result."""
+    param = PARAM.get(name, 0.0)
+    x = _input(rng, (9, 13), np.float64)
+    gy = rng.standard_normal((13, 9)).T  # F-ordered
+    saved = np.ascontiguousarray(x[:, ::-1])[:, ::-1]  # x's values, as a view with a negative stride
+    y = act.forward(np, name, saved, param)
+    np.testing.assert_allclose(y, act.reference_forward(np, name, x, param), rtol=1e-12, atol=1e-12)
+    gx = act.backward(np, name, gy, saved, param)
+    assert gx.flags.c_contiguous and gx.shape == x.shape
+    np.testing.assert_allclose(gx, act.reference_backward(np, name, gy, saved, param), rtol=1e-12, atol=1e-12)
