@@ -233,7 +233,10 @@ def _kl_expfamily_expfamily(p: ExponentialFamily, q: ExponentialFamily) -> Tenso
     q_params = q._natural_params
     result = q._log_normalizer(*q_params) - log_normalizer
     for pn, qn, g in zip(p_params, q_params, gradients):
-        result = result - sum_rightmost((qn - pn) * g, len(q.event_shape))
+        term = (qn - pn) * g
+        # summed over the event dims that this natural parameter has (Wishart's df term has none; PyTorch's
+        # sums the event_shape's count regardless, which mixes a batched Wishart's batch members)
+        result = result - sum_rightmost(term, min(len(q.event_shape), max(term.dim() - result.dim(), 0)))
     return result
 
 
