@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import math
 
-from .. import _erf, _gamma
+import numpy
+
+from .. import _airy, _bessel_kinds, _erf, _gamma, _orthogonal_polynomials
 from ..autograd.function import Op
+from ..errors import DTypeError
 from ..tensor import Tensor
 from ._operands import as_float, write_out
 from .elementwise import exp, log, where
@@ -181,6 +184,185 @@ def igamma(input, other, *, out: Tensor | None = None) -> Tensor:
 def igammac(input, other, *, out: Tensor | None = None) -> Tensor:
     """``torch.igammac``: ``special.gammaincc``."""
     return gammaincc(input, other, out=out)
+
+
+# The functions PyTorch does not differentiate --------------------------------------------------------
+class NonDifferentiable(Op):
+    """A torch.special function that PyTorch marks non-differentiable (derivatives.yaml): its result is a
+    constant for autograd, with requires_grad False even where an input requires grad, as PyTorch's is.
+    ``compute(xp, *arrays)`` gives the value."""
+
+    @staticmethod
+    def forward(ctx, *arrays, compute=None):
+        out = compute(ctx.xp, *arrays)
+        ctx.mark_non_differentiable(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, *grads):  # never reached: the result joins no graph
+        raise RuntimeError(f"{ctx.op_name}: not differentiable, as in PyTorch")
+
+
+_KERNEL_DTYPES = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+
+
+def _kernel_dtype(name: str, t: Tensor) -> Tensor:
+    """PyTorch has these kernels for float32 and float64 alone (integer and bool inputs come as float32)."""
+    if t._array.dtype not in _KERNEL_DTYPES:
+        raise DTypeError(f"{name}: not implemented for {t.dtype} tensors (as in PyTorch: float32 and float64, "
+                         "integer and bool tensors as float32)")
+    return t
+
+
+def _unary(name: str, compute, input, out: Tensor | None) -> Tensor:
+    x = _kernel_dtype(name, _float_input(name, input))
+    return write_out(name, NonDifferentiable.apply(x, compute=compute), out)
+
+
+def _polynomial(name: str, compute, x, n, out: Tensor | None) -> Tensor:
+    if not (isinstance(x, Tensor) or isinstance(n, Tensor)):
+        raise TypeError(f"{name}(): expected a Tensor for 'x' or 'n', got {type(x).__name__} and "
+                        f"{type(n).__name__}")
+    x, degree = _pair(name, x, n)
+    x, degree = _kernel_dtype(name, as_float(x)), as_float(degree)
+    return write_out(name, NonDifferentiable.apply(x, degree, compute=compute), out)
+
+
+def airy_ai(x: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Ai(x), the Airy function of the first kind (0 at +-inf). Not differentiable, as in PyTorch."""
+    return _unary("airy_ai", _airy.airy_ai, x, out)
+
+
+def bessel_j0(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """J0(x), the Bessel function of the first kind of order 0. Not differentiable, as in PyTorch."""
+    return _unary("bessel_j0", _bessel_kinds.bessel_j0, input, out)
+
+
+def bessel_j1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """J1(x), the Bessel function of the first kind of order 1. Not differentiable, as in PyTorch."""
+    return _unary("bessel_j1", _bessel_kinds.bessel_j1, input, out)
+
+
+def bessel_y0(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Y0(x), the Bessel function of the second kind of order 0 (-inf at 0, NaN below). Not differentiable."""
+    return _unary("bessel_y0", _bessel_kinds.bessel_y0, input, out)
+
+
+def bessel_y1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Y1(x), the Bessel function of the second kind of order 1 (-inf at 0, NaN below). Not differentiable."""
+    return _unary("bessel_y1", _bessel_kinds.bessel_y1, input, out)
+
+
+def modified_bessel_i0(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """I0(x), the modified Bessel function of the first kind of order 0: ``i0``'s values, but not
+    differentiable, as in PyTorch."""
+    return _unary("modified_bessel_i0", _bessel_kinds.modified_bessel_i0, input, out)
+
+
+def modified_bessel_i1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """I1(x), the modified Bessel function of the first kind of order 1: ``i1``'s values, but not
+    differentiable, as in PyTorch."""
+    return _unary("modified_bessel_i1", _bessel_kinds.modified_bessel_i1, input, out)
+
+
+def modified_bessel_k0(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """K0(x), the modified Bessel function of the second kind of order 0 (inf at 0, NaN below). Not
+    differentiable, as in PyTorch."""
+    return _unary("modified_bessel_k0", _bessel_kinds.modified_bessel_k0, input, out)
+
+
+def modified_bessel_k1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """K1(x), the modified Bessel function of the second kind of order 1 (inf at 0, NaN below). Not
+    differentiable, as in PyTorch."""
+    return _unary("modified_bessel_k1", _bessel_kinds.modified_bessel_k1, input, out)
+
+
+def scaled_modified_bessel_k0(x: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """e^x K0(x), finite where K0 underflows. Not differentiable, as in PyTorch."""
+    return _unary("scaled_modified_bessel_k0", _bessel_kinds.scaled_modified_bessel_k0, x, out)
+
+
+def scaled_modified_bessel_k1(x: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """e^x K1(x), finite where K1 underflows. Not differentiable, as in PyTorch."""
+    return _unary("scaled_modified_bessel_k1", _bessel_kinds.scaled_modified_bessel_k1, x, out)
+
+
+def spherical_bessel_j0(x: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """j0(x) = sin(x) / x, the spherical Bessel function of the first kind of order 0 (1 at 0, 0 at +-inf).
+    Not differentiable, as in PyTorch."""
+    return _unary("spherical_bessel_j0", _bessel_kinds.spherical_bessel_j0, x, out)
+
+
+# The polynomials take (x, n) (PyTorch's keywords), either a Python number, broadcast; n is truncated
+# toward zero and a negative (or non-finite) n gives 0, as PyTorch's. See gpugrad/_orthogonal_polynomials.py.
+def chebyshev_polynomial_t(x: Tensor | float, n: Tensor | float, *, out: Tensor | None = None) -> Tensor:
+    """T_n(x), the Chebyshev polynomial of the first kind. Not differentiable, as in PyTorch."""
+    return _polynomial("chebyshev_polynomial_t", _orthogonal_polynomials.chebyshev_polynomial_t, x, n, out)
+
+
+def chebyshev_polynomial_u(x: Tensor | float, n: Tensor | float, *, out: Tensor | None = None) -> Tensor:
+    """U_n(x), the Chebyshev polynomial of the second kind. Not differentiable, as in PyTorch."""
+    return _polynomial("chebyshev_polynomial_u", _orthogonal_polynomials.chebyshev_polynomial_u, x, n, out)
+
+
+def chebyshev_polynomial_v(x: Tensor | float, n: Tensor | float, *, out: Tensor | None = None) -> Tensor:
+    """V_n(x), the Chebyshev polynomial of the third kind. Not differentiable, as in PyTorch."""
+    return _polynomial("chebyshev_polynomial_v", _orthogonal_polynomials.chebyshev_polynomial_v, x, n, out)
+
+
+def chebyshev_polynomial_w(x: Tensor | float, n: Tensor | float, *, out: Tensor | None = None) -> Tensor:
+    """W_n(x), the Chebyshev polynomial of the fourth kind. Not differentiable, as in PyTorch."""
+    return _polynomial("chebyshev_polynomial_w", _orthogonal_polynomials.chebyshev_polynomial_w, x, n, out)
+
+
+def shifted_chebyshev_polynomial_t(x: Tensor | float, n: Tensor | float, *,
+                                   out: Tensor | None = None) -> Tensor:
+    """T*_n(x) = T_n(2x - 1), on [0, 1]. Not differentiable, as in PyTorch."""
+    return _polynomial("shifted_chebyshev_polynomial_t", _orthogonal_polynomials.shifted_chebyshev_polynomial_t,
+                       x, n, out)
+
+
+def shifted_chebyshev_polynomial_u(x: Tensor | float, n: Tensor | float, *,
+                                   out: Tensor | None = None) -> Tensor:
+    """U*_n(x) = U_n(2x - 1). Not differentiable, as in PyTorch."""
+    return _polynomial("shifted_chebyshev_polynomial_u", _orthogonal_polynomials.shifted_chebyshev_polynomial_u,
+                       x, n, out)
+
+
+def shifted_chebyshev_polynomial_v(x: Tensor | float, n: Tensor | float, *,
+                                   out: Tensor | None = None) -> Tensor:
+    """V*_n(x) = V_n(2x - 1). Not differentiable, as in PyTorch."""
+    return _polynomial("shifted_chebyshev_polynomial_v", _orthogonal_polynomials.shifted_chebyshev_polynomial_v,
+                       x, n, out)
+
+
+def shifted_chebyshev_polynomial_w(x: Tensor | float, n: Tensor | float, *,
+                                   out: Tensor | None = None) -> Tensor:
+    """W*_n(x) = W_n(2x - 1). Not differentiable, as in PyTorch."""
+    return _polynomial("shifted_chebyshev_polynomial_w", _orthogonal_polynomials.shifted_chebyshev_polynomial_w,
+                       x, n, out)
+
+
+def hermite_polynomial_h(x: Tensor | float, n: Tensor | float, *, out: Tensor | None = None) -> Tensor:
+    """H_n(x), the physicists' Hermite polynomial (NaN above degree 128 in float32, 512 in float64, as
+    PyTorch's). Not differentiable, as in PyTorch."""
+    return _polynomial("hermite_polynomial_h", _orthogonal_polynomials.hermite_polynomial_h, x, n, out)
+
+
+def hermite_polynomial_he(x: Tensor | float, n: Tensor | float, *, out: Tensor | None = None) -> Tensor:
+    """He_n(x), the probabilists' Hermite polynomial (NaN above degree 128 in float32, 512 in float64).
+    Not differentiable, as in PyTorch."""
+    return _polynomial("hermite_polynomial_he", _orthogonal_polynomials.hermite_polynomial_he, x, n, out)
+
+
+def laguerre_polynomial_l(x: Tensor | float, n: Tensor | float, *, out: Tensor | None = None) -> Tensor:
+    """L_n(x), the Laguerre polynomial. Not differentiable, as in PyTorch."""
+    return _polynomial("laguerre_polynomial_l", _orthogonal_polynomials.laguerre_polynomial_l, x, n, out)
+
+
+def legendre_polynomial_p(x: Tensor | float, n: Tensor | float, *, out: Tensor | None = None) -> Tensor:
+    """P_n(x), the Legendre polynomial. Not differentiable, as in PyTorch."""
+    return _polynomial("legendre_polynomial_p", _orthogonal_polynomials.legendre_polynomial_p, x, n, out)
 
 
 # What this family exports at the top level (the rest are gpugrad.special's alone, as in PyTorch).
