@@ -45,6 +45,19 @@ def _outer(inputs) -> bool:
     return any(isinstance(x, Tensor) and x.requires_grad for tree in inputs for x in tree_leaves(tree))
 
 
+def _pull(outputs, inputs, grad_outputs=None, **kwargs) -> tuple:
+    """``autograd.grad`` of ``outputs`` in ``inputs`` (None for an input that none of them reaches), where
+    an output that does not require grad is a constant of the inputs, as torch.func reads it: it adds
+    nothing (``(x > 0).float()``, a function PyTorch does not differentiate), where autograd.grad raises."""
+    outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
+    grad_outputs = (None,) * len(outputs) if grad_outputs is None else tuple(grad_outputs)
+    live = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
+    if not live:
+        return (None,) * len(inputs)
+    return _autograd_grad(tuple(o for o, _ in live), inputs, grad_outputs=tuple(g for _, g in live),
+                          allow_unused=True, **kwargs)
+
+
 def _call_tracked(func: Callable, args: tuple, kwargs: dict, argnums, has_aux: bool):
     """func called with the ``argnums`` inputs tracked (under grad mode), each a Tensor or a tuple, list
     or dict of them (a model's parameters, say): (output, aux, tracked inputs, whether to keep the graph,
@@ -71,8 +84,8 @@ def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable
                 raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got "
                                    f"{type(output).__name__}" + (f" of shape {tuple(output.shape)}" if isinstance(output, Tensor) else ""))
             flat = [leaf for tree in inputs for leaf in tree_leaves(tree)]
-            grads = _autograd_grad(output, flat, create_graph=keep, allow_unused=True)
-        grads = [g if g is not None else flat[k].detach() * 0 for k, g in enumerate(grads)]
+            grads = _pull(output, flat, create_graph=keep)
+        grads = [g if g is not None else zeros_like(flat[k]) for k, g in enumerate(grads)]
         if not keep:
             grads, output = [g.detach() for g in grads], output.detach()
         structured, start = [], 0
@@ -112,9 +125,9 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
     def vjp_fn(*cotangents):
         vs = cotangents[0] if len(cotangents) == 1 and isinstance(output, (tuple, list)) else cotangents
         with enable_grad():
-            grads = _autograd_grad(tuple(outputs), tracked, grad_outputs=tuple(vs), retain_graph=True,
-                                   create_graph=keep or any(v.requires_grad for v in vs), allow_unused=True)
-        return tuple(g if g is not None else t.detach() * 0 for g, t in zip(grads, tracked))
+            grads = _pull(outputs, tracked, grad_outputs=vs, retain_graph=True,
+                          create_graph=keep or any(v.requires_grad for v in vs))
+        return tuple(g if g is not None else zeros_like(t) for g, t in zip(grads, tracked))
 
     value = output if keep else (type(output)(o.detach() for o in output) if isinstance(output, (tuple, list))
                                  else output.detach())
@@ -134,11 +147,10 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
         output, aux = result if has_aux else (result, None)
         outputs = output if isinstance(output, (tuple, list)) else (output,)
         dummies = [zeros_like(o).requires_grad_() for o in outputs]  # u: v^T J = vjp(u) is linear in it
-        pulled = _autograd_grad(tuple(outputs), tracked, grad_outputs=tuple(dummies), create_graph=True,
-                                allow_unused=True)
+        pulled = _pull(outputs, tracked, grad_outputs=dummies, create_graph=True)
         inner = sum(((p * t).sum() for p, t in zip(pulled, tangents) if p is not None), start=dummies[0].sum() * 0)
         pushed = _autograd_grad(inner, dummies, allow_unused=True)
-    pushed = tuple(p.detach() if p is not None else d.detach() * 0 for p, d in zip(pushed, dummies))
+    pushed = tuple(p.detach() if p is not None else zeros_like(d) for p, d in zip(pushed, dummies))
     value = (type(output)(o.detach() for o in output) if isinstance(output, (tuple, list)) else output.detach())
     tangent_out = type(output)(pushed) if isinstance(output, (tuple, list)) else pushed[0]
     return (value, tangent_out, aux) if has_aux else (value, tangent_out)
@@ -157,9 +169,9 @@ def jacrev(func: Callable, argnums=0, *, has_aux: bool = False, chunk_size: int 
             flat = output.reshape(-1)
             rows = [[] for _ in inputs]
             for k in range(flat.shape[0]):
-                grads = _autograd_grad(flat[k], inputs, retain_graph=True, create_graph=keep, allow_unused=True)
+                grads = _pull(flat[k], inputs, retain_graph=True, create_graph=keep)
                 for j, (g, x) in enumerate(zip(grads, inputs)):
-                    rows[j].append(g if g is not None else x.detach() * 0)
+                    rows[j].append(g if g is not None else zeros_like(x))
         jacobians = tuple(
             (ops.stack(r) if r else inputs[j].detach().new_zeros((0,) + tuple(inputs[j].shape))).reshape(
                 tuple(output.shape) + tuple(inputs[j].shape))

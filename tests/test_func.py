@@ -109,3 +109,20 @@ def test_grad_over_a_dict_of_parameters_gives_per_sample_gradients():
         loss({k: v for k, v in model.named_parameters()}, x[i], t[i]).backward()
         np.testing.assert_allclose(per_sample["weight"][i].numpy(), model.weight.grad.numpy(), rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(per_sample["bias"][i].numpy(), model.bias.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_an_output_that_does_not_require_grad_has_zero_derivatives():
+    """A function whose output autograd does not track (a step function, a torch.special function PyTorch
+    does not differentiate) is a constant for the transforms: zeros (+0, finite at an infinite input), as
+    torch.func gives, where autograd.grad would raise."""
+    x = gg.tensor([-1.0, float("inf"), 3.0])
+    step = lambda t: (t > 0).float()  # noqa: E731
+    assert func.grad(lambda t: step(t).sum())(x).tolist() == [0.0, 0.0, 0.0]
+    assert np.signbit(func.grad(lambda t: step(t).sum())(x).numpy()).sum() == 0
+    assert func.grad(lambda t: gg.special.bessel_j0(t).sum() + t[0])(x).tolist() == [1.0, 0.0, 0.0]
+    assert func.jacrev(step)(x).tolist() == [[0.0] * 3] * 3
+    assert func.vjp(step, x)[1](gg.ones(3))[0].tolist() == [0.0, 0.0, 0.0]
+    value, tangent = func.jvp(step, (x,), (gg.ones(3),))
+    assert value.tolist() == [0.0, 1.0, 1.0] and tangent.tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        gg.autograd.grad(step(x.requires_grad_()).sum(), x)
