@@ -379,7 +379,7 @@ def _label_sizes(equation: str, inputs: list, shapes: list) -> dict:
             if s != 1 and seen != 1 and s != seen:
                 raise ShapeError(f"einsum(): subscript {c} has size {s} for operand {k} which does not broadcast with "
                                  f"previously seen size {seen} (equation '{equation}', shapes {shapes})")
-            sizes[c] = max(seen, s)
+            sizes[c] = s if seen == 1 else seen  # not max: an empty dim (0) is a size, and 1 stretches to it
     return sizes
 
 

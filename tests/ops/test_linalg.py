@@ -182,6 +182,17 @@ def test_einsum_takes_a_list_of_operands_and_broadcasts_size_one_subscripts(rng)
     close(gg.einsum("ij,jk->ik", [t64(a), t64(b)]), a @ np.ones((1, 3)) @ b)
 
 
+def test_einsum_stretches_a_size_one_subscript_to_an_empty_one(rng):
+    """0 is a size like any other: a subscript of size 1 in one operand and 0 in another is 0 (a batch
+    that happens to be empty), with empty gradients, as PyTorch's."""
+    x, codebook = t64(rng.standard_normal((0, 1, 4))).requires_grad_(), t64(rng.standard_normal((5, 4))).requires_grad_()
+    y = gg.einsum("... i d, j d -> ... i j", x, codebook)
+    assert y.shape == (0, 1, 5)
+    y.sum().backward()
+    assert x.grad.shape == (0, 1, 4) and codebook.grad.tolist() == [[0.0] * 4] * 5
+    assert gg.einsum("bi,bi->b", t64(np.ones((1, 3))), t64(np.ones((0, 3)))).shape == (0,)
+
+
 @pytest.mark.parametrize(
     "equation, shapes, error, match",
     [
