@@ -18,6 +18,7 @@ from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
+from . import _histogram
 from ._operands import normalize_dims, scalar_argument, write_out
 from .complex_numbers import refuse_complex
 
@@ -1323,7 +1324,9 @@ def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = No
             raise ArgumentError(f"histogram: bins must be a positive int or a tensor of edges, got {bins!r}")
         if range is not None and float(range[0]) > float(range[1]):
             raise ArgumentError(f"histogram: min should not exceed max, but got min {range[0]} max {range[1]}")
-        edges = numpy.histogram_bin_edges(host, bins, None if range is None else (float(range[0]), float(range[1])))
+        # PyTorch's edges (its linspace's rounding, not NumPy's: gpugrad/ops/_histogram.py).
+        ((lo, hi),) = _histogram.outer_edges("histogram", host.reshape(-1, 1), range, 1)
+        edges = _histogram.linspace_edges(lo, hi, bins + 1, x.dtype)
     weights = None
     if weight is not None:
         if tuple(weight.shape) != tuple(input.shape):
@@ -1333,6 +1336,91 @@ def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = No
     backend = input._backend
     return Histogram(Tensor._make(backend.asarray(hist.astype(x.dtype)), backend),
                      Tensor._make(backend.asarray(numpy.asarray(edges, dtype=x.dtype)), backend))
+
+
+HistogramDD = namedtuple("histogramdd", ["hist", "bin_edges"])
+HistogramDD.__doc__ = "What histogramdd returns, as torch.return_types.histogramdd: bin_edges is a tuple of tensors."
+
+
+def _histogramdd_edges(input: Tensor, bins, range, dims: int, points: numpy.ndarray) -> list:
+    """The edges (host arrays in input's dtype) per dim from ``bins``: an int, a sequence of ints (equal
+    bins over ``range`` or the data's extent) or a sequence of 1-D tensors of edges (``range`` unused)."""
+    op = "torch.histogramdd"
+    if isinstance(bins, (Tensor, bool)):
+        raise TypeError(f"histogramdd: bins must be an int, a sequence of ints or a sequence of tensors, got "
+                        f"{type(bins).__name__}")
+    counts = [bins] * dims if isinstance(bins, int) else list(bins)
+    if any(isinstance(b, Tensor) for b in counts):
+        if not all(isinstance(b, Tensor) for b in counts):
+            raise TypeError("histogramdd: bins mixes tensors of edges and numbers of bins")
+        if len(counts) != dims:
+            raise ShapeError(f"{op}: expected {dims} sequences of bin edges for a {dims}-dimensional histogram but "
+                             f"got {len(counts)}")
+        edges = []
+        for d, b in enumerate(counts):
+            if b._array.dtype != input._array.dtype:
+                raise DTypeError(f"{op}: input tensor and bins tensors should have the same dtype, but got input with "
+                                 f"dtype {input.dtype} and bins for dimension {d} with dtype {b.dtype}")
+            if b.ndim != 1:
+                raise ShapeError(f"{op}: bins tensor should have one dimension, but got {b.ndim} dimensions in the bins "
+                                 f"tensor for dimension {d}")
+            if b.numel() == 0:
+                raise ShapeError(f"{op}: bins tensor should have at least 1 element, but got 0 elements in the bins "
+                                 f"tensor for dimension {d}")
+            if b.numel() == 1:
+                raise ArgumentError(f"torch.histogram(): bins must be > 0, but got 0 for dimension {d}")
+            edges.append(b._backend.to_numpy(b._array, "histogramdd"))
+        return edges
+    if not all(isinstance(b, int) and not isinstance(b, bool) for b in counts):
+        raise TypeError(f"histogramdd: bins must be an int, a sequence of ints or a sequence of tensors, got {bins!r}")
+    if len(counts) != dims:
+        raise ShapeError("histogramdd: The size of bins must be equal to the innermost dimension of the input.")
+    for d, b in enumerate(counts):
+        if b <= 0:
+            raise ArgumentError(f"torch.histogram(): bins must be > 0, but got {b} for dimension {d}")
+    outer = _histogram.outer_edges(op, points, range, dims)
+    return [_histogram.linspace_edges(lo, hi, b + 1, input._array.dtype) for (lo, hi), b in zip(outer, counts)]
+
+
+def histogramdd(input: Tensor, bins, *, range=None, weight: Tensor | None = None,
+                density: bool = False) -> HistogramDD:
+    """The N-dimensional histogram of the points in ``input`` (*, N): its last dim is a point's coordinates,
+    the others are flattened. ``bins`` is an int (that many equal bins per dim), N ints, or N 1-D tensors of
+    increasing edges; equal bins span ``range`` ([min0, max0, min1, max1, ...]) or the data's extent per
+    dim (widened by 0.5 each way when it is one value). A bin holds its left edge, the last one its right
+    edge too; points outside count nowhere. ``weight`` (input.shape[:-1]) sums weights instead of counting;
+    ``density`` divides by the total and each bin's volume. Returns (hist, bin_edges): hist of shape
+    (bins0, ..., binsN-1) and a tuple of N edge tensors, in input's dtype (float32 or float64), outside
+    any graph."""
+    op = "torch.histogramdd"
+    x = input._array
+    if x.dtype.name not in ("float32", "float64"):
+        raise DTypeError(f"histogramdd: not implemented for {input.dtype} tensors (as in PyTorch: float32 and "
+                         "float64)")
+    if input.ndim < 2:
+        raise ShapeError(f"{op}: input tensor should have at least 2 dimensions")
+    dims = input.shape[-1]
+    backend = input._backend
+    points = backend.to_numpy(x, "histogramdd").reshape(math.prod(input.shape[:-1]), dims)
+    weights = None
+    if weight is not None:
+        if not isinstance(weight, Tensor):
+            raise TypeError(f"histogramdd: weight must be a Tensor, got {type(weight).__name__}")
+        if tuple(weight.shape) != tuple(input.shape[:-1]):
+            raise ShapeError(f"{op}: if weight tensor is provided it should have the same shape as the input tensor "
+                             f"excluding its innermost dimension, but got input with shape {list(input.shape)} and "
+                             f"weight with shape {list(weight.shape)}")
+        if weight._array.dtype != x.dtype:
+            raise DTypeError(f"{op}: if weight tensor is provided, input tensor and weight tensor should have the same "
+                             f"dtype, but got input({input.dtype}), and weight({weight.dtype})")
+        weights = backend.to_numpy(weight._array, "histogramdd").reshape(-1)
+    if dims == 0:  # points in no dimension: PyTorch gives a 0-d zero and no edges
+        return HistogramDD(Tensor._make(backend.asarray(numpy.zeros((), dtype=x.dtype)), backend), ())
+    edges = _histogramdd_edges(input, bins, range, dims, points)
+    hist = _histogram.bin_points(points, edges, weights, bool(density), x.dtype)
+    return HistogramDD(Tensor._make(backend.asarray(hist), backend),
+                       tuple(Tensor._make(backend.asarray(numpy.ascontiguousarray(e, dtype=x.dtype)), backend)
+                             for e in edges))
 
 
 def unravel_index(indices: Tensor, shape) -> tuple:
@@ -1364,14 +1452,14 @@ FUNCTIONS = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, nonzero, argwhere, sort, argsort, topk,
     kthvalue, unique, unique_consecutive, searchsorted, bucketize, msort, bincount, unravel_index, histc, histogram,
-    select_scatter, slice_scatter, diagonal_scatter, index_put, index_reduce, put,
+    histogramdd, select_scatter, slice_scatter, diagonal_scatter, index_put, index_reduce, put,
 )
 DIFFERENTIABLE = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
     masked_fill, masked_select, masked_scatter, take, take_along_dim, sort, topk, kthvalue, msort,
     select_scatter, slice_scatter, diagonal_scatter, index_put, index_reduce, put,
 )
-METHODS = {f.__name__: f for f in FUNCTIONS if f not in (getitem, searchsorted, bucketize, unravel_index)}
+METHODS = {f.__name__: f for f in FUNCTIONS if f not in (getitem, searchsorted, bucketize, unravel_index, histogramdd)}
 METHODS["__getitem__"] = getitem
 INPLACE = (
     scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, masked_fill, masked_scatter, index_put,

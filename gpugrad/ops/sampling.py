@@ -1,4 +1,5 @@
-"""Random sampling from gpugrad's generators: normal, bernoulli, multinomial, poisson and the in-place fills.
+"""Random sampling from gpugrad's generators: normal, bernoulli, multinomial, poisson, binomial and the in-place
+fills.
 
 Every draw comes from a ``gpugrad.Generator`` (the default one unless ``generator=`` is given): NumPy's
 PCG64 on the host, copied to the tensor's device, so one seed gives the same numbers on every device
@@ -8,7 +9,8 @@ them on the host for that reason.
 Gradients follow PyTorch: ``normal(mean, std)``, ``bernoulli``, ``poisson`` and the in-place fills of a
 tensor in a graph are recorded with a zero gradient for every input (PyTorch does not reparameterise
 them: ``normal(mean, std)`` is not ``mean + std * eps`` to autograd), so their results require grad when
-an input does; ``multinomial`` returns indices, outside any graph.
+an input does; ``multinomial`` returns indices, outside any graph; ``binomial`` is in the graph and its
+backward raises (PyTorch's has no derivative formula).
 """
 from __future__ import annotations
 
@@ -224,6 +226,73 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     return _sampler("poisson").apply(input, draw=lambda backend, x: _on_device(backend, counts, x.dtype))
 
 
+# binomial -----------------------------------------------------------------------------------------------
+class Binomial(Op):
+    """Binomial draws; in the graph when an input requires grad, as PyTorch's (whose node has no formula):
+    backward raises."""
+
+    name = "binomial"
+
+    @staticmethod
+    def forward(ctx, count, prob, draws=None):
+        return draws
+
+    @staticmethod
+    def backward(ctx, gy):
+        raise RuntimeError("derivative for aten::binomial is not implemented (in PyTorch either: a binomial draw "
+                           "is not reparameterised)")
+
+
+def _binomial_draws(rng, count: numpy.ndarray, prob: numpy.ndarray) -> numpy.ndarray:
+    """PyTorch's sample_binomial case by case, in float64: 0 where count <= 0 or prob <= 0, count where
+    prob >= 1, NaN where prob is NaN; else Binomial(floor(count), prob) for prob <= 0.5 and count minus
+    Binomial(floor(count), 1 - prob) above (so a fractional count keeps its fraction there, as PyTorch's
+    does). A NaN or infinite count gives NaN or inf (PyTorch loops forever on a NaN count)."""
+    out = numpy.full(count.shape, numpy.nan)
+    zero = (count <= 0) | (prob <= 0)
+    out[zero] = 0.0
+    full = ~zero & (prob >= 1)
+    out[full] = count[full]
+    draw = ~zero & ~full & ~numpy.isnan(prob)  # 0 < prob < 1
+    odd = draw & ~numpy.isfinite(count)
+    out[odd] = count[odd]  # inf stays inf, NaN stays NaN
+    draw &= numpy.isfinite(count)
+    low = draw & (prob <= 0.5)
+    high = draw & ~low
+    # One call of the generator for every element drawn, in index order.
+    q = numpy.where(high, 1.0 - prob, prob)
+    k = rng.binomial(numpy.floor(count[draw]).astype(numpy.int64), q[draw]).astype(numpy.float64)
+    out[draw] = numpy.where(high[draw], count[draw] - k, k)
+    return out
+
+
+def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
+    """Draws from Binomial(count, prob), elementwise (count and prob broadcast), in count's dtype (float32
+    or float64; prob's must match). Edge cases as PyTorch's: 0 where count <= 0 or prob <= 0, count where
+    prob >= 1. In the graph when an input requires grad, and backward raises, as PyTorch's."""
+    op = "binomial"
+    if not isinstance(count, Tensor) or not isinstance(prob, Tensor):
+        bad = "count" if not isinstance(count, Tensor) else "prob"
+        raise TypeError(f"binomial(): argument '{bad}' must be Tensor, not {type(count if bad == 'count' else prob).__name__}")
+    if count._array.dtype.kind not in FLOAT_KINDS:
+        raise ArgumentError(f"binomial only supports floating-point dtypes for count, got: {count.dtype}")
+    if count._array.dtype.name not in ("float32", "float64"):
+        raise DTypeError(f'"binomial" not implemented for {count.dtype} tensors (as in PyTorch on the CPU: float32 '
+                         "and float64)")
+    if prob._array.dtype != count._array.dtype:
+        raise DTypeError(f"binomial: Found dtype {prob.dtype} but expected {count.dtype} (prob's dtype must be count's)")
+    try:
+        shape = numpy.broadcast_shapes(tuple(count.shape), tuple(prob.shape))
+    except ValueError:
+        raise ShapeError(f"{op}: the shapes of count {tuple(count.shape)} and prob {tuple(prob.shape)} do not "
+                         "broadcast") from None
+    c = numpy.broadcast_to(_host(count).astype(numpy.float64), shape)
+    p = numpy.broadcast_to(_host(prob).astype(numpy.float64), shape)
+    draws = _binomial_draws(_rng(generator), c, p)
+    np_dtype = count._array.dtype
+    return Binomial.apply(count, prob, draws=_on_device(count._backend, draws, np_dtype))
+
+
 class StandardGamma(Op):
     """Gamma(a, 1) draws, reparameterised: d draw / d a holds the draw's CDF level fixed (implicit
     reparameterisation, as PyTorch's ``_standard_gamma``); that derivative is a constant of the draw, so
@@ -342,7 +411,7 @@ def _inplace(fn, name: str):
 
 
 # What this family exports; gpugrad.ops gathers it.
-FUNCTIONS = (normal, bernoulli, multinomial, poisson, randint_like)
+FUNCTIONS = (normal, bernoulli, multinomial, poisson, binomial, randint_like)
 DIFFERENTIABLE = ()  # zero gradients by definition: there is nothing for gradcheck to compare
 METHODS = {
     "bernoulli": bernoulli,
