@@ -1,10 +1,10 @@
-"""LayerNorm, the batch, instance and group norms, and LocalResponseNorm."""
+"""LayerNorm, the batch, instance and group norms, LocalResponseNorm and CrossMapLRN2d."""
 from __future__ import annotations
 
 import warnings
 
 from .. import dtypes, factory
-from ..errors import ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -22,6 +22,7 @@ __all__ = [
     "InstanceNorm2d",
     "InstanceNorm3d",
     "LocalResponseNorm",
+    "CrossMapLRN2d",
     "RMSNorm",
 ]
 
@@ -303,6 +304,61 @@ class LocalResponseNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+def _cross_map_lrn2d(input: Tensor, size: int, alpha: float, beta: float, k: float) -> Tensor:
+    """x * (k + alpha / size * s)^-beta, s the sum of squares over a window of channels: PyTorch's
+    CrossMapLRN2d forward, written in differentiable ops. Its window for channel c (pre = int((size - 1)
+    / 2 + 1), as PyTorch computes it) is the channels within pre - 1 of c, so size - 1 of them for an even
+    size (LocalResponseNorm's holds size), and channel 0 besides: PyTorch's running sum, carried over
+    from Lua Torch with 0-based indices, never takes channel 0's square out again. Both are its
+    forward's values; the gradient here is this forward's exact derivative. PyTorch's hand-written
+    backward is not (its window is shifted by one channel, and it has no channel-0 term): its input
+    gradients fail torch.autograd.gradcheck for most shapes, so they differ from these."""
+    if input.ndim != 4:
+        raise ShapeError(f"CrossMapLRN2d: Expected input to be 4D, got {input.ndim}D instead.")
+    if input._array.dtype.kind not in dtypes.FLOAT_KINDS:
+        raise DTypeError(f"CrossMapLRN2d: expected a floating point input, got {input.dtype}")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ArgumentError(f"CrossMapLRN2d: size must be a positive int, got {size!r}")
+    channels = input.shape[1]
+    reach = int((size - 1) / 2 + 1) - 1
+    squared = input * input
+    padded = F.pad(squared, (0, 0, 0, 0, reach, reach)) if reach else squared
+    window = padded.narrow(1, 0, channels)
+    for start in range(1, 2 * reach + 1):
+        window = window + padded.narrow(1, start, channels)
+    if channels > reach + 1:  # channel 0's square stays in the sum of every later channel
+        stuck = factory.tensor([0.0] * (reach + 1) + [1.0] * (channels - reach - 1), dtype=input.dtype,
+                               device=input.device).reshape(1, channels, 1, 1)
+        window = window + squared.narrow(1, 0, 1) * stuck
+    scale = window * (alpha / size) + k
+    return input * scale ** (-beta)
+
+
+class CrossMapLRN2d(Module):
+    """PyTorch's ``nn.CrossMapLRN2d`` (Lua Torch's SpatialCrossMapLRN): local response normalisation across
+    the channels of (N, C, H, W) inputs, x * (k + alpha / size * sum of squares over neighbouring
+    channels)^-beta. Not LocalResponseNorm: its window is size - 1 channels wide for an even size, and
+    holds channel 0 for every channel (PyTorch's forward, kept for its values; see _cross_map_lrn2d)."""
+
+    size: int
+    alpha: float
+    beta: float
+    k: float
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _cross_map_lrn2d(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
