@@ -38,7 +38,7 @@ class Binomial(BinaryProbsLogits, Distribution):
         self._param = param
         super().__init__(param.size(), validate_args=validate_args)
 
-    @property
+    @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> constraints.Constraint:
         return constraints.integer_interval(0, self.total_count)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 __all__ = [
-    "Constraint", "boolean", "cat", "corr_cholesky", "dependent", "greater_than", "greater_than_eq",
-    "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than",
-    "lower_cholesky", "lower_triangular", "multinomial", "nonnegative", "nonnegative_integer", "one_hot", "positive",
-    "positive_definite", "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex", "square",
-    "stack", "symmetric", "unit_interval",
+    "Constraint", "MixtureSameFamilyConstraint", "boolean", "cat", "corr_cholesky", "dependent",
+    "dependent_property", "greater_than", "greater_than_eq", "half_open_interval", "independent",
+    "integer_interval", "interval", "is_dependent", "less_than", "lower_cholesky", "lower_triangular",
+    "multinomial", "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
+    "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex", "square", "stack",
+    "symmetric", "unit_interval",
 ]
 
 
@@ -25,16 +26,50 @@ class Constraint:
 
 
 class _Dependent(Constraint):
-    """A constraint that depends on other parameters (Uniform's bounds): never checked on its own."""
+    """A constraint that depends on other parameters (Uniform's bounds): never checked on its own.
+    ``is_discrete`` and ``event_dim`` are what was given, or raise NotImplementedError when they were not
+    (they cannot be known statically), as PyTorch's."""
 
-    def __init__(self, *, is_discrete: bool = False, event_dim: int = 0) -> None:
-        self.is_discrete, self.event_dim = is_discrete, event_dim
+    def __init__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented) -> None:
+        self._is_discrete, self._event_dim = is_discrete, event_dim
 
-    def __call__(self, *, is_discrete: bool = False, event_dim: int = 0) -> "_Dependent":
+    @property
+    def is_discrete(self) -> bool:
+        if self._is_discrete is NotImplemented:
+            raise NotImplementedError(".is_discrete cannot be determined statically")
+        return self._is_discrete
+
+    @property
+    def event_dim(self) -> int:
+        if self._event_dim is NotImplemented:
+            raise NotImplementedError(".event_dim cannot be determined statically")
+        return self._event_dim
+
+    def __call__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented) -> _Dependent:
+        """``constraints.dependent(is_discrete=True, event_dim=1)``: a copy with those attributes set."""
+        if is_discrete is NotImplemented:
+            is_discrete = self._is_discrete
+        if event_dim is NotImplemented:
+            event_dim = self._event_dim
         return _Dependent(is_discrete=is_discrete, event_dim=event_dim)
 
     def check(self, value):
         raise ValueError("Cannot determine validity of dependent constraint")
+
+
+class _DependentProperty(property, _Dependent):
+    """A ``property`` that is also a dependent constraint: read on an instance it computes the value (a
+    distribution's ``support`` from its parameters); read on the class it is the decorator itself, which
+    ``is_dependent`` recognises (``constraints.is_dependent(Uniform.support)``). Used bare
+    (``@constraints.dependent_property``) or with the static attributes
+    (``@constraints.dependent_property(is_discrete=False, event_dim=0)``)."""
+
+    def __init__(self, fn=None, *, is_discrete=NotImplemented, event_dim=NotImplemented) -> None:
+        property.__init__(self, fn)
+        self._is_discrete, self._event_dim = is_discrete, event_dim
+
+    def __call__(self, fn) -> _DependentProperty:
+        return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
 
 
 def is_dependent(constraint) -> bool:
@@ -266,6 +301,35 @@ class _IndependentConstraint(Constraint):
         return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
 
 
+class MixtureSameFamilyConstraint(Constraint):
+    """MixtureSameFamily's support: the component distribution's ``base_constraint`` checked on a value
+    given back the component dim (a value must lie in every component's support)."""
+
+    def __init__(self, base_constraint: Constraint) -> None:
+        if not isinstance(base_constraint, Constraint):  # AssertionError, as PyTorch's
+            raise AssertionError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")  # noqa: TRY004
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self) -> int:
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        event_dim = self.event_dim
+        result = self.base_constraint.check(value.unsqueeze(-1 - event_dim))
+        if value.dim() < event_dim:
+            raise ValueError(f"Expected value.dim() >= {event_dim} but got {value.dim()}")
+        keep = value.dim() - event_dim
+        return result.reshape(tuple(result.shape[:keep]) + (-1,)).all(-1)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.base_constraint!r})"
+
+
 class _Cat(Constraint):
     """The constraints of ``cseq`` on consecutive pieces of ``lengths`` along ``dim`` (as ``cat``)."""
 
@@ -325,6 +389,7 @@ class _Stack(Constraint):
 
 
 dependent = _Dependent()
+dependent_property = _DependentProperty
 real = _Real()
 boolean = _Boolean()
 positive = _GreaterThan(0.0)

@@ -85,7 +85,7 @@ class GeneralizedPareto(Distribution):
     def mode(self) -> Tensor:
         return self.loc
 
-    @property
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self) -> constraints.Constraint:
         """[loc, loc - scale / concentration] for a negative concentration, else [loc, inf)."""
         upper = where(self.concentration < 0, self.loc - self.scale / self.concentration, math.inf)

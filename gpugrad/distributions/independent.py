@@ -43,7 +43,7 @@ class Independent(Distribution):
     def has_enumerate_support(self) -> bool:
         return False if self.reinterpreted_batch_ndims else self.base_dist.has_enumerate_support
 
-    @property
+    @constraints.dependent_property
     def support(self) -> constraints.Constraint:
         support = self.base_dist.support
         n = self.reinterpreted_batch_ndims

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..autograd import no_grad
 from ..size import Size
 from ..tensor import Tensor
+from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
 
@@ -56,9 +57,11 @@ class MixtureSameFamily(Distribution):
     def component_distribution(self) -> Distribution:
         return self._component_distribution
 
-    @property
-    def support(self):
-        return self._component_distribution.support
+    @constraints.dependent_property
+    def support(self) -> constraints.Constraint:
+        """The components' support, checked on a value given back the component dim (so a value is valid
+        where every component's support holds it), as PyTorch's."""
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     def _pad_mixture_dimensions(self, x: Tensor) -> Tensor:
         """The mixture's probabilities (..., K) shaped to broadcast against the components' values."""

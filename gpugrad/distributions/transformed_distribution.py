@@ -56,7 +56,7 @@ class TransformedDistribution(Distribution):
         new._event_shape = self._event_shape
         return new
 
-    @property
+    @constraints.dependent_property(is_discrete=False)
     def support(self) -> constraints.Constraint:
         if not self.transforms:
             return self.base_dist.support

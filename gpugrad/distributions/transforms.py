@@ -11,7 +11,7 @@ from ..dtypes import finfo
 from ..nn.functional import logsigmoid, pad, softplus
 from ..tensor import Tensor
 from . import constraints
-from .utils import broadcast_all, sum_rightmost
+from .utils import broadcast_all, sum_rightmost, tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = [
     "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
@@ -590,36 +590,6 @@ class AffineTransform(Transform):
 
     def inverse_shape(self, shape):
         return _broadcast_shapes(shape, getattr(self.loc, "shape", ()), getattr(self.scale, "shape", ()))
-
-
-def _tril_selection(n: int, diag: int, like: Tensor) -> Tensor:
-    """The (N, n * n) 0/1 matrix whose rows pick the entries of an n x n matrix on or below diagonal
-    ``diag``, in row-major order (PyTorch's ``tril_matrix_to_vec`` order)."""
-    import numpy as np
-
-    flat = [i * n + j for i in range(n) for j in range(n) if j < i + diag + 1]
-    picks = np.zeros((len(flat), n * n))
-    picks[np.arange(len(flat)), flat] = 1.0
-    from .. import tensor
-
-    return tensor(picks, dtype=like.dtype, device=like.device)
-
-
-def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
-    """The lower-triangular n x n matrices (below diagonal ``diag``) filled row by row from ``vec``."""
-    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
-    if round(n) - n > finfo(vec.dtype).eps:
-        raise ValueError(f"The size of last dimension is {vec.shape[-1]} which cannot be expressed as "
-                         "the lower triangular part of a square D x D matrix.")
-    n = round(n)
-    picks = _tril_selection(n, diag, vec)
-    return (vec @ picks).reshape(tuple(vec.shape[:-1]) + (n, n))
-
-
-def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
-    """The entries of ``mat`` on or below diagonal ``diag``, row by row."""
-    n = mat.shape[-1]
-    return mat.flatten(-2) @ _tril_selection(n, diag, mat).mT
 
 
 class CorrCholeskyTransform(Transform):

@@ -9,7 +9,10 @@ from ..dtypes import finfo
 from ..size import Size
 from ..tensor import Tensor
 
-__all__ = ["BinaryProbsLogits", "broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
+__all__ = [
+    "BinaryProbsLogits", "broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits",
+    "tril_matrix_to_vec", "vec_to_tril_matrix",
+]
 
 
 def broadcast_all(*values) -> tuple:
@@ -92,3 +95,36 @@ class BinaryProbsLogits:
             (self.logits,) = broadcast_all(logits)
         self._param = self.probs if probs is not None else self.logits
         return Size() if is_scalar else self._param.size()
+
+
+def _tril_mask(n: int, diag: int, like: Tensor) -> Tensor:
+    """The (n, n) bool mask of the entries on or below diagonal ``diag``."""
+    from .. import arange
+
+    index = arange(n, device=like.device)
+    return index < index.view(-1, 1) + (diag + 1)
+
+
+def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
+    """The entries of each D x D matrix ``mat`` (*, D, D) on or below diagonal ``diag`` (in [-D, D - 1]),
+    row by row, as a vector (*, N): PyTorch's layout. Differentiable in mat."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    return mat[..., _tril_mask(n, diag, mat)]
+
+
+def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
+    """The D x D matrices (*, D, D), zero above diagonal ``diag``, filled row by row from the vectors
+    ``vec`` (*, N): ``tril_matrix_to_vec``'s inverse. D is the positive root of
+    D^2 + (1 + 2 diag) D - |diag| (diag + 1) - 2 N = 0; an N that is no such count raises. Differentiable
+    in vec."""
+    size = vec.shape[-1]
+    root = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * size + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    if abs(round(root) - root) > finfo(vec.dtype).eps:  # PyTorch tests one side only, and fails later
+        raise ValueError(f"The size of last dimension is {size} which cannot be expressed as the lower triangular "
+                         "part of a square D x D matrix.")
+    n = round(root)
+    mat = vec.new_zeros(tuple(vec.shape[:-1]) + (n, n))
+    mat[..., _tril_mask(n, diag, vec)] = vec
+    return mat
