@@ -68,8 +68,8 @@ from .legacy import (
     LongTensor,
     ShortTensor,
 )
-from .layouts import (channels_last, channels_last_3d, contiguous_format, layout, memory_format, preserve_format,
-                      sparse_coo, strided)
+from .layouts import (channels_last, channels_last_3d, contiguous_format, jagged, layout, memory_format,
+                      preserve_format, sparse_coo, strided)
 from .printing import set_printoptions
 from .serialization import load, save
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, set_rng_state
@@ -100,6 +100,7 @@ from .cuda import amp as _cuda_amp  # noqa: E402,F401  (gg.cuda.amp, as torch.cu
 from .backends.cuda import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 from .compiler import compile  # noqa: E402
 from .utils.dlpack import from_dlpack  # noqa: E402
+from . import nested  # noqa: E402,F401  (last: a nested tensor refuses every Tensor method bound before it)
 
 pi = _math_module.pi
 e = _math_module.e

@@ -34,13 +34,14 @@ preserve_format = memory_format("preserve_format")
 
 
 class layout(_Named):
-    """``gg.strided`` (every dense tensor) or ``gg.sparse_coo``."""
+    """``gg.strided`` (every dense tensor), ``gg.sparse_coo`` or ``gg.jagged`` (nested tensors, gpugrad.nested)."""
 
     __slots__ = ()
 
 
 strided = layout("strided")
 sparse_coo = layout("sparse_coo")
+jagged = layout("jagged")  # gpugrad.nested's tensors: packed values plus offsets
 
 
 def check_memory_format(op: str, value) -> None:

@@ -257,7 +257,8 @@ class Tensor:
         return self._backend.device.type == "meta"
 
     # Devices and layouts gpugrad does not have, answered as PyTorch answers for a dense CPU or CUDA tensor.
-    is_xpu = is_mps = is_sparse = is_quantized = is_nested = property(lambda self: False)
+    is_xpu = is_mps = is_sparse = is_quantized = property(lambda self: False)
+    is_nested = False  # a class attribute, not a property: F's functions ask on every call (gpugrad/nested: True)
     layout = property(lambda self: layouts.strided, doc="Dense tensors are strided (gpugrad.layouts).")
 
     @property

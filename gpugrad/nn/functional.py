@@ -153,12 +153,22 @@ def _const(like: Tensor, array) -> Tensor:
     return Tensor._make(array, like._backend)
 
 
+def _nested(op: str, *args):
+    """F.<op> on a jagged nested tensor (``input.is_nested``): gpugrad/nested runs it on the packed values
+    (or per component), imported here at call time, so dense inputs pay only the ``is_nested`` check."""
+    from ..nested import _functional
+
+    return getattr(_functional, op)(*args)
+
+
 # Activations -----------------------------------------------------------------------------------------
 # ``inplace=True`` writes the result into ``input`` and returns it, as PyTorch does (recorded as an
 # in-place op when gradients are on: an input that is a leaf requiring grad is refused, as in PyTorch).
 
 
 def _apply(fn, input: Tensor, inplace: bool, *args) -> Tensor:
+    if input.is_nested:
+        return _nested("pointwise", fn, input, inplace, *args)
     return _inplace_variant(fn)(input, *args) if inplace else fn(input, *args)
 
 
@@ -189,6 +199,8 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x Phi(x); ``approximate="tanh"`` for the tanh form."""
+    if input.is_nested:
+        return _nested("pointwise", _act.gelu, input, False, approximate)
     return _act.gelu(input, approximate)
 
 
@@ -276,26 +288,36 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0, tr
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0."""
+    if input.is_nested:
+        return _nested("pointwise", _act.hardshrink, input, False, lambd)
     return _act.hardshrink(input, lambd)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x shrunk towards 0 by lambd, 0 within [-lambd, lambd]."""
+    if input.is_nested:
+        return _nested("pointwise", _act.softshrink, input, False, lambd)
     return _act.softshrink(input, lambd)
 
 
 def tanhshrink(input: Tensor) -> Tensor:
     """x - tanh(x)."""
+    if input.is_nested:
+        return _nested("pointwise", _act.tanhshrink, input, False)
     return _act.tanhshrink(input)
 
 
 def softsign(input: Tensor) -> Tensor:
     """x / (1 + |x|)."""
+    if input.is_nested:
+        return _nested("pointwise", _act.softsign, input, False)
     return _act.softsign(input)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)), stable for any x."""
+    if input.is_nested:
+        return _nested("pointwise", _act.logsigmoid, input, False)
     return _act.logsigmoid(input)
 
 
@@ -311,15 +333,21 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 
 def sigmoid(input: Tensor) -> Tensor:
+    if input.is_nested:
+        return _nested("pointwise", _act.sigmoid, input, False)
     return _act.sigmoid(input)
 
 
 def tanh(input: Tensor) -> Tensor:
+    if input.is_nested:
+        return _nested("pointwise", _act.tanh, input, False)
     return _act.tanh(input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, linear above ``threshold``."""
+    if input.is_nested:
+        return _nested("pointwise", _act.softplus, input, False, beta, threshold)
     return _act.softplus(input, beta, threshold)
 
 
@@ -338,6 +366,8 @@ def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
         dim = _softmax_dim("softmax", input.ndim)
     if dtype is not None:
         input = input.to(dtype)
+    if input.is_nested:
+        return _nested("softmax", input, dim)
     return _ops.softmax(input, dim)
 
 
@@ -348,6 +378,8 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
         dim = _softmax_dim("softmin", input.ndim)
     if dtype is not None:
         input = input.to(dtype)
+    if input.is_nested:
+        return _nested("softmax", -input, dim)
     return _ops.softmax(-input, dim)
 
 
@@ -372,6 +404,8 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
         dim = _softmax_dim("log_softmax", input.ndim)
     if dtype is not None:
         input = input.to(dtype)
+    if input.is_nested:
+        return _nested("log_softmax", input, dim)
     return _ops.log_softmax(input, dim)
 
 
@@ -406,6 +440,8 @@ def _linear_activation(input: Tensor, weight: Tensor, bias: Tensor | None, kind:
     _check_tensor("linear", "weight", weight)
     if bias is not None:
         _check_tensor("linear", "bias", bias)
+    if input.is_nested:
+        return _nested("linear", input, weight, bias, kind, param)
     x, w = input._array, weight._array  # the arrays' shapes and dtypes: every layer call reads them
     if w.ndim != 2 and w.ndim != 1:
         raise ShapeError(f"linear: weight must be 1-D or 2-D, got shape {w.shape}")
@@ -722,6 +758,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
+    if input.is_nested:
+        return _nested("dropout", input, p, training, inplace)
     if p == 1.0:
         return input.mul_(0.0) if inplace else input * 0.0
     # On the host, or on the device while a CUDA graph is captured (see Generator.keep_mask).
@@ -737,6 +775,8 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     ``p`` is any real number, ``inf`` (max |x|), ``-inf`` (min |x|) or 0 (the count of non-zeros). A row of zeros
     (norm below eps) is divided by eps, and its gradient is 1/eps, as in PyTorch."""
     _check_tensor("normalize", "input", input)
+    if input.is_nested:
+        return _nested("normalize", input, p, dim, eps, out)
     if input._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"normalize: expected a floating point input, got {input.dtype}")
     (axis,) = _normalize_dims("normalize", dim, input.ndim)
@@ -775,6 +815,8 @@ def _abs_power(x: Tensor, p: float) -> Tensor:
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dims to zero mean and unit (biased) variance,
     then scale by weight and shift by bias."""
+    if input.is_nested:
+        return _nested("layer_norm", input, normalized_shape, weight, bias, eps)
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(normalized_shape)
     if k == 0 or tuple(input.shape[input.ndim - k :]) != normalized_shape or input.ndim < k:

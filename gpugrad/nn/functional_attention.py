@@ -71,6 +71,8 @@ def scaled_dot_product_attention(
     op = "scaled_dot_product_attention"
     for name, t in (("query", query), ("key", key), ("value", value)):
         _check_tensor(op, name, t)
+    if query.is_nested or key.is_nested or value.is_nested:  # jagged nested tensors: gpugrad/nested
+        return _F()._nested(op, query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
     if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
         raise ShapeError(
             f"{op}: expected query, key and value to be at least 2-D, got shapes {tuple(query.shape)}, "

@@ -19,7 +19,7 @@ from ..ops.group_norm import group_norm as _fused_group_norm
 from ..random import default_generator
 from ..tensor import Tensor
 from .. import factory
-from .functional import _check_tensor, _const, pad
+from .functional import _check_tensor, _const, _nested, pad
 
 __all__: list[str] = [
     "alpha_dropout",
@@ -161,6 +161,8 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
     """x / sqrt(mean(x^2) + eps) over the trailing ``normalized_shape`` dims, times ``weight``; ``eps=None``
     is the machine epsilon of input's dtype, as PyTorch's."""
+    if input.is_nested:
+        return _nested("rms_norm", input, normalized_shape, weight, eps)
     _check_float("rms_norm", input)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)

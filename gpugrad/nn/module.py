@@ -633,6 +633,8 @@ def _rounds_between(x) -> bool:
     op would not: the fused op computes both in float32 and rounds once, so a bfloat16 or CPU float16
     input, or an open autocast region (which casts the layer's output), runs the two apart, each rounding
     as PyTorch's."""
+    if isinstance(x, Tensor) and x.is_nested:
+        x = x.values()  # a nested tensor's layers run on its packed values (gpugrad/nested)
     return bool(_autocast_policy.open_regions[0]) or isinstance(x, Tensor) and is_reduced(x._array)
 
 

@@ -1108,6 +1108,8 @@ def _operator(fn, op, compute, swap: bool = False):
                     result = object.__new__(Tensor)  # Tensor._make's three stores, without its call
                     result._array, result._backend, result._version_ref = out, backend, [0]
                     return result
+        if getattr(other, "is_nested", False):  # a nested tensor's own operator handles it (gpugrad/nested)
+            return NotImplemented
         return fn(other, self) if swap else fn(self, other)
 
     method.__name__ = f"__{'r' if swap else ''}{fn.__name__}__"
