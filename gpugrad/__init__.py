@@ -31,6 +31,7 @@ from .factory import (
     blackman_window,
     empty,
     empty_like,
+    empty_permuted,
     eye,
     from_numpy,
     full,
@@ -86,12 +87,14 @@ numpy_warnings.silence_numpy_warnings()  # inf and NaN without a warning, as PyT
 from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
 from . import amp, compiler, distributions, fft, func, fx, hub, jit, multiprocessing, profiler, sparse, special, testing, types  # noqa: E402  (distributions builds on nn.functional)
 from . import _dynamo, _higher_order_ops, _inductor, _utils, library, overrides  # noqa: E402,F401  (torch._dynamo ...)
+from ._higher_order_ops import cond, while_loop  # noqa: E402,F401  (torch.cond, torch.while_loop)
 from . import functional  # noqa: E402  (torch.functional: a module of top-level functions)
 from . import cpu, version  # noqa: E402
 from .foreach import *  # noqa: E402,F401,F403  (torch._foreach_add_ and the other list ops)
 from .func import vmap  # noqa: E402
 from .sparse import spmm, sparse_coo_tensor  # noqa: E402
 from .top_level import *  # noqa: E402,F401,F403  (torch's top-level copies of functional ops and methods)
+from .top_level_aten import *  # noqa: E402,F401,F403  (native_layer_norm, convolution, embedding_bag ...)
 from . import einops_backend as _einops_backend  # noqa: E402
 
 _einops_backend.register()  # einops' rearrange / reduce on gpugrad tensors, when einops is installed

@@ -174,6 +174,35 @@ def empty(*sizes, size=None, dtype=None, device=None, requires_grad: bool = Fals
     return _finish(backend.xp.empty(_size(_sizes_or_keyword("empty", sizes, size)), dtype=_dtype_np(dtype)), backend, requires_grad)
 
 
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+                   pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of ``size`` whose memory holds its dims in the order ``physical_layout``
+    (outermost first): ``empty_permuted((N, C, H, W), (0, 2, 3, 1))`` is channels-last. The strides are
+    those PyTorch gives; the values are whatever the memory held."""
+    if not isinstance(size, (tuple, list)) or not isinstance(physical_layout, (tuple, list)):
+        raise TypeError("empty_permuted(): size and physical_layout must be tuples of ints, got "
+                        f"{type(size).__name__} and {type(physical_layout).__name__}")
+    if layout is not None:
+        layouts.check_layout("empty_permuted", layout)
+    check_pin_memory("empty_permuted", pin_memory)
+    shape = _size((tuple(size),))
+    order = tuple(int(d) for d in physical_layout)
+    if len(order) != len(shape):
+        raise ShapeError(f"empty_permuted: number of dimensions in size does not match the length of the "
+                         f"physical_layout; i.e. len(size) = {len(shape)} is not equal to len(physical_layout) = "
+                         f"{len(order)}")
+    for i, d in enumerate(order):
+        if not 0 <= d < len(shape):
+            raise IndexError(f"empty_permuted: dimension out of range (expected to be between 0 and "
+                             f"{len(shape) - 1}, but got {d} at index {i})")
+    if len(set(order)) != len(order):
+        raise ArgumentError(f"empty_permuted: duplicate dim not allowed in physical_layout {list(order)}")
+    backend = _backend_of(device)
+    memory = backend.xp.empty(tuple(shape[d] for d in order), dtype=_dtype_np(dtype))
+    inverse = sorted(range(len(order)), key=order.__getitem__)  # where each logical dim sits in memory
+    return _finish(memory.transpose(inverse), backend, requires_grad)
+
+
 @_writes_out
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     backend = _backend_of(device)

@@ -15,6 +15,7 @@ from . import backend as _backend_mod
 from . import dtypes, layouts, printing
 from .autograd import engine, function
 from .autograd.function import RemovableHandle
+from .autograd.grad_mode import _state as _grad_state
 from .autograd.grad_mode import is_grad_enabled
 from .dtypes import FLOAT_KINDS, INEXACT_KINDS
 from .errors import DeviceError, DTypeError, ShapeError
@@ -51,6 +52,7 @@ class Tensor:
     _post_accumulate_hooks = None
     _retains_grad = False
     _grad_sink = None  # a leaf's weak reference to where its next .grad should land (optim/flat.py)
+    _inference = False  # made under gg.inference_mode(): an inference tensor (is_inference)
 
     @classmethod
     def _make(cls, data, backend, node=None, index=0) -> "Tensor":
@@ -62,6 +64,8 @@ class Tensor:
         if node is not None:
             t._node = node
             t._output_index = index
+        elif _grad_state.inference:
+            t._inference = True
         return t
 
     def __new__(cls, *args) -> "Tensor":

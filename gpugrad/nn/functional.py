@@ -25,6 +25,7 @@ from ..ops._operands import normalize_dims as _normalize_dims
 from ..ops._operands import write_out as _write_out
 from ..ops import conv as _conv
 from ..ops.batch_norm import batch_norm as _fused_batch_norm
+from ..ops.grouped_mm import grouped_mm
 from ..ops.layer_norm import layer_norm as _fused_layer_norm
 from ..ops.linear import linear_act as _linear_act
 from ..ops.loss import softmax_cross_entropy as _softmax_cross_entropy
@@ -79,6 +80,7 @@ __all__ = [
     "gaussian_nll_loss",
     "gelu",
     "glu",
+    "grouped_mm",
     "gumbel_softmax",
     "hardshrink",
     "hardsigmoid",

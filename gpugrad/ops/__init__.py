@@ -31,6 +31,7 @@ from . import (
     recurrent,
     reduce,
     sampling,
+    segment,
     shape,
     softmax,
     special,
@@ -39,7 +40,7 @@ from . import (
 
 FAMILIES = (
     elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, linalg_lu, linalg_extra,
-    softmax, recurrent, sampling, special, complex_numbers, spectral, inplace,
+    softmax, recurrent, sampling, special, complex_numbers, spectral, segment, inplace,
 )
 
 

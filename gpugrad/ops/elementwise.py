@@ -1107,6 +1107,8 @@ def _operator(fn, op, compute, swap: bool = False):
                 if out.__class__ is backend.ndarray:  # not a NumPy scalar (0-d results): fn wraps those
                     result = object.__new__(Tensor)  # Tensor._make's three stores, without its call
                     result._array, result._backend, result._version_ref = out, backend, [0]
+                    if _grad_state.inference:
+                        result._inference = True
                     return result
         if getattr(other, "is_nested", False):  # a nested tensor's own operator handles it (gpugrad/nested)
             return NotImplemented

@@ -1017,6 +1017,30 @@ def nonzero(input: Tensor, *, out: Tensor | None = None, as_tuple: bool = False)
     return write_out("nonzero", Tensor._make(result, input._backend), out)
 
 
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """``nonzero(input)`` cut or padded to exactly ``size`` rows: an (size, ndim) int64 tensor of the first
+    ``size`` non-zero elements' indices in row-major order, the rows past their count filled with
+    ``fill_value``. Its shape does not depend on the values, so on a GPU nothing is read back."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ArgumentError(f"nonzero_static: 'size' must be a non-negative integer, got {size!r}")
+    if isinstance(fill_value, bool) or not isinstance(fill_value, int):
+        raise TypeError(f"nonzero_static(): argument 'fill_value' must be int, not {type(fill_value).__name__}")
+    xp = input._backend.xp
+    data = input._array
+    counts = xp.cumsum((data != 0).reshape(-1), dtype=xp.int64)
+    # The k-th non-zero element (from 1) is where the running count first reaches k; past the last one
+    # searchsorted answers the element count, which marks a row to fill.
+    where = xp.searchsorted(counts, xp.arange(1, size + 1, dtype=xp.int64), side="left")
+    found = where < counts.size
+    safe = xp.where(found, where, 0)
+    if data.size and data.ndim:
+        rows = xp.stack(xp.unravel_index(safe, data.shape), axis=1)
+    else:  # nothing to unravel: a 0-d input has no coordinates, an empty one no elements
+        rows = xp.zeros((size, data.ndim), dtype=xp.int64)
+    out = xp.where(found[:, None], rows.astype(xp.int64), fill_value).astype(xp.int64)
+    return Tensor._make(out.reshape(size, data.ndim), input._backend)
+
+
 def argwhere(input: Tensor) -> Tensor:
     """``nonzero(input)``: an (n, ndim) int64 tensor of the indices of the non-zero elements."""
     return nonzero(input)
@@ -1450,7 +1474,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
 
 FUNCTIONS = (
     getitem, gather, scatter, scatter_add, scatter_reduce, index_select, index_add, index_copy, index_fill,
-    masked_fill, masked_select, masked_scatter, take, take_along_dim, nonzero, argwhere, sort, argsort, topk,
+    masked_fill, masked_select, masked_scatter, take, take_along_dim, nonzero, nonzero_static, argwhere, sort, argsort, topk,
     kthvalue, unique, unique_consecutive, searchsorted, bucketize, msort, bincount, unravel_index, histc, histogram,
     histogramdd, select_scatter, slice_scatter, diagonal_scatter, index_put, index_reduce, put,
 )

@@ -227,6 +227,8 @@ CASES = [
     # the chunked form (options given) has no second derivative: tests/nn/test_linear_cross_entropy.py
     ("linear_cross_entropy", lambda x, w, b: F.linear_cross_entropy(x, w, T_IGN, linear_bias=b, weight=W4),
      [(5, 3), (4, 3), (4,)], real),
+    ("grouped_mm", lambda a, b: F.grouped_mm(a, b, offs=gg.tensor([2, 2, 5], dtype=gg.int32)), [(6, 4), (3, 4, 2)], real),
+    ("grouped_mm_3d_2d", lambda a, b: F.grouped_mm(a, b, offs=gg.tensor([1, 3], dtype=gg.int32)), [(2, 3, 2), (2, 4)], real),
     ("embedding_bag", lambda w, p: F.embedding_bag(gg.tensor([1, 2, 0, 3, 1]), w, gg.tensor([0, 2, 2]), mode="sum", per_sample_weights=p), [(4, 3), (5,)], real),
 ]
 

@@ -5,8 +5,8 @@ Every row is checked by gradcheck and gradgradcheck in float64 (test_op_table.py
 against the float64 result, and against PyTorch where it is installed (test_against_torch.py).
 """
 from .table import (
-    activation, bitwise, complex_numbers, cumulative, elementwise, indexing, linalg, pointwise, recurrent, reduce, sampling, shape, softmax,
-    sparse, special, spectral,
+    activation, aten, bitwise, complex_numbers, cumulative, elementwise, indexing, linalg, pointwise, recurrent, reduce, sampling,
+    segment, shape, softmax, sparse, special, spectral,
 )
 from .table.row import Row  # noqa: F401
 
@@ -14,7 +14,7 @@ ROWS = [
     row
     for family in (
         elementwise, pointwise, bitwise, activation, reduce, cumulative, shape, indexing, linalg, softmax, recurrent, sampling,
-        special, sparse, complex_numbers, spectral,
+        special, sparse, complex_numbers, spectral, segment, aten,
     )
     for row in family.ROWS
 ]
