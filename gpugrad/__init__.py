@@ -90,6 +90,7 @@ from . import _dynamo, _higher_order_ops, _inductor, _utils, library, overrides 
 from ._higher_order_ops import cond, while_loop  # noqa: E402,F401  (torch.cond, torch.while_loop)
 from . import functional  # noqa: E402  (torch.functional: a module of top-level functions)
 from . import cpu, version  # noqa: E402
+from . import quasirandom, return_types, signal, torch_version  # noqa: E402  (torch.quasirandom, torch.return_types ...)
 from .foreach import *  # noqa: E402,F401,F403  (torch._foreach_add_ and the other list ops)
 from .func import vmap  # noqa: E402
 from .sparse import spmm, sparse_coo_tensor  # noqa: E402
@@ -124,4 +125,4 @@ byte = uint8
 # The sub-byte names (uint1 ... uint7, int1 ... int7) beside the other dtypes gpugrad has no tensors of yet
 globals().update({name: dtype for name, dtype in _UNSUPPORTED_DTYPES.items() if name not in globals()})
 
-__version__ = version.__version__  # PyTorch 2.13's API, gpugrad 0.1.0 (gpugrad/version.py)
+__version__ = torch_version.__version__  # PyTorch 2.13's API, gpugrad 0.1.0 (version.py); compares as a version (torch_version.py)

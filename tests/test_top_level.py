@@ -293,7 +293,7 @@ def test_small_top_level_helpers():
     gg.set_warn_always(False)
     assert gg.default_generator is gg.random.default_generator
     assert gg.cpu.is_available() and gg.cpu.device_count() == 1 and gg.version.hip is None
-    with gg.cpu.amp.autocast():
+    with pytest.warns(FutureWarning, match="deprecated"), gg.cpu.amp.autocast():  # as PyTorch's
         assert gg.is_autocast_cpu_enabled() and (gg.ones(2, 2) @ gg.ones(2, 2)).dtype is gg.bfloat16
     assert not gg.is_autocast_cpu_enabled()
 

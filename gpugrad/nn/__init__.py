@@ -62,3 +62,4 @@ _LAYER_FILES = (
 __all__ = sorted(name for layer_file in _LAYER_FILES for name in layer_file.__all__) + ["DataParallel", "functional", "init", "parallel", "utils"]
 
 from . import common_types, modules  # noqa: E402,F401  (torch.nn.modules' paths, over the layers above)
+from . import grad  # noqa: E402,F401  (torch.nn.grad: convolution gradients)

@@ -90,6 +90,12 @@ class Module(StateDictMixin):
     _hooks_always_called: frozenset = frozenset()  # ids of forward hooks registered always_call=True
 
     def __call__(self, *args, **kwargs):
+        if _global_forward_pre_hooks or _global_forward_hooks:  # register_module_forward_hook: tools, rare
+            return _call_with_global_hooks(self, args, kwargs)
+        return self._call_impl(*args, **kwargs)
+
+    def _call_impl(self, *args, **kwargs):
+        """The call with this module's own hooks around its forward (PyTorch's name for it)."""
         for key, hook in tuple(self._forward_pre_hooks.items()) if self._forward_pre_hooks else ():
             if key in self._hooks_with_kwargs:
                 result = hook(self, args, kwargs)
@@ -623,7 +629,7 @@ def _fusable(first: Module, second: Module):
     if type(first).__call__ is not Module.__call__ or type(second).__call__ is not Module.__call__:
         return None
     if any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
-           for m in (first, second)):
+           for m in (first, second)) or _global_forward_pre_hooks or _global_forward_hooks:
         return None
     return activation()
 
@@ -937,3 +943,61 @@ class ParameterDict(Module):
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterDict should not be called.")
+
+
+# Global forward hooks (torch.nn.modules.module's register_module_forward_pre_hook and
+# register_module_forward_hook): called around every module's forward, for tools that follow a whole model
+# (gpugrad.utils.module_tracker, flop_counter). They wrap the module's own: its pre-hooks run after the
+# global ones, its forward hooks before (PyTorch runs the global forward hooks first).
+_global_forward_pre_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks_with_kwargs: set = set()
+_global_forward_hooks_always_called: set = set()
+
+
+def _call_with_global_hooks(module: Module, args: tuple, kwargs: dict):
+    for hook in tuple(_global_forward_pre_hooks.values()):
+        result = hook(module, args)
+        if result is not None:
+            args = result if isinstance(result, tuple) else (result,)
+    try:
+        out = module._call_impl(*args, **kwargs)
+    except BaseException:
+        for key, hook in tuple(_global_forward_hooks.items()):
+            if key in _global_forward_hooks_always_called:
+                hook(module, args, kwargs, None) if key in _global_forward_hooks_with_kwargs else hook(module, args, None)
+        raise
+    for key, hook in tuple(_global_forward_hooks.items()):
+        result = hook(module, args, kwargs, out) if key in _global_forward_hooks_with_kwargs else hook(module, args, out)
+        if result is not None:
+            out = result
+    return out
+
+
+class _GlobalHookHandle(RemovableHandle):
+    def remove(self) -> None:
+        super().remove()
+        _global_forward_hooks_with_kwargs.discard(self.id)
+        _global_forward_hooks_always_called.discard(self.id)
+
+
+def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(module, args)`` before every module's forward (all modules: global state, for debugging
+    and profiling tools); a returned value replaces the arguments (a non-tuple is wrapped in one)."""
+    handle = _GlobalHookHandle(_global_forward_pre_hooks)
+    _global_forward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> RemovableHandle:
+    """Call ``hook(module, args, output)`` after every module's forward (``hook(module, args, kwargs,
+    output)`` with ``with_kwargs``); a returned value replaces the output. ``always_call``: also when the
+    forward raises (output None)."""
+    handle = _GlobalHookHandle(_global_forward_hooks)
+    _global_forward_hooks[handle.id] = hook
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs.add(handle.id)
+    if always_call:
+        _global_forward_hooks_always_called.add(handle.id)
+    return handle

@@ -15,6 +15,7 @@ from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
+from . import adamw  # noqa: F401  (torch.optim.adamw: AdamW and its functional form)
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD

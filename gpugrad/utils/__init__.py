@@ -3,7 +3,7 @@
 import weakref
 
 from ..tensor import Tensor
-from . import checkpoint, data, dlpack
+from . import checkpoint, data, dlpack, weak  # noqa: F401  (weak: torch.utils.weak, imported with torch)
 
 __all__ = ["checkpoint", "data", "dlpack", "swap_tensors"]
 

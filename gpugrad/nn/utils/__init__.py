@@ -17,7 +17,8 @@ from ...tensor import Tensor
 from . import parametrizations, parametrize, prune, rnn, stateless  # noqa: F401  (nn.utils.<name>, as in PyTorch)
 from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights  # noqa: F401
 from .init import skip_init  # noqa: F401
-from .weight_norm import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm  # noqa: F401
+from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401  (the functions, bound over the submodules)
+from .weight_norm import remove_weight_norm, weight_norm  # noqa: F401
 
 
 def _sum_of_squares(backend, g):
