@@ -1,0 +1,60 @@
+"""Run a library's own pytest suite under real torch and under gpugrad (through shim.py), and print each
+run's summary line and the tests that fail under one framework only: the library's own checks of its
+behaviour, tried unchanged.
+
+usage: python bench/compat/library_tests.py CHECKOUT [--timeout S] [pytest args ...]
+
+CHECKOUT is the library's checkout (its package importable from there); the pytest arguments default to
+its tests/ folder. For example lucidrains/x-transformers or lucidrains/vector-quantize-pytorch; their own
+dependencies (einops, einx ...) must be installed beside torch. Each suite runs in a fresh process from
+CHECKOUT. A test that draws unseeded random numbers may fail now and then under either framework: rerun
+what fails under one alone before reading anything into it.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# What the shim runs: pytest itself, with the arguments given (every `torch` import then answered by gpugrad).
+RUN_PYTEST = "import sys, pytest\nsys.exit(pytest.main(sys.argv[1:]))\n"
+
+
+def run(fw: str, checkout: str, work: str, args: list, timeout: int) -> tuple[str, set]:
+    """(pytest's summary line, the ids of the failed tests) for one framework."""
+    script = os.path.join(work, "run_pytest.py")
+    with open(script, "w") as f:
+        f.write(RUN_PYTEST)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.path.join(HERE, "fake"), checkout,
+                                                                        os.environ.get("PYTHONPATH")])))
+    try:
+        p = subprocess.run([sys.executable, os.path.join(HERE, "shim.py"), "--fw", fw, script, "-q", "-rf",
+                            "-p", "no:cacheprovider", *args], cwd=checkout, env=env, capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "TIMEOUT", set()
+    lines = p.stdout.splitlines()
+    summary = next((line for line in reversed(lines) if re.search(r"\d+ (passed|failed)", line)), f"rc={p.returncode}")
+    failed = {line.split()[1] for line in lines if line.startswith("FAILED ")}
+    return summary.strip("= "), failed
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("checkout")
+    ap.add_argument("--work", default="/tmp/library-tests")
+    ap.add_argument("--timeout", type=int, default=3600)
+    args, extra = ap.parse_known_args()
+    checkout = os.path.abspath(args.checkout)
+    os.makedirs(args.work, exist_ok=True)
+    results = {fw: run(fw, checkout, args.work, extra or ["tests"], args.timeout) for fw in ("torch", "gg")}
+    for fw, (summary, _) in results.items():
+        print(f"{'gpugrad' if fw == 'gg' else fw}: {summary}")
+    only = results["gg"][1] - results["torch"][1]
+    print("fail under gpugrad alone:", " ".join(sorted(only)) if only else "none")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
