@@ -1061,7 +1061,7 @@ INPLACE = (
 )
 
 
-_FLOATS = frozenset(numpy.dtype(d) for d in ("float16", "float32", "float64"))
+_F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)  # identity tests: cheaper than a set lookup
 
 
 def _operator(fn, op, compute, swap: bool = False):
@@ -1087,7 +1087,7 @@ def _operator(fn, op, compute, swap: bool = False):
             else:
                 y = other
                 ok = kind is float or kind is int
-            if ok and dtype in _FLOATS and (dtype is not FLOAT16_NP or backend is not _cpu):
+            if ok and (dtype is _F32 or dtype is _F64 or dtype is FLOAT16_NP and backend is not _cpu):
                 if _grad_state.enabled and (
                     self._requires_grad or self._node is not None
                     or kind is Tensor and (other._requires_grad or other._node is not None)
