@@ -30,7 +30,7 @@ def run(fw: str, checkout: str, work: str, args: list, timeout: int) -> tuple[st
                                                                         os.environ.get("PYTHONPATH")])))
     try:
         p = subprocess.run([sys.executable, os.path.join(HERE, "shim.py"), "--fw", fw, script, "-q", "-rf",
-                            "-p", "no:cacheprovider", *args], cwd=checkout, env=env, capture_output=True, text=True,
+                            "-p", "no:cacheprovider", *args], cwd=checkout, env=env, capture_output=True, text=True, check=False,
                            timeout=timeout)
     except subprocess.TimeoutExpired:
         return "TIMEOUT", set()
