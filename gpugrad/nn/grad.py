@@ -34,24 +34,16 @@ def _check(op: str, dims: int, size, tensors: dict) -> tuple[int, ...]:
     return size
 
 
-def _input_grad(op: str, dims: int, input_size: Sequence[int], weight: Tensor, grad_output: Tensor, stride,
-                padding, dilation, groups: int) -> Tensor:
-    size = _check(op, dims, input_size, {"weight": weight, "grad_output": grad_output})
-    differentiable = is_grad_enabled() and (weight.requires_grad or grad_output.requires_grad)
+def _stand_in_grad(op: str, dims: int, size: Sequence[int], grad_output: Tensor, conv_args: tuple,
+                   input: Tensor | None = None, weight: Tensor | None = None) -> Tensor:
+    """The gradient of the convolution in its operand not given (``input`` or ``weight``, of shape
+    ``size``): the vjp with ``grad_output`` of the convolution run on a stand-in for it."""
+    given_name, given = ("input", input) if weight is None else ("weight", weight)
+    size = _check(op, dims, size, {given_name: given, "grad_output": grad_output})
+    differentiable = is_grad_enabled() and (given.requires_grad or grad_output.requires_grad)
     with enable_grad():
         stand_in = factory.zeros(size, dtype=grad_output.dtype, device=grad_output.device, requires_grad=True)
-        out = _CONV[dims](stand_in, weight, None, stride, padding, dilation, groups)
-        (result,) = _grad(out, stand_in, grad_output, create_graph=differentiable)
-    return result
-
-
-def _weight_grad(op: str, dims: int, input: Tensor, weight_size: Sequence[int], grad_output: Tensor, stride,
-                 padding, dilation, groups: int) -> Tensor:
-    size = _check(op, dims, weight_size, {"input": input, "grad_output": grad_output})
-    differentiable = is_grad_enabled() and (input.requires_grad or grad_output.requires_grad)
-    with enable_grad():
-        stand_in = factory.zeros(size, dtype=grad_output.dtype, device=grad_output.device, requires_grad=True)
-        out = _CONV[dims](input, stand_in, None, stride, padding, dilation, groups)
+        out = _CONV[dims](stand_in if input is None else input, stand_in if weight is None else weight, None, *conv_args)
         (result,) = _grad(out, stand_in, grad_output, create_graph=differentiable)
     return result
 
@@ -60,39 +52,39 @@ def conv1d_input(input_size: Sequence[int], weight: Tensor, grad_output: Tensor,
                  groups: int = 1) -> Tensor:
     """The gradient of ``conv1d`` with respect to its input of shape ``input_size`` (N, C_in, L), for the
     ``weight`` (C_out, C_in / groups, kW) and the output gradient ``grad_output`` (N, C_out, L_out)."""
-    return _input_grad("conv1d_input", 1, input_size, weight, grad_output, stride, padding, dilation, groups)
+    return _stand_in_grad("conv1d_input", 1, input_size, grad_output, (stride, padding, dilation, groups), weight=weight)
 
 
 def conv1d_weight(input: Tensor, weight_size: Sequence[int], grad_output: Tensor, stride=1, padding=0, dilation=1,
                   groups: int = 1) -> Tensor:
     """The gradient of ``conv1d`` with respect to its weight of shape ``weight_size`` (C_out, C_in / groups,
     kW), for the ``input`` (N, C_in, L) and the output gradient ``grad_output`` (N, C_out, L_out)."""
-    return _weight_grad("conv1d_weight", 1, input, weight_size, grad_output, stride, padding, dilation, groups)
+    return _stand_in_grad("conv1d_weight", 1, weight_size, grad_output, (stride, padding, dilation, groups), input=input)
 
 
 def conv2d_input(input_size: Sequence[int], weight: Tensor, grad_output: Tensor, stride=1, padding=0, dilation=1,
                  groups: int = 1) -> Tensor:
     """The gradient of ``conv2d`` with respect to its input of shape ``input_size`` (N, C_in, H, W), for the
     ``weight`` (C_out, C_in / groups, kH, kW) and the output gradient ``grad_output`` (N, C_out, H_out, W_out)."""
-    return _input_grad("conv2d_input", 2, input_size, weight, grad_output, stride, padding, dilation, groups)
+    return _stand_in_grad("conv2d_input", 2, input_size, grad_output, (stride, padding, dilation, groups), weight=weight)
 
 
 def conv2d_weight(input: Tensor, weight_size: Sequence[int], grad_output: Tensor, stride=1, padding=0, dilation=1,
                   groups: int = 1) -> Tensor:
     """The gradient of ``conv2d`` with respect to its weight of shape ``weight_size`` (C_out, C_in / groups,
     kH, kW), for the ``input`` (N, C_in, H, W) and the output gradient ``grad_output``."""
-    return _weight_grad("conv2d_weight", 2, input, weight_size, grad_output, stride, padding, dilation, groups)
+    return _stand_in_grad("conv2d_weight", 2, weight_size, grad_output, (stride, padding, dilation, groups), input=input)
 
 
 def conv3d_input(input_size: Sequence[int], weight: Tensor, grad_output: Tensor, stride=1, padding=0, dilation=1,
                  groups: int = 1) -> Tensor:
     """The gradient of ``conv3d`` with respect to its input of shape ``input_size`` (N, C_in, D, H, W), for
     the ``weight`` (C_out, C_in / groups, kD, kH, kW) and the output gradient ``grad_output``."""
-    return _input_grad("conv3d_input", 3, input_size, weight, grad_output, stride, padding, dilation, groups)
+    return _stand_in_grad("conv3d_input", 3, input_size, grad_output, (stride, padding, dilation, groups), weight=weight)
 
 
 def conv3d_weight(input: Tensor, weight_size: Sequence[int], grad_output: Tensor, stride=1, padding=0, dilation=1,
                   groups: int = 1) -> Tensor:
     """The gradient of ``conv3d`` with respect to its weight of shape ``weight_size`` (C_out, C_in / groups,
     kD, kH, kW), for the ``input`` (N, C_in, D, H, W) and the output gradient ``grad_output``."""
-    return _weight_grad("conv3d_weight", 3, input, weight_size, grad_output, stride, padding, dilation, groups)
+    return _stand_in_grad("conv3d_weight", 3, weight_size, grad_output, (stride, padding, dilation, groups), input=input)
