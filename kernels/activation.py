@@ -31,7 +31,6 @@ from ._launch import (
     launch,
     like,
     numba_type,
-    plain_cpu_call,
     scalar_fn,
     UNROLL,
 )
@@ -483,8 +482,9 @@ def forward(
     ufunc = NUMPY_FORWARD.get(code)
     if ufunc is not None and out is None and impl is None and xp is np and x.dtype.kind == "f":
         return ufunc(x)  # what the CPU path and the reference run, on any layout: no checks to make
-    if out is None and code != IDENTITY and plain_cpu_call(xp, impl, x):
-        y = np.empty_like(x)
+    if (out is None and impl is None and xp is np and fused_enabled() and code != IDENTITY
+            and (x.dtype is _F32 or x.dtype is _F64)):  # the unchecked CPU path, as backward's below
+        y = np.empty(x.shape, x.dtype)  # C-contiguous, so its ravel is a view; x's may copy
         _forward_cpu(x.size, code, x.ravel(), y.ravel(), _cpu_param(code, x.dtype, param))
         return y
     op = f"activation.forward[{kind}]"
