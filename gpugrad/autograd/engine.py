@@ -14,10 +14,15 @@ tensor. A parameter of a fused optimizer takes its copy in the optimizer's flat 
 """
 from __future__ import annotations
 
+import numpy
+
 from ..errors import DTypeError, ShapeError
 from . import anomaly, function
 from .watch import state as _watch
 from .grad_mode import is_grad_enabled, no_grad, set_grad_enabled
+
+
+_F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)  # identity tests: the plain pass's dtypes
 
 
 def _as_tuple(x):
@@ -188,7 +193,12 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
                 if check or node.n_outputs > 1:
                     grads_in = _call_backward(node, gbuf, check)
                 else:  # the common case, without a call of its own
-                    grads_in = node.fn.backward(node, gbuf[0])
+                    derivative = node.fn.derivative
+                    grads_in = None
+                    if derivative is not None and not create_graph:
+                        grads_in = _derivative_on_arrays(node, derivative, gbuf[0])
+                    if grads_in is None:
+                        grads_in = node.fn.backward(node, gbuf[0])
                 if not isinstance(grads_in, tuple):
                     grads_in = (grads_in,)
                 if len(grads_in) < len(node.next_edges):
@@ -261,6 +271,31 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
             )
         result.append(g)
     return tuple(result)
+
+
+def _derivative_on_arrays(node, derivative, g):
+    """The plain pass's backward of an op that names a derivative op (Op.derivative): that op's forward
+    on the arrays, what its apply would compute with nothing recorded, without the Tensors. None where
+    apply's general road is needed (reduced or complex floats, saved values packed by hooks, an error
+    to name): the node's backward runs instead."""
+    gy = g._array
+    if gy.dtype is not _F32 and gy.dtype is not _F64:
+        return None
+    saved = node.saved_arrays()
+    if saved is None:
+        return None
+    backend = node.backend
+    try:
+        out = derivative.forward(function.Node(derivative, backend, (False,) * (1 + len(saved))), gy, *saved,
+                                 **node.derivative_kwargs)
+    except ValueError:
+        return None
+    Tensor = function._Tensor
+    if out.__class__ is backend.ndarray:
+        return Tensor._make(out, backend)
+    if out.__class__ is tuple:
+        return tuple([None if o is None else Tensor._make(backend.xp.asarray(o), backend) for o in out])
+    return Tensor._make(backend.xp.asarray(out), backend)
 
 
 def _to_input_dtype(node, g, dtype):

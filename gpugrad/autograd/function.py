@@ -9,6 +9,7 @@ reference counting alone.
 from __future__ import annotations
 
 import functools
+import types
 
 from ..backend import cpu as _cpu_backend
 from ..dtypes import BFLOAT16_NP, FLOAT_KINDS, INEXACT_KINDS
@@ -26,6 +27,8 @@ def _bind_tensor_class(cls) -> None:
     global _Tensor
     _Tensor = cls
 
+
+_NO_KWARGS = types.MappingProxyType({})
 
 # How a saved value is kept: an input, an output, a constant, a non-differentiable output (max-pool's
 # indices), or any of them packed by saved_tensors_hooks (graph.py).
@@ -74,6 +77,7 @@ class Node:
     _saved = None
     _freed = False
     _non_differentiable = ()
+    derivative_kwargs = _NO_KWARGS  # an op with a derivative: that op's keyword arguments (Op.derivative)
 
     def __init__(self, fn, backend, needs_input_grad) -> None:
         self.fn = fn
@@ -142,11 +146,7 @@ class Node:
     @property
     def saved_tensors(self) -> tuple:
         if self._freed:
-            raise RuntimeError(
-                f"{self.op_name}: trying to backward through the graph a second time (or to use saved values "
-                "after they were freed). Saved values are freed when backward is done with them; pass "
-                "retain_graph=True to the first backward if you need to run backward twice."
-            )
+            self._raise_freed()
         saved = self._saved
         if saved is None:
             return tuple(_Tensor._make(v, self.backend) if v is not None else None for v in self._to_save)
@@ -157,21 +157,14 @@ class Node:
                 continue
             kind = entry[0]
             if kind == _IN:
-                tensor, version = entry[1], entry[2]
-                if tensor._version_ref[0] != version:
-                    raise RuntimeError(
-                        f"{self.op_name}: one of the variables needed for gradient computation has been modified "
-                        f"by an inplace operation: a tensor of shape {tuple(tensor.shape)} saved at version "
-                        f"{version} is now at version {tensor._version_ref[0]}"
-                    )
+                tensor = entry[1]
+                if tensor._version_ref[0] != entry[2]:
+                    self._raise_modified(entry)
                 out.append(tensor)
             elif kind == _OUT or kind == _OUT_CONST:
                 _, array, index, vref, version = entry
                 if vref[0] != version:
-                    raise RuntimeError(
-                        f"{self.op_name}: its output (shape {tuple(array.shape)}), saved for backward, has been "
-                        f"modified by an inplace operation (version {version} -> {vref[0]})"
-                    )
+                    self._raise_modified(entry)
                 node = self if kind == _OUT else None  # a non-differentiable output stays a constant
                 out.append(_Tensor._make(array, self.backend, node, index))
             elif kind == _PACKED:
@@ -182,6 +175,56 @@ class Node:
                 value = entry[1]
                 out.append(_Tensor._make(value, self.backend) if hasattr(value, "shape") else value)
         return tuple(out)
+
+    def saved_arrays(self) -> tuple | None:
+        """The saved values as backend arrays, checked as ``saved_tensors`` checks them: what a derivative
+        op's forward takes in the engine's plain pass (Op.derivative). None where one was packed by
+        saved_tensors_hooks, whose unpack makes a Tensor: the caller takes ``saved_tensors``' road."""
+        if self._freed:
+            self._raise_freed()
+        saved = self._saved
+        if saved is None:
+            return tuple(v._array if v.__class__ is _Tensor else v for v in self._to_save)
+        out = []
+        for entry in saved:
+            if entry is None:
+                out.append(None)
+                continue
+            kind = entry[0]
+            if kind == _IN:
+                if entry[1]._version_ref[0] != entry[2]:
+                    self._raise_modified(entry)
+                out.append(entry[1]._array)
+            elif kind == _OUT or kind == _OUT_CONST:
+                if entry[3][0] != entry[4]:
+                    self._raise_modified(entry)
+                out.append(entry[1])
+            elif kind == _PACKED:
+                return None
+            else:
+                out.append(entry[1])
+        return tuple(out)
+
+    def _raise_freed(self):
+        raise RuntimeError(
+            f"{self.op_name}: trying to backward through the graph a second time (or to use saved values "
+            "after they were freed). Saved values are freed when backward is done with them; pass "
+            "retain_graph=True to the first backward if you need to run backward twice."
+        )
+
+    def _raise_modified(self, entry):
+        if entry[0] == _IN:
+            tensor, version = entry[1], entry[2]
+            raise RuntimeError(
+                f"{self.op_name}: one of the variables needed for gradient computation has been modified "
+                f"by an inplace operation: a tensor of shape {tuple(tensor.shape)} saved at version "
+                f"{version} is now at version {tensor._version_ref[0]}"
+            )
+        _, array, _, vref, version = entry
+        raise RuntimeError(
+            f"{self.op_name}: its output (shape {tuple(array.shape)}), saved for backward, has been "
+            f"modified by an inplace operation (version {version} -> {vref[0]})"
+        )
 
     def release(self) -> None:
         """Drop saved values once backward no longer needs them."""
@@ -251,6 +294,8 @@ class Function:
     # output of an op without it is refused while recording (``_records_complex``). A user's Function
     # answers for its own backward, as in PyTorch.
     complex_ok = True
+    # gpugrad's ops only: the op whose application is this op's backward (Op's docstring).
+    derivative = None
 
     @classmethod
     def op_name(cls) -> str:
@@ -466,12 +511,31 @@ class Function:
 
 class Op(Function):
     """Base of gpugrad's own ops: Functions on backend arrays whose backward keeps none of the arrays it
-    returns. An op whose backward is right for complex tensors says so (``complex_ok = True``)."""
+    returns. An op whose backward is right for complex tensors says so (``complex_ok = True``).
+
+    An op whose backward is one application of another op, its ``derivative`` (an Op taking the
+    upstream gradient, then what forward saved, then the keywords forward left in
+    ``ctx.derivative_kwargs``), names it rather than write a backward: the backward below applies it
+    (recorded under create_graph, so every order differentiates), and the engine's plain pass calls the
+    derivative's forward on the arrays, with no Tensor made on the way in (engine.py)."""
 
     forward_on_arrays = True
     fresh_gradients = True
     widens_reduced_floats = True
     complex_ok = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.derivative is not None and "backward" in cls.__dict__:  # the plain pass would skip it
+            raise TypeError(f"{cls.__name__}: an op with a derivative has that op as its backward; "
+                            "it cannot define backward as well")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        derivative = ctx.fn.derivative
+        if derivative is None:
+            return Function.backward(ctx, *grads)
+        return derivative.apply(*grads, *ctx.saved_tensors, **ctx.derivative_kwargs)
 
 
 def _records_complex(cls) -> bool:

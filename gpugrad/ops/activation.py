@@ -25,24 +25,6 @@ from .elementwise import where
 from .inplace import inplace_variant
 
 
-class Activation(Op):
-    """y = f(x) for the activation ``kind`` (``param``: leaky_relu's slope, elu's and celu's alpha)."""
-
-    name = "activation"
-
-    @staticmethod
-    def forward(ctx, x, kind="relu", param=0.0):
-        y = kernels.forward(ctx.xp, kind, x, param, impl=ctx.backend.kernel_impl)
-        ctx.kind, ctx.param = kind, param
-        ctx.save_for_backward(y if kernels.SAVES_OUTPUT[kind] else x)
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        (saved,) = ctx.saved_tensors
-        return ActivationBackward.apply_pair(gy, saved, kind=ctx.kind, param=ctx.param)
-
-
 class ActivationBackward(Op):
     """f'(x) * gy (or f' written in y = f(x) for sigmoid and tanh) in one kernel pass."""
 
@@ -58,6 +40,21 @@ class ActivationBackward(Op):
     def backward(ctx, ggx):
         gy, saved = ctx.saved_tensors
         return activation_backward_grads(ggx, gy, saved, ctx.kind, ctx.param, *ctx.needs_input_grad[:2])
+
+
+class Activation(Op):
+    """y = f(x) for the activation ``kind`` (``param``: leaky_relu's slope, elu's and celu's alpha). Its
+    backward is ActivationBackward, once."""
+
+    name = "activation"
+    derivative = ActivationBackward
+
+    @staticmethod
+    def forward(ctx, x, kind="relu", param=0.0):
+        y = kernels.forward(ctx.xp, kind, x, param, impl=ctx.backend.kernel_impl)
+        ctx.derivative_kwargs = {"kind": kind, "param": param}
+        ctx.save_for_backward(y if kernels.SAVES_OUTPUT[kind] else x)
+        return y
 
 
 def activation_backward_grads(ggx: Tensor, gy: Tensor, saved: Tensor, kind: str, param: float, need_gy: bool = True,

@@ -174,25 +174,6 @@ def _check_mask_shape(mask, shape: tuple, dim: int) -> None:
             )
 
 
-class GetItem(Op):
-    complex_ok = True
-
-    @staticmethod
-    def forward(ctx, x, basic=(Ellipsis,), advanced=None):
-        ctx.shape, ctx.basic, ctx.advanced = x.shape, basic, advanced
-        y = x[basic]
-        return y if advanced is None else y[advanced]
-
-    @staticmethod
-    def backward(ctx, gy):
-        return IndexBackward.apply_one(gy, shape=ctx.shape, basic=ctx.basic, advanced=ctx.advanced)
-
-
-class GetItemView(GetItem):
-    is_view = True
-    name = "getitem"
-
-
 class IndexBackward(Op):
     """Scatter a gradient back into zeros of the indexed tensor's shape; repeated indices accumulate."""
 
@@ -212,6 +193,24 @@ class IndexBackward(Op):
     @staticmethod
     def backward(ctx, ggx):
         return GetItem.apply(ggx, basic=ctx.basic, advanced=ctx.advanced)
+
+
+class GetItem(Op):
+    """x[basic][advanced]. Its backward is IndexBackward, once."""
+
+    complex_ok = True
+    derivative = IndexBackward
+
+    @staticmethod
+    def forward(ctx, x, basic=(Ellipsis,), advanced=None):
+        ctx.derivative_kwargs = {"shape": x.shape, "basic": basic, "advanced": advanced}
+        y = x[basic]
+        return y if advanced is None else y[advanced]
+
+
+class GetItemView(GetItem):
+    is_view = True
+    name = "getitem"
 
 
 def getitem(x: Tensor, index) -> Tensor:

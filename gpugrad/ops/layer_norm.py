@@ -15,30 +15,6 @@ from ..tensor import Tensor
 from .conv import produced_grads
 
 
-class LayerNorm(Op):
-    """Normalise each row of x viewed as (rows, n) (the trailing dims flattened), then weight and bias
-    (of the trailing shape, or None). Its backward is LayerNormBackward, once."""
-
-    name = "layer_norm"
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, n=1, eps=1e-5):
-        rows = x.reshape(-1, n)
-        w = None if weight is None else weight.reshape(n)
-        b = None if bias is None else bias.reshape(n)
-        y, mean, rstd = klayer_norm.layer_norm_forward(ctx.xp, rows, w, b, eps, impl=ctx.backend.kernel_impl)
-        ctx.n, ctx.eps, ctx.stats = n, eps, (mean, rstd)
-        ctx.param_shape = None if weight is None and bias is None else (weight if bias is None else bias).shape
-        ctx.save_for_backward(x, weight)
-        return y.reshape(x.shape)
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, weight = ctx.saved_tensors
-        return LayerNormBackward.apply(gy, x, weight, stats=ctx.stats, n=ctx.n, eps=ctx.eps,
-                                       param_shape=ctx.param_shape, needs=ctx.needs_input_grad[:3])
-
-
 class LayerNormBackward(Op):
     """(gx, gweight, gbias) of layer_norm for the upstream gy, in one kernel pass (the parameter
     gradients as fixed row-chunk partial sums); None for what ``needs`` leaves out.
@@ -106,6 +82,26 @@ class LayerNormBackward(Op):
                 d_x = project(xhat_bar) if spread is None else project(xhat_bar) - spread
                 d_x = (rstd * d_x).reshape(tuple(x.shape))
         return None if d_gy is None else d_gy.reshape(tuple(gy.shape)), d_x, d_w
+
+
+class LayerNorm(Op):
+    """Normalise each row of x viewed as (rows, n) (the trailing dims flattened), then weight and bias
+    (of the trailing shape, or None). Its backward is LayerNormBackward, once."""
+
+    name = "layer_norm"
+    derivative = LayerNormBackward
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, n=1, eps=1e-5):
+        rows = x.reshape(-1, n)
+        w = None if weight is None else weight.reshape(n)
+        b = None if bias is None else bias.reshape(n)
+        y, mean, rstd = klayer_norm.layer_norm_forward(ctx.xp, rows, w, b, eps, impl=ctx.backend.kernel_impl)
+        param_shape = None if weight is None and bias is None else (weight if bias is None else bias).shape
+        ctx.derivative_kwargs = {"stats": (mean, rstd), "n": n, "eps": eps, "param_shape": param_shape,
+                                 "needs": ctx.needs_input_grad[:3]}
+        ctx.save_for_backward(x, weight)
+        return y.reshape(x.shape)
 
 
 def layer_norm(x: Tensor, n: int, weight: Tensor | None, bias: Tensor | None, eps: float) -> Tensor:

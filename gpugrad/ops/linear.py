@@ -12,29 +12,6 @@ from .activation import ActivationBackward, activation_backward_grads
 from .conv import produced_grads
 
 
-class LinearAct(Op):
-    """act(x @ W^T + b): one GEMM, then bias and activation in one pass (``kernels.linear``). Its backward
-    is LinearActBackward, once."""
-
-    name = "linear"
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, kind="identity", param=0.0):
-        z = ctx.backend.matmul(x.reshape(-1, x.shape[-1]), weight.T)
-        pre, y = klinear.bias_act_forward(ctx.xp, kind, z, bias, param, impl=ctx.backend.kernel_impl)
-        y = y.reshape(x.shape[:-1] + (weight.shape[0],))
-        ctx.kind, ctx.param = kind, param
-        # The activation's derivative reads y (relu, sigmoid, tanh) or the pre-activation (the rest).
-        ctx.save_for_backward(x, weight, bias, y if kind != "identity" and SAVES_OUTPUT[kind] else pre)
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, weight, bias, s = ctx.saved_tensors
-        return LinearActBackward.apply(gy, x, weight, bias, s, kind=ctx.kind, param=ctx.param,
-                                       needs=ctx.needs_input_grad[:3])
-
-
 class LinearActBackward(Op):
     """(gx, gw, gb) of act(x @ W^T + b) for the upstream gy: gz = act'(.) * gy and its column sums in one
     kernel pass (``kernels.linear.bias_act_backward``), then gx = gz W and gw = gz^T x; None for what
@@ -102,6 +79,24 @@ class LinearActBackward(Op):
             d_b if need_b else None,
             d_s.reshape(tuple(gy.shape)) if d_s is not None and need_s else None,
         )
+
+
+class LinearAct(Op):
+    """act(x @ W^T + b): one GEMM, then bias and activation in one pass (``kernels.linear``). Its backward
+    is LinearActBackward, once."""
+
+    name = "linear"
+    derivative = LinearActBackward
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, kind="identity", param=0.0):
+        z = ctx.backend.matmul(x.reshape(-1, x.shape[-1]), weight.T)
+        pre, y = klinear.bias_act_forward(ctx.xp, kind, z, bias, param, impl=ctx.backend.kernel_impl)
+        y = y.reshape(x.shape[:-1] + (weight.shape[0],))
+        ctx.derivative_kwargs = {"kind": kind, "param": param, "needs": ctx.needs_input_grad[:3]}
+        # The activation's derivative reads y (relu, sigmoid, tanh) or the pre-activation (the rest).
+        ctx.save_for_backward(x, weight, bias, y if kind != "identity" and SAVES_OUTPUT[kind] else pre)
+        return y
 
 
 def linear_act(x: Tensor, weight: Tensor, bias: Tensor | None, kind: str = "identity", param: float = 0.0) -> Tensor:

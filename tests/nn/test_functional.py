@@ -330,7 +330,8 @@ def test_backward_of_activation_and_max_pool_is_their_backward_ops(rng, count_ap
     u = gg.tensor(rng.standard_normal(y.shape))
     counts = count_applies()
     (plain,) = gg.grad(y, [x], u, retain_graph=True)
-    assert dict(counts) == {"ActivationBackward": 1, "MaxPool2dBackward": 1}
+    # gelu names ActivationBackward as its derivative: the plain pass runs its forward on the arrays.
+    assert dict(counts) == {"MaxPool2dBackward": 1}
     counts.clear()
     (composite,) = gg.grad(y, [x], u, create_graph=True)
     assert dict(counts) == {"ActivationBackward": 1, "MaxPool2dBackward": 1}

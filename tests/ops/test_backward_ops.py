@@ -1,12 +1,14 @@
 """The fused ops' backwards are ops of their own (gpugrad/ops/{activation,conv,pool,linear,layer_norm,loss}.py):
-one application in a plain backward, the same one recorded under create_graph, and their own backward
-right to the third order (gradgradcheck of the first derivative)."""
+their forward runs once in a plain backward (an op that names it as its derivative: on the arrays, with
+no application), the same op is applied once under create_graph, and their own backward is right to the
+third order (gradgradcheck of the first derivative)."""
 import numpy as np
 import pytest
 
 import gpugrad as gg
 import gpugrad.nn.functional as F
 from gpugrad.autograd import gradcheck, gradgradcheck
+from gpugrad.autograd.function import Op
 from gpugrad.ops.conv import ConvGeometry, conv2d
 from gpugrad.ops.layer_norm import layer_norm
 from gpugrad.ops.linear import linear_act
@@ -42,17 +44,44 @@ OPS = {
 }
 
 
+def _backward_op(name):
+    return next(c for c in _subclasses(Op) if c.__name__ == name)
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def _count_forwards(monkeypatch, cls):
+    runs = [0]
+    original = cls.__dict__["forward"].__func__
+
+    def forward(*args, **kwargs):
+        runs[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cls, "forward", staticmethod(forward))
+    return runs
+
+
 @pytest.mark.parametrize("name", list(OPS))
-def test_backward_is_one_op_plain_or_recorded(name, rng, count_applies):
+def test_backward_is_one_op_plain_or_recorded(name, rng, count_applies, monkeypatch):
     op, fn, shapes = OPS[name]
     inputs = [_t(rng, *s) for s in shapes]
     y = fn(*inputs)
     u = gg.tensor(rng.standard_normal(y.shape), dtype=gg.float64)
+    forwards = _count_forwards(monkeypatch, _backward_op(op))
     counts = count_applies()
     plain = gg.grad(y, inputs, u, retain_graph=True)
-    assert dict(counts) == {op: 1}
+    assert forwards[0] == 1
+    named = y.grad_fn.fn.derivative is not None  # the plain pass calls the derivative's forward: no application
+    assert dict(counts) == ({} if named else {op: 1})
     counts.clear()
+    forwards[0] = 0
     recorded = gg.grad(y, inputs, u.requires_grad_(), create_graph=True)
+    assert forwards[0] == 1
     assert dict(counts) == {op: 1}
     assert all(g.requires_grad for g in recorded)  # each depends on u at least
     for a, b in zip(plain, recorded):
