@@ -242,18 +242,26 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
                             ready.append(child)
                         else:
                             _release_unreached(child, deps, buffers, ready, finish_leaf)
-                else:
+                else:  # a leaf (inline: this runs per leaf gradient, as finish_leaf does)
+                    key = id(edge)
                     if g is not None:
-                        owned = False
-                        # What the pass owns matters for a leaf's first gradient, outside create_graph
-                        # (where every sum is a recorded op, never an in-place add).
-                        if not create_graph and id(edge) not in leaf_grads:
+                        entry = leaf_grads.get(key)
+                        if entry is not None:
+                            _add_to_entry(entry, g, create_graph)
+                        elif create_graph:  # every sum a recorded op, never an in-place add
+                            leaf_grads[key] = [edge, g, False]
+                        else:  # whether the pass owns the leaf's first gradient
                             if g._array is array:  # as backward returned it
                                 owned = node.fn.fresh_gradients and _owned(array, grads_in, gbuf)
                             else:  # summed to the input's shape or cast to its dtype above
                                 owned = _owned(g._array, (g,), gbuf)
-                        _add_leaf_grad(leaf_grads, edge, g, create_graph, owned)
-                    finish_leaf(edge)
+                            leaf_grads[key] = [edge, g, owned]
+                    left = leaf_deps[key] - 1
+                    leaf_deps[key] = left
+                    if left == 0:
+                        entry = leaf_grads.pop(key, None)
+                        if entry is not None:
+                            _finish_leaf(edge, entry[1], entry[2], captured if capturing else None, create_graph)
 
         for leaf, g, owned in list(leaf_grads.values()):  # outputs that are leaves themselves
             _finish_leaf(leaf, g, owned, captured if capturing else None, create_graph)
@@ -478,15 +486,20 @@ def _owned(array, grads_in, gbuf) -> bool:
 
 
 def _add_leaf_grad(leaf_grads, leaf, g, create_graph, owned=False) -> None:
-    """Sum the gradients reaching ``leaf`` within a pass: [leaf, total, whether the pass owns total]. A
-    gradient the pass does not own may be shared (add passes one array to both inputs), so the first sum
-    is a new array; the engine adds later ones into an owned total in place. Under create_graph every sum
-    is a recorded op."""
-    key = id(leaf)
-    entry = leaf_grads.get(key)
+    """Sum the gradients reaching ``leaf`` within a pass: [leaf, total, whether the pass owns total]
+    (the engine's loop does the same inline)."""
+    entry = leaf_grads.get(id(leaf))
     if entry is None:
-        leaf_grads[key] = [leaf, g, owned]
-    elif entry[2]:
+        leaf_grads[id(leaf)] = [leaf, g, owned]
+    else:
+        _add_to_entry(entry, g, create_graph)
+
+
+def _add_to_entry(entry, g, create_graph) -> None:
+    """Add ``g`` to a leaf's total within a pass. A gradient the pass does not own may be shared (add
+    passes one array to both inputs), so the first sum is a new array; later ones are added into an
+    owned total in place. Under create_graph every sum is a recorded op."""
+    if entry[2]:
         entry[1]._array += g._array
     elif create_graph:
         entry[1] = entry[1] + g

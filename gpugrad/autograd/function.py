@@ -467,12 +467,20 @@ class Function:
             return cls.apply(a, **kwargs)
         if out.__class__ is not backend.ndarray:  # a 0-d result as a NumPy scalar
             out = _wrap_scalars(ctx, backend.xp, out, True)
-        recorded = (need_a and _grad_state.enabled and (out.dtype.kind in FLOAT_KINDS or out.dtype.kind == "c" and _records_complex(cls))
-                    and not ctx._non_differentiable)
-        if recorded:
+        if (need_a and _grad_state.enabled
+                and (out.dtype.kind in FLOAT_KINDS or out.dtype.kind == "c" and _records_complex(cls))
+                and not ctx._non_differentiable):
             ctx.next_edges = ((a if node_a is None else (node_a, a._output_index)),)
             ctx.input_meta = ((x.shape, x.dtype),)
-        return _result(cls, ctx, backend, out, recorded, (a,), (x,))
+            result = Tensor._make(out, backend, ctx)
+            if ctx._to_save:
+                ctx._saved = _resolve_saved(ctx._to_save, (a,), (x,), (out,), (result,))
+                ctx._to_save = ()
+        else:
+            result = Tensor._make(out, backend)
+        if cls.is_view:
+            _share_version((result,), a)
+        return result
 
     @classmethod
     def apply_pair(cls, a, b, /, **kwargs):
@@ -487,26 +495,43 @@ class Function:
         if (x.dtype is BFLOAT16_NP or y.dtype is BFLOAT16_NP  # computed in float32: apply widens them
                 or (x.dtype is FLOAT16_NP or y.dtype is FLOAT16_NP) and a._backend is _cpu_backend):
             return cls.apply(a, b, **kwargs)
-        node_a, node_b = a._node, b._node
-        need_a = node_a is not None or a._requires_grad
-        need_b = node_b is not None or b._requires_grad
-        backend = a._backend
-        ctx = Node(cls, backend, (need_a, need_b))
-        try:
-            out = cls.forward(ctx, x, y, **kwargs) if kwargs else cls.forward(ctx, x, y)
-        except ValueError:  # shapes that do not broadcast: apply raises it, naming the op and the shapes
-            return cls.apply(a, b, **kwargs)
-        if out.__class__ is not backend.ndarray:
-            out = _wrap_scalars(ctx, backend.xp, out, True)
-        recorded = ((need_a or need_b) and _grad_state.enabled
-                    and (out.dtype.kind in FLOAT_KINDS or out.dtype.kind == "c" and _records_complex(cls)) and not ctx._non_differentiable)
-        if recorded:
-            ctx.next_edges = (
-                ((a if node_a is None else (node_a, a._output_index)) if need_a else None),
-                ((b if node_b is None else (node_b, b._output_index)) if need_b else None),
-            )
-            ctx.input_meta = ((x.shape, x.dtype) if need_a else None, (y.shape, y.dtype) if need_b else None)
-        return _result(cls, ctx, backend, out, recorded, (a, b), (x, y))
+        return pair_applied(cls, a, b, kwargs)
+
+
+def pair_applied(cls, a, b, kwargs=None):
+    """``cls.apply(a, b, **kwargs)`` past apply_pair's checks, which the caller has made: ``a`` and ``b``
+    exactly gpugrad's Tensors on one backend, neither bfloat16 nor CPU float16, no graph capture, nothing
+    watching (watch.py), neither a stale view. The arithmetic operators' short road (ops/elementwise.py)
+    makes those checks on the way and comes here without apply_pair's second look."""
+    x, y = a._array, b._array
+    node_a, node_b = a._node, b._node
+    need_a = node_a is not None or a._requires_grad
+    need_b = node_b is not None or b._requires_grad
+    backend = a._backend
+    ctx = Node(cls, backend, (need_a, need_b))
+    try:
+        out = cls.forward(ctx, x, y, **kwargs) if kwargs else cls.forward(ctx, x, y)
+    except ValueError:  # shapes that do not broadcast: apply raises it, naming the op and the shapes
+        return cls.apply(a, b, **kwargs) if kwargs else cls.apply(a, b)
+    if out.__class__ is not backend.ndarray:
+        out = _wrap_scalars(ctx, backend.xp, out, True)
+    if ((need_a or need_b) and _grad_state.enabled
+            and (out.dtype.kind in FLOAT_KINDS or out.dtype.kind == "c" and _records_complex(cls))
+            and not ctx._non_differentiable):
+        ctx.next_edges = (
+            ((a if node_a is None else (node_a, a._output_index)) if need_a else None),
+            ((b if node_b is None else (node_b, b._output_index)) if need_b else None),
+        )
+        ctx.input_meta = ((x.shape, x.dtype) if need_a else None, (y.shape, y.dtype) if need_b else None)
+        result = _Tensor._make(out, backend, ctx)
+        if ctx._to_save:
+            ctx._saved = _resolve_saved(ctx._to_save, (a, b), (x, y), (out,), (result,))
+            ctx._to_save = ()
+    else:
+        result = _Tensor._make(out, backend)
+    if cls.is_view:
+        _share_version((result,), a)
+    return result
 
 
 class Op(Function):
@@ -599,21 +624,6 @@ def _forward_on_tensors(cls, ctx, args, kwargs):
         ctx._non_differentiable = tuple(v._array if isinstance(v, Tensor) else v for v in ctx._non_differentiable)
     arrays = tuple(o._array if isinstance(o, Tensor) else o for o in outs)
     return arrays if isinstance(out, tuple) else arrays[0]
-
-
-def _result(cls, ctx, backend, out, recorded, inputs, arrays):
-    """What apply_one and apply_pair return: ``out`` as a Tensor, the output of ``ctx`` when ``recorded``
-    (its edges set), with the saved values resolved; a view shares its input's version counter."""
-    if recorded:
-        result = _Tensor._make(out, backend, ctx)
-        if ctx._to_save:
-            ctx._saved = _resolve_saved(ctx._to_save, inputs, arrays, (out,), (result,))
-            ctx._to_save = ()
-    else:
-        result = _Tensor._make(out, backend)
-    if cls.is_view:
-        _share_version((result,), inputs[0])
-    return result
 
 
 def _wrap_scalars(ctx, xp, out, single):

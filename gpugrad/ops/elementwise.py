@@ -13,7 +13,7 @@ import numpy
 from .. import dtypes
 from .._exp import exp32
 from ..autograd.watch import state as _watch
-from ..autograd.function import Function, Op
+from ..autograd.function import Function, Op, pair_applied
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.reduced_float import FLOAT16_NP
@@ -1067,13 +1067,14 @@ _F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)  # identity 
 def _operator(fn, op, compute, swap: bool = False):
     """Tensor's operator for the binary op ``fn`` (``__add__`` for add; ``swap``: the reflected one,
     ``__radd__``), with short roads for the common operands, for which ``fn``'s checks and promotion
-    could only pass: two float tensors of one dtype on one device, or a float tensor and a Python float
-    or int (not CPU float16, which computes in float32: autograd/reduced_float.py). Those go straight to ``fn``'s Function ``op`` (two tensors: ``op.apply_pair``); and when
-    nothing is recorded (no input
-    requires grad or grad mode is off), no anomaly mode, no graph capture, and exactly gpugrad's Tensor
-    on both sides, the result is what ``op``'s forward computes (``compute``, NumPy's operator, or for
-    two large arrays ``Backend.arithmetic``), without a ctx. Everything else, and any error, goes
-    through ``fn`` itself (which raises the error properly)."""
+    could only pass: exactly gpugrad's Tensor, float tensors of one dtype on one device or a float tensor
+    and a Python float or int (not CPU float16, which computes in float32: autograd/reduced_float.py),
+    no graph capture, nothing watching (autograd/watch.py). Recorded, those go straight to ``fn``'s
+    Function ``op`` (two tensors that are not views: ``pair_applied``, past apply_pair's checks, which
+    these are); with nothing recorded (no input requires grad or grad mode is off), the result is what
+    ``op``'s forward computes (``compute``, NumPy's operator, or for two large arrays
+    ``Backend.arithmetic``), without a ctx. Everything else, and any error, goes through ``fn`` itself
+    (which raises the error properly)."""
 
     def method(self, other):
         if self.__class__ is Tensor:
@@ -1088,15 +1089,17 @@ def _operator(fn, op, compute, swap: bool = False):
                 y = other
                 ok = kind is float or kind is int
             if ok and (dtype is _F32 or dtype is _F64 or dtype is FLOAT16_NP and backend is not _cpu):
+                if backend.capture is not None or _watch.watched:
+                    return op.apply(other, self) if swap else op.apply(self, other)
                 if _grad_state.enabled and (
                     self._requires_grad or self._node is not None
                     or kind is Tensor and (other._requires_grad or other._node is not None)
                 ):  # recorded
-                    if kind is Tensor:
-                        return op.apply_pair(other, self) if swap else op.apply_pair(self, other)
-                    return op.apply(other, self) if swap else op.apply(self, other)
-                if backend.capture is not None or _watch.watched:
-                    return op.apply(other, self) if swap else op.apply(self, other)
+                    if kind is not Tensor:
+                        return op.apply(other, self) if swap else op.apply(self, other)
+                    if self._base is None and other._base is None:  # no view that may be stale (apply refreshes those)
+                        return pair_applied(op, other, self) if swap else pair_applied(op, self, other)
+                    return op.apply_pair(other, self) if swap else op.apply_pair(self, other)
                 try:
                     if kind is Tensor and x.size + y.size >= _LARGE:  # the backend may run a kernel
                         out = backend.arithmetic(compute, y, x) if swap else backend.arithmetic(compute, x, y)
