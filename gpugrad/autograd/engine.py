@@ -293,17 +293,18 @@ def _derivative_on_arrays(node, derivative, g):
     if saved is None:
         return None
     backend = node.backend
+    ctx = function.Node(derivative, backend, (False,) * (1 + len(saved)))
+    kwargs = node.derivative_kwargs
     try:
-        out = derivative.forward(function.Node(derivative, backend, (False,) * (1 + len(saved))), gy, *saved,
-                                 **node.derivative_kwargs)
+        out = derivative.forward(ctx, gy, *saved, **kwargs) if kwargs else derivative.forward(ctx, gy, *saved)
     except ValueError:
         return None
     Tensor = function._Tensor
-    if out.__class__ is backend.ndarray:
-        return Tensor._make(out, backend)
-    if out.__class__ is tuple:
-        return tuple([None if o is None else Tensor._make(backend.xp.asarray(o), backend) for o in out])
-    return Tensor._make(backend.xp.asarray(out), backend)
+    ndarray = backend.ndarray
+    if out.__class__ is not tuple:
+        return Tensor._make(out if out.__class__ is ndarray else backend.xp.asarray(out), backend)
+    return tuple([None if o is None else Tensor._make(o if o.__class__ is ndarray else backend.xp.asarray(o), backend)
+                  for o in out])
 
 
 def _to_input_dtype(node, g, dtype):

@@ -9,7 +9,6 @@ reference counting alone.
 from __future__ import annotations
 
 import functools
-import types
 
 from ..backend import cpu as _cpu_backend
 from ..dtypes import BFLOAT16_NP, FLOAT_KINDS, INEXACT_KINDS
@@ -27,8 +26,6 @@ def _bind_tensor_class(cls) -> None:
     global _Tensor
     _Tensor = cls
 
-
-_NO_KWARGS = types.MappingProxyType({})
 
 # How a saved value is kept: an input, an output, a constant, a non-differentiable output (max-pool's
 # indices), or any of them packed by saved_tensors_hooks (graph.py).
@@ -77,7 +74,7 @@ class Node:
     _saved = None
     _freed = False
     _non_differentiable = ()
-    derivative_kwargs = _NO_KWARGS  # an op with a derivative: that op's keyword arguments (Op.derivative)
+    derivative_kwargs = None  # an op with a derivative: that op's keyword arguments, if any (Op.derivative)
 
     def __init__(self, fn, backend, needs_input_grad) -> None:
         self.fn = fn
@@ -560,7 +557,7 @@ class Op(Function):
         derivative = ctx.fn.derivative
         if derivative is None:
             return Function.backward(ctx, *grads)
-        return derivative.apply(*grads, *ctx.saved_tensors, **ctx.derivative_kwargs)
+        return derivative.apply(*grads, *ctx.saved_tensors, **(ctx.derivative_kwargs or {}))
 
 
 def _records_complex(cls) -> bool:
