@@ -45,22 +45,6 @@ def _softmax_backward(ctx, gy, y, axis: int, log: bool):
     return y * (gy - (gy * y).sum(axis=axis, keepdims=True))
 
 
-class Softmax(Op):
-    """y = exp(x) / sum(exp(x)) along axis; backward is SoftmaxBackward (one kernel pass on arrays)."""
-
-    @staticmethod
-    def forward(ctx, x, axis=-1):
-        y = _softmax_forward(ctx, x, axis, log=False)
-        ctx.axis = axis
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        (y,) = ctx.saved_tensors
-        return SoftmaxBackward.apply_pair(gy, y, axis=ctx.axis)
-
-
 class SoftmaxBackward(Op):
     """gx = y * (gy - sum(gy * y)): linear in gy with a symmetric map, so its gradient in gy is itself."""
 
@@ -76,6 +60,19 @@ class SoftmaxBackward(Op):
         axis = ctx.axis
         d_y = ggx * (gy - (gy * y).sum(dim=axis, keepdim=True)) - gy * (ggx * y).sum(dim=axis, keepdim=True)
         return SoftmaxBackward.apply(ggx, y, axis=axis), d_y
+
+
+class Softmax(Op):
+    """y = exp(x) / sum(exp(x)) along axis. Its backward is SoftmaxBackward, once."""
+
+    derivative = SoftmaxBackward
+
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        y = _softmax_forward(ctx, x, axis, log=False)
+        ctx.derivative_kwargs = {"axis": axis}
+        ctx.save_for_backward(y)
+        return y
 
 
 def _softmax_input(op: str, x: Tensor, dim: int, dtype):
@@ -103,22 +100,6 @@ def softmax(input: Tensor, dim: int = -1, dtype=None) -> Tensor:
     return Softmax.apply_one(input, axis=axis)
 
 
-class LogSoftmax(Op):
-    """y = x - logsumexp(x) along axis; backward is LogSoftmaxBackward (one kernel pass on arrays)."""
-
-    @staticmethod
-    def forward(ctx, x, axis=-1):
-        y = _softmax_forward(ctx, x, axis, log=True)
-        ctx.axis = axis
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        (y,) = ctx.saved_tensors
-        return LogSoftmaxBackward.apply_pair(gy, y, axis=ctx.axis)
-
-
 class LogSoftmaxBackward(Op):
     """gx = gy - exp(y) * sum(gy)."""
 
@@ -136,6 +117,19 @@ class LogSoftmaxBackward(Op):
         d_gy = ggx - (ggx * p).sum(dim=axis, keepdim=True)
         d_y = -ggx * p * gy.sum(dim=axis, keepdim=True)
         return d_gy, d_y
+
+
+class LogSoftmax(Op):
+    """y = x - logsumexp(x) along axis. Its backward is LogSoftmaxBackward, once."""
+
+    derivative = LogSoftmaxBackward
+
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        y = _softmax_forward(ctx, x, axis, log=True)
+        ctx.derivative_kwargs = {"axis": axis}
+        ctx.save_for_backward(y)
+        return y
 
 
 @autocast_policy(cuda=FLOAT32)
