@@ -195,7 +195,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
                 else:  # the common case, without a call of its own
                     derivative = node.fn.derivative
                     grads_in = None
-                    if derivative is not None and not create_graph:
+                    if derivative is not None and not create_graph and issubclass(node.fn, function.Op):
                         grads_in = _derivative_on_arrays(node, derivative, gbuf[0])
                     if grads_in is None:
                         grads_in = node.fn.backward(node, gbuf[0])

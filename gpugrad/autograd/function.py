@@ -291,7 +291,8 @@ class Function:
     # output of an op without it is refused while recording (``_records_complex``). A user's Function
     # answers for its own backward, as in PyTorch.
     complex_ok = True
-    # gpugrad's ops only: the op whose application is this op's backward (Op's docstring).
+    # gpugrad's ops only: the op whose application is this op's backward (Op's docstring). A user's
+    # Function may have an attribute of this name for its own use: the engine reads it from Ops alone.
     derivative = None
 
     @classmethod

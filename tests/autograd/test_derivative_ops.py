@@ -99,3 +99,22 @@ def test_a_hook_that_changes_the_gradient_shape_is_named(rng):
     y.register_hook(lambda g: gg.ones(5, dtype=g.dtype))
     with pytest.raises(gg.ShapeError, match="activation_backward"):
         y.sum().backward()
+
+
+def test_a_users_function_may_have_an_attribute_named_derivative():
+    class Cube(gg.autograd.Function):
+        derivative = staticmethod(lambda x: 3 * x**2)  # the user's own, not an op
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, gy):
+            (x,) = ctx.saved_tensors
+            return gy * Cube.derivative(x)
+
+    x = gg.tensor([1.0, -2.0], requires_grad=True)
+    Cube.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 12.0])
