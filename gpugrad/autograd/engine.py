@@ -284,15 +284,15 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
 def _derivative_on_arrays(node, derivative, g):
     """The plain pass's backward of an op that names a derivative op (Op.derivative): that op's forward
     on the arrays, what its apply would compute with nothing recorded, without the Tensors. None where
-    apply's general road is needed (reduced or complex floats, saved values packed by hooks, an error
-    to name): the node's backward runs instead."""
+    apply's general road is needed (reduced or complex floats, saved values packed by hooks, a CUDA graph
+    capture, an error to name): the node's backward runs instead."""
     gy = g._array
-    if gy.dtype is not _F32 and gy.dtype is not _F64:
+    backend = node.backend
+    if gy.dtype is not _F32 and gy.dtype is not _F64 or backend.capture is not None:
         return None
     saved = node.saved_arrays()
     if saved is None:
         return None
-    backend = node.backend
     ctx = function.Node(derivative, backend, (False,) * (1 + len(saved)))
     kwargs = node.derivative_kwargs
     try:
