@@ -1,17 +1,23 @@
 """Sparse COO tensors: ``gg.sparse_coo_tensor``, ``x.to_sparse()`` and what graph code does with them.
 
 A ``SparseTensor`` holds its ``indices`` (an int64 array of shape ``(ndim, nnz)`` on its device), its
-``values`` (a 1-d Tensor of ``nnz`` elements, which carries the autograd graph) and its ``size``. It is a
+``values`` (a Tensor of ``nnz`` rows, which carries the autograd graph) and its ``size``. The indices
+name the first ``sparse_dim`` dims; each row of values fills the remaining ``dense_dim`` dims (torch's
+hybrid tensors: an embedding's sparse gradient has one sparse dim, the row, and one dense dim). It is a
 Tensor (``isinstance`` holds, as torch's sparse tensors are Tensors) with these operations of its own:
 ``to_dense``, ``coalesce``, ``indices``/``values``, ``t``, the products with a dense matrix or vector
 (``@``, ``mm``, ``matmul``, ``gg.spmm``, ``gg.sparse.mm``; gradients to the dense operand and to the
 values), ``+`` with a dense tensor (dense result) or a sparse one, ``*`` and ``/`` by numbers, ``sum``,
-and the moves and casts (``to``, ``cuda``, ``double`` ...). Every product and sum is built from dense
-ops on the values (``index_select``, ``index_add``, ``index_put``), so gradients come from those ops.
+the moves and casts (``to``, ``cuda``, ``double`` ...), and what gradients need in place (``add_``,
+``mul_``, ``zero_``). Every product and sum is built from dense ops on the values (``index_select``,
+``index_add``, ``index_put``), so gradients come from those ops.
+
+Sparse + sparse follows PyTorch: two coalesced tensors merge into a coalesced one; otherwise indices and
+values are concatenated, uncoalesced, and coalesced only once nnz exceeds the number of elements (which
+bounds the growth of a gradient accumulated over many backward calls).
 
 Any other op raises NotImplementedError (SparseLayoutError) saying what is supported: a sparse tensor
-has no dense array (its ``_array`` raises), and every dense op reads its operands' arrays. Values with dense dimensions of their own
-(torch's hybrid tensors) are not supported.
+has no dense array (its ``_array`` raises), and every dense op reads its operands' arrays.
 """
 from __future__ import annotations
 
@@ -31,7 +37,7 @@ class SparseLayoutError(NotImplementedError):
 
 
 _SUPPORTED = ("to_dense, coalesce, indices, values, t, @ / mm / matmul with a dense tensor, + with a dense or "
-              "sparse tensor, * and / by a number, sum, to, clone, detach")
+              "sparse tensor, * and / by a number, sum, to, clone, detach, add_, mul_, zero_")
 
 
 class SparseTensor(Tensor):
@@ -46,7 +52,7 @@ class SparseTensor(Tensor):
         t._sparse_indices = indices
         t._sparse_values = values
         t._sparse_size = tuple(int(n) for n in size)
-        t._coalesced = coalesced
+        t._coalesced = coalesced or indices.shape[1] < 2  # as PyTorch: nothing to sum or sort
         t._backend = values._backend
         t._version_ref = [0]
         return t
@@ -95,10 +101,10 @@ class SparseTensor(Tensor):
         return self._sparse_values.is_floating_point()
 
     def sparse_dim(self) -> int:
-        return len(self._sparse_size)
+        return int(self._sparse_indices.shape[0])
 
     def dense_dim(self) -> int:
-        return 0
+        return len(self._sparse_size) - int(self._sparse_indices.shape[0])
 
     def _nnz(self) -> int:
         return int(self._sparse_indices.shape[1])
@@ -179,13 +185,12 @@ class SparseTensor(Tensor):
             return self
         xp = self._backend.xp
         idx = self._sparse_indices
-        if idx.shape[1] == 0:
-            return SparseTensor._from_parts(idx, self._sparse_values, self._sparse_size, True)
-        flat = xp.ravel_multi_index(tuple(idx), self._sparse_size) if idx.shape[0] else xp.zeros(idx.shape[1], xp.int64)
+        sparse_size = self._sparse_size[: idx.shape[0]]
+        flat = xp.ravel_multi_index(tuple(idx), sparse_size) if idx.shape[0] else xp.zeros(idx.shape[1], xp.int64)
         unique, inverse = xp.unique(flat, return_inverse=True)
-        values = self._sparse_values.new_zeros(int(unique.shape[0])).index_add(
+        values = self._sparse_values.new_zeros((int(unique.shape[0]),) + tuple(self._sparse_values.shape[1:])).index_add(
             0, Tensor._make(inverse.reshape(-1).astype(xp.int64), self._backend), self._sparse_values)
-        indices = xp.stack(xp.unravel_index(unique, self._sparse_size)).astype(xp.int64) if idx.shape[0] \
+        indices = xp.stack(xp.unravel_index(unique, sparse_size)).astype(xp.int64) if idx.shape[0] \
             else xp.zeros((0, 1), xp.int64)
         return SparseTensor._from_parts(indices, values, self._sparse_size, True)
 
@@ -254,8 +259,9 @@ class SparseTensor(Tensor):
 
     # --- arithmetic ---
     def t(self) -> "SparseTensor":
-        if self.ndim > 2:
-            raise ShapeError(f"t: expects a tensor with <= 2 sparse dimensions, got {self.ndim}")
+        if self.sparse_dim() > 2 or self.dense_dim():
+            raise ShapeError(f"t: expects a tensor with <= 2 sparse and 0 dense dimensions, but got "
+                             f"{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions")
         if self.ndim < 2:
             return self
         return SparseTensor._from_parts(self._sparse_indices[::-1].copy(), self._sparse_values,
@@ -264,6 +270,9 @@ class SparseTensor(Tensor):
     def transpose(self, dim0: int, dim1: int) -> "SparseTensor":
         order = list(range(self.ndim))
         d0, d1 = dim0 % self.ndim, dim1 % self.ndim
+        if max(d0, d1) >= self.sparse_dim():
+            raise SparseLayoutError(f"transpose: only sparse dims can be swapped here (dims {dim0} and {dim1} of a "
+                                    f"tensor with {self.sparse_dim()} sparse dims)")
         order[d0], order[d1] = order[d1], order[d0]
         size = tuple(self._sparse_size[i] for i in order)
         return SparseTensor._from_parts(self._sparse_indices[order].copy(), self._sparse_values, size, d0 == d1)
@@ -332,6 +341,47 @@ class SparseTensor(Tensor):
             return self._sparse_values.sum(dtype=dtype)
         return self.to_dense().sum(dim, keepdim=keepdim, dtype=dtype).to_sparse()
 
+    # --- in place: what gradient accumulation and the optimizers do to a sparse gradient ---
+    def _replace_parts(self, other: SparseTensor) -> SparseTensor:
+        self._sparse_indices, self._sparse_values, self._coalesced = (other._sparse_indices, other._sparse_values,
+                                                                      other._coalesced)
+        self._version_ref[0] += 1
+        return self
+
+    def add_(self, other, *, alpha=1) -> SparseTensor:
+        """``self += alpha * other`` for a sparse ``other``, keeping this tensor (PyTorch's sparse add_,
+        the sum of ``+``); the result must keep this tensor's dtype."""
+        if not isinstance(other, SparseTensor):
+            raise SparseLayoutError("add_: add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
+        if dtypes.promote_types(self.dtype, other.dtype) is not self.dtype:
+            raise DTypeError(f"add_: result type {dtypes.promote_types(self.dtype, other.dtype)} can't be cast to the "
+                             f"desired output type {self.dtype}")
+        return self._replace_parts(_add_sparse("add_", self, other if alpha == 1 else other * alpha))
+
+    def mul_(self, other) -> SparseTensor:
+        """Scale the values in place by a number (or a 0-d tensor)."""
+        if isinstance(other, Tensor) and (isinstance(other, SparseTensor) or other.ndim):
+            raise SparseLayoutError(f"mul_: a sparse tensor times a tensor is not supported here; only numbers and "
+                                    f"0-d tensors (got shape {tuple(other.shape)})")
+        self._sparse_values.mul_(other)
+        self._version_ref[0] += 1
+        return self
+
+    def zero_(self) -> SparseTensor:
+        """No entries left (nnz 0, coalesced), the size kept: a zeroed sparse gradient, as PyTorch's."""
+        xp = self._backend.xp
+        values = self._sparse_values
+        empty = Tensor._make(xp.zeros((0,) + tuple(values.shape[1:]), dtype=values._array.dtype), self._backend)
+        parts = SparseTensor._from_parts(xp.zeros((self.sparse_dim(), 0), xp.int64), empty, self._sparse_size, True)
+        return self._replace_parts(parts)
+
+    def __deepcopy__(self, memo: dict) -> SparseTensor:
+        copied = memo.get(id(self))
+        if copied is None:
+            copied = memo[id(self)] = SparseTensor._from_parts(
+                self._sparse_indices.copy(), self._sparse_values.__deepcopy__(memo), self._sparse_size, self._coalesced)
+        return copied
+
 
 def _add_dense(op: str, dense: Tensor, sparse: SparseTensor) -> Tensor:
     if tuple(dense.shape) != sparse._sparse_size:
@@ -343,14 +393,39 @@ def _add_dense(op: str, dense: Tensor, sparse: SparseTensor) -> Tensor:
     return dense.to(dtype).index_put(tuple(sparse._indices().unbind(0)), values, accumulate=True)
 
 
+def add_into_dense_(dense: Tensor, sparse: SparseTensor, alpha: float = 1.0) -> Tensor:
+    """``dense += alpha * sparse`` in place on the arrays, outside autograd: what accumulating a sparse
+    gradient into a dense ``.grad`` and an optimizer's sparse update do (PyTorch's dense.add_(sparse))."""
+    if tuple(dense.shape) != sparse._sparse_size:
+        raise ShapeError(f"add_: dense shape {tuple(dense.shape)} and sparse shape {sparse._sparse_size} differ")
+    if dense._backend is not sparse._backend:
+        raise DeviceError(f"add_: expected both tensors on one device, got {dense.device} and {sparse.device}")
+    values = sparse._sparse_values._array
+    if alpha != 1:
+        values = values * alpha
+    dense._backend.index_add(dense._array, tuple(sparse._sparse_indices), values.astype(dense._array.dtype, copy=False))
+    dense._version_ref[0] += 1
+    return dense
+
+
 def _add_sparse(op: str, a: SparseTensor, b: SparseTensor) -> SparseTensor:
+    """``a + b`` by PyTorch's rule (the module's docstring): merged when both are coalesced, else
+    concatenated, uncoalesced, until nnz exceeds the number of elements."""
     if a._sparse_size != b._sparse_size:
         raise ShapeError(f"{op}: sparse shapes {a._sparse_size} and {b._sparse_size} differ")
+    if a.sparse_dim() != b.sparse_dim():
+        raise ShapeError(f"{op}: expected 'self' and 'other' to have same density, but 'self' has {a.sparse_dim()} "
+                         f"sparse dimensions while 'other' has {b.sparse_dim()} sparse dimensions")
+    if a._backend is not b._backend:
+        raise DeviceError(f"{op}: expected both tensors on one device, got {a.device} and {b.device}")
     dtype = dtypes.promote_types(a.dtype, b.dtype)
     xp = a._backend.xp
     values = _cat([a._sparse_values.to(dtype), b._sparse_values.to(dtype)])
     indices = xp.concatenate([a._sparse_indices, b._sparse_indices], axis=1)
-    return SparseTensor._from_parts(indices, values, a._sparse_size, False).coalesce()
+    out = SparseTensor._from_parts(indices, values, a._sparse_size, False)
+    if a._coalesced and b._coalesced or out._nnz() > out.numel():
+        return out.coalesce()
+    return out
 
 
 def _cat(tensors: list) -> Tensor:
@@ -373,9 +448,9 @@ def matmul(a, b) -> Tensor:
     if a_sparse and b_sparse:
         raise SparseLayoutError("matmul: the product of two sparse tensors is not supported here; densify one")
     sparse, dense = (a, b) if a_sparse else (b, a)
-    if sparse.ndim != 2 or dense.ndim not in (1, 2):
-        raise SparseLayoutError(f"matmul: a 2-d sparse tensor times a dense matrix or vector is supported, got "
-                                f"shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    if sparse.ndim != 2 or sparse.dense_dim() or dense.ndim not in (1, 2):
+        raise SparseLayoutError(f"matmul: a 2-d sparse tensor (2 sparse dims) times a dense matrix or vector is "
+                                f"supported, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     if dense._backend is not sparse._backend:
         raise DeviceError(f"matmul: expected both tensors on one device, got {a.device} and {b.device}")
     if sparse.dtype is not dense.dtype:
@@ -417,19 +492,22 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, re
         raise ShapeError(f"sparse_coo_tensor: indices must be 2-d (sparse dims, nnz), got shape {host.shape}")
     if host.size and host.dtype.kind not in "iu":
         raise DTypeError(f"sparse_coo_tensor: indices must be integers, got {host.dtype}")
-    if value_tensor.ndim != 1:
-        raise NotImplementedError(
-            f"sparse_coo_tensor: values of shape {tuple(value_tensor.shape)}: only 1-d values (no dense dimensions) "
-            "are supported here")
+    if value_tensor.ndim == 0:
+        raise ShapeError("sparse_coo_tensor: values must have at least one dim (nnz, *dense dims), got a 0-d tensor")
     if value_tensor.shape[0] != host.shape[1]:
         raise ShapeError(f"sparse_coo_tensor: indices have {host.shape[1]} entries and values {value_tensor.shape[0]}: "
                          "they must match")
     host = host.astype(numpy.int64)
+    dense_shape = tuple(value_tensor.shape[1:])  # each value's own dims: the tensor's dense dims
     if size is None:
-        size = tuple(int(n) + 1 for n in host.max(axis=1)) if host.shape[1] else (0,) * host.shape[0]
+        size = (tuple(int(n) + 1 for n in host.max(axis=1)) if host.shape[1] else (0,) * host.shape[0]) + dense_shape
     size = tuple(int(n) for n in size)
-    if len(size) != host.shape[0]:
-        raise ShapeError(f"sparse_coo_tensor: {host.shape[0]} sparse dims in indices but size {size} has {len(size)}")
+    if len(size) != host.shape[0] + len(dense_shape):
+        raise ShapeError(f"sparse_coo_tensor: number of dimensions must be sparse_dim ({host.shape[0]}) + dense_dim "
+                         f"({len(dense_shape)}), but got {len(size)} (size {size})")
+    if size[host.shape[0]:] != dense_shape:
+        raise ShapeError(f"sparse_coo_tensor: values have dense dims {dense_shape} but size {size} ends in "
+                         f"{size[host.shape[0]:]}")
     if host.shape[1]:
         if (host < 0).any():
             raise RuntimeError(f"sparse_coo_tensor: found negative index {int(host.min())}")

@@ -34,8 +34,8 @@ def test_construction_errors():
         gg.sparse_coo_tensor([[-1]], [1.0], (2,))
     with pytest.raises(gg.ShapeError, match="must match"):
         gg.sparse_coo_tensor([[0, 1]], [1.0], (2,))
-    with pytest.raises(NotImplementedError, match="1-d values"):
-        gg.sparse_coo_tensor([[0]], [[1.0, 2.0]], (2, 2))
+    with pytest.raises(gg.ShapeError, match="dense dims"):  # a value row of 2 for a dense dim of 3
+        gg.sparse_coo_tensor([[0]], [[1.0, 2.0]], (2, 3))
     with pytest.raises(gg.ShapeError, match="2-d"):
         gg.sparse_coo_tensor([0, 1], [1.0, 2.0], (2,))
 
