@@ -283,11 +283,13 @@ class Tensor:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got {type(value).__name__}")
-            if value._array.dtype != self._array.dtype:
+            if value.is_sparse:  # a sparse COO gradient (F.embedding(sparse=True)) has no dense array to compare
+                _check_sparse_grad(self, value)
+            elif value._array.dtype != self._array.dtype:
                 raise DTypeError(f"grad: assigned grad has data of a different type ({value.dtype}) than the tensor ({self.dtype})")
-            if value._backend is not self._backend:
+            elif value._backend is not self._backend:
                 raise DeviceError(f"grad: assigned grad has data located on {value.device}, the tensor on {self.device}")
-            if value._array.shape != self._array.shape:
+            elif value._array.shape != self._array.shape:
                 raise ShapeError(
                     f"grad: assigned grad has data of a different size ({tuple(value.shape)}) than the tensor ({tuple(self.shape)})"
                 )
@@ -503,6 +505,17 @@ class Tensor:
 
 
 function._bind_tensor_class(Tensor)
+
+
+def _check_sparse_grad(t: Tensor, grad: Tensor) -> None:
+    """The grad setter's checks for a sparse gradient: the tensor's dtype, device and size."""
+    if grad.dtype is not t.dtype:
+        raise DTypeError(f"grad: assigned grad has data of a different type ({grad.dtype}) than the tensor ({t.dtype})")
+    if grad._backend is not t._backend:
+        raise DeviceError(f"grad: assigned grad has data located on {grad.device}, the tensor on {t.device}")
+    if tuple(grad.shape) != t._array.shape:
+        raise ShapeError(f"grad: assigned grad has data of a different size ({tuple(grad.shape)}) than the tensor "
+                         f"({tuple(t.shape)})")
 
 
 # PyTorch's module-level forms of a few Tensor questions ------------------------------------------

@@ -11,11 +11,21 @@ of all of one. What the pass was handed (the caller's gradient, a hook's argumen
 op passed through or viewed) is copied, so that updating one ``.grad`` in place never reaches another
 tensor. A parameter of a fused optimizer takes its copy in the optimizer's flat gradient buffer
 (``Tensor._grad_sink``, optim/flat.py).
+
+Sparse gradients, the one rule: a backward may return a sparse COO tensor (``F.embedding(...,
+sparse=True)``). Into a leaf it stays sparse, and sums as PyTorch's: sparse + sparse is sparse (indices
+and values concatenated, uncoalesced), sparse + dense is dense, within a pass and into ``.grad`` alike
+(``_sum_with_sparse``, ``_accumulate_sparse``). Into a node it is made dense first, since every op's
+backward works on dense arrays (where PyTorch's sparse gradient would stay sparse through a pointwise
+op, the leaf's gradient is then dense here). A sparse tensor has no dense array, so the per-edge code
+finds one by the NotImplementedError reading that array raises (``_sparse_arrived``): the dense path
+pays no test for it.
 """
 from __future__ import annotations
 
 import numpy
 
+from .. import dtypes
 from ..errors import DTypeError, ShapeError
 from . import anomaly, function
 from .watch import state as _watch
@@ -94,7 +104,9 @@ def backward(outputs, grad_outputs=None, retain_graph=None, create_graph=False, 
     for t, g in zip(inputs, grads):
         if g is None:
             continue
-        if t.grad is None:
+        if g.is_sparse or t.grad is not None and t.grad.is_sparse:
+            _accumulate_sparse(t, g, False, create_graph)
+        elif t.grad is None:
             t.grad = g if create_graph else g.detach()
         elif create_graph:
             t.grad = t.grad + g
@@ -218,16 +230,22 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
                 if edge is None:
                     continue
                 if g is not None:
-                    array = g._array
-                    if array.shape != meta[0]:
-                        if not _summable_to(array.shape, meta[0]):
-                            raise ShapeError(
-                                f"{node.op_name}: backward returned a gradient of shape {tuple(array.shape)} for an "
-                                f"input of shape {tuple(meta[0])}"
-                            )
-                        g = g._sum_to(meta[0])
-                    if g._array.dtype is not meta[1] and g._array.dtype != meta[1]:
-                        g = _to_input_dtype(node, g, meta[1])
+                    try:
+                        array = g._array
+                    except NotImplementedError:  # no dense array: a sparse gradient (the module's docstring)
+                        if not g.is_sparse:
+                            raise
+                        g = _sparse_arrived(node, edge, g, meta, leaf_grads, gbuf, create_graph)
+                    else:
+                        if array.shape != meta[0]:
+                            if not _summable_to(array.shape, meta[0]):
+                                raise ShapeError(
+                                    f"{node.op_name}: backward returned a gradient of shape {tuple(array.shape)} for "
+                                    f"an input of shape {tuple(meta[0])}"
+                                )
+                            g = g._sum_to(meta[0])
+                        if g._array.dtype is not meta[1] and g._array.dtype != meta[1]:
+                            g = _to_input_dtype(node, g, meta[1])
                 if edge.__class__ is tuple:
                     child, idx = edge
                     if g is not None and (run_set is None or child in run_set or child in captured_nodes):
@@ -500,18 +518,85 @@ def _add_to_entry(entry, g, create_graph) -> None:
     """Add ``g`` to a leaf's total within a pass. A gradient the pass does not own may be shared (add
     passes one array to both inputs), so the first sum is a new array; later ones are added into an
     owned total in place. Under create_graph every sum is a recorded op."""
-    if entry[2]:
-        entry[1]._array += g._array
-    elif create_graph:
-        entry[1] = entry[1] + g
-    else:
-        entry[1] = _add_arrays(entry[1], g)
-        entry[2] = True
+    try:
+        if entry[2]:
+            entry[1]._array += g._array
+        elif create_graph:
+            entry[1] = entry[1] + g
+        else:
+            entry[1] = _add_arrays(entry[1], g)
+            entry[2] = True
+    except NotImplementedError:  # no dense array (raised before any change): the total so far is sparse
+        if not entry[1].is_sparse:
+            raise
+        entry[1], entry[2] = _sum_with_sparse(entry[1], g, create_graph)
+
+
+def _sparse_arrived(node, edge, g, meta, leaf_grads, gbuf, create_graph):
+    """A sparse gradient ``g`` that ``node``'s backward returned for the input at ``edge``. For a leaf it is
+    summed into the leaf's total for the pass, and None is returned (the caller still counts the edge);
+    for a node it is returned dense."""
+    if tuple(g.shape) != tuple(meta[0]):
+        raise ShapeError(f"{node.op_name}: backward returned a sparse gradient of shape {tuple(g.shape)} for an "
+                         f"input of shape {tuple(meta[0])}")
+    values = g._values()
+    if values._array.dtype != meta[1]:
+        g = g.to(dtypes.to_dtype(meta[1]))
+        values = g._values()
+    if edge.__class__ is tuple:
+        return g.to_dense()
+    entry = leaf_grads.get(id(edge))
+    if entry is not None:
+        entry[1], entry[2] = _sum_with_sparse(entry[1], g, create_graph)
+        return None
+    # Owned as a dense gradient is (_owned): its values made by the backward, not one of gbuf or a view;
+    # an op's indices are its own (embedding_sparse_grad copies them).
+    owned = not create_graph and node.fn.fresh_gradients and _owned(values._array, (values,), gbuf)
+    leaf_grads[id(edge)] = [edge, g, owned]
+    return None
+
+
+def _sum_with_sparse(total, g, create_graph):
+    """``total + g`` for a leaf's gradients within a pass where one is sparse, by PyTorch's rules (sparse +
+    sparse stays sparse, concatenated; with a dense one the sum is dense): the new total, and whether the
+    pass owns it (a new tensor, outside create_graph). A sparse total goes second, as in PyTorch's
+    input buffer (the newer gradient's entries first); under create_graph it goes first unless ``g`` is
+    dense (a sparse tensor does not add a dense one to itself)."""
+    if total.is_sparse and (not create_graph or not g.is_sparse):
+        return g + total, not create_graph
+    return total + g, not create_graph
+
+
+def _accumulate_sparse(leaf, g, owned, create_graph):
+    """``_accumulate`` where ``g`` or ``leaf.grad`` is sparse, as PyTorch's AccumulateGrad: a first sparse
+    gradient is kept (copied unless the pass owns it; never into a fused optimizer's flat buffer, which
+    holds dense gradients); sparse into sparse concatenates in place and dense .grad takes a sparse
+    gradient in place; a dense gradient into a sparse .grad makes a new, dense one. Under create_graph,
+    or onto a .grad that requires grad, every sum is a new tensor."""
+    grad = leaf._grad
+    if grad is None:
+        leaf.grad = g if create_graph or owned else g.detach().clone()
+        return
+    if create_graph or grad.requires_grad:
+        if not create_graph:
+            grad, g = grad.detach(), g.detach()
+        leaf.grad = g + grad if grad.is_sparse and not g.is_sparse else grad + g
+        return
+    with no_grad():
+        if not grad.is_sparse:
+            grad.index_put_(tuple(g._indices().unbind(0)), g._values().to(grad.dtype), accumulate=True)
+        elif g.is_sparse:
+            grad.add_(g)
+        else:
+            leaf.grad = g + grad
 
 
 def _accumulate(leaf, g, owned, create_graph):
     """Add ``g`` into ``leaf.grad``, the one place gradients land on leaves."""
     Tensor = function._Tensor
+    if g.is_sparse or leaf._grad is not None and leaf._grad.is_sparse:
+        _accumulate_sparse(leaf, g, owned, create_graph)
+        return
     if create_graph:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return

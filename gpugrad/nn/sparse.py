@@ -1,4 +1,5 @@
-"""Embedding and EmbeddingBag, and the helpers behind their max_norm and scale_grad_by_freq options."""
+"""Embedding and EmbeddingBag, the helpers behind their max_norm and scale_grad_by_freq options, and
+embedding's sparse gradient (``sparse=True``: a sparse COO tensor with one row per lookup)."""
 from __future__ import annotations
 
 from .. import factory
@@ -7,6 +8,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad
 from ..errors import DTypeError, ShapeError
 from ..kernels import embedding as kembedding
+from ..sparse.coo import SparseTensor
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -124,6 +126,34 @@ class EmbeddingBackward(Op):
         return out * Tensor._make(factor[..., None], ggw._backend)
 
 
+class SparseEmbeddingLookup(EmbeddingLookup):
+    """weight[ids], as EmbeddingLookup, with a sparse COO gradient for weight (``sparse=True``)."""
+
+    @staticmethod
+    def backward(ctx, gy):
+        if ctx.scale:  # PyTorch's refusal, at backward as there
+            raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse gradients")
+        return embedding_sparse_grad(gy, ctx.ids, ctx.num, ctx.padding_idx)
+
+
+def embedding_sparse_grad(gy: Tensor, ids, num: int, padding_idx: int = -1) -> SparseTensor:
+    """The gradient of ``weight[ids]`` as PyTorch's sparse embedding backward makes it: a (num, dim) sparse
+    COO tensor with one entry per looked-up index in input order (repeats kept, uncoalesced) whose value is
+    that position's row of ``gy``; positions at ``padding_idx`` (-1: none) are left out. Its values are
+    ``gy``'s rows through Tensor ops, so create_graph differentiates them."""
+    xp = gy._backend.xp
+    dim = gy.shape[-1]
+    flat = ids.reshape(-1)
+    values = gy.reshape(-1, dim)
+    if padding_idx >= 0:
+        keep = xp.nonzero(flat != padding_idx)[0]
+        if keep.size != flat.size:
+            flat = flat[keep]
+            values = values.index_select(0, Tensor._make(keep, gy._backend))
+    indices = flat.astype(xp.int64).reshape(1, -1)  # astype copies: the gradient's own, never the input's
+    return SparseTensor._from_parts(indices, values, (num, dim), False)
+
+
 def embedding(
     input: Tensor,
     weight: Tensor,
@@ -136,10 +166,9 @@ def embedding(
     """F.embedding with every PyTorch argument: rows of ``weight`` (num_embeddings, dim) picked by the
     integer indices in ``input``. The ``padding_idx`` row gets no gradient (its value is still returned);
     ``max_norm`` renormalises the looked-up rows of ``weight`` in place first; ``scale_grad_by_freq``
-    divides each row's gradient by its count in ``input``; ``sparse=True`` (sparse gradients) is not
-    supported. The gradient is one deterministic scatter-add (gpugrad.kernels.embedding)."""
-    if sparse:
-        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported by gpugrad; use sparse=False")
+    divides each row's gradient by its count in ``input``. The dense gradient is one deterministic
+    scatter-add (gpugrad.kernels.embedding); ``sparse=True`` makes ``weight``'s gradient a sparse COO
+    tensor instead, one row per lookup (``embedding_sparse_grad``), for optim.SparseAdam, SGD and Adagrad."""
     _check_indices("embedding", input, weight)
     num = weight.shape[0]
     if padding_idx is not None:
@@ -148,8 +177,9 @@ def embedding(
         padding_idx %= num
     if max_norm is not None:
         embedding_renorm_(weight, input, max_norm, norm_type)
-    return EmbeddingLookup.apply(weight, ids=input._array, padding_idx=-1 if padding_idx is None else padding_idx,
-                                 scale_grad_by_freq=bool(scale_grad_by_freq))
+    lookup = SparseEmbeddingLookup if sparse else EmbeddingLookup
+    return lookup.apply(weight, ids=input._array, padding_idx=-1 if padding_idx is None else padding_idx,
+                        scale_grad_by_freq=bool(scale_grad_by_freq))
 
 
 class Embedding(Module):
@@ -157,7 +187,8 @@ class Embedding(Module):
 
     The ``padding_idx`` row starts at zero and receives no gradient. ``max_norm`` renormalises each
     looked-up row whose ``norm_type``-norm exceeds it, in place, at every forward; ``scale_grad_by_freq``
-    divides each row's gradient by its frequency in the mini-batch::
+    divides each row's gradient by its frequency in the mini-batch; ``sparse=True`` gives the weight a
+    sparse COO gradient (F.embedding)::
 
         emb = nn.Embedding(10, 3, padding_idx=0)
         emb(gg.tensor([[1, 2], [0, 9]])).shape     # (2, 2, 3)
@@ -178,8 +209,6 @@ class Embedding(Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        if sparse:
-            raise NotImplementedError("Embedding: sparse=True (sparse gradients) is not supported by gpugrad; use sparse=False")
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         if padding_idx is not None:
