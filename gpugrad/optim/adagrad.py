@@ -18,7 +18,8 @@ class Adagrad(Optimizer):
     :math:`p \leftarrow p - \frac{\eta}{1 + (t-1)\,\text{lr\_decay}} \frac{g}{\sqrt{s} + \epsilon}`.
 
     As in PyTorch, the state (``step`` 0 and ``sum`` filled with ``initial_accumulator_value``) exists
-    from construction on.
+    from construction on. A sparse gradient (``nn.Embedding(sparse=True)``, no weight decay) updates the
+    rows it names only: their ``sum`` and values, by the same formula on its coalesced rows.
 
         opt = optim.Adagrad(params, lr=1e-2, initial_accumulator_value=0.1)
     """
@@ -64,3 +65,29 @@ class Adagrad(Optimizer):
             weight_decay=float(group["weight_decay"]), eps=float(group["eps"]),
             maximize=bool(group.get("maximize", False)), step=step, impl=impl,
         )
+
+    def _sparse_refusal(self, group: dict) -> str | None:
+        if float(group["weight_decay"]) != 0:
+            return "Adagrad: weight_decay option is not compatible with sparse gradients"
+        return None
+
+    def _sparse_update(self, p: Tensor, g: Tensor, group: dict) -> None:
+        """PyTorch's sparse Adagrad: on the rows the coalesced gradient names, ``s += g^2`` and
+        ``p -= clr * g / (sqrt(s) + eps)``; every other row keeps its values and sum."""
+        state = self.state[p]
+        state["step"] = step = int(state.get("step", 0)) + 1
+        if state.get("sum") is None:
+            fill = float(group["initial_accumulator_value"])
+            state["sum"] = Tensor._make(full(p._backend, p._array.shape, fill, p._array.dtype), p._backend)
+        g = g.coalesce()  # the update is not linear in the gradient: one value per row
+        if group.get("maximize"):
+            g = -g
+        xp = p._backend.xp
+        clr = float(group["lr"]) / (1 + (step - 1) * float(group["lr_decay"]))
+        at = tuple(g._indices()._array)
+        values = g._values()._array
+        total = state["sum"]._array
+        total[at] += values * values
+        std = xp.sqrt(total[at]) + float(group["eps"])
+        p._array[at] += -clr * (values / std)
+        state["sum"]._version_ref[0] += 1

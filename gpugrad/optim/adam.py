@@ -48,6 +48,7 @@ class Adam(Optimizer):
         super().__init__(params, defaults, fused=fused)
 
     _supports_capturable = True
+    _sparse_hint = ", please consider SparseAdam instead"  # PyTorch's refusal of a sparse gradient
 
     def _validate_hparams(self, group: dict) -> None:
         super()._validate_hparams(group)

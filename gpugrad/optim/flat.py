@@ -11,6 +11,9 @@ The optimizer stays the owner of the truth a user can touch (``p.data``, ``p.gra
 buckets notice when any of those stop being their views (``p.data = new``, a ``.grad`` set by hand,
 state from ``load_state_dict``) and copy the current values in, by an identity check per array per step.
 
+Sparse gradients (``nn.Embedding(sparse=True)``) never enter these buffers: a group with one takes the
+per-parameter path for that step (optimizer.py), writing into the same parameter views.
+
 Gradients follow one rule, PyTorch's: a ``.grad`` that was cleared or replaced (``zero_grad()``,
 ``p.grad = None``) is the caller's from then on and never changes again. So each bucket's gradient
 buffer serves one generation of gradients: backward copies a parameter's new gradient straight into its
@@ -102,7 +105,13 @@ def check_state(params, state, opt_name: str, index_base: int) -> None:
             continue
         n = p._array.size
         for k, v in st.items():
-            if isinstance(v, Tensor) and v._array.size != n and k != "step":
+            if not isinstance(v, Tensor) or k == "step":
+                continue
+            try:
+                size = v._array.size
+            except NotImplementedError:  # no dense array: a sparse state (SGD's momentum from sparse gradients)
+                size = v.numel()
+            if size != n:
                 raise ShapeError(
                     f"{opt_name}.step: parameter {i} now has shape {tuple(p.shape)} but its optimizer state "
                     f"'{k}' has shape {tuple(v.shape)}; the parameter was replaced by one of another size"
@@ -147,7 +156,11 @@ class _Slot:
     def release(self, grad: Tensor) -> None:
         """Called when ``grad`` stops being the parameter's ``.grad``: if it is this slot's view, the
         caller may keep it, so the next gradients go to a fresh buffer."""
-        if grad._array is self.gview:
+        try:
+            mine = grad._array is self.gview
+        except NotImplementedError:  # no dense array: a sparse gradient, never in a flat buffer
+            return
+        if mine:
             self.bucket.let_go = True
 
 

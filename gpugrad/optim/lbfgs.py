@@ -82,6 +82,9 @@ class LBFGS(Optimizer):
                                   f"is on {first.device}, parameter {i} on {p.device}")
 
     # Flat views --------------------------------------------------------------------------------------
+    def _sparse_refusal(self, group: dict) -> str | None:
+        return None  # sparse gradients are made dense (_flat_grad), as PyTorch's _gather_flat_grad does
+
     def _params(self) -> list[Tensor]:
         return self.param_groups[0]["params"]
 
@@ -91,8 +94,9 @@ class LBFGS(Optimizer):
     def _flat_grad(self) -> Any:
         """The gradients of all parameters as one new flat array (zeros for a missing gradient)."""
         xp = self._xp()
-        parts = [xp.zeros(p._array.size, p._array.dtype) if p.grad is None else p.grad._array.reshape(-1)
-                 for p in self._params()]
+        parts = [xp.zeros(p._array.size, p._array.dtype) if p.grad is None
+                 else p.grad.to_dense()._array.reshape(-1) if p.grad.is_sparse  # made dense, as PyTorch's
+                 else p.grad._array.reshape(-1) for p in self._params()]
         return xp.concatenate(parts)
 
     def _move(self, t: float, d: Any) -> None:

@@ -13,6 +13,11 @@ Two paths share that description:
   buffer, and a step is one kernel launch over the whole buffer (see ``flat.py``);
 - the reference path (``fused=False``, or ``GPUGRAD_FUSED=0``): PyTorch's per-parameter loop calling
   the kernels' reference formulas.
+
+Sparse gradients (``nn.Embedding(sparse=True)``) are refused with PyTorch's message by every optimizer
+but those whose ``_sparse_refusal`` allows them (SGD, Adagrad, SparseAdam, LBFGS). A group with a sparse
+gradient takes the per-parameter path for that step, whatever ``fused`` says: the flat buffers hold
+dense gradients only. Each sparse one goes to ``_sparse_update``, the dense ones to the reference path.
 """
 from __future__ import annotations
 
@@ -85,6 +90,11 @@ class Optimizer:
     # own), not for a class derived from the base alone, whose step may mean anything by lr
     # (transformers' Adafactor passes None).
     _checks_lr: bool = False
+    _sparse_hint: str = ""  # said after PyTorch's refusal of a sparse gradient (Adam names SparseAdam)
+    # Whether a state tensor is sparse (SGD's momentum from sparse gradients): the flat buffers cannot
+    # hold it, so every step of such an optimizer takes the per-parameter path.
+    _holds_sparse_state: bool = False
+    _sparse_groups: frozenset = frozenset()  # the groups with a sparse gradient at this step (_check_grads)
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -163,6 +173,16 @@ class Optimizer:
         for key, b in bufs.items():
             b[...] = wide[key]
 
+    def _sparse_refusal(self, group: dict) -> str | None:
+        """Why a sparse gradient cannot be used under ``group`` (PyTorch's message), or None where
+        ``_sparse_update`` takes it."""
+        return f"{type(self).__name__} does not support sparse gradients{self._sparse_hint}"
+
+    def _sparse_update(self, p: Tensor, g: Tensor, group: dict) -> None:
+        """Update ``p`` and its state in place from its sparse gradient ``g`` (or from a dense one while
+        its state is sparse), as PyTorch's per-parameter loop does."""
+        raise NotImplementedError(f"{type(self).__name__}: no update from sparse gradients")
+
     # Param groups ----------------------------------------------------------------------------------
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own hyper-parameters (missing ones come from ``defaults``).
@@ -229,6 +249,9 @@ class Optimizer:
                         g = p.grad = g.detach()
                     else:
                         g.requires_grad_(False)
+                    if g.is_sparse:  # emptied, as PyTorch's: nnz 0, the same tensor
+                        g.zero_()
+                        continue
                     g._array[...] = 0
                     g._version_ref[0] += 1
 
@@ -247,8 +270,11 @@ class Optimizer:
             self._stepping = True
             try:
                 self._check_step_inputs()
+                sparse = self._sparse_groups
                 for gi, group in enumerate(self.param_groups):
-                    if self.fused:
+                    if sparse and gi in sparse or self._holds_sparse_state:
+                        self._step_sparse(group)
+                    elif self.fused:
                         self._step_flat(gi, group)
                     else:
                         self._step_reference(group)
@@ -268,17 +294,29 @@ class Optimizer:
         """Every group's hyper-parameters are valid and every gradient matches its parameter."""
         name = type(self).__name__
         index = 0
+        sparse = None
         for gi, group in enumerate(self.param_groups):
             self._validate_hparams(group)
             for p in group["params"]:
                 g = p.grad
                 # One cheap test per parameter on every step; the message is built only on failure.
-                if g is not None and (
-                    g._array.shape != p._array.shape or g._array.dtype != p._array.dtype
-                    or (g._backend is not p._backend and g.device != p.device)
-                ):
-                    _raise_bad_grad(f"{name}.step: the gradient of parameter {index} (group {gi})", g, p)
+                if g is not None:
+                    try:
+                        bad = (g._array.shape != p._array.shape or g._array.dtype != p._array.dtype
+                               or (g._backend is not p._backend and g.device != p.device))
+                    except NotImplementedError:  # no dense array: a sparse gradient
+                        if not g.is_sparse:
+                            raise
+                        refusal = self._sparse_refusal(group)
+                        if refusal is not None:
+                            raise RuntimeError(refusal) from None
+                        bad = (tuple(g.shape) != p._array.shape or g.dtype != p.dtype
+                               or (g._backend is not p._backend and g.device != p.device))
+                        sparse = {gi} if sparse is None else sparse | {gi}
+                    if bad:
+                        _raise_bad_grad(f"{name}.step: the gradient of parameter {index} (group {gi})", g, p)
                 index += 1
+        self._sparse_groups = frozenset() if sparse is None else frozenset(sparse)
 
     def _param_index_base(self, gi: int) -> int:
         return sum(len(g["params"]) for g in self.param_groups[:gi])
@@ -329,6 +367,23 @@ class Optimizer:
                 state["step"] = step
             state.update(scalars)
             p._version_ref[0] += 1
+
+    def _step_sparse(self, group: dict) -> None:
+        """A group's step parameter by parameter: sparse gradients (and any gradient meeting sparse
+        state) through ``_sparse_update``, the rest through the reference path."""
+        dense = []
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            if g.is_sparse or self._holds_sparse_state and any(
+                    isinstance(v, Tensor) and v.is_sparse for v in self.state.get(p, {}).values()):
+                self._sparse_update(p, g, group)
+                p._version_ref[0] += 1
+            else:
+                dense.append(p)
+        if dense:
+            self._step_reference({**group, "params": dense})
 
     def _step_flat(self, gi: int, group: dict) -> None:
         while len(self._flat) <= gi:
@@ -415,6 +470,8 @@ class Optimizer:
         self.param_groups[:] = new_groups
         # With the fused path the loaded arrays are copied into the flat buffers at the next step.
         self.state = new_state
+        if any(isinstance(v, Tensor) and v.is_sparse for st in new_state.values() for v in st.values()):
+            self._holds_sparse_state = True
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
@@ -461,6 +518,11 @@ def _cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor, *, s
         return int(value) if float(value).is_integer() else float(value)
     if value is None:
         return None
+    if isinstance(value, Tensor) and value.is_sparse:  # SGD's momentum from sparse gradients: kept sparse
+        if tuple(value.shape) != p._array.shape:
+            raise ShapeError(f"{opt_name}.load_state_dict: state '{key}' of parameter {index} has shape "
+                             f"{tuple(value.shape)} but the parameter has shape {tuple(p.shape)}")
+        return value.to(device=p.device, dtype=p.dtype if value.is_floating_point() else None).clone()
     if isinstance(value, Tensor):
         array = value._backend.to_numpy(value._array)
     elif _is_tensor_like(value):
@@ -493,7 +555,7 @@ def _check_capturable_devices(name: str, group: dict) -> None:
 def _raise_bad_grad(where: str, g: Tensor, p: Tensor) -> None:
     if tuple(g.shape) != tuple(p.shape):
         raise ShapeError(f"{where} has shape {tuple(g.shape)} but the parameter has shape {tuple(p.shape)}")
-    if g._array.dtype != p._array.dtype:
+    if g.dtype != p.dtype:
         raise DTypeError(f"{where} has dtype {g.dtype} but the parameter has dtype {p.dtype}")
     raise DeviceError(f"{where} is on {g.device} but the parameter is on {p.device}")
 

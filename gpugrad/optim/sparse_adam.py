@@ -5,9 +5,9 @@ parameter steps by the bias-corrected ratio; every other element, moments includ
 moments decay lazily, only when their element is named). The step count is the parameter's, counted on
 every step it has a gradient.
 
-gpugrad's autograd makes dense gradients only (``nn.Embedding(sparse=True)`` is refused, and a sparse tensor
-cannot be assigned to ``.grad``), and a dense gradient is refused here as PyTorch refuses it; the update
-itself takes the sparse COO tensors gpugrad has (every dim sparse)."""
+The gradients come from ``nn.Embedding(sparse=True)`` / ``F.embedding(..., sparse=True)`` (one sparse
+dim, the row; each value a row of the embedding) or any sparse COO tensor set on ``.grad``; a dense
+gradient is refused, as PyTorch refuses it."""
 from __future__ import annotations
 
 import math
@@ -57,6 +57,9 @@ class SparseAdam(Optimizer):
                 raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
         super()._validate_hparams(group)
 
+    def _sparse_refusal(self, group: dict) -> str | None:
+        return None
+
     def step(self, closure: Callable | None = None):
         """One update of every parameter with a gradient, which must be sparse; returns ``closure()``'s loss."""
         loss = None
@@ -65,12 +68,13 @@ class SparseAdam(Optimizer):
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
-                grads = [p.grad for p in group["params"]]
-                if any(g is not None and not getattr(g, "is_sparse", False) for g in grads):
+                if any(p.grad is not None and not p.grad.is_sparse for p in group["params"]):
                     raise RuntimeError("SparseAdam does not support dense gradients, please consider Adam instead")
-                for p, g in zip(group["params"], grads):
-                    if g is not None:
-                        self._update_sparse(p, g, group)
+            self._check_grads()  # each sparse gradient's size, dtype and device, before anything changes
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self._update_sparse(p, p.grad, group)
         return loss
 
     def _update_sparse(self, p: Tensor, grad, group: dict) -> None:
@@ -89,7 +93,7 @@ class SparseAdam(Optimizer):
         lr = float(group["lr"])
         if group["maximize"]:
             values = -values
-        at = tuple(grad._sparse_indices)  # the elements the gradient names (one index array per dim)
+        at = tuple(grad._sparse_indices)  # what the gradient names: one index array per sparse dim (rows)
         param, m, v = p._array, state["exp_avg"]._array, state["exp_avg_sq"]._array
         m_new = m[at] + (values - m[at]) * (1 - beta1)  # old + (1 - b) (new - old), as PyTorch writes it
         v_new = v[at] + (values * values - v[at]) * (1 - beta2)
