@@ -17,9 +17,9 @@ sparse=True)``). Into a leaf it stays sparse, and sums as PyTorch's: sparse + sp
 and values concatenated, uncoalesced), sparse + dense is dense, within a pass and into ``.grad`` alike
 (``_sum_with_sparse``, ``_accumulate_sparse``). Into a node it is made dense first, since every op's
 backward works on dense arrays (where PyTorch's sparse gradient would stay sparse through a pointwise
-op, the leaf's gradient is then dense here). A sparse tensor has no dense array, so the per-edge code
-finds one by the NotImplementedError reading that array raises (``_sparse_arrived``): the dense path
-pays no test for it.
+op, the leaf's gradient is then dense here). A sparse tensor has no dense array, so the code that meets
+a gradient (an edge, a leaf's sum, ``.grad``) finds a sparse one by the NotImplementedError that reading
+the array raises, before anything changes (``_sparse_arrived``): the dense path pays no test for it.
 """
 from __future__ import annotations
 
@@ -592,27 +592,32 @@ def _accumulate_sparse(leaf, g, owned, create_graph):
 
 
 def _accumulate(leaf, g, owned, create_graph):
-    """Add ``g`` into ``leaf.grad``, the one place gradients land on leaves."""
+    """Add ``g`` into ``leaf.grad``, the one place gradients land on leaves. Where ``g`` or ``.grad`` is
+    sparse, each road below either gives PyTorch's sum (a sparse tensor added to a dense one, or to a
+    sparse one) or fails reading a missing dense array before it changes anything, and then
+    ``_accumulate_sparse`` takes over."""
     Tensor = function._Tensor
-    if g.is_sparse or leaf._grad is not None and leaf._grad.is_sparse:
+    try:
+        if create_graph:
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            return
+        if leaf.grad is None:
+            # A fused optimizer's parameter takes a copy in the flat gradient buffer (so that the step need
+            # not copy again); otherwise .grad is the pass's own array, or a copy of one it does not own.
+            sink = leaf._grad_sink
+            data = None
+            if sink is not None:
+                owner = sink()
+                data = None if owner is None else owner.take_grad(leaf, g._array)
+            if data is None:
+                data = g._array if owned else leaf._backend.copy(g._array)
+            leaf.grad = Tensor._make(data, leaf._backend)
+        elif leaf.grad.requires_grad:
+            leaf.grad = leaf.grad.detach() + g.detach()
+        else:
+            leaf.grad._array += g._array
+            leaf.grad._version_ref[0] += 1
+    except NotImplementedError:
+        if not (g.is_sparse or leaf._grad is not None and leaf._grad.is_sparse):
+            raise
         _accumulate_sparse(leaf, g, owned, create_graph)
-        return
-    if create_graph:
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-        return
-    if leaf.grad is None:
-        # A fused optimizer's parameter takes a copy in the flat gradient buffer (so that the step need
-        # not copy again); otherwise .grad is the pass's own array, or a copy of one it does not own.
-        sink = leaf._grad_sink
-        data = None
-        if sink is not None:
-            owner = sink()
-            data = None if owner is None else owner.take_grad(leaf, g._array)
-        if data is None:
-            data = g._array if owned else leaf._backend.copy(g._array)
-        leaf.grad = Tensor._make(data, leaf._backend)
-    elif leaf.grad.requires_grad:
-        leaf.grad = leaf.grad.detach() + g.detach()
-    else:
-        leaf.grad._array += g._array
-        leaf.grad._version_ref[0] += 1

@@ -105,17 +105,19 @@ def check_state(params, state, opt_name: str, index_base: int) -> None:
             continue
         n = p._array.size
         for k, v in st.items():
-            if not isinstance(v, Tensor) or k == "step":
-                continue
             try:
-                size = v._array.size
+                if isinstance(v, Tensor) and v._array.size != n and k != "step":
+                    _raise_replaced(opt_name, i, p, k, v)
             except NotImplementedError:  # no dense array: a sparse state (SGD's momentum from sparse gradients)
-                size = v.numel()
-            if size != n:
-                raise ShapeError(
-                    f"{opt_name}.step: parameter {i} now has shape {tuple(p.shape)} but its optimizer state "
-                    f"'{k}' has shape {tuple(v.shape)}; the parameter was replaced by one of another size"
-                )
+                if v.numel() != n:
+                    _raise_replaced(opt_name, i, p, k, v)
+
+
+def _raise_replaced(opt_name: str, i: int, p: Tensor, k: str, v: Tensor) -> None:
+    raise ShapeError(
+        f"{opt_name}.step: parameter {i} now has shape {tuple(p.shape)} but its optimizer state "
+        f"'{k}' has shape {tuple(v.shape)}; the parameter was replaced by one of another size"
+    )
 
 
 def parts_dtype(dtype) -> Any:
@@ -157,11 +159,10 @@ class _Slot:
         """Called when ``grad`` stops being the parameter's ``.grad``: if it is this slot's view, the
         caller may keep it, so the next gradients go to a fresh buffer."""
         try:
-            mine = grad._array is self.gview
+            if grad._array is self.gview:
+                self.bucket.let_go = True
         except NotImplementedError:  # no dense array: a sparse gradient, never in a flat buffer
-            return
-        if mine:
-            self.bucket.let_go = True
+            pass
 
 
 class _Run:
