@@ -21,6 +21,7 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..size import Size
+from ..storage import _block
 from ..tensor import Tensor, _address
 from ._operands import distinct_dims, normalize_dims, write_out
 
@@ -881,7 +882,7 @@ def narrow_copy(input: Tensor, dim: int, start, length: int) -> Tensor:
 
 
 class AsStrided(Op):
-    """A view of the storage ``x`` lives in (its root tensor's memory, row-major) with the given sizes,
+    """A view of the storage ``x`` lives in (the memory block behind it, row-major) with the given sizes,
     strides and offset, in elements. Backward adds the view's gradient into a storage-sized buffer at
     the positions each view element reads (overlapping windows add up) and reads x's own positions."""
 
@@ -904,21 +905,27 @@ class AsStrided(Op):
         return storage[Tensor._make(ctx.x_positions, ctx.backend)]
 
 
+def _storage(x: Tensor):
+    """The memory block behind ``x`` (the one ``x.storage_offset()`` counts in), read as a flat array of x's
+    dtype, and where x starts in it, in elements."""
+    block, item = _block(x._array), x._array.itemsize
+    start = _address(x._array) - _address(block)
+    if not block.flags.c_contiguous or start % item or block.nbytes % item:
+        raise NotImplementedError(f"as_strided: the memory behind this tensor (shape {tuple(block.shape)}, "
+                                  f"{block.dtype}) is not a contiguous run of {x.dtype} elements; call it on a copy")
+    return block.reshape(-1).view(x._array.dtype), start // item
+
+
 def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
     """The view of ``input``'s storage with ``size``, ``stride`` and ``storage_offset`` (in elements; the
-    default offset is x's own), as PyTorch's: windows may overlap, and writes through the view reach x."""
-    root = input if input._base is None else input._base
-    storage = root._array
-    if not storage.flags.c_contiguous:
-        raise NotImplementedError(f"as_strided: the tensor's storage (shape {tuple(root.shape)}) is not contiguous "
-                                  "here; call it on a contiguous copy")
+    default offset is x's own), as PyTorch's: windows may overlap, and writes through the view reach x. The
+    storage is the memory block x lives in, as PyTorch's, also when x is a detached strided slice."""
     size, stride = tuple(int(n) for n in size), tuple(int(n) for n in stride)
     if len(size) != len(stride):
         raise ShapeError(f"as_strided: mismatch in length of strides and shape ({len(stride)} and {len(size)})")
     if any(n < 0 for n in size) or any(n < 0 for n in stride):
         raise ShapeError(f"as_strided: sizes and strides must be non-negative, got {size} and {stride}")
-    item = input._array.itemsize
-    x_offset = (_address(input._array) - _address(storage)) // item  # where x starts in its root's memory
+    storage, x_offset = _storage(input)
     offset = x_offset if storage_offset is None else int(storage_offset)
     reach = offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1 if all(size) else 0
     if offset < 0 or reach > storage.size:
@@ -927,7 +934,7 @@ def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -
     xp = input._backend.xp
     x_positions = xp.lib.stride_tricks.as_strided(
         xp.arange(storage.size, dtype=xp.int64)[x_offset:], input._array.shape,
-        tuple(s // item * 8 for s in input._array.strides)).copy()  # 8: the bytes of an int64 position
+        tuple(s // input._array.itemsize * 8 for s in input._array.strides)).copy()  # 8: an int64 position's bytes
     return AsStrided.apply(input, storage=storage, size=size, stride=stride, offset=offset, x_positions=x_positions)
 
 
