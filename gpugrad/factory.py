@@ -140,8 +140,16 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memor
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    if isinstance(data, Tensor) and dtype is None and device is None:
-        return data
+    """``data`` as a tensor, sharing rather than copying where it can, as PyTorch's: a Tensor comes back
+    itself when its dtype and device already match, else converted by ``data.to`` (recorded, so gradients
+    still reach ``data``); a writable NumPy array becomes a CPU tensor sharing its memory when no other
+    dtype is asked for; anything else is copied by ``tensor``."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype)
+    if (isinstance(data, numpy.ndarray) and data.flags.writeable and data.dtype.isnative
+            and _backend_of(device) is _backend_mod.cpu and data.dtype in dtypes._BY_NP
+            and (dtype is None or dtypes.to_dtype(dtype).np == data.dtype)):
+        return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)
 
 
