@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["compile", "disable", "is_compiling", "is_exporting", "reset", "allow_in_graph", "assume_constant_result"]
+__all__ = ["compile", "disable", "is_compiling", "is_dynamo_compiling", "is_exporting", "reset", "allow_in_graph", "assume_constant_result"]
 
 MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 
@@ -46,6 +46,11 @@ def assume_constant_result(fn: Callable) -> Callable:
 
 def is_compiling() -> bool:
     """False: gpugrad never traces a function for compilation."""
+    return False
+
+
+def is_dynamo_compiling() -> bool:
+    """False: no TorchDynamo trace ever runs (tensordict imports this older spelling of is_compiling)."""
     return False
 
 

@@ -20,6 +20,7 @@ def test_compile_returns_what_it_is_given_and_checks_its_arguments():
 
     assert double(gg.ones(2)).tolist() == [2.0, 2.0]
     assert gg.compiler.disable(double) is double and not gg.compiler.is_compiling()
+    assert gg.compiler.is_dynamo_compiling() is False  # the older spelling tensordict imports
     assert model.compile() is None  # in place, as nn.Module.compile
     with pytest.raises(RuntimeError, match="Unrecognized mode"):
         gg.compile(model, mode="fastest")
