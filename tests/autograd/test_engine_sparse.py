@@ -4,6 +4,8 @@ into .grad follow PyTorch (sparse + sparse sparse, with a dense one dense); chec
 whose backward returns a sparse gradient, against NumPy."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ import gpugrad as gg
 class RowsOf(gg.autograd.Function):
     """x[rows] with the gradient of x returned as a sparse tensor (kept on the class, to check copies)."""
 
-    returned = []
+    returned: ClassVar[list] = []
 
     @staticmethod
     def forward(ctx, x, rows, dtype=None):
