@@ -261,7 +261,8 @@ class Tensor:
         return self._backend.device.type == "meta"
 
     # Devices and layouts gpugrad does not have, answered as PyTorch answers for a dense CPU or CUDA tensor.
-    is_xpu = is_mps = is_sparse = is_quantized = property(lambda self: False)
+    is_xpu = is_mps = is_quantized = property(lambda self: False)
+    is_sparse = False  # a class attribute (gpugrad/sparse's tensor says True): the engine reads it per gradient
     is_nested = False  # a class attribute, not a property: F's functions ask on every call (gpugrad/nested: True)
     layout = property(lambda self: layouts.strided, doc="Dense tensors are strided (gpugrad.layouts).")
 
@@ -283,20 +284,16 @@ class Tensor:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"grad: assigned grad expected to be a Tensor or None but got {type(value).__name__}")
-            try:
-                array = value._array
-            except NotImplementedError:  # no dense array: a sparse COO gradient (F.embedding(sparse=True))
-                if not value.is_sparse:
-                    raise
+            if value.is_sparse:  # a sparse COO gradient (F.embedding(sparse=True)) has no dense array to compare
                 _check_sparse_grad(self, value)
-            else:
-                if array.dtype != self._array.dtype:
-                    raise DTypeError(f"grad: assigned grad has data of a different type ({value.dtype}) than the tensor ({self.dtype})")
-                if value._backend is not self._backend:
-                    raise DeviceError(f"grad: assigned grad has data located on {value.device}, the tensor on {self.device}")
-                if array.shape != self._array.shape:
-                    raise ShapeError(f"grad: assigned grad has data of a different size ({tuple(value.shape)}) than the "
-                                     f"tensor ({tuple(self.shape)})")
+            elif value._array.dtype != self._array.dtype:
+                raise DTypeError(f"grad: assigned grad has data of a different type ({value.dtype}) than the tensor ({self.dtype})")
+            elif value._backend is not self._backend:
+                raise DeviceError(f"grad: assigned grad has data located on {value.device}, the tensor on {self.device}")
+            elif value._array.shape != self._array.shape:
+                raise ShapeError(
+                    f"grad: assigned grad has data of a different size ({tuple(value.shape)}) than the tensor ({tuple(self.shape)})"
+                )
         old = self._grad
         self._grad = value
         if old is not None and old is not value and self._grad_sink is not None:

@@ -17,9 +17,8 @@ sparse=True)``). Into a leaf it stays sparse, and sums as PyTorch's: sparse + sp
 and values concatenated, uncoalesced), sparse + dense is dense, within a pass and into ``.grad`` alike
 (``_sum_with_sparse``, ``_accumulate_sparse``). Into a node it is made dense first, since every op's
 backward works on dense arrays (where PyTorch's sparse gradient would stay sparse through a pointwise
-op, the leaf's gradient is then dense here). A sparse tensor has no dense array, so the code that meets
-a gradient (an edge, a leaf's sum, ``.grad``) finds a sparse one by the NotImplementedError that reading
-the array raises, before anything changes (``_sparse_arrived``): the dense path pays no test for it.
+op, the leaf's gradient is then dense here). Each place where a gradient may be
+sparse tests ``is_sparse`` (a class attribute: one attribute read per gradient on the dense path).
 """
 from __future__ import annotations
 
@@ -230,13 +229,10 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
                 if edge is None:
                     continue
                 if g is not None:
-                    try:
-                        array = g._array
-                    except NotImplementedError:  # no dense array: a sparse gradient (the module's docstring)
-                        if not g.is_sparse:
-                            raise
+                    if g.is_sparse:  # a sparse gradient (the module's docstring): no dense array to check
                         g = _sparse_arrived(node, edge, g, meta, leaf_grads, gbuf, create_graph)
                     else:
+                        array = g._array
                         if array.shape != meta[0]:
                             if not _summable_to(array.shape, meta[0]):
                                 raise ShapeError(
@@ -518,18 +514,15 @@ def _add_to_entry(entry, g, create_graph) -> None:
     """Add ``g`` to a leaf's total within a pass. A gradient the pass does not own may be shared (add
     passes one array to both inputs), so the first sum is a new array; later ones are added into an
     owned total in place. Under create_graph every sum is a recorded op."""
-    try:
-        if entry[2]:
-            entry[1]._array += g._array
-        elif create_graph:
-            entry[1] = entry[1] + g
-        else:
-            entry[1] = _add_arrays(entry[1], g)
-            entry[2] = True
-    except NotImplementedError:  # no dense array (raised before any change): the total so far is sparse
-        if not entry[1].is_sparse:
-            raise
+    if entry[1].is_sparse or g.is_sparse:
         entry[1], entry[2] = _sum_with_sparse(entry[1], g, create_graph)
+    elif entry[2]:
+        entry[1]._array += g._array
+    elif create_graph:
+        entry[1] = entry[1] + g
+    else:
+        entry[1] = _add_arrays(entry[1], g)
+        entry[2] = True
 
 
 def _sparse_arrived(node, edge, g, meta, leaf_grads, gbuf, create_graph):
@@ -592,32 +585,27 @@ def _accumulate_sparse(leaf, g, owned, create_graph):
 
 
 def _accumulate(leaf, g, owned, create_graph):
-    """Add ``g`` into ``leaf.grad``, the one place gradients land on leaves. Where ``g`` or ``.grad`` is
-    sparse, each road below either gives PyTorch's sum (a sparse tensor added to a dense one, or to a
-    sparse one) or fails reading a missing dense array before it changes anything, and then
-    ``_accumulate_sparse`` takes over."""
+    """Add ``g`` into ``leaf.grad``, the one place gradients land on leaves."""
     Tensor = function._Tensor
-    try:
-        if create_graph:
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
-            return
-        if leaf.grad is None:
-            # A fused optimizer's parameter takes a copy in the flat gradient buffer (so that the step need
-            # not copy again); otherwise .grad is the pass's own array, or a copy of one it does not own.
-            sink = leaf._grad_sink
-            data = None
-            if sink is not None:
-                owner = sink()
-                data = None if owner is None else owner.take_grad(leaf, g._array)
-            if data is None:
-                data = g._array if owned else leaf._backend.copy(g._array)
-            leaf.grad = Tensor._make(data, leaf._backend)
-        elif leaf.grad.requires_grad:
-            leaf.grad = leaf.grad.detach() + g.detach()
-        else:
-            leaf.grad._array += g._array
-            leaf.grad._version_ref[0] += 1
-    except NotImplementedError:
-        if not (g.is_sparse or leaf._grad is not None and leaf._grad.is_sparse):
-            raise
+    if g.is_sparse or leaf._grad is not None and leaf._grad.is_sparse:
         _accumulate_sparse(leaf, g, owned, create_graph)
+        return
+    if create_graph:
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    if leaf.grad is None:
+        # A fused optimizer's parameter takes a copy in the flat gradient buffer (so that the step need
+        # not copy again); otherwise .grad is the pass's own array, or a copy of one it does not own.
+        sink = leaf._grad_sink
+        data = None
+        if sink is not None:
+            owner = sink()
+            data = None if owner is None else owner.take_grad(leaf, g._array)
+        if data is None:
+            data = g._array if owned else leaf._backend.copy(g._array)
+        leaf.grad = Tensor._make(data, leaf._backend)
+    elif leaf.grad.requires_grad:
+        leaf.grad = leaf.grad.detach() + g.detach()
+    else:
+        leaf.grad._array += g._array
+        leaf.grad._version_ref[0] += 1

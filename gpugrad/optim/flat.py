@@ -105,19 +105,14 @@ def check_state(params, state, opt_name: str, index_base: int) -> None:
             continue
         n = p._array.size
         for k, v in st.items():
-            try:
-                if isinstance(v, Tensor) and v._array.size != n and k != "step":
-                    _raise_replaced(opt_name, i, p, k, v)
-            except NotImplementedError:  # no dense array: a sparse state (SGD's momentum from sparse gradients)
-                if v.numel() != n:
-                    _raise_replaced(opt_name, i, p, k, v)
-
-
-def _raise_replaced(opt_name: str, i: int, p: Tensor, k: str, v: Tensor) -> None:
-    raise ShapeError(
-        f"{opt_name}.step: parameter {i} now has shape {tuple(p.shape)} but its optimizer state "
-        f"'{k}' has shape {tuple(v.shape)}; the parameter was replaced by one of another size"
-    )
+            if not isinstance(v, Tensor) or k == "step":
+                continue
+            size = v.numel() if v.is_sparse else v._array.size  # sparse: SGD's momentum from sparse gradients
+            if size != n:
+                raise ShapeError(
+                    f"{opt_name}.step: parameter {i} now has shape {tuple(p.shape)} but its optimizer state "
+                    f"'{k}' has shape {tuple(v.shape)}; the parameter was replaced by one of another size"
+                )
 
 
 def parts_dtype(dtype) -> Any:
@@ -158,11 +153,8 @@ class _Slot:
     def release(self, grad: Tensor) -> None:
         """Called when ``grad`` stops being the parameter's ``.grad``: if it is this slot's view, the
         caller may keep it, so the next gradients go to a fresh buffer."""
-        try:
-            if grad._array is self.gview:
-                self.bucket.let_go = True
-        except NotImplementedError:  # no dense array: a sparse gradient, never in a flat buffer
-            pass
+        if not grad.is_sparse and grad._array is self.gview:  # a sparse gradient is never in a flat buffer
+            self.bucket.let_go = True
 
 
 class _Run:

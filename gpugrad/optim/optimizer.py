@@ -94,7 +94,7 @@ class Optimizer:
     # Whether a state tensor is sparse (SGD's momentum from sparse gradients): the flat buffers cannot
     # hold it, so every step of such an optimizer takes the per-parameter path.
     _holds_sparse_state: bool = False
-    _sparse_groups: set | None = None  # the groups with a sparse gradient at this step (_check_grads)
+    _sparse_groups: frozenset = frozenset()  # the groups with a sparse gradient at this step (_check_grads)
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -300,28 +300,21 @@ class Optimizer:
             for p in group["params"]:
                 g = p.grad
                 # One cheap test per parameter on every step; the message is built only on failure.
-                try:
-                    if g is not None and (
-                        g._array.shape != p._array.shape or g._array.dtype != p._array.dtype
-                        or (g._backend is not p._backend and g.device != p.device)
-                    ):
-                        _raise_bad_grad(f"{name}.step: the gradient of parameter {index} (group {gi})", g, p)
-                except NotImplementedError:  # no dense array: a sparse gradient
+                if g is not None:
                     if not g.is_sparse:
-                        raise
-                    self._check_sparse_grad(g, p, group, f"{name}.step: the gradient of parameter {index} (group {gi})")
-                    sparse = {gi} if sparse is None else sparse | {gi}
+                        bad = (g._array.shape != p._array.shape or g._array.dtype != p._array.dtype
+                               or (g._backend is not p._backend and g.device != p.device))
+                    else:
+                        refusal = self._sparse_refusal(group)
+                        if refusal is not None:
+                            raise RuntimeError(refusal) from None
+                        bad = (tuple(g.shape) != p._array.shape or g.dtype != p.dtype
+                               or (g._backend is not p._backend and g.device != p.device))
+                        sparse = {gi} if sparse is None else sparse | {gi}
+                    if bad:
+                        _raise_bad_grad(f"{name}.step: the gradient of parameter {index} (group {gi})", g, p)
                 index += 1
-        self._sparse_groups = sparse
-
-    def _check_sparse_grad(self, g: Tensor, p: Tensor, group: dict, where: str) -> None:
-        """A sparse gradient is refused (PyTorch's message) unless ``_sparse_refusal`` allows it, and must
-        match its parameter as a dense one does."""
-        refusal = self._sparse_refusal(group)
-        if refusal is not None:
-            raise RuntimeError(refusal) from None
-        if tuple(g.shape) != p._array.shape or g.dtype != p.dtype or (g._backend is not p._backend and g.device != p.device):
-            _raise_bad_grad(where, g, p)
+        self._sparse_groups = frozenset() if sparse is None else frozenset(sparse)
 
     def _param_index_base(self, gi: int) -> int:
         return sum(len(g["params"]) for g in self.param_groups[:gi])
