@@ -22,6 +22,7 @@ SIMULATOR_COMMAND = [
     sys.executable, "-m", "pytest", "-q", "-m", "cudasim", "-p", "no:cacheprovider",
     "tests/kernels", "tests/cuda", "tests/reliability/test_devices_cudasim.py", "tests/ops",
     "tests/optim/test_cuda_device.py", "tests/optim/test_capturable.py", "tests/nn/test_dropout_capture.py",
+    "tests/optim/test_sparse_gradients_cuda.py",
 ]
 
 
