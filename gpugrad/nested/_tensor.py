@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import sys
 import weakref
 from collections.abc import Callable, Sequence
@@ -38,6 +37,7 @@ from collections.abc import Callable, Sequence
 import numpy
 
 from .. import dtypes, layouts
+from .._caller import public_caller, stack_from
 from ..errors import ShapeError
 from ..size import Size
 from ..tensor import Tensor
@@ -66,30 +66,9 @@ def unsupported(op: str, detail: str = "") -> NestedTensorError:
         "nt.to_padded_tensor()")
 
 
-# Where a dense op reads a nested tensor's array, the op's name comes from the call stack: the first
-# gpugrad frame that is an op's public function (not autograd's machinery, not a helper).
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_MACHINERY = tuple(os.path.join(_PACKAGE, part)
-                   for part in ("autograd", "nested", "amp", os.path.join("ops", "_operands.py")))
-_GENERIC_NAMES = frozenset(("apply", "apply_pair", "forward", "backward", "method", "call", "op", "run", "wrapper",
-                            "inner", "fn", "decorated", "same_dtype", "cast"))
-
-
 def _calling_op() -> str:
-    frame = sys._getframe(2)
-    for _ in range(16):
-        if frame is None:
-            break
-        code = frame.f_code
-        name, path = code.co_name, code.co_filename
-        if path.startswith(_PACKAGE) and not path.startswith(_MACHINERY) and not name.startswith(("_", "<")):
-            if name not in _GENERIC_NAMES:
-                return name
-            fn = frame.f_locals.get("fn")  # a generated op (elementwise's ``op``) names its Function
-            if hasattr(fn, "op_name"):
-                return fn.op_name()
-        frame = frame.f_back
-    return "this op"
+    """The op that read a nested tensor's array, for the error (gpugrad/_caller.py)."""
+    return public_caller(stack_from(sys._getframe(2))) or "this op"
 
 
 class NestedInt:

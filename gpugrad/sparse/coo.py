@@ -22,13 +22,13 @@ has no dense array (its ``_array`` raises), and every dense op reads its operand
 from __future__ import annotations
 
 import math
-import os
 import sys
 
 import numpy
 
 from .. import backend as _backend_mod
 from .. import dtypes, factory, layouts
+from .._caller import public_caller, stack_from
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..size import Size
 from ..tensor import Tensor
@@ -40,42 +40,18 @@ class SparseLayoutError(NotImplementedError):
 
 class NoDenseArrayError(SparseLayoutError):
     """What reading a sparse tensor's array raises. Its message names the gpugrad function the user called
-    (found on the call stack from the reader's frame) and is built only when shown: the engine and the
-    optimizers catch this error on their sparse paths, where building it would be wasted."""
+    (gpugrad/_caller.py, from the reader's frame), built only when shown: a caller that catches the error
+    never pays for it."""
 
     def __init__(self, size: tuple, reader) -> None:
         super().__init__()
         self._size = size
-        self._frames = []  # kept now: a generator's frame forgets its caller once it stops
-        while reader is not None and len(self._frames) < 16:
-            self._frames.append(reader)
-            reader = reader.f_back
+        self._frames = stack_from(reader)
 
     def __str__(self) -> str:
-        op = _public_caller(self._frames)
+        op = public_caller(self._frames)
         return (f"{op + ': ' if op else ''}a sparse tensor (size {self._size}) reached an op that needs a dense one; "
                 f"gpugrad's sparse tensors support {_SUPPORTED}: call .to_dense() first")
-
-
-# The function named is the first on the stack that is a gpugrad function a user calls: public, not
-# this package's or autograd's machinery, not a generic wrapper's name.
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_MACHINERY = tuple(os.path.join(_PACKAGE, part) for part in ("autograd", "sparse", os.path.join("ops", "_operands.py")))
-_GENERIC_NAMES = frozenset(("apply", "apply_one", "apply_pair", "forward", "backward", "method", "call", "op", "run",
-                            "wrapper", "inner", "fn", "decorated", "same_dtype", "cast"))
-
-
-def _public_caller(frames: list) -> str | None:
-    for frame in frames:
-        code = frame.f_code
-        path, name = code.co_filename, code.co_name
-        if path.startswith(_PACKAGE) and not path.startswith(_MACHINERY) and not name.startswith(("_", "<")):
-            if name not in _GENERIC_NAMES:
-                return name
-            fn = frame.f_locals.get("fn")  # a generated op (elementwise's ``op``) names its Function
-            if hasattr(fn, "op_name"):
-                return fn.op_name()
-    return None
 
 
 _SUPPORTED = ("to_dense, coalesce, indices, values, t, @ / mm / matmul with a dense tensor, + with a dense or "
