@@ -475,6 +475,11 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __reduce_ex__(self, protocol):
+        """Refused: gpugrad never pickles tensors (checkpoints are safetensors files). Tensors sent to other
+        processes take gpugrad.multiprocessing's reductions, which ForkingPickler uses before this."""
+        raise TypeError(f"{type(self).__name__}: gpugrad does not pickle tensors; use gg.save(tensor_or_state_dict, path)")
+
     def __deepcopy__(self, memo: dict) -> "Tensor":
         """A copy with memory of its own (``copy.deepcopy``, as of a model); graph leaves only, as PyTorch."""
         if self._node is not None:

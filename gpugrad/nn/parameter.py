@@ -43,9 +43,6 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
-    def __reduce_ex__(self, protocol):
-        raise TypeError("Parameter: gpugrad does not pickle tensors; use gg.save(model.state_dict(), path)")
-
 
 class Buffer(Tensor):
     """A tensor that, assigned as a Module attribute, becomes one of its buffers (state that is not a
