@@ -36,7 +36,8 @@ def run(fw: str, checkout: str, work: str, args: list, timeout: int) -> tuple[st
         return "TIMEOUT", set()
     lines = p.stdout.splitlines()
     summary = next((line for line in reversed(lines) if re.search(r"\d+ (passed|failed)", line)), f"rc={p.returncode}")
-    failed = {line.split()[1] for line in lines if line.startswith("FAILED ")}
+    # pytest-subtests reports a failing subtest as SUBFAILED (torchdiffeq's suite is made of them).
+    failed = {line.split()[1] for line in lines if line.startswith(("FAILED ", "SUBFAILED"))}
     return summary.strip("= "), failed
 
 
