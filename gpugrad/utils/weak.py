@@ -41,25 +41,6 @@ class WeakIdRef(weakref.ref):
         return a is b if a is not None and b is not None else self is other
 
 
-class _WeakHashRef(weakref.ref):
-    """A weak reference hashed by its referent's ``hash``; equal when the live referents' hashes are."""
-
-    __slots__ = ["_id"]
-
-    def __init__(self, key: Any, callback: Callable | None = None) -> None:
-        self._id = hash(key)
-        super().__init__(key, callback)
-
-    def __hash__(self) -> int:
-        return self._id
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, weakref.ref):
-            return NotImplemented
-        a, b = self(), other()
-        return hash(a) == hash(b) if a is not None and b is not None else self is other
-
-
 class WeakIdKeyDictionary(MutableMapping):
     """A dict whose keys are held weakly and compared by identity (``ref_type`` makes the references).
 
