@@ -30,6 +30,13 @@ def test_compile_returns_what_it_is_given_and_checks_its_arguments():
         gg.compile(3)
 
 
+@pytest.mark.torch
+def test_the_compiling_questions_answer_as_pytorchs_outside_a_compile():
+    torch = pytest.importorskip("torch")
+    for name in ("is_compiling", "is_dynamo_compiling"):
+        assert getattr(gg.compiler, name)() is getattr(torch.compiler, name)() is False, name
+
+
 def test_float32_matmul_precision_is_kept_and_read_back_through_allow_tf32():
     before = gg.get_float32_matmul_precision()
     try:
