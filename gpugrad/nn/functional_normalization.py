@@ -365,7 +365,10 @@ def embedding_bag(
     bag structure: a 2D input (B, N) is B bags of N indices; a 1D input is cut into bags at ``offsets``
     (``include_last_offset``: offsets also holds the end). Entries equal to ``padding_idx`` are left out
     of their bag; an empty bag gives zeros. ``per_sample_weights`` (mode="sum" only) scales each row.
-    ``max_norm``, ``norm_type`` and ``scale_grad_by_freq`` are F.embedding's."""
+    ``max_norm``, ``norm_type`` and ``scale_grad_by_freq`` are F.embedding's. ``sparse=True`` (modes sum
+    and mean) makes ``weight``'s gradient a sparse COO tensor, as F.embedding's: one row per index in a
+    bag, in input order, padding left out, its value the bag's output gradient (times the sample's weight;
+    over the bag's size for mean)."""
     op = "embedding_bag"
     _check_tensor(op, "input", input)
     _check_tensor(op, "weight", weight)
@@ -382,8 +385,8 @@ def embedding_bag(
         raise ValueError(f"{op}: mode has to be one of sum, mean or max, got {mode!r}")
     if mode == "max" and scale_grad_by_freq:
         raise ValueError(f"{op}: max mode does not support scaling the gradient by the frequency")
-    if sparse:
-        raise NotImplementedError(f"{op}: sparse=True (sparse gradients) is not supported by gpugrad; use sparse=False")
+    if sparse and mode == "max":
+        raise ValueError(f"{op}: max mode does not support sparse weights (sparse=True); use mode='sum' or 'mean'")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"{op}: per_sample_weights is only supported for mode='sum' (got mode={mode!r})")
     num, dim = weight.shape
@@ -396,18 +399,30 @@ def embedding_bag(
     if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= num):
         bad = int(flat.min()) if int(flat.min()) < 0 else int(flat.max())
         raise IndexError(f"{op}: index {bad} is out of range for num_embeddings={num} (valid: 0..{num - 1})")
-    from .sparse import EmbeddingLookup, embedding_renorm_, embedding_scale_grad_by_freq  # sparse builds on F: import late
+    from .sparse import (  # sparse builds on F: import late
+        EmbeddingLookup, SparseEmbeddingLookup, embedding_renorm_, embedding_scale_grad_by_freq)
 
     flat_t = Tensor._make(flat, input._backend)
     if max_norm is not None:
         embedding_renorm_(weight, flat_t, max_norm, norm_type)
+    if sparse:
+        # The gradient gets one entry per index in a bag, padding left out (embedding's sparse rule). Only
+        # a tail past include_last_offset's last offset is in no bag: left out of the lookup, so of the gradient.
+        used = int(xp.count_nonzero(bag_of >= 0))
+        if used != flat.size:
+            flat, bag_of = flat[:used], bag_of[:used]
+            psw = psw[:used] if psw is not None else None
+        # scale_grad_by_freq is refused at backward, as PyTorch's sparse embedding backward refuses it
+        rows = SparseEmbeddingLookup.apply(weight, ids=flat, padding_idx=-1 if padding_idx is None else padding_idx,
+                                           scale_grad_by_freq=bool(scale_grad_by_freq))
+    else:
+        rows = EmbeddingLookup.apply(weight, ids=flat)  # indices checked above; its backward is the scatter kernel
+        if scale_grad_by_freq:
+            rows = embedding_scale_grad_by_freq(rows, flat_t)
     valid = bag_of >= 0
     if padding_idx is not None:
         valid &= flat != padding_idx
     keep = xp.nonzero(valid)[0]
-    rows = EmbeddingLookup.apply(weight, ids=flat)  # indices checked above; its backward is the scatter kernel
-    if scale_grad_by_freq:
-        rows = embedding_scale_grad_by_freq(rows, flat_t)
     if psw is not None:
         rows = rows * psw.unsqueeze(-1)
     keep_t = Tensor._make(keep, input._backend)

@@ -280,7 +280,8 @@ class EmbeddingBag(Module):
         bag(gg.tensor([1, 2, 4, 5, 4]), gg.tensor([0, 2])).shape     # (2, 3): bags [1, 2] and [4, 5, 4]
 
     Entries equal to ``padding_idx`` are left out of their bag (that row starts at zero); an empty bag
-    gives zeros. ``per_sample_weights`` (mode="sum") scales each looked-up row.
+    gives zeros. ``per_sample_weights`` (mode="sum") scales each looked-up row. ``sparse=True`` (modes sum and mean)
+    gives the weight a sparse COO gradient (F.embedding_bag).
     """
 
     def __init__(
@@ -299,8 +300,6 @@ class EmbeddingBag(Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        if sparse:
-            raise NotImplementedError("EmbeddingBag: sparse=True (sparse gradients) is not supported by gpugrad; use sparse=False")
         if mode not in ("sum", "mean", "max"):
             raise ValueError(f"EmbeddingBag: mode has to be one of sum, mean or max, got {mode!r}")
         self.num_embeddings = num_embeddings

@@ -190,8 +190,8 @@ def test_embedding_bag_errors():
         bag(gg.tensor([0, 1]), w, gg.tensor([0]), mode="sum", per_sample_weights=gg.ones(3))
     with pytest.raises(IndexError, match="embedding_bag: index 7 is out of range"):
         bag(gg.tensor([0, 7]), w, gg.tensor([0]))
-    with pytest.raises(NotImplementedError, match="EmbeddingBag: sparse=True"):
-        nn.EmbeddingBag(3, 2, sparse=True)
+    with pytest.raises(ValueError, match="embedding_bag: max mode does not support sparse weights"):
+        bag(gg.tensor([0, 1]), w, gg.tensor([0]), mode="max", sparse=True)
 
 
 @pytest.mark.torch
