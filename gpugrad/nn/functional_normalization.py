@@ -400,7 +400,11 @@ def embedding_bag(
         bad = int(flat.min()) if int(flat.min()) < 0 else int(flat.max())
         raise IndexError(f"{op}: index {bad} is out of range for num_embeddings={num} (valid: 0..{num - 1})")
     from .sparse import (  # sparse builds on F: import late
-        EmbeddingLookup, SparseEmbeddingLookup, embedding_renorm_, embedding_scale_grad_by_freq)
+        EmbeddingLookup,
+        SparseEmbeddingLookup,
+        embedding_renorm_,
+        embedding_scale_grad_by_freq,
+    )
 
     flat_t = Tensor._make(flat, input._backend)
     if max_norm is not None:

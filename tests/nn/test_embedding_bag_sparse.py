@@ -94,7 +94,7 @@ def test_matches_central_differences(rng):
     psw = rng.normal(size=IDX.size)
     cot = rng.normal(size=(4, COLS))
     for mode, weights in (("sum", psw), ("mean", None)):
-        def f(w_array):
+        def f(w_array, mode=mode, weights=weights):
             out = F.embedding_bag(gg.tensor(IDX), gg.tensor(w_array), gg.tensor(OFFSETS), mode=mode, padding_idx=5,
                                   per_sample_weights=None if weights is None else gg.tensor(weights))
             return float((out.numpy() * cot).sum())
@@ -180,13 +180,14 @@ def test_refusals_name_the_function(rng):
 
 @pytest.mark.torch
 @pytest.mark.parametrize("case", [
-    dict(mode="sum"), dict(mode="mean", padding_idx=4), dict(mode="sum", weighted=True, padding_idx=0),
-    dict(mode="mean", two_d=True), dict(mode="sum", include_last_offset=True, padding_idx=5),
-    dict(mode="mean", max_norm=1.0),
+    {"mode": "sum"}, {"mode": "mean", "padding_idx": 4}, {"mode": "sum", "weighted": True, "padding_idx": 0},
+    {"mode": "mean", "two_d": True}, {"mode": "sum", "include_last_offset": True, "padding_idx": 5},
+    {"mode": "mean", "max_norm": 1.0},
 ])
 def test_gradient_matches_pytorch(rng, case):
     torch = pytest.importorskip("torch")
     w0, p0 = rng.normal(size=(ROWS, COLS)), rng.normal(size=IDX.size)
+    case = dict(case)  # popped below: the parameter's own dict stays whole
     two_d, weighted = case.pop("two_d", False), case.pop("weighted", False)
     idx, offsets = (IDX[:8].reshape(2, 4), None) if two_d else (IDX, np.array([0, 2, 9]) if case.get(
         "include_last_offset") else OFFSETS)
