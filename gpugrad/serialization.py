@@ -3,7 +3,9 @@
 Every Tensor and NumPy array in the saved object becomes a safetensors tensor under its dotted path
 (``"model.fc1.weight"``, ``"optimizer.state.0.exp_avg"``); everything else (numbers, strings, lists,
 tuples, dicts, step counts, hyper-parameters) goes as JSON into the file's ``__metadata__`` under the
-key ``"gpugrad"``, a skeleton of the object with a placeholder where each tensor was. So::
+key ``"gpugrad"``, a skeleton of the object with a placeholder where each tensor was. A sparse COO
+tensor (an embedding's sparse gradient, SGD's sparse momentum buffer) is stored as its two parts,
+``"<path>.indices"`` and ``"<path>.values"``, its size and coalesced flag in the skeleton. So::
 
     gg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, "ckpt.safetensors")
     ckpt = gg.load("ckpt.safetensors")
@@ -12,7 +14,8 @@ and a bare ``model.state_dict()`` saved this way is an ordinary safetensors file
 ``safetensors.torch.load_file`` (same keys); a file PyTorch wrote with ``safetensors.torch.save_file``
 loads here as a dict of Tensors. Loading parses JSON and raw arrays only, so it never runs code.
 ``gg.load`` also reads the zip checkpoints ``torch.save`` writes, by the rules of
-``torch.load(weights_only=True)`` (``torch_format.py``): tensors, containers, numbers and strings.
+``torch.load(weights_only=True)`` (``torch_format.py``): tensors (sparse COO ones too), containers,
+numbers and strings.
 """
 from __future__ import annotations
 
@@ -103,6 +106,10 @@ class _Flattener:
         return key
 
     def encode(self, obj: Any, path: tuple) -> Any:
+        if isinstance(obj, Tensor) and obj.is_sparse:  # a sparse COO tensor: its indices and values, and its size
+            return {_TAG: "sparse_coo", "indices": self.encode(obj._indices(), path + ("indices",)),
+                    "values": self.encode(obj._values().detach(), path + ("values",)),
+                    "size": list(obj.shape), "coalesced": obj.is_coalesced()}
         if isinstance(obj, Tensor):
             if obj._array.dtype == numpy.complex128:
                 raise TypeError(f"gg.save: the tensor at '{_where(path)}' is complex128, which safetensors cannot hold "
@@ -302,6 +309,8 @@ class _Decoder:
             return {k: self.decode(v) for k, v in node.items()}
         if tag == "tensor":
             return _to_tensor(self._array(node), self.backend)
+        if tag == "sparse_coo":
+            return self._sparse(node)
         if tag == "ndarray":
             array = self._array(node)
             return array if array.flags.writeable else array.copy()
@@ -319,6 +328,30 @@ class _Decoder:
         if tag == "dtype":
             return _dtypes.from_name(node.get("name"))
         raise self._bad(f"unknown metadata tag {tag!r}")
+
+
+    def _sparse(self, node: dict) -> Tensor:
+        indices, values, size = (self.decode(node.get(k)) for k in ("indices", "values", "size"))
+        if not (isinstance(indices, Tensor) and isinstance(values, Tensor) and isinstance(size, list)):
+            raise self._bad("a sparse tensor's entry lacks its indices, values or size")
+        try:
+            return sparse_from_parts(indices, values, size, bool(node.get("coalesced")))
+        except (ValueError, RuntimeError, TypeError) as exc:
+            raise self._bad(f"its sparse tensor is inconsistent: {exc}") from None
+
+
+def sparse_from_parts(indices: Tensor, values: Tensor, size, coalesced: bool) -> Tensor:
+    """A sparse COO tensor from a checkpoint's parts, checked as torch.load checks them: indices within
+    ``size``, values matching, and, when it claims to be coalesced, indices sorted without repeats."""
+    from .sparse.coo import sparse_coo_tensor
+
+    out = sparse_coo_tensor(indices, values, size, is_coalesced=coalesced)
+    if coalesced and out._nnz() > 1:
+        host = indices._backend.to_numpy(indices._array, "load")
+        flat = numpy.ravel_multi_index(tuple(host), tuple(out.shape)[: host.shape[0]]) if host.shape[0] else None
+        if flat is None or (numpy.diff(flat) <= 0).any():
+            raise RuntimeError("a sparse tensor claims to be coalesced but its indices are not sorted and unique")
+    return out
 
 
 def load(

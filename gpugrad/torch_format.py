@@ -3,7 +3,8 @@
 PyTorch's format is a zip archive: ``<name>/data.pkl``, a pickle of the saved object whose tensors refer
 to raw storages ``<name>/data/<key>``, and ``<name>/byteorder``. The pickle is read by a restricted
 unpickler that resolves only the globals a file of tensors needs (PyTorch's rebuild functions, its
-storage types, ``Size``, dtypes, devices, ``OrderedDict``) and refuses any other, as PyTorch's
+storage types, ``Size``, dtypes, devices, ``OrderedDict``; a sparse COO tensor's rebuild function and
+layout) and refuses any other, as PyTorch's
 weights-only loader does: so a checkpoint cannot run code here either. Everything else about gpugrad's
 own checkpoints (safetensors, no pickle) stays as it was; this is the door for files PyTorch wrote.
 
@@ -63,6 +64,28 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, 
     return out
 
 
+def _get_layout(name):
+    """torch.serialization._get_layout: the layout a pickled sparse tensor names ("torch.sparse_coo")."""
+    return name  # checked by _rebuild_sparse_tensor, which says what it cannot hold
+
+
+def _rebuild_sparse_tensor(layout, data):
+    """torch._utils._rebuild_sparse_tensor: a sparse COO tensor from (indices, values, size[, is_coalesced]),
+    checked as torch.load checks a loaded sparse tensor's invariants."""
+    from .serialization import SerializationError, sparse_from_parts
+
+    if layout != "torch.sparse_coo":
+        raise SerializationError(f"gg.load: the checkpoint holds a {layout} tensor, which gpugrad cannot hold "
+                                 "(its sparse tensors are COO: save t.to_sparse_coo() instead)")
+    if not isinstance(data, tuple) or len(data) not in (3, 4):
+        raise SerializationError(f"gg.load: a sparse COO tensor's parts must be (indices, values, size[, is_coalesced]), "
+                         f"got {type(data).__name__}")
+    indices, values, size = data[:3]
+    out = sparse_from_parts(indices, values, tuple(size), bool(data[3]) if len(data) == 4 else False)
+    out._sparse_values._requires_grad = False  # as torch.load: a loaded sparse tensor requires no gradient
+    return out
+
+
 def _rebuild_parameter(data, requires_grad, backward_hooks=None, *state):
     """torch._utils._rebuild_parameter: saved Parameters load as plain tensors, as state dicts hold them."""
     data._requires_grad = bool(requires_grad) and data._array.dtype.kind in INEXACT_KINDS
@@ -83,6 +106,10 @@ def _user_allowed(module: str, name: str) -> Any:
 
 
 def _allowed_global(module: str, name: str) -> Any:
+    if module == "torch._utils" and name == "_rebuild_sparse_tensor":
+        return _rebuild_sparse_tensor
+    if module == "torch.serialization" and name == "_get_layout":
+        return _get_layout
     if module == "collections" and name == "OrderedDict":
         return collections.OrderedDict
     if module == "torch._utils" and name in ("_rebuild_parameter", "_rebuild_parameter_with_state"):
@@ -115,6 +142,8 @@ class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if module == "torch._utils" and name == "_rebuild_tensor_v2":
             return self._rebuild_tensor
+        if module == "torch._utils" and name == "_rebuild_sparse_tensor":
+            return self._rebuild_sparse_tensor
         found = _allowed_global(module, name)
         if found is None:
             found = _user_allowed(module, name)
@@ -144,6 +173,11 @@ class _Unpickler(pickle.Unpickler):
     def _rebuild_tensor(self, storage, *args) -> Tensor:
         out = _rebuild_tensor(storage, *args)
         self.locations[id(out)] = self.storage_locations.get(id(storage), "cpu")
+        return out
+
+    def _rebuild_sparse_tensor(self, layout, data) -> Tensor:
+        out = _rebuild_sparse_tensor(layout, data)
+        self.locations[id(out)] = self.locations.get(id(data[1]), "cpu")  # where its values were saved
         return out
 
 
@@ -185,6 +219,8 @@ def load(f: BinaryIO, path: str, backend, locations: dict | None = None) -> Any:
 
 def to_backend(obj: Any, backend) -> Any:
     """The loaded object with its tensors moved to ``backend`` (leaves still, as loaded)."""
+    if isinstance(obj, Tensor) and obj.is_sparse:
+        return obj.to(backend.device)
     if isinstance(obj, Tensor):
         moved = Tensor._make(backend.asarray(obj._array), backend)
         moved._requires_grad = obj._requires_grad

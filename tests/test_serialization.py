@@ -1,6 +1,7 @@
 """gg.save / gg.load: round trips, PyTorch interop, atomic writes, and files that must be refused."""
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -325,3 +326,119 @@ def test_pickling_a_tensor_is_refused_naming_what_to_use_instead(make):
         pickle.dumps(t)
     with pytest.raises(TypeError, match="does not pickle tensors"):
         pickle.dumps({"state": {"w": t}})  # inside a container too (einops' layer test pickles a state_dict)
+
+
+# Sparse COO tensors ---------------------------------------------------------------------------------
+def _sparse_cases():
+    rng = np.random.default_rng(3)
+    uncoalesced = gg.sparse_coo_tensor([[1, 4, 1]], gg.tensor(rng.normal(size=(3, 2))), (6, 2))  # hybrid, repeats
+    two_dims = gg.sparse_coo_tensor([[0, 2, 1], [3, 0, 3]], gg.tensor([1.5, -2.0, 4.0], dtype=gg.float16), (3, 4))
+    empty = gg.sparse_coo_tensor(np.zeros((1, 0), np.int64), gg.zeros(0, 3), (5, 3))
+    return {"uncoalesced": uncoalesced, "coalesced": uncoalesced.coalesce(), "two_dims": two_dims,
+            "two_dims_coalesced": two_dims.coalesce(), "empty": empty, "dense": gg.ones(2)}
+
+
+def _same_sparse(a, b):
+    assert a.is_sparse and b.is_sparse and tuple(a.shape) == tuple(b.shape) and a.dtype is b.dtype
+    assert a.is_coalesced() == b.is_coalesced() and a.sparse_dim() == b.sparse_dim()
+    np.testing.assert_array_equal(a._indices().numpy(), b._indices().numpy())
+    np.testing.assert_array_equal(a._values().detach().numpy(), b._values().detach().numpy())
+
+
+def test_sparse_tensors_round_trip_as_they_were(tmp_path):
+    cases = _sparse_cases()
+    path = tmp_path / "sparse.safetensors"
+    save(cases, path)
+    buffer = io.BytesIO()
+    save(cases["uncoalesced"], buffer)  # a bare one, to a file object
+    buffer.seek(0)
+    for back in (load(path), {"uncoalesced": load(buffer)}):
+        for name, got in back.items():
+            if name == "dense":
+                assert not got.is_sparse and got.tolist() == [1.0, 1.0]
+                continue
+            _same_sparse(got, cases[name])
+            assert not got.requires_grad and got._indices().dtype is gg.int64
+    # an ordinary safetensors file: the parts under the sparse tensor's dotted path
+    from safetensors.numpy import load_file
+
+    flat = load_file(str(path))
+    np.testing.assert_array_equal(flat["uncoalesced.indices"], [[1, 4, 1]])
+    assert flat["two_dims.values"].dtype == np.float16 and flat["empty.indices"].shape == (1, 0)
+    got = load(path)["coalesced"]
+    got._values().add_(1.0)  # each loaded part owns writable memory
+    assert got.to_dense().numpy()[1].tolist() == (cases["coalesced"].to_dense().numpy()[1] + 1).tolist()
+
+
+def test_an_optimizer_with_a_sparse_momentum_buffer_resumes_as_if_never_stopped(tmp_path):
+    def model_and_opt():
+        gg.manual_seed(0)
+        bag = gg.nn.EmbeddingBag(6, 3, mode="sum", sparse=True)
+        return bag, gg.optim.SGD(bag.parameters(), lr=0.1, momentum=0.9, dampening=0.1)
+
+    def step(bag, opt, i):
+        opt.zero_grad()
+        (bag(gg.tensor([[1, 2, 1], [5, i % 6, 2]])) ** 2).sum().backward()
+        opt.step()
+
+    bag, opt = model_and_opt()
+    for i in range(2):
+        step(bag, opt, i)
+    assert opt.state[bag.weight]["momentum_buffer"].is_sparse
+    save({"model": bag.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "ckpt.safetensors")
+    for i in range(2, 4):
+        step(bag, opt, i)
+    resumed, resumed_opt = model_and_opt()
+    ckpt = load(tmp_path / "ckpt.safetensors")
+    resumed.load_state_dict(ckpt["model"])
+    resumed_opt.load_state_dict(ckpt["optimizer"])
+    buf = resumed_opt.state[resumed.weight]["momentum_buffer"]
+    assert buf.is_sparse and buf.dtype is gg.float32
+    for i in range(2, 4):
+        step(resumed, resumed_opt, i)
+    np.testing.assert_array_equal(resumed.weight.detach().numpy(), bag.weight.detach().numpy())
+    _same_sparse(resumed_opt.state[resumed.weight]["momentum_buffer"], opt.state[bag.weight]["momentum_buffer"])
+
+
+def test_inconsistent_sparse_entries_are_refused(tmp_path):
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "bad.safetensors"
+
+    def write(indices, size, coalesced, values=None):
+        doc = {"version": 1, "object": {"__gg__": "sparse_coo", "indices": {"__gg__": "tensor", "key": "i"},
+                                        "values": {"__gg__": "tensor", "key": "v"}, "size": size,
+                                        "coalesced": coalesced}}
+        values = np.ones((np.asarray(indices).shape[1], 2), np.float32) if values is None else values
+        save_file({"i": np.asarray(indices, np.int64), "v": values}, str(path), metadata={"gpugrad": json.dumps(doc)})
+
+    write([[0, 5]], [5, 2], False)
+    with pytest.raises(SerializationError, match="sparse tensor is inconsistent: size is inconsistent with indices"):
+        load(path)
+    write([[2, 0]], [5, 2], True)
+    with pytest.raises(SerializationError, match="claims to be coalesced"):
+        load(path)
+    write([[0, 1]], [5, 3], False)
+    with pytest.raises(SerializationError, match="inconsistent"):
+        load(path)
+    write([[0, 1]], "5", False)
+    with pytest.raises(SerializationError, match="lacks its indices, values or size"):
+        load(path)
+    write([[2, 0]], [5, 2], False)
+    assert not load(path).is_coalesced()  # not claimed: any order
+
+
+@pytest.mark.torch
+def test_sparse_tensors_saved_here_rebuild_in_pytorch(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file
+
+    cases = _sparse_cases()
+    save(cases, tmp_path / "sparse.safetensors")
+    flat = load_file(str(tmp_path / "sparse.safetensors"))
+    for name, ours in cases.items():
+        if not ours.is_sparse:
+            continue
+        theirs = torch.sparse_coo_tensor(flat[name + ".indices"], flat[name + ".values"], tuple(ours.shape),
+                                         is_coalesced=ours.is_coalesced(), check_invariants=True)
+        np.testing.assert_array_equal(theirs.to_dense().numpy(), ours.to_dense().numpy())

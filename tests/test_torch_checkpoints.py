@@ -3,6 +3,7 @@ import collections
 import pickle
 import sys
 import types
+import warnings
 import zipfile
 
 import numpy as np
@@ -13,8 +14,9 @@ from gpugrad.serialization import SerializationError
 
 
 def _write_torch_layout(path, obj, monkeypatch, location="cpu"):
-    """A checkpoint in PyTorch's zip layout without PyTorch: the pickle names torch's rebuild function and
-    storage types, which stand-in modules provide while it is written."""
+    """A checkpoint in PyTorch's zip layout without PyTorch: the pickle names torch's rebuild functions and
+    storage types, which stand-in modules provide while it is written. ``obj(Storage, TensorLike)`` builds
+    the object; ``TensorLike.Sparse(indices, values, size, is_coalesced)`` is a sparse tensor."""
     torch_mod, utils_mod = types.ModuleType("torch"), types.ModuleType("torch._utils")
 
     def _rebuild_tensor_v2(*args):
@@ -22,6 +24,17 @@ def _write_torch_layout(path, obj, monkeypatch, location="cpu"):
 
     _rebuild_tensor_v2.__module__, _rebuild_tensor_v2.__qualname__ = "torch._utils", "_rebuild_tensor_v2"
     utils_mod._rebuild_tensor_v2 = _rebuild_tensor_v2
+    serialization_mod = types.ModuleType("torch.serialization")
+
+    def _rebuild_sparse_tensor(*args):
+        raise AssertionError("only pickled, never called")
+
+    def _get_layout(*args):
+        raise AssertionError("only pickled, never called")
+
+    _rebuild_sparse_tensor.__module__, _rebuild_sparse_tensor.__qualname__ = "torch._utils", "_rebuild_sparse_tensor"
+    _get_layout.__module__, _get_layout.__qualname__ = "torch.serialization", "_get_layout"
+    utils_mod._rebuild_sparse_tensor, serialization_mod._get_layout = _rebuild_sparse_tensor, _get_layout
     storage_types = {}
     for name in ("FloatStorage", "LongStorage", "DoubleStorage"):
         storage_types[name] = type(name, (), {"__module__": "torch"})
@@ -29,6 +42,7 @@ def _write_torch_layout(path, obj, monkeypatch, location="cpu"):
     torch_mod._utils = utils_mod
     monkeypatch.setitem(sys.modules, "torch", torch_mod)
     monkeypatch.setitem(sys.modules, "torch._utils", utils_mod)
+    monkeypatch.setitem(sys.modules, "torch.serialization", serialization_mod)
     storages = []
 
     class Storage:
@@ -55,6 +69,23 @@ def _write_torch_layout(path, obj, monkeypatch, location="cpu"):
                 return ("storage", storage_types[kind], str(storages.index(value)), location, value.array.size)
             return None
 
+    class LayoutLike:
+        def __init__(self, name):
+            self.name = name
+
+        def __reduce__(self):
+            return (_get_layout, (self.name,))
+
+    class SparseLike:
+        """A sparse tensor as torch pickles one: its layout and (indices, values, size, is_coalesced)."""
+
+        def __init__(self, *parts, layout="torch.sparse_coo"):
+            self.parts, self.layout = parts, LayoutLike(layout)
+
+        def __reduce__(self):
+            return (_rebuild_sparse_tensor, (self.layout, self.parts))
+
+    TensorLike.Sparse = SparseLike
     built = obj(Storage, TensorLike)
     import io
 
@@ -206,3 +237,88 @@ def test_safe_globals_allow_what_they_name(tmp_path):
         assert gg.load(tmp_path / "ckpt.pt")["args"].lr == 0.5
     finally:
         gg.serialization.clear_safe_globals()
+
+
+def test_sparse_tensors_load_from_pytorchs_layout(tmp_path, monkeypatch):
+    ids = np.array([[2, 0, 2]], dtype=np.int64)
+    values = np.arange(6, dtype=np.float32)
+
+    def make(Storage, TensorLike):
+        idx, val = TensorLike(Storage(ids.reshape(-1)), 0, (1, 3), (3, 1)), TensorLike(Storage(values), 0, (3, 2), (2, 1))
+        return {"g": TensorLike.Sparse(idx, val, (4, 2), False),
+                "old": TensorLike.Sparse(idx, val, (4, 2)),  # PyTorch before is_coalesced was saved
+                "c": TensorLike.Sparse(TensorLike(Storage(np.array([0, 3], np.int64)), 0, (1, 2), (2, 1)),
+                                       TensorLike(Storage(np.ones(2, np.float64)), 0, (2,), (1,)), (5,), True)}
+
+    path = tmp_path / "sparse.pt"
+    _write_torch_layout(path, make, monkeypatch, location="cuda:0")
+    seen = []
+    got = gg.load(path, map_location=lambda t, loc: seen.append((t.is_sparse, loc)) or t)
+    assert seen == [(True, "cuda:0")] * 3  # a sparse tensor's location is its values'
+    for name in ("g", "old"):
+        g = got[name]
+        assert g.is_sparse and tuple(g.shape) == (4, 2) and g.dtype is gg.float32 and not g.is_coalesced()
+        np.testing.assert_array_equal(g._indices().numpy(), ids)
+        np.testing.assert_array_equal(g._values().numpy(), values.reshape(3, 2))
+    assert got["c"].is_coalesced() and got["c"].dtype is gg.float64 and got["c"].to_dense().tolist() == [1, 0, 0, 1, 0]
+
+    def out_of_range(Storage, TensorLike):
+        return TensorLike.Sparse(TensorLike(Storage(np.array([0, 9], np.int64)), 0, (1, 2), (2, 1)),
+                                 TensorLike(Storage(np.ones(2, np.float32)), 0, (2,), (1,)), (5,), False)
+
+    _write_torch_layout(path, out_of_range, monkeypatch)
+    with pytest.raises(SerializationError, match="corrupted PyTorch checkpoint: .*size is inconsistent with indices"):
+        gg.load(path)
+
+    def csr(Storage, TensorLike):
+        one = TensorLike(Storage(np.zeros(1, np.int64)), 0, (1,), (1,))
+        return TensorLike.Sparse(one, one, one, (1, 1), layout="torch.sparse_csr")
+
+    _write_torch_layout(path, csr, monkeypatch)
+    with pytest.raises(SerializationError, match="holds a torch.sparse_csr tensor, which gpugrad cannot hold"):
+        gg.load(path)
+
+
+@pytest.mark.torch
+def test_pytorchs_sparse_tensors_and_sparse_momentum_resume_here(tmp_path):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=(6, 3)).astype(np.float32)
+    batches = [rng.integers(0, 6, size=(2, 3)) for _ in range(4)]
+
+    def run(lib, bag, opt, steps):
+        for idx in steps:
+            opt.zero_grad()
+            (bag(lib.tensor(idx)) ** 2).sum().backward()
+            opt.step()
+
+    bag = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(w0), freeze=False, mode="mean", sparse=True)
+    opt = torch.optim.SGD(bag.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    run(torch, bag, opt, batches[:2])
+    two_d = torch.sparse_coo_tensor([[0, 1, 0], [2, 0, 2]], torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), (2, 3),
+                                   check_invariants=True)
+    torch.save({"model": bag.state_dict(), "optimizer": opt.state_dict(), "grad": bag.weight.grad,
+                "two_d": two_d, "two_d_coalesced": two_d.coalesce()}, tmp_path / "ckpt.pt")
+    want = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    got = gg.load(tmp_path / "ckpt.pt")
+    for name in ("grad", "two_d", "two_d_coalesced"):
+        a, b = got[name], want[name]
+        assert a.is_sparse and a.is_coalesced() == b.is_coalesced() and tuple(a.shape) == tuple(b.shape)
+        assert str(a.dtype).split(".")[1] == str(b.dtype).split(".")[1]
+        np.testing.assert_array_equal(a._indices().numpy(), b._indices().numpy())
+        np.testing.assert_array_equal(a._values().numpy(), b._values().numpy())
+    ours = gg.nn.EmbeddingBag(6, 3, mode="mean", sparse=True)
+    ours.load_state_dict(got["model"])
+    ours_opt = gg.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    ours_opt.load_state_dict(got["optimizer"])
+    assert ours_opt.state[ours.weight]["momentum_buffer"].is_sparse
+    run(torch, bag, opt, batches[2:])
+    run(gg, ours, ours_opt, batches[2:])
+    np.testing.assert_allclose(ours.weight.detach().numpy(), bag.weight.detach().numpy(), rtol=1e-6, atol=1e-7)
+    buf_ours, buf_theirs = ours_opt.state[ours.weight]["momentum_buffer"], opt.state[bag.weight]["momentum_buffer"]
+    np.testing.assert_allclose(buf_ours.to_dense().numpy(), buf_theirs.to_dense().numpy(), rtol=1e-6, atol=1e-7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # PyTorch's "CSR support is in beta"
+        torch.save({"csr": two_d.to_dense().to_sparse_csr()}, tmp_path / "csr.pt")
+    with pytest.raises(SerializationError, match="torch.sparse_csr tensor, which gpugrad cannot hold"):
+        gg.load(tmp_path / "csr.pt")
