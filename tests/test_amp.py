@@ -106,3 +106,132 @@ def test_grad_scaler_matches_pytorchs_schedule():
     for (s1, w1), (s2, w2) in zip(ours, theirs):
         assert s1 == s2
         np.testing.assert_allclose(w1, w2, rtol=1e-5)
+
+
+# Sparse gradients (nn.Embedding / EmbeddingBag with sparse=True) --------------------------------------
+def _sparse_train(lib, poison=(2,), steps=5, use_scaler=True):
+    """Scaled SGD-with-momentum steps of an EmbeddingBag with a sparse gradient plus a dense Linear head;
+    a sparse gradient value made inf (by a hook on the bags' gradient) at the steps named."""
+    rng = np.random.default_rng(0)
+    w0, h0 = rng.normal(size=(6, 3)).astype(np.float32), rng.normal(size=(1, 3)).astype(np.float32)
+    bag = lib.nn.EmbeddingBag.from_pretrained(lib.tensor(w0), freeze=False, mode="sum", sparse=True)
+    head = lib.nn.Linear(3, 1, bias=False)
+    with lib.no_grad():
+        head.weight.copy_(lib.tensor(h0))
+    opt = lib.optim.SGD([*bag.parameters(), *head.parameters()], lr=0.05, momentum=0.9)
+    scaler = lib.amp.GradScaler("cpu", init_scale=8.0, growth_interval=2, enabled=use_scaler)
+    history = []
+    for step in range(steps):
+        opt.zero_grad()
+        idx = lib.tensor(rng.integers(0, 6, size=(4, 2)))
+        out = bag(idx)
+        if step in poison:  # an inf in the embedding's (sparse) gradient only: the loss and head stay finite
+            out.register_hook(lambda g: g * lib.tensor([[math.inf], [1.0], [1.0], [1.0]]))
+        loss = (head(out) ** 2).mean()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        history.append((scaler.get_scale(), bag.weight.detach().numpy().copy(), head.weight.detach().numpy().copy()))
+    return history
+
+
+def test_grad_scaler_unscales_sparse_gradients_in_their_values():
+    emb = nn.Embedding(5, 2, sparse=True)
+    opt = optim.SGD(emb.parameters(), lr=0.1)
+    scaler = amp.GradScaler("cpu", init_scale=4.0)
+    cot = gg.tensor(np.arange(6, dtype=np.float32).reshape(3, 2))
+    scaler.scale(emb(gg.tensor([1, 2, 1])) * cot).sum().backward()
+    grad = emb.weight.grad
+    scaler.unscale_(opt)
+    assert emb.weight.grad is grad and not grad.is_coalesced()  # float32: in place, uncoalesced, as PyTorch
+    np.testing.assert_array_equal(grad._values().numpy(), cot.numpy())
+    np.testing.assert_array_equal(grad._indices().numpy(), [[1, 2, 1]])
+    before = emb.weight.detach().numpy().copy()
+    scaler.step(opt)
+    scaler.update()
+    assert scaler.get_scale() == 4.0
+    want = before.copy()
+    np.add.at(want, [1, 2, 1], -0.1 * cot.numpy())
+    np.testing.assert_allclose(emb.weight.detach().numpy(), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [math.inf, math.nan])
+def test_an_inf_or_nan_in_a_sparse_gradient_skips_the_step(bad):
+    emb = nn.Embedding(5, 2, sparse=True)
+    opt = optim.SGD(emb.parameters(), lr=0.1)
+    scaler = amp.GradScaler("cpu", init_scale=4.0)
+    scaler.scale((emb(gg.tensor([1, 3])) * gg.tensor([[1.0], [bad]])).sum()).backward()
+    before = emb.weight.detach().numpy().copy()
+    assert scaler.step(opt) is None
+    scaler.update()
+    np.testing.assert_array_equal(emb.weight.detach().numpy(), before)
+    assert scaler.get_scale() == 2.0
+
+
+def test_float16_sparse_gradients_are_coalesced_before_the_check():
+    # 40000 is a finite float16; index 1 looked up twice sums to 80000, past float16's 65504: only the
+    # coalesced gradient shows the overflow, so the step is skipped (PyTorch's rule for float16 sparse grads).
+    emb = nn.Embedding(4, 2, sparse=True, dtype=gg.float16)
+    opt = optim.SGD(emb.parameters(), lr=0.1)
+    scaler = amp.GradScaler("cpu", init_scale=40000.0)
+    scaler.scale(emb(gg.tensor([1, 2, 1])).sum()).backward()
+    assert not emb.weight.grad.is_coalesced() and emb.weight.grad._values().isfinite().all().item()
+    before = emb.weight.detach().numpy().copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's float16 overflow in the sum
+        assert scaler.step(opt) is None
+    grad = emb.weight.grad
+    assert grad.is_coalesced() and grad._indices().numpy().tolist() == [[1, 2]] and grad.dtype is gg.float16
+    values = grad._values().numpy()
+    assert np.isinf(values[0]).all() and values[1].tolist() == [1.0, 1.0]
+    np.testing.assert_array_equal(emb.weight.detach().numpy(), before)
+    scaler.update()
+    assert scaler.get_scale() == 20000.0
+
+
+def test_scaled_sparse_training_equals_unscaled_training():
+    # Scales are powers of two: unscaling is exact, so without infs the two runs agree to the bit.
+    scaled, plain = _sparse_train(gg, poison=()), _sparse_train(gg, poison=(), use_scaler=False)
+    for (_, w1, h1), (_, w2, h2) in zip(scaled, plain):
+        np.testing.assert_array_equal(w1, w2)
+        np.testing.assert_array_equal(h1, h2)
+    poisoned = _sparse_train(gg, poison=(2,))
+    assert [s for s, _, _ in poisoned] == [8.0, 16.0, 8.0, 8.0, 16.0]
+    np.testing.assert_array_equal(poisoned[2][1], poisoned[1][1])  # the step with an inf was skipped
+    np.testing.assert_array_equal(poisoned[2][2], poisoned[1][2])  # for the dense head too
+    assert not np.array_equal(poisoned[3][2], poisoned[2][2])
+
+
+@pytest.mark.torch
+def test_grad_scaler_with_sparse_gradients_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = _sparse_train(gg, poison=(1, 3)), _sparse_train(torch, poison=(1, 3))
+    for (s1, w1, h1), (s2, w2, h2) in zip(ours, theirs):
+        assert s1 == s2
+        np.testing.assert_allclose(w1, w2, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(h1, h2, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.torch
+def test_float16_sparse_unscale_matches_pytorchs_coalescing():
+    # PyTorch's public unscale_ refuses float16 gradients; its _unscale_grads_(allow_fp16=True), the path
+    # its sharded scaler takes, coalesces float16 sparse gradients first. gpugrad's unscale_ takes that path.
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (gg, torch):
+        emb = lib.nn.Embedding(4, 2, sparse=True, dtype=lib.float16)
+        opt = lib.optim.SGD(emb.parameters(), lr=0.1)
+        scaler = lib.amp.GradScaler("cpu", init_scale=2048.0)
+        scaler.scale(emb(lib.tensor([3, 0, 3, 3])).sum() * 8).backward()
+        if lib is gg:
+            scaler.unscale_(opt)
+            found = scaler._per_optimizer[id(opt)]["found_inf"]
+        else:
+            found_inf = scaler._unscale_grads_(opt, torch.tensor(1 / 2048.0), torch.zeros(()), True)
+            found = bool(found_inf[torch.device("cpu")].item())
+        g = emb.weight.grad
+        results.append((found, g.is_coalesced(), g._indices().numpy(), g._values().numpy()))
+    (f1, c1, i1, v1), (f2, c2, i2, v2) = results
+    assert f1 == f2 is False and c1 == c2 is True
+    np.testing.assert_array_equal(i1, i2)
+    np.testing.assert_array_equal(v1, v2)

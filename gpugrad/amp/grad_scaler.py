@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from .. import dtypes
 from ..autograd import no_grad
 from ..tensor import Tensor
 
@@ -51,7 +52,11 @@ class GradScaler:
         return self._per_optimizer.setdefault(id(optimizer), {"stage": _READY, "found_inf": False})
 
     def unscale_(self, optimizer) -> None:
-        """Divide the optimizer's gradients by the scale (in place), noting whether any is inf or NaN."""
+        """Divide the optimizer's gradients by the scale (in place), noting whether any is inf or NaN.
+
+        A sparse gradient (``nn.Embedding(sparse=True)``) is unscaled and checked in its values, as
+        PyTorch's; a float16 one is coalesced first, replacing ``.grad`` (PyTorch's rule: summing the
+        repeated indices of scaled float16 values may overflow, and the check must see the sums)."""
         if not self._enabled:
             return
         state = self._state(optimizer)
@@ -64,10 +69,14 @@ class GradScaler:
         with no_grad():
             for group in optimizer.param_groups:
                 for p in group["params"]:
-                    if p.grad is None:
+                    grad = p.grad
+                    if grad is None:
                         continue
-                    p.grad.mul_(inverse)
-                    found_inf = found_inf or not bool(p.grad.isfinite().all())
+                    if grad.is_sparse and grad.dtype is dtypes.float16:
+                        grad = p.grad = grad.coalesce()
+                    grad.mul_(inverse)
+                    checked = grad._values() if grad.is_sparse else grad
+                    found_inf = found_inf or not bool(checked.isfinite().all())
         state["found_inf"], state["stage"] = found_inf, _UNSCALED
 
     def step(self, optimizer, *args, **kwargs):
