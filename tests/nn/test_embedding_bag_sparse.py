@@ -220,3 +220,17 @@ def test_refusals_match_pytorch():
                                               scale_grad_by_freq=True)
         with pytest.raises(RuntimeError, match="scale_grad_by_freq not supported with sparse gradients"):
             out.sum().backward()
+
+
+def test_atens_embedding_bag_takes_sparse_too(rng):
+    w = _weight(rng)
+    cot = rng.normal(size=(4, COLS))
+    out, *_ = gg.embedding_bag(w, gg.tensor(IDX), gg.tensor(OFFSETS), False, 1, True)  # mean, sparse
+    out.backward(gg.tensor(cot))
+    want_idx, want_val = _expected(IDX, _bag_of(OFFSETS, IDX.size), cot, "mean")
+    np.testing.assert_array_equal(w.grad._indices().numpy(), want_idx[None, :])
+    np.testing.assert_allclose(w.grad._values().numpy(), want_val, rtol=1e-14)
+    # PyTorch's aten embedding_bag takes max mode with sparse=True and returns the sum mode's gradient
+    # (every index, not each column's maximum): refused here, as its F.embedding_bag refuses it.
+    with pytest.raises(ValueError, match="embedding_bag: max mode does not support sparse weights"):
+        gg.embedding_bag(w, gg.tensor(IDX), gg.tensor(OFFSETS), False, 2, True)
