@@ -176,13 +176,14 @@ class Backend:
         return fn(*operands)
 
     def copy(self, array):
-        """A copy of ``array`` that shares no memory with it; on the CPU a large C-contiguous one is made
-        on the threads (``threads.copy``)."""
+        """A C-contiguous copy of ``array`` that shares no memory with it (a leaf's gradient: PyTorch's
+        layout for a contiguous parameter, whatever view the gradient arrived as); on the CPU a large one
+        is made on the threads (``threads.copy``)."""
         if self.xp is numpy and array.__class__ is numpy.ndarray:
             out = _threads.copy(array)
             if out is not None:
                 return out
-        return self.xp.array(array, copy=True)
+        return self.xp.array(array, copy=True, order="C")
 
     def arithmetic(self, fn, a, b):
         """``fn(a, b)`` for ``fn`` a binary function of operator's, on this device's arrays (or a Python

@@ -258,17 +258,18 @@ def ufunc(fn: Callable, operands: tuple) -> Any:
 
 
 def copy(x: numpy.ndarray) -> numpy.ndarray | None:
-    """A C-contiguous copy of a C-contiguous ``x`` made by flat ranges on the threads; None when one call
-    should make it (small, strided, or one thread)."""
-    if _split_threads < 2 or x.size < PARALLEL_MIN_ELEMENTS or not x.flags.c_contiguous:
+    """A C-contiguous copy of ``x`` made on the threads: by flat ranges when ``x`` is C-contiguous, else by
+    blocks of its leading axis (an expanded gradient, a transpose); None when one call should make it
+    (small, or one thread)."""
+    if _split_threads < 2 or x.size < PARALLEL_MIN_ELEMENTS:
         return None
     out = numpy.empty(x.shape, x.dtype)
-    src, dst = x.reshape(-1), out.reshape(-1)
+    src, dst = (x.reshape(-1), out.reshape(-1)) if x.flags.c_contiguous else (x, out)
 
     def chunk(lo: int, hi: int) -> None:
         numpy.copyto(dst[lo:hi], src[lo:hi])
 
-    return out if split(chunk, dst.size, dst.size) else None
+    return out if split(chunk, dst.shape[0], dst.size) else None
 
 
 def sum_rows(x: numpy.ndarray, axes: tuple, keepdims: bool, dtype: Any) -> numpy.ndarray | None:

@@ -258,6 +258,35 @@ def test_large_arithmetic_and_grad_copies_split_with_the_bits_and_layout_of_one_
         assert np.array_equal(leaf.grad.numpy(), up.numpy()) and not np.shares_memory(leaf.grad.numpy(), up.numpy())
 
 
+@pytest.mark.parametrize("make", [
+    lambda a: np.broadcast_to(a[:, :1], a.shape),  # a reduction's expanded gradient
+    lambda a: a.T,
+    lambda a: a[::2, 1::3],
+    lambda a: np.broadcast_to(a[0], (5,) + a.shape[1:]),
+])
+def test_strided_copies_split_by_rows_into_a_c_contiguous_copy(split_everything, monkeypatch, make):
+    from gpugrad.backend import cpu
+
+    calls = _ran_split(monkeypatch)
+    view = make(np.random.default_rng(2).standard_normal((37, 23)).astype(np.float32))
+    copied = cpu.copy(view)
+    assert calls == [True]
+    assert np.array_equal(copied, view) and copied.flags.c_contiguous and not np.shares_memory(copied, view)
+    monkeypatch.setattr(threads, "_split_threads", 1)  # one call: the same values and layout
+    alone = cpu.copy(view)
+    assert np.array_equal(alone, copied) and alone.flags.c_contiguous and calls == [True]
+
+
+def test_a_sum_over_rows_hands_its_leaf_a_split_copy_of_the_expanded_gradient(split_everything, monkeypatch):
+    calls = _ran_split(monkeypatch)
+    x = gg.tensor(np.ones((40, 30), np.float32), requires_grad=True)
+    up = gg.tensor(np.arange(40, dtype=np.float32))
+    x.sum(dim=1).backward(up)
+    assert calls and calls[-1]
+    assert np.array_equal(x.grad.numpy(), np.repeat(np.arange(40, dtype=np.float32)[:, None], 30, axis=1))
+    assert x.grad.numpy().flags.c_contiguous and not np.shares_memory(x.grad.numpy(), up.numpy())
+
+
 def test_split_calls_keep_numpys_error_state_and_raise_what_a_chunk_raises(split_everything):
     a = np.zeros((8, 4), np.float32)
     with np.errstate(divide="raise"):
