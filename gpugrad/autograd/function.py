@@ -532,6 +532,33 @@ def pair_applied(cls, a, b, kwargs=None):
     return result
 
 
+def scalar_applied(cls, a, value, swap=False):
+    """``cls.apply(a, value)`` (``cls.apply(value, a)`` when ``swap``) for a Tensor ``a`` and a Python
+    number ``value``, past the checks that the arithmetic operators' short road has made on ``a`` as on
+    pair_applied's operands: ``x * 2.0`` and ``1.0 - x`` recorded, without apply's general loop."""
+    x = a._array
+    node_a = a._node
+    need_a = node_a is not None or a._requires_grad
+    backend = a._backend
+    ctx = Node(cls, backend, (False, need_a) if swap else (need_a, False))
+    try:
+        out = cls.forward(ctx, value, x) if swap else cls.forward(ctx, x, value)
+    except ValueError:  # apply raises it, naming the op and the shape
+        return cls.apply(value, a) if swap else cls.apply(a, value)
+    if out.__class__ is not backend.ndarray:
+        out = _wrap_scalars(ctx, backend.xp, out, True)
+    if (need_a and _grad_state.enabled and out.dtype.kind in FLOAT_KINDS and not ctx._non_differentiable):
+        edge, meta = (a if node_a is None else (node_a, a._output_index)), (x.shape, x.dtype)
+        ctx.next_edges, ctx.input_meta = ((None, edge), (None, meta)) if swap else ((edge, None), (meta, None))
+        result = _Tensor._make(out, backend, ctx)
+        if ctx._to_save:
+            args, arrays = ((value, a), (value, x)) if swap else ((a, value), (x, value))
+            ctx._saved = _resolve_saved(ctx._to_save, args, arrays, (out,), (result,))
+            ctx._to_save = ()
+        return result
+    return _Tensor._make(out, backend)
+
+
 class Op(Function):
     """Base of gpugrad's own ops: Functions on backend arrays whose backward keeps none of the arrays it
     returns. An op whose backward is right for complex tensors says so (``complex_ok = True``).

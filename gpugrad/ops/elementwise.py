@@ -13,7 +13,7 @@ import numpy
 from .. import dtypes
 from .._exp import exp32
 from ..autograd.watch import state as _watch
-from ..autograd.function import Function, Op, pair_applied
+from ..autograd.function import Function, Op, pair_applied, scalar_applied
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.reduced_float import FLOAT16_NP
@@ -1096,6 +1096,8 @@ def _operator(fn, op, compute, swap: bool = False):
                     or kind is Tensor and (other._requires_grad or other._node is not None)
                 ):  # recorded
                     if kind is not Tensor:
+                        if self._base is None:  # not a view that may be stale (apply refreshes those)
+                            return scalar_applied(op, self, other, swap)
                         return op.apply(other, self) if swap else op.apply(self, other)
                     if self._base is None and other._base is None:  # no view that may be stale (apply refreshes those)
                         return pair_applied(op, other, self) if swap else pair_applied(op, self, other)

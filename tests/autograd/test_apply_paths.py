@@ -7,7 +7,7 @@ import pytest
 import gpugrad as gg
 from gpugrad.errors import ShapeError
 from gpugrad.ops.activation import Activation, ActivationBackward, LogSigmoid, Piecewise
-from gpugrad.ops.elementwise import Add, Clamp, Div, Exp, Maximum, Minimum, Mul, Neg, Sub
+from gpugrad.ops.elementwise import Add, Clamp, Div, Exp, Maximum, Minimum, Mul, Neg, Pow, Sub
 from gpugrad.ops.indexing import GetItem, GetItemView
 from gpugrad.ops.linalg import MatMul
 from gpugrad.ops.reduce import AMax, LogSumExp, Mean, Std, Sum, SumTo, Var
@@ -56,6 +56,25 @@ def test_apply_pair_gives_what_apply_gives_for_the_arithmetic(op, kinds, shapes)
     rng = np.random.default_rng(0)
     a, b = operand(kinds[0], shapes[0], rng), operand(kinds[1], shapes[1], rng)
     same_application(op.apply(a, b), op.apply_pair(a, b), (a, b))
+
+
+# The operators with a Python number (``x * 2.0``, ``1 - x``): recorded, they take scalar_applied's road.
+SCALAR_OPERATORS = [
+    (Add, lambda x, s: x + s, False), (Add, lambda x, s: s + x, False), (Sub, lambda x, s: x - s, False),
+    (Sub, lambda x, s: s - x, True), (Mul, lambda x, s: x * s, False), (Mul, lambda x, s: s * x, False),
+    (Div, lambda x, s: x / s, False), (Div, lambda x, s: s / x, True), (Pow, lambda x, s: x ** s, False),
+]
+
+
+@pytest.mark.parametrize("op, operator, reflected", SCALAR_OPERATORS)
+@pytest.mark.parametrize("made", ["leaf", "made"])
+@pytest.mark.parametrize("scalar", [2.5, 3, -1])
+@pytest.mark.parametrize("shape", [(3,), (2, 3), ()])
+def test_an_operator_with_a_number_gives_what_apply_gives(op, operator, reflected, made, scalar, shape):
+    rng = np.random.default_rng(2)
+    x = operand(made, shape, rng)
+    general = op.apply(scalar, x) if reflected else op.apply(x, scalar)
+    same_application(general, operator(x, scalar), (x,))
 
 
 @pytest.mark.parametrize("kind", ["relu", "tanh", "sigmoid", "gelu", "leaky_relu", "elu"])
