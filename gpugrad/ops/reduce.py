@@ -103,11 +103,18 @@ def accumulation_dtype(a):
     return numpy.float32 if a.dtype == numpy.float16 else a.dtype
 
 
-def _mean_array(backend, x, axes, keepdims: bool):
-    """NumPy's mean without its warning for empty slices: those are NaN, as in PyTorch."""
-    n = _count(x.shape, axes)
-    total = backend.sum(x, axes, keepdims, accumulation_dtype(x))
-    return (total / n if n else total * math.nan).astype(x.dtype, copy=False)
+def _mean_array(backend, x, axes, keepdims: bool, n: int | None = None):
+    """NumPy's mean without its warning for empty slices: those are NaN, as in PyTorch. ``n``: how many
+    elements each mean summarises, when the caller has counted them."""
+    if n is None:
+        n = _count(x.shape, axes)
+    dtype = accumulation_dtype(x)
+    total = backend.sum(x, axes, keepdims, dtype)
+    if n:
+        total /= n  # the sum is a fresh array (or a NumPy scalar, which /= replaces)
+    else:
+        total = total * math.nan
+    return total if dtype is x.dtype else total.astype(x.dtype, copy=False)
 
 
 # Sums and means ----------------------------------------------------------------------------------------
@@ -161,7 +168,7 @@ class Mean(Op):
     def forward(ctx, x, axes=None, keepdim=False):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         ctx.count = _count(x.shape, axes)
-        return _mean_array(ctx.backend, x, axes, keepdim)
+        return _mean_array(ctx.backend, x, axes, keepdim, ctx.count)
 
     @staticmethod
     def backward(ctx, gy):
