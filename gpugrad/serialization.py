@@ -329,7 +329,6 @@ class _Decoder:
             return _dtypes.from_name(node.get("name"))
         raise self._bad(f"unknown metadata tag {tag!r}")
 
-
     def _sparse(self, node: dict) -> Tensor:
         indices, values, size = (self.decode(node.get(k)) for k in ("indices", "values", "size"))
         if not (isinstance(indices, Tensor) and isinstance(values, Tensor) and isinstance(size, list)):

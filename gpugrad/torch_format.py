@@ -79,7 +79,7 @@ def _rebuild_sparse_tensor(layout, data):
                                  "(its sparse tensors are COO: save t.to_sparse_coo() instead)")
     if not isinstance(data, tuple) or len(data) not in (3, 4):
         raise SerializationError(f"gg.load: a sparse COO tensor's parts must be (indices, values, size[, is_coalesced]), "
-                         f"got {type(data).__name__}")
+                                 f"got {type(data).__name__}")
     indices, values, size = data[:3]
     out = sparse_from_parts(indices, values, tuple(size), bool(data[3]) if len(data) == 4 else False)
     out._sparse_values._requires_grad = False  # as torch.load: a loaded sparse tensor requires no gradient
@@ -106,8 +106,6 @@ def _user_allowed(module: str, name: str) -> Any:
 
 
 def _allowed_global(module: str, name: str) -> Any:
-    if module == "torch._utils" and name == "_rebuild_sparse_tensor":
-        return _rebuild_sparse_tensor
     if module == "torch.serialization" and name == "_get_layout":
         return _get_layout
     if module == "collections" and name == "OrderedDict":
