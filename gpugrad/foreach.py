@@ -115,6 +115,24 @@ def _binary(name: str) -> tuple[Callable, Callable]:
     return out_of_place, in_place
 
 
+_UNSET = object()
+
+
+def _scalars(op: str, scalars, value):
+    """addcmul's and addcdiv's multiplier, as PyTorch's overloads take it: one number as the fourth
+    argument or ``value=`` (PyTorch's Scalar overload), or ``scalars`` (a list of numbers or a 1-D
+    tensor, positional or by keyword); not both, and ``value=`` only a number."""
+    if value is not _UNSET:
+        if scalars is not _UNSET:
+            raise TypeError(f"{op}() got both 'scalars' and 'value'")
+        if isinstance(value, (list, tuple)) or isinstance(value, Tensor) and value.ndim != 0:
+            raise TypeError(f"{op}(): argument 'value' must be Number, not {type(value).__name__}")
+        return scalar_argument(op, "value", value)
+    if scalars is _UNSET:
+        return 1
+    return scalars
+
+
 def _pointwise(name: str) -> tuple[Callable, Callable]:
     """addcmul and addcdiv: self + value * (tensor1 op tensor2)."""
     fn = getattr(ops, name)
@@ -133,13 +151,16 @@ def _pointwise(name: str) -> tuple[Callable, Callable]:
         values = _per_tensor(op, self, scalars, "scalars")
         return self, [fn(t, a, b, value=v) for t, a, b, v in zip(self, t1, t2, values)]
 
-    def out_of_place(self, tensor1, tensor2, scalars=1):
-        return tuple(results(f"_foreach_{name}", self, tensor1, tensor2, scalars)[1])
+    def out_of_place(self, tensor1, tensor2, scalars=_UNSET, *, value=_UNSET):
+        op = f"_foreach_{name}"
+        return tuple(results(op, self, tensor1, tensor2, _scalars(op, scalars, value))[1])
 
-    def in_place(self, tensor1, tensor2, scalars=1):
-        return _write(f"_foreach_{name}_", *results(f"_foreach_{name}_", self, tensor1, tensor2, scalars))
+    def in_place(self, tensor1, tensor2, scalars=_UNSET, *, value=_UNSET):
+        op = f"_foreach_{name}_"
+        return _write(op, *results(op, self, tensor1, tensor2, _scalars(op, scalars, value)))
 
-    out_of_place.__doc__ = f"``{name}(self[i], tensor1[i], tensor2[i], value=scalars[i])`` for each tensor."
+    out_of_place.__doc__ = (f"``{name}(self[i], tensor1[i], tensor2[i], value=scalars[i])`` for each tensor; the "
+                            "fourth argument is one number (positional or ``value=``) or ``scalars``, one per tensor.")
     in_place.__doc__ = f"``{name}_`` on each tensor."
     return out_of_place, in_place
 

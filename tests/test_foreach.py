@@ -86,6 +86,24 @@ def test_addcmul_and_addcdiv(name, scalars):
         np.testing.assert_array_equal(t.numpy(), w)
 
 
+@pytest.mark.parametrize("name", ["addcmul", "addcdiv"])
+def test_addcmul_and_addcdiv_take_value_by_keyword_and_scalars_by_keyword(name):
+    # PyTorch's overloads: (..., Scalar value=1), (..., Scalar[] scalars), (..., Tensor scalars)
+    xs, t1, t2 = _as(gg, _lists()), _as(gg, _lists(1)), _as(gg, _lists(2))
+    fn, fn_ = getattr(gg, f"_foreach_{name}"), getattr(gg, f"_foreach_{name}_")
+    want = [getattr(gg, name)(x, a, b, value=-0.5).numpy() for x, a, b in zip(xs, t1, t2)]
+    for g, w in zip(fn(xs, t1, t2, value=-0.5), want):
+        np.testing.assert_array_equal(g.numpy(), w)
+    for g, w in zip(fn(xs, t1, t2, scalars=[-0.5] * 3), want):
+        np.testing.assert_array_equal(g.numpy(), w)
+    assert fn_(xs, t1, t2, value=-0.5) is xs
+    for t, w in zip(xs, want):
+        np.testing.assert_array_equal(t.numpy(), w)
+    for bad in ({"value": [0.5] * 3}, {"value": gg.tensor([0.5, 1.0, 2.0])}, {"scalars": [0.5] * 3, "value": 0.5}):
+        with pytest.raises(TypeError, match=f"_foreach_{name}"):
+            fn(xs, t1, t2, **bad)
+
+
 def test_lerp_norm_max_mm_clone_copy_and_zero():
     xs, ys = _as(gg, _lists()), _as(gg, _lists(1))
     for weight in (0.25, [0.1, 0.5, 0.9], _as(gg, _lists(2))):
@@ -160,6 +178,9 @@ def test_every_foreach_op_of_pytorch_exists_and_agrees():
     args = lambda lib: (_as(lib, _lists()), _as(lib, _lists(1)), _as(lib, _lists(2)), lib.tensor([0.5, -1.0, 2.0]))
     for name in ("addcmul", "addcdiv"):
         for g, t in zip(getattr(gg, f"_foreach_{name}")(*args(gg)), getattr(torch, f"_foreach_{name}")(*args(torch))):
+            np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=2e-6)
+        for g, t in zip(getattr(gg, f"_foreach_{name}")(*args(gg)[:3], value=-0.5),
+                        getattr(torch, f"_foreach_{name}")(*args(torch)[:3], value=-0.5)):
             np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=2e-6)
     for g, t in zip(gg._foreach_lerp(*args(gg)[:3]), torch._foreach_lerp(*args(torch)[:3])):
         np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=2e-6)
