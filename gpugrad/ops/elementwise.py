@@ -6,6 +6,7 @@ computing in the default float dtype, as PyTorch does.
 """
 from __future__ import annotations
 
+import numbers
 import operator
 
 import numpy
@@ -1139,6 +1140,21 @@ def _in_own_dtype(fn):
 METHODS.update({f.__name__ + "_": inplace_variant(_in_own_dtype(f), f.__name__ + "_") for f in (
     eq, ne, lt, le, gt, ge, greater, greater_equal, less, less_equal, not_equal, logical_and, logical_or,
     logical_xor, logical_not)})
+def _comparison_operator(fn):
+    """Tensor's ``==``, ``!=``, ``<`` ...: NotImplemented for an operand that is not a tensor, a number or
+    an array, as PyTorch's (its argument parser's TypeError becomes NotImplemented), so that Python asks
+    the other operand: ``t == pytest.approx(0.5)`` asks the approx, ``t == "a"`` and ``t == [1, 2]`` are
+    False, ``"a" in [t]`` is False, ``t < "a"`` is Python's TypeError."""
+    def method(self, other):
+        if not (isinstance(other, (Tensor, numbers.Number, numpy.ndarray, numpy.generic))
+                or hasattr(other, "__cuda_array_interface__") or getattr(other, "is_nested", False)):
+            return NotImplemented
+        return fn(self, other)
+
+    method.__name__ = f"__{fn.__name__}__"
+    return method
+
+
 METHODS.update(
     where=lambda self, condition, other: where(condition, self, other),
     # 2 + x and 2 * x as x + 2 and x * 2 (the same values: IEEE addition and multiplication commute), so
@@ -1150,7 +1166,8 @@ METHODS.update(
     __floordiv__=floor_divide, __rfloordiv__=reflected(floor_divide), __mod__=remainder,
     __rmod__=reflected(remainder), __pow__=_operator(pow, Pow, operator.pow), __rpow__=reflected(pow),
     __neg__=neg, __pos__=positive, __abs__=abs,
-    __eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge,
+    __eq__=_comparison_operator(eq), __ne__=_comparison_operator(ne), __lt__=_comparison_operator(lt),
+    __le__=_comparison_operator(le), __gt__=_comparison_operator(gt), __ge__=_comparison_operator(ge),
     __ifloordiv__=inplace_variant(floor_divide, "floor_divide_"), __imod__=inplace_variant(remainder, "remainder_"),
     __ipow__=inplace_variant(pow, "pow_"),
 )

@@ -127,3 +127,38 @@ def test_recorded_shapes_that_do_not_broadcast_raise_the_functions_error():
     a = gg.ones(2, 3, requires_grad=True)
     with pytest.raises(ShapeError, match=r"mul.*\(2, 3\), \(4,\)"):
         a * gg.ones(4)
+
+
+class _AskedBack:
+    """An operand that Tensor cannot compare with; it answers the reflected comparison itself."""
+    def __eq__(self, other):
+        return "asked"
+
+    __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __eq__
+
+
+@pytest.mark.parametrize("op", [operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge])
+def test_a_comparison_with_an_operand_that_is_no_number_asks_the_operand(op):
+    t = gg.tensor([1.0, 2.0])
+    assert op(t, _AskedBack()) == "asked"  # Tensor returned NotImplemented, Python asked the reflected op
+    assert op(_AskedBack(), t) == "asked"
+    np.testing.assert_array_equal(op(t, np.array([1.0, 3.0])).numpy(), op(np.array([1.0, 2.0]), np.array([1.0, 3.0])))
+    np.testing.assert_array_equal(op(t, np.float64(2.0)).numpy(), op(np.array([1.0, 2.0]), 2.0))
+
+
+def test_equality_with_a_string_a_list_or_none_is_python_identity_and_ordering_is_a_type_error():
+    t = gg.tensor([1.0, 2.0])
+    for other in ("a", [1.0, 2.0], (1.0, 2.0), None):
+        assert (t == other) is False and (t != other) is True
+    assert "a" not in [t, t]  # str == Tensor asks Tensor, which declines: no error (pytorch_optimizer's Muon)
+    assert gg.tensor(0.5) == pytest.approx(0.5 + 1e-9) and gg.tensor(0.5) != pytest.approx(0.6)
+    with pytest.raises(TypeError, match="not supported"):
+        t < "a"
+
+
+def test_comparisons_with_foreign_operands_match_torch():
+    torch = pytest.importorskip("torch")
+    for other in ("a", [1.0, 2.0], None, pytest.approx(1.0)):
+        for op in (operator.eq, operator.ne):
+            assert op(gg.tensor([1.0, 2.0]), other) == op(torch.tensor([1.0, 2.0]), other)
+        assert (gg.tensor(1.0) == other) == (torch.tensor(1.0) == other)
