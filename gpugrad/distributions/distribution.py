@@ -72,6 +72,17 @@ class Distribution:
         new._batch_shape = batch_shape
         return new
 
+    def _get_checked_instance(self, cls, _instance=None) -> "Distribution":
+        """The instance an ``expand`` of class ``cls`` fills: ``_instance`` when given, else a bare one of
+        this distribution's type. PyTorch's helper, which subclasses call in their own expand (zuko's
+        flows): a subclass whose ``__init__`` differs from ``cls``'s must bring its own expand, since
+        ``cls``'s could not know what that ``__init__`` sets."""
+        if _instance is None and type(self).__init__ != cls.__init__:
+            raise NotImplementedError(
+                f"Subclass {type(self).__name__} of {cls.__name__} that defines a custom __init__ method must also "
+                "define a custom .expand() method.")
+        return type(self).__new__(type(self)) if _instance is None else _instance
+
     @property
     def batch_shape(self) -> Size:
         return self._batch_shape

@@ -6,13 +6,17 @@ from numbers import Number
 
 from ..autograd import enable_grad
 from ..dtypes import finfo
+from ..overrides import is_tensor_like  # re-exported, as torch.distributions.utils has it
 from ..size import Size
 from ..tensor import Tensor
 
 __all__ = [
-    "BinaryProbsLogits", "broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits",
-    "tril_matrix_to_vec", "vec_to_tril_matrix",
+    "BinaryProbsLogits", "broadcast_all", "clamp_probs", "euler_constant", "is_tensor_like", "lazy_property",
+    "logits_to_probs", "probs_to_logits", "tril_matrix_to_vec", "vec_to_tril_matrix",
 ]
+
+euler_constant = 0.57721566490153286060  # Euler-Mascheroni constant, as torch.distributions.utils has it
+
 
 
 def broadcast_all(*values) -> tuple:
@@ -68,6 +72,16 @@ def sum_rightmost(value: Tensor, dim: int) -> Tensor:
     if dim == 0:
         return value
     return value.reshape(tuple(value.shape[: value.dim() - dim]) + (-1,)).sum(-1)
+
+
+_sum_rightmost = sum_rightmost  # PyTorch's private name, which libraries import (zuko, pyro)
+
+
+def _standard_normal(shape, dtype=None, device=None) -> Tensor:
+    """Standard normal draws of ``shape`` (torch.distributions.utils' private helper, which libraries import)."""
+    from .. import empty
+
+    return empty(shape, dtype=dtype, device=device).normal_()
 
 
 class BinaryProbsLogits:

@@ -203,3 +203,61 @@ def test_tril_helpers_match_pytorchs(rng):
             module.tril_matrix_to_vec(lib.zeros(3, 3), diag=-4)
         with pytest.raises(ValueError, match="cannot be expressed"):
             module.vec_to_tril_matrix(lib.zeros(5))
+
+
+def test_private_helpers_libraries_import_from_utils():
+    from gpugrad.distributions import utils
+
+    x = gg.arange(24, dtype=gg.float64).reshape(2, 3, 4)
+    np.testing.assert_array_equal(utils._sum_rightmost(x, 2).numpy(), x.numpy().sum((1, 2)))
+    assert utils._sum_rightmost(x, 0) is x
+    gg.manual_seed(0)
+    z = utils._standard_normal((4000,), dtype=gg.float64, device="cpu")
+    assert z.dtype == gg.float64 and z.shape == (4000,)
+    assert abs(float(z.mean())) < 0.1 and abs(float(z.std()) - 1) < 0.1
+    assert utils.euler_constant == pytest.approx(0.5772156649015329, abs=1e-16)
+    assert utils.is_tensor_like(x) and not utils.is_tensor_like(1.0)
+
+
+class _DiagNormal(D.Independent):
+    """A subclass with its own __init__ whose expand fills the instance _get_checked_instance gives (zuko's)."""
+
+    def __init__(self, loc, scale):
+        super().__init__(D.Normal(loc, scale), 1)
+
+    def expand(self, batch_shape, _instance=None):
+        return super().expand(batch_shape, self._get_checked_instance(_DiagNormal, _instance))
+
+
+class _NoExpand(D.Independent):
+    def __init__(self, loc, scale):
+        super().__init__(D.Normal(loc, scale), 1)
+
+    def expand(self, batch_shape, _instance=None):
+        return super().expand(batch_shape, self._get_checked_instance(D.Independent, _instance))
+
+
+def test_get_checked_instance_gives_a_bare_instance_of_the_subclass_or_refuses_a_custom_init():
+    d = _DiagNormal(gg.zeros(3), gg.ones(3))
+    e = d.expand((5,))
+    assert type(e) is _DiagNormal and e.batch_shape == (5,) and e.event_shape == (3,)
+    np.testing.assert_allclose(e.log_prob(gg.zeros(5, 3)).numpy(), np.full(5, -1.5 * np.log(2 * np.pi)), rtol=1e-6)
+    given = _DiagNormal.__new__(_DiagNormal)
+    assert d._get_checked_instance(_DiagNormal, given) is given
+    with pytest.raises(NotImplementedError, match="custom __init__"):
+        _NoExpand(gg.zeros(3), gg.ones(3)).expand((5,))
+
+
+def test_utils_names_match_pytorchs():
+    torch = pytest.importorskip("torch")
+    import torch.distributions.utils as theirs
+
+    from gpugrad.distributions import utils as ours
+
+    for name in ("_sum_rightmost", "_standard_normal", "euler_constant", "is_tensor_like", "broadcast_all",
+                 "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"):
+        assert hasattr(theirs, name) and hasattr(ours, name), name
+    assert ours.euler_constant == theirs.euler_constant
+    x = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(ours._sum_rightmost(gg.tensor(x), 1).numpy(),
+                                  theirs._sum_rightmost(torch.tensor(x), 1).numpy())
