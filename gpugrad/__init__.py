@@ -90,6 +90,8 @@ from . import _C, _dynamo, _higher_order_ops, _inductor, _utils, library, overri
 from ._higher_order_ops import cond, while_loop  # noqa: E402,F401  (torch.cond, torch.while_loop)
 from . import functional  # noqa: E402  (torch.functional: a module of top-level functions)
 from . import cpu, version  # noqa: E402
+from . import futures  # noqa: E402
+from .futures import Future  # noqa: E402  (torch.Future)
 from . import quasirandom, return_types, signal, torch_version  # noqa: E402  (torch.quasirandom, torch.return_types ...)
 from .foreach import *  # noqa: E402,F401,F403  (torch._foreach_add_ and the other list ops)
 from .func import vmap  # noqa: E402
