@@ -11,6 +11,7 @@ CHECKOUT. A test that draws unseeded random numbers may fail now and then under 
 what fails under one alone before reading anything into it.
 """
 import argparse
+import importlib.util
 import os
 import re
 import subprocess
@@ -21,12 +22,30 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RUN_PYTEST = "import sys, pytest\nsys.exit(pytest.main(sys.argv[1:]))\n"
 
 
+def stand_ins(work: str) -> str:
+    """A folder of fake/'s stand-ins for the packages that are not installed (linked), with its
+    sitecustomize.py: a library's tests that import matplotlib or PIL get the real one where it is installed
+    (captum's import matplotlib.colors, which the stand-in lacks)."""
+    folder = os.path.join(work, "fake")
+    os.makedirs(folder, exist_ok=True)
+    fake = os.path.join(HERE, "fake")
+    for name in sorted(os.listdir(fake)):
+        mod = name[:-3] if name.endswith(".py") else name
+        link = os.path.join(folder, name)
+        if os.path.lexists(link):
+            os.remove(link)
+        keep = name in ("sitecustomize.py", "compat_data.py") or importlib.util.find_spec(mod) is None
+        if keep and not name.startswith("__"):
+            os.symlink(os.path.join(fake, name), link)
+    return folder
+
+
 def run(fw: str, checkout: str, work: str, args: list, timeout: int) -> tuple[str, set]:
     """(pytest's summary line, the ids of the failed tests) for one framework."""
     script = os.path.join(work, "run_pytest.py")
     with open(script, "w") as f:
         f.write(RUN_PYTEST)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.path.join(HERE, "fake"), checkout,
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [stand_ins(work), checkout,
                                                                         os.environ.get("PYTHONPATH")])))
     try:
         p = subprocess.run([sys.executable, os.path.join(HERE, "shim.py"), "--fw", fw, script, "-q", "-rf",
