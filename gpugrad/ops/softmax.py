@@ -18,13 +18,19 @@ from ._operands import normalize_dims, require_float
 from .reduce import accumulation_dtype
 
 
+_F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)
+
+
 def _fused_rows(a, axis: int) -> bool:
     """Whether the row kernels (gpugrad.kernels.softmax) take ``a``: float32/float64, the dim last."""
-    return a.ndim > 0 and axis == a.ndim - 1 and a.size > 0 and a.dtype in (numpy.float32, numpy.float64)
+    dtype = a.dtype
+    return a.ndim > 0 and axis == a.ndim - 1 and a.size > 0 and (dtype is _F32 or dtype is _F64)
 
 
 def _softmax_forward(ctx, x, axis: int, log: bool):
     if _fused_rows(x, axis):
+        if x.ndim == 2:  # rows already
+            return ksoftmax.softmax_forward(ctx.xp, x, log=log, impl=ctx.backend.kernel_impl)
         rows = x.reshape(-1, x.shape[-1])
         return ksoftmax.softmax_forward(ctx.xp, rows, log=log, impl=ctx.backend.kernel_impl).reshape(x.shape)
     xp = ctx.xp
@@ -36,6 +42,8 @@ def _softmax_forward(ctx, x, axis: int, log: bool):
 
 def _softmax_backward(ctx, gy, y, axis: int, log: bool):
     if _fused_rows(y, axis) and gy.dtype == y.dtype:
+        if y.ndim == 2:  # rows already
+            return ksoftmax.softmax_backward(ctx.xp, gy, y, log=log, impl=ctx.backend.kernel_impl)
         n = y.shape[-1]
         gx = ksoftmax.softmax_backward(ctx.xp, gy.reshape(-1, n), y.reshape(-1, n), log=log,
                                        impl=ctx.backend.kernel_impl)
