@@ -95,7 +95,7 @@ def add(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     a, b = promote_pair(input, other)
     if a.__class__ is float or b.__class__ is float:
         a, b = round_scalar_to_reduced(a, b)
-    result = Add.apply(a, b)
+    result = Add.apply_pair(a, b)  # apply itself for a number or an unusual pair
     return result if out is None else write_out("add", result, out)
 
 
@@ -125,7 +125,7 @@ def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
     a, b = promote_pair(input, other)
     if a.__class__ is float or b.__class__ is float:
         a, b = round_scalar_to_reduced(a, b)
-    result = Sub.apply(a, b)
+    result = Sub.apply_pair(a, b)  # apply itself for a number or an unusual pair
     return result if out is None else write_out("sub", result, out)
 
 
@@ -161,7 +161,7 @@ class Mul(Op):
 def mul(input, other, *, out: Tensor | None = None) -> Tensor:
     """input * other. d/dinput = other, d/dother = input."""
     a, b = promote_pair(input, other)
-    result = Mul.apply(a, b)
+    result = Mul.apply_pair(a, b)  # apply itself for a number or an unusual pair
     return result if out is None else write_out("mul", result, out)
 
 
@@ -235,7 +235,7 @@ def _divide(name: str, input, other, rounding_mode, out):
         )
     a, b = promote_pair(input, other)
     if rounding_mode is None:
-        result = Div.apply(*_float_pair(a, b))
+        result = Div.apply_pair(*_float_pair(a, b))  # apply itself for a number or an unusual pair
         return result if out is None else write_out(name, result, out)
     _check_integer_divisor(name, a, b)
     return write_out(name, DivRounded.apply(a, b, mode=rounding_mode), out)
@@ -415,7 +415,7 @@ def abs(input: Tensor) -> Tensor:
     _refuse_bool("abs", input, "abs")
     if input._array.dtype.kind == "c":
         return abs_complex(input)
-    return Abs.apply(input)
+    return Abs.apply_one(input)
 
 
 def absolute(input: Tensor) -> Tensor:

@@ -98,7 +98,7 @@ class Tan(Op):
 
 def tan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """tan x. d/dx = 1 + tan^2 x."""
-    return write_out("tan", Tan.apply(_float_input("tan", input)), out)
+    return write_out("tan", Tan.apply_one(_float_input("tan", input)), out)
 
 
 class Asin(Op):
@@ -115,12 +115,12 @@ class Asin(Op):
 
 def asin(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """arcsin x, NaN outside [-1, 1]. d/dx = 1 / sqrt(1 - x^2) (inf at +-1)."""
-    return write_out("asin", Asin.apply(_float_input("asin", input)), out)
+    return write_out("asin", Asin.apply_one(_float_input("asin", input)), out)
 
 
 def arcsin(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``asin``."""
-    return write_out("arcsin", Asin.apply(_float_input("arcsin", input)), out)
+    return write_out("arcsin", Asin.apply_one(_float_input("arcsin", input)), out)
 
 
 class Acos(Op):
@@ -137,12 +137,12 @@ class Acos(Op):
 
 def acos(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """arccos x, NaN outside [-1, 1]. d/dx = -1 / sqrt(1 - x^2) (-inf at +-1)."""
-    return write_out("acos", Acos.apply(_float_input("acos", input)), out)
+    return write_out("acos", Acos.apply_one(_float_input("acos", input)), out)
 
 
 def arccos(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``acos``."""
-    return write_out("arccos", Acos.apply(_float_input("arccos", input)), out)
+    return write_out("arccos", Acos.apply_one(_float_input("arccos", input)), out)
 
 
 class Atan(Op):
@@ -159,12 +159,12 @@ class Atan(Op):
 
 def atan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """arctan x. d/dx = 1 / (1 + x^2)."""
-    return write_out("atan", Atan.apply(_float_input("atan", input)), out)
+    return write_out("atan", Atan.apply_one(_float_input("atan", input)), out)
 
 
 def arctan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``atan``."""
-    return write_out("arctan", Atan.apply(_float_input("arctan", input)), out)
+    return write_out("arctan", Atan.apply_one(_float_input("arctan", input)), out)
 
 
 class Atan2(Op):
@@ -210,7 +210,7 @@ class Sinh(Op):
 
 def sinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """sinh x. d/dx = cosh x."""
-    return write_out("sinh", Sinh.apply(_float_input("sinh", input)), out)
+    return write_out("sinh", Sinh.apply_one(_float_input("sinh", input)), out)
 
 
 class Cosh(Op):
@@ -227,7 +227,7 @@ class Cosh(Op):
 
 def cosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """cosh x. d/dx = sinh x."""
-    return write_out("cosh", Cosh.apply(_float_input("cosh", input)), out)
+    return write_out("cosh", Cosh.apply_one(_float_input("cosh", input)), out)
 
 
 class Asinh(Op):
@@ -244,12 +244,12 @@ class Asinh(Op):
 
 def asinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """arsinh x. d/dx = 1 / sqrt(x^2 + 1)."""
-    return write_out("asinh", Asinh.apply(_float_input("asinh", input)), out)
+    return write_out("asinh", Asinh.apply_one(_float_input("asinh", input)), out)
 
 
 def arcsinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``asinh``."""
-    return write_out("arcsinh", Asinh.apply(_float_input("arcsinh", input)), out)
+    return write_out("arcsinh", Asinh.apply_one(_float_input("arcsinh", input)), out)
 
 
 class Acosh(Op):
@@ -266,12 +266,12 @@ class Acosh(Op):
 
 def acosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """arcosh x, NaN below 1. d/dx = 1 / sqrt(x^2 - 1) (inf at 1)."""
-    return write_out("acosh", Acosh.apply(_float_input("acosh", input)), out)
+    return write_out("acosh", Acosh.apply_one(_float_input("acosh", input)), out)
 
 
 def arccosh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``acosh``."""
-    return write_out("arccosh", Acosh.apply(_float_input("arccosh", input)), out)
+    return write_out("arccosh", Acosh.apply_one(_float_input("arccosh", input)), out)
 
 
 class Atanh(Op):
@@ -288,12 +288,12 @@ class Atanh(Op):
 
 def atanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """artanh x, +-inf at +-1, NaN outside [-1, 1]. d/dx = 1 / (1 - x^2)."""
-    return write_out("atanh", Atanh.apply(_float_input("atanh", input)), out)
+    return write_out("atanh", Atanh.apply_one(_float_input("atanh", input)), out)
 
 
 def arctanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Alias of ``atanh``."""
-    return write_out("arctanh", Atanh.apply(_float_input("arctanh", input)), out)
+    return write_out("arctanh", Atanh.apply_one(_float_input("arctanh", input)), out)
 
 
 # Exponential and logarithmic ------------------------------------------------------------------------
@@ -549,7 +549,7 @@ class Rsqrt(Op):
 
 def rsqrt(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """1 / sqrt(x). d/dx = -x^(-3/2) / 2."""
-    return write_out("rsqrt", Rsqrt.apply(_float_input("rsqrt", input)), out)
+    return write_out("rsqrt", Rsqrt.apply_one(_float_input("rsqrt", input)), out)
 
 
 class Reciprocal(Op):
@@ -569,7 +569,7 @@ class Reciprocal(Op):
 
 def reciprocal(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """1 / x (float32 for integer inputs). d/dx = -1 / x^2."""
-    return write_out("reciprocal", Reciprocal.apply(_float_input("reciprocal", input)), out)
+    return write_out("reciprocal", Reciprocal.apply_one(_float_input("reciprocal", input)), out)
 
 
 def square(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -597,7 +597,7 @@ class Erf(Op):
 
 def erf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The error function, 2/sqrt(pi) * integral of e^(-t^2) from 0 to x. d/dx = 2/sqrt(pi) e^(-x^2)."""
-    return write_out("erf", Erf.apply(_float_input("erf", input)), out)
+    return write_out("erf", Erf.apply_one(_float_input("erf", input)), out)
 
 
 class Erfc(Op):
@@ -614,7 +614,7 @@ class Erfc(Op):
 
 def erfc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """1 - erf(x), accurate where erf(x) is near 1. d/dx = -2/sqrt(pi) e^(-x^2)."""
-    return write_out("erfc", Erfc.apply(_float_input("erfc", input)), out)
+    return write_out("erfc", Erfc.apply_one(_float_input("erfc", input)), out)
 
 
 class Erfinv(Op):
@@ -632,7 +632,7 @@ class Erfinv(Op):
 
 def erfinv(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The inverse of erf on [-1, 1] (+-inf at +-1, NaN outside). d/dx = sqrt(pi)/2 e^(erfinv(x)^2)."""
-    return write_out("erfinv", Erfinv.apply(_float_input("erfinv", input)), out)
+    return write_out("erfinv", Erfinv.apply_one(_float_input("erfinv", input)), out)
 
 
 # Modified Bessel functions (gpugrad/_bessel.py) -------------------------------------------------------
@@ -721,7 +721,7 @@ class Lgamma(Op):
 
 def lgamma(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """ln |Gamma(x)| (inf at 0 and the negative integers). d/dx = digamma(x)."""
-    return write_out("lgamma", Lgamma.apply(_float_input("lgamma", input)), out)
+    return write_out("lgamma", Lgamma.apply_one(_float_input("lgamma", input)), out)
 
 
 class Digamma(Op):
@@ -738,7 +738,7 @@ class Digamma(Op):
 
 def digamma(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """psi(x) = d/dx ln Gamma(x) (-inf at +0, NaN at the negative integers). d/dx = polygamma(1, x)."""
-    return write_out("digamma", Digamma.apply(_float_input("digamma", input)), out)
+    return write_out("digamma", Digamma.apply_one(_float_input("digamma", input)), out)
 
 
 class Polygamma(Op):
