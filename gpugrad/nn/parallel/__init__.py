@@ -7,8 +7,9 @@ from ...errors import ArgumentError
 from ..module import Module
 
 from .distributed import DistributedDataParallel
+from .scatter_gather import gather, scatter
 
-__all__ = ["DataParallel", "DistributedDataParallel", "data_parallel"]
+__all__ = ["DataParallel", "DistributedDataParallel", "data_parallel", "gather", "scatter"]
 
 
 def _single_device(op: str, device_ids) -> None:
