@@ -324,6 +324,23 @@ def standard_gamma(concentration: Tensor, generator=None) -> Tensor:
     return StandardGamma.apply(concentration, draws=_on_device(concentration._backend, draws, concentration._array.dtype))
 
 
+def _standard_gamma(input: Tensor, generator=None) -> Tensor:
+    """PyTorch's ``torch._standard_gamma``: Gamma(input, 1) draws, differentiable in ``input`` (standard_gamma)."""
+    return standard_gamma(input, generator=generator)
+
+
+def _standard_gamma_grad(input: Tensor, output: Tensor) -> Tensor:
+    """PyTorch's ``torch._standard_gamma_grad``: d output / d input of Gamma(input, 1) draws ``output`` at a
+    fixed CDF level (what _standard_gamma's backward multiplies the incoming gradient by); not differentiable."""
+    _require_float("_standard_gamma_grad", input, "tensor of concentrations")
+    if input.dtype != output.dtype:
+        raise DTypeError(f"_standard_gamma_grad: expected self and output of one dtype, got {input.dtype} and {output.dtype}")
+    if tuple(input.shape) != tuple(output.shape):
+        raise ShapeError(f"_standard_gamma_grad: expected self and output of one shape, got {tuple(input.shape)} and "
+                         f"{tuple(output.shape)}")
+    return Tensor._make(_gamma.standard_gamma_grad(input._backend.xp, input._array, output._array), input._backend)
+
+
 # randint_like -------------------------------------------------------------------------------------------
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=None, device=None,
                  requires_grad: bool = False, generator=None) -> Tensor:
@@ -411,7 +428,7 @@ def _inplace(fn, name: str):
 
 
 # What this family exports; gpugrad.ops gathers it.
-FUNCTIONS = (normal, bernoulli, multinomial, poisson, binomial, randint_like)
+FUNCTIONS = (normal, bernoulli, multinomial, poisson, binomial, randint_like, _standard_gamma, _standard_gamma_grad)
 DIFFERENTIABLE = ()  # zero gradients by definition: there is nothing for gradcheck to compare
 METHODS = {
     "bernoulli": bernoulli,
