@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gpugrad.errors import ShapeError
+from gpugrad.errors import DTypeError, ShapeError
 
 N = 40_000  # draws per distribution check
 
@@ -366,3 +366,28 @@ def test_standard_gamma_grad_matches_pytorchs():
     np.testing.assert_allclose(ours, theirs, rtol=1e-3)  # PyTorch's is an approximation (tests/distributions)
     assert torch._standard_gamma(torch.tensor([2.0])).dtype == torch.float32
     assert gg._standard_gamma(gg.tensor([2.0])).dtype == gg.float32
+
+
+@pytest.mark.parametrize("dtype", [gg.complex64, gg.complex128])
+def test_normal_and_uniform_fill_a_complex_tensor_part_by_part(dtype):
+    gg.manual_seed(0)
+    z = gg.empty(100000, dtype=dtype).normal_(1.0, 2.0)
+    assert z.dtype == dtype
+    parts = np.stack([z.numpy().real, z.numpy().imag])
+    np.testing.assert_allclose(parts.mean(1), [1.0, 1.0], atol=0.02)
+    np.testing.assert_allclose(parts.std(1), [2 ** 0.5, 2 ** 0.5], rtol=0.02)  # each part std / sqrt(2)
+    assert abs(np.corrcoef(parts)[0, 1]) < 0.02
+    u = gg.empty(100000, dtype=dtype).uniform_(-1.0, 3.0).numpy()
+    for part in (u.real, u.imag):
+        assert part.min() >= -1.0 and part.max() < 3.0 and abs(part.mean() - 1.0) < 0.02
+    with pytest.raises(DTypeError, match="normal_"):
+        gg.zeros(3, dtype=gg.int64).normal_()
+
+
+def test_complex_fills_match_pytorchs_moments():
+    torch = pytest.importorskip("torch")
+    for lib in (gg, torch):
+        lib.manual_seed(1)
+        z = lib.empty(100000, dtype=lib.complex64).normal_(0.5, 3.0).numpy()
+        np.testing.assert_allclose([z.real.std(), z.imag.std()], [3 / 2 ** 0.5] * 2, rtol=0.02)
+        np.testing.assert_allclose([z.real.mean(), z.imag.mean()], [0.5, 0.5], atol=0.03)

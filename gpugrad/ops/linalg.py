@@ -1424,8 +1424,15 @@ def _matrix_norm_last(a: Tensor, ord) -> Tensor:
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None,
                 out: Tensor | None = None) -> Tensor:
     """Matrix norms over the two dims in dim: 'fro', 'nuc' (sum of singular values), 2 / -2 (largest /
-    smallest singular value), 1 / -1 (max / min column abs sum), inf / -inf (max / min row abs sum)."""
-    _require_float("linalg.matrix_norm", A)
+    smallest singular value), 1 / -1 (max / min column abs sum), inf / -inf (max / min row abs sum).
+    A complex A takes the norms of its moduli ('fro', 1, -1, inf, -inf) and is refused for the singular
+    value norms ('nuc', 2, -2: gpugrad's SVD is real only)."""
+    if A._array.dtype.kind == "c":
+        if ord in ("nuc", 2, -2):
+            raise DTypeError(f"linalg.matrix_norm: ord={ord!r} needs the singular values of a complex matrix, which "
+                             f"gpugrad does not compute (its SVD is real only); got {A.dtype}")
+    else:
+        _require_float("linalg.matrix_norm", A)
     if A.ndim < 2:
         raise ShapeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions, got shape "
                          f"{_shape(A)}.")
@@ -1449,8 +1456,10 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
 def linalg_norm(input: Tensor, ord=None, dim=None, keepdim: bool = False, *, out: Tensor | None = None,
                 dtype=None) -> Tensor:
     """``torch.linalg.norm``: a matrix norm when ord is a string or dim has two entries (or ord is given for a
-    2-D input without dim), a vector norm otherwise; without ord, the 2-norm of the flattened input."""
-    _require_float("linalg.norm", input)
+    2-D input without dim), a vector norm otherwise; without ord, the 2-norm of the flattened input. A complex
+    input's norm is real, as PyTorch's (the norm of the moduli)."""
+    if input._array.dtype.kind != "c":
+        _require_float("linalg.norm", input)
     dims = None if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
     if dims is not None and len(dims) not in (1, 2):
         raise ArgumentError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dims)}")

@@ -365,16 +365,33 @@ def _fill(op: str, x: Tensor, host_draw) -> Tensor:
     return _sampler(op).apply(x, draw=lambda backend, a: _on_device(backend, host_draw(shape), a.dtype))
 
 
+def _complex_parts(host_draw):
+    """A complex tensor's draw as PyTorch makes it (on the tensor viewed as real): its real and imaginary
+    parts drawn independently, each by ``host_draw`` (of shape + (2,))."""
+    def draw(shape):
+        parts = host_draw(shape + (2,))
+        return parts[..., 0] + 1j * parts[..., 1]
+    return draw
+
+
 def _uniform(x: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None) -> Tensor:
-    _require_float("uniform_", x)
+    """Fill with U[from, to); a complex tensor's real and imaginary parts each (as PyTorch's)."""
+    if x._array.dtype.kind != "c":
+        _require_float("uniform_", x)
     _require("uniform_", from_ <= to, f"expects to return a [from, to) range, but found from={from_} > to={to}")
-    np_dtype = x._array.dtype
-    return _fill("uniform_", x, lambda shape: half_open(_rng(generator).uniform(from_, to, shape), from_, to, np_dtype))
+    np_dtype = x._array.dtype if x._array.dtype.kind != "c" else x._array.real.dtype
+    draw = lambda shape: half_open(_rng(generator).uniform(from_, to, shape), from_, to, np_dtype)  # noqa: E731
+    return _fill("uniform_", x, _complex_parts(draw) if x._array.dtype.kind == "c" else draw)
 
 
 def _normal(x: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
-    _require_float("normal_", x)
+    """Fill with N(mean, std^2); a complex tensor's real and imaginary parts each N(mean, std^2 / 2), so
+    that E|z - mean(1 + i)|^2 = std^2 (PyTorch's rule)."""
+    if x._array.dtype.kind != "c":
+        _require_float("normal_", x)
     _check_std("normal_", std)
+    if x._array.dtype.kind == "c":
+        return _fill("normal_", x, _complex_parts(lambda shape: _rng(generator).normal(mean, std * 0.5 ** 0.5, shape)))
     return _fill("normal_", x, lambda shape: _rng(generator).normal(mean, std, shape))
 
 

@@ -752,3 +752,44 @@ def test_matrix_exp_and_lstsq():
         gg.linalg.lstsq(gg.tensor(a), gg.tensor(b), driver="lapack")
     with pytest.raises(ValueError, match="size"):
         gg.linalg.lstsq(gg.tensor(a), gg.tensor(b[:5]))
+
+
+_COMPLEX_NORMS = [dict(), dict(ord="fro"), dict(ord=1), dict(ord=-1), dict(ord=math.inf), dict(ord=-math.inf),
+                  dict(dim=1), dict(ord=3, dim=0), dict(ord=math.inf, dim=(0, 1))]
+
+
+@pytest.mark.parametrize("kwargs", _COMPLEX_NORMS, ids=str)
+def test_linalg_norm_of_a_complex_tensor_is_the_real_norm_of_its_moduli(kwargs):
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(3, 4)) + 1j * rng.normal(size=(3, 4))
+    ours = gg.linalg.norm(gg.tensor(a), **kwargs)
+    np_kwargs = {"ord": kwargs.get("ord"), "axis": kwargs.get("dim")}
+    if np_kwargs["ord"] is not None and np_kwargs["axis"] is None and kwargs.get("ord") not in ("fro",):
+        np_kwargs["axis"] = (0, 1)
+    assert ours.dtype == gg.float64
+    np.testing.assert_allclose(ours.numpy(), np.linalg.norm(a, **np_kwargs), rtol=1e-12)
+    # the gradient of the Frobenius norm of a complex A is A / ||A|| (PyTorch's convention for real outputs)
+    t = gg.tensor(a, requires_grad=True)
+    gg.linalg.norm(t).backward()
+    np.testing.assert_allclose(t.grad.numpy(), a / np.linalg.norm(a), rtol=1e-12)
+
+
+def test_singular_value_norms_of_a_complex_matrix_are_refused():
+    a = gg.tensor([[1 + 1j, 2], [0, 1j]])
+    for ord in ("nuc", 2, -2):
+        with pytest.raises(DTypeError, match="complex"):
+            gg.linalg.matrix_norm(a, ord)
+
+
+@pytest.mark.parametrize("kwargs", _COMPLEX_NORMS, ids=str)
+def test_linalg_norm_of_a_complex_tensor_matches_pytorch(kwargs):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    a = (rng.normal(size=(3, 4)) + 1j * rng.normal(size=(3, 4))).astype(np.complex64)
+    ours, theirs = gg.linalg.norm(gg.tensor(a), **kwargs), torch.linalg.norm(torch.tensor(a), **kwargs)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5)
+    t, tt = gg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    gg.linalg.norm(t, **kwargs).sum().backward()
+    torch.linalg.norm(tt, **kwargs).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-4, atol=1e-6)
