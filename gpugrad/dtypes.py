@@ -123,13 +123,14 @@ def of_array_checked(array, op: str = "gpugrad") -> DType:
 
 
 def to_dtype(dtype) -> DType:
-    """Accept a DType, a NumPy dtype, a Python type (float, int, bool) or a name ("half", "int32", ...)."""
+    """Accept a DType, a NumPy dtype, a Python type (float, int, bool, complex: float64, int64, bool and
+    complex128 whatever the default dtype, as PyTorch maps them) or a name ("half", "int32", ...)."""
     if isinstance(dtype, DType):
         if dtype.np is None:
             raise DTypeError(f"{dtype.name} is not supported by gpugrad yet: gpugrad has {_SUPPORTED}")
         return dtype
     if dtype is float:
-        return default_float
+        return float64
     if dtype is int:
         return int64
     if dtype is bool:

@@ -39,9 +39,20 @@ def test_to_dtype_accepts_names_numpy_dtypes_and_python_types():
     assert gg.dtypes.to_dtype("short") is gg.int16
     assert gg.dtypes.to_dtype(np.int8) is gg.int8
     assert gg.dtypes.to_dtype(np.dtype("uint8")) is gg.uint8
-    assert gg.dtypes.to_dtype(float) is gg.float32 and gg.dtypes.to_dtype(int) is gg.int64
+    # Python's float is float64 whatever the default dtype, as in PyTorch (torch.tensor(3, dtype=float))
+    assert gg.dtypes.to_dtype(float) is gg.float64 and gg.dtypes.to_dtype(int) is gg.int64
+    assert gg.dtypes.to_dtype(bool) is gg.bool and gg.dtypes.to_dtype(complex) is gg.complex128
+    assert gg.tensor(3, dtype=float).dtype is gg.float64 and gg.zeros(2, dtype=float).dtype is gg.float64
+    assert gg.ones(2).to(float).dtype is gg.float64 and gg.ones(2, dtype=float).double().dtype is gg.float64
     with pytest.raises(gg.DTypeError, match="uint16"):
         gg.dtypes.to_dtype(np.uint16)
+
+
+def test_python_types_as_dtypes_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for t in (float, int, bool, complex):
+        assert str(gg.tensor(3, dtype=t).dtype).split(".")[1] == str(torch.tensor(3, dtype=t).dtype).split(".")[1]
+        assert str(gg.ones(2).to(t).dtype).split(".")[1] == str(torch.ones(2).to(t).dtype).split(".")[1]
 
 
 def test_tensor_cast_methods():
