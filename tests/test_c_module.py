@@ -17,6 +17,12 @@ def test_the_core_names_are_the_public_classes():
     assert gg._C._get_tracing_state() is None
 
 
+def test_log_api_usage_once_takes_an_event_name_and_returns_nothing():
+    assert gg._C._log_api_usage_once("torchmetrics.metric.MeanSquaredError") is None
+    with pytest.raises(TypeError, match="string"):
+        gg._C._log_api_usage_once(3)
+
+
 @pytest.mark.torch
 def test_pytorch_spells_them_the_same_way():
     torch = pytest.importorskip("torch")
@@ -24,5 +30,8 @@ def test_pytorch_spells_them_the_same_way():
     assert torch._C.OutOfMemoryError is torch.OutOfMemoryError is torch.cuda.OutOfMemoryError
     assert torch._C._DistBackendError is torch.distributed.DistBackendError
     assert torch._C._get_tracing_state() is None
+    assert torch._C._log_api_usage_once("an.event") is None
+    with pytest.raises(TypeError):
+        torch._C._log_api_usage_once(3)
     for name in gg._C.__all__:
         assert hasattr(torch._C, name), name
