@@ -301,6 +301,11 @@ class Tensor:
             if sink is not None:
                 sink.release(old)  # the old gradient is the caller's now: the sink must not write it again
 
+    @grad.deleter
+    def grad(self) -> None:
+        """``del t.grad``: the gradient becomes None, as assigning None does (PyTorch's)."""
+        type(self).grad.fset(self, None)
+
     @property
     def is_leaf(self) -> bool:
         return self._node is None
