@@ -779,8 +779,17 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     _check_tensor("normalize", "input", input)
     if input.is_nested:
         return _nested("normalize", input, p, dim, eps, out)
-    if input._array.dtype.kind not in FLOAT_KINDS:
-        raise DTypeError(f"normalize: expected a floating point input, got {input.dtype}")
+    complex_input = input._array.dtype.kind == "c"
+    if input._array.dtype.kind not in FLOAT_KINDS and not complex_input:
+        raise DTypeError(f"normalize: expected a floating point or complex input, got {input.dtype}")
+    if complex_input or isinstance(dim, (tuple, list)):
+        # several dims (x / ||x||_F over a matrix, as Muon-style optimizers write) or a complex input
+        # (divided by the real norm of its moduli): the norm over all of them, as PyTorch's
+        from ..ops.linalg import vector_norm
+
+        axes = _normalize_dims("normalize", dim, input.ndim)
+        norm = vector_norm(input, p, axes, keepdim=True)
+        return _write_out("normalize", input / _ops.clamp(norm, min=eps), out)
     (axis,) = _normalize_dims("normalize", dim, input.ndim)
     norm = _vector_norm(input, p, axis)
     result = input / _ops.clamp(norm, min=eps)

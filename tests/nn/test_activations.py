@@ -309,6 +309,41 @@ def test_normalize_unit_rows_and_out():
         F.normalize(gg.tensor([[3, 4]]))
 
 
+def test_normalize_over_several_dims_and_of_complex_inputs():
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(2, 3, 4))
+    for p, dims in ((2.0, (-2, -1)), (1.0, (0, 2)), (3.0, [1])):
+        want = a / np.maximum((np.abs(a) ** p).sum(tuple(dims), keepdims=True) ** (1 / p), 1e-12)
+        np.testing.assert_allclose(F.normalize(gg.tensor(a), p=p, dim=dims).numpy(), want, rtol=1e-12)
+    c = a + 1j * rng.normal(size=a.shape)
+    y = F.normalize(gg.tensor(c), dim=-1)
+    assert y.dtype == gg.complex128
+    np.testing.assert_allclose(y.numpy(), c / np.linalg.norm(c, axis=-1, keepdims=True), rtol=1e-12)
+    x = gg.tensor(a, requires_grad=True)
+    assert gradgradcheck(lambda t: F.normalize(t, dim=(-2, -1)), [x])
+    assert gg.autograd.gradcheck(lambda t: F.normalize(t, p=3.0, dim=(0, 1)), [x])
+    zero = gg.zeros(2, 2, requires_grad=True)
+    F.normalize(zero, dim=(0, 1)).sum().backward()
+    np.testing.assert_allclose(zero.grad.numpy(), np.full((2, 2), 1e12))  # 1/eps, as one zero row
+
+
+@pytest.mark.torch
+def test_normalize_over_several_dims_and_of_complex_inputs_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    a = rng.normal(size=(2, 3, 4))
+    c = (a + 1j * rng.normal(size=a.shape)).astype(np.complex64)
+    w = rng.normal(size=a.shape)
+    for x, kwargs in ((a, {"dim": (-2, -1)}), (a, {"p": 1.0, "dim": (0, 2)}), (c, {"dim": -1}),
+                      (c, {"dim": (-2, -1), "eps": 1e-7})):
+        ours, theirs = gg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        y, y_t = F.normalize(ours, **kwargs), torch.nn.functional.normalize(theirs, **kwargs)
+        np.testing.assert_allclose(y.detach().numpy(), y_t.detach().numpy(), rtol=1e-5, err_msg=str(kwargs))
+        (y.real if y.is_complex() else y).mul(gg.tensor(w)).sum().backward()
+        (y_t.real if y_t.is_complex() else y_t).mul(torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-4, atol=1e-6, err_msg=str(kwargs))
+
+
 # Modules ----------------------------------------------------------------------------------------------
 
 MODULES = [
