@@ -383,9 +383,9 @@ def rand(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False
 
 
 @_writes_out
-def randint(low: int, high: int | None = None, size=(), dtype=None, device=None, generator=None) -> Tensor:
+def randint(low: int = 0, high: int | None = None, size=(), dtype=None, device=None, generator=None) -> Tensor:
     """Integers drawn uniformly from [low, high) (int64 unless ``dtype`` says otherwise); as in torch,
-    ``randint(high, size)`` draws from [0, high)."""
+    ``randint(high, size)`` and ``randint(high=h, size=s)`` draw from [0, high)."""
     if isinstance(high, (tuple, list)):  # randint(high, size)
         low, high, size = 0, low, high
     elif high is None:

@@ -391,3 +391,18 @@ def test_complex_fills_match_pytorchs_moments():
         z = lib.empty(100000, dtype=lib.complex64).normal_(0.5, 3.0).numpy()
         np.testing.assert_allclose([z.real.std(), z.imag.std()], [3 / 2 ** 0.5] * 2, rtol=0.02)
         np.testing.assert_allclose([z.real.mean(), z.imag.mean()], [0.5, 0.5], atol=0.03)
+
+
+def test_randint_takes_high_and_size_by_keyword_with_low_zero():
+    gg.manual_seed(0)
+    x = gg.randint(high=2, size=(4, 32))  # torchmetrics' test inputs
+    assert x.shape == (4, 32) and x.dtype == gg.int64 and set(np.unique(x.numpy())) <= {0, 1}
+    y = gg.randint(3, high=6, size=(1000,)).numpy()
+    assert y.min() == 3 and y.max() == 5
+
+
+def test_randint_keywords_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for lib in (gg, torch):
+        x = lib.randint(high=2, size=(4, 32))
+        assert tuple(x.shape) == (4, 32) and str(x.dtype).endswith("int64") and int(x.max()) <= 1
