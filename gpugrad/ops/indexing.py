@@ -1223,11 +1223,12 @@ def _rowwise_searchsorted(xp, seq, values, side: str):
     return xp.take_along_axis(answer, xp.argsort(query, axis=-1), axis=-1).astype(xp.int64)
 
 
-def searchsorted(sorted_sequence: Tensor, input, *, right: bool = False, side: str | None = None,
-                 out: Tensor | None = None, sorter: Tensor | None = None) -> Tensor:
+def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, right: bool = False,
+                 side: str | None = None, out: Tensor | None = None, sorter: Tensor | None = None) -> Tensor:
     """For each value, the index at which it would be inserted into ``sorted_sequence`` (along its last
     dim) to keep it sorted: before equal elements (side='left') or after them (side='right' or
-    right=True). An N-d sequence is searched row by row, its leading dims matching the values'."""
+    right=True). An N-d sequence is searched row by row, its leading dims matching the values'.
+    Indices are int64, or int32 with ``out_int32=True``."""
     refuse_complex("searchsorted", sorted_sequence)
     side = _side(right, side)
     backend, xp = sorted_sequence._backend, sorted_sequence._backend.xp
@@ -1255,16 +1256,18 @@ def searchsorted(sorted_sequence: Tensor, input, *, right: bool = False, side: s
                 f"input value tensor {list(values.shape)}"
             )
         result = _rowwise_searchsorted(xp, seq, values, side)
-    return write_out("searchsorted", Tensor._make(xp.asarray(result), backend), out)
+    result = xp.asarray(result).astype(xp.int32 if out_int32 else xp.int64, copy=False)
+    return write_out("searchsorted", Tensor._make(result, backend), out)
 
 
-def bucketize(input, boundaries: Tensor, *, right: bool = False, out: Tensor | None = None) -> Tensor:
+def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False,
+              out: Tensor | None = None) -> Tensor:
     """The bucket of each value among the 1-D ``boundaries``: i with boundaries[i-1] < x <= boundaries[i]
-    (right=False) or boundaries[i-1] <= x < boundaries[i] (right=True)."""
+    (right=False) or boundaries[i-1] <= x < boundaries[i] (right=True); int64, or int32 with ``out_int32``."""
     refuse_complex("bucketize", input)
     if boundaries.ndim != 1:
         raise ShapeError(f"bucketize: boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
-    return write_out("bucketize", searchsorted(boundaries, input, right=right), out)
+    return write_out("bucketize", searchsorted(boundaries, input, out_int32=out_int32, right=right), out)
 
 
 def _where(condition, a, b) -> Tensor:

@@ -875,3 +875,26 @@ def test_unique_along_a_dim_matches_pytorch():
         for o, t in zip(ours, theirs):
             np.testing.assert_array_equal(o.numpy(), t.numpy())
     assert gg.tensor([[1, 2], [1, 2]]).unique(dim=0).tolist() == [[1, 2]]
+
+
+def test_searchsorted_and_bucketize_give_int32_indices_with_out_int32():
+    seq = gg.tensor([1.0, 3.0, 5.0, 7.0])
+    values = gg.tensor([[0.0, 3.0, 6.0], [7.0, 8.0, 2.0]])
+    for right in (False, True):
+        want = np.searchsorted(seq.numpy(), values.numpy(), side="right" if right else "left")
+        for got in (gg.searchsorted(seq, values, out_int32=True, right=right),
+                    gg.bucketize(values, seq, out_int32=True, right=right)):
+            assert got.dtype == gg.int32
+            np.testing.assert_array_equal(got.numpy(), want)
+        assert gg.bucketize(values, seq, right=right).dtype == gg.int64
+    rows = gg.tensor([[1.0, 2.0], [0.0, 9.0]])
+    assert gg.searchsorted(rows, gg.tensor([[1.5], [10.0]]), out_int32=True).dtype == gg.int32
+
+
+def test_out_int32_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    seq, values = np.array([1.0, 3.0, 5.0]), np.array([0.0, 3.0, 6.0])
+    ours = gg.bucketize(gg.tensor(values), gg.tensor(seq), out_int32=True, right=True)
+    theirs = torch.bucketize(torch.tensor(values), torch.tensor(seq), out_int32=True, right=True)
+    assert theirs.dtype == torch.int32 and ours.dtype == gg.int32
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
