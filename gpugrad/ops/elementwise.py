@@ -1065,6 +1065,16 @@ INPLACE = (
 _F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)  # identity tests: cheaper than a set lookup
 
 
+def _takes_operand(other) -> bool:
+    """Whether Tensor's operators take ``other``: a tensor, a number or an array. Anything else (a list, a
+    string, None, a user's class) gets NotImplemented, as from PyTorch's operators (its argument parser's
+    TypeError becomes NotImplemented), so that Python asks the other operand: a class with ``__rmul__``
+    handles ``t * obj``, ``t == pytest.approx(0.5)`` asks the approx, ``t + [1, 2]`` and ``t < "a"`` are
+    Python's TypeError, ``t == "a"`` is False."""
+    return (isinstance(other, (Tensor, numbers.Number, numpy.ndarray, numpy.generic))
+            or hasattr(other, "__cuda_array_interface__"))
+
+
 def _operator(fn, op, compute, swap: bool = False):
     """Tensor's operator for the binary op ``fn`` (``__add__`` for add; ``swap``: the reflected one,
     ``__radd__``), with short roads for the common operands, for which ``fn``'s checks and promotion
@@ -1116,7 +1126,8 @@ def _operator(fn, op, compute, swap: bool = False):
                     if _grad_state.inference:
                         result._inference = True
                     return result
-        if getattr(other, "is_nested", False):  # a nested tensor's own operator handles it (gpugrad/nested)
+        # Python asks the other operand: a nested tensor's own operator (gpugrad/nested), a user's class
+        if getattr(other, "is_nested", False) or not _takes_operand(other):
             return NotImplemented
         return fn(other, self) if swap else fn(self, other)
 
@@ -1140,14 +1151,13 @@ def _in_own_dtype(fn):
 METHODS.update({f.__name__ + "_": inplace_variant(_in_own_dtype(f), f.__name__ + "_") for f in (
     eq, ne, lt, le, gt, ge, greater, greater_equal, less, less_equal, not_equal, logical_and, logical_or,
     logical_xor, logical_not)})
+
+
 def _comparison_operator(fn):
-    """Tensor's ``==``, ``!=``, ``<`` ...: NotImplemented for an operand that is not a tensor, a number or
-    an array, as PyTorch's (its argument parser's TypeError becomes NotImplemented), so that Python asks
-    the other operand: ``t == pytest.approx(0.5)`` asks the approx, ``t == "a"`` and ``t == [1, 2]`` are
-    False, ``"a" in [t]`` is False, ``t < "a"`` is Python's TypeError."""
+    """Tensor's ``==``, ``!=``, ``<`` ...: ``fn``, or NotImplemented for an operand it does not take
+    (_takes_operand): ``"a" in [t]`` is False."""
     def method(self, other):
-        if not (isinstance(other, (Tensor, numbers.Number, numpy.ndarray, numpy.generic))
-                or hasattr(other, "__cuda_array_interface__") or getattr(other, "is_nested", False)):
+        if other.__class__ is not Tensor and not (_takes_operand(other) or getattr(other, "is_nested", False)):
             return NotImplemented
         return fn(self, other)
 

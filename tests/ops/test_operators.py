@@ -162,3 +162,45 @@ def test_comparisons_with_foreign_operands_match_torch():
         for op in (operator.eq, operator.ne):
             assert op(gg.tensor([1.0, 2.0]), other) == op(torch.tensor([1.0, 2.0]), other)
         assert (gg.tensor(1.0) == other) == (torch.tensor(1.0) == other)
+
+
+class _Reflects:
+    """A user's operand (zuko's tuple of tensors, say) that Tensor's arithmetic does not take: it answers
+    the reflected operator itself."""
+    def __radd__(self, other):
+        return "radd"
+
+    def __rsub__(self, other):
+        return "rsub"
+
+    def __rmul__(self, other):
+        return "rmul"
+
+    def __rtruediv__(self, other):
+        return "rtruediv"
+
+    def __rpow__(self, other):
+        return "rpow"
+
+
+@pytest.mark.parametrize("op, answer", [(operator.add, "radd"), (operator.sub, "rsub"), (operator.mul, "rmul"),
+                                        (operator.truediv, "rtruediv"), (operator.pow, "rpow")])
+def test_arithmetic_with_an_operand_that_is_no_number_asks_the_operand(op, answer):
+    t = gg.tensor([1.0, 2.0], requires_grad=True)
+    assert op(t, _Reflects()) == answer  # Tensor returned NotImplemented, Python asked the reflected op
+    for other in ([1.0, 2.0], (1.0, 2.0), "a", None):  # a TypeError, as PyTorch's (list * t asks t.__index__)
+        with pytest.raises(TypeError):
+            op(t, other)
+
+
+def test_arithmetic_with_foreign_operands_raises_where_torch_raises():
+    torch = pytest.importorskip("torch")
+    for other in ([1.0, 2.0], (1.0, 2.0), None, _Reflects()):
+        for op in (operator.add, operator.sub, operator.mul, operator.truediv):
+            outcomes = []
+            for t in (gg.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])):
+                try:
+                    outcomes.append(op(t, other))
+                except TypeError:
+                    outcomes.append(TypeError)
+            assert outcomes[0] == outcomes[1]
