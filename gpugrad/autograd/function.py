@@ -231,6 +231,11 @@ class Node:
         self._to_save = ()
 
 
+# PyTorch's name for the ctx a Function's forward and backward receive (a type hint in user code:
+# ``def forward(ctx: FunctionCtx, x)``); gpugrad's ctx is the op's node.
+FunctionCtx = Node
+
+
 class AccumulateGrad:
     """Where a leaf's gradient goes (``grad_fn.next_functions`` shows one per leaf input), as PyTorch's."""
 

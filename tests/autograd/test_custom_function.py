@@ -159,3 +159,25 @@ def test_once_differentiable_backward_refuses_a_second_derivative():
         g.sum().backward()
     Cube.apply(x).sum().backward()  # first order alone is untouched
     assert x.grad.tolist() == [3.0, 12.0]
+
+
+@pytest.mark.parametrize("lib_name", ["gpugrad", "torch"])
+def test_the_ctx_is_a_function_ctx_as_in_pytorch(lib_name):
+    lib = gg if lib_name == "gpugrad" else pytest.importorskip("torch")
+    FunctionCtx = lib.autograd.function.FunctionCtx
+    seen = []
+
+    class Double(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx: FunctionCtx, x):
+            seen.append(isinstance(ctx, FunctionCtx))
+            return x * 2
+
+        @staticmethod
+        def backward(ctx: FunctionCtx, g):
+            seen.append(isinstance(ctx, FunctionCtx))
+            return g * 2
+
+    x = lib.ones(3, requires_grad=True)
+    Double.apply(x).sum().backward()
+    assert seen == [True, True] and x.grad.tolist() == [2.0, 2.0, 2.0]
