@@ -280,6 +280,31 @@ def test_distributed_names_for_what_gpugrad_has_not_yet_say_so():
             make()
 
 
+def test_fsdp_names_say_they_are_absent_and_share_their_objects():
+    import gpugrad.distributed as dist
+    from gpugrad.distributed._composable.fsdp import FSDPModule as composable_fsdp_module
+    from gpugrad.distributed._tensor import DTensor as old_dtensor
+    from gpugrad.distributed._tensor.experimental import implicit_replication as old_replication
+    from gpugrad.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
+    from gpugrad.distributed.tensor.experimental import implicit_replication
+
+    assert dist.fsdp.FSDPModule is FSDPModule is composable_fsdp_module
+    assert old_dtensor is dist.tensor.DTensor and old_replication is implicit_replication
+    model = gg.nn.Linear(2, 2)
+    assert not isinstance(model, FSDPModule)
+    for make in (FSDPModule, lambda: fully_shard(model)):
+        with pytest.raises(NotImplementedError, match="no FSDP"):
+            make()
+    policy = MixedPrecisionPolicy(param_dtype=gg.float16)
+    assert (policy.param_dtype, policy.reduce_dtype, policy.output_dtype, policy.cast_forward_inputs) == (
+        gg.float16, None, None, True)
+    with pytest.raises(AttributeError):
+        policy.param_dtype = gg.float32  # frozen, as PyTorch's
+    x = gg.ones(2)
+    with implicit_replication():  # no DTensor in gpugrad: plain tensors compute as ever
+        assert (x + x).tolist() == [2.0, 2.0]
+
+
 def test_torch_function_modes_are_refused_rather_than_ignored():
     class Counting(gg.overrides.TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
