@@ -34,7 +34,7 @@ import pickle
 import queue
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Generic
+from typing import Any, Generic, TypeVar
 
 from ... import random as _random
 from .collate import default_collate, default_convert
@@ -42,6 +42,11 @@ from .dataset import Dataset, IterableDataset, T_co
 from .fetch import IterableFetcher, MapFetcher
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 from .worker import StreamEnd, WorkerError, worker_loop
+
+_T = TypeVar("_T")
+# PyTorch's type aliases of this module, which code annotating its own loaders imports (opacus' DPDataLoader)
+_collate_fn_t = Callable[[list[_T]], Any]
+_worker_init_fn_t = Callable[[int], None]
 
 _STATE_VERSION = 1
 _STATUS_CHECK_INTERVAL = 1.0

@@ -50,3 +50,15 @@ def test_default_collate_matches_torch():
             assert g == w
 
     same(got, want)
+
+
+def test_private_module_paths_hold_the_same_objects():
+    # torch.utils.data._utils.collate and torch.utils.data.dataloader's type aliases, which libraries import
+    from gpugrad.utils import data
+    from gpugrad.utils.data._utils.collate import default_collate, default_convert
+    from gpugrad.utils.data.dataloader import _collate_fn_t, _worker_init_fn_t
+
+    assert default_collate is data.default_collate and default_convert is data.default_convert
+    assert data._utils.collate.default_collate is default_collate
+    assert default_collate([(1, 2.0), (3, 4.0)])[0].tolist() == [1, 3]
+    assert _collate_fn_t[int].__args__[0] == list[int] and _worker_init_fn_t.__args__ == (int, None)
