@@ -29,6 +29,16 @@ def test_torch_nn_modules_paths():
     assert Scaled(reduction="sum")(gg.ones(2), gg.zeros(2)).item() == 2.0
 
 
+def test_incompatible_keys_path_is_what_load_state_dict_returns():
+    from gpugrad.nn.modules.module import IncompatibleKeys, _IncompatibleKeys
+
+    result = nn.Linear(2, 1).load_state_dict({"weight": gg.ones(1, 2)}, strict=False)
+    assert isinstance(result, _IncompatibleKeys) and isinstance(result, IncompatibleKeys)
+    assert result.missing_keys == ["bias"] and result.unexpected_keys == []
+    made = _IncompatibleKeys([], [])  # what a custom _load_from_state_dict returns (opacus' RenameParamsMixin)
+    assert repr(made) == "<All keys matched successfully>" and made == ([], [])
+
+
 @pytest.mark.torch
 def test_every_torch_nn_modules_submodule_imports():
     torch = pytest.importorskip("torch")

@@ -38,7 +38,8 @@ def _reverse_repeat_tuple(t, n: int) -> tuple:
 
 # torch.nn.modules.<name> -> (gpugrad.nn file, private names it also holds)
 _PATHS = {
-    "module": (module, ("Module", "_EXTRA_STATE_KEY_SUFFIX", "register_module_forward_pre_hook",
+    "module": (module, ("Module", "_EXTRA_STATE_KEY_SUFFIX", "IncompatibleKeys", "_IncompatibleKeys",
+                        "register_module_forward_pre_hook",
                         "register_module_forward_hook")),
     "container": (module, ("Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict")),
     "linear": (linear, ()),
