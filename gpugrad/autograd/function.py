@@ -322,7 +322,11 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        watched = _watch.watched  # anomaly mode, a profiler or saved-tensor hooks (watch.py)
+        watched = _watch.watched  # anomaly mode, a profiler, saved-tensor hooks or ExpandedWeights (watch.py)
+        if watched and _watch.expanded:  # an op given an ExpandedWeight (nn/_expanded_weights.py): PyTorch's error
+            for a in args:
+                if getattr(a, "_expanded_weight", False):
+                    raise RuntimeError(f"Expanded Weights encountered but cannot handle function {cls.op_name()}")
         if watched and _watch.profiler is not None:  # the profiler times the whole application
             return _watch.profiler.time_op(cls, args, kwargs)
         Tensor = _Tensor

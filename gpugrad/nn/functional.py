@@ -13,6 +13,8 @@ import numpy as _np
 from .. import ops as _ops
 from ..amp.policy import FLOAT32, LOWER_PRECISION, PROMOTE, autocast_policy
 from ..autograd.function import Op
+from ..autograd.watch import state as _watch
+from . import _expanded_weights as _ew
 from ..autograd.grad_mode import no_grad
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
@@ -416,6 +418,8 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """input @ weight^T + bias, for input (..., in_features), weight (out_features, in_features)."""
+    if _watch.expanded and _ew._ew_of(weight, bias) is not None:  # inside call_for_per_sample_grads (_expanded_weights.py)
+        return _ew.linear(input, weight, bias)
     return _linear_activation(input, weight, bias, "identity", 0.0)
 
 
@@ -497,6 +501,8 @@ def _single(op: str, name: str, value) -> int:
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """1-D cross-correlation of input (N, C_in, L) with weight (C_out, C_in / groups, k): conv2d over a
     height of one (the same kernels and gradients). ``padding`` is an int, ``"valid"`` or ``"same"``."""
+    if _watch.expanded and _ew._ew_of(weight, bias) is not None:  # inside call_for_per_sample_grads (_expanded_weights.py)
+        return _ew.conv(conv1d, input, weight, bias, stride, padding, dilation, groups)
     _check_tensor("conv1d", "input", input)
     _check_tensor("conv1d", "weight", weight)
     if input.ndim not in (2, 3):
@@ -523,6 +529,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
         y = F.conv2d(x, w, b, stride=2, padding=1)
     """
+    if _watch.expanded and _ew._ew_of(weight, bias) is not None:  # inside call_for_per_sample_grads (_expanded_weights.py)
+        return _ew.conv(conv2d, input, weight, bias, stride, padding, dilation, groups)
     return _conv2d_activation(input, weight, bias, stride, padding, dilation, groups, "identity", 0.0)
 
 
@@ -826,6 +834,8 @@ def _abs_power(x: Tensor, p: float) -> Tensor:
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dims to zero mean and unit (biased) variance,
     then scale by weight and shift by bias."""
+    if _watch.expanded and _ew._ew_of(weight, bias) is not None:  # inside call_for_per_sample_grads (_expanded_weights.py)
+        return _ew.layer_norm(input, normalized_shape, weight, bias, eps)
     if input.is_nested:
         return _nested("layer_norm", input, normalized_shape, weight, bias, eps)
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)

@@ -12,6 +12,8 @@ import numpy as _np
 
 from ..amp.policy import LOWER_PRECISION, autocast_policy
 from ..dtypes import FLOAT_KINDS
+from ..autograd.watch import state as _watch
+from . import _expanded_weights as _ew
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels.conv import output_size as _conv_output_size
 from ..ops import conv as _conv
@@ -223,6 +225,8 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
     Composed as one conv2d: the kd depth slices each output depth reads are stacked as extra input
     channels (channel c, tap i), and the weight is read as (C_out, C_in/groups * kd, kh, kw) likewise."""
+    if _watch.expanded and _ew._ew_of(weight, bias) is not None:  # inside call_for_per_sample_grads (_expanded_weights.py)
+        return _ew.conv(conv3d, input, weight, bias, stride, padding, dilation, groups)
     op = "conv3d"
     _check_tensor(op, "input", input)
     _check_tensor(op, "weight", weight)

@@ -13,6 +13,8 @@ import warnings
 from ..amp.policy import FLOAT32, autocast_policy
 from ..autograd.grad_mode import no_grad
 from ..dtypes import FLOAT_KINDS
+from ..autograd.watch import state as _watch
+from . import _expanded_weights as _ew
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..ops._operands import fused_norm_takes
 from ..ops.group_norm import group_norm as _fused_group_norm
@@ -66,6 +68,8 @@ def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise each of ``num_groups`` groups of channels of a (N, C, ...) input to zero mean and unit
     (biased) variance over the group's channels and positions, then scale and shift per channel."""
+    if _watch.expanded and _ew._ew_of(weight, bias) is not None:  # inside call_for_per_sample_grads (_expanded_weights.py)
+        return _ew.group_norm(input, num_groups, weight, bias, eps)
     _check_float("group_norm", input)
     if input.ndim < 2:
         raise ShapeError(f"group_norm: expected at least 2 dimensions (N, C, ...) for input, got shape {tuple(input.shape)}")
@@ -105,6 +109,8 @@ def instance_norm(
     running_var (when given) move by ``momentum`` towards their batch averages (the variance unbiased),
     as PyTorch's; otherwise the running statistics normalise.
     """
+    if _watch.expanded and _ew._ew_of(weight, bias) is not None:  # inside call_for_per_sample_grads (_expanded_weights.py)
+        return _ew.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
     _check_float("instance_norm", input)
     if input.ndim < 3:
         raise ShapeError(f"instance_norm: expected input of at least 3 dims (N, C, ...), got shape {tuple(input.shape)}")

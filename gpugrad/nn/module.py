@@ -16,6 +16,7 @@ from .. import dtypes as _dtypes
 from ..amp import policy as _autocast_policy
 from ..autograd.grad_mode import no_grad
 from ..autograd.reduced_float import is_reduced
+from ..autograd.watch import state as _watch_state
 from ..tensor import Tensor
 from ..ops import parse_to_args
 from .backward_hooks import call_with_backward_hooks
@@ -604,8 +605,8 @@ class Sequential(_ModuleSequence):
         while i < len(modules):
             module = modules[i]
             fused = _fusable(module, modules[i + 1]) if i + 1 < len(modules) else None
-            if fused is not None and _rounds_between(x):
-                fused = None
+            if fused is not None and (_rounds_between(x) or _watch_state.expanded):
+                fused = None  # (ExpandedWeights: the layer's F.linear / F.conv2d compute per-sample gradients)
             if fused is not None:
                 # Linear or Conv2d then an activation: one op with the activation after its GEMM, and in
                 # backward the activation derivative before the GEMMs. None: the layer does not fuse.

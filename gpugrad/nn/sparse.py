@@ -6,6 +6,8 @@ from .. import factory
 from .. import linalg
 from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad
+from ..autograd.watch import state as _watch
+from . import _expanded_weights as _ew
 from ..errors import DTypeError, ShapeError
 from ..kernels import embedding as kembedding
 from ..sparse.coo import SparseTensor
@@ -169,6 +171,8 @@ def embedding(
     divides each row's gradient by its count in ``input``. The dense gradient is one deterministic
     scatter-add (gpugrad.kernels.embedding); ``sparse=True`` makes ``weight``'s gradient a sparse COO
     tensor instead, one row per lookup (``embedding_sparse_grad``), for optim.SparseAdam, SGD and Adagrad."""
+    if _watch.expanded and weight.__class__ is _ew.ExpandedWeight:  # call_for_per_sample_grads (_expanded_weights.py)
+        return _ew.embedding(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
     _check_indices("embedding", input, weight)
     num = weight.shape[0]
     if padding_idx is not None:
