@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from . import random as _random
 from .autograd import enable_grad
-from .factory import zeros_like
+from .factory import zeros, zeros_like
 from .autograd import grad as _autograd_grad
 from .tensor import Tensor
 from .utils._pytree import tree_leaves, tree_map, tree_structure, tree_unflatten
@@ -220,6 +220,8 @@ def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *, ch
             raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got {sorted(sizes)}")
         (n,) = sizes
         start = _random.default_generator.get_state()
+        if n == 0:  # nothing to map: one call on zeros of a sample's shape gives the outputs' shapes, kept empty
+            return _empty_batch(func, args, dims, kwargs, out_dims, start)
         results = []
         for i in range(n):
             if randomness == "same":
@@ -244,6 +246,35 @@ def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *, ch
         return ops.stack(results, _out_dim(out_dims, 0))
 
     return wrapper
+
+
+def _empty_batch(func, args, dims, kwargs, out_dims, start):
+    """vmap over a mapped dim of size 0: PyTorch gives outputs of batch size 0. ``func`` runs once on zeros of
+    one sample's shape (its random draws undone) and each output is stacked as a batch of none of them."""
+    from . import ops
+
+    def sample_of(t, d):
+        if not isinstance(t, Tensor):
+            return t
+        d = d % t.ndim
+        return zeros(*t.shape[:d], *t.shape[d + 1:], dtype=t.dtype, device=t.device)
+
+    sample = [a if d is None else tree_map(lambda t, d=d: sample_of(t, d), a) for a, d in zip(args, dims)]
+    first = func(*sample, **kwargs)
+    _random.default_generator.set_state(start)
+
+    def empty(r, k):
+        if not isinstance(r, Tensor):
+            raise ValueError(f"vmap: `{getattr(func, '__name__', func)}` must only return Tensors, got type "
+                             f"{type(r).__name__}")
+        od = _out_dim(out_dims, k)
+        return ops.stack([r], od).narrow(od, 0, 0)
+
+    if isinstance(first, (tuple, list)):
+        return type(first)([empty(r, k) for k, r in enumerate(first)])
+    if isinstance(first, dict):
+        return {k: empty(r, k) for k, r in first.items()}
+    return empty(first, 0)
 
 
 def _out_dim(out_dims, k):

@@ -126,3 +126,17 @@ def test_an_output_that_does_not_require_grad_has_zero_derivatives():
     assert value.tolist() == [0.0, 1.0, 1.0] and tangent.tolist() == [0.0, 0.0, 0.0]
     with pytest.raises(RuntimeError, match="does not require grad"):
         gg.autograd.grad(step(x.requires_grad_()).sum(), x)
+
+
+def test_vmap_over_an_empty_batch_gives_empty_outputs():
+    # PyTorch maps over a batch of 0 samples too (opacus' per-sample gradients of an empty Poisson batch)
+    x, w = gg.zeros(0, 3, 4), gg.ones(4, 2)
+    assert gg.func.vmap(lambda a: a @ w)(x).shape == (0, 3, 2)
+    pair = gg.func.vmap(lambda a: (a.sum(), a.t()), out_dims=(0, 1))(x)
+    assert pair[0].shape == (0,) and pair[1].shape == (4, 0, 3)
+    grads = gg.func.vmap(gg.func.grad(lambda p, a: (a @ p).sum()), in_dims=(None, 0))(w, x)
+    assert grads.shape == (0, 4, 2)
+    gg.manual_seed(0)
+    state = gg.get_rng_state()
+    assert gg.func.vmap(lambda a: a + gg.rand(4), randomness="different")(x).shape == (0, 3, 4)
+    assert gg.rand(2).tolist() == (gg.set_rng_state(state), gg.rand(2))[1].tolist()  # no draw kept
