@@ -28,6 +28,10 @@ __all__ = [
 ]
 
 
+class _LRScheduler(LRScheduler):
+    """LRScheduler's old name, which PyTorch keeps as a subclass (libraries derive from it: skorch)."""
+
+
 class StepLR(LRScheduler):
     """Multiply each group's lr by ``gamma`` every ``step_size`` epochs: ``base_lr * gamma ** (epoch // step_size)``.
 

@@ -131,3 +131,20 @@ def test_chained_schedulers_match_torch():
             b.step()
         assert opt.param_groups[0]["lr"] == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12)
     assert math.isfinite(opt.param_groups[0]["lr"])
+
+
+def test_the_old_name_lrscheduler_is_a_subclass_a_library_can_derive_from():
+    class Halving(sched_mod._LRScheduler):  # skorch's and older libraries' base class
+        def get_lr(self):
+            return [base / 2 ** self.last_epoch for base in self.base_lrs]
+
+    w = gg.zeros(2, requires_grad=True)
+    opt = optim.SGD([w], lr=1.0)
+    sched = Halving(opt)
+    assert issubclass(sched_mod._LRScheduler, sched_mod.LRScheduler) and isinstance(sched, sched_mod.LRScheduler)
+    lrs = []
+    for _ in range(3):
+        opt.step()
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    assert lrs == [0.5, 0.25, 0.125]
