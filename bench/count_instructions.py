@@ -63,6 +63,8 @@ def workloads(repeat: int) -> dict:
         "tanh": lambda: a.tanh(),
         "sum": lambda: a.sum(),
         "matmul": lambda: m1 @ m2,
+        "mul by a number": lambda: a * 2.0,
+        "mean": lambda: a.mean(),
     }
     out = {}
     for name, op in ops.items():
