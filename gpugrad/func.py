@@ -9,6 +9,7 @@ speed. ``functional_call`` runs a module with other parameters and buffers in pl
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any, Callable
 
@@ -285,38 +286,96 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
                     strict: bool = False):
     """``module(*args, **kwargs)`` with the tensors of ``parameter_and_buffer_dicts`` (dotted names, as
     in ``state_dict``) standing in for the module's own parameters and buffers; the module is as before
-    afterwards, whatever happens inside."""
-    dicts = parameter_and_buffer_dicts if isinstance(parameter_and_buffer_dicts, (tuple, list)) else [parameter_and_buffer_dicts]
-    replacements: dict = {}
-    for d in dicts:
-        for name, value in d.items():
-            if name in replacements:
-                raise ValueError(f"{name} appeared in multiple dictionaries; behavior of functional call is ambiguous")
-            replacements[name] = value
+    afterwards, whatever happens inside. With ``tie_weights`` a value given for one of several names of a
+    shared tensor stands in for all of them."""
+    if isinstance(parameter_and_buffer_dicts, dict):
+        replacements = parameter_and_buffer_dicts
+    else:
+        replacements = {}
+        for d in parameter_and_buffer_dicts:
+            for name, value in d.items():
+                if name in replacements:
+                    raise ValueError(f"{name} appeared in multiple dictionaries; behavior of functional call is ambiguous")
+                replacements[name] = value
+    with _reparametrized(module, replacements, tie_weights=tie_weights, strict=strict):
+        args = () if args is None else (args if isinstance(args, tuple) else (args,))
+        return module(*args, **(kwargs or {}))
+
+
+_MISSING = object()  # a name the module did not have before a swap
+
+
+def _swap(owner, leaf: str, value):
+    """Put ``value`` (a Tensor, None, or _MISSING to remove it) at ``owner.<leaf>`` -- in its parameter or
+    buffer table when the name is there, as a plain attribute otherwise -- and return what was there."""
+    if value is not _MISSING and value is not None and not isinstance(value, Tensor):
+        raise TypeError(f"{value} is not an instance of torch.Tensor")
+    for slot in ("_parameters", "_buffers"):
+        table = owner.__dict__[slot]
+        if leaf in table:
+            original = table[leaf]
+            if value is _MISSING:
+                del table[leaf]
+            else:
+                table[leaf] = value
+            return original
+    original = getattr(owner, leaf, _MISSING)
+    if original is not _MISSING and original is not None and not isinstance(original, Tensor):
+        raise TypeError(f"attribute `{leaf}`: {original} is not an instance of torch.Tensor")
+    if value is not _MISSING:
+        setattr(owner, leaf, value)
+    elif hasattr(owner, leaf):
+        delattr(owner, leaf)
+    return original
+
+
+def _untied(module, replacements: dict) -> dict:
+    """``replacements`` with each value given for one name of a tensor the module holds under several
+    names (tied weights, a shared submodule) given for all of them; two different values for one tied
+    tensor are an error."""
+    names_of: dict = {}
+    for name, t in [*module.named_parameters(remove_duplicate=False), *module.named_buffers(remove_duplicate=False)]:
+        names_of.setdefault(id(t), set()).add(name)
+    tied = {name: names for names in names_of.values() if len(names) > 1 for name in names}
+    out = dict(replacements)
+    for name in [n for n in replacements if n in tied]:
+        given = [n for n in tied[name] if n in replacements]
+        if len({id(replacements[n]) for n in given}) > 1:
+            raise ValueError(f"functional_call got multiple values for keys {sorted(tied[name])}, which are tied. "
+                             "Consider using tie_weights=False")
+        for other in tied[name]:
+            out[other] = replacements[name]
+    return out
+
+
+@contextlib.contextmanager
+def _reparametrized(module, parameters_and_buffers: dict, *, tie_weights: bool = False, strict: bool = False):
+    """Within the block, ``module``'s parameters and buffers named in ``parameters_and_buffers`` (dotted
+    names) are the given tensors (a name the module lacks becomes a plain attribute for the while); on
+    leaving, however it is left, the originals are back. A tensor the module put in place of a swapped-in
+    one meanwhile (``self.buf = ...`` in forward) is written back into ``parameters_and_buffers``. The one
+    swap mechanism of ``functional_call`` and ``nn.utils.stateless._reparametrize_module``."""
+    replacements = _untied(module, parameters_and_buffers) if tie_weights else parameters_and_buffers
     if strict:
-        own = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
-        missing, unexpected = sorted(own - set(replacements)), sorted(set(replacements) - own)
-        if missing or unexpected:
-            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}: missing keys {missing}, "
-                               f"unexpected keys {unexpected}")
-    saved = []
+        own = {n for n, _ in module.named_parameters(remove_duplicate=False)}
+        own |= {n for n, _ in module.named_buffers(remove_duplicate=False)}
+        unexpected, missing = sorted(set(replacements) - own), sorted(own - set(replacements))
+        errors = ([f"Unexpected key(s): {', '.join(map(repr, unexpected))}."] if unexpected else [])
+        errors += [f"Missing key(s): {', '.join(map(repr, missing))}."] if missing else []
+        if errors:
+            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:\n\t" + "\n\t".join(errors))
+    saved = []  # (owner, leaf, name, original), restored last in, first out
     try:
         for name, value in replacements.items():
             owner_name, _, leaf = name.rpartition(".")
             owner = module.get_submodule(owner_name) if owner_name else module
-            for slot in ("_parameters", "_buffers"):
-                table = owner.__dict__[slot]
-                if leaf in table:
-                    saved.append((table, leaf, table[leaf]))
-                    table[leaf] = value
-                    break
-            else:
-                raise AttributeError(f"functional_call: {type(module).__name__} has no parameter or buffer {name}")
-        args = () if args is None else (args if isinstance(args, tuple) else (args,))
-        return module(*args, **(kwargs or {}))
+            saved.append((owner, leaf, name, _swap(owner, leaf, value)))
+        yield module
     finally:
-        for table, leaf, original in reversed(saved):
-            table[leaf] = original
+        current = {}
+        for owner, leaf, name, original in reversed(saved):
+            current[name] = _swap(owner, leaf, original)
+        parameters_and_buffers.update({k: current[k] for k in parameters_and_buffers if k in current})
 
 
 def stack_module_state(models) -> tuple[dict, dict]:

@@ -62,7 +62,7 @@ def test_functional_call_and_an_ensemble_through_vmap():
     zeros = {k: gg.zeros_like(v) for k, v in own.items()}
     assert func.functional_call(model, zeros, (x,)).abs().sum().item() == 0.0
     np.testing.assert_array_equal(model(x).detach().numpy(), func.functional_call(model, own, x).detach().numpy())
-    with pytest.raises(RuntimeError, match="missing keys"):
+    with pytest.raises(RuntimeError, match=r"Missing key\(s\): .0.bias."):
         func.functional_call(model, {"0.weight": zeros["0.weight"]}, (x,), strict=True)
     models = [nn.Linear(3, 2) for _ in range(4)]
     params, buffers = func.stack_module_state(models)

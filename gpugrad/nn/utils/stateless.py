@@ -1,11 +1,14 @@
 """``torch.nn.utils.stateless``: the older home of ``functional_call``, deprecated in PyTorch in favour of
-``torch.func.functional_call``; here it is ``gg.func.functional_call`` after PyTorch's warning."""
+``torch.func.functional_call``; here it is ``gg.func.functional_call`` after PyTorch's warning. Its
+``_reparametrize_module`` (the context manager under ``functional_call``, which libraries use directly:
+zuko's Bayesian layers) is the swap ``gg.func.functional_call`` makes."""
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
-from ...func import functional_call as _functional_call
+from ...func import _reparametrized, functional_call as _functional_call
 from ...tensor import Tensor
 from ..module import Module
 
@@ -23,3 +26,15 @@ def functional_call(module: Module, parameters_and_buffers: dict[str, Tensor], a
         FutureWarning, stacklevel=2,
     )
     return _functional_call(module, parameters_and_buffers, args, kwargs, tie_weights=tie_weights, strict=strict)
+
+
+@contextlib.contextmanager
+def _reparametrize_module(module: Module, parameters_and_buffers: dict[str, Tensor], tie_weights: bool = False,
+                          strict: bool = False, stack_weights: bool = False):
+    """Within the block, ``module``'s parameters and buffers named in ``parameters_and_buffers`` (keys as
+    in ``state_dict``) are the given tensors; afterwards the originals are back, and a tensor the module
+    assigned meanwhile in place of a given one is written back into ``parameters_and_buffers``. The
+    originals are restored last in, first out whatever ``stack_weights`` says (PyTorch restores in order
+    unless it is set, which leaves a submodule reached by two names swapped)."""
+    with _reparametrized(module, parameters_and_buffers, tie_weights=tie_weights, strict=strict):
+        yield
