@@ -2,7 +2,7 @@
 run's summary line and the tests that fail under one framework only: the library's own checks of its
 behaviour, tried unchanged.
 
-usage: python bench/compat/library_tests.py CHECKOUT [--timeout S] [pytest args ...]
+usage: python bench/compat/library_tests.py CHECKOUT [--timeout S] [--without NAME] [pytest args ...]
 
 CHECKOUT is the library's checkout (its package importable from there); the pytest arguments default to
 its tests/ folder. For example lucidrains/x-transformers or lucidrains/vector-quantize-pytorch; their own
@@ -22,10 +22,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RUN_PYTEST = "import sys, pytest\nsys.exit(pytest.main(sys.argv[1:]))\n"
 
 
-def stand_ins(work: str) -> str:
+def stand_ins(work: str, without: tuple = ()) -> str:
     """A folder of fake/'s stand-ins for the packages that are not installed (linked), with its
     sitecustomize.py: a library's tests that import matplotlib or PIL get the real one where it is installed
-    (captum's import matplotlib.colors, which the stand-in lacks)."""
+    (captum's import matplotlib.colors, which the stand-in lacks). Those named in `without` are left out
+    (transformers takes an importable torchvision for the real one and imports its InterpolationMode)."""
     folder = os.path.join(work, "fake")
     os.makedirs(folder, exist_ok=True)
     fake = os.path.join(HERE, "fake")
@@ -34,18 +35,19 @@ def stand_ins(work: str) -> str:
         link = os.path.join(folder, name)
         if os.path.lexists(link):
             os.remove(link)
-        keep = name in ("sitecustomize.py", "compat_data.py") or importlib.util.find_spec(mod) is None
+        keep = name in ("sitecustomize.py", "compat_data.py") or (importlib.util.find_spec(mod) is None
+                                                                   and mod not in without)
         if keep and not name.startswith("__"):
             os.symlink(os.path.join(fake, name), link)
     return folder
 
 
-def run(fw: str, checkout: str, work: str, args: list, timeout: int) -> tuple[str, set]:
+def run(fw: str, checkout: str, work: str, args: list, timeout: int, without: tuple = ()) -> tuple[str, set]:
     """(pytest's summary line, the ids of the failed tests) for one framework."""
     script = os.path.join(work, "run_pytest.py")
     with open(script, "w") as f:
         f.write(RUN_PYTEST)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [stand_ins(work), checkout,
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [stand_ins(work, without), checkout,
                                                                         os.environ.get("PYTHONPATH")])))
     try:
         p = subprocess.run([sys.executable, os.path.join(HERE, "shim.py"), "--fw", fw, script, "-q", "-rf",
@@ -65,10 +67,13 @@ def main() -> int:
     ap.add_argument("checkout")
     ap.add_argument("--work", default="/tmp/library-tests")
     ap.add_argument("--timeout", type=int, default=3600)
+    ap.add_argument("--without", action="append", default=[], metavar="NAME",
+                    help="leave fake/'s stand-in for NAME out (repeatable), e.g. torchvision for transformers")
     args, extra = ap.parse_known_args()
     checkout = os.path.abspath(args.checkout)
     os.makedirs(args.work, exist_ok=True)
-    results = {fw: run(fw, checkout, args.work, extra or ["tests"], args.timeout) for fw in ("torch", "gg")}
+    results = {fw: run(fw, checkout, args.work, extra or ["tests"], args.timeout,
+                        tuple(args.without)) for fw in ("torch", "gg")}
     for fw, (summary, _) in results.items():
         print(f"{'gpugrad' if fw == 'gg' else fw}: {summary}")
     only = results["gg"][1] - results["torch"][1]
