@@ -285,14 +285,16 @@ def test_fsdp_names_say_they_are_absent_and_share_their_objects():
     from gpugrad.distributed._composable.fsdp import FSDPModule as composable_fsdp_module
     from gpugrad.distributed._tensor import DTensor as old_dtensor
     from gpugrad.distributed._tensor.experimental import implicit_replication as old_replication
-    from gpugrad.distributed.fsdp import FSDPModule, MixedPrecisionPolicy, fully_shard
+    from gpugrad.distributed.fsdp import (CPUOffloadPolicy, FSDPModule, FullyShardedDataParallel, MixedPrecisionPolicy,
+                                         OffloadPolicy, fully_shard)
+    from gpugrad.distributed.fsdp.fully_sharded_data_parallel import FullyShardedDataParallel as fsdp1
     from gpugrad.distributed.tensor.experimental import implicit_replication
 
-    assert dist.fsdp.FSDPModule is FSDPModule is composable_fsdp_module
+    assert dist.fsdp.FSDPModule is FSDPModule is composable_fsdp_module and fsdp1 is FullyShardedDataParallel
     assert old_dtensor is dist.tensor.DTensor and old_replication is implicit_replication
     model = gg.nn.Linear(2, 2)
-    assert not isinstance(model, FSDPModule)
-    for make in (FSDPModule, lambda: fully_shard(model)):
+    assert not isinstance(model, (FSDPModule, FullyShardedDataParallel))
+    for make in (FSDPModule, lambda: fully_shard(model), lambda: FullyShardedDataParallel(model, use_orig_params=True)):
         with pytest.raises(NotImplementedError, match="no FSDP"):
             make()
     policy = MixedPrecisionPolicy(param_dtype=gg.float16)
@@ -300,6 +302,8 @@ def test_fsdp_names_say_they_are_absent_and_share_their_objects():
         gg.float16, None, None, True)
     with pytest.raises(AttributeError):
         policy.param_dtype = gg.float32  # frozen, as PyTorch's
+    assert CPUOffloadPolicy().pin_memory is True and isinstance(CPUOffloadPolicy(False), OffloadPolicy)
+    assert CPUOffloadPolicy(pin_memory=False) == CPUOffloadPolicy(False) != CPUOffloadPolicy()
     x = gg.ones(2)
     with implicit_replication():  # no DTensor in gpugrad: plain tensors compute as ever
         assert (x + x).tolist() == [2.0, 2.0]

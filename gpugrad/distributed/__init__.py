@@ -67,4 +67,4 @@ __all__ = [
     "reduce_scatter_tensor", "scatter", "scatter_object_list", "send", "send_object_list",
 ]
 from . import nn  # noqa: E402  (torch.distributed.nn: the differentiable collectives)
-from . import device_mesh, fsdp, optim, tensor  # noqa: E402  (names libraries import; what they hold says what is absent)
+from . import _functional_collectives, device_mesh, fsdp, optim, tensor  # noqa: E402  (names libraries import; what they hold says what is absent)
