@@ -39,8 +39,16 @@ _ARITHMETIC_UFUNCS = {operator.add: numpy.add, operator.sub: numpy.subtract, ope
 _KERNEL_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
+# The device types ``torch.device`` accepts besides those gpugrad runs on (cpu, cuda, meta): a device of one
+# of these names can be made, printed and compared (peft compares a device with ``torch.device("mps")``), and
+# placing a tensor there is refused by ``get``.
+FOREIGN_DEVICE_TYPES = ("mps", "xpu", "xla", "hpu", "mtia", "maia", "ipu", "hip", "ve", "fpga", "lazy", "vulkan",
+                        "opengl", "opencl", "ideep", "mkldnn", "privateuseone")
+
+
 class Device:
-    """A device name, ``cpu``, ``cuda:N`` or ``meta``, as in ``torch.device``."""
+    """A device name, ``cpu``, ``cuda:N`` or ``meta``, as in ``torch.device``. PyTorch's other device types
+    (``mps``, ``xpu``, ...: FOREIGN_DEVICE_TYPES) name devices too, on which gpugrad places nothing."""
 
     __slots__ = ("type", "index")
 
@@ -56,10 +64,11 @@ class Device:
         if not isinstance(spec, str):
             raise DeviceError(f"device must be a string like 'cpu' or 'cuda:0', or a CUDA index, got {spec!r}")
         kind, _, num = spec.partition(":")
-        if kind not in ("cpu", "cuda", "meta"):
-            raise DeviceError(f"unknown device {spec!r}: expected 'cpu', 'cuda', 'cuda:N' or 'meta'")
+        if kind not in ("cpu", "cuda", "meta") and kind not in FOREIGN_DEVICE_TYPES:
+            raise DeviceError(f"unknown device {spec!r}: expected 'cpu', 'cuda', 'cuda:N' or 'meta' (or another of "
+                              f"PyTorch's device types: {', '.join(FOREIGN_DEVICE_TYPES)})")
         if num:
-            if not num.isdigit() or kind != "cuda":
+            if not num.isdigit() or kind in ("cpu", "meta"):
                 raise DeviceError(f"invalid device {spec!r}")
             index = int(num)
         if kind == "cuda" and index is None:
@@ -329,6 +338,8 @@ def get(device) -> Backend:
     backend = _backends.get(device)
     if backend is not None:
         return backend
+    if device.type in FOREIGN_DEVICE_TYPES:
+        raise DeviceError(f"cannot use device '{device}': gpugrad runs on 'cpu' and 'cuda' (and 'meta') only")
     with _lock:
         if device not in _backends and device.type == "meta":
             _backends[device] = _MetaBackend(device, numpy)

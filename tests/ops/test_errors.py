@@ -104,6 +104,28 @@ def test_unknown_device_and_dtype():
         gg.zeros(2, dtype="complex32")
 
 
+def test_pytorchs_other_device_types_are_names_that_hold_no_tensor():
+    # peft compares a tensor's device with torch.device("mps") on any machine.
+    mps, xpu1 = gg.device("mps"), gg.device("xpu:1")
+    assert (mps.type, mps.index, xpu1.type, xpu1.index) == ("mps", None, "xpu", 1)
+    assert (repr(mps), str(xpu1)) == ("device(type='mps')", "xpu:1")
+    assert mps == gg.device("mps") and mps != gg.device("cpu") and gg.ones(1).device != mps
+    for place in (lambda: gg.zeros(2, device="mps"), lambda: gg.ones(2).to(mps), lambda: gg.nn.Linear(2, 2).to("xpu")):
+        with pytest.raises(RuntimeError, match="cannot use device '(mps|xpu)': gpugrad runs on 'cpu' and 'cuda'"):
+            place()
+    for bad in ("mps:x", "cpu:1", "tpu"):
+        with pytest.raises(RuntimeError, match="(invalid|unknown) device"):
+            gg.device(bad)
+
+
+def test_device_types_as_torch():
+    torch = pytest.importorskip("torch")
+    for spec in ("mps", "xpu:1", "hpu", "privateuseone", "cuda:2", "meta"):
+        assert repr(gg.device(spec)) == repr(torch.device(spec))
+    with pytest.raises(RuntimeError):
+        torch.device("tpu")
+
+
 def test_backward_gradient_of_the_wrong_shape():
     x = gg.randn(3, requires_grad=True)
     with pytest.raises(ValueError, match=r"gradient of shape \(2,\) does not match output of shape \(3,\)"):
