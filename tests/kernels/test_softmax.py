@@ -65,3 +65,23 @@ def test_log_softmax_keeps_its_precision_at_large_logits(backend, dtype):
     shifted = x.astype(np.float64) - x.max(axis=1, keepdims=True)
     exact = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     np.testing.assert_allclose(y, exact, rtol=1e-6)
+
+
+@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_unchecked_cpu_road_gives_the_checked_roads_bits(rng, dtype, log):
+    # impl=None on NumPy arrays that pass every check takes the launchers' unchecked road; the rest
+    # (a transposed input, a shape mismatch, 1-D) the checked one, which must then still answer or refuse.
+    for shape in [(1, 1), (7, 5), (33, 17), (3, 1001)]:
+        x = (rng.standard_normal(shape) * 4).astype(dtype)
+        gy = rng.standard_normal(shape).astype(dtype)
+        y = sm.softmax_forward(np, x, log=log)
+        assert np.array_equal(y, sm.softmax_forward(np, x, log=log, impl="cpu"), equal_nan=True)
+        gx = sm.softmax_backward(np, gy, y, log=log)
+        assert np.array_equal(gx, sm.softmax_backward(np, gy, y, log=log, impl="cpu"), equal_nan=True)
+        xt = np.ascontiguousarray(x.T).T  # same values, not C-contiguous
+        assert np.array_equal(sm.softmax_forward(np, xt, log=log), y)
+    with pytest.raises(ValueError, match="softmax.backward"):
+        sm.softmax_backward(np, np.zeros((2, 3), dtype), np.zeros((2, 4), dtype))
+    with pytest.raises(ValueError, match="softmax.forward: expected a 2-D"):
+        sm.softmax_forward(np, np.zeros(3, dtype))
