@@ -491,10 +491,24 @@ def mm(mat1, mat2) -> Tensor:
     return matmul(mat1, mat2)
 
 
-def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, requires_grad: bool = False,
+def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, device=None, requires_grad: bool = False,
                       check_invariants=None, is_coalesced: bool | None = None) -> SparseTensor:
     """A sparse COO tensor with ``values[i]`` at ``indices[:, i]`` (size inferred from the largest index
-    when not given); repeated indices add up when it is coalesced or made dense."""
+    when not given); repeated indices add up when it is coalesced or made dense. Given a size alone
+    (``sparse_coo_tensor((5, 3))`` or ``sparse_coo_tensor(size=(5, 3))``), an empty one: no stored
+    values, every dim sparse, coalesced."""
+    if values is None:
+        if indices is not None and size is not None:
+            raise TypeError("sparse_coo_tensor(): got indices and a size but no values")
+        shape = size if indices is None else indices
+        if not isinstance(shape, (tuple, list)) or not all(isinstance(n, int) and not isinstance(n, bool) for n in shape):
+            raise TypeError("sparse_coo_tensor(): takes (indices, values, size=None) or a size alone, a tuple of ints; "
+                            f"got {type(shape).__name__}")
+        if any(n < 0 for n in shape):
+            raise RuntimeError(f"sparse_coo_tensor: negative dimension in size {tuple(shape)}")
+        empty_values = factory.zeros((0,), dtype=dtype, device=device)
+        return sparse_coo_tensor(numpy.zeros((len(shape), 0), numpy.int64), empty_values, tuple(shape),
+                                 requires_grad=requires_grad, is_coalesced=True)
     if isinstance(values, Tensor):
         value_tensor = values if dtype is None else values.to(dtypes.to_dtype(dtype))
         if device is not None:

@@ -40,6 +40,31 @@ def test_construction_errors():
         gg.sparse_coo_tensor([0, 1], [1.0, 2.0], (2,))
 
 
+def test_a_size_alone_gives_an_empty_coalesced_tensor():
+    for s in (gg.sparse_coo_tensor(size=(5, 3)), gg.sparse_coo_tensor((5, 3)), gg.sparse_coo_tensor(gg.Size([5, 3]))):
+        assert s.is_sparse and s.shape == (5, 3) and s._nnz() == 0 and s.is_coalesced() and s.dtype is gg.float32
+        assert s.sparse_dim() == 2 and s.dense_dim() == 0 and s.indices().shape == (2, 0) and s.values().shape == (0,)
+        np.testing.assert_array_equal(s.to_dense().numpy(), np.zeros((5, 3), np.float32))
+    d = gg.sparse_coo_tensor([4], dtype=gg.float64, requires_grad=True)
+    assert d.dtype is gg.float64 and d.requires_grad and d.to_dense().tolist() == [0.0] * 4
+    with pytest.raises(TypeError, match="size alone"):
+        gg.sparse_coo_tensor()
+    with pytest.raises(TypeError, match="size alone"):
+        gg.sparse_coo_tensor(gg.zeros(2, 0, dtype=gg.int64))  # indices without values
+    with pytest.raises(TypeError, match="no values"):
+        gg.sparse_coo_tensor([[0, 1]], size=(3,))
+    with pytest.raises(RuntimeError, match="negative"):
+        gg.sparse_coo_tensor((2, -1))
+
+
+def test_a_size_alone_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    t, g = torch.sparse_coo_tensor(size=(4, 2, 3)), gg.sparse_coo_tensor(size=(4, 2, 3))
+    assert tuple(g.shape) == tuple(t.shape) and g._nnz() == t._nnz() and g.is_coalesced() == t.is_coalesced()
+    assert g.sparse_dim() == t.sparse_dim() and g.dense_dim() == t.dense_dim()
+    assert tuple(g._indices().shape) == tuple(t._indices().shape) and str(g.dtype)[8:] == str(t.dtype)[6:]
+
+
 def test_dense_round_trip_and_moves():
     dense = gg.tensor([[0.0, 2.0], [3.0, 0.0]])
     s = dense.to_sparse()
