@@ -904,9 +904,13 @@ def _broadcast_shape(op: str, *shapes) -> tuple:
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """``value`` where ``mask`` holds, else ``input`` (broadcast; the result keeps input's dtype).
     d/dinput = 1 off the mask; d/dvalue (a 0-d tensor) = the gradient's sum over the mask."""
+    from .elementwise import Where  # on use: elementwise imports the in-place ops, which import this module
+
     _mask("masked_fill", mask, input)
-    _broadcast_shape("masked_fill", tuple(input.shape), tuple(mask.shape))
-    return _where(mask, _scalar_value("masked_fill", value, input), input)
+    if mask._array.shape != input._array.shape:
+        _broadcast_shape("masked_fill", tuple(input.shape), tuple(mask.shape))
+    # where(mask, value, input) past where()'s promotion: the value is already a 0-d tensor of input's dtype
+    return Where.apply(mask, _scalar_value("masked_fill", value, input), input)
 
 
 def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor:
