@@ -7,6 +7,7 @@ The operators and math methods (``+``, ``@``, ``exp``, ``sum``, ...) are bound o
 from __future__ import annotations
 
 import weakref
+from collections.abc import MutableMapping
 from typing import Callable
 
 import numpy
@@ -25,7 +26,15 @@ from .storage import TypedStorage, UntypedStorage, _address, _block, typed_stora
 
 
 
-class Tensor:
+class _Attributed:
+    """Tensor's base, whose only role is to own the slot of an instance's attribute dict: Tensor's
+    ``__dict__`` is a filtered view of it (below), which still needs a way to the dict itself."""
+
+
+_instance_dict = _Attributed.__dict__["__dict__"].__get__
+
+
+class Tensor(_Attributed):
     """An n-dimensional array on a device that records the operations applied to it.
 
     Create tensors with ``gg.tensor``, ``gg.zeros``, ``gg.randn`` and friends::
@@ -480,6 +489,14 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    @property
+    def __dict__(self) -> "_Attributes":
+        """The attributes set on this tensor from outside gpugrad (``p._is_hf_initialized = True``), as
+        PyTorch's ``__dict__``: its own state (array, backend, autograd links) is not among them, so that
+        ``type(p)(p.to("meta"), **p.__dict__)`` (accelerate's and peft's init_empty_weights) rebuilds a
+        Parameter as it does in PyTorch. A live view: what is written through it is an attribute."""
+        return _Attributes(_instance_dict(self))
+
     def __reduce_ex__(self, protocol):
         """Refused: gpugrad never pickles tensors (checkpoints are safetensors files). Tensors sent to other
         processes take gpugrad.multiprocessing's reductions, which ForkingPickler uses before this."""
@@ -516,6 +533,47 @@ class Tensor:
 
 
 function._bind_tensor_class(Tensor)
+
+# Tensor's own state: what every tensor sets (array, backend, version counter) and every private name the
+# class gives a default to (autograd links, hooks, views' bookkeeping): never among ``__dict__``'s attributes.
+_OWN_STATE = frozenset({"_array", "_backend", "_version_ref"}
+                       | {name for name in vars(Tensor) if name.startswith("_") and not name.endswith("__")})
+
+
+class _Attributes(MutableMapping):
+    """A live view of a tensor's attribute dict without gpugrad's own state (``Tensor.__dict__``)."""
+
+    __slots__ = ("_dict",)
+
+    def __init__(self, d: dict) -> None:
+        self._dict = d
+
+    def __getitem__(self, name):
+        if name in _OWN_STATE:
+            raise KeyError(name)
+        return self._dict[name]
+
+    def __setitem__(self, name, value) -> None:
+        if name in _OWN_STATE:
+            raise KeyError(f"{name!r} is gpugrad's own state of the tensor, not an attribute to set through __dict__")
+        self._dict[name] = value
+
+    def __delitem__(self, name) -> None:
+        if name in _OWN_STATE:
+            raise KeyError(name)
+        del self._dict[name]
+
+    def __iter__(self):
+        return iter([name for name in self._dict if name not in _OWN_STATE])
+
+    def __len__(self) -> int:
+        return sum(1 for name in self._dict if name not in _OWN_STATE)
+
+    def copy(self) -> dict:
+        return dict(self)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 def _check_sparse_grad(t: Tensor, grad: Tensor) -> None:

@@ -220,3 +220,39 @@ def test_dim_order_conj_physical_and_new_empty_strided():
     assert x.new_empty_strided((4, 2), (2, 1)).shape == (4, 2)
     y = gg.tensor([-1.0, 0.0, 2.0])
     assert y.heaviside_(gg.tensor([0.5, 0.5, 0.5])) is y and y.tolist() == [0.0, 0.5, 1.0]
+
+
+def test_dict_holds_only_the_attributes_set_from_outside():
+    # accelerate's and peft's init_empty_weights rebuild a parameter as type(p)(p.to("meta"), **p.__dict__).
+    x = gg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * 2)[1:]
+    y.retain_grad()
+    y.sum().backward()
+    for t in (x, y, x.grad, nn.Linear(2, 2).weight):
+        assert dict(t.__dict__) == {} and vars(t) == {} and len(t.__dict__) == 0
+    p = nn.Parameter(gg.ones(2))
+    p._is_hf_initialized = True
+    assert p.__dict__ == {"_is_hf_initialized": True} and list(p.__dict__) == ["_is_hf_initialized"]
+    kwargs = p.__dict__
+    kwargs["requires_grad"] = False  # written through, as in PyTorch: the property still answers
+    assert kwargs.pop("_is_hf_initialized") is True and not hasattr(p, "_is_hf_initialized")
+    q = type(p)(p.to("meta"), **kwargs)
+    assert type(q) is nn.Parameter and q.device.type == "meta" and not q.requires_grad and p.requires_grad
+    p.__dict__["note"] = "set through the view"
+    assert p.note == "set through the view"
+    del p.__dict__["note"]
+    assert not hasattr(p, "note")
+    with pytest.raises(KeyError, match="own state"):
+        p.__dict__["_array"] = None
+    with pytest.raises(KeyError):
+        p.__dict__["_version_ref"]
+    np.testing.assert_array_equal(p.detach().numpy(), [1.0, 1.0])
+
+
+def test_dict_as_torch():
+    torch = pytest.importorskip("torch")
+    for make in (lambda m: m.nn.Parameter(m.ones(2)), lambda m: (m.ones(2, requires_grad=True) * 2)):
+        mine, theirs = make(gg), make(torch)
+        assert dict(mine.__dict__) == dict(theirs.__dict__) == {}
+        mine.tag = theirs.tag = 1
+        assert dict(mine.__dict__) == dict(theirs.__dict__) == {"tag": 1}

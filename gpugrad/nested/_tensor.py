@@ -856,7 +856,7 @@ def _bind() -> None:
     NestedTensor.__cuda_array_interface__ = property(_no_cuda_interface)
     keep = {"__init__", "__new__", "__hash__", "__init_subclass__", "__class_getitem__", "__subclasshook__",
             "__getattr__", "__setattr__", "__delattr__", "__dir__", "__sizeof__", "__reduce__", "__reduce_ex__",
-            "__getstate__", "__setstate__"}
+            "__getstate__", "__setstate__", "__dict__"}
     defined = set(vars(NestedTensor))
     for name, attr in vars(Tensor).items():
         if name in defined or name in keep or (name.startswith("_") and not name.startswith("__")):
