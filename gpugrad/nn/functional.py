@@ -1128,10 +1128,10 @@ def _pointwise_loss_operands(op: str, input: Tensor, target: Tensor) -> None:
     _check_tensor(op, "target", target)
     if tuple(target.shape) == tuple(input.shape):
         return
-    # PyTorch warns first, whether or not the shapes then broadcast.
+    # PyTorch warns first, whether or not the shapes then broadcast, in words that callers match (skorch's tests).
     warnings.warn(
-        f"{op}: using a target size {tuple(target.shape)} that is different to the input size "
-        f"{tuple(input.shape)}; this will likely lead to incorrect results due to broadcasting.",
+        f"{op}: Using a target size ({target.shape!r}) that is different to the input size ({input.shape!r}). "
+        "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
         stacklevel=3,
     )
     try:

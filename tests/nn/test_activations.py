@@ -420,16 +420,29 @@ def test_elementwise_losses_name_themselves_and_both_shapes(loss):
         loss(gg.ones(3, 4), gg.zeros(2, 5))
 
 
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_elementwise_losses_warn_of_broadcasting_in_pytorchs_words(loss):
+    with pytest.warns(UserWarning) as warned:
+        out = getattr(F, loss)(gg.zeros(3, 1), gg.ones(3), reduction="none")
+    assert out.shape == (3, 3) and len(warned) == 1
+    assert str(warned[0].message) == (
+        f"{loss}: Using a target size (gpugrad.Size([3])) that is different to the input size (gpugrad.Size([3, 1])). "
+        "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.")
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("loss", ["mse_loss", "l1_loss"])
 def test_elementwise_losses_warn_and_broadcast_as_pytorch(loss):
     torch = pytest.importorskip("torch")
     a, b = np.arange(3.0).reshape(3, 1), np.array([1.0, 5.0, -2.0])
-    with pytest.warns(UserWarning, match=rf"{loss}: using a target size \(3,\) that is different to the input size \(3, 1\)"):
+    with pytest.warns(UserWarning) as ours_warned:
         ours = getattr(F, loss)(gg.tensor(a, dtype=gg.float64), gg.tensor(b, dtype=gg.float64), reduction="none")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with pytest.warns(UserWarning) as theirs_warned:
         theirs = getattr(torch.nn.functional, loss)(torch.tensor(a), torch.tensor(b), reduction="none")
+    # PyTorch's sentence after the op's name, but for the name of the Size class
+    theirs_text = str(theirs_warned[0].message).replace("torch.Size", "gpugrad.Size")
+    assert str(ours_warned[0].message) == f"{loss}: {theirs_text}"
+    assert "Using a target size (gpugrad.Size([3])) that is different to the input size (gpugrad.Size([3, 1]))" in theirs_text
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # same shapes: no warning
