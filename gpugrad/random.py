@@ -12,6 +12,8 @@ generator keeps every device's stream in one state).
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy
 
 from .errors import CaptureError
@@ -134,6 +136,30 @@ def get_rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     default_generator.set_state(state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng", _devices_kw: str = "devices",
+             device_type: str | None = None):
+    """``torch.random.fork_rng``: within the block draw as you like; afterwards the random state is
+    what it was before, so the draws that follow are those that would have followed without the block.
+    gpugrad has one generator for every device (``gg.cuda.get_rng_state`` is its whole state), so the
+    state saved and restored is all of it, whichever ``devices`` are named. ``enabled=False`` forks
+    nothing; ``device_type="meta"`` has no random state to fork."""
+    if device_type is not None:
+        from .backend import Device
+
+        Device(device_type)  # an unknown device type is an error, as in PyTorch
+    if devices is not None:
+        devices = list(devices)  # PyTorch takes any iterable of device ids
+    if not enabled or device_type == "meta":
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
 
 
 def half_open(values: numpy.ndarray, low: float, high: float, np_dtype) -> numpy.ndarray:

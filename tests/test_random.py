@@ -60,6 +60,56 @@ def test_the_generator_state_restores_the_stream():
     np.testing.assert_array_equal(gg.zeros(4).normal_(generator=g).numpy(), first)
 
 
+def test_fork_rng_puts_the_stream_back_after_the_block():
+    gg.manual_seed(11)
+    expected = gg.randn(3).numpy(), gg.rand(2).numpy()
+    gg.manual_seed(11)
+    with gg.random.fork_rng():
+        inside = gg.randn(3).numpy()
+        gg.manual_seed(99)  # even a reseed inside is undone
+        gg.rand(5)
+    np.testing.assert_array_equal(inside, expected[0])  # the block starts from the state it forked
+    np.testing.assert_array_equal(gg.randn(3).numpy(), expected[0])
+    np.testing.assert_array_equal(gg.rand(2).numpy(), expected[1])
+    assert gg.initial_seed() == 11
+    gg.manual_seed(11)
+    with pytest.raises(KeyError):
+        with gg.random.fork_rng(devices=[]):
+            gg.randn(4)
+            raise KeyError("inside")
+    np.testing.assert_array_equal(gg.randn(3).numpy(), expected[0])
+
+
+def test_fork_rng_disabled_or_on_meta_forks_nothing_and_checks_the_device_type():
+    gg.manual_seed(3)
+    first = gg.randn(2).numpy()
+    gg.manual_seed(3)
+    with gg.random.fork_rng(enabled=False):
+        gg.randn(2)
+    assert not np.array_equal(gg.randn(2).numpy(), first)
+    gg.manual_seed(3)
+    with gg.random.fork_rng(device_type="meta"):
+        gg.randn(2)
+    assert not np.array_equal(gg.randn(2).numpy(), first)
+    with pytest.raises(RuntimeError, match="nope"):
+        with gg.random.fork_rng(device_type="nope"):
+            pass
+
+
+def test_fork_rng_behaves_as_pytorchs():
+    torch = pytest.importorskip("torch")
+    for lib in (torch, gg):
+        lib.manual_seed(4)
+        plain = [lib.randn(2).tolist() for _ in range(2)]
+        lib.manual_seed(4)
+        with lib.random.fork_rng(devices=[]):
+            inside = lib.randn(2).tolist()
+        assert inside == plain[0] and [lib.randn(2).tolist() for _ in range(2)] == plain
+        with pytest.raises(RuntimeError):
+            with lib.random.fork_rng(device_type="nope"):
+                pass
+
+
 # Gradients and graphs --------------------------------------------------------------------------------------
 def test_normal_of_tensors_has_zero_gradients_as_pytorch():
     mean = gg.tensor([1.0, 2.0], requires_grad=True)
