@@ -117,6 +117,8 @@ def test_small_helpers():
     assert gg.asarray([1, 2]).dtype is gg.int64
     assert not gg.can_cast(gg.float32, gg.int32) and gg.can_cast(gg.int32, gg.float32)
     assert not gg.can_cast(gg.int64, gg.bool) and gg.can_cast(gg.bool, gg.uint8)
+    assert gg.can_cast(gg.float32, gg.bfloat16) and not gg.can_cast(gg.bfloat16, gg.int8)
+    assert gg.can_cast(gg.float64, gg.complex64) and not gg.can_cast(gg.complex64, gg.float64)
     assert gg.typename(gg.ones(2)).endswith("FloatTensor") and gg.typename(3) == "int"
     assert gg.empty_strided((2, 3), (1, 2)).shape == (2, 3)
     seed = gg.seed()
@@ -137,7 +139,8 @@ def test_small_helpers_match_torch():
         a.pi, a.e, a.inf, a.nan  # noqa: B018  (the names exist)
     assert gg.pi == torch.pi and gg.e == torch.e and gg.inf == torch.inf
     pairs = [(gg.float32, torch.float32), (gg.int64, torch.int64), (gg.bool, torch.bool), (gg.uint8, torch.uint8),
-             (gg.float64, torch.float64)]
+             (gg.float64, torch.float64), (gg.bfloat16, torch.bfloat16), (gg.float16, torch.float16),
+             (gg.complex64, torch.complex64)]
     for g_from, t_from in pairs:
         for g_to, t_to in pairs:
             assert gg.can_cast(g_from, g_to) == torch.can_cast(t_from, t_to), (t_from, t_to)

@@ -180,10 +180,12 @@ def reflected(fn):
 
 
 def check_castable(name: str, result: Tensor, target: Tensor) -> None:
-    """PyTorch's rule for writing a result into an existing tensor (``out=``, in-place ops): no floats into
-    an integer or bool tensor, no integers into a bool one."""
+    """PyTorch's rule for writing a result into an existing tensor (``out=``, in-place ops): no complex
+    numbers into a real tensor, no floats (bfloat16 among them) into an integer or bool one, no integers into
+    a bool one. Floats of any width go into floats (a bfloat16 weight ``+=`` a float32 delta)."""
     src, dst = result._array.dtype.kind, target._array.dtype.kind
-    if (src == "f" and dst != "f") or (dst == "b" and src != "b"):
+    if ((src == "c" and dst != "c") or (src in FLOAT_KINDS and dst not in INEXACT_KINDS)
+            or (dst == "b" and src != "b")):
         raise DTypeError(f"{name}: result type {result.dtype} can't be cast to the desired output type {target.dtype}")
 
 

@@ -348,6 +348,25 @@ def test_negation_and_abs_of_bool_are_refused():
 
 
 # In-place and out= ----------------------------------------------------------------------------------------
+def test_in_place_into_a_narrower_float_keeps_its_dtype():
+    # peft merges a float32 LoRA delta into a bfloat16 weight: weight.data += delta.
+    for dtype in (gg.bfloat16, gg.float16):
+        w = gg.tensor([1.0, -2.0, 0.25], dtype=dtype)
+        delta = gg.tensor([0.5, 0.125, 1.0])
+        w += delta
+        assert w.dtype is dtype
+        np.testing.assert_array_equal(w.float().numpy(), [1.5, -1.875, 1.25])  # exact in 8 mantissa bits
+    z = gg.tensor([1.0 + 1.0j], dtype=gg.complex64)
+    z.add_(gg.tensor([2.0]))
+    assert z.dtype is gg.complex64 and z.tolist() == [3.0 + 1.0j]
+    with pytest.raises(DTypeError, match="(?i)can.?n?o?t be cast|cannot cast"):
+        gg.tensor([1, 2]).add_(gg.tensor([0.5, 0.5], dtype=gg.bfloat16))
+    with pytest.raises(DTypeError, match="(?i)can.?n?o?t be cast|cannot cast"):
+        gg.tensor([1.0]).add_(gg.tensor([1.0j], dtype=gg.complex64))
+    with pytest.raises(DTypeError, match="(?i)can.?n?o?t be cast|cannot cast"):
+        gg.tensor([True]).add_(gg.tensor([1]))
+
+
 def test_in_place_variants():
     x = gg.tensor([7, -7])
     x %= 3
