@@ -268,6 +268,13 @@ class Module(StateDictMixin):
                 return store[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
+    def __setstate__(self, state: dict) -> None:
+        """What ``copy.deepcopy`` (and ``copy.copy``) restore a module with: its attributes. Defined on the
+        class, as PyTorch's, so that copying never asks ``__getattr__`` for it on a module not yet filled
+        in (a subclass whose ``__getattr__`` falls back on a submodule would recurse: zuko's
+        BayesianModel)."""
+        self.__dict__.update(state)
+
     def __delattr__(self, name: str) -> None:
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:

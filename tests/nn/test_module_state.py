@@ -177,3 +177,46 @@ def test_hooks_and_overrides_as_in_pytorch():
         out[lib.__name__] = (list(keys.missing_keys), list(keys.unexpected_keys), list(sd), dict(sd._metadata),
                              m[0].weight.detach().numpy().tolist())
     assert out["gpugrad"] == out["torch"]
+
+
+def _delegating(lib):
+    class Delegating(lib.nn.Module):
+        """A wrapper that answers unknown attributes from its submodule (as zuko's BayesianModel)."""
+
+        def __init__(self):
+            super().__init__()
+            self.base = lib.nn.Linear(2, 3)
+
+        def __getattr__(self, name):
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                return getattr(self.base, name)
+
+    return Delegating
+
+
+def test_deepcopy_of_a_module_whose_getattr_delegates():
+    import copy
+
+    model = _delegating(gg)()
+    assert model.in_features == 2  # answered by model.base
+    clone = copy.deepcopy(model)
+    assert clone is not model and clone.base is not model.base and clone.out_features == 3
+    np.testing.assert_array_equal(clone.base.weight.detach().numpy(), model.base.weight.detach().numpy())
+    assert clone.base.weight is not model.base.weight and isinstance(clone.base.weight, nn.Parameter)
+    shallow = copy.copy(model)
+    assert shallow.base is model.base
+    fresh = nn.Linear(1, 1)
+    fresh.__setstate__({"extra": 5})
+    assert fresh.extra == 5 and fresh.in_features == 1
+
+
+def test_deepcopy_of_a_delegating_module_as_in_pytorch():
+    torch = pytest.importorskip("torch")
+    import copy
+
+    for lib in (torch, gg):
+        model = _delegating(lib)()
+        clone = copy.deepcopy(model)
+        assert clone.in_features == 2 and clone.base.weight is not model.base.weight
