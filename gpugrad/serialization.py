@@ -24,7 +24,7 @@ import json
 import math
 import os
 import tempfile
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable, Union
 
 import numpy
 
@@ -37,6 +37,10 @@ from .tensor import Tensor
 
 __all__ = ["save", "load", "SerializationError", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
            "safe_globals"]
+
+# torch.serialization.MAP_LOCATION, the type of load's map_location, for code that annotates with it (pyro's
+# ParamStore.load). Here a function is given each tensor (PyTorch gives a storage) and its saved location.
+MAP_LOCATION = Union[Callable[[Tensor, str], Tensor], _backend_mod.Device, str, dict[str, str], None]
 
 _META_KEY = "gpugrad"
 _TAG = "__gg__"

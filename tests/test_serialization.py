@@ -442,3 +442,21 @@ def test_sparse_tensors_saved_here_rebuild_in_pytorch(tmp_path):
         theirs = torch.sparse_coo_tensor(flat[name + ".indices"], flat[name + ".values"], tuple(ours.shape),
                                          is_coalesced=ours.is_coalesced(), check_invariants=True)
         np.testing.assert_array_equal(theirs.to_dense().numpy(), ours.to_dense().numpy())
+
+
+def test_map_location_type_alias_names_what_load_takes(tmp_path):
+    import typing
+
+    args = typing.get_args(serialization.MAP_LOCATION)
+    assert str in args and gg.device in args and dict[str, str] in args and type(None) in args
+    (func,) = [a for a in args if typing.get_origin(a) is not None and typing.get_origin(a).__name__ == "Callable"]
+    assert typing.get_args(func) == ([gg.Tensor, str], gg.Tensor)
+
+    def annotated(path, map_location: serialization.MAP_LOCATION = None):  # as pyro's ParamStore.load
+        return load(path, map_location=map_location)
+
+    save({"w": gg.arange(3.0)}, str(tmp_path / "w.safetensors"))
+    for where in (None, "cpu", gg.device("cpu"), {"cpu": "cpu"}, lambda t, loc: t * 2):
+        out = annotated(str(tmp_path / "w.safetensors"), where)["w"]
+        assert out.tolist() == ([0.0, 2.0, 4.0] if callable(where) else [0.0, 1.0, 2.0])
+
