@@ -20,6 +20,9 @@ def _clamp_by_zero(x: Tensor) -> Tensor:
 
 
 class Binomial(BinaryProbsLogits, Distribution):
+    """The number of successes in ``total_count`` Bernoulli trials of success probability ``probs`` (or
+    ``logits``): P(k) = C(n, k) p^k (1 - p)^(n - k)."""
+
     arg_constraints = {"total_count": constraints.nonnegative_integer, "probs": constraints.unit_interval,
                        "logits": constraints.real}
     has_enumerate_support = True

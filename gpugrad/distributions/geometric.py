@@ -18,6 +18,9 @@ __all__ = ["Geometric"]
 
 
 class Geometric(BinaryProbsLogits, Distribution):
+    """The number of failures before the first success in Bernoulli trials of success probability
+    ``probs`` (or ``logits``): P(k) = (1 - p)^k p, k = 0, 1, 2, ..."""
+
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.nonnegative_integer
 

@@ -21,6 +21,9 @@ _EULER_GAMMA = 0.57721566490153286060
 
 
 class Gumbel(TransformedDistribution):
+    """The Gumbel (type-I extreme value) distribution of location ``loc`` and scale ``scale``:
+    loc - scale log(-log U) for U ~ Uniform(0, 1)."""
+
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True

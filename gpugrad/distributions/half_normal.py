@@ -56,6 +56,8 @@ class _Folded(Distribution):
 
 
 class HalfNormal(_Folded):
+    """|X| for X ~ Normal(0, ``scale``): twice Normal's density on [0, inf)."""
+
     def __init__(self, scale, validate_args: bool | None = None) -> None:
         super().__init__(Normal(0.0, scale, validate_args=False), validate_args)
 
@@ -69,6 +71,8 @@ class HalfNormal(_Folded):
 
 
 class HalfCauchy(_Folded):
+    """|X| for X ~ Cauchy(0, ``scale``): twice Cauchy's density on [0, inf)."""
+
     def __init__(self, scale, validate_args: bool | None = None) -> None:
         super().__init__(Cauchy(0.0, scale, validate_args=False), validate_args)
 

@@ -13,6 +13,9 @@ __all__ = ["Independent"]
 
 
 class Independent(Distribution):
+    """``base_distribution`` with its rightmost ``reinterpreted_batch_ndims`` batch dims read as event
+    dims: log_prob sums over them (a diagonal Normal as one multivariate distribution, say)."""
+
     arg_constraints: dict = {}
 
     def __init__(self, base_distribution: Distribution, reinterpreted_batch_ndims: int,

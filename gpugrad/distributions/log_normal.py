@@ -11,6 +11,8 @@ __all__ = ["LogNormal"]
 
 
 class LogNormal(TransformedDistribution):
+    """exp(X) for X ~ Normal(``loc``, ``scale``): a positive variable whose log is Normal."""
+
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.positive
     has_rsample = True

@@ -14,6 +14,10 @@ __all__ = ["MixtureSameFamily"]
 
 
 class MixtureSameFamily(Distribution):
+    """A mixture of components of one family: ``mixture_distribution`` (a Categorical over the last
+    batch dim of ``component_distribution``) picks a component, which then draws. The density is the
+    weighted sum of the components' densities (computed in log space)."""
+
     arg_constraints: dict = {}
     has_rsample = False
 

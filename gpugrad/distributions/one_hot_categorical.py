@@ -14,6 +14,9 @@ __all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
 class OneHotCategorical(Distribution):
+    """A Categorical over the last dim of ``probs`` (or ``logits``) whose samples are one-hot vectors
+    of that length rather than indices."""
+
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.one_hot
     has_enumerate_support = True

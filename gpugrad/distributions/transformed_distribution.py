@@ -15,6 +15,9 @@ __all__ = ["TransformedDistribution"]
 
 
 class TransformedDistribution(Distribution):
+    """``base_distribution`` pushed through ``transforms`` (one Transform or a list, applied in order):
+    samples are the transformed base samples, log_prob subtracts the log-abs-det-Jacobians."""
+
     arg_constraints: dict = {}
 
     def __init__(self, base_distribution: Distribution, transforms, validate_args: bool | None = None) -> None:

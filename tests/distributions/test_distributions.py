@@ -370,3 +370,14 @@ def test_tanh_squashed_normal_as_sac_writes_it_and_the_transform_cache():
         -math.log(1.5) - math.log(0.5 * math.sqrt(2 * math.pi)) - (math.log(1.5) - 0.3) ** 2 / 0.5, rel=1e-12)
     assert kl_divergence(ln, LogNormal(t64(0.0), t64(1.0))).item() == pytest.approx(
         kl_divergence(Normal(t64(0.3), t64(0.5)), Normal(t64(0.0), t64(1.0))).item())
+
+
+def test_every_distribution_has_a_docstring():
+    # as PyTorch's: pyro builds its wrappers' docstrings from them (str.lstrip on each)
+    import inspect
+
+    import gpugrad.distributions as D
+
+    classes = [getattr(D, n) for n in dir(D) if inspect.isclass(getattr(D, n)) and issubclass(getattr(D, n), D.Distribution)]
+    assert len(classes) > 30
+    assert [c.__name__ for c in classes if not (c.__dict__.get("__doc__") or "").strip()] == []
