@@ -32,6 +32,7 @@ from gpugrad import nn
     ("gpugrad.utils.module_tracker", ["ModuleTracker"]),
     ("gpugrad.utils.flop_counter", ["FlopCounterMode", "register_flop_formula"]),
     ("gpugrad.nn.modules.module", ["register_module_forward_pre_hook", "register_module_forward_hook"]),
+    ("gpugrad._jit_internal", ["_copy_to_script_wrapper", "is_scripting", "ignore", "unused", "export"]),
 ])
 def test_paths_import_with_pytorchs_names(path, names):
     module = importlib.import_module(path)
@@ -339,3 +340,14 @@ def test_module_tracker_matches_pytorchs():
 
     TorchBlock.__name__ = "_Block"
     assert _tracked(gg, ModuleTracker, _Block)[0] == _tracked(torch, Theirs, TorchBlock)[0]
+
+
+def test_copy_to_script_wrapper_leaves_a_method_as_it_is():
+    from gpugrad._jit_internal import _copy_to_script_wrapper
+
+    class Box(nn.Module):  # pyro's PyroModule decorates its container methods so
+        @_copy_to_script_wrapper
+        def __len__(self):
+            return 3
+
+    assert len(Box()) == 3 and Box.__len__.__name__ == "__len__"
