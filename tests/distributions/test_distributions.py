@@ -116,8 +116,43 @@ def test_kl_dispatch_finds_the_most_specific_registered_pair():
     with pytest.raises(NotImplementedError, match="Normal and q type Categorical"):
         kl_divergence(Normal(0.0, 1.0), Categorical(logits=t64([0.0, 1.0])))
     assert kl_divergence(Normal(0.0, 1.0), Uniform(0.0, 1.0)).item() == math.inf  # registered, as PyTorch's
-    with pytest.raises(TypeError):
-        register_kl(int, Normal)
+    with pytest.raises(TypeError, match="expected classes"):
+        register_kl(3, Normal)  # not a class at all (PyTorch raises TypeError too)
+
+
+def test_kl_registers_a_library_base_class_mixed_into_distributions():
+    from gpugrad.distributions import kl
+
+    class LibraryBase:  # pyro's own Distribution base, which is no gpugrad Distribution
+        pass
+
+    class Point(LibraryBase, Normal):
+        pass
+
+    register_kl(LibraryBase, Normal)(lambda p, q: gg.tensor(7.0))
+    try:
+        assert kl_divergence(Point(0.0, 1.0), Normal(0.0, 1.0)).item() == 7.0
+        assert kl_divergence(Normal(0.0, 1.0), Normal(1.0, 1.0)).item() == pytest.approx(0.5)  # Normal's own
+    finally:
+        del kl._KL_REGISTRY[LibraryBase, Normal]
+
+
+def test_kl_registration_of_any_class_as_pytorch():
+    torch = pytest.importorskip("torch")
+    from torch.distributions import kl as tkl
+
+    class LibraryBase:
+        pass
+
+    for register, normal in ((tkl.register_kl, torch.distributions.Normal), (register_kl, Normal)):
+        register(LibraryBase, normal)(lambda p, q: None)  # accepted by both
+        with pytest.raises(TypeError):
+            register(3, normal)
+    del tkl._KL_REGISTRY[LibraryBase, torch.distributions.Normal]
+    tkl._KL_MEMOIZE.clear()
+    from gpugrad.distributions import kl
+
+    del kl._KL_REGISTRY[LibraryBase, Normal]
 
 
 # Gradients ------------------------------------------------------------------------------------------------
