@@ -32,6 +32,7 @@ class _Attributed:
 
 
 _instance_dict = _Attributed.__dict__["__dict__"].__get__
+_set_instance_dict = _Attributed.__dict__["__dict__"].__set__  # the whole dict, own state too (swap_tensors)
 
 
 class Tensor(_Attributed):
@@ -496,6 +497,19 @@ class Tensor(_Attributed):
         ``type(p)(p.to("meta"), **p.__dict__)`` (accelerate's and peft's init_empty_weights) rebuilds a
         Parameter as it does in PyTorch. A live view: what is written through it is an attribute."""
         return _Attributes(_instance_dict(self))
+
+    @__dict__.setter
+    def __dict__(self, attributes) -> None:
+        """``t.__dict__ = d``: ``d``'s entries become the tensor's attributes, in place of those it had; its own
+        state stays (it cannot be set this way)."""
+        new = dict(attributes)
+        own = sorted(set(new) & _OWN_STATE)
+        if own:
+            raise KeyError(f"{own[0]!r} is gpugrad's own state of the tensor, not an attribute to set through __dict__")
+        d = _instance_dict(self)
+        for name in [name for name in d if name not in _OWN_STATE]:
+            del d[name]
+        d.update(new)
 
     def __reduce_ex__(self, protocol):
         """Refused: gpugrad never pickles tensors (checkpoints are safetensors files). Tensors sent to other

@@ -256,3 +256,15 @@ def test_dict_as_torch():
         assert dict(mine.__dict__) == dict(theirs.__dict__) == {}
         mine.tag = theirs.tag = 1
         assert dict(mine.__dict__) == dict(theirs.__dict__) == {"tag": 1}
+
+
+def test_assigning_dict_replaces_the_attributes_and_keeps_the_tensor():
+    p = nn.Parameter(gg.tensor([1.0, 2.0]))
+    p.old = 1
+    p.__dict__ = {"new": 2}
+    assert dict(p.__dict__) == {"new": 2} and not hasattr(p, "old") and p.new == 2
+    np.testing.assert_array_equal(p.detach().numpy(), [1.0, 2.0])
+    assert p.requires_grad and p.is_leaf
+    with pytest.raises(KeyError, match="own state"):
+        p.__dict__ = {"_array": None}
+    assert p.new == 2 and p.shape == (2,)

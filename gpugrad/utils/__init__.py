@@ -2,7 +2,7 @@
 (``benchmark`` and ``tensorboard`` are imported on use), and ``swap_tensors``."""
 import weakref
 
-from ..tensor import Tensor
+from ..tensor import Tensor, _instance_dict, _set_instance_dict
 from . import checkpoint, data, dlpack, weak  # noqa: F401  (weak: torch.utils.weak, imported with torch)
 
 __all__ = ["checkpoint", "data", "dlpack", "swap_tensors"]
@@ -18,5 +18,7 @@ def swap_tensors(t1: Tensor, t2: Tensor) -> None:
     for name, t in (("t1", t1), ("t2", t2)):
         if weakref.getweakrefs(t):
             raise RuntimeError(f"Cannot swap {name} because it has weakref associated with it")
-    t1.__dict__, t2.__dict__ = t2.__dict__, t1.__dict__
+    d1, d2 = _instance_dict(t1), _instance_dict(t2)  # the whole dicts: gpugrad's own state and attributes
+    _set_instance_dict(t1, d2)
+    _set_instance_dict(t2, d1)
     t1.__class__, t2.__class__ = t2.__class__, t1.__class__
