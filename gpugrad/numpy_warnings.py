@@ -8,8 +8,12 @@ gpugrad's own warnings are untouched, and no op pays for it (NumPy's ``errstate`
 1.4 us per use; a filter is read only when a warning is raised).
 
 A filter installed after this one goes in front of it and takes precedence, as Python's warnings rules
-say: ``warnings.simplefilter("error")`` in the user's code, or pytest's ``filterwarnings = error``, turns
-these back into errors. ``python -W error`` does not (its filters are installed before gpugrad's import).
+say: ``warnings.simplefilter("error")`` in the user's code, or pytest's ``filterwarnings = error`` (a
+library's test configuration), makes NumPy raise these as errors; so does ``np.seterr(all="raise")``.
+PyTorch raises nothing there, so an op whose computation raised one is computed again with NumPy's
+floating-point errors ignored (``Function.apply``; the short roads and the engine's array road hand such an
+error to it): a cost only where the values are inf or NaN. Under pytest's own warning capture, which drops
+filters added during a test's collection, the warnings themselves may show in its summary.
 """
 from __future__ import annotations
 

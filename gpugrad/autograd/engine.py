@@ -311,7 +311,7 @@ def _derivative_on_arrays(node, derivative, g):
     kwargs = node.derivative_kwargs
     try:
         out = derivative.forward(ctx, gy, *saved, **kwargs) if kwargs else derivative.forward(ctx, gy, *saved)
-    except ValueError:
+    except (ValueError, RuntimeWarning, FloatingPointError):  # apply names the op, or computes quietly
         return None
     Tensor = function._Tensor
     ndarray = backend.ndarray

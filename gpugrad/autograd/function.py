@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 
+import numpy
+
 from ..backend import cpu as _cpu_backend
 from ..dtypes import BFLOAT16_NP, FLOAT_KINDS, INEXACT_KINDS
 from ..errors import CaptureError, DeviceError, DTypeError, ShapeError
@@ -372,15 +374,29 @@ class Function:
         if backend is None:
             backend = _cpu_backend
         ctx = Node(cls, backend, tuple(needs))
-        target = None
+        wide = target = None
         try:
-            if reduced and cls.widens_reduced_floats and not cls.is_view:  # in float32, rounded once (reduced_float.py)
-                wide, target = reduced_float.widen(arrays)
-                out = cls.forward(ctx, *wide, **kwargs) if kwargs else cls.forward(ctx, *wide)
-            elif cls.forward_on_arrays:
-                out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
-            else:
-                out = _forward_on_tensors(cls, ctx, args, kwargs)
+            try:
+                if reduced and cls.widens_reduced_floats and not cls.is_view:  # in float32, rounded once (reduced_float.py)
+                    wide, target = reduced_float.widen(arrays)
+                    out = cls.forward(ctx, *wide, **kwargs) if kwargs else cls.forward(ctx, *wide)
+                elif cls.forward_on_arrays:
+                    out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
+                else:
+                    out = _forward_on_tensors(cls, ctx, args, kwargs)
+            except (RuntimeWarning, FloatingPointError):
+                # NumPy's report of an inf or NaN (1 / 0, log 0, inf - inf) raised as an error: warnings
+                # as errors (pytest -W error, a library's filterwarnings = error) or np.seterr(all="raise")
+                # in the user's code. PyTorch computes those values silently: compute again, with NumPy's
+                # floating-point errors ignored (numpy_warnings.py). The short roads and the engine's
+                # array road hand such an error to apply.
+                with numpy.errstate(all="ignore"):
+                    if target is not None:
+                        out = cls.forward(ctx, *wide, **kwargs) if kwargs else cls.forward(ctx, *wide)
+                    elif cls.forward_on_arrays:
+                        out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
+                    else:
+                        out = _forward_on_tensors(cls, ctx, args, kwargs)
         except (ShapeError, DTypeError, DeviceError, CaptureError):
             raise
         except ValueError as exc:
@@ -470,7 +486,7 @@ class Function:
         ctx = Node(cls, backend, (need_a,))
         try:
             out = cls.forward(ctx, x, **kwargs) if kwargs else cls.forward(ctx, x)
-        except ValueError:  # apply raises it, naming the op and the shape
+        except (ValueError, RuntimeWarning, FloatingPointError):  # apply names the op, or computes quietly
             return cls.apply(a, **kwargs)
         if out.__class__ is not backend.ndarray:  # a 0-d result as a NumPy scalar
             out = _wrap_scalars(ctx, backend.xp, out, True)
@@ -518,7 +534,7 @@ def pair_applied(cls, a, b, kwargs=None):
     ctx = Node(cls, backend, (need_a, need_b))
     try:
         out = cls.forward(ctx, x, y, **kwargs) if kwargs else cls.forward(ctx, x, y)
-    except ValueError:  # shapes that do not broadcast: apply raises it, naming the op and the shapes
+    except (ValueError, RuntimeWarning, FloatingPointError):  # apply names the op and shapes, or computes quietly
         return cls.apply(a, b, **kwargs) if kwargs else cls.apply(a, b)
     if out.__class__ is not backend.ndarray:
         out = _wrap_scalars(ctx, backend.xp, out, True)
@@ -552,7 +568,7 @@ def scalar_applied(cls, a, value, swap=False):
     ctx = Node(cls, backend, (False, need_a) if swap else (need_a, False))
     try:
         out = cls.forward(ctx, value, x) if swap else cls.forward(ctx, x, value)
-    except ValueError:  # apply raises it, naming the op and the shape
+    except (ValueError, RuntimeWarning, FloatingPointError):  # apply names the op, or computes quietly
         return cls.apply(value, a) if swap else cls.apply(a, value)
     if out.__class__ is not backend.ndarray:
         out = _wrap_scalars(ctx, backend.xp, out, True)
