@@ -93,3 +93,30 @@ def test_inf_and_nan_come_without_an_error_where_warnings_are_errors(case, stric
         assert got is None
     else:
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_users_function_keeps_its_own_numpy_errors_and_its_gpugrad_ops_compute_quietly():
+    class OwnNumpy(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return gg.tensor(np.log(x.detach().numpy()))  # the user's own NumPy call
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class GpugradOps(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.log()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x = _t([0.0, 1.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RuntimeWarning, match="divide by zero"):
+            OwnNumpy.apply(x)
+        assert GpugradOps.apply(x).tolist() == [float("-inf"), 0.0]

@@ -389,14 +389,15 @@ class Function:
                 # as errors (pytest -W error, a library's filterwarnings = error) or np.seterr(all="raise")
                 # in the user's code. PyTorch computes those values silently: compute again, with NumPy's
                 # floating-point errors ignored (numpy_warnings.py). The short roads and the engine's
-                # array road hand such an error to apply.
+                # array road hand such an error to apply. A user's Function is not run again: the gpugrad
+                # ops it calls have done this themselves, so the error is its own NumPy call's, as asked.
+                if not cls.forward_on_arrays:
+                    raise
                 with numpy.errstate(all="ignore"):
                     if target is not None:
                         out = cls.forward(ctx, *wide, **kwargs) if kwargs else cls.forward(ctx, *wide)
-                    elif cls.forward_on_arrays:
-                        out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
                     else:
-                        out = _forward_on_tensors(cls, ctx, args, kwargs)
+                        out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         except (ShapeError, DTypeError, DeviceError, CaptureError):
             raise
         except ValueError as exc:
