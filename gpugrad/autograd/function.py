@@ -393,11 +393,9 @@ class Function:
                 # ops it calls have done this themselves, so the error is its own NumPy call's, as asked.
                 if not cls.forward_on_arrays:
                     raise
+                inputs = arrays if target is None else wide
                 with numpy.errstate(all="ignore"):
-                    if target is not None:
-                        out = cls.forward(ctx, *wide, **kwargs) if kwargs else cls.forward(ctx, *wide)
-                    else:
-                        out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
+                    out = cls.forward(ctx, *inputs, **kwargs) if kwargs else cls.forward(ctx, *inputs)
         except (ShapeError, DTypeError, DeviceError, CaptureError):
             raise
         except ValueError as exc:
