@@ -33,6 +33,7 @@ EDGES = {
     "sqrt backward at 0": lambda: _t([0.0], requires_grad=True).sqrt().sum().backward(),
     "log backward at 0": lambda: _t([0.0], requires_grad=True).log().sum().backward(),
     "div backward by 0": lambda: (_t([1.0], requires_grad=True) / _t([0.0])).sum().backward(),
+    "log 0 in bfloat16": lambda: gg.tensor([0.0, 1.0], dtype=gg.bfloat16).log().float(),  # computed in float32
 }
 
 
