@@ -407,6 +407,24 @@ def test_standard_gamma_draws_have_gammas_moments_and_the_implicit_gradient():
         gg._standard_gamma_grad(a.detach(), x.detach()[:2])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_standard_gamma_of_a_0d_concentration_and_the_distributions_built_on_it(dtype):
+    gg.manual_seed(1)
+    dt = getattr(gg, dtype)
+    a = gg.tensor(2.0, dtype=dt, requires_grad=True)
+    x = gg._standard_gamma(a)
+    assert x.shape == () and x.dtype is dt and x.item() > 0
+    x.backward()
+    np.testing.assert_allclose(a.grad.item(), gg._standard_gamma_grad(a.detach(), x.detach()).item(), rtol=1e-6)
+    D = gg.distributions
+    for d in (D.Gamma(gg.tensor(2.0, dtype=dt), gg.tensor(3.0, dtype=dt)), D.Chi2(gg.tensor(4.0, dtype=dt)),
+              D.StudentT(gg.tensor(5.0, dtype=dt))):
+        s = d.sample()
+        assert s.shape == () and s.dtype is dt and math.isfinite(s.item())
+    many = D.Gamma(gg.tensor(2.0, dtype=dt), gg.tensor(4.0, dtype=dt)).sample((40000,))
+    np.testing.assert_allclose(many.mean().item(), 0.5, rtol=0.03)  # mean a / rate
+
+
 def test_standard_gamma_grad_matches_pytorchs():
     torch = pytest.importorskip("torch")
     alpha = np.array([0.3, 1.0, 4.0, 30.0])

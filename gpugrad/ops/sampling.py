@@ -318,7 +318,8 @@ def standard_gamma(concentration: Tensor, generator=None) -> Tensor:
     _require_float("standard_gamma", concentration, "tensor of concentrations")
     alpha = _host(concentration)
     _require("standard_gamma", bool((alpha > 0).all()), "expected every concentration to be positive")
-    draws = _rng(generator).standard_gamma(alpha.astype(numpy.float64))
+    # numpy.asarray: NumPy returns a Python float for a 0-d concentration (Gamma(2.0, 1.0).sample())
+    draws = numpy.asarray(_rng(generator).standard_gamma(alpha.astype(numpy.float64)))
     tiny = numpy.finfo(concentration._array.dtype).tiny  # a draw that rounds to 0 in the dtype: its smallest normal, as PyTorch
     draws = numpy.maximum(draws.astype(concentration._array.dtype), tiny)
     return StandardGamma.apply(concentration, draws=_on_device(concentration._backend, draws, concentration._array.dtype))
