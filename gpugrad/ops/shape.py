@@ -537,7 +537,10 @@ class Cat(Op):
     def forward(ctx, *arrays, axis=0):
         ctx.axis = axis
         ctx.shapes = [a.shape for a in arrays]
-        return ctx.xp.concatenate(arrays, axis=axis)
+        out = ctx.xp.concatenate(arrays, axis=axis)
+        # NumPy lays the result out as its inputs (transposed or expanded ones give a transposed result);
+        # PyTorch's cat and stack give a contiguous tensor, which .view then takes (pyro's samplers).
+        return out if out.flags.c_contiguous else ctx.xp.ascontiguousarray(out)
 
     @staticmethod
     def backward(ctx, gy):

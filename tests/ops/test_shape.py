@@ -743,3 +743,30 @@ def test_expanding_by_new_unit_dims_gives_a_writable_view():
     assert x.tolist() == [1.0] * 4
     with pytest.raises(ShapeError, match="read-only"):
         x.expand(3, 4).copy_(gg.zeros(3, 4))  # repeated elements stay read-only, as PyTorch refuses the write
+
+
+@pytest.mark.parametrize("make", [
+    lambda: [gg.randn(3, 2).t(), gg.randn(3, 2).t()],  # transposed
+    lambda: [gg.randn(2).expand(2, 2), gg.randn(2).expand(2, 2)],  # expanded (stride 0)
+    lambda: [gg.randn(4, 3, 2).permute(2, 0, 1), gg.randn(2, 4, 3)],  # mixed layouts
+], ids=["transposed", "expanded", "mixed"])
+def test_cat_and_stack_give_contiguous_results_that_view_takes(make):
+    parts = make()
+    for dim in range(parts[0].ndim):
+        out = gg.cat(parts, dim)
+        assert out.is_contiguous()
+        np.testing.assert_array_equal(out.numpy(), np.concatenate([p.numpy() for p in parts], dim))
+    for dim in range(parts[0].ndim + 1):
+        out = gg.stack(parts, dim)
+        assert out.is_contiguous() and out.view(-1).shape == (out.numel(),)
+        np.testing.assert_array_equal(out.numpy(), np.stack([p.numpy() for p in parts], dim))
+
+
+def test_cat_and_stack_strides_match_pytorch():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(0).standard_normal((3, 2))
+    for lib in (torch, gg):
+        t = lib.tensor(a).t()
+        e = lib.tensor(a[0]).expand(3, 2)
+        assert lib.stack((t, t)).stride() == (6, 3, 1) and lib.cat((t, t), 1).stride() == (6, 1)
+        assert lib.stack((e, e), 1).stride() == (4, 2, 1)
