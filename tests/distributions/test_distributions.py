@@ -416,3 +416,46 @@ def test_every_distribution_has_a_docstring():
     classes = [getattr(D, n) for n in dir(D) if inspect.isclass(getattr(D, n)) and issubclass(getattr(D, n), D.Distribution)]
     assert len(classes) > 30
     assert [c.__name__ for c in classes if not (c.__dict__.get("__doc__") or "").strip()] == []
+
+
+def _subclasses(lib):
+    D = lib.distributions
+
+    class Plain(D.Dirichlet):  # no __init__ of its own: the inherited expand serves it
+        pass
+
+    class OwnInit(D.Dirichlet):  # an __init__ of its own, no expand: refused, as pyro's NaiveDirichlet
+        def __init__(self, concentration, validate_args=None):
+            super().__init__(concentration, validate_args=validate_args)
+            self.extra = concentration * 2
+
+    class OwnInitAndExpand(OwnInit):
+        def expand(self, batch_shape, _instance=None):
+            new = self._get_checked_instance(OwnInitAndExpand, _instance)
+            new.extra = self.extra.expand(*batch_shape, 3)
+            return D.Dirichlet.expand(self, batch_shape, _instance=new)
+
+    return Plain, OwnInit, OwnInitAndExpand
+
+
+def test_expand_refuses_a_subclass_with_its_own_init_and_no_expand():
+    Plain, OwnInit, OwnInitAndExpand = _subclasses(gg)
+    c = gg.tensor([1.0, 2.0, 3.0])
+    wide = Plain(c).expand((2,))
+    assert type(wide) is Plain and wide.batch_shape == (2,) and wide.concentration.shape == (2, 3)
+    with pytest.raises(NotImplementedError, match="Subclass OwnInit of Dirichlet that defines a custom __init__"):
+        OwnInit(c).expand((2,))
+    both = OwnInitAndExpand(c).expand((4,))
+    assert both.batch_shape == (4,) and both.extra.shape == (4, 3) and both.sample().shape == (4, 3)
+    assert Normal(0.0, 1.0).expand((5,)).sample().shape == (5,)  # gpugrad's own classes expand as before
+
+
+def test_expand_refusals_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for lib in (torch, gg):
+        Plain, OwnInit, OwnInitAndExpand = _subclasses(lib)
+        c = lib.tensor([1.0, 2.0, 3.0])
+        assert tuple(Plain(c).expand((2,)).batch_shape) == (2,)
+        assert tuple(OwnInitAndExpand(c).expand((4,)).batch_shape) == (4,)
+        with pytest.raises(NotImplementedError):
+            OwnInit(c).expand((2,))
