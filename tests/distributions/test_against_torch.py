@@ -9,6 +9,16 @@ import pytest
 import gpugrad as gg
 
 torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True)
+def _torch_validates_arguments():
+    """PyTorch's argument validation on, as by default: torch._dynamo's first use in the process (a
+    torch.compile, flex_attention: tests/nn compares with those) turns it off for every distribution."""
+    before = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(True)
+    yield
+    torch.distributions.Distribution.set_default_validate_args(before)
 pytestmark = pytest.mark.torch
 
 RNG = np.random.default_rng(0)
