@@ -15,6 +15,7 @@ import numpy as np
 from . import dtypes, factory, random
 from .dtypes import FLOAT_KINDS
 from .errors import ArgumentError, DTypeError
+from .ops._operands import castable
 from .nn import functional as F
 from .storage import UntypedStorage
 from .tensor import Tensor
@@ -254,11 +255,8 @@ def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool 
 
 
 def can_cast(from_, to) -> bool:
-    """Whether torch's casting rules allow ``from_`` -> ``to`` in an in-place op: never complex to real,
-    float (bfloat16 among them) to integer or bool, nor a number to bool."""
-    source, target = dtypes.to_dtype(from_).np, dtypes.to_dtype(to).np
-    rank = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2, "c": 3}  # "V": bfloat16's NumPy kind (dtypes.FLOAT_KINDS)
-    return rank[source.kind] <= rank[target.kind]
+    """Whether torch's casting rules allow ``from_`` -> ``to`` in an in-place op (ops._operands.castable)."""
+    return castable(dtypes.to_dtype(from_).np, dtypes.to_dtype(to).np)
 
 
 def typename(obj) -> str:

@@ -179,13 +179,21 @@ def reflected(fn):
     return lambda self, other: fn(other, self)
 
 
+# PyTorch's casting rule for writing into an existing tensor: a kind goes into its own or a higher one.
+# "V" is bfloat16's NumPy kind (dtypes.FLOAT_KINDS): a float of any width goes into any float.
+_CAST_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2, "c": 3}
+
+
+def castable(source, target) -> bool:
+    """Whether PyTorch writes values of NumPy dtype ``source`` into a tensor of ``target`` (``out=``,
+    in-place ops, ``can_cast``): never complex into real, floats (bfloat16 among them) into integer or bool,
+    nor numbers into bool."""
+    return _CAST_RANK[source.kind] <= _CAST_RANK[target.kind]
+
+
 def check_castable(name: str, result: Tensor, target: Tensor) -> None:
-    """PyTorch's rule for writing a result into an existing tensor (``out=``, in-place ops): no complex
-    numbers into a real tensor, no floats (bfloat16 among them) into an integer or bool one, no integers into
-    a bool one. Floats of any width go into floats (a bfloat16 weight ``+=`` a float32 delta)."""
-    src, dst = result._array.dtype.kind, target._array.dtype.kind
-    if ((src == "c" and dst != "c") or (src in FLOAT_KINDS and dst not in INEXACT_KINDS)
-            or (dst == "b" and src != "b")):
+    """Refuse to write ``result`` into ``target`` where PyTorch refuses (``castable``)."""
+    if not castable(result._array.dtype, target._array.dtype):
         raise DTypeError(f"{name}: result type {result.dtype} can't be cast to the desired output type {target.dtype}")
 
 
