@@ -314,7 +314,7 @@ class Tensor(_Attributed):
     @grad.deleter
     def grad(self) -> None:
         """``del t.grad``: the gradient becomes None, as assigning None does (PyTorch's)."""
-        type(self).grad.fset(self, None)
+        self.grad = None
 
     @property
     def is_leaf(self) -> bool:

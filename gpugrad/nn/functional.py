@@ -13,9 +13,8 @@ import numpy as _np
 from .. import ops as _ops
 from ..amp.policy import FLOAT32, LOWER_PRECISION, PROMOTE, autocast_policy
 from ..autograd.function import Op
-from ..autograd.watch import state as _watch
-from . import _expanded_weights as _ew
 from ..autograd.grad_mode import no_grad
+from ..autograd.watch import state as _watch
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..kernels.conv import conv_geometry
@@ -38,6 +37,7 @@ from ..overrides import (  # noqa: F401  (PyTorch's F re-exports them)
     handle_torch_function, has_torch_function, has_torch_function_unary, has_torch_function_variadic)
 from ..random import default_generator
 from ..tensor import Tensor
+from . import _expanded_weights as _ew
 from .functional_ctc import ctc_loss  # noqa: F401  (re-exported as F.ctc_loss)
 from .functional_losses import (  # noqa: F401  (re-exported: F.kl_div, F.triplet_margin_loss, ...)
     cosine_embedding_loss,

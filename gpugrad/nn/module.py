@@ -22,11 +22,11 @@ from ..ops import parse_to_args
 from .backward_hooks import call_with_backward_hooks
 from .module_state import EXTRA_STATE_KEY as _EXTRA_STATE_KEY_SUFFIX  # noqa: F401  (torch.nn.modules.module's name)
 from .module_state import IncompatibleKeys, StateDictMixin
-
-_IncompatibleKeys = IncompatibleKeys  # torch.nn.modules.module's name of what load_state_dict returns
 from ..utils.hooks import RemovableHandle
 from ..utils.hooks import register as register_hook_in
 from .parameter import Buffer, Parameter
+
+_IncompatibleKeys = IncompatibleKeys  # torch.nn.modules.module's name of what load_state_dict returns
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # annotations only: not a runtime dependency
