@@ -133,15 +133,19 @@ def test_chained_schedulers_match_torch():
     assert math.isfinite(opt.param_groups[0]["lr"])
 
 
-def test_the_old_name_lrscheduler_is_a_subclass_a_library_can_derive_from():
-    class Halving(sched_mod._LRScheduler):  # skorch's and older libraries' base class
+@pytest.mark.parametrize("lib_name", ["gpugrad", "torch"])
+def test_the_old_name_lrscheduler_is_a_subclass_a_library_can_derive_from(lib_name):
+    lib = gg if lib_name == "gpugrad" else pytest.importorskip("torch")
+    schedulers = lib.optim.lr_scheduler
+
+    class Halving(schedulers._LRScheduler):  # skorch's and older libraries' base class
         def get_lr(self):
             return [base / 2 ** self.last_epoch for base in self.base_lrs]
 
-    w = gg.zeros(2, requires_grad=True)
-    opt = optim.SGD([w], lr=1.0)
+    w = lib.zeros(2, requires_grad=True)
+    opt = lib.optim.SGD([w], lr=1.0)
     sched = Halving(opt)
-    assert issubclass(sched_mod._LRScheduler, sched_mod.LRScheduler) and isinstance(sched, sched_mod.LRScheduler)
+    assert issubclass(schedulers._LRScheduler, schedulers.LRScheduler) and isinstance(sched, schedulers.LRScheduler)
     lrs = []
     for _ in range(3):
         opt.step()
