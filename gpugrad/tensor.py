@@ -511,10 +511,25 @@ class Tensor(_Attributed):
             del d[name]
         d.update(new)
 
+    def as_subclass(self, cls: type) -> Tensor:
+        """This tensor as an instance of ``cls`` (a Tensor subclass), sharing its memory and recorded as a view
+        of it, so gradients flow back through it (PyTorch's ``as_subclass``). ``cls.__init__`` is not run."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError("as_subclass: creating a Tensor subclass from a class that does not inherit from "
+                            f"Tensor is not possible, got {cls!r}")
+        from .ops.shape import Reshape
+
+        alias = Reshape.apply(self, shape=tuple(self._array.shape))  # a recorded view, even of the same shape
+        out = cls._make(alias._array, alias._backend)
+        _instance_dict(out).update(_instance_dict(alias))  # the view's autograd links and version counter
+        return out
+
     def __reduce_ex__(self, protocol):
-        """Refused: gpugrad never pickles tensors (checkpoints are safetensors files). Tensors sent to other
-        processes take gpugrad.multiprocessing's reductions, which ForkingPickler uses before this."""
-        raise TypeError(f"{type(self).__name__}: gpugrad does not pickle tensors; use gg.save(tensor_or_state_dict, path)")
+        """How ``pickle`` and ``copy.copy`` take a tensor apart: its values, device, class and attributes
+        (gpugrad/pickling.py), as PyTorch's. Checkpoints are ``gg.save``'s safetensors, never pickles."""
+        from .pickling import reduce_tensor
+
+        return reduce_tensor(self)
 
     def __deepcopy__(self, memo: dict) -> "Tensor":
         """A copy with memory of its own (``copy.deepcopy``, as of a model); graph leaves only, as PyTorch."""

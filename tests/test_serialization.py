@@ -319,15 +319,6 @@ def test_a_header_length_that_starts_like_a_pickle_still_loads(tmp_path):
     assert load(path)["w"].tolist() == [1.5, 2.5]
 
 
-@pytest.mark.parametrize("make", [lambda: gg.randn(2), lambda: gg.nn.Parameter(gg.randn(2))], ids=["tensor", "parameter"])
-def test_pickling_a_tensor_is_refused_naming_what_to_use_instead(make):
-    t = make()
-    with pytest.raises(TypeError, match=rf"{type(t).__name__}: gpugrad does not pickle tensors; use gg\.save"):
-        pickle.dumps(t)
-    with pytest.raises(TypeError, match="does not pickle tensors"):
-        pickle.dumps({"state": {"w": t}})  # inside a container too (einops' layer test pickles a state_dict)
-
-
 # Sparse COO tensors ---------------------------------------------------------------------------------
 def _sparse_cases():
     rng = np.random.default_rng(3)

@@ -3,26 +3,16 @@ a spawned process), registered on ``ForkingPickler`` as PyTorch registers its ow
 
 A tensor in shared memory (``share_memory_()``, ``Module.share_memory()``) crosses by reference: the
 receiver maps the same memory, so an update on either side is seen by both (Hogwild training). Any other
-tensor crosses by value, as a NumPy copy rebuilt on its device: gpugrad does not move a tensor into shared
-memory behind the sender's back, where PyTorch does. Plain ``pickle`` still refuses tensors (checkpoints
-are ``gg.save``'s).
+tensor crosses by value, as plain ``pickle`` takes it (gpugrad/pickling.py): gpugrad does not move a
+tensor into shared memory behind the sender's back, where PyTorch does.
 """
 from __future__ import annotations
 
 from multiprocessing.reduction import ForkingPickler
 
-import numpy
-
+from ..pickling import reduce_tensor as reduce_by_value
 from ..tensor import Tensor
 from . import shared
-
-
-def _rebuild_copy(cls: type, array: numpy.ndarray, device: str, requires_grad: bool) -> Tensor:
-    from ..factory import tensor
-
-    t = tensor(array)
-    t = t if device == "cpu" else t.to(device)
-    return _as(cls, t, requires_grad)
 
 
 def _rebuild_shared(cls: type, where: tuple, shape: tuple, strides: tuple, dtype: str, requires_grad: bool) -> Tensor:
@@ -52,7 +42,7 @@ def reduce_tensor(t: Tensor):
     if t.device.type == "cpu" and shared.is_shared(t._array):
         a = t._array
         return _rebuild_shared, (cls, shared.location(a), a.shape, a.strides, a.dtype.str, t.requires_grad)
-    return _rebuild_copy, (cls, t.detach().numpy(), str(t.device), t.requires_grad)
+    return reduce_by_value(t)
 
 
 def register() -> None:

@@ -395,6 +395,14 @@ class Optimizer:
             fg = self._flat[gi] = _flat.take_over(group["params"])
         fg.step(self, group)
 
+    def __getstate__(self) -> dict:
+        """What ``pickle`` and ``copy`` keep: everything but the flat buffers, which hold the parameters'
+        memory and would come back apart from them. The next step builds them anew from the parameters and
+        their state, as after ``load_state_dict``."""
+        state = dict(self.__dict__)
+        state["_flat"] = [None] * len(self.param_groups)
+        return state
+
     # state_dict ------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         """The optimizer's state in PyTorch's layout: ``{"state": {index: {...}}, "param_groups": [...]}``.
