@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 from ... import random as _random
+from ._iterators import _BaseDataLoaderIter, _MultiProcessingDataLoaderIter, _SingleProcessDataLoaderIter
 from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset, T_co
 from .fetch import IterableFetcher, MapFetcher
@@ -176,6 +177,7 @@ class DataLoader(Generic[T_co]):
         self._batches_yielded = 0
         self._in_epoch = False
         self._resume: dict | None = None
+        self._iterator: _BaseDataLoaderIter | None = None  # the latest pass with persistent workers, as PyTorch's
         self._initialized = True
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -212,7 +214,7 @@ class DataLoader(Generic[T_co]):
         return self.sampler if self.shuffle and isinstance(self.sampler, RandomSampler) else None
 
     # Iteration -----------------------------------------------------------------------------------
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> _BaseDataLoaderIter:
         resume, self._resume = self._resume, None
         start = resume["batches_yielded"] if resume else 0
         # The workers' base seed comes first, as PyTorch draws it before the sampler's epoch seed, and in a
@@ -233,8 +235,11 @@ class DataLoader(Generic[T_co]):
         self._epoch += 1
         self._batches_yielded, self._in_epoch = start, True
         if pool is None:
-            return self._single_process(start)
-        return self._multi_process(pool, start)
+            return _SingleProcessDataLoaderIter(self, self._single_process(start), start)
+        it = _MultiProcessingDataLoaderIter(self, self._multi_process(pool, start), start)
+        if pool is self._workers:
+            self._iterator = it
+        return it
 
     def _index_batches(self, start: int) -> Iterator:
         if self._is_iterable:
@@ -258,7 +263,7 @@ class DataLoader(Generic[T_co]):
             yield batch
         self._in_epoch = False
 
-    def _multi_process(self, pool: "_WorkerPool", start: int) -> Iterator[Any]:
+    def _multi_process(self, pool: _WorkerPool, start: int) -> Iterator[Any]:
         epoch = self._epoch
         try:
             count = start
