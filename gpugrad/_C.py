@@ -1,16 +1,25 @@
 """``torch._C``: PyTorch's compiled core. gpugrad has none; this module holds the few names of it that
 Python code reaches for directly, each the same object as its public spelling: the exception classes
 PyTorch defines there (``except torch._C._LinAlgError``, as torchdiffeq's implicit solvers write) and
-``_get_tracing_state`` (None: no TorchScript trace is ever running) and ``_log_api_usage_once`` (PyTorch's
-usage telemetry, which libraries call in their constructors: torchmetrics' Metric; gpugrad has none to feed)."""
+``_get_tracing_state`` (None: no TorchScript trace is ever running), ``_log_api_usage_once`` (PyTorch's
+usage telemetry, which libraries call in their constructors: torchmetrics' Metric; gpugrad has none to feed),
+``_nn._parse_to`` (``to``'s argument parsing), ``PyTorchFileReader`` (the checkpoint archive's records) and
+``_TensorMeta``, the metaclass of Tensor (which libraries name in type hints: Lightning's checkpoint loader)."""
 # ruff: noqa: N999  (the module mirrors torch._C, so its name is PyTorch's)
 from __future__ import annotations
 
+from . import _c_nn as _nn
 from .distributed.work import DistBackendError as _DistBackendError
 from .errors import OutOfMemoryError
+from .file_reader import PyTorchFileReader
 from .ops.linalg import LinAlgError as _LinAlgError
+from .tensor import Tensor as _Tensor
 
-__all__ = ["OutOfMemoryError", "_DistBackendError", "_LinAlgError", "_get_tracing_state", "_log_api_usage_once"]
+__all__ = ["OutOfMemoryError", "PyTorchFileReader", "_DistBackendError", "_LinAlgError", "_TensorMeta",
+           "_get_tracing_state", "_log_api_usage_once", "_nn"]
+
+# PyTorch's Tensor has a metaclass of its own; gpugrad's is Python's type, so the name is that class.
+_TensorMeta = type(_Tensor)
 
 
 def _get_tracing_state() -> None:

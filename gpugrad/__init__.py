@@ -73,6 +73,7 @@ from .layouts import (channels_last, channels_last_3d, contiguous_format, jagged
                       preserve_format, sparse_coo, strided)
 from .printing import set_printoptions
 from .serialization import load, save
+from .file_reader import PyTorchFileReader
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from .size import Size
 from .storage import TypedStorage, UntypedStorage
@@ -86,6 +87,7 @@ numpy_warnings.silence_numpy_warnings()  # inf and NaN without a warning, as PyT
 
 from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
 from . import amp, compiler, distributions, fft, func, fx, hub, jit, multiprocessing, profiler, sparse, special, testing, types  # noqa: E402  (distributions builds on nn.functional)
+from .jit import ScriptFunction, ScriptModule  # noqa: E402  (torch.ScriptModule: type hints and isinstance checks)
 from . import _C, _dynamo, _higher_order_ops, _inductor, _utils, library, overrides  # noqa: E402,F401  (torch._C, torch._dynamo ...)
 from ._higher_order_ops import cond, while_loop  # noqa: E402,F401  (torch.cond, torch.while_loop)
 from . import functional  # noqa: E402  (torch.functional: a module of top-level functions)

@@ -23,6 +23,34 @@ def test_log_api_usage_once_takes_an_event_name_and_returns_nothing():
         gg._C._log_api_usage_once(3)
 
 
+def test_tensor_meta_is_the_class_of_tensor():
+    assert isinstance(gg.Tensor, gg._C._TensorMeta) and isinstance(gg.nn.Parameter, gg._C._TensorMeta)
+
+
+def test_nn_parse_to_reads_to_arguments():
+    parse = gg._C._nn._parse_to
+    assert parse("cpu") == (gg.device("cpu"), None, False, None)
+    assert parse(gg.float64, True) == (None, gg.float64, True, None)
+    assert parse(gg.ones(1, dtype=gg.float16)) == (gg.device("cpu"), gg.float16, False, None)
+    assert parse(device="cpu", non_blocking=True, memory_format=gg.channels_last)[2:] == (True, gg.channels_last)
+    with pytest.raises(TypeError, match="unexpected"):
+        parse("cpu", sizes=3)
+
+
+@pytest.mark.torch
+def test_nn_parse_to_as_pytorchs():
+    torch = pytest.importorskip("torch")
+    for args, kwargs in ((("cpu",), {}), (("cpu", "float64", True), {}), ((), {"dtype": "float16"}),
+                         ((), {"device": "cpu", "non_blocking": True})):
+        def conv(lib, a):
+            return getattr(lib, a) if a in ("float64", "float16") else a
+        theirs = torch._C._nn._parse_to(*[conv(torch, a) for a in args], **{k: conv(torch, v) for k, v in kwargs.items()})
+        ours = gg._C._nn._parse_to(*[conv(gg, a) for a in args], **{k: conv(gg, v) for k, v in kwargs.items()})
+        assert [str(x) if x is not None else None for x in theirs[:2]] == [
+            str(x).replace("gpugrad", "torch") if x is not None else None for x in ours[:2]]
+        assert theirs[2:] == ours[2:]
+
+
 @pytest.mark.torch
 def test_pytorch_spells_them_the_same_way():
     torch = pytest.importorskip("torch")
