@@ -13,8 +13,14 @@ from collections.abc import Callable
 
 from .autograd.profiler import EventList, FunctionEvent, FunctionEventAvg, Recorder, record_function, warn_unrecorded
 
-__all__ = ["EventList", "FunctionEvent", "FunctionEventAvg", "ProfilerAction", "ProfilerActivity", "profile",
-           "record_function", "schedule", "tensorboard_trace_handler"]
+__all__ = ["EventList", "FunctionEvent", "FunctionEventAvg", "ProfilerAction", "ProfilerActivity", "kineto_available",
+           "profile", "record_function", "schedule", "tensorboard_trace_handler"]
+
+
+def kineto_available() -> bool:
+    """True: this module's ``profile`` (PyTorch's Kineto-backed API: activities, schedules, trace handlers)
+    is there, so code need not fall back to ``autograd.profiler.profile``."""
+    return True
 
 
 class ProfilerActivity(enum.Enum):

@@ -328,3 +328,31 @@ def test_functional_reexports_the_torch_function_checks():
     assert not F.has_torch_function_variadic(gg.ones(1), gg.ones(1))
     with pytest.raises(NotImplementedError, match="does not dispatch"):
         F.handle_torch_function(F.relu, (gg.ones(1),), gg.ones(1))
+
+
+def test_compiled_code_classes_exist_for_hints_and_are_never_made():
+    assert gg.ScriptModule is gg.jit.ScriptModule and issubclass(gg.jit.RecursiveScriptModule, gg.nn.Module)
+    assert not isinstance(gg.jit.script(gg.nn.Linear(2, 2)), gg.ScriptModule)
+    assert issubclass(gg.fx.GraphModule, gg.nn.Module)
+    with pytest.raises(NotImplementedError, match="no FX graph tracer"):
+        gg.fx.GraphModule(gg.nn.Linear(2, 2), None)
+
+
+def test_profiler_names_lightning_reads():
+    from gpugrad.autograd.profiler import emit_itt, emit_nvtx
+
+    assert gg.profiler.kineto_available() is True
+    with emit_nvtx(enabled=False), emit_itt(enabled=False):
+        pass
+    with pytest.raises(NotImplementedError, match="NVTX range"), emit_nvtx():
+        pass
+
+
+def test_lazy_placeholders_are_named_in_nn_parameter():
+    from gpugrad.nn.parameter import UninitializedBuffer, UninitializedParameter, is_lazy
+
+    lazy = gg.nn.LazyLinear(3)
+    assert isinstance(lazy.weight, UninitializedParameter) and is_lazy(lazy.weight)
+    assert UninitializedBuffer is gg.nn.lazy.UninitializedBuffer
+    lazy(gg.ones(2, 4))
+    assert not is_lazy(lazy.weight)

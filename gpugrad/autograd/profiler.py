@@ -24,8 +24,10 @@ import warnings
 from collections.abc import Callable
 
 from . import watch
+from .profiler_emit import emit_itt, emit_nvtx, load_nvprof
 
-__all__ = ["EventList", "FunctionEvent", "FunctionEventAvg", "profile", "record_function"]
+__all__ = ["EventList", "FunctionEvent", "FunctionEventAvg", "emit_itt", "emit_nvtx", "load_nvprof", "profile",
+           "record_function"]
 
 
 class FunctionEvent:

@@ -51,6 +51,7 @@ from .process_group import (
     is_initialized,
     is_mpi_available,
     is_nccl_available,
+    is_torchelastic_launched,
     new_group,
 )
 from .store import TCPStore
@@ -62,9 +63,10 @@ __all__ = [
     "all_to_all", "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "broadcast_object_list",
     "default_pg_timeout", "destroy_process_group", "gather", "gather_object", "get_backend", "get_global_rank",
     "get_group_rank", "get_process_group_ranks", "get_rank", "get_world_size", "group", "init_process_group",
-    "irecv", "is_available", "is_initialized", "is_mpi_available", "is_nccl_available", "isend",
+    "irecv", "is_available", "is_initialized", "is_mpi_available", "is_nccl_available", "is_torchelastic_launched",
+    "isend",
     "monitored_barrier", "new_group", "recv", "recv_object_list", "reduce", "reduce_scatter",
     "reduce_scatter_tensor", "scatter", "scatter_object_list", "send", "send_object_list",
 ]
 from . import nn  # noqa: E402  (torch.distributed.nn: the differentiable collectives)
-from . import _functional_collectives, device_mesh, fsdp, optim, tensor  # noqa: E402  (names libraries import; what they hold says what is absent)
+from . import _functional_collectives, constants, device_mesh, fsdp, optim, tensor  # noqa: E402,F401  (names libraries import; what they hold says what is absent)

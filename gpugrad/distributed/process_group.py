@@ -19,7 +19,7 @@ from .nccl import NCCLProcessGroup, StoreChannel, nccl_or_none
 __all__ = [
     "Backend", "GroupMember", "ProcessGroup", "destroy_process_group", "get_backend", "get_process_group_ranks",
     "get_rank", "get_world_size", "group", "init_process_group", "is_available", "is_initialized", "is_mpi_available", "is_nccl_available",
-    "new_group", "default_pg_timeout",
+    "is_torchelastic_launched", "new_group", "default_pg_timeout",
 ]
 
 default_pg_timeout = datetime.timedelta(minutes=30)
@@ -65,6 +65,12 @@ def is_nccl_available() -> bool:
 
 def is_initialized() -> bool:
     return _world is not None
+
+
+def is_torchelastic_launched() -> bool:
+    """Whether torchrun (torchelastic) started this process, as PyTorch tells: its TORCHELASTIC_RUN_ID is set
+    (``gpugrad launch`` does not set it)."""
+    return os.environ.get("TORCHELASTIC_RUN_ID") is not None
 
 
 def _seconds(timeout) -> float:

@@ -25,6 +25,11 @@ class ReduceOp(Enum):
         return f"ReduceOp.{self.name}"
 
 
+# PyTorch's members are instances of the nested enum ``ReduceOp.RedOpType`` (and of ReduceOp itself); here the
+# one Enum plays both parts, so type hints and isinstance checks written against either name hold.
+ReduceOp.RedOpType = ReduceOp
+
+
 class Work:
     """A collective in flight: ``wait()`` blocks until it is done (raising if it does not finish within the
     process group's timeout), ``is_completed()`` asks without blocking.

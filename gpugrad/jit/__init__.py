@@ -4,10 +4,27 @@ gpugrad has no TorchScript: ``script`` and ``trace`` return the function or modu
 the Python it is (as ``gg.compile`` does), and the decorators that steer the TorchScript compiler
 (``ignore``, ``unused``, ``export``, ``interface``) leave what they decorate unchanged. Saving or loading a
 TorchScript archive is refused with a clear message: save a module's ``state_dict()`` with ``gg.save``.
+The classes of compiled code (``ScriptModule``, ``ScriptFunction``) exist for type hints and isinstance
+checks; nothing is ever made one, as ``script`` compiles nothing.
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Final  # noqa: F401  (torch.jit.Final is typing.Final)
+
+from ..nn.module import Module
+
+
+class ScriptModule(Module):
+    """TorchScript's compiled module (``torch.jit.ScriptModule``, ``torch.ScriptModule``): no module is one
+    here, since ``script`` returns the eager module itself."""
+
+
+class RecursiveScriptModule(ScriptModule):
+    """What ``torch.jit.script(module)`` returns under PyTorch; never made here."""
+
+
+class ScriptFunction:
+    """TorchScript's compiled function (``torch.jit.ScriptFunction``); never made here."""
 
 
 def script(obj: Any, optimize=None, _frames_up: int = 0, _rcb=None, example_inputs=None) -> Any:

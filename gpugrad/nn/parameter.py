@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self  # annotations only: not a runtime dependency
 
 
-__all__ = ["Buffer", "Parameter"]
+__all__ = ["Buffer", "Parameter", "is_lazy"]  # and, looked up on first use, UninitializedParameter and UninitializedBuffer
 
 
 class Parameter(Tensor):
@@ -64,3 +64,20 @@ class Buffer(Tensor):
 
     def __init__(self, data=None, *, persistent: bool = True) -> None:
         pass  # everything happens in __new__
+
+
+def is_lazy(param: Tensor) -> bool:
+    """Whether ``param`` is a lazy module's placeholder, not shaped yet (PyTorch's ``nn.parameter.is_lazy``)."""
+    from .lazy import UninitializedBuffer, UninitializedParameter
+
+    return isinstance(param, (UninitializedParameter, UninitializedBuffer))
+
+
+def __getattr__(name: str):
+    # PyTorch defines the lazy placeholders in this module; here they live beside the lazy modules (which
+    # import Parameter from here), so they are looked up on first use.
+    if name in ("UninitializedParameter", "UninitializedBuffer"):
+        from . import lazy
+
+        return getattr(lazy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,14 +7,21 @@ from __future__ import annotations
 import collections
 from typing import Any, Callable, Iterable, NamedTuple
 
-__all__ = ["TreeSpec", "LeafSpec", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_leaves",
+__all__ = ["PyTree", "NodeDef", "SUPPORTED_NODES", "TreeSpec", "LeafSpec", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_leaves",
            "tree_structure", "tree_map", "tree_map_", "tree_map_only", "tree_iter", "tree_all", "tree_any",
            "tree_all_only", "tree_any_only", "is_namedtuple", "MappingKey"]
 
 
-class _Node(NamedTuple):
-    flatten: Callable[[Any], tuple[list, Any]]  # node -> (children, context)
-    unflatten: Callable[[Iterable, Any], Any]  # (children, context) -> node
+PyTree = Any  # PyTorch's name for "a tree" in type hints
+
+
+class NodeDef(NamedTuple):
+    """How one container type flattens, as ``SUPPORTED_NODES`` holds it (PyTorch's fields)."""
+
+    type: Any
+    flatten_fn: Callable[[Any], tuple[list, Any]]  # node -> (children, context)
+    unflatten_fn: Callable[[Iterable, Any], Any]  # (children, context) -> node
+    flatten_with_keys_fn: Callable | None = None
 
 
 def _mapping_unflatten(kind):
@@ -44,14 +51,20 @@ def _dict_flatten_with_keys(d: dict) -> tuple[list, list]:
     return [(MappingKey(k), v) for k, v in zip(context, values)], context
 
 
-SUPPORTED_NODES: dict[type, _Node] = {
-    tuple: _Node(lambda t: (list(t), None), lambda c, _: tuple(c)),
-    list: _Node(lambda t: (list(t), None), lambda c, _: list(c)),
-    dict: _Node(_dict_flatten, _mapping_unflatten(dict)),
-    collections.OrderedDict: _Node(_dict_flatten, _mapping_unflatten(collections.OrderedDict)),
-    collections.defaultdict: _Node(lambda d: (list(d.values()), (d.default_factory, list(d.keys()))),
-                                   lambda c, ctx: collections.defaultdict(ctx[0], zip(ctx[1], c))),
-    collections.deque: _Node(lambda d: (list(d), d.maxlen), lambda c, maxlen: collections.deque(c, maxlen=maxlen)),
+# Every namedtuple class is one node type, keyed (as PyTorch) by the factory ``collections.namedtuple``; the
+# context is the class.
+SUPPORTED_NODES: dict[Any, NodeDef] = {
+    tuple: NodeDef(tuple, lambda t: (list(t), None), lambda c, _: tuple(c)),
+    list: NodeDef(list, lambda t: (list(t), None), lambda c, _: list(c)),
+    dict: NodeDef(dict, _dict_flatten, _mapping_unflatten(dict), _dict_flatten_with_keys),
+    collections.namedtuple: NodeDef(collections.namedtuple, lambda t: (list(t), type(t)), lambda c, cls: cls(*c)),
+    collections.OrderedDict: NodeDef(collections.OrderedDict, _dict_flatten,
+                                     _mapping_unflatten(collections.OrderedDict)),
+    collections.defaultdict: NodeDef(collections.defaultdict,
+                                     lambda d: (list(d.values()), (d.default_factory, list(d.keys()))),
+                                     lambda c, ctx: collections.defaultdict(ctx[0], zip(ctx[1], c))),
+    collections.deque: NodeDef(collections.deque, lambda d: (list(d), d.maxlen),
+                               lambda c, maxlen: collections.deque(c, maxlen=maxlen)),
 }
 
 
@@ -66,16 +79,19 @@ def register_pytree_node(cls: type, flatten_fn: Callable, unflatten_fn: Callable
     ``unflatten_fn(children, context) -> node``."""
     if cls in SUPPORTED_NODES:
         raise ValueError(f"register_pytree_node: {cls} is already registered as a pytree node")
-    SUPPORTED_NODES[cls] = _Node(flatten_fn, unflatten_fn)
+    SUPPORTED_NODES[cls] = NodeDef(cls, flatten_fn, unflatten_fn, flatten_with_keys_fn)
 
 
-_NAMEDTUPLE = _Node(lambda t: (list(t), type(t)), lambda c, cls: cls(*c))
+def _get_node_type(tree: Any) -> Any:
+    """The key of ``tree``'s entry in SUPPORTED_NODES: its type, or ``collections.namedtuple`` for any
+    namedtuple (of a class not registered on its own)."""
+    kind = type(tree)
+    return collections.namedtuple if kind not in SUPPORTED_NODES and is_namedtuple(kind) else kind
 
 
-def _node_for(kind: type) -> _Node | None:
-    """How a container of type ``kind`` flattens and unflattens; None for a leaf."""
-    node = SUPPORTED_NODES.get(kind)
-    return _NAMEDTUPLE if node is None and is_namedtuple(kind) else node
+def _node_for(kind: Any) -> NodeDef | None:
+    """How a container of node type ``kind`` flattens and unflattens; None for a leaf."""
+    return SUPPORTED_NODES.get(kind)
 
 
 class TreeSpec:
@@ -100,7 +116,7 @@ class TreeSpec:
 
     def _build(self, leaves) -> Any:
         children = [spec._build(leaves) for spec in self.children_specs]
-        return _node_for(self.type).unflatten(children, self.context)
+        return _node_for(self.type).unflatten_fn(children, self.context)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, TreeSpec) and not other.is_leaf() and self.type is other.type
@@ -131,12 +147,13 @@ class LeafSpec(TreeSpec):
 
 
 def _flatten(tree: Any, is_leaf, leaves: list) -> TreeSpec:
-    node = None if (is_leaf is not None and is_leaf(tree)) else _node_for(type(tree))
+    kind = _get_node_type(tree)
+    node = None if (is_leaf is not None and is_leaf(tree)) else _node_for(kind)
     if node is None:
         leaves.append(tree)
         return LeafSpec()
-    children, context = node.flatten(tree)
-    return TreeSpec(type(tree), context, [_flatten(c, is_leaf, leaves) for c in children])
+    children, context = node.flatten_fn(tree)
+    return TreeSpec(kind, context, [_flatten(c, is_leaf, leaves) for c in children])
 
 
 def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list, TreeSpec]:

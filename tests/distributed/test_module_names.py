@@ -1,0 +1,42 @@
+"""torch.distributed's names that code reads without starting a process group (Lightning at import and
+when it picks a cluster environment): ReduceOp.RedOpType, constants, is_torchelastic_launched."""
+import datetime
+
+import pytest
+
+import gpugrad as gg
+import gpugrad.distributed as dist
+
+
+def test_reduce_ops_are_instances_of_red_op_type():
+    assert all(isinstance(op, dist.ReduceOp.RedOpType) for op in dist.ReduceOp)
+    assert dist.ReduceOp.RedOpType.SUM is dist.ReduceOp.SUM
+    assert "RedOpType" not in dist.ReduceOp.__members__
+
+
+def test_default_timeouts_are_timedeltas():
+    from gpugrad.distributed.constants import (
+        default_pg_nccl_timeout,
+        default_pg_timeout,
+    )
+
+    assert default_pg_timeout == datetime.timedelta(minutes=30) == dist.default_pg_timeout
+    assert isinstance(default_pg_nccl_timeout, datetime.timedelta)
+
+
+def test_torchelastic_launch_is_read_from_its_run_id(monkeypatch):
+    monkeypatch.delenv("TORCHELASTIC_RUN_ID", raising=False)
+    assert dist.is_torchelastic_launched() is False
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "abc")
+    assert dist.is_torchelastic_launched() is True
+
+
+@pytest.mark.torch
+def test_pytorch_has_the_same_names(monkeypatch):
+    torch = pytest.importorskip("torch")
+    import torch.distributed.constants as tc
+
+    assert isinstance(torch.distributed.ReduceOp.SUM, torch.distributed.ReduceOp.RedOpType)
+    assert tc.default_pg_timeout == gg.distributed.constants.default_pg_timeout
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "abc")
+    assert torch.distributed.is_torchelastic_launched() is dist.is_torchelastic_launched() is True
