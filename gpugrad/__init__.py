@@ -7,6 +7,7 @@
     print(x.grad)
 """
 import math as _math_module
+import sys as _sys
 
 from . import accelerator, autograd, backend, cuda, dtypes, host_memory, linalg, numpy_warnings
 from .autograd import Function, enable_grad, grad, inference_mode, no_grad, set_grad_enabled
@@ -130,3 +131,4 @@ byte = uint8
 globals().update({name: dtype for name, dtype in _UNSUPPORTED_DTYPES.items() if name not in globals()})
 
 __version__ = torch_version.__version__  # PyTorch 2.13's API, gpugrad 0.1.0 (version.py); compares as a version (torch_version.py)
+torch = _sys.modules[__name__]  # torch.torch is torch itself (a name its own `import torch` leaves behind)

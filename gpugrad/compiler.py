@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["compile", "disable", "is_compiling", "is_dynamo_compiling", "is_exporting", "reset", "allow_in_graph", "assume_constant_result"]
+__all__ = ["compile", "list_backends", "disable", "is_compiling", "is_dynamo_compiling", "is_exporting", "reset", "allow_in_graph", "assume_constant_result"]
 
 MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 
@@ -26,6 +26,19 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
     if not callable(model):
         raise TypeError(f"compile: a callable function is expected, but {type(model)} is provided.")
     return model
+
+
+# PyTorch's registered backend names, by tag: compile accepts each (and runs the model as written whichever)
+_BACKENDS = {"cudagraphs": (), "inductor": (), "openxla": (), "tvm": (), "eager": ("debug",),
+             "aot_eager": ("debug",), "aot_eager_default_partitioner": ("debug",), "aot_ts": ("debug",),
+             "ts": ("debug",)}
+
+
+def list_backends(exclude_tags: tuple | None = ("debug", "experimental")) -> list[str]:
+    """``torch.compiler.list_backends``: the sorted backend names whose tags avoid ``exclude_tags``
+    (None lists them all)."""
+    excluded = set(exclude_tags or ())
+    return sorted(name for name, tags in _BACKENDS.items() if not excluded.intersection(tags))
 
 
 def disable(fn: Callable | None = None, recursive: bool = True, **kwargs: Any):

@@ -78,3 +78,12 @@ def _torch_mode_error(torch):
     except RuntimeError as exc:
         return exc
     raise AssertionError("torch.compile accepted an unknown mode")
+
+
+@pytest.mark.torch
+def test_list_backends_names_pytorchs_default_backends():
+    torch = pytest.importorskip("torch")
+    assert gg._dynamo.list_backends() == gg.compiler.list_backends() == torch._dynamo.list_backends()
+    everything = gg.compiler.list_backends(exclude_tags=None)
+    assert set(everything) <= set(torch.compiler.list_backends(exclude_tags=None))
+    assert "eager" in everything and "eager" not in gg.compiler.list_backends()

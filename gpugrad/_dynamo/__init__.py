@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..compiler import allow_in_graph, assume_constant_result, disable, is_compiling, reset
+from ..compiler import allow_in_graph, assume_constant_result, disable, is_compiling, list_backends, reset
 from . import config, eval_frame, exc
 from .eval_frame import OptimizedModule
 
-__all__ = ["allow_in_graph", "assume_constant_result", "disable", "is_compiling", "reset", "config", "exc",
+__all__ = ["allow_in_graph", "assume_constant_result", "disable", "is_compiling", "list_backends", "reset", "config", "exc",
            "eval_frame", "OptimizedModule", "mark_static_address", "mark_dynamic", "maybe_mark_dynamic",
            "mark_static"]
 
