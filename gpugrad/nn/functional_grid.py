@@ -4,12 +4,14 @@
 Both are compositions of Tensor ops. affine_grid is the base grid of normalised coordinates times the
 transposed affine matrices. grid_sample maps the grid's normalised coordinates to pixel positions,
 applies the padding mode to them (clamped for "border", reflected for "reflection"), and reads the
-input there: nearest, bilinear (four neighbours weighted by distance) or bicubic (sixteen, weighted by
+input there: nearest, bilinear (four neighbours weighted by distance; eight for a volume's trilinear) or bicubic (sixteen, weighted by
 the cubic convolution kernel, each tap padded on its own), reads outside the input counting 0 with
 padding "zeros". The reads are advanced indexing, so the gradient reaches the input
 (summed where reads repeat) and, through the weights, the grid.
 """
 from __future__ import annotations
+
+import itertools
 
 import numpy as _np
 
@@ -89,44 +91,61 @@ def _cubic_weights(t: Tensor, a: float = -0.75) -> list:
     return [far(t + 1), near(t), near(1 - t), far(2 - t)]
 
 
-def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
-                align_corners: bool | None = None) -> Tensor:
-    """``input`` (N, C, H, W) read at the normalised (x, y) positions of ``grid`` (N, Ho, Wo, 2): (N, C,
-    Ho, Wo). Modes "bilinear", "nearest" and "bicubic"; padding "zeros", "border" or "reflection".
-    Differentiable in the input, and in the grid for bilinear and bicubic (nearest leaves the grid out of
-    the graph: its gradient is None here, zeros in PyTorch)."""
-    align_corners = bool(align_corners)
+def _check_grid_sample(input: Tensor, grid: Tensor, mode: str, padding_mode: str) -> None:
+    """PyTorch's checks of grid_sample's arguments, in its words."""
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ArgumentError(f"grid_sample: mode must be 'bilinear', 'nearest' or 'bicubic', but got {mode!r}")
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ArgumentError(f"grid_sample: expected padding_mode to be 'zeros', 'border', or 'reflection', but got: "
                             f"{padding_mode!r}")
-    if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
-        raise ShapeError(f"grid_sample: expected a 4-D input (N, C, H, W) and a grid (N, H_out, W_out, 2) of the same "
-                         f"batch, got input {list(input.shape)} and grid {list(grid.shape)}")
-    n, _, height, width = input.shape
-    xs = _padded(_unnormalize(grid[..., 0], width, align_corners), width, padding_mode, align_corners)
-    ys = _padded(_unnormalize(grid[..., 1], height, align_corners), height, padding_mode, align_corners)
-    xp, backend = input._backend.xp, input._backend
-    batch = xp.arange(n).reshape(n, 1, 1)
+    sizes = f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+    if input.ndim not in (4, 5) or grid.ndim != input.ndim:
+        raise ShapeError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but got "
+                         f"{sizes}")
+    if grid.shape[-1] != input.ndim - 2:
+        raise ShapeError(f"grid_sampler(): expected grid to have size {input.ndim - 2} in last dimension, but got grid "
+                         f"with sizes {list(grid.shape)}")
+    if grid.shape[0] != input.shape[0]:
+        raise ShapeError(f"grid_sampler(): expected grid and input to have same batch size, but got {sizes}")
+    if mode == "bicubic" and input.ndim != 4:
+        raise ArgumentError("grid_sampler(): bicubic interpolation only supports 4D input")
 
-    def read(x_pos, y_pos):
-        """input at integer positions (arrays of grid's shape), 0 outside: (N, C, Ho, Wo)."""
-        inside = (x_pos >= 0) & (x_pos <= width - 1) & (y_pos >= 0) & (y_pos <= height - 1)
-        xi = xp.clip(x_pos, 0, width - 1).astype(xp.int64)
-        yi = xp.clip(y_pos, 0, height - 1).astype(xp.int64)
-        index = tuple(Tensor._make(i, backend) for i in (xp.broadcast_to(batch, xi.shape), yi, xi))
-        values = input[index[0], :, index[1], index[2]]  # (N, Ho, Wo, C)
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners: bool | None = None) -> Tensor:
+    """``input`` (N, C, H, W) read at the normalised (x, y) positions of ``grid`` (N, Ho, Wo, 2): (N, C,
+    Ho, Wo); or a volume (N, C, D, H, W) at the (x, y, z) positions of ``grid`` (N, Do, Ho, Wo, 3): (N, C,
+    Do, Ho, Wo). Modes "bilinear" (trilinear for a volume), "nearest" and "bicubic" (images only); padding
+    "zeros", "border" or "reflection". Differentiable in the input, and in the grid for bilinear and
+    bicubic (nearest leaves the grid out of the graph: its gradient is None here, zeros in PyTorch)."""
+    align_corners = bool(align_corners)
+    _check_grid_sample(input, grid, mode, padding_mode)
+    n, sizes = input.shape[0], tuple(input.shape[2:])  # (H, W) or (D, H, W)
+    spatial = len(sizes)
+    # the grid's last axis holds x (width) first: axis k of the input's spatial dims is grid component spatial-1-k
+    raw = [_unnormalize(grid[..., spatial - 1 - k], sizes[k], align_corners) for k in range(spatial)]
+    xp, backend = input._backend.xp, input._backend
+    batch = xp.arange(n).reshape((n,) + (1,) * spatial)
+
+    def read(positions):
+        """input at integer positions (one array of grid's shape per spatial dim), 0 outside: (N, C, *out)."""
+        inside = xp.ones(positions[0].shape, dtype=bool)
+        indices = []
+        for position, size in zip(positions, sizes):
+            inside &= (position >= 0) & (position <= size - 1)
+            indices.append(Tensor._make(xp.clip(position, 0, size - 1).astype(xp.int64), backend))
+        b = Tensor._make(xp.broadcast_to(batch, positions[0].shape), backend)
+        values = input[(b, slice(None), *indices)]  # (N, *out, C)
         mask = Tensor._make(inside[..., None].astype(input._array.dtype), backend)
-        return (values * mask).permute(0, 3, 1, 2)
+        return (values * mask).movedim(-1, 1)
 
     if mode == "nearest":
-        return read(xp.round(xs._array), xp.round(ys._array))  # round half to even, as PyTorch's nearbyint
+        # round half to even, as PyTorch's nearbyint
+        return read([xp.round(_padded(c, size, padding_mode, align_corners)._array) for c, size in zip(raw, sizes)])
     if mode == "bicubic":
         # PyTorch's: the 4 x 4 taps around the unpadded position, each tap's own coordinate padded, weighted
         # by the cubic convolution kernel (A = -0.75) of the fractional offsets (differentiable in the grid)
-        xs = _unnormalize(grid[..., 0], width, align_corners)
-        ys = _unnormalize(grid[..., 1], height, align_corners)
+        (ys, height), (xs, width) = zip(raw, sizes)
         x0, y0 = xp.floor(xs._array), xp.floor(ys._array)
         wx = _cubic_weights((xs - Tensor._make(x0, backend)).unsqueeze(1))
         wy = _cubic_weights((ys - Tensor._make(y0, backend)).unsqueeze(1))
@@ -138,12 +157,18 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         for j in range(4):
             y_tap = tap(y0 - 1 + j, height)
             for i in range(4):
-                term = read(tap(x0 - 1 + i, width), y_tap) * wx[i] * wy[j]
+                term = read([y_tap, tap(x0 - 1 + i, width)]) * wx[i] * wy[j]
                 out = term if out is None else out + term
         return out
-    x0, y0 = xp.floor(xs._array), xp.floor(ys._array)
-    wx1 = (xs - Tensor._make(x0, backend)).unsqueeze(1)
-    wy1 = (ys - Tensor._make(y0, backend)).unsqueeze(1)
-    wx0, wy0 = 1 - wx1, 1 - wy1
-    return (read(x0, y0) * wx0 * wy0 + read(x0 + 1, y0) * wx1 * wy0 + read(x0, y0 + 1) * wx0 * wy1
-            + read(x0 + 1, y0 + 1) * wx1 * wy1)
+    # (bi/tri)linear: the 2 ** spatial corners around each position, weighted by the fractional distances
+    padded = [_padded(c, size, padding_mode, align_corners) for c, size in zip(raw, sizes)]
+    lows = [xp.floor(c._array) for c in padded]
+    highs = [(c - Tensor._make(low, backend)).unsqueeze(1) for c, low in zip(padded, lows)]
+    weights = [(1 - high, high) for high in highs]
+    out = None
+    for corner in itertools.product((0, 1), repeat=spatial):
+        term = read([low + bit for low, bit in zip(lows, corner)])
+        for k, bit in enumerate(corner):
+            term = term * weights[k][bit]
+        out = term if out is None else out + term
+    return out

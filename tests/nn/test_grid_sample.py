@@ -49,3 +49,41 @@ def test_grid_sample_matches_pytorch(mode, padding_mode, align_corners):
         results.append([out, warped] + grads)
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_volume_grid_sample_matches_pytorch(mode, padding_mode, align_corners):
+    """A 5-D input (N, C, D, H, W) read at (x, y, z) positions: trilinear or nearest, with the gradients of
+    the volume, the grid and the affine matrices behind a 3-D affine_grid."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x, theta = rng.standard_normal((2, 2, 3, 4, 5)), rng.standard_normal((2, 3, 4)) * 0.8
+    grid = rng.uniform(-1.3, 1.3, (2, 3, 2, 4, 3))
+    up = rng.standard_normal((2, 2, 3, 2, 4))
+    results = []
+    for lib, functional in ((gg, F), (torch, torch.nn.functional)):
+        a, g, t = (lib.tensor(v, requires_grad=True) for v in (x, grid, theta))
+        out = functional.grid_sample(a, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+        warped = functional.grid_sample(a, functional.affine_grid(t, (2, 2, 3, 2, 4), align_corners=align_corners),
+                                        mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+        (out * lib.tensor(up)).sum().backward()
+        (warped * lib.tensor(up)).sum().backward()
+        grads = [a.grad] + ([g.grad, t.grad] if mode != "nearest" else [])
+        results.append([out, warped] + grads)
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_grid_sample_shape_errors_name_what_pytorch_names():
+    image, volume = gg.zeros(2, 1, 3, 3), gg.zeros(2, 1, 3, 3, 3)
+    with pytest.raises(RuntimeError, match="size 3 in last dimension"):
+        F.grid_sample(volume, gg.zeros(2, 2, 2, 2, 2), align_corners=False)
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        F.grid_sample(volume, gg.zeros(2, 2, 2, 2), align_corners=False)
+    with pytest.raises(RuntimeError, match="same batch size"):
+        F.grid_sample(image, gg.zeros(1, 2, 2, 2), align_corners=False)
+    with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D input"):
+        F.grid_sample(volume, gg.zeros(2, 2, 2, 2, 3), mode="bicubic", align_corners=False)
