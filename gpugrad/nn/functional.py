@@ -585,7 +585,7 @@ def _conv2d_activation(input: Tensor, weight: Tensor, bias: Tensor | None, strid
         cols = _conv.im2col(input, geometry)  # (C*kh*kw, N*oh*ow)
         k = c_per_group * kh * kw
         out = weight.reshape(groups, out_c // groups, k) @ cols.reshape(groups, k, n * oh * ow)
-        out = out.reshape(out_c, n, oh, ow).permute(1, 0, 2, 3)
+        out = out.reshape(out_c, n, oh, ow).permute(1, 0, 2, 3).contiguous()  # row-major, as PyTorch's result
         if bias is not None:
             out = out + bias.reshape(1, out_c, 1, 1)
     return out.squeeze(0) if unbatched else out

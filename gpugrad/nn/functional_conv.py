@@ -190,7 +190,7 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     cols = taps.reshape(n, depth, c_out, kd, ho, wo).permute(2, 4, 5, 3, 0, 1).reshape(c_out * ho * wo * kd, n * depth)
     depth_taps = _conv.ConvGeometry((kd, 1), (stride[0], 1), (padding[0], padding[0], 0, 0), (dilation[0], 1))
     y = _conv.col2im(cols, (n, c_out * ho * wo, size[0], 1), depth_taps)
-    y = y.reshape(n, c_out, ho, wo, size[0]).permute(0, 1, 4, 2, 3)
+    y = y.reshape(n, c_out, ho, wo, size[0]).permute(0, 1, 4, 2, 3).contiguous()  # row-major, as PyTorch's result
     if bias is not None:
         y = y + bias.reshape(1, c_out, 1, 1, 1)
     return y.squeeze(0) if unbatched else y
@@ -257,7 +257,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     taps = [x[:, :, i * dilation[0]: i * dilation[0] + reach: step] for i in range(kd)]  # each (N, C, oD, H, W)
     planes = _stack(taps, 3).permute(0, 2, 1, 3, 4, 5).reshape(n * out[0], c * kd, *padded[1:])
     y = conv2d(planes, weight.reshape(c_out, c_in_g * kd, kh, kw), None, stride[1:], 0, dilation[1:], groups)
-    y = y.reshape(n, out[0], c_out, *out[1:]).permute(0, 2, 1, 3, 4)
+    y = y.reshape(n, out[0], c_out, *out[1:]).permute(0, 2, 1, 3, 4).contiguous()  # row-major, as PyTorch's result
     if bias is not None:
         y = y + bias.reshape(1, c_out, 1, 1, 1)
     return y.squeeze(0) if unbatched else y

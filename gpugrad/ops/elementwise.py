@@ -1015,7 +1015,9 @@ class Cast(Op):
     @staticmethod
     def forward(ctx, x, np_dtype=None):
         ctx.src = x.dtype
-        return x.astype(np_dtype)
+        # NumPy's "K" order follows an expanded input's zero strides into a scrambled layout; PyTorch
+        # allocates such a (self-overlapping) result row-major
+        return x.astype(np_dtype, order="C" if 0 in x.strides else "K")
 
     @staticmethod
     def backward(ctx, gy):

@@ -205,7 +205,7 @@ class GetItem(Op):
     def forward(ctx, x, basic=(Ellipsis,), advanced=None):
         ctx.derivative_kwargs = {"shape": x.shape, "basic": basic, "advanced": advanced}
         y = x[basic]
-        return y if advanced is None else y[advanced]
+        return y if advanced is None else _row_major(y[advanced])
 
 
 class GetItemView(GetItem):
@@ -618,6 +618,13 @@ def _dim_index(op: str, x: Tensor, dim: int, index: Tensor, exc=ArgumentError, a
     return idx, axis
 
 
+def _row_major(out):
+    """An advanced-indexing result in row-major memory, as PyTorch allocates it: NumPy puts the indexed dims
+    first in memory when they are not the leading dims (``x[:, idx]``), and follows an expanded input's
+    zero strides, which leaves a result ``view`` cannot reshape."""
+    return out if out.flags.c_contiguous else out.copy(order="C")
+
+
 def _at(axis: int, idx) -> tuple:
     return (slice(None),) * axis + (idx,)
 
@@ -629,7 +636,7 @@ class IndexSelect(Op):
     def forward(ctx, x, idx=None, axis=0):
         ctx.shape, ctx.idx, ctx.axis = x.shape, idx, axis
         (x1,) = _flat_if_scalar(x)
-        out = x1[_at(axis, idx)]
+        out = _row_major(x1[_at(axis, idx)])
         return out.reshape(()) if x.ndim == 0 else out
 
     @staticmethod
