@@ -577,11 +577,11 @@ def _conv2d_activation(input: Tensor, weight: Tensor, bias: Tensor | None, strid
         )
     if bias is not None and bias._array.dtype != input._array.dtype:
         raise DTypeError(f"conv2d: bias ({bias.dtype}) must have the input's dtype ({input.dtype})")
-    if groups == 1:
+    if groups == 1 and n:
         out = _conv.conv2d(input, weight, bias, geometry, kind, param)  # one op, one GEMM
-    elif kind != "identity":
+    elif kind != "identity" and n:
         raise ValueError(f"conv2d: a fused activation needs groups=1, got groups={groups}")
-    else:
+    else:  # grouped, or an empty batch (the activation of no elements is no elements)
         cols = _conv.im2col(input, geometry)  # (C*kh*kw, N*oh*ow)
         k = c_per_group * kh * kw
         out = weight.reshape(groups, out_c // groups, k) @ cols.reshape(groups, k, n * oh * ow)
