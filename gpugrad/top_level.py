@@ -469,6 +469,31 @@ def _check_tensor_all_with(error_type: type, cond: Tensor, message=None) -> None
     _check_with(error_type, bool(cond.all().item()), message)
 
 
+def _assert(condition, message) -> None:
+    """``torch._assert``: Python's ``assert condition, message`` as a function (AssertionError)."""
+    if not condition:
+        raise AssertionError(message)
+
+
+_NO_MESSAGE = object()
+
+
+def _assert_async(input: Tensor, assert_msg=_NO_MESSAGE) -> None:
+    """``torch._assert_async``: RuntimeError unless the one-element ``input`` is nonzero (NaN counts as
+    nonzero). PyTorch defers the check on CUDA; here it reads the value at once, on any device."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"_assert_async(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if assert_msg is not _NO_MESSAGE and not isinstance(assert_msg, str):
+        raise TypeError(f"_assert_async(): argument 'assert_msg' (position 2) must be str, not "
+                        f"{type(assert_msg).__name__}")
+    if input.numel() != 1:
+        amount = "no values" if input.numel() == 0 else "more than one value"
+        raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
+    if not input.item():
+        raise RuntimeError("Expected Tensor with single nonzero value, but got zero" if assert_msg is _NO_MESSAGE
+                           else assert_msg)
+
+
 def _check(cond, message=None) -> None:
     _check_with(RuntimeError, cond, message)
 
@@ -507,5 +532,5 @@ __all__ = [
     "is_autocast_cpu_enabled", "get_autocast_cpu_dtype", "get_autocast_gpu_dtype", "sym_int", "sym_float", "sym_max",
     "sym_min", "sym_not", "sym_ite", "sym_sqrt", "sym_sum", "get_device", "get_device_module", "adjoint",
     "_check", "_check_with", "_check_index", "_check_value", "_check_type", "_check_not_implemented",
-    "_check_tensor_all", "_check_tensor_all_with",
+    "_check_tensor_all", "_check_tensor_all_with", "_assert", "_assert_async",
 ]
