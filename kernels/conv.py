@@ -17,6 +17,7 @@ to a 3x3 stride-1 convolution: 16 GEMMs over channels at 4 multiplies per output
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterator
@@ -562,7 +563,7 @@ def col2im(xp: Any, cols: Any, shape, kernel, stride, pads, dilation, *, impl: s
 def reference_columns_to_nchw(xp: Any, z: Any, bias: Any, n: int) -> Any:
     """(N, C, oh, ow) from z (C, N*oh*ow) = (C, N, oh*ow) plus bias (C,) or None, C-contiguous."""
     c = z.shape[0]
-    view = z.reshape(c, n, -1).transpose(1, 0, 2)
+    view = z.reshape(c, n, z.shape[1] // n if n else 0).transpose(1, 0, 2)  # (-1 cannot size an empty batch)
     if bias is None:
         return xp.ascontiguousarray(view)
     out = xp.empty(view.shape, dtype=z.dtype)
@@ -572,7 +573,9 @@ def reference_columns_to_nchw(xp: Any, z: Any, bias: Any, n: int) -> Any:
 def reference_nchw_to_columns(xp: Any, gy: Any, need_sums: bool) -> tuple[Any, Any]:
     """(gz, sums): gy (N, C, ...) as (C, N*...), C-contiguous, and its per-channel sums (None without
     need_sums)."""
-    gz = xp.ascontiguousarray(gy.reshape(gy.shape[0], gy.shape[1], -1).transpose(1, 0, 2)).reshape(gy.shape[1], -1)
+    n, c = gy.shape[:2]
+    plane = math.prod(gy.shape[2:])  # (-1 cannot size an empty batch)
+    gz = xp.ascontiguousarray(gy.reshape(n, c, plane).transpose(1, 0, 2)).reshape(c, n * plane)
     return gz, (gz.sum(axis=1) if need_sums else None)
 
 

@@ -13,6 +13,7 @@ import numpy as _np
 from .. import ops as _ops
 from ..amp.policy import FLOAT32, LOWER_PRECISION, PROMOTE, autocast_policy
 from ..autograd.function import Op
+from .._builtin import builtin as _builtin
 from ..autograd.grad_mode import no_grad
 from ..autograd.watch import state as _watch
 from ..dtypes import FLOAT_KINDS
@@ -577,11 +578,11 @@ def _conv2d_activation(input: Tensor, weight: Tensor, bias: Tensor | None, strid
         )
     if bias is not None and bias._array.dtype != input._array.dtype:
         raise DTypeError(f"conv2d: bias ({bias.dtype}) must have the input's dtype ({input.dtype})")
-    if groups == 1 and n:
+    if groups == 1:
         out = _conv.conv2d(input, weight, bias, geometry, kind, param)  # one op, one GEMM
-    elif kind != "identity" and n:
+    elif kind != "identity":
         raise ValueError(f"conv2d: a fused activation needs groups=1, got groups={groups}")
-    else:  # grouped, or an empty batch (the activation of no elements is no elements)
+    else:
         cols = _conv.im2col(input, geometry)  # (C*kh*kw, N*oh*ow)
         k = c_per_group * kh * kw
         out = weight.reshape(groups, out_c // groups, k) @ cols.reshape(groups, k, n * oh * ow)
@@ -1323,3 +1324,14 @@ __all__ += [
                  functional_pool_indices, functional_linear_cross_entropy, functional_fractional_pool)
     for name in part.__all__
 ]
+
+# PyTorch's F functions that are C builtins: stored as a class attribute they do not bind (kornia's
+# ``conv = torch.conv2d`` called as ``self.conv(x, weight=k)``); ours keep that (gpugrad/_builtin.py).
+_C_BUILTINS = (
+    "adaptive_avg_pool1d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "bilinear", "channel_shuffle", "conv1d", "conv2d",
+    "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "cosine_similarity", "gelu", "hardshrink",
+    "linear", "logsigmoid", "one_hot", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "prelu",
+    "scaled_dot_product_attention", "softplus", "softshrink", "celu_", "elu_", "hardtanh_", "leaky_relu_", "relu_",
+    "rrelu_", "selu_", "threshold_",
+)
+globals().update({name: _builtin(globals()[name], __name__) for name in _C_BUILTINS})
