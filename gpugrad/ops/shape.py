@@ -156,11 +156,18 @@ class ReshapeCopy(Op):
         return reshape(gy, ctx.shape)
 
 
+def _records(x: Tensor) -> bool:
+    """Whether autograd records an op on ``x``: a view that changes nothing is then a new view with a
+    grad_fn, as PyTorch's ``x.view(x.shape)`` (not ``x`` itself: hooks, ``retain_grad`` and ``is_leaf``
+    tell them apart). Otherwise returning ``x`` saves the op's cost and shows no difference to autograd."""
+    return (x._node is not None or x._requires_grad) and is_grad_enabled()
+
+
 def _reshape_to(op: str, x: Tensor, shape: tuple, allow_copy: bool) -> Tensor:
     a = x._array
     shape = _infer_shape(op, shape, a.size, tuple(a.shape))
     if shape == a.shape:
-        return x
+        return Reshape.apply(x, shape=shape) if _records(x) else x
     if a.flags.c_contiguous or a.size == 0:
         return Reshape.apply_one(x, shape=shape)
     strides = _view_strides(a.shape, a.strides, shape)
@@ -217,6 +224,8 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if start > end:
         raise ArgumentError(f"flatten: invalid args: start_dim ({start_dim}) cannot come after end_dim ({end_dim}) "
                             f"for shape {tuple(input.shape)}")
+    if start == end:  # nothing to merge: PyTorch returns the input itself
+        return input
     shape = tuple(input.shape)
     merged = 1
     for s in shape[start : end + 1]:
@@ -362,7 +371,7 @@ class Expand(Op):
         if all(n == 1 for n in shape[:lead]) and shape[lead:] == x.shape:
             # Only new dims of size 1: no element repeats, so the view is writable, as PyTorch's is
             # (transformers fills ``arange(n).expand((1, -1))`` buffers in place).
-            return x[(None,) * lead]
+            return x[(None,) * lead + (Ellipsis,)]  # x[...] for no new dims: a view of a 0-d array too
         return ctx.xp.broadcast_to(x, shape)
 
     @staticmethod
@@ -399,7 +408,7 @@ def expand(x: Tensor, *sizes, size=None) -> Tensor:
     """A broadcast view of ``x`` with the given sizes (-1 keeps a dim; new dims go in front). No memory is
     copied; the gradient is summed back over the broadcast dims."""
     shape = _expanded_shape("expand", tuple(x.shape), _shape_arg("expand", sizes, size))
-    if shape == tuple(x.shape):
+    if shape == tuple(x.shape) and not _records(x):
         return x
     return Expand.apply_one(x, shape=shape)
 
@@ -411,7 +420,7 @@ def expand_as(x: Tensor, other: Tensor) -> Tensor:
 def broadcast_to(input: Tensor, *size) -> Tensor:
     """``input`` expanded to ``size`` (a view; -1 keeps a dim)."""
     shape = _expanded_shape("broadcast_to", tuple(input.shape), _shape_arg("broadcast_to", size))
-    if shape == tuple(input.shape):
+    if shape == tuple(input.shape) and not _records(input):
         return input
     return Expand.apply_one(input, shape=shape)
 
