@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import traceback
+import warnings
 
 from . import watch
 from ..dtypes import FLOAT_KINDS
@@ -92,3 +93,26 @@ def creation_site() -> str:
 
 def all_finite(xp, array) -> bool:
     return array.dtype.kind not in FLOAT_KINDS or bool(xp.isfinite(array).all())
+
+
+def _has_nan(xp, array) -> bool:
+    return array.dtype.kind in "fc" and bool(xp.isnan(array).any())
+
+
+def check_backward(node, grads_out: list, grads_in: tuple) -> None:
+    """A node's gradients in anomaly mode. A NaN raises as PyTorch's does (its message, after its warning
+    with the line that created the op); an inf made from finite gradients raises too (gpugrad's addition,
+    as the forward check)."""
+    xp = node.xp
+    for i, g in enumerate(grads_in):
+        if g is not None and _has_nan(xp, g._array):
+            name = node.name()
+            warnings.warn(f"Error detected in {name}. Traceback of forward call that caused the error:\n"
+                          f"  {node.created_at}", UserWarning, stacklevel=2)
+            raise RuntimeError(f"Function '{name}' returned nan values in its {i}th output. "
+                               f"(detect_anomaly: the op was created at {node.created_at})")
+    for g in grads_in:
+        if g is not None and not all_finite(xp, g._array):
+            if all(all_finite(xp, x._array) for x in grads_out if x is not None):
+                raise RuntimeError(f"detect_anomaly: backward of '{node.op_name}' produced NaN or inf from finite "
+                                   f"gradients; the op was created at {node.created_at}")

@@ -441,13 +441,7 @@ def _backward(node, gbuf, check):
     if not isinstance(grads_in, tuple):
         grads_in = (grads_in,)
     if check:
-        for g in grads_in:
-            if g is not None and not anomaly.all_finite(node.xp, g._array):
-                if all(anomaly.all_finite(node.xp, x._array) for x in gbuf if x is not None):
-                    raise RuntimeError(
-                        f"detect_anomaly: backward of '{node.op_name}' produced NaN or inf from finite gradients; "
-                        f"the op was created at {node.created_at}"
-                    )
+        anomaly.check_backward(node, gbuf, grads_in)
     return grads_in
 
 
