@@ -1,6 +1,7 @@
 """Automatic differentiation: Function, the backward engine, grad modes, grad(), functional, gradcheck."""
 from . import forward_ad, functional, graph, profiler
 from .anomaly import detect_anomaly, set_detect_anomaly
+from .profiler_state import _disable_profiler, _profiler_enabled  # noqa: F401  (torch.autograd's private names)
 from . import anomaly_mode  # noqa: F401  (torch.autograd.anomaly_mode)
 from ..errors import ArgumentError, ShapeError
 from . import function

@@ -26,8 +26,13 @@ default_pg_timeout = datetime.timedelta(minutes=30)
 
 
 class Backend:
+    """The backend names (PyTorch's); "gloo", PyTorch's CPU backend, is served here by MPI."""
+
+    GLOO = "gloo"
     MPI = "mpi"
     NCCL = "nccl"
+    # The backend a device type's tensors use by default (code that picks a backend from a device reads it).
+    default_device_backend_map = {"cpu": GLOO, "cuda": NCCL}
 
 
 class _NonMember:

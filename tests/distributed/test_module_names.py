@@ -40,3 +40,16 @@ def test_pytorch_has_the_same_names(monkeypatch):
     assert tc.default_pg_timeout == gg.distributed.constants.default_pg_timeout
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "abc")
     assert torch.distributed.is_torchelastic_launched() is dist.is_torchelastic_launched() is True
+
+
+def test_default_backend_per_device_type():
+    assert dist.Backend.default_device_backend_map == {"cpu": "gloo", "cuda": "nccl"}
+    assert dist.Backend.GLOO == "gloo"
+
+
+@pytest.mark.torch
+def test_pytorch_maps_the_same_device_types():
+    torch = pytest.importorskip("torch")
+    theirs = torch.distributed.Backend.default_device_backend_map
+    for device, backend in dist.Backend.default_device_backend_map.items():
+        assert theirs[device] == backend
