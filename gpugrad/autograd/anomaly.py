@@ -112,7 +112,7 @@ def check_backward(node, grads_out: list, grads_in: tuple) -> None:
             raise RuntimeError(f"Function '{name}' returned nan values in its {i}th output. "
                                f"(detect_anomaly: the op was created at {node.created_at})")
     for g in grads_in:
-        if g is not None and not all_finite(xp, g._array):
-            if all(all_finite(xp, x._array) for x in grads_out if x is not None):
-                raise RuntimeError(f"detect_anomaly: backward of '{node.op_name}' produced NaN or inf from finite "
+        if (g is not None and not all_finite(xp, g._array)
+                and all(all_finite(xp, x._array) for x in grads_out if x is not None)):
+            raise RuntimeError(f"detect_anomaly: backward of '{node.op_name}' produced NaN or inf from finite "
                                    f"gradients; the op was created at {node.created_at}")
