@@ -115,4 +115,4 @@ def check_backward(node, grads_out: list, grads_in: tuple) -> None:
         if (g is not None and not all_finite(xp, g._array)
                 and all(all_finite(xp, x._array) for x in grads_out if x is not None)):
             raise RuntimeError(f"detect_anomaly: backward of '{node.op_name}' produced NaN or inf from finite "
-                                   f"gradients; the op was created at {node.created_at}")
+                               f"gradients; the op was created at {node.created_at}")
