@@ -30,3 +30,20 @@ class OutOfMemoryError(RuntimeError):
     """PyTorch's name (``torch.OutOfMemoryError``, ``torch.cuda.OutOfMemoryError``), so that code catching it
     runs. gpugrad's device memory comes from CuPy, and a full GPU raises CuPy's own
     ``cupy.cuda.memory.OutOfMemoryError`` (a MemoryError): catch MemoryError to catch that."""
+
+
+def broadcast_mismatch(shapes) -> str | None:
+    """PyTorch's sentence for shapes that do not broadcast, pairing them left to right as its TensorIterator
+    does ("The size of tensor a (2) must match the size of tensor b (3) at non-singleton dimension 1"), or
+    None when they broadcast."""
+    result: tuple = ()
+    for shape in shapes:
+        shape = tuple(shape)
+        ndim = max(len(result), len(shape))
+        a, b = (1,) * (ndim - len(result)) + result, (1,) * (ndim - len(shape)) + shape
+        for dim in reversed(range(ndim)):
+            if a[dim] != b[dim] and a[dim] != 1 and b[dim] != 1:
+                return (f"The size of tensor a ({a[dim]}) must match the size of tensor b ({b[dim]}) at non-singleton "
+                        f"dimension {dim}")
+        result = tuple(x if y == 1 else y for x, y in zip(a, b))
+    return None

@@ -14,7 +14,7 @@ import numpy
 
 from ..backend import cpu as _cpu_backend
 from ..dtypes import BFLOAT16_NP, FLOAT_KINDS, INEXACT_KINDS
-from ..errors import CaptureError, DeviceError, DTypeError, ShapeError
+from ..errors import CaptureError, DeviceError, DTypeError, ShapeError, broadcast_mismatch
 from . import anomaly, reduced_float
 from .reduced_float import FLOAT16_NP
 from .watch import state as _watch
@@ -399,8 +399,10 @@ class Function:
         except (ShapeError, DTypeError, DeviceError, CaptureError):
             raise
         except ValueError as exc:
-            shapes = ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Tensor))
-            raise ShapeError(f"{cls.op_name()}: {exc} (input shapes {shapes})") from exc
+            shapes = [tuple(a.shape) for a in args if isinstance(a, Tensor)]
+            mismatch = broadcast_mismatch(shapes) if "broadcast" in str(exc) else None  # in PyTorch's words
+            listed = ", ".join(str(s) for s in shapes)
+            raise ShapeError(f"{cls.op_name()}: {mismatch or exc} (input shapes {listed})") from exc
         except RuntimeError as exc:
             if backend.capture is None:
                 raise

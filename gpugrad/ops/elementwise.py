@@ -21,7 +21,7 @@ from ..autograd.reduced_float import FLOAT16_NP
 from ..backend import BROADCAST_MIN_ELEMENTS
 from ..backend import cpu as _cpu
 from ..dtypes import FLOAT_KINDS, INEXACT_KINDS
-from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
+from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError, broadcast_mismatch
 from ..tensor import Tensor
 from .complex_numbers import abs_complex, conj_of, isreal_complex, real, refuse_complex
 from .complex_numbers import sgn as sgn_complex
@@ -60,7 +60,7 @@ def check_broadcast(name: str, *shapes) -> None:
         numpy.broadcast_shapes(*shapes)
     except ValueError as exc:
         listed = " and ".join(str(tuple(s)) for s in shapes)
-        raise ShapeError(f"{name}: shapes {listed} do not broadcast") from exc
+        raise ShapeError(f"{name}: shapes {listed} do not broadcast ({broadcast_mismatch(shapes)})") from exc
 
 
 def _is_bool(value) -> bool:
@@ -978,7 +978,8 @@ def _comparison(name, ufunc_name, ordered: bool = False):
         try:
             out = ufunc(av, bv)
         except ValueError as exc:
-            raise ShapeError(f"{name}: {exc}") from exc
+            mismatch = broadcast_mismatch([getattr(v, "shape", ()) for v in (av, bv)])
+            raise ShapeError(f"{name}: {mismatch or exc}") from exc
         return Tensor._make(t._backend.xp.asarray(out), t._backend)
 
     compare.__name__ = name

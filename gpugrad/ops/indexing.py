@@ -17,6 +17,7 @@ from ..amp.policy import PROMOTE, autocast_policy
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
+from ..errors import broadcast_mismatch
 from ..tensor import Tensor
 from . import _histogram
 from ._operands import normalize_dims, scalar_argument, write_out
@@ -905,7 +906,8 @@ def _broadcast_shape(op: str, *shapes) -> tuple:
     try:
         return tuple(numpy.broadcast_shapes(*shapes))
     except ValueError:
-        raise ShapeError(f"{op}: shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together") from None
+        raise ShapeError(f"{op}: shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together "
+                         f"({broadcast_mismatch(shapes)})") from None
 
 
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:

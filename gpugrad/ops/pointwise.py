@@ -16,6 +16,7 @@ from .. import _bessel, _erf, _gamma
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
+from ..errors import broadcast_mismatch
 from ..tensor import Tensor
 from ._operands import as_float, promote_pair, write_out
 from .complex_numbers import angle_complex, conj_of, refuse_complex
@@ -60,7 +61,8 @@ def _pair(name: str, input, other) -> tuple[Tensor, Tensor]:
     try:
         numpy.broadcast_shapes(a.shape, b.shape)
     except ValueError:
-        raise ShapeError(f"{name}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together") from None
+        raise ShapeError(f"{name}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together "
+                         f"({broadcast_mismatch([a.shape, b.shape])})") from None
     return a, b
 
 

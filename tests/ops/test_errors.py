@@ -195,3 +195,26 @@ def test_in_range_scalars_and_in_place_rounding_division_still_work():
     x = gg.tensor([5.0, -7.0])
     np.testing.assert_array_equal(x.div_(2, rounding_mode="floor").numpy(), [2.0, -4.0])
     np.testing.assert_array_equal(x.div_(3, rounding_mode="trunc").numpy(), [0.0, -1.0])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", ["add", "mul", "sub", "where", "lt", "maximum", "atan2", "expand dims"])
+def test_broadcast_mismatch_reads_as_pytorchs_sentence(case):
+    """The dims that do not match, named as PyTorch names them (libraries match its words)."""
+    torch = pytest.importorskip("torch")
+    calls = {
+        "add": lambda lib: lib.ones(1, 2) + lib.ones(3, 1, 3),
+        "mul": lambda lib: lib.ones(2, 5) * lib.ones(3, 1),
+        "sub": lambda lib: lib.ones(4) - lib.ones(2, 3),
+        "where": lambda lib: lib.where(lib.ones(1, 2) > 0, lib.ones(1, 2), lib.ones(4)),
+        "lt": lambda lib: lib.ones(1, 2) < lib.ones(3),
+        "maximum": lambda lib: lib.maximum(lib.ones(2, 3, 4), lib.ones(3, 5)),
+        "atan2": lambda lib: lib.atan2(lib.ones(2, 1, 6), lib.ones(7, 5)),
+        "expand dims": lambda lib: lib.ones(2, 3, 1) + lib.ones(1, 4, 5),
+    }
+    messages = []
+    for lib in (gg, torch):
+        with pytest.raises(RuntimeError) as info:
+            calls[case](lib)
+        messages.append(str(info.value))
+    assert messages[1] in messages[0], messages
