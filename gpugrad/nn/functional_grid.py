@@ -71,12 +71,15 @@ def _reflect(coord: Tensor, twice_low: float, twice_high: float) -> Tensor:
 
 
 def _padded(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
-    if padding_mode == "border":
-        return coord.clamp(0, size - 1)
+    """The pixel coordinate the padding mode reads; "border" and "reflection" clip a NaN (an infinite
+    coordinate reflected) to 0, as PyTorch's clip does, while "zeros" keeps it (the read is then NaN)."""
+    if padding_mode == "zeros":
+        return coord
     if padding_mode == "reflection":
-        reflected = _reflect(coord, 0.0, 2.0 * (size - 1)) if align_corners else _reflect(coord, -1.0, 2.0 * size - 1)
-        return reflected.clamp(0, size - 1)
-    return coord
+        coord = _reflect(coord, 0.0, 2.0 * (size - 1)) if align_corners else _reflect(coord, -1.0, 2.0 * size - 1)
+    clipped = coord.clamp(0, size - 1)
+    nan = Tensor._make(coord._backend.xp.isnan(clipped._array), coord._backend)
+    return _ops.where(nan, 0.0, clipped)  # (no host read of "any NaN?": a CUDA graph capture holds it)
 
 
 def _cubic_weights(t: Tensor, a: float = -0.75) -> list:
@@ -133,7 +136,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         indices = []
         for position, size in zip(positions, sizes):
             inside &= (position >= 0) & (position <= size - 1)
-            indices.append(Tensor._make(xp.clip(position, 0, size - 1).astype(xp.int64), backend))
+        for position in positions:  # NaN or infinite positions read nothing (index 0, masked)
+            indices.append(Tensor._make(xp.where(inside, position, 0).astype(xp.int64), backend))
         b = Tensor._make(xp.broadcast_to(batch, positions[0].shape), backend)
         values = input[(b, slice(None), *indices)]  # (N, *out, C)
         mask = Tensor._make(inside[..., None].astype(input._array.dtype), backend)

@@ -87,3 +87,22 @@ def test_grid_sample_shape_errors_name_what_pytorch_names():
         F.grid_sample(image, gg.zeros(1, 2, 2, 2), align_corners=False)
     with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D input"):
         F.grid_sample(volume, gg.zeros(2, 2, 2, 2, 3), mode="bicubic", align_corners=False)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+def test_non_finite_grid_positions_read_as_pytorchs(mode, padding_mode, align_corners):
+    """NaN and infinite coordinates (a grid normalised by a width of one, say): no index error; "zeros"
+    reads NaN (bilinear, bicubic) or 0 (nearest), "border" and "reflection" clip NaN to the first pixel."""
+    torch = pytest.importorskip("torch")
+    nan, inf = float("nan"), float("inf")
+    grid = [[[[nan, 0.2], [0.1, nan], [inf, 0.0], [0.3, -0.4], [-inf, 0.5]]]]
+    outs = []
+    for lib in (gg, torch):
+        x = lib.arange(12.0, dtype=lib.float64).reshape(1, 1, 3, 4)
+        out = lib.nn.functional.grid_sample(x, lib.tensor(grid, dtype=lib.float64), mode=mode,
+                                            padding_mode=padding_mode, align_corners=align_corners)
+        outs.append(out.numpy())
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12, atol=1e-12)
