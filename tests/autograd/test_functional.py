@@ -124,3 +124,28 @@ def test_without_anomaly_mode_division_by_zero_follows_numpy():
     with np.errstate(divide="ignore", invalid="ignore"):
         y = gg.tensor([1.0, -1.0, 0.0]) / gg.tensor([0.0, 0.0, 0.0])
     assert np.isposinf(y.numpy()[0]) and np.isneginf(y.numpy()[1]) and np.isnan(y.numpy()[2])
+
+
+def test_gradcheck_decides_element_by_element_unless_fast_mode():
+    """|x - y| with every pair 1.5 eps apart: each element's own step stays on one side of the kink, the
+    random direction of the fast check crosses it. PyTorch's default (fast_mode=False) checks element by
+    element and passes; fast_mode=True keeps the one projection and fails; a wrong gradient fails both."""
+    x = gg.tensor(np.linspace(-1.0, 1.0, 40), dtype=gg.float64, requires_grad=True)
+    y = (x.detach() - 1.5e-6).requires_grad_()
+
+    def gap(a, b):
+        return (a - b).abs()
+
+    assert gg.autograd.gradcheck(gap, (x, y))
+    assert gg.autograd.gradcheck(gap, (x, y), fast_mode=True, raise_exception=False) is False
+
+    class Halved(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 3
+
+        @staticmethod
+        def backward(ctx, gy):
+            return gy * 1.5
+
+    assert gg.autograd.gradcheck(Halved.apply, (x,), raise_exception=False) is False
