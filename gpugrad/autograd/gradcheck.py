@@ -1,7 +1,7 @@
 """Finite-difference checks of first and second derivatives.
 
 ``gradcheck`` compares the directional derivative <u, J v> computed by backward (a vector-Jacobian
-product with a random cotangent u, dotted with a random direction v) against central differences of
+product with a random cotangent u, dotted with a random direction v, both of norm 1 as PyTorch's) against central differences of
 <u, f(x + t v)>. On a mismatch it locates the worst element by per-element central differences and
 raises with it, so a failure says where, not just that.
 """
@@ -81,8 +81,8 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     rng = numpy.random.default_rng(seed)
     with enable_grad():
         outs = _outputs(fn, inputs)
-    cotangents = [rng.standard_normal(o.shape) for o in outs]
-    directions = [rng.standard_normal(inputs[i].shape) for i in checked]
+    cotangents = [_unit(rng.standard_normal(o.shape)) for o in outs]
+    directions = [_unit(rng.standard_normal(inputs[i].shape)) for i in checked]
     numeric = (
         _loss_at(fn, inputs, checked, [eps * d for d in directions], cotangents)
         - _loss_at(fn, inputs, checked, [-eps * d for d in directions], cotangents)
@@ -108,6 +108,13 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     if raise_exception:
         raise GradcheckError(failure)
     return False
+
+
+def _unit(v: numpy.ndarray) -> numpy.ndarray:
+    """``v`` scaled to norm 1, as PyTorch's fast mode scales its random vectors: each element's step is
+    then eps / sqrt(n), not eps, and a kink near x is crossed as rarely as there."""
+    norm = numpy.linalg.norm(v)
+    return v / norm if norm > 0 else v
 
 
 def _forward_directional(fn, inputs, checked, directions, cotangents) -> float:
