@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 
 import numpy
 
 from . import backend as _backend_mod
 from . import default_device, dtypes, layouts
 from .dtypes import FLOAT_KINDS
-from .random import default_generator, half_open
+from .random import default_generator
 from .errors import ArgumentError, DTypeError, ShapeError
 from .tensor import Tensor
 
@@ -351,16 +352,20 @@ def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bo
 
 
 def _random(op, draw, size, dtype, device, requires_grad, generator, complex_scale: float = 1.0):
+    """A fresh tensor of draws: ``draw(stream, shape, np_dtype)`` on the host, copied to the device (none on
+    the meta device, whose tensors hold no values: the stream stays where it was, as in PyTorch)."""
     target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
     if not (target.is_floating_point or target.is_complex):
         raise DTypeError(f"{op}: expected a floating point or complex dtype, got {target.name}")
-    rng = (generator or default_generator).rng
-    if target.is_complex:  # real and imaginary parts drawn independently, each scaled as PyTorch's
-        parts = draw(rng, _size(size) + (2,)).astype(dtypes.real_of(target).np, copy=False) * complex_scale
+    backend = _backend_of(device)
+    if backend.device.type == "meta":
+        return _finish(backend.xp.zeros(_size(size), dtype=target.np), backend, requires_grad)
+    stream = (generator or default_generator).stream
+    if target.is_complex:  # real and imaginary parts drawn as a real tensor of shape + (2,), as PyTorch's
+        parts = draw(stream, _size(size) + (2,), dtypes.real_of(target).np) * complex_scale
         host = parts.view(target.np)[..., 0]
     else:
-        host = draw(rng, _size(size)).astype(target.np, copy=False)
-    backend = _backend_of(device)
+        host = draw(stream, _size(size), target.np)
     return _finish(backend.asarray(host), backend, requires_grad)
 
 
@@ -369,7 +374,7 @@ def randn(*sizes, size=None, dtype=None, device=None, requires_grad: bool = Fals
     """Standard normal samples from the default (or given) generator."""
     size = _sizes_or_keyword("randn", sizes, size)
     # complex: each part of variance 1/2, so that E|z|^2 = 1, as PyTorch's
-    return _random("randn", lambda r, s: r.standard_normal(s), size, dtype, device, requires_grad, generator,
+    return _random("randn", lambda r, s, d: r.normal(s, 0.0, 1.0, d), size, dtype, device, requires_grad, generator,
                    complex_scale=0.5 ** 0.5)
 
 
@@ -377,8 +382,7 @@ def randn(*sizes, size=None, dtype=None, device=None, requires_grad: bool = Fals
 def rand(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform samples in [0, 1)."""
     size = _sizes_or_keyword("rand", sizes, size)
-    part = dtypes.real_of(dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float)
-    return _random("rand", lambda r, s: half_open(r.random(s), 0.0, 1.0, part.np), size, dtype, device,
+    return _random("rand", lambda r, s, d: r.uniform(math.prod(s), 0.0, 1.0, d).reshape(s), size, dtype, device,
                    requires_grad, generator)
 
 
@@ -394,17 +398,16 @@ def randint(low: int = 0, high: int | None = None, size=(), dtype=None, device=N
     if low >= high:
         raise ArgumentError(f"randint: expected 'low' to be less than 'high', got low={low} >= high={high}")
     dtypes.check_integer_range("randint", low, high - 1, target)
-    rng = (generator or default_generator).rng
-    host = rng.integers(low, high, _size((size,))).astype(target.np)
+    shape = _size((size,))
+    host = (generator or default_generator).stream.integers(low, high, math.prod(shape)).reshape(shape)
     backend = _backend_of(device)
-    return _finish(backend.asarray(host), backend, False)
+    return _finish(backend.asarray(host.astype(target.np)), backend, False)
 
 
 @_writes_out
 def randperm(n: int, device=None, generator=None) -> Tensor:
-    rng = (generator or default_generator).rng
     backend = _backend_of(device)
-    return Tensor._make(backend.asarray(rng.permutation(n).astype(numpy.int64)), backend)
+    return Tensor._make(backend.asarray((generator or default_generator).stream.permutation(n)), backend)
 
 
 def _like(name, fill):

@@ -1,7 +1,8 @@
 """Random number generation: one seeded default generator, as ``torch.manual_seed`` gives.
 
-Numbers are drawn on the host with NumPy's PCG64 and copied to the device, so a seed gives the same
-values on every device.
+Numbers are drawn on the host from a Mersenne Twister seeded and used as PyTorch's CPU generator
+(gpugrad/mt19937.py: a seed gives PyTorch's CPU numbers) and copied to the device, so a seed gives the
+same values on every device.
 
 Work captured in a CUDA graph can neither copy host draws to the device nor draw anew at each replay,
 so the generator also keeps, per device, a Philox state on that device (``device_state``: uint64
@@ -17,26 +18,30 @@ import contextlib
 import numpy
 
 from .errors import CaptureError
+from .mt19937 import DEFAULT_SEED, Stream
 
 
 class Generator:
     """A seedable source of random numbers (``gg.Generator().manual_seed(0)``, or ``gg.Generator(seed=0)``).
 
     ``device`` is PyTorch's argument, kept as ``.device``: one generator serves every device here (its host
-    stream for the CPU, a Philox state per device it draws on), so it may be used on any of them."""
+    stream for the CPU, a Philox state per device it draws on), so it may be used on any of them. Without a
+    seed it starts from PyTorch's default one. ``stream`` draws PyTorch's numbers; ``rng`` is a NumPy
+    Generator on the same bits, for the draws that need not match PyTorch's."""
 
     def __init__(self, device="cpu", *, seed: int | None = None) -> None:
         from .backend import Device
 
         self.device = device if isinstance(device, Device) else Device(device)
-        self._seed = int(numpy.random.SeedSequence().entropy % (2**63)) if seed is None else int(seed)
-        self.rng = numpy.random.default_rng(self._seed)
+        self._seed = DEFAULT_SEED if seed is None else int(seed)
+        self.stream = Stream(self._seed)
+        self.rng = self.stream.numpy
         self._device_states: dict = {}  # device name -> (backend, uint64[2] array of (seed, offset) there)
         self._device_offsets: dict[str, int] = {}  # offsets set_state gave devices with no array yet
 
     def manual_seed(self, seed: int) -> "Generator":
         self._seed = int(seed)
-        self.rng = numpy.random.default_rng(self._seed)
+        self.stream.seed(self._seed)
         self._device_offsets = {}
         for backend, state in self._device_states.values():
             _write_device_state(backend, state, self._seed, 0)
@@ -69,19 +74,21 @@ class Generator:
         offsets = dict(self._device_offsets)
         for name, (backend, state) in self._device_states.items():
             offsets[name] = int(backend.to_numpy(state, op="get_rng_state")[1])
-        return {"seed": self._seed, "bit_generator": self.rng.bit_generator.state, "device_offsets": offsets}
+        return {"seed": self._seed, "mt19937": self.stream.get_state(), "device_offsets": offsets}
 
     def set_state(self, state: dict) -> None:
         """Restore a state from get_state; a state without "device_offsets" (older checkpoints) puts the
         device streams at offset 0, as seeding does."""
+        if "mt19937" not in state:
+            raise ValueError("set_rng_state: this state is not one of gpugrad's generator since it follows PyTorch's "
+                             "CPU numbers (it has no 'mt19937' entry): an older gpugrad's state cannot be restored")
         offsets = {str(k): int(v) for k, v in state.get("device_offsets", {}).items()}
         for name, off in offsets.items():
             if off < 0 or off % 4:
                 raise ValueError(f"set_rng_state: device offset of '{name}' must be a non-negative multiple of 4 "
                                  f"(whole Philox blocks), got {off}")
+        self.stream.set_state(state["mt19937"])
         self._seed = int(state["seed"])
-        self.rng = numpy.random.default_rng(self._seed)
-        self.rng.bit_generator.state = state["bit_generator"]
         for name, (backend, array) in self._device_states.items():
             _write_device_state(backend, array, self._seed, offsets.pop(name, 0))
         self._device_offsets = offsets
@@ -118,7 +125,7 @@ def _write_device_state(backend, state, seed: int, offset: int) -> None:
 
 # Seeded from the OS's entropy, so unseeded runs differ from one another, as PyTorch's (``gg.manual_seed``
 # makes a run repeatable; ``gg.initial_seed()`` says what this process started from).
-default_generator = Generator()
+default_generator = Generator(seed=int(numpy.random.SeedSequence().entropy % (2**63)))
 
 
 def manual_seed(seed: int) -> Generator:
@@ -160,16 +167,3 @@ def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng", _dev
         yield
     finally:
         set_rng_state(state)
-
-
-def half_open(values: numpy.ndarray, low: float, high: float, np_dtype) -> numpy.ndarray:
-    """Uniform draws in [low, high), made in float64, cast to ``np_dtype`` and still below ``high``: the
-    cast to a narrower float rounds draws just under high (1 - 2^-30, say) up onto it, and ``rand`` and
-    ``uniform_`` promise [low, high) as PyTorch's do (so that log(1 - u) stays finite)."""
-    cast = numpy.asarray(values).astype(np_dtype)
-    if not low < high:
-        return cast
-    ceiling = np_dtype.type(high)
-    if ceiling >= high:
-        ceiling = numpy.nextafter(ceiling, np_dtype.type(low))
-    return numpy.where(cast >= high, ceiling, cast)

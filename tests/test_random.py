@@ -347,16 +347,17 @@ def test_float16_draws_stay_in_range():
     assert abs(float(x.numpy().astype(np.float64).mean()) - 0.5) < 0.01
 
 
-def test_uniform_draws_that_round_onto_the_top_are_kept_below_it():
-    from gpugrad.random import half_open
+def test_half_precision_draws_that_round_onto_the_top_are_kept_below_it():
+    from gpugrad.mt19937 import _below
 
-    just_under = np.array([1 - 2.0**-30, 0.5, 1 - 2.0**-12])
-    for np_dtype in (np.float16, np.float32):
-        out = half_open(just_under, 0.0, 1.0, np.dtype(np_dtype))
+    just_under = np.array([1 - 2.0**-24, 0.5, 1 - 2.0**-12], np.float32)  # the first rounds to 1.0 in float16
+    for np_dtype in (np.float16, gg.bfloat16.np):
+        out = _below(just_under.astype(np_dtype), 0.0, 1.0)
         assert out.dtype == np_dtype and out.max() < 1 and out[1] == 0.5
-    assert half_open(np.array([0.2998]), 0.0, 0.3, np.dtype(np.float16))[0] < 0.3
-    assert half_open(np.array([2.0, 2.0]), 2.0, 2.0, np.dtype(np.float32)).tolist() == [2.0, 2.0]  # from == to
+    assert _below(np.array([0.3], np.float16), 0.0, 0.3)[0] < 0.3
+    assert _below(np.array([2.0, 2.0], np.float16), 2.0, 2.0).tolist() == [2.0, 2.0]  # from == to
     assert gg.zeros(3).uniform_(1.5, 1.5).tolist() == [1.5, 1.5, 1.5]
+    assert gg.rand(10000, dtype=gg.float16).max().item() < 1 and gg.rand(10000, dtype=gg.bfloat16).max().item() < 1
 
 
 def test_randint_high_and_size_form():

@@ -71,7 +71,7 @@ def _rng(generator: _random.Generator | int | None, where: str) -> numpy.random.
     if isinstance(generator, _random.Generator):
         return generator.rng
     if isinstance(generator, (int, numpy.integer)) and not isinstance(generator, bool):
-        return numpy.random.default_rng(int(generator))
+        return _random.Generator(seed=int(generator)).rng
     raise TypeError(f"{where}: generator must be a gg.Generator, an int seed or None, got {type(generator).__name__}")
 
 

@@ -1,7 +1,8 @@
 """Weight initialisation, in place, with PyTorch's names and formulas (``torch.nn.init``).
 
 Values are drawn on the host from gpugrad's default generator (or the one passed), so
-``gg.manual_seed(s)`` makes model initialisation reproducible on every device.
+``gg.manual_seed(s)`` makes model initialisation reproducible on every device; the random ones draw as
+PyTorch's do (the tensor's own ``uniform_`` and ``normal_``), so a seed gives PyTorch's initial weights.
 """
 from __future__ import annotations
 
@@ -34,16 +35,16 @@ __all__ = [
 
 
 def _write(tensor: Tensor, host: numpy.ndarray) -> Tensor:
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"nn.init: expected a Tensor, got {type(tensor).__name__}")
+    _check(tensor)
     with no_grad():
         tensor._array[...] = tensor._backend.asarray(host.astype(tensor._array.dtype, copy=False))
     tensor._version_ref[0] += 1
     return tensor
 
 
-def _rng(generator):
-    return (generator or default_generator).rng
+def _check(tensor) -> None:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"nn.init: expected a Tensor, got {type(tensor).__name__}")
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
@@ -90,23 +91,59 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with U(a, b). ``nn.init.uniform_(w, -0.1, 0.1)``."""
-    return _write(tensor, _rng(generator).uniform(a, b, tensor.shape))
+    _check(tensor)
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2)."""
-    return _write(tensor, _rng(generator).normal(mean, std, tensor.shape))
+    _check(tensor)
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None) -> Tensor:
-    """Fill with N(mean, std^2) truncated to [a, b] (resampling what falls outside)."""
-    rng = _rng(generator)
-    out = rng.normal(mean, std, tensor.shape)
-    bad = (out < a) | (out > b)
-    while bad.any():
-        out[bad] = rng.normal(mean, std, int(bad.sum()))
-        bad = (out < a) | (out > b)
-    return _write(tensor, out)
+    """Fill with N(mean, std^2) truncated to [a, b], by rejection, as PyTorch's (so a seed gives its numbers):
+    normal draws redrawn where they fall outside when [a, b] holds more than 30% of the mass; otherwise
+    uniform proposals on [a, b], each kept with probability pdf(x) / pdf(the mode in [a, b])."""
+    _check(tensor)
+    if tensor.device.type == "meta":
+        return tensor
+
+    def cdf(x: float) -> float:
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may "
+                      "be incorrect.", stacklevel=2)
+    from ..ops.elementwise import where
+
+    with no_grad():
+        if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
+            low, high = (tensor.new_tensor(v, device="cpu").item() for v in (a, b))  # bounds as the dtype holds them
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                outside = (result < low) | (result > high)
+                if not outside.any():
+                    break
+                result = where(outside, tensor.new_empty(tensor.shape).normal_(mean, std, generator=generator), result)
+            return result if result is tensor else tensor.copy_(result)
+
+        mode = max(a, min(mean, b))
+        log_peak = -0.5 * ((mode - mean) / std) ** 2
+
+        def rejected(candidates: Tensor) -> Tensor:  # log u > log pdf(x) - log pdf(mode)
+            log_ratio = ((candidates - mean) / std).pow(2).mul(-0.5).sub(log_peak)
+            return tensor.new_empty(tensor.shape).uniform_(generator=generator).log_().gt(log_ratio)
+
+        result = tensor.uniform_(a, b, generator=generator)
+        pending = rejected(result)
+        while pending.any():
+            candidates = tensor.new_empty(tensor.shape).uniform_(a, b, generator=generator)
+            result = where(pending, candidates, result)
+            pending = where(pending, rejected(candidates), pending)
+        return result if result is tensor else tensor.copy_(result)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -147,10 +184,12 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     the QR decomposition of a standard normal draw, signs fixed by R's diagonal (Saxe et al., 2013)."""
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape {tuple(tensor.shape)}")
-    if tensor.numel() == 0:
+    if tensor.numel() == 0 or tensor.device.type == "meta":  # nothing to draw (meta tensors hold no values)
         return tensor
     rows, cols = tensor.shape[0], tensor.numel() // tensor.shape[0]
-    flat = _rng(generator).standard_normal((rows, cols))
+    with no_grad():
+        drawn = tensor.new_empty((rows, cols)).normal_(0.0, 1.0, generator=generator)
+    flat = drawn._backend.to_numpy(drawn._array, "orthogonal_").astype(numpy.float64)
     if rows < cols:
         flat = flat.T
     q, r = numpy.linalg.qr(flat)
@@ -164,13 +203,14 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     """A 2-D tensor drawn from N(0, std), then in each column ceil(sparsity * rows) entries set to zero."""
     if tensor.ndim != 2:
         raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got shape {tuple(tensor.shape)}")
-    rng = _rng(generator)
     rows, cols = tensor.shape
-    host = rng.normal(0.0, std, (rows, cols))
     zeros = int(math.ceil(sparsity * rows))
-    for c in range(cols):
-        host[rng.permutation(rows)[:zeros], c] = 0.0
-    return _write(tensor, host)
+    with no_grad():
+        tensor.normal_(0.0, std, generator=generator)
+        stream = (generator or default_generator).stream
+        for c in range(cols):
+            tensor[stream.permutation(rows)[:zeros].tolist(), c] = 0.0
+    return tensor
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:

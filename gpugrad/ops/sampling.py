@@ -1,9 +1,9 @@
 """Random sampling from gpugrad's generators: normal, bernoulli, multinomial, poisson, binomial and the in-place
 fills.
 
-Every draw comes from a ``gpugrad.Generator`` (the default one unless ``generator=`` is given): NumPy's
-PCG64 on the host, copied to the tensor's device, so one seed gives the same numbers on every device
-(gpugrad/random.py). Draws that depend on the input's values (poisson's rates, multinomial's weights) read
+Every draw comes from a ``gpugrad.Generator`` (the default one unless ``generator=`` is given): its
+Mersenne Twister on the host, copied to the tensor's device, so one seed gives the same numbers on every
+device (gpugrad/random.py); normal, uniform and integer draws are PyTorch's CPU numbers (gpugrad/mt19937.py). Draws that depend on the input's values (poisson's rates, multinomial's weights) read
 them on the host for that reason.
 
 Gradients follow PyTorch: ``normal(mean, std)``, ``bernoulli``, ``poisson`` and the in-place fills of a
@@ -20,7 +20,8 @@ from .. import _gamma, dtypes
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
-from ..random import default_generator, half_open
+from ..mt19937 import Stream, in_memory_order
+from ..random import default_generator
 from ..tensor import Tensor
 from . import inplace
 from ._operands import write_out
@@ -28,6 +29,15 @@ from ._operands import write_out
 
 def _rng(generator) -> numpy.random.Generator:
     return (generator if generator is not None else default_generator).rng
+
+
+def _stream(generator) -> Stream:
+    return (generator if generator is not None else default_generator).stream
+
+
+def _fill_strides(x: Tensor) -> tuple | None:
+    """None for a contiguous tensor, else its strides: a draw fills a strided tensor in memory order."""
+    return None if x.is_contiguous() else x.stride()
 
 
 def _host(t: Tensor) -> numpy.ndarray:
@@ -109,7 +119,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, de
             raise DTypeError(f"normal: expected a floating point dtype, got {target.name}")
         from ..factory import tensor
 
-        draws = _rng(generator).normal(float(mean), float(std), _as_shape(size))
+        draws = _stream(generator).normal(_as_shape(size), float(mean), float(std), target.np)
         result = tensor(draws, dtype=target, device=device, requires_grad=requires_grad)
         return write_out("normal", result, out)
     if size is not None or dtype is not None or device is not None:
@@ -121,13 +131,13 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, de
     _check_std("normal", std)
     shape = _broadcast_shape("normal", *tensors)
     np_dtype = first._array.dtype
-    rng = _rng(generator)
+    stream = _stream(generator)
 
-    def draw(backend, *arrays):
+    def draw(backend, *arrays):  # PyTorch's order: standard normals, times std, plus mean
         values = iter(arrays)
         m = next(values).astype(np_dtype, copy=False) if isinstance(mean, Tensor) else mean
         s = next(values).astype(np_dtype, copy=False) if isinstance(std, Tensor) else std
-        return m + s * _on_device(backend, rng.standard_normal(shape), np_dtype)
+        return _on_device(backend, stream.normal(shape, 0.0, 1.0, np_dtype), np_dtype) * s + m
 
     return write_out("normal", _sampler("normal").apply(*tensors, draw=draw), out)
 
@@ -354,7 +364,7 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=
     dtypes.check_integer_range("randint_like", low, high - 1, target)
     from ..factory import tensor
 
-    draws = _rng(generator).integers(low, high, tuple(input.shape))
+    draws = _stream(generator).integers(low, high, input.numel()).reshape(tuple(input.shape))
     return tensor(draws, dtype=target, device=device if device is not None else input.device, requires_grad=requires_grad)
 
 
@@ -363,6 +373,8 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=
 # refuses a leaf that requires grad and records the fill in a graph, as PyTorch does).
 def _fill(op: str, x: Tensor, host_draw) -> Tensor:
     shape = tuple(x.shape)
+    if x.device.type == "meta":  # no values to draw, and the stream stays where it was, as in PyTorch
+        return _sampler(op).apply(x, draw=lambda backend, a: a.copy())
     return _sampler(op).apply(x, draw=lambda backend, a: _on_device(backend, host_draw(shape), a.dtype))
 
 
@@ -381,7 +393,12 @@ def _uniform(x: Tensor, from_: float = 0.0, to: float = 1.0, *, generator=None) 
         _require_float("uniform_", x)
     _require("uniform_", from_ <= to, f"expects to return a [from, to) range, but found from={from_} > to={to}")
     np_dtype = x._array.dtype if x._array.dtype.kind != "c" else x._array.real.dtype
-    draw = lambda shape: half_open(_rng(generator).uniform(from_, to, shape), from_, to, np_dtype)  # noqa: E731
+    strides = _fill_strides(x) if x._array.dtype.kind != "c" else None
+
+    def draw(shape):
+        return in_memory_order(_stream(generator).uniform(numpy.prod(shape, dtype=int), from_, to, np_dtype), shape,
+                               strides)
+
     return _fill("uniform_", x, _complex_parts(draw) if x._array.dtype.kind == "c" else draw)
 
 
@@ -392,8 +409,10 @@ def _normal(x: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -
         _require_float("normal_", x)
     _check_std("normal_", std)
     if x._array.dtype.kind == "c":
-        return _fill("normal_", x, _complex_parts(lambda shape: _rng(generator).normal(mean, std * 0.5 ** 0.5, shape)))
-    return _fill("normal_", x, lambda shape: _rng(generator).normal(mean, std, shape))
+        part = x._array.real.dtype
+        return _fill("normal_", x, _complex_parts(lambda shape: _stream(generator).normal(shape, mean, std * 0.5 ** 0.5, part)))
+    strides = _fill_strides(x)
+    return _fill("normal_", x, lambda shape: _stream(generator).normal(shape, mean, std, x._array.dtype, strides))
 
 
 def _bernoulli(x: Tensor, p=0.5, *, generator=None) -> Tensor:
@@ -436,7 +455,9 @@ def _random(x: Tensor, *bounds, to=None, generator=None) -> Tensor:
     last = dtypes.integer_range(x.dtype)[1] if high is None else int(high) - 1
     _require("random_", high is None or low < high, f"expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dtypes.check_integer_range("random_", low, last, x.dtype)
-    return _fill("random_", x, lambda shape: _rng(generator).integers(low, last, shape, endpoint=True))
+    strides = _fill_strides(x)
+    return _fill("random_", x, lambda shape: in_memory_order(
+        _stream(generator).integers(low, last + 1, numpy.prod(shape, dtype=int)), shape, strides))
 
 
 def _inplace(fn, name: str):

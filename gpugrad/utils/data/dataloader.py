@@ -41,7 +41,7 @@ from ._iterators import _BaseDataLoaderIter, _MultiProcessingDataLoaderIter, _Si
 from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset, T_co
 from .fetch import IterableFetcher, MapFetcher
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, draw_seed
 from .worker import StreamEnd, WorkerError, worker_loop
 
 _T = TypeVar("_T")
@@ -223,7 +223,7 @@ class DataLoader(Generic[T_co]):
         # the epoch's draws were made before its checkpoint.
         pool = self._workers if self.num_workers > 0 and self.persistent_workers else None
         if pool is None and (self.num_workers > 0 or not resume):
-            base_seed = int((self.generator or _random.default_generator).rng.integers(0, 2**63 - 1))
+            base_seed = draw_seed(self.generator or _random.default_generator)
             if self.num_workers > 0:
                 pool = _WorkerPool(self, base_seed)
                 if self.persistent_workers:

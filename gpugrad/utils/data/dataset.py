@@ -239,6 +239,6 @@ def random_split(
         train, test = random_split(ds, [0.8, 0.2], generator=gg.Generator(seed=42))
     """
     counts = _split_lengths(len(dataset), lengths)
-    rng = (generator if generator is not None else _random.default_generator).rng
-    perm = rng.permutation(sum(counts)).tolist()
+    stream = (generator if generator is not None else _random.default_generator).stream
+    perm = stream.permutation(sum(counts)).tolist()
     return [Subset(dataset, perm[end - count : end]) for end, count in zip(accumulate(counts), counts)]

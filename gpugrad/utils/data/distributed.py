@@ -51,7 +51,7 @@ class DistributedSampler(Sampler):
     def __iter__(self) -> Iterator[int]:
         n = len(self.dataset)
         if self.shuffle:
-            indices = _random.Generator(seed=self.seed + self.epoch).rng.permutation(n).tolist()
+            indices = _random.Generator(seed=self.seed + self.epoch).stream.permutation(n).tolist()
         else:
             indices = list(range(n))
         if not self.drop_last:

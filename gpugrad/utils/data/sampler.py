@@ -24,14 +24,20 @@ def _epoch_generator(generator: _random.Generator | None) -> _random.Generator:
     """The generator for one epoch: the user's, or (as PyTorch) a new one seeded by one default draw."""
     if generator is not None:
         return generator
-    return _random.Generator(seed=int(_random.default_generator.rng.integers(0, 2**63 - 1)))
+    return _random.Generator(seed=draw_seed(_random.default_generator))
 
 
-def _draws_with_replacement(rng, n: int, count: int, chunk: int = 32) -> Iterator[int]:
+def draw_seed(generator: _random.Generator) -> int:
+    """One seed drawn from ``generator``, as PyTorch draws one (``torch.empty((), dtype=torch.int64).random_()``)."""
+    return int(generator.stream.integers(0, 2**63, 1)[0])
+
+
+def _draws_with_replacement(stream, n: int, count: int, chunk: int = 32) -> Iterator[int]:
     """``count`` indices below ``n``, drawn ``chunk`` at a time as the loop asks for them, as PyTorch draws
-    them: scripts ask for an endless stream (``num_samples=int(1e10)``)."""
-    for start in range(0, count, chunk):
-        yield from rng.integers(0, n, size=min(chunk, count - start)).tolist()
+    them (a last, shorter chunk even when empty): scripts ask for an endless stream (``num_samples=int(1e10)``)."""
+    for _ in range(count // chunk):
+        yield from stream.integers(0, n, chunk).tolist()
+    yield from stream.integers(0, n, count % chunk).tolist()
 
 
 def _is_positive_int(value) -> bool:
@@ -104,10 +110,11 @@ class RandomSampler(Sampler):
         self._epoch_state = gen.get_state()
         n, count = len(self.data_source), self.num_samples
         if self.replacement:
-            return _draws_with_replacement(gen.rng, n, count)
-        perms = [gen.rng.permutation(n) for _ in range(-(-count // n))] if n else []
+            return _draws_with_replacement(gen.stream, n, count)
+        # whole permutations, then one more for the remainder (even when there is none), as PyTorch
+        perms = [gen.stream.permutation(n) for _ in range(count // n + 1)] if n else []
         order = numpy.concatenate(perms)[:count] if perms else numpy.zeros(0, dtype=numpy.int64)
-        return iter(order.astype(numpy.int64).tolist())
+        return iter(order.tolist())
 
 
 class SubsetRandomSampler(Sampler):
@@ -119,8 +126,8 @@ class SubsetRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self) -> Iterator:
-        gen = _epoch_generator(self.generator)
-        return iter([self.indices[i] for i in gen.rng.permutation(len(self.indices)).tolist()])
+        gen = self.generator if self.generator is not None else _random.default_generator  # as PyTorch's
+        return iter([self.indices[i] for i in gen.stream.permutation(len(self.indices)).tolist()])
 
     def __len__(self) -> int:
         return len(self.indices)

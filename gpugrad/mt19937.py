@@ -1,0 +1,162 @@
+"""The host's random stream: a Mersenne Twister seeded, and turned into numbers, as PyTorch's CPU generator,
+so that ``gg.manual_seed(s)`` followed by the same calls gives PyTorch's numbers (``rand``, ``randn``,
+``randint``, ``randperm``, ``uniform_``, ``normal_``, so every ``nn.init`` and every layer's initial weights).
+
+The bits are NumPy's MT19937 (``random_raw`` gives its 32-bit outputs); what is built on them here follows
+PyTorch's CPU kernels:
+- a float32 (float16, bfloat16) uniform takes 24 bits of one output, a float64 53 bits of two outputs,
+  scaled in double precision: ``u * (high - low) + low``;
+- normal draws for 16 or more contiguous elements fill them with uniforms and turn each block of 16 into 16
+  normals by Box-Muller (a ragged end draws 16 more for the last 16); fewer, or a strided tensor in memory
+  order, are drawn in pairs whose second value is kept for the next draw;
+- integers in [low, high) are ``bits % (high - low) + low`` (one output, two past 2^32), a permutation is a
+  Fisher-Yates shuffle from the front.
+Float64 results equal PyTorch's. Float32 normals from a block of 16 can differ in the last bit: PyTorch
+computes them with its own vectorised log, sin and cos. Other draws (bernoulli, dropout's masks,
+multinomial, exponential ...) take NumPy's methods on the same bits, so they follow the seed but not
+PyTorch's numbers.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy
+
+# What a Generator built without a seed starts from, as PyTorch's torch.Generator().
+DEFAULT_SEED = 67280421310721
+_BLOCK = 16
+_MASK24, _MASK53 = (1 << 24) - 1, (1 << 53) - 1
+
+
+def _key(seed: int) -> numpy.ndarray:
+    """The 624 words of the Twister's state for a seed: the reference initialisation (init_genrand) of its
+    low 32 bits, as PyTorch seeds its CPU generator."""
+    key = numpy.empty(624, numpy.uint32)
+    s = seed & 0xFFFFFFFF
+    for i in range(624):
+        key[i] = s
+        s = (1812433253 * (s ^ (s >> 30)) + i + 1) & 0xFFFFFFFF
+    return key
+
+
+class Stream:
+    """One Mersenne Twister stream and the draws PyTorch makes from it. ``numpy`` is a NumPy Generator on the
+    same bits, for the draws that do not follow PyTorch's numbers."""
+
+    def __init__(self, seed: int) -> None:
+        self.bits = numpy.random.MT19937()
+        self.numpy = numpy.random.Generator(self.bits)
+        self.seed(seed)
+
+    def seed(self, seed: int) -> None:
+        self.bits.state = {"bit_generator": "MT19937", "state": {"key": _key(int(seed) % (1 << 64)), "pos": 624}}
+        self.next_normal: float | None = None  # the second value of the last pair drawn one at a time
+
+    def get_state(self) -> dict:
+        state = self.bits.state["state"]
+        return {"key": [int(k) for k in state["key"]], "pos": int(state["pos"]), "next_normal": self.next_normal}
+
+    def set_state(self, state: dict) -> None:
+        key = numpy.asarray(state["key"], dtype=numpy.uint32)
+        if key.shape != (624,) or not 0 <= int(state["pos"]) <= 624:
+            raise ValueError("set_rng_state: not a state of gpugrad's generator (624 key words and a position)")
+        self.bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": int(state["pos"])}}
+        nxt = state.get("next_normal")
+        self.next_normal = None if nxt is None else float(nxt)
+
+    # Bits and uniforms -------------------------------------------------------------------------------
+    def _bits32(self, n: int) -> numpy.ndarray:
+        return self.bits.random_raw(n)
+
+    def _bits64(self, n: int) -> numpy.ndarray:
+        pairs = self.bits.random_raw(2 * n).reshape(n, 2)
+        return (pairs[:, 0] << numpy.uint64(32)) | pairs[:, 1]
+
+    def uniform(self, n: int, low: float, high: float, np_dtype) -> numpy.ndarray:
+        """n draws from [low, high) in ``np_dtype`` (a float dtype)."""
+        if numpy.dtype(np_dtype) == numpy.float64:
+            u = (self._bits64(n) & numpy.uint64(_MASK53)).astype(numpy.float64) * 2.0**-53
+            return u * (high - low) + low
+        low32, high32 = numpy.float32(low), numpy.float32(high)
+        u = (self._bits32(n) & numpy.uint64(_MASK24)).astype(numpy.float64) * 2.0**-24
+        drawn = (u * float(high32 - low32) + float(low32)).astype(numpy.float32)
+        return drawn if numpy.dtype(np_dtype) == numpy.float32 else _below(drawn.astype(np_dtype), low, high)
+
+    # Normals -----------------------------------------------------------------------------------------
+    def normal(self, shape: tuple, mean: float, std: float, np_dtype, strides: tuple | None = None) -> numpy.ndarray:
+        """Normal draws of ``shape`` in ``np_dtype``. ``strides`` (in elements) are those of the tensor the
+        draws will fill when it is not contiguous: PyTorch then draws one at a time, in memory order."""
+        n = math.prod(shape)
+        np_dtype = numpy.dtype(np_dtype)
+        if n >= _BLOCK and strides is None:
+            return self._normal_blocks(n, mean, std, np_dtype).reshape(shape)
+        return in_memory_order(self._normal_pairs(n, mean, std).astype(np_dtype), shape, strides)
+
+    def _normal_blocks(self, n: int, mean: float, std: float, np_dtype) -> numpy.ndarray:
+        work = numpy.float64 if np_dtype == numpy.float64 else numpy.float32
+        mean, std = work(mean), work(std)
+        out = self.uniform(n, 0.0, 1.0, work)
+        full = n - n % _BLOCK
+        out[:full] = _box_muller(out[:full].reshape(-1, _BLOCK), mean, std).ravel()
+        if full != n:  # the last 16 again, from 16 new uniforms
+            out[n - _BLOCK:] = _box_muller(self.uniform(_BLOCK, 0.0, 1.0, work).reshape(1, _BLOCK), mean, std).ravel()
+        return out if work == np_dtype else out.astype(np_dtype)
+
+    def _normal_pairs(self, n: int, mean: float, std: float) -> numpy.ndarray:
+        out = numpy.empty(n, numpy.float64)
+        start = 0
+        if n and self.next_normal is not None:
+            out[0] = self.next_normal * std + mean
+            self.next_normal, start = None, 1
+        pairs = (n - start + 1) // 2
+        if pairs:
+            u = self.uniform(2 * pairs, 0.0, 1.0, numpy.float64).reshape(pairs, 2)
+            radius = numpy.sqrt(-2.0 * numpy.log1p(-u[:, 1]))
+            theta = 2.0 * math.pi * u[:, 0]
+            drawn = numpy.stack([radius * numpy.cos(theta), radius * numpy.sin(theta)], axis=1).ravel()
+            out[start:] = drawn[: n - start] * std + mean
+            if (n - start) % 2:
+                self.next_normal = float(drawn[-1])
+        return out
+
+    # Integers ----------------------------------------------------------------------------------------
+    def integers(self, low: int, high: int, n: int) -> numpy.ndarray:
+        """n integers from [low, high), as int64."""
+        span = high - low
+        bits = self._bits64(n) if span >= 1 << 32 else self._bits32(n)
+        return (bits % numpy.uint64(span)).astype(numpy.int64) + numpy.int64(low)
+
+    def permutation(self, n: int) -> numpy.ndarray:
+        """A random order of range(n): swap each place with one drawn from it to the end."""
+        picks = (self._bits32(max(n - 1, 0)) % numpy.arange(n, 1, -1, dtype=numpy.uint64)).tolist()
+        order = list(range(n))
+        for i, z in enumerate(picks):
+            order[i], order[i + z] = order[i + z], order[i]
+        return numpy.array(order, dtype=numpy.int64)
+
+
+def _below(narrow: numpy.ndarray, low: float, high: float) -> numpy.ndarray:
+    """float16 and bfloat16 draws, rounded from float32's, kept below ``high`` (rounding takes 1 - 2^-24 up to
+    1.0), so that ``rand`` keeps to [0, 1) and ``log(1 - u)`` stays finite."""
+    if not low < high:
+        return narrow
+    ceiling = narrow.dtype.type(high)
+    if ceiling >= high:
+        ceiling = numpy.nextafter(ceiling, narrow.dtype.type(low))
+    return numpy.where(narrow >= high, ceiling, narrow)
+
+
+def in_memory_order(flat: numpy.ndarray, shape: tuple, strides: tuple | None) -> numpy.ndarray:
+    """Draws made one after another, placed in ``shape`` in the order of memory of a tensor with ``strides``
+    (C order when None): the order in which PyTorch's kernels fill a strided tensor."""
+    if strides is None:
+        return flat.reshape(shape)
+    order = sorted(range(len(shape)), key=lambda d: -strides[d])  # outermost in memory first
+    return numpy.moveaxis(flat.reshape([shape[d] for d in order]), list(range(len(order))), order)
+
+
+def _box_muller(u: numpy.ndarray, mean, std) -> numpy.ndarray:
+    """Blocks of 16 uniforms (rows) to 16 normals: the first eight give the radii, the last eight the angles."""
+    radius = numpy.sqrt(u.dtype.type(-2.0) * numpy.log(u.dtype.type(1.0) - u[:, :8]))
+    theta = u.dtype.type(2.0 * math.pi) * u[:, 8:]
+    return numpy.concatenate([radius * numpy.cos(theta) * std + mean, radius * numpy.sin(theta) * std + mean], axis=1)
