@@ -47,3 +47,11 @@ def broadcast_mismatch(shapes) -> str | None:
                         f"dimension {dim}")
         result = tuple(x if y == 1 else y for x, y in zip(a, b))
     return None
+
+
+def dim_out_of_range(dim: int, ndim: int) -> str:
+    """What names a dim outside a tensor of ``ndim`` dims (a 0-d tensor takes -1 and 0), ending in PyTorch's
+    sentence (libraries match its words)."""
+    n = max(ndim, 1)
+    return (f"dimension {dim} out of range for a tensor of {ndim} dimensions; Dimension out of range (expected to be "
+            f"in range of [{-n}, {n - 1}], but got {dim})")

@@ -9,7 +9,7 @@ from .. import dtypes
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.reduced_float import is_reduced
 from ..dtypes import FLOAT_KINDS, INEXACT_KINDS
-from ..errors import ArgumentError, DeviceError, DTypeError
+from ..errors import ArgumentError, DeviceError, DTypeError, dim_out_of_range
 from ..tensor import Tensor
 
 _SCALARS = (int, float, bool, complex)
@@ -152,7 +152,7 @@ def normalize_dims(op: str, dim, ndim: int):
     out = []
     for d in dims:
         if not -n <= d < n:
-            raise IndexError(f"{op}: dimension {d} out of range for a tensor of {ndim} dimensions")
+            raise IndexError(f"{op}: {dim_out_of_range(d, ndim)}")
         out.append(d + n if d < 0 else d)
     return tuple(out)
 

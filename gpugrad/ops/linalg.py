@@ -19,7 +19,7 @@ from ..autograd.reduced_float import float32_of
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..dtypes import FLOAT_KINDS
-from ..errors import ArgumentError, DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError, dim_out_of_range
 from ..tensor import Tensor
 from ..sparse import coo as sparse_coo
 from ..sparse.coo import SparseTensor
@@ -526,7 +526,7 @@ def _cross_along(op: str, input: Tensor, other: Tensor, dim: int) -> Tensor:
                          f"{_shape(other)}")
     d = dim % max(input.ndim, 1) if -input.ndim <= dim < input.ndim else None
     if d is None:
-        raise IndexError(f"{op}: dimension {dim} out of range for a tensor of {input.ndim} dimensions")
+        raise IndexError(f"{op}: {dim_out_of_range(dim, input.ndim)}")
     if input.shape[d] != 3 or other.shape[d] != 3:
         raise ShapeError(f"{op}: inputs dimension {dim} must have length 3. Got {input.shape[d]} and {other.shape[d]}")
     _require_same_dtype(op, input, other)

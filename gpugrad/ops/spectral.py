@@ -17,7 +17,7 @@ import numpy
 from .. import dtypes
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
-from ..errors import ArgumentError, DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError, dim_out_of_range
 from ..tensor import Tensor
 from .complex_numbers import conj, view_as_real
 from .shape import cat, roll
@@ -139,7 +139,7 @@ def _axes(name: str, x: Tensor, s, dim, default_all: bool = True) -> tuple[tuple
         axes = []
         for d in dims:
             if not -ndim <= d < ndim or ndim == 0:
-                raise IndexError(f"{name}: dimension {d} out of range for a tensor of {ndim} dimensions")
+                raise IndexError(f"{name}: {dim_out_of_range(d, ndim)}")
             axes.append(d % ndim)
         axes = tuple(axes)
         if len(set(axes)) != len(axes):

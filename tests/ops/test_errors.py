@@ -218,3 +218,24 @@ def test_broadcast_mismatch_reads_as_pytorchs_sentence(case):
             calls[case](lib)
         messages.append(str(info.value))
     assert messages[1] in messages[0], messages
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", ["unbind", "sum of 0-d", "sum -3", "linalg.cross", "fft", "softmax", "cumsum"])
+def test_dim_out_of_range_reads_as_pytorchs_sentence(case):
+    torch = pytest.importorskip("torch")
+    calls = {
+        "unbind": lambda lib: lib.ones(3).unbind(1),
+        "sum of 0-d": lambda lib: lib.ones(()).sum(1),
+        "sum -3": lambda lib: lib.ones(2, 3).sum(-3),
+        "linalg.cross": lambda lib: lib.linalg.cross(lib.ones(3), lib.ones(3), dim=2),
+        "fft": lambda lib: lib.fft.fft(lib.ones(3), dim=2),
+        "softmax": lambda lib: lib.ones(2, 3).softmax(2),
+        "cumsum": lambda lib: lib.ones(2, 3).cumsum(-3),
+    }
+    messages = []
+    for lib in (gg, torch):
+        with pytest.raises(IndexError) as info:
+            calls[case](lib)
+        messages.append(str(info.value))
+    assert messages[1] in messages[0], messages
