@@ -356,3 +356,9 @@ def test_lazy_placeholders_are_named_in_nn_parameter():
     assert UninitializedBuffer is gg.nn.lazy.UninitializedBuffer
     lazy(gg.ones(2, 4))
     assert not is_lazy(lazy.weight)
+
+
+def test_dynamo_is_reported_absent():
+    from gpugrad._dynamo.eval_frame import is_dynamo_supported
+
+    assert is_dynamo_supported() is False

@@ -18,3 +18,9 @@ class OptimizedModule(Module):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         return self._orig_mod(*args, **kwargs)
+
+
+def is_dynamo_supported() -> bool:
+    """False: gpugrad has no TorchDynamo (``compile`` runs the Python as it is), so code that needs its
+    frame tracing (or tests that ask for it) sees it absent."""
+    return False
