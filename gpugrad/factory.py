@@ -107,6 +107,47 @@ def _infer_host(data) -> tuple[numpy.ndarray, bool]:
     return host, not typed
 
 
+def _leaves(data):
+    """The non-list elements of nested lists, depth first."""
+    for item in data:
+        if type(item) is list or type(item) is tuple:
+            yield from _leaves(item)
+        else:
+            yield item
+
+
+def _list_dtype(data) -> dtypes.DType | None:
+    """For nested lists holding Tensors or NumPy values: PyTorch's inference, each element's dtype promoted
+    with the others' (``[0.5, tensor(2., dtype=float64)]`` is float64; ``[f16, f16]`` tensors stay float16,
+    Python floats counting as the default dtype). None where every element is a Python number (NumPy's
+    array already says what PyTorch infers). One pass of type checks per element."""
+    python_kinds, typed, stack = set(), [], [data]
+    while stack:
+        for item in stack.pop():
+            kind = type(item)
+            if kind is float or kind is int:  # the common leaves: recorded once per list below
+                continue
+            if kind is bool or kind is complex:
+                python_kinds.add(kind)
+            elif kind is list or kind is tuple:
+                stack.append(item)
+            elif isinstance(item, Tensor):
+                typed.append(item.dtype)
+            elif isinstance(item, (numpy.ndarray, numpy.generic)):
+                typed.append(dtypes.of_array_checked(numpy.asarray(item), "tensor"))
+            elif isinstance(item, (bool, int, float, complex)):  # their subclasses
+                python_kinds.add(float if isinstance(item, float) else complex if isinstance(item, complex)
+                                 else bool if isinstance(item, bool) else int)
+    if not typed:
+        return None
+    python_kinds.update(type(item) for item in _leaves(data) if type(item) is float or type(item) is int)
+    python = {bool: dtypes.bool_, int: dtypes.int64, float: dtypes.default_float, complex: dtypes.default_complex()}
+    found = typed[0]
+    for dtype in typed[1:] + [python[kind] for kind in python_kinds]:
+        found = dtypes.promote_types(found, dtype)
+    return found
+
+
 def _check_fits(host: numpy.ndarray, target: dtypes.DType) -> None:
     """Python integers must fit an integer dtype (PyTorch refuses [300] as int8; arrays wrap instead)."""
     if target.category != dtypes.INTEGRAL or host.size == 0 or host.dtype.kind not in "iu":
@@ -127,10 +168,13 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memor
     check_pin_memory("tensor", pin_memory)
     backend = _backend_of(device)
     host, from_python = _infer_host(data)
+    listed = _list_dtype(data) if dtype is None and isinstance(data, (list, tuple)) else None
     if dtype is not None:
         target = dtypes.to_dtype(dtype)
         if from_python:
             _check_fits(host, target)
+    elif listed is not None:
+        target = listed
     elif from_python and host.dtype.kind in FLOAT_KINDS:
         target = dtypes.default_float  # Python floats are the default dtype, as in PyTorch
     elif from_python and host.dtype.kind == "c":
