@@ -1,6 +1,7 @@
 """The host's random stream: a Mersenne Twister seeded, and turned into numbers, as PyTorch's CPU generator,
 so that ``gg.manual_seed(s)`` followed by the same calls gives PyTorch's numbers (``rand``, ``randn``,
-``randint``, ``randperm``, ``uniform_``, ``normal_``, so every ``nn.init`` and every layer's initial weights).
+``randint``, ``randperm``, ``uniform_``, ``normal_``, ``bernoulli``, so every ``nn.init``, every layer's
+initial weights and dropout's masks).
 
 The bits are NumPy's MT19937 (``random_raw`` gives its 32-bit outputs); what is built on them here follows
 PyTorch's CPU kernels:
@@ -11,10 +12,10 @@ PyTorch's CPU kernels:
   order, are drawn in pairs whose second value is kept for the next draw;
 - integers in [low, high) are ``bits % (high - low) + low`` (one output, two past 2^32), a permutation is a
   Fisher-Yates shuffle from the front.
-Float64 results equal PyTorch's. Float32 normals from a block of 16 can differ in the last bit: PyTorch
-computes them with its own vectorised log, sin and cos. Other draws (bernoulli, dropout's masks,
-multinomial, exponential ...) take NumPy's methods on the same bits, so they follow the seed but not
-PyTorch's numbers.
+Bernoulli draws (and dropout's masks) compare a uniform with p, as PyTorch's. Float64 results equal
+PyTorch's. Float32 normals from a block of 16 can differ in the last bit: PyTorch computes them with its
+own vectorised log, sin and cos. Other draws (multinomial, exponential, poisson ...) take NumPy's methods
+on the same bits, so they follow the seed but not PyTorch's numbers.
 """
 from __future__ import annotations
 

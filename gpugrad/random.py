@@ -98,7 +98,8 @@ class Generator:
         1 - p. While a CUDA graph is captured on the device, drawn there from its Philox stream (float32
         u >= p, so p counts to 2^-24; each replay draws a new mask); otherwise from the host stream and
         copied over, so that a seed gives the same masks on every device. The eager path on a CUDA
-        device also makes the device state, so that a warm-up step readies a later capture."""
+        device also makes the device state, so that a warm-up step readies a later capture. On the host the
+        masks are PyTorch's CPU ones for the same seed."""
         if backend.capture is not None:
             from .kernels import philox
 
@@ -107,7 +108,8 @@ class Generator:
             return (u >= numpy.float32(p)).reshape(shape)
         if backend.device.type != "cpu":
             self.device_state(backend)
-        keep = self.rng.random(shape) >= p
+        # PyTorch's CPU dropout: a float64 uniform per element, kept when below 1 - p
+        keep = self.stream.uniform(int(numpy.prod(shape, dtype=numpy.int64)), 0.0, 1.0, numpy.float64).reshape(shape) < 1.0 - p
         return keep if backend.device.type == "cpu" else backend.asarray(keep)
 
 

@@ -109,6 +109,10 @@ DRAWS = {
     "init": lambda L: [L.nn.init.xavier_normal_(L.empty(5, 7)), L.nn.init.kaiming_normal_(L.empty(20, 3)),
                        L.nn.init.trunc_normal_(L.empty(40), std=0.02), L.nn.init.trunc_normal_(L.empty(3, 50), a=1.0, b=1.3),
                        L.nn.init.orthogonal_(L.empty(4, 6)), L.nn.init.sparse_(L.empty(6, 4), 0.5)],
+    "bernoulli": lambda L: [L.bernoulli(L.full((40,), 0.3)), L.bernoulli(L.full((10,), 0.3, dtype=L.float64)),
+                            L.empty(20).bernoulli_(0.4)],
+    "dropout": lambda L: [L.nn.functional.dropout(L.randn(6, 50), 0.3), L.nn.functional.dropout2d(L.randn(2, 8, 3, 3)),
+                          L.nn.functional.alpha_dropout(L.randn(40), 0.2, True)],
     "generator": lambda L: [L.rand(3, generator=L.Generator().manual_seed(5)), L.randn(4, generator=L.Generator())],
 }
 

@@ -776,7 +776,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     # On the host, or on the device while a CUDA graph is captured (see Generator.keep_mask).
     keep = default_generator.keep_mask(input._backend, tuple(input.shape), p)
     dtype = input._array.dtype.type
-    mask = _const(input, keep.astype(dtype) * dtype(1.0 / (1.0 - p)))
+    mask = _const(input, keep.astype(dtype) / dtype(1.0 - p))  # PyTorch's rounding: 1 / (1 - p) in the dtype
     return input.mul_(mask) if inplace else input * mask
 
 

@@ -162,12 +162,17 @@ def _check_probability(op: str, p) -> None:
 def _bernoulli_draw(op: str, x: Tensor, p, generator) -> Tensor:
     """0/1 in x's shape and dtype, 1 with probability p (a number, or a tensor broadcast to x's shape)."""
     _check_probability(op, p)
-    shape, np_dtype, rng = tuple(x.shape), x._array.dtype, _rng(generator)
+    shape, np_dtype, stream = tuple(x.shape), x._array.dtype, _stream(generator)
+    n = int(numpy.prod(shape, dtype=numpy.int64))
+
+    def uniforms(backend, dtype):  # PyTorch's: in the probabilities' dtype, float64 for a number
+        return backend.asarray(stream.uniform(n, 0.0, 1.0, dtype).reshape(shape))
+
     if isinstance(p, Tensor):
         if numpy.broadcast_shapes(tuple(p.shape), shape) != shape:
             raise ShapeError(f"{op}: probabilities of shape {tuple(p.shape)} do not broadcast to {shape}")
-        return _sampler(op).apply(x, p, draw=lambda backend, _, pa: (backend.asarray(rng.random(shape)) < pa).astype(np_dtype))
-    return _sampler(op).apply(x, draw=lambda backend, _: (backend.asarray(rng.random(shape)) < p).astype(np_dtype))
+        return _sampler(op).apply(x, p, draw=lambda backend, _, pa: (uniforms(backend, pa.dtype) < pa).astype(np_dtype))
+    return _sampler(op).apply(x, draw=lambda backend, _: (uniforms(backend, numpy.float64) < p).astype(np_dtype))
 
 
 def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
