@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy
 
 # What a Generator built without a seed starts from, as PyTorch's torch.Generator().
@@ -129,11 +130,19 @@ class Stream:
 
     def permutation(self, n: int) -> numpy.ndarray:
         """A random order of range(n): swap each place with one drawn from it to the end."""
-        picks = (self._bits32(max(n - 1, 0)) % numpy.arange(n, 1, -1, dtype=numpy.uint64)).tolist()
-        order = list(range(n))
-        for i, z in enumerate(picks):
-            order[i], order[i + z] = order[i + z], order[i]
-        return numpy.array(order, dtype=numpy.int64)
+        picks = (self._bits32(max(n - 1, 0)) % numpy.arange(n, 1, -1, dtype=numpy.uint64)).astype(numpy.int64)
+        order = numpy.arange(n, dtype=numpy.int64)
+        _swap_forward(order, picks)
+        return order
+
+
+@numba.njit(cache=True)
+def _swap_forward(order: numpy.ndarray, picks: numpy.ndarray) -> None:
+    """Fisher-Yates from the front: place i swaps with place i + picks[i], in turn (a loop each of whose
+    steps reads the last one's result: compiled, as NumPy has no way to write it)."""
+    for i in range(picks.shape[0]):
+        j = i + picks[i]
+        order[i], order[j] = order[j], order[i]
 
 
 def _below(narrow: numpy.ndarray, low: float, high: float) -> numpy.ndarray:
