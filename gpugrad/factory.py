@@ -62,7 +62,7 @@ def _writes_out(factory):
     """PyTorch's ``out=`` on a factory: the values are made in ``out``'s dtype and on its device (unless
     given), then written into ``out`` (resized as PyTorch resizes), which is returned. PyTorch's other
     tensor options, ``layout`` (strided only) and ``pin_memory``, are checked here too."""
-    takes_dtype = "dtype" in inspect.signature(factory).parameters  # randperm has none
+    takes_dtype = "dtype" in inspect.signature(factory).parameters
 
     @functools.wraps(factory)
     def made(*args, out=None, layout=None, pin_memory: bool = False, **kwargs):
@@ -449,9 +449,20 @@ def randint(low: int = 0, high: int | None = None, size=(), dtype=None, device=N
 
 
 @_writes_out
-def randperm(n: int, device=None, generator=None) -> Tensor:
+@_writes_out
+def randperm(n: int, device=None, generator=None, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 ... n - 1, int64 unless ``dtype`` names another integer or float dtype
+    that holds n - 1 (``out=`` as the other factories)."""
+    target = dtypes.int64 if dtype is None else dtypes.to_dtype(dtype)
+    if target.category not in (dtypes.INTEGRAL, dtypes.FLOATING):
+        raise NotImplementedError(f'"randperm" not implemented for \'{target.name}\'')
+    if n < 0:
+        raise ArgumentError(f"randperm: Trying to create tensor with negative dimension {n}: [{n}]")
+    if target.category == dtypes.INTEGRAL and n > 0:
+        _check_fits(numpy.asarray([n - 1]), target)
     backend = _backend_of(device)
-    return Tensor._make(backend.asarray((generator or default_generator).stream.permutation(n)), backend)
+    order = (generator or default_generator).stream.permutation(n)
+    return _finish(backend.asarray(order.astype(target.np)), backend, requires_grad)
 
 
 def _like(name, fill):
