@@ -26,8 +26,7 @@ import numpy
 
 # What a Generator built without a seed starts from, as PyTorch's torch.Generator().
 DEFAULT_SEED = 67280421310721
-_BLOCK = 16
-_MASK24, _MASK53 = (1 << 24) - 1, (1 << 53) - 1
+_BLOCK = 16  # normals drawn in blocks of this many (_box_muller_blocks)
 
 
 def _key(seed: int) -> numpy.ndarray:
@@ -76,13 +75,15 @@ class Stream:
 
     def uniform(self, n: int, low: float, high: float, np_dtype) -> numpy.ndarray:
         """n draws from [low, high) in ``np_dtype`` (a float dtype)."""
-        if numpy.dtype(np_dtype) == numpy.float64:
-            u = (self._bits64(n) & numpy.uint64(_MASK53)).astype(numpy.float64) * 2.0**-53
-            return u * (high - low) + low
+        np_dtype = numpy.dtype(np_dtype)
+        if np_dtype == numpy.float64:
+            out = numpy.empty(n, numpy.float64)
+            _uniform53(self.bits.random_raw(2 * n), float(low), float(high) - float(low), out)
+            return out
         low32, high32 = numpy.float32(low), numpy.float32(high)
-        u = (self._bits32(n) & numpy.uint64(_MASK24)).astype(numpy.float64) * 2.0**-24
-        drawn = (u * float(high32 - low32) + float(low32)).astype(numpy.float32)
-        return drawn if numpy.dtype(np_dtype) == numpy.float32 else _below(drawn.astype(np_dtype), low, high)
+        out = numpy.empty(n, numpy.float32)
+        _uniform24(self.bits.random_raw(n), float(low32), float(high32 - low32), out)
+        return out if np_dtype == numpy.float32 else _below(out.astype(np_dtype), low, high)
 
     # Normals -----------------------------------------------------------------------------------------
     def normal(self, shape: tuple, mean: float, std: float, np_dtype, strides: tuple | None = None) -> numpy.ndarray:
@@ -95,13 +96,12 @@ class Stream:
         return in_memory_order(self._normal_pairs(n, mean, std).astype(np_dtype), shape, strides)
 
     def _normal_blocks(self, n: int, mean: float, std: float, np_dtype) -> numpy.ndarray:
-        work = numpy.float64 if np_dtype == numpy.float64 else numpy.float32
-        mean, std = work(mean), work(std)
-        out = self.uniform(n, 0.0, 1.0, work)
-        full = n - n % _BLOCK
-        out[:full] = _box_muller(out[:full].reshape(-1, _BLOCK), mean, std).ravel()
-        if full != n:  # the last 16 again, from 16 new uniforms
-            out[n - _BLOCK:] = _box_muller(self.uniform(_BLOCK, 0.0, 1.0, work).reshape(1, _BLOCK), mean, std).ravel()
+        work = numpy.dtype(numpy.float64 if np_dtype == numpy.float64 else numpy.float32)
+        # n uniforms, then 16 more for a ragged end, which redoes the last 16 from them
+        u = self.uniform(n + (_BLOCK if n % _BLOCK else 0), 0.0, 1.0, work)
+        one = work.type(1.0)
+        _box_muller_blocks(u, n, work.type(mean), work.type(std), one, work.type(-2.0), work.type(2.0 * math.pi))
+        out = u[:n]
         return out if work == np_dtype else out.astype(np_dtype)
 
     def _normal_pairs(self, n: int, mean: float, std: float) -> numpy.ndarray:
@@ -165,8 +165,37 @@ def in_memory_order(flat: numpy.ndarray, shape: tuple, strides: tuple | None) ->
     return numpy.moveaxis(flat.reshape([shape[d] for d in order]), list(range(len(order))), order)
 
 
-def _box_muller(u: numpy.ndarray, mean, std) -> numpy.ndarray:
-    """Blocks of 16 uniforms (rows) to 16 normals: the first eight give the radii, the last eight the angles."""
-    radius = numpy.sqrt(u.dtype.type(-2.0) * numpy.log(u.dtype.type(1.0) - u[:, :8]))
-    theta = u.dtype.type(2.0 * math.pi) * u[:, 8:]
-    return numpy.concatenate([radius * numpy.cos(theta) * std + mean, radius * numpy.sin(theta) * std + mean], axis=1)
+@numba.njit(cache=True)
+def _uniform24(bits: numpy.ndarray, low: float, span: float, out: numpy.ndarray) -> None:
+    """float32 uniforms from 24 bits of each output, scaled in double precision (PyTorch's float draw)."""
+    for i in range(out.shape[0]):
+        out[i] = (bits[i] & 0xFFFFFF) * 2.0**-24 * span + low
+
+
+@numba.njit(cache=True)
+def _uniform53(bits: numpy.ndarray, low: float, span: float, out: numpy.ndarray) -> None:
+    """float64 uniforms from 53 bits of each pair of outputs, the first the high half (PyTorch's random64)."""
+    for i in range(out.shape[0]):
+        word = (bits[2 * i] << 32) | bits[2 * i + 1]
+        out[i] = (word & 0x1FFFFFFFFFFFFF) * 2.0**-53 * span + low
+
+
+@numba.njit(cache=True)
+def _box_muller_blocks(u, n, mean, std, one, minus_two, two_pi) -> None:
+    """Blocks of 16 uniforms in place to 16 normals each, in u's dtype (the constants are of it, so that
+    float32 stays float32): in a block the first eight give the radii, the last eight the angles. When n is
+    not a multiple of 16, u holds 16 more uniforms after the first n, which become u[n - 16:n]."""
+    for start in range(0, n - n % 16, 16):
+        _box_muller_16(u, start, mean, std, one, minus_two, two_pi)
+    if n % 16:
+        u[n - 16 : n] = u[n : n + 16]
+        _box_muller_16(u, n - 16, mean, std, one, minus_two, two_pi)
+
+
+@numba.njit(cache=True, inline="always")
+def _box_muller_16(u, start, mean, std, one, minus_two, two_pi) -> None:
+    for j in range(start, start + 8):
+        radius = math.sqrt(minus_two * math.log(one - u[j]))
+        theta = two_pi * u[j + 8]
+        u[j] = radius * math.cos(theta) * std + mean
+        u[j + 8] = radius * math.sin(theta) * std + mean
