@@ -167,9 +167,11 @@ class Module(StateDictMixin):
         return register_hook_in(self._own("_backward_pre_hooks", OrderedDict()), hook, prepend)
 
     def register_backward_hook(self, hook: Callable):
-        """PyTorch's deprecated form, served as ``register_full_backward_hook`` (which PyTorch recommends)."""
+        """PyTorch's deprecated form, served as ``register_full_backward_hook`` (which PyTorch recommends).
+        The notice is a UserWarning: PyTorch registers it without a FutureWarning (it warns in forward only
+        where the two forms differ), so code that makes FutureWarnings errors registers it here too."""
         warnings.warn("register_backward_hook is deprecated: gpugrad runs it as register_full_backward_hook",
-                      FutureWarning, stacklevel=2)
+                      UserWarning, stacklevel=2)
         return self.register_full_backward_hook(hook)
 
     # Registration ----------------------------------------------------------------------------------

@@ -95,3 +95,16 @@ def test_a_backward_hook_keeps_sequential_from_fusing(count_applies):
     counts = count_applies()
     plain(gg.ones(2, 3, requires_grad=True))
     assert counts["Activation"] == 0  # without hooks the two fuse
+
+
+def test_the_old_backward_hook_registers_with_a_user_warning_not_a_future_warning():
+    import warnings
+
+    lin = gg.nn.Linear(2, 1)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        with pytest.warns(UserWarning, match="register_full_backward_hook"):
+            lin.register_backward_hook(lambda m, gi, go: seen.append(len(go)))
+    lin(gg.ones(1, 2, requires_grad=True)).sum().backward()
+    assert seen == [1]
