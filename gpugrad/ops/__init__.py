@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
+import types
 
 from .. import backend as _backend_mod
 from .. import dtypes as _dtypes
@@ -156,6 +158,22 @@ DIFFERENTIABLE = tuple(f for family in FAMILIES for f in family.DIFFERENTIABLE) 
 _exported = {f.__name__: _numpy_keywords(f) for family in FAMILIES for f in family.FUNCTIONS}
 _exported.update((f.__name__, f) for f in _CONVERSIONS)
 globals().update(_exported)
+
+
+def _importable_by_name(exported: dict) -> None:
+    """Name each exported function where it can be found again, ``gpugrad.ops.<name>``: pickle stores a
+    function as its module and qualified name, which for the keyword wrappers and the ops made by factories
+    (``_math.<locals>.op``) led elsewhere, so ``pickle.dumps(gg.mean)`` failed where ``torch.mean`` pickles
+    (Lightning keeps ``torch.mean`` as a metric's reduction)."""
+    for name, f in exported.items():
+        if not isinstance(f, types.FunctionType):
+            continue
+        home = sys.modules.get(f.__module__)
+        if home is None or getattr(home, f.__qualname__, None) is not f:
+            f.__module__, f.__qualname__ = __name__, name
+
+
+_importable_by_name(_exported)
 __all__ = sorted(_exported)
 
 
