@@ -291,12 +291,16 @@ class DataLoader(Generic[T_co]):
         own = self._own_random_sampler
         return own._epoch_state if own is not None else None
 
+    def _dataset_len(self) -> int | None:
+        """The data set's length; None for an iterable data set without one (its stream has no end to check)."""
+        return len(self.dataset) if hasattr(self.dataset, "__len__") else None
+
     def state_dict(self) -> dict:
         """JSON-able state for resuming mid-epoch (see the module docstring). Between epochs it records
         only the explicit generator's state; the default generator is the training loop's to save."""
         return {
             "version": _STATE_VERSION,
-            "dataset_len": len(self.dataset),
+            "dataset_len": self._dataset_len(),
             "batch_size": self.batch_size,
             "drop_last": self.drop_last,
             "shuffle": self.shuffle,
@@ -314,7 +318,7 @@ class DataLoader(Generic[T_co]):
             raise KeyError(f"DataLoader.load_state_dict: missing keys {missing}")
         if state["version"] != _STATE_VERSION:
             raise ValueError(f"DataLoader.load_state_dict: unknown state version {state['version']!r}")
-        mine = {"dataset_len": len(self.dataset), "batch_size": self.batch_size, "drop_last": self.drop_last,
+        mine = {"dataset_len": self._dataset_len(), "batch_size": self.batch_size, "drop_last": self.drop_last,
                 "shuffle": self.shuffle}
         differ = {k: (state[k], v) for k, v in mine.items() if state[k] != v}
         if differ:
@@ -326,10 +330,10 @@ class DataLoader(Generic[T_co]):
                 + ("had no generator but this one has one" if state["generator_state"] is None
                    else "had its own generator but this one uses the default generator")
             )
-        if state["in_epoch"] and not 0 <= state["batches_yielded"] <= len(self):
-            raise ValueError(
-                f"DataLoader.load_state_dict: batches_yielded={state['batches_yielded']} is outside 0..{len(self)}"
-            )
+        most = len(self) if self._dataset_len() is not None else None  # a stream without a length: no bound
+        yielded = state["batches_yielded"]
+        if state["in_epoch"] and (yielded < 0 or most is not None and yielded > most):
+            raise ValueError(f"DataLoader.load_state_dict: batches_yielded={yielded} is outside 0..{most}")
         if state["in_epoch"] and state["batches_yielded"] and self.shuffle and state["epoch_generator_state"] is None:
             raise ValueError("DataLoader.load_state_dict: a shuffled epoch in progress needs epoch_generator_state")
         if self.generator is not None:

@@ -50,3 +50,23 @@ def test_pytorch_has_the_same_classes():
     next(it)
     assert it._num_yielded == 1 and len(it) == 4
     assert issubclass(tdl._MultiProcessingDataLoaderIter, tdl._BaseDataLoaderIter)
+
+
+class _Stream(gg.utils.data.IterableDataset):
+    """An iterable data set without a length."""
+
+    def __iter__(self):
+        return iter(gg.arange(7.0))
+
+
+def test_a_stream_without_length_saves_and_resumes_its_position():
+    loader = DataLoader(_Stream(), batch_size=2)
+    it = iter(loader)
+    next(it)
+    state = loader.state_dict()
+    assert state["dataset_len"] is None and state["batches_yielded"] == 1
+    again = DataLoader(_Stream(), batch_size=2)
+    again.load_state_dict(state)
+    assert [b.tolist() for b in again] == [[2.0, 3.0], [4.0, 5.0], [6.0]]
+    with pytest.raises(ValueError, match="outside"):
+        again.load_state_dict(dict(state, batches_yielded=-1))
