@@ -12,10 +12,11 @@ PyTorch's CPU kernels:
   order, are drawn in pairs whose second value is kept for the next draw;
 - integers in [low, high) are ``bits % (high - low) + low`` (one output, two past 2^32), a permutation is a
   Fisher-Yates shuffle from the front.
-Bernoulli draws (and dropout's masks) compare a uniform with p, as PyTorch's. Float64 results equal
-PyTorch's. Float32 normals from a block of 16 can differ in the last bit: PyTorch computes them with its
-own vectorised log, sin and cos. Other draws (multinomial, exponential, poisson ...) take NumPy's methods
-on the same bits, so they follow the seed but not PyTorch's numbers.
+Bernoulli draws (and dropout's masks) compare a uniform with p, exponential draws are ``-log1p(-u) / rate``,
+as PyTorch's (multinomial builds on both). The scalar math is the C library's, compiled, as PyTorch's.
+Float64 results equal PyTorch's. Float32 normals from a block of 16 can differ in the last bit: PyTorch
+computes them with its own vectorised log, sin and cos. Other draws (poisson, gamma, binomial, geometric
+...) take NumPy's methods on the same bits, so they follow the seed but not PyTorch's numbers.
 """
 from __future__ import annotations
 
@@ -112,13 +113,17 @@ class Stream:
             self.next_normal, start = None, 1
         pairs = (n - start + 1) // 2
         if pairs:
-            u = self.uniform(2 * pairs, 0.0, 1.0, numpy.float64).reshape(pairs, 2)
-            radius = numpy.sqrt(-2.0 * numpy.log1p(-u[:, 1]))
-            theta = 2.0 * math.pi * u[:, 0]
-            drawn = numpy.stack([radius * numpy.cos(theta), radius * numpy.sin(theta)], axis=1).ravel()
+            drawn = numpy.empty(2 * pairs, numpy.float64)
+            _box_muller_pairs(self.uniform(2 * pairs, 0.0, 1.0, numpy.float64), drawn)
             out[start:] = drawn[: n - start] * std + mean
             if (n - start) % 2:
                 self.next_normal = float(drawn[-1])
+        return out
+
+    def exponential(self, n: int, rate: float) -> numpy.ndarray:
+        """n exponential draws of the given rate, in float64: ``-log1p(-u) / rate``, as PyTorch's."""
+        out = self.uniform(n, 0.0, 1.0, numpy.float64)
+        _exponential(out, -1.0 / rate)
         return out
 
     # Integers ----------------------------------------------------------------------------------------
@@ -190,6 +195,23 @@ def _box_muller_blocks(u, n, mean, std, one, minus_two, two_pi) -> None:
     if n % 16:
         u[n - 16 : n] = u[n : n + 16]
         _box_muller_16(u, n - 16, mean, std, one, minus_two, two_pi)
+
+
+@numba.njit(cache=True)
+def _box_muller_pairs(u, out) -> None:
+    """Pairs of float64 uniforms (an angle's, then a radius's) to pairs of normals (cos, then sin)."""
+    for i in range(0, u.shape[0], 2):
+        radius = math.sqrt(-2.0 * math.log1p(-u[i + 1]))
+        theta = 2.0 * math.pi * u[i]
+        out[i] = radius * math.cos(theta)
+        out[i + 1] = radius * math.sin(theta)
+
+
+@numba.njit(cache=True)
+def _exponential(u, scale) -> None:
+    """Uniforms in place to exponential draws: scale * log1p(-u), scale being -1 / rate."""
+    for i in range(u.shape[0]):
+        u[i] = scale * math.log1p(-u[i])
 
 
 @numba.njit(cache=True, inline="always")

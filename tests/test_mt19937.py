@@ -113,6 +113,11 @@ DRAWS = {
                             L.empty(20).bernoulli_(0.4)],
     "dropout": lambda L: [L.nn.functional.dropout(L.randn(6, 50), 0.3), L.nn.functional.dropout2d(L.randn(2, 8, 3, 3)),
                           L.nn.functional.alpha_dropout(L.randn(40), 0.2, True)],
+    "multinomial": lambda L: [L.multinomial(L.tensor([[0.1, 0.3, 0.2, 0.4], [0.5, 0.25, 0.125, 0.125]]), 20, True),
+                              L.multinomial(L.tensor([[0.1, 0.0, 0.5, 0.4], [1.0, 2.0, 3.0, 4.0]]), 3),
+                              L.multinomial(L.tensor([0.2, 0.8], dtype=L.float64), 5, True),
+                              L.distributions.Categorical(logits=L.randn(5)).sample((7,))],
+    "exponential": lambda L: [L.empty(30).exponential_(2.0), L.empty(9, dtype=L.float64).exponential_(3.0)],
     "generator": lambda L: [L.rand(3, generator=L.Generator().manual_seed(5)), L.randn(4, generator=L.Generator())],
 }
 

@@ -187,7 +187,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
 
 
 # multinomial --------------------------------------------------------------------------------------------
-def _check_weights(op: str, input: Tensor, num_samples: int, replacement: bool) -> numpy.ndarray:
+def _check_weights(op: str, input: Tensor, num_samples: int, replacement: bool) -> None:
     if input.ndim not in (1, 2):
         raise ShapeError(f"{op}: prob_dist must be 1 or 2 dim, got shape {tuple(input.shape)}")
     _require_float(op, input, "tensor of weights")
@@ -199,34 +199,40 @@ def _check_weights(op: str, input: Tensor, num_samples: int, replacement: bool) 
     _require(op, bool(numpy.isfinite(weights).all() and (weights >= 0).all()),
              "probability tensor contains either `inf`, `nan` or element < 0")
     _require(op, bool((weights.sum(axis=1) > 0).all()), "invalid multinomial distribution (sum of probabilities <= 0)")
-    return weights
 
 
-def _with_replacement(rng, weights: numpy.ndarray, num_samples: int) -> numpy.ndarray:
-    cdf = numpy.cumsum(weights, axis=1)
+def _with_replacement(stream: Stream, weights: numpy.ndarray, num_samples: int) -> numpy.ndarray:
+    """PyTorch's CPU draw: per row, the cumulative weights in their dtype divided by their total (the last
+    set to 1), and for each sample the first category whose cumulative weight reaches a float64 uniform."""
+    cdf = numpy.cumsum(weights, axis=1, dtype=weights.dtype)
     cdf /= cdf[:, -1:]
-    u = rng.random((weights.shape[0], num_samples))
-    # The first category whose cumulative weight exceeds u: a zero-weight category never is.
-    picks = numpy.array([numpy.searchsorted(row, draws, side="right") for row, draws in zip(cdf, u)], numpy.int64)
-    picks = picks.reshape(weights.shape[0], num_samples)
-    last_positive = weights.shape[1] - 1 - numpy.argmax(weights[:, ::-1] > 0, axis=1)
-    return numpy.minimum(picks, last_positive[:, None])
+    cdf[:, -1] = 1
+    u = stream.uniform(weights.shape[0] * num_samples, 0.0, 1.0, numpy.float64).reshape(weights.shape[0], num_samples)
+    picks = numpy.array([numpy.searchsorted(row.astype(numpy.float64), draws, side="left") for row, draws in zip(cdf, u)],
+                        numpy.int64).reshape(weights.shape[0], num_samples)
+    # A zero-weight category is never drawn: not at u = 0, nor past a last cumulative weight that rounded
+    # below 1 (PyTorch can return either; the chance is 2^-53, and about 2^-24 per draw, respectively).
+    positive = weights > 0
+    first_positive = numpy.argmax(positive, axis=1)
+    last_positive = weights.shape[1] - 1 - numpy.argmax(positive[:, ::-1], axis=1)
+    return numpy.clip(picks, first_positive[:, None], last_positive[:, None])
 
 
-def _without_replacement(rng, weights: numpy.ndarray, num_samples: int) -> numpy.ndarray:
-    # Exponential race (PyTorch's method): category i arrives at E_i / w_i; the first num_samples to
-    # arrive are a draw without replacement. Zero weights never arrive, so they come last, in order.
-    keys = weights / rng.exponential(size=weights.shape)
+def _without_replacement(stream: Stream, weights: numpy.ndarray, num_samples: int) -> numpy.ndarray:
+    # Exponential race (PyTorch's method, with its draws): category i arrives at E_i / w_i; the first
+    # num_samples to arrive are a draw without replacement. Zero weights never arrive: they come last.
+    keys = weights / stream.exponential(weights.size, 1.0).astype(weights.dtype).reshape(weights.shape)
     return numpy.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None, out=None) -> Tensor:
     """``num_samples`` category indices per row of ``input`` (1-D or 2-D non-negative weights, not
     necessarily normalised), drawn with or without replacement; int64, outside any graph."""
-    weights = _check_weights("multinomial", input, num_samples, replacement)
-    rng = _rng(generator)
+    _check_weights("multinomial", input, num_samples, replacement)
+    host = _host(input).reshape(-1, input.shape[-1])
+    weights = host if host.dtype.itemsize >= 4 else host.astype(numpy.float32)  # the draw's dtype, as PyTorch's
     draw = _with_replacement if replacement else _without_replacement
-    picks = draw(rng, weights, num_samples).reshape(tuple(input.shape[:-1]) + (num_samples,))
+    picks = draw(_stream(generator), weights, num_samples).reshape(tuple(input.shape[:-1]) + (num_samples,))
     result = Tensor._make(_on_device(input._backend, picks, numpy.int64), input._backend)
     return write_out("multinomial", result, out)
 
@@ -427,7 +433,8 @@ def _bernoulli(x: Tensor, p=0.5, *, generator=None) -> Tensor:
 def _exponential(x: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     _require_float("exponential_", x)
     _require("exponential_", lambd > 0, f"expects lambda > 0.0, but found lambda={lambd}")
-    return _fill("exponential_", x, lambda shape: _rng(generator).exponential(1.0 / lambd, shape))
+    return _fill("exponential_", x, lambda shape: _stream(generator).exponential(
+        int(numpy.prod(shape, dtype=numpy.int64)), lambd).reshape(shape))
 
 
 def _geometric(x: Tensor, p: float, *, generator=None) -> Tensor:
