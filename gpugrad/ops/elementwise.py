@@ -965,7 +965,7 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 
 def _comparison(name, ufunc_name, ordered: bool = False):
-    def compare(input, other) -> Tensor:
+    def compare(input, other, *, out=None) -> Tensor:
         if ordered:
             refuse_complex(name, input, other)
         input, other = promote_pair(input, other)
@@ -976,14 +976,14 @@ def _comparison(name, ufunc_name, ordered: bool = False):
         if isinstance(input, Tensor) and isinstance(other, Tensor) and input._backend is not other._backend:
             raise DeviceError(f"{name}: expected all tensors on the same device, got {input.device} and {other.device}")
         try:
-            out = ufunc(av, bv)
+            result = ufunc(av, bv)
         except ValueError as exc:
             mismatch = broadcast_mismatch([getattr(v, "shape", ()) for v in (av, bv)])
             raise ShapeError(f"{name}: {mismatch or exc}") from exc
-        return Tensor._make(t._backend.xp.asarray(out), t._backend)
+        return write_out(name, Tensor._make(t._backend.xp.asarray(result), t._backend), out)
 
     compare.__name__ = name
-    compare.__doc__ = f"Elementwise {ufunc_name}, as a bool tensor (not differentiable)."
+    compare.__doc__ = f"Elementwise {ufunc_name}, as a bool tensor (not differentiable); with ``out=``, written into it."
     return compare
 
 

@@ -400,6 +400,29 @@ def test_out_argument():
     assert out.tolist() == [3, -4]
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_xor"])
+@pytest.mark.parametrize("out_dtype", ["bool", "float32", "int64"])
+def test_comparisons_write_into_out_as_pytorch(name, out_dtype):
+    """linear_operator's CG loop keeps one bool buffer and refills it with torch.lt(alpha, eps, out=buffer)."""
+    torch = pytest.importorskip("torch")
+    left, right = [[1.0, 2.0, 3.0], [0.0, -1.0, 2.0]], [2.0, 2.0, -1.0]
+    for size in ((2, 3), (0,)):  # the same shape: written in place; an empty one: resized to the result
+        ours_out = gg.zeros(size, dtype=getattr(gg, out_dtype))
+        theirs_out = torch.zeros(size, dtype=getattr(torch, out_dtype))
+        ours = getattr(gg, name)(gg.tensor(left), gg.tensor(right), out=ours_out)
+        theirs = getattr(torch, name)(torch.tensor(left), torch.tensor(right), out=theirs_out)
+        assert ours is ours_out and theirs is theirs_out
+        assert same_dtype(ours, theirs) and ours.tolist() == theirs.tolist()
+
+
+def test_comparison_out_with_a_scalar_and_an_input_that_needs_gradients():
+    x = leaf([1.0, 2.0, 3.0])
+    out = gg.empty(3, dtype=gg.bool)
+    assert gg.gt(x, 1.5, out=out) is out and out.tolist() == [False, True, True]
+    assert not out.requires_grad
+
+
 # Against PyTorch --------------------------------------------------------------------------------------
 EDGE = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 3.0, 1e-300, INF, -INF, NAN]
 
