@@ -50,6 +50,25 @@ def _parse_to(args, kwargs):
     return (_backend_mod.get(device) if device is not None else None), dtype
 
 
+def _converter(backend, dtype) -> Callable[[Tensor], Tensor]:
+    """What ``to``, ``float`` ... ``cuda`` apply to each tensor: moved to ``backend`` and/or cast to ``dtype``
+    (floating point tensors only: integer buffers such as ``num_batches_tracked`` stay int64); the tensor
+    itself where nothing changes."""
+    def convert(t: Tensor) -> Tensor:
+        cast = dtype if dtype is not None and t.dtype.is_floating_point else None
+        if t.is_sparse:
+            return t.to(backend.device if backend is not None else None, cast)
+        data, src = t._array, t._backend
+        if cast is not None and data.dtype != cast.np:
+            data = data.astype(cast.np)
+        target = backend if backend is not None else src
+        if target is not src:
+            data = target.asarray(src.to_numpy(data, "Module.to"))
+        return t if data is t._array and target is src else Tensor._make(data, target)
+
+    return convert
+
+
 class Module(StateDictMixin):
     """Base class of all layers and models (``torch.nn.Module``).
 
@@ -405,8 +424,9 @@ class Module(StateDictMixin):
         """Set training mode (Dropout drops, BatchNorm uses batch statistics) here and below; returns self."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")  # noqa: TRY004 - PyTorch's exception
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for child in self.children():  # each child's own train(), which a subclass may override (caches)
+            child.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -440,13 +460,24 @@ class Module(StateDictMixin):
     # Device and dtype ------------------------------------------------------------------------------
     def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Module:
         """``fn`` applied to every parameter, its gradient and every buffer: the one path of ``to``,
-        ``half``, ``type`` ..., and PyTorch's hook for libraries that convert a model their own way.
+        ``half``, ``cpu``, ``type`` ..., and PyTorch's hook for libraries that convert a model their own
+        way: a submodule whose class overrides ``_apply`` is converted by its own (gpytorch converts its
+        cached inputs there), as in PyTorch.
 
-        Everything is converted first and committed after, so a failing conversion leaves the model as
-        it was. Parameters (and dense buffers) keep their identity, taking the result's memory, so an
-        optimizer built before still holds them; a sparse buffer is replaced by the result.
+        Everything else is converted first and committed after (once those overrides have run), so a
+        failing conversion leaves it as it was. Parameters (and dense buffers) keep their identity, taking
+        the result's memory, so an optimizer built before still holds them; a sparse buffer is replaced.
         """
-        modules = list(self.modules()) if recurse else [self]
+        modules, own_apply = [self], []
+        if recurse:
+            pending = list(self.children())
+            while pending:
+                m = pending.pop(0)
+                if type(m)._apply is not Module._apply:
+                    own_apply.append(m)
+                else:
+                    modules.append(m)
+                    pending[:0] = list(m.children())
         plan, seen = [], set()
         with no_grad():
             for m in modules:
@@ -457,6 +488,8 @@ class Module(StateDictMixin):
                         seen.add(id(t))
                         grad = t.grad if store is m._parameters else None
                         plan.append((store, name, t, fn(t), fn(grad) if grad is not None else None))
+        for m in own_apply:
+            m._apply(fn)
         for store, name, t, new, new_grad in plan:
             if t.is_sparse or new.is_sparse:
                 store[name] = new
@@ -476,20 +509,8 @@ class Module(StateDictMixin):
         backend, dtype = _parse_to(args, kwargs)
         if backend is None and dtype is None:
             return self
+        return self._apply(_converter(backend, dtype))
 
-        def convert(t: Tensor) -> Tensor:
-            cast = dtype if dtype is not None and t.dtype.is_floating_point else None
-            if t.is_sparse:
-                return t.to(backend.device if backend is not None else None, cast)
-            data, src = t._array, t._backend
-            if cast is not None and data.dtype != cast.np:
-                data = data.astype(cast.np)
-            target = backend if backend is not None else src
-            if target is not src:
-                data = target.asarray(src.to_numpy(data, "Module.to"))
-            return t if data is t._array and target is src else Tensor._make(data, target)
-
-        return self._apply(convert)
 
     def to_empty(self, *, device, recurse: bool = True) -> Module:
         """Give every parameter and buffer new, uninitialised memory on ``device`` (same shapes, dtypes and
@@ -504,27 +525,28 @@ class Module(StateDictMixin):
                 t.grad = Tensor._make(backend.xp.empty(t.grad._array.shape, dtype=t.grad._array.dtype), backend)
         return self
 
+    # float() ... cuda() convert through _apply, not to(), as PyTorch's: a subclass's to() may call them.
     def float(self) -> Module:
-        return self.to(_dtypes.float32)
+        return self._apply(_converter(None, _dtypes.float32))
 
     def double(self) -> Module:
-        return self.to(_dtypes.float64)
+        return self._apply(_converter(None, _dtypes.float64))
 
     def half(self) -> Module:
-        return self.to(_dtypes.float16)
+        return self._apply(_converter(None, _dtypes.float16))
 
     def bfloat16(self) -> Module:
-        return self.to(_dtypes.bfloat16)
+        return self._apply(_converter(None, _dtypes.bfloat16))
 
     def type(self, dst_type) -> Module:
         """Cast every parameter and buffer, integer ones too, to ``dst_type`` (a dtype or a tensor type)."""
         return self._apply(lambda t: t.type(dst_type))
 
     def cpu(self) -> Module:
-        return self.to("cpu")
+        return self._apply(_converter(_backend_mod.get("cpu"), None))
 
     def cuda(self, device=None) -> Module:
-        return self.to("cuda" if device is None else device)
+        return self._apply(_converter(_backend_mod.get("cuda" if device is None else device), None))
 
     def share_memory(self) -> Module:
         """Move every parameter and buffer into shared memory (``Tensor.share_memory_``), so processes

@@ -173,6 +173,8 @@ class StateDictMixin:
                 error_msgs.append(f'While copying the parameter named "{key}", got a {type(value).__name__}, '
                                   "expected a Tensor.")
                 continue
+            if target.ndim == 0 and host.ndim == 1 and len(host):  # PyTorch's rule for checkpoints of old
+                value, host = value[0], host[:1].reshape(())      # versions: a 1-d entry into a 0-d parameter
             if tuple(host.shape) != tuple(target.shape):
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape {tuple(host.shape)} from "
                                   f"checkpoint, the shape in current model is {tuple(target.shape)}.")
