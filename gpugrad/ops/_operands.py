@@ -174,6 +174,30 @@ def keepdim_shape(shape: tuple, axes) -> tuple:
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
+def takes_operand(other) -> bool:
+    """Whether Tensor's operators take ``other``: a tensor, a number or an array. Anything else (a list, a
+    string, None, a user's class) gets NotImplemented, as from PyTorch's operators (its argument parser's
+    TypeError becomes NotImplemented), so that Python asks the other operand: a class with ``__rmul__``
+    handles ``t * obj``, ``t == pytest.approx(0.5)`` asks the approx, ``t + [1, 2]`` and ``t < "a"`` are
+    Python's TypeError, ``t == "a"`` is False."""
+    return (isinstance(other, (Tensor, numbers.Number, numpy.ndarray, numpy.generic))
+            or hasattr(other, "__cuda_array_interface__"))
+
+
+def foreign_operand_to_python(method):
+    """Tensor's operator ``method(self, other)`` (``__matmul__``, ``__rfloordiv__``, ``__iand__`` ...) that
+    answers NotImplemented for an operand it does not take (``takes_operand``) or a nested tensor, so that
+    Python asks the other operand: ``t @ obj`` runs ``obj.__rmatmul__(t)``, ``t // [1]`` is Python's TypeError."""
+    def guarded(self, other):
+        if other.__class__ is not Tensor and (getattr(other, "is_nested", False) or not takes_operand(other)):
+            return NotImplemented
+        return method(self, other)
+
+    guarded.__name__ = getattr(method, "__name__", "guarded")
+    guarded.__doc__ = method.__doc__
+    return guarded
+
+
 def reflected(fn):
     """The reflected form of a binary op, for ``__rsub__`` and friends: ``2 - x`` calls ``x.__rsub__(2)``."""
     return lambda self, other: fn(other, self)

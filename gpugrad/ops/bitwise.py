@@ -10,7 +10,7 @@ from .. import dtypes
 from ..dtypes import FLOAT_KINDS
 from ..errors import DeviceError, DTypeError
 from ..tensor import Tensor
-from ._operands import promote_pair, reflected, write_out
+from ._operands import foreign_operand_to_python, promote_pair, reflected, write_out
 from .elementwise import check_broadcast
 from .inplace import inplace_variant
 
@@ -126,7 +126,7 @@ _BINARY = {"and": bitwise_and, "or": bitwise_or, "xor": bitwise_xor, "lshift": b
 _IN_PLACE = {fn.__name__: _checked_inplace(fn) for fn in FUNCTIONS}
 METHODS = {f.__name__: f for f in FUNCTIONS}
 METHODS.update((name + "_", method) for name, method in _IN_PLACE.items())
-METHODS.update((f"__{op}__", fn) for op, fn in _BINARY.items())
-METHODS.update((f"__r{op}__", reflected(fn)) for op, fn in _BINARY.items())
-METHODS.update((f"__i{op}__", _IN_PLACE[fn.__name__]) for op, fn in _BINARY.items())
+METHODS.update((f"__{op}__", foreign_operand_to_python(fn)) for op, fn in _BINARY.items())
+METHODS.update((f"__r{op}__", foreign_operand_to_python(reflected(fn))) for op, fn in _BINARY.items())
+METHODS.update((f"__i{op}__", foreign_operand_to_python(_IN_PLACE[fn.__name__])) for op, fn in _BINARY.items())
 METHODS["__invert__"] = bitwise_not

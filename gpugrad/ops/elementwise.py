@@ -6,7 +6,6 @@ computing in the default float dtype, as PyTorch does.
 """
 from __future__ import annotations
 
-import numbers
 import operator
 
 import numpy
@@ -25,7 +24,8 @@ from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError, broadca
 from ..tensor import Tensor
 from .complex_numbers import abs_complex, conj_of, isreal_complex, real, refuse_complex
 from .complex_numbers import sgn as sgn_complex
-from ._operands import as_float, check_scalar_fits, promote_pair, reflected, round_scalar_to_reduced, scalar_argument, scalar_or_tensor, write_out
+from ._operands import (as_float, check_scalar_fits, foreign_operand_to_python, promote_pair, reflected,
+                        round_scalar_to_reduced, scalar_argument, scalar_or_tensor, takes_operand, write_out)
 from .inplace import inplace_variant
 
 
@@ -1068,14 +1068,7 @@ INPLACE = (
 _F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)  # identity tests: cheaper than a set lookup
 
 
-def _takes_operand(other) -> bool:
-    """Whether Tensor's operators take ``other``: a tensor, a number or an array. Anything else (a list, a
-    string, None, a user's class) gets NotImplemented, as from PyTorch's operators (its argument parser's
-    TypeError becomes NotImplemented), so that Python asks the other operand: a class with ``__rmul__``
-    handles ``t * obj``, ``t == pytest.approx(0.5)`` asks the approx, ``t + [1, 2]`` and ``t < "a"`` are
-    Python's TypeError, ``t == "a"`` is False."""
-    return (isinstance(other, (Tensor, numbers.Number, numpy.ndarray, numpy.generic))
-            or hasattr(other, "__cuda_array_interface__"))
+_takes_operand = takes_operand  # _operands.py: the rule every operator of Tensor follows
 
 
 def _operator(fn, op, compute, swap: bool = False):
@@ -1176,11 +1169,12 @@ METHODS.update(
     __sub__=_operator(sub, Sub, operator.sub), __rsub__=_operator(sub, Sub, operator.sub, swap=True),
     __mul__=_operator(mul, Mul, operator.mul), __rmul__=_operator(mul, Mul, operator.mul),
     __truediv__=_operator(div, Div, operator.truediv), __rtruediv__=_operator(div, Div, operator.truediv, swap=True),
-    __floordiv__=floor_divide, __rfloordiv__=reflected(floor_divide), __mod__=remainder,
-    __rmod__=reflected(remainder), __pow__=_operator(pow, Pow, operator.pow), __rpow__=reflected(pow),
+    __floordiv__=foreign_operand_to_python(floor_divide), __rfloordiv__=foreign_operand_to_python(reflected(floor_divide)),
+    __mod__=foreign_operand_to_python(remainder), __rmod__=foreign_operand_to_python(reflected(remainder)), __pow__=_operator(pow, Pow, operator.pow), __rpow__=reflected(pow),
     __neg__=neg, __pos__=positive, __abs__=abs,
     __eq__=_comparison_operator(eq), __ne__=_comparison_operator(ne), __lt__=_comparison_operator(lt),
     __le__=_comparison_operator(le), __gt__=_comparison_operator(gt), __ge__=_comparison_operator(ge),
-    __ifloordiv__=inplace_variant(floor_divide, "floor_divide_"), __imod__=inplace_variant(remainder, "remainder_"),
+    __ifloordiv__=foreign_operand_to_python(inplace_variant(floor_divide, "floor_divide_")),
+    __imod__=foreign_operand_to_python(inplace_variant(remainder, "remainder_")),
     __ipow__=inplace_variant(pow, "pow_"),
 )

@@ -23,7 +23,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError, dim_out_of_range
 from ..tensor import Tensor
 from ..sparse import coo as sparse_coo
 from ..sparse.coo import SparseTensor
-from ._operands import distinct_dims, normalize_dims, reflected, scalar_argument, write_out
+from ._operands import distinct_dims, foreign_operand_to_python, normalize_dims, reflected, scalar_argument, write_out
 from .complex_numbers import conj_of
 from .shape import diag_embed
 
@@ -1658,7 +1658,8 @@ _TENSOR_METHODS = (
     cholesky_solve, cholesky_inverse,
 )
 METHODS = {f.__name__: f for f in _TENSOR_METHODS}
-METHODS.update({"mT": property(mT), "__matmul__": matmul, "__rmatmul__": reflected(matmul)})
+METHODS.update({"mT": property(mT), "__matmul__": foreign_operand_to_python(matmul),
+                "__rmatmul__": foreign_operand_to_python(reflected(matmul))})
 
 
 def mH(x: Tensor) -> Tensor:

@@ -204,3 +204,62 @@ def test_arithmetic_with_foreign_operands_raises_where_torch_raises():
                 except TypeError:
                     outcomes.append(TypeError)
             assert outcomes[0] == outcomes[1]
+
+
+# The other binary operators (@ // % & | ^ << >>) follow the same rule: a foreign operand gets NotImplemented.
+OTHER_OPERATORS = {"matmul": operator.matmul, "floordiv": operator.floordiv, "mod": operator.mod,
+                   "and": operator.and_, "or": operator.or_, "xor": operator.xor, "lshift": operator.lshift,
+                   "rshift": operator.rshift}
+IN_PLACE = {"matmul": operator.imatmul, "floordiv": operator.ifloordiv, "mod": operator.imod, "and": operator.iand,
+            "or": operator.ior, "xor": operator.ixor, "lshift": operator.ilshift, "rshift": operator.irshift}
+
+
+class _AnswersEverything:
+    """A user's operand (linear_operator's LinearOperator, say) with its own forward and reflected forms of
+    every operator (set below): ``dense @ operator`` must reach its ``__rmatmul__``."""
+
+
+def _answer(form):
+    return lambda self, other: form
+
+
+for _name in OTHER_OPERATORS:
+    for _form in (_name, "r" + _name):
+        setattr(_AnswersEverything, f"__{_form}__", _answer(_form))
+
+
+@pytest.mark.parametrize("name", list(OTHER_OPERATORS))
+def test_other_operators_with_a_foreign_operand_ask_the_operand(name):
+    op, t = OTHER_OPERATORS[name], gg.ones(2, 2, dtype=gg.int64)
+    assert op(t, _AnswersEverything()) == "r" + name  # Tensor returned NotImplemented
+    assert op(_AnswersEverything(), t) == name
+    kept = t
+    assert IN_PLACE[name](kept, _AnswersEverything()) == "r" + name  # t @= obj falls back to obj's reflected form
+    assert t.tolist() == [[1, 1], [1, 1]]
+    for other in ([1, 2], (1, 2), "a", None):
+        with pytest.raises(TypeError, match="unsupported operand"):
+            op(t, other)
+        if not isinstance(other, str):  # "a" % t is string formatting
+            with pytest.raises(TypeError, match="unsupported operand"):
+                op(other, t)
+
+
+@pytest.mark.parametrize("name", list(OTHER_OPERATORS))
+def test_other_operators_with_foreign_and_ordinary_operands_match_torch(name):
+    torch = pytest.importorskip("torch")
+    op = OTHER_OPERATORS[name]
+    values = [[3, 1], [2, 5]]
+    outcomes = []
+    for lib in (gg, torch):
+        t, seen = lib.tensor(values), []
+        for other in (_AnswersEverything(), [1, 2], None, lib.tensor([[2, 1], [1, 3]]), np.int64(2), 2):
+            if name == "matmul" and not isinstance(other, (lib.Tensor, _AnswersEverything)):
+                continue  # a number or a NumPy scalar is no matrix
+            for left, right in ((t, other), (other, t)):
+                try:
+                    result = op(left, right)
+                    seen.append(result.tolist() if hasattr(result, "tolist") else result)
+                except TypeError:
+                    seen.append(TypeError)
+        outcomes.append(seen)
+    assert outcomes[0] == outcomes[1]
