@@ -1,6 +1,7 @@
 """HalfNormal(scale) and HalfCauchy(scale), as ``torch.distributions``: |X| for X ~ Normal(0, scale) or
 Cauchy(0, scale); reparameterised. What the two share (folding a distribution symmetric about 0) is
-``_Folded``."""
+``_Folded``: a TransformedDistribution of the base through AbsTransform, as PyTorch's (libraries branch on
+that: gpytorch's priors)."""
 from __future__ import annotations
 
 import math
@@ -12,11 +13,13 @@ from . import constraints
 from .cauchy import Cauchy
 from .distribution import Distribution
 from .normal import Normal
+from .transformed_distribution import TransformedDistribution
+from .transforms import AbsTransform
 
 __all__ = ["HalfCauchy", "HalfNormal"]
 
 
-class _Folded(Distribution):
+class _Folded(TransformedDistribution):
     """|X| for X ~ ``base_dist``, symmetric about 0: twice its density on [0, inf)."""
 
     arg_constraints = {"scale": constraints.positive}
@@ -24,8 +27,7 @@ class _Folded(Distribution):
     has_rsample = True
 
     def __init__(self, base: Distribution, validate_args: bool | None) -> None:
-        self.base_dist = base
-        super().__init__(base.batch_shape, validate_args=validate_args)
+        super().__init__(base, AbsTransform(), validate_args=validate_args)
 
     @property
     def scale(self) -> Tensor:
