@@ -1150,14 +1150,20 @@ class Eigh(Op):
     @staticmethod
     def forward(ctx, a, uplo="L"):
         w, v = ctx.xp.linalg.eigh(a, UPLO=uplo)
-        ctx.save_for_backward(w, v)
+        ctx.save_for_backward(w, v, a)
+        # An output without a gradient arrives as None, not zeros: with gradients on the eigenvalues only
+        # (eigvalsh, or eigh's eigenvectors unused) the backward is V diag(gw) V^T, finite for repeated
+        # eigenvalues, where the eigenvector term's 0 / (w_j - w_i) would be NaN (PyTorch skips it too).
+        ctx.materialize_grads = False
         return w, v
 
     @staticmethod
     def backward(ctx, gw, gv):
-        w, v = ctx.saved_tensors
+        w, v, a = ctx.saved_tensors
         if gv is None:
-            return (v * gw.unsqueeze(-2)) @ v.mT
+            if gw is None:
+                return None
+            return EighValuesBackward.apply(a, gw, w, v)
         # PyTorch's linalg_eig_backward, Hermitian case: project V^T gV onto the skew-symmetric matrices,
         # divide by E_ij = w_j - w_i off the diagonal, put gw on the diagonal.
         vtgv = v.mT @ gv
@@ -1168,6 +1174,29 @@ class Eigh(Op):
         if gw is not None:
             inner = inner + diag_embed(gw)
         return v @ inner @ v.mT
+
+
+class EighValuesBackward(Op):
+    """Eigh's backward with gradients on the eigenvalues only, V diag(gw) V^T, as an op of A and gw (w and V,
+    Eigh's outputs, ride along as inputs without gradients) so that its own derivative is the exact one,
+    also where eigenvalues repeat. Through V, d(V diag(gw) V^T) = V (K o V^T dA V) V^T with the divided
+    differences K_ij = (gw_i - gw_j) / (w_i - w_j): 0 where gw_i = gw_j (the diagonal; a repeated
+    eigenvalue whose copies get the same gradient, as any function of the eigenvalue set gives them),
+    where going through Eigh's eigenvector backward would divide rounding noise by w_j - w_i ~ 1e-16."""
+
+    @staticmethod
+    def forward(ctx, a, gw, w, v):
+        ctx.save_for_backward(gw, w, v)
+        return (v * gw[..., None, :]) @ ctx.xp.swapaxes(v, -1, -2)
+
+    @staticmethod
+    def backward(ctx, gf):
+        gw, w, v = ctx.saved_tensors
+        s = v.mT @ ((gf + gf.mT) * 0.5) @ v
+        dg = gw.unsqueeze(-1) - gw.unsqueeze(-2)
+        dw = w.unsqueeze(-1) - w.unsqueeze(-2)
+        k = dg / dw.masked_fill(dg == 0, 1.0)  # 0 where dg is, without a 0 / 0
+        return v @ (k * s) @ v.mT, s.diagonal(0, -2, -1), None, None
 
 
 def linalg_eigh(A: Tensor, UPLO: str = "L", *, out=None) -> EighResult:

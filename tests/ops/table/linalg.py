@@ -27,6 +27,14 @@ def spread(rng, shape):
     return 0.15 * rng.standard_normal(shape) + diag
 
 
+def repeated_eigenvalues(rng, shape):
+    """Symmetric matrices Q diag(0.5, 0.5, 1.5, 2.5, ...) Q^T in a random orthonormal basis: a + a^T has the
+    eigenvalue 1 twice and the rest well apart."""
+    q = np.linalg.qr(rng.standard_normal(shape))[0]
+    n = shape[-1]
+    return (q * np.array([0.5, 0.5] + [0.5 + i for i in range(1, n - 1)])[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
 def unit_vectors_apart(rng, shape):
     """Vectors whose entries have distinct absolute values (no ties for the inf norms) and no zeros."""
     n = int(np.prod(shape))
@@ -41,6 +49,12 @@ def _sym(a):
 def _eigh_invariants(lib, a, uplo="L"):
     w, v = lib.linalg.eigh(_sym(a), UPLO=uplo)
     return lib.cat([w.unsqueeze(-2), v * v], -2)
+
+
+def _eigenvalue_clusters(w):
+    """The two copies of a repeated eigenvalue (repeated_eigenvalues: the first two) summed, the rest as they
+    are: a function of the eigenvalues that is differentiable (to every order) where they repeat."""
+    return w[..., 1:] + (w[..., :1] * w.new_tensor([1.0] + [0.0] * (w.shape[-1] - 2)))
 
 
 def _svd_invariants(lib, a, full_matrices=False):
@@ -187,6 +201,11 @@ ROWS = [
     Row("linalg_eigh", **_both(lambda lib, a: _eigh_invariants(lib, a)), inputs=[((2, 3, 3), spread)]),
     Row("linalg_eigh_upper", **_both(lambda lib, a: _eigh_invariants(lib, a, "U")), inputs=[((4, 4), spread)], op="linalg_eigh"),
     Row("linalg_eigvalsh", **_both(lambda lib, a: lib.linalg.eigvalsh(_sym(a))), inputs=[((3, 3), spread)]),
+    # Gradients on the eigenvalues only where one repeats: V diag(gw) V^T, not 0 / 0 from the eigenvector term.
+    Row("linalg_eigvalsh_repeated", **_both(lambda lib, a: _eigenvalue_clusters(lib.linalg.eigvalsh(_sym(a)))),
+        inputs=[((2, 3, 3), repeated_eigenvalues)], op="linalg_eigvalsh"),
+    Row("linalg_eigh_values_repeated", **_both(lambda lib, a: _eigenvalue_clusters(lib.linalg.eigh(_sym(a), UPLO="U")[0])),
+        inputs=[((4, 4), repeated_eigenvalues)], op="linalg_eigh"),
     Row("matrix_power", lambda a: a.matrix_power(3), [((2, 3, 3), real)]),
     Row("linalg_matrix_power_negative", **_both(lambda lib, a: lib.linalg.matrix_power(a, -2)), inputs=[((3, 3), invertible)], op="linalg_matrix_power"),
     Row("linalg_matrix_power_zero", **_both(lambda lib, a: lib.linalg.matrix_power(a, 0) + a), inputs=[((3, 3), real)], op="linalg_matrix_power"),
