@@ -1566,12 +1566,45 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     return vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, dim=-1)
 
 
+class CholeskySolve(Op):
+    """X = (L L^T)^-1 B (L = U^T when ``upper``): two substitutions. Its gradient in the factor is PyTorch's,
+    the one of X as a function of the whole matrix L (through L L^T), not cut to the triangle read:
+    gB = (L L^T)^-1 gX, C = gB X^T + X gB^T, gL = -C L (lower) or -U C (upper)."""
+
+    @staticmethod
+    def forward(ctx, b, factor, upper=False):
+        ctx.upper = upper
+        xp = ctx.xp
+        lower = xp.swapaxes(factor, -1, -2) if upper else factor
+        x = _substitute(xp, xp.swapaxes(lower, -1, -2), _substitute(xp, lower, b, False, False), True, False)
+        ctx.save_for_backward(factor, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, gx):
+        factor, x = ctx.saved_tensors
+        gb = CholeskySolve.apply(gx, factor, upper=ctx.upper)
+        gfactor = None
+        if ctx.needs_input_grad[1]:
+            c = gb @ x.mT
+            c = c + c.mT
+            gfactor = -(factor @ c) if ctx.upper else -(c @ factor)
+        return gb, gfactor
+
+
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
-    """X with (L L^T) X = B (U^T U X = B when ``upper``), from the Cholesky factor: two triangular
-    solves, so differentiable in both."""
-    factor = L.mT if upper else L
-    half = solve_triangular(factor, B, upper=False)
-    return write_out("cholesky_solve", solve_triangular(factor.mT, half, upper=True), out)
+    """X with (L L^T) X = B (U^T U X = B when ``upper``), from the Cholesky factor (only its triangle is
+    read), batch dims broadcast. Differentiable in both, in L as PyTorch's: not cut to the triangle."""
+    op = "cholesky_solve"
+    _require_float(op, B, L)
+    if B.ndim < 2:
+        raise ShapeError(f"{op}: b should have at least 2 dimensions, but has {B.ndim} dimensions instead")
+    _require_matrices(op, L, square=True)
+    _require_same_dtype(op, B, L)
+    if B.shape[-2] != L.shape[-1]:
+        raise ShapeError(f"{op}: Incompatible matrix sizes for cholesky_solve: each A matrix is {L.shape[-1]} by "
+                         f"{L.shape[-1]} but each b matrix is {B.shape[-2]} by {B.shape[-1]}")
+    return write_out(op, CholeskySolve.apply(B, L, upper=bool(upper)), out)
 
 
 def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:

@@ -438,9 +438,9 @@ def test_wishart_as_pytorchs():
                                                                                requires_grad=True)
     Wishart(ours_df, scale_tril=ours_s).log_prob(t64(value[0, 0, 0])).backward()
     torch.distributions.Wishart(theirs_df, scale_tril=theirs_s).log_prob(torch.tensor(value[0, 0, 0])).backward()
-    # the lower triangle: log_prob reads only that (PyTorch's cholesky_solve also sends gradient to the
-    # upper triangle, which the value does not depend on; gpugrad's sends it none)
-    np.testing.assert_allclose(ours_s.grad.numpy(), np.tril(theirs_s.grad.numpy()), rtol=1e-9)
+    # all of it: log_prob reads only the lower triangle, but cholesky_solve's gradient in the factor is
+    # PyTorch's, which sends some to the upper triangle too
+    np.testing.assert_allclose(ours_s.grad.numpy(), theirs_s.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ours_df.grad.numpy(), theirs_df.grad.numpy(), rtol=1e-9)
     # unbatched KL: PyTorch's generic exponential-family KL
     p_args, q_args = (4.5, cov[0]), (6.0, cov[1])

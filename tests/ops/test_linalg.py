@@ -793,3 +793,52 @@ def test_linalg_norm_of_a_complex_tensor_matches_pytorch(kwargs):
     gg.linalg.norm(t, **kwargs).sum().backward()
     torch.linalg.norm(tt, **kwargs).sum().backward()
     np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+# cholesky_solve's gradient in the factor -------------------------------------------------------------------
+def _factor_with_junk(rng, shape, upper):
+    """A Cholesky factor of a random SPD matrix, with random entries in the triangle that is not read."""
+    m = rng.standard_normal(shape)
+    lower = np.linalg.cholesky(m @ np.swapaxes(m, -1, -2) + np.eye(shape[-1]))
+    junk = rng.standard_normal(shape)
+    return np.swapaxes(lower, -1, -2) + np.tril(junk, -1) if upper else lower + np.triu(junk, 1)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("b_shape, l_shape", [((3, 2), (3, 3)), ((2, 3, 1), (2, 3, 3)), ((4, 1, 3, 2), (2, 3, 3))])
+def test_cholesky_solve_gradients_in_the_whole_factor_match_pytorch(upper, b_shape, l_shape):
+    """PyTorch differentiates X = (L L^T)^-1 B as a function of the whole of L, so the triangle that is not
+    read gets a gradient too (gpytorch relies on it): first and second derivatives against torch.autograd."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    b, factor = rng.standard_normal(b_shape), _factor_with_junk(rng, l_shape, upper)
+    batch = np.broadcast_shapes(b_shape[:-2], l_shape[:-2])
+    weight = rng.standard_normal(batch + b_shape[-2:])
+    found = []
+    for lib in (gg, torch):
+        bb = lib.tensor(b, dtype=lib.float64, requires_grad=True)
+        ll = lib.tensor(factor, dtype=lib.float64, requires_grad=True)
+        x = lib.cholesky_solve(bb, ll, upper=upper)
+        gb, gl = lib.autograd.grad((x * lib.tensor(weight)).sum(), (bb, ll), create_graph=True)
+        # second order: the gradient of a weighted sum of the first gradients
+        ggb, ggl = lib.autograd.grad((gb * gb).sum() + (gl * lib.tensor(factor)).sum(), (bb, ll))
+        found.append([t.detach().numpy() for t in (x, gb, gl, ggb, ggl)])
+    for ours, theirs in zip(*found):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+    unread = np.tril(np.ones(l_shape[-2:]), -1) if upper else np.triu(np.ones(l_shape[-2:]), 1)
+    assert np.abs(found[0][2] * unread).max() > 1e-3  # the unread triangle does get a gradient
+
+
+def test_cholesky_solve_errors():
+    eye = gg.eye(3, dtype=gg.float64)
+    with pytest.raises(ShapeError, match="at least 2 dimensions"):
+        gg.cholesky_solve(gg.ones(3, dtype=gg.float64), eye)
+    with pytest.raises(ShapeError, match="square"):
+        gg.cholesky_solve(gg.ones(3, 2, dtype=gg.float64), gg.ones(3, 4, dtype=gg.float64))
+    with pytest.raises(ShapeError, match="Incompatible matrix sizes"):
+        gg.cholesky_solve(gg.ones(4, 2, dtype=gg.float64), eye)
+    with pytest.raises(DTypeError, match="same dtype"):
+        gg.cholesky_solve(gg.ones(3, 2), eye)
+    with pytest.raises(DTypeError):
+        gg.cholesky_solve(gg.ones(3, 2, dtype=gg.int64), gg.eye(3, dtype=gg.int64))

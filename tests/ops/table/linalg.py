@@ -35,6 +35,14 @@ def repeated_eigenvalues(rng, shape):
     return (q * np.array([0.5, 0.5] + [0.5 + i for i in range(1, n - 1)])[..., None, :]) @ np.swapaxes(q, -1, -2)
 
 
+def cholesky_factor(rng, shape):
+    """Lower-triangular matrices with diagonal entries in [1, 2] (far from singular), and random entries above
+    the diagonal that a reader of the lower triangle must not see."""
+    n = shape[-1]
+    return np.tril(0.5 * rng.standard_normal(shape), -1) + rng.uniform(1.0, 2.0, shape) * np.eye(n) \
+        + np.triu(rng.standard_normal(shape), 1)
+
+
 def unit_vectors_apart(rng, shape):
     """Vectors whose entries have distinct absolute values (no ties for the inf norms) and no zeros."""
     n = int(np.prod(shape))
@@ -174,6 +182,13 @@ ROWS = [
         inputs=[((3, 2), real), ((2, 3, 3), real)]),
     Row("cholesky_solve_upper", **_both(lambda lib, b, a: b.cholesky_solve(lib.linalg.cholesky(_spd_of(lib, a)).mT, upper=True)),
         inputs=[((3, 2), real), ((3, 3), real)], op="cholesky_solve"),
+    # The factor as an input of its own (batched, broadcast against B): finite differences see only the
+    # triangle read, so the rows read it through tril / triu (test_linalg.py holds the whole gradient in L,
+    # PyTorch's, to torch.autograd's).
+    Row("cholesky_solve_factor_lower", **_both(lambda lib, b, a: lib.cholesky_solve(b, a.tril())),
+        inputs=[((2, 1, 3, 2), real), ((2, 3, 3), cholesky_factor)], op="cholesky_solve"),
+    Row("cholesky_solve_factor_upper", **_both(lambda lib, b, a: lib.cholesky_solve(b, a.mT.triu(), upper=True)),
+        inputs=[((2, 3, 2), real), ((2, 3, 3), cholesky_factor)], op="cholesky_solve"),
     Row("cholesky_inverse", **_both(lambda lib, a: lib.cholesky_inverse(lib.linalg.cholesky(_spd_of(lib, a)))),
         inputs=[((3, 3), real)]),
     Row("matrix_exp", **_both(lambda lib, a: lib.linalg.matrix_exp(a)), inputs=[((2, 3, 3), real)], op="linalg_matrix_exp"),
