@@ -14,6 +14,7 @@ generator keeps every device's stream in one state).
 from __future__ import annotations
 
 import contextlib
+import os
 
 import numpy
 
@@ -49,6 +50,12 @@ class Generator:
 
     def initial_seed(self) -> int:
         return self._seed
+
+    def seed(self) -> int:
+        """Seed from the operating system's entropy (a non-deterministic seed, as PyTorch's); return it."""
+        value = int.from_bytes(os.urandom(8), "little") >> 1
+        self.manual_seed(value)
+        return value
 
     def device_state(self, backend) -> object:
         """This generator's Philox state on ``backend``'s device: a uint64 array (seed, offset) there,
@@ -127,7 +134,8 @@ def _write_device_state(backend, state, seed: int, offset: int) -> None:
 
 # Seeded from the OS's entropy, so unseeded runs differ from one another, as PyTorch's (``gg.manual_seed``
 # makes a run repeatable; ``gg.initial_seed()`` says what this process started from).
-default_generator = Generator(seed=int(numpy.random.SeedSequence().entropy % (2**63)))
+default_generator = Generator()
+default_generator.seed()
 
 
 def manual_seed(seed: int) -> Generator:
@@ -137,6 +145,11 @@ def manual_seed(seed: int) -> Generator:
 
 def initial_seed() -> int:
     return default_generator.initial_seed()
+
+
+def seed() -> int:
+    """Seed the default generator from the operating system's entropy; return that seed."""
+    return default_generator.seed()
 
 
 def get_rng_state() -> dict:

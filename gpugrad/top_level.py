@@ -7,7 +7,6 @@ from __future__ import annotations
 import builtins
 import functools
 import math
-import os
 import warnings
 
 import numpy as np
@@ -270,9 +269,7 @@ def typename(obj) -> str:
 
 def seed() -> int:
     """Seed the default generator from the operating system's entropy; return that seed."""
-    value = int.from_bytes(os.urandom(8), "little") >> 1
-    random.manual_seed(value)
-    return value
+    return random.seed()
 
 
 def set_default_tensor_type(t) -> None:

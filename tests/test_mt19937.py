@@ -80,6 +80,14 @@ def test_state_round_trips_with_the_kept_normal():
         gen.set_state({"seed": 1, "bit_generator": {}})  # an older gpugrad's state
 
 
+def test_seeding_from_entropy():
+    g = gg.Generator()
+    assert g.initial_seed() == 67280421310721  # PyTorch's seed of a new generator
+    chosen = g.seed()
+    assert g.initial_seed() == chosen and 0 <= chosen < 2**63
+    assert gg.random.seed() == gg.initial_seed() and gg.seed() == gg.initial_seed()
+
+
 def test_meta_tensors_draw_nothing():
     gg.manual_seed(2)
     expected = gg.rand(3).tolist()
