@@ -449,7 +449,6 @@ def randint(low: int = 0, high: int | None = None, size=(), dtype=None, device=N
 
 
 @_writes_out
-@_writes_out
 def randperm(n: int, device=None, generator=None, *, dtype=None, requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 ... n - 1, int64 unless ``dtype`` names another integer or float dtype
     that holds n - 1 (``out=`` as the other factories)."""

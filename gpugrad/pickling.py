@@ -14,13 +14,13 @@ from __future__ import annotations
 import numpy
 
 from .backend import get
-from .tensor import _OWN_STATE, Tensor, _instance_dict
+from .tensor import Tensor
 
 
 def reduce_tensor(t: Tensor) -> tuple:
     """``t.__reduce_ex__``'s answer: the function that rebuilds ``t`` and its arguments."""
     cls = type(t)
-    state = {name: value for name, value in _instance_dict(t).items() if name not in _OWN_STATE}
+    state = dict(t.__dict__)  # what was set on it from outside (Tensor.__dict__ leaves gpugrad's own state out)
     for klass in cls.__mro__:  # a subclass's slots (Buffer's ``persistent``)
         for name in getattr(klass, "__slots__", ()):
             if name not in ("__dict__", "__weakref__") and hasattr(t, name):

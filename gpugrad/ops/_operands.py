@@ -184,12 +184,18 @@ def takes_operand(other) -> bool:
             or hasattr(other, "__cuda_array_interface__"))
 
 
+def hands_back(other) -> bool:
+    """Whether Tensor's arithmetic operators answer NotImplemented for ``other``, so that Python asks it: a
+    nested tensor (its own operators: gpugrad/nested) or an operand they do not take (``takes_operand``)."""
+    return getattr(other, "is_nested", False) or not takes_operand(other)
+
+
 def foreign_operand_to_python(method):
     """Tensor's operator ``method(self, other)`` (``__matmul__``, ``__rfloordiv__``, ``__iand__`` ...) that
-    answers NotImplemented for an operand it does not take (``takes_operand``) or a nested tensor, so that
-    Python asks the other operand: ``t @ obj`` runs ``obj.__rmatmul__(t)``, ``t // [1]`` is Python's TypeError."""
+    answers NotImplemented where ``hands_back`` says, so that Python asks the other operand: ``t @ obj`` runs
+    ``obj.__rmatmul__(t)``, ``t // [1]`` is Python's TypeError."""
     def guarded(self, other):
-        if other.__class__ is not Tensor and (getattr(other, "is_nested", False) or not takes_operand(other)):
+        if other.__class__ is not Tensor and hands_back(other):
             return NotImplemented
         return method(self, other)
 

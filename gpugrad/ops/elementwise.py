@@ -24,7 +24,7 @@ from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError, broadca
 from ..tensor import Tensor
 from .complex_numbers import abs_complex, conj_of, isreal_complex, real, refuse_complex
 from .complex_numbers import sgn as sgn_complex
-from ._operands import (as_float, check_scalar_fits, foreign_operand_to_python, promote_pair, reflected,
+from ._operands import (as_float, check_scalar_fits, foreign_operand_to_python, hands_back, promote_pair, reflected,
                         round_scalar_to_reduced, scalar_argument, scalar_or_tensor, takes_operand, write_out)
 from .inplace import inplace_variant
 
@@ -1068,9 +1068,6 @@ INPLACE = (
 _F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)  # identity tests: cheaper than a set lookup
 
 
-_takes_operand = takes_operand  # _operands.py: the rule every operator of Tensor follows
-
-
 def _operator(fn, op, compute, swap: bool = False):
     """Tensor's operator for the binary op ``fn`` (``__add__`` for add; ``swap``: the reflected one,
     ``__radd__``), with short roads for the common operands, for which ``fn``'s checks and promotion
@@ -1122,8 +1119,7 @@ def _operator(fn, op, compute, swap: bool = False):
                     if _grad_state.inference:
                         result._inference = True
                     return result
-        # Python asks the other operand: a nested tensor's own operator (gpugrad/nested), a user's class
-        if getattr(other, "is_nested", False) or not _takes_operand(other):
+        if hands_back(other):  # Python asks the other operand: a nested tensor, a user's class
             return NotImplemented
         return fn(other, self) if swap else fn(self, other)
 
@@ -1151,9 +1147,9 @@ METHODS.update({f.__name__ + "_": inplace_variant(_in_own_dtype(f), f.__name__ +
 
 def _comparison_operator(fn):
     """Tensor's ``==``, ``!=``, ``<`` ...: ``fn``, or NotImplemented for an operand it does not take
-    (_takes_operand): ``"a" in [t]`` is False."""
+    (takes_operand): ``"a" in [t]`` is False."""
     def method(self, other):
-        if other.__class__ is not Tensor and not (_takes_operand(other) or getattr(other, "is_nested", False)):
+        if other.__class__ is not Tensor and not (takes_operand(other) or getattr(other, "is_nested", False)):
             return NotImplemented
         return fn(self, other)
 

@@ -27,6 +27,23 @@ def test_the_identity_grid_reads_the_input_back_and_errors_are_clear():
         F.affine_grid(gg.zeros(2, 3, 3), (2, 3, 4, 5))
 
 
+def _compare_with_pytorch(torch, x, grid, theta, up, size, mode, padding_mode, align_corners):
+    """grid_sample at ``grid`` and through ``affine_grid(theta, size)``, with the gradients of the input, the
+    grid and the matrices under the cotangent ``up``, in both frameworks."""
+    results = []
+    for lib, functional in ((gg, F), (torch, torch.nn.functional)):
+        a, g, t = (lib.tensor(v, requires_grad=True) for v in (x, grid, theta))
+        out = functional.grid_sample(a, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+        warped = functional.grid_sample(a, functional.affine_grid(t, size, align_corners=align_corners),
+                                        mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+        (out * lib.tensor(up)).sum().backward()
+        (warped * lib.tensor(up)).sum().backward()
+        grads = [a.grad] + ([g.grad, t.grad] if mode != "nearest" else [])
+        results.append([out, warped] + grads)
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("align_corners", [False, True])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
@@ -37,18 +54,7 @@ def test_grid_sample_matches_pytorch(mode, padding_mode, align_corners):
     x, theta = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((2, 2, 3)) * 0.8
     grid = rng.uniform(-1.4, 1.4, (2, 4, 7, 2))
     up = rng.standard_normal((2, 3, 4, 7))
-    results = []
-    for lib, functional in ((gg, F), (torch, torch.nn.functional)):
-        a, g, t = (lib.tensor(v, requires_grad=True) for v in (x, grid, theta))
-        out = functional.grid_sample(a, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
-        warped = functional.grid_sample(a, functional.affine_grid(t, (2, 3, 4, 7), align_corners=align_corners),
-                                        mode=mode, padding_mode=padding_mode, align_corners=align_corners)
-        (out * lib.tensor(up)).sum().backward()
-        (warped * lib.tensor(up)).sum().backward()
-        grads = [a.grad] + ([g.grad, t.grad] if mode != "nearest" else [])
-        results.append([out, warped] + grads)
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-9, atol=1e-12)
+    _compare_with_pytorch(torch, x, grid, theta, up, (2, 3, 4, 7), mode, padding_mode, align_corners)
 
 
 @pytest.mark.torch
@@ -63,18 +69,7 @@ def test_volume_grid_sample_matches_pytorch(mode, padding_mode, align_corners):
     x, theta = rng.standard_normal((2, 2, 3, 4, 5)), rng.standard_normal((2, 3, 4)) * 0.8
     grid = rng.uniform(-1.3, 1.3, (2, 3, 2, 4, 3))
     up = rng.standard_normal((2, 2, 3, 2, 4))
-    results = []
-    for lib, functional in ((gg, F), (torch, torch.nn.functional)):
-        a, g, t = (lib.tensor(v, requires_grad=True) for v in (x, grid, theta))
-        out = functional.grid_sample(a, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
-        warped = functional.grid_sample(a, functional.affine_grid(t, (2, 2, 3, 2, 4), align_corners=align_corners),
-                                        mode=mode, padding_mode=padding_mode, align_corners=align_corners)
-        (out * lib.tensor(up)).sum().backward()
-        (warped * lib.tensor(up)).sum().backward()
-        grads = [a.grad] + ([g.grad, t.grad] if mode != "nearest" else [])
-        results.append([out, warped] + grads)
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-9, atol=1e-12)
+    _compare_with_pytorch(torch, x, grid, theta, up, (2, 2, 3, 2, 4), mode, padding_mode, align_corners)
 
 
 def test_grid_sample_shape_errors_name_what_pytorch_names():
