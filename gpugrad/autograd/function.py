@@ -346,7 +346,10 @@ class Function:
                     from . import views  # views.py builds on this module
 
                     views.refresh(a)  # its base changed in place since its history was recorded (views.py)
-                array = a._array
+                try:
+                    array = a._array
+                except NotImplementedError as exc:  # a sparse tensor has no array (try costs nothing until it raises)
+                    return _apply_with_sparse(cls, args, kwargs, exc)
                 arrays.append(array)
                 if array.dtype is BFLOAT16_NP or array.dtype is FLOAT16_NP and a._backend is _cpu_backend:
                     reduced = True  # CuPy's float16 stays native (reduced_float.py)
@@ -654,6 +657,16 @@ def once_differentiable(backward):
         return marked[0] if single else marked
 
     return wrapper
+
+
+def _apply_with_sparse(cls, args, kwargs, exc):
+    """``cls.apply(*args)`` where an argument is a sparse tensor: a user's Function gets it as it is
+    (gpugrad/sparse/function_inputs.py); gpugrad's own ops, which work on arrays, refuse it."""
+    from ..sparse import function_inputs  # the sparse package builds on this module
+
+    if cls.forward_on_arrays or not isinstance(exc, function_inputs.NoDenseArrayError):
+        raise exc
+    return function_inputs.apply(cls, args, kwargs)
 
 
 def _forward_on_tensors(cls, ctx, args, kwargs):
