@@ -2,11 +2,16 @@
 
 ``gg.FloatTensor([1, 2])``, ``gg.LongTensor(3, 4)``, ``isinstance(x, gg.FloatTensor)``, ``x.type()``
 (``'gpugrad.FloatTensor'``), ``x.type(gg.float64)`` and ``x.new_zeros / new_ones / new_full / new_empty /
-new_tensor``. The methods are bound onto Tensor once, at import, from ``METHODS``.
+new_tensor``. The methods are bound onto Tensor once, at import, from ``METHODS``. The sparse COO types
+(``gg.sparse.FloatTensor(indices, values, size)``, ``isinstance(s, gg.sparse.DoubleTensor)``) are made
+here too; gpugrad.sparse holds them.
 """
 from __future__ import annotations
 
-from . import dtypes, factory
+import warnings
+
+from . import dtypes, factory, layouts
+from .backend import Device
 from .errors import ArgumentError, DTypeError
 from .size import Size
 from .tensor import Tensor
@@ -20,10 +25,11 @@ _BY_STEM = {stem: dtype for dtype, stem in _STEMS.items()}
 
 
 class _LegacyTensorType(type):
-    """The metaclass that makes ``isinstance(x, gg.FloatTensor)`` ask about dtype and device."""
+    """The metaclass that makes ``isinstance(x, gg.FloatTensor)`` ask about dtype, device and layout."""
 
     def __instancecheck__(cls, obj) -> bool:
-        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == cls.device_type
+        return (isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == cls.device_type
+                and obj.layout is cls.layout)
 
     def __repr__(cls) -> str:
         return f"<class '{cls.type_name}'>"
@@ -51,18 +57,47 @@ def construct(name: str, dtype: dtypes.DType, *args) -> Tensor:
     raise TypeError(f"{name}: expected sizes (ints), a Size, a sequence of data or a Tensor, got {args!r}")
 
 
-def _legacy_type(dtype: dtypes.DType, device_type: str = "cpu") -> type:
+def _construct_sparse(cls, *args, device=None):
+    """The legacy sparse constructor's meaning, as PyTorch's: ``T(indices, values[, size])`` is
+    ``sparse_coo_tensor(indices, values[, size])`` (the values' dtype and device, not the type's);
+    ``T(*sizes)``, ``T(size)`` and ``T()`` are empty sparse tensors of the type's dtype."""
+    from .sparse.coo import sparse_coo_tensor  # gpugrad.sparse builds on this module
+
+    if device is not None and Device(device).type != cls.device_type:
+        raise RuntimeError(f"legacy constructor expects device type: {cls.device_type} but device type: "
+                           f"{Device(device).type} was passed")
+    warnings.warn(f"{cls.type_name}(...) is deprecated. Please use gpugrad.sparse_coo_tensor(indices, values, shape, "
+                  "dtype=, device=) or gpugrad.sparse_coo_tensor(shape, dtype=, device=).", UserWarning, stacklevel=2)
+    if len(args) in (2, 3) and isinstance(args[0], Tensor) and isinstance(args[1], Tensor):
+        indices, values, *size = args
+        if indices.dtype is not dtypes.int64:
+            raise RuntimeError(f"{cls.__name__}: indices must be an int64 tensor, got {indices.dtype}")
+        if size and not (isinstance(size[0], (tuple, list)) and all(isinstance(n, int) for n in size[0])):
+            raise TypeError(f"{cls.__name__}: size must be a tuple of ints, got {type(size[0]).__name__}")
+        return sparse_coo_tensor(indices, values, *size)
+    sizes = tuple(args[0]) if len(args) == 1 and isinstance(args[0], Size) else args
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in sizes):
+        raise TypeError(f"{cls.__name__}: expected (indices, values), (indices, values, size), sizes (ints) or a Size, "
+                        f"got ({', '.join(type(a).__name__ for a in args)})")
+    return sparse_coo_tensor(sizes or (0,), dtype=cls.dtype, device=cls.device_type)
+
+
+def _legacy_type(dtype: dtypes.DType, device_type: str = "cpu", layout: layouts.layout = layouts.strided) -> type:
     name = f"{_STEMS[dtype]}Tensor"
-    type_name = f"gpugrad.{'cuda.' if device_type == 'cuda' else ''}{name}"
+    sparse = layout is layouts.sparse_coo
+    type_name = f"gpugrad.{'cuda.' if device_type == 'cuda' else ''}{'sparse.' if sparse else ''}{name}"
+    doc = (f"``{type_name}(indices, values, size)`` or ``{type_name}(*sizes)``: a sparse COO tensor" if sparse else
+           f"``{type_name}(data)`` or ``{type_name}(*sizes)``: a {device_type.upper()} tensor of dtype {dtype}.")
     return _LegacyTensorType(
         name,
         (),
         {
             "dtype": dtype,
             "device_type": device_type,
+            "layout": layout,
             "type_name": type_name,
-            "__new__": _construct,
-            "__doc__": f"``{type_name}(data)`` or ``{type_name}(*sizes)``: a {device_type.upper()} tensor of dtype {dtype}.",
+            "__new__": _construct_sparse if sparse else _construct,
+            "__doc__": doc,
         },
     )
 
@@ -78,22 +113,26 @@ ByteTensor = _legacy_type(dtypes.uint8)
 BoolTensor = _legacy_type(dtypes.bool_)
 # gg.cuda's (``Tensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor``, as many scripts choose)
 CUDA_TYPES = {f"{stem}Tensor": _legacy_type(dtype, "cuda") for dtype, stem in _STEMS.items()}
+# gg.sparse's (PyTorch has no sparse BoolTensor)
+SPARSE_TYPES = {f"{stem}Tensor": _legacy_type(dtype, layout=layouts.sparse_coo) for dtype, stem in _STEMS.items()
+                if dtype is not dtypes.bool_}
 
 
 def _parse_type_name(op: str, name: str) -> tuple[dtypes.DType, bool]:
-    """The dtype and whether CUDA is meant, from 'gpugrad.FloatTensor', 'torch.cuda.LongTensor', ..."""
+    """The dtype and whether CUDA is meant, from 'gpugrad.FloatTensor', 'torch.cuda.sparse.LongTensor', ..."""
     parts = name.split(".")
     stem = parts[-1][: -len("Tensor")] if parts[-1].endswith("Tensor") else None
-    if parts[0] not in ("gpugrad", "torch") or stem not in _BY_STEM or parts[1:-1] not in ([], ["cuda"]):
+    if (parts[0] not in ("gpugrad", "torch") or stem not in _BY_STEM
+            or parts[1:-1] not in ([], ["cuda"], ["sparse"], ["cuda", "sparse"])):
         raise ArgumentError(f"{op}: invalid type: {name!r}")
-    return _BY_STEM[stem], parts[1:-1] == ["cuda"]
+    return _BY_STEM[stem], parts[1:2] == ["cuda"]
 
 
 def tensor_type(x: Tensor, dtype=None, non_blocking: bool = False, **kwargs):
     """``x.type()``: the legacy type name ('gpugrad.FloatTensor', 'gpugrad.cuda.LongTensor'); ``x.type(t)``:
     ``x`` cast to the dtype ``t`` (a dtype, a legacy type or its name), ``x`` itself when it already is."""
     if dtype is None:
-        where = "cuda." if x.device.type == "cuda" else ""
+        where = ("cuda." if x.device.type == "cuda" else "") + ("sparse." if x.layout is layouts.sparse_coo else "")
         return f"gpugrad.{where}{_STEMS[x.dtype]}Tensor"
     device = None
     if isinstance(dtype, _LegacyTensorType):

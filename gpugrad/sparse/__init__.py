@@ -1,8 +1,11 @@
 """``gg.sparse``: torch.sparse's functions on gpugrad's sparse COO tensors (coo.py)."""
 from __future__ import annotations
 
+from ..legacy import SPARSE_TYPES
 from ..tensor import Tensor
 from .coo import SparseTensor, matmul, mm, sparse_coo_tensor  # noqa: F401
+
+globals().update(SPARSE_TYPES)  # FloatTensor, DoubleTensor, LongTensor ...: the legacy sparse types
 
 
 def sum(input: SparseTensor, dim=None, dtype=None) -> Tensor:  # noqa: A001  (torch.sparse.sum)

@@ -460,21 +460,26 @@ def _sparse_times_dense(sparse: SparseTensor, dense: Tensor) -> Tensor:
 
 def matmul(a, b) -> Tensor:
     """A product with one sparse 2-d operand and one dense matrix or vector: a dense result."""
+    return _product("matmul", a, b)
+
+
+def _product(op: str, a, b) -> Tensor:
+    """``matmul``'s product, its errors naming ``op``, the function the user called."""
     a_sparse, b_sparse = isinstance(a, SparseTensor), isinstance(b, SparseTensor)
     if a_sparse and b_sparse:
-        raise SparseLayoutError("matmul: the product of two sparse tensors is not supported here; densify one")
+        raise SparseLayoutError(f"{op}: the product of two sparse tensors is not supported here; densify one")
     sparse, dense = (a, b) if a_sparse else (b, a)
     if sparse.ndim != 2 or sparse.dense_dim() or dense.ndim not in (1, 2):
-        raise SparseLayoutError(f"matmul: a 2-d sparse tensor (2 sparse dims) times a dense matrix or vector is "
+        raise SparseLayoutError(f"{op}: a 2-d sparse tensor (2 sparse dims) times a dense matrix or vector is "
                                 f"supported, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     if dense._backend is not sparse._backend:
-        raise DeviceError(f"matmul: expected both tensors on one device, got {a.device} and {b.device}")
+        raise DeviceError(f"{op}: expected both tensors on one device, got {a.device} and {b.device}")
     if sparse.dtype is not dense.dtype:
-        raise DTypeError(f"matmul: expected both arguments to have the same dtype, got {a.dtype} and {b.dtype}")
+        raise DTypeError(f"{op}: expected both arguments to have the same dtype, got {a.dtype} and {b.dtype}")
     k_a = a.shape[-1]
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if k_a != k_b:
-        raise ShapeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied ({k_a} != {k_b})")
+        raise ShapeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied ({k_a} != {k_b})")
     if a_sparse:
         matrix = dense if dense.ndim == 2 else dense.unsqueeze(1)
         out = _sparse_times_dense(sparse, matrix)
@@ -486,9 +491,23 @@ def matmul(a, b) -> Tensor:
 
 
 def mm(mat1, mat2) -> Tensor:
+    """The product of two matrices, one sparse (``gg.sparse.mm``)."""
+    return _matrix_product("mm", mat1, mat2)
+
+
+def _matrix_product(op: str, mat1, mat2) -> Tensor:
     if mat1.ndim != 2 or mat2.ndim != 2:
-        raise ShapeError(f"mm: expects 2-d operands, got shapes {tuple(mat1.shape)} and {tuple(mat2.shape)}")
-    return matmul(mat1, mat2)
+        raise ShapeError(f"{op}: expects 2-d operands, got shapes {tuple(mat1.shape)} and {tuple(mat2.shape)}")
+    return _product(op, mat1, mat2)
+
+
+def dsmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """``torch.dsmm``: the dense matrix ``input @ mat2`` of a sparse (or dense) matrix and a dense one."""
+    if not isinstance(input, SparseTensor) and not isinstance(mat2, SparseTensor):
+        from ..ops import mm as dense_mm  # gpugrad.ops imports this module (matmul's sparse operands)
+
+        return dense_mm(input, mat2)
+    return _matrix_product("dsmm", input, mat2)
 
 
 def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, device=None, requires_grad: bool = False,

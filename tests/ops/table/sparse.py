@@ -2,6 +2,7 @@
 their dense operands. The sparse tensors are built inside each row from a values input, so gradcheck
 perturbs the values as it does any dense input."""
 import gpugrad as gg
+from gpugrad.sparse.coo import dsmm
 
 from .row import Row, real
 
@@ -26,6 +27,8 @@ ROWS = [
         op="sparse.matmul"),
     Row("sparse_mm", **_both(lambda lib, v, d: lib.mm(_coo(lib, v), d)), inputs=[((5,), real), ((4, 3), real)],
         op="sparse.mm"),
+    Row("sparse_dsmm", fn=lambda v, d: dsmm(_coo(gg, v), d), torch=lambda lib, v, d: lib.dsmm(_coo(lib, v), d),
+        inputs=[((5,), real), ((4, 3), real)], op="dsmm"),
     Row("sparse_to_dense", **_both(lambda lib, v: _coo(lib, v).to_dense() * 2.0), inputs=[((5,), real)],
         op="sparse.to_dense"),
     Row("dense_plus_sparse", **_both(lambda lib, d, v: d + _coo(lib, v)), inputs=[((3, 4), real), ((5,), real)],
