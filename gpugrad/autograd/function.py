@@ -339,7 +339,7 @@ class Function:
         needs = []
         edges = []  # built in the same pass while grad mode is on: what a recorded node keeps per input
         metas = []
-        reduced = False
+        reduced = sparse = False
         for a in args:  # one plain loop: comprehensions and a second pass cost more here
             if isinstance(a, Tensor):
                 if a._base is not None and a._view_version != a._version_ref[0]:
@@ -348,8 +348,11 @@ class Function:
                     views.refresh(a)  # its base changed in place since its history was recorded (views.py)
                 try:
                     array = a._array
-                except NotImplementedError as exc:  # a sparse tensor has no array (try costs nothing until it raises)
-                    return _apply_with_sparse(cls, args, kwargs, exc)
+                except NotImplementedError:  # a sparse tensor has no array (try costs nothing until it raises)
+                    if cls.forward_on_arrays or not a.is_sparse:
+                        raise
+                    sparse = True
+                    break
                 arrays.append(array)
                 if array.dtype is BFLOAT16_NP or array.dtype is FLOAT16_NP and a._backend is _cpu_backend:
                     reduced = True  # CuPy's float16 stays native (reduced_float.py)
@@ -374,6 +377,10 @@ class Function:
             if grad_on:
                 edges.append(None)
                 metas.append(None)
+        if sparse:  # a user's Function given a sparse tensor, run outside the handler so its errors are its own
+            from ..sparse import function_inputs  # the sparse package builds on this module
+
+            return function_inputs.apply(cls, args, kwargs)
         if backend is None:
             backend = _cpu_backend
         ctx = Node(cls, backend, tuple(needs))
@@ -657,16 +664,6 @@ def once_differentiable(backward):
         return marked[0] if single else marked
 
     return wrapper
-
-
-def _apply_with_sparse(cls, args, kwargs, exc):
-    """``cls.apply(*args)`` where an argument is a sparse tensor: a user's Function gets it as it is
-    (gpugrad/sparse/function_inputs.py); gpugrad's own ops, which work on arrays, refuse it."""
-    from ..sparse import function_inputs  # the sparse package builds on this module
-
-    if cls.forward_on_arrays or not isinstance(exc, function_inputs.NoDenseArrayError):
-        raise exc
-    return function_inputs.apply(cls, args, kwargs)
 
 
 def _forward_on_tensors(cls, ctx, args, kwargs):

@@ -18,7 +18,7 @@ import functools
 from ..autograd.function import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .coo import NoDenseArrayError, SparseTensor  # noqa: F401  (NoDenseArrayError: what apply catches)
+from .coo import SparseTensor
 
 
 def apply(cls: type, args: tuple, kwargs: dict):

@@ -137,6 +137,23 @@ def test_gpugrads_own_ops_still_refuse_sparse_tensors():
         gg.exp(sparse)
 
 
+def test_an_error_in_forward_is_its_own():
+    """Not chained to the sparse tensor's missing array, which apply met on the way."""
+
+    class Broken(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, sparse):
+            raise KeyError("the user's own")
+
+        @staticmethod
+        def backward(ctx, grad):
+            return None
+
+    with pytest.raises(KeyError, match="the user's own") as info:
+        Broken.apply(_sparse(gg, gg.tensor([1.0, 2.0, 3.0, 4.0])))
+    assert info.value.__context__ is None and info.value.__cause__ is None
+
+
 def test_wrong_gradient_shape_is_named():
     fn = _sparse_times_dense(gg)
     fn.make_grad = staticmethod(lambda lib, s, g, d: lib.ones(2, 2))
