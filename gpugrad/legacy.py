@@ -86,7 +86,8 @@ def _legacy_type(dtype: dtypes.DType, device_type: str = "cpu", layout: layouts.
     name = f"{_STEMS[dtype]}Tensor"
     sparse = layout is layouts.sparse_coo
     type_name = f"gpugrad.{'cuda.' if device_type == 'cuda' else ''}{'sparse.' if sparse else ''}{name}"
-    doc = (f"``{type_name}(indices, values, size)`` or ``{type_name}(*sizes)``: a sparse COO tensor" if sparse else
+    doc = (f"``{type_name}(indices, values, size)`` (the values' dtype) or ``{type_name}(*sizes)`` (empty, of dtype "
+           f"{dtype}): a sparse COO tensor." if sparse else
            f"``{type_name}(data)`` or ``{type_name}(*sizes)``: a {device_type.upper()} tensor of dtype {dtype}.")
     return _LegacyTensorType(
         name,
