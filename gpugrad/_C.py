@@ -4,7 +4,9 @@ PyTorch defines there (``except torch._C._LinAlgError``, as torchdiffeq's implic
 ``_get_tracing_state`` (None: no TorchScript trace is ever running), ``_log_api_usage_once`` (PyTorch's
 usage telemetry, which libraries call in their constructors: torchmetrics' Metric; gpugrad has none to feed),
 ``_nn._parse_to`` (``to``'s argument parsing), ``PyTorchFileReader`` (the checkpoint archive's records) and
-``_TensorMeta``, the metaclass of Tensor (which libraries name in type hints: Lightning's checkpoint loader)."""
+``_TensorMeta``, the metaclass of Tensor (which libraries name in type hints: Lightning's checkpoint loader),
+and the ``__torch_function__`` protocol's switches (gpugrad/overrides.py): ``_disabled_torch_function_impl``,
+``DisableTorchFunctionSubclass``, ``DisableTorchFunction`` and the questions about them."""
 # ruff: noqa: N999  (the module mirrors torch._C, so its name is PyTorch's)
 from __future__ import annotations
 
@@ -13,10 +15,20 @@ from .distributed.work import DistBackendError as _DistBackendError
 from .errors import OutOfMemoryError
 from .file_reader import PyTorchFileReader
 from .ops.linalg import LinAlgError as _LinAlgError
+from .overrides import (
+    DisableTorchFunction,
+    DisableTorchFunctionSubclass,
+    _disabled_torch_function_impl,
+    _is_torch_function_enabled,
+    _is_torch_function_mode_enabled,
+    switches,
+)
 from .tensor import Tensor as _Tensor
 
-__all__ = ["OutOfMemoryError", "PyTorchFileReader", "_DistBackendError", "_LinAlgError", "_TensorMeta",
-           "_get_tracing_state", "_log_api_usage_once", "_nn"]
+__all__ = ["DisableTorchFunction", "DisableTorchFunctionSubclass", "OutOfMemoryError", "PyTorchFileReader",
+           "_DistBackendError", "_LinAlgError", "_TensorMeta", "_disabled_torch_function_impl", "_get_tracing_state",
+           "_is_torch_function_enabled", "_is_torch_function_mode_enabled", "_len_torch_function_stack",
+           "_log_api_usage_once", "_nn"]
 
 # PyTorch's Tensor has a metaclass of its own; gpugrad's is Python's type, so the name is that class.
 _TensorMeta = type(_Tensor)
@@ -31,3 +43,8 @@ def _log_api_usage_once(event: str) -> None:
     must be a string, as PyTorch's binding checks."""
     if not isinstance(event, str):
         raise TypeError(f"_log_api_usage_once: expected a string event name, got {type(event).__name__}")
+
+
+def _len_torch_function_stack() -> int:
+    """How many ``TorchFunctionMode``s this thread has entered and not left."""
+    return len(switches.stack)

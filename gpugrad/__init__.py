@@ -132,3 +132,6 @@ globals().update({name: dtype for name, dtype in _UNSUPPORTED_DTYPES.items() if 
 
 __version__ = torch_version.__version__  # PyTorch 2.13's API, gpugrad 0.1.0 (version.py); compares as a version (torch_version.py)
 torch = _sys.modules[__name__]  # torch.torch is torch itself (a name its own `import torch` leaves behind)
+
+overrides.make_overridable(globals())  # the top level's own ops (gg.numel ...): calls may go to __torch_function__
+overrides.route_tensor_methods()  # last, once every method is bound

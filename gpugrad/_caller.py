@@ -4,6 +4,7 @@ names that op (``F.relu``, ``clip_grad_norm_``) rather than the property that ra
 from __future__ import annotations
 
 import os
+import sys
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # Frames that are machinery, not an op a user calls: autograd, the layouts' own code, amp's wrappers and
@@ -37,3 +38,13 @@ def public_caller(frames: list) -> str | None:
             if hasattr(fn, "op_name"):
                 return fn.op_name()
     return None
+
+
+def user_stacklevel() -> int:
+    """``warnings.warn``'s ``stacklevel`` that points at the first caller outside gpugrad, however many of
+    its frames lie between (a public op's ``__torch_function__`` wrapper, amp's, a layer's forward): the
+    user's line, as PyTorch's warnings from its C++ core show it. Called in the function that warns."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import warnings
 
+from ._caller import user_stacklevel
+
 _enabled = False
 _warn_only = False
 _MODES = {"default": 0, "warn": 1, "error": 2}
@@ -54,6 +56,6 @@ def alert_not_deterministic(op: str) -> None:
     message = (f"{op} does not have a deterministic implementation, but you set "
                "'gg.use_deterministic_algorithms(True)'")
     if _warn_only:
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
     else:
         raise RuntimeError(message)

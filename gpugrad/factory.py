@@ -10,8 +10,9 @@ import numpy
 from . import backend as _backend_mod
 from . import default_device, dtypes, layouts
 from .dtypes import FLOAT_KINDS
-from .random import default_generator
 from .errors import ArgumentError, DTypeError, ShapeError
+from .overrides import make_overridable as _make_overridable
+from .random import default_generator
 from .tensor import Tensor
 
 
@@ -92,6 +93,8 @@ def _infer_host(data) -> tuple[numpy.ndarray, bool]:
         return data._backend.to_numpy(data._array), False
     if isinstance(data, (str, bytes)):
         raise DTypeError(f"tensor: strings are not supported, got {data!r:.40}")
+    if hasattr(type(data), "__torch_function__"):  # the public function called hands it the call (overrides.py)
+        raise TypeError(f"tensor: a {type(data).__name__} is not data; it defines __torch_function__")
     typed = isinstance(data, (numpy.ndarray, numpy.generic))
     try:
         host = numpy.asarray(data)
@@ -502,3 +505,6 @@ def rand_like(input: Tensor, dtype=None, device=None, requires_grad: bool = Fals
     layouts.check_memory_format("rand_like", memory_format)
     return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad,
                 generator=generator)
+
+
+_make_overridable(globals())  # calls may be handed to __torch_function__ (gpugrad/overrides.py)

@@ -6,7 +6,15 @@ The functions live in gpugrad.ops.linalg; those whose ``torch.linalg`` form diff
 LDL family (ldl_factor, ldl_solve) in gpugrad.ops.linalg_ldl, the functions composed of other ops
 (multi_dot, cond, vander, ...) in gpugrad.ops.linalg_extra.
 """
-from .ops.linalg import LinAlgError, matmul, matrix_norm, solve, solve_triangular, vecdot, vector_norm
+from .ops.linalg import (
+    LinAlgError,
+    matmul,
+    matrix_norm,
+    solve,
+    solve_triangular,
+    vecdot,
+    vector_norm,
+)
 from .ops.linalg import linalg_cholesky as cholesky
 from .ops.linalg import linalg_cross as cross
 from .ops.linalg import linalg_det as det
@@ -25,7 +33,13 @@ from .ops.linalg import linalg_qr as qr
 from .ops.linalg import linalg_slogdet as slogdet
 from .ops.linalg import linalg_svd as svd
 from .ops.linalg import linalg_svdvals as svdvals
-from .ops.linalg_extra import cholesky_ex, householder_product, multi_dot, tensorinv, tensorsolve
+from .ops.linalg_extra import (
+    cholesky_ex,
+    householder_product,
+    multi_dot,
+    tensorinv,
+    tensorsolve,
+)
 from .ops.linalg_extra import linalg_cond as cond
 from .ops.linalg_extra import linalg_diagonal as diagonal
 from .ops.linalg_extra import linalg_vander as vander
@@ -33,6 +47,7 @@ from .ops.linalg_ldl import ldl_factor, ldl_factor_ex, ldl_solve
 from .ops.linalg_lu import inv_ex, lu_factor, lu_factor_ex, solve_ex
 from .ops.linalg_lu import linalg_lu as lu
 from .ops.linalg_lu import linalg_lu_solve as lu_solve
+from .overrides import make_overridable as _make_overridable
 
 __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh",
@@ -41,3 +56,6 @@ __all__ = [
     "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
     "vector_norm",
 ]
+
+
+_make_overridable(globals())  # calls may be handed to __torch_function__ (gpugrad/overrides.py)

@@ -68,6 +68,7 @@ from .ops.special import (
     xlog1py,
     zeta,
 )
+from .overrides import make_overridable as _make_overridable
 
 __all__ = [
     "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t", "chebyshev_polynomial_u",
@@ -80,3 +81,6 @@ __all__ = [
     "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "sinc", "softmax", "spherical_bessel_j0",
     "xlog1py", "xlogy", "zeta",
 ]
+
+
+_make_overridable(globals())  # calls may be handed to __torch_function__ (gpugrad/overrides.py)

@@ -89,6 +89,20 @@ class Tensor(_Attributed):
     def __init__(self, *args) -> None:
         pass  # everything happens in __new__
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        from .overrides import note_subclass
+
+        note_subclass(cls)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """What a subclass inherits: ``func`` runs as on a Tensor and its tensors come back as ``cls``
+        (gpugrad/overrides.py), as PyTorch's. Override it to take calls over; call ``super()``'s to run one."""
+        from .overrides import default_torch_function
+
+        return default_torch_function(cls, func, types, args, kwargs)
+
     # Properties ----------------------------------------------------------------------------------
     @property
     def data(self) -> "Tensor":

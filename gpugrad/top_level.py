@@ -12,10 +12,12 @@ import warnings
 import numpy as np
 
 from . import dtypes, factory, random
+from ._caller import user_stacklevel
 from .dtypes import FLOAT_KINDS
 from .errors import ArgumentError, DTypeError
-from .ops._operands import castable
 from .nn import functional as F
+from .ops._operands import castable
+from .overrides import make_overridable as _make_overridable
 from .storage import UntypedStorage
 from .tensor import Tensor
 
@@ -174,7 +176,7 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
 def chain_matmul(*matrices: Tensor) -> Tensor:
     """Deprecated in torch for ``linalg.multi_dot``: the product of 2-D ``matrices`` left to right."""
     warnings.warn("chain_matmul is deprecated (as in torch); use gg.linalg.multi_dot, which takes a list of tensors",
-                  UserWarning, stacklevel=2)
+                  UserWarning, stacklevel=user_stacklevel())
     if not matrices:
         raise ArgumentError("chain_matmul(): Expected one or more matrices")
     for i, m in enumerate(matrices):
@@ -242,7 +244,7 @@ def asarray(obj, *, dtype=None, device=None, copy: bool | None = None, requires_
 def range(start, end, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:  # noqa: A001
     """Deprecated in torch: ``start`` to ``end`` inclusive, of the default float dtype."""
     warnings.warn("gpugrad.range is deprecated (as torch.range) because its end is inclusive, unlike Python's "
-                  "range; use gpugrad.arange, which gives [start, end).", UserWarning, stacklevel=2)
+                  "range; use gpugrad.arange, which gives [start, end).", UserWarning, stacklevel=user_stacklevel())
     count = int(np.floor((end - start) / step)) + 1
     values = start + step * np.arange(max(count, 0))
     return factory.tensor(values, dtype=dtype or dtypes.default_float, device=device, requires_grad=requires_grad)
@@ -531,3 +533,6 @@ __all__ = [
     "_check", "_check_with", "_check_index", "_check_value", "_check_type", "_check_not_implemented",
     "_check_tensor_all", "_check_tensor_all_with", "_assert", "_assert_async",
 ]
+
+
+_make_overridable(globals())  # calls may be handed to __torch_function__ (gpugrad/overrides.py)

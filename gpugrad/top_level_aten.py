@@ -14,12 +14,14 @@ import warnings
 from collections.abc import Sequence
 
 from . import dtypes, factory
+from ._caller import user_stacklevel
 from .autograd.function import Op
 from .autograd.grad_mode import no_grad
 from .dtypes import FLOAT_KINDS
 from .errors import ArgumentError, DTypeError, ShapeError
 from .nn import functional as F
 from .ops import linalg as _linalg
+from .overrides import make_overridable as _make_overridable
 from .random import default_generator
 from .tensor import Tensor
 
@@ -288,7 +290,7 @@ def frobenius_norm(input: Tensor, dim: Sequence[int] | int, keepdim: bool = Fals
     """The 2-norm of input's elements over ``dim`` (one or two dims; empty: all), as
     ``linalg.vector_norm(input, 2, dim, keepdim)``."""
     warnings.warn("frobenius_norm is deprecated (as in PyTorch); use gpugrad.linalg.vector_norm(A, 2, dim, keepdim)",
-                  UserWarning, stacklevel=2)
+                  UserWarning, stacklevel=user_stacklevel())
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     if len(dims) > 2:
         raise ArgumentError(f"frobenius_norm: expected at most 2 dimensions, but got {len(dims)} dimensions instead")
@@ -304,7 +306,7 @@ def nuclear_norm(input: Tensor, dim: Sequence[int] | bool | None = None, keepdim
     ``linalg.matrix_norm(input, "nuc", dim, keepdim)``; ``nuclear_norm(input, True)`` is keepdim=True, as
     PyTorch's two overloads read it."""
     warnings.warn("nuclear_norm is deprecated (as in PyTorch); use gpugrad.linalg.matrix_norm(A, 'nuc', dim, keepdim)",
-                  UserWarning, stacklevel=2)
+                  UserWarning, stacklevel=user_stacklevel())
     if isinstance(dim, bool):
         dim, keepdim = None, dim
     dims = (-2, -1) if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
@@ -324,3 +326,6 @@ def is_inference(input: Tensor) -> bool:
 
 
 Tensor.is_inference = is_inference  # x.is_inference(), as PyTorch's method
+
+
+_make_overridable(globals())  # calls may be handed to __torch_function__ (gpugrad/overrides.py)

@@ -39,6 +39,7 @@ import numpy
 from .. import dtypes, layouts
 from .._caller import public_caller, stack_from
 from ..errors import ShapeError
+from ..overrides import _disabled_torch_function_impl
 from ..size import Size
 from ..tensor import Tensor
 
@@ -217,6 +218,8 @@ def _dims(value) -> tuple:
 class NestedTensor(Tensor):
     """A jagged nested tensor (``layout == gg.jagged``): see gpugrad/nested/_tensor.py's docstring. Make one
     with ``gg.nested.nested_tensor``, ``as_nested_tensor`` or ``nested_tensor_from_jagged``."""
+
+    __torch_function__ = _disabled_torch_function_impl  # a plain Tensor to the protocol (gpugrad/overrides.py)
 
     is_nested = True
     layout = layouts.jagged

@@ -13,6 +13,7 @@ given an ExpandedWeight refuses it (RuntimeError, as PyTorch's): Function.apply 
 """
 from __future__ import annotations
 
+from ..overrides import _disabled_torch_function_impl
 from ..tensor import Tensor
 
 __all__ = ["ExpandedWeight"]
@@ -21,6 +22,8 @@ __all__ = ["ExpandedWeight"]
 class ExpandedWeight(Tensor):
     """A parameter standing in for itself with its batch size (``batch_size``), the loss reduction
     (``loss_reduction``) and whether the batch dim is first (``batch_first``)."""
+
+    __torch_function__ = _disabled_torch_function_impl  # a plain Tensor to the protocol (gpugrad/overrides.py)
 
     __slots__ = ("orig_weight", "batch_size", "loss_reduction", "batch_first")
     _expanded_weight = True  # what Function.apply looks for while call_for_per_sample_grads runs

@@ -11,43 +11,49 @@ from functools import lru_cache
 import numpy as _np
 
 from .. import ops as _ops
+from .._builtin import builtin as _builtin
+from .._caller import user_stacklevel
 from ..amp.policy import FLOAT32, LOWER_PRECISION, PROMOTE, autocast_policy
 from ..autograd.function import Op
-from .._builtin import builtin as _builtin
 from ..autograd.grad_mode import no_grad
 from ..autograd.watch import state as _watch
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
-from ..kernels.conv import conv_geometry
-from ..kernels.conv import windows
+from ..kernels.conv import conv_geometry, windows
 from ..kernels.softmax_xent import check_target_range
 from ..ops import activation as _act
+from ..ops import conv as _conv
 from ..ops._operands import fused_norm_takes
 from ..ops._operands import normalize_dims as _normalize_dims
 from ..ops._operands import write_out as _write_out
-from ..ops import conv as _conv
 from ..ops.batch_norm import batch_norm as _fused_batch_norm
 from ..ops.grouped_mm import grouped_mm
+from ..ops.inplace import inplace_variant as _inplace_variant
 from ..ops.layer_norm import layer_norm as _fused_layer_norm
 from ..ops.linear import linear_act as _linear_act
 from ..ops.loss import softmax_cross_entropy as _softmax_cross_entropy
 from ..ops.pad import pad_constant as _pad_constant
 from ..ops.pool import max_pool2d as _max_pool2d
-from ..ops.inplace import inplace_variant as _inplace_variant
 from ..overrides import (  # noqa: F401  (PyTorch's F re-exports them)
-    handle_torch_function, has_torch_function, has_torch_function_unary, has_torch_function_variadic)
+    handle_torch_function,
+    has_torch_function,
+    has_torch_function_unary,
+    has_torch_function_variadic,
+)
+from ..overrides import make_overridable as _make_overridable
 from ..random import default_generator
 from ..tensor import Tensor
 from . import _expanded_weights as _ew
 from .functional_ctc import ctc_loss  # noqa: F401  (re-exported as F.ctc_loss)
+from .functional_losses import (
+    REDUCTIONS as _REDUCTIONS,
+)
 from .functional_losses import (  # noqa: F401  (re-exported: F.kl_div, F.triplet_margin_loss, ...)
     cosine_embedding_loss,
     cosine_similarity,
-    cross_entropy_probabilities as _cross_entropy_probabilities,
     gaussian_nll_loss,
     hinge_embedding_loss,
     kl_div,
-    legacy_reduction as _legacy_reduction,
     margin_ranking_loss,
     multi_margin_loss,
     multilabel_margin_loss,
@@ -55,11 +61,18 @@ from .functional_losses import (  # noqa: F401  (re-exported: F.kl_div, F.triple
     pairwise_distance,
     pdist,
     poisson_nll_loss,
-    REDUCTIONS as _REDUCTIONS,
-    reduce_loss as _reduce,
     soft_margin_loss,
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
+)
+from .functional_losses import (
+    cross_entropy_probabilities as _cross_entropy_probabilities,
+)
+from .functional_losses import (
+    legacy_reduction as _legacy_reduction,
+)
+from .functional_losses import (
+    reduce_loss as _reduce,
 )
 
 __all__ = [
@@ -359,7 +372,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 def _softmax_dim(name: str, ndim: int) -> int:
     warnings.warn(
         f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an argument.",
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     return 0 if ndim in (0, 1, 3) else 1
 
@@ -891,7 +904,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     ``max_norm``, the looked-up rows of ``weight`` whose ``norm_type``-norm exceeds it are rescaled in
     place first; ``scale_grad_by_freq`` divides each row's gradient by how often it was picked.
     """
-    from .sparse import embedding as lookup  # nn.sparse builds on F: imported at call time
+    from .sparse import (
+        embedding as lookup,  # nn.sparse builds on F: imported at call time
+    )
 
     return lookup(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
 
@@ -1133,7 +1148,7 @@ def _pointwise_loss_operands(op: str, input: Tensor, target: Tensor) -> None:
     warnings.warn(
         f"{op}: Using a target size ({target.shape!r}) that is different to the input size ({input.shape!r}). "
         "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     try:
         _np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
@@ -1306,17 +1321,24 @@ def binary_cross_entropy_with_logits(
 
 # The rest of F lives in files of its own, each exporting the names in its __all__. They are imported last
 # because they build on the functions above.
-from . import functional_attention, functional_conv, functional_grid, functional_normalization, functional_resample  # noqa: E402
-from . import functional_pool_indices  # noqa: E402  (after functional_resample: it builds on it)
-from . import functional_fractional_pool, functional_linear_cross_entropy  # noqa: E402
+from . import (  # noqa: E402  # noqa: E402
+    functional_attention,
+    functional_conv,
+    functional_fractional_pool,
+    functional_grid,
+    functional_linear_cross_entropy,
+    functional_normalization,
+    functional_pool_indices,  # noqa: E402  (after functional_resample: it builds on it)
+    functional_resample,
+)
 from .functional_attention import *  # noqa: E402,F401,F403
 from .functional_conv import *  # noqa: E402,F401,F403
-from .functional_grid import *  # noqa: E402,F401,F403
-from .functional_normalization import *  # noqa: E402,F401,F403
-from .functional_resample import *  # noqa: E402,F401,F403
-from .functional_pool_indices import *  # noqa: E402,F401,F403
-from .functional_linear_cross_entropy import *  # noqa: E402,F401,F403
 from .functional_fractional_pool import *  # noqa: E402,F401,F403
+from .functional_grid import *  # noqa: E402,F401,F403
+from .functional_linear_cross_entropy import *  # noqa: E402,F401,F403
+from .functional_normalization import *  # noqa: E402,F401,F403
+from .functional_pool_indices import *  # noqa: E402,F401,F403
+from .functional_resample import *  # noqa: E402,F401,F403
 
 __all__ += [
     name
@@ -1334,4 +1356,5 @@ _C_BUILTINS = (
     "scaled_dot_product_attention", "softplus", "softshrink", "celu_", "elu_", "hardtanh_", "leaky_relu_", "relu_",
     "rrelu_", "selu_", "threshold_",
 )
+_make_overridable(globals())  # calls may be handed to __torch_function__ (gpugrad/overrides.py)
 globals().update({name: _builtin(globals()[name], __name__) for name in _C_BUILTINS})

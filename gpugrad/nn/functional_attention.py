@@ -9,6 +9,7 @@ import math
 import warnings
 
 from .. import dtypes
+from .._caller import user_stacklevel
 from ..amp.policy import LOWER_PRECISION, autocast_policy
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..ops import shape as _shapeops
@@ -146,7 +147,7 @@ def _canonical_mask(op: str, mask: Tensor | None, name: str, other: Tensor | Non
     if mask.dtype is not dtypes.bool_ and not mask.is_floating_point():
         raise DTypeError(f"{op}: only bool and floating types of {name} are supported, got {mask.dtype}")
     if other is not None and other.dtype is not mask.dtype:
-        warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same type for both instead.", stacklevel=3)
+        warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same type for both instead.", stacklevel=user_stacklevel())
     if mask.dtype is dtypes.bool_:
         xp = mask._backend.xp
         return _const(mask, xp.where(mask._array, -math.inf, 0.0).astype(like._array.dtype))

@@ -16,6 +16,7 @@ import warnings
 from typing import Literal
 
 from .. import dtypes
+from .._caller import user_stacklevel
 from ..errors import DeviceError, DTypeError, ShapeError
 from ..ops.loss import LinearCrossEntropy
 from ..tensor import Tensor
@@ -123,7 +124,7 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
                 "linear_cross_entropy: ``options`` ignored; chunked path needs reduction in {'mean','sum','none'}, "
                 f"label_smoothing == 0, target.dtype == int64, out_features == (). Got reduction={reduction!r}, "
                 f"label_smoothing={label_smoothing}, target.dtype={target.dtype}, out_features={out_features}.",
-                stacklevel=2)
+                stacklevel=user_stacklevel())
         elif _chunks_compute(input, weight):
             return _chunked(input, linear_weight, target, linear_bias, weight, reduction, ignore_index, options)
     if out_features:

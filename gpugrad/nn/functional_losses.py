@@ -10,6 +10,7 @@ import math
 import warnings
 
 from .. import ops as _ops
+from .._caller import user_stacklevel
 from ..amp.policy import FLOAT32, autocast_policy
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
@@ -38,7 +39,7 @@ def legacy_reduction(op: str, size_average, reduce, reduction: str) -> str:
         return reduction
     name = _legacy_reduction_name(size_average, reduce)
     warnings.warn(f"{op}: size_average and reduce args will be deprecated, please use reduction='{name}' instead.",
-                  stacklevel=3)
+                  stacklevel=user_stacklevel())
     return name
 
 
@@ -353,7 +354,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
         if reduction == "mean":
             warnings.warn(f"{op}: reduction 'mean' divides the total loss by both the batch size and the support "
                           "size; 'batchmean' divides only by the batch size, and aligns with the KL div math "
-                          "definition.", stacklevel=2)
+                          "definition.", stacklevel=user_stacklevel())
     _broadcast(op, input=input, target=target)
     if log_target:
         loss = target.exp() * (target - input)

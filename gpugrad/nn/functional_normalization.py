@@ -10,17 +10,18 @@ from __future__ import annotations
 import math
 import warnings
 
+from .. import factory
+from .._caller import user_stacklevel
 from ..amp.policy import FLOAT32, autocast_policy
 from ..autograd.grad_mode import no_grad
-from ..dtypes import FLOAT_KINDS
 from ..autograd.watch import state as _watch
-from . import _expanded_weights as _ew
+from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..ops._operands import fused_norm_takes
 from ..ops.group_norm import group_norm as _fused_group_norm
 from ..random import default_generator
 from ..tensor import Tensor
-from .. import factory
+from . import _expanded_weights as _ew
 from .functional import _check_tensor, _const, _nested, pad
 
 __all__: list[str] = [
@@ -286,14 +287,14 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
             f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will result in an "
             "error in a future release. To retain the behavior and silence this warning, please use dropout "
             "instead.",
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     if input.ndim == 3:
         warnings.warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
             "desired - input is interpreted as shape (N, C, L), where C is the channel dim. To maintain the 1D "
             "channel-wise dropout behavior, please switch to using dropout1d instead.",
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return _channel_dropout("dropout2d", input, p, training, inplace, batched=True)
 
@@ -308,7 +309,7 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
             f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and will result in an "
             "error in a future release. To retain the behavior and silence this warning, please use dropout "
             "instead.",
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return _channel_dropout("dropout3d", input, p, training, inplace, batched=input.ndim == 5)
 

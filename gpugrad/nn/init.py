@@ -11,7 +11,9 @@ import warnings
 
 import numpy
 
+from .._caller import user_stacklevel
 from ..autograd.grad_mode import no_grad
+from ..overrides import make_overridable as _make_overridable
 from ..random import default_generator
 from ..tensor import Tensor
 
@@ -116,7 +118,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may "
-                      "be incorrect.", stacklevel=2)
+                      "be incorrect.", stacklevel=user_stacklevel())
     from ..ops.elementwise import where
 
     with no_grad():
@@ -229,7 +231,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
 def _no_elements(name: str, tensor: Tensor) -> bool:
     """A tensor with a zero dim (Conv2d(0, 16, 1)'s weight) has no fan to scale by: PyTorch warns and skips it."""
     if 0 in tuple(tensor.shape):
-        warnings.warn(f"{name}: initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+        warnings.warn(f"{name}: initializing zero-element tensors is a no-op", UserWarning, stacklevel=user_stacklevel())
         return True
     return False
 
@@ -269,7 +271,7 @@ def _deprecated(new):
         import warnings
 
         warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.", FutureWarning,
-                      stacklevel=2)
+                      stacklevel=user_stacklevel())
         return new(*args, **kwargs)
 
     call.__name__, call.__doc__ = old, f"Deprecated alias of ``{new.__name__}``."
@@ -287,3 +289,6 @@ kaiming_uniform = _deprecated(kaiming_uniform_)
 kaiming_normal = _deprecated(kaiming_normal_)
 orthogonal = _deprecated(orthogonal_)
 sparse = _deprecated(sparse_)
+
+
+_make_overridable(globals())  # calls may be handed to __torch_function__ (gpugrad/overrides.py)

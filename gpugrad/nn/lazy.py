@@ -5,6 +5,7 @@ initialised values into the same parameter and buffer objects (so an optimizer b
 them), and the module becomes that concrete class (a LazyLinear becomes a Linear)."""
 from __future__ import annotations
 
+from ..overrides import _disabled_torch_function_impl
 from ..tensor import Tensor
 from . import conv, linear, normalization
 from .module import Module
@@ -47,6 +48,8 @@ class UninitializedParameter(Parameter):
 
 class UninitializedBuffer(Tensor):
     """A buffer whose shape is not known yet; ``materialize_from`` gives it one (and makes it a Tensor)."""
+
+    __torch_function__ = _disabled_torch_function_impl  # a plain Tensor to the protocol (gpugrad/overrides.py)
 
     @property
     def shape(self):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..overrides import _disabled_torch_function_impl
 from ..tensor import Tensor
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ class Parameter(Tensor):
         w = nn.Parameter(gg.randn(3, 4))
         w.requires_grad, w.is_leaf      # (True, True)
     """
+
+    __torch_function__ = _disabled_torch_function_impl  # a plain Tensor to the protocol (gpugrad/overrides.py)
 
     __slots__ = ()
 
@@ -48,6 +51,8 @@ class Buffer(Tensor):
     """A tensor that, assigned as a Module attribute, becomes one of its buffers (state that is not a
     parameter, as BatchNorm's running mean): ``self.steps = nn.Buffer(gg.zeros(()), persistent=False)``.
     The module keeps a plain Tensor sharing its memory, as PyTorch's does."""
+
+    __torch_function__ = _disabled_torch_function_impl  # a plain Tensor to the protocol (gpugrad/overrides.py)
 
     __slots__ = ("persistent",)
 

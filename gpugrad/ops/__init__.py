@@ -8,7 +8,6 @@ module gathers them; it is the one place where Tensor learns its operators, so t
 """
 from __future__ import annotations
 
-import functools
 import inspect
 import sys
 import types
@@ -17,6 +16,7 @@ from .. import backend as _backend_mod
 from .. import dtypes as _dtypes
 from .. import layouts
 from ..autograd.function import Op
+from ..overrides import OPERATOR_METHODS, overridable
 from ..tensor import Tensor
 from . import (
     activation,
@@ -131,32 +131,38 @@ def to(x: Tensor, *args, **kwargs) -> Tensor:
 
 def _numpy_keywords(fn):
     """PyTorch also takes NumPy's keyword names, ``axis`` for ``dim`` and ``keepdims`` for ``keepdim``
-    (``x.sum(axis=1)``): every op with a ``dim`` parameter is exported through this thin renaming call."""
+    (``x.sum(axis=1)``): for an op with a ``dim`` parameter, what renames them in a call's keywords (its
+    public form runs it first: ``public_op``); None for the others."""
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
-        return fn
+        return None
     if "dim" not in params:
-        return fn
+        return None
 
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        if kwargs and ("axis" in kwargs or "keepdims" in kwargs):
+    def rename(kwargs: dict) -> None:
+        if "axis" in kwargs or "keepdims" in kwargs:
             for numpy_name, name in (("axis", "dim"), ("keepdims", "keepdim")):
                 if numpy_name in kwargs:
                     if name in kwargs:
                         raise TypeError(f"{fn.__name__}: got both '{name}' and its alias '{numpy_name}'")
                     kwargs[name] = kwargs.pop(numpy_name)
-        return fn(*args, **kwargs)
 
-    return call
+    return rename
+
+
+def public_op(fn, public: str | None = None, keywords_of=None):
+    """``fn`` as users call it, ``gg.<name>`` or a Tensor method: NumPy's keyword names taken (those of
+    ``keywords_of``, fn itself by default) and the call open to ``__torch_function__`` (gpugrad/overrides.py)."""
+    return overridable(fn, public, _numpy_keywords(keywords_of or fn))
 
 
 _CONVERSIONS = (clone, to)
 DIFFERENTIABLE = tuple(f for family in FAMILIES for f in family.DIFFERENTIABLE) + _CONVERSIONS
 
-_exported = {f.__name__: _numpy_keywords(f) for family in FAMILIES for f in family.FUNCTIONS}
-_exported.update((f.__name__, f) for f in _CONVERSIONS)
+# gg.<op>: each op through PyTorch's __torch_function__ protocol (gpugrad/overrides.py)
+_exported = {f.__name__: public_op(f) for family in FAMILIES for f in family.FUNCTIONS}
+_exported.update((f.__name__, public_op(f)) for f in _CONVERSIONS)
 globals().update(_exported)
 
 
@@ -181,9 +187,10 @@ def _bind() -> None:
     T = Tensor
     for family in FAMILIES:
         for name, method in family.METHODS.items():
-            setattr(T, name, _numpy_keywords(method) if callable(method) else method)
+            routed = isinstance(method, types.FunctionType) and not getattr(method, "_overridable", False)
+            setattr(T, name, public_op(method, OPERATOR_METHODS.get(name)) if routed else method)
         for fn in getattr(family, "INPLACE", ()):
-            setattr(T, fn.__name__ + "_", inplace.inplace_variant(_numpy_keywords(fn)))
+            setattr(T, fn.__name__ + "_", public_op(inplace.inplace_variant(fn), keywords_of=fn))
     T.clone, T.to = clone, to
     T.view_as = lambda self, other: shape.reshape(self, tuple(other.shape))
     T.reshape_as = T.view_as

@@ -179,9 +179,10 @@ def takes_operand(other) -> bool:
     string, None, a user's class) gets NotImplemented, as from PyTorch's operators (its argument parser's
     TypeError becomes NotImplemented), so that Python asks the other operand: a class with ``__rmul__``
     handles ``t * obj``, ``t == pytest.approx(0.5)`` asks the approx, ``t + [1, 2]`` and ``t < "a"`` are
-    Python's TypeError, ``t == "a"`` is False."""
+    Python's TypeError, ``t == "a"`` is False. An object that defines ``__torch_function__`` is taken: the
+    call is handed to it (gpugrad/overrides.py), as PyTorch's operators do."""
     return (isinstance(other, (Tensor, numbers.Number, numpy.ndarray, numpy.generic))
-            or hasattr(other, "__cuda_array_interface__"))
+            or hasattr(other, "__cuda_array_interface__") or hasattr(type(other), "__torch_function__"))
 
 
 def hands_back(other) -> bool:

@@ -12,22 +12,40 @@ import numpy
 
 from .. import dtypes
 from .._exp import exp32
-from ..autograd.watch import state as _watch
 from ..autograd.function import Function, Op, pair_applied, scalar_applied
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.reduced_float import FLOAT16_NP
+from ..autograd.watch import state as _watch
 from ..backend import BROADCAST_MIN_ELEMENTS
 from ..backend import cpu as _cpu
 from ..dtypes import FLOAT_KINDS, INEXACT_KINDS
-from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError, broadcast_mismatch
+from ..errors import (
+    ArgumentError,
+    DeviceError,
+    DTypeError,
+    ShapeError,
+    broadcast_mismatch,
+)
+from ..overrides import Dispatch as _Dispatch
+from ..overrides import overridable
 from ..tensor import Tensor
+from ._operands import (
+    as_float,
+    check_scalar_fits,
+    foreign_operand_to_python,
+    hands_back,
+    promote_pair,
+    reflected,
+    round_scalar_to_reduced,
+    scalar_argument,
+    scalar_or_tensor,
+    takes_operand,
+    write_out,
+)
 from .complex_numbers import abs_complex, conj_of, isreal_complex, real, refuse_complex
 from .complex_numbers import sgn as sgn_complex
-from ._operands import (as_float, check_scalar_fits, foreign_operand_to_python, hands_back, promote_pair, reflected,
-                        round_scalar_to_reduced, scalar_argument, scalar_or_tensor, takes_operand, write_out)
 from .inplace import inplace_variant
-
 
 # Two arrays with fewer elements between them are NumPy's operator's, whatever their shapes; from here
 # the backend chooses (Backend.arithmetic: a kernel for some broadcasts). One cheap test on the hot path.
@@ -1078,10 +1096,19 @@ def _operator(fn, op, compute, swap: bool = False):
     these are); with nothing recorded (no input requires grad or grad mode is off), the result is what
     ``op``'s forward computes (``compute``, NumPy's operator, or for two large arrays
     ``Backend.arithmetic``), without a ctx. Everything else, and any error, goes through ``fn`` itself
-    (which raises the error properly)."""
+    (which raises the error properly), handed to ``__torch_function__`` where it applies (a Tensor subclass
+    or an object that defines it; while a mode is entered, every call: gpugrad/overrides.py)."""
+
+    def general(self, other):
+        if hands_back(other):  # Python asks the other operand: a nested tensor, a user's class
+            return NotImplemented
+        return fn(other, self) if swap else fn(self, other)
+
+    # handed over as PyTorch does: ``x + y`` and ``2 * x`` as Tensor.add and Tensor.mul, ``1 - x`` as Tensor.__rsub__
+    general = overridable(general, ("__rtruediv__" if fn is div else f"__r{fn.__name__}__") if swap else fn.__name__)
 
     def method(self, other):
-        if self.__class__ is Tensor:
+        if self.__class__ is Tensor and not _Dispatch.modes:
             x = self._array
             dtype = x.dtype
             backend = self._backend
@@ -1119,11 +1146,10 @@ def _operator(fn, op, compute, swap: bool = False):
                     if _grad_state.inference:
                         result._inference = True
                     return result
-        if hands_back(other):  # Python asks the other operand: a nested tensor, a user's class
-            return NotImplemented
-        return fn(other, self) if swap else fn(self, other)
+        return general(self, other)
 
     method.__name__ = f"__{'r' if swap else ''}{fn.__name__}__"
+    method._overridable = True  # its general road is (above)
     return method
 
 

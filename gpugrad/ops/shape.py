@@ -15,6 +15,7 @@ import warnings
 import numpy
 
 from .. import dtypes
+from .._caller import user_stacklevel
 from ..amp.policy import PROMOTE, autocast_policy
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
@@ -461,7 +462,7 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
     tensors = _tensor_list("meshgrid", tensors)
     if indexing is None:
         warnings.warn("meshgrid: in an upcoming release, it will be required to pass the indexing argument "
-                      "('ij' is the default)", UserWarning, stacklevel=2)
+                      "('ij' is the default)", UserWarning, stacklevel=user_stacklevel())
         indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise ArgumentError(f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')

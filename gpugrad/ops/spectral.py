@@ -15,6 +15,7 @@ import warnings
 import numpy
 
 from .. import dtypes
+from .._caller import user_stacklevel
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError, dim_out_of_range
@@ -309,7 +310,7 @@ def _window(name: str, window, n_fft: int, win_length: int, like: Tensor) -> Ten
     if window is None:
         warnings.warn(f"{name}: a window was not provided; a rectangular window is applied, which is known to cause "
                       "spectral leakage (pass window=gg.hann_window(...), or gg.ones(...) to keep it)", UserWarning,
-                      stacklevel=3)
+                      stacklevel=user_stacklevel())
         window = like.new_ones(win_length, dtype=dtypes.real_of(like.dtype))
     elif window.ndim != 1 or window.shape[0] != win_length:
         raise ShapeError(f"{name}: expected a 1D window tensor of size equal to win_length={win_length}, but got window "

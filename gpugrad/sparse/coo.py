@@ -31,6 +31,7 @@ from .. import dtypes, factory, layouts
 from .._caller import public_caller, stack_from
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..size import Size
+from ..overrides import _disabled_torch_function_impl
 from ..tensor import Tensor
 
 
@@ -60,6 +61,8 @@ _SUPPORTED = ("to_dense, coalesce, indices, values, t, @ / mm / matmul with a de
 
 class SparseTensor(Tensor):
     """A sparse COO tensor (``layout == gg.sparse_coo``); see the module's docstring for what it supports."""
+
+    __torch_function__ = _disabled_torch_function_impl  # a plain Tensor to the protocol (gpugrad/overrides.py)
 
     is_sparse = True
     layout = layouts.sparse_coo

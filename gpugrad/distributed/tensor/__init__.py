@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...overrides import _disabled_torch_function_impl
 from ...tensor import Tensor
 from . import placement_types  # noqa: F401  (torch.distributed.tensor.placement_types)
 from .placement_types import Partial, Placement, Replicate, Shard
@@ -16,6 +17,8 @@ _ABSENT = "gpugrad has no DTensor (sharded tensors over a DeviceMesh) yet"
 
 
 class DTensor(Tensor):
+
+    __torch_function__ = _disabled_torch_function_impl  # a plain Tensor to the protocol (gpugrad/overrides.py)
     def __new__(cls, *args: Any, **kwargs: Any):
         raise NotImplementedError(f"DTensor: {_ABSENT}")
 

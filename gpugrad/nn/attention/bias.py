@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy
 
+from ..._caller import user_stacklevel
 from ...backend import get as _backend
+from ...overrides import _disabled_torch_function_impl
 from ...tensor import Tensor
 
 if TYPE_CHECKING:
@@ -46,6 +48,8 @@ class CausalBias(Tensor):
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)   # q (..., 4, E), k, v (..., 12, E)
     """
 
+    __torch_function__ = _disabled_torch_function_impl  # a plain Tensor to the protocol (gpugrad/overrides.py)
+
     def __new__(cls, variant: CausalVariant, seq_len_q: int, seq_len_kv: int) -> Self:
         if not isinstance(variant, CausalVariant):
             raise AssertionError(f"variant must be a CausalVariant, got {type(variant).__name__}")  # noqa: TRY004  (PyTorch's)
@@ -53,7 +57,7 @@ class CausalBias(Tensor):
         bias.variant, bias.seq_len_q, bias.seq_len_kv = variant, int(seq_len_q), int(seq_len_kv)
         if bias.seq_len_q > bias.seq_len_kv and variant == CausalVariant.LOWER_RIGHT:
             warnings.warn("Lower right causal bias will produce NaNs in the output when seq_len_q > seq_len_kv!",
-                          stacklevel=3)
+                          stacklevel=user_stacklevel())
         return bias
 
     def __init__(self, variant: CausalVariant, seq_len_q: int, seq_len_kv: int) -> None:
