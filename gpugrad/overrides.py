@@ -86,7 +86,10 @@ def overloaded_args(args: Iterable, kwargs: dict | None = None) -> list:
     if not switches.subclasses:
         return found
     for value in (*args, *kwargs.values()) if kwargs else args:
-        if type(value) in (list, tuple):
+        kind = type(value)
+        if kind in _PLAIN:
+            continue
+        if kind is list or kind is tuple:
             for item in value:
                 _collect(item, found)
         else:
@@ -174,6 +177,8 @@ _ROUTED_DUNDERS = frozenset(("__len__", "__iter__", "__bool__", "__float__", "__
                              "__rtruediv__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__",
                              "__ifloordiv__", "__imod__")) | frozenset(OPERATOR_METHODS)
 _NOT_ROUTED_METHODS = frozenset(("as_subclass",))
+# Properties whose value is a tensor: their getters are routed too (``sub.T`` is a ``sub``, as in PyTorch).
+_ROUTED_PROPERTIES = frozenset(("T", "mT", "H", "mH", "real", "imag", "data"))
 
 
 def make_overridable(namespace: dict) -> None:
@@ -197,6 +202,8 @@ def route_tensor_methods() -> None:
     """Route Tensor's methods and operators; gpugrad/__init__.py calls it once, last, when every module that
     adds a method has run (methods are looked up on each call, so none was held before)."""
     for name, value in list(vars(Tensor).items()):
+        if name in _ROUTED_PROPERTIES:
+            setattr(Tensor, name, property(overridable(value.fget), value.fset, value.fdel, value.__doc__))
         if not isinstance(value, _types.FunctionType) or name in _NOT_ROUTED_METHODS:
             continue
         if name.startswith("__") and name not in _ROUTED_DUNDERS or name.startswith("_") and not name.startswith("__"):
@@ -212,11 +219,15 @@ def note_subclass(cls: type) -> None:
 
 def default_torch_function(cls: type, func: Callable, types: tuple, args: tuple = (), kwargs: dict | None = None):
     """``Tensor.__torch_function__``: run ``func`` with subclasses' handlers off, and return its tensors
-    (also inside a tuple or list) as ``cls`` (``as_subclass``: views of the results, as PyTorch's)."""
+    (also inside a tuple or list) as ``cls`` (``as_subclass``: views of the results, as PyTorch's). A
+    subclass that overrides it calls ``super().__torch_function__(func, types, args, kwargs)`` to run one."""
     if not all(issubclass(cls, t) for t in types):
         return NotImplemented
     with DisableTorchFunctionSubclass():
         return _convert(func(*args, **(kwargs or {})), cls)
+
+
+Tensor.__torch_function__ = classmethod(default_torch_function)  # what a subclass inherits; override it to take calls over
 
 
 def _convert(result: Any, cls: type) -> Any:

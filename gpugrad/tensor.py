@@ -90,18 +90,12 @@ class Tensor(_Attributed):
         pass  # everything happens in __new__
 
     def __init_subclass__(cls, **kwargs) -> None:
+        """A subclass takes part in PyTorch's ``__torch_function__`` protocol: the ``__torch_function__`` it
+        inherits (gpugrad/overrides.py sets Tensor's) returns ops' tensors as the subclass."""
         super().__init_subclass__(**kwargs)
         from .overrides import note_subclass
 
         note_subclass(cls)
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        """What a subclass inherits: ``func`` runs as on a Tensor and its tensors come back as ``cls``
-        (gpugrad/overrides.py), as PyTorch's. Override it to take calls over; call ``super()``'s to run one."""
-        from .overrides import default_torch_function
-
-        return default_torch_function(cls, func, types, args, kwargs)
 
     # Properties ----------------------------------------------------------------------------------
     @property

@@ -65,7 +65,8 @@ def tagged(*values, requires_grad=False) -> Tagged:
 def test_results_of_ops_on_a_subclass_are_the_subclass():
     x = tagged(1.0, -2.0, 3.0)
     results = [x + 1, 2 * x, 1 - x, x / 2, -x, x ** 2, x @ x, x.sum(), x.exp(), gg.exp(x), F.relu(x), x[0], x.view(3),
-               x.detach(), x.clone(), gg.cat([gg.ones(1), x]), x.unsqueeze(0).t(), gg.linalg.vector_norm(x)]
+               x.detach(), x.clone(), gg.cat([gg.ones(1), x]), x.unsqueeze(0).t(), gg.linalg.vector_norm(x), x.data,
+               x.unsqueeze(0).T, x.unsqueeze(0).mT]
     assert all(type(r) is Tagged for r in results), [type(r).__name__ for r in results]
     values, indices = x.max(dim=0)  # a named tuple of tensors: each converted, the tuple kept
     assert type(values) is Tagged and type(indices) is Tagged
