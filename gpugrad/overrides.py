@@ -9,8 +9,8 @@ subclass; ``nn.Parameter`` and gpugrad's own subclasses opt out with ``_disabled
 What it costs: each public function is wrapped once (``overridable``) at the end of the module that makes it
 public (``make_overridable``), Tensor's methods once gpugrad is imported (``route_tensor_methods``).
 Until something could take a call over (``Dispatch.armed``: a Tensor subclass that does not opt out was
-defined, a mode was entered, or an object with ``__torch_function__`` reached a function) the wrapper only
-reads that flag; the arguments are scanned only after. An object that is not a Tensor arms it on the failed
+defined, an object with ``__torch_function__`` reached a function, or while a mode is entered) the wrapper
+only reads that flag; the arguments are scanned only after. An object that is not a Tensor arms it on the failed
 call that first meets it (gpugrad refuses to read it as data: factory.py), which is then handed over.
 """
 from __future__ import annotations
@@ -28,12 +28,20 @@ __all__ = ["BaseTorchFunctionMode", "TorchFunctionMode", "handle_torch_function"
 
 
 class Dispatch:
-    """Process-wide: ``armed`` is False until some class or mode could take a call over (see above);
-    ``modes`` counts the modes entered and not left, in all threads (Tensor's arithmetic operators keep
-    their short road for plain operands while it is 0: gpugrad/ops/elementwise.py)."""
+    """Process-wide: ``armed`` is False until some class or mode could take a call over (see above):
+    ``classes`` once a class that could was met (for good), or while ``modes``, the count of modes entered
+    and not left in all threads, is above 0 (Tensor's arithmetic operators keep their short road for
+    plain operands while it is 0: gpugrad/ops/elementwise.py)."""
 
     armed = False
+    classes = False
     modes = 0
+
+    @classmethod
+    def update(cls, classes: bool = False, modes: int = 0) -> None:
+        cls.classes = cls.classes or classes
+        cls.modes += modes
+        cls.armed = cls.classes or cls.modes > 0
 
 
 class _Switches(threading.local):
@@ -144,7 +152,7 @@ def overridable(fn: Callable, public: str | None = None, keywords: Callable | No
             overloaded = overloaded_args(args, kwargs)
             if not overloaded:
                 raise
-        Dispatch.armed = True  # an object gpugrad cannot use, with a __torch_function__: from now on, look first
+        Dispatch.update(classes=True)  # an object gpugrad cannot use, with a __torch_function__: from now on, look first
         return _handle(getattr(Tensor, public) if public else _routed, overloaded, args, kwargs)
 
     _routed._overridable = True
@@ -214,7 +222,7 @@ def route_tensor_methods() -> None:
 def note_subclass(cls: type) -> None:
     """A Tensor subclass was defined: from now on calls are checked for it, unless it opts out."""
     if getattr(cls, "__torch_function__", None) is not _disabled_torch_function_impl:
-        Dispatch.armed = True
+        Dispatch.update(classes=True)
 
 
 def default_torch_function(cls: type, func: Callable, types: tuple, args: tuple = (), kwargs: dict | None = None):
@@ -304,15 +312,14 @@ class BaseTorchFunctionMode(TorchFunctionMode):
 
 
 def _push_mode(mode: TorchFunctionMode) -> None:
-    Dispatch.armed = True
-    Dispatch.modes += 1
+    Dispatch.update(modes=1)
     switches.stack.append(mode)
 
 
 def _pop_mode() -> TorchFunctionMode:
     if not switches.stack:
         raise RuntimeError("TorchFunctionMode: trying to pop from an empty mode stack")
-    Dispatch.modes -= 1
+    Dispatch.update(modes=-1)
     return switches.stack.pop()
 
 

@@ -228,3 +228,11 @@ def test_warnings_from_a_public_op_point_at_the_callers_line():
     with pytest.warns(UserWarning, match="different to the input size") as record_loss:
         F.mse_loss(gg.ones(3), gg.ones(1))
     assert record[0].filename == __file__ and record_loss[0].filename == __file__
+
+
+def test_leaving_the_last_mode_disarms_unless_a_class_armed_it():
+    from gpugrad.overrides import Dispatch
+
+    with BaseTorchFunctionMode():
+        assert Dispatch.armed and Dispatch.modes == 1
+    assert Dispatch.modes == 0 and Dispatch.armed == Dispatch.classes  # this module defines subclasses: armed
