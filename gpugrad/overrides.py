@@ -24,7 +24,7 @@ from typing import Any, Self
 from .tensor import Tensor
 
 __all__ = ["BaseTorchFunctionMode", "TorchFunctionMode", "handle_torch_function", "has_torch_function",
-           "has_torch_function_unary", "has_torch_function_variadic", "is_tensor_like"]
+           "has_torch_function_unary", "has_torch_function_variadic", "is_tensor_like", "wrap_torch_function"]
 
 
 class Dispatch:
@@ -281,6 +281,22 @@ def handle_torch_function(public_api: Callable, relevant_args: Iterable, *args: 
         for a in relevant_args:
             _collect(a, overloaded)
     return _handle(public_api, overloaded, args, kwargs)
+
+
+def wrap_torch_function(dispatcher: Callable) -> Callable:
+    """Decorate a user's function so that its calls are handed to ``__torch_function__`` like gpugrad's own;
+    ``dispatcher(*args, **kwargs)`` returns the arguments that may take the call over."""
+    def decorate(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapped(*args, **kwargs):
+            relevant = dispatcher(*args, **kwargs)
+            if has_torch_function(relevant):
+                return handle_torch_function(wrapped, relevant, *args, **kwargs)
+            return func(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
 
 
 def is_tensor_like(inp: Any) -> bool:

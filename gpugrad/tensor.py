@@ -532,6 +532,20 @@ class Tensor(_Attributed):
         _instance_dict(out).update(_instance_dict(alias))  # the view's autograd links and version counter
         return out
 
+    @staticmethod
+    def _make_subclass(cls: type, data: Tensor, require_grad: bool = False, dispatch_strides: bool = False,
+                       dispatch_device: bool = False, device_for_backend_keys=None) -> Tensor:
+        """PyTorch's way for a subclass's ``__new__`` to wrap ``data`` (``nn.Parameter``'s): a leaf of class
+        ``cls`` sharing ``data``'s memory and version counter, outside its graph, requiring grad as asked."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError("_make_subclass: creating a Tensor subclass from a class that does not inherit from "
+                            f"Tensor is not possible, got {cls!r}")
+        out = cls._make(data._array, data._backend)
+        out._version_ref = data._version_ref
+        if require_grad:
+            out.requires_grad_(True)
+        return out
+
     def __reduce_ex__(self, protocol):
         """How ``pickle`` and ``copy.copy`` take a tensor apart: its values, device, class and attributes
         (gpugrad/pickling.py), as PyTorch's. Checkpoints are ``gg.save``'s safetensors, never pickles."""

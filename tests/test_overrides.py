@@ -236,3 +236,24 @@ def test_leaving_the_last_mode_disarms_unless_a_class_armed_it():
     with BaseTorchFunctionMode():
         assert Dispatch.armed and Dispatch.modes == 1
     assert Dispatch.modes == 0 and Dispatch.armed == Dispatch.classes  # this module defines subclasses: armed
+
+
+def test_make_subclass_wraps_data_as_a_leaf_of_the_class_sharing_memory():
+    data = gg.ones(2, requires_grad=True) * 2
+    p = gg.Tensor._make_subclass(Tagged, data, True)
+    assert type(p) is Tagged and p.requires_grad and p.is_leaf and p.grad_fn is None
+    with gg.no_grad():
+        p.add_(1)
+    assert data.tolist() == [3.0, 3.0] and data._version == p._version == 1
+    with pytest.raises(TypeError, match="does not inherit from Tensor"):
+        gg.Tensor._make_subclass(int, data)
+
+
+def test_wrap_torch_function_makes_a_users_function_overridable():
+    @gg.overrides.wrap_torch_function(lambda t, scale=1.0: (t,))
+    def scaled(t, scale=1.0):
+        return t * scale
+
+    Recording.calls = []
+    assert type(scaled(gg.ones(1).as_subclass(Recording), 3.0)) is Recording and Recording.calls[0] is scaled
+    assert scaled(gg.ones(1), 2.0).item() == 2.0
