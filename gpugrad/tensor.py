@@ -86,8 +86,8 @@ class Tensor(_Attributed):
 
         return legacy.construct("Tensor", get_default_dtype(), *args)
 
-    def __init__(self, *args) -> None:
-        pass  # everything happens in __new__
+    def __init__(self, *args, **kwargs) -> None:
+        pass  # everything happens in __new__ (a subclass's __new__ may take keywords of its own, as PyTorch allows)
 
     def __init_subclass__(cls, **kwargs) -> None:
         """A subclass takes part in PyTorch's ``__torch_function__`` protocol: the ``__torch_function__`` it

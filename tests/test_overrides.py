@@ -257,3 +257,14 @@ def test_wrap_torch_function_makes_a_users_function_overridable():
     Recording.calls = []
     assert type(scaled(gg.ones(1).as_subclass(Recording), 3.0)) is Recording and Recording.calls[0] is scaled
     assert scaled(gg.ones(1), 2.0).item() == 2.0
+
+
+def test_a_subclass_new_may_take_keywords_of_its_own():
+    class Labelled(gg.Tensor):
+        def __new__(cls, data, label=""):
+            out = data.as_subclass(cls)
+            out.label = label
+            return out
+
+    t = Labelled(gg.ones(2), label="weights")  # Tensor.__init__ is then called with the same keywords
+    assert t.label == "weights" and type(t * 2) is Labelled

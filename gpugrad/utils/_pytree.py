@@ -7,6 +7,8 @@ from __future__ import annotations
 import collections
 from typing import Any, Callable, Iterable, NamedTuple
 
+from ..size import Size
+
 __all__ = ["PyTree", "NodeDef", "SUPPORTED_NODES", "TreeSpec", "LeafSpec", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_leaves",
            "tree_structure", "tree_map", "tree_map_", "tree_map_only", "tree_iter", "tree_all", "tree_any",
            "tree_all_only", "tree_any_only", "is_namedtuple", "MappingKey"]
@@ -56,6 +58,7 @@ def _dict_flatten_with_keys(d: dict) -> tuple[list, list]:
 SUPPORTED_NODES: dict[Any, NodeDef] = {
     tuple: NodeDef(tuple, lambda t: (list(t), None), lambda c, _: tuple(c)),
     list: NodeDef(list, lambda t: (list(t), None), lambda c, _: list(c)),
+    Size: NodeDef(Size, lambda t: (list(t), None), lambda c, _: Size(c)),  # a container of ints, as PyTorch's
     dict: NodeDef(dict, _dict_flatten, _mapping_unflatten(dict), _dict_flatten_with_keys),
     collections.namedtuple: NodeDef(collections.namedtuple, lambda t: (list(t), type(t)), lambda c, cls: cls(*c)),
     collections.OrderedDict: NodeDef(collections.OrderedDict, _dict_flatten,

@@ -63,3 +63,12 @@ def test_pytorch_keys_namedtuples_the_same_way():
     assert tp._get_node_type(Point(1, 2)) is collections.namedtuple
     assert tp.SUPPORTED_NODES[dict].flatten_fn({"a": 1}) == pt.SUPPORTED_NODES[dict].flatten_fn({"a": 1})
     assert repr(tp.tree_structure(Point(1, 2))).startswith("TreeSpec(namedtuple, ")
+
+
+def test_a_size_is_a_container_of_its_ints():
+    import gpugrad as gg
+
+    leaves, spec = pt.tree_flatten((gg.Size([2, 3]), 4))
+    assert leaves == [2, 3, 4]
+    rebuilt = pt.tree_map(lambda n: n * 10, (gg.Size([2, 3]), 4))
+    assert rebuilt == (gg.Size([20, 30]), 40) and type(rebuilt[0]) is gg.Size
