@@ -527,7 +527,7 @@ class Tensor(_Attributed):
                             f"Tensor is not possible, got {cls!r}")
         from .ops.shape import Reshape
 
-        alias = Reshape.apply(self, shape=tuple(self._array.shape))  # a recorded view, even of the same shape
+        alias = Reshape.apply_one(self, shape=tuple(self._array.shape))  # a recorded view, even of the same shape
         out = cls._make(alias._array, alias._backend)
         _instance_dict(out).update(_instance_dict(alias))  # the view's autograd links and version counter
         return out
