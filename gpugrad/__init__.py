@@ -99,6 +99,7 @@ from . import quasirandom, return_types, signal, torch_version  # noqa: E402  (t
 from .foreach import *  # noqa: E402,F401,F403  (torch._foreach_add_ and the other list ops)
 from .func import vmap  # noqa: E402
 from .sparse import spmm, sparse_coo_tensor  # noqa: E402
+from .sparse.coo import dsmm  # noqa: E402  (torch.dsmm: sparse times dense, as gpytorch calls it)
 from .top_level import *  # noqa: E402,F401,F403  (torch's top-level copies of functional ops and methods)
 from .top_level_aten import *  # noqa: E402,F401,F403  (native_layer_norm, convolution, embedding_bag ...)
 from . import einops_backend as _einops_backend  # noqa: E402
