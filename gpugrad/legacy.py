@@ -117,6 +117,9 @@ CUDA_TYPES = {f"{stem}Tensor": _legacy_type(dtype, "cuda") for dtype, stem in _S
 # gg.sparse's (PyTorch has no sparse BoolTensor)
 SPARSE_TYPES = {f"{stem}Tensor": _legacy_type(dtype, layout=layouts.sparse_coo) for dtype, stem in _STEMS.items()
                 if dtype is not dtypes.bool_}
+# gg.cuda.sparse's: the same on the GPU
+CUDA_SPARSE_TYPES = {f"{stem}Tensor": _legacy_type(dtype, "cuda", layouts.sparse_coo) for dtype, stem in _STEMS.items()
+                     if dtype is not dtypes.bool_}
 
 
 def _parse_type_name(op: str, name: str) -> tuple[dtypes.DType, bool]:

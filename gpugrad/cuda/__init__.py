@@ -10,7 +10,7 @@ import threading
 
 from .. import backend as _backend
 from ..errors import ArgumentError, DeviceError
-from . import memory, nvtx
+from . import memory, nvtx, sparse
 from .graphs import CUDAGraph, graph, graph_pool_handle, make_graphed_callables
 from .memory import *  # noqa: F401,F403  (memory_allocated, empty_cache, get_device_name ...)
 from .streams import Event, Stream, StreamContext, current_stream, default_stream, set_stream, stream
@@ -25,7 +25,7 @@ __all__ = [
     "manual_seed_all", "synchronize", "Stream", "Event", "StreamContext", "stream", "current_stream", "default_stream",
     "set_stream",
     "CUDAGraph", "graph", "graph_pool_handle", "make_graphed_callables", "memory", *memory.__all__, *_CUDA_TYPES,
-    "nvtx", "OutOfMemoryError", "get_rng_state", "get_rng_state_all", "set_rng_state", "set_rng_state_all",
+    "nvtx", "sparse", "OutOfMemoryError", "get_rng_state", "get_rng_state_all", "set_rng_state", "set_rng_state_all",
     "initial_seed", "seed", "seed_all", "is_current_stream_capturing",
 ]
 

@@ -88,3 +88,13 @@ def test_matches_pytorch():
     dense = np.arange(12.0).reshape(3, 4)
     np.testing.assert_allclose(dsmm(mine, gg.tensor(dense, dtype=gg.float32)).numpy(),
                                torch.dsmm(theirs, torch.tensor(dense, dtype=torch.float32)).numpy())
+
+
+def test_cuda_sparse_types_are_the_same_on_the_gpu():
+    s = gg.sparse_coo_tensor(INDICES, [1.0, 2.0, 3.0], (2, 3))
+    assert not isinstance(s, gg.cuda.sparse.FloatTensor)  # a CPU tensor
+    assert repr(gg.cuda.sparse.LongTensor) == "<class 'gpugrad.cuda.sparse.LongTensor'>"
+    assert not hasattr(gg.cuda.sparse, "BoolTensor")
+    if not gg.cuda.is_available():
+        with pytest.raises(gg.DeviceError):
+            _legacy(gg.cuda.sparse.FloatTensor, 2, 3)
