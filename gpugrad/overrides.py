@@ -229,10 +229,13 @@ def default_torch_function(cls: type, func: Callable, types: tuple, args: tuple 
     """``Tensor.__torch_function__``: run ``func`` with subclasses' handlers off, and return its tensors
     (also inside a tuple or list) as ``cls`` (``as_subclass``: views of the results, as PyTorch's). A
     subclass that overrides it calls ``super().__torch_function__(func, types, args, kwargs)`` to run one."""
-    if not all(issubclass(cls, t) for t in types):
+    if not (types == (cls,) or all(issubclass(cls, t) for t in types)):
         return NotImplemented
-    with DisableTorchFunctionSubclass():
+    saved, switches.subclasses = switches.subclasses, False  # DisableTorchFunctionSubclass, without its object
+    try:
         return _convert(func(*args, **(kwargs or {})), cls)
+    finally:
+        switches.subclasses = saved
 
 
 Tensor.__torch_function__ = classmethod(default_torch_function)  # what a subclass inherits; override it to take calls over
