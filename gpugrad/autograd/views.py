@@ -28,13 +28,34 @@ def positions(view, base):
     root, array = base._array, view._array
     if array.dtype != root.dtype:
         return None
-    xp, item = view._backend.xp, root.itemsize
-    offset = (_address(array) - _address(root)) // item
+    return _positions(view._backend.xp, root, _address(array) - _address(root), array.shape, array.strides)
+
+
+def part_positions(view, base):
+    """For a view that reads the real or the imaginary parts of a complex base (``z.real``, ``z.imag`` and
+    views of them): ``(positions, part)``, the positions of the complex elements read (as ``positions``
+    gives them) and 0 for real parts or 1 for imaginary ones; None for any other view."""
+    root, array = base._array, view._array
+    if root.dtype.kind != "c" or array.dtype != root.real.dtype:
+        return None
+    start = _address(array) - _address(root)
+    part = (start % root.itemsize) // array.itemsize
+    where = _positions(view._backend.xp, root, start - part * array.itemsize, array.shape, array.strides)
+    return None if where is None else (where, part)
+
+
+def _positions(xp, root, start: int, shape: tuple, strides: tuple):
+    """``positions`` of the elements of ``root``'s dtype laid out from ``start`` bytes into its memory with
+    ``shape`` and ``strides`` (bytes)."""
+    item = root.itemsize
+    if start % item or any(st % item for st in strides):
+        return None
+    offset = start // item
     if root.flags.c_contiguous:  # memory order is row-major order: positions are memory offsets
         flat = xp.arange(root.size, dtype=xp.int64)
-        return xp.lib.stride_tricks.as_strided(flat[offset:], array.shape, tuple(s // item * 8 for s in array.strides))
+        return xp.lib.stride_tricks.as_strided(flat[offset:], shape, tuple(s // item * 8 for s in strides))
     # Any other layout (a transposed einsum result, say): map memory offsets to row-major indices.
-    if any(st % item for st in (*root.strides, *array.strides)):
+    if any(st % item for st in root.strides):
         return None
     in_memory = _offsets(xp, root.shape, root.strides, item)
     low = int(in_memory.min()) if in_memory.size else 0
@@ -42,7 +63,7 @@ def positions(view, base):
     inverse[(in_memory - low).reshape(-1)] = xp.arange(root.size, dtype=xp.int64)
     if int((inverse >= 0).sum()) != root.size:  # two of the base's elements share memory
         return None
-    at = offset - low + _offsets(xp, array.shape, array.strides, item)
+    at = offset - low + _offsets(xp, shape, strides, item)
     if at.size and (int(at.min()) < 0 or int(at.max()) >= inverse.shape[0]):
         return None
     found = inverse[at]
@@ -98,6 +119,61 @@ class WriteBack(Function):
         return to_base, flat[index].reshape(ctx.positions.shape)
 
 
+class ViewOfPart(Function):
+    """The real (``part`` 0) or imaginary (1) parts of ``base`` at ``positions``: a ``.real`` or ``.imag``
+    view's history taken from its complex base's current one."""
+
+    forward_on_arrays = True  # gpugrad's own: forward takes and returns backend arrays
+
+    @staticmethod
+    def forward(ctx, base, positions=None, part=0):
+        ctx.base_shape, ctx.positions, ctx.part = base.shape, positions, part
+        taken = base.reshape(-1)[positions.reshape(-1)].reshape(positions.shape)
+        return (taken.imag if part else taken.real).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        from ..ops.complex_numbers import complex as make_complex
+        from ..tensor import Tensor
+
+        index = Tensor._make(ctx.positions.reshape(-1), ctx.backend)
+        flat, zeros = g.reshape(-1), g.new_zeros(ctx.positions.size)
+        at = make_complex(zeros, flat) if ctx.part else make_complex(flat, zeros)
+        return at.new_zeros(_prod(ctx.base_shape)).index_put((index,), at, accumulate=True).reshape(ctx.base_shape)
+
+
+class WriteBackPart(Function):
+    """``base`` with the real (``part`` 0) or imaginary (1) parts of the elements at ``positions`` replaced
+    by ``values``: an in-place op through ``z.real`` or ``z.imag``."""
+
+    forward_on_arrays = True  # gpugrad's own: forward takes and returns backend arrays
+
+    @staticmethod
+    def forward(ctx, base, values, positions=None, part=0):
+        ctx.positions, ctx.base_shape, ctx.part = positions, base.shape, part
+        out = base.copy()
+        flat, where = out.reshape(-1), positions.reshape(-1)
+        written = flat[where]
+        if part:
+            written.imag = values.reshape(-1)
+        else:
+            written.real = values.reshape(-1)
+        flat[where] = written
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from ..ops.complex_numbers import complex as make_complex
+        from ..tensor import Tensor
+
+        index = Tensor._make(ctx.positions.reshape(-1), ctx.backend)
+        flat = g.reshape(-1)
+        at = flat[index]
+        kept = make_complex(at.real, at.real.new_zeros(at.shape)) if ctx.part else make_complex(at.imag.new_zeros(at.shape), at.imag)
+        to_base = flat.index_put((index,), kept).reshape(ctx.base_shape)
+        return to_base, (at.imag if ctx.part else at.real).reshape(ctx.positions.shape)
+
+
 def _prod(shape) -> int:
     total = 1
     for n in shape:
@@ -115,7 +191,7 @@ def write_through(name: str, view, result) -> None:
     if base._node is None and base._requires_grad:
         raise RuntimeError(f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
                            "operation; wrap it in `with gg.no_grad():` or work on a copy")
-    where = positions(view, base)
+    where, part = _where(view, base)
     if where is None:
         raise RuntimeError(f"{name}: in-place modification of this view (shape {tuple(view.shape)}) while recording "
                            "gradients is not supported (it reads its base as another dtype, or the base's elements "
@@ -125,11 +201,14 @@ def write_through(name: str, view, result) -> None:
     if xp.unique(where.reshape(-1)).size != where.size:
         raise RuntimeError(f"{name}: unsupported operation: more than one element of the written-to tensor refers "
                            "to a single memory location (an expanded view); clone it first")
-    new_base = WriteBack.apply(base, result, positions=where)
+    if part is None:
+        new_base = WriteBack.apply(base, result, positions=where)
+    else:
+        new_base = WriteBackPart.apply(base, result, positions=where, part=part)
     view._array[...] = result._array
     view._version_ref[0] += 1
     base._node, base._output_index = new_base._node, new_base._output_index
-    taken = ViewOfBase.apply(base, positions=where)
+    taken = _view_of(base, where, part)
     view._node, view._output_index = taken._node, taken._output_index
     view._view_version = view._version_ref[0]
 
@@ -140,8 +219,25 @@ def refresh(view) -> None:
     if base is None:
         return
     view._view_version = view._version_ref[0]
-    where = positions(view, base)
+    where, part = _where(view, base)
     if where is None:  # a bit-cast view (``view(dtype)``) stays outside the graph
         return
-    taken = ViewOfBase.apply(base, positions=where)
+    taken = _view_of(base, where, part)
     view._node, view._output_index = taken._node, taken._output_index
+
+
+def _where(view, base) -> tuple:
+    """``(positions, None)`` for a view of its base's elements, ``(positions, part)`` for one of their real or
+    imaginary parts, ``(None, None)`` when neither can be said."""
+    where = positions(view, base)
+    if where is not None:
+        return where, None
+    found = part_positions(view, base)
+    return found if found is not None else (None, None)
+
+
+def _view_of(base, where, part):
+    """The view's new history: ``base``'s elements (or their ``part``) at ``where``."""
+    if part is None:
+        return ViewOfBase.apply(base, positions=where)
+    return ViewOfPart.apply(base, positions=where, part=part)

@@ -112,3 +112,33 @@ def test_writing_into_a_view_of_a_base_that_is_not_row_major_as_pytorch():
         out[lib.__name__] = (tq.grad.numpy(), tk.grad.numpy())
     for a, b in zip(out["gpugrad"], out["torch"]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def _complex_parts(lib, a, b, w):
+    """In-place writes through ``.real`` (transposed) and ``.imag`` of a complex result with a history."""
+    z = lib.complex(a * 1, b * 1) * (1 + 2j)
+    r = z.real.mT
+    r += w.mT * 2
+    i = z.imag
+    i *= w
+    return (z.real * w).sum(-1) + (z.imag ** 2).sum(-1) + (z.abs() ** 2).sum(-1)
+
+
+def test_writes_through_real_and_imag_views_are_differentiable_twice():
+    rng = np.random.default_rng(1)
+    inputs = [gg.tensor(rng.standard_normal((2, 3)), requires_grad=True) for _ in range(3)]
+    assert gg.autograd.gradcheck(lambda a, b, w: _complex_parts(gg, a, b, w), inputs)
+    assert gg.autograd.gradgradcheck(lambda a, b, w: _complex_parts(gg, a, b, w), inputs)
+
+
+@pytest.mark.torch
+def test_writes_through_real_and_imag_views_match_torch():
+    torch = pytest.importorskip("torch")
+    values = [np.random.default_rng(2).standard_normal((2, 3)) for _ in range(3)]
+    grads = []
+    for lib in (gg, torch):
+        inputs = [lib.tensor(v, requires_grad=True) for v in values]
+        _complex_parts(lib, *inputs).sum().backward()
+        grads.append([t.grad.numpy() for t in inputs])
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
