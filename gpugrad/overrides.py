@@ -8,7 +8,7 @@ subclass; ``nn.Parameter`` and gpugrad's own subclasses opt out with ``_disabled
 
 What it costs: each public function is wrapped once (``overridable``) at the end of the module that makes it
 public (``make_overridable``), Tensor's methods once gpugrad is imported (``route_tensor_methods``).
-Until something could take a call over (``Dispatch.armed``: a Tensor subclass that does not opt out was
+Until something could take a call over (``armed``: a Tensor subclass that does not opt out was
 defined, an object with ``__torch_function__`` reached a function, or while a mode is entered) the wrapper
 only reads that flag; the arguments are scanned only after. An object that is not a Tensor arms it on the failed
 call that first meets it (gpugrad refuses to read it as data: factory.py), which is then handed over.
@@ -27,21 +27,21 @@ __all__ = ["BaseTorchFunctionMode", "TorchFunctionMode", "handle_torch_function"
            "has_torch_function_unary", "has_torch_function_variadic", "is_tensor_like", "wrap_torch_function"]
 
 
-class Dispatch:
-    """Process-wide: ``armed`` is False until some class or mode could take a call over (see above):
-    ``classes`` once a class that could was met (for good), or while ``modes``, the count of modes entered
-    and not left in all threads, is above 0 (Tensor's arithmetic operators keep their short road for
-    plain operands while it is 0: gpugrad/ops/elementwise.py)."""
+# Process-wide state, module globals (read on every public call: a module global is the cheapest read).
+# ``armed`` is False until some class or mode could take a call over (see above): ``classes_met`` once a
+# class that could was met (for good), or while ``modes_entered``, the count of modes entered and not left
+# in all threads, is above 0 (Tensor's arithmetic operators keep their short road for plain operands while
+# it is 0: gpugrad/ops/elementwise.py).
+armed = False
+classes_met = False
+modes_entered = [0]  # a one-element list, as a tensor's version counter: modules that import it see it change
 
-    armed = False
-    classes = False
-    modes = 0
 
-    @classmethod
-    def update(cls, classes: bool = False, modes: int = 0) -> None:
-        cls.classes = cls.classes or classes
-        cls.modes += modes
-        cls.armed = cls.classes or cls.modes > 0
+def _arm(classes: bool = False, modes: int = 0) -> None:
+    global armed, classes_met
+    classes_met = classes_met or classes
+    modes_entered[0] += modes
+    armed = classes_met or modes_entered[0] > 0
 
 
 class _Switches(threading.local):
@@ -140,19 +140,21 @@ def overridable(fn: Callable, public: str | None = None, keywords: Callable | No
 
     @functools.wraps(fn)
     def _routed(*args, **kwargs):
-        if Dispatch.armed:
+        if armed:
             overloaded = overloaded_args(args, kwargs)
             if overloaded or _modes_active():
                 return _handle(getattr(Tensor, public) if public else _routed, overloaded, args, kwargs)
         try:
-            if kwargs and keywords is not None:
+            if not kwargs:
+                return fn(*args)  # cheaper than passing an empty dict on
+            if keywords is not None:
                 keywords(kwargs)
             return fn(*args, **kwargs)
         except Exception:
             overloaded = overloaded_args(args, kwargs)
             if not overloaded:
                 raise
-        Dispatch.update(classes=True)  # an object gpugrad cannot use, with a __torch_function__: from now on, look first
+        _arm(classes=True)  # an object gpugrad cannot use, with a __torch_function__: from now on, look first
         return _handle(getattr(Tensor, public) if public else _routed, overloaded, args, kwargs)
 
     _routed._overridable = True
@@ -222,7 +224,7 @@ def route_tensor_methods() -> None:
 def note_subclass(cls: type) -> None:
     """A Tensor subclass was defined: from now on calls are checked for it, unless it opts out."""
     if getattr(cls, "__torch_function__", None) is not _disabled_torch_function_impl:
-        Dispatch.update(classes=True)
+        _arm(classes=True)
 
 
 def default_torch_function(cls: type, func: Callable, types: tuple, args: tuple = (), kwargs: dict | None = None):
@@ -256,7 +258,7 @@ def _convert(result: Any, cls: type) -> Any:
 # PyTorch's public helpers -------------------------------------------------------------------------------
 def has_torch_function(relevant_args: Iterable) -> bool:
     """Whether a call with ``relevant_args`` would be handed to a mode or an argument's ``__torch_function__``."""
-    if not Dispatch.armed:
+    if not armed:
         return False
     return _modes_active() or any(_takes_over(a) for a in relevant_args)
 
@@ -331,14 +333,14 @@ class BaseTorchFunctionMode(TorchFunctionMode):
 
 
 def _push_mode(mode: TorchFunctionMode) -> None:
-    Dispatch.update(modes=1)
+    _arm(modes=1)
     switches.stack.append(mode)
 
 
 def _pop_mode() -> TorchFunctionMode:
     if not switches.stack:
         raise RuntimeError("TorchFunctionMode: trying to pop from an empty mode stack")
-    Dispatch.update(modes=-1)
+    _arm(modes=-1)
     return switches.stack.pop()
 
 

@@ -27,7 +27,7 @@ from ..errors import (
     ShapeError,
     broadcast_mismatch,
 )
-from ..overrides import Dispatch as _Dispatch
+from ..overrides import modes_entered as _modes_entered
 from ..overrides import overridable
 from ..tensor import Tensor
 from ._operands import (
@@ -1108,7 +1108,7 @@ def _operator(fn, op, compute, swap: bool = False):
     general = overridable(general, ("__rtruediv__" if fn is div else f"__r{fn.__name__}__") if swap else fn.__name__)
 
     def method(self, other):
-        if self.__class__ is Tensor and not _Dispatch.modes:
+        if self.__class__ is Tensor and not _modes_entered[0]:
             x = self._array
             dtype = x.dtype
             backend = self._backend
