@@ -21,6 +21,8 @@ import types as _types
 from collections.abc import Callable, Iterable
 from typing import Any, Self
 
+from .autograd.watch import refresh as refresh_watchers
+from .autograd.watch import state as _watch
 from .tensor import Tensor
 
 __all__ = ["BaseTorchFunctionMode", "TorchFunctionMode", "handle_torch_function", "has_torch_function",
@@ -30,18 +32,17 @@ __all__ = ["BaseTorchFunctionMode", "TorchFunctionMode", "handle_torch_function"
 # Process-wide state, module globals (read on every public call: a module global is the cheapest read).
 # ``armed`` is False until some class or mode could take a call over (see above): ``classes_met`` once a
 # class that could was met (for good), or while ``modes_entered``, the count of modes entered and not left
-# in all threads, is above 0 (Tensor's arithmetic operators keep their short road for plain operands while
-# it is 0: gpugrad/ops/elementwise.py).
+# in all threads, is above 0. (Tensor's arithmetic operators learn of a mode from autograd/watch.py.)
 armed = False
 classes_met = False
-modes_entered = [0]  # a one-element list, as a tensor's version counter: modules that import it see it change
+modes_entered = 0
 
 
 def _arm(classes: bool = False, modes: int = 0) -> None:
-    global armed, classes_met
+    global armed, classes_met, modes_entered
     classes_met = classes_met or classes
-    modes_entered[0] += modes
-    armed = classes_met or modes_entered[0] > 0
+    modes_entered += modes
+    armed = classes_met or modes_entered > 0
 
 
 class _Switches(threading.local):
@@ -335,13 +336,18 @@ class BaseTorchFunctionMode(TorchFunctionMode):
 def _push_mode(mode: TorchFunctionMode) -> None:
     _arm(modes=1)
     switches.stack.append(mode)
+    _watch.modes = len(switches.stack)
+    refresh_watchers()
 
 
 def _pop_mode() -> TorchFunctionMode:
     if not switches.stack:
         raise RuntimeError("TorchFunctionMode: trying to pop from an empty mode stack")
     _arm(modes=-1)
-    return switches.stack.pop()
+    mode = switches.stack.pop()
+    _watch.modes = len(switches.stack)
+    refresh_watchers()
+    return mode
 
 
 class _pop_mode_temporarily:  # PyTorch's name

@@ -234,8 +234,8 @@ def test_leaving_the_last_mode_disarms_unless_a_class_armed_it():
     from gpugrad import overrides
 
     with BaseTorchFunctionMode():
-        assert overrides.armed and overrides.modes_entered == [1]
-    assert overrides.modes_entered == [0] and overrides.armed == overrides.classes_met  # this module's subclasses arm it
+        assert overrides.armed and overrides.modes_entered == 1
+    assert overrides.modes_entered == 0 and overrides.armed == overrides.classes_met  # this module's subclasses arm it
 
 
 def test_make_subclass_wraps_data_as_a_leaf_of_the_class_sharing_memory():

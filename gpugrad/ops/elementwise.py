@@ -27,7 +27,6 @@ from ..errors import (
     ShapeError,
     broadcast_mismatch,
 )
-from ..overrides import modes_entered as _modes_entered
 from ..overrides import overridable
 from ..tensor import Tensor
 from ._operands import (
@@ -1108,7 +1107,7 @@ def _operator(fn, op, compute, swap: bool = False):
     general = overridable(general, ("__rtruediv__" if fn is div else f"__r{fn.__name__}__") if swap else fn.__name__)
 
     def method(self, other):
-        if self.__class__ is Tensor and not _modes_entered[0]:
+        if self.__class__ is Tensor:
             x = self._array
             dtype = x.dtype
             backend = self._backend
@@ -1120,8 +1119,8 @@ def _operator(fn, op, compute, swap: bool = False):
                 y = other
                 ok = kind is float or kind is int
             if ok and (dtype is _F32 or dtype is _F64 or dtype is FLOAT16_NP and backend is not _cpu):
-                if backend.capture is not None or _watch.watched:
-                    return op.apply(other, self) if swap else op.apply(self, other)
+                if backend.capture is not None or _watch.watched:  # a TorchFunctionMode watches too
+                    return general(self, other)
                 if _grad_state.enabled and (
                     self._requires_grad or self._node is not None
                     or kind is Tensor and (other._requires_grad or other._node is not None)
