@@ -268,3 +268,23 @@ def test_a_subclass_new_may_take_keywords_of_its_own():
 
     t = Labelled(gg.ones(2), label="weights")  # Tensor.__init__ is then called with the same keywords
     assert t.label == "weights" and type(t * 2) is Labelled
+
+
+def test_layers_hand_their_calls_over_and_sequential_does_not_fuse_past_a_handler():
+    gg.manual_seed(0)
+    seq = gg.nn.Sequential(gg.nn.Linear(3, 4), gg.nn.ReLU(), gg.nn.Linear(4, 2))
+    conv = gg.nn.Sequential(gg.nn.Conv2d(1, 2, 3), gg.nn.ReLU())
+    x = gg.ones(5, 3).as_subclass(Tagged)
+    assert type(seq(x)) is Tagged and type(conv(gg.ones(1, 1, 5, 5).as_subclass(Tagged))) is Tagged
+    np.testing.assert_allclose(seq(x).detach().numpy(), seq(gg.ones(5, 3)).detach().numpy(), rtol=1e-6)
+    seen = []
+
+    class Logging(BaseTorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            seen.append(func.__name__)
+            return super().__torch_function__(func, types, args, kwargs)
+
+    plain = gg.ones(5, 3)
+    with Logging():
+        seq(plain)
+    assert seen == ["linear", "relu", "linear"]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .. import backend as _backend_mod
 from .. import dtypes as _dtypes
+from .. import overrides as _overrides
 from ..amp import policy as _autocast_policy
 from ..autograd.grad_mode import no_grad
 from ..autograd.reduced_float import is_reduced
@@ -636,8 +637,10 @@ class Sequential(_ModuleSequence):
         while i < len(modules):
             module = modules[i]
             fused = _fusable(module, modules[i + 1]) if i + 1 < len(modules) else None
-            if fused is not None and (_rounds_between(x) or _watch_state.expanded):
-                fused = None  # (ExpandedWeights: the layer's F.linear / F.conv2d compute per-sample gradients)
+            if fused is not None and (_rounds_between(x) or _watch_state.expanded or _overrides.armed):
+                # (ExpandedWeights: the layer's F.linear / F.conv2d compute per-sample gradients; a class's or a
+                # mode's __torch_function__ must be handed F.linear and the activation's calls one by one)
+                fused = None
             if fused is not None:
                 # Linear or Conv2d then an activation: one op with the activation after its GEMM, and in
                 # backward the activation derivative before the GEMMs. None: the layer does not fuse.
