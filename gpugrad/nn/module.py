@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from .. import backend as _backend_mod
 from .. import dtypes as _dtypes
-from .. import overrides as _overrides
 from ..amp import policy as _autocast_policy
 from ..autograd.grad_mode import no_grad
 from ..autograd.reduced_float import is_reduced
 from ..autograd.watch import state as _watch_state
+from ..overrides import has_torch_function as _has_torch_function
 from ..tensor import Tensor
 from ..ops import parse_to_args
 from .backward_hooks import call_with_backward_hooks
@@ -637,7 +637,7 @@ class Sequential(_ModuleSequence):
         while i < len(modules):
             module = modules[i]
             fused = _fusable(module, modules[i + 1]) if i + 1 < len(modules) else None
-            if fused is not None and (_rounds_between(x) or _watch_state.expanded or _overrides.armed):
+            if fused is not None and (_rounds_between(x) or _watch_state.expanded or _has_torch_function((x,))):
                 # (ExpandedWeights: the layer's F.linear / F.conv2d compute per-sample gradients; a class's or a
                 # mode's __torch_function__ must be handed F.linear and the activation's calls one by one)
                 fused = None
