@@ -12,6 +12,7 @@ from . import default_device, dtypes, layouts
 from .dtypes import FLOAT_KINDS
 from .errors import ArgumentError, DTypeError, ShapeError
 from .overrides import make_overridable as _make_overridable
+from .overrides import takes_calls
 from .random import default_generator
 from .tensor import Tensor
 
@@ -93,7 +94,7 @@ def _infer_host(data) -> tuple[numpy.ndarray, bool]:
         return data._backend.to_numpy(data._array), False
     if isinstance(data, (str, bytes)):
         raise DTypeError(f"tensor: strings are not supported, got {data!r:.40}")
-    if hasattr(type(data), "__torch_function__"):  # the public function called hands it the call (overrides.py)
+    if takes_calls(type(data)):  # the public function called hands it the call (overrides.py)
         raise TypeError(f"tensor: a {type(data).__name__} is not data; it defines __torch_function__")
     typed = isinstance(data, (numpy.ndarray, numpy.generic))
     try:

@@ -70,14 +70,24 @@ def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
 _PLAIN = frozenset((Tensor, int, float, bool, complex, str, type(None), slice, type(Ellipsis)))
 
 
-def _collect(obj: Any, found: list) -> None:
-    """Add ``obj`` to ``found`` when its class defines a ``__torch_function__`` that takes calls over,
-    once per class, subclasses before their bases (PyTorch's precedence, NEP 18's)."""
-    kind = type(obj)
-    if kind in _PLAIN:
-        return
+# PyTorch's own tensors are another framework's arrays to gpugrad: data, read through NumPy or DLPack. Their
+# handlers (PyTorch's default and its opt-out) run PyTorch's functions and cannot take gpugrad's calls.
+_PYTORCH_HANDLERS = ("torch._tensor", "torch._C")
+
+
+def takes_calls(kind: type) -> bool:
+    """Whether objects of class ``kind`` are handed the calls they take part in: it defines a
+    ``__torch_function__`` that is neither an opt-out nor PyTorch's own."""
     handler = getattr(kind, "__torch_function__", None)
-    if handler is None or handler is _disabled_torch_function_impl:
+    return (handler is not None and handler is not _disabled_torch_function_impl
+            and getattr(handler, "__module__", None) not in _PYTORCH_HANDLERS)
+
+
+def _collect(obj: Any, found: list) -> None:
+    """Add ``obj`` to ``found`` when its class takes calls over (``takes_calls``), once per class,
+    subclasses before their bases (PyTorch's precedence, NEP 18's)."""
+    kind = type(obj)
+    if kind in _PLAIN or not takes_calls(kind):
         return
     for i, other in enumerate(found):
         if type(other) is kind:

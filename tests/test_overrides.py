@@ -288,3 +288,12 @@ def test_layers_hand_their_calls_over_and_sequential_does_not_fuse_past_a_handle
     with Logging():
         seq(plain)
     assert seen == ["linear", "relu", "linear"]
+
+
+@pytest.mark.torch
+def test_pytorch_tensors_stay_data_and_are_never_handed_calls():
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([1.0, 2.0])
+    assert not gg.overrides.takes_calls(type(t)) and not gg.overrides.takes_calls(torch.nn.Parameter)
+    assert gg.tensor(t).tolist() == [1.0, 2.0] and gg.add(gg.ones(2), t).tolist() == [2.0, 3.0]
+    assert gg.overrides.takes_calls(Tagged) and not gg.overrides.takes_calls(gg.nn.Parameter)

@@ -10,6 +10,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.reduced_float import is_reduced
 from ..dtypes import FLOAT_KINDS, INEXACT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, dim_out_of_range
+from ..overrides import takes_calls
 from ..tensor import Tensor
 
 _SCALARS = (int, float, bool, complex)
@@ -182,7 +183,7 @@ def takes_operand(other) -> bool:
     Python's TypeError, ``t == "a"`` is False. An object that defines ``__torch_function__`` is taken: the
     call is handed to it (gpugrad/overrides.py), as PyTorch's operators do."""
     return (isinstance(other, (Tensor, numbers.Number, numpy.ndarray, numpy.generic))
-            or hasattr(other, "__cuda_array_interface__") or hasattr(type(other), "__torch_function__"))
+            or hasattr(other, "__cuda_array_interface__") or takes_calls(type(other)))
 
 
 def hands_back(other) -> bool:
