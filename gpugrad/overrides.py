@@ -76,8 +76,10 @@ _PYTORCH_HANDLERS = ("torch._tensor", "torch._C")
 
 
 def takes_calls(kind: type) -> bool:
-    """Whether objects of class ``kind`` are handed the calls they take part in: it defines a
-    ``__torch_function__`` that is neither an opt-out nor PyTorch's own."""
+    """Whether objects of class ``kind`` are handed the calls they take part in: it is not a plain value
+    (Tensor itself included) and defines a ``__torch_function__`` that is neither an opt-out nor PyTorch's."""
+    if kind in _PLAIN:
+        return False
     handler = getattr(kind, "__torch_function__", None)
     return (handler is not None and handler is not _disabled_torch_function_impl
             and getattr(handler, "__module__", None) not in _PYTORCH_HANDLERS)
@@ -87,7 +89,7 @@ def _collect(obj: Any, found: list) -> None:
     """Add ``obj`` to ``found`` when its class takes calls over (``takes_calls``), once per class,
     subclasses before their bases (PyTorch's precedence, NEP 18's)."""
     kind = type(obj)
-    if kind in _PLAIN or not takes_calls(kind):
+    if not takes_calls(kind):
         return
     for i, other in enumerate(found):
         if type(other) is kind:
@@ -220,8 +222,9 @@ def make_overridable(namespace: dict) -> None:
 
 
 def route_tensor_methods() -> None:
-    """Route Tensor's methods and operators; gpugrad/__init__.py calls it once, last, when every module that
-    adds a method has run (methods are looked up on each call, so none was held before)."""
+    """Route Tensor's methods and operators (those ops/__init__.py bound are routed already) and name each
+    as its method; gpugrad/__init__.py calls it once, last, when every module that adds a method has run
+    (methods are looked up on each call, so none was held before)."""
     for name, value in list(vars(Tensor).items()):
         if name in _ROUTED_PROPERTIES:
             setattr(Tensor, name, property(overridable(value.fget), value.fset, value.fdel, value.__doc__))
@@ -229,7 +232,10 @@ def route_tensor_methods() -> None:
             continue
         if name.startswith("__") and name not in _ROUTED_DUNDERS or name.startswith("_") and not name.startswith("__"):
             continue
-        setattr(Tensor, name, overridable(value, OPERATOR_METHODS.get(name)))
+        routed = overridable(value, OPERATOR_METHODS.get(name))
+        # named as the method it is (a handler reads ``func.__name__``; pickle finds ``Tensor.<name>``)
+        routed.__name__, routed.__qualname__, routed.__module__ = name, f"Tensor.{name}", Tensor.__module__
+        setattr(Tensor, name, routed)
 
 
 def note_subclass(cls: type) -> None:
@@ -271,14 +277,7 @@ def has_torch_function(relevant_args: Iterable) -> bool:
     """Whether a call with ``relevant_args`` would be handed to a mode or an argument's ``__torch_function__``."""
     if not armed:
         return False
-    return _modes_active() or any(_takes_over(a) for a in relevant_args)
-
-
-def _takes_over(obj: Any) -> bool:
-    found: list = []
-    if switches.subclasses:
-        _collect(obj, found)
-    return bool(found)
+    return _modes_active() or switches.subclasses and any(takes_calls(type(a)) for a in relevant_args)
 
 
 def has_torch_function_unary(inp: Any) -> bool:

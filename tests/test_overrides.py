@@ -297,3 +297,53 @@ def test_pytorch_tensors_stay_data_and_are_never_handed_calls():
     assert not gg.overrides.takes_calls(type(t)) and not gg.overrides.takes_calls(torch.nn.Parameter)
     assert gg.tensor(t).tolist() == [1.0, 2.0] and gg.add(gg.ones(2), t).tolist() == [2.0, 3.0]
     assert gg.overrides.takes_calls(Tagged) and not gg.overrides.takes_calls(gg.nn.Parameter)
+
+
+def _protocol_run(lib):
+    """What a handler and a mode see, and what comes back, for the same calls under ``lib``."""
+    F_ = lib.nn.functional
+
+    class Rec(lib.Tensor):
+        names: ClassVar[list] = []
+
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            cls.names.append(func.__name__)
+            return super().__torch_function__(func, types, args, kwargs)
+
+    class Mode(lib.overrides.TorchFunctionMode):
+        names: ClassVar[list] = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.names.append(func.__name__)
+            return func(*args, **(kwargs or {}))
+
+    lib.manual_seed(0)
+    lin = lib.nn.Linear(2, 2)
+    x = lib.ones(2, 2).as_subclass(Rec)
+    results = [x * 2, 2 * x, x + x, 1 - x, x @ x, -x, x < 1, x[0], lib.add(x, 1), F_.relu(x), x.sum(), lin(x),
+               lib.cat([x, x]), *x.max(dim=0), *x.split(1)]
+    handed = list(Rec.names)
+    results += [x.T, x.mT, x.data, x.detach()]
+    with lib._C.DisableTorchFunctionSubclass():
+        results.append(x + 1)
+    plain = lib.ones(2)
+    with Mode():
+        plain + 1, lib.exp(plain), F_.relu(plain), lib.zeros(2), plain.sum()
+    made = lib.Tensor._make_subclass(Rec, lib.ones(2) * 2, True)
+
+    @lib.overrides.wrap_torch_function(lambda t: (t,))
+    def double(t):
+        return t * 2
+
+    Rec.names.clear()
+    results.append(double(x))
+    wrapped = list(Rec.names)  # before reading made's properties, which PyTorch hands over too (gpugrad does not)
+    return (handed, [type(r).__name__ for r in results], Mode.names, wrapped,
+            (type(made).__name__, made.requires_grad, made.is_leaf, made.grad_fn is None))
+
+
+@pytest.mark.torch
+def test_handlers_and_modes_see_and_return_what_pytorchs_do():
+    torch = pytest.importorskip("torch")
+    assert _protocol_run(gg) == _protocol_run(torch)

@@ -212,12 +212,7 @@ def test_broadcast_mismatch_reads_as_pytorchs_sentence(case):
         "atan2": lambda lib: lib.atan2(lib.ones(2, 1, 6), lib.ones(7, 5)),
         "expand dims": lambda lib: lib.ones(2, 3, 1) + lib.ones(1, 4, 5),
     }
-    messages = []
-    for lib in (gg, torch):
-        with pytest.raises(RuntimeError) as info:
-            calls[case](lib)
-        messages.append(str(info.value))
-    assert messages[1] in messages[0], messages
+    _says_pytorchs_sentence(torch, calls[case], RuntimeError)
 
 
 @pytest.mark.torch
@@ -233,9 +228,14 @@ def test_dim_out_of_range_reads_as_pytorchs_sentence(case):
         "softmax": lambda lib: lib.ones(2, 3).softmax(2),
         "cumsum": lambda lib: lib.ones(2, 3).cumsum(-3),
     }
+    _says_pytorchs_sentence(torch, calls[case], IndexError)
+
+
+def _says_pytorchs_sentence(torch, call, error: type) -> None:
+    """``call(gg)`` raises ``error`` with PyTorch's message for ``call(torch)`` among its words."""
     messages = []
     for lib in (gg, torch):
-        with pytest.raises(IndexError) as info:
-            calls[case](lib)
+        with pytest.raises(error) as info:
+            call(lib)
         messages.append(str(info.value))
     assert messages[1] in messages[0], messages
