@@ -28,6 +28,7 @@ __all__ = [
 
 
 _SUM = ReduceOp.SUM
+_BITWISE = (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR)
 
 
 def _check_tensor(op: str, name: str, t) -> None:
@@ -37,9 +38,12 @@ def _check_tensor(op: str, name: str, t) -> None:
 
 def _check_op(op_name: str, op, t: Tensor) -> ReduceOp:
     if not isinstance(op, ReduceOp):
-        raise ArgumentError(f"{op_name}: op must be a ReduceOp (SUM, AVG, PRODUCT, MIN, MAX), got {op!r}")
+        raise ArgumentError(f"{op_name}: op must be a ReduceOp (SUM, AVG, PRODUCT, MIN, MAX, BAND, BOR, BXOR), "
+                            f"got {op!r}")
     if op is ReduceOp.AVG and t._array.dtype.kind not in INEXACT_KINDS:
         raise DTypeError(f"{op_name}: ReduceOp.AVG needs a floating-point tensor, got {t._array.dtype}")
+    if op in _BITWISE and t._array.dtype.kind not in "biu":
+        raise DTypeError(f"{op_name}: cannot use {op!r} with non-integral dtype {t._array.dtype}")
     return op
 
 

@@ -73,7 +73,10 @@ class MPIProcessGroup(ProcessGroup):
         self.size = comm.Get_size()
         self.timeout = timeout
         self._ops = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
-                     ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX}
+                     ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX,
+                     ReduceOp.BAND: MPI.BAND, ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}
+        # MPI defines the bitwise ops on integers only; on bools its logical ops give the same answer.
+        self._bool_ops = {ReduceOp.BAND: MPI.LAND, ReduceOp.BOR: MPI.LOR, ReduceOp.BXOR: MPI.LXOR}
         self._sum, self._in_place = MPI.SUM, MPI.IN_PLACE
         self._allreduce, self._iallreduce = comm.Allreduce, comm.Iallreduce
         # Open MPI's nonblocking collectives (libnbc) run 1.4-1.6x slower than its blocking ones (measured,
@@ -97,6 +100,12 @@ class MPIProcessGroup(ProcessGroup):
                 return Testall(reqs)
         return Work(name, self.ranks[self.rank], test, finish, self.timeout)
 
+    def _op(self, op: ReduceOp, arr: Any):
+        """MPI's operation for ``op`` on ``arr``'s dtype."""
+        if op in self._bool_ops and arr.dtype == numpy.bool_:
+            return self._bool_ops[op]
+        return self._ops[op]
+
     def _avg(self, op: ReduceOp, arr: Any) -> Callable[[], None] | None:
         if op is not _AVG:
             return None
@@ -111,7 +120,7 @@ class MPIProcessGroup(ProcessGroup):
         if type(arr) is not numpy.ndarray or not arr.flags.c_contiguous:
             self.allreduce(arr, op).wait()
             return
-        mop = self._sum if op is _SUM else self._ops[op]
+        mop = self._sum if op is _SUM else self._op(op, arr)
         if self._blocking_sync:
             self._allreduce(self._in_place, arr, mop)
         else:
@@ -127,7 +136,7 @@ class MPIProcessGroup(ProcessGroup):
     # ---- collectives on backend arrays; each returns a Work -------------------------------------------
     def allreduce(self, arr: Any, op: ReduceOp) -> Work:
         buf, back = _stage(arr)
-        req = self.comm.Iallreduce(self.MPI.IN_PLACE, buf, self._ops[op])
+        req = self.comm.Iallreduce(self.MPI.IN_PLACE, buf, self._op(op, buf))
         return self._work("all_reduce", [req], _chain(self._avg(op, buf), back))
 
     def broadcast(self, arr: Any, root: int) -> Work:
@@ -145,15 +154,15 @@ class MPIProcessGroup(ProcessGroup):
     def reduce_scatter(self, send: Any, recv: Any, op: ReduceOp) -> Work:
         sbuf, _ = _stage(send)
         rbuf, back = _stage(recv, need_values=False)
-        req = self.comm.Ireduce_scatter_block(sbuf, rbuf, self._ops[op])
+        req = self.comm.Ireduce_scatter_block(sbuf, rbuf, self._op(op, sbuf))
         return self._work("reduce_scatter", [req], _chain(self._avg(op, rbuf), back))
 
     def reduce(self, arr: Any, root: int, op: ReduceOp) -> Work:
         buf, back = _stage(arr)
         if self.rank == root:
-            req = self.comm.Ireduce(self.MPI.IN_PLACE, buf, self._ops[op], root=root)
+            req = self.comm.Ireduce(self.MPI.IN_PLACE, buf, self._op(op, buf), root=root)
             return self._work("reduce", [req], _chain(self._avg(op, buf), back))
-        req = self.comm.Ireduce(buf, None, self._ops[op], root=root)
+        req = self.comm.Ireduce(buf, None, self._op(op, buf), root=root)
         return self._work("reduce", [req], None)
 
     def gather(self, send: Any, recv: Any | None, root: int) -> Work:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pickle
 from typing import Any, Callable
 
+from ..errors import ArgumentError
 from .work import DistBackendError, ProcessGroup, ReduceOp, Work
 
 __all__ = ["NCCLProcessGroup", "StoreChannel", "exchange_unique_id", "nccl_or_none"]
@@ -93,6 +94,12 @@ class NCCLProcessGroup(ProcessGroup):
                      ReduceOp.MIN: n.NCCL_MIN, ReduceOp.MAX: n.NCCL_MAX}
         self.stream = cupy.cuda.Stream(non_blocking=True)
 
+    def _op(self, op: ReduceOp) -> int:
+        try:
+            return self._ops[op]
+        except KeyError:  # the bitwise ops: NCCL has none (PyTorch's NCCL group raises ValueError alike)
+            raise ArgumentError(f"gpugrad.distributed (nccl): cannot use {op!r} with NCCL") from None
+
     def _dtype(self, arr) -> int:
         try:
             return self._dtypes[arr.dtype.name]
@@ -131,7 +138,7 @@ class NCCLProcessGroup(ProcessGroup):
 
     def allreduce(self, arr, op: ReduceOp) -> Work:
         def body(s):
-            self.comm.allReduce(arr.data.ptr, arr.data.ptr, arr.size, self._dtype(arr), self._ops[op], s)
+            self.comm.allReduce(arr.data.ptr, arr.data.ptr, arr.size, self._dtype(arr), self._op(op), s)
         return self._launch("all_reduce", [arr], body, self._avg(op, arr))
 
     def broadcast(self, arr, root: int) -> Work:
@@ -146,12 +153,12 @@ class NCCLProcessGroup(ProcessGroup):
 
     def reduce_scatter(self, send, recv, op: ReduceOp) -> Work:
         def body(s):
-            self.comm.reduceScatter(send.data.ptr, recv.data.ptr, recv.size, self._dtype(recv), self._ops[op], s)
+            self.comm.reduceScatter(send.data.ptr, recv.data.ptr, recv.size, self._dtype(recv), self._op(op), s)
         return self._launch("reduce_scatter", [send, recv], body, self._avg(op, recv))
 
     def reduce(self, arr, root: int, op: ReduceOp) -> Work:
         def body(s):
-            self.comm.reduce(arr.data.ptr, arr.data.ptr, arr.size, self._dtype(arr), self._ops[op], root, s)
+            self.comm.reduce(arr.data.ptr, arr.data.ptr, arr.size, self._dtype(arr), self._op(op), root, s)
         return self._launch("reduce", [arr], body, self._avg(op, arr) if self.rank == root else None)
 
     def gather(self, send, recv, root: int) -> Work:

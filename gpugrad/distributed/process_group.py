@@ -18,7 +18,8 @@ from .nccl import NCCLProcessGroup, StoreChannel, nccl_or_none
 
 __all__ = [
     "Backend", "GroupMember", "ProcessGroup", "destroy_process_group", "get_backend", "get_process_group_ranks",
-    "get_rank", "get_world_size", "group", "init_process_group", "is_available", "is_initialized", "is_mpi_available", "is_nccl_available",
+    "get_rank", "get_world_size", "group", "init_process_group", "is_available", "is_gloo_available", "is_initialized", "is_mpi_available",
+    "is_nccl_available",
     "is_torchelastic_launched", "new_group", "default_pg_timeout",
 ]
 
@@ -66,6 +67,13 @@ def is_mpi_available() -> bool:
 
 def is_nccl_available() -> bool:
     return nccl_or_none() is not None
+
+
+def is_gloo_available() -> bool:
+    """False: the Gloo library is not part of gpugrad. ``init_process_group("gloo")`` is still accepted and
+    served by MPI (ranks started by mpiexec), but code asking for Gloo itself (its TCP rendezvous between
+    processes a launcher other than MPI started) must not be told it is there."""
+    return False
 
 
 def is_initialized() -> bool:

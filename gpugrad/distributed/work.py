@@ -20,6 +20,10 @@ class ReduceOp(Enum):
     PRODUCT = "product"
     MIN = "min"
     MAX = "max"
+    # Bitwise, on integer and bool tensors only (on bool they are the logical and/or/xor).
+    BAND = "band"
+    BOR = "bor"
+    BXOR = "bxor"
 
     def __repr__(self) -> str:
         return f"ReduceOp.{self.name}"

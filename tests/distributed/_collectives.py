@@ -77,6 +77,27 @@ for async_op in (False, True):
     w = dist.barrier(async_op=async_op)
     w and w.wait()
 
+# The bitwise reductions, on integers and on bools (where MPI has only its logical ops), sync and async,
+# and through reduce and reduce_scatter_tensor.
+ints = [np.array([0b1100, 0b1010, 7, 0], dtype=np.int32) + r for r in range(n)]
+bools = [np.array([True, True, False, False]) if r == 0 else np.array([True, False, True, False]) for r in range(n)]
+bitwise = {dist.ReduceOp.BAND: np.bitwise_and, dist.ReduceOp.BOR: np.bitwise_or, dist.ReduceOp.BXOR: np.bitwise_xor}
+for op, fn in bitwise.items():
+    for every_rank in (ints, bools):
+        want = fn.reduce(np.stack(every_rank), axis=0)
+        for async_op in (False, True):
+            t = gg.tensor(every_rank[rank])
+            w = dist.all_reduce(t, op=op, async_op=async_op)
+            w and w.wait()
+            assert t.dtype == gg.tensor(every_rank[rank]).dtype
+            np.testing.assert_array_equal(t.numpy(), want, err_msg=str(op))
+        t = gg.tensor(every_rank[rank])
+        dist.reduce(t, dst=1, op=op)
+        np.testing.assert_array_equal(t.numpy(), want if rank == 1 else every_rank[rank], err_msg=str(op))
+        out = gg.tensor(every_rank[rank][:2].copy())
+        dist.reduce_scatter_tensor(out, gg.tensor(every_rank[rank]), op=op)
+        np.testing.assert_array_equal(out.numpy(), want[2 * rank : 2 * rank + 2], err_msg=str(op))
+
 # Non-contiguous tensors go through a staging copy and come back in place.
 base = gg.tensor(data(rank, (4, 6)))
 view = base.t()
@@ -86,6 +107,7 @@ np.testing.assert_allclose(base.numpy(), data(0, (4, 6)) + data(1, (4, 6)), rtol
 # Argument errors name the call.
 for call, kind in (
     (lambda: dist.all_reduce(gg.tensor([1, 2]), op=dist.ReduceOp.AVG), "AVG"),
+    (lambda: dist.all_reduce(gg.tensor([1.0, 2.0]), op=dist.ReduceOp.BXOR), "BXOR with non-integral dtype"),
     (lambda: dist.all_gather([gg.zeros(2)], gg.zeros(2)), "list of 2"),
     (lambda: dist.all_gather_into_tensor(gg.zeros(3), gg.zeros(2)), "shape"),
     (lambda: dist.broadcast(gg.zeros(2), src=5), "src=5"),

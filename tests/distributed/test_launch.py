@@ -309,6 +309,9 @@ def test_nccl_group_plumbing_with_stand_ins():
         pg.allreduce(_Arr(np.zeros(2, dtype=np.int16)), ReduceOp.SUM)
     with pytest.raises(Exception, match="contiguous"):
         pg.allreduce(_Arr(np.zeros((2, 2), dtype=np.float32)).T, ReduceOp.SUM)
+    for op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR):  # NCCL has no bitwise reductions
+        with pytest.raises(ValueError, match=f"cannot use ReduceOp.{op.name} with NCCL"):
+            pg.allreduce(_Arr(np.zeros(2, dtype=np.int64)), op)
 
 
 def test_queries_before_init_raise_pytorchs_value_error():

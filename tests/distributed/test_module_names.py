@@ -53,3 +53,18 @@ def test_pytorch_maps_the_same_device_types():
     theirs = torch.distributed.Backend.default_device_backend_map
     for device, backend in dist.Backend.default_device_backend_map.items():
         assert theirs[device] == backend
+
+
+def test_gloo_is_reported_absent_while_mpi_answers_for_it():
+    # Code that asks for Gloo itself (ignite picks its backends this way) must not be told it is here;
+    # the "gloo" name is still accepted by init_process_group and served by MPI (tests/distributed/test_launch.py).
+    assert dist.is_gloo_available() is False
+    assert dist.is_available() is (dist.is_mpi_available() or dist.is_nccl_available())
+
+
+@pytest.mark.torch
+def test_pytorch_answers_availability_with_booleans():
+    torch = pytest.importorskip("torch")
+    for name in ("is_available", "is_gloo_available", "is_mpi_available", "is_nccl_available"):
+        assert isinstance(getattr(torch.distributed, name)(), bool)
+        assert isinstance(getattr(dist, name)(), bool)
