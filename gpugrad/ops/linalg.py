@@ -10,10 +10,12 @@ here as ``linalg_<name>``; gpugrad.linalg exports them under the short name.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import namedtuple
 
 import numpy
 
+from .._caller import user_stacklevel
 from ..amp.policy import FLOAT32, LOWER_PRECISION, PROMOTE, autocast_policy
 from ..autograd.reduced_float import float32_of
 from ..autograd.function import Op
@@ -869,7 +871,10 @@ def linalg_cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None
 
 
 def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
-    """``torch.cholesky``: as ``linalg.cholesky``, upper positional."""
+    """``torch.cholesky`` (deprecated there, and here with the same warning): as ``linalg.cholesky``, upper
+    positional."""
+    warnings.warn("gg.cholesky is deprecated (as torch.cholesky) in favor of gg.linalg.cholesky; "
+                  "cholesky(A, upper=True) is gg.linalg.cholesky(A).mH", UserWarning, stacklevel=user_stacklevel())
     return write_out("cholesky", linalg_cholesky(input, upper=upper), out)
 
 
@@ -1032,7 +1037,10 @@ class _RFromQR(Op):
 
 
 def qr(input: Tensor, some: bool = True, *, out=None) -> QRResult:
-    """``torch.qr``: the reduced QR (some=True) or the complete one."""
+    """``torch.qr`` (deprecated there, and here with the same warning): the reduced QR (some=True) or the
+    complete one."""
+    warnings.warn("gg.qr is deprecated (as torch.qr) in favor of gg.linalg.qr, which takes mode='reduced' "
+                  "(some=True) or mode='complete' (some=False)", UserWarning, stacklevel=user_stacklevel())
     return linalg_qr(input, "reduced" if some else "complete", out=out)
 
 

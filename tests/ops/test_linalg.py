@@ -3,6 +3,7 @@ in-place forms, and (marked torch) the same calls against PyTorch. Gradients are
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -411,7 +412,8 @@ def test_eigh_and_cholesky_of_symmetric_matrices(rng):
     close(gg.linalg.eigvalsh(t64(np.swapaxes(lower_only, -1, -2)), UPLO="U"), np.linalg.eigvalsh(spd))
     low = gg.linalg.cholesky(t64(spd))
     close(low @ low.mT, spd)
-    close(gg.cholesky(t64(spd), upper=True), np.swapaxes(np.linalg.cholesky(spd), -1, -2))
+    with pytest.warns(UserWarning, match=r"gg.cholesky is deprecated \(as torch.cholesky\)"):
+        close(gg.cholesky(t64(spd), upper=True), np.swapaxes(np.linalg.cholesky(spd), -1, -2))
 
 
 def test_cholesky_reads_the_lower_triangle_or_with_upper_the_upper_one():
@@ -429,8 +431,26 @@ def test_qr_modes():
     q_r, r_only = gg.linalg.qr(a, mode="r")
     assert tuple(q_r.shape) == (0,)
     close(r_only, r)
-    q2, r2 = gg.qr(a.mT, some=False)
+    with pytest.warns(UserWarning, match=r"gg.qr is deprecated \(as torch.qr\)"):
+        q2, r2 = gg.qr(a.mT, some=False)
     assert tuple(q2.shape) == (5, 5) and tuple(r2.shape) == (5, 3)
+    with pytest.warns(UserWarning, match="gg.qr is deprecated"):  # the method is the same deprecated op
+        q3, _ = a.mT.qr()
+    close(q3.abs(), gg.linalg.qr(a.mT).Q.abs())
+
+
+@pytest.mark.torch
+def test_the_deprecated_qr_and_cholesky_warn_as_pytorch_does():
+    torch = pytest.importorskip("torch")
+    spd = np.array([[4.0, 2.0], [2.0, 5.0]])
+    for name, call in (("qr", lambda t: t.qr()), ("cholesky", lambda t: t.cholesky())):
+        for lib in (torch, gg):
+            with pytest.warns(UserWarning, match=f"{name} is deprecated"):
+                call(lib.tensor(spd))
+        with warnings.catch_warnings():  # the linalg spellings stay quiet in both
+            warnings.simplefilter("error")
+            getattr(gg.linalg, name)(gg.tensor(spd))
+            getattr(torch.linalg, name)(torch.tensor(spd))
 
 
 def test_qr_gradients_that_pytorch_refuses_are_refused():

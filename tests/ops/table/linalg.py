@@ -113,6 +113,19 @@ def _deprecated_triangular_solve(lib, b, a):
         return lib.triangular_solve(b, a.triu() + 3 * lib.eye(3, dtype=a.dtype), transpose=True).solution
 
 
+def _deprecated_cholesky(lib, a):
+    with warnings.catch_warnings():  # torch.cholesky and gg.cholesky warn that they are deprecated
+        warnings.simplefilter("ignore")
+        return _spd_of(lib, a).cholesky()
+
+
+def _deprecated_qr_squares(lib, a):
+    with warnings.catch_warnings():  # as do torch.qr and gg.qr
+        warnings.simplefilter("ignore")
+        factors = a.qr()
+    return lib.cat([(f * f).flatten(-2) for f in factors], -1)
+
+
 def _cond_fro(lib, a):
     if lib is gg:
         return gg.linalg.cond(a, "fro")
@@ -203,9 +216,9 @@ ROWS = [
         inputs=[((3, 3), invertible), ((2, 3), real)], op="solve_triangular"),
     Row("solve_triangular_unit", **_both(lambda lib, a, b: lib.linalg.solve_triangular(a, b, upper=True, unitriangular=True)),
         inputs=[((3, 3), invertible), ((3, 4), real)], op="solve_triangular"),
-    Row("cholesky", **_both(lambda lib, a: _spd_of(lib, a).cholesky()), inputs=[((3, 3), real)]),
+    Row("cholesky", **_both(_deprecated_cholesky), inputs=[((3, 3), real)]),
     Row("linalg_cholesky_upper", **_both(lambda lib, a: lib.linalg.cholesky(_spd_of(lib, a), upper=True)), inputs=[((2, 3, 3), real)], op="linalg_cholesky"),
-    Row("qr", **_both(lambda lib, a: lib.cat([(q * q).flatten(-2) for q in a.qr()], -1)), inputs=[((4, 3), real)]),
+    Row("qr", **_both(_deprecated_qr_squares), inputs=[((4, 3), real)]),
     Row("linalg_qr_tall", **_both(lambda lib, a: _qr_invariants(lib, a)), inputs=[((2, 4, 3), real)], op="linalg_qr"),
     Row("linalg_qr_wide", **_both(lambda lib, a: _qr_invariants(lib, a)), inputs=[((3, 5), real)], op="linalg_qr"),
     Row("linalg_qr_complete_square", **_both(lambda lib, a: _qr_invariants(lib, a, "complete")), inputs=[((3, 3), invertible)], op="linalg_qr"),
