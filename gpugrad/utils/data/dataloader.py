@@ -154,7 +154,7 @@ class DataLoader(Generic[T_co]):
 
         self.dataset = dataset
         self.batch_size = batch_size
-        self.shuffle = bool(shuffle)
+        self._shuffle = bool(shuffle)  # private, as PyTorch keeps it: no public attribute of that name
         self.sampler = sampler
         self.batch_sampler = batch_sampler
         self.num_workers = num_workers
@@ -211,7 +211,7 @@ class DataLoader(Generic[T_co]):
     @property
     def _own_random_sampler(self) -> RandomSampler | None:
         """The RandomSampler made for ``shuffle=True``, whose epochs a checkpoint can redraw."""
-        return self.sampler if self.shuffle and isinstance(self.sampler, RandomSampler) else None
+        return self.sampler if self._shuffle and isinstance(self.sampler, RandomSampler) else None
 
     # Iteration -----------------------------------------------------------------------------------
     def __iter__(self) -> _BaseDataLoaderIter:
@@ -303,7 +303,7 @@ class DataLoader(Generic[T_co]):
             "dataset_len": self._dataset_len(),
             "batch_size": self.batch_size,
             "drop_last": self.drop_last,
-            "shuffle": self.shuffle,
+            "shuffle": self._shuffle,
             "in_epoch": self._in_epoch,
             "batches_yielded": self._batches_yielded if self._in_epoch else 0,
             "epoch_generator_state": copy.deepcopy(self._epoch_generator_state()) if self._in_epoch else None,
@@ -319,7 +319,7 @@ class DataLoader(Generic[T_co]):
         if state["version"] != _STATE_VERSION:
             raise ValueError(f"DataLoader.load_state_dict: unknown state version {state['version']!r}")
         mine = {"dataset_len": self._dataset_len(), "batch_size": self.batch_size, "drop_last": self.drop_last,
-                "shuffle": self.shuffle}
+                "shuffle": self._shuffle}
         differ = {k: (state[k], v) for k, v in mine.items() if state[k] != v}
         if differ:
             listed = ", ".join(f"{k}: saved {a!r}, loader has {b!r}" for k, (a, b) in differ.items())
@@ -334,7 +334,7 @@ class DataLoader(Generic[T_co]):
         yielded = state["batches_yielded"]
         if state["in_epoch"] and (yielded < 0 or most is not None and yielded > most):
             raise ValueError(f"DataLoader.load_state_dict: batches_yielded={yielded} is outside 0..{most}")
-        if state["in_epoch"] and state["batches_yielded"] and self.shuffle and state["epoch_generator_state"] is None:
+        if state["in_epoch"] and state["batches_yielded"] and self._shuffle and state["epoch_generator_state"] is None:
             raise ValueError("DataLoader.load_state_dict: a shuffled epoch in progress needs epoch_generator_state")
         if self.generator is not None:
             self.generator.set_state(state["generator_state"])

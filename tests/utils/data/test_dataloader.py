@@ -129,3 +129,29 @@ def test_options_fixed_after_init(name):
     with pytest.raises(ValueError, match=f"{name} attribute should not be set"):
         setattr(loader, name, None)
     loader.collate_fn = None  # the others may change, as PyTorch's
+
+
+def _rebuilt_with(loader, batch_sampler):
+    """A loader of the same class made from the other's public attributes, with a new batch sampler: how
+    training libraries swap in a resumable sampler (every public attribute must be an argument)."""
+    taken = ("batch_size", "sampler", "drop_last", "batch_sampler")
+    params = {k: v for k, v in vars(loader).items() if not k.startswith("_") and k not in taken}
+    return type(loader)(batch_sampler=batch_sampler, **params)
+
+
+def test_shuffled_loader_rebuilds_from_its_public_attributes():
+    loader = DataLoader(_ds(6), batch_size=2, shuffle=True)
+    assert "shuffle" not in vars(loader)
+    rebuilt = _rebuilt_with(loader, [[5, 4], [0]])
+    assert [b[0].tolist() for b in rebuilt] == [[5, 4], [0]]
+
+
+@pytest.mark.torch
+def test_public_attributes_are_pytorchs():
+    torch = pytest.importorskip("torch")
+    theirs = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(6)), batch_size=2, shuffle=True)
+    ours = DataLoader(_ds(6), batch_size=2, shuffle=True)
+    public = {k for k in vars(ours) if not k.startswith("_")}
+    # PyTorch's multiprocessing_context is a property over a private attribute: the same name to a reader.
+    assert public - {"multiprocessing_context"} <= {k for k in vars(theirs) if not k.startswith("_")}
+    assert [b[0].tolist() for b in _rebuilt_with(theirs, [[5, 4], [0]])] == [[5, 4], [0]]
