@@ -235,3 +235,16 @@ def test_float16_sparse_unscale_matches_pytorchs_coalescing():
     assert f1 == f2 is False and c1 == c2 is True
     np.testing.assert_array_equal(i1, i2)
     np.testing.assert_array_equal(v1, v2)
+
+
+def test_grad_scaler_repr_is_pythons_default_as_pytorchs():
+    # PyTorch's GradScaler defines no __repr__; libraries put the default one into messages (and into the
+    # regular expressions their tests match them with, where parentheses would be groups).
+    scaler = amp.GradScaler("cpu", enabled=False)
+    assert repr(scaler) == object.__repr__(scaler)
+
+
+@pytest.mark.torch
+def test_pytorchs_grad_scaler_repr_is_the_default():
+    torch = pytest.importorskip("torch")
+    assert repr(torch.amp.GradScaler("cpu", enabled=False)).startswith("<torch.amp.grad_scaler.GradScaler object at")
