@@ -6,7 +6,7 @@ from . import anomaly_mode  # noqa: F401  (torch.autograd.anomaly_mode)
 from ..errors import ArgumentError, ShapeError
 from . import function
 from .engine import backward as _engine_backward
-from .engine import run_backward
+from .engine import _as_tuple, run_backward
 from .function import Function
 from . import gradcheck as gradcheck_module
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -48,6 +48,10 @@ def grad(
     None) or ``materialize_grads=True`` (its gradient is then zeros). ``only_inputs`` is accepted and
     ignored, as PyTorch does.
     """
+    # One tensor, or any iterable of them (``model.parameters()``), as PyTorch takes them.
+    inputs = (inputs,) if isinstance(inputs, function._Tensor) else tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     if is_grads_batched:
         return _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads)
     if materialize_grads and allow_unused is False:
@@ -56,8 +60,6 @@ def grad(
             "but got: allow_unused=False"
         )
     allow_unused = bool(allow_unused) or bool(materialize_grads)
-    single = not isinstance(inputs, (tuple, list))
-    inputs = (inputs,) if single else tuple(inputs)
     grads = run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=inputs, allow_unused=allow_unused)
     if materialize_grads:
         grads = tuple(g if g is not None else _zeros_like(x) for g, x in zip(grads, inputs))
@@ -67,8 +69,7 @@ def grad(
 def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads):
     """``is_grads_batched=True``: each grad_output has a leading batch dim; one backward per slice (PyTorch
     vectorises this with vmap; the values are the same), the results stacked along that dim."""
-    outs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
-    cots = grad_outputs if isinstance(grad_outputs, (tuple, list)) else (grad_outputs,)
+    outs, cots = _as_tuple(outputs), _as_tuple(grad_outputs)
     if grad_outputs is None or len(cots) != len(outs) or any(c is None for c in cots):
         raise ArgumentError("grad: is_grads_batched=True needs a batched grad_output for every output")
     batch = cots[0].shape[0] if cots[0].ndim else None

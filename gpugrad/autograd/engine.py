@@ -35,9 +35,15 @@ _F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)  # identity 
 
 
 def _as_tuple(x):
+    """None, one tensor (or a plain number or array, as a gradient), or any iterable of them as PyTorch takes
+    them: a generator such as ``module.parameters()`` included."""
+    if isinstance(x, (tuple, list)):
+        return tuple(x)
     if x is None:
         return ()
-    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+    if isinstance(x, (function._Tensor, numpy.ndarray)) or not hasattr(x, "__iter__"):
+        return (x,)
+    return tuple(x)
 
 
 def _initial_grads(outputs, grad_outputs, create_graph):

@@ -63,3 +63,57 @@ def test_is_grads_batched_gives_one_gradient_per_cotangent():
     np.testing.assert_allclose(jw.numpy(), np.diag(x.detach().numpy() ** 2))
     with pytest.raises(gg.ShapeError, match="is_grads_batched"):
         gg.autograd.grad(y, x, gg.ones(3), is_grads_batched=True)
+
+
+def _tanh_layer(lib):
+    """A small layer and its scalar output in either library, from the same numbers."""
+    layer = lib.nn.Linear(2, 1)
+    with lib.no_grad():
+        layer.weight.copy_(lib.tensor([[0.5, -1.5]]))
+        layer.bias.copy_(lib.tensor([0.25]))
+    x = lib.tensor([[1.0, 2.0], [-0.5, 0.75]], requires_grad=True)
+    return layer, x, layer(x).tanh().sum()
+
+
+def _iterable_argument_grads(lib):
+    """Every place autograd takes tensors, given generators and other iterables (a custom backward that
+    asks autograd.grad for ``module.parameters()`` is the common case)."""
+    layer, x, y = _tanh_layer(lib)
+    results = list(lib.autograd.grad(y, layer.parameters(), retain_graph=True))
+    results += lib.autograd.grad(y, iter([x]), retain_graph=True)
+    results += lib.autograd.grad((o for o in [y]), x, grad_outputs=(g for g in [lib.tensor(2.0)]), retain_graph=True)
+    results += lib.autograd.grad(y, {x}, retain_graph=True)
+    lib.autograd.backward((o for o in [y]), inputs=layer.parameters(), retain_graph=True)
+    assert x.grad is None  # only the given inputs accumulate
+    results += [layer.weight.grad, layer.bias.grad]
+    y.backward(inputs=iter([x]))
+    return results + [x.grad]
+
+
+def test_autograd_takes_any_iterable_of_tensors():
+    grads = _iterable_argument_grads(gg)
+    layer, x, y = _tanh_layer(gg)
+    dw, db = gg.autograd.grad(y, [layer.weight, layer.bias], retain_graph=True)
+    (dx,) = gg.autograd.grad(y, x)
+    expected = [dw, db, dx, 2 * dx, dx, dw, db, dx]
+    for got, want in zip(grads, expected, strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_grad_refuses_empty_inputs_and_non_iterables():
+    x, _ = _xy()
+    with pytest.raises(RuntimeError, match="cannot be empty"):
+        gg.autograd.grad(x * 2, [])
+    with pytest.raises(TypeError, match="not iterable"):
+        gg.autograd.grad(x * 2, 5)
+
+
+@pytest.mark.torch
+def test_iterable_arguments_match_torch():
+    torch = pytest.importorskip("torch")
+    for got, want in zip(_iterable_argument_grads(gg), _iterable_argument_grads(torch), strict=True):
+        np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-6)
+    for lib in (gg, torch):
+        x = lib.tensor(1.0, requires_grad=True)
+        with pytest.raises(RuntimeError, match="`inputs` argument to `grad\\(\\)` cannot be empty"):
+            lib.autograd.grad(x * 2, [])
