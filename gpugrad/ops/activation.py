@@ -20,7 +20,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels import activation as kernels
 from ..random import default_generator
 from ..tensor import Tensor
-from ._operands import as_float, normalize_dims, require_float
+from ._operands import as_float, normalize_dims, require_float, write_out
 from .elementwise import where
 from .inplace import inplace_variant
 
@@ -145,20 +145,24 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     return _activation(x, "leaky_relu", float(negative_slope))
 
 
-def sigmoid(input: Tensor) -> Tensor:
+def sigmoid(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """1 / (1 + e^-x). f' = f (1 - f). Integer and bool tensors give float32, as in PyTorch; complex
     ones compute it from exp (the kernels take real numbers)."""
     if input._array.dtype.kind == "c":
-        return 1.0 / (1.0 + (-input).exp())
-    return Activation.apply_one(as_float(input), kind="sigmoid", param=0.0)
+        result = 1.0 / (1.0 + (-input).exp())
+    else:
+        result = Activation.apply_one(as_float(input), kind="sigmoid", param=0.0)
+    return result if out is None else write_out("sigmoid", result, out)
 
 
-def tanh(input: Tensor) -> Tensor:
+def tanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Hyperbolic tangent. f' = 1 - f^2. Integer and bool tensors give float32, as in PyTorch; complex
     ones compute it from exp, 1 - 2 / (e^2x + 1) (the kernels take real numbers)."""
     if input._array.dtype.kind == "c":
-        return 1.0 - 2.0 / ((2.0 * input).exp() + 1.0)
-    return Activation.apply_one(as_float(input), kind="tanh", param=0.0)
+        result = 1.0 - 2.0 / ((2.0 * input).exp() + 1.0)
+    else:
+        result = Activation.apply_one(as_float(input), kind="tanh", param=0.0)
+    return result if out is None else write_out("tanh", result, out)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:

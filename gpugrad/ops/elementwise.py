@@ -404,10 +404,11 @@ class Neg(Op):
         return -gy
 
 
-def neg(input: Tensor) -> Tensor:
+def neg(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """-input. d/dinput = -1."""
     _refuse_bool("neg", input, "negation (the `-` operator)", "use `~` or logical_not() to invert a mask")
-    return Neg.apply_one(input)
+    result = Neg.apply_one(input)
+    return result if out is None else write_out("neg", result, out)
 
 
 def negative(input: Tensor) -> Tensor:
@@ -427,12 +428,11 @@ class Abs(Op):
         return gy * sign(x)
 
 
-def abs(input: Tensor) -> Tensor:
+def abs(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """|input|. d/dinput = sign(input) (0 at 0, as PyTorch); a complex input's modulus, d/dz = z / |z|."""
     _refuse_bool("abs", input, "abs")
-    if input._array.dtype.kind == "c":
-        return abs_complex(input)
-    return Abs.apply_one(input)
+    result = abs_complex(input) if input._array.dtype.kind == "c" else Abs.apply_one(input)
+    return result if out is None else write_out("abs", result, out)
 
 
 def absolute(input: Tensor) -> Tensor:
@@ -507,17 +507,15 @@ class Sign(Op):
         return _zero_grad(gy)
 
 
-def sign(input: Tensor) -> Tensor:
+def sign(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """-1, 0 or 1 (bool stays bool). d/dinput = 0: in the graph, so gradients through it are zeros."""
     refuse_complex("sign", input)  # PyTorch's sgn is sign's complex extension
-    return Sign.apply(input)
+    return write_out("sign", Sign.apply(input), out)
 
 
-def sgn(input: Tensor) -> Tensor:
+def sgn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """sign, extended to complex numbers: z / |z| (0 at 0); on real tensors it is ``sign``, d/dinput = 0."""
-    if input._array.dtype.kind == "c":
-        return sgn_complex(input)
-    return Sign.apply(input)
+    return write_out("sgn", sgn_complex(input) if input._array.dtype.kind == "c" else Sign.apply(input), out)
 
 
 class Copysign(Op):
@@ -603,8 +601,9 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neg
 
 
 def _math(name: str, fn: Function, doc: str):
-    def op(input: Tensor) -> Tensor:
-        return fn.apply_one(as_float(input))
+    def op(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+        result = fn.apply_one(as_float(input))
+        return result if out is None else write_out(name, result, out)
 
     op.__name__ = name
     op.__doc__ = doc
@@ -855,7 +854,7 @@ def _scalar_as_tensor(a, b, like: Tensor) -> Tensor:
     return Tensor._make(like._backend.xp.asarray(a, dtype=dtype.np), like._backend)
 
 
-def where(condition, input=None, other=None):
+def where(condition, input=None, other=None, *, out: Tensor | None = None):
     """input where condition holds, else other. Each branch gets the gradient only where it was chosen, so
     a NaN or inf in the branch not taken does not leak into the gradient.
 
@@ -878,7 +877,7 @@ def where(condition, input=None, other=None):
         if isinstance(tensor, Tensor):
             check_scalar_fits("where", branch, tensor)  # before promotion stores it in tensor's dtype
     a, b = promote_pair(input, other)
-    return Where.apply(condition, a, b)
+    return write_out("where", Where.apply(condition, a, b), out)
 
 
 def _nonzero_indices(condition: Tensor) -> tuple:
@@ -1021,9 +1020,9 @@ logical_or = _comparison("logical_or", "logical_or")
 logical_xor = _comparison("logical_xor", "logical_xor")
 
 
-def logical_not(input: Tensor) -> Tensor:
+def logical_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """True where input is zero (or False)."""
-    return _const(input, input._backend.xp.logical_not(input._array))
+    return write_out("logical_not", _const(input, input._backend.xp.logical_not(input._array)), out)
 
 
 class Cast(Op):

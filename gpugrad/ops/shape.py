@@ -1231,16 +1231,16 @@ class Triangle(Op):
         return Triangle.apply(gy, k=ctx.k, lower=ctx.lower)
 
 
-def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+def tril(input: Tensor, diagonal: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Elements on and below the ``diagonal``-th diagonal of the last two dims; zeros above."""
     _need_dims("tril", input, 2)
-    return Triangle.apply(input, k=_int("tril", "diagonal", diagonal), lower=True)
+    return write_out("tril", Triangle.apply(input, k=_int("tril", "diagonal", diagonal), lower=True), out)
 
 
-def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+def triu(input: Tensor, diagonal: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Elements on and above the ``diagonal``-th diagonal of the last two dims; zeros below."""
     _need_dims("triu", input, 2)
-    return Triangle.apply(input, k=_int("triu", "diagonal", diagonal), lower=False)
+    return write_out("triu", Triangle.apply(input, k=_int("triu", "diagonal", diagonal), lower=False), out)
 
 
 def _diagonal_view(xp, a, offset: int, axis1: int, axis2: int):
@@ -1326,13 +1326,13 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     return DiagonalScatter.apply(input, shape=tuple(shape), offset=offset, axis1=d1, axis2=d2)
 
 
-def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+def diag(input: Tensor, diagonal: int = 0, *, out: Tensor | None = None) -> Tensor:
     """A 1-d x: the square matrix with x on its ``diagonal``-th diagonal. A 2-d x: that diagonal (a copy)."""
     diagonal = _int("diag", "diagonal", diagonal)
     if input.ndim == 1:
-        return diag_embed(input, diagonal)
+        return write_out("diag", diag_embed(input, diagonal), out)
     if input.ndim == 2:
-        return DiagonalCopy.apply(input, offset=diagonal, axis1=0, axis2=1)
+        return write_out("diag", DiagonalCopy.apply(input, offset=diagonal, axis1=0, axis2=1), out)
     raise ShapeError(f"diag: supports 1D or 2D tensors, got {input.ndim}D (shape {tuple(input.shape)})")
 
 

@@ -416,6 +416,33 @@ def test_comparisons_write_into_out_as_pytorch(name, out_dtype):
         assert same_dtype(ours, theirs) and ours.tolist() == theirs.tolist()
 
 
+UNARY_WITH_OUT = ["exp", "log", "log1p", "sqrt", "sin", "cos", "abs", "neg", "sign", "sgn", "tanh", "sigmoid",
+                  "logical_not", "tril", "triu", "diag"]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", UNARY_WITH_OUT)
+def test_unary_functions_write_into_out_as_pytorch(name):
+    """botorch's safe_math calls torch.exp(x, out=y) and torch.log(x, out=y)."""
+    torch = pytest.importorskip("torch")
+    values = [[0.5, 2.0, -1.0], [3.0, 0.25, 1.5], [-2.0, 1.0, 0.75]]
+    shape = tuple(getattr(torch, name)(torch.tensor(values)).shape)
+    for size in (shape, (0,)):  # the result's shape: written in place; an empty one: resized to the result
+        ours_out, theirs_out = gg.zeros(size, dtype=gg.float64), torch.zeros(size, dtype=torch.float64)
+        ours = getattr(gg, name)(gg.tensor(values, dtype=gg.float64), out=ours_out)
+        theirs = getattr(torch, name)(torch.tensor(values, dtype=torch.float64), out=theirs_out)
+        assert ours is ours_out and theirs is theirs_out
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-15, equal_nan=True)
+
+
+def test_where_writes_into_out():
+    out = gg.empty(3)
+    x = gg.tensor([1.0, -2.0, 3.0])
+    assert gg.where(x > 0, x, 0.0, out=out) is out and out.tolist() == [1.0, 0.0, 3.0]
+    with pytest.raises(RuntimeError, match="out=.*automatic differentiation"):
+        gg.exp(leaf([1.0]), out=gg.empty(1, dtype=gg.float64))
+
+
 def test_comparison_out_with_a_scalar_and_an_input_that_needs_gradients():
     x = leaf([1.0, 2.0, 3.0])
     out = gg.empty(3, dtype=gg.bool)
