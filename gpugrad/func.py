@@ -220,18 +220,18 @@ def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *, ch
         if len(sizes) != 1:
             raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got {sorted(sizes)}")
         (n,) = sizes
-        start = _random.default_generator.get_state()
+        start = _random.default_generator._json_state()
         if n == 0:  # nothing to map: one call on zeros of a sample's shape gives the outputs' shapes, kept empty
             return _empty_batch(func, args, dims, kwargs, out_dims, start)
         results = []
         for i in range(n):
             if randomness == "same":
-                _random.default_generator.set_state(start)
+                _random.default_generator._set_json_state(start)
             sample = [a if d is None else tree_map(
                 lambda t, d=d: t.select(d, i) if isinstance(t, Tensor) else t, a) for a, d in zip(args, dims)]
-            before = _random.default_generator.get_state() if randomness == "error" else None
+            before = _random.default_generator._json_state() if randomness == "error" else None
             results.append(func(*sample, **kwargs))
-            if before is not None and _random.default_generator.get_state() != before:
+            if before is not None and _random.default_generator._json_state() != before:
                 raise RuntimeError("vmap: called random operation while in randomness error mode. Please either "
                                    "use the 'same' or 'different' randomness flags on vmap or perform the "
                                    "randomness operation out of vmap")
@@ -262,7 +262,7 @@ def _empty_batch(func, args, dims, kwargs, out_dims, start):
 
     sample = [a if d is None else tree_map(lambda t, d=d: sample_of(t, d), a) for a, d in zip(args, dims)]
     first = func(*sample, **kwargs)
-    _random.default_generator.set_state(start)
+    _random.default_generator._set_json_state(start)
 
     def empty(r, k):
         if not isinstance(r, Tensor):

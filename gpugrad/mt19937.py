@@ -51,20 +51,40 @@ class Stream:
         self.seed(seed)
 
     def seed(self, seed: int) -> None:
-        self.bits.state = {"bit_generator": "MT19937", "state": {"key": _key(int(seed) % (1 << 64)), "pos": 624}}
+        key = _key(int(seed) % (1 << 64))
+        self.bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 624}}
         self.next_normal: float | None = None  # the second value of the last pair drawn one at a time
+        self._seed_key: numpy.ndarray | None = key  # a fresh stream's words (fresh())
+        self._seeded_with = int(seed)
+
+    def fresh(self, key: numpy.ndarray, pos: int) -> bool:
+        """Whether the words ``key`` at ``pos`` (this stream's) are those of its seed, nothing drawn since (a
+        twisted state equal to the seed's words is never met)."""
+        if pos != 624:
+            return False
+        if self._seed_key is None:
+            self._seed_key = _key(self._seeded_with % (1 << 64))
+        return numpy.array_equal(key, self._seed_key)
+
+    def raw_state(self) -> tuple[numpy.ndarray, int]:
+        """The Twister's 624 words and the position of the next one (NumPy's MT19937 state)."""
+        state = self.bits.state["state"]
+        return state["key"], int(state["pos"])
 
     def get_state(self) -> dict:
-        state = self.bits.state["state"]
-        return {"key": [int(k) for k in state["key"]], "pos": int(state["pos"]), "next_normal": self.next_normal}
+        key, pos = self.raw_state()
+        return {"key": [int(k) for k in key], "pos": pos, "next_normal": self.next_normal}
 
-    def set_state(self, state: dict) -> None:
+    def set_state(self, state: dict, seed: int) -> None:
+        """Restore ``get_state``'s form (``key`` a list or an array of the 624 words); ``seed``: the seed the
+        state descends from."""
         key = numpy.asarray(state["key"], dtype=numpy.uint32)
         if key.shape != (624,) or not 0 <= int(state["pos"]) <= 624:
             raise ValueError("set_rng_state: not a state of gpugrad's generator (624 key words and a position)")
         self.bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": int(state["pos"])}}
         nxt = state.get("next_normal")
         self.next_normal = None if nxt is None else float(nxt)
+        self._seed_key, self._seeded_with = None, int(seed)
 
     # Bits and uniforms -------------------------------------------------------------------------------
     def _bits32(self, n: int) -> numpy.ndarray:

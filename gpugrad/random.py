@@ -8,18 +8,24 @@ Work captured in a CUDA graph can neither copy host draws to the device nor draw
 so the generator also keeps, per device, a Philox state on that device (``device_state``: uint64
 (seed, offset), see gpugrad.kernels.philox): the kernels read it there and advance its offset there.
 Seeding rewrites those arrays in place (captured graphs hold their addresses); ``get_state`` records
-their offsets under "device_offsets" (PyTorch keeps them in ``torch.cuda.get_rng_state``; gpugrad's one
-generator keeps every device's stream in one state).
+their offsets after PyTorch's CPU state bytes (PyTorch keeps them in ``torch.cuda.get_rng_state``;
+gpugrad's one generator keeps every device's stream in one state; gpugrad/random_state.py has the layout).
 """
 from __future__ import annotations
 
 import contextlib
 import os
+from typing import TYPE_CHECKING
 
 import numpy
 
+from . import random_state
+from .dtypes import uint8
 from .errors import CaptureError
 from .mt19937 import DEFAULT_SEED, Stream
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 
 class Generator:
@@ -75,16 +81,47 @@ class Generator:
         self._device_states[name] = (backend, state)
         return state
 
-    def get_state(self) -> dict:
-        """The generator's full state, as JSON-serialisable data (for checkpoints): the host stream and
-        each device's Philox offset (read from the device: not inside a CUDA graph capture)."""
+    def get_state(self) -> Tensor:
+        """The generator's state as PyTorch's: a uint8 CPU tensor of its CPU generator's 5056 bytes, equal to
+        PyTorch's after the same seed and draws, followed by the devices' Philox offsets where there are any
+        (gpugrad/random_state.py). Read from the devices: not inside a CUDA graph capture."""
+        from .factory import from_numpy
+
+        key, pos = self.stream.raw_state()
+        data = random_state.to_bytes(self._seed, key, pos, self.stream.next_normal, self._offsets(),
+                                     fresh=self.stream.fresh(key, pos))
+        return from_numpy(numpy.frombuffer(data, dtype=numpy.uint8).copy())
+
+    def set_state(self, new_state) -> Generator:
+        """Restore a state from ``get_state`` (or from PyTorch's CPU generator: the same bytes), or one in
+        the JSON form older gpugrad checkpoints hold; returns the generator, as PyTorch's."""
+        from .tensor import Tensor
+
+        if isinstance(new_state, dict):
+            self._set_json_state(new_state)
+            return self
+        if not isinstance(new_state, Tensor):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        if new_state.dtype != uint8 or new_state.dim() != 1:
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        data = new_state.detach().cpu().numpy().tobytes()
+        self._set_json_state(random_state.from_bytes(data))
+        return self
+
+    def _json_state(self) -> dict:
+        """The generator's full state as JSON-serialisable data (the DataLoader's state_dict holds it): the
+        host stream and each device's Philox offset."""
+        return {"seed": self._seed, "mt19937": self.stream.get_state(), "device_offsets": self._offsets()}
+
+    def _offsets(self) -> dict[str, int]:
+        """Each device's Philox offset (read from the device: not inside a CUDA graph capture)."""
         offsets = dict(self._device_offsets)
         for name, (backend, state) in self._device_states.items():
             offsets[name] = int(backend.to_numpy(state, op="get_rng_state")[1])
-        return {"seed": self._seed, "mt19937": self.stream.get_state(), "device_offsets": offsets}
+        return offsets
 
-    def set_state(self, state: dict) -> None:
-        """Restore a state from get_state; a state without "device_offsets" (older checkpoints) puts the
+    def _set_json_state(self, state: dict) -> None:
+        """Restore a state from _json_state; a state without "device_offsets" (older checkpoints) puts the
         device streams at offset 0, as seeding does."""
         if "mt19937" not in state:
             raise ValueError("set_rng_state: this state is not one of gpugrad's generator since it follows PyTorch's "
@@ -94,7 +131,7 @@ class Generator:
             if off < 0 or off % 4:
                 raise ValueError(f"set_rng_state: device offset of '{name}' must be a non-negative multiple of 4 "
                                  f"(whole Philox blocks), got {off}")
-        self.stream.set_state(state["mt19937"])
+        self.stream.set_state(state["mt19937"], int(state["seed"]))
         self._seed = int(state["seed"])
         for name, (backend, array) in self._device_states.items():
             _write_device_state(backend, array, self._seed, offsets.pop(name, 0))
@@ -152,12 +189,14 @@ def seed() -> int:
     return default_generator.seed()
 
 
-def get_rng_state() -> dict:
+def get_rng_state() -> Tensor:
+    """The default generator's state: PyTorch's uint8 tensor (``Generator.get_state``)."""
     return default_generator.get_state()
 
 
-def set_rng_state(state: dict) -> None:
-    default_generator.set_state(state)
+def set_rng_state(new_state) -> None:
+    """Restore the default generator from ``get_rng_state`` (or PyTorch's ``torch.get_rng_state()``)."""
+    default_generator.set_state(new_state)
 
 
 @contextlib.contextmanager

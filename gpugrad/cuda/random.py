@@ -8,13 +8,18 @@ training scripts do) restores the same state twice. Seeding functions of CUDA al
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import random as _random
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 __all__ = ["get_rng_state", "get_rng_state_all", "set_rng_state", "set_rng_state_all", "initial_seed", "seed",
            "seed_all"]
 
 
-def get_rng_state(device="cuda") -> dict:
+def get_rng_state(device="cuda") -> Tensor:
     """The generator's state (``gg.get_rng_state()``), which CUDA draws come from."""
     return _random.get_rng_state()
 
@@ -26,7 +31,7 @@ def get_rng_state_all() -> list:
     return [get_rng_state()] * max(device_count(), 1)
 
 
-def set_rng_state(new_state: dict, device="cuda") -> None:
+def set_rng_state(new_state: Tensor, device="cuda") -> None:
     """Restore a state from ``get_rng_state`` (the whole generator's, as ``gg.set_rng_state``)."""
     _random.set_rng_state(new_state)
 

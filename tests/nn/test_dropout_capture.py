@@ -25,7 +25,7 @@ def on_device(test):
 
 
 def device_offset() -> int:
-    return default_generator.get_state()["device_offsets"]["cuda:0"]
+    return default_generator._json_state()["device_offsets"]["cuda:0"]
 
 
 def warmed(shape, dtype="float32", seed=0):
@@ -118,7 +118,7 @@ def test_manual_seed_rewrites_the_device_state_in_place_and_repeats_the_masks():
         masks.append(host(y) if SIM else None)
     if SIM:  # each capture ran its draw once, from the same seed and offset 0
         np.testing.assert_array_equal(masks[0], masks[1])
-    assert default_generator.get_state()["device_offsets"] == {"cuda:0": 2000}
+    assert default_generator._json_state()["device_offsets"] == {"cuda:0": 2000}
 
 
 @on_device
@@ -151,12 +151,12 @@ def test_rng_state_round_trips_the_device_offset():
     x = warmed((10, 10))
     with gg.cuda.graph(gg.cuda.CUDAGraph()):
         F.dropout(x, 0.5)
-    saved = gg.get_rng_state()
+    saved, saved_offset = gg.get_rng_state(), device_offset()
     with gg.cuda.graph(gg.cuda.CUDAGraph()):
         first = F.dropout(x, 0.5)
     after = device_offset()
     gg.set_rng_state(saved)
-    assert device_offset() == saved["device_offsets"]["cuda:0"]
+    assert device_offset() == saved_offset
     with gg.cuda.graph(gg.cuda.CUDAGraph()):
         again = F.dropout(x, 0.5)
     assert device_offset() == after
@@ -190,21 +190,26 @@ def test_each_replay_draws_a_new_mask():
 
 def test_a_generator_state_lists_device_offsets_and_restores_them_before_the_device_is_used():
     g = gg.Generator(seed=3)
-    state = g.get_state()
-    assert state["device_offsets"] == {}
+    assert g._json_state()["device_offsets"] == {}
+    assert tuple(g.get_state().shape) == (5056,)  # no device: PyTorch's CPU state alone
+    state = g._json_state()
     state["device_offsets"] = {"cuda:0": 40}
     g.set_state(state)
-    assert g.get_state()["device_offsets"] == {"cuda:0": 40}  # kept for when the device state is made
+    assert g._json_state()["device_offsets"] == {"cuda:0": 40}  # kept for when the device state is made
+    as_tensor = g.get_state()  # the offsets follow PyTorch's bytes, and come back from them
+    assert as_tensor.shape[0] > 5056
+    other = gg.Generator(seed=8).set_state(as_tensor)
+    assert other._json_state() == g._json_state()
     g.manual_seed(3)
-    assert g.get_state()["device_offsets"] == {}
+    assert g._json_state()["device_offsets"] == {}
 
 
 def test_set_state_refuses_an_offset_inside_a_block_and_takes_old_states():
     g = gg.Generator(seed=3)
-    state = g.get_state()
+    state = g._json_state()
     bad = dict(state, device_offsets={"cuda:0": 6})
     with pytest.raises(ValueError, match="set_rng_state: device offset of 'cuda:0' must be a non-negative multiple of 4"):
         g.set_state(bad)
     old = {k: v for k, v in state.items() if k != "device_offsets"}  # a checkpoint from before device offsets
     g.set_state(old)
-    assert g.get_state() == state
+    assert g._json_state() == state

@@ -23,8 +23,8 @@ def skip_init(module_cls: type, *args, **kwargs) -> Module:
     if "device" not in inspect.signature(module_cls).parameters:
         raise RuntimeError("Module must support a 'device' arg to skip initialization")
     kwargs.setdefault("device", "cpu")
-    state = default_generator.get_state()
+    state = default_generator._json_state()
     try:
         return module_cls(*args, **kwargs)
     finally:
-        default_generator.set_state(state)
+        default_generator._set_json_state(state)

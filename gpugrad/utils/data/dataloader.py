@@ -307,7 +307,7 @@ class DataLoader(Generic[T_co]):
             "in_epoch": self._in_epoch,
             "batches_yielded": self._batches_yielded if self._in_epoch else 0,
             "epoch_generator_state": copy.deepcopy(self._epoch_generator_state()) if self._in_epoch else None,
-            "generator_state": self.generator.get_state() if self.generator is not None else None,
+            "generator_state": self.generator._json_state() if self.generator is not None else None,
         }
 
     def load_state_dict(self, state: dict) -> None:

@@ -107,7 +107,7 @@ class RandomSampler(Sampler):
         else:
             gen = self.generator if self.generator is not None else _random.Generator()
             gen.set_state(replay)
-        self._epoch_state = gen.get_state()
+        self._epoch_state = gen._json_state()  # JSON-able: the DataLoader's state_dict holds it
         n, count = len(self.data_source), self.num_samples
         if self.replacement:
             return _draws_with_replacement(gen.stream, n, count)
