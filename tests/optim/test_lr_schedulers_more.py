@@ -280,3 +280,23 @@ def test_plateau_takes_a_tensor_metric():
     sched.step(gg.tensor(1.0))
     sched.step(gg.tensor(2.0))
     assert sched.get_last_lr() == pytest.approx([0.01, 0.003])
+
+
+def _reductions_seen_by_a_replaced_reduce_lr(lib, mod):
+    # Libraries replace the scheduler's _reduce_lr(epoch) with their own (ignite's plateau handler does).
+    sched = mod.ReduceLROnPlateau(sgd(lib), patience=0)
+    seen = []
+    sched._reduce_lr = seen.append
+    for m in [1.0, 2.0, 3.0, 0.5, 4.0]:
+        sched.step(m)
+    return seen
+
+
+def test_reduce_on_plateau_hands_the_epoch_to_reduce_lr():
+    assert _reductions_seen_by_a_replaced_reduce_lr(gg, S) == [2, 3, 5]
+
+
+@pytest.mark.torch
+def test_pytorch_hands_the_same_epochs_to_reduce_lr():
+    torch = pytest.importorskip("torch")
+    assert _reductions_seen_by_a_replaced_reduce_lr(torch, torch.optim.lr_scheduler) == [2, 3, 5]
