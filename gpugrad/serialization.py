@@ -180,9 +180,11 @@ def _is_writer(f) -> bool:
     return not isinstance(f, (str, os.PathLike)) and callable(getattr(f, "write", None))
 
 
-def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
+def save(obj: Any, f: str | os.PathLike | BinaryIO, pickle_module: Any = None, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True, _disable_byteorder_record: bool = False) -> None:
     """Save ``obj`` (a Tensor, or nested dicts/lists of Tensors, arrays and plain values) to ``f``, a path
-    or a binary file object (``io.BytesIO``, ``open(name, "wb")``).
+    or a binary file object (``io.BytesIO``, ``open(name, "wb")``). The other arguments are PyTorch's, taken
+    and unused: nothing is pickled, and the format is always the one below.
 
     Writing to a path is atomic: the data goes to a temporary file in the same directory, is flushed to
     disk, and then replaces the path, so a crash mid-save leaves the previous file intact. A file object

@@ -451,3 +451,16 @@ def test_map_location_type_alias_names_what_load_takes(tmp_path):
         out = annotated(str(tmp_path / "w.safetensors"), where)["w"]
         assert out.tolist() == ([0.0, 2.0, 4.0] if callable(where) else [0.0, 1.0, 2.0])
 
+
+
+def test_save_takes_pytorchs_arguments_and_writes_the_same_file(tmp_path):
+    # Code written for PyTorch passes these (older checkpoints were asked for the legacy format this way);
+    # nothing is pickled here, so they change nothing.
+    obj = {"w": gg.arange(6.0).reshape(2, 3), "step": 3}
+    save(obj, tmp_path / "plain.pt")
+    save(obj, tmp_path / "args.pt", pickle, 4, _use_new_zipfile_serialization=False, _disable_byteorder_record=True)
+    assert (tmp_path / "plain.pt").read_bytes() == (tmp_path / "args.pt").read_bytes()
+    back = load(tmp_path / "args.pt")
+    assert back["step"] == 3 and back["w"].tolist() == obj["w"].tolist()
+    with pytest.raises(TypeError, match="save its state_dict"):
+        save({"m": gg.nn.Linear(2, 2)}, tmp_path / "m.pt", _use_new_zipfile_serialization=False)
