@@ -112,8 +112,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
     """||x1 - x2 + eps||_p along the last dim (eps keeps the gradient finite at x1 == x2)."""
     op = "pairwise_distance"
-    _tensors(op, x1=x1, x2=x2)
-    _floating(op, x1=x1, x2=x2)
+    _tensors(op, x1=x1, x2=x2)  # integer inputs are PyTorch's too: adding eps gives the default float dtype
     shape = _broadcast(op, x1=x1, x2=x2)
     difference = x1 - x2 + eps
     if not shape:

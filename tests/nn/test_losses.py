@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 
 import numpy as np
@@ -735,3 +736,22 @@ def test_bce_with_logits_takes_pytorchs_positional_order():
     with pytest.warns(UserWarning, match="reduction='sum'"):
         legacy = F.binary_cross_entropy_with_logits(x, t, None, False)  # size_average=False: a sum
     np.testing.assert_allclose(legacy.item(), F.binary_cross_entropy_with_logits(x, t, reduction="sum").item())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtypes", [("int64", "int64"), ("int8", "uint8"), ("int32", "float64")])
+@pytest.mark.parametrize("p", [2.0, 1.0, 0.0, 3.0, math.inf])
+def test_pairwise_distance_of_integers_matches_torch(dtypes, p):
+    # PyTorch takes integer inputs: their difference plus eps is in the default float dtype.
+    torch = pytest.importorskip("torch")
+    a, b = np.array([[1, 2, -3], [3, 5, 0]]), np.array([[3, 4, 1], [0, 0, 0]])
+    ours = F.pairwise_distance(gg.tensor(a).to(getattr(gg, dtypes[0])), gg.tensor(b).to(getattr(gg, dtypes[1])), p=p)
+    theirs = torch.nn.functional.pairwise_distance(torch.tensor(a).to(getattr(torch, dtypes[0])),
+                                                   torch.tensor(b).to(getattr(torch, dtypes[1])), p=p)
+    assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_pairwise_distance_of_two_bool_tensors_is_refused_as_a_subtraction():
+    with pytest.raises(gg.DTypeError, match="subtraction"):
+        F.pairwise_distance(gg.ones(2, 3, dtype=gg.bool), gg.zeros(2, 3, dtype=gg.bool))
