@@ -13,16 +13,6 @@ def test_dtype_is_the_class_of_the_dtypes():
     assert not isinstance("float32", gg.dtype)
 
 
-def test_fx_wrap_returns_what_it_is_given_and_the_rest_of_fx_says_it_is_absent():
-    @gg.fx.wrap
-    def leaf(x):
-        return x + 1
-
-    assert leaf(1) == 2 and gg.fx.wrap("leaf") == "leaf"
-    with pytest.raises(AttributeError, match="no FX graph tracer"):
-        gg.fx.symbolic_trace
-
-
 def test_jit_annotations_are_typings():
     from typing import List, Optional
 
@@ -322,8 +312,6 @@ def test_compiled_code_classes_exist_for_hints_and_are_never_made():
     assert gg.ScriptModule is gg.jit.ScriptModule and issubclass(gg.jit.RecursiveScriptModule, gg.nn.Module)
     assert not isinstance(gg.jit.script(gg.nn.Linear(2, 2)), gg.ScriptModule)
     assert issubclass(gg.fx.GraphModule, gg.nn.Module)
-    with pytest.raises(NotImplementedError, match="no FX graph tracer"):
-        gg.fx.GraphModule(gg.nn.Linear(2, 2), None)
 
 
 def test_profiler_names_lightning_reads():

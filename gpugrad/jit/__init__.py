@@ -27,6 +27,16 @@ class ScriptFunction:
     """TorchScript's compiled function (``torch.jit.ScriptFunction``); never made here."""
 
 
+class Error(RuntimeError):
+    """TorchScript's runtime error (``torch.jit.Error``); gpugrad raises its ordinary errors instead, so code
+    catching ``(torch.jit.Error, RuntimeError)`` sees the latter."""
+
+
+class TracerWarning(Warning):
+    """The warning a trace gives where its graph may not generalise (``torch.jit.TracerWarning``); never
+    given here, since ``trace`` records nothing."""
+
+
 def script(obj: Any, optimize=None, _frames_up: int = 0, _rcb=None, example_inputs=None) -> Any:
     """``obj`` itself: a function or module runs as its Python."""
     return obj

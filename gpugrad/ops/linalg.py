@@ -20,6 +20,7 @@ from ..amp.policy import FLOAT32, LOWER_PRECISION, PROMOTE, autocast_policy
 from ..autograd.reduced_float import float32_of
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
+from ..overrides import handle_torch_function, has_torch_function
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError, dim_out_of_range
 from ..tensor import Tensor
@@ -444,6 +445,8 @@ def einsum(equation: str, *operands) -> Tensor:
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if has_torch_function(operands):  # handed over as einsum(equation, *operands), either form, as PyTorch's
+        return handle_torch_function(einsum, operands, equation, *operands)
     if not isinstance(equation, str):
         raise TypeError(f"einsum(): the equation must be a string, got {type(equation).__name__}")
     for op in operands:
@@ -456,6 +459,9 @@ def einsum(equation: str, *operands) -> Tensor:
     inputs, output = _parse_einsum(equation, shapes)
     sizes = _label_sizes(equation, inputs, shapes)
     return Einsum.apply(*operands, inputs=tuple(inputs), output=output, sizes=sizes)
+
+
+einsum._overridable = True  # it hands its calls over itself, once the one-list form is read (overrides.py)
 
 
 @autocast_policy(cpu=LOWER_PRECISION, cuda=PROMOTE)
