@@ -208,7 +208,9 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i}, shape {tuple(p.shape)})")
             kind = p._array.dtype.kind
-            if kind not in FLOAT_KINDS and not (kind == "c" and self._supports_complex):
+            # Integer and bool tensors are taken, as PyTorch takes them: they cannot require grad, so autograd
+            # never gives them a gradient and every step passes them by.
+            if kind not in FLOAT_KINDS and kind not in "iub" and not (kind == "c" and self._supports_complex):
                 raise DTypeError(
                     f"{name}: can only optimize floating point{' and complex' if self._supports_complex else ''} "
                     f"Tensors, parameter {i} has dtype {p.dtype}"

@@ -345,3 +345,36 @@ def test_a_grad_cleared_by_hand_is_never_written_again():
     opt.step()
     np.testing.assert_array_equal(kept.numpy(), values)
     assert bias.grad is not kept and bias.grad._array.base is opt._flat[0].buckets[0].g
+
+
+def _steps_with_an_integer_tensor_listed(lib, name, **kwargs):
+    """An integer tensor listed beside a float parameter (ignite's logger tests build an SGD that way):
+    taken, and left alone by every step, since it cannot require grad."""
+    counts = lib.tensor([0, 1])
+    w = lib.nn.Parameter(lib.ones(3))
+    opt = getattr(lib.optim, name)([counts, w], lr=0.1, **kwargs)
+    for _ in range(2):
+        opt.zero_grad()
+        (w * lib.arange(3.0)).sum().backward()
+        opt.step()
+    opt.load_state_dict(opt.state_dict())
+    return counts.tolist(), [round(v, 12) for v in w.tolist()], len(opt.state)
+
+
+OPTIMIZERS_TAKING_INTEGERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam", "Adadelta",
+                              "ASGD", "Rprop", "Adafactor"]
+
+
+@pytest.mark.parametrize("fused", [None, True])
+@pytest.mark.parametrize("name", OPTIMIZERS_TAKING_INTEGERS)
+def test_integer_tensors_are_taken_and_never_stepped(name, fused):
+    kwargs = {} if fused is None or name in ("Adafactor",) else {"fused": fused}
+    counts, w, _ = _steps_with_an_integer_tensor_listed(gg, name, **kwargs)
+    assert counts == [0, 1] and w != [1.0, 1.0, 1.0]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad", "Adafactor"])
+def test_pytorch_takes_integer_tensors_alike(name):
+    torch = pytest.importorskip("torch")
+    assert _steps_with_an_integer_tensor_listed(gg, name) == _steps_with_an_integer_tensor_listed(torch, name)
