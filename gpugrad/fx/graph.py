@@ -337,7 +337,11 @@ class _CodeWriter:
 
             self.globals["torch"] = gpugrad
             return path
-        return self.add_global(_snake_case(getattr(fn, "__name__", "fn")), fn)
+        name = getattr(fn, "__name__", "fn")
+        if getattr(builtins, name, None) is fn:
+            return name
+        # a user's function by where it is defined, as PyTorch's: __main__.f as __main___f
+        return self.add_global(f"{getattr(fn, '__module__', None) or ''}.{getattr(fn, '__qualname__', name)}", fn)
 
     def arg(self, a: Argument) -> str:
         if isinstance(a, Node):

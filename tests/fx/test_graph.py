@@ -47,7 +47,7 @@ def test_proxies_record_operators_methods_and_gpugrad_functions_on_a_graph():
 
 
 def test_editing_keeps_users_in_step_and_erasing_a_used_node_is_refused():
-    graph, x, doubled, relu = two_step_graph()
+    graph, _, doubled, relu = two_step_graph()
     assert list(doubled.users) == [relu] and relu.all_input_nodes == [doubled]
     with graph.inserting_after(doubled):
         neg = graph.call_function(operator.neg, (doubled,))
@@ -76,7 +76,7 @@ def test_dead_code_goes_and_a_graph_out_of_order_fails_lint():
 
 
 def test_walking_the_nodes_goes_on_while_they_are_erased():
-    graph, x, doubled, relu = two_step_graph()
+    graph, _, doubled, relu = two_step_graph()
     seen = []
     for node in graph.nodes:
         seen.append(node.name)
