@@ -236,7 +236,9 @@ class DataLoader(Generic[T_co]):
         self._batches_yielded, self._in_epoch = start, True
         if pool is None:
             return _SingleProcessDataLoaderIter(self, self._single_process(start), start)
-        it = _MultiProcessingDataLoaderIter(self, self._multi_process(pool, start), start)
+        batches = self._multi_process(pool, start)
+        next(batches)  # the first tasks go out now, as PyTorch's iterator sends them when it is made
+        it = _MultiProcessingDataLoaderIter(self, batches, start)
         if pool is self._workers:
             self._iterator = it
         return it
@@ -264,10 +266,14 @@ class DataLoader(Generic[T_co]):
         self._in_epoch = False
 
     def _multi_process(self, pool: _WorkerPool, start: int) -> Iterator[Any]:
+        """The batches of a pass with worker processes. The first ``next`` sends the first tasks (so the
+        sampler draws its order then) and yields None; from then on closing the pass stops its workers."""
         epoch = self._epoch
         try:
+            batches = pool.run_epoch(epoch, self._index_batches(start), skip=start if self._is_iterable else 0)
+            yield None
             count = start
-            for batch in pool.run_epoch(epoch, self._index_batches(start), skip=start if self._is_iterable else 0):
+            for batch in batches:
                 count += 1
                 self._batches_yielded = count
                 yield batch
@@ -373,7 +379,8 @@ class _WorkerPool:
             self.workers.append(worker)
 
     def run_epoch(self, epoch: int, index_batches: Iterator, skip: int) -> Iterator[Any]:
-        """Yield the batches of ``index_batches`` in order, keeping ``in_flight`` tasks with the workers.
+        """Send the first ``in_flight`` tasks of ``index_batches`` now, and return an iterator of the batches
+        in order, keeping ``in_flight`` tasks with the workers.
 
         Tasks go to the workers in turn, skipping those whose stream has ended (iterable data sets), as
         PyTorch's; a worker's error is re-raised here when its batch is next."""
@@ -381,42 +388,29 @@ class _WorkerPool:
             for index_queue in self.index_queues:
                 index_queue.put(("reset", epoch))
         self.epochs_run += 1
-        active = [True] * self.num_workers
-        turn = itertools.cycle(range(self.num_workers))
-        owner: dict[int, int] = {}  # send index -> the worker it went to
-        received: dict[int, bytes] = {}
-        sent = 0
-
-        def send_next() -> None:
-            nonlocal sent
-            if not any(active):
-                return
-            indices = next(index_batches, _NO_MORE)
-            if indices is _NO_MORE:
-                return
-            worker_id = next(w for w in turn if active[w])
-            self.index_queues[worker_id].put((epoch, sent, indices))
-            owner[sent] = worker_id
-            sent += 1
-
+        tasks = _EpochTasks(self, epoch, index_batches)
         for _ in range(self.in_flight):
-            send_next()
+            tasks.send_next()
+        return self._results(tasks, skip)
+
+    def _results(self, tasks: _EpochTasks, skip: int) -> Iterator[Any]:
+        received: dict[int, bytes] = {}
         done = 0
-        while done < sent:
+        while done < tasks.sent:
             while done not in received:
                 result_epoch, index, payload = self._next_result()
-                if result_epoch == epoch:  # results of an abandoned epoch are dropped
+                if result_epoch == tasks.epoch:  # results of an abandoned epoch are dropped
                     received[index] = payload
             data = pickle.loads(received.pop(done))
-            worker_id = owner.pop(done)
+            worker_id = tasks.owner.pop(done)
             done += 1
             if isinstance(data, WorkerError):
                 data.reraise()
             if isinstance(data, StreamEnd):
-                active[worker_id] = False
-                send_next()
+                tasks.active[worker_id] = False
+                tasks.send_next()
                 continue
-            send_next()
+            tasks.send_next()
             if skip:
                 skip -= 1
                 continue
@@ -453,6 +447,28 @@ class _WorkerPool:
             q.cancel_join_thread()
             q.close()
         self.workers, self.index_queues = [], []
+
+
+class _EpochTasks:
+    """One epoch's tasks: the index batches sent to the workers in turn, and which worker has which."""
+
+    def __init__(self, pool: _WorkerPool, epoch: int, index_batches: Iterator) -> None:
+        self.pool, self.epoch, self.index_batches = pool, epoch, index_batches
+        self.active = [True] * pool.num_workers  # False once a worker's stream has ended (iterable data sets)
+        self.turn = itertools.cycle(range(pool.num_workers))
+        self.owner: dict[int, int] = {}  # send index -> the worker it went to
+        self.sent = 0
+
+    def send_next(self) -> None:
+        if not any(self.active):
+            return
+        indices = next(self.index_batches, _NO_MORE)
+        if indices is _NO_MORE:
+            return
+        worker_id = next(w for w in self.turn if self.active[w])
+        self.pool.index_queues[worker_id].put((self.epoch, self.sent, indices))
+        self.owner[self.sent] = worker_id
+        self.sent += 1
 
 
 _NO_MORE = object()

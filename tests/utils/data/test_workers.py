@@ -170,3 +170,44 @@ def test_a_seed_gives_the_same_batches_and_draws_whatever_num_workers():
         batch = next(iter(DataLoader(list(range(100)), batch_size=4, shuffle=True, num_workers=workers)))
         seen.append((batch.tolist(), gg.rand(1).item()))
     assert seen[0] == seen[1]
+
+
+def _order_after_reseeding_between_iter_and_next(lib, num_workers):
+    """Shuffled batches when the default generator is reseeded after iter() and before the first next():
+    with workers the order is drawn when the iterator is made (its first tasks go out then), without them
+    at the first batch. Checkpointing engines restore the random state right after iter() (ignite's)."""
+    lib.manual_seed(0)
+    loader = lib.utils.data.DataLoader(lib.utils.data.TensorDataset(lib.arange(12)), batch_size=3, shuffle=True,
+                                       num_workers=num_workers)
+    it = iter(loader)
+    lib.manual_seed(1)
+    return [b[0].tolist() for b in it]
+
+
+def _order_without_reseeding(lib, num_workers):
+    lib.manual_seed(0)
+    loader = lib.utils.data.DataLoader(lib.utils.data.TensorDataset(lib.arange(12)), batch_size=3, shuffle=True,
+                                       num_workers=num_workers)
+    return [b[0].tolist() for b in loader]
+
+
+def test_workers_draw_the_order_when_the_iterator_is_made():
+    assert _order_after_reseeding_between_iter_and_next(gg, 2) == _order_without_reseeding(gg, 2)
+    assert _order_after_reseeding_between_iter_and_next(gg, 0) != _order_without_reseeding(gg, 0)
+
+
+def test_an_iterator_dropped_before_its_first_batch_stops_its_workers():
+    loader = DataLoader(TensorDataset(gg.arange(12)), batch_size=3, num_workers=2)
+    it = iter(loader)
+    workers = list(it._batches.gi_frame.f_locals["pool"].workers)
+    assert all(w.is_alive() for w in workers)
+    del it
+    assert not any(w.is_alive() for w in workers)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_pytorch_draws_the_order_at_the_same_moment(num_workers):
+    torch = pytest.importorskip("torch")
+    assert (_order_after_reseeding_between_iter_and_next(torch, num_workers)
+            == _order_after_reseeding_between_iter_and_next(gg, num_workers))
