@@ -54,6 +54,21 @@ _STATUS_CHECK_INTERVAL = 1.0
 _FIXED_AFTER_INIT = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")  # seconds between checks that the workers are alive while waiting
 
 
+class _DatasetKind:
+    """PyTorch's names for the two kinds of data set (``loader._dataset_kind``, which libraries read)."""
+
+    Map = 0
+    Iterable = 1
+
+
+class _InfiniteConstantSampler(Sampler):
+    """The sampler of a loader over an IterableDataset, as PyTorch's: None, forever (the data set decides)."""
+
+    def __iter__(self) -> Iterator[None]:
+        while True:
+            yield None
+
+
 class DataLoader(Generic[T_co]):
     """Iterate over a data set in batches, as ``torch.utils.data.DataLoader``.
 
@@ -147,9 +162,12 @@ class DataLoader(Generic[T_co]):
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"DataLoader: batch_size should be a positive integer value or None, got {batch_size!r}")
 
-        if sampler is None and not is_iterable:
-            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
-        if batch_size is not None and batch_sampler is None and not is_iterable:
+        if sampler is None:
+            if is_iterable:  # as PyTorch's: a sampler of Nones, read by code that inspects loaders
+                sampler = _InfiniteConstantSampler()
+            else:
+                sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
 
         self.dataset = dataset
@@ -172,6 +190,7 @@ class DataLoader(Generic[T_co]):
         self.generator = generator
         self.collate_fn = collate_fn
         self._is_iterable = is_iterable
+        self._dataset_kind = _DatasetKind.Iterable if is_iterable else _DatasetKind.Map
         self._workers: _WorkerPool | None = None  # the persistent workers, once started
         self._epoch = 0
         self._batches_yielded = 0

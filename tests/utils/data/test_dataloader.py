@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 
@@ -155,3 +157,41 @@ def test_public_attributes_are_pytorchs():
     # PyTorch's multiprocessing_context is a property over a private attribute: the same name to a reader.
     assert public - {"multiprocessing_context"} <= {k for k in vars(theirs) if not k.startswith("_")}
     assert [b[0].tolist() for b in _rebuilt_with(theirs, [[5, 4], [0]])] == [[5, 4], [0]]
+
+
+def _samplers_seen(lib, iterable_dataset, map_dataset):
+    """What code inspecting loaders reads (ignite's auto_dataloader and deterministic engine): the sampler
+    and batch sampler classes, the batch size, and the data set kind."""
+    from importlib import import_module
+
+    kinds = import_module(lib.__name__ + ".utils.data.dataloader")._DatasetKind
+    seen = []
+    for ds, kwargs in ((iterable_dataset, {"batch_size": 2}), (iterable_dataset, {"batch_size": None}),
+                       (map_dataset, {"batch_size": 2})):
+        loader = lib.utils.data.DataLoader(ds, **kwargs)
+        seen.append((type(loader.sampler).__name__, type(loader.batch_sampler).__name__,
+                     getattr(loader.batch_sampler, "batch_size", None),
+                     {kinds.Map: "map", kinds.Iterable: "iterable"}[loader._dataset_kind]))
+    return seen
+
+
+def test_iterable_loader_has_pytorchs_samplers():
+    from gpugrad.utils.data.dataloader import _InfiniteConstantSampler
+
+    assert _samplers_seen(gg, Range(5), _ds()) == [
+        ("_InfiniteConstantSampler", "BatchSampler", 2, "iterable"), ("_InfiniteConstantSampler", "NoneType", None, "iterable"),
+        ("SequentialSampler", "BatchSampler", 2, "map")]
+    assert list(itertools.islice(_InfiniteConstantSampler(), 3)) == [None, None, None]
+    assert [_plain(b) for b in DataLoader(Range(5), batch_size=2)] == [[0, 1], [2, 3], [4]]  # still the stream's
+
+
+@pytest.mark.torch
+def test_pytorch_has_the_same_samplers():
+    torch = pytest.importorskip("torch")
+
+    class TorchRange(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            return iter(range(5))
+
+    assert _samplers_seen(torch, TorchRange(), torch.utils.data.TensorDataset(torch.arange(10))) == \
+        _samplers_seen(gg, Range(5), _ds())
