@@ -10,12 +10,11 @@ here as ``linalg_<name>``; gpugrad.linalg exports them under the short name.
 from __future__ import annotations
 
 import math
-import warnings
 from collections import namedtuple
 
 import numpy
 
-from .._caller import user_stacklevel
+from .._warn_once import warn_once
 from ..amp.policy import FLOAT32, LOWER_PRECISION, PROMOTE, autocast_policy
 from ..autograd.reduced_float import float32_of
 from ..autograd.function import Op
@@ -327,6 +326,26 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1, ou
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
+def _sublist_subscript(n) -> str:
+    if n is Ellipsis:
+        return "..."
+    if isinstance(n, int) and 0 <= n < 26:  # PyTorch's letters: 0-25 upper case, 26-51 lower case
+        return chr(ord("A") + n)
+    if isinstance(n, int) and 26 <= n < 52:
+        return chr(ord("a") + n - 26)
+    raise ValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+
+
+def _sublist_equation(args: tuple) -> tuple[str, tuple]:
+    """(equation, operands) of the sublist form ``op1, sub1, op2, sub2, ..., [sub_out]``."""
+    lists = args[1::2]
+    equation = ",".join("".join(_sublist_subscript(n) for n in sub) for sub in lists)
+    if len(args) % 2:  # an odd count: the last list is the output's
+        equation += "->" + "".join(_sublist_subscript(n) for n in args[-1])
+        return equation, tuple(args[:-1:2])
+    return equation, tuple(args[::2])
+
+
 def _parse_einsum(equation: str, shapes: list) -> tuple[list, str]:
     """The equation with every ellipsis spelled out in fresh letters and the output made explicit:
     (one letter string per operand, output letters). Implicit output: the ellipsis dims, then the letters
@@ -442,8 +461,13 @@ def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation, with NumPy's equations: explicit (``'ij,jk->ik'``) or implicit (``'ij,jk'``),
     ellipsis for broadcast dims, repeated letters for diagonals. The gradient of each operand is the einsum
     of the output gradient with the other operands onto that operand's subscripts.
+
+    PyTorch's sublist form is read too: ``einsum(a, [0, 1], b, [1, 2], [0, 2])``, subscripts 0-51 and
+    ``...`` (Ellipsis), the output's list optional.
     """
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+    if isinstance(equation, Tensor):
+        equation, operands = _sublist_equation((equation, *operands))
+    elif len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if has_torch_function(operands):  # handed over as einsum(equation, *operands), either form, as PyTorch's
         return handle_torch_function(einsum, operands, equation, *operands)
@@ -879,8 +903,8 @@ def linalg_cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None
 def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
     """``torch.cholesky`` (deprecated there, and here with the same warning): as ``linalg.cholesky``, upper
     positional."""
-    warnings.warn("gg.cholesky is deprecated (as torch.cholesky) in favor of gg.linalg.cholesky; "
-                  "cholesky(A, upper=True) is gg.linalg.cholesky(A).mH", UserWarning, stacklevel=user_stacklevel())
+    warn_once("cholesky", "gg.cholesky is deprecated (as torch.cholesky) in favor of gg.linalg.cholesky; "
+                          "cholesky(A, upper=True) is gg.linalg.cholesky(A).mH")
     return write_out("cholesky", linalg_cholesky(input, upper=upper), out)
 
 
@@ -1045,8 +1069,8 @@ class _RFromQR(Op):
 def qr(input: Tensor, some: bool = True, *, out=None) -> QRResult:
     """``torch.qr`` (deprecated there, and here with the same warning): the reduced QR (some=True) or the
     complete one."""
-    warnings.warn("gg.qr is deprecated (as torch.qr) in favor of gg.linalg.qr, which takes mode='reduced' "
-                  "(some=True) or mode='complete' (some=False)", UserWarning, stacklevel=user_stacklevel())
+    warn_once("qr", "gg.qr is deprecated (as torch.qr) in favor of gg.linalg.qr, which takes mode='reduced' "
+                    "(some=True) or mode='complete' (some=False)")
     return linalg_qr(input, "reduced" if some else "complete", out=out)
 
 

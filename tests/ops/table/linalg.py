@@ -173,6 +173,8 @@ ROWS = [
     Row("einsum_sum_out_and_three_operands", **_both(lambda lib, a, b, c: lib.einsum("ijk,j,kl->l", a, b, c)), inputs=[((2, 3, 4), real), ((3,), real), ((4, 2), real)], op="einsum"),
     Row("einsum_diagonal_out", **_both(lambda lib, a: lib.einsum("...ii->...i", a)), inputs=[((2, 3, 3), real)], op="einsum"),
     Row("einsum_size_one_broadcast", **_both(lambda lib, a, b: lib.einsum("ij,jk->ik", a, b)), inputs=[((2, 1), real), ((3, 4), real)], op="einsum"),
+    Row("einsum_sublists", **_both(lambda lib, a, b: lib.einsum(a, [..., 0], b, [..., 0, 1, 27], [..., 1, 27])), inputs=[((2, 3), real), ((2, 3, 2, 4), real)], op="einsum"),
+    Row("einsum_sublists_implicit_out", **_both(lambda lib, a, b: lib.einsum(a, [0, 1], b, [1, 2])), inputs=[((3, 4), real), ((4, 2), real)], op="einsum"),
     Row("tensordot_int", **_both(lambda lib, a, b: lib.tensordot(a, b, dims=2)), inputs=[((2, 3, 4), real), ((3, 4, 2), real)], op="tensordot"),
     Row("tensordot_lists", **_both(lambda lib, a, b: lib.tensordot(a, b, dims=([0, 2], [2, 0]))), inputs=[((2, 3, 4), real), ((4, 5, 2), real)], op="tensordot"),
     Row("kron", lambda a, b: a.kron(b), [((2, 3), real), ((4,), real)]),
