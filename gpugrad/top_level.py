@@ -13,6 +13,8 @@ import numpy as np
 
 from . import dtypes, factory, random
 from ._caller import user_stacklevel
+from . import _warn_once
+from ._warn_once import warn_once
 from .dtypes import FLOAT_KINDS
 from .errors import ArgumentError, DTypeError
 from .nn import functional as F
@@ -175,8 +177,8 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
 
 def chain_matmul(*matrices: Tensor) -> Tensor:
     """Deprecated in torch for ``linalg.multi_dot``: the product of 2-D ``matrices`` left to right."""
-    warnings.warn("chain_matmul is deprecated (as in torch); use gg.linalg.multi_dot, which takes a list of tensors",
-                  UserWarning, stacklevel=user_stacklevel())
+    warn_once("chain_matmul", "chain_matmul is deprecated (as in torch); use gg.linalg.multi_dot, which takes a "
+                              "list of tensors")
     if not matrices:
         raise ArgumentError("chain_matmul(): Expected one or more matrices")
     for i, m in enumerate(matrices):
@@ -358,16 +360,14 @@ def set_num_interop_threads(n: int) -> None:
     _interop_threads[0] = n
 
 
-_warn_always = [False]
-
-
 def set_warn_always(b: bool) -> None:
-    """PyTorch's switch for repeating once-only warnings; kept and read back."""
-    _warn_always[0] = bool(b)
+    """PyTorch's switch for repeating once-only warnings (``torch.qr``'s deprecation and the like) on every
+    call."""
+    _warn_once.set_warn_always(b)
 
 
 def is_warn_always_enabled() -> bool:
-    return _warn_always[0]
+    return _warn_once.is_warn_always_enabled()
 
 
 def is_autocast_cpu_enabled() -> bool:

@@ -10,11 +10,10 @@ extra outputs are computed beside it, outside the graph, as PyTorch's are (``nat
 statistics are in the graph but pass no gradient back, as PyTorch's)."""
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 from . import dtypes, factory
-from ._caller import user_stacklevel
+from ._warn_once import warn_once
 from .autograd.function import Op
 from .autograd.grad_mode import no_grad
 from .dtypes import FLOAT_KINDS
@@ -289,8 +288,8 @@ def _bag_argmax(xp, table, flat, bag_of, counted, bags: int):
 def frobenius_norm(input: Tensor, dim: Sequence[int] | int, keepdim: bool = False) -> Tensor:
     """The 2-norm of input's elements over ``dim`` (one or two dims; empty: all), as
     ``linalg.vector_norm(input, 2, dim, keepdim)``."""
-    warnings.warn("frobenius_norm is deprecated (as in PyTorch); use gpugrad.linalg.vector_norm(A, 2, dim, keepdim)",
-                  UserWarning, stacklevel=user_stacklevel())
+    warn_once("frobenius_norm", "frobenius_norm is deprecated (as in PyTorch); use "
+                                "gpugrad.linalg.vector_norm(A, 2, dim, keepdim)")
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     if len(dims) > 2:
         raise ArgumentError(f"frobenius_norm: expected at most 2 dimensions, but got {len(dims)} dimensions instead")
@@ -305,8 +304,8 @@ def nuclear_norm(input: Tensor, dim: Sequence[int] | bool | None = None, keepdim
     """The sum of the singular values of the matrices over ``dim`` (two dims, default the last two), as
     ``linalg.matrix_norm(input, "nuc", dim, keepdim)``; ``nuclear_norm(input, True)`` is keepdim=True, as
     PyTorch's two overloads read it."""
-    warnings.warn("nuclear_norm is deprecated (as in PyTorch); use gpugrad.linalg.matrix_norm(A, 'nuc', dim, keepdim)",
-                  UserWarning, stacklevel=user_stacklevel())
+    warn_once("nuclear_norm", "nuclear_norm is deprecated (as in PyTorch); use "
+                              "gpugrad.linalg.matrix_norm(A, 'nuc', dim, keepdim)")
     if isinstance(dim, bool):
         dim, keepdim = None, dim
     dims = (-2, -1) if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import settings
 
 import gpugrad as gg
+from gpugrad._warn_once import forget_warned
 from gpugrad.autograd.function import Function
 
 # A bounded profile for CI; GPUGRAD_HYPOTHESIS_PROFILE=long for a longer run by hand.
@@ -19,6 +20,13 @@ def _seeded_default_generator():
     """Every test starts from seed 0, whatever ran before it (gpugrad, like PyTorch, seeds its default
     generator from the OS otherwise)."""
     gg.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _once_only_warnings_given_again():
+    """Every test sees PyTorch's once-per-process warnings (gg.qr's deprecation and the like) afresh,
+    whatever ran before it."""
+    forget_warned()
 
 
 @pytest.fixture

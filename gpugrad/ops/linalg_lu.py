@@ -13,12 +13,11 @@ and a permutation, so gradients reach LU and B alike.
 from __future__ import annotations
 
 import math
-import warnings
 from collections import namedtuple
 
 import numpy
 
-from .._caller import user_stacklevel
+from .._warn_once import warn_once
 from ..autograd.function import Op
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
@@ -322,8 +321,8 @@ def _lu_solve_left(lu: Tensor, pivots: Tensor, b: Tensor, adjoint: bool) -> Tens
 def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``torch.lu_solve`` (deprecated there, and here with the same warning): ``linalg.lu_solve(LU_data,
     LU_pivots, b)``."""
-    warnings.warn("gg.lu_solve is deprecated (as torch.lu_solve) in favor of gg.linalg.lu_solve, which takes its "
-                  "arguments in the order (LU, pivots, B)", UserWarning, stacklevel=user_stacklevel())
+    warn_once("lu_solve", "gg.lu_solve is deprecated (as torch.lu_solve) in favor of gg.linalg.lu_solve, which "
+                          "takes its arguments in the order (LU, pivots, B)")
     return write_out("lu_solve", linalg_lu_solve(LU_data, LU_pivots, b), out)
 
 
@@ -333,8 +332,7 @@ TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coef
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out=None):
     """``torch.lu`` (deprecated there, and here with the same warning): ``(LU, pivots)`` of
     ``linalg.lu_factor``, with ``info`` too when ``get_infos`` (then a singular matrix does not raise)."""
-    warnings.warn("gg.lu is deprecated (as torch.lu) in favor of gg.linalg.lu_factor / lu_factor_ex",
-                  UserWarning, stacklevel=user_stacklevel())
+    warn_once("lu", "gg.lu is deprecated (as torch.lu) in favor of gg.linalg.lu_factor / lu_factor_ex")
     if get_infos:
         return lu_factor_ex(A, pivot=pivot, out=out)
     return lu_factor(A, pivot=pivot, out=out)
@@ -344,9 +342,8 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
                      unitriangular: bool = False, *, out=None) -> TriangularSolveResult:
     """``torch.triangular_solve`` (deprecated there, and here with the same warning): the solution of
     A X = b (A^T X = b with ``transpose``) and a copy of A."""
-    warnings.warn("gg.triangular_solve is deprecated (as torch.triangular_solve) in favor of "
-                  "gg.linalg.solve_triangular, which takes (A, B) and returns the solution alone",
-                  UserWarning, stacklevel=user_stacklevel())
+    warn_once("triangular_solve", "gg.triangular_solve is deprecated (as torch.triangular_solve) in favor of "
+                                  "gg.linalg.solve_triangular, which takes (A, B) and returns the solution alone")
     matrix = A.mT if transpose else A
     solution = solve_triangular(matrix, b, upper=upper != transpose, unitriangular=unitriangular)
     return _write_tuple("triangular_solve", TriangularSolveResult(solution, A.clone()), out, TriangularSolveResult)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import itertools
 import operator
-import warnings
 
 import numpy
 
 from .. import dtypes
-from .._caller import user_stacklevel
+from .._warn_once import warn_once
 from ..amp.policy import PROMOTE, autocast_policy
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
@@ -461,8 +460,8 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
     ``'xy'`` the first two dims are swapped (Cartesian). Each output is an expanded view of its input."""
     tensors = _tensor_list("meshgrid", tensors)
     if indexing is None:
-        warnings.warn("meshgrid: in an upcoming release, it will be required to pass the indexing argument "
-                      "('ij' is the default)", UserWarning, stacklevel=user_stacklevel())
+        warn_once("meshgrid", "meshgrid: in an upcoming release, it will be required to pass the indexing "
+                              "argument ('ij' is the default)")
         indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise ArgumentError(f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
