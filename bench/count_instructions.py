@@ -54,6 +54,7 @@ def workloads(repeat: int) -> dict:
     square = [rng.standard_normal((4, 4)).astype(np.float32) for _ in range(2)]
     a, b, c = (gg.tensor(x, requires_grad=True) for x in arrays)
     m1, m2 = (gg.tensor(x, requires_grad=True) for x in square)
+    weight = gg.nn.Parameter(gg.tensor(arrays[2]))  # a module's weight in a user's own layer (RMSNorm's x * w)
     leaves = chain_inputs(gg)
     chain_forward, chain_backward = chain_step(gg, leaves, backward=False), chain_step(gg, leaves)
 
@@ -65,6 +66,7 @@ def workloads(repeat: int) -> dict:
         "matmul": lambda: m1 @ m2,
         "mul by a number": lambda: a * 2.0,
         "mean": lambda: a.mean(),
+        "mul by a parameter": lambda: a * weight,
     }
     out = {}
     for name, op in ops.items():

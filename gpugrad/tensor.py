@@ -63,6 +63,9 @@ class Tensor(_Attributed):
     _retains_grad = False
     _grad_sink = None  # a leaf's weak reference to where its next .grad should land (optim/flat.py)
     _inference = False  # made under gg.inference_mode(): an inference tensor (is_inference)
+    # A subclass the ops' short roads take as Tensor itself (nn.Parameter: out of __torch_function__, its
+    # results plain Tensors); the others leave for the general road (apply, the protocol).
+    _plain = False
 
     @classmethod
     def _make(cls, data, backend, node=None, index=0) -> "Tensor":

@@ -485,7 +485,8 @@ class Function:
     def apply_one(cls, a, /, **kwargs):
         """``apply(a, **kwargs)`` for a Tensor ``a``, without apply's general loop."""
         Tensor = _Tensor
-        if (a.__class__ is not Tensor or a._backend.capture is not None or _watch.watched
+        if (a.__class__ is not Tensor and not getattr(a, "_plain", False) or a._backend.capture is not None
+                or _watch.watched
                 or a._base is not None and a._view_version != a._version_ref[0]):  # a stale view: apply refreshes it
             return cls.apply(a, **kwargs)
         x = a._array
@@ -520,7 +521,8 @@ class Function:
     def apply_pair(cls, a, b, /, **kwargs):
         """``apply(a, b, **kwargs)`` for Tensors ``a`` and ``b``, without apply's general loop."""
         Tensor = _Tensor
-        if (a.__class__ is not Tensor or b.__class__ is not Tensor or b._backend is not a._backend
+        if (a.__class__ is not Tensor and not getattr(a, "_plain", False)
+                or b.__class__ is not Tensor and not getattr(b, "_plain", False) or b._backend is not a._backend
                 or a._backend.capture is not None or _watch.watched
                 or a._base is not None and a._view_version != a._version_ref[0]
                 or b._base is not None and b._view_version != b._version_ref[0]):  # stale views: apply refreshes them
@@ -534,7 +536,7 @@ class Function:
 
 def pair_applied(cls, a, b, kwargs=None):
     """``cls.apply(a, b, **kwargs)`` past apply_pair's checks, which the caller has made: ``a`` and ``b``
-    exactly gpugrad's Tensors on one backend, neither bfloat16 nor CPU float16, no graph capture, nothing
+    gpugrad's Tensors (or ``_plain`` subclasses) on one backend, neither bfloat16 nor CPU float16, no graph capture, nothing
     watching (watch.py), neither a stale view. The arithmetic operators' short road (ops/elementwise.py)
     makes those checks on the way and comes here without apply_pair's second look."""
     x, y = a._array, b._array

@@ -25,6 +25,7 @@ _NO_SHAPE = ("Can't access the shape of an uninitialized parameter or buffer. Th
 class UninitializedParameter(Parameter):
     """A parameter whose shape is not known yet; ``materialize`` gives it one (and makes it a Parameter)."""
 
+    _plain = False  # no data yet: ops take the general road, which refuses it
     __slots__ = ()
 
     @property

@@ -23,6 +23,7 @@ class Parameter(Tensor):
     """
 
     __torch_function__ = _disabled_torch_function_impl  # a plain Tensor to the protocol (gpugrad/overrides.py)
+    _plain = True  # and to the ops' short roads (tensor.py)
 
     __slots__ = ()
 

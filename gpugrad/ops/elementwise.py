@@ -1106,12 +1106,13 @@ def _operator(fn, op, compute, swap: bool = False):
     general = overridable(general, ("__rtruediv__" if fn is div else f"__r{fn.__name__}__") if swap else fn.__name__)
 
     def method(self, other):
-        if self.__class__ is Tensor:
+        if self.__class__ is Tensor or self._plain:
             x = self._array
             dtype = x.dtype
             backend = self._backend
             kind = other.__class__
-            if kind is Tensor:
+            tensor = kind is Tensor or kind is not float and kind is not int and isinstance(other, Tensor) and other._plain
+            if tensor:
                 y = other._array
                 ok = y.dtype is dtype and other._backend is backend
             else:
@@ -1122,9 +1123,9 @@ def _operator(fn, op, compute, swap: bool = False):
                     return general(self, other)
                 if _grad_state.enabled and (
                     self._requires_grad or self._node is not None
-                    or kind is Tensor and (other._requires_grad or other._node is not None)
+                    or tensor and (other._requires_grad or other._node is not None)
                 ):  # recorded
-                    if kind is not Tensor:
+                    if not tensor:
                         if self._base is None:  # not a view that may be stale (apply refreshes those)
                             return scalar_applied(op, self, other, swap)
                         return op.apply(other, self) if swap else op.apply(self, other)
@@ -1132,7 +1133,7 @@ def _operator(fn, op, compute, swap: bool = False):
                         return pair_applied(op, other, self) if swap else pair_applied(op, self, other)
                     return op.apply_pair(other, self) if swap else op.apply_pair(self, other)
                 try:
-                    if kind is Tensor and x.size + y.size >= _LARGE:  # the backend may run a kernel
+                    if tensor and x.size + y.size >= _LARGE:  # the backend may run a kernel
                         out = backend.arithmetic(compute, y, x) if swap else backend.arithmetic(compute, x, y)
                     else:
                         out = compute(y, x) if swap else compute(x, y)

@@ -14,11 +14,13 @@ from gpugrad.ops.reduce import AMax, LogSumExp, Mean, Std, Sum, SumTo, Var
 from gpugrad.ops.shape import Expand, Permute, Reshape
 from gpugrad.ops.softmax import LogSoftmax, LogSoftmaxBackward, Softmax, SoftmaxBackward
 
-KINDS = ["leaf", "made", "constant"]
+KINDS = ["leaf", "made", "constant", "parameter"]  # a Parameter takes the short roads as a leaf does
 
 
 def operand(kind, shape, rng):
     t = gg.tensor(rng.uniform(0.5, 2.0, shape), requires_grad=kind != "constant")
+    if kind == "parameter":
+        return gg.nn.Parameter(t.detach())
     return t * 1.5 if kind == "made" else t
 
 

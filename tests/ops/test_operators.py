@@ -74,6 +74,17 @@ def test_a_recorded_operator_builds_the_same_graph_as_the_function(name):
     np.testing.assert_array_equal(mine[1], b.grad.numpy())
 
 
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_parameters_take_the_short_road_to_the_functions_graph(name):
+    # nn.Parameter is a Tensor to the short road (tensor.py's _plain): a plain result, its edges the leaves
+    p = gg.nn.Parameter(gg.tensor([1.5, 2.0, 4.0], dtype=gg.float64))
+    q = gg.nn.Parameter(gg.tensor([0.5, 3.0, 1.0], dtype=gg.float64))
+    for by_operator, by_function in ((OPERATORS[name](p, q), FUNCTIONS[name](p, q)),
+                                     (OPERATORS[name](p, 2.0), FUNCTIONS[name](p, 2.0))):
+        assert type(by_operator) is gg.Tensor and by_operator.grad_fn.next_functions == by_function.grad_fn.next_functions
+        same(by_operator.detach(), by_function.detach())
+
+
 def test_an_unrecorded_result_is_a_fresh_leaf_with_its_own_version():
     a = gg.tensor([1.0, 2.0], requires_grad=True)
     with gg.no_grad():
