@@ -184,6 +184,8 @@ _NOT_OPS = frozenset((
     "is_autocast_cpu_enabled", "get_autocast_cpu_dtype", "get_autocast_gpu_dtype", "get_device_module",
     "check_pin_memory", "from_numpy",
 ))
+# The private names PyTorch hands over too: ``torch._assert`` on a traced value is recorded (gpugrad.fx).
+_PRIVATE_OPS = frozenset(("_assert",))
 # Tensor's dunders that PyTorch hands over as a named method (``x < y`` as ``Tensor.lt``); the others as
 # themselves. The arithmetic operators with short roads route themselves (``elementwise._operator``).
 OPERATOR_METHODS = {
@@ -213,7 +215,7 @@ def make_overridable(namespace: dict) -> None:
     module_name = namespace["__name__"]
     for name, value in list(namespace.items()):
         fn = value.__func__ if isinstance(value, builtin) else value
-        if (name.startswith("_") or name in _NOT_OPS or not isinstance(fn, _types.FunctionType)
+        if (name.startswith("_") and name not in _PRIVATE_OPS or name in _NOT_OPS or not isinstance(fn, _types.FunctionType)
                 or getattr(fn, "_overridable", False) or not fn.__module__.startswith(_OP_MODULES)):
             continue
         routed = overridable(fn)

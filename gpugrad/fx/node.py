@@ -6,6 +6,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from ..top_level import _assert as _torch_assert
 from .immutable_collections import immutable_dict, immutable_list
 
 __all__ = ["Argument", "Node", "Target", "has_side_effect", "map_aggregate", "map_arg"]
@@ -224,7 +225,7 @@ class Node:
         self.__dict__.update(state)
 
 
-_SIDE_EFFECTS = {operator.setitem, builtins.print}
+_SIDE_EFFECTS = {operator.setitem, builtins.print, _torch_assert}
 
 
 def has_side_effect(fn: Callable) -> Callable:

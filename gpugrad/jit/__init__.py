@@ -1,35 +1,21 @@
 """``gg.jit``: TorchScript's decorators and entry points, for scripts that use them on eager code.
 
-gpugrad has no TorchScript: ``script`` and ``trace`` return the function or module itself, which runs as
-the Python it is (as ``gg.compile`` does), and the decorators that steer the TorchScript compiler
-(``ignore``, ``unused``, ``export``, ``interface``) leave what they decorate unchanged. Saving or loading a
-TorchScript archive is refused with a clear message: save a module's ``state_dict()`` with ``gg.save``.
-The classes of compiled code (``ScriptModule``, ``ScriptFunction``) exist for type hints and isinstance
-checks; nothing is ever made one, as ``script`` compiles nothing.
+gpugrad has no TorchScript: ``script`` and ``trace`` return a function itself and a module as a
+ScriptModule that runs its own Python (script_module.py), and the decorators that steer the TorchScript
+compiler (``ignore``, ``unused``, ``export``, ``interface``) leave what they decorate unchanged. Saving or
+loading a TorchScript archive is refused with a clear message: save a module's ``state_dict()`` with
+``gg.save``. ``ScriptFunction`` exists for type hints and isinstance checks; nothing is made one.
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Final  # noqa: F401  (torch.jit.Final is typing.Final)
 
 from ..nn.module import Module
-
-
-class ScriptModule(Module):
-    """TorchScript's compiled module (``torch.jit.ScriptModule``, ``torch.ScriptModule``): no module is one
-    here, since ``script`` returns the eager module itself."""
-
-
-class RecursiveScriptModule(ScriptModule):
-    """What ``torch.jit.script(module)`` returns under PyTorch; never made here."""
+from .script_module import Error, RecursiveScriptModule, ScriptModule, script_module  # noqa: F401  (torch's names)
 
 
 class ScriptFunction:
     """TorchScript's compiled function (``torch.jit.ScriptFunction``); never made here."""
-
-
-class Error(RuntimeError):
-    """TorchScript's runtime error (``torch.jit.Error``); gpugrad raises its ordinary errors instead, so code
-    catching ``(torch.jit.Error, RuntimeError)`` sees the latter."""
 
 
 class TracerWarning(Warning):
@@ -38,17 +24,17 @@ class TracerWarning(Warning):
 
 
 def script(obj: Any, optimize=None, _frames_up: int = 0, _rcb=None, example_inputs=None) -> Any:
-    """``obj`` itself: a function or module runs as its Python."""
-    return obj
+    """A module as a ScriptModule running its own Python (script_module.py); a function itself."""
+    return script_module(obj) if isinstance(obj, Module) else obj
 
 
 def trace(func: Any, example_inputs=None, *args, **kwargs) -> Any:
-    """``func`` itself: eager code needs no trace (its control flow stays data-dependent, unlike a trace)."""
-    return func
+    """As ``script``: eager code needs no trace (its control flow stays data-dependent, unlike a trace)."""
+    return script_module(func) if isinstance(func, Module) else func
 
 
 def trace_module(mod: Any, inputs=None, *args, **kwargs) -> Any:
-    return mod
+    return script_module(mod)
 
 
 def freeze(mod: Any, preserved_attrs=None, optimize_numerics: bool = True) -> Any:

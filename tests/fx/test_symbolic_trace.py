@@ -151,3 +151,15 @@ def test_a_constant_tensor_becomes_an_attribute_of_the_traced_module():
     assert [n.op for n in traced.graph.nodes] == ["placeholder", "get_attr", "call_function", "output"]
     np.testing.assert_array_equal(traced(gg.ones(3)).numpy(), [2.0, 3.0, 4.0])
     assert traced._tensor_constant0 is table
+
+
+def test_an_assertion_on_a_traced_value_is_recorded_and_kept():
+    def checked(x):
+        gg._assert(x.shape[-1] == 3, "three features")
+        return x * 2
+
+    traced = fx.symbolic_trace(checked)
+    assert traced.graph.eliminate_dead_code() is False  # torch._assert has a side effect
+    np.testing.assert_array_equal(traced(gg.ones(3)).numpy(), [2.0, 2.0, 2.0])
+    with pytest.raises(AssertionError, match="three features"):
+        traced(gg.ones(2))
