@@ -113,13 +113,10 @@ def test_what_is_not_recorded_is_said():
 
 
 def test_anomaly_mode_still_checks_inside_a_profile():
-    x = gg.tensor([0.0], requires_grad=True)
-    with profile() as prof, gg.autograd.detect_anomaly():
-        with pytest.raises(RuntimeError, match="detect_anomaly"):
-            (x / x).sum()
-        y = gg.tensor([1.0, 4.0], requires_grad=True)
-        with pytest.raises(RuntimeError, match="backward of 'sqrt'"):  # 0 * inf in sqrt's backward at 0
-            (y - gg.tensor([1.0, 4.0])).sqrt().sum().backward()
+    y = gg.tensor([1.0, 4.0], requires_grad=True)
+    with profile() as prof, gg.autograd.detect_anomaly(), pytest.warns(UserWarning, match="Error detected"):
+        with pytest.raises(RuntimeError, match="'SqrtBackward' returned nan"):  # 0 / 0 in sqrt's backward at 0
+            ((y - gg.tensor([1.0, 4.0])).sqrt() * 0.0).sum().backward()
     assert "SumBackward" in {e.name for e in prof.events()}
 
 

@@ -439,15 +439,11 @@ def _backward(node, gbuf, check):
             g if g is not None else Tensor._make(node.xp.zeros(*meta), node.backend)
             for g, meta in zip(gbuf, node.output_meta)
         ]
-    if check:
-        with anomaly.in_backward():
-            grads_in = node.fn.backward(node, *gbuf)
-    else:
-        grads_in = node.fn.backward(node, *gbuf)
+    grads_in = node.fn.backward(node, *gbuf)
     if not isinstance(grads_in, tuple):
         grads_in = (grads_in,)
     if check:
-        anomaly.check_backward(node, gbuf, grads_in)
+        anomaly.check_backward(node, grads_in)
     return grads_in
 
 

@@ -15,8 +15,7 @@ import threading
 
 class _State(threading.local):
     watched = False  # anomaly mode, a profiler or saved-tensor hooks (class attributes: a new thread's defaults)
-    anomaly = False  # anomaly mode's NaN and inf checks
-    in_backward = False  # the engine is running a node's backward (anomaly mode names the node itself)
+    anomaly = False  # anomaly mode's NaN check of backward results
     profiler = None  # the profiler recording on this thread, or None
     saved_hooks = ()  # saved_tensors_hooks' (pack, unpack) pairs, innermost last (graph.py)
     saved_hooks_disabled = None  # disable_saved_tensors_hooks' message, or None

@@ -105,18 +105,12 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
         gg.autograd.gradgradcheck(FirstOrderOnly.apply, (x,))
 
 
-def test_detect_anomaly_names_the_forward_op():
-    x = gg.tensor([1.0, 0.0])
-    with gg.autograd.detect_anomaly():
-        with pytest.raises(RuntimeError, match="forward of 'div'.*test_functional.py"):
-            gg.tensor([1.0, 1.0], requires_grad=True) / x
-
-
 def test_detect_anomaly_names_the_backward_op_and_where_it_was_made():
     x = gg.tensor([0.0, 1.0], requires_grad=True)
-    with gg.autograd.detect_anomaly():
-        y = x.sqrt()  # finite forward, infinite derivative at 0
-        with pytest.raises(RuntimeError, match=r"backward of 'sqrt'.*test_functional.py:\d+.*x.sqrt\(\)"):
+    with gg.autograd.detect_anomaly(), np.errstate(all="ignore"):
+        y = x.sqrt() * 0.0  # finite forward; sqrt's backward makes 0 / 0 at 0
+        with pytest.warns(UserWarning, match="Error detected in SqrtBackward"), pytest.raises(
+                RuntimeError, match=r"'SqrtBackward' returned nan.*test_functional.py:\d+.*x.sqrt\(\)"):
             y.sum().backward()
 
 
