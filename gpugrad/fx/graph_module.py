@@ -10,6 +10,7 @@ from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
 from .graph import Graph, PythonCode
+from .node import Node, map_aggregate, map_arg
 
 __all__ = ["GraphModule"]
 
@@ -151,6 +152,12 @@ class GraphModule(Module):
             if name and name not in used:
                 self.delete_submodule(name)
 
+    def __reduce__(self) -> tuple:
+        # pickled as its class name, its attributes and its graph's nodes (the class is its own, made per
+        # instance: pickle could not find it by name)
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_graph", "_code")}
+        return _rebuild, (type(self).__name__, state, _graph_spec(self.graph))
+
     def __deepcopy__(self, memo: dict) -> GraphModule:
         state = copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in ("_graph", "_code")}, memo)
         holder = Module()
@@ -166,3 +173,31 @@ class GraphModule(Module):
 
     def __str__(self) -> str:
         return f"{super().__str__()}\n\n\n{self.code}"
+
+
+class _NodeName(str):
+    """A node's name standing for the node in a pickled graph."""
+
+
+def _graph_spec(graph: Graph) -> list:
+    def by_name(n: Node) -> _NodeName:
+        return _NodeName(n.name)
+
+    return [(n.name, n.op, n.target, map_arg(n.args, by_name), map_arg(n.kwargs, by_name)) for n in graph.nodes]
+
+
+def _rebuild(class_name: str, state: dict, spec: list) -> GraphModule:
+    graph = Graph()
+    nodes: dict = {}
+
+    def node_of(a: Any) -> Any:
+        return nodes[a] if isinstance(a, _NodeName) else a
+
+    for name, op, target, args, kwargs in spec:
+        nodes[name] = graph.create_node(op, target, tuple(map_aggregate(args, node_of)),
+                                        dict(map_aggregate(kwargs, node_of)), name)
+    module = GraphModule.__new__(GraphModule)
+    module.__dict__.update(state)
+    type(module).__name__ = type(module).__qualname__ = class_name
+    module.graph = graph
+    return module

@@ -117,3 +117,18 @@ def test_get_attr_and_call_module_targets_come_from_the_root():
     assert "offset" in dict(module.named_buffers()) and module.layer is linear
     with pytest.raises(RuntimeError, match="not provided in ``root``"):
         fx.GraphModule({"layer": linear}, graph)
+
+
+def test_a_graph_module_pickles_with_its_graph_and_parameters():
+    import pickle
+
+    linear = gg.nn.Linear(2, 2)
+    graph = fx.Graph()
+    x = graph.placeholder("x")
+    graph.output(graph.call_method("relu", (graph.call_module("layer", (x,)),)))
+    module = fx.GraphModule({"layer": linear}, graph, "Tiny")
+    again = pickle.loads(pickle.dumps(module))
+    assert type(again).__name__ == "Tiny" and again.code == module.code
+    v = gg.randn(3, 2)
+    np.testing.assert_array_equal(again(v).detach().numpy(), module(v).detach().numpy())
+    assert [n.name for n in again.graph.nodes] == [n.name for n in module.graph.nodes]
