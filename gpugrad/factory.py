@@ -152,6 +152,38 @@ def _list_dtype(data) -> dtypes.DType | None:
     return found
 
 
+def _holds_tensor(data) -> bool:
+    """Whether nested lists hold a Tensor anywhere (one type check per element)."""
+    stack = [data]
+    while stack:
+        for item in stack.pop():
+            kind = type(item)
+            if kind is float or kind is int:
+                continue
+            if kind is list or kind is tuple:
+                stack.append(item)
+            elif isinstance(item, Tensor):
+                return True
+    return False
+
+
+def _tensors_as_numbers(data) -> list:
+    """Nested lists with each Tensor in them read as one number, as PyTorch reads them (its ``item()``, kept
+    as a 0-d array of its dtype): ``[tensor([1.]), tensor([2.])]`` has shape (2,), not (2, 1); a tensor of
+    more than one element there is refused with PyTorch's error."""
+    out = []
+    for item in data:
+        if type(item) is list or type(item) is tuple:
+            out.append(_tensors_as_numbers(item))
+        elif isinstance(item, Tensor):
+            if item.numel() != 1:
+                raise ValueError("only one element tensors can be converted to Python scalars")
+            out.append(item._backend.to_numpy(item._array).reshape(()))
+        else:
+            out.append(item)
+    return out
+
+
 def _check_fits(host: numpy.ndarray, target: dtypes.DType) -> None:
     """Python integers must fit an integer dtype (PyTorch refuses [300] as int8; arrays wrap instead)."""
     if target.category != dtypes.INTEGRAL or host.size == 0 or host.dtype.kind not in "iu":
@@ -171,6 +203,8 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memor
     """
     check_pin_memory("tensor", pin_memory)
     backend = _backend_of(device)
+    if isinstance(data, (list, tuple)) and _holds_tensor(data):
+        data = _tensors_as_numbers(data)
     host, from_python = _infer_host(data)
     listed = _list_dtype(data) if dtype is None and isinstance(data, (list, tuple)) else None
     if dtype is not None:
