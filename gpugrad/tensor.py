@@ -435,6 +435,18 @@ class Tensor(_Attributed):
         array = self._backend.to_numpy(self._array, "__array__")
         return array if dtype is None else array.astype(dtype)
 
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        """A NumPy function given this tensor first returns a CPU tensor, as PyTorch's (``np.choose(t, a)``,
+        ``np.sin(t)``); a bool result comes back as uint8, as there."""
+        from .factory import from_numpy
+        from .overrides import handle_torch_function, has_torch_function_unary
+
+        if has_torch_function_unary(self):
+            return handle_torch_function(Tensor.__array_wrap__, (self,), self, array=array)
+        if array.dtype == bool:
+            array = array.astype("uint8")
+        return from_numpy(array)
+
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
         """Export for ``numpy.from_dlpack`` / ``cupy.from_dlpack`` / ``torch.from_dlpack`` (shared memory)."""
         if self.requires_grad:
