@@ -95,9 +95,11 @@ def _as_tuple_index(index) -> tuple:
     return (index,)
 
 
-def _check_in_range(op: str, array, shape: tuple, dim: int, exc=IndexError, allow_negative: bool = True) -> None:
+def _check_in_range(op: str, array, shape: tuple, dim: int, exc=IndexError, allow_negative: bool = True,
+                    shown_dim: int | None = None) -> None:
     """Raise PyTorch's out-of-bounds error when an index falls outside ``[-size, size)`` (or ``[0, size)``).
-    CuPy would wrap such indices silently, so the check is ours on every backend."""
+    CuPy would wrap such indices silently, so the check is ours on every backend. ``shown_dim`` is the dim
+    the message names where PyTorch names another than ``dim`` (see parse_index)."""
     if array.size == 0:
         return
     size = shape[dim] if shape else 1  # a 0-d tensor counts as one dim of size 1
@@ -105,7 +107,8 @@ def _check_in_range(op: str, array, shape: tuple, dim: int, exc=IndexError, allo
     low_limit = -size if allow_negative else 0
     if lo < low_limit or hi >= size:
         bad = lo if lo < low_limit else hi
-        raise exc(f"{op}: index {bad} is out of bounds for dimension {dim} with size {size} (tensor of shape {tuple(shape)})")
+        shown = dim if shown_dim is None else shown_dim
+        raise exc(f"{op}: index {bad} is out of bounds for dimension {shown} with size {size} (tensor of shape {tuple(shape)})")
 
 
 def parse_index(x: Tensor, index):
@@ -125,6 +128,7 @@ def parse_index(x: Tensor, index):
     shape = tuple(x.shape)
     basic, advanced = [], []
     dim = 0  # the dim of x the next part applies to
+    advanced_count = 0  # index tensors so far: PyTorch's out-of-bounds error names an index tensor by this count
     has_advanced = False
     for kind, value in parts:
         if kind == "ellipsis":
@@ -149,17 +153,20 @@ def parse_index(x: Tensor, index):
         elif kind == "bool":  # PyTorch: a new dim of size 1, indexed by [0] (True) or [] (False)
             basic.append(None)
             advanced.append(x._backend.xp.arange(1 if value else 0, dtype=x._backend.xp.int64))
+            advanced_count += 1
             has_advanced = True
         elif kind == "array":
-            _check_in_range("index", value, shape, dim)
+            _check_in_range("index", value, shape, dim, shown_dim=advanced_count)
             basic.append(slice(None))
             advanced.append(value)
+            advanced_count += 1
             has_advanced = True
             dim += 1
         else:  # mask
             _check_mask_shape(value, shape, dim)
             basic += [slice(None)] * value.ndim
             advanced += list(x._backend.xp.nonzero(value))
+            advanced_count += value.ndim
             has_advanced = True
             dim += value.ndim
     basic.append(Ellipsis)

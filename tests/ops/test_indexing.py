@@ -189,7 +189,7 @@ def test_index_forms_known_shapes():
      r"shape of the mask \[2\] at index 0 does not match the shape of the indexed tensor \[3, 4\] at index 0"),
     (lambda: (slice(None), gg.tensor([True, False])), r"mask \[2\] at index 0 .* \[3, 4\] at index 1"),
     (lambda: 3, "index 3 is out of bounds for dimension 0 with size 3"),
-    (lambda: (0, gg.tensor([-5])), "index -5 is out of bounds for dimension 1 with size 4"),
+    (lambda: (0, gg.tensor([-5])), "index -5 is out of bounds for dimension 0 with size 4"),  # PyTorch's count
     (lambda: (0, 0, 0), "too many indices for tensor of dimension 2"),
     (lambda: (Ellipsis, 0, Ellipsis), "single ellipsis"),
 ])
@@ -199,6 +199,32 @@ def test_index_errors_name_the_problem_and_the_shape(index, message):
         x[index()]
     with pytest.raises(IndexError, match=message):
         x[index()] = 1.0
+
+
+OUT_OF_BOUNDS = [(0, [-5]), (slice(None), [7]), ([0], [9]), (Ellipsis, [1, 9]), (True, slice(None), [9]),
+                 (None, [0], [9]), (2, 5), ([[True, False, True, True]] * 3, [5])]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("index", OUT_OF_BOUNDS, ids=str)
+def test_out_of_bounds_index_tensors_are_numbered_as_pytorch_numbers_them(index):
+    """PyTorch names an index tensor's dim by its place among the index tensors (x[:, [7]] is 'dimension 0';
+    a mask counts its dims); botorch matches that sentence."""
+    torch = pytest.importorskip("torch")
+
+    def message(lib, assign):
+        x = lib.zeros(3, 4, 2)
+        idx = tuple(lib.tensor(i) if isinstance(i, list) else i for i in index)
+        with pytest.raises(IndexError) as info:
+            if assign:
+                x[idx] = 1.0
+            else:
+                x[idx]
+        return str(info.value)
+
+    for assign in (False, True):
+        theirs = message(torch, assign)
+        assert theirs in message(gg, assign).replace("index: ", "", 1)
 
 
 def test_negative_slice_step_is_refused():
