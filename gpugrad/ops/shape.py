@@ -426,19 +426,23 @@ def broadcast_to(input: Tensor, *size) -> Tensor:
 
 
 def _broadcast(op: str, shapes: list) -> Size:
-    out = []
+    out = [1] * max((len(shape) for shape in shapes), default=0)
+    seen = 0  # the longest shape before this one (PyTorch folds the shapes pairwise)
     for index, shape in enumerate(shapes):
         for k in range(1, len(shape) + 1):
             s = shape[-k]
             if s < 0:
                 raise ArgumentError(f"{op}: attempting to broadcast a dimension with negative length, shape {shape}")
-            if k > len(out):
-                out.insert(0, s)
-            elif out[-k] == 1:
+            if out[-k] == 1:
                 out[-k] = s
-            elif s != 1 and s != out[-k]:
-                raise ShapeError(f"{op}: the size {s} of argument {index} (shape {shape}) does not match the size "
-                                 f"{out[-k]} of the others at dimension {-k}: shapes {shapes} don't broadcast")
+            elif s != 1 and s != out[-k]:  # PyTorch's sentences, which callers match
+                if op == "broadcast_shapes":
+                    raise ShapeError(f"{op}: Attempting to broadcast a dimension of length {s} at {-k}! Mismatching "
+                                     f"argument at index {index} had {shape}; but expected shape should be "
+                                     f"broadcastable to {out}")
+                raise ShapeError(f"{op}: The size of tensor a ({out[-k]}) must match the size of tensor b ({s}) at "
+                                 f"non-singleton dimension {max(seen, len(shape)) - k}")
+        seen = max(seen, len(shape))
     return Size(out)
 
 

@@ -109,6 +109,23 @@ def test_broadcast_shapes():
     assert gg.broadcast_shapes((0, 1), (5,)) == (0, 5)
 
 
+BROADCAST_MISMATCHES = [((2,), (3,)), ((4, 3), (2, 1, 3), (5,)), ((2, 1), (3, 4)), ((1, 4), (3, 1), (2, 3, 5))]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shapes", BROADCAST_MISMATCHES, ids=str)
+def test_broadcast_errors_say_what_pytorch_says(shapes):
+    """botorch matches broadcast_shapes' sentence ('Attempting to broadcast a dimension of length ...')."""
+    torch = pytest.importorskip("torch")
+    for call in (lambda lib: lib.broadcast_shapes(*shapes),
+                 lambda lib: lib.broadcast_tensors(*[lib.ones(shape) for shape in shapes])):
+        with pytest.raises(RuntimeError) as theirs:
+            call(torch)
+        with pytest.raises(RuntimeError) as ours:
+            call(gg)
+        assert str(ours.value).split(": ", 1)[1] == str(theirs.value)
+
+
 def test_integer_and_bool_tensors_keep_their_dtype():
     ints = gg.arange(12).reshape(3, 4)
     bools = ints > 5
@@ -450,9 +467,9 @@ ERRORS = [
     (lambda m, x: m.meshgrid(x[0], x[0].long(), indexing="ij"), RuntimeError, "meshgrid: expects all tensors to have the same dtype"),
     (lambda m, x: m.meshgrid(indexing="ij"), RuntimeError, "meshgrid: expects a non-empty sequence"),
     (lambda m, x: x.broadcast_to((-1, 3, 4)), RuntimeError, "broadcast_to: the expanded size of the tensor (-1) isn't allowed"),
-    (lambda m, x: m.broadcast_shapes((2, 1), (3, 2)), RuntimeError, "broadcast_shapes: the size 3 of argument 1"),
+    (lambda m, x: m.broadcast_shapes((2, 1), (3, 2)), RuntimeError, "broadcast_shapes: Attempting to broadcast a dimension of length 3 at -2"),
     (lambda m, x: m.broadcast_shapes((-1, 2)), ValueError, "broadcast_shapes: attempting to broadcast a dimension with negative length"),
-    (lambda m, x: m.broadcast_tensors(x, x[:, :2]), RuntimeError, "broadcast_tensors: the size 2 of argument 1"),
+    (lambda m, x: m.broadcast_tensors(x, x[:, :2]), RuntimeError, "broadcast_tensors: The size of tensor a (4) must match the size of tensor b (2)"),
     (lambda m, x: m.hstack([]), RuntimeError, "hstack: expects a non-empty sequence"),
     (lambda m, x: m.vstack(x), TypeError, "vstack: argument 'tensors' must be a sequence of Tensors"),
     (lambda m, x: m.cat([x[0, 0], x[0, 0]]), RuntimeError, "cat: zero-dimensional tensor"),
