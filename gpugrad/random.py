@@ -47,7 +47,10 @@ class Generator:
         self._device_offsets: dict[str, int] = {}  # offsets set_state gave devices with no array yet
 
     def manual_seed(self, seed: int) -> "Generator":
-        self._seed = int(seed)
+        seed = int(seed)
+        if not -(2**63) <= seed < 2**64:
+            raise ValueError(f"manual_seed: the seed {seed} is outside PyTorch's range [-2**63, 2**64 - 1]")
+        self._seed = seed % 2**64  # a negative seed as its unsigned 64 bits, as PyTorch's initial_seed() reads it
         self.stream.seed(self._seed)
         self._device_offsets = {}
         for backend, state in self._device_states.values():

@@ -475,3 +475,19 @@ def test_randint_keywords_match_pytorch():
     for lib in (gg, torch):
         x = lib.randint(high=2, size=(4, 32))
         assert tuple(x.shape) == (4, 32) and str(x.dtype).endswith("int64") and int(x.max()) <= 1
+
+
+@pytest.mark.parametrize("seed", [-1, -5, -(2**63), 2**64 - 1])
+def test_a_negative_or_large_seed_reads_back_as_pytorchs_unsigned_64_bits(seed):
+    gg.manual_seed(seed)
+    assert gg.initial_seed() == seed % 2**64 and gg.Generator().manual_seed(seed).initial_seed() == seed % 2**64
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(seed)
+    gg.manual_seed(seed)
+    np.testing.assert_array_equal(gg.rand(4).numpy(), torch.rand(4).numpy())
+
+
+@pytest.mark.parametrize("seed", [2**64, -(2**63) - 1])
+def test_a_seed_outside_64_bits_is_refused(seed):
+    with pytest.raises(ValueError, match="manual_seed"):
+        gg.manual_seed(seed)
