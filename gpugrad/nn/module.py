@@ -70,7 +70,7 @@ def _converter(backend, dtype) -> Callable[[Tensor], Tensor]:
     return convert
 
 
-class Module(StateDictMixin):
+class Module:
     """Base class of all layers and models (``torch.nn.Module``).
 
     Subclasses assign Parameters, Modules and buffers as attributes in ``__init__`` and define
@@ -576,6 +576,14 @@ class Module(StateDictMixin):
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+
+# The state-dict methods are written in module_state.py and copied onto Module rather than inherited, so that
+# Module's MRO is PyTorch's, (Module, object): libraries compare MROs (botorch's input transforms do).
+for _name, _member in vars(StateDictMixin).items():
+    if _name not in ("__module__", "__annotations__", "__doc__", "__dict__", "__weakref__"):
+        setattr(Module, _name, _member)
+del _name, _member
 
 
 class _ModuleSequence(Module):

@@ -55,7 +55,7 @@ def _host(value: Any) -> numpy.ndarray | None:
 
 
 class StateDictMixin:
-    """The state-dict half of ``nn.Module`` (gpugrad/nn/module.py mixes it in)."""
+    """The state-dict half of ``nn.Module``: gpugrad/nn/module.py copies its methods onto Module."""
 
     _version: int = 1  # a subclass that changes its saved layout raises it, and reads it back on load
 

@@ -130,6 +130,23 @@ def test_to_float64_keeps_parameter_identity():
         net.to(gg.int64)
 
 
+def test_module_mro_is_pytorchs():
+    """Module's bases are PyTorch's, (Module, object): botorch compares the MRO of its transforms, which mix
+    Module with abc.ABC; the state-dict methods are Module's own."""
+    assert nn.Module.__mro__ == (nn.Module, object)
+    assert "state_dict" in vars(nn.Module) and "load_state_dict" in vars(nn.Module)
+
+    class Extra(nn.Module):
+        def get_extra_state(self):
+            return {"step": 3}
+
+        def set_extra_state(self, state):
+            self.step = state["step"]
+
+    assert Extra().state_dict() == {"_extra_state": {"step": 3}}
+    assert not nn.Linear(1, 1)._has_extra_state()
+
+
 def test_state_dict_round_trip():
     gg.manual_seed(0)
     a = Net()
