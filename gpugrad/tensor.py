@@ -425,9 +425,10 @@ class Tensor(_Attributed):
         return self._retains_grad
 
     # Conversions ---------------------------------------------------------------------------------
-    def numpy(self):
-        """The data as a NumPy array (shared memory on the CPU)."""
-        if self.requires_grad and is_grad_enabled():
+    def numpy(self, *, force: bool = False):
+        """The data as a NumPy array (shared memory on the CPU). ``force=True`` also takes a tensor that
+        requires grad (its data, detached), as PyTorch's ``t.detach().cpu().numpy()``."""
+        if not force and self.requires_grad and is_grad_enabled():
             raise RuntimeError("numpy: can't call numpy() on a Tensor that requires grad; use tensor.detach().numpy()")
         return self._backend.to_numpy(self._array, "numpy")
 

@@ -33,3 +33,21 @@ def test_numpy_functions_return_what_pytorch_returns(name):
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
     assert tuple(ours.shape) == tuple(theirs.shape)
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_numpy_force_takes_a_tensor_that_requires_grad():
+    """botorch's input constructors call Y.numpy(force=True) on model outputs that require grad."""
+    x = gg.tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match="requires grad"):
+        x.numpy()
+    np.testing.assert_array_equal(x.numpy(force=True), [2.0, 4.0])
+    plain = gg.tensor([3.0])
+    assert np.shares_memory(plain.numpy(force=True), plain.numpy())
+
+
+@pytest.mark.torch
+def test_numpy_force_as_pytorch():
+    torch = pytest.importorskip("torch")
+    for lib in (torch, gg):
+        leaf = lib.tensor([0.5, 1.5], dtype=lib.float64, requires_grad=True)
+        np.testing.assert_array_equal((leaf * 3).numpy(force=True), [1.5, 4.5])
