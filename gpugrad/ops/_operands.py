@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy
 
@@ -144,14 +145,28 @@ def require_float(op: str, t: Tensor, complex_too: bool = False) -> None:
         raise DTypeError(f"{op}: expected a floating point {'or complex ' if complex_too else ''}tensor, got {t.dtype}")
 
 
+def _dim_index(op: str, d) -> int:
+    try:
+        return operator.index(d)
+    except TypeError:
+        raise TypeError(f"{op}: argument 'dim' must be int, not {type(d).__name__}") from None
+
+
 def normalize_dims(op: str, dim, ndim: int):
     """dim as a tuple of non-negative axes (None for all)."""
     if dim is None:
         return None
     n = ndim if ndim > 0 else 1  # a 0-d tensor takes dim 0 and -1
-    dims = (dim,) if isinstance(dim, int) else dim
+    if isinstance(dim, int):
+        dims = (dim,)
+    elif hasattr(dim, "__index__") and not isinstance(dim, (list, tuple)):
+        dims = (_dim_index(op, dim),)  # one dim, as in PyTorch: a NumPy int, an integer tensor of one element
+    else:
+        dims = dim
     out = []
     for d in dims:
+        if d.__class__ is not int:
+            d = _dim_index(op, d)
         if not -n <= d < n:
             raise IndexError(f"{op}: {dim_out_of_range(d, ndim)}")
         out.append(d + n if d < 0 else d)

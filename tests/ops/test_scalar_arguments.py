@@ -64,3 +64,31 @@ def test_zero_dim_arguments_match_pytorch(name, call, want):
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     with pytest.raises(TypeError):
         call(torch, torch.tensor(A), torch.tensor(B), torch.tensor([0.5]))
+
+
+DIM_CALLS = {
+    "index_select": lambda lib, x, d: x.index_select(dim=d, index=lib.tensor([0])),
+    "sum": lambda lib, x, d: x.sum(dim=d),
+    "sum over a tuple": lambda lib, x, d: x.sum(dim=(0, d)),
+    "softmax": lambda lib, x, d: x.softmax(dim=d),
+    "cat": lambda lib, x, d: lib.cat([x, x], dim=d),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", list(DIM_CALLS))
+def test_dims_given_as_integer_tensors_or_numpy_ints_as_pytorch(name):
+    """botorch's pathwise samplers keep index_select's dim in a 0-d tensor; PyTorch reads anything with
+    __index__ as a dim and refuses a float tensor."""
+    torch = pytest.importorskip("torch")
+    values = np.arange(6.0).reshape(2, 3)
+    for make_dim in (lambda lib: lib.tensor(1), lambda lib: np.int64(1)):
+        ours = DIM_CALLS[name](gg, gg.tensor(values), make_dim(gg))
+        theirs = DIM_CALLS[name](torch, torch.tensor(values), make_dim(torch))
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(TypeError, match="must be int, not Tensor"):
+        gg.tensor(values).index_select(gg.tensor(0.0), gg.tensor([0]))
+
+
+def test_a_reduction_takes_a_one_element_tensor_as_its_dims():
+    assert gg.ones(2, 3).sum(dim=gg.tensor([1])).tolist() == [3.0, 3.0]  # as PyTorch's sum does
