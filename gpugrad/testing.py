@@ -126,10 +126,15 @@ def assert_close(actual: Any, expected: Any, *, allow_subclasses: bool = True, r
         common = np.promote_types(actual.dtype, expected.dtype)
         _compare_arrays(actual.astype(common), expected.astype(common), rtol, atol, equal_nan, msg)
         return
+    # NumPy scalars compare as the Python numbers they hold, as in PyTorch (np.float64 is a float subclass)
+    if isinstance(actual, np.generic) and not isinstance(actual, (np.str_, np.bytes_, np.void)):
+        actual = actual.item()
+    if isinstance(expected, np.generic) and not isinstance(expected, (np.str_, np.bytes_, np.void)):
+        expected = expected.item()
     numbers = (int, float, bool)
     if isinstance(actual, numbers) and isinstance(expected, numbers):
         if check_dtype and type(actual) is not type(expected):
-            _fail(f"The values for attribute 'dtype' do not match: {type(actual)} != {type(expected)}.", msg)
+            _fail(f"The (d)types do not match: {type(actual)} != {type(expected)}.", msg)
         _scalars(actual, expected, rtol, atol, equal_nan, msg)
         return
     if isinstance(actual, collections.abc.Mapping) and isinstance(expected, collections.abc.Mapping):
