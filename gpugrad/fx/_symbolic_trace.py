@@ -15,7 +15,7 @@ from ..nn.parameter import Parameter
 from ..tensor import Tensor
 from .graph import Graph
 from .node import _SIDE_EFFECTS, Argument
-from .proxy import ParameterProxy, Proxy, TracerBase
+from .proxy import ParameterProxy, TracerBase, proxies_in
 
 __all__ = ["Tracer", "is_fx_tracing", "symbolic_trace", "wrap"]
 
@@ -73,31 +73,14 @@ class _Patcher:
 _MISSING = object()
 
 
-def _find_proxy(*objects: Any) -> Proxy | None:
-    found: list = []
-
-    def look(a: Any) -> None:
-        if isinstance(a, Proxy):
-            found.append(a)
-        elif isinstance(a, (tuple, list)):
-            for x in a:
-                look(x)
-        elif isinstance(a, dict):
-            for x in a.values():
-                look(x)
-
-    look(objects)
-    return found[0] if found else None
-
-
 def _recorded(fn: Callable) -> Callable:
     """``fn`` as a leaf of the trace: called on a Proxy it is recorded as one call_function node."""
 
     @functools.wraps(fn)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        proxy = _find_proxy(args, kwargs)
-        if proxy is not None:
-            out = proxy.tracer.create_proxy("call_function", fn, args, kwargs)
+        proxies = proxies_in((args, kwargs))
+        if proxies:
+            out = proxies[0].tracer.create_proxy("call_function", fn, args, kwargs)
             out.node.meta["is_wrapped"] = True
             return out
         return fn(*args, **kwargs)
@@ -268,7 +251,7 @@ class Tracer(TracerBase):
             if param.default is not inspect.Parameter.empty:
                 default = (param.default,)
         return self.create_proxy("placeholder", name, default, {},
-                                 type_expr=fn_annotation(signature, name))
+                                 type_expr=_annotation(signature, name))
 
     def trace(self, root: Module | Callable, concrete_args: dict | tuple | None = None) -> Graph:
         """Record ``root`` (a module's ``forward``, or a function) as a Graph."""
@@ -325,7 +308,7 @@ class Tracer(TracerBase):
             self._collect_tensor_attrs(child, [*prefix, name])
 
 
-def fn_annotation(signature: inspect.Signature, name: str) -> Any:
+def _annotation(signature: inspect.Signature, name: str) -> Any:
     param = signature.parameters.get(name.lstrip("*"))
     if param is None or param.annotation is inspect.Parameter.empty:
         return None

@@ -218,12 +218,6 @@ class Node:
     def __repr__(self) -> str:
         return self.name
 
-    def __getstate__(self) -> dict:
-        return dict(self.__dict__)
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-
 
 _SIDE_EFFECTS = {operator.setitem, builtins.print, _torch_assert}
 

@@ -15,7 +15,7 @@ from ..layouts import layout, memory_format
 from ..overrides import _arm
 from ..tensor import Tensor
 from .graph import MAGIC_METHODS, REFLECTABLE, Graph
-from .node import Argument, Node, Target
+from .node import Argument, Node, Target, map_aggregate
 
 __all__ = ["Attribute", "GraphAppendingTracer", "ParameterProxy", "Proxy", "TraceError", "TracerBase"]
 
@@ -151,14 +151,7 @@ class Proxy:
         """A gpugrad function called on a Proxy: recorded as a call_method when it is a Tensor method
         (``Tensor.add``), else as a call_function of the function itself."""
         kwargs = kwargs or {}
-        tracers: dict = {}
-
-        def find(a: Any) -> Any:
-            if isinstance(a, Proxy):
-                tracers[a.tracer] = None
-            return a
-
-        _walk((args, kwargs), find)
+        tracers = {p.tracer: None for p in proxies_in((args, kwargs))}
         if len(tracers) > 1:
             raise RuntimeError(f"Found multiple different tracers {list(tracers)} while trying to trace operations "
                                f"{orig_method}")
@@ -170,15 +163,11 @@ class Proxy:
                                    name=tracer.graph._target_to_str(name) if name else None)
 
 
-def _walk(a: Any, fn: Callable[[Any], Any]) -> None:
-    if isinstance(a, (tuple, list)):
-        for x in a:
-            _walk(x, fn)
-    elif isinstance(a, dict):
-        for x in a.values():
-            _walk(x, fn)
-    else:
-        fn(a)
+def proxies_in(a: Any) -> list[Proxy]:
+    """The Proxies among ``a``'s leaves (looking into tuples, lists, dicts and slices), in order."""
+    found: list = []
+    map_aggregate(a, lambda x: found.append(x) if isinstance(x, Proxy) else None)
+    return found
 
 
 class Attribute(Proxy):

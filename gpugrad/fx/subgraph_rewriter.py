@@ -52,6 +52,11 @@ def _matches(pattern: Node, node: Any, mapping: dict) -> bool:
         all(_matches(pattern.kwargs[k], node.kwargs[k], mapping) for k in pattern.kwargs)
 
 
+def _inner(mapping: dict) -> set:
+    """The module's nodes a match replaces: those matched by the pattern's operations (not its inputs)."""
+    return {node for pattern, node in mapping.items() if pattern.op != "placeholder"}
+
+
 def replace_pattern(gm: GraphModule, pattern: Callable | GraphModule | Graph,
                     replacement: Callable | GraphModule | Graph) -> list[Match]:
     """Replace each non-overlapping copy of ``pattern`` in ``gm``'s graph with ``replacement`` (both traced
@@ -76,21 +81,19 @@ def replace_pattern(gm: GraphModule, pattern: Callable | GraphModule | Graph,
         mapping: dict = {}
         if node in taken or not _matches(anchor, node, mapping):
             continue
-        inner = [mapping[p] for p in mapping if p.op != "placeholder"]
-        inner_set = set(inner)
-        if taken & inner_set or any(user not in inner_set for n in inner if n is not node for user in n.users):
+        inner = _inner(mapping)
+        if taken & inner or any(user not in inner for n in inner if n is not node for user in n.users):
             continue
-        taken |= inner_set
+        taken |= inner
         matches.append(Match(node, mapping))
     for match in matches:
         val_map = {rep: match.nodes_map[pat] for rep, pat in zip(replacement_inputs, pattern_inputs)}
         with graph.inserting_before(match.anchor):
             value = graph.graph_copy(replacement_graph, val_map)
         match.anchor.replace_all_uses_with(value)
-        for old in reversed([n for n in graph.nodes if n in set(match.nodes_map.values())
-                             and n.op != "placeholder" and n not in val_map.values()]):
-            if not old.users:
-                graph.erase_node(old)
+        inner = _inner(match.nodes_map)
+        for old in reversed([n for n in graph.nodes if n in inner]):  # users before what they use
+            graph.erase_node(old)
     if replacement_module is not None:  # what the replacement's get_attr and call_module nodes read
         for node in replacement_graph.nodes:
             if node.op in ("get_attr", "call_module"):

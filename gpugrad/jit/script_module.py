@@ -35,11 +35,6 @@ class RecursiveScriptModule(ScriptModule):
             raise Error(f"The following operation failed in the TorchScript interpreter.\n"
                         f"{type(e).__name__}: {e}") from e
 
-    @property
-    def code(self) -> str:
-        raise AttributeError(f"{self.original_name}.code: gpugrad compiles no TorchScript; the module runs its "
-                             "Python forward")
-
 
 _script_classes: dict[type, type] = {}
 

@@ -46,6 +46,13 @@ def test_its_structure_is_its_own_and_an_error_is_a_jit_error():
         net(gg.ones(2, 5))
 
 
+def test_the_modules_own_attributes_stay_readable():
+    net = Net()
+    net.code, net.original_name = "a user's attribute", "kept"
+    scripted = gg.jit.script(net)
+    assert scripted.code == "a user's attribute" and scripted.original_name == "kept"
+
+
 def test_a_function_stays_itself():
     def double(x):
         return x * 2
