@@ -92,7 +92,7 @@ from .jit import ScriptFunction, ScriptModule  # noqa: E402  (torch.ScriptModule
 from . import _C, _dynamo, _higher_order_ops, _inductor, _utils, library, overrides  # noqa: E402,F401  (torch._C, torch._dynamo ...)
 from ._higher_order_ops import cond, while_loop  # noqa: E402,F401  (torch.cond, torch.while_loop)
 from . import functional  # noqa: E402  (torch.functional: a module of top-level functions)
-from . import cpu, version  # noqa: E402
+from . import __config__, cpu, version  # noqa: E402
 from . import futures  # noqa: E402
 from .futures import Future  # noqa: E402  (torch.Future)
 from . import quasirandom, return_types, signal, torch_version  # noqa: E402  (torch.quasirandom, torch.return_types ...)

@@ -176,6 +176,18 @@ def meta_repr(shape: tuple, dtype: dtypes.DType, grad_fn: str | None, requires_g
     return "tensor(..., " + ", ".join(suffixes) + ")"
 
 
+def tensor_body(values: numpy.ndarray, indent: int) -> str:
+    """The bracketed values alone (``[[1., 2.],\n [3., 4.]]``), rows after the first indented by ``indent``
+    plus their depth: what PyTorch's ``torch._tensor_str._tensor_str`` gives."""
+    if values.size == 0:
+        return "[]"
+    if values.dtype == numpy.float16:
+        values = values.astype(numpy.float32)
+    summarize = values.size > _OPTIONS.threshold
+    fmt = _Formatter(_summarised(values) if summarize else values)
+    return _nested(values, indent, summarize, fmt)
+
+
 def tensor_repr(values: numpy.ndarray, dtype: dtypes.DType, device: str, grad_fn: str | None, requires_grad: bool) -> str:
     """PyTorch's text for a tensor holding ``values`` (a NumPy array) with these attributes."""
     prefix = "tensor("
@@ -194,11 +206,7 @@ def tensor_repr(values: numpy.ndarray, dtype: dtypes.DType, device: str, grad_fn
             suffixes.append(f"size={tuple(values.shape)}")
         if dtype not in (dtypes.default_float, dtypes.default_complex(), dtypes.int64, dtypes.bool_):
             suffixes.append(f"dtype={dtype}")
-        if values.dtype == numpy.float16:
-            values = values.astype(numpy.float32)
-        summarize = values.size > _OPTIONS.threshold
-        fmt = _Formatter(_summarised(values) if summarize else values)
-        body = _nested(values, indent, summarize, fmt)
+        body = tensor_body(values, indent)
     if grad_fn is not None:
         suffixes.append(f"grad_fn=<{grad_fn}>")
     elif requires_grad:

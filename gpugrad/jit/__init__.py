@@ -54,6 +54,15 @@ def _decorator(fn: Callable | None = None, **_options) -> Callable:
 ignore = unused = export = interface = _decorator
 
 
+def _overload(func: Callable) -> Callable:
+    """``torch.jit._overload``: declares one typed signature of a function for TorchScript; the plain
+    definition that follows is the one Python calls, so the declaration is returned unchanged."""
+    return func
+
+
+_overload_method = _overload  # the same for a method's signatures
+
+
 def is_scripting() -> bool:
     """False: gpugrad code always runs eagerly."""
     return False

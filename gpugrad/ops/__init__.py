@@ -229,6 +229,10 @@ def __getattr__(name: str):
     PyTorch's ``torch.ops.<namespace>.<name>``."""
     if name.startswith("__"):
         raise AttributeError(name)
+    if name == "aten":  # aten's own operators by name, imported on first use
+        from .aten_namespace import aten
+
+        return aten
     from .. import library
 
     return library.namespace(name)

@@ -68,3 +68,11 @@ def test_pytorch_answers_availability_with_booleans():
     for name in ("is_available", "is_gloo_available", "is_mpi_available", "is_nccl_available"):
         assert isinstance(getattr(torch.distributed, name)(), bool)
         assert isinstance(getattr(dist, name)(), bool)
+
+
+def test_rpc_is_the_module_of_a_build_without_rpc():
+    # Libraries import torch.distributed.rpc unconditionally and look for its API before using it.
+    from gpugrad.distributed import rpc
+
+    assert rpc.is_available() is False
+    assert not hasattr(rpc, "api") and not hasattr(rpc, "init_rpc")
