@@ -32,7 +32,8 @@ class DType:
         self.itemsize = itemsize or self.np.itemsize
 
     def __repr__(self) -> str:
-        return f"gpugrad.{self.name}"
+        # PyTorch's text: code slices, compares and evals it ("torch." + name; the README's `import gpugrad as torch`)
+        return f"torch.{self.name}"
 
     def __reduce__(self):
         return (from_name, (self.name,))

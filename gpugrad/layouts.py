@@ -15,7 +15,7 @@ class _Named:
         self.name = name
 
     def __repr__(self) -> str:
-        return f"gpugrad.{self.name}"
+        return f"torch.{self.name}"  # PyTorch's text, as dtypes' repr
 
     def __reduce__(self):
         return self.name  # pickled as the module-level instance of that name
@@ -47,12 +47,12 @@ jagged = layout("jagged")  # gpugrad.nested's tensors: packed values plus offset
 def check_memory_format(op: str, value) -> None:
     """Raise as PyTorch does for anything that is not a memory format (None means the op's default)."""
     if value is not None and not isinstance(value, memory_format):
-        raise TypeError(f"{op}(): argument 'memory_format' must be gpugrad.memory_format, not {type(value).__name__}")
+        raise TypeError(f"{op}(): argument 'memory_format' must be torch.memory_format, not {type(value).__name__}")
 
 
 def check_layout(op: str, value) -> None:
     """Dense factories make strided tensors only; ``gg.sparse_coo_tensor`` makes sparse ones."""
     if value is not None and value is not strided:
         if isinstance(value, layout):
-            raise NotImplementedError(f"{op}: layout={value} is not supported here; only gpugrad.strided")
-        raise TypeError(f"{op}(): argument 'layout' must be gpugrad.layout, not {type(value).__name__}")
+            raise NotImplementedError(f"{op}: layout={value} is not supported here; only torch.strided")
+        raise TypeError(f"{op}(): argument 'layout' must be torch.layout, not {type(value).__name__}")

@@ -1,7 +1,7 @@
 """PyTorch's legacy tensor types and the Tensor methods that speak them.
 
 ``gg.FloatTensor([1, 2])``, ``gg.LongTensor(3, 4)``, ``isinstance(x, gg.FloatTensor)``, ``x.type()``
-(``'gpugrad.FloatTensor'``), ``x.type(gg.float64)`` and ``x.new_zeros / new_ones / new_full / new_empty /
+(``'torch.FloatTensor'``, PyTorch's text), ``x.type(gg.float64)`` and ``x.new_zeros / new_ones / new_full / new_empty /
 new_tensor``. The methods are bound onto Tensor once, at import, from ``METHODS``. The sparse COO types
 (``gg.sparse.FloatTensor(indices, values, size)``, ``isinstance(s, gg.sparse.DoubleTensor)``) are made
 here too; gpugrad.sparse holds them.
@@ -66,8 +66,8 @@ def _construct_sparse(cls, *args, device=None):
     if device is not None and Device(device).type != cls.device_type:
         raise RuntimeError(f"legacy constructor expects device type: {cls.device_type} but device type: "
                            f"{Device(device).type} was passed")
-    warnings.warn(f"{cls.type_name}(...) is deprecated. Please use gpugrad.sparse_coo_tensor(indices, values, shape, "
-                  "dtype=, device=) or gpugrad.sparse_coo_tensor(shape, dtype=, device=).", UserWarning, stacklevel=2)
+    warnings.warn(f"{cls.type_name}(...) is deprecated. Please use torch.sparse_coo_tensor(indices, values, shape, "
+                  "dtype=, device=) or torch.sparse_coo_tensor(shape, dtype=, device=).", UserWarning, stacklevel=2)
     if len(args) in (2, 3) and isinstance(args[0], Tensor) and isinstance(args[1], Tensor):
         indices, values, *size = args
         if indices.dtype is not dtypes.int64:
@@ -85,7 +85,7 @@ def _construct_sparse(cls, *args, device=None):
 def _legacy_type(dtype: dtypes.DType, device_type: str = "cpu", layout: layouts.layout = layouts.strided) -> type:
     name = f"{_STEMS[dtype]}Tensor"
     sparse = layout is layouts.sparse_coo
-    type_name = f"gpugrad.{'cuda.' if device_type == 'cuda' else ''}{'sparse.' if sparse else ''}{name}"
+    type_name = f"torch.{'cuda.' if device_type == 'cuda' else ''}{'sparse.' if sparse else ''}{name}"
     doc = (f"``{type_name}(indices, values, size)`` (the values' dtype) or ``{type_name}(*sizes)`` (empty, of dtype "
            f"{dtype}): a sparse COO tensor." if sparse else
            f"``{type_name}(data)`` or ``{type_name}(*sizes)``: a {device_type.upper()} tensor of dtype {dtype}.")
@@ -123,7 +123,7 @@ CUDA_SPARSE_TYPES = {f"{stem}Tensor": _legacy_type(dtype, "cuda", layouts.sparse
 
 
 def _parse_type_name(op: str, name: str) -> tuple[dtypes.DType, bool]:
-    """The dtype and whether CUDA is meant, from 'gpugrad.FloatTensor', 'torch.cuda.sparse.LongTensor', ..."""
+    """The dtype and whether CUDA is meant, from 'torch.FloatTensor', 'gpugrad.cuda.sparse.LongTensor', ..."""
     parts = name.split(".")
     stem = parts[-1][: -len("Tensor")] if parts[-1].endswith("Tensor") else None
     if (parts[0] not in ("gpugrad", "torch") or stem not in _BY_STEM
@@ -133,11 +133,11 @@ def _parse_type_name(op: str, name: str) -> tuple[dtypes.DType, bool]:
 
 
 def tensor_type(x: Tensor, dtype=None, non_blocking: bool = False, **kwargs):
-    """``x.type()``: the legacy type name ('gpugrad.FloatTensor', 'gpugrad.cuda.LongTensor'); ``x.type(t)``:
+    """``x.type()``: the legacy type name ('torch.FloatTensor', 'torch.cuda.LongTensor'), as PyTorch's; ``x.type(t)``:
     ``x`` cast to the dtype ``t`` (a dtype, a legacy type or its name), ``x`` itself when it already is."""
     if dtype is None:
         where = ("cuda." if x.device.type == "cuda" else "") + ("sparse." if x.layout is layouts.sparse_coo else "")
-        return f"gpugrad.{where}{_STEMS[x.dtype]}Tensor"
+        return f"torch.{where}{_STEMS[x.dtype]}Tensor"  # PyTorch's text, as dtypes' repr
     device = None
     if isinstance(dtype, _LegacyTensorType):
         dtype, device = dtype.dtype, dtype.device_type

@@ -36,7 +36,7 @@ class Size(tuple):
         return n
 
     def __repr__(self) -> str:
-        return f"gpugrad.Size({list(self)})"
+        return f"torch.Size({list(self)})"  # PyTorch's text, as dtypes' repr
 
     __str__ = __repr__
 

@@ -62,7 +62,7 @@ def test_default_dtype_drives_factories_and_python_floats(restore_default_dtype)
 
 
 def test_default_dtype_refuses_non_float32_float64(restore_default_dtype):
-    with pytest.raises(DTypeError, match="set_default_dtype: .*got gpugrad.int64"):
+    with pytest.raises(DTypeError, match="set_default_dtype: .*got torch.int64"):
         gg.set_default_dtype(gg.int64)
     assert gg.get_default_dtype() is gg.float32
 

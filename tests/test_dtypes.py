@@ -270,14 +270,35 @@ def test_random_factories_refuse_integer_dtypes_and_draw_float16():
 
 # Printing ------------------------------------------------------------------------------------------------
 def test_repr_names_non_default_dtypes_only():
-    assert repr(gg.tensor([1, 2], dtype=gg.int8)) == "tensor([1, 2], dtype=gpugrad.int8)"
+    assert repr(gg.tensor([1, 2], dtype=gg.int8)) == "tensor([1, 2], dtype=torch.int8)"
     assert repr(gg.tensor([1, 2])) == "tensor([1, 2])"
-    assert repr(gg.tensor([1.5], dtype=gg.half)) == "tensor([1.5000], dtype=gpugrad.float16)"
+    assert repr(gg.tensor([1.5], dtype=gg.half)) == "tensor([1.5000], dtype=torch.float16)"
     assert repr(gg.tensor([1.5], dtype=gg.half, requires_grad=True)) == (
-        "tensor([1.5000], dtype=gpugrad.float16, requires_grad=True)")
+        "tensor([1.5000], dtype=torch.float16, requires_grad=True)")
     assert repr(gg.tensor([True])) == "tensor([True])"
-    assert repr(gg.zeros(0, 3, dtype=gg.uint8)) == "tensor([], size=(0, 3), dtype=gpugrad.uint8)"
+    assert repr(gg.zeros(0, 3, dtype=gg.uint8)) == "tensor([], size=(0, 3), dtype=torch.uint8)"
 
+
+def test_names_print_as_pytorchs_text_that_code_reads_back():
+    # Libraries slice (`str(dtype)[6:]`), strip ("torch.") and eval these texts; under the README's
+    # `import gpugrad as torch` each evaluates back to the same object.
+    x = gg.ones(2, 3, dtype=gg.float64)
+    assert str(x.dtype)[6:] == "float64" and str(x.dtype).replace("torch.", "") == x.dtype.name
+    assert eval(str(x.dtype), {"torch": gg}) is gg.float64
+    assert eval(repr(x.shape), {"torch": gg}) == x.shape == gg.Size([2, 3])
+    assert eval(repr(gg.channels_last), {"torch": gg}) is gg.channels_last and repr(gg.strided) == "torch.strided"
+    assert x.type() == "torch.DoubleTensor" and x.float().type("torch.DoubleTensor").dtype is gg.float64
+    assert x.type("gpugrad.FloatTensor").dtype is gg.float32  # gpugrad's own prefix is read too
+
+
+@pytest.mark.torch
+def test_names_print_as_pytorchs():
+    torch = pytest.importorskip("torch")
+    for name in ("float32", "bfloat16", "int64", "bool", "complex64"):
+        assert str(getattr(gg, name)) == str(getattr(torch, name))
+    assert repr(gg.ones(2, 3).shape) == repr(torch.ones(2, 3).shape)
+    assert gg.ones(2).long().type() == torch.ones(2).long().type()
+    assert repr(gg.FloatTensor) == repr(torch.FloatTensor) and repr(gg.sparse_coo) == repr(torch.sparse_coo)
 
 # float16 through the ops, against PyTorch's float16 --------------------------------------------------------
 FLOAT16_OPS = {
@@ -444,7 +465,7 @@ def test_bfloat16_is_a_dtype_of_the_table():
     """(Its ops: tests/autograd/test_bfloat16.py.)"""
     import pickle
 
-    assert gg.bfloat16.is_floating_point and gg.bfloat16.itemsize == 2 and repr(gg.bfloat16) == "gpugrad.bfloat16"
+    assert gg.bfloat16.is_floating_point and gg.bfloat16.itemsize == 2 and repr(gg.bfloat16) == "torch.bfloat16"
     assert gg.bfloat16.is_signed and not gg.uint8.is_signed and gg.int8.is_signed
     assert pickle.loads(pickle.dumps(gg.bfloat16)) is gg.bfloat16
     for make in (lambda: gg.zeros(2, dtype=gg.bfloat16), lambda: gg.ones(2).to(gg.bfloat16),

@@ -150,7 +150,7 @@ def test_small_helpers_match_torch():
 
 def test_memory_formats_and_layouts():
     x = gg.randn(2, 3, 4, 5)
-    assert x.layout is gg.strided and repr(gg.channels_last) == "gpugrad.channels_last"
+    assert x.layout is gg.strided and repr(gg.channels_last) == "torch.channels_last"
     assert x.to(memory_format=gg.channels_last).shape == x.shape
     assert x.contiguous(memory_format=gg.channels_last) is x  # row-major memory is kept
     assert not x.is_contiguous(memory_format=gg.channels_last)

@@ -101,7 +101,7 @@ def test_tensor_options_and_non_blocking_as_pytorch():
                 lib.zeros(2, pin_memory=True)
             with pytest.raises(RuntimeError):
                 lib.ones(2).pin_memory()
-    with pytest.raises(NotImplementedError, match="zeros: layout=gpugrad.sparse_coo"):
+    with pytest.raises(NotImplementedError, match="zeros: layout=torch.sparse_coo"):
         gg.zeros(2, layout=gg.sparse_coo)
 
 

@@ -8,7 +8,7 @@ scaled_dot_product_attention) on the packed values, differentiably; any other op
 NotImplementedError saying so. See gpugrad/nested/_tensor.py for the representation and the full list::
 
     nt = gg.nested.nested_tensor([gg.randn(3, 8), gg.randn(5, 8)], layout=gg.jagged)
-    nt.shape                        # gpugrad.Size([2, j1, 8])
+    nt.shape                        # torch.Size([2, j1, 8])
     y = F.gelu(nn.Linear(8, 8)(nt))  # a nested tensor of the same offsets
     padded = y.to_padded_tensor(0.0)  # (2, 5, 8)
 

@@ -274,7 +274,7 @@ class SparseTensor(Tensor):
         idx = repr(self._indices()).replace("\n", "\n" + " " * 15)
         extra = ", requires_grad=True" if self.requires_grad and self.is_leaf else ""
         return (f"tensor(indices={idx},\n       values={self._sparse_values.detach()!r},\n"
-                f"       size={self._sparse_size}, nnz={self._nnz()}, layout=gpugrad.sparse_coo{extra})")
+                f"       size={self._sparse_size}, nnz={self._nnz()}, layout=torch.sparse_coo{extra})")
 
     # --- arithmetic ---
     def t(self) -> "SparseTensor":
@@ -576,7 +576,7 @@ def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, devic
 def to_sparse(x: Tensor, sparse_dim: int | None = None, *, layout=None, blocksize=None, dense_dim=None) -> SparseTensor:
     """``x``'s nonzero elements as a coalesced sparse COO tensor (differentiable in ``x``)."""
     if layout is not None and layout is not layouts.sparse_coo:
-        raise NotImplementedError(f"to_sparse: layout={layout} is not supported here; only gpugrad.sparse_coo")
+        raise NotImplementedError(f"to_sparse: layout={layout} is not supported here; only torch.sparse_coo")
     if sparse_dim is not None and sparse_dim != x.ndim or dense_dim:
         raise NotImplementedError("to_sparse: sparse tensors with dense dimensions are not supported here")
     if x.ndim == 0:

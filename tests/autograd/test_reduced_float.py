@@ -275,7 +275,7 @@ def test_creation_conversion_and_description():
     assert gg.full((2,), 0.1, dtype=gg.bfloat16).is_floating_point()
     info = gg.finfo(gg.bfloat16)
     assert (info.bits, info.eps, info.tiny, info.resolution) == (16, 2.0 ** -7, 2.0 ** -126, 0.01)
-    assert "dtype=gpugrad.bfloat16" in repr(bf16([1.0, 2.5]))
+    assert "dtype=torch.bfloat16" in repr(bf16([1.0, 2.5]))
     assert not gg.cuda.is_bf16_supported()
 
 

@@ -178,7 +178,7 @@ def test_a_distribution_gives_pytorchs_values_and_gradients(case):
     assert tuple(ours.sample((5,)).shape) == tuple(theirs.sample((5,)).shape)
     assert ours.has_rsample == theirs.has_rsample
     rtol = RTOL.get(case, 1e-8 if case in GAMMA_FAMILY else 1e-10)
-    assert repr(ours).replace("gpugrad.", "torch.") == repr(theirs)
+    assert repr(ours) == repr(theirs)
     for name in ("mean", "mode", "variance", "stddev"):
         try:
             want = getattr(theirs, name)
@@ -214,7 +214,7 @@ def test_generalized_pareto_gives_pytorchs_values_and_gradients():
         return lib.distributions.GeneralizedPareto(*params), params, lib.tensor(LOC + SCALE * 0.5, dtype=lib.float32)
 
     (ours, params, value), (theirs, tparams, tvalue) = build(gg), build(torch)
-    assert repr(ours).replace("gpugrad.", "torch.") == repr(theirs)
+    assert repr(ours) == repr(theirs)
     assert ours.has_rsample and tuple(ours.rsample((4,)).shape) == (4, 2, 3)
     for name in ("mean", "mode", "variance", "stddev"):
         _close(getattr(ours, name), getattr(theirs, name), 1e-6)

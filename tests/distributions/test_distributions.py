@@ -252,7 +252,7 @@ def test_module_paths_and_reprs_are_pytorchs():
 
     assert (C, N) == (Categorical, Normal) and gg.distributions.kl.kl_divergence is kl_divergence
     assert repr(Normal(0.0, 1.0)) == "Normal(loc: 0.0, scale: 1.0)"
-    assert repr(Uniform(t64(LOW), t64(HIGH))) == "Uniform(low: gpugrad.Size([3]), high: gpugrad.Size([3]))"
+    assert repr(Uniform(t64(LOW), t64(HIGH))) == "Uniform(low: torch.Size([3]), high: torch.Size([3]))"
     assert [repr(c) for c in (constraints.positive, constraints.unit_interval, constraints.simplex,
                               constraints.integer_interval(0, 2), constraints.real_vector)] == [
         "GreaterThan(lower_bound=0.0)", "Interval(lower_bound=0.0, upper_bound=1.0)", "Simplex()",

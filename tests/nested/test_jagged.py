@@ -42,7 +42,7 @@ def test_nested_tensor_packs_copies_and_reports_its_shape(rng):
     nt = gg.nested.nested_tensor(sources, layout=gg.jagged)
     assert isinstance(nt, gg.Tensor) and nt.is_nested and nt.layout is gg.jagged and not gg.ones(1).is_nested
     assert nt.dim() == nt.ndim == 3 and len(nt) == 3 and nt.size(0) == 3 and nt.size(-1) == 5
-    assert nt.shape == (3, nt.size(1), 5) and str(nt.shape).startswith("gpugrad.Size([3, j") and nt.shape[2:] == (5,)
+    assert nt.shape == (3, nt.size(1), 5) and str(nt.shape).startswith("torch.Size([3, j") and nt.shape[2:] == (5,)
     assert nt.offsets().tolist() == [0, 3, 4, 8] and nt.offsets().dtype is gg.int64 and nt.lengths() is None
     assert tuple(nt.values().shape) == (8, 5) and nt.numel() == 40 and nt.dtype is gg.float64
     assert nt.device == gg.device("cpu") and nt.is_contiguous() and nt._ragged_idx == 1

@@ -99,7 +99,7 @@ def test_containers_inside_a_model_train_move_and_load():
 def test_container_reprs():
     pl = nn.ParameterList([gg.ones(2, 3), "x"])
     assert repr(pl) == (
-        "ParameterList(\n  (0): Parameter containing: [gpugrad.float32 of size 2x3]\n  (1): Object of type: str\n)"
+        "ParameterList(\n  (0): Parameter containing: [torch.float32 of size 2x3]\n  (1): Object of type: str\n)"
     )
     assert repr(nn.ParameterDict()) == "ParameterDict()"
 

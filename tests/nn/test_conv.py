@@ -185,7 +185,7 @@ def test_layer_gradgradcheck(rng):
     (lambda x, w: F.conv_transpose2d(x, w, padding="same"), TypeError, "conv_transpose2d: padding must be an int or a sequence of 2 ints, not str"),
     (lambda x, w: F.conv_transpose2d(x[0, 0], w), ShapeError, "conv_transpose2d: expected 3-D .* or 4-D"),
     (lambda x, w: F.conv_transpose2d(x, w[0]), ShapeError, "conv_transpose2d: expected a 4-D weight"),
-    (lambda x, w: F.conv_transpose2d(x, w.double()), DTypeError, r"conv_transpose2d: input \(gpugrad.float32\) and weight \(gpugrad.float64\)"),
+    (lambda x, w: F.conv_transpose2d(x, w.double()), DTypeError, r"conv_transpose2d: input \(torch.float32\) and weight \(torch.float64\)"),
     (lambda x, w: F.conv_transpose1d(x[:, :, 0], w[..., 0], stride=(2, 2)), ValueError, "conv_transpose1d: stride"),
     (lambda x, w: F.conv_transpose1d(x[:, :, 0], w[..., 0], stride=2, output_padding=3), ArgumentError, "conv_transpose1d: output padding"),
     (lambda x, w: F.conv_transpose3d(x.unsqueeze(2), w.unsqueeze(2), stride=(1, 2, 1), output_padding=(0, 2, 0)), ArgumentError, "conv_transpose3d: output padding"),

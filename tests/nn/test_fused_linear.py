@@ -87,7 +87,7 @@ def test_fused_linear_errors_name_the_layer_and_shapes():
     model = nn.Sequential(nn.Linear(4, 5), nn.ReLU())
     with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\) has 3 features but weight of shape \(5, 4\) expects 4"):
         model(gg.randn(2, 3))
-    with pytest.raises(TypeError, match="linear: input is gpugrad.float64 but weight is gpugrad.float32"):
+    with pytest.raises(TypeError, match="linear: input is torch.float64 but weight is torch.float32"):
         model(gg.randn(2, 4, dtype=gg.float64))
     with pytest.raises(TypeError, match="linear: weight must be a Tensor, got ndarray"):  # as PyTorch's TypeError
         F.linear(gg.randn(2, 3), np.ones((4, 3), np.float32))

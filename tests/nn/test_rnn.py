@@ -232,7 +232,7 @@ def test_forward_errors_name_the_layer():
         gru(gg.zeros(5, 3, 3), gg.zeros(1, 3, 4))
     with pytest.raises(RuntimeError, match="GRU: For unbatched 2-D input, hx should also be 2-D but got 3-D tensor"):
         gru(gg.zeros(5, 3), gg.zeros(2, 1, 4))
-    with pytest.raises(ValueError, match=r"RNN: RNN input dtype \(gpugrad.float64\) does not match weight dtype"):
+    with pytest.raises(ValueError, match=r"RNN: RNN input dtype \(torch.float64\) does not match weight dtype"):
         nn.RNN(3, 4)(gg.zeros(5, 2, 3, dtype=gg.float64))
     with pytest.raises(RuntimeError, match="GRU: Expected sequence length to be larger than 0"):
         gru(gg.zeros(0, 3, 3))

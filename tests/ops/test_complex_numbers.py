@@ -57,7 +57,7 @@ def test_random_complex_parts_are_independent_with_unit_mean_square():
 def test_complex_values_print_as_pytorch_does():
     assert repr(gg.tensor([1 + 2j, 3 - 1j])) == "tensor([1.+2.j, 3.-1.j])"
     assert repr(gg.tensor([1.5 + 2j, 3 - 1.25j])) == "tensor([1.5000+2.0000j, 3.0000-1.2500j])"
-    assert repr(gg.tensor(1 + 2j, dtype=gg.complex128)) == "tensor(1.+2.j, dtype=gpugrad.complex128)"
+    assert repr(gg.tensor(1 + 2j, dtype=gg.complex128)) == "tensor(1.+2.j, dtype=torch.complex128)"
 
 
 # Parts and views ------------------------------------------------------------------------------------------

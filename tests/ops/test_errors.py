@@ -81,7 +81,7 @@ def test_float_only_ops_refuse_integer_tensors():
     # Math functions promote integers to float (exp of an int tensor is float32, as PyTorch); a reduction
     # whose result dtype PyTorch cannot infer from an integer input refuses it, as PyTorch.
     assert gg.arange(3).exp().dtype is gg.float32
-    with pytest.raises(TypeError, match="mean: expected a floating point or complex tensor, got gpugrad.int64"):
+    with pytest.raises(TypeError, match="mean: expected a floating point or complex tensor, got torch.int64"):
         gg.arange(3).mean()
 
 

@@ -390,7 +390,7 @@ def test_repeat_roll_flip_and_movedim_match_numpy(shape, data, dtype):
 def test_size_behaves_as_a_tuple_of_ints():
     s = gg.Size([2, 3])
     assert s == (2, 3) and s != [2, 3] and hash(s) == hash((2, 3))
-    assert repr(s) == str(s) == "gpugrad.Size([2, 3])"
+    assert repr(s) == str(s) == "torch.Size([2, 3])"
     assert s.numel() == 6 and gg.Size().numel() == 1 and gg.Size([4, 0]).numel() == 0
     for value in (s[1:], s[::-1], s + (4,), (4,) + s, s + s, s * 2, 2 * s):
         assert isinstance(value, gg.Size)

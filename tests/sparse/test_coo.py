@@ -24,7 +24,7 @@ def test_construction_and_coalescing():
     np.testing.assert_array_equal(s.to_dense().numpy(), [[0, 0, 1], [5, 0, 0]])
     assert gg.sparse_coo_tensor([[0, 4]], [1.0, 1.0]).shape == (5,)  # size from the largest index
     assert gg.sparse_coo_tensor([[0, 1]], [1, 1], (2,), dtype=gg.int64).dtype is gg.int64
-    assert "nnz=3" in repr(s) and "layout=gpugrad.sparse_coo" in repr(s)
+    assert "nnz=3" in repr(s) and "layout=torch.sparse_coo" in repr(s)
 
 
 def test_construction_errors():
@@ -62,7 +62,7 @@ def test_a_size_alone_matches_pytorch():
     t, g = torch.sparse_coo_tensor(size=(4, 2, 3)), gg.sparse_coo_tensor(size=(4, 2, 3))
     assert tuple(g.shape) == tuple(t.shape) and g._nnz() == t._nnz() and g.is_coalesced() == t.is_coalesced()
     assert g.sparse_dim() == t.sparse_dim() and g.dense_dim() == t.dense_dim()
-    assert tuple(g._indices().shape) == tuple(t._indices().shape) and str(g.dtype)[8:] == str(t.dtype)[6:]
+    assert tuple(g._indices().shape) == tuple(t._indices().shape) and str(g.dtype) == str(t.dtype)
 
 
 def test_dense_round_trip_and_moves():

@@ -46,7 +46,7 @@ def test_constructor_errors():
     with pytest.raises(RuntimeError, match="legacy constructor expects device type: cpu but device type: cuda"):
         _legacy(gg.sparse.FloatTensor, 2, device="cuda")
     for args in ((indices, values, (2, 3)), (2, 3), ()):
-        with pytest.warns(UserWarning, match=r"sparse.FloatTensor\(...\) is deprecated. Please use gpugrad.sparse_coo"):
+        with pytest.warns(UserWarning, match=r"sparse.FloatTensor\(...\) is deprecated. Please use torch.sparse_coo"):
             gg.sparse.FloatTensor(*args)
     assert not hasattr(gg.sparse, "BoolTensor")  # as PyTorch
 
@@ -55,9 +55,9 @@ def test_isinstance_and_type_ask_about_the_layout():
     s = gg.sparse_coo_tensor(INDICES, [1.0, 2.0, 3.0], (2, 3))
     assert isinstance(s, gg.sparse.FloatTensor) and not isinstance(s, gg.FloatTensor)
     assert not isinstance(gg.ones(2), gg.sparse.FloatTensor) and not isinstance(s, gg.sparse.DoubleTensor)
-    assert s.type() == "gpugrad.sparse.FloatTensor" and s.double().type() == "gpugrad.sparse.DoubleTensor"
+    assert s.type() == "torch.sparse.FloatTensor" and s.double().type() == "torch.sparse.DoubleTensor"
     assert s.type("torch.sparse.DoubleTensor").dtype is gg.float64 and s.type("torch.sparse.DoubleTensor").is_sparse
-    assert repr(gg.sparse.FloatTensor) == "<class 'gpugrad.sparse.FloatTensor'>"
+    assert repr(gg.sparse.FloatTensor) == "<class 'torch.sparse.FloatTensor'>"
 
 
 def test_dsmm_is_the_dense_product():
@@ -83,7 +83,7 @@ def test_matches_pytorch():
         theirs = torch.sparse.FloatTensor(torch.tensor(INDICES), torch.tensor([1.0, 2.0, 3.0]), torch.Size([2, 3]))
         mine = gg.sparse.FloatTensor(gg.tensor(INDICES), gg.tensor([1.0, 2.0, 3.0]), gg.Size([2, 3]))
         assert torch.sparse.LongTensor(2, 3).dtype == torch.int64 and gg.sparse.LongTensor(2, 3).dtype is gg.int64
-    assert mine.type().replace("gpugrad", "torch") == theirs.type()
+    assert mine.type() == theirs.type()
     assert (mine.is_coalesced(), mine._nnz()) == (theirs.is_coalesced(), theirs._nnz())
     dense = np.arange(12.0).reshape(3, 4)
     np.testing.assert_allclose(dsmm(mine, gg.tensor(dense, dtype=gg.float32)).numpy(),
@@ -93,7 +93,7 @@ def test_matches_pytorch():
 def test_cuda_sparse_types_are_the_same_on_the_gpu():
     s = gg.sparse_coo_tensor(INDICES, [1.0, 2.0, 3.0], (2, 3))
     assert not isinstance(s, gg.cuda.sparse.FloatTensor)  # a CPU tensor
-    assert repr(gg.cuda.sparse.LongTensor) == "<class 'gpugrad.cuda.sparse.LongTensor'>"
+    assert repr(gg.cuda.sparse.LongTensor) == "<class 'torch.cuda.sparse.LongTensor'>"
     assert not hasattr(gg.cuda.sparse, "BoolTensor")
     if not gg.cuda.is_available():
         with pytest.raises(gg.DeviceError):
