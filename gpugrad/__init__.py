@@ -99,6 +99,8 @@ from . import quasirandom, return_types, signal, torch_version  # noqa: E402  (t
 from .foreach import *  # noqa: E402,F401,F403  (torch._foreach_add_ and the other list ops)
 from .func import vmap  # noqa: E402
 from .sparse import spmm, sparse_coo_tensor  # noqa: E402
+from .sparse.compressed import sparse_csc, sparse_csc_tensor, sparse_csr, sparse_csr_tensor  # noqa: E402
+from .sparse.compressed import _convert_indices_from_coo_to_csr, _convert_indices_from_csr_to_coo  # noqa: E402,F401
 from .sparse.coo import dsmm  # noqa: E402  (torch.dsmm: sparse times dense, as gpytorch calls it)
 from .top_level import *  # noqa: E402,F401,F403  (torch's top-level copies of functional ops and methods)
 from .top_level_aten import *  # noqa: E402,F401,F403  (native_layer_norm, convolution, embedding_bag ...)

@@ -284,6 +284,7 @@ class Tensor(_Attributed):
     # Devices and layouts gpugrad does not have, answered as PyTorch answers for a dense CPU or CUDA tensor.
     is_xpu = is_mps = is_quantized = property(lambda self: False)
     is_sparse = False  # a class attribute (gpugrad/sparse's tensor says True): the engine reads it per gradient
+    is_sparse_csr = False  # a class attribute (gpugrad/sparse/compressed.py's CSR matrices say True)
     is_nested = False  # a class attribute, not a property: F's functions ask on every call (gpugrad/nested: True)
     layout = property(lambda self: layouts.strided, doc="Dense tensors are strided (gpugrad.layouts).")
 

@@ -1,9 +1,11 @@
-"""``gg.sparse``: torch.sparse's functions on gpugrad's sparse COO tensors (coo.py)."""
+"""``gg.sparse``: torch.sparse's functions on gpugrad's sparse COO tensors (coo.py) and CSR / CSC matrices
+(compressed.py)."""
 from __future__ import annotations
 
 from ..legacy import SPARSE_TYPES
 from ..tensor import Tensor
-from .coo import SparseTensor, matmul, mm, sparse_coo_tensor  # noqa: F401
+from .compressed import SparseCompressedTensor, mm  # noqa: F401
+from .coo import SparseTensor, matmul, sparse_coo_tensor  # noqa: F401
 
 globals().update(SPARSE_TYPES)  # FloatTensor, DoubleTensor, LongTensor ...: the legacy sparse types
 

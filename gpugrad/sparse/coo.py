@@ -131,6 +131,12 @@ class SparseTensor(Tensor):
     def is_coalesced(self) -> bool:
         return self._coalesced
 
+    def _coalesced_(self, coalesced: bool) -> "SparseTensor":
+        """Mark the tensor coalesced (or not) without checking, in place: for callers that built sorted,
+        unique indices themselves (PyTorch's ``_coalesced_``)."""
+        self._coalesced = bool(coalesced)
+        return self
+
     def is_contiguous(self, memory_format=None) -> bool:
         raise SparseLayoutError("is_contiguous: sparse tensors do not have is_contiguous")
 

@@ -4,7 +4,7 @@ perturbs the values as it does any dense input."""
 import gpugrad as gg
 from gpugrad.sparse.coo import dsmm
 
-from .row import Row, real
+from .row import Row, distinct, real
 
 # A 3 x 4 pattern with a repeated index (1, 2), so the uncoalesced paths add duplicates.
 INDICES = [[0, 1, 2, 1, 0], [3, 2, 0, 2, 1]]
@@ -39,4 +39,28 @@ ROWS = [
         op="sparse.to_sparse"),
     Row("sparse_scaled_sum", **_both(lambda lib, v: (-_coo(lib, v) / 2.0).sum() * _coo(lib, v).sum()),
         inputs=[((5,), real)], op="sparse.sum"),
+]
+
+# CSR / CSC matrices (gpugrad/sparse/compressed.py): a 3 x 4 CSR pattern with an empty row, whose
+# products with a dense matrix reduce each row's entries by sum, mean, amax or amin.
+CROW, COL = [0, 2, 2, 5], [0, 3, 0, 1, 2]
+
+
+def _csr(lib, values):
+    return lib.sparse_csr_tensor(lib.tensor(CROW), lib.tensor(COL), values, (3, 4))
+
+
+ROWS += [
+    Row("sparse_csr_mm", **_both(lambda lib, v, d: lib.sparse.mm(_csr(lib, v), d)),
+        inputs=[((5,), real), ((4, 2), real)], op="sparse.mm"),
+    Row("sparse_csr_mm_mean", **_both(lambda lib, v, d: lib.sparse.mm(_csr(lib, v), d, "mean")),
+        inputs=[((5,), real), ((4, 2), real)], op="sparse.mm"),
+    Row("sparse_csr_mm_amax", **_both(lambda lib, v, d: lib.sparse.mm(_csr(lib, v), d, "amax")),
+        inputs=[((5,), distinct), ((4, 2), distinct)], op="sparse.mm"),
+    Row("sparse_csr_mm_amin", **_both(lambda lib, v, d: lib.sparse.mm(_csr(lib, v), d, "amin")),
+        inputs=[((5,), distinct), ((4, 2), distinct)], op="sparse.mm"),
+    Row("dense_matmul_sparse_csc", **_both(lambda lib, d, v: d @ _csr(lib, v).t()),
+        inputs=[((2, 4), real), ((5,), real)], op="sparse.matmul"),
+    Row("to_sparse_csc", **_both(lambda lib, d: d.to_sparse_csc().to_dense() * 2.0), inputs=[((3, 4), real)],
+        op="sparse.to_sparse_csc"),
 ]
