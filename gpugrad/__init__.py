@@ -108,6 +108,9 @@ from . import einops_backend as _einops_backend  # noqa: E402
 
 _einops_backend.register()  # einops' rearrange / reduce on gpugrad tensors, when einops is installed
 from .amp import GradScaler, autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+from .amp.autocast_mode import (autocast_decrement_nesting, autocast_increment_nesting,  # noqa: E402,F401
+                                 clear_autocast_cache, is_autocast_cache_enabled, set_autocast_cache_enabled,
+                                 set_autocast_dtype, set_autocast_enabled)
 from .cuda import amp as _cuda_amp  # noqa: E402,F401  (gg.cuda.amp, as torch.cuda.amp; after gg.amp)
 from .backends.cuda import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 from .compiler import compile  # noqa: E402

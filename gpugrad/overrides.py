@@ -182,6 +182,7 @@ _NOT_OPS = frozenset((
     "is_tensor", "calculate_gain", "typename", "seed", "set_default_tensor_type", "set_flush_denormal",
     "get_num_interop_threads", "set_num_interop_threads", "set_warn_always", "is_warn_always_enabled",
     "is_autocast_cpu_enabled", "get_autocast_cpu_dtype", "get_autocast_gpu_dtype", "get_device_module",
+    "set_autocast_cpu_enabled", "set_autocast_cpu_dtype", "set_autocast_gpu_dtype",
     "check_pin_memory", "from_numpy",
 ))
 # The private names PyTorch hands over too: ``torch._assert`` on a traced value is recorded (gpugrad.fx).

@@ -389,6 +389,25 @@ def get_autocast_gpu_dtype():
     return get_autocast_dtype("cuda")
 
 
+def set_autocast_cpu_enabled(enabled: bool) -> None:
+    """``gg.set_autocast_enabled("cpu", enabled)``, under PyTorch's older name."""
+    from .amp.autocast_mode import set_autocast_enabled
+
+    set_autocast_enabled("cpu", enabled)
+
+
+def set_autocast_cpu_dtype(dtype) -> None:
+    from .amp.autocast_mode import set_autocast_dtype
+
+    set_autocast_dtype("cpu", dtype)
+
+
+def set_autocast_gpu_dtype(dtype) -> None:
+    from .amp.autocast_mode import set_autocast_dtype
+
+    set_autocast_dtype("cuda", dtype)
+
+
 
 # --- torch.sym_*: PyTorch's helpers for sizes that may be symbolic under its compiler; gpugrad's sizes are
 # always plain Python numbers, so each is the plain operation ---
@@ -528,7 +547,8 @@ __all__ = [
     "asarray", "range", "empty_strided", "can_cast", "typename", "seed", "set_default_tensor_type",
     "set_flush_denormal", "fill", "frombuffer", "to_dlpack", *(name + "_copy" for name in _VIEW_OPS),
     "get_num_interop_threads", "set_num_interop_threads", "set_warn_always", "is_warn_always_enabled",
-    "is_autocast_cpu_enabled", "get_autocast_cpu_dtype", "get_autocast_gpu_dtype", "sym_int", "sym_float", "sym_max",
+    "is_autocast_cpu_enabled", "get_autocast_cpu_dtype", "get_autocast_gpu_dtype", "set_autocast_cpu_enabled",
+    "set_autocast_cpu_dtype", "set_autocast_gpu_dtype", "sym_int", "sym_float", "sym_max",
     "sym_min", "sym_not", "sym_ite", "sym_sqrt", "sym_sum", "get_device", "get_device_module", "adjoint",
     "_check", "_check_with", "_check_index", "_check_value", "_check_type", "_check_not_implemented",
     "_check_tensor_all", "_check_tensor_all_with", "_assert", "_assert_async",

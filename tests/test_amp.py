@@ -1,5 +1,5 @@
 """gpugrad.amp: GradScaler's PyTorch bookkeeping (scales, skipped steps, errors, state) and autocast's
-context (accepted; no mixed precision yet)."""
+context and its thread state (the region policy itself: test_amp_policy.py)."""
 from __future__ import annotations
 
 import math
@@ -248,3 +248,38 @@ def test_grad_scaler_repr_is_pythons_default_as_pytorchs():
 def test_pytorchs_grad_scaler_repr_is_the_default():
     torch = pytest.importorskip("torch")
     assert repr(torch.amp.GradScaler("cpu", enabled=False)).startswith("<torch.amp.grad_scaler.GradScaler object at")
+
+
+def _autocast_state_walk(lib) -> list:
+    """The thread's autocast state read back through PyTorch's setters and getters, in and out of a region."""
+    seen = [(lib.is_autocast_enabled("cpu"), str(lib.get_autocast_dtype("cpu")), lib.is_autocast_cache_enabled())]
+    lib.set_autocast_dtype("cpu", lib.float16)
+    try:
+        with lib.autocast("cpu"):  # no dtype: the one just set
+            seen.append((lib.is_autocast_enabled("cpu"), str((lib.ones(2, 2) @ lib.ones(2, 2)).dtype)))
+            lib.set_autocast_enabled("cpu", False)
+            seen.append((lib.is_autocast_enabled("cpu"), str((lib.ones(2, 2) @ lib.ones(2, 2)).dtype)))
+        seen.append((lib.is_autocast_enabled("cpu"), str(lib.get_autocast_dtype("cpu"))))
+        lib.set_autocast_enabled("cpu", True)
+        seen.append(str((lib.ones(2, 2) @ lib.ones(2, 2)).dtype))
+        lib.set_autocast_enabled("cpu", False)
+        with lib.autocast("cpu", cache_enabled=False):
+            seen.append(lib.is_autocast_cache_enabled())
+        seen.append([lib.is_autocast_cache_enabled(), lib.autocast_increment_nesting(), lib.autocast_decrement_nesting()])
+    finally:
+        lib.set_autocast_enabled("cpu", False)
+        lib.set_autocast_dtype("cpu", lib.bfloat16)
+    return seen
+
+
+def test_autocast_state_setters_as_pytorchs():
+    assert _autocast_state_walk(gg) == [
+        (False, "torch.bfloat16", True), (True, "torch.float16"), (False, "torch.float32"),
+        (False, "torch.float16"), "torch.float16", False, [True, 1, 0]]
+    assert gg.amp.policy.open_regions[0] == 0 and not gg.is_autocast_enabled("cpu")
+
+
+@pytest.mark.torch
+def test_autocast_state_setters_match_pytorch():
+    torch = pytest.importorskip("torch")
+    assert _autocast_state_walk(gg) == _autocast_state_walk(torch)
