@@ -122,6 +122,7 @@ e = _math_module.e
 inf = _math_module.inf
 nan = _math_module.nan
 newaxis = None
+_segment_reduce = segment_reduce  # noqa: F405  (torch._segment_reduce is torch.segment_reduce itself)
 
 float = float32
 double = float64

@@ -5,11 +5,16 @@ initialised values into the same parameter and buffer objects (so an optimizer b
 them), and the module becomes that concrete class (a LazyLinear becomes a Linear)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..overrides import _disabled_torch_function_impl
 from ..tensor import Tensor
 from . import conv, linear, normalization
 from .module import Module
 from .parameter import Parameter
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # annotations only: not a runtime dependency
 
 __all__ = [
     "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d", "LazyConv3d",
@@ -27,6 +32,16 @@ class UninitializedParameter(Parameter):
 
     _plain = False  # no data yet: ops take the general road, which refuses it
     __slots__ = ()
+
+    def __new__(cls, requires_grad: bool = True, device=None, dtype=None) -> Self:
+        return Parameter.__new__(cls, _blank(device, dtype), requires_grad)
+
+    def __init__(self, requires_grad: bool = True, device=None, dtype=None) -> None:
+        pass  # everything happens in __new__
+
+    def materialize(self, shape, device=None, dtype=None) -> None:
+        """Give it uninitialised data of ``shape`` (its own device and dtype unless given): a Parameter now."""
+        self.materialize_from(_empty_like_placeholder(self, shape, device, dtype))
 
     @property
     def shape(self):
@@ -52,6 +67,14 @@ class UninitializedBuffer(Tensor):
 
     __torch_function__ = _disabled_torch_function_impl  # a plain Tensor to the protocol (gpugrad/overrides.py)
 
+    def __new__(cls, requires_grad: bool = False, device=None, dtype=None, persistent: bool = True) -> Self:
+        blank = _blank(device, dtype)
+        buffer = cls._make(blank._array, blank._backend)
+        return buffer.requires_grad_(requires_grad) if requires_grad else buffer
+
+    def __init__(self, requires_grad: bool = False, device=None, dtype=None, persistent: bool = True) -> None:
+        pass  # everything happens in __new__
+
     @property
     def shape(self):
         raise ValueError(_NO_SHAPE)
@@ -59,12 +82,29 @@ class UninitializedBuffer(Tensor):
     def numel(self) -> int:
         raise ValueError(_NO_SHAPE)
 
+    def materialize(self, shape, device=None, dtype=None) -> None:
+        """Give it uninitialised data of ``shape`` (its own device and dtype unless given): a Tensor now."""
+        self.materialize_from(_empty_like_placeholder(self, shape, device, dtype))
+
     def materialize_from(self, value: Tensor) -> None:
         self._array, self._backend = value._array, value._backend
         self.__class__ = Tensor
 
     def __repr__(self) -> str:
         return "<UninitializedBuffer>"
+
+
+def _blank(device, dtype) -> Tensor:
+    from ..factory import empty
+
+    return empty(0, device=device, dtype=dtype)
+
+
+def _empty_like_placeholder(placeholder: Tensor, shape, device, dtype) -> Tensor:
+    from ..factory import empty
+
+    return empty(shape, device=placeholder.device if device is None else device,
+                 dtype=placeholder.dtype if dtype is None else dtype)
 
 
 def _placeholder(kind, like: Tensor | None):

@@ -59,3 +59,16 @@ def test_lazy_modules_become_what_pytorchs_become():
         assert type(ours).__name__ == type(theirs).__name__ and repr(ours) == repr(theirs), name
         assert sorted((k, tuple(v.shape)) for k, v in ours.state_dict().items()) == sorted(
             (k, tuple(v.shape)) for k, v in theirs.state_dict().items()), name
+
+
+def test_placeholders_built_and_materialised_by_hand():
+    # PyG's Linear(-1, out) makes its own UninitializedParameter and materializes it on the first input.
+    p = nn.parameter.UninitializedParameter(dtype=gg.float64)
+    assert nn.parameter.is_lazy(p) and p.requires_grad
+    with pytest.raises(ValueError, match="uninitialized"):
+        p.size()
+    p.materialize((2, 3))
+    assert type(p) is nn.Parameter and tuple(p.shape) == (2, 3) and p.dtype is gg.float64 and p.requires_grad
+    b = nn.parameter.UninitializedBuffer()
+    b.materialize(4, dtype=gg.int64)
+    assert type(b) is gg.Tensor and tuple(b.shape) == (4,) and b.dtype is gg.int64 and not b.requires_grad

@@ -155,3 +155,8 @@ def test_errors_are_pytorchs_kinds():
                 call(lib)
             kinds.append(info.type)
         assert issubclass(kinds[0], kinds[1]), kinds
+
+
+def test_private_name_is_the_same_function():
+    # PyG calls torch._segment_reduce, which PyTorch binds to segment_reduce itself.
+    assert gg._segment_reduce is gg.segment_reduce
