@@ -87,3 +87,15 @@ def test_list_backends_names_pytorchs_default_backends():
     everything = gg.compiler.list_backends(exclude_tags=None)
     assert set(everything) <= set(torch.compiler.list_backends(exclude_tags=None))
     assert "eager" in everything and "eager" not in gg.compiler.list_backends()
+
+
+def test_dynamo_explain_runs_the_function_and_reports_no_graph_breaks():
+    calls = []
+
+    def f(x, scale=1.0):
+        calls.append(x)
+        return x * scale
+
+    report = gg._dynamo.explain(f)(gg.ones(2), scale=2.0)
+    assert len(calls) == 1 and report.graph_break_count == 0 and report.break_reasons == []
+    assert "Graph Break Count: 0" in str(report)

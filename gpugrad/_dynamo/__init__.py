@@ -9,10 +9,11 @@ from typing import Any
 from ..compiler import allow_in_graph, assume_constant_result, disable, is_compiling, list_backends, reset
 from . import config, eval_frame, exc
 from .eval_frame import OptimizedModule
+from .explain import explain
 
 __all__ = ["allow_in_graph", "assume_constant_result", "disable", "is_compiling", "list_backends", "reset", "config", "exc",
            "eval_frame", "OptimizedModule", "mark_static_address", "mark_dynamic", "maybe_mark_dynamic",
-           "mark_static"]
+           "mark_static", "explain"]
 
 
 def mark_static_address(t: Any, guard: bool = True) -> None:
