@@ -1112,8 +1112,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
 def _select_k(op: str, input: Tensor, k: int, dim: int, descending: bool, keep: slice):
     axis = _sort_axis(op, input, dim)
     order = argsort(input, axis, descending)._array
-    if order.ndim:
-        order = order[(slice(None),) * axis + (keep,)]
+    if order.ndim:  # a fresh array, as PyTorch's results are: callers .view() the indices
+        order = input._backend.xp.ascontiguousarray(order[(slice(None),) * axis + (keep,)])
     return axis, order
 
 

@@ -300,7 +300,8 @@ class SparseTensor(Tensor):
                                     f"tensor with {self.sparse_dim()} sparse dims)")
         order[d0], order[d1] = order[d1], order[d0]
         size = tuple(self._sparse_size[i] for i in order)
-        return SparseTensor._from_parts(self._sparse_indices[order].copy(), self._sparse_values, size, d0 == d1)
+        indices = self._sparse_indices[order[:self.sparse_dim()]].copy()  # dense dims stay in the values
+        return SparseTensor._from_parts(indices, self._sparse_values, size, d0 == d1 and self._coalesced)
 
     def _scaled(self, op: str, other, scale) -> "SparseTensor":
         if isinstance(other, Tensor) and not (other.ndim == 0 and not isinstance(other, SparseTensor)):

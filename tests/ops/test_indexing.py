@@ -924,3 +924,13 @@ def test_out_int32_matches_pytorch():
     theirs = torch.bucketize(torch.tensor(values), torch.tensor(seq), out_int32=True, right=True)
     assert theirs.dtype == torch.int32 and ours.dtype == gg.int32
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_topk_and_kthvalue_results_are_contiguous():
+    # As PyTorch's: callers flatten the indices with .view(-1) (PyG's LightGCN.recommend).
+    x = gg.randn(6, 9)
+    for dim in (0, 1):
+        values, indices = x.topk(2, dim=dim)
+        assert values.is_contiguous() and indices.is_contiguous()
+        assert indices.view(-1).shape[0] == values.numel()
+    assert x.kthvalue(2, dim=0, keepdim=True).indices.is_contiguous()

@@ -116,3 +116,14 @@ def test_hybrid_sums_match_pytorch():
     assert out[0][0] == out[1][0]
     for x, y in zip(out[0][1:], out[1][1:]):
         np.testing.assert_allclose(x, y, rtol=1e-15)
+
+
+def test_transpose_swaps_sparse_dims_and_keeps_the_dense_one():
+    # PyG's edge-attribute adjacency: (nodes, nodes, features), transposed to (dst, src, features).
+    indices = gg.tensor([[0, 1, 2], [1, 2, 0]])
+    values = gg.arange(6.0).view(3, 2)
+    a = gg.sparse_coo_tensor(indices, values, (3, 4, 2)).coalesce()
+    t = a.transpose(0, 1)
+    assert tuple(t.shape) == (4, 3, 2) and not t.is_coalesced()
+    np.testing.assert_array_equal(t.to_dense().numpy(), a.to_dense().numpy().transpose(1, 0, 2))
+    assert a.transpose(1, 1).is_coalesced()
