@@ -244,6 +244,8 @@ def from_numpy(array: numpy.ndarray) -> Tensor:
         raise DTypeError(f"from_numpy: the array's byte order ({array.dtype}) is not the native one; "
                          "convert it with array.astype(array.dtype.newbyteorder('='))")
     dtypes.of_array_checked(array, "from_numpy")
+    if type(array) is not numpy.ndarray:
+        array = array.view(numpy.ndarray)  # a numpy.matrix (scipy's todense) would turn `*` into a matrix product
     return Tensor._make(array, _backend_mod.cpu)
 
 

@@ -49,3 +49,14 @@ def test_sharing_and_history_match_pytorch():
         p = lib.tensor(1.5, dtype=lib.float64, requires_grad=True)
         assert lib.as_tensor(p, dtype=lib.float64) is p
         assert lib.as_tensor(p, dtype=lib.float32).requires_grad
+
+
+def test_a_numpy_matrix_becomes_a_plain_tensor_on_its_memory():
+    m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    for t in (gg.from_numpy(m), gg.as_tensor(m)):
+        assert (t * gg.tensor([1.0, -1.0], dtype=gg.float64)).tolist() == [[1.0, -2.0], [3.0, -4.0]]
+    gg.from_numpy(m)[0, 0] = 9.0  # shared, as torch.from_numpy
+    assert m[0, 0] == 9.0
+    t = gg.from_numpy(m)
+    t *= gg.tensor([2.0, 0.0], dtype=gg.float64)  # elementwise in place, not a matrix product
+    assert m.tolist() == [[18.0, 0.0], [6.0, 0.0]]
