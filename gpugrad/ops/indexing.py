@@ -9,10 +9,12 @@ int arrays). Gradients of every selection scatter back with accumulation over re
 from __future__ import annotations
 
 import math
+import warnings
 from collections import namedtuple
 
 import numpy  # host-side only: lists given as indices, and shape arithmetic
 
+from .._caller import user_stacklevel
 from ..amp.policy import PROMOTE, autocast_policy
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
@@ -58,14 +60,19 @@ def _index_part(p, x: Tensor):
                                   f"tensor ({x.device}), got {p.device}")
             p = Tensor._make(backend.asarray(p._array), backend)
         kind = p._array.dtype.kind
-        if kind not in "iub":
+        # PyTorch takes int8/int16 only as 0-d indices (read as the int they hold).
+        if kind not in "iub" or (kind == "i" and p.ndim and p._array.dtype.itemsize < 4):
             raise IndexError(
                 f"index: tensors used as indices must be long, int, byte or bool tensors, got {p.dtype} "
                 f"(tensor of shape {tuple(x.shape)})"
             )
+        if kind == "u":
+            return _byte_mask(p._array)
         if p.ndim == 0:  # a 0-d tensor acts as the Python scalar it holds, as in PyTorch
             return ("bool", bool(p.item())) if kind == "b" else ("int", int(p.item()))
         return ("mask", p._array) if kind == "b" else ("array", p._array.astype(backend.xp.int64, copy=False))
+    if isinstance(p, numpy.ndarray) and p.dtype == numpy.uint8:  # PyTorch reads it as a byte tensor
+        return _byte_mask(backend.asarray(p))
     if _is_int(p):
         return "int", int(p)
     if isinstance(p, (list, tuple, range)) or hasattr(p, "shape"):
@@ -81,6 +88,16 @@ def _index_part(p, x: Tensor):
         # PyTorch turns a list of numbers into an integer tensor, truncating floats.
         return "array", backend.asarray(host.astype(numpy.int64))
     raise IndexError(f"index: {_FLOAT_INDEX} (got {type(p).__name__}; tensor of shape {tuple(x.shape)})")
+
+
+def _byte_mask(array) -> tuple:
+    """A uint8 index as PyTorch reads it (deprecated there, and here with its warning): a mask whose
+    nonzero entries are True, or for a 0-d one the scalar True/False."""
+    warnings.warn("indexing with dtype uint8 is now deprecated, please use a dtype bool instead.", UserWarning,
+                  stacklevel=user_stacklevel())
+    if array.ndim == 0:
+        return "bool", bool(array)
+    return "mask", array != 0
 
 
 def _as_tuple_index(index) -> tuple:
@@ -838,6 +855,8 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
     arrays = []
     for i in indices:  # a bool mask stands for the positions of its Trues, over as many dims as it has
         a = i._array
+        if a.dtype.kind == "u" and a.ndim:  # a byte tensor is a mask here too (see _byte_mask)
+            a = _byte_mask(a)[1]
         arrays.extend(xp.nonzero(a) if a.dtype == bool else [a])
     k = len(arrays)
     if k > input.ndim:

@@ -773,6 +773,39 @@ def test_a_range_indexes_as_the_list_of_its_ints():
     np.testing.assert_array_equal(x[:, 0].numpy(), [-1.0, -1.0, -1.0])
 
 
+def test_a_byte_tensor_indexes_as_a_mask_of_its_nonzero_entries():
+    x = gg.arange(9.0).reshape(3, 3)
+    upper = gg.tensor([[0, 2, 1], [0, 0, 1], [0, 0, 0]], dtype=gg.uint8)
+    with pytest.warns(UserWarning, match="uint8 is now deprecated"):
+        assert x[upper].tolist() == [1.0, 2.0, 5.0]
+    with pytest.warns(UserWarning, match="uint8 is now deprecated"):
+        x[upper] = gg.tensor([-1.0, -2.0, -3.0])
+    assert x.tolist() == [[0.0, -1.0, -2.0], [3.0, 4.0, -3.0], [6.0, 7.0, 8.0]]
+    with pytest.warns(UserWarning, match="uint8 is now deprecated"):
+        summed = gg.index_put(gg.zeros(3, 3), (upper,), gg.tensor(1.0), accumulate=True)
+    assert summed.sum().item() == 3.0
+    with pytest.raises(IndexError, match="long, int, byte or bool"):  # short ints only as 0-d indices
+        x[gg.tensor([1, 0], dtype=gg.int8)]
+    assert x[gg.tensor(1, dtype=gg.int16)].tolist() == [3.0, 4.0, -3.0]
+
+
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:indexing with dtype")
+@pytest.mark.parametrize("index", [
+    lambda t, lib: t(2, dtype=lib.uint8),
+    lambda t, lib: t(0, dtype=lib.uint8),
+    lambda t, lib: (slice(None), t([3, 0, 1], dtype=lib.uint8)),
+    lambda t, lib: np.array([1, 0, 1], dtype=np.uint8),
+    lambda t, lib: np.array(1, dtype=np.uint8),
+])
+def test_byte_indices_match_pytorch(index):
+    torch = pytest.importorskip("torch")
+    mine = gg.arange(9.0).reshape(3, 3)[index(gg.tensor, gg)]
+    theirs = torch.arange(9.0).reshape(3, 3)[index(torch.tensor, torch)]
+    assert tuple(mine.shape) == tuple(theirs.shape)
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
 def test_bincount_and_unravel_index():
     assert gg.bincount(gg.tensor([0, 2, 2, 5])).tolist() == [1, 0, 2, 0, 0, 1]
     weighted = gg.tensor([0, 2, 2]).bincount(gg.tensor([0.5, 0.25, 1.0]), minlength=4)
