@@ -452,6 +452,18 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     return out if bias is None else out + bias
 
 
+def _sparse_linear(input: Tensor, weight: Tensor, bias: Tensor | None, kind: str) -> Tensor | None:
+    """linear of a 2-d sparse input (COO, CSR or CSC), as PyTorch's: ``input @ weight^T + bias``, dense.
+    None with a fused activation: nn.Sequential then runs the layer and the activation one by one."""
+    if kind != "identity":
+        return None
+    if input.ndim != 2 or weight.ndim != 2:
+        raise ShapeError(f"linear: a sparse input must be 2-d with a 2-d weight, got shapes {tuple(input.shape)} "
+                         f"and {tuple(weight.shape)}")
+    out = input @ weight.t()
+    return out if bias is None else out + bias
+
+
 @autocast_policy(LOWER_PRECISION)
 def _linear_activation(input: Tensor, weight: Tensor, bias: Tensor | None, kind: str, param: float) -> Tensor:
     """act(linear(input)) with the activation (``kind``, as in ``gpugrad.kernels.activation``) fused into
@@ -462,7 +474,10 @@ def _linear_activation(input: Tensor, weight: Tensor, bias: Tensor | None, kind:
         _check_tensor("linear", "bias", bias)
     if input.is_nested:
         return _nested("linear", input, weight, bias, kind, param)
-    x, w = input._array, weight._array  # the arrays' shapes and dtypes: every layer call reads them
+    try:
+        x, w = input._array, weight._array  # the arrays' shapes and dtypes: every layer call reads them
+    except NotImplementedError:  # a sparse input has no array (gpugrad/sparse): its product with weight^T
+        return _sparse_linear(input, weight, bias, kind)
     if w.ndim != 2 and w.ndim != 1:
         raise ShapeError(f"linear: weight must be 1-D or 2-D, got shape {w.shape}")
     if x.ndim == 0 or x.shape[-1] != w.shape[-1]:

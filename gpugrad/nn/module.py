@@ -686,6 +686,7 @@ def _rounds_between(x) -> bool:
     as PyTorch's."""
     if isinstance(x, Tensor) and x.is_nested:
         x = x.values()  # a nested tensor's layers run on its packed values (gpugrad/nested)
+    x = getattr(x, "_sparse_values", x)  # a sparse tensor (gpugrad/sparse) has no array of its own: its values' dtype
     return bool(_autocast_policy.open_regions[0]) or isinstance(x, Tensor) and is_reduced(x._array)
 
 

@@ -128,3 +128,17 @@ def test_a_subclass_that_keeps_forward_still_fuses():
 
     seq = nn.Sequential(Tagged(3, 2), nn.ReLU())
     assert gg.nn.module._fusable(seq[0], seq[1]) == nn.ReLU()._kernel()
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr", "csc"])
+def test_sparse_input_is_multiplied_as_a_matrix(layout):
+    # PyTorch's F.linear takes a 2-d sparse input (PyG's GCNConv on sparse node features), also in Sequential.
+    dense = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])
+    sparse = gg.tensor(dense).to_sparse() if layout == "coo" else getattr(gg.tensor(dense), f"to_sparse_{layout}")()
+    layer = nn.Linear(3, 4).double()
+    np.testing.assert_allclose(F.linear(sparse, layer.weight, layer.bias).detach().numpy(),
+                               layer(gg.tensor(dense)).detach().numpy(), rtol=1e-12)
+    out = nn.Sequential(layer, nn.ReLU())(sparse)
+    np.testing.assert_allclose(out.detach().numpy(), np.maximum(layer(gg.tensor(dense)).detach().numpy(), 0))
+    out.sum().backward()
+    assert layer.weight.grad is not None
