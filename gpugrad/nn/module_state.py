@@ -25,6 +25,7 @@ from ..dtypes import FLOAT_KINDS
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
 from ..utils.hooks import register as register_hook_in
+from .parameter import is_lazy
 from .parameter import Parameter
 
 __all__ = ["IncompatibleKeys", "StateDictMixin"]
@@ -168,6 +169,8 @@ class StateDictMixin:
                     missing_keys.append(key)
                 continue
             value = state_dict[key]
+            if is_lazy(target) and is_lazy(value):  # two placeholders, nothing to copy (PyG's lazy Linear)
+                continue
             host = _host(value)
             if host is None:
                 error_msgs.append(f'While copying the parameter named "{key}", got a {type(value).__name__}, '

@@ -72,3 +72,15 @@ def test_placeholders_built_and_materialised_by_hand():
     b = nn.parameter.UninitializedBuffer()
     b.materialize(4, dtype=gg.int64)
     assert type(b) is gg.Tensor and tuple(b.shape) == (4,) and b.dtype is gg.int64 and not b.requires_grad
+
+
+def test_a_placeholder_loads_a_placeholder():
+    # As PyTorch: nothing to copy and no shape to compare; the parameter stays lazy.
+    def holder():
+        m = nn.Module()
+        m.weight = nn.parameter.UninitializedParameter()
+        return m
+
+    target = holder()
+    assert target.load_state_dict(holder().state_dict(keep_vars=True)) is not None
+    assert nn.parameter.is_lazy(target.weight)
