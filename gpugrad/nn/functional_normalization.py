@@ -84,7 +84,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     _check_channel_vector("group_norm", "bias", bias, c, input)
     per_group = math.prod(input.shape[2:]) * (c // num_groups)
     if n * (c // num_groups) * math.prod(input.shape[2:]) == 1:  # PyTorch's check, on its reshaped view
-        raise ValueError(f"group_norm: expected more than 1 value per channel when training, got input size {tuple(input.shape)}")
+        raise ValueError(f"group_norm: Expected more than 1 value per channel when training, got input size {list(input.shape)}")
     if input.numel() > 0 and fused_norm_takes(input, weight, bias):
         return _fused_group_norm(input, num_groups, weight, bias, eps)  # one fused op each way
     grouped = input.reshape(n, num_groups, per_group)

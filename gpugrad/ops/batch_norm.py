@@ -139,8 +139,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                              f"got {tuple(t.shape)}")
     n, _, s = _as3(tuple(input.shape))
     if training and n * s <= 1:
-        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input size "
-                         f"{tuple(input.shape)}")
+        raise ValueError(f"batch_norm: Expected more than 1 value per channel when training, got input size "
+                         f"{input.shape!r}")  # PyTorch's words, which callers match
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
     if momentum is None:

@@ -289,3 +289,15 @@ def test_group_norm_and_layer_norm_modules_against_torch(rng):
         _compare(torch, ours, theirs, rng.normal(size=shape))
         for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
             np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-10, err_msg=name)
+
+
+def test_one_value_per_channel_is_refused_in_pytorchs_words():
+    torch = pytest.importorskip("torch")
+    cases = [(F.batch_norm, torch.nn.functional.batch_norm, (None, None), {"training": True}),
+             (F.group_norm, torch.nn.functional.group_norm, (16,), {})]
+    for ours, theirs, args, kwargs in cases:
+        with pytest.raises(ValueError) as expected:
+            theirs(torch.ones(1, 16), *args, **kwargs)
+        with pytest.raises(ValueError) as got:
+            ours(gg.ones(1, 16), *args, **kwargs)
+        assert str(expected.value) in str(got.value)
