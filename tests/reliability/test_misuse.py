@@ -407,7 +407,7 @@ def embedding_float_indices():
     return (lambda: emb(i)), (emb, i)
 
 
-@case("nn", ValueError, r"batch_norm", r"more than 1 value per channel", r"\(1, 3\)")
+@case("nn", ValueError, r"batch_norm", r"more than 1 value per channel", r"\[1, 3\]")
 def batch_norm_single_sample():
     bn = nn.BatchNorm1d(3)
     x = gg.randn(1, 3)
