@@ -10,7 +10,8 @@ number, the moves and casts) works unchanged; ``t()`` turns CSR into CSC and bac
 as PyTorch's does. ``gg.sparse.mm`` takes PyTorch's ``reduce`` ("sum", "mean", "amax"/"max",
 "amin"/"min"), computed with ``scatter_reduce`` (so it is differentiable in both operands).
 
-Differences from PyTorch: no batch or dense dimensions (2-d matrices only), no block layouts
+Differences from PyTorch: no batch dimensions; dense dimensions (hybrid matrices, one vector per
+entry) are built, converted and made dense, but not multiplied; no block layouts
 (``sparse_bsr`` / ``sparse_bsc``), and the invariants are always checked at construction.
 """
 from __future__ import annotations
@@ -123,6 +124,8 @@ class SparseCompressedTensor(SparseTensor):
 
     def t(self) -> SparseCompressedTensor:
         """The transpose in the other layout, the same arrays (CSR's row order is CSC's column order)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
         other = sparse_csc if self._layout is sparse_csr else sparse_csr
         return SparseCompressedTensor._compressed(other, self._sparse_indices[::-1].copy(), self._sparse_values,
                                                   self._sparse_size[::-1])
@@ -204,19 +207,20 @@ def _compressed_tensor(op: str, layout, pointers, plain, values, size, dtype, de
             value_tensor = value_tensor.to(device)
     else:
         value_tensor = factory.tensor(values, dtype=dtype, device=device)
-    if value_tensor.ndim != 1:
-        raise ShapeError(f"{op}: values must be 1-d (dense dimensions are not supported here), "
-                         f"got shape {tuple(value_tensor.shape)}")
+    if value_tensor.ndim == 0:
+        raise ShapeError(f"{op}: values must have at least one dim (nnz, *dense dims), got a 0-d tensor")
+    dense_shape = tuple(value_tensor.shape[1:])  # each entry's own dims: a hybrid matrix's dense dims
     if ptr.size == 0 or ptr[0] != 0 or (numpy.diff(ptr) < 0).any() or ptr[-1] != other.size:
         raise RuntimeError(f"{op}: the compressed indices must start at 0, not decrease and end at nnz ({other.size})")
     if value_tensor.shape[0] != other.size:
         raise RuntimeError(f"{op}: the plain indices have {other.size} entries and the values {value_tensor.shape[0]}")
     if size is None:
         extent = int(other.max()) + 1 if other.size else 0
-        size = (ptr.size - 1, extent) if compressed_axis == 0 else (extent, ptr.size - 1)
+        size = ((ptr.size - 1, extent) if compressed_axis == 0 else (extent, ptr.size - 1)) + dense_shape
     size = tuple(int(n) for n in size)
-    if len(size) != 2:
-        raise ShapeError(f"{op}: only 2-d matrices are supported here, got size {size}")
+    if len(size) != 2 + len(dense_shape) or size[2:] != dense_shape:
+        raise ShapeError(f"{op}: the size must be 2 sparse dims then the values' dense dims {dense_shape} "
+                         f"(no batch dims here), got size {size}")
     if size[compressed_axis] != ptr.size - 1:
         raise RuntimeError(f"{op}: the compressed indices have {ptr.size} entries for size {size}: expected "
                            f"{size[compressed_axis] + 1}")

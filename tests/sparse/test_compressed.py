@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
+from gpugrad.errors import ShapeError
 
 CROW, COL, VALUES = [0, 2, 2, 5], [0, 3, 0, 1, 2], [1.0, 2.0, 3.0, 4.0, 5.0]
 DENSE = np.array([[1.0, 0, 0, 2], [0, 0, 0, 0], [3, 4, 5, 0]])
@@ -75,3 +76,17 @@ def test_matches_pytorch():
         rows = torch.tensor([0, 1, 1, 3])
         assert gg._convert_indices_from_coo_to_csr(gg.tensor(rows.numpy()), 5).tolist() == \
             torch._convert_indices_from_coo_to_csr(rows, 5).tolist()
+
+
+def test_hybrid_matrix_holds_a_vector_per_entry():
+    # PyG returns attention weights with one value per head as a CSR/CSC matrix of size (n, n, heads).
+    values = gg.arange(10.0).view(5, 2)
+    a = gg.sparse_csr_tensor(gg.tensor(CROW), gg.tensor(COL), values)
+    assert tuple(a.shape) == (3, 4, 2) and a.dense_dim() == 1 and a._nnz() == 5
+    dense = a.to_dense()
+    np.testing.assert_array_equal(dense[..., 1].numpy(), (DENSE != 0) * (2 * np.cumsum(DENSE != 0).reshape(3, 4) - 1))
+    np.testing.assert_array_equal(a.to_sparse_csc().to_dense().numpy(), dense.numpy())
+    with pytest.raises(RuntimeError, match="<= 2 dimensions"):
+        a.t()
+    with pytest.raises(ShapeError, match="dense dims"):
+        gg.sparse_csr_tensor(gg.tensor(CROW), gg.tensor(COL), values, (3, 4))
