@@ -22,6 +22,11 @@ class ArgumentError(ValueError, RuntimeError):
     """An argument value the operation cannot take (other than a shape, dtype or device)."""
 
 
+class IndexOutOfRangeError(IndexError, RuntimeError):
+    """An index outside its dim where PyTorch raises IndexError or RuntimeError by the dim it meets
+    (``index_select`` on dim 0 or another), so that either catches it."""
+
+
 class CaptureError(RuntimeError):
     """Something a CUDA graph capture cannot hold (a host read, a wait, an op that syncs), named."""
 

@@ -18,7 +18,7 @@ from .._caller import user_stacklevel
 from ..amp.policy import PROMOTE, autocast_policy
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
-from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
+from ..errors import ArgumentError, DeviceError, DTypeError, IndexOutOfRangeError, ShapeError
 from ..errors import broadcast_mismatch
 from ..tensor import Tensor
 from . import _histogram
@@ -113,10 +113,11 @@ def _as_tuple_index(index) -> tuple:
 
 
 def _check_in_range(op: str, array, shape: tuple, dim: int, exc=IndexError, allow_negative: bool = True,
-                    shown_dim: int | None = None) -> None:
+                    shown_dim: int | None = None, in_self: bool = False) -> None:
     """Raise PyTorch's out-of-bounds error when an index falls outside ``[-size, size)`` (or ``[0, size)``).
     CuPy would wrap such indices silently, so the check is ours on every backend. ``shown_dim`` is the dim
-    the message names where PyTorch names another than ``dim`` (see parse_index)."""
+    the message names where PyTorch names another than ``dim`` (see parse_index); ``in_self``: PyTorch's
+    text for index_select, "index out of range in self"."""
     if array.size == 0:
         return
     size = shape[dim] if shape else 1  # a 0-d tensor counts as one dim of size 1
@@ -125,6 +126,8 @@ def _check_in_range(op: str, array, shape: tuple, dim: int, exc=IndexError, allo
     if lo < low_limit or hi >= size:
         bad = lo if lo < low_limit else hi
         shown = dim if shown_dim is None else shown_dim
+        if in_self:
+            raise exc(f"{op}: index out of range in self (index {bad}, dimension {shown} with size {size})")
         raise exc(f"{op}: index {bad} is out of bounds for dimension {shown} with size {size} (tensor of shape {tuple(shape)})")
 
 
@@ -632,14 +635,14 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
 
 # index_select / index_add / index_copy / index_fill ----------------------------------------------------
 def _dim_index(op: str, x: Tensor, dim: int, index: Tensor, exc=ArgumentError, allow_negative=False,
-               wanted: str = "int32/int64"):
+               wanted: str = "int32/int64", in_self: bool = False):
     """The 1-D index of an index_* op, checked, and the axis it applies to."""
     idx = _index_array(op, index, x, wanted)
     if idx.ndim > 1:
         raise IndexError(f"{op}: index is supposed to be a vector, got shape {tuple(index.shape)}")
     axis = _axis(op, dim, x.ndim)
     idx = idx.reshape(-1)
-    _check_in_range(op, idx, tuple(x.shape), axis, exc, allow_negative)
+    _check_in_range(op, idx, tuple(x.shape), axis, exc, allow_negative, in_self=in_self)
     return idx, axis
 
 
@@ -671,7 +674,8 @@ class IndexSelect(Op):
 
 def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The slices of ``input`` at ``index`` (a vector) along ``dim``. The gradient index-adds back."""
-    idx, axis = _dim_index("index_select", input, dim, index, wanted="int32 or int64")
+    idx, axis = _dim_index("index_select", input, dim, index, IndexOutOfRangeError, wanted="int32 or int64",
+                           in_self=True)
     if input.ndim == 0 and idx.size != 1:
         raise ArgumentError(f"index_select: index to scalar can have only 1 value, got {idx.size} value(s)")
     return write_out("index_select", IndexSelect.apply(input, idx=idx, axis=axis), out)

@@ -484,9 +484,10 @@ def test_index_fill_with_negative_and_repeated_indices_differentiates():
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda x: gg.index_select(x, 1, gg.zeros(2, 2, dtype=gg.int64)), IndexError, "supposed to be a vector"),
-    (lambda x: gg.index_select(x, 1, gg.tensor([4])), RuntimeError,
-     "index_select: index 4 is out of bounds for dimension 1 with size 4"),
-    (lambda x: gg.index_select(x, 1, gg.tensor([-1])), RuntimeError, "index -1 is out of bounds"),
+    # PyTorch's IndexError and text (torch_geometric's index_select expects both)
+    (lambda x: gg.index_select(x, 1, gg.tensor([4])), IndexError,
+     r"index_select: index out of range in self \(index 4, dimension 1 with size 4\)"),
+    (lambda x: gg.index_select(x, 1, gg.tensor([-1])), RuntimeError, "out of range in self"),
     (lambda x: gg.index_select(x, 1, gg.tensor([1.0])), TypeError, "int32 or int64 for index"),
     (lambda x: gg.index_select(gg.tensor(3.0), 0, gg.tensor([0, 0])), RuntimeError, "only 1 value"),
     (lambda x: gg.index_add(x, 1, gg.tensor([-1]), gg.ones(3, 1)), RuntimeError, "index -1 is out of bounds for dimension 1"),
@@ -509,6 +510,10 @@ def test_index_op_errors_are_errors_in_pytorch_too():
                  lambda: torch.index_copy(x, 1, torch.tensor([4]), torch.ones(3, 1)), lambda: torch.index_fill(x, 1, torch.tensor([4]), 5.0)):
         with pytest.raises((RuntimeError, IndexError)):
             call()
+    with pytest.raises(IndexError, match="index out of range in self"):  # on dim 0 (dim 1: RuntimeError)
+        torch.index_select(x, 0, torch.tensor([3]))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        gg.index_select(gg.zeros(3, 4), 0, gg.tensor([3]))
 
 
 # masked_* ---------------------------------------------------------------------------------------------------
