@@ -22,6 +22,7 @@ from .. import dtypes, factory, layouts
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .coo import SparseLayoutError, SparseTensor, to_sparse
+from .coo import index_select as coo_index_select
 from .coo import mm as _mm_sum
 
 sparse_csr = layouts.layout("sparse_csr")
@@ -121,6 +122,10 @@ class SparseCompressedTensor(SparseTensor):
 
     def to_sparse_coo(self) -> SparseTensor:
         return SparseTensor._from_parts(self._sparse_indices, self._sparse_values, self._sparse_size, False).coalesce()
+
+    def index_select(self, dim: int, index: Tensor) -> SparseCompressedTensor:
+        """The rows (dim 0) or columns (dim 1) at ``index``, in this layout."""
+        return _to_layout(coo_index_select(self, dim, index), self._layout, "index_select")
 
     def t(self) -> SparseCompressedTensor:
         """The transpose in the other layout, the same arrays (CSR's row order is CSC's column order)."""

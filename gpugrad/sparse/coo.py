@@ -55,8 +55,8 @@ class NoDenseArrayError(SparseLayoutError):
                 f"gpugrad's sparse tensors support {_SUPPORTED}: call .to_dense() first")
 
 
-_SUPPORTED = ("to_dense, coalesce, indices, values, t, @ / mm / matmul with a dense tensor, + with a dense or "
-              "sparse tensor, * and / by a number, sum, to, clone, detach, add_, mul_, zero_")
+_SUPPORTED = ("to_dense, coalesce, indices, values, t, index_select, @ / mm / matmul with a dense or sparse matrix, "
+              "+ with a dense or sparse tensor, * and / by a number, sum, to, clone, detach, add_, mul_, zero_")
 
 
 class SparseTensor(Tensor):
@@ -361,6 +361,9 @@ class SparseTensor(Tensor):
     def mm(self, mat2) -> Tensor:
         return mm(self, mat2)
 
+    def index_select(self, dim: int, index: Tensor) -> SparseTensor:
+        return index_select(self, dim, index)
+
     def sum(self, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
         """All values' sum as a dense 0-d tensor; over ``dim``, the dense sum made sparse again (as torch)."""
         if dim is None:
@@ -468,6 +471,63 @@ def _sparse_times_dense(sparse: SparseTensor, dense: Tensor) -> Tensor:
     return out.index_add(0, rows, contributions)
 
 
+def _sparse_times_sparse(op: str, a: SparseTensor, b: SparseTensor) -> SparseTensor:
+    """(m, k) sparse @ (k, n) sparse, sparse: every entry (i, k) of ``a`` meets every entry (k, j) of ``b``
+    and their product adds into (i, j). COO times COO is a coalesced COO tensor; CSR or CSC times CSR or
+    CSC is CSR, as PyTorch's. Differentiable in both tensors' values."""
+    a_coo, b_coo = a.layout is layouts.sparse_coo, b.layout is layouts.sparse_coo
+    if a_coo != b_coo:
+        raise SparseLayoutError(f"{op}: a sparse COO tensor times a compressed (CSR/CSC) one is not supported, as in "
+                                f"PyTorch; convert one (got {a.layout} and {b.layout})")
+    if a.ndim != 2 or b.ndim != 2 or a.dense_dim() or b.dense_dim():
+        raise SparseLayoutError(f"{op}: two sparse matrices (2 sparse dims, no dense dims) are supported, got shapes "
+                                f"{tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape[1] != b.shape[0]:
+        raise ShapeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied "
+                         f"({a.shape[1]} != {b.shape[0]})")
+    if a._backend is not b._backend:
+        raise DeviceError(f"{op}: expected both tensors on one device, got {a.device} and {b.device}")
+    xp, backend = a._backend.xp, a._backend
+    a_idx, b_idx = a._sparse_indices, b._sparse_indices
+    b_order = xp.argsort(b_idx[0], kind="stable")  # b's entries grouped by row
+    b_starts = xp.searchsorted(b_idx[0][b_order], xp.arange(b.shape[0] + 1))
+    counts = (b_starts[1:] - b_starts[:-1])[a_idx[1]]  # how many entries of b each entry of a meets
+    a_pick = xp.repeat(xp.arange(a_idx.shape[1]), counts)
+    run_start = xp.cumsum(counts) - counts  # where each entry of a's run begins among the pairs
+    offset = xp.arange(a_pick.shape[0]) - xp.repeat(run_start, counts)
+    b_pick = b_order[xp.repeat(b_starts[:-1][a_idx[1]], counts) + offset]
+    a_rows = Tensor._make(a_pick.astype(xp.int64), backend)
+    b_rows = Tensor._make(b_pick.astype(xp.int64), backend)
+    values = a._sparse_values.index_select(0, a_rows) * b._sparse_values.index_select(0, b_rows)
+    indices = xp.stack([a_idx[0][a_pick], b_idx[1][b_pick]]).astype(xp.int64)
+    out = SparseTensor._from_parts(indices, values, (a.shape[0], b.shape[1]), False).coalesce()
+    return out if a_coo else out.to_sparse_csr()
+
+
+def index_select(input: SparseTensor, dim: int, index: Tensor) -> SparseTensor:
+    """The slices of a sparse tensor at ``index`` along a sparse dim, in index's order (repeats allowed),
+    as PyTorch's: each entry whose coordinate there is ``index[p]`` appears with coordinate ``p``."""
+    d = dim % input.ndim
+    if d >= input.sparse_dim():
+        raise SparseLayoutError(f"index_select: only a sparse dim can be selected here (dim {dim} of a tensor with "
+                                f"{input.sparse_dim()} sparse dims)")
+    xp, backend = input._backend.xp, input._backend
+    wanted = index._array.astype(xp.int64).reshape(-1)
+    coords = input._sparse_indices[d]
+    order = xp.argsort(coords, kind="stable")
+    lo = xp.searchsorted(coords[order], wanted, side="left")
+    hi = xp.searchsorted(coords[order], wanted, side="right")
+    counts = hi - lo
+    position = xp.repeat(xp.arange(wanted.shape[0]), counts)
+    offset = xp.arange(position.shape[0]) - xp.repeat(xp.cumsum(counts) - counts, counts)
+    pick = order[xp.repeat(lo, counts) + offset]
+    indices = input._sparse_indices[:, pick].copy()
+    indices[d] = position
+    values = input._sparse_values.index_select(0, Tensor._make(pick.astype(xp.int64), backend))
+    size = input._sparse_size[:d] + (int(wanted.shape[0]),) + input._sparse_size[d + 1:]
+    return SparseTensor._from_parts(indices, values, size, False)
+
+
 def matmul(a, b) -> Tensor:
     """A product with one sparse 2-d operand and one dense matrix or vector: a dense result."""
     return _product("matmul", a, b)
@@ -477,7 +537,7 @@ def _product(op: str, a, b) -> Tensor:
     """``matmul``'s product, its errors naming ``op``, the function the user called."""
     a_sparse, b_sparse = isinstance(a, SparseTensor), isinstance(b, SparseTensor)
     if a_sparse and b_sparse:
-        raise SparseLayoutError(f"{op}: the product of two sparse tensors is not supported here; densify one")
+        return _sparse_times_sparse(op, a, b)
     sparse, dense = (a, b) if a_sparse else (b, a)
     if sparse.ndim != 2 or sparse.dense_dim() or dense.ndim not in (1, 2):
         raise SparseLayoutError(f"{op}: a 2-d sparse tensor (2 sparse dims) times a dense matrix or vector is "

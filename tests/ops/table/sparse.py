@@ -64,3 +64,15 @@ ROWS += [
     Row("to_sparse_csc", **_both(lambda lib, d: d.to_sparse_csc().to_dense() * 2.0), inputs=[((3, 4), real)],
         op="sparse.to_sparse_csc"),
 ]
+
+# Products of two sparse matrices (sparse results, differentiable in both values) and index_select.
+ROWS += [
+    Row("sparse_matmul_sparse", **_both(lambda lib, v, w: (_coo(lib, v) @ _coo(lib, w).t()).to_dense()),
+        inputs=[((5,), real), ((5,), real)], op="sparse.matmul"),
+    Row("sparse_csr_matmul_csr", **_both(lambda lib, v, w: (_csr(lib, v) @ _csr(lib, w).t().to_sparse_csr()).to_dense()),
+        inputs=[((5,), real), ((5,), real)], op="sparse.matmul"),
+    # PyTorch has no backward for a sparse index_select: it is compared with the dense one.
+    Row("sparse_index_select", fn=lambda v: _coo(gg, v).index_select(1, gg.tensor([2, 0, 2])).to_dense(),
+        torch=lambda lib, v: _coo(lib, v).to_dense().index_select(1, lib.tensor([2, 0, 2])),
+        inputs=[((5,), real)], op="sparse.index_select"),
+]
