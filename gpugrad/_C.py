@@ -5,6 +5,7 @@ PyTorch defines there (``except torch._C._LinAlgError``, as torchdiffeq's implic
 usage telemetry, which libraries call in their constructors: torchmetrics' Metric; gpugrad has none to feed),
 ``_nn._parse_to`` (``to``'s argument parsing), ``PyTorchFileReader`` (the checkpoint archive's records) and
 ``_TensorMeta``, the metaclass of Tensor (which libraries name in type hints: Lightning's checkpoint loader),
+``ScriptObject`` (TorchScript's custom-class objects, none here),
 and the ``__torch_function__`` protocol's switches (gpugrad/overrides.py): ``_disabled_torch_function_impl``,
 ``DisableTorchFunctionSubclass``, ``DisableTorchFunction`` and the questions about them."""
 # ruff: noqa: N999  (the module mirrors torch._C, so its name is PyTorch's)
@@ -26,9 +27,14 @@ from .overrides import (
 from .tensor import Tensor as _Tensor
 
 __all__ = ["DisableTorchFunction", "DisableTorchFunctionSubclass", "OutOfMemoryError", "PyTorchFileReader",
-           "_DistBackendError", "_LinAlgError", "_TensorMeta", "_disabled_torch_function_impl", "_get_tracing_state",
+           "ScriptObject", "_DistBackendError", "_LinAlgError", "_TensorMeta", "_disabled_torch_function_impl", "_get_tracing_state",
            "_is_torch_function_enabled", "_is_torch_function_mode_enabled", "_len_torch_function_stack",
            "_log_api_usage_once", "_nn"]
+
+class ScriptObject:
+    """TorchScript's custom-class objects (``torch._C.ScriptObject``), which tracers treat as constants
+    beside tensors: gpugrad has no TorchScript, so nothing is one."""
+
 
 # PyTorch's Tensor has a metaclass of its own; gpugrad's is Python's type, so the name is that class.
 _TensorMeta = type(_Tensor)

@@ -10,12 +10,13 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from .._C import ScriptObject  # noqa: F401  (torch.fx._symbolic_trace.ScriptObject, as tracers subclassing Tracer use it)
 from ..nn.module import Module, Sequential
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
 from .graph import Graph
 from .node import _SIDE_EFFECTS, Argument
-from .proxy import ParameterProxy, TracerBase, proxies_in
+from .proxy import ParameterProxy, Proxy, TracerBase, proxies_in  # noqa: F401  (Proxy: PyTorch's module name)
 
 __all__ = ["Tracer", "is_fx_tracing", "symbolic_trace", "wrap"]
 
@@ -43,7 +44,7 @@ class _Patcher:
         self._undo.append((namespace, name, namespace.get(name, _MISSING)))
         namespace[name] = new
 
-    def patch_method(self, cls: type, name: str, new: Any) -> None:
+    def patch_method(self, cls: type, name: str, new: Any, deduplicate: bool = True) -> None:
         self._undo.append((cls, name, cls.__dict__.get(name, _MISSING)))
         setattr(cls, name, new)
 
@@ -103,6 +104,27 @@ def _check_specialized(value: Any, expected: Any, message: str) -> None:
 _SIDE_EFFECTS.add(_check_specialized)
 
 
+# PyTorch's private names for the pieces above, which Tracer subclasses that rewrite trace() call
+# (PyG's symbolic_trace): the originals of Module's hooks, the autowrap pass, fx.wrap's patches, and the
+# decorator marking an API's stability (changes nothing).
+FunctionType = types.FunctionType
+_orig_module_getattr = _original_getattr
+_orig_module_call = _original_call
+_autowrap_check = _autowrap
+
+
+def _patch_wrapped_functions(patcher: _Patcher) -> None:
+    """Record the functions ``wrap`` named (their module's global, or the builtin) for this trace."""
+    for (_, name), namespace in list(_wrapped_functions.items()):
+        original = namespace.get(name, getattr(builtins, name, None))
+        patcher.patch(namespace, name, _recorded(original))
+
+
+def compatibility(is_backward_compatible: bool) -> Callable:
+    """``torch.fx._compatibility.compatibility``: a marker of API stability; returns what it decorates."""
+    return lambda fn: fn
+
+
 class Tracer(TracerBase):
     """Records a module's forward (or a function) as a Graph by running it on Proxies. Submodules that are
     leaves (``is_leaf_module``: gpugrad's own layers but Sequential) are recorded as call_module, parameters
@@ -117,7 +139,9 @@ class Tracer(TracerBase):
                                        if not name.startswith("_") and callable(value)}
         self._autowrap_function_ids.update(id(f) for f in autowrap_functions)
         self._autowrap_modules = list(autowrap_modules)
+        self._autowrap_search = self._autowrap_modules  # PyTorch's name for the same list
         self.param_shapes_constant = param_shapes_constant
+        # Keyed by the modules and tensors themselves (identity hashes), as PyTorch's: subclasses fill them.
         self.submodule_paths: dict | None = None
         self.root: Module | None = None
         self.tensor_attrs: dict = {}
@@ -138,13 +162,13 @@ class Tracer(TracerBase):
             for name, b in self.root.named_buffers():
                 if a is b:
                     return self.create_node("get_attr", name, (), {})
-            qualname = self.tensor_attrs.get(id(a))
+            qualname = self.tensor_attrs.get(a)
             if qualname is None:
                 i = 0
                 while hasattr(self.root, f"_tensor_constant{i}"):
                     i += 1
                 qualname = f"_tensor_constant{i}"
-                self.tensor_attrs[id(a)] = qualname
+                self.tensor_attrs[a] = qualname
                 setattr(self.root, qualname, a)
             return self.create_node("get_attr", qualname, (), {})
         if isinstance(a, Module):
@@ -163,7 +187,7 @@ class Tracer(TracerBase):
     def path_of_module(self, mod: Module) -> str:
         """The qualified name of a submodule of the root (``"layers.0"``)."""
         if self.submodule_paths is not None:
-            path = self.submodule_paths.get(id(mod))
+            path = self.submodule_paths.get(mod)
             if path is None:
                 raise NameError("module is not installed as a submodule")
             return path
@@ -261,7 +285,7 @@ class Tracer(TracerBase):
             if isinstance(root, Module):
                 self.root = root
                 fn = getattr(type(root), self.traced_func_name)
-                self.submodule_paths = {id(m): name for name, m in root.named_modules()}
+                self.submodule_paths = {m: name for name, m in root.named_modules()}
             else:
                 self.root = Module()
                 fn = root
@@ -286,9 +310,7 @@ class Tracer(TracerBase):
             with _Patcher() as patcher:
                 patcher.patch_method(Module, "__getattr__", module_getattr)
                 patcher.patch_method(Module, "__call__", module_call)
-                for (_, name), namespace in list(_wrapped_functions.items()):
-                    original = namespace.get(name, getattr(builtins, name, None))
-                    patcher.patch(namespace, name, _recorded(original))
+                _patch_wrapped_functions(patcher)
                 _autowrap(patcher, fn_globals, self._autowrap_function_ids)
                 for module in self._autowrap_modules:
                     _autowrap(patcher, module.__dict__, self._autowrap_function_ids)
@@ -303,7 +325,7 @@ class Tracer(TracerBase):
     def _collect_tensor_attrs(self, module: Module, prefix: list) -> None:
         for name, value in module.__dict__.items():
             if isinstance(value, Tensor):
-                self.tensor_attrs[id(value)] = ".".join([*prefix, name])
+                self.tensor_attrs[value] = ".".join([*prefix, name])
         for name, child in module.named_children():
             self._collect_tensor_attrs(child, [*prefix, name])
 
