@@ -7,8 +7,10 @@
 
 The bundled data sets (digits, spirals, MNIST) live in ``gpugrad.data``.
 """
+from . import datapipes as datapipes
 from .collate import default_collate, default_convert
 from .dataloader import DataLoader
+from .datapipes import DataChunk, IterDataPipe, MapDataPipe, functional_datapipe
 from .distributed import DistributedSampler
 from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset, TensorDataset,
                       random_split)
@@ -26,10 +28,13 @@ __all__ = [
     "BatchSampler",
     "ChainDataset",
     "ConcatDataset",
+    "DataChunk",
     "DataLoader",
     "Dataset",
     "DistributedSampler",
+    "IterDataPipe",
     "IterableDataset",
+    "MapDataPipe",
     "StackDataset",
     "RandomSampler",
     "Sampler",
@@ -41,6 +46,7 @@ __all__ = [
     "WorkerInfo",
     "default_collate",
     "default_convert",
+    "functional_datapipe",
     "get_worker_info",
     "random_split",
 ]
