@@ -250,13 +250,6 @@ class Backend:
             _threads.gemm_threads(a.shape[-2] * a.shape[-1] * b.shape[-1])
         return self.xp.matmul(a, b)
 
-    def erf(self, array):
-        if self.xp is numpy:
-            return _np_erf(array)
-        import cupyx.scipy.special  # pragma: no cover - needs a GPU
-
-        return cupyx.scipy.special.erf(array)
-
     def synchronize(self) -> None:
         """Wait for all work queued on the device, every stream (as torch.cuda.synchronize)."""
         if self.capture is not None:
@@ -287,13 +280,6 @@ def multiply_in_rounds(xp, target, index: tuple, values) -> None:
     for r in range(int(rank.max()) + 1 if flat.size else 0):
         chosen = rank == r
         view[flat[chosen]] *= vals[chosen]
-
-
-def _np_erf(array):
-    # NumPy has no erf; Numba's vectorised math.erf is exact to float rounding and fast.
-    from ._erf import erf
-
-    return erf(array)
 
 
 cpu = Backend(Device("cpu"), numpy)
@@ -375,7 +361,8 @@ class _CupyBackend(Backend):  # pragma: no cover - needs a GPU
     def asarray(self, data, dtype=None):
         if self.capture is not None:
             raise self.capture.refuse("copy to the device")
-        if getattr(data, "dtype", None) is _dtypes.BFLOAT16_NP or dtype is _dtypes.BFLOAT16_NP:
+        bf16 = _dtypes.BFLOAT16_NP  # None until ml_dtypes is imported, when no bfloat16 array exists yet
+        if bf16 is not None and (getattr(data, "dtype", None) is bf16 or dtype is bf16):
             raise DTypeError(f"bfloat16 tensors live on the CPU only for now (CuPy has no bfloat16), not on "
                              f"{self.device}; move a float32 or float16 copy (.float(), .half())")
         with self.xp.cuda.Device(self.device.index):

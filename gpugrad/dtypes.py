@@ -5,10 +5,15 @@ Compute dtypes: float32 (the default), float64, complex64 and complex128 (spectr
 autograd/reduced_float.py), int8, int16, int32 and uint8, with PyTorch's names, aliases and promotion rules.
 Every tensor's array holds one of these; NumPy dtypes outside the table are refused or mapped onto one
 at creation.
+
+bfloat16's NumPy type is ml_dtypes', imported the first time gpugrad reads it (``bfloat16.np``,
+``bfloat16_np()``, or an ml_dtypes array handed in): ml_dtypes' import registers NumPy loops for twenty-one
+types, a cost a program that never uses bfloat16 need not pay at ``import gpugrad``.
 """
 from __future__ import annotations
 
-import ml_dtypes
+import sys
+
 import numpy
 
 from .errors import ArgumentError, DTypeError
@@ -24,12 +29,15 @@ class DType:
 
     def __init__(self, name: str, category: int, itemsize: int = 0) -> None:
         self.name = name
-        self.np = numpy.dtype(name) if not itemsize else None  # None: a name gpugrad's arrays cannot hold
+        self._set_numpy_type(name, itemsize)
         self.category = category
         self.is_floating_point = category == FLOATING
         self.is_complex = category == COMPLEX
         self.is_signed = category in (FLOATING, COMPLEX) or category == INTEGRAL and not name.startswith("uint")
         self.itemsize = itemsize or self.np.itemsize
+
+    def _set_numpy_type(self, name: str, itemsize: int) -> None:
+        self.np = numpy.dtype(name) if not itemsize else None  # None: a name gpugrad's arrays cannot hold
 
     def __repr__(self) -> str:
         # PyTorch's text: code slices, compares and evals it ("torch." + name; the README's `import gpugrad as torch`)
@@ -40,7 +48,22 @@ class DType:
 
 
 float16 = DType("float16", FLOATING)
-bfloat16 = DType("bfloat16", FLOATING)  # NumPy's type is ml_dtypes' (imported above, which registers it)
+
+
+class _BFloat16(DType):
+    """bfloat16, whose NumPy type (ml_dtypes') is imported at the first read of ``np``."""
+
+    __slots__ = ()
+
+    def _set_numpy_type(self, name: str, itemsize: int) -> None:
+        pass
+
+    @property
+    def np(self):
+        return BFLOAT16_NP or bfloat16_np()
+
+
+bfloat16 = _BFloat16("bfloat16", FLOATING, itemsize=2)
 float32 = DType("float32", FLOATING)
 float64 = DType("float64", FLOATING)
 uint8 = DType("uint8", INTEGRAL)
@@ -70,7 +93,7 @@ _FLOAT_LIMITS = {
 }
 ALL = (float16, bfloat16, float32, float64, uint8, int8, int16, int32, int64, bool_, complex64, complex128)
 
-_BY_NP = {d.np: d for d in ALL}
+_BY_NP = {d.np: d for d in ALL if d is not bfloat16}  # bfloat16's joins when ml_dtypes is imported
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update(
     {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32, "short": int16,
@@ -83,7 +106,32 @@ NAMES = frozenset(_BY_NAME)  # every spelling ``to_dtype`` accepts as a string
 # type (ml_dtypes') reports "V". gpugrad's arrays are never structured, so "V" means bfloat16 here.
 FLOAT_KINDS = "fV"
 INEXACT_KINDS = "fVc"  # float or complex
-BFLOAT16_NP = bfloat16.np
+BFLOAT16_NP = None  # bfloat16's NumPy dtype once ml_dtypes is imported: read it as dtypes.BFLOAT16_NP
+
+
+def bfloat16_np() -> numpy.dtype:
+    """bfloat16's NumPy dtype, importing ml_dtypes the first time."""
+    global BFLOAT16_NP
+    if BFLOAT16_NP is None:
+        import ml_dtypes
+
+        BFLOAT16_NP = numpy.dtype(ml_dtypes.bfloat16)
+        _BY_NP[BFLOAT16_NP] = bfloat16
+    return BFLOAT16_NP
+
+
+def of_numpy_dtype(np_dtype) -> DType | None:
+    """The table's dtype of a NumPy dtype, or None. An ml_dtypes array made before gpugrad first read
+    bfloat16 (kind "V": gpugrad's arrays are never structured) brings bfloat16 in."""
+    found = _BY_NP.get(np_dtype)
+    if found is None and BFLOAT16_NP is None and np_dtype.kind == "V" and "ml_dtypes" in sys.modules:
+        bfloat16_np()
+        found = _BY_NP.get(np_dtype)
+    return found
+
+
+if "ml_dtypes" in sys.modules:  # imported already (by JAX, say): nothing to save by waiting
+    bfloat16_np()
 
 default_float = float32
 
@@ -113,11 +161,17 @@ def from_name(name: str) -> DType:
 
 def of_array(array) -> DType:
     """The DType of a backend array (always one of the table's: array creation checks)."""
-    return _BY_NP[array.dtype]
+    try:
+        return _BY_NP[array.dtype]
+    except KeyError:  # an ml_dtypes bfloat16 array from outside, before gpugrad read bfloat16
+        found = of_numpy_dtype(array.dtype)
+        if found is None:
+            raise
+        return found
 
 
 def of_array_checked(array, op: str = "gpugrad") -> DType:
-    found = _BY_NP.get(array.dtype)
+    found = of_numpy_dtype(array.dtype)
     if found is None:
         raise DTypeError(f"{op}: unsupported dtype {array.dtype}: gpugrad has {_SUPPORTED}")
     return found
@@ -141,7 +195,7 @@ def to_dtype(dtype) -> DType:
     if isinstance(dtype, str) and dtype in UNSUPPORTED:
         return to_dtype(UNSUPPORTED[dtype])
     try:
-        found = _BY_NP.get(numpy.dtype(dtype))
+        found = of_numpy_dtype(numpy.dtype(dtype))
     except TypeError:
         found = None
     if found is None:
@@ -152,7 +206,7 @@ def to_dtype(dtype) -> DType:
 def canonical_np_dtype(np_dtype):
     """The NumPy dtype gpugrad stores for ``np_dtype``: itself when in the table; wider unsigned integers
     (uint16/32/64, which PyTorch has and gpugrad has not) as int64; anything else is refused."""
-    if np_dtype in _BY_NP:
+    if of_numpy_dtype(np_dtype) is not None:
         return np_dtype
     if np_dtype.kind == "u":
         return int64.np

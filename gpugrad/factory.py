@@ -105,7 +105,7 @@ def _infer_host(data) -> tuple[numpy.ndarray, bool]:
     kind = host.dtype.kind
     if kind in "USa":
         raise DTypeError(f"tensor: strings are not supported, got data of NumPy dtype {host.dtype}")
-    if kind == "O" or kind == "V" and host.dtype is not dtypes.BFLOAT16_NP:
+    if kind == "O" or kind == "V" and dtypes.of_numpy_dtype(host.dtype) is not dtypes.bfloat16:
         raise DTypeError(f"tensor: could not infer a dtype from {type(data).__name__} data: expected numbers, "
                          "nested lists of numbers, a NumPy array or a Tensor")
     return host, not typed
@@ -230,7 +230,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype)
     if (isinstance(data, numpy.ndarray) and data.flags.writeable and data.dtype.isnative
-            and _backend_of(device) is _backend_mod.cpu and data.dtype in dtypes._BY_NP
+            and _backend_of(device) is _backend_mod.cpu and dtypes.of_numpy_dtype(data.dtype) is not None
             and (dtype is None or dtypes.to_dtype(dtype).np == data.dtype)):
         return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)

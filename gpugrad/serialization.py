@@ -49,7 +49,8 @@ _FORMAT_VERSION = 1
 _MAX_HEADER = 100 * 1024 * 1024
 # safetensors dtypes gpugrad's arrays can hold (not the F8 formats), as NumPy dtypes. safetensors' NumPy
 # loaders read all but BF16; a file with BF16 is read from the tensors safetensors parses (_arrays_from_bytes).
-_NUMPY_DTYPES = {name: numpy.dtype(np_name) for name, np_name in (
+# (BF16's is ml_dtypes', imported when such a file is read: dtypes.bfloat16_np)
+_NUMPY_DTYPES = {name: np_name for name, np_name in (
     ("BOOL", "bool"), ("U8", "uint8"), ("I8", "int8"), ("U16", "uint16"), ("I16", "int16"), ("U32", "uint32"),
     ("I32", "int32"), ("U64", "uint64"), ("I64", "int64"), ("F16", "float16"), ("BF16", "bfloat16"),
     ("F32", "float32"), ("F64", "float64"), ("C64", "complex64"))}
@@ -487,6 +488,10 @@ def _arrays_from_file(path: str) -> dict:
         return {k: f.get_tensor(k) for k in f.keys()}
 
 
+def _numpy_dtype(code: str) -> numpy.dtype:
+    return _dtypes.bfloat16_np() if code == "BF16" else numpy.dtype(_NUMPY_DTYPES[code])
+
+
 def _holds_bfloat16(header: dict) -> bool:
     return any(isinstance(info, dict) and info.get("dtype") == "BF16" for info in header.values())
 
@@ -494,5 +499,5 @@ def _holds_bfloat16(header: dict) -> bool:
 def _arrays_from_bytes(data: bytes) -> dict:
     from safetensors import deserialize  # the tensors as (name, {dtype, shape, data}), checked by safetensors
 
-    return {name: numpy.frombuffer(view["data"], dtype=_NUMPY_DTYPES[view["dtype"]]).reshape(view["shape"])
+    return {name: numpy.frombuffer(view["data"], dtype=_numpy_dtype(view["dtype"])).reshape(view["shape"])
             for name, view in deserialize(bytes(data))}

@@ -28,7 +28,7 @@ from .tensor import Tensor
 
 _STORAGE_DTYPES = {
     "FloatStorage": numpy.float32, "DoubleStorage": numpy.float64, "HalfStorage": numpy.float16,
-    "BFloat16Storage": _dtypes.BFLOAT16_NP,
+    "BFloat16Storage": None,  # ml_dtypes' type, read when such a storage is met (dtypes.bfloat16_np)
     "LongStorage": numpy.int64, "IntStorage": numpy.int32, "ShortStorage": numpy.int16, "CharStorage": numpy.int8,
     "ByteStorage": numpy.uint8, "BoolStorage": numpy.bool_, "ComplexFloatStorage": numpy.complex64,
     "ComplexDoubleStorage": numpy.complex128,
@@ -47,7 +47,7 @@ class _StorageType:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.dtype = _STORAGE_DTYPES.get(name)
+        self.dtype = _dtypes.bfloat16_np() if name == "BFloat16Storage" else _STORAGE_DTYPES.get(name)
 
 
 def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):

@@ -494,3 +494,22 @@ def test_their_limits_are_pytorchs():
     for name in ("uint16", "uint32", "uint64"):
         assert (gg.iinfo(getattr(gg, name)).max, gg.iinfo(getattr(gg, name)).bits) == (
             torch.iinfo(getattr(torch, name)).max, torch.iinfo(getattr(torch, name)).bits)
+
+
+def test_ml_dtypes_is_imported_when_bfloat16_is_first_used():
+    # Run in a fresh interpreter: this process has read bfloat16 long ago.
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import gpugrad as gg
+assert "ml_dtypes" not in sys.modules, "imported with gpugrad"
+import ml_dtypes, numpy as np                     # a user's own bfloat16 array, made after gpugrad's import
+t = gg.from_numpy(np.ones(1000, dtype=ml_dtypes.bfloat16))
+assert t.dtype is gg.bfloat16 and t.sum().item() == 1000.0   # summed in float32 (bfloat16 stalls at 256)
+assert (t * 3).dtype is gg.bfloat16 and gg.tensor([1.5], dtype="bfloat16").item() == 1.5
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stdout + out.stderr

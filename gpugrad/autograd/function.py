@@ -13,7 +13,8 @@ import functools
 import numpy
 
 from ..backend import cpu as _cpu_backend
-from ..dtypes import BFLOAT16_NP, FLOAT_KINDS, INEXACT_KINDS
+from .. import dtypes as _dtypes
+from ..dtypes import FLOAT_KINDS, INEXACT_KINDS
 from ..errors import CaptureError, DeviceError, DTypeError, ShapeError, broadcast_mismatch
 from . import anomaly, reduced_float
 from .reduced_float import FLOAT16_NP
@@ -354,7 +355,7 @@ class Function:
                     sparse = True
                     break
                 arrays.append(array)
-                if array.dtype is BFLOAT16_NP or array.dtype is FLOAT16_NP and a._backend is _cpu_backend:
+                if array.dtype is _dtypes.BFLOAT16_NP or array.dtype is FLOAT16_NP and a._backend is _cpu_backend:
                     reduced = True  # CuPy's float16 stays native (reduced_float.py)
                 if a._backend is not backend:
                     if backend is not None:
@@ -488,7 +489,7 @@ class Function:
                 or a._base is not None and a._view_version != a._version_ref[0]):  # a stale view: apply refreshes it
             return cls.apply(a, **kwargs)
         x = a._array
-        if x.dtype is BFLOAT16_NP or x.dtype is FLOAT16_NP and a._backend is _cpu_backend:  # apply widens it
+        if x.dtype is _dtypes.BFLOAT16_NP or x.dtype is FLOAT16_NP and a._backend is _cpu_backend:  # apply widens it
             return cls.apply(a, **kwargs)
         node_a = a._node
         need_a = node_a is not None or a._requires_grad
@@ -526,7 +527,7 @@ class Function:
                 or b._base is not None and b._view_version != b._version_ref[0]):  # stale views: apply refreshes them
             return cls.apply(a, b, **kwargs)
         x, y = a._array, b._array
-        if (x.dtype is BFLOAT16_NP or y.dtype is BFLOAT16_NP  # computed in float32: apply widens them
+        if (x.dtype is _dtypes.BFLOAT16_NP or y.dtype is _dtypes.BFLOAT16_NP  # computed in float32: apply widens them
                 or (x.dtype is FLOAT16_NP or y.dtype is FLOAT16_NP) and a._backend is _cpu_backend):
             return cls.apply(a, b, **kwargs)
         return pair_applied(cls, a, b, kwargs)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy
 
-from ..dtypes import BFLOAT16_NP
+from .. import dtypes as _dtypes
 
 FLOAT16_NP = numpy.dtype(numpy.float16)
 FLOAT32_NP = numpy.dtype(numpy.float32)
@@ -24,7 +24,7 @@ FLOAT32_NP = numpy.dtype(numpy.float32)
 def is_reduced(array) -> bool:
     """Whether ``array`` computes in float32: bfloat16 (CPU only), or float16 on the CPU."""
     dtype = array.dtype
-    return dtype is BFLOAT16_NP or dtype is FLOAT16_NP and array.__class__ is numpy.ndarray
+    return dtype is _dtypes.BFLOAT16_NP or dtype is FLOAT16_NP and array.__class__ is numpy.ndarray
 
 
 def float32_of(array):
