@@ -12,13 +12,17 @@ import math
 import numba
 import numpy
 
+from ._lazy_ufunc import lazy_ufunc
 
-@numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+_FLOATS = ["float32(float32)", "float64(float64)"]
+
+
+@lazy_ufunc(_FLOATS)
 def erf(x):
     return math.erf(x)
 
 
-@numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+@lazy_ufunc(_FLOATS)
 def erfc(x):
     return math.erfc(x)
 
@@ -26,7 +30,7 @@ def erfc(x):
 def functions(xp):
     """(erf, erfc) for arrays of the array module ``xp``."""
     if xp is numpy:
-        return erf, erfc
+        return erf.ufunc(), erfc.ufunc()
     import cupyx.scipy.special  # pragma: no cover - needs a GPU
 
     return cupyx.scipy.special.erf, cupyx.scipy.special.erfc  # pragma: no cover
@@ -108,7 +112,7 @@ def _erfinv_start_scalar(a):
     return p * a
 
 
-@numba.vectorize(["float64(float64)"], cache=True)
+@lazy_ufunc(["float64(float64)"])
 def _erfinv_cpu(y):
     a = abs(y)
     if not a < 1.0:  # also NaN
@@ -135,7 +139,7 @@ def erfinv(xp, y):
     """The inverse of erf on [-1, 1] (+-inf at +-1, NaN outside and for NaN), in y's dtype, computed in
     float64."""
     if xp is numpy:
-        return _erfinv_cpu(y.astype(numpy.float64)).astype(y.dtype, copy=False)
+        return _erfinv_cpu.ufunc()(y.astype(numpy.float64)).astype(y.dtype, copy=False)
     return erfinv_reference(xp, y)  # pragma: no cover - needs a GPU
 
 

@@ -6,14 +6,10 @@ NumPy's own float32 exp is its SIMD loop, 2.4 ulp off on AVX-512 machines where 
 (0.69 ulp) stays NumPy's. The ufunc is called itself, not through Numba's wrapper, so that its
 floating-point warnings (NaN and overflow, as NumPy's own loops raise them) come from gpugrad's frame,
 where gpugrad's warnings filter ignores them (gpugrad/numpy_warnings.py)."""
-import numba
-
+from ._lazy_ufunc import lazy_ufunc
 from .kernels import _vmath
 
 
-@numba.vectorize(["float32(float32)"], cache=True)
-def _exp32(x):
+@lazy_ufunc(["float32(float32)"])
+def exp32(x):
     return _vmath.exp(x)
-
-
-exp32 = _exp32.ufunc

@@ -616,7 +616,7 @@ class Exp(Op):
     @staticmethod
     def forward(ctx, x):
         # float32 on the CPU: within 1 ulp (gpugrad/_exp.py), where NumPy's SIMD loop is 2.4 ulp off
-        fn = exp32 if x.dtype == numpy.float32 and ctx.xp is numpy else ctx.xp.exp
+        fn = exp32.ufunc() if x.dtype == numpy.float32 and ctx.xp is numpy else ctx.xp.exp
         y = ctx.backend.ufunc(fn, x)
         ctx.save_for_backward(y)
         return y
