@@ -79,6 +79,21 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+def pytest_sessionstart(session):
+    """Where Python writes no bytecode (PYTHONDONTWRITEBYTECODE, set on this project's machines), every
+    process a test starts (ranks, workers, fresh interpreters) would compile gpugrad's few hundred modules
+    from source again, about 0.6 s of CPU each: write the bytecode once, here."""
+    import sys
+
+    if sys.dont_write_bytecode and not hasattr(session.config, "workerinput"):
+        import compileall
+        from pathlib import Path
+
+        package = Path(gg.__file__).parent
+        for folder in (package, package / "kernels"):  # kernels/ is linked in, and compile_dir skips links
+            compileall.compile_dir(folder, quiet=1)
+
+
 def pytest_collection_finish(session):
     """When the CUDA simulator's run is among the tests, start it now in a process of its own, so that it
     overlaps the rest of the suite (tests/test_cuda_simulator.py waits for it)."""
