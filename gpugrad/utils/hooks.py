@@ -29,6 +29,18 @@ class RemovableHandle:
             if d is not None and self.id in d:
                 del d[self.id]
 
+    # A copied handle (``copy.deepcopy`` of its module, pickling) holds the dicts it was copied with: the
+    # copied module's own, so removing the copy's hook leaves the original's in place, as PyTorch's.
+    def __getstate__(self) -> tuple:
+        return self.hooks_dict_ref(), self.id, tuple(ref() for ref in self.extra_dict_ref)
+
+    def __setstate__(self, state: tuple) -> None:
+        hooks_dict, self.id, extras = state
+        # a dict gone before the copy leaves nothing to remove: a fresh one stands for it
+        self.hooks_dict_ref = weakref.ref(OrderedDict() if hooks_dict is None else hooks_dict)
+        self.extra_dict_ref = tuple(weakref.ref(d) for d in extras if d is not None)
+        RemovableHandle.next_id = max(RemovableHandle.next_id, self.id + 1)
+
     def __enter__(self) -> "RemovableHandle":
         return self
 
