@@ -44,10 +44,23 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     return (outs if many_out else outs[0]), (grads if many_in else grads[0])
 
 
-def jacobian(func, inputs, create_graph: bool = False, strict: bool = False):
+def _check_strategy(strategy: str, vectorize: bool) -> None:
+    """PyTorch's checks of ``strategy``; the result is the same whichever (gpugrad computes rows by reverse mode)."""
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode".')
+    if strategy == "forward-mode" and not vectorize:
+        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse Hessian is only "
+                                  "implemented for `vectorize=True`.")
+
+
+def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
+             strategy: str = "reverse-mode"):
     """The Jacobian of ``func`` at ``inputs``: shape ``output.shape + input.shape`` for one input and
-    output, else nested tuples (outputs outer, inputs inner), as PyTorch returns."""
+    output, else nested tuples (outputs outer, inputs inner), as PyTorch returns. ``vectorize`` and
+    ``strategy`` are PyTorch's ways to compute it faster; the Jacobian is the same."""
     from .. import ops
+
+    _check_strategy(strategy, vectorize)
 
     xs, many_in = _tuple(inputs)
     with enable_grad():
@@ -74,8 +87,10 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False):
     return tuple(rows) if many_out else rows[0]
 
 
-def hessian(func, inputs, create_graph: bool = False, strict: bool = False):
+def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
+            outer_jacobian_strategy: str = "reverse-mode"):
     """The matrix of second derivatives of a scalar ``func``: shape ``input.shape + input.shape``."""
+    _check_strategy(outer_jacobian_strategy, vectorize)
     xs, many_in = _tuple(inputs)
 
     def gradient(*args):

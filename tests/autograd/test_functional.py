@@ -57,6 +57,18 @@ def test_jacobian_shapes_and_values():
     np.testing.assert_allclose(Jb.numpy(), np.diag([1.0, 2.0]))
 
 
+def test_jacobian_and_hessian_take_pytorchs_strategy_arguments():
+    x = gg.tensor([1.0, 2.0], dtype=gg.float64)
+    plain = AF.jacobian(lambda t: t**2, x).tolist()
+    assert AF.jacobian(lambda t: t**2, x, vectorize=True, strategy="forward-mode").tolist() == plain == [[2, 0], [0, 4]]
+    assert AF.hessian(lambda t: (t**3).sum(), x, vectorize=True, outer_jacobian_strategy="forward-mode").tolist() == \
+        [[6, 0], [0, 12]]
+    with pytest.raises(NotImplementedError, match="vectorize=True"):
+        AF.jacobian(lambda t: t, x, strategy="forward-mode")
+    with pytest.raises(ValueError, match="forward-mode"):
+        AF.hessian(lambda t: t.sum(), x, outer_jacobian_strategy="sideways")
+
+
 def test_vjp():
     x = gg.tensor([1.0, 2.0, 3.0], dtype=gg.float64)
     out, g = AF.vjp(lambda t: t**2, x, gg.tensor([1.0, 0.0, 2.0], dtype=gg.float64))
