@@ -169,9 +169,9 @@ def _to_layout(x: Tensor, layout, op: str) -> Tensor:
             return x
         indices, values = _in_order(x._sparse_indices, x._sparse_values, x._backend, layout is sparse_csc)
         return SparseCompressedTensor._compressed(layout, indices, values, x._sparse_size)
-    if x.ndim != 2 or (isinstance(x, SparseTensor) and x.dense_dim()):
-        raise SparseLayoutError(f"{op}: only 2-d matrices (no batch or dense dims) can be made {layout.name} here, "
-                                f"got shape {tuple(x.shape)}")
+    if (x.sparse_dim() if isinstance(x, SparseTensor) else x.ndim) != 2:
+        raise SparseLayoutError(f"{op}: only matrices (2 sparse dims, no batch dims; a COO tensor may have dense "
+                                f"dims) can be made {layout.name} here, got shape {tuple(x.shape)}")
     coo = x.coalesce() if isinstance(x, SparseTensor) else to_sparse(x)  # row-major: CSR's order
     indices, values = coo._sparse_indices, coo._sparse_values
     if layout is sparse_csc:

@@ -90,3 +90,13 @@ def test_hybrid_matrix_holds_a_vector_per_entry():
         a.t()
     with pytest.raises(ShapeError, match="dense dims"):
         gg.sparse_csr_tensor(gg.tensor(CROW), gg.tensor(COL), values, (3, 4))
+
+
+def test_hybrid_coo_converts_to_compressed():
+    indices = gg.tensor([[2, 0, 0], [1, 3, 0]])
+    coo = gg.sparse_coo_tensor(indices, gg.arange(6.0).view(3, 2), (3, 4, 2))
+    for layout in ("csr", "csc"):
+        out = getattr(coo, f"to_sparse_{layout}")()
+        assert tuple(out.shape) == (3, 4, 2) and out.dense_dim() == 1
+        np.testing.assert_array_equal(out.to_dense().numpy(), coo.to_dense().numpy())
+    assert coo.to_sparse_csr().crow_indices().tolist() == [0, 2, 2, 3]
