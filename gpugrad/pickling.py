@@ -25,8 +25,11 @@ def reduce_tensor(t: Tensor) -> tuple:
         for name in getattr(klass, "__slots__", ()):
             if name not in ("__dict__", "__weakref__") and hasattr(t, name):
                 state[name] = getattr(t, name)
-    if t.is_sparse:
-        # the indices as a host array; the values pickle as a tensor of their own
+    from .sparse.coo import SparseTensor  # gpugrad.sparse imports the tensor module this one serves
+
+    if isinstance(t, SparseTensor):  # COO, CSR or CSC
+        # the indices as a host array; the values pickle as a tensor of their own (a CSR/CSC matrix's
+        # layout travels in its attributes)
         indices = t._backend.to_numpy(t._sparse_indices, "pickle")
         return _rebuild_sparse, (cls, indices, t._sparse_values.detach(), t._sparse_size, t._coalesced,
                                  t.requires_grad, state)

@@ -100,3 +100,12 @@ def test_hybrid_coo_converts_to_compressed():
         assert tuple(out.shape) == (3, 4, 2) and out.dense_dim() == 1
         np.testing.assert_array_equal(out.to_dense().numpy(), coo.to_dense().numpy())
     assert coo.to_sparse_csr().crow_indices().tolist() == [0, 2, 2, 3]
+
+
+def test_pickles_with_its_layout():
+    import pickle
+
+    for a in (_csr(gg), _csr(gg).t()):
+        b = pickle.loads(pickle.dumps(a))
+        assert b.layout is a.layout and tuple(b.shape) == tuple(a.shape)
+        np.testing.assert_array_equal(b.to_dense().numpy(), a.to_dense().numpy())
