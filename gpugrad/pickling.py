@@ -25,6 +25,7 @@ def reduce_tensor(t: Tensor) -> tuple:
         for name in getattr(klass, "__slots__", ()):
             if name not in ("__dict__", "__weakref__") and hasattr(t, name):
                 state[name] = getattr(t, name)
+
     from .sparse.coo import SparseTensor  # gpugrad.sparse imports the tensor module this one serves
 
     if isinstance(t, SparseTensor):  # COO, CSR or CSC
