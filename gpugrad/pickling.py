@@ -26,7 +26,8 @@ def reduce_tensor(t: Tensor) -> tuple:
             if name not in ("__dict__", "__weakref__") and hasattr(t, name):
                 state[name] = getattr(t, name)
 
-    from .sparse.coo import SparseTensor  # gpugrad.sparse imports the tensor module this one serves
+    # imported here: gpugrad.sparse imports the tensor module this one serves
+    from .sparse.coo import SparseTensor
 
     if isinstance(t, SparseTensor):  # COO, CSR or CSC
         # the indices as a host array; the values pickle as a tensor of their own (a CSR/CSC matrix's
