@@ -21,7 +21,7 @@ import numpy
 from .. import dtypes, factory, layouts
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .coo import SparseLayoutError, SparseTensor, to_sparse
+from .coo import SparseLayoutError, SparseTensor, _runs, to_sparse
 from .coo import index_select as coo_index_select
 from .coo import mm as _mm_sum
 
@@ -267,7 +267,7 @@ def _convert_indices_from_csr_to_coo(crow_indices: Tensor, col_indices: Tensor, 
     """The (2, nnz) row and column indices of CSR pointers and columns (columns first when ``transpose``)."""
     xp = crow_indices._backend.xp
     pointers = crow_indices._array.astype(xp.int64)
-    rows = xp.repeat(xp.arange(pointers.shape[0] - 1, dtype=xp.int64), xp.diff(pointers))
+    rows, _ = _runs(xp, xp.diff(pointers))
     cols = col_indices._array.astype(xp.int64)
     out = xp.stack([cols, rows] if transpose else [rows, cols])
     return Tensor._make(out.astype(xp.int32 if out_int32 else xp.int64), crow_indices._backend)

@@ -471,6 +471,16 @@ def _sparse_times_dense(sparse: SparseTensor, dense: Tensor) -> Tensor:
     return out.index_add(0, rows, contributions)
 
 
+def _runs(xp, counts):
+    """For runs of ``counts[i]`` positions each, laid end to end, the run each position is in:
+    ``numpy.repeat(arange(len(counts)), counts)`` on either backend (CuPy's repeat takes no array of
+    counts), and with it each position's offset inside its run."""
+    ends = xp.cumsum(counts)
+    total = int(ends[-1]) if ends.shape[0] else 0
+    run = xp.searchsorted(ends, xp.arange(total), side="right")
+    return run, xp.arange(total) - (ends - counts)[run]
+
+
 def _sparse_times_sparse(op: str, a: SparseTensor, b: SparseTensor) -> SparseTensor:
     """(m, k) sparse @ (k, n) sparse, sparse: every entry (i, k) of ``a`` meets every entry (k, j) of ``b``
     and their product adds into (i, j). COO times COO is a coalesced COO tensor; CSR or CSC times CSR or
@@ -492,10 +502,8 @@ def _sparse_times_sparse(op: str, a: SparseTensor, b: SparseTensor) -> SparseTen
     b_order = xp.argsort(b_idx[0], kind="stable")  # b's entries grouped by row
     b_starts = xp.searchsorted(b_idx[0][b_order], xp.arange(b.shape[0] + 1))
     counts = (b_starts[1:] - b_starts[:-1])[a_idx[1]]  # how many entries of b each entry of a meets
-    a_pick = xp.repeat(xp.arange(a_idx.shape[1]), counts)
-    run_start = xp.cumsum(counts) - counts  # where each entry of a's run begins among the pairs
-    offset = xp.arange(a_pick.shape[0]) - xp.repeat(run_start, counts)
-    b_pick = b_order[xp.repeat(b_starts[:-1][a_idx[1]], counts) + offset]
+    a_pick, offset = _runs(xp, counts)  # pair p: entry a_pick[p] of a with the offset[p]-th entry of b's row
+    b_pick = b_order[b_starts[:-1][a_idx[1]][a_pick] + offset]
     a_rows = Tensor._make(a_pick.astype(xp.int64), backend)
     b_rows = Tensor._make(b_pick.astype(xp.int64), backend)
     values = a._sparse_values.index_select(0, a_rows) * b._sparse_values.index_select(0, b_rows)
@@ -518,9 +526,8 @@ def index_select(input: SparseTensor, dim: int, index: Tensor) -> SparseTensor:
     lo = xp.searchsorted(coords[order], wanted, side="left")
     hi = xp.searchsorted(coords[order], wanted, side="right")
     counts = hi - lo
-    position = xp.repeat(xp.arange(wanted.shape[0]), counts)
-    offset = xp.arange(position.shape[0]) - xp.repeat(xp.cumsum(counts) - counts, counts)
-    pick = order[xp.repeat(lo, counts) + offset]
+    position, offset = _runs(xp, counts)
+    pick = order[lo[position] + offset]
     indices = input._sparse_indices[:, pick].copy()
     indices[d] = position
     values = input._sparse_values.index_select(0, Tensor._make(pick.astype(xp.int64), backend))
