@@ -12,6 +12,7 @@ and the ``__torch_function__`` protocol's switches (gpugrad/overrides.py): ``_di
 from __future__ import annotations
 
 from . import _c_nn as _nn
+from ._dispatch_keys import DispatchKey, DispatchKeySet, _ExcludeDispatchKeyGuard
 from .distributed.work import DistBackendError as _DistBackendError
 from .errors import OutOfMemoryError
 from .file_reader import PyTorchFileReader
@@ -26,7 +27,8 @@ from .overrides import (
 )
 from .tensor import Tensor as _Tensor
 
-__all__ = ["DisableTorchFunction", "DisableTorchFunctionSubclass", "OutOfMemoryError", "PyTorchFileReader",
+__all__ = ["DisableTorchFunction", "DisableTorchFunctionSubclass", "DispatchKey", "DispatchKeySet",
+           "OutOfMemoryError", "PyTorchFileReader", "_ExcludeDispatchKeyGuard", "_dispatch_has_kernel_for_dispatch_key",
            "ScriptObject", "_DistBackendError", "_LinAlgError", "_TensorMeta", "_disabled_torch_function_impl", "_get_tracing_state",
            "_is_torch_function_enabled", "_is_torch_function_mode_enabled", "_len_torch_function_stack",
            "_log_api_usage_once", "_nn"]
@@ -54,3 +56,11 @@ def _log_api_usage_once(event: str) -> None:
 def _len_torch_function_stack() -> int:
     """How many ``TorchFunctionMode``s this thread has entered and not left."""
     return len(switches.stack)
+
+
+def _dispatch_has_kernel_for_dispatch_key(name: str, key) -> bool:
+    """Whether operator ``name`` ("namespace::op") has a kernel for ``key``: gpugrad's custom operators
+    (gg.library.custom_op) run their Python for every key; no other operator is registered by name."""
+    from .library import _OPS
+
+    return name in _OPS

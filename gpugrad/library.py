@@ -20,6 +20,7 @@ from .tensor import Tensor
 __all__ = ["CustomOpDef", "custom_op", "register_autograd", "register_fake", "register_kernel"]
 
 _OPS: dict[str, "CustomOpDef"] = {}  # "namespace::name" -> its operator
+_PENDING_FAKES: dict[str, Callable] = {}  # shape functions registered before their operator was made
 
 
 class CustomOpDef:
@@ -103,6 +104,8 @@ def custom_op(name: str, fn: Callable | None = None, /, *, mutates_args: Any, de
         if device_types is not None:
             op.register_kernel(device_types, f)
         _OPS[name] = op
+        if name in _PENDING_FAKES:
+            op.register_fake(_PENDING_FAKES.pop(name))
         return op
 
     return make if fn is None else make(fn)
@@ -117,7 +120,17 @@ def _op(op: str | CustomOpDef, what: str) -> CustomOpDef:
 
 
 def register_fake(op: str | CustomOpDef, fn: Callable | None = None, /, *, lib: Any = None, _stacklevel: int = 1):
-    """The shape function of ``op`` (kept, never called: nothing is traced); without ``fn``, a decorator."""
+    """The shape function of ``op`` (kept, never called: nothing is traced); without ``fn``, a decorator.
+
+    A name no ``custom_op`` has made yet keeps its shape function for when one does, where PyTorch raises:
+    libraries register shape functions for operators of their compiled extensions (torchvision's nms), which
+    gpugrad cannot load (``ops.load_library``); calling such an operator still fails, naming it."""
+    if isinstance(op, str) and op not in _OPS:
+        def keep(f: Callable) -> Callable:
+            _PENDING_FAKES[op] = f
+            return f
+
+        return keep if fn is None else keep(fn)
     target = _op(op, "register_fake")
     return target.register_fake if fn is None else target.register_fake(fn)
 
@@ -132,6 +145,14 @@ def register_kernel(op: str | CustomOpDef, device_types: str | Iterable[str], fn
                     lib: Any = None):
     """``fn`` as ``op``'s implementation on those device types ("cpu", "cuda")."""
     return _op(op, "register_kernel").register_kernel(device_types, fn)
+
+
+def load_library(path) -> None:
+    """``torch.ops.load_library``: a library compiled against PyTorch's C++ API registers its operators with
+    PyTorch's dispatcher, which gpugrad has not, so none loads: OSError, as for a library that fails to
+    load. Libraries whose compiled operators are optional (torchvision's nms, roi_align ...) go on without."""
+    raise OSError(f"ops.load_library({str(path)!r}): gpugrad cannot load libraries compiled against PyTorch's "
+                  "C++ API; their operators are not available")
 
 
 def namespace(name: str) -> types.SimpleNamespace:

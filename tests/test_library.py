@@ -42,7 +42,7 @@ def test_without_a_backward_gradients_flow_through_the_function_and_kernels_go_b
     with pytest.raises(ValueError, match="namespace::name"):
         library.custom_op("no_namespace", lambda x: x, mutates_args=())
     with pytest.raises(ValueError, match="no operator 'gg_test::missing'"):
-        library.register_fake("gg_test::missing", lambda x: x)
+        library.register_autograd("gg_test::missing", lambda ctx, g: g)
     with pytest.raises(AttributeError, match="no namespace 'gg_test_none'"):
         gg.ops.gg_test_none
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..compiler import allow_in_graph, assume_constant_result, disable, is_compiling, list_backends, reset
-from . import config, eval_frame, exc
+from . import config, eval_frame, exc, utils
 from .eval_frame import OptimizedModule
 from .explain import explain
 
-__all__ = ["allow_in_graph", "assume_constant_result", "disable", "is_compiling", "list_backends", "reset", "config", "exc",
+__all__ = ["allow_in_graph", "assume_constant_result", "disable", "is_compiling", "list_backends", "reset", "config", "exc", "utils",
            "eval_frame", "OptimizedModule", "mark_static_address", "mark_dynamic", "maybe_mark_dynamic",
            "mark_static", "explain"]
 

@@ -63,6 +63,11 @@ def _overload(func: Callable) -> Callable:
 _overload_method = _overload  # the same for a method's signatures
 
 
+def _script_if_tracing(fn: Callable) -> Callable:
+    """``torch.jit._script_if_tracing``: compiled only while a trace runs; gpugrad never traces, so ``fn``."""
+    return fn
+
+
 def is_scripting() -> bool:
     """False: gpugrad code always runs eagerly."""
     return False

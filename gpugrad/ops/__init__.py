@@ -235,4 +235,6 @@ def __getattr__(name: str):
         return aten
     from .. import library
 
+    if name == "load_library":
+        return library.load_library
     return library.namespace(name)
