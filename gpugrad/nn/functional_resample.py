@@ -18,6 +18,7 @@ import warnings
 
 import numpy as _np
 
+from .. import dtypes as _dtypes
 from .. import ops as _ops
 from .._caller import user_stacklevel
 from ..autograd.function import Op
@@ -606,6 +607,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     out, scales = _output_geometry(input, size, scale_factor, mode, recompute_scale_factor)
     if mode == "area":
         return _adaptive_avg("interpolate", input, tuple(out), input.ndim - 2)
+    if input.dtype is _dtypes.uint8 and mode in ("bilinear", "bicubic"):
+        return _uint8_resize(input, tuple(out), mode, align_corners, antialias)
     if mode not in ("nearest", "nearest-exact"):
         _require_float(f"interpolate (mode {mode!r})", input)
     opmath = _opmath(input._array.dtype)
@@ -628,6 +631,16 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             if n_out == n_in and not align_corners:
                 continue  # PyTorch copies a dim whose size does not change
             y = _mix(y, axis, _linear_taps(n_in, n_out, scale, align_corners, opmath))
+    return y
+
+
+def _uint8_resize(input: Tensor, out: tuple, mode: str, align_corners: bool, antialias: bool) -> Tensor:
+    """PyTorch resizes images stored as uint8 too (torchvision's resize does), as Pillow: the width first,
+    then the height, each pass in float32 rounded back to uint8."""
+    y = input
+    for size in ((input.shape[2], out[1]), out):
+        y = interpolate(y.float(), size, None, mode, align_corners, False, antialias)
+        y = y.round_().clamp_(0, 255).to(_dtypes.uint8)
     return y
 
 
