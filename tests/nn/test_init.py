@@ -120,3 +120,27 @@ def test_sparse_zeroes_the_asked_share_of_each_column():
     w = gg.empty(10, 4)
     init.sparse_(w, sparsity=0.3)
     assert all((w.numpy()[:, c] == 0).sum() >= 3 for c in range(4))
+
+
+def test_private_no_grad_fills_are_the_public_ones():
+    """torch.nn.init's _no_grad_* helpers, called directly by libraries, fill as the public functions
+    (same draws for the same seed) and leave a leaf that requires grad a leaf."""
+    w = nn.Parameter(gg.zeros(3, 4))
+    gg.manual_seed(0)
+    init._no_grad_uniform_(w, -0.5, 0.5)
+    gg.manual_seed(0)
+    assert gg.equal(w, init.uniform_(gg.zeros(3, 4), -0.5, 0.5)) and w.is_leaf and w.grad_fn is None
+    gg.manual_seed(1)
+    init._no_grad_normal_(w, 2.0, 0.1)
+    gg.manual_seed(1)
+    assert gg.equal(w, init.normal_(gg.zeros(3, 4), 2.0, 0.1))
+    init._no_grad_trunc_normal_(w, 0.0, 1.0, -0.2, 0.2)
+    assert float(w.abs().max()) <= 0.2
+    assert init._no_grad_fill_(w, 1.5).tolist() == [[1.5] * 4] * 3
+    assert init._no_grad_zero_(w).abs().sum().item() == 0.0
+
+
+def test_private_no_grad_fills_exist_in_pytorch():
+    torch = pytest.importorskip("torch")
+    for name in ("_no_grad_uniform_", "_no_grad_normal_", "_no_grad_trunc_normal_", "_no_grad_fill_", "_no_grad_zero_"):
+        assert callable(getattr(torch.nn.init, name)) and callable(getattr(init, name))
