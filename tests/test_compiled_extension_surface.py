@@ -95,3 +95,6 @@ def test_quant_stubs_pass_float_tensors_through_and_the_rest_says_it_is_absent()
     assert list(dict(model.named_parameters())) == ["1.weight", "1.bias"]
     with pytest.raises(AttributeError, match="gpugrad has no quantization"):
         gg.ao.quantization.quantize_dynamic  # noqa: B018
+    assert gg.quantization.QuantStub is QuantStub  # PyTorch's older path
+    with pytest.raises(AttributeError, match="gpugrad has no quantization"):
+        gg.quantization.prepare  # noqa: B018
