@@ -430,6 +430,8 @@ def bias_act_backward(
     if impl == "cpu":
         chunks = _row_chunks(n, c)  # also the parallelism when no bias grad is needed
         partial = np.empty((chunks, c if need_bias_grad else 1), dtype=dtype)
+        if not gz2.flags.writeable:  # identity: gz is gy; Numba refuses a read-only array where the kernel writes
+            gz2 = gz2.copy()
         _bias_act_backward_cpu(gy2.size, code, gy2, s2, gz2, partial, p, not identity, need_bias_grad)
         if need_bias_grad:
             gbias[...] = partial.sum(axis=0, dtype=np.float64)

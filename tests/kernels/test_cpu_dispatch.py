@@ -22,6 +22,17 @@ def test_activation_both_builds(build):
         )
 
 
+def test_linear_backward_takes_a_read_only_gradient():
+    """Without an activation the kernel reads gy as gz; a read-only gy (a broadcast scalar gradient of
+    shape (1, 1), as out.sum().backward() gives a one-output layer on one row) still gives its bias sums."""
+    gy = np.arange(6.0, dtype=np.float32).reshape(3, 2)
+    gy.flags.writeable = False
+    gz, gb = linear.bias_act_backward(np, "identity", gy, None, need_bias_grad=True, impl="cpu")
+    assert gz is gy and gb.tolist() == [6.0, 9.0]
+    one = np.broadcast_to(np.float32(2.0), (1, 1))
+    assert linear.bias_act_backward(np, "identity", one, None, need_bias_grad=True, impl="cpu")[1].tolist() == [2.0]
+
+
 def test_linear_and_xent_both_builds(build):
     rng = np.random.default_rng(1)
     z, b, gy = rng.standard_normal((33, 17)), rng.standard_normal(17), rng.standard_normal((33, 17))
