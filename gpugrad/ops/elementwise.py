@@ -187,6 +187,15 @@ def multiply(input, other, *, out: Tensor | None = None) -> Tensor:
     return mul(input, other, out=out)
 
 
+def number_over(a, b):
+    """``a / b`` as PyTorch computes it: for a Python number ``a`` over floating ``b`` (``Tensor.__rtruediv__``),
+    ``b.reciprocal() * a``, which in float32 may be an ulp from the rounded quotient (``0.2 / x``);
+    libraries compare results with PyTorch's exactly."""
+    if (a.__class__ is float or a.__class__ is int) and b.dtype.kind in "fc":
+        return (1 / b) * a
+    return a / b
+
+
 class Div(Op):
     complex_ok = True
 
@@ -195,7 +204,7 @@ class Div(Op):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         if a.__class__ is b.__class__ and a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
             return ctx.backend.arithmetic(operator.truediv, a, b)
-        return a / b
+        return number_over(a, b)
 
     @staticmethod
     def backward(ctx, gy):
@@ -1189,7 +1198,7 @@ METHODS.update(
     __add__=_operator(add, Add, operator.add), __radd__=_operator(add, Add, operator.add),
     __sub__=_operator(sub, Sub, operator.sub), __rsub__=_operator(sub, Sub, operator.sub, swap=True),
     __mul__=_operator(mul, Mul, operator.mul), __rmul__=_operator(mul, Mul, operator.mul),
-    __truediv__=_operator(div, Div, operator.truediv), __rtruediv__=_operator(div, Div, operator.truediv, swap=True),
+    __truediv__=_operator(div, Div, operator.truediv), __rtruediv__=_operator(div, Div, number_over, swap=True),
     __floordiv__=foreign_operand_to_python(floor_divide), __rfloordiv__=foreign_operand_to_python(reflected(floor_divide)),
     __mod__=foreign_operand_to_python(remainder), __rmod__=foreign_operand_to_python(reflected(remainder)), __pow__=_operator(pow, Pow, operator.pow), __rpow__=reflected(pow),
     __neg__=neg, __pos__=positive, __abs__=abs,

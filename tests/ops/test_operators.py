@@ -274,3 +274,20 @@ def test_other_operators_with_foreign_and_ordinary_operands_match_torch(name):
                     seen.append(TypeError)
         outcomes.append(seen)
     assert outcomes[0] == outcomes[1]
+
+
+def test_a_number_over_a_tensor_is_the_reciprocal_times_the_number():
+    """PyTorch's __rtruediv__ is x.reciprocal() * number: in float32 0.2 / 0.6 is 0.33333334 there, an ulp
+    above the rounded quotient, recorded or not (torch_geometric's characterization_score compares exactly)."""
+    x = np.array([0.6, 3.0, 7.0], dtype=np.float32)
+    expected = (np.float32(1) / x) * np.float32(0.2)
+    assert (0.2 / gg.tensor(x)).numpy().tolist() == expected.tolist() != (np.float32(0.2) / x).tolist()
+    assert (0.2 / gg.tensor(x, requires_grad=True)).detach().numpy().tolist() == expected.tolist()
+    assert (2 / gg.tensor([1, 2, 4])).tolist() == [2.0, 1.0, 0.5]  # integers still divide as floats
+
+
+def test_a_number_over_a_tensor_matches_pytorch_bit_for_bit():
+    torch = pytest.importorskip("torch")
+    values = [0.6, 3.0, 7.0, 0.1, 1e-3, 123.456]
+    for number in (0.2, 3, 0.7):
+        assert (number / gg.tensor(values)).tolist() == (number / torch.tensor(values)).tolist()
