@@ -238,7 +238,9 @@ class Backend:
             if axes is None and not keepdims and dtype is not None:
                 # A full sum into a 0-d array, not NumPy's scalar, which the op would then wrap
                 return _add_reduce(x, None, dtype, numpy.empty((), dtype), False)
-            return _add_reduce(x, axes, dtype, None, keepdims)
+            out = _add_reduce(x, axes, dtype, None, keepdims)
+            # NumPy lays a reduction of a permuted array out as the input; PyTorch's are contiguous
+            return out if axes is None or out.flags.c_contiguous else out.copy(order="C")
         return x.sum(axis=axes, keepdims=keepdims, dtype=dtype)
 
     def matmul(self, a, b):

@@ -183,6 +183,13 @@ def distinct_dims(op: str, dim, ndim: int):
     return axes
 
 
+def c_order(a):
+    """``a`` itself when C-contiguous, else a C-ordered copy: PyTorch's reductions and scans return
+    contiguous results whatever their input's layout, where NumPy's follow the input's (a later ``view``
+    depends on it)."""
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
 def keepdim_shape(shape: tuple, axes) -> tuple:
     """The shape a reduction over ``axes`` has with keepdim=True."""
     if axes is None:

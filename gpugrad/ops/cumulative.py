@@ -11,7 +11,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..dtypes import FLOAT_KINDS
 from ..tensor import Tensor
-from ._operands import require_float, write_out
+from ._operands import c_order, require_float, write_out
 from .complex_numbers import refuse_complex
 from .reduce import GatherAlong, ValuesIndices, accumulation_dtype, one_axis, reduction_input, write_pair
 
@@ -24,7 +24,7 @@ def running(xp, op, a, axis: int):
     """op (maximum, minimum, logaddexp) accumulated along axis. NumPy has ufunc.accumulate; CuPy has it
     only for add and multiply, so there a log-step scan: log2(n) passes over the whole array."""
     if xp is numpy:
-        return op.accumulate(a, axis=axis)
+        return op.accumulate(c_order(a), axis=axis)  # contiguous out, as PyTorch's
     out = xp.moveaxis(a, axis, -1).copy()
     n, step = out.shape[-1], 1
     while step < n:
@@ -44,7 +44,8 @@ class CumSum(Op):
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis
-        return ctx.xp.cumsum(x, axis=axis, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False)
+        # contiguous whatever x's layout, as PyTorch's
+        return c_order(ctx.xp.cumsum(x, axis=axis, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, gy):
@@ -68,7 +69,8 @@ class CumProd(Op):
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis
-        y = ctx.xp.cumprod(x, axis=axis, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False)
+        # contiguous whatever x's layout, as PyTorch's (x itself is saved: double backward goes through it)
+        y = c_order(ctx.xp.cumprod(x, axis=axis, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False))
         ctx.save_for_backward(x, y)
         return y
 

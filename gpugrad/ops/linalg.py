@@ -25,7 +25,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError, dim_out_of_range
 from ..tensor import Tensor
 from ..sparse import coo as sparse_coo
 from ..sparse.coo import SparseTensor
-from ._operands import distinct_dims, foreign_operand_to_python, normalize_dims, reflected, scalar_argument, write_out
+from ._operands import c_order, distinct_dims, foreign_operand_to_python, normalize_dims, reflected, scalar_argument, write_out
 from .complex_numbers import conj_of
 from .shape import diag_embed
 
@@ -1369,6 +1369,7 @@ class VectorNorm(Op):
             y = xp.sqrt((a * a).sum(axis=axes, keepdims=True))
         else:
             y = (a**ord).sum(axis=axes, keepdims=True) ** (1.0 / ord)  # 0 ** negative ord is inf, as the norm should be
+        y = c_order(y)  # PyTorch's norms are contiguous whatever x's layout
         ctx.ord, ctx.axes, ctx.keepdim = ord, axes, keepdim
         out = y if keepdim else y.reshape([s for i, s in enumerate(y.shape) if axes is not None and i not in axes])
         ctx.save_for_backward(x, out)

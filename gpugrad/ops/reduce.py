@@ -19,7 +19,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor
-from ._operands import as_float, distinct_dims, keepdim_shape, normalize_dims, require_float, write_out
+from ._operands import as_float, c_order, distinct_dims, keepdim_shape, normalize_dims, require_float, write_out
 from .complex_numbers import refuse_complex
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -146,7 +146,7 @@ class NanSum(Op):
     def forward(ctx, x, axes=None, keepdim=False):
         ctx.axes, ctx.keepdim = axes, keepdim
         ctx.save_for_backward(x)
-        return ctx.xp.nansum(x, axis=axes, keepdims=keepdim, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False)
+        return c_order(ctx.xp.nansum(x, axis=axes, keepdims=keepdim, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, gy):
@@ -200,7 +200,7 @@ class Prod(Op):
     @staticmethod
     def forward(ctx, x, axis=None, keepdim=False):
         ctx.axis, ctx.keepdim = axis, keepdim
-        y = x.prod(axis=axis, keepdims=keepdim, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False)
+        y = c_order(x.prod(axis=axis, keepdims=keepdim, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False))
         ctx.save_for_backward(x, y)
         return y
 
@@ -384,6 +384,7 @@ class ScatterAddAlong(Op):
 def _picked(x: Tensor, index, axis: int, keepdim: bool) -> ValuesIndices:
     """Values at ``index`` (size 1 along axis) and the indices as an int64 tensor; only the picked elements
     get a gradient."""
+    index = c_order(index)  # so are the values and indices, as PyTorch's
     values = GatherAlong.apply(x, index=index, axis=axis)
     indices = Tensor._make(index.astype(x._backend.xp.int64, copy=False), x._backend)
     if not keepdim:
@@ -416,7 +417,7 @@ def _share_among_equal(x: Tensor, y: Tensor, gy: Tensor, axes, share_nan: bool) 
 class AMax(Op):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False, largest=True, share_nan=False):
-        y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
+        y = c_order(x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True))
         ctx.axes, ctx.keepdim, ctx.share_nan = axes, keepdim, share_nan
         ctx.save_for_backward(x, y)
         return y if keepdim else y.reshape(_reduced_shape(x.shape, axes, False))
@@ -699,7 +700,7 @@ class LogSumExp(Op):
         else:
             m = xp.zeros(keepdim_shape(x.shape, axes), dtype=x.dtype)  # the sum of no terms: log 0 = -inf
         total = xp.exp(x - m).sum(axis=axes, keepdims=True, dtype=accumulation_dtype(x))
-        y = (xp.log(total) + m).astype(x.dtype, copy=False)
+        y = c_order((xp.log(total) + m).astype(x.dtype, copy=False))
         ctx.axes, ctx.keepdim = axes, keepdim
         out = y if keepdim else y.reshape(_reduced_shape(x.shape, axes, False))
         ctx.save_for_backward(x, out)
@@ -726,7 +727,7 @@ def _logical(op: str, x: Tensor, dim, keepdim: bool, reducer: str) -> Tensor:
     found = getattr(xp, reducer)(x._array != 0, axis=axes, keepdims=keepdim)
     # PyTorch keeps uint8 for uint8 input (a leftover of its byte masks); everything else gives bool.
     dtype = xp.uint8 if x._array.dtype == xp.uint8 else xp.bool_
-    return Tensor._make(xp.asarray(found, dtype=dtype), x._backend)
+    return Tensor._make(c_order(xp.asarray(found, dtype=dtype)), x._backend)
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
@@ -743,7 +744,7 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
     """How many elements over ``dim`` (an int or a tuple) are nonzero, as int64. Not differentiable."""
     xp = input._backend.xp
     found = (input._array != 0).sum(axis=_axes("count_nonzero", dim, input))
-    return Tensor._make(xp.asarray(found, dtype=xp.int64), input._backend)
+    return Tensor._make(c_order(xp.asarray(found, dtype=xp.int64)), input._backend)
 
 
 # Covariance --------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from ..autograd.function import Op
 from ..errors import DTypeError
 from ..kernels import softmax as ksoftmax
 from ..tensor import Tensor
-from ._operands import normalize_dims, require_float
+from ._operands import c_order, normalize_dims, require_float
 from .reduce import accumulation_dtype
 
 
@@ -34,6 +34,7 @@ def _softmax_forward(ctx, x, axis: int, log: bool):
         rows = x.reshape(-1, x.shape[-1])
         return ksoftmax.softmax_forward(ctx.xp, rows, log=log, impl=ctx.backend.kernel_impl).reshape(x.shape)
     xp = ctx.xp
+    x = c_order(x)  # so is y, as PyTorch's, whatever x's layout
     shifted = x - _shift(x, axis)
     total = xp.exp(shifted).sum(axis=axis, keepdims=True, dtype=accumulation_dtype(x))
     y = shifted - xp.log(total) if log else xp.exp(shifted) / total

@@ -749,3 +749,31 @@ def test_quantile_gradient_goes_to_the_two_values_read():
 def test_quantile_refuses_what_pytorch_refuses(bad, error):
     with pytest.raises(RuntimeError, match=error):
         bad(gg.tensor([1.0, 2.0, 3.0]))
+
+
+_LAYOUT_OPS = {
+    "sum": lambda x: x.sum(1), "mean": lambda x: x.mean(1, keepdim=True), "nansum": lambda x: x.nansum(1),
+    "prod": lambda x: x.prod(1), "amax": lambda x: x.amax(1), "max": lambda x: x.max(1).values,
+    "median": lambda x: x.median(1).indices, "logsumexp": lambda x: x.logsumexp(1), "norm": lambda x: x.norm(dim=1),
+    "count_nonzero": lambda x: x.count_nonzero(1), "any": lambda x: (x > 0.5).any(1),
+    "cumsum": lambda x: x.cumsum(1), "cumprod": lambda x: x.cumprod(1), "cummax": lambda x: x.cummax(1).values,
+    "softmax": lambda x: x.softmax(1), "log_softmax": lambda x: x.log_softmax(0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LAYOUT_OPS))
+def test_reductions_and_scans_of_a_permuted_input_are_contiguous(name):
+    # As PyTorch's: a later view of the result must not depend on the input's layout.
+    x = gg.tensor(np.random.default_rng(0).random((2, 3, 4), dtype=np.float32)).permute(2, 1, 0)
+    y = _LAYOUT_OPS[name](x)
+    assert y.is_contiguous() and y.view(-1).shape == (y.numel(),)
+
+
+@pytest.mark.torch
+def test_result_layouts_match_pytorchs():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(1).random((2, 3, 4), dtype=np.float32)
+    for name, op in _LAYOUT_OPS.items():
+        for perm in ((2, 1, 0), (0, 2, 1), (1, 0, 2)):
+            ours, theirs = op(gg.tensor(a).permute(*perm)), op(torch.tensor(a).permute(*perm))
+            assert ours.is_contiguous() == theirs.is_contiguous(), (name, perm)
