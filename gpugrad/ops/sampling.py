@@ -201,6 +201,28 @@ def _check_weights(op: str, input: Tensor, num_samples: int, replacement: bool) 
     _require(op, bool((weights.sum(axis=1) > 0).all()), "invalid multinomial distribution (sum of probabilities <= 0)")
 
 
+# Short rows are searched by counting, this many comparisons at a time (a few tens of MB).
+_COUNT_CHUNK = 1 << 22
+
+
+def _first_reaching(cdf: numpy.ndarray, u: numpy.ndarray) -> numpy.ndarray:
+    """Per row, the index of the first cumulative weight (a non-decreasing row of ``cdf``) that reaches each
+    draw of the same row of ``u``: numpy's searchsorted(side='left'), which is the count of cumulative weights
+    below the draw. Counted for many rows at once where rows are short (a Python loop over millions of rows
+    took minutes); searched row by row where one row's comparisons alone would be many."""
+    rows, n = cdf.shape
+    m = u.shape[1]
+    if n * m > _COUNT_CHUNK:
+        return numpy.array([numpy.searchsorted(row.astype(numpy.float64), draws, side="left")
+                            for row, draws in zip(cdf, u)], numpy.int64).reshape(rows, m)
+    picks = numpy.empty((rows, m), numpy.int64)
+    step = _COUNT_CHUNK // (n * m)
+    for start in range(0, rows, step):
+        block = cdf[start:start + step].astype(numpy.float64)
+        picks[start:start + step] = (block[:, None, :] < u[start:start + step, :, None]).sum(axis=2)
+    return picks
+
+
 def _with_replacement(stream: Stream, weights: numpy.ndarray, num_samples: int) -> numpy.ndarray:
     """PyTorch's CPU draw: per row, the cumulative weights in their dtype divided by their total (the last
     set to 1), and for each sample the first category whose cumulative weight reaches a float64 uniform."""
@@ -208,8 +230,7 @@ def _with_replacement(stream: Stream, weights: numpy.ndarray, num_samples: int) 
     cdf /= cdf[:, -1:]
     cdf[:, -1] = 1
     u = stream.uniform(weights.shape[0] * num_samples, 0.0, 1.0, numpy.float64).reshape(weights.shape[0], num_samples)
-    picks = numpy.array([numpy.searchsorted(row.astype(numpy.float64), draws, side="left") for row, draws in zip(cdf, u)],
-                        numpy.int64).reshape(weights.shape[0], num_samples)
+    picks = _first_reaching(cdf, u)
     # A zero-weight category is never drawn: not at u = 0, nor past a last cumulative weight that rounded
     # below 1 (PyTorch can return either; the chance is 2^-53, and about 2^-24 per draw, respectively).
     positive = weights > 0
@@ -222,6 +243,8 @@ def _without_replacement(stream: Stream, weights: numpy.ndarray, num_samples: in
     # Exponential race (PyTorch's method, with its draws): category i arrives at E_i / w_i; the first
     # num_samples to arrive are a draw without replacement. Zero weights never arrive: they come last.
     keys = weights / stream.exponential(weights.size, 1.0).astype(weights.dtype).reshape(weights.shape)
+    if num_samples == 1:
+        return numpy.argmax(keys, axis=1)[:, None]
     return numpy.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
 
 
@@ -231,7 +254,8 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     _check_weights("multinomial", input, num_samples, replacement)
     host = _host(input).reshape(-1, input.shape[-1])
     weights = host if host.dtype.itemsize >= 4 else host.astype(numpy.float32)  # the draw's dtype, as PyTorch's
-    draw = _with_replacement if replacement else _without_replacement
+    # One sample per row is the race with or without replacement: PyTorch draws it so either way.
+    draw = _with_replacement if replacement and num_samples > 1 else _without_replacement
     picks = draw(_stream(generator), weights, num_samples).reshape(tuple(input.shape[:-1]) + (num_samples,))
     result = Tensor._make(_on_device(input._backend, picks, numpy.int64), input._backend)
     return write_out("multinomial", result, out)
