@@ -2,7 +2,9 @@
 run's summary line and the tests that fail under one framework only: the library's own checks of its
 behaviour, tried unchanged.
 
-usage: python bench/compat/library_tests.py CHECKOUT [--timeout S] [--without NAME] [pytest args ...]
+usage: python bench/compat/library_tests.py CHECKOUT [--suite-timeout S] [--without NAME] [pytest args ...]
+
+--suite-timeout bounds each framework's whole run; pytest-timeout's own --timeout=S passes through to pytest.
 
 CHECKOUT is the library's checkout (its package importable from there); the pytest arguments default to
 its tests/ folder. For example lucidrains/x-transformers or lucidrains/vector-quantize-pytorch; their own
@@ -63,16 +65,16 @@ def run(fw: str, checkout: str, work: str, args: list, timeout: int, without: tu
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     ap.add_argument("checkout")
     ap.add_argument("--work", default="/tmp/library-tests")
-    ap.add_argument("--timeout", type=int, default=3600)
+    ap.add_argument("--suite-timeout", type=int, default=3600)
     ap.add_argument("--without", action="append", default=[], metavar="NAME",
                     help="leave fake/'s stand-in for NAME out (repeatable), e.g. torchvision for transformers")
     args, extra = ap.parse_known_args()
     checkout = os.path.abspath(args.checkout)
     os.makedirs(args.work, exist_ok=True)
-    results = {fw: run(fw, checkout, args.work, extra or ["tests"], args.timeout,
+    results = {fw: run(fw, checkout, args.work, extra or ["tests"], args.suite_timeout,
                         tuple(args.without)) for fw in ("torch", "gg")}
     for fw, (summary, _) in results.items():
         print(f"{'gpugrad' if fw == 'gg' else fw}: {summary}")
