@@ -34,13 +34,16 @@ preserve_format = memory_format("preserve_format")
 
 
 class layout(_Named):
-    """``gg.strided`` (every dense tensor), ``gg.sparse_coo`` or ``gg.jagged`` (nested tensors, gpugrad.nested)."""
+    """``gg.strided`` (every dense tensor), ``gg.sparse_coo``, ``gg.sparse_csr``, ``gg.sparse_csc`` or ``gg.jagged``
+    (nested tensors, gpugrad.nested)."""
 
     __slots__ = ()
 
 
 strided = layout("strided")
 sparse_coo = layout("sparse_coo")
+sparse_csr = layout("sparse_csr")  # gpugrad.sparse.compressed's matrices
+sparse_csc = layout("sparse_csc")
 jagged = layout("jagged")  # gpugrad.nested's tensors: packed values plus offsets
 
 

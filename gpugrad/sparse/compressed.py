@@ -25,10 +25,7 @@ from .coo import SparseLayoutError, SparseTensor, _runs, to_sparse
 from .coo import index_select as coo_index_select
 from .coo import mm as _mm_sum
 
-sparse_csr = layouts.layout("sparse_csr")
-sparse_csc = layouts.layout("sparse_csc")
-# Pickled by name from layouts (layout.__reduce__), where PyTorch's other layouts live.
-layouts.sparse_csr, layouts.sparse_csc = sparse_csr, sparse_csc
+sparse_csr, sparse_csc = layouts.sparse_csr, layouts.sparse_csc
 
 
 class SparseCompressedTensor(SparseTensor):
