@@ -12,8 +12,10 @@ import warnings
 
 from . import dtypes, factory, layouts
 from .backend import Device
+from .backend import get as backend_of
 from .errors import ArgumentError, DTypeError
 from .size import Size
+from .storage import UntypedStorage
 from .tensor import Tensor
 
 # Legacy type name stems, as in 'torch.FloatTensor'.
@@ -50,6 +52,12 @@ def construct(name: str, dtype: dtypes.DType, *args) -> Tensor:
         return args[0]
     if len(args) == 1 and isinstance(args[0], Size):
         return factory.zeros(*args[0], dtype=dtype)
+    if len(args) == 1 and isinstance(args[0], UntypedStorage):  # its bytes as elements of dtype, shared
+        raw = args[0]._bytes()
+        if raw.size % dtype.itemsize:
+            raise RuntimeError(f"{name}: a storage of {raw.size} bytes is not a whole number of {dtype} elements "
+                               f"({dtype.itemsize} bytes each)")
+        return Tensor._make(raw.view(dtype.np), backend_of(args[0].device))
     if all(isinstance(a, int) and not isinstance(a, bool) for a in args):
         return factory.zeros(*args, dtype=dtype)  # sizes: PyTorch leaves the memory uninitialised
     if len(args) == 1:

@@ -98,6 +98,18 @@ class UntypedStorage(_Storage):
         out._owner, out.device = data, device
         return out
 
+    @classmethod
+    def _new_shared(cls, size: int, *, device=None) -> "UntypedStorage":
+        """``size`` zero bytes that other processes map (gpugrad.multiprocessing's shared memory): a
+        DataLoader worker builds its batch there (``x.new(storage)``), which then crosses by reference."""
+        from .backend import Device
+        from .multiprocessing import shared
+
+        where = Device(device if device is not None else "cpu")
+        if where.type != "cpu":
+            raise NotImplementedError(f"UntypedStorage._new_shared: shared memory is on the CPU only, not {where}")
+        return cls._of_bytes(shared.shared_empty((int(size),), "uint8"), where)
+
     def untyped(self) -> "UntypedStorage":
         return self
 

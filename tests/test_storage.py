@@ -66,3 +66,30 @@ def test_parameters_in_an_optimizers_buffer_keep_storages_of_their_own():
     assert [p.grad.untyped_storage().nbytes() for p in params] == [p.numel() * 4 for p in params]
     row = params[0][1:]
     assert row.storage_offset() == 3 and row.untyped_storage() == storages[0]
+
+
+def test_a_new_shared_storage_becomes_a_tensor_in_shared_memory():
+    from gpugrad.multiprocessing import shared
+
+    x = gg.ones(2, 3)
+    storage = x.untyped_storage()._new_shared(6 * x.element_size(), device=x.device)
+    out = x.new(storage).view(-1, 2, 3)
+    assert out.shape == (1, 2, 3) and out.dtype is gg.float32 and float(out.sum()) == 0.0
+    assert shared.is_shared(out._array) and shared.is_shared(gg.stack([x * 2], 0, out=out)._array)
+    assert float(out.sum()) == 12.0 and gg.LongTensor(gg.UntypedStorage._new_shared(16)).shape == (2,)
+    with pytest.raises(RuntimeError, match="not a whole number of torch.float32 elements"):
+        x.new(gg.UntypedStorage._new_shared(6))
+
+
+def _collate_in_shared_memory(batch):
+    # A worker builds its batch in memory the main process maps, as PyTorch Geometric's collate does.
+    first = batch[0]
+    storage = first.untyped_storage()._new_shared(len(batch) * first.numel() * first.element_size())
+    out = first.new(storage).view(-1, *first.shape)
+    return gg.stack(batch, 0, out=out)
+
+
+def test_a_worker_batch_built_in_shared_memory_reaches_the_loader():
+    data = [gg.full((2,), float(i)) for i in range(6)]
+    loader = gg.utils.data.DataLoader(data, batch_size=3, num_workers=1, collate_fn=_collate_in_shared_memory)
+    assert [b.tolist() for b in loader] == [[[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]], [[3.0, 3.0], [4.0, 4.0], [5.0, 5.0]]]

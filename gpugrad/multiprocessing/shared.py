@@ -49,17 +49,21 @@ def _map(path: str, nbytes: int) -> mmap.mmap:
     return mapping
 
 
-def shared_copy(array: numpy.ndarray) -> numpy.ndarray:
-    """A row-major copy of ``array`` whose memory other processes can map (see ``location``)."""
-    nbytes = max(array.nbytes, 1)  # mmap refuses empty files
+def shared_empty(shape: tuple, dtype) -> numpy.ndarray:
+    """A row-major array of zeros whose memory other processes can map (see ``location``)."""
+    nbytes = max(int(numpy.prod(shape, dtype=numpy.int64)) * numpy.dtype(dtype).itemsize, 1)  # mmap refuses empty files
     fd, path = tempfile.mkstemp(prefix=_PREFIX, dir=_DIR)
     try:
         os.ftruncate(fd, nbytes)
     finally:
         os.close(fd)
     _made.add(path)
-    mapping = _map(path, nbytes)
-    out = numpy.ndarray(array.shape, dtype=array.dtype, buffer=mapping)
+    return numpy.ndarray(shape, dtype=dtype, buffer=_map(path, nbytes))
+
+
+def shared_copy(array: numpy.ndarray) -> numpy.ndarray:
+    """A row-major copy of ``array`` whose memory other processes can map (see ``location``)."""
+    out = shared_empty(array.shape, array.dtype)
     out[...] = array
     return out
 
