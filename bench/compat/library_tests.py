@@ -21,7 +21,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # What the shim runs: pytest itself, with the arguments given (every `torch` import then answered by gpugrad).
-RUN_PYTEST = "import sys, pytest\nsys.exit(pytest.main(sys.argv[1:]))\n"
+# Guarded: a process that multiprocessing starts with spawn or forkserver (SB3's SubprocVecEnv) imports the
+# main script again, and unguarded that would start the whole suite again in every child.
+RUN_PYTEST = "import sys, pytest\n\nif __name__ == '__main__':\n    sys.exit(pytest.main(sys.argv[1:]))\n"
 
 
 def stand_ins(work: str, without: tuple = ()) -> str:
@@ -33,7 +35,7 @@ def stand_ins(work: str, without: tuple = ()) -> str:
     os.makedirs(folder, exist_ok=True)
     fake = os.path.join(HERE, "fake")
     for name in sorted(os.listdir(fake)):
-        mod = name[:-3] if name.endswith(".py") else name
+        mod = name.removesuffix(".py")
         link = os.path.join(folder, name)
         if os.path.lexists(link):
             os.remove(link)
