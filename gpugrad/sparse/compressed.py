@@ -21,7 +21,7 @@ import numpy
 from .. import dtypes, factory, layouts
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .coo import SparseLayoutError, SparseTensor, _runs, to_sparse
+from .coo import SparseLayoutError, SparseTensor, _runs, to_sparse, values_tensor
 from .coo import index_select as coo_index_select
 from .coo import mm as _mm_sum
 
@@ -203,12 +203,7 @@ def _compressed_tensor(op: str, layout, pointers, plain, values, size, dtype, de
                        requires_grad: bool) -> SparseCompressedTensor:
     ptr, other = _host(pointers, op, "the compressed indices"), _host(plain, op, "the plain indices")
     compressed_axis = 0 if layout is sparse_csr else 1
-    if isinstance(values, Tensor):
-        value_tensor = values if dtype is None else values.to(dtypes.to_dtype(dtype))
-        if device is not None:
-            value_tensor = value_tensor.to(device)
-    else:
-        value_tensor = factory.tensor(values, dtype=dtype, device=device)
+    value_tensor = values_tensor(values, dtype, device)
     if value_tensor.ndim == 0:
         raise ShapeError(f"{op}: values must have at least one dim (nnz, *dense dims), got a 0-d tensor")
     dense_shape = tuple(value_tensor.shape[1:])  # each entry's own dims: a hybrid matrix's dense dims

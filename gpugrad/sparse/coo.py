@@ -587,6 +587,14 @@ def dsmm(input: Tensor, mat2: Tensor) -> Tensor:
     return _matrix_product("dsmm", input, mat2)
 
 
+def values_tensor(values, dtype, device) -> Tensor:
+    """A sparse tensor's values as given (a Tensor, cast and moved where asked, or data to make one of)."""
+    if not isinstance(values, Tensor):
+        return factory.tensor(values, dtype=dtype, device=device)
+    out = values if dtype is None else values.to(dtypes.to_dtype(dtype))
+    return out if device is None else out.to(device)
+
+
 def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, device=None, requires_grad: bool = False,
                       check_invariants=None, is_coalesced: bool | None = None) -> SparseTensor:
     """A sparse COO tensor with ``values[i]`` at ``indices[:, i]`` (size inferred from the largest index
@@ -605,12 +613,7 @@ def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, devic
         empty_values = factory.zeros((0,), dtype=dtype, device=device)
         return sparse_coo_tensor(numpy.zeros((len(shape), 0), numpy.int64), empty_values, tuple(shape),
                                  requires_grad=requires_grad, is_coalesced=True)
-    if isinstance(values, Tensor):
-        value_tensor = values if dtype is None else values.to(dtypes.to_dtype(dtype))
-        if device is not None:
-            value_tensor = value_tensor.to(device)
-    else:
-        value_tensor = factory.tensor(values, dtype=dtype, device=device)
+    value_tensor = values_tensor(values, dtype, device)
     backend = value_tensor._backend
     host = indices._backend.to_numpy(indices._array, "sparse_coo_tensor") if isinstance(indices, Tensor) \
         else numpy.asarray(indices)

@@ -10,28 +10,24 @@ from ...nn.module import Module
 from ...tensor import Tensor
 
 
-class QuantStub(Module):
+class _Stub(Module):
+    """A marker module that passes its input through until a model is converted (never, here)."""
+
+    def __init__(self, qconfig: Any = None) -> None:
+        super().__init__()
+        if qconfig:
+            self.qconfig = qconfig
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+class QuantStub(_Stub):
     """Where a quantized model would quantize its float input; before conversion, the input itself."""
 
-    def __init__(self, qconfig: Any = None) -> None:
-        super().__init__()
-        if qconfig:
-            self.qconfig = qconfig
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x
-
-
-class DeQuantStub(Module):
+class DeQuantStub(_Stub):
     """Where a quantized model would return to float; before conversion, the input itself."""
-
-    def __init__(self, qconfig: Any = None) -> None:
-        super().__init__()
-        if qconfig:
-            self.qconfig = qconfig
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x
 
 
 def __getattr__(name: str):
