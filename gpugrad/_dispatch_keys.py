@@ -5,6 +5,7 @@ guarded code with autocast suspended, as PyTorch's guard does (torchvision's aut
 any other key changes nothing, since nothing here dispatches on it."""
 from __future__ import annotations
 
+import contextlib
 import enum
 
 from .amp import policy
@@ -81,10 +82,9 @@ class _ExcludeDispatchKeyGuard:
         self._suspends = bool(keys._keys & _AUTOCAST)
 
     def __enter__(self) -> _ExcludeDispatchKeyGuard:
-        self._outer = getattr(policy._local, "suspended", False)
-        if self._suspends:
-            policy._local.suspended = True
+        self._context = policy.suspended() if self._suspends else contextlib.nullcontext()
+        self._context.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        policy._local.suspended = self._outer
+        self._context.__exit__(*exc)

@@ -17,6 +17,7 @@ global read.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 
@@ -34,6 +35,17 @@ def count_region(change: int) -> None:
     """An enabled region opens (+1) or closes (-1) on some thread."""
     with _open_lock:
         open_regions[0] += change
+
+
+@contextlib.contextmanager
+def suspended():
+    """Run a block with autocast off on this thread, as inside an op (its ops keep their inputs' dtypes)."""
+    outer = getattr(_local, "suspended", False)
+    _local.suspended = True
+    try:
+        yield
+    finally:
+        _local.suspended = outer
 
 
 def regions(device_type: str) -> list:
