@@ -29,6 +29,25 @@ def test_torch_nn_modules_paths():
     assert Scaled(reduction="sum")(gg.ones(2), gg.zeros(2)).item() == 2.0
 
 
+def test_norm_files_hold_sync_and_lazy_norms():
+    # PyTorch's batchnorm.py defines SyncBatchNorm and the lazy batch norms; code checks
+    # isinstance(m, torch.nn.modules.batchnorm.SyncBatchNorm) through that path.
+    from gpugrad.nn.modules import batchnorm, instancenorm
+
+    assert batchnorm.SyncBatchNorm is nn.SyncBatchNorm and issubclass(batchnorm.SyncBatchNorm, batchnorm._BatchNorm)
+    assert batchnorm.LazyBatchNorm2d is nn.LazyBatchNorm2d and instancenorm.LazyInstanceNorm1d is nn.LazyInstanceNorm1d
+    assert not isinstance(nn.BatchNorm2d(3), batchnorm.SyncBatchNorm)
+
+
+@pytest.mark.torch
+def test_norm_files_export_pytorchs_names():
+    torch = pytest.importorskip("torch")
+    from gpugrad.nn.modules import batchnorm, instancenorm
+
+    for ours, theirs in ((batchnorm, torch.nn.modules.batchnorm), (instancenorm, torch.nn.modules.instancenorm)):
+        assert set(theirs.__all__) <= set(dir(ours))
+
+
 def test_incompatible_keys_path_is_what_load_state_dict_returns():
     from gpugrad.nn.modules.module import IncompatibleKeys, _IncompatibleKeys
 

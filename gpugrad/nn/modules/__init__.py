@@ -77,8 +77,17 @@ def _alias(name: str, source: types.ModuleType, private: tuple) -> types.ModuleT
     return alias
 
 
+# Classes PyTorch's file holds that live in another gpugrad file: torch.nn.modules.batchnorm.SyncBatchNorm
+# (timm's isinstance checks name it there) and the lazy norms.
+_ALSO = {
+    "batchnorm": (sync_batchnorm.SyncBatchNorm, lazy.LazyBatchNorm1d, lazy.LazyBatchNorm2d, lazy.LazyBatchNorm3d),
+    "instancenorm": (lazy.LazyInstanceNorm1d, lazy.LazyInstanceNorm2d, lazy.LazyInstanceNorm3d),
+}
+
 for _name, (_source, _private) in _PATHS.items():
     _module = _alias(_name, _source, _private)
+    for _cls in _ALSO.get(_name, ()):
+        setattr(_module, _cls.__name__, _cls)
     sys.modules[_module.__name__] = _module
     globals()[_name] = _module
 
