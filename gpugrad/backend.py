@@ -63,12 +63,12 @@ class Device:
             return
         if not isinstance(spec, str):
             raise DeviceError(f"device must be a string like 'cpu' or 'cuda:0', or a CUDA index, got {spec!r}")
-        kind, _, num = spec.partition(":")
+        kind, colon, num = spec.partition(":")
         if kind not in ("cpu", "cuda", "meta") and kind not in FOREIGN_DEVICE_TYPES:
             raise DeviceError(f"unknown device {spec!r}: expected 'cpu', 'cuda', 'cuda:N' or 'meta' (or another of "
                               f"PyTorch's device types: {', '.join(FOREIGN_DEVICE_TYPES)})")
-        if num:
-            if not num.isdigit() or kind in ("cpu", "meta"):
+        if colon:
+            if not num.isdigit() or (len(num) > 1 and num[0] == "0"):  # "cpu:0" names the CPU too, as in PyTorch
                 raise DeviceError(f"invalid device {spec!r}")
             index = int(num)
         if kind == "cuda" and index is None:
@@ -323,6 +323,8 @@ def get(device) -> Backend:
     if isinstance(device, Backend):
         return device
     device = Device(device) if device is not None else cpu.device
+    if device.type in ("cpu", "meta") and device.index is not None:
+        device = Device(device.type)  # one CPU (and one meta device): a tensor placed on "cpu:0" reports "cpu"
     backend = _backends.get(device)
     if backend is not None:
         return backend

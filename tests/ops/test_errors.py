@@ -113,14 +113,23 @@ def test_pytorchs_other_device_types_are_names_that_hold_no_tensor():
     for place in (lambda: gg.zeros(2, device="mps"), lambda: gg.ones(2).to(mps), lambda: gg.nn.Linear(2, 2).to("xpu")):
         with pytest.raises(RuntimeError, match="cannot use device '(mps|xpu)': gpugrad runs on 'cpu' and 'cuda'"):
             place()
-    for bad in ("mps:x", "cpu:1", "tpu"):
+    for bad in ("mps:x", "cpu:01", "cuda:", "cpu:-1", "tpu"):
         with pytest.raises(RuntimeError, match="(invalid|unknown) device"):
             gg.device(bad)
 
 
+def test_an_indexed_cpu_device_places_on_the_cpu():
+    # PyTorch takes "cpu:0" (and "meta:0") as names; a tensor put there reports the plain device.
+    cpu0 = gg.device("cpu:0")
+    assert (cpu0.type, cpu0.index, repr(cpu0)) == ("cpu", 0, "device(type='cpu', index=0)")
+    assert cpu0 != gg.device("cpu") and len({cpu0, gg.device("cpu")}) == 2
+    assert gg.empty(0, device=cpu0).device == gg.device("cpu") and gg.ones(2).to("cpu:1").device.index is None
+    assert gg.zeros(1, device="meta:0").device == gg.device("meta")
+
+
 def test_device_types_as_torch():
     torch = pytest.importorskip("torch")
-    for spec in ("mps", "xpu:1", "hpu", "privateuseone", "cuda:2", "meta"):
+    for spec in ("mps", "xpu:1", "hpu", "privateuseone", "cuda:2", "meta", "cpu:0", "meta:3"):
         assert repr(gg.device(spec)) == repr(torch.device(spec))
     with pytest.raises(RuntimeError):
         torch.device("tpu")
