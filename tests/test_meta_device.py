@@ -66,3 +66,29 @@ def test_meta_printing_and_errors_match_pytorch():
             lib.empty(2, device="meta").tolist()
         model = lib.nn.Linear(2, 3, device="meta").to_empty(device="cpu")
         assert model.weight.device == lib.device("cpu") and tuple(model.weight.shape) == (3, 2)
+
+
+def test_to_empty_goes_through_a_submodules_own_apply():
+    # A layer that keeps derived tensors outside its buffers drops them in _apply; to_empty reaches it
+    # there (with recurse), as it does in PyTorch.
+    class Cached(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.derived = {"k": 1}
+
+        def _apply(self, fn, recurse=True):
+            self.derived.clear()
+            return super()._apply(fn)
+
+    with gg.device("meta"):
+        model = nn.Sequential(Cached(), nn.BatchNorm1d(2))
+    weight = model[0].lin.weight
+    model.to_empty(device="cpu", recurse=True)
+    assert model[0].derived == {} and model[0].lin.weight is weight and not weight.is_meta
+    assert model[1].num_batches_tracked.dtype is gg.int64 and model[1].running_var.device == gg.device("cpu")
+    kept = nn.Sequential(nn.Linear(2, 2))
+    with gg.device("meta"):
+        kept.register_buffer("own", gg.zeros(3))
+    kept.to_empty(device="cpu", recurse=False)  # only the module's own tensors move
+    assert not kept.own.is_meta and kept[0].weight.device == gg.device("cpu")

@@ -515,16 +515,12 @@ class Module:
 
     def to_empty(self, *, device, recurse: bool = True) -> Module:
         """Give every parameter and buffer new, uninitialised memory on ``device`` (same shapes, dtypes and
-        identities): how a model built on the meta device gets storage, before its own initialisation."""
-        backend = _backend_mod.get(device)
-        tensors = list(self.parameters(recurse=recurse)) + list(self.buffers(recurse=recurse))
-        for t in tensors:
-            t._array = backend.xp.empty(t._array.shape, dtype=t._array.dtype)
-            t._backend = backend
-            t._version_ref[0] += 1
-            if t.grad is not None:
-                t.grad = Tensor._make(backend.xp.empty(t.grad._array.shape, dtype=t.grad._array.dtype), backend)
-        return self
+        identities): how a model built on the meta device gets storage, before its own initialisation.
+        Through ``_apply``, as PyTorch's, so a submodule that overrides it (to drop a cache) sees the move."""
+        from ..factory import empty_like
+
+        _backend_mod.get(device)  # an unusable device is refused before anything changes
+        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
 
     # float() ... cuda() convert through _apply, not to(), as PyTorch's: a subclass's to() may call them.
     def float(self) -> Module:
