@@ -545,6 +545,16 @@ class Module:
     def cuda(self, device=None) -> Module:
         return self._apply(_converter(_backend_mod.get("cuda" if device is None else device), None))
 
+    def _replicate_for_data_parallel(self) -> Module:
+        """PyTorch's shallow replica for DataParallel: a new object of this class sharing every plain
+        attribute (caches included), with no parameters of its own (a replica's are set from the
+        original's), copies of the buffer and submodule dicts, and ``_is_replica`` set."""
+        replica = self.__new__(type(self))
+        replica.__dict__ = self.__dict__.copy()
+        replica.__dict__.update(_parameters={}, _buffers=self._buffers.copy(), _modules=self._modules.copy(),
+                                _is_replica=True)
+        return replica
+
     def share_memory(self) -> Module:
         """Move every parameter and buffer into shared memory (``Tensor.share_memory_``), so processes
         of gg.multiprocessing train one model (Hogwild)."""

@@ -88,3 +88,15 @@ def test_scatter_chunks_and_gather_concatenates_with_gradients():
     with pytest.warns(UserWarning, match="scalars"):
         v = gather([gg.tensor(1.0).to("cuda"), gg.tensor(2.0).to("cuda")], -1)
     assert v.tolist() == [1.0, 2.0]
+
+
+def test_replicate_for_data_parallel_is_a_shallow_copy_without_parameters():
+    model = gg.nn.Sequential(gg.nn.Linear(2, 2), gg.nn.BatchNorm1d(2))
+    model.cache = {}
+    replica = model._replicate_for_data_parallel()
+    assert type(replica) is gg.nn.Sequential and replica is not model and replica._is_replica
+    assert replica.cache is model.cache and replica[0] is model[0]  # plain attributes are shared
+    assert replica._modules is not model._modules and dict(replica._modules) == dict(model._modules)
+    bn = model[1]._replicate_for_data_parallel()
+    assert dict(bn._parameters) == {} and bn._buffers is not model[1]._buffers
+    assert bn._buffers["running_mean"] is model[1].running_mean and "_is_replica" not in vars(model[1])
