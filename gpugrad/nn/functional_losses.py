@@ -247,13 +247,13 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
 
 
 def _class_scores(op: str, input: Tensor, target: Tensor):
-    """(N, C) or (C,) scores with targets: (the scores as (N, C), the 'none' output shape)."""
+    """(N, C), (C,) or 0-d scores with targets: (the scores as (N, C), the 'none' output shape)."""
     if input.ndim > 2 or input.numel() == 0:
         raise ShapeError(f"{op}: expected a non-empty vector or matrix of scores, got input of shape {tuple(input.shape)}")
     _floating(op, input=input)
     if target._array.dtype.kind not in "iu":
         raise DTypeError(f"{op}: expected int64 class-index targets, got {target.dtype}")
-    rows = input if input.ndim == 2 else input.unsqueeze(0)
+    rows = input if input.ndim == 2 else input.reshape(1, -1)  # a 0-d score is one class, as PyTorch's
     return rows, (rows.shape[0],) if input.ndim == 2 else ()
 
 

@@ -956,7 +956,7 @@ def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> 
     """The elements of ``input`` where ``mask`` holds (both broadcast), as a 1-D tensor in row-major order.
     The gradient goes back to the selected elements (summed over broadcasting), 0 elsewhere."""
     _mask("masked_select", mask, input)
-    shape = _broadcast_shape("masked_select", tuple(input.shape), tuple(mask.shape))
+    shape = _broadcast_shape("masked_select", tuple(input.shape), tuple(mask.shape)) or (1,)  # 0-d: one element
     x = input if tuple(input.shape) == shape else input.expand(shape)
     m = mask._array if tuple(mask.shape) == shape else input._backend.xp.broadcast_to(mask._array, shape)
     return write_out("masked_select", GetItem.apply(x, basic=(Ellipsis,), advanced=input._backend.xp.nonzero(m)), out)

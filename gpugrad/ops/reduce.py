@@ -646,7 +646,7 @@ def _quantile(op: str, x: Tensor, q, dim, keepdim: bool, interpolation: str, ign
         weight = xp.full(ranks.shape, 0.5) if interpolation == "midpoint" else ranks - below
         result = result.lerp(above, Tensor._make(weight.astype(x._array.dtype), backend))
     result = result.squeeze(-1)  # (Q, R...)
-    if keepdim:
+    if keepdim and x.ndim:  # a 0-d input keeps no dim, as PyTorch's
         kept = [1] * x.ndim if axis is None else list(x.shape[:axis]) + [1] + list(x.shape[axis + 1:])
         result = result.reshape([qs.size] + kept)
     return result.squeeze(0) if scalar_q else result
@@ -778,8 +778,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         centered = rows - rows.mean(dim=1, keepdim=True)
         scale = total - correction
         prods = centered.matmul(centered.t())
-    else:
-        weights = weights.to(rows.dtype)
+    else:  # the weights' sums in their own dtype, as PyTorch's (float32 aweights give a float32 divisor)
         total_w = weights.sum()
         centered = rows - (rows * weights).sum(dim=1, keepdim=True) / total_w
         if correction == 0:
@@ -787,12 +786,11 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         elif aweights is None:
             scale = total_w - correction
         else:
-            scale = total_w - correction * (weights * aweights.to(rows.dtype)).sum() / total_w
+            scale = total_w - correction * (weights * aweights).sum() / total_w
         prods = (centered * weights).matmul(centered.t())
     # PyTorch clamps the degrees of freedom at 0 (the covariance is then inf or NaN).
-    scale = scale.clamp(min=0.0) if isinstance(scale, Tensor) else builtins.max(scale, 0.0)
-    result = prods / scale
-    return result.squeeze() if input.ndim < 2 else result
+    scale = scale.clamp(min=0) if isinstance(scale, Tensor) else builtins.max(scale, 0.0)
+    return (prods / scale).squeeze()  # as PyTorch's: one variable (a 1-d input or one row) gives a 0-d result
 
 
 def corrcoef(input: Tensor) -> Tensor:

@@ -1021,6 +1021,8 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
     if n < 0:
         raise ArgumentError(f"diff: order must be non-negative but got {n}")
     (axis,) = normalize_dims("diff", dim, input.ndim)
+    if n == 0:  # PyTorch returns the input itself, prepend and append left out
+        return input
     parts = [t for t in (prepend, input, append) if t is not None]
     y = cat(parts, axis) if len(parts) > 1 else input
     lead = (slice(None),) * axis
@@ -1442,6 +1444,7 @@ def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tupl
         raise ArgumentError("gradient: only supports edge_order=1 and edge_order=2.")
     f = input if input._array.dtype.kind in FLOAT_KINDS else input.to(dtypes.float32)
     axes = list(range(f.ndim)) if dim is None else list(normalize_dims("gradient", dim, f.ndim))
+    spacing = 1 if spacing is None else spacing
     steps = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(axes)
     if len(steps) != len(axes):
         raise ArgumentError(f"gradient: expected spacing to be unspecified, a scalar or a list of length "

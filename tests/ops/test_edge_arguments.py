@@ -1,0 +1,55 @@
+"""Edge arguments PyTorch's own op samples reach (bench/compat/opinfo_sweep.py found each of these
+differing from PyTorch): 0-d inputs, an order of 0, a spacing of None, one variable."""
+import numpy as np
+import pytest
+
+import gpugrad as gg
+from gpugrad.nn import functional as F
+
+
+def test_masked_select_of_a_0d_input_is_a_vector():
+    x = gg.tensor(2.0, requires_grad=True)
+    y = gg.masked_select(x, gg.tensor(True))
+    assert y.shape == (1,) and y.tolist() == [2.0]
+    y.sum().backward()
+    assert x.grad.shape == () and x.grad.item() == 1.0
+    assert gg.masked_select(gg.tensor(2.0), gg.tensor(False)).shape == (0,)
+    assert gg.masked_select(gg.tensor(3.0), gg.tensor([True, False, True])).tolist() == [3.0, 3.0]
+
+
+@pytest.mark.parametrize("fn", [gg.quantile, gg.nanquantile])
+def test_quantile_of_a_0d_input_keeps_no_dim(fn):
+    x = gg.tensor(1.5)
+    for dim in (0, -1, None):
+        assert fn(x, 0.5, dim=dim, keepdim=True).shape == ()
+    assert fn(x, gg.tensor([0.25, 0.75], dtype=gg.float32), dim=0, keepdim=True).shape == (2,)
+    assert fn(gg.tensor([[1.0, 3.0]]), 0.5, dim=1, keepdim=True).tolist() == [[2.0]]
+
+
+def test_cov_and_corrcoef_of_one_variable_are_0d():
+    rows = gg.tensor([[1.0, 2.0, 4.0]])
+    assert gg.cov(rows).shape == () and gg.cov(rows).item() == pytest.approx(np.var([1, 2, 4], ddof=1))
+    assert gg.corrcoef(rows).shape == () and gg.corrcoef(rows).item() == 1.0
+    assert gg.cov(gg.tensor([[1.0, 2.0], [0.0, 1.0]])).shape == (2, 2)
+
+
+def test_diff_of_order_0_is_the_input_without_prepend_or_append():
+    x = gg.tensor([[1.0, 2.0], [4.0, 8.0]])
+    out = gg.diff(x, n=0, dim=0, prepend=gg.zeros(1, 2), append=gg.zeros(2, 2))
+    assert out.tolist() == x.tolist()
+    assert gg.diff(x, n=1, dim=0, prepend=gg.zeros(1, 2)).tolist() == [[1.0, 2.0], [3.0, 6.0]]
+
+
+def test_gradient_takes_a_spacing_of_none_as_1():
+    (g,) = gg.gradient(gg.tensor([0.0, 1.0, 4.0, 9.0]), spacing=None)
+    assert g.tolist() == [1.0, 2.0, 4.0, 5.0]
+
+
+@pytest.mark.parametrize("loss", [F.multi_margin_loss, F.multilabel_margin_loss])
+def test_margin_losses_take_a_0d_score_as_one_class(loss):
+    x = gg.tensor(0.3, requires_grad=True)
+    out = loss(x, gg.tensor(0))
+    assert out.shape == () and out.item() == 0.0  # one class: no other class to compare with
+    assert loss(x, gg.tensor(0), reduction="none").shape == ()
+    out.backward()
+    assert x.grad.item() == 0.0
