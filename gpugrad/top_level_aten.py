@@ -7,15 +7,13 @@ sparse tensor's norm), ``convolution`` (the one entry point behind every ``conv*
 
 The main output of each is the ``nn.functional`` op itself, so it is differentiable as that op is; the
 extra outputs are computed beside it, outside the graph, as PyTorch's are (``native_group_norm``'s
-statistics are in the graph but pass no gradient back, as PyTorch's)."""
+statistics are differentiable functions of the input, as PyTorch's)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from . import dtypes, factory
 from ._warn_once import warn_once
-from .autograd.function import Op
-from .autograd.grad_mode import no_grad
 from .dtypes import FLOAT_KINDS
 from .errors import ArgumentError, DTypeError, ShapeError
 from .nn import functional as F
@@ -37,28 +35,12 @@ def _wide(x: Tensor) -> Tensor:
 
 
 def _mean_rstd(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor]:
-    """The mean and 1 / sqrt(biased variance + eps) of ``x`` over ``dims`` (kept), in x's dtype, detached."""
-    with no_grad():
-        wide = _wide(x.detach())
-        mean = wide.mean(dim=dims, keepdim=True)
-        rstd = (wide.var(dim=dims, keepdim=True, correction=0) + eps).rsqrt()
-        return mean.to(x.dtype), rstd.to(x.dtype)
-
-
-class _NoGradient(Op):
-    """``value`` (an array computed from ``x``) in the graph as an output of ``x`` whose gradient is never
-    passed back: PyTorch's ``native_group_norm`` gives its mean and rstd ``requires_grad`` and ignores
-    any gradient reaching them."""
-
-    name = "native_group_norm_statistics"
-
-    @staticmethod
-    def forward(ctx, x, value=None):
-        return value
-
-    @staticmethod
-    def backward(ctx, grad):
-        return None
+    """The mean and 1 / sqrt(biased variance + eps) of ``x`` over ``dims`` (kept), in x's dtype; recorded
+    when x is (the caller detaches x for statistics kept outside the graph)."""
+    wide = _wide(x)
+    mean = wide.mean(dim=dims, keepdim=True)
+    rstd = (wide.var(dim=dims, keepdim=True, correction=0) + eps).rsqrt()
+    return mean.to(x.dtype), rstd.to(x.dtype)
 
 
 def native_layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None, bias: Tensor | None,
@@ -68,7 +50,7 @@ def native_layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Te
     dtype, outside the graph."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     out = F.layer_norm(input, shape, weight, bias, eps)
-    mean, rstd = _mean_rstd(input, tuple(range(input.ndim - len(shape), input.ndim)), eps)
+    mean, rstd = _mean_rstd(input.detach(), tuple(range(input.ndim - len(shape), input.ndim)), eps)
     return out, mean, rstd
 
 
@@ -85,7 +67,7 @@ def native_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
                          f"{tuple(input.shape)}")
     # Statistics first: training updates running_mean / running_var, which may be the input's own memory.
     if training:
-        mean, invstd = _mean_rstd(input, (0,) + tuple(range(2, input.ndim)), eps)
+        mean, invstd = _mean_rstd(input.detach(), (0,) + tuple(range(2, input.ndim)), eps)
         mean, invstd = mean.reshape(input.shape[1]), invstd.reshape(input.shape[1])
     else:
         mean = invstd = factory.empty(0, dtype=input.dtype, device=input.device)
@@ -97,7 +79,7 @@ def native_group_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
                       group: int, eps: float) -> tuple[Tensor, Tensor, Tensor]:
     """``(output, mean, rstd)``: input read as (N, C, HxW) (its element count must be N * C * HxW),
     ``F.group_norm``'s output in input's shape (differentiable), and each (sample, group)'s mean and
-    1 / sqrt(var + eps), (N, group), in the graph without passing gradients back (as PyTorch's)."""
+    1 / sqrt(var + eps), (N, group), differentiable (as PyTorch's)."""
     if input.numel() != N * C * HxW:
         raise ShapeError(f"native_group_norm: expected input.numel() == N * C * HxW = {N} * {C} * {HxW}, got input "
                          f"of shape {tuple(input.shape)}")
@@ -111,11 +93,7 @@ def native_group_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
     x3 = input.reshape(N, C, HxW)
     out = F.group_norm(x3, group, weight, bias, eps).reshape(tuple(input.shape))
     mean, rstd = _mean_rstd(x3.reshape(N, group, C // group * HxW), (2,), eps)  # C % group checked by F
-    mean, rstd = mean.reshape(N, group), rstd.reshape(N, group)
-    if input.requires_grad:
-        mean = _NoGradient.apply(input, value=mean._array)
-        rstd = _NoGradient.apply(input, value=rstd._array)
-    return out, mean, rstd
+    return out, mean.reshape(N, group), rstd.reshape(N, group)
 
 
 def native_dropout(input: Tensor, p: float, train: bool | None) -> tuple[Tensor, Tensor]:

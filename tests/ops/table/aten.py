@@ -40,6 +40,12 @@ INDICES = [[0, 1, 2, 1], [3, 2, 0, 2]]
 OFFS_ROWS = [2, 2, 5]
 
 
+def _group_norm_statistics(lib, x):
+    """native_group_norm's mean and rstd outputs, both differentiable."""
+    _, mean, rstd = lib.native_group_norm(x, None, None, 2, 4, 3, 2, 1e-5)
+    return mean * 2 + rstd
+
+
 def _loop_grouped_mm(torch, a, b, offs):
     """grouped_mm as a loop of torch matmuls (PyTorch's own kernel takes no float64 on the CPU:
     tests/ops/test_grouped_mm.py compares with it in float32)."""
@@ -82,6 +88,8 @@ ROWS = [
         0.1, 1e-5)[0]), inputs=[((4, 3), real), ((3,), real)], op="native_batch_norm"),
     Row("native_group_norm", **_both(lambda lib, x, w, b: lib.native_group_norm(x, w, b, 2, 4, 3, 2, 1e-5)[0]),
         inputs=[((2, 4, 3), real), ((4,), real), ((4,), real)]),
+    Row("native_group_norm_statistics", **_both(_group_norm_statistics), inputs=[((2, 4, 3), real)],
+        op="native_group_norm"),
     Row("native_group_norm_flat_input", **_both(lambda lib, x: lib.native_group_norm(x, None, None, 3, 2, 2, 1, 1e-5)[0]),
         inputs=[((3, 4), real)], op="native_group_norm"),
     Row("native_dropout", _seeded_dropout, [((4, 5), real)], torch=_torch_dropout),
