@@ -103,6 +103,8 @@ def parse_to_args(op: str, args: tuple, kwargs: dict):
     if kwargs:
         raise TypeError(f"{op}: unexpected arguments {sorted(kwargs)}")
     for a in args:
+        if a.__class__ is bool:  # non_blocking (then copy) given by position, as PyTorch's overloads take them
+            continue
         if isinstance(a, Tensor):
             device, dtype = a.device, a.dtype
         elif isinstance(a, (_dtypes.DType, type)) or (hasattr(a, "kind") and hasattr(a, "itemsize")):
@@ -117,7 +119,8 @@ def parse_to_args(op: str, args: tuple, kwargs: dict):
 def to(x: Tensor, *args, **kwargs) -> Tensor:
     """``x.to(device)``, ``x.to(dtype)``, ``x.to(device, dtype)`` or ``x.to(other_tensor)``: differentiable;
     ``copy=True`` returns a new tensor even when nothing changes."""
-    copy = kwargs.pop("copy", False)
+    flags = [a for a in args if a.__class__ is bool]  # to(device, dtype, non_blocking, copy)
+    copy = kwargs.pop("copy", flags[1] if len(flags) > 1 else False)
     device, dtype = parse_to_args("to", args, kwargs)
     out = x
     if device is not None:

@@ -1040,6 +1040,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *, ou
     x_target[axis], i_target[axis] = input.shape[axis], indices.shape[axis]
     x = input if list(input.shape) == x_target else input.expand(x_target)
     i = indices if list(indices.shape) == i_target else indices.expand(i_target)
+    if i.numel() and bool((i._array < 0).any()):  # along a dim, PyTorch counts negative indices from the end
+        i = Tensor._make(input._backend.xp.where(i._array < 0, i._array + input.shape[axis], i._array), input._backend)
     return write_out("take_along_dim", gather(x, axis, i), out)
 
 

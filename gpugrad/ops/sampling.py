@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy
 
-from .. import _gamma, dtypes
+from .. import _gamma, dtypes, layouts
+from ..factory import check_pin_memory
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
@@ -105,10 +106,15 @@ def _broadcast_shape(op: str, *tensors) -> tuple:
 
 
 def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
-           requires_grad: bool = False) -> Tensor:
+           requires_grad: bool = False, layout=None, pin_memory: bool = False) -> Tensor:
     """Samples from N(mean, std^2), elementwise over tensor ``mean`` and/or ``std`` (broadcast), or of
     ``size`` for float mean and std. The result has mean's dtype (std's when mean is a number).
-    d/dmean = d/dstd = 0, as in PyTorch: the draw is not reparameterised."""
+    d/dmean = d/dstd = 0, as in PyTorch: the draw is not reparameterised. ``layout`` (strided) and
+    ``pin_memory`` are the factories' options, checked as theirs."""
+    if layout is not None:
+        layouts.check_layout("normal", layout)
+    if pin_memory:
+        check_pin_memory("normal", pin_memory)
     tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
     if not tensors:
         if size is None:

@@ -53,3 +53,26 @@ def test_margin_losses_take_a_0d_score_as_one_class(loss):
     assert loss(x, gg.tensor(0), reduction="none").shape == ()
     out.backward()
     assert x.grad.item() == 0.0
+
+
+def test_to_takes_non_blocking_and_copy_by_position():
+    x = gg.ones(2)
+    assert x.to("cpu", gg.float32, False, True) is not x  # copy=True
+    assert x.to("cpu", gg.float32, True) is x  # non_blocking alone
+    assert x.to(gg.float32, False, False) is x
+    assert x.to(x, False, True) is not x
+    assert x.to("cpu", gg.float64, True, True).dtype is gg.float64
+
+
+def test_take_along_dim_counts_negative_indices_from_the_end_along_a_dim():
+    x = gg.arange(6.0).reshape(2, 3)
+    assert gg.take_along_dim(x, gg.tensor([[-1], [-3]]), 1).tolist() == [[2.0], [3.0]]
+    assert gg.take_along_dim(x, gg.tensor([[-1, -2, -1]]), 0).tolist() == [[3.0, 1.0, 5.0]]
+    with pytest.raises(Exception, match="out of bounds"):
+        gg.take_along_dim(x, gg.tensor([[-4], [0]]), 1)
+
+
+def test_normal_takes_the_factories_layout_option():
+    assert gg.normal(1.6, 0.3, (2, 2), dtype=gg.float64, layout=gg.strided).shape == (2, 2)
+    with pytest.raises(Exception, match="layout"):
+        gg.normal(1.6, 0.3, (2, 2), layout=gg.sparse_coo)
