@@ -98,6 +98,7 @@ def test_in_place_method_functions():
     gg.zero_(x)
     assert x.tolist() == [0.0, 0.0]
     assert gg.is_signed(x) and not gg.is_signed(gg.tensor([1], dtype=gg.uint8))
+    assert gg.resize_as_(x, gg.zeros(1, 2)) is x and x.shape == (1, 2)
 
 
 def test_small_helpers():
