@@ -345,8 +345,11 @@ def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: boo
 @_writes_out
 def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``base`` to the powers ``linspace(start, end, steps)``, computed in float64 and rounded once to
-    ``dtype`` (the default float when None)."""
+    ``dtype`` (the default float when None). For an integer dtype, start and end are truncated to
+    integers first, as PyTorch's (``logspace(0, 1.2, 2, dtype=int64)`` is [1, 10])."""
     target = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
+    if target.np.kind in "iub":
+        start, end = math.trunc(float(start)), math.trunc(float(end))
     powers = linspace(start, end, steps, dtype=dtypes.float64, device=device)._array
     backend = _backend_of(device)
     return _finish((float(base) ** powers).astype(target.np), backend, requires_grad)

@@ -76,3 +76,10 @@ def test_normal_takes_the_factories_layout_option():
     assert gg.normal(1.6, 0.3, (2, 2), dtype=gg.float64, layout=gg.strided).shape == (2, 2)
     with pytest.raises(Exception, match="layout"):
         gg.normal(1.6, 0.3, (2, 2), layout=gg.sparse_coo)
+
+
+def test_integer_logspace_truncates_its_ends_first():
+    assert gg.logspace(0, 1.2, 2, dtype=gg.int64).tolist() == [1, 10]
+    assert gg.logspace(0.5, 3.7, 4, base=2.5, dtype=gg.int64).tolist() == [1, 2, 6, 15]
+    assert gg.logspace(-1.5, 2.5, 5, dtype=gg.int64).tolist() == [0, 0, 3, 17, 100]
+    assert gg.logspace(0, 1.2, 2).tolist() == pytest.approx([1.0, 10 ** 1.2])
