@@ -313,7 +313,26 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     if dtype is None:
         dtype = dtypes.int64 if all(isinstance(v, int) for v in (start, end, step)) else None
     backend = _backend_of(device)
-    return _finish(backend.xp.arange(start, end, step, dtype=_dtype_np(dtype)), backend, requires_grad)
+    target = _dtype_np(dtype)
+    if target is not None and target.kind in "iu" and not all(isinstance(v, int) for v in (start, end, step)):
+        return _finish(backend.asarray(_integer_arange(start, end, step, target)), backend, requires_grad)
+    return _finish(backend.xp.arange(start, end, step, dtype=target), backend, requires_grad)
+
+
+def _integer_arange(start, end, step, target) -> numpy.ndarray:
+    """PyTorch's arange of an integer dtype from float bounds: start and step truncated toward zero, the
+    length from the bounds as given, except int64's, whose kernel divides the truncated bounds as
+    integers (``arange(0.0, -8.000001, -4.0, dtype=int64)`` is [0, -4]; in int32, [0, -4, -8]). A step
+    that truncates to 0 repeats start, or for int64 is refused, as PyTorch's."""
+    first, last, stride = (math.trunc(float(v)) for v in (start, end, step))
+    if float(step) == 0 or stride == 0 and target == numpy.int64:
+        raise ArgumentError("arange: step must be nonzero")
+    if target == numpy.int64:
+        span = last - first + stride - (1 if stride > 0 else -1)
+        size = abs(span) // abs(stride) if (span >= 0) == (stride > 0) else 0
+    else:
+        size = max(math.ceil((float(end) - float(start)) / float(step)), 0)
+    return (numpy.arange(size, dtype=numpy.int64) * stride + first).astype(target)
 
 
 @_writes_out

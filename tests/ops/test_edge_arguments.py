@@ -83,3 +83,13 @@ def test_integer_logspace_truncates_its_ends_first():
     assert gg.logspace(0.5, 3.7, 4, base=2.5, dtype=gg.int64).tolist() == [1, 2, 6, 15]
     assert gg.logspace(-1.5, 2.5, 5, dtype=gg.int64).tolist() == [0, 0, 3, 17, 100]
     assert gg.logspace(0, 1.2, 2).tolist() == pytest.approx([1.0, 10 ** 1.2])
+
+
+def test_integer_arange_from_float_bounds_truncates_as_pytorch():
+    assert gg.arange(0.0, -8.000001, -4.0, dtype=gg.int64).tolist() == [0, -4]  # int64 divides integers
+    assert gg.arange(0.0, -8.000001, -4.0, dtype=gg.int32).tolist() == [0, -4, -8]  # others: the float length
+    assert gg.arange(1.9, 7.2, 2.9, dtype=gg.int64).tolist() == [1, 3, 5]
+    assert gg.arange(-3.5, 3.5, 0.7, dtype=gg.int16).tolist() == [-3] * 10  # a step truncated to 0 repeats start
+    with pytest.raises(Exception, match="step must be nonzero"):
+        gg.arange(-3.5, 3.5, 0.7, dtype=gg.int64)
+    assert gg.arange(0.5, 2.5, 0.5).tolist() == [0.5, 1.0, 1.5, 2.0]  # float dtypes as before
