@@ -273,10 +273,16 @@ def ger(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 def _scaled_sum(name: str, input: Tensor, product: Tensor, beta, alpha) -> Tensor:
     """beta * input + alpha * product; with beta == 0 input is ignored (its NaNs too), as in PyTorch.
-    Integer results stay integer (float scale factors are applied and the sum truncated, as PyTorch)."""
+    For integer tensors, float scale factors are truncated to integers first (addr refuses them), as
+    PyTorch's kernels read them."""
     if input._array.dtype != product._array.dtype:
         raise DTypeError(f"{name}: self and mat2 must have the same dtype, but got {input.dtype} and {product.dtype}")
     beta, alpha = scalar_argument(name, "beta", beta), scalar_argument(name, "alpha", alpha)
+    if product._array.dtype.kind in "iu":
+        for arg, value in (("beta", beta), ("alpha", alpha)):
+            if name == "addr" and isinstance(value, float):
+                raise DTypeError(f"addr: for integral input tensors, argument {arg} must not be a floating point number")
+        beta, alpha = int(beta), int(alpha)
     scaled = product if alpha == 1 else product * alpha
     shape = _shape(scaled)
     try:

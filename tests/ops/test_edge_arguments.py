@@ -93,3 +93,16 @@ def test_integer_arange_from_float_bounds_truncates_as_pytorch():
     with pytest.raises(Exception, match="step must be nonzero"):
         gg.arange(-3.5, 3.5, 0.7, dtype=gg.int64)
     assert gg.arange(0.5, 2.5, 0.5).tolist() == [0.5, 1.0, 1.5, 2.0]  # float dtypes as before
+
+
+def test_integer_matrix_products_truncate_float_scale_factors():
+    m = gg.tensor([[1, 2], [3, 4]])
+    v = gg.tensor([1, -1])
+    a = gg.tensor([5, 7])
+    assert gg.addmv(a, m, v, beta=1.7, alpha=2.6).tolist() == [5 - 2, 7 - 2]  # beta 1, alpha 2
+    assert gg.addmv(a, m, v, beta=0.2, alpha=0.6).tolist() == [0, 0]
+    assert gg.addmm(m, m, m, beta=0.5, alpha=1.5).tolist() == (m @ m).tolist()
+    assert gg.baddbmm(m[None], m[None], m[None], beta=2.9, alpha=0.9).tolist() == [(m * 2).tolist()]
+    with pytest.raises(Exception, match="floating point"):
+        gg.addr(m, v, v, alpha=2.0)
+    assert gg.addmv(a.double(), m.double(), v.double(), beta=0.5, alpha=0.5).tolist() == [2.0, 3.0]
