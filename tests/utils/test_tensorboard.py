@@ -57,3 +57,38 @@ def test_add_graph_says_it_is_not_there(tmp_path):
     with tensorboard.SummaryWriter(tmp_path) as writer:
         with pytest.raises(NotImplementedError, match="add_graph"):
             writer.add_graph(gg.nn.Linear(2, 2), gg.zeros(1, 2))
+
+
+def test_summary_hparams_records_go_through_the_file_writer(tmp_path):
+    """summary.hparams makes the three HParams-tab records a caller writes itself (no sub-folder per call)."""
+    from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
+
+    from gpugrad.utils.tensorboard.summary import hparams
+
+    experiment, start, end = hparams({"lr": 3e-4, "policy": "mlp", "clip": gg.tensor([0.2]), "skip": None},
+                                     {"reward": 0}, hparam_domain_discrete={"policy": ["mlp", "cnn"]})
+    with tensorboard.SummaryWriter(tmp_path) as writer:
+        for record in (experiment, start, end):
+            writer.file_writer.add_summary(record)
+    tags = [v.tag for e in _events(tmp_path) for v in e.summary.value]
+    assert tags == ["_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info"]
+    data = HParamsPluginData.FromString(start.value[0].metadata.plugin_data.content).session_start_info
+    assert data.hparams["lr"].number_value == 3e-4 and data.hparams["policy"].string_value == "mlp"
+    assert data.hparams["clip"].number_value == pytest.approx(0.2) and "skip" not in data.hparams
+    exp = HParamsPluginData.FromString(experiment.value[0].metadata.plugin_data.content).experiment
+    assert [i.name for i in exp.hparam_infos] == ["lr", "policy", "clip"]
+    assert [v.string_value for v in exp.hparam_infos[1].domain_discrete.values] == ["mlp", "cnn"]
+    assert [m.name.tag for m in exp.metric_infos] == ["reward"]
+
+
+def test_summary_hparams_refuses_what_pytorch_refuses():
+    from gpugrad.utils.tensorboard.summary import hparams
+
+    with pytest.raises(TypeError, match="hparam_dict should be a dictionary"):
+        hparams(None, {})
+    with pytest.raises(TypeError, match="metric_dict should be a dictionary"):
+        hparams({}, None)
+    with pytest.raises(ValueError, match="value should be one of int, float, str, bool, or torch.Tensor"):
+        hparams({"layers": [64, 64]}, {})
+    with pytest.raises(TypeError, match=r"hparam_domain_discrete\[lr\] should be a list of same type"):
+        hparams({"lr": 0.1}, {}, {"lr": ["fast"]})
