@@ -644,7 +644,17 @@ def _quantile(op: str, x: Tensor, q, dim, keepdim: bool, interpolation: str, ign
     if interpolation in ("linear", "midpoint"):
         above = wide.gather(-1, Tensor._make(xp.ceil(ranks).astype(xp.int64), backend))
         weight = xp.full(ranks.shape, 0.5) if interpolation == "midpoint" else ranks - below
-        result = result.lerp(above, Tensor._make(weight.astype(x._array.dtype), backend))
+        weight = Tensor._make(weight.astype(x._array.dtype), backend)
+        if interpolation == "linear" and isinstance(q, Tensor) and q.requires_grad and is_grad_enabled():
+            # q's gradient, as PyTorch's composite quantile gives it: through the interpolation weight
+            q_col_t = q.reshape((-1,) + (1,) * ordered.ndim)
+            valid = Tensor._make(((~nan).sum(-1, keepdims=True) - 1).astype(x._array.dtype), backend)
+            if ignore_nan:
+                ranks_t = (q_col_t * valid).clamp(min=0)
+            else:  # a slice holding a NaN reads its last value whatever q is
+                ranks_t = q_col_t * Tensor._make((~nan.any(-1, keepdims=True) * (n - 1)).astype(x._array.dtype), backend)
+            weight = weight + (ranks_t - ranks_t.detach())  # the same values, with q's gradient
+        result = result.lerp(above, weight)
     result = result.squeeze(-1)  # (Q, R...)
     if keepdim and x.ndim:  # a 0-d input keeps no dim, as PyTorch's
         kept = [1] * x.ndim if axis is None else list(x.shape[:axis]) + [1] + list(x.shape[axis + 1:])

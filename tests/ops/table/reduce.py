@@ -71,6 +71,11 @@ ROWS = [
     Row("quantile", lambda a: a.quantile(0.3, dim=1), [((3, 5), distinct)]),
     Row("quantile_all_q_tensor", lambda a: a.quantile(gg.tensor([0.2, 0.75], dtype=a.dtype)), [((3, 4), distinct)],
         op="quantile", torch=lambda torch, a: a.quantile(torch.tensor([0.2, 0.75], dtype=a.dtype))),
+    # q's gradient through the interpolation weight (q kept where 4 q is away from an integer: a kink)
+    Row("quantile_q_gradient", lambda a, q: a.quantile(0.3 + 0.04 * q.tanh(), dim=1), [((3, 5), distinct), ((2,), real)],
+        op="quantile"),
+    Row("nanquantile_q_gradient", lambda a, q: a.nanquantile(0.3 + 0.04 * q.tanh(), dim=1),
+        [((3, 5), distinct), ((2,), real)], op="nanquantile"),
     Row("quantile_midpoint", lambda a: a.quantile(0.4, dim=0, keepdim=True, interpolation="midpoint"),
         [((4, 3), distinct)], op="quantile"),
     Row("quantile_nearest", lambda a: a.quantile(0.55, dim=-1, interpolation="nearest"), [((2, 6), distinct)],
