@@ -12,9 +12,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import dtypes, factory
-from .random import default_generator
-from .tensor import Tensor
+from .. import dtypes, factory
+from ..random import default_generator
+from ..tensor import Tensor
 
 # PyTorch's defaults (rtol, atol) by dtype; integer and bool dtypes compare exactly
 _TOLERANCES = {np.dtype(np.float16): (1e-3, 1e-5), np.dtype(np.float32): (1.3e-6, 1e-5),
