@@ -112,8 +112,8 @@ def _fractional_max_pool(op: str, nd: int, input: Tensor, kernel_size, output_si
         shape[2 + d], shape[2 + nd + d] = out[d], kernel[d]
         flat = flat + along.reshape(shape)
     window = math.prod(kernel)
-    positions = Tensor._make(xp.ascontiguousarray(flat.reshape(n, c, -1)), x._backend)
-    values = x.reshape(n, c, -1).gather(2, positions).reshape(n, c, *out, window)
+    positions = Tensor._make(xp.ascontiguousarray(flat.reshape(n, c, math.prod(out) * window)), x._backend)
+    values = x.reshape(n, c, math.prod(sizes)).gather(2, positions).reshape(n, c, *out, window)  # sizes: an empty batch too
     result, which = values.max(dim=-1)
     indices = positions.reshape(n, c, *out, window).take_along_dim(which.unsqueeze(-1), -1).squeeze(-1)
     if unbatched:

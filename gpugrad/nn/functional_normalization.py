@@ -245,14 +245,16 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     """Alpha dropout for SELU networks: elementwise, keeping a standard normal input's mean and variance
     (identity unless ``training``; note PyTorch's default ``training=False``)."""
     _check_p(p)
-    _check_float("alpha_dropout", input)
+    if training:  # outside training any dtype passes through unchanged, as PyTorch's
+        _check_float("alpha_dropout", input)
     return _alpha_dropout(input, p, training, inplace, _whole)
 
 
 def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
     """Alpha dropout of whole channels of a (N, C, ...) input (identity unless ``training``)."""
     _check_p(p)
-    _check_float("feature_alpha_dropout", input)
+    if training:  # outside training any dtype passes through unchanged, as PyTorch's
+        _check_float("feature_alpha_dropout", input)
     return _alpha_dropout(input, p, training, inplace, lambda x: _feature_shape("feature_alpha_dropout", x))
 
 

@@ -1330,7 +1330,7 @@ def msort(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
     """How often each value 0..max occurs in a 1-d tensor of non-negative integers (at least ``minlength``
-    bins); with ``weights``, their sum per value, in weights' float dtype (float32 for integer weights)."""
+    bins); with ``weights``, their sum per value: float32 for float32 weights, float64 for any other."""
     x = input._array
     if x.ndim != 1 or x.dtype.kind not in "iub" or (x.size and int(x.min()) < 0):
         raise ArgumentError(f"bincount: only supports 1-d non-negative integral inputs, got shape {tuple(x.shape)} "
@@ -1344,7 +1344,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         if tuple(weights.shape) != tuple(x.shape):
             raise ShapeError(f"bincount: weights of shape {tuple(weights.shape)} for input of shape {tuple(x.shape)}")
         w = weights._array
-        dtype = w.dtype if w.dtype.kind in FLOAT_KINDS else numpy.dtype(numpy.float32)
+        dtype = numpy.dtype(numpy.float32 if w.dtype == numpy.float32 else numpy.float64)  # PyTorch's rule
         counts = xp.bincount(x, weights=w, minlength=minlength).astype(dtype)
     return Tensor._make(counts, input._backend)
 

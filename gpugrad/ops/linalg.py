@@ -920,7 +920,8 @@ class Pinv(Op):
         xp = ctx.xp
         if hermitian:
             w, v = xp.linalg.eigh(a)
-            cutoff = _cutoff(xp, xp.abs(w).max(axis=-1, keepdims=True), a.shape, atol, rtol, a.dtype)
+            largest = xp.abs(w).max(axis=-1, keepdims=True) if w.shape[-1] else xp.zeros(w.shape[:-1] + (1,), w.dtype)
+            cutoff = _cutoff(xp, largest, a.shape, atol, rtol, a.dtype)
             inv_w = xp.where(xp.abs(w) > cutoff, 1 / xp.where(w == 0, 1, w), 0).astype(a.dtype)
             p = (v * inv_w[..., None, :]) @ xp.swapaxes(v, -1, -2)
         else:

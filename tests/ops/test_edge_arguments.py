@@ -106,3 +106,29 @@ def test_integer_matrix_products_truncate_float_scale_factors():
     with pytest.raises(Exception, match="floating point"):
         gg.addr(m, v, v, alpha=2.0)
     assert gg.addmv(a.double(), m.double(), v.double(), beta=0.5, alpha=0.5).tolist() == [2.0, 3.0]
+
+
+def test_bincount_weights_sum_in_float32_or_float64():
+    x = gg.tensor([0, 1, 1])
+    assert gg.bincount(x, weights=gg.tensor([1.0, 2.0, 3.0])).dtype is gg.float32
+    for w in (gg.tensor([1, 2, 3]), gg.tensor([1.0, 2.0, 3.0], dtype=gg.float16), gg.tensor([True, False, True])):
+        out = gg.bincount(x, weights=w)
+        assert out.dtype is gg.float64 and out.tolist() == pytest.approx(np.bincount([0, 1, 1], w.double().numpy()))
+
+
+def test_hermitian_pinv_of_empty_matrices():
+    assert gg.linalg.pinv(gg.zeros(0, 0), hermitian=True).shape == (0, 0)
+    assert gg.linalg.pinv(gg.zeros(2, 0, 0), hermitian=True).shape == (2, 0, 0)
+
+
+def test_alpha_dropouts_pass_any_dtype_through_outside_training():
+    ints = gg.tensor([[1, 2]])
+    assert F.alpha_dropout(ints, 0.5, False) is ints and F.feature_alpha_dropout(ints, 0.5, False) is ints
+    with pytest.raises(Exception, match="floating point"):
+        F.alpha_dropout(ints, 0.5, True)
+
+
+@pytest.mark.parametrize("pool, shape", [(F.fractional_max_pool2d, (0, 1, 4, 5)), (F.fractional_max_pool3d, (0, 1, 4, 5, 4))])
+def test_fractional_max_pool_of_an_empty_batch(pool, shape):
+    values, indices = pool(gg.zeros(*shape), 2, output_size=2, return_indices=True)
+    assert values.shape == indices.shape == (0, 1) + (2,) * (len(shape) - 2)
