@@ -417,8 +417,9 @@ class Optimizer:
         start = 0
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
-            for i, p in enumerate(group["params"], start):
-                mapping[id(p)] = i  # a parameter listed twice takes its last index, as in PyTorch
+            # As PyTorch: a parameter listed twice in one group takes its last index there, and one that an
+            # earlier group lists keeps that group's index.
+            mapping.update({id(p): i for i, p in enumerate(group["params"], start) if id(p) not in mapping})
             packed["params"] = [mapping[id(p)] for p in group["params"]]
             start += len(packed["params"])
             groups.append(packed)

@@ -365,6 +365,29 @@ def test_a_parameter_listed_twice_matches_pytorch():
     assert got["gpugrad"][1] == got["torch"][1]
 
 
+def test_a_parameter_in_two_groups_keeps_its_first_groups_index():
+    p, q = gg.nn.Parameter(gg.ones(2)), gg.nn.Parameter(gg.ones(1))
+    opt = optim.SGD([p, q], lr=0.1)
+    opt.param_groups.extend(opt.param_groups)  # the same group twice: its parameters are numbered once
+    assert [g["params"] for g in opt.state_dict()["param_groups"]] == [[0, 1], [0, 1]]
+    opt.param_groups.append({**opt.param_groups[0], "params": [q, p, q]})
+    assert [g["params"] for g in opt.state_dict()["param_groups"]] == [[0, 1], [0, 1], [1, 0, 1]]
+
+
+@pytest.mark.torch
+def test_parameter_numbering_across_groups_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    got = {}
+    for lib in (gg, torch):
+        p, q, r = (lib.nn.Parameter(lib.ones(1)) for _ in range(3))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opt = lib.optim.SGD([{"params": [p, q, p]}, {"params": [r]}], lr=0.1)
+        opt.param_groups += [{**opt.param_groups[1], "params": [r, q, r]}, {**opt.param_groups[0], "params": [p]}]
+        got[lib.__name__] = [g["params"] for g in opt.state_dict()["param_groups"]]
+    assert got["gpugrad"] == got["torch"]
+
+
 def test_step_refuses_a_hyper_parameter_made_invalid_later():
     params, opt = make("Adam", starts())
     set_grads(params, 0)
