@@ -87,7 +87,7 @@ host_memory.keep_freed_memory()  # a step's arrays reuse freed memory instead of
 numpy_warnings.silence_numpy_warnings()  # inf and NaN without a warning, as PyTorch
 
 from . import backends, data, distributed, nn, onnx, optim, utils  # noqa: E402  (after the ops are bound: nn builds on them)
-from . import amp, compiler, distributions, fft, func, fx, hub, jit, multiprocessing, profiler, sparse, special, testing, types  # noqa: E402  (distributions builds on nn.functional)
+from . import amp, compiler, distributions, fft, func, fx, hub, jit, masked, multiprocessing, profiler, sparse, special, testing, types  # noqa: E402  (distributions builds on nn.functional)
 from .jit import ScriptFunction, ScriptModule  # noqa: E402  (torch.ScriptModule: type hints and isinstance checks)
 from . import _C, _custom_ops, _dynamo, _higher_order_ops, _inductor, _utils, ao, library, overrides, quantization  # noqa: E402,F401,E501  (torch._C, torch._dynamo ...)
 from ._higher_order_ops import cond, while_loop  # noqa: E402,F401  (torch.cond, torch.while_loop)
