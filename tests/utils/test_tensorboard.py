@@ -92,3 +92,28 @@ def test_summary_hparams_refuses_what_pytorch_refuses():
         hparams({"layers": [64, 64]}, {})
     with pytest.raises(TypeError, match=r"hparam_domain_discrete\[lr\] should be a list of same type"):
         hparams({"lr": 0.1}, {}, {"lr": ["fast"]})
+
+
+def test_flush_writes_every_record_before_it_returns(tmp_path):
+    """A reader may open the event file right after flush (PyTorch's flush waits for its writer thread)."""
+    writer = tensorboard.SummaryWriter(tmp_path)
+    for step in range(3):
+        writer.add_scalar("loss", float(step), step)
+        writer.add_histogram("weights", gg.arange(5.0) * step, step)
+        writer.flush()
+        assert [s[0] for s in _scalars(_events(tmp_path))] == list(range(step + 1))
+        assert sum(v.tag == "weights" for e in _events(tmp_path) for v in e.summary.value) == step + 1
+    writer.close()
+    writer.flush()  # closed: nothing to do, as PyTorch's
+    writer.add_scalar("loss", 9.0, 9)  # a closed writer opens its files again, as tensorboardX's and PyTorch's
+    writer.close()
+
+
+def test_add_video_without_moviepy_says_so_on_stdout(tmp_path, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("moviepy") is not None:
+        pytest.skip("moviepy is installed: the clip is made")
+    with tensorboard.SummaryWriter(tmp_path) as writer:
+        writer.add_video("clip", gg.rand(1, 4, 3, 8, 8), 0, fps=4)
+    assert "add_video needs package moviepy" in capsys.readouterr().out
