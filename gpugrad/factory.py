@@ -219,7 +219,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memor
         target = dtypes.default_complex()  # Python complex numbers: complex64 beside float32
     else:
         target = dtypes.of_array_checked(host, "tensor")
-    return _finish(backend.asarray(host.astype(target.np, copy=True)), backend, requires_grad)
+    return _finish(backend.asarray(dtypes.cast_array(host, target.np)), backend, requires_grad)  # a fresh copy
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:

@@ -513,3 +513,14 @@ print("ok")
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stdout + out.stderr
+
+
+def test_float64_to_half_and_bfloat16_round_through_float32_as_pytorch():
+    # 1 + 2**-11 + 2**-40 lies just above float16's halfway point between 1 and 1 + 2**-10: rounded
+    # directly it goes up; through float32 (PyTorch's conversion) the 2**-40 is lost first and the tie
+    # rounds to even, down to 1.
+    x = np.array([1 + 2.0 ** -11 + 2.0 ** -40, 1 + 2.0 ** -8 + 2.0 ** -40])
+    assert gg.tensor(x).half().tolist()[0] == 1.0
+    assert gg.tensor(x, dtype=gg.float16).tolist()[0] == 1.0
+    assert gg.tensor(x).to(gg.bfloat16).float().tolist()[1] == 1.0  # bfloat16's halfway point: 1 + 2**-8
+    assert gg.tensor(x).float().tolist() == [1.0 + 2.0 ** -11, 1.0 + 2.0 ** -8]
