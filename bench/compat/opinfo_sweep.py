@@ -315,16 +315,17 @@ def run_sample(op, fn, sample, torch, gg, grad: bool, seed: int):
         return None
     outs_t, outs_g = [a for a, _ in pairs], [b for _, b in pairs]
     rng = np.random.default_rng(seed)
-    cots = [rng.standard_normal(tuple(o.shape)) * (1 + 1j if o.is_complex() else 1) for o in outs_t]
+    cots = [torch.from_numpy(np.asarray(rng.standard_normal(tuple(o.shape)) * (1 + 1j if o.is_complex() else 1))).to(o.dtype)
+            for o in outs_t]  # made by PyTorch, then copied bit for bit: both sides start from the same cotangent
     try:
-        grads_t = torch.autograd.grad(outs_t, inputs_t, [torch.from_numpy(np.asarray(c)).to(o.dtype) for c, o in zip(cots, outs_t)],
-                                      allow_unused=True)
+        grads_t = torch.autograd.grad(outs_t, inputs_t, cots, allow_unused=True)
     except Exception as exc:
         raise Skip(f"PyTorch's backward raises {type(exc).__name__}") from exc
+    if any(g is None and i.is_leaf and i._base is not None for g, i in zip(grads_t, inputs_t)):
+        raise Skip("a leaf view: PyTorch's autograd.grad gives it no gradient")
     inputs_g = leaves(args_g, gg.Tensor) + leaves(kwargs_g, gg.Tensor)
     try:
-        grads_g = gg.autograd.grad(outs_g, inputs_g, [gg.from_numpy(np.asarray(c)).to(o.dtype) for c, o in zip(cots, outs_g)],
-                                   allow_unused=True)
+        grads_g = gg.autograd.grad(outs_g, inputs_g, [to_gg(c, torch, gg) for c in cots], allow_unused=True)
     except Timeout:
         raise
     except Exception as exc:  # noqa: BLE001  (as above)
