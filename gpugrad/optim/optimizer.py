@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy
 
+from .. import dtypes as _dtypes
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..autograd.reduced_float import is_reduced
 from ..dtypes import FLOAT_KINDS
@@ -431,7 +432,8 @@ class Optimizer:
 
         The number of groups and each group's size must match; state arrays must match their
         parameter's shape. Floating state is cast to the parameter's dtype and device. Nothing changes
-        when a check fails (ValueError).
+        when a check fails (ValueError). An optimizer whose ``step`` a library wrote gets PyTorch's cast
+        instead (``_cast_as_pytorch``): its state may hold tensors of any shape and a tensor ``step``.
         """
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
@@ -446,6 +448,8 @@ class Optimizer:
         id_map: dict = {}
         scalar_keys: dict = {}  # parameter id -> the names of its scalar state
         capturable_ids: set = set()  # parameters whose "step" stays a device tensor
+        fused_ids: set = set()  # parameters of groups whose "fused" is set (PyTorch's layout only)
+        pytorchs_layout = not _steps_in_gpugrad(type(self))
         for gi, (g, sg) in enumerate(zip(groups, saved_groups)):
             if not isinstance(sg, dict) or "params" not in sg:
                 raise ValueError(f"{name}.load_state_dict: saved parameter group {gi} has no 'params' list")
@@ -465,6 +469,7 @@ class Optimizer:
             keys = frozenset(self._scalar_spec({**self.defaults, **ng}))
             scalar_keys.update((id(p), keys) for p in g["params"])
             capturable_ids.update(id(p) for p in g["params"] if ng.get("capturable"))
+            fused_ids.update(id(p) for p in g["params"] if ng.get("fused"))
         new_state: defaultdict = defaultdict(dict)
         for key, value in state_dict["state"].items():
             p = id_map.get(_index_key(key))
@@ -474,6 +479,9 @@ class Optimizer:
                 raise ValueError(f"{name}.load_state_dict: state of parameter {key!r} must be a dict, got {type(value).__name__}")
             keys = scalar_keys[id(p)]
             cap = id(p) in capturable_ids
+            if pytorchs_layout:
+                new_state[p] = _cast_as_pytorch(p, value, None, fused=id(p) in fused_ids, capturable=cap)
+                continue
             new_state[p] = {k: _cast_state(name, key, k, v, p, scalar=k in keys, capturable=cap)
                             for k, v in value.items()}
         self.param_groups[:] = new_groups
@@ -507,6 +515,30 @@ def _index_key(k: Any) -> Any:
     if isinstance(k, numpy.integer):
         return int(k)
     return k
+
+
+def _steps_in_gpugrad(cls: type) -> bool:
+    """Whether the class's ``step`` is one of gpugrad's optimizers' (whose state layout gpugrad keeps: steps
+    as numbers, arrays of the parameter's shape) rather than a library's own algorithm."""
+    owner = next((c for c in cls.__mro__ if "step" in vars(c)), Optimizer)
+    return owner.__module__.startswith("gpugrad.")
+
+
+def _cast_as_pytorch(p: Tensor, value: Any, key: Any, *, fused: bool, capturable: bool) -> Any:
+    """PyTorch's load_state_dict cast, for an optimizer whose step a library wrote (timm's keep 'step' in
+    a tensor and factored state of other shapes): tensors go to the parameter's device, floating ones to
+    its dtype when the parameter is floating; 'step' stays as it is unless the group is fused or capturable
+    (then float32 on the parameter's device); dicts and other containers are cast item by item (strings
+    are kept)."""
+    if isinstance(value, Tensor):
+        if key == "step":
+            return value.to(dtype=_dtypes.float32, device=p.device) if fused or capturable else value
+        return value.to(dtype=p.dtype, device=p.device) if p.is_floating_point() else value.to(device=p.device)
+    if isinstance(value, dict):
+        return {k: _cast_as_pytorch(p, v, k, fused=fused, capturable=capturable) for k, v in value.items()}
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        return type(value)(_cast_as_pytorch(p, v, None, fused=fused, capturable=capturable) for v in value)
+    return value
 
 
 def _cast_state(opt_name: str, index: Any, key: str, value: Any, p: Tensor, *, scalar: bool = False,

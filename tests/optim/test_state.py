@@ -432,3 +432,60 @@ def test_defaults_and_state_keys_match_torch(name):
     theirs = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)]).defaults
     ours = getattr(optim, name)([gg.zeros(2, requires_grad=True)]).defaults
     assert ours == {k: v for k, v in theirs.items() if k != "fused"}
+
+
+def _library_optimizer(lib):
+    """An optimizer written as libraries write theirs (timm's): its own step, a tensor 'step' and state
+    of other shapes than the parameter's."""
+    class RowScaled(lib.optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, {"lr": lr})
+
+        @lib.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    state = self.state[p]
+                    if not state:
+                        state["step"] = lib.tensor(0.0)
+                        state["rows"] = lib.zeros(p.shape[0])
+                        state["rms"] = lib.tensor(0.0)
+                        state["trace"] = [lib.zeros(1)]
+                    state["step"].add_(1)
+                    state["rows"].add_(p.grad.square().mean(-1))
+                    state["rms"].copy_(p.grad.square().mean().sqrt())
+                    p.add_(p.grad / (state["rows"].sqrt()[:, None] + 1.0), alpha=-group["lr"] / state["step"].item())
+    return RowScaled
+
+
+def _run_library_optimizer(lib):
+    torch_gen = np.random.default_rng(3)
+    w = lib.nn.Parameter(lib.tensor(torch_gen.standard_normal((3, 2)), dtype=lib.float32))
+    opt = _library_optimizer(lib)([w])
+    for _ in range(2):
+        opt.zero_grad()
+        (w ** 3).sum().backward()
+        opt.step()
+    saved = opt.state_dict()
+    w2 = lib.nn.Parameter(w.detach().clone())
+    again = _library_optimizer(lib)([w2])
+    again.load_state_dict(saved)
+    state = again.state[w2]
+    again.zero_grad()
+    (w2 ** 3).sum().backward()
+    again.step()
+    return w2.detach().numpy(), {k: (type(v).__name__, tuple(getattr(v, "shape", ()))) for k, v in state.items()}
+
+
+def test_a_library_optimizer_loads_its_state_as_pytorch_does():
+    weights, kinds = _run_library_optimizer(gg)
+    assert kinds == {"step": ("Tensor", ()), "rows": ("Tensor", (3,)), "rms": ("Tensor", ()), "trace": ("list", ())}
+    assert np.isfinite(weights).all()
+
+
+@pytest.mark.torch
+def test_a_library_optimizer_loads_its_state_like_pytorch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = _run_library_optimizer(gg), _run_library_optimizer(torch)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
+    assert ours[1] == theirs[1]
