@@ -17,7 +17,7 @@ from ._gamma import run_cpu
 _SERIES_UP_TO = 30.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _series(nu, x):
     """I_nu(x) for nu in {0, 1}, x >= 0, by its power series."""
     t = 0.25 * x * x
@@ -31,7 +31,7 @@ def _series(nu, x):
     return total
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _asymptotic_scaled(nu, x):
     """e^-x I_nu(x) for large x >= 0."""
     c = 1.0
@@ -44,7 +44,7 @@ def _asymptotic_scaled(nu, x):
     return total / math.sqrt(2.0 * math.pi * x)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def bessel_scalar(nu, x, scaled):
     """I_nu(x) (e^-|x| I_nu(x) when ``scaled``) for nu in {0, 1}, any float64 x."""
     if math.isnan(x):
@@ -65,7 +65,7 @@ def bessel_scalar(nu, x, scaled):
     return sign * value * math.exp(a)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _bessel_loop(nu, scaled, x, out):
     for i in range(x.size):
         out[i] = bessel_scalar(nu, x[i], scaled)

@@ -99,7 +99,7 @@ def erfinv_reference(xp, y):
     return xp.copysign(x, y.astype(numpy.float64)).astype(y.dtype, copy=False)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _erfinv_start_scalar(a):
     w = -math.log1p(-a * a)
     if w < 5.0:
@@ -145,7 +145,7 @@ def erfinv(xp, y):
 
 # erfcx(x) = e^(x^2) erfc(x), the scaled complementary error function: the product where erfc has not
 # underflowed (x < 25, relative error a few ulps of the exponent), the asymptotic series beyond.
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def erfcx_scalar(x):
     if math.isnan(x):
         return math.nan
@@ -156,7 +156,7 @@ def erfcx_scalar(x):
     return (1.0 - inv2 * (1.0 - inv2 * (3.0 - inv2 * (15.0 - inv2 * 105.0)))) / (x * math.sqrt(math.pi))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _erfcx_loop(x, out):
     for i in range(x.size):
         out[i] = erfcx_scalar(x[i])

@@ -8,6 +8,8 @@ psi(x) = psi(x + 1) - 1/x, to x >= 10 and sums the asymptotic series there; poly
 x goes through the reflection formulas, so neither loop runs long. Poles (0 and the negative integers):
 digamma gives -inf at +0 and +inf at -0 and NaN at the negative integers, polygamma +inf for odd n and
 -inf for even n, as PyTorch at 0; at +inf polygamma is 0 (PyTorch 2.13 gives NaN for n >= 2).
+The loops are compiled with NumPy's error model (as in _erf.py and _bessel.py): a division by zero gives
+inf or NaN, as PyTorch's kernels do, never Python's ZeroDivisionError.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ _ZETA_A = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606
            1.8152105401943546773e17, -7.1661652561756670113e18)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _digamma_positive(x):
     result = 0.0
     while x < 10.0:
@@ -36,7 +38,7 @@ def _digamma_positive(x):
     return result + math.log(x) - 0.5 / x - series
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def digamma_scalar(x):
     """psi(x) = d/dx ln Gamma(x) in float64."""
     if math.isnan(x) or x == -math.inf:
@@ -54,7 +56,7 @@ def digamma_scalar(x):
     return _digamma_positive(x)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _hurwitz_zeta(s, q):
     """zeta(s, q) = sum over k >= 0 of (k + q)^-s, for s > 1 and q > 0."""
     total = q ** -s
@@ -87,7 +89,7 @@ def _hurwitz_zeta(s, q):
     return total
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def zeta_scalar(s, q):
     """The Hurwitz zeta function zeta(s, q) in float64, with Cephes' domain: inf at s = 1 and at the
     non-positive integers q, NaN for s < 1 and for negative q with a fractional s."""
@@ -110,13 +112,13 @@ def zeta_scalar(s, q):
 _GAMMAINC_ITERATIONS = 100000  # the series needs about sqrt(a) terms near x = a
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _gamma_prefix(a, x):
     """x^a e^-x / Gamma(a)."""
     return math.exp(a * math.log(x) - x - math.lgamma(a))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _gammainc_series(a, x):
     term = 1.0 / a
     total = term
@@ -130,7 +132,7 @@ def _gammainc_series(a, x):
     return total * _gamma_prefix(a, x)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _gammaincc_fraction(a, x):
     tiny = 1e-300
     b = x + 1.0 - a
@@ -154,7 +156,7 @@ def _gammaincc_fraction(a, x):
     return h * _gamma_prefix(a, x)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def gammainc_scalar(a, x, upper):
     """P(a, x), or Q(a, x) for ``upper``, in float64, with PyTorch's values at the ends of the domain."""
     if math.isnan(a) or math.isnan(x) or a < 0.0 or x < 0.0:
@@ -178,12 +180,12 @@ def gammainc_scalar(a, x, upper):
     return q if upper else 1.0 - q
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _polygamma_positive(n, x):
     return (-1.0 if n % 2 == 0 else 1.0) * math.gamma(n + 1.0) * _hurwitz_zeta(n + 1.0, x)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _cot_derivative(n, c):
     """d^n/dy^n cot(y) at cot(y) = c: the polynomial P_n(c), P_0 = c, P_k+1 = -(1 + c^2) P_k'(c)."""
     coef = numpy.zeros(n + 2)
@@ -202,7 +204,7 @@ def _cot_derivative(n, c):
     return value
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def polygamma_scalar(n, x):
     """The n-th derivative of digamma (n >= 0) in float64."""
     if n == 0:
@@ -226,37 +228,37 @@ def polygamma_scalar(n, x):
 # Loops compiled with njit rather than ufuncs made by numba.vectorize: a ufunc's result at a pole (lgamma
 # at 0 is inf) raises NumPy's floating-point warning from inside Numba, where no filter of gpugrad's
 # reaches; a compiled loop sets no flag that NumPy reads.
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _lgamma_loop(x, out):
     for i in range(x.size):
         out[i] = math.lgamma(x[i])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _digamma_loop(x, out):
     for i in range(x.size):
         out[i] = digamma_scalar(x[i])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _polygamma_loop(n, x, out):
     for i in range(x.size):
         out[i] = polygamma_scalar(n, x[i])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _zeta_loop(s, q, out):
     for i in range(out.size):
         out[i] = zeta_scalar(s[i], q[i])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _gammainc_loop(upper, a, x, out):
     for i in range(out.size):
         out[i] = gammainc_scalar(a[i], x[i], upper)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def standard_gamma_grad_scalar(a, x):
     """d x / d a for a Gamma(a, 1) draw x held at its CDF level (implicit reparameterisation):
     -(d P(a, x) / d a) / density(x; a), the a-derivative by central differences of P (of Q = 1 - P in the
@@ -272,7 +274,7 @@ def standard_gamma_grad_scalar(a, x):
     return -dp / density
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _standard_gamma_grad_loop(a, x, out):
     for i in range(out.size):
         out[i] = standard_gamma_grad_scalar(a[i], x[i])

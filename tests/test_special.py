@@ -406,3 +406,13 @@ def _assert_same_values(ours, theirs, rtol, name):
     assert np.array_equal(ours[~finite], theirs[~finite], equal_nan=True), name
     scale = np.maximum(np.abs(theirs[finite]), 1.0)
     assert (np.abs(ours[finite] - theirs[finite]) <= rtol * scale).all(), name
+
+
+def test_incomplete_gamma_at_negative_and_huge_arguments_gives_nan_not_an_exception():
+    # a <= 0 or x < 0 are outside the domain: NaN, as PyTorch's (a division by zero inside once raised
+    # Python's ZeroDivisionError from the compiled loop)
+    a = gg.tensor([-501.0, -501.0, 2.0, 0.0, float("inf"), -1.0])
+    x = gg.tensor([-501.0, 501.0, 0.0, 3.0, 2.0, 1e20])
+    lower, upper = gg.igamma(a, x).tolist(), gg.igammac(a, x).tolist()
+    assert lower[2:5] == [0.0, 1.0, 0.0] and upper[2:5] == [1.0, 0.0, 1.0]
+    assert all(v != v for v in lower[:2] + lower[5:] + upper[:2] + upper[5:])

@@ -287,6 +287,8 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         hinge = hinge * hinge
     if weight is not None:
         hinge = hinge * weight.reshape(-1)[_const(rows, t)].unsqueeze(1)
+    if input.ndim < 2:  # one sample: 'none' gives the target's shape, as PyTorch's ((1,) for a (1,) target)
+        out_shape = tuple(target.shape)
     return reduce_loss(op, (hinge.sum(dim=1) / c).reshape(out_shape), reduction)
 
 

@@ -132,3 +132,9 @@ def test_alpha_dropouts_pass_any_dtype_through_outside_training():
 def test_fractional_max_pool_of_an_empty_batch(pool, shape):
     values, indices = pool(gg.zeros(*shape), 2, output_size=2, return_indices=True)
     assert values.shape == indices.shape == (0, 1) + (2,) * (len(shape) - 2)
+
+
+def test_multi_margin_loss_of_one_sample_keeps_the_targets_shape():
+    x = gg.tensor([0.1, 0.7, 0.3])
+    assert F.multi_margin_loss(x, gg.tensor([1]), reduction="none").shape == (1,)
+    assert F.multi_margin_loss(x, gg.tensor(1), reduction="none").shape == ()
