@@ -197,13 +197,13 @@ def difference(a, b, random: bool) -> tuple[str, str] | None:
     x = x.astype(np.complex128 if x.dtype.kind == "c" else np.float64)
     y = y.astype(np.complex128 if y.dtype.kind == "c" else np.float64)
     same = (x == y) | (np.isnan(x) & np.isnan(y))
-    with np.errstate(invalid="ignore"):  # inf - inf where one side is inf
+    with np.errstate(invalid="ignore", divide="ignore"):  # inf - inf where one side is inf
         err = np.where(same, 0.0, np.abs(x - y))
-    err = np.where(np.isnan(err), np.inf, err)
-    bound = np.where(same, np.inf, atol + rtol * np.abs(x))
-    if (err <= bound).all():
-        return None
-    i = int(np.argmax(np.where(err <= bound, 0.0, np.where(np.isfinite(x), err / bound, np.inf))))
+        err = np.where(np.isnan(err), np.inf, err)
+        bound = np.where(same, np.inf, atol + rtol * np.abs(x))
+        if (err <= bound).all():
+            return None
+        i = int(np.argmax(np.where(err <= bound, 0.0, np.where(np.isfinite(x), err / bound, np.inf))))
     where = np.unravel_index(i, x.shape) if x.ndim else ()
     why = f"worst at {where}: {x.flat[i]!r} vs {y.flat[i]!r} ({int((err > bound).sum())} of {x.size} outside)"
     return ("inexact" if (err <= 10 * bound).all() else "mismatch"), why
