@@ -406,6 +406,11 @@ class Optimizer:
         state["_flat"] = [None] * len(self.param_groups)
         return state
 
+    def __setstate__(self, state: dict) -> None:
+        """What unpickling and ``load_state_dict`` end with, as PyTorch's: the attributes set from ``state``.
+        Subclasses override it to set defaults of older checkpoints (calling this first)."""
+        self.__dict__.update(state)
+
     # state_dict ------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         """The optimizer's state in PyTorch's layout: ``{"state": {index: {...}}, "param_groups": [...]}``.
@@ -485,8 +490,9 @@ class Optimizer:
             new_state[p] = {k: _cast_state(name, key, k, v, p, scalar=k in keys, capturable=cap)
                             for k, v in value.items()}
         self.param_groups[:] = new_groups
-        # With the fused path the loaded arrays are copied into the flat buffers at the next step.
-        self.state = new_state
+        # With the fused path the loaded arrays are copied into the flat buffers at the next step. Through
+        # __setstate__, as PyTorch's: a subclass's override fills in group defaults or recasts its state.
+        self.__setstate__({"state": new_state, "param_groups": self.param_groups})
         if any(isinstance(v, Tensor) and v.is_sparse for st in new_state.values() for v in st.values()):
             self._holds_sparse_state = True
 

@@ -1,6 +1,7 @@
 """state_dict round trips, the stale-buffer rebuild, failing steps that change nothing, bad arguments."""
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -489,3 +490,27 @@ def test_a_library_optimizer_loads_its_state_like_pytorch():
     ours, theirs = _run_library_optimizer(gg), _run_library_optimizer(torch)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
     assert ours[1] == theirs[1]
+
+
+def test_load_state_dict_ends_with_setstate():
+    # PyTorch's load_state_dict hands the new state and groups to __setstate__; optimizers override it to
+    # give older checkpoints' groups new defaults and to recast state (timm keeps momentum in bfloat16).
+    class Recasting(optim.SGD):
+        def __setstate__(self, state):
+            super().__setstate__(state)
+            for group in self.param_groups:
+                group.setdefault("added_later", True)
+            for st in self.state.values():
+                if "momentum_buffer" in st:
+                    st["momentum_buffer"] = st["momentum_buffer"].to(gg.bfloat16)
+
+    w = gg.nn.Parameter(gg.ones(2))
+    opt = Recasting([w], lr=0.1, momentum=0.9)
+    w.grad = gg.ones(2)
+    opt.step()
+    saved = opt.state_dict()
+    opt.load_state_dict(saved)
+    assert opt.param_groups[0]["added_later"] is True
+    assert opt.state[w]["momentum_buffer"].dtype is gg.bfloat16
+    restored = copy.deepcopy(opt)
+    assert restored.param_groups[0]["params"][0] is not w and restored.param_groups[0]["added_later"]
