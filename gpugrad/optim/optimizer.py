@@ -466,8 +466,10 @@ class Optimizer:
             for saved_index, p in zip(sg["params"], g["params"]):
                 id_map[_index_key(saved_index)] = p
         new_groups = []
-        for g, sg in zip(groups, saved_groups):
-            ng = copy.deepcopy({k: v for k, v in sg.items() if k != "params"})
+        # One deep copy of all the groups, as PyTorch's: an object the saved groups share (a cache list
+        # that every group took from the defaults: timm's RAdamLegacy) stays shared among the new ones.
+        copies = copy.deepcopy([{k: v for k, v in sg.items() if k != "params"} for sg in saved_groups])
+        for g, ng in zip(groups, copies):
             ng["params"] = g["params"]
             self._validate_hparams(ng)
             new_groups.append(ng)

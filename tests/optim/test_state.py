@@ -514,3 +514,21 @@ def test_load_state_dict_ends_with_setstate():
     assert opt.state[w]["momentum_buffer"].dtype is gg.bfloat16
     restored = copy.deepcopy(opt)
     assert restored.param_groups[0]["params"][0] is not w and restored.param_groups[0]["added_later"]
+
+
+def test_load_state_dict_keeps_objects_the_groups_share():
+    # Every group takes a mutable default (a cache) by reference; the loaded groups share one copy of it,
+    # as after PyTorch's single deepcopy of the saved groups.
+    class Cached(gg.optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {"lr": 0.1, "cache": [None]})
+
+        def step(self, closure=None):
+            return None
+
+    a, b = gg.nn.Parameter(gg.ones(1)), gg.nn.Parameter(gg.ones(1))
+    opt = Cached([{"params": [a]}, {"params": [b], "lr": 0.2}])
+    assert opt.param_groups[0]["cache"] is opt.param_groups[1]["cache"]
+    opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+    first, second = opt.param_groups
+    assert first["cache"] is second["cache"] and first["cache"] is not opt.defaults["cache"]
