@@ -171,11 +171,11 @@ def reference_backward(
     elif kind == "softplus":
         gx = xp.where(s > SOFTPLUS_THRESHOLD, gy, gy * _sigmoid_ref(xp, s))
     elif kind == "elu":
-        gx = xp.where(s > 0, gy, gy * param * xp.exp(xp.minimum(s, zero)))
+        gx = xp.where(s <= 0, gy * param * xp.exp(xp.minimum(s, zero)), gy)  # NaN takes the positive branch, as PyTorch's
     elif kind == "selu":
-        gx = SELU_SCALE * xp.where(s > 0, gy, gy * SELU_ALPHA * xp.exp(xp.minimum(s, zero)))
+        gx = SELU_SCALE * xp.where(s <= 0, gy * SELU_ALPHA * xp.exp(xp.minimum(s, zero)), gy)
     elif kind == "celu":
-        gx = xp.where(s > 0, gy, gy * xp.exp(xp.minimum(s, zero) / param))
+        gx = xp.where(s <= 0, gy * xp.exp(xp.minimum(s, zero) / param), gy)
     elif kind == "hardswish":
         gx = xp.where(s <= -3, zero, xp.where(s < 3, gy * (s / 3 + 0.5), gy))
     elif kind == "mish":
@@ -302,12 +302,12 @@ def act_backward_scalar(code, s, gy, p):
     elif code == SOFTPLUS:
         gx = gy if s > like(s, SOFTPLUS_THRESHOLD) else gy * sigmoid_scalar(s)
     elif code == ELU:
-        gx = gy if s > zero else gy * p * vector_exp(s)
+        gx = gy * p * vector_exp(s) if s <= zero else gy  # NaN takes the positive branch, as PyTorch's
     elif code == SELU:
         scale = like(s, SELU_SCALE)
-        gx = gy * scale if s > zero else gy * scale * like(s, SELU_ALPHA) * vector_exp(s)
+        gx = gy * scale * like(s, SELU_ALPHA) * vector_exp(s) if s <= zero else gy * scale
     elif code == CELU:
-        gx = gy if s > zero else gy * vector_exp(s / p)
+        gx = gy * vector_exp(s / p) if s <= zero else gy
     elif code == HARDSWISH:
         three = like(s, 3.0)
         if s <= -three:
