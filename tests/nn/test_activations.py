@@ -483,3 +483,12 @@ def test_empty_and_zero_dim_inputs_match_pytorch(name):
         y.sum().backward()
         y_t.sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn, slope", [(lambda x: F.elu(x, 0.7), 1.0), (lambda x: F.celu(x, 2.0), 1.0),
+                                       (F.selu, 1.0507009873554805)])
+def test_exponential_units_pass_the_positive_slope_at_nan(fn, slope):
+    # PyTorch's derivative picks the negative branch where x <= 0: a NaN input gets the positive slope
+    x = gg.tensor([float("nan"), -1.0, 0.5], dtype=gg.float64, requires_grad=True)
+    fn(x).sum().backward()
+    assert x.grad[0].item() == pytest.approx(slope) and x.grad[2].item() == pytest.approx(slope)
