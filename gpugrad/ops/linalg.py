@@ -1086,6 +1086,9 @@ class SVD(Op):
     def forward(ctx, a, full_matrices=True):
         u, s, vh = ctx.xp.linalg.svd(a, full_matrices=full_matrices)
         ctx.save_for_backward(u, s, vh)
+        # Unused outputs pass None, not zeros: the singular values alone (svdvals, the nuclear and 2-norms)
+        # take U diag(gS) Vh, which has a value at repeated or zero singular values where the rest does not
+        ctx.set_materialize_grads(False)
         return u, s, vh
 
     @staticmethod

@@ -138,3 +138,12 @@ def test_multi_margin_loss_of_one_sample_keeps_the_targets_shape():
     x = gg.tensor([0.1, 0.7, 0.3])
     assert F.multi_margin_loss(x, gg.tensor([1]), reduction="none").shape == (1,)
     assert F.multi_margin_loss(x, gg.tensor(1), reduction="none").shape == ()
+
+
+@pytest.mark.parametrize("ord, diagonal", [("nuc", 1.0), (2, 1 / 3), (-2, 1 / 3)])
+def test_singular_value_norms_have_pytorchs_subgradient_at_zero(ord, diagonal):
+    # the singular values alone take U diag(g) Vh, defined at the zero matrix (PyTorch's subgradient);
+    # the singular vectors' terms divide by differences of singular values and were NaN there
+    x = gg.zeros(3, 3, dtype=gg.float64, requires_grad=True)
+    gg.linalg.norm(x, ord).backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.eye(3) * diagonal)
