@@ -511,7 +511,12 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out: Tensor | None = None) -> Tensor
     dims_a = [d % max(a.ndim, 1) for d in dims_a]
     dims_b = [d % max(b.ndim, 1) for d in dims_b]
     for i, j in zip(dims_a, dims_b):
-        if a.shape[i] != b.shape[j]:
+        # a contracted dim of size 1 on one side broadcasts: the other side is summed over it, as PyTorch's
+        if b.shape[j] == 1 and a.shape[i] != 1:
+            a = a.sum(i, keepdim=True)
+        elif a.shape[i] == 1 and b.shape[j] != 1:
+            b = b.sum(j, keepdim=True)
+        elif a.shape[i] != b.shape[j]:
             raise ShapeError(f"tensordot: contracted dimensions need to match, but first has size {a.shape[i]} "
                              f"in dim {i} "
                              f"and second has size {b.shape[j]} in dim {j} (shapes {_shape(a)} and {_shape(b)})")

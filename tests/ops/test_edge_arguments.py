@@ -147,3 +147,11 @@ def test_singular_value_norms_have_pytorchs_subgradient_at_zero(ord, diagonal):
     x = gg.zeros(3, 3, dtype=gg.float64, requires_grad=True)
     gg.linalg.norm(x, ord).backward()
     np.testing.assert_allclose(x.grad.numpy(), np.eye(3) * diagonal)
+
+
+def test_tensordot_broadcasts_a_contracted_dim_of_size_1():
+    a = gg.arange(12.0).reshape(3, 4)
+    b = gg.arange(5.0).reshape(1, 5)
+    np.testing.assert_allclose(gg.tensordot(a, b, dims=([0], [0])).numpy(), np.outer(a.numpy().sum(0), b.numpy()[0]))
+    with pytest.raises(Exception, match="contracted dimensions need to match"):
+        gg.tensordot(gg.ones(2, 3), gg.ones(3, 2), dims=2)
