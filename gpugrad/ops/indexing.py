@@ -351,6 +351,8 @@ def _zeros(like: Tensor, shape: tuple) -> Tensor:
 
 
 def _check_gather_shapes(op: str, x: Tensor, idx, axis: int, src: Tensor | None = None) -> None:
+    if idx.size == 0:  # PyTorch checks nothing of an empty index
+        return
     if idx.ndim != max(x.ndim, 1) and not (idx.ndim == 0 and x.ndim == 0):
         raise ShapeError(
             f"{op}: index tensor must have the same number of dimensions as input tensor, got index shape "
@@ -385,12 +387,16 @@ class Gather(Op):
     @staticmethod
     def forward(ctx, x, idx=None, axis=0):
         ctx.shape, ctx.idx, ctx.axis = x.shape, idx, axis
+        if idx.size == 0:  # an empty index of any shape reads nothing, as PyTorch's
+            return ctx.xp.empty(idx.shape, dtype=x.dtype)
         (x1,) = _flat_if_scalar(x)
         i1 = idx.reshape(1) if idx.ndim == 0 else idx
         return x1[_along(ctx.xp, i1, axis)].reshape(idx.shape)
 
     @staticmethod
     def backward(ctx, gy):
+        if ctx.idx.size == 0:
+            return _zeros(gy, ctx.shape)
         return ScatterAdd.apply(_zeros(gy, ctx.shape), gy, idx=ctx.idx, axis=ctx.axis)
 
 
@@ -663,6 +669,8 @@ class IndexSelect(Op):
     @staticmethod
     def forward(ctx, x, idx=None, axis=0):
         ctx.shape, ctx.idx, ctx.axis = x.shape, idx, axis
+        if idx.size == 0:  # an empty index of any shape reads nothing, as PyTorch's
+            return ctx.xp.empty(idx.shape, dtype=x.dtype)
         (x1,) = _flat_if_scalar(x)
         out = _row_major(x1[_at(axis, idx)])
         return out.reshape(()) if x.ndim == 0 else out

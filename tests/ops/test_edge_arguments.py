@@ -155,3 +155,11 @@ def test_tensordot_broadcasts_a_contracted_dim_of_size_1():
     np.testing.assert_allclose(gg.tensordot(a, b, dims=([0], [0])).numpy(), np.outer(a.numpy().sum(0), b.numpy()[0]))
     with pytest.raises(Exception, match="contracted dimensions need to match"):
         gg.tensordot(gg.ones(2, 3), gg.ones(3, 2), dims=2)
+
+
+def test_gather_with_an_empty_index_of_any_shape_reads_nothing():
+    x = gg.randn(5, requires_grad=True)
+    y = gg.gather(x, 0, gg.zeros(2, 0, dtype=gg.int64))
+    assert y.shape == (2, 0)
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0] * 5
