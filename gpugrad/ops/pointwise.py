@@ -699,13 +699,26 @@ def frexp(input: Tensor, *, out=None) -> Frexp:
     return Frexp(mantissa, exponent)
 
 
+class NextAfter(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        return ctx.xp.asarray(ctx.xp.nextafter(a, b))
+
+    @staticmethod
+    def backward(ctx, gy):
+        # one step of the float grid: d/dinput = 1, d/dother = 0 (a zero tensor, not None), as PyTorch's
+        if not ctx.needs_input_grad[1]:
+            return gy, None
+        return gy, Tensor._make(gy._backend.xp.zeros(gy.shape, gy._array.dtype), gy._backend)
+
+
 def nextafter(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
-    """The next float after input in the direction of other, elementwise (not differentiable)."""
+    """The next float after input in the direction of other, elementwise. d/dinput = 1, d/dother = 0
+    (PyTorch's derivative)."""
     a, b = _pair("nextafter", input, other)
     if a._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"nextafter: expected floating point tensors, got {a.dtype}")
-    return write_out("nextafter", Tensor._make(a._backend.xp.asarray(a._backend.xp.nextafter(a._array, b._array)),
-                                               a._backend), out)
+    return write_out("nextafter", NextAfter.apply(a, b), out)
 
 
 # The gamma family (gpugrad/_gamma.py): each derivative is the next function of the family.
@@ -922,8 +935,9 @@ DIFFERENTIABLE = (
     tan, asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, log2, log10, exp2, expm1,
     logaddexp, logaddexp2, xlogy, rsqrt, reciprocal, square, erf, erfc, erfinv, lgamma, digamma, polygamma,
     mvlgamma, floor, ceil, trunc, round, frac, hypot, deg2rad, rad2deg, logit, ldexp, sinc, angle, frexp, i0,
+    nextafter,
 ) + _ALIASES
-FUNCTIONS = DIFFERENTIABLE + (heaviside, gcd, lcm, nextafter)
+FUNCTIONS = DIFFERENTIABLE + (heaviside, gcd, lcm)
 METHODS = {f.__name__: f for f in FUNCTIONS}
 # x.polygamma(n): the order comes first in torch.polygamma(n, x) but after self in the method.
 METHODS.update(polygamma=lambda self, n: polygamma(n, self),

@@ -163,3 +163,9 @@ def test_gather_with_an_empty_index_of_any_shape_reads_nothing():
     assert y.shape == (2, 0)
     y.sum().backward()
     assert x.grad.tolist() == [0.0] * 5
+
+
+def test_nextafter_passes_the_gradient_to_input_alone():
+    x, other = gg.randn(3, requires_grad=True), gg.randn(3, requires_grad=True)
+    gg.nextafter(x, other).sum().backward()
+    assert x.grad.tolist() == [1.0] * 3 and other.grad.tolist() == [0.0] * 3

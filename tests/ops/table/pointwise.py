@@ -117,6 +117,8 @@ ROWS = [
     Row("round_negative_decimals", lambda a: a.round(decimals=-1) * a, [((3, 4), off_grid_tens)], op="round"),
     Row("frac", lambda a: a.frac() * a, [((3, 4), off_grid)]),
     Row("hypot", lambda a, b: a.hypot(b), [((3, 4), away_from_zero), ((3, 4), real)]),
+    # one step of the float grid: d/dinput = 1 (d/dother = 0, PyTorch's choice, tested beside the table)
+    Row("nextafter", lambda a: a.nextafter(a.detach() + 1.0), [((3, 4), real)]),
     Row("deg2rad", lambda a: a.deg2rad(), [((3, 4), real)]),
     Row("rad2deg", lambda a: a.rad2deg(), [((3, 4), real)]),
     Row("logit", lambda a: a.logit(), [((3, 4), probabilities)]),
