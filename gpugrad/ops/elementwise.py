@@ -471,10 +471,13 @@ def _is_float(value) -> bool:
 
 
 def float_power(input, exponent, *, out: Tensor | None = None) -> Tensor:
-    """input ** exponent computed in float64 (either may be a number), as PyTorch's float_power."""
-    f64 = dtypes.float64
-    base = input.to(f64) if isinstance(input, Tensor) else float(input)
-    power = exponent.to(f64) if isinstance(exponent, Tensor) else float(exponent)
+    """input ** exponent computed in float64, or complex128 when either is complex (either may be a
+    number), as PyTorch's float_power."""
+    complex_ = any(v.dtype.is_complex if isinstance(v, Tensor) else isinstance(v, complex) for v in (input, exponent))
+    wide = dtypes.complex128 if complex_ else dtypes.float64
+    number = complex if complex_ else float
+    base = input.to(wide) if isinstance(input, Tensor) else number(input)
+    power = exponent.to(wide) if isinstance(exponent, Tensor) else number(exponent)
     if not isinstance(base, Tensor) and not isinstance(power, Tensor):
         raise TypeError("float_power: expected at least one Tensor argument")
     return write_out("float_power", pow(base, power), out)

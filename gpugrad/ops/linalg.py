@@ -52,6 +52,8 @@ def _shape(t: Tensor) -> tuple:
 
 def _require_float(op: str, *tensors: Tensor) -> None:
     for t in tensors:
+        if t._array.dtype.kind == "c":  # PyTorch's takes complex matrices here; gpugrad's does not yet
+            raise DTypeError(f"{op}: complex matrices are not supported by gpugrad's {op} yet, got {t.dtype}")
         if t._array.dtype.kind not in FLOAT_KINDS:
             raise DTypeError(f"{op}: Expected a floating point or complex tensor as input. Got {t.dtype}")
 

@@ -787,7 +787,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         total = float(n)
         centered = rows - rows.mean(dim=1, keepdim=True)
         scale = total - correction
-        prods = centered.matmul(centered.t())
+        prods = centered.matmul(centered.t().conj())  # X X^H: complex variables' covariance is Hermitian
     else:  # the weights' sums in their own dtype, as PyTorch's (float32 aweights give a float32 divisor)
         total_w = weights.sum()
         centered = rows - (rows * weights).sum(dim=1, keepdim=True) / total_w
@@ -797,7 +797,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
             scale = total_w - correction
         else:
             scale = total_w - correction * (weights * aweights).sum() / total_w
-        prods = (centered * weights).matmul(centered.t())
+        prods = (centered * weights).matmul(centered.t().conj())
     # PyTorch clamps the degrees of freedom at 0 (the covariance is then inf or NaN).
     scale = scale.clamp(min=0) if isinstance(scale, Tensor) else builtins.max(scale, 0.0)
     return (prods / scale).squeeze()  # as PyTorch's: one variable (a 1-d input or one row) gives a 0-d result

@@ -18,7 +18,7 @@ from .._warn_once import warn_once
 from ..amp.policy import PROMOTE, autocast_policy
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..dtypes import FLOAT_KINDS
+from ..dtypes import FLOAT_KINDS, INEXACT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..size import Size
 from ..storage import _block
@@ -1442,7 +1442,7 @@ def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tupl
     coordinates. Integer input gives float32. Differentiable."""
     if edge_order not in (1, 2):
         raise ArgumentError("gradient: only supports edge_order=1 and edge_order=2.")
-    f = input if input._array.dtype.kind in FLOAT_KINDS else input.to(dtypes.float32)
+    f = input if input._array.dtype.kind in INEXACT_KINDS else input.to(dtypes.float32)  # complex stays complex
     axes = list(range(f.ndim)) if dim is None else list(normalize_dims("gradient", dim, f.ndim))
     spacing = 1 if spacing is None else spacing
     steps = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(axes)

@@ -169,3 +169,19 @@ def test_nextafter_passes_the_gradient_to_input_alone():
     x, other = gg.randn(3, requires_grad=True), gg.randn(3, requires_grad=True)
     gg.nextafter(x, other).sum().backward()
     assert x.grad.tolist() == [1.0] * 3 and other.grad.tolist() == [0.0] * 3
+
+
+def test_complex_inputs_stay_complex_in_cov_gradient_and_float_power():
+    z = gg.tensor([[1 + 2j, 3 - 1j, -2 + 0.5j]])
+    c = gg.cov(z)
+    zn = z.numpy()[0]
+    assert c.dtype is gg.complex64 and c.item() == pytest.approx(np.cov(zn))  # (z - mean)(z - mean)^H
+    (g,) = gg.gradient(gg.tensor([1j, 2 + 1j, 4 + 3j]))
+    assert g.dtype is gg.complex64 and g.tolist() == pytest.approx([2 + 0j, 2 + 1j, 2 + 2j])
+    assert gg.float_power(gg.tensor(1 + 2j), 2).item() == pytest.approx(-3 + 4j)
+    assert gg.float_power(gg.tensor(2.0), 1j).dtype is gg.complex128
+
+
+def test_complex_matrices_are_refused_by_name_where_unsupported():
+    with pytest.raises(gg.DTypeError, match="complex matrices are not supported"):
+        gg.linalg.qr(gg.tensor([[1 + 1j, 0], [0, 1]]))
