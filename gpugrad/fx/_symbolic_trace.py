@@ -216,8 +216,11 @@ class Tracer(TracerBase):
                         if name not in parameter_proxy_cache:
                             factory = ((lambda node, n=name: ParameterProxy(self, node, n, attr_val))
                                        if self.param_shapes_constant else None)
-                            parameter_proxy_cache[name] = self.create_proxy("get_attr", name, (), {},
-                                                                            proxy_factory_fn=factory)
+                            # As PyTorch: passed only to a create_proxy that takes it (a subclass's override,
+                            # torchvision's feature-extraction tracer, may not)
+                            extra = ({"proxy_factory_fn": factory}
+                                     if "proxy_factory_fn" in inspect.signature(self.create_proxy).parameters else {})
+                            parameter_proxy_cache[name] = self.create_proxy("get_attr", name, (), {}, **extra)
                         return parameter_proxy_cache[name]
         return attr_val
 

@@ -47,6 +47,35 @@ def _install(owner: Module, field: str, value: Any) -> None:
         setattr(owner, field, value)
 
 
+def _copy_attr(from_module: Module, to_module: Module, target: str) -> None:
+    """Copy the attribute ``target`` (a dotted path) of ``from_module`` into ``to_module`` under the same
+    path, making plain Modules for missing parents; stops early where a parent is already the same object.
+    A tensor that is no Parameter becomes a buffer. (torchvision's feature extraction uses it.)"""
+    *path, field = target.split(".")
+    for atom in path:
+        source, dest = getattr(from_module, atom), getattr(to_module, atom, None)
+        if source is dest:
+            return
+        if dest is None:
+            dest = Module()
+            setattr(to_module, atom, dest)
+        from_module, to_module = source, dest
+    _install(to_module, field, getattr(from_module, field))
+
+
+# The key under which a GraphModule's pickled state keeps the attributes its user asked to preserve.
+_USER_PRESERVED_ATTRIBUTES_KEY = "_user_preserved_attributes"
+
+
+class _CodeOnlyModule(Module):
+    """A Module whose attributes are exactly ``body`` (a module's ``__dict__``): the root that unpickling
+    a GraphModule rebuilds it from."""
+
+    def __init__(self, body: dict) -> None:
+        super().__init__()
+        self.__dict__ = body
+
+
 class GraphModule(Module):
     """A Module made from a Graph: ``root`` (a Module, or a dict of qualified names) gives the submodules,
     parameters and buffers the graph's call_module and get_attr nodes name, copied in under the same

@@ -51,3 +51,48 @@ def test_a_subclass_can_patch_with_pytorchs_private_names():
     assert calls == ["Scaled", "Linear"]
     assert nn.Module.__call__ is st._orig_module_call  # put back after the trace
     assert not isinstance(gg.ones(1), st.ScriptObject)
+
+
+def test_create_proxy_override_without_the_factory_argument():
+    # torchvision's feature-extraction tracer overrides create_proxy with PyTorch's older signature; a
+    # parameter read during the trace must not pass it proxy_factory_fn.
+    seen = []
+
+    class Recording(fx.Tracer):
+        def create_proxy(self, kind, target, args, kwargs, name=None, type_expr=None, *_):
+            proxy = super().create_proxy(kind, target, args, kwargs, name, type_expr)
+            seen.append(proxy.node.op)
+            return proxy
+
+    class Weighted(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(gg.ones(2))
+
+        def forward(self, x):
+            return x * self.w
+
+    graph = Recording().trace(Weighted())
+    assert "get_attr" in seen and [n.op for n in graph.nodes] == ["placeholder", "get_attr", "call_function",
+                                                                   "output"]
+
+
+def test_graph_module_helpers_feature_extraction_imports():
+    from gpugrad.fx.graph_module import (
+        _USER_PRESERVED_ATTRIBUTES_KEY,
+        _CodeOnlyModule,
+        _copy_attr,
+    )
+
+    source = nn.Sequential(nn.Linear(2, 2), Scaled())
+    source[1].register_buffer("shift", gg.zeros(2))
+    dest = nn.Module()
+    _copy_attr(source, dest, "1.lin.weight")
+    _copy_attr(source, dest, "1.shift")
+    _copy_attr(source, dest, "0")
+    assert dest.get_submodule("1.lin").weight is source[1].lin.weight and dest.get_submodule("0") is source[0]
+    assert "shift" in dict(dest.get_submodule("1").named_buffers())
+    assert type(dest.get_submodule("1")) is nn.Module  # parents made on the way are plain modules
+    body = nn.Linear(2, 3).__dict__
+    copied = _CodeOnlyModule(body)
+    assert copied.weight.shape == (3, 2) and isinstance(_USER_PRESERVED_ATTRIBUTES_KEY, str)
