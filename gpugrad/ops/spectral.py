@@ -339,13 +339,15 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
     from ..nn.functional import pad
 
     _check_tensor("stft", input)
+    complex_signal = input._array.dtype.kind == "c" or window is not None and window._array.dtype.kind == "c"
     if return_complex is None:
-        raise ArgumentError("stft requires the return_complex parameter be given for real inputs, and will further "
-                            "require that return_complex=True in a future PyTorch release")
+        if not complex_signal:
+            raise ArgumentError("stft requires the return_complex parameter be given for real inputs, and will "
+                                "further require that return_complex=True in a future PyTorch release")
+        return_complex = True  # a complex input or window gives a complex result by default, as PyTorch's
     if input.ndim not in (1, 2):
         raise ShapeError(f"stft: expected a 1D or 2D tensor, got shape {tuple(input.shape)}")
     hop, win = _stft_lengths("stft", n_fft, hop_length, win_length)
-    complex_signal = input._array.dtype.kind == "c" or window is not None and window._array.dtype.kind == "c"
     if complex_signal and onesided:
         raise ArgumentError("stft: cannot have onesided output if window or input is complex")
     x = input if input._array.dtype.kind == "c" else _as_real("stft", input)
@@ -381,13 +383,11 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     batched = input.ndim == 3
     spectrum = (input if batched else input.unsqueeze(0)).transpose(-1, -2)
     n_frames = spectrum.shape[1]
-    onesided = (spectrum.shape[-1] != n_fft and not return_complex) if onesided is None else onesided
     norm = "ortho" if normalized else "backward"
-    if onesided:
-        frames = irfft(spectrum, n=n_fft, norm=norm)
-    else:
+    if return_complex:
         frames = ifft(spectrum, n=n_fft, norm=norm)
-        frames = frames if return_complex else frames.real
+    else:  # a real signal: PyTorch's irfft, which reads the first n_fft // 2 + 1 rows, whatever onesided says
+        frames = irfft(spectrum, n=n_fft, norm=norm)
     w = _window("istft", window, n_fft, win, frames)
     total = n_fft + hop * (n_frames - 1)
     xp = frames._backend.xp

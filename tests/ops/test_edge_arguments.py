@@ -185,3 +185,21 @@ def test_complex_inputs_stay_complex_in_cov_gradient_and_float_power():
 def test_complex_matrices_are_refused_by_name_where_unsupported():
     with pytest.raises(gg.DTypeError, match="complex matrices are not supported"):
         gg.linalg.qr(gg.tensor([[1 + 1j, 0], [0, 1]]))
+
+
+def test_istft_of_a_real_signal_reads_the_first_half_of_the_spectrum_whatever_onesided_says():
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((6, 3)) + 1j * rng.standard_normal((6, 3))
+    w = gg.ones(6, dtype=gg.float64)
+    full = gg.istft(gg.tensor(z), n_fft=6, window=w, onesided=False)
+    half = gg.istft(gg.tensor(z[:4]), n_fft=6, window=w, onesided=True)
+    np.testing.assert_allclose(full.numpy(), half.numpy())  # PyTorch's irfft path for return_complex=False
+    assert gg.istft(gg.tensor(z), n_fft=6, window=w, onesided=False, return_complex=True).dtype is gg.complex128
+
+
+def test_stft_of_a_complex_signal_is_complex_by_default():
+    z = gg.tensor(np.random.default_rng(1).standard_normal(40) + 1j, dtype=gg.complex128)
+    out = gg.stft(z, 8, window=gg.ones(8, dtype=gg.float64))
+    assert out.dtype is gg.complex128 and out.shape == (8, 21)
+    with pytest.raises(Exception, match="return_complex"):
+        gg.stft(z.real, 8)
