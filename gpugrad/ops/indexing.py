@@ -669,8 +669,6 @@ class IndexSelect(Op):
     @staticmethod
     def forward(ctx, x, idx=None, axis=0):
         ctx.shape, ctx.idx, ctx.axis = x.shape, idx, axis
-        if idx.size == 0:  # an empty index of any shape reads nothing, as PyTorch's
-            return ctx.xp.empty(idx.shape, dtype=x.dtype)
         (x1,) = _flat_if_scalar(x)
         out = _row_major(x1[_at(axis, idx)])
         return out.reshape(()) if x.ndim == 0 else out

@@ -203,3 +203,11 @@ def test_stft_of_a_complex_signal_is_complex_by_default():
     assert out.dtype is gg.complex128 and out.shape == (8, 21)
     with pytest.raises(Exception, match="return_complex"):
         gg.stft(z.real, 8)
+
+
+def test_index_put_accumulating_through_an_all_false_mask():
+    x, v = gg.randn(5, 5, requires_grad=True), gg.randn(5, requires_grad=True)
+    y = x.index_put((gg.tensor([False] * 5),), v, accumulate=True)
+    y.sum().backward()
+    assert v.grad.tolist() == [0.0] * 5 and x.grad.tolist() == [[1.0] * 5] * 5
+    assert gg.index_select(gg.ones(3, 4), 0, gg.tensor([], dtype=gg.int64)).shape == (0, 4)
