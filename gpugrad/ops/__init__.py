@@ -119,8 +119,10 @@ def parse_to_args(op: str, args: tuple, kwargs: dict):
 def to(x: Tensor, *args, **kwargs) -> Tensor:
     """``x.to(device)``, ``x.to(dtype)``, ``x.to(device, dtype)`` or ``x.to(other_tensor)``: differentiable;
     ``copy=True`` returns a new tensor even when nothing changes."""
-    flags = [a for a in args if a.__class__ is bool]  # to(device, dtype, non_blocking, copy)
-    copy = kwargs.pop("copy", flags[1] if len(flags) > 1 else False)
+    copy = kwargs.pop("copy", False)
+    if len(args) > 2:  # to(device, dtype, non_blocking, copy) or to(dtype/tensor, non_blocking, copy)
+        flags = [a for a in args if a.__class__ is bool]
+        copy = copy or len(flags) > 1 and flags[1]
     device, dtype = parse_to_args("to", args, kwargs)
     out = x
     if device is not None:
