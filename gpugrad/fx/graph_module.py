@@ -94,7 +94,7 @@ class GraphModule(Module):
         if isinstance(root, Module):
             self.training = root.training
             for target in targets:
-                self._copy_from_module(root, target)
+                _copy_attr(root, self, target)
         elif isinstance(root, dict):
             for node in graph.nodes:
                 if node.op in ("get_attr", "call_module") and node.target not in root:
@@ -107,19 +107,6 @@ class GraphModule(Module):
             raise RuntimeError(f"Unsupported type {root} passed for root!")
         self.meta: dict = {}
         self.graph = graph
-
-    def _copy_from_module(self, root: Module, target: str) -> None:
-        *path, field = target.split(".")
-        source, dest = root, self
-        for atom in path:
-            child_from, child_to = getattr(source, atom), getattr(dest, atom, None)
-            if child_from is child_to:  # a parent is in already, with everything under it
-                return
-            if child_to is None:
-                child_to = Module()
-                setattr(dest, atom, child_to)
-            source, dest = child_from, child_to
-        _install(dest, field, getattr(source, field))
 
     @property
     def graph(self) -> Graph:
