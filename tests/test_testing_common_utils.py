@@ -66,6 +66,7 @@ def test_message_and_not_equal():
 @pytest.mark.torch
 def test_assert_equal_matches_pytorch():
     torch = pytest.importorskip("torch")
+    pytest.importorskip("expecttest")  # PyTorch's test module imports it; CI installs torch alone
     from torch.testing._internal.common_utils import TestCase as TorchTestCase
 
     def brief(result):  # type, headline and where (the digits of a float32 relative difference may differ)
