@@ -74,3 +74,23 @@ def test_defaults_and_refusals():
         gg.masked.sum(gg.ones(2), mask=gg.ones(1, 2, dtype=gg.bool))
     with pytest.raises(Exception, match="fully masked"):
         gg.masked.median(ints, 1, mask=gg.tensor([[True, True], [False, False]]))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["sum", "prod", "amax", "amin", "argmax", "mean", "median", "var", "std", "norm",
+                                  "logsumexp", "cumsum", "cumprod", "softmax", "log_softmax", "softmin"])
+def test_values_and_gradients_match_pytorch(data, name):
+    torch = pytest.importorskip("torch")
+    x, mask = data
+    args = (2.0, 1) if name == "norm" else (1,)
+    t = torch.tensor(x, requires_grad=True)
+    g = gg.tensor(x, requires_grad=True)
+    out_t = getattr(torch.masked, name)(t, *args, mask=torch.tensor(mask))
+    out_g = getattr(gg.masked, name)(g, *args, mask=gg.tensor(mask))
+    assert str(out_g.dtype) == str(out_t.dtype) and tuple(out_g.shape) == tuple(out_t.shape)
+    np.testing.assert_allclose(out_g.detach().numpy(), out_t.detach().numpy(), rtol=1e-12, atol=1e-14)
+    if out_t.requires_grad:
+        cot = np.random.default_rng(0).standard_normal(tuple(out_t.shape))
+        out_t.backward(torch.tensor(cot))
+        out_g.backward(gg.tensor(cot))
+        np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)

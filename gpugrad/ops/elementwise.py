@@ -1046,7 +1046,7 @@ class Cast(Op):
         ctx.src = x.dtype
         # NumPy's "K" order follows an expanded input's zero strides into a scrambled layout; PyTorch
         # allocates such a (self-overlapping) result row-major
-        return dtypes.cast_array(x, numpy.dtype(np_dtype), order="C" if 0 in x.strides else "K")
+        return dtypes.cast_array(x, np_dtype, order="C" if 0 in x.strides else "K")
 
     @staticmethod
     def backward(ctx, gy):
