@@ -220,3 +220,59 @@ def test_a_loop_over_tanh_compiles_to_vector_instructions(dtype, kind):
 
 def test_plain_python_tanh_is_the_specification():
     assert _vmath.tanh(0.5) == math.tanh(0.5)
+
+
+# log under the error model of the ufunc that calls it (a division Python's model would check per element)
+@njit(error_model="numpy")
+def _log_loop(a, out):
+    for i in range(a.size):
+        out[i] = _vmath.log(a[i])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_within_an_ulp_on_a_dense_sweep(dtype):
+    finfo = np.finfo(dtype)
+    spread = np.geomspace(float(finfo.smallest_subnormal), float(finfo.max) / 4, 1_000_003)  # subnormals too
+    a = np.concatenate([spread, np.linspace(0.5, 2.0, 400_001), np.linspace(1 - 1e-3, 1 + 1e-3, 100_001)])
+    a = a.astype(dtype)
+    out = np.empty_like(a)
+    _log_loop(a, out)
+    exact = np.log(a.astype(np.longdouble))
+    ulp = np.abs(out - exact) / np.spacing(np.abs(exact).astype(dtype)).astype(np.longdouble)
+    assert float(ulp.max()) <= 1.0  # measured 0.83 (float32) and 0.84 (float64)
+    assert np.all(out[a == 1] == 0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_at_the_edges(dtype):
+    finfo = np.finfo(dtype)
+    a = np.array([0.0, -0.0, -finfo.smallest_subnormal, -1.0, -np.inf, np.inf, np.nan, finfo.max,
+                  finfo.smallest_subnormal], dtype)
+    out = np.empty_like(a)
+    _log_loop(a, out)
+    assert np.isneginf(out[0]) and np.isneginf(out[1])
+    assert np.all(np.isnan(out[2:5])) and np.isposinf(out[5]) and np.isnan(out[6])
+    np.testing.assert_allclose(out[7:], np.log(a[7:].astype(np.float64)), rtol=float(finfo.eps))
+
+
+@pytest.mark.parametrize("dtype, kind", [(np.float32, "float"), (np.float64, "double")])
+def test_a_loop_over_log_compiles_to_vector_instructions(dtype, kind):
+    a = np.ones(64, dtype)
+    _log_loop(a, np.empty_like(a))
+    llvm_ir = _log_loop.inspect_llvm((_log_loop.typeof_pyval(a),) * 2)
+    widths = {int(w) for w in re.findall(rf"<(\d+) x {kind}>", llvm_ir)}
+    assert widths and max(widths) >= 4, f"no vector {kind} operations in the compiled loop"
+    assert "@log" not in llvm_ir  # no libm call left
+
+
+def test_plain_python_log_is_the_specification():
+    assert _vmath.log(2.0) == math.log(2.0)
+
+
+def test_the_float32_log_ufunc_is_the_kernel_helper():
+    from gpugrad._vmath_ufuncs import log32
+
+    a = np.geomspace(1e-30, 1e30, 10_001).astype(np.float32)
+    out = np.empty_like(a)
+    _log_loop(a, out)
+    np.testing.assert_array_equal(log32.ufunc()(a), out)
