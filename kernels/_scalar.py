@@ -110,6 +110,8 @@ def register_cuda_overloads() -> None:
     cuda_overload(like)(_like_typer)
     cuda_overload(_vmath.exp)(_vmath.exp_on_cuda)
     cuda_overload(_vmath.log)(_vmath.log_on_cuda)
+    cuda_overload(_vmath.expm1)(_vmath.expm1_on_cuda)
+    cuda_overload(_vmath.log1p)(_vmath.log1p_on_cuda)
     cuda_overload(_vmath.normal_cdf_pdf)(_vmath.normal_cdf_pdf_on_cuda)
     cuda_overload(_vmath.log1p_of_unit)(_vmath.log1p_of_unit_on_cuda)
     cuda_overload(_vmath.tanh)(_vmath.tanh_on_cuda)

@@ -35,6 +35,7 @@ from ._launch import (
     UNROLL,
 )
 from ._vmath import exp as vector_exp
+from ._vmath import expm1 as vector_expm1
 from ._vmath import INV_SQRT_2PI, SQRT1_2, log1p_of_unit, normal_cdf_pdf
 from ._vmath import tanh as vector_tanh
 
@@ -255,11 +256,11 @@ def act_forward_scalar(code, x, p):
     elif code == SOFTPLUS:
         y = x if x > like(x, SOFTPLUS_THRESHOLD) else max(x, zero) + log1p_of_unit(vector_exp(-abs(x)))
     elif code == ELU:
-        y = x if x > zero else p * math.expm1(x)
+        y = x if x > zero else p * vector_expm1(x)
     elif code == SELU:
-        y = like(x, SELU_SCALE) * (x if x > zero else like(x, SELU_ALPHA) * math.expm1(x))
+        y = like(x, SELU_SCALE) * (x if x > zero else like(x, SELU_ALPHA) * vector_expm1(x))
     elif code == CELU:
-        y = x if x > zero else p * math.expm1(x / p)
+        y = x if x > zero else p * vector_expm1(x / p)
     elif code == HARDSWISH:
         r = x + like(x, 3.0)
         r = r if r > zero else zero

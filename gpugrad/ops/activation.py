@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from .._vmath_ufuncs import math_ufunc
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
@@ -327,9 +328,11 @@ class LogSigmoid(Op):
 
     @staticmethod
     def forward(ctx, x):
-        xp = ctx.xp
+        xp, ufunc = ctx.xp, ctx.backend.ufunc
         ctx.save_for_backward(x)
-        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+        # float32 on the CPU: the vectorised exp and log1p (gpugrad/_vmath_ufuncs.py)
+        e = ufunc(math_ufunc(xp, "exp", x.dtype), -xp.abs(x))
+        return xp.minimum(x, 0) - ufunc(math_ufunc(xp, "log1p", x.dtype), e)
 
     @staticmethod
     def backward(ctx, gy):

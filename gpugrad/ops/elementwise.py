@@ -10,7 +10,8 @@ import operator
 
 import numpy
 
-from .. import _vmath_ufuncs, dtypes
+from .. import dtypes
+from .._vmath_ufuncs import math_ufunc
 from ..autograd.function import Function, Op, pair_applied, scalar_applied
 from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import is_grad_enabled
@@ -628,8 +629,7 @@ class Exp(Op):
     @staticmethod
     def forward(ctx, x):
         # float32 on the CPU: within 1 ulp (gpugrad/_vmath_ufuncs.py), where NumPy's SIMD loop is 2.4 ulp off
-        fn = _vmath_ufuncs.exp32.ufunc() if x.dtype is _F32 and ctx.xp is numpy else ctx.xp.exp
-        y = ctx.backend.ufunc(fn, x)
+        y = ctx.backend.ufunc(math_ufunc(ctx.xp, "exp", x.dtype), x)
         ctx.save_for_backward(y)
         return y
 
@@ -649,8 +649,7 @@ class Log(Op):
     def forward(ctx, x):
         ctx.save_for_backward(x)
         # float32 on the CPU: vectorised, within 1 ulp (gpugrad/_vmath_ufuncs.py), where NumPy's is 2.4x slower
-        fn = _vmath_ufuncs.log32.ufunc() if x.dtype is _F32 and ctx.xp is numpy else ctx.xp.log
-        return ctx.backend.ufunc(fn, x)
+        return ctx.backend.ufunc(math_ufunc(ctx.xp, "log", x.dtype), x)
 
     @staticmethod
     def backward(ctx, gy):
@@ -665,7 +664,7 @@ class Log1p(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return ctx.xp.log1p(x)
+        return ctx.backend.ufunc(math_ufunc(ctx.xp, "log1p", x.dtype), x)  # float32 on the CPU: vectorised
 
     @staticmethod
     def backward(ctx, gy):

@@ -13,6 +13,7 @@ from collections import namedtuple
 import numpy
 
 from .. import _bessel, _erf, _gamma
+from .._vmath_ufuncs import math_ufunc
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
@@ -354,7 +355,7 @@ def exp2(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 class Expm1(Op):
     @staticmethod
     def forward(ctx, x):
-        y = ctx.xp.expm1(x)
+        y = ctx.backend.ufunc(math_ufunc(ctx.xp, "expm1", x.dtype), x)  # float32 on the CPU: vectorised
         ctx.save_for_backward(y)
         return y
 
