@@ -216,52 +216,49 @@ def mish(x: Tensor) -> Tensor:
     return _activation(x, "mish")
 
 
-# Piecewise activations: the value and a constant gradient factor per element -----------------------
-
-def _hardsigmoid(xp, x, lo, hi):
-    return xp.clip(x + 3, 0, 6) / 6, ((x > -3) & (x < 3)) / 6
-
+# Piecewise activations: y = f(x) and its backward f'(x) gy (a constant per piece) each one kernel pass ------
 
 def _hardtanh(xp, x, lo, hi):
-    # PyTorch's hardtanh_backward: no gradient at the bounds themselves (clamp's has one).
-    return xp.clip(x, lo, hi), ~((x <= lo) | (x >= hi))
-
-
-def _hardshrink(xp, x, lambd, _):
-    kept = ~((x >= -lambd) & (x <= lambd))  # NaN is kept, as PyTorch
-    return xp.where(kept, x, 0), kept
-
-
-def _softshrink(xp, x, lambd, _):
-    kept = ~((x >= -lambd) & (x <= lambd))
-    return xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, x * 0)), kept
+    """An integer tensor's hardtanh (no gradient): NumPy's clip."""
+    return xp.clip(x, lo, hi)
 
 
 def _threshold(xp, x, threshold, value):
-    kept = ~(x <= threshold)
-    return xp.where(kept, x, value), kept
+    """An integer tensor's threshold (no gradient)."""
+    return xp.where(x <= threshold, value, x)
 
 
-_PIECEWISE = {
-    "hardsigmoid": _hardsigmoid, "hardtanh": _hardtanh, "hardshrink": _hardshrink,
-    "softshrink": _softshrink, "threshold": _threshold,
-}
+class PiecewiseBackward(Op):
+    """gx = f'(x) gy for a piecewise linear f (``kind``, parameters a and b), in one kernel pass. Linear in
+    gy; f' is constant on each piece, so x gets no gradient (zero almost everywhere)."""
+
+    name = "piecewise_backward"
+
+    @staticmethod
+    def forward(ctx, gy, x, kind="hardtanh", a=0.0, b=0.0):
+        ctx.kind, ctx.a, ctx.b = kind, a, b
+        ctx.save_for_backward(x)
+        return kernels.piecewise_backward(ctx.xp, kind, gy, x, a, b, impl=ctx.backend.kernel_impl)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        (x,) = ctx.saved_tensors
+        g_gy = PiecewiseBackward.apply(ggx, x, kind=ctx.kind, a=ctx.a, b=ctx.b) if ctx.needs_input_grad[0] else None
+        return g_gy, None
 
 
 class Piecewise(Op):
-    """A piecewise linear function of x: y = f(x), dy/dx a constant per element (saved, not x)."""
+    """A piecewise linear function of x (``kind``, parameters a and b: ``kernels.PIECEWISE_KINDS``), in one
+    kernel pass; it saves x, and its backward is PiecewiseBackward, once."""
 
     name = "piecewise"
+    derivative = PiecewiseBackward
 
     @staticmethod
     def forward(ctx, x, kind="hardtanh", a=0.0, b=0.0):
-        y, slope = _PIECEWISE[kind](ctx.xp, x, a, b)
-        ctx.slope = slope
-        return ctx.xp.asarray(y).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, gy):
-        return gy * Tensor._make(ctx.slope.astype(gy._array.dtype, copy=False), ctx.backend)
+        ctx.derivative_kwargs = {"kind": kind, "a": a, "b": b}
+        ctx.save_for_backward(x)
+        return kernels.piecewise_forward(ctx.xp, kind, x, a, b, impl=ctx.backend.kernel_impl)
 
 
 def _piecewise(op: str, x: Tensor, kind: str, a: float = 0.0, b: float = 0.0) -> Tensor:
@@ -282,7 +279,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     if x._array.dtype.kind in FLOAT_KINDS:
         return Piecewise.apply_one(x, kind="hardtanh", a=min_val, b=max_val)
     _refuse_bool("hardtanh", x)
-    return _integer_result(x, _hardtanh(x._backend.xp, x._array, min_val, max_val)[0])
+    return _integer_result(x, _hardtanh(x._backend.xp, x._array, min_val, max_val))
 
 
 def relu6(x: Tensor) -> Tensor:
@@ -308,7 +305,7 @@ def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     if x._array.dtype.kind in FLOAT_KINDS:
         return Piecewise.apply_one(x, kind="threshold", a=threshold, b=value)
     _refuse_bool("threshold", x)
-    return _integer_result(x, _threshold(x._backend.xp, x._array, threshold, value)[0])
+    return _integer_result(x, _threshold(x._backend.xp, x._array, threshold, value))
 
 
 def _refuse_bool(op: str, x: Tensor) -> None:

@@ -251,3 +251,92 @@ def test_plain_cpu_call_takes_strided_arrays(rng, name):
     gx = act.backward(np, name, gy, saved, param)
     assert gx.flags.c_contiguous and gx.shape == x.shape
     np.testing.assert_allclose(gx, act.reference_backward(np, name, gy, saved, param), rtol=1e-12, atol=1e-12)
+
+
+# The piecewise linear family: (a, b) per kind, and inputs on the kinks, around them, and non-finite.
+PIECEWISE_PARAMS = {"hardtanh": (-0.75, 1.5), "hardsigmoid": (0.0, 0.0), "hardshrink": (0.5, 0.0),
+                    "softshrink": (0.5, 0.0), "threshold": (0.25, -2.0)}
+PIECEWISE_EDGES = [0.0, -0.0, 0.5, -0.5, -0.75, 1.5, 0.25, 3.0, -3.0, np.inf, -np.inf, np.nan, 1e-45]
+
+
+def _piecewise_input(rng, shape, dtype):
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    flat = x.reshape(-1)
+    k = min(len(PIECEWISE_EDGES), flat.size)
+    flat[rng.choice(flat.size, k, replace=False)] = PIECEWISE_EDGES[:k]
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", act.PIECEWISE_KINDS)
+def test_piecewise_match_reference_bit_for_bit(backend, rng, name, dtype):
+    a, b = PIECEWISE_PARAMS[name]
+    for shape in SHAPES:
+        x = _piecewise_input(rng, shape, dtype)
+        gy = rng.standard_normal(shape).astype(dtype)
+        gy.reshape(-1)[:3] = [np.inf, -np.inf, np.nan][: gy.size]  # a zero slope still gives +0.0
+        y = backend.host(act.piecewise_forward(backend.xp, name, backend.dev(x), a, b, impl=backend.impl))
+        y_ref = act.reference_piecewise_forward(np, name, x, a, b)
+        assert y.dtype == dtype and y.shape == x.shape
+        # the same bits, NaN included (payloads aside) and the sign of zero
+        same = (y.view(f"u{y.itemsize}") == y_ref.view(f"u{y.itemsize}")) | (np.isnan(y) & np.isnan(y_ref))
+        assert same.all(), f"{name} {shape}: {x[~same]} -> {y[~same]}, expected {y_ref[~same]}"
+        with np.errstate(invalid="ignore"):
+            gx = backend.host(act.piecewise_backward(backend.xp, name, backend.dev(gy), backend.dev(x), a, b,
+                                                     impl=backend.impl))
+            gx_ref = act.reference_piecewise_backward(np, name, gy, x, a, b)
+        same = (gx.view(f"u{gx.itemsize}") == gx_ref.view(f"u{gx.itemsize}")) | (np.isnan(gx) & np.isnan(gx_ref))
+        assert same.all(), f"{name}' {shape}: at x = {x[~same]}: {gx[~same]}, expected {gx_ref[~same]}"
+
+
+def test_piecewise_refuses_an_unknown_kind():
+    with pytest.raises(ValueError, match="unknown piecewise activation"):
+        act.piecewise_forward(np, "relu", np.zeros(3, np.float32))
+
+
+@pytest.mark.skipif(SIM, reason="compares with PyTorch in the normal process")
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_piecewise_reference_matches_pytorch_bit_for_bit(dtype, rng):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    fns = {"hardtanh": lambda t, a, b: F.hardtanh(t, a, b), "hardsigmoid": lambda t, a, b: F.hardsigmoid(t),
+           "hardshrink": lambda t, a, b: F.hardshrink(t, a), "softshrink": lambda t, a, b: F.softshrink(t, a),
+           "threshold": lambda t, a, b: F.threshold(t, a, b)}
+    # PyTorch's scalar loop, which takes the elements past the last full vector, differs from its
+    # vectorised one at the edges (softshrink's sign of zero, hardtanh's NaN gradient): a length that is
+    # a multiple of every vector width, with the edges inside.
+    x = _piecewise_input(rng, (256,), dtype)
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    gy[:3] = [np.inf, -np.inf, np.nan]
+    for name, fn in fns.items():
+        a, b = PIECEWISE_PARAMS[name]
+        t = torch.tensor(x, requires_grad=True)
+        fn(t, a, b).backward(torch.tensor(gy))
+        y = act.piecewise_forward(np, name, x, a, b, impl="cpu")
+        with np.errstate(invalid="ignore"):
+            gx = act.piecewise_backward(np, name, gy, x, a, b, impl="cpu")
+        theirs_gx = t.grad.numpy()
+        if name == "hardsigmoid" and dtype == np.float64:
+            # PyTorch's float64 kernel scales by 1/6 rounded to float32 (3e-8 off); ours by 1/6 in float64
+            np.testing.assert_allclose(gx, theirs_gx, rtol=1e-7, atol=0)
+            theirs_gx = gx
+        for ours, theirs, what in ((y, fn(torch.tensor(x), a, b).numpy(), name), (gx, theirs_gx, name + "'")):
+            same = (ours.view(f"u{ours.itemsize}") == theirs.view(f"u{ours.itemsize}")) | (np.isnan(ours) & np.isnan(theirs))
+            assert same.all(), f"{what}: at x = {x[~same]}: {ours[~same]}, PyTorch {theirs[~same]}"
+
+
+@pytest.mark.parametrize("dtype, kind", [(np.float32, "float"), (np.float64, "double")])
+def test_cpu_piecewise_backward_loop_compiles_to_vector_instructions(dtype, kind):
+    from numba import njit
+
+    from gpugrad.kernels._clone import clone
+    from gpugrad.kernels._scalar import cpu_globals
+
+    fn = act._piecewise_backward_cpu.make(act.PW_SOFTSHRINK)
+    loop = njit(error_model="numpy")(clone(fn, cpu_globals(fn.__globals__), "_ir_test"))
+    x = np.zeros(64, dtype)
+    loop(x, x, np.empty_like(x), dtype(0.5), dtype(0))
+    llvm_ir = loop.inspect_llvm(loop.signatures[0])
+    widths = {int(w) for w in re.findall(rf"<(\d+) x {kind}>", llvm_ir)}
+    assert widths and max(widths) >= 4, f"no vector {kind} operations in the softshrink backward loop"
