@@ -230,7 +230,7 @@ def _threshold(xp, x, threshold, value):
 
 class PiecewiseBackward(Op):
     """gx = f'(x) gy for a piecewise linear f (``kind``, parameters a and b), in one kernel pass. Linear in
-    gy; f' is constant on each piece, so x gets no gradient (zero almost everywhere)."""
+    gy; f' is constant on each piece, so x's gradient is zeros (as PyTorch's, not None)."""
 
     name = "piecewise_backward"
 
@@ -244,7 +244,8 @@ class PiecewiseBackward(Op):
     def backward(ctx, ggx):
         (x,) = ctx.saved_tensors
         g_gy = PiecewiseBackward.apply(ggx, x, kind=ctx.kind, a=ctx.a, b=ctx.b) if ctx.needs_input_grad[0] else None
-        return g_gy, None
+        g_x = _constant(x, x._backend.xp.zeros_like(x._array)) if ctx.needs_input_grad[1] else None
+        return g_gy, g_x
 
 
 class Piecewise(Op):

@@ -255,7 +255,7 @@ def test_plain_cpu_call_takes_strided_arrays(rng, name):
 
 # The piecewise linear family: (a, b) per kind, and inputs on the kinks, around them, and non-finite.
 PIECEWISE_PARAMS = {"hardtanh": (-0.75, 1.5), "hardsigmoid": (0.0, 0.0), "hardshrink": (0.5, 0.0),
-                    "softshrink": (0.5, 0.0), "threshold": (0.25, -2.0)}
+                    "softshrink": (0.5, 0.0), "threshold": (0.25, -2.0), "clamp": (-0.75, 1.5), "abs": (0.0, 0.0)}
 PIECEWISE_EDGES = [0.0, -0.0, 0.5, -0.5, -0.75, 1.5, 0.25, 3.0, -3.0, np.inf, -np.inf, np.nan, 1e-45]
 
 
@@ -302,7 +302,8 @@ def test_piecewise_reference_matches_pytorch_bit_for_bit(dtype, rng):
     F = torch.nn.functional
     fns = {"hardtanh": lambda t, a, b: F.hardtanh(t, a, b), "hardsigmoid": lambda t, a, b: F.hardsigmoid(t),
            "hardshrink": lambda t, a, b: F.hardshrink(t, a), "softshrink": lambda t, a, b: F.softshrink(t, a),
-           "threshold": lambda t, a, b: F.threshold(t, a, b)}
+           "threshold": lambda t, a, b: F.threshold(t, a, b), "clamp": lambda t, a, b: t.clamp(a, b),
+           "abs": lambda t, a, b: t.abs()}
     # PyTorch's scalar loop, which takes the elements past the last full vector, differs from its
     # vectorised one at the edges (softshrink's sign of zero, hardtanh's NaN gradient): a length that is
     # a multiple of every vector width, with the edges inside.

@@ -45,7 +45,7 @@ ELEMENTWISE = {
 EDGES = [0.0, -0.0, 3.0, -3.0, 6.0, -2.0, 2.0, 1.0, -1.0, 1e4, -1e4, 30.0, -30.0, 0.5, -0.5]
 NON_FINITE = [np.inf, -np.inf, np.nan]
 # PyTorch 2.13's softshrink gives -0.0 inside the band for negative x in its scalar loop (under 16
-# elements) and +0.0 in its vector loop: ours is the scalar loop's. Its gelu at -0.0 and at -1e4 gives
+# elements) and +0.0 in its vector loop: ours is the vector loop's. Its gelu at -0.0 and at -1e4 gives
 # +0.0 with the AVX2 kernels (torch.backends.cpu.get_cpu_capability()) and -0.0 on the machines where
 # this test passed before: ours is x * Phi(x), -0.0.
 SIGN_OF_ZERO_VARIES = {"softshrink", "gelu"}
@@ -492,3 +492,34 @@ def test_exponential_units_pass_the_positive_slope_at_nan(fn, slope):
     x = gg.tensor([float("nan"), -1.0, 0.5], dtype=gg.float64, requires_grad=True)
     fn(x).sum().backward()
     assert x.grad[0].item() == pytest.approx(slope) and x.grad[2].item() == pytest.approx(slope)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_piecewise_gradients_are_pytorchs_selections_at_non_finite_points(dtype):
+    """Where the slope is 0 the gradient is +0.0 even for an infinite upstream gradient, and a NaN input
+    gets none (threshold's aside), as PyTorch's vectorised kernels: 64 elements, so that they run."""
+    torch = pytest.importorskip("torch")
+    x_np = np.resize(np.array(EDGES + NON_FINITE, dtype=dtype), 64)
+    gy = np.resize(np.array([np.inf, -np.inf, -2.0, np.nan, 0.5], dtype=dtype), 64)
+    table = dict(ELEMENTWISE, hardsigmoid=(F.hardsigmoid, ("F", "hardsigmoid", {})))
+    for name in ("hardtanh", "relu6", "hardshrink", "softshrink", "threshold", "hardsigmoid"):
+        ours, spec = table[name]
+        x, t = gg.tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
+        with np.errstate(invalid="ignore"):
+            ours(x).backward(gg.tensor(gy))
+        _torch_fn(torch, spec)(t).backward(torch.tensor(gy))
+        mine, theirs = x.grad.numpy(), t.grad.numpy()
+        if name == "hardsigmoid":  # PyTorch's float64 1/6 is float32's (test above)
+            mine, theirs = mine != 0, theirs != 0
+        np.testing.assert_array_equal(mine, theirs, err_msg=name)
+        np.testing.assert_array_equal(np.signbit(mine), np.signbit(theirs), err_msg=name)
+
+
+def test_piecewise_second_derivative_is_zeros():
+    x = gg.tensor([-2.0, -0.5, 0.25, 3.0], dtype=gg.float64, requires_grad=True)
+    for fn in (F.hardtanh, F.relu6, F.softshrink, F.hardsigmoid):
+        (g,) = gg.autograd.grad(fn(x).sum(), x, create_graph=True)
+        (gg_,) = gg.autograd.grad((g * g).sum(), x)
+        np.testing.assert_array_equal(gg_.numpy(), np.zeros(4))
+    assert gradgradcheck(lambda t: F.hardtanh(t, -1.0, 2.0) * t, (x,))

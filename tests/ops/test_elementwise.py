@@ -749,3 +749,24 @@ def test_long_comparison_names_match_pytorch():
     a, b = [1.0, float("nan"), 3.0], [2.0, 2.0, 3.0]
     for name in ("greater", "greater_equal", "less", "less_equal", "not_equal"):
         assert getattr(gg, name)(gg.tensor(a), gg.tensor(b)).tolist() == getattr(torch, name)(torch.tensor(a), torch.tensor(b)).tolist()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_abs_and_clamp_gradients_match_pytorch_bit_for_bit(dtype):
+    """abs and clamp run one kernel pass each way: PyTorch's values at zeros, bounds, infinities and NaN,
+    the upstream gradient infinite or NaN included (abs's a product, -0.0 and NaN; clamp's a selection)."""
+    torch = pytest.importorskip("torch")
+    x_np = np.resize(np.array([0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 0.3, INF, -INF, NAN, 1e-45, 2.0], dtype), 64)
+    gy = np.resize(np.array([INF, -INF, -2.0, NAN, 0.5], dtype), 64)
+    for fn in (lambda t: t.abs(), lambda t: t.clamp(-0.5, 1.0), lambda t: t.clamp(min=0.3),
+               lambda t: t.clamp(max=-0.5), lambda t: t.clamp(2.0, 1.0)):
+        x, t = gg.tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
+        y = fn(x)
+        with np.errstate(invalid="ignore"):
+            y.backward(gg.tensor(gy))
+        y_t = fn(t)
+        y_t.backward(torch.tensor(gy))
+        for mine, theirs in ((y.detach().numpy(), y_t.detach().numpy()), (x.grad.numpy(), t.grad.numpy())):
+            np.testing.assert_array_equal(mine, theirs)
+            np.testing.assert_array_equal(np.signbit(mine[~np.isnan(mine)]), np.signbit(theirs[~np.isnan(theirs)]))
