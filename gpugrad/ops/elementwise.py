@@ -44,6 +44,7 @@ from ._operands import (
 )
 from .complex_numbers import abs_complex, conj_of, isreal_complex, real, refuse_complex
 from .complex_numbers import sgn as sgn_complex
+from .. import threads as _threads
 from ..kernels import activation as _piecewise
 from .inplace import inplace_variant
 
@@ -91,13 +92,31 @@ def _refuse_bool(name: str, x: Tensor, what: str, hint: str = "") -> None:
         raise DTypeError(f"{name}: {what} is not supported on bool tensors" + (f"; {hint}" if hint else ""))
 
 
+def _with_number(ufunc, a, b):
+    """``ufunc(a, b)`` for a large NumPy array and a Python number, split over the threads (the same bits:
+    each chunk is NumPy's own loop); None where one call should do it (small, another operand kind)."""
+    x = a if a.__class__ is numpy.ndarray else b
+    if x.__class__ is numpy.ndarray and x.size >= _threads.PARALLEL_MIN_ELEMENTS:
+        return _threads.ufunc(ufunc, (a, b))
+    return None
+
+
+# Tensor (op) Python number, unrecorded (Tensor's operators): the ufunc that splits over the threads.
+_NUMBER_UFUNCS = {operator.add: numpy.add, operator.sub: numpy.subtract, operator.mul: numpy.multiply}
+
+
 class Add(Op):
     complex_ok = True
 
     @staticmethod
     def forward(ctx, a, b):
-        if a.__class__ is b.__class__ and a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
-            return ctx.backend.arithmetic(operator.add, a, b)
+        if a.__class__ is b.__class__:
+            if a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
+                return ctx.backend.arithmetic(operator.add, a, b)
+        else:  # a number: a large array's sum runs on the threads
+            out = _with_number(numpy.add, a, b)
+            if out is not None:
+                return out
         return a + b
 
     @staticmethod
@@ -123,13 +142,19 @@ class Sub(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        if a.__class__ is b.__class__ and a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
-            return ctx.backend.arithmetic(operator.sub, a, b)
+        if a.__class__ is b.__class__:
+            if a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
+                return ctx.backend.arithmetic(operator.sub, a, b)
+        else:  # a number: a large array's difference runs on the threads
+            out = _with_number(numpy.subtract, a, b)
+            if out is not None:
+                return out
         return a - b
 
     @staticmethod
     def backward(ctx, gy):
-        return gy, -gy
+        # -gy only where it is asked for: x - 1.5 needs no pass over gy for the number
+        return gy, (-gy if ctx.needs_input_grad[1] else None)
 
 
 def sub(input, other, *, alpha=1, out: Tensor | None = None) -> Tensor:
@@ -165,8 +190,13 @@ class Mul(Op):
     def forward(ctx, a, b):
         need_a, need_b = ctx.needs_input_grad
         ctx.save_for_backward(b if need_a else None, a if need_b else None)
-        if a.__class__ is b.__class__ and a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
-            return ctx.backend.arithmetic(operator.mul, a, b)
+        if a.__class__ is b.__class__:
+            if a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
+                return ctx.backend.arithmetic(operator.mul, a, b)
+        else:  # a number: a large array's product runs on the threads
+            out = _with_number(numpy.multiply, a, b)
+            if out is not None:
+                return out
         return a * b
 
     @staticmethod
@@ -356,6 +386,58 @@ def _integer_power(xp, a, b):
     return xp.where(negative, inverse, a ** xp.where(negative, 0, b)).astype(xp.result_type(a, b))
 
 
+def _square(x, out=None):
+    return x * x if out is None else numpy.multiply(x, x, out=out)
+
+
+def _cube(x, out=None):
+    out = x * x if out is None else numpy.multiply(x, x, out=out)
+    out *= x
+    return out
+
+
+def _inverse_square(x, out=None):
+    if out is None:
+        return 1 / (x * x)
+    numpy.multiply(x, x, out=out)
+    return numpy.divide(1, out, out=out)
+
+
+def _reciprocal(x, out=None):
+    return 1 / x if out is None else numpy.divide(1, x, out=out)
+
+
+def _sqrt(x, out=None):
+    return x**0.5 if out is None else numpy.sqrt(x, out=out)  # NumPy's ** 0.5 is its sqrt
+
+
+def _rsqrt(x, out=None):
+    if out is None:
+        return 1 / x**0.5
+    numpy.sqrt(x, out=out)
+    return numpy.divide(1, out, out=out)
+
+
+# PyTorch's CPU pow with a number exponent (aten/src/ATen/native/cpu/PowKernel.cpp) computes these
+# exponents as products, sqrt and divisions, each rounded in the tensor's dtype: x ** 3 is (x * x) * x,
+# not the correctly rounded cube libm's pow gives (within an ulp of it, and 20x faster than NumPy's powf).
+_POWERS = {2: _square, 3: _cube, -2: _inverse_square, -1: _reciprocal, 0.5: _sqrt, -0.5: _rsqrt}
+
+
+def _power(a, b):
+    """``a ** b`` on arrays, as PyTorch computes it: for a float32 or float64 array and a Python number
+    exponent 2, 3, -2, -1, 0.5 or -0.5, PyTorch's products, sqrt and divisions (_POWERS); a large NumPy
+    array's on the threads (the same bits)."""
+    fn = None
+    if (b.__class__ is int or b.__class__ is float) and (a.dtype is _F32 or a.dtype is _F64):
+        fn = _POWERS.get(b)
+    if a.__class__ is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS:
+        out = _threads.ufunc(fn, (a,)) if fn is not None else _threads.ufunc(numpy.power, (a, b))
+        if out is not None:
+            return out
+    return a**b if fn is None else fn(a)
+
+
 class Pow(Op):
     complex_ok = True
 
@@ -366,7 +448,7 @@ class Pow(Op):
             y = _integer_power(xp, a, b)
         else:
             # 0 ** negative is inf, as in PyTorch (backward meets it at 0)
-            y = a**b
+            y = _power(a, b)
         ctx.save_for_backward(a, b, y if ctx.needs_input_grad[1] else None)
         return y
 
@@ -378,8 +460,10 @@ class Pow(Op):
             if isinstance(b, Tensor):
                 # PyTorch's rule: a zero exponent gives a zero gradient, even at a = 0 (where b a^(b-1) is 0 * inf).
                 ga = where(b == 0, 0.0, gy * conj_of(b * a ** (b - 1)))
-            else:
-                ga = gy * conj_of(b * a ** (b - 1)) if b != 0 else _zero_grad(gy)
+            elif b == 0:
+                ga = _zero_grad(gy)
+            else:  # PyTorch's grad * (b * a^(b-1)); a^1 is a itself
+                ga = gy * conj_of(b * (a if b == 2 else a ** (b - 1)))
         if ctx.needs_input_grad[1]:
             if y._array.dtype.kind == "c":  # no order on complex exponents: 0 wherever the base is 0
                 gb = gy * conj_of(where(a == 0, 0.0, y * log(a)))
@@ -1168,6 +1252,10 @@ def _operator(fn, op, compute, swap: bool = False):
                 try:
                     if tensor and x.size + y.size >= _LARGE:  # the backend may run a kernel
                         out = backend.arithmetic(compute, y, x) if swap else backend.arithmetic(compute, x, y)
+                    elif not tensor and x.size >= _threads.PARALLEL_MIN_ELEMENTS and compute in _NUMBER_UFUNCS:
+                        out = _with_number(_NUMBER_UFUNCS[compute], *((y, x) if swap else (x, y)))
+                        if out is None:
+                            out = compute(y, x) if swap else compute(x, y)
                     else:
                         out = compute(y, x) if swap else compute(x, y)
                 except Exception:
@@ -1224,7 +1312,7 @@ METHODS.update(
     __mul__=_operator(mul, Mul, operator.mul), __rmul__=_operator(mul, Mul, operator.mul),
     __truediv__=_operator(div, Div, operator.truediv), __rtruediv__=_operator(div, Div, number_over, swap=True),
     __floordiv__=foreign_operand_to_python(floor_divide), __rfloordiv__=foreign_operand_to_python(reflected(floor_divide)),
-    __mod__=foreign_operand_to_python(remainder), __rmod__=foreign_operand_to_python(reflected(remainder)), __pow__=_operator(pow, Pow, operator.pow), __rpow__=reflected(pow),
+    __mod__=foreign_operand_to_python(remainder), __rmod__=foreign_operand_to_python(reflected(remainder)), __pow__=_operator(pow, Pow, _power), __rpow__=reflected(pow),
     __neg__=neg, __pos__=positive, __abs__=abs,
     __eq__=_comparison_operator(eq), __ne__=_comparison_operator(ne), __lt__=_comparison_operator(lt),
     __le__=_comparison_operator(le), __gt__=_comparison_operator(gt), __ge__=_comparison_operator(ge),
