@@ -19,6 +19,7 @@ from . import dtypes as _dtypes
 from . import threads as _threads
 from .dtypes import FLOAT_KINDS
 from .errors import CaptureError, DeviceError, DTypeError
+from .kernels import transpose
 
 _add_reduce = numpy.add.reduce
 
@@ -185,10 +186,16 @@ class Backend:
         return fn(*operands)
 
     def copy(self, array):
-        """A C-contiguous copy of ``array`` that shares no memory with it (a leaf's gradient: PyTorch's
-        layout for a contiguous parameter, whatever view the gradient arrived as); on the CPU a large one
-        is made on the threads (``threads.copy``)."""
+        """A C-contiguous copy of ``array`` that shares no memory with it (``contiguous()``, a leaf's
+        gradient: PyTorch's layout for a contiguous parameter, whatever view the gradient arrived as). On
+        the CPU a view transposed in its last two axes is copied by tiles (``gpugrad.kernels.transpose``:
+        NumPy's copy walks its source down the columns), another large one on the threads
+        (``threads.copy``)."""
         if self.xp is numpy and array.__class__ is numpy.ndarray:
+            if transpose.is_transposed(array):
+                out = transpose.copy(array)
+                if out is not None:
+                    return out
             out = _threads.copy(array)
             if out is not None:
                 return out
