@@ -1,7 +1,9 @@
 """erf, erfc and erfinv on NumPy and CuPy arrays, with no SciPy (not a dependency).
 
 NumPy has no erf: on the CPU, erf and erfc are ``math.erf``/``math.erfc`` vectorised by Numba (exact to
-float rounding, compiled once and cached on disk); on the GPU they come from ``cupyx.scipy.special``.
+float rounding, compiled once and cached on disk) for float64, and kernels/_vmath's vectorisable erf and
+erfc for float32 (computed in float64, within 0.5 ulp and a hair); on the GPU they come from
+``cupyx.scipy.special``.
 erfinv has two implementations of one method (a starting approximation refined by Halley steps): in
 array operations (``erfinv_reference``: any ``xp``, the CuPy path and the test oracle) and per element
 with branches, compiled by Numba for the CPU, where it is about five times faster. Both are within 2 ulps
@@ -36,14 +38,31 @@ def functions(xp):
     return cupyx.scipy.special.erf, cupyx.scipy.special.erfc  # pragma: no cover
 
 
-def erf_array(xp, x):
-    """erf(x) in x's own dtype (the CPU loops exist for float32 and float64; narrower floats go through float32)."""
-    return functions(xp)[0](x).astype(x.dtype, copy=False)
+def _apply(which, xp, x, run):
+    if xp is numpy and x.dtype == numpy.float32:
+        from ._vmath_ufuncs import math_ufunc
+
+        return run(math_ufunc(xp, ("erf", "erfc")[which], x.dtype), x)  # vectorised, within 0.5 ulp and a hair
+    fn = functions(xp)[which]
+    if x.dtype == numpy.float64:
+        return run(fn, x)
+    return fn(x).astype(x.dtype, copy=False)
 
 
-def erfc_array(xp, x):
-    """erfc(x) = 1 - erf(x), accurate where erf(x) is close to 1, in x's own dtype."""
-    return functions(xp)[1](x).astype(x.dtype, copy=False)
+def erf_array(xp, x, run=None):
+    """erf(x) in x's own dtype (the CPU loops exist for float32 and float64; narrower floats go through
+    float32). On the CPU, float32 is kernels/_vmath's, float64 math.erf's. ``run(ufunc, x)`` applies the
+    ufunc (a backend's ``ufunc``, which splits large arrays over the threads)."""
+    return _apply(0, xp, x, run or _call)
+
+
+def erfc_array(xp, x, run=None):
+    """erfc(x) = 1 - erf(x), accurate where erf(x) is close to 1, in x's own dtype (as erf_array)."""
+    return _apply(1, xp, x, run or _call)
+
+
+def _call(fn, x):
+    return fn(x)
 
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)

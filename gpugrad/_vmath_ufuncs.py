@@ -1,6 +1,6 @@
 """NumPy ufuncs of ``kernels/_vmath``'s vectorisable math (branch-free range reduction and a polynomial,
-which LLVM vectorises), compiled by Numba: the CPU's ``exp``, ``log``, ``expm1`` and ``log1p`` in float32
-(``math_ufunc`` picks).
+which LLVM vectorises), compiled by Numba: the CPU's ``exp``, ``log``, ``expm1``, ``log1p`` and the other transcendental functions below
+in float32 (``math_ufunc`` picks).
 
 - exp, float32 within 1 ulp: NumPy's own float32 exp is its SIMD loop, 2.4 ulp off on AVX-512 machines
   where PyTorch's is 0.55 (bench/NOTES.md, twenty-second session); this one measured 0.98 ulp and ran as
@@ -10,10 +10,15 @@ which LLVM vectorises), compiled by Numba: the CPU's ``exp``, ``log``, ``expm1``
   where ours (0.84 ulp) would differ from PyTorch's in the last bit of some values.
 - expm1 and log1p, float32 within 0.5 ulp (computed in float64, rounded once): NumPy's call libm per
   element, 4-5x slower per thread. float64 stays NumPy's.
+- exp2, log2, log10, sinh, cosh, arcsinh, arctanh, arctan, arcsin, arccos, erf and erfc, float32 within
+  0.5 ulp and a hair (computed in float64, rounded once; tests/kernels/test_vmath.py): NumPy's float32
+  loops of the first ten call libm per element on AVX2 (1.5-8x slower per thread, log10 2.4x, sinh 6x,
+  arctanh 8x), and NumPy has no erf. float64 stays NumPy's (and math.erf's, gpugrad/_erf.py).
 
 Each ufunc is called itself, not through Numba's wrapper, so that its floating-point warnings (NaN and
 overflow, as NumPy's own loops raise them) come from gpugrad's frame, where gpugrad's warnings filter
 ignores them (gpugrad/numpy_warnings.py)."""
+import numba
 import numpy
 
 from ._lazy_ufunc import lazy_ufunc
@@ -42,12 +47,64 @@ def log1p_32(x):
     return _vmath.log1p(x)
 
 
+def _float32_ufunc(name):
+    def scalar(x):
+        return fn(x)
+
+    fn = getattr(_vmath, name)
+    scalar.__name__ = scalar.__qualname__ = f"{name}_32"  # the name of Numba's cache files
+    return lazy_ufunc(["float32(float32)"])(scalar)
+
+
 def math_ufunc(xp, name: str, dtype):
-    """The ufunc ``name`` ("exp", "log", "expm1" or "log1p") for arrays of ``dtype`` on the backend whose
-    array module is ``xp``: this module's float32 one on the CPU, ``xp``'s own otherwise."""
+    """The ufunc ``name`` (NumPy's name: "exp", "log", "expm1", "log1p", "exp2", "log2", "log10", "sinh",
+    "cosh", "arcsinh", "arctanh", "arctan", "arcsin" or "arccos") for arrays of ``dtype`` on the backend
+    whose array module is ``xp``: this module's float32 one on the CPU, ``xp``'s own otherwise."""
     if xp is numpy and dtype is _F32:
         return _FLOAT32[name].ufunc()
     return getattr(xp, name)
 
 
+class _Loop:
+    """A ufunc-like callable, ``f(x, out=None)`` for a float32 array x, over a compiled loop of one of
+    kernels/_vmath's larger float32 functions: a ufunc of numba.vectorize calls its scalar function per
+    element, and LLVM inlines (and vectorises) only small ones; erf's ufunc ran 3x slower than this loop.
+    ``.ufunc()`` gives itself (as lazy_ufunc's)."""
+
+    def __init__(self, loop):
+        self.loop = loop
+
+    def ufunc(self):
+        return self
+
+    def __call__(self, x, out=None):
+        x = numpy.asarray(x, dtype=_F32)
+        if not x.flags.c_contiguous:
+            x = x.copy()
+        if out is None:
+            out = numpy.empty(x.shape, _F32)
+        if out.flags.c_contiguous:
+            self.loop(x.reshape(-1), out.reshape(-1))
+        else:  # a strided target (threads.ufunc hands out row blocks of one)
+            flat = numpy.empty(x.shape, _F32)
+            self.loop(x.reshape(-1), flat.reshape(-1))
+            out[...] = flat
+        return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _erf_loop(x, out):
+    for i in range(x.size):
+        out[i] = _vmath.erf(x[i])
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _erfc_loop(x, out):
+    for i in range(x.size):
+        out[i] = _vmath.erfc(x[i])
+
+
 _FLOAT32 = {"exp": exp32, "log": log32, "expm1": expm1_32, "log1p": log1p_32}
+_FLOAT32.update({name: _float32_ufunc(name) for name in ("exp2", "log2", "log10", "sinh", "cosh")})
+_FLOAT32.update(erf=_Loop(_erf_loop), erfc=_Loop(_erfc_loop))
+_FLOAT32.update({"arc" + name[1:]: _float32_ufunc(name) for name in ("asinh", "atanh", "atan", "asin", "acos")})

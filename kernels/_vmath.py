@@ -42,21 +42,46 @@ def exp(x: float) -> float:
     return math.exp(x)
 
 
+# 1.5 * 2**52 and its bits: adding it to an integer-valued float64 |k| < 2**51 leaves k in the low bits of
+# the sum (and subtracting it back turns such bits into the float). AVX2 has no vector conversion between
+# float64 and int64, so LLVM makes fptosi and sitofp of <4 x double> four scalar ones; this vectorises.
+_MAGIC64, _MAGIC64_BITS = 6755399441055744.0, 0x4338000000000000
+
+
+def _int64_of_integral_float64(builder, k):
+    """The int64 of an integer-valued float64 |k| < 2**51 (a plain fadd: no fast-math flag can fold it)."""
+    i64 = ir.IntType(64)
+    summed = builder.fadd(k, ir.Constant(ir.DoubleType(), _MAGIC64))
+    return builder.sub(builder.bitcast(summed, i64), ir.Constant(i64, _MAGIC64_BITS))
+
+
+def _float64_of_small_int64(builder, k):
+    """The float64 of an int64 |k| < 2**51."""
+    summed = builder.bitcast(builder.add(k, ir.Constant(ir.IntType(64), _MAGIC64_BITS)), ir.DoubleType())
+    return builder.fsub(summed, ir.Constant(ir.DoubleType(), _MAGIC64))
+
+
 @intrinsic
 def _times_power_of_two(typingctx, y, k):
     """y * 2**k for a float32 or float64 y and an integer k within the exponent range (plus one): 2**k
-    from exponent bits, as two factors so that 2**128 (2**1024) is never formed. Numba puts the calling
+    from exponent bits, as two factors so that 2**128 (2**1024) is never formed. k is an integer, or for a
+    float64 y an integer-valued float64 (converted by _MAGIC64). Numba puts the calling
     kernel's fast-math flags on these multiplies too: with ``reassoc`` and ``nsz`` LLVM may combine the
     two factors into that overflow (the caveat near the overflow bound in the module's docstring)."""
-    if y not in (types.float32, types.float64) or not isinstance(k, types.Integer):
+    if y not in (types.float32, types.float64):
         return None
     is32 = y == types.float32
+    if not (isinstance(k, types.Integer) or (not is32 and k == types.float64)):
+        return None
     ftype, itype = (ir.FloatType(), ir.IntType(32)) if is32 else (ir.DoubleType(), ir.IntType(64))
     bias, shift = (127, 23) if is32 else (1023, 52)
 
     def codegen(context, builder, signature, args):
         value, power = args
-        power = context.cast(builder, power, signature.args[1], types.int32 if is32 else types.int64)
+        if signature.args[1] == types.float64:
+            power = _int64_of_integral_float64(builder, power)
+        else:
+            power = context.cast(builder, power, signature.args[1], types.int32 if is32 else types.int64)
         half = builder.ashr(power, ir.Constant(itype, 1))
         rest = builder.sub(power, half)
         factor = lambda e: builder.bitcast(  # noqa: E731
@@ -103,6 +128,20 @@ def _fma(typingctx, a, b, c):
         return builder.call(fma, list(args))
 
     return a(a, b, c), codegen
+
+
+@intrinsic
+def _div(typingctx, a, b):
+    """a / b as LLVM's fdiv: inf or NaN for a zero b, as NumPy's loops. Numba's own division checks the
+    divisor and raises ZeroDivisionError where the compiling function has Python's error model (a ufunc
+    built by numba.vectorize), and that check keeps a loop scalar."""
+    if a not in (types.float32, types.float64) or b != a:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fdiv(*args)
+
+    return a(a, b), codegen
 
 
 # Cephes' expf polynomial for e**r on |r| <= ln2/2: e**r = 1 + r + r^2 P(r), highest degree first
@@ -165,7 +204,7 @@ def _exp_float64_in_range(x):
     p = p * r + 1.0 / 6.0
     p = p * r + 0.5
     p = p * r * r + r + 1.0
-    return _times_power_of_two(p, types.int64(k))
+    return _times_power_of_two(p, k)  # k a float: see _MAGIC64
 
 
 def _exp_float64(x):
@@ -376,7 +415,8 @@ def _split_at_root_half(typingctx, x):
         bits = builder.bitcast(args[0], itype)
         k = builder.ashr(builder.sub(bits, ir.Constant(itype, root_half)), ir.Constant(itype, shift))
         m = builder.bitcast(builder.sub(bits, builder.shl(k, ir.Constant(itype, shift))), ftype)
-        return context.make_tuple(builder, signature.return_type, [m, builder.sitofp(k, ftype)])
+        kf = builder.sitofp(k, ftype) if is32 else _float64_of_small_int64(builder, k)
+        return context.make_tuple(builder, signature.return_type, [m, kf])
 
     return types.UniTuple(x, 2)(x), codegen
 
@@ -395,7 +435,7 @@ def _log_float32(x):
     m, k = _split_at_root_half(x * f(33554432.0) if tiny else x)  # 2**25
     k = k - f(25.0) if tiny else k
     g = m - f(1.0)
-    s = g / (f(2.0) + g)
+    s = _div(g, f(2.0) + g)  # fdiv: no ZeroDivisionError check under any error model (which kept loops scalar)
     z = s * s
     w = z * z
     c = _LOG_LG32
@@ -418,7 +458,7 @@ def _log_float64(x):
     m, k = _split_at_root_half(x * 18014398509481984.0 if tiny else x)  # 2**54
     k = k - 54.0 if tiny else k
     g = m - 1.0
-    s = g / (2.0 + g)
+    s = _div(g, 2.0 + g)
     z = s * s
     w = z * z
     c = _LOG_LG64
@@ -587,3 +627,496 @@ def row_max(a):
         m = max(m, a[j])
         j += 1
     return m
+
+
+# float32 transcendental functions in float64 arithmetic, rounded once ------------------------------------
+# As expm1 and log1p above: a float32 argument is exact in float64, the function is computed there from
+# the vectorisable exp and log (and polynomials) to a relative error near 1e-13, and the one rounding to
+# float32 then gives within half an ulp and a hair (tests/kernels/test_vmath.py measures each). Each is
+# branch-free (both sides computed, one selected), so a loop over it runs on the vector units, four lanes
+# of float64 per AVX2 vector; NumPy's float32 loops of these call libm per element on AVX2 machines.
+# float64 arguments take libm's (NumPy's own loops there, so PyTorch's float64 comparisons hold).
+_INV_LN2, _INV_LN10 = 1.4426950408889634, 0.4342944819032518
+_LN2_F64 = 0.6931471805599453
+
+
+@register_jitable(inline="always")
+def _exp_for_float32(x):
+    """e**x for a float64 x in [-745, 709] (no clamping, no NaN), to 1e-14 relative: the float32 functions'
+    exp. Shorter than _exp_float64_in_range (Taylor to r**11) and in fmas, in Estrin's
+    scheme: the loops are latency-bound, and over this one they ran 2x faster."""
+    k = np.floor(x * 1.4426950408889634 + 0.5)
+    r = _reduce_by_ln2(x, k, 6.93147180369123816490e-01, 1.90821492927058770002e-10)
+    r2 = r * r
+    r4 = r2 * r2
+    # e**r = 1 + r + r**2 q(r), q the Taylor series to r**9 / 11!, in Estrin's scheme: a dependency chain
+    # of four fmas where Horner's rule has ten, so that more iterations of the loop overlap
+    q01 = _fma(1.0 / 6.0, r, 0.5)
+    q23 = _fma(1.0 / 120.0, r, 1.0 / 24.0)
+    q45 = _fma(1.0 / 5040.0, r, 1.0 / 720.0)
+    q67 = _fma(1.0 / 362880.0, r, 1.0 / 40320.0)
+    q89 = _fma(1.0 / 39916800.0, r, 1.0 / 3628800.0)
+    q = _fma(_fma(q67, r2, q45), r4, _fma(q23, r2, q01))
+    p = _fma(_fma(q89, r4 * r4, q), r2, r) + 1.0
+    return _times_power_of_two(p, k)
+
+
+def exp2(x: float) -> float:
+    """2**x (in CPU kernels, for float32: the vectorisable code below)."""
+    return 2.0 ** x
+
+
+def _exp2_float32(x):
+    d = types.float64(x)
+    # 2**-151 rounds to 0 and 2**129 overflows in float32; d * ln 2 is off by 1e-14 relative at most
+    y = types.float32(_exp_for_float32(min(max(d, -151.0), 129.0) * _LN2_F64))
+    if x != x:
+        y = x
+    return y
+
+
+def _exp2_libm(x):
+    return 2.0 ** x
+
+
+@overload(exp2, target="cpu")
+def _exp2_cpu(x):
+    if x == types.float32:
+        return _exp2_float32
+    if x == types.float64:
+        return _exp2_libm
+    return None
+
+
+def exp2_on_cuda(x):
+    """The CUDA overload of ``exp2``: CUDA's own pow, in x's precision."""
+    c = x
+    return lambda x: math.pow(c(2.0), x)
+
+
+def log2(x: float) -> float:
+    """The base-2 logarithm (in CPU kernels, for float32: the vectorisable code below)."""
+    return math.log2(x)
+
+
+def _log2_float32(x):
+    return types.float32(log(types.float64(x)) * _INV_LN2)  # log's 0, inf and NaN carry through the product
+
+
+def _log2_libm(x):
+    return math.log2(x)
+
+
+@overload(log2, target="cpu")
+def _log2_cpu(x):
+    if x == types.float32:
+        return _log2_float32
+    if x == types.float64:
+        return _log2_libm
+    return None
+
+
+def log2_on_cuda(x):
+    """The CUDA overload of ``log2``: CUDA's own log2f / log2."""
+    return lambda x: math.log2(x)
+
+
+def log10(x: float) -> float:
+    """The base-10 logarithm (in CPU kernels, for float32: the vectorisable code below)."""
+    return math.log10(x)
+
+
+def _log10_float32(x):
+    return types.float32(log(types.float64(x)) * _INV_LN10)
+
+
+def _log10_libm(x):
+    return math.log10(x)
+
+
+@overload(log10, target="cpu")
+def _log10_cpu(x):
+    if x == types.float32:
+        return _log10_float32
+    if x == types.float64:
+        return _log10_libm
+    return None
+
+
+def log10_on_cuda(x):
+    """The CUDA overload of ``log10``: CUDA's own log10f / log10."""
+    return lambda x: math.log10(x)
+
+
+def sinh(x: float) -> float:
+    """sinh x (in CPU kernels, for float32: the vectorisable code below)."""
+    return math.sinh(x)
+
+
+# sinh: (e - 1/e) / 2 with e = e**|x|, where the subtraction cancels at most 1.5 bits (|x| >= 1/4); below,
+# the Taylor series to x**9 (the next term is under 3e-14 of the result). |x| is clamped at 100, where the
+# float64 result already rounds to float32's inf.
+_SINH_TAYLOR = (1.0 / 362880.0, 1.0 / 5040.0, 1.0 / 120.0, 1.0 / 6.0)
+
+
+def _sinh_float32(x):
+    d = types.float64(x)
+    a = min(abs(d), 100.0)
+    z = d * d
+    c = _SINH_TAYLOR
+    near = d + d * (z * (c[3] + z * (c[2] + z * (c[1] + z * c[0]))))
+    e = _exp_for_float32(a)
+    far = math.copysign(0.5 * (e - _div(1.0, e)), d)
+    y = types.float32(near if a < 0.25 else far)
+    if x != x:
+        y = x
+    return y
+
+
+def _sinh_libm(x):
+    return math.sinh(x)
+
+
+@overload(sinh, target="cpu")
+def _sinh_cpu(x):
+    if x == types.float32:
+        return _sinh_float32
+    if x == types.float64:
+        return _sinh_libm
+    return None
+
+
+def sinh_on_cuda(x):
+    """The CUDA overload of ``sinh``: CUDA's own sinhf / sinh."""
+    return lambda x: math.sinh(x)
+
+
+def cosh(x: float) -> float:
+    """cosh x (in CPU kernels, for float32: the vectorisable code below)."""
+    return math.cosh(x)
+
+
+def _cosh_float32(x):
+    e = _exp_for_float32(min(abs(types.float64(x)), 100.0))
+    y = types.float32(0.5 * (e + _div(1.0, e)))
+    if x != x:
+        y = x
+    return y
+
+
+def _cosh_libm(x):
+    return math.cosh(x)
+
+
+@overload(cosh, target="cpu")
+def _cosh_cpu(x):
+    if x == types.float32:
+        return _cosh_float32
+    if x == types.float64:
+        return _cosh_libm
+    return None
+
+
+def cosh_on_cuda(x):
+    """The CUDA overload of ``cosh``: CUDA's own coshf / cosh."""
+    return lambda x: math.cosh(x)
+
+
+def atanh(x: float) -> float:
+    """artanh x (in CPU kernels, for float32: the vectorisable code below)."""
+    return math.atanh(x)
+
+
+def _atanh_float32(x):
+    d = types.float64(x)
+    z = d * d
+    # below 2**-8 the odd Taylor series to x**9 (the next term is under 2**-70 relative); elsewhere
+    # log((1 + x) / (1 - x)) / 2, both sums exact in float64: the quotient's rounding costs 2.5e-14 of
+    # the result at most (one log: with two, the function outgrew LLVM's inlining and the loop stayed scalar)
+    near = d + d * (z * (1.0 / 3.0 + z * (0.2 + z * (1.0 / 7.0 + z * (1.0 / 9.0)))))
+    far = 0.5 * log(_div(1.0 + d, 1.0 - d))  # +-inf at +-1, NaN beyond
+    y = types.float32(near if abs(d) < _NEAR_ZERO else far)
+    if x != x:
+        y = x
+    return y
+
+
+def _atanh_libm(x):
+    return math.atanh(x)
+
+
+@overload(atanh, target="cpu")
+def _atanh_cpu(x):
+    if x == types.float32:
+        return _atanh_float32
+    if x == types.float64:
+        return _atanh_libm
+    return None
+
+
+def atanh_on_cuda(x):
+    """The CUDA overload of ``atanh``: CUDA's own atanhf / atanh."""
+    return lambda x: math.atanh(x)
+
+
+def asinh(x: float) -> float:
+    """arsinh x (in CPU kernels, for float32: the vectorisable code below)."""
+    return math.asinh(x)
+
+
+def _asinh_float32(x):
+    d = types.float64(x)
+    a = abs(d)
+    z = d * d
+    # below 2**-8 the Taylor series to x**9; elsewhere log(|x| + sqrt(x**2 + 1)), whose argument's
+    # rounding costs at most 8 bits (float32's largest x squared is far inside float64's range)
+    near = a + a * (z * (-1.0 / 6.0 + z * (3.0 / 40.0 + z * (-5.0 / 112.0 + z * (35.0 / 1152.0)))))
+    far = log(a + math.sqrt(z + 1.0))
+    y = types.float32(math.copysign(near if a < _NEAR_ZERO else far, d))  # -0 too
+    if x != x:
+        y = x
+    return y
+
+
+def _asinh_libm(x):
+    return math.asinh(x)
+
+
+@overload(asinh, target="cpu")
+def _asinh_cpu(x):
+    if x == types.float32:
+        return _asinh_float32
+    if x == types.float64:
+        return _asinh_libm
+    return None
+
+
+def asinh_on_cuda(x):
+    """The CUDA overload of ``asinh``: CUDA's own asinhf / asinh."""
+    return lambda x: math.asinh(x)
+
+
+# arctan in float64 (Cephes' atan.c): |x| reduced by tan(3 pi/8) and 0.66 to |t| <= 0.66 (t = -1/|x| or
+# (|x| - 1)/(|x| + 1), with pi/2 or pi/4 added), then t + t z P(z)/Q(z), z = t**2; within 2.2e-16 relative.
+_ATAN_P = (-8.750608600031904122785e-1, -1.615753718733365076637e1, -7.500855792314704667340e1,
+           -1.228866684490136173410e2, -6.485021904942025371773e1)
+_ATAN_Q = (2.485846490142306297962e1, 1.650270098316988542046e2, 4.328810604912902668951e2,
+           4.853903996359136964868e2, 1.945506571482613964425e2)
+
+
+@register_jitable
+def _atan_of_nonnegative(a):
+    """arctan a for a float64 a >= 0 (inf included: pi/2)."""
+    big = a > 2.414213562373095
+    mid = a > 0.66
+    t = _div(-1.0, a) if big else (_div(a - 1.0, a + 1.0) if mid else a)
+    base = 1.5707963267948966 if big else (0.7853981633974483 if mid else 0.0)
+    z = t * t
+    p, q = _ATAN_P, _ATAN_Q
+    num = (((p[0] * z + p[1]) * z + p[2]) * z + p[3]) * z + p[4]
+    den = ((((z + q[0]) * z + q[1]) * z + q[2]) * z + q[3]) * z + q[4]
+    return base + (t + t * _div(z * num, den))
+
+
+def atan(x: float) -> float:
+    """arctan x (in CPU kernels, for float32: the vectorisable code below)."""
+    return math.atan(x)
+
+
+def _atan_float32(x):
+    d = types.float64(x)
+    y = types.float32(math.copysign(_atan_of_nonnegative(abs(d)), d))
+    if x != x:
+        y = x
+    return y
+
+
+def _atan_libm(x):
+    return math.atan(x)
+
+
+@overload(atan, target="cpu")
+def _atan_cpu(x):
+    if x == types.float32:
+        return _atan_float32
+    if x == types.float64:
+        return _atan_libm
+    return None
+
+
+def atan_on_cuda(x):
+    """The CUDA overload of ``atan``: CUDA's own atanf / atan."""
+    return lambda x: math.atan(x)
+
+
+def asin(x: float) -> float:
+    """arcsin x (in CPU kernels, for float32: the vectorisable code below)."""
+    return math.asin(x)
+
+
+def _asin_float32(x):
+    d = types.float64(x)
+    # arctan(|x| / sqrt((1 - |x|)(1 + |x|))): both factors exact in float64, inf at |x| = 1 (pi/2), NaN past it
+    a = abs(d)
+    y = types.float32(math.copysign(_atan_of_nonnegative(_div(a, math.sqrt((1.0 - a) * (1.0 + a)))), d))
+    if x != x:
+        y = x
+    return y
+
+
+def _asin_libm(x):
+    return math.asin(x)
+
+
+@overload(asin, target="cpu")
+def _asin_cpu(x):
+    if x == types.float32:
+        return _asin_float32
+    if x == types.float64:
+        return _asin_libm
+    return None
+
+
+def asin_on_cuda(x):
+    """The CUDA overload of ``asin``: CUDA's own asinf / asin."""
+    return lambda x: math.asin(x)
+
+
+def acos(x: float) -> float:
+    """arccos x (in CPU kernels, for float32: the vectorisable code below)."""
+    return math.acos(x)
+
+
+def _acos_float32(x):
+    d = types.float64(x)
+    # 2 arctan(sqrt((1 - x) / (1 + x))): no cancellation near 1, exactly 0 at 1 and pi at -1, NaN past them
+    y = types.float32(2.0 * _atan_of_nonnegative(math.sqrt(_div(1.0 - d, 1.0 + d))))
+    if x != x:
+        y = x
+    return y
+
+
+def _acos_libm(x):
+    return math.acos(x)
+
+
+@overload(acos, target="cpu")
+def _acos_cpu(x):
+    if x == types.float32:
+        return _acos_float32
+    if x == types.float64:
+        return _acos_libm
+    return None
+
+
+def acos_on_cuda(x):
+    """The CUDA overload of ``acos``: CUDA's own acosf / acos."""
+    return lambda x: math.acos(x)
+
+
+# erf and erfc in float64 for float32 arguments. |x| < 1/2: erf(x) = x P(x**2), P a least-squares fit on
+# Chebyshev nodes (mpmath's erf; relative error 1.3e-15). Beyond, erfc(|x|) = t e**(-x**2 + G(t)) with
+# t = 2 / (2 + |x|), as Numerical Recipes' erfccheb, G a degree-14 Chebyshev fit (mpmath) on |x| in
+# [1/2, 10.1], 5.7e-13 off in the exponent: x**2 is exact in float64, so the exponent's rounding costs
+# 1e-14 at most. Past 10.1 erfc rounds to 0 in float32, and |x| is clamped there.
+_ERF_NEAR = (-1.3373443461039653e-05, 0.00011993531550379323, -0.0008547033081050058, 0.0052239625588917935,
+             -0.026866169690572542, 0.1128379166798179, -0.3761263890314837, 1.1283791670955114)
+_ERFC_G = (-2.7458476299446664e-08, 1.0054561402954435e-07, 1.963890980812166e-07, -1.3123106332540403e-06,
+           -2.05483981994606e-07, 1.1572973838280902e-05, -9.508645729542861e-06, -9.442121043215112e-05,
+           0.00015179177252537638, 0.0008652532335031234, -0.0018451390288423267, -0.011613839566555675,
+           0.02100968788489964, 0.4247413157125222, -0.6950830433299243)
+
+
+@register_jitable(inline="always")
+def _erf_near_zero(d, z):
+    """erf(d) for a float64 |d| < 1/2, z = d**2 (Estrin's scheme, as _exp_for_float32)."""
+    c = _ERF_NEAR
+    z2 = z * z
+    p = _fma(_fma(c[0], z, c[1]), z2, _fma(c[2], z, c[3]))
+    p = _fma(p, z2 * z2, _fma(_fma(c[4], z, c[5]), z2, _fma(c[6], z, c[7])))
+    return d * p
+
+
+@register_jitable(inline="always")
+def _erfc_of_nonnegative(a):
+    """erfc(a) for a float64 a >= 1/2 (to 1e-13 relative; 0 for float32 past 10.1)."""
+    a = min(a, 10.1)
+    t = _div(2.0, 2.0 + a)
+    y = t * 3.1510416666666665 - 1.5208333333333333  # [1/2, 10.1] onto [-1, 1]
+    c = _ERFC_G  # highest degree first: G in Estrin's scheme
+    y2 = y * y
+    y4 = y2 * y2
+    lo = _fma(_fma(_fma(c[7], y, c[8]), y2, _fma(c[9], y, c[10])), y4,
+              _fma(_fma(c[11], y, c[12]), y2, _fma(c[13], y, c[14])))
+    hi = _fma(_fma(c[0], y2, _fma(c[1], y, c[2])), y4, _fma(_fma(c[3], y, c[4]), y2, _fma(c[5], y, c[6])))
+    g = _fma(hi, y4 * y4, lo)
+    return t * _exp_for_float32(g - a * a)
+
+
+def erf(x: float) -> float:
+    """The error function (in CPU kernels, for float32: the vectorisable code below)."""
+    return math.erf(x)
+
+
+def _erf_float32(x):
+    d = types.float64(x)
+    a = abs(d)
+    z = d * d
+    far = math.copysign(1.0 - _erfc_of_nonnegative(a), d)
+    y = types.float32(_erf_near_zero(d, z) if a < 0.5 else far)
+    if x != x:
+        y = x
+    return y
+
+
+def _erf_libm(x):
+    return math.erf(x)
+
+
+@overload(erf, target="cpu", inline="always")
+def _erf_cpu(x):
+    if x == types.float32:
+        return _erf_float32
+    if x == types.float64:
+        return _erf_libm
+    return None
+
+
+def erf_on_cuda(x):
+    """The CUDA overload of ``erf``: CUDA's own erff / erf."""
+    return lambda x: math.erf(x)
+
+
+def erfc(x: float) -> float:
+    """1 - erf(x), accurate where erf is near 1 (in CPU kernels, for float32: the vectorisable code below)."""
+    return math.erfc(x)
+
+
+def _erfc_float32(x):
+    d = types.float64(x)
+    a = abs(d)
+    z = d * d
+    tail = _erfc_of_nonnegative(a)
+    far = tail if d > 0.0 else 2.0 - tail
+    y = types.float32(1.0 - _erf_near_zero(d, z) if a < 0.5 else far)
+    if x != x:
+        y = x
+    return y
+
+
+def _erfc_libm(x):
+    return math.erfc(x)
+
+
+@overload(erfc, target="cpu", inline="always")
+def _erfc_cpu(x):
+    if x == types.float32:
+        return _erfc_float32
+    if x == types.float64:
+        return _erfc_libm
+    return None
+
+
+def erfc_on_cuda(x):
+    """The CUDA overload of ``erfc``: CUDA's own erfcf / erfc."""
+    return lambda x: math.erfc(x)
