@@ -68,13 +68,16 @@ MISH_LINEAR_ABOVE = 20.0
 # derivative, a constant per piece, needs the input x (saved by forward): hardtanh (a, b) = (min_val,
 # max_val), hardshrink and softshrink (a = lambd), threshold (a, b) = (threshold, value), hardsigmoid
 # (none); clamp (a, b) = (min, max), which unlike hardtanh passes the gradient at its bounds, and abs (none),
-# whose gradient is the product gy * sign(x), as PyTorch's. Forward and backward are one pass each, where NumPy took up to five (the compares, the mask, a
+# whose gradient is the product gy * sign(x), as PyTorch's. The elementwise smooth_l1 and huber losses of
+# d = input - target join them (piecewise quadratic: a = beta or delta, b = 0.5 / a rounded once from
+# float64, as the composite they replace computed it): 0.5 d^2 / beta inside, |d| - beta / 2 outside, and
+# huber that times delta. Forward and backward are one pass each, where NumPy took up to five (the compares, the mask, a
 # where over it, the slope's cast and the product): softshrink's forward + backward at 2048x2048 in
 # float32 went 34 -> 2 ms.
 PIECEWISE_KINDS: tuple[str, ...] = ("hardtanh", "hardsigmoid", "hardshrink", "softshrink", "threshold", "clamp",
-                                    "abs")
+                                    "abs", "smooth_l1", "huber")
 PIECEWISE_CODES: dict[str, int] = {kind: i for i, kind in enumerate(PIECEWISE_KINDS)}
-PW_HARDTANH, PW_HARDSIGMOID, PW_HARDSHRINK, PW_SOFTSHRINK, PW_THRESHOLD, PW_CLAMP, PW_ABS = range(7)
+PW_HARDTANH, PW_HARDSIGMOID, PW_HARDSHRINK, PW_SOFTSHRINK, PW_THRESHOLD, PW_CLAMP, PW_ABS, PW_SMOOTH_L1, PW_HUBER = range(9)
 
 
 def activation_code(op: str, kind: str, *, allow_identity: bool = False) -> int:
@@ -224,6 +227,11 @@ def reference_piecewise_forward(xp: Any, kind: str, x: Any, a: float = 0.0, b: f
         y = xp.where(x <= t(a), t(b), x)
     elif kind == "abs":
         y = xp.abs(x)
+    elif kind in ("smooth_l1", "huber"):
+        magnitude = xp.abs(x)
+        y = xp.where(magnitude >= t(a), magnitude - t(0.5 * a), x * x * t(b))  # NaN: the quadratic side
+        if kind == "huber":
+            y = y * t(a)
     else:
         raise ValueError(f"unknown piecewise activation {kind!r}; expected one of {PIECEWISE_KINDS}")
     return y.astype(x.dtype, copy=False)
@@ -247,6 +255,10 @@ def reference_piecewise_backward(xp: Any, kind: str, gy: Any, x: Any, a: float =
         gx = xp.where((x >= t(a)) & (x <= t(b)), gy, zero)
     elif kind == "abs":  # a product: -0.0, or NaN for an infinite gy, where x is 0 or NaN
         gx = gy * ((x > zero).astype(gy.dtype) - (x < zero).astype(gy.dtype))
+    elif kind in ("smooth_l1", "huber"):
+        g = gy * t(a) if kind == "huber" else gy
+        # 2 ((g b) x) inside: the rounding of the composite's chain rule (d(x x b) = g b x + g b x)
+        gx = xp.where(xp.abs(x) >= t(a), xp.where(x > zero, g, -g), g * t(b) * x * t(2))
     else:
         raise ValueError(f"unknown piecewise activation {kind!r}; expected one of {PIECEWISE_KINDS}")
     return gx.astype(gy.dtype, copy=False)
@@ -403,6 +415,11 @@ def piecewise_forward_scalar(code, x, a, b):
         y = b if x <= a else x
     elif code == PW_ABS:
         y = abs(x)
+    elif code == PW_SMOOTH_L1 or code == PW_HUBER:
+        m = abs(x)
+        y = m - like(x, 0.5) * a if m >= a else x * x * b
+        if code == PW_HUBER:
+            y = y * a
     return y
 
 
@@ -424,6 +441,9 @@ def piecewise_backward_scalar(code, x, gy, a, b):
     elif code == PW_ABS:
         one = like(x, 1.0)
         gx = gy * (one if x > zero else (-one if x < zero else zero))
+    elif code == PW_SMOOTH_L1 or code == PW_HUBER:
+        g = gy * a if code == PW_HUBER else gy
+        gx = (g if x > zero else -g) if abs(x) >= a else g * b * x * like(x, 2.0)
     return gx
 
 

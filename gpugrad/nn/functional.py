@@ -31,6 +31,7 @@ from ..ops.grouped_mm import grouped_mm
 from ..ops.inplace import inplace_variant as _inplace_variant
 from ..ops.layer_norm import layer_norm as _fused_layer_norm
 from ..ops.linear import linear_act as _linear_act
+from ..ops.loss import SmoothL1
 from ..ops.loss import softmax_cross_entropy as _softmax_cross_entropy
 from ..ops.pad import pad_constant as _pad_constant
 from ..ops.pool import max_pool2d as _max_pool2d
@@ -1208,10 +1209,15 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
     return _weighted_reduce("l1_loss", (input - target).abs(), input, weight, reduction, mean_over_weights=True)
 
 
-def _quadratic_then_linear(diff: Tensor, width: float) -> Tensor:
-    """0.5 d^2 for |d| < width, |d| - 0.5 width beyond: smooth_l1 with beta = width (huber is width times it)."""
+def _quadratic_then_linear(diff: Tensor, width: float, kind: str) -> Tensor:
+    """0.5 d^2 / width for |d| < width, |d| - 0.5 width beyond: smooth_l1 with beta = width; times width
+    for ``kind`` "huber". Float32 and float64 as one fused op (SmoothL1, the values of the composite below,
+    which other dtypes take)."""
+    if diff._array.dtype == _np.float32 or diff._array.dtype == _np.float64:
+        return SmoothL1.apply(diff, kind=kind, width=float(width))
     magnitude = diff.abs()
-    return _ops.where(magnitude < width, diff * diff * (0.5 / width), magnitude - 0.5 * width)
+    loss = _ops.where(magnitude < width, diff * diff * (0.5 / width), magnitude - 0.5 * width)
+    return loss * width if kind == "huber" else loss
 
 
 @autocast_policy(FLOAT32)
@@ -1224,7 +1230,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     if beta < 0:
         raise ArgumentError(f"smooth_l1_loss: beta must not be negative, got {beta}")
     diff = input - target
-    loss = diff.abs() if beta == 0 else _quadratic_then_linear(diff, beta)
+    loss = diff.abs() if beta == 0 else _quadratic_then_linear(diff, beta, "smooth_l1")
     return _reduce("smooth_l1_loss", loss, reduction)
 
 
@@ -1235,7 +1241,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _pointwise_loss_operands("huber_loss", input, target)
     if delta <= 0:
         raise ArgumentError(f"huber_loss: delta must be positive, got {delta}")
-    loss = _quadratic_then_linear(input - target, delta) * delta
+    loss = _quadratic_then_linear(input - target, delta, "huber")
     return _weighted_reduce("huber_loss", loss, input, weight, reduction, mean_over_weights=False)
 
 

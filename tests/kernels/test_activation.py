@@ -255,7 +255,8 @@ def test_plain_cpu_call_takes_strided_arrays(rng, name):
 
 # The piecewise linear family: (a, b) per kind, and inputs on the kinks, around them, and non-finite.
 PIECEWISE_PARAMS = {"hardtanh": (-0.75, 1.5), "hardsigmoid": (0.0, 0.0), "hardshrink": (0.5, 0.0),
-                    "softshrink": (0.5, 0.0), "threshold": (0.25, -2.0), "clamp": (-0.75, 1.5), "abs": (0.0, 0.0)}
+                    "softshrink": (0.5, 0.0), "threshold": (0.25, -2.0), "clamp": (-0.75, 1.5), "abs": (0.0, 0.0),
+                    "smooth_l1": (0.7, 0.5 / 0.7), "huber": (1.5, 0.5 / 1.5)}
 PIECEWISE_EDGES = [0.0, -0.0, 0.5, -0.5, -0.75, 1.5, 0.25, 3.0, -3.0, np.inf, -np.inf, np.nan, 1e-45]
 
 

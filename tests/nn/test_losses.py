@@ -755,3 +755,40 @@ def test_pairwise_distance_of_integers_matches_torch(dtypes, p):
 def test_pairwise_distance_of_two_bool_tensors_is_refused_as_a_subtraction():
     with pytest.raises(gg.DTypeError, match="subtraction"):
         F.pairwise_distance(gg.ones(2, 3, dtype=gg.bool), gg.zeros(2, 3, dtype=gg.bool))
+
+
+@pytest.mark.parametrize("loss", ["smooth_l1", "huber"])
+def test_smooth_l1_and_huber_differentiate_twice(loss):
+    """The fused elementwise op (one kernel pass each way) keeps first and second derivatives in both
+    arguments, away from the kink at |d| = width."""
+    rng = np.random.default_rng(5)
+    x = gg.tensor(rng.uniform(-3, 3, (4, 5)), dtype=gg.float64, requires_grad=True)
+    t = gg.tensor(rng.uniform(-1, 1, (4, 5)), dtype=gg.float64, requires_grad=True)
+    if loss == "huber":
+        def f(a, b):
+            return F.huber_loss(a, b, reduction="none", delta=0.8) ** 2
+    else:
+        def f(a, b):
+            return F.smooth_l1_loss(a, b, reduction="none", beta=1.3) ** 2
+    assert gg.autograd.gradcheck(f, [x, t])
+    assert gg.autograd.gradgradcheck(f, [x, t])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_smooth_l1_and_huber_match_pytorch(dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    x_np, t_np = (rng.standard_normal((2, 300)) * 2).astype(dtype)
+    gy = rng.standard_normal(300).astype(dtype)
+    for name, kwargs in (("smooth_l1_loss", {"beta": 1.0}), ("smooth_l1_loss", {"beta": 0.7}),
+                         ("huber_loss", {"delta": 1.0}), ("huber_loss", {"delta": 2.5})):
+        x, t = gg.tensor(x_np, requires_grad=True), gg.tensor(t_np, requires_grad=True)
+        xt, tt = torch.tensor(x_np, requires_grad=True), torch.tensor(t_np, requires_grad=True)
+        y = getattr(F, name)(x, t, reduction="none", **kwargs)
+        y_t = getattr(torch.nn.functional, name)(xt, tt, reduction="none", **kwargs)
+        y.backward(gg.tensor(gy))
+        y_t.backward(torch.tensor(gy))
+        tol = {"rtol": 2e-7, "atol": 1e-7} if dtype == np.float32 else {"rtol": 1e-15, "atol": 1e-15}
+        for mine, theirs in ((y, y_t), (x.grad, xt.grad), (t.grad, tt.grad)):
+            np.testing.assert_allclose(mine.detach().numpy(), theirs.detach().numpy(), **tol, err_msg=str(kwargs))
