@@ -655,6 +655,10 @@ class Lerp(Op):
         xp = ctx.xp
         diff = end - start
         # PyTorch's two-sided formula: exact at weight 0 and at weight 1.
+        if weight.__class__ is float:  # one side for all elements: only that one computed, no where
+            if -0.5 < weight < 0.5:  # (abs is this module's tensor function)
+                return start + weight * diff
+            return end - diff * (1 - weight)
         return xp.where(xp.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
 
     @staticmethod
