@@ -10,6 +10,7 @@ import numpy
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
 from ..dtypes import FLOAT_KINDS
+from ..kernels import scan as kernel_scan
 from ..tensor import Tensor
 from ._operands import c_order, require_float, write_out
 from .complex_numbers import refuse_complex
@@ -33,23 +34,46 @@ def running(xp, op, a, axis: int):
     return xp.moveaxis(out, -1, axis)
 
 
-def _reverse_cumsum(g: Tensor, axis: int) -> Tensor:
-    """sum_{j >= i} g_j along axis: the adjoint of cumsum."""
-    return cumsum(g.flip(axis), axis).flip(axis)
+_F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)
+
+
+def _scan_array(ctx, op: str, x, axis: int, reverse: bool = False):
+    """The running sum or product of x along axis, contiguous whatever x's layout, as PyTorch's. float32
+    and float64 on the CPU: the scan kernels, whose float64 accumulator gives PyTorch's bits (NumPy's
+    float32 running sum does not); others in NumPy's or CuPy's scan, in accumulation_dtype."""
+    xp = ctx.xp
+    if xp is numpy and (x.dtype is _F32 or x.dtype is _F64):
+        return kernel_scan.scan(xp, op, x, axis, reverse, impl=ctx.backend.kernel_impl)
+    fn = xp.cumsum if op == "sum" else xp.cumprod
+    if reverse:
+        x = xp.flip(x, axis)
+    y = fn(x, axis=axis, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False)
+    return c_order(xp.flip(y, axis) if reverse else y)
+
+
+class ReverseCumSum(Op):
+    """sum_{j >= i} g_j along axis: cumsum's derivative, whose own derivative is cumsum."""
+
+    complex_ok = True
+
+    @staticmethod
+    def forward(ctx, g, axis=0):
+        ctx.axis = axis
+        return _scan_array(ctx, "sum", g, axis, reverse=True)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return CumSum.apply(gg, axis=ctx.axis)
 
 
 class CumSum(Op):
     complex_ok = True
+    derivative = ReverseCumSum
 
     @staticmethod
     def forward(ctx, x, axis=0):
-        ctx.axis = axis
-        # contiguous whatever x's layout, as PyTorch's
-        return c_order(ctx.xp.cumsum(x, axis=axis, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False))
-
-    @staticmethod
-    def backward(ctx, gy):
-        return _reverse_cumsum(gy, ctx.axis)
+        ctx.derivative_kwargs = {"axis": axis}
+        return _scan_array(ctx, "sum", x, axis)
 
 
 def _scan(op: str, fn, x: Tensor, dim, **params) -> Tensor:
@@ -69,8 +93,7 @@ class CumProd(Op):
     @staticmethod
     def forward(ctx, x, axis=0):
         ctx.axis = axis
-        # contiguous whatever x's layout, as PyTorch's (x itself is saved: double backward goes through it)
-        y = c_order(ctx.xp.cumprod(x, axis=axis, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False))
+        y = _scan_array(ctx, "prod", x, axis)  # (x itself is saved: double backward goes through it)
         ctx.save_for_backward(x, y)
         return y
 
@@ -83,19 +106,19 @@ class CumProd(Op):
 def _cumprod_grad(x: Tensor, y: Tensor, gy: Tensor, axis: int) -> Tensor:
     """dL/dx_i = sum_{j >= i} gy_j prod_{m <= j, m != i} x_m for y = cumprod(x), also where x has zeros."""
     if not bool((x._array == 0).any()):
-        return _reverse_cumsum(gy * y, axis) / x
+        return ReverseCumSum.apply(gy * y, axis=axis) / x
     # With k a slice's first zero and z = x with x_k replaced by 1, each term holds x_k unless i = k or
     # j < k; those are the terms of z's gradient g_z. Before k, the terms with j < k are a = sum gy_j y_j / x_i.
     xp = x._backend.xp
     zeros_so_far = xp.cumsum(x._array == 0, axis=axis)
     before = _const(x, zeros_so_far == 0)
     first_zero = _const(x, (x._array == 0) & (zeros_so_far == 1))
-    a = _reverse_cumsum(where(before, gy * y, 0.0), axis) / where(before, x, 1.0)
+    a = ReverseCumSum.apply(where(before, gy * y, 0.0), axis=axis) / where(before, x, 1.0)
     z = where(first_zero, 1.0, x)
     zy = cumprod(z, axis)
     if not is_grad_enabled():
         # First order: the terms holding x_k are 0 and left out (as PyTorch does: no inf * 0 there).
-        return where(before, a, where(first_zero, _reverse_cumsum(gy * zy, axis), 0.0))
+        return where(before, a, where(first_zero, ReverseCumSum.apply(gy * zy, axis=axis), 0.0))
     # Building a graph for a second derivative: keep x_k in, as a factor (z has one zero fewer per slice).
     x_k = where(first_zero, x, 0.0).sum(dim=axis, keepdim=True)
     g_z = _cumprod_grad(z, zy, gy, axis)

@@ -1,0 +1,106 @@
+"""Running sums and products along one axis: ``cumsum`` and ``cumprod`` of float32 and float64 arrays, and
+cumsum's backward (the same sum taken from the end).
+
+PyTorch's CPU scans carry float32 in a float64 accumulator, rounding each output once: its float32
+cumsum of 2048 x 2048 normal values differs from a float32 running sum (NumPy's) in most elements. The
+kernels here carry float64 too, in PyTorch's order (one pass from the start, or from the end), so their
+bits are PyTorch's. NumPy's float64 cumsum over the same order was 16 ms on one core at that size.
+
+The array is viewed as (outer, n, inner) with the scanned axis in the middle. Where inner is 1 (the last
+axis) each row is one thread's scalar chain; otherwise a block of INNER_BLOCK accumulators runs along the
+axis together, which LLVM vectorises. Rows and blocks go over the threads for large arrays.
+
+On a GPU the launcher calls CuPy's own scans.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import prange
+
+from ._launch import check_arrays_for, cpu_kernel, float_dtype_and_impl
+
+OPS: tuple[str, ...] = ("sum", "prod")
+SUM, PROD = range(2)
+INNER_BLOCK = 256  # accumulators carried along the axis at once (2 KiB of float64)
+
+
+# ============================================================== reference
+
+def reference_scan(xp: Any, op: str, x: Any, axis: int, reverse: bool = False) -> Any:
+    """The running sum or product of x along axis, in float64, rounded to x's dtype (from the end when
+    ``reverse``)."""
+    if op not in OPS:
+        raise ValueError(f"scan: op must be one of {OPS}, got {op!r}")
+    fn = xp.cumsum if op == "sum" else xp.cumprod
+    wide = x.astype(xp.float64)
+    if reverse:
+        return xp.flip(fn(xp.flip(wide, axis), axis=axis), axis).astype(x.dtype)
+    return fn(wide, axis=axis).astype(x.dtype)
+
+
+# ============================================================== CPU kernel
+
+# No fast-math flags: each step is one IEEE operation in PyTorch's order.
+@cpu_kernel(fastmath=False)
+def _scan_cpu(x, out, op, reverse):
+    outer, n, inner = x.shape
+    blocks = (inner + INNER_BLOCK - 1) // INNER_BLOCK
+    for t in prange(outer * blocks):
+        o = t // blocks
+        lo = (t % blocks) * INNER_BLOCK
+        width = min(INNER_BLOCK, inner - lo)
+        acc = np.empty(width, np.float64)
+        acc[:] = 1.0 if op == PROD else 0.0
+        for step in range(n):
+            k = n - 1 - step if reverse else step
+            for j in range(width):
+                if op == PROD:
+                    acc[j] *= x[o, k, lo + j]
+                else:
+                    acc[j] += x[o, k, lo + j]
+                out[o, k, lo + j] = acc[j]
+
+
+@cpu_kernel(fastmath=False)
+def _scan_rows_cpu(x, out, op, reverse):
+    rows, n = x.shape
+    for i in prange(rows):
+        acc = 1.0 if op == PROD else 0.0
+        for step in range(n):
+            k = n - 1 - step if reverse else step
+            if op == PROD:
+                acc *= x[i, k]
+            else:
+                acc += x[i, k]
+            out[i, k] = acc
+
+
+# ============================================================== launcher
+
+def scan(xp: Any, op: str, x: Any, axis: int, reverse: bool = False, *, impl: str | None = None) -> Any:
+    """The running sum or product (``op``) of the float32 or float64 array x along ``axis``, accumulated in
+    float64 and rounded once per element, from the end when ``reverse``; C-contiguous, in x's dtype."""
+    name = f"scan[{op}]"
+    _, impl = float_dtype_and_impl(name, xp, impl, x=x)
+    if op not in OPS:
+        raise ValueError(f"{name}: op must be one of {OPS}")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{name}: axis {axis} out of range for shape {tuple(x.shape)}")
+    axis %= x.ndim
+    if impl != "cpu" or x.size == 0:
+        return xp.ascontiguousarray(reference_scan(xp, op, x, axis, reverse))
+    check_arrays_for(name, xp, impl, x=x)
+    shape = x.shape
+    outer, n = int(np.prod(shape[:axis])), shape[axis]
+    inner = int(np.prod(shape[axis + 1:]))
+    src = np.ascontiguousarray(x).reshape(outer, n, inner)
+    out = np.empty(shape, x.dtype)
+    code = OPS.index(op)
+    if inner == 1:
+        _scan_rows_cpu(x.size, src.reshape(outer, n), out.reshape(outer, n), code, reverse)
+    else:
+        _scan_cpu(x.size, src, out.reshape(outer, n, inner), code, reverse)
+    return out
