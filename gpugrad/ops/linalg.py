@@ -1373,7 +1373,7 @@ class VectorNorm(Op):
     @staticmethod
     def forward(ctx, x, ord=2.0, axes=None, keepdim=False):
         xp = ctx.xp
-        a = xp.abs(x)
+        a = x if ord == 2 else xp.abs(x)  # x is real (vector_norm takes a complex input's moduli): x^2 = |x|^2
         if ord == math.inf:
             y = a.max(axis=axes, keepdims=True)
         elif ord == -math.inf:
@@ -1409,13 +1409,17 @@ def _norm_backward(g: Tensor, x: Tensor, p: float, norm: Tensor, axes) -> Tensor
 
     if p == 0:
         return None  # the count of non-zeros is piecewise constant; PyTorch leaves the gradient undefined
-    sgn = where(x.isnan(), 0.0, x.sign())  # PyTorch's sgn(NaN) is 0
-    if p == 1:
-        return sgn * g
     zero = norm == 0
     safe = where(zero, 1.0, norm)
     if p == 2:
-        return g * where(zero, 0.0, x / safe)
+        scaled = x / safe
+        # the mask's full pass only where some norm is 0 (on a GPU always: no sync in backward)
+        if x._backend.xp is not numpy or bool(zero._array.any()):
+            scaled = where(zero, 0.0, scaled)
+        return g * scaled
+    sgn = where(x.isnan(), 0.0, x.sign())  # PyTorch's sgn(NaN) is 0
+    if p == 1:
+        return sgn * g
     if math.isinf(p):
         mask = logical_or(x.abs() == norm, x.isnan()).to(x.dtype)
         return sgn * ((g / mask.sum(axes, keepdim=True)) * mask)
