@@ -11,6 +11,7 @@ import operator
 import numpy
 
 from .. import dtypes
+from .. import threads as _threads
 from .._vmath_ufuncs import math_ufunc
 from ..autograd.function import Function, Op, pair_applied, scalar_applied
 from ..autograd.grad_mode import _state as _grad_state
@@ -27,6 +28,7 @@ from ..errors import (
     ShapeError,
     broadcast_mismatch,
 )
+from ..kernels import activation as _piecewise
 from ..overrides import overridable
 from ..tensor import Tensor
 from ._operands import (
@@ -44,8 +46,6 @@ from ._operands import (
 )
 from .complex_numbers import abs_complex, conj_of, isreal_complex, real, refuse_complex
 from .complex_numbers import sgn as sgn_complex
-from .. import threads as _threads
-from ..kernels import activation as _piecewise
 from .inplace import inplace_variant
 
 # Two arrays with fewer elements between them are NumPy's operator's, whatever their shapes; from here
