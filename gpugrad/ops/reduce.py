@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import builtins
 import math
+import operator
 from collections import namedtuple
 
 import numpy
 
 from .. import dtypes
+from .._vmath_ufuncs import math_ufunc
 from ..amp.policy import FLOAT32, autocast_policy
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
@@ -709,7 +711,10 @@ class LogSumExp(Op):
             m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or inf) slices must not give inf - inf
         else:
             m = xp.zeros(keepdim_shape(x.shape, axes), dtype=x.dtype)  # the sum of no terms: log 0 = -inf
-        total = xp.exp(x - m).sum(axis=axes, keepdims=True, dtype=accumulation_dtype(x))
+        # float32 on the CPU: the vectorised exp; large ones on the threads (Backend.ufunc, Backend.arithmetic)
+        backend = ctx.backend
+        shifted = backend.ufunc(math_ufunc(xp, "exp", x.dtype), backend.arithmetic(operator.sub, x, m))
+        total = shifted.sum(axis=axes, keepdims=True, dtype=accumulation_dtype(x))
         y = c_order((xp.log(total) + m).astype(x.dtype, copy=False))
         ctx.axes, ctx.keepdim = axes, keepdim
         out = y if keepdim else y.reshape(_reduced_shape(x.shape, axes, False))
