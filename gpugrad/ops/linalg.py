@@ -1612,10 +1612,45 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     return vector_norm(input[first] - input[second], p, dim=-1)
 
 
+class EuclideanDist(Op):
+    """PyTorch's ``_euclidean_dist``: the distances between the rows of x1 (..., P, M) and x2 (..., R, M),
+    one batch shape, as sqrt(max(|a|^2 - 2 a.b + |b|^2, 0)) from one matrix product of [-2 x1, |x1|^2, 1]
+    and [x2, 1, |x2|^2]. Where rows nearly coincide the difference cancels (PyTorch's values, which
+    libraries compare with); its gradient is PyTorch's too, 0 where the distance is 0."""
+
+    @staticmethod
+    def forward(ctx, x1, x2):
+        xp = ctx.xp
+        norms1 = (x1 * x1).sum(axis=-1, keepdims=True)
+        norms2 = (x2 * x2).sum(axis=-1, keepdims=True)
+        left = xp.concatenate([x1 * -2, norms1, xp.ones_like(norms1)], axis=-1)
+        right = xp.concatenate([x2, xp.ones_like(norms2), norms2], axis=-1)
+        y = xp.sqrt(xp.maximum(ctx.backend.matmul(left, xp.swapaxes(right, -1, -2)), 0))  # NaN stays NaN
+        ctx.save_for_backward(x1, x2, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        from .elementwise import where
+
+        x1, x2, dist = ctx.saved_tensors
+        zero = dist == 0
+        ratio = where(zero, 0.0, gy / where(zero, 1.0, dist))
+        g1 = x1 * ratio.sum(dim=-1, keepdim=True) - ratio @ x2 if ctx.needs_input_grad[0] else None
+        g2 = x2 * ratio.sum(dim=-2).unsqueeze(-1) - ratio.mT @ x1 if ctx.needs_input_grad[1] else None
+        return g1, g2
+
+
+_CDIST_MODES = {None: 0, "use_mm_for_euclid_dist_if_necessary": 0, "use_mm_for_euclid_dist": 1,
+                "donot_use_mm_for_euclid_dist": 2}
+
+
 @autocast_policy(FLOAT32)
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     """The p-norm distance between each row of x1 (..., P, M) and each row of x2 (..., R, M): (..., P, R).
-    The gradient at a zero distance is 0, as PyTorch's."""
+    For p = 2 with more than 25 rows on either side (or ``compute_mode="use_mm_for_euclid_dist"``), from a
+    matrix product as PyTorch's (EuclideanDist); else from the differences. The gradient at a zero distance
+    is 0, as PyTorch's."""
     if x1.ndim < 2 or x2.ndim < 2:
         raise ShapeError(f"cdist: expects at least 2-D inputs, got shapes {tuple(x1.shape)} and {tuple(x2.shape)}")
     if x1.shape[-1] != x2.shape[-1]:
@@ -1623,6 +1658,15 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
                          f"and {tuple(x2.shape)}")
     if p < 0:
         raise ArgumentError(f"cdist: only supports non-negative p values, got {p}")
+    mode = _CDIST_MODES.get(compute_mode)
+    if mode is None:
+        raise ArgumentError(f"cdist: {compute_mode} is not a valid value for compute_mode")
+    if p == 2 and (mode == 1 or mode == 0 and (x1.shape[-2] > 25 or x2.shape[-2] > 25)):
+        _require_float("cdist", x1, x2)
+        batch = tuple(numpy.broadcast_shapes(tuple(x1.shape[:-2]), tuple(x2.shape[:-2])))
+        x1 = x1.expand(*batch, *x1.shape[-2:])
+        x2 = x2.expand(*batch, *x2.shape[-2:])
+        return EuclideanDist.apply(x1, x2)
     return vector_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, dim=-1)
 
 

@@ -728,6 +728,21 @@ def test_recorded_inplace_forms_have_pytorchs_gradients(rng):
             close(ours, theirs)
 
 
+def test_cdist_by_a_matrix_product_where_pytorch_uses_one():
+    # PyTorch's form for p = 2 past 25 rows (or when asked): |a|^2 - 2 a.b + |b|^2, clamped at 0. Both
+    # forms agree away from zero distances; the gradient at a zero distance is 0 in either.
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((30, 4)), rng.standard_normal((3, 4))
+    direct = gg.cdist(gg.tensor(a), gg.tensor(b), compute_mode="donot_use_mm_for_euclid_dist").numpy()
+    for mode in (None, "use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist"):
+        np.testing.assert_allclose(gg.cdist(gg.tensor(a), gg.tensor(b), compute_mode=mode).numpy(), direct, rtol=1e-12)
+    x = gg.tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
+    d = gg.cdist(x, x.detach(), compute_mode="use_mm_for_euclid_dist")
+    assert d.tolist() == [[0.0, 5.0], [5.0, 0.0]]
+    d.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[-0.6, -0.8], [0.6, 0.8]])
+
+
 def test_cdist_dist_and_inner():
     a = gg.tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
     d = gg.cdist(a, a.detach())
@@ -740,6 +755,8 @@ def test_cdist_dist_and_inner():
         gg.cdist(gg.ones(2, 3), gg.ones(2, 4))
     with pytest.raises(ArgumentError, match="non-negative"):
         gg.cdist(gg.ones(2, 3), gg.ones(2, 3), p=-1)
+    with pytest.raises(ArgumentError, match="compute_mode"):
+        gg.cdist(gg.ones(2, 3), gg.ones(2, 3), compute_mode="fast")
     assert gg.dist(gg.tensor([1.0, 1.0]), gg.tensor([4.0, 5.0])).item() == pytest.approx(5.0)
     assert gg.inner(gg.tensor([1.0, 2.0]), gg.tensor([3.0, 4.0])).item() == 11.0
     assert gg.inner(gg.tensor(2.0), gg.ones(2, 2)).tolist() == [[2.0, 2.0], [2.0, 2.0]]

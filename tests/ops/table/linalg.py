@@ -161,6 +161,9 @@ ROWS = [
     Row("cdist", lambda a, b: gg.cdist(a, b), [((2, 3, 4), real), ((2, 5, 4), real)], torch=lambda torch, a, b: torch.cdist(a, b)),
     Row("cdist_p1", lambda a, b: gg.cdist(a, b, p=1.0), [((3, 4), real), ((5, 4), real)], op="cdist",
         torch=lambda torch, a, b: torch.cdist(a, b, p=1.0)),
+    # more than 25 rows: PyTorch's matrix-product form (EuclideanDist)
+    Row("cdist_mm", lambda a, b: gg.cdist(a, b), [((26, 3), real), ((2, 4, 3), real)], op="cdist",
+        torch=lambda torch, a, b: torch.cdist(a, b)),
     Row("ger", lambda u, v: u.ger(v), [((3,), real), ((2,), real)]),
     Row("addmm", lambda c, a, b: c.addmm(a, b, beta=0.5, alpha=2.0), [((4,), real), ((3, 2), real), ((2, 4), real)]),
     Row("addmm_beta_zero", lambda c, a, b: c.addmm(a, b, beta=0), [((3, 4), real), ((3, 2), real), ((2, 4), real)], op="addmm"),
