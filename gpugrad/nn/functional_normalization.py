@@ -18,6 +18,7 @@ from ..autograd.watch import state as _watch
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..ops._operands import fused_norm_takes
+from ..ops.batch_norm import batch_norm as _batch_norm
 from ..ops.group_norm import group_norm as _fused_group_norm
 from ..random import default_generator
 from ..tensor import Tensor
@@ -118,29 +119,22 @@ def instance_norm(
     n, c = input.shape[0], input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         _check_channel_vector("instance_norm", name, t, c, input)
-    dims = tuple(range(2, input.ndim))
     if use_input_stats:
-        count = math.prod(input.shape[2:])
-        if count == 1:
+        if math.prod(input.shape[2:]) == 1:
             raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input size {tuple(input.shape)}")
-        mean = input.mean(dim=dims, keepdim=True)
-        var = input.var(dim=dims, keepdim=True, correction=0)
-        if running_mean is not None or running_var is not None:
-            with no_grad():
-                if running_mean is not None:
-                    batch_mean = mean.detach().reshape(n, c).mean(dim=0)
-                    running_mean.mul_(1.0 - momentum).add_(batch_mean.to(running_mean.dtype) * momentum)
-                if running_var is not None:
-                    unbiased = var.detach().reshape(n, c).mean(dim=0) * (count / (count - 1))
-                    running_var.mul_(1.0 - momentum).add_(unbiased.to(running_var.dtype) * momentum)
-    else:
-        if running_mean is None or running_var is None:
-            raise ArgumentError("instance_norm: expected running_mean and running_var to be given when use_input_stats=False")
-        shape = (1, c) + (1,) * (input.ndim - 2)
-        mean = running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-    out = (input - mean) / (var + eps).sqrt()
-    return _affine(out, weight, bias)
+    elif running_mean is None or running_var is None:
+        raise ArgumentError("instance_norm: expected running_mean and running_var to be given when use_input_stats=False")
+    # As PyTorch's: a batch norm of one sample whose channels are the N x C instances (the fused kernels),
+    # weight, bias and running statistics repeated per sample; the statistics' copies averaged back.
+    repeated = [None if t is None else t.repeat(n) for t in (weight, bias)]
+    stats = [None if t is None else t.detach().repeat(n) for t in (running_mean, running_var)]
+    flat = input.contiguous().reshape((1, n * c) + tuple(input.shape[2:]))
+    out = _batch_norm(flat, stats[0], stats[1], repeated[0], repeated[1], use_input_stats, momentum, eps)
+    with no_grad():
+        for running, copies in zip((running_mean, running_var), stats):
+            if running is not None:
+                running.copy_(copies.reshape(n, c).mean(dim=0))
+    return out.reshape(tuple(input.shape))
 
 
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
