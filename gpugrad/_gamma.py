@@ -1,8 +1,10 @@
 """lgamma, digamma, polygamma, the Hurwitz zeta and the regularised incomplete gamma functions on NumPy
 and CuPy arrays, with no SciPy (not a dependency).
 
-On the CPU each is scalar float64 math in a loop compiled by Numba (once, cached on disk); on the GPU they
-come from ``cupyx.scipy.special``. lgamma is ``math.lgamma``. digamma shifts x up by its recurrence,
+On the CPU each is scalar float64 math in a loop compiled by Numba (once, cached on disk), large arrays of
+lgamma and digamma split over the threads, float32 digamma and trigamma (polygamma(1, x)) by
+kernels/_vmath's vectorisable ones (within 0.5 ulp and a hair of these); on the GPU they come from
+``cupyx.scipy.special``. lgamma is ``math.lgamma``. digamma shifts x up by its recurrence,
 psi(x) = psi(x + 1) - 1/x, to x >= 10 and sums the asymptotic series there; polygamma(n, x) for n >= 1 is
 (-1)^(n+1) n! zeta(n + 1, x), the Hurwitz zeta by Euler-Maclaurin summation (Cephes' method). Negative
 x goes through the reflection formulas, so neither loop runs long. Poles (0 and the negative integers):
@@ -228,13 +230,13 @@ def polygamma_scalar(n, x):
 # Loops compiled with njit rather than ufuncs made by numba.vectorize: a ufunc's result at a pole (lgamma
 # at 0 is inf) raises NumPy's floating-point warning from inside Numba, where no filter of gpugrad's
 # reaches; a compiled loop sets no flag that NumPy reads.
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _lgamma_loop(x, out):
     for i in range(x.size):
         out[i] = math.lgamma(x[i])
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _digamma_loop(x, out):
     for i in range(x.size):
         out[i] = digamma_scalar(x[i])
@@ -309,26 +311,57 @@ def _run_cpu_pair(loop, a, b, *first):
     return out.reshape(shape).astype(a.dtype, copy=False)
 
 
-def lgamma(xp, x):
-    """ln |Gamma(x)| in x's float dtype."""
+class _OnArrays:
+    """``run_cpu(loop, x)`` as a ufunc-like callable, ``f(x, out=None)``, which ``Backend.ufunc`` splits
+    over the threads (the loops release the GIL): the same bits at any thread count."""
+
+    def __init__(self, loop):
+        self.loop = loop
+
+    def __call__(self, x, out=None):
+        y = run_cpu(self.loop, x)
+        if out is None:
+            return y
+        out[...] = y
+        return out
+
+
+def _float32_loop(name):
+    from ._vmath_ufuncs import math_ufunc
+
+    return math_ufunc(numpy, name, numpy.dtype(numpy.float32))
+
+
+def _call(fn, x):
+    return fn(x)
+
+
+def lgamma(xp, x, run=None):
+    """ln |Gamma(x)| in x's float dtype (math.lgamma's in float64, rounded). ``run(fn, x)`` applies the
+    array function ``fn`` (a backend's ``ufunc``, which splits large arrays over the threads)."""
     if xp is numpy:
-        return run_cpu(_lgamma_loop, x)
+        return (run or _call)(_OnArrays(_lgamma_loop), x)
     import cupyx.scipy.special  # pragma: no cover - needs a GPU
 
     return cupyx.scipy.special.gammaln(x).astype(x.dtype, copy=False)  # pragma: no cover
 
 
-def digamma(xp, x):
-    """psi(x) in x's float dtype."""
+def digamma(xp, x, run=None):
+    """psi(x) in x's float dtype; on the CPU float32 is kernels/_vmath's vectorisable digamma (within 0.5
+    ulp and a hair of this float64 one's). ``run`` as in lgamma."""
     if xp is numpy:
-        return run_cpu(_digamma_loop, x)
+        fn = _float32_loop("digamma") if x.dtype == numpy.float32 else _OnArrays(_digamma_loop)
+        return (run or _call)(fn, x)
     import cupyx.scipy.special  # pragma: no cover - needs a GPU
 
     return cupyx.scipy.special.digamma(x).astype(x.dtype, copy=False)  # pragma: no cover
 
 
-def polygamma(xp, n: int, x):
-    """psi^(n)(x) in x's float dtype."""
+def polygamma(xp, n: int, x, run=None):
+    """psi^(n)(x) in x's float dtype; on the CPU float32 trigamma (n = 1, digamma's derivative) is
+    kernels/_vmath's vectorisable one. ``run`` as in lgamma."""
+    if xp is numpy and n == 1 and x.dtype == numpy.float32:
+        return (run or _call)(_float32_loop("trigamma"), x)
     if xp is numpy:
         return run_cpu(_polygamma_loop, x, n)
     import cupyx.scipy.special  # pragma: no cover - needs a GPU

@@ -1043,14 +1043,18 @@ def _erfc_of_nonnegative(a):
     a = min(a, 10.1)
     t = _div(2.0, 2.0 + a)
     y = t * 3.1510416666666665 - 1.5208333333333333  # [1/2, 10.1] onto [-1, 1]
-    c = _ERFC_G  # highest degree first: G in Estrin's scheme
+    return t * _exp_for_float32(_estrin15(_ERFC_G, y) - a * a)
+
+
+@register_jitable(inline="always")
+def _estrin15(c, y):
+    """The polynomial of degree 14 with coefficients c (highest degree first) at y, in Estrin's scheme."""
     y2 = y * y
     y4 = y2 * y2
     lo = _fma(_fma(_fma(c[7], y, c[8]), y2, _fma(c[9], y, c[10])), y4,
               _fma(_fma(c[11], y, c[12]), y2, _fma(c[13], y, c[14])))
     hi = _fma(_fma(c[0], y2, _fma(c[1], y, c[2])), y4, _fma(_fma(c[3], y, c[4]), y2, _fma(c[5], y, c[6])))
-    g = _fma(hi, y4 * y4, lo)
-    return t * _exp_for_float32(g - a * a)
+    return _fma(hi, y4 * y4, lo)
 
 
 def erf(x: float) -> float:
@@ -1120,3 +1124,180 @@ def _erfc_cpu(x):
 def erfc_on_cuda(x):
     """The CUDA overload of ``erfc``: CUDA's own erfcf / erfc."""
     return lambda x: math.erfc(x)
+
+
+# erfinv, digamma and trigamma for float32, in float64 arithmetic ----------------------------------------
+# (CPU only: no CUDA kernel calls them; their ops take cupyx.scipy.special's on the GPU)
+# erfinv(y) = y F(w), w = -log(1 - y**2), with F a degree-14 Chebyshev fit (mpmath's erfinv) in w on
+# [0, 5] and in sqrt(w) on [5, 16.2] (as M. Giles' single-precision erfinv, gpugrad/_erf.py's start, whose
+# degree-8 fits are 4e-7 off): 1.8e-12 and 5.8e-12 relative. float32's y below 1 reach w = 15.95.
+_ERFINV_CENTRAL = (1.6053096122423325e-07, -5.0066454204413104e-08, -1.7855565852630745e-06, 3.093852861880751e-06,
+                   8.593227380245365e-06, -4.160383072670067e-05, 2.05007115815659e-05, 0.0002922578163069427,
+                   -0.0008341429065053338, -0.0004879120688830519, 0.008525401863700306, -0.019573559821420696,
+                   -0.02610823582102515, 0.6166006918277999, 1.5014093511111337)
+_ERFINV_TAIL = (-9.434635177146492e-08, -8.570409234073009e-07, 3.3140616752578404e-06, -7.332990005563206e-08,
+                -1.959153057891123e-05, 4.9399214571614565e-05, -3.379392528489621e-05, -0.00015254150056967717,
+                0.0006389116941698516, -0.0014187289194226296, 0.002384487062684457, -0.003733962714367443,
+                0.005568942078153523, 0.897822144033148, 2.963835965527929)
+
+
+def erfinv(x: float) -> float:
+    """The inverse of erf on (-1, 1), +-inf at +-1, NaN beyond (in CPU kernels, for float32: the
+    vectorisable code below; plain Python has none, so this is Newton's method on math.erf)."""
+    if not abs(x) < 1.0:
+        return math.copysign(math.inf, x) if abs(x) == 1.0 else math.nan
+    y = 0.0
+    for _ in range(100):
+        step = (math.erf(y) - x) / (2.0 / math.sqrt(math.pi) * math.exp(-y * y))
+        y -= step
+        if abs(step) <= 1e-17 * abs(y):
+            break
+    return y
+
+
+def _erfinv_float32(x):
+    d = types.float64(x)
+    a = min(abs(d), 0.99999997)  # float32's largest below 1 (+-1 and beyond are set at the end)
+    w = -log(1.0 - a * a)  # 1 - a**2 is exact but where a**2 < 2**-30 (w is a**2 there, F(0) nearly F(w))
+    central = _estrin15(_ERFINV_CENTRAL, w * 0.4 - 1.0)
+    tail = _estrin15(_ERFINV_TAIL, math.sqrt(w) * 1.1180339887498951 - 3.5000000000000004)
+    r = types.float32(math.copysign(a * (central if w < 5.0 else tail), d))
+    if abs(d) >= 1.0:
+        r = types.float32(math.copysign(math.inf, d)) if abs(d) == 1.0 else types.float32(math.nan)
+    if x != x:
+        r = x
+    return r
+
+
+@overload(erfinv, target="cpu", inline="always")
+def _erfinv_cpu(x):
+    if x == types.float32:
+        return _erfinv_float32
+    return None
+
+
+# digamma and trigamma for x > 0: shifted up by ten with the recurrences (psi(x) = psi(x + 10) - the sum
+# of 1/(x + k), psi'(x) = psi'(x + 10) + the sum of 1/(x + k)**2, k < 10) where x < 10, the sums as two
+# quotients of products (five factors each: few roundings and divisions), then the asymptotic series at
+# x + 10, whose next terms are below 1e-16 there. x < 0 by reflection: psi(x) = psi(1 - x) - pi cot(pi x),
+# psi'(x) = pi**2 / sin(pi x)**2 - psi'(1 - x), with sin and cos of pi times x's distance to the nearest
+# integer (exact) by their Taylor series to degree 21 and 20 (below 1e-16 on [-pi/2, pi/2]).
+_SINPI = tuple(
+    (-1.0) ** k * math.pi ** (2 * k + 1) / math.factorial(2 * k + 1) for k in range(10, -1, -1))
+_COSPI = tuple((-1.0) ** k * math.pi ** (2 * k) / math.factorial(2 * k) for k in range(10, -1, -1))
+
+
+@register_jitable(inline="always")
+def _sin_cos_pi(g):
+    """(sin(pi g), cos(pi g)) for a float64 |g| <= 1/2."""
+    z = g * g
+    s = _SINPI[0]
+    c = _COSPI[0]
+    for i in range(1, 11):  # unrolled by LLVM
+        s = _fma(s, z, _SINPI[i])
+        c = _fma(c, z, _COSPI[i])
+    return s * g, c
+
+
+@register_jitable(inline="always")
+def _shift_sums(x):
+    """(sum of 1/(x + k), sum of 1/(x + k)**2) over k < 10, for a float64 x > 0."""
+    p1 = x
+    d1 = 1.0
+    p2 = x + 5.0
+    d2 = 1.0
+    s1 = _div(1.0, x * x)
+    s2 = _div(1.0, p2 * p2)
+    for k in range(1, 5):  # p = the product of the factors, d = its derivative (product rule)
+        f1 = x + k
+        f2 = x + (k + 5)
+        d1 = _fma(d1, f1, p1)
+        p1 = p1 * f1
+        d2 = _fma(d2, f2, p2)
+        p2 = p2 * f2
+        s1 += _div(1.0, f1 * f1)
+        s2 += _div(1.0, f2 * f2)
+    return _div(d1, p1) + _div(d2, p2), s1 + s2
+
+
+@register_jitable(inline="always")
+def _digamma_trigamma_positive(x):
+    """(psi(x), psi'(x)) for a float64 x > 0 (inf: (inf, 0))."""
+    small = x < 10.0
+    s1, s2 = _shift_sums(min(x, 10.0))
+    z = x + 10.0 if small else x
+    inv = _div(1.0, z)
+    inv2 = inv * inv
+    # -sum B_2k / (2k z**2k), k = 1..7, and sum B_2k / z**(2k+1), k = 1..7 (Bernoulli numbers)
+    series = inv2 * (1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (
+        1.0 / 240 - inv2 * (1.0 / 132 - inv2 * (691.0 / 32760 - inv2 * (1.0 / 12)))))))
+    psi = log(z) - 0.5 * inv - series
+    series1 = inv2 * (1.0 / 6 - inv2 * (1.0 / 30 - inv2 * (1.0 / 42 - inv2 * (
+        1.0 / 30 - inv2 * (5.0 / 66 - inv2 * (691.0 / 2730 - inv2 * (7.0 / 6)))))))
+    psi1 = inv + inv * (0.5 * inv + series1)
+    if small:
+        psi = psi - s1
+        psi1 = psi1 + s2
+    return psi, psi1
+
+
+def digamma(x: float) -> float:
+    """psi(x) = d/dx ln Gamma(x): -inf at +0, inf at -0, NaN at the negative integers and -inf (in CPU
+    kernels, for float32: the vectorisable code below; plain Python: gpugrad/_gamma.py's float64 one)."""
+    from .._gamma import digamma_scalar
+
+    return digamma_scalar(x)
+
+
+def _digamma_float32(x):
+    d = types.float64(x)
+    positive = d > 0.0
+    g = d - np.floor(d + 0.5)  # x's distance to the nearest integer, exact
+    s, c = _sin_cos_pi(g)
+    psi, _ = _digamma_trigamma_positive(d if positive else 1.0 - d)
+    y = psi if positive else psi - _div(math.pi * c, s)
+    r = types.float32(y)
+    if d == 0.0:
+        r = types.float32(math.copysign(math.inf, -d))  # -inf at +0, +inf at -0
+    elif not positive and g == 0.0:  # the poles, and -inf
+        r = types.float32(math.nan)
+    if x != x:
+        r = x
+    return r
+
+
+@overload(digamma, target="cpu", inline="always")
+def _digamma_cpu(x):
+    if x == types.float32:
+        return _digamma_float32
+    return None
+
+
+def trigamma(x: float) -> float:
+    """psi'(x), the derivative of digamma: inf at 0 and the negative integers, NaN at -inf, 0 at inf (in
+    CPU kernels, for float32: the vectorisable code below; plain Python: gpugrad/_gamma.py's float64 one)."""
+    from .._gamma import polygamma_scalar
+
+    return polygamma_scalar(1, x)
+
+
+def _trigamma_float32(x):
+    d = types.float64(x)
+    positive = d > 0.0
+    g = d - np.floor(d + 0.5)
+    s, _ = _sin_cos_pi(g)
+    _, psi1 = _digamma_trigamma_positive(d if positive else 1.0 - d)
+    y = psi1 if positive else _div(math.pi * math.pi, s * s) - psi1
+    r = types.float32(y)
+    if not positive and g == 0.0:  # 0 and the negative integers (inf), -inf (NaN)
+        r = types.float32(math.inf) if d > -math.inf else types.float32(math.nan)
+    if x != x:
+        r = x
+    return r
+
+
+@overload(trigamma, target="cpu", inline="always")
+def _trigamma_cpu(x):
+    if x == types.float32:
+        return _trigamma_float32
+    return None

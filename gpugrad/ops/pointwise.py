@@ -625,7 +625,7 @@ def erfc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 class Erfinv(Op):
     @staticmethod
     def forward(ctx, x):
-        y = _erf.erfinv(ctx.xp, x)
+        y = _erf.erfinv(ctx.xp, x, ctx.backend.ufunc)
         ctx.save_for_backward(y)
         return y
 
@@ -729,7 +729,7 @@ class Lgamma(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _gamma.lgamma(ctx.xp, x)
+        return _gamma.lgamma(ctx.xp, x, ctx.backend.ufunc)
 
     @staticmethod
     def backward(ctx, gy):
@@ -746,7 +746,7 @@ class Digamma(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _gamma.digamma(ctx.xp, x)
+        return _gamma.digamma(ctx.xp, x, ctx.backend.ufunc)
 
     @staticmethod
     def backward(ctx, gy):
@@ -764,7 +764,7 @@ class Polygamma(Op):
     def forward(ctx, x, n=1):
         ctx.n = n
         ctx.save_for_backward(x)
-        return _gamma.polygamma(ctx.xp, n, x)
+        return _gamma.polygamma(ctx.xp, n, x, ctx.backend.ufunc)
 
     @staticmethod
     def backward(ctx, gy):
