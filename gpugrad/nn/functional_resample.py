@@ -203,6 +203,8 @@ def _adaptive_avg(op: str, input: Tensor, output_size, nd: int) -> Tensor:
     _check_tensor(op, "input", input)
     _require_float(op, input)
     sizes = _adaptive_sizes(op, input, output_size, nd)
+    if all(o == 1 for o in sizes):  # global pooling: one mean over the last nd dims, rows of the reduce kernel
+        return input.mean(dim=tuple(range(-nd, 0)), keepdim=True)
     y = input
     for i, (n, o) in enumerate(zip(input.shape[-nd:], sizes)):
         if n == o:
