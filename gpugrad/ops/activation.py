@@ -366,9 +366,8 @@ def glu(x: Tensor, dim: int = -1) -> Tensor:
     if size % 2:
         raise ShapeError(f"glu: halving dimension must be even, but dimension {axis} is size {size} "
                          f"(input of shape {tuple(x.shape)})")
-    lead = (slice(None),) * axis
-    half = size // 2
-    return x[lead + (slice(0, half),)] * x[lead + (slice(half, size),)].sigmoid()
+    a, b = x.chunk(2, axis)  # one op: its backward joins the halves' gradients in one pass
+    return a * b.sigmoid()
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
