@@ -10,7 +10,7 @@ in float32 (``math_ufunc`` picks).
   where ours (0.84 ulp) would differ from PyTorch's in the last bit of some values.
 - expm1 and log1p, float32 within 0.5 ulp (computed in float64, rounded once): NumPy's call libm per
   element, 4-5x slower per thread. float64 stays NumPy's.
-- exp2, log2, log10, sinh, cosh, arcsinh, arctanh, arctan, arcsin, arccos, erf and erfc, float32 within
+- exp2, log2, log10, sinh, cosh, tan, arcsinh, arctanh, arctan, arcsin, arccos, erf and erfc, float32 within
   0.5 ulp and a hair (computed in float64, rounded once; tests/kernels/test_vmath.py): NumPy's float32
   loops of the first ten call libm per element on AVX2 (1.5-8x slower per thread, log10 2.4x, sinh 6x,
   arctanh 8x), and NumPy has no erf. float64 stays NumPy's (and math.erf's, gpugrad/_erf.py).
@@ -21,6 +21,8 @@ in float32 (``math_ufunc`` picks).
 Each ufunc is called itself, not through Numba's wrapper, so that its floating-point warnings (NaN and
 overflow, as NumPy's own loops raise them) come from gpugrad's frame, where gpugrad's warnings filter
 ignores them (gpugrad/numpy_warnings.py)."""
+import math
+
 import numba
 import numpy
 
@@ -61,7 +63,7 @@ def _float32_ufunc(name):
 
 def math_ufunc(xp, name: str, dtype):
     """The ufunc ``name`` (NumPy's name: "exp", "log", "expm1", "log1p", "exp2", "log2", "log10", "sinh",
-    "cosh", "arcsinh", "arctanh", "arctan", "arcsin" or "arccos"; and "erf", "erfc", "erfinv", "digamma" and
+    "cosh", "tan", "arcsinh", "arctanh", "arctan", "arcsin" or "arccos"; and "erf", "erfc", "erfinv", "digamma" and
     "trigamma", which only the CPU's float32 has here) for arrays of ``dtype`` on the backend whose array
     module is ``xp``: this module's float32 one on the CPU, ``xp``'s own otherwise."""
     if xp is numpy and dtype is _F32:
@@ -126,8 +128,25 @@ def _trigamma_loop(x, out):
         out[i] = _vmath.trigamma(x[i])
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _tan_loop(x, out):
+    # by blocks: the vectorised loop, and where a block holds an |x| past _vmath's reduction, libm's tan of
+    # those in float64 (exact reduction), rounded
+    limit = _vmath._TAN_REDUCED
+    for start in range(0, x.size, 1024):
+        stop = min(start + 1024, x.size)
+        large = 0
+        for i in range(start, stop):
+            out[i] = _vmath.tan(x[i])
+            large += abs(x[i]) > limit
+        if large:
+            for i in range(start, stop):
+                if abs(x[i]) > limit:
+                    out[i] = numpy.float32(math.tan(numpy.float64(x[i])))
+
+
 _FLOAT32 = {"exp": exp32, "log": log32, "expm1": expm1_32, "log1p": log1p_32}
 _FLOAT32.update({name: _float32_ufunc(name) for name in ("exp2", "log2", "log10", "sinh", "cosh")})
 _FLOAT32.update(erf=_Loop(_erf_loop), erfc=_Loop(_erfc_loop), erfinv=_Loop(_erfinv_loop), digamma=_Loop(_digamma_loop),
-                trigamma=_Loop(_trigamma_loop))
+                trigamma=_Loop(_trigamma_loop), tan=_Loop(_tan_loop))
 _FLOAT32.update({"arc" + name[1:]: _float32_ufunc(name) for name in ("asinh", "atanh", "atan", "asin", "acos")})

@@ -1301,3 +1301,58 @@ def _trigamma_cpu(x):
     if x == types.float32:
         return _trigamma_float32
     return None
+
+
+def tan(x: float) -> float:
+    """tan x (in CPU kernels, for float32 |x| <= _TAN_REDUCED: the vectorisable code below; larger
+    arguments need more of pi's digits, and the float32 loop of gpugrad/_vmath_ufuncs.py takes libm's tan
+    of them)."""
+    return math.tan(x)
+
+
+# tan in float64 for float32 x: x = k pi/2 + r, k = round(2x/pi), |r| <= pi/4, with pi/2 in three parts
+# (161 bits), each k * part subtracted by an fma: the products are exact inside it and each rounding is
+# relative to what is left, so r keeps float64's relative accuracy however close x is to a multiple of
+# pi/2, as far as k fits the first part's exact product (|x| <= 2**20, far inside). tan r is Cephes' tan.c
+# rational, x + x**3 P(x**2) / Q(x**2), 2.2e-16 relative; for an odd k, tan x = -1 / tan r.
+_TAN_REDUCED = 1048576.0
+_PIO2 = (1.5707963267948966, 6.123233995736766e-17, -1.4973849048591698e-33)
+_TAN_P = (-1.30936939181383777646e4, 1.15351664838587416140e6, -1.79565251976484877988e7)
+_TAN_Q = (1.36812963470692954678e4, -1.32089234440210967447e6, 2.50083801823357915839e7,
+          -5.38695755929454629881e7)
+
+
+def _tan_float32(x):
+    d = types.float64(x)
+    k = np.floor(min(max(d, -_TAN_REDUCED), _TAN_REDUCED) * 0.6366197723675814 + 0.5)
+    r = _fma(-k, _PIO2[2], _fma(-k, _PIO2[1], _fma(-k, _PIO2[0], d)))
+    z = r * r
+    p, q = _TAN_P, _TAN_Q
+    num = (p[0] * z + p[1]) * z + p[2]
+    den = (((z + q[0]) * z + q[1]) * z + q[2]) * z + q[3]
+    t = r + r * _div(z * num, den)
+    odd = k - 2.0 * np.floor(0.5 * k) != 0.0
+    y = types.float32(_div(-1.0, t) if odd else t)
+    if abs(d) == math.inf:
+        y = types.float32(math.nan)
+    if x != x or d == 0.0:  # NaN, and the sign of zero
+        y = x
+    return y
+
+
+def _tan_libm(x):
+    return math.tan(x)
+
+
+@overload(tan, target="cpu")
+def _tan_cpu(x):
+    if x == types.float32:
+        return _tan_float32
+    if x == types.float64:
+        return _tan_libm
+    return None
+
+
+def tan_on_cuda(x):
+    """The CUDA overload of ``tan``: CUDA's own tanf / tan."""
+    return lambda x: math.tan(x)

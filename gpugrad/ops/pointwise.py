@@ -91,7 +91,7 @@ def _zeros_like(t: Tensor) -> Tensor:
 class Tan(Op):
     @staticmethod
     def forward(ctx, x):
-        y = ctx.xp.tan(x)
+        y = ctx.backend.ufunc(math_ufunc(ctx.xp, "tan", x.dtype), x)
         ctx.save_for_backward(y)
         return y
 

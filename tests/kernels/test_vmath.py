@@ -349,7 +349,7 @@ def test_float64_expm1_and_log1p_are_libms():
     assert _vmath.expm1(1e-3) == math.expm1(1e-3) and _vmath.log1p(1e-3) == math.log1p(1e-3)
 
 
-# float32 exp2, log2, log10, sinh, cosh, asinh, atanh, atan, asin, acos, erf and erfc: computed in float64
+# float32 exp2, log2, log10, sinh, cosh, tan, asinh, atanh, atan, asin, acos, erf and erfc: computed in float64
 # and rounded once (gpugrad/_vmath_ufuncs.py's ufuncs of them, which the ops call)
 def _erf64(name):
     from gpugrad import _erf
@@ -372,6 +372,8 @@ FLOAT32_FUNCTIONS = {
     "arctan": (np.arctan, np.concatenate([np.linspace(-5, 5, 200_001), _SPREAD32, -_SPREAD32[::3]])),
     "arcsin": (np.arcsin, np.concatenate([np.linspace(-1, 1, 200_001), _TO_ONE, _NEAR_ONE])),
     "arccos": (np.arccos, np.concatenate([np.linspace(-1, 1, 200_001), _TO_ONE, _NEAR_ONE, -_NEAR_ONE])),
+    "tan": (np.tan, np.concatenate([np.linspace(-20, 20, 200_001), _SPREAD32[::2], -_SPREAD32[::5],
+                                    np.random.default_rng(1).uniform(-2e6, 2e6, 20_000)])),  # past 2**20: libm's
     "erf": (_erf64("erf"), np.concatenate([np.linspace(-6, 6, 200_001), _TO_ONE, -_SPREAD32[_SPREAD32 < 10]])),
     "erfc": (_erf64("erfc"), np.concatenate([np.linspace(-6, 10.1, 300_001), _SPREAD32[_SPREAD32 < 10.1]])),
 }
@@ -422,7 +424,7 @@ def test_a_float32_loop_over_each_function_compiles_to_vector_instructions_witho
     llvm_ir = loop.inspect_llvm((loop.typeof_pyval(a),) * 2)
     widths = {int(w) for w in re.findall(r"<(\d+) x (?:double|float)>", llvm_ir)}
     assert widths and max(widths) >= 4, "no vector operations in the compiled loop"
-    libm = {"exp", "exp2", "log", "log2", "log10", "sinh", "cosh", "asinh", "atanh", "atan", "asin", "acos", "erf", "erfc", "pow"}
+    libm = {"exp", "exp2", "log", "log2", "log10", "sinh", "cosh", "tan", "asinh", "atanh", "atan", "asin", "acos", "erf", "erfc", "pow"}
     called = set(re.findall(r"call [^@]*@(\w+)\(", llvm_ir))
     assert not called & libm, called & libm
 
