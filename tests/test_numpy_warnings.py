@@ -27,6 +27,7 @@ EDGES = {
     "logit 0, 1": lambda: _t([0.0, 1.0]).logit(),
     "remainder by 0": lambda: _t([1.0]).remainder(0.0),
     "sum overflow": lambda: _t([3e38, 3e38]).sum(),
+    "prod overflow": lambda: _t([[3e38, 3e38]]).prod(1),
     "var of one": lambda: _t([1.0]).var(),
     "mean of inf and -inf": lambda: _t([np.inf, -np.inf]).mean(),
     "logsumexp of -inf": lambda: _t([-np.inf, -np.inf]).logsumexp(0),

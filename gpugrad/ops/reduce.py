@@ -202,7 +202,10 @@ class Prod(Op):
     @staticmethod
     def forward(ctx, x, axis=None, keepdim=False):
         ctx.axis, ctx.keepdim = axis, keepdim
-        y = c_order(x.prod(axis=axis, keepdims=keepdim, dtype=accumulation_dtype(x)).astype(x.dtype, copy=False))
+        # the ufunc's own reduce, not ndarray.prod: an overflow's warning then comes from this frame, which
+        # gpugrad's filter silences (numpy_warnings.py), as PyTorch is silent
+        y = ctx.xp.multiply.reduce(x, axis=axis, keepdims=keepdim, dtype=accumulation_dtype(x))
+        y = c_order(ctx.xp.asarray(y).astype(x.dtype, copy=False))
         ctx.save_for_backward(x, y)
         return y
 
