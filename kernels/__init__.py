@@ -154,6 +154,16 @@ broadcast    (+ - * / with one operand repeating along the other's leading and t
     plan(a_shape, b_shape) -> (a is the full operand, (P, Q, R)) or None where it does not apply.
     reference_binary: the same, the array module's operators.
 
+transpose    (a C-contiguous copy of a view transposed in its last two axes, by tiles; CPU only)
+    copy(x) -> C-contiguous copy, or None where x's leading axes do not merge; NumPy's bits, any dtype Numba
+        compiles; is_transposed(x) says where it applies (the backend's copy asks). CuPy's own copy on a GPU.
+    reference_copy: the same, the array module's copy.
+
+scan         (running sums and products along one axis, in a float64 accumulator: PyTorch's CPU bits; CPU only)
+    scan(xp, op, x, axis, reverse=False, *, impl=None) -> running "sum" or "prod" of float32/float64 x,
+        from the end when reverse (cumsum's backward); CuPy's own scan on a GPU.
+    reference_scan: the same, NumPy's cumsum/cumprod in float64.
+
 _launch      launch(), re-exporting resolve_impl, cuda_available() (never raises), launch_dims;
              the layer is small files by concern (_dispatch, _checks, _scalar, _clone, _cuda,
              _grid, _numba_cuda_internals).
@@ -163,15 +173,15 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, batch_norm, broadcast, conv, embedding, group_norm, layer_norm, linear, optim, philox, pool, recurrent, reduce, softmax, softmax_xent
+from . import activation, batch_norm, broadcast, conv, embedding, group_norm, layer_norm, linear, optim, philox, pool, recurrent, reduce, scan, softmax, softmax_xent, transpose
 from ._dispatch import fused, fused_enabled, set_fused
 from ._launch import cuda_available, resolve_impl
 
 # Every kernel family with CUDA kernels, for what must cover them all (the PTX compile, the launch tests, the
-# cuda-marked tests); reduce and broadcast have none (CuPy's own).
+# cuda-marked tests); reduce, broadcast, scan and transpose have none (CuPy's own).
 FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, embedding, optim, conv, pool, recurrent, philox)
 
 __all__ = [
-    "FAMILIES", "activation", "batch_norm", "broadcast", "conv", "embedding", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "reduce", "softmax", "softmax_xent", "cuda_available", "fused", "fused_enabled", "set_fused",
+    "FAMILIES", "activation", "batch_norm", "broadcast", "conv", "embedding", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "reduce", "scan", "softmax", "softmax_xent", "transpose", "cuda_available", "fused", "fused_enabled", "set_fused",
     "resolve_impl",
 ]
