@@ -115,7 +115,8 @@ def register_cuda_overloads() -> None:
     cuda_overload(_vmath.normal_cdf_pdf)(_vmath.normal_cdf_pdf_on_cuda)
     cuda_overload(_vmath.log1p_of_unit)(_vmath.log1p_of_unit_on_cuda)
     cuda_overload(_vmath.tanh)(_vmath.tanh_on_cuda)
-    for name in ("exp2", "log2", "log10", "sinh", "cosh", "tan", "asinh", "atanh", "atan", "asin", "acos", "erf", "erfc"):
+    for name in ("exp2", "log2", "log10", "sinh", "cosh", "tan", "asinh", "atanh", "atan", "asin", "acos", "erf", "erfc",
+                 "erf_slope", "erfc_slope"):
         cuda_overload(getattr(_vmath, name))(getattr(_vmath, f"{name}_on_cuda"))
     for fn in _SCALAR_FNS:
         cuda_overload(fn, inline="never")(_typer(fn))

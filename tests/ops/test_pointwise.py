@@ -140,6 +140,22 @@ def test_erf_and_erfc_match_the_standard_library():
         assert gg.erf(x).dtype is dtype and gg.erfc(x).dtype is dtype
 
 
+@pytest.mark.parametrize("name, sign", [("erf", 1.0), ("erfc", -1.0)])
+def test_float32_erf_and_erfc_gradients_are_rounded_from_the_exact_slope(name, sign):
+    x = np.concatenate([np.linspace(-11, 11, 2001), [0.0, -0.0, np.inf, -np.inf]]).astype(np.float32)
+    for t in (gg.tensor(x, requires_grad=True), gg.tensor(x.astype(np.float64), requires_grad=True)):
+        getattr(gg, name)(t).sum().backward()
+        exact = sign * 2 / math.sqrt(math.pi) * np.exp(-(x.astype(np.float64) ** 2))
+        dtype = t.grad.numpy().dtype
+        np.testing.assert_allclose(t.grad.numpy(), exact.astype(dtype), rtol=6e-8 if dtype == np.float32 else 1e-15,
+                                   atol=float(np.finfo(dtype).smallest_subnormal))  # rounded into the subnormals
+        assert t.grad.dtype is t.dtype and np.signbit(t.grad.numpy()[-1]) == (sign < 0)
+    t = gg.tensor(x[:50], requires_grad=True)
+    (g,) = gg.autograd.grad(getattr(gg, name)(t).sum(), t, create_graph=True)
+    (second,) = gg.autograd.grad(g.sum(), t)  # -2x times the slope
+    np.testing.assert_allclose(second.numpy(), -2 * x[:50] * g.detach().numpy(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("y, x", [
     (0.5, 0.4769362762044699),
     (-0.5, -0.4769362762044699),
