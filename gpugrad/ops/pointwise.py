@@ -87,6 +87,46 @@ def _zeros_like(t: Tensor) -> Tensor:
     return Tensor._make(t._backend.xp.zeros_like(t._array), t._backend)
 
 
+# Derivatives in one pass -------------------------------------------------------------------------------
+class _Slope(Op):
+    """A function's derivative at x for float32 on the CPU, in one vectorised pass (gpugrad/_vmath_ufuncs.py's
+    "<kind>_slope": computed in float64, rounded once) where its Tensor-op formula took three to five;
+    its own derivative from y: erf and erfc's slope c e^(-x^2) has -2x y, arcsin and arccos's
+    +-(1 - x^2)^(-1/2) x y^3, arsinh's (1 + x^2)^(-1/2) -x y^3, arctan's 1 / (1 + x^2) -2x y^2, artanh's
+    1 / (1 - x^2) 2x y^2."""
+
+    @staticmethod
+    def forward(ctx, x, kind="erf"):
+        ctx.kind = kind
+        y = ctx.backend.ufunc(math_ufunc(ctx.xp, kind + "_slope", x.dtype), x)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        kind = ctx.kind
+        if kind in ("erf", "erfc"):
+            return gy * (-2.0 * x * y)
+        if kind in ("asin", "acos"):
+            return gy * (x * (y * y * y))
+        if kind == "asinh":
+            return gy * (-x * (y * y * y))
+        return gy * ((-2.0 if kind == "atan" else 2.0) * x * (y * y))
+
+
+def _fast(x: Tensor) -> bool:
+    return x._backend.xp is numpy and x._array.dtype == numpy.float32
+
+
+def _slope(kind: str, x: Tensor, formula):
+    """The derivative ``kind`` at x: _Slope's one pass for float32 on the CPU, else ``formula(x)`` in Tensor
+    ops, as before (float64's bits, first and second derivatives, unchanged)."""
+    if _fast(x):
+        return _Slope.apply(x, kind=kind)
+    return formula(x)
+
+
 # Trigonometric --------------------------------------------------------------------------------------
 class Tan(Op):
     @staticmethod
@@ -115,7 +155,7 @@ class Asin(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return gy * rsqrt(1.0 - x * x)
+        return gy * _slope("asin", x, lambda x: rsqrt(1.0 - x * x))
 
 
 def asin(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -137,7 +177,7 @@ class Acos(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return gy * -rsqrt(1.0 - x * x)
+        return gy * _slope("acos", x, lambda x: -rsqrt(1.0 - x * x))
 
 
 def acos(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -159,7 +199,7 @@ class Atan(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return gy / (x * x + 1.0)
+        return gy * _Slope.apply(x, kind="atan") if _fast(x) else gy / (x * x + 1.0)
 
 
 def atan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -244,7 +284,7 @@ class Asinh(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return gy * rsqrt(x * x + 1.0)
+        return gy * _slope("asinh", x, lambda x: rsqrt(x * x + 1.0))
 
 
 def asinh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -288,7 +328,7 @@ class Atanh(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return gy / (1.0 - x * x)
+        return gy * _Slope.apply(x, kind="atanh") if _fast(x) else gy / (1.0 - x * x)
 
 
 def atanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -589,31 +629,6 @@ def square(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 # Special functions ----------------------------------------------------------------------------------
-class _ErfSlope(Op):
-    """scale * e^(-x^2) for float32 on the CPU, scale +-2/sqrt(pi): erf's derivative and erfc's, in one pass
-    (gpugrad/_vmath_ufuncs.py, within 0.5 ulp and a hair) where the Tensor ops of _erf_slope took four.
-    d/dx = -2x scale e^(-x^2)."""
-
-    @staticmethod
-    def forward(ctx, x, scale=_TWO_OVER_SQRT_PI):
-        y = ctx.backend.ufunc(math_ufunc(ctx.xp, "erf_slope" if scale > 0 else "erfc_slope", x.dtype), x)
-        ctx.save_for_backward(x, y)
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, y = ctx.saved_tensors
-        return gy * (-2.0 * x * y)
-
-
-def _erf_slope(x: Tensor, scale: float) -> Tensor:
-    """scale * e^(-x^2); other dtypes and devices as Tensor ops, as before (float64's bits, first and second
-    derivatives, unchanged)."""
-    if x._backend.xp is numpy and x._array.dtype == numpy.float32:
-        return _ErfSlope.apply(x, scale=scale)
-    return scale * exp(-(x * x))
-
-
 class Erf(Op):
     @staticmethod
     def forward(ctx, x):
@@ -623,7 +638,7 @@ class Erf(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return gy * _erf_slope(x, _TWO_OVER_SQRT_PI)
+        return gy * _slope("erf", x, lambda x: _TWO_OVER_SQRT_PI * exp(-(x * x)))
 
 
 def erf(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -640,7 +655,7 @@ class Erfc(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return gy * _erf_slope(x, -_TWO_OVER_SQRT_PI)
+        return gy * _slope("erfc", x, lambda x: -_TWO_OVER_SQRT_PI * exp(-(x * x)))
 
 
 def erfc(input: Tensor, *, out: Tensor | None = None) -> Tensor:

@@ -349,8 +349,8 @@ def test_float64_expm1_and_log1p_are_libms():
     assert _vmath.expm1(1e-3) == math.expm1(1e-3) and _vmath.log1p(1e-3) == math.log1p(1e-3)
 
 
-# float32 exp2, log2, log10, sinh, cosh, tan, asinh, atanh, atan, asin, acos, erf, erfc and their slopes
-# (+-2/sqrt(pi) e**(-x**2)): computed in float64
+# float32 exp2, log2, log10, sinh, cosh, tan, asinh, atanh, atan, asin, acos, erf, erfc and the derivatives
+# ("<name>_slope") the ops' backward takes in one pass: computed in float64
 # and rounded once (gpugrad/_vmath_ufuncs.py's ufuncs of them, which the ops call)
 def _erf64(name):
     from gpugrad import _erf
@@ -377,6 +377,11 @@ FLOAT32_FUNCTIONS = {
                                     np.random.default_rng(1).uniform(-2e6, 2e6, 20_000)])),  # past 2**20: libm's
     "erf_slope": (lambda a: 2 / np.sqrt(np.pi, dtype=np.longdouble) * np.exp(-a * a), np.linspace(-11, 11, 200_001)),
     "erfc_slope": (lambda a: -2 / np.sqrt(np.pi, dtype=np.longdouble) * np.exp(-a * a), np.linspace(-11, 11, 20_001)),
+    "asin_slope": (lambda a: 1 / np.sqrt((1 - a) * (1 + a)), np.concatenate([np.linspace(-1, 1, 100_001), _NEAR_ONE])),
+    "acos_slope": (lambda a: -1 / np.sqrt((1 - a) * (1 + a)), np.linspace(-1, 1, 20_001)),
+    "asinh_slope": (lambda a: 1 / np.sqrt(a * a + 1), np.concatenate([np.linspace(-5, 5, 100_001), _SPREAD32[::5]])),
+    "atan_slope": (lambda a: 1 / (a * a + 1), np.concatenate([np.linspace(-5, 5, 100_001), _SPREAD32[::5]])),
+    "atanh_slope": (lambda a: 1 / ((1 - a) * (1 + a)), np.concatenate([np.linspace(-1, 1, 100_001), -_NEAR_ONE])),
     "erf": (_erf64("erf"), np.concatenate([np.linspace(-6, 6, 200_001), _TO_ONE, -_SPREAD32[_SPREAD32 < 10]])),
     "erfc": (_erf64("erfc"), np.concatenate([np.linspace(-6, 10.1, 300_001), _SPREAD32[_SPREAD32 < 10.1]])),
 }
@@ -411,7 +416,7 @@ def test_float32_functions_at_the_edges_are_numpys(name):
         if name in ("erf", "erfc"):
             expected = _erf64(name)(a).astype(np.float32)
         elif name.endswith("slope"):
-            expected = np.vectorize(getattr(_vmath, name))(a.astype(np.float64)).astype(np.float32)
+            expected = FLOAT32_FUNCTIONS[name][0](a.astype(np.longdouble)).astype(np.float32)
         else:
             expected = getattr(np, name)(a.astype(np.float64)).astype(np.float32)  # libm's, rounded
     np.testing.assert_array_equal(out, expected)  # NaN where NaN, inf where inf, exact values
@@ -420,11 +425,11 @@ def test_float32_functions_at_the_edges_are_numpys(name):
 
 
 # erfc shares erf's code (and a compile of it costs 3 s)
-@pytest.mark.parametrize("name", [n for n in FLOAT32_FUNCTIONS if n not in ("erfc", "erfc_slope")])
+@pytest.mark.parametrize("name", [n for n in FLOAT32_FUNCTIONS if n not in ("erfc", "erfc_slope", "acos_slope")])
 def test_a_float32_loop_over_each_function_compiles_to_vector_instructions_without_libm(name):
     fn = getattr(_vmath, name.replace("arc", "a"))
     loop = _compile_loop_of(fn)
-    a = np.ones(64, np.float32)  # (erfc_slope is erf_slope's negative: the same loop)
+    a = np.full(64, 0.5, np.float32)  # (erfc's and arccos's slopes are erf's and arcsin's negatives)
     loop(a, np.empty_like(a))
     llvm_ir = loop.inspect_llvm((loop.typeof_pyval(a),) * 2)
     widths = {int(w) for w in re.findall(r"<(\d+) x (?:double|float)>", llvm_ir)}
