@@ -20,6 +20,7 @@ from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, IndexOutOfRangeError, ShapeError
 from ..errors import broadcast_mismatch
+from ..kernels import gather as kgather
 from ..tensor import Tensor
 from . import _histogram
 from ._operands import normalize_dims, scalar_argument, write_out
@@ -214,13 +215,30 @@ class IndexBackward(Op):
         region = out[basic]  # a view: basic indexing never copies
         if advanced is None:
             region[...] = gy
-        else:
+        elif not _index_add_one_array(ctx, region, advanced, gy):
             ctx.backend.index_add(region, advanced, gy)
         return out
 
     @staticmethod
     def backward(ctx, ggx):
         return GetItem.apply(ggx, basic=ctx.basic, advanced=ctx.advanced)
+
+
+def _index_add_one_array(ctx, region, advanced: tuple, gy) -> bool:
+    """``region[advanced] += gy`` as the CPU's index_add kernel (np.add.at's bits, much faster) when the
+    index is one int array among full slices, as in ``x[ids]`` and ``x[:, ids]``; False (nothing done)
+    for any other index, and on a GPU."""
+    if ctx.xp is not numpy or not region.flags.c_contiguous:
+        return False
+    arrays = [d for d, p in enumerate(advanced) if not isinstance(p, slice)]
+    if len(arrays) != 1 or any(p != slice(None) for p in advanced if isinstance(p, slice)):
+        return False
+    axis = arrays[0]
+    idx = advanced[axis]
+    # gy holds idx's dims in place of axis (one index array stays where it is): flattened to one dim.
+    src = gy.reshape(region.shape[:axis] + (idx.size,) + region.shape[axis + 1:])
+    kgather.index_add(numpy, region, idx.reshape(-1), src, axis)
+    return True
 
 
 class GetItem(Op):
@@ -391,13 +409,15 @@ class Gather(Op):
             return ctx.xp.empty(idx.shape, dtype=x.dtype)
         (x1,) = _flat_if_scalar(x)
         i1 = idx.reshape(1) if idx.ndim == 0 else idx
+        if ctx.xp is numpy:  # the CPU's gather kernel (NumPy's fancy indexing otherwise: the same values)
+            return kgather.gather_along(numpy, x1, i1, axis).reshape(idx.shape)
         return x1[_along(ctx.xp, i1, axis)].reshape(idx.shape)
 
     @staticmethod
     def backward(ctx, gy):
         if ctx.idx.size == 0:
             return _zeros(gy, ctx.shape)
-        return ScatterAdd.apply(_zeros(gy, ctx.shape), gy, idx=ctx.idx, axis=ctx.axis)
+        return ScatterAdd.apply(_zeros(gy, ctx.shape), gy, idx=ctx.idx, axis=ctx.axis, fresh=True)
 
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False, out: Tensor | None = None) -> Tensor:
@@ -414,11 +434,15 @@ class ScatterAdd(Op):
     complex_ok = True
 
     @staticmethod
-    def forward(ctx, x, src, idx=None, axis=0):
+    def forward(ctx, x, src, idx=None, axis=0, fresh=False):
+        # fresh: x is zeros a backward made for this op alone, which it may fill in place
         ctx.idx, ctx.axis, ctx.src_shape = idx, axis, src.shape
-        out = x.copy()
+        out = x if fresh else x.copy()
         o1, s1, i1 = _flat_if_scalar(out, src, idx)
-        ctx.backend.index_add(o1, _along(ctx.xp, i1, axis), s1[_leading(i1.shape)])
+        if ctx.xp is numpy:  # the CPU's scatter-add kernel: np.add.at's bits (its own call where it must)
+            kgather.scatter_add_along(numpy, o1, i1, s1[_leading(i1.shape)], axis)
+        else:
+            ctx.backend.index_add(o1, _along(ctx.xp, i1, axis), s1[_leading(i1.shape)])
         return out
 
     @staticmethod
@@ -675,7 +699,7 @@ class IndexSelect(Op):
 
     @staticmethod
     def backward(ctx, gy):
-        return IndexAdd.apply(_zeros(gy, ctx.shape), gy, idx=ctx.idx, axis=ctx.axis)
+        return IndexAdd.apply(_zeros(gy, ctx.shape), gy, idx=ctx.idx, axis=ctx.axis, fresh=True)
 
 
 def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -691,11 +715,16 @@ class IndexAdd(Op):
     complex_ok = True
 
     @staticmethod
-    def forward(ctx, x, source, idx=None, axis=0, alpha=1):
+    def forward(ctx, x, source, idx=None, axis=0, alpha=1, fresh=False):
+        # fresh: x is zeros a backward made for this op alone, which it may fill in place
         ctx.idx, ctx.axis, ctx.alpha = idx, axis, alpha
-        out = x.copy()
+        out = x if fresh else x.copy()
         o1, s1 = _flat_if_scalar(out, source)
-        ctx.backend.index_add(o1, _at(axis, idx), s1 if alpha == 1 else s1 * alpha)
+        s1 = s1 if alpha == 1 else s1 * alpha
+        if ctx.xp is numpy:  # the CPU's index_add kernel: np.add.at's bits (its own call where it must)
+            kgather.index_add(numpy, o1, idx, s1, axis)
+        else:
+            ctx.backend.index_add(o1, _at(axis, idx), s1)
         return out
 
     @staticmethod
@@ -1142,10 +1171,19 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
 
 def _select_k(op: str, input: Tensor, k: int, dim: int, descending: bool, keep: slice):
     axis = _sort_axis(op, input, dim)
+    xp = input._backend.xp
+    if xp is numpy and input.ndim and k * _SELECT_FRACTION <= input.shape[axis]:
+        # The k best by the CPU's selection kernel: the stable sort's order cut at k (ties, NaN and all),
+        # ~n comparisons a line where the sort costs ~n log n.
+        order = kgather.topk_indices(xp, input._array, k, descending, axis)
+        return axis, numpy.ascontiguousarray(order[(slice(None),) * axis + (keep,)]) if keep.start else order
     order = argsort(input, axis, descending)._array
     if order.ndim:  # a fresh array, as PyTorch's results are: callers .view() the indices
         order = input._backend.xp.ascontiguousarray(order[(slice(None),) * axis + (keep,)])
     return axis, order
+
+
+_SELECT_FRACTION = 4  # the selection kernel for k up to a quarter of the line; a sort above (measured faster)
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, out=None) -> ValuesIndices:

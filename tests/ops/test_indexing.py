@@ -673,6 +673,57 @@ def test_sort_family_shapes_and_gradients():
     assert x.grad.tolist() == [[0, 0, 1], [1, 0, 0]]
 
 
+
+@given(st.lists(st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, nan, inf, -inf]), min_size=4, max_size=40), st.data())
+def test_topk_and_kthvalue_are_the_stable_sort_cut_at_k(values, data):
+    # Small k runs the selection kernel, the rest the sort: both the stable sort's order (ties by
+    # position, NaN largest), along either dim.
+    x = gg.tensor(np.array([values, values[::-1], values[1:] + values[:1]], np.float32))
+    k = data.draw(st.integers(1, len(values)))
+    for dim in (0, 1):
+        if k > x.shape[dim]:
+            continue
+        for largest in (True, False):
+            top = x.topk(k, dim=dim, largest=largest)
+            ordered = x.sort(dim=dim, descending=largest)
+            cut = (slice(None),) * dim + (slice(0, k),)
+            assert top.indices.tolist() == ordered.indices[cut].tolist()
+            np.testing.assert_array_equal(top.values.numpy(), ordered.values[cut].numpy())
+        kth = x.kthvalue(k, dim=dim)
+        assert kth.indices.tolist() == x.sort(dim=dim).indices.select(dim, k - 1).tolist()
+
+
+def test_selection_gradients_add_in_numpys_order():
+    # The CPU's scatter-add kernels add repeated indices in index order: np.add.at's bits (values of
+    # mixed magnitudes make any other order show).
+    rng = np.random.default_rng(5)
+    x = gg.tensor(rng.standard_normal((40, 70)).astype(np.float32), requires_grad=True)
+    ids = rng.integers(-40, 40, 300)
+
+    def mixed(shape):
+        return (rng.standard_normal(shape) * 10.0 ** rng.integers(-6, 7, shape)).astype(np.float32)
+
+    cases = [
+        (lambda: x[gg.tensor(ids)], (ids,)),
+        (lambda: x.index_select(0, gg.tensor(ids % 40)), (ids % 40,)),
+        (lambda: x[:, gg.tensor(ids[:90] % 70)], (slice(None), ids[:90] % 70)),
+    ]
+    for fn, where in cases:
+        x.grad = None
+        y = fn()
+        gy = mixed(tuple(y.shape))
+        y.backward(gg.tensor(gy))
+        want = np.zeros((40, 70), np.float32)
+        np.add.at(want, where, gy)
+        assert x.grad.numpy().tobytes() == want.tobytes()
+    x.grad = None
+    idx = rng.integers(0, 70, (40, 200))
+    gy = mixed((40, 200))
+    x.gather(1, gg.tensor(idx)).backward(gg.tensor(gy))
+    want = np.zeros((40, 70), np.float32)
+    np.add.at(want, (np.arange(40)[:, None], idx), gy)
+    assert x.grad.numpy().tobytes() == want.tobytes()
+
 # unique / nonzero / searchsorted / bucketize --------------------------------------------------------------------
 def test_unique_keeps_each_nan_and_returns_what_is_asked():
     out, inverse, counts = gg.unique(gg.tensor(TIES), return_inverse=True, return_counts=True)
