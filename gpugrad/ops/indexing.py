@@ -14,6 +14,7 @@ from collections import namedtuple
 
 import numpy  # host-side only: lists given as indices, and shape arithmetic
 
+from .. import threads as _threads
 from .._caller import user_stacklevel
 from ..amp.policy import PROMOTE, autocast_policy
 from ..autograd.function import Op
@@ -1126,14 +1127,39 @@ def argwhere(input: Tensor) -> Tensor:
 
 
 # sort / argsort / topk / kthvalue ------------------------------------------------------------------------
+_PACKED_SORT_MIN = 256  # elements from which a float32 sort on the CPU sorts packed keys
+
+
 def _argsort(xp, data, axis: int, descending: bool):
     """A stable argsort; NaN sorts as the largest value, as in PyTorch. Descending keeps equal elements
     in their original order too: it is the ascending stable sort of the reversed axis, reversed."""
+    if (xp is numpy and data.dtype == numpy.float32 and data.ndim and data.size >= _PACKED_SORT_MIN
+            and data.shape[axis] < 1 << 32):
+        return _argsort_packed(data, axis, descending)
     if not descending:
         return xp.argsort(data, axis=axis, kind="stable")
     n = data.shape[axis]
     flipped = xp.flip(data, axis=axis)
     return (n - 1) - xp.flip(xp.argsort(flipped, axis=axis, kind="stable"), axis=axis)
+
+
+def _argsort_packed(data, axis: int, descending: bool):
+    """_argsort of float32 on the CPU: each element's key (kernels/gather.py's sort_keys_f32: its value's
+    order above its position) sorted as uint64, which NumPy does with its vectorised quicksort, rows split
+    over the threads. The keys are distinct, so this is exactly the stable order: NumPy's stable argsort
+    (a merge sort) took ~6x longer."""
+    lines = numpy.moveaxis(data, axis, -1)
+    n = lines.shape[-1]
+    keys = kgather.sort_keys_f32(numpy, lines.reshape(-1, n), descending)
+
+    def chunk(lo: int, hi: int) -> None:
+        keys[lo:hi].sort(axis=-1)
+
+    if not _threads.split(chunk, keys.shape[0], keys.size * 8):  # a sort costs ~log n passes: weigh it so
+        keys.sort(axis=-1)
+    numpy.bitwise_and(keys, numpy.uint64(0xFFFFFFFF), out=keys)  # the positions
+    order = keys.view(numpy.int64).reshape(lines.shape)
+    return order if axis == data.ndim - 1 else numpy.ascontiguousarray(numpy.moveaxis(order, -1, axis))
 
 
 def _sort_axis(op: str, x: Tensor, dim: int | None) -> int:

@@ -118,3 +118,17 @@ def test_topk_sorted_and_reversed_lines():
         for largest in (True, False):
             np.testing.assert_array_equal(kg.topk_indices(np, a, 7, largest, 1),
                                           kg.reference_topk_indices(np, a, 7, largest, 1))
+
+
+def test_sorted_keys_give_the_stable_order(rng):
+    # Ties, both zeros, NaNs of either sign and other payloads, infinities and subnormals.
+    special = np.array([0.0, -0.0, np.inf, -np.inf, 1e-45, -1e-45, 1.0, -1.0, np.nan], np.float32)
+    x = special[rng.integers(0, special.size, (6, 301))]
+    x.view(np.uint32)[0, :3] = [0xFFC00000, 0x7F800001, 0xFFFFFFFF]  # -NaN, a signalling NaN, another payload
+    x[5] = rng.standard_normal(301).astype(np.float32)
+    for descending in (False, True):
+        keys = kg.sort_keys_f32(np, x, descending)
+        keys.sort(axis=1)
+        got = (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        want = kg.reference_topk_indices(np, x, x.shape[1], descending, 1)
+        np.testing.assert_array_equal(got, want)

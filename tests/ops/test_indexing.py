@@ -693,6 +693,19 @@ def test_topk_and_kthvalue_are_the_stable_sort_cut_at_k(values, data):
         assert kth.indices.tolist() == x.sort(dim=dim).indices.select(dim, k - 1).tolist()
 
 
+@pytest.mark.parametrize("descending", [False, True])
+def test_float32_sorts_of_packed_keys_are_numpys_stable_sort(descending):
+    # Large float32 sorts on the CPU sort packed (value, position) keys: the stable order still, on any dim.
+    rng = np.random.default_rng(3)
+    data = np.array([0.0, -0.0, 1.0, -1.0, nan, inf, -inf, 2.5], np.float32)[rng.integers(0, 8, (9, 10, 31))]
+    for dim in (0, 1, 2):
+        flipped = np.flip(data, dim)
+        want = np.argsort(data, axis=dim, kind="stable") if not descending else (
+            data.shape[dim] - 1 - np.flip(np.argsort(flipped, axis=dim, kind="stable"), dim))
+        got = gg.tensor(data).sort(dim=dim, descending=descending)
+        np.testing.assert_array_equal(got.indices.numpy(), want)
+        np.testing.assert_array_equal(got.values.numpy(), np.take_along_axis(data, want, dim))
+
 def test_selection_gradients_add_in_numpys_order():
     # The CPU's scatter-add kernels add repeated indices in index order: np.add.at's bits (values of
     # mixed magnitudes make any other order show).
