@@ -15,8 +15,8 @@ in float32 (``math_ufunc`` picks).
   loops of the first ten call libm per element on AVX2 (1.5-8x slower per thread, log10 2.4x, sinh 6x,
   arctanh 8x), and NumPy has no erf. float64 stays NumPy's (and math.erf's, gpugrad/_erf.py).
 - erf_slope and erfc_slope, +-2/sqrt(pi) e**(-x**2) (erf's and erfc's derivatives), and asin_slope,
-  acos_slope, asinh_slope, atan_slope and atanh_slope, the inverse functions' derivatives, each in one
-  pass, within 0.5 ulp and a hair.
+  acos_slope, asinh_slope, atan_slope and atanh_slope, the inverse functions' derivatives, erfinv_slope
+  and tan_slope (of the result), each in one pass, within 0.5 ulp and a hair.
 - erfinv, digamma and trigamma (digamma's derivative), float32 within 0.5 ulp and a hair of the float64
   ones of gpugrad/_erf.py and _gamma.py, which ran per element in scalar loops (erfinv 20x slower than
   PyTorch's, digamma's backward 30x).
@@ -151,7 +151,8 @@ def _tan_loop(x, out):
 _FLOAT32 = {"exp": exp32, "log": log32, "expm1": expm1_32, "log1p": log1p_32}
 _FLOAT32.update({name: _float32_ufunc(name) for name in ("exp2", "log2", "log10", "sinh", "cosh", "erf_slope",
                                                            "erfc_slope", "asin_slope", "acos_slope", "asinh_slope",
-                                                           "atan_slope", "atanh_slope")})
+                                                           "atan_slope", "atanh_slope", "erfinv_slope",
+                                                           "tan_slope")})
 _FLOAT32.update(erf=_Loop(_erf_loop), erfc=_Loop(_erfc_loop), erfinv=_Loop(_erfinv_loop), digamma=_Loop(_digamma_loop),
                 trigamma=_Loop(_trigamma_loop), tan=_Loop(_tan_loop))
 _FLOAT32.update({"arc" + name[1:]: _float32_ufunc(name) for name in ("asinh", "atanh", "atan", "asin", "acos")})

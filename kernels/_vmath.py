@@ -1413,7 +1413,8 @@ def erfc_slope_on_cuda(x):
     return lambda x: c(-1.1283791670955126) * math.exp(-x * x)
 
 
-# The inverse functions' derivatives for float32, each in one pass: computed in float64 from x's exact
+# The inverse functions' derivatives (and erfinv's and tan's, from their results) for float32, each in one
+# pass: computed in float64 from x's exact
 # float64 square (or (1 - x)(1 + x), exact too) and rounded once, within 0.5 ulp and a hair; inf at the
 # domain's ends, NaN outside, as the Tensor-op formulas they replace. (float64: those formulas.)
 def asin_slope(x: float) -> float:
@@ -1439,6 +1440,29 @@ def atan_slope(x: float) -> float:
 def atanh_slope(x: float) -> float:
     """1 / (1 - x**2), artanh's derivative."""
     return 1.0 / ((1.0 - x) * (1.0 + x))
+
+
+def erfinv_slope(x: float) -> float:
+    """sqrt(pi)/2 e**(x**2), erfinv's derivative where erfinv's result is x."""
+    return 0.886226925452758 * math.exp(x * x)
+
+
+def tan_slope(x: float) -> float:
+    """1 + x**2, tan's derivative where tan's result is x."""
+    return 1.0 + x * x
+
+
+def _erfinv_slope_float32(x):
+    d = types.float64(x)
+    r = types.float32(0.886226925452758 * _exp_for_float32(min(d * d, 709.0)))  # inf past float32's range
+    if x != x:
+        r = x
+    return r
+
+
+def _tan_slope_float32(x):
+    d = types.float64(x)
+    return types.float32(1.0 + d * d)
 
 
 def _asin_slope_float32(x):
@@ -1481,5 +1505,6 @@ def _register_slope(spec, float32_impl):
 
 for _spec, _impl in ((asin_slope, _asin_slope_float32), (acos_slope, _acos_slope_float32),
                      (asinh_slope, _asinh_slope_float32), (atan_slope, _atan_slope_float32),
-                     (atanh_slope, _atanh_slope_float32)):
+                     (atanh_slope, _atanh_slope_float32), (erfinv_slope, _erfinv_slope_float32),
+                     (tan_slope, _tan_slope_float32)):
     _register_slope(_spec, _impl)

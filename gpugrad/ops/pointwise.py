@@ -93,7 +93,8 @@ class _Slope(Op):
     "<kind>_slope": computed in float64, rounded once) where its Tensor-op formula took three to five;
     its own derivative from y: erf and erfc's slope c e^(-x^2) has -2x y, arcsin and arccos's
     +-(1 - x^2)^(-1/2) x y^3, arsinh's (1 + x^2)^(-1/2) -x y^3, arctan's 1 / (1 + x^2) -2x y^2, artanh's
-    1 / (1 - x^2) 2x y^2."""
+    1 / (1 - x^2) 2x y^2; erfinv's and tan's are functions of their results x: sqrt(pi)/2 e^(x^2) has
+    2x y, 1 + x^2 has 2x."""
 
     @staticmethod
     def forward(ctx, x, kind="erf"):
@@ -112,6 +113,10 @@ class _Slope(Op):
             return gy * (x * (y * y * y))
         if kind == "asinh":
             return gy * (-x * (y * y * y))
+        if kind == "erfinv":  # x is erfinv's result here
+            return gy * (2.0 * x * y)
+        if kind == "tan":  # x is tan's result
+            return gy * (2.0 * x)
         return gy * ((-2.0 if kind == "atan" else 2.0) * x * (y * y))
 
 
@@ -138,7 +143,7 @@ class Tan(Op):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return gy * (1.0 + y * y)
+        return gy * _slope("tan", y, lambda y: 1.0 + y * y)
 
 
 def tan(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -673,7 +678,7 @@ class Erfinv(Op):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return gy * (_HALF_SQRT_PI * exp(y * y))
+        return gy * _slope("erfinv", y, lambda y: _HALF_SQRT_PI * exp(y * y))
 
 
 def erfinv(input: Tensor, *, out: Tensor | None = None) -> Tensor:

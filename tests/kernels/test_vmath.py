@@ -382,6 +382,8 @@ FLOAT32_FUNCTIONS = {
     "asinh_slope": (lambda a: 1 / np.sqrt(a * a + 1), np.concatenate([np.linspace(-5, 5, 100_001), _SPREAD32[::5]])),
     "atan_slope": (lambda a: 1 / (a * a + 1), np.concatenate([np.linspace(-5, 5, 100_001), _SPREAD32[::5]])),
     "atanh_slope": (lambda a: 1 / ((1 - a) * (1 + a)), np.concatenate([np.linspace(-1, 1, 100_001), -_NEAR_ONE])),
+    "erfinv_slope": (lambda a: np.sqrt(np.pi, dtype=np.longdouble) / 2 * np.exp(a * a), np.linspace(-9.5, 9.5, 100_001)),
+    "tan_slope": (lambda a: 1 + a * a, np.concatenate([np.linspace(-5, 5, 20_001), _SPREAD32[::5]])),
     "erf": (_erf64("erf"), np.concatenate([np.linspace(-6, 6, 200_001), _TO_ONE, -_SPREAD32[_SPREAD32 < 10]])),
     "erfc": (_erf64("erfc"), np.concatenate([np.linspace(-6, 10.1, 300_001), _SPREAD32[_SPREAD32 < 10.1]])),
 }
