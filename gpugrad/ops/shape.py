@@ -20,6 +20,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..dtypes import FLOAT_KINDS, INEXACT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
+from ..kernels import shape as kshape
 from ..size import Size
 from ..storage import _block
 from ..tensor import Tensor, _address
@@ -1140,6 +1141,8 @@ class Flip(Op):
     @staticmethod
     def forward(ctx, x, axes=()):
         ctx.axes = axes
+        if len(axes) == 1:  # the CPU's kernel (NumPy's strided copy of the flipped view was up to 6x a copy)
+            return kshape.flip_copy(ctx.xp, x, axes[0])
         return ctx.xp.flip(x, axis=axes).copy()
 
     @staticmethod
@@ -1227,9 +1230,8 @@ class Triangle(Op):
     @staticmethod
     def forward(ctx, x, k=0, lower=True):
         ctx.k, ctx.lower = k, lower
-        rows, cols = x.shape[-2:]
-        keep = ctx.xp.tri(rows, cols, k, dtype=bool) if lower else ~ctx.xp.tri(rows, cols, k - 1, dtype=bool)
-        return ctx.xp.where(keep, x, ctx.xp.zeros((), dtype=x.dtype))
+        # On the CPU one pass that copies each row's kept part and zeroes the rest; a mask and where else
+        return kshape.triangle(ctx.xp, x, k, lower)
 
     @staticmethod
     def backward(ctx, gy):
