@@ -25,5 +25,10 @@ class lazy_ufunc:
 
     def ufunc(self):
         if self._ufunc is None:
+            from .kernels._clone import SHARED_SOURCE_TAG
+
+            # Numba checks a cache entry against the scalar function's own file only: the tag (a hash of the
+            # kernel helpers, kernels/_vmath among them) in its name keeps edits there from loading stale code
+            self.scalar.__qualname__ = f"{self.scalar.__qualname__}_{SHARED_SOURCE_TAG}"
             self._ufunc = numba.vectorize(self.signatures, cache=True)(self.scalar).ufunc
         return self._ufunc

@@ -31,6 +31,7 @@ import numpy
 
 from ._lazy_ufunc import lazy_ufunc
 from .kernels import _vmath
+from .kernels._clone import SHARED_SOURCE_TAG
 
 _F32 = numpy.dtype(numpy.float32)
 
@@ -74,6 +75,15 @@ def math_ufunc(xp, name: str, dtype):
     return getattr(xp, name)
 
 
+
+def _compiled_loop(fn):
+    """``fn`` compiled by Numba, cached on disk under a name carrying kernels' SHARED_SOURCE_TAG: Numba
+    checks a cache entry against its function's own file only, and these loops compile in kernels/_vmath's
+    code, whose edits must not load stale machine code (as the CPU kernels' names carry it: _clone.py)."""
+    fn.__qualname__ = f"{fn.__qualname__}_{SHARED_SOURCE_TAG}"
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+
+
 class _Loop:
     """A ufunc-like callable, ``f(x, out=None)`` for a float32 array x, over a compiled loop of one of
     kernels/_vmath's larger float32 functions: a ufunc of numba.vectorize calls its scalar function per
@@ -101,37 +111,37 @@ class _Loop:
         return out
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_compiled_loop
 def _erf_loop(x, out):
     for i in range(x.size):
         out[i] = _vmath.erf(x[i])
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_compiled_loop
 def _erfc_loop(x, out):
     for i in range(x.size):
         out[i] = _vmath.erfc(x[i])
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_compiled_loop
 def _erfinv_loop(x, out):
     for i in range(x.size):
         out[i] = _vmath.erfinv(x[i])
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_compiled_loop
 def _digamma_loop(x, out):
     for i in range(x.size):
         out[i] = _vmath.digamma(x[i])
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_compiled_loop
 def _trigamma_loop(x, out):
     for i in range(x.size):
         out[i] = _vmath.trigamma(x[i])
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_compiled_loop
 def _tan_loop(x, out):
     # by blocks: the vectorised loop, and where a block holds an |x| past _vmath's reduction, libm's tan of
     # those in float64 (exact reduction), rounded

@@ -542,3 +542,14 @@ def test_plain_python_erfinv_digamma_and_trigamma_are_the_specification():
     assert _vmath.erfinv(1.0) == math.inf and math.isnan(_vmath.erfinv(1.5))
     assert _vmath.digamma(1.0) == pytest.approx(-0.5772156649015329, rel=1e-15)
     assert _vmath.trigamma(1.0) == pytest.approx(math.pi**2 / 6, rel=1e-15)
+
+
+def test_the_ufuncs_and_loops_cache_under_the_kernel_helpers_tag():
+    # Numba checks a cache entry against the function's own file: _vmath's code compiled into these must
+    # carry the hash of kernels' helper files in its name, as the CPU kernels do, or an edit loads stale code
+    from gpugrad import _vmath_ufuncs as vu
+    from gpugrad.kernels._clone import SHARED_SOURCE_TAG
+
+    vu.log32.ufunc()
+    assert vu.log32.scalar.__qualname__.endswith(SHARED_SOURCE_TAG)
+    assert vu._erf_loop.py_func.__qualname__.endswith(SHARED_SOURCE_TAG)
