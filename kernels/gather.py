@@ -18,8 +18,10 @@ topk_indices keeps the k best elements of a line in a heap (worst at the root) u
 the larger value first (largest) or the smaller (not largest), NaN beyond every number, and between
 equal values (NaNs included, and -0.0 == 0.0) the lower position first. That is exactly the order of the
 stable sort the ops used before, cut at k, so values, indices and tie orders are the same; an element
-that does not beat the root costs one comparison, so a line costs ~n comparisons for k << n (a full
-stable sort of a 2048-element float32 line cost ~40 us, the heap ~2).
+that does not beat the root costs one comparison (tested a block of SCAN at a time, vectorised), so a
+line costs ~n comparisons for k << n: topk(8) of 1024 lines of 2048 float32 took 4 ms, where sorting
+the lines took ~130 ms with NumPy's stable argsort and ~21 ms with the packed keys below. A larger k
+means more heap work (k = 64: 25 ms), so the ops select this way for small k only.
 
 sort_keys_f32 turns float32 rows into uint64 keys whose plain order is the stable sort's: the value's
 bits mapped to an unsigned integer of the same order (-0.0 as 0.0, every NaN as one value beyond +inf;
