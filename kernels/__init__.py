@@ -164,6 +164,17 @@ scan         (running sums and products along one axis, in a float64 accumulator
         from the end when reverse (cumsum's backward); CuPy's own scan on a GPU.
     reference_scan: the same, NumPy's cumsum/cumprod in float64.
 
+gather       (along one axis of arrays seen as (pre, n, post); CPU only, CuPy's own calls on a GPU)
+    gather_along(xp, x, idx, axis) -> x[p, idx[p, i, q], q];  scatter_add_along(xp, out, idx, src, axis) and
+    index_add(xp, out, idx, src, axis): np.add.at's bits on any thread count (no two threads share an output);
+    topk_indices(xp, x, k, largest, axis): the k best of each line under the stable sort's order (a heap);
+    sort_keys_f32(xp, x, descending): packed uint64 keys whose quicksort is the stable float32 sort.
+    reference_<name> for each: NumPy's indexing, np.add.at and stable argsort.
+
+shape        (the copies of the shape ops; CPU only)
+    flip_copy(xp, x, axis) -> x reversed along axis, C-contiguous;  triangle(xp, x, k, lower) -> tril/triu.
+    reference_flip_copy / reference_triangle: NumPy's flip and where over np.tri, the same bytes.
+
 _launch      launch(), re-exporting resolve_impl, cuda_available() (never raises), launch_dims;
              the layer is small files by concern (_dispatch, _checks, _scalar, _clone, _cuda,
              _grid, _numba_cuda_internals).
@@ -173,15 +184,15 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, batch_norm, broadcast, conv, embedding, group_norm, layer_norm, linear, optim, philox, pool, recurrent, reduce, scan, softmax, softmax_xent, transpose
+from . import activation, batch_norm, broadcast, conv, embedding, gather, group_norm, layer_norm, linear, optim, philox, pool, recurrent, reduce, scan, shape, softmax, softmax_xent, transpose
 from ._dispatch import fused, fused_enabled, set_fused
 from ._launch import cuda_available, resolve_impl
 
 # Every kernel family with CUDA kernels, for what must cover them all (the PTX compile, the launch tests, the
-# cuda-marked tests); reduce, broadcast, scan and transpose have none (CuPy's own).
+# cuda-marked tests); reduce, broadcast, scan, transpose, gather and shape have none (CuPy's own).
 FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, embedding, optim, conv, pool, recurrent, philox)
 
 __all__ = [
-    "FAMILIES", "activation", "batch_norm", "broadcast", "conv", "embedding", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "reduce", "scan", "softmax", "softmax_xent", "transpose", "cuda_available", "fused", "fused_enabled", "set_fused",
+    "FAMILIES", "activation", "batch_norm", "broadcast", "conv", "embedding", "gather", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "reduce", "scan", "shape", "softmax", "softmax_xent", "transpose", "cuda_available", "fused", "fused_enabled", "set_fused",
     "resolve_impl",
 ]
