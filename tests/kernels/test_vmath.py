@@ -524,19 +524,6 @@ def test_float32_erfinv_digamma_and_trigamma_at_the_edges(name):
     np.testing.assert_array_equal(np.signbit(out[number]), np.signbit(expected[number]))
 
 
-def test_a_float32_loop_over_digamma_vectorises_without_libm():
-    # digamma holds every piece of trigamma's, and erfinv's are erf's and log's, tested above (each
-    # compile of these costs 3-4 s)
-    loop = _compile_loop_of(_vmath.digamma)
-    a = np.full(64, 0.5, np.float32)
-    loop(a, np.empty_like(a))
-    llvm_ir = loop.inspect_llvm((loop.typeof_pyval(a),) * 2)
-    widths = {int(w) for w in re.findall(r"<(\d+) x (?:double|float)>", llvm_ir)}
-    assert widths and max(widths) >= 4, "no vector operations in the compiled loop"
-    called = set(re.findall(r"call [^@]*@(\w+)\(", llvm_ir))
-    assert not called & {"log", "exp", "erf", "erfc", "tan", "sin", "cos", "pow"}  # (the scalar tail's sqrt is one)
-
-
 def test_plain_python_erfinv_digamma_and_trigamma_are_the_specification():
     assert _vmath.erfinv(0.5) == pytest.approx(0.4769362762044699, rel=1e-15)
     assert _vmath.erfinv(1.0) == math.inf and math.isnan(_vmath.erfinv(1.5))
