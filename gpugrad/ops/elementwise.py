@@ -92,15 +92,6 @@ def _refuse_bool(name: str, x: Tensor, what: str, hint: str = "") -> None:
         raise DTypeError(f"{name}: {what} is not supported on bool tensors" + (f"; {hint}" if hint else ""))
 
 
-def _with_number(ufunc, a, b):
-    """``ufunc(a, b)`` for a large NumPy array and a Python number, split over the threads (the same bits:
-    each chunk is NumPy's own loop); None where one call should do it (small, another operand kind)."""
-    x = a if a.__class__ is numpy.ndarray else b
-    if x.__class__ is numpy.ndarray and x.size >= _threads.PARALLEL_MIN_ELEMENTS:
-        return _threads.ufunc(ufunc, (a, b))
-    return None
-
-
 # Tensor (op) Python number, unrecorded (Tensor's operators): the ufunc that splits over the threads.
 _NUMBER_UFUNCS = {operator.add: numpy.add, operator.sub: numpy.subtract, operator.mul: numpy.multiply}
 
@@ -113,8 +104,9 @@ class Add(Op):
         if a.__class__ is b.__class__:
             if a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
                 return ctx.backend.arithmetic(operator.add, a, b)
-        else:  # a number: a large array's sum runs on the threads
-            out = _with_number(numpy.add, a, b)
+        elif (a.__class__ is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS
+              or b.__class__ is numpy.ndarray and b.size >= _threads.PARALLEL_MIN_ELEMENTS):
+            out = _threads.ufunc(numpy.add, (a, b))  # with a number: a large array's sum on the threads
             if out is not None:
                 return out
         return a + b
@@ -145,8 +137,9 @@ class Sub(Op):
         if a.__class__ is b.__class__:
             if a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
                 return ctx.backend.arithmetic(operator.sub, a, b)
-        else:  # a number: a large array's difference runs on the threads
-            out = _with_number(numpy.subtract, a, b)
+        elif (a.__class__ is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS
+              or b.__class__ is numpy.ndarray and b.size >= _threads.PARALLEL_MIN_ELEMENTS):
+            out = _threads.ufunc(numpy.subtract, (a, b))  # with a number: a large array's difference on the threads
             if out is not None:
                 return out
         return a - b
@@ -193,8 +186,9 @@ class Mul(Op):
         if a.__class__ is b.__class__:
             if a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
                 return ctx.backend.arithmetic(operator.mul, a, b)
-        else:  # a number: a large array's product runs on the threads
-            out = _with_number(numpy.multiply, a, b)
+        elif (a.__class__ is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS
+              or b.__class__ is numpy.ndarray and b.size >= _threads.PARALLEL_MIN_ELEMENTS):
+            out = _threads.ufunc(numpy.multiply, (a, b))  # with a number: a large array's product on the threads
             if out is not None:
                 return out
         return a * b
@@ -1257,7 +1251,7 @@ def _operator(fn, op, compute, swap: bool = False):
                     if tensor and x.size + y.size >= _LARGE:  # the backend may run a kernel
                         out = backend.arithmetic(compute, y, x) if swap else backend.arithmetic(compute, x, y)
                     elif not tensor and x.size >= _threads.PARALLEL_MIN_ELEMENTS and compute in _NUMBER_UFUNCS:
-                        out = _with_number(_NUMBER_UFUNCS[compute], *((y, x) if swap else (x, y)))
+                        out = _threads.ufunc(_NUMBER_UFUNCS[compute], (y, x) if swap else (x, y))
                         if out is None:
                             out = compute(y, x) if swap else compute(x, y)
                     else:
