@@ -191,7 +191,9 @@ class Backend:
         the CPU a view transposed in its last two axes is copied by tiles (``gpugrad.kernels.transpose``:
         NumPy's copy walks its source down the columns), another large one on the threads
         (``threads.copy``)."""
-        if self.xp is numpy and array.__class__ is numpy.ndarray:
+        if (self.xp is numpy and array.__class__ is numpy.ndarray
+                and array.size >= min(transpose.MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS)):
+            # (small ones, clone()'s usual, take NumPy's copy below without either call)
             if transpose.is_transposed(array):
                 out = transpose.copy(array)
                 if out is not None:
