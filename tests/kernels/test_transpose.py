@@ -56,6 +56,7 @@ def test_layouts_it_declines():
     assert not kt.is_transposed(np.zeros((300, 300), np.float16).T)  # a dtype Numba does not compile
     assert not kt.is_transposed(np.zeros((100, 100), np.float32).T)  # small: NumPy's copy is as fast
     assert not kt.is_transposed(np.zeros((4, 300, 300), np.float32).transpose(1, 0, 2))  # last axis adjacent
+    assert not kt.is_transposed(np.broadcast_to(np.zeros((300, 1), np.float32), (300, 300)))  # an expanded column
     # the last two axes transposed, the leading ones not mergeable into one: declined at copy time
     x = np.zeros((3, 4, 200, 100), np.float32).transpose(1, 0, 3, 2)
     assert kt.is_transposed(x) and kt.copy(x) is None
