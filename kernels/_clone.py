@@ -6,7 +6,10 @@ parallel and serial builds) must be two differently named copies, or the builds 
 And code from other files that gets compiled into a kernel (the scalar helpers and their CPU twins, the
 vectorisable math, the compile options) is invisible to that check: every kernel's name carries
 SHARED_SOURCE_TAG, a hash of those files, so that editing one recompiles the kernels instead of loading
-stale machine code.
+stale machine code. The tag also says whether the process runs under the CUDA simulator
+(NUMBA_ENABLE_CUDASIM=1): a CPU kernel compiled there is not the same machine code (batch norm's
+parallel gradient sums loaded from the simulator run's cache entry differed from the serial build's in
+the last bits), so the two never share an entry.
 """
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ import hashlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from ._cuda import simulator_enabled
 
 _HERE = Path(__file__).resolve().parent
 
@@ -28,15 +33,15 @@ def hashed_files(folder: Path = _HERE) -> list[Path]:
     return sorted(p for p in folder.glob("_*.py") if p.name not in HOST_ONLY and p.name != "__init__.py")
 
 
-def source_tag(files: Iterable[Path]) -> str:
-    """A short hash of the files' names and contents."""
-    h = hashlib.sha1()
+def source_tag(files: Iterable[Path], simulated: bool = False) -> str:
+    """A short hash of the files' names and contents, and of whether CUDA is simulated."""
+    h = hashlib.sha1(b"cuda simulator\0" if simulated else b"")
     for p in files:
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:10]
 
 
-SHARED_SOURCE_TAG = source_tag(hashed_files())
+SHARED_SOURCE_TAG = source_tag(hashed_files(), simulator_enabled())
 
 
 def clone(fn: Callable[..., Any], glob: dict[str, Any], suffix: str = "") -> Callable[..., Any]:

@@ -109,6 +109,10 @@ def test_cache_tag_hashes_every_helper_compiled_into_kernels(tmp_path):
     (tmp_path / "_other.py").write_text("x = 1\n")
     (tmp_path / "_launch.py").write_text("x = 3\n")  # host-only: no recompile
     assert _clone.source_tag(_clone.hashed_files(tmp_path)) == before
+    # Kernels compiled under the CUDA simulator (CI runs it beside the suite, on the same cache) are
+    # other machine code: their own entries.
+    assert _clone.source_tag(files, simulated=True) != before
+    assert _clone.SHARED_SOURCE_TAG == _clone.source_tag(_clone.hashed_files(), _clone.simulator_enabled())
     activation.forward(np, "relu", np.ones(3, np.float32), impl="cpu")
     built = activation._forward_cpu.kernels[activation.CODES["relu"]]
     for build in (built.serial, built.parallel):  # both builds' cache names carry the tag
