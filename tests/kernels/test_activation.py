@@ -342,3 +342,130 @@ def test_cpu_piecewise_backward_loop_compiles_to_vector_instructions(dtype, kind
     llvm_ir = loop.inspect_llvm(loop.signatures[0])
     widths = {int(w) for w in re.findall(rf"<(\d+) x {kind}>", llvm_ir)}
     assert widths and max(widths) >= 4, f"no vector {kind} operations in the softshrink backward loop"
+
+
+# logsigmoid and glu: their own kernel pairs ---------------------------------------------------------------
+
+LOG_EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 104.0, -104.0, 1e4, -1e4, 16.0, -16.0, 1e-30, -1e-30]
+
+
+def _log_input(rng, shape, dtype):
+    x = (rng.standard_normal(shape) * 6).astype(dtype)
+    flat = x.reshape(-1)
+    k = min(len(LOG_EDGES), flat.size)
+    flat[rng.choice(flat.size, k, replace=False)] = LOG_EDGES[:k]
+    return x
+
+
+def _close_or_both_nan(ours, ref, dtype, what, ref_in_dtype=None):
+    """ours against ref, computed in float64 and rounded; where either reference is not finite, against
+    ref_in_dtype (computed in the dtype itself) when given, whose underflows ours shares: glu's gradient
+    in b at a = inf and b = 104 is inf * 0 = NaN in float32 (e^-104 underflows), -inf in float64."""
+    if ref_in_dtype is not None:
+        finite = np.isfinite(ref) & np.isfinite(ref_in_dtype)
+        np.testing.assert_array_equal(ours[~finite], ref_in_dtype[~finite], err_msg=what)
+        ours, ref = ours[finite], ref[finite]
+    # ref computed in float64 and rounded: within 2 ulp for float32 (the bound measured below is 1.5);
+    # subnormal results (float32's e^-|x| past |x| ~ 87) to within the smallest normal number
+    tiny = np.finfo(dtype).tiny
+    tol = {"rtol": 2.4e-7 if np.dtype(dtype) == np.float32 else 2e-15, "atol": tiny}
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(ours, ref, **tol, err_msg=what)  # NaN matches NaN, inf matches inf
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logsigmoid_matches_reference(backend, rng, dtype):
+    for shape in SHAPES + [(5000,)]:  # 5000: blocks of the CPU kernel and a part block
+        x = _log_input(rng, shape, dtype)
+        gy = rng.standard_normal(shape).astype(dtype)
+        y = act.logsigmoid_forward(backend.xp, backend.dev(x), impl=backend.impl)
+        y_kept, z = act.logsigmoid_forward(backend.xp, backend.dev(x), keep_z=True, impl=backend.impl)
+        y, y_kept, z = backend.host(y), backend.host(y_kept), backend.host(z)
+        assert y.dtype == dtype and y.shape == x.shape
+        with np.errstate(invalid="ignore", over="ignore"):
+            y_ref = act.reference_logsigmoid_forward(np, x.astype(np.float64)).astype(dtype)
+            gx_ref = act.reference_logsigmoid_backward(np, gy.astype(np.float64), x.astype(np.float64)).astype(dtype)
+        _close_or_both_nan(y, y_ref, dtype, f"logsigmoid {shape}")
+        np.testing.assert_array_equal(y_kept, y)
+        np.testing.assert_allclose(z, np.exp(-np.abs(x)), rtol=2e-7 if dtype == np.float32 else 1e-15)
+        for given in (None, z):
+            gx = backend.host(act.logsigmoid_backward(backend.xp, backend.dev(gy), backend.dev(x),
+                                                      None if given is None else backend.dev(given),
+                                                      impl=backend.impl))
+            assert gx.dtype == dtype and gx.shape == x.shape
+            _close_or_both_nan(gx, gx_ref, dtype, f"logsigmoid' {shape}")
+        edges = np.isin(x, [np.inf, -np.inf, 0.0])
+        assert (np.signbit(y[edges]) == np.signbit(y_ref[edges])).all()  # logsigmoid(inf) is +0.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, axis", [((6,), 0), ((7, 10), 1), ((4, 3, 5), 0), ((3, 2, 5), 1),
+                                         ((2, 4100), 1), ((2, 8200), 0), ((0, 4), 1)])
+def test_glu_matches_reference(backend, rng, dtype, shape, axis):
+    x = _log_input(rng, shape, dtype)
+    y = backend.host(act.glu_forward(backend.xp, backend.dev(x), axis, impl=backend.impl))
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gx = backend.host(act.glu_backward(backend.xp, backend.dev(gy), backend.dev(x), axis, impl=backend.impl))
+    with np.errstate(invalid="ignore", over="ignore"):
+        y_ref = act.reference_glu_forward(np, x.astype(np.float64), axis).astype(dtype)
+        gx_ref = act.reference_glu_backward(np, gy.astype(np.float64), x.astype(np.float64), axis).astype(dtype)
+        y_own = act.reference_glu_forward(np, x, axis)
+        gx_own = act.reference_glu_backward(np, gy, x, axis)
+    assert y.dtype == dtype and y.shape == y_ref.shape and gx.shape == x.shape
+    _close_or_both_nan(y, y_ref, dtype, "glu", y_own)
+    _close_or_both_nan(gx, gx_ref, dtype, "glu'", gx_own)
+
+
+def test_glu_refuses_an_odd_axis():
+    with pytest.raises(ValueError, match="even length"):
+        act.glu_forward(np, np.zeros((3, 5), np.float32), 1)
+
+
+def _ulp_error(ours, exact):
+    """Largest error of float32 results against a long double reference, in float32 ulps of the exact value."""
+    ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.longdouble)
+    return float(np.max(np.abs(ours.astype(np.longdouble) - exact) / ulp))
+
+
+def test_cpu_logsigmoid_and_glu_float32_ulp_bounds():
+    # one dense sweep over the range where the results are normal numbers. Measured on three seeds:
+    # logsigmoid 1.45 ulp (the float32 exp's ulp through log1p; the same bits as the composite of the
+    # vectorised exp and log1p ufuncs it replaced), its derivative 1.45, glu 1.66 and its gradients 1.69
+    # (a) and 1.65 (b): the float32 e^-|x| (1 ulp) then float64 arithmetic rounded once
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-30, 30, 1 << 18), rng.uniform(-4, 4, 1 << 18)]).astype(np.float32)
+    xl = x.astype(np.longdouble)
+    y = act.logsigmoid_forward(np, x, impl="cpu")
+    assert _ulp_error(y, np.minimum(xl, 0) - np.log1p(np.exp(-np.abs(xl)))) <= 1.5
+    from gpugrad._vmath_ufuncs import math_ufunc
+    composite = np.minimum(x, 0) - math_ufunc(np, "log1p", x.dtype)(math_ufunc(np, "exp", x.dtype)(-np.abs(x)))
+    np.testing.assert_array_equal(y, composite)
+    gy = np.ones_like(x)
+
+    def sig(v):
+        return 1 / (1 + np.exp(-v))
+
+    assert _ulp_error(act.logsigmoid_backward(np, gy, x, impl="cpu"), sig(-xl)) <= 1.5
+    pairs = x.reshape(-1, 2)  # a, b along axis 1
+    a, b = pairs[:, :1].astype(np.longdouble), pairs[:, 1:].astype(np.longdouble)
+    assert _ulp_error(act.glu_forward(np, pairs, 1, impl="cpu"), a * sig(b)) <= 1.75
+    g = rng.standard_normal((pairs.shape[0], 1)).astype(np.float32)
+    gx = act.glu_backward(np, g, pairs, 1, impl="cpu")
+    gl = g.astype(np.longdouble)
+    assert _ulp_error(gx[:, :1], gl * sig(b)) <= 1.75
+    assert _ulp_error(gx[:, 1:], gl * a * sig(b) * sig(-b)) <= 1.75
+
+
+def test_cpu_glu_backward_loops_compile_to_vector_instructions():
+    # with both halves stored in one loop, LLVM kept it scalar (3x slower): the kernel stores one a loop
+    from numba import njit
+
+    from gpugrad.kernels._clone import clone
+    from gpugrad.kernels._scalar import cpu_globals
+
+    fn = act._glu_backward_cpu.fn
+    loop = njit(error_model="numpy")(clone(fn, cpu_globals(fn.__globals__), "_ir_test"))
+    x = np.zeros((2, 2, 64), np.float32)
+    loop(np.zeros((2, 64), np.float32), x, np.empty_like(x))
+    llvm_ir = loop.inspect_llvm(loop.signatures[0])
+    assert re.search(r"<8 x float>", llvm_ir), "no vector float32 operations in glu's backward"
