@@ -791,7 +791,9 @@ class Sin(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return ctx.xp.sin(x)
+        # float32 on the CPU: vectorised, within 1 ulp (gpugrad/_vmath_ufuncs.py; 0.76 measured), where NumPy's
+        # AVX2 loop is 1.4 ulp off and slower per thread; over the threads in every real dtype (the same bits)
+        return ctx.backend.ufunc(math_ufunc(ctx.xp, "sin", x.dtype), x)
 
     @staticmethod
     def backward(ctx, gy):
@@ -802,17 +804,34 @@ class Sin(Op):
 sin = _math("sin", Sin, "sin(input). d/dinput = cos(input).")
 
 
+class NegSin(Op):
+    """-sin x, cos's derivative: for float32 on the CPU one vectorised pass (sin(x + pi)), where -sin(x)
+    took two."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.backend.ufunc(math_ufunc(ctx.xp, "neg_sin", x.dtype), x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return -gy * cos(x)
+
+
 class Cos(Op):
     complex_ok = True
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return ctx.xp.cos(x)
+        return ctx.backend.ufunc(math_ufunc(ctx.xp, "cos", x.dtype), x)  # as sin's
 
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
+        if ctx.xp is numpy and x._array.dtype is _F32:
+            return gy * NegSin.apply_one(x)
         return -gy * conj_of(sin(x))
 
 

@@ -814,3 +814,61 @@ def test_float32_pow_by_a_number_is_within_an_ulp_of_the_rounded_power():
         ok = np.isfinite(rounded) & (np.abs(rounded) > np.finfo(np.float32).tiny)
         steps = np.abs(y[ok].view(np.int32).astype(np.int64) - rounded[ok].view(np.int32).astype(np.int64))
         assert steps.max() <= 1, exponent
+
+
+# sin and cos: float32 on the CPU through kernels/_vmath (within 1 ulp) and over the threads; cos's
+# derivative -sin x in one pass (NegSin) --------------------------------------------------------------
+def test_float32_sin_and_cos_forward_and_backward_within_an_ulp_over_the_threads():
+    from gpugrad import threads
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-30, 30, threads.PARALLEL_MIN_ELEMENTS + 3).astype(np.float32)  # large: split over the threads
+    g = rng.standard_normal(a.size).astype(np.float32)
+    exact = {"sin": np.sin(a.astype(np.float64)), "cos": np.cos(a.astype(np.float64))}
+    slope = {"sin": exact["cos"], "cos": -exact["sin"]}
+    for name in ("sin", "cos"):
+        x = gg.tensor(a, requires_grad=True)
+        y = getattr(x, name)()
+        y.backward(gg.tensor(g))
+        spacing = np.spacing(np.abs(exact[name]).astype(np.float32))
+        assert np.max(np.abs(y.detach().numpy() - exact[name]) / spacing) <= 1.0
+        # the slope within an ulp, times g rounded once more
+        np.testing.assert_allclose(x.grad.numpy(), g * slope[name], rtol=3e-7, atol=3e-45)
+    x = gg.tensor(a[:1000])
+    np.testing.assert_array_equal(gg.cos(gg.tensor(a)).numpy()[:1000], gg.cos(x).numpy())  # same bits, split or not
+
+
+def test_float64_sin_and_cos_are_numpys_bits():
+    a = np.random.default_rng(1).uniform(-1e3, 1e3, 1001)
+    x = gg.tensor(a, requires_grad=True)
+    np.testing.assert_array_equal(x.sin().detach().numpy(), np.sin(a))
+    np.testing.assert_array_equal(x.cos().detach().numpy(), np.cos(a))
+    x.cos().sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), -1.0 * np.sin(a))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cos_second_derivative_through_its_one_pass_slope(dtype):
+    a = np.array([-3.0, -0.0, 0.0, 0.5, 2.0, 100.0], dtype)
+    x = gg.tensor(a, requires_grad=True)
+    (d1,) = gg.autograd.grad(x.cos().sum(), x, create_graph=True)
+    (d2,) = gg.autograd.grad(d1.sum(), x)
+    np.testing.assert_allclose(d1.detach().numpy(), -np.sin(a), rtol=2e-7, atol=0)
+    np.testing.assert_allclose(d2.numpy(), -np.cos(a), rtol=2e-7, atol=0)
+    assert np.signbit(d1.detach().numpy()[1:3]).tolist() == [False, True]  # -sin(-0) = +0, -sin(+0) = -0
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_float32_sin_and_cos_edges_as_pytorch(name):
+    torch = pytest.importorskip("torch")
+    a = np.array([0.0, -0.0, 1e-45, -1e-45, np.inf, -np.inf, np.nan, 3e38, 1e-30, 1.5707964], np.float32)
+    x, t = gg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = getattr(x, name)(), getattr(t, name)()
+    y.backward(gg.ones_like(y))
+    ty.backward(torch.ones_like(ty))
+    for ours, theirs in ((y.detach().numpy(), ty.detach().numpy()), (x.grad.numpy(), t.grad.numpy())):
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+        finite = ~np.isnan(theirs)
+        np.testing.assert_allclose(ours[finite], theirs[finite], rtol=2.4e-7, atol=0)  # within an ulp
+        np.testing.assert_array_equal(np.signbit(ours[finite & (theirs == 0)]), np.signbit(theirs[finite & (theirs == 0)]))
