@@ -132,3 +132,19 @@ def test_sorted_keys_give_the_stable_order(rng):
         got = (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
         want = kg.reference_topk_indices(np, x, x.shape[1], descending, 1)
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype, parallel", CASES)
+def test_index_add_of_long_rows_matches_the_reference(rng, monkeypatch, dtype, parallel):
+    # rows of ROW_MIN elements and more: the kernel whose tasks own ranges of output rows
+    _force_parallel(monkeypatch, parallel)
+    for shape, axis in (((5, 130), 0), ((2, 6, 256), 1), ((3, 7, 64), 1), ((9, 2, 200), 1), ((1, 3, 70), 0)):
+        n = shape[axis]
+        for m in (1, 3 * n):
+            idx = rng.integers(-n, n, m)
+            src = _values(rng, shape[:axis] + (m,) + shape[axis + 1:], dtype)
+            out = _values(rng, shape, dtype)
+            want = out.copy()
+            kg.index_add(np, out, idx, src, axis)
+            kg.reference_index_add(np, want, idx, src, axis)
+            assert out.tobytes() == want.tobytes(), (shape, axis, m)
