@@ -208,6 +208,10 @@ def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """x for x > 0, else alpha (e^(x / alpha) - 1). f' = 1, else e^(x / alpha) (1 at 0)."""
     if alpha == 0:
         raise ArgumentError("celu: alpha cannot be 0 (it divides x)")
+    if alpha == 1:
+        # elu's kernels, the same bits (x / 1 and 1 * e are exact): celu's loops carry x / alpha as one
+        # more vector register and spilled (forward 35% slower per thread at 2048x2048 float32)
+        return _activation(x, "elu", 1.0)
     return _activation(x, "celu", float(alpha))
 
 

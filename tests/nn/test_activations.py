@@ -142,6 +142,24 @@ def test_float32_kernels_of_logsigmoid_and_glu_match_pytorch_to_second_order(nam
     np.testing.assert_allclose(x.grad.numpy()[finite], t.grad.numpy()[finite], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_celu_with_alpha_one_is_elu_to_the_bit_to_second_order(dtype):
+    # celu(x, 1) runs elu's kernels (faster: celu's loop spills a register); x / 1 and 1 * e are exact
+    x_np = np.random.default_rng(5).standard_normal(300).astype(dtype) * 5
+    x_np[:6] = [0.0, -0.0, np.inf, -np.inf, np.nan, -1e-30]
+    results = []
+    for fn in (F.celu, F.elu, lambda x: F.celu(x, 1.0000001)):
+        x = gg.tensor(x_np, requires_grad=True)
+        y = fn(x)
+        (g,) = gg.autograd.grad(y.sum(), x, create_graph=True)
+        g.sum().backward()
+        results.append([t.detach().numpy() for t in (y, g, x.grad)])
+    for ours, elus in zip(results[0], results[1]):
+        np.testing.assert_array_equal(ours.view(np.uint8), elus.view(np.uint8))
+    for ours, near in zip(results[0], results[2]):  # and the celu kernel next to it agrees
+        np.testing.assert_allclose(ours, near, rtol=1e-5, atol=1e-6)
+
+
 def test_known_values_and_one_sided_derivatives():
     x = gg.tensor([-3.0, 0.0, 3.0, 6.0], dtype=gg.float64, requires_grad=True)
     F.hardswish(x).sum().backward()
