@@ -14,9 +14,11 @@ in float32 (``math_ufunc`` picks).
   0.5 ulp and a hair (computed in float64, rounded once; tests/kernels/test_vmath.py): NumPy's float32
   loops of the first ten call libm per element on AVX2 (1.5-8x slower per thread, log10 2.4x, sinh 6x,
   arctanh 8x), and NumPy has no erf. float64 stays NumPy's (and math.erf's, gpugrad/_erf.py).
-- sin and cos (and neg_sin, -sin x, cos's derivative), float32 within 1 ulp (0.759 measured over every float32
+- sin and cos, float32 within 1 ulp (0.759 measured over every float32
   up to 2**20; the reduction in float64, the polynomials in float32; past |x| = 2**20 libm's float64 sin/cos,
   rounded): NumPy's float32 loops on AVX2 are 1.4 ulp off and 1.3x slower per thread. float64 stays NumPy's.
+  times_cos and times_neg_sin, g cos x and -g sin x (their backwards) in one pass of two inputs, the
+  same bits as the two passes.
 - erf_slope and erfc_slope, +-2/sqrt(pi) e**(-x**2) (erf's and erfc's derivatives), and asin_slope,
   acos_slope, asinh_slope, atan_slope and atanh_slope, the inverse functions' derivatives, erfinv_slope
   and tan_slope (of the result), each in one pass, within 0.5 ulp and a hair.
@@ -72,7 +74,8 @@ def _float32_ufunc(name):
 def math_ufunc(xp, name: str, dtype):
     """The ufunc ``name`` (NumPy's name: "exp", "log", "expm1", "log1p", "exp2", "log2", "log10", "sinh",
     "cosh", "tan", "sin", "cos", "arcsinh", "arctanh", "arctan", "arcsin" or "arccos"; and "erf", "erfc", "erfinv",
-    "digamma", "trigamma", "neg_sin" (-sin x, cos's derivative) and the "<name>_slope" derivatives, which only the
+    "digamma", "trigamma", "times_cos" and "times_neg_sin" (g cos x and -g sin x, two inputs: sin's and cos's
+    backwards) and the "<name>_slope" derivatives, which only the
     CPU's float32 has here) for arrays of ``dtype`` on the backend whose array
     module is ``xp``: this module's float32 one on the CPU, ``xp``'s own otherwise."""
     if xp is numpy and dtype is _F32:
@@ -168,11 +171,12 @@ _TAN_REDUCED_BITS = numpy.float32(_vmath._TAN_REDUCED).view(numpy.int32)
 
 
 @numba.extending.register_jitable(inline="always")
-def _sin_shifted_blocks(x, out, shift):
-    # sin(x + shift pi/2) (sin, cos, -sin, -cos; a constant shift) by blocks: where a block holds an |x|
-    # past _vmath's reduction (or inf or NaN), libm's float64 sin or cos of those, rounded (as tan's). The
-    # test is an integer maximum of the magnitudes' bits in a loop of its own: a count in the main loop
-    # (an int64, or float32 compares) halved its vector width or kept it scalar, 1.8x slower.
+def _sin_shifted_blocks(x, g, out, shift, times):
+    # sin(x + shift pi/2) (sin, cos, -sin; a constant shift), times g if ``times`` (a constant), by blocks: where a
+    # block holds an |x| past _vmath's reduction (or inf or NaN), libm's float64 sin or cos of those,
+    # rounded (as tan's). The test is an integer maximum of the magnitudes' bits in a loop of its own: a
+    # count in the main loop (an int64, or float32 compares) halved its vector width or kept it scalar,
+    # 1.8x slower. With g: the rounded value times g, as a second pass would compute it.
     bits = x.view(numpy.int32)
     for start in range(0, x.size, _BLOCK):
         part = x[start:start + _BLOCK]  # slices indexed from 0: LLVM vectorises those loops
@@ -181,29 +185,57 @@ def _sin_shifted_blocks(x, out, shift):
         top = numpy.int32(0)
         for i in range(magnitudes.size):
             top = max(top, magnitudes[i] & numpy.int32(0x7FFFFFFF))
-        for i in range(part.size):
-            dst[i] = _vmath.sin_shifted_float32(part[i], shift)
+        if not times:
+            for i in range(part.size):
+                dst[i] = _vmath.sin_shifted_float32(part[i], shift)
+        else:
+            factor = g[start:start + _BLOCK]
+            for i in range(part.size):
+                dst[i] = factor[i] * _vmath.sin_shifted_float32(part[i], shift)
         if top > _TAN_REDUCED_BITS:
             for i in range(part.size):
                 if not abs(part[i]) <= _vmath._TAN_REDUCED:
                     d = numpy.float64(part[i])
-                    v = math.cos(d) if shift == 1.0 or shift == 3.0 else math.sin(d)
-                    dst[i] = numpy.float32(-v if shift >= 2.0 else v)
+                    v = numpy.float32(math.cos(d) if shift == 1.0 else math.sin(d))
+                    v = -v if shift == 2.0 else v
+                    dst[i] = g[start + i] * v if times else v
 
 
 @_compiled_loop
 def _sin_loop(x, out):
-    _sin_shifted_blocks(x, out, numpy.float32(0.0))
+    _sin_shifted_blocks(x, x, out, numpy.float32(0.0), False)
 
 
 @_compiled_loop
 def _cos_loop(x, out):
-    _sin_shifted_blocks(x, out, numpy.float32(1.0))
+    _sin_shifted_blocks(x, x, out, numpy.float32(1.0), False)
 
 
 @_compiled_loop
-def _neg_sin_loop(x, out):
-    _sin_shifted_blocks(x, out, numpy.float32(2.0))
+def _times_cos_loop(x, g, out):
+    _sin_shifted_blocks(x, g, out, numpy.float32(1.0), True)
+
+
+@_compiled_loop
+def _times_neg_sin_loop(x, g, out):
+    _sin_shifted_blocks(x, g, out, numpy.float32(2.0), True)
+
+
+class _Loop2(_Loop):
+    """``f(x, g, out=None)`` for float32 arrays x and g of one shape, over a compiled loop of two inputs."""
+
+    def __call__(self, x, g, out=None):
+        x = numpy.ascontiguousarray(x, dtype=_F32)
+        g = numpy.ascontiguousarray(g, dtype=_F32)
+        if out is None:
+            out = numpy.empty(x.shape, _F32)
+        if out.flags.c_contiguous:
+            self.loop(x.reshape(-1), g.reshape(-1), out.reshape(-1))
+        else:  # a strided target (threads.ufunc hands out row blocks of one)
+            flat = numpy.empty(x.shape, _F32)
+            self.loop(x.reshape(-1), g.reshape(-1), flat.reshape(-1))
+            out[...] = flat
+        return out
 
 
 _FLOAT32 = {"exp": exp32, "log": log32, "expm1": expm1_32, "log1p": log1p_32}
@@ -213,5 +245,5 @@ _FLOAT32.update({name: _float32_ufunc(name) for name in ("exp2", "log2", "log10"
                                                            "tan_slope")})
 _FLOAT32.update(erf=_Loop(_erf_loop), erfc=_Loop(_erfc_loop), erfinv=_Loop(_erfinv_loop), digamma=_Loop(_digamma_loop),
                 trigamma=_Loop(_trigamma_loop), tan=_Loop(_tan_loop), sin=_Loop(_sin_loop),
-                cos=_Loop(_cos_loop), neg_sin=_Loop(_neg_sin_loop))
+                cos=_Loop(_cos_loop), times_cos=_Loop2(_times_cos_loop), times_neg_sin=_Loop2(_times_neg_sin_loop))
 _FLOAT32.update({"arc" + name[1:]: _float32_ufunc(name) for name in ("asinh", "atanh", "atan", "asin", "acos")})

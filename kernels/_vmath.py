@@ -1384,7 +1384,7 @@ _COS_C = (0.04166664555668831, -0.0013887312961742282, 2.443284392938949e-05)
 _ROUNDER = 6755399441055744.0  # 1.5 * 2**52: t + it - it rounds t to an integer, for |t| < 2**51
 
 
-@register_jitable(inline="always")
+@register_jitable
 def sin_shifted_float32(x, shift):
     """sin(x + shift pi/2) for a float32 x, |x| <= _TAN_REDUCED (larger ones come out wrong), shift a
     float32 0, 1, 2 or 3 (sin, cos, -sin, -cos: one code serves the functions and their derivatives; a

@@ -816,8 +816,8 @@ def test_float32_pow_by_a_number_is_within_an_ulp_of_the_rounded_power():
         assert steps.max() <= 1, exponent
 
 
-# sin and cos: float32 on the CPU through kernels/_vmath (within 1 ulp) and over the threads; cos's
-# derivative -sin x in one pass (NegSin) --------------------------------------------------------------
+# sin and cos: float32 on the CPU through kernels/_vmath (within 1 ulp) and over the threads; their
+# backwards g cos x and -g sin x in one pass (_TrigTimes) ----------------------------------------------
 def test_float32_sin_and_cos_forward_and_backward_within_an_ulp_over_the_threads():
     from gpugrad import threads
 
@@ -848,14 +848,18 @@ def test_float64_sin_and_cos_are_numpys_bits():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_cos_second_derivative_through_its_one_pass_slope(dtype):
+def test_sin_and_cos_second_derivatives_through_their_one_pass_backwards(dtype):
     a = np.array([-3.0, -0.0, 0.0, 0.5, 2.0, 100.0], dtype)
-    x = gg.tensor(a, requires_grad=True)
-    (d1,) = gg.autograd.grad(x.cos().sum(), x, create_graph=True)
-    (d2,) = gg.autograd.grad(d1.sum(), x)
-    np.testing.assert_allclose(d1.detach().numpy(), -np.sin(a), rtol=2e-7, atol=0)
-    np.testing.assert_allclose(d2.numpy(), -np.cos(a), rtol=2e-7, atol=0)
-    assert np.signbit(d1.detach().numpy()[1:3]).tolist() == [False, True]  # -sin(-0) = +0, -sin(+0) = -0
+    w = np.array([1.5, -2.0, 0.5, 3.0, -1.0, 0.25], dtype)
+    for name, first, second in (("sin", np.cos, lambda a: -np.sin(a)), ("cos", lambda a: -np.sin(a), lambda a: -np.cos(a))):
+        x, g = gg.tensor(a, requires_grad=True), gg.tensor(w, requires_grad=True)
+        (d1,) = gg.autograd.grad(getattr(x, name)(), x, g, create_graph=True)
+        dx, dg = gg.autograd.grad(d1.sum(), (x, g))
+        np.testing.assert_allclose(d1.detach().numpy(), w * first(a), rtol=3e-7, atol=0)
+        np.testing.assert_allclose(dx.numpy(), w * second(a), rtol=3e-7, atol=0)
+        np.testing.assert_allclose(dg.numpy(), first(a), rtol=2e-7, atol=0)
+        if name == "cos":  # -sin(-0) = +0, -sin(+0) = -0, times -2 and 0.5
+            assert np.signbit(d1.detach().numpy()[1:3]).tolist() == [True, True]
 
 
 @pytest.mark.torch
