@@ -12,6 +12,7 @@ import numpy
 
 from .. import dtypes
 from .. import threads as _threads
+from .._lazy_ufunc import lazy_ufunc
 from .._vmath_ufuncs import math_ufunc
 from ..autograd.function import Function, Op, pair_applied, scalar_applied
 from ..autograd.grad_mode import _state as _grad_state
@@ -642,17 +643,35 @@ def copysign(input, other, *, out: Tensor | None = None) -> Tensor:
     return write_out("copysign", Copysign.apply(a, b), out)
 
 
+@lazy_ufunc(["float32(float32, float32, float32)", "float64(float64, float64, float64)"])
+def _lerp_from_start(start, end, weight):
+    return start + weight * (end - start)
+
+
+@lazy_ufunc(["float32(float32, float32, float32)", "float64(float64, float64, float64)"])
+def _lerp_from_end(start, end, weight_complement):
+    return end - (end - start) * weight_complement
+
+
 class Lerp(Op):
     @staticmethod
     def forward(ctx, start, end, weight):
         ctx.save_for_backward(start, end, weight)
         xp = ctx.xp
-        diff = end - start
         # PyTorch's two-sided formula: exact at weight 0 and at weight 1.
         if weight.__class__ is float:  # one side for all elements: only that one computed, no where
-            if -0.5 < weight < 0.5:  # (abs is this module's tensor function)
+            low = -0.5 < weight < 0.5  # (abs is this module's tensor function)
+            if (xp is numpy and start.shape == end.shape and start.dtype is end.dtype
+                    and (start.dtype is _F32 or start.dtype is _F64)):
+                # one pass (over the threads when large) where NumPy took three: each operation rounded in
+                # the dtype as NumPy's (the weight as the dtype, NEP 50), so the same bits
+                fn = (_lerp_from_start if low else _lerp_from_end).ufunc()
+                return ctx.backend.ufunc(fn, start, end, weight if low else 1 - weight)
+            diff = end - start
+            if low:
                 return start + weight * diff
             return end - diff * (1 - weight)
+        diff = end - start
         return xp.where(xp.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
 
     @staticmethod

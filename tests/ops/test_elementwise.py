@@ -876,3 +876,20 @@ def test_float32_sin_and_cos_edges_as_pytorch(name):
         finite = ~np.isnan(theirs)
         np.testing.assert_allclose(ours[finite], theirs[finite], rtol=2.4e-7, atol=0)  # within an ulp
         np.testing.assert_array_equal(np.signbit(ours[finite & (theirs == 0)]), np.signbit(theirs[finite & (theirs == 0)]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lerp_with_a_number_weight_in_one_pass_keeps_the_formulas_bits(dtype):
+    from gpugrad import threads
+
+    rng = np.random.default_rng(0)
+    for n in (1000, threads.PARALLEL_MIN_ELEMENTS + 5):  # one call, and split over the threads
+        s = rng.standard_normal(n).astype(dtype) * 10
+        e = rng.standard_normal(n).astype(dtype) * 10
+        s[:6], e[:6] = [np.inf, -np.inf, np.nan, 0.0, -0.0, 3e38], [1.0, np.inf, 2.0, -0.0, -0.0, -3e38]
+        for w in (0.3, 0.7, -2.5, 0.0, 1.0, 0.49999997, math.nan):
+            with np.errstate(all="ignore"):  # PyTorch's two-sided formula in the dtype, as NumPy computes it
+                expected = s + w * (e - s) if -0.5 < w < 0.5 else e - (e - s) * (1 - w)
+            ours = gg.tensor(s).lerp(gg.tensor(e), w).numpy()
+            np.testing.assert_array_equal(ours, expected)
+            np.testing.assert_array_equal(np.signbit(ours[3:5]), np.signbit(expected[3:5]))
