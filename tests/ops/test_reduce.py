@@ -777,3 +777,23 @@ def test_result_layouts_match_pytorchs():
         for perm in ((2, 1, 0), (0, 2, 1), (1, 0, 2)):
             ours, theirs = op(gg.tensor(a).permute(*perm)), op(torch.tensor(a).permute(*perm))
             assert ours.is_contiguous() == theirs.is_contiguous(), (name, perm)
+
+
+@pytest.mark.parametrize("dtype, dim, keepdim, shape, correction", [
+    (np.float32, 1, False, (64, 40), 1), (np.float64, 1, False, (64, 40), 1), (np.float64, (0, 2), True, (6, 5, 7), 0),
+    (np.float32, None, False, (5, 3), 1), (np.float64, None, False, (1,), 1), (np.float64, 1, False, (4, 1), 1),
+    (np.float32, -1, False, (300, 512), 1)])
+def test_std_backward_per_reduced_element_is_the_expanded_formulas_bits(dtype, dim, keepdim, shape, correction):
+    # the plain backward takes gy / (2 std) per reduced element and broadcasts it where a graph of the
+    # backward expands gy and std first: the same values, bit for bit (constant slices, no degrees of
+    # freedom left, and a case large enough for the broadcast kernels included)
+    rng = np.random.default_rng(5)
+    a = (rng.standard_normal(shape) * 3).astype(dtype)
+    if a.ndim == 2 and a.shape[0] > 2:
+        a[1] = 2.5  # a constant row: std 0, gradient 0
+    x = gg.tensor(a, requires_grad=True)
+    y = x.std(dim, keepdim=keepdim, correction=correction)
+    g = gg.tensor(rng.standard_normal(tuple(y.shape)).astype(dtype))
+    (plain,) = gg.autograd.grad(y, x, g, retain_graph=True)
+    (graphed,) = gg.autograd.grad(y, x, g, create_graph=True)
+    np.testing.assert_array_equal(plain.numpy(), graphed.detach().numpy())
