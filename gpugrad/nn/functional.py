@@ -1209,12 +1209,18 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
     return _weighted_reduce("l1_loss", (input - target).abs(), input, weight, reduction, mean_over_weights=True)
 
 
-def _quadratic_then_linear(diff: Tensor, width: float, kind: str) -> Tensor:
-    """0.5 d^2 / width for |d| < width, |d| - 0.5 width beyond: smooth_l1 with beta = width; times width
-    for ``kind`` "huber". Float32 and float64 as one fused op (SmoothL1, the values of the composite below,
-    which other dtypes take)."""
+def _quadratic_then_linear(input: Tensor, target: Tensor, width: float, kind: str) -> Tensor:
+    """0.5 d^2 / width for |d| < width, |d| - 0.5 width beyond, d = input - target: smooth_l1 with beta =
+    width; times width for ``kind`` "huber". Float32 and float64 as one fused op (SmoothL1, the values of
+    the composite below, which other dtypes take), the difference taken in its pass when input and target
+    have one shape and dtype."""
+    dtype = input._array.dtype
+    if (dtype == _np.float32 or dtype == _np.float64) and target._array.dtype == dtype \
+            and tuple(target.shape) == tuple(input.shape):
+        return SmoothL1.apply(input, target, kind=kind, width=float(width))
+    diff = input - target
     if diff._array.dtype == _np.float32 or diff._array.dtype == _np.float64:
-        return SmoothL1.apply(diff, kind=kind, width=float(width))
+        return SmoothL1.apply(diff, None, kind=kind, width=float(width))
     magnitude = diff.abs()
     loss = _ops.where(magnitude < width, diff * diff * (0.5 / width), magnitude - 0.5 * width)
     return loss * width if kind == "huber" else loss
@@ -1229,8 +1235,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     reduction = _legacy_reduction("smooth_l1_loss", size_average, reduce, reduction)
     if beta < 0:
         raise ArgumentError(f"smooth_l1_loss: beta must not be negative, got {beta}")
-    diff = input - target
-    loss = diff.abs() if beta == 0 else _quadratic_then_linear(diff, beta, "smooth_l1")
+    loss = (input - target).abs() if beta == 0 else _quadratic_then_linear(input, target, beta, "smooth_l1")
     return _reduce("smooth_l1_loss", loss, reduction)
 
 
@@ -1241,7 +1246,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _pointwise_loss_operands("huber_loss", input, target)
     if delta <= 0:
         raise ArgumentError(f"huber_loss: delta must be positive, got {delta}")
-    loss = _quadratic_then_linear(input - target, delta, "huber")
+    loss = _quadratic_then_linear(input, target, delta, "huber")
     return _weighted_reduce("huber_loss", loss, input, weight, reduction, mean_over_weights=False)
 
 

@@ -25,44 +25,60 @@ from .softmax import Softmax, SoftmaxBackward
 
 
 class SmoothL1Backward(Op):
-    """gd = f'(d) gy for the elementwise smooth_l1 (``kind`` "smooth_l1") or huber ("huber") loss f of d,
-    ``width`` its beta or delta: one kernel pass. Linear in gy; in d, f'' is 1/beta (delta for huber)
-    inside the quadratic part and 0 outside."""
+    """gd = f'(d) gy for the elementwise smooth_l1 (``kind`` "smooth_l1") or huber ("huber") loss f of d =
+    input - target (``target`` None: d is input), ``width`` its beta or delta: one kernel pass, the
+    difference taken in it, and a gy broadcast from one number (a mean's or a sum's gradient) read once.
+    Linear in gy; in d, f'' is 1/beta (delta for huber) inside the quadratic part and 0 outside."""
 
     name = "smooth_l1_backward"
 
     @staticmethod
-    def forward(ctx, gy, d, kind="smooth_l1", width=1.0):
+    def forward(ctx, gy, input, target=None, kind="smooth_l1", width=1.0):
         ctx.kind, ctx.width = kind, width
-        ctx.save_for_backward(gy if ctx.needs_input_grad[1] else None, d)
-        return _piecewise.piecewise_backward(ctx.xp, kind, gy, d, width, 0.5 / width, impl=ctx.backend.kernel_impl)
+        ctx.save_for_backward(gy if ctx.needs_input_grad[1] or ctx.needs_input_grad[2] else None, input, target)
+        impl = ctx.backend.kernel_impl
+        if target is None:
+            return _piecewise.piecewise_backward(ctx.xp, kind, gy, input, width, 0.5 / width, impl=impl)
+        return _piecewise.piecewise_diff_backward(ctx.xp, kind, gy, input, target, width, 0.5 / width, impl=impl)
 
     @staticmethod
     def backward(ctx, ggd):
-        gy, d = ctx.saved_tensors
-        g_gy = SmoothL1Backward.apply(ggd, d, kind=ctx.kind, width=ctx.width) if ctx.needs_input_grad[0] else None
-        g_d = None
-        if ctx.needs_input_grad[1]:
+        gy, input, target = ctx.saved_tensors
+        need_gy, need_input, need_target = ctx.needs_input_grad[:3]
+        g_gy = SmoothL1Backward.apply(ggd, input, target, kind=ctx.kind, width=ctx.width) if need_gy else None
+        g_input = g_target = None
+        if need_input or need_target:
             curvature = 1.0 if ctx.kind == "huber" else 1.0 / ctx.width
-            inside = Tensor._make((ctx.xp.abs(d._array) < ctx.width).astype(d._array.dtype) * curvature, ctx.backend)
-            g_d = ggd * gy * inside
-        return g_gy, g_d
+            d = input._array if target is None else input._array - target._array
+            inside = Tensor._make((ctx.xp.abs(d) < ctx.width).astype(d.dtype) * curvature, ctx.backend)
+            g_input = ggd * gy * inside
+            g_target = -g_input if need_target else None
+        return g_gy, (g_input if need_input else None), g_target
 
 
 class SmoothL1(Op):
-    """The elementwise smooth_l1 loss of d = input - target, 0.5 d^2 / beta where |d| < beta and |d| -
-    beta / 2 elsewhere (``kind`` "smooth_l1", ``width`` beta > 0), or huber's, delta times smooth_l1 with
-    beta = delta (``kind`` "huber"): one kernel pass each way (kernels.activation's piecewise family),
-    where the composite of abs, where and products took some fifteen. Its backward is SmoothL1Backward."""
+    """The elementwise smooth_l1 loss of d = input - target (``target`` None: d is input), 0.5 d^2 / beta
+    where |d| < beta and |d| - beta / 2 elsewhere (``kind`` "smooth_l1", ``width`` beta > 0), or huber's,
+    delta times smooth_l1 with beta = delta (``kind`` "huber"): one kernel pass each way (kernels.activation's
+    piecewise family), the difference taken in the pass, where the composite of abs, where and products
+    took some fifteen. Its backward is SmoothL1Backward, once; the target's gradient is its negative."""
 
     name = "smooth_l1"
-    derivative = SmoothL1Backward
 
     @staticmethod
-    def forward(ctx, d, kind="smooth_l1", width=1.0):
-        ctx.derivative_kwargs = {"kind": kind, "width": width}
-        ctx.save_for_backward(d)
-        return _piecewise.piecewise_forward(ctx.xp, kind, d, width, 0.5 / width, impl=ctx.backend.kernel_impl)
+    def forward(ctx, input, target=None, kind="smooth_l1", width=1.0):
+        ctx.kind, ctx.width = kind, width
+        ctx.save_for_backward(input, target)
+        impl = ctx.backend.kernel_impl
+        if target is None:
+            return _piecewise.piecewise_forward(ctx.xp, kind, input, width, 0.5 / width, impl=impl)
+        return _piecewise.piecewise_diff_forward(ctx.xp, kind, input, target, width, 0.5 / width, impl=impl)
+
+    @staticmethod
+    def backward(ctx, gy):
+        input, target = ctx.saved_tensors
+        g = SmoothL1Backward.apply(gy, input, target, kind=ctx.kind, width=ctx.width)
+        return g, (-g if target is not None and ctx.needs_input_grad[1] else None)
 
 
 class SoftmaxCrossEntropy(Op):

@@ -469,3 +469,28 @@ def test_cpu_glu_backward_loops_compile_to_vector_instructions():
     loop(np.zeros((2, 64), np.float32), x, np.empty_like(x))
     llvm_ir = loop.inspect_llvm(loop.signatures[0])
     assert re.search(r"<8 x float>", llvm_ir), "no vector float32 operations in glu's backward"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["smooth_l1", "huber"])
+def test_piecewise_of_a_difference_is_the_piecewise_of_numpys_difference_bit_for_bit(backend, rng, name, dtype):
+    a, b = PIECEWISE_PARAMS[name]
+    for shape in SHAPES:
+        x = _piecewise_input(rng, shape, dtype)
+        t = _piecewise_input(rng, shape, dtype)[::-1].copy()
+        with np.errstate(invalid="ignore"):
+            d = x - t
+        y = backend.host(act.piecewise_diff_forward(backend.xp, name, backend.dev(x), backend.dev(t), a, b,
+                                                    impl=backend.impl))
+        y_ref = act.reference_piecewise_forward(np, name, d, a, b)
+        u = f"u{y.itemsize}"
+        same = (y.view(u) == y_ref.view(u)) | (np.isnan(y) & np.isnan(y_ref))
+        assert same.all(), f"{name} {shape}: at d = {d[~same]}: {y[~same]}, expected {y_ref[~same]}"
+        gy = rng.standard_normal(shape).astype(dtype)
+        for g in (gy, np.broadcast_to(gy.reshape(-1)[:1].reshape((1,) * gy.ndim), shape)):  # a broadcast one
+            with np.errstate(invalid="ignore"):
+                gx = backend.host(act.piecewise_diff_backward(backend.xp, name, backend.dev(g), backend.dev(x),
+                                                              backend.dev(t), a, b, impl=backend.impl))
+                gx_ref = act.reference_piecewise_backward(np, name, np.ascontiguousarray(g), d, a, b)
+            same = (gx.view(u) == gx_ref.view(u)) | (np.isnan(gx) & np.isnan(gx_ref))
+            assert same.all(), f"{name}' {shape}: at d = {d[~same]}: {gx[~same]}, expected {gx_ref[~same]}"

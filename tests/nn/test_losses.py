@@ -792,3 +792,35 @@ def test_smooth_l1_and_huber_match_pytorch(dtype):
         tol = {"rtol": 2e-7, "atol": 1e-7} if dtype == np.float32 else {"rtol": 1e-15, "atol": 1e-15}
         for mine, theirs in ((y, y_t), (x.grad, xt.grad), (t.grad, tt.grad)):
             np.testing.assert_allclose(mine.detach().numpy(), theirs.detach().numpy(), **tol, err_msg=str(kwargs))
+
+
+@pytest.mark.parametrize("name, kwargs", [("smooth_l1_loss", {"beta": 0.7}), ("huber_loss", {"delta": 1.5})])
+def test_smooth_l1_and_huber_paths_agree(name, kwargs):
+    """Operands of one shape and dtype run the kernels on (input, target), the difference taken in the pass,
+    and a mean's gradient (one number, broadcast) is read once; a broadcast target or mixed dtypes take
+    the difference first. Each path gives the others' values and gradients."""
+    rng = np.random.default_rng(8)
+    x_np = (rng.standard_normal((6, 5)) * 2).astype(np.float32)
+    t_np = rng.standard_normal(5).astype(np.float32)
+    fn = getattr(F, name)
+
+    def run(t_array, reduction, gy=None):
+        x, t = gg.tensor(x_np, requires_grad=True), gg.tensor(t_array, requires_grad=True)
+        y = fn(x, t, reduction=reduction, **kwargs)
+        y.backward(None if gy is None else gg.tensor(gy))
+        return y.detach().numpy(), x.grad.numpy(), t.grad.numpy()
+
+    with pytest.warns(UserWarning, match="different to the input size"):
+        y_b, gx_b, gt_b = run(t_np, "none", np.ones((6, 5), np.float32))
+    y_p, gx_p, gt_p = run(np.broadcast_to(t_np, (6, 5)).copy(), "none", np.ones((6, 5), np.float32))
+    np.testing.assert_array_equal(y_p, y_b)
+    np.testing.assert_array_equal(gx_p, gx_b)
+    np.testing.assert_allclose(gt_p.sum(0), gt_b, rtol=1e-6)
+    y64 = fn(gg.tensor(x_np), gg.tensor(np.broadcast_to(t_np, (6, 5)).astype(np.float64)), reduction="none", **kwargs)
+    assert y64.dtype is gg.float64  # promoted, as PyTorch
+    np.testing.assert_allclose(y64.numpy(), y_p, rtol=1e-6)
+    t_full = np.broadcast_to(t_np, (6, 5)).copy()
+    _, gx_mean, gt_mean = run(t_full, "mean")
+    _, gx_none, gt_none = run(t_full, "none", np.full((6, 5), np.float32(1 / 30)))
+    np.testing.assert_array_equal(gx_mean, gx_none)
+    np.testing.assert_array_equal(gt_mean, gt_none)
