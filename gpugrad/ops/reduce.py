@@ -416,14 +416,16 @@ def _along_one_dim(op: str, x: Tensor, dim, keepdim: bool, pick) -> ValuesIndice
 
 
 def _share_among_equal(x: Tensor, y: Tensor, gy: Tensor, axes, share_nan: bool) -> Tensor:
-    """gy (already x's shape) split evenly among the elements equal to the result y (kept dims): the
+    """gy (x's shape, or y's) split evenly among the elements equal to the result y (kept dims): the
     gradient PyTorch gives to amax/amin, to full max/min/median, and there (share_nan) to the NaNs when
     the result is NaN."""
     mask = x == y
     if share_nan:
         mask = mask | (isnan(x) & isnan(y))
     mask = mask.to(gy.dtype)
-    return mask * gy / mask.sum(dim=axes, keepdim=True)
+    # PyTorch's order, (gy / count) * mask: the same values as mask * gy / count (also 0 * inf, 0 / 0), and
+    # gy may come with the reduced dims kept as 1, dividing per reduced element before one broadcast product
+    return gy / mask.sum(dim=axes, keepdim=True) * mask
 
 
 class AMax(Op):
@@ -437,7 +439,10 @@ class AMax(Op):
     @staticmethod
     def backward(ctx, gy):
         x, y = ctx.saved_tensors
-        gy = _expand_back(gy, tuple(x.shape), ctx.axes, ctx.keepdim)
+        if is_grad_enabled():  # a graph of the backward keeps the expanded form
+            gy = _expand_back(gy, tuple(x.shape), ctx.axes, ctx.keepdim)
+        elif not ctx.keepdim:  # kept dims of 1: divided per reduced element, then one broadcast product
+            gy = gy.reshape(keepdim_shape(tuple(x.shape), ctx.axes))
         return _share_among_equal(x, y, gy, ctx.axes, ctx.share_nan)
 
 

@@ -797,3 +797,23 @@ def test_std_backward_per_reduced_element_is_the_expanded_formulas_bits(dtype, d
     (plain,) = gg.autograd.grad(y, x, g, retain_graph=True)
     (graphed,) = gg.autograd.grad(y, x, g, create_graph=True)
     np.testing.assert_array_equal(plain.numpy(), graphed.detach().numpy())
+
+
+@pytest.mark.parametrize("name", ["amax", "amin"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_amax_backward_per_reduced_element_is_the_expanded_formulas_bits(name, dtype):
+    # the plain backward divides gy by the count of ties per reduced element, then one broadcast product
+    # (PyTorch's order); a graph of the backward expands gy first: the same values, bit for bit (ties, a
+    # NaN slice, infinite and zero gradients)
+    rng = np.random.default_rng(6)
+    a = rng.integers(-3, 4, (300, 512)).astype(dtype)  # many ties
+    a[2, 7] = np.nan
+    for dim, keepdim in ((1, False), (0, True), ((0, 1), False)):
+        x = gg.tensor(a, requires_grad=True)
+        y = getattr(x, name)(dim, keepdim=keepdim)
+        g = rng.standard_normal(tuple(y.shape)).astype(dtype)
+        g.reshape(-1)[:3] = [np.inf, -0.0, 0.0][:g.size]
+        (plain,) = gg.autograd.grad(y, x, gg.tensor(g), retain_graph=True)
+        (graphed,) = gg.autograd.grad(y, x, gg.tensor(g), create_graph=True)
+        np.testing.assert_array_equal(plain.numpy(), graphed.detach().numpy())
+        np.testing.assert_array_equal(np.signbit(plain.numpy()), np.signbit(graphed.detach().numpy()))
