@@ -12,6 +12,8 @@ Per channel c, over its M = N * S values:
 The statistics take one pass over memory: each (row chunk, channel) pair sums its values and then their
 squared deviations from its own mean while they are in cache (no E[x^2] - E[x]^2 cancellation); the
 chunks are combined by the parallel-variance formula. The backward's two sums are chunk partials too.
+On the CPU the partials of float32 input are float64, as PyTorch's CPU sums (its CUDA kernels and ours
+sum in float32): mean, var, invstd and the parameter gradients within 0.5 ulp, rounded once.
 Chunks split N into a fixed number of parts, never by thread count, so every result is the same on any
 number of threads. Normalisation and the input gradient are one elementwise pass each, with per-channel
 coefficients. The CUDA kernels give each (chunk, channel) pair a block with a shared-memory reduction,
@@ -121,9 +123,9 @@ def _grad_sums_cpu(gy, x, mean, partial_gb, partial_gxm):
     for t in prange(chunks * c):
         k = t // c
         ch = t - k * c
-        m = mean[ch]
-        sb = like(m, 0.0)
-        sx = like(m, 0.0)
+        sb = like(partial_gb[0, 0], 0.0)  # the partials' type: float64 for float32 input on the CPU
+        sx = like(sb, 0.0)
+        m = like(sb, mean[ch])
         for i in range(k * n // chunks, (k + 1) * n // chunks):
             gr = gy[i, ch]
             xr = x[i, ch]
@@ -210,7 +212,7 @@ def _grad_sums_rows_cpu(gy, x, mean, partial_gb, partial_gxm):
             xi = x[i]
             for ch in range(c):
                 pb[ch] += gi[ch]
-                px[ch] += gi[ch] * (xi[ch] - mean[ch])
+                px[ch] += gi[ch] * (like(px[ch], xi[ch]) - mean[ch])
 
 
 @cpu_kernel(FASTMATH)
@@ -411,8 +413,11 @@ def _row_block(s: int) -> tuple[int, int]:
 
 def _chunk_sums(xp: Any, impl: str, kind: str, cpu: Any, stream: Any, arrays: tuple, dtype: Any,
                 n: int, c: int, work: int) -> tuple[Any, Any]:
+    """Per (chunk, channel) partial sums, in float64 on the CPU (as PyTorch's CPU batch norm accumulates
+    float32), in the input's dtype on CUDA (as PyTorch's CUDA kernels)."""
     chunks = max(1, min(PARTIAL_CHUNKS, n))
-    p, q = xp.empty((chunks, c), dtype=dtype), xp.empty((chunks, c), dtype=dtype)
+    acc = xp.float64 if impl == "cpu" else dtype
+    p, q = xp.empty((chunks, c), dtype=acc), xp.empty((chunks, c), dtype=acc)
     if impl == "cpu":
         if arrays[0].shape[2] == 1:  # (N, C): the channels-innermost twin, on 2-D views
             cpu = _ROWS_TWIN[cpu]
@@ -457,14 +462,18 @@ def batch_norm_forward(xp: Any, x: Any, weight: Any, bias: Any, eps: float, runn
         psum, pm2 = _chunk_sums(xp, impl, "stats", _stats_cpu, stream, (x,), dtype, n, c, 2 * x.size)
         # The chunks' (count, sum, M2) combined: M2 = sum M2_k + sum count_k (mean_k - mean)^2.
         chunks = psum.shape[0]
+        acc = psum.dtype
         ks = xp.arange(chunks)  # made on the device: no host copy inside a captured CUDA graph
-        counts = (((ks + 1) * n // chunks - ks * n // chunks) * s).astype(dtype)
-        mean = psum.sum(axis=0) / dtype.type(n * s)
+        counts = (((ks + 1) * n // chunks - ks * n // chunks) * s).astype(acc)
+        mean = psum.sum(axis=0) / acc.type(n * s)
         dev = psum / counts[:, None] - mean
-        var = (pm2.sum(axis=0) + (counts[:, None] * dev * dev).sum(axis=0)) / dtype.type(n * s)
+        var = (pm2.sum(axis=0) + (counts[:, None] * dev * dev).sum(axis=0)) / acc.type(n * s)
+        # invstd from the accumulated var, then each rounded once to the input's dtype
+        invstd = (acc.type(1.0) / xp.sqrt(var + acc.type(eps))).astype(dtype, copy=False)
+        mean, var = mean.astype(dtype, copy=False), var.astype(dtype, copy=False)
     else:
         mean, var = contiguous(xp, running_mean), contiguous(xp, running_var)
-    invstd = (dtype.type(1.0) / xp.sqrt(var + dtype.type(eps))).astype(dtype, copy=False)
+        invstd = (dtype.type(1.0) / xp.sqrt(var + dtype.type(eps))).astype(dtype, copy=False)
     scale = invstd if weight is None else invstd * weight
     shift = xp.zeros(c, dtype=dtype) if bias is None else contiguous(xp, bias)
     y = xp.empty_like(x)
@@ -495,14 +504,15 @@ def batch_norm_backward(xp: Any, gy: Any, x: Any, mean: Any, invstd: Any, weight
     if training or need_param_grads:
         pgb, pgxm = _chunk_sums(xp, impl, "grad_sums", _grad_sums_cpu, stream, (gy, x, mean), dtype, n, c,
                                 2 * x.size)
-        gb, gxm = pgb.sum(axis=0), pgxm.sum(axis=0)
-        gw = gxm * invstd
+        gb, gxm = pgb.sum(axis=0), pgxm.sum(axis=0)  # in the partials' type (float64 on the CPU)
+        gw = (gxm * invstd).astype(dtype, copy=False)
     if training:
-        m = dtype.type(n * s)
-        cb = gb / m
-        d = a * invstd * invstd * gxm / m
+        m = gb.dtype.type(n * s)
+        cb = (gb / m).astype(dtype, copy=False)
+        d = (a * invstd * invstd * gxm / m).astype(dtype, copy=False)
     else:
         cb = d = xp.zeros(c, dtype=dtype)
+    gb = None if gb is None else gb.astype(dtype, copy=False)
     gx = xp.empty_like(x)
     _elementwise(xp, impl, "grad_input", _grad_input_cpu, stream,
                  (gy, x, mean, contiguous(xp, a), contiguous(xp, cb), contiguous(xp, d), gx), dtype, x.shape)
