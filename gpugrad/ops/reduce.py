@@ -717,6 +717,13 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out=None) -> Va
 
 
 # logsumexp, logical reductions, counts ------------------------------------------------------------------------
+def _rows_of_float32(xp, x, axes) -> bool:
+    """Whether a reduction of ``x`` over ``axes`` is one over the rows of a C-contiguous float32 CPU array
+    (the last dims; not all of them), which _vmath_ufuncs' row loops take."""
+    return (xp is numpy and x.dtype == numpy.float32 and bool(axes) and len(axes) < x.ndim and x.size > 0
+            and x.flags.c_contiguous and sorted(axes) == list(range(x.ndim - len(axes), x.ndim)))
+
+
 class LogSumExp(Op):
     @staticmethod
     def forward(ctx, x, axes=None, keepdim=False):
@@ -728,7 +735,13 @@ class LogSumExp(Op):
             m = xp.zeros(keepdim_shape(x.shape, axes), dtype=x.dtype)  # the sum of no terms: log 0 = -inf
         # float32 on the CPU: the vectorised exp; large ones on the threads (Backend.ufunc, Backend.arithmetic)
         backend = ctx.backend
-        shifted = backend.ufunc(math_ufunc(xp, "exp", x.dtype), backend.arithmetic(operator.sub, x, m))
+        if _rows_of_float32(xp, x, axes):  # e**(x - m) in one pass, the same bits (1 * e is e)
+            rows = m.size
+            fn = math_ufunc(xp, "times_exp_of_shifted_rows", x.dtype)
+            ones = numpy.ones((rows, 1), numpy.float32)
+            shifted = backend.ufunc(fn, x.reshape(rows, -1), m.reshape(rows, 1), ones).reshape(x.shape)
+        else:
+            shifted = backend.ufunc(math_ufunc(xp, "exp", x.dtype), backend.arithmetic(operator.sub, x, m))
         total = shifted.sum(axis=axes, keepdims=True, dtype=accumulation_dtype(x))
         y = c_order((xp.log(total) + m).astype(x.dtype, copy=False))
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -740,6 +753,14 @@ class LogSumExp(Op):
     def backward(ctx, gy):
         x, y = ctx.saved_tensors
         shape = tuple(x.shape)
+        xa, axes = x._array, ctx.axes
+        if not is_grad_enabled() and _rows_of_float32(x._backend.xp, xa, axes) and gy._array.dtype == numpy.float32:
+            # over the last dims: gy e**(x - y) by rows in one pass (over the threads when large) where
+            # the subtraction, exp and product took three; the same float32 operations, the same bits
+            rows = math.prod(shape[:xa.ndim - len(axes)])
+            fn = math_ufunc(numpy, "times_exp_of_shifted_rows", xa.dtype)
+            out = ctx.backend.ufunc(fn, xa.reshape(rows, -1), y._array.reshape(rows, 1), gy._array.reshape(rows, 1))
+            return Tensor._make(out.reshape(shape), x._backend)
         y = _expand_back(y, shape, ctx.axes, ctx.keepdim)
         return _expand_back(gy, shape, ctx.axes, ctx.keepdim) * (x - y).exp()
 

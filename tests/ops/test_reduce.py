@@ -817,3 +817,36 @@ def test_amax_backward_per_reduced_element_is_the_expanded_formulas_bits(name, d
         (graphed,) = gg.autograd.grad(y, x, gg.tensor(g), create_graph=True)
         np.testing.assert_array_equal(plain.numpy(), graphed.detach().numpy())
         np.testing.assert_array_equal(np.signbit(plain.numpy()), np.signbit(graphed.detach().numpy()))
+
+
+@pytest.mark.parametrize("dim, keepdim, shape", [(1, False, (64, 40)), ((1, 2), True, (6, 5, 7)), (-1, False, (1025, 2048)),
+                                                 (0, False, (30, 4)), (1, False, (3, 0))])
+def test_float32_logsumexp_by_rows_is_the_composite_formulas_bits(dim, keepdim, shape):
+    # over the last dims, e**(x - m) and the backward gy e**(x - y) run as one row loop each (the last shape
+    # large: over the threads); the composite's float32 operations in order, so the same bits as NumPy
+    # and the graphed backward compute them
+    from gpugrad._vmath_ufuncs import math_ufunc
+
+    rng = np.random.default_rng(3)
+    a = (rng.standard_normal(shape) * 4).astype(np.float32)
+    a.reshape(-1)[:3] = [-np.inf, np.inf, 50.0][:a.size]
+    if a.ndim == 2 and a.shape[0] > 5 and a.shape[1]:
+        a[5] = -np.inf  # an all -inf row
+    x = gg.tensor(a, requires_grad=True)
+    y = x.logsumexp(dim, keepdim=keepdim)
+    exp32 = math_ufunc(np, "exp", np.dtype(np.float32))
+    with np.errstate(all="ignore"):
+        m = a.max(axis=dim, keepdims=True) if a.size else np.zeros(_keepdim_shape_of(a.shape, dim), np.float32)
+        m = np.where(np.isfinite(m), m, np.float32(0))
+        total = exp32(a - m).sum(axis=dim, keepdims=True, dtype=np.float32)
+        expected = (np.log(total) + m).astype(np.float32)
+    np.testing.assert_array_equal(y.detach().numpy(), expected if keepdim else expected.reshape(tuple(y.shape)))
+    g = gg.tensor(rng.standard_normal(tuple(y.shape)).astype(np.float32))
+    (plain,) = gg.autograd.grad(y, x, g, retain_graph=True)
+    (graphed,) = gg.autograd.grad(y, x, g, create_graph=True)
+    np.testing.assert_array_equal(plain.numpy(), graphed.detach().numpy())
+
+
+def _keepdim_shape_of(shape, dim):
+    dims = {d % len(shape) for d in (dim if isinstance(dim, tuple) else (dim,))}
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
