@@ -1196,8 +1196,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     """(input - target)^2, reduced (times ``weight``, and a weighted mean, when given)."""
     _pointwise_loss_operands("mse_loss", input, target)
     reduction = _legacy_reduction("mse_loss", size_average, reduce, reduction)
-    diff = input - target
-    return _weighted_reduce("mse_loss", diff * diff, input, weight, reduction, mean_over_weights=True)
+    squares = _ops.elementwise.squared_difference(input, target)  # one pass each way where it applies
+    return _weighted_reduce("mse_loss", squares, input, weight, reduction, mean_over_weights=True)
 
 
 @autocast_policy(FLOAT32)

@@ -700,6 +700,60 @@ def lerp(input: Tensor, end: Tensor, weight, *, out: Tensor | None = None) -> Te
     return write_out("lerp", Lerp.apply(input, end, weight), out)
 
 
+@lazy_ufunc(["float32(float32, float32)", "float64(float64, float64)"])
+def _squared_difference(x, t):
+    d = x - t
+    return d * d
+
+
+@lazy_ufunc(["float32(float32, float32, float32)", "float64(float64, float64, float64)"])
+def _squared_difference_grad(x, t, g):
+    p = g * (x - t)
+    return p + p
+
+
+class SquaredDifference(Op):
+    """(input - target)**2 for two CPU float32 or float64 tensors of one shape: forward and backward one pass
+    each (over the threads when large) where the composite d = input - target, d * d took two and its
+    backward g d + g d three; the same operations in the dtype, so the same values bit for bit. A graph of
+    the backward takes Tensor ops (the same values again)."""
+
+    @staticmethod
+    def applies(input: Tensor, target: Tensor) -> bool:
+        a, b = input._array, target._array
+        return (input._backend.xp is numpy and type(a) is numpy.ndarray and type(b) is numpy.ndarray
+                and (a.dtype is _F32 or a.dtype is _F64) and b.dtype is a.dtype and a.shape == b.shape)
+
+    @staticmethod
+    def forward(ctx, x, t):
+        ctx.save_for_backward(x, t)
+        return ctx.backend.ufunc(_squared_difference.ufunc(), x, t)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, t = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad
+        if is_grad_enabled() or gy._array.dtype is not x._array.dtype:
+            p = gy * (x - t)
+            g = p + p
+        else:
+            g = gy._array
+            if g.size and not any(g.strides):  # one value broadcast (a mean's or sum's gradient): pass it as
+                g = float(g[(0,) * g.ndim])     # a number (exact in the dtype), not a stride-0 operand
+            g = Tensor._make(ctx.backend.ufunc(_squared_difference_grad.ufunc(), x._array, t._array, g), x._backend)
+        return (g if need_x else None), (-g if need_t else None)
+
+
+def squared_difference(input: Tensor, target: Tensor) -> Tensor:
+    """(input - target)**2 elementwise, one pass each way for two float tensors of one shape on the CPU
+    (the composite's values); other operands take the composite. d/dinput = 2 (input - target) =
+    -d/dtarget."""
+    if SquaredDifference.applies(input, target):
+        return SquaredDifference.apply(input, target)
+    diff = input - target
+    return diff * diff
+
+
 class NanToNum(Op):
     name = "nan_to_num"
 

@@ -893,3 +893,41 @@ def test_lerp_with_a_number_weight_in_one_pass_keeps_the_formulas_bits(dtype):
             ours = gg.tensor(s).lerp(gg.tensor(e), w).numpy()
             np.testing.assert_array_equal(ours, expected)
             np.testing.assert_array_equal(np.signbit(ours[3:5]), np.signbit(expected[3:5]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_in_one_pass_each_way_keeps_the_composites_bits(dtype, reduction):
+    from gpugrad import threads
+
+    rng = np.random.default_rng(7)
+    for n in (37, threads.PARALLEL_MIN_ELEMENTS + 3):  # one call, and split over the threads
+        a, b = (rng.standard_normal(n) * 3).astype(dtype), rng.standard_normal(n).astype(dtype)
+        a[:3], b[:3] = [np.inf, -0.0, 1e30], [1.0, 0.0, -1e30]
+        grads = []
+        for fused in (True, False):
+            x, t = gg.tensor(a, requires_grad=True), gg.tensor(b, requires_grad=True)
+            if fused:
+                loss = gg.nn.functional.mse_loss(x, t, reduction=reduction)
+            else:  # the composite it replaces: d = x - t, d * d, reduced
+                d = x - t
+                loss = {"mean": lambda v: v.mean(), "sum": lambda v: v.sum(), "none": lambda v: v}[reduction](d * d)
+            g = gg.ones_like(loss) if reduction != "none" else gg.tensor(rng.standard_normal(n).astype(dtype))
+            if not fused:
+                g = grads[0][3]
+            with np.errstate(all="ignore"):
+                loss.backward(g)
+            grads.append((loss.detach().numpy(), x.grad.numpy(), t.grad.numpy(), g))
+        for ours, theirs in zip(grads[0][:3], grads[1][:3]):
+            np.testing.assert_array_equal(ours, theirs)
+            np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+
+
+def test_squared_difference_second_derivatives():
+    a, b = np.array([0.5, -2.0, 3.0]), np.array([1.0, 1.0, -1.0])
+    x, t = gg.tensor(a, requires_grad=True), gg.tensor(b, requires_grad=True)
+    (gx,) = gg.autograd.grad(gg.nn.functional.mse_loss(x, t, reduction="sum"), x, create_graph=True)
+    np.testing.assert_array_equal(gx.detach().numpy(), 2 * (a - b))
+    hx, ht = gg.autograd.grad(gx.sum(), (x, t))
+    np.testing.assert_array_equal(hx.numpy(), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(ht.numpy(), [-2.0, -2.0, -2.0])
