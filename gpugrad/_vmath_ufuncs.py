@@ -14,11 +14,13 @@ in float32 (``math_ufunc`` picks).
   0.5 ulp and a hair (computed in float64, rounded once; tests/kernels/test_vmath.py): NumPy's float32
   loops of the first ten call libm per element on AVX2 (1.5-8x slower per thread, log10 2.4x, sinh 6x,
   arctanh 8x), and NumPy has no erf. float64 stays NumPy's (and math.erf's, gpugrad/_erf.py).
-- sin and cos, float32 within 1 ulp (0.759 measured over every float32
-  up to 2**20; the reduction in float64, the polynomials in float32; past |x| = 2**20 libm's float64 sin/cos,
-  rounded): NumPy's float32 loops on AVX2 are 1.4 ulp off and 1.3x slower per thread. float64 stays NumPy's.
-  times_cos and times_neg_sin, g cos x and -g sin x (their backwards) in one pass of two inputs, the
-  same bits as the two passes.
+- sin and cos, float32 within 1 ulp (0.759 measured over every float32 up to 2**20; the reduction in
+  float64, the polynomials in float32; past |x| = 2**20 libm's float64 sin/cos, rounded): NumPy's float32
+  loops on AVX2 are 1.4 ulp off and 1.3x slower per thread. float64 stays NumPy's. times_cos and
+  times_neg_sin, g cos x and -g sin x (their backwards), in one pass of two inputs: the same bits as the
+  slope and the product in two.
+- times_exp_of_shifted_rows, g e**(x - y) by rows (logsumexp's forward with g = 1 and its backward): the
+  float32 operations of the composite in one pass, its bits.
 - erf_slope and erfc_slope, +-2/sqrt(pi) e**(-x**2) (erf's and erfc's derivatives), and asin_slope,
   acos_slope, asinh_slope, atan_slope and atanh_slope, the inverse functions' derivatives, erfinv_slope
   and tan_slope (of the result), each in one pass, within 0.5 ulp and a hair.
@@ -75,9 +77,8 @@ def math_ufunc(xp, name: str, dtype):
     """The ufunc ``name`` (NumPy's name: "exp", "log", "expm1", "log1p", "exp2", "log2", "log10", "sinh",
     "cosh", "tan", "sin", "cos", "arcsinh", "arctanh", "arctan", "arcsin" or "arccos"; and "erf", "erfc", "erfinv",
     "digamma", "trigamma", "times_cos" and "times_neg_sin" (g cos x and -g sin x, two inputs: sin's and cos's
-    backwards), "times_exp_of_shifted_rows" (g e**(x - y) by rows, logsumexp's backward) and the "<name>_slope"
-    derivatives, which only the
-    CPU's float32 has here) for arrays of ``dtype`` on the backend whose array
+    backwards), "times_exp_of_shifted_rows" (g e**(x - y) by rows, three inputs) and the "<name>_slope"
+    derivatives, which only the CPU's float32 has here) for arrays of ``dtype`` on the backend whose array
     module is ``xp``: this module's float32 one on the CPU, ``xp``'s own otherwise."""
     if xp is numpy and dtype is _F32:
         return _FLOAT32[name].ufunc()
@@ -173,9 +174,9 @@ _TAN_REDUCED_BITS = numpy.float32(_vmath._TAN_REDUCED).view(numpy.int32)
 
 @numba.extending.register_jitable(inline="always")
 def _sin_shifted_blocks(x, g, out, shift, times):
-    # sin(x + shift pi/2) (sin, cos, -sin; a constant shift), times g if ``times`` (a constant), by blocks: where a
-    # block holds an |x| past _vmath's reduction (or inf or NaN), libm's float64 sin or cos of those,
-    # rounded (as tan's). The test is an integer maximum of the magnitudes' bits in a loop of its own: a
+    # sin(x + shift pi/2) (sin, cos, -sin; a constant shift), times g if ``times`` (a constant), by blocks:
+    # where a block holds an |x| past _vmath's reduction (or inf or NaN), libm's float64 sin or cos of
+    # those, rounded (as tan's). The test is an integer maximum of the magnitudes' bits in a loop of its own: a
     # count in the main loop (an int64, or float32 compares) halved its vector width or kept it scalar,
     # 1.8x slower. With g: the rounded value times g, as a second pass would compute it.
     bits = x.view(numpy.int32)
