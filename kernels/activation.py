@@ -534,8 +534,33 @@ NUMPY_FORWARD: dict[int, Any] = {TANH: np.tanh}
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
+def _inlined_on_cpu(fn: Any, name: str) -> Any:
+    """A copy of the scalar helper ``fn`` that the CPU kernels inline at Numba IR level (a module global
+    named ``name``, so that cpu_globals swaps in its CPU twin)."""
+    copy = type(fn)(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = name
+    return scalar_fn(copy, inline_on_cpu=True)
+
+
+# The kinds whose forward branch LLVM left a call in the serial builds (past its inlining threshold: expm1
+# and log1p in float64 arithmetic): a call per element and a scalar loop, 10 ns an element where the
+# parallel builds, which inline it, took 2 (elu, float32): under PARALLEL_MIN_WORK, as at 1024x1024, elu's
+# forward ran 5x slower than PyTorch's. These kinds' kernels inline the whole switch at Numba IR level
+# (LLVM then folds the constant code; no slower to compile), the others leave it to LLVM. mish's backward
+# stays a call in its serial build too, but inlined its float64 bits would change (to the parallel
+# build's: the called function is compiled without the kernels' fast-math flags), so it is left as it is.
+act_forward_inlined = _inlined_on_cpu(act_forward_scalar, "act_forward_inlined")
+_FORWARD_INLINED = frozenset((SOFTPLUS, ELU, SELU, CELU))
+
+
 @cpu_kernel_per_code(KINDS + ("identity",), FASTMATH)
 def _forward_cpu(code):
+    if code in _FORWARD_INLINED:
+        def forward(x, out, p):
+            for i in prange(x.size):
+                out[i] = act_forward_inlined(code, x[i], p)
+        return forward
+
     def forward(x, out, p):
         for i in prange(x.size):
             out[i] = act_forward_scalar(code, x[i], p)
