@@ -283,6 +283,18 @@ def reference_logsigmoid_backward(xp: Any, gy: Any, x: Any) -> Any:
     return (gy * _sigmoid_ref(xp, -x)).astype(gy.dtype, copy=False)
 
 
+def reference_bce_logits_forward(xp: Any, x: Any, t: Any) -> Any:
+    """(1 - t) x + softplus(-x), softplus(-x) = max(-x, 0) + log1p(e^-|x|) (x itself past 20)."""
+    n = -x
+    softplus_n = xp.where(n > SOFTPLUS_THRESHOLD, n, xp.maximum(n, 0) + xp.log1p(xp.exp(-xp.abs(x))))
+    return ((1 - t) * x + softplus_n).astype(x.dtype, copy=False)
+
+
+def reference_bce_logits_backward(xp: Any, gy: Any, x: Any, t: Any) -> Any:
+    """gx = gy (sigmoid(x) - t)."""
+    return (gy * (_sigmoid_ref(xp, x) - t)).astype(x.dtype, copy=False)
+
+
 def _glu_halves(xp: Any, x: Any, axis: int) -> tuple[Any, Any]:
     return xp.split(x, 2, axis=axis)
 
@@ -520,6 +532,27 @@ def glu_gradient_b(a, b, gy):
     return gy * a * sigmoid_slope_of(vector_exp(-abs(b)))
 
 
+# binary_cross_entropy_with_logits of logits x and targets t, elementwise: (1 - t) x + softplus(-x), the
+# steps of the composite it replaces (softplus as the activation's), and its gradient in x, sigmoid(x) - t,
+# PyTorch's form, times gy.
+@scalar_fn
+def bce_logits_from(x, t, z):
+    """The loss from z = e^-|x|."""
+    n = -x
+    softplus_n = n if n > like(x, SOFTPLUS_THRESHOLD) else max(n, like(x, 0.0)) + log1p_of_unit(z)
+    return (like(x, 1.0) - t) * x + softplus_n
+
+
+@scalar_fn
+def bce_logits_of(x, t):
+    return bce_logits_from(x, t, vector_exp(-abs(x)))
+
+
+@scalar_fn
+def bce_logits_gradient(x, t, gy):
+    return gy * (sigmoid_of(x, vector_exp(-abs(x))) - t)
+
+
 # ============================================================== CPU kernels
 # Activations whose forward alone (activation.forward, nothing to fuse) is NumPy's SIMD ufunc. np.tanh
 # stays: per thread its SIMD loop is 1.6x faster than a loop over _vmath.tanh in float32 (2048x2048: 1.5
@@ -691,6 +724,27 @@ def _glu_backward_cpu(gy, x, gx):
             gb[j] = _widen(g[j]) * _widen(a[j]) * sigmoid_slope_of(_widen(gb[j]))
 
 
+@cpu_kernel(False)
+def _bce_logits_forward_cpu(x, t, out):
+    # by blocks, e^-|x| first, as logsigmoid's forward (one loop: 3.9 ns an element on one thread, two 3.1)
+    n = x.size
+    for k in prange((n + BLOCK - 1) // BLOCK):
+        xs = x[k * BLOCK:(k + 1) * BLOCK]
+        ts = t[k * BLOCK:(k + 1) * BLOCK]
+        ys = out[k * BLOCK:(k + 1) * BLOCK]
+        for i in range(xs.size):
+            ys[i] = vector_exp(-abs(xs[i]))
+        for i in range(xs.size):
+            ys[i] = bce_logits_from(xs[i], ts[i], ys[i])
+
+
+@cpu_kernel(False)
+def _bce_logits_backward_cpu(gy, x, t, out, uniform):
+    g0 = gy[0]
+    for i in prange(x.size):
+        out[i] = bce_logits_gradient(x[i], t[i], g0 if uniform else gy[i])
+
+
 # ============================================================== CUDA kernels
 
 # Elements each forward thread loads per grid-stride trip before it stores any: twice UNROLL, so that
@@ -808,6 +862,22 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
             out[i] = piecewise_backward_scalar(code, x[i] - t[i], gy[0] if uniform else gy[i], a, b)
             i += step
 
+    def bce_logits_forward_kernel(x, t, out):
+        n = x.size
+        step = int64(cuda.gridsize(1))
+        i = int64(cuda.grid(1))
+        while i < n:
+            out[i] = bce_logits_of(x[i], t[i])
+            i += step
+
+    def bce_logits_backward_kernel(gy, x, t, out, uniform):
+        n = x.size
+        step = int64(cuda.gridsize(1))
+        i = int64(cuda.grid(1))
+        while i < n:
+            out[i] = bce_logits_gradient(x[i], t[i], gy[0] if uniform else gy[i])
+            i += step
+
     # logsigmoid and glu: plain grid-stride loops. glu's element i of y (outer row o = i // m, j = i - o m)
     # reads x at o 2m + j (a) and m further (b): x[i + o m] and x[i + o m + m].
     def logsigmoid_forward_kernel(x, out, z, keep_z):
@@ -861,6 +931,8 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
         "piecewise_diff_forward": (piecewise_diff_forward_kernel, void(int64, T[::1], T[::1], T[::1], T, T)),
         "piecewise_diff_backward": (piecewise_diff_backward_kernel,
                                     void(int64, T[::1], T[::1], T[::1], T[::1], T, T, boolean)),
+        "bce_logits_forward": (bce_logits_forward_kernel, void(T[::1], T[::1], T[::1])),
+        "bce_logits_backward": (bce_logits_backward_kernel, void(T[::1], T[::1], T[::1], T[::1], boolean)),
         "logsigmoid_forward": (logsigmoid_forward_kernel, void(T[::1], T[::1], T[::1], boolean)),
         "logsigmoid_backward": (logsigmoid_backward_kernel, void(T[::1], T[::1], T[::1], T[::1], boolean)),
         "glu_forward": (glu_forward_kernel, void(T[::1], T[::1], int64)),
@@ -1078,6 +1150,46 @@ def piecewise_diff_backward(xp: Any, kind: str, gy: Any, x: Any, t: Any, a: floa
     else:
         launch(_cuda_kernel("piecewise_diff_backward", dtype), x.size, 256, cuda_stream(xp, stream),
                code, gy.reshape(-1), x.reshape(-1), t.reshape(-1), gx.reshape(-1), c(a), c(b), one is not None)
+    return gx
+
+
+def bce_logits_forward(xp: Any, x: Any, t: Any, *, impl: str | None = None, stream: Any = None) -> Any:
+    """binary_cross_entropy_with_logits of logits x and targets t (one shape), elementwise, in one pass."""
+    op = "activation.bce_logits_forward"
+    dtype, impl = float_dtype_and_impl(op, xp, impl, x=x, t=t)
+    check_same_shape(op, x=x, t=t)
+    if impl == "reference":
+        return reference_bce_logits_forward(xp, x, t)
+    check_arrays_for(op, xp, impl, x=x, t=t)
+    x = contiguous(xp, x)
+    t = contiguous(xp, t)
+    y = xp.empty_like(x)
+    if impl == "cpu":
+        _bce_logits_forward_cpu(x.size, x.reshape(-1), t.reshape(-1), y.reshape(-1))
+    else:
+        launch(_cuda_kernel("bce_logits_forward", dtype), x.size, 256, cuda_stream(xp, stream),
+               x.reshape(-1), t.reshape(-1), y.reshape(-1))
+    return y
+
+
+def bce_logits_backward(xp: Any, gy: Any, x: Any, t: Any, *, impl: str | None = None, stream: Any = None) -> Any:
+    """gx = gy (sigmoid(x) - t) in one pass; a gy broadcast from one number is read once."""
+    op = "activation.bce_logits_backward"
+    dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, x=x, t=t)
+    check_same_shape(op, gy=gy, x=x, t=t)
+    if impl == "reference":
+        return reference_bce_logits_backward(xp, gy, x, t)
+    check_arrays_for(op, xp, impl, gy=gy, x=x, t=t)
+    one = _uniform(xp, gy)
+    gy = contiguous(xp, gy) if one is None else one
+    x = contiguous(xp, x)
+    t = contiguous(xp, t)
+    gx = xp.empty_like(x)
+    if impl == "cpu":
+        _bce_logits_backward_cpu(x.size, gy.reshape(-1), x.reshape(-1), t.reshape(-1), gx.reshape(-1), one is not None)
+    else:
+        launch(_cuda_kernel("bce_logits_backward", dtype), x.size, 256, cuda_stream(xp, stream),
+               gy.reshape(-1), x.reshape(-1), t.reshape(-1), gx.reshape(-1), one is not None)
     return gx
 
 

@@ -31,7 +31,7 @@ from ..ops.grouped_mm import grouped_mm
 from ..ops.inplace import inplace_variant as _inplace_variant
 from ..ops.layer_norm import layer_norm as _fused_layer_norm
 from ..ops.linear import linear_act as _linear_act
-from ..ops.loss import SmoothL1
+from ..ops.loss import BCEWithLogits, SmoothL1
 from ..ops.loss import softmax_cross_entropy as _softmax_cross_entropy
 from ..ops.pad import pad_constant as _pad_constant
 from ..ops.pool import max_pool2d as _max_pool2d
@@ -1334,6 +1334,12 @@ def binary_cross_entropy_with_logits(
     if target._array.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"binary_cross_entropy_with_logits: target must be floating point (probabilities), got {target.dtype}")
     reduction = _legacy_reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
+    if pos_weight is None and input._array.dtype == _np.float32 and target._array.dtype == _np.float32:
+        # one kernel pass each way, the composite's formula (float64 keeps the composite's bits)
+        loss = BCEWithLogits.apply(input, target)
+        if weight is not None:
+            loss = loss * weight
+        return _reduce("binary_cross_entropy_with_logits", loss, reduction)
     log_sig_neg = _ops.softplus(-input)  # -log sigmoid(x)
     if pos_weight is not None:
         log_weight = (pos_weight - 1.0) * target + 1.0

@@ -81,6 +81,48 @@ class SmoothL1(Op):
         return g, (-g if target is not None and ctx.needs_input_grad[1] else None)
 
 
+class BCEWithLogitsBackward(Op):
+    """gx = gy (sigmoid(x) - t) for binary_cross_entropy_with_logits of logits x and targets t, one kernel
+    pass (float32; a gy broadcast from one number read once). Its own backward in Tensor ops."""
+
+    name = "binary_cross_entropy_with_logits_backward"
+
+    @staticmethod
+    def forward(ctx, gy, x, t):
+        ctx.save_for_backward(gy if ctx.needs_input_grad[1] else None, x, t)
+        return _piecewise.bce_logits_backward(ctx.xp, gy, x, t, impl=ctx.backend.kernel_impl)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        gy, x, t = ctx.saved_tensors
+        need_gy, need_x, need_t = ctx.needs_input_grad[:3]
+        g_gy = BCEWithLogitsBackward.apply(ggx, x, t) if need_gy else None
+        g_x = ggx * gy * x.sigmoid() * (-x).sigmoid() if need_x else None  # sigmoid'(x)
+        g_t = -(ggx * gy) if need_t else None
+        return g_gy, g_x, g_t
+
+
+class BCEWithLogits(Op):
+    """binary_cross_entropy_with_logits, elementwise, (1 - t) x + softplus(-x), of float32 logits x and
+    targets t of one shape: one kernel pass each way where the composite took five forward (neg, softplus,
+    1 - t, the product, the sum) and as many backward. The gradient in x is BCEWithLogitsBackward's, in t
+    -x gy."""
+
+    name = "binary_cross_entropy_with_logits"
+
+    @staticmethod
+    def forward(ctx, x, t):
+        ctx.save_for_backward(x, t)
+        return _piecewise.bce_logits_forward(ctx.xp, x, t, impl=ctx.backend.kernel_impl)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, t = ctx.saved_tensors
+        gx = BCEWithLogitsBackward.apply(gy, x, t) if ctx.needs_input_grad[0] else None
+        gt = -(gy * x) if ctx.needs_input_grad[1] else None
+        return gx, gt
+
+
 class SoftmaxCrossEntropy(Op):
     """Cross-entropy of (N, C) logits against class indices, loss and reduction in one kernel pass.
     Its backward is SoftmaxCrossEntropyBackward, once."""

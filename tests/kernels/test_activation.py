@@ -525,3 +525,23 @@ def test_piecewise_of_a_difference_is_the_piecewise_of_numpys_difference_bit_for
                 gx_ref = act.reference_piecewise_backward(np, name, np.ascontiguousarray(g), d, a, b)
             same = (gx.view(u) == gx_ref.view(u)) | (np.isnan(gx) & np.isnan(gx_ref))
             assert same.all(), f"{name}' {shape}: at d = {d[~same]}: {gx[~same]}, expected {gx_ref[~same]}"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_with_logits_matches_reference(backend, rng, dtype):
+    for shape in SHAPES:
+        x = _log_input(rng, shape, dtype)
+        t = rng.uniform(0, 1, shape).astype(dtype)
+        with np.errstate(invalid="ignore", over="ignore"):
+            y = backend.host(act.bce_logits_forward(backend.xp, backend.dev(x), backend.dev(t), impl=backend.impl))
+            y_ref = act.reference_bce_logits_forward(np, x, t)
+            np.testing.assert_allclose(y, y_ref, rtol=2e-6 if dtype == np.float32 else 1e-14, atol=1e-6 if dtype == np.float32 else 1e-14)
+            gy = rng.standard_normal(shape).astype(dtype)
+            gx_ref = act.reference_bce_logits_backward(np, gy, x, t)
+            for g in (gy, np.broadcast_to(gy.reshape(-1)[:1].reshape((1,) * gy.ndim), shape)):
+                gx = backend.host(act.bce_logits_backward(backend.xp, backend.dev(g), backend.dev(x), backend.dev(t),
+                                                          impl=backend.impl))
+                np.testing.assert_allclose(gx, act.reference_bce_logits_backward(np, np.ascontiguousarray(g), x, t),
+                                           rtol=1e-6 if dtype == np.float32 else 1e-14,
+                                           atol=4e-7 if dtype == np.float32 else 1e-15)  # sigmoid(x) - t cancels
+        assert gx_ref.shape == y.shape == x.shape

@@ -824,3 +824,42 @@ def test_smooth_l1_and_huber_paths_agree(name, kwargs):
     _, gx_none, gt_none = run(t_full, "none", np.full((6, 5), np.float32(1 / 30)))
     np.testing.assert_array_equal(gx_mean, gx_none)
     np.testing.assert_array_equal(gt_mean, gt_none)
+
+
+@pytest.mark.torch
+def test_float32_bce_with_logits_kernel_matches_pytorch_and_the_composite():
+    """float32 binary_cross_entropy_with_logits (no pos_weight) runs one kernel pass each way, the
+    composite's formula: its values and gradients against PyTorch's, and against the composite other
+    dtypes run (float64 here), to second order; a mean's gradient, read as one number, gives the bits of
+    an explicit one."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((40, 30)) * 4).astype(np.float32)
+    t = rng.uniform(0, 1, x.shape).astype(np.float32)
+    w = rng.uniform(0.5, 2, x.shape).astype(np.float32)
+    for weight in (None, w):
+        a, b = gg.tensor(x, requires_grad=True), gg.tensor(t, requires_grad=True)
+        ta, tb = torch.tensor(x, requires_grad=True), torch.tensor(t, requires_grad=True)
+        y = F.binary_cross_entropy_with_logits(a, b, None if weight is None else gg.tensor(weight), reduction="none")
+        y_t = torch.nn.functional.binary_cross_entropy_with_logits(
+            ta, tb, None if weight is None else torch.tensor(weight), reduction="none")
+        gy = rng.standard_normal(x.shape).astype(np.float32)
+        y.backward(gg.tensor(gy))
+        y_t.backward(torch.tensor(gy))
+        np.testing.assert_allclose(y.detach().numpy(), y_t.detach().numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-6, atol=1e-7)
+    results = []
+    for dtype in (gg.float32, gg.float64):
+        a, b = gg.tensor(x, dtype=dtype, requires_grad=True), gg.tensor(t, dtype=dtype, requires_grad=True)
+        ga, gb = gg.autograd.grad(F.binary_cross_entropy_with_logits(a, b), (a, b), create_graph=True)
+        ((ga * ga).sum() + (gb * ga).sum()).backward()
+        results.append([v.detach().numpy().astype(np.float64) for v in (ga, gb, a.grad, b.grad)])
+    for ours, composite in zip(*results):
+        np.testing.assert_allclose(ours, composite, rtol=2e-5, atol=1e-9)
+    a = gg.tensor(x, requires_grad=True)
+    F.binary_cross_entropy_with_logits(a, gg.tensor(t)).backward()
+    b = gg.tensor(x, requires_grad=True)
+    F.binary_cross_entropy_with_logits(b, gg.tensor(t), reduction="none").backward(
+        gg.tensor(np.full(x.shape, np.float32(1 / x.size))))
+    np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
