@@ -174,9 +174,9 @@ class Mean(Op):
 
     @staticmethod
     def backward(ctx, gy):
-        # Over no elements the gradient is empty: the scale only has to be a number.
-        scale = 1.0 / ctx.count if ctx.count else math.nan
-        return _expand_back(gy * scale, ctx.shape, ctx.axes, ctx.keepdim)
+        # Divided by the count, as PyTorch's (one rounding; times 1/count took two). Over no elements the
+        # gradient is empty: NaN only has to be a number.
+        return _expand_back(gy / ctx.count if ctx.count else gy * math.nan, ctx.shape, ctx.axes, ctx.keepdim)
 
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out: Tensor | None = None) -> Tensor:

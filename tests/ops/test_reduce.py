@@ -87,6 +87,22 @@ def test_variance_at_and_beyond_the_sample_size_matches_pytorch(name, correction
 
 
 @pytest.mark.torch
+@pytest.mark.parametrize("shape, dim", [((1000, 1000), None), ((37, 300), 1), ((5, 6, 7), (0, 2))])
+def test_mean_gradient_is_pytorchs_bit_for_bit(shape, dim):
+    # gy / count, one rounding, as PyTorch's mean_backward (times 1 / count rounds twice)
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    grads = []
+    for lib in (gg, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = t.mean() if dim is None else t.mean(dim)
+        y.backward(lib.tensor(np.random.default_rng(1).standard_normal(tuple(y.shape)).astype(np.float32)))
+        grads.append(t.grad.numpy())
+    np.testing.assert_array_equal(*grads)
+
+
+@pytest.mark.torch
 @pytest.mark.parametrize("name", ["var", "std"])
 def test_constant_and_single_sample_inputs_match_pytorch(name):
     for a, dim in (([3.0, 3.0, 3.0, 3.0], None), ([[0.25, 0.25], [1.0, 3.0]], 1), ([7.0], 0), (7.0, 0), (7.0, None)):
