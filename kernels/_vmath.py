@@ -130,6 +130,9 @@ def _fma(typingctx, a, b, c):
     return a(a, b, c), codegen
 
 
+fma = _fma  # for Numba code outside this module (addcmul's ufunc, gpugrad/ops/elementwise.py)
+
+
 @intrinsic
 def _div(typingctx, a, b):
     """a / b as LLVM's fdiv: inf or NaN for a zero b, as NumPy's loops. Numba's own division checks the

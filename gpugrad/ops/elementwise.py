@@ -29,6 +29,7 @@ from ..errors import (
     ShapeError,
     broadcast_mismatch,
 )
+from ..kernels import _vmath
 from ..kernels import activation as _piecewise
 from ..overrides import overridable
 from ..tensor import Tensor
@@ -539,11 +540,49 @@ def absolute(input: Tensor) -> Tensor:
     return abs(input)
 
 
+@lazy_ufunc(["float32(float32, float32, float32)", "float64(float64, float64, float64)"])
+def _fused_multiply_add(a, b, c):
+    return _vmath.fma(a, b, c)
+
+
+class AddCMul(Op):
+    """input + value * tensor1 * tensor2 as PyTorch's CPU kernel rounds it: value * tensor1 once, then one
+    fused multiply-add (its vector loop's a + b * c, which the compiler fuses). Three CPU tensors of one float
+    dtype; CuPy's own a + b * c elsewhere. d/dinput = 1, d/dtensor1 = value * tensor2, d/dtensor2 =
+    value * tensor1, in PyTorch's order."""
+
+    @staticmethod
+    def applies(input: Tensor, tensor1: Tensor, tensor2: Tensor) -> bool:
+        dtype = input._array.dtype
+        return ((dtype is _F32 or dtype is _F64) and all(
+            isinstance(t, Tensor) and t._array.dtype is dtype and t._backend is input._backend for t in (tensor1, tensor2)))
+
+    @staticmethod
+    def forward(ctx, x, t1, t2, value=1):
+        need_t1, need_t2 = ctx.needs_input_grad[1:3]
+        ctx.value = value
+        ctx.save_for_backward(t1 if need_t2 else None, t2 if need_t1 else None)
+        scaled = t1 if value == 1 else t1 * value  # value in the dtype (NEP 50), as PyTorch's scalar
+        if ctx.xp is numpy:
+            return ctx.backend.ufunc(_fused_multiply_add.ufunc(), scaled, t2, x)
+        return x + scaled * t2
+
+    @staticmethod
+    def backward(ctx, gy):
+        t1, t2 = ctx.saved_tensors
+        need_x, need_t1, need_t2 = ctx.needs_input_grad[:3]
+        value = ctx.value
+        return (gy if need_x else None, gy * (t2 * value) if need_t1 else None,
+                gy * (t1 * value) if need_t2 else None)
+
+
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out: Tensor | None = None) -> Tensor:
     """input + value * tensor1 * tensor2 (the optimizers' idiom, as ``p.addcmul_(g, g, value=1 - beta)``)."""
     value = scalar_argument("addcmul", "value", value)
     if isinstance(value, float) and not any(_is_float(t) for t in (input, tensor1, tensor2)):
         raise DTypeError("addcmul: for integer tensors, value must not be a floating point number (as in PyTorch)")
+    if isinstance(input, Tensor) and AddCMul.applies(input, tensor1, tensor2) and not isinstance(value, complex):
+        return write_out("addcmul", AddCMul.apply(input, tensor1, tensor2, value=value), out)
     return write_out("addcmul", add(input, mul(mul(tensor1, tensor2), value)), out)
 
 

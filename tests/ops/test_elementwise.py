@@ -703,6 +703,30 @@ def test_addcmul_and_addcdiv_in_place_as_optimizers_use_them():
     assert gg.addcmul(gg.tensor([1]), gg.tensor([2]), gg.tensor([3]), value=2).tolist() == [13]
 
 
+def test_float32_addcmul_rounds_value_times_tensor1_then_one_fused_multiply_add():
+    # PyTorch's CPU kernel: a + (value * t1) * t2 with the last two operations fused. Near cancellation
+    # (a = -t1 t2 roughly) two roundings are far off; the product of two float32s is exact in float64.
+    rng = np.random.default_rng(3)
+    t1, t2 = rng.standard_normal((2, 4096)).astype(np.float32)
+    a = (-t1 * t2 * (1 + rng.uniform(-1e-3, 1e-3, 4096))).astype(np.float32)
+    for value in (1, 0.25, -3.0):
+        got = gg.addcmul(gg.tensor(a), gg.tensor(t1), gg.tensor(t2), value=value).numpy()
+        scaled = (t1 * np.float32(value)).astype(np.float64)
+        np.testing.assert_array_equal(got, (scaled * t2 + a).astype(np.float32))
+    assert np.any(got != a + (t1 * np.float32(value)) * t2)  # what two roundings give
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_addcmul_is_pytorchs_bit_for_bit(dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in ((300, 1), (1, 200), (300, 200))]
+    for value in (1, 0.1, -2):
+        got, want = (L.addcmul(*[L.tensor(x) for x in arrays], value=value).numpy() for L in (gg, torch))
+        np.testing.assert_array_equal(got, want)
+
+
 def test_float_power_isin_and_the_aliases():
     assert gg.float_power(gg.tensor([2]), 3).dtype is gg.float64
     assert gg.float_power(2, gg.tensor([0.5], dtype=gg.float32)).item() == pytest.approx(2 ** 0.5, rel=1e-15)
