@@ -81,8 +81,8 @@ PIECEWISE_CODES: dict[str, int] = {kind: i for i, kind in enumerate(PIECEWISE_KI
 PW_HARDTANH, PW_HARDSIGMOID, PW_HARDSHRINK, PW_SOFTSHRINK, PW_THRESHOLD, PW_CLAMP, PW_ABS, PW_SMOOTH_L1, PW_HUBER = range(9)
 
 # Two smooth activations outside KINDS (the fused layers take no epilogue of theirs), each with a kernel
-# pair of its own: logsigmoid, y = min(x, 0) - log1p(e^-|x|) and gx = gy sigmoid(-x) from the saved x,
-# one pass each way where NumPy's composite took six forward (abs, neg, exp, log1p, minimum, subtract)
+# pair of its own: logsigmoid, y = min(x, 0) - log1p(e^-|x|) and gx = gy sigmoid(-x) from the saved x and
+# the forward's z = e^-|x|, one pass each way where NumPy's composite took six forward (abs, neg, exp, log1p, minimum, subtract)
 # and the Tensor ops three backward; and glu, y = a sigmoid(b) for the two halves a, b of x along an axis,
 # both halves read in the same pass (x seen as (outer, 2, m)), and its backward writes both halves of gx
 # (gy sigmoid(b) and gy a sigmoid'(b)) in one pass, where the composite took a sigmoid kernel, two
@@ -497,8 +497,9 @@ def piecewise_backward_scalar(code, x, gy, a, b):
 
 
 # logsigmoid's and glu's math from z = e^-|x| (of their x, or glu's b), which the CUDA kernels compute in
-# place and the CPU kernels in a loop of its own, in the array's dtype; the CPU kernels then call these
-# with z and the other operands widened to float64 and round the result once (see _widen).
+# place and the CPU kernels in a loop of its own, in the array's dtype; the CPU kernels then call
+# sigmoid_of and sigmoid_slope_of with z and the other operands widened to float64 and round the result
+# once (see _widen).
 @scalar_fn
 def logsigmoid_of(x, z):
     """min(x, 0) - log1p(z): no overflow, and no cancellation (both terms are <= 0)."""
@@ -1144,6 +1145,8 @@ def piecewise_diff_backward(xp: Any, kind: str, gy: Any, x: Any, t: Any, a: floa
     t = contiguous(xp, t)
     gx = xp.empty_like(x)
     c = dtype.type
+    if not x.size:  # the kernels read gy[0]
+        return gx
     if impl == "cpu":
         _piecewise_diff_backward_cpu(x.size, code, gy.reshape(-1), x.reshape(-1), t.reshape(-1), gx.reshape(-1),
                                      c(a), c(b), one is not None)
@@ -1185,6 +1188,8 @@ def bce_logits_backward(xp: Any, gy: Any, x: Any, t: Any, *, impl: str | None = 
     x = contiguous(xp, x)
     t = contiguous(xp, t)
     gx = xp.empty_like(x)
+    if not x.size:  # the kernels read gy[0]
+        return gx
     if impl == "cpu":
         _bce_logits_backward_cpu(x.size, gy.reshape(-1), x.reshape(-1), t.reshape(-1), gx.reshape(-1), one is not None)
     else:
