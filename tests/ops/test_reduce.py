@@ -86,6 +86,19 @@ def test_variance_at_and_beyond_the_sample_size_matches_pytorch(name, correction
     against_torch(fn, a, cotangent=-2.0)
 
 
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_float32_var_and_std_are_rounded_once_from_float64_sums(dim):
+    # As PyTorch's CPU kernel (float64 accumulation; its deviations from the mean in float64 too, 0.5 ulp):
+    # float32 sums of squares drifted to 2 ulp
+    x = (np.random.default_rng(2).standard_normal((300, 700)) + 3).astype(np.float32)
+    exact_var = x.astype(np.float64).var(axis=dim, ddof=1)
+    t = gg.tensor(x)
+    for got, exact in ((t.var(dim), exact_var), (t.std(dim), np.sqrt(exact_var))):
+        got = np.atleast_1d(got.numpy())
+        ulps = np.abs(got - exact) / np.spacing(np.abs(np.atleast_1d(exact)).astype(np.float32))
+        assert got.dtype == np.float32 and ulps.max() <= 0.65, ulps.max()
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("shape, dim", [((1000, 1000), None), ((37, 300), 1), ((5, 6, 7), (0, 2))])
 def test_mean_gradient_is_pytorchs_bit_for_bit(shape, dim):
