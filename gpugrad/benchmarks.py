@@ -95,7 +95,10 @@ def _select(groups: Sequence[str]) -> list[str]:
 def run_suite(files: Sequence[str], *, bench_dir: Path, device: str = "cpu", smoke: bool = False,
               max_time: float = 0.5, filter: str | None = None, verbose: bool = False) -> dict:
     """Run the named bench files with pytest-benchmark in a subprocess; returns its JSON report."""
-    env = dict(os.environ, GPUGRAD_BENCH_DEVICE=device, GPUGRAD_BENCH_SMALL="1" if smoke else "0")
+    # A session of its own: called from a pytest-xdist worker (the test suite's smoke run), the worker's
+    # variables would tell pytest-benchmark it runs distributed, which disables it.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    env.update(GPUGRAD_BENCH_DEVICE=device, GPUGRAD_BENCH_SMALL="1" if smoke else "0")
     with tempfile.TemporaryDirectory(prefix="gpugrad-bench-") as tmp:
         report = Path(tmp) / "report.json"
         cmd = [sys.executable, "-m", "pytest", *[str(bench_dir / f) for f in files], "-q", "-rs",

@@ -62,7 +62,25 @@ def count_applies(monkeypatch):
     return start
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown where it is not installed
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (the README's test command): a worker per core, at most four. Each worker imports gpugrad
+    and compiles the kernels its tests use (Numba's disk cache shares what another has compiled), about a
+    gigabyte of memory each."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _in_xdist_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 def pytest_collection_modifyitems(config, items):
+    if _in_xdist_worker(config):
+        # The CUDA simulator's run (a process of its own, minutes on one core) first: the worker that gets it
+        # waits on it while the others run the suite, and they take over its queue (--dist worksteal).
+        from tests.test_cuda_simulator import SIMULATOR_TEST
+
+        items.sort(key=lambda item: not item.nodeid.endswith(SIMULATOR_TEST))  # a stable sort: the rest keep their order
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -96,8 +114,10 @@ def pytest_sessionstart(session):
 
 def pytest_collection_finish(session):
     """When the CUDA simulator's run is among the tests, start it now in a process of its own, so that it
-    overlaps the rest of the suite (tests/test_cuda_simulator.py waits for it)."""
-    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" or session.config.option.collectonly:
+    overlaps the rest of the suite (tests/test_cuda_simulator.py waits for it). Under pytest-xdist the test
+    starts it itself, first on its worker (pytest_collection_modifyitems)."""
+    if (os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" or session.config.option.collectonly
+            or _in_xdist_worker(session.config)):
         return
     from tests import test_cuda_simulator as sim
 
