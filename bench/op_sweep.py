@@ -6,6 +6,7 @@ sizes, for about a hundred ops and losses; the rows sorted by ratio show where t
     python bench/op_sweep.py                   # every row, a few minutes on 2 cores
     python bench/op_sweep.py log1p cdist       # some rows
     python bench/op_sweep.py --rounds 9 --top 20
+    python bench/op_sweep.py --errors          # exactness instead: float32 errors beside PyTorch's
 
 bench/targets.py holds the issue's own rows; this sweep is the wide net around them.
 """
@@ -131,15 +132,67 @@ def sweep(names: list[str], rounds: int) -> list[tuple[float, str, float, float]
     return rows
 
 
+def _run_once(fn, array, lib, dtype):
+    """(value, input gradient) of one row in ``lib`` ("gpugrad" or "pytorch") at ``dtype``, seeded alike."""
+    import torch
+    import torch.nn.functional as TF
+
+    L, m = (gg, F) if lib == "gpugrad" else (torch, TF)
+    L.manual_seed(0)
+    a = L.tensor(array.astype(dtype), requires_grad=True)
+    y = fn(m, L, a)
+    y.backward(L.tensor(np.random.default_rng(1).standard_normal(tuple(y.shape)).astype(dtype)))
+    return y.detach().numpy(), a.grad.numpy()
+
+
+def _errors(got, truth):
+    """|got - truth| per element in float32 spacings of max(|truth|, 1e-6 max|truth|) (the floor keeps values
+    that cancel to near zero from reading as huge relative errors)."""
+    got, truth = np.atleast_1d(got).astype(np.float64), np.atleast_1d(truth).astype(np.float64)
+    scale = np.maximum(np.abs(truth), 1e-6 * np.nanmax(np.abs(truth), initial=0.0))
+    e = np.abs(got - truth) / np.spacing(scale.astype(np.float32)).astype(np.float64)
+    e[np.isnan(got) & np.isnan(truth)] = 0.0
+    return e
+
+
+def error_sweep(names: list[str]) -> None:
+    """Each row's float32 value and input gradient, gpugrad's and PyTorch's, against PyTorch's float64
+    (max and 99.9th percentile, in float32 spacings); rows where gpugrad's is clearly the further off are
+    marked (a few minutes in all)."""
+    print(f"{'':32s} {'value: gpugrad pytorch (max; 99.9%)':38s} {'gradient: gpugrad pytorch (max; 99.9%)'}")
+    for name in names:
+        fn, array = OPS[name]
+        if name in ("dropout", "sort(dim=1)", "topk(8, dim=1)"):  # random draws; ties ordered otherwise
+            continue
+        try:
+            ours, theirs, truth = (_run_once(fn, array, lib, dt) for lib, dt in
+                                   (("gpugrad", np.float32), ("pytorch", np.float32), ("pytorch", np.float64)))
+        except Exception as exc:  # noqa: BLE001 - a row that fails says so, and the sweep goes on
+            print(f"{name:32s} {type(exc).__name__}: {exc}"[:120])
+            continue
+        cells, worse = [], False
+        for i in (0, 1):
+            eo, et = _errors(ours[i], truth[i]), _errors(theirs[i], truth[i])
+            mo, mt, po, pt = eo.max(), et.max(), np.percentile(eo, 99.9), np.percentile(et, 99.9)
+            worse |= mo > max(2 * mt, mt + 0.5) or po > max(2 * pt, pt + 0.5)
+            cells.append(f"{mo:9.1f} {mt:9.1f} ({po:7.1f} {pt:7.1f})")
+        print(f"{name:32s} " + "  |  ".join(cells) + ("   <- gpugrad further off" if worse else ""), flush=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("names", nargs="*", help=f"rows to run (default: all {len(OPS)})")
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds per row (default 5)")
     p.add_argument("--top", type=int, default=25, help="how many of the slowest rows to list at the end")
+    p.add_argument("--errors", action="store_true",
+                   help="no timing: each row's float32 error beside PyTorch's, against PyTorch's float64")
     args = p.parse_args(argv)
     unknown = [n for n in args.names if n not in OPS]
     if unknown:
         p.error(f"unknown rows {unknown}; known: {sorted(OPS)}")
+    if args.errors:
+        error_sweep(args.names or list(OPS))
+        return 0
     rows = sweep(args.names or list(OPS), args.rounds)
     print(f"--- the {min(args.top, len(rows))} slowest against PyTorch")
     for ratio, name, ours, theirs in sorted(rows, reverse=True)[:args.top]:
