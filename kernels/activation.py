@@ -295,6 +295,12 @@ def reference_bce_logits_backward(xp: Any, gy: Any, x: Any, t: Any) -> Any:
     return (gy * (_sigmoid_ref(xp, x) - t)).astype(x.dtype, copy=False)
 
 
+def reference_tanhshrink_backward(xp: Any, gy: Any, t: Any) -> Any:
+    """tanhshrink's gx = gy t^2 from t = tanh(x) (its forward, x - tanh(x), is NumPy's own two
+    operations)."""
+    return (gy * (t * t)).astype(gy.dtype, copy=False)
+
+
 def _glu_halves(xp: Any, x: Any, axis: int) -> tuple[Any, Any]:
     return xp.split(x, 2, axis=axis)
 
@@ -746,6 +752,17 @@ def _bce_logits_backward_cpu(gy, x, t, out, uniform):
         out[i] = bce_logits_gradient(x[i], t[i], g0 if uniform else gy[i])
 
 
+# tanhshrink's backward, gy t^2 from the forward's t = tanh(x), squared and times gy in float64, rounded
+# once, in one pass where the composite took three (gy - gy (1 - t^2), PyTorch's too, which loses every
+# digit near 0: 2e7 ulp). A zero is +0.0, as that difference gives.
+@cpu_kernel(False)
+def _tanhshrink_backward_cpu(gy, t, out):
+    for i in prange(t.size):
+        g = gy[i]
+        w = _widen(t[i])
+        out[i] = like(g, _widen(g) * (w * w)) + like(g, 0.0)
+
+
 # ============================================================== CUDA kernels
 
 # Elements each forward thread loads per grid-stride trip before it stores any: twice UNROLL, so that
@@ -879,6 +896,15 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
             out[i] = bce_logits_gradient(x[i], t[i], gy[0] if uniform else gy[i])
             i += step
 
+    def tanhshrink_backward_kernel(gy, t, out):
+        n = t.size
+        step = int64(cuda.gridsize(1))
+        i = int64(cuda.grid(1))
+        while i < n:
+            g = gy[i]
+            out[i] = g * (t[i] * t[i]) + like(g, 0.0)  # +0.0 for a zero, see the CPU kernel
+            i += step
+
     # logsigmoid and glu: plain grid-stride loops. glu's element i of y (outer row o = i // m, j = i - o m)
     # reads x at o 2m + j (a) and m further (b): x[i + o m] and x[i + o m + m].
     def logsigmoid_forward_kernel(x, out, z, keep_z):
@@ -934,6 +960,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
                                     void(int64, T[::1], T[::1], T[::1], T[::1], T, T, boolean)),
         "bce_logits_forward": (bce_logits_forward_kernel, void(T[::1], T[::1], T[::1])),
         "bce_logits_backward": (bce_logits_backward_kernel, void(T[::1], T[::1], T[::1], T[::1], boolean)),
+        "tanhshrink_backward": (tanhshrink_backward_kernel, void(T[::1], T[::1], T[::1])),
         "logsigmoid_forward": (logsigmoid_forward_kernel, void(T[::1], T[::1], T[::1], boolean)),
         "logsigmoid_backward": (logsigmoid_backward_kernel, void(T[::1], T[::1], T[::1], T[::1], boolean)),
         "glu_forward": (glu_forward_kernel, void(T[::1], T[::1], int64)),
@@ -1195,6 +1222,25 @@ def bce_logits_backward(xp: Any, gy: Any, x: Any, t: Any, *, impl: str | None = 
     else:
         launch(_cuda_kernel("bce_logits_backward", dtype), x.size, 256, cuda_stream(xp, stream),
                gy.reshape(-1), x.reshape(-1), t.reshape(-1), gx.reshape(-1), one is not None)
+    return gx
+
+
+def tanhshrink_backward(xp: Any, gy: Any, t: Any, *, impl: str | None = None, stream: Any = None) -> Any:
+    """tanhshrink's gx = gy t^2 in one pass, from its forward's t = tanh(x)."""
+    op = "activation.tanhshrink_backward"
+    dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, t=t)
+    check_same_shape(op, gy=gy, t=t)
+    if impl == "reference":
+        return reference_tanhshrink_backward(xp, gy, t)
+    check_arrays_for(op, xp, impl, gy=gy, t=t)
+    gy = contiguous(xp, gy)
+    t = contiguous(xp, t)
+    gx = xp.empty_like(gy)
+    if impl == "cpu":
+        _tanhshrink_backward_cpu(gy.size, gy.reshape(-1), t.reshape(-1), gx.reshape(-1))
+    else:
+        launch(_cuda_kernel("tanhshrink_backward", dtype), gy.size, 256, cuda_stream(xp, stream),
+               gy.reshape(-1), t.reshape(-1), gx.reshape(-1))
     return gx
 
 

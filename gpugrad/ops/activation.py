@@ -13,6 +13,7 @@ one); the rest is reached through ``gpugrad.nn.functional``, as in PyTorch.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy
 
@@ -399,9 +400,50 @@ def softsign(x: Tensor) -> Tensor:
     return x / (x.abs() + 1.0)
 
 
+class TanhshrinkBackward(Op):
+    """gx = gy tanh(x)^2 for tanhshrink's input x, from its forward's t = tanh(x): one kernel pass
+    (float32). Its own backward in Tensor ops, in x (t stands for tanh(x))."""
+
+    name = "tanhshrink_backward"
+
+    @staticmethod
+    def forward(ctx, gy, x, t):
+        ctx.save_for_backward(gy if ctx.needs_input_grad[1] else None, x)
+        return kernels.tanhshrink_backward(ctx.xp, gy, t, impl=ctx.backend.kernel_impl)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        gy, x = ctx.saved_tensors
+        g_gy = g_x = None
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            t = x.tanh()
+            if ctx.needs_input_grad[0]:
+                g_gy = ggx * (t * t)
+            if ctx.needs_input_grad[1]:
+                g_x = ggx * gy * 2.0 * t * (1.0 - t * t)
+        return g_gy, g_x, None
+
+
+class Tanhshrink(Op):
+    """x - tanh(x) of float32: the composite's operations (the same bits), both over the threads (NumPy's
+    tanh, as the tanh activation runs it, is one thread's); it keeps t = tanh(x), as the composite did,
+    for its backward, TanhshrinkBackward."""
+
+    name = "tanhshrink"
+    derivative = TanhshrinkBackward
+
+    @staticmethod
+    def forward(ctx, x):
+        t = ctx.backend.ufunc(ctx.xp.tanh, x)
+        ctx.save_for_backward(x, t)
+        return ctx.backend.arithmetic(operator.sub, x, t)
+
+
 def tanhshrink(x: Tensor) -> Tensor:
-    """x - tanh(x). f' = tanh(x)^2."""
+    """x - tanh(x). f' = tanh(x)^2. float32 as one op, its backward one kernel pass."""
     x = as_float(x)
+    if x._array.dtype == _F32:
+        return Tanhshrink.apply_one(x)
     return x - x.tanh()
 
 

@@ -545,3 +545,16 @@ def test_bce_with_logits_matches_reference(backend, rng, dtype):
                                            rtol=1e-6 if dtype == np.float32 else 1e-14,
                                            atol=4e-7 if dtype == np.float32 else 1e-15)  # sigmoid(x) - t cancels
         assert gx_ref.shape == y.shape == x.shape
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tanhshrink_backward_matches_reference(backend, rng, dtype):
+    for shape in SHAPES:
+        t = np.tanh(_log_input(rng, shape, dtype))
+        gy = rng.standard_normal(shape).astype(dtype)
+        gx = backend.host(act.tanhshrink_backward(backend.xp, backend.dev(gy), backend.dev(t), impl=backend.impl))
+        with np.errstate(invalid="ignore"):
+            ref = act.reference_tanhshrink_backward(np, gy.astype(np.float64), t.astype(np.float64)).astype(dtype)
+        np.testing.assert_allclose(gx, ref, rtol=2.4e-7 if dtype == np.float32 else 2e-15, atol=np.finfo(dtype).tiny)
+        zero = gx == 0
+        assert not np.signbit(gx[zero]).any()  # +0.0, as PyTorch's gy - gy (1 - t^2)

@@ -160,6 +160,33 @@ def test_celu_with_alpha_one_is_elu_to_the_bit_to_second_order(dtype):
         np.testing.assert_allclose(ours, near, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.torch
+def test_float32_tanhshrink_keeps_its_values_and_gets_accurate_gradients():
+    """float32 tanhshrink runs x - tanh(x) over the threads (the composite's bits) and its backward, gy
+    tanh(x)^2, as one kernel pass: within 4 ulp of the truth where PyTorch's gy - gy (1 - t^2) loses every
+    digit near 0; second order against the float64 composite."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x_np = np.concatenate([rng.uniform(-6, 6, 4000), rng.uniform(-0.01, 0.01, 1000)]).astype(np.float32)
+    x = gg.tensor(x_np, requires_grad=True)
+    y = F.tanhshrink(x)
+    np.testing.assert_array_equal(y.detach().numpy(), x_np - np.tanh(x_np))
+    gy = rng.standard_normal(x_np.size).astype(np.float32)
+    y.backward(gg.tensor(gy))
+    t = torch.tensor(x_np.astype(np.float64))
+    exact = (torch.tensor(gy, dtype=torch.float64) * torch.tanh(t) ** 2).numpy()
+    ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    assert np.max(np.abs(x.grad.numpy() - exact) / ulp) <= 4.0
+    results = []
+    for dtype in (gg.float32, gg.float64):
+        a = gg.tensor(x_np[:50], dtype=dtype, requires_grad=True)
+        (ga,) = gg.autograd.grad((F.tanhshrink(a) ** 2).sum(), a, create_graph=True)
+        (ga * ga).sum().backward()
+        results.append([v.detach().numpy().astype(np.float64) for v in (ga, a.grad)])
+    for ours, composite in zip(*results):
+        np.testing.assert_allclose(ours, composite, rtol=1e-5, atol=1e-9)
+
+
 def test_known_values_and_one_sided_derivatives():
     x = gg.tensor([-3.0, 0.0, 3.0, 6.0], dtype=gg.float64, requires_grad=True)
     F.hardswish(x).sum().backward()
