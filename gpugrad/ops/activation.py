@@ -22,6 +22,7 @@ from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels import activation as kernels
+from ..kernels._dispatch import fused_enabled
 from ..random import default_generator
 from ..tensor import Tensor
 from ._operands import as_float, normalize_dims, require_float, write_out
@@ -58,7 +59,12 @@ class Activation(Op):
 
     @staticmethod
     def forward(ctx, x, kind="relu", param=0.0):
-        y = kernels.forward(ctx.xp, kind, x, param, impl=ctx.backend.kernel_impl)
+        if kind == "tanh" and x.dtype is _F32 and ctx.xp is numpy and ctx.backend.kernel_impl is None and fused_enabled():
+            # kernels/_vmath's vectorised tanh, over the threads: NumPy's float32 tanh (the launcher's) calls
+            # libm per element on AVX2, 3x PyTorch's time at 2048x2048
+            y = ctx.backend.ufunc(math_ufunc(numpy, "tanh", _F32), x)
+        else:
+            y = kernels.forward(ctx.xp, kind, x, param, impl=ctx.backend.kernel_impl)
         ctx.derivative_kwargs = {"kind": kind, "param": param}
         ctx.save_for_backward(y if kernels.SAVES_OUTPUT[kind] else x)
         return y

@@ -269,6 +269,24 @@ def test_plain_python_log_is_the_specification():
     assert _vmath.log(2.0) == math.log(2.0)
 
 
+def test_the_float32_tanh_op_is_the_vectorised_tanh_at_any_size():
+    # NumPy's float32 tanh calls libm per element on AVX2: the op runs kernels/_vmath's (its own compile
+    # flags: the fused kernels' fast math contracts other fmas, within the same bound), over the threads
+    import gpugrad as gg
+    from gpugrad import threads
+    from gpugrad._vmath_ufuncs import math_ufunc
+
+    a = np.concatenate([np.linspace(-12, 12, 100_001), [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45]]).astype(np.float32)
+    ufunc = math_ufunc(np, "tanh", np.dtype(np.float32))
+    want = ufunc(a)
+    exact = np.tanh(a[:-6].astype(np.longdouble))
+    assert float((np.abs(want[:-6] - exact) / np.spacing(np.abs(exact).astype(np.float32))).max()) <= TANH_ULP32
+    np.testing.assert_array_equal(want[-6:], np.tanh(a[-6:]))  # +-0 with their signs, +-1, NaN, the tiniest
+    np.testing.assert_array_equal(gg.tensor(a[-7:]).tanh().numpy(), want[-7:])
+    big = np.resize(a, threads.PARALLEL_MIN_ELEMENTS + 5)  # split over the threads
+    np.testing.assert_array_equal(gg.tensor(big).tanh().numpy(), ufunc(big))
+
+
 def test_the_float32_log_ufunc_is_the_kernel_helper():
     from gpugrad._vmath_ufuncs import log32
 
