@@ -1,5 +1,13 @@
 import collections
 import os
+import tempfile
+
+# Under pytest-xdist (the README's test command), each worker keeps its own Numba cache: Numba's on-disk
+# cache is not safe when two processes compile the same function at once (numba/numba#10128), and two
+# workers did, leaving an index whose float32 entry held float64 code ("can't unbox array" from then on).
+# Set before gpugrad imports numba; a cache directory the user chose stands.
+if os.environ.get("PYTEST_XDIST_WORKER") and "NUMBA_CACHE_DIR" not in os.environ:
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), f"gpugrad-numba-cache-{os.environ['PYTEST_XDIST_WORKER']}")
 
 import numpy as np
 import pytest
