@@ -73,8 +73,7 @@ def count_applies(monkeypatch):
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown where it is not installed
 def pytest_xdist_auto_num_workers(config):
     """``-n auto`` (the README's test command): a worker per core, at most four. Each worker imports gpugrad
-    and compiles the kernels its tests use (Numba's disk cache shares what another has compiled), about a
-    gigabyte of memory each."""
+    and compiles the kernels its tests use into a cache of its own (above), about a gigabyte of memory each."""
     return max(1, min(os.cpu_count() or 1, 4))
 
 
