@@ -561,11 +561,11 @@ def bce_logits_gradient(x, t, gy):
 
 
 # ============================================================== CPU kernels
-# Activations whose forward alone (activation.forward, nothing to fuse) is NumPy's SIMD ufunc. np.tanh
-# stays: per thread its SIMD loop is 1.6x faster than a loop over _vmath.tanh in float32 (2048x2048: 1.5
-# against 2.5 ms) and level in float64; the kernel on two threads was 1.2x faster when both cores were
-# idle and up to 4x slower while another process held one (measured on a shared two-core machine). With a
-# bias to fuse (linear.py) the kernel wins: fused bias + tanh beats two NumPy passes (bench/NOTES.md).
+# Activations whose forward alone (activation.forward, nothing to fuse) is NumPy's ufunc. NumPy's float32
+# tanh is a SIMD loop only where it has one (AVX-512); on AVX2 it calls libm per element, 1.6x slower per
+# thread than _vmath.tanh, so gpugrad's tanh op runs a ufunc of _vmath.tanh over the threads for float32 on
+# the CPU instead (gpugrad/ops/activation.py; bench/NOTES.md, thirty-fourth session). With a bias to fuse
+# (linear.py) the kernel wins: fused bias + tanh beats two passes (bench/NOTES.md).
 NUMPY_FORWARD: dict[int, Any] = {TANH: np.tanh}
 
 # One build per activation (the code a closure constant, see _launch.CpuKernelPerCode).
