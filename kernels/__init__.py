@@ -148,6 +148,12 @@ recurrent    (the pointwise part of one LSTM/GRU step, after the gate GEMMs; 2-D
     gru_backward(xp, gy, ws, h_prev, *, impl=None, stream=None) -> (d_gi, d_gh, d_h_prev)
     reference_<name> for each (no impl/stream).
 
+arithmetic   (the backward of elementwise arithmetic, in one pass)
+    div_backward(xp, gy, a, b, *, impl=None, stream=None, split=None) -> (ga, gb)   gy / b and
+        -((gy / b) * a / b) for arrays of one shape: the reference's bits; split (gpugrad.threads.split)
+        shares the CPU pass among threads.
+    reference_div_backward: the same, as the array module's operators.
+
 broadcast    (+ - * / with one operand repeating along the other's leading and trailing dims; CPU only)
     binary(xp, op, a, b, *, impl=None, how=None) -> a op b    op in OPS = add, sub, mul, div; NumPy's bits, at
         memory speed where NumPy's broadcasting runs at half; CuPy's own on a GPU.
@@ -184,15 +190,15 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, batch_norm, broadcast, conv, embedding, gather, group_norm, layer_norm, linear, optim, philox, pool, recurrent, reduce, scan, shape, softmax, softmax_xent, transpose
+from . import activation, arithmetic, batch_norm, broadcast, conv, embedding, gather, group_norm, layer_norm, linear, optim, philox, pool, recurrent, reduce, scan, shape, softmax, softmax_xent, transpose
 from ._dispatch import fused, fused_enabled, set_fused
 from ._launch import cuda_available, resolve_impl
 
 # Every kernel family with CUDA kernels, for what must cover them all (the PTX compile, the launch tests, the
 # cuda-marked tests); reduce, broadcast, scan, transpose, gather and shape have none (CuPy's own).
-FAMILIES = (activation, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, embedding, optim, conv, pool, recurrent, philox)
+FAMILIES = (activation, arithmetic, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, embedding, optim, conv, pool, recurrent, philox)
 
 __all__ = [
-    "FAMILIES", "activation", "batch_norm", "broadcast", "conv", "embedding", "gather", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "reduce", "scan", "shape", "softmax", "softmax_xent", "transpose", "cuda_available", "fused", "fused_enabled", "set_fused",
+    "FAMILIES", "activation", "arithmetic", "batch_norm", "broadcast", "conv", "embedding", "gather", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "reduce", "scan", "shape", "softmax", "softmax_xent", "transpose", "cuda_available", "fused", "fused_enabled", "set_fused",
     "resolve_impl",
 ]

@@ -31,6 +31,7 @@ from ..errors import (
 )
 from ..kernels import _vmath
 from ..kernels import activation as _piecewise
+from ..kernels import arithmetic as kernels_arithmetic
 from ..overrides import overridable
 from ..tensor import Tensor
 from ._operands import (
@@ -224,8 +225,68 @@ def number_over(a, b):
     return a / b
 
 
+class DivBackward(Op):
+    """div's gradients ga = gy / b and gb = -((ga * a) / b) (conjugated operands for complex ones), in one
+    pass where gy, a and b are arrays of one shape (gpugrad.kernels.arithmetic), else as those operations.
+    ``a`` is None where b needs no gradient (div saved none), and gb is then None; a or b may be a number."""
+
+    name = "div_backward"
+    complex_ok = True
+
+    @staticmethod
+    def forward(ctx, gy, a, b):
+        ctx.save_for_backward(gy, a, b)
+        if gy.dtype.kind == "c":  # complex: the conjugates of the derivatives
+            a = None if a is None else a.conjugate()
+            b = b.conjugate()
+        elif gy.size < _LARGE:  # NumPy's operators cost less than a kernel's launcher here
+            ga = gy / b
+            return ga, (None if a is None else -((ga * a) / b))
+        elif a.__class__ is gy.__class__ and b.__class__ is gy.__class__ and a.shape == gy.shape == b.shape:
+            return kernels_arithmetic.div_backward(ctx.xp, gy, a, b, impl=ctx.backend.kernel_impl,
+                                                   split=_threads.split)
+        backend = ctx.backend
+        ga = _quotient(backend, gy, b)
+        if a is None:
+            return ga, None
+        return ga, backend.ufunc(ctx.xp.negative, _quotient(backend, backend.arithmetic(operator.mul, ga, a), b))
+
+    @staticmethod
+    def backward(ctx, gga, ggb):
+        # The forward's outputs differentiated in its inputs (the same for complex ones, with the conjugates
+        # the chain rule gives: an operand conjugated in the forward is conjugated back in its gradient).
+        gy, a, b = ctx.saved_tensors
+        need_gy, need_a, need_b = ctx.needs_input_grad
+        cb = conj_of(b)
+        g_gy = g_a = g_b = None
+        if gga is not None:  # ga = gy / cb
+            if need_gy:
+                g_gy = gga / b
+            if need_b:
+                g_b = -(conj_of(gga) * gy) / (cb * cb)
+        if ggb is not None and a is not None:  # gb = -gy ca / cb^2 (None without a: zeros materialized)
+            if need_gy:
+                term = -(ggb * a) / (b * b)
+                g_gy = term if g_gy is None else g_gy + term
+            if need_a:
+                g_a = -(conj_of(ggb) * gy) / (cb * cb)
+            if need_b:
+                term = 2.0 * conj_of(ggb) * gy * conj_of(a) / (cb * cb * cb)
+                g_b = term if g_b is None else g_b + term
+        return g_gy, g_a, g_b
+
+
+def _quotient(backend, x, y):
+    """x / y on the backend's road for two arrays (broadcast kernels, threads) or an array and a number
+    (threads)."""
+    if y.__class__ is x.__class__:
+        return backend.arithmetic(operator.truediv, x, y)
+    return backend.ufunc(backend.xp.true_divide, x, y)
+
+
 class Div(Op):
     complex_ok = True
+    derivative = DivBackward
 
     @staticmethod
     def forward(ctx, a, b):
@@ -233,16 +294,6 @@ class Div(Op):
         if a.__class__ is b.__class__ and a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
             return ctx.backend.arithmetic(operator.truediv, a, b)
         return number_over(a, b)
-
-    @staticmethod
-    def backward(ctx, gy):
-        a, b = ctx.saved_tensors
-        if gy._array.dtype.kind == "c":  # complex: the conjugates of the derivatives
-            a, b = conj_of(a), conj_of(b)
-        ga = gy / b
-        # -gy a / b^2 as -(ga a / b): three passes over the data, where the literal formula takes four.
-        gb = -(ga * a / b) if ctx.needs_input_grad[1] else None
-        return (ga if ctx.needs_input_grad[0] else None), gb
 
 
 def _check_integer_divisor(name: str, a, b) -> None:
