@@ -62,7 +62,7 @@ def test_which_geometries_take_which_cpu_kernels():
 ], ids=str)
 def test_run_kernels_give_the_gathers_bits(rng, geometry, dtype):
     # The run kernels compute what the gathers do (and in col2im the same sums in the same order of taps):
-    # bit for bit, NaN included.
+    # bit for bit, NaN included. (Work 0: each kernel's serial build, built on this first call.)
     shape, kernel, stride, pads, dilation = geometry
     g = conv.ConvGeometry(kernel, stride, pads, dilation)
     oh, ow = g.check("test", shape)
@@ -73,13 +73,13 @@ def test_run_kernels_give_the_gathers_bits(rng, geometry, dtype):
     x[0, -1, 0, 0] = np.nan
     cols = np.full((shape[1] * kernel[0] * kernel[1], shape[0] * oh * ow), np.inf, dtype)
     gathered = cols.copy()
-    im2col_runs.serial(x, cols, *args)
-    conv._im2col_cpu.serial(x, gathered, *args)
+    im2col_runs(0, x, cols, *args)
+    conv._im2col_cpu(0, x, gathered, *args)
     np.testing.assert_array_equal(cols, gathered)
     c = rng.standard_normal(cols.shape).astype(dtype)
     out, summed = np.full(shape, np.nan, dtype), np.full(shape, np.nan, dtype)
-    col2im_runs.serial(c, out, *args)
-    conv._col2im_cpu.serial(c, summed, *args)
+    col2im_runs(0, c, out, *args)
+    conv._col2im_cpu(0, c, summed, *args)
     np.testing.assert_array_equal(out, summed)
 
 
