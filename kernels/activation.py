@@ -122,6 +122,11 @@ def _sigmoid_ref(xp: Any, x: Any) -> Any:
     return xp.where(x >= 0, 1 / (1 + z), z / (1 + z))
 
 
+def _nonpositive_part(xp: Any, x: Any) -> Any:
+    """x where x <= 0 (or NaN), else 0: -0.0 stays -0.0."""
+    return xp.where(x > 0, x.dtype.type(0), x)
+
+
 def reference_forward(xp: Any, kind: str, x: Any, param: float = 0.0, *, out: Any = None) -> Any:
     """y = f(x) written with xp operations (the spec and the test oracle)."""
     zero = x.dtype.type(0)
@@ -143,12 +148,13 @@ def reference_forward(xp: Any, kind: str, x: Any, param: float = 0.0, *, out: An
         stable = xp.maximum(x, zero) + xp.log1p(xp.exp(-xp.abs(x)))
         y = xp.where(x > SOFTPLUS_THRESHOLD, x, stable)
     elif kind == "elu":
-        # The negative branch on min(x, 0) only: exp of the positive inputs could overflow, unused.
-        y = xp.where(x > 0, x, param * xp.expm1(xp.minimum(x, zero)))
+        # The negative branch on x where x <= 0, else 0: exp of the positive inputs could overflow, unused
+        # (minimum(x, 0) would turn -0.0 into +0.0, where PyTorch's elu(-0.0) is -0.0).
+        y = xp.where(x > 0, x, param * xp.expm1(_nonpositive_part(xp, x)))
     elif kind == "selu":
-        y = SELU_SCALE * xp.where(x > 0, x, SELU_ALPHA * xp.expm1(xp.minimum(x, zero)))
+        y = SELU_SCALE * xp.where(x > 0, x, SELU_ALPHA * xp.expm1(_nonpositive_part(xp, x)))
     elif kind == "celu":
-        y = xp.where(x > 0, x, param * xp.expm1(xp.minimum(x, zero) / param))
+        y = xp.where(x > 0, x, param * xp.expm1(_nonpositive_part(xp, x) / param))
     elif kind == "hardswish":
         y = x * xp.clip(x + 3, 0, 6) / 6
     elif kind == "mish":
