@@ -1,8 +1,9 @@
 """Elementwise arithmetic and math: each op's forward, then its backward, then its public function.
 
-Backward is written in Tensor ops, so it is differentiable itself. Broadcasting needs no code here: the
-engine sums each gradient back to its input's shape. Math functions take integer and bool tensors too,
-computing in the default float dtype, as PyTorch does.
+Backward is written in Tensor ops, so it is differentiable itself; div's is an op of its own (DivBackward,
+its derivative: both gradients in one kernel pass, and its own backward written out). Broadcasting needs no
+code here: the engine sums each gradient back to its input's shape. Math functions take integer and bool
+tensors too, computing in the default float dtype, as PyTorch does.
 """
 from __future__ import annotations
 
