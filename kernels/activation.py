@@ -593,10 +593,12 @@ def _inlined_on_cpu(fn: Any, name: str) -> Any:
 # parallel builds, which inline it, took 2 (elu, float32): under PARALLEL_MIN_WORK, as at 1024x1024, elu's
 # forward ran 5x slower than PyTorch's. These kinds' kernels inline the whole switch at Numba IR level
 # (LLVM then folds the constant code; no slower to compile), the others leave it to LLVM. mish's backward
-# stays a call in its serial build too, but inlined its float64 bits would change (to the parallel
-# build's: the called function is compiled without the kernels' fast-math flags), so it is left as it is.
+# was the one such call among the backwards: inlined too, which also gives its serial build the parallel
+# build's bits (the called function was compiled without the kernels' fast-math flags).
 act_forward_inlined = _inlined_on_cpu(act_forward_scalar, "act_forward_inlined")
 _FORWARD_INLINED = frozenset((SOFTPLUS, ELU, SELU, CELU))
+act_backward_inlined = _inlined_on_cpu(act_backward_scalar, "act_backward_inlined")
+_BACKWARD_INLINED = frozenset((MISH,))
 
 
 @cpu_kernel_per_code(KINDS + ("identity",), FASTMATH)
@@ -615,6 +617,12 @@ def _forward_cpu(code):
 
 @cpu_kernel_per_code(KINDS + ("identity",), FASTMATH)
 def _backward_cpu(code):
+    if code in _BACKWARD_INLINED:
+        def backward(gy, s, out, p):
+            for i in prange(gy.size):
+                out[i] = act_backward_inlined(code, s[i], gy[i], p)
+        return backward
+
     def backward(gy, s, out, p):
         for i in prange(gy.size):
             out[i] = act_backward_scalar(code, s[i], gy[i], p)
