@@ -596,14 +596,14 @@ def _inlined_on_cpu(fn: Any, name: str) -> Any:
 # was the one such call among the backwards: inlined too, which also gives its serial build the parallel
 # build's bits (the called function was compiled without the kernels' fast-math flags).
 act_forward_inlined = _inlined_on_cpu(act_forward_scalar, "act_forward_inlined")
-_FORWARD_INLINED = frozenset((SOFTPLUS, ELU, SELU, CELU))
+FORWARD_INLINED = frozenset((SOFTPLUS, ELU, SELU, CELU))
 act_backward_inlined = _inlined_on_cpu(act_backward_scalar, "act_backward_inlined")
-_BACKWARD_INLINED = frozenset((MISH,))
+BACKWARD_INLINED = frozenset((MISH,))
 
 
 @cpu_kernel_per_code(KINDS + ("identity",), FASTMATH)
 def _forward_cpu(code):
-    if code in _FORWARD_INLINED:
+    if code in FORWARD_INLINED:
         def forward(x, out, p):
             for i in prange(x.size):
                 out[i] = act_forward_inlined(code, x[i], p)
@@ -617,7 +617,7 @@ def _forward_cpu(code):
 
 @cpu_kernel_per_code(KINDS + ("identity",), FASTMATH)
 def _backward_cpu(code):
-    if code in _BACKWARD_INLINED:
+    if code in BACKWARD_INLINED:
         def backward(gy, s, out, p):
             for i in prange(gy.size):
                 out[i] = act_backward_inlined(code, s[i], gy[i], p)

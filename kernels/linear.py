@@ -34,12 +34,16 @@ from ._launch import (
     UNROLL,
 )
 from .activation import (
+    BACKWARD_INLINED,
     CODES,
     FASTMATH,
+    FORWARD_INLINED,
     IDENTITY,
     KINDS,
     SAVES_OUTPUT,
+    act_backward_inlined,
     act_backward_scalar,
+    act_forward_inlined,
     act_forward_scalar,
     activation_code,
     reference_backward,
@@ -86,9 +90,14 @@ def reference_matmul_bias_act(
 # Inner loops carry only the activation switch, so that LLVM unswitches it;
 # the store/bias flags stay outside them (inside, they stopped that).
 
-# The activation kernels' fast-math flags (NaN and infinity kept), so a fused epilogue agrees with them.
+# The activation kernels' fast-math flags (NaN and infinity kept), so a fused epilogue agrees with them;
+# and, as there, the kinds whose scalar function LLVM left as a call per element in the serial builds
+# (activation.FORWARD_INLINED, BACKWARD_INLINED) inlined at Numba IR level (`inlined`, a closure constant:
+# Numba prunes the other branch).
 @cpu_kernel_per_code(KINDS + ("identity",), FASTMATH)
 def _bias_act_forward_cpu(code):
+    inlined = code in FORWARD_INLINED
+
     def bias_act_forward(z, bias, pre, y, p, store_pre):
         n, c = z.shape
         for i in prange(n):
@@ -96,15 +105,19 @@ def _bias_act_forward_cpu(code):
                 for j in range(c):
                     pre[i, j] = z[i, j] + bias[j]
                 for j in range(c):
-                    y[i, j] = act_forward_scalar(code, pre[i, j], p)
+                    v = pre[i, j]
+                    y[i, j] = act_forward_inlined(code, v, p) if inlined else act_forward_scalar(code, v, p)
             else:
                 for j in range(c):
-                    y[i, j] = act_forward_scalar(code, z[i, j] + bias[j], p)
+                    v = z[i, j] + bias[j]
+                    y[i, j] = act_forward_inlined(code, v, p) if inlined else act_forward_scalar(code, v, p)
     return bias_act_forward
 
 
 @cpu_kernel_per_code(KINDS + ("identity",), FASTMATH)
 def _bias_act_backward_cpu(code):
+    inlined = code in BACKWARD_INLINED
+
     def bias_act_backward(gy, s, gz, partial, p, write_gz, need_bias):
         # Each chunk of rows owns one row of `partial`: no two threads write the
         # same cache line except at row ends, and the column sums stay in cache.
@@ -118,7 +131,8 @@ def _bias_act_backward_cpu(code):
             for i in range(k * per, min(n, (k + 1) * per)):
                 if write_gz:
                     for j in range(c):
-                        gz[i, j] = act_backward_scalar(code, s[i, j], gy[i, j], p)
+                        v, g = s[i, j], gy[i, j]
+                        gz[i, j] = act_backward_inlined(code, v, g, p) if inlined else act_backward_scalar(code, v, g, p)
                 if need_bias:
                     for j in range(c):
                         partial[k, j] += gz[i, j]
