@@ -177,7 +177,9 @@ def _tanh_ulp(dtype, a):
     return out, np.abs(out - exact) / np.spacing(np.abs(exact).astype(dtype)).astype(np.longdouble)
 
 
-TANH_ULP32, TANH_ULP64 = 1.5, 2.0  # measured: 1.41 and 1.53 on a denser random sweep
+# float32 in float64 arithmetic, rounded once: 0.507 measured over every float32 in [-10, 10] (PyTorch's
+# 0.513, NumPy's AVX2 loop 1.35); float64 1.53 on a denser random sweep
+TANH_ULP32, TANH_ULP64 = 0.52, 2.0
 # (dtype, where tanh rounds to 1, ulp bound)
 TANH_CASES = [(np.float32, 9.1, TANH_ULP32), (np.float64, 19.1, TANH_ULP64)]
 
@@ -189,6 +191,9 @@ def test_tanh_within_its_ulp_bound_on_a_dense_sweep(dtype, one_from, bound):
     a = np.concatenate([a, -a[-20_001:]]).astype(dtype)
     out, ulp = _tanh_ulp(dtype, a)
     assert float(ulp.max()) <= bound
+    if dtype == np.float32:  # correctly rounded but where the truth lies within a hair of a midpoint
+        rounded = np.tanh(a.astype(np.longdouble)).astype(dtype)
+        assert np.count_nonzero(out != rounded) <= a.size // 2000  # 295 of 1.44e6 measured (PyTorch's 508)
     assert np.all(np.abs(out) <= 1)  # never past the bound, even by rounding
     saturated = np.abs(a) >= one_from
     assert np.all(out[saturated] == np.sign(a[saturated]))  # exactly +-1 in the saturation region
@@ -270,8 +275,8 @@ def test_plain_python_log_is_the_specification():
 
 
 def test_the_float32_tanh_op_is_the_vectorised_tanh_at_any_size():
-    # NumPy's float32 tanh calls libm per element on AVX2: the op runs kernels/_vmath's (its own compile
-    # flags: the fused kernels' fast math contracts other fmas, within the same bound), over the threads
+    # NumPy's float32 tanh calls libm per element on AVX2: the op runs kernels/_vmath's over the threads,
+    # the same bits as the fused kernels' (their fast math has nothing to contract: the fmas are explicit)
     import gpugrad as gg
     from gpugrad import threads
     from gpugrad._vmath_ufuncs import math_ufunc
@@ -281,7 +286,11 @@ def test_the_float32_tanh_op_is_the_vectorised_tanh_at_any_size():
     want = ufunc(a)
     exact = np.tanh(a[:-6].astype(np.longdouble))
     assert float((np.abs(want[:-6] - exact) / np.spacing(np.abs(exact).astype(np.float32))).max()) <= TANH_ULP32
-    np.testing.assert_array_equal(want[-6:], np.tanh(a[-6:]))  # +-0 with their signs, +-1, NaN, the tiniest
+    np.testing.assert_array_equal(want[-6:], np.tanh(a[-6:]))  # +-0, +-1, NaN, the tiniest
+    assert not np.signbit(want[-6]) and np.signbit(want[-5])
+    fused = np.empty_like(a)
+    _tanh_loop(a, fused)  # under the activation kernels' flags
+    np.testing.assert_array_equal(fused.view(np.uint32), want.view(np.uint32))
     np.testing.assert_array_equal(gg.tensor(a[-7:]).tanh().numpy(), want[-7:])
     big = np.resize(a, threads.PARALLEL_MIN_ELEMENTS + 5)  # split over the threads
     np.testing.assert_array_equal(gg.tensor(big).tanh().numpy(), ufunc(big))
