@@ -1,5 +1,5 @@
-"""Row sums (gpugrad.kernels.reduce) against the reference: odd sizes, rows longer than a block, NaN and inf,
-the same bits on any thread count, and bad input named."""
+"""Row sums and sums over axis 0 (gpugrad.kernels.reduce) against the reference: odd sizes, rows longer than a
+block, NaN and inf, the same bits on any thread count, and bad input named."""
 
 from __future__ import annotations
 
@@ -78,3 +78,92 @@ def test_bad_input_is_named():
         kr.sum_rows(np, np.zeros(3, np.float32), impl="cpu")
     with pytest.raises(TypeError, match="reduce.sum_rows"):
         kr.sum_rows(np, np.zeros((3, 3), np.int64), impl="cpu")
+
+
+# sum_leading: sums over axis 0 ---------------------------------------------------------------------------
+
+def _leading_bound(x: np.ndarray) -> np.ndarray:
+    """float32: the exact sum's rounding (half a spacing) plus the float64 adds' error (rows * 2**-53 of
+    sum |x|); float64 is compared bit for bit instead."""
+    exact_abs = np.abs(x).astype(np.float64).sum(axis=0)
+    return 0.5 * np.spacing(np.abs(x.astype(np.float64).sum(axis=0)).astype(np.float32)) + x.shape[0] * 2.0**-53 * exact_abs
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.integers(1, 2 * kr.ROW_BLOCK + 9), n=st.integers(1, 150), dtype=st.sampled_from([np.float32, np.float64]))
+def test_leading_sums_match_the_reference(rows, n, dtype):
+    rng = np.random.default_rng(rows * 1000 + n)
+    x = (rng.standard_normal((rows, n)) * np.exp(rng.uniform(-4, 4, (rows, n))) + 0.25).astype(dtype)
+    got = kr.sum_leading(np, x, impl="cpu")
+    assert got.dtype == dtype and got.shape == (n,)
+    if dtype == np.float64 or n == 1:  # NumPy's order, or a single column left to NumPy: its bits
+        assert np.array_equal(got, x.sum(axis=0))
+    else:
+        assert np.all(np.abs(got - x.astype(np.float64).sum(axis=0)) <= _leading_bound(x))
+
+
+def test_float32_leading_sums_round_once():
+    # 2048 rows of +-1 scaled: float32 added row after row (NumPy's way) drifts by hundreds of ulps where the
+    # columns cancel; added in float64 and rounded once, within half an ulp of the exact sum.
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2048, 96)).astype(np.float32)
+    exact = x.astype(np.float64).sum(axis=0)
+    got = kr.sum_leading(np, x, impl="cpu").astype(np.float64)
+    assert np.all(np.abs(got - exact) <= _leading_bound(x))
+    assert np.abs(x.sum(axis=0) - exact).max() > np.abs(got - exact).max()
+
+
+def test_leading_sums_of_nan_inf_and_zeros_are_numpys():
+    for dtype in (np.float32, np.float64):
+        x = np.ones((3 * kr.ROW_BLOCK + 5, 20), dtype)
+        x[7, 0] = np.nan
+        x[kr.ROW_BLOCK + 1, 1] = np.inf
+        x[0, 2], x[-1, 2] = np.inf, -np.inf
+        x[5, 3] = -np.inf
+        x[:, 4] = -0.0  # a column of negative zeros sums to +0.0, as NumPy's and PyTorch's
+        with np.errstate(invalid="ignore"):
+            want = x.sum(axis=0)
+        got = kr.sum_leading(np, x, impl="cpu")
+        assert np.array_equal(got, want, equal_nan=True), dtype
+        assert not np.signbit(got[4])
+    # float32 partial sums past float32's range stay finite in float64: the exact sum (NumPy's float32
+    # running sum, like PyTorch's, overflows to inf here); a sum that is itself out of range is inf.
+    x = np.tile(np.array([[3e38], [3e38], [-3e38]], np.float32), (1, 8))
+    assert np.all(kr.sum_leading(np, x, impl="cpu") == np.float32(3e38))
+    assert np.all(kr.sum_leading(np, np.full((3, 8), 3e38, np.float32), impl="cpu") == np.inf)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leading_sum_bits_do_not_depend_on_threads_or_tiles(dtype):
+    rng = np.random.default_rng(2)
+    rows, n = 3 * kr.ROW_BLOCK + 13, 301
+    x = rng.standard_normal((rows, n)).astype(dtype)
+    want = kr.sum_leading(np, x, impl="cpu")  # builds both compilations
+    per_block = kr.ROW_BLOCK if dtype == np.float32 else rows
+    blocks = -(-rows // per_block)
+    before = numba.get_num_threads()
+    try:
+        for threads in range(1, numba.config.NUMBA_NUM_THREADS + 1):
+            numba.set_num_threads(threads)
+            assert np.array_equal(kr.sum_leading(np, x, impl="cpu"), want), threads
+            for build in (kr._sum_leading_cpu.serial, kr._sum_leading_cpu.parallel):
+                for columns in (16, 64, 100, kr.COLUMNS):  # the launcher picks the width by the thread count
+                    out = np.empty(n, dtype)
+                    build(x, per_block, columns, np.zeros((blocks, n)), out)
+                    assert np.array_equal(out, want), (threads, columns)
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_leading_sums_of_empty_single_column_and_other_inputs():
+    assert np.array_equal(kr.sum_leading(np, np.zeros((0, 5), np.float32), impl="cpu"), np.zeros(5, np.float32))
+    assert kr.sum_leading(np, np.zeros((4, 0), np.float64), impl="cpu").shape == (0,)
+    col = np.random.default_rng(0).standard_normal((1001, 1))
+    assert np.array_equal(kr.sum_leading(np, col, impl="cpu"), col.sum(axis=0))  # NumPy's pairwise sum
+    x = np.arange(12, dtype=np.float64).reshape(3, 4)
+    assert np.array_equal(kr.sum_leading(np, x, impl="reference"), x.sum(axis=0))
+    assert np.array_equal(kr.sum_leading(np, x.T, impl="cpu"), x.T.sum(axis=0))  # not contiguous: copied first
+    with pytest.raises(ValueError, match=r"reduce.sum_leading: expected a 2-D \(rows, n\) array, got shape \(3,\)"):
+        kr.sum_leading(np, np.zeros(3, np.float32), impl="cpu")
+    with pytest.raises(TypeError, match="reduce.sum_leading"):
+        kr.sum_leading(np, np.zeros((3, 3), np.int64), impl="cpu")
