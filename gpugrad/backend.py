@@ -229,17 +229,28 @@ class Backend:
 
     def sum(self, x, axes, keepdims: bool, dtype=None):
         """``x.sum(axis=axes, keepdims=keepdims, dtype=dtype)``. On the CPU, a large float sum over the last
-        dims (not all) runs as ``gpugrad.kernels.reduce``'s row sums (vectorised, rows over the threads); a
-        large one over other dims that keeps axis 0, by blocks of rows over the threads with NumPy's bits."""
-        if self.xp is numpy and axes:
-            kept = x.ndim - len(axes)
-            if (x.size >= ROW_SUM_MIN_ELEMENTS and 0 < kept and sorted(axes) == list(range(kept, x.ndim))
-                    and (x.dtype == numpy.float32 or x.dtype == numpy.float64) and (dtype is None or dtype == x.dtype)
-                    and x.flags.c_contiguous):
-                from .kernels.reduce import sum_rows
+        dims (not all) runs as ``gpugrad.kernels.reduce``'s row sums (vectorised, rows over the threads); one
+        over the leading dims (not all, 64 rows or more) as its ``sum_leading`` (float32 added in float64 and
+        rounded once, float64 NumPy's bits; columns over the threads); a large one over other dims that keeps axis 0, by
+        blocks of rows over the threads with NumPy's bits."""
+        if self.xp is numpy and axes and x.size >= ROW_SUM_MIN_ELEMENTS:  # one test on small tensors' way
+            lead = len(axes)
+            kept = x.ndim - lead
+            if (0 < kept and (x.dtype == numpy.float32 or x.dtype == numpy.float64)
+                    and (dtype is None or dtype == x.dtype) and x.flags.c_contiguous):
+                ordered = sorted(axes)
+                if ordered == list(range(kept, x.ndim)):
+                    from .kernels.reduce import sum_rows
 
-                out = sum_rows(numpy, x.reshape(math.prod(x.shape[:kept]), -1), impl=self.kernel_impl)
-                return out.reshape(x.shape[:kept] + (1,) * len(axes) if keepdims else x.shape[:kept])
+                    out = sum_rows(numpy, x.reshape(math.prod(x.shape[:kept]), -1), impl=self.kernel_impl)
+                    return out.reshape(x.shape[:kept] + (1,) * lead if keepdims else x.shape[:kept])
+                if ordered == list(range(lead)):  # mixed axes (0 and 2 of 3) stay NumPy's
+                    from .kernels.reduce import LEADING_MIN_ROWS, sum_leading
+
+                    rows = math.prod(x.shape[:lead])
+                    if rows >= LEADING_MIN_ROWS:
+                        out = sum_leading(numpy, x.reshape(rows, -1), impl=self.kernel_impl)
+                        return out.reshape((1,) * lead + x.shape[lead:] if keepdims else x.shape[lead:])
             out = _threads.sum_rows(x, axes, keepdims, dtype)
             if out is not None:
                 return out

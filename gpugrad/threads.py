@@ -275,7 +275,8 @@ def copy(x: numpy.ndarray) -> numpy.ndarray | None:
 def sum_rows(x: numpy.ndarray, axes: tuple, keepdims: bool, dtype: Any) -> numpy.ndarray | None:
     """``x.sum(axes, keepdims=keepdims, dtype=dtype)`` by blocks of rows, for ``axes`` that keep axis 0
     (each row's sum is then the same bits as in one call); None when one call should do it. (Sums over
-    axis 0 stay one call: NumPy adds whole rows there, and column blocks measured slower.)"""
+    axis 0 are not split here: NumPy adds whole rows there, and column blocks of NumPy's sum measured slower;
+    Backend.sum sends float ones over leading dims to ``gpugrad.kernels.reduce.sum_leading``, which tiles them.)"""
     if _split_threads < 2 or x.size < PARALLEL_MIN_ELEMENTS or not axes or 0 in axes or not x.flags.c_contiguous:
         return None
     out = numpy.empty(tuple(1 if i in axes else s for i, s in enumerate(x.shape)), dtype or x.dtype)

@@ -733,6 +733,63 @@ def test_large_sums_over_the_last_dims_take_the_row_sum_kernel(monkeypatch):
     np.testing.assert_array_equal(got.numpy(), gg.tensor(half.astype(np.float32)).sum(dim=-1).numpy().astype(np.float16))
 
 
+
+@gg.kernels.fused(True)  # the kernel's accuracy is what is checked (GPUGRAD_FUSED=0 runs NumPy's sum)
+def test_large_sums_over_the_leading_dims_take_the_leading_sum_kernel(monkeypatch):
+    # sum and mean over leading dims of a large float tensor, and a broadcast row's gradient (SumTo), run as
+    # gpugrad.kernels.reduce's sum_leading: float32 within half an ulp of the exact sum, float64 NumPy's bits.
+    # Mixed dims, fewer than 64 rows and small tensors keep NumPy's sum.
+    from gpugrad.kernels import reduce as kr
+
+    calls = []
+    real = kr.sum_leading
+    monkeypatch.setattr(kr, "sum_leading", lambda *a, **k: calls.append(a[1].shape) or real(*a, **k))
+    rng = np.random.default_rng(4)
+    x64 = rng.standard_normal((70, 30, 17)) * 2 + 1
+    for dtype in (np.float32, np.float64):
+        a = x64.astype(dtype)
+        x = gg.tensor(a)
+        for dim, keepdim in ((0, False), ((0, 1), True), ((1, 0), False)):
+            axes = dim if isinstance(dim, tuple) else (dim,)
+            for name in ("sum", "mean"):
+                calls.clear()
+                got = getattr(x, name)(dim=dim, keepdim=keepdim).numpy()
+                assert calls, (name, dim)
+                want = getattr(a.astype(np.float64), name)(axes, keepdims=keepdim)
+                assert got.dtype == dtype and got.shape == want.shape
+                if dtype == np.float64:
+                    assert np.array_equal(got, getattr(a, name)(axes, keepdims=keepdim)), (name, dim)
+                else:  # the sum rounded once; the mean divides it, rounding again (the sum's half ulp can
+                    ulps = 0.5 if name == "sum" else 1.5  # be most of an ulp of the mean: PyTorch's way too)
+                    np.testing.assert_array_less(np.abs(got - want), ulps * np.spacing(np.abs(want).astype(np.float32)) + 1e-12)
+    calls.clear()
+    b = gg.tensor(rng.standard_normal(17).astype(np.float32), requires_grad=True)
+    gy = rng.standard_normal((70, 30, 17)).astype(np.float32)
+    (gg.tensor(x64.astype(np.float32)) + b).backward(gg.tensor(gy))
+    assert calls == [(2100, 17)]
+    exact = gy.astype(np.float64).sum((0, 1))
+    np.testing.assert_array_less(np.abs(b.grad.numpy() - exact), 0.5 * np.spacing(np.abs(exact).astype(np.float32)) + 1e-12)
+    calls.clear()
+    x = gg.tensor(x64.astype(np.float32))
+    assert np.array_equal(x.sum(dim=(0, 2)).numpy(), x64.astype(np.float32).sum((0, 2)))  # mixed: NumPy's
+    assert np.array_equal(x[:40].sum(dim=0).numpy(), x64[:40].astype(np.float32).sum(0))  # 40 rows: NumPy's
+    x[:2, :2].sum(dim=0)  # small
+    x.sum()  # everything
+    assert calls == []
+
+
+@pytest.mark.torch
+@gg.kernels.fused(True)
+def test_float32_sums_over_dim_0_are_closer_to_float64_than_pytorchs():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(5).standard_normal((2048, 64)).astype(np.float32)
+    exact = torch.tensor(a, dtype=torch.float64).sum(0).numpy()
+    ours, theirs = gg.tensor(a).sum(dim=0).numpy(), torch.tensor(a).sum(0).numpy()
+    assert np.all(np.abs(ours - exact) <= 0.5 * np.spacing(np.abs(exact).astype(np.float32)))
+    assert np.abs(ours - exact).max() <= np.abs(theirs - exact).max()
+    a64 = a.astype(np.float64)
+    np.testing.assert_allclose(gg.tensor(a64).sum(dim=0).numpy(), torch.tensor(a64).sum(0).numpy(), rtol=1e-15, atol=1e-13)
+
 def test_trapezoid_by_points_spacing_or_ones():
     y = gg.tensor([1.0, 2.0, 4.0])
     assert gg.trapezoid(y).item() == 4.5 and gg.trapz(y, dx=0.5).item() == 2.25
