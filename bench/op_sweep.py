@@ -33,6 +33,16 @@ HEADS = _rng.standard_normal((8, 8, 256, 64), dtype=np.float32)  # (batch, heads
 IMAGES = _rng.standard_normal((32, 64, 32, 32), dtype=np.float32)
 TOKENS = _rng.standard_normal((16, 256, 512), dtype=np.float32)
 IDS = _rng.integers(0, 2048, 4096)
+_CONSTANTS: dict = {}
+
+
+def _const(L, array):
+    """``array`` as a tensor of library ``L``, made once: a row's other operand, which needs no gradient."""
+    key = (L.__name__, id(array))
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = L.tensor(array)
+    return _CONSTANTS[key]
+
 
 # name: (op(functional module, library, input tensor), input array)
 OPS = {
@@ -66,7 +76,10 @@ OPS = {
     "tanhshrink": (lambda m, L, a: m.tanhshrink(a), SQUARE), "logsigmoid": (lambda m, L, a: m.logsigmoid(a), SQUARE),
     "glu": (lambda m, L, a: m.glu(a, -1), SQUARE),
     "sum(dim=1)": (lambda m, L, a: a.sum(1), SQUARE), "sum(dim=0)": (lambda m, L, a: a.sum(0), SQUARE),
-    "mean(dim=1)": (lambda m, L, a: a.mean(1), SQUARE), "var(dim=1)": (lambda m, L, a: a.var(1), SQUARE),
+    "mean(dim=1)": (lambda m, L, a: a.mean(1), SQUARE), "mean(dim=0)": (lambda m, L, a: a.mean(0), SQUARE),
+    "std(dim=0)": (lambda m, L, a: a.std(0), SQUARE),
+    "x + (2048,) row": (lambda m, L, a: _const(L, SQUARE) + a, SQUARE[0]),  # the row's gradient: a sum over dim 0
+    "var(dim=1)": (lambda m, L, a: a.var(1), SQUARE),
     "std(dim=1)": (lambda m, L, a: a.std(1), SQUARE), "norm(dim=1)": (lambda m, L, a: a.norm(dim=1), SQUARE),
     "amax(dim=1)": (lambda m, L, a: a.amax(1), SQUARE), "prod(dim=1)": (lambda m, L, a: a.prod(1), POSITIVE[:, :64]),
     "logsumexp(dim=1)": (lambda m, L, a: a.logsumexp(1), SQUARE), "cumsum(dim=1)": (lambda m, L, a: a.cumsum(1), SQUARE),
