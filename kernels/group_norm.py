@@ -9,8 +9,10 @@ channels g * C/G ... (g + 1) * C/G - 1 (contiguous). Per row, with xhat = (x - m
 
 The CPU kernels handle a row while it is in cache (variance by a second pass: no cancellation), and in
 the backward keep per-(n, c) sums of gy and gy * (x - mean), from which both the row means and the
-parameter gradients follow; the latter are summed over n by the launcher, in a fixed order. The CUDA
-kernels give each row a block of 128 lanes with shared-memory reductions, the backward's (n, c) sums included.
+parameter gradients follow; the latter are summed over n by the launcher, in a fixed order. Their
+statistics and sums are float64 where it matters (see "CPU kernels" below), and their bits do not depend
+on the thread count. The CUDA kernels give each row a block of 128 lanes with shared-memory reductions,
+the backward's (n, c) sums included.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from numba import prange
+import numba
+import numpy as np
+from numba import njit, prange
 
 from ._launch import (
+    PARALLEL_MIN_WORK,
     check_arrays_for,
     contiguous,
-    cpu_kernel,
     cuda_family,
     cuda_stream,
     float_dtype_and_impl,
@@ -32,6 +36,7 @@ from ._launch import (
     like,
     numba_type,
 )
+from ._vmath import fma
 
 # CUDA: 128 threads share a row, one row per block. A group's row is long (C / G channels of H * W), and
 # there are few of them (N * G: 256 for 32 samples in 8 groups): 32 lanes and 4 rows a block left most
@@ -73,91 +78,139 @@ def reference_backward(xp: Any, gy: Any, x: Any, groups: int, mean: Any, rstd: A
 
 # ============================================================== CPU kernels
 
-# As layer_norm's: reassoc lets the row sums vectorise; nothing that changes NaN, inf or division results.
-FASTMATH = {"reassoc", "nsz"}
+# One build each, parallel: a prange loop over the rows ((sample, group) pairs), run on one thread for
+# small inputs (see _run). The earlier kernels were compiled twice, parallel and serial (the serial one
+# for small inputs: waking Numba's workers costs 0.25-0.5 ms on a loaded 2-core machine), and the two
+# builds' results differed in the last bit of rstd once float64 sums came in (LLVM vectorised their
+# loops differently). A serial kernel called per row from a prange loop did no better: the caller's
+# cached code held its own copy of the kernel, vectorised differently (Numba's cached parallel code can
+# differ from a fresh compile's: the previous kernels' did too). One build runs the same code for every
+# row at any thread count (tested). A thread pool calling the serial kernel on row ranges
+# (gpugrad.threads.split) has the same property, but ran the 32x64x28x28 forward 1.1-1.25x faster than
+# one thread here, Numba's workers 1.6-1.9x.
+#
+# Accuracy. A row holds thousands of values (C / G channels of S positions): one float32 accumulator (32
+# vector lanes of hundreds of values each) put y 2-5x further from the float64 truth than PyTorch's.
+# Forward: each channel's positions, in blocks of at most BLOCK, are summed in x's dtype (reassoc lets
+# that loop vectorise), the block sums added in float64; a second pass sums d = x - m and d * d about the
+# rounded mean m, and mean = m + sum(d) / K corrects it (the corrected two-pass algorithm: without it the
+# mean's error, ~1e-7 relative when the mean is far from 0, set y's); mean and rstd in float64, rounded
+# once. y = x * a + b with a = rstd * weight and b = bias - mean * a split into float32 high and low parts,
+# two fmas: no x - m rounding, no rounding of a or b (y within ~1 ulp of what the float64 statistics give).
+# Backward: the per-(n, c) sums of gy and gy * (x - mean) in float64 (nearly as fast: the loop is
+# memory-bound), so the row means and, summed over n by the launcher, the parameter gradients are float64
+# sums rounded once. (Recovering the mean's float32 rounding from sum(x - mean) cost the backward 10-15%
+# and moved no figure of the commit message's.)
+FASTMATH = {"reassoc", "nsz", "contract"}  # nothing that changes NaN, inf or division results
+BLOCK = 4096  # positions per partial sum in x's dtype
 
 
-@cpu_kernel(FASTMATH)
+@njit(parallel=True, fastmath=FASTMATH, error_model="numpy", cache=True)
 def _forward_cpu(x, groups, weight, bias, eps, y, mean, rstd):
-    n, c, s = x.shape
+    _, c, s = x.shape
     per = c // groups
-    kf = like(eps, per * s)
-    for r in prange(n * groups):
+    kf = np.float64(per * s)  # np.float64: Numba's float() of a float32 stays float32
+    e = np.float64(eps)
+    for r in prange(x.shape[0] * groups):
         i = r // groups
         g = r - i * groups
         c0 = g * per
-        acc = like(eps, 0.0)
+        acc = 0.0
         for ch in range(c0, c0 + per):
-            xr = x[i, ch]
-            for j in range(s):
-                acc += xr[j]
-        m = acc / kf
-        v = like(eps, 0.0)
+            for j0 in range(0, s, BLOCK):
+                xb = x[i, ch, j0:min(j0 + BLOCK, s)]  # a slice indexed from 0: that loop vectorises
+                part = like(eps, 0.0)
+                for j in range(xb.shape[0]):
+                    part += xb[j]
+                acc += part
+        m = like(eps, acc / kf)
+        s1 = 0.0
+        s2 = 0.0
         for ch in range(c0, c0 + per):
-            xr = x[i, ch]
-            for j in range(s):
-                d = xr[j] - m
-                v += d * d
-        rs = like(eps, 1.0) / math.sqrt(v / kf + eps)
-        mean[i, g] = m
-        rstd[i, g] = rs
+            for j0 in range(0, s, BLOCK):
+                xb = x[i, ch, j0:min(j0 + BLOCK, s)]
+                p1 = like(eps, 0.0)
+                p2 = like(eps, 0.0)
+                for j in range(xb.shape[0]):
+                    d = xb[j] - m
+                    p1 += d
+                    p2 += d * d
+                s1 += p1
+                s2 += p2
+        dm = s1 / kf
+        m64 = m + dm
+        v = max(s2 / kf - dm * dm, 0.0)  # (NaN stays NaN)
+        rs64 = 1.0 / math.sqrt(v + e)
+        mean[i, g] = like(eps, m64)
+        rstd[i, g] = like(eps, rs64)
         for ch in range(c0, c0 + per):
             xr = x[i, ch]
             yr = y[i, ch]
-            a = rs * weight[ch]
-            b = bias[ch]
+            a64 = rs64 * weight[ch]
+            b64 = bias[ch] - m64 * a64
+            a = like(eps, a64)
+            a_lo = like(eps, a64 - a)
+            b = like(eps, b64)
+            b_lo = like(eps, b64 - b)
             for j in range(s):
-                yr[j] = (xr[j] - m) * a + b
+                xv = xr[j]
+                yr[j] = fma(xv, a, b) + fma(xv, a_lo, b_lo)
 
 
-@cpu_kernel(FASTMATH)
+@njit(parallel=True, fastmath=FASTMATH, error_model="numpy", cache=True)
 def _backward_cpu(gy, x, groups, mean, rstd, weight, gx, sum_gy, sum_gyx):
-    # sum_gy[i, c] = sum(gy), sum_gyx[i, c] = sum(gy * (x - mean)) over channel c's positions: the row's
-    # means come from them here, and the parameter gradients in the launcher.
-    n, c, s = x.shape
+    # sum_gy[i, c] = sum(gy), sum_gyx[i, c] = sum(gy * (x - mean)) over channel c's positions (float64):
+    # the row's means come from them here, and the parameter gradients in the launcher.
+    _, c, s = x.shape
     per = c // groups
-    for r in prange(n * groups):
+    kf = np.float64(per * s)
+    for r in prange(x.shape[0] * groups):
         i = r // groups
         g = r - i * groups
         c0 = g * per
         m = mean[i, g]
-        rs = rstd[i, g]
-        kf = like(m, per * s)
-        tg = like(m, 0.0)
-        tgx = like(m, 0.0)
+        m64 = np.float64(m)
+        rs64 = np.float64(rstd[i, g])
+        tg = 0.0
+        tgx = 0.0
         for ch in range(c0, c0 + per):
             gr = gy[i, ch]
             xr = x[i, ch]
-            sb = like(m, 0.0)
-            sx = like(m, 0.0)
+            sb = 0.0
+            sx = 0.0
             for j in range(s):
-                gv = gr[j]
+                gv = np.float64(gr[j])
                 sb += gv
-                sx += gv * (xr[j] - m)
+                sx += gv * (np.float64(xr[j]) - m64)
             sum_gy[i, ch] = sb
             sum_gyx[i, ch] = sx
             tg += weight[ch] * sb
             tgx += weight[ch] * sx
-        mg = tg / kf
-        mgx = tgx * rs / kf  # mean(g * xhat)
+        mg = tg / kf  # mean(g), g = gy * weight
+        mgx = tgx * rs64 / kf  # mean(g * xhat)
+        # gx = rstd * (g - mean(g) - (x - mean) * rstd * mean(g * xhat)), its factors rounded once
+        b = like(m, rs64 * mg)
+        q = like(m, rs64 * rs64 * mgx)
         for ch in range(c0, c0 + per):
             gr = gy[i, ch]
             xr = x[i, ch]
             out = gx[i, ch]
-            w = weight[ch]
+            a = like(m, rs64 * weight[ch])
             for j in range(s):
-                out[j] = rs * (gr[j] * w - mg - (xr[j] - m) * rs * mgx)
+                out[j] = gr[j] * a - (xr[j] - m) * q - b
 
 
 # An (N, C) input (S = 1): the same kernels on 2-D arrays, each group's channels a contiguous slice with
 # nothing per channel to walk (the loops above spent most of their time on one-element channel views).
+# These rows are short (C / G values) and each value has its own weight: everything in float64.
 
-@cpu_kernel(FASTMATH)
+@njit(parallel=True, fastmath=FASTMATH, error_model="numpy", cache=True)
 def _forward_rows_cpu(x, groups, weight, bias, eps, y, mean, rstd):
-    n, c = x.shape
+    c = x.shape[1]
     per = c // groups
-    kf = like(eps, per)
-    for r in prange(n * groups):
+    kf = np.float64(per)
+    e = np.float64(eps)
+    for r in prange(x.shape[0] * groups):
         i = r // groups
         g = r - i * groups
         c0 = g * per
@@ -165,26 +218,28 @@ def _forward_rows_cpu(x, groups, weight, bias, eps, y, mean, rstd):
         ys = y[i, c0:c0 + per]
         ws = weight[c0:c0 + per]
         bs = bias[c0:c0 + per]
-        acc = like(eps, 0.0)
+        acc = 0.0
         for q in range(per):
-            acc += xs[q]
-        m = acc / kf
-        v = like(eps, 0.0)
+            acc += np.float64(xs[q])
+        m64 = acc / kf
+        v = 0.0
         for q in range(per):
-            d = xs[q] - m
+            d = np.float64(xs[q]) - m64
             v += d * d
-        rs = like(eps, 1.0) / math.sqrt(v / kf + eps)
-        mean[i, g] = m
-        rstd[i, g] = rs
+        v /= kf
+        rs64 = 1.0 / math.sqrt(v + e)
+        mean[i, g] = like(eps, m64)
+        rstd[i, g] = like(eps, rs64)
         for q in range(per):
-            ys[q] = (xs[q] - m) * (rs * ws[q]) + bs[q]
+            ys[q] = like(eps, (np.float64(xs[q]) - m64) * (rs64 * ws[q]) + bs[q])
 
 
-@cpu_kernel(FASTMATH)
+@njit(parallel=True, fastmath=FASTMATH, error_model="numpy", cache=True)
 def _backward_rows_cpu(gy, x, groups, mean, rstd, weight, gx, sum_gy, sum_gyx):
-    n, c = x.shape
+    c = x.shape[1]
     per = c // groups
-    for r in prange(n * groups):
+    kf = np.float64(per)
+    for r in prange(x.shape[0] * groups):
         i = r // groups
         g = r - i * groups
         c0 = g * per
@@ -195,21 +250,21 @@ def _backward_rows_cpu(gy, x, groups, mean, rstd, weight, gx, sum_gy, sum_gyx):
         sb = sum_gy[i, c0:c0 + per]
         sx = sum_gyx[i, c0:c0 + per]
         m = mean[i, g]
-        rs = rstd[i, g]
-        kf = like(m, per)
-        tg = like(m, 0.0)
-        tgx = like(m, 0.0)
+        m64 = np.float64(m)
+        rs64 = np.float64(rstd[i, g])
+        tg = 0.0
+        tgx = 0.0
         for q in range(per):
-            gv = gs[q]
-            dx = gv * (xs[q] - m)
+            gv = np.float64(gs[q])
+            dx = gv * (np.float64(xs[q]) - m64)
             sb[q] = gv
             sx[q] = dx
             tg += ws[q] * gv
             tgx += ws[q] * dx
         mg = tg / kf
-        mgx = tgx * rs / kf
+        mgx = tgx * rs64 / kf
         for q in range(per):
-            os[q] = rs * (gs[q] * ws[q] - mg - (xs[q] - m) * rs * mgx)
+            os[q] = like(m, rs64 * (ws[q] * np.float64(gs[q]) - mg - (np.float64(xs[q]) - m64) * rs64 * mgx))
 
 
 # ============================================================== CUDA kernels
@@ -386,6 +441,20 @@ _cuda_kernel, cuda_kernel_specs = cuda_family("group_norm", _cuda_sources)
 
 # ============================================================== launchers
 
+def _run(kernel: Any, work: int, *args: Any) -> None:
+    """kernel(*args) on Numba's threads when ``work`` (elements touched) is large, else on this thread alone:
+    the same build (so the same bits) without waking the others (a parallel launch on one thread: ~1.5 us)."""
+    if work >= PARALLEL_MIN_WORK:
+        kernel(*args)
+        return
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        kernel(*args)
+    finally:
+        numba.set_num_threads(threads)
+
+
 def _check(op: str, x: Any, groups: int, **per_channel: Any) -> None:
     if x.ndim != 3:
         raise ValueError(f"{op}: expected a 3-D (N, C, S) array, got shape {tuple(x.shape)}")
@@ -413,9 +482,9 @@ def group_norm_forward(xp: Any, x: Any, groups: int, weight: Any, bias: Any, eps
     args = (x, groups, w, b, dtype.type(eps), y, mean, rstd)
     if impl == "cpu":
         if s == 1:
-            _forward_rows_cpu(3 * x.size, x[:, :, 0], groups, w, b, dtype.type(eps), y[:, :, 0], mean, rstd)
+            _run(_forward_rows_cpu, 3 * x.size, x[:, :, 0], groups, w, b, dtype.type(eps), y[:, :, 0], mean, rstd)
         else:
-            _forward_cpu(3 * x.size, *args)
+            _run(_forward_cpu, 3 * x.size, *args)
     else:
         launch(_cuda_kernel("forward", dtype), (LANES, n * groups), (LANES, ROWS_PER_BLOCK), cuda_stream(xp, stream),
                *args)
@@ -440,13 +509,15 @@ def group_norm_backward(xp: Any, gy: Any, x: Any, groups: int, mean: Any, rstd: 
     gy, x, mean, rstd = (contiguous(xp, a) for a in (gy, x, mean, rstd))
     w = xp.ones(c, dtype=dtype) if weight is None else contiguous(xp, weight)
     gx = xp.empty_like(x)
-    sum_gy, sum_gyx = xp.empty((n, c), dtype=dtype), xp.empty((n, c), dtype=dtype)
     if impl == "cpu":
+        sum_gy, sum_gyx = np.empty((n, c)), np.empty((n, c))  # float64: see the CPU kernels
         if s == 1:
-            _backward_rows_cpu(3 * x.size, gy[:, :, 0], x[:, :, 0], groups, mean, rstd, w, gx[:, :, 0], sum_gy, sum_gyx)
+            _run(_backward_rows_cpu, 3 * x.size, gy[:, :, 0], x[:, :, 0], groups, mean, rstd, w, gx[:, :, 0], sum_gy,
+                 sum_gyx)
         else:
-            _backward_cpu(3 * x.size, gy, x, groups, mean, rstd, w, gx, sum_gy, sum_gyx)
+            _run(_backward_cpu, 3 * x.size, gy, x, groups, mean, rstd, w, gx, sum_gy, sum_gyx)
     else:
+        sum_gy, sum_gyx = xp.empty((n, c), dtype=dtype), xp.empty((n, c), dtype=dtype)
         stream = cuda_stream(xp, stream)
         launch(_cuda_kernel("channel_sums", dtype), (LANES, n * c), (LANES, ROWS_PER_BLOCK), stream,
                gy, x, groups, mean, sum_gy, sum_gyx)
@@ -454,6 +525,7 @@ def group_norm_backward(xp: Any, gy: Any, x: Any, groups: int, mean: Any, rstd: 
                gy, x, groups, mean, rstd, w, sum_gy, sum_gyx, gx)
     if not need_param_grads:
         return gx, None, None
-    # Over n in one fixed order (NumPy's and CuPy's reductions do not depend on thread count).
+    # Over n in one fixed order (NumPy's and CuPy's reductions do not depend on thread count); on the CPU
+    # in float64, rounded once.
     gw = (sum_gyx * xp.repeat(rstd, c // groups, axis=1)).sum(axis=0)
-    return gx, gw, sum_gy.sum(axis=0)
+    return gx, gw.astype(dtype, copy=False), sum_gy.sum(axis=0).astype(dtype, copy=False)
