@@ -1,4 +1,5 @@
-"""A batched matmul, forward + backward, and the digits CNN training step (batch 64, Adam), on a quiet
+"""A batched matmul, forward + backward, the digits CNN training step (batch 64, Adam), and two ops that run
+as gpugrad's parallel loops (gelu at 2048x2048, layer_norm at 8192x768, forward + backward), on a quiet
 machine and with another process busy on one core, beside PyTorch (issue "Kernels at the machine's
 limit", item 3: a loaded machine must degrade gracefully).
 
@@ -8,7 +9,7 @@ under 16M multiply-adds run on one BLAS thread (gpugrad/threads.py, thirteenth s
 shape and all of the CNN's. Each line: medians of interleaved calls, quiet, then loaded (a spinning child
 process), and how much each library slowed down::
 
-    python bench/bmm_under_load.py [--rounds 40]
+    python bench/bmm_under_load.py [--rounds 40] [bmm digits gelu layer_norm]
 """
 from __future__ import annotations
 
@@ -51,6 +52,31 @@ def cnn_steps():
             "pytorch": bench_training.pytorch_step(torch, "cnn-digits")}
 
 
+def parallel_loop_steps(name: str):
+    """gelu (2048x2048) or layer_norm (8192x768) forward + backward: Numba parallel loops in gpugrad (TBB's
+    threads where installed, else OpenMP's: gpugrad/threads.py), at::parallel_for in PyTorch."""
+    import torch
+    import torch.nn.functional as TF
+
+    import gpugrad as gg
+    import gpugrad.nn.functional as F
+
+    shape = (2048, 2048) if name == "gelu" else (8192, 768)
+    rng = np.random.default_rng(0)
+    x, up = (rng.standard_normal(shape, dtype=np.float32) for _ in range(2))
+
+    def side(lib, functional):
+        xs, g = lib.tensor(x, requires_grad=True), lib.tensor(up)
+        op = functional.gelu if name == "gelu" else (lambda t: functional.layer_norm(t, (shape[1],)))
+
+        def step():
+            xs.grad = None
+            op(xs).backward(g)
+        return step
+
+    return {"gpugrad": side(gg, F), "pytorch": side(torch, TF)}
+
+
 def medians(fns: dict, rounds: int) -> dict:
     times = {name: [] for name in fns}
     for fn in fns.values():
@@ -66,11 +92,18 @@ def medians(fns: dict, rounds: int) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=40)
-    rounds = p.parse_args().rounds
+    p.add_argument("only", nargs="*", help="the cases whose label starts with one of these words (bmm, digits, gelu, "
+                                          "layer_norm); all by default")
+    args = p.parse_args()
+    rounds = args.rounds
     cases = [(f"bmm {B}x({m}x{k} @ {k}x{n}) forward+backward", lambda B=B, m=m, k=k, n=n: steps(B, m, k, n))
              for B, m, k, n in SHAPES]
     cases.append(("digits CNN training step, batch 64", cnn_steps))
+    cases += [("gelu 2048x2048 forward+backward", lambda: parallel_loop_steps("gelu")),
+              ("layer_norm 8192x768 forward+backward", lambda: parallel_loop_steps("layer_norm"))]
     for label, make in cases:
+        if args.only and not any(label.startswith(word) for word in args.only):
+            continue
         fns = make()
         quiet = medians(fns, rounds)
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
