@@ -133,10 +133,13 @@ pool
                         impl=None, stream=None) -> gx
     reference_max_pool2d / reference_max_pool2d_backward.
 
-reduce       (row sums of 2-D (rows, n) arrays: sum and mean over a tensor's last dims; CPU only)
+reduce       (sums of 2-D (rows, n) arrays over either axis: sum and mean over a tensor's last dims, or its
+             leading ones; CPU only)
     sum_rows(xp, x, *, impl=None) -> (rows,)   vectorised, in blocks with float64 block sums; CuPy's
         own sum on a GPU.
-    reference_sum_rows: the same, NumPy's sum.
+    sum_leading(xp, x, *, impl=None) -> (n,)   over axis 0: float32 rows added in float64 and rounded once,
+        float64 in NumPy's order (its bits); CuPy's own sum on a GPU.
+    reference_sum_rows / reference_sum_leading: the same, NumPy's sum.
 
 recurrent    (the pointwise part of one LSTM/GRU step, after the gate GEMMs; 2-D (N, .) arrays)
     lstm_forward(xp, gates, c_prev, *, impl=None, stream=None) -> (h, c, ws)
