@@ -79,28 +79,18 @@ def reference_backward(xp: Any, gy: Any, x: Any, groups: int, mean: Any, rstd: A
 # ============================================================== CPU kernels
 
 # One build each, parallel: a prange loop over the rows ((sample, group) pairs), run on one thread for
-# small inputs (see _run). The earlier kernels were compiled twice, parallel and serial (the serial one
-# for small inputs: waking Numba's workers costs 0.25-0.5 ms on a loaded 2-core machine), and the two
-# builds' results differed in the last bit of rstd once float64 sums came in (LLVM vectorised their
-# loops differently). A serial kernel called per row from a prange loop did no better: the caller's
-# cached code held its own copy of the kernel, vectorised differently (Numba's cached parallel code can
-# differ from a fresh compile's: the previous kernels' did too). One build runs the same code for every
-# row at any thread count (tested). A thread pool calling the serial kernel on row ranges
-# (gpugrad.threads.split) has the same property, but ran the 32x64x28x28 forward 1.1-1.25x faster than
-# one thread here, Numba's workers 1.6-1.9x.
+# small inputs (see _run). Two builds (parallel and serial) gave rstd different last bits once float64
+# sums came in (LLVM vectorised their loops differently); one build runs the same code for every row at
+# any thread count (tested). (Numba's thread pool, not gpugrad.threads.split: faster here, bench/NOTES.md.)
 #
-# Accuracy. A row holds thousands of values (C / G channels of S positions): one float32 accumulator (32
-# vector lanes of hundreds of values each) put y 2-5x further from the float64 truth than PyTorch's.
-# Forward: each channel's positions, in blocks of at most BLOCK, are summed in x's dtype (reassoc lets
-# that loop vectorise), the block sums added in float64; a second pass sums d = x - m and d * d about the
-# rounded mean m, and mean = m + sum(d) / K corrects it (the corrected two-pass algorithm: without it the
-# mean's error, ~1e-7 relative when the mean is far from 0, set y's); mean and rstd in float64, rounded
-# once. y = x * a + b with a = rstd * weight and b = bias - mean * a split into float32 high and low parts,
-# two fmas: no x - m rounding, no rounding of a or b (y within ~1 ulp of what the float64 statistics give).
-# Backward: the per-(n, c) sums of gy and gy * (x - mean) in float64 (nearly as fast: the loop is
-# memory-bound), so the row means and, summed over n by the launcher, the parameter gradients are float64
-# sums rounded once. (Recovering the mean's float32 rounding from sum(x - mean) cost the backward 10-15%
-# and moved no figure of the commit message's.)
+# Accuracy (bench/NOTES.md has the figures). Forward: each channel's positions, in blocks of at most
+# BLOCK, summed in x's dtype (reassoc lets that loop vectorise), the block sums added in float64; a second
+# pass sums d = x - m and d * d about the rounded mean m, and mean = m + sum(d) / K corrects it (the
+# corrected two-pass algorithm: the mean's error, far from 0, would set y's); mean and rstd in float64,
+# rounded once. y = x * a + b with a = rstd * weight and b = bias - mean * a each split into float32 high
+# and low parts, two fmas: neither x - m nor a nor b rounded on their own. Backward: the per-(n, c) sums
+# of gy and gy * (x - mean) in float64 (the loop is memory-bound), so the row means and, summed over n by
+# the launcher, the parameter gradients are float64 sums rounded once.
 FASTMATH = {"reassoc", "nsz", "contract"}  # nothing that changes NaN, inf or division results
 BLOCK = 4096  # positions per partial sum in x's dtype
 
