@@ -1095,24 +1095,44 @@ def _piecewise_code(op: str, kind: str) -> int:
     return code
 
 
+def _one_pass(op: str, kind: str, cpu: Any, xp: Any, impl: str | None, stream: Any, reference: Any,
+              arrays: dict[str, Any], *, code: int | None = None, params: tuple = (), uniform_gy: bool = False) -> Any:
+    """The launch of a one-pass elementwise kernel over ``arrays`` (name -> array, one shape and float dtype),
+    writing one output of that shape: the checks, then ``reference()`` for impl "reference", else the CPU
+    kernel ``cpu`` or the CUDA kernel ``kind``, both given ([code,] the arrays flat, the output flat, params in
+    the arrays' dtype). With ``uniform_gy`` the first array is an upstream gradient that, when it is a
+    broadcast of one number (the gradient of a mean or a sum), is passed as that number alone, and the
+    kernels are told so by a last flag."""
+    dtype, impl = float_dtype_and_impl(op, xp, impl, **arrays)
+    shape = check_same_shape(op, **arrays)
+    if impl == "reference":
+        return reference()
+    check_arrays_for(op, xp, impl, **arrays)
+    values = list(arrays.values())
+    flags: tuple = ()
+    if uniform_gy:
+        one = _uniform(xp, values[0])
+        values[0] = values[0] if one is None else one
+        flags = (one is not None,)
+    out = xp.empty(shape, dtype)
+    if uniform_gy and not out.size:  # the kernels read gy[0]
+        return out
+    args = ((code,) if code is not None else ()) + tuple(contiguous(xp, a).reshape(-1) for a in values) + (
+        out.reshape(-1),) + tuple(dtype.type(v) for v in params) + flags
+    if impl == "cpu":
+        cpu(out.size, *args)
+    else:
+        launch(_cuda_kernel(kind, dtype), out.size, 256, cuda_stream(xp, stream), *args)
+    return out
+
+
 def piecewise_forward(xp: Any, kind: str, x: Any, a: float = 0.0, b: float = 0.0, *, impl: str | None = None,
                       stream: Any = None) -> Any:
     """y = f(x) for a piecewise kind (PIECEWISE_KINDS) with its parameters (a, b), in one pass."""
     op = f"activation.piecewise_forward[{kind}]"
     code = _piecewise_code(op, kind)
-    dtype, impl = float_dtype_and_impl(op, xp, impl, x=x)
-    if impl == "reference":
-        return reference_piecewise_forward(xp, kind, x, a, b)
-    check_arrays_for(op, xp, impl, x=x)
-    x = contiguous(xp, x)
-    y = xp.empty_like(x)
-    t = dtype.type
-    if impl == "cpu":
-        _piecewise_forward_cpu(x.size, code, x.reshape(-1), y.reshape(-1), t(a), t(b))
-    else:
-        launch(_cuda_kernel("piecewise_forward", dtype), x.size, 256, cuda_stream(xp, stream),
-               code, x.reshape(-1), y.reshape(-1), t(a), t(b))
-    return y
+    return _one_pass(op, "piecewise_forward", _piecewise_forward_cpu, xp, impl, stream,
+                     lambda: reference_piecewise_forward(xp, kind, x, a, b), {"x": x}, code=code, params=(a, b))
 
 
 def piecewise_backward(xp: Any, kind: str, gy: Any, x: Any, a: float = 0.0, b: float = 0.0, *,
@@ -1120,21 +1140,9 @@ def piecewise_backward(xp: Any, kind: str, gy: Any, x: Any, a: float = 0.0, b: f
     """gx = f'(x) gy for a piecewise kind with its parameters (a, b), in one pass."""
     op = f"activation.piecewise_backward[{kind}]"
     code = _piecewise_code(op, kind)
-    dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, x=x)
-    check_same_shape(op, gy=gy, x=x)
-    if impl == "reference":
-        return reference_piecewise_backward(xp, kind, gy, x, a, b)
-    check_arrays_for(op, xp, impl, gy=gy, x=x)
-    gy = contiguous(xp, gy)
-    x = contiguous(xp, x)
-    gx = xp.empty_like(gy)
-    t = dtype.type
-    if impl == "cpu":
-        _piecewise_backward_cpu(gy.size, code, gy.reshape(-1), x.reshape(-1), gx.reshape(-1), t(a), t(b))
-    else:
-        launch(_cuda_kernel("piecewise_backward", dtype), gy.size, 256, cuda_stream(xp, stream),
-               code, gy.reshape(-1), x.reshape(-1), gx.reshape(-1), t(a), t(b))
-    return gx
+    return _one_pass(op, "piecewise_backward", _piecewise_backward_cpu, xp, impl, stream,
+                     lambda: reference_piecewise_backward(xp, kind, gy, x, a, b), {"gy": gy, "x": x}, code=code,
+                     params=(a, b))
 
 
 def _uniform(xp: Any, gy: Any) -> Any:
@@ -1151,21 +1159,9 @@ def piecewise_diff_forward(xp: Any, kind: str, x: Any, t: Any, a: float = 0.0, b
     shape), the difference taken in the pass."""
     op = f"activation.piecewise_diff_forward[{kind}]"
     code = _piecewise_code(op, kind)
-    dtype, impl = float_dtype_and_impl(op, xp, impl, x=x, t=t)
-    check_same_shape(op, x=x, t=t)
-    if impl == "reference":
-        return reference_piecewise_forward(xp, kind, x - t, a, b)
-    check_arrays_for(op, xp, impl, x=x, t=t)
-    x = contiguous(xp, x)
-    t = contiguous(xp, t)
-    y = xp.empty_like(x)
-    c = dtype.type
-    if impl == "cpu":
-        _piecewise_diff_forward_cpu(x.size, code, x.reshape(-1), t.reshape(-1), y.reshape(-1), c(a), c(b))
-    else:
-        launch(_cuda_kernel("piecewise_diff_forward", dtype), x.size, 256, cuda_stream(xp, stream),
-               code, x.reshape(-1), t.reshape(-1), y.reshape(-1), c(a), c(b))
-    return y
+    return _one_pass(op, "piecewise_diff_forward", _piecewise_diff_forward_cpu, xp, impl, stream,
+                     lambda: reference_piecewise_forward(xp, kind, x - t, a, b), {"x": x, "t": t}, code=code,
+                     params=(a, b))
 
 
 def piecewise_diff_backward(xp: Any, kind: str, gy: Any, x: Any, t: Any, a: float = 0.0, b: float = 0.0, *,
@@ -1174,87 +1170,28 @@ def piecewise_diff_backward(xp: Any, kind: str, gy: Any, x: Any, t: Any, a: floa
     one number, that number is read once (not copied out to x's size first)."""
     op = f"activation.piecewise_diff_backward[{kind}]"
     code = _piecewise_code(op, kind)
-    dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, x=x, t=t)
-    check_same_shape(op, gy=gy, x=x, t=t)
-    if impl == "reference":
-        return reference_piecewise_backward(xp, kind, gy, x - t, a, b)
-    check_arrays_for(op, xp, impl, gy=gy, x=x, t=t)
-    one = _uniform(xp, gy)
-    gy = contiguous(xp, gy) if one is None else one
-    x = contiguous(xp, x)
-    t = contiguous(xp, t)
-    gx = xp.empty_like(x)
-    c = dtype.type
-    if not x.size:  # the kernels read gy[0]
-        return gx
-    if impl == "cpu":
-        _piecewise_diff_backward_cpu(x.size, code, gy.reshape(-1), x.reshape(-1), t.reshape(-1), gx.reshape(-1),
-                                     c(a), c(b), one is not None)
-    else:
-        launch(_cuda_kernel("piecewise_diff_backward", dtype), x.size, 256, cuda_stream(xp, stream),
-               code, gy.reshape(-1), x.reshape(-1), t.reshape(-1), gx.reshape(-1), c(a), c(b), one is not None)
-    return gx
+    return _one_pass(op, "piecewise_diff_backward", _piecewise_diff_backward_cpu, xp, impl, stream,
+                     lambda: reference_piecewise_backward(xp, kind, gy, x - t, a, b), {"gy": gy, "x": x, "t": t},
+                     code=code, params=(a, b), uniform_gy=True)
 
 
 def bce_logits_forward(xp: Any, x: Any, t: Any, *, impl: str | None = None, stream: Any = None) -> Any:
     """binary_cross_entropy_with_logits of logits x and targets t (one shape), elementwise, in one pass."""
-    op = "activation.bce_logits_forward"
-    dtype, impl = float_dtype_and_impl(op, xp, impl, x=x, t=t)
-    check_same_shape(op, x=x, t=t)
-    if impl == "reference":
-        return reference_bce_logits_forward(xp, x, t)
-    check_arrays_for(op, xp, impl, x=x, t=t)
-    x = contiguous(xp, x)
-    t = contiguous(xp, t)
-    y = xp.empty_like(x)
-    if impl == "cpu":
-        _bce_logits_forward_cpu(x.size, x.reshape(-1), t.reshape(-1), y.reshape(-1))
-    else:
-        launch(_cuda_kernel("bce_logits_forward", dtype), x.size, 256, cuda_stream(xp, stream),
-               x.reshape(-1), t.reshape(-1), y.reshape(-1))
-    return y
+    return _one_pass("activation.bce_logits_forward", "bce_logits_forward", _bce_logits_forward_cpu, xp, impl,
+                     stream, lambda: reference_bce_logits_forward(xp, x, t), {"x": x, "t": t})
 
 
 def bce_logits_backward(xp: Any, gy: Any, x: Any, t: Any, *, impl: str | None = None, stream: Any = None) -> Any:
     """gx = gy (sigmoid(x) - t) in one pass; a gy broadcast from one number is read once."""
-    op = "activation.bce_logits_backward"
-    dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, x=x, t=t)
-    check_same_shape(op, gy=gy, x=x, t=t)
-    if impl == "reference":
-        return reference_bce_logits_backward(xp, gy, x, t)
-    check_arrays_for(op, xp, impl, gy=gy, x=x, t=t)
-    one = _uniform(xp, gy)
-    gy = contiguous(xp, gy) if one is None else one
-    x = contiguous(xp, x)
-    t = contiguous(xp, t)
-    gx = xp.empty_like(x)
-    if not x.size:  # the kernels read gy[0]
-        return gx
-    if impl == "cpu":
-        _bce_logits_backward_cpu(x.size, gy.reshape(-1), x.reshape(-1), t.reshape(-1), gx.reshape(-1), one is not None)
-    else:
-        launch(_cuda_kernel("bce_logits_backward", dtype), x.size, 256, cuda_stream(xp, stream),
-               gy.reshape(-1), x.reshape(-1), t.reshape(-1), gx.reshape(-1), one is not None)
-    return gx
+    return _one_pass("activation.bce_logits_backward", "bce_logits_backward", _bce_logits_backward_cpu, xp, impl,
+                     stream, lambda: reference_bce_logits_backward(xp, gy, x, t), {"gy": gy, "x": x, "t": t},
+                     uniform_gy=True)
 
 
 def tanhshrink_backward(xp: Any, gy: Any, t: Any, *, impl: str | None = None, stream: Any = None) -> Any:
     """tanhshrink's gx = gy t^2 in one pass, from its forward's t = tanh(x)."""
-    op = "activation.tanhshrink_backward"
-    dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, t=t)
-    check_same_shape(op, gy=gy, t=t)
-    if impl == "reference":
-        return reference_tanhshrink_backward(xp, gy, t)
-    check_arrays_for(op, xp, impl, gy=gy, t=t)
-    gy = contiguous(xp, gy)
-    t = contiguous(xp, t)
-    gx = xp.empty_like(gy)
-    if impl == "cpu":
-        _tanhshrink_backward_cpu(gy.size, gy.reshape(-1), t.reshape(-1), gx.reshape(-1))
-    else:
-        launch(_cuda_kernel("tanhshrink_backward", dtype), gy.size, 256, cuda_stream(xp, stream),
-               gy.reshape(-1), t.reshape(-1), gx.reshape(-1))
-    return gx
+    return _one_pass("activation.tanhshrink_backward", "tanhshrink_backward", _tanhshrink_backward_cpu, xp, impl,
+                     stream, lambda: reference_tanhshrink_backward(xp, gy, t), {"gy": gy, "t": t})
 
 
 def logsigmoid_forward(xp: Any, x: Any, *, keep_z: bool = False, impl: str | None = None,
