@@ -240,9 +240,8 @@ class DivBackward(Op):
         if gy.dtype.kind == "c":  # complex: the conjugates of the derivatives
             a = None if a is None else a.conjugate()
             b = b.conjugate()
-        elif gy.size < _LARGE:  # NumPy's operators cost less than a kernel's launcher here
-            ga = gy / b
-            return ga, (None if a is None else -((ga * a) / b))
+        elif gy.size < _LARGE:  # NumPy's operators (the kernel's reference) cost less than its launcher here
+            return (gy / b, None) if a is None else kernels_arithmetic.reference_div_backward(ctx.xp, gy, a, b)
         elif a.__class__ is gy.__class__ and b.__class__ is gy.__class__ and a.shape == gy.shape == b.shape:
             return kernels_arithmetic.div_backward(ctx.xp, gy, a, b, impl=ctx.backend.kernel_impl,
                                                    split=_threads.split)
