@@ -339,6 +339,11 @@ _cuda_kernel, cuda_kernel_specs = cuda_family("linear", _cuda_sources)
 
 # ============================================================== launchers
 
+# Under this many elements, the identity's bias add is NumPy's add (the same bits: one addition each): the
+# kernel's launch costs more than the add there (2 us more at 64x10; even at 16k elements).
+SMALL_BIAS_ADD = 1 << 14
+
+
 def _check_bias(op: str, bias: Any, cols: int) -> None:
     if bias is not None and tuple(bias.shape) != (cols,):
         raise ValueError(f"{op}: bias must have shape ({cols},), got {tuple(bias.shape)}")
@@ -361,6 +366,8 @@ def bias_act_forward(
     if (code is not None and bias is not None and plain_cpu_call(xp, impl, z) and bias.dtype is z.dtype
             and bias.shape == z.shape[-1:] and bias.flags.c_contiguous):
         dtype, impl = z.dtype, "cpu"  # every check below would pass (they cost microseconds per layer)
+        if code == IDENTITY and z.size < SMALL_BIAS_ADD:  # NumPy's add costs less than the launch there
+            return None, np.add(z, bias)
     else:
         op = f"linear.bias_act_forward[{kind}]"
         code = activation_code(op, kind, allow_identity=True)
@@ -412,9 +419,10 @@ def bias_act_backward(
     one pass. `saved` is y if SAVES_OUTPUT[kind] else pre (None for
     "identity", where gz is gy itself). gbias is None unless need_bias_grad."""
     code = CODES.get(kind)
-    if (code is not None and code != IDENTITY and saved is not None and gy.ndim >= 1
-            and plain_cpu_call(xp, impl, gy, saved)):
-        dtype, impl, identity = gy.dtype, "cpu", False  # every check below would pass
+    if code is not None and gy.ndim >= 1 and (
+            plain_cpu_call(xp, impl, gy) if code == IDENTITY else saved is not None and plain_cpu_call(xp, impl, gy, saved)):
+        dtype, impl, identity = gy.dtype, "cpu", code == IDENTITY  # every check below would pass
+        saved = None if identity else saved
     else:
         op = f"linear.bias_act_backward[{kind}]"
         code = activation_code(op, kind, allow_identity=True)
@@ -430,16 +438,15 @@ def bias_act_backward(
         if impl == "reference":
             return reference_bias_act_backward(xp, kind, gy, saved, param, need_bias_grad=need_bias_grad)
         check_arrays_for(op, xp, impl, gy=gy, saved=saved)
-        if identity and not need_bias_grad:
-            return gy, None
         gy = contiguous(xp, gy)
         saved = contiguous(xp, saved)
+    if identity and not need_bias_grad:
+        return gy, None
     gy2 = gy.reshape(-1, gy.shape[-1])
     n, c = gy2.shape
     s2 = gy2 if identity else saved.reshape(gy2.shape)
     gz = gy if identity else xp.empty_like(gy)
     gz2 = gz.reshape(gy2.shape)
-    gbias = xp.empty(c, dtype=dtype) if need_bias_grad else None
     p = dtype.type(param)
     if impl == "cpu":
         chunks = _row_chunks(n, c)  # also the parallelism when no bias grad is needed
@@ -447,9 +454,12 @@ def bias_act_backward(
         if not gz2.flags.writeable:  # identity: gz is gy; Numba refuses a read-only array where the kernel writes
             gz2 = gz2.copy()
         _bias_act_backward_cpu(gy2.size, code, gy2, s2, gz2, partial, p, not identity, need_bias_grad)
-        if need_bias_grad:
-            gbias[...] = partial.sum(axis=0, dtype=np.float64)
-        return gz, gbias
+        if not need_bias_grad:
+            return gz, None
+        if chunks == 1:  # one block's sums are the sums (adding one row in float64 rounds back to it)
+            return gz, partial.reshape(c)
+        return gz, np.add.reduce(partial, 0, np.float64).astype(dtype)
+    gbias = xp.empty(c, dtype=dtype) if need_bias_grad else None
     stream = cuda_stream(xp, stream)
     block = (COLS_PER_BLOCK, ROWS_PER_BLOCK)
     work = (c, -(-n // UNROLL))  # threads cover UNROLL rows per trip

@@ -90,6 +90,28 @@ def test_bias_act_backward_without_bias_grad(backend, rng):
     assert gb is None and backend.host(gz) is not None
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows", [7, 600])  # one block of rows (its sums are the bias gradient), and three
+def test_unchecked_cpu_road_gives_the_checked_roads_bits(rng, dtype, rows):
+    # impl=None on NumPy arrays skips the checks (and, for a small identity, adds the bias with NumPy's
+    # add): the same bits as the kernel called through every check (impl="cpu")
+    z = rng.standard_normal((rows, 5)).astype(dtype)
+    bias = rng.standard_normal(5).astype(dtype)
+    gy = rng.standard_normal((rows, 5)).astype(dtype)
+    for name in ("identity", "relu", "gelu"):
+        unchecked = linear.bias_act_forward(np, name, z, bias, 0.1)
+        checked = linear.bias_act_forward(np, name, z, bias, 0.1, impl="cpu")
+        for a, b in zip(unchecked, checked):
+            assert (a is None) == (b is None) and (a is None or a.tobytes() == b.tobytes()), name
+        saved = None if name == "identity" else checked[1] if SAVES_OUTPUT[name] else checked[0]
+        for need in (True, False):
+            unchecked = linear.bias_act_backward(np, name, gy, saved, 0.1, need_bias_grad=need)
+            checked = linear.bias_act_backward(np, name, gy, saved, 0.1, need_bias_grad=need, impl="cpu")
+            assert unchecked[0].tobytes() == checked[0].tobytes(), name
+            assert (unchecked[1] is None) == (not need)
+            assert not need or unchecked[1].tobytes() == checked[1].tobytes(), name
+
+
 def test_pre_is_z_without_bias(rng):
     z = rng.standard_normal((3, 4))
     pre, _ = linear.bias_act_forward(np, "gelu", z, None, impl="cpu")
