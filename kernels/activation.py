@@ -32,6 +32,7 @@ from ._launch import (
     launch,
     like,
     numba_type,
+    plain_cpu_call,
     scalar_fn,
     UNROLL,
 )
@@ -1095,6 +1096,23 @@ def _piecewise_code(op: str, kind: str) -> int:
     return code
 
 
+_PARAM_SCALARS: dict[tuple, tuple] = {}
+
+
+def _param_scalars(dtype: Any, params: tuple) -> tuple:
+    """``params`` as ``dtype``'s scalars, the kernels' parameters, remembered: NumPy makes a scalar in ~0.3 us,
+    a small pass's whole work. Zeros are made each time (0.0 and -0.0 are one key, the kernels tell them apart)."""
+    if not all(params):
+        return tuple([dtype.type(v) for v in params])
+    key = (dtype, params)
+    scalars = _PARAM_SCALARS.get(key)
+    if scalars is None:
+        if len(_PARAM_SCALARS) >= 1024:  # a program sweeping a parameter: keep the memory bounded
+            _PARAM_SCALARS.clear()
+        scalars = _PARAM_SCALARS[key] = tuple([dtype.type(v) for v in params])
+    return scalars
+
+
 def _one_pass(op: str, kind: str, cpu: Any, xp: Any, impl: str | None, stream: Any, reference: Any,
               arrays: dict[str, Any], *, code: int | None = None, params: tuple = (), uniform_gy: bool = False) -> Any:
     """The launch of a one-pass elementwise kernel over ``arrays`` (name -> array, one shape and float dtype),
@@ -1103,12 +1121,15 @@ def _one_pass(op: str, kind: str, cpu: Any, xp: Any, impl: str | None, stream: A
     the arrays' dtype). With ``uniform_gy`` the first array is an upstream gradient that, when it is a
     broadcast of one number (the gradient of a mean or a sum), is passed as that number alone, and the
     kernels are told so by a last flag."""
-    dtype, impl = float_dtype_and_impl(op, xp, impl, **arrays)
-    shape = check_same_shape(op, **arrays)
-    if impl == "reference":
-        return reference()
-    check_arrays_for(op, xp, impl, **arrays)
     values = list(arrays.values())
+    if plain_cpu_call(xp, impl, *values):  # every check below would pass (they cost more than a small pass)
+        dtype, impl, shape = values[0].dtype, "cpu", values[0].shape
+    else:
+        dtype, impl = float_dtype_and_impl(op, xp, impl, **arrays)
+        shape = check_same_shape(op, **arrays)
+        if impl == "reference":
+            return reference()
+        check_arrays_for(op, xp, impl, **arrays)
     flags: tuple = ()
     if uniform_gy:
         one = _uniform(xp, values[0])
@@ -1117,8 +1138,8 @@ def _one_pass(op: str, kind: str, cpu: Any, xp: Any, impl: str | None, stream: A
     out = xp.empty(shape, dtype)
     if uniform_gy and not out.size:  # the kernels read gy[0]
         return out
-    args = ((code,) if code is not None else ()) + tuple(contiguous(xp, a).reshape(-1) for a in values) + (
-        out.reshape(-1),) + tuple(dtype.type(v) for v in params) + flags
+    args = (*((code,) if code is not None else ()), *[contiguous(xp, a).reshape(-1) for a in values],
+            out.reshape(-1), *_param_scalars(dtype, params), *flags)
     if impl == "cpu":
         cpu(out.size, *args)
     else:

@@ -559,15 +559,14 @@ def negative(input: Tensor) -> Tensor:
 
 
 class Abs(Op):
-    """|x|; for float32 and float64 forward and backward (gy * sign(x)) are one kernel pass each
-    (kernels.activation's piecewise family), where sign alone took four NumPy passes."""
+    """|x|, the array library's (over the threads for a large one); for float32 and float64 the backward
+    (gy * sign(x)) is one kernel pass (kernels.activation's piecewise family), where sign alone took four
+    NumPy passes."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        if x.dtype is _F32 or x.dtype is _F64:
-            return _piecewise.piecewise_forward(ctx.xp, "abs", x, impl=ctx.backend.kernel_impl)
-        return ctx.xp.abs(x)
+        return ctx.backend.ufunc(ctx.xp.abs, x)
 
     @staticmethod
     def backward(ctx, gy):
