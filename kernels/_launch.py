@@ -55,6 +55,7 @@ from ._dispatch import (  # noqa: F401
     PARALLEL_MIN_WORK,
     CpuKernel,
     CpuKernelPerCode,
+    cache_consistent,
     cpu_kernel,
     cpu_kernel_per_code,
     fused,
@@ -72,8 +73,9 @@ __all__ = [
     "KERNEL_DTYPES", "check_arrays_for", "check_float", "check_same_shape", "contiguous", "float_dtype_and_impl",
     "is_cupy", "is_numpy", "cuda_available", "cuda_family", "cuda_jit", "cuda_stream", "device_view", "get_cuda",
     "numba_type", "simulator_enabled", "ticket_counters", "to_host", "zeroed_buffer", "IMPLS", "PARALLEL_MIN_WORK",
-    "CpuKernel", "CpuKernelPerCode", "cpu_kernel", "cpu_kernel_per_code", "fused", "fused_enabled", "resolve_impl",
-    "set_fused", "UNROLL", "launch_dims", "like", "scalar_fn", "SHARED_SOURCE_TAG", "launch", "launch_path",
+    "CpuKernel", "CpuKernelPerCode", "cache_consistent", "cpu_kernel", "cpu_kernel_per_code", "fused", "fused_enabled",
+    "resolve_impl", "set_fused", "UNROLL", "launch_dims", "like", "scalar_fn", "SHARED_SOURCE_TAG", "launch",
+    "launch_path",
 ]
 
 # GPUGRAD_CUDA_LAUNCH: unset or "auto", the direct path on the numba-cuda versions it was checked against

@@ -26,6 +26,7 @@ from numba import njit, prange
 
 from ._launch import (
     PARALLEL_MIN_WORK,
+    cache_consistent,
     check_arrays_for,
     contiguous,
     cuda_family,
@@ -82,6 +83,7 @@ def reference_backward(xp: Any, gy: Any, x: Any, groups: int, mean: Any, rstd: A
 # small inputs (see _run). Two builds (parallel and serial) gave rstd different last bits once float64
 # sums came in (LLVM vectorised their loops differently); one build runs the same code for every row at
 # any thread count (tested). (Numba's thread pool, not gpugrad.threads.split: faster here, bench/NOTES.md.)
+# cache_consistent: a load from Numba's disk cache runs the code a fresh compile runs (see _dispatch).
 #
 # Accuracy (bench/NOTES.md has the figures). Forward: each channel's positions, in blocks of at most
 # BLOCK, summed in x's dtype (reassoc lets that loop vectorise), the block sums added in float64; a second
@@ -95,6 +97,7 @@ FASTMATH = {"reassoc", "nsz", "contract"}  # nothing that changes NaN, inf or di
 BLOCK = 4096  # positions per partial sum in x's dtype
 
 
+@cache_consistent
 @njit(parallel=True, fastmath=FASTMATH, error_model="numpy", cache=True)
 def _forward_cpu(x, groups, weight, bias, eps, y, mean, rstd):
     _, c, s = x.shape
@@ -147,6 +150,7 @@ def _forward_cpu(x, groups, weight, bias, eps, y, mean, rstd):
                 yr[j] = fma(xv, a, b) + fma(xv, a_lo, b_lo)
 
 
+@cache_consistent
 @njit(parallel=True, fastmath=FASTMATH, error_model="numpy", cache=True)
 def _backward_cpu(gy, x, groups, mean, rstd, weight, gx, sum_gy, sum_gyx):
     # sum_gy[i, c] = sum(gy), sum_gyx[i, c] = sum(gy * (x - mean)) over channel c's positions (float64):
@@ -194,6 +198,7 @@ def _backward_cpu(gy, x, groups, mean, rstd, weight, gx, sum_gy, sum_gyx):
 # nothing per channel to walk (the loops above spent most of their time on one-element channel views).
 # These rows are short (C / G values) and each value has its own weight: everything in float64.
 
+@cache_consistent
 @njit(parallel=True, fastmath=FASTMATH, error_model="numpy", cache=True)
 def _forward_rows_cpu(x, groups, weight, bias, eps, y, mean, rstd):
     c = x.shape[1]
@@ -224,6 +229,7 @@ def _forward_rows_cpu(x, groups, weight, bias, eps, y, mean, rstd):
             ys[q] = like(eps, (np.float64(xs[q]) - m64) * (rs64 * ws[q]) + bs[q])
 
 
+@cache_consistent
 @njit(parallel=True, fastmath=FASTMATH, error_model="numpy", cache=True)
 def _backward_rows_cpu(gy, x, groups, mean, rstd, weight, gx, sum_gy, sum_gyx):
     c = x.shape[1]
