@@ -7,7 +7,8 @@
   small op.
 - Serial or parallel (CpuKernel): every prange kernel is compiled twice and runs in parallel only for
   large work.
-- A parallel build loaded from Numba's disk cache runs the code its fresh compile ran (cache_consistent).
+- A parallel build loaded from Numba's disk cache runs the code its fresh compile ran (cache_consistent,
+  in _numba_internals.py).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._clone import clone
+from ._numba_internals import cache_consistent
 from ._scalar import cpu_globals
 
 IMPLS = ("reference", "cpu", "cuda")
@@ -68,87 +70,6 @@ def resolve_impl(xp: Any, impl: str | None, op: str = "kernel") -> str:
 # kernels serial). Memory-bound passes over millions of elements, as the optimizer step over all
 # parameters, still gain from both cores.
 PARALLEL_MIN_WORK = 1 << 22
-
-
-# Numba compiles a prange loop's body (the parfor gufunc) into libraries of its own (the body, its gufunc
-# wrapper, the launch trampoline), each optimised and loaded into the JIT, then links copies of them into
-# the kernel's library and optimises them again there. A fresh compile runs the first copies (the JIT
-# resolves the kernel's references to the definitions it loaded first); the disk cache stores only the
-# kernel's library, so a cached load runs the copies optimised twice. With reassoc in the fast-math flags
-# the second pass may associate a sum differently (x86's MachineCombiner added a vectorised loop's four
-# partial sums as (a + b) + (c + d) where the first copy chained them; other passes too): a program's
-# first run and its later runs differed in the last bits (float32 and float64: group_norm, layer_norm,
-# batch_norm, softmax_xent, conv's sums). cache_consistent compiles a kernel with a code library that
-# links those libraries only after optimising the kernel's own code: the cache then holds the copies a
-# fresh compile runs, optimised once, and a parallel build gives a fresh compile's bits (the serial
-# build's) either way. The cost: the trampoline is called, not inlined (once per launch). Tested by
-# tests/kernels/test_cache_bits.py.
-_GUFUNC = "__numba_parfor_gufunc_"  # Numba's name for a prange body (numba/parfors/parfor_lowering.py)
-_late_linking_class: Any = None
-
-
-def _late_linking_library() -> Any:
-    """Numba's JIT code library, linking the libraries that hold a prange body after optimising its own
-    code; None where this Numba's code library lacks the methods it overrides (then nothing changes)."""
-    global _late_linking_class
-    if _late_linking_class is None:
-        from numba.core.codegen import JITCodeLibrary
-
-        needed = ("add_linking_library", "_optimize_final_module", "_get_module_for_linking")
-        if not all(hasattr(JITCodeLibrary, name) for name in needed):
-            _late_linking_class = False
-            return None
-
-        class LateLinkingLibrary(JITCodeLibrary):
-            def add_linking_library(self, library: Any) -> None:
-                library._ensure_finalized()
-                if not any(_GUFUNC in f.name for f in library._get_module_for_linking().functions):
-                    super().add_linking_library(library)
-                    return
-                late = self.__dict__.setdefault("_gpugrad_late_libraries", [])
-                if library not in late:
-                    late.append(library)
-                    # What finalize() does for a linked library on Numba versions that have it.
-                    if getattr(library, "_reload_init", None):
-                        self._reload_init.update(library._reload_init)
-
-            def _optimize_final_module(self) -> None:
-                super()._optimize_final_module()
-                for library in self.__dict__.get("_gpugrad_late_libraries", ()):
-                    self._final_module.link_in(library._get_module_for_linking(), preserve=True)
-
-        _late_linking_class = LateLinkingLibrary
-    return _late_linking_class or None
-
-
-def cache_consistent(dispatcher: Any) -> Any:
-    """`dispatcher` (a Numba ``parallel=True`` CPU function), its compiles made so that a load from
-    Numba's disk cache runs the same machine code as the fresh compile (see the comment above)."""
-    library = _late_linking_library()
-    if library is None:
-        return dispatcher
-    compile_signature = dispatcher.compile
-
-    def compile(sig: Any) -> Any:
-        from numba.core.compiler_lock import global_compiler_lock
-
-        codegen = dispatcher.targetctx.codegen()
-        if not issubclass(library, codegen._library_class):  # another kind of code library: left alone
-            return compile_signature(sig)
-        # Numba compiles under this (reentrant) lock: no other compile sees the swapped library class.
-        with global_compiler_lock:
-            previous = codegen.__dict__.get("_library_class")
-            codegen._library_class = library
-            try:
-                return compile_signature(sig)
-            finally:
-                if previous is None:
-                    del codegen._library_class
-                else:
-                    codegen._library_class = previous
-
-    dispatcher.compile = compile
-    return dispatcher
 
 
 class CpuKernel:

@@ -55,7 +55,6 @@ from ._dispatch import (  # noqa: F401
     PARALLEL_MIN_WORK,
     CpuKernel,
     CpuKernelPerCode,
-    cache_consistent,
     cpu_kernel,
     cpu_kernel_per_code,
     fused,
@@ -64,6 +63,7 @@ from ._dispatch import (  # noqa: F401
     set_fused,
 )
 from ._grid import UNROLL, launch_dims  # noqa: F401
+from ._numba_internals import cache_consistent
 from ._scalar import like, scalar_fn  # noqa: F401
 
 _SHARED_SOURCE_TAG = SHARED_SOURCE_TAG  # the name it had before the split
