@@ -51,18 +51,33 @@ class ActivationBackward(Op):
 
 
 class Activation(Op):
-    """y = f(x) for the activation ``kind`` (``param``: leaky_relu's slope, elu's and celu's alpha). Its
-    backward is ActivationBackward, once."""
+    """y = f(x) for the activation ``kind``, a class attribute: one subclass per kind (``ACTIVATIONS``), named
+    as PyTorch names the node it records (``TanhBackward``). ``param`` is leaky_relu's slope, elu's and celu's
+    alpha. Its backward is ActivationBackward, once."""
 
-    name = "activation"
     derivative = ActivationBackward
+    kind = ""
 
     @staticmethod
-    def forward(ctx, x, kind="relu", param=0.0):
+    def forward(ctx, x, param=0.0):
+        kind = ctx.fn.kind
         y = _tanh(ctx, x) if kind == "tanh" else kernels.forward(ctx.xp, kind, x, param, impl=ctx.backend.kernel_impl)
         ctx.derivative_kwargs = {"kind": kind, "param": param}
         ctx.save_for_backward(y if kernels.SAVES_OUTPUT[kind] else x)
         return y
+
+
+# The node names PyTorch gives (its selu is an elu, and both gelus record a GeluBackward).
+_NODE_NAMES = {
+    "relu": "Relu", "leaky_relu": "LeakyRelu", "sigmoid": "Sigmoid", "tanh": "Tanh", "gelu": "Gelu",
+    "gelu_tanh": "Gelu", "silu": "Silu", "softplus": "Softplus", "elu": "Elu", "selu": "Elu", "celu": "Celu",
+    "hardswish": "Hardswish", "mish": "Mish",
+}
+ACTIVATIONS: dict[str, type[Activation]] = {
+    kind: type(_NODE_NAMES[kind], (Activation,), {"kind": kind, "name": kind, "__module__": __name__})
+    for kind in kernels.KINDS
+}
+_Tanh, _Sigmoid = ACTIVATIONS["tanh"], ACTIVATIONS["sigmoid"]
 
 
 def _tanh(ctx, x):
@@ -145,9 +160,10 @@ def second_derivative(kind: str, s: Tensor, param: float | None = None):
     raise ValueError(f"unknown activation {kind!r}")
 
 
-def _activation(x: Tensor, kind: str, param: float = 0.0) -> Tensor:
+def _activation(x: Tensor, kind: str, param: float | None = None) -> Tensor:
+    """The activation ``kind`` of x; ``param`` for the kinds that take one."""
     require_float(kind, x)
-    return Activation.apply_one(x, kind=kind, param=param)
+    return ACTIVATIONS[kind].apply_one(x) if param is None else ACTIVATIONS[kind].apply_one(x, param=param)
 
 
 def relu(x: Tensor) -> Tensor:
@@ -168,7 +184,7 @@ def sigmoid(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     if input._array.dtype.kind == "c":
         result = 1.0 / (1.0 + (-input).exp())
     else:
-        result = Activation.apply_one(as_float(input), kind="sigmoid", param=0.0)
+        result = _Sigmoid.apply_one(as_float(input))
     return result if out is None else write_out("sigmoid", result, out)
 
 
@@ -178,7 +194,7 @@ def tanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     if input._array.dtype.kind == "c":
         result = 1.0 - 2.0 / ((2.0 * input).exp() + 1.0)
     else:
-        result = Activation.apply_one(as_float(input), kind="tanh", param=0.0)
+        result = _Tanh.apply_one(as_float(input))
     return result if out is None else write_out("tanh", result, out)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.errors import ShapeError
-from gpugrad.ops.activation import Activation, ActivationBackward, LogSigmoid, Piecewise
+from gpugrad.ops.activation import ACTIVATIONS, ActivationBackward, LogSigmoid, Piecewise
 from gpugrad.ops.elementwise import Add, Clamp, Div, Exp, Maximum, Minimum, Mul, Neg, Pow, Sub
 from gpugrad.ops.indexing import GetItem, GetItemView
 from gpugrad.ops.linalg import MatMul
@@ -85,9 +85,10 @@ def test_an_operator_with_a_number_gives_what_apply_gives(op, operator, reflecte
 def test_apply_one_and_pair_give_what_apply_gives_for_an_activation(kind, made, shape):
     rng = np.random.default_rng(1)
     x = operand(made, shape, rng) - 1.25
-    params = {"kind": kind, "param": 0.3}
-    same_application(Activation.apply(x, **params), Activation.apply_one(x, **params), (x,))
+    op = ACTIVATIONS[kind]
+    same_application(op.apply(x, param=0.3), op.apply_one(x, param=0.3), (x,))
     gy = operand("leaf", shape, rng)
+    params = {"kind": kind, "param": 0.3}
     same_application(ActivationBackward.apply(gy, x, **params), ActivationBackward.apply_pair(gy, x, **params), (gy, x))
 
 
@@ -140,7 +141,7 @@ def test_with_grad_off_nothing_is_recorded():
     rng = np.random.default_rng(2)
     a, b = operand("leaf", (3,), rng), operand("made", (3,), rng)
     with gg.no_grad():
-        for y in (Mul.apply_pair(a, b), Activation.apply_one(b, kind="tanh", param=0.0)):
+        for y in (Mul.apply_pair(a, b), ACTIVATIONS["tanh"].apply_one(b)):
             assert y.grad_fn is None and not y.requires_grad and y._version_ref is not b._version_ref
 
 

@@ -90,11 +90,11 @@ def test_a_backward_hook_keeps_sequential_from_fusing(count_applies):
     m[0].register_full_backward_hook(lambda mod, gi, go: None)
     counts = count_applies()
     m(gg.ones(2, 3, requires_grad=True))
-    assert counts["Activation"] == 1  # ReLU ran on its own: the hook sees the Linear layer's own gradients
+    assert counts["Relu"] == 1  # ReLU ran on its own: the hook sees the Linear layer's own gradients
     plain = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
     counts = count_applies()
     plain(gg.ones(2, 3, requires_grad=True))
-    assert counts["Activation"] == 0  # without hooks the two fuse
+    assert counts["Relu"] == 0  # without hooks the two fuse
 
 
 def test_the_old_backward_hook_registers_with_a_user_warning_not_a_future_warning():
