@@ -186,7 +186,8 @@ shape        (the copies of the shape ops; CPU only)
 
 _launch      launch(), re-exporting resolve_impl, cuda_available() (never raises), launch_dims;
              the layer is small files by concern (_dispatch, _checks, _scalar, _clone, _cuda,
-             _grid, _numba_cuda_internals).
+             _grid, _numba_cuda_internals; _numba_internals: Numba's private CPU code generation, so that
+             a parallel build loaded from the disk cache runs the fresh compile's code).
 set_fused(enabled) -> previous, fused(enabled) (a context manager), fused_enabled()
 
 Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
