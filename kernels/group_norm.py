@@ -83,7 +83,7 @@ def reference_backward(xp: Any, gy: Any, x: Any, groups: int, mean: Any, rstd: A
 # small inputs (see _run). Two builds (parallel and serial) gave rstd different last bits once float64
 # sums came in (LLVM vectorised their loops differently); one build runs the same code for every row at
 # any thread count (tested). (Numba's thread pool, not gpugrad.threads.split: faster here, bench/NOTES.md.)
-# cache_consistent: a load from Numba's disk cache runs the code a fresh compile runs (see _dispatch).
+# cache_consistent: a load from Numba's disk cache runs the code a fresh compile runs (_numba_internals.py).
 #
 # Accuracy (bench/NOTES.md has the figures). Forward: each channel's positions, in blocks of at most
 # BLOCK, summed in x's dtype (reassoc lets that loop vectorise), the block sums added in float64; a second

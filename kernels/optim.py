@@ -854,7 +854,7 @@ def _check_buffers(op: str, xp: Any, impl: str, **arrays: Any) -> tuple[np.dtype
     """The buffers' dtype and the implementation that runs them (the reference for float16)."""
     if impl == "cpu":
         present = [a for a in arrays.values() if a is not None]
-        if plain_cpu_call(xp, None, *present):  # every check below would pass (they cost ~10 us a step)
+        if plain_cpu_call(xp, None, *present):  # every check below would pass (~2.5 us of a small Adam launch)
             return present[0].dtype, impl
     dtype, impl = float_dtype_and_impl(op, xp, impl, **arrays)
     check_same_shape(op, **arrays)

@@ -609,3 +609,23 @@ def test_piecewise_second_derivative_is_zeros():
         (gg_,) = gg.autograd.grad((g * g).sum(), x)
         np.testing.assert_array_equal(gg_.numpy(), np.zeros(4))
     assert gradgradcheck(lambda t: F.hardtanh(t, -1.0, 2.0) * t, (x,))
+
+
+def test_each_activation_records_the_node_pytorch_names():
+    # grad_fn.name() is PyTorch's without its trailing overload number (TanhBackward for TanhBackward0), as
+    # gpugrad's other nodes are; selu records an Elu node there, and both gelus a Gelu one.
+    torch = pytest.importorskip("torch")
+    calls = {
+        "relu": lambda m, x: m.nn.functional.relu(x), "leaky_relu": lambda m, x: m.nn.functional.leaky_relu(x, 0.2),
+        "sigmoid": lambda m, x: m.sigmoid(x), "tanh": lambda m, x: m.tanh(x),
+        "gelu": lambda m, x: m.nn.functional.gelu(x), "gelu_tanh": lambda m, x: m.nn.functional.gelu(x, approximate="tanh"),
+        "silu": lambda m, x: m.nn.functional.silu(x), "softplus": lambda m, x: m.nn.functional.softplus(x),
+        "elu": lambda m, x: m.nn.functional.elu(x), "selu": lambda m, x: m.nn.functional.selu(x),
+        "celu": lambda m, x: m.nn.functional.celu(x, 0.5), "hardswish": lambda m, x: m.nn.functional.hardswish(x),
+        "mish": lambda m, x: m.nn.functional.mish(x),
+    }
+    values = np.array([-1.5, 0.25, 2.0])
+    for kind, call in calls.items():
+        ours = call(gg, gg.tensor(values, requires_grad=True)).grad_fn.name()
+        theirs = call(torch, torch.tensor(values, requires_grad=True)).grad_fn.name()
+        assert ours + "0" == theirs, kind
