@@ -611,6 +611,7 @@ def test_piecewise_second_derivative_is_zeros():
     assert gradgradcheck(lambda t: F.hardtanh(t, -1.0, 2.0) * t, (x,))
 
 
+@pytest.mark.torch
 def test_each_activation_records_the_node_pytorch_names():
     # grad_fn.name() is PyTorch's without its trailing overload number (TanhBackward for TanhBackward0), as
     # gpugrad's other nodes are; selu records an Elu node there, and both gelus a Gelu one.
