@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from itertools import pairwise
 
+import gpugrad  # noqa: F401, I001 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
 import numpy as np
 import pytest
 from conftest import pick, record, run

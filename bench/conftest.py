@@ -26,6 +26,7 @@ import os
 import statistics
 import time
 
+import gpugrad  # noqa: F401, I001 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
 import numpy as np
 import pytest
 

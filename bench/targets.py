@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+import gpugrad  # noqa: F401, I001 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -269,7 +269,12 @@ class Backend:
         # a.size * b.size (m k k n for matrices) bounds the product's m k n from above: a cheap first test
         # that keeps the small products of the op hot path from paying for the shapes' tuples.
         if self.xp is numpy and a.size * b.size >= _threads.TINY_GEMM_MACS and a.ndim > 1 and b.ndim > 1:
-            _threads.gemm_threads(a.shape[-2] * a.shape[-1] * b.shape[-1])
+            macs = a.shape[-2] * a.shape[-1] * b.shape[-1]
+            if a.ndim > 2 or b.ndim > 2:  # a stack of products: its matrices over the threads
+                out = _threads.batched_matmul(a, b, macs)
+                if out is not None:
+                    return out
+            _threads.gemm_threads(macs)
         return self.xp.matmul(a, b)
 
     def synchronize(self) -> None:

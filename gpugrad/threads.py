@@ -22,11 +22,14 @@ under SMALL_GEMM_MACS multiply-adds one of them: between GEMMs OpenBLAS's other 
 cores, and there they slowed the calling thread's own work between GEMMs by up to 2.3x, or, with another
 process busy on a core, made a whole step 4x slower (bench/NOTES.md). Through threadpoolctl, which finds
 the BLAS NumPy loaded (OpenBLAS, MKL or BLIS); with threadpoolctl's own limits in force, gpugrad's next
-GEMM may undo them: use ``set_num_threads`` instead.
+GEMM may undo them: use ``set_num_threads`` instead. A stack of such products (``bmm``, attention's
+``q @ k.mT``) shares its matrices out over the pool instead (``batched_matmul``), one BLAS thread each.
+When gpugrad is imported before NumPy, OpenBLAS's idle threads spin only briefly (gpugrad/_blas_spin.py).
 """
 from __future__ import annotations
 
 from .dtypes import FLOAT_KINDS
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -163,6 +166,37 @@ def gemm_threads(macs: int) -> None:
         blas.apply(1 if macs < SMALL_GEMM_MACS else blas.threads)
 
 
+
+# Below this many multiply-adds in all, a stack of products stays one call: split over two threads, 8M and
+# 16M ran slower than on one (bench/NOTES.md, thirty-seventh session), 33M and more faster.
+BATCH_SPLIT_MIN_MACS = 1 << 25
+
+
+def batched_matmul(a: numpy.ndarray, b: numpy.ndarray, macs: int) -> numpy.ndarray | None:
+    """``numpy.matmul(a, b)`` for a stack of products of ``macs`` multiply-adds each, with its matrices
+    shared out over the threads, one BLAS thread each; None when one call should compute it (products
+    that take the BLAS's threads, a small stack, batch dims that broadcast, mixed dtypes). NumPy calls
+    the BLAS once per matrix either way, with the same strides, so the bits are one call's."""
+    if (_split_threads < 2 or macs >= SMALL_GEMM_MACS or type(a) is not numpy.ndarray or type(b) is not numpy.ndarray
+            or a.dtype != b.dtype or a.dtype.kind not in "fc" or a.shape[-1] != b.shape[-2]):
+        return None
+    batch = (a if a.ndim > 2 else b).shape[:-2]
+    if a.ndim > 2 and b.ndim > 2 and a.shape[:-2] != b.shape[:-2]:
+        return None
+    axis = next((i for i, s in enumerate(batch) if s > 1), None)  # the first batch axis to share out
+    if axis is None or batch[axis] < _split_threads or macs * math.prod(batch) < BATCH_SPLIT_MIN_MACS:
+        return None
+    out = numpy.empty(batch + (a.shape[-2], b.shape[-1]), a.dtype)
+    lead = (slice(None),) * axis
+
+    def chunk(lo: int, hi: int) -> None:
+        part = lead + (slice(lo, hi),)
+        numpy.matmul(a[part] if a.ndim > 2 else a, b[part] if b.ndim > 2 else b, out=out[part])
+
+    gemm_threads(macs)  # one BLAS thread per matrix
+    return out if split(chunk, batch[axis], macs * math.prod(batch), BATCH_SPLIT_MIN_MACS) else None
+
+
 _env_threads = _threads_from_env()
 if _env_threads is not None:
     set_num_threads(_env_threads)
@@ -212,11 +246,12 @@ class _Job:
                         self.done.set()
 
 
-def split(fn: Callable[[int, int], None], n: int, elements: int) -> bool:
+def split(fn: Callable[[int, int], None], n: int, elements: int, minimum: int | None = None) -> bool:
     """Run ``fn(lo, hi)`` over consecutive ranges covering ``[0, n)`` on the threads when ``elements``
-    (the work's size) is large enough; False (and nothing run) when one thread should do it all."""
+    (the work's size) is at least ``minimum`` (PARALLEL_MIN_ELEMENTS unless given); False (and nothing
+    run) when one thread should do it all."""
     threads = _split_threads
-    if threads < 2 or elements < PARALLEL_MIN_ELEMENTS or n < threads:
+    if threads < 2 or elements < (PARALLEL_MIN_ELEMENTS if minimum is None else minimum) or n < threads:
         return False
     chunks = min(n, CHUNKS_PER_THREAD * threads)
     job = _Job(fn, [n * i // chunks for i in range(chunks + 1)])

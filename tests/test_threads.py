@@ -174,8 +174,8 @@ def _ran_split(monkeypatch) -> list:
     calls = []
     real = threads.split
 
-    def counting(fn, n, elements):
-        done = real(fn, n, elements)
+    def counting(fn, n, elements, minimum=None):
+        done = real(fn, n, elements, minimum)
         calls.append(done)
         return done
 
@@ -317,6 +317,117 @@ def test_one_thread_and_small_calls_do_not_split(monkeypatch, restore_threads):
     assert threads.ufunc(np.add, (a.astype(np.int32), a.astype(np.int32))) is None
     assert threads.ufunc(np.add, (a, np.float64(2.0))) is None
     assert threads.ufunc(np.add, (a, a.astype(np.float64))) is None
+
+
+def _stacked(rng, shape, dtype, transposed=False):
+    x = rng.standard_normal(shape[:-2] + shape[:-3:-1] if transposed else shape)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * rng.standard_normal(x.shape)
+    x = x.astype(dtype)
+    return np.swapaxes(x, -1, -2) if transposed else x
+
+
+@pytest.mark.parametrize("a_shape,b_shape,transposed", [
+    ((5, 7, 3), (5, 3, 4), False),
+    ((2, 3, 7, 5), (2, 3, 5, 6), True),   # shared out along axis 0, transposed views as the backward's
+    ((1, 4, 6, 5), (1, 4, 5, 3), False),  # along axis 1: axis 0 has one matrix
+    ((6, 5, 4), (4, 3), False),           # a matrix against a stack
+    ((5, 4), (3, 4, 2), True),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64])
+def test_stacked_products_split_over_their_matrices_with_the_bits_of_one_call(
+        split_everything, monkeypatch, a_shape, b_shape, transposed, dtype):
+    monkeypatch.setattr(threads, "BATCH_SPLIT_MIN_MACS", 1)
+    calls = _ran_split(monkeypatch)
+    rng = np.random.default_rng(len(a_shape) * 10 + len(b_shape))
+    a, b = _stacked(rng, a_shape, dtype, transposed), _stacked(rng, b_shape, dtype)
+    macs = a.shape[-2] * a.shape[-1] * b.shape[-1]
+    out = threads.batched_matmul(a, b, macs)
+    assert calls == [True] and out is not None and out.dtype == dtype and out.flags.c_contiguous
+    assert np.array_equal(out, np.matmul(a, b))
+
+
+def test_stacked_products_that_one_call_should_make_are_left_to_it(split_everything, monkeypatch):
+    monkeypatch.setattr(threads, "BATCH_SPLIT_MIN_MACS", 1)
+    a, b = np.ones((4, 3, 5), np.float32), np.ones((4, 5, 2), np.float32)
+    assert threads.batched_matmul(a, b, 30) is not None
+    assert threads.batched_matmul(a, b, threads.SMALL_GEMM_MACS) is None  # takes the BLAS's own threads
+    assert threads.batched_matmul(a, b.astype(np.float64), 30) is None  # NumPy's promotion
+    assert threads.batched_matmul(a.astype(np.int64), b.astype(np.int64), 30) is None
+    assert threads.batched_matmul(a, np.ones((1, 5, 2), np.float32), 30) is None  # batch dims that broadcast
+    assert threads.batched_matmul(a, np.ones((4, 3, 2), np.float32), 30) is None  # NumPy raises the mismatch
+    assert threads.batched_matmul(np.ones((1, 1, 3, 5), np.float32), np.ones((1, 1, 5, 2), np.float32), 30) is None
+    monkeypatch.setattr(threads, "BATCH_SPLIT_MIN_MACS", 4 * 30 + 1)
+    assert threads.batched_matmul(a, b, 30) is None  # too little work
+
+
+def test_bmm_forward_and_backward_split_with_the_bits_of_one_thread(split_everything, monkeypatch):
+    monkeypatch.setattr(threads, "BATCH_SPLIT_MIN_MACS", 1)
+    calls = _ran_split(monkeypatch)
+    rng = np.random.default_rng(3)
+    a, b, up = (rng.standard_normal(s).astype(np.float32) for s in ((6, 40, 30), (6, 30, 50), (6, 40, 50)))
+
+    def run():
+        x, y = gg.tensor(a, requires_grad=True), gg.tensor(b, requires_grad=True)
+        z = gg.bmm(x, y)
+        z.backward(gg.tensor(up))
+        return [z.detach().numpy(), x.grad.numpy(), y.grad.numpy()]
+
+    got = run()
+    assert len(calls) == 3 and all(calls)  # the forward's product and both gradients'
+    monkeypatch.setattr(threads, "_split_threads", 1)
+    for g_, w_ in zip(got, run()):
+        assert np.array_equal(g_, w_)
+
+
+_SPIN_PROBE = """
+import os, sys, time
+if sys.argv[1] == "numpy-first":
+    import numpy
+import gpugrad, numpy
+from threadpoolctl import threadpool_info
+blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+if not blas or blas[0]["internal_api"] != "openblas" or blas[0]["num_threads"] < 2:
+    print("skip"); sys.exit()
+def running_threads():
+    states = []
+    for tid in os.listdir("/proc/self/task"):
+        if int(tid) != os.getpid():
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                stat = f.read()
+            states.append(stat[stat.rindex(")") + 2])
+    return states.count("R")
+a = numpy.ones((600, 600), numpy.float32)
+gpugrad.threads.set_num_threads(2)
+(gpugrad.tensor(a) @ gpugrad.tensor(a)).numpy()  # on two BLAS threads
+time.sleep(0.02)
+samples = []
+for _ in range(5):
+    samples.append(running_threads())
+    time.sleep(0.002)
+print(gpugrad._blas_spin.short_spin, min(samples), "OPENBLAS_THREAD_TIMEOUT" in os.environ)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads thread states from /proc")
+def test_openblas_threads_sleep_soon_after_a_gemm_when_gpugrad_loads_numpy():
+    """20 ms after a two-thread GEMM, no OpenBLAS thread still spins when gpugrad imported NumPy (a short
+    spin, and the environment left as it was); with NumPy imported first, OpenBLAS's default spin shows
+    (the probe can see a spinning thread)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "OPENBLAS_NUM_THREADS")}
+    env["OMP_NUM_THREADS"] = "2"
+
+    def probe(order):
+        out = subprocess.run([sys.executable, "-c", _SPIN_PROBE, order], env=env, capture_output=True, text=True,
+                             check=True, timeout=120)
+        return out.stdout.split()
+
+    control = probe("numpy-first")
+    if control == ["skip"]:
+        pytest.skip("needs OpenBLAS with two threads")
+    if control != ["False", "1", "False"]:
+        pytest.skip(f"this OpenBLAS does not spin for long after a GEMM (probe: {control})")
+    assert probe("gpugrad-first") == ["True", "0", "False"]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
