@@ -12,7 +12,9 @@ than the last-level cache so that it measures DRAM, not cache, bandwidth.
 
 The copy is larger than the last-level cache so that it measures DRAM, not cache, bandwidth.
 """
-import gpugrad  # noqa: F401, I001 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
+# isort: off
+import gpugrad  # noqa: F401 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
+# isort: on
 import numpy as np
 import pytest
 from conftest import pick, record, run, torch_sync

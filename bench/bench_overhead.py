@@ -20,7 +20,9 @@ Instruction counts of the same workloads: ``python bench/count_instructions.py``
 """
 import sys
 
-import gpugrad  # noqa: F401, I001 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
+# isort: off
+import gpugrad  # noqa: F401 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
+# isort: on
 import numpy as np
 import pytest
 from conftest import record, run, torch_sync

@@ -22,7 +22,9 @@ from __future__ import annotations
 import math
 from itertools import pairwise
 
-import gpugrad  # noqa: F401, I001 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
+# isort: off
+import gpugrad  # noqa: F401 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
+# isort: on
 import numpy as np
 import pytest
 from conftest import pick, record, run

@@ -20,7 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-import gpugrad  # noqa: F401, I001 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
+# isort: off
+import gpugrad  # noqa: F401 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
+# isort: on
 import numpy as np
 
 SHAPES = [(64, 128, 64, 128), (16, 256, 256, 256), (8, 512, 512, 512)]  # batch, m, k, n

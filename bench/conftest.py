@@ -26,7 +26,9 @@ import os
 import statistics
 import time
 
-import gpugrad  # noqa: F401, I001 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
+# isort: off
+import gpugrad  # noqa: F401 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
+# isort: on
 import numpy as np
 import pytest
 

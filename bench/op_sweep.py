@@ -16,7 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import gpugrad  # noqa: F401, I001 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
+# isort: off
+import gpugrad  # noqa: F401 - before NumPy: gpugrad loads it with OpenBLAS's short spin (gpugrad/_blas_spin.py)
+# isort: on
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
