@@ -166,7 +166,6 @@ def gemm_threads(macs: int) -> None:
         blas.apply(1 if macs < SMALL_GEMM_MACS else blas.threads)
 
 
-
 # Below this many multiply-adds in all, a stack of products stays one call: split over two threads, 8M and
 # 16M ran slower than on one (bench/NOTES.md, thirty-seventh session), 33M and more faster.
 BATCH_SPLIT_MIN_MACS = 1 << 25
@@ -184,7 +183,8 @@ def batched_matmul(a: numpy.ndarray, b: numpy.ndarray, macs: int) -> numpy.ndarr
     if a.ndim > 2 and b.ndim > 2 and a.shape[:-2] != b.shape[:-2]:
         return None
     axis = next((i for i, s in enumerate(batch) if s > 1), None)  # the first batch axis to share out
-    if axis is None or batch[axis] < _split_threads or macs * math.prod(batch) < BATCH_SPLIT_MIN_MACS:
+    work = macs * math.prod(batch)
+    if axis is None or batch[axis] < _split_threads or work < BATCH_SPLIT_MIN_MACS:
         return None
     out = numpy.empty(batch + (a.shape[-2], b.shape[-1]), a.dtype)
     lead = (slice(None),) * axis
@@ -194,7 +194,7 @@ def batched_matmul(a: numpy.ndarray, b: numpy.ndarray, macs: int) -> numpy.ndarr
         numpy.matmul(a[part] if a.ndim > 2 else a, b[part] if b.ndim > 2 else b, out=out[part])
 
     gemm_threads(macs)  # one BLAS thread per matrix
-    return out if split(chunk, batch[axis], macs * math.prod(batch), BATCH_SPLIT_MIN_MACS) else None
+    return out if split(chunk, batch[axis], work, BATCH_SPLIT_MIN_MACS) else None
 
 
 _env_threads = _threads_from_env()
