@@ -76,7 +76,8 @@ class Tensor(_Attributed):
         t._version_ref = [0]
         if node is not None:
             t._node = node
-            t._output_index = index
+            if index:  # 0 is the class's default
+                t._output_index = index
         elif _grad_state.inference:
             t._inference = True
         return t

@@ -721,17 +721,17 @@ def _resolve_saved(values, args, arrays, outs, results):
         if v is None:
             saved.append(None)
             continue
-        if isinstance(v, Tensor):
-            saved.append((_IN, v, v._version_ref[0]))
-            continue
         i = 0
-        for arr in arrays:  # an input's array: save the input (indices, not zip: this runs per saved value)
+        for arr in arrays:  # an input's array (the common case): save the input; indices, not zip
             if v is arr and isinstance(args[i], Tensor):
                 a = args[i]
                 saved.append((_IN, a, a._version_ref[0]))
                 break
             i += 1
         else:
+            if isinstance(v, Tensor):
+                saved.append((_IN, v, v._version_ref[0]))
+                continue
             for j, o in enumerate(outs):
                 if v is o:
                     r = results[j]

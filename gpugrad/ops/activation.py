@@ -17,6 +17,7 @@ import operator
 
 import numpy
 
+from .. import threads as _threads
 from .._vmath_ufuncs import math_ufunc
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
@@ -40,8 +41,10 @@ class ActivationBackward(Op):
 
     @staticmethod
     def forward(ctx, gy, saved, kind="relu", param=0.0):
-        ctx.kind, ctx.param = kind, param
-        ctx.save_for_backward(gy if ctx.needs_input_grad[1] else None, saved)
+        need_gy, need_saved = ctx.needs_input_grad[:2]
+        if need_gy or need_saved:  # recorded: what its own backward reads (not on the engine's plain pass)
+            ctx.kind, ctx.param = kind, param
+            ctx.save_for_backward(gy if need_saved else None, saved)
         return kernels.backward(ctx.xp, kind, gy, saved, param, impl=ctx.backend.kernel_impl)
 
     @staticmethod
@@ -57,12 +60,14 @@ class Activation(Op):
 
     derivative = ActivationBackward
     kind = ""
+    default_kwargs: dict = {}  # the derivative's keywords at param 0.0, one dict per kind (never changed)
 
     @staticmethod
     def forward(ctx, x, param=0.0):
-        kind = ctx.fn.kind
+        cls = ctx.fn
+        kind = cls.kind
         y = _tanh(ctx, x) if kind == "tanh" else kernels.forward(ctx.xp, kind, x, param, impl=ctx.backend.kernel_impl)
-        ctx.derivative_kwargs = {"kind": kind, "param": param}
+        ctx.derivative_kwargs = cls.default_kwargs if param == 0.0 else {"kind": kind, "param": param}
         ctx.save_for_backward(y if kernels.SAVES_OUTPUT[kind] else x)
         return y
 
@@ -74,7 +79,8 @@ _NODE_NAMES = {
     "hardswish": "Hardswish", "mish": "Mish",
 }
 ACTIVATIONS: dict[str, type[Activation]] = {
-    kind: type(_NODE_NAMES[kind], (Activation,), {"kind": kind, "name": kind, "__module__": __name__})
+    kind: type(_NODE_NAMES[kind], (Activation,), {
+        "kind": kind, "name": kind, "default_kwargs": {"kind": kind, "param": 0.0}, "__module__": __name__})
     for kind in kernels.KINDS
 }
 _Tanh, _Sigmoid = ACTIVATIONS["tanh"], ACTIVATIONS["sigmoid"]
@@ -85,7 +91,9 @@ def _tanh(ctx, x):
     (0.51 ulp) over the threads, where NumPy's (the launcher's) calls libm per element on AVX2 (1.4 ulp, 3x
     PyTorch's time at 2048x2048)."""
     if x.dtype is _F32 and ctx.xp is numpy and ctx.backend.kernel_impl is None and fused_enabled():
-        return ctx.backend.ufunc(math_ufunc(numpy, "tanh", _F32), x)
+        tanh32 = math_ufunc(numpy, "tanh", _F32)
+        # a small one called at once: Backend.ufunc's look for a large operand costs a third of its call
+        return tanh32(x) if x.size < _threads.PARALLEL_MIN_ELEMENTS else ctx.backend.ufunc(tanh32, x)
     return kernels.forward(ctx.xp, "tanh", x, impl=ctx.backend.kernel_impl)
 
 
