@@ -65,8 +65,13 @@ def _initial_grads(outputs, grad_outputs, create_graph):
             if out._array.dtype.kind == "c":
                 raise RuntimeError("backward: grad can be implicitly created only for real scalar outputs; the "
                                    "output is complex (take .real, .abs() or pass gradient=)")
-            g = Tensor._make(out._backend.xp.ones_like(out._array), out._backend)
-        elif not isinstance(g, Tensor):
+            x, xp = out._array, out._backend.xp
+            # Made here with the output's shape, on its backend, in no graph: none of the checks below applies.
+            # (NumPy's ones is a Python function; a device's ones fills on the device, as a CUDA graph needs.)
+            ones = xp.asarray(1, dtype=x.dtype) if xp is numpy and not x.ndim else xp.ones(x.shape, x.dtype)
+            grads.append(Tensor._make(ones, out._backend))
+            continue
+        if not isinstance(g, Tensor):
             g = Tensor._make(out._backend.asarray(g, dtype=out._array.dtype), out._backend)
         if tuple(g.shape) != tuple(out.shape):
             raise ShapeError(
