@@ -19,7 +19,7 @@ from . import dtypes as _dtypes
 from . import threads as _threads
 from .dtypes import FLOAT_KINDS
 from .errors import CaptureError, DeviceError, DTypeError
-from .kernels import transpose
+from .kernels import rows_copy, transpose
 
 _add_reduce = numpy.add.reduce
 
@@ -189,8 +189,8 @@ class Backend:
         """A C-contiguous copy of ``array`` that shares no memory with it (``contiguous()``, a leaf's
         gradient: PyTorch's layout for a contiguous parameter, whatever view the gradient arrived as). On
         the CPU a view transposed in its last two axes is copied by tiles (``gpugrad.kernels.transpose``:
-        NumPy's copy walks its source down the columns), another large one on the threads
-        (``threads.copy``)."""
+        NumPy's copy walks its source down the columns), another large one on Numba's threads
+        (``gpugrad.kernels.rows_copy``) or, where that declines, gpugrad's (``threads.copy``)."""
         if (self.xp is numpy and array.__class__ is numpy.ndarray
                 and array.size >= min(transpose.MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS)):
             # (small ones, clone()'s usual, take NumPy's copy below without either call)
@@ -198,7 +198,9 @@ class Backend:
                 out = transpose.copy(array)
                 if out is not None:
                     return out
-            out = _threads.copy(array)
+            out = rows_copy.copy(array)  # over Numba's threads
+            if out is None:
+                out = _threads.copy(array)  # float16 and the layouts rows_copy declines
             if out is not None:
                 return out
         return self.xp.array(array, copy=True, order="C")
@@ -210,19 +212,21 @@ class Backend:
         column, a per-channel value), runs as ``gpugrad.kernels.broadcast``'s binary: NumPy's
         broadcasting runs at half memory speed there. The same bits either way, and the same layout: only
         C-contiguous operands, whose result NumPy lays out C-contiguous too (a transposed operand's result
-        keeps NumPy's order). A large one of two C-contiguous arrays of one shape and float dtype runs
-        split over the threads (``threads.ufunc``): one core does not reach memory speed there."""
+        keeps NumPy's order). A large one of two C-contiguous float32/float64 arrays of one shape runs as
+        that kernel's flat loop over the threads (one core does not reach memory speed there), of another
+        float dtype split over the threads (``threads.ufunc``)."""
         if self.xp is numpy and a.__class__ is numpy.ndarray and b.__class__ is numpy.ndarray and fn in _ARITHMETIC:
-            if (a.size + b.size >= BROADCAST_MIN_ELEMENTS and a.shape != b.shape and a.dtype is b.dtype
-                    and a.dtype in _KERNEL_FLOATS and a.flags.c_contiguous and b.flags.c_contiguous):
+            same = a.shape == b.shape
+            if ((a.size >= _threads.PARALLEL_MIN_ELEMENTS if same else a.size + b.size >= BROADCAST_MIN_ELEMENTS)
+                    and a.dtype is b.dtype and a.dtype in _KERNEL_FLOATS and a.flags.c_contiguous
+                    and b.flags.c_contiguous):
                 from .kernels import broadcast
 
                 how = broadcast.plan(a.shape, b.shape)
                 if how is not None:
                     return broadcast.binary(numpy, _ARITHMETIC[fn], a, b, impl=self.kernel_impl, how=how)
-            if (a.size >= _threads.PARALLEL_MIN_ELEMENTS and a.shape == b.shape
-                    and a.flags.c_contiguous and b.flags.c_contiguous):
-                out = _threads.ufunc(_ARITHMETIC_UFUNCS[fn], (a, b))
+            if same and a.size >= _threads.PARALLEL_MIN_ELEMENTS and a.flags.c_contiguous and b.flags.c_contiguous:
+                out = _threads.ufunc(_ARITHMETIC_UFUNCS[fn], (a, b))  # float16, integers
                 if out is not None:
                     return out
         return fn(a, b)

@@ -163,6 +163,11 @@ broadcast    (+ - * / with one operand repeating along the other's leading and t
     plan(a_shape, b_shape) -> (a is the full operand, (P, Q, R)) or None where it does not apply.
     reference_binary: the same, the array module's operators.
 
+rows_copy    (a C-contiguous copy of a large array over Numba's threads, by flat ranges or rows; CPU only)
+    copy(x) -> C-contiguous copy, or None (small, float16, leading axes that do not merge); NumPy's bits.
+        An expanded last axis is written as a fill. CuPy's own copy on a GPU.
+    reference_copy: the same, the array module's copy.
+
 transpose    (a C-contiguous copy of a view transposed in its last two axes, by tiles; CPU only)
     copy(x) -> C-contiguous copy, or None where x's leading axes do not merge; NumPy's bits, any dtype Numba
         compiles; is_transposed(x) says where it applies (the backend's copy asks). CuPy's own copy on a GPU.
@@ -194,15 +199,15 @@ Each family module also exposes cuda_kernel_specs() -> [(label, pyfunc,
 signature, dtype)], which the PTX test compiles for sm_90.
 """
 
-from . import activation, arithmetic, batch_norm, broadcast, conv, embedding, gather, group_norm, layer_norm, linear, optim, philox, pool, recurrent, reduce, scan, shape, softmax, softmax_xent, transpose
+from . import activation, arithmetic, batch_norm, broadcast, conv, embedding, gather, group_norm, layer_norm, linear, optim, philox, pool, recurrent, reduce, rows_copy, scan, shape, softmax, softmax_xent, transpose
 from ._dispatch import fused, fused_enabled, set_fused
 from ._launch import cuda_available, resolve_impl
 
 # Every kernel family with CUDA kernels, for what must cover them all (the PTX compile, the launch tests, the
-# cuda-marked tests); reduce, broadcast, scan, transpose, gather and shape have none (CuPy's own).
+# cuda-marked tests); reduce, broadcast, scan, rows_copy, transpose, gather and shape have none (CuPy's own).
 FAMILIES = (activation, arithmetic, linear, softmax, softmax_xent, layer_norm, batch_norm, group_norm, embedding, optim, conv, pool, recurrent, philox)
 
 __all__ = [
-    "FAMILIES", "activation", "arithmetic", "batch_norm", "broadcast", "conv", "embedding", "gather", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "reduce", "scan", "shape", "softmax", "softmax_xent", "transpose", "cuda_available", "fused", "fused_enabled", "set_fused",
+    "FAMILIES", "activation", "arithmetic", "batch_norm", "broadcast", "conv", "embedding", "gather", "group_norm", "layer_norm", "linear", "optim", "pool", "recurrent", "reduce", "rows_copy", "scan", "shape", "softmax", "softmax_xent", "transpose", "cuda_available", "fused", "fused_enabled", "set_fused",
     "resolve_impl",
 ]

@@ -1,5 +1,7 @@
 """Binary arithmetic (+ - * /) where one operand repeats along the other's leading and trailing dims: a
-bias row added to every row, a column scaling every row, a per-channel value over an (N, C, H, W) batch.
+bias row added to every row, a column scaling every row, a per-channel value over an (N, C, H, W) batch;
+and of two large operands of one shape, which the flat loop shares out over Numba's threads (their
+handover costs less than gpugrad's own pool's: bench/NOTES.md, thirty-seventh session).
 
 NumPy's broadcasting iterator runs these at half its memory speed: 2048 x 2048 + (2048,) took 1.5 ms on one
 core, against 0.7 ms for 2048 x 2048 + 1.0 (the same bytes), and 0.9-1.0 ms in the serial loop below. The
@@ -85,7 +87,10 @@ def _apply(code, a, b):
 @cpu_kernel_per_code(_CODE_NAMES, fastmath=False)  # no flags: each element is exactly NumPy's operation
 def _binary_cpu(code):
     def binary(full, part, out, p_count, q_count, r_count):
-        if r_count == 1:  # part is a row repeated P times: the inner loop runs along it
+        if p_count == 1 and r_count == 1:  # operands of one shape: one flat loop over the threads
+            for i in prange(q_count):
+                out[i] = _apply(code, full[i], part[i])
+        elif r_count == 1:  # part is a row repeated P times: the inner loop runs along it
             for p in prange(p_count):
                 x = full[p * q_count:(p + 1) * q_count]
                 y = out[p * q_count:(p + 1) * q_count]
@@ -136,5 +141,6 @@ def binary(xp: Any, op: str, a: Any, b: Any, *, impl: str | None = None, how: An
     code = OPS.index(op) if a_is_full else _REVERSED[OPS.index(op)]
     full = contiguous(xp, full)
     out = np.empty(full.shape, dtype=full.dtype)
-    _binary_cpu(full.size, code, full.reshape(-1), contiguous(xp, part).reshape(-1), out.reshape(-1), *dims)
+    work = full.size + (part.size if dims[0] == dims[2] == 1 else 0)  # one shape: both operands read in full
+    _binary_cpu(work, code, full.reshape(-1), contiguous(xp, part).reshape(-1), out.reshape(-1), *dims)
     return out

@@ -126,6 +126,24 @@ def test_large_broadcast_arithmetic_runs_the_kernel(kernel_calls, grad):
         assert _same_bits(x.grad.numpy(), np.broadcast_to(row_np, (n, n)).copy())
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_same_shape_arithmetic_runs_the_flat_loop_with_numpys_bits(kernel_calls, dtype):
+    rng = np.random.default_rng(4)
+    n = int(np.sqrt(gg_backend._threads.PARALLEL_MIN_ELEMENTS)) + 1  # both operands read: the parallel build
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = (rng.uniform(0.5, 2.0, (n, n)) * rng.choice([-1, 1], (n, n))).astype(dtype)
+    b[0, :4] = (0.0, -0.0, np.inf, np.nan)
+    with np.errstate(all="ignore"):
+        for op, fn in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("div", np.divide)):
+            assert _same_bits(kb.binary(np, op, a, b), fn(a, b)), op
+            assert _same_bits(kb.binary(np, op, b, a), fn(b, a)), op
+        x, y = gg.tensor(a), gg.tensor(b)
+        assert _same_bits((x - y).numpy(), a - b) and _same_bits((x / y).numpy(), a / b)
+    assert kernel_calls[-2:] == [("sub", (n, n), (n, n)), ("div", (n, n), (n, n))]  # the operators reach it
+    small = np.ones((5, 7), dtype)
+    assert _same_bits(kb.binary(np, "add", small, small), small + small)  # the serial build, as the reference
+
+
 def test_small_or_same_shape_arithmetic_stays_numpys(kernel_calls):
     small = gg.ones(4, 4) + gg.ones(4)
     same = gg.ones(300, 300) * gg.ones(300, 300)
