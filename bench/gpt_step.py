@@ -80,13 +80,17 @@ def stepper(lib, size: str):
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=15)
-    p.add_argument("sizes", nargs="*", default=list(SIZES), choices=list(SIZES))
+    # checked below, not by choices=: with nargs="*", argparse refuses the empty list as a choice
+    p.add_argument("sizes", nargs="*", help=f"of {', '.join(SIZES)} (default: all)")
     args = p.parse_args()
+    for size in args.sizes:
+        if size not in SIZES:
+            p.error(f"unknown size {size!r}: choose from {', '.join(SIZES)}")
     import torch
 
     import gpugrad as gg
 
-    for size in args.sizes:
+    for size in args.sizes or list(SIZES):
         steps = {"gpugrad": stepper(gg, size), "pytorch": stepper(torch, size)}
         times: dict[str, list[float]] = {name: [] for name in steps}
         for _ in range(3):  # warm-up: compiles, caches, allocator

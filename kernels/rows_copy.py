@@ -64,7 +64,7 @@ def copy(x: np.ndarray) -> np.ndarray | None:
     """A C-contiguous copy of ``x``, a NumPy array; None where it is small, of a dtype Numba does not
     compile, or laid out so that its leading axes do not merge into one without a copy (the caller
     copies as usual)."""
-    if x.size < MIN_ELEMENTS or x.dtype not in _DTYPES or x.ndim == 0:
+    if x.size < MIN_ELEMENTS or x.dtype not in _DTYPES:
         return None
     out = np.empty(x.shape, x.dtype)
     work = 2 * x.size
