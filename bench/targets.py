@@ -284,6 +284,22 @@ def table_vs_torch(rows: list, rounds: int) -> list[str]:
     return lines
 
 
+def machine() -> str:
+    """The CPU as each side's kernels see it: the ratios move with it (on an AVX-512 machine PyTorch's
+    elementwise kernels run 16 floats wide, LLVM's loops in gpugrad's kernels 8: bench/NOTES.md)."""
+    import llvmlite.binding as llvm
+
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "?") if Path("/proc/cpuinfo").exists() else "?"
+    try:
+        import torch
+
+        torch_isa = torch.backends.cpu.get_cpu_capability()
+    except ImportError:
+        torch_isa = "<no torch>"
+    return f"CPU {model} ({os.cpu_count()} cores), LLVM target {llvm.get_host_cpu_name()}, PyTorch kernels {torch_isa}"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=0, help="rounds per comparison (default: by size)")
@@ -291,6 +307,7 @@ def main(argv=None) -> int:
                    help="one family of targets")
     args = p.parse_args(argv)
     print(f"load average {os.getloadavg()}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '<unset>')}")
+    print(machine())
     if args.only in (None, "adam"):
         print("\n".join(adam_vs_copy(args.rounds or 15)))
         print("\n".join(adam_vs_torch(args.rounds or 30)))
