@@ -10,6 +10,7 @@ import math as _math_module
 import sys as _sys
 
 from . import _blas_spin  # noqa: F401 - first: NumPy, and with it OpenBLAS, loaded with a short idle spin
+from . import _vector_width  # noqa: F401 - before Numba: its CPU code in 512-bit vectors on AVX-512
 from . import accelerator, autograd, backend, cuda, dtypes, host_memory, linalg, numpy_warnings
 from .autograd import Function, enable_grad, grad, inference_mode, no_grad, set_grad_enabled
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
