@@ -111,9 +111,7 @@ def conv_arrays(ctx, x, weight, bias, geometry: ConvGeometry) -> tuple:
         m = kconv.scratch_take(ctx.xp, v.shape[1], out_c, v.dtype)
         threads.gemm_threads(v.shape[1] * x.shape[1] * out_c)  # each of the 16 GEMMs: tiles x C by C x C_out
         kconv.winograd_products(ctx.xp, kconv.winograd_weight(ctx.xp, weight), v, out=m)
-        # On this thread alone: right after a GEMM, BLAS's threads spin on the other cores (see
-        # winograd_backward), and a pool thread there only slowed the transform.
-        y = kconv.winograd_output(ctx.xp, m, bias, (x.shape[0], out_c, oh, ow))
+        y = kconv.winograd_output(ctx.xp, m, bias, (x.shape[0], out_c, oh, ow), split=threads.split)
         kconv.scratch_give(ctx.xp, m)
         return y, v
     impl = ctx.backend.kernel_impl
@@ -296,9 +294,9 @@ def winograd_backward(xp, gy, x, weight, v, geometry: ConvGeometry, needs) -> tu
 
     Both GEMMs run back to back, before the input transform: BLAS's threads are still awake for the
     second, and a transform between them shared its cores with those spinning threads (the step at
-    64x64x16x16 -> 64 went from 29-37 to 23-32 ms, interleaved). For the same reason the transforms
-    right after a GEMM (this input transform, Conv2d's output transform) run on the calling thread
-    alone, the others on gpugrad.threads' pool (24-27 ms against 30-34 ms with all on the pool)."""
+    64x64x16x16 -> 64 went from 29-37 to 23-32 ms, interleaved). Every transform runs on gpugrad.threads'
+    pool, those right after a GEMM too since OpenBLAS's threads spin only briefly (gpugrad/_blas_spin.py;
+    with its default spin they ran on the calling thread alone: bench/NOTES.md)."""
     need_x, need_w, need_b = needs
     n, c = x.shape[:2]
     tiles = kconv.winograd_tiles(n, gy.shape[2], gy.shape[3])
@@ -315,7 +313,7 @@ def winograd_backward(xp, gy, x, weight, v, geometry: ConvGeometry, needs) -> tu
         gw = kconv.winograd_grad_weight(xp, kconv.winograd_products_grad_weight(xp, dm, v))
     kconv.scratch_give(xp, dm)
     if need_x:
-        gx = kconv.winograd_grad_input(xp, dv, x.shape, geometry.pads)  # after a GEMM: one thread
+        gx = kconv.winograd_grad_input(xp, dv, x.shape, geometry.pads, split=threads.split)
         kconv.scratch_give(xp, dv)
     return gx, gw, gb if need_b else None
 
