@@ -286,8 +286,11 @@ def table_vs_torch(rows: list, rounds: int) -> list[str]:
 
 def machine() -> str:
     """The CPU as each side's kernels see it: the ratios move with it (on an AVX-512 machine PyTorch's
-    elementwise kernels run 16 floats wide, LLVM's loops in gpugrad's kernels 8: bench/NOTES.md)."""
+    elementwise kernels run 16 float32 lanes wide, gpugrad's Numba loops too where gpugrad/_vector_width.py
+    set 512-bit vectors, 8 otherwise: bench/NOTES.md)."""
     import llvmlite.binding as llvm
+
+    from gpugrad import _vector_width
 
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), "?") if Path("/proc/cpuinfo").exists() else "?"
@@ -297,7 +300,9 @@ def machine() -> str:
         torch_isa = torch.backends.cpu.get_cpu_capability()
     except ImportError:
         torch_isa = "<no torch>"
-    return f"CPU {model} ({os.cpu_count()} cores), LLVM target {llvm.get_host_cpu_name()}, PyTorch kernels {torch_isa}"
+    vectors = "512-bit" if _vector_width.wide_vectors else "LLVM's default width"
+    return (f"CPU {model} ({os.cpu_count()} cores), LLVM target {llvm.get_host_cpu_name()} ({vectors}), "
+            f"PyTorch kernels {torch_isa}")
 
 
 def main(argv=None) -> int:

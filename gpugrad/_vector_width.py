@@ -1,10 +1,10 @@
 """Numba's CPU code in 512-bit vectors on a machine with AVX-512, where LLVM would choose 256.
 
-LLVM tunes its Intel AVX-512 targets (skylake-avx512 to sapphirerapids, icelake-server included) to prefer
-256-bit vectors, so the loops of gpugrad's CPU kernels ran 8 float32 lanes wide there, where PyTorch's
+LLVM tunes its Intel AVX-512 targets to prefer 256-bit vectors (icelake-server, where this was measured,
+among them), so the loops of gpugrad's CPU kernels ran 8 float32 lanes wide there, where PyTorch's
 elementwise kernels run 16: the transcendental ones (exp, log, erf, tanh and the activations made of them)
-cost twice the instructions per element. With 512-bit vectors, on an icelake-server VM beside PyTorch
-(forward + backward, 2048x2048 float32, bench/NOTES.md, thirty-eighth session): gelu 1.26x -> 0.97x,
+took twice the vector instructions per element. With 512-bit vectors, on an icelake-server VM beside PyTorch
+(forward + backward at issue 19's sizes, float32, bench/NOTES.md, thirty-eighth session): gelu 1.26x -> 0.97x,
 softplus 1.10x -> 0.82x, log_softmax 1.07x -> 0.88x, exp 1.43x -> 1.15x; the memory-bound rows and the
 training steps did not move beyond their noise.
 

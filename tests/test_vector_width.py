@@ -37,8 +37,8 @@ def _probe(order: str, **env_extra: str) -> list[str]:
 
 
 def test_gpugrad_first_compiles_wide_vectors_exactly_on_avx512():
-    wide, zmm, features = _probe("gpugrad-first")
-    assert wide == features == str(AVX512)
+    wide, zmm, ours = _probe("gpugrad-first")
+    assert wide == ours == str(AVX512)
     assert zmm == str(AVX512)  # the loop really runs in 512-bit registers there, and in none elsewhere
 
 
