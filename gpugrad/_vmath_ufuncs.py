@@ -88,6 +88,12 @@ def math_ufunc(xp, name: str, dtype):
     return getattr(xp, name)
 
 
+def float32_math(name: str):
+    """The CPU's float32 ``name`` of math_ufunc as its lazy form (``.ufunc()`` gives the ufunc): for a
+    caller that looks it up once."""
+    return _FLOAT32[name]
+
+
 
 def _compiled_loop(fn):
     """``fn`` compiled by Numba, cached on disk under a name carrying kernels' SHARED_SOURCE_TAG: Numba

@@ -157,31 +157,33 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
     # Count, for each reachable node and leaf, the edges that point at it: a leaf's gradient is final, and
     # lands in .grad, as soon as its last edge has delivered (so that hooks such as a data-parallel
     # all-reduce can start while the rest of backward runs).
-    deps = {}
+    deps = dict.fromkeys(roots, 0)  # every reachable node (its keys are the nodes seen)
     leaf_deps = {}
     parents = {} if capturing else None
     stack = list(roots)
-    seen = set(roots)
     while stack:
         node = stack.pop()
         for edge in node.next_edges:
             if edge.__class__ is tuple:
                 child = edge[0]
-                deps[child] = deps.get(child, 0) + 1
+                count = deps.get(child)
+                if count is None:
+                    deps[child] = 1
+                    stack.append(child)
+                else:
+                    deps[child] = count + 1
                 if capturing:
                     parents.setdefault(child, []).append(node)
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
             elif edge is not None:
-                leaf_deps[id(edge)] = leaf_deps.get(id(edge), 0) + 1
+                key = id(edge)
+                leaf_deps[key] = leaf_deps.get(key, 0) + 1
 
     run_set = None
     captured_nodes = {}
     if capturing:
-        run_set, captured_nodes = _prune(inputs, seen, parents)
+        run_set, captured_nodes = _prune(inputs, deps, parents)
 
-    ready = [n for n in roots if n not in deps]
+    ready = [n for n in roots if not deps[n]]
     captured = {}
 
     # Outside create_graph, gradients reaching one place are summed as plain arrays: recording nothing,
@@ -211,13 +213,13 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
                 for idx, key in captured_nodes.get(node, ()):
                     if gbuf[idx] is not None:
                         captured[key] = gbuf[idx]
-            if (run_set is None or node in run_set) and (gbuf[0] is not None if len(gbuf) == 1 else any(g is not None for g in gbuf)):
+            if (run_set is None or node in run_set) and (gbuf[0] is not None or any(g is not None for g in gbuf)):
                 if check or node.n_outputs > 1:
                     grads_in = _call_backward(node, gbuf, check)
                 else:  # the common case, without a call of its own
-                    derivative = node.fn.derivative
+                    derivative = node.fn.derivative_op
                     grads_in = None
-                    if derivative is not None and not create_graph and issubclass(node.fn, function.Op):
+                    if derivative is not None and not create_graph:
                         grads_in = _derivative_on_arrays(node, derivative, gbuf[0])
                     if grads_in is None:
                         grads_in = node.fn.backward(node, gbuf[0])

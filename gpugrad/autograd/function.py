@@ -302,6 +302,7 @@ class Function:
     # gpugrad's ops only: the op whose application is this op's backward (Op's docstring). A user's
     # Function may have an attribute of this name for its own use: the engine reads it from Ops alone.
     derivative = None
+    derivative_op = None  # what the engine reads: ``derivative`` on an Op's class (Op.__init_subclass__), else None
 
     @classmethod
     def op_name(cls) -> str:
@@ -484,16 +485,17 @@ class Function:
     def apply_one(cls, a, /, **kwargs):
         """``apply(a, **kwargs)`` for a Tensor ``a``, without apply's general loop."""
         Tensor = _Tensor
-        if (a.__class__ is not Tensor and not getattr(a, "_plain", False) or a._backend.capture is not None
+        backend = a._backend
+        if (a.__class__ is not Tensor and not getattr(a, "_plain", False) or backend.capture is not None
                 or _watch.watched
                 or a._base is not None and a._view_version != a._version_ref[0]):  # a stale view: apply refreshes it
             return cls.apply(a, **kwargs)
         x = a._array
-        if x.dtype is _dtypes.BFLOAT16_NP or x.dtype is FLOAT16_NP and a._backend is _cpu_backend:  # apply widens it
+        dtype = x.dtype
+        if dtype is _dtypes.BFLOAT16_NP or dtype is FLOAT16_NP and backend is _cpu_backend:  # apply widens it
             return cls.apply(a, **kwargs)
         node_a = a._node
         need_a = node_a is not None or a._requires_grad
-        backend = a._backend
         ctx = Node(cls, backend, (need_a,))
         try:
             out = cls.forward(ctx, x, **kwargs) if kwargs else cls.forward(ctx, x)
@@ -505,10 +507,14 @@ class Function:
                 and (out.dtype.kind in FLOAT_KINDS or out.dtype.kind == "c" and _records_complex(cls))
                 and not ctx._non_differentiable):
             ctx.next_edges = ((a if node_a is None else (node_a, a._output_index)),)
-            ctx.input_meta = ((x.shape, x.dtype),)
+            ctx.input_meta = ((x.shape, dtype),)
             result = Tensor._make(out, backend, ctx)
-            if ctx._to_save:
-                ctx._saved = _resolve_saved(ctx._to_save, (a,), (x,), (out,), (result,))
+            to_save = ctx._to_save
+            if to_save:
+                if len(to_save) == 1 and to_save[0] is out and out is not x:  # the output alone (tanh, exp):
+                    ctx._saved = [(_OUT, out, 0, result._version_ref, 0)]  # _resolve_saved's entry, made here
+                else:
+                    ctx._saved = _resolve_saved(to_save, (a,), (x,), (out,), (result,))
                 ctx._to_save = ()
         else:
             result = Tensor._make(out, backend)
@@ -559,8 +565,20 @@ def pair_applied(cls, a, b, kwargs=None):
         )
         ctx.input_meta = ((x.shape, x.dtype) if need_a else None, (y.shape, y.dtype) if need_b else None)
         result = _Tensor._make(out, backend, ctx)
-        if ctx._to_save:
-            ctx._saved = _resolve_saved(ctx._to_save, (a, b), (x, y), (out,), (result,))
+        to_save = ctx._to_save
+        if to_save:
+            saved = []
+            for v in to_save:  # the inputs (mul, div): _resolve_saved's entries, made here
+                if v is x:
+                    saved.append((_IN, a, a._version_ref[0]))
+                elif v is y:
+                    saved.append((_IN, b, b._version_ref[0]))
+                elif v is None:
+                    saved.append(None)
+                else:
+                    saved = _resolve_saved(to_save, (a, b), (x, y), (out,), (result,))
+                    break
+            ctx._saved = saved
             ctx._to_save = ()
     else:
         result = _Tensor._make(out, backend)
@@ -616,6 +634,7 @@ class Op(Function):
         if cls.derivative is not None and "backward" in cls.__dict__:  # the plain pass would skip it
             raise TypeError(f"{cls.__name__}: an op with a derivative has that op as its backward; "
                             "it cannot define backward as well")
+        cls.derivative_op = cls.derivative
 
     @staticmethod
     def backward(ctx, *grads):

@@ -18,7 +18,7 @@ import operator
 import numpy
 
 from .. import threads as _threads
-from .._vmath_ufuncs import math_ufunc
+from .._vmath_ufuncs import float32_math, math_ufunc
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
@@ -61,6 +61,7 @@ class Activation(Op):
     derivative = ActivationBackward
     kind = ""
     default_kwargs: dict = {}  # the derivative's keywords at param 0.0, one dict per kind (never changed)
+    saves_output = False  # whether backward reads y (sigmoid, tanh), else x: kernels.SAVES_OUTPUT's
 
     @staticmethod
     def forward(ctx, x, param=0.0):
@@ -68,7 +69,7 @@ class Activation(Op):
         kind = cls.kind
         y = _tanh(ctx, x) if kind == "tanh" else kernels.forward(ctx.xp, kind, x, param, impl=ctx.backend.kernel_impl)
         ctx.derivative_kwargs = cls.default_kwargs if param == 0.0 else {"kind": kind, "param": param}
-        ctx.save_for_backward(y if kernels.SAVES_OUTPUT[kind] else x)
+        ctx.save_for_backward(y if cls.saves_output else x)
         return y
 
 
@@ -80,7 +81,8 @@ _NODE_NAMES = {
 }
 ACTIVATIONS: dict[str, type[Activation]] = {
     kind: type(_NODE_NAMES[kind], (Activation,), {
-        "kind": kind, "name": kind, "default_kwargs": {"kind": kind, "param": 0.0}, "__module__": __name__})
+        "kind": kind, "name": kind, "default_kwargs": {"kind": kind, "param": 0.0},
+        "saves_output": kernels.SAVES_OUTPUT[kind], "__module__": __name__})
     for kind in kernels.KINDS
 }
 _Tanh, _Sigmoid = ACTIVATIONS["tanh"], ACTIVATIONS["sigmoid"]
@@ -91,10 +93,14 @@ def _tanh(ctx, x):
     (0.51 ulp) over the threads, where NumPy's (the launcher's) calls libm per element on AVX2 (1.4 ulp, 3x
     PyTorch's time at 2048x2048)."""
     if x.dtype is _F32 and ctx.xp is numpy and ctx.backend.kernel_impl is None and fused_enabled():
-        tanh32 = math_ufunc(numpy, "tanh", _F32)
         # a small one called at once: Backend.ufunc's look for a large operand costs a third of its call
-        return tanh32(x) if x.size < _threads.PARALLEL_MIN_ELEMENTS else ctx.backend.ufunc(tanh32, x)
+        if x.size < _threads.PARALLEL_MIN_ELEMENTS:
+            return _TANH32.ufunc()(x)
+        return ctx.backend.ufunc(_TANH32.ufunc(), x)
     return kernels.forward(ctx.xp, "tanh", x, impl=ctx.backend.kernel_impl)
+
+
+_TANH32 = float32_math("tanh")  # its lazy ufunc, looked up once
 
 
 def activation_backward_grads(ggx: Tensor, gy: Tensor, saved: Tensor, kind: str, param: float, need_gy: bool = True,
@@ -189,20 +195,22 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 def sigmoid(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """1 / (1 + e^-x). f' = f (1 - f). Integer and bool tensors give float32, as in PyTorch; complex
     ones compute it from exp (the kernels take real numbers)."""
-    if input._array.dtype.kind == "c":
+    kind = input._array.dtype.kind
+    if kind == "c":
         result = 1.0 / (1.0 + (-input).exp())
     else:
-        result = _Sigmoid.apply_one(as_float(input))
+        result = _Sigmoid.apply_one(input if kind == "f" else as_float(input))
     return result if out is None else write_out("sigmoid", result, out)
 
 
 def tanh(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Hyperbolic tangent. f' = 1 - f^2. Integer and bool tensors give float32, as in PyTorch; complex
     ones compute it from exp, 1 - 2 / (e^2x + 1) (the kernels take real numbers)."""
-    if input._array.dtype.kind == "c":
+    kind = input._array.dtype.kind
+    if kind == "c":
         result = 1.0 - 2.0 / ((2.0 * input).exp() + 1.0)
     else:
-        result = _Tanh.apply_one(as_float(input))
+        result = _Tanh.apply_one(input if kind == "f" else as_float(input))
     return result if out is None else write_out("tanh", result, out)
 
 
