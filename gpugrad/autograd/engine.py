@@ -261,7 +261,9 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, all
                         buf = buffers.get(child)
                         if buf is None:
                             buf = buffers[child] = [None] * child.n_outputs
-                        buf[idx] = g if buf[idx] is None else add(buf[idx], g)
+                            buf[idx] = g
+                        else:
+                            buf[idx] = g if buf[idx] is None else add(buf[idx], g)
                     left = deps[child] - 1
                     deps[child] = left
                     if left == 0:
