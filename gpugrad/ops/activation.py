@@ -86,6 +86,7 @@ ACTIVATIONS: dict[str, type[Activation]] = {
     for kind in kernels.KINDS
 }
 _Tanh, _Sigmoid = ACTIVATIONS["tanh"], ACTIVATIONS["sigmoid"]
+_TANH32 = float32_math("tanh")  # the float32 tanh ufunc's lazy form, looked up once
 
 
 def _tanh(ctx, x):
@@ -98,9 +99,6 @@ def _tanh(ctx, x):
             return _TANH32.ufunc()(x)
         return ctx.backend.ufunc(_TANH32.ufunc(), x)
     return kernels.forward(ctx.xp, "tanh", x, impl=ctx.backend.kernel_impl)
-
-
-_TANH32 = float32_math("tanh")  # its lazy ufunc, looked up once
 
 
 def activation_backward_grads(ggx: Tensor, gy: Tensor, saved: Tensor, kind: str, param: float, need_gy: bool = True,
