@@ -9,8 +9,6 @@
   large work.
 - A parallel build loaded from Numba's disk cache runs the code its fresh compile ran (cache_consistent,
   in _numba_internals.py).
-- A NumPy ufunc of a kernel's scalar function (UfuncPerCode): a small elementwise kernel's serial launch as
-  one NumPy call.
 """
 from __future__ import annotations
 
@@ -136,31 +134,3 @@ class CpuKernelPerCode:
 def cpu_kernel_per_code(names: Sequence[str], fastmath: Any = True) -> Callable[[Callable[[int], Callable[..., Any]]], CpuKernelPerCode]:
     """Decorator for a factory ``make(code)`` returning a CPU kernel with `code` fixed (see CpuKernelPerCode)."""
     return lambda make: CpuKernelPerCode(make, names, fastmath)
-
-
-class UfuncPerCode(dict):
-    """NumPy ufuncs specialised per activation code: ``ufuncs[code]`` is the ufunc (numba.vectorize's, float32
-    and float64, ``nin`` inputs) of the scalar function ``make(code)`` returns, with `code` a constant, built on
-    first use of that code (``__missing__``; cached on disk, one entry per code). The serial launch of a small
-    elementwise kernel as one NumPy call: NumPy's dispatch of a 16-element call costs ~0.4 us where Numba's
-    dispatcher, the output's allocation and the ravels cost ~1.5, and the loop is the same code, the same bits."""
-
-    def __init__(self, make: Callable[[int], Callable[..., Any]], names: Sequence[str], nin: int, fastmath: Any) -> None:
-        super().__init__()
-        self.make, self.names, self.nin, self.fastmath = make, names, nin, fastmath
-        self.__doc__ = make.__doc__
-
-    def __missing__(self, code: int) -> Any:
-        from numba import vectorize
-
-        fn = self.make(code)
-        fn.__qualname__ = f"{self.make.__qualname__}_{self.names[code]}"  # one cache entry per code
-        signatures = [f"{t}({', '.join([t] * self.nin)})" for t in ("float32", "float64")]
-        built = vectorize(signatures, fastmath=self.fastmath, cache=True)(clone(fn, cpu_globals(fn.__globals__), "_ufunc"))
-        ufunc = self[code] = built.ufunc
-        return ufunc
-
-
-def ufunc_per_code(names: Sequence[str], nin: int, fastmath: Any = True) -> Callable[[Callable[[int], Callable[..., Any]]], UfuncPerCode]:
-    """Decorator for a factory ``make(code)`` returning a scalar function of ``nin`` floats (see UfuncPerCode)."""
-    return lambda make: UfuncPerCode(make, names, nin, fastmath)

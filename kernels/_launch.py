@@ -61,7 +61,6 @@ from ._dispatch import (  # noqa: F401
     fused_enabled,
     resolve_impl,
     set_fused,
-    ufunc_per_code,
 )
 from ._grid import UNROLL, launch_dims  # noqa: F401
 from ._numba_internals import cache_consistent
@@ -75,7 +74,7 @@ __all__ = [
     "is_cupy", "is_numpy", "cuda_available", "cuda_family", "cuda_jit", "cuda_stream", "device_view", "get_cuda",
     "numba_type", "simulator_enabled", "ticket_counters", "to_host", "zeroed_buffer", "IMPLS", "PARALLEL_MIN_WORK",
     "CpuKernel", "CpuKernelPerCode", "cache_consistent", "cpu_kernel", "cpu_kernel_per_code", "fused", "fused_enabled",
-    "resolve_impl", "set_fused", "ufunc_per_code", "UNROLL", "launch_dims", "like", "scalar_fn", "SHARED_SOURCE_TAG", "launch",
+    "resolve_impl", "set_fused", "UNROLL", "launch_dims", "like", "scalar_fn", "SHARED_SOURCE_TAG", "launch",
     "launch_path",
 ]
 

@@ -34,10 +34,8 @@ from ._launch import (
     numba_type,
     plain_cpu_call,
     scalar_fn,
-    ufunc_per_code,
     UNROLL,
 )
-from . import _dispatch
 from ._vmath import exp as vector_exp
 from ._vmath import expm1 as vector_expm1
 from ._vmath import INV_SQRT_2PI, SQRT1_2, log1p_of_unit, normal_cdf_pdf
@@ -631,29 +629,6 @@ def _backward_cpu(code):
     return backward
 
 
-# The serial launch of the kinds without a parameter, small arrays: NumPy ufuncs of the same scalar code
-# (UfuncPerCode), the same bits as the loops. The kinds with one (leaky_relu, elu, celu) keep their serial
-# loop: a ufunc given the parameter as a broadcast operand did not vectorise (elu 6.3 ms against 0.46 for 1M
-# elements).
-@ufunc_per_code(KINDS + ("identity",), 1, FASTMATH)
-def _forward_ufunc(code):
-    if code in FORWARD_INLINED:
-        def forward(x):
-            return act_forward_inlined(code, x, like(x, 0.0))
-        return forward
-
-    def forward(x):
-        return act_forward_scalar(code, x, like(x, 0.0))
-    return forward
-
-
-@ufunc_per_code(KINDS + ("identity",), 2, FASTMATH)
-def _backward_ufunc(code):  # not mish's (BACKWARD_INLINED): as a ufunc it differed from its loops in the last bit
-    def backward(gy, s):
-        return act_backward_scalar(code, s, gy, like(s, 0.0))
-    return backward
-
-
 # Exact arithmetic (no fast-math flags): selections and one division, which vectorise as they are.
 @cpu_kernel_per_code(PIECEWISE_KINDS, False)
 def _piecewise_forward_cpu(code):
@@ -1019,11 +994,6 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _UNUSED_PARAM = {_F32: np.float32(0.0), _F64: np.float64(0.0)}
 
 
-# The kinds whose small arrays run as ufuncs (_forward_ufunc, _backward_ufunc)
-_FORWARD_UFUNC_CODES = frozenset(range(len(KINDS))) - _PARAM_CODES
-_BACKWARD_UFUNC_CODES = _FORWARD_UFUNC_CODES - BACKWARD_INLINED
-
-
 def _cpu_param(code: int, dtype: Any, param: float) -> Any:
     return dtype.type(param) if code in _PARAM_CODES else _UNUSED_PARAM[dtype]
 
@@ -1054,8 +1024,6 @@ def forward(
         return ufunc(x)  # what the CPU path and the reference run, on any layout: no checks to make
     if (out is None and impl is None and xp is np and fused_enabled() and code != IDENTITY
             and (x.dtype is _F32 or x.dtype is _F64)):  # the unchecked CPU path, as backward's below
-        if x.size < _dispatch.PARALLEL_MIN_WORK and code in _FORWARD_UFUNC_CODES:
-            return _forward_ufunc[code](x, order="C")
         y = np.empty(x.shape, x.dtype)
         if x.ndim == 1:  # the kernels take 1-D arrays of any stride (a ravel costs a tenth of a small call)
             _forward_cpu(x.size, code, x, y, _cpu_param(code, x.dtype, param))
@@ -1101,8 +1069,6 @@ def backward(
         dtype = gy.dtype
         code = CODES.get(kind, IDENTITY)
         if (dtype is _F32 or dtype is _F64) and saved.dtype is dtype and saved.shape == gy.shape and code != IDENTITY:
-            if gy.size < _dispatch.PARALLEL_MIN_WORK and code in _BACKWARD_UFUNC_CODES:
-                return _backward_ufunc[code](gy, saved, order="C")
             gx = np.empty(gy.shape, dtype)
             if gy.ndim == 1:  # 1-D arrays of any stride, as forward's
                 _backward_cpu(gy.size, code, gy, saved, gx, _cpu_param(code, dtype, param))

@@ -240,33 +240,6 @@ def test_serial_and_parallel_builds_give_the_same_bits(monkeypatch, rng, name):
     np.testing.assert_array_equal(act.forward(np, name, x, p).view(np.uint32), serial.view(np.uint32))
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", sorted(set(act.KINDS) - set(PARAM)))
-def test_small_arrays_run_as_ufuncs_with_the_loops_bits(monkeypatch, rng, name, dtype):
-    # below PARALLEL_MIN_WORK a kind without a parameter runs as a NumPy ufunc of its scalar code: the
-    # parallel build's bits, forward and backward (mish's backward keeps its loop, whose float64 serial
-    # and parallel builds differ in a last bit), C-contiguous results. tanh's launcher forward is NumPy's
-    # (the op computes its own: gpugrad/ops/activation.py)
-    from gpugrad.kernels import _dispatch
-
-    x = _input(rng, (7, 143), dtype)
-    g = _input(rng, (7, 143), dtype)
-    y = act.forward(np, name, x)
-    s = y if act.SAVES_OUTPUT[name] else x
-    gx = act.backward(np, name, g, s)
-    transposed = act.forward(np, name, x.T), act.backward(np, name, g.T, s.T)
-    monkeypatch.setattr(_dispatch, "PARALLEL_MIN_WORK", 0)
-    bits = np.uint32 if dtype == np.float32 else np.uint64
-    checked = [(y, act.forward(np, name, x), transposed[0], y.T)] if name != "tanh" else []
-    if name != "mish":
-        checked.append((gx, act.backward(np, name, g, s), transposed[1], gx.T))
-    assert checked
-    for small, parallel, of_transposed, want in checked:
-        np.testing.assert_array_equal(small.view(bits), parallel.view(bits))
-        assert of_transposed.flags.c_contiguous
-        np.testing.assert_array_equal(of_transposed.view(bits), np.ascontiguousarray(want).view(bits))
-
-
 @pytest.mark.parametrize("dtype, bound", [(np.float32, 1.5), (np.float64, 2.0)])
 def test_cpu_tanh_is_within_its_ulp_bound_at_the_edges(dtype, bound):
     finfo = np.finfo(dtype)
