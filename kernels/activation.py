@@ -1024,11 +1024,8 @@ def forward(
         return ufunc(x)  # what the CPU path and the reference run, on any layout: no checks to make
     if (out is None and impl is None and xp is np and fused_enabled() and code != IDENTITY
             and (x.dtype is _F32 or x.dtype is _F64)):  # the unchecked CPU path, as backward's below
-        y = np.empty(x.shape, x.dtype)
-        if x.ndim == 1:  # the kernels take 1-D arrays of any stride (a ravel costs a tenth of a small call)
-            _forward_cpu(x.size, code, x, y, _cpu_param(code, x.dtype, param))
-        else:  # y's ravel is a view (C-contiguous); x's may copy
-            _forward_cpu(x.size, code, x.ravel(), y.ravel(), _cpu_param(code, x.dtype, param))
+        y = np.empty(x.shape, x.dtype)  # C-contiguous, so its ravel is a view; x's may copy
+        _forward_cpu(x.size, code, x.ravel(), y.ravel(), _cpu_param(code, x.dtype, param))
         return y
     op = f"activation.forward[{kind}]"
     code = activation_code(op, kind)
@@ -1069,11 +1066,8 @@ def backward(
         dtype = gy.dtype
         code = CODES.get(kind, IDENTITY)
         if (dtype is _F32 or dtype is _F64) and saved.dtype is dtype and saved.shape == gy.shape and code != IDENTITY:
-            gx = np.empty(gy.shape, dtype)
-            if gy.ndim == 1:  # 1-D arrays of any stride, as forward's
-                _backward_cpu(gy.size, code, gy, saved, gx, _cpu_param(code, dtype, param))
-            else:  # gx's ravel is a view (C-contiguous); the inputs' may copy
-                _backward_cpu(gy.size, code, gy.ravel(), saved.ravel(), gx.ravel(), _cpu_param(code, dtype, param))
+            gx = np.empty(gy.shape, dtype)  # C-contiguous, so its ravel is a view; the inputs' may copy
+            _backward_cpu(gy.size, code, gy.ravel(), saved.ravel(), gx.ravel(), _cpu_param(code, dtype, param))
             return gx
     op = f"activation.backward[{kind}]"
     code = activation_code(op, kind)
