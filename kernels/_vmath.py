@@ -4,11 +4,12 @@ vectorise, ``tanh`` and ``normal_cdf_pdf`` (float32) built on it, ``log1p_of_uni
 
 Numba's CPU loops call libm's ``expf``/``exp`` per element: llvmlite from PyPI has no SVML, so LLVM
 cannot vectorise those calls. ``exp`` here is Cody-Waite range reduction (x = k ln2 + r, |r| <= ln2/2),
-a polynomial for e**r and 2**k built from exponent bits: only multiplies, adds, a floor and selects,
-so a loop over it runs on the vector units. Accuracy (tests/kernels/test_vmath.py, a dense sweep against
-float64 / long double): within 1 ulp in float32 and 2 ulp in float64, subnormal results included
-(gradual underflow, as libm's: sigmoid(-88) in float32 is 6e-39, not 0); past the largest finite
-result they are inf. One caveat, measured: compiled with LLVM's ``reassoc`` and ``nsz`` flags together,
+a polynomial for e**r and the scaling by 2**k (AVX-512's vscalef, elsewhere factors built from exponent
+bits): only multiplies, adds, a floor and selects, so a loop over it runs on the vector units. Accuracy
+(tests/kernels/test_vmath.py, a dense sweep against float64 / long double): within 1 ulp in float32 and 2
+ulp in float64, subnormal results included (gradual underflow, as libm's: sigmoid(-88) in float32 is
+6e-39, not 0); past the largest finite result they are inf. One caveat, measured before the scaling was
+vscalef on AVX-512 (so still elsewhere): compiled with LLVM's ``reassoc`` and ``nsz`` flags together,
 float64 results within 0.4 of the overflow bound came out inf; the kernels that set both (activations)
 call it on -|x| only, softmax_xent and softmax set reassoc without nsz. With both flags LLVM also merged
 the two parts of ln 2 in the range reduction (float64 30 ulp off at x ~ -100, sigmoid 24 ulp at -80), so
@@ -29,11 +30,13 @@ in CPU kernels its Numba overload is the vectorisable code, in CUDA kernels CUDA
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload, register_jitable
 
 
@@ -61,13 +64,29 @@ def _float64_of_small_int64(builder, k):
     return builder.fsub(summed, ir.Constant(ir.DoubleType(), _MAGIC64))
 
 
+@functools.cache
+def _targets_avx512() -> bool:
+    """Whether Numba's CPU code targets AVX-512 (the features its code generator reads: its config's, or the
+    host's), whose vscalefps/vscalefpd multiply by a power of two, rounding once, in one instruction."""
+    import llvmlite.binding as llvm
+    import numba
+
+    features = numba.config.CPU_FEATURES
+    if features is None:
+        features = llvm.get_host_cpu_features().flatten()
+    return "+avx512f" in features.split(",")
+
+
 @intrinsic
 def _times_power_of_two(typingctx, y, k):
-    """y * 2**k for a float32 or float64 y and an integer k within the exponent range (plus one): 2**k
-    from exponent bits, as two factors so that 2**128 (2**1024) is never formed. k is an integer, or for a
-    float64 y an integer-valued float64 (converted by _MAGIC64). Numba puts the calling
-    kernel's fast-math flags on these multiplies too: with ``reassoc`` and ``nsz`` LLVM may combine the
-    two factors into that overflow (the caveat near the overflow bound in the module's docstring)."""
+    """y * 2**k rounded once (gradual underflow below the normal range, inf past the largest finite value)
+    for a float32 or float64 y near 1 (a polynomial's value) and an integer k, |k| <= 250 (float32) or 2000
+    (float64); k is an integer, or for a float64 y an integer-valued float64 (converted by _MAGIC64). On an
+    AVX-512 target it is LLVM's ldexp: one vscalef instruction per vector, with k's conversions 3 where the
+    factors below take 9. Elsewhere (where LLVM would call libm's ldexp per element) 2**k is made from
+    exponent bits as two factors, each a normal number, so that only the second multiply rounds: the same
+    bits. Numba puts the calling kernel's fast-math flags on those multiplies: with ``reassoc`` and ``nsz``
+    LLVM may combine the two factors into an overflow (the caveat in the module's docstring)."""
     if y not in (types.float32, types.float64):
         return None
     is32 = y == types.float32
@@ -82,6 +101,13 @@ def _times_power_of_two(typingctx, y, k):
             power = _int64_of_integral_float64(builder, power)
         else:
             power = context.cast(builder, power, signature.args[1], types.int32 if is32 else types.int64)
+        if _targets_avx512():
+            i32 = ir.IntType(32)
+            if power.type != i32:
+                power = builder.trunc(power, i32)
+            ldexp = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ftype, [ftype, i32]), f"llvm.ldexp.{'f32' if is32 else 'f64'}.i32")
+            return builder.call(ldexp, [value, power])
         half = builder.ashr(power, ir.Constant(itype, 1))
         rest = builder.sub(power, half)
         factor = lambda e: builder.bitcast(  # noqa: E731
@@ -110,10 +136,12 @@ def _reduce_by_ln2(typingctx, x, k, hi, lo):
     return x(x, k, hi, lo), codegen
 
 
-# Below LO e**x rounds to 0, above HI it overflows. Between LO and the smallest normal result the two
-# factors of 2**k are each normal, so subnormal results come out right (gradual underflow, as libm's).
+# Below LO e**x rounds to 0, above HI it overflows. Between LO and the smallest normal result the scaling
+# by 2**k rounds once, so subnormal results come out right (gradual underflow, as libm's).
 _F32_LO, _F32_HI = -104.0, 88.72283
-_F64_LO, _F64_HI = -745.2, 709.782712893384
+# exp clamps x to +-150 (float32) and +-1100 (float64), past where e**x rounds to 0 or overflows: the scaling
+# by 2**k (|k| up to 217 and 1587) then gives the 0 or the inf itself, with no select for either
+_F32_EXP_CLAMP, _F64_EXP_CLAMP = 150.0, 1100.0
 
 
 @intrinsic
@@ -168,16 +196,12 @@ def _exp_of_reduced_float32(r):
 
 def _exp_float32(x):
     f = types.float32
-    xc = min(max(x, f(_F32_LO)), f(_F32_HI))
+    xc = min(max(x, f(-_F32_EXP_CLAMP)), f(_F32_EXP_CLAMP))
     k = np.floor(_fma(xc, f(1.4426950408889634), f(0.5)))  # a float: vectorises, unlike int conversions
     r = _reduce_by_ln2(xc, k, f(0.693359375), f(-2.12194440e-4))  # ln 2 in two parts: k * hi is exact
     # in fmas (0.887 ulp), where the plain multiplies and adds (0.973) took 1.25-1.4x the time in a plain loop
     p = _exp_of_reduced_float32(r)
     y = _times_power_of_two(p, types.int32(k))
-    if x < f(_F32_LO):
-        y = f(0.0)
-    if x > f(_F32_HI):
-        y = f(math.inf)
     if x != x:  # NaN in, NaN out (the int conversion above has no meaning for it)
         y = x
     return y
@@ -185,7 +209,7 @@ def _exp_float32(x):
 
 @register_jitable
 def _exp_float64_in_range(x):
-    """e**x for _F64_LO <= x <= _F64_HI (no clamping, no NaN): the core of exp, and tanh's."""
+    """e**x for |x| <= _F64_EXP_CLAMP (no clamping, no NaN): the core of exp, and tanh's."""
     k = np.floor(x * 1.4426950408889634 + 0.5)
     r = _reduce_by_ln2(x, k, 6.93147180369123816490e-01, 1.90821492927058770002e-10)  # fdlibm's ln 2, hi + lo
     # Taylor series of e**r to r**13 / 13!: the truncation error is below 1e-17 on |r| <= ln2/2
@@ -206,11 +230,7 @@ def _exp_float64_in_range(x):
 
 
 def _exp_float64(x):
-    y = _exp_float64_in_range(min(max(x, _F64_LO), _F64_HI))
-    if x < _F64_LO:
-        y = 0.0
-    if x > _F64_HI:
-        y = math.inf
+    y = _exp_float64_in_range(min(max(x, -_F64_EXP_CLAMP), _F64_EXP_CLAMP))
     if x != x:
         y = x
     return y

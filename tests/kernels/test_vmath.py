@@ -1,7 +1,10 @@
 """kernels/_vmath.py: the vectorisable exp, tanh and others, for accuracy (ulp against long double) and from
 the IR."""
 import math
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -64,6 +67,65 @@ def test_a_loop_over_exp_compiles_to_vector_instructions(dtype, kind):
     llvm_ir = _exp_loop.inspect_llvm((_exp_loop.typeof_pyval(a),) * 2)
     widths = {int(w) for w in re.findall(rf"<(\d+) x {kind}>", llvm_ir)}
     assert widths and max(widths) >= 4, f"no vector {kind} operations in the compiled loop"
+
+
+def test_the_scaling_by_a_power_of_two_is_one_instruction_on_avx512():
+    # exp's 2**k: LLVM's ldexp (vscalefps/pd) on an AVX-512 target, elsewhere two factors from exponent bits;
+    # never a libm call per element
+    for dtype in (np.float32, np.float64):
+        a = np.zeros(64, dtype)
+        _exp_loop(a, np.empty_like(a))
+        asm = _exp_loop.inspect_asm((_exp_loop.typeof_pyval(a),) * 2)
+        assert "ldexp" not in asm
+        assert ("vscalef" in asm) == _vmath._targets_avx512()
+
+
+_SCALING_PROBE = """
+import hashlib
+import gpugrad
+import numba, numpy as np
+from gpugrad.kernels import _vmath
+
+@numba.njit
+def exp_loop(a, out):
+    for i in range(a.size):
+        out[i] = _vmath.exp(a[i])
+
+@numba.njit
+def normal_loop(a, cdf, pdf):
+    for i in range(a.size):
+        cdf[i], pdf[i] = _vmath.normal_cdf_pdf(a[i])
+
+print(_vmath._targets_avx512())
+for dtype, bound in ((np.float32, 160.0), (np.float64, 1200.0)):
+    a = np.concatenate([np.linspace(-bound, bound, 200_001), np.linspace(-bound / 1.5, -bound / 1.8, 100_001),
+                        [np.inf, -np.inf, np.nan, 0.0, -0.0, 88.72283, 709.782712893384, -745.1]]).astype(dtype)
+    outs = [np.empty_like(a) for _ in range(3)]
+    exp_loop(a, outs[0])
+    if dtype == np.float32:
+        normal_loop(a, outs[1], outs[2])
+    print(*[hashlib.sha256(x.tobytes()).hexdigest() for x in outs[:3 if dtype == np.float32 else 1]])
+"""
+
+
+def _scaling_probe(**env_extra: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")}
+    env.update(env_extra)
+    out = subprocess.run([sys.executable, "-c", _SCALING_PROBE], env=env, capture_output=True, text=True,
+                         check=True, timeout=600)
+    return out.stdout.split("\n")
+
+
+@pytest.mark.skipif(not _vmath._targets_avx512(), reason="the AVX-512 road needs an AVX-512 machine")
+def test_the_two_scalings_give_the_same_bits():
+    import llvmlite.binding as llvm
+
+    features = llvm.get_host_cpu_features()
+    without = ",".join(("-" if k.startswith(("avx512", "avx10", "evex512")) or not on else "+") + k
+                       for k, on in features.items())
+    wide, narrow = _scaling_probe(), _scaling_probe(NUMBA_CPU_FEATURES=without)
+    assert wide[0] == "True" and narrow[0] == "False"
+    assert wide[1:] == narrow[1:]  # exp in float32 and float64, float32 normal_cdf_pdf: bit for bit
 
 
 def test_plain_python_exp_is_the_specification():
