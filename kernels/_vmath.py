@@ -45,17 +45,11 @@ def exp(x: float) -> float:
     return math.exp(x)
 
 
-# 1.5 * 2**52 and its bits: adding it to an integer-valued float64 |k| < 2**51 leaves k in the low bits of
-# the sum (and subtracting it back turns such bits into the float). AVX2 has no vector conversion between
-# float64 and int64, so LLVM makes fptosi and sitofp of <4 x double> four scalar ones; this vectorises.
+# 1.5 * 2**52 and its bits: adding it to a float64 |x| < 2**51 rounds x to an integer k left in the low bits
+# of the sum (and subtracting it back turns such bits into the float). AVX2 has no vector conversion
+# between float64 and int64, so LLVM makes fptosi and sitofp of <4 x double> four scalar ones; this
+# vectorises.
 _MAGIC64, _MAGIC64_BITS = 6755399441055744.0, 0x4338000000000000
-
-
-def _int64_of_integral_float64(builder, k):
-    """The int64 of an integer-valued float64 |k| < 2**51 (a plain fadd: no fast-math flag can fold it)."""
-    i64 = ir.IntType(64)
-    summed = builder.fadd(k, ir.Constant(ir.DoubleType(), _MAGIC64))
-    return builder.sub(builder.bitcast(summed, i64), ir.Constant(i64, _MAGIC64_BITS))
 
 
 def _float64_of_small_int64(builder, k):
@@ -81,26 +75,22 @@ def _targets_avx512() -> bool:
 def _times_power_of_two(typingctx, y, k):
     """y * 2**k rounded once (gradual underflow below the normal range, inf past the largest finite value)
     for a float32 or float64 y near 1 (a polynomial's value) and an integer k, |k| <= 250 (float32) or 2000
-    (float64); k is an integer, or for a float64 y an integer-valued float64 (converted by _MAGIC64). On an
-    AVX-512 target it is LLVM's ldexp: one vscalef instruction per vector, with k's conversions 3 where the
-    factors below take 9. Elsewhere (where LLVM would call libm's ldexp per element) 2**k is made from
+    (float64). On an AVX-512 target it is LLVM's ldexp: one vscalef instruction per vector (with k's
+    conversion to float, 2 where the factors below take 8). Elsewhere (where LLVM would call libm's ldexp per element) 2**k is made from
     exponent bits as two factors, each a normal number, so that only the second multiply rounds: the same
     bits. Numba puts the calling kernel's fast-math flags on those multiplies: with ``reassoc`` and ``nsz``
     LLVM may combine the two factors into an overflow (the caveat in the module's docstring)."""
     if y not in (types.float32, types.float64):
         return None
     is32 = y == types.float32
-    if not (isinstance(k, types.Integer) or (not is32 and k == types.float64)):
+    if not isinstance(k, types.Integer):
         return None
     ftype, itype = (ir.FloatType(), ir.IntType(32)) if is32 else (ir.DoubleType(), ir.IntType(64))
     bias, shift = (127, 23) if is32 else (1023, 52)
 
     def codegen(context, builder, signature, args):
         value, power = args
-        if signature.args[1] == types.float64:
-            power = _int64_of_integral_float64(builder, power)
-        else:
-            power = context.cast(builder, power, signature.args[1], types.int32 if is32 else types.int64)
+        power = context.cast(builder, power, signature.args[1], types.int32 if is32 else types.int64)
         if _targets_avx512():
             i32 = ir.IntType(32)
             if power.type != i32:
@@ -166,6 +156,22 @@ def _fma(typingctx, a, b, c):
     return a(a, b, c), codegen
 
 
+@intrinsic
+def _round_to_int32(typingctx, x):
+    """x rounded to the nearest int32 (ties to even), as one vector conversion (LLVM's lrint: vcvtps2dq,
+    vcvtpd2dq) where floor and a float-to-int conversion took two. |x| < 2**31."""
+    if x not in (types.float32, types.float64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ftype = args[0].type
+        name = f"llvm.lrint.i32.{'f32' if ftype == ir.FloatType() else 'f64'}"
+        lrint = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), [ftype]), name)
+        return builder.call(lrint, list(args))
+
+    return types.int32(x), codegen
+
+
 fma = _fma  # for Numba code outside this module (addcmul's ufunc, gpugrad/ops/elementwise.py)
 
 
@@ -205,17 +211,17 @@ def _exp_of_reduced_float32(r):
 def _exp_float32(x):
     f = types.float32
     xc = _clamp(x, f(-_F32_EXP_CLAMP), f(_F32_EXP_CLAMP))
-    k = np.floor(_fma(xc, f(1.4426950408889634), f(0.5)))  # a float: vectorises, unlike int conversions
-    r = _reduce_by_ln2(xc, k, f(0.693359375), f(-2.12194440e-4))  # ln 2 in two parts: k * hi is exact
+    k = _round_to_int32(xc * f(1.4426950408889634))
+    r = _reduce_by_ln2(xc, f(k), f(0.693359375), f(-2.12194440e-4))  # ln 2 in two parts: k * hi is exact
     # in fmas (0.887 ulp), where the plain multiplies and adds (0.973) took 1.25-1.4x the time in a plain loop
-    return _times_power_of_two(_exp_of_reduced_float32(r), types.int32(k))
+    return _times_power_of_two(_exp_of_reduced_float32(r), k)
 
 
 @register_jitable
 def _exp_float64_in_range(x):
     """e**x for |x| <= _F64_EXP_CLAMP (no clamping, no NaN): the core of exp, and tanh's."""
-    k = np.floor(x * 1.4426950408889634 + 0.5)
-    r = _reduce_by_ln2(x, k, 6.93147180369123816490e-01, 1.90821492927058770002e-10)  # fdlibm's ln 2, hi + lo
+    k = _round_to_int32(x * 1.4426950408889634)
+    r = _reduce_by_ln2(x, types.float64(k), 6.93147180369123816490e-01, 1.90821492927058770002e-10)  # fdlibm's ln 2
     # Taylor series of e**r to r**13 / 13!: the truncation error is below 1e-17 on |r| <= ln2/2
     p = 1.0 / 6227020800.0
     p = p * r + 1.0 / 479001600.0
@@ -230,7 +236,7 @@ def _exp_float64_in_range(x):
     p = p * r + 1.0 / 6.0
     p = p * r + 0.5
     p = p * r * r + r + 1.0
-    return _times_power_of_two(p, k)  # k a float: see _MAGIC64
+    return _times_power_of_two(p, k)
 
 
 def _exp_float64(x):
@@ -396,8 +402,8 @@ def _normal_cdf_pdf_float32(x):
     square = x * x
     hi, lo = f(0.5) * square, f(0.5) * _fma(x, x, -square)
     a = max(-hi, f(_F32_LO))
-    k = np.floor(a * f(1.4426950408889634) + f(0.5))
-    y = _exp_of_reduced_float32(_reduce_by_ln2(a, k, f(0.693359375), f(-2.12194440e-4)) - lo)  # e**-hi / 2**k
+    power = _round_to_int32(a * f(1.4426950408889634))
+    y = _exp_of_reduced_float32(_reduce_by_ln2(a, f(power), f(0.693359375), f(-2.12194440e-4)) - lo)  # e**-hi / 2**k
     u = abs(x)
     p = f(_MILLS_P[4])
     p = _fma(p, u, f(_MILLS_P[3]))
@@ -410,7 +416,6 @@ def _normal_cdf_pdf_float32(x):
     q = _fma(q, u, f(_MILLS_Q[2]))
     q = _fma(q, u, f(_MILLS_Q[1]))
     q = _fma(q, u, f(_MILLS_Q[0]))
-    power = types.int32(k)
     tail = _times_power_of_two(y * (p / q), power)
     pdf = _times_power_of_two(y * f(INV_SQRT_2PI), power)
     if hi > -f(_F32_LO):  # below float32's range (also for an infinite hi, whose lo is NaN)
@@ -693,8 +698,8 @@ def _exp_for_float32(x):
     """e**x for a float64 x in [-745, 709] (no clamping, no NaN), to 1e-14 relative: the float32 functions'
     exp. Shorter than _exp_float64_in_range (Taylor to r**11) and in fmas, in Estrin's
     scheme: the loops are latency-bound, and over this one they ran 2x faster."""
-    k = np.floor(x * 1.4426950408889634 + 0.5)
-    r = _reduce_by_ln2(x, k, 6.93147180369123816490e-01, 1.90821492927058770002e-10)
+    k = _round_to_int32(x * 1.4426950408889634)
+    r = _reduce_by_ln2(x, types.float64(k), 6.93147180369123816490e-01, 1.90821492927058770002e-10)
     r2 = r * r
     r4 = r2 * r2
     # e**r = 1 + r + r**2 q(r), q the Taylor series to r**9 / 11!, in Estrin's scheme: a dependency chain
