@@ -499,9 +499,7 @@ def _log_float32(x):
         y = f(-math.inf)
     if x < f(0.0):
         y = f(math.nan)
-    if x == f(math.inf):
-        y = x
-    if x != x:
+    if not x < f(math.inf):  # +inf and NaN are their own logarithms: one select for both
         y = x
     return y
 
@@ -522,9 +520,7 @@ def _log_float64(x):
         y = -math.inf
     if x < 0.0:
         y = math.nan
-    if x == math.inf:
-        y = x
-    if x != x:
+    if not x < math.inf:  # +inf and NaN are their own logarithms: one select for both
         y = x
     return y
 
