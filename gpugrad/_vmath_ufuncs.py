@@ -5,7 +5,7 @@ in float32 (``math_ufunc`` picks).
 - exp, float32 within 1 ulp: NumPy's own float32 exp is its SIMD loop, 2.4 ulp off on AVX-512 machines
   where PyTorch's is 0.55 (bench/NOTES.md, twenty-second session); this one measured 0.89 ulp (its
   polynomial in fmas). Its float64 exp (0.69 ulp) stays NumPy's.
-- log, float32 within 1 ulp (measured 0.83): NumPy's ran 2.4x slower per thread on an AVX2 machine (none
+- log, float32 within 1 ulp (measured 0.84): NumPy's ran 2.4x slower per thread on an AVX2 machine (none
   of its AVX-512 loops), 3.8 ulp off. Its float64 log stays NumPy's: correctly rounded there, as PyTorch's,
   where ours (0.84 ulp) would differ from PyTorch's in the last bit of some values.
 - expm1 and log1p, float32 within 0.5 ulp (computed in float64, rounded once): NumPy's call libm per

@@ -20,8 +20,8 @@ float32 in [-10, 10], PyTorch's 0.513) and 2 ulp in float64 (measured 1.53; libm
 exactly +-1 where tanh rounds to it, x itself at subnormal and tiny x, the sign of zero kept. Per thread
 a loop over it ran 25x (float32) and 10x (float64) faster than over libm's tanh.
 
-``log`` is fdlibm's algorithm (x split at sqrt(1/2) by its bits, a rational in s = f / (2 + f)), within
-1 ulp in both precisions (measured 0.83 and 0.84); NumPy's float32 log ran 2.4x slower per thread on AVX2
+``log`` splits x at sqrt(1/2) by its bits and takes a polynomial in f = m - 1 (float32; float64: fdlibm's
+rational in s = f / (2 + f)), within 1 ulp in both precisions (measured 0.84 and 0.84); NumPy's float32 log ran 2.4x slower per thread on AVX2
 and 3.8 ulp off (gpugrad's float32 ``log`` op takes this one: gpugrad/_vmath_ufuncs.py).
 
 Each function here is plain Python (the readable specification, and what the CUDA simulator runs);
@@ -473,12 +473,18 @@ def _split_at_root_half(typingctx, x):
     return types.UniTuple(x, 2)(x), codegen
 
 
-# fdlibm's log and logf (as musl's before its 2018 rewrite): with x = m 2**k and f = m - 1, s = f / (2 + f),
+# fdlibm's log (as musl's before its 2018 rewrite): with x = m 2**k and f = m - 1, s = f / (2 + f),
 # log(1 + f) = f - hfsq + s (hfsq + R(s^2)), hfsq = f^2 / 2, R a minimax fit; k ln 2 in two parts, k ln2_hi
 # exact. Within 1 ulp (tests/kernels/test_vmath.py); no branch, so a loop over it vectorises.
 _LOG_LG64 = (6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01, 2.222219843214978396e-01,
              1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01)
-_LOG_LG32 = (0.66666662693, 0.40000972152, 0.28498786688, 0.24279078841)
+# float32 log without fdlibm's division: log(1 + f) = f + f^2 (-1/2 + f P(f)), P a Chebyshev fit of degree 8
+# to (log(1 + f) - f + f^2 / 2) / f^3 on [sqrt(1/2) - 1, sqrt(2) - 1] (3.8e-9 relative in log, its float32
+# coefficients), k ln 2 in fdlibm's two parts. 0.841 ulp over every float32 in [0.5, 2) and a geometric
+# sweep of the whole range (logf's rational in s, with a vdivps per 16 elements: 0.835, and 2% more results
+# misrounded); its loop takes 0.82x the time.
+_LOG_P32 = (0.3333333, -0.2499999, 0.20000708, -0.1666848, 0.14249937, -0.124110505, 0.11661511, -0.11571201,
+            0.07149754)
 
 
 def _log_float32(x):
@@ -487,14 +493,18 @@ def _log_float32(x):
     m, k = _split_at_root_half(x * f(33554432.0) if tiny else x)  # 2**25
     k = k - f(25.0) if tiny else k
     g = m - f(1.0)
-    s = _div(g, f(2.0) + g)  # fdiv: no ZeroDivisionError check under any error model (which kept loops scalar)
-    z = s * s
-    w = z * z
-    c = _LOG_LG32
-    # fdlibm's order of operations with its products fused (the same 0.80 ulp, 14% less time in a plain loop)
-    r = _fma(z, _fma(w, f(c[2]), f(c[0])), w * _fma(w, f(c[3]), f(c[1])))
-    hfsq = f(0.5) * g * g
-    y = _fma(k, f(6.9313812256e-01), _fma(s, hfsq + r, k * f(9.0580006145e-06)) - hfsq + g)
+    c = _LOG_P32
+    p = f(c[8])
+    p = _fma(p, g, f(c[7]))
+    p = _fma(p, g, f(c[6]))
+    p = _fma(p, g, f(c[5]))
+    p = _fma(p, g, f(c[4]))
+    p = _fma(p, g, f(c[3]))
+    p = _fma(p, g, f(c[2]))
+    p = _fma(p, g, f(c[1]))
+    p = _fma(p, g, f(c[0]))
+    # k ln2_hi last: adding it to g first loses up to an ulp where |k| is large (1.49 ulp measured)
+    y = _fma(k, f(6.9313812256e-01), g + _fma(g * g, _fma(g, p, f(-0.5)), k * f(9.0580006145e-06)))
     if x == f(0.0):
         y = f(-math.inf)
     if x < f(0.0):
