@@ -5,7 +5,7 @@ vectorise, ``tanh`` and ``normal_cdf_pdf`` (float32) built on it, ``log1p_of_uni
 Numba's CPU loops call libm's ``expf``/``exp`` per element: llvmlite from PyPI has no SVML, so LLVM
 cannot vectorise those calls. ``exp`` here is Cody-Waite range reduction (x = k ln2 + r, |r| <= ln2/2),
 a polynomial for e**r and the scaling by 2**k (AVX-512's vscalef, elsewhere factors built from exponent
-bits): only multiplies, adds, a floor and selects, so a loop over it runs on the vector units. Accuracy
+bits): only multiplies, adds, conversions and selects, so a loop over it runs on the vector units. Accuracy
 (tests/kernels/test_vmath.py, a dense sweep against float64 / long double): within 1 ulp in float32 and 2
 ulp in float64, subnormal results included (gradual underflow, as libm's: sigmoid(-88) in float32 is
 6e-39, not 0); past the largest finite result they are inf. One caveat, measured before the scaling was
@@ -21,8 +21,9 @@ exactly +-1 where tanh rounds to it, x itself at subnormal and tiny x, the sign 
 a loop over it ran 25x (float32) and 10x (float64) faster than over libm's tanh.
 
 ``log`` splits x at sqrt(1/2) by its bits and takes a polynomial in f = m - 1 (float32; float64: fdlibm's
-rational in s = f / (2 + f)), within 1 ulp in both precisions (measured 0.84 and 0.84); NumPy's float32 log ran 2.4x slower per thread on AVX2
-and 3.8 ulp off (gpugrad's float32 ``log`` op takes this one: gpugrad/_vmath_ufuncs.py).
+rational in s = f / (2 + f)), within 1 ulp in both precisions (measured 0.84 and 0.84); NumPy's float32
+log ran 2.4x slower per thread on AVX2 and 3.8 ulp off (gpugrad's float32 ``log`` op takes this one:
+gpugrad/_vmath_ufuncs.py).
 
 Each function here is plain Python (the readable specification, and what the CUDA simulator runs);
 in CPU kernels its Numba overload is the vectorisable code, in CUDA kernels CUDA's own function
@@ -76,10 +77,11 @@ def _times_power_of_two(typingctx, y, k):
     """y * 2**k rounded once (gradual underflow below the normal range, inf past the largest finite value)
     for a float32 or float64 y near 1 (a polynomial's value) and an integer k, |k| <= 250 (float32) or 2000
     (float64). On an AVX-512 target it is LLVM's ldexp: one vscalef instruction per vector (with k's
-    conversion to float, 2 where the factors below take 8). Elsewhere (where LLVM would call libm's ldexp per element) 2**k is made from
-    exponent bits as two factors, each a normal number, so that only the second multiply rounds: the same
-    bits. Numba puts the calling kernel's fast-math flags on those multiplies: with ``reassoc`` and ``nsz``
-    LLVM may combine the two factors into an overflow (the caveat in the module's docstring)."""
+    conversion to float, 2 where the factors below take 8). Elsewhere (where LLVM would call libm's ldexp
+    per element) 2**k is made from exponent bits as two factors, each a normal number, so that only the
+    second multiply rounds: the same bits. Numba puts the calling kernel's fast-math flags on those
+    multiplies: with ``reassoc`` and ``nsz`` LLVM may combine the two factors into an overflow (the caveat
+    in the module's docstring)."""
     if y not in (types.float32, types.float64):
         return None
     is32 = y == types.float32
@@ -129,7 +131,7 @@ def _reduce_by_ln2(typingctx, x, k, hi, lo):
 @register_jitable(inline="always")
 def _clamp(x, lo, hi):
     """x limited to [lo, hi], NaN kept: each comparison is false for NaN, which then passes through as x
-    (Python's min and max would give lo or hi). One vmaxps and one vminps."""
+    (Python's min and max would give lo or hi, and need a NaN select after)."""
     x = lo if x < lo else x
     return hi if x > hi else x
 
@@ -266,8 +268,8 @@ def tanh(x: float) -> float:
 # (PyTorch's 0.513, NumPy's 1.35 on AVX2). tanh x = 1 - 2 / (e + 1) with e = e**(2x) = 2**k (1 + q),
 # 2x = k ln 2 + r, |r| <= ln2/2, q = e**r - 1 = r + r^2 P(r) (P of degree 5, numpy's Chebyshev.fit; q
 # within 5.4e-10 relative), and e + 1 = (2**k + 1) + 2**k q by an fma, 2**k + 1 exact. The subtraction
-# loses at most ~2**-52 absolute, which below |x| = 2**-13 (where x itself is returned) is still under
-# 2**-39 of the result: one formula serves every x (no near-zero branch), both signs included. x is clamped to
+# loses at most ~2**-52 absolute, under 2**-39 of the result wherever |x| >= 2**-13 (below, x itself is
+# returned): one formula serves every x (no near-zero branch), both signs included. x is clamped to
 # +-9.5, past where tanh rounds to +-1 (9.01); k and 2**k come from the 1.5 * 2**52 rounder's bits. ln 2
 # in one part: for |k| <= 28 its error (3e-15 of e) is far below the 3e-9 (0.05 ulp) that would matter.
 # The earlier version (1.41 ulp) ran on eight float32 lanes; this one on four float64 lanes takes 0.83x
