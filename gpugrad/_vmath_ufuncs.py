@@ -41,7 +41,7 @@ import numba.extending
 import numpy
 
 from ._lazy_ufunc import lazy_ufunc
-from .kernels import _vmath
+from .kernels import _vmath, math_map
 from .kernels._clone import SHARED_SOURCE_TAG
 
 _F32 = numpy.dtype(numpy.float32)
@@ -287,3 +287,17 @@ _FLOAT32.update(erf=_Loop(_erf_loop), erfc=_Loop(_erfc_loop), erfinv=_Loop(_erfi
                 cos=_Loop(_cos_loop), times_cos=_Loop2(_times_cos_loop), times_neg_sin=_Loop2(_times_neg_sin_loop),
                 times_exp_of_shifted_rows=_Rows(_times_exp_of_shifted_rows))
 _FLOAT32.update({"arc" + name[1:]: _float32_ufunc(name) for name in ("asinh", "atanh", "atan", "asin", "acos")})
+
+# The ufuncs of one argument above (numba.vectorize's, each a kernels/_vmath function) by that function's name
+_ONE_ARGUMENT = {("a" + key[3:] if key.startswith("arc") else key): lazy for key, lazy in _FLOAT32.items()
+                 if isinstance(lazy, lazy_ufunc)}
+
+
+def over_threads(fn, x):
+    """``fn(x)`` on Numba's threads (kernels/math_map.py, the same bits) when ``fn`` is one of this module's
+    float32 ufuncs of one argument and ``x`` a large C-contiguous float32 array; None otherwise (the caller
+    splits the call or makes it)."""
+    for name, lazy in _ONE_ARGUMENT.items():
+        if lazy.built is fn:
+            return math_map.apply(name, x)
+    return None

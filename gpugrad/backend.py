@@ -14,7 +14,7 @@ import threading
 
 import numpy
 
-from . import determinism
+from . import _vmath_ufuncs, determinism
 from . import dtypes as _dtypes
 from . import threads as _threads
 from .dtypes import FLOAT_KINDS
@@ -177,10 +177,16 @@ class Backend:
     # NumPy's calls on the CPU threads (gpugrad/threads.py); CuPy's as they are ------------------------
     def ufunc(self, fn, *operands):
         """``fn(*operands)`` for a ufunc of ``xp`` that keeps its float operands' dtype: on the CPU, a large
-        one runs split over the threads, with the same bits. The ops whose elements cost most call it (exp,
-        log, sqrt); plain arithmetic splits in ``arithmetic``, which only large operands reach."""
+        one runs split over the threads, with the same bits: one of kernels/_vmath's float32 functions of
+        one argument as a loop over Numba's threads (``_vmath_ufuncs.over_threads``), any other in chunks
+        on gpugrad's (``threads.ufunc``). The ops whose elements cost most call it (exp, log, sqrt); plain
+        arithmetic splits in ``arithmetic``, which only large operands reach."""
         for a in operands:  # a plain loop and no call while small: every elementwise op passes here
             if type(a) is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS:
+                if len(operands) == 1:
+                    out = _vmath_ufuncs.over_threads(fn, a)
+                    if out is not None:
+                        return out
                 out = _threads.ufunc(fn, operands)
                 return fn(*operands) if out is None else out
         return fn(*operands)

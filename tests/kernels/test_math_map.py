@@ -1,0 +1,95 @@
+"""kernels/_vmath's float32 functions over Numba's threads (gpugrad.kernels.math_map): the bits of the ufunc each
+replaces (gpugrad/_vmath_ufuncs.py's) for every function, on odd sizes with the edge values, at one and two
+threads; what it declines; the ops whose forwards reach it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gpugrad as gg
+from gpugrad import _vmath_ufuncs
+from gpugrad.kernels import _dispatch
+from gpugrad.kernels import math_map as km
+from gpugrad.threads import get_num_threads, set_num_threads
+
+_EDGES = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1e-38, 0.5, -0.5, 1.0, -1.0, 2.0, 9.5, -9.5,
+                   88.7, -88.7, -104.0, 1e30, -1e30], np.float32)
+
+
+def _inputs(size: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(size) * 4).astype(np.float32)
+    x[:min(size, _EDGES.size)] = _EDGES[:size]
+    return x
+
+
+def _ufunc_of(name: str, x: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return _vmath_ufuncs._ONE_ARGUMENT[name].ufunc()(x)
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a.view(np.int32), b.view(np.int32))
+
+
+def test_it_maps_every_float32_ufunc_of_one_argument():
+    assert set(km.NAMES) == set(_vmath_ufuncs._ONE_ARGUMENT)
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(km.NAMES), size=st.integers(1, 300), seed=st.integers(0, 2**16))
+def test_the_parallel_build_gives_the_ufuncs_bits_on_odd_sizes(name, size, seed):
+    x = _inputs(size, seed)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(km, "MIN_ELEMENTS", 1)
+        mp.setattr(_dispatch, "PARALLEL_MIN_WORK", 0)  # the parallel build at any size
+        out = km.apply(name, x)
+    assert _same_bits(out, _ufunc_of(name, x))
+
+
+@pytest.mark.parametrize("name", km.NAMES)
+def test_each_function_gives_its_ufuncs_bits_on_a_large_array(name):
+    x = _inputs(km.MIN_ELEMENTS + 17).reshape(-1, 1)  # the result keeps x's shape
+    assert _same_bits(km.apply(name, x), _ufunc_of(name, x))
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "tanh"])
+def test_the_bits_do_not_depend_on_the_thread_count(name):
+    x = _inputs(km.MIN_ELEMENTS + 5, seed=3)
+    before = get_num_threads()
+    try:
+        set_num_threads(1)
+        one = km.apply(name, x)
+        set_num_threads(2)
+        two = km.apply(name, x)
+    finally:
+        set_num_threads(before)
+    assert _same_bits(one, two)
+
+
+def test_what_it_declines():
+    x = _inputs(km.MIN_ELEMENTS)
+    assert km.apply("exp", x[:-1]) is None  # small
+    assert km.apply("exp", x.astype(np.float64)) is None
+    assert km.apply("exp", np.concatenate([x, x])[::2]) is None  # strided
+    assert _vmath_ufuncs.over_threads(np.exp, x) is None  # NumPy's own ufunc
+    assert _vmath_ufuncs.over_threads(_vmath_ufuncs.math_ufunc(np, "erf", x.dtype), x) is None  # not one it maps
+
+
+@pytest.mark.parametrize("op", ["exp", "log", "tanh", "expm1", "sinh", "asinh"])
+def test_the_ops_forward_of_a_large_float32_tensor_runs_here(op, monkeypatch):
+    names = []
+    apply = km.apply
+
+    def recording(name, x):
+        names.append(name)
+        return apply(name, x)
+
+    monkeypatch.setattr(km, "apply", recording)
+    x = np.abs(_inputs(km.MIN_ELEMENTS, seed=5)) if op == "log" else _inputs(km.MIN_ELEMENTS, seed=5)
+    y = getattr(gg, op)(gg.tensor(x)).numpy()
+    assert names == [op]
+    assert _same_bits(y, _ufunc_of(op, x))
