@@ -38,6 +38,7 @@ _ARITHMETIC = {operator.add: "add", operator.sub: "sub", operator.mul: "mul", op
 _ARITHMETIC_UFUNCS = {operator.add: numpy.add, operator.sub: numpy.subtract, operator.mul: numpy.multiply,
                       operator.truediv: numpy.true_divide}
 _KERNEL_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
+_FLOAT_MAX = {dtype: float(numpy.finfo(dtype).max) for dtype in _KERNEL_FLOATS}
 
 
 # The device types ``torch.device`` accepts besides those gpugrad runs on (cpu, cuda, meta): a device of one
@@ -218,24 +219,53 @@ class Backend:
         column, a per-channel value), runs as ``gpugrad.kernels.broadcast``'s binary: NumPy's
         broadcasting runs at half memory speed there. The same bits either way, and the same layout: only
         C-contiguous operands, whose result NumPy lays out C-contiguous too (a transposed operand's result
-        keeps NumPy's order). A large one of two C-contiguous float32/float64 arrays of one shape runs as
-        that kernel's flat loop over the threads (one core does not reach memory speed there), of another
-        float dtype split over the threads (``threads.ufunc``)."""
-        if self.xp is numpy and a.__class__ is numpy.ndarray and b.__class__ is numpy.ndarray and fn in _ARITHMETIC:
-            same = a.shape == b.shape
-            if ((a.size >= _threads.PARALLEL_MIN_ELEMENTS if same else a.size + b.size >= BROADCAST_MIN_ELEMENTS)
-                    and a.dtype is b.dtype and a.dtype in _KERNEL_FLOATS and a.flags.c_contiguous
-                    and b.flags.c_contiguous):
-                from .kernels import broadcast
+        keeps NumPy's order). A large one of two C-contiguous float32/float64 arrays of one shape, or of
+        one such array and a Python number, runs as that kernel's flat loops over the threads (one core
+        does not reach memory speed there); of another float dtype split over the threads
+        (``threads.ufunc``)."""
+        if self.xp is numpy and fn in _ARITHMETIC:
+            if a.__class__ is numpy.ndarray and b.__class__ is numpy.ndarray:
+                same = a.shape == b.shape
+                if ((a.size >= _threads.PARALLEL_MIN_ELEMENTS if same else a.size + b.size >= BROADCAST_MIN_ELEMENTS)
+                        and a.dtype is b.dtype and a.dtype in _KERNEL_FLOATS and a.flags.c_contiguous
+                        and b.flags.c_contiguous):
+                    from .kernels import broadcast
 
-                how = broadcast.plan(a.shape, b.shape)
-                if how is not None:
-                    return broadcast.binary(numpy, _ARITHMETIC[fn], a, b, impl=self.kernel_impl, how=how)
-            if same and a.size >= _threads.PARALLEL_MIN_ELEMENTS and a.flags.c_contiguous and b.flags.c_contiguous:
-                out = _threads.ufunc(_ARITHMETIC_UFUNCS[fn], (a, b))  # float16, integers
+                    how = broadcast.plan(a.shape, b.shape)
+                    if how is not None:
+                        return broadcast.binary(numpy, _ARITHMETIC[fn], a, b, impl=self.kernel_impl, how=how)
+                if same and a.size >= _threads.PARALLEL_MIN_ELEMENTS and a.flags.c_contiguous and b.flags.c_contiguous:
+                    out = _threads.ufunc(_ARITHMETIC_UFUNCS[fn], (a, b))  # float16, integers
+                    if out is not None:
+                        return out
+            elif (a.__class__ is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS
+                  or b.__class__ is numpy.ndarray and b.size >= _threads.PARALLEL_MIN_ELEMENTS):
+                out = self._with_number(fn, a, b)
+                if out is None:
+                    out = _threads.ufunc(_ARITHMETIC_UFUNCS[fn], (a, b))  # float16, complex
                 if out is not None:
                     return out
         return fn(a, b)
+
+    def _with_number(self, fn, a, b):
+        """``fn(a, b)`` for one large NumPy array and one Python float or int (either side) as
+        ``gpugrad.kernels.broadcast``'s loop of one value over the threads: the number in the array's dtype
+        (NumPy's conversion, as its operator makes it), then one IEEE operation per element, NumPy's bits.
+        None where NumPy should compute it: another dtype or operand, a non-contiguous array, a number the
+        dtype cannot hold (NumPy decides what that gives)."""
+        array, number = (a, b) if a.__class__ is numpy.ndarray else (b, a)
+        kind = number.__class__
+        if ((kind is not float and kind is not int) or array.dtype not in _KERNEL_FLOATS
+                or not array.flags.c_contiguous):
+            return None
+        if abs(number) > _FLOAT_MAX[array.dtype] and abs(number) != math.inf:  # it overflows (NaN compares False)
+            return None
+        from .kernels import broadcast
+
+        part = numpy.full(1, array.dtype.type(number))
+        how = (array is a, (1, 1, array.size))
+        return broadcast.binary(numpy, _ARITHMETIC[fn], a if array is a else part, part if array is a else b,
+                                impl=self.kernel_impl, how=how)
 
     def sum(self, x, axes, keepdims: bool, dtype=None):
         """``x.sum(axis=axes, keepdims=keepdims, dtype=dtype)``. On the CPU, a large float sum over the last

@@ -1,7 +1,8 @@
 """Binary arithmetic (+ - * /) where one operand repeats along the other's leading and trailing dims: a
 bias row added to every row, a column scaling every row, a per-channel value over an (N, C, H, W) batch;
-and of two large operands of one shape, which the flat loop shares out over Numba's threads (their
-handover costs less than gpugrad's own pool's: bench/NOTES.md, thirty-seventh session).
+and of two large operands of one shape, or of a large one and one value (a number, which the backend
+passes as an array of one element), which the flat loops share out over Numba's threads (their handover
+costs less than gpugrad's own pool's: bench/NOTES.md, thirty-seventh and forty-first sessions).
 
 NumPy's broadcasting iterator runs these at half its memory speed: 2048 x 2048 + (2048,) took 1.5 ms on one
 core, against 0.7 ms for 2048 x 2048 + 1.0 (the same bytes), and 0.9-1.0 ms in the serial loop below. The
@@ -90,6 +91,10 @@ def _binary_cpu(code):
         if p_count == 1 and r_count == 1:  # operands of one shape: one flat loop over the threads
             for i in prange(q_count):
                 out[i] = _apply(code, full[i], part[i])
+        elif p_count == 1 and q_count == 1:  # one value (a number) for all: one flat loop over the threads
+            b = part[0]
+            for i in prange(r_count):
+                out[i] = _apply(code, full[i], b)
         elif r_count == 1:  # part is a row repeated P times: the inner loop runs along it
             for p in prange(p_count):
                 x = full[p * q_count:(p + 1) * q_count]
@@ -141,6 +146,8 @@ def binary(xp: Any, op: str, a: Any, b: Any, *, impl: str | None = None, how: An
     code = OPS.index(op) if a_is_full else _REVERSED[OPS.index(op)]
     full = contiguous(xp, full)
     out = np.empty(full.shape, dtype=full.dtype)
-    work = full.size + (part.size if dims[0] == dims[2] == 1 else 0)  # one shape: both operands read in full
+    # the elements read and written that decide serial or parallel: both operands in full for one shape, the
+    # full one and the result for one value (a number's loop is worth the threads where one shape's is)
+    work = full.size + (part.size if dims[0] == dims[2] == 1 else full.size if dims[0] == dims[1] == 1 else 0)
     _binary_cpu(work, code, full.reshape(-1), contiguous(xp, part).reshape(-1), out.reshape(-1), *dims)
     return out

@@ -96,10 +96,6 @@ def _refuse_bool(name: str, x: Tensor, what: str, hint: str = "") -> None:
         raise DTypeError(f"{name}: {what} is not supported on bool tensors" + (f"; {hint}" if hint else ""))
 
 
-# Tensor (op) Python number, unrecorded (Tensor's operators): the ufunc that splits over the threads.
-_NUMBER_UFUNCS = {operator.add: numpy.add, operator.sub: numpy.subtract, operator.mul: numpy.multiply}
-
-
 class Add(Op):
     complex_ok = True
 
@@ -110,9 +106,7 @@ class Add(Op):
                 return ctx.backend.arithmetic(operator.add, a, b)
         elif (a.__class__ is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS
               or b.__class__ is numpy.ndarray and b.size >= _threads.PARALLEL_MIN_ELEMENTS):
-            out = _threads.ufunc(numpy.add, (a, b))  # with a number: a large array's sum on the threads
-            if out is not None:
-                return out
+            return ctx.backend.arithmetic(operator.add, a, b)  # with a number: a large array's on the threads
         return a + b
 
     @staticmethod
@@ -143,9 +137,7 @@ class Sub(Op):
                 return ctx.backend.arithmetic(operator.sub, a, b)
         elif (a.__class__ is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS
               or b.__class__ is numpy.ndarray and b.size >= _threads.PARALLEL_MIN_ELEMENTS):
-            out = _threads.ufunc(numpy.subtract, (a, b))  # with a number: a large array's difference on the threads
-            if out is not None:
-                return out
+            return ctx.backend.arithmetic(operator.sub, a, b)  # with a number: a large array's on the threads
         return a - b
 
     @staticmethod
@@ -192,9 +184,7 @@ class Mul(Op):
                 return ctx.backend.arithmetic(operator.mul, a, b)
         elif (a.__class__ is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS
               or b.__class__ is numpy.ndarray and b.size >= _threads.PARALLEL_MIN_ELEMENTS):
-            out = _threads.ufunc(numpy.multiply, (a, b))  # with a number: a large array's product on the threads
-            if out is not None:
-                return out
+            return ctx.backend.arithmetic(operator.mul, a, b)  # with a number: a large array's on the threads
         return a * b
 
     @staticmethod
@@ -246,10 +236,11 @@ class DivBackward(Op):
             return kernels_arithmetic.div_backward(ctx.xp, gy, a, b, impl=ctx.backend.kernel_impl,
                                                    split=_threads.split)
         backend = ctx.backend
-        ga = _quotient(backend, gy, b)
+        ga = backend.arithmetic(operator.truediv, gy, b)  # b an array or a number
         if a is None:
             return ga, None
-        return ga, backend.ufunc(ctx.xp.negative, _quotient(backend, backend.arithmetic(operator.mul, ga, a), b))
+        return ga, backend.ufunc(ctx.xp.negative,
+                                 backend.arithmetic(operator.truediv, backend.arithmetic(operator.mul, ga, a), b))
 
     @staticmethod
     def backward(ctx, gga, ggb):
@@ -276,14 +267,6 @@ class DivBackward(Op):
         return g_gy, g_a, g_b
 
 
-def _quotient(backend, x, y):
-    """x / y on the backend's road for two arrays (broadcast kernels, threads) or an array and a number
-    (threads)."""
-    if y.__class__ is x.__class__:
-        return backend.arithmetic(operator.truediv, x, y)
-    return backend.ufunc(backend.xp.true_divide, x, y)
-
-
 class Div(Op):
     complex_ok = True
     derivative = DivBackward
@@ -292,6 +275,8 @@ class Div(Op):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         if a.__class__ is b.__class__ and a.size + b.size >= _LARGE:  # two arrays: maybe a broadcast kernel
+            return ctx.backend.arithmetic(operator.truediv, a, b)
+        if a.__class__ is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS:  # over a number: the threads
             return ctx.backend.arithmetic(operator.truediv, a, b)
         return number_over(a, b)
 
@@ -1439,12 +1424,9 @@ def _operator(fn, op, compute, swap: bool = False):
                         return pair_applied(op, other, self) if swap else pair_applied(op, self, other)
                     return op.apply_pair(other, self) if swap else op.apply_pair(self, other)
                 try:
-                    if tensor and x.size + y.size >= _LARGE:  # the backend may run a kernel
+                    # the backend may run a kernel: for two arrays, or for a large one and a number
+                    if (x.size + y.size >= _LARGE) if tensor else x.size >= _threads.PARALLEL_MIN_ELEMENTS:
                         out = backend.arithmetic(compute, y, x) if swap else backend.arithmetic(compute, x, y)
-                    elif not tensor and x.size >= _threads.PARALLEL_MIN_ELEMENTS and compute in _NUMBER_UFUNCS:
-                        out = _threads.ufunc(_NUMBER_UFUNCS[compute], (y, x) if swap else (x, y))
-                        if out is None:
-                            out = compute(y, x) if swap else compute(x, y)
                     else:
                         out = compute(y, x) if swap else compute(x, y)
                 except Exception:

@@ -162,3 +162,55 @@ def test_a_transposed_operand_keeps_numpys_layout(kernel_calls):
     assert kernel_calls == []
     assert out.stride() == tuple(s // 4 for s in (x_np.T + row_np).strides) and not out.is_contiguous()
     assert _same_bits(out.numpy(), x_np.T + row_np)
+
+
+@pytest.mark.parametrize("op", kb.OPS)
+def test_one_value_for_all_gives_numpys_bits_on_both_builds(op):
+    # a number, as the backend passes it: an array of one element, either side; 2048 x 1025 float32 is read and
+    # written in full (over PARALLEL_MIN_WORK elements: the parallel build), 5 x 7 the serial one
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, 3.0, -2.5], np.float32)
+    for rows, cols in ((5, 7), (1 << 11, 1025)):
+        full = np.resize(specials, (rows, cols))
+        for value in (0.5, 3.0, -0.0, np.inf, np.nan, 1e-40):
+            one = np.full(1, value, np.float32)
+            with np.errstate(all="ignore"):
+                for a, b in ((full, one), (one, full)):
+                    assert _same_bits(kb.binary(np, op, a, b), kb.reference_binary(np, op, a, b)), (op, value)
+
+
+def test_large_arithmetic_with_a_number_runs_the_one_value_loop_with_numpys_bits(kernel_calls):
+    n = int(np.sqrt(gg_backend._threads.PARALLEL_MIN_ELEMENTS)) + 1
+    x_np = np.random.default_rng(6).standard_normal((n, n)).astype(np.float32)
+    x_np[0, :4] = (0.0, -0.0, np.inf, np.nan)
+    f32 = np.float32
+    cases = [  # (gpugrad's expression, NumPy's, the kernel's op)
+        (lambda x: x * 0.5, x_np * f32(0.5), "mul"), (lambda x: x + 1, x_np + f32(1), "add"),
+        (lambda x: 1 - x, f32(1) - x_np, "sub"), (lambda x: x - 2.5, x_np - f32(2.5), "sub"),
+        (lambda x: x / 3.0, x_np / f32(3.0), "div"), (lambda x: 2 * x, f32(2) * x_np, "mul"),
+    ]
+    for grad in (False, True):
+        for expr, want, op in cases:
+            kernel_calls.clear()
+            with np.errstate(all="ignore"):
+                got = expr(gg.tensor(x_np, requires_grad=grad))
+            assert [c[0] for c in kernel_calls] == [op], (grad, op)
+            assert _same_bits(got.detach().numpy(), want), (grad, op)
+    x = gg.tensor(x_np[1:], requires_grad=True)
+    kernel_calls.clear()
+    (x / 4.0).backward(gg.ones_like(x))  # div's gradient gy / 4 on the loop too
+    assert ("div", x.shape, (1,)) in kernel_calls
+    assert _same_bits(x.grad.numpy(), np.ones_like(x_np[1:]) / f32(4.0))
+
+
+def test_arithmetic_with_a_number_the_loop_declines_stays_numpys(kernel_calls):
+    n = int(np.sqrt(gg_backend._threads.PARALLEL_MIN_ELEMENTS)) + 1
+    x_np = np.random.default_rng(7).standard_normal((n, n)).astype(np.float32)
+    x = gg.tensor(x_np)
+    with np.errstate(all="ignore"):
+        past_float32 = x * 1e300  # the number overflows float32: NumPy's own road (inf, and its warning)
+        strided = x[:, ::2] + 1.0
+        small = gg.tensor(x_np[:4, :4]) * 0.5
+        assert _same_bits(past_float32.numpy(), x_np * 1e300)
+    assert kernel_calls == []
+    assert _same_bits(strided.numpy(), x_np[:, ::2] + np.float32(1.0))
+    assert _same_bits(small.numpy(), x_np[:4, :4] * np.float32(0.5))
