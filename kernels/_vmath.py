@@ -1075,11 +1075,11 @@ def acos_on_cuda(x):
     return lambda x: math.acos(x)
 
 
-# erf and erfc in float64 for float32 arguments. |x| < 1/2: erf(x) = x P(x**2), P a least-squares fit on
-# Chebyshev nodes (mpmath's erf; relative error 1.3e-15). Beyond, erfc(|x|) = t e**(-x**2 + G(t)) with
-# t = 2 / (2 + |x|), as Numerical Recipes' erfccheb, G a degree-14 Chebyshev fit (mpmath) on |x| in
-# [1/2, 10.1], 5.7e-13 off in the exponent: x**2 is exact in float64, so the exponent's rounding costs
-# 1e-14 at most. Past 10.1 erfc rounds to 0 in float32, and |x| is clamped there.
+# erf and erfc in float64 for float32 arguments. erfc: |x| < 1/2, 1 - erf(x) with erf(x) = x P(x**2), P a
+# least-squares fit on Chebyshev nodes (mpmath's erf; relative error 1.3e-15). Beyond, erfc(|x|) =
+# t e**(-x**2 + G(t)) with t = 2 / (2 + |x|), as Numerical Recipes' erfccheb, G a degree-14 Chebyshev fit
+# (mpmath) on |x| in [1/2, 10.1], 5.7e-13 off in the exponent: x**2 is exact in float64, so the exponent's
+# rounding costs 1e-14 at most. Past 10.1 erfc rounds to 0 in float32, and |x| is clamped there.
 _ERF_NEAR = (-1.3373443461039653e-05, 0.00011993531550379323, -0.0008547033081050058, 0.0052239625588917935,
              -0.026866169690572542, 0.1128379166798179, -0.3761263890314837, 1.1283791670955114)
 _ERFC_G = (-2.7458476299446664e-08, 1.0054561402954435e-07, 1.963890980812166e-07, -1.3123106332540403e-06,
@@ -1123,12 +1123,38 @@ def erf(x: float) -> float:
     return math.erf(x)
 
 
+# erf alone (which needs no erfc tail): erf(x) = x Q(x**2) on |x| <= 3.95, past which it rounds to +-1 in
+# float32 (1 - erf(3.95) = 2.3e-8, under half an ulp of 1), so |x| is clamped there. Q is a Chebyshev fit
+# (mpmath.chebyfit, degree 23) of erf(sqrt(z)) / sqrt(z) in u = 2z / 3.95**2 - 1, its coefficients under
+# 0.36 (no cancellation in float64); 1.5e-14 off, 2**-45 of erf with the float64 roundings. One polynomial
+# and no division, exp or select between branches: 2.2-2.6x faster per thread than erfc's road was.
+_ERF_CLAMP = 3.95
+_ERF_Q = (-3.138116105886387e-07, 1.0266701617149938e-06, -1.3580865808194652e-06, 3.703240593653772e-06,
+          -1.441051557008023e-05, 3.8567256772584354e-05, -9.145545517466591e-05, 0.00021868120654006034,
+          -0.0005029697732771602, 0.001086035629021373, -0.002213463287067898, 0.0042609514569263264,
+          -0.007722779710872792, 0.013149757022946932, -0.021009323493837835, 0.03148700646415691,
+          -0.044327122648973497, 0.05885740948133403, -0.07431601119738364, 0.09049139610389767,
+          -0.1086385946557109, 0.13317655496372605, -0.17876950536950723, 0.3580007695938528)
+
+
+@register_jitable(inline="always")
+def _estrin8(c, i, u, u2, u4):
+    """c[i] u**7 + c[i + 1] u**6 + ... + c[i + 7] in Estrin's scheme (u2 = u**2, u4 = u**4)."""
+    return _fma(_fma(_fma(c[i], u, c[i + 1]), u2, _fma(c[i + 2], u, c[i + 3])), u4,
+                _fma(_fma(c[i + 4], u, c[i + 5]), u2, _fma(c[i + 6], u, c[i + 7])))
+
+
 def _erf_float32(x):
     d = types.float64(x)
     a = abs(d)
-    z = d * d
-    far = math.copysign(1.0 - _erfc_of_nonnegative(a), d)
-    y = types.float32(_erf_near_zero(d, z) if a < 0.5 else far)
+    a = a if a < _ERF_CLAMP else _ERF_CLAMP  # NaN becomes the clamp here, and x again at the end
+    u = _fma(a, a * (2.0 / (_ERF_CLAMP * _ERF_CLAMP)), -1.0)
+    u2 = u * u
+    u4 = u2 * u2
+    u8 = u4 * u4
+    c = _ERF_Q
+    q = _fma(_fma(_estrin8(c, 0, u, u2, u4), u8, _estrin8(c, 8, u, u2, u4)), u8, _estrin8(c, 16, u, u2, u4))
+    y = types.float32(math.copysign(a * q, d))  # -0.0 kept
     if x != x:
         y = x
     return y
