@@ -111,6 +111,7 @@ class _Loop:
 
     def __init__(self, loop):
         self.loop = loop
+        self.built = self  # what ``.ufunc()`` gives, as lazy_ufunc's
 
     def ufunc(self):
         return self
@@ -288,16 +289,17 @@ _FLOAT32.update(erf=_Loop(_erf_loop), erfc=_Loop(_erfc_loop), erfinv=_Loop(_erfi
                 times_exp_of_shifted_rows=_Rows(_times_exp_of_shifted_rows))
 _FLOAT32.update({"arc" + name[1:]: _float32_ufunc(name) for name in ("asinh", "atanh", "atan", "asin", "acos")})
 
-# The ufuncs of one argument above (numba.vectorize's, each a kernels/_vmath function) by that function's name
-_ONE_ARGUMENT = {("a" + key[3:] if key.startswith("arc") else key): lazy for key, lazy in _FLOAT32.items()
-                 if isinstance(lazy, lazy_ufunc)}
+# The functions above of one argument that are a kernels/_vmath function per element (numba.vectorize's ufuncs
+# and the plain loops; not sin, cos and tan, which take libm's road for large arguments), by that function's name
+_ONE_ARGUMENT = {("a" + key[3:] if key.startswith("arc") else key): f for key, f in _FLOAT32.items()
+                 if isinstance(f, lazy_ufunc) or key in ("erf", "erfc", "erfinv", "digamma", "trigamma")}
 
 
 def over_threads(fn, x):
     """``fn(x)`` on Numba's threads (kernels/math_map.py, the same bits) when ``fn`` is one of this module's
-    float32 ufuncs of one argument and ``x`` a large C-contiguous float32 array; None otherwise (the caller
-    splits the call or makes it)."""
-    for name, lazy in _ONE_ARGUMENT.items():
-        if lazy.built is fn:
+    float32 functions of one argument computed per element (_ONE_ARGUMENT) and ``x`` a large C-contiguous
+    float32 array; None otherwise (the caller splits the call or makes it)."""
+    for name, f in _ONE_ARGUMENT.items():
+        if f.built is fn:
             return math_map.apply(name, x)
     return None
