@@ -223,6 +223,27 @@ def test_einsum_rejects_mixed_dtypes():
         gg.einsum("ij,jk", gg.zeros(2, 2), gg.zeros(2, 2, dtype=gg.float64))
 
 
+@pytest.mark.parametrize("equation, shapes, by_matmul", [
+    ("bhtd,bhsd->bhts", [(2, 3, 5, 4), (2, 3, 6, 4)], True),  # attention's scores: batch letters b and h
+    ("bhts,bhsd->bhtd", [(2, 3, 5, 6), (2, 3, 6, 4)], True),
+    ("ij,jk->ki", [(3, 4), (4, 5)], True),  # the roles swapped: the product in the output's order
+    ("bij,bjk->kbi", [(2, 3, 4), (2, 4, 5)], True),  # a permuted result, laid out in C order
+    ("abc,cd->bd", [(2, 3, 4), (4, 5)], True),  # a summed first
+    ("ii,ij->j", [(3, 3), (3, 4)], False),  # a diagonal: NumPy's einsum
+])
+def test_einsum_of_two_operands_is_one_matrix_product(rng, monkeypatch, equation, shapes, by_matmul):
+    products = []
+    real = gg.backend.cpu.matmul
+    monkeypatch.setattr(gg.backend.cpu, "matmul", lambda a, b: products.append((a.shape, b.shape)) or real(a, b))
+    arrays = [rng.standard_normal(s) for s in shapes]
+    tensors = [t64(a, requires_grad=True) for a in arrays]
+    y = gg.einsum(equation, *tensors)
+    assert len(products) == by_matmul
+    close(y, np.einsum(equation, *arrays))
+    assert y.is_contiguous()
+    assert gg.autograd.gradcheck(lambda *ts: gg.einsum(equation, *ts), tensors)
+
+
 def test_tensordot_kron_cross_vecdot_trace_match_numpy(rng):
     a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4, 5))
     close(gg.tensordot(t64(a), t64(b)), np.tensordot(a, b))
