@@ -19,7 +19,7 @@ from . import dtypes as _dtypes
 from . import threads as _threads
 from .dtypes import FLOAT_KINDS
 from .errors import CaptureError, DeviceError, DTypeError
-from .kernels import rows_copy, transpose
+from .kernels import math_map, rows_copy, transpose
 
 _add_reduce = numpy.add.reduce
 
@@ -179,13 +179,15 @@ class Backend:
     def ufunc(self, fn, *operands):
         """``fn(*operands)`` for a ufunc of ``xp`` that keeps its float operands' dtype: on the CPU, a large
         one runs split over the threads, with the same bits: one of kernels/_vmath's float32 functions of
-        one argument as a loop over Numba's threads (``_vmath_ufuncs.over_threads``), any other in chunks
-        on gpugrad's (``threads.ufunc``). The ops whose elements cost most call it (exp, log, sqrt); plain
+        one argument (``_vmath_ufuncs.over_threads``) or NumPy's negative, absolute, sqrt or reciprocal as
+        a loop over Numba's threads (``kernels.math_map``), any other in chunks on gpugrad's
+        (``threads.ufunc``). The ops whose elements cost most call it (exp, log, sqrt); plain
         arithmetic splits in ``arithmetic``, which only large operands reach."""
         for a in operands:  # a plain loop and no call while small: every elementwise op passes here
             if type(a) is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS:
                 if len(operands) == 1:
-                    out = _vmath_ufuncs.over_threads(fn, a)
+                    name = math_map.NUMPY_UFUNCS.get(fn)
+                    out = _vmath_ufuncs.over_threads(fn, a) if name is None else math_map.apply(name, a)
                     if out is not None:
                         return out
                 out = _threads.ufunc(fn, operands)

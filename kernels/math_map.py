@@ -1,31 +1,77 @@
-"""One of kernels/_vmath's float32 functions of one argument over a large array on Numba's threads: the
+"""A function of one argument over a large array on Numba's threads: kernels/_vmath's float32 functions (the
 forward of exp, log, tanh, erf and the other ops that take gpugrad/_vmath_ufuncs.py's float32 functions
-computed per element (its ufuncs and plain loops; the backend's ``ufunc`` sends those of 2**21 elements
-and more here).
+computed per element: its ufuncs and plain loops), and NumPy's ufuncs of one IEEE operation per element
+(negative, absolute, sqrt, reciprocal) in float32 and float64. The backend's ``ufunc`` sends those
+of 2**21 elements and more here.
 
 gpugrad's own pool (``threads.ufunc``) split those calls in chunks, but on a 2-core VM its sleeping thread
 took its first chunk ~0.14 ms after the call, where Numba's OpenMP workers, which spin briefly after each
 loop, start sooner: 4M float32 elements, exp 1.53 ms against the pool's 1.90, tanh 2.60 against 2.95, log
-1.95 against 2.35 (bench/NOTES.md, forty-first session). Each element is the same scalar function, compiled
-without fast-math flags as there: the same bits, at any thread count. That function of _vmath_ufuncs is
-the reference (tests/kernels/test_math_map.py compares with it).
+1.95 against 2.35 (bench/NOTES.md, forty-first session). Each element is the same scalar function as the
+function replaced (compiled without fast-math flags as there), or the same IEEE operation as NumPy's: the
+same bits, at any thread count. Those functions are the references (tests/kernels/test_math_map.py).
 
 CPU only: on a GPU the backend calls CuPy's own functions.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.extending import overload, register_jitable
 
 from . import _vmath
 from ._launch import cpu_kernel_per_code
 
 # The functions of kernels/_vmath this maps, by their names there (gpugrad/_vmath_ufuncs.py's float32 ones)
-NAMES = ("exp", "log", "expm1", "log1p", "tanh", "exp2", "log2", "log10", "sinh", "cosh", "asinh", "atanh", "atan",
+VMATH = ("exp", "log", "expm1", "log1p", "tanh", "exp2", "log2", "log10", "sinh", "cosh", "asinh", "atanh", "atan",
          "asin", "acos", "erf_slope", "erfc_slope", "asin_slope", "acos_slope", "asinh_slope", "atan_slope",
          "atanh_slope", "erfinv_slope", "tan_slope", "erf", "erfc", "erfinv", "digamma", "trigamma")
+
+
+def _one(x):
+    """1 in x's float type (the reciprocal's numerator: a float64 1.0 would make a float32 division float64's)."""
+    return 1.0
+
+
+@overload(_one, target="cpu")
+def _one_cpu(x):
+    if x == types.float32:
+        return lambda x: np.float32(1.0)
+    if x == types.float64:
+        return lambda x: 1.0
+    return None
+
+
+@register_jitable(inline="always")
+def _negative(x):
+    return -x  # the sign bit flipped, NaN's too, as NumPy's
+
+
+@register_jitable(inline="always")
+def _absolute(x):
+    return abs(x)  # the sign bit cleared
+
+
+@register_jitable(inline="always")
+def _sqrt(x):
+    return math.sqrt(x)
+
+
+@register_jitable(inline="always")
+def _reciprocal(x):
+    return _vmath._div(_one(x), x)
+
+
+# NumPy's ufuncs of one IEEE operation per element (float32 and float64): the same bits computed anywhere
+NUMPY_UFUNCS = {np.negative: "negative", np.absolute: "absolute", np.sqrt: "sqrt", np.reciprocal: "reciprocal"}
+_SCALARS = {name: getattr(_vmath, name) for name in VMATH}
+_SCALARS.update(negative=_negative, absolute=_absolute, sqrt=_sqrt, reciprocal=_reciprocal)
+NAMES = tuple(_SCALARS)
 _CODES = {name: code for code, name in enumerate(NAMES)}
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 # Below this many elements one core is about as fast as two that must start (threads.PARALLEL_MIN_ELEMENTS).
 MIN_ELEMENTS = 1 << 21
@@ -35,7 +81,7 @@ MIN_ELEMENTS = 1 << 21
 
 @cpu_kernel_per_code(NAMES, fastmath=False)
 def _map_cpu(code):
-    fn = getattr(_vmath, NAMES[code])
+    fn = _SCALARS[NAMES[code]]
 
     def kernel(x, out):
         for i in prange(x.size):
@@ -46,10 +92,13 @@ def _map_cpu(code):
 # ============================================================== launcher
 
 def apply(name: str, x: np.ndarray) -> np.ndarray | None:
-    """``_vmath.<name>`` of a float32 NumPy array ``x`` (a name of NAMES), over the threads; None where
-    ``x`` is small, of another dtype or not C-contiguous (the caller runs its ufunc)."""
-    if x.size < MIN_ELEMENTS or x.dtype != np.float32 or not x.flags.c_contiguous:
+    """The function ``name`` of NAMES (_vmath's, for float32; NumPy's of NUMPY_UFUNCS, for float32 and
+    float64) of the NumPy array ``x``, over the threads; None where ``x`` is small, of another dtype or not
+    C-contiguous (the caller runs its ufunc)."""
+    dtype = x.dtype
+    if (x.size < MIN_ELEMENTS or not (dtype == _F32 or dtype == _F64 and name not in VMATH)
+            or not x.flags.c_contiguous):
         return None
-    out = np.empty(x.shape, np.float32)
+    out = np.empty(x.shape, dtype)
     _map_cpu(2 * x.size, _CODES[name], x.reshape(-1), out.reshape(-1))
     return out

@@ -524,6 +524,8 @@ class Neg(Op):
 
     @staticmethod
     def forward(ctx, x):
+        if x.size >= _threads.PARALLEL_MIN_ELEMENTS:  # a large one over the threads (Backend.ufunc)
+            return ctx.backend.ufunc(ctx.xp.negative, x)
         return -x
 
     @staticmethod

@@ -15,6 +15,7 @@ from collections import namedtuple
 import numpy
 
 from .. import _bessel, _erf, _gamma
+from .. import threads as _threads
 from .._vmath_ufuncs import math_ufunc
 from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
@@ -588,7 +589,7 @@ class Rsqrt(Op):
     @staticmethod
     def forward(ctx, x):
         xp, ufunc = ctx.xp, ctx.backend.ufunc
-        y = ufunc(xp.divide, 1.0, ufunc(xp.sqrt, x))  # large arrays over the threads, the same bits
+        y = ufunc(xp.reciprocal, ufunc(xp.sqrt, x))  # large arrays over the threads, the same bits
         ctx.save_for_backward(y)
         return y
 
@@ -608,7 +609,10 @@ class Reciprocal(Op):
 
     @staticmethod
     def forward(ctx, x):
-        y = 1.0 / x
+        if x.dtype.kind == "f" and x.size >= _threads.PARALLEL_MIN_ELEMENTS:  # a large one over the threads
+            y = ctx.backend.ufunc(ctx.xp.reciprocal, x)
+        else:
+            y = 1.0 / x  # (NumPy's reciprocal of an integer is an integer)
         ctx.save_for_backward(y)
         return y
 

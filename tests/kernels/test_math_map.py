@@ -1,6 +1,7 @@
-"""kernels/_vmath's float32 functions over Numba's threads (gpugrad.kernels.math_map): the bits of the function
-each replaces (gpugrad/_vmath_ufuncs.py's ufunc or loop) for every function, on odd sizes with the edge values,
-at one and two threads; what it declines; the ops whose forwards reach it."""
+"""Functions of one argument over Numba's threads (gpugrad.kernels.math_map): the bits of the function each
+replaces (gpugrad/_vmath_ufuncs.py's float32 ufunc or loop; NumPy's ufunc, float32 and float64) for every
+function, on odd sizes with the edge values, at one and two threads; what it declines; the ops whose forwards
+reach it."""
 
 from __future__ import annotations
 
@@ -15,34 +16,37 @@ from gpugrad.kernels import _dispatch
 from gpugrad.kernels import math_map as km
 from gpugrad.threads import get_num_threads, set_num_threads
 
-_EDGES = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1e-38, 0.5, -0.5, 1.0, -1.0, 2.0, 9.5, -9.5,
-                   88.7, -88.7, -104.0, 1e30, -1e30], np.float32)
+_EDGES = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1e-45, -1e-45, 1e-38, 0.5, -0.5, 1.0, -1.0, 2.0, 9.5,
+                   -9.5, 88.7, -88.7, -104.0, 1e30, -1e30], np.float32)
+_NUMPY = {name: ufunc for ufunc, name in km.NUMPY_UFUNCS.items()}
 
 
-def _inputs(size: int, seed: int = 0) -> np.ndarray:
+def _inputs(size: int, seed: int = 0, dtype=np.float32) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    x = (rng.standard_normal(size) * 4).astype(np.float32)
+    x = (rng.standard_normal(size) * 4).astype(dtype)
     x[:min(size, _EDGES.size)] = _EDGES[:size]
     return x
 
 
 def _ufunc_of(name: str, x: np.ndarray) -> np.ndarray:
+    """What math_map replaces: _vmath_ufuncs' float32 function, or NumPy's ufunc."""
     with np.errstate(all="ignore"):
-        return _vmath_ufuncs._ONE_ARGUMENT[name].ufunc()(x)
+        return _NUMPY[name](x) if name in _NUMPY else _vmath_ufuncs._ONE_ARGUMENT[name].ufunc()(x)
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a.view(np.int32), b.view(np.int32))
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
 def test_it_maps_every_float32_function_of_one_argument_computed_per_element():
-    assert set(km.NAMES) == set(_vmath_ufuncs._ONE_ARGUMENT)
+    assert set(km.VMATH) == set(_vmath_ufuncs._ONE_ARGUMENT)
+    assert set(km.NAMES) == set(km.VMATH) | set(_NUMPY)
 
 
 @settings(max_examples=40, deadline=None)
-@given(name=st.sampled_from(km.NAMES), size=st.integers(1, 300), seed=st.integers(0, 2**16))
-def test_the_parallel_build_gives_the_ufuncs_bits_on_odd_sizes(name, size, seed):
-    x = _inputs(size, seed)
+@given(name=st.sampled_from(km.NAMES), size=st.integers(1, 300), seed=st.integers(0, 2**16), wide=st.booleans())
+def test_the_parallel_build_gives_the_ufuncs_bits_on_odd_sizes(name, size, seed, wide):
+    x = _inputs(size, seed, np.float64 if wide and name in _NUMPY else np.float32)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(km, "MIN_ELEMENTS", 1)
         mp.setattr(_dispatch, "PARALLEL_MIN_WORK", 0)  # the parallel build at any size
@@ -52,8 +56,9 @@ def test_the_parallel_build_gives_the_ufuncs_bits_on_odd_sizes(name, size, seed)
 
 @pytest.mark.parametrize("name", km.NAMES)
 def test_each_function_gives_its_ufuncs_bits_on_a_large_array(name):
-    x = _inputs(km.MIN_ELEMENTS + 17).reshape(-1, 1)  # the result keeps x's shape
-    assert _same_bits(km.apply(name, x), _ufunc_of(name, x))
+    for dtype in (np.float32, np.float64) if name in _NUMPY else (np.float32,):
+        x = _inputs(km.MIN_ELEMENTS + 17, dtype=dtype).reshape(-1, 1)  # the result keeps x's shape
+        assert _same_bits(km.apply(name, x), _ufunc_of(name, x)), dtype
 
 
 @pytest.mark.parametrize("name", ["exp", "log", "tanh"])
@@ -73,13 +78,15 @@ def test_the_bits_do_not_depend_on_the_thread_count(name):
 def test_what_it_declines():
     x = _inputs(km.MIN_ELEMENTS)
     assert km.apply("exp", x[:-1]) is None  # small
-    assert km.apply("exp", x.astype(np.float64)) is None
+    assert km.apply("exp", x.astype(np.float64)) is None  # _vmath's are float32's
+    assert km.apply("sqrt", np.ones(km.MIN_ELEMENTS, np.float16)) is None
     assert km.apply("exp", np.concatenate([x, x])[::2]) is None  # strided
     assert _vmath_ufuncs.over_threads(np.exp, x) is None  # NumPy's own ufunc
     assert _vmath_ufuncs.over_threads(_vmath_ufuncs.math_ufunc(np, "sin", x.dtype), x) is None  # blocks, libm past 2**20
 
 
-@pytest.mark.parametrize("op", ["exp", "log", "tanh", "expm1", "sinh", "asinh", "erf", "digamma"])
+@pytest.mark.parametrize("op", ["exp", "log", "tanh", "expm1", "sinh", "asinh", "erf", "digamma", "neg", "abs", "sqrt",
+                                "reciprocal"])
 def test_the_ops_forward_of_a_large_float32_tensor_runs_here(op, monkeypatch):
     names = []
     apply = km.apply
@@ -89,7 +96,18 @@ def test_the_ops_forward_of_a_large_float32_tensor_runs_here(op, monkeypatch):
         return apply(name, x)
 
     monkeypatch.setattr(km, "apply", recording)
-    x = np.abs(_inputs(km.MIN_ELEMENTS, seed=5)) if op in ("log", "digamma") else _inputs(km.MIN_ELEMENTS, seed=5)
+    x = np.abs(_inputs(km.MIN_ELEMENTS, seed=5)) if op in ("log", "digamma", "sqrt") else _inputs(km.MIN_ELEMENTS, seed=5)
+    name = {"neg": "negative", "abs": "absolute"}.get(op, op)
     y = getattr(gg, op)(gg.tensor(x)).numpy()
-    assert names == [op]
-    assert _same_bits(y, _ufunc_of(op, x))
+    assert names == [name]
+    assert _same_bits(y, _ufunc_of(name, x))
+
+
+def test_rsqrt_is_the_reciprocal_of_the_square_root_on_the_threads(monkeypatch):
+    names = []
+    apply = km.apply
+    monkeypatch.setattr(km, "apply", lambda name, x: names.append(name) or apply(name, x))
+    x = np.abs(_inputs(km.MIN_ELEMENTS, seed=6))
+    with np.errstate(all="ignore"):
+        assert _same_bits(gg.rsqrt(gg.tensor(x)).numpy(), np.reciprocal(np.sqrt(x)))
+    assert names == ["sqrt", "reciprocal"]
