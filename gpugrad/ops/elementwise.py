@@ -33,7 +33,7 @@ from ..errors import (
 from ..kernels import _vmath
 from ..kernels import activation as _piecewise
 from ..kernels import arithmetic as kernels_arithmetic
-from ..kernels import select
+from ..kernels import select as kernels_select
 from ..overrides import overridable
 from ..tensor import Tensor
 from ._operands import (
@@ -1133,8 +1133,8 @@ class Where(Op):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
-        if ctx.xp is numpy and cond.size >= select.MIN_ELEMENTS:  # one select per element: NumPy's where branches
-            out = select.where(cond, a, b)
+        if ctx.xp is numpy and cond.size >= kernels_select.MIN_ELEMENTS:  # one select per element: NumPy's where branches
+            out = kernels_select.where(cond, a, b)
             if out is not None:
                 return out
         return ctx.xp.where(cond, a, b)
