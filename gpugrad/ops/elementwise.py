@@ -1133,7 +1133,7 @@ class Where(Op):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
-        if ctx.xp is numpy and cond.size >= kernels_select.MIN_ELEMENTS:  # one select per element: NumPy's where branches
+        if ctx.xp is numpy and cond.size >= kernels_select.MIN_ELEMENTS:  # a select per element (NumPy's branches)
             out = kernels_select.where(cond, a, b)
             if out is not None:
                 return out
