@@ -38,7 +38,6 @@ _ARITHMETIC = {operator.add: "add", operator.sub: "sub", operator.mul: "mul", op
 _ARITHMETIC_UFUNCS = {operator.add: numpy.add, operator.sub: numpy.subtract, operator.mul: numpy.multiply,
                       operator.truediv: numpy.true_divide}
 _KERNEL_FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
-_FLOAT_MAX = {dtype: float(numpy.finfo(dtype).max) for dtype in _KERNEL_FLOATS}
 
 
 # The device types ``torch.device`` accepts besides those gpugrad runs on (cpu, cuda, meta): a device of one
@@ -256,15 +255,14 @@ class Backend:
         None where NumPy should compute it: another dtype or operand, a non-contiguous array, a number the
         dtype cannot hold (NumPy decides what that gives)."""
         array, number = (a, b) if a.__class__ is numpy.ndarray else (b, a)
-        kind = number.__class__
-        if ((kind is not float and kind is not int) or array.dtype not in _KERNEL_FLOATS
-                or not array.flags.c_contiguous):
-            return None
-        if abs(number) > _FLOAT_MAX[array.dtype] and abs(number) != math.inf:  # it overflows (NaN compares False)
+        if array.dtype not in _KERNEL_FLOATS or not array.flags.c_contiguous:
             return None
         from .kernels import broadcast
+        from .kernels._checks import number_as_value
 
-        part = numpy.full(1, array.dtype.type(number))
+        part = number_as_value(number, array.dtype)
+        if part is None:
+            return None
         how = (array is a, (1, 1, array.size))
         return broadcast.binary(numpy, _ARITHMETIC[fn], a if array is a else part, part if array is a else b,
                                 impl=self.kernel_impl, how=how)

@@ -25,6 +25,17 @@ def float_dtype_and_impl(op: str, xp: Any, impl: str | None, **arrays: Any) -> t
     return dtype, (impl if dtype in KERNEL_DTYPES else "reference")
 
 
+def number_as_value(number: Any, dtype: np.dtype) -> np.ndarray | None:
+    """A Python float or int as a 0-d array of the float ``dtype``, converted as NumPy's operators convert a
+    number beside an array of that dtype (NEP 50: the array's dtype); None where NumPy decides otherwise
+    (another kind of number, an integer dtype, a number past the dtype's range)."""
+    if dtype.kind != "f" or (number.__class__ is not float and number.__class__ is not int):
+        return None
+    if abs(number) > np.finfo(dtype).max and abs(number) != float("inf"):  # it overflows (NaN compares False)
+        return None
+    return np.full((), number, dtype)
+
+
 def plain_cpu_call(xp: Any, impl: str | None, first: Any, *others: Any) -> bool:
     """Whether a launch is the common CPU call that every check would pass: impl left to the switch
     with the fused kernels on, NumPy arrays, all C-contiguous and of one kernel dtype. A launcher skips

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numba import prange
 
+from ._checks import number_as_value
 from ._launch import cpu_kernel_per_code
 from .transpose import _DTYPES  # the dtypes Numba compiles copies for
 
@@ -49,17 +50,6 @@ def _where_cpu(form):
 
 # ============================================================== launcher
 
-def _value_in(number: Any, dtype: np.dtype) -> np.ndarray | None:
-    """A Python float or int as a 0-d array of the float dtype NumPy's where would give it beside an array
-    of ``dtype`` (NEP 50: the array's); None where NumPy would decide otherwise (an integer array, a number
-    past the dtype's range)."""
-    if dtype.kind != "f" or (number.__class__ is not float and number.__class__ is not int):
-        return None
-    if abs(number) > np.finfo(dtype).max and abs(number) != float("inf"):  # it overflows (NaN compares False)
-        return None
-    return np.full((), number, dtype)
-
-
 def where(cond: np.ndarray, a: Any, b: Any) -> np.ndarray | None:
     """``a`` where ``cond`` holds, else ``b``: ``cond`` a C-contiguous bool NumPy array of the result's shape,
     ``a`` and ``b`` NumPy arrays of one dtype, each C-contiguous of that shape or a single value (0-d; one
@@ -69,9 +59,9 @@ def where(cond: np.ndarray, a: Any, b: Any) -> np.ndarray | None:
     if n < MIN_ELEMENTS or cond.dtype != np.bool_ or not cond.flags.c_contiguous:
         return None
     if a.__class__ is not np.ndarray:
-        a = _value_in(a, b.dtype) if b.__class__ is np.ndarray else None
+        a = number_as_value(a, b.dtype) if b.__class__ is np.ndarray else None
     elif b.__class__ is not np.ndarray:
-        b = _value_in(b, a.dtype)
+        b = number_as_value(b, a.dtype)
     if a is None or b is None or a.dtype != b.dtype or a.dtype not in _DTYPES:
         return None
     full_a = a.shape == cond.shape and a.flags.c_contiguous
