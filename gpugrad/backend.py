@@ -6,6 +6,7 @@ array work on a tensor's data; it asks the tensor's backend.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 import os
@@ -212,6 +213,68 @@ class Backend:
             if out is not None:
                 return out
         return self.xp.array(array, copy=True, order="C")
+
+    # Layout copies (cat, pad, repeat, roll): NumPy's make them on one core; on the CPU a large one is built as
+    # slices of its result, each filled over the threads (``threads.assign``). The same bits either way.
+    def _large(self, array) -> bool:
+        return self.xp is numpy and array.__class__ is numpy.ndarray and array.size >= _threads.PARALLEL_MIN_ELEMENTS
+
+    def concatenate(self, arrays, axis: int):
+        """``xp.concatenate(arrays, axis)`` of arrays of one dtype, always C-contiguous (as PyTorch's cat)."""
+        first = arrays[0]
+        if self.xp is numpy and sum(a.size for a in arrays) >= _threads.PARALLEL_MIN_ELEMENTS:
+            shape = list(first.shape)
+            shape[axis] = sum(a.shape[axis] for a in arrays)
+            out = numpy.empty(shape, first.dtype)
+            lead, start = (slice(None),) * axis, 0
+            for a in arrays:
+                _threads.assign(out[lead + (slice(start, start + a.shape[axis]),)], a)
+                start += a.shape[axis]
+            return out
+        out = self.xp.concatenate(arrays, axis=axis)
+        # NumPy lays the result out as its inputs (transposed or expanded ones give a transposed result)
+        return out if out.flags.c_contiguous else self.xp.ascontiguousarray(out)
+
+    def pad(self, x, widths, value):
+        """``xp.pad(x, widths, constant_values=value)``: ``widths`` one (before, after) pair per dim."""
+        if not self._large(x):
+            return self.xp.pad(x, widths, constant_values=value)
+        out = numpy.empty(tuple(s + b + a for s, (b, a) in zip(x.shape, widths)), x.dtype)
+        _threads.assign(out[tuple(slice(b, b + s) for s, (b, _) in zip(x.shape, widths))], x)
+        for axis, (before, after) in enumerate(widths):  # the border, a slab of each side (as NumPy fills it)
+            lead = (slice(None),) * axis
+            out[lead + (slice(0, before),)] = value
+            out[lead + (slice(before + x.shape[axis], None),)] = value
+        return out
+
+    def tile(self, x, repeats):
+        """``xp.tile(x, repeats)``, ``repeats`` one count per dim of ``x``."""
+        if not self._large(x):
+            return self.xp.tile(x, repeats)
+        out = numpy.empty(tuple(r * s for r, s in zip(repeats, x.shape)), x.dtype)
+        blocks = tuple(v for r, s in zip(repeats, x.shape) for v in (r, s))  # (r0, s0, r1, s1, ...)
+        _threads.assign(out.reshape(blocks), x.reshape(tuple(v for s in x.shape for v in (1, s))))
+        return out
+
+    def roll(self, x, shifts, axes):
+        """``xp.roll(x, shifts, axes)``; ``axes`` None rolls the flattened array by ``shifts[0]``."""
+        if not self._large(x):
+            return self.xp.roll(x, shifts if axes is not None else shifts[0], axis=axes)
+        if axes is None:
+            return self.roll(x.reshape(-1), shifts, (0,)).reshape(x.shape)
+        by_axis = dict.fromkeys(range(x.ndim), 0)
+        for shift, axis in zip(shifts, axes):  # a repeated axis rolls by the sum, as NumPy's
+            by_axis[axis] += shift
+        halves = []  # per axis: (destination, source) slices
+        for axis, shift in by_axis.items():
+            n = x.shape[axis]
+            s = shift % n if n else 0
+            halves.append([(slice(None), slice(None))] if s == 0 else
+                          [(slice(s, None), slice(0, n - s)), (slice(0, s), slice(n - s, None))])
+        out = numpy.empty(x.shape, x.dtype)
+        for block in itertools.product(*halves):
+            _threads.assign(out[tuple(d for d, _ in block)], x[tuple(s for _, s in block)])
+        return out
 
     def arithmetic(self, fn, a, b):
         """``fn(a, b)`` for ``fn`` a binary function of operator's, on this device's arrays (or a Python

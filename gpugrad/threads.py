@@ -307,6 +307,22 @@ def copy(x: numpy.ndarray) -> numpy.ndarray | None:
     return out if split(chunk, dst.shape[0], dst.size) else None
 
 
+def assign(dst: numpy.ndarray, src: numpy.ndarray) -> None:
+    """``dst[...] = src`` (``src`` broadcast to ``dst``'s shape, of its dtype, sharing no memory with it), split
+    over the threads by blocks of ``dst``'s longest axis but its last when large: a slice of a concatenation,
+    a padded array's interior, the tiles of a repeat. One call when small or on one thread."""
+    src = numpy.broadcast_to(src, dst.shape)
+    axis = max(range(max(dst.ndim - 1, 1)), key=dst.shape.__getitem__) if dst.ndim else 0
+    lead = (slice(None),) * axis
+
+    def chunk(lo: int, hi: int) -> None:
+        part = lead + (slice(lo, hi),)
+        numpy.copyto(dst[part], src[part])
+
+    if dst.ndim == 0 or not split(chunk, dst.shape[axis], dst.size):
+        numpy.copyto(dst, src)
+
+
 def sum_rows(x: numpy.ndarray, axes: tuple, keepdims: bool, dtype: Any) -> numpy.ndarray | None:
     """``x.sum(axes, keepdims=keepdims, dtype=dtype)`` by blocks of rows, for ``axes`` that keep axis 0
     (each row's sum is then the same bits as in one call); None when one call should do it. (Sums over

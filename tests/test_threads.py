@@ -478,3 +478,60 @@ def test_the_import_leaves_no_openmp_setting_behind():
     code = "import os, gpugrad; print('GOMP_SPINCOUNT' in os.environ)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+_LAYOUT_DTYPES = [np.float32, np.float64, np.float16, np.int64, np.int8, np.bool_, np.complex64]
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.integers(0, 7), min_size=1, max_size=4), dtype=st.sampled_from(_LAYOUT_DTYPES),
+       seed=st.integers(0, 2**16), transposed=st.booleans())
+def test_layout_copies_split_with_the_bits_of_numpys_one_call(shape, dtype, seed, transposed):
+    """Backend.concatenate, pad, tile and roll (cat, F.pad, repeat, roll): each slice of the result filled
+    over the threads gives NumPy's result, bit for bit, C-contiguous, for any layout of the input."""
+    from gpugrad.backend import cpu
+
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 50).astype(dtype)
+    if transposed:
+        x = x.T
+    ndim = x.ndim
+    axis = int(rng.integers(0, ndim))
+    other = (rng.standard_normal(x.shape[:axis] + (3,) + x.shape[axis + 1:]) * 50).astype(dtype)
+    widths = tuple((int(rng.integers(0, 3)), int(rng.integers(0, 3))) for _ in range(ndim))
+    repeats = tuple(int(rng.integers(1, 4)) for _ in range(ndim))
+    axes = tuple(int(a) for a in rng.integers(0, ndim, int(rng.integers(1, 4))))
+    shifts = tuple(int(s) for s in rng.integers(-9, 10, len(axes)))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(threads, "PARALLEL_MIN_ELEMENTS", 1)
+        mp.setattr(threads, "_split_threads", 2)
+        got = [cpu.concatenate([x, other, x], axis), cpu.pad(x, widths, 7), cpu.tile(x, repeats),
+               cpu.roll(x, shifts, axes), cpu.roll(x, shifts[:1], None)]
+    want = [np.concatenate([x, other, x], axis), np.pad(x, widths, constant_values=7), np.tile(x, repeats),
+            np.roll(x, shifts, axes), np.roll(x, shifts[0])]
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape and g.flags.c_contiguous
+        assert g.tobytes() == np.ascontiguousarray(w).tobytes()
+
+
+def test_cat_pad_repeat_and_roll_split_large_calls_with_their_gradients(split_everything, monkeypatch):
+    import gpugrad.nn.functional as F
+
+    calls = _ran_split(monkeypatch)
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
+    up = {}
+
+    def run():
+        x = gg.tensor(a, requires_grad=True)
+        outs = [gg.cat([x, x * 2.0], 1), F.pad(x, (1, 2, 0, 1), value=-1.5), x.repeat(2, 1, 1, 3), x.roll((2, -1), (3, 2))]
+        for i, y in enumerate(outs):
+            up.setdefault(i, rng.standard_normal(tuple(y.shape)).astype(np.float32))
+            y.backward(gg.tensor(up[i]))
+        return [y.detach().numpy() for y in outs] + [x.grad.numpy()]
+
+    split = run()
+    assert calls and all(calls)
+    monkeypatch.setattr(threads, "_split_threads", 1)
+    for got, want in zip(split, run()):
+        assert np.array_equal(got, want)

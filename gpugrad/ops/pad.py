@@ -11,7 +11,7 @@ class Pad(Op):
     @staticmethod
     def forward(ctx, x, widths=(), value=0.0):
         ctx.slices = tuple(slice(b, b + s) for (b, _), s in zip(widths, x.shape))
-        return ctx.xp.pad(x, widths, constant_values=value)
+        return ctx.backend.pad(x, widths, value)
 
     @staticmethod
     def backward(ctx, gy):

@@ -551,10 +551,8 @@ class Cat(Op):
     def forward(ctx, *arrays, axis=0):
         ctx.axis = axis
         ctx.shapes = [a.shape for a in arrays]
-        out = ctx.xp.concatenate(arrays, axis=axis)
-        # NumPy lays the result out as its inputs (transposed or expanded ones give a transposed result);
-        # PyTorch's cat and stack give a contiguous tensor, which .view then takes (pyro's samplers).
-        return out if out.flags.c_contiguous else ctx.xp.ascontiguousarray(out)
+        # C-contiguous, as PyTorch's cat and stack, whose result .view then takes (pyro's samplers)
+        return ctx.backend.concatenate(arrays, axis)
 
     @staticmethod
     def backward(ctx, gy):
@@ -1041,7 +1039,7 @@ class Repeat(Op):
     def forward(ctx, x, repeats=()):
         ctx.shape = x.shape
         lead = len(repeats) - x.ndim
-        return ctx.xp.tile(x.reshape((1,) * lead + x.shape), repeats)
+        return ctx.backend.tile(x.reshape((1,) * lead + x.shape), repeats)
 
     @staticmethod
     def backward(ctx, gy):
@@ -1177,7 +1175,7 @@ class Roll(Op):
     @staticmethod
     def forward(ctx, x, shifts=(), axes=None):
         ctx.shifts, ctx.axes = shifts, axes
-        return ctx.xp.roll(x, shifts if axes is not None else shifts[0], axis=axes)
+        return ctx.backend.roll(x, shifts, axes)
 
     @staticmethod
     def backward(ctx, gy):
