@@ -285,8 +285,8 @@ class Backend:
         C-contiguous operands, whose result NumPy lays out C-contiguous too (a transposed operand's result
         keeps NumPy's order). A large one of two C-contiguous float32/float64 arrays of one shape, or of
         one such array and a Python number, runs as that kernel's flat loops over the threads (one core
-        does not reach memory speed there); of another float dtype split over the threads
-        (``threads.ufunc``)."""
+        does not reach memory speed there); of another float dtype, or views whose rows lie in order (a
+        slice of columns), split over the threads (``threads.ufunc``)."""
         if self.xp is numpy and fn in _ARITHMETIC:
             if a.__class__ is numpy.ndarray and b.__class__ is numpy.ndarray:
                 same = a.shape == b.shape
@@ -298,8 +298,9 @@ class Backend:
                     how = broadcast.plan(a.shape, b.shape)
                     if how is not None:
                         return broadcast.binary(numpy, _ARITHMETIC[fn], a, b, impl=self.kernel_impl, how=how)
-                if same and a.size >= _threads.PARALLEL_MIN_ELEMENTS and a.flags.c_contiguous and b.flags.c_contiguous:
-                    out = _threads.ufunc(_ARITHMETIC_UFUNCS[fn], (a, b))  # float16, integers
+                if same and a.size >= _threads.PARALLEL_MIN_ELEMENTS and _in_row_order(a) and _in_row_order(b):
+                    # float16; views of rows, as the slices of a concatenation's gradient
+                    out = _threads.ufunc(_ARITHMETIC_UFUNCS[fn], (a, b))
                     if out is not None:
                         return out
             elif (a.__class__ is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS
@@ -333,9 +334,9 @@ class Backend:
     def sum(self, x, axes, keepdims: bool, dtype=None):
         """``x.sum(axis=axes, keepdims=keepdims, dtype=dtype)``. On the CPU, a large float sum over the last
         dims (not all) runs as ``gpugrad.kernels.reduce``'s row sums (vectorised, rows over the threads); one
-        over the leading dims (not all, 64 rows or more) as its ``sum_leading`` (float32 added in float64 and
-        rounded once, float64 NumPy's bits; columns over the threads); a large one over other dims that keeps axis 0, by
-        blocks of rows over the threads with NumPy's bits."""
+        over the leading dims (not all; 64 rows or more, or large) as its ``sum_leading`` (float32 added in
+        float64 and rounded once, float64 NumPy's bits; columns over the threads); a large one over other dims
+        that keeps axis 0, by blocks of rows over the threads with NumPy's bits."""
         if self.xp is numpy and axes and x.size >= ROW_SUM_MIN_ELEMENTS:  # one test on small tensors' way
             lead = len(axes)
             kept = x.ndim - lead
@@ -351,7 +352,7 @@ class Backend:
                     from .kernels.reduce import LEADING_MIN_ROWS, sum_leading
 
                     rows = math.prod(x.shape[:lead])
-                    if rows >= LEADING_MIN_ROWS:
+                    if rows >= LEADING_MIN_ROWS or x.size >= _threads.PARALLEL_MIN_ELEMENTS:
                         out = sum_leading(numpy, x.reshape(rows, -1), impl=self.kernel_impl)
                         return out.reshape((1,) * lead + x.shape[lead:] if keepdims else x.shape[lead:])
             out = _threads.sum_rows(x, axes, keepdims, dtype)
@@ -391,6 +392,15 @@ class Backend:
             self.pending_checks.clear()
             for check in checks:
                 check()
+
+
+def _in_row_order(a: numpy.ndarray) -> bool:
+    """Whether NumPy lays out a ufunc's result of ``a`` in C order, as ``threads.ufunc`` does: ``a`` is
+    C-contiguous, or a view whose strides fall from axis to axis (columns sliced out of a wider array)."""
+    if a.flags.c_contiguous:
+        return True
+    strides = a.strides
+    return all(outer >= inner > 0 for outer, inner in zip(strides, strides[1:]))
 
 
 def multiply_in_rounds(xp, target, index: tuple, values) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import get_num_threads, prange
+from numba import get_num_threads, njit, prange
 
 from ._launch import (
     PARALLEL_MIN_WORK,
@@ -79,6 +79,23 @@ def _sum_rows_cpu(x, out):
 # No fast math: the adds stay in row order, which is what keeps float64's bits NumPy's (reassoc would reorder
 # them; nsz would fold 0.0 + -0.0 to -0.0, where NumPy's sum gives +0.0). Columns are independent, so the
 # loops vectorise without it.
+@njit(cache=True, inline="always")
+def _add_rows_into(x, r, end, lo, hi, acc):
+    """acc (float64) += rows r to end of x's columns lo to hi, row after row."""
+    # Eight rows a pass, added left to right: the same order as one at a time, an eighth the stores.
+    while r + 8 <= end:
+        x0, x1, x2, x3 = x[r, lo:hi], x[r + 1, lo:hi], x[r + 2, lo:hi], x[r + 3, lo:hi]
+        x4, x5, x6, x7 = x[r + 4, lo:hi], x[r + 5, lo:hi], x[r + 6, lo:hi], x[r + 7, lo:hi]
+        for j in range(acc.shape[0]):
+            acc[j] = acc[j] + x0[j] + x1[j] + x2[j] + x3[j] + x4[j] + x5[j] + x6[j] + x7[j]
+        r += 8
+    while r < end:
+        x0 = x[r, lo:hi]
+        for j in range(acc.shape[0]):
+            acc[j] = acc[j] + x0[j]
+        r += 1
+
+
 @cpu_kernel(False)
 def _sum_leading_cpu(x, rows_per_block, columns, partial, out):
     rows, n = x.shape
@@ -89,20 +106,7 @@ def _sum_leading_cpu(x, rows_per_block, columns, partial, out):
         lo = (t - b * tiles) * columns
         hi = min(n, lo + columns)
         r = b * rows_per_block
-        end = min(rows, r + rows_per_block)
-        acc = partial[b, lo:hi]  # zeros; float64
-        # Eight rows a pass, added left to right: the same order as one at a time, an eighth the stores.
-        while r + 8 <= end:
-            x0, x1, x2, x3 = x[r, lo:hi], x[r + 1, lo:hi], x[r + 2, lo:hi], x[r + 3, lo:hi]
-            x4, x5, x6, x7 = x[r + 4, lo:hi], x[r + 5, lo:hi], x[r + 6, lo:hi], x[r + 7, lo:hi]
-            for j in range(acc.shape[0]):
-                acc[j] = acc[j] + x0[j] + x1[j] + x2[j] + x3[j] + x4[j] + x5[j] + x6[j] + x7[j]
-            r += 8
-        while r < end:
-            x0 = x[r, lo:hi]
-            for j in range(acc.shape[0]):
-                acc[j] = acc[j] + x0[j]
-            r += 1
+        _add_rows_into(x, r, min(rows, r + rows_per_block), lo, hi, partial[b, lo:hi])  # partial: zeros
     # The blocks' partials in block order, rounded once (one thread: blocks x n adds, a second parallel
     # region would cost more than they do).
     total = partial[0]
@@ -112,6 +116,21 @@ def _sum_leading_cpu(x, rows_per_block, columns, partial, out):
             total[j] += more[j]
     for j in range(n):
         out[j] = total[j]
+
+
+@cpu_kernel(False)
+def _sum_one_block_cpu(x, columns, out):
+    # All the rows one block (few float32 rows, or float64): each tile's float64 sums in a scratch of its
+    # own, rounded into out in the same loop (no partials the size of the result to zero and then convert).
+    rows, n = x.shape
+    for t in prange((n + columns - 1) // columns):
+        lo = t * columns
+        hi = min(n, lo + columns)
+        acc = np.zeros(hi - lo, np.float64)
+        _add_rows_into(x, 0, rows, lo, hi, acc)
+        part = out[lo:hi]
+        for j in range(hi - lo):
+            part[j] = acc[j]
 
 
 # ============================================================== launcher
@@ -152,7 +171,9 @@ def sum_leading(xp: Any, x: Any, *, impl: str | None = None) -> Any:
         # The column tiles change no bits (each column's adds are the same in any tile): as wide as
         # COLUMNS allows, narrower when that would leave a thread without a tile.
         columns = min(COLUMNS, max(64, -(-n * blocks // (16 * 2 * get_num_threads())) * 16))
-    partial = np.zeros((blocks, n), np.float64)
     out = np.empty(n, x.dtype)
-    _sum_leading_cpu(x.size, x, rows_per_block, columns, partial, out)
+    if blocks == 1:
+        _sum_one_block_cpu(x.size, x, columns, out)
+    else:
+        _sum_leading_cpu(x.size, x, rows_per_block, columns, np.zeros((blocks, n), np.float64), out)
     return out

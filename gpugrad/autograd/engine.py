@@ -22,9 +22,12 @@ sparse tests ``is_sparse`` (a class attribute: one attribute read per gradient o
 """
 from __future__ import annotations
 
+import operator
+
 import numpy
 
 from .. import dtypes
+from .. import threads as _threads
 from ..errors import DTypeError, ShapeError
 from . import anomaly, function
 from .watch import state as _watch
@@ -474,7 +477,9 @@ def _finish_leaf(leaf, g, owned, captured, create_graph) -> None:
 
 
 def _add_arrays(a, b):
-    total = a._array + b._array
+    x, y = a._array, b._array
+    # A large sum goes over the threads (the backend's add: the same bits); a small one costs no call.
+    total = x + y if x.size < _threads.PARALLEL_MIN_ELEMENTS else a._backend.arithmetic(operator.add, x, y)
     xp = a._backend.xp
     if not isinstance(total, xp.ndarray):  # NumPy gives a scalar for 0-d arrays
         total = xp.asarray(total)

@@ -1043,12 +1043,16 @@ class Repeat(Op):
 
     @staticmethod
     def backward(ctx, gy):
-        # gy is blocks of the input's shape: view it as (r0, s0, r1, s1, ...) and sum over the r axes.
+        # gy is blocks of the input's shape: view it as (r0, s0, r1, s1, ...) and sum over the r axes (those
+        # of one copy left out: repeat(2, 1)'s gradient is then a sum over leading rows).
         sizes = (1,) * (gy.ndim - len(ctx.shape)) + tuple(ctx.shape)
-        counts = [g // s if s else 0 for g, s in zip(gy.shape, sizes)]
-        pairs = tuple(v for rs in zip(counts, sizes) for v in rs)
-        summed = gy.reshape(pairs).sum(dim=tuple(range(0, len(pairs), 2)))
-        return summed.reshape(ctx.shape)
+        dims, axes = [], []
+        for g, s in zip(gy.shape, sizes):
+            if g != s:
+                axes.append(len(dims))
+                dims.append(g // s if s else 0)
+            dims.append(s)
+        return gy.reshape(dims).sum(dim=tuple(axes)).reshape(ctx.shape) if axes else gy.reshape(ctx.shape)
 
 
 def repeat(x: Tensor, *sizes, repeats=None) -> Tensor:

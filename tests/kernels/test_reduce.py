@@ -133,10 +133,11 @@ def test_leading_sums_of_nan_inf_and_zeros_are_numpys():
     assert np.all(kr.sum_leading(np, np.full((3, 8), 3e38, np.float32), impl="cpu") == np.inf)
 
 
+@pytest.mark.parametrize("rows", [3 * kr.ROW_BLOCK + 13, 5])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_leading_sum_bits_do_not_depend_on_threads_or_tiles(dtype):
+def test_leading_sum_bits_do_not_depend_on_threads_or_tiles(dtype, rows):
     rng = np.random.default_rng(2)
-    rows, n = 3 * kr.ROW_BLOCK + 13, 301
+    n = 301
     x = rng.standard_normal((rows, n)).astype(dtype)
     want = kr.sum_leading(np, x, impl="cpu")  # builds both compilations
     per_block = kr.ROW_BLOCK if dtype == np.float32 else rows
@@ -150,6 +151,11 @@ def test_leading_sum_bits_do_not_depend_on_threads_or_tiles(dtype):
                 for columns in (16, 64, 100, kr.COLUMNS):  # the launcher picks the width by the thread count
                     out = np.empty(n, dtype)
                     build(x, per_block, columns, np.zeros((blocks, n)), out)
+                    assert np.array_equal(out, want), (threads, columns)
+            for build in (kr._sum_one_block_cpu.serial, kr._sum_one_block_cpu.parallel) if blocks == 1 else ():
+                for columns in (16, 100, kr.COLUMNS):
+                    out = np.empty(n, dtype)
+                    build(x, columns, out)
                     assert np.array_equal(out, want), (threads, columns)
     finally:
         numba.set_num_threads(before)
