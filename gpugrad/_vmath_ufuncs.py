@@ -161,42 +161,47 @@ def _trigamma_loop(x, out):
         out[i] = _vmath.trigamma(x[i])
 
 
-@_compiled_loop
-def _tan_loop(x, out):
-    # by blocks: the vectorised loop, and where a block holds an |x| past _vmath's reduction, libm's tan of
-    # those in float64 (exact reduction), rounded
-    limit = _vmath._TAN_REDUCED
-    for start in range(0, x.size, 1024):
-        stop = min(start + 1024, x.size)
-        large = 0
-        for i in range(start, stop):
-            out[i] = _vmath.tan(x[i])
-            large += abs(x[i]) > limit
-        if large:
-            for i in range(start, stop):
-                if abs(x[i]) > limit:
-                    out[i] = numpy.float32(math.tan(numpy.float64(x[i])))
-
-
 _BLOCK = 1024
 _TAN_REDUCED_BITS = numpy.float32(_vmath._TAN_REDUCED).view(numpy.int32)
+
+
+@numba.extending.register_jitable(inline="always")
+def _largest_magnitude_bits(bits):
+    """The largest |x|'s bits in a block of float32 bits: an integer maximum in a loop of its own (a count in
+    the main loop, an int64 or float32 compares, halved its vector width or kept it scalar, 1.8x slower)."""
+    top = numpy.int32(0)
+    for i in range(bits.size):
+        top = max(top, bits[i] & numpy.int32(0x7FFFFFFF))
+    return top
+
+
+@_compiled_loop
+def _tan_loop(x, out):
+    # by blocks, as sin's below: the vectorised loop, and where a block holds an |x| past _vmath's reduction
+    # (or inf or NaN), libm's tan of those in float64 (exact reduction), rounded
+    bits = x.view(numpy.int32)
+    for start in range(0, x.size, _BLOCK):
+        part = x[start:start + _BLOCK]  # slices indexed from 0: LLVM vectorises those loops
+        dst = out[start:start + _BLOCK]
+        top = _largest_magnitude_bits(bits[start:start + _BLOCK])
+        for i in range(part.size):
+            dst[i] = _vmath.tan(part[i])
+        if top > _TAN_REDUCED_BITS:
+            for i in range(part.size):
+                if not abs(part[i]) <= _vmath._TAN_REDUCED:
+                    dst[i] = numpy.float32(math.tan(numpy.float64(part[i])))
 
 
 @numba.extending.register_jitable(inline="always")
 def _sin_shifted_blocks(x, g, out, shift, times):
     # sin(x + shift pi/2) (sin, cos, -sin; a constant shift), times g if ``times`` (a constant), by blocks:
     # where a block holds an |x| past _vmath's reduction (or inf or NaN), libm's float64 sin or cos of
-    # those, rounded (as tan's). The test is an integer maximum of the magnitudes' bits in a loop of its own: a
-    # count in the main loop (an int64, or float32 compares) halved its vector width or kept it scalar,
-    # 1.8x slower. With g: the rounded value times g, as a second pass would compute it.
+    # those, rounded (as tan's). With g: the rounded value times g, as a second pass would compute it.
     bits = x.view(numpy.int32)
     for start in range(0, x.size, _BLOCK):
         part = x[start:start + _BLOCK]  # slices indexed from 0: LLVM vectorises those loops
         dst = out[start:start + _BLOCK]
-        magnitudes = bits[start:start + _BLOCK]
-        top = numpy.int32(0)
-        for i in range(magnitudes.size):
-            top = max(top, magnitudes[i] & numpy.int32(0x7FFFFFFF))
+        top = _largest_magnitude_bits(bits[start:start + _BLOCK])
         if not times:
             for i in range(part.size):
                 dst[i] = _vmath.sin_shifted_float32(part[i], shift)

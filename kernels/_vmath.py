@@ -1401,7 +1401,8 @@ def tan(x: float) -> float:
 # (161 bits), each k * part subtracted by an fma: the products are exact inside it and each rounding is
 # relative to what is left, so r keeps float64's relative accuracy however close x is to a multiple of
 # pi/2, as far as k fits the first part's exact product (|x| <= 2**20, far inside). tan r is Cephes' tan.c
-# rational, x + x**3 P(x**2) / Q(x**2), 2.2e-16 relative; for an odd k, tan x = -1 / tan r.
+# rational, x + x**3 P(x**2) / Q(x**2), 2.2e-16 relative; for an odd k, tan x = -1 / tan r. Both as one
+# quotient: a float64 division is the loop's costliest instruction.
 _TAN_REDUCED = 1048576.0
 _PIO2 = (1.5707963267948966, 6.123233995736766e-17, -1.4973849048591698e-33)
 _TAN_P = (-1.30936939181383777646e4, 1.15351664838587416140e6, -1.79565251976484877988e7)
@@ -1417,9 +1418,10 @@ def _tan_float32(x):
     p, q = _TAN_P, _TAN_Q
     num = (p[0] * z + p[1]) * z + p[2]
     den = (((z + q[0]) * z + q[1]) * z + q[2]) * z + q[3]
-    t = r + r * _div(z * num, den)
+    # tan r = r (den + z num) / den, and for an odd k -den / (r (den + z num)): one division either way
+    top = r * _fma(z, num, den)
     odd = k - 2.0 * np.floor(0.5 * k) != 0.0
-    y = types.float32(_div(-1.0, t) if odd else t)
+    y = types.float32(_div(-den if odd else top, top if odd else den))
     if abs(d) == math.inf:
         y = types.float32(math.nan)
     if x != x or d == 0.0:  # NaN, and the sign of zero
