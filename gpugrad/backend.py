@@ -334,9 +334,10 @@ class Backend:
     def sum(self, x, axes, keepdims: bool, dtype=None):
         """``x.sum(axis=axes, keepdims=keepdims, dtype=dtype)``. On the CPU, a large float sum over the last
         dims (not all) runs as ``gpugrad.kernels.reduce``'s row sums (vectorised, rows over the threads); one
-        over the leading dims (not all; 64 rows or more, or large) as its ``sum_leading`` (float32 added in
-        float64 and rounded once, float64 NumPy's bits; columns over the threads); a large one over other dims
-        that keeps axis 0, by blocks of rows over the threads with NumPy's bits."""
+        over the leading dims (not all; 64 rows or more, or large) as its ``sum_leading`` (float32 over 64 rows or
+        more added in float64 and rounded once; over fewer, and float64, NumPy's bits; columns over the
+        threads); a large one over other dims that keeps axis 0, by blocks of rows over the threads with
+        NumPy's bits."""
         if self.xp is numpy and axes and x.size >= ROW_SUM_MIN_ELEMENTS:  # one test on small tensors' way
             lead = len(axes)
             kept = x.ndim - lead

@@ -11,9 +11,10 @@ Over axis 0 (``sum_leading``) NumPy adds whole rows one after another on one cor
 2048 float32 rows came out 4022 ulp off at the 99.9th percentile (PyTorch's cascade 550). The CPU kernel
 adds the rows in float64 and rounds once (0.5 ulp), columns being the vector lanes; tiles of columns (and,
 for float32, of ROW_BLOCK rows, whose float64 partials are then added in block order) go over the threads.
-The tiles' rows are fixed, so the bits do not depend on the thread count. float64 keeps NumPy's bits: one
-block of all the rows, added in order from 0.0, as NumPy's loop does (for two columns or more: a single
-column is a contiguous vector, which NumPy sums pairwise, and the launcher leaves that to NumPy).
+The tiles' rows are fixed, so the bits do not depend on the thread count. float64 keeps NumPy's bits, and so
+does float32 over fewer than LEADING_MIN_ROWS rows (a short chain of float32 adds): all the rows added in
+order from 0.0 in the array's dtype, as NumPy's loop does (for two columns or more: a single column is a
+contiguous vector, which NumPy sums pairwise, and the launcher leaves that to NumPy).
 
 On a GPU the launchers call CuPy's own reduction, as GEMMs go to cuBLAS: there is no kernel of ours to gain.
 """
@@ -38,8 +39,8 @@ from ._launch import (
 BLOCK = 4096  # elements a block sums in the array's dtype (a float32 lane adds up to 64 of them)
 ROW_BLOCK = 512  # float32 rows a tile of sum_leading adds in float64: fixed, so the bits never depend on the tiling
 COLUMNS = 2048  # at most this many columns a tile (its float64 partials: 16 KiB, in L1 beside the rows read)
-# Backend.sum leaves sums over fewer rows to NumPy: its float32 chain is short there, and its call is 4-8 us
-# cheaper than this launcher's on a (16, 1024) or (128, 128) array.
+# Fewer rows are added in float32 (NumPy's bits: its chain is short there); Backend.sum leaves small such
+# sums to NumPy, whose call is 4-8 us cheaper than this launcher's on a (16, 1024) or (128, 128) array.
 LEADING_MIN_ROWS = 64
 
 
@@ -119,18 +120,17 @@ def _sum_leading_cpu(x, rows_per_block, columns, partial, out):
 
 
 @cpu_kernel(False)
-def _sum_one_block_cpu(x, columns, out):
-    # All the rows one block (few float32 rows, or float64): each tile's float64 sums in a scratch of its
-    # own, rounded into out in the same loop (no partials the size of the result to zero and then convert).
+def _sum_in_order_cpu(x, columns, out):
+    # The rows added in order from 0.0 in out's dtype, each tile of columns into its part of out (NumPy's
+    # loop, and its bits): float64, and float32 over few rows.
     rows, n = x.shape
     for t in prange((n + columns - 1) // columns):
         lo = t * columns
         hi = min(n, lo + columns)
-        acc = np.zeros(hi - lo, np.float64)
-        _add_rows_into(x, 0, rows, lo, hi, acc)
-        part = out[lo:hi]
+        acc = out[lo:hi]
         for j in range(hi - lo):
-            part[j] = acc[j]
+            acc[j] = 0.0
+        _add_rows_into(x, 0, rows, lo, hi, acc)
 
 
 # ============================================================== launcher
@@ -151,9 +151,9 @@ def sum_rows(xp: Any, x: Any, *, impl: str | None = None) -> Any:
 
 
 def sum_leading(xp: Any, x: Any, *, impl: str | None = None) -> Any:
-    """(n,) sums of x (rows, n) over its rows, in x's dtype: float32 within 0.5 ulp of the exact sum (added in
-    float64, rounded once), float64 the reference's bits (for n >= 2: a single column is left to the
-    reference, which sums it pairwise)."""
+    """(n,) sums of x (rows, n) over its rows, in x's dtype: float32 over LEADING_MIN_ROWS rows or more within
+    0.5 ulp of the exact sum (added in float64, rounded once); float64, and float32 over fewer rows, the
+    reference's bits (for n >= 2: a single column is left to the reference, which sums it pairwise)."""
     if not (x.ndim == 2 and x.shape[0] and x.shape[1] > 1 and plain_cpu_call(xp, impl, x)):
         op = "reduce.sum_leading"
         _, impl = float_dtype_and_impl(op, xp, impl, x=x)
@@ -164,16 +164,16 @@ def sum_leading(xp: Any, x: Any, *, impl: str | None = None) -> Any:
         check_arrays_for(op, xp, impl, x=x)
         x = contiguous(xp, x)
     rows, n = x.shape
-    rows_per_block = ROW_BLOCK if x.dtype == np.float32 else rows  # float64: NumPy's order, one block
-    blocks = -(-rows // rows_per_block)
+    in_order = x.dtype == np.float64 or rows < LEADING_MIN_ROWS
+    blocks = 1 if in_order else -(-rows // ROW_BLOCK)
     columns = COLUMNS
     if x.size >= PARALLEL_MIN_WORK:
         # The column tiles change no bits (each column's adds are the same in any tile): as wide as
         # COLUMNS allows, narrower when that would leave a thread without a tile.
         columns = min(COLUMNS, max(64, -(-n * blocks // (16 * 2 * get_num_threads())) * 16))
     out = np.empty(n, x.dtype)
-    if blocks == 1:
-        _sum_one_block_cpu(x.size, x, columns, out)
+    if in_order:
+        _sum_in_order_cpu(x.size, x, columns, out)
     else:
-        _sum_leading_cpu(x.size, x, rows_per_block, columns, np.zeros((blocks, n), np.float64), out)
+        _sum_leading_cpu(x.size, x, ROW_BLOCK, columns, np.zeros((blocks, n), np.float64), out)
     return out

@@ -96,7 +96,7 @@ def test_leading_sums_match_the_reference(rows, n, dtype):
     x = (rng.standard_normal((rows, n)) * np.exp(rng.uniform(-4, 4, (rows, n))) + 0.25).astype(dtype)
     got = kr.sum_leading(np, x, impl="cpu")
     assert got.dtype == dtype and got.shape == (n,)
-    if dtype == np.float64 or n == 1:  # NumPy's order, or a single column left to NumPy: its bits
+    if dtype == np.float64 or n == 1 or rows < kr.LEADING_MIN_ROWS:  # NumPy's order, or a single column left to NumPy: its bits
         assert np.array_equal(got, x.sum(axis=0))
     else:
         assert np.all(np.abs(got - x.astype(np.float64).sum(axis=0)) <= _leading_bound(x))
@@ -126,11 +126,15 @@ def test_leading_sums_of_nan_inf_and_zeros_are_numpys():
         got = kr.sum_leading(np, x, impl="cpu")
         assert np.array_equal(got, want, equal_nan=True), dtype
         assert not np.signbit(got[4])
-    # float32 partial sums past float32's range stay finite in float64: the exact sum (NumPy's float32
-    # running sum, like PyTorch's, overflows to inf here); a sum that is itself out of range is inf.
-    x = np.tile(np.array([[3e38], [3e38], [-3e38]], np.float32), (1, 8))
-    assert np.all(kr.sum_leading(np, x, impl="cpu") == np.float32(3e38))
-    assert np.all(kr.sum_leading(np, np.full((3, 8), 3e38, np.float32), impl="cpu") == np.inf)
+    # Over LEADING_MIN_ROWS rows or more, float32 partial sums past float32's range stay finite in float64:
+    # the exact sum (NumPy's float32 running sum, like PyTorch's, overflows to inf here); a sum that is itself
+    # out of range is inf. Over fewer rows the running sum is NumPy's, and overflows with it.
+    rows = np.zeros((kr.LEADING_MIN_ROWS, 8), np.float32)
+    rows[:3] = np.array([[3e38], [3e38], [-3e38]], np.float32)
+    assert np.all(kr.sum_leading(np, rows, impl="cpu") == np.float32(3e38))
+    assert np.all(kr.sum_leading(np, np.full((kr.LEADING_MIN_ROWS, 8), 3e38, np.float32), impl="cpu") == np.inf)
+    with np.errstate(over="ignore"):
+        assert np.all(kr.sum_leading(np, rows[:3], impl="cpu") == rows[:3].sum(axis=0))
 
 
 @pytest.mark.parametrize("rows", [3 * kr.ROW_BLOCK + 13, 5])
@@ -140,19 +144,20 @@ def test_leading_sum_bits_do_not_depend_on_threads_or_tiles(dtype, rows):
     n = 301
     x = rng.standard_normal((rows, n)).astype(dtype)
     want = kr.sum_leading(np, x, impl="cpu")  # builds both compilations
-    per_block = kr.ROW_BLOCK if dtype == np.float32 else rows
+    in_order = dtype == np.float64 or rows < kr.LEADING_MIN_ROWS
+    per_block = rows if in_order else kr.ROW_BLOCK
     blocks = -(-rows // per_block)
     before = numba.get_num_threads()
     try:
         for threads in range(1, numba.config.NUMBA_NUM_THREADS + 1):
             numba.set_num_threads(threads)
             assert np.array_equal(kr.sum_leading(np, x, impl="cpu"), want), threads
-            for build in (kr._sum_leading_cpu.serial, kr._sum_leading_cpu.parallel):
+            for build in (kr._sum_leading_cpu.serial, kr._sum_leading_cpu.parallel) if not in_order else ():
                 for columns in (16, 64, 100, kr.COLUMNS):  # the launcher picks the width by the thread count
                     out = np.empty(n, dtype)
                     build(x, per_block, columns, np.zeros((blocks, n)), out)
                     assert np.array_equal(out, want), (threads, columns)
-            for build in (kr._sum_one_block_cpu.serial, kr._sum_one_block_cpu.parallel) if blocks == 1 else ():
+            for build in (kr._sum_in_order_cpu.serial, kr._sum_in_order_cpu.parallel) if in_order else ():
                 for columns in (16, 100, kr.COLUMNS):
                     out = np.empty(n, dtype)
                     build(x, columns, out)
