@@ -1,4 +1,5 @@
-"""Max pooling: the maximum of each window and where it is, and the gradient routed back to it.
+"""Pooling: max pooling (the maximum of each window and where it is, and the gradient routed back to it),
+and average pooling (each window's sum over a divisor, and its gradient spread back).
 
 Geometry as in `conv` (`ConvGeometry`: kernel, stride, pads = (top, bottom, left, right), dilation); padding never wins.
 Each window's maximum is its first largest element in row-major order, a NaN counting as larger than any
@@ -8,6 +9,11 @@ index -1, and passes no gradient.
 
 `index` holds each maximum's position in its (H, W) plane, h * W + w, as PyTorch's ``return_indices``.
 The backward adds gy[n, c, yo, xo] into gx[n, c] at index[n, c, yo, xo], in (yo, xo) order.
+
+Average pooling adds each window's taps inside the input in row-major order, from 0 in the input's dtype,
+and divides by the window's entry of `divisor` (oh, ow), the count the caller chose (PyTorch's rules:
+padding counted or not, ceil mode's extra cells never, or an override). Its backward adds gy / divisor
+into every tap of the window inside the input, in (yo, xo) order: PyTorch's CPU loops, and their bits.
 """
 
 from __future__ import annotations
@@ -81,6 +87,31 @@ def reference_max_pool2d_backward(xp: Any, gy: Any, index: Any, shape) -> Any:
 
         cupyx.scatter_add(gx, (plane[keep], idx[keep]), gy.reshape(n * c, -1)[keep])
     return gx.reshape(shape)
+
+
+def reference_avg_pool2d(xp: Any, x: Any, divisor: Any, kernel, stride, pads, dilation) -> Any:
+    """y (N, C, oh, ow): each window's taps added in row-major order from 0 (the padding's zeros change no
+    bits: a partial sum that starts at +0 is never -0), over ``divisor`` (oh, ow)."""
+    view, oh, ow = windows(xp, x, kernel, stride, pads, dilation)
+    total = xp.zeros(x.shape[:2] + (oh, ow), dtype=x.dtype)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            total = total + view[:, :, i, j]
+    return total / divisor
+
+
+def reference_avg_pool2d_backward(xp: Any, gy: Any, divisor: Any, shape, kernel, stride, pads, dilation) -> Any:
+    """gx of ``shape`` (N, C, H, W): gy / divisor added into each window's taps. The taps go in reverse
+    row-major order, so that each input position receives its windows' shares in (yo, xo) order."""
+    n, c, h, w = shape
+    (kh, kw), (sh, sw), (top, bottom, left, right), (dh, dw) = kernel, stride, pads, dilation
+    oh, ow = gy.shape[2], gy.shape[3]
+    share = gy / divisor
+    padded = xp.zeros((n, c, h + top + bottom, w + left + right), dtype=gy.dtype)
+    for i in reversed(range(kh)):  # tap i falling: yo rising at a given input row
+        for j in reversed(range(kw)):
+            padded[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw] += share
+    return padded[:, :, top:top + h, left:left + w].copy()
 
 
 # ============================================================== CPU kernels
@@ -205,6 +236,77 @@ def _max_pool_backward_cpu(gy, index, gx):
                 gxf[p * hw + at] += gyf[k]
 
 
+@njit(cache=True, inline="always")
+def _columns_inside(off, sw, w, ow):
+    """The output columns xo in [lo, hi) whose tap xo * sw + off lies inside [0, w)."""
+    lo = (sw - 1 - off) // sw if off < 0 else 0
+    hi = min(ow, (w - 1 - off) // sw + 1) if off < w else 0
+    return lo, max(lo, hi)
+
+
+@cpu_kernel(fastmath=False)  # the adds in the reference's order
+def _avg_pool_cpu(x, divisor, y, kh, kw, sh, sw, top, left, dh, dw):
+    # Per output row: tap rows i, then tap columns j, each a loop over the row's outputs whose tap lies
+    # inside the input (a strided read, no test per element): each output adds its taps in row-major order.
+    n, c, h, w = x.shape
+    oh, ow = y.shape[2], y.shape[3]
+    planes = x.reshape(n * c, h, w)
+    out = y.reshape(n * c, oh, ow)
+    for p in prange(n * c):
+        for yo in range(oh):
+            row = out[p, yo]
+            for xo in range(ow):
+                row[xo] = 0
+            for i in range(kh):
+                ih = yo * sh - top + i * dh
+                if ih < 0 or ih >= h:
+                    continue
+                src = planes[p, ih]
+                for j in range(kw):
+                    off = j * dw - left
+                    lo, hi = _columns_inside(off, sw, w, ow)
+                    part = row[lo:hi]  # slices indexed from 0: LLVM vectorises that loop
+                    taps = src[lo * sw + off:]
+                    for k in range(hi - lo):
+                        part[k] += taps[k * sw]
+            d = divisor[yo]
+            for xo in range(ow):
+                row[xo] = row[xo] / d[xo]
+
+
+@cpu_kernel(fastmath=False)
+def _avg_pool_backward_cpu(gy, divisor, gx, kh, kw, sh, sw, top, left, dh, dw):
+    # A plane per thread. Each input position takes its windows' shares in (yo, xo) order: output rows
+    # rising, one tap row per output row, then tap columns falling, which is xo rising at a given column.
+    n, c, h, w = gx.shape
+    oh, ow = gy.shape[2], gy.shape[3]
+    grads = gy.reshape(n * c, oh, ow)
+    planes = gx.reshape(n * c, h, w)
+    for p in prange(n * c):
+        plane = planes[p]
+        for ih in range(h):
+            for iw in range(w):
+                plane[ih, iw] = 0
+        share = np.empty_like(grads[p, 0])
+        for yo in range(oh):
+            g = grads[p, yo]
+            d = divisor[yo]
+            for xo in range(ow):
+                share[xo] = g[xo] / d[xo]
+            for i in range(kh):
+                ih = yo * sh - top + i * dh
+                if ih < 0 or ih >= h:
+                    continue
+                dst = plane[ih]
+                for jj in range(kw):
+                    off = (kw - 1 - jj) * dw - left
+                    lo, hi = _columns_inside(off, sw, w, ow)
+                    part = share[lo:hi]
+                    taps = dst[lo * sw + off:]
+                    for k in range(hi - lo):
+                        taps[k * sw] += part[k]
+
+
 # ============================================================== CUDA kernels
 
 cuda: Any = None  # numba.cuda, bound on first use (a module global: the simulator swaps it)
@@ -265,11 +367,54 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
             gx[b, ci, ih, iw] = acc
             p += step
 
+    def avg_pool_kernel(x, divisor, y, kh, kw, sh, sw, top, left, dh, dw):
+        n, c, h, w = x.shape
+        oh, ow = y.shape[2], y.shape[3]
+        total_out = int64(y.size)
+        step = int64(cuda.gridsize(1))
+        p = int64(cuda.grid(1))
+        while p < total_out:
+            b, ci, yo, xo = unravel_nchw(p, c, oh, ow)
+            total = T(0)
+            for i in range(kh):
+                ih = yo * sh - top + i * dh
+                if ih >= 0 and ih < h:
+                    for j in range(kw):
+                        iw = xo * sw - left + j * dw
+                        if iw >= 0 and iw < w:
+                            total += x[b, ci, ih, iw]
+            y[b, ci, yo, xo] = total / divisor[yo, xo]
+            p += step
+
+    def avg_pool_backward_kernel(gy, divisor, gx, kh, kw, sh, sw, top, left, dh, dw):
+        # A pixel per thread, gathering its windows' shares in (yo, xo) order (tap falling: yo rising)
+        n, c, h, w = gx.shape
+        oh, ow = gy.shape[2], gy.shape[3]
+        total_in = int64(gx.size)
+        step = int64(cuda.gridsize(1))
+        p = int64(cuda.grid(1))
+        while p < total_in:
+            b, ci, ih, iw = unravel_nchw(p, c, h, w)
+            acc = T(0)
+            for ii in range(kh):
+                ty = ih + top - (kh - 1 - ii) * dh
+                if ty >= 0 and ty % sh == 0 and ty // sh < oh:
+                    yo = ty // sh
+                    for jj in range(kw):
+                        tx = iw + left - (kw - 1 - jj) * dw
+                        if tx >= 0 and tx % sw == 0 and tx // sw < ow:
+                            acc += gy[b, ci, yo, tx // sw] / divisor[yo, tx // sw]
+            gx[b, ci, ih, iw] = acc
+            p += step
+
     geometry = (int64,) * 8
     index4 = int64[:, :, :, ::1]
+    T4 = T[:, :, :, ::1]
     return {
-        "max_pool": (max_pool_kernel, void(T[:, :, :, ::1], T[:, :, :, ::1], index4, *geometry)),
-        "max_pool_backward": (max_pool_backward_kernel, void(T[:, :, :, ::1], index4, T[:, :, :, ::1], *geometry)),
+        "max_pool": (max_pool_kernel, void(T4, T4, index4, *geometry)),
+        "max_pool_backward": (max_pool_backward_kernel, void(T4, index4, T4, *geometry)),
+        "avg_pool": (avg_pool_kernel, void(T4, T[:, ::1], T4, *geometry)),
+        "avg_pool_backward": (avg_pool_backward_kernel, void(T4, T[:, ::1], T4, *geometry)),
     }
 
 
@@ -326,4 +471,59 @@ def max_pool2d_backward(xp: Any, gy: Any, index: Any, shape, kernel, stride, pad
     else:
         launch(_cuda_kernel("max_pool_backward", dtype), gx.size, BLOCK, cuda_stream(xp, stream),
                gy, index, gx, *geometry.kernel_args())
+    return gx
+
+
+def _checked_divisor(op: str, xp: Any, impl: str, dtype: Any, divisor: Any, oh: int, ow: int) -> Any:
+    if tuple(divisor.shape) != (oh, ow):
+        raise ValueError(f"{op}: divisor must have the output's shape {(oh, ow)}, got {tuple(divisor.shape)}")
+    if divisor.dtype != dtype:
+        raise TypeError(f"{op}: divisor must be {dtype} as the input, got {divisor.dtype}")
+    check_arrays_for(op, xp, impl, divisor=divisor)
+    return contiguous(xp, divisor)
+
+
+def avg_pool2d(xp: Any, x: Any, divisor: Any, kernel, stride, pads, dilation, *, impl: str | None = None,
+               stream: Any = None) -> Any:
+    """y (N, C, oh, ow) of x (N, C, H, W): each window's sum over the taps inside x, over ``divisor`` (oh, ow)."""
+    op = "pool.avg_pool2d"
+    dtype, impl = float_dtype_and_impl(op, xp, impl, x=x)
+    geometry = conv_geometry(kernel, stride, pads, dilation)
+    oh, ow = geometry.check(op, tuple(x.shape))
+    if impl == "reference":
+        return reference_avg_pool2d(xp, x, divisor, kernel, stride, pads, dilation)
+    check_arrays_for(op, xp, impl, x=x)
+    divisor = _checked_divisor(op, xp, impl, dtype, divisor, oh, ow)
+    x = contiguous(xp, x)
+    y = xp.empty((*x.shape[:2], oh, ow), dtype=dtype)
+    args = geometry.kernel_args()
+    if impl == "cpu":
+        _avg_pool_cpu(y.size * kernel[0] * kernel[1], x, divisor, y, *args)
+    else:
+        launch(_cuda_kernel("avg_pool", dtype), y.size, BLOCK, cuda_stream(xp, stream), x, divisor, y, *args)
+    return y
+
+
+def avg_pool2d_backward(xp: Any, gy: Any, divisor: Any, shape, kernel, stride, pads, dilation, *,
+                        impl: str | None = None, stream: Any = None) -> Any:
+    """gx of ``shape`` (N, C, H, W): gy (N, C, oh, ow) over ``divisor`` added into every tap of its window."""
+    op = "pool.avg_pool2d_backward"
+    dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy)
+    shape = tuple(int(s) for s in shape)
+    geometry = conv_geometry(kernel, stride, pads, dilation)
+    oh, ow = geometry.check(op, shape)
+    if tuple(gy.shape) != (*shape[:2], oh, ow):
+        raise ValueError(f"{op}: gy must have shape {(*shape[:2], oh, ow)} for an input of shape {shape}, got "
+                         f"{tuple(gy.shape)}")
+    if impl == "reference":
+        return reference_avg_pool2d_backward(xp, gy, divisor, shape, kernel, stride, pads, dilation)
+    check_arrays_for(op, xp, impl, gy=gy)
+    divisor = _checked_divisor(op, xp, impl, dtype, divisor, oh, ow)
+    gy = contiguous(xp, gy)
+    gx = xp.empty(shape, dtype=dtype)
+    args = geometry.kernel_args()
+    if impl == "cpu":
+        _avg_pool_backward_cpu(gy.size * kernel[0] * kernel[1], gy, divisor, gx, *args)
+    else:
+        launch(_cuda_kernel("avg_pool_backward", dtype), gx.size, BLOCK, cuda_stream(xp, stream), gy, divisor, gx, *args)
     return gx

@@ -34,6 +34,7 @@ from ..ops.linear import linear_act as _linear_act
 from ..ops.loss import BCEWithLogits, SmoothL1
 from ..ops.loss import softmax_cross_entropy as _softmax_cross_entropy
 from ..ops.pad import pad_constant as _pad_constant
+from ..ops.pool import avg_pool2d as _avg_pool2d
 from ..ops.pool import max_pool2d as _max_pool2d
 from ..overrides import (  # noqa: F401  (PyTorch's F re-exports them)
     handle_torch_function,
@@ -762,17 +763,15 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     unbatched = input.ndim == 3
     kernel, stride, pad, dilation, pads, (oh, ow) = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     x = input.unsqueeze(0) if unbatched else input
-    n, c, h, w = x.shape
-    cols = _conv.im2col(x.reshape(n * c, 1, h, w), conv_geometry(kernel, stride, pads, dilation))  # (kh*kw, N*C*oh*ow)
-    sums = cols.sum(dim=0).reshape(n, c, oh, ow)
+    h, w = x.shape[2], x.shape[3]
+    xp = x._backend.xp
     if divisor_override is not None:
         if divisor_override == 0:
             raise ValueError("avg_pool2d: divisor must be not zero")
-        out = sums / float(divisor_override)
+        counts = xp.full((oh, ow), divisor_override, dtype=x._array.dtype)
     else:
         # PyTorch's divisor: the window clipped to the padded input (ceil_mode's extra cells never count),
         # and clipped to the input itself when count_include_pad=False.
-        xp = x._backend.xp
         top, bottom, left, right = pads
         mask = xp.zeros((1, 1, h + top + bottom, w + left + right), dtype=x._array.dtype)
         if count_include_pad:
@@ -780,8 +779,8 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         else:
             mask[..., pad[0] : pad[0] + h, pad[1] : pad[1] + w] = 1
         view, _, _ = windows(xp, mask, kernel, stride, (0, 0, 0, 0), dilation)
-        counts = view.sum(axis=(2, 3))  # (1, 1, oh, ow)
-        out = sums / _const(x, counts)
+        counts = view.sum(axis=(2, 3))[0, 0]  # (oh, ow)
+    out = _avg_pool2d(x, conv_geometry(kernel, stride, pads, dilation), counts)
     return out.squeeze(0) if unbatched else out
 
 

@@ -1,4 +1,5 @@
-"""Max pooling as an op: values and indices of each window's maximum, and its backward as an op.
+"""Pooling as ops: max pooling (values and indices of each window's maximum) and average pooling, each with
+its backward as an op.
 
 The array work is ``gpugrad.kernels.pool``; the window geometry is ``kernels.conv.ConvGeometry``.
 """
@@ -63,3 +64,38 @@ def max_pool2d(x: Tensor, geometry: ConvGeometry) -> tuple[Tensor, Tensor]:
     """(values, int64 indices) of max pooling a (N, C, H, W) float tensor; geometry already validated
     (``gpugrad.nn.functional.max_pool2d`` is the public entry)."""
     return MaxPool2d.apply(x, geometry=geometry)
+
+
+class AvgPool2d(Op):
+    """Each window's mean over a (N, C, H, W) input: its taps' sum over ``divisor`` (oh, ow), the count
+    F.avg_pool2d chose. Linear in x: its backward is AvgPool2dBackward, whose own backward is this op."""
+
+    name = "avg_pool2d"
+
+    @staticmethod
+    def forward(ctx, x, divisor=None, geometry: ConvGeometry = None):
+        ctx.divisor, ctx.shape, ctx.geometry = divisor, tuple(x.shape), geometry
+        return kpool.avg_pool2d(ctx.xp, x, divisor, *geometry, impl=ctx.backend.kernel_impl)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return AvgPool2dBackward.apply(gy, divisor=ctx.divisor, shape=ctx.shape, geometry=ctx.geometry)
+
+
+class AvgPool2dBackward(Op):
+    """gx = gy / divisor spread over each window's taps: the adjoint of AvgPool2d."""
+
+    @staticmethod
+    def forward(ctx, gy, divisor=None, shape=(), geometry: ConvGeometry = None):
+        ctx.divisor, ctx.geometry = divisor, geometry
+        return kpool.avg_pool2d_backward(ctx.xp, gy, divisor, shape, *geometry, impl=ctx.backend.kernel_impl)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        return AvgPool2d.apply(ggx, divisor=ctx.divisor, geometry=ctx.geometry)
+
+
+def avg_pool2d(x: Tensor, geometry: ConvGeometry, divisor) -> Tensor:
+    """The average pooling of a (N, C, H, W) float tensor over ``divisor``, an (oh, ow) array of x's dtype
+    and device; geometry already validated (``gpugrad.nn.functional.avg_pool2d`` is the public entry)."""
+    return AvgPool2d.apply(x, divisor=divisor, geometry=geometry)

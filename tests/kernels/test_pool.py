@@ -107,3 +107,68 @@ def test_2x2_halving_tie_across_the_diagonal():
     x = np.array([[[[1.0, 2.0], [2.0, 1.0]]]], dtype=np.float32)
     y, index = pool.max_pool2d(np, x, *HALVING, impl="cpu")
     assert index.item() == 1 and y.item() == 2.0
+
+
+# Average pooling ------------------------------------------------------------------------------------------
+# Overlapping windows (3x3 stride 1 and 2, with padding) are where the order of the backward's adds shows.
+AVG_GEOMETRIES = POOL_GEOMETRIES + [
+    ((2, 3, 7, 8), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    ((1, 2, 9, 5), (3, 2), (2, 1), (1, 2, 0, 1), (1, 1)),
+]
+
+
+def _divisor(rng, geometry, dtype):
+    shape, kernel, stride, pads, dilation = geometry
+    oh, ow = pool.conv_geometry(kernel, stride, pads, dilation).output_hw(*shape[2:])
+    return rng.integers(1, 10, (oh, ow)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("geometry", AVG_GEOMETRIES, ids=str)
+def test_avg_pool_forward_backward_give_the_references_bits(backend, rng, geometry, dtype):
+    shape, *geo = geometry
+    x = rng.standard_normal(shape).astype(dtype)
+    divisor = _divisor(rng, geometry, dtype)
+    y = pool.avg_pool2d(backend.xp, backend.dev(x), backend.dev(divisor), *geo, impl=backend.impl)
+    y_ref = pool.reference_avg_pool2d(np, x, divisor, *geo)
+    assert y.dtype == dtype and y.shape == y_ref.shape
+    np.testing.assert_array_equal(backend.host(y), y_ref)
+
+    gy = rng.standard_normal(y_ref.shape).astype(dtype)
+    gx = pool.avg_pool2d_backward(backend.xp, backend.dev(gy), backend.dev(divisor), shape, *geo, impl=backend.impl)
+    assert gx.shape == shape and gx.dtype == dtype
+    np.testing.assert_array_equal(backend.host(gx), pool.reference_avg_pool2d_backward(np, gy, divisor, shape, *geo))
+
+
+@pytest.mark.parametrize("geometry", AVG_GEOMETRIES, ids=str)
+def test_avg_pool_references_are_window_means_and_their_adjoint(rng, geometry):
+    """Each output is its window's taps inside x (a loop over them here) over the divisor; the backward is
+    the forward's transpose: <avg_pool(x), g> = <x, backward(g)>."""
+    shape, kernel, stride, pads, dilation = geometry
+    x = rng.standard_normal(shape)
+    divisor = _divisor(rng, geometry, np.float64)
+    y = pool.reference_avg_pool2d(np, x, divisor, kernel, stride, pads, dilation)
+    h, w = shape[2:]
+    for yo in range(y.shape[2]):
+        for xo in range(y.shape[3]):
+            rows = [yo * stride[0] - pads[0] + i * dilation[0] for i in range(kernel[0])]
+            cols = [xo * stride[1] - pads[2] + j * dilation[1] for j in range(kernel[1])]
+            rows = [r for r in rows if 0 <= r < h]
+            cols = [c for c in cols if 0 <= c < w]
+            want = x[:, :, rows][:, :, :, cols].sum(axis=(2, 3)) / divisor[yo, xo]
+            np.testing.assert_allclose(y[:, :, yo, xo], want, rtol=1e-13, atol=1e-13)
+    g = rng.standard_normal(y.shape)
+    gx = pool.reference_avg_pool2d_backward(np, g, divisor, shape, kernel, stride, pads, dilation)
+    assert np.isclose((y * g).sum(), (x * gx).sum(), rtol=1e-12)
+
+
+def test_avg_pool_bad_divisor_and_gradient_raise_before_launch(backend, no_launch):
+    geo = ((2, 2), (2, 2), (0, 0, 0, 0), (1, 1))
+    x = backend.dev(np.zeros((1, 2, 4, 4), np.float32))
+    with pytest.raises(ValueError, match=r"pool\.avg_pool2d: divisor must have the output's shape \(2, 2\), got \(2, 3\)"):
+        pool.avg_pool2d(backend.xp, x, backend.dev(np.ones((2, 3), np.float32)), *geo, impl=backend.impl)
+    with pytest.raises(TypeError, match=r"pool\.avg_pool2d: divisor must be float32 as the input, got float64"):
+        pool.avg_pool2d(backend.xp, x, backend.dev(np.ones((2, 2))), *geo, impl=backend.impl)
+    with pytest.raises(ValueError, match=r"pool\.avg_pool2d_backward: gy must have shape \(1, 2, 2, 2\)"):
+        pool.avg_pool2d_backward(backend.xp, backend.dev(np.zeros((1, 2, 3, 2), np.float32)),
+                                 backend.dev(np.ones((2, 2), np.float32)), (1, 2, 4, 4), *geo, impl=backend.impl)

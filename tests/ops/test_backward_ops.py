@@ -27,6 +27,8 @@ GEOMETRY = ConvGeometry(kernel=(2, 3), stride=(2, 1), pads=(1, 0, 2, 1), dilatio
 OPS = {
     "silu": ("ActivationBackward", lambda x: F.silu(x), [(3, 4)]),
     "max_pool2d": ("MaxPool2dBackward", lambda x: F.max_pool2d(x, 2), [(1, 2, 4, 5)]),
+    "avg_pool2d": ("AvgPool2dBackward", lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True,
+                                                             count_include_pad=False), [(1, 2, 6, 5)]),
     "softmax": ("SoftmaxBackward", lambda x: F.softmax(x, dim=1), [(3, 4)]),
     "conv2d": ("Conv2dBackward", lambda x, w, b: conv2d(x, w, b, GEOMETRY), [(2, 2, 5, 6), (3, 2, 2, 3), (3,)]),
     # An activation whose derivative reads the output (tanh), and one that reads the pre-activation (gelu)
