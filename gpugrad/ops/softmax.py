@@ -1,10 +1,13 @@
 """Softmax and log_softmax along one dim, each with its backward as an op of its own.
 
-The forward and the backward are the row kernels of ``gpugrad.kernels.softmax`` when the dim is last
-and the dtype float32/float64 (a NumPy/CuPy expression otherwise); ``SoftmaxBackward`` and
-``LogSoftmaxBackward`` are differentiable, so every order of derivative runs through them.
+The forward and the backward are the kernels of ``gpugrad.kernels.softmax`` for float32/float64 (over rows
+when the dim is last, over the middle axis of (outer, m, inner) otherwise; a NumPy/CuPy expression for other
+dtypes); ``SoftmaxBackward`` and ``LogSoftmaxBackward`` are differentiable, so every order of derivative
+runs through them.
 """
 from __future__ import annotations
+
+import math
 
 import numpy
 
@@ -21,18 +24,24 @@ from .reduce import accumulation_dtype
 _F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)
 
 
-def _fused_rows(a, axis: int) -> bool:
-    """Whether the row kernels (gpugrad.kernels.softmax) take ``a``: float32/float64, the dim last."""
+def _fused_rows(a) -> bool:
+    """Whether the row kernels (gpugrad.kernels.softmax) take ``a``: float32/float64, not empty."""
     dtype = a.dtype
-    return a.ndim > 0 and axis == a.ndim - 1 and a.size > 0 and (dtype is _F32 or dtype is _F64)
+    return a.ndim > 0 and a.size > 0 and (dtype is _F32 or dtype is _F64)
+
+
+def _as_rows(a, axis: int):
+    """``a`` as the kernels take it: (rows, n) when ``axis`` is the last, else (outer, m, inner) with the
+    softmax dim in the middle."""
+    shape = a.shape
+    if axis == a.ndim - 1:
+        return a.reshape(-1, shape[-1])
+    return a.reshape(math.prod(shape[:axis]), shape[axis], -1)
 
 
 def _softmax_forward(ctx, x, axis: int, log: bool):
-    if _fused_rows(x, axis):
-        if x.ndim == 2:  # rows already
-            return ksoftmax.softmax_forward(ctx.xp, x, log=log, impl=ctx.backend.kernel_impl)
-        rows = x.reshape(-1, x.shape[-1])
-        return ksoftmax.softmax_forward(ctx.xp, rows, log=log, impl=ctx.backend.kernel_impl).reshape(x.shape)
+    if _fused_rows(x):
+        return ksoftmax.softmax_forward(ctx.xp, _as_rows(x, axis), log=log, impl=ctx.backend.kernel_impl).reshape(x.shape)
     xp = ctx.xp
     x = c_order(x)  # so is y, as PyTorch's, whatever x's layout
     shifted = x - _shift(x, axis)
@@ -42,13 +51,9 @@ def _softmax_forward(ctx, x, axis: int, log: bool):
 
 
 def _softmax_backward(ctx, gy, y, axis: int, log: bool):
-    if _fused_rows(y, axis) and gy.dtype == y.dtype:
-        if y.ndim == 2:  # rows already
-            return ksoftmax.softmax_backward(ctx.xp, gy, y, log=log, impl=ctx.backend.kernel_impl)
-        n = y.shape[-1]
-        gx = ksoftmax.softmax_backward(ctx.xp, gy.reshape(-1, n), y.reshape(-1, n), log=log,
-                                       impl=ctx.backend.kernel_impl)
-        return gx.reshape(y.shape)
+    if _fused_rows(y) and gy.dtype == y.dtype:
+        return ksoftmax.softmax_backward(ctx.xp, _as_rows(gy, axis), _as_rows(y, axis), log=log,
+                                         impl=ctx.backend.kernel_impl).reshape(y.shape)
     if log:
         return gy - ctx.xp.exp(y) * gy.sum(axis=axis, keepdims=True)
     return y * (gy - (gy * y).sum(axis=axis, keepdims=True))
