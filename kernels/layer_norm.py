@@ -5,7 +5,8 @@
     xhat = (x - mean) * rstd,  g = gy * weight
     gx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  gweight = sum_rows(gy * xhat),  gbias = sum_rows(gy)
 
-Callers flatten the normalised dims into n (they are the last ones). The forward also returns mean and
+RMS normalisation is the same with ``centered=False``: mean is 0 (rstd = 1 / sqrt(mean(x^2) + eps)) and the
+backward has no mean(g) term. Callers flatten the normalised dims into n (they are the last ones). The forward also returns mean and
 rstd per row, which the backward reads with x instead of a saved xhat. The CPU kernels handle a row
 while it is in cache (the variance by a second pass over it: exact, no E[x^2] - E[x]^2 cancellation), and
 the weight and bias gradients as partial sums over row chunks; the CUDA kernels give each row 32 lanes with
@@ -40,9 +41,9 @@ BLOCK = 128  # CUDA: threads per block for the weight and bias gradients
 
 # ============================================================== reference
 
-def reference_forward(xp: Any, x: Any, weight: Any, bias: Any, eps: float) -> tuple[Any, Any, Any]:
-    """(y, mean, rstd) for x (rows, n); weight and bias (n,) or None."""
-    mean = x.mean(axis=1)
+def reference_forward(xp: Any, x: Any, weight: Any, bias: Any, eps: float, centered: bool = True) -> tuple[Any, Any, Any]:
+    """(y, mean, rstd) for x (rows, n); weight and bias (n,) or None; mean 0 when not ``centered``."""
+    mean = x.mean(axis=1) if centered else xp.zeros(x.shape[0], dtype=x.dtype)
     centred = x - mean[:, None]
     rstd = 1 / xp.sqrt((centred * centred).mean(axis=1) + eps)
     y = centred * rstd[:, None]
@@ -54,11 +55,13 @@ def reference_forward(xp: Any, x: Any, weight: Any, bias: Any, eps: float) -> tu
     return y.astype(dt, copy=False), mean.astype(dt, copy=False), rstd.astype(dt, copy=False)
 
 
-def reference_backward(xp: Any, gy: Any, x: Any, mean: Any, rstd: Any, weight: Any) -> tuple[Any, Any, Any]:
+def reference_backward(xp: Any, gy: Any, x: Any, mean: Any, rstd: Any, weight: Any,
+                       centered: bool = True) -> tuple[Any, Any, Any]:
     """(gx, gweight, gbias) from the upstream gradient and the forward's mean and rstd."""
     xhat = (x - mean[:, None]) * rstd[:, None]
     g = gy * weight if weight is not None else gy
-    gx = rstd[:, None] * (g - g.mean(axis=1, keepdims=True) - xhat * (g * xhat).mean(axis=1, keepdims=True))
+    mg = g.mean(axis=1, keepdims=True) if centered else 0
+    gx = rstd[:, None] * (g - mg - xhat * (g * xhat).mean(axis=1, keepdims=True))
     dt = gy.dtype
     return gx.astype(dt, copy=False), (gy * xhat).sum(axis=0).astype(dt, copy=False), gy.sum(axis=0).astype(dt, copy=False)
 
@@ -71,15 +74,16 @@ FASTMATH = {"reassoc", "nsz"}
 
 
 @cpu_kernel(FASTMATH)
-def _forward_cpu(x, weight, has_weight, bias, has_bias, eps, y, mean, rstd):
+def _forward_cpu(x, weight, has_weight, bias, has_bias, eps, centered, y, mean, rstd):
     n, c = x.shape
     cf = like(eps, c)  # the row length in the data's type: an int would promote float32 math to float64
     for i in prange(n):
         xi = x[i]
         yi = y[i]
         s = like(eps, 0.0)
-        for j in range(c):
-            s += xi[j]
+        if centered:
+            for j in range(c):
+                s += xi[j]
         m = s / cf
         v = like(eps, 0.0)
         for j in range(c):
@@ -103,7 +107,7 @@ def _forward_cpu(x, weight, has_weight, bias, has_bias, eps, y, mean, rstd):
 
 
 @cpu_kernel(FASTMATH)
-def _backward_cpu(gy, x, mean, rstd, weight, has_weight, gx, need_params, partial_w, partial_b):
+def _backward_cpu(gy, x, mean, rstd, weight, has_weight, centered, gx, need_params, partial_w, partial_b):
     # A fixed number of row chunks in parallel (the rows of partial_w), each writing gx for its rows and,
     # with need_params, summing their weight and bias gradients into its own row of partials (the caller
     # adds the partials): gy and x are read from memory once for all three, and since the chunking does
@@ -135,7 +139,7 @@ def _backward_cpu(gy, x, mean, rstd, weight, has_weight, gx, need_params, partia
                 for j in range(c):
                     sg += gi[j]
                     sgx += gi[j] * (xi[j] - m)
-            mg = sg / cf
+            mg = sg / cf if centered else like(r, 0.0)
             mgx = sgx * r / cf  # mean(g * xhat)
             if has_weight:
                 for j in range(c):
@@ -166,7 +170,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
 
     # 32 lanes per row, tree reductions in shared memory (the simulator has no warp shuffles); the row
     # loop is uniform per block, so every thread reaches every barrier.
-    def forward_kernel(x, weight, has_weight, bias, has_bias, eps, y, mean, rstd):
+    def forward_kernel(x, weight, has_weight, bias, has_bias, eps, centered, y, mean, rstd):
         red = cuda.shared.array((R, L), T)
         n, c = x.shape
         cf = like(eps, c)
@@ -176,7 +180,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
             i = base + ty
             active = i < n
             s = like(eps, 0.0)
-            if active:
+            if active and centered:
                 for j in range(tx, c, L):
                     s += x[i, j]
             red[ty, tx] = s
@@ -216,7 +220,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
                         out += bias[j]
                     y[i, j] = out
 
-    def backward_kernel(gy, x, mean, rstd, weight, has_weight, gx):
+    def backward_kernel(gy, x, mean, rstd, weight, has_weight, centered, gx):
         red = cuda.shared.array((R, L), T)
         red2 = cuda.shared.array((R, L), T)
         n, c = gy.shape
@@ -245,7 +249,7 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
                     red2[ty, tx] += red2[ty, tx + off]
                 cuda.syncthreads()
                 off //= 2
-            mg = red[ty, 0] / cf
+            mg = red[ty, 0] / cf if centered else like(r, 0.0)
             mgx = red2[ty, 0] * r / cf
             cuda.syncthreads()
             if active:
@@ -268,8 +272,9 @@ def _cuda_sources(dtype: Any) -> dict[str, tuple[Any, Any]]:
             gbias[j] = sb
 
     return {
-        "forward": (forward_kernel, void(T[:, ::1], T[::1], boolean, T[::1], boolean, T, T[:, ::1], T[::1], T[::1])),
-        "backward": (backward_kernel, void(T[:, ::1], T[:, ::1], T[::1], T[::1], T[::1], boolean, T[:, ::1])),
+        "forward": (forward_kernel, void(T[:, ::1], T[::1], boolean, T[::1], boolean, T, boolean, T[:, ::1], T[::1],
+                                         T[::1])),
+        "backward": (backward_kernel, void(T[:, ::1], T[:, ::1], T[::1], T[::1], T[::1], boolean, boolean, T[:, ::1])),
         "param_grads": (param_grads_kernel, void(T[:, ::1], T[:, ::1], T[::1], T[::1], T[::1], T[::1])),
     }
 
@@ -287,21 +292,22 @@ def _check(op: str, x: Any, weight: Any, bias: Any) -> None:
             raise ValueError(f"{op}: {name} must have shape ({x.shape[1]},), got {tuple(a.shape)}")
 
 
-def layer_norm_forward(xp: Any, x: Any, weight: Any, bias: Any, eps: float, *, impl: str | None = None,
-                       stream: Any = None) -> tuple[Any, Any, Any]:
-    """(y, mean, rstd) of x (rows, n), each row normalised; weight and bias (n,) or None."""
+def layer_norm_forward(xp: Any, x: Any, weight: Any, bias: Any, eps: float, *, centered: bool = True,
+                       impl: str | None = None, stream: Any = None) -> tuple[Any, Any, Any]:
+    """(y, mean, rstd) of x (rows, n), each row normalised; weight and bias (n,) or None. ``centered=False``:
+    RMS normalisation (mean 0)."""
     op = "layer_norm.forward"
     dtype, impl = float_dtype_and_impl(op, xp, impl, x=x, weight=weight, bias=bias)
     _check(op, x, weight, bias)
     if impl == "reference" or x.size == 0:
-        return reference_forward(xp, x, weight, bias, eps)
+        return reference_forward(xp, x, weight, bias, eps, centered)
     check_arrays_for(op, xp, impl, x=x, weight=weight, bias=bias)
     x, weight, bias = contiguous(xp, x), contiguous(xp, weight), contiguous(xp, bias)
     rows = x.shape[0]
     y, mean, rstd = xp.empty_like(x), xp.empty(rows, dtype=dtype), xp.empty(rows, dtype=dtype)
     w = x.reshape(-1)[:1] if weight is None else weight  # never read without a weight
     b = x.reshape(-1)[:1] if bias is None else bias
-    args = (x, w, weight is not None, b, bias is not None, dtype.type(eps), y, mean, rstd)
+    args = (x, w, weight is not None, b, bias is not None, dtype.type(eps), bool(centered), y, mean, rstd)
     if impl == "cpu":
         _forward_cpu(3 * x.size, *args)
     else:
@@ -310,7 +316,7 @@ def layer_norm_forward(xp: Any, x: Any, weight: Any, bias: Any, eps: float, *, i
 
 
 def layer_norm_backward(xp: Any, gy: Any, x: Any, mean: Any, rstd: Any, weight: Any, *, need_param_grads: bool = True,
-                        impl: str | None = None, stream: Any = None) -> tuple[Any, Any, Any]:
+                        centered: bool = True, impl: str | None = None, stream: Any = None) -> tuple[Any, Any, Any]:
     """(gx, gweight, gbias); the last two None without ``need_param_grads``."""
     op = "layer_norm.backward"
     dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy, x=x, mean=mean, rstd=rstd, weight=weight)
@@ -319,7 +325,7 @@ def layer_norm_backward(xp: Any, gy: Any, x: Any, mean: Any, rstd: Any, weight: 
         raise ValueError(f"{op}: gy {tuple(gy.shape)}, mean {tuple(mean.shape)} and rstd {tuple(rstd.shape)} do not "
                          f"fit x {tuple(x.shape)}")
     if impl == "reference" or x.size == 0:
-        gx, gw, gb = reference_backward(xp, gy, x, mean, rstd, weight)
+        gx, gw, gb = reference_backward(xp, gy, x, mean, rstd, weight, centered)
         return (gx, gw, gb) if need_param_grads else (gx, None, None)
     check_arrays_for(op, xp, impl, gy=gy, x=x, mean=mean, rstd=rstd, weight=weight)
     gy, x, mean, rstd, weight = (contiguous(xp, a) for a in (gy, x, mean, rstd, weight))
@@ -331,13 +337,14 @@ def layer_norm_backward(xp: Any, gy: Any, x: Any, mean: Any, rstd: Any, weight: 
         chunks = max(1, min(PARTIAL_CHUNKS, rows))
         width = c if need_param_grads else 1
         partial_w, partial_b = np.empty((chunks, width), dtype=dtype), np.empty((chunks, width), dtype=dtype)
-        _backward_cpu(3 * x.size, gy, x, mean, rstd, w, weight is not None, gx, need_param_grads, partial_w, partial_b)
+        _backward_cpu(3 * x.size, gy, x, mean, rstd, w, weight is not None, bool(centered), gx, need_param_grads,
+                      partial_w, partial_b)
         if need_param_grads:
             gw, gb = partial_w.sum(axis=0), partial_b.sum(axis=0)
     else:
         stream = cuda_stream(xp, stream)
         launch(_cuda_kernel("backward", dtype), (LANES, rows), (LANES, ROWS_PER_BLOCK), stream,
-               gy, x, mean, rstd, w, weight is not None, gx)
+               gy, x, mean, rstd, w, weight is not None, bool(centered), gx)
         if need_param_grads:
             gw, gb = xp.empty(c, dtype=dtype), xp.empty(c, dtype=dtype)
             launch(_cuda_kernel("param_grads", dtype), c, BLOCK, stream, gy, x, mean, rstd, gw, gb,

@@ -20,6 +20,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError
 from ..ops._operands import fused_norm_takes
 from ..ops.batch_norm import batch_norm as _batch_norm
 from ..ops.group_norm import group_norm as _fused_group_norm
+from ..ops.layer_norm import rms_norm as _fused_rms_norm
 from ..random import default_generator
 from ..tensor import Tensor
 from . import _expanded_weights as _ew
@@ -176,6 +177,8 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps:
         raise ShapeError(f"rms_norm: expected weight of shape {shape}, got {tuple(weight.shape)}")
     if eps is None:
         eps = float(input._backend.xp.finfo(input._array.dtype).eps)
+    if fused_norm_takes(input, weight):
+        return _fused_rms_norm(input, math.prod(shape), weight, eps)  # one fused op each way
     dims = tuple(range(input.ndim - k, input.ndim))
     out = input * ((input * input).mean(dim=dims, keepdim=True) + eps).rsqrt()
     return out * weight if weight is not None else out

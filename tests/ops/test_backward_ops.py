@@ -39,6 +39,8 @@ OPS = {
     "linear_identity": ("LinearActBackward", lambda x, w, b: linear_act(x, w, b), [(3, 4), (5, 4), (5,)]),
     "layer_norm": ("LayerNormBackward", lambda x, w, b: layer_norm(x, 6, w, b, 1e-5), [(3, 2, 3), (2, 3), (2, 3)]),
     "layer_norm_bias_only": ("LayerNormBackward", lambda x, b: layer_norm(x, 5, None, b, 1e-5), [(3, 5), (5,)]),
+    "rms_norm": ("LayerNormBackward", lambda x, w: F.rms_norm(x, (2, 3), w, eps=1e-3), [(3, 2, 3), (2, 3)]),
+    "rms_norm_no_weight": ("LayerNormBackward", lambda x: F.rms_norm(x, 4), [(3, 4)]),
     "cross_entropy_mean": ("SoftmaxCrossEntropyBackward",
                            lambda x: softmax_cross_entropy(x, TARGET, CLASS_WEIGHT, -100, 0.2, "mean"), [(5, 4)]),
     "cross_entropy_none": ("SoftmaxCrossEntropyBackward",
