@@ -1,8 +1,10 @@
 """A function of one argument over a large array on Numba's threads: kernels/_vmath's float32 functions (the
 forward of exp, log, tanh, erf and the other ops that take gpugrad/_vmath_ufuncs.py's float32 functions
 computed per element: its ufuncs and plain loops), and NumPy's ufuncs of one IEEE operation per element
-(negative, absolute, sqrt, reciprocal) in float32 and float64. The backend's ``ufunc`` sends those
-of 2**21 elements and more here.
+(negative, absolute, sqrt, reciprocal) and the short chains of them that PyTorch's pow and rsqrt compute
+(square, cube, inverse_square, rsqrt: each operation rounded as NumPy's calls round it, in one pass where
+NumPy's took two) in float32 and float64. The backend's ``ufunc``, pow and rsqrt send those of 2**21 elements
+and more here.
 
 gpugrad's own pool (``threads.ufunc``) split those calls in chunks, but on a 2-core VM its sleeping thread
 took its first chunk ~0.14 ms after the call, where Numba's OpenMP workers, which spin briefly after each
@@ -65,10 +67,31 @@ def _reciprocal(x):
     return _vmath._div(_one(x), x)
 
 
+@register_jitable(inline="always")
+def _square(x):
+    return x * x
+
+
+@register_jitable(inline="always")
+def _cube(x):
+    return (x * x) * x
+
+
+@register_jitable(inline="always")
+def _inverse_square(x):
+    return _vmath._div(_one(x), x * x)
+
+
+@register_jitable(inline="always")
+def _rsqrt(x):
+    return _vmath._div(_one(x), math.sqrt(x))
+
+
 # NumPy's ufuncs of one IEEE operation per element (float32 and float64): the same bits computed anywhere
 NUMPY_UFUNCS = {np.negative: "negative", np.absolute: "absolute", np.sqrt: "sqrt", np.reciprocal: "reciprocal"}
 _SCALARS = {name: getattr(_vmath, name) for name in VMATH}
-_SCALARS.update(negative=_negative, absolute=_absolute, sqrt=_sqrt, reciprocal=_reciprocal)
+_SCALARS.update(negative=_negative, absolute=_absolute, sqrt=_sqrt, reciprocal=_reciprocal, square=_square, cube=_cube,
+                inverse_square=_inverse_square, rsqrt=_rsqrt)
 NAMES = tuple(_SCALARS)
 _CODES = {name: code for code, name in enumerate(NAMES)}
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -92,8 +115,8 @@ def _map_cpu(code):
 # ============================================================== launcher
 
 def apply(name: str, x: np.ndarray) -> np.ndarray | None:
-    """The function ``name`` of NAMES (_vmath's, for float32; NumPy's of NUMPY_UFUNCS, for float32 and
-    float64) of the NumPy array ``x``, over the threads; None where ``x`` is small, of another dtype or not
+    """The function ``name`` of NAMES (_vmath's, for float32; the others for float32 and float64) of the
+    NumPy array ``x``, over the threads; None where ``x`` is small, of another dtype or not
     C-contiguous (the caller runs its ufunc)."""
     dtype = x.dtype
     if (x.size < MIN_ELEMENTS or not (dtype == _F32 or dtype == _F64 and name not in VMATH)

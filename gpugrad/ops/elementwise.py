@@ -33,6 +33,7 @@ from ..errors import (
 from ..kernels import _vmath
 from ..kernels import activation as _piecewise
 from ..kernels import arithmetic as kernels_arithmetic
+from ..kernels import math_map
 from ..kernels import select as kernels_select
 from ..overrides import overridable
 from ..tensor import Tensor
@@ -455,17 +456,20 @@ def _rsqrt(x, out=None):
 # exponents as products, sqrt and divisions, each rounded in the tensor's dtype: x ** 3 is (x * x) * x,
 # not the correctly rounded cube libm's pow gives (within an ulp of it, and 20x faster than NumPy's powf).
 _POWERS = {2: _square, 3: _cube, -2: _inverse_square, -1: _reciprocal, 0.5: _sqrt, -0.5: _rsqrt}
+_POWER_NAMES = {2: "square", 3: "cube", -2: "inverse_square", -1: "reciprocal", 0.5: "sqrt", -0.5: "rsqrt"}
 
 
 def _power(a, b):
     """``a ** b`` on arrays, as PyTorch computes it: for a float32 or float64 array and a Python number
     exponent 2, 3, -2, -1, 0.5 or -0.5, PyTorch's products, sqrt and divisions (_POWERS); a large NumPy
-    array's on the threads (the same bits)."""
+    array's on the threads (the same bits: those in one pass, kernels/math_map.py)."""
     fn = None
     if (b.__class__ is int or b.__class__ is float) and (a.dtype is _F32 or a.dtype is _F64):
         fn = _POWERS.get(b)
     if a.__class__ is numpy.ndarray and a.size >= _threads.PARALLEL_MIN_ELEMENTS:
-        out = _threads.ufunc(fn, (a,)) if fn is not None else _threads.ufunc(numpy.power, (a, b))
+        out = None if fn is None else math_map.apply(_POWER_NAMES[b], a)
+        if out is None:
+            out = _threads.ufunc(fn, (a,)) if fn is not None else _threads.ufunc(numpy.power, (a, b))
         if out is not None:
             return out
     return a**b if fn is None else fn(a)

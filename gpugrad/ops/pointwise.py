@@ -21,6 +21,7 @@ from ..autograd.function import Op
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from ..errors import broadcast_mismatch
+from ..kernels import math_map
 from ..tensor import Tensor
 from ._operands import as_float, promote_pair, write_out
 from .complex_numbers import angle_complex, conj_of, refuse_complex
@@ -589,14 +590,16 @@ class Rsqrt(Op):
     @staticmethod
     def forward(ctx, x):
         xp, ufunc = ctx.xp, ctx.backend.ufunc
-        y = ufunc(xp.reciprocal, ufunc(xp.sqrt, x))  # large arrays over the threads, the same bits
+        y = math_map.apply("rsqrt", x) if xp is numpy else None  # large arrays in one pass over the threads
+        if y is None:
+            y = ufunc(xp.reciprocal, ufunc(xp.sqrt, x))  # the same bits
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return -0.5 * gy * (y * y * y)
+        return -0.5 * gy * y ** 3  # PyTorch's formula; y ** 3 is (y * y) * y, one pass when large
 
 
 def rsqrt(input: Tensor, *, out: Tensor | None = None) -> Tensor:

@@ -19,6 +19,9 @@ from gpugrad.threads import get_num_threads, set_num_threads
 _EDGES = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1e-45, -1e-45, 1e-38, 0.5, -0.5, 1.0, -1.0, 2.0, 9.5,
                    -9.5, 88.7, -88.7, -104.0, 1e30, -1e30], np.float32)
 _NUMPY = {name: ufunc for ufunc, name in km.NUMPY_UFUNCS.items()}
+# PyTorch's pow and rsqrt as NumPy's calls compute them, each operation rounded in the array's dtype
+_NUMPY.update(square=lambda x: x * x, cube=lambda x: (x * x) * x, inverse_square=lambda x: 1 / (x * x),
+              rsqrt=lambda x: 1 / np.sqrt(x))
 
 
 def _inputs(size: int, seed: int = 0, dtype=np.float32) -> np.ndarray:
@@ -103,11 +106,16 @@ def test_the_ops_forward_of_a_large_float32_tensor_runs_here(op, monkeypatch):
     assert _same_bits(y, _ufunc_of(name, x))
 
 
-def test_rsqrt_is_the_reciprocal_of_the_square_root_on_the_threads(monkeypatch):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rsqrt_and_pows_of_a_number_run_here_in_one_pass(monkeypatch, dtype):
     names = []
     apply = km.apply
     monkeypatch.setattr(km, "apply", lambda name, x: names.append(name) or apply(name, x))
-    x = np.abs(_inputs(km.MIN_ELEMENTS, seed=6))
+    x = _inputs(km.MIN_ELEMENTS, seed=6, dtype=dtype)
+    t = gg.tensor(x)
     with np.errstate(all="ignore"):
-        assert _same_bits(gg.rsqrt(gg.tensor(x)).numpy(), np.reciprocal(np.sqrt(x)))
-    assert names == ["sqrt", "reciprocal"]
+        assert _same_bits(gg.rsqrt(t).numpy(), np.reciprocal(np.sqrt(x)))
+        for exponent, name in ((2, "square"), (3, "cube"), (-2, "inverse_square"), (-1, "reciprocal"), (0.5, "sqrt"),
+                               (-0.5, "rsqrt")):
+            assert _same_bits((t ** exponent).numpy(), _NUMPY[name](x)), exponent
+    assert names == ["rsqrt", "square", "cube", "inverse_square", "reciprocal", "sqrt", "rsqrt"]
