@@ -489,7 +489,10 @@ _LOG_P32 = (0.3333333, -0.2499999, 0.20000708, -0.1666848, 0.14249937, -0.124110
             0.07149754)
 
 
-def _log_float32(x):
+@register_jitable(inline="always")
+def _log_split_float32(x):
+    """(k, g, p) for a float32 x > 0: x = (1 + g) 2**k, 1 + g in [sqrt(1/2), sqrt(2)), and p = P(g), so that
+    log(1 + g) = g + g^2 (g p - 1/2)."""
     f = types.float32
     tiny = x < f(1.17549435e-38)  # subnormal: scaled into the normal range first
     m, k = _split_at_root_half(x * f(33554432.0) if tiny else x)  # 2**25
@@ -505,8 +508,13 @@ def _log_float32(x):
     p = _fma(p, g, f(c[2]))
     p = _fma(p, g, f(c[1]))
     p = _fma(p, g, f(c[0]))
-    # k ln2_hi last: adding it to g first loses up to an ulp where |k| is large (1.49 ulp measured)
-    y = _fma(k, f(6.9313812256e-01), g + _fma(g * g, _fma(g, p, f(-0.5)), k * f(9.0580006145e-06)))
+    return k, g, p
+
+
+@register_jitable(inline="always")
+def _log_edges_float32(x, y):
+    """y, or the logarithm's value at x's edges: -inf at 0, NaN below, x itself at +inf and NaN."""
+    f = types.float32
     if x == f(0.0):
         y = f(-math.inf)
     if x < f(0.0):
@@ -514,6 +522,36 @@ def _log_float32(x):
     if not x < f(math.inf):  # +inf and NaN are their own logarithms: one select for both
         y = x
     return y
+
+
+def _log_float32(x):
+    f = types.float32
+    k, g, p = _log_split_float32(x)
+    # k ln2_hi last: adding it to g first loses up to an ulp where |k| is large (1.49 ulp measured)
+    y = _fma(k, f(6.9313812256e-01), g + _fma(g * g, _fma(g, p, f(-0.5)), k * f(9.0580006145e-06)))
+    return _log_edges_float32(x, y)
+
+
+@register_jitable(inline="always")
+def _log_in_base_float32(x, k_hi, k_lo, inv_hi, inv_lo):
+    """log(x) / log(b) for float32 x, with log(2) / log(b) = k_hi + k_lo (k k_hi exact for every float32
+    exponent k) and 1 / log(b) = inv_hi + inv_lo. log(1 + g) = g - g^2/2 + g^3 P(g): its two large terms are
+    carried exactly (sums of two floats: fmas) through the product by 1 / log(b), the large parts added by
+    Fast2Sum, then the small ones once: float32 lanes throughout (the float64 route cost 4x per element)."""
+    f = types.float32
+    k, g, p = _log_split_float32(x)
+    square = g * g
+    half = f(-0.5) * square  # -g^2/2 and its low part, exactly
+    half_lo = f(-0.5) * _fma(g, g, -square)
+    cubic = _fma(square, g * p, half_lo)
+    lead = g * inv_hi
+    second = half * inv_hi
+    s1 = lead + second
+    small = (_fma(g, inv_hi, -lead) + _fma(half, inv_hi, -second) + (second - (s1 - lead))
+             + _fma(g, inv_lo, _fma(half, inv_lo, cubic * inv_hi)) + k * k_lo)
+    top = k * k_hi
+    s = top + s1
+    return _log_edges_float32(x, s + ((s1 - (s - top)) + small))  # Fast2Sum: |top| >= |s1| unless top is 0
 
 
 def _log_float64(x):
@@ -761,7 +799,8 @@ def log2(x: float) -> float:
 
 
 def _log2_float32(x):
-    return types.float32(log(types.float64(x)) * _INV_LN2)  # log's 0, inf and NaN carry through the product
+    f = types.float32
+    return _log_in_base_float32(x, f(1.0), f(0.0), f(1.4426950216293335), f(1.925963033500011e-08))
 
 
 def _log2_libm(x):
@@ -788,7 +827,9 @@ def log10(x: float) -> float:
 
 
 def _log10_float32(x):
-    return types.float32(log(types.float64(x)) * _INV_LN10)
+    f = types.float32
+    return _log_in_base_float32(x, f(0.301025390625), f(4.605039066518657e-06), f(0.4342944920063019),
+                                f(-1.0103049952192578e-08))
 
 
 def _log10_libm(x):

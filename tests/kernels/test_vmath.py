@@ -295,6 +295,26 @@ def _log_loop(a, out):
         out[i] = _vmath.log(a[i])
 
 
+@pytest.mark.parametrize("name", ["log2", "log10"])
+def test_float32_log2_and_log10_within_three_quarters_of_an_ulp(name):
+    """In float32 lanes (log's reduction and polynomial, the large terms carried exactly through the product
+    by 1 / log(b)): every third float32 in [0.5, 2), a geometric sweep of the whole range with subnormals."""
+    finfo = np.finfo(np.float32)
+    spread = np.geomspace(float(finfo.smallest_subnormal), float(finfo.max), 1_000_003).astype(np.float32)
+    every = np.arange(0x3F000000, 0x40000000, 3, dtype=np.uint32).view(np.float32)
+    a = np.concatenate([spread, every])
+    with np.errstate(all="ignore"):
+        out = _float32_ufunc(name)(a)
+    exact = getattr(np, name)(a.astype(np.longdouble))
+    ulp = np.abs(out - exact) / np.spacing(np.abs(exact).astype(np.float32)).astype(np.longdouble)
+    assert float(ulp[exact != 0].max()) <= 0.75  # measured 0.730 (log2) and 0.678 (log10) over every float32 in [0.5, 2)
+    assert np.all(out[a == 1] == 0.0)
+    assert np.all(out[a == 2] == (1.0 if name == "log2" else np.float32(np.log10(2.0))))
+    edges = np.array([0.0, -0.0, -1.0, -np.inf, np.inf, np.nan], np.float32)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(_float32_ufunc(name)(edges), getattr(np, name)(edges))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_log_within_an_ulp_on_a_dense_sweep(dtype):
     finfo = np.finfo(dtype)
@@ -437,7 +457,7 @@ def test_float64_expm1_and_log1p_are_libms():
     assert _vmath.expm1(1e-3) == math.expm1(1e-3) and _vmath.log1p(1e-3) == math.log1p(1e-3)
 
 
-# float32 exp2, log2, log10, sinh, cosh, tan, asinh, atanh, atan, asin, acos, erf, erfc and the derivatives
+# float32 exp2, sinh, cosh, tan, asinh, atanh, atan, asin, acos, erf, erfc and the derivatives
 # ("<name>_slope") the ops' backward takes in one pass: computed in float64
 # and rounded once (gpugrad/_vmath_ufuncs.py's ufuncs of them, which the ops call)
 def _erf64(name):
@@ -452,8 +472,6 @@ _NEAR_ONE = 1 - np.geomspace(2**-24, 0.5, 20_001)
 # name: (the exact function in long double, arguments)
 FLOAT32_FUNCTIONS = {
     "exp2": (np.exp2, np.concatenate([np.linspace(-151, 129, 300_001), np.linspace(-1, 1, 100_001)])),
-    "log2": (np.log2, np.concatenate([_SPREAD32, np.linspace(0.5, 2, 100_001)])),
-    "log10": (np.log10, np.concatenate([_SPREAD32, np.linspace(0.5, 2, 100_001)])),
     "sinh": (np.sinh, np.concatenate([np.linspace(-90, 90, 200_001), _TO_ONE, -_TO_ONE[::3]])),
     "cosh": (np.cosh, np.concatenate([np.linspace(-90, 90, 200_001), _TO_ONE[::3]])),
     "arcsinh": (np.arcsinh, np.concatenate([np.linspace(-5, 5, 200_001), _SPREAD32, -_SPREAD32[::3]])),
