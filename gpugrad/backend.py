@@ -136,6 +136,10 @@ class Backend:
         never aliases its source (the simulated "cuda" device also holds NumPy arrays)."""
         if self.capture is not None:
             raise self.capture.refuse("copy to the device")
+        if dtype is None and data.__class__ is numpy.ndarray and data.flags.c_contiguous:
+            out = rows_copy.copy(data)  # a large one over the threads; None where small
+            if out is not None:
+                return out
         return self.xp.array(data, dtype=dtype, copy=True)
 
     def to_numpy(self, array, op: str = "copy to the host") -> numpy.ndarray:

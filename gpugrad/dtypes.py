@@ -130,13 +130,14 @@ def of_numpy_dtype(np_dtype) -> DType | None:
     return found
 
 
-def cast_array(array, np_dtype, order: str = "K"):
+def cast_array(array, np_dtype, order: str = "K", copy: bool = True):
     """``array.astype(np_dtype)`` as PyTorch converts: float64 to float16 or bfloat16 goes through
     float32 (PyTorch's half and bfloat16 types are made from a float), so a value near a rounding
-    boundary rounds twice, as there; a direct cast differs from PyTorch's in about 1 value in 20,000."""
+    boundary rounds twice, as there; a direct cast differs from PyTorch's in about 1 value in 20,000.
+    ``copy=False``: ``array`` itself where it already has the dtype and order."""
     if array.dtype == numpy.float64 and np_dtype.itemsize == 2 and np_dtype.kind in FLOAT_KINDS:
         array = array.astype(numpy.float32, order=order)
-    return array.astype(np_dtype, order=order)
+    return array.astype(np_dtype, order=order, copy=copy)
 
 
 if "ml_dtypes" in sys.modules:  # imported already (by JAX, say): nothing to save by waiting

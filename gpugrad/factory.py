@@ -219,7 +219,8 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memor
         target = dtypes.default_complex()  # Python complex numbers: complex64 beside float32
     else:
         target = dtypes.of_array_checked(host, "tensor")
-    return _finish(backend.asarray(dtypes.cast_array(host, target.np)), backend, requires_grad)  # a fresh copy
+    # one fresh copy: the device's (the cast is NumPy's array itself where it has the dtype already)
+    return _finish(backend.asarray(dtypes.cast_array(host, target.np, copy=False)), backend, requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:

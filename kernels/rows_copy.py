@@ -22,8 +22,9 @@ from numba import prange
 from ._launch import cpu_kernel
 from .transpose import _DTYPES  # the dtypes Numba compiles copies for
 
-# Below this many elements one core copies as fast as two start (as threads.PARALLEL_MIN_ELEMENTS).
-MIN_ELEMENTS = 1 << 21
+# Below this many bytes one core copies as fast as two start (threads.PARALLEL_MIN_ELEMENTS of float32; by bytes,
+# so that an int64 index or a float64 array of half as many elements is copied on the threads too).
+MIN_BYTES = 1 << 23
 
 
 # ============================================================== reference
@@ -64,10 +65,10 @@ def copy(x: np.ndarray) -> np.ndarray | None:
     """A C-contiguous copy of ``x``, a NumPy array; None where it is small, of a dtype Numba does not
     compile, or laid out so that its leading axes do not merge into one without a copy (the caller
     copies as usual)."""
-    if x.size < MIN_ELEMENTS or x.dtype not in _DTYPES:
+    if x.nbytes < MIN_BYTES or x.dtype not in _DTYPES:
         return None
     out = np.empty(x.shape, x.dtype)
-    work = 2 * x.size
+    work = x.nbytes // 2  # a float32 copy's two units per element (a read and a write), by bytes
     if x.flags.c_contiguous:
         _copy_flat_cpu(work, x.reshape(-1), out.reshape(-1))
         return out
