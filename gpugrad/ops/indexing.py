@@ -123,7 +123,8 @@ def _check_in_range(op: str, array, shape: tuple, dim: int, exc=IndexError, allo
     if array.size == 0:
         return
     size = shape[dim] if shape else 1  # a 0-d tensor counts as one dim of size 1
-    lo, hi = int(array.min()), int(array.max())
+    bounds = kgather.index_bounds(array)  # a large one in one pass over the threads
+    lo, hi = bounds if bounds is not None else (int(array.min()), int(array.max()))
     low_limit = -size if allow_negative else 0
     if lo < low_limit or hi >= size:
         bad = lo if lo < low_limit else hi

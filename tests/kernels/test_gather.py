@@ -148,3 +148,30 @@ def test_index_add_of_long_rows_matches_the_reference(rng, monkeypatch, dtype, p
             kg.index_add(np, out, idx, src, axis)
             kg.reference_index_add(np, want, idx, src, axis)
             assert out.tobytes() == want.tobytes(), (shape, axis, m)
+
+
+@settings(max_examples=30, deadline=None)
+@given(size=st.integers(1, 200), dtype=st.sampled_from([np.int32, np.int64]), seed=st.integers(0, 2**16))
+def test_index_bounds_are_numpys_min_and_max(size, dtype, seed):
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(np.iinfo(dtype).min, np.iinfo(dtype).max, size, dtype=dtype, endpoint=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kg, "BOUNDS_MIN_ELEMENTS", 1)
+        mp.setattr(sys.modules[type(kg._bounds_cpu).__module__], "PARALLEL_MIN_WORK", 0)  # the parallel build
+        assert kg.index_bounds(idx) == (int(idx.min()), int(idx.max()))
+        assert size == 1 or kg.index_bounds(idx.repeat(2)[::2]) is None  # not C-contiguous
+        assert kg.index_bounds(idx.astype(np.int16)) is None
+
+
+def test_a_large_index_out_of_range_is_refused_after_one_pass():
+    import gpugrad as gg
+
+    ids = np.zeros(kg.BOUNDS_MIN_ELEMENTS + 3, np.int64)
+    ids[-1] = 5
+    x = gg.arange(5.0)
+    assert x.gather(0, gg.tensor(ids[:-1])).shape == (kg.BOUNDS_MIN_ELEMENTS + 2,)
+    with pytest.raises(Exception, match="index 5 is out of bounds"):
+        x.gather(0, gg.tensor(ids))
+    ids[3] = -1
+    with pytest.raises(Exception, match="index -1 is out of bounds"):
+        x.gather(0, gg.tensor(ids))
