@@ -243,6 +243,9 @@ class Backend:
         """``xp.pad(x, widths, constant_values=value)``: ``widths`` one (before, after) pair per dim."""
         if not self._large(x):
             return self.xp.pad(x, widths, constant_values=value)
+        out = rows_copy.pad(x, widths, value)  # the last two dims only: whole rows, border included
+        if out is not None:
+            return out
         out = numpy.empty(tuple(s + b + a for s, (b, a) in zip(x.shape, widths)), x.dtype)
         _threads.assign(out[tuple(slice(b, b + s) for s, (b, _) in zip(x.shape, widths))], x)
         for axis, (before, after) in enumerate(widths):  # the border, a slab of each side (as NumPy fills it)

@@ -1,6 +1,7 @@
 """A C-contiguous copy of a large array over Numba's threads: a clone, ``contiguous()`` of a view whose
 last axis runs in order (a slice, a row repeated), and a leaf's gradient that arrived expanded along its
-last axis (a row reduction's: each row one value, written as a fill).
+last axis (a row reduction's: each row one value, written as a fill); and a copy padded with a value in its
+last two dims (F.pad of an image or a sequence), each row written whole, its border with it.
 
 NumPy copies on one core. gpugrad's own pool (``threads.copy``) shared such copies out, but on a 2-core VM
 handing a chunk to its sleeping thread cost ~0.1 ms, where Numba's OpenMP workers, which spin briefly after
@@ -44,10 +45,13 @@ def _copy_flat_cpu(src, dst):
 
 @cpu_kernel(fastmath=False)
 def _copy_rows_cpu(src, dst):
-    rows, cols = src.shape
-    for i in prange(rows):
+    # (planes, rows, cols): the rows of every plane over the threads
+    planes, rows, cols = src.shape
+    for t in prange(planes * rows):
+        p = t // rows
+        i = t - p * rows
         for j in range(cols):
-            dst[i, j] = src[i, j]
+            dst[p, i, j] = src[p, i, j]
 
 
 @cpu_kernel(fastmath=False)
@@ -59,12 +63,35 @@ def _fill_rows_cpu(values, dst):
             dst[i, j] = v
 
 
+@cpu_kernel(fastmath=False)
+def _pad_rows_cpu(src, value, top, left, dst):
+    planes, h, w = src.shape
+    oh, ow = dst.shape[1], dst.shape[2]
+    v = value[0]
+    for t in prange(planes * oh):
+        p = t // oh
+        r = t - p * oh - top
+        row = dst[p, t - p * oh]
+        if r >= 0 and r < h:
+            for j in range(left):
+                row[j] = v
+            inner = row[left:left + w]  # slices indexed from 0: LLVM vectorises the copy
+            part = src[p, r]
+            for j in range(w):
+                inner[j] = part[j]
+            for j in range(left + w, ow):
+                row[j] = v
+        else:
+            for j in range(ow):
+                row[j] = v
+
+
 # ============================================================== launcher
 
 def copy(x: np.ndarray) -> np.ndarray | None:
     """A C-contiguous copy of ``x``, a NumPy array; None where it is small, of a dtype Numba does not
-    compile, or laid out so that its leading axes do not merge into one without a copy (the caller
-    copies as usual)."""
+    compile, or laid out so that its leading axes do not merge into one (or, but the last two, into one)
+    without a copy (the caller copies as usual)."""
     if x.nbytes < MIN_BYTES or x.dtype not in _DTYPES:
         return None
     out = np.empty(x.shape, x.dtype)
@@ -74,11 +101,36 @@ def copy(x: np.ndarray) -> np.ndarray | None:
         return out
     try:
         src = np.reshape(x, (-1, x.shape[-1]), copy=False)
-    except ValueError:
-        return None
+    except ValueError:  # planes of rows, as a padded array's interior: (-1, rows, cols)
+        try:
+            src = np.reshape(x, (-1,) + x.shape[-2:], copy=False) if x.ndim >= 3 else None
+        except ValueError:
+            return None
+        if src is None:
+            return None
+        _copy_rows_cpu(work, src, out.reshape(src.shape))
+        return out
     dst = out.reshape(src.shape)
     if src.strides[1] == 0:  # each row one value
         _fill_rows_cpu(work, src[:, 0], dst)
     else:
-        _copy_rows_cpu(work, src, dst)
+        _copy_rows_cpu(work, src[None], dst[None])
+    return out
+
+
+def pad(x: np.ndarray, widths, value) -> np.ndarray | None:
+    """``np.pad(x, widths, constant_values=value)`` for a large C-contiguous NumPy array padded in its last two
+    dims only (``widths`` one (before, after) pair per dim), ``value`` converted as NumPy's assignment converts
+    it; None otherwise (the caller pads as usual)."""
+    if x.nbytes < MIN_BYTES or x.dtype not in _DTYPES or not x.flags.c_contiguous or x.ndim == 0:
+        return None
+    if any(b or a for b, a in widths[:-2]):
+        return None
+    (top, bottom), (left, right) = ((0, 0),) * (2 - min(x.ndim, 2)) + tuple(widths[-2:])
+    h, w = (1,) * (2 - min(x.ndim, 2)) + x.shape[-2:]
+    fill = np.empty(1, x.dtype)
+    fill[0] = value
+    out = np.empty(x.shape[:-2] + (h + top + bottom, w + left + right) if x.ndim >= 2 else (w + left + right,), x.dtype)
+    dst = out.reshape(-1, h + top + bottom, w + left + right)
+    _pad_rows_cpu(out.nbytes // 2, x.reshape(-1, h, w), fill, top, left, dst)
     return out

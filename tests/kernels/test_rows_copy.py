@@ -73,9 +73,12 @@ def test_what_it_declines():
     assert kr.copy(np.zeros((100, 100), np.float32)) is None  # small: one core is as fast
     assert kr.copy(np.zeros((1500, 1500), np.float16)) is None  # a dtype it does not compile
     assert kr.copy(np.zeros((), np.float32)) is None
-    # leading axes that do not merge into one without a copy
-    x = np.zeros((1500, 2, 1500), np.float32).transpose(1, 0, 2)
+    # leading axes that do not merge into one without a copy, even leaving the last two apart
+    x = np.zeros((30, 2, 50, 1500), np.float32).transpose(1, 0, 2, 3)
     assert kr.copy(x) is None
+    # where the last two stay apart, planes of rows
+    x = np.arange(1500 * 2 * 1500, dtype=np.float32).reshape(1500, 2, 1500).transpose(1, 0, 2)
+    assert np.array_equal(kr.copy(x), x)
 
 
 def test_the_backends_copies_take_it(monkeypatch):
@@ -101,3 +104,46 @@ def test_the_backends_copies_take_it(monkeypatch):
     assert calls == [True]
     assert np.array_equal(x.grad.numpy(), np.broadcast_to(up.numpy()[:, None], a.shape))
     assert x.grad.numpy().flags.c_contiguous
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 9), min_size=1, max_size=4), widths=st.lists(st.integers(0, 3), min_size=4, max_size=4),
+       dtype=st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.bool_, np.complex64]),
+       value=st.sampled_from([0, 7.9, -1.5, 1]), parallel=st.booleans())
+def test_padding_the_last_two_dims_gives_numpys_pad(shape, widths, dtype, value, parallel):
+    x = (np.random.default_rng(len(shape)).standard_normal(shape) * 50).astype(dtype)
+    pairs = [(0, 0)] * (x.ndim - 2) + [(widths[0], widths[1]), (widths[2], widths[3])][2 - min(x.ndim, 2):]
+    if dtype is np.uint8 and value < 0:
+        return  # NumPy refuses -1.5 as a uint8 fill (OverflowError): the kernel's conversion is NumPy's
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kr, "MIN_BYTES", 1)
+        if parallel:  # the parallel build on small sizes too
+            mp.setattr(kr._pad_rows_cpu, "serial", kr._pad_rows_cpu.parallel)
+        out = kr.pad(x, pairs, value)
+    want = np.pad(x, pairs, constant_values=value)
+    assert out.dtype == want.dtype and out.shape == want.shape and out.tobytes() == want.tobytes()
+
+
+def test_padding_declines_leading_dims_small_arrays_and_other_layouts(monkeypatch):
+    x = np.zeros((2, 3, 4), np.float32)
+    assert kr.pad(x, [(0, 0), (1, 1), (1, 1)], 0.0) is None  # small
+    monkeypatch.setattr(kr, "MIN_BYTES", 1)
+    assert kr.pad(x, [(1, 0), (1, 1), (1, 1)], 0.0) is None  # a leading dim padded
+    assert kr.pad(x.transpose(0, 2, 1), [(0, 0), (1, 1), (1, 1)], 0.0) is None  # not C-contiguous
+    assert kr.pad(x.astype(np.float16), [(0, 0), (1, 1), (1, 1)], 0.0) is None  # a dtype it is not compiled for
+
+
+@settings(max_examples=20, deadline=None)
+@given(shape=st.tuples(st.integers(1, 5), st.integers(1, 4), st.integers(1, 9), st.integers(1, 9)), parallel=st.booleans())
+def test_planes_of_rows_copy_as_numpy_does(shape, parallel):
+    """A padded array's interior (its gradient, F.pad's backward): leading axes merge, the rows do not."""
+    base = np.random.default_rng(sum(shape)).standard_normal(shape[:2] + (shape[2] + 2, shape[3] + 3)).astype(np.float32)
+    for view in (base[:, :, 1:-1, 2:-1], base[:, :, 1:-1, 2:-1][:, :, ::-1], base[0, :, 1:-1, 2:-1]):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(kr, "MIN_BYTES", 1)
+            if parallel:  # the parallel build on small sizes too
+                mp.setattr(kr._copy_rows_cpu, "serial", kr._copy_rows_cpu.parallel)
+            out = kr.copy(view)
+        if out is None:  # rows that merge into one (a single row per plane) take the 2-D road, or decline
+            continue
+        assert out.flags.c_contiguous and out.tobytes() == np.ascontiguousarray(view).tobytes()
