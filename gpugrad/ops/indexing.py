@@ -215,7 +215,9 @@ class IndexBackward(Op):
         ctx.basic, ctx.advanced = basic, advanced
         out = ctx.xp.zeros(shape, dtype=gy.dtype)
         region = out[basic]  # a view: basic indexing never copies
-        if advanced is None:
+        if advanced is None and ctx.xp is numpy:
+            _threads.assign(region, gy)  # a large one over the threads (x[:, ::2]'s strided region)
+        elif advanced is None:
             region[...] = gy
         elif not _index_add_one_array(ctx, region, advanced, gy):
             ctx.backend.index_add(region, advanced, gy)

@@ -272,8 +272,8 @@ def _var_array(backend, x, axes, keepdim: bool, correction, root: bool = False):
 
 
 def _var_backward(g: Tensor, x: Tensor, axes, correction) -> Tensor:
-    """g (already the input's shape) times d var / dx = 2 (x - mean) / (n - correction), as PyTorch
-    computes it at the edges too."""
+    """g (the input's shape, or its shape with the reduced dims kept as 1) times d var / dx = 2 (x - mean) /
+    (n - correction), as PyTorch computes it at the edges too."""
     dof = _count(tuple(x.shape), axes) - correction
     mean = x.mean(dim=axes, keepdim=True)
     # No degrees of freedom left: the NaN and inf below are the answer, not a mishap to warn about.
@@ -281,7 +281,7 @@ def _var_backward(g: Tensor, x: Tensor, axes, correction) -> Tensor:
         # PyTorch's whole-tensor form: 2 / dof is inf, so inf where x differs from the mean, NaN
         # (inf * 0) where it equals it; its per-dim form below multiplies with a finite 2 / dof < 0.
         return where(x == mean, g * math.nan, g * math.inf)
-    return g * (x - mean) * (2.0 / dof if dof != 0 else math.inf)
+    return (g * (2.0 / dof if dof != 0 else math.inf)) * (x - mean)  # PyTorch's order: (2 / dof) grad first
 
 
 class Var(Op):
@@ -294,7 +294,11 @@ class Var(Op):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        g = _expand_back(gy, tuple(x.shape), ctx.axes, ctx.keepdim)
+        shape = tuple(x.shape)
+        if is_grad_enabled():
+            g = _expand_back(gy, shape, ctx.axes, ctx.keepdim)
+        else:  # per reduced element, broadcast by _var_backward's product (as Std's below)
+            g = gy if ctx.keepdim else gy.reshape(keepdim_shape(shape, ctx.axes))
         return _var_backward(g, x, ctx.axes, ctx.correction)
 
 
