@@ -3,7 +3,8 @@ so that ``gg.manual_seed(s)`` followed by the same calls gives PyTorch's numbers
 ``randint``, ``randperm``, ``uniform_``, ``normal_``, ``bernoulli``, so every ``nn.init``, every layer's
 initial weights and dropout's masks).
 
-The bits are NumPy's MT19937 (``random_raw`` gives its 32-bit outputs); what is built on them here follows
+The bits are NumPy's MT19937 (``random_raw`` gives its 32-bit outputs; many at once come from the same
+algorithm compiled here, on its state's words, which go back to it); what is built on them here follows
 PyTorch's CPU kernels:
 - a float32 (float16, bfloat16) uniform takes 24 bits of one output, a float64 53 bits of two outputs,
   scaled in double precision: ``u * (high - low) + low``;
@@ -28,6 +29,7 @@ import numpy
 # What a Generator built without a seed starts from, as PyTorch's torch.Generator().
 DEFAULT_SEED = 67280421310721
 _BLOCK = 16  # normals drawn in blocks of this many (_box_muller_blocks)
+_COMPILED_MIN_OUTPUTS = 1 << 16  # from this many outputs, _twister_outputs (below, NumPy's random_raw)
 
 
 def _key(seed: int) -> numpy.ndarray:
@@ -87,11 +89,25 @@ class Stream:
         self._seed_key, self._seeded_with = None, int(seed)
 
     # Bits and uniforms -------------------------------------------------------------------------------
+    def _raw(self, n: int) -> numpy.ndarray:
+        """The next n 32-bit outputs (as NumPy's ``random_raw``: uint64). Many are drawn by _twister_outputs
+        on the state's words, which go back to NumPy's bit generator after: NumPy's random_raw makes a call
+        per output (7 ns each; dropout's mask of 4M elements spent 29 ms there), its state's round trip
+        costs ~0.2 ms."""
+        if n < _COMPILED_MIN_OUTPUTS:
+            return self.bits.random_raw(n)
+        key, pos = self.raw_state()
+        key = numpy.array(key, dtype=numpy.uint32)
+        out = numpy.empty(n, numpy.uint64)
+        pos = _twister_outputs(key, pos, out)
+        self.bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": int(pos)}}
+        return out
+
     def _bits32(self, n: int) -> numpy.ndarray:
-        return self.bits.random_raw(n)
+        return self._raw(n)
 
     def _bits64(self, n: int) -> numpy.ndarray:
-        pairs = self.bits.random_raw(2 * n).reshape(n, 2)
+        pairs = self._raw(2 * n).reshape(n, 2)
         return (pairs[:, 0] << numpy.uint64(32)) | pairs[:, 1]
 
     def uniform(self, n: int, low: float, high: float, np_dtype) -> numpy.ndarray:
@@ -99,11 +115,11 @@ class Stream:
         np_dtype = numpy.dtype(np_dtype)
         if np_dtype == numpy.float64:
             out = numpy.empty(n, numpy.float64)
-            _uniform53(self.bits.random_raw(2 * n), float(low), float(high) - float(low), out)
+            _uniform53(self._raw(2 * n), float(low), float(high) - float(low), out)
             return out
         low32, high32 = numpy.float32(low), numpy.float32(high)
         out = numpy.empty(n, numpy.float32)
-        _uniform24(self.bits.random_raw(n), float(low32), float(high32 - low32), out)
+        _uniform24(self._raw(n), float(low32), float(high32 - low32), out)
         return out if np_dtype == numpy.float32 else _below(out.astype(np_dtype), low, high)
 
     # Normals -----------------------------------------------------------------------------------------
@@ -195,6 +211,48 @@ def _uniform24(bits: numpy.ndarray, low: float, span: float, out: numpy.ndarray)
     """float32 uniforms from 24 bits of each output, scaled in double precision (PyTorch's float draw)."""
     for i in range(out.shape[0]):
         out[i] = (bits[i] & 0xFFFFFF) * 2.0**-24 * span + low
+
+
+@numba.njit(cache=True, inline="always")
+def _twisted(upper, lower, far):
+    y = (upper & numpy.uint32(0x80000000)) | (lower & numpy.uint32(0x7FFFFFFF))
+    mag = numpy.uint32(0x9908B0DF) if y & numpy.uint32(1) else numpy.uint32(0)
+    return far ^ (y >> numpy.uint32(1)) ^ mag
+
+
+@numba.njit(cache=True)
+def _twist(key: numpy.ndarray) -> None:
+    """The reference generator's next 624 words in place of the last (genrand_int32's regeneration)."""
+    for k in range(227):
+        key[k] = _twisted(key[k], key[k + 1], key[k + 397])
+    for k in range(227, 623):
+        key[k] = _twisted(key[k], key[k + 1], key[k - 227])
+    key[623] = _twisted(key[623], key[0], key[396])
+
+
+@numba.njit(cache=True)
+def _twister_outputs(key: numpy.ndarray, pos: int, out: numpy.ndarray) -> int:
+    """The Mersenne Twister's next out.size outputs (tempered words) from the 624 words ``key`` at ``pos``,
+    into ``out``; ``key`` advanced in place; the new position returned. The same outputs as NumPy's MT19937
+    (the reference algorithm both)."""
+    i, n = 0, out.shape[0]
+    while i < n:
+        if pos >= 624:
+            _twist(key)
+            pos = 0
+        take = min(624 - pos, n - i)
+        words = key[pos:pos + take]
+        dst = out[i:i + take]
+        for j in range(take):  # the tempering, in 32-bit words: vectorised
+            y = words[j]
+            y ^= y >> numpy.uint32(11)
+            y ^= (y << numpy.uint32(7)) & numpy.uint32(0x9D2C5680)
+            y ^= (y << numpy.uint32(15)) & numpy.uint32(0xEFC60000)
+            y ^= y >> numpy.uint32(18)
+            dst[j] = y
+        i += take
+        pos += take
+    return pos
 
 
 @numba.njit(cache=True)

@@ -14,6 +14,24 @@ def test_the_twister_is_the_standard_one():
     assert int(Stream(5489)._bits32(10000)[-1]) == 4123659995
 
 
+@pytest.mark.parametrize("skip", [0, 37, 623, 624])
+@pytest.mark.parametrize("n", [1, 623, 624, 625, 1249, 100_001])
+def test_many_outputs_are_numpys_outputs_and_leave_its_state(skip, n, monkeypatch):
+    """Draws of _COMPILED_MIN_OUTPUTS or more take the compiled Twister on the state's words: NumPy's
+    outputs and state after them, from any position (here every draw takes that road)."""
+    import gpugrad.mt19937 as mt
+
+    ours, numpys = Stream(11), Stream(11)
+    ours._bits32(skip)
+    numpys.bits.random_raw(skip)
+    monkeypatch.setattr(mt, "_COMPILED_MIN_OUTPUTS", 1)
+    got = ours._bits32(n)
+    assert got.dtype == np.uint64 and np.array_equal(got, numpys.bits.random_raw(n))
+    (key, pos), (want_key, want_pos) = ours.raw_state(), numpys.raw_state()
+    assert pos == want_pos and np.array_equal(key, want_key)
+    assert np.array_equal(ours.bits.random_raw(5), numpys.bits.random_raw(5))  # NumPy's draws go on from there
+
+
 def test_seeds_take_their_low_32_bits_after_wrapping_to_64():
     first = Stream(7)._bits32(4).tolist()
     assert Stream(7 + 2**32)._bits32(4).tolist() == first
