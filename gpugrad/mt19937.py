@@ -113,14 +113,22 @@ class Stream:
     def uniform(self, n: int, low: float, high: float, np_dtype) -> numpy.ndarray:
         """n draws from [low, high) in ``np_dtype`` (a float dtype)."""
         np_dtype = numpy.dtype(np_dtype)
-        if np_dtype == numpy.float64:
-            out = numpy.empty(n, numpy.float64)
-            _uniform53(self._raw(2 * n), float(low), float(high) - float(low), out)
-            return out
-        low32, high32 = numpy.float32(low), numpy.float32(high)
-        out = numpy.empty(n, numpy.float32)
-        _uniform24(self._raw(n), float(low32), float(high32 - low32), out)
-        return out if np_dtype == numpy.float32 else _below(out.astype(np_dtype), low, high)
+        wide = np_dtype == numpy.float64
+        if wide:
+            low, span, out = float(low), float(high) - float(low), numpy.empty(n, numpy.float64)
+        else:
+            low32, high32 = numpy.float32(low), numpy.float32(high)
+            low, span, out = float(low32), float(high32 - low32), numpy.empty(n, numpy.float32)
+        if n * (2 if wide else 1) >= _COMPILED_MIN_OUTPUTS:  # the outputs made and used a chunk at a time
+            key, pos = self.raw_state()
+            key = numpy.array(key, dtype=numpy.uint32)
+            pos = _twister_uniform(key, pos, wide, low, span, out)
+            self.bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": int(pos)}}
+        elif wide:
+            _uniform53(self._raw(2 * n), low, span, out)
+        else:
+            _uniform24(self._raw(n), low, span, out)
+        return out if wide or np_dtype == numpy.float32 else _below(out.astype(np_dtype), low, high)
 
     # Normals -----------------------------------------------------------------------------------------
     def normal(self, shape: tuple, mean: float, std: float, np_dtype, strides: tuple | None = None) -> numpy.ndarray:
@@ -252,6 +260,24 @@ def _twister_outputs(key: numpy.ndarray, pos: int, out: numpy.ndarray) -> int:
             dst[j] = y
         i += take
         pos += take
+    return pos
+
+
+@numba.njit(cache=True)
+def _twister_uniform(key: numpy.ndarray, pos: int, wide: bool, low: float, span: float, out: numpy.ndarray) -> int:
+    """out.size uniforms (_uniform53's from pairs of outputs when ``wide``, else _uniform24's) straight from
+    the Twister's words at ``pos``, its outputs made a chunk at a time (no array of them all: 8 bytes an
+    output, 64 MiB for dropout's mask of 4M float64 draws); the new position returned."""
+    per = 2 if wide else 1
+    chunk = numpy.empty(4096 * per, numpy.uint64)
+    n = out.shape[0]
+    for start in range(0, n, 4096):
+        m = min(4096, n - start)
+        pos = _twister_outputs(key, pos, chunk[:m * per])
+        if wide:
+            _uniform53(chunk[:m * per], low, span, out[start:start + m])
+        else:
+            _uniform24(chunk[:m], low, span, out[start:start + m])
     return pos
 
 

@@ -32,6 +32,22 @@ def test_many_outputs_are_numpys_outputs_and_leave_its_state(skip, n, monkeypatc
     assert np.array_equal(ours.bits.random_raw(5), numpys.bits.random_raw(5))  # NumPy's draws go on from there
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("n", [1, 311, 4097, 9000])
+def test_many_uniforms_are_those_of_numpys_outputs(dtype, n, monkeypatch):
+    import gpugrad.mt19937 as mt
+
+    ours, numpys = Stream(3), Stream(3)
+    ours._bits32(101)
+    numpys._bits32(101)
+    monkeypatch.setattr(mt, "_COMPILED_MIN_OUTPUTS", 1)
+    got = ours.uniform(n, -2.0, 3.0, dtype)
+    monkeypatch.setattr(mt, "_COMPILED_MIN_OUTPUTS", 1 << 40)  # NumPy's random_raw for the reference
+    want = numpys.uniform(n, -2.0, 3.0, dtype)
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+    assert np.array_equal(ours.raw_state()[0], numpys.raw_state()[0]) and ours.raw_state()[1] == numpys.raw_state()[1]
+
+
 def test_seeds_take_their_low_32_bits_after_wrapping_to_64():
     first = Stream(7)._bits32(4).tolist()
     assert Stream(7 + 2**32)._bits32(4).tolist() == first
