@@ -375,6 +375,20 @@ class Backend:
             return out if axes is None or out.flags.c_contiguous else out.copy(order="C")
         return x.sum(axis=axes, keepdims=keepdims, dtype=dtype)
 
+    def sum_of_squares(self, x, axes, keepdims: bool):
+        """``(x * x).sum(axis=axes, keepdims=keepdims)`` for a float x (a 2-norm's sum): over its last dims
+        (not all) on the CPU, large, as ``gpugrad.kernels.reduce``'s row sums of squares in one pass; else
+        the product, then ``sum``."""
+        if (self.xp is numpy and axes and x.size >= ROW_SUM_MIN_ELEMENTS and x.ndim > len(axes)
+                and (x.dtype == numpy.float32 or x.dtype == numpy.float64) and x.flags.c_contiguous
+                and sorted(axes) == list(range(x.ndim - len(axes), x.ndim))):
+            from .kernels.reduce import sum_rows
+
+            kept = x.shape[:x.ndim - len(axes)]
+            out = sum_rows(numpy, x.reshape(math.prod(kept), -1), squares=True, impl=self.kernel_impl)
+            return out.reshape(kept + (1,) * len(axes) if keepdims else kept)
+        return self.sum(x * x, axes, keepdims)
+
     def matmul(self, a, b):
         """The matrix product of two arrays on this device (NumPy's matmul rules): the one call through
         which the ops' GEMMs (matmul, Linear, conv2d, forward and backward) reach the array library."""

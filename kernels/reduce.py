@@ -46,9 +46,9 @@ LEADING_MIN_ROWS = 64
 
 # ============================================================== reference
 
-def reference_sum_rows(xp: Any, x: Any) -> Any:
-    """(rows,) sums of x (rows, n), in x's dtype."""
-    return x.sum(axis=1)
+def reference_sum_rows(xp: Any, x: Any, squares: bool = False) -> Any:
+    """(rows,) sums of x (rows, n) (of its squares with ``squares``), in x's dtype."""
+    return (x * x if squares else x).sum(axis=1)
 
 
 def reference_sum_leading(xp: Any, x: Any) -> Any:
@@ -63,7 +63,8 @@ FASTMATH = {"reassoc", "nsz"}
 
 
 @cpu_kernel(FASTMATH)
-def _sum_rows_cpu(x, out):
+def _sum_rows_cpu(x, squares, out):
+    # squares: each element's square (rounded in the array's dtype: no contract) in place of the element
     rows, n = x.shape
     for i in prange(rows):
         row = x[i]
@@ -71,8 +72,12 @@ def _sum_rows_cpu(x, out):
         for lo in range(0, n, BLOCK):
             part = row[lo:lo + BLOCK]  # a slice indexed from 0: LLVM vectorises that loop, not range(lo, hi)
             s = like(out[i], 0.0)  # zero in the array's dtype
-            for j in range(part.shape[0]):
-                s += part[j]
+            if squares:
+                for j in range(part.shape[0]):
+                    s += part[j] * part[j]
+            else:
+                for j in range(part.shape[0]):
+                    s += part[j]
             total += s
         out[i] = total
 
@@ -135,18 +140,19 @@ def _sum_in_order_cpu(x, columns, out):
 
 # ============================================================== launcher
 
-def sum_rows(xp: Any, x: Any, *, impl: str | None = None) -> Any:
-    """(rows,) sums of x (rows, n), in x's dtype: the reference's result up to rounding."""
+def sum_rows(xp: Any, x: Any, *, squares: bool = False, impl: str | None = None) -> Any:
+    """(rows,) sums of x (rows, n), or of its squares (a 2-norm's, in one pass), in x's dtype: the
+    reference's result up to rounding."""
     op = "reduce.sum_rows"
     _, impl = float_dtype_and_impl(op, xp, impl, x=x)
     if x.ndim != 2:
         raise ValueError(f"{op}: expected a 2-D (rows, n) array, got shape {tuple(x.shape)}")
     if impl != "cpu" or x.shape[1] == 0:
-        return reference_sum_rows(xp, x)
+        return reference_sum_rows(xp, x, squares)
     check_arrays_for(op, xp, impl, x=x)
     x = contiguous(xp, x)
     out = np.zeros(x.shape[0], dtype=x.dtype)
-    _sum_rows_cpu(x.size, x, out)
+    _sum_rows_cpu(x.size, x, bool(squares), out)
     return out
 
 

@@ -828,7 +828,12 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
         norm = vector_norm(input, p, axes, keepdim=True)
         return _write_out("normalize", input / _ops.clamp(norm, min=eps), out)
     (axis,) = _normalize_dims("normalize", dim, input.ndim)
-    norm = _vector_norm(input, p, axis)
+    if p == 2 and input.ndim:
+        from ..ops.linalg import vector_norm
+
+        norm = vector_norm(input, 2, axis, keepdim=True)  # its sum of squares in one pass (Backend.sum_of_squares)
+    else:
+        norm = _vector_norm(input, p, axis)
     result = input / _ops.clamp(norm, min=eps)
     return _write_out("normalize", result, out)
 

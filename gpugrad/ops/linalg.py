@@ -1420,7 +1420,7 @@ class VectorNorm(Op):
         elif ord == 1:
             y = a.sum(axis=axes, keepdims=True)
         elif ord == 2:
-            y = xp.sqrt((a * a).sum(axis=axes, keepdims=True))
+            y = xp.sqrt(ctx.backend.sum_of_squares(a, axes, True))
         else:
             y = (a**ord).sum(axis=axes, keepdims=True) ** (1.0 / ord)  # 0 ** negative ord is inf, as the norm should be
         y = c_order(y)  # PyTorch's norms are contiguous whatever x's layout

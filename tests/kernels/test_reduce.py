@@ -19,14 +19,16 @@ def _bound(x: np.ndarray) -> np.ndarray:
 
 
 @settings(max_examples=30, deadline=None)
-@given(rows=st.integers(1, 9), n=st.integers(1, 2 * kr.BLOCK + 3), dtype=st.sampled_from([np.float32, np.float64]))
-def test_row_sums_match_the_reference(rows, n, dtype):
+@given(rows=st.integers(1, 9), n=st.integers(1, 2 * kr.BLOCK + 3), dtype=st.sampled_from([np.float32, np.float64]),
+       squares=st.booleans())
+def test_row_sums_match_the_reference(rows, n, dtype, squares):
     rng = np.random.default_rng(rows * 10_000 + n)
     x = (rng.standard_normal((rows, n)) * 3 + 0.5).astype(dtype)
-    got = kr.sum_rows(np, x, impl="cpu")
+    got = kr.sum_rows(np, x, squares=squares, impl="cpu")
     assert got.dtype == dtype and got.shape == (rows,)
-    exact = x.astype(np.float64).sum(axis=1)
-    assert np.all(np.abs(got - exact) <= _bound(x)), np.abs(got - exact).max()
+    terms = x * x if squares else x  # squares: each rounded in the dtype, as the kernel's
+    exact = terms.astype(np.float64).sum(axis=1)
+    assert np.all(np.abs(got - exact) <= _bound(terms)), np.abs(got - exact).max()
 
 
 def test_a_long_row_keeps_the_rounding_of_one_block():
@@ -53,13 +55,13 @@ def test_the_bits_do_not_depend_on_the_thread_count():
     x = rng.standard_normal((37, 3 * kr.BLOCK + 11)).astype(np.float32)
     kr.sum_rows(np, x[:1], impl="cpu")  # builds both compilations
     serial = np.zeros(37, np.float32)
-    kr._sum_rows_cpu.serial(x, serial)
+    kr._sum_rows_cpu.serial(x, False, serial)
     before = numba.get_num_threads()
     try:
         for threads in range(1, numba.config.NUMBA_NUM_THREADS + 1):
             numba.set_num_threads(threads)
             out = np.zeros(37, np.float32)
-            kr._sum_rows_cpu.parallel(x, out)
+            kr._sum_rows_cpu.parallel(x, False, out)
             assert np.array_equal(out, serial), threads
     finally:
         numba.set_num_threads(before)
