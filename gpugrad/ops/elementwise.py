@@ -214,6 +214,8 @@ def number_over(a, b):
     ``b.reciprocal() * a``, which in float32 may be an ulp from the rounded quotient (``0.2 / x``);
     libraries compare results with PyTorch's exactly."""
     if (a.__class__ is float or a.__class__ is int) and b.dtype.kind in "fc":
+        if b.__class__ is numpy.ndarray and b.size >= _threads.PARALLEL_MIN_ELEMENTS:  # each pass over the threads
+            return _cpu.arithmetic(operator.mul, _cpu.arithmetic(operator.truediv, 1, b), a)
         return (1 / b) * a
     return a / b
 
