@@ -212,11 +212,16 @@ def _exp_of_reduced_float32(r):
 
 def _exp_float32(x):
     f = types.float32
-    xc = _clamp(x, f(-_F32_EXP_CLAMP), f(_F32_EXP_CLAMP))
+    # Below -104 e**x rounds to 0: selected, with 0 computed in its place, since scaling to 0 (or a
+    # subnormal) costs a microcode assist per element on Intel cores: 5.8 ns against 0.23 (a masked
+    # attention row's -inf made softmax 3.4x slower).
+    zero = x < f(_F32_LO)
+    xc = _clamp(f(0.0) if zero else x, f(-_F32_EXP_CLAMP), f(_F32_EXP_CLAMP))
     k = _round_to_int32(xc * f(1.4426950408889634))
     r = _reduce_by_ln2(xc, f(k), f(0.693359375), f(-2.12194440e-4))  # ln 2 in two parts: k * hi is exact
     # in fmas (0.887 ulp), where the plain multiplies and adds (0.973) took 1.25-1.4x the time in a plain loop
-    return _times_power_of_two(_exp_of_reduced_float32(r), k)
+    y = _times_power_of_two(_exp_of_reduced_float32(r), k)
+    return f(0.0) if zero else y
 
 
 @register_jitable
@@ -242,7 +247,9 @@ def _exp_float64_in_range(x):
 
 
 def _exp_float64(x):
-    return _exp_float64_in_range(_clamp(x, -_F64_EXP_CLAMP, _F64_EXP_CLAMP))
+    zero = x < -746.0  # e**x rounds to 0: selected, as float32's (a scaling to 0 costs a microcode assist)
+    y = _exp_float64_in_range(_clamp(0.0 if zero else x, -_F64_EXP_CLAMP, _F64_EXP_CLAMP))
+    return 0.0 if zero else y
 
 
 @overload(exp, target="cpu")

@@ -35,6 +35,21 @@ CASES = [(np.float32, -104.0, 89.0, 0.9), (np.float64, -746.0, 710.0, 2.0)]  # f
 
 
 @pytest.mark.parametrize("flags", list(EXP_LOOPS))
+@pytest.mark.parametrize("dtype, lo", [(np.float32, -104.0), (np.float64, -746.0)], ids=["float32", "float64"])
+def test_exp_below_its_range_is_plus_zero_and_just_above_it_is_exact(dtype, lo, flags):
+    # Below lo e**x rounds to 0, which exp selects (a scaling down to 0 costs a microcode assist per
+    # element); just above, the scaled result, subnormal, as the sweep below has it; NaN stays NaN.
+    a = np.array([-np.inf, lo * 10, np.nextafter(dtype(lo), dtype(-np.inf)), lo, np.nextafter(dtype(lo), dtype(0)),
+                  lo + 0.5, np.nan], dtype)
+    out = np.empty_like(a)
+    EXP_LOOPS[flags](a, out)
+    assert np.all(out[:3] == 0) and not np.signbit(out[:3]).any()
+    exact = np.exp(a[3:6].astype(np.longdouble)).astype(dtype)
+    np.testing.assert_array_equal(out[3:6], exact)
+    assert np.isnan(out[6])
+
+
+@pytest.mark.parametrize("flags", list(EXP_LOOPS))
 @pytest.mark.parametrize("dtype, lo, hi, bound", CASES, ids=["float32", "float64"])
 def test_exp_within_its_ulp_bound_on_a_dense_sweep(dtype, lo, hi, bound, flags):
     finfo = np.finfo(dtype)
