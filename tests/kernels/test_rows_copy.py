@@ -106,9 +106,9 @@ def test_the_backends_copies_take_it(monkeypatch):
     assert x.grad.numpy().flags.c_contiguous
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(shape=st.lists(st.integers(1, 9), min_size=1, max_size=4), widths=st.lists(st.integers(0, 3), min_size=4, max_size=4),
-       dtype=st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.bool_, np.complex64]),
+       dtype=st.sampled_from([np.float32, np.int64, np.uint8, np.bool_]),
        value=st.sampled_from([0, 7.9, -1.5, 1]), parallel=st.booleans())
 def test_padding_the_last_two_dims_gives_numpys_pad(shape, widths, dtype, value, parallel):
     x = (np.random.default_rng(len(shape)).standard_normal(shape) * 50).astype(dtype)
