@@ -36,6 +36,7 @@ HEADS = _rng.standard_normal((8, 8, 256, 64), dtype=np.float32)  # (batch, heads
 IMAGES = _rng.standard_normal((32, 64, 32, 32), dtype=np.float32)
 TOKENS = _rng.standard_normal((16, 256, 512), dtype=np.float32)
 IDS = _rng.integers(0, 2048, 4096)
+CAUSAL = np.triu(np.ones((2048, 2048), bool), 1)  # True above the diagonal: masked
 _CONSTANTS: dict = {}
 
 
@@ -87,6 +88,9 @@ OPS = {
     "amax(dim=1)": (lambda m, L, a: a.amax(1), SQUARE), "prod(dim=1)": (lambda m, L, a: a.prod(1), POSITIVE[:, :64]),
     "logsumexp(dim=1)": (lambda m, L, a: a.logsumexp(1), SQUARE), "cumsum(dim=1)": (lambda m, L, a: a.cumsum(1), SQUARE),
     "softmax(dim=0)": (lambda m, L, a: a.softmax(0), SQUARE), "log_softmax(dim=1)": (lambda m, L, a: a.log_softmax(1), SQUARE),
+    "softmax(dim=1), images": (lambda m, L, a: a.softmax(1), IMAGES),  # over the channels: a dim not last
+    # a causal mask's -inf (exp's underflow to 0 once cost a microcode assist per element: bench/NOTES.md)
+    "softmax, causal mask": (lambda m, L, a: a.masked_fill(_const(L, CAUSAL), float("-inf")).softmax(-1), SQUARE),
     "normalize": (lambda m, L, a: m.normalize(a, dim=1), SQUARE),
     "cosine_similarity": (lambda m, L, a: m.cosine_similarity(a, a * 0.5 + 1, dim=1), SQUARE),
     "cdist": (lambda m, L, a: L.cdist(a[:512, :64], a[512:1024, :64]), SQUARE),
