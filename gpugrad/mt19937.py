@@ -96,12 +96,17 @@ class Stream:
         costs ~0.2 ms."""
         if n < _COMPILED_MIN_OUTPUTS:
             return self.bits.random_raw(n)
+        out = numpy.empty(n, numpy.uint64)
+        self._on_words(_twister_outputs, out)
+        return out
+
+    def _on_words(self, draw, *args) -> None:
+        """``draw(key, pos, *args)``, a compiled draw, on a copy of the state's words; the words and the new
+        position it returns go back to NumPy's bit generator."""
         key, pos = self.raw_state()
         key = numpy.array(key, dtype=numpy.uint32)
-        out = numpy.empty(n, numpy.uint64)
-        pos = _twister_outputs(key, pos, out)
+        pos = draw(key, pos, *args)
         self.bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": int(pos)}}
-        return out
 
     def _bits32(self, n: int) -> numpy.ndarray:
         return self._raw(n)
@@ -115,19 +120,16 @@ class Stream:
         np_dtype = numpy.dtype(np_dtype)
         wide = np_dtype == numpy.float64
         if wide:
-            low, span, out = float(low), float(high) - float(low), numpy.empty(n, numpy.float64)
+            start, span, out = float(low), float(high) - float(low), numpy.empty(n, numpy.float64)
         else:
             low32, high32 = numpy.float32(low), numpy.float32(high)
-            low, span, out = float(low32), float(high32 - low32), numpy.empty(n, numpy.float32)
+            start, span, out = float(low32), float(high32 - low32), numpy.empty(n, numpy.float32)
         if n * (2 if wide else 1) >= _COMPILED_MIN_OUTPUTS:  # the outputs made and used a chunk at a time
-            key, pos = self.raw_state()
-            key = numpy.array(key, dtype=numpy.uint32)
-            pos = _twister_uniform(key, pos, wide, low, span, out)
-            self.bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": int(pos)}}
+            self._on_words(_twister_uniform, wide, start, span, out)
         elif wide:
-            _uniform53(self._raw(2 * n), low, span, out)
+            _uniform53(self._raw(2 * n), start, span, out)
         else:
-            _uniform24(self._raw(n), low, span, out)
+            _uniform24(self._raw(n), start, span, out)
         return out if wide or np_dtype == numpy.float32 else _below(out.astype(np_dtype), low, high)
 
     # Normals -----------------------------------------------------------------------------------------

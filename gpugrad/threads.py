@@ -311,6 +311,9 @@ def assign(dst: numpy.ndarray, src: numpy.ndarray) -> None:
     """``dst[...] = src`` (``src`` broadcast to ``dst``'s shape, of its dtype, sharing no memory with it), split
     over the threads by blocks of ``dst``'s longest axis but its last when large: a slice of a concatenation,
     a padded array's interior, the tiles of a repeat. One call when small or on one thread."""
+    if _split_threads < 2 or dst.size < PARALLEL_MIN_ELEMENTS:  # x[i]'s gradient on the hot path: nothing else
+        numpy.copyto(dst, src)
+        return
     src = numpy.broadcast_to(src, dst.shape)
     axis = max(range(max(dst.ndim - 1, 1)), key=dst.shape.__getitem__) if dst.ndim else 0
     lead = (slice(None),) * axis
@@ -319,7 +322,7 @@ def assign(dst: numpy.ndarray, src: numpy.ndarray) -> None:
         part = lead + (slice(lo, hi),)
         numpy.copyto(dst[part], src[part])
 
-    if dst.ndim == 0 or not split(chunk, dst.shape[axis], dst.size):
+    if not split(chunk, dst.shape[axis], dst.size):
         numpy.copyto(dst, src)
 
 

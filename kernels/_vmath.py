@@ -742,7 +742,6 @@ def row_max(a):
 # branch-free (both sides computed, one selected), so a loop over it runs on the vector units, four lanes
 # of float64 per AVX2 vector; NumPy's float32 loops of these call libm per element on AVX2 machines.
 # float64 arguments take libm's (NumPy's own loops there, so PyTorch's float64 comparisons hold).
-_INV_LN2, _INV_LN10 = 1.4426950408889634, 0.4342944819032518
 _LN2_F64 = 0.6931471805599453
 
 

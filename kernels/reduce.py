@@ -87,7 +87,7 @@ def _sum_rows_cpu(x, squares, out):
 # loops vectorise without it.
 @njit(cache=True, inline="always")
 def _add_rows_into(x, r, end, lo, hi, acc):
-    """acc (float64) += rows r to end of x's columns lo to hi, row after row."""
+    """acc += rows r to end of x's columns lo to hi, row after row, in acc's dtype."""
     # Eight rows a pass, added left to right: the same order as one at a time, an eighth the stores.
     while r + 8 <= end:
         x0, x1, x2, x3 = x[r, lo:hi], x[r + 1, lo:hi], x[r + 2, lo:hi], x[r + 3, lo:hi]

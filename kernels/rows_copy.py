@@ -99,23 +99,24 @@ def copy(x: np.ndarray) -> np.ndarray | None:
     if x.flags.c_contiguous:
         _copy_flat_cpu(work, x.reshape(-1), out.reshape(-1))
         return out
-    try:
-        src = np.reshape(x, (-1, x.shape[-1]), copy=False)
-    except ValueError:  # planes of rows, as a padded array's interior: (-1, rows, cols)
-        try:
-            src = np.reshape(x, (-1,) + x.shape[-2:], copy=False) if x.ndim >= 3 else None
-        except ValueError:
-            return None
-        if src is None:
-            return None
-        _copy_rows_cpu(work, src, out.reshape(src.shape))
+    rows = _view(x, (-1, x.shape[-1]))
+    if rows is not None and rows.strides[1] == 0:  # each row one value
+        _fill_rows_cpu(work, rows[:, 0], out.reshape(rows.shape))
         return out
-    dst = out.reshape(src.shape)
-    if src.strides[1] == 0:  # each row one value
-        _fill_rows_cpu(work, src[:, 0], dst)
-    else:
-        _copy_rows_cpu(work, src[None], dst[None])
+    # rows, or else planes of rows (a padded array's interior: the rows do not merge, the planes do)
+    planes = rows[None] if rows is not None else _view(x, (-1,) + x.shape[-2:]) if x.ndim >= 3 else None
+    if planes is None:
+        return None
+    _copy_rows_cpu(work, planes, out.reshape(planes.shape))
     return out
+
+
+def _view(x: np.ndarray, shape: tuple) -> np.ndarray | None:
+    """``x`` reshaped to ``shape`` without a copy, or None where that needs one."""
+    try:
+        return np.reshape(x, shape, copy=False)
+    except ValueError:
+        return None
 
 
 def pad(x: np.ndarray, widths, value) -> np.ndarray | None:
@@ -126,11 +127,13 @@ def pad(x: np.ndarray, widths, value) -> np.ndarray | None:
         return None
     if any(b or a for b, a in widths[:-2]):
         return None
-    (top, bottom), (left, right) = ((0, 0),) * (2 - min(x.ndim, 2)) + tuple(widths[-2:])
-    h, w = (1,) * (2 - min(x.ndim, 2)) + x.shape[-2:]
+    lead = 2 - min(x.ndim, 2)  # a 1-d x as one row
+    x2 = x.reshape((1,) * lead + x.shape)
+    pairs = ((0, 0),) * lead + tuple(widths)
+    out = np.empty(tuple(s + b + a for s, (b, a) in zip(x2.shape, pairs)), x.dtype)
     fill = np.empty(1, x.dtype)
     fill[0] = value
-    out = np.empty(x.shape[:-2] + (h + top + bottom, w + left + right) if x.ndim >= 2 else (w + left + right,), x.dtype)
-    dst = out.reshape(-1, h + top + bottom, w + left + right)
-    _pad_rows_cpu(out.nbytes // 2, x.reshape(-1, h, w), fill, top, left, dst)
-    return out
+    (top, _), (left, _) = pairs[-2:]
+    _pad_rows_cpu(out.nbytes // 2, x2.reshape((-1,) + x2.shape[-2:]), fill, top, left,
+                  out.reshape((-1,) + out.shape[-2:]))
+    return out.reshape(out.shape[lead:])

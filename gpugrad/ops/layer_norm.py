@@ -59,8 +59,9 @@ class LayerNormBackward(Op):
         g = gy2 * w if w is not None else gy2
 
         def project(v):  # P(v), symmetric
-            p = v - xhat * (v * xhat).mean(dim=1, keepdim=True)
-            return p - v.mean(dim=1, keepdim=True) if centered else p
+            if centered:
+                return v - v.mean(dim=1, keepdim=True) - xhat * (v * xhat).mean(dim=1, keepdim=True)
+            return v - xhat * (v * xhat).mean(dim=1, keepdim=True)
 
         ggx2 = None if ggx is None else ggx.reshape(-1, n)
         d_g = None if ggx2 is None else rstd * project(ggx2)  # gx = rstd * P(g), P symmetric
