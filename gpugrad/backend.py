@@ -396,6 +396,7 @@ class Backend:
         # that keeps the small products of the op hot path from paying for the shapes' tuples.
         if self.xp is numpy and a.size * b.size >= _threads.TINY_GEMM_MACS and a.ndim > 1 and b.ndim > 1:
             macs = a.shape[-2] * a.shape[-1] * b.shape[-1]
+            b = _not_its_own_transpose(a, b)
             if a.ndim > 2 or b.ndim > 2:  # a stack of products: its matrices over the threads
                 out = _threads.batched_matmul(a, b, macs)
                 if out is not None:
@@ -414,6 +415,19 @@ class Backend:
             self.pending_checks.clear()
             for check in checks:
                 check()
+
+
+def _not_its_own_transpose(a: numpy.ndarray, b: numpy.ndarray) -> numpy.ndarray:
+    """``b``, copied (in its own layout) when it is ``a``'s transpose in the same memory and the product's
+    inner dim is at most half its rows. NumPy computes ``a @ a.T`` as syrk, half the products and then a
+    strided copy of the triangle, which took 2-3x a GEMM's time where the inner dim is the smaller (a Gram
+    matrix of many short rows, attention's scores of q against itself) and won only where it is the larger
+    (bench/NOTES.md, forty-third session). PyTorch's is always the GEMM."""
+    n, k = a.shape[-2], a.shape[-1]
+    if (b.shape[-1] != n or 2 * k > n or a.strides[-2:] != b.strides[:-3:-1] or type(a) is not numpy.ndarray
+            or type(b) is not numpy.ndarray or a.ctypes.data != b.ctypes.data):
+        return b
+    return b.copy(order="K")
 
 
 def _in_row_order(a: numpy.ndarray) -> bool:

@@ -132,6 +132,25 @@ def test_set_num_threads_sets_the_blas_threads_of_large_gemms(blas_with_threads)
     assert _blas_threads_after(large, large) == 2
 
 
+@pytest.mark.parametrize("shape, copied", [((300, 40), True), ((6, 50, 25), True), ((120, 60), True),
+                                            ((100, 60), False), ((40, 300), False)])
+def test_a_matrix_times_its_own_transpose_is_a_gemm_where_the_inner_dim_is_the_smaller(shape, copied):
+    # NumPy's syrk road for a @ a.T lost 2-3x to the GEMM at these shapes (bench/NOTES.md, forty-third session)
+    from gpugrad.backend import _not_its_own_transpose, cpu
+
+    a = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    at = a.swapaxes(-1, -2)
+    b = _not_its_own_transpose(a, at)
+    assert (b is not at) == copied
+    if copied:
+        assert not np.shares_memory(b, a) and b.strides == at.strides and np.array_equal(b, at)
+    other = a.copy().swapaxes(-1, -2)
+    assert _not_its_own_transpose(a, other) is other  # another array's transpose: as it is
+    got = cpu.matmul(a, at)
+    assert np.array_equal(got, np.matmul(a, a.copy().swapaxes(-1, -2)) if copied else np.matmul(a, at))
+    assert np.array_equal(got, got.swapaxes(-1, -2))  # symmetric, as syrk's
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("bad", [0, -2, 2.0, True])
 def test_bad_counts_raise_what_pytorch_raises(bad):
