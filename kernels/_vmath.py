@@ -1004,26 +1004,46 @@ def asinh_on_cuda(x):
     return lambda x: math.asinh(x)
 
 
-# arctan in float64 (Cephes' atan.c): |x| reduced by tan(3 pi/8) and 0.66 to |t| <= 0.66 (t = -1/|x| or
-# (|x| - 1)/(|x| + 1), with pi/2 or pi/4 added), then t + t z P(z)/Q(z), z = t**2; within 2.2e-16 relative.
-_ATAN_P = (-8.750608600031904122785e-1, -1.615753718733365076637e1, -7.500855792314704667340e1,
-           -1.228866684490136173410e2, -6.485021904942025371773e1)
-_ATAN_Q = (2.485846490142306297962e1, 1.650270098316988542046e2, 4.328810604912902668951e2,
-           4.853903996359136964868e2, 1.945506571482613964425e2)
+# arctan in float64: |x| reduced to |t| <= tan(pi/8) by one division (t = -1/|x| past tan(3 pi/8), (|x| - 1) /
+# (|x| + 1) past tan(pi/8), with pi/2 or pi/4 added), then t + t z P(z), z = t**2, P interpolated at Chebyshev
+# nodes (mpmath; 2.4e-14 off, 4e-15 of the result). Cephes' rational P/Q took a second float64 division: the
+# loop's cost (bench/NOTES.md, forty-third session).
+_ATAN_P = (-0.027232884043622466, 0.05168834934826018, -0.06550907307277797, 0.07681045202704365,
+           -0.09090255952687781, 0.1111108964921094, -0.14285713930378566, 0.19999999997724888,
+           -0.3333333333333093)
 
 
 @register_jitable
 def _atan_of_nonnegative(a):
     """arctan a for a float64 a >= 0 (inf included: pi/2)."""
     big = a > 2.414213562373095
-    mid = a > 0.66
-    t = _div(-1.0, a) if big else (_div(a - 1.0, a + 1.0) if mid else a)
+    mid = a > 0.41421356237309503
+    t = _div(-1.0 if big else (a - 1.0 if mid else a), a if big else (a + 1.0 if mid else 1.0))
     base = 1.5707963267948966 if big else (0.7853981633974483 if mid else 0.0)
     z = t * t
-    p, q = _ATAN_P, _ATAN_Q
-    num = (((p[0] * z + p[1]) * z + p[2]) * z + p[3]) * z + p[4]
-    den = ((((z + q[0]) * z + q[1]) * z + q[2]) * z + q[3]) * z + q[4]
-    return base + (t + t * _div(z * num, den))
+    z2 = z * z
+    p = _fma(_estrin8(_ATAN_P, 0, z, z2, z2 * z2), z, _ATAN_P[8])
+    return base + _fma(t * z, p, t)
+
+
+# arcsin in float64 without a division: for a = |x| <= 1/2, a + a z P(z) with z = a**2; beyond, pi/2 - 2 w
+# (1 + z P(z)) with z = (1 - a)/2 (exact) and w = sqrt(z), arcsin w being that series too (Cephes' asinf's
+# reduction). P interpolated at Chebyshev nodes on [0, 1/4] (mpmath; 5.8e-14 off, 1.5e-14 of the result).
+_ASIN_P = (0.0279070314326661, -0.0029397929067241963, 0.015675662527070935, 0.01318791613675373,
+           0.017441495685492855, 0.02236606593888501, 0.030382182776212484, 0.04464285243793872,
+           0.07500000003584559, 0.1666666666666218)
+
+
+@register_jitable(inline="always")
+def _asin_parts(a):
+    """(p, far) for a float64 a = |x|: arcsin a = p where a <= 1/2 (far False), pi/2 - 2p beyond (p is
+    arcsin sqrt((1 - a)/2) there); NaN past 1."""
+    far = a > 0.5
+    z = 0.5 - 0.5 * a if far else a * a
+    w = math.sqrt(z) if far else a
+    z2 = z * z
+    q = _fma(_estrin8(_ASIN_P, 0, z, z2, z2 * z2), z2, _fma(_ASIN_P[8], z, _ASIN_P[9]))
+    return _fma(w * z, q, w), far
 
 
 def atan(x: float) -> float:
@@ -1064,9 +1084,8 @@ def asin(x: float) -> float:
 
 def _asin_float32(x):
     d = types.float64(x)
-    # arctan(|x| / sqrt((1 - |x|)(1 + |x|))): both factors exact in float64, inf at |x| = 1 (pi/2), NaN past it
-    a = abs(d)
-    y = types.float32(math.copysign(_atan_of_nonnegative(_div(a, math.sqrt((1.0 - a) * (1.0 + a)))), d))
+    p, far = _asin_parts(abs(d))
+    y = types.float32(math.copysign(1.5707963267948966 - 2.0 * p if far else p, d))
     if x != x:
         y = x
     return y
@@ -1097,8 +1116,11 @@ def acos(x: float) -> float:
 
 def _acos_float32(x):
     d = types.float64(x)
-    # 2 arctan(sqrt((1 - x) / (1 + x))): no cancellation near 1, exactly 0 at 1 and pi at -1, NaN past them
-    y = types.float32(2.0 * _atan_of_nonnegative(math.sqrt(_div(1.0 - d, 1.0 + d))))
+    # pi/2 - arcsin x within 1/2, else 2 arcsin sqrt((1 - |x|)/2) from 0 or pi: no cancellation near 1,
+    # exactly 0 at 1 and pi at -1, NaN past them
+    p, far = _asin_parts(abs(d))
+    y = types.float32((3.141592653589793 - 2.0 * p if d < 0.0 else 2.0 * p) if far
+                      else 1.5707963267948966 - math.copysign(p, d))
     if x != x:
         y = x
     return y
