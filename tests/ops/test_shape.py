@@ -321,6 +321,25 @@ def test_view_of_non_viewable_strides_raises_and_reshape_copies():
     assert x.view(4, 1, 3).shape == (4, 1, 3) and shares(x.view(4, 1, 3), x)
 
 
+def test_a_reshape_that_copies_makes_the_backends_copy(monkeypatch):
+    # (a large one then goes over the threads: pixel_shuffle's permuted view, NumPy's reshape ran on one core)
+    from gpugrad.backend import Backend
+
+    copied = []
+    real = Backend.copy
+    monkeypatch.setattr(Backend, "copy", lambda self, a: copied.append(a.shape) or real(self, a))
+    a = np.random.default_rng(0).standard_normal((2, 8, 5, 3)).astype(np.float32)
+    x = gg.tensor(a, requires_grad=True)
+    y = gg.nn.functional.pixel_shuffle(x, 2)
+    assert copied == [(2, 2, 5, 2, 3, 2)]
+    expected = a.reshape(2, 2, 2, 2, 5, 3).transpose(0, 1, 4, 2, 5, 3).reshape(2, 2, 10, 6)
+    assert np.array_equal(y.detach().numpy(), expected) and y._array.flags.c_contiguous
+    up = np.random.default_rng(1).standard_normal((2, 2, 10, 6)).astype(np.float32)
+    y.backward(gg.tensor(up))
+    assert len(copied) == 2  # the gradient's way back is the inverse permutation, copied too
+    assert np.array_equal(x.grad.numpy(), up.reshape(2, 2, 5, 2, 3, 2).transpose(0, 1, 3, 5, 2, 4).reshape(a.shape))
+
+
 @settings(max_examples=40, deadline=None)
 @given(shape=hnp.array_shapes(min_dims=1, max_dims=4, max_side=4), data=st.data())
 def test_view_over_any_slice_agrees_with_numpy(shape, data):
