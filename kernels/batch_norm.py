@@ -142,32 +142,34 @@ def _normalise_cpu(x, mean, scale, shift, y):
     # y = (x - mean) * scale + shift, scale = invstd * weight and shift = bias per channel. Not
     # x * scale + (shift - mean * scale): that cancels when |mean| >> std.
     n, c, s = x.shape
-    for i in prange(n):
-        for ch in range(c):
-            xr = x[i, ch]
-            yr = y[i, ch]
-            m = mean[ch]
-            a = scale[ch]
-            b = shift[ch]
-            for j in range(s):
-                yr[j] = (xr[j] - m) * a + b
+    for t in prange(n * c):  # (sample, channel) pairs: an instance norm's single sample takes every thread
+        i = t // c
+        ch = t - i * c
+        xr = x[i, ch]
+        yr = y[i, ch]
+        m = mean[ch]
+        a = scale[ch]
+        b = shift[ch]
+        for j in range(s):
+            yr[j] = (xr[j] - m) * a + b
 
 
 @cpu_kernel(FASTMATH)
 def _grad_input_cpu(gy, x, mean, a, cb, d, gx):
     # gx = a * (gy - cb) - d * (x - mean), per-channel a, cb, d (eval: cb = d = 0).
     n, c, s = x.shape
-    for i in prange(n):
-        for ch in range(c):
-            gr = gy[i, ch]
-            xr = x[i, ch]
-            out = gx[i, ch]
-            m = mean[ch]
-            ac = a[ch]
-            bc = cb[ch]
-            dc = d[ch]
-            for j in range(s):
-                out[j] = ac * (gr[j] - bc) - dc * (xr[j] - m)
+    for t in prange(n * c):  # as _normalise_cpu's
+        i = t // c
+        ch = t - i * c
+        gr = gy[i, ch]
+        xr = x[i, ch]
+        out = gx[i, ch]
+        m = mean[ch]
+        ac = a[ch]
+        bc = cb[ch]
+        dc = d[ch]
+        for j in range(s):
+            out[j] = ac * (gr[j] - bc) - dc * (xr[j] - m)
 
 
 # An (N, C) input (S = 1): the same sums and passes with the channels innermost, where they are contiguous

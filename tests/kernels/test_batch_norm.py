@@ -10,7 +10,7 @@ from gpugrad.kernels import batch_norm as bn
 from .conftest import SIM, tolerances
 
 # (N, C, S): S = 1 is an (N, C) input; N below and above the chunk count; S below and above a CUDA block.
-SHAPES = [(3, 2, 5), (1, 2, 130)] if SIM else [(2, 1, 1), (7, 5, 1), (33, 3, 17), (3, 4, 1001), (21, 6, 129)]
+SHAPES = [(3, 2, 5), (1, 2, 130)] if SIM else [(2, 1, 1), (7, 5, 1), (33, 3, 17), (3, 4, 1001), (21, 6, 129), (1, 7, 33)]
 
 
 def _close_sums(got, want, terms, dtype, tol, msg):
