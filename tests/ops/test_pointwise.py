@@ -82,6 +82,21 @@ def test_xlogy_is_zero_where_x_is_zero_and_its_x_gradient_too():
     np.testing.assert_array_equal(gy, [math.nan, 0.0, 0.0, math.nan, 4.0])
 
 
+@pytest.mark.parametrize("shape, other_shape", [((37, 29), (37, 29)), ((700, 3001), (3001,))])
+def test_float32_xlogy_is_x_times_gpugrads_log_in_one_pass(shape, other_shape):
+    # x * gg.log(y) (float32 log: kernels/_vmath) bit for bit, 0 where x == 0 unless y is NaN; the large
+    # one over the threads, broadcast
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 3, shape).astype(np.float32)
+    y = rng.uniform(-0.5, 4, other_shape).astype(np.float32)
+    x.flat[::7] = 0.0
+    y.flat[:6] = [0.0, np.inf, np.nan, -1.0, 1e-40, 3e38]
+    got = gg.xlogy(gg.tensor(x), gg.tensor(y)).numpy()
+    product = (gg.tensor(x) * gg.tensor(y).log()).numpy()
+    expected = np.where((x == 0) & ~np.isnan(np.broadcast_to(y, shape)), np.float32(0.0), product)
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_logaddexp_with_infinities():
     inf = math.inf
     value, (ga, gb) = grad_of("logaddexp", [-inf, inf, inf, -inf, 0.0], [-inf, inf, 1.0, 1.0, 0.0])
