@@ -420,10 +420,21 @@ def expm1(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out("expm1", Expm1.apply(_float_input("expm1", input)), out)
 
 
+@lazy_ufunc(["float32(float32, float32)"])
+def _logaddexp32(a, b):
+    # max + log1p(e**-|a - b|), softplus's kernel form (kernels/activation.py), in one pass where NumPy's
+    # called libm per element on one core; a + ln 2 where equal (infinities of one sign, whose difference is
+    # NaN, too); NaN where either is
+    y = (a if a > b else b) + _vmath.log1p_of_unit(_vmath.exp(-abs(a - b)))
+    return a + numpy.float32(0.6931472) if a == b else y
+
+
 class LogAddExp(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if ctx.xp is numpy and a.dtype == numpy.float32 and b.dtype == numpy.float32:
+            return ctx.backend.ufunc(_logaddexp32.ufunc(), a, b)
         return ctx.xp.logaddexp(a, b)
 
     @staticmethod
