@@ -1,9 +1,9 @@
 """A function of one argument over a large array on Numba's threads: kernels/_vmath's float32 functions (the
 forward of exp, log, tanh, erf and the other ops that take gpugrad/_vmath_ufuncs.py's float32 functions
 computed per element: its ufuncs and plain loops), and NumPy's ufuncs of one IEEE operation per element
-(negative, absolute, sqrt, reciprocal) and the short chains of them that PyTorch's pow and rsqrt compute
-(square, cube, inverse_square, rsqrt: each operation rounded as NumPy's calls round it, in one pass where
-NumPy's took two) in float32 and float64. The backend's ``ufunc``, pow and rsqrt send those of 2**21 elements
+(negative, absolute, sqrt, reciprocal, floor, ceil, trunc, rint) and the short chains of them that PyTorch's
+pow, rsqrt, frac and sign compute (square, cube, inverse_square, rsqrt, frac, sign: each operation rounded as
+NumPy's calls round it, in one pass where NumPy's took two or more) in float32 and float64. The backend's ``ufunc``, pow and rsqrt send those of 2**21 elements
 and more here.
 
 gpugrad's own pool (``threads.ufunc``) split those calls in chunks, but on a 2-core VM its sleeping thread
@@ -87,11 +87,46 @@ def _rsqrt(x):
     return _vmath._div(_one(x), math.sqrt(x))
 
 
+@register_jitable(inline="always")
+def _floor(x):
+    return np.floor(x)  # (math.floor gives an int in Numba)
+
+
+@register_jitable(inline="always")
+def _ceil(x):
+    return np.ceil(x)
+
+
+@register_jitable(inline="always")
+def _trunc(x):
+    return np.trunc(x)
+
+
+@register_jitable(inline="always")
+def _rint(x):
+    return np.rint(x)  # halves to even
+
+
+@register_jitable(inline="always")
+def _frac(x):
+    return x - np.trunc(x)  # PyTorch's frac: x's sign, NaN at the infinities
+
+
+@register_jitable(inline="always")
+def _sign(x):
+    # PyTorch's (0 < x) - (x < 0): 0 (not -0) at -0 and at NaN
+    one = _one(x)
+    zero = one - one
+    return one if x > zero else (-one if x < zero else zero)
+
+
 # NumPy's ufuncs of one IEEE operation per element (float32 and float64): the same bits computed anywhere
-NUMPY_UFUNCS = {np.negative: "negative", np.absolute: "absolute", np.sqrt: "sqrt", np.reciprocal: "reciprocal"}
+NUMPY_UFUNCS = {np.negative: "negative", np.absolute: "absolute", np.sqrt: "sqrt", np.reciprocal: "reciprocal",
+                np.floor: "floor", np.ceil: "ceil", np.trunc: "trunc", np.rint: "rint"}
 _SCALARS = {name: getattr(_vmath, name) for name in VMATH}
 _SCALARS.update(negative=_negative, absolute=_absolute, sqrt=_sqrt, reciprocal=_reciprocal, square=_square, cube=_cube,
-                inverse_square=_inverse_square, rsqrt=_rsqrt)
+                inverse_square=_inverse_square, rsqrt=_rsqrt, floor=_floor, ceil=_ceil, trunc=_trunc, rint=_rint,
+                frac=_frac, sign=_sign)
 NAMES = tuple(_SCALARS)
 _CODES = {name: code for code, name in enumerate(NAMES)}
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)

@@ -684,8 +684,10 @@ class Sign(Op):
     def forward(ctx, x):
         if x.dtype.kind == "b":
             return x.copy()
-        # PyTorch's (0 < x) - (x < 0): NaN and -0.0 give 0 (NumPy's sign keeps NaN).
-        return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+        # PyTorch's (0 < x) - (x < 0): NaN and -0.0 give 0 (NumPy's sign keeps NaN); a large float one in
+        # one pass over the threads
+        out = math_map.apply("sign", x) if ctx.xp is numpy else None
+        return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype) if out is None else out
 
     @staticmethod
     def backward(ctx, gy):

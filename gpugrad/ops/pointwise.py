@@ -877,7 +877,7 @@ def _integral_copy(name: str, x: Tensor) -> Tensor:
 class Floor(Op):
     @staticmethod
     def forward(ctx, x):
-        return ctx.xp.floor(x)
+        return ctx.backend.ufunc(ctx.xp.floor, x)  # a large one over the threads (kernels/math_map)
 
     @staticmethod
     def backward(ctx, gy):
@@ -894,7 +894,7 @@ def floor(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 class Ceil(Op):
     @staticmethod
     def forward(ctx, x):
-        return ctx.xp.ceil(x)
+        return ctx.backend.ufunc(ctx.xp.ceil, x)  # a large one over the threads (kernels/math_map)
 
     @staticmethod
     def backward(ctx, gy):
@@ -911,7 +911,7 @@ def ceil(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 class Trunc(Op):
     @staticmethod
     def forward(ctx, x):
-        return ctx.xp.trunc(x)
+        return ctx.backend.ufunc(ctx.xp.trunc, x)  # a large one over the threads (kernels/math_map)
 
     @staticmethod
     def backward(ctx, gy):
@@ -937,7 +937,7 @@ class Round(Op):
     def forward(ctx, x, decimals=0):
         xp = ctx.xp
         if decimals == 0:
-            return xp.rint(x)
+            return ctx.backend.ufunc(xp.rint, x)
         # As PyTorch: scale by 10^|decimals|, round half to even, scale back, in x's dtype (float16 in
         # float32). A negative decimals divides first (x / 10 rounds 25 to 20), never multiplying by an
         # inexact 0.1.
@@ -969,7 +969,8 @@ def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Ten
 class Frac(Op):
     @staticmethod
     def forward(ctx, x):
-        return x - ctx.xp.trunc(x)
+        out = math_map.apply("frac", x) if ctx.xp is numpy else None  # a large one in one pass over the threads
+        return x - ctx.xp.trunc(x) if out is None else out
 
     @staticmethod
     def backward(ctx, gy):

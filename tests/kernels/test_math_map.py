@@ -21,7 +21,8 @@ _EDGES = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1e-45, -1e-45, 1
 _NUMPY = {name: ufunc for ufunc, name in km.NUMPY_UFUNCS.items()}
 # PyTorch's pow and rsqrt as NumPy's calls compute them, each operation rounded in the array's dtype
 _NUMPY.update(square=lambda x: x * x, cube=lambda x: (x * x) * x, inverse_square=lambda x: 1 / (x * x),
-              rsqrt=lambda x: 1 / np.sqrt(x))
+              rsqrt=lambda x: 1 / np.sqrt(x), frac=lambda x: x - np.trunc(x),
+              sign=lambda x: (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype))  # PyTorch's frac and sign
 
 
 def _inputs(size: int, seed: int = 0, dtype=np.float32) -> np.ndarray:
@@ -89,7 +90,7 @@ def test_what_it_declines():
 
 
 @pytest.mark.parametrize("op", ["exp", "log", "tanh", "expm1", "sinh", "asinh", "erf", "digamma", "neg", "abs", "sqrt",
-                                "reciprocal"])
+                                "reciprocal", "floor", "ceil", "trunc", "round", "frac", "sign"])
 def test_the_ops_forward_of_a_large_float32_tensor_runs_here(op, monkeypatch):
     names = []
     apply = km.apply
@@ -100,7 +101,7 @@ def test_the_ops_forward_of_a_large_float32_tensor_runs_here(op, monkeypatch):
 
     monkeypatch.setattr(km, "apply", recording)
     x = np.abs(_inputs(km.MIN_ELEMENTS, seed=5)) if op in ("log", "digamma", "sqrt") else _inputs(km.MIN_ELEMENTS, seed=5)
-    name = {"neg": "negative", "abs": "absolute"}.get(op, op)
+    name = {"neg": "negative", "abs": "absolute", "round": "rint"}.get(op, op)
     y = getattr(gg, op)(gg.tensor(x)).numpy()
     assert names == [name]
     assert _same_bits(y, _ufunc_of(name, x))
