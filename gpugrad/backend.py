@@ -29,6 +29,9 @@ __all__ = ["Device", "Backend", "get", "info", "cpu"]
 # From this many elements a sum over the last dims runs as gpugrad.kernels.reduce's row sums (a 64 x 100
 # float32 sum took 2.0 us there against NumPy's 3.0; below, the launcher's checks cost more than they save).
 ROW_SUM_MIN_ELEMENTS = 1 << 14
+# From this many a sum of every element runs as its kernel (kernels.reduce.sum_all: tasks of 2**16 elements
+# over the threads, float64 partials), where NumPy's pairwise sum ran on one core.
+FULL_SUM_MIN_ELEMENTS = 1 << 17
 
 
 # From this many elements (of both operands) +, -, * and / whose operands differ in shape run as
@@ -340,11 +343,19 @@ class Backend:
 
     def sum(self, x, axes, keepdims: bool, dtype=None):
         """``x.sum(axis=axes, keepdims=keepdims, dtype=dtype)``. On the CPU, a large float sum over the last
-        dims (not all) runs as ``gpugrad.kernels.reduce``'s row sums (vectorised, rows over the threads); one
+        dims (not all) runs as ``gpugrad.kernels.reduce``'s row sums (vectorised, rows over the threads); one of
+        every element as its ``sum_all`` (float64 partials over the threads, rounded once); one
         over the leading dims (not all; 64 rows or more, or large) as its ``sum_leading`` (float32 over 64 rows or
         more added in float64 and rounded once; over fewer, and float64, NumPy's bits; columns over the
         threads); a large one over other dims that keeps axis 0, by blocks of rows over the threads with
         NumPy's bits."""
+        if (self.xp is numpy and x.size >= FULL_SUM_MIN_ELEMENTS and (axes is None or len(axes) == x.ndim)
+                and (x.dtype == numpy.float32 or x.dtype == numpy.float64)
+                and (dtype is None or dtype == x.dtype or dtype == numpy.float64)):
+            from .kernels.reduce import sum_all
+
+            out = numpy.array(sum_all(numpy, x, impl=self.kernel_impl), dtype or x.dtype)  # 0-d, rounded once
+            return out.reshape((1,) * x.ndim) if keepdims else out
         if self.xp is numpy and axes and x.size >= ROW_SUM_MIN_ELEMENTS:  # one test on small tensors' way
             lead = len(axes)
             kept = x.ndim - lead

@@ -56,6 +56,15 @@ def reference_sum_leading(xp: Any, x: Any) -> Any:
     return x.sum(axis=0)
 
 
+def reference_sum_all(xp: Any, x: Any, shift: float = 0.0, squares: bool = False) -> Any:
+    """The float64 sum of all of x's elements; with ``squares``, of (x - shift)**2, the difference rounded in
+    x's dtype and squared in float64 (exactly, for float32)."""
+    if squares:
+        d = x - x.dtype.type(shift)
+        return xp.multiply(d, d, dtype=xp.float64).sum()
+    return x.sum(dtype=xp.float64)
+
+
 # ============================================================== CPU kernel
 
 # reassoc lets the sums vectorise; nothing else (nnan/ninf would change NaN and inf results).
@@ -138,6 +147,31 @@ def _sum_in_order_cpu(x, columns, out):
         _add_rows_into(x, 0, rows, lo, hi, acc)
 
 
+CHUNK = 1 << 16  # elements a task of sum_all adds: fixed, so that the bits never depend on the thread count
+
+
+@cpu_kernel(FASTMATH)
+def _sum_all_cpu(x, shift, squares, partial):
+    # Task k adds x[k CHUNK:(k + 1) CHUNK] into partial[k] (float64): in BLOCKs in x's dtype, as sum_rows'
+    # rows; with squares, (x - shift)**2 in float64 lanes (the difference in x's dtype, as the variance's).
+    n = x.shape[0]
+    for k in prange(partial.shape[0]):
+        part = x[k * CHUNK:min(n, (k + 1) * CHUNK)]
+        total = 0.0
+        if squares:
+            for j in range(part.shape[0]):
+                d = np.float64(part[j] - shift)
+                total += d * d
+        else:
+            for lo in range(0, part.shape[0], BLOCK):
+                block = part[lo:lo + BLOCK]
+                s = like(part[0], 0.0)
+                for j in range(block.shape[0]):
+                    s += block[j]
+                total += s
+        partial[k] = total
+
+
 # ============================================================== launcher
 
 def sum_rows(xp: Any, x: Any, *, squares: bool = False, impl: str | None = None) -> Any:
@@ -183,3 +217,19 @@ def sum_leading(xp: Any, x: Any, *, impl: str | None = None) -> Any:
     else:
         _sum_leading_cpu(x.size, x, ROW_BLOCK, columns, np.zeros((blocks, n), np.float64), out)
     return out
+
+
+def sum_all(xp: Any, x: Any, *, shift: float = 0.0, squares: bool = False, impl: str | None = None) -> float:
+    """The sum of all of x's elements as a float64 number (a full sum, a mean, a variance's two passes); with
+    ``squares``, of (x - shift)**2, the difference rounded in x's dtype (``shift`` converted to it) and
+    squared and added in float64. Tasks of CHUNK elements over the threads, their float64 partials added
+    by NumPy's pairwise sum: the same bits at any thread count, the reference's up to rounding."""
+    op = "reduce.sum_all"
+    _, impl = float_dtype_and_impl(op, xp, impl, x=x)
+    if impl != "cpu" or x.size == 0:
+        return float(reference_sum_all(xp, x, shift, squares))
+    check_arrays_for(op, xp, impl, x=x)
+    flat = contiguous(xp, x).reshape(-1)
+    partial = np.empty(-(-flat.size // CHUNK), np.float64)
+    _sum_all_cpu(flat.size, flat, flat.dtype.type(shift), bool(squares), partial)
+    return float(partial.sum())

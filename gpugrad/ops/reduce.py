@@ -18,8 +18,10 @@ from .._vmath_ufuncs import math_ufunc
 from ..amp.policy import FLOAT32, autocast_policy
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
+from ..backend import FULL_SUM_MIN_ELEMENTS
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
+from ..kernels.reduce import sum_all
 from ..tensor import Tensor
 from ._operands import as_float, c_order, distinct_dims, keepdim_shape, normalize_dims, require_float, write_out
 from .complex_numbers import refuse_complex
@@ -261,11 +263,19 @@ def _var_array(backend, x, axes, keepdim: bool, correction, root: bool = False):
     x, dtype = x.astype(accumulation_dtype(x), copy=False), x.dtype
     wide = numpy.float64 if backend.xp is numpy and x.dtype == numpy.float32 else x.dtype
     n = _count(x.shape, axes)
-    mean = backend.sum(x, axes, True, wide)
-    mean = (mean / n if n else mean * math.nan).astype(x.dtype, copy=False)
-    centered = x - mean
-    # squares of float32 values are exact in float64; a float64 copy of x ran the row 2x slower
-    squares = backend.sum(backend.xp.multiply(centered, centered, dtype=wide), axes, keepdim, wide)
+    if (backend.xp is numpy and n >= FULL_SUM_MIN_ELEMENTS and n == x.size
+            and (x.dtype == numpy.float32 or x.dtype == numpy.float64)):
+        # every element: the same two sums in two passes over the threads (the deviations' squares added
+        # as they are made: no centred copy, no float64 array of squares)
+        mean = x.dtype.type(sum_all(numpy, x, impl=backend.kernel_impl) / n)
+        squares = numpy.full((1,) * x.ndim if keepdim else (), sum_all(numpy, x, shift=mean, squares=True,
+                                                                         impl=backend.kernel_impl))
+    else:
+        mean = backend.sum(x, axes, True, wide)
+        mean = (mean / n if n else mean * math.nan).astype(x.dtype, copy=False)
+        centered = x - mean
+        # squares of float32 values are exact in float64; a float64 copy of x ran the row 2x slower
+        squares = backend.sum(backend.xp.multiply(centered, centered, dtype=wide), axes, keepdim, wide)
     dof = n - correction
     var = squares / dof if dof > 0 else squares / backend.xp.zeros((), squares.dtype)
     return (backend.xp.sqrt(var) if root else var).astype(dtype, copy=False)

@@ -180,3 +180,49 @@ def test_leading_sums_of_empty_single_column_and_other_inputs():
         kr.sum_leading(np, np.zeros(3, np.float32), impl="cpu")
     with pytest.raises(TypeError, match="reduce.sum_leading"):
         kr.sum_leading(np, np.zeros((3, 3), np.int64), impl="cpu")
+
+
+# sum_all: every element, float64 partials --------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 3 * kr.CHUNK + 7), dtype=st.sampled_from([np.float32, np.float64]), squares=st.booleans())
+def test_full_sums_match_the_reference(n, dtype, squares):
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * 3 + 0.5).astype(dtype)
+    shift = 0.25
+    got = kr.sum_all(np, x, shift=shift, squares=squares, impl="cpu")
+    assert isinstance(got, float)
+    terms = (x - x.dtype.type(shift)).astype(np.float64) ** 2 if squares else x.astype(np.float64)
+    # float32: a block's lanes' rounding (sum_rows' bound); squares are float64 throughout
+    bound = (2**-40 if squares else 300 * np.finfo(dtype).eps) * np.abs(terms).sum() + 1e-300
+    assert abs(got - terms.sum()) <= bound
+
+
+def test_full_sums_do_not_depend_on_the_thread_count_or_layout():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((301, 700)).astype(np.float32)
+    before = numba.get_num_threads()
+    try:
+        runs = set()
+        for threads in range(1, numba.config.NUMBA_NUM_THREADS + 1):
+            numba.set_num_threads(threads)
+            runs.add((kr.sum_all(np, x, impl="cpu"), kr.sum_all(np, x, shift=0.5, squares=True, impl="cpu")))
+    finally:
+        numba.set_num_threads(before)
+    assert len(runs) == 1
+    assert runs == {(kr.sum_all(np, np.asfortranarray(x).T.T, impl="cpu"),
+                     kr.sum_all(np, x, shift=0.5, squares=True, impl="cpu"))}
+
+
+def test_full_sums_of_nan_inf_and_empty():
+    x = np.ones(kr.CHUNK + 5, np.float32)
+    x[7] = np.inf
+    assert kr.sum_all(np, x, impl="cpu") == np.inf
+    x[kr.CHUNK + 2] = -np.inf
+    assert np.isnan(kr.sum_all(np, x, impl="cpu"))
+    x[:] = 1.0
+    x[-1] = np.nan
+    assert np.isnan(kr.sum_all(np, x, impl="cpu")) and np.isnan(kr.sum_all(np, x, squares=True, impl="cpu"))
+    assert kr.sum_all(np, np.zeros(0, np.float32), impl="cpu") == 0.0
+    with pytest.raises(TypeError, match="reduce.sum_all"):
+        kr.sum_all(np, np.zeros(3, np.int64), impl="cpu")
