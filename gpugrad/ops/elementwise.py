@@ -362,11 +362,21 @@ def floor_divide(input, other, *, out: Tensor | None = None) -> Tensor:
     return _divide("floor_divide", input, other, "floor", out)
 
 
+def _remainder_composite(xp, a, b):
+    mod = xp.fmod(a, b)
+    # PyTorch's rule (also for floats, where NumPy's differs at -0.0): move a remainder whose sign differs from
+    # the divisor's into the divisor's sign by adding the divisor.
+    wrong_sign = (mod != 0) & ((xp.asarray(b) < 0) != (mod < 0))
+    return xp.where(wrong_sign, mod + b, mod)
+
+
 class Fmod(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return ctx.xp.fmod(a, b)
+        # float32 in one pass over the threads (kernels/math_map: NumPy's fmod called libm per element)
+        out = math_map.apply_pair("fmod", a, b) if ctx.xp is numpy else None
+        return ctx.xp.fmod(a, b) if out is None else out
 
     @staticmethod
     def backward(ctx, gy):
@@ -388,12 +398,8 @@ class Remainder(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        xp = ctx.xp
-        mod = xp.fmod(a, b)
-        # PyTorch's rule (also for floats, where NumPy's differs at -0.0): move a remainder whose sign
-        # differs from the divisor's into the divisor's sign by adding the divisor.
-        wrong_sign = (mod != 0) & ((xp.asarray(b) < 0) != (mod < 0))
-        return xp.where(wrong_sign, mod + b, mod)
+        out = math_map.apply_pair("remainder", a, b) if ctx.xp is numpy else None  # as Fmod's
+        return _remainder_composite(ctx.xp, a, b) if out is None else out
 
     @staticmethod
     def backward(ctx, gy):

@@ -120,3 +120,58 @@ def test_rsqrt_and_pows_of_a_number_run_here_in_one_pass(monkeypatch, dtype):
                                (-0.5, "rsqrt")):
             assert _same_bits((t ** exponent).numpy(), _NUMPY[name](x)), exponent
     assert names == ["rsqrt", "square", "cube", "inverse_square", "reciprocal", "sqrt", "rsqrt"]
+
+
+# fmod and remainder of float32 (apply_pair) -------------------------------------------------------------------
+
+def _numpy_pair(name: str, a: np.ndarray, b) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        mod = np.fmod(a, b)
+        if name == "fmod":
+            return mod
+        return np.where((mod != 0) & ((np.asarray(b) < 0) != (mod < 0)), mod + b, mod)  # PyTorch's remainder
+
+
+def _pair_inputs(size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = (rng.standard_normal(size) * 10.0 ** rng.integers(-6, 12, size)).astype(np.float32)
+    b = (rng.standard_normal(size) * 10.0 ** rng.integers(-6, 6, size)).astype(np.float32)
+    edges = [(0.0, 1.0), (-0.0, 1.0), (np.inf, 1.0), (-np.inf, 2.0), (np.nan, 1.0), (1.0, np.nan), (1.0, 0.0),
+             (-0.0, 0.0), (5.0, np.inf), (-5.0, -np.inf), (np.inf, np.inf), (3e38, 1e-38), (1e20, -1e-20),
+             (1e-45, 3e-45), (7.0, 2.0), (-7.0, 2.0), (7.0, -2.0), (0.9, 0.3), (6.0, 3.0), (-6.0, 3.0)]
+    k = min(size, len(edges))
+    a[:k], b[:k] = np.array(edges[:k], np.float32).T
+    return a, b
+
+
+@pytest.mark.parametrize("name", km.PAIRS)
+@pytest.mark.parametrize("size, parallel", [(km.PAIR_MIN_ELEMENTS + 3, False), (3 * 1024 + 5, True)])
+def test_fmod_and_remainder_give_numpys_bits(name, size, parallel, monkeypatch):
+    if parallel:
+        monkeypatch.setattr(_dispatch, "PARALLEL_MIN_WORK", 0)
+    a, b = _pair_inputs(max(size, km.PAIR_MIN_ELEMENTS), seed=size)
+    assert _same_bits(km.apply_pair(name, a, b), _numpy_pair(name, a, b))  # huge quotients: libm's
+    for value in (0.3, -2.5, 7, np.float32(1e-30).item()):
+        assert _same_bits(km.apply_pair(name, a, value), _numpy_pair(name, a, np.float32(value))), value
+    assert _same_bits(km.apply_pair(name, a.reshape(-1, 1), np.array([[0.75]], np.float32)),
+                      _numpy_pair(name, a.reshape(-1, 1), np.float32(0.75)))
+
+
+def test_fmod_declines_what_numpy_computes():
+    a = np.ones(km.PAIR_MIN_ELEMENTS, np.float32)
+    assert km.apply_pair("fmod", a[:-1], 0.5) is None  # small
+    assert km.apply_pair("fmod", a.astype(np.float64), 0.5) is None  # float64: NumPy's
+    assert km.apply_pair("fmod", a, np.ones(3, np.float32)) is None  # a broadcast other than one value
+    assert km.apply_pair("fmod", np.concatenate([a, a])[::2], 0.5) is None  # strided
+    assert km.apply_pair("fmod", a, np.float64(0.5)) is None  # a NumPy scalar's own dtype
+
+
+@pytest.mark.parametrize("op", ["fmod", "remainder"])
+def test_the_float32_fmod_and_remainder_ops_run_here(op, monkeypatch):
+    names = []
+    apply_pair = km.apply_pair
+    monkeypatch.setattr(km, "apply_pair", lambda name, a, b: names.append(name) or apply_pair(name, a, b))
+    a, b = _pair_inputs(5000, seed=9)
+    assert _same_bits(getattr(gg, op)(gg.tensor(a), gg.tensor(b)).numpy(), _numpy_pair(op, a, b))
+    assert _same_bits(getattr(gg, op)(gg.tensor(a), 0.3).numpy(), _numpy_pair(op, a, np.float32(0.3)))
+    assert names == [op, op]
