@@ -61,6 +61,18 @@ def test_integer_products_stay_integer():
     a = gg.tensor([[1, 2], [3, 4]])
     assert gg.mm(a, a).dtype is gg.int64 and gg.mm(a, a).tolist() == [[7, 10], [15, 22]]
     assert gg.trace(a).dtype is gg.int64 and gg.trace(a).item() == 5
+    assert gg.trace(a.int()).dtype is gg.int64 and gg.trace(a.to(gg.uint8)).dtype is gg.int64  # PyTorch's
+
+
+def test_trace_gradient_is_the_upstream_gradient_on_the_diagonal():
+    for shape in ((4, 4), (5, 3), (2, 6)):
+        x = gg.tensor(np.random.default_rng(0).standard_normal(shape), requires_grad=True)
+        y = gg.trace(x)
+        y.backward(gg.tensor(2.5, dtype=gg.float64))
+        expected = np.zeros(shape)
+        np.fill_diagonal(expected, 2.5)
+        assert np.array_equal(x.grad.numpy(), expected)
+        assert gg.autograd.gradgradcheck(gg.trace, (x,))
     assert gg.addmm(a, a, a, beta=2).tolist() == [[9, 14], [21, 30]]
 
 
