@@ -599,9 +599,9 @@ def trace(input: Tensor) -> Tensor:
         raise DTypeError("trace: not implemented for bool tensors")
     k = min(input.shape)
     square = input if input.shape[0] == input.shape[1] else input[:k, :k]
-    if input._array.dtype.kind in "fc":
-        return Trace.apply(square)
-    return einsum("ii->", square.long())  # integers sum as int64, as PyTorch's
+    if input._array.dtype.kind in "iu":
+        return einsum("ii->", square.long())  # integers sum as int64, as PyTorch's
+    return Trace.apply(square)
 
 
 class Trace(Op):
