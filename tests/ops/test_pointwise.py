@@ -116,6 +116,18 @@ def test_float32_logaddexp_in_one_pass_within_an_ulp_and_at_the_edges():
     np.testing.assert_array_equal(gg.logaddexp(gg.tensor(x), gg.tensor(y)).numpy(), expected)
 
 
+def test_float32_hypot_in_one_pass_has_libms_bits():
+    # (kernel: in float64, as glibc's hypotf; large enough for the threads)
+    rng = np.random.default_rng(4)
+    a = (rng.standard_normal(300_001) * 10.0 ** rng.integers(-40, 38, 300_001)).astype(np.float32)
+    b = (rng.standard_normal(300_001) * 10.0 ** rng.integers(-40, 38, 300_001)).astype(np.float32)
+    a[:8] = [math.inf, math.nan, -math.inf, 0.0, -0.0, 3e38, 1e-45, math.nan]
+    b[:8] = [math.nan, -math.inf, 1.0, 0.0, -0.0, 3e38, 1e-45, 1.0]
+    with np.errstate(all="ignore"):
+        expected = np.hypot(a, b)
+    np.testing.assert_array_equal(gg.hypot(gg.tensor(a), gg.tensor(b)).numpy(), expected)
+
+
 def test_logaddexp_with_infinities():
     inf = math.inf
     value, (ga, gb) = grad_of("logaddexp", [-inf, inf, inf, -inf, 0.0], [-inf, inf, 1.0, 1.0, 0.0])
