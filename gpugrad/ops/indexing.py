@@ -188,12 +188,20 @@ def parse_index(x: Tensor, index):
         else:  # mask
             _check_mask_shape(value, shape, dim)
             basic += [slice(None)] * value.ndim
-            advanced += list(x._backend.xp.nonzero(value))
+            advanced += mask_parts(x._backend.xp, value)
             advanced_count += value.ndim
             has_advanced = True
             dim += value.ndim
     basic.append(Ellipsis)
     return tuple(basic), (tuple(advanced) if has_advanced else None)
+
+
+def mask_parts(xp, mask) -> list:
+    """A bool mask's entries in an ``advanced`` index: on the CPU the mask itself (NumPy reads it as its
+    nonzero positions, in one pass where the positions' int64 arrays took a pass of their own and a gather
+    by k arrays; its positions never repeat, so a gradient lands by assignment: IndexBackward), elsewhere its
+    nonzero positions, one int array per dim it covers."""
+    return [mask] if xp is numpy else list(xp.nonzero(mask))
 
 
 def _check_mask_shape(mask, shape: tuple, dim: int) -> None:
@@ -219,6 +227,8 @@ class IndexBackward(Op):
             _threads.assign(region, gy)  # a large one over the threads (x[:, ::2]'s strided region)
         elif advanced is None:
             region[...] = gy
+        elif _one_mask(advanced):
+            region[advanced] = gy  # a mask's positions are distinct: nothing to accumulate
         elif not _index_add_one_array(ctx, region, advanced, gy):
             ctx.backend.index_add(region, advanced, gy)
         return out
@@ -226,6 +236,12 @@ class IndexBackward(Op):
     @staticmethod
     def backward(ctx, ggx):
         return GetItem.apply(ggx, basic=ctx.basic, advanced=ctx.advanced)
+
+
+def _one_mask(advanced: tuple) -> bool:
+    """Whether a bool mask is the index's only array (mask_parts' CPU form): each position taken once."""
+    arrays = [p for p in advanced if not isinstance(p, slice)]
+    return len(arrays) == 1 and arrays[0].dtype.kind == "b"
 
 
 def _index_add_one_array(ctx, region, advanced: tuple, gy) -> bool:
@@ -239,6 +255,8 @@ def _index_add_one_array(ctx, region, advanced: tuple, gy) -> bool:
         return False
     axis = arrays[0]
     idx = advanced[axis]
+    if idx.dtype.kind not in "iu":
+        return False
     # gy holds idx's dims in place of axis (one index array stays where it is): flattened to one dim.
     src = gy.reshape(region.shape[:axis] + (idx.size,) + region.shape[axis + 1:])
     kgather.index_add(numpy, region, idx.reshape(-1), src, axis)
@@ -998,7 +1016,8 @@ def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> 
     shape = _broadcast_shape("masked_select", tuple(input.shape), tuple(mask.shape)) or (1,)  # 0-d: one element
     x = input if tuple(input.shape) == shape else input.expand(shape)
     m = mask._array if tuple(mask.shape) == shape else input._backend.xp.broadcast_to(mask._array, shape)
-    return write_out("masked_select", GetItem.apply(x, basic=(Ellipsis,), advanced=input._backend.xp.nonzero(m)), out)
+    return write_out("masked_select", GetItem.apply(x, basic=(Ellipsis,), advanced=tuple(mask_parts(input._backend.xp, m))),
+                     out)
 
 
 class MaskedScatter(Op):
@@ -1024,7 +1043,7 @@ class MaskedScatter(Op):
             size = 1
             for s in ctx.source_shape:
                 size *= s
-            picked = GetItem.apply(gy, basic=(Ellipsis,), advanced=ctx.xp.nonzero(ctx.mask))
+            picked = GetItem.apply(gy, basic=(Ellipsis,), advanced=tuple(mask_parts(ctx.xp, ctx.mask)))
             g_src = _pad_to(picked, (size,)).reshape(ctx.source_shape)
         return g_x, g_src
 

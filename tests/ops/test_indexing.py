@@ -1036,3 +1036,33 @@ def test_topk_and_kthvalue_results_are_contiguous():
         assert values.is_contiguous() and indices.is_contiguous()
         assert indices.view(-1).shape[0] == values.numel()
     assert x.kthvalue(2, dim=0, keepdim=True).indices.is_contiguous()
+
+
+@pytest.mark.parametrize("index", [
+    lambda m: (m,),  # the whole shape
+    lambda m: (m[:, :, 0],),  # the leading dims
+    lambda m: (slice(None), m[0, :, 0]),  # a middle dim
+    lambda m: (np.isin(np.arange(6), [1, 4]), np.array([[2], [0], [2]])),  # beside an int array: repeats
+])
+def test_a_mask_selects_and_its_gradient_lands_without_a_positions_array(index, monkeypatch):
+    # On the CPU the mask itself indexes (no nonzero() arrays: IndexBackward assigns, its positions being
+    # distinct); beside an int array the gradient still accumulates.
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((6, 5, 4))
+    parts = index(rng.standard_normal((6, 5, 4)) > 0)
+    positions_arrays = []
+    real = np.nonzero
+    monkeypatch.setattr(np, "nonzero", lambda m: positions_arrays.append(m.shape) or real(m))
+    x = gg.tensor(a, requires_grad=True)
+    y = x[tuple(gg.tensor(p) if isinstance(p, np.ndarray) else p for p in parts)]
+    expected = a[parts]
+    np.testing.assert_array_equal(y.detach().numpy(), expected)
+    up = rng.standard_normal(expected.shape)
+    y.backward(gg.tensor(up))
+    want = np.zeros_like(a)
+    np.add.at(want, parts, up)
+    np.testing.assert_array_equal(x.grad.numpy(), want)
+    assert positions_arrays == []
+    selected = gg.masked_select(x, gg.tensor(a > 0.5))
+    np.testing.assert_array_equal(selected.detach().numpy(), a[a > 0.5])
+    assert positions_arrays == []
