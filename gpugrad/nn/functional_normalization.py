@@ -406,6 +406,7 @@ def embedding_bag(
         bad = int(flat.min()) if int(flat.min()) < 0 else int(flat.max())
         raise IndexError(f"{op}: index {bad} is out of range for num_embeddings={num} (valid: 0..{num - 1})")
     from .sparse import (  # sparse builds on F: import late
+        EmbeddingBagSum,
         EmbeddingLookup,
         SparseEmbeddingLookup,
         embedding_renorm_,
@@ -415,6 +416,16 @@ def embedding_bag(
     flat_t = Tensor._make(flat, input._backend)
     if max_norm is not None:
         embedding_renorm_(weight, flat_t, max_norm, norm_type)
+    if mode != "max" and psw is None and not sparse and not scale_grad_by_freq:
+        # each bag's rows added straight from the table (kernels.embedding.bag_sum), none gathered first
+        rows = bag_of[:int(xp.count_nonzero(bag_of >= 0))]  # the bags are runs of positions: a tail in none
+        bounds = xp.concatenate([xp.zeros(1, xp.int64), xp.cumsum(xp.bincount(rows, minlength=bags)[:bags])])
+        divisor = None
+        if mode == "mean":  # over the bag's rows that are not padding, 1 for an empty bag
+            kept = rows if padding_idx is None else rows[flat[:rows.size] != padding_idx]
+            divisor = xp.maximum(xp.bincount(kept, minlength=bags)[:bags], 1).astype(weight._array.dtype)[:, None]
+        return EmbeddingBagSum.apply(weight, ids=flat, bounds=bounds, rows=rows, divisor=divisor,
+                                     padding_idx=-1 if padding_idx is None else padding_idx)
     if sparse:
         # The gradient gets one entry per index in a bag, padding left out (embedding's sparse rule). Only
         # a tail past include_last_offset's last offset is in no bag: left out of the lookup, so of the gradient.

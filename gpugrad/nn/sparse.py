@@ -128,6 +128,47 @@ class EmbeddingBackward(Op):
         return out * Tensor._make(factor[..., None], ggw._backend)
 
 
+class EmbeddingBagSum(Op):
+    """embedding_bag's sums of bags of weight's rows (``divisor`` (bags, 1) for means, else None): each bag
+    adds its rows straight from the table (kernels.embedding.bag_sum), where weight[ids] made every row
+    first. ids (n,) and bounds (bags + 1,) as bag_sum's; ``rows``: each position's bag (the gradient's rows).
+    Its backward is EmbeddingBagBackward, the lookup's scatter reading each position's bag row."""
+
+    name = "embedding_bag"
+
+    @staticmethod
+    def forward(ctx, weight, ids=None, bounds=None, rows=None, divisor=None, padding_idx=-1):
+        ctx.ids, ctx.bounds, ctx.rows, ctx.divisor, ctx.padding_idx = ids, bounds, rows, divisor, padding_idx
+        ctx.num = weight.shape[0]
+        out = kembedding.bag_sum(ctx.xp, weight, ids, bounds, padding_idx, impl=ctx.backend.kernel_impl)
+        return out if divisor is None else out / divisor
+
+    @staticmethod
+    def backward(ctx, gy):
+        return EmbeddingBagBackward.apply(gy, ids=ctx.ids, bounds=ctx.bounds, rows=ctx.rows, divisor=ctx.divisor,
+                                          num=ctx.num, padding_idx=ctx.padding_idx)
+
+
+class EmbeddingBagBackward(Op):
+    """gweight (num, dim) of EmbeddingBagSum from gy (bags, dim): kernels.embedding's scatter, each position
+    adding its bag's row (over the divisor for means). Linear in gy; its own backward is EmbeddingBagSum."""
+
+    name = "embedding_bag_backward"
+
+    @staticmethod
+    def forward(ctx, gy, ids=None, bounds=None, rows=None, divisor=None, num=0, padding_idx=-1):
+        ctx.ids, ctx.bounds, ctx.rows, ctx.divisor, ctx.padding_idx = ids, bounds, rows, divisor, padding_idx
+        g = gy if divisor is None else gy / divisor
+        taken = ids[:rows.shape[0]]  # the positions in bags (include_last_offset may leave a tail in none)
+        return kembedding.embedding_backward(ctx.xp, g, taken, num, padding_idx, rows=rows,
+                                             impl=ctx.backend.kernel_impl)
+
+    @staticmethod
+    def backward(ctx, ggw):
+        return EmbeddingBagSum.apply(ggw, ids=ctx.ids, bounds=ctx.bounds, rows=ctx.rows, divisor=ctx.divisor,
+                                     padding_idx=ctx.padding_idx)
+
+
 class SparseEmbeddingLookup(EmbeddingLookup):
     """weight[ids], as EmbeddingLookup, with a sparse COO gradient for weight (``sparse=True``)."""
 

@@ -142,3 +142,53 @@ def test_op_matches_torch(padding_idx, scale):
     ref.backward(torch.tensor(up))
     np.testing.assert_array_equal(out.detach().numpy(), ref.detach().numpy())
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+# embedding_bag's sums of bags of rows, and their backward (the scatter reading each position's bag row) -----
+
+def _bounds(rng, n: int) -> np.ndarray:
+    """Bag bounds over n positions: empty bags, and a tail in no bag, among them."""
+    cuts = np.sort(rng.integers(0, n + 1, 5))
+    return np.concatenate([[0], cuts[:2], cuts[1:2], cuts[2:]]).astype(np.int64)
+
+
+@pytest.mark.parametrize("padding", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bag_sums_and_their_gradients_match_the_reference(backend, rng, dtype, padding):
+    tol = tolerances(dtype)
+    for n, num, dim in CASES:
+        weight = rng.standard_normal((num, dim)).astype(dtype)
+        ids = rng.integers(0, num, n)
+        bounds = _bounds(rng, n)
+        pad = int(ids[0]) if padding else -1
+        got = emb.bag_sum(backend.xp, backend.dev(weight), backend.dev(ids), backend.dev(bounds), pad, impl=backend.impl)
+        want = emb.reference_bag_sum(np, weight, ids, bounds, pad)
+        np.testing.assert_allclose(backend.host(got), want, **tol, err_msg=str((n, num, dim)))
+        bags = bounds.size - 1
+        rows = np.repeat(np.arange(bags), np.diff(bounds))
+        gy = rng.standard_normal((bags, dim)).astype(dtype)
+        taken = ids[:rows.size]
+        got = emb.embedding_backward(backend.xp, backend.dev(gy), backend.dev(taken), num, pad, rows=backend.dev(rows),
+                                     impl=backend.impl)
+        want = emb.reference_backward(np, gy[rows], taken, num, pad)
+        np.testing.assert_allclose(backend.host(got), want, **tol, err_msg=str((n, num, dim)))
+
+
+def test_a_bag_adds_its_rows_in_position_order_on_any_split(rng, monkeypatch):
+    # the bits of zeros index-added by position (the reference), serially and in parallel
+    weight = (rng.standard_normal((7, 16)) * 10 ** rng.uniform(-4, 4, (7, 1))).astype(np.float32)
+    ids = rng.integers(0, 7, 500)
+    bounds = np.array([0, 3, 3, 250, 499], np.int64)
+    want = emb.reference_bag_sum(np, weight, ids, bounds, 2)
+    for parallel in (False, True):
+        _force_parallel(monkeypatch, parallel)
+        assert np.array_equal(emb.bag_sum(np, weight, ids, bounds, 2, impl="cpu"), want)
+    assert not want[1].any()  # an empty bag
+
+
+def test_bag_sum_names_bad_input():
+    w = np.zeros((3, 2), np.float32)
+    with pytest.raises(ValueError, match=r"embedding.bag_sum: expected weight \(num, dim\), ids \(n,\) and bounds"):
+        emb.bag_sum(np, w, np.zeros((2, 2), np.int64), np.array([0, 2]), impl="cpu")
+    with pytest.raises(TypeError, match="embedding.bag_sum: ids and bounds must be integers"):
+        emb.bag_sum(np, w, np.zeros(2), np.array([0, 2]), impl="cpu")

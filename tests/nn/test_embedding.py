@@ -160,6 +160,45 @@ def test_embedding_bag_gradients_float64(rng):
         assert gradgradcheck(lambda w: bag(idx, w, offsets, mode=mode), [w])
 
 
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_bag_sums_bags_from_the_table_with_gathered_rows_bits(rng, mode, padding_idx, monkeypatch):
+    # sum and mean add each bag's rows straight from the table (kernels.embedding.bag_sum): the values and
+    # gradients of the rows gathered first and index-added by bag, bit for bit; every order differentiates
+    from gpugrad.kernels import embedding as kembedding
+
+    calls = []
+    real = kembedding.bag_sum
+    monkeypatch.setattr(kembedding, "bag_sum", lambda *a, **k: calls.append(1) or real(*a, **k))
+    ids = rng.integers(0, 20, 37)
+    ids[::5] = 2
+    offsets = np.array([0, 4, 4, 17, 30])
+    w0 = rng.standard_normal((20, 6)).astype(np.float32)
+    for last in (False, True):
+        w = gg.tensor(w0, requires_grad=True)
+        y = F.embedding_bag(gg.tensor(ids), w, gg.tensor(offsets), mode=mode, padding_idx=padding_idx,
+                            include_last_offset=last)
+        up = rng.standard_normal(tuple(y.shape)).astype(np.float32)
+        y.backward(gg.tensor(up))
+        bags = len(offsets) - (1 if last else 0)
+        ends = list(offsets[1:]) + ([] if last else [len(ids)])
+        want_y, want_g = np.zeros((bags, 6), np.float32), np.zeros_like(w0)
+        for b, (lo, hi) in enumerate(zip(offsets[:bags], ends)):
+            kept = [k for k in ids[lo:hi] if k != padding_idx]
+            for k in kept:
+                want_y[b] += w0[k]
+            div = np.float32(max(len(kept), 1)) if mode == "mean" else np.float32(1)
+            want_y[b] /= div
+            for k in kept:
+                want_g[k] += up[b] / div
+        np.testing.assert_allclose(y.detach().numpy(), want_y, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(w.grad.numpy(), want_g, rtol=1e-6, atol=1e-6)
+    assert len(calls) == 2
+    w = gg.tensor(w0.astype(np.float64), requires_grad=True)
+    bag = lambda w: F.embedding_bag(gg.tensor(ids), w, gg.tensor(offsets), mode=mode, padding_idx=padding_idx)
+    assert gradcheck(bag, [w]) and gradgradcheck(bag, [w])
+
+
 def test_embedding_bag_scale_grad_by_freq_by_hand():
     # Each row's gradient is divided by its index's count in the input (PyTorch 2.13's CPU kernel divides
     # some rows by another index's count, pytorch/pytorch#190063, so this is not compared with it).
