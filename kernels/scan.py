@@ -1,5 +1,6 @@
 """Running sums and products along one axis: ``cumsum`` and ``cumprod`` of float32 and float64 arrays, and
-cumsum's backward (the same sum taken from the end).
+cumsum's backward (the same sum taken from the end); and the positions of the running maximum or minimum
+(``cummax``, ``cummin``).
 
 PyTorch's CPU scans carry float32 in a float64 accumulator, rounding each output once: its float32
 cumsum of 2048 x 2048 normal values differs from a float32 running sum (NumPy's) in most elements. The
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from numba import prange
+from numba.extending import register_jitable
 
 from ._launch import check_arrays_for, cpu_kernel, float_dtype_and_impl
 
@@ -78,7 +80,85 @@ def _scan_rows_cpu(x, out, op, reverse):
             out[i, k] = acc
 
 
+def reference_running_extreme(xp: Any, x: Any, axis: int, largest: bool) -> Any:
+    """The position (int64) of the running maximum (``largest``) or minimum of x along axis, as PyTorch's:
+    a tie takes the later position, and a NaN, once seen, stays the running value at the latest NaN's."""
+    extreme = (xp.maximum if largest else xp.minimum).accumulate(x, axis=axis)
+    hit = (x == extreme) | xp.isnan(x)
+    pos = xp.arange(x.shape[axis]).reshape([-1 if i == axis else 1 for i in range(x.ndim)])
+    return xp.maximum.accumulate(xp.where(hit, pos, 0), axis=axis).astype(xp.int64)
+
+
+@register_jitable(inline="always")
+def _takes_over(v, best, largest):
+    """Whether v becomes the running extreme after best: a NaN always, nothing after a NaN, a tie too."""
+    if v != v:
+        return True
+    if best != best:
+        return False
+    return v >= best if largest else v <= best
+
+
+@cpu_kernel(fastmath=False)
+def _running_extreme_cpu(x, index, largest):
+    outer, n, inner = x.shape
+    blocks = (inner + INNER_BLOCK - 1) // INNER_BLOCK
+    for t in prange(outer * blocks):
+        o = t // blocks
+        lo = (t % blocks) * INNER_BLOCK
+        width = min(INNER_BLOCK, inner - lo)
+        best = x[o, 0, lo:lo + width].copy()
+        index[o, 0, lo:lo + width] = 0
+        at = np.zeros(width, np.int64)
+        for k in range(1, n):
+            row = x[o, k, lo:lo + width]
+            for j in range(width):
+                take = _takes_over(row[j], best[j], largest)
+                best[j] = row[j] if take else best[j]
+                at[j] = k if take else at[j]
+                index[o, k, lo + j] = at[j]
+
+
+@cpu_kernel(fastmath=False)
+def _running_extreme_rows_cpu(x, index, largest):
+    rows, n = x.shape
+    for i in prange(rows):
+        best = x[i, 0]
+        at = 0
+        index[i, 0] = 0
+        for k in range(1, n):
+            v = x[i, k]
+            take = _takes_over(v, best, largest)
+            best = v if take else best  # selects, not branches: random data mispredicted half of them
+            at = k if take else at
+            index[i, k] = at
+
+
 # ============================================================== launcher
+
+def running_extreme(xp: Any, x: Any, axis: int, largest: bool, *, impl: str | None = None) -> Any:
+    """The position (int64, C-contiguous) of the running maximum (``largest``) or minimum of the float32 or
+    float64 array x along ``axis``: the reference's, in one pass."""
+    name = "scan.running_extreme"
+    _, impl = float_dtype_and_impl(name, xp, impl, x=x)
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{name}: axis {axis} out of range for shape {tuple(x.shape)}")
+    axis %= x.ndim
+    if impl != "cpu" or x.size == 0:
+        return xp.ascontiguousarray(reference_running_extreme(xp, x, axis, largest))
+    check_arrays_for(name, xp, impl, x=x)
+    shape = x.shape
+    outer, n = int(np.prod(shape[:axis])), shape[axis]
+    inner = int(np.prod(shape[axis + 1:]))
+    src = np.ascontiguousarray(x).reshape(outer, n, inner)
+    index = np.empty(shape, np.int64)
+    if inner == 1:
+        _running_extreme_rows_cpu(x.size, src.reshape(outer, n), index.reshape(outer, n), bool(largest))
+    else:
+        _running_extreme_cpu(x.size, src, index.reshape(outer, n, inner), bool(largest))
+    return index
+
+
 
 def scan(xp: Any, op: str, x: Any, axis: int, reverse: bool = False, *, impl: str | None = None) -> Any:
     """The running sum or product (``op``) of the float32 or float64 array x along ``axis``, accumulated in

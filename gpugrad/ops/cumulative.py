@@ -140,12 +140,15 @@ def _running_extreme(op: str, x: Tensor, dim, largest: bool, out) -> ValuesIndic
         return ValuesIndices(values.reshape(()), indices.reshape(()))
     xp = x._backend.xp
     a = x._array
-    extreme = running(xp, xp.maximum if largest else xp.minimum, a, axis)
-    hit = a == extreme
-    if a.dtype.kind in FLOAT_KINDS:
-        hit |= xp.isnan(a)
-    pos = xp.arange(a.shape[axis]).reshape([-1 if i == axis else 1 for i in range(a.ndim)])
-    index = running(xp, xp.maximum, xp.where(hit, pos, 0), axis).astype(xp.int64)
+    if xp is numpy and (a.dtype is _F32 or a.dtype is _F64):  # one pass over the threads
+        index = kernel_scan.running_extreme(xp, a, axis, largest, impl=x._backend.kernel_impl)
+    else:
+        extreme = running(xp, xp.maximum if largest else xp.minimum, a, axis)
+        hit = a == extreme
+        if a.dtype.kind in FLOAT_KINDS:
+            hit |= xp.isnan(a)
+        pos = xp.arange(a.shape[axis]).reshape([-1 if i == axis else 1 for i in range(a.ndim)])
+        index = running(xp, xp.maximum, xp.where(hit, pos, 0), axis).astype(xp.int64)
     result = ValuesIndices(GatherAlong.apply(x, index=index, axis=axis), _const(x, index))
     return write_pair(op, result, out)
 

@@ -21,6 +21,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..backend import FULL_SUM_MIN_ELEMENTS
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
+from ..kernels import gather as kgather
 from ..kernels.reduce import sum_all
 from ..tensor import Tensor
 from ._operands import as_float, c_order, distinct_dims, keepdim_shape, normalize_dims, require_float, write_out
@@ -388,6 +389,8 @@ class GatherAlong(Op):
     @staticmethod
     def forward(ctx, x, index=None, axis=0):
         ctx.index, ctx.axis, ctx.shape = index, axis, x.shape
+        if ctx.xp is numpy and x.ndim:  # the CPU's gather kernel (take_along_axis built index arrays first)
+            return kgather.gather_along(numpy, x, index, axis)
         return ctx.xp.take_along_axis(x, index, axis=axis)
 
     @staticmethod
@@ -403,6 +406,9 @@ class ScatterAddAlong(Op):
         ctx.index, ctx.axis = index, axis
         xp = ctx.xp
         out = xp.zeros(shape, dtype=g.dtype)
+        if xp is numpy and out.ndim:  # the CPU's scatter-add kernel: np.add.at's bits
+            kgather.scatter_add_along(numpy, out, index, g, axis)
+            return out
         # index says where along axis; along every other dim an element stays where it is.
         where_to = [xp.arange(n).reshape([-1 if i == d else 1 for i in range(index.ndim)])
                     for d, n in enumerate(index.shape)]

@@ -60,3 +60,33 @@ def test_cumsums_gradient_is_the_scan_from_the_end():
     g = np.random.default_rng(4).standard_normal((5, 300)).astype(np.float32)
     x.cumsum(1).backward(gg.tensor(g))
     np.testing.assert_array_equal(x.grad.numpy(), ks.reference_scan(np, "sum", g, 1, reverse=True))
+
+
+# running_extreme: cummax's and cummin's positions ------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.lists(st.integers(1, 9), min_size=1, max_size=3).map(tuple), data=st.data(),
+       largest=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]))
+def test_running_extreme_positions_equal_the_reference(shape, data, largest, dtype):
+    axis = data.draw(st.integers(0, len(shape) - 1))
+    rng = np.random.default_rng(int(np.prod(shape)) + axis)
+    x = rng.integers(-2, 3, shape).astype(dtype)  # many ties
+    x.flat[rng.integers(0, x.size, max(1, x.size // 6))] = np.nan
+    x.flat[::5] = -0.0
+    got = ks.running_extreme(np, x, axis, largest, impl="cpu")
+    assert got.dtype == np.int64 and got.flags.c_contiguous
+    assert np.array_equal(got, ks.reference_running_extreme(np, x, axis, largest))
+
+
+def test_running_extreme_over_wide_blocks_and_the_threads(monkeypatch):
+    import sys
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 40, ks.INNER_BLOCK + 7)).astype(np.float32)
+    x[1, 7, 9] = np.nan
+    want = ks.reference_running_extreme(np, x, 1, True)
+    for threshold in (0, 1 << 40):  # the parallel build, then the serial one
+        monkeypatch.setattr(sys.modules[type(ks._running_extreme_cpu).__module__], "PARALLEL_MIN_WORK", threshold)
+        assert np.array_equal(ks.running_extreme(np, x, 1, True, impl="cpu"), want)
+        assert np.array_equal(ks.running_extreme(np, x[0], 1, False, impl="cpu"),
+                              ks.reference_running_extreme(np, x[0], 1, False))
