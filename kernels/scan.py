@@ -16,6 +16,7 @@ On a GPU the launcher calls CuPy's own scans.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -92,9 +93,9 @@ def reference_running_extreme(xp: Any, x: Any, axis: int, largest: bool) -> Any:
 @register_jitable(inline="always")
 def _takes_over(v, best, largest):
     """Whether v becomes the running extreme after best: a NaN always, nothing after a NaN, a tie too."""
-    if v != v:
+    if math.isnan(v):
         return True
-    if best != best:
+    if math.isnan(best):
         return False
     return v >= best if largest else v <= best
 
