@@ -31,6 +31,7 @@ from numba.extending import overload, register_jitable
 
 from . import _vmath
 from ._launch import cpu_kernel_per_code
+from .activation import sigmoid_scalar
 
 # The functions of kernels/_vmath this maps, by their names there (gpugrad/_vmath_ufuncs.py's float32 ones)
 VMATH = ("exp", "log", "expm1", "log1p", "tanh", "exp2", "log2", "log10", "sinh", "cosh", "asinh", "atanh", "atan",
@@ -237,4 +238,53 @@ def apply_pair(name: str, a: np.ndarray, b) -> np.ndarray | None:
         return None
     out = np.empty(a.shape, _F32)
     _pair_cpu(3 * a.size, PAIRS.index(name), a.reshape(-1), b.reshape(-1), out.reshape(-1))
+    return out
+
+
+# ============================================================== an array and two numbers: softplus with a beta
+
+# float32 functions of an array (and a second one of its shape) and two numbers, whose ufuncs (a number beside
+# an array: NumPy passes it with stride 0) Numba's loops did not vectorise: softplus with a beta or threshold
+# of its own, forward and backward, each one pass over the threads.
+WITH_NUMBERS = ("softplus_beta", "softplus_beta_grad")
+
+
+@register_jitable
+def _softplus_beta(x, gy, beta, threshold):
+    # the composite's float32 steps: z = x beta, the softplus kernel's formula of z, over beta (gy unused)
+    z = x * beta
+    y = (max(z, np.float32(0.0)) + _vmath.log1p_of_unit(_vmath.exp(-abs(z)))) / beta
+    return x if z > threshold else y
+
+
+@register_jitable
+def _softplus_beta_grad(x, gy, beta, threshold):
+    # d/dx = sigmoid(x beta), 1 past the threshold (PyTorch's), times gy
+    z = x * beta
+    return gy if z > threshold else gy * sigmoid_scalar(z)
+
+
+_WITH_NUMBERS = {"softplus_beta": _softplus_beta, "softplus_beta_grad": _softplus_beta_grad}
+
+
+@cpu_kernel_per_code(WITH_NUMBERS, fastmath=False)
+def _with_numbers_cpu(code):
+    fn = _WITH_NUMBERS[WITH_NUMBERS[code]]
+
+    def kernel(x, y, a, b, out):
+        for i in prange(x.size):
+            out[i] = fn(x[i], y[i], a, b)
+    return kernel
+
+
+def apply_with_numbers(name: str, x: np.ndarray, a: float, b: float, y: np.ndarray | None = None) -> np.ndarray | None:
+    """``name`` (WITH_NUMBERS) of the float32 array ``x`` (and ``y`` of its shape, for a gradient) and the
+    numbers ``a`` and ``b`` (in float32), over the threads; None for other operands (the caller's composite)."""
+    if not (x.__class__ is np.ndarray and x.dtype == _F32 and x.flags.c_contiguous and (y is None or (
+            y.__class__ is np.ndarray and y.dtype == _F32 and y.shape == x.shape and y.flags.c_contiguous))):
+        return None
+    out = np.empty(x.shape, _F32)
+    flat = x.reshape(-1)
+    _with_numbers_cpu(2 * x.size, WITH_NUMBERS.index(name), flat, flat if y is None else y.reshape(-1),
+                      np.float32(a), np.float32(b), out.reshape(-1))
     return out

@@ -175,3 +175,59 @@ def test_the_float32_fmod_and_remainder_ops_run_here(op, monkeypatch):
     assert _same_bits(getattr(gg, op)(gg.tensor(a), gg.tensor(b)).numpy(), _numpy_pair(op, a, b))
     assert _same_bits(getattr(gg, op)(gg.tensor(a), 0.3).numpy(), _numpy_pair(op, a, np.float32(0.3)))
     assert names == [op, op]
+
+
+# softplus with a beta (an array and two numbers) ----------------------------------------------------------------
+
+def _softplus64(x: np.ndarray, beta: float, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """softplus and its derivative in float64 of the float32 product z = x beta (PyTorch's first step: its
+    rounding moves e**z by |z| ulps in the far tail, in every implementation)."""
+    z = (x * np.float32(beta)).astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = np.where(z > threshold, x, np.logaddexp(0.0, z) / np.float32(beta))
+        slope = np.where(z > threshold, 1.0, np.exp(-np.logaddexp(0.0, -z)))  # sigmoid, without cancelling
+    return y, slope
+
+
+@pytest.mark.parametrize("beta, threshold", [(2.0, 20.0), (0.5, 20.0), (1.0, 5.0), (3.0, -1.0)])
+@pytest.mark.parametrize("size", [37, km.MIN_ELEMENTS + 3])
+def test_softplus_with_a_beta_and_its_gradient_within_a_few_ulps(beta, threshold, size):
+    x = _inputs(size, seed=size)
+    x[-4:] = [threshold / beta, np.nextafter(np.float32(threshold / beta), np.float32(99)), 30.0, -30.0]
+    gy = np.random.default_rng(1).standard_normal(size).astype(np.float32)
+    y = km.apply_with_numbers("softplus_beta", x, beta, threshold)
+    g = km.apply_with_numbers("softplus_beta_grad", x, beta, threshold, gy)
+    want_y, slope = _softplus64(x, beta, threshold)
+    want_g = gy * slope
+    for got, want in ((y, want_y), (g, want_g)):
+        assert got.dtype == np.float32
+        nan = np.isnan(want)
+        assert np.array_equal(np.isnan(got), nan)
+        finite = ~nan & np.isfinite(want)
+        assert np.array_equal(got[~finite & ~nan], want[~finite & ~nan].astype(np.float32))  # the infinities
+        err = np.abs(got[finite] - want[finite]) / np.spacing(np.abs(want[finite]).astype(np.float32))
+        assert float(err.max()) <= 4  # a few float32 roundings of the composite's steps
+
+
+def test_softplus_with_a_beta_declines_what_it_does_not_take():
+    x = np.ones(8, np.float32)
+    assert km.apply_with_numbers("softplus_beta", x.astype(np.float64), 2.0, 20.0) is None
+    assert km.apply_with_numbers("softplus_beta", np.ones(16, np.float32)[::2], 2.0, 20.0) is None
+    assert km.apply_with_numbers("softplus_beta_grad", x, 2.0, 20.0, np.ones(4, np.float32)) is None
+
+
+def test_the_softplus_op_with_a_beta_runs_here_and_differentiates_twice(monkeypatch):
+    names = []
+    real = km.apply_with_numbers
+    monkeypatch.setattr(km, "apply_with_numbers", lambda name, *a: names.append(name) or real(name, *a))
+    x0 = _inputs(300, seed=4)
+    x0 = np.where(np.isfinite(x0), x0, 0.5).astype(np.float32)
+    x = gg.tensor(x0, requires_grad=True)
+    y = gg.nn.functional.softplus(x, beta=2.0)
+    (g,) = gg.autograd.grad(y.sum(), x, create_graph=True)
+    (h,) = gg.autograd.grad(g.sum(), x)
+    assert names == ["softplus_beta", "softplus_beta_grad"]
+    z = 2.0 * x0.astype(np.float64)
+    s = 0.5 * (1 + np.tanh(z / 2))
+    np.testing.assert_allclose(g.detach().numpy(), np.where(z > 20, 1.0, s), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(h.numpy(), np.where(z > 20, 0.0, 2.0 * s * (1 - s)), rtol=1e-5, atol=1e-6)
