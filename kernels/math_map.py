@@ -13,6 +13,9 @@ loop, start sooner: 4M float32 elements, exp 1.53 ms against the pool's 1.90, ta
 function replaced (compiled without fast-math flags as there), or the same IEEE operation as NumPy's: the
 same bits, at any thread count. Those functions are the references (tests/kernels/test_math_map.py).
 
+Softplus with a beta or threshold of its own and its gradient (``apply_with_numbers``: an array, maybe a
+second, and two numbers), whose ufuncs Numba's loop left scalar where NumPy passed the numbers with stride 0.
+
 Two float32 functions of two arguments, fmod and remainder (PyTorch's %: fmod moved into the divisor's
 sign), run here from 2**12 elements (``apply_pair``): NumPy's fmod calls libm per element on one core (19 ns
 per element), where C's fmod of float32 values is exact in float64 by one division and one fma wherever the
