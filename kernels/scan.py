@@ -46,15 +46,21 @@ def reference_scan(xp: Any, op: str, x: Any, axis: int, reverse: bool = False) -
 
 # ============================================================== CPU kernel
 
+@register_jitable(inline="always")
+def _inner_block(t, blocks, inner):
+    """(outer index, first inner index, width) of task t over (outer, blocks of INNER_BLOCK inner)."""
+    o = t // blocks
+    lo = (t % blocks) * INNER_BLOCK
+    return o, lo, min(INNER_BLOCK, inner - lo)
+
+
 # No fast-math flags: each step is one IEEE operation in PyTorch's order.
 @cpu_kernel(fastmath=False)
 def _scan_cpu(x, out, op, reverse):
     outer, n, inner = x.shape
     blocks = (inner + INNER_BLOCK - 1) // INNER_BLOCK
     for t in prange(outer * blocks):
-        o = t // blocks
-        lo = (t % blocks) * INNER_BLOCK
-        width = min(INNER_BLOCK, inner - lo)
+        o, lo, width = _inner_block(t, blocks, inner)
         acc = np.empty(width, np.float64)
         acc[:] = 1.0 if op == PROD else 0.0
         for step in range(n):
@@ -105,9 +111,7 @@ def _running_extreme_cpu(x, index, largest):
     outer, n, inner = x.shape
     blocks = (inner + INNER_BLOCK - 1) // INNER_BLOCK
     for t in prange(outer * blocks):
-        o = t // blocks
-        lo = (t % blocks) * INNER_BLOCK
-        width = min(INNER_BLOCK, inner - lo)
+        o, lo, width = _inner_block(t, blocks, inner)
         best = x[o, 0, lo:lo + width].copy()
         index[o, 0, lo:lo + width] = 0
         at = np.zeros(width, np.int64)
@@ -148,17 +152,21 @@ def running_extreme(xp: Any, x: Any, axis: int, largest: bool, *, impl: str | No
     if impl != "cpu" or x.size == 0:
         return xp.ascontiguousarray(reference_running_extreme(xp, x, axis, largest))
     check_arrays_for(name, xp, impl, x=x)
-    shape = x.shape
-    outer, n = int(np.prod(shape[:axis])), shape[axis]
-    inner = int(np.prod(shape[axis + 1:]))
-    src = np.ascontiguousarray(x).reshape(outer, n, inner)
-    index = np.empty(shape, np.int64)
+    src = _as_three(x, axis)
+    outer, n, inner = src.shape
+    index = np.empty(x.shape, np.int64)
     if inner == 1:
         _running_extreme_rows_cpu(x.size, src.reshape(outer, n), index.reshape(outer, n), bool(largest))
     else:
         _running_extreme_cpu(x.size, src, index.reshape(outer, n, inner), bool(largest))
     return index
 
+
+
+def _as_three(x: np.ndarray, axis: int) -> np.ndarray:
+    """x as a C-contiguous (outer, n, inner) array, the scanned axis in the middle."""
+    shape = x.shape
+    return np.ascontiguousarray(x).reshape(int(np.prod(shape[:axis])), shape[axis], int(np.prod(shape[axis + 1:])))
 
 
 def scan(xp: Any, op: str, x: Any, axis: int, reverse: bool = False, *, impl: str | None = None) -> Any:
@@ -174,11 +182,9 @@ def scan(xp: Any, op: str, x: Any, axis: int, reverse: bool = False, *, impl: st
     if impl != "cpu" or x.size == 0:
         return xp.ascontiguousarray(reference_scan(xp, op, x, axis, reverse))
     check_arrays_for(name, xp, impl, x=x)
-    shape = x.shape
-    outer, n = int(np.prod(shape[:axis])), shape[axis]
-    inner = int(np.prod(shape[axis + 1:]))
-    src = np.ascontiguousarray(x).reshape(outer, n, inner)
-    out = np.empty(shape, x.dtype)
+    src = _as_three(x, axis)
+    outer, n, inner = src.shape
+    out = np.empty(x.shape, x.dtype)
     code = OPS.index(op)
     if inner == 1:
         _scan_rows_cpu(x.size, src.reshape(outer, n), out.reshape(outer, n), code, reverse)
