@@ -1,5 +1,6 @@
-"""Sums over the rows of a 2-D (rows, n) array: what ``sum`` and ``mean`` over a tensor's last dims do; and
-sums over its axis 0, what they do over leading dims (a broadcast's gradient too).
+"""Sums over the rows of a 2-D (rows, n) array: what ``sum`` and ``mean`` over a tensor's last dims do; sums
+over its axis 0, what they do over leading dims (a broadcast's gradient too); sums of every element; and
+products along the rows (``prod`` over the last dim: NumPy's order, eight rows' chains at once).
 
 NumPy sums a row pairwise in scalar code (a 2048 x 2048 float32 array took 0.69 ms on one core of the CI
 machine, against 0.21 ms for a vectorised loop). The CPU kernel sums each row in blocks of BLOCK elements,
@@ -54,6 +55,11 @@ def reference_sum_rows(xp: Any, x: Any, squares: bool = False) -> Any:
 def reference_sum_leading(xp: Any, x: Any) -> Any:
     """(n,) sums of x (rows, n) over its rows, in x's dtype."""
     return x.sum(axis=0)
+
+
+def reference_prod_rows(xp: Any, x: Any) -> Any:
+    """(rows,) products of x (rows, n) along its rows, in x's dtype."""
+    return xp.multiply.reduce(x, axis=1)
 
 
 def reference_sum_all(xp: Any, x: Any, shift: float = 0.0, squares: bool = False) -> Any:
@@ -147,6 +153,35 @@ def _sum_in_order_cpu(x, columns, out):
         _add_rows_into(x, 0, rows, lo, hi, acc)
 
 
+@cpu_kernel(False)
+def _prod_rows_cpu(x, out):
+    # Each row's product in order from its first element, as NumPy's multiply.reduce (its bits); eight rows
+    # at a time, so that eight independent chains of multiplies overlap where one row's waits on each one.
+    rows, n = x.shape
+    for g in prange((rows + 7) // 8):
+        r = g * 8
+        if r + 8 <= rows:
+            p0, p1, p2, p3 = x[r, 0], x[r + 1, 0], x[r + 2, 0], x[r + 3, 0]
+            p4, p5, p6, p7 = x[r + 4, 0], x[r + 5, 0], x[r + 6, 0], x[r + 7, 0]
+            for j in range(1, n):
+                p0 *= x[r, j]
+                p1 *= x[r + 1, j]
+                p2 *= x[r + 2, j]
+                p3 *= x[r + 3, j]
+                p4 *= x[r + 4, j]
+                p5 *= x[r + 5, j]
+                p6 *= x[r + 6, j]
+                p7 *= x[r + 7, j]
+            out[r], out[r + 1], out[r + 2], out[r + 3] = p0, p1, p2, p3
+            out[r + 4], out[r + 5], out[r + 6], out[r + 7] = p4, p5, p6, p7
+        else:
+            for i in range(r, rows):
+                p = x[i, 0]
+                for j in range(1, n):
+                    p *= x[i, j]
+                out[i] = p
+
+
 CHUNK = 1 << 16  # elements a task of sum_all adds: fixed, so that the bits never depend on the thread count
 
 
@@ -233,3 +268,18 @@ def sum_all(xp: Any, x: Any, *, shift: float = 0.0, squares: bool = False, impl:
     partial = np.empty(-(-flat.size // CHUNK), np.float64)
     _sum_all_cpu(flat.size, flat, flat.dtype.type(shift), bool(squares), partial)
     return float(partial.sum())
+
+
+def prod_rows(xp: Any, x: Any, *, impl: str | None = None) -> Any:
+    """(rows,) products of x (rows, n) along its rows in x's dtype: the reference's bits (its order)."""
+    op = "reduce.prod_rows"
+    _, impl = float_dtype_and_impl(op, xp, impl, x=x)
+    if x.ndim != 2:
+        raise ValueError(f"{op}: expected a 2-D (rows, n) array, got shape {tuple(x.shape)}")
+    if impl != "cpu" or x.shape[1] == 0:
+        return reference_prod_rows(xp, x)
+    check_arrays_for(op, xp, impl, x=x)
+    x = contiguous(xp, x)
+    out = np.empty(x.shape[0], dtype=x.dtype)
+    _prod_rows_cpu(x.size, x, out)
+    return out

@@ -18,11 +18,11 @@ from .._vmath_ufuncs import math_ufunc
 from ..amp.policy import FLOAT32, autocast_policy
 from ..autograd.function import Op
 from ..autograd.grad_mode import is_grad_enabled
-from ..backend import FULL_SUM_MIN_ELEMENTS
+from ..backend import FULL_SUM_MIN_ELEMENTS, ROW_SUM_MIN_ELEMENTS
 from ..dtypes import FLOAT_KINDS
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..kernels import gather as kgather
-from ..kernels.reduce import sum_all
+from ..kernels.reduce import prod_rows, sum_all
 from ..tensor import Tensor
 from ._operands import as_float, c_order, distinct_dims, keepdim_shape, normalize_dims, require_float, write_out
 from .complex_numbers import refuse_complex
@@ -205,10 +205,16 @@ class Prod(Op):
     @staticmethod
     def forward(ctx, x, axis=None, keepdim=False):
         ctx.axis, ctx.keepdim = axis, keepdim
-        # the ufunc's own reduce, not ndarray.prod: an overflow's warning then comes from this frame, which
-        # gpugrad's filter silences (numpy_warnings.py), as PyTorch is silent
-        y = ctx.xp.multiply.reduce(x, axis=axis, keepdims=keepdim, dtype=accumulation_dtype(x))
-        y = c_order(ctx.xp.asarray(y).astype(x.dtype, copy=False))
+        if (ctx.xp is numpy and axis is not None and axis == x.ndim - 1 and x.size >= ROW_SUM_MIN_ELEMENTS
+                and (x.dtype == numpy.float32 or x.dtype == numpy.float64) and x.flags.c_contiguous):
+            # over the last dim: eight rows' chains at once, over the threads (NumPy's one chain a row)
+            y = prod_rows(numpy, x.reshape(-1, x.shape[-1]), impl=ctx.backend.kernel_impl)
+            y = y.reshape(x.shape[:-1] + ((1,) if keepdim else ()))
+        else:
+            # the ufunc's own reduce, not ndarray.prod: an overflow's warning then comes from this frame,
+            # which gpugrad's filter silences (numpy_warnings.py), as PyTorch is silent
+            y = ctx.xp.multiply.reduce(x, axis=axis, keepdims=keepdim, dtype=accumulation_dtype(x))
+            y = c_order(ctx.xp.asarray(y).astype(x.dtype, copy=False))
         ctx.save_for_backward(x, y)
         return y
 

@@ -226,3 +226,27 @@ def test_full_sums_of_nan_inf_and_empty():
     assert kr.sum_all(np, np.zeros(0, np.float32), impl="cpu") == 0.0
     with pytest.raises(TypeError, match="reduce.sum_all"):
         kr.sum_all(np, np.zeros(3, np.int64), impl="cpu")
+
+
+# prod_rows: products along the rows, NumPy's order -------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.integers(1, 30), n=st.integers(1, 70), dtype=st.sampled_from([np.float32, np.float64]))
+def test_row_products_have_the_references_bits(rows, n, dtype):
+    rng = np.random.default_rng(rows * 100 + n)
+    x = rng.uniform(0.6, 1.6, (rows, n)).astype(dtype)
+    x.flat[::13] = 0.0
+    x.flat[rng.integers(0, x.size)] = rng.choice([np.nan, np.inf, -np.inf, -0.0])
+    got = kr.prod_rows(np, x, impl="cpu")
+    assert got.dtype == dtype and got.shape == (rows,)
+    with np.errstate(invalid="ignore"):
+        assert np.array_equal(got, kr.reference_prod_rows(np, x), equal_nan=True)
+
+
+def test_row_products_on_the_threads_and_the_edges():
+    rng = np.random.default_rng(6)
+    x = rng.uniform(0.9, 1.1, (1003, 301)).astype(np.float32)  # the parallel build
+    assert np.array_equal(kr.prod_rows(np, x, impl="cpu"), kr.reference_prod_rows(np, x))
+    assert np.array_equal(kr.prod_rows(np, np.zeros((3, 0), np.float32), impl="cpu"), np.ones(3, np.float32))
+    with pytest.raises(ValueError, match=r"reduce.prod_rows: expected a 2-D \(rows, n\) array"):
+        kr.prod_rows(np, np.ones(3, np.float32), impl="cpu")
