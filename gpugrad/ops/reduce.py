@@ -395,7 +395,9 @@ class GatherAlong(Op):
     @staticmethod
     def forward(ctx, x, index=None, axis=0):
         ctx.index, ctx.axis, ctx.shape = index, axis, x.shape
-        if ctx.xp is numpy and x.ndim:  # the CPU's gather kernel (take_along_axis built index arrays first)
+        # large ones as the gather kernel (take_along_axis builds index arrays first; its call is the cheaper
+        # on small ones)
+        if ctx.xp is numpy and x.size >= ROW_SUM_MIN_ELEMENTS:
             return kgather.gather_along(numpy, x, index, axis)
         return ctx.xp.take_along_axis(x, index, axis=axis)
 
@@ -412,7 +414,7 @@ class ScatterAddAlong(Op):
         ctx.index, ctx.axis = index, axis
         xp = ctx.xp
         out = xp.zeros(shape, dtype=g.dtype)
-        if xp is numpy and out.ndim:  # the CPU's scatter-add kernel: np.add.at's bits
+        if xp is numpy and out.size >= ROW_SUM_MIN_ELEMENTS:  # the CPU's scatter-add kernel: np.add.at's bits
             kgather.scatter_add_along(numpy, out, index, g, axis)
             return out
         # index says where along axis; along every other dim an element stays where it is.
