@@ -1,5 +1,5 @@
 """Every-op sweep: forward + backward of a dense upstream gradient beside PyTorch, float32, at working
-sizes, for about a hundred ops and losses; the rows sorted by ratio show where the next gap is (issue
+sizes, for 140 ops and losses; the rows sorted by ratio show where the next gap is (issue
 "Kernels at the machine's limit": every op at or ahead of PyTorch). Rounds alternate the two libraries
 (``targets.interleaved``); the figure is each side's minimum::
 
