@@ -13,8 +13,9 @@ loop, start sooner: 4M float32 elements, exp 1.53 ms against the pool's 1.90, ta
 function replaced (compiled without fast-math flags as there), or the same IEEE operation as NumPy's: the
 same bits, at any thread count. Those functions are the references (tests/kernels/test_math_map.py).
 
-Softplus with a beta or threshold of its own and its gradient (``apply_with_numbers``: an array, maybe a
-second, and two numbers), whose ufuncs Numba's loop left scalar where NumPy passed the numbers with stride 0.
+Softplus with a beta or threshold of its own and its gradient, and nan_to_num (``apply_with_numbers``: an
+array, maybe a second, and up to three numbers), whose ufuncs Numba's loop left scalar where NumPy passed the
+numbers with stride 0 (and NumPy's nan_to_num made a copy and three masked passes on one core).
 
 Two float32 functions of two arguments, fmod and remainder (PyTorch's %: fmod moved into the divisor's
 sign), run here from 2**12 elements (``apply_pair``): NumPy's fmod calls libm per element on one core (19 ns
@@ -244,16 +245,23 @@ def apply_pair(name: str, a: np.ndarray, b) -> np.ndarray | None:
     return out
 
 
-# ============================================================== an array and two numbers: softplus with a beta
+# ============================================================== an array and numbers: softplus with a beta, nan_to_num
 
-# float32 functions of an array (and a second one of its shape) and two numbers, whose ufuncs (a number beside
-# an array: NumPy passes it with stride 0) Numba's loops did not vectorise: softplus with a beta or threshold
-# of its own, forward and backward, each one pass over the threads.
-WITH_NUMBERS = ("softplus_beta", "softplus_beta_grad")
+# float32 functions of an array (and a second one of its shape) and up to three numbers, whose ufuncs (a number
+# beside an array: NumPy passes it with stride 0) Numba's loops did not vectorise: softplus with a beta or
+# threshold of its own, forward and backward, and nan_to_num, each one pass over the threads.
+WITH_NUMBERS = ("softplus_beta", "softplus_beta_grad", "nan_to_num")
 
 
 @register_jitable
-def _softplus_beta(x, gy, beta, threshold):
+def _nan_to_num(x, unused, nan, posinf, neginf):
+    # NaN, +inf and -inf replaced, everything else as it is (NumPy's nan_to_num)
+    y = posinf if x == math.inf else (neginf if x == -math.inf else x)
+    return nan if math.isnan(x) else y
+
+
+@register_jitable
+def _softplus_beta(x, gy, beta, threshold, unused):
     # the composite's float32 steps: z = x beta, the softplus kernel's formula of z, over beta (gy unused)
     z = x * beta
     y = (max(z, np.float32(0.0)) + _vmath.log1p_of_unit(_vmath.exp(-abs(z)))) / beta
@@ -261,33 +269,35 @@ def _softplus_beta(x, gy, beta, threshold):
 
 
 @register_jitable
-def _softplus_beta_grad(x, gy, beta, threshold):
+def _softplus_beta_grad(x, gy, beta, threshold, unused):
     # d/dx = sigmoid(x beta), 1 past the threshold (PyTorch's), times gy
     z = x * beta
     return gy if z > threshold else gy * sigmoid_scalar(z)
 
 
-_WITH_NUMBERS = {"softplus_beta": _softplus_beta, "softplus_beta_grad": _softplus_beta_grad}
+_WITH_NUMBERS = {"softplus_beta": _softplus_beta, "softplus_beta_grad": _softplus_beta_grad, "nan_to_num": _nan_to_num}
 
 
 @cpu_kernel_per_code(WITH_NUMBERS, fastmath=False)
 def _with_numbers_cpu(code):
     fn = _WITH_NUMBERS[WITH_NUMBERS[code]]
 
-    def kernel(x, y, a, b, out):
+    def kernel(x, y, a, b, c, out):
         for i in prange(x.size):
-            out[i] = fn(x[i], y[i], a, b)
+            out[i] = fn(x[i], y[i], a, b, c)
     return kernel
 
 
-def apply_with_numbers(name: str, x: np.ndarray, a: float, b: float, y: np.ndarray | None = None) -> np.ndarray | None:
+def apply_with_numbers(name: str, x: np.ndarray, a: float, b: float, y: np.ndarray | None = None,
+                       c: float = 0.0) -> np.ndarray | None:
     """``name`` (WITH_NUMBERS) of the float32 array ``x`` (and ``y`` of its shape, for a gradient) and the
-    numbers ``a`` and ``b`` (in float32), over the threads; None for other operands (the caller's composite)."""
+    numbers ``a``, ``b`` and ``c`` (in float32), over the threads; None for other operands (the caller's
+    composite)."""
     if not (x.__class__ is np.ndarray and x.dtype == _F32 and x.flags.c_contiguous and (y is None or (
             y.__class__ is np.ndarray and y.dtype == _F32 and y.shape == x.shape and y.flags.c_contiguous))):
         return None
     out = np.empty(x.shape, _F32)
     flat = x.reshape(-1)
     _with_numbers_cpu(2 * x.size, WITH_NUMBERS.index(name), flat, flat if y is None else y.reshape(-1),
-                      np.float32(a), np.float32(b), out.reshape(-1))
+                      np.float32(a), np.float32(b), np.float32(c), out.reshape(-1))
     return out

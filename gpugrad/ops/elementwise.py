@@ -852,6 +852,11 @@ class NanToNum(Op):
     def forward(ctx, x, nan=0.0, posinf=None, neginf=None):
         xp = ctx.xp
         ctx.save_for_backward(xp.isfinite(x) if ctx.needs_input_grad[0] else None)
+        if xp is numpy and x.dtype == numpy.float32 and x.flags.c_contiguous and x.size >= _LARGE:
+            # one pass over the threads (kernels/math_map), where NumPy's copied and made three masks
+            top = numpy.finfo(numpy.float32).max
+            return math_map.apply_with_numbers("nan_to_num", x, nan, top if posinf is None else posinf, None,
+                                               -top if neginf is None else neginf)
         return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
 
     @staticmethod

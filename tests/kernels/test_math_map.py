@@ -231,3 +231,21 @@ def test_the_softplus_op_with_a_beta_runs_here_and_differentiates_twice(monkeypa
     s = 0.5 * (1 + np.tanh(z / 2))
     np.testing.assert_allclose(g.detach().numpy(), np.where(z > 20, 1.0, s), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(h.numpy(), np.where(z > 20, 0.0, 2.0 * s * (1 - s)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("numbers", [(0.0, None, None), (1.5, 7.0, -2.5), (-0.0, 1e40, -1e40)])
+def test_nan_to_num_gives_numpys_bits_and_the_op_runs_here(numbers, monkeypatch):
+    nan, posinf, neginf = numbers
+    x = _inputs(70_001, seed=8)
+    x[::7], x[1::11], x[2::13] = np.nan, np.inf, -np.inf
+    with np.errstate(over="ignore"):
+        want = np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+        top = np.finfo(np.float32).max
+        got = km.apply_with_numbers("nan_to_num", x, nan, top if posinf is None else posinf, None,
+                                    -top if neginf is None else neginf)
+        assert _same_bits(got, want)
+        names = []
+        real = km.apply_with_numbers
+        monkeypatch.setattr(km, "apply_with_numbers", lambda name, *a: names.append(name) or real(name, *a))
+        assert _same_bits(gg.nan_to_num(gg.tensor(x), nan=nan, posinf=posinf, neginf=neginf).numpy(), want)
+    assert names == ["nan_to_num"]
