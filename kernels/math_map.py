@@ -3,8 +3,8 @@ forward of exp, log, tanh, erf and the other ops that take gpugrad/_vmath_ufuncs
 computed per element: its ufuncs and plain loops), and NumPy's ufuncs of one IEEE operation per element
 (negative, absolute, sqrt, reciprocal, floor, ceil, trunc, rint) and the short chains of them that PyTorch's
 pow, rsqrt, frac and sign compute (square, cube, inverse_square, rsqrt, frac, sign: each operation rounded as
-NumPy's calls round it, in one pass where NumPy's took two or more) in float32 and float64. The backend's ``ufunc``, pow and rsqrt send those of 2**21 elements
-and more here.
+NumPy's calls round it, in one pass where NumPy's took two or more) in float32 and float64. The backend's
+``ufunc``, pow, rsqrt, frac and sign send those of 2**21 elements and more here.
 
 gpugrad's own pool (``threads.ufunc``) split those calls in chunks, but on a 2-core VM its sleeping thread
 took its first chunk ~0.14 ms after the call, where Numba's OpenMP workers, which spin briefly after each
