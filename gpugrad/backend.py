@@ -435,8 +435,7 @@ def _not_its_own_transpose(a: numpy.ndarray, b: numpy.ndarray) -> numpy.ndarray:
     matrix of many short rows, attention's scores of q against itself) and won only where it is the larger
     (bench/NOTES.md, forty-third session). PyTorch's is always the GEMM."""
     n, k = a.shape[-2], a.shape[-1]
-    if (b.shape[-1] != n or 2 * k > n or a.strides[-2:] != b.strides[:-3:-1] or type(a) is not numpy.ndarray
-            or type(b) is not numpy.ndarray or a.ctypes.data != b.ctypes.data):
+    if b.shape[-1] != n or 2 * k > n or a.strides[-2:] != b.strides[:-3:-1] or a.ctypes.data != b.ctypes.data:
         return b
     return b.copy(order="K")
 

@@ -182,7 +182,8 @@ def embedding_backward(xp: Any, gy: Any, ids: Any, num: int, padding_idx: int = 
     op = "embedding.backward"
     dtype, impl = float_dtype_and_impl(op, xp, impl, gy=gy)
     if gy.ndim != 2 or ids.ndim != 1 or (ids.shape[0] != gy.shape[0] if rows is None else rows.shape != ids.shape):
-        raise ValueError(f"{op}: expected gy (n, dim) and ids (n,), got {tuple(gy.shape)} and {tuple(ids.shape)}")
+        got = f"{tuple(gy.shape)} and {tuple(ids.shape)}" + ("" if rows is None else f" (rows {tuple(rows.shape)})")
+        raise ValueError(f"{op}: expected gy (n, dim) and ids (n,) (or gy (bags, dim) and rows (n,)), got {got}")
     if rows is not None:
         if impl == "reference" or gy.size == 0:
             gy = gy[rows]

@@ -162,7 +162,6 @@ def running_extreme(xp: Any, x: Any, axis: int, largest: bool, *, impl: str | No
     return index
 
 
-
 def _as_three(x: np.ndarray, axis: int) -> np.ndarray:
     """x as a C-contiguous (outer, n, inner) array, the scanned axis in the middle."""
     shape = x.shape

@@ -266,7 +266,8 @@ class _SoftplusBetaBackward(Op):
     def forward(ctx, x, gy, beta=1.0, threshold=20.0):
         ctx.beta, ctx.threshold = beta, threshold
         ctx.save_for_backward(x, gy)
-        return math_map.apply_with_numbers("softplus_beta_grad", x, beta, threshold, numpy.ascontiguousarray(gy))
+        g = numpy.ascontiguousarray(gy, dtype=numpy.float32)
+        return math_map.apply_with_numbers("softplus_beta_grad", x, beta, threshold, g)
 
     @staticmethod
     def backward(ctx, g):
